@@ -1,0 +1,57 @@
+# junheng — every target sets itself up on a fresh machine (Debian 12, Python 3.11).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= demo-output
+SCALE ?= 1
+SEED ?= 2022
+
+.PHONY: demo test test-fast bench serve lint assets sysdeps clean help
+
+help:
+	@echo "make demo   — synthetic province end to end on SQLite, outputs under $(OUT)/"
+	@echo "make test   — lint + the whole test suite (SQLite; again on PostgreSQL when JUNHENG_TEST_DATABASE_URL is set)"
+	@echo "make bench  — benchmarks/, each printing a ratio against an in-run baseline"
+	@echo "make serve  — the web platform on the demo database"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[web,test,bench]'
+	touch $(STAMP)
+
+# Debian packages the project needs (CJK fonts, Chromium, R survey, poppler); installed only when missing.
+sysdeps:
+	@bash scripts/ensure-system-deps
+
+# Front-end assets from the npm registry, served locally (never from a CDN).
+assets:
+	@bash scripts/ensure-assets
+
+demo: $(STAMP) sysdeps assets
+	$(BIN)/junheng demo --out $(OUT) --scale $(SCALE) --seed $(SEED)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
+
+test: $(STAMP) sysdeps assets lint
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+	@if [ -n "$$JUNHENG_TEST_DATABASE_URL" ]; then \
+	  echo "== the database-backed suites again on PostgreSQL ($$JUNHENG_TEST_DATABASE_URL)"; \
+	  JUNHENG_DATABASE_URL="$$JUNHENG_TEST_DATABASE_URL" $(BIN)/python -m pytest -q -m "not slow and not reference" -p no:cacheprovider tests/web tests/cli tests/e2e; \
+	fi
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" -x
+
+bench: $(STAMP) sysdeps
+	$(BIN)/python benchmarks/run.py $(BENCH)
+
+serve: $(STAMP) assets
+	$(BIN)/junheng serve
+
+clean:
+	rm -rf $(VENV) var $(OUT) bench-output test-artifacts

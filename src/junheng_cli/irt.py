@@ -1,0 +1,10 @@
+"""``junheng irt``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def irt() -> None:
+    """(being built)"""
