@@ -11,7 +11,7 @@ import click
 
 from junheng import __version__
 from junheng.exceptions import InputError, JunhengError
-from junheng_cli import demo, fitness, imports, irt, report, serve, survey, synth
+from junheng_cli import assessment, demo, fitness, imports, irt, report, serve, survey, synth
 
 
 class JunhengGroup(click.Group):
@@ -43,6 +43,8 @@ cli.add_command(synth.synth)
 cli.add_command(imports.import_group)
 cli.add_command(fitness.fitness)
 cli.add_command(irt.irt)
+cli.add_command(assessment.items)
+cli.add_command(assessment.booklets)
 cli.add_command(survey.sample)
 cli.add_command(survey.survey)
 cli.add_command(report.report)

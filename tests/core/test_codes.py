@@ -1,0 +1,21 @@
+import polars as pl
+
+from junheng.registry.codes import check_char, student_id_problem, valid_student_ids
+
+
+def test_check_char_of_the_gb11643_specimen():
+    # The specimen number printed in GB 11643-1999: 11010519491231002X.
+    assert check_char("11010519491231002") == "X"
+    # Worked by hand: 440524188001010014 — S = 184, 184 mod 11 = 8 → '4'.
+    assert check_char("44052418800101001") == "4"
+
+
+def test_student_id_rules():
+    assert student_id_problem("G11010519491231002X") is None
+    assert student_id_problem("G110105194912310021") is not None  # wrong check digit
+    assert student_id_problem("X11010519491231002X") is not None
+
+
+def test_vectorised_matches_scalar():
+    ids = pl.Series(["G11010519491231002X", "G110105194912310021", "L410102201109011234", None, "Gabc"])
+    assert valid_student_ids(ids).to_list() == [True, False, True, False, False]
