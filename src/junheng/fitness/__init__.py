@@ -1,1 +1,29 @@
-"""junheng.fitness."""
+"""Physical fitness testing by 国家学生体质健康标准（2014年修订）.
+
+Public API::
+
+    score_fitness(frame)            canonical records → records + scores (exact, vectorised)
+    score_batch(record_batch)       the same on one Arrow batch (streaming / Spark mapInArrow)
+    read_fitness_file(path)         national upload template (xlsx/csv) → canonical frame, every row error
+    summarize(scored, by=...)       达标率 / 优良率 / 优秀率 / 不及格率, item means and rates, BMI and vision rates
+    graduation_scores(records)      毕业成绩 from several school years
+    tested_items(grade, sex)        the items of a grade and sex
+    load_standard()                 the compiled tables (see standards/SOURCES.md)
+"""
+
+from junheng.fitness.items import BMI_CLASSES, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
+from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
+from junheng.fitness.standard import load_standard
+
+__all__ = [
+    "BMI_CLASSES",
+    "ITEMS",
+    "RATINGS",
+    "SCORE_COLUMNS",
+    "VISION_CLASSES",
+    "Item",
+    "load_standard",
+    "score_batch",
+    "score_fitness",
+    "tested_items",
+]
