@@ -1,0 +1,163 @@
+"""The one design object the estimators take: a frame with full-sample and replicate weights.
+
+A :class:`ReplicateDesign` mirrors R survey's ``svrepdesign(..., combined.weights=TRUE,
+mse=TRUE)``: replicate weights are final weights (not multipliers), and the sampling variance of
+an estimate θ is
+
+    V(θ) = c · Σ_r (θ_r − θ)²                                   (mse=TRUE: around the full sample)
+
+with c = 1 for JK2 (paired jackknife, Lumley 2010 §2.4; the TIMSS/PIRLS technical reports),
+c = 1 / (R (1 − k)²) for Fay's BRR with Fay coefficient k (Judkins 1990; the PISA technical
+report, k = 0.5, R = 80) and c = 1 / R for plain BRR (k = 0).  The replicate weights are kept as
+one (n × R) float64 matrix, so every estimator computes all groups × all replicates in one
+pass (see :mod:`junheng.survey.estimators`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import ParameterError
+
+Method = Literal["jk2", "fay", "brr"]
+METHODS: tuple[str, ...] = ("jk2", "fay", "brr")
+
+
+@dataclass(frozen=True)
+class ReportingRule:
+    """Minimum reporting rule: an estimate from fewer than ``min_pupils`` pupils or ``min_schools``
+    schools is flagged, and (``suppress=True``) its estimate and SE are withheld (null).
+
+    The defaults (62 pupils, 5 schools) follow the common large-scale-assessment practice of
+    requiring an effective sample of about 62 (NAEP) and several PSUs per reported group.
+    """
+
+    min_pupils: int = 62
+    min_schools: int = 5
+    suppress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_pupils < 0 or self.min_schools < 0:
+            raise ParameterError("最小报告样本不能为负 / minimum reporting sizes must be ≥ 0")
+
+
+NO_RULE = ReportingRule(0, 0, suppress=False)
+
+
+def _resolve_replicates(columns: list[str], replicates: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Expand a glob (``'rep_*'``, ``'W_R*'``) or take a list; keep numeric order (rep_2 before rep_10)."""
+    if isinstance(replicates, str):
+        names = [c for c in columns if fnmatch.fnmatchcase(c, replicates)]
+
+        def key(name: str) -> tuple[int, int | str]:
+            digits = "".join(ch for ch in name if ch.isdigit())
+            return (0, int(digits)) if digits else (1, name)
+
+        names.sort(key=key)
+    else:
+        names = list(replicates)
+        missing = [c for c in names if c not in columns]
+        if missing:
+            raise ParameterError(f"复制权重列不存在 / replicate weight columns not found: {missing}")
+    if not names:
+        raise ParameterError(f"没有与 '{replicates}' 匹配的复制权重列 / no replicate weight column matches '{replicates}'")
+    return names
+
+
+@dataclass
+class ReplicateDesign:
+    """A sample with full-sample weight ``weight`` and replicate weights ``replicates``.
+
+    Parameters
+    ----------
+    data : the pupil-level frame (one row per sampled pupil).
+    weight : the final (full-sample) weight column.
+    replicates : the replicate weight columns, as a list or a glob such as ``'rep_*'``.
+    method : ``'jk2'`` (scale 1), ``'fay'`` (scale 1/(R(1−k)²)) or ``'brr'`` (scale 1/R).
+    fay_k : Fay's coefficient k (0 ≤ k < 1); used only by ``'fay'``; PISA uses 0.5.
+    school : the primary sampling unit column, used to count schools per estimate.
+    mse : variance around the full-sample estimate (True, as NAEP/PISA/TIMSS and R's
+        ``mse=TRUE``) or around the mean of the replicate estimates (False).
+    """
+
+    data: pl.DataFrame
+    weight: str
+    replicates: str | list[str] | tuple[str, ...] = "rep_*"
+    method: Method = "jk2"
+    fay_k: float = 0.5
+    school: str | None = "school_code"
+    mse: bool = True
+    rule: ReportingRule = field(default_factory=ReportingRule)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, pl.DataFrame):
+            raise ParameterError("data 必须是 polars.DataFrame / data must be a polars.DataFrame")
+        if self.method not in METHODS:
+            raise ParameterError(f"方法必须是 {'/'.join(METHODS)} / method must be one of {METHODS}; got {self.method!r}")
+        if not 0.0 <= self.fay_k < 1.0:
+            raise ParameterError(f"Fay 系数须在 [0, 1) / fay_k must be in [0, 1); got {self.fay_k}")
+        cols = self.data.columns
+        if self.weight not in cols:
+            raise ParameterError(f"权重列不存在 / weight column not found: {self.weight!r}")
+        self.replicate_columns: list[str] = _resolve_replicates(cols, self.replicates)
+        if self.school is not None and self.school not in cols:
+            raise ParameterError(f"学校列不存在 / school column not found: {self.school!r}")
+        w = self.data.get_column(self.weight).cast(pl.Float64).to_numpy()
+        if np.isnan(w).any() or (w < 0).any():
+            raise ParameterError("权重不能为空或为负 / weights must be present and ≥ 0")
+        # (n × (R+1)) matrix: column 0 the full-sample weight, columns 1..R the replicates
+        reps = self.data.select(pl.col(c).cast(pl.Float64) for c in self.replicate_columns).to_numpy()
+        if np.isnan(reps).any():
+            raise ParameterError("复制权重不能为空 / replicate weights must not be null")
+        self.weights_matrix: np.ndarray = np.ascontiguousarray(np.column_stack([w, reps]))
+        if self.school is not None:
+            self.school_ids: np.ndarray | None = (
+                self.data.get_column(self.school).cast(pl.String).rank("dense").to_numpy().astype(np.int64) - 1
+            )
+        else:
+            self.school_ids = None
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self.replicate_columns)
+
+    @property
+    def scale(self) -> float:
+        """The constant c in V = c Σ (θ_r − θ)²."""
+        r = self.n_replicates
+        if self.method == "jk2":
+            return 1.0
+        if self.method == "fay":
+            return 1.0 / (r * (1.0 - self.fay_k) ** 2)
+        return 1.0 / r
+
+    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Replicate variance of estimates ``full`` (shape (...,)) from ``reps`` (shape (..., R))."""
+        centre = full[..., None] if self.mse else reps.mean(axis=-1, keepdims=True)
+        return self.scale * np.sum((reps - centre) ** 2, axis=-1)
+
+    def covariance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """Replicate covariance matrix of a vector of estimates ``full`` (k,) from ``reps`` (k, R)."""
+        centre = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
+        d = reps - centre
+        return self.scale * (d @ d.T)
+
+    def with_rule(self, rule: ReportingRule) -> ReplicateDesign:
+        """The same design with another minimum reporting rule (weights are shared, not copied)."""
+        clone = object.__new__(ReplicateDesign)
+        clone.__dict__.update(self.__dict__)
+        clone.rule = rule
+        return clone
+
+    def __repr__(self) -> str:
+        k = f", fay_k={self.fay_k}" if self.method == "fay" else ""
+        return (f"ReplicateDesign(n={self.data.height}, weight={self.weight!r}, R={self.n_replicates}, "
+                f"method={self.method!r}{k}, mse={self.mse})")
+
+
+__all__ = ["METHODS", "NO_RULE", "ReplicateDesign", "ReportingRule"]
