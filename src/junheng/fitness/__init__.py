@@ -11,12 +11,25 @@ Public API::
     load_standard()                 the compiled tables (see standards/SOURCES.md)
 """
 
+from junheng.fitness.aggregate import summarize, summarize_levels
+from junheng.fitness.export import national_upload, scored_output, write_entry_workbooks, write_table
+from junheng.fitness.graduation import graduation_scores
 from junheng.fitness.items import BMI_CLASSES, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
+from junheng.fitness.template_io import FitnessUpload, read_fitness_file
 
 __all__ = [
     "BMI_CLASSES",
+    "FitnessUpload",
+    "graduation_scores",
+    "national_upload",
+    "read_fitness_file",
+    "scored_output",
+    "summarize",
+    "summarize_levels",
+    "write_entry_workbooks",
+    "write_table",
     "ITEMS",
     "RATINGS",
     "SCORE_COLUMNS",

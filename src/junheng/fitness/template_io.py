@@ -1,0 +1,382 @@
+"""Read and check the national fitness upload template (国家学生体质健康标准 数据上报模板).
+
+Headers (POLICY.md §5.5): 年级编号, 班级编号, 班级名称, 学籍号, 民族代码, 姓名, 性别, 出生日期,
+家庭住址, then the test columns 身高, 体重, 肺活量, 50米跑, 坐位体前屈, 一分钟跳绳, 一分钟仰卧起坐,
+50米×8往返跑, 立定跳远, 引体向上, 800米跑, 1000米跑, 左眼裸眼视力, 右眼裸眼视力, 左眼串镜, 右眼串镜,
+左眼屈光不正, 右眼屈光不正; junheng adds an optional 免测 column (免测 / 缓测 / 免予执行 / 暂缓执行).
+
+Every row is checked with the national system's import rules (ranges, time format, sex-specific
+junior items) and every broken rule is reported with file, sheet, spreadsheet row, column,
+value and rule, in Chinese and English. Values that are legal but implausible (a 50 m time far
+beyond the 100-point mark of the pupil's grade) come back as warnings for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import InputError, Issue, Issues
+from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
+from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds
+from junheng.fitness.standard import load_standard, row_of
+
+ROW = "__row__"
+
+# (field, header, aliases)
+PERSON_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("grade_code", "年级编号", ("年级代码",)),
+    ("class_code", "班级编号", ("班号",)),
+    ("class_name", "班级名称", ("班级",)),
+    ("student_id", "学籍号", ("全国学籍号", "学籍编号")),
+    ("ethnicity", "民族代码", ("民族",)),
+    ("name", "姓名", ("学生姓名",)),
+    ("sex", "性别", ()),
+    ("birth_date", "出生日期", ("出生年月",)),
+    ("address", "家庭住址", ("住址",)),
+)
+REQUIRED = ("grade_code", "student_id", "sex")
+TEMPLATE_REQUIRED = tuple(f for f, _, _ in PERSON_COLUMNS)
+VISION_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("vision_left", "左眼裸眼视力", ("左眼视力",)),
+    ("vision_right", "右眼裸眼视力", ("右眼视力",)),
+    ("lens_left", "左眼串镜", ()),
+    ("lens_right", "右眼串镜", ()),
+    ("refraction_left", "左眼屈光不正", ()),
+    ("refraction_right", "右眼屈光不正", ()),
+)
+EXEMPT_COLUMN = ("exempt_note", "免测", ("免缓测", "免测标记", "体测状态"))
+MEASURE_ITEMS: tuple[Item, ...] = (HEIGHT, WEIGHT, *ITEMS)
+ALL_COLUMNS = (*PERSON_COLUMNS, *((i.field, i.header, i.aliases) for i in MEASURE_ITEMS), *VISION_COLUMNS,
+               EXEMPT_COLUMN)
+HEADER_OF = {f: h for f, h, _ in ALL_COLUMNS}
+GRADE_OF_CODE = {11: 1, 12: 2, 13: 3, 14: 4, 15: 5, 16: 6, 21: 7, 22: 8, 23: 9}
+CODE_OF_GRADE = {g: c for c, g in GRADE_OF_CODE.items()}
+EXEMPT_WORDS = {"免测": True, "缓测": True, "免予执行": True, "暂缓执行": True, "免考": True, "是": True, "1": True,
+                "": False, "否": False, "0": False}
+# Junior (年级编号 > 20): the national system rejects these items for the other sex.
+JUNIOR_NOT_FOR = {1: ("sit_ups", "run_800m"), 2: ("pull_ups", "run_1000m")}
+
+
+def _norm_header(h: object) -> str:
+    s = "" if h is None else str(h)
+    for f, t in zip("０１２３４５６７８９（）＊ｘＸ", "0123456789()*xX"):
+        s = s.replace(f, t)
+    s = "".join(s.split())
+    for unit in ("(cm)", "(kg)", "(ml)", "(秒)", "(s)", "(次)", "(个)", "(分秒)", "(毫升)", "(厘米)", "(千克)"):
+        s = s.replace(unit, "")
+    return s.casefold()
+
+
+_HEADER_INDEX = {_norm_header(n): f for f, h, aliases in ALL_COLUMNS for n in (h, f, *aliases)}
+
+
+def _cell_text(v: object) -> str | None:
+    """One spreadsheet cell as the text a person typed (numbers by their shortest exact repr)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        if v != v:
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()[:10]
+    s = str(v)
+    return s if s.strip() else None
+
+
+def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, str | None]:
+    """The file's cells as text with a ``__row__`` column (the spreadsheet row a person sees).
+
+    xlsx / xls through python-calamine (first sheet unless named); CSV in UTF-8, UTF-8 with
+    BOM or GB18030. The header row is the first of the first ten rows naming 学籍号.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_path(str(path))
+            sheet_name = sheet or wb.sheet_names[0]
+            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine raises several types for a broken workbook
+            raise InputError(Issue(f"无法读取工作簿（{exc}）", f"cannot read the workbook ({exc})", file=path.name)) from exc
+    elif suffix in (".csv", ".txt"):
+        sheet_name = None
+        data = path.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InputError(Issue("编码无法识别（应为 UTF-8 或 GB18030）", "unknown encoding (use UTF-8 or GB18030)",
+                                   file=path.name))
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(text)))
+    else:
+        raise InputError(Issue("文件类型应为 .xlsx、.xls 或 .csv", "file type must be .xlsx, .xls or .csv",
+                               file=path.name, value=path.suffix))
+    header_at = next((i for i, r in enumerate(rows[:10]) if any(_norm_header(c) in ("学籍号", "student_id")
+                                                                  for c in r)), None)
+    if header_at is None:
+        raise InputError(Issue("找不到表头行（应含“学籍号”）", "no header row (it must contain 学籍号)",
+                               file=path.name, sheet=sheet_name))
+    header = [_cell_text(c) or "" for c in rows[header_at]]
+    body = rows[header_at + 1:]
+    width = len(header)
+    columns: dict[str, list[str | None]] = {}
+    cols = list(zip(*[(list(r) + [None] * width)[:width] for r in body])) if body else [()] * width
+    seen: set[str] = set()
+    for h, values in zip(header, cols):
+        name = h.strip() or f"列{len(columns) + 1}"
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        columns[name] = [_cell_text(v) for v in values]
+    df = pl.DataFrame({k: pl.Series(k, v, dtype=pl.String) for k, v in columns.items()}, height=len(body))
+    df = df.with_columns(pl.int_range(header_at + 2, header_at + 2 + len(body), dtype=pl.Int32).alias(ROW))
+    # drop wholly empty rows (Excel's trailing formatting)
+    value_cols = [c for c in df.columns if c != ROW]
+    if value_cols:
+        df = df.filter(~pl.all_horizontal(pl.col(value_cols).is_null()))
+    return df, sheet_name
+
+
+@dataclass
+class FitnessUpload:
+    """A checked upload: ``raw`` (the file's columns as text), ``records`` (canonical fields)."""
+
+    raw: pl.DataFrame
+    records: pl.DataFrame
+    warnings: list[Issue] = field(default_factory=list)
+    file: str = ""
+    sheet: str | None = None
+
+
+class _Checker:
+    def __init__(self, df: pl.DataFrame, file: str, sheet: str | None):
+        self.df, self.file, self.sheet = df, file, sheet
+        self.issues = Issues()
+
+    def flag(self, mask: pl.Series, column: str, values: pl.Series, zh: str, en: str, severity: str = "error"):
+        idx = np.flatnonzero(mask.fill_null(False).to_numpy())
+        rows = self.df[ROW].to_numpy()
+        for i in idx:
+            v = values[int(i)]
+            self.issues.add(Issue(zh, en, file=self.file, sheet=self.sheet, row=int(rows[i]), column=column,
+                                  value=v, severity=severity))  # type: ignore[arg-type]
+
+
+def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) -> FitnessUpload:
+    """Map headers, parse and check every row; raise :class:`InputError` with every issue."""
+    header_field: dict[str, str] = {}
+    for col in raw.columns:
+        f = _HEADER_INDEX.get(_norm_header(col))
+        if f and f not in header_field.values():
+            header_field[col] = f
+    present = set(header_field.values())
+    c = _Checker(raw, file, sheet)
+    for f in REQUIRED:
+        if f not in present:
+            c.issues.add(Issue(f"缺少必需列“{HEADER_OF[f]}”", f"required column {HEADER_OF[f]} is missing",
+                               file=file, sheet=sheet))
+    c.issues.raise_if_errors()
+    for f in TEMPLATE_REQUIRED:
+        if f not in present:
+            c.issues.add(Issue(f"缺少上报模板列“{HEADER_OF[f]}”（国家平台上报需要）",
+                               f"template column {HEADER_OF[f]} is missing (the national upload needs it)",
+                               file=file, sheet=sheet, severity="warning"))
+    col_of = {f: col for col, f in header_field.items()}
+    n = raw.height
+
+    def text(f: str) -> pl.Series:
+        if f not in col_of:
+            return pl.Series(f, [None] * n, dtype=pl.String)
+        return raw.select(normalize_text(pl.col(col_of[f])).alias(f)).to_series()
+
+    def raw_of(f: str) -> pl.Series:
+        return raw[col_of[f]] if f in col_of else pl.Series(f, [None] * n, dtype=pl.String)
+
+    # 年级编号
+    gcode_txt = text("grade_code")
+    gcode = gcode_txt.cast(pl.Int32, strict=False)
+    grade = gcode.replace_strict(GRADE_OF_CODE, default=None, return_dtype=pl.Int8)
+    c.flag(grade.is_null(), "年级编号", raw_of("grade_code"),
+           "年级编号应为 11–16（小学一至六年级）或 21–23（初一至初三）",
+           "年级编号 must be 11–16 (primary grades 1–6) or 21–23 (junior grades 7–9)")
+    # 性别
+    sex_txt = text("sex")
+    sex = pl.Series("sex", sex_txt).replace_strict({"1": 1, "2": 2}, default=None, return_dtype=pl.Int8)
+    c.flag(sex.is_null(), "性别", raw_of("sex"), "性别应为 1（男）或 2（女）", "性别 must be 1 (male) or 2 (female)")
+    # 学籍号
+    from junheng.registry.codes import student_id_problem, valid_student_ids
+
+    sid = text("student_id")
+    c.flag(sid.is_null(), "学籍号", sid, "学籍号不能为空", "学籍号 must not be empty")
+    bad_sid = sid.is_not_null() & ~valid_student_ids(sid.fill_null(""))
+    for i in np.flatnonzero(bad_sid.to_numpy()):
+        zh, en = student_id_problem(sid[int(i)]) or ("格式错误", "malformed")
+        c.issues.add(Issue(f"学籍号{zh}", f"学籍号 {en}", file=file, sheet=sheet, row=int(raw[ROW][int(i)]),
+                           column="学籍号", value=sid[int(i)]))
+    dup = sid.is_duplicated() & sid.is_not_null()
+    c.flag(dup, "学籍号", sid, "学籍号在文件中重复", "学籍号 appears more than once in the file")
+    # 免测
+    exempt_txt = text("exempt_note").fill_null("")
+    exempt = exempt_txt.replace_strict(EXEMPT_WORDS, default=None, return_dtype=pl.Boolean)
+    c.flag(exempt.is_null(), "免测", raw_of("exempt_note"), "免测列应为空或 免测/缓测/免予执行/暂缓执行",
+           "免测 must be empty or 免测/缓测/免予执行/暂缓执行")
+    exempt = exempt.fill_null(False)
+
+    std = load_standard()
+    grade_np = grade.fill_null(0).to_numpy()
+    sex_np = sex.fill_null(0).to_numpy()
+    known = (grade_np > 0) & (sex_np > 0)
+    rows_np = np.where(known, (grade_np - 1) * 2 + (sex_np - 1), 0)
+    junior = grade_np >= 7
+    out: dict[str, pl.Series] = {}
+    for item in MEASURE_ITEMS:
+        t = text(item.field)
+        if item.time_format:
+            q = _on(t, time_text_to_seconds)
+            rule = ("应写作 分′秒″（如 3′45″、3'45\"、3.45，秒为两位）或秒数",
+                    "must be written min′ss″ (3′45″, 3'45\", 3.45; two-digit seconds) or seconds")
+        else:
+            q = _on(t, lambda e, scale=item.scale: text_to_units(e, scale))
+            rule = ("应为数字", "must be a number")
+        c.flag(t.is_not_null() & q.is_null(), item.header, raw_of(item.field), *rule)
+        lo, hi = int(round(item.lo * item.scale)), int(round(item.hi * item.scale))
+        out_of_range = q.is_not_null() & ~q.is_between(lo, hi)
+        lo_txt, hi_txt = (_fmt_time(int(item.lo)), _fmt_time(int(item.hi))) if item.time_format else (
+            f"{item.lo:g}", f"{item.hi:g}")
+        c.flag(out_of_range, item.header, raw_of(item.field), f"应在 {lo_txt}–{hi_txt} {item.unit} 之间",
+               f"must lie between {lo_txt} and {hi_txt} {item.unit}")
+        q = q.set(out_of_range, None) if n else q
+        if item in ITEMS:
+            has = q.is_not_null().to_numpy()
+            for s_code, fields in JUNIOR_NOT_FOR.items():
+                if item.field in fields:
+                    who_zh, who_en = ("男生", "boys") if s_code == 1 else ("女生", "girls")
+                    c.flag(pl.Series(has & junior & (sex_np == s_code)), item.header, raw_of(item.field),
+                           f"初中{who_zh}不测{item.header}，不应有成绩", f"junior {who_en} are not tested on {item.header}")
+            applies_row = np.array([item.field in tested_items(r // 2 + 1, r % 2 + 1) for r in range(18)])
+            applies = applies_row[rows_np] | ~known
+            stray = has & ~applies & ~junior
+            c.flag(pl.Series(stray), item.header, raw_of(item.field), "该年级不测此项，成绩不计分",
+                   "this grade is not tested on this item; the value is not scored", severity="warning")
+            q = q.set(pl.Series(stray), None) if n else q
+            _plausibility(c, item, q, rows_np, known, std, raw_of(item.field))
+        out[item.field] = q
+    # vision
+    for f in ("vision_left", "vision_right"):
+        t = text(f)
+        q = _on(t, lambda e: text_to_units(e, 10))
+        bad = (t.is_not_null() & q.is_null()) | (q.is_not_null() & (q != 0) & ~q.is_between(30, 53))
+        c.flag(bad, HEADER_OF[f], raw_of(f), "裸眼视力应为 0（未测）或 3.0–5.3（五分记录）",
+               "uncorrected acuity must be 0 (not tested) or 3.0–5.3 (5-point record)")
+        out[f] = q.set(bad | (q == 0), None) if n else q
+    for eye, vf in (("left", "vision_left"), ("right", "vision_right")):
+        lens = text(f"lens_{eye}").cast(pl.Int32, strict=False)
+        lens_txt = text(f"lens_{eye}")
+        acuity = out[vf]
+        normal = acuity.is_not_null() & (acuity >= 50)
+        bad = lens_txt.is_not_null() & (
+            lens.is_null() | (normal & (lens != 0)) | (~normal & ~lens.is_in([-1, 0, 1, 2, 9])))
+        c.flag(bad, HEADER_OF[f"lens_{eye}"], raw_of(f"lens_{eye}"),
+               "串镜：裸眼视力 ≥5.0 时应为 0，否则为 −1、1、2 或 9",
+               "lens test: 0 when acuity ≥ 5.0, else −1, 1, 2 or 9")
+        out[f"lens_{eye}"] = lens.set(bad, None) if n else lens
+        refr_txt = text(f"refraction_{eye}")
+        refr = refr_txt.cast(pl.Int32, strict=False)
+        bad = refr_txt.is_not_null() & ~refr.is_in([0, 1, 2, 3, 9]).fill_null(False)
+        c.flag(bad, HEADER_OF[f"refraction_{eye}"], raw_of(f"refraction_{eye}"), "屈光不正应为 0、1、2、3 或 9",
+               "refraction must be 0, 1, 2, 3 or 9")
+        out[f"refraction_{eye}"] = refr.set(bad, None) if n else refr
+    c.issues.raise_if_errors(f"{file}: 体测数据有 {sum(1 for i in c.issues.items if i.severity == 'error')} 处错误，"
+                             f"未写入任何数据 / {file}: the fitness file has errors; nothing was written")
+
+    records = pl.DataFrame({
+        ROW: raw[ROW],
+        "student_id": sid,
+        "grade_code": gcode.cast(pl.Int16),
+        "grade": grade,
+        "sex": sex,
+        "class_code": text("class_code"),
+        "class_name": text("class_name"),
+        "name": text("name"),
+        "ethnicity": text("ethnicity"),
+        "birth_date": text("birth_date"),
+        "address": raw_of("address"),
+        "exempt": exempt,
+    })
+    measures = []
+    for item in MEASURE_ITEMS:
+        q = out[item.field]
+        measures.append(q.cast(pl.Float64) / item.scale if item.scale != 1 else q)
+    measures += [(out["vision_left"].cast(pl.Float64) / 10).alias("vision_left"),
+                 (out["vision_right"].cast(pl.Float64) / 10).alias("vision_right")]
+    measures += [out[k].cast(pl.Int8).alias(k) for k in ("lens_left", "lens_right", "refraction_left",
+                                                         "refraction_right")]
+    records = records.with_columns(measures)
+    return FitnessUpload(raw=raw, records=records, warnings=[i for i in c.issues.items if i.severity == "warning"],
+                         file=file, sheet=sheet)
+
+
+def _on(s: pl.Series, fn) -> pl.Series:
+    """Apply an expression builder to one Series."""
+    return s.rename("x").to_frame().select(fn(pl.col("x"))).to_series()
+
+
+def _fmt_time(seconds: int) -> str:
+    return f"{seconds // 60}′{seconds % 60:02d}″"
+
+
+PLAUSIBLE_FACTOR = 0.5
+
+
+def plausibility_bounds(item: Item, grade: int, sex: int) -> int:
+    """The best value (in units) still plausible: the 100-point mark plus half the span 60 → 100.
+
+    A value beyond it is legal but worth a second look (a 50 m time no child of the grade runs).
+    """
+    th = dict(load_standard().items[item.field].thresholds[(grade, sex)])
+    span = abs(th[100] - th[60])
+    margin = int(np.ceil(span * PLAUSIBLE_FACTOR))
+    return th[100] + margin if item.direction == "higher_better" else th[100] - margin
+
+
+def _plausibility(c: _Checker, item: Item, q: pl.Series, rows_np, known, std, raw_values) -> None:
+    if q.len() == 0:
+        return
+    bound = np.full(18, np.iinfo(np.int32).max if item.direction == "higher_better" else np.iinfo(np.int32).min,
+                    dtype=np.int64)
+    for grade in range(1, 10):
+        for sex in (1, 2):
+            if item.field in tested_items(grade, sex):
+                bound[row_of(grade, sex)] = plausibility_bounds(item, grade, sex)
+    b = bound[rows_np]
+    v = q.fill_null(0).to_numpy()
+    odd = known & q.is_not_null().to_numpy() & (v > b if item.direction == "higher_better" else v < b)
+    c.flag(pl.Series(odd), item.header, raw_values, "数值合法但对该年级异常，请复核",
+           "legal but implausible for this grade; please check", severity="warning")
+
+
+def read_fitness_file(path: str | Path, *, sheet: str | None = None) -> FitnessUpload:
+    """Read and check an upload-template file (xlsx / xls / csv); :class:`InputError` lists every bad row."""
+    raw, sheet_name = read_raw(path, sheet)
+    return check_upload(raw, Path(path).name, sheet_name)
+
+
+__all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "check_upload", "plausibility_bounds",
+           "read_fitness_file", "read_raw"]
