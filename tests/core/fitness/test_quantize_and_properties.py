@@ -1,0 +1,76 @@
+"""Exact quantisation (四舍五入, float32 safety, time formats) and property tests of the kernel."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from junheng.fitness.items import ITEMS
+from junheng.fitness.items import tested_items as items_of
+from junheng.fitness.kernel import bmi_tenths, score_arrays
+from junheng.fitness.quantize import to_units
+
+
+def test_text_rounds_half_away_from_zero():
+    s = pl.Series("x", ["8.15", "8.25", "-3.25", "-3.35", "１２．３", " 8.1 ", "abc", None])
+    assert to_units(s, 10).to_list() == [82, 83, -33, -34, 123, 81, None, None]
+
+
+def test_float32_values_land_on_the_threshold_they_mean():
+    # 8.1 s is 8.1000004 in float32 and 8.0999999999999996 in float64: both must be 81 tenths
+    for dtype in (pl.Float32, pl.Float64):
+        s = pl.Series("x", [8.1, 7.8, 10.2, 16.3, -2.2], dtype=dtype)
+        assert to_units(s, 10).to_list() == [81, 78, 102, 163, -22]
+    grades = np.full(1, 7)
+    out = score_arrays(grades, np.full(1, 2), {"run_50m": to_units(pl.Series("x", [8.1], dtype=pl.Float32), 10)
+                                              .to_numpy().astype(np.int32)})
+    assert out["run_50m_score"][0] == 100  # grade 7 girls: 100 points at ≤ 8.1 s
+
+
+def test_float32_kernel_would_misscore_but_ours_does_not():
+    # the naive float32 comparison puts 8.1 on the wrong side of 8.1
+    assert not (np.float32(8.1) <= np.float64(8.1))
+
+
+def test_time_formats():
+    s = pl.Series("t", ["3′45″", "3'45\"", "3’45”", "3.45", "225", "3'5\"", "3.5", "2'60\"", "1′40″"])
+    assert to_units(s, 1, time=True).to_list() == [225, 225, 225, 225, 225, None, None, None, 100]
+
+
+@settings(max_examples=200, deadline=None)
+@given(h=st.integers(800, 2500), w=st.integers(140, 2000))
+def test_bmi_is_exact_half_up_to_one_decimal(h, w):
+    want = (Decimal(w) / 10 / (Decimal(h) / 1000) ** 2).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    got = bmi_tenths(np.array([h], dtype=np.int32), np.array([w], dtype=np.int32))[0]
+    assert Decimal(int(got)) / 10 == want
+
+
+GROUPS = [(g, s, i) for g in range(1, 10) for s in (1, 2) for i in ITEMS if i.field in items_of(g, s)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(group=st.sampled_from(GROUPS), a=st.integers(-400, 10000), b=st.integers(-400, 10000))
+def test_scores_are_monotone_in_performance(group, a, b):
+    grade, sex, item = group
+    lo, hi = int(item.lo * item.scale), int(item.hi * item.scale)
+    a, b = np.clip([a, b], lo, hi)
+    better, worse = (max(a, b), min(a, b)) if item.direction == "higher_better" else (min(a, b), max(a, b))
+    out = score_arrays(np.full(2, grade), np.full(2, sex), {item.field: np.array([better, worse], dtype=np.int32)})
+    s = out[item.score_field]
+    assert s[0] >= s[1]
+    if item.bonus_field in out:
+        assert out[item.bonus_field][0] >= out[item.bonus_field][1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(50, 200), min_size=1, max_size=50))
+def test_batch_scoring_does_not_depend_on_neighbours(values):
+    q = np.array(values, dtype=np.int32)
+    together = score_arrays(np.full(len(q), 5), np.full(len(q), 1), {"run_50m": q})["run_50m_score"]
+    alone = [score_arrays(np.full(1, 5), np.full(1, 1), {"run_50m": q[i:i + 1]})["run_50m_score"][0]
+             for i in range(len(q))]
+    assert together.tolist() == alone
