@@ -1,0 +1,117 @@
+"""One cycle's sample from registry frames to final and replicate weights.
+
+:func:`draw_sample` = frame → school selection → pupil selection (contract: the *pupil sample*
+of ``docs/dev/contracts.md``).  :func:`final_weights` = base weights → school non-response
+adjustment within strata → pupil non-response within school × sex (collapsed to school) →
+optional trimming → replicate weights repeating every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import ParameterError
+from junheng.survey.frame import Frame, FrameRules, build_frame
+from junheng.survey.replicates import form_zones, replicate_factors
+from junheng.survey.selection import SampleParams, select_pupils, select_schools
+from junheng.survey.weights import adjust_nonresponse, cell_ids, trim
+
+PUPIL_SAMPLE_COLUMNS = ("student_id", "school_code", "county_code", "city_code", "stratum", "sex", "location",
+                        "subject", "school_weight", "pupil_weight", "base_weight")
+
+
+@dataclass
+class Sample:
+    """``frame``: the frame with exclusions; ``schools``: the sorted frame with selection results
+    (``sampled``, ``pi``, ``school_weight``, replacements, ``role``); ``pupils``: the pupil sample."""
+
+    frame: Frame
+    schools: pl.DataFrame
+    pupils: pl.DataFrame
+
+    @property
+    def sampled_schools(self) -> pl.DataFrame:
+        return self.schools.filter(pl.col("sampled"))
+
+
+def _city(county: pl.Expr) -> pl.Expr:
+    # GB/T 2260: the first four digits + "00" name the prefecture-level city
+    return county.cast(pl.String).str.slice(0, 4) + pl.lit("00")
+
+
+def draw_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params: SampleParams | None = None,
+                rules: FrameRules | None = None) -> Sample:
+    """Select the schools and the pupils of one cycle (seeded by ``params.seed``)."""
+    params = params or SampleParams()
+    rules = rules or FrameRules()
+    frame = build_frame(schools, rules)
+    sel = select_schools(frame.schools, params).with_columns(pl.col(params.stratum).cast(pl.String).alias("stratum"))
+    if "city_code" not in sel.columns:
+        sel = sel.with_columns(_city(pl.col("county_code")).alias("city_code"))
+    roster = pupils
+    if "grade" in roster.columns:
+        roster = roster.filter(pl.col("grade").cast(pl.Int64) == rules.grade)
+    carry = sel.filter(pl.col("sampled")).select("school_code", "county_code", "city_code", "stratum", "location",
+                                                 "school_weight")
+    pup = select_pupils(roster, carry, params)
+    cols = [c for c in PUPIL_SAMPLE_COLUMNS if c in pup.columns]
+    rest = [c for c in pup.columns if c not in cols and c not in ("name",)]
+    return Sample(frame, sel, pup.select(cols + rest))
+
+
+def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Series | np.ndarray | None = None, *,
+                  method: str = "jk2", replicates: int = 80, fay_k: float = 0.5, school_threshold: float = 0.5,
+                  trim_cap: float | None = None, seed: int = 2022) -> pl.DataFrame:
+    """Final weight ``weight`` and replicate weights ``rep_1 … rep_R`` for the pupil sample.
+
+    ``pupils``: the pupil sample (``student_id``, ``school_code``, ``stratum``, ``sex``,
+    ``base_weight``); ``schools``: the selection frame (``school_code``, ``certainty``,
+    ``sort_order``, ``stratum``) — only sampled schools are used; ``responded``: per pupil,
+    whether the pupil has data (default: all).  A school participates when at least
+    ``school_threshold`` of its sampled pupils responded (the international studies' 50 % rule).
+    Returns ``student_id``, ``school_code``, ``zone``, ``member``, ``weight``, ``rep_1 …``.
+    """
+    if not 0.0 <= school_threshold <= 1.0:
+        raise ParameterError(f"学校参与阈值须在 [0, 1] / school_threshold must be in [0, 1]; got {school_threshold}")
+    n = pupils.height
+    resp = np.ones(n, dtype=bool) if responded is None else np.asarray(responded, dtype=bool)
+    if resp.size != n:
+        raise ParameterError("应答标记与学生数不一致 / responded must have one value per pupil")
+    p = pupils.with_columns(pl.Series("__resp", resp))
+    rate = pl.col("__resp").mean().over("school_code")
+    p = p.with_columns(((rate >= school_threshold) & (rate > 0)).alias("__school_ok"))
+    sch = schools.filter(pl.col("sampled")) if "sampled" in schools.columns else schools
+    if "stratum" not in sch.columns:
+        raise ParameterError("学校样本缺少 stratum 列 / the school sample lacks a stratum column")
+    zones = form_zones(p, sch.select("school_code", "stratum", "certainty", "sort_order"), seed=seed)
+    zone = zones["zone"].to_numpy()
+    member = zones["member"].to_numpy()
+    base = p["base_weight"].cast(pl.Float64).to_numpy()
+    W = np.column_stack([base, base[:, None] * replicate_factors(zone, member, method, replicates, fay_k)])
+    # 1. school non-response within the explicit stratum: one school's pupils move together
+    school_ok = p["__school_ok"].to_numpy()
+    W = adjust_nonresponse(W, school_ok, [cell_ids(p, ["stratum"])])
+    # 2. pupil non-response within school × sex, collapsed to the school
+    in_ok = school_ok
+    sex_cells = cell_ids(p, ["school_code", "sex"]) if "sex" in p.columns else cell_ids(p, ["school_code"])
+    Wp = adjust_nonresponse(W[in_ok], resp[in_ok], [sex_cells[in_ok], cell_ids(p.filter(pl.Series(in_ok)),
+                                                                                 ["school_code"])])
+    W = np.zeros_like(W)
+    W[in_ok] = Wp
+    if trim_cap is not None:
+        W = trim(W, cell_ids(p, ["stratum"]), cap=trim_cap)
+    out = pl.DataFrame({
+        "student_id": p["student_id"],
+        "school_code": p["school_code"],
+        "zone": zone,
+        "member": member,
+        "responded": resp,
+        "weight": W[:, 0],
+    })
+    return out.with_columns(pl.Series(f"rep_{r}", W[:, r]) for r in range(1, W.shape[1]))
+
+
+__all__ = ["PUPIL_SAMPLE_COLUMNS", "Sample", "draw_sample", "final_weights"]

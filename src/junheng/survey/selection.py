@@ -1,0 +1,254 @@
+"""Two-stage selection: schools by PPS systematic sampling within explicit strata, pupils at random.
+
+Schools (first stage).  Within each explicit stratum h (county by default) the frame is sorted
+by the implicit strata (location 城区/镇区/乡村, then size, serpentine so that neighbours are
+alike) and n_h schools are drawn by systematic PPS on the measure of size M_i (grade
+enrolment): with interval I_h = M_h / n_h and a random start u_h ~ U(0, I_h), school i is drawn
+when a point u_h + k·I_h falls in its cumulative range (C_{i−1}, C_i].  Schools with
+n_h·M_i / M_h ≥ 1 are taken with certainty and removed, repeatedly, before the draw.  Inclusion
+probability π_i = n'_h·M_i / M'_h (1 for certainty schools); school weight 1/π_i (Cochran 1977
+§9A; Lohr 2022 §6.2; the TIMSS 2019 Methods and Procedures, ch. 3).  Each sampled school gets
+two replacements, its neighbours in the sorted frame: the next school first, the previous
+second, if neither is sampled nor already a replacement.
+
+Pupils (second stage).  Within each sampled school, N pupils of the grade's roster are drawn by
+simple random sampling (all when fewer), pupil weight m_i / n_i, and the four subjects are
+spiralled: in random order, pupil k gets subject (k + o_i) mod 4 with a random school offset
+o_i, so each school's subjects are balanced to within one pupil.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import Issue, Issues, ParameterError
+
+SUBJECTS: tuple[str, ...] = ("语文", "数学", "英语", "科学")
+LOCATION_ORDER = {"城区": 0, "镇区": 1, "乡村": 2}
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    """Parameters of one cycle's selection.
+
+    ``target_pupils`` is allocated to strata in proportion to their grade enrolment (at least
+    ``min_schools`` schools per stratum); ``schools`` fixes n_h for every stratum instead.
+    """
+
+    target_pupils: int = 168_000
+    pupils_per_school: int = 30
+    min_schools: int = 4
+    schools: int | None = None
+    stratum: str = "county_code"
+    implicit: tuple[str, ...] = ("location",)
+    subjects: tuple[str, ...] = SUBJECTS
+    replacements: int = 2
+    seed: int = 2022
+
+    def __post_init__(self) -> None:
+        if self.pupils_per_school < 1:
+            raise ParameterError(f"每校学生数须 ≥ 1 / pupils_per_school must be ≥ 1; got {self.pupils_per_school}")
+        if self.target_pupils < 1 and self.schools is None:
+            raise ParameterError(f"目标样本须 ≥ 1 / target_pupils must be ≥ 1; got {self.target_pupils}")
+        if self.schools is not None and self.schools < 1:
+            raise ParameterError(f"每层学校数须 ≥ 1 / schools per stratum must be ≥ 1; got {self.schools}")
+        if self.min_schools < 1:
+            raise ParameterError(f"每层最少学校数须 ≥ 1 / min_schools must be ≥ 1; got {self.min_schools}")
+        if not 0 <= self.replacements <= 2:
+            raise ParameterError(f"替补学校数须为 0–2 / replacements must be 0, 1 or 2; got {self.replacements}")
+        if not self.subjects:
+            raise ParameterError("至少一个学科 / at least one subject")
+
+
+def sort_frame(frame: pl.DataFrame, stratum: str, implicit: Sequence[str] = ("location",)) -> pl.DataFrame:
+    """Sort by stratum, the implicit strata, then size — serpentine (size ascending in even
+    implicit cells, descending in odd ones), so that neighbours in the list are alike."""
+    keys = []
+    df = frame
+    for col in implicit:
+        if col == "location":
+            df = df.with_columns(pl.col("location").replace_strict(LOCATION_ORDER, default=9).alias("__loc"))
+            keys.append("__loc")
+        else:
+            keys.append(col)
+    cell = pl.struct(keys).rank("dense").over(stratum) if keys else pl.lit(1)
+    df = df.with_columns(cell.alias("__cell"))
+    df = df.with_columns(
+        pl.when(pl.col("__cell") % 2 == 1).then(pl.col("mos")).otherwise(-pl.col("mos")).alias("__size")
+    )
+    out = df.sort([stratum, *keys, "__size", "school_code"])
+    return out.drop([c for c in ("__loc", "__cell", "__size") if c in out.columns])
+
+
+def allocate(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
+    """n_h per stratum: schools needed so that the expected pupil count reaches the stratum's
+    share of ``target_pupils``; the expected pupils from one PPS draw are Σ_i p_i·min(N, M_i),
+    p_i = M_i / M_h.  Capped at the stratum's school count."""
+    s, N = params.stratum, params.pupils_per_school
+    g = frame.group_by(s).agg(
+        pl.len().alias("n_frame"),
+        pl.col("mos").sum().alias("mos_total"),
+        (pl.col("mos") * pl.col("mos").clip(upper_bound=N)).sum().alias("__num"),
+    )
+    if params.schools is not None:
+        g = g.with_columns(pl.lit(params.schools).alias("n_schools"))
+    else:
+        total = g["mos_total"].sum()
+        g = g.with_columns(
+            (params.target_pupils * pl.col("mos_total") / total).alias("target"),
+            (pl.col("__num") / pl.col("mos_total")).alias("per_school"),
+        ).with_columns(
+            (pl.col("target") / pl.col("per_school")).ceil().cast(pl.Int64).clip(lower_bound=params.min_schools)
+            .alias("n_schools")
+        ).drop("target", "per_school")
+    return g.with_columns(pl.min_horizontal("n_schools", "n_frame").alias("n_schools")).drop("__num").sort(s)
+
+
+def _certainty(frame: pl.DataFrame, stratum: str) -> pl.DataFrame:
+    """Mark certainty schools, iterating until no remaining school has n'_h·M_i/M'_h ≥ 1."""
+    df = frame.with_columns(pl.lit(False).alias("certainty"))
+    while True:
+        rest = pl.col("mos").filter(~pl.col("certainty")).sum().over(stratum)
+        n_rest = (pl.col("n_schools") - pl.col("certainty").sum().over(stratum))
+        new = (~pl.col("certainty")) & (n_rest > 0) & (n_rest * pl.col("mos") >= rest)
+        step = df.with_columns(new.alias("__new"))
+        if not step["__new"].any():
+            return df
+        df = step.with_columns((pl.col("certainty") | pl.col("__new")).alias("certainty")).drop("__new")
+
+
+def select_schools(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
+    """Draw the schools.  Returns the sorted frame with ``n_schools`` (n_h), ``certainty``,
+    ``pi`` (inclusion probability), ``sampled``, ``sort_order`` and, for sampled schools,
+    ``school_weight`` = 1/π and ``replacement_1``/``replacement_2`` (school codes or null);
+    ``role`` is ``sampled``, ``replacement_1``, ``replacement_2`` or null."""
+    s = params.stratum
+    if frame.height == 0:
+        raise ParameterError("抽样框为空 / the sampling frame is empty")
+    if (frame["mos"] <= 0).any():
+        raise ParameterError("抽样框中的学校规模须为正 / every frame school needs a positive size")
+    alloc = allocate(frame, params)
+    df = sort_frame(frame, s, params.implicit).join(alloc.select(s, "n_schools"), on=s, how="left",
+                                                    maintain_order="left")
+    df = _certainty(df, s).with_row_index("sort_order")
+    rng = np.random.default_rng(params.seed)
+    strata = df[s].unique(maintain_order=True)
+    starts = pl.DataFrame({s: strata, "__u": rng.random(strata.len())})
+    df = df.join(starts, on=s, how="left", maintain_order="left")
+    nc = ~pl.col("certainty")
+    df = df.with_columns(
+        (pl.col("n_schools") - pl.col("certainty").sum().over(s)).alias("__n"),
+        pl.col("mos").filter(nc).sum().over(s).alias("__M"),
+        pl.when(nc).then(pl.col("mos")).otherwise(0).cum_sum().over(s).alias("__C"),
+    ).with_columns(
+        (pl.col("__M") / pl.col("__n")).alias("__I"),
+    ).with_columns(
+        (pl.col("__u") * pl.col("__I")).alias("__start"),
+    )
+    hits = ((pl.col("__C") - pl.col("__start")) / pl.col("__I")).ceil()
+    hits_before = ((pl.col("__C") - pl.when(nc).then(pl.col("mos")).otherwise(0) - pl.col("__start"))
+                   / pl.col("__I")).ceil()
+    df = df.with_columns(
+        pl.when(pl.col("certainty")).then(pl.lit(1.0))
+        .when(pl.col("__n") > 0).then(pl.col("__n") * pl.col("mos") / pl.col("__M"))
+        .otherwise(0.0).alias("pi"),
+        (pl.col("certainty") | ((pl.col("__n") > 0) & (hits - hits_before > 0))).alias("sampled"),
+    )
+    df = df.with_columns(
+        pl.when(pl.col("sampled")).then(1.0 / pl.col("pi")).otherwise(None).alias("school_weight")
+    ).drop([c for c in df.columns if c.startswith("__")])
+    return _replacements(df, s, params.replacements)
+
+
+def _replacements(df: pl.DataFrame, stratum: str, k: int) -> pl.DataFrame:
+    """Next (then previous) unsampled neighbour in the sorted stratum, each used at most once."""
+    n = df.height
+    sampled = df["sampled"].to_numpy()
+    strat = df[stratum].to_numpy()
+    codes = df["school_code"].to_numpy()
+    taken = sampled.copy()
+    rep = [np.full(n, -1), np.full(n, -1)]
+    idx = np.flatnonzero(sampled)
+    for j, step in enumerate((1, -1)[:k]):
+        cand = idx + step
+        ok = (cand >= 0) & (cand < n)
+        cand_c = np.clip(cand, 0, n - 1)
+        ok &= (strat[cand_c] == strat[idx]) & ~taken[cand_c]
+        # a school adjacent to two sampled schools goes to the first of them only
+        cand_ok = cand_c[ok]
+        _, first = np.unique(cand_ok, return_index=True)
+        keep = np.zeros(cand_ok.size, dtype=bool)
+        keep[first] = True
+        chosen_rows = idx[ok][keep]
+        rep[j][chosen_rows] = cand_ok[keep]
+        taken[cand_ok[keep]] = True
+    role = np.full(n, None, dtype=object)
+    role[sampled] = "sampled"
+    out = df
+    for j in range(2):
+        col = np.full(n, None, dtype=object)
+        has = rep[j] >= 0
+        col[has] = codes[rep[j][has]]
+        role[rep[j][has]] = f"replacement_{j + 1}"
+        out = out.with_columns(pl.Series(f"replacement_{j + 1}", col.tolist(), dtype=pl.String))
+    return out.with_columns(pl.Series("role", role.tolist(), dtype=pl.String))
+
+
+def select_pupils(roster: pl.DataFrame, schools: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
+    """Draw N pupils per participating school from the grade roster and spiral the subjects.
+
+    ``schools``: one row per school that tests (``school_code``, ``school_weight`` and any
+    columns to carry, e.g. ``county_code``, ``location``, ``stratum``).  Returns one row per
+    sampled pupil with ``roster_size``, ``subject``, ``pupil_weight`` = roster size / drawn,
+    ``base_weight`` = school × pupil weight, and ``pupil_order`` (the random rank in school).
+    """
+    issues = Issues()
+    for col in ("student_id", "school_code"):
+        if col not in roster.columns:
+            issues.add(Issue(f"名单缺少列 {col}", f"roster lacks column {col}", file="roster", column=col))
+    issues.raise_if_errors()
+    N = params.pupils_per_school
+    carry = [c for c in schools.columns if c not in roster.columns or c == "school_code"]
+    r = (
+        roster.with_columns(pl.col("school_code").cast(pl.String), pl.col("student_id").cast(pl.String))
+        .join(schools.select(carry), on="school_code", how="inner")
+        .sort("school_code", "student_id")
+    )
+    missing = schools.join(r.select("school_code").unique(), on="school_code", how="anti")
+    for code in missing["school_code"]:
+        issues.add(Issue("抽中学校没有该年级名单", "a sampled school has no roster for the grade", file="roster",
+                         column="学校标识码", value=code))
+    issues.raise_if_errors("名单不完整，未抽取学生 / rosters incomplete; no pupils drawn")
+    rng = np.random.default_rng([params.seed, 2])
+    r = r.with_columns(pl.Series("__key", rng.random(r.height)))
+    codes = r["school_code"].unique(maintain_order=True)
+    offsets = pl.DataFrame({"school_code": codes,
+                            "__off": rng.integers(0, len(params.subjects), codes.len())})
+    out = (
+        r.with_columns(
+            (pl.col("__key").rank("ordinal").over("school_code") - 1).cast(pl.Int64).alias("pupil_order"),
+            pl.len().over("school_code").alias("roster_size"),
+        )
+        .filter(pl.col("pupil_order") < N)
+        .join(offsets, on="school_code", how="left", maintain_order="left")
+        .with_columns(
+            pl.len().over("school_code").alias("__drawn"),
+            ((pl.col("pupil_order") + pl.col("__off")) % len(params.subjects)).alias("__s"),
+        )
+        .with_columns(
+            pl.col("__s").replace_strict(dict(enumerate(params.subjects)), return_dtype=pl.String)
+            .alias("subject"),
+            (pl.col("roster_size") / pl.col("__drawn")).alias("pupil_weight"),
+        )
+        .with_columns((pl.col("school_weight") * pl.col("pupil_weight")).alias("base_weight"))
+        .drop("__key", "__off", "__drawn", "__s")
+        .sort("school_code", "pupil_order")
+    )
+    return out
+
+
+__all__ = ["LOCATION_ORDER", "SUBJECTS", "SampleParams", "allocate", "select_pupils", "select_schools", "sort_frame"]
