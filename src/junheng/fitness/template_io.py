@@ -323,7 +323,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     measures = []
     for item in MEASURE_ITEMS:
         q = out[item.field]
-        measures.append(q.cast(pl.Float64) / item.scale if item.scale != 1 else q)
+        measures.append((q.cast(pl.Float64) / item.scale if item.scale != 1 else q).alias(item.field))
     measures += [(out["vision_left"].cast(pl.Float64) / 10).alias("vision_left"),
                  (out["vision_right"].cast(pl.Float64) / 10).alias("vision_right")]
     measures += [out[k].cast(pl.Int8).alias(k) for k in ("lens_left", "lens_right", "refraction_left",

@@ -1,0 +1,159 @@
+"""The only module of this app that calls the core (junheng.fitness).
+
+* :func:`import_fitness` — an upload-template file → checked, scored, stored for a cycle; all or
+  nothing; on any error nothing is written, every issue is raised, and an annotated copy of the
+  file (one 错误 column per row) is written for the uploader.
+* :func:`fitness_frame` — the stored records of a cycle (optionally one region) as a Polars frame
+  in the contract's canonical fields, for dashboards and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+
+from junheng.exceptions import InputError, Issue
+from junheng.fitness import ITEMS, read_fitness_file, score_fitness, write_table
+from junheng.fitness.items import BONUS_ITEMS
+from junheng_web.fitness.models import FitnessRecord
+from junheng_web.registry.models import Cycle, Pupil
+
+MEASURES = ("height_cm", "weight_kg", *(i.field for i in ITEMS), "vision_left", "vision_right")
+ITEM_SCORE_KEYS = (*(i.score_field for i in ITEMS), *(f"{f}_bonus" for f in BONUS_ITEMS))
+_CHUNK = 5000
+
+
+@dataclass
+class ImportResult:
+    file: str
+    rows: int
+    created: int
+    updated: int
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def _annotate(raw: pl.DataFrame, issues: list[Issue], name: str) -> Path:
+    """A copy of the upload with an 错误 column giving every issue of each row (for the uploader)."""
+    by_row: dict[int, list[str]] = {}
+    general = []
+    for i in issues:
+        (by_row.setdefault(i.row, []) if i.row is not None else general).append(i.message())
+    notes = pl.Series("错误", ["\n".join(by_row.get(int(r), [])) or None for r in raw["__row__"]])
+    out = raw.with_columns(notes).rename({"__row__": "行号"})
+    folder = Path(settings.MEDIA_ROOT) / "fitness" / "errors"
+    path = write_table(out, folder / f"{Path(name).stem}-errors.xlsx")
+    return path
+
+
+def _pupil_ids(student_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for k in range(0, len(student_ids), _CHUNK):
+        chunk = student_ids[k:k + _CHUNK]
+        found.update(Pupil.objects.filter(student_id__in=chunk).values_list("student_id", "id"))
+    return found
+
+
+def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult:
+    """Check, score and store an upload-template file for ``cycle``; re-uploads update in place.
+
+    Raises :class:`InputError` with every issue (and ``annotated_path``) and writes nothing when
+    any row is wrong, including a 学籍号 not in the registry.
+    """
+    path = Path(path)
+    from junheng.fitness.template_io import read_raw
+
+    try:
+        upload = read_fitness_file(path)
+    except InputError as exc:
+        try:
+            raw, _ = read_raw(path)
+            exc.annotated_path = _annotate(raw, exc.issues, path.name)  # type: ignore[attr-defined]
+        except InputError:
+            pass
+        raise
+    records = upload.records
+    ids = records["student_id"].to_list()
+    pupil_of = _pupil_ids(ids)
+    unknown = records.filter(~pl.col("student_id").is_in(list(pupil_of)))
+    if unknown.height:
+        issues = [Issue("学籍号不在本系统名册中", "学籍号 is not in the registry", file=path.name, row=int(r),
+                        column="学籍号", value=s) for r, s in unknown.select("__row__", "student_id").iter_rows()]
+        exc = InputError(issues, f"{path.name}: {len(issues)} 个学籍号不在名册中，未写入任何数据 / "
+                                 f"{len(issues)} pupils not in the registry; nothing was written")
+        exc.annotated_path = _annotate(upload.raw, issues, path.name)  # type: ignore[attr-defined]
+        raise exc
+    scored = score_fitness(records)
+    existing = set(FitnessRecord.objects.filter(cycle=cycle, pupil_id__in=list(pupil_of.values()))
+                   .values_list("pupil_id", flat=True)) if len(pupil_of) <= 50_000 else set(
+        FitnessRecord.objects.filter(cycle=cycle).values_list("pupil_id", flat=True))
+    cols = ["student_id", "grade", "sex", "exempt", *MEASURES, "bmi", "bmi_score", "bmi_class", *ITEM_SCORE_KEYS,
+            "standard_score", "bonus_score", "total_score", "rating", "complete", "vision_class",
+            "vision_left_class", "vision_right_class"]
+    flat = scored.select(cols).with_columns(pl.col(pl.Enum).cast(pl.String))
+    objs = []
+    for r in flat.iter_rows(named=True):
+        objs.append(FitnessRecord(
+            cycle=cycle, pupil_id=pupil_of[r["student_id"]], grade=r["grade"], sex=r["sex"], exempt=r["exempt"],
+            **{m: r[m] for m in MEASURES},
+            bmi=r["bmi"], bmi_score=r["bmi_score"], bmi_class=r["bmi_class"] or "",
+            item_scores={k: r[k] for k in ITEM_SCORE_KEYS if r[k] is not None},
+            standard_score=r["standard_score"], bonus_score=r["bonus_score"], total_score=r["total_score"],
+            rating=r["rating"] or "", complete=r["complete"], vision_class=r["vision_class"] or "",
+            vision_left_class=r["vision_left_class"] or "", vision_right_class=r["vision_right_class"] or "",
+            source_file=path.name[:255],
+        ))
+    update_fields = [f.name for f in FitnessRecord._meta.fields
+                     if f.name not in ("id", "cycle", "pupil", "updated_at")] + ["updated_at"]
+    with transaction.atomic():
+        FitnessRecord.objects.bulk_create(objs, batch_size=2000, update_conflicts=True,
+                                          unique_fields=["cycle", "pupil"], update_fields=update_fields)
+    updated = sum(1 for pid in pupil_of.values() if pid in existing)
+    return ImportResult(path.name, len(objs), len(objs) - updated, updated, upload.warnings)
+
+
+def fitness_frame(cycle: Cycle, region=None) -> pl.DataFrame:
+    """The stored records of ``cycle`` in canonical fields (+ ``school_code``, ``county_code``, ``city_code``).
+
+    ``region`` (a registry Region or its code) limits the frame to one county or city.
+    """
+    qs = FitnessRecord.objects.filter(cycle=cycle)
+    if region is not None:
+        from junheng_web.registry.models import Region
+
+        reg = region if isinstance(region, Region) else Region.objects.filter(code=str(region)).order_by("level").first()
+        if reg is None:
+            qs = qs.none()
+        elif reg.level == Region.Level.COUNTY:
+            qs = qs.filter(pupil__school__county=reg)
+        elif reg.level == Region.Level.CITY:
+            qs = qs.filter(pupil__school__county__parent=reg)
+    fields = ["pupil__student_id", "pupil__school__code", "pupil__school__county__code",
+              "pupil__school__county__parent__code", "pupil__school__location", "grade", "sex", "exempt", *MEASURES,
+              "bmi", "bmi_score", "bmi_class", "item_scores", "standard_score", "bonus_score", "total_score", "rating",
+              "complete", "vision_class", "vision_left_class", "vision_right_class"]
+    rows = list(qs.values_list(*fields))
+    names = ["student_id", "school_code", "county_code", "city_code", "location", *fields[5:]]
+    schema = {n: pl.Object if n == "item_scores" else None for n in names}
+    df = pl.DataFrame(rows, schema=[(n, schema[n]) if schema[n] else n for n in names], orient="row",
+                      infer_schema_length=None)
+    scores = pl.DataFrame([dict.fromkeys(ITEM_SCORE_KEYS) | (d or {}) for d in df["item_scores"].to_list()],
+                          schema={k: pl.Int8 for k in ITEM_SCORE_KEYS})
+    df = pl.concat([df.drop("item_scores"), scores], how="horizontal")
+    blank_to_null = [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+                     for c in ("bmi_class", "rating", "vision_class", "vision_left_class", "vision_right_class")]
+    return df.with_columns(blank_to_null).with_columns(pl.col("grade").cast(pl.Int8), pl.col("sex").cast(pl.Int8))
+
+
+def demo_cycle(ctx) -> Cycle:
+    """The demo's cycle (grade 6 of the demo year), created when the sampling stage has not made one."""
+    year = int(ctx.state.get("year", 2022))
+    cycle, _ = Cycle.objects.get_or_create(year=year, grade=6, defaults={
+        "subjects": ["语文", "数学", "英语", "科学"], "name": f"{year} 年六年级监测"})
+    return cycle
+
+
+__all__ = ["ImportResult", "demo_cycle", "fitness_frame", "import_fitness"]
