@@ -162,6 +162,9 @@ def demo_stage(ctx) -> None:
 
     out = ctx.out / "fitness"
     out.mkdir(parents=True, exist_ok=True)
+    if "sample" not in ctx.state and "pupils" not in ctx.state:
+        click.echo("   (no pupils yet: the registry import stage must run first; skipped)")
+        return
     if "sample" in ctx.state:
         pupils = pl.read_parquet(ctx.state["sample"])
         if "grade" not in pupils.columns or "name" not in pupils.columns:

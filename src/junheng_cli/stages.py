@@ -4,4 +4,5 @@ from __future__ import annotations
 
 STAGES: list = [
     # ("synthetic province", junheng_cli.synth.demo_stage),
+    ("体质健康 fitness", lambda ctx: __import__("junheng_cli.fitness", fromlist=["demo_stage"]).demo_stage(ctx)),
 ]

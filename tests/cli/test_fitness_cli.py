@@ -1,0 +1,87 @@
+"""``junheng fitness``: score / export / summary / template, and bad input → exit 2, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from click.testing import CliRunner
+
+from junheng.fitness import national_upload, write_table
+from junheng.registry.codes import check_char
+from junheng.synth.fitness import fitness_results
+from junheng_cli.main import cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fitness"
+
+
+def _roster(n=60):
+    rng = np.random.default_rng(3)
+    ids = []
+    for k in range(n):
+        body = f"41010220120101{k:03d}"
+        ids.append("G" + body + check_char(body))
+    return pl.DataFrame({"student_id": ids, "name": [f"学生{k}" for k in range(n)], "sex": rng.integers(1, 3, n),
+                         "grade": rng.choice([4, 6, 8], n), "school_code": ["2141000001"] * n,
+                         "class_code": ["01"] * n, "class_name": ["一班"] * n, "birth_date": ["2012-01-01"] * n})
+
+
+def test_it_scores_a_template_file_to_xlsx_and_masks_names(tmp_path):
+    src = tmp_path / "in.csv"
+    write_table(national_upload(fitness_results(_roster(), 7), mask=False), src)
+    out = tmp_path / "out.xlsx"
+    r = CliRunner().invoke(cli, ["fitness", "score", str(src), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+    header = rows[0]
+    for h in ("体重指数", "体重指数得分", "体重指数等级", "肺活量得分", "50米跑得分", "一分钟跳绳附加分", "标准分",
+              "附加分", "总分", "等级", "视力等级"):
+        assert h in header
+    assert all(str(row[header.index("姓名")]).endswith("**") for row in rows[1:])
+
+
+def test_it_exports_and_summarises(tmp_path):
+    src = tmp_path / "in.csv"
+    write_table(national_upload(fitness_results(_roster(), 7), mask=False), src)
+    scored = tmp_path / "scored.parquet"
+    assert CliRunner().invoke(cli, ["fitness", "score", str(src), "-o", str(scored)]).exit_code == 0
+    r = CliRunner().invoke(cli, ["fitness", "export", str(src), "-o", str(tmp_path / "up.csv")])
+    assert r.exit_code == 0, r.output
+    up = pl.read_csv(tmp_path / "up.csv", infer_schema=False)
+    assert up.columns[:9] == ["年级编号", "班级编号", "班级名称", "学籍号", "民族代码", "姓名", "性别", "出生日期", "家庭住址"]
+    times = up["1000米跑"].drop_nulls()
+    assert times.str.contains(r"^\d′\d\d″$").all()
+    r = CliRunner().invoke(cli, ["fitness", "summary", str(src), "--by", "grade,sex", "-o", str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
+    assert pl.read_csv(tmp_path / "s.csv").height == 6
+
+
+def test_it_writes_class_templates_that_read_back(tmp_path):
+    roster = tmp_path / "roster.parquet"
+    _roster().write_parquet(roster)
+    r = CliRunner().invoke(cli, ["fitness", "template", str(roster), "-o", str(tmp_path / "tpl")])
+    assert r.exit_code == 0, r.output
+    books = sorted((tmp_path / "tpl").glob("*.xlsx"))
+    assert len(books) == 3
+    from openpyxl import load_workbook
+
+    ws = load_workbook(books[0]).active
+    assert len(ws.data_validations.dataValidation) >= 8
+    from junheng.fitness import read_fitness_file
+
+    upload = read_fitness_file(books[0])  # an empty template is a valid (all incomplete) upload
+    assert upload.records.height > 0
+
+
+def test_bad_input_reports_every_row_and_writes_nothing(tmp_path):
+    out = tmp_path / "out.xlsx"
+    r = CliRunner().invoke(cli, ["fitness", "score", str(FIXTURES / "bad_upload.csv"), "-o", str(out)])
+    assert r.exit_code == 2
+    for needle in ("第3行 年级编号", "第3行 性别", "'男'", "第3行 肺活量", "'-5'", "第4行 一分钟仰卧起坐",
+                   "junior boys are not tested", "第4行 1000米跑", "3'5\""):
+        assert needle in r.output, needle
+    assert "Traceback" not in r.output
+    assert not out.exists()
