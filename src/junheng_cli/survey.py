@@ -1,15 +1,219 @@
-"""``junheng sample`` and ``junheng survey``."""
+"""``junheng sample`` (selection and weights of a cycle) and ``junheng survey`` (estimates with SEs).
+
+Thin: parse → call ``junheng.survey`` → write → exit code.  The demo stages of sampling and
+weighting live here too (``sample_stage``, ``weights_stage``).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+import polars as pl
+
+from junheng.exceptions import InputError, Issue, ParameterError
 
 
-@click.group()
-def sample() -> None:
-    """(being built)"""
+def _read_frame(path: Path) -> pl.DataFrame:
+    """A Parquet or CSV (UTF-8 / UTF-8 with BOM) file as a frame; unknown formats are refused."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        if suffix in (".csv", ".txt"):
+            return pl.read_csv(path, infer_schema_length=10_000, encoding="utf8-lossy",
+                               schema_overrides={"school_code": pl.String, "county_code": pl.String,
+                                                 "student_id": pl.String})
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(Issue("文件无法读取", f"the file cannot be read ({exc.__class__.__name__})",
+                               file=path.name)) from exc
+    raise InputError(Issue("只支持 .parquet 或 .csv", "only .parquet or .csv files are supported", file=path.name,
+                           value=path.suffix))
+
+
+def _write_frame(frame: pl.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        frame.write_parquet(out)
+    else:
+        frame.write_csv(out, float_precision=None)
+
+
+def _coerce(value: str, dtype: pl.DataType) -> object:
+    """A --level given on the command line, as the column's type."""
+    try:
+        if dtype.is_integer():
+            return int(value)
+        if dtype.is_float():
+            return float(value)
+    except ValueError as exc:
+        raise ParameterError(f"--level {value!r} 与列类型 {dtype} 不符 / does not match the column type {dtype}") from exc
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# junheng survey
 
 
 @click.group()
 def survey() -> None:
-    """(being built)"""
+    """估计与标准误 / estimates with standard errors from replicate weights."""
+
+
+@survey.command("estimate")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--weight", "-w", required=True, help="full-sample (final) weight column")
+@click.option("--replicates", "-r", default="rep_*", show_default=True, help="replicate weight columns (glob)")
+@click.option("--method", type=click.Choice(["jk2", "fay", "brr"]), default="jk2", show_default=True)
+@click.option("--fay-k", type=float, default=0.5, show_default=True, help="Fay coefficient k (method fay)")
+@click.option("--variable", "-v", help="the analysed column")
+@click.option("--pv", help="plausible-value columns (glob, e.g. 'PV*'), combined by Rubin's rules")
+@click.option("--by", default="", help="grouping columns, comma-separated (e.g. county_code,sex)")
+@click.option("--statistic", type=click.Choice(["mean", "proportion", "total", "quantile"]), default="mean",
+              show_default=True)
+@click.option("--level", "levels", multiple=True, help="for proportion: the value(s) counted (repeatable)")
+@click.option("--q", "q", type=float, default=0.5, show_default=True, help="for quantile: the probability")
+@click.option("--school", default="school_code", show_default=True, help="school (PSU) column, for n_schools")
+@click.option("--min-pupils", type=int, default=62, show_default=True, help="minimum reporting rule: pupils")
+@click.option("--min-schools", type=int, default=5, show_default=True, help="minimum reporting rule: schools")
+@click.option("--no-suppress", is_flag=True, help="flag small groups but keep their estimates")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="output .csv or .parquet")
+def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, variable: str | None,
+             pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, school: str,
+             min_pupils: int, min_schools: int, no_suppress: bool, out: Path) -> None:
+    """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
+    from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion, quantile, total
+
+    if (variable is None) == (pv is None):
+        raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
+    frame = _read_frame(data)
+    design = ReplicateDesign(frame, weight, replicates, method=method, fay_k=fay_k,  # type: ignore[arg-type]
+                             school=school if school in frame.columns else None,
+                             rule=ReportingRule(min_pupils, min_schools, suppress=not no_suppress))
+    if statistic == "mean":
+        res = mean(design, variable, pv=pv, by=by)
+    elif statistic == "total":
+        res = total(design, variable, pv=pv, by=by)
+    elif statistic == "quantile":
+        res = quantile(design, variable, q, pv=pv, by=by)
+    else:
+        from junheng.survey.estimators import resolve_pv
+
+        col = variable if variable is not None else resolve_pv(frame, pv)[0]  # type: ignore[arg-type]
+        lv = [_coerce(v, frame.schema[col]) for v in levels] if levels else None
+        res = proportion(design, variable, pv=pv, levels=lv, by=by)
+    _write_frame(res, out)
+    flagged = res["flag"].is_not_null().sum()
+    click.echo(f"{res.height} 组 / groups → {out}" + (f"（{flagged} 组低于最小报告样本 / flagged）" if flagged else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# junheng sample
+
+
+@click.group()
+def sample() -> None:
+    """抽样与权重 / sample selection and weights of a monitoring cycle."""
+
+
+@sample.command("draw")
+@click.option("--schools", "schools_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="school list (.parquet/.csv, registry columns incl. enrol_g6)")
+@click.option("--pupils", "pupils_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="grade rosters (.parquet/.csv: student_id, name, sex, school_code, grade)")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="output folder")
+@click.option("--grade", type=int, default=6, show_default=True)
+@click.option("--target", "target_pupils", type=int, default=168_000, show_default=True, help="pupils to test in all")
+@click.option("--per-school", type=int, default=30, show_default=True, help="pupils drawn per school")
+@click.option("--min-schools", type=int, default=4, show_default=True, help="minimum schools per stratum")
+@click.option("--schools-per-stratum", type=int, default=None, help="fix n_h instead of allocating the target")
+@click.option("--min-enrolment", type=int, default=5, show_default=True, help="exclude schools with fewer grade pupils")
+@click.option("--keep-special", is_flag=True, help="keep special-education schools (类别码 51) in the frame")
+@click.option("--exclude-teaching-points", is_flag=True, help="exclude 教学点 from the frame")
+@click.option("--seed", type=int, default=2022, show_default=True)
+@click.option("--unmask", is_flag=True, help="test-site lists with full names and 学籍号 (default: masked)")
+def draw(schools_path: Path, pupils_path: Path, out: Path, grade: int, target_pupils: int, per_school: int,
+         min_schools: int, schools_per_stratum: int | None, min_enrolment: int, keep_special: bool,
+         exclude_teaching_points: bool, seed: int, unmask: bool) -> None:
+    """Select schools (PPS, replacements) and pupils (spiralled subjects); write the lists."""
+    from junheng.survey.frame import FrameRules
+    from junheng.survey.selection import SampleParams
+    from junheng_cli.progress import bar
+
+    params = SampleParams(target_pupils=target_pupils, pupils_per_school=per_school, min_schools=min_schools,
+                          schools=schools_per_stratum, seed=seed)
+    rules = FrameRules(grade=grade, min_enrolment=min_enrolment, exclude_special=not keep_special,
+                       exclude_teaching_points=exclude_teaching_points)
+    with bar(3, "抽样 / sampling") as b:
+        schools = _read_frame(schools_path)
+        pupils = _read_frame(pupils_path)
+        b.update(1)
+        result = write_sample(schools, pupils, params, rules, out, unmask=unmask)
+        b.update(2)
+    s = result["summary"]
+    click.echo(f"{s['schools']} 所学校（另 {s['replacements']} 所替补）, {s['pupils']} 名学生 → {out}")
+    click.echo(f"{s['schools']} schools (+{s['replacements']} replacements), {s['pupils']} pupils; "
+               f"exclusion rate {s['exclusion_rate']:.2%}")
+
+
+def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out: Path, *, unmask: bool = False) -> dict:
+    """Draw the sample and write it under ``out``: pupil_sample.parquet, schools.csv (sampled and
+    replacements), exclusions.csv, exclusion_rates.csv and sites/<学校标识码>.csv."""
+    from junheng.survey.pipeline import draw_sample
+    from junheng.survey.sitelists import site_lists
+
+    result = draw_sample(schools, pupils, params, rules)
+    out.mkdir(parents=True, exist_ok=True)
+    result.pupils.write_parquet(out / "pupil_sample.parquet")
+    sch = result.schools.filter(pl.col("role").is_not_null())
+    keep = [c for c in ("school_code", "name", "county_code", "city_code", "stratum", "location", "mos", "role",
+                        "certainty", "pi", "school_weight", "replacement_1", "replacement_2", "sort_order")
+            if c in sch.columns]
+    sch.select(keep).write_csv(out / "schools.csv")
+    result.frame.excluded.select([c for c in ("school_code", "name", "county_code", "mos", "reason")
+                                  if c in result.frame.excluded.columns]).write_csv(out / "exclusions.csv")
+    result.frame.rates.write_csv(out / "exclusion_rates.csv")
+    names = pupils.select([c for c in ("student_id", "name", "class_name") if c in pupils.columns])
+    lists = site_lists(result.pupils, names, unmask=unmask)
+    (out / "sites").mkdir(exist_ok=True)
+    for code, frame in lists.items():
+        frame.write_csv(out / "sites" / f"{code}.csv", include_bom=True)
+    rates = result.frame.rates
+    summary = {
+        "schools": int(result.schools["sampled"].sum()),
+        "replacements": int(result.schools["role"].str.starts_with("replacement").sum()),
+        "pupils": result.pupils.height,
+        "exclusion_rate": float(rates["pupils_excluded"].sum() / max(int(rates["pupils_in_scope"].sum()), 1)),
+    }
+    return {"sample": result, "summary": summary}
+
+
+@sample.command("weights")
+@click.argument("pupil_sample", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--schools", "schools_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="schools.csv written by `junheng sample draw`")
+@click.option("--responded", "responded_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="file with the student_id of every pupil who has data (default: all responded)")
+@click.option("--method", type=click.Choice(["jk2", "fay", "brr"]), default="jk2", show_default=True)
+@click.option("--replicates", type=int, default=80, show_default=True)
+@click.option("--fay-k", type=float, default=0.5, show_default=True)
+@click.option("--trim", "trim_cap", type=float, default=None, help="trim weights above this multiple of the stratum median")
+@click.option("--seed", type=int, default=2022, show_default=True)
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None, method: str, replicates: int,
+            fay_k: float, trim_cap: float | None, seed: int, out: Path) -> None:
+    """Non-response-adjusted final weights and replicate weights rep_1 … rep_R."""
+    from junheng.survey.pipeline import final_weights
+
+    pupils = _read_frame(pupil_sample)
+    schools = _read_frame(schools_path).filter(pl.col("role") == "sampled").with_columns(pl.lit(True).alias("sampled"))
+    resp = None
+    if responded_path is not None:
+        ids = _read_frame(responded_path)
+        if "student_id" not in ids.columns:
+            raise InputError(Issue("缺少列 学籍号(student_id)", "missing column student_id", file=responded_path.name))
+        resp = pupils["student_id"].is_in(ids["student_id"].cast(pl.String).implode()).to_numpy()
+    w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
+                      seed=seed)
+    _write_frame(w, out)
+    click.echo(f"{w.height} 名学生, {replicates} 个复制权重 ({method}) → {out}")

@@ -1,0 +1,102 @@
+"""``junheng survey estimate`` and ``junheng sample draw/weights`` end to end (CliRunner)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from click.testing import CliRunner
+
+from junheng_cli.main import cli
+
+TESTS = Path(__file__).resolve().parents[1]
+REF = TESTS / "reference" / "survey"
+
+
+def _r(case: str, method: str) -> pl.DataFrame:
+    r = pl.read_csv(REF / "r_results.csv", schema_overrides={"group": pl.String, "estimate": pl.Float64,
+                                                              "se": pl.Float64}, null_values="NA")
+    return r.filter((pl.col("case") == case) & (pl.col("method") == method)).sort("group")
+
+
+def test_it_estimates_means_by_group_as_r_does(tmp_path):
+    out = tmp_path / "est.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "--weight", "weight",
+                                   "--replicates", "jk_*", "--method", "jk2", "--variable", "score",
+                                   "--by", "county_code", "--min-pupils", "0", "--min-schools", "0", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    assert got.columns == ["county_code", "estimate", "se", "n_pupils", "n_schools", "flag"]
+    ref = _r("mean_score_by_county", "jk2")
+    np.testing.assert_allclose(got.sort("county_code")["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got.sort("county_code")["se"], ref["se"], rtol=1e-8)
+    assert (got["n_schools"] == 8).all()
+
+
+def test_it_combines_plausible_values_with_fay(tmp_path):
+    out = tmp_path / "pv.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "fay_*",
+                                   "--method", "fay", "--fay-k", "0.5", "--pv", "pv*", "--by", "location",
+                                   "--no-suppress", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).sort("location")
+    ref = _r("pv_mean_by_location", "fay")
+    ref = ref.with_columns(pl.col("group").str.replace("location=", "")).sort("group")
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)
+
+
+def test_it_suppresses_small_groups_by_default(tmp_path):
+    out = tmp_path / "small.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "-v", "score", "--by", "county_code,sex", "--min-pupils", "120", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out)
+    small = got.filter(pl.col("n_pupils") < 120)
+    assert small.height and small["estimate"].is_null().all() and (small["flag"] == "few_pupils").all()
+    assert got.filter(pl.col("n_pupils") >= 120)["estimate"].is_not_null().all()
+
+
+def test_bad_parameters_exit_2_with_a_bilingual_message(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "nope", "-v", "score",
+                              "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "weight column not found" in res.output and "权重列不存在" in res.output
+    res = runner.invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "zz*",
+                              "-v", "score", "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "no replicate weight column" in res.output
+    res = runner.invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                              "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "--variable or --pv" in res.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_sample_draw_then_weights(tmp_path):
+    sys.path.insert(0, str(TESTS / "core" / "survey"))
+    try:
+        from conftest import toy_registry  # the toy registry of the core tests
+    finally:
+        sys.path.pop(0)
+    schools, pupils = toy_registry()
+    schools.write_parquet(tmp_path / "schools.parquet")
+    pupils.write_csv(tmp_path / "pupils.csv")
+    runner = CliRunner()
+    out = tmp_path / "sample"
+    res = runner.invoke(cli, ["sample", "draw", "--schools", str(tmp_path / "schools.parquet"), "--pupils",
+                              str(tmp_path / "pupils.csv"), "--out", str(out), "--target", "600", "--per-school",
+                              "20", "--min-schools", "3", "--seed", "5"])
+    assert res.exit_code == 0, res.output
+    sample = pl.read_parquet(out / "pupil_sample.parquet")
+    sites = sorted((out / "sites").glob("*.csv"))
+    assert len(sites) == sample["school_code"].n_unique()
+    first = pl.read_csv(sites[0], encoding="utf8-lossy")
+    assert first.columns[:3] == ["\ufeff序号", "学籍号", "姓名"] or first.columns[:3] == ["序号", "学籍号", "姓名"]
+    assert first["姓名"].str.ends_with("**").all()  # masked by default
+    res = runner.invoke(cli, ["sample", "weights", str(out / "pupil_sample.parquet"), "--schools",
+                              str(out / "schools.csv"), "--replicates", "16", "-o", str(tmp_path / "w.parquet")])
+    assert res.exit_code == 0, res.output
+    w = pl.read_parquet(tmp_path / "w.parquet")
+    assert w.height == sample.height and "rep_16" in w.columns
+    np.testing.assert_allclose(w["weight"].sum(), sample["base_weight"].sum(), rtol=1e-12)
