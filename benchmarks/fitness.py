@@ -1,0 +1,148 @@
+"""Fitness scoring at census scale: the LUT kernel vs a per-record Python scorer, and end to end.
+
+``python benchmarks/run.py fitness`` (``BENCH_FITNESS_N`` overrides the 10 million records).
+
+1. kernel: :func:`junheng.fitness.kernel.score_arrays` on quantised Int32 arrays of N mixed-grade
+   records (all items, BMI, bonus, 标准分, 等级);
+2. baseline: a straightforward per-record scorer (dictionary look-ups and a walk down the
+   threshold list in a Python loop, the way typical calculators are written) on a subsample,
+   in the same run; the two must agree on every subsampled record;
+3. end to end: read Parquet → :func:`score_fitness` → :func:`summarize` by grade × sex.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from junheng.fitness import score_fitness, summarize
+from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT
+from junheng.fitness.kernel import score_arrays
+from junheng.fitness.quantize import MISSING
+from junheng.fitness.standard import load_standard
+from junheng.synth.fitness import fitness_results
+
+N = int(os.environ.get("BENCH_FITNESS_N", 10_000_000))
+SUB = 100_000
+
+
+def _records(n: int, seed: int = 2022) -> pl.DataFrame:
+    base_n = min(n, 1_000_000)
+    rng = np.random.default_rng(seed)
+    pupils = pl.DataFrame({"student_id": np.arange(base_n).astype(str), "sex": rng.integers(1, 3, base_n),
+                           "grade": rng.integers(1, 10, base_n)})
+    base = fitness_results(pupils, seed).drop("student_id")
+    reps = -(-n // base_n)
+    return pl.concat([base] * reps).head(n)
+
+
+def _quantised(df: pl.DataFrame) -> dict[str, np.ndarray]:
+    from junheng.fitness.quantize import to_units
+
+    out = {}
+    for item in (HEIGHT, WEIGHT, *ITEMS):
+        out[item.field] = to_units(df[item.field], item.scale).fill_null(MISSING).to_numpy().astype(np.int32)
+    return out
+
+
+def _python_scorer():
+    """The per-record baseline: dicts of threshold lists, walked for every record and item."""
+    std = load_standard()
+    tables = {}
+    for item in ITEMS:
+        for key, levels in std.items[item.field].thresholds.items():
+            tables[(item.field, *key)] = sorted(levels, reverse=True)  # 100 first
+    bonus = {(f, *k): sorted(v, reverse=True) for f in ("rope_skipping", "pull_ups", "sit_ups", "run_1000m",
+                                                         "run_800m")
+             for k, v in std.items[f].bonus_thresholds.items()}
+    weights = {}
+    for g in range(1, 10):
+        for s in (1, 2):
+            row = std.weights[(g - 1) * 2 + (s - 1)]
+            weights[(g, s)] = {f: int(w) for f, w in zip(std.weight_fields, row) if w}
+    bmi_bands = std.bmi.bands
+    higher = {i.field: i.direction == "higher_better" for i in ITEMS}
+
+    def score(rec: dict) -> tuple[int | None, int]:
+        g, s = rec["grade"], rec["sex"]
+        h, w = rec["height_cm"], rec["weight_kg"]
+        if h is None or w is None:
+            return None, 0
+        bmi = (2 * w * 1_000_000 + h * h) // (2 * h * h)
+        b = bmi_bands[(g, s)]
+        bmi_score = 80 if bmi <= b["underweight_max"] else 100 if bmi <= b["normal_max"] else (
+            80 if bmi <= b["overweight_max"] else 60)
+        total = weights[(g, s)]["bmi"] * bmi_score
+        extra = 0
+        for field, wt in weights[(g, s)].items():
+            if field == "bmi":
+                continue
+            v = rec[field]
+            if v is None:
+                return None, 0
+            pts = 0
+            for level, t in tables[(field, g, s)]:
+                if (v >= t) if higher[field] else (v <= t):
+                    pts = level
+                    break
+            total += wt * pts
+            for p, t in bonus.get((field, g, s), ()):
+                if (v >= t) if higher[field] else (v <= t):
+                    extra += p
+                    break
+        return (total + 5) // 10 + min(extra, 20) * 10, min(extra, 20)
+
+    return score
+
+
+def main() -> None:
+    print(f"records: {N:,} mixed grades 1–9, both sexes; cores: {os.cpu_count()}")
+    t = time.perf_counter()
+    df = _records(N)
+    q = _quantised(df)
+    grade = df["grade"].to_numpy().astype(np.int8)
+    sex = df["sex"].to_numpy().astype(np.int8)
+    print(f"  (data prepared in {time.perf_counter() - t:.1f} s)")
+    load_standard()
+
+    t = time.perf_counter()
+    out = score_arrays(grade, sex, q)
+    kernel_s = time.perf_counter() - t
+    kernel_rps = N / kernel_s
+    print(f"kernel (LUT, NumPy take)      : {kernel_s:7.2f} s  {kernel_rps / 1e6:8.1f} M records/s")
+
+    scorer = _python_scorer()
+    fields = ["grade", "sex", "height_cm", "weight_kg", *(i.field for i in ITEMS)]
+    sub = {k: (q[k][:SUB] if k in q else (grade if k == "grade" else sex)[:SUB]) for k in fields}
+    recs = [{k: (None if (k not in ("grade", "sex") and sub[k][i] == MISSING) else int(sub[k][i])) for k in fields}
+            for i in range(SUB)]
+    t = time.perf_counter()
+    base = [scorer(r) for r in recs]
+    base_s = time.perf_counter() - t
+    base_rps = SUB / base_s
+    print(f"per-record Python scorer      : {base_s:7.2f} s  {base_rps / 1e6:8.3f} M records/s (on {SUB:,})")
+    want = np.array([-1 if b[0] is None else b[0] for b in base])
+    got = out["total_tenths"][:SUB]
+    agree = int((want == got).sum())
+    print(f"agreement on the subsample    : {agree:,}/{SUB:,}")
+    print(f"ratio kernel / per-record     : {kernel_rps / base_rps:8.0f}×")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fitness.parquet"
+        df.write_parquet(path)
+        del out
+        t = time.perf_counter()
+        scored = score_fitness(pl.read_parquet(path))
+        table = summarize(scored, ["grade", "sex"])
+        e2e_s = time.perf_counter() - t
+    print(f"end to end (read→score→agg)   : {e2e_s:7.2f} s  {N / e2e_s / 1e6:8.1f} M records/s "
+          f"({table.height} groups; national year of 2×10^8 ≈ {2e8 / (N / e2e_s):.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
