@@ -1,0 +1,245 @@
+"""The only module of this app that calls the core (``junheng.survey``).
+
+- :func:`run_sample` — draw a cycle's sample from the registry and save it (one transaction);
+- :func:`site_list` / :func:`site_list_bytes` — the list a test site downloads (masked by default);
+- :func:`replace_school` — a sampled school refuses: its next replacement takes its place;
+- :func:`pupil_sample` — the cycle's pupil sample as a frame (``docs/dev/contracts.md``);
+- :func:`compute_weights` — non-response-adjusted and replicate weights, saved as Parquet.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+
+from junheng.exceptions import ParameterError
+from junheng.survey.frame import FrameRules, build_frame
+from junheng.survey.pipeline import final_weights
+from junheng.survey.selection import SampleParams, select_pupils, select_schools
+from junheng.survey.sitelists import site_list_frame
+from junheng_web.registry.models import Cycle, Pupil, School
+from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun, WeightSet
+
+Progress = Callable[[float, str], None]
+
+_PARAM_FIELDS = {f.name for f in fields(SampleParams)} - {"stratum", "implicit", "subjects"}
+_RULE_FIELDS = {f.name for f in fields(FrameRules)} - {"grade", "special_prefixes"}
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def _split_params(cycle: Cycle, params: dict | None) -> tuple[SampleParams, FrameRules]:
+    merged = {**(cycle.design or {}).get("sampling", {}), **(params or {})}
+    unknown = set(merged) - _PARAM_FIELDS - _RULE_FIELDS
+    if unknown:
+        raise ParameterError(f"未知的抽样参数 / unknown sampling parameters: {sorted(unknown)}")
+    sp = {k: v for k, v in merged.items() if k in _PARAM_FIELDS}
+    if cycle.subjects:
+        sp["subjects"] = tuple(cycle.subjects)
+    rules = FrameRules(grade=cycle.grade, **{k: v for k, v in merged.items() if k in _RULE_FIELDS})
+    return SampleParams(**sp), rules
+
+
+def registry_schools(grade: int) -> pl.DataFrame:
+    """The registry's schools as the core's ``schools`` frame (the grade's enrolment only)."""
+    enrol = f"enrol_g{grade}"
+    rows = list(School.objects.values_list("id", "code", "name", "county__code", "location", "is_teaching_point", enrol))
+    return pl.DataFrame(rows, schema={"school_pk": pl.Int64, "school_code": pl.String, "name": pl.String,
+                                      "county_code": pl.String, "location": pl.String,
+                                      "is_teaching_point": pl.Boolean, enrol: pl.Int64}, orient="row")
+
+
+def _rosters(school_codes: list[str], grade: int) -> pl.DataFrame:
+    rows = list(Pupil.objects.filter(school__code__in=school_codes, grade=grade)
+                .values_list("id", "student_id", "sex", "school__code"))
+    return pl.DataFrame(rows, schema={"pupil_pk": pl.Int64, "student_id": pl.String, "sex": pl.Int8,
+                                      "school_code": pl.String}, orient="row")
+
+
+def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | None = None) -> SampleRun:
+    """Draw the cycle's sample (schools, replacements, pupils, subjects) and save it, replacing
+    any earlier sample of the cycle.  ``params``: fields of ``SampleParams`` and ``FrameRules``
+    (e.g. ``{"target_pupils": 168000, "pupils_per_school": 30, "seed": 2022}``), over
+    ``cycle.design["sampling"]``.  Nothing is written unless everything succeeds."""
+    progress = progress or _noop
+    sp, rules = _split_params(cycle, params)
+    progress(0.05, "读取学校 / reading schools")
+    schools = registry_schools(cycle.grade)
+    frame = build_frame(schools, rules)
+    progress(0.2, "抽取学校 / selecting schools")
+    sel = select_schools(frame.schools, sp).with_columns(pl.col("county_code").alias("stratum"))
+    sampled = sel.filter(pl.col("sampled"))
+    progress(0.4, "读取名单 / reading rosters")
+    roster = _rosters(sampled["school_code"].to_list(), cycle.grade)
+    progress(0.6, "抽取学生 / selecting pupils")
+    pupils = select_pupils(roster, sampled.select("school_code", "school_weight"), sp)
+    progress(0.75, "保存 / saving")
+    rates = frame.rates
+    summary = {
+        "schools": sampled.height,
+        "replacements": int(sel["role"].str.starts_with("replacement").sum()),
+        "pupils": pupils.height,
+        "excluded_schools": frame.excluded.height,
+        "exclusion_rates": rates.select("county_code", "exclusion_rate").to_dicts(),
+    }
+    with transaction.atomic():
+        SampleRun.objects.filter(cycle=cycle).delete()
+        run = SampleRun.objects.create(cycle=cycle, params={**(params or {})}, seed=sp.seed, summary=summary)
+        listed = sel.filter(pl.col("role").is_not_null())
+        objs = [
+            SampledSchool(run=run, cycle=cycle, school_id=r["school_pk"], role=r["role"], stratum=r["stratum"],
+                          sort_order=r["sort_order"], mos=r["mos"], certainty=r["certainty"],
+                          pi=r["pi"] if r["role"] == "sampled" else None, school_weight=r["school_weight"])
+            for r in listed.iter_rows(named=True)
+        ]
+        SampledSchool.objects.bulk_create(objs, batch_size=2000)
+        by_code = {o.school_id: o for o in objs}
+        code_to_pk = dict(zip(listed["school_code"], listed["school_pk"]))
+        links = []
+        for r in listed.filter(pl.col("role") == "sampled").iter_rows(named=True):
+            for col in ("replacement_1", "replacement_2"):
+                if r[col] is not None:
+                    rep = by_code[code_to_pk[r[col]]]
+                    rep.replaces = by_code[r["school_pk"]]
+                    links.append(rep)
+        SampledSchool.objects.bulk_update(links, ["replaces"], batch_size=2000)
+        _save_pupils(run, cycle, pupils, {code: by_code[pk] for code, pk in code_to_pk.items()})
+    progress(1.0, "完成 / done")
+    return run
+
+
+def _save_pupils(run: SampleRun, cycle: Cycle, pupils: pl.DataFrame, schools: dict[str, SampledSchool]) -> None:
+    SampledPupil.objects.bulk_create(
+        (SampledPupil(run=run, cycle=cycle, pupil_id=r["pupil_pk"], sampled_school=schools[r["school_code"]],
+                      subject=r["subject"], pupil_order=r["pupil_order"], school_weight=r["school_weight"],
+                      pupil_weight=r["pupil_weight"], base_weight=r["base_weight"])
+         for r in pupils.iter_rows(named=True)),
+        batch_size=5000,
+    )
+
+
+def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.REFUSED) -> SampledSchool:
+    """A sampled school does not take part: mark it, activate its first pending replacement
+    (which carries the original's school weight) and draw that school's pupils."""
+    if sampled.role != SampledSchool.Role.SAMPLED:
+        raise ParameterError("只能替补抽中学校 / only a sampled school can be replaced")
+    rep = sampled.replacements.filter(status=SampledSchool.Status.PENDING).order_by("role").first()
+    if rep is None:
+        raise ParameterError(f"学校 {sampled.school.code} 没有可用的替补学校 / no replacement school left")
+    run, cycle = sampled.run, sampled.cycle
+    sp, _ = _split_params(cycle, run.params)
+    roster = _rosters([rep.school.code], cycle.grade)
+    pupils = select_pupils(roster, pl.DataFrame({"school_code": [rep.school.code],
+                                                 "school_weight": [sampled.school_weight]}), sp)
+    with transaction.atomic():
+        sampled.pupils.all().delete()
+        sampled.status = status
+        sampled.save(update_fields=["status"])
+        rep.status = SampledSchool.Status.PARTICIPATING
+        rep.school_weight = sampled.school_weight
+        rep.pi = sampled.pi
+        rep.save(update_fields=["status", "school_weight", "pi"])
+        _save_pupils(run, cycle, pupils, {rep.school.code: rep})
+    return rep
+
+
+def current_run(cycle: Cycle) -> SampleRun:
+    run = SampleRun.objects.filter(cycle=cycle).first()
+    if run is None:
+        raise ParameterError(f"{cycle} 尚未抽样 / the cycle has no sample yet")
+    return run
+
+
+def pupil_sample(cycle: Cycle) -> pl.DataFrame:
+    """The cycle's pupil sample (contract columns; no names)."""
+    run = current_run(cycle)
+    rows = list(SampledPupil.objects.filter(run=run).values_list(
+        "pupil__student_id", "sampled_school__school__code", "sampled_school__school__county__code",
+        "sampled_school__stratum", "pupil__sex", "sampled_school__school__location", "subject",
+        "school_weight", "pupil_weight", "base_weight", "pupil_order"))
+    schema = {"student_id": pl.String, "school_code": pl.String, "county_code": pl.String, "stratum": pl.String,
+              "sex": pl.Int8, "location": pl.String, "subject": pl.String, "school_weight": pl.Float64,
+              "pupil_weight": pl.Float64, "base_weight": pl.Float64, "pupil_order": pl.Int64}
+    df = pl.DataFrame(rows, schema=schema, orient="row")
+    return df.with_columns((pl.col("county_code").str.slice(0, 4) + "00").alias("city_code")).select(
+        "student_id", "school_code", "county_code", "city_code", "stratum", "sex", "location", "subject",
+        "school_weight", "pupil_weight", "base_weight", "pupil_order").sort("school_code", "pupil_order")
+
+
+def site_list(cycle: Cycle, school_code: str, *, unmask: bool = False) -> pl.DataFrame:
+    """The list of one test site (a sampled or participating replacement school)."""
+    run = current_run(cycle)
+    qs = SampledPupil.objects.filter(run=run, sampled_school__school__code=school_code)
+    rows = list(qs.values_list("pupil__student_id", "pupil__name", "pupil__sex", "pupil__school_class__name",
+                               "subject"))
+    df = pl.DataFrame(rows, schema={"student_id": pl.String, "name": pl.String, "sex": pl.Int8,
+                                    "class_name": pl.String, "subject": pl.String}, orient="row")
+    df = df.with_columns(pl.lit(school_code).alias("school_code"))
+    names = df.select("student_id", "name", "class_name")
+    return site_list_frame(df.drop("name", "class_name"), names, unmask=unmask).drop("school_code")
+
+
+def site_list_bytes(cycle: Cycle, school_code: str, *, fmt: str = "csv", unmask: bool = False) -> bytes:
+    """The site list as a download: CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
+    frame = site_list(cycle, school_code, unmask=unmask)
+    buf = io.BytesIO()
+    if fmt == "csv":
+        frame.write_csv(buf, include_bom=True)
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = school_code
+        ws.append(frame.columns)
+        for row in frame.iter_rows():
+            ws.append(list(row))
+        wb.save(buf)
+    else:
+        raise ParameterError(f"格式须为 csv 或 xlsx / fmt must be csv or xlsx; got {fmt!r}")
+    return buf.getvalue()
+
+
+def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: str = "jk2", replicates: int = 80,
+                    fay_k: float = 0.5, trim_cap: float | None = None,
+                    progress: Progress | None = None) -> WeightSet:
+    """Final and replicate weights for the cycle's sample; ``responded``: 学籍号 of pupils with data
+    (default all).  Saves ``weight`` on each pupil and the replicate weights as Parquet."""
+    progress = progress or _noop
+    run = current_run(cycle)
+    pupils = pupil_sample(cycle)
+    schools = pl.DataFrame(
+        list(SampledSchool.objects.filter(run=run, pupils__isnull=False)
+             .values_list("school__code", "stratum", "certainty", "sort_order").distinct()),
+        schema={"school_code": pl.String, "stratum": pl.String, "certainty": pl.Boolean, "sort_order": pl.Int64},
+        orient="row")
+    resp = None if responded is None else pupils["student_id"].is_in(list(responded)).to_numpy()
+    progress(0.3, "计算权重 / computing weights")
+    w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
+                      seed=run.seed)
+    folder = Path(settings.JUNHENG_HOME) / "sampling"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"weights_cycle{cycle.pk}_run{run.pk}_{method}.parquet"
+    w.write_parquet(path)
+    progress(0.7, "保存 / saving")
+    by_id = dict(zip(w["student_id"], zip(w["weight"], w["responded"])))
+    with transaction.atomic():
+        objs = list(SampledPupil.objects.filter(run=run).select_related("pupil"))
+        for o in objs:
+            o.weight, o.responded = by_id[o.pupil.student_id]
+        SampledPupil.objects.bulk_update(objs, ["weight", "responded"], batch_size=5000)
+        ws = WeightSet.objects.create(run=run, method=method, replicates=replicates, fay_k=fay_k, path=str(path))
+    progress(1.0, "完成 / done")
+    return ws
+
+
+__all__ = ["compute_weights", "current_run", "pupil_sample", "registry_schools", "replace_school", "run_sample",
+           "site_list", "site_list_bytes"]
