@@ -217,3 +217,131 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
                       seed=seed)
     _write_frame(w, out)
     click.echo(f"{w.height} 名学生, {replicates} 个复制权重 ({method}) → {out}")
+
+
+# ---------------------------------------------------------------------------------------------
+# demo stages
+
+
+def sample_stage(ctx) -> None:
+    """Demo: draw the cycle's sample from the imported registry (about 168,000 pupils at scale 1)."""
+    from junheng.survey.frame import FrameRules
+    from junheng.survey.selection import SampleParams
+
+    if "schools" not in ctx.state or "pupils" not in ctx.state:
+        click.echo("   (no registry frames yet: the import stage must run first; skipped)")
+        return
+    schools = pl.read_parquet(ctx.state["schools"])
+    pupils = pl.read_parquet(ctx.state["pupils"])
+    out = ctx.out / "sample"
+    params = SampleParams(target_pupils=max(int(round(168_000 * ctx.scale)), 200), seed=ctx.seed)
+    result = write_sample(schools, pupils, params, FrameRules(grade=6), out)
+    sample = result["sample"]
+    sample.schools.write_parquet(out / "schools.parquet")
+    ctx.state["sample"] = out / "pupil_sample.parquet"
+    ctx.state["sample_schools"] = out / "schools.parquet"
+    ctx.output("pupil sample", out / "pupil_sample.parquet")
+    ctx.output("sampled schools and replacements", out / "schools.csv")
+    ctx.output("test-site lists (masked)", out / "sites")
+    ctx.output("frame exclusions and rates", out / "exclusion_rates.csv")
+    s = result["summary"]
+    click.echo(f"   {s['schools']} 所学校（另 {s['replacements']} 所替补）, {s['pupils']} 名学生; "
+               f"排除率 / exclusion rate {s['exclusion_rate']:.2%}")
+    _save_sample_to_db(sample)
+
+
+def _save_sample_to_db(sample) -> None:
+    """Persist the sample for the web platform when the registry is in the database."""
+    try:
+        from junheng_web.bootstrap import setup
+
+        setup()
+        from junheng_web.registry.models import School
+        from junheng_web.sampling.services import demo_cycle, save_sample
+    except ImportError:  # the web extra is not installed
+        return
+    if not School.objects.exists():
+        click.echo("   (registry not in the database: sample kept as files only)")
+        return
+    run = save_sample(demo_cycle(), sample)
+    click.echo(f"   样本已存入数据库 / saved to the database (run {run.pk})")
+
+
+def _responded(ctx, pupils: pl.DataFrame):
+    """Who has data: in the fitness or academic results when those stages ran; else a seeded
+    simulation (3 % of pupils absent, one school in 60 not taking part)."""
+    import numpy as np
+
+    ids = []
+    for key in ("fitness_scored", "academic_scores"):
+        if key in ctx.state:
+            ids.append(pl.read_parquet(ctx.state[key], columns=["student_id"])["student_id"].cast(pl.String))
+    if ids:
+        have = pl.concat(ids).unique()
+        return pupils["student_id"].is_in(have.implode()).to_numpy(), "fitness/academic records"
+    rng = np.random.default_rng([ctx.seed, 55])
+    codes = pupils["school_code"].unique().sort()
+    refusing = codes.filter(pl.Series(rng.random(codes.len()) < 1 / 60))
+    absent = rng.random(pupils.height) < 0.03
+    return (~absent) & ~pupils["school_code"].is_in(refusing.implode()).to_numpy(), "simulated"
+
+
+def weights_stage(ctx) -> None:
+    """Demo: non-response-adjusted weights and 80 JK2 replicates; fitness aggregates with SEs."""
+    from junheng.survey.pipeline import final_weights
+
+    if "sample" not in ctx.state:
+        click.echo("   (no sample yet: the sample stage must run first; skipped)")
+        return
+    out = ctx.out / "sample"
+    pupils = pl.read_parquet(ctx.state["sample"])
+    schools = pl.read_parquet(ctx.state["sample_schools"])
+    resp, source = _responded(ctx, pupils)
+    w = final_weights(pupils, schools, resp, method="jk2", replicates=80, seed=ctx.seed)
+    path = out / "weights.parquet"
+    w.write_parquet(path)
+    ctx.state["replicates"] = path
+    ctx.output("final and replicate weights (JK2, 80)", path)
+    click.echo(f"   {int(resp.sum())}/{pupils.height} 名学生有数据 / pupils with data ({source}); "
+               f"Σ weight = {w['weight'].sum():,.0f}")
+    if "fitness_scored" in ctx.state:
+        table = fitness_estimates(pl.read_parquet(ctx.state["fitness_scored"]), w, pupils)
+        est_path = out / "fitness_estimates.csv"
+        table.write_csv(est_path, include_bom=True)
+        ctx.output("fitness estimates with standard errors", est_path)
+        prov = table.filter(pl.col("level") == "province")
+        for r in prov.iter_rows(named=True):
+            if r["estimate"] is not None:
+                click.echo(f"   {r['statistic']}: {r['estimate']:.4f} (SE {r['se']:.4f})")
+
+
+FITNESS_STATISTICS = {
+    "pass_rate": ("rating", ["优秀", "良好", "及格"]),
+    "good_rate": ("rating", ["优秀", "良好"]),
+    "excellent_rate": ("rating", ["优秀"]),
+}
+
+
+def fitness_estimates(scored: pl.DataFrame, weights: pl.DataFrame, pupils: pl.DataFrame) -> pl.DataFrame:
+    """Province, city and county rates (达标率, 优良率, 优秀率) and the mean total score, with JK2 SEs."""
+    from junheng.survey import ReplicateDesign, mean, proportion
+
+    base = pupils.select("student_id", "school_code", "county_code", "city_code", "sex")
+    reps = weights.select("student_id", "weight", pl.col("^rep_.*$"))
+    cols = [c for c in ("student_id", "rating", "total_score") if c in scored.columns]
+    data = base.join(reps, on="student_id", how="inner").join(
+        scored.select(cols).with_columns(pl.col("student_id").cast(pl.String)), on="student_id", how="left")
+    design = ReplicateDesign(data, "weight", "rep_*", method="jk2")
+    frames = []
+    for level, by in (("province", []), ("city", ["city_code"]), ("county", ["county_code"])):
+        for name, (col, lv) in FITNESS_STATISTICS.items():
+            if col in data.columns:
+                r = proportion(design, col, levels=lv, by=by)
+                frames.append(r.with_columns(pl.lit(level).alias("level"), pl.lit(name).alias("statistic")))
+        if "total_score" in data.columns:
+            r = mean(design, "total_score", by=by)
+            frames.append(r.with_columns(pl.lit(level).alias("level"), pl.lit("total_score_mean").alias("statistic")))
+    out = pl.concat([f.with_columns([pl.lit(None, pl.String).alias(c) for c in ("city_code", "county_code")
+                                     if c not in f.columns]) for f in frames], how="diagonal")
+    return out.select("level", "city_code", "county_code", "statistic", "estimate", "se", "n_pupils", "n_schools",
+                      "flag")

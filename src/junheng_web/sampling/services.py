@@ -20,7 +20,7 @@ from django.db import transaction
 
 from junheng.exceptions import ParameterError
 from junheng.survey.frame import FrameRules, build_frame
-from junheng.survey.pipeline import final_weights
+from junheng.survey.pipeline import Sample, final_weights
 from junheng.survey.selection import SampleParams, select_pupils, select_schools
 from junheng.survey.sitelists import site_list_frame
 from junheng_web.registry.models import Cycle, Pupil, School
@@ -82,17 +82,44 @@ def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | No
     progress(0.6, "抽取学生 / selecting pupils")
     pupils = select_pupils(roster, sampled.select("school_code", "school_weight"), sp)
     progress(0.75, "保存 / saving")
-    rates = frame.rates
+    run = _save(cycle, sel, pupils, frame, params or {}, sp.seed)
+    progress(1.0, "完成 / done")
+    return run
+
+
+def save_sample(cycle: Cycle, sample: Sample, params: dict | None = None, seed: int | None = None) -> SampleRun:
+    """Save a sample drawn by the core (``junheng.survey.pipeline.draw_sample``) for ``cycle``,
+    matching schools and pupils to the registry by 学校标识码 and 学籍号."""
+    codes = sample.schools.filter(pl.col("role").is_not_null())["school_code"].to_list()
+    school_pk = pl.DataFrame(list(School.objects.filter(code__in=codes).values_list("code", "id")),
+                             schema={"school_code": pl.String, "school_pk": pl.Int64}, orient="row")
+    sel = sample.schools.join(school_pk, on="school_code", how="inner", maintain_order="left")
+    if sel.filter(pl.col("role").is_not_null()).height != len(codes):
+        raise ParameterError("样本中的学校不在名册数据库中 / sampled schools missing from the registry database")
+    ids = sample.pupils["student_id"].to_list()
+    pupil_pk = pl.DataFrame([r for i in range(0, len(ids), 20_000) for r in
+                             Pupil.objects.filter(student_id__in=ids[i:i + 20_000]).values_list("student_id", "id")],
+                            schema={"student_id": pl.String, "pupil_pk": pl.Int64}, orient="row")
+    pupils = sample.pupils.join(pupil_pk, on="student_id", how="inner")
+    if pupils.height != sample.pupils.height:
+        raise ParameterError("样本中的学生不在名册数据库中 / sampled pupils missing from the registry database")
+    if "stratum" not in sel.columns:
+        sel = sel.with_columns(pl.col("county_code").alias("stratum"))
+    return _save(cycle, sel, pupils, sample.frame, params or {}, seed if seed is not None else 0)
+
+
+def _save(cycle: Cycle, sel: pl.DataFrame, pupils: pl.DataFrame, frame, params: dict, seed: int) -> SampleRun:
+    sampled = sel.filter(pl.col("sampled"))
     summary = {
         "schools": sampled.height,
         "replacements": int(sel["role"].str.starts_with("replacement").sum()),
         "pupils": pupils.height,
         "excluded_schools": frame.excluded.height,
-        "exclusion_rates": rates.select("county_code", "exclusion_rate").to_dicts(),
+        "exclusion_rates": frame.rates.select("county_code", "exclusion_rate").to_dicts(),
     }
     with transaction.atomic():
         SampleRun.objects.filter(cycle=cycle).delete()
-        run = SampleRun.objects.create(cycle=cycle, params={**(params or {})}, seed=sp.seed, summary=summary)
+        run = SampleRun.objects.create(cycle=cycle, params=params, seed=seed, summary=summary)
         listed = sel.filter(pl.col("role").is_not_null())
         objs = [
             SampledSchool(run=run, cycle=cycle, school_id=r["school_pk"], role=r["role"], stratum=r["stratum"],
@@ -101,19 +128,25 @@ def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | No
             for r in listed.iter_rows(named=True)
         ]
         SampledSchool.objects.bulk_create(objs, batch_size=2000)
-        by_code = {o.school_id: o for o in objs}
+        by_pk = {o.school_id: o for o in objs}
         code_to_pk = dict(zip(listed["school_code"], listed["school_pk"]))
         links = []
         for r in listed.filter(pl.col("role") == "sampled").iter_rows(named=True):
             for col in ("replacement_1", "replacement_2"):
                 if r[col] is not None:
-                    rep = by_code[code_to_pk[r[col]]]
-                    rep.replaces = by_code[r["school_pk"]]
+                    rep = by_pk[code_to_pk[r[col]]]
+                    rep.replaces = by_pk[r["school_pk"]]
                     links.append(rep)
         SampledSchool.objects.bulk_update(links, ["replaces"], batch_size=2000)
-        _save_pupils(run, cycle, pupils, {code: by_code[pk] for code, pk in code_to_pk.items()})
-    progress(1.0, "完成 / done")
+        _save_pupils(run, cycle, pupils, {code: by_pk[pk] for code, pk in code_to_pk.items()})
     return run
+
+
+def demo_cycle(year: int = 2022) -> Cycle:
+    """The demo's cycle (grade 6 of the demo year), shared with the other demo stages."""
+    cycle, _ = Cycle.objects.get_or_create(year=year, grade=6, defaults={
+        "subjects": ["语文", "数学", "英语", "科学"], "name": f"{year} 年六年级监测"})
+    return cycle
 
 
 def _save_pupils(run: SampleRun, cycle: Cycle, pupils: pl.DataFrame, schools: dict[str, SampledSchool]) -> None:
@@ -241,5 +274,5 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
     return ws
 
 
-__all__ = ["compute_weights", "current_run", "pupil_sample", "registry_schools", "replace_school", "run_sample",
+__all__ = ["compute_weights", "current_run", "demo_cycle", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
            "site_list", "site_list_bytes"]
