@@ -100,3 +100,40 @@ def test_stored_reference_is_what_r_gives(tmp_path: Path) -> None:
     np.testing.assert_allclose(fresh["estimate"].to_numpy(), R_RESULTS["estimate"].to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(fresh["se"].fill_null(0).to_numpy(), R_RESULTS["se"].fill_null(0).to_numpy(),
                                rtol=1e-12)
+
+
+LOCATION_TOTALS = {"乡村": 40000.0, "城区": 25000.0, "镇区": 35000.0}
+SEX_TOTALS = {"1": 52000.0, "2": 48000.0}
+
+
+def _codes(col: str, totals: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    keys = list(totals)
+    ids = DATA[col].replace_strict({k: i for i, k in enumerate(keys)}, return_dtype=pl.Int64).to_numpy()
+    return ids, np.array([totals[k] for k in keys])
+
+
+def _reweighted(method: str, w: np.ndarray) -> ReplicateDesign:
+    d = DESIGNS[method]
+    names = [d.weight, *d.replicate_columns]
+    frame = DATA.with_columns(pl.Series(n, w[:, i]) for i, n in enumerate(names))
+    return ReplicateDesign(frame, d.weight, d.replicate_columns, method=d.method, fay_k=d.fay_k, rule=NO_RULE)
+
+
+@pytest.mark.parametrize("method", ["jk2", "fay"])
+def test_poststratified_weights_equal_r_survey(method: str) -> None:
+    from junheng.survey.weights import poststratify
+
+    ids, totals = _codes("location", LOCATION_TOTALS)
+    d = _reweighted(method, poststratify(DESIGNS[method].weights_matrix, ids, totals))
+    _compare(_keyed(est.mean(d, "score", by="county_code"), ["county_code"]),
+             _reference("poststrat_mean_score_by_county", method))
+
+
+@pytest.mark.parametrize("method", ["jk2", "fay"])
+def test_raked_weights_equal_r_survey(method: str) -> None:
+    from junheng.survey.weights import rake
+
+    margins = [_codes("location", LOCATION_TOTALS), _codes("sex", SEX_TOTALS)]
+    d = _reweighted(method, rake(DESIGNS[method].weights_matrix, margins, tol=1e-14, max_iter=500))
+    _compare(_keyed(est.mean(d, "score"), []), _reference("raked_mean_score", method))
+    _compare(_keyed(est.total(d, "pass"), []), _reference("raked_total_pass", method))

@@ -79,6 +79,17 @@ for (m in names(designs)) {
   # regression
   f <- svyglm(score ~ x1 + x2, des)
   add("regression_score", m, paste0("term=", names(coef(f))), coef(f), SE(f))
+  # post-stratification and raking to known totals (every replicate adjusted too)
+  ps <- postStratify(des, ~location, data.frame(location = c("乡村", "城区", "镇区"), Freq = c(40000, 25000, 35000)))
+  add_by("poststrat_mean_score_by_county", m, "county_code", svyby(~score, ~county_code, ps, svymean, na.rm = TRUE))
+  rk <- rake(des, list(~location, ~sex),
+             list(data.frame(location = c("乡村", "城区", "镇区"), Freq = c(40000, 25000, 35000)),
+                  data.frame(sex = c("1", "2"), Freq = c(52000, 48000))),
+             control = list(maxit = 200, epsilon = 1e-13, verbose = FALSE))
+  r <- svymean(~score, rk, na.rm = TRUE)
+  add("raked_mean_score", m, "", coef(r), SE(r))
+  r <- svytotal(~pass, rk)
+  add("raked_total_pass", m, "", coef(r), SE(r))
   # plausible values: each PV on its own, then Rubin's rules (mitools::MIcombine)
   res <- lapply(pvs, function(p) svyby(as.formula(paste0("~", p)), ~location, des, svymean))
   mi <- MIcombine(lapply(res, coef), lapply(res, vcov))
