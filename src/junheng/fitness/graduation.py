@@ -14,6 +14,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import RATINGS
+from junheng.fitness.quantize import units_to_float
 
 
 def graduation_scores(records: pl.DataFrame, *, final_year: int | None = None,
@@ -43,14 +44,18 @@ def graduation_scores(records: pl.DataFrame, *, final_year: int | None = None,
     grad_tenths = (2 * num + den) // (2 * den)
     rating = (pl.when(grad_tenths >= 900).then(pl.lit(RATINGS[0])).when(grad_tenths >= 800).then(pl.lit(RATINGS[1]))
               .when(grad_tenths >= 600).then(pl.lit(RATINGS[2])).otherwise(pl.lit(RATINGS[3])))
-    return g.select(
+    out = g.select(
         id_col,
-        (pl.col("final_t") / 10).alias("final_total"),
-        pl.when(n > 0).then(pl.col("others_sum") / n / 10).alias("others_mean"),
+        pl.col("final_t"),
+        pl.when(n > 0).then(pl.col("others_sum").cast(pl.Float64) / n / 10).alias("others_mean"),
         "n_other_years",
-        pl.when(pl.col("final_t").is_not_null()).then(grad_tenths / 10).alias("graduation_score"),
+        pl.when(pl.col("final_t").is_not_null()).then(grad_tenths).alias("grad_t"),
         pl.when(pl.col("final_t").is_not_null()).then(rating).cast(pl.Enum(list(RATINGS))).alias("rating"),
     ).sort(id_col)
+    return out.with_columns(units_to_float(out["final_t"], 10).alias("final_t"),
+                            units_to_float(out["grad_t"], 10).alias("grad_t")).rename(
+        {"final_t": "final_total", "grad_t": "graduation_score"}).select(
+        id_col, "final_total", "others_mean", "n_other_years", "graduation_score", "rating")
 
 
 __all__ = ["graduation_scores"]

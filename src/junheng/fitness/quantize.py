@@ -91,6 +91,36 @@ def float_to_units(x: np.ndarray, scale: int, mode: Rounding = "half_up") -> np.
     return np.where(nan, MISSING, np.nan_to_num(out)).astype(np.int32)
 
 
+def units_to_float(s: pl.Series, scale: int) -> pl.Series:
+    """Integer units → Float64 base units, correctly rounded (NumPy true division; Polars' scalar
+    division multiplies by the reciprocal and turns 81 / 10 into 8.100000000000001)."""
+    if scale == 1:
+        return s
+    return pl.Series(s.name, s.cast(pl.Float64).to_numpy() / scale, nan_to_null=True)
+
+
+def units_expr(name: str, dtype: pl.DataType, scale: int, *, time: bool = False,
+               mode: Rounding = "half_up") -> pl.Expr:
+    """The expression form of :func:`to_units` (Int32 with nulls), run by Polars on all cores."""
+    c = pl.col(name)
+    if dtype == pl.String or dtype == pl.Categorical:
+        c = c.cast(pl.String)
+        return time_text_to_seconds(c, mode) if time else text_to_units(c, scale, mode)
+    if dtype.is_integer():
+        return (c.cast(pl.Int64) * scale).cast(pl.Int32)
+    if dtype.is_float():
+        tol = 1e-3 if dtype == pl.Float32 else 1e-7
+        v = c.cast(pl.Float64) * scale
+        mag = (v.abs() + (0.5 + tol)).floor() if mode == "half_up" else (v.abs() - tol).ceil()
+        q = pl.when(v < 0).then(-mag).otherwise(mag)
+        return pl.when(v.is_nan()).then(None).otherwise(q).cast(pl.Int32)
+    if dtype == pl.Null:
+        return pl.lit(None, pl.Int32)
+    if isinstance(dtype, pl.Decimal):
+        return _round_micro(c.cast(pl.Decimal(24, 6)).to_physical().cast(pl.Int64), scale, mode)
+    raise TypeError(f"column {name!r}: cannot read {dtype} as a measurement")
+
+
 def to_units(s: pl.Series, scale: int, *, time: bool = False, mode: Rounding = "half_up") -> pl.Series:
     """Any column (text, integer, float) → Int32 units of ``1/scale`` with nulls."""
     name = s.name
@@ -111,4 +141,4 @@ def to_units(s: pl.Series, scale: int, *, time: bool = False, mode: Rounding = "
     raise TypeError(f"column {name!r}: cannot read {s.dtype} as a measurement")
 
 
-__all__ = ["MISSING", "float_to_units", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]
+__all__ = ["MISSING", "float_to_units", "units_expr", "units_to_float", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]

@@ -21,7 +21,7 @@ import pyarrow as pa
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, HEIGHT, ITEMS, RATINGS, VISION_CLASSES, WEIGHT
 from junheng.fitness.kernel import score_arrays
-from junheng.fitness.quantize import MISSING, Rounding, to_units
+from junheng.fitness.quantize import MISSING, Rounding, units_expr
 from junheng.fitness.standard import load_standard
 from junheng.fitness.vision import vision_class
 
@@ -35,17 +35,6 @@ SCORE_COLUMNS: tuple[str, ...] = (
 RATING_DTYPE = pl.Enum(list(RATINGS))
 BMI_CLASS_DTYPE = pl.Enum(list(BMI_CLASSES))
 VISION_DTYPE = pl.Enum(list(VISION_CLASSES))
-
-
-def _units(df: pl.DataFrame, field: str, scale: int, time: bool, rounding: Rounding) -> np.ndarray:
-    if field not in df.columns:
-        return np.full(df.height, MISSING, dtype=np.int32)
-    return to_units(df[field], scale, time=time, mode=rounding).fill_null(MISSING).to_numpy().astype(np.int32)
-
-
-def _codes_to_enum(name: str, codes: np.ndarray, labels: tuple[str, ...], dtype: pl.Enum) -> pl.Series:
-    s = pl.Series(name, codes.astype(np.int8))
-    return s.replace_strict(list(range(len(labels))), list(labels), default=None, return_dtype=dtype)
 
 
 def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up") -> pl.DataFrame:
@@ -66,48 +55,57 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up") -> pl.Dat
             f"score_fitness: grade must be 1–9 and sex 1 or 2 on every record; record {i} has "
             f"grade={df['grade'][i]!r}, sex={df['sex'][i]!r} (validate files with read_fitness_file first)"
         )
-    values = {
-        HEIGHT.field: _units(df, HEIGHT.field, HEIGHT.scale, False, rounding),
-        WEIGHT.field: _units(df, WEIGHT.field, WEIGHT.scale, False, rounding),
-    }
-    for item in ITEMS:
-        values[item.field] = _units(df, item.field, item.scale, item.time_format, rounding)
-    r = score_arrays(grade.to_numpy(), sex.to_numpy(), values)
-
+    fields = [(HEIGHT.field, HEIGHT.scale, False), (WEIGHT.field, WEIGHT.scale, False),
+              *((i.field, i.scale, i.time_format) for i in ITEMS), ("vision_left", 10, False), ("vision_right", 10, False)]
+    present = [f for f in fields if f[0] in df.columns]
+    units = df.select(
+        units_expr(f, df.schema[f], scale, time=time, mode=rounding).fill_null(MISSING).alias(f)
+        for f, scale, time in present
+    )
+    values = {f: units[f].to_numpy() for f, _, _ in present}
+    g_np, s_np = grade.to_numpy(), sex.to_numpy()
+    r = score_arrays(g_np, s_np, {k: v for k, v in values.items() if not k.startswith("vision")})
+    missing = np.full(df.height, MISSING, dtype=np.int32)
     exempt = (df["exempt"].cast(pl.Boolean).fill_null(False).to_numpy() if "exempt" in df.columns
               else np.zeros(df.height, dtype=bool))
-    keep = ~exempt
-    cols: list[pl.Series] = []
-
-    def masked(name: str, arr: np.ndarray, valid: np.ndarray, dtype: pl.DataType) -> pl.Series:
-        s = pl.Series(name, arr).cast(dtype)
-        return s.set(pl.Series(~(valid & keep)), None) if df.height else s
-
-    bmi = r["bmi"]
-    cols.append(masked("bmi", bmi / 10.0, bmi != MISSING, pl.Float64))
-    cols.append(masked("bmi_score", r["bmi_score"], r["bmi_score"] >= 0, pl.Int8))
-    cols.append(_codes_to_enum("bmi_class", np.where(keep, r["bmi_class"], -1), BMI_CLASSES, BMI_CLASS_DTYPE))
-    for item in ITEMS:
-        s = r[item.score_field]
-        cols.append(masked(item.score_field, s, s >= 0, pl.Int8))
-    rows = (grade.to_numpy() - 1) * 2 + (sex.to_numpy() - 1)
+    rows = (g_np.astype(np.intp) - 1) * 2 + (s_np.astype(np.intp) - 1)
     std = load_standard()
-    for field in BONUS_ITEMS:
-        earns = std.items[field].bonus_rows[rows]
-        cols.append(masked(f"{field}_bonus", r[f"{field}_bonus"], (values[field] != MISSING) & earns, pl.Int8))
-    complete = r["complete"] & keep
-    cols.append(masked("standard_score", r["standard_tenths"] / 10.0, complete, pl.Float64))
-    cols.append(masked("bonus_score", r["bonus"], complete, pl.Int8))
-    cols.append(masked("total_score", r["total_tenths"] / 10.0, complete, pl.Float64))
-    cols.append(_codes_to_enum("rating", np.where(complete, r["rating"], -1), RATINGS, RATING_DTYPE))
-    cols.append(pl.Series("complete", complete))
-    cols.append(pl.Series("exempt", exempt))
-    left = vision_class(_units(df, "vision_left", 10, False, rounding))
-    right = vision_class(_units(df, "vision_right", 10, False, rounding))
-    cols.append(_codes_to_enum("vision_left_class", left, VISION_CLASSES, VISION_DTYPE))
-    cols.append(_codes_to_enum("vision_right_class", right, VISION_CLASSES, VISION_DTYPE))
-    cols.append(_codes_to_enum("vision_class", np.maximum(left, right), VISION_CLASSES, VISION_DTYPE))
-    return df.drop([c for c in SCORE_COLUMNS if c in df.columns]).with_columns(cols)
+    left = vision_class(values.get("vision_left", missing))
+    right = vision_class(values.get("vision_right", missing))
+    complete = r["complete"] & ~exempt
+    raw = pl.DataFrame({
+        "bmi": r["bmi"], "bmi_f": r["bmi"] / 10.0, "bmi_score": r["bmi_score"], "bmi_class": np.where(exempt, -1, r["bmi_class"]),
+        **{i.score_field: r[i.score_field] for i in ITEMS},
+        **{f"{f}_bonus": r[f"{f}_bonus"] for f in BONUS_ITEMS},
+        **{f"__earns_{f}": std.items[f].bonus_rows[rows] & (values.get(f, missing) != MISSING) for f in BONUS_ITEMS},
+        "standard_score": r["standard_tenths"] / 10.0, "bonus_score": r["bonus"], "total_score": r["total_tenths"] / 10.0,
+        "rating": np.where(complete, r["rating"], -1), "complete": complete, "exempt": exempt,
+        "vision_left_class": left, "vision_right_class": right, "vision_class": np.maximum(left, right),
+    })
+    keep = ~pl.col("exempt")
+    ok = pl.col("complete")
+
+    def enum(name: str, labels: tuple[str, ...], dtype: pl.Enum) -> pl.Expr:
+        code = pl.col(name)
+        return pl.lit(pl.Series(labels, dtype=dtype)).gather(pl.when(code >= 0).then(code).cast(pl.UInt32)).alias(name)
+
+    exprs = [
+        pl.when(keep & (pl.col("bmi") != MISSING)).then(pl.col("bmi_f")).alias("bmi"),
+        pl.when(keep & (pl.col("bmi_score") >= 0)).then(pl.col("bmi_score")).alias("bmi_score"),
+        enum("bmi_class", BMI_CLASSES, BMI_CLASS_DTYPE),
+        *(pl.when(keep & (pl.col(i.score_field) >= 0)).then(pl.col(i.score_field)).alias(i.score_field) for i in ITEMS),
+        *(pl.when(keep & pl.col(f"__earns_{f}")).then(pl.col(f"{f}_bonus")).alias(f"{f}_bonus") for f in BONUS_ITEMS),
+        pl.when(ok).then(pl.col("standard_score")).alias("standard_score"),
+        pl.when(ok).then(pl.col("bonus_score").cast(pl.Int8)).alias("bonus_score"),
+        pl.when(ok).then(pl.col("total_score")).alias("total_score"),
+        enum("rating", RATINGS, RATING_DTYPE),
+        pl.col("complete"), pl.col("exempt"),
+        enum("vision_left_class", VISION_CLASSES, VISION_DTYPE),
+        enum("vision_right_class", VISION_CLASSES, VISION_DTYPE),
+        enum("vision_class", VISION_CLASSES, VISION_DTYPE),
+    ]
+    cols = raw.select(exprs)
+    return df.drop([c for c in SCORE_COLUMNS if c in df.columns]).hstack(cols)
 
 
 def score_batch(batch: pa.RecordBatch, *, rounding: Rounding = "half_up") -> pa.RecordBatch:

@@ -21,7 +21,7 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue, Issues
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
-from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds
+from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds, units_to_float
 from junheng.fitness.standard import load_standard, row_of
 
 ROW = "__row__"
@@ -323,9 +323,9 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     measures = []
     for item in MEASURE_ITEMS:
         q = out[item.field]
-        measures.append((q.cast(pl.Float64) / item.scale if item.scale != 1 else q).alias(item.field))
-    measures += [(out["vision_left"].cast(pl.Float64) / 10).alias("vision_left"),
-                 (out["vision_right"].cast(pl.Float64) / 10).alias("vision_right")]
+        measures.append(units_to_float(q, item.scale).alias(item.field))
+    measures += [units_to_float(out["vision_left"], 10).alias("vision_left"),
+                 units_to_float(out["vision_right"], 10).alias("vision_right")]
     measures += [out[k].cast(pl.Int8).alias(k) for k in ("lens_left", "lens_right", "refraction_left",
                                                          "refraction_right")]
     records = records.with_columns(measures)
