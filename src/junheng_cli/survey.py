@@ -6,6 +6,7 @@ weighting live here too (``sample_stage``, ``weights_stage``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -87,9 +88,12 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
     if (variable is None) == (pv is None):
         raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
     frame = _read_frame(data)
-    design = ReplicateDesign(frame, weight, replicates, method=method, fay_k=fay_k,  # type: ignore[arg-type]
-                             school=school if school in frame.columns else None,
-                             rule=ReportingRule(min_pupils, min_schools, suppress=not no_suppress))
+    try:
+        design = ReplicateDesign(frame, weight, replicates, method=method, fay_k=fay_k,  # type: ignore[arg-type]
+                                 school=school if school in frame.columns else None,
+                                 rule=ReportingRule(min_pupils, min_schools, suppress=not no_suppress))
+    except InputError as exc:  # name the file in every issue
+        raise InputError([dataclasses.replace(i, file=data.name) for i in exc.issues], exc.summary) from None
     if statistic == "mean":
         res = mean(design, variable, pv=pv, by=by)
     elif statistic == "total":

@@ -100,3 +100,16 @@ def test_sample_draw_then_weights(tmp_path):
     w = pl.read_parquet(tmp_path / "w.parquet")
     assert w.height == sample.height and "rep_16" in w.columns
     np.testing.assert_allclose(w["weight"].sum(), sample["base_weight"].sum(), rtol=1e-12)
+
+
+def test_bad_weight_rows_are_all_reported_with_the_file(tmp_path):
+    data = pl.read_csv(REF / "design_data.csv").head(50)
+    w = data["weight"].to_list()
+    w[3], w[10] = -1.0, None
+    bad = tmp_path / "bad.csv"
+    data.with_columns(pl.Series("weight", w)).write_csv(bad)
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(bad), "-w", "weight", "-r", "jk_*", "-v", "score",
+                                   "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2
+    assert "bad.csv 第5行 weight" in res.output and "row 12, column weight" in res.output
+    assert not (tmp_path / "x.csv").exists()

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import Issue, Issues, ParameterError
 
 Method = Literal["jk2", "fay", "brr"]
 METHODS: tuple[str, ...] = ("jk2", "fay", "brr")
@@ -69,6 +69,20 @@ def _resolve_replicates(columns: list[str], replicates: str | list[str] | tuple[
     return names
 
 
+def _check_weights(w: np.ndarray, names: list[str]) -> None:
+    """Every null, non-finite or negative weight, as issues naming the row (header = row 1)."""
+    bad = ~np.isfinite(w) | (w < 0)
+    if not bad.any():
+        return
+    issues = Issues()
+    rows, cols = np.nonzero(bad)
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        value = None if np.isnan(w[r, c]) else w[r, c]
+        issues.add(Issue("权重须为非负数且不能为空", "a weight must be present, finite and ≥ 0", row=r + 2,
+                         column=names[c], value=value))
+    issues.raise_if_errors("权重有误，未作估计 / bad weights; nothing estimated")
+
+
 @dataclass
 class ReplicateDesign:
     """A sample with full-sample weight ``weight`` and replicate weights ``replicates``.
@@ -107,14 +121,14 @@ class ReplicateDesign:
         self.replicate_columns: list[str] = _resolve_replicates(cols, self.replicates)
         if self.school is not None and self.school not in cols:
             raise ParameterError(f"学校列不存在 / school column not found: {self.school!r}")
-        w = self.data.get_column(self.weight).cast(pl.Float64).to_numpy()
-        if np.isnan(w).any() or (w < 0).any():
-            raise ParameterError("权重不能为空或为负 / weights must be present and ≥ 0")
+        names = [self.weight, *self.replicate_columns]
+        bad_type = [c for c in names if not self.data.schema[c].is_numeric()]
+        if bad_type:
+            raise ParameterError(f"权重列须为数值 / weight columns must be numeric: {bad_type}")
         # (n × (R+1)) matrix: column 0 the full-sample weight, columns 1..R the replicates
-        reps = self.data.select(pl.col(c).cast(pl.Float64) for c in self.replicate_columns).to_numpy()
-        if np.isnan(reps).any():
-            raise ParameterError("复制权重不能为空 / replicate weights must not be null")
-        self.weights_matrix: np.ndarray = np.ascontiguousarray(np.column_stack([w, reps]))
+        self.weights_matrix: np.ndarray = self.data.select(
+            pl.col(c).cast(pl.Float64) for c in names).to_numpy(order="c")
+        _check_weights(self.weights_matrix, names)
         if self.school is not None:
             self.school_ids: np.ndarray | None = (
                 self.data.get_column(self.school).cast(pl.String).rank("dense").to_numpy().astype(np.int64) - 1
