@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "junheng_web.assessment",
     "junheng_web.sampling",
     "junheng_web.reports",
+    "junheng_web.cycles",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,19 @@
-"""URL map. Each app adds its own ``urls.py`` here, under its own prefix."""
+"""URL map. Each app adds its own ``urls.py`` here, under its own prefix.
+
+Every pattern here is listed in the permission matrix (tests/web/test_permission_matrix.py):
+a new page without a matrix entry fails that test.
+"""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from junheng_web.cycles import views as cycle_views
+
 urlpatterns = [
+    path("", cycle_views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("junheng_web.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("cycles/", include("junheng_web.cycles.urls")),
+    path("jobs/", include("junheng_web.jobs.urls")),
 ]

@@ -1,7 +1,12 @@
-"""Accounts: a user has one role and is bound to a region or a school."""
+"""Accounts: a user has one role and is bound to a region (city, county) or a school.
+
+Also the two security records the platform keeps: the audit log of every access to pupil
+records, and failed sign-ins (for throttling).
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -20,3 +25,42 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SCHOOL)
     region = models.ForeignKey("registry.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     school = models.ForeignKey("registry.School", null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    @property
+    def is_province(self) -> bool:
+        return self.role in (self.Role.PROVINCE_ADMIN, self.Role.PROVINCE_ANALYST) or self.is_superuser
+
+    @property
+    def county(self):
+        """The county a user works in: their region (county users) or their school's county."""
+        if self.school_id:
+            return self.school.county
+        return self.region if self.region_id and self.region.level == "county" else None
+
+
+class AuditLog(models.Model):
+    """One access to pupil records: who, when, what (action, object, how many rows), from where."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150)  # kept when the account is deleted
+    action = models.CharField(max_length=32, db_index=True)  # view / download / upload / export
+    what = models.CharField(max_length=200)  # e.g. "site list 2141000001"
+    path = models.CharField(max_length=300)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    region_code = models.CharField(max_length=6, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.what}"
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in; recent failures per user name and per address throttle new attempts."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)

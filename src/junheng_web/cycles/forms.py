@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from junheng_web.cycles.models import TestSession, TestSite
+
+SUBJECTS = [("语文", "语文"), ("数学", "数学"), ("英语", "英语"), ("科学", "科学")]
+UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
+
+
+class CycleForm(forms.Form):
+    year = forms.IntegerField(label=_("年份"), min_value=2015, max_value=2100)
+    grade = forms.IntegerField(label=_("年级"), min_value=1, max_value=9, initial=6)
+    subjects = forms.MultipleChoiceField(label=_("科目"), choices=SUBJECTS, initial=[s for s, _ in SUBJECTS],
+                                         widget=forms.CheckboxSelectMultiple)
+    name = forms.CharField(label=_("名称"), max_length=128, required=False)
+    target_pupils = forms.IntegerField(label=_("目标样本量（学生）"), min_value=1, required=False)
+    pupils_per_school = forms.IntegerField(label=_("每校抽取学生数"), min_value=1, required=False)
+    seed = forms.IntegerField(label=_("随机种子"), required=False)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("文件 (.xlsx / .xls / .csv)"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(UPLOAD_SUFFIXES):
+            raise forms.ValidationError(_("只接受 .xlsx、.xls 或 .csv 文件"))
+        return f
+
+
+class TestSiteForm(forms.ModelForm):
+    class Meta:
+        model = TestSite
+        fields = ["code", "name", "address", "schools"]
+        widgets = {"schools": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, schools=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["schools"].queryset = schools
+        self.fields["schools"].label_from_instance = lambda s: f"{s.school.name} ({s.school.code})"
+
+
+class TestSessionForm(forms.ModelForm):
+    class Meta:
+        model = TestSession
+        fields = ["subject", "room", "starts_at", "ends_at"]
+        widgets = {"starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                   "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise forms.ValidationError(_("结束时间须晚于开始时间"))
+        return data

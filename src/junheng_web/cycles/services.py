@@ -1,0 +1,283 @@
+"""The only module of this app that calls the core and the other apps' services.
+
+* :func:`collection_progress` — per county (and rolled up per city, and the province): sampled
+  schools, schools with a roster, sampled pupils, pupils with fitness data, with academic data,
+  late test sites.  Counts are SQL aggregates (one grouped query per measure), never a loop
+  over pupils.
+* :func:`fitness_dashboard` — 达标率/优良率/优秀率/不及格率 … for a region and its parts, computed
+  by ``junheng.fitness.summarize`` over ``junheng_web.fitness.services.fitness_frame``, i.e.
+  exactly the figures ``junheng fitness summary`` prints for the same records.
+* :func:`import_roster` / :func:`import_fitness_file` — the upload pages' calls into the
+  registry and fitness services, followed by a check that every saved row is inside the
+  uploader's scope.
+* :func:`site_pupil_list` — the list a test site downloads (masked by default), via sampling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import polars as pl
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from junheng.exceptions import InputError, Issue, ParameterError
+from junheng_web.registry.models import Cycle, Pupil, Region
+from junheng_web.sampling.models import SampledPupil, SampledSchool
+
+LATE_AFTER = timedelta(hours=48)
+
+ACTIVE_SCHOOL = (Q(role=SampledSchool.Role.SAMPLED) & ~Q(status__in=[SampledSchool.Status.REFUSED,
+                                                                      SampledSchool.Status.REPLACED,
+                                                                      SampledSchool.Status.CLOSED])) | Q(
+    status=SampledSchool.Status.PARTICIPATING)
+
+MEASURES = ("schools", "schools_with_roster", "pupils", "pupils_fitness", "pupils_academic", "sites", "late_sites")
+
+
+@dataclass
+class ProgressRow:
+    code: str
+    name: str
+    level: str
+    schools: int = 0
+    schools_with_roster: int = 0
+    pupils: int = 0
+    pupils_fitness: int = 0
+    pupils_academic: int | None = None
+    sites: int = 0
+    late_sites: int = 0
+
+    def rate(self, part: str, whole: str) -> float | None:
+        den = getattr(self, whole)
+        num = getattr(self, part)
+        return None if not den or num is None else num / den
+
+    @property
+    def roster_rate(self):
+        return self.rate("schools_with_roster", "schools")
+
+    @property
+    def fitness_rate(self):
+        return self.rate("pupils_fitness", "pupils")
+
+    @property
+    def academic_rate(self):
+        return self.rate("pupils_academic", "pupils")
+
+
+def _by_county(qs, county_path: str) -> dict[int, int]:
+    return {k: n for k, n in qs.values_list(county_path).annotate(n=Count("id", distinct=True)).order_by()}
+
+
+def _academic_by_county(cycle: Cycle, pupils) -> dict[int, int] | None:
+    """Sampled pupils with academic scores, when the assessment app stores them (else None)."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model("assessment", "PupilScore")
+    except LookupError:
+        return None
+    done = model.objects.filter(cycle=cycle).values("pupil_id")
+    return _by_county(pupils.filter(pupil_id__in=done), "sampled_school__school__county_id")
+
+
+def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
+    """Progress of ``cycle`` for each county of ``counties`` (a Region queryset, already
+    restricted to the user's scope), in code order."""
+    from junheng_web.cycles.models import TestSite
+
+    counties = list(counties.filter(level=Region.Level.COUNTY).order_by("code"))
+    ids = [c.id for c in counties]
+    active = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school__county_id__in=ids)
+    schools = _by_county(active, "school__county_id")
+    with_roster = _by_county(active.filter(school__in=Pupil.objects.filter(grade=cycle.grade).values("school_id")),
+                             "school__county_id")
+    pupils_qs = SampledPupil.objects.filter(cycle=cycle, sampled_school__school__county_id__in=ids)
+    pupils = _by_county(pupils_qs, "sampled_school__school__county_id")
+    fit = _by_county(pupils_qs.filter(pupil__fitness_records__cycle=cycle), "sampled_school__school__county_id")
+    academic = _academic_by_county(cycle, pupils_qs)
+    sites_qs = TestSite.objects.filter(cycle=cycle, county_id__in=ids)
+    sites = _by_county(sites_qs, "county_id")
+    late = _by_county(late_sites(cycle, sites_qs), "county_id")
+    return [ProgressRow(code=c.code, name=c.name, level="county", schools=schools.get(c.id, 0),
+                        schools_with_roster=with_roster.get(c.id, 0), pupils=pupils.get(c.id, 0),
+                        pupils_fitness=fit.get(c.id, 0),
+                        pupils_academic=None if academic is None else academic.get(c.id, 0),
+                        sites=sites.get(c.id, 0), late_sites=late.get(c.id, 0)) for c in counties]
+
+
+def late_sites(cycle: Cycle, sites):
+    """Sites whose last session ended more than 48 h ago while some of their sampled pupils
+    still have no fitness record for the cycle."""
+    from django.db.models import Max
+
+    cutoff = timezone.now() - LATE_AFTER
+    ended = sites.annotate(last_end=Max("sessions__ends_at")).filter(last_end__lt=cutoff)
+    missing = SampledPupil.objects.filter(cycle=cycle).exclude(pupil__fitness_records__cycle=cycle)
+    return ended.filter(schools__pupils__in=missing.values("id")).distinct()
+
+
+def roll_up(rows: list[ProgressRow], regions: dict[str, Region]) -> list[ProgressRow]:
+    """County rows summed per city (the county's parent), plus one province row (code "")."""
+    cities: dict[str, ProgressRow] = {}
+    total = ProgressRow(code="", name="全省", level="province")
+    for r in rows:
+        county = regions.get(r.code)
+        parent = county.parent if county is not None and county.parent_id else None
+        key = parent.code if parent is not None else r.code[:4] + "00"
+        city = cities.setdefault(key, ProgressRow(code=key, name=parent.name if parent else key, level="city"))
+        for acc in (city, total):
+            for m in MEASURES:
+                v = getattr(r, m)
+                if v is None:
+                    continue
+                setattr(acc, m, (getattr(acc, m) or 0) + v)
+    return [*sorted(cities.values(), key=lambda c: c.code), total]
+
+
+def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
+    """Fitness rates of ``region`` (None: the province) and of each of its parts
+    (cities of the province, counties of a city, schools of a county).
+
+    Returns ``{"overall": {...}, "parts": [{...}, ...], "part_key": column}``; the figures are
+    ``junheng.fitness.summarize`` of ``fitness_frame`` (weighted by the final sampling weight
+    when the cycle's weights have been computed)."""
+    from junheng.fitness import summarize
+    from junheng_web.fitness.services import fitness_frame
+
+    frame = fitness_frame(cycle, region)
+    frame = _with_weights(cycle, frame)
+    if region is None:
+        key = "city_code"
+    elif region.level == Region.Level.CITY:
+        key = "county_code"
+    else:
+        key = "school_code"
+    cols = ["n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "total_score_mean",
+            "obesity_rate", "vision_poor_rate"]
+    if frame.height == 0:
+        return {"overall": None, "parts": [], "part_key": key, "weighted": False}
+    overall = summarize(frame, ())
+    parts = summarize(frame, (key,))
+    keep = [c for c in cols if c in parts.columns]
+    return {"overall": overall.select(keep).to_dicts()[0], "parts": parts.select(key, *keep).to_dicts(),
+            "part_key": key, "weighted": "weight" in frame.columns}
+
+
+def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
+    rows = list(SampledPupil.objects.filter(cycle=cycle, weight__isnull=False)
+                .values_list("pupil__student_id", "weight"))
+    if not rows or frame.height == 0:
+        return frame
+    w = pl.DataFrame(rows, schema={"student_id": pl.String, "weight": pl.Float64}, orient="row")
+    return frame.join(w, on="student_id", how="left")
+
+
+def _check_scope(student_ids: list[str], user, file: str) -> None:
+    """Re-check, after an import, that every row is in the uploader's school or county."""
+    from junheng_web.accounts.scoping import restrict
+
+    allowed = set(restrict(Pupil.objects.filter(student_id__in=student_ids), user, "view")
+                  .values_list("student_id", flat=True))
+    outside = [s for s in student_ids if s not in allowed]
+    if outside:
+        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file,
+                                column="学籍号", value=s) for s in outside[:200]])
+
+
+def import_roster(path, user, *, file_name: str) -> dict:
+    """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing."""
+    try:
+        from junheng_web.registry import services as registry_services
+    except ImportError as exc:  # the registry import has not landed in this build
+        raise ParameterError("名册导入服务尚不可用 / the roster import service is not available yet") from exc
+    from django.db import transaction
+
+    with transaction.atomic():
+        result = registry_services.import_pupils(path, **_scope_kwargs(registry_services.import_pupils, user))
+        ids = _result_ids(result, path)
+        if ids:
+            _check_scope(ids, user, file_name)
+    return _result_dict(result)
+
+
+def _scope_kwargs(fn, user) -> dict:
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    kwargs = {}
+    if "user" in params:
+        kwargs["user"] = user
+    if "school" in params and user.school_id:
+        kwargs["school"] = user.school
+    return kwargs
+
+
+def _result_ids(result, path) -> list[str]:
+    ids = getattr(result, "student_ids", None)
+    if ids is not None:
+        return list(ids)
+    try:
+        from junheng.io import read_table  # type: ignore[attr-defined]
+
+        frame = read_table(path)
+    except Exception:
+        return []
+    col = "学籍号" if "学籍号" in frame.columns else "student_id" if "student_id" in frame.columns else None
+    return frame[col].cast(pl.String).str.strip_chars().to_list() if col else []
+
+
+def _result_dict(result) -> dict:
+    out = {}
+    for k in ("rows", "created", "updated", "unchanged"):
+        v = result.get(k) if isinstance(result, dict) else getattr(result, k, None)
+        if v is not None:
+            out[k] = int(v)
+    warnings = result.get("warnings") if isinstance(result, dict) else getattr(result, "warnings", None)
+    if warnings:
+        out["warnings"] = [w.message() for w in warnings][:200]
+    return out
+
+
+def import_fitness_file(path, cycle: Cycle, user, *, file_name: str) -> dict:
+    """A fitness upload-template file → scored records of ``cycle`` (fitness.services), then the scope check."""
+    from django.db import transaction
+
+    from junheng_web.fitness.services import import_fitness
+
+    ids = _ids_in_fitness_file(path)
+    if ids:  # refuse before writing: rows of pupils outside the uploader's scope
+        known = set(Pupil.objects.filter(student_id__in=ids).values_list("student_id", flat=True))
+        _check_scope([s for s in ids if s in known], user, file_name)
+    with transaction.atomic():
+        result = import_fitness(path, cycle, user=user)
+    return _result_dict(result)
+
+
+def _ids_in_fitness_file(path) -> list[str]:
+    from junheng.fitness import read_fitness_file
+
+    try:
+        return read_fitness_file(path).records["student_id"].to_list()
+    except InputError:
+        return []  # import_fitness reports every issue itself
+
+
+def site_pupil_list(cycle: Cycle, site, *, unmask: bool = False) -> bytes:
+    """The pupils of every school a test site serves, as one CSV (UTF-8 with BOM), masked by default."""
+    from junheng_web.sampling.services import site_list
+
+    frames = []
+    for code in site.schools.values_list("school__code", flat=True).order_by("school__code"):
+        f = site_list(cycle, code, unmask=unmask)
+        frames.append(f.with_columns(pl.lit(code).alias("学校标识码")))
+    if not frames:
+        raise ParameterError("该测试点尚未分配参测学校 / the test site has no schools yet")
+    import io
+
+    buf = io.BytesIO()
+    out = pl.concat(frames, how="diagonal_relaxed")
+    out.write_csv(buf, include_bom=True)
+    return buf.getvalue()

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from junheng_web.cycles import views
+
+urlpatterns = [
+    path("", views.cycle_list, name="cycle_list"),
+    path("new/", views.cycle_create, name="cycle_create"),
+    path("<int:pk>/", views.cycle_detail, name="cycle_detail"),
+    path("<int:pk>/sample/", views.cycle_sample, name="cycle_sample"),
+    path("<int:pk>/schools/", views.sampled_schools, name="sampled_schools"),
+    path("<int:pk>/schools/<int:ss>/replace/", views.school_replace, name="school_replace"),
+    path("<int:pk>/schools/<int:ss>/confirm/", views.school_confirm, name="school_confirm"),
+    path("<int:pk>/sites/", views.site_list, name="site_list"),
+    path("<int:pk>/sites/<int:site>/", views.site_detail, name="site_detail"),
+    path("<int:pk>/sites/<int:site>/pupils.csv", views.site_pupils, name="site_pupils"),
+    path("<int:pk>/upload/<str:kind>/", views.upload, name="upload"),
+    path("<int:pk>/progress/", views.progress, name="progress"),
+    path("<int:pk>/progress.json", views.progress_json, name="progress_json"),
+    path("<int:pk>/dashboard/", views.dashboard, name="dashboard"),
+    path("<int:pk>/dashboard/<str:code>/", views.dashboard, name="dashboard_region"),
+    path("<int:pk>/dashboard.json", views.dashboard_json, name="dashboard_json"),
+    path("<int:pk>/dashboard/<str:code>.json", views.dashboard_json, name="dashboard_region_json"),
+]

@@ -1,0 +1,43 @@
+"""A job's page (polls) and its JSON status; the annotated workbook of a rejected upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from junheng_web.accounts.audit import audit
+from junheng_web.accounts.scoping import restrict
+from junheng_web.jobs.models import Job
+
+
+def _job(request: HttpRequest, pk: int) -> Job:
+    return get_object_or_404(restrict(Job.objects.all(), request.user, "job.view"), pk=pk)
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job(request, pk)
+    return render(request, "jobs/detail.html", {"job": job})
+
+
+@login_required
+def job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    job = _job(request, pk)
+    return JsonResponse({"id": job.pk, "kind": job.kind, "status": job.status, "progress": job.progress,
+                         "message": job.message, "finished": job.finished, "error": job.error,
+                         "n_issues": len(job.issues)})
+
+
+@login_required
+def job_annotated(request: HttpRequest, pk: int) -> FileResponse:
+    """The uploaded file with an 错误 column: every issue next to its row (personal data: audited)."""
+    job = _job(request, pk)
+    path = Path(job.annotated) if job.annotated else None
+    if path is None or not path.is_file() or Path(settings.MEDIA_ROOT).resolve() not in path.resolve().parents:
+        raise Http404
+    audit(request, "download", f"annotated upload, job {job.pk}", region_code=job.county.code if job.county else "")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
