@@ -9,6 +9,9 @@ from django.urls import include, path
 
 from junheng_web.cycles import views as cycle_views
 
+# The admin bypasses the scoping of the pages, so only superusers (the platform's operators) may use it.
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+
 urlpatterns = [
     path("", cycle_views.home, name="home"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,165 @@
+"""The permission matrix, written once over every URL pattern the platform registers.
+
+For every page, API and export: a persona outside county A (county B, a school of county B, a
+school of county A other than the object's) asking for county A's object gets 404 when the
+role may do the action and 403 when the role may never do it — never data; the persona the
+object belongs to gets it.  Pages that are not about one object (lists, dashboards without a
+region) are checked for leaks instead: an outsider's page never contains county A's names,
+codes or pupils.  A URL pattern without an entry here fails ``test_it_has_an_entry_for_every_url``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from junheng_web.accounts.scoping import can
+
+pytestmark = pytest.mark.django_db
+
+A_MARKERS = ("甲小学", "中原区", "410102", "A学生", "TA01", "4101020001")
+OUTSIDERS = ("charlie", "erin", "gina")  # county B, school in B, the other school of county A (gina)
+PUBLIC = {"login", "logout", "password_change", "password_change_done", "set_language"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kwargs: object  # callable(world) -> dict
+    action: str = "view"
+    method: str = "get"
+    data: object = None  # callable(world) -> dict
+    bound: bool = True  # about one object of county A (else: a list, checked for leaks)
+    owner: str = "bob"  # a persona who may reach county A's object
+    owner_status: tuple = (200,)
+    school_bound: bool = False  # the object belongs to school A (so gina is an outsider too)
+
+
+def _cyc(w):
+    return {"pk": w.cycle.pk}
+
+
+MATRIX = [
+    Entry("home", lambda w: {}, bound=False, owner="dave"),
+    Entry("cycle_list", lambda w: {}, bound=False),
+    Entry("cycle_create", lambda w: {}, action="cycle.create", bound=False, owner="alice"),
+    Entry("cycle_detail", _cyc, bound=False),
+    Entry("cycle_sample", _cyc, action="sample.run", method="post", bound=False, owner="alice",
+          owner_status=(302,)),
+    Entry("sampled_schools", _cyc, bound=False),
+    Entry("school_replace", lambda w: {"pk": w.cycle.pk, "ss": w.sampled["A"].pk}, action="school.replace",
+          method="post", data=lambda w: {"status": "refused"}, owner_status=(302,)),
+    Entry("school_confirm", lambda w: {"pk": w.cycle.pk, "ss": w.sampled["A"].pk}, action="school.replace",
+          method="post", owner_status=(302,)),
+    Entry("site_list", _cyc, bound=False),
+    Entry("site_detail", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, school_bound=True),
+    Entry("site_pupils", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, action="sitelist.download",
+          school_bound=True),
+    Entry("upload", lambda w: {"pk": w.cycle.pk, "kind": "roster"}, action="roster.upload", bound=False,
+          owner="dave"),
+    Entry("progress", _cyc, action="dashboard.view", bound=False),
+    Entry("progress_json", _cyc, action="dashboard.view", bound=False),
+    Entry("dashboard", _cyc, action="dashboard.view", bound=False),
+    Entry("dashboard_json", _cyc, action="dashboard.view", bound=False),
+    Entry("dashboard_region", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
+    Entry("dashboard_region_json", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
+    Entry("job_detail", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
+    Entry("job_status", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
+    Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
+    Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
+]
+BY_NAME = {e.name: e for e in MATRIX}
+
+
+def _names(resolver=None, prefix="") -> set[str]:
+    out = set()
+    for p in (resolver or get_resolver()).url_patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin":
+                continue
+            out |= _names(p, prefix)
+        elif isinstance(p, URLPattern):
+            out.add(p.name or f"<unnamed {p.pattern}>")
+    return out
+
+
+def test_it_has_an_entry_for_every_url():
+    missing = sorted(_names() - set(BY_NAME) - PUBLIC)
+    assert missing == [], f"URL patterns without a permission-matrix entry: {missing}"
+
+
+@pytest.fixture
+def matrix_world(world):
+    from junheng_web.accounts.models import User
+
+    world.users["gina"] = User.objects.create(username="gina", role="school", school=world.schools["A2"],
+                                              password=world.users["dave"].password)
+    path = Path(settings.MEDIA_ROOT) / "matrix" / "A-errors.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"A\xe7\x94\xb2")
+    world.jobs["A"].annotated = str(path)
+    world.jobs["A"].save()
+    return world
+
+
+def _request(client, entry: Entry, w):
+    url = reverse(entry.name, kwargs=entry.kwargs(w))
+    data = entry.data(w) if entry.data else {}
+    return client.post(url, data) if entry.method == "post" else client.get(url, data)
+
+
+def _body(resp) -> str:
+    if getattr(resp, "streaming", False):
+        return b"".join(resp.streaming_content).decode("utf-8", "replace")
+    return resp.content.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("entry", MATRIX, ids=lambda e: e.name)
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_it_never_gives_county_a_to_an_outsider(client, matrix_world, entry, who):
+    w = matrix_world
+    user = w.users[who]
+    if who == "gina" and entry.bound and not entry.school_bound:
+        pytest.skip("gina is inside county A: county-level objects are hers to see")
+    client.force_login(user)
+    resp = _request(client, entry, w)
+    allowed = can(user, entry.action)
+    if entry.bound:
+        assert resp.status_code == (404 if allowed else 403), (who, entry.name, resp.status_code)
+    else:
+        assert resp.status_code in ((200, 302) if allowed else (403,)), (who, entry.name, resp.status_code)
+    if who != "gina":
+        body = _body(resp)
+        leaked = [m for m in A_MARKERS if m in body]
+        assert leaked == [], f"{who} sees {leaked} on {entry.name}"
+
+
+@pytest.mark.parametrize("entry", MATRIX, ids=lambda e: e.name)
+def test_it_gives_the_owner_their_object(client, matrix_world, entry):
+    client.force_login(matrix_world.users[entry.owner])
+    resp = _request(client, entry, matrix_world)
+    assert resp.status_code in entry.owner_status, (entry.name, resp.status_code)
+
+
+@pytest.mark.parametrize("entry", [e for e in MATRIX if e.method == "get"], ids=lambda e: e.name)
+def test_it_sends_anonymous_users_to_sign_in(client, matrix_world, entry):
+    resp = _request(client, entry, matrix_world)
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
+
+
+def test_it_keeps_the_admin_to_superusers(client, matrix_world):
+    for who in ("alice", "bob", "dave"):
+        client.force_login(matrix_world.users[who])
+        resp = client.get("/admin/registry/pupil/")
+        assert resp.status_code == 302, who
+
+
+def test_it_would_notice_a_leak(client, matrix_world):
+    """The leak check is not vacuous: the owner's pages do show county A's markers."""
+    client.force_login(matrix_world.users["bob"])
+    body = _body(client.get(reverse("sampled_schools", kwargs={"pk": matrix_world.cycle.pk})))
+    assert "甲小学" in body and "4101020001" in body
