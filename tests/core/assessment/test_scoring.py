@@ -1,0 +1,97 @@
+"""Response scoring: keys, partial credit, missing codes kept apart, invalid codes reported."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from junheng.assessment import (
+    REPORTING,
+    MissingTreatment,
+    bank_from_json,
+    expand_booklets,
+    missing_summary,
+    score_responses,
+    to_wide,
+)
+from junheng.exceptions import InputError, ParameterError
+
+BANK = bank_from_json({"schema": "junheng.itembank/1", "items": [
+    {"item_id": "Q1", "subject": "数学", "format": "single_choice", "key": "B", "options": ["a", "b", "c", "d"]},
+    {"item_id": "Q2", "subject": "数学", "format": "multiple_choice", "key": "AC", "max_score": 2,
+     "options": ["a", "b", "c", "d"]},
+    {"item_id": "Q3", "subject": "数学", "format": "constructed", "max_score": 2},
+    {"item_id": "Q4", "subject": "数学", "format": "constructed", "max_score": 2,
+     "score_map": {"20": 2, "21": 2, "10": 1, "70": 0, "79": 0}},
+    {"item_id": "Q5", "subject": "数学", "format": "single_choice", "key": "D", "options": ["a", "b", "c", "d"]},
+]})
+
+
+def _resp(rows):
+    return pl.DataFrame(rows, schema=["person_id", "item_id", "raw", "position"], orient="row")
+
+
+def test_keys_partial_credit_and_codes():
+    r = _resp([
+        ("p1", "Q1", "b", 1), ("p1", "Q2", "ca", 2), ("p1", "Q3", "2", 3), ("p1", "Q4", "21", 4), ("p1", "Q5", "A", 5),
+        ("p2", "Q1", "C", 1), ("p2", "Q2", "A", 2), ("p2", "Q3", "0", 3), ("p2", "Q4", "10", 4), ("p2", "Q5", "D", 5),
+        ("p3", "Q1", "B", 1), ("p3", "Q2", "A,B", 2), ("p3", "Q3", "1", 3), ("p3", "Q4", "79", 4), ("p3", "Q5", "D", 5),
+    ])
+    s = score_responses(r, BANK).sort("person_id", "item_id")
+    assert s["score"].to_list() == [1, 2, 2, 2, 0,  0, 1, 0, 1, 1,  1, 0, 1, 0, 1]
+    assert set(s["status"].cast(pl.String)) == {"valid"}
+
+
+def test_omitted_vs_not_reached_vs_not_administered():
+    r = _resp([
+        ("p1", "Q1", "", 1), ("p1", "Q2", "AC", 2), ("p1", "Q3", None, 3), ("p1", "Q4", "9", 4), ("p1", "Q5", "", 5),
+        ("p2", "Q1", "B", 1), ("p2", "Q2", "N", 2), ("p2", "Q3", "", 3), ("p2", "Q4", "20", 4), ("p2", "Q5", "", 5),
+    ])
+    s = score_responses(r, BANK).sort("person_id", "item_id")
+    assert s["status"].cast(pl.String).to_list() == [
+        "omitted", "valid", "not_reached", "not_reached", "not_reached",
+        "valid", "not_administered", "omitted", "valid", "not_reached"]
+    # calibration default: omitted 0, not reached / not administered missing
+    assert s["score"].to_list() == [0, 2, None, None, None, 1, None, 0, 2, None]
+    s2 = score_responses(r, BANK, treatment=REPORTING).sort("person_id", "item_id")
+    assert s2["score"].to_list() == [0, 2, 0, 0, 0, 1, None, 0, 2, 0]
+    ms = missing_summary(s).filter(pl.col("item_id") == "Q5").row(0, named=True)
+    assert ms["not_reached"] == 1.0 and ms["n"] == 2
+    w = to_wide(s)
+    assert w.columns == ["person_id", "Q1", "Q2", "Q3", "Q4", "Q5"] and w.row(1) == ("p2", 1, None, 0, 2, None)
+
+
+def test_without_positions_blank_is_omitted():
+    r = pl.DataFrame({"person_id": ["p1"], "item_id": ["Q5"], "raw": [""]})
+    assert score_responses(r, BANK)["status"].cast(pl.String).to_list() == ["omitted"]
+
+
+def test_invalid_codes_all_reported_with_rows():
+    r = pl.DataFrame({"person_id": ["p1", "p1", "p2", "p3"], "item_id": ["Q1", "Q3", "Q1", "QX"],
+                      "raw": ["E", "5", "B", "A"]})
+    with pytest.raises(InputError) as exc:
+        score_responses(r, BANK, file="resp.csv")
+    assert [i.value for i in exc.value.issues] == ["QX"]  # unknown items first
+    r = r.filter(pl.col("item_id") != "QX")
+    with pytest.raises(InputError) as exc:
+        score_responses(r, BANK, file="resp.csv")
+    assert [(i.row, i.value) for i in exc.value.issues] == [(2, "E"), (3, "5")]
+    assert "resp.csv" in exc.value.issues[0].message()
+    s = score_responses(r, BANK, treatment=MissingTreatment(invalid=0))
+    assert s["score"].to_list() == [0, 0, 1]
+
+
+def test_treatment_parameters_checked():
+    with pytest.raises(ParameterError, match="omitted"):
+        MissingTreatment(omitted=1)
+
+
+def test_expand_booklets_adds_unanswered_items():
+    assignment = pl.DataFrame({"student_id": ["p1", "p2"], "booklet": ["B01", "B02"]})
+    bi = pl.DataFrame({"booklet": ["B01", "B01", "B01", "B02", "B02"], "item_id": ["Q1", "Q3", "Q5", "Q2", "Q5"],
+                       "position": [1, 2, 3, 1, 2]})
+    resp = pl.DataFrame({"person_id": ["p1", "p2"], "item_id": ["Q3", "Q2"], "raw": ["1", "AC"]})
+    s = score_responses(expand_booklets(resp, assignment, bi), BANK).sort("person_id", "position")
+    assert s["status"].cast(pl.String).to_list() == ["omitted", "valid", "not_reached", "valid", "not_reached"]
+    w = to_wide(s, ["Q1", "Q2", "Q3", "Q4", "Q5"])
+    assert w.row(0) == ("p1", 0, None, 1, None, None)  # Q2 and Q4 not in p1's booklet
