@@ -65,8 +65,10 @@ def survey() -> None:
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--weight", "-w", required=True, help="full-sample (final) weight column")
 @click.option("--replicates", "-r", default="rep_*", show_default=True, help="replicate weight columns (glob)")
-@click.option("--method", type=click.Choice(["jk2", "fay", "brr"]), default="jk2", show_default=True)
+@click.option("--method", type=click.Choice(["jk2", "fay", "brr", "taylor"]), default="jk2", show_default=True,
+              help="replicate method, or taylor (linearisation: --strata and --school as PSU, no replicates)")
 @click.option("--fay-k", type=float, default=0.5, show_default=True, help="Fay coefficient k (method fay)")
+@click.option("--strata", default=None, help="for taylor: the stratum column (e.g. county_code)")
 @click.option("--variable", "-v", help="the analysed column")
 @click.option("--pv", help="plausible-value columns (glob, e.g. 'PV*'), combined by Rubin's rules")
 @click.option("--by", default="", help="grouping columns, comma-separated (e.g. county_code,sex)")
@@ -79,19 +81,24 @@ def survey() -> None:
 @click.option("--min-schools", type=int, default=5, show_default=True, help="minimum reporting rule: schools")
 @click.option("--no-suppress", is_flag=True, help="flag small groups but keep their estimates")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="output .csv or .parquet")
-def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, variable: str | None,
+def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, strata: str | None,
+             variable: str | None,
              pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, school: str,
              min_pupils: int, min_schools: int, no_suppress: bool, out: Path) -> None:
     """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
-    from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion, quantile, total
+    from junheng.survey import ReplicateDesign, ReportingRule, TaylorDesign, mean, proportion, quantile, total
 
     if (variable is None) == (pv is None):
         raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
     frame = _read_frame(data)
+    rule = ReportingRule(min_pupils, min_schools, suppress=not no_suppress)
     try:
-        design = ReplicateDesign(frame, weight, replicates, method=method, fay_k=fay_k,  # type: ignore[arg-type]
-                                 school=school if school in frame.columns else None,
-                                 rule=ReportingRule(min_pupils, min_schools, suppress=not no_suppress))
+        if method == "taylor":
+            design = TaylorDesign(frame, weight, strata=strata, psu=school if school in frame.columns else None,
+                                  rule=rule)
+        else:
+            design = ReplicateDesign(frame, weight, replicates, method=method, fay_k=fay_k,  # type: ignore[arg-type]
+                                     school=school if school in frame.columns else None, rule=rule)
     except InputError as exc:  # name the file in every issue
         raise InputError([dataclasses.replace(i, file=data.name) for i in exc.issues], exc.summary) from None
     if statistic == "mean":

@@ -113,3 +113,16 @@ def test_bad_weight_rows_are_all_reported_with_the_file(tmp_path):
     assert res.exit_code == 2
     assert "bad.csv 第5行 weight" in res.output and "row 12, column weight" in res.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_it_estimates_with_taylor_linearisation(tmp_path):
+    out = tmp_path / "t.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
+                                   "--method", "taylor", "--strata", "county_code", "-v", "pass",
+                                   "--statistic", "proportion", "--level", "1", "--by", "county_code",
+                                   "--no-suppress", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).sort("county_code")
+    ref = _r("prop_pass_by_county", "taylor")
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)

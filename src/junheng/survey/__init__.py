@@ -8,12 +8,14 @@ and return a Polars frame: grouping columns, ``estimate``, ``se``, ``n_pupils``,
 
 from junheng.survey.design import METHODS, NO_RULE, ReplicateDesign, ReportingRule
 from junheng.survey.estimators import difference, mean, proportion, quantile, regression, rubin, total
+from junheng.survey.taylor import TaylorDesign
 
 __all__ = [
     "METHODS",
     "NO_RULE",
     "ReplicateDesign",
     "ReportingRule",
+    "TaylorDesign",
     "difference",
     "mean",
     "proportion",

@@ -42,6 +42,16 @@ RESULT_COLUMNS = ("estimate", "se", "n_pupils", "n_schools", "flag")
 # helpers
 
 
+def _taylor():
+    from junheng.survey import taylor
+
+    return taylor
+
+
+def _is_taylor(design) -> bool:
+    return type(design).__name__ == "TaylorDesign"
+
+
 def resolve_pv(data: pl.DataFrame, pv: str | Sequence[str]) -> list[str]:
     """Plausible-value columns from a glob (``'PV*'``) or a list, in numeric order."""
     if isinstance(pv, str):
@@ -103,6 +113,12 @@ def _result(design: ReplicateDesign, keys: pl.DataFrame, thetas: list[np.ndarray
     """Frame from per-variable replicate estimates (each (G, R+1)): Rubin-combined when M > 1."""
     full = np.stack([t[:, 0] for t in thetas])
     var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
+    return finish(design, keys, full, var, n_pupils, n_schools, extra)
+
+
+def finish(design, keys: pl.DataFrame, full: np.ndarray, var: np.ndarray, n_pupils: np.ndarray,
+           n_schools: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
+    """Result frame from M completed-data estimates ``full`` (M, G) and variances ``var`` (M, G)."""
     est, v = rubin(full, var)
     se = np.sqrt(v)
     flags = _flags(design, n_pupils, n_schools)
@@ -162,16 +178,18 @@ def mean(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequ
     xs = [_numeric(design, c) for c in names]
     valid = np.logical_and.reduce([v for _, v in xs])
     grp, keys = _grouping(design, by_, valid)
-    w = design.weights_matrix * valid[:, None]
-    thetas = [_ratio(grp, w, x) for x, _ in xs]
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
-    extra = None
-    if deff:
-        if len(names) > 1:
-            raise ParameterError("设计效应仅对单一变量计算 / deff is computed for a single variable, not plausible values")
-        v = design.variance(thetas[0][:, 0], thetas[0][:, 1:])
-        extra = {"deff": _deff(design, grp, xs[0][0], thetas[0], v, n_p)}
-    return _result(design, keys, thetas, n_p, n_s, extra)
+    if deff and len(names) > 1:
+        raise ParameterError("设计效应仅对单一变量计算 / deff is computed for a single variable, not plausible values")
+    if _is_taylor(design):
+        full, var = _taylor().ratio(design, [x for x, _ in xs], grp)
+    else:
+        w = design.weights_matrix * valid[:, None]
+        thetas = [_ratio(grp, w, x) for x, _ in xs]
+        full = np.stack([t[:, 0] for t in thetas])
+        var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
+    extra = {"deff": _deff(design, grp, xs[0][0], full[0][:, None], var[0], n_p)} if deff else None
+    return finish(design, keys, full, var, n_p, n_s, extra)
 
 
 def total(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequence[str] | None = None,
@@ -184,9 +202,11 @@ def total(design: ReplicateDesign, variable: str | None = None, *, pv: str | Seq
         xs = [_numeric(design, c) for c in _variables(design, variable, pv)]
     valid = np.logical_and.reduce([v for _, v in xs])
     grp, keys = _grouping(design, by_, valid)
+    n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
+    if _is_taylor(design):
+        return finish(design, keys, *_taylor().totals(design, [x for x, _ in xs], grp), n_p, n_s)
     w = design.weights_matrix * valid[:, None]
     thetas = [grp.sums(w * x[:, None]) for x, _ in xs]
-    n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
     return _result(design, keys, thetas, n_p, n_s)
 
 
@@ -212,9 +232,12 @@ def proportion(design: ReplicateDesign, variable: str | None = None, *, pv: str 
         return out.select([*by_, "level", *RESULT_COLUMNS]).sort([*by_, "level"])
     lv = list(levels) if isinstance(levels, list | tuple | set) else [levels]
     grp, keys = _grouping(design, by_, valid)
-    w = design.weights_matrix * valid[:, None]
-    thetas = [_ratio(grp, w, c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy()) for c in cols]
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
+    ind = [c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy() for c in cols]
+    if _is_taylor(design):
+        return finish(design, keys, *_taylor().ratio(design, ind, grp), n_p, n_s)
+    w = design.weights_matrix * valid[:, None]
+    thetas = [_ratio(grp, w, x) for x in ind]
     return _result(design, keys, thetas, n_p, n_s)
 
 
@@ -247,6 +270,8 @@ def quantile(design: ReplicateDesign, variable: str | None = None, q: float = 0.
     interval.type="quantile")`` on a replicate design), SE from the replicate quantiles."""
     if not 0.0 < q < 1.0:
         raise ParameterError(f"分位数须在 (0, 1) / q must be in (0, 1); got {q}")
+    if _is_taylor(design):
+        raise ParameterError("分位数需要复制权重设计 / quantiles need a replicate-weight design")
     names = _variables(design, variable, pv)
     by_ = normalise_by(by)
     xs = [_numeric(design, c) for c in names]
@@ -288,16 +313,20 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
     n_by = keys.height if by_ else 1
     cell = np.where((gid >= 0) & (side >= 0), gid * 2 + side, -1)
     grp = Grouping(cell, 2 * n_by, valid)
-    w = design.weights_matrix * valid[:, None]
-    thetas = []
-    for x, _ in xs:
-        t = _ratio(grp, w, x)
-        thetas.append(t[0::2] - t[1::2])
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
-    out = _result(design, keys, thetas, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2])
+    if _is_taylor(design):
+        full, var = _taylor().difference(design, [x for x, _ in xs], grp, n_by)
+    else:
+        w = design.weights_matrix * valid[:, None]
+        diffs = []
+        for x, _ in xs:
+            t = _ratio(grp, w, x)
+            diffs.append(t[0::2] - t[1::2])
+        full = np.stack([t[:, 0] for t in diffs])
+        var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in diffs])
+    out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2])
     # the reporting rule holds for each of the two groups
-    small = design.with_rule(design.rule)
-    flags = _flags(small, np.minimum(n_p[0::2], n_p[1::2]), np.minimum(n_s[0::2], n_s[1::2]))
+    flags = _flags(design, np.minimum(n_p[0::2], n_p[1::2]), np.minimum(n_s[0::2], n_s[1::2]))
     out = out.with_columns(pl.Series("flag", flags, dtype=pl.String))
     if design.rule.suppress:
         out = out.with_columns(
@@ -328,6 +357,15 @@ def regression(design: ReplicateDesign, y: str | None = None, x: Sequence[str] =
     if X.shape[1] == 0:
         raise ParameterError("回归没有任何项 / the regression has no terms")
     W = design.weights_matrix[rows]
+    n_pupils = int(np.count_nonzero(W[:, 0] > 0))
+    n_schools = 0
+    if design.school_ids is not None:
+        n_schools = int(np.unique(design.school_ids[rows][W[:, 0] > 0]).size)
+    p = len(terms)
+    keys = pl.DataFrame({"term": terms})
+    if _is_taylor(design):
+        full, var = _taylor().regression(design, X, [yv[rows] for yv, _ in ys], rows)
+        return finish(design, keys, full, var, np.full(p, n_pupils), np.full(p, n_schools))
     # X'W_r X for every weight column at once: (k, p, p)
     xtwx = np.einsum("ik,ip,iq->kpq", W, X, X, optimize=True)
     thetas = []
@@ -338,12 +376,6 @@ def regression(design: ReplicateDesign, y: str | None = None, x: Sequence[str] =
         except np.linalg.LinAlgError as exc:
             raise EstimationError("设计矩阵奇异 / the design matrix is singular (collinear predictors?)") from exc
         thetas.append(beta.T)  # (p, R+1): terms as the 'groups'
-    n_pupils = int(np.count_nonzero(W[:, 0] > 0))
-    n_schools = 0
-    if design.school_ids is not None:
-        n_schools = int(np.unique(design.school_ids[rows][W[:, 0] > 0]).size)
-    p = len(terms)
-    keys = pl.DataFrame({"term": terms})
     return _result(design, keys, thetas, np.full(p, n_pupils), np.full(p, n_schools))
 
 

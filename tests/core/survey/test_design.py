@@ -95,3 +95,20 @@ def test_null_grouping_values_belong_to_no_group():
     f = _frame().with_columns(pl.when(pl.col("g") == 0).then(None).otherwise(pl.col("g")).alias("g"))
     r = mean(ReplicateDesign(f, "w", "rep_*", rule=NO_RULE), "y", by="g")
     assert r["g"].to_list() == [1] and r["n_pupils"][0] == 10
+
+
+def test_taylor_design_lonely_psu_and_quantile():
+    from junheng.exceptions import EstimationError
+    from junheng.survey import TaylorDesign
+
+    f = _frame().with_columns(pl.Series("stratum", ["a"] * 16 + ["b"] * 4))  # stratum b: one school
+    with pytest.raises(EstimationError, match="single PSU"):
+        TaylorDesign(f, "w", strata="stratum", psu="school_code")
+    d = TaylorDesign(f, "w", strata="stratum", psu="school_code", lonely_psu="certainty", rule=NO_RULE)
+    # a lonely PSU contributes nothing: the total of stratum b alone has zero variance
+    t = mean(d, "y", by="stratum")
+    assert t["se"][1] == 0.0 and t["se"][0] > 0
+    with pytest.raises(ParameterError, match="replicate-weight design"):
+        quantile(d, "y", 0.5)
+    with pytest.raises(ParameterError, match="lonely_psu"):
+        TaylorDesign(f, "w", lonely_psu="adjust")

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from junheng.survey import NO_RULE, ReplicateDesign
+from junheng.survey import NO_RULE, ReplicateDesign, TaylorDesign
 from junheng.survey import estimators as est
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "survey"
@@ -25,6 +25,7 @@ R_RESULTS = pl.read_csv(REF / "r_results.csv", schema_overrides={"group": pl.Str
 DESIGNS = {
     "jk2": ReplicateDesign(DATA, "weight", "jk_*", method="jk2", rule=NO_RULE),
     "fay": ReplicateDesign(DATA, "weight", "fay_*", method="fay", fay_k=0.5, rule=NO_RULE),
+    "taylor": TaylorDesign(DATA, "weight", strata="county_code", psu="school_code", rule=NO_RULE),
 }
 
 
@@ -71,7 +72,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("method", ["jk2", "fay"])
+@pytest.mark.parametrize("method", ["jk2", "fay", "taylor"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_equals_r_survey(case: str, method: str) -> None:
     _compare(CASES[case](DESIGNS[method]), _reference(case, method))
@@ -84,7 +85,7 @@ def test_median_equals_r_survey(method: str) -> None:
     _compare(ours, _reference("median_score_by_sex", method))
 
 
-@pytest.mark.parametrize("method", ["jk2", "fay"])
+@pytest.mark.parametrize("method", ["jk2", "fay", "taylor"])
 def test_design_effect_equals_r_survey(method: str) -> None:
     ours = est.mean(DESIGNS[method], "score", deff=True)["deff"][0]
     np.testing.assert_allclose(ours, _reference("deff_score", method)[""][0], rtol=RTOL)
