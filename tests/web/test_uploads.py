@@ -1,0 +1,113 @@
+"""Upload pages: a rejected file lists every row error on the job page and as an annotated
+workbook, writes nothing; the fixed file is stored; the progress moves; everything is audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from django.urls import reverse
+
+from junheng.fitness import national_upload, write_table
+from junheng.synth.fitness import fitness_results
+
+pytestmark = pytest.mark.django_db
+
+
+def fitness_file(tmp_path: Path, pupils, *, bad_rows: dict[int, tuple[str, str]] | None = None, name="体测.csv"):
+    roster = pl.DataFrame({"student_id": [p.student_id for p in pupils], "name": [p.name for p in pupils],
+                           "sex": [p.sex for p in pupils], "grade": [6] * len(pupils)})
+    table = national_upload(fitness_results(roster, 7), mask=False).with_columns(pl.all().cast(pl.String))
+    for i, (col, value) in (bad_rows or {}).items():
+        table = table.with_columns(pl.when(pl.int_range(pl.len()) == i).then(pl.lit(value)).otherwise(pl.col(col))
+                                   .alias(col))
+    path = tmp_path / name
+    write_table(table, path)
+    return path
+
+
+def _upload(client, world, path):
+    with path.open("rb") as fh:
+        return client.post(reverse("upload", kwargs={"pk": world.cycle.pk, "kind": "fitness"}), {"file": fh})
+
+
+def test_it_shows_every_row_error_then_accepts_the_fixed_file(client, world, tmp_path, eager_jobs):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.fitness.models import FitnessRecord
+
+    client.force_login(world.users["dave"])
+    bad = fitness_file(tmp_path, world.pupils["A"], bad_rows={1: ("性别", "男性"), 3: ("身高", "abc")})
+    resp = _upload(client, world, bad)
+    assert resp.status_code == 302
+    page = client.get(resp["Location"])
+    body = page.content.decode()
+    assert page.context["job"].status == "failed"
+    rows = {(i["row"], i["column"]) for i in page.context["job"].issues}
+    assert (3, "性别") in rows and (5, "身高") in rows  # header is row 1: data row i is spreadsheet row i + 2
+    assert "男性" in body and "abc" in body
+    assert FitnessRecord.objects.count() == 0
+    annotated = client.get(reverse("job_annotated", kwargs={"pk": page.context["job"].pk}))
+    assert annotated.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(b"".join(annotated.streaming_content))).active
+    values = list(ws.values)
+    col = values[0].index("错误")
+    assert sum(1 for r in values[1:] if r[col]) == 2
+
+    good = fitness_file(tmp_path, world.pupils["A"], name="体测-改.csv")
+    resp = _upload(client, world, good)
+    job = client.get(resp["Location"]).context["job"]
+    assert job.status == "done" and job.result["created"] == 6
+    assert FitnessRecord.objects.filter(cycle=world.cycle).count() == 6
+    actions = list(AuditLog.objects.filter(username="dave").values_list("action", flat=True))
+    assert actions.count("upload") == 2 and "download" in actions
+
+
+def test_it_moves_the_county_progress(client, world, tmp_path, eager_jobs):
+    client.force_login(world.users["bob"])
+    url = reverse("progress_json", kwargs={"pk": world.cycle.pk})
+    before = {r["code"]: r for r in client.get(url).json()["counties"]}["410102"]
+    assert (before["pupils"], before["pupils_fitness"]) == (6, 0)
+    client.force_login(world.users["dave"])
+    _upload(client, world, fitness_file(tmp_path, world.pupils["A"][:4]))
+    client.force_login(world.users["bob"])
+    after = {r["code"]: r for r in client.get(url).json()["counties"]}["410102"]
+    assert (after["pupils"], after["pupils_fitness"]) == (6, 4)
+
+
+def test_it_refuses_rows_of_another_school_and_writes_nothing(client, world, tmp_path, eager_jobs):
+    from junheng_web.fitness.models import FitnessRecord
+
+    client.force_login(world.users["dave"])
+    path = fitness_file(tmp_path, [*world.pupils["A"][:2], world.pupils["B"][0]])
+    job = client.get(_upload(client, world, path)["Location"]).context["job"]
+    assert job.status == "failed"
+    assert [i["value"] for i in job.issues] == [world.pupils["B"][0].student_id]
+    assert FitnessRecord.objects.count() == 0
+
+
+def test_it_rejects_a_file_that_is_not_a_spreadsheet(client, world, tmp_path, eager_jobs):
+    client.force_login(world.users["dave"])
+    path = tmp_path / "x.exe"
+    path.write_bytes(b"MZ")
+    resp = _upload(client, world, path)
+    assert resp.status_code == 200 and "只接受" in resp.content.decode()
+
+
+def test_it_queues_the_job_when_not_eager(client, world, tmp_path):
+    from junheng_web.jobs.models import Job
+    from junheng_web.jobs.runner import work
+
+    client.force_login(world.users["dave"])
+    resp = _upload(client, world, fitness_file(tmp_path, world.pupils["A"]))
+    job = Job.objects.get(pk=int(resp["Location"].rstrip("/").split("/")[-1]))
+    assert job.status == "queued"
+    status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
+    assert status["finished"] is False
+    assert work(once=True) == 1
+    status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
+    assert (status["status"], status["progress"], status["finished"]) == ("done", 100, True)
