@@ -86,15 +86,19 @@ def _numeric(design: ReplicateDesign, col: str) -> tuple[np.ndarray, np.ndarray]
     return np.where(valid, x, 0.0), valid
 
 
-def _flags(design: ReplicateDesign, n_pupils: np.ndarray, n_schools: np.ndarray) -> list[str | None]:
+def _flags(design, n_pupils: np.ndarray, n_schools: np.ndarray) -> pl.Series:
+    """``few_pupils`` / ``few_schools`` / both (comma-separated) / null, per group."""
     rule = design.rule
-    few_p = n_pupils < rule.min_pupils
-    few_s = (n_schools < rule.min_schools) if design.school is not None else np.zeros_like(few_p)
-    out: list[str | None] = []
-    for p, s in zip(few_p.tolist(), few_s.tolist()):
-        parts = [name for name, hit in (("few_pupils", p), ("few_schools", s)) if hit]
-        out.append(",".join(parts) if parts else None)
-    return out
+    few_p = pl.Series(n_pupils < rule.min_pupils)
+    few_s = pl.Series((n_schools < rule.min_schools) if design.school_ids is not None
+                      else np.zeros(len(n_pupils), dtype=bool))
+    frame = pl.DataFrame({"p": few_p, "s": few_s})
+    return frame.select(
+        pl.when(pl.col("p") & pl.col("s")).then(pl.lit("few_pupils,few_schools"))
+        .when(pl.col("p")).then(pl.lit("few_pupils"))
+        .when(pl.col("s")).then(pl.lit("few_schools"))
+        .otherwise(None).alias("flag")
+    ).to_series()
 
 
 def rubin(estimates: np.ndarray, variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +127,7 @@ def finish(design, keys: pl.DataFrame, full: np.ndarray, var: np.ndarray, n_pupi
     se = np.sqrt(v)
     flags = _flags(design, n_pupils, n_schools)
     if design.rule.suppress:
-        hide = np.array([f is not None for f in flags], dtype=bool)
+        hide = flags.is_not_null().to_numpy()
         est = np.where(hide, np.nan, est)
         se = np.where(hide, np.nan, se)
     cols: dict[str, object] = {
@@ -131,7 +135,7 @@ def finish(design, keys: pl.DataFrame, full: np.ndarray, var: np.ndarray, n_pupi
         "se": pl.Series("se", se, dtype=pl.Float64).fill_nan(None),
         "n_pupils": pl.Series("n_pupils", n_pupils, dtype=pl.Int64),
         "n_schools": pl.Series("n_schools", n_schools, dtype=pl.Int64),
-        "flag": pl.Series("flag", flags, dtype=pl.String),
+        "flag": flags.cast(pl.String),
     }
     out = pl.DataFrame(cols)
     if extra:
@@ -327,7 +331,7 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
     out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2])
     # the reporting rule holds for each of the two groups
     flags = _flags(design, np.minimum(n_p[0::2], n_p[1::2]), np.minimum(n_s[0::2], n_s[1::2]))
-    out = out.with_columns(pl.Series("flag", flags, dtype=pl.String))
+    out = out.with_columns(flags.cast(pl.String).alias("flag"))
     if design.rule.suppress:
         out = out.with_columns(
             pl.when(pl.col("flag").is_null()).then(pl.col(c)).otherwise(None).alias(c) for c in ("estimate", "se")
