@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 STAGES: list = [
-    # ("synthetic province", junheng_cli.synth.demo_stage),
+    ("synthetic province", lambda ctx: __import__("junheng_cli.synth", fromlist=["demo_stage"]).demo_stage(ctx)),
     ("抽样 sample", lambda ctx: __import__("junheng_cli.survey", fromlist=["sample_stage"]).sample_stage(ctx)),
     ("体质健康 fitness", lambda ctx: __import__("junheng_cli.fitness", fromlist=["demo_stage"]).demo_stage(ctx)),
     ("权重 weights", lambda ctx: __import__("junheng_cli.survey", fromlist=["weights_stage"]).weights_stage(ctx)),
