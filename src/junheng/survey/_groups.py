@@ -59,6 +59,19 @@ class Grouping:
         out = self.indicator @ m
         return np.asarray(out)
 
+    def weighted_sums(self, xs: list[np.ndarray], m: np.ndarray) -> list[np.ndarray]:
+        """Σ over each group's valid rows of x_i · m_i for every x in ``xs`` → one (G × k) per x.
+
+        One sparse product with an indicator that carries the x values (rows m·G + g), so no
+        (n × k) temporary W ∘ x is formed."""
+        n_g, rows = self.n_groups, self.rows
+        data = np.concatenate([x[rows] for x in xs])
+        r = np.concatenate([self.gid[rows] + k * n_g for k in range(len(xs))])
+        c = np.tile(rows, len(xs))
+        ind = sp.csr_matrix((data, (r, c)), shape=(len(xs) * n_g, self.gid.size))
+        out = np.asarray(ind @ m)
+        return [out[k * n_g:(k + 1) * n_g] for k in range(len(xs))]
+
     def counts(self, full_weight: np.ndarray, school_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Pupils (valid rows with positive weight) and distinct schools per group."""
         rows = self.rows[full_weight[self.rows] > 0]

@@ -149,10 +149,11 @@ def _grouping(design: ReplicateDesign, by: list[str], valid: np.ndarray) -> tupl
     return Grouping(gid, n_groups, valid), keys
 
 
-def _ratio(grp: Grouping, w: np.ndarray, num: np.ndarray) -> np.ndarray:
+def _ratios(grp: Grouping, w: np.ndarray, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """Σ w x / Σ w per group and weight column, for each x (rows outside the groups ignored)."""
     den = grp.sums(w)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return grp.sums(w * num[:, None]) / den
+        return [num / den for num in grp.weighted_sums(xs, w)]
 
 
 def _deff(design: ReplicateDesign, grp: Grouping, x: np.ndarray, theta: np.ndarray, v: np.ndarray,
@@ -188,8 +189,7 @@ def mean(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequ
     if _is_taylor(design):
         full, var = _taylor().ratio(design, [x for x, _ in xs], grp)
     else:
-        w = design.weights_matrix * valid[:, None]
-        thetas = [_ratio(grp, w, x) for x, _ in xs]
+        thetas = _ratios(grp, design.weights_matrix, [x for x, _ in xs])
         full = np.stack([t[:, 0] for t in thetas])
         var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
     extra = {"deff": _deff(design, grp, xs[0][0], full[0][:, None], var[0], n_p)} if deff else None
@@ -209,8 +209,7 @@ def total(design: ReplicateDesign, variable: str | None = None, *, pv: str | Seq
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
     if _is_taylor(design):
         return finish(design, keys, *_taylor().totals(design, [x for x, _ in xs], grp), n_p, n_s)
-    w = design.weights_matrix * valid[:, None]
-    thetas = [grp.sums(w * x[:, None]) for x, _ in xs]
+    thetas = grp.weighted_sums([x for x, _ in xs], design.weights_matrix)
     return _result(design, keys, thetas, n_p, n_s)
 
 
@@ -240,8 +239,7 @@ def proportion(design: ReplicateDesign, variable: str | None = None, *, pv: str 
     ind = [c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy() for c in cols]
     if _is_taylor(design):
         return finish(design, keys, *_taylor().ratio(design, ind, grp), n_p, n_s)
-    w = design.weights_matrix * valid[:, None]
-    thetas = [_ratio(grp, w, x) for x in ind]
+    thetas = _ratios(grp, design.weights_matrix, ind)
     return _result(design, keys, thetas, n_p, n_s)
 
 
@@ -321,11 +319,7 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
     if _is_taylor(design):
         full, var = _taylor().difference(design, [x for x, _ in xs], grp, n_by)
     else:
-        w = design.weights_matrix * valid[:, None]
-        diffs = []
-        for x, _ in xs:
-            t = _ratio(grp, w, x)
-            diffs.append(t[0::2] - t[1::2])
+        diffs = [t[0::2] - t[1::2] for t in _ratios(grp, design.weights_matrix, [x for x, _ in xs])]
         full = np.stack([t[:, 0] for t in diffs])
         var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in diffs])
     out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2])
