@@ -5,30 +5,33 @@ For every group of ``by`` (e.g. county × grade × sex × location), over the *t
 
 * ``n_records``, ``n_exempt``, ``n_incomplete``, ``n_tested`` (unweighted counts);
 * 达标率 ``pass_rate`` (及格 and above), 优良率 ``good_rate`` (良好 + 优秀), 优秀率
-  ``excellent_rate``, 不及格率 ``fail_rate``; mean ``total_score``;
-* per item: mean raw value ``<item>_mean``, mean score, 达标率 ``<item>_pass_rate`` (score ≥ 60)
-  and 优秀率 ``<item>_excellent_rate`` (score ≥ 90), over the records with that item scored;
-* BMI class rates (低体重 / 正常 / 超重 / 肥胖) over records with a BMI;
-* 视力不良率 ``vision_poor_rate`` and its split by level (轻度 / 中度 / 重度) over records with
-  a pupil vision class.
+  ``excellent_rate``, 不及格率 ``fail_rate``; mean ``total_score_mean``;
+* per item: ``<item>_n``, mean raw value ``<item>_mean``, mean score ``<item>_score_mean``,
+  达标率 ``<item>_pass_rate`` (score ≥ 60) and 优秀率 ``<item>_excellent_rate`` (score ≥ 90), over
+  the non-exempt records with that item scored;
+* ``bmi_mean`` and BMI class rates (低体重 / 正常 / 超重 / 肥胖) over non-exempt records with a BMI;
+* ``n_vision``, 视力不良率 ``vision_poor_rate`` and its split by level (轻度 / 中度 / 重度) over
+  records with a pupil vision class.
 
 With a weight column every mean and rate is the weighted (Hájek) ratio Σwy / Σw — the
 estimator of the national monitoring; standard errors come from ``junheng.survey`` replicate
 weights. Rates are proportions in [0, 1].
+
+How: every statistic is a ratio of two group sums, and the sums are *mergeable partials*
+(``np.bincount`` over integer codes), so the same code aggregates an in-memory frame
+(:func:`summarize`) or a stream of record batches scored one by one
+(:func:`junheng.fitness.stream.summarize_parquet`) — and, on a cluster, partials per partition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import ITEMS
-
-_BMI_RATES = {"underweight_rate": "低体重", "normal_weight_rate": "正常", "overweight_rate": "超重",
-              "obesity_rate": "肥胖"}
-_VISION_RATES = {"vision_mild_rate": "轻度", "vision_moderate_rate": "中度", "vision_severe_rate": "重度"}
 
 RATE_LABELS_ZH = {
     "n_tested": "测试人数", "pass_rate": "达标率", "good_rate": "优良率", "excellent_rate": "优秀率",
@@ -39,11 +42,135 @@ RATE_LABELS_ZH = {
 }
 
 
-def _wmean(value: pl.Expr, among: pl.Expr, w: pl.Expr) -> pl.Expr:
-    """Σ w·value / Σ w over the records where ``among`` holds (null when there are none)."""
-    num = (w * value.cast(pl.Float64)).filter(among).sum()
-    den = w.filter(among).sum()
-    return pl.when(den > 0).then(num / den).otherwise(None)
+def partial_sums(
+    gid: np.ndarray,
+    n_groups: int,
+    w: np.ndarray | None,
+    *,
+    complete: np.ndarray,
+    exempt: np.ndarray,
+    rating: np.ndarray,
+    total_tenths: np.ndarray,
+    bmi_class: np.ndarray,
+    bmi_tenths: np.ndarray,
+    vision_class: np.ndarray,
+    item_scores: dict[str, np.ndarray],
+    item_values: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Group sums (mergeable by addition) from code arrays of one batch.
+
+    Codes: ``rating`` 0 优秀 … 3 不及格 (-1 none); ``bmi_class`` / ``vision_class`` 0–3 (-1 none);
+    item scores 0–100 (negative = none); ``item_values`` floats in base units (NaN = none).
+    """
+    G = n_groups
+
+    def count(mask: np.ndarray, weights=None, k: int = 1, code=None) -> np.ndarray:
+        idx = gid * k + (0 if code is None else code)
+        idx = np.where(mask, idx, G * k)
+        return np.bincount(idx, weights=weights, minlength=G * k + 1)[: G * k].reshape(G, k) if k > 1 else \
+            np.bincount(idx, weights=weights, minlength=G + 1)[:G]
+
+    wf = None if w is None else w.astype(np.float64)
+    out: dict[str, np.ndarray] = {}
+    tested = complete & ~exempt
+    out["n_records"] = np.bincount(gid, minlength=G)
+    out["n_exempt"] = count(exempt)
+    out["n_incomplete"] = count(~complete & ~exempt)
+    out["n_tested"] = count(tested)
+    out["W_rating"] = count(tested, wf, 4, np.maximum(rating, 0))
+    tw = total_tenths.astype(np.float64) / 10.0 * (1.0 if wf is None else wf)
+    out["W_total"] = count(tested, tw)
+    has_bmi = (bmi_class >= 0) & ~exempt
+    out["W_bmi_class"] = count(has_bmi, wf, 4, np.maximum(bmi_class, 0))
+    bw = bmi_tenths.astype(np.float64) / 10.0 * (1.0 if wf is None else wf)
+    out["W_bmi"] = count(has_bmi, bw)
+    has_v = vision_class >= 0
+    out["n_vision"] = count(has_v)
+    out["W_vision"] = count(has_v, wf, 4, np.maximum(vision_class, 0))
+    for f, s in item_scores.items():
+        has = (s >= 0) & ~exempt
+        level = (s >= 60).astype(np.int8) + (s >= 90)
+        out[f"{f}_n"] = count(has)
+        out[f"W_{f}_level"] = count(has, wf, 3, level)
+        sw = s.astype(np.float64) * (1.0 if wf is None else wf)
+        out[f"W_{f}_score"] = count(has, sw)
+        v = item_values.get(f)
+        if v is not None:
+            vw = np.nan_to_num(v) * (1.0 if wf is None else wf)
+            out[f"W_{f}_raw"] = count(has & ~np.isnan(v), vw)
+            out[f"W_{f}_rawden"] = count(has & ~np.isnan(v), wf)
+    return out
+
+
+def merge_partials(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if a is None:
+        return {k: v.astype(np.float64) for k, v in b.items()}
+    return {k: a[k] + b[k] for k in a}
+
+
+def finish(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Ratios from merged partial sums (NaN where a denominator is 0)."""
+    def ratio(num, den):
+        den = np.asarray(den, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+    out: dict[str, np.ndarray] = {k: p[k].astype(np.int64) for k in ("n_records", "n_exempt", "n_incomplete",
+                                                                     "n_tested", "n_vision")}
+    r = p["W_rating"]
+    wt = r.sum(axis=1)
+    out["pass_rate"] = ratio(r[:, :3].sum(axis=1), wt)
+    out["good_rate"] = ratio(r[:, :2].sum(axis=1), wt)
+    out["excellent_rate"] = ratio(r[:, 0], wt)
+    out["fail_rate"] = ratio(r[:, 3], wt)
+    out["total_score_mean"] = ratio(p["W_total"], wt)
+    b = p["W_bmi_class"]
+    wb = b.sum(axis=1)
+    out["bmi_mean"] = ratio(p["W_bmi"], wb)
+    for k, name in enumerate(("underweight_rate", "normal_weight_rate", "overweight_rate", "obesity_rate")):
+        out[name] = ratio(b[:, k], wb)
+    v = p["W_vision"]
+    wv = v.sum(axis=1)
+    out["vision_poor_rate"] = ratio(v[:, 1:].sum(axis=1), wv)
+    for k, name in enumerate(("vision_mild_rate", "vision_moderate_rate", "vision_severe_rate"), start=1):
+        out[name] = ratio(v[:, k], wv)
+    for item in ITEMS:
+        f = item.score_field
+        if f"{f}_n" not in p:
+            continue
+        lv = p[f"W_{f}_level"]
+        wh = lv.sum(axis=1)
+        out[f"{item.field}_n"] = p[f"{f}_n"].astype(np.int64)
+        if f"W_{f}_raw" in p:
+            out[f"{item.field}_mean"] = ratio(p[f"W_{f}_raw"], p[f"W_{f}_rawden"])
+        out[f"{f}_mean"] = ratio(p[f"W_{f}_score"], wh)
+        out[f"{item.field}_pass_rate"] = ratio(lv[:, 1:].sum(axis=1), wh)
+        out[f"{item.field}_excellent_rate"] = ratio(lv[:, 2], wh)
+    return out
+
+
+def _codes(s: pl.Series) -> np.ndarray:
+    """Enum/Categorical or string labels → physical codes (-1 for null)."""
+    if s.dtype == pl.String:
+        raise ParameterError(f"summarize: column {s.name!r} must be the Enum produced by score_fitness")
+    return s.to_physical().cast(pl.Int16).fill_null(-1).to_numpy()
+
+
+def _values(scored: pl.DataFrame, item, nan: np.ndarray) -> np.ndarray:
+    """Raw item values in base units as floats (text is parsed exactly first); NaN = none."""
+    if item.field not in scored.columns:
+        return nan
+    from junheng.fitness.quantize import units_expr
+
+    q = scored.select(units_expr(item.field, scored.schema[item.field], item.scale, time=item.time_format))
+    return q.to_series().cast(pl.Float64).fill_null(np.nan).to_numpy() / item.scale
+
+
+def group_ids(keys: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+    """Dense group ids (0 … G−1, in sorted key order) and the key frame of each group."""
+    uniq = keys.unique().sort(keys.columns).with_row_index("__gid__")
+    gid = keys.join(uniq, on=keys.columns, how="left", maintain_order="left", nulls_equal=True)["__gid__"]
+    return gid.to_numpy().astype(np.intp), uniq.drop("__gid__")
 
 
 def summarize(
@@ -64,46 +191,43 @@ def summarize(
         weight = "weight" if "weight" in scored.columns else None
     if weight is not None and weight not in scored.columns:
         raise ParameterError(f"summarize: no weight column {weight!r}")
-    w = pl.col(weight).cast(pl.Float64).fill_null(0.0) if weight else pl.lit(1.0)
-    tested = pl.col("complete") & ~pl.col("exempt")
-    rating = pl.col("rating").cast(pl.String)
-    aggs: list[pl.Expr] = [
-        pl.len().alias("n_records"),
-        pl.col("exempt").sum().alias("n_exempt"),
-        (~pl.col("complete") & ~pl.col("exempt")).sum().alias("n_incomplete"),
-        tested.sum().alias("n_tested"),
-        _wmean(rating.is_in(["优秀", "良好", "及格"]), tested, w).alias("pass_rate"),
-        _wmean(rating.is_in(["优秀", "良好"]), tested, w).alias("good_rate"),
-        _wmean(rating == "优秀", tested, w).alias("excellent_rate"),
-        _wmean(rating == "不及格", tested, w).alias("fail_rate"),
-        _wmean(pl.col("total_score"), tested, w).alias("total_score_mean"),
-    ]
-    if "bmi_class" in scored.columns:
-        has_bmi = pl.col("bmi_class").is_not_null() & ~pl.col("exempt")
-        aggs.append(_wmean(pl.col("bmi"), has_bmi, w).alias("bmi_mean"))
-        for name, label in _BMI_RATES.items():
-            aggs.append(_wmean(pl.col("bmi_class").cast(pl.String) == label, has_bmi, w).alias(name))
-    if "vision_class" in scored.columns:
-        has_v = pl.col("vision_class").is_not_null()
-        vc = pl.col("vision_class").cast(pl.String)
-        aggs.append(has_v.sum().alias("n_vision"))
-        aggs.append(_wmean(vc != "正常", has_v, w).alias("vision_poor_rate"))
-        for name, label in _VISION_RATES.items():
-            aggs.append(_wmean(vc == label, has_v, w).alias(name))
-    for item in ITEMS:
-        sc = item.score_field
-        if sc not in scored.columns:
-            continue
-        has = pl.col(sc).is_not_null() & ~pl.col("exempt")
-        aggs.append(has.sum().alias(f"{item.field}_n"))
-        if item.field in scored.columns and scored.schema[item.field].is_numeric():
-            aggs.append(_wmean(pl.col(item.field), has, w).alias(f"{item.field}_mean"))
-        aggs.append(_wmean(pl.col(sc), has, w).alias(f"{sc}_mean"))
-        aggs.append(_wmean(pl.col(sc) >= 60, has, w).alias(f"{item.field}_pass_rate"))
-        aggs.append(_wmean(pl.col(sc) >= 90, has, w).alias(f"{item.field}_excellent_rate"))
+    from junheng.fitness.items import BMI_CLASSES, RATINGS, VISION_CLASSES
+
+    def enum_codes(name: str, labels) -> np.ndarray:
+        s = scored[name]
+        if s.dtype == pl.String or s.dtype == pl.Categorical:
+            s = s.cast(pl.String).cast(pl.Enum(list(labels)), strict=False)
+        return _codes(s)
+
     if by:
-        return scored.group_by(list(by)).agg(aggs).sort(list(by))
-    return scored.select(aggs)
+        gid, keys = group_ids(scored.select(list(by)))
+    else:
+        gid, keys = np.zeros(scored.height, dtype=np.intp), pl.DataFrame()
+    n_groups = max(keys.height, 1)
+    w = scored[weight].cast(pl.Float64).fill_null(0.0).to_numpy() if weight else None
+    nan = np.full(scored.height, np.nan)
+
+    def tenths(name: str) -> np.ndarray:
+        if name not in scored.columns:
+            return np.full(scored.height, 0, np.int64)
+        return np.round(scored[name].cast(pl.Float64).fill_null(0.0).to_numpy() * 10).astype(np.int64)
+
+    p = partial_sums(
+        gid, n_groups, w,
+        complete=scored["complete"].fill_null(False).to_numpy(),
+        exempt=scored["exempt"].fill_null(False).to_numpy(),
+        rating=enum_codes("rating", RATINGS),
+        total_tenths=tenths("total_score"),
+        bmi_class=enum_codes("bmi_class", BMI_CLASSES) if "bmi_class" in scored.columns else np.full(scored.height, -1),
+        bmi_tenths=tenths("bmi"),
+        vision_class=(enum_codes("vision_class", VISION_CLASSES) if "vision_class" in scored.columns
+                      else np.full(scored.height, -1)),
+        item_scores={i.score_field: scored[i.score_field].cast(pl.Int16).fill_null(-1).to_numpy()
+                     for i in ITEMS if i.score_field in scored.columns},
+        item_values={i.score_field: _values(scored, i, nan) for i in ITEMS if i.score_field in scored.columns},
+    )
+    stats = pl.DataFrame(finish(merge_partials(None, p)), nan_to_null=True)
+    return pl.concat([keys, stats], how="horizontal") if by else stats
 
 
 def summarize_levels(
@@ -134,4 +258,4 @@ def summarize_levels(
     return out.select(front + [c for c in out.columns if c not in front])
 
 
-__all__ = ["RATE_LABELS_ZH", "summarize", "summarize_levels"]
+__all__ = ["RATE_LABELS_ZH", "finish", "group_ids", "merge_partials", "partial_sums", "summarize", "summarize_levels"]

@@ -162,7 +162,10 @@ def test_bmi_boundaries_for_every_grade_and_sex():
         row = row_of(grade, sex)
         cat = std.bmi.category[row]
         score = std.bmi.score[row]
-        t = lambda k: int(Decimal(r[k]) * 10)  # noqa: E731
+
+        def t(k: str, r=r) -> int:
+            return int(Decimal(r[k]) * 10)
+
         assert cat[t("underweight_max")] == 0 and cat[t("normal_min")] == 1
         assert cat[t("normal_max")] == 1 and cat[t("overweight_min")] == 2
         assert cat[t("overweight_max")] == 2 and cat[t("obese_min")] == 3

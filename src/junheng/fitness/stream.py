@@ -1,0 +1,153 @@
+"""Census-scale scoring and aggregation, batch by batch: read → score → partial sums → merge.
+
+:func:`summarize_parquet` reads a Parquet file of canonical records in record batches, scores
+each batch with the same kernel as :func:`~junheng.fitness.score_fitness`, turns it into
+mergeable group sums (:func:`~junheng.fitness.aggregate.partial_sums`) and adds them up. Each
+batch fits in cache and batches run on a thread pool, so a year of national data streams
+through one machine; on a cluster the same :func:`batch_partials` runs per partition
+(Spark ``mapInArrow``) and the partials are summed by key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from junheng.exceptions import ParameterError
+from junheng.fitness.aggregate import finish, merge_partials, partial_sums
+from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
+from junheng.fitness.kernel import score_arrays
+from junheng.fitness.quantize import MISSING, float_to_units, units_expr
+from junheng.fitness.vision import pupil_vision_class
+
+_VISION = Item("vision", "视力", "vision", "", 10, "higher_better", 0, 5.3)
+
+
+def _units(col: pa.ChunkedArray | pa.Array, item: Item) -> np.ndarray:
+    t = col.type
+    if pa.types.is_floating(t):
+        return float_to_units(col.to_numpy(zero_copy_only=False), item.scale)
+    if pa.types.is_integer(t):
+        if col.null_count == 0:
+            return col.to_numpy(zero_copy_only=False).astype(np.int32) * np.int32(item.scale)
+        return float_to_units(col.to_numpy(zero_copy_only=False).astype(np.float64), item.scale)
+    s = pl.from_arrow(col).alias("x")  # text and anything else: the exact parser
+    return s.to_frame().select(units_expr("x", s.dtype, item.scale, time=item.time_format)
+                               .fill_null(MISSING)).to_series().to_numpy()
+
+
+def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
+                   key_index: dict[tuple, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Score one record batch and return its group sums plus the global id of each local group.
+
+    ``key_index`` maps group keys to global ids and is extended with new keys (callers that run
+    batches in parallel give each its own dict and reconcile keys afterwards).
+    """
+    n = batch.num_rows
+    names = set(batch.schema.names)
+    grade = batch.column("grade").to_numpy(zero_copy_only=False).astype(np.int32)
+    sex = batch.column("sex").to_numpy(zero_copy_only=False).astype(np.int32)
+    values = {i.field: _units(batch.column(i.field), i) for i in (HEIGHT, WEIGHT, *ITEMS) if i.field in names}
+    r = score_arrays(grade, sex, values, threads=1)
+    exempt = (batch.column("exempt").to_numpy(zero_copy_only=False).astype(bool) if "exempt" in names
+              else np.zeros(n, bool))
+    missing = np.full(n, MISSING, np.int32)
+    vision = pupil_vision_class(_units(batch.column("vision_left"), _VISION) if "vision_left" in names else missing,
+                                _units(batch.column("vision_right"), _VISION) if "vision_right" in names else missing)
+    if by:
+        keys = pl.from_arrow(pa.Table.from_batches([batch.select(list(by))]))
+        uniq = keys.unique(maintain_order=True).with_row_index("__g__")
+        gid = keys.join(uniq, on=list(by), how="left", maintain_order="left", nulls_equal=True)["__g__"].to_numpy()
+        local_keys = [tuple(row) for row in uniq.drop("__g__").iter_rows()]
+    else:
+        gid, local_keys = np.zeros(n, np.intp), [()]
+    w = batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
+    complete = r["complete"] & ~exempt
+    scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
+    vals = {i.score_field: (values[i.field] / i.scale if i.field in values else np.full(n, np.nan)) for i in ITEMS}
+    for f, v in vals.items():
+        v[np.asarray(values.get(f.removesuffix("_score"), missing)) == MISSING] = np.nan
+    p = partial_sums(
+        gid.astype(np.intp), len(local_keys), w, complete=complete, exempt=exempt, rating=r["rating"],
+        total_tenths=np.maximum(r["total_tenths"], 0), bmi_class=np.where(exempt, -1, r["bmi_class"]),
+        bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision, item_scores=scores, item_values=vals,
+    )
+    ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
+    return p, ids
+
+
+def _scatter(p: dict[str, np.ndarray], ids: np.ndarray, n_global: int) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in p.items():
+        g = np.zeros((n_global, *v.shape[1:]), dtype=np.float64)
+        np.add.at(g, ids, v)
+        out[k] = g
+    return out
+
+
+def summarize_parquet(
+    path: str | Path,
+    by: Sequence[str] = ("grade", "sex"),
+    *,
+    weight: str | None = None,
+    batch_rows: int = 1 << 17,
+    threads: int | None = None,
+) -> pl.DataFrame:
+    """Read → score → aggregate a Parquet file of canonical fitness records, batch by batch.
+
+    Gives the same table as ``summarize(score_fitness(pl.read_parquet(path)), by)`` (rows in
+    sorted key order) without holding the scored file in memory.
+    """
+    pf = pq.ParquetFile(path)
+    names = set(pf.schema_arrow.names)
+    for c in ("grade", "sex", *by, *([weight] if weight else [])):
+        if c not in names:
+            raise ParameterError(f"summarize_parquet: {Path(path).name} has no column {c!r}")
+    cols = [c for c in ("grade", "sex", "exempt", "height_cm", "weight_kg", *(i.field for i in ITEMS),
+                        "vision_left", "vision_right", *by, *([weight] if weight else [])) if c in names]
+    cols = list(dict.fromkeys(cols))
+    key_index: dict[tuple, int] = {}
+    results: list[tuple[dict, np.ndarray]] = []
+    threads = threads or min(4, os.cpu_count() or 1)
+
+    def work(batch):
+        local: dict[tuple, int] = {}
+        p, ids = batch_partials(batch, by, weight, local)
+        return p, [k for k, _ in sorted(local.items(), key=lambda kv: kv[1])], ids
+
+    with ThreadPoolExecutor(threads) as pool:
+        pending = []
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
+            pending.append(pool.submit(work, batch))
+            if len(pending) > 2 * threads:
+                results.append(_globalise(pending.pop(0).result(), key_index))
+        results += [_globalise(f.result(), key_index) for f in pending]
+    total = None
+    for p, ids in results:
+        total = merge_partials(total, _scatter(p, ids, len(key_index)) if by else p)
+    if total is None:
+        raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
+    total = {k: (np.pad(v, [(0, len(key_index) - v.shape[0])] + [(0, 0)] * (v.ndim - 1)) if by else v)
+             for k, v in total.items()}
+    stats = pl.DataFrame(finish(total), nan_to_null=True)
+    if not by:
+        return stats
+    keys = pl.DataFrame([k for k, _ in sorted(key_index.items(), key=lambda kv: kv[1])], schema=list(by),
+                        orient="row")
+    return pl.concat([keys, stats], how="horizontal").sort(list(by))
+
+
+def _globalise(res, key_index: dict[tuple, int]):
+    p, local_keys, _ = res
+    ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
+    return p, ids
+
+
+__all__ = ["batch_partials", "summarize_parquet"]
