@@ -1,0 +1,49 @@
+"""Sign-in: argon2 hashes, throttling after 5 failures, CSRF enforced, sessions expire."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"  # the personas' password (tests/web/conftest.py)
+
+
+def test_it_stores_argon2_hashes(world):
+    assert world.users["bob"].password.startswith("argon2")
+    assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_it_signs_in_and_lands_on_the_task_list(client, world):
+    resp = client.post("/accounts/login/", {"username": "dave", "password": PASSWORD}, follow=True)
+    assert resp.status_code == 200
+    assert "上传本校六年级名册" in resp.content.decode()
+
+
+def test_it_locks_a_name_after_five_failures(client, world):
+    for _ in range(5):
+        assert client.post("/accounts/login/", {"username": "bob", "password": "wrong"}).status_code == 200
+    resp = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert resp.status_code == 429
+    assert "_auth_user_id" not in client.session
+    other = client.post("/accounts/login/", {"username": "charlie", "password": PASSWORD})
+    assert other.status_code == 302  # another name from the same address still signs in
+
+
+def test_it_requires_the_csrf_token(world):
+    c = Client(enforce_csrf_checks=True)
+    resp = c.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert resp.status_code == 403
+
+
+def test_it_expires_sessions():
+    assert settings.SESSION_COOKIE_AGE <= 8 * 3600
+    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE and settings.SESSION_COOKIE_HTTPONLY
+
+
+def test_it_answers_in_english_when_asked(client, world):
+    client.force_login(world.users["dave"])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    body = client.get("/").content.decode()
+    assert "Upload" in body and "上传本校六年级名册" not in body
