@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from junheng.assessment.items import ItemBank
@@ -144,13 +145,25 @@ def expand_booklets(responses: pl.DataFrame, assignment: pl.DataFrame, booklet_i
 
 
 def to_wide(scored: pl.DataFrame, items: list[str] | None = None) -> pl.DataFrame:
-    """Scored long → the wide contract frame: ``person_id`` + one Int column per item (null = missing)."""
-    wide = scored.select("person_id", "item_id", "score").pivot(
-        on="item_id", index="person_id", values="score", aggregate_function="first")
-    order = items or sorted(c for c in wide.columns if c != "person_id")
-    missing = [c for c in order if c not in wide.columns]
-    wide = wide.with_columns([pl.lit(None, dtype=pl.Int32).alias(c) for c in missing])
-    return wide.select("person_id", *[pl.col(c).cast(pl.Int32) for c in order]).sort("person_id")
+    """Scored long → the wide contract frame: ``person_id`` + one Int column per item (null = missing).
+
+    Rows are sorted by ``person_id``; columns follow ``items`` (default: sorted item ids). Built by
+    scattering into a NumPy matrix (one pass, no pivot).
+    """
+    order = items or sorted(scored["item_id"].unique().to_list())
+    persons = scored["person_id"].unique().sort()
+    idx_p = scored.select(pl.col("person_id")).join(
+        persons.to_frame().with_row_index("_p"), on="person_id", how="left", maintain_order="left")["_p"].to_numpy()
+    imap = pl.DataFrame({"item_id": order}).with_row_index("_i")
+    idx_i = scored.select("item_id").join(imap, on="item_id", how="left", maintain_order="left")["_i"]
+    keep = idx_i.is_not_null().to_numpy()
+    sc = scored["score"]
+    mat = np.full((persons.len(), len(order)), -1, dtype=np.int32)
+    ok = keep & sc.is_not_null().to_numpy()
+    mat[idx_p[ok], idx_i.to_numpy()[ok]] = sc.to_numpy()[ok]
+    cols = {c: pl.Series(c, mat[:, j]) for j, c in enumerate(order)}
+    return pl.DataFrame({"person_id": persons, **cols}).with_columns(
+        [pl.when(pl.col(c) >= 0).then(pl.col(c)).cast(pl.Int32).alias(c) for c in order])
 
 
 def missing_summary(scored: pl.DataFrame) -> pl.DataFrame:

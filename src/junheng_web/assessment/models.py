@@ -1,1 +1,139 @@
-"""Models of this app."""
+"""The item bank and the test design of each cycle, booklet assignments and human scores.
+
+Items are province-level (no region scope). Parameters and statistics are computed by the core
+(``junheng.assessment``, ``junheng.irt``) from frames built here; nothing is scored row by row
+in the ORM.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+SUBJECTS = [(s, s) for s in ("语文", "数学", "英语", "科学")]
+FORMATS = [("single_choice", "单选题"), ("multiple_choice", "多选题"), ("constructed", "建构反应题")]
+STATUSES = [("draft", "草稿"), ("trial", "试测"), ("operational", "正式"), ("anchor", "锚题"), ("retired", "退役")]
+
+
+class Item(models.Model):
+    item_id = models.CharField("题目编号", max_length=32, unique=True)
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+    format = models.CharField("题型", max_length=16, choices=FORMATS)
+    max_score = models.PositiveSmallIntegerField("满分", default=1)
+    key = models.CharField("答案", max_length=8, blank=True)
+    options = models.JSONField("选项", default=list, blank=True)
+    rubric = models.JSONField("评分标准", default=list, blank=True)
+    score_map = models.JSONField("计分表", default=dict, blank=True)
+    stem = models.TextField("题干", blank=True)
+    content_domain = models.CharField("内容领域", max_length=32, blank=True)
+    cognitive_level = models.CharField("认知水平", max_length=8, blank=True)
+    status = models.CharField("状态", max_length=12, choices=STATUSES, default="draft")
+    media = models.JSONField("媒体", default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["item_id"]
+        indexes = [models.Index(fields=["subject", "status"])]
+
+    def __str__(self) -> str:
+        return self.item_id
+
+
+class ItemUsage(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="usages")
+    year = models.PositiveSmallIntegerField("年度")
+    block = models.CharField("题组", max_length=16, blank=True)
+    booklet = models.CharField("题本", max_length=16, blank=True)
+    p_value = models.FloatField("难度(通过率)", null=True, blank=True)
+    n = models.PositiveIntegerField("作答人数", null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "year"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.year} {self.block}"
+
+
+class Block(models.Model):
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="blocks")
+    code = models.CharField("题组", max_length=16)
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+    is_anchor = models.BooleanField("锚题组", default=False)
+    items = models.ManyToManyField(Item, through="BlockItem", related_name="blocks")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "code"], name="assessment_block_unique")]
+        ordering = ["cycle", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class BlockItem(models.Model):
+    block = models.ForeignKey(Block, on_delete=models.CASCADE)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT)
+    order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["block", "item"], name="assessment_blockitem_unique")]
+        ordering = ["block", "order"]
+
+
+class Booklet(models.Model):
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="booklets")
+    code = models.CharField("题本", max_length=16)
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "code"], name="assessment_booklet_unique")]
+        ordering = ["cycle", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class BookletBlock(models.Model):
+    booklet = models.ForeignKey(Booklet, on_delete=models.CASCADE, related_name="slots")
+    block = models.ForeignKey(Block, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["booklet", "position"], name="assessment_bookletblock_unique")]
+        ordering = ["booklet", "position"]
+
+
+class BookletAssignment(models.Model):
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="booklet_assignments")
+    student_id = models.CharField("学籍号", max_length=32)
+    school_code = models.CharField("学校标识码", max_length=16, blank=True)
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+    booklet = models.ForeignKey(Booklet, on_delete=models.PROTECT)
+    seed = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "student_id"], name="assessment_assignment_unique")]
+        indexes = [models.Index(fields=["cycle", "school_code"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_id}: {self.booklet_id}"
+
+
+class HumanScore(models.Model):
+    """One marking of one constructed response by one scorer (double marking = two rows)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="human_scores")
+    student_id = models.CharField("学籍号", max_length=32)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT)
+    rater = models.CharField("评分员", max_length=64)
+    score = models.PositiveSmallIntegerField("得分")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "student_id", "item", "rater"],
+                                               name="assessment_humanscore_unique")]
+        indexes = [models.Index(fields=["cycle", "item"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.item_id} {self.rater}: {self.score}"

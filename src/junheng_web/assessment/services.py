@@ -1,0 +1,229 @@
+"""The only module of this app that calls the core (``junheng.assessment``).
+
+Every write is validated in full first and committed in one transaction (all or nothing); a
+re-run with the same input changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from django.db import transaction
+
+from junheng.assessment import (
+    BookletDesign,
+    Item,
+    ItemBank,
+    Usage,
+    agreement_by_item,
+    assign_booklets,
+    load_bank,
+    resolve_scores,
+    save_bank,
+    write_qti,
+)
+from junheng.exceptions import InputError, Issue, Issues, ParameterError
+from junheng_web.assessment import models as m
+
+_FIELDS = ("subject", "format", "max_score", "key", "options", "rubric", "score_map", "stem", "content_domain",
+           "cognitive_level", "status", "media")
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _row_values(item: Item) -> dict:
+    return {
+        "subject": item.subject, "format": item.format, "max_score": item.max_score, "key": item.key or "",
+        "options": list(item.options), "rubric": list(item.rubric), "score_map": dict(item.score_map),
+        "stem": item.stem, "content_domain": item.content_domain, "cognitive_level": item.cognitive_level,
+        "status": item.status, "media": list(item.media),
+    }
+
+
+def import_item_bank(source: str | Path | ItemBank) -> ImportResult:
+    """Upsert a bank (JSON file, QTI package or ``ItemBank``) by ``item_id``; usage rows are added
+    when new (same item, year, block and booklet)."""
+    bank = source if isinstance(source, ItemBank) else load_bank(source)
+    existing = {i.item_id: i for i in m.Item.objects.filter(item_id__in=[it.item_id for it in bank])}
+    created = updated = unchanged = 0
+    with transaction.atomic():
+        for item in bank:
+            values = _row_values(item)
+            row = existing.get(item.item_id)
+            if row is None:
+                row = m.Item.objects.create(item_id=item.item_id, **values)
+                created += 1
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                row.save()
+                updated += 1
+            else:
+                unchanged += 1
+            for u in item.usage:
+                m.ItemUsage.objects.update_or_create(
+                    item=row, year=u.year, block=u.block or "", booklet=u.booklet or "",
+                    defaults={"p_value": u.p_value, "n": u.n})
+    return ImportResult(created, updated, unchanged)
+
+
+def bank_from_db(subject: str | None = None, status: list[str] | None = None) -> ItemBank:
+    """The stored bank (optionally one subject / some statuses) as a core ``ItemBank``."""
+    qs = m.Item.objects.all().prefetch_related("usages")
+    if subject:
+        qs = qs.filter(subject=subject)
+    if status:
+        qs = qs.filter(status__in=status)
+    items = []
+    for r in qs.order_by("item_id"):
+        items.append(Item(
+            item_id=r.item_id, subject=r.subject, format=r.format, max_score=r.max_score, key=r.key or None,
+            options=tuple(r.options), rubric=tuple(r.rubric), score_map=tuple(r.score_map.items()), stem=r.stem,
+            content_domain=r.content_domain, cognitive_level=r.cognitive_level, status=r.status,
+            media=tuple(r.media),
+            usage=tuple(Usage(year=u.year, block=u.block or None, booklet=u.booklet or None, p_value=u.p_value, n=u.n)
+                        for u in r.usages.all()),
+        ))
+    return ItemBank(tuple(items))
+
+
+def export_item_bank(path: str | Path, *, subject: str | None = None, fmt: str = "json") -> tuple[Path, list[str]]:
+    """Write the stored bank as JSON or as a QTI 3.0 package; returns (path, skipped item ids)."""
+    bank = bank_from_db(subject)
+    if fmt == "json":
+        return save_bank(bank, path), []
+    if fmt == "qti":
+        return write_qti(bank, path)
+    raise ParameterError(f"format must be json or qti; got {fmt!r}")
+
+
+def save_design(cycle, subject: str, design: BookletDesign, blocks: pl.DataFrame) -> None:
+    """Store a subject's blocks (``item_id, block, order``) and booklets for a cycle, replacing any
+    earlier design of that subject in the cycle (refused once pupils are assigned to it)."""
+    ids = blocks["item_id"].to_list()
+    known = dict(m.Item.objects.filter(item_id__in=ids).values_list("item_id", "id"))
+    issues = Issues()
+    for r in blocks.with_row_index("row", offset=2).iter_rows(named=True):
+        if r["item_id"] not in known:
+            issues.add(Issue(rule_zh="题库中没有这道题", rule_en="item not in the item bank", row=r["row"],
+                             column="item_id", value=r["item_id"]))
+        elif r["block"] not in design.blocks:
+            issues.add(Issue(rule_zh="题组不在设计中", rule_en="block not in the design", row=r["row"],
+                             column="block", value=r["block"]))
+    issues.raise_if_errors()
+    with transaction.atomic():
+        if m.BookletAssignment.objects.filter(cycle=cycle, subject=subject).exists():
+            raise ParameterError(f"{subject}: pupils are already assigned to booklets of this cycle")
+        m.Booklet.objects.filter(cycle=cycle, subject=subject).delete()
+        m.Block.objects.filter(cycle=cycle, subject=subject).delete()
+        bobj = {b: m.Block.objects.create(cycle=cycle, code=b, subject=subject, is_anchor=b in design.anchor_blocks)
+                for b in design.blocks}
+        m.BlockItem.objects.bulk_create([m.BlockItem(block=bobj[r["block"]], item_id=known[r["item_id"]], order=r["order"])
+                                         for r in blocks.iter_rows(named=True)])
+        for code, bk in zip(design.booklet_ids, design.booklets):
+            booklet = m.Booklet.objects.create(cycle=cycle, code=code, subject=subject)
+            m.BookletBlock.objects.bulk_create([m.BookletBlock(booklet=booklet, block=bobj[b], position=j + 1)
+                                                for j, b in enumerate(bk)])
+
+
+def design_from_db(cycle, subject: str) -> tuple[BookletDesign, pl.DataFrame]:
+    """A stored design and its blocks frame (``item_id, block, order``)."""
+    blocks = list(m.Block.objects.filter(cycle=cycle, subject=subject).order_by("code"))
+    if not blocks:
+        raise ParameterError(f"no booklet design for {subject} in {cycle}")
+    booklets = m.Booklet.objects.filter(cycle=cycle, subject=subject).order_by("code").prefetch_related("slots__block")
+    design = BookletDesign(
+        blocks=tuple(b.code for b in blocks),
+        booklets=tuple(tuple(s.block.code for s in bk.slots.all()) for bk in booklets),
+        anchor_blocks=tuple(b.code for b in blocks if b.is_anchor),
+        booklet_ids=tuple(bk.code for bk in booklets))
+    rows = m.BlockItem.objects.filter(block__in=blocks).values_list("item__item_id", "block__code", "order")
+    frame = pl.DataFrame(list(rows), schema={"item_id": pl.String, "block": pl.String, "order": pl.Int32}, orient="row")
+    return design, frame
+
+
+def assign(cycle, pupils: pl.DataFrame, *, seed: int) -> pl.DataFrame:
+    """Spiral subjects and booklets over the pupils (``student_id, school_code[, subject]``) with the
+    cycle's stored designs and store the assignment (replacing the cycle's earlier one)."""
+    subjects = list(m.Booklet.objects.filter(cycle=cycle).values_list("subject", flat=True).distinct())
+    if not subjects:
+        raise ParameterError(f"no booklet designs stored for {cycle}")
+    designs = {s: design_from_db(cycle, s)[0] for s in sorted(subjects)}
+    out = assign_booklets(pupils, designs, seed=seed)
+    booklet_ids = dict(m.Booklet.objects.filter(cycle=cycle).values_list("code", "id"))
+    with transaction.atomic():
+        m.BookletAssignment.objects.filter(cycle=cycle).delete()
+        m.BookletAssignment.objects.bulk_create([
+            m.BookletAssignment(cycle=cycle, student_id=r["student_id"], school_code=r["school_code"] or "",
+                                subject=r["subject"], booklet_id=booklet_ids[r["booklet"]], seed=seed)
+            for r in out.iter_rows(named=True)], batch_size=5000)
+    return out
+
+
+def assignment_frame(cycle) -> pl.DataFrame:
+    rows = m.BookletAssignment.objects.filter(cycle=cycle).values_list("student_id", "school_code", "subject",
+                                                                       "booklet__code")
+    return pl.DataFrame(list(rows), schema={"student_id": pl.String, "school_code": pl.String, "subject": pl.String,
+                                            "booklet": pl.String}, orient="row")
+
+
+def record_human_scores(cycle, markings: pl.DataFrame, *, file: str | None = None) -> int:
+    """Store markings (``student_id, item_id, rater, score``); every bad row is reported and nothing
+    is written unless all are good. A marking already stored (same pupil, item, rater) is replaced."""
+    issues = Issues()
+    for c in ("student_id", "item_id", "rater", "score"):
+        if c not in markings.columns:
+            issues.add(Issue(rule_zh="缺少列", rule_en="missing column", file=file, column=c))
+    issues.raise_if_errors()
+    items = {r[0]: r[1:] for r in m.Item.objects.filter(item_id__in=markings["item_id"].unique().to_list())
+             .values_list("item_id", "id", "format", "max_score")}
+    for r in markings.with_row_index("row", offset=2).iter_rows(named=True):
+        it = items.get(r["item_id"])
+        if it is None:
+            issues.add(Issue(rule_zh="题库中没有这道题", rule_en="item not in the item bank", file=file, row=r["row"],
+                             column="item_id", value=r["item_id"]))
+            continue
+        if it[1] != "constructed":
+            issues.add(Issue(rule_zh="只有建构反应题需要人工评分", rule_en="only constructed-response items are scored by people",
+                             file=file, row=r["row"], column="item_id", value=r["item_id"]))
+        s = r["score"]
+        if not isinstance(s, int) or not 0 <= s <= it[2]:
+            issues.add(Issue(rule_zh=f"得分应为 0–{it[2]} 的整数", rule_en=f"score must be an integer 0–{it[2]}",
+                             file=file, row=r["row"], column="score", value=s))
+        if not r["rater"]:
+            issues.add(Issue(rule_zh="评分员必填", rule_en="rater is required", file=file, row=r["row"], column="rater"))
+    if issues.has_errors:
+        raise InputError(issues.items)
+    with transaction.atomic():
+        for r in markings.iter_rows(named=True):
+            m.HumanScore.objects.update_or_create(
+                cycle=cycle, student_id=r["student_id"], item_id=items[r["item_id"]][0], rater=r["rater"],
+                defaults={"score": r["score"]})
+    return markings.height
+
+
+def markings_frame(cycle) -> pl.DataFrame:
+    rows = m.HumanScore.objects.filter(cycle=cycle).values_list("student_id", "item__item_id", "rater", "score")
+    return pl.DataFrame(list(rows), schema={"person_id": pl.String, "item_id": pl.String, "rater": pl.String,
+                                            "score": pl.Int64}, orient="row")
+
+
+def agreement_report(cycle) -> pl.DataFrame:
+    """Double-marking agreement per item (exact, adjacent, Cohen's kappa, quadratic kappa)."""
+    return agreement_by_item(markings_frame(cycle))
+
+
+def resolved_human_scores(cycle, *, adjudicator: str | None = None) -> pl.DataFrame:
+    return resolve_scores(markings_frame(cycle), adjudicator=adjudicator)
+
+
+__all__ = ["ImportResult", "agreement_report", "assign", "assignment_frame", "bank_from_db", "design_from_db",
+           "export_item_bank", "import_item_bank", "markings_frame", "record_human_scores", "resolved_human_scores",
+           "save_design"]
