@@ -1,0 +1,37 @@
+"""``junheng synth`` and the demo stage (thin layers over junheng.synth)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from junheng_cli.demo import DemoContext
+from junheng_cli.main import cli
+from junheng_cli.stages import STAGES
+from junheng_cli.synth import demo_stage
+
+
+def test_it_writes_a_province(tmp_path):
+    result = CliRunner().invoke(cli, ["synth", "--out", str(tmp_path / "p"), "--scale", "0.01", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["seed"] == 3 and len(manifest["rosters"]) == 157
+    assert (tmp_path / "p" / "schools.xlsx").stat().st_size > 0
+    assert "157" in result.output
+
+
+def test_it_rejects_a_bad_scale_with_exit_2_and_writes_nothing(tmp_path):
+    result = CliRunner().invoke(cli, ["synth", "--out", str(tmp_path / "p"), "--scale", "50"])
+    assert result.exit_code == 2
+    assert "scale" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_demo_stage_is_first_and_sets_synth_dir(tmp_path):
+    assert STAGES[0][0] == "synthetic province"
+    ctx = DemoContext(out=tmp_path, scale=0.01, seed=2022)
+    demo_stage(ctx)
+    assert ctx.state["synth_dir"] == tmp_path / "synth"
+    assert (tmp_path / "synth" / "schools.xlsx").exists() and (tmp_path / "synth" / "rosters").is_dir()
+    assert ctx.outputs
