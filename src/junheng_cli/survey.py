@@ -209,10 +209,12 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
 @click.option("--replicates", type=int, default=80, show_default=True)
 @click.option("--fay-k", type=float, default=0.5, show_default=True)
 @click.option("--trim", "trim_cap", type=float, default=None, help="trim weights above this multiple of the stratum median")
+@click.option("--margin", "margin_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="known totals (key columns + total), repeatable: one post-stratifies, several rake")
 @click.option("--seed", type=int, default=2022, show_default=True)
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None, method: str, replicates: int,
-            fay_k: float, trim_cap: float | None, seed: int, out: Path) -> None:
+            fay_k: float, trim_cap: float | None, margin_paths: tuple[Path, ...], seed: int, out: Path) -> None:
     """Non-response-adjusted final weights and replicate weights rep_1 … rep_R."""
     from junheng.survey.pipeline import final_weights
 
@@ -224,8 +226,9 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
         if "student_id" not in ids.columns:
             raise InputError(Issue("缺少列 学籍号(student_id)", "missing column student_id", file=responded_path.name))
         resp = pupils["student_id"].is_in(ids["student_id"].cast(pl.String).implode()).to_numpy()
+    margins = [_read_frame(m) for m in margin_paths] or None
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
-                      seed=seed)
+                      margins=margins, seed=seed)
     _write_frame(w, out)
     click.echo(f"{w.height} 名学生, {replicates} 个复制权重 ({method}) → {out}")
 
@@ -308,7 +311,10 @@ def weights_stage(ctx) -> None:
     pupils = pl.read_parquet(ctx.state["sample"])
     schools = pl.read_parquet(ctx.state["sample_schools"])
     resp, source = _responded(ctx, pupils)
-    w = final_weights(pupils, schools, resp, method="jk2", replicates=80, seed=ctx.seed)
+    # post-stratified to each county's grade enrolment in the frame
+    county_totals = (schools.group_by("county_code").agg(pl.col("mos").sum().cast(pl.Float64).alias("total"))
+                     .filter(pl.col("county_code").is_in(pupils["county_code"].unique().implode())))
+    w = final_weights(pupils, schools, resp, method="jk2", replicates=80, margins=[county_totals], seed=ctx.seed)
     path = out / "weights.parquet"
     w.write_parquet(path)
     ctx.state["replicates"] = path

@@ -126,3 +126,30 @@ def test_it_estimates_with_taylor_linearisation(tmp_path):
     ref = _r("prop_pass_by_county", "taylor")
     np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
     np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)
+
+
+def test_sample_weights_post_stratify_to_a_margin_file(tmp_path):
+    sys.path.insert(0, str(TESTS / "core" / "survey"))
+    try:
+        from conftest import toy_registry
+    finally:
+        sys.path.pop(0)
+    schools, pupils = toy_registry()
+    schools.write_parquet(tmp_path / "schools.parquet")
+    pupils.write_parquet(tmp_path / "pupils.parquet")
+    runner = CliRunner()
+    out = tmp_path / "s"
+    assert runner.invoke(cli, ["sample", "draw", "--schools", str(tmp_path / "schools.parquet"), "--pupils",
+                               str(tmp_path / "pupils.parquet"), "--out", str(out), "--schools-per-stratum", "5",
+                               "--per-school", "15"]).exit_code == 0
+    margin = tmp_path / "county.csv"
+    pl.DataFrame({"county_code": ["410102", "410103", "410104"], "total": [1000, 2000, 3000]}).write_csv(margin)
+    res = runner.invoke(cli, ["sample", "weights", str(out / "pupil_sample.parquet"), "--schools",
+                              str(out / "schools.csv"), "--replicates", "8", "--margin", str(margin),
+                              "-o", str(tmp_path / "w.parquet")])
+    assert res.exit_code == 0, res.output
+    w = pl.read_parquet(tmp_path / "w.parquet").join(pl.read_parquet(out / "pupil_sample.parquet")
+                                                     .select("student_id", "county_code"), on="student_id")
+    got = w.group_by("county_code").agg(pl.col("weight").sum(), pl.col("rep_8").sum()).sort("county_code")
+    np.testing.assert_allclose(got["weight"], [1000, 2000, 3000], rtol=1e-12)
+    np.testing.assert_allclose(got["rep_8"], [1000, 2000, 3000], rtol=1e-12)

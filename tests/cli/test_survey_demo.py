@@ -47,6 +47,11 @@ def test_sample_then_weights_stage(tmp_path):
     w = pl.read_parquet(ctx.state["replicates"])
     assert w.height == sample.height and "rep_80" in w.columns
     assert (w.filter(~pl.col("student_id").is_in(keep["student_id"].implode()))["weight"] == 0).all()
+    # post-stratified: each county's weights add up to its grade enrolment in the frame
+    frame = pl.read_parquet(ctx.state["sample_schools"]).group_by("county_code").agg(pl.col("mos").sum())
+    per = sample.select("county_code").with_columns(w["weight"]).group_by("county_code").agg(pl.col("weight").sum())
+    both = per.join(frame, on="county_code")
+    np.testing.assert_allclose(both["weight"], both["mos"], rtol=1e-9)
     est = pl.read_csv(ctx.out / "sample" / "fitness_estimates.csv", encoding="utf8-lossy")
     prov = est.filter((pl.col("level") == "province") & (pl.col("statistic") == "pass_rate")).row(0, named=True)
     # the province pass rate is the weighted share of 优秀/良好/及格 among pupils with a rating

@@ -3,7 +3,8 @@
 :func:`draw_sample` = frame → school selection → pupil selection (contract: the *pupil sample*
 of ``docs/dev/contracts.md``).  :func:`final_weights` = base weights → school non-response
 adjustment within strata → pupil non-response within school × sex (collapsed to school) →
-optional trimming → replicate weights repeating every step.
+optional trimming → optional post-stratification or raking to known totals → replicate
+weights repeating every step.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import Issue, Issues, ParameterError
 from junheng.survey.frame import Frame, FrameRules, build_frame
 from junheng.survey.replicates import form_zones, replicate_factors
 from junheng.survey.selection import SampleParams, select_pupils, select_schools
-from junheng.survey.weights import adjust_nonresponse, cell_ids, trim
+from junheng.survey.weights import adjust_nonresponse, cell_ids, poststratify, rake, trim
 
 PUPIL_SAMPLE_COLUMNS = ("student_id", "school_code", "county_code", "city_code", "stratum", "sex", "location",
                         "subject", "school_weight", "pupil_weight", "base_weight")
@@ -62,9 +63,32 @@ def draw_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params: SampleParam
     return Sample(frame, sel, pup.select(cols + rest))
 
 
+def _margin_cells(pupils: pl.DataFrame, margin: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Cell index of every pupil in a margin frame (key columns + ``total``) and the totals."""
+    keys = [c for c in margin.columns if c != "total"]
+    issues = Issues()
+    if "total" not in margin.columns or not keys:
+        raise ParameterError("校准总数表须有键列和 total 列 / a margin needs key columns and a 'total' column")
+    missing = [k for k in keys if k not in pupils.columns]
+    if missing:
+        raise ParameterError(f"校准键列不在样本中 / margin key columns not in the sample: {missing}")
+    m = margin.with_columns(pl.col(k).cast(pupils.schema[k]) for k in keys).with_row_index("__cell")
+    for row, t in enumerate(m["total"].to_list()):
+        if t is None or not t > 0:
+            issues.add(Issue("总数须为正数", "a total must be positive", file="margin", row=row + 2, column="total",
+                             value=t))
+    issues.raise_if_errors()
+    cells = pupils.select(keys).join(m, on=keys, how="left", maintain_order="left")["__cell"]
+    if cells.null_count():
+        lost = pupils.select(keys).filter(cells.is_null()).unique().head(5).to_dicts()
+        raise ParameterError(f"样本中有不在校准表中的格 / sample cells missing from the margin: {lost}")
+    return cells.to_numpy().astype(np.int64), m["total"].cast(pl.Float64).to_numpy()
+
+
 def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Series | np.ndarray | None = None, *,
                   method: str = "jk2", replicates: int = 80, fay_k: float = 0.5, school_threshold: float = 0.5,
-                  trim_cap: float | None = None, seed: int = 2022) -> pl.DataFrame:
+                  trim_cap: float | None = None, margins: list[pl.DataFrame] | None = None,
+                  seed: int = 2022) -> pl.DataFrame:
     """Final weight ``weight`` and replicate weights ``rep_1 … rep_R`` for the pupil sample.
 
     ``pupils``: the pupil sample (``student_id``, ``school_code``, ``stratum``, ``sex``,
@@ -72,6 +96,8 @@ def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Ser
     ``sort_order``, ``stratum``) — only sampled schools are used; ``responded``: per pupil,
     whether the pupil has data (default: all).  A school participates when at least
     ``school_threshold`` of its sampled pupils responded (the international studies' 50 % rule).
+    ``margins``: known population totals, each a frame of key columns + ``total`` (e.g.
+    ``county_code, total``): one margin post-stratifies, several are raked.
     Returns ``student_id``, ``school_code``, ``zone``, ``member``, ``weight``, ``rep_1 …``.
     """
     if not 0.0 <= school_threshold <= 1.0:
@@ -103,6 +129,9 @@ def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Ser
     W[in_ok] = Wp
     if trim_cap is not None:
         W = trim(W, cell_ids(p, ["stratum"]), cap=trim_cap)
+    if margins:
+        cells = [_margin_cells(p, m) for m in margins]
+        W = poststratify(W, *cells[0]) if len(cells) == 1 else rake(W, cells)
     out = pl.DataFrame({
         "student_id": p["student_id"],
         "school_code": p["school_code"],

@@ -242,10 +242,11 @@ def site_list_bytes(cycle: Cycle, school_code: str, *, fmt: str = "csv", unmask:
 
 
 def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: str = "jk2", replicates: int = 80,
-                    fay_k: float = 0.5, trim_cap: float | None = None,
+                    fay_k: float = 0.5, trim_cap: float | None = None, margins: list[pl.DataFrame] | None = None,
                     progress: Progress | None = None) -> WeightSet:
     """Final and replicate weights for the cycle's sample; ``responded``: 学籍号 of pupils with data
-    (default all).  Saves ``weight`` on each pupil and the replicate weights as Parquet."""
+    (default all); ``margins``: known totals (key columns + ``total``) to post-stratify or rake to.
+    Saves ``weight`` on each pupil and the replicate weights as Parquet."""
     progress = progress or _noop
     run = current_run(cycle)
     pupils = pupil_sample(cycle)
@@ -257,7 +258,7 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
     resp = None if responded is None else pupils["student_id"].is_in(list(responded)).to_numpy()
     progress(0.3, "计算权重 / computing weights")
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
-                      seed=run.seed)
+                      margins=margins, seed=run.seed)
     folder = Path(settings.JUNHENG_HOME) / "sampling"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"weights_cycle{cycle.pk}_run{run.pk}_{method}.parquet"

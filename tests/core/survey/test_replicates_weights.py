@@ -145,3 +145,21 @@ def test_school_nonresponse_moves_weight_within_the_stratum(registry):
         pl.col("base_weight").sum(), pl.col("weight").sum())
     np.testing.assert_allclose(per["weight"], per["base_weight"], rtol=1e-12)
     assert (w.filter(pl.col("school_code") == refusing)["weight"] == 0).all()
+
+
+def test_final_weights_calibrate_to_known_totals(registry):
+    schools, pupils = registry
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    county = pl.DataFrame({"county_code": ["410102", "410103", "410104"], "total": [1700.0, 1600.0, 1900.0]})
+    sex = pl.DataFrame({"sex": [1, 2], "total": [2700.0, 2500.0]})
+    resp = np.random.default_rng(2).random(s.pupils.height) > 0.1
+    w = final_weights(s.pupils, s.schools, resp, replicates=16, margins=[county])
+    per = s.pupils.select("county_code").with_columns(w.select(pl.col("weight"), pl.col("rep_3")))
+    got = per.group_by("county_code").agg(pl.col("weight").sum(), pl.col("rep_3").sum()).sort("county_code")
+    np.testing.assert_allclose(got["weight"], county["total"], rtol=1e-12)
+    np.testing.assert_allclose(got["rep_3"], county["total"], rtol=1e-12)  # every replicate calibrated too
+    raked = final_weights(s.pupils, s.schools, resp, replicates=16, margins=[county, sex])
+    both = s.pupils.select("sex").with_columns(raked["weight"]).group_by("sex").agg(pl.col("weight").sum()).sort("sex")
+    np.testing.assert_allclose(both["weight"], sex["total"], rtol=1e-9)
+    with pytest.raises(ParameterError, match="missing from the margin"):
+        final_weights(s.pupils, s.schools, resp, replicates=16, margins=[county.head(2)])
