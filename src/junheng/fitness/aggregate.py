@@ -55,12 +55,13 @@ def partial_sums(
     bmi_tenths: np.ndarray,
     vision_class: np.ndarray,
     item_scores: dict[str, np.ndarray],
-    item_values: dict[str, np.ndarray],
+    item_units: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """Group sums (mergeable by addition) from code arrays of one batch.
 
     Codes: ``rating`` 0 优秀 … 3 不及格 (-1 none); ``bmi_class`` / ``vision_class`` 0–3 (-1 none);
-    item scores 0–100 (negative = none); ``item_values`` floats in base units (NaN = none).
+    item scores 0–100 (negative = none); ``item_units`` the raw values as integers at the item's
+    resolution (read only where the item is scored; :func:`finish` divides by the scale).
     """
     G = n_groups
 
@@ -89,16 +90,15 @@ def partial_sums(
     out["W_vision"] = count(has_v, wf, 4, np.maximum(vision_class, 0))
     for f, s in item_scores.items():
         has = (s >= 0) & ~exempt
-        level = (s >= 60).astype(np.int8) + (s >= 90)
-        out[f"{f}_n"] = count(has)
+        level = (s >= 60).astype(np.intp) + (s >= 90)
         out[f"W_{f}_level"] = count(has, wf, 3, level)
-        sw = s.astype(np.float64) * (1.0 if wf is None else wf)
+        out[f"{f}_n"] = out[f"W_{f}_level"].sum(axis=1) if wf is None else count(has)
+        sw = s.astype(np.float64) if wf is None else s * wf
         out[f"W_{f}_score"] = count(has, sw)
-        v = item_values.get(f)
-        if v is not None:
-            vw = np.nan_to_num(v) * (1.0 if wf is None else wf)
-            out[f"W_{f}_raw"] = count(has & ~np.isnan(v), vw)
-            out[f"W_{f}_rawden"] = count(has & ~np.isnan(v), wf)
+        u = item_units.get(f)
+        if u is not None:  # raw values in resolution units; present wherever the item is scored
+            uw = u.astype(np.float64) if wf is None else u * wf
+            out[f"W_{f}_units"] = count(has, uw)
     return out
 
 
@@ -141,8 +141,8 @@ def finish(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         lv = p[f"W_{f}_level"]
         wh = lv.sum(axis=1)
         out[f"{item.field}_n"] = p[f"{f}_n"].astype(np.int64)
-        if f"W_{f}_raw" in p:
-            out[f"{item.field}_mean"] = ratio(p[f"W_{f}_raw"], p[f"W_{f}_rawden"])
+        if f"W_{f}_units" in p:
+            out[f"{item.field}_mean"] = ratio(p[f"W_{f}_units"] / item.scale, wh)
         out[f"{f}_mean"] = ratio(p[f"W_{f}_score"], wh)
         out[f"{item.field}_pass_rate"] = ratio(lv[:, 1:].sum(axis=1), wh)
         out[f"{item.field}_excellent_rate"] = ratio(lv[:, 2], wh)
@@ -156,14 +156,14 @@ def _codes(s: pl.Series) -> np.ndarray:
     return s.to_physical().cast(pl.Int16).fill_null(-1).to_numpy()
 
 
-def _values(scored: pl.DataFrame, item, nan: np.ndarray) -> np.ndarray:
-    """Raw item values in base units as floats (text is parsed exactly first); NaN = none."""
+def _units(scored: pl.DataFrame, item) -> np.ndarray:
+    """Raw item values as integers at the item's resolution (text parsed exactly); 0 where none."""
     if item.field not in scored.columns:
-        return nan
+        return np.zeros(scored.height, np.int32)
     from junheng.fitness.quantize import units_expr
 
     q = scored.select(units_expr(item.field, scored.schema[item.field], item.scale, time=item.time_format))
-    return q.to_series().cast(pl.Float64).fill_null(np.nan).to_numpy() / item.scale
+    return q.to_series().fill_null(0).to_numpy()
 
 
 def group_ids(keys: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
@@ -205,7 +205,6 @@ def summarize(
         gid, keys = np.zeros(scored.height, dtype=np.intp), pl.DataFrame()
     n_groups = max(keys.height, 1)
     w = scored[weight].cast(pl.Float64).fill_null(0.0).to_numpy() if weight else None
-    nan = np.full(scored.height, np.nan)
 
     def tenths(name: str) -> np.ndarray:
         if name not in scored.columns:
@@ -224,7 +223,7 @@ def summarize(
                       else np.full(scored.height, -1)),
         item_scores={i.score_field: scored[i.score_field].cast(pl.Int16).fill_null(-1).to_numpy()
                      for i in ITEMS if i.score_field in scored.columns},
-        item_values={i.score_field: _values(scored, i, nan) for i in ITEMS if i.score_field in scored.columns},
+        item_units={i.score_field: _units(scored, i) for i in ITEMS if i.score_field in scored.columns},
     )
     stats = pl.DataFrame(finish(merge_partials(None, p)), nan_to_null=True)
     return pl.concat([keys, stats], how="horizontal") if by else stats

@@ -84,11 +84,16 @@ def float_to_units(x: np.ndarray, scale: int, mode: Rounding = "half_up") -> np.
     x = np.asarray(x)
     tol = 1e-3 if x.dtype == np.float32 else 1e-7
     v = x.astype(np.float64) * scale
-    mag = np.abs(v)
-    q = np.floor(mag + 0.5 + tol) if mode == "half_up" else np.ceil(mag - tol)
-    out = np.where(v < 0, -q, q)
-    nan = np.isnan(out)
-    return np.where(nan, MISSING, np.nan_to_num(out)).astype(np.int32)
+    q = np.abs(v)
+    if mode == "half_up":
+        q += 0.5 + tol
+        np.floor(q, out=q)
+    else:
+        q -= tol
+        np.ceil(q, out=q)
+    np.copysign(q, v, out=q)
+    q[np.isnan(v)] = MISSING
+    return q.astype(np.int32)
 
 
 def units_to_float(s: pl.Series, scale: int) -> pl.Series:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from junheng.exceptions import ParameterError
@@ -35,9 +36,10 @@ def _units(col: pa.ChunkedArray | pa.Array, item: Item) -> np.ndarray:
     if pa.types.is_floating(t):
         return float_to_units(col.to_numpy(zero_copy_only=False), item.scale)
     if pa.types.is_integer(t):
-        if col.null_count == 0:
-            return col.to_numpy(zero_copy_only=False).astype(np.int32) * np.int32(item.scale)
-        return float_to_units(col.to_numpy(zero_copy_only=False).astype(np.float64), item.scale)
+        q = pc.fill_null(col, MISSING).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        if item.scale != 1:
+            q = np.where(q == MISSING, MISSING, q * item.scale).astype(np.int32)
+        return q
     s = pl.from_arrow(col).alias("x")  # text and anything else: the exact parser
     return s.to_frame().select(units_expr("x", s.dtype, item.scale, time=item.time_format)
                                .fill_null(MISSING)).to_series().to_numpy()
@@ -71,13 +73,11 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
     w = batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
     complete = r["complete"] & ~exempt
     scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
-    vals = {i.score_field: (values[i.field] / i.scale if i.field in values else np.full(n, np.nan)) for i in ITEMS}
-    for f, v in vals.items():
-        v[np.asarray(values.get(f.removesuffix("_score"), missing)) == MISSING] = np.nan
+    units = {i.score_field: values[i.field] for i in ITEMS if i.field in values}
     p = partial_sums(
         gid.astype(np.intp), len(local_keys), w, complete=complete, exempt=exempt, rating=r["rating"],
         total_tenths=np.maximum(r["total_tenths"], 0), bmi_class=np.where(exempt, -1, r["bmi_class"]),
-        bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision, item_scores=scores, item_values=vals,
+        bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision, item_scores=scores, item_units=units,
     )
     ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
     return p, ids
