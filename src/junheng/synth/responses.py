@@ -48,6 +48,11 @@ class SynthTest:
     base_designs: dict[str, BookletDesign]  # base year per subject
 
 
+def _rename(design: BookletDesign, names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """The design's booklets with block ``K<i>`` renamed to ``names[i − 1]``."""
+    return tuple(tuple(names[int(b[1:]) - 1] for b in bk) for bk in design.booklets)
+
+
 def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
                 n_anchor_blocks: int = 2, share_constructed: float = 0.2, base_year: int = 2021,
                 year: int = 2022) -> SynthTest:
@@ -92,10 +97,9 @@ def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: in
         current = tuple(names[:n_blocks])
         base = tuple(names[:n_anchor_blocks] + names[n_blocks:])
         d = cyclic_bib(n_blocks, 3)
-        remap = lambda blocks: tuple(tuple(blocks[int(b[1:]) - 1] for b in bk) for bk in d.booklets)  # noqa: E731
-        designs[subject] = BookletDesign(blocks=current, booklets=remap(current), anchor_blocks=current[:n_anchor_blocks],
+        designs[subject] = BookletDesign(blocks=current, booklets=_rename(d, current), anchor_blocks=current[:n_anchor_blocks],
                                          booklet_ids=tuple(f"{code}{i + 1:02d}" for i in range(n_blocks)))
-        base_designs[subject] = BookletDesign(blocks=base, booklets=remap(base), anchor_blocks=base[:n_anchor_blocks],
+        base_designs[subject] = BookletDesign(blocks=base, booklets=_rename(d, base), anchor_blocks=base[:n_anchor_blocks],
                                               booklet_ids=tuple(f"{code}Y{i + 1:02d}" for i in range(n_blocks)))
     params = pl.DataFrame(rows, schema={"item_id": pl.String, "subject": pl.String, "model": pl.String,
                                         "a": pl.Float64, "b": pl.Float64, "b_1": pl.Float64, "b_2": pl.Float64,

@@ -1,0 +1,82 @@
+"""Reading and writing the assessment's tables (CSV in UTF-8 / UTF-8 BOM / GB18030, Parquet, Excel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from junheng.exceptions import InputError, Issue
+
+
+def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Read a CSV/Parquet/xlsx table; ids and raw responses stay strings; missing columns are reported."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pl.read_parquet(path)
+        elif suffix in (".xlsx", ".xls"):
+            from python_calamine import CalamineWorkbook
+
+            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+            header = [str(h).strip() for h in rows[0]]
+            body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
+            df = pl.DataFrame(body, schema=dict.fromkeys(header, pl.String), orient="row")
+        else:
+            data = path.read_bytes()
+            for enc in ("utf-8-sig", "gb18030"):
+                try:
+                    text = data.decode(enc)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                raise InputError(Issue(rule_zh="无法识别文件编码", rule_en="unknown file encoding", file=path.name))
+            df = pl.read_csv(text.encode("utf-8"), infer_schema_length=0)
+            df = df.with_columns([pl.col(c).str.strip_chars() for c in df.columns])
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — any reader failure is a bad file, told to the person
+        raise InputError(Issue(rule_zh="无法读取文件", rule_en="cannot read the file", file=path.name,
+                               value=str(exc)[:160])) from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError([Issue(rule_zh="缺少列", rule_en="missing column", file=path.name, column=c) for c in missing])
+    casts = [pl.col(c).cast(pl.String) for c in string_columns if c in df.columns]
+    return df.with_columns(casts) if casts else df
+
+
+def write_table(df: pl.DataFrame, path: str | Path) -> Path:
+    """Write CSV (UTF-8 with BOM, so Excel shows Chinese), Parquet or xlsx by the suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df.write_parquet(path)
+    elif suffix == ".xlsx":
+        write_sheets({"data": df}, path)
+    else:
+        path.write_bytes(b"\xef\xbb\xbf" + df.write_csv().encode("utf-8"))
+    return path
+
+
+def write_sheets(sheets: dict[str, pl.DataFrame], path: str | Path) -> Path:
+    """Several frames into one workbook (openpyxl), one sheet each, header row bold and frozen."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(name[:31])
+        ws.append(df.columns)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in df.iter_rows():
+            ws.append([None if isinstance(v, float) and v != v else v for v in row])
+        ws.freeze_panes = "A2"
+    wb.save(path)
+    return path
