@@ -76,7 +76,7 @@ def run(job: Job) -> None:
         result = handler(job, progress)
     except InputError as exc:
         Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, finished_at=timezone.now(), error=exc.summary[:5000],
+            status=Job.Status.FAILED, finished_at=timezone.now(), error=exc.summary[:5000], message="",
             issues=[i.as_dict() for i in exc.issues][:20000],
             annotated=str(getattr(exc, "annotated_path", "") or ""))
     except JunhengError as exc:

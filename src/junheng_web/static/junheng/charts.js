@@ -9,7 +9,7 @@
   var p = document.getElementById("progress-chart");
   if (p) get(p.dataset.src, function (d) {
     var rows = d.counties, names = rows.map(function (r) { return r.name; });
-    echarts.init(p).setOption({
+    echarts.init(p).setOption({animation: false,
       tooltip: {trigger: "axis"}, legend: {},
       grid: {left: 50, right: 20, bottom: 80},
       xAxis: {type: "category", data: names, axisLabel: {rotate: 45}},
@@ -30,7 +30,7 @@
                   ["excellent_rate", "优秀率", "excellent rate"]].map(function (s) {
       return {name: zh ? s[1] : s[2], type: "bar", data: d.parts.map(function (r) { return pct(r[s[0]]); })};
     });
-    echarts.init(c).setOption({tooltip: {trigger: "axis"}, legend: {}, grid: {left: 50, right: 20, bottom: 80},
+    echarts.init(c).setOption({animation: false, tooltip: {trigger: "axis"}, legend: {}, grid: {left: 50, right: 20, bottom: 80},
       xAxis: {type: "category", data: names, axisLabel: {rotate: 45}}, yAxis: {type: "value", max: 100, name: "%"},
       series: series});
   });

@@ -1,0 +1,163 @@
+"""A school operator, in a real browser (Playwright + Debian's Chromium), uploads a file with
+errors, sees every error on the page, fixes the file, uploads again — and the county's
+progress page moves.  Screenshots are kept under test-artifacts/e2e/ (git-ignored).
+
+Run for the roster (registry import) and for fitness results (fitness import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from junheng.registry.codes import check_char
+
+pytestmark = [pytest.mark.e2e]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+PASSWORD = "e2e password 2022!"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+def _sid(county: str, k: int) -> str:
+    body = f"{county}20110301{k:03d}"
+    return "G" + body + check_char(body)
+
+
+@pytest.fixture
+def site_world(transactional_db):
+    """County 410102 with two sampled schools: 甲小学 (roster and pupils in) and 丙小学 (nothing yet)."""
+    from django.contrib.auth.hashers import make_password
+
+    from junheng_web.accounts.models import User
+    from junheng_web.registry.models import Cycle, Pupil, Region, School
+    from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
+
+    prov = Region.objects.create(code="410000", level="province", name="河南省")
+    city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
+    county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
+    a = School.objects.create(code="4101020001", name="甲小学", county=county, stage="小学", location="城区", enrol_g6=40)
+    c = School.objects.create(code="4101020003", name="丙小学", county=county, stage="小学", location="城区", enrol_g6=30)
+    cycle = Cycle.objects.create(year=2022, grade=6, subjects=["语文", "数学"], name="2022 年六年级监测")
+    run = SampleRun.objects.create(cycle=cycle, seed=1)
+    ss = {s.code: SampledSchool.objects.create(run=run, cycle=cycle, school=s, role="sampled", stratum="410102",
+                                               sort_order=i, mos=30, school_weight=2.0) for i, s in enumerate([a, c])}
+    pupils = [Pupil.objects.create(student_id=_sid("410102", k), name=f"学生{k}", sex=1 + k % 2,
+                                   birth_date=dt.date(2011, 3, 1), school=a, grade=6) for k in range(8)]
+    for k, p in enumerate(pupils):
+        SampledPupil.objects.create(run=run, cycle=cycle, pupil=p, sampled_school=ss["4101020001"], subject="语文",
+                                    pupil_order=k, school_weight=2.0, pupil_weight=5.0, base_weight=10.0)
+    pw = make_password(PASSWORD)
+    User.objects.create(username="county-410102", role="county", region=county, password=pw)
+    User.objects.create(username="school-a", role="school", school=a, password=pw)
+    User.objects.create(username="school-c", role="school", school=c, password=pw)
+    return {"cycle": cycle, "pupils": pupils, "school_c": c}
+
+
+def roster_files(tmp: Path) -> tuple[Path, Path]:
+    from junheng.registry.schemas import PUPILS
+
+    rows = [{"学籍号": _sid("410102", 100 + k), "姓名": f"丙{k}", "性别": str(1 + k % 2), "出生日期": "2011-05-01",
+             "民族": "01", "学校标识码": "4101020003", "年级": "6", "班级编号": "1", "班级名称": "六(1)班"}
+            for k in range(5)]
+    good = pl.DataFrame(rows).select(PUPILS.headers)
+    bad = good.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("男性")).otherwise(pl.col("性别")).alias("性别"),
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("G123")).otherwise(pl.col("学籍号")).alias("学籍号"))
+    good.write_csv(tmp / "名册-改.csv", include_bom=True)
+    bad.write_csv(tmp / "名册.csv", include_bom=True)
+    return tmp / "名册.csv", tmp / "名册-改.csv"
+
+
+def fitness_files(tmp: Path, pupils) -> tuple[Path, Path]:
+    from junheng.fitness import national_upload, write_table
+    from junheng.synth.fitness import fitness_results
+
+    roster = pl.DataFrame({"student_id": [p.student_id for p in pupils], "name": [p.name for p in pupils],
+                           "sex": [p.sex for p in pupils], "grade": [6] * len(pupils)})
+    table = national_upload(fitness_results(roster, 3), mask=False).with_columns(pl.all().cast(pl.String))
+    bad = table.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("男性")).otherwise(pl.col("性别")).alias("性别"))
+    write_table(table, tmp / "体测-改.xlsx")
+    write_table(bad, tmp / "体测.xlsx")
+    return tmp / "体测.xlsx", tmp / "体测-改.xlsx"
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is used between sync Playwright calls
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _county_row(page, base, cycle) -> list[str]:
+    page.goto(f"{base}/cycles/{cycle.pk}/progress/")
+    return [c.strip() for c in page.locator("#county-progress tr[data-code='410102'] td").all_inner_texts()]
+
+
+@pytest.mark.parametrize("kind", ["roster", "fitness"])
+def test_it_shows_errors_then_accepts_the_fixed_file_and_progress_moves(kind, site_world, live_server, browser,
+                                                                         tmp_path, monkeypatch):
+    if kind == "roster":
+        try:
+            import junheng_web.registry.services  # noqa: F401
+        except ImportError:
+            pytest.skip("the registry's roster import (import_pupils) has not landed")
+    monkeypatch.setenv("JUNHENG_JOBS_EAGER", "1")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base, cycle = live_server.url, site_world["cycle"]
+    bad, good = roster_files(tmp_path) if kind == "roster" else fitness_files(tmp_path, site_world["pupils"])
+    operator = "school-c" if kind == "roster" else "school-a"
+
+    county = browser.new_context(locale="zh-CN").new_page()
+    _login(county, base, "county-410102")
+    before = _county_row(county, base, cycle)
+    county.screenshot(path=str(ARTIFACTS / f"{kind}-0-county-before.png"), full_page=True)
+
+    page = browser.new_context(locale="zh-CN").new_page()
+    _login(page, base, operator)
+    page.goto(f"{base}/cycles/{cycle.pk}/upload/{kind}/")
+    page.set_input_files("input[type=file]", str(bad))
+    page.click("#upload-submit")
+    page.wait_for_selector("#job-errors")
+    errors = page.locator("table.issues tbody tr").all_inner_texts()
+    page.screenshot(path=str(ARTIFACTS / f"{kind}-1-errors.png"), full_page=True)
+    assert any("男性" in e for e in errors), errors
+    if kind == "roster":
+        assert any("G123" in e for e in errors), errors
+    with page.expect_download() as dl:
+        page.click("text=下载标注了错误的工作簿")
+    assert dl.value.suggested_filename.endswith(".xlsx")
+
+    page.goto(f"{base}/cycles/{cycle.pk}/upload/{kind}/")
+    page.set_input_files("input[type=file]", str(good))
+    page.click("#upload-submit")
+    page.wait_for_selector("#job-result")
+    page.screenshot(path=str(ARTIFACTS / f"{kind}-2-accepted.png"), full_page=True)
+
+    after = _county_row(county, base, cycle)
+    county.screenshot(path=str(ARTIFACTS / f"{kind}-3-county-after.png"), full_page=True)
+    # columns: region, sampled schools, with roster, sampled pupils, with fitness data, …
+    if kind == "roster":
+        assert before[2].split()[0] == "1" and after[2].split()[0] == "2", (before, after)
+    else:
+        assert (before[4], after[4]) == ("0", "8"), (before, after)
