@@ -120,7 +120,7 @@ def units_expr(name: str, dtype: pl.DataType, scale: int, *, time: bool = False,
         q = pl.when(v < 0).then(-mag).otherwise(mag)
         return pl.when(v.is_nan()).then(None).otherwise(q).cast(pl.Int32)
     if dtype == pl.Null:
-        return pl.lit(None, pl.Int32)
+        return c.cast(pl.Int32)
     if isinstance(dtype, pl.Decimal):
         return _round_micro(c.cast(pl.Decimal(24, 6)).to_physical().cast(pl.Int64), scale, mode)
     raise TypeError(f"column {name!r}: cannot read {dtype} as a measurement")

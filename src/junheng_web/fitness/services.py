@@ -25,6 +25,15 @@ from junheng_web.registry.models import Cycle, Pupil
 MEASURES = ("height_cm", "weight_kg", *(i.field for i in ITEMS), "vision_left", "vision_right")
 ITEM_SCORE_KEYS = (*(i.score_field for i in ITEMS), *(f"{f}_bonus" for f in BONUS_ITEMS))
 _CHUNK = 5000
+FRAME_SCHEMA: dict[str, pl.DataType] = {
+    "student_id": pl.String, "school_code": pl.String, "county_code": pl.String, "city_code": pl.String,
+    "location": pl.String, "grade": pl.Int8, "sex": pl.Int8, "exempt": pl.Boolean,
+    **{m: pl.Float64 for m in ("height_cm", "weight_kg", "run_50m", "sit_and_reach", "vision_left", "vision_right")},
+    **{i.field: pl.Int32 for i in ITEMS if i.field not in ("run_50m", "sit_and_reach")},
+    "bmi": pl.Float64, "bmi_score": pl.Int8, "bmi_class": pl.String, "item_scores": pl.Object,
+    "standard_score": pl.Float64, "bonus_score": pl.Int8, "total_score": pl.Float64, "rating": pl.String,
+    "complete": pl.Boolean, "vision_class": pl.String, "vision_left_class": pl.String, "vision_right_class": pl.String,
+}
 
 
 @dataclass
@@ -137,9 +146,7 @@ def fitness_frame(cycle: Cycle, region=None) -> pl.DataFrame:
               "complete", "vision_class", "vision_left_class", "vision_right_class"]
     rows = list(qs.values_list(*fields))
     names = ["student_id", "school_code", "county_code", "city_code", "location", *fields[5:]]
-    schema = {n: pl.Object if n == "item_scores" else None for n in names}
-    df = pl.DataFrame(rows, schema=[(n, schema[n]) if schema[n] else n for n in names], orient="row",
-                      infer_schema_length=None)
+    df = pl.DataFrame(rows, schema={n: FRAME_SCHEMA[n] for n in names}, orient="row")
     scores = pl.DataFrame([dict.fromkeys(ITEM_SCORE_KEYS) | (d or {}) for d in df["item_scores"].to_list()],
                           schema={k: pl.Int8 for k in ITEM_SCORE_KEYS})
     df = pl.concat([df.drop("item_scores"), scores], how="horizontal")

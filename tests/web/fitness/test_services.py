@@ -91,3 +91,13 @@ def test_it_rejects_pupils_not_in_the_registry(world, tmp_path):
     with pytest.raises(InputError, match="not in the registry"):
         import_fitness(path, cycle)
     assert FitnessRecord.objects.count() == 0
+
+
+def test_the_frame_of_an_empty_cycle_is_typed(world):
+    from junheng.fitness import summarize
+    from junheng_web.fitness.services import fitness_frame
+
+    cycle, _ = world
+    frame = fitness_frame(cycle)
+    assert frame.height == 0 and frame.schema["run_50m"] == pl.Float64 and frame.schema["rating"] == pl.String
+    assert summarize(frame, ()).height == 1
