@@ -13,6 +13,8 @@ from importlib.resources import files
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from junheng.exceptions import ParameterError
@@ -173,3 +175,13 @@ def test_scale_and_seed_are_checked():
         province(scale=0)
     with pytest.raises(ParameterError, match="seed"):
         province(scale=0.01, seed=-1)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_any_seed_gives_valid_unique_ids_and_codes(seed):
+    p = province(scale=0.005, seed=seed)
+    assert valid_student_ids(p.pupils["student_id"]).all()
+    assert p.pupils["student_id"].n_unique() == p.pupils.height
+    assert p.schools["school_code"].n_unique() == p.schools.height
+    assert set(p.schools["county_code"]) == _county_codes()
