@@ -233,6 +233,65 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
     click.echo(f"{w.height} 名学生, {replicates} 个复制权重 ({method}) → {out}")
 
 
+@sample.command("run")
+@click.option("--year", type=int, required=True, help="the cycle's year (the cycle must exist in the database)")
+@click.option("--grade", type=int, default=6, show_default=True)
+@click.option("--target", "target_pupils", type=int, default=None, help="pupils to test in all")
+@click.option("--per-school", type=int, default=None, help="pupils drawn per school")
+@click.option("--seed", type=int, default=None)
+def run(year: int, grade: int, target_pupils: int | None, per_school: int | None, seed: int | None) -> None:
+    """Draw the sample of a cycle from the registry in the database and save it (platform)."""
+    from junheng_cli.progress import bar
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.registry.models import Cycle
+    from junheng_web.sampling.services import run_sample
+
+    cycle = Cycle.objects.filter(year=year, grade=grade).first()
+    if cycle is None:
+        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
+    params = {k: v for k, v in (("target_pupils", target_pupils), ("pupils_per_school", per_school),
+                                ("seed", seed)) if v is not None}
+    with bar(100, "抽样 / sampling") as b:
+        def progress(fraction: float, _message: str) -> None:
+            b.n = int(fraction * 100)
+            b.refresh()
+
+        result = run_sample(cycle, params, progress=progress)
+    s = result.summary
+    click.echo(f"{s['schools']} 所学校（另 {s['replacements']} 所替补）, {s['pupils']} 名学生 / "
+               f"{s['schools']} schools (+{s['replacements']} replacements), {s['pupils']} pupils")
+
+
+@sample.command("lists")
+@click.option("--year", type=int, required=True)
+@click.option("--grade", type=int, default=6, show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="output folder")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--unmask", is_flag=True, help="full names and 学籍号 (default: masked)")
+def lists(year: int, grade: int, out: Path, fmt: str, unmask: bool) -> None:
+    """Write the test-site lists of a cycle's saved sample, one file per school (platform)."""
+    from junheng_cli.progress import progress
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.registry.models import Cycle
+    from junheng_web.sampling.models import SampledSchool
+    from junheng_web.sampling.services import current_run, site_list_bytes
+
+    cycle = Cycle.objects.filter(year=year, grade=grade).first()
+    if cycle is None:
+        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
+    run = current_run(cycle)
+    codes = list(SampledSchool.objects.filter(run=run, pupils__isnull=False).values_list("school__code", flat=True)
+                 .distinct().order_by("school__code"))
+    out.mkdir(parents=True, exist_ok=True)
+    for code in progress(codes, "名单 / lists", total=len(codes)):
+        (out / f"{code}.{fmt}").write_bytes(site_list_bytes(cycle, code, fmt=fmt, unmask=unmask))
+    click.echo(f"{len(codes)} 份名单 / lists → {out}")
+
+
 # ---------------------------------------------------------------------------------------------
 # demo stages
 

@@ -119,3 +119,19 @@ def test_weights_are_computed_and_saved(world):
     np.testing.assert_allclose(w["weight"].sum(), frame["base_weight"].sum(), rtol=1e-9)
     saved = SampledPupil.objects.filter(run=run, responded=False)
     assert saved.count() == frame.height - len(responded) and all(p.weight == 0 for p in saved)
+
+
+def test_cli_run_and_lists_use_the_database(world, tmp_path):
+    from click.testing import CliRunner
+
+    from junheng_cli.main import cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["sample", "run", "--year", "2022", "--per-school", "10", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["sample", "lists", "--year", "2022", "--out", str(tmp_path / "lists")])
+    assert res.exit_code == 0, res.output
+    files = list((tmp_path / "lists").glob("*.csv"))
+    assert files and all("**" in f.read_text(encoding="utf-8-sig") for f in files)
+    res = runner.invoke(cli, ["sample", "run", "--year", "1999"])
+    assert res.exit_code == 2 and "no cycle" in res.output
