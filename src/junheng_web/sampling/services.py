@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from junheng.exceptions import ParameterError
+from junheng.survey.design import ReplicateDesign, ReportingRule
 from junheng.survey.frame import FrameRules, build_frame
 from junheng.survey.pipeline import Sample, final_weights
 from junheng.survey.selection import SampleParams, select_pupils, select_schools
@@ -275,5 +276,20 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
     return ws
 
 
-__all__ = ["compute_weights", "current_run", "demo_cycle", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
+def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = None) -> ReplicateDesign:
+    """A :class:`ReplicateDesign` over ``data`` (one row per pupil, with ``student_id``) joined to the
+    cycle's latest weight set: the pages and reports estimate with SEs through this."""
+    run = current_run(cycle)
+    ws = WeightSet.objects.filter(run=run).first()
+    if ws is None:
+        raise ParameterError(f"{cycle} 尚未计算权重 / the cycle has no weights yet")
+    weights = pl.read_parquet(ws.path).drop("school_code", "responded", "zone", "member")
+    frame = data.with_columns(pl.col("student_id").cast(pl.String)).join(weights, on="student_id", how="inner")
+    if "school_code" not in frame.columns:
+        frame = frame.join(pupil_sample(cycle).select("student_id", "school_code"), on="student_id", how="left")
+    return ReplicateDesign(frame, "weight", "rep_*", method=ws.method, fay_k=ws.fay_k,  # type: ignore[arg-type]
+                           rule=rule or ReportingRule())
+
+
+__all__ = ["compute_weights", "current_run", "demo_cycle", "design", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
            "site_list", "site_list_bytes"]

@@ -135,3 +135,19 @@ def test_cli_run_and_lists_use_the_database(world, tmp_path):
     assert files and all("**" in f.read_text(encoding="utf-8-sig") for f in files)
     res = runner.invoke(cli, ["sample", "run", "--year", "1999"])
     assert res.exit_code == 2 and "no cycle" in res.output
+
+
+def test_design_joins_results_to_the_latest_weights(world):
+    from junheng.survey import NO_RULE, mean
+    from junheng_web.sampling.services import compute_weights, design, pupil_sample, run_sample
+
+    run_sample(world, PARAMS)
+    with pytest.raises(ParameterError, match="no weights yet"):
+        design(world, pupil_sample(world))
+    compute_weights(world, replicates=8, method="fay")
+    frame = pupil_sample(world).select("student_id").with_columns(pl.lit(1.0).alias("y"))
+    d = design(world, frame, rule=NO_RULE)
+    assert d.method == "fay" and d.n_replicates == 8
+    r = mean(d, "y")
+    assert r["estimate"][0] == pytest.approx(1.0) and r["se"][0] == pytest.approx(0.0, abs=1e-12)
+    assert r["n_schools"][0] == pupil_sample(world)["school_code"].n_unique()
