@@ -76,6 +76,8 @@ def survey() -> None:
               show_default=True)
 @click.option("--level", "levels", multiple=True, help="for proportion: the value(s) counted (repeatable)")
 @click.option("--q", "q", type=float, default=0.5, show_default=True, help="for quantile: the probability")
+@click.option("--compare", default=None, metavar="COL:A:B",
+              help="the difference θ(COL=A) − θ(COL=B) of the mean (or proportion) per --by group, e.g. sex:2:1")
 @click.option("--school", default="school_code", show_default=True, help="school (PSU) column, for n_schools")
 @click.option("--min-pupils", type=int, default=62, show_default=True, help="minimum reporting rule: pupils")
 @click.option("--min-schools", type=int, default=5, show_default=True, help="minimum reporting rule: schools")
@@ -83,7 +85,8 @@ def survey() -> None:
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="output .csv or .parquet")
 def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, strata: str | None,
              variable: str | None,
-             pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, school: str,
+             pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, compare: str | None,
+             school: str,
              min_pupils: int, min_schools: int, no_suppress: bool, out: Path) -> None:
     """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
     from junheng.survey import ReplicateDesign, ReportingRule, TaylorDesign, mean, proportion, quantile, total
@@ -101,7 +104,9 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
                                      school=school if school in frame.columns else None, rule=rule)
     except InputError as exc:  # name the file in every issue
         raise InputError([dataclasses.replace(i, file=data.name) for i in exc.issues], exc.summary) from None
-    if statistic == "mean":
+    if compare is not None:
+        res = _difference(design, frame, compare, statistic, variable, pv, levels, by)
+    elif statistic == "mean":
         res = mean(design, variable, pv=pv, by=by)
     elif statistic == "total":
         res = total(design, variable, pv=pv, by=by)
@@ -116,6 +121,28 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
     _write_frame(res, out)
     flagged = res["flag"].is_not_null().sum()
     click.echo(f"{res.height} 组 / groups → {out}" + (f"（{flagged} 组低于最小报告样本 / flagged）" if flagged else ""))
+
+
+def _difference(design, frame: pl.DataFrame, compare: str, statistic: str, variable: str | None, pv: str | None,
+                levels: tuple[str, ...], by: str) -> pl.DataFrame:
+    from junheng.survey import difference
+    from junheng.survey.estimators import resolve_pv
+
+    parts = compare.split(":")
+    if len(parts) != 3 or parts[0] not in frame.columns:
+        raise ParameterError(f"--compare 须为 列:A:B / --compare must be COL:A:B with an existing column; got {compare!r}")
+    if statistic not in ("mean", "proportion"):
+        raise ParameterError("--compare 只用于 mean 或 proportion / --compare works with mean or proportion")
+    col, a, b = parts
+    dtype = frame.schema[col]
+    lv = None
+    if statistic == "proportion":
+        if not levels:
+            raise ParameterError("比较比例需要 --level / comparing proportions needs --level")
+        first = variable if variable is not None else resolve_pv(frame, pv)[0]  # type: ignore[arg-type]
+        lv = [_coerce(v, frame.schema[first]) for v in levels]
+    return difference(design, variable, group=col, a=_coerce(a, dtype), b=_coerce(b, dtype), pv=pv, by=by,
+                      statistic=statistic, levels=lv).with_columns(pl.lit(compare).alias("comparison"))
 
 
 # ---------------------------------------------------------------------------------------------

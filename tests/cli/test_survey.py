@@ -153,3 +153,19 @@ def test_sample_weights_post_stratify_to_a_margin_file(tmp_path):
     got = w.group_by("county_code").agg(pl.col("weight").sum(), pl.col("rep_8").sum()).sort("county_code")
     np.testing.assert_allclose(got["weight"], [1000, 2000, 3000], rtol=1e-12)
     np.testing.assert_allclose(got["rep_8"], [1000, 2000, 3000], rtol=1e-12)
+
+
+def test_it_compares_groups_as_r_does(tmp_path):
+    out = tmp_path / "diff.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "-v", "score", "--compare", "sex:2:1", "--by", "county_code", "--no-suppress",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(out).sort("county_code")
+    ref = _r("diff_score_sex_by_county", "jk2")
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)
+    assert (got["comparison"] == "sex:2:1").all()
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "-v", "score", "--compare", "sex-2-1", "-o", str(out)])
+    assert res.exit_code == 2 and "COL:A:B" in res.output
