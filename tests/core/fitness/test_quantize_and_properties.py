@@ -74,3 +74,41 @@ def test_batch_scoring_does_not_depend_on_neighbours(values):
     alone = [score_arrays(np.full(1, 5), np.full(1, 1), {"run_50m": q[i:i + 1]})["run_50m_score"][0]
              for i in range(len(q))]
     assert together.tolist() == alone
+
+
+def test_every_50m_time_scores_the_same_from_float32_float64_and_text():
+    # every tenth from 5.0 to 20.0 s, for every grade and sex: the float inputs must score as the text does
+    tenths = np.arange(50, 201)
+    text = pl.Series("run_50m", [f"{t // 10}.{t % 10}" for t in tenths])
+    for grade in range(1, 10):
+        for sex in (1, 2):
+            frames = {}
+            for name, col in (("text", text), ("f32", pl.Series("run_50m", tenths / 10, dtype=pl.Float32)),
+                              ("f64", pl.Series("run_50m", tenths / 10, dtype=pl.Float64))):
+                q = to_units(col, 10).to_numpy().astype(np.int32)
+                frames[name] = score_arrays(np.full(len(q), grade), np.full(len(q), sex), {"run_50m": q})["run_50m_score"]
+            assert (frames["text"] == frames["f32"]).all() and (frames["text"] == frames["f64"]).all()
+
+
+def test_a_naive_float32_comparison_would_misscore_many_50m_times():
+    # what the exact kernel avoids: comparing float32 times with float64 thresholds
+    from junheng.fitness.standard import load_standard
+
+    th = [t / 10 for _, t in load_standard().items["run_50m"].thresholds[(7, 2)]]
+    times = np.arange(50, 201) / 10
+    wrong = sum(1 for x in times.astype(np.float32) for t in th
+                if (np.float64(x) <= np.float64(t)) != (round(float(x) * 10) <= round(t * 10)))
+    assert wrong > 0
+
+
+def test_score_batch_on_arrow_equals_score_fitness():
+    import pyarrow as pa
+
+    from junheng.fitness import score_batch, score_fitness
+
+    df = pl.DataFrame({"grade": [6, 8], "sex": [2, 1], "height_cm": [150.0, 165.0], "weight_kg": [40.5, 55.0],
+                       "vital_capacity": [2010, 3080], "run_50m": [8.3, 7.5]})
+    batch = df.to_arrow().to_batches()[0]
+    out = score_batch(batch)
+    assert isinstance(out, pa.RecordBatch)
+    assert pl.from_arrow(out).equals(score_fitness(df))
