@@ -83,16 +83,12 @@ def _allocate(groups: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     return rows.with_columns(pl.Series("size", size))
 
 
-def _grade_columns(size: np.ndarray, first: int, last: int, factors: np.ndarray, rng: np.random.Generator,
-                   base_grade: int) -> dict[str, np.ndarray]:
-    """enrol_g1..9 for schools whose grade ``base_grade`` has ``size`` pupils."""
-    out = {f"enrol_g{g}": np.zeros(len(size), dtype=np.int64) for g in GRADES}
-    for g in range(first, last + 1):
-        f = factors[g - first]
-        noisy = size * f * np.exp(rng.normal(0.0, 0.06, len(size)))
-        out[f"enrol_g{g}"] = np.maximum(0 if g != base_grade else 1, np.rint(noisy)).astype(np.int64)
-    out[f"enrol_g{base_grade}"] = size.astype(np.int64)
-    return out
+def _grade_columns(size: np.ndarray, factors: dict[int, float], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``enrol_g<g>`` = max(1, round(size × factor_g × lognormal noise (6 %))) for the given grades."""
+    return {
+        f"enrol_g{g}": np.maximum(1, np.rint(size * f * np.exp(rng.normal(0.0, 0.06, len(size))))).astype(np.int64)
+        for g, f in factors.items()
+    }
 
 
 def _primary(regions: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -112,8 +108,9 @@ def _primary(regions: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     schools = _allocate(pl.concat(recs), rng)
     size = schools["size"].to_numpy()
     nine = (schools["stage"] == "九年一贯制").to_numpy()
-    cols = _grade_columns(size, 1, 6, _PRIMARY_GRADE_FACTOR, rng, 6)
-    jun = _grade_columns(size, 7, 9, np.array([0.99, 0.98, 0.97]), rng, 6)
+    cols = _grade_columns(size, dict(enumerate(_PRIMARY_GRADE_FACTOR[:5], start=1)), rng)
+    cols["enrol_g6"] = size
+    jun = _grade_columns(size, {7: 0.99, 8: 0.98, 9: 0.97}, rng)
     for g in (7, 8, 9):
         cols[f"enrol_g{g}"] = np.where(nine, jun[f"enrol_g{g}"], 0)
     return schools.select("county_code", "stage", "location", "is_teaching_point").with_columns(
@@ -137,7 +134,8 @@ def _small_teaching_points(primary: pl.DataFrame, rng: np.random.Generator) -> p
 
 def _junior(regions: pl.DataFrame, primary: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     nine_g7 = primary.filter(pl.col("stage") == "九年一贯制").group_by("county_code").agg(pl.col("enrol_g7").sum())
-    reg = regions.join(nine_g7, on="county_code", how="left").with_columns(pl.col("enrol_g7").fill_null(0))
+    reg = regions.join(nine_g7, on="county_code", how="left", maintain_order="left")
+    reg = reg.with_columns(pl.col("enrol_g7").fill_null(0))
     remaining = np.maximum(reg["cohort"].to_numpy() * 0.99 - reg["enrol_g7"].to_numpy(), 0.0)
     shares = np.array([_JUNIOR_LOC_SHARES[k] for k in reg["kind"].to_list()])
     recs = []
@@ -149,7 +147,9 @@ def _junior(regions: pl.DataFrame, primary: pl.DataFrame, rng: np.random.Generat
                 "lo": 30, "hi": 1000, "anchor": (li == 0) & (stage == "初中"),
             }))
     schools = _allocate(pl.concat(recs), rng)
-    cols = _grade_columns(schools["size"].to_numpy(), 7, 9, np.array([1.0, 0.99, 0.98]), rng, 7)
+    size = schools["size"].to_numpy()
+    zeros = {f"enrol_g{g}": np.zeros(len(size), dtype=np.int64) for g in range(1, 7)}
+    cols = {**zeros, "enrol_g7": size, **_grade_columns(size, {8: 0.99, 9: 0.98}, rng)}
     return schools.select("county_code", "stage", "location", "is_teaching_point").with_columns(
         [pl.Series(k, v) for k, v in cols.items()])
 
@@ -180,14 +180,14 @@ def _classes(schools: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 def _codes(schools: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
     """Unique 10-digit 学校标识码, serials increasing in frame order within each 类别码."""
-    prefix = np.where(schools["_special"].to_numpy(), _CODE_PREFIX["特殊"],
-                      np.array([_CODE_PREFIX[s] for s in schools["stage"].to_list()], dtype=object))
-    codes = np.empty(schools.height, dtype=object)
-    for p in sorted(set(prefix.tolist())):
-        idx = np.flatnonzero(prefix == p)
-        serial = np.sort(rng.choice(900_000, size=len(idx), replace=False)) + 100_000
-        codes[idx] = [p + f"{s:06d}" for s in serial]  # a loop over schools, not pupils
-    return pl.Series("school_code", codes, dtype=pl.String)
+    stage_prefix = schools["stage"].replace_strict(_CODE_PREFIX, return_dtype=pl.String)
+    prefix = pl.select(pl.when(schools["_special"]).then(pl.lit(_CODE_PREFIX["特殊"])).otherwise(stage_prefix)).to_series()
+    serial = np.zeros(schools.height, dtype=np.int64)
+    prefixes = prefix.to_numpy()
+    for p in sorted(set(prefixes.tolist())):  # a loop over the four 类别码
+        idx = np.flatnonzero(prefixes == p)
+        serial[idx] = np.sort(rng.choice(900_000, size=len(idx), replace=False)) + 100_000
+    return (prefix + pl.Series(serial).cast(pl.String)).alias("school_code")
 
 
 def _syllables(n: int, rng: np.random.Generator) -> pl.Series:
@@ -198,7 +198,8 @@ def _syllables(n: int, rng: np.random.Generator) -> pl.Series:
 
 
 def _names(schools: pl.DataFrame, regions: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
-    """Plausible Chinese school names (实验小学, 第三小学, 人民路小学, X镇中心小学, X村小学, X村教学点 …)."""
+    """Plausible Chinese school names, unique within a county (实验小学, 第三小学, 人民路小学,
+    X镇中心小学, X镇第二小学, X镇X村小学, X村教学点, 第二初级中学 …; a rare clash gets 分校)."""
     n = schools.height
     df = schools.join(regions.select("county_code", "county_name"), on="county_code", how="left",
                       maintain_order="left")
@@ -208,24 +209,36 @@ def _names(schools: pl.DataFrame, regions: pl.DataFrame, rng: np.random.Generato
         pl.int_range(pl.len()).over("county_code", "stage", "location", "is_teaching_point", "_special").alias("k"),
         _syllables(n, rng).alias("town"),
         _syllables(n, rng).alias("village"),
-        roads.gather(rng.integers(0, len(roads), n)).alias("road"),
-        pl.Series("u", rng.random(n)),
+        pl.Series("road_shift", rng.integers(0, len(roads), n)),
     )
-    # rural schools share a town four at a time; the first school of a town names it
-    df = df.with_columns((pl.col("k") // 4).alias("town_id"))
+    # town and village 小学 share a town four at a time (教学点 three), other schools one each;
+    # the first school of a town names it
+    k = pl.col("k")
+    df = df.with_columns(
+        pl.when(pl.col("is_teaching_point")).then(k // 3)
+        .when(pl.col("stage") == "小学").then(k // 4).otherwise(k).alias("town_id"),
+        (k % 4).alias("in_town"),
+    )
     df = df.with_columns(pl.col("town").first().over("county_code", "location", "town_id"))
-    ordinal = ord_lut.gather(df["k"].clip(0, 98))
-    df = df.with_columns(pl.Series("ord", ordinal))
+    df = df.with_columns(
+        pl.Series("ord", ord_lut.gather(df["k"].clip(0, 98))),
+        pl.Series("ord_in_town", ord_lut.gather(df["in_town"])),
+        # urban schools with odd k < 60 take a road name, each road once per county
+        roads.gather(((df["k"] // 2 + df["road_shift"].first()) % len(roads)).cast(pl.Int64)).alias("road"),
+    )
     c, t, v, o = pl.col("county_name"), pl.col("town"), pl.col("village"), pl.col("ord")
     stage, loc = pl.col("stage"), pl.col("location")
+    primary_city = (stage == "小学") & (loc == "城区")
     name = (
         pl.when(pl.col("_special")).then(pl.concat_str([c, pl.lit("特殊教育学校")]))
         .when(pl.col("is_teaching_point")).then(pl.concat_str([c, t, pl.lit("镇"), v, pl.lit("村教学点")]))
-        .when((stage == "小学") & (loc == "城区") & (pl.col("k") == 0)).then(pl.concat_str([c, pl.lit("实验小学")]))
-        .when((stage == "小学") & (loc == "城区") & (pl.col("u") < 0.4))
-        .then(pl.concat_str([c, pl.col("road"), pl.lit("小学")]))
-        .when((stage == "小学") & (loc == "城区")).then(pl.concat_str([c, pl.lit("第"), o, pl.lit("小学")]))
-        .when((stage == "小学") & (loc == "镇区")).then(pl.concat_str([c, t, pl.lit("镇中心小学")]))
+        .when(primary_city & (k == 0)).then(pl.concat_str([c, pl.lit("实验小学")]))
+        .when(primary_city & (k % 2 == 1) & (k < 2 * len(roads))).then(pl.concat_str([c, pl.col("road"), pl.lit("小学")]))
+        .when(primary_city).then(pl.concat_str([c, pl.lit("第"), o, pl.lit("小学")]))
+        .when((stage == "小学") & (loc == "镇区") & (pl.col("in_town") == 0))
+        .then(pl.concat_str([c, t, pl.lit("镇中心小学")]))
+        .when((stage == "小学") & (loc == "镇区"))
+        .then(pl.concat_str([c, t, pl.lit("镇第"), pl.col("ord_in_town"), pl.lit("小学")]))
         .when(stage == "小学").then(pl.concat_str([c, t, pl.lit("镇"), v, pl.lit("村小学")]))
         .when((stage == "九年一贯制") & (loc == "城区")).then(pl.concat_str([c, pl.lit("第"), o, pl.lit("实验学校")]))
         .when(stage == "九年一贯制").then(pl.concat_str([c, t, pl.lit("镇九年一贯制学校")]))
@@ -234,7 +247,10 @@ def _names(schools: pl.DataFrame, regions: pl.DataFrame, rng: np.random.Generato
         .when(loc == "城区").then(pl.concat_str([c, pl.lit("第"), o, pl.lit("高级中学")]))
         .otherwise(pl.concat_str([c, t, pl.lit("镇中学")]))
     )
-    return df.select(name.alias("name"))["name"]
+    named = df.select(pl.col("county_code"), name.alias("name"))
+    clash = named.select(pl.int_range(pl.len()).over("county_code", "name"))[:, 0]
+    suffix = pl.Series([""] + ["分校"] + [f"第{_pools.ordinal_zh(i)}分校" for i in range(2, 99)])
+    return named["name"] + suffix.gather(clash.clip(0, 98))
 
 
 def build_schools(regions: pl.DataFrame, scale: float, rng: np.random.Generator) -> pl.DataFrame:

@@ -8,6 +8,8 @@ example and its rules (parity of the sequence code, embedded birth date), the хн
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from importlib.resources import files
 
 import numpy as np
@@ -185,3 +187,18 @@ def test_any_seed_gives_valid_unique_ids_and_codes(seed):
     assert p.pupils["student_id"].n_unique() == p.pupils.height
     assert p.schools["school_code"].n_unique() == p.schools.height
     assert set(p.schools["county_code"]) == _county_codes()
+
+
+def test_school_names_are_chinese_and_unique_within_a_county(full):
+    s = full.schools
+    assert s["name"].str.contains(r"^[\u4e00-\u9fff]+$").all()
+    assert not s.select(pl.struct("county_code", "name").is_duplicated()).to_series().any()
+    assert (s["name"].str.starts_with(s.join(full.regions, on="county_code", how="left", maintain_order="left")["county_name"])).all()
+
+
+def test_same_seed_same_province_in_another_process():
+    code = ("from junheng.synth import province; p = province(0.01, seed=3); "
+            "print(p.schools.hash_rows().sum(), p.pupils.hash_rows().sum())")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    p = province(0.01, seed=3)
+    assert other == [str(p.schools.hash_rows().sum()), str(p.pupils.hash_rows().sum())]
