@@ -39,3 +39,19 @@ def test_demo_stage_imports_scores_and_summarises(tmp_path):
     assert scored.height == 300 and scored["weight"].to_list() == [10.0] * 300
     assert (tmp_path / "fitness" / "summary.xlsx").exists()
     assert scored["exempt"].sum() < 15
+
+
+def test_demo_stage_scores_without_storing_when_the_registry_lacks_the_pupils(tmp_path):
+    from junheng_cli.fitness import demo_stage
+
+    rows = []
+    for k in range(50):
+        body = f"41010220100101{k:03d}"
+        rows.append({"student_id": "G" + body + check_char(body), "sex": 1 + k % 2, "county_code": "410102",
+                     "city_code": "410100", "school_code": "2141000001"})
+    sample = tmp_path / "sample.parquet"
+    pl.DataFrame(rows).write_parquet(sample)
+    ctx = DemoContext(out=tmp_path, scale=0.01, seed=3, state={"sample": sample})
+    demo_stage(ctx)
+    scored = pl.read_parquet(ctx.state["fitness_scored"])
+    assert scored.height == 50 and set(scored["grade"].to_list()) == {6}
