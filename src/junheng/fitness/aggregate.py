@@ -6,9 +6,10 @@ For every group of ``by`` (e.g. county × grade × sex × location), over the *t
 * ``n_records``, ``n_exempt``, ``n_incomplete``, ``n_tested`` (unweighted counts);
 * 达标率 ``pass_rate`` (及格 and above), 优良率 ``good_rate`` (良好 + 优秀), 优秀率
   ``excellent_rate``, 不及格率 ``fail_rate``; mean ``total_score_mean``;
-* per item: ``<item>_n``, mean raw value ``<item>_mean``, mean score ``<item>_score_mean``,
-  达标率 ``<item>_pass_rate`` (score ≥ 60) and 优秀率 ``<item>_excellent_rate`` (score ≥ 90), over
-  the non-exempt records with that item scored;
+* per item: ``<item>_n``, mean raw value ``<item>_mean``, mean score ``<item>_score_mean``, and
+  the distribution over the score bands: 达标率 ``<item>_pass_rate`` (score ≥ 60), 优良率
+  ``<item>_good_rate`` (≥ 80), 优秀率 ``<item>_excellent_rate`` (≥ 90), 不及格率
+  ``<item>_fail_rate`` (< 60), over the non-exempt records with that item scored;
 * ``bmi_mean`` and BMI class rates (低体重 / 正常 / 超重 / 肥胖) over non-exempt records with a BMI;
 * ``n_vision``, 视力不良率 ``vision_poor_rate`` and its split by level (轻度 / 中度 / 重度) over
   records with a pupil vision class.
@@ -90,8 +91,8 @@ def partial_sums(
     out["W_vision"] = count(has_v, wf, 4, np.maximum(vision_class, 0))
     for f, s in item_scores.items():
         has = (s >= 0) & ~exempt
-        level = (s >= 60).astype(np.intp) + (s >= 90)
-        out[f"W_{f}_level"] = count(has, wf, 3, level)
+        level = (s >= 60).astype(np.intp) + (s >= 80) + (s >= 90)
+        out[f"W_{f}_level"] = count(has, wf, 4, level)
         out[f"{f}_n"] = out[f"W_{f}_level"].sum(axis=1) if wf is None else count(has)
         sw = s.astype(np.float64) if wf is None else s * wf
         out[f"W_{f}_score"] = count(has, sw)
@@ -145,7 +146,9 @@ def finish(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[f"{item.field}_mean"] = ratio(p[f"W_{f}_units"] / item.scale, wh)
         out[f"{f}_mean"] = ratio(p[f"W_{f}_score"], wh)
         out[f"{item.field}_pass_rate"] = ratio(lv[:, 1:].sum(axis=1), wh)
-        out[f"{item.field}_excellent_rate"] = ratio(lv[:, 2], wh)
+        out[f"{item.field}_good_rate"] = ratio(lv[:, 2:].sum(axis=1), wh)
+        out[f"{item.field}_excellent_rate"] = ratio(lv[:, 3], wh)
+        out[f"{item.field}_fail_rate"] = ratio(lv[:, 0], wh)
     return out
 
 

@@ -47,7 +47,8 @@ def test_unweighted_rates_by_county():
     assert a["vision_poor_rate"] == pytest.approx(2 / 3)
     assert a["vision_moderate_rate"] == pytest.approx(1 / 3) and a["vision_severe_rate"] == pytest.approx(1 / 3)
     assert a["run_50m_mean"] == pytest.approx((10.8 + 10.2 + 14.0) / 3)
-    assert a["run_50m_pass_rate"] == pytest.approx(2 / 3)
+    assert a["run_50m_pass_rate"] == pytest.approx(2 / 3)  # 78, 100, 0
+    assert a["run_50m_good_rate"] == pytest.approx(1 / 3) and a["run_50m_fail_rate"] == pytest.approx(1 / 3)
     b = s.filter(pl.col("county") == "B").row(0, named=True)
     assert (b["n_records"], b["n_tested"], b["n_exempt"], b["n_incomplete"]) == (2, 0, 1, 1)
     assert b["pass_rate"] is None  # no tested pupil: no rate, not 0
