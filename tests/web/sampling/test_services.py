@@ -151,3 +151,20 @@ def test_design_joins_results_to_the_latest_weights(world):
     r = mean(d, "y")
     assert r["estimate"][0] == pytest.approx(1.0) and r["se"][0] == pytest.approx(0.0, abs=1e-12)
     assert r["n_schools"][0] == pupil_sample(world)["school_code"].n_unique()
+
+
+def test_a_core_sample_is_saved_against_the_registry(world):
+    from junheng.survey.pipeline import draw_sample
+    from junheng.survey.selection import SampleParams
+    from junheng_web.registry.models import Pupil
+    from junheng_web.sampling.models import SampledPupil
+    from junheng_web.sampling.services import pupil_sample, registry_schools, save_sample
+
+    schools = registry_schools(6)
+    roster = pl.DataFrame(list(Pupil.objects.values_list("student_id", "sex", "school__code", "grade")),
+                          schema=["student_id", "sex", "school_code", "grade"], orient="row")
+    sample = draw_sample(schools.drop("school_pk"), roster, SampleParams(schools=3, pupils_per_school=5, seed=1))
+    run = save_sample(world, sample, {"schools": 3}, seed=1)
+    assert SampledPupil.objects.filter(run=run).count() == sample.pupils.height
+    saved = pupil_sample(world).sort("student_id")
+    np.testing.assert_allclose(saved["base_weight"], sample.pupils.sort("student_id")["base_weight"])
