@@ -82,12 +82,13 @@ def survey() -> None:
 @click.option("--min-pupils", type=int, default=62, show_default=True, help="minimum reporting rule: pupils")
 @click.option("--min-schools", type=int, default=5, show_default=True, help="minimum reporting rule: schools")
 @click.option("--no-suppress", is_flag=True, help="flag small groups but keep their estimates")
+@click.option("--deff", is_flag=True, help="for a mean of one variable: add the design effect column")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="output .csv or .parquet")
 def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, strata: str | None,
              variable: str | None,
              pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, compare: str | None,
              school: str,
-             min_pupils: int, min_schools: int, no_suppress: bool, out: Path) -> None:
+             min_pupils: int, min_schools: int, no_suppress: bool, deff: bool, out: Path) -> None:
     """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
     from junheng.survey import ReplicateDesign, ReportingRule, TaylorDesign, mean, proportion, quantile, total
 
@@ -107,7 +108,7 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
     if compare is not None:
         res = _difference(design, frame, compare, statistic, variable, pv, levels, by)
     elif statistic == "mean":
-        res = mean(design, variable, pv=pv, by=by)
+        res = mean(design, variable, pv=pv, by=by, deff=deff)
     elif statistic == "total":
         res = total(design, variable, pv=pv, by=by)
     elif statistic == "quantile":

@@ -169,3 +169,11 @@ def test_it_compares_groups_as_r_does(tmp_path):
     res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
                                    "-v", "score", "--compare", "sex-2-1", "-o", str(out)])
     assert res.exit_code == 2 and "COL:A:B" in res.output
+
+
+def test_it_adds_the_design_effect(tmp_path):
+    out = tmp_path / "deff.csv"
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "fay_*",
+                                   "--method", "fay", "-v", "score", "--deff", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(pl.read_csv(out)["deff"][0], _r("deff_score", "fay")["estimate"][0], rtol=1e-8)
