@@ -1,0 +1,97 @@
+"""Cycle workflow: create a cycle, draw the sample as a job, replace a school, set up a test
+site and a session, download the site's list; each by the role that does it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lets_a_province_admin_create_a_cycle(client, world):
+    from junheng_web.registry.models import Cycle
+
+    client.force_login(world.users["alice"])
+    resp = client.post(reverse("cycle_create"), {"year": 2023, "grade": 6, "subjects": ["语文", "数学"],
+                                                 "pupils_per_school": 20, "seed": 7})
+    cycle = Cycle.objects.get(year=2023)
+    assert resp["Location"] == reverse("cycle_detail", kwargs={"pk": cycle.pk})
+    assert cycle.design == {"sampling": {"pupils_per_school": 20, "seed": 7}}
+    again = client.post(reverse("cycle_create"), {"year": 2023, "grade": 6, "subjects": ["语文"]})
+    assert again.status_code == 200 and Cycle.objects.filter(year=2023).count() == 1
+
+
+def test_it_draws_the_sample_as_a_job(client, world, eager_jobs):
+    from junheng_web.jobs.models import Job
+
+    client.force_login(world.users["alice"])
+    resp = client.post(reverse("cycle_sample", kwargs={"pk": world.cycle.pk}))
+    job = Job.objects.get(kind="sample")
+    assert resp["Location"] == reverse("job_detail", kwargs={"pk": job.pk})
+    assert job.status in ("done", "failed")
+    if job.status == "failed":  # a bad design is reported, never a traceback
+        assert "traceback" not in client.get(resp["Location"]).content.decode().lower()
+
+
+def test_it_replaces_a_refusing_school(client, world):
+    import datetime as dt
+
+    from junheng.registry.codes import check_char
+    from junheng_web.registry.models import Pupil
+    from junheng_web.sampling.models import SampledSchool
+
+    client.force_login(world.users["bob"])
+    url = reverse("school_replace", kwargs={"pk": world.cycle.pk, "ss": world.sampled["A"].pk})
+    resp = client.post(url, {"status": "refused"}, follow=True)  # the replacement has no roster yet
+    assert [m.level_tag for m in resp.context["messages"]] == ["error"]
+    assert SampledSchool.objects.get(pk=world.sampled["A"].pk).status == "pending"
+    for k in range(50, 56):
+        body = f"41010220110301{k:03d}"
+        Pupil.objects.create(student_id="G" + body + check_char(body), name=f"替{k}", sex=1,
+                             birth_date=dt.date(2011, 1, 1), school=world.schools["A2"], grade=6)
+    resp = client.post(url, {"status": "refused"}, follow=True)
+    assert [str(m) for m in resp.context["messages"]] == ["已由替补学校 甲二小学 替代"]
+    assert SampledSchool.objects.get(pk=world.sampled["A"].pk).status == "refused"
+    assert SampledSchool.objects.get(pk=world.sampled["A2"].pk).status == "participating"
+
+
+def test_it_sets_up_a_site_only_with_the_countys_schools(client, world):
+    from junheng_web.cycles.models import TestSite
+
+    client.force_login(world.users["bob"])
+    url = reverse("site_list", kwargs={"pk": world.cycle.pk})
+    bad = client.post(url, {"code": "TA02", "name": "新测试点", "schools": [world.sampled["B"].pk]})
+    assert bad.status_code == 200 and not TestSite.objects.filter(code="TA02").exists()
+    ok = client.post(url, {"code": "TA02", "name": "新测试点", "schools": [world.sampled["A"].pk]})
+    site = TestSite.objects.get(code="TA02")
+    assert ok["Location"] == reverse("site_detail", kwargs={"pk": world.cycle.pk, "site": site.pk})
+    assert site.county.code == "410102"
+    resp = client.post(ok["Location"], {"subject": "数学", "room": "2", "starts_at": "2022-05-10T09:00",
+                                        "ends_at": "2022-05-10T08:00"})
+    assert resp.status_code == 200 and site.sessions.count() == 0  # ends before it starts
+    client.post(ok["Location"], {"subject": "数学", "room": "2", "starts_at": "2022-05-10T09:00",
+                                 "ends_at": "2022-05-10T10:00"})
+    assert site.sessions.count() == 1
+
+
+def test_it_lets_a_school_read_but_not_set_up_sites(client, world):
+    client.force_login(world.users["dave"])
+    url = reverse("site_list", kwargs={"pk": world.cycle.pk})
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"code": "X", "name": "x"}).status_code == 403
+
+
+def test_it_counts_late_sites(client, world):
+    client.force_login(world.users["alice"])
+    rows = {r["code"]: r for r in client.get(reverse("progress_json", kwargs={"pk": world.cycle.pk})).json()["counties"]}
+    assert (rows["410102"]["sites"], rows["410102"]["late_sites"]) == (1, 1)  # session ended 3 days ago, no data
+
+
+def test_it_lists_the_next_steps_by_role(client, world):
+    client.force_login(world.users["bob"])
+    body = client.get("/").content.decode()
+    assert "确认抽中学校是否参加" in body and "上传本校六年级名册" not in body
+    client.force_login(world.users["dave"])
+    body = client.get("/").content.decode()
+    assert "上传本校六年级名册" in body and "确认抽中学校是否参加" not in body
