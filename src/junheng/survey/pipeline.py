@@ -9,6 +9,7 @@ weights repeating every step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ def _margin_cells(pupils: pl.DataFrame, margin: pl.DataFrame) -> tuple[np.ndarra
 def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Series | np.ndarray | None = None, *,
                   method: str = "jk2", replicates: int = 80, fay_k: float = 0.5, school_threshold: float = 0.5,
                   trim_cap: float | None = None, margins: list[pl.DataFrame] | None = None,
-                  seed: int = 2022) -> pl.DataFrame:
+                  school_cells: Sequence[str] = ("stratum",), seed: int = 2022) -> pl.DataFrame:
     """Final weight ``weight`` and replicate weights ``rep_1 … rep_R`` for the pupil sample.
 
     ``pupils``: the pupil sample (``student_id``, ``school_code``, ``stratum``, ``sex``,
@@ -96,7 +97,8 @@ def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Ser
     ``sort_order``, ``stratum``) — only sampled schools are used; ``responded``: per pupil,
     whether the pupil has data (default: all).  A school participates when at least
     ``school_threshold`` of its sampled pupils responded (the international studies' 50 % rule).
-    ``margins``: known population totals, each a frame of key columns + ``total`` (e.g.
+    ``school_cells``: the school non-response cells (e.g. ``("stratum", "location")``), collapsed to
+    the stratum where a cell has no participating school.  ``margins``: known population totals, each a frame of key columns + ``total`` (e.g.
     ``county_code, total``): one margin post-stratifies, several are raked.
     Returns ``student_id``, ``school_code``, ``zone``, ``member``, ``weight``, ``rep_1 …``.
     """
@@ -119,7 +121,13 @@ def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Ser
     W = np.column_stack([base, base[:, None] * replicate_factors(zone, member, method, replicates, fay_k)])
     # 1. school non-response within the explicit stratum: one school's pupils move together
     school_ok = p["__school_ok"].to_numpy()
-    W = adjust_nonresponse(W, school_ok, [cell_ids(p, ["stratum"])])
+    missing = [c for c in school_cells if c not in p.columns]
+    if missing:
+        raise ParameterError(f"无应答调整格列不在样本中 / school_cells columns not in the sample: {missing}")
+    levels = [cell_ids(p, list(school_cells))]
+    if list(school_cells) != ["stratum"]:
+        levels.append(cell_ids(p, ["stratum"]))
+    W = adjust_nonresponse(W, school_ok, levels)
     # 2. pupil non-response within school × sex, collapsed to the school
     in_ok = school_ok
     sex_cells = cell_ids(p, ["school_code", "sex"]) if "sex" in p.columns else cell_ids(p, ["school_code"])

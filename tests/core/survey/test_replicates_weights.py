@@ -163,3 +163,20 @@ def test_final_weights_calibrate_to_known_totals(registry):
     np.testing.assert_allclose(both["weight"], sex["total"], rtol=1e-9)
     with pytest.raises(ParameterError, match="missing from the margin"):
         final_weights(s.pupils, s.schools, resp, replicates=16, margins=[county.head(2)])
+
+
+def test_school_nonresponse_cells_can_be_finer_than_the_stratum(registry):
+    schools, pupils = registry
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    refusing = s.pupils["school_code"].unique().sort()[1]
+    resp = (s.pupils["school_code"] != refusing).to_numpy()
+    w = final_weights(s.pupils, s.schools, resp, replicates=16, school_cells=("stratum", "location"))
+    cells = s.pupils.select("stratum", "location", "base_weight").with_columns(w["weight"])
+    per = cells.group_by("stratum", "location").agg(pl.col("base_weight").sum(), pl.col("weight").sum())
+    per_stratum = cells.group_by("stratum").agg(pl.col("base_weight").sum(), pl.col("weight").sum())
+    # totals kept in every (stratum, location) cell that has a participating school, and in every stratum
+    np.testing.assert_allclose(per_stratum["weight"], per_stratum["base_weight"], rtol=1e-12)
+    ok = per.filter(pl.col("weight") > 0)
+    assert ok.height >= per.height - 1
+    with pytest.raises(ParameterError, match="school_cells"):
+        final_weights(s.pupils, s.schools, resp, replicates=16, school_cells=("nope",))
