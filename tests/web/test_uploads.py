@@ -111,3 +111,27 @@ def test_it_queues_the_job_when_not_eager(client, world, tmp_path):
     assert work(once=True) == 1
     status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
     assert (status["status"], status["progress"], status["finished"]) == ("done", 100, True)
+
+
+def test_it_keeps_same_named_uploads_of_two_schools_apart(client, world, tmp_path, eager_jobs):
+    """Two schools upload a wrong 体测.csv: each sees only its own rows, under the name it uploaded."""
+    jobs = {}
+    for who, key in (("dave", "A"), ("erin", "B")):
+        folder = tmp_path / who
+        folder.mkdir()
+        client.force_login(world.users[who])
+        path = fitness_file(folder, world.pupils[key], bad_rows={0: ("性别", "男性")}, name="体测.csv")
+        jobs[who] = client.get(_upload(client, world, path)["Location"]).context["job"]
+    assert jobs["dave"].annotated != jobs["erin"].annotated
+    for who, key in (("dave", "A"), ("erin", "B")):
+        job = jobs[who]
+        assert {i["file"] for i in job.issues} == {"体测.csv"}
+        from openpyxl import load_workbook
+
+        cells = {str(v) for row in load_workbook(job.annotated).active.values for v in row}
+        assert world.pupils[key][0].student_id in cells
+        assert world.pupils["B" if key == "A" else "A"][0].student_id not in cells
+        client.force_login(world.users[who])
+        resp = client.get(reverse("job_annotated", kwargs={"pk": job.pk}))
+        assert "体测-errors.xlsx" in resp["Content-Disposition"] or "%E4%BD%93%E6%B5%8B-errors.xlsx" in resp[
+            "Content-Disposition"]

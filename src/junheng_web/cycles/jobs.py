@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
 from pathlib import Path
 
+from junheng.exceptions import InputError
 from junheng_web.jobs.runner import kind
 
 
 def _user(job):
     return job.created_by
+
+
+@contextmanager
+def _as_uploaded(job):
+    """Report issues under the name the user uploaded, not the stored (uniquely prefixed) name."""
+    stored, name = Path(job.params["path"]).name, job.params.get("name") or Path(job.params["path"]).name
+    try:
+        yield
+    except InputError as exc:
+        issues = [dataclasses.replace(i, file=name) if i.file == stored else i for i in exc.issues]
+        renamed = InputError(issues, exc.summary.replace(stored, name))
+        renamed.annotated_path = getattr(exc, "annotated_path", None)  # type: ignore[attr-defined]
+        raise renamed from exc
 
 
 @kind("sample")
@@ -25,7 +41,8 @@ def roster_job(job, progress) -> dict:
 
     progress(0.1, "检查名册 / checking the roster")
     path = Path(job.params["path"])
-    return import_roster(path, _user(job), file_name=job.params.get("name", path.name))
+    with _as_uploaded(job):
+        return import_roster(path, _user(job), file_name=job.params.get("name", path.name))
 
 
 @kind("fitness")
@@ -34,4 +51,5 @@ def fitness_job(job, progress) -> dict:
 
     progress(0.1, "检查并评分 / checking and scoring")
     path = Path(job.params["path"])
-    return import_fitness_file(path, job.cycle, _user(job), file_name=job.params.get("name", path.name))
+    with _as_uploaded(job):
+        return import_fitness_file(path, job.cycle, _user(job), file_name=job.params.get("name", path.name))

@@ -248,27 +248,29 @@ def _result_dict(result) -> dict:
 
 
 def import_fitness_file(path, cycle: Cycle, user, *, file_name: str) -> dict:
-    """A fitness upload-template file → scored records of ``cycle`` (fitness.services), then the scope check."""
+    """A fitness upload-template file → scored records of ``cycle`` (fitness.services), then, in
+    the same transaction, the check that every saved record is a pupil of the uploader's school
+    or county; otherwise everything is rolled back and those rows are reported.
+
+    ``path`` is the stored upload, whose name is unique (so the records it saved are exactly those
+    with that ``source_file``, however many schools upload a file of the same name at once)."""
+    from pathlib import Path
+
     from django.db import transaction
 
+    from junheng_web.accounts.scoping import restrict
+    from junheng_web.fitness.models import FitnessRecord
     from junheng_web.fitness.services import import_fitness
 
-    ids = _ids_in_fitness_file(path)
-    if ids:  # refuse before writing: rows of pupils outside the uploader's scope
-        known = set(Pupil.objects.filter(student_id__in=ids).values_list("student_id", flat=True))
-        _check_scope([s for s in ids if s in known], user, file_name)
     with transaction.atomic():
         result = import_fitness(path, cycle, user=user)
+        saved = FitnessRecord.objects.filter(cycle=cycle, source_file=Path(path).name[:255])
+        outside = saved.exclude(pupil__in=restrict(Pupil.objects.all(), user, "fitness.upload").values("id"))
+        ids = sorted(outside.values_list("pupil__student_id", flat=True)[:1000])
+        if ids:
+            raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
+                                    column="学籍号", value=s) for s in ids])
     return _result_dict(result)
-
-
-def _ids_in_fitness_file(path) -> list[str]:
-    from junheng.fitness import read_fitness_file
-
-    try:
-        return read_fitness_file(path).records["student_id"].to_list()
-    except InputError:
-        return []  # import_fitness reports every issue itself
 
 
 def site_pupil_list(cycle: Cycle, site, *, unmask: bool = False) -> bytes:

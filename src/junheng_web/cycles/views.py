@@ -238,7 +238,7 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
         folder.mkdir(parents=True, exist_ok=True)
         name = Path(f.name).name
-        dest = folder / name
+        dest = folder / f"{folder.name[:12]}_{name}"  # unique: annotated workbooks and source_file never collide
         with dest.open("wb") as out:
             for chunk in f.chunks():
                 out.write(chunk)

@@ -40,4 +40,6 @@ def job_annotated(request: HttpRequest, pk: int) -> FileResponse:
     if path is None or not path.is_file() or Path(settings.MEDIA_ROOT).resolve() not in path.resolve().parents:
         raise Http404
     audit(request, "download", f"annotated upload, job {job.pk}", region_code=job.county.code if job.county else "")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    stored = Path(job.params.get("path", "")).name
+    name = path.name.replace(Path(stored).stem, Path(job.params.get("name", stored)).stem) if stored else path.name
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
