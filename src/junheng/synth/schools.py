@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from scipy.special import ndtri
 
 from junheng.synth import _pools
 from junheng.synth.regions import LOCATION_SHARES
@@ -52,20 +53,33 @@ _JUNIOR_COMPONENTS = (  # (stage, share, medians by location)
 _CODE_PREFIX = {"小学": "2141", "九年一贯制": "3141", "初中": "3141", "完全中学": "3441", "特殊": "5141"}
 
 
+def _clipped_lognormal_mean(median: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """E[clip(median · exp(sd · Z), lo, hi)], Z ~ N(0, 1), by the midpoint rule on 400 quantiles."""
+    z = ndtri((np.arange(400) + 0.5) / 400)
+    draws = median[:, None] * np.exp(sd[:, None] * z[None, :])
+    return np.clip(draws, lo[:, None], hi[:, None]).mean(axis=1)
+
+
 def _allocate(groups: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Split each group's ``pupils`` over schools: one output row per school with ``size``.
 
     ``groups`` has ``pupils, median, sd, lo, hi, anchor`` and any carried columns. The number of
-    schools is ``pupils / mean size`` rounded stochastically (so small scales keep the school
-    sizes realistic and the totals right in expectation), exactly one where ``anchor`` is set and the
-    group is smaller than one school;
-    sizes are lognormal draws, rescaled to the group's pupils when the group has ≥ 3 schools
+    schools is ``pupils / mean size`` (the mean of the clipped lognormal) rounded systematically
+    (floor or ceil with one random start, so small scales keep realistic school sizes and their
+    totals), exactly one where ``anchor`` is set and the group is smaller than one school. Sizes
+    are lognormal draws, rescaled to sum to ``n × mean size`` when the group has ≥ 3 schools
     (a forced single school takes the group's pupils).
     """
     pupils = groups["pupils"].to_numpy()
-    mean = groups["median"].to_numpy() * np.exp(groups["sd"].to_numpy() ** 2 / 2)
-    n = np.floor(pupils / mean + rng.random(len(pupils))).astype(np.int64)
+    mean = _clipped_lognormal_mean(groups["median"].to_numpy(), groups["sd"].to_numpy(),
+                                   groups["lo"].to_numpy(), groups["hi"].to_numpy())
+    # a group smaller than one school that must have a school (anchor) gets one with its pupils;
+    # the others are rounded systematically: each gets floor or ceil of its expected count and
+    # the counts add up to the expected total (small scales keep their totals, not just on average)
     forced = groups["anchor"].to_numpy() & (pupils < mean)
+    x = np.where(forced, 0.0, pupils / mean)
+    cum = rng.random() + np.cumsum(x)
+    n = (np.floor(cum) - np.floor(np.concatenate([[cum[0] - x[0]], cum[:-1]]))).astype(np.int64)
     n = np.where(forced, 1, n)
     keep = n > 0
     kept = groups.filter(pl.Series(keep))
@@ -77,9 +91,12 @@ def _allocate(groups: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     raw = np.clip(raw, lo, hi)
     total = np.bincount(gid, raw)[gid]
     rescale = nk[gid] >= 3
-    size = np.where(rescale, raw / total * rows["pupils"].to_numpy(), raw)
-    size = np.where(forced[keep][gid], rows["pupils"].to_numpy(), size)  # a forced school takes the group's pupils
-    size = np.clip(np.rint(size), lo, hi).astype(np.int64)
+    # scaled to n × mean size (not to the group's pupils): then E[total | n] = n × mean for every
+    # n, and with E[n] = pupils / mean the expected total is the group's pupils, without bias
+    size = np.where(rescale, raw / total * (nk * mean[keep])[gid], raw)
+    is_forced = forced[keep][gid]
+    size = np.where(is_forced, rows["pupils"].to_numpy(), size)  # a forced school takes the group's pupils
+    size = np.clip(np.rint(size), np.where(is_forced, 1, lo), hi).astype(np.int64)
     return rows.with_columns(pl.Series("size", size))
 
 
