@@ -1,1 +1,35 @@
-"""junheng.io."""
+"""junheng.io — the only core code that touches files.
+
+- :func:`read_table`: .xlsx/.xls/.csv (UTF-8, UTF-8 with BOM, GB18030, detected) → :class:`RawTable`
+  of normalised strings with the spreadsheet row in ``__row__``;
+- :func:`map_columns`: headers (Chinese, English field name or alias) → a schema's fields, with
+  issues for missing required and unknown columns;
+- :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
+  returning values and a mask of bad cells;
+- :func:`annotate_workbook`: the rejected file with bad cells red and commented;
+- :func:`write_table`: .parquet/.csv/.xlsx by extension.
+"""
+
+from junheng.io._columns import ColumnMap, map_columns, resolve_columns
+from junheng.io._normalise import header_key, normalise_expr, normalise_frame
+from junheng.io._parse import parse_dates, parse_decimals, parse_integers
+from junheng.io._read import ROW, RawTable, decode_csv, read_table
+from junheng.io._write import annotate_workbook, write_table
+
+__all__ = [
+    "ROW",
+    "ColumnMap",
+    "RawTable",
+    "annotate_workbook",
+    "decode_csv",
+    "header_key",
+    "map_columns",
+    "normalise_expr",
+    "normalise_frame",
+    "parse_dates",
+    "parse_decimals",
+    "parse_integers",
+    "read_table",
+    "resolve_columns",
+    "write_table",
+]

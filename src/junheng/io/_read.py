@@ -1,0 +1,241 @@
+"""Read a spreadsheet or CSV a person supplied into a table of normalised strings.
+
+Every cell becomes a string (see :mod:`junheng.io._normalise`); Excel numbers that are whole
+(``12.0``) are written ``12``, Excel date cells ``YYYY-MM-DD``. The header row is found among the
+first rows by counting cells that match the expected headers, so a title row above the headers
+(merged across the sheet) or a two-row header with merged group cells still reads. Blank rows
+are dropped; ``__row__`` keeps the row number a person sees in Excel (1-based, header counted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from junheng.exceptions import InputError, Issue
+from junheng.io._normalise import header_key, normalise_frame, normalise_text
+
+ROW = "__row__"
+HEADER_SCAN_ROWS = 30
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt"}
+
+
+@dataclass
+class RawTable:
+    """A table as read: ``frame`` has one String column per header (as written, normalised) plus
+    ``__row__`` (Int64, the spreadsheet row); ``header_row`` is the 1-based row of the headers;
+    ``column_index`` maps each header to its 0-based column in the sheet (for annotation)."""
+
+    frame: pl.DataFrame
+    file: str
+    sheet: str | None
+    header_row: int
+    path: Path
+    encoding: str | None = None
+    column_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c != ROW]
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __getitem__(self, column: str) -> pl.Series:
+        return self.frame[column]
+
+    def issue(self, rule_zh: str, rule_en: str, **kw) -> Issue:
+        """An :class:`Issue` located in this file and sheet."""
+        return Issue(rule_zh, rule_en, file=self.file, sheet=self.sheet, **kw)
+
+
+def _expected_keys(expected_headers) -> set[str]:
+    if expected_headers is None:
+        return set()
+    if hasattr(expected_headers, "columns") and hasattr(expected_headers, "key"):  # a Schema
+        names: Iterable[str] = [n for c in expected_headers.columns for n in c.names()]
+    else:
+        names = expected_headers
+    return {header_key(n) for n in names if n}
+
+
+def _excel_cell(v: object) -> str | None:
+    """One Excel cell as text: whole floats without ``.0``, dates as ISO, booleans as 是/否."""
+    if v is None or v == "":
+        return None
+    t = type(v)
+    if t is str:
+        return v
+    if t is float:
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else format(v, ".15g")
+    if t is int:
+        return str(v)
+    if t is bool:
+        return "是" if v else "否"
+    if t is dt.datetime:
+        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+    if t is dt.date:
+        return v.isoformat()
+    if t is dt.time:
+        return v.isoformat()
+    if t is dt.timedelta:
+        s = int(v.total_seconds())
+        return f"{s // 60}'{s % 60:02d}\""
+    return str(v)
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own errors for a damaged or encrypted file
+        raise InputError(Issue("无法读取该 Excel 文件", f"cannot read this Excel file ({exc})", file=path.name)) from exc
+    names = wb.sheet_names
+    if sheet is None:
+        sheet_name = names[0]
+    elif sheet in names:
+        sheet_name = sheet
+    else:
+        raise InputError(Issue(f"找不到工作表（现有: {'、'.join(names)}）", f"no such sheet (the file has: {', '.join(names)})",
+                               file=path.name, value=sheet))
+    ws = wb.get_sheet_by_name(sheet_name)
+    rows = ws.to_python(skip_empty_area=False)
+    width = max((len(r) for r in rows), default=0)
+    conv = _excel_cell
+    cells = [[conv(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    # a merged cell holds its value in the top-left cell only: copy it across the range in the
+    # first rows, so that merged header cells name every column they span
+    try:
+        merged = ws.merged_cell_ranges or []
+    except Exception:  # .xls/.ods may not report merged ranges
+        merged = []
+    for (r0, c0), (r1, c1) in merged:
+        if r0 >= HEADER_SCAN_ROWS or r0 >= len(cells):
+            continue
+        v = cells[r0][c0]
+        for r in range(r0, min(r1, len(cells) - 1) + 1):
+            for c in range(c0, min(c1, width - 1) + 1):
+                if cells[r][c] is None:
+                    cells[r][c] = v
+    return cells, sheet_name
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """Text and encoding of a CSV: UTF-8 (with or without BOM) when it decodes strictly, else GB18030."""
+    try:
+        return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise InputError(Issue("文件编码无法识别（应为 UTF-8 或 GB18030）",
+                               "unknown text encoding (expected UTF-8 or GB18030)")) from exc
+
+
+def _read_csv(path: Path) -> tuple[pl.DataFrame, str]:
+    text, enc = decode_csv(path.read_bytes())
+    if not text.strip():
+        return pl.DataFrame(), enc
+    frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True,
+                        quote_char='"')
+    return frame, enc
+
+
+def _find_header(head_rows: list[list[str | None]], keys: set[str]) -> int:
+    """0-based index of the header row among ``head_rows``: most cells matching ``keys``; without
+    expected headers, the first row that is not blank."""
+    best, best_n = None, 0
+    for i, row in enumerate(head_rows):
+        n = sum(1 for v in row if v is not None and header_key(v) in keys)
+        if n > best_n:
+            best, best_n = i, n
+    if best is not None:
+        return best
+    for i, row in enumerate(head_rows):
+        if any(v is not None for v in row):
+            return i
+    return 0
+
+
+def _column_letter(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _header_names(row: list[str | None], above: list[list[str | None]]) -> list[str]:
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for j, v in enumerate(row):
+        name = normalise_text(v)
+        if name is None:  # a header merged vertically from the row above
+            for prev in reversed(above):
+                if j < len(prev) and prev[j] is not None:
+                    name = normalise_text(prev[j])
+                    break
+        if name is None:
+            name = f"({_column_letter(j)})"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=None) -> RawTable:
+    """Read ``path`` (.xlsx/.xls/.xlsm/.ods via python-calamine, .csv in UTF-8/UTF-8-BOM/GB18030).
+
+    ``expected_headers`` (a :class:`~junheng.registry.schemas.Schema` or header names) locates
+    the header row among the first 30 rows. Returns a :class:`RawTable` of normalised strings.
+    Raises :class:`~junheng.exceptions.InputError` for an unreadable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(Issue("文件不存在", "file not found", file=str(path)))
+    suffix = path.suffix.lower()
+    keys = _expected_keys(expected_headers)
+    encoding = None
+    if suffix in EXCEL_SUFFIXES:
+        cells, sheet_name = _read_excel(path, sheet)
+        head = cells[:HEADER_SCAN_ROWS]
+        h = _find_header(head, keys)
+        names = _header_names(cells[h] if cells else [], head[:h])
+        body = cells[h + 1:]
+        data = {n: [r[j] for r in body] for j, n in enumerate(names)}
+        frame = pl.DataFrame(data, schema={n: pl.String for n in names})
+    elif suffix in CSV_SUFFIXES:
+        sheet_name = None
+        raw, encoding = _read_csv(path)
+        if raw.width == 0:
+            raise InputError(Issue("文件是空的", "the file is empty", file=path.name))
+        raw = normalise_frame(raw)
+        head = [list(r) for r in raw.head(HEADER_SCAN_ROWS).iter_rows()]
+        h = _find_header(head, keys)
+        names = _header_names(head[h], head[:h])
+        frame = raw.slice(h + 1).rename(dict(zip(raw.columns, names)))
+    else:
+        raise InputError(Issue("不支持的文件类型（应为 .xlsx/.xls/.csv）", "unsupported file type (use .xlsx, .xls or .csv)",
+                               file=path.name, value=path.suffix))
+    frame = normalise_frame(frame).with_columns(pl.int_range(h + 2, h + 2 + frame.height, dtype=pl.Int64).alias(ROW))
+    value_cols = [c for c in frame.columns if c != ROW]
+    if value_cols:
+        frame = frame.filter(pl.any_horizontal(pl.col(value_cols).is_not_null()))
+    # a column with neither a header nor any value is an artefact of the sheet's used range
+    drop = [c for c in value_cols if c.startswith("(") and frame[c].null_count() == frame.height]
+    frame = frame.drop(drop)
+    index = {n: j for j, n in enumerate(names) if n not in drop}
+    return RawTable(frame=frame, file=path.name, sheet=sheet_name, header_row=h + 1, path=path, encoding=encoding,
+                    column_index=index)
