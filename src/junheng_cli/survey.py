@@ -329,12 +329,21 @@ def sample_stage(ctx) -> None:
     from junheng.survey.frame import FrameRules
     from junheng.survey.selection import SampleParams
 
-    if "schools" not in ctx.state or "pupils" not in ctx.state:
+    out = ctx.out / "sample"
+    if "schools" in ctx.state and "pupils" in ctx.state:
+        schools = pl.read_parquet(ctx.state["schools"])
+        pupils = pl.read_parquet(ctx.state["pupils"])
+    elif "synth_dir" in ctx.state:
+        # no import stage yet: the same synthetic province, regenerated from the demo's seed
+        from junheng.synth import province
+
+        prov = province(ctx.scale, ctx.seed)
+        schools = prov.schools.join(prov.regions.select("county_code", "city_code"), on="county_code", how="left")
+        pupils = prov.pupils
+        click.echo("   (registry frames regenerated from the synthetic province's seed)")
+    else:
         click.echo("   (no registry frames yet: the import stage must run first; skipped)")
         return
-    schools = pl.read_parquet(ctx.state["schools"])
-    pupils = pl.read_parquet(ctx.state["pupils"])
-    out = ctx.out / "sample"
     params = SampleParams(target_pupils=max(int(round(168_000 * ctx.scale)), 200), seed=ctx.seed)
     result = write_sample(schools, pupils, params, FrameRules(grade=6), out)
     sample = result["sample"]
