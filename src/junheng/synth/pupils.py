@@ -84,7 +84,7 @@ def build_pupils(schools: pl.DataFrame, regions: pl.DataFrame, rng: np.random.Ge
     seq = draw_seq(male)
     rand4 = rng.integers(0, 10_000, n)
     gj = kind < 2
-    while True:
+    for _round in range(1000):  # a few rounds suffice: ~30 pupils share a county and a birthday
         key = np.where(gj, (address * 100_000_000 + date8) * 1000 + seq,
                        -((address * 100_000_000 + date8) * 10_000 + rand4) - 1)
         dup = pl.Series(key).is_first_distinct().not_().to_numpy()
@@ -92,6 +92,8 @@ def build_pupils(schools: pl.DataFrame, regions: pl.DataFrame, rng: np.random.Ge
             break
         seq[dup] = draw_seq(male[dup])
         rand4[dup] = rng.integers(0, 10_000, int(dup.sum()))
+    else:
+        raise RuntimeError("could not draw unique 学籍号 (too many pupils per county and birthday)")
 
     s = _digits_sum(address, 6, WEIGHTS[:6]) + _digits_sum(date8, 8, WEIGHTS[6:14]) + _digits_sum(seq, 3, WEIGHTS[14:])
     check = pl.Series(list(CHECK_CHARS)).gather(s % 11)
