@@ -35,3 +35,14 @@ def test_demo_stage_is_first_and_sets_synth_dir(tmp_path):
     assert ctx.state["synth_dir"] == tmp_path / "synth"
     assert (tmp_path / "synth" / "schools.xlsx").exists() and (tmp_path / "synth" / "rosters").is_dir()
     assert ctx.outputs
+
+
+def test_every_option_is_documented():
+    from pathlib import Path
+
+    from junheng_cli.synth import synth
+
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "guide" / "synth.md").read_text(encoding="utf-8")
+    for param in synth.params:
+        for opt in param.opts:
+            assert f"`{opt}" in guide, opt
