@@ -181,31 +181,54 @@ def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(w, on="student_id", how="left")
 
 
-def _check_scope(student_ids: list[str], user, file: str) -> None:
-    """Re-check, after an import, that every row is in the uploader's school or county."""
+def _outside(student_ids: list[str], user, action: str) -> list[str]:
+    """Those of ``student_ids`` that exist in the registry outside ``user``'s school or county."""
     from junheng_web.accounts.scoping import restrict
 
-    allowed = set(restrict(Pupil.objects.filter(student_id__in=student_ids), user, "view")
-                  .values_list("student_id", flat=True))
-    outside = [s for s in student_ids if s not in allowed]
-    if outside:
-        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file,
-                                column="学籍号", value=s) for s in outside[:200]])
+    existing = Pupil.objects.filter(student_id__in=student_ids)
+    allowed = restrict(existing, user, action).values("id")
+    return sorted(existing.exclude(id__in=allowed).values_list("student_id", flat=True)[:1000])
+
+
+def _refuse(ids: list[str], file_name: str) -> None:
+    if ids:
+        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
+                                column="学籍号", value=s) for s in ids])
+
+
+def roster_ids(path) -> list[str]:
+    """The 学籍号 column of a roster file, as the registry reader normalises it (empty if unreadable:
+    the import then reports the file's problems itself)."""
+    from junheng.io import read_table
+    from junheng.registry.schemas import PUPILS
+
+    try:
+        table = read_table(path, expected_headers=PUPILS)
+    except InputError:
+        return []
+    names = PUPILS.column("student_id").names()
+    col = next((c for c in table.columns if c in names), None)
+    return [] if col is None else table[col].drop_nulls().str.to_uppercase().to_list()
 
 
 def import_roster(path, user, *, file_name: str) -> dict:
-    """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing."""
+    """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing.
+
+    Refused before anything is written: rows of pupils that are registered to a school outside the
+    uploader's scope (a roster cannot move another school's pupil).  Checked after the import, in
+    the same transaction: every pupil of the file is inside the scope (a school operator's rows
+    must carry the operator's school)."""
     try:
         from junheng_web.registry import services as registry_services
     except ImportError as exc:  # the registry import has not landed in this build
         raise ParameterError("名册导入服务尚不可用 / the roster import service is not available yet") from exc
     from django.db import transaction
 
+    ids = roster_ids(path)
+    _refuse(_outside(ids, user, "roster.upload"), file_name)
     with transaction.atomic():
         result = registry_services.import_pupils(path, **_scope_kwargs(registry_services.import_pupils, user))
-        ids = _result_ids(result, path)
-        if ids:
-            _check_scope(ids, user, file_name)
+        _refuse(_outside(ids, user, "roster.upload"), file_name)
     return _result_dict(result)
 
 
@@ -219,20 +242,6 @@ def _scope_kwargs(fn, user) -> dict:
     if "school" in params and user.school_id:
         kwargs["school"] = user.school
     return kwargs
-
-
-def _result_ids(result, path) -> list[str]:
-    ids = getattr(result, "student_ids", None)
-    if ids is not None:
-        return list(ids)
-    try:
-        from junheng.io import read_table  # type: ignore[attr-defined]
-
-        frame = read_table(path)
-    except Exception:
-        return []
-    col = "学籍号" if "学籍号" in frame.columns else "student_id" if "student_id" in frame.columns else None
-    return frame[col].cast(pl.String).str.strip_chars().to_list() if col else []
 
 
 def _result_dict(result) -> dict:
@@ -267,9 +276,7 @@ def import_fitness_file(path, cycle: Cycle, user, *, file_name: str) -> dict:
         saved = FitnessRecord.objects.filter(cycle=cycle, source_file=Path(path).name[:255])
         outside = saved.exclude(pupil__in=restrict(Pupil.objects.all(), user, "fitness.upload").values("id"))
         ids = sorted(outside.values_list("pupil__student_id", flat=True)[:1000])
-        if ids:
-            raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
-                                    column="学籍号", value=s) for s in ids])
+        _refuse(ids, file_name)
     return _result_dict(result)
 
 
