@@ -5,10 +5,11 @@ How a county's schools are drawn (all vectorised; one ``numpy`` generator):
 1. The county's grade-6 cohort is split over 城区/镇区/乡村 (shares by kind of unit, with noise),
    then over *components*: 九年一贯制 (6–10 % of the pupils), 教学点 (4 % of rural pupils) and
    小学 (the rest).
-2. A component of ``P`` pupils gets ``max(1, round(P / mean size))`` schools; their grade-6 sizes
-   are lognormal (medians: urban 小学 260, town 110, rural 32, 教学点 6), rescaled to sum to
-   ``P`` and clipped to a plausible range. Other grades follow the grade-6 size with the larger
-   2014–2016 birth cohorts in the lower grades (×1.02–1.12) and 6 % noise.
+2. A component of ``P`` pupils gets about ``P / mean size`` schools (systematic rounding over
+   all counties, so totals hold at small scales; the county's main 小学 component always gets
+   at least one); their grade-6 sizes are lognormal (medians: urban 小学 260, town 110, rural 32,
+   教学点 6), clipped to a plausible range. Other grades follow the grade-6 size with the
+   larger 2014–2016 birth cohorts in the lower grades (×1.02–1.12) and 6 % noise.
 3. 教学点 without grade 6 (grades 1–2, 1–3 or 1–4, a handful of pupils each) are added, two for
    every 教学点 that has a grade 6.
 4. Junior secondary: the county's grade-7 cohort (≈ grade 6) less the 九年一贯制 junior parts is
