@@ -99,6 +99,12 @@ def test_student_ids_valid_unique_and_consistent(tenth):
     assert (gj["student_id"].str.slice(7, 8) == gj["birth_date"].dt.strftime("%Y%m%d")).all()
     parity = gj["student_id"].str.slice(17, 1).cast(pl.Int64) % 2
     assert ((parity == 1) == (gj["sex"] == 1)).all()
+    # J and L numbers carry the school's county; most G numbers too
+    county = p.join(tenth.schools.select("school_code", "county_code"), on="school_code", how="left",
+                    maintain_order="left")
+    local = county["student_id"].str.slice(1, 6) == county["county_code"]
+    assert local.filter(~county["student_id"].str.starts_with("G")).all()
+    assert 0.80 < local.filter(county["student_id"].str.starts_with("G")).mean() < 0.92
     el = p.filter(pl.col("student_id").str.starts_with("L"))
     assert (el["student_id"].str.slice(7, 8) == el["birth_date"].dt.strftime("%Y%m%d")).all()
 
