@@ -39,3 +39,15 @@ def test_it_hides_the_log_from_everyone_else(client, world):
     for who in ("anna", "frank", "bob", "dave"):
         client.force_login(world.users[who])
         assert client.get(reverse("audit_log")).status_code == 403
+
+
+def test_it_logs_a_view_of_rejected_rows(client, world):
+    from junheng_web.accounts.models import AuditLog
+
+    job = world.jobs["A"]
+    job.status, job.issues = "failed", [{"row": 3, "column": "学籍号", "value": "G1", "rule_zh": "x", "rule_en": "x"}]
+    job.save()
+    client.force_login(world.users["dave"])
+    assert client.get(reverse("job_detail", kwargs={"pk": job.pk})).status_code == 200
+    entry = AuditLog.objects.get()
+    assert (entry.username, entry.action, entry.rows, entry.region_code) == ("dave", "view", 1, "410102")

@@ -47,3 +47,14 @@ def test_it_answers_in_english_when_asked(client, world):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     body = client.get("/").content.decode()
     assert "Upload" in body and "上传本校六年级名册" not in body
+
+
+def test_it_does_not_check_the_password_of_a_locked_name(client, world, monkeypatch):
+    from django.contrib.auth import backends
+
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "bob", "password": "wrong"})
+    calls = []
+    monkeypatch.setattr(backends.ModelBackend, "authenticate", lambda *a, **k: calls.append(1))
+    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 429
+    assert calls == []

@@ -24,8 +24,7 @@ class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
         if throttle.is_locked(username, client_ip(request)):
-            form = self.get_form()
-            form.errors.clear()
+            form = self.get_form_class()(request)  # unbound: the password is not even checked
             return render(request, self.template_name, {
                 "form": form, "locked": True,
                 "message": _("登录失败次数过多，请 15 分钟后再试。"),

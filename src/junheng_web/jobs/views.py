@@ -21,6 +21,9 @@ def _job(request: HttpRequest, pk: int) -> Job:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
+    if job.issues:  # the rejected rows show 学籍号 and values of pupils
+        audit(request, "view", f"upload errors, job {job.pk}", rows=len(job.issues),
+              region_code=job.county.code if job.county else "")
     return render(request, "jobs/detail.html", {"job": job})
 
 
