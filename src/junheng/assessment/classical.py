@@ -21,19 +21,52 @@ Formulas (see ``docs/methods/item-analysis.md`` for sources):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 from scipy import stats
 
+from junheng.assessment._codes import encode
 from junheng.exceptions import ParameterError
 
 
-def _with_booklet(scored: pl.DataFrame, booklets: pl.DataFrame | None) -> pl.DataFrame:
+@dataclass
+class _Coded:
+    """Scored responses as integer codes: person ``p``, item ``i``, booklet per person ``bk_of``."""
+
+    p: np.ndarray
+    i: np.ndarray
+    x: np.ndarray
+    persons: list
+    items: list
+    bk_of: np.ndarray
+    booklets: list
+
+
+def _coded(scored: pl.DataFrame, booklets: pl.DataFrame | None) -> _Coded:
     s = scored.filter(pl.col("score").is_not_null())
-    if booklets is None:
-        return s.with_columns(pl.lit("all").alias("booklet"))
-    return s.join(booklets.select("person_id", pl.col("booklet").cast(pl.String)), on="person_id", how="left") \
-            .with_columns(pl.col("booklet").fill_null("?"))
+    p, persons = encode(s["person_id"])
+    i, items = encode(s["item_id"].cast(pl.String))
+    x = s["score"].cast(pl.Float64).to_numpy()
+    bk_of = np.zeros(len(persons), dtype=np.int64)
+    names: list = ["all"]
+    if booklets is not None:
+        bp, _ = encode(booklets["person_id"].cast(s.schema["person_id"]), persons)
+        bc, names = encode(booklets["booklet"].cast(pl.String))
+        names = list(names) + ["?"]
+        bk_of[:] = len(names) - 1
+        ok = (bp >= 0) & (bc >= 0)
+        bk_of[bp[ok]] = bc[ok]
+    return _Coded(p, i, x, persons, items, bk_of, names)
+
+
+def _corr(n, sx, sy, sxx, syy, sxy) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = sxy - sx * sy / n
+        vx = sxx - sx * sx / n
+        vy = syy - sy * sy / n
+        return cov / np.sqrt(vx * vy)
 
 
 def item_statistics(scored: pl.DataFrame, max_scores: dict[str, int] | pl.DataFrame | None = None,
@@ -41,24 +74,40 @@ def item_statistics(scored: pl.DataFrame, max_scores: dict[str, int] | pl.DataFr
     """Per item: ``item_id, n, mean, sd, max_score, p_value, item_rest``.
 
     ``max_scores`` maps item → maximum score (``ItemBank.to_frame()`` works); by default the
-    highest observed score.
+    highest observed score. Computed with ``bincount`` sums over integer-coded responses.
     """
-    s = _with_booklet(scored, booklets).with_columns(pl.col("score").cast(pl.Float64))
-    s = s.with_columns(pl.col("score").sum().over("person_id").alias("_total"))
-    s = s.with_columns((pl.col("_total") - pl.col("score")).alias("_rest"))
-    per_bk = s.group_by("item_id", "booklet").agg(pl.len().alias("_n"), pl.corr("score", "_rest").alias("_r"))
-    pooled = (per_bk.filter(pl.col("_r").is_not_nan() & pl.col("_r").is_not_null())
-              .group_by("item_id").agg(((pl.col("_r") * pl.col("_n")).sum() / pl.col("_n").sum()).alias("item_rest")))
-    out = s.group_by("item_id").agg(pl.len().alias("n"), pl.col("score").mean().alias("mean"),
-                                    pl.col("score").std().alias("sd"), pl.col("score").max().alias("_obs_max"))
+    c = _coded(scored, booklets)
+    ni, nb = len(c.items), len(c.booklets)
+    total = np.bincount(c.p, c.x, minlength=len(c.persons))
+    y = total[c.p] - c.x
+    g = c.i * nb + c.bk_of[c.p]
+    m = ni * nb
+    n_g = np.bincount(g, minlength=m).astype(float)
+    r_g = _corr(n_g, np.bincount(g, c.x, m), np.bincount(g, y, m), np.bincount(g, c.x * c.x, m),
+                np.bincount(g, y * y, m), np.bincount(g, c.x * y, m))
+    good = np.isfinite(r_g) & (n_g > 0)
+    item_of_g = np.arange(m) // nb
+    w = np.bincount(item_of_g[good], n_g[good], ni)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        item_rest = np.bincount(item_of_g[good], (r_g * n_g)[good], ni) / w
+    n = np.bincount(c.i, minlength=ni).astype(float)
+    sx = np.bincount(c.i, c.x, ni)
+    sxx = np.bincount(c.i, c.x * c.x, ni)
+    mean = sx / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt((sxx - sx * mean) / (n - 1))
+    obs_max = np.zeros(ni)
+    np.maximum.at(obs_max, c.i, c.x)
+    out = pl.DataFrame({"item_id": [str(v) for v in c.items], "n": n.astype(np.int64), "mean": mean, "sd": sd,
+                        "_obs_max": obs_max.astype(np.int32), "item_rest": item_rest})
     if max_scores is None:
-        out = out.with_columns(pl.col("_obs_max").cast(pl.Int32).alias("max_score"))
+        out = out.with_columns(pl.col("_obs_max").alias("max_score"))
     else:
         ms = (max_scores.select("item_id", "max_score") if isinstance(max_scores, pl.DataFrame)
               else pl.DataFrame({"item_id": list(max_scores), "max_score": list(max_scores.values())}))
         out = out.join(ms.with_columns(pl.col("max_score").cast(pl.Int32)), on="item_id", how="left")
-    return (out.join(pooled, on="item_id", how="left")
-               .with_columns((pl.col("mean") / pl.col("max_score")).alias("p_value"))
+    return (out.with_columns((pl.col("mean") / pl.col("max_score")).alias("p_value"),
+                             pl.col("item_rest").fill_nan(None))
                .select("item_id", "n", "mean", "sd", "max_score", "p_value", "item_rest").sort("item_id"))
 
 
@@ -73,19 +122,34 @@ def cronbach_alpha(x: np.ndarray) -> float:
 
 def alpha_by_booklet(scored: pl.DataFrame, booklets: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per booklet: ``booklet, n_items, n_complete, alpha`` over the pupils with every item scored."""
-    s = _with_booklet(scored, booklets).with_columns(pl.col("score").cast(pl.Float64))
-    k = s.group_by("booklet").agg(pl.col("item_id").n_unique().alias("n_items"))
-    s = s.join(k, on="booklet").with_columns(pl.len().over("person_id").alias("_m"))
-    c = s.filter(pl.col("_m") == pl.col("n_items"))
-    item_var = c.group_by("booklet", "item_id").agg(pl.col("score").var().alias("v")) \
-                .group_by("booklet").agg(pl.col("v").sum().alias("_sv"))
-    tot = c.group_by("booklet", "person_id").agg(pl.col("score").sum().alias("t")) \
-           .group_by("booklet").agg(pl.col("t").var().alias("_vt"), pl.len().alias("n_complete"))
-    out = k.join(item_var, on="booklet").join(tot, on="booklet")
-    return out.select(
-        "booklet", "n_items", "n_complete",
-        (pl.col("n_items") / (pl.col("n_items") - 1) * (1 - pl.col("_sv") / pl.col("_vt"))).alias("alpha"),
-    ).sort("booklet")
+    c = _coded(scored, booklets)
+    ni, nb = len(c.items), len(c.booklets)
+    b_of_resp = c.bk_of[c.p]
+    pairs = np.zeros(nb * ni, dtype=bool)
+    pairs[b_of_resp * ni + c.i] = True
+    k = pairs.reshape(nb, ni).sum(1)
+    m_p = np.bincount(c.p, minlength=len(c.persons))
+    complete_p = m_p == k[c.bk_of]
+    sel = complete_p[c.p]
+    g = (b_of_resp * ni + c.i)[sel]
+    x = c.x[sel]
+    n_g = np.bincount(g, minlength=nb * ni).astype(float)
+    sx, sxx = np.bincount(g, x, nb * ni), np.bincount(g, x * x, nb * ni)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_g = np.where(n_g > 1, (sxx - sx * sx / n_g) / (n_g - 1), 0.0)
+    sum_var = var_g.reshape(nb, ni).sum(1)
+    total = np.bincount(c.p[sel], x, len(c.persons))
+    cp = np.flatnonzero(complete_p & (m_p > 0))
+    bt = c.bk_of[cp]
+    nt = np.bincount(bt, minlength=nb).astype(float)
+    st, stt = np.bincount(bt, total[cp], nb), np.bincount(bt, total[cp] ** 2, nb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_t = (stt - st * st / nt) / (nt - 1)
+        alpha = k / (k - 1) * (1 - sum_var / var_t)
+    keep = k > 0
+    return pl.DataFrame({"booklet": [str(b) for b in np.array(c.booklets, dtype=object)[keep]],
+                         "n_items": k[keep].astype(np.int64), "n_complete": nt[keep].astype(np.int64),
+                         "alpha": alpha[keep]}).sort("booklet")
 
 
 def distractor_analysis(scored: pl.DataFrame, bank) -> pl.DataFrame:
@@ -160,39 +224,50 @@ def mantel_haenszel_dif(scored: pl.DataFrame, groups: pl.DataFrame, *, group: st
     """
     if group not in groups.columns:
         raise ParameterError(f"groups has no column {group!r}")
-    s = _with_booklet(scored, booklets)
-    s = s.with_columns(pl.col("score").sum().over("person_id").alias("_total"))
-    extra = [] if matching is None else [pl.col(matching).alias("_match")]
-    s = s.join(groups.select("person_id", pl.col(group).alias("_g"), *extra), on="person_id", how="inner")
-    if matching is not None:
-        s = s.with_columns(pl.col("_match").alias("_total"))
-    s = s.filter(pl.col("_g").is_in([reference, focal]))
-    too_many = s.filter(pl.col("score") > 1)["item_id"].unique().to_list()
-    s = s.filter(~pl.col("item_id").is_in(too_many))
-    ref = pl.col("_g") == reference
-    t = s.group_by("item_id", "booklet", "_total").agg(
-        (ref & (pl.col("score") == 1)).sum().cast(pl.Float64).alias("A"),
-        (ref & (pl.col("score") == 0)).sum().cast(pl.Float64).alias("B"),
-        (~ref & (pl.col("score") == 1)).sum().cast(pl.Float64).alias("C"),
-        (~ref & (pl.col("score") == 0)).sum().cast(pl.Float64).alias("D"),
-    ).with_columns((pl.col("A") + pl.col("B") + pl.col("C") + pl.col("D")).alias("N"))
-    t = t.filter(pl.col("N") >= 2)
-    nr, nf = pl.col("A") + pl.col("B"), pl.col("C") + pl.col("D")
-    m1, m0 = pl.col("A") + pl.col("C"), pl.col("B") + pl.col("D")
-    N = pl.col("N")
-    t = t.with_columns(
-        (pl.col("A") * pl.col("D") / N).alias("R"), (pl.col("B") * pl.col("C") / N).alias("S"),
-        ((pl.col("A") + pl.col("D")) / N).alias("P"), ((pl.col("B") + pl.col("C")) / N).alias("Q"),
-        (nr * m1 / N).alias("EA"), (nr * nf * m1 * m0 / (N * N * (N - 1))).alias("VA"),
-        nr.alias("nr"), nf.alias("nf"),
-    )
-    a = t.group_by("item_id").agg(
-        pl.col("nr").sum().alias("n_ref"), pl.col("nf").sum().alias("n_focal"),
-        pl.col("R").sum().alias("SR"), pl.col("S").sum().alias("SS"),
-        (pl.col("P") * pl.col("R")).sum().alias("PR"), (pl.col("P") * pl.col("S") + pl.col("Q") * pl.col("R")).sum().alias("PSQR"),
-        (pl.col("Q") * pl.col("S")).sum().alias("QS"),
-        pl.col("A").sum().alias("SA"), pl.col("EA").sum().alias("SEA"), pl.col("VA").sum().alias("SVA"),
-    ).sort("item_id")
+    if matching is not None and matching not in groups.columns:
+        raise ParameterError(f"groups has no column {matching!r}")
+    c = _coded(scored, booklets)
+    ni, nb = len(c.items), len(c.booklets)
+    gp, _ = encode(groups["person_id"].cast(scored.schema["person_id"]), c.persons)
+    gv, _ = encode(groups[group], [reference, focal])
+    grp_of = np.full(len(c.persons), -1)
+    ok = gp >= 0
+    grp_of[gp[ok]] = gv[ok]
+    if matching is None:
+        t_of = np.bincount(c.p, c.x, len(c.persons)).round().astype(np.int64)
+    else:
+        mv, _ = encode(groups[matching])
+        t_of = np.zeros(len(c.persons), dtype=np.int64)
+        t_of[gp[ok]] = mv[ok]
+    poly = np.zeros(ni, dtype=bool)
+    poly[c.i[c.x > 1]] = True
+    g = grp_of[c.p]
+    sel = (g >= 0) & ~poly[c.i]
+    nt = int(t_of.max()) + 2 if t_of.size else 1
+    stratum = ((c.i * nb + c.bk_of[c.p]) * nt + t_of[c.p])[sel]
+    right, ref = c.x[sel] == 1, g[sel] == 0
+    size = ni * nb * nt
+    A = np.bincount(stratum, ref & right, size)
+    B = np.bincount(stratum, ref & ~right, size)
+    C = np.bincount(stratum, ~ref & right, size)
+    D = np.bincount(stratum, ~ref & ~right, size)
+    N = A + B + C + D
+    use = N >= 2
+    A, B, C, D, N = A[use], B[use], C[use], D[use], N[use]
+    item_of = (np.flatnonzero(use) // (nb * nt))
+    nr, nf, m1, m0 = A + B, C + D, A + C, B + D
+    R, S, P, Q = A * D / N, B * C / N, (A + D) / N, (B + C) / N
+    EA, VA = nr * m1 / N, nr * nf * m1 * m0 / (N * N * (N - 1))
+
+    def per_item(v):
+        return np.bincount(item_of, v, ni)
+
+    keep = np.flatnonzero(~poly & (np.bincount(item_of, minlength=ni) > 0))
+    a = {"item_id": [str(c.items[j]) for j in keep], "n_ref": per_item(nr)[keep], "n_focal": per_item(nf)[keep],
+         "SR": per_item(R)[keep], "SS": per_item(S)[keep], "PR": per_item(P * R)[keep],
+         "PSQR": per_item(P * S + Q * R)[keep], "QS": per_item(Q * S)[keep], "SA": per_item(A)[keep],
+         "SEA": per_item(EA)[keep], "SVA": per_item(VA)[keep]}
+    a = pl.DataFrame(a).sort("item_id")
     SR, SS = a["SR"].to_numpy(), a["SS"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha_mh = SR / SS

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from junheng.assessment._codes import encode
 from junheng.assessment.items import ItemBank
 from junheng.exceptions import InputError, Issue, ParameterError
 
@@ -66,70 +67,93 @@ REPORTING = MissingTreatment(omitted=0, not_reached=0)
 """TIMSS/PISA for person scoring: not reached also counted wrong."""
 
 
+def _normal_forms(u: str | None) -> tuple[str, str]:
+    """(plain, multiple-choice) normal forms of a raw code: stripped and upper-cased; for multiple
+    choice also separators dropped and letters de-duplicated and sorted ("c, a" → "AC")."""
+    plain = (u or "").strip().upper()
+    letters = [ch for ch in plain if ch in "ABCDEFGH"]
+    rest = [ch for ch in plain if ch not in "ABCDEFGH"]
+    mc = "".join(sorted(set(letters))) if letters and all(ch in " ,;，、/" for ch in rest) else plain
+    return plain, mc
+
+
 def score_responses(responses: pl.DataFrame, bank: ItemBank, *, codes: MissingCodes = MissingCodes(),
                     treatment: MissingTreatment = CALIBRATION, file: str | None = None) -> pl.DataFrame:
     """Score raw responses; returns ``person_id, item_id, raw, status, score`` (+ ``position``).
 
     Multiple-choice responses are normalised (letters upper-cased, de-duplicated, sorted, so
-    ``"ca"`` equals ``"AC"``). Unknown items raise ``InputError``.
+    ``"ca"`` equals ``"AC"``). Unknown items and (by default) inadmissible codes raise
+    ``InputError`` listing every offending row.
+
+    Implementation: item ids and the (few) distinct raw codes are mapped to integers; the score
+    of every response is one fancy-index into an ``items × codes`` table built from the keys.
     """
     for col in ("person_id", "item_id", "raw"):
         if col not in responses.columns:
             raise InputError(Issue(rule_zh="缺少列", rule_en="missing column", file=file, column=col))
     has_pos = "position" in responses.columns
-    has_row = "row" in responses.columns
-    df = responses.with_columns(
-        pl.col("raw").cast(pl.String).str.strip_chars().str.to_uppercase().fill_null("").alias("_raw"),
-        pl.col("item_id").cast(pl.String),
-    )
-    if not has_row:
-        df = df.with_row_index("row", offset=2).with_columns(pl.col("row").cast(pl.Int64))
-    keys = bank.score_frame()
-    fmt = bank.to_frame().select("item_id", "format")
-    df = df.join(fmt, on="item_id", how="left")
-    unknown = df.filter(pl.col("format").is_null())
-    if unknown.height:
+    n = responses.height
+
+    def rows_of(mask: np.ndarray) -> np.ndarray:
+        if "row" in responses.columns:
+            return responses["row"].to_numpy()[mask]
+        return np.flatnonzero(mask) + 2
+
+    item_ids = [it.item_id for it in bank]
+    icode, _ = encode(responses["item_id"].cast(pl.String), item_ids)
+    unknown = icode < 0
+    if unknown.any():
+        idx = np.flatnonzero(unknown)[:1000]
+        vals = responses["item_id"].cast(pl.String).gather(idx).to_list()
         raise InputError([Issue(rule_zh="题库中没有这道题", rule_en="item not in the item bank", file=file,
-                                row=r["row"], column="item_id", value=r["item_id"])
-                          for r in unknown.select("row", "item_id").head(1000).iter_rows(named=True)])
-    # multiple choice: "CA", "A,C", "ca" → "AC"
-    df = df.with_columns(
-        pl.when((pl.col("format") == "multiple_choice")
-                & ~pl.col("_raw").is_in([*codes.omitted, *codes.not_administered]))
-        .then(pl.col("_raw").str.replace_all(r"[^A-H]", "").str.split("").list.unique().list.sort().list.join(""))
-        .otherwise(pl.col("_raw")).alias("_raw")
-    )
-    df = df.join(keys.rename({"raw": "_raw"}), on=["item_id", "_raw"], how="left")
-    is_omit = pl.col("_raw").is_in(list(codes.omitted)) & pl.col("score").is_null()
-    is_na = pl.col("_raw").is_in(list(codes.not_administered)) & pl.col("score").is_null()
-    df = df.with_columns(
-        pl.when(pl.col("score").is_not_null()).then(pl.lit("valid"))
-        .when(is_na).then(pl.lit("not_administered"))
-        .when(is_omit).then(pl.lit("omitted"))
-        .otherwise(pl.lit("invalid")).alias("status")
-    )
+                                row=int(r), column="item_id", value=v) for r, v in zip(rows_of(unknown)[:1000], vals)])
+    raw = responses["raw"].cast(pl.String)
+    rcode, uniq = encode(raw)
+    uniq = list(uniq) + [None]  # code −1 (null) → the last column
+    forms = [_normal_forms(u) for u in uniq]
+    omit_set, na_set = set(codes.omitted), set(codes.not_administered)
+    table = np.full((len(item_ids), len(uniq)), -1, dtype=np.int16)
+    for i, it in enumerate(bank):
+        st = it.score_table()
+        mc = it.format == "multiple_choice"
+        for j, (plain, mcf) in enumerate(forms):
+            v = st.get(mcf if mc else plain)
+            if v is not None:
+                table[i, j] = v
+    kind = np.array([1 if f[0] in na_set else 2 if f[0] in omit_set else 0 for f in forms], dtype=np.int8)
+    rcode = np.where(rcode < 0, len(uniq) - 1, rcode)
+    score = table[icode, rcode].astype(np.int32)
+    k = kind[rcode]
+    # status codes: 0 valid, 1 omitted, 2 not_reached, 3 not_administered, 4 invalid
+    status = np.where(score >= 0, 0, np.where(k == 1, 3, np.where(k == 2, 1, 4))).astype(np.int8)
     if has_pos:
-        # not reached: omitted, and no answered item at a later position in the pupil's booklet
-        last_answered = (pl.when(pl.col("status").is_in(["valid", "invalid"])).then(pl.col("position"))
-                         .max().over("person_id"))
-        df = df.with_columns(
-            pl.when((pl.col("status") == "omitted") & (pl.col("position") > last_answered.fill_null(0)))
-            .then(pl.lit("not_reached")).otherwise(pl.col("status")).alias("status")
-        )
-    bad = df.filter(pl.col("status") == "invalid")
-    if bad.height and treatment.invalid == "error":
+        pos = responses["position"].cast(pl.Int64).fill_null(0).to_numpy()
+        pcode, _ = encode(responses["person_id"])
+        answered = (status == 0) | (status == 4)
+        last = np.zeros(pcode.max() + 2 if n else 1, dtype=np.int64)
+        np.maximum.at(last, pcode[answered], pos[answered])
+        status[(status == 1) & (pos > last[pcode])] = 2
+    bad = status == 4
+    if bad.any() and treatment.invalid == "error":
+        idx = np.flatnonzero(bad)[:1000]
+        items_bad = responses["item_id"].cast(pl.String).gather(idx).to_list()
+        raws_bad = raw.gather(idx).to_list()
         raise InputError([Issue(rule_zh="该题不接受此作答代码", rule_en="response code not admissible for this item",
-                                file=file, row=r["row"], column=f"raw ({r['item_id']})", value=r["raw"])
-                          for r in bad.select("row", "item_id", "raw").head(1000).iter_rows(named=True)])
-    fill = {"omitted": treatment.omitted, "not_reached": treatment.not_reached,
-            "not_administered": treatment.not_administered,
-            "invalid": None if treatment.invalid == "error" else treatment.invalid}
-    expr = pl.col("score")
-    for status, value in fill.items():
-        expr = pl.when(pl.col("status") == status).then(pl.lit(value, dtype=pl.Int32)).otherwise(expr)
-    df = df.with_columns(expr.cast(pl.Int32).alias("score"), pl.col("status").cast(pl.Enum(STATUSES)))
-    cols = ["person_id", "item_id", "raw", "status", "score"] + (["position"] if has_pos else [])
-    return df.select(cols)
+                                file=file, row=int(r), column=f"raw ({i})", value=v)
+                          for r, i, v in zip(rows_of(bad)[:1000], items_bad, raws_bad)])
+    fill = {1: treatment.omitted, 2: treatment.not_reached, 3: treatment.not_administered,
+            4: None if treatment.invalid == "error" else treatment.invalid}
+    valid_mask = status == 0
+    for code, value in fill.items():
+        if value is not None:
+            score[status == code] = value
+            valid_mask |= status == code
+    out = responses.select("person_id", pl.col("item_id").cast(pl.String), "raw",
+                           *(["position"] if has_pos else []))
+    return out.with_columns(
+        pl.Series("status", status).replace_strict(dict(enumerate(STATUSES)), return_dtype=pl.Enum(STATUSES)),
+        pl.when(pl.Series(valid_mask)).then(pl.Series(score)).otherwise(None).cast(pl.Int32).alias("score"),
+    ).select("person_id", "item_id", "raw", "status", "score", *(["position"] if has_pos else []))
 
 
 def expand_booklets(responses: pl.DataFrame, assignment: pl.DataFrame, booklet_items: pl.DataFrame) -> pl.DataFrame:
@@ -147,23 +171,19 @@ def expand_booklets(responses: pl.DataFrame, assignment: pl.DataFrame, booklet_i
 def to_wide(scored: pl.DataFrame, items: list[str] | None = None) -> pl.DataFrame:
     """Scored long → the wide contract frame: ``person_id`` + one Int column per item (null = missing).
 
-    Rows are sorted by ``person_id``; columns follow ``items`` (default: sorted item ids). Built by
-    scattering into a NumPy matrix (one pass, no pivot).
+    Rows are sorted by ``person_id``; columns follow ``items`` (default: sorted item ids; items of
+    ``scored`` not listed are dropped). Built by scattering into a NumPy matrix (no pivot).
     """
-    order = items or sorted(scored["item_id"].unique().to_list())
-    persons = scored["person_id"].unique().sort()
-    idx_p = scored.select(pl.col("person_id")).join(
-        persons.to_frame().with_row_index("_p"), on="person_id", how="left", maintain_order="left")["_p"].to_numpy()
-    imap = pl.DataFrame({"item_id": order}).with_row_index("_i")
-    idx_i = scored.select("item_id").join(imap, on="item_id", how="left", maintain_order="left")["_i"]
-    keep = idx_i.is_not_null().to_numpy()
+    icode, order = encode(scored["item_id"], items)
+    pcode, persons = encode(scored["person_id"])
     sc = scored["score"]
-    mat = np.full((persons.len(), len(order)), -1, dtype=np.int32)
-    ok = keep & sc.is_not_null().to_numpy()
-    mat[idx_p[ok], idx_i.to_numpy()[ok]] = sc.to_numpy()[ok]
-    cols = {c: pl.Series(c, mat[:, j]) for j, c in enumerate(order)}
-    return pl.DataFrame({"person_id": persons, **cols}).with_columns(
-        [pl.when(pl.col(c) >= 0).then(pl.col(c)).cast(pl.Int32).alias(c) for c in order])
+    ok = (icode >= 0) & (pcode >= 0) & sc.is_not_null().to_numpy()
+    mat = np.full((len(persons), len(order)), -1, dtype=np.int32)
+    mat[pcode[ok], icode[ok]] = sc.to_numpy()[ok]
+    cols = [pl.Series(str(c), mat[:, j]) for j, c in enumerate(order)]
+    frame = pl.DataFrame([pl.Series("person_id", persons, dtype=scored.schema["person_id"]), *cols])
+    return frame.with_columns([pl.when(pl.col(str(c)) >= 0).then(pl.col(str(c))).cast(pl.Int32).alias(str(c))
+                               for c in order])
 
 
 def missing_summary(scored: pl.DataFrame) -> pl.DataFrame:

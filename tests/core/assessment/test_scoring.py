@@ -95,3 +95,19 @@ def test_expand_booklets_adds_unanswered_items():
     assert s["status"].cast(pl.String).to_list() == ["omitted", "valid", "not_reached", "valid", "not_reached"]
     w = to_wide(s, ["Q1", "Q2", "Q3", "Q4", "Q5"])
     assert w.row(0) == ("p1", 0, None, 1, None, None)  # Q2 and Q4 not in p1's booklet
+
+
+def test_encode_is_exact_with_nulls_and_given_categories():
+    import numpy as np
+
+    from junheng.assessment._codes import encode
+
+    s = pl.Series(["b", None, "a", "b", "c"])
+    codes, cats = encode(s)
+    assert cats == ["a", "b", "c"] and codes.tolist() == [1, -1, 0, 1, 2]
+    assert encode(s, ["c", "b"])[0].tolist() == [1, -1, -1, 1, 0]
+    assert encode(pl.Series([30, 10, None]))[0].tolist() == [1, 0, -1]
+    rng = np.random.default_rng(0)
+    ids = pl.Series([f"G{i:018d}" for i in range(5000)]).gather(rng.integers(0, 5000, 20000))
+    codes, cats = encode(ids)
+    assert cats == sorted(set(ids.to_list())) and (np.array(cats)[codes] == ids.to_numpy()).all()
