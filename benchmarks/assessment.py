@@ -40,7 +40,7 @@ def _python_scorer(raw: pl.DataFrame, bank) -> list:
     last = defaultdict(int)
     rows = list(zip(raw["person_id"].to_list(), raw["item_id"].to_list(), raw["raw"].to_list(),
                     raw["position"].to_list()))
-    for p, i, r, pos in rows:
+    for p, _i, r, pos in rows:
         if r not in ("", None) and pos > last[p]:
             last[p] = pos
     out = []
@@ -59,7 +59,7 @@ def _python_scorer(raw: pl.DataFrame, bank) -> list:
 def _baseline_item_rest(scored: pl.DataFrame, booklets: pl.DataFrame) -> dict:
     df = scored.filter(pl.col("score").is_not_null()).join(booklets, on="person_id")
     res = {}
-    for (bk,), g in df.group_by(["booklet"]):
+    for _bk, g in df.group_by(["booklet"]):
         w = g.pivot(on="item_id", index="person_id", values="score")
         x = w.drop("person_id").to_numpy().astype(float)
         tot = np.nansum(x, axis=1)
