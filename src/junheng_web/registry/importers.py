@@ -1,0 +1,115 @@
+"""Bulk upsert of a Polars frame into a registry table, by natural key, in set-based SQL.
+
+The rows are first staged in a temporary table shaped like the target (``CREATE TEMP TABLE …
+AS SELECT … WITH NO DATA`` / ``WHERE 0``): on PostgreSQL with ``COPY … FROM STDIN``, on SQLite
+with one batched ``executemany``. Then three statements do the work whatever the size:
+count the new and the unchanged rows (null-safe comparison of every column), and
+``INSERT … SELECT … ON CONFLICT (key) DO UPDATE SET … WHERE <something changed>`` — so a row
+that did not change is not rewritten. Never one ORM save per row.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+from django.db import connection
+
+STAGE = "junheng_import_stage"
+BATCH = 50_000
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _same(a: str, b: str) -> str:
+    """Null-safe equality in the current database's dialect."""
+    if connection.vendor == "postgresql":
+        return f"{a} IS NOT DISTINCT FROM {b}"
+    return f"{a} IS {b}"
+
+
+def _differs(a: str, b: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"{a} IS DISTINCT FROM {b}"
+    return f"{a} IS NOT {b}"
+
+
+def stage(table: str, frame: pl.DataFrame, progress: Callable[[int], None] | None = None) -> None:
+    """(Re)create the temporary stage shaped like ``table``'s columns ``frame.columns`` and load ``frame``."""
+    cols = ", ".join(_q(c) for c in frame.columns)
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        if connection.vendor == "postgresql":
+            cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {cols} FROM {_q(table)} WITH NO DATA")
+            for start in range(0, frame.height, BATCH * 4):
+                part = frame.slice(start, BATCH * 4)
+                buf = io.BytesIO()
+                part.write_csv(buf, include_header=False, null_value="\\N", date_format="%Y-%m-%d")
+                with cur.cursor.copy(f"COPY {STAGE} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as cp:
+                    cp.write(buf.getvalue())
+                if progress:
+                    progress(part.height)
+        else:
+            cur.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {_q(table)} WHERE 0")
+            marks = ", ".join(["?"] * frame.width)
+            sql = f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})"
+            raw = cur.cursor  # the sqlite3 cursor: '?' parameters, no per-row Python wrapper
+            text = frame.with_columns(pl.col(c).dt.to_string("%Y-%m-%d")
+                                      for c, t in frame.schema.items() if t == pl.Date)
+            for start in range(0, text.height, BATCH):
+                part = text.slice(start, BATCH)
+                raw.executemany(sql, part.iter_rows())
+                if progress:
+                    progress(part.height)
+
+
+def drop_stage() -> None:
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+
+
+def upsert_staged(table: str, key: tuple[str, ...], columns: list[str]) -> UpsertCounts:
+    """Upsert the staged rows into ``table`` by ``key``; returns created / updated / unchanged."""
+    t = _q(table)
+    values = [c for c in columns if c not in key]
+    on = " AND ".join(f"p.{_q(k)} = s.{_q(k)}" for k in key)
+    same = " AND ".join(_same(f"p.{_q(c)}", f"s.{_q(c)}") for c in values) or "1=1"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {STAGE}")
+        total = cur.fetchone()[0]
+        cur.execute(f"SELECT COUNT(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE {on})")
+        created = cur.fetchone()[0]
+        cur.execute(f"SELECT COUNT(*) FROM {STAGE} s JOIN {t} p ON {on} WHERE {same}")
+        unchanged = cur.fetchone()[0]
+        cols = ", ".join(_q(c) for c in columns)
+        if values:
+            sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in values)
+            changed = " OR ".join(_differs(f"{t}.{_q(c)}", f"excluded.{_q(c)}") for c in values)
+            action = f"DO UPDATE SET {sets} WHERE {changed}"
+        else:
+            action = "DO NOTHING"
+        keys = ", ".join(_q(k) for k in key)
+        cur.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {STAGE} WHERE 1=1 ON CONFLICT ({keys}) {action}")
+    return UpsertCounts(created=created, updated=total - created - unchanged, unchanged=unchanged)
+
+
+def fetch_frame(sql: str, params: list | tuple = (), schema: dict | None = None) -> pl.DataFrame:
+    """One query through the connection's cursor → a Polars frame (no ORM objects)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    if schema is None:
+        return pl.DataFrame(rows, schema=names, orient="row")
+    return pl.DataFrame(rows, schema={n: schema.get(n, pl.String) for n in names}, orient="row", strict=False)

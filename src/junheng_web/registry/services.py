@@ -1,0 +1,268 @@
+"""The registry's services: the only module of this app that calls the core.
+
+- :func:`import_schools`, :func:`import_pupils`: a file → validated in the core → checked against
+  the database → written all or nothing in one transaction, upserting by natural key in bulk
+  SQL (:mod:`junheng_web.registry.importers`). A rejected file raises :class:`ImportRejected`
+  (an ``InputError``) carrying every issue and the path of the annotated workbook.
+- :func:`ensure_regions`: the packaged Henan divisions into ``Region`` (idempotent).
+- :func:`registry_frames`: schools and pupils as Polars frames, one SQL query each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+
+from junheng.exceptions import InputError, Issue
+from junheng.io import ROW, annotate_workbook, read_table
+from junheng.registry.schemas import PUPILS, SCHOOLS
+from junheng.registry.validate import divisions, validate_pupils, validate_schools
+from junheng_web.registry import importers
+from junheng_web.registry.models import Pupil, Region, School, SchoolClass
+
+Progress = Callable[[float, str], None]
+
+SCHOOL_COLUMNS = [c.field for c in SCHOOLS.columns if c.field not in ("school_code", "county_code")]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for ``dry_run``, would do)."""
+
+    kind: str
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    classes_created: int = 0
+    dry_run: bool = False
+    warnings: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    annotated_path: Path | None = None
+    student_ids: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def accepted(self) -> bool:
+        return not any(i.severity == "error" for i in self.issues)
+
+    def summary(self) -> str:
+        head = "试运行，未写入 / dry run, nothing written: " if self.dry_run else ""
+        return (f"{head}{self.file}: {self.rows} 行 rows — 新增 created {self.created}, 更新 updated {self.updated}, "
+                f"未变 unchanged {self.unchanged}; 警告 warnings {len(self.warnings)}")
+
+
+class ImportRejected(InputError):
+    """A file was rejected: nothing was written. ``result.issues`` has every issue,
+    ``annotated_path`` the workbook with the bad cells marked."""
+
+    def __init__(self, result: ImportResult):
+        self.result = result
+        self.annotated_path = result.annotated_path
+        super().__init__(result.issues, f"{result.file}: 输入有 {sum(i.severity == 'error' for i in result.issues)} 处错误，"
+                                        f"未写入任何数据 / rejected with "
+                                        f"{sum(i.severity == 'error' for i in result.issues)} error(s), nothing written")
+
+
+def _noop(fraction: float, message: str) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------------------- regions
+
+def ensure_regions() -> int:
+    """Create the packaged Henan divisions (province → cities → counties; 济源 as both) that the
+    database lacks; returns how many were created. Idempotent; existing rows are left alone."""
+    d = divisions()
+    existing = {(c, lv): pk for pk, c, lv in Region.objects.values_list("pk", "code", "level")}
+    created = 0
+    parent_level = {"city": "province", "county": "city"}
+    for level in ("province", "city", "county"):
+        new = []
+        for code, name, parent in d.filter(pl.col("level") == level).select("code", "name", "parent_code").iter_rows():
+            if (code, level) in existing:
+                continue
+            parent_id = existing.get((parent, parent_level.get(level, ""))) if parent else None
+            if level == "county" and parent_id is None:  # 济源: a county whose parent is itself as a city
+                parent_id = existing.get((parent, "city"))
+            new.append(Region(code=code, level=level, name=name, parent_id=parent_id))
+        for r in Region.objects.bulk_create(new):
+            existing[(r.code, r.level)] = r.pk
+        created += len(new)
+    return created
+
+
+def _county_ids() -> dict[str, int]:
+    return dict(Region.objects.filter(level=Region.Level.COUNTY).values_list("code", "pk"))
+
+
+# ---------------------------------------------------------------------------------------- imports
+
+def _reject(result: ImportResult, source: Path, annotate: Path | None) -> ImportRejected:
+    out = Path(annotate) if annotate else Path(settings.JUNHENG_HOME) / "annotated" / (
+        f"{source.stem}-{uuid.uuid4().hex[:8]}-errors.xlsx")
+    try:
+        result.annotated_path = annotate_workbook(source, result.issues, out)
+    except InputError:  # the file could not be read at all: nothing to annotate
+        result.annotated_path = None
+    return ImportRejected(result)
+
+
+def _read(path: Path, schema, kind: str) -> tuple:
+    raw = read_table(path, expected_headers=schema)
+    return raw, ImportResult(kind=kind, file=raw.file, rows=raw.frame.height)
+
+
+def import_schools(path: str | Path, *, user=None, dry_run: bool = False, annotate: str | Path | None = None,
+                   progress: Progress | None = None) -> ImportResult:
+    """Import a school list (``SCHOOLS`` headers): every rule checked, then all or nothing.
+
+    Upserts by 学校标识码; a second import of the same file creates and updates nothing.
+    Raises :class:`ImportRejected` (nothing written) when any row breaks a rule.
+    """
+    progress = progress or _noop
+    path = Path(path)
+    raw, result = _read(path, SCHOOLS, "schools")
+    result.dry_run = dry_run
+    progress(0.1, "校验 validating")
+    known = set(divisions().filter(pl.col("level") == "county")["code"].to_list()) | set(_county_ids())
+    frame, issues = validate_schools(raw, known_counties=known)
+    result.issues, result.warnings = issues, [i for i in issues if i.severity == "warning"]
+    if not result.accepted:
+        raise _reject(result, path, annotate)
+    progress(0.3, "写入 writing")
+    with transaction.atomic():
+        ensure_regions()
+        counties = _county_ids()
+        rows = frame.with_columns(
+            pl.col("county_code").replace_strict(counties, default=None, return_dtype=pl.Int64).alias("county_id"),
+            pl.col("school_code").alias("code"),
+        ).select(["code", "county_id", *SCHOOL_COLUMNS])
+        importers.stage(School._meta.db_table, rows)
+        counts = importers.upsert_staged(School._meta.db_table, ("code",), rows.columns)
+        importers.drop_stage()
+        result.created, result.updated, result.unchanged = counts.created, counts.updated, counts.unchanged
+        if dry_run:
+            transaction.set_rollback(True)
+    progress(1.0, "完成 done")
+    return result
+
+
+def import_pupils(path: str | Path, *, user=None, school: School | None = None, dry_run: bool = False,
+                  annotate: str | Path | None = None, progress: Progress | None = None,
+                  school_year: int | None = None) -> ImportResult:
+    """Import a roster (``PUPILS`` headers): every rule checked in the core, then against the
+    database (the school must be registered; a 学籍号 registered at another school is an error
+    naming that school; with ``school``, every row must belong to it), then all or nothing.
+
+    Classes are created from 班级编号/班级名称. Upserts by 学籍号; importing the same file again
+    creates and updates nothing. Raises :class:`ImportRejected` (nothing written) on any error.
+    """
+    progress = progress or _noop
+    path = Path(path)
+    raw, result = _read(path, PUPILS, "pupils")
+    result.dry_run = dry_run
+    progress(0.05, "校验 validating")
+    schools = dict(School.objects.values_list("code", "pk"))
+    frame, issues = validate_pupils(raw, known_schools=set(schools), known_counties=set(_county_ids()),
+                                    school_year=school_year)
+    if school is not None:
+        other = frame.filter(pl.col("school_code").is_not_null() & (pl.col("school_code") != school.code))
+        col = next((c for c in raw.columns if c in PUPILS.column("school_code").names()), "学校标识码")
+        issues.extend(raw.issue(f"不是本校（{school.name} {school.code}）的学生", f"not a pupil of your school ({school.code})",
+                                row=r, column=col, value=v) for r, v in other.select(ROW, "school_code").iter_rows())
+    result.issues = issues
+    result.warnings = [i for i in issues if i.severity == "warning"]
+    if not result.accepted:
+        raise _reject(result, path, annotate)
+    progress(0.2, "写入 writing")
+    with transaction.atomic():
+        frame = frame.with_columns(
+            pl.col("school_code").replace_strict(schools, default=None, return_dtype=pl.Int64).alias("school_id"))
+        # classes first (key: school, grade, 班级编号)
+        classes = (frame.filter(pl.col("class_code").is_not_null())
+                   .group_by("school_id", "grade", "class_code")
+                   .agg(pl.col("class_name").drop_nulls().first())
+                   .select("school_id", pl.col("grade").cast(pl.Int64), pl.col("class_code").alias("code"),
+                           pl.col("class_name").fill_null("").alias("name")).sort("school_id", "grade", "code"))
+        table = SchoolClass._meta.db_table
+        if classes.height:
+            importers.stage(table, classes)
+            result.classes_created = importers.upsert_staged(table, ("school_id", "grade", "code"),
+                                                             classes.columns).created
+        ids = importers.fetch_frame(f"SELECT id, school_id, grade, code FROM {table}",
+                                    schema={"id": pl.Int64, "school_id": pl.Int64, "grade": pl.Int64})
+        rows = (frame.with_columns(pl.col("grade").cast(pl.Int64))
+                .join(ids.rename({"id": "school_class_id", "code": "class_code"}),
+                      on=["school_id", "grade", "class_code"], how="left")
+                .select("student_id", "name", pl.col("sex").cast(pl.Int64), "birth_date",
+                        pl.col("ethnicity").fill_null(""), "school_id", "grade", "school_class_id"))
+        progress(0.4, "暂存 staging")
+        table = Pupil._meta.db_table
+        importers.stage(table, rows)
+        # a 学籍号 registered at another school is an error: say which school
+        moved = importers.fetch_frame(
+            f"SELECT s.student_id, o.code, o.name FROM {importers.STAGE} s "
+            f"JOIN {table} p ON p.student_id = s.student_id JOIN {School._meta.db_table} o ON o.id = p.school_id "
+            f"WHERE p.school_id <> s.school_id",
+            schema={"student_id": pl.String, "code": pl.String, "name": pl.String})
+        if moved.height:
+            importers.drop_stage()
+            where = frame.select(ROW, "student_id").join(moved, on="student_id")
+            col = next((c for c in raw.columns if c in PUPILS.column("student_id").names()), "学籍号")
+            result.issues = result.issues + [
+                raw.issue(f"该学籍号已在其他学校登记（{name}，{code}）", f"this 学籍号 is already registered at another school ({code} {name})",
+                          row=r, column=col, value=s) for r, s, code, name in where.sort(ROW).iter_rows()]
+            transaction.set_rollback(True)
+        else:
+            progress(0.7, "写入 upserting")
+            counts = importers.upsert_staged(table, ("student_id",), rows.columns)
+            importers.drop_stage()
+            result.created, result.updated, result.unchanged = counts.created, counts.updated, counts.unchanged
+            result.student_ids = rows["student_id"].to_list()
+            if dry_run:
+                transaction.set_rollback(True)
+    if not result.accepted:
+        raise _reject(result, path, annotate)
+    progress(1.0, "完成 done")
+    return result
+
+
+# ---------------------------------------------------------------------------------------- frames
+
+_INT = pl.Int64
+
+
+def registry_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(schools, pupils) as Polars frames in the contract of ``docs/dev/contracts.md``
+    (schools with ``city_code`` joined); one SQL query each."""
+    s, r = School._meta.db_table, Region._meta.db_table
+    extra = ", ".join(f"s.{c}" for c in SCHOOL_COLUMNS if c not in ("name",))
+    schema = {"is_teaching_point": pl.Int64, **{c: _INT for c in SCHOOL_COLUMNS if c.startswith(("enrol", "classes"))},
+              **{c: _INT for c in ("teachers_above_qualification", "key_teachers", "pe_arts_teachers",
+                                   "multimedia_classrooms")},
+              **{c: pl.Float64 for c in ("teaching_area_m2", "sports_area_m2", "equipment_value_yuan")}}
+    schools = importers.fetch_frame(
+        f"SELECT s.code AS school_code, s.name AS name, c.code AS county_code, {extra}, pc.code AS city_code "
+        f"FROM {s} s JOIN {r} c ON c.id = s.county_id LEFT JOIN {r} pc ON pc.id = c.parent_id ORDER BY s.code",
+        schema=schema).with_columns(pl.col("is_teaching_point").cast(pl.Boolean))
+    p, k = Pupil._meta.db_table, SchoolClass._meta.db_table
+    pupils = importers.fetch_frame(
+        f"SELECT p.student_id, p.name, p.sex, p.birth_date, p.ethnicity, s.code AS school_code, p.grade, "
+        f"k.code AS class_code, k.name AS class_name FROM {p} p JOIN {s} s ON s.id = p.school_id "
+        f"LEFT JOIN {k} k ON k.id = p.school_class_id ORDER BY p.student_id",
+        schema={"sex": pl.Int64, "grade": pl.Int64, "birth_date": pl.Date})
+    pupils = pupils.with_columns(
+        pl.col("sex").cast(pl.Int8), pl.col("grade").cast(pl.Int8),
+        pl.when(pl.col("ethnicity") == "").then(None).otherwise(pl.col("ethnicity")).alias("ethnicity"),
+        pl.when(pl.col("class_name") == "").then(None).otherwise(pl.col("class_name")).alias("class_name"))
+    return schools, pupils
+
+
+__all__ = ["ImportRejected", "ImportResult", "ensure_regions", "import_pupils", "import_schools", "registry_frames"]
