@@ -138,6 +138,25 @@ def roll_up(rows: list[ProgressRow], regions: dict[str, Region]) -> list[Progres
 
 
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
+    """:func:`compute_fitness_dashboard`, cached until the cycle's fitness records or weights change
+    (the stamp is two aggregate queries; the computation reads every record of the region)."""
+    from django.core.cache import cache
+    from django.db.models import Max, Sum
+
+    from junheng_web.fitness.models import FitnessRecord
+
+    f = FitnessRecord.objects.filter(cycle=cycle).aggregate(n=Count("id"), last=Max("updated_at"))
+    w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
+    key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
+           f"{f['last'].timestamp() if f['last'] else 0}:{w['n']}:{w['s'] or 0:.9g}")
+    data = cache.get(key)
+    if data is None:
+        data = compute_fitness_dashboard(cycle, region)
+        cache.set(key, data, 3600)
+    return {**data, "parts": [dict(p) for p in data["parts"]]}
+
+
+def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """Fitness rates of ``region`` (None: the province) and of each of its parts
     (cities of the province, counties of a city, schools of a county).
 
