@@ -11,7 +11,9 @@ True parameters (logistic metric, D = 1), in the range seen in large-scale asses
 GPCM with three categories 0/1/2, location ``~ N(0.3, 0.8²)`` and steps ``location ∓ 0.6``.
 Abilities: base year ``N(0, 1)`` (this fixes the reporting scale), current year
 ``N(mean_shift[subject], 1)``. Raw choice responses are letters (a wrong answer picks a
-distractor uniformly); constructed responses are the score code. A share ``omit_rate`` of items
+distractor uniformly); constructed responses are the score code. Two choice items per subject
+carry planted DIF by sex (difficulty ``+dif`` and ``−dif`` logits for girls; ``dif_female`` in
+``params``). A share ``omit_rate`` of items
 is omitted at random, and a share ``not_reached_rate`` of pupils stop in the last third of the
 booklet (every later item blank). Everything is vectorised and seeded.
 """
@@ -55,7 +57,7 @@ def _rename(design: BookletDesign, names: tuple[str, ...]) -> tuple[tuple[str, .
 
 def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
                 n_anchor_blocks: int = 2, share_constructed: float = 0.2, base_year: int = 2021,
-                year: int = 2022) -> SynthTest:
+                year: int = 2022, dif: float = 0.8) -> SynthTest:
     """Items, blocks and booklet designs for every subject (see the module docstring)."""
     rng = np.random.default_rng(seed)
     items: list[Item] = []
@@ -105,12 +107,21 @@ def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: in
                                         "a": pl.Float64, "b": pl.Float64, "b_1": pl.Float64, "b_2": pl.Float64,
                                         "block": pl.String, "year_set": pl.String}, orient="row")
     params = params.with_columns((pl.col("year_set") == "anchor").alias("anchor"))
+    # planted DIF: in each subject the first two choice items of the first current-year block are
+    # harder (+dif) and easier (−dif) for girls at equal ability — for the DIF screen to find
+    first = (params.filter((pl.col("year_set") == "current") & (pl.col("model") == "2pl"))
+             .group_by("subject", maintain_order=True).agg(pl.col("item_id").head(2)))
+    shift = {ids[0]: dif for ids in first["item_id"].to_list() if len(ids) == 2} | \
+            {ids[1]: -dif for ids in first["item_id"].to_list() if len(ids) == 2}
+    params = params.with_columns(pl.col("item_id").replace_strict(shift, default=0.0, return_dtype=pl.Float64)
+                                 .alias("dif_female"))
     blocks = pl.DataFrame(block_rows, schema={"item_id": pl.String, "block": pl.String, "order": pl.Int32}, orient="row")
     return SynthTest(ItemBank(tuple(items)), params, blocks, designs, base_designs)
 
 
 def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, designs: dict[str, BookletDesign],
-                 seed: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04) -> pl.DataFrame:
+                 seed: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04,
+                 female: np.ndarray | None = None) -> pl.DataFrame:
     """Raw responses ``person_id, item_id, raw, position`` for pupils with booklets and abilities.
 
     ``assignment``: ``student_id, subject, booklet`` (row order matches ``theta``).
@@ -118,18 +129,20 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
     rng = np.random.default_rng(seed)
     bi = pl.concat([booklet_items(d, test.blocks) for d in designs.values()])
     people = assignment.select(pl.col("student_id").alias("person_id"), "booklet").with_columns(
-        pl.Series("theta", theta), pl.Series("_stop", np.where(rng.random(len(theta)) < not_reached_rate,
+        pl.Series("theta", theta), pl.Series("_female", np.zeros(len(theta)) if female is None else female.astype(float)),
+        pl.Series("_stop", np.where(rng.random(len(theta)) < not_reached_rate,
                                                                 rng.uniform(0.67, 1.0, len(theta)), 2.0)))
     n_items = bi.group_by("booklet").agg(pl.col("position").max().alias("_len"))
     key = test.bank.to_frame().select("item_id", "key")
     df = (people.join(bi.select("booklet", "item_id", "position"), on="booklet", how="inner")
-                .join(n_items, on="booklet").join(test.params.select("item_id", "model", "a", "b", "b_1", "b_2"), on="item_id")
+                .join(n_items, on="booklet").join(test.params.select("item_id", "model", "a", "b", "b_1", "b_2", "dif_female"), on="item_id")
                 .join(key, on="item_id"))
     th, a = df["theta"].to_numpy(), df["a"].to_numpy()
     u = rng.random(df.height)
     is_cr = (df["model"] == "gpcm").to_numpy()
     # 2PL: P(1) = 1 / (1 + exp(−a(θ − b)))
-    p1 = 1.0 / (1.0 + np.exp(-a * (th - df["b"].to_numpy())))
+    b_eff = df["b"].to_numpy() + df["dif_female"].to_numpy() * df["_female"].to_numpy()
+    p1 = 1.0 / (1.0 + np.exp(-a * (th - b_eff)))
     score = (u < p1).astype(np.int64)
     # GPCM with steps b_1, b_2: numerators exp(Σ_{v≤x} a(θ − b_v)), x = 0, 1, 2
     s1 = a * (th - df["b_1"].fill_null(0).to_numpy())
@@ -164,6 +177,7 @@ def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift
     mu = assignment["subject"].replace_strict(shift, default=0.0, return_dtype=pl.Float64).to_numpy()
     # sex and location effects of the size reported in national monitoring (small gaps)
     eff = np.zeros(assignment.height)
+    female = np.zeros(assignment.height, dtype=bool)
     extra = pupils.select("student_id", *[c for c in ("sex", "location") if c in pupils.columns])
     a2 = assignment.join(extra, on="student_id", how="left")
     if "sex" in a2.columns:
@@ -174,7 +188,7 @@ def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift
         loc = a2["location"].cast(pl.String).fill_null("")
         eff += np.where(loc.str.contains("乡|村|rural").to_numpy(), -0.2, 0.0)
     theta = rng.normal(mu + eff, 1.0)
-    raw = simulate_raw(assignment, theta, test, test.designs, seed + 1)
+    raw = simulate_raw(assignment, theta, test, test.designs, seed + 1, female=female)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw
 
 

@@ -59,3 +59,26 @@ def test_missing_rates_and_design():
     for subj in ("语文", "英语"):
         cur, base = set(test.designs[subj].blocks), set(test.base_designs[subj].blocks)
         assert cur & base == set(test.designs[subj].anchor_blocks) and len(cur & base) == 2
+
+
+def test_mh_dif_finds_the_planted_items():
+    from junheng.assessment import mantel_haenszel_dif
+
+    test = synth_tests(5, subjects=("科学",), dif=1.0)
+    n = 14000
+    rng = np.random.default_rng(3)
+    pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)], "school_code": rng.integers(0, 80, n).astype(str),
+                           "sex": rng.integers(1, 3, n)})
+    asg, raw = current_year(pupils, test, seed=4)
+    scored = score_responses(raw, test.bank)
+    bk = asg.select(pl.col("student_id").alias("person_id"), "booklet")
+    dif = mantel_haenszel_dif(scored, pupils.rename({"student_id": "person_id"}), group="sex", reference=1, focal=2,
+                              booklets=bk)
+    planted = dict(zip(*test.params.filter(pl.col("dif_female") != 0).select("item_id", "dif_female")))
+    got = dict(zip(dif["item_id"], dif["ets"]))
+    # harder for girls (focal) → favours the reference group → C−; easier → C+
+    assert sorted(got[i] for i in planted) == ["C+", "C-"]
+    for i, d in planted.items():
+        assert got[i] == ("C-" if d > 0 else "C+")
+    others = [v for k, v in got.items() if k not in planted]
+    assert sum(v.startswith("C") for v in others) == 0
