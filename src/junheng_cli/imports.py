@@ -1,10 +1,99 @@
-"""``junheng import``: registry files into the system of record."""
+"""``junheng import``: registry files into the system of record (all or nothing, idempotent).
+
+Thin: parse the options → ``junheng_web.registry.services`` → print the summary → exit code
+(2 with every issue printed when a file is rejected; nothing is written then).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from junheng_cli.progress import bar
+
+
+def _services():
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.registry import services
+
+    return services
+
+
+def _run(kind: str, file: Path, dry_run: bool, annotate: Path | None) -> None:
+    services = _services()
+    fn = services.import_schools if kind == "schools" else services.import_pupils
+    with bar(100, f"导入 {file.name}", unit="%") as b:
+        done = [0]
+
+        def progress(fraction: float, message: str) -> None:
+            step = int(fraction * 100) - done[0]
+            if step > 0:
+                b.update(step)
+                done[0] += step
+            b.set_postfix_str(message)
+
+        try:
+            result = fn(file, dry_run=dry_run, annotate=annotate, progress=progress)
+        except services.ImportRejected as exc:
+            if exc.annotated_path:
+                click.echo(f"标注了错误的工作簿 / annotated workbook: {exc.annotated_path}", err=True)
+            raise
+    for w in result.warnings:
+        click.echo("  [警告/warning] " + w.message(), err=True)
+    click.echo(result.summary())
+
+
+_dry = click.option("--dry-run", is_flag=True, help="check everything and count what would change, write nothing")
+_annotate = click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="where to write the annotated workbook when the file is rejected (.xlsx)")
+_file = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
 
 @click.group(name="import")
 def import_group() -> None:
     """Import registry files (schools, pupils) — all or nothing, idempotent."""
+
+
+@import_group.command("schools")
+@_file
+@_dry
+@_annotate
+def import_schools(file: Path, dry_run: bool, annotate: Path | None) -> None:
+    """导入学校名册 / import a school list (.xlsx/.xls/.csv with the 学校标识码 … headers)."""
+    _run("schools", file, dry_run, annotate)
+
+
+@import_group.command("pupils")
+@_file
+@_dry
+@_annotate
+def import_pupils(file: Path, dry_run: bool, annotate: Path | None) -> None:
+    """导入学生名册 / import a pupil roster (.xlsx/.xls/.csv with the 学籍号 … headers)."""
+    _run("pupils", file, dry_run, annotate)
+
+
+def demo_stage(ctx) -> None:
+    """Import the synthetic province's school list and every roster, then write the registry
+    frames to ``ctx.out/registry/{schools,pupils}.parquet`` (``ctx.state["schools"/"pupils"]``)."""
+    from junheng.io import write_table
+    from junheng_cli.progress import progress
+
+    services = _services()
+    synth = Path(ctx.state["synth_dir"])
+    r = services.import_schools(synth / "schools.xlsx")
+    click.echo(f"   {r.summary()}")
+    created = updated = unchanged = 0
+    files = sorted((synth / "rosters").glob("*.csv"))
+    for f in progress(files, "导入名册 rosters", unit="file"):
+        r = services.import_pupils(f)
+        created, updated, unchanged = created + r.created, updated + r.updated, unchanged + r.unchanged
+    click.echo(f"   {len(files)} 个名册 rosters: 新增 created {created}, 更新 updated {updated}, 未变 unchanged {unchanged}")
+    schools, pupils = services.registry_frames()
+    out = ctx.out / "registry"
+    ctx.state["schools"] = write_table(schools, out / "schools.parquet")
+    ctx.state["pupils"] = write_table(pupils, out / "pupils.parquet")
+    ctx.output("registry schools", ctx.state["schools"])
+    ctx.output("registry pupils", ctx.state["pupils"])
