@@ -36,7 +36,7 @@ def _units(col: pa.ChunkedArray | pa.Array, item: Item) -> np.ndarray:
     if pa.types.is_floating(t):
         return float_to_units(col.to_numpy(zero_copy_only=False), item.scale)
     if pa.types.is_integer(t):
-        q = pc.fill_null(col, MISSING).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        q = _int_with_missing(col)
         if item.scale != 1:
             q = np.where(q == MISSING, MISSING, q * item.scale).astype(np.int32)
         return q
@@ -45,32 +45,72 @@ def _units(col: pa.ChunkedArray | pa.Array, item: Item) -> np.ndarray:
                                .fill_null(MISSING)).to_series().to_numpy()
 
 
+def _int_with_missing(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow integer column as Int32 with :data:`MISSING` for nulls, straight from its buffers."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    values = col.to_numpy(zero_copy_only=False) if col.null_count else None
+    if values is not None and values.dtype.kind == "f":  # pyarrow gives floats for nullable ints
+        bitmap = np.frombuffer(col.buffers()[0], dtype=np.uint8)
+        valid = np.unpackbits(bitmap, bitorder="little", count=col.offset + len(col))[col.offset:].astype(bool)
+        data = np.frombuffer(col.buffers()[1], dtype=col.type.to_pandas_dtype())[col.offset:col.offset + len(col)]
+        return np.where(valid, data, MISSING).astype(np.int32)
+    return col.to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Dense group ids of a batch by hashing (Arrow dictionary encoding), and each group's key."""
+    codes = np.zeros(batch.num_rows, dtype=np.int64)
+    dicts = []
+    radix = 1
+    for c in by:
+        enc = pc.dictionary_encode(batch.column(c), null_encoding="encode")
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes += idx * radix
+        dicts.append((enc.dictionary.to_pylist(), radix, len(enc.dictionary)))
+        radix *= max(len(enc.dictionary), 1)
+    enc = pc.dictionary_encode(pa.array(codes))
+    gid = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    keys = []
+    for code in enc.dictionary.to_pylist():
+        keys.append(tuple(d[(code // r) % max(m, 1)] for d, r, m in dicts))
+    return gid, keys
+
+
 def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
-                   key_index: dict[tuple, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                   key_index: dict[tuple, int], *, engine: str = "auto") -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Score one record batch and return its group sums plus the global id of each local group.
 
     ``key_index`` maps group keys to global ids and is extended with new keys (callers that run
-    batches in parallel give each its own dict and reconcile keys afterwards).
+    batches in parallel give each its own dict and reconcile keys afterwards). ``engine``:
+    ``"numpy"`` (the reference kernel and bincount sums), ``"fused"`` (one compiled pass, needs
+    numba) or ``"auto"`` (fused when numba is installed).
     """
+    from junheng.fitness import _fused
+
     n = batch.num_rows
     names = set(batch.schema.names)
     grade = batch.column("grade").to_numpy(zero_copy_only=False).astype(np.int32)
     sex = batch.column("sex").to_numpy(zero_copy_only=False).astype(np.int32)
     values = {i.field: _units(batch.column(i.field), i) for i in (HEIGHT, WEIGHT, *ITEMS) if i.field in names}
-    r = score_arrays(grade, sex, values, threads=1)
     exempt = (batch.column("exempt").to_numpy(zero_copy_only=False).astype(bool) if "exempt" in names
               else np.zeros(n, bool))
     missing = np.full(n, MISSING, np.int32)
-    vision = pupil_vision_class(_units(batch.column("vision_left"), _VISION) if "vision_left" in names else missing,
-                                _units(batch.column("vision_right"), _VISION) if "vision_right" in names else missing)
+    v_left = _units(batch.column("vision_left"), _VISION) if "vision_left" in names else missing
+    v_right = _units(batch.column("vision_right"), _VISION) if "vision_right" in names else missing
     if by:
-        keys = pl.from_arrow(pa.Table.from_batches([batch.select(list(by))]))
-        uniq = keys.unique(maintain_order=True).with_row_index("__g__")
-        gid = keys.join(uniq, on=list(by), how="left", maintain_order="left", nulls_equal=True)["__g__"].to_numpy()
-        local_keys = [tuple(row) for row in uniq.drop("__g__").iter_rows()]
+        gid, local_keys = _group_ids(batch, by)
     else:
         gid, local_keys = np.zeros(n, np.intp), [()]
     w = batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
+    ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
+    if engine == "fused" or (engine == "auto" and _fused.AVAILABLE):
+        if not _fused.AVAILABLE:
+            raise ParameterError("engine='fused' needs numba")
+        p = _fused.fused_partials(grade, sex, np.asarray(gid), len(local_keys), w, exempt, values, v_left, v_right)
+        return p, ids
+    r = score_arrays(grade, sex, values, threads=1)
+    vision = pupil_vision_class(v_left, v_right)
     complete = r["complete"] & ~exempt
     scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
     units = {i.score_field: values[i.field] for i in ITEMS if i.field in values}
@@ -79,7 +119,6 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
         total_tenths=np.maximum(r["total_tenths"], 0), bmi_class=np.where(exempt, -1, r["bmi_class"]),
         bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision, item_scores=scores, item_units=units,
     )
-    ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
     return p, ids
 
 
@@ -99,6 +138,7 @@ def summarize_parquet(
     weight: str | None = None,
     batch_rows: int = 1 << 17,
     threads: int | None = None,
+    engine: str = "auto",
 ) -> pl.DataFrame:
     """Read → score → aggregate a Parquet file of canonical fitness records, batch by batch.
 
@@ -119,7 +159,7 @@ def summarize_parquet(
 
     def work(batch):
         local: dict[tuple, int] = {}
-        p, ids = batch_partials(batch, by, weight, local)
+        p, ids = batch_partials(batch, by, weight, local, engine=engine)
         return p, [k for k, _ in sorted(local.items(), key=lambda kv: kv[1])], ids
 
     with ThreadPoolExecutor(threads) as pool:

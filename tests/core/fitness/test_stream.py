@@ -7,12 +7,17 @@ import polars as pl
 import pytest
 
 from junheng.fitness import score_fitness, summarize
+from junheng.fitness._fused import AVAILABLE
 from junheng.fitness.stream import summarize_parquet
 from junheng.synth.fitness import fitness_results
 
 
+ENGINES = ["numpy", pytest.param("fused", marks=pytest.mark.skipif(not AVAILABLE, reason="numba not installed"))]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_streaming_summary_equals_in_memory_summary(tmp_path, weighted):
+def test_streaming_summary_equals_in_memory_summary(tmp_path, weighted, engine):
     rng = np.random.default_rng(5)
     n = 20_000
     pupils = pl.DataFrame({"student_id": np.arange(n).astype(str), "sex": rng.integers(1, 3, n),
@@ -24,7 +29,7 @@ def test_streaming_summary_equals_in_memory_summary(tmp_path, weighted):
     recs.write_parquet(path)
     w = "weight" if weighted else None
     by = ["county", "grade", "sex"]
-    streamed = summarize_parquet(path, by, weight=w, batch_rows=3000, threads=2)
+    streamed = summarize_parquet(path, by, weight=w, batch_rows=3000, threads=2, engine=engine)
     direct = summarize(score_fitness(pl.read_parquet(path)), by, weight=w)
     assert streamed.columns == direct.columns
     assert streamed.height == direct.height == 54
