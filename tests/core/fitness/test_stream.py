@@ -11,7 +11,6 @@ from junheng.fitness._fused import AVAILABLE
 from junheng.fitness.stream import summarize_parquet
 from junheng.synth.fitness import fitness_results
 
-
 ENGINES = ["numpy", pytest.param("fused", marks=pytest.mark.skipif(not AVAILABLE, reason="numba not installed"))]
 
 
