@@ -134,12 +134,17 @@ def _apply(options):
 @_apply(_score_options)
 @click.option("-o", "--output", type=_OUT, required=True, help="wide scored responses (.csv or .parquet)")
 @click.option("--long", "long_out", type=_OUT, help="also write the long frame with each response's status")
-def items_score(raw: Path, bank: Path, assignment, design, blocks, not_reached, invalid, output: Path, long_out) -> None:
+@click.option("--mask/--no-mask", default=True, show_default=True,
+              help="replace pupil ids by keyed pseudonyms (same key → same pseudonym in every file)")
+def items_score(raw: Path, bank: Path, assignment, design, blocks, not_reached, invalid, output: Path, long_out,
+                mask: bool) -> None:
     """Score raw responses (person_id, item_id, raw[, position]) into the wide scored frame."""
     from junheng.assessment import missing_summary, to_wide
-    from junheng.assessment.files import write_table
+    from junheng.assessment.files import mask_key, pseudonymise, write_table
 
     b, scored = _score(raw, bank, assignment, design, blocks, not_reached, invalid)
+    if mask:
+        scored = scored.with_columns(pseudonymise(scored["person_id"], mask_key()).alias("person_id"))
     write_table(to_wide(scored, [i.item_id for i in b if i.item_id in set(scored["item_id"].unique())]), output)
     if long_out:
         write_table(scored.with_columns(pl.col("status").cast(pl.String)), long_out)
@@ -280,11 +285,13 @@ def booklets_assemble(bank: Path, subject: str, n_blocks: int, anchor_blocks: in
 @click.option("--design", "designs", multiple=True, required=True, metavar="SUBJECT=DESIGN.json",
               help="one per subject, e.g. 数学=math.json")
 @click.option("--seed", type=int, required=True)
+@click.option("--mask/--no-mask", default=True, show_default=True,
+              help="replace 学籍号 by keyed pseudonyms; --no-mask for the test sites' own lists")
 @click.option("-o", "--output", type=_OUT, required=True)
-def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, output: Path) -> None:
+def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: bool, output: Path) -> None:
     """Spiral subjects and booklets within school over a pupil table (student_id, school_code[, subject])."""
     from junheng.assessment import BookletDesign, assign_booklets
-    from junheng.assessment.files import read_table, write_table
+    from junheng.assessment.files import mask_key, pseudonymise, read_table, write_table
 
     parsed = {}
     for spec in designs:
@@ -294,7 +301,8 @@ def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, output: P
         parsed[subject] = BookletDesign.from_json(json.loads(Path(path).read_text("utf-8")))
     p = read_table(pupils, required=("student_id", "school_code"), string_columns=("student_id", "school_code"))
     out = assign_booklets(p, parsed, seed=seed)
-    write_table(out, output)
+    write_table(out.with_columns(pseudonymise(out["student_id"], mask_key()).alias("student_id")) if mask else out,
+                output)
     for r in out.group_by("subject", "booklet").len().sort("subject", "booklet").iter_rows():
         click.echo(f"  {r[0]} {r[1]}: {r[2]}")
     click.echo(f"→ {output}")

@@ -52,6 +52,12 @@ def test_it_scores_with_booklets_and_analyses(world, tmp_path):
     assert r.exit_code == 0, r.output
     wide = pl.read_parquet(tmp_path / "wide.parquet")
     assert wide.height == 1400 and wide.columns[0] == "person_id"
+    # pupil ids are pseudonymised by default, the same way in every file (they still join)
+    assert wide["person_id"].str.starts_with("P").all() and not set(wide["person_id"]) & {f"s{i:04d}" for i in range(1400)}
+    long = pl.read_csv(tmp_path / "long.csv")
+    assert set(long["person_id"]) == set(wide["person_id"])
+    r = run("items", "score", world / "raw.csv", *common, "-o", tmp_path / "plain.csv", "--no-mask")
+    assert set(pl.read_csv(tmp_path / "plain.csv")["person_id"]) == {f"s{i:04d}" for i in range(1400)}
     # each pupil has scores on exactly their booklet's 24 items at most (others null)
     assert (wide.drop("person_id").select(pl.sum_horizontal(pl.all().is_not_null())).to_series() <= 24).all()
     assert "not_reached" in r.output
@@ -75,7 +81,8 @@ def test_it_designs_assembles_and_assigns(world, tmp_path):
     r = run("booklets", "assign", world / "pupils.csv", "--design", f"数学={tmp_path / 'd.json'}", "--seed", 1,
             "-o", tmp_path / "asg.csv")
     assert r.exit_code == 0, r.output
-    assert pl.read_csv(tmp_path / "asg.csv").height == 1400
+    asg = pl.read_csv(tmp_path / "asg.csv")
+    assert asg.height == 1400 and asg["student_id"].str.starts_with("P").all()
 
 
 def test_bad_input_exits_2_and_writes_nothing(world, tmp_path):
