@@ -138,14 +138,20 @@ def roll_up(rows: list[ProgressRow], regions: dict[str, Region]) -> list[Progres
 
 
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
-    """:func:`compute_fitness_dashboard`, cached until the cycle's fitness records or weights change
-    (the stamp is two aggregate queries; the computation reads every record of the region)."""
+    """:func:`compute_fitness_dashboard`, cached until the region's fitness records or the cycle's
+    weights change (the stamp is two aggregate queries; the computation reads every record of
+    the region)."""
     from django.core.cache import cache
     from django.db.models import Max, Sum
 
     from junheng_web.fitness.models import FitnessRecord
 
-    f = FitnessRecord.objects.filter(cycle=cycle).aggregate(n=Count("id"), last=Max("updated_at"))
+    records = FitnessRecord.objects.filter(cycle=cycle)
+    if region is not None and region.level == Region.Level.COUNTY:
+        records = records.filter(pupil__school__county=region)
+    elif region is not None and region.level == Region.Level.CITY:
+        records = records.filter(pupil__school__county__parent=region)
+    f = records.aggregate(n=Count("id"), last=Max("updated_at"))
     w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
     key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
            f"{f['last'].timestamp() if f['last'] else 0}:{w['n']}:{w['s'] or 0:.9g}")
