@@ -142,3 +142,101 @@ def fused_partials(grade: np.ndarray, sex: np.ndarray, gid: np.ndarray, n_groups
 
 
 __all__ = ["AVAILABLE", "fused_partials"]
+
+
+def _score_body(rows, values, has_value, lo1, hi, width, start, score_lut, packed_lut, bonus_lut,
+                bmi_score, bmi_packed, bmi_cat, bmi_width,
+                o_bmi, o_bmi_score, o_bmi_class, o_scores, o_bonus, o_ws, o_std, o_bonus_total, o_total, o_rating,
+                o_complete):
+    n = rows.shape[0]
+    for i in range(n):
+        r = rows[i]
+        h = np.int64(values[0, i])
+        m = np.int64(values[1, i])
+        if h > 0 and m > 0 and h != _MISSING and m != _MISSING:
+            braw = (2_000_000 * m + h * h) // (2 * h * h)
+            o_bmi[i] = braw
+        else:
+            braw = 0
+            o_bmi[i] = _MISSING
+        b = braw if braw < bmi_width else bmi_width - 1
+        bidx = r * bmi_width + b
+        acc = np.int64(bmi_packed[bidx])
+        o_bmi_score[i] = bmi_score[bidx]
+        o_bmi_class[i] = bmi_cat[bidx]
+        for j in range(N_ITEMS):
+            c = values[2 + j, i] if has_value[j] else _MISSING
+            if c < lo1[j]:
+                c = lo1[j]
+            elif c > hi[j]:
+                c = hi[j]
+            idx = start[j] + r * width[j] + (c - lo1[j])
+            o_scores[j, i] = score_lut[idx]
+            o_bonus[j, i] = bonus_lut[idx]
+            acc += packed_lut[idx]
+        if (acc >> 24) == 0:
+            ws = acc & 0xFFFF
+            bonus = (acc >> 16) & 0xFF
+            if bonus > 20:
+                bonus = 20
+            std = (ws + 5) // 10
+            total = std + bonus * 10
+            o_ws[i] = ws
+            o_std[i] = std
+            o_bonus_total[i] = bonus
+            o_total[i] = total
+            o_rating[i] = 0 if total >= 900 else (1 if total >= 800 else (2 if total >= 600 else 3))
+            o_complete[i] = True
+        else:
+            o_ws[i] = -1
+            o_std[i] = -1
+            o_bonus_total[i] = -1
+            o_total[i] = -1
+            o_rating[i] = -1
+            o_complete[i] = False
+
+
+_fused_score = njit(nogil=True, cache=True)(_score_body) if AVAILABLE else None
+_TABLES: dict[int, tuple] = {}
+
+
+def _tables():
+    std = load_standard()
+    key = id(std)
+    if key not in _TABLES:
+        comp, bmi_c, bmi_cat = _compiled(std)
+        starts, offset = [], 0
+        for item in ITEMS:
+            starts.append(offset)
+            offset += comp[item.field].score.shape[0]
+        bonus = np.concatenate([comp[i.field].bonus if comp[i.field].bonus is not None
+                                else np.zeros_like(comp[i.field].score) for i in ITEMS])
+        _TABLES[key] = (std, (
+            np.array([comp[i.field].lo1 for i in ITEMS], np.int64), np.array([comp[i.field].hi for i in ITEMS], np.int64),
+            np.array([comp[i.field].width for i in ITEMS], np.int64), np.array(starts, np.int64),
+            np.concatenate([comp[i.field].score for i in ITEMS]),
+            np.concatenate([comp[i.field].packed for i in ITEMS]).astype(np.int64), bonus,
+            bmi_c.score, bmi_c.packed.astype(np.int64), bmi_cat, bmi_c.width))
+    return _TABLES[key][1]
+
+
+def fused_score_chunk(rows: np.ndarray, values: dict[str, np.ndarray], sl: slice, out: dict[str, np.ndarray]) -> None:
+    """Score records ``sl`` in one compiled pass, writing the outputs of ``kernel.score_arrays``."""
+    lo1, hi, width, start, score_lut, packed_lut, bonus_lut, bmi_score, bmi_packed, bmi_cat, bmi_width = _tables()
+    n = sl.stop - sl.start
+    stacked = np.empty((2 + N_ITEMS, n), np.int32)
+    for k, f in enumerate(("height_cm", "weight_kg", *(i.field for i in ITEMS))):
+        v = values.get(f)
+        stacked[k] = MISSING if v is None else v[sl]
+    has_value = np.ones(N_ITEMS, np.bool_)  # absent columns hold MISSING
+    scores = np.empty((N_ITEMS, n), np.int8)
+    bonus = np.empty((N_ITEMS, n), np.int8)
+    _fused_score(rows, stacked, has_value, lo1, hi, width, start, score_lut, packed_lut, bonus_lut,
+                 bmi_score, bmi_packed, bmi_cat, bmi_width,
+                 out["bmi"][sl], out["bmi_score"][sl], out["bmi_class"][sl], scores, bonus,
+                 out["standard_hundredths"][sl], out["standard_tenths"][sl], out["bonus"][sl], out["total_tenths"][sl],
+                 out["rating"][sl], out["complete"][sl])
+    for j, item in enumerate(ITEMS):
+        out[item.score_field][sl] = scores[j]
+        if item.bonus_field in out:
+            out[item.bonus_field][sl] = bonus[j]
