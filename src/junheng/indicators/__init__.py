@@ -1,1 +1,30 @@
-"""junheng.indicators."""
+"""junheng.indicators — 县域义务教育优质均衡 indicators (教督〔2017〕6号).
+
+- :mod:`.resources`: the seven resource indicators as a declarative registry
+  (:data:`RESOURCE_INDICATORS`), per-school values and verdict, the enrolment-weighted 差异系数
+  per county and level, the county resource verdict;
+- :mod:`.quality`: 教育质量 第9项 from the monitoring results (Ⅲ级以上 share and 校际差异率, with SEs);
+- :mod:`.verdict`: checklist items (15 政府保障 + 9 教育质量 + 一票否决), 社会认可度, the overall
+  verdict with reasons, change from last year.
+"""
+
+from junheng.indicators.quality import DEFAULT_QUALITY, QualityRules, between_school_diff, quality_indicator
+from junheng.indicators.resources import (
+    CV_LIMITS,
+    DEFAULT_RULES,
+    RESOURCE_INDICATORS,
+    Indicator,
+    ResourceRules,
+    county_cv,
+    county_resource_verdict,
+    school_indicators,
+    school_units,
+    weighted_cv,
+)
+from junheng.indicators.verdict import change, checklist_items, county_verdict, validate_checklist
+
+__all__ = [
+    "CV_LIMITS", "DEFAULT_QUALITY", "DEFAULT_RULES", "RESOURCE_INDICATORS", "Indicator", "QualityRules",
+    "ResourceRules", "between_school_diff", "change", "checklist_items", "county_cv", "county_resource_verdict",
+    "county_verdict", "quality_indicator", "school_indicators", "school_units", "validate_checklist", "weighted_cv",
+]
