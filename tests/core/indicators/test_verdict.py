@@ -1,0 +1,96 @@
+"""The overall county verdict and its reasons on hand-built counties; synthetic checklist."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from junheng.exceptions import InputError
+from junheng.indicators import change, county_verdict
+from junheng.synth.checklist import checklist as synth_checklist
+
+
+def resource(code, schools_ok=True, cv_ok=True):
+    return {"county_code": code, "n_units": 10, "n_units_pass": 10 if schools_ok else 9,
+            "failing_units": "" if schools_ok else "X", "n_cv": 14, "n_cv_ok": 14 if cv_ok else 13,
+            "max_cv_primary": 0.3, "max_cv_junior": 0.3, "failing_cv": "" if cv_ok else "初中:R5",
+            "schools_pass": schools_ok, "cv_pass": cv_ok, "resource_pass": schools_ok and cv_ok}
+
+
+def check(code, year=2022, rec=0.9, miss=(), veto=()):
+    row = {"county_code": code, "year": year}
+    row |= {f"G{i}": f"G{i}" not in miss for i in range(1, 16)}
+    row |= {f"Q{i}": f"Q{i}" not in miss for i in range(1, 9)}
+    row["recognition"] = rec
+    row |= {f"V{i}": f"V{i}" in veto for i in range(1, 7)}
+    return row
+
+
+def quality(code, ok):
+    return {"county_code": code, "subject": "数学", "share_l3": 0.6 if ok else 0.4, "diff_rate": 0.1,
+            "quality_pass": ok}
+
+
+def run(res_rows, cl_rows, q_rows):
+    return county_verdict(pl.DataFrame(res_rows), pl.DataFrame(cl_rows), pl.DataFrame(q_rows), year=2022)
+
+
+def test_a_county_meeting_everything_passes_with_no_reasons():
+    out = run([resource("A")], [check("A")], [quality("A", True)])
+    assert out["overall_pass"].to_list() == [True]
+    assert out["reasons"][0].to_list() == []
+    assert out["gov_met"][0] == 15 and out["quality_met"][0] == 9
+
+
+@pytest.mark.parametrize(("kwargs", "res", "q_ok", "needle"), [
+    ({"miss": ("G5",)}, {}, True, "政府保障程度 G5"),
+    ({"miss": ("Q8",)}, {}, True, "教育质量 Q8"),
+    ({"rec": 0.849}, {}, True, "社会认可度 84.9% 低于85%"),
+    ({"veto": ("V3",)}, {}, True, "一票否决：存在重点校或重点班"),
+    ({}, {"cv_ok": False}, True, "差异系数超限（初中:R5）"),
+    ({}, {"schools_ok": False}, True, "1 个学校（学部）未达到"),
+    ({}, {}, False, "教育质量 Q9 未达到"),
+])
+def test_each_failing_part_fails_the_county_and_says_why(kwargs, res, q_ok, needle):
+    out = run([resource("A", **res)], [check("A", **kwargs)], [quality("A", q_ok)])
+    assert out["overall_pass"].to_list() == [False]
+    reasons = out["reasons"][0].to_list()
+    assert len(reasons) == 1
+    assert needle in reasons[0]
+
+
+def test_recognition_exactly_85_percent_passes():
+    out = run([resource("A")], [check("A", rec=0.85)], [quality("A", True)])
+    assert out["overall_pass"][0]
+
+
+def test_missing_monitoring_result_is_undecidable_not_a_pass():
+    out = county_verdict(pl.DataFrame([resource("A")]), pl.DataFrame([check("A")]), None, year=2022)
+    assert not out["overall_pass"][0]
+    assert "Q9 无法判定" in out["reasons"][0][0]
+
+
+def test_change_from_last_year():
+    rows = [check("A", 2021, miss=("G1",)), check("A"), check("B", 2021), check("B", miss=("G2",))]
+    res = [resource("A"), resource("B")]
+    q = [quality("A", True), quality("B", True)]
+    this = county_verdict(pl.DataFrame(res), pl.DataFrame(rows), pl.DataFrame(q), year=2022)
+    last = county_verdict(pl.DataFrame(res), pl.DataFrame(rows), pl.DataFrame(q), year=2021)
+    assert change(this, last)["change"].to_list() == ["新达标", "不再达标"]
+
+
+def test_bad_checklist_reports_every_cell():
+    rows = [check("A"), check("B", rec=1.7)]
+    rows[0]["G3"] = None
+    with pytest.raises(InputError) as e:
+        county_verdict(pl.DataFrame([resource("A"), resource("B")]), pl.DataFrame(rows), None, year=2022)
+    found = {(i.row, i.column) for i in e.value.issues}
+    assert found == {(2, "G3"), (3, "recognition")}
+
+
+def test_synthetic_checklist_is_deterministic_and_valid():
+    a = synth_checklist(["410102", "410103"], year=2022, seed=5)
+    b = synth_checklist(["410103", "410102"], year=2022, seed=5)
+    assert a.equals(b)
+    assert sorted(a["year"].unique().to_list()) == [2021, 2022]
+    assert a["recognition"].is_between(0.5, 0.99).all()
