@@ -167,7 +167,7 @@ def _ethnicity(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     eth = ethnicities()
     by_code = dict(zip(eth["code"], eth["code"]))
     by_name = dict(zip(eth["name"], eth["code"]))
-    by_short = {n[:-1]: c for n, c in by_name.items() if n.endswith("族") and len(n) > 2}
+    by_short = {n[:-1]: c for n, c in by_name.items() if n.endswith("族") and len(n) >= 2}
     lookup = {**by_short, **by_name, **by_code, **{c.lstrip("0"): c for c in by_code}}
     s = frame["ethnicity"].str.replace_all(r"\s+", "")
     out = pl.DataFrame({"s": s}).select(pl.col("s").replace_strict(lookup, default=None, return_dtype=pl.String))
