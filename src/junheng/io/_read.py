@@ -215,7 +215,7 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
         names = _header_names(cells[h] if cells else [], head[:h])
         body = cells[h + 1:]
         data = {n: [r[j] for r in body] for j, n in enumerate(names)}
-        frame = pl.DataFrame(data, schema={n: pl.String for n in names})
+        frame = normalise_frame(pl.DataFrame(data, schema={n: pl.String for n in names}))
     elif suffix in CSV_SUFFIXES:
         sheet_name = None
         raw, encoding = _read_csv(path)
@@ -229,7 +229,7 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
     else:
         raise InputError(Issue("不支持的文件类型（应为 .xlsx/.xls/.csv）", "unsupported file type (use .xlsx, .xls or .csv)",
                                file=path.name, value=path.suffix))
-    frame = normalise_frame(frame).with_columns(pl.int_range(h + 2, h + 2 + frame.height, dtype=pl.Int64).alias(ROW))
+    frame = frame.with_columns(pl.int_range(h + 2, h + 2 + frame.height, dtype=pl.Int64).alias(ROW))
     value_cols = [c for c in frame.columns if c != ROW]
     if value_cols:
         frame = frame.filter(pl.any_horizontal(pl.col(value_cols).is_not_null()))

@@ -169,7 +169,8 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
     raw, result = _read(path, PUPILS, "pupils")
     result.dry_run = dry_run
     progress(0.05, "校验 validating")
-    schools = dict(School.objects.values_list("code", "pk"))
+    known = importers.fetch_frame(f"SELECT code, id FROM {School._meta.db_table}", schema={"id": pl.Int64})
+    schools = dict(zip(known["code"].to_list(), known["id"].to_list()))
     frame, issues = validate_pupils(raw, known_schools=set(schools), known_counties=set(_county_ids()),
                                     school_year=school_year)
     if school is not None:
@@ -196,8 +197,11 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
             importers.stage(table, classes)
             result.classes_created = importers.upsert_staged(table, ("school_id", "grade", "code"),
                                                              classes.columns).created
-        ids = importers.fetch_frame(f"SELECT id, school_id, grade, code FROM {table}",
-                                    schema={"id": pl.Int64, "school_id": pl.Int64, "grade": pl.Int64})
+        ids = importers.fetch_frame(
+            f"SELECT c.id, c.school_id, c.grade, c.code FROM {table} c "
+            f"WHERE c.school_id IN (SELECT DISTINCT school_id FROM {importers.STAGE})",
+            schema={"id": pl.Int64, "school_id": pl.Int64, "grade": pl.Int64}) if classes.height else \
+            pl.DataFrame(schema={"id": pl.Int64, "school_id": pl.Int64, "grade": pl.Int64, "code": pl.String})
         rows = (frame.with_columns(pl.col("grade").cast(pl.Int64))
                 .join(ids.rename({"id": "school_class_id", "code": "class_code"}),
                       on=["school_id", "grade", "class_code"], how="left")
