@@ -134,7 +134,6 @@ def main() -> None:
     out = score_arrays(grade, sex, q)
     one_s = time.perf_counter() - t
     print(f"kernel, one call on N records : {one_s:7.2f} s  {N / one_s / 1e6:8.1f} M records/s")
-
     scorer = _python_scorer()
     fields = ["grade", "sex", "height_cm", "weight_kg", *(i.field for i in ITEMS)]
     sub = {k: (q[k][:SUB] if k in q else (grade if k == "grade" else sex)[:SUB]) for k in fields}

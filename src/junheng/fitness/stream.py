@@ -109,7 +109,7 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
             raise ParameterError("engine='fused' needs numba")
         p = _fused.fused_partials(grade, sex, np.asarray(gid), len(local_keys), w, exempt, values, v_left, v_right)
         return p, ids
-    r = score_arrays(grade, sex, values, threads=1, engine="numpy" if engine == "numpy" else "auto")
+    r = score_arrays(grade, sex, values, threads=1)
     vision = pupil_vision_class(v_left, v_right)
     complete = r["complete"] & ~exempt
     scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
