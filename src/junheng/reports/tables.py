@@ -1,0 +1,189 @@
+"""Every number of the annual, county and school reports, computed once in vectorised passes.
+
+Estimates with standard errors come from :mod:`junheng.survey` (replicate weights, JK2; minimum
+reporting rule: fewer than 62 pupils or 5 schools → suppressed).  The 优质均衡 indicators come
+from :mod:`junheng.indicators`.  A missing input (no academic scores, no fitness records, no
+checklist) leaves its tables empty and is listed in ``missing`` so the report can say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from junheng import indicators as ind
+
+PASS = ["优秀", "良好", "及格"]
+GOOD = ["优秀", "良好"]
+POOR_VISION = ["轻度", "中度", "重度"]
+SEX = {1: "男", 2: "女"}
+SUBJECTS = ("语文", "数学", "英语", "科学")
+
+
+@dataclass
+class ReportInputs:
+    """What a report is built from (frames as in ``docs/dev/contracts.md``)."""
+
+    schools: pl.DataFrame
+    names: pl.DataFrame  # county_code, county_name, city_code, city_name
+    year: int = 2022
+    seed: int | None = None
+    data_version: str = ""
+    software_version: str = ""
+    weights: pl.DataFrame | None = None
+    sample: pl.DataFrame | None = None
+    fitness: pl.DataFrame | None = None
+    scores: pl.DataFrame | None = None
+    checklist: pl.DataFrame | None = None
+    province_name: str = "河南省"
+
+
+@dataclass
+class Tables:
+    inputs: ReportInputs
+    missing: list[str] = field(default_factory=list)
+    t: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> pl.DataFrame:
+        return self.t[key]
+
+    def get(self, key: str) -> pl.DataFrame | None:
+        return self.t.get(key)
+
+
+def _levels(frame: pl.DataFrame, fn) -> pl.DataFrame:
+    """Run an estimator at province, city and county level; column ``unit`` holds the code."""
+    out = []
+    for scope, by in (("province", []), ("city", ["city_code"]), ("county", ["county_code"])):
+        r = fn(by)
+        if by:
+            r = r.rename({by[0]: "unit"})
+        else:
+            r = r.with_columns(unit=pl.lit("410000"))
+        out.append(r.with_columns(scope=pl.lit(scope)))
+    cols = out[0].columns
+    return pl.concat([o.select(cols) for o in out])
+
+
+def _design(frame: pl.DataFrame, weights: pl.DataFrame):
+    from junheng.survey import ReplicateDesign
+
+    reps = [c for c in weights.columns if c.startswith("rep_")]
+    w = weights.select("student_id", "weight", *reps)
+    data = frame.drop([c for c in ("weight", *reps) if c in frame.columns]).join(w, on="student_id", how="inner")
+    data = data.filter(pl.col("weight") > 0)
+    return ReplicateDesign(data, "weight", "rep_*", method="jk2")
+
+
+def _fitness(tb: Tables, fit: pl.DataFrame, weights: pl.DataFrame) -> None:
+    from junheng.survey import proportion
+
+    fit = fit.filter(pl.col("complete").fill_null(False) & ~pl.col("exempt").fill_null(False))
+    fit = fit.with_columns(sex_label=pl.col("sex").cast(pl.Int64).replace_strict(SEX, default=None))
+    d = _design(fit, weights)
+    rows = []
+    for metric, var, levels in (("达标率", "rating", PASS), ("优良率", "rating", GOOD),
+                                ("视力不良率", "vision_class", POOR_VISION), ("肥胖率", "bmi_class", ["肥胖"]),
+                                ("超重率", "bmi_class", ["超重"]), ("低体重率", "bmi_class", ["低体重"])):
+        for group in (None, "sex_label", "location"):
+            def est(by, var=var, levels=levels, group=group):
+                b = by + ([group] if group else [])
+                r = proportion(d, var, levels=levels, by=b or None)
+                return r if group else r.with_columns(pl.lit("全体").alias("_g"))
+            r = _levels(fit, est)
+            r = r.rename({group: "group"}) if group else r.rename({"_g": "group"})
+            rows.append(r.select("scope", "unit", pl.col("group").cast(pl.String),
+                                 pl.lit(metric).alias("metric"), "estimate", "se", "n_pupils", "n_schools", "flag"))
+    tb.t["fitness"] = pl.concat(rows)
+
+
+def _academic(tb: Tables, scores: pl.DataFrame, weights: pl.DataFrame, sample: pl.DataFrame | None) -> None:
+    from junheng.survey import difference, mean, proportion
+
+    data = scores
+    need = [c for c in ("county_code", "city_code", "sex", "location", "school_code") if c not in data.columns]
+    if need and sample is not None:
+        data = data.join(sample.select("student_id", *[c for c in need if c in sample.columns]),
+                         on="student_id", how="left")
+    d = _design(data, weights)
+    pvs = sorted([c for c in data.columns if c.startswith("pv") and c[2:].isdigit()], key=lambda c: int(c[2:]))
+    lvs = sorted([c for c in data.columns if c.startswith("level_pv")], key=lambda c: int(c[8:]))
+    tb.t["score_mean"] = _levels(data, lambda by: mean(d, pv=pvs, by=[*by, "subject"]))
+    dist = []
+    for lv in (1, 2, 3, 4):
+        r = _levels(data, lambda by, lv=lv: proportion(d, pv=lvs, levels=[lv], by=[*by, "subject"]))
+        dist.append(r.with_columns(level=pl.lit(lv)))
+    tb.t["level_dist"] = pl.concat(dist)
+    tb.t["level_3up"] = _levels(data, lambda by: proportion(d, pv=lvs, levels=[3, 4], by=[*by, "subject"]))
+    gaps = []
+    for name, group, a, b in (("女−男", "sex", 2, 1), ("城区−乡村", "location", "城区", "乡村")):
+        if group not in data.columns:
+            continue
+        r = _levels(data, lambda by, g=group, a=a, b=b: difference(d, pv=pvs, group=g, a=a, b=b, by=[*by, "subject"]))
+        gaps.append(r.with_columns(gap=pl.lit(name)))
+    if gaps:
+        tb.t["gaps"] = pl.concat(gaps)
+    q = ind.quality_indicator(data, weights, by="county_code")
+    tb.t["quality"] = q
+    between = ind.between_school_diff(d, ["subject"])
+    tb.t["between_school"] = between
+
+
+def _sample_summary(tb: Tables, inp: ReportInputs) -> None:
+    w = inp.weights
+    if w is None:
+        return
+    s = w.join(inp.sample.select("student_id", "county_code"), on="student_id", how="left") \
+        if inp.sample is not None and "county_code" not in w.columns else w
+    if "county_code" not in s.columns:
+        return
+    resp = pl.col("responded").fill_null(False) if "responded" in s.columns else pl.lit(True)
+    tb.t["sample_county"] = s.group_by("county_code").agg(
+        n_schools=pl.col("school_code").n_unique(), n_pupils=pl.len(),
+        n_responded=resp.sum(), response_rate=resp.mean(),
+    ).sort("county_code")
+
+
+def build(inp: ReportInputs) -> Tables:
+    """Compute every table of the reports (one pass per estimator over all counties)."""
+    tb = Tables(inputs=inp)
+    units = ind.school_indicators(inp.schools)
+    cvs = ind.county_cv(units)
+    res = ind.county_resource_verdict(units, cvs)
+    tb.t["units"] = units
+    tb.t["cv"] = cvs
+    tb.t["resource"] = res
+    _sample_summary(tb, inp)
+    if inp.weights is None:
+        tb.missing.append("抽样权重（复制权重）")
+    if inp.fitness is not None and inp.weights is not None:
+        _fitness(tb, inp.fitness, inp.weights)
+    else:
+        tb.missing.append("体质健康测试数据")
+    if inp.scores is not None and inp.weights is not None:
+        _academic(tb, inp.scores, inp.weights, inp.sample)
+    else:
+        tb.missing.append("学业成绩（IRT 量尺分数与水平）")
+    names = dict(inp.names.select("county_code", "county_name").iter_rows())
+    if inp.checklist is not None:
+        q = tb.get("quality")
+        verdict = ind.county_verdict(res, inp.checklist, q, year=inp.year, names=names)
+        last = ind.county_verdict(res, inp.checklist, q, year=inp.year - 1, names=names) \
+            if (inp.checklist["year"] == inp.year - 1).any() else None
+        tb.t["verdict"] = ind.change(verdict, last) if last is not None else verdict.with_columns(
+            change=pl.lit("无上年数据"))
+    else:
+        tb.missing.append("政府保障程度、教育质量、社会认可度核查数据")
+    return tb
+
+
+def county_names() -> pl.DataFrame:
+    """``county_code, county_name, city_code, city_name`` from the registry's Henan divisions."""
+    from junheng.registry.validate import divisions
+
+    d = divisions()
+    cities = d.filter(pl.col("level") == "city").select(city_code="code", city_name="name")
+    return (d.filter(pl.col("level") == "county")
+            .select(county_code="code", county_name="name", city_code="parent_code")
+            .join(cities, on="city_code", how="left").sort("county_code"))
