@@ -109,11 +109,8 @@ def bmi_tenths(height_tenths_cm: np.ndarray, weight_tenths_kg: np.ndarray) -> np
     return out.astype(np.int32)
 
 
-def _score_chunk(sl: slice, grade, sex, values, fused, out, comp, bmi_c, bmi_cat) -> None:
+def _score_chunk(sl: slice, grade, sex, values, n_missing_default, out, comp, bmi_c, bmi_cat) -> None:
     rows = (grade[sl].astype(np.intp) - 1) * 2 + (sex[sl].astype(np.intp) - 1)
-    if fused is not None:
-        fused(rows, values, sl, out)
-        return
     n = rows.shape[0]
     h = values.get("height_cm")
     w = values.get("weight_kg")
@@ -161,7 +158,6 @@ def score_arrays(
     *,
     standard: Standard | None = None,
     threads: int | None = None,
-    engine: str = "auto",
 ) -> dict[str, np.ndarray]:
     """Score one batch.
 
@@ -174,20 +170,7 @@ def score_arrays(
     (``-1`` not tested, ``-2`` tested but missing), ``<item>_bonus``, ``standard_hundredths``,
     ``standard_tenths``, ``bonus``, ``total_tenths``, ``rating`` (0 优秀 … 3 不及格) and the
     bool ``complete``. Where ``complete`` is false the totals hold ``-1``.
-
-    ``engine``: ``"numpy"`` (array passes over chunks — the reference), ``"fused"`` (one compiled
-    pass per chunk from the same tables; needs numba) or ``"auto"`` (fused when numba is present
-    and the shipped standard is used). Both give identical integers (tested).
     """
-    from junheng.fitness import _fused
-
-    fused = None
-    if engine == "fused" or (engine == "auto" and _fused.AVAILABLE and standard is None):
-        if not _fused.AVAILABLE:
-            from junheng.exceptions import ParameterError
-
-            raise ParameterError("engine='fused' needs numba")
-        fused = _fused.fused_score_chunk
     comp, bmi_c, bmi_cat = _compiled(standard or load_standard())
     grade = np.asarray(grade)
     sex = np.asarray(sex)
@@ -205,10 +188,10 @@ def score_arrays(
     threads = threads or min(4, os.cpu_count() or 1)
     if threads > 1 and len(slices) > 2:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda s: _score_chunk(s, grade, sex, values, fused, out, comp, bmi_c, bmi_cat), slices))
+            list(pool.map(lambda s: _score_chunk(s, grade, sex, values, None, out, comp, bmi_c, bmi_cat), slices))
     else:
         for s in slices:
-            _score_chunk(s, grade, sex, values, fused, out, comp, bmi_c, bmi_cat)
+            _score_chunk(s, grade, sex, values, None, out, comp, bmi_c, bmi_cat)
     return out
 
 
