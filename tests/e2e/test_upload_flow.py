@@ -89,12 +89,12 @@ def fitness_files(tmp: Path, pupils) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed")
     from playwright.sync_api import sync_playwright
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM is used between sync Playwright calls
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between sync Playwright calls
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

@@ -17,6 +17,7 @@ def test_it_passes_the_deploy_checks(tmp_path):
            "JUNHENG_SECRET_KEY": "k3Q9vX2mR7tW1yB8nF4hL6jP0sD5gA-zC_eU+iO!oK*xM^qN%rT$wV#", "DJANGO_SETTINGS_MODULE":
            "junheng_web.settings", "JUNHENG_ALLOWED_HOSTS": "junheng.example.gov.cn",
            "JUNHENG_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     out = subprocess.run([sys.executable, "-m", "django", "check", "--deploy"], env=env, capture_output=True,
                          text=True, timeout=120)
     text = out.stdout + out.stderr

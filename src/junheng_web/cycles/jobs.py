@@ -42,7 +42,7 @@ def roster_job(job, progress) -> dict:
     progress(0.1, "检查名册 / checking the roster")
     path = Path(job.params["path"])
     with _as_uploaded(job):
-        return import_roster(path, _user(job), file_name=job.params.get("name", path.name))
+        return import_roster(path, _user(job), file_name=job.params.get("name", path.name), progress=progress)
 
 
 @kind("fitness")

@@ -236,7 +236,7 @@ def roster_ids(path) -> list[str]:
     return [] if col is None else table[col].drop_nulls().str.to_uppercase().to_list()
 
 
-def import_roster(path, user, *, file_name: str) -> dict:
+def import_roster(path, user, *, file_name: str, progress=None) -> dict:
     """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing.
 
     Refused before anything is written: rows of pupils that are registered to a school outside the
@@ -252,16 +252,19 @@ def import_roster(path, user, *, file_name: str) -> dict:
     ids = roster_ids(path)
     _refuse(_outside(ids, user, "roster.upload"), file_name)
     with transaction.atomic():
-        result = registry_services.import_pupils(path, **_scope_kwargs(registry_services.import_pupils, user))
+        result = registry_services.import_pupils(path, **_scope_kwargs(registry_services.import_pupils, user,
+                                                                        progress))
         _refuse(_outside(ids, user, "roster.upload"), file_name)
     return _result_dict(result)
 
 
-def _scope_kwargs(fn, user) -> dict:
+def _scope_kwargs(fn, user, progress=None) -> dict:
     import inspect
 
     params = inspect.signature(fn).parameters
     kwargs = {}
+    if "progress" in params and progress is not None:
+        kwargs["progress"] = progress
     if "user" in params:
         kwargs["user"] = user
     if "school" in params and user.school_id:

@@ -77,7 +77,7 @@ def run(job: Job) -> None:
     except InputError as exc:
         Job.objects.filter(pk=job.pk).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), error=exc.summary[:5000], message="",
-            issues=[i.as_dict() for i in exc.issues][:20000],
+            issues=[i.as_dict() for i in sorted(exc.issues, key=lambda i: (i.row is not None, i.row or 0))][:20000],
             annotated=str(getattr(exc, "annotated_path", "") or ""))
     except JunhengError as exc:
         Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, finished_at=timezone.now(), error=str(exc))
@@ -104,8 +104,11 @@ def claim() -> Job | None:
 def work(stop: threading.Event | None = None, poll: float = 1.0, once: bool = False) -> int:
     """The worker loop: run queued jobs until ``stop`` is set (or the queue is empty, ``once``)."""
     done = 0
+    from django.db import connection
+
     while stop is None or not stop.is_set():
-        close_old_connections()
+        if not connection.in_atomic_block:  # (inside a test's transaction the connection must stay)
+            close_old_connections()
         job = claim()
         if job is None:
             if once:

@@ -40,7 +40,8 @@ def job_annotated(request: HttpRequest, pk: int) -> FileResponse:
     """The uploaded file with an 错误 column: every issue next to its row (personal data: audited)."""
     job = _job(request, pk)
     path = Path(job.annotated) if job.annotated else None
-    if path is None or not path.is_file() or Path(settings.MEDIA_ROOT).resolve() not in path.resolve().parents:
+    roots = {Path(settings.MEDIA_ROOT).resolve(), Path(settings.JUNHENG_HOME).resolve()}
+    if path is None or not path.is_file() or not roots & set(path.resolve().parents):
         raise Http404
     audit(request, "download", f"annotated upload, job {job.pk}", region_code=job.county.code if job.county else "")
     stored = Path(job.params.get("path", "")).name
