@@ -49,8 +49,7 @@ def _int_with_missing(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """An Arrow integer column as Int32 with :data:`MISSING` for nulls, straight from its buffers."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    values = col.to_numpy(zero_copy_only=False) if col.null_count else None
-    if values is not None and values.dtype.kind == "f":  # pyarrow gives floats for nullable ints
+    if col.null_count:  # pyarrow would convert a nullable int column to floats; read the buffers instead
         bitmap = np.frombuffer(col.buffers()[0], dtype=np.uint8)
         valid = np.unpackbits(bitmap, bitorder="little", count=col.offset + len(col))[col.offset:].astype(bool)
         data = np.frombuffer(col.buffers()[1], dtype=col.type.to_pandas_dtype())[col.offset:col.offset + len(col)]
