@@ -1,1 +1,73 @@
-"""junheng.irt."""
+"""junheng.irt — item response theory: calibration, person scores, plausible values, linking.
+
+Estimators follow scikit-learn's conventions (parameters in ``__init__``, ``fit() -> self``,
+fitted attributes end in ``_``, randomness through ``random_state``). Frames are those of
+``docs/dev/contracts.md``: wide scored responses (``person_id`` + one integer column per item,
+null = not administered) in; ITEMS frames (``item, model, ncat, a, b, c, b_1 … b_k, se_*``,
+logistic metric, D = 1) and person-score frames out.
+
+Calibration::
+
+    from junheng import irt
+    fit = irt.calibrate(responses, "2pl")          # or irt.IRTModel("gpcm", n_quad=41).fit(df, group="sex")
+    fit.items_, fit.loglik_, fit.n_iter_, fit.converged_, fit.group_means_, fit.group_sds_
+
+Person scores (item parameters fixed; ``items`` is an ITEMS frame or a fitted model)::
+
+    irt.eap(items, responses)                     # person_id, theta_eap, theta_se
+    irt.wle(items, responses); irt.map_(items, responses)
+    irt.plausible_values(items, responses, n=5, conditioning=["sex", "location"], random_state=1)
+
+Linking and reporting::
+
+    link = irt.stocking_lord(new_items, base_items)   # also haebara, mean_mean, mean_sigma
+    linked = link.items(new_items); theta_base = link.theta(theta_new)
+    IRTModel("2pl", fixed_items=base_items).fit(df)   # fixed-anchor calibration
+    scale = irt.ReportingScale(500, 100).fit(base_theta, weights)
+    irt.levels(scale.transform(theta), cuts=[420, 500, 580])   # 1–4 = 水平Ⅰ–Ⅳ
+
+Curves: ``expected_scores`` (TCC), ``information``, ``rasch_fit`` (infit/outfit).
+Methods and their sources: ``docs/methods/irt.md``.
+"""
+
+from ._models import MODELS
+from .calibration import IRTModel, calibrate, quadrature
+from .curves import expected_scores, information, rasch_fit
+from .linking import (
+    LEVEL_LABELS,
+    LEVEL_NAMES,
+    Link,
+    ReportingScale,
+    haebara,
+    levels,
+    mean_mean,
+    mean_sigma,
+    stocking_lord,
+    transform_items,
+)
+from .scoring import eap, latent_regression, map_, plausible_values, wle
+
+__all__ = [
+    "LEVEL_LABELS",
+    "LEVEL_NAMES",
+    "MODELS",
+    "IRTModel",
+    "Link",
+    "ReportingScale",
+    "calibrate",
+    "eap",
+    "expected_scores",
+    "haebara",
+    "information",
+    "latent_regression",
+    "levels",
+    "map_",
+    "mean_mean",
+    "mean_sigma",
+    "plausible_values",
+    "quadrature",
+    "rasch_fit",
+    "stocking_lord",
+    "transform_items",
+    "wle",
+]
