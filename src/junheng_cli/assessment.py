@@ -355,7 +355,7 @@ def demo_stage(ctx) -> None:
     (out / "designs.json").write_text(json.dumps(
         {s: d.to_json() for s, d in test.designs.items()}, ensure_ascii=False, indent=1), encoding="utf-8")
     asg, raw = current_year(pupils, test, ctx.seed)
-    n_base = max(2000, min(20000, pupils.height // 8))
+    n_base = max(1000, min(20000, pupils.height // 8))
     base_asg, base_raw = base_year(test, n_base, ctx.seed + 7)
     click.echo(f"   {asg.height} pupils × 24 items ({raw.height} responses); base year {base_asg.height} pupils "
                f"({time.perf_counter() - t0:.1f} s)")
