@@ -99,3 +99,14 @@ def test_bad_input_exits_2_and_writes_nothing(world, tmp_path):
     assert r.exit_code == 2 and "items[0].subject" in r.output and "items[0].format" in r.output
     r = run("booklets", "design", "--blocks", 3, "--per-booklet", 5, "-o", tmp_path / "d.json")
     assert r.exit_code == 2 and not (tmp_path / "d.json").exists()
+
+
+def test_every_command_is_documented():
+    from pathlib import Path
+
+    from junheng_cli.assessment import booklets, items
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "assessment.md").read_text("utf-8")
+    for group in (items, booklets):
+        for name in group.commands:
+            assert f"junheng {group.name} {name}" in guide, f"junheng {group.name} {name} is not in the guide"
