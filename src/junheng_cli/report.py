@@ -1,10 +1,148 @@
-"""``junheng report``."""
+"""``junheng report``: the annual monitoring report, county reports and school sheets (HTML + PDF).
+
+Thin: parse → :mod:`junheng.reports` → print paths.  Inputs are the frames of
+``docs/dev/contracts.md``; ``--data DIR`` takes them from a demo output folder.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from junheng_cli.progress import bar
+
+_LAYOUT = {  # where the demo leaves each input under its output folder
+    "schools": "registry/schools.parquet",
+    "weights": "sample/weights.parquet",
+    "sample": "sample/pupil_sample.parquet",
+    "fitness": "fitness/scored.parquet",
+    "scores": "academic/scores.parquet",
+    "checklist": "reports/checklist.csv",
+}
+
+
+def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed):
+    from junheng.reports.tables import inputs_from_paths
+
+    given = {"schools": schools, "weights": weights, "sample": sample, "fitness": fitness, "scores": scores,
+             "checklist": checklist}
+    paths = {k: (v if v is not None else (Path(data) / _LAYOUT[k] if data else None)) for k, v in given.items()}
+    if paths["schools"] is None:
+        raise click.UsageError("需要 --schools 或 --data / give --schools or --data")
+    return inputs_from_paths(**paths, year=year, seed=seed)
+
+
+def _options(f):
+    opts = [
+        click.option("--data", type=click.Path(file_okay=False, path_type=Path),
+                     help="a demo output folder (registry/, sample/, fitness/, academic/, reports/checklist.csv)"),
+        click.option("--schools", type=click.Path(dir_okay=False, path_type=Path), help="schools frame (.parquet/.csv)"),
+        click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), help="final + replicate weights"),
+        click.option("--sample", type=click.Path(dir_okay=False, path_type=Path), help="pupil sample"),
+        click.option("--fitness", type=click.Path(dir_okay=False, path_type=Path), help="scored fitness records"),
+        click.option("--scores", type=click.Path(dir_okay=False, path_type=Path), help="academic pupil scores"),
+        click.option("--checklist", type=click.Path(dir_okay=False, path_type=Path),
+                     help="checklist CSV (county_code, year, G1..G15, Q1..Q8, recognition, V1..V6)"),
+        click.option("--year", type=int, default=2022, show_default=True),
+        click.option("--seed", type=int, default=None, help="the seed recorded in the appendix"),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+                     show_default=True),
+        click.option("--pdf/--no-pdf", default=True, show_default=True),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
 
 
 @click.group()
 def report() -> None:
-    """(being built)"""
+    """监测报告 / the annual monitoring report, county reports and school sheets."""
+
+
+@report.command("annual")
+@_options
+@click.option("--counties/--no-counties", default=False, show_default=True, help="also every county report")
+@click.option("--processes", type=int, default=2, show_default=True)
+def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, counties, processes):
+    """全省年度监测报告 / the province's annual report (and, with --counties, all county reports)."""
+    from junheng.reports import build, write_reports
+
+    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
+    codes = tb["resource"]["county_code"].to_list() if counties else []
+    with bar(len(codes) + 1, "报告 PDF") as b:
+        written = write_reports(tb, out, counties=codes, pdf=pdf, processes=processes, progress=b.update)
+    _print(written, tb.missing)
+
+
+@report.command("county")
+@click.argument("code")
+@_options
+def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf):
+    """县级监测报告 / one county's report (against its city and the province)."""
+    from junheng.reports import build, write_reports
+
+    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
+    _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1), tb.missing)
+
+
+@report.command("school")
+@click.argument("code")
+@_options
+def school(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf):
+    """学校监测简表 / one school's sheet (resource indicators and participation only)."""
+    from junheng.reports import build, html_to_pdf, school_html
+
+    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
+    html = school_html(tb, code)
+    d = Path(out) / "school"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{code}.html").write_text(html, "utf-8")
+    written = {"html": [d / f"{code}.html"], "pdf": []}
+    if pdf:
+        written["pdf"].append(Path(html_to_pdf(html, d / f"{code}.pdf")))
+    _print(written, tb.missing)
+
+
+def _print(written, missing) -> None:
+    for kind in ("html", "pdf"):
+        for p in written[kind]:
+            click.echo(str(p))
+    if missing:
+        click.echo("缺少 / missing: " + "；".join(missing), err=True)
+
+
+def demo_stage(ctx) -> None:
+    """Demo: the annual report and every county report of the synthetic province (HTML + PDF)."""
+    import time
+
+    import polars as pl
+
+    from junheng.reports import build, write_reports
+    from junheng.reports.tables import inputs_from_paths
+    from junheng.synth.checklist import checklist as synth_checklist
+
+    out = ctx.out / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    st = ctx.state
+    if "schools" not in st:
+        click.echo("   (no registry schools frame: the import stage must run first; skipped)")
+        return
+    codes = pl.read_parquet(st["schools"], columns=["county_code"])["county_code"].unique().sort()
+    synth_checklist(codes, year=2022, seed=ctx.seed).write_csv(out / "checklist.csv")
+    for key in ("fitness_scored", "academic_scores", "replicates"):
+        if key not in st:
+            click.echo(f"   ({key} not available: the report says so and leaves that part out)")
+    inp = inputs_from_paths(schools=st["schools"], weights=st.get("replicates"), sample=st.get("sample"),
+                            fitness=st.get("fitness_scored"), scores=st.get("academic_scores"),
+                            checklist=out / "checklist.csv", year=2022, seed=ctx.seed)
+    t = time.perf_counter()
+    tb = build(inp)
+    click.echo(f"   tables for {tb['resource'].height} counties ({time.perf_counter() - t:.1f} s)")
+    n = tb["resource"].height + 1
+    with bar(n, "报告 PDF") as b:
+        written = write_reports(tb, out, pdf=True, processes=2, progress=b.update)
+    click.echo(f"   {len(written['pdf'])} PDF + {len(written['html'])} HTML ({time.perf_counter() - t:.0f} s)")
+    ctx.output("annual report (PDF)", out / "annual.pdf")
+    ctx.output("annual report (HTML)", out / "annual.html")
+    ctx.output(f"county reports ({n - 1} × HTML + PDF)", out / "county")

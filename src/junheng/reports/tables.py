@@ -187,3 +187,49 @@ def county_names() -> pl.DataFrame:
     return (d.filter(pl.col("level") == "county")
             .select(county_code="code", county_name="name", city_code="parent_code")
             .join(cities, on="city_code", how="left").sort("county_code"))
+
+
+def _read(path) -> pl.DataFrame | None:
+    from pathlib import Path
+
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        return None
+    if p.suffix == ".parquet":
+        return pl.read_parquet(p)
+    if p.suffix == ".csv":
+        return pl.read_csv(p, infer_schema_length=10000,
+                           schema_overrides={c: pl.String for c in ("county_code", "school_code", "student_id",
+                                                                    "city_code")})
+    from junheng.exceptions import ParameterError
+
+    raise ParameterError(f"只接受 .parquet 或 .csv / only .parquet or .csv files: {p}")
+
+
+def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
+                      year: int = 2022, seed: int | None = None, data_version: str = "") -> ReportInputs:
+    """Read the report inputs from files (Parquet or CSV); a missing optional file is left out.
+
+    ``data_version`` defaults to a digest of the input files' bytes (same files → same version).
+    """
+    import hashlib
+    from pathlib import Path
+
+    import junheng
+    from junheng.exceptions import ParameterError
+
+    sch = _read(schools)
+    if sch is None:
+        raise ParameterError(f"找不到学校表 / schools file not found: {schools}")
+    if not data_version:
+        h = hashlib.sha256()
+        for p in (schools, weights, sample, fitness, scores, checklist):
+            if p is not None and Path(p).exists():
+                h.update(Path(p).name.encode())
+                h.update(Path(p).read_bytes())
+        data_version = "sha256:" + h.hexdigest()[:16]
+    return ReportInputs(schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
+                        software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights),
+                        sample=_read(sample), fitness=_read(fitness), scores=_read(scores), checklist=_read(checklist))

@@ -1,0 +1,247 @@
+"""From :class:`~junheng.reports.tables.Tables` to the plain values the templates show, and the
+主要发现 sentences, each written only when the numbers support it.
+
+Rules for 主要发现 (docs/methods/indicators.md): a difference between two groups or between a
+county and the province is called a difference only when |d| > 2 SE(d); the SE of a sex or
+location gap is the replicate SE of the difference (covariance included, ``survey.difference``);
+for county − province, where no joint estimate exists, SE(d) is taken as sqrt(SE_c² + SE_p²)
+(conservative: the county is part of the province, so the true SE is smaller).  Suppressed
+estimates (reporting rule) are shown as "—" and never enter a sentence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from junheng.indicators import RESOURCE_INDICATORS
+from junheng.reports import charts
+from junheng.reports.tables import SUBJECTS, Tables
+
+LEVEL_NAMES = ["待提高", "中等", "良好", "优秀"]
+FIT_METRICS = ["达标率", "优良率", "视力不良率", "肥胖率", "超重率", "低体重率"]
+IND_NAMES = {i.id: i.name for i in RESOURCE_INDICATORS}
+IND_UNITS = {i.id: i.unit for i in RESOURCE_INDICATORS}
+
+
+def _num(v, d=1):
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{d}f}"
+
+
+def _pct(v, d=1):
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:.{d}f}%"
+
+
+def _rows(df: pl.DataFrame | None, **eq) -> list[dict]:
+    if df is None:
+        return []
+    for k, v in eq.items():
+        df = df.filter(pl.col(k) == v)
+    return df.to_dicts()
+
+
+def _one(df, **eq) -> dict | None:
+    r = _rows(df, **eq)
+    return r[0] if r else None
+
+
+def _significant(d: float | None, se: float | None) -> bool:
+    return d is not None and se is not None and se > 0 and abs(d) > 2 * se
+
+
+def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
+    sm = tb.get("score_mean")
+    if sm is None:
+        return None
+    subjects = []
+    for s in SUBJECTS:
+        m = _one(sm, scope=scope, unit=unit, subject=s)
+        if m is None:
+            continue
+        dist = [(_one(tb["level_dist"], scope=scope, unit=unit, subject=s, level=lv) or {}).get("estimate")
+                for lv in (1, 2, 3, 4)]
+        l3 = _one(tb["level_3up"], scope=scope, unit=unit, subject=s) or {}
+        gaps = []
+        for g in ("女−男", "城区−乡村"):
+            r = _one(tb.get("gaps"), scope=scope, unit=unit, subject=s, gap=g)
+            if r:
+                gaps.append({"name": g, "est": _num(r["estimate"]), "se": _num(r["se"]),
+                             "sig": _significant(r["estimate"], r["se"]), "raw": r["estimate"], "raw_se": r["se"]})
+        subjects.append({"subject": s, "mean": _num(m["estimate"]), "se": _num(m["se"]), "n": m["n_pupils"],
+                         "n_schools": m["n_schools"], "raw": m["estimate"], "raw_se": m["se"],
+                         "dist": [_pct(x) for x in dist], "dist_raw": dist,
+                         "l3": _pct(l3.get("estimate")), "l3_se": _pct(l3.get("se")), "gaps": gaps,
+                         "suppressed": m["estimate"] is None})
+    chart = charts.bars([(s["subject"], s["raw"], s["raw_se"]) for s in subjects], ref=500, ref_label="基准 500")
+    levels = charts.stacked([(s["subject"], s["dist_raw"]) for s in subjects], LEVEL_NAMES)
+    return {"subjects": subjects, "chart": chart, "levels_chart": levels}
+
+
+def fitness_block(tb: Tables, scope: str, unit: str) -> dict | None:
+    f = tb.get("fitness")
+    if f is None:
+        return None
+    sub = f.filter((pl.col("scope") == scope) & (pl.col("unit") == unit))
+    groups = ["全体", "男", "女", "城区", "镇区", "乡村"]
+    table = []
+    for m in FIT_METRICS:
+        row = {"metric": m, "cells": []}
+        for g in groups:
+            r = _one(sub, metric=m, group=g)
+            row["cells"].append({"v": _pct(r["estimate"]) if r else "—", "se": _pct(r["se"], 2) if r else ""})
+        table.append(row)
+    chart_items = []
+    for m in FIT_METRICS[:4]:
+        r = _one(sub, metric=m, group="全体") or {}
+        chart_items.append((m, r.get("estimate"), r.get("se")))
+    return {"groups": groups, "table": table, "chart": charts.bars(chart_items, unit="%", vmax=1.05)}
+
+
+def resource_block(tb: Tables, county: str) -> dict:
+    cv = tb["cv"].filter(pl.col("county_code") == county)
+    rows = []
+    for lvl in ("小学", "初中"):
+        for r in _rows(cv, level=lvl):
+            rows.append({"level": lvl, "id": r["indicator"], "name": IND_NAMES[r["indicator"]],
+                         "mean": _num(r["mean"], 2), "cv": _num(r["cv"], 3), "limit": f"{r['limit']:.2f}",
+                         "ok": r["cv_ok"], "n": r["n_schools"]})
+    chart = charts.bars([(f"{r['level']}{r['id']}", float(r["cv"]) if r["cv"] != "—" else None, None)
+                         for r in rows], ref=0.50, ref_label="小学限 0.50", vmax=1.0)
+    return {"cv_rows": rows, "cv_chart": chart}
+
+
+def school_rows(tb: Tables, county: str | None = None, school: str | None = None) -> list[dict]:
+    u = tb["units"]
+    if county:
+        u = u.filter(pl.col("county_code") == county)
+    if school:
+        u = u.filter(pl.col("school_code") == school)
+    out = []
+    for r in u.to_dicts():
+        out.append({"code": r["school_code"], "name": r.get("name") or "", "level": r["level"],
+                    "stage": r["stage"], "enrol": r["enrolment"],
+                    "vals": [{"v": _num(r[i], 2), "ok": r[f"{i}_met"], "ratio": _pct(r[f"{i}_ratio"], 0)}
+                               for i in IND_NAMES],
+                    "n_met": r["n_met"], "pass": r["school_pass"]})
+    return out
+
+
+def verdict_row(tb: Tables, county: str) -> dict | None:
+    v = tb.get("verdict")
+    r = _one(v, county_code=county)
+    if r is None:
+        return None
+    r["recognition_txt"] = _pct(r["recognition"])
+    return r
+
+
+def compare_rows(tb: Tables, county: str, city: str) -> list[dict]:
+    """County against its city and the province (academic means and fitness 达标率/优良率)."""
+    rows = []
+    sm = tb.get("score_mean")
+    for s in SUBJECTS if sm is not None else ():
+        c, ci, p = (_one(sm, scope=sc, unit=u, subject=s) for sc, u in
+                    (("county", county), ("city", city), ("province", "410000")))
+        if c is None:
+            continue
+        rows.append(_compare(f"{s} 平均分", c, ci, p, pct=False))
+    f = tb.get("fitness")
+    for m in ("达标率", "优良率", "视力不良率"):
+        if f is None:
+            break
+        c, ci, p = (_one(f, scope=sc, unit=u, metric=m, group="全体") for sc, u in
+                    (("county", county), ("city", city), ("province", "410000")))
+        if c is None:
+            continue
+        rows.append(_compare(m, c, ci, p, pct=True))
+    return rows
+
+
+def _compare(label, c, ci, p, *, pct):
+    fmt = _pct if pct else _num
+    d = None if c["estimate"] is None or p is None or p["estimate"] is None else c["estimate"] - p["estimate"]
+    se = None if d is None or c["se"] is None else math.sqrt(c["se"] ** 2 + (p["se"] or 0) ** 2)
+    sig = _significant(d, se)
+    word = "—" if d is None else ("高于全省" if sig and d > 0 else "低于全省" if sig else "与全省无显著差异")
+    return {"label": label, "county": fmt(c["estimate"]), "county_se": fmt(c["se"]),
+            "city": fmt(ci["estimate"]) if ci else "—", "province": fmt(p["estimate"]) if p else "—",
+            "diff": "—" if d is None else (f"{d * 100:+.1f} 个百分点" if pct else f"{d:+.1f}"), "word": word,
+            "sig": sig, "raw_d": d}
+
+
+def findings_annual(tb: Tables) -> list[str]:
+    out: list[str] = []
+    ac = academic_block(tb, "province", "410000")
+    if ac:
+        for s in ac["subjects"]:
+            if s["raw"] is None:
+                continue
+            out.append(f"{s['subject']}：全省平均 {s['mean']} 分（标准误 {s['se']}），"
+                       f"达到Ⅲ级（良好）及以上的学生占 {s['l3']}。")
+            for g in s["gaps"]:
+                if g["sig"]:
+                    hi = ("女生" if g["raw"] > 0 else "男生") if g["name"] == "女−男" else \
+                        ("城区" if g["raw"] > 0 else "乡村")
+                    lo = {"女生": "男生", "男生": "女生", "城区": "乡村", "乡村": "城区"}[hi]
+                    out.append(f"{s['subject']}：{hi}学生平均分比{lo}学生高 {abs(g['raw']):.1f} 分"
+                               f"（标准误 {g['se']}，超过 2 倍标准误）。")
+        quiet = [f"{s['subject']}{g['name']}" for s in ac["subjects"] for g in s["gaps"] if not g["sig"]]
+        if quiet:
+            out.append("以下差异未超过 2 倍标准误，不作为差异报告：" + "、".join(quiet) + "。")
+    fb = tb.get("fitness")
+    if fb is not None:
+        r = _one(fb, scope="province", unit="410000", metric="达标率", group="全体")
+        g = _one(fb, scope="province", unit="410000", metric="优良率", group="全体")
+        v = _one(fb, scope="province", unit="410000", metric="视力不良率", group="全体")
+        if r and r["estimate"] is not None:
+            out.append(f"体质健康：全省达标率 {_pct(r['estimate'])}（标准误 {_pct(r['se'], 2)}），"
+                       f"优良率 {_pct(g['estimate'])}，视力不良率 {_pct(v['estimate'])}。")
+        m, f_ = (_one(fb, scope="province", unit="410000", metric="优良率", group=x) for x in ("男", "女"))
+        if m and f_ and m["estimate"] is not None and f_["estimate"] is not None:
+            d = f_["estimate"] - m["estimate"]
+            se = math.sqrt(m["se"] ** 2 + f_["se"] ** 2)
+            if _significant(d, se):
+                out.append(f"体质健康优良率{'女生高于男生' if d > 0 else '男生高于女生'} {abs(d) * 100:.1f} 个百分点。")
+            else:
+                out.append("体质健康优良率男女生之间差异未超过 2 倍标准误。")
+    res = tb["resource"]
+    n = res.height
+    n_res = int(res["resource_pass"].sum())
+    out.append(f"资源配置：{n} 个县（市、区）中 {n_res} 个所有学校达标且 7 项差异系数均在限值内。")
+    cv = tb["cv"]
+    worst = cv.filter(~pl.col("cv_ok").fill_null(False)).group_by("level", "indicator").len().sort(
+        ["len", "level", "indicator"], descending=[True, False, False])
+    if worst.height:
+        w = worst.row(0, named=True)
+        out.append(f"差异系数超限最多的是{w['level']}“{IND_NAMES[w['indicator']]}”（{w['len']} 个县）。")
+    v = tb.get("verdict")
+    if v is not None:
+        k = int(v["overall_pass"].sum())
+        out.append(f"优质均衡：{k} 个县（市、区）达到全部四方面要求，{n - k} 个未达到（原因见各县表）。")
+        ch = v["change"].value_counts().sort("change").rows() if "change" in v.columns else []
+        if ch:
+            out.append("与上年相比：" + "，".join(f"{a} {b} 个" for a, b in ch) + "。")
+    return out
+
+
+def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
+    out = []
+    for r in compare_rows(tb, county, city):
+        if r["raw_d"] is None:
+            out.append(f"{r['label']}：样本不足，按最小报告规则不予报告。")
+        elif r["sig"]:
+            out.append(f"{r['label']} {r['county']}，{r['word']}（差 {r['diff']}，超过 2 倍标准误）。")
+        else:
+            out.append(f"{r['label']} {r['county']}，与全省差异未超过 2 倍标准误。")
+    v = verdict_row(tb, county)
+    res = _one(tb["resource"], county_code=county)
+    if res:
+        out.append(f"资源配置：{res['n_units']} 个学校（学部）中 {res['n_units_pass']} 个达标；"
+                   + ("7 项差异系数均在限值内。" if res["cv_pass"] else
+                      f"差异系数超限：{res['failing_cv'].replace(',', '、')}。"))
+    if v:
+        out.append(f"{name}{'达到' if v['overall_pass'] else '未达到'}优质均衡评估要求"
+                   + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
+                   + f"与上年相比：{v['change']}。")
+    return out
