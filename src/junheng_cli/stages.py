@@ -10,4 +10,5 @@ STAGES: list = [
     ("学业质量 academic", lambda ctx: __import__("junheng_cli.assessment", fromlist=["demo_stage"]).demo_stage(ctx)),
     ("权重 weights", lambda ctx: __import__("junheng_cli.survey", fromlist=["weights_stage"]).weights_stage(ctx)),
     ("平台账号 web accounts", lambda ctx: __import__("junheng_cli.serve", fromlist=["demo_stage"]).demo_stage(ctx)),
+    ("监测报告 reports", lambda ctx: __import__("junheng_cli.report", fromlist=["demo_stage"]).demo_stage(ctx)),
 ]
