@@ -10,11 +10,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, render
 
 from junheng_web.accounts.audit import audit
-from junheng_web.accounts.scoping import restrict
+from junheng_web.accounts.scoping import require, restrict
 from junheng_web.jobs.models import Job
 
 
 def _job(request: HttpRequest, pk: int) -> Job:
+    require(request.user, "job.view")
     return get_object_or_404(restrict(Job.objects.all(), request.user, "job.view"), pk=pk)
 
 
