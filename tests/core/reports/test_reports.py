@@ -1,0 +1,101 @@
+"""The reports: every county in the annual PDF, embedded CJK fonts, non-blank pages, reproducible HTML,
+graceful degradation, findings only from significant differences."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from junheng.exceptions import ParameterError
+from junheng.reports import build, county_html, school_html, write_reports
+from junheng.reports.context import findings_annual
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+
+
+@pytest.fixture(scope="module")
+def written(tables, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    codes = tables["resource"]["county_code"].to_list()[:2]
+    return out, write_reports(tables, out, counties=codes, processes=2)
+
+
+def test_annual_pdf_names_every_county_and_embeds_a_cjk_font(written, tables):
+    out, _ = written
+    text = subprocess.run(["pdftotext", "-layout", str(out / "annual.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    names = tables.inputs.names.filter(pl.col("county_code").is_in(tables["resource"]["county_code"].implode()))
+    assert names.height == 157
+    compact = text.replace(" ", "")
+    missing = [n for n in names["county_name"].to_list() if n not in compact]
+    assert missing == []
+    fonts = subprocess.run(["pdffonts", str(out / "annual.pdf")], capture_output=True, text=True, check=True).stdout
+    cjk = [ln for ln in fonts.splitlines() if "CJK" in ln]
+    assert cjk and all(" yes " in ln for ln in cjk)  # embedded (emb = yes)
+
+
+def test_pages_rendered_to_png_are_not_blank(written, tmp_path):
+    out, w = written
+    pdf = out / "county" / f"{w['pdf'][1].stem}.pdf"
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf), str(tmp_path / "p")], check=True)
+    pages = sorted(tmp_path.glob("p-*.pgm"))
+    assert len(pages) >= 2
+    for p in pages:
+        data = p.read_bytes()
+        # PGM: header of three lines then one byte per pixel
+        pixels = np.frombuffer(data.split(b"\n", 3)[3], dtype=np.uint8)
+        assert (pixels < 200).mean() > 0.005, f"{p.name} looks blank"
+
+
+def test_the_pdf_has_charts_and_tables(written):
+    out, w = written
+    text = subprocess.run(["pdftotext", str(out / "annual.pdf"), "-"], capture_output=True, text=True).stdout
+    for heading in ("主要发现", "监测基本情况", "学业表现", "体质健康", "优质均衡", "方法与数据说明", "达标率"):
+        assert heading in text
+    html = (out / "annual.html").read_text("utf-8")
+    assert html.count("<svg") >= 3 and html.count("<table") >= 3
+
+
+def test_same_inputs_same_html_bytes(report_inputs, tables):
+    again = build(report_inputs)
+    code = tables["resource"]["county_code"][5]
+    assert county_html(tables, code) == county_html(again, code)
+    html = county_html(tables, code)
+    assert "test-v1" in html and ">3<" in html  # data version and seed in the appendix
+
+
+def test_missing_parts_are_said_not_hidden(report_inputs):
+    from dataclasses import replace
+
+    tb = build(replace(report_inputs, scores=None, checklist=None))
+    code = tb["resource"]["county_code"][0]
+    html = county_html(tb, code)
+    assert "本期未提供学业成绩" in html
+    assert "未提供核查数据" in html
+
+
+def test_school_sheet_shows_only_resources_and_participation(tables):
+    code = tables["units"]["school_code"][0]
+    html = school_html(tables, code)
+    assert "资源配置指标" in html and "参测情况" in html
+    assert "学业表现" not in html and "体质健康" not in html and "优良率" not in html
+    with pytest.raises(ParameterError):
+        school_html(tables, "0000000000")
+
+
+def test_findings_call_a_gap_a_gap_only_beyond_two_se(tables):
+    gaps = tables["gaps"].filter(pl.col("scope") == "province")
+    text = "".join(findings_annual(tables))
+    for r in gaps.iter_rows(named=True):
+        significant = abs(r["estimate"]) > 2 * r["se"]
+        claim = f"{r['subject']}：" in text and "超过 2 倍标准误" in text
+        if not significant:
+            # the non-significant gap is listed among those not reported as differences
+            assert f"{r['subject']}{r['gap']}" in text
+        else:
+            assert claim
