@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from junheng_web.registry.models import Cycle, Pupil, Region, School, SchoolClass
+from junheng_web.registry.models import Cycle, Pupil, Region, School, SchoolClass, mask_student_id
 
 
 def mask_id(value: str) -> str:
     """G410102201104272939 → G41010***********39 (region kept for support, the rest hidden)."""
-    if not value or len(value) < 9:
-        return "***"
-    return value[:6] + "*" * (len(value) - 8) + value[-2:]
+    return mask_student_id(value)
 
 
 def mask_name(value: str) -> str:

@@ -113,7 +113,15 @@ class Pupil(models.Model):
         indexes = [models.Index(fields=["school", "grade"])]
 
     def __str__(self) -> str:
-        return self.student_id
+        # masked: str() ends up in admin labels, logs and messages (personal data, DESIGN.md)
+        return mask_student_id(self.student_id)
+
+
+def mask_student_id(value: str) -> str:
+    """G410102201104272939 → G41010***********39 (the region kept for support, the rest hidden)."""
+    if not value or len(value) < 9:
+        return "***"
+    return value[:6] + "*" * (len(value) - 8) + value[-2:]
 
 
 class Cycle(models.Model):
