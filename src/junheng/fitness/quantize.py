@@ -34,12 +34,17 @@ _HALF = "0123456789.-+:, "
 _MICRO = 1_000_000
 
 
+_FROM = [*_FULL, " ", "\t", "\u00a0", ","]
+_TO = [*_HALF[:-2], "", "", "", "", "", ""]  # full-width comma and space, space, tab, nbsp, comma → removed
+
+
 def normalize_text(s: pl.Expr) -> pl.Expr:
-    """Full-width digits and marks → ASCII, spaces removed; empty → null."""
-    for f, h in zip(_FULL, _HALF):
-        s = s.str.replace_all(f, h, literal=True)
-    s = s.str.replace_all(r"\s+", "").str.replace_all(",", "", literal=True)
-    return pl.when(s == "").then(None).otherwise(s)
+    """Full-width digits and marks → ASCII, spaces and thousands commas removed; empty → null.
+
+    One Aho–Corasick pass (``str.replace_many``), not a pass per character.
+    """
+    s = s.str.replace_many(_FROM, _TO)
+    return pl.when(s != "").then(s)
 
 
 def _round_micro(micro: pl.Expr, scale: int, mode: Rounding) -> pl.Expr:

@@ -124,6 +124,13 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, 
         import csv
         import io
 
+        head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:10]))))
+        at = next((i for i, r in enumerate(head) if any(_norm_header(c) in ("学籍号", "student_id") for c in r)), None)
+        if at is not None:  # the body through Polars' CSV reader: all text, no per-cell Python
+            try:
+                return _csv_frame(text, at), sheet_name
+            except pl.exceptions.PolarsError:
+                pass  # ragged or odd files: the tolerant reader below
         rows = list(csv.reader(io.StringIO(text)))
     else:
         raise InputError(Issue("文件类型应为 .xlsx、.xls 或 .csv", "file type must be .xlsx, .xls or .csv",
@@ -152,6 +159,19 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, 
     if value_cols:
         df = df.filter(~pl.all_horizontal(pl.col(value_cols).is_null()))
     return df, sheet_name
+
+
+def _csv_frame(text: str, header_at: int) -> pl.DataFrame:
+    import io
+
+    df = pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=header_at, infer_schema=False,
+                     truncate_ragged_lines=False)
+    df = df.rename({c: (c.strip() or f"列{k + 1}") for k, c in enumerate(df.columns)})
+    df = df.with_columns(pl.col(pl.String).str.strip_chars()).with_columns(
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in df.columns)
+    df = df.with_columns(pl.int_range(header_at + 2, header_at + 2 + df.height, dtype=pl.Int32).alias(ROW))
+    value_cols = [c for c in df.columns if c != ROW]
+    return df.filter(~pl.all_horizontal(pl.col(value_cols).is_null())) if value_cols else df
 
 
 @dataclass
