@@ -1,0 +1,88 @@
+"""Benchmark: the annual report and all 157 county reports (HTML + PDF) for a synthetic province.
+
+Inputs: the synthetic province at scale 0.12 (its grade-6 roster, about 168,000 pupils, taken as
+the sample, one subject each), 80 replicate weights, fitness ratings and five plausible values per
+pupil (random, for timing only).  Measured: table building (all estimates with SEs), HTML, and PDF
+rendering in 2 worker processes.  Baseline in the same run: rendering 8 county PDFs one after
+another in this process, extrapolated to 158 documents (what a serial renderer would take).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import polars as pl
+
+
+def _inputs():
+    from junheng.reports import ReportInputs, county_names
+    from junheng.synth import province
+    from junheng.synth.checklist import checklist
+
+    prov = province(0.12, 2022)
+    rng = np.random.default_rng(1)
+    names = county_names()
+    s = prov.pupils.join(prov.schools.select("school_code", "county_code", "location"), on="school_code")
+    s = s.join(names.select("county_code", "city_code"), on="county_code").select(
+        "student_id", "school_code", "county_code", "city_code", "sex", "location")
+    n = s.height
+    s = s.with_columns(subject=pl.Series(np.array(["语文", "数学", "英语", "科学"])[rng.integers(0, 4, n)]))
+    w = np.full(n, 9.0)
+    zone = s["school_code"].rank("dense").to_numpy() % 80
+    weights = s.select("student_id", "school_code").with_columns(
+        weight=pl.Series(w), responded=pl.lit(True),
+        **{f"rep_{r}": pl.Series(np.where(zone == r - 1, w * rng.choice([0.0, 2.0]), w)) for r in range(1, 81)})
+    fitness = s.with_columns(
+        rating=pl.Series(np.array(["优秀", "良好", "及格", "不及格"])[rng.choice(4, n, p=[.15, .4, .38, .07])]),
+        bmi_class=pl.Series(np.array(["正常", "超重", "肥胖", "低体重"])[rng.choice(4, n, p=[.7, .14, .1, .06])]),
+        vision_class=pl.Series(np.array(["正常", "轻度", "中度", "重度"])[rng.choice(4, n)]),
+        complete=pl.lit(True), exempt=pl.lit(False))
+    eff = rng.normal(0, 35, prov.schools.height)
+    idx = s["school_code"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    theta = 500 + eff[idx] + rng.normal(0, 90, n)
+    scores = s.select("student_id", "subject").with_columns(
+        **{f"pv{m}": pl.Series(theta + rng.normal(0, 30, n)) for m in range(1, 6)},
+        **{f"level_pv{m}": pl.Series(np.digitize(theta, [420, 500, 600]) + 1) for m in range(1, 6)})
+    return ReportInputs(schools=prov.schools, names=names, seed=2022, data_version="bench", software_version="bench",
+                        weights=weights, sample=s, fitness=fitness, scores=scores,
+                        checklist=checklist(prov.schools["county_code"].unique(), seed=2022)), n
+
+
+def main() -> None:
+    from junheng.reports import build, write_reports
+    from junheng.reports.render import _pdf_job
+
+    t = time.perf_counter()
+    inp, n = _inputs()
+    print(f"inputs: {n} pupils × 80 replicates, {inp.schools.height} schools ({time.perf_counter() - t:.1f} s)")
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        tb = build(inp)
+        t_tables = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        w = write_reports(tb, d, pdf=False)
+        t_html = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        w = write_reports(tb, d, pdf=True, processes=2)
+        t_all = time.perf_counter() - t2
+        n_docs = len(w["pdf"])
+        # baseline: serial rendering of 8 county PDFs, extrapolated
+        jobs = [(str(p), str(p.with_suffix(".b.pdf"))) for p in w["html"][1:9]]
+        t3 = time.perf_counter()
+        for j in jobs:
+            _pdf_job(j)
+        per = (time.perf_counter() - t3) / len(jobs)
+    total = t_tables + t_all
+    print(f"tables (every estimate + SE, 157 counties): {t_tables:.1f} s")
+    print(f"HTML only, {n_docs} documents: {t_html:.1f} s")
+    print(f"HTML + PDF, {n_docs} documents, 2 processes: {t_all:.1f} s")
+    print(f"total (tables + HTML + PDF): {total:.1f} s  [aim: < 120 s on 2 cores; cpus={os.cpu_count()}]")
+    print(f"baseline: serial PDF {per:.2f} s/county × {n_docs} = {per * n_docs:.0f} s; "
+          f"ratio serial/parallel = {per * n_docs / t_all:.2f}")
+
+
+if __name__ == "__main__":
+    main()
