@@ -8,11 +8,13 @@
 
   var p = document.getElementById("progress-chart");
   if (p) get(p.dataset.src, function (d) {
-    var rows = d.counties, names = rows.map(function (r) { return r.name; });
+    // many counties (a province): one bar per city; otherwise one per county
+    var rows = d.counties.length > 30 ? d.totals.filter(function (r) { return r.level === "city"; }) : d.counties;
+    var names = rows.map(function (r) { return r.name; });
     echarts.init(p).setOption({animation: false,
       tooltip: {trigger: "axis"}, legend: {},
-      grid: {left: 50, right: 20, bottom: 80},
-      xAxis: {type: "category", data: names, axisLabel: {rotate: 45}},
+      grid: {left: 50, right: 20, bottom: 110},
+      xAxis: {type: "category", data: names, axisLabel: {rotate: names.length > 8 ? 45 : 0, interval: 0}},
       yAxis: {type: "value", max: 100, name: "%"},
       series: [
         {name: zh ? "已交名册学校" : "schools with roster", type: "bar",
@@ -30,8 +32,8 @@
                   ["excellent_rate", "优秀率", "excellent rate"]].map(function (s) {
       return {name: zh ? s[1] : s[2], type: "bar", data: d.parts.map(function (r) { return pct(r[s[0]]); })};
     });
-    echarts.init(c).setOption({animation: false, tooltip: {trigger: "axis"}, legend: {}, grid: {left: 50, right: 20, bottom: 80},
-      xAxis: {type: "category", data: names, axisLabel: {rotate: 45}}, yAxis: {type: "value", max: 100, name: "%"},
+    echarts.init(c).setOption({animation: false, tooltip: {trigger: "axis"}, legend: {}, grid: {left: 50, right: 20, bottom: 110},
+      xAxis: {type: "category", data: names, axisLabel: {rotate: names.length > 8 ? 45 : 0, interval: 0}}, yAxis: {type: "value", max: 100, name: "%"},
       series: series});
   });
 })();
