@@ -103,25 +103,50 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
             "standard_score", "bonus_score", "total_score", "rating", "complete", "vision_class",
             "vision_left_class", "vision_right_class"]
     flat = scored.select(cols).with_columns(pl.col(pl.Enum).cast(pl.String))
-    objs = []
-    for r in flat.iter_rows(named=True):
-        objs.append(FitnessRecord(
-            cycle=cycle, pupil_id=pupil_of[r["student_id"]], grade=r["grade"], sex=r["sex"], exempt=r["exempt"],
-            **{m: r[m] for m in MEASURES},
-            bmi=r["bmi"], bmi_score=r["bmi_score"], bmi_class=r["bmi_class"] or "",
-            item_scores={k: r[k] for k in ITEM_SCORE_KEYS if r[k] is not None},
-            standard_score=r["standard_score"], bonus_score=r["bonus_score"], total_score=r["total_score"],
-            rating=r["rating"] or "", complete=r["complete"], vision_class=r["vision_class"] or "",
-            vision_left_class=r["vision_left_class"] or "", vision_right_class=r["vision_right_class"] or "",
-            source_file=path.name[:255],
-        ))
-    update_fields = [f.name for f in FitnessRecord._meta.fields
-                     if f.name not in ("id", "cycle", "pupil", "updated_at")] + ["updated_at"]
+    rows = _record_rows(flat, cycle.pk, pupil_of, path.name[:255])
     with transaction.atomic():
-        FitnessRecord.objects.bulk_create(objs, batch_size=2000, update_conflicts=True,
-                                          unique_fields=["cycle", "pupil"], update_fields=update_fields)
+        _upsert(rows)
     updated = sum(1 for pid in pupil_of.values() if pid in existing)
-    return ImportResult(path.name, len(objs), len(objs) - updated, updated, upload.warnings)
+    return ImportResult(path.name, len(rows), len(rows) - updated, updated, upload.warnings)
+
+
+_TEXT = ("bmi_class", "rating", "vision_class", "vision_left_class", "vision_right_class")
+
+
+def _columns() -> list[str]:
+    """The table's columns without ``id``, ``updated_at`` last (rows append the time)."""
+    cols = [f.column for f in FitnessRecord._meta.concrete_fields if f.name not in ("id", "updated_at")]
+    return [*cols, "updated_at"]
+
+
+def _record_rows(flat: pl.DataFrame, cycle_id: int, pupil_of: dict[str, int], source: str) -> list[tuple]:
+    """The scored frame as parameter tuples in the table's column order (no model instances)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    frame = flat.with_columns(
+        pl.lit(cycle_id).alias("cycle_id"),
+        pl.col("student_id").replace_strict(pupil_of, return_dtype=pl.Int64).alias("pupil_id"),
+        pl.struct(ITEM_SCORE_KEYS).struct.json_encode().alias("item_scores"),
+        *(pl.col(c).fill_null("") for c in _TEXT),
+        pl.lit(source).alias("source_file"),
+    )
+    return [(*r, now) for r in frame.select([c for c in _columns() if c != "updated_at"]).iter_rows()]
+
+
+def _upsert(rows: list[tuple]) -> None:
+    """INSERT … ON CONFLICT (cycle, pupil) DO UPDATE — the same statement on SQLite and PostgreSQL."""
+    from django.db import connection
+
+    cols = _columns()
+    quoted = [connection.ops.quote_name(c) for c in cols]
+    keep = {"cycle_id", "pupil_id"}
+    sql = (f"INSERT INTO {connection.ops.quote_name(FitnessRecord._meta.db_table)} ({', '.join(quoted)}) "
+           f"VALUES ({', '.join(['%s'] * len(cols))}) ON CONFLICT (cycle_id, pupil_id) DO UPDATE SET "
+           + ", ".join(f"{q} = excluded.{q}" for c, q in zip(cols, quoted) if c not in keep))
+    with connection.cursor() as cur:
+        for k in range(0, len(rows), 5000):
+            cur.executemany(sql, rows[k:k + 5000])
 
 
 def fitness_frame(cycle: Cycle, region=None) -> pl.DataFrame:

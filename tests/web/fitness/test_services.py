@@ -56,6 +56,9 @@ def test_it_imports_scores_and_upserts(world, tmp_path):
     frame = fitness_frame(cycle)
     assert frame.height == 40
     assert {"student_id", "county_code", "total_score", "rating", "run_50m_score", "vision_class"} <= set(frame.columns)
+    assert frame["run_50m_score"].null_count() < 40 and frame["rope_skipping_bonus"].null_count() < 40
+    record = FitnessRecord.objects.filter(complete=True).first()
+    assert isinstance(record.item_scores, dict) and record.item_scores["vital_capacity_score"] >= 0
     assert fitness_frame(cycle, region="410102").height == 40
     assert fitness_frame(cycle, region="410100").height == 40
     assert fitness_frame(cycle, region="419999").height == 0
