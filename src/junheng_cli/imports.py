@@ -22,7 +22,7 @@ def _services():
     return services
 
 
-def _run(kind: str, file: Path, dry_run: bool, annotate: Path | None) -> None:
+def _run(kind: str, file: Path, dry_run: bool, annotate: Path | None, **extra) -> None:
     services = _services()
     fn = services.import_schools if kind == "schools" else services.import_pupils
     with bar(100, f"导入 {file.name}", unit="%") as b:
@@ -36,7 +36,7 @@ def _run(kind: str, file: Path, dry_run: bool, annotate: Path | None) -> None:
             b.set_postfix_str(message)
 
         try:
-            result = fn(file, dry_run=dry_run, annotate=annotate, progress=progress)
+            result = fn(file, dry_run=dry_run, annotate=annotate, progress=progress, **extra)
         except services.ImportRejected as exc:
             if exc.annotated_path:
                 click.echo(f"标注了错误的工作簿 / annotated workbook: {exc.annotated_path}", err=True)
@@ -70,9 +70,11 @@ def import_schools(file: Path, dry_run: bool, annotate: Path | None) -> None:
 @_file
 @_dry
 @_annotate
-def import_pupils(file: Path, dry_run: bool, annotate: Path | None) -> None:
+@click.option("--school-year", type=click.IntRange(2000, 2100), default=None,
+              help="autumn year of the school year, for the age-for-grade check (default: inferred from the file)")
+def import_pupils(file: Path, dry_run: bool, annotate: Path | None, school_year: int | None) -> None:
     """导入学生名册 / import a pupil roster (.xlsx/.xls/.csv with the 学籍号 … headers)."""
-    _run("pupils", file, dry_run, annotate)
+    _run("pupils", file, dry_run, annotate, school_year=school_year)
 
 
 def demo_stage(ctx) -> None:

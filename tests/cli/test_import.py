@@ -98,3 +98,12 @@ def test_demo_stage_imports_the_synthetic_files_and_writes_the_frames(tmp_path, 
     assert pupils.height == 7 and schools.height == 2
     assert set(pupils["school_code"]) == {make.SCHOOL_A, make.SCHOOL_B}
     assert [label for label, _ in ctx.outputs] == ["registry schools", "registry pupils"]
+
+
+def test_school_year_option_drives_the_age_check(tmp_path, make):
+    _run("schools", make.write_xlsx(tmp_path / "s.xlsx", make.SCHOOL_HEADERS, make.school_rows()))
+    path = make.write_csv(tmp_path / "p.csv", make.PUPIL_HEADERS, make.pupil_rows(2))  # born 2011-04-27, grade 6
+    r = _run("pupils", path, "--school-year", "2030", "--dry-run")
+    assert r.exit_code == 2
+    assert "implausible for the grade (age on 1 September 2030 must be grade+3 to grade+9)" in r.output
+    assert _run("pupils", path, "--school-year", "2022").exit_code == 0
