@@ -411,7 +411,7 @@ def demo_stage(ctx) -> None:
     _ = booklet_items  # (kept for readers: the booklet → item positions used by the synthetic responses)
 
     t = time.perf_counter()
-    scores = _irt_steps(ctx, test, scored, base_scored, asg, out)
+    scores = _irt_steps(ctx, test, scored, base_scored, asg, out, pupils)
     if scores is None:
         return
     path = out / "scores.parquet"
@@ -431,54 +431,75 @@ CUTS = (400.0, 500.0, 600.0)
 
 
 def _irt_api():
-    """The calibration and person-scoring entry points of ``junheng.irt`` (None where not yet there)."""
-    import junheng.irt as irt
+    """``junheng.irt``'s entry points: (calibrate, eap, plausible_values, ReportingScale, levels), or
+    ``None`` for each that has not landed yet."""
+    import importlib
 
-    calibrate = getattr(irt, "calibrate", None)
-    if calibrate is None:
+    def get(mod: str, name: str):
         try:
-            from junheng.irt.calibration import calibrate
-        except ImportError:
-            calibrate = None
-    return irt, calibrate
+            return getattr(importlib.import_module(mod), name)
+        except (ImportError, AttributeError):
+            return None
+
+    irt = importlib.import_module("junheng.irt")
+    pick = lambda name, mod: getattr(irt, name, None) or get(mod, name)  # noqa: E731
+    return (pick("calibrate", "junheng.irt.calibration"), pick("eap", "junheng.irt.scoring"),
+            pick("plausible_values", "junheng.irt.scoring"), pick("ReportingScale", "junheng.irt.linking"),
+            pick("levels", "junheng.irt.linking"))
 
 
-def _levels(x: pl.Expr, cuts=CUTS) -> pl.Expr:
-    return (1 + sum((x >= c).cast(pl.Int8) for c in cuts)).cast(pl.Int8)
-
-
-def _irt_steps(ctx, test, scored, base_scored, asg, out) -> pl.DataFrame | None:
-    """Per subject: calibrate the base year (its population fixes the scale, N(0, 1)); calibrate
-    this year with the anchor items fixed at their base-year values (fixed-anchor linking), so
-    this year's θ is on the base scale; EAP and 5 plausible values; reporting scale
-    500 + 100 θ; levels from ``CUTS``. Everything statistical is ``junheng.irt``'s."""
+def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | None = None) -> pl.DataFrame | None:
+    """Per subject: calibrate the base year (its population fixes the θ scale); calibrate this
+    year with the anchor items fixed at their base-year values (fixed-anchor linking), so this
+    year's θ is on the base scale; base-year plausible values fix the reporting scale (mean 500,
+    SD 100 in the base year); this year's EAP (prior: this year's estimated latent distribution)
+    and 5 plausible values conditioned on sex and location (latent regression); levels from
+    ``CUTS``. Everything statistical is ``junheng.irt``'s."""
     from junheng.assessment import to_wide
 
-    irt, calibrate = _irt_api()
+    calibrate, eap, plausible_values, ReportingScale, levels = _irt_api()
     if calibrate is None:
         click.echo("   (junheng.irt is not available yet: calibration, linking and scoring skipped)")
         return None
-    subjects = list(test.designs)
+    scoring = None not in (eap, plausible_values, ReportingScale, levels)
     anchors = set(test.params.filter(pl.col("anchor"))["item_id"].to_list())
-    item_tables, score_frames = [], []
-    for subject in subjects:  # one line per subject as it finishes (the progress report)
+    background = [c for c in ("sex", "location") if pupils is not None and c in pupils.columns]
+    item_tables, score_frames, scales = [], [], {}
+    for subject in test.designs:  # one line per subject as it finishes (the progress report)
         ids = test.params.filter(pl.col("subject") == subject)["item_id"].to_list()
-        bw = to_wide(base_scored.filter(pl.col("item_id").is_in(ids)))
-        bw = bw.select("person_id", *[c for c in bw.columns[1:] if bw[c].null_count() < bw.height])
+        bw = _drop_empty(to_wide(base_scored.filter(pl.col("item_id").is_in(ids))))
         base = calibrate(bw, "2pl", se=None, tol=1e-3)
         fixed = base.items_.filter(pl.col("item").is_in(list(anchors)))
-        cw = to_wide(scored.filter(pl.col("item_id").is_in(ids)))
-        cw = cw.select("person_id", *[c for c in cw.columns[1:] if cw[c].null_count() < cw.height])
-        cur = calibrate(cw, "2pl", fixed_items=fixed, tol=1e-3)
+        cw = _drop_empty(to_wide(scored.filter(pl.col("item_id").is_in(ids))))
+        cur = calibrate(cw, "2pl", fixed_items=fixed, tol=1e-3, se="xpd")  # cross-product SEs: cheap
+        mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
+        truth = asg.filter(pl.col("subject") == subject)["theta_true"]
         click.echo(f"   {subject}: base ℓ = {base.loglik_:.1f} ({base.n_iter_} EM cycles, converged {base.converged_}); "
-                   f"{ctx.state.get('year', 2022)} ℓ = {cur.loglik_:.1f} ({cur.n_iter_} cycles, converged "
-                   f"{cur.converged_}); latent mean {next(iter(cur.group_means_.values())):+.3f}, "
-                   f"SD {next(iter(cur.group_sds_.values())):.3f} on the base scale")
+                   f"this year ℓ = {cur.loglik_:.1f} ({cur.n_iter_} cycles, converged {cur.converged_}); "
+                   f"latent mean {mu:+.3f} SD {sd:.3f} on the base scale (generated: {truth.mean():+.3f}, "
+                   f"{truth.std():.3f})")
         item_tables.append(cur.items_.with_columns(pl.lit(subject).alias("subject"),
                                                    pl.col("item").is_in(list(anchors)).alias("anchor")))
-        sc = _person_scores(irt, cur, cw, seed=ctx.seed)
-        if sc is None:
+        if not scoring:
             continue
+        base_pv = plausible_values(base, bw, n=1, random_state=ctx.seed)
+        scale = ReportingScale(500.0, 100.0).fit(base_pv["pv1"].to_numpy())
+        scales[subject] = scale.to_dict()
+        e = eap(cur, cw, prior_mean=mu, prior_sd=sd)
+        cond = cw
+        if background:
+            bg = pupils.select(pl.col("student_id").alias("person_id"),
+                               *[pl.col(c).cast(pl.String).fill_null("?") for c in background])
+            cond = cw.join(bg, on="person_id", how="left").with_columns(
+                [pl.col(c).fill_null("?") for c in background])
+        pv = plausible_values(cur, cond, n=5, conditioning=background or None, prior_mean=mu, prior_sd=sd,
+                              random_state=ctx.seed + 1)
+        sc = e.join(pv, on="person_id")
+        pv_cols = [f"pv{k}" for k in range(1, 6)]
+        sc = sc.with_columns(pl.Series("scale_score", scale.transform(sc["theta_eap"].to_numpy())),
+                             *[pl.Series(c, scale.transform(sc[c].to_numpy())) for c in pv_cols])
+        sc = sc.with_columns(pl.Series("level", levels(sc["scale_score"].to_numpy(), CUTS)),
+                             *[pl.Series(f"level_{c}", levels(sc[c].to_numpy(), CUTS)) for c in pv_cols])
         score_frames.append(sc.with_columns(pl.lit(subject).alias("subject")))
     items = pl.concat(item_tables, how="diagonal_relaxed")
     items.write_csv(out / "items_calibrated.csv")
@@ -486,16 +507,13 @@ def _irt_steps(ctx, test, scored, base_scored, asg, out) -> pl.DataFrame | None:
     if not score_frames:
         click.echo("   (junheng.irt has no person scoring yet: EAP / plausible values skipped)")
         return None
-    s = pl.concat(score_frames)
+    (out / "reporting_scale.json").write_text(json.dumps(scales, ensure_ascii=False, indent=1), encoding="utf-8")
     pv = [f"pv{k}" for k in range(1, 6)]
-    s = s.rename({"person_id": "student_id"}).with_columns(
-        (500 + 100 * pl.col("theta_eap")).alias("scale_score"), *[(500 + 100 * pl.col(c)).alias(c) for c in pv])
-    s = s.with_columns(_levels(pl.col("scale_score")).alias("level"),
-                       *[_levels(pl.col(c)).alias(f"level_{c}") for c in pv])
-    return s.select("student_id", "subject", "theta_eap", "theta_se", *pv, *[f"level_{c}" for c in pv],
-                    "scale_score", "level")
+    s = pl.concat(score_frames).rename({"person_id": "student_id"})
+    return s.select("student_id", "subject", "theta_eap", "theta_se", *pv,
+                    *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv], "scale_score", pl.col("level").cast(pl.Int8))
 
 
-def _person_scores(irt, model, wide: pl.DataFrame, *, seed: int) -> pl.DataFrame | None:
-    """``person_id, theta_eap, theta_se, pv1 … pv5`` (θ metric) from ``junheng.irt``'s scoring."""
-    return None
+def _drop_empty(wide: pl.DataFrame) -> pl.DataFrame:
+    """Drop item columns nobody has a score on (e.g. a base-only item in this year's frame)."""
+    return wide.select("person_id", *[c for c in wide.columns[1:] if wide[c].null_count() < wide.height])
