@@ -90,7 +90,37 @@ def _excel_cell(v: object) -> str | None:
     return str(v)
 
 
-def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], str]:
+_NUMERIC = {float, int, type(None)}
+_TEMPORAL = {dt.datetime, dt.date, type(None)}
+_TEXT = {str, type(None)}
+
+
+def _excel_column(values: tuple) -> pl.Series:
+    """One column of Excel cells as text, vectorised when the column has one kind of cell
+    (text, numbers or dates — the usual case); mixed columns go cell by cell."""
+    kinds = set(map(type, values))
+    if str in kinds and len(kinds) > 1:  # blank cells come as "" in otherwise numeric/date columns
+        values = tuple(None if v == "" else v for v in values)
+        kinds = set(map(type, values))
+    if kinds <= _TEXT:
+        return pl.Series(values, dtype=pl.String)
+    if kinds <= _NUMERIC:
+        f = pl.DataFrame({"v": pl.Series(values, dtype=pl.Float64)})
+        whole = (pl.col("v") == pl.col("v").floor()) & (pl.col("v").abs() < 1e15)
+        return f.select(pl.when(whole).then(pl.col("v").cast(pl.Int64).cast(pl.String))
+                        .otherwise(pl.col("v").round_sig_figs(15).cast(pl.String))).to_series()
+    if kinds <= _TEMPORAL:
+        f = pl.DataFrame({"v": pl.Series([v if v is None or type(v) is dt.datetime
+                                          else dt.datetime(v.year, v.month, v.day) for v in values],
+                                         dtype=pl.Datetime("us"))})
+        midnight = pl.col("v").dt.time() == dt.time(0)
+        return f.select(pl.when(midnight).then(pl.col("v").dt.strftime("%Y-%m-%d"))
+                        .otherwise(pl.col("v").dt.strftime("%Y-%m-%d %H:%M:%S"))).to_series()
+    return pl.Series([_excel_cell(v) for v in values], dtype=pl.String)
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], list[tuple], str]:
+    """(first rows as text with merged header cells filled, every column's raw values, sheet name)."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -108,8 +138,9 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], 
     ws = wb.get_sheet_by_name(sheet_name)
     rows = ws.to_python(skip_empty_area=False)
     width = max((len(r) for r in rows), default=0)
-    conv = _excel_cell
-    cells = [[conv(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    if any(len(r) != width for r in rows):
+        rows = [list(r) + [""] * (width - len(r)) for r in rows]
+    head = [[_excel_cell(v) for v in r] for r in rows[:HEADER_SCAN_ROWS]]
     # a merged cell holds its value in the top-left cell only: copy it across the range in the
     # first rows, so that merged header cells name every column they span
     try:
@@ -117,14 +148,15 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], 
     except Exception:  # .xls/.ods may not report merged ranges
         merged = []
     for (r0, c0), (r1, c1) in merged:
-        if r0 >= HEADER_SCAN_ROWS or r0 >= len(cells):
+        if r0 >= len(head):
             continue
-        v = cells[r0][c0]
-        for r in range(r0, min(r1, len(cells) - 1) + 1):
+        v = head[r0][c0]
+        for r in range(r0, min(r1, len(head) - 1) + 1):
             for c in range(c0, min(c1, width - 1) + 1):
-                if cells[r][c] is None:
-                    cells[r][c] = v
-    return cells, sheet_name
+                if head[r][c] is None:
+                    head[r][c] = v
+    columns = list(zip(*rows)) if rows else []
+    return head, columns, sheet_name
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
@@ -209,13 +241,10 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
     keys = _expected_keys(expected_headers)
     encoding = None
     if suffix in EXCEL_SUFFIXES:
-        cells, sheet_name = _read_excel(path, sheet)
-        head = cells[:HEADER_SCAN_ROWS]
+        head, columns, sheet_name = _read_excel(path, sheet)
         h = _find_header(head, keys)
-        names = _header_names(cells[h] if cells else [], head[:h])
-        body = cells[h + 1:]
-        data = {n: [r[j] for r in body] for j, n in enumerate(names)}
-        frame = normalise_frame(pl.DataFrame(data, schema={n: pl.String for n in names}))
+        names = _header_names(head[h] if head else [], head[:h])
+        frame = normalise_frame(pl.DataFrame([_excel_column(col[h + 1:]).alias(n) for n, col in zip(names, columns)]))
     elif suffix in CSV_SUFFIXES:
         sheet_name = None
         raw, encoding = _read_csv(path)
