@@ -8,6 +8,12 @@ from django.contrib.auth import authenticate
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fast_hashes(settings):
+    """The demo's logic is under test here, not argon2 (tests/web/test_login.py checks the hasher)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def test_it_creates_the_demo_accounts(world, tmp_path):
     from junheng_cli.demo import DemoContext
     from junheng_cli.serve import demo_stage
