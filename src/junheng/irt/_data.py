@@ -111,27 +111,84 @@ def resolve_models(model: str | dict, items: list[str], ncat: np.ndarray) -> lis
 
 @dataclass
 class Patterns:
-    """Distinct (response pattern, group) rows with their counts, and the sparse indicator matrix."""
+    """Distinct (response pattern, group) rows with their counts, and the one-hot design.
+
+    Rows are ordered by their set of administered items.  Every set shared by at least
+    ``dense_min`` rows (a booklet) is a contiguous slice with a dense one-hot block over its
+    administered (item, category) columns, so the E-step is a few BLAS products; rows with rare
+    sets share one sparse matrix.
+    """
 
     Y: np.ndarray  # (P, J)
     group: np.ndarray  # (P,)
     count: np.ndarray  # (P,) float
     inverse: np.ndarray  # (N,) pattern of each person
-    X: sp.csr_matrix  # (P, C) one-hot of (item, category)
-    XT: sp.csr_matrix  # (C, P)
+    dense: list  # [(slice, cols, X_block)]
+    sparse: tuple | None  # (rows, X csr, XT csr) over all columns
+    n_cols: int
+
+    def loglik(self, logp: np.ndarray) -> np.ndarray:
+        """Σ_j log P_j(y_pj | θ_q): (P, Q) from log P per (item, category) column (C, Q)."""
+        out = np.empty((self.Y.shape[0], logp.shape[1]))
+        for sl, cols, X in self.dense:
+            np.matmul(X, logp[cols], out=out[sl])
+        if self.sparse is not None:
+            rows, X, _ = self.sparse
+            out[rows] = X @ logp
+        return out
+
+    def counts(self, W: np.ndarray) -> np.ndarray:
+        """Expected counts Xᵀ W: (C, Q)."""
+        R = np.zeros((self.n_cols, W.shape[1]))
+        for sl, cols, X in self.dense:
+            R[cols] += (W[sl].T @ X).T
+        if self.sparse is not None:
+            rows, _, XT = self.sparse
+            R += XT @ W[rows]
+        return R
 
 
-def collapse(Y: np.ndarray, group: np.ndarray, offsets: np.ndarray, n_cols: int, collapse: bool = True) -> Patterns:
-    """Collapse identical (pattern, group) rows; build X[p, off_j + y_pj] = 1 for administered items."""
+def collapse(Y: np.ndarray, group: np.ndarray, offsets: np.ndarray, n_cols: int, collapse: bool = True,
+             dense_min: int = 200) -> Patterns:
+    """Collapse identical (pattern, group) rows; one-hot X[p, off_j + y_pj] = 1 for administered items."""
     if collapse:
         key = np.ascontiguousarray(np.column_stack([Y.astype(np.int16), group.astype(np.int16)]))
         view = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
         _, first, inverse, count = np.unique(view, return_index=True, return_inverse=True, return_counts=True)
         Yp, gp = Y[first], group[first]
         count = count.astype(float)
+        inverse = inverse.ravel()
     else:
         Yp, gp, inverse, count = Y, group, np.arange(Y.shape[0]), np.ones(Y.shape[0])
-    rows, cols = np.nonzero(Yp >= 0)
-    data = np.ones(rows.size)
-    X = sp.csr_matrix((data, (rows, offsets[cols] + Yp[rows, cols])), shape=(Yp.shape[0], n_cols))
-    return Patterns(Yp, gp, count, inverse.ravel(), X, X.T.tocsr())
+    seen = Yp >= 0
+    packed = np.packbits(seen, axis=1)
+    pview = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, mask_id, mask_n = np.unique(pview, return_inverse=True, return_counts=True)
+    mask_id = mask_id.ravel()
+    big = mask_n[mask_id] >= dense_min
+    # order: dense sets first (grouped), then the rest
+    order = np.lexsort((mask_id, ~big))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    Yp, gp, count, seen, mask_id, big = Yp[order], gp[order], count[order], seen[order], mask_id[order], big[order]
+    inverse = rank[inverse]
+    dense = []
+    n_big = int(big.sum())
+    if n_big:
+        starts = np.flatnonzero(np.r_[True, mask_id[1:n_big] != mask_id[:n_big - 1]])
+        ends = np.r_[starts[1:], n_big]
+        for a, b in zip(starts, ends):
+            items = np.flatnonzero(seen[a])
+            ncat = np.diff(np.r_[offsets, n_cols])[items]
+            cols = np.concatenate([offsets[j] + np.arange(k) for j, k in zip(items, ncat)])
+            local = np.concatenate([[0], np.cumsum(ncat)[:-1]])
+            X = np.zeros((b - a, cols.size))
+            X[np.arange(b - a)[:, None], local[None, :] + Yp[a:b][:, items]] = 1.0
+            dense.append((slice(int(a), int(b)), cols, X))
+    sparse = None
+    if n_big < Yp.shape[0]:
+        rows = np.arange(n_big, Yp.shape[0])
+        r, c = np.nonzero(seen[n_big:])
+        X = sp.csr_matrix((np.ones(r.size), (r, offsets[c] + Yp[n_big:][r, c])), shape=(rows.size, n_cols))
+        sparse = (slice(n_big, Yp.shape[0]), X, X.T.tocsr())
+    return Patterns(Yp, gp, count, inverse, dense, sparse, n_cols)

@@ -31,6 +31,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 
+from . import _fused
 from . import _models as M
 from ._data import Patterns, collapse, read_responses, resolve_models
 from ._itemset import ItemSet, build, from_frame, to_frame
@@ -54,15 +55,24 @@ def _check(name: str, value, ok: bool, rule: str) -> None:
 
 def _estep(itemset: ItemSet, pat: Patterns, theta: np.ndarray, logprior: np.ndarray):
     """Return (loglik, weighted posterior W (P × Q), expected counts R (C × Q))."""
-    LL = pat.X @ itemset.log_probs(theta)
-    LL += logprior[pat.group]
+    LL = pat.loglik(itemset.log_probs(theta))
+    if logprior.shape[0] == 1:
+        LL += logprior[0]
+    else:
+        LL += logprior[pat.group]
     m = LL.max(axis=1, keepdims=True)
     np.subtract(LL, m, out=LL)
     np.exp(LL, out=LL)
     s = LL.sum(axis=1)
     loglik = float(np.dot(pat.count, m[:, 0] + np.log(s)))
     LL *= (pat.count / s)[:, None]
-    return loglik, LL, pat.XT @ LL
+    return loglik, LL, pat.counts(LL)
+
+
+def _group_totals(pat: Patterns, W: np.ndarray, G: int) -> np.ndarray:
+    if G == 1:
+        return W.sum(axis=0)[None]
+    return np.stack([W[pat.group == g].sum(axis=0) for g in range(G)])
 
 
 def _block_grad_info(b, r: np.ndarray, theta: np.ndarray, prior: tuple[float, float]):
@@ -121,6 +131,8 @@ class IRTModel:
     fixed_items : ITEMS frame of anchor items held at their given values (fixed-anchor
         calibration); the reference group's mean and SD are then estimated.
     reference_group : the group fixed at N(0, 1) (default: the first group met).
+    engine : "auto" | "numba" | "numpy" — the fused compiled E-step (numba, when installed) or
+        the NumPy one (BLAS products); both give the same numbers to rounding.
     callback : called as ``callback(cycle, loglik, change)`` after every EM cycle (progress bars).
 
     Fitted attributes: ``items_`` (ITEMS frame), ``loglik_``, ``n_iter_``, ``converged_``,
@@ -130,7 +142,8 @@ class IRTModel:
     def __init__(self, model: str | dict = "2pl", *, n_quad: int = 61, theta_range: float = 6.0,
                  tol: float = 1e-4, max_iter: int = 500, se: str | None = "observed",
                  guess_prior: tuple[float, float] = (5.0, 17.0), fixed_items: pl.DataFrame | None = None,
-                 reference_group=None, m_step_iter: int = 3, callback: Callable | None = None):
+                 reference_group=None, m_step_iter: int = 3, engine: str = "auto",
+                 callback: Callable | None = None):
         self.model = model
         self.n_quad = n_quad
         self.theta_range = theta_range
@@ -141,6 +154,7 @@ class IRTModel:
         self.fixed_items = fixed_items
         self.reference_group = reference_group
         self.m_step_iter = m_step_iter
+        self.engine = engine
         self.callback = callback
 
     def _validate_params(self) -> None:
@@ -157,6 +171,9 @@ class IRTModel:
         gp = self.guess_prior
         _check("guess_prior", gp, isinstance(gp, tuple | list) and len(gp) == 2 and all(x >= 1 for x in gp),
                "must be a pair (α, β) with both ≥ 1")
+        _check("engine", self.engine, self.engine in ("auto", "numba", "numpy"), "must be 'auto', 'numba' or 'numpy'")
+        if self.engine == "numba" and not _fused.AVAILABLE:
+            raise ParameterError("engine='numba' 需要安装 numba / engine='numba' needs numba installed")
         _check("m_step_iter", self.m_step_iter, isinstance(self.m_step_iter, int) and self.m_step_iter >= 1,
                "must be a positive integer")
 
@@ -184,7 +201,7 @@ class IRTModel:
         offsets = itemset.offsets
         pat = collapse(Y, data.group_codes, offsets, itemset.n_cols)
         # starting values from observed category counts
-        counts = np.asarray(pat.X.T @ pat.count).ravel()
+        counts = pat.counts(pat.count[:, None])[:, 0]
         fixed_par = {}
         if fixed is not None:
             for b in fixed.blocks:
@@ -212,11 +229,19 @@ class IRTModel:
             free_mean[ref] = False
             free_sd[ref] = all_fixed_slope
         history: list[float] = []
+        fused = self.engine == "numba" or (self.engine == "auto" and _fused.AVAILABLE
+                                           and pat.count.size >= _fused.MIN_PATTERNS)
+        if fused:
+            cols = _fused.column_index(pat.Y, offsets)
         converged = False
         it = 0
         for it in range(1, self.max_iter + 1):
             logprior = np.stack([normal_log_weights(theta, means[g], sds[g]) for g in range(G)])
-            ll, W, R = _estep(itemset, pat, theta, logprior)
+            if fused:
+                ll, R, Wg = _fused.estep(cols, itemset.log_probs(theta), logprior, pat.group, pat.count)
+            else:
+                ll, W, R = _estep(itemset, pat, theta, logprior)
+                Wg = _group_totals(pat, W, G)
             history.append(ll)
             old = [b.par.copy() for b in itemset.blocks]
             old_m, old_s = means.copy(), sds.copy()
@@ -224,7 +249,7 @@ class IRTModel:
                 r = R[itemset.block_cols(b)]
                 _mstep_block(b, r, theta, self.guess_prior, self.m_step_iter, self.tol)
             for g in range(G):
-                wg = W[pat.group == g].sum(axis=0)
+                wg = Wg[g]
                 n = wg.sum()
                 mu = float(wg @ theta / n)
                 var = float(wg @ (theta - mu) ** 2 / n)
@@ -240,8 +265,13 @@ class IRTModel:
                 converged = True
                 break
         logprior = np.stack([normal_log_weights(theta, means[g], sds[g]) for g in range(G)])
-        ll, W, R = _estep(itemset, pat, theta, logprior)
         self._itemset, self._pat, self._theta, self._logprior = itemset, pat, theta, logprior
+        self._cols = cols if fused else None
+        if self.se == "xpd" or not fused:
+            ll, W, R = _estep(itemset, pat, theta, logprior)
+        else:
+            ll, R, _ = self._e()
+            W = None
         if self.se is not None:
             self._standard_errors(R, W)
         self.items_ = to_frame(itemset)
@@ -257,6 +287,14 @@ class IRTModel:
         return self
 
     # ------------------------------------------------------------------ SEs
+    def _e(self):
+        """(loglik, R) at the current item parameters, with the engine chosen in fit()."""
+        if self._cols is not None:
+            return _fused.estep(self._cols, self._itemset.log_probs(self._theta), self._logprior,
+                                self._pat.group, self._pat.count)[:2] + (None,)
+        ll, _, R = _estep(self._itemset, self._pat, self._theta, self._logprior)
+        return ll, R, None
+
     def _free_index(self):
         """(block, item row, param) for every estimated item parameter."""
         out = []
@@ -288,7 +326,7 @@ class IRTModel:
                 grads = []
                 for sign in (1.0, -1.0):
                     b.par[r, p] = x0 + sign * h
-                    _, _, Rh = _estep(s, self._pat, self._theta, self._logprior)
+                    Rh = self._e()[1]
                     grads.append(self._gradient(Rh, idx))
                 b.par[r, p] = x0
                 H[:, col] = (grads[0] - grads[1]) / (2 * h)
@@ -298,10 +336,9 @@ class IRTModel:
             Wn = W / self._pat.count[:, None]  # per-person posterior
             col = 0
             theta = self._theta
-            for bi, b in enumerate(s.blocks):
+            for b in s.blocks:
                 P = np.clip(M.probs(b.model, b.par, theta), 1e-300, None)
                 dlog = M.jac(b.model, b.par, theta) / P[..., None]  # (J, K, Q, p)
-                cols = s.block_cols(b)
                 for r in range(b.par.shape[0]):
                     if b.fixed[r]:
                         continue
@@ -312,7 +349,6 @@ class IRTModel:
                     vals = np.einsum("nq,nqa->na", Wn[seen], dlog[r][y[seen]][:, :, free])
                     S[seen, col:col + free.size] = vals
                     col += free.size
-                    _ = cols
             info = (S * self._pat.count[:, None]).T @ S
         try:
             cov = np.linalg.inv(info)

@@ -62,7 +62,7 @@ def _ids(data, n: int) -> dict:
 
 def _likelihood(sub: ItemSet, data, theta: np.ndarray):
     pat = collapse(data.Y, np.zeros(data.Y.shape[0], np.int32), sub.offsets, sub.n_cols)
-    return pat, pat.X @ sub.log_probs(theta)
+    return pat, pat.loglik(sub.log_probs(theta))
 
 
 def eap(items, responses: pl.DataFrame, *, prior_mean: float = 0.0, prior_sd: float = 1.0,
