@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 
 from junheng.assessment import (
     BookletDesign,
@@ -158,12 +158,18 @@ def assign(cycle, pupils: pl.DataFrame, *, seed: int) -> pl.DataFrame:
     designs = {s: design_from_db(cycle, s)[0] for s in sorted(subjects)}
     out = assign_booklets(pupils, designs, seed=seed)
     booklet_ids = dict(m.Booklet.objects.filter(cycle=cycle).values_list("code", "id"))
+    rows = out.select(
+        pl.lit(cycle.pk).alias("cycle_id"), "student_id", pl.col("school_code").cast(pl.String).fill_null(""),
+        "subject", pl.col("booklet").replace_strict(booklet_ids, return_dtype=pl.Int64).alias("booklet_id"),
+        pl.lit(seed).alias("seed")).rows()
+    table = m.BookletAssignment._meta.db_table
+    sql = (f"INSERT INTO {connection.ops.quote_name(table)} (cycle_id, student_id, school_code, subject, booklet_id, seed) "
+           "VALUES (%s, %s, %s, %s, %s, %s)")
     with transaction.atomic():
         m.BookletAssignment.objects.filter(cycle=cycle).delete()
-        m.BookletAssignment.objects.bulk_create([
-            m.BookletAssignment(cycle=cycle, student_id=r["student_id"], school_code=r["school_code"] or "",
-                                subject=r["subject"], booklet_id=booklet_ids[r["booklet"]], seed=seed)
-            for r in out.iter_rows(named=True)], batch_size=5000)
+        with connection.cursor() as cur:  # executemany: 168,000 rows in seconds, no model objects
+            for i in range(0, len(rows), 20000):
+                cur.executemany(sql, rows[i:i + 20000])
     return out
 
 
