@@ -51,3 +51,17 @@ def test_it_logs_a_view_of_rejected_rows(client, world):
     assert client.get(reverse("job_detail", kwargs={"pk": job.pk})).status_code == 200
     entry = AuditLog.objects.get()
     assert (entry.username, entry.action, entry.rows, entry.region_code) == ("dave", "view", 1, "410102")
+
+
+def test_it_gives_names_to_roles_that_check_pupils_in_and_logs_it(client, world):
+    from junheng_web.accounts.models import AuditLog
+
+    url = reverse("site_pupils", kwargs={"pk": world.cycle.pk, "site": world.sites["A"].pk})
+    client.force_login(world.users["paul"])  # proctor of 甲小学
+    text = client.get(url, {"unmask": "1"}).content.decode("utf-8-sig")
+    assert "A学生1" in text
+    assert AuditLog.objects.get().action == "download-unmasked"
+    client.force_login(world.users["anna"])  # an analyst never needs names
+    assert client.get(url, {"unmask": "1"}).status_code == 403
+    client.force_login(world.users["erin"])  # a school of county B
+    assert client.get(url, {"unmask": "1"}).status_code == 404

@@ -47,13 +47,14 @@ SCOPES: dict[str, Scope | str] = {
 # role → the actions it may perform (where: decided by restrict)
 PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
-                       "roster.upload", "fitness.upload", "sitelist.download", "audit.view", "job.view", "dashboard.view"},
+                       "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "audit.view", "job.view",
+                       "dashboard.view"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
-               "sitelist.download", "job.view", "dashboard.view"},
-    "school": {"view", "roster.upload", "fitness.upload", "sitelist.download", "job.view"},
-    "proctor": {"view", "sitelist.download"},
+               "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view"},
+    "school": {"view", "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "job.view"},
+    "proctor": {"view", "sitelist.download", "sitelist.unmask"},
     "reviewer": {"view"},
     "scorer": {"view"},
 }

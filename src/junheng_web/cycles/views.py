@@ -201,21 +201,27 @@ def site_detail(request: HttpRequest, pk: int, site: int) -> HttpResponse:
     elif request.method == "POST":
         require(request.user, "site.manage")
     return render(request, "cycles/site_detail.html", {"cycle": cycle, "site": obj, "form": form,
-                                                       "can_download": can(request.user, "sitelist.download")})
+                                                       "can_download": can(request.user, "sitelist.download"),
+                                                       "can_unmask": can(request.user, "sitelist.unmask")})
 
 
 @login_required
 def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
-    """The site's pupil list (CSV; names and 学籍号 masked). Audited."""
+    """The site's pupil list (CSV; names and 学籍号 masked unless ``?unmask=1`` by a role that checks
+    pupils in on test day: county, school operator, proctor). Audited either way."""
     require(request.user, "sitelist.download")
+    unmask = request.GET.get("unmask") == "1"
+    if unmask:
+        require(request.user, "sitelist.unmask")
     cycle = _cycle(request, pk)
-    obj = _site(request, cycle, site, "sitelist.download")
+    obj = _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download")
     try:
-        data = services.site_pupil_list(cycle, obj)
+        data = services.site_pupil_list(cycle, obj, unmask=unmask)
     except JunhengError as exc:
         messages.error(request, str(exc))
         return redirect("site_detail", pk=cycle.pk, site=obj.pk)
-    audit(request, "download", f"site list {obj.code}", rows=max(data.count(b"\n") - 1, 0),
+    audit(request, "download-unmasked" if unmask else "download", f"site list {obj.code}",
+          rows=max(data.count(b"\n") - 1, 0),
           region_code=obj.county.code)
     resp = HttpResponse(data, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="site-{obj.code}.csv"'
