@@ -354,9 +354,11 @@ def demo_stage(ctx) -> None:
     ctx.output("academic item bank (JSON)", out / "item_bank.json")
     (out / "designs.json").write_text(json.dumps(
         {s: d.to_json() for s, d in test.designs.items()}, ensure_ascii=False, indent=1), encoding="utf-8")
-    asg, raw = current_year(pupils, test, ctx.seed)
-    n_base = max(1000, min(20000, pupils.height // 8))
-    base_asg, base_raw = base_year(test, n_base, ctx.seed + 7)
+    # pupils are numbered (person_id = row of ``asg``) so the analysis groups by integers, not 学籍号
+    asg, raw = current_year(pupils, test, ctx.seed, integer_ids=True)
+    asg = asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
+    n_base = max(1000, min(10000, pupils.height // 16))
+    base_asg, base_raw = base_year(test, n_base, ctx.seed + 7, integer_ids=True)
     click.echo(f"   {asg.height} pupils × 24 items ({raw.height} responses); base year {base_asg.height} pupils "
                f"({time.perf_counter() - t0:.1f} s)")
 
@@ -382,9 +384,10 @@ def demo_stage(ctx) -> None:
     t = time.perf_counter()
     scored = score_responses(raw, test.bank, treatment=CALIBRATION)
     base_scored = score_responses(base_raw, test.bank, treatment=CALIBRATION)
-    bk = asg.select(pl.col("student_id").alias("person_id"), "booklet")
-    groups = pupils.select(pl.col("student_id").alias("person_id"),
-                           *[pl.col(c).cast(pl.String) for c in ("sex", "location") if c in pupils.columns])
+    bk = asg.select("person_id", "booklet")
+    background = pupils.select("student_id", *[pl.col(c).cast(pl.String) for c in ("sex", "location")
+                                               if c in pupils.columns])
+    groups = asg.select("person_id", "student_id").join(background, on="student_id", how="left").drop("student_id")
     sheets = {"items": item_statistics(scored, test.bank.to_frame(), bk).join(
                   test.params.select("item_id", "subject", "model", "block", "anchor"), on="item_id"),
               "distractors": distractor_analysis(scored, test.bank), "alpha": alpha_by_booklet(scored, bk),
@@ -411,7 +414,7 @@ def demo_stage(ctx) -> None:
     _ = booklet_items  # (kept for readers: the booklet → item positions used by the synthetic responses)
 
     t = time.perf_counter()
-    scores = _irt_steps(ctx, test, scored, base_scored, asg, out, pupils)
+    scores = _irt_steps(ctx, test, scored, base_scored, asg, out, groups)
     if scores is None:
         return
     path = out / "scores.parquet"
@@ -464,6 +467,7 @@ def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | 
     scoring = None not in (eap, plausible_values, ReportingScale, levels)
     anchors = set(test.params.filter(pl.col("anchor"))["item_id"].to_list())
     background = [c for c in ("sex", "location") if pupils is not None and c in pupils.columns]
+    # ``pupils`` here is keyed by ``person_id`` (the demo's integer pupil numbers)
     item_tables, score_frames, scales = [], [], {}
     for subject in test.designs:  # one line per subject as it finishes (the progress report)
         ids = test.params.filter(pl.col("subject") == subject)["item_id"].to_list()
@@ -488,8 +492,7 @@ def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | 
         e = eap(cur, cw, prior_mean=mu, prior_sd=sd)
         cond = cw
         if background:
-            bg = pupils.select(pl.col("student_id").alias("person_id"),
-                               *[pl.col(c).cast(pl.String).fill_null("?") for c in background])
+            bg = pupils.select("person_id", *[pl.col(c).cast(pl.String).fill_null("?") for c in background])
             cond = cw.join(bg, on="person_id", how="left").with_columns(
                 [pl.col(c).fill_null("?") for c in background])
         pv = plausible_values(cur, cond, n=5, conditioning=background or None, prior_mean=mu, prior_sd=sd,
@@ -509,7 +512,7 @@ def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | 
         return None
     (out / "reporting_scale.json").write_text(json.dumps(scales, ensure_ascii=False, indent=1), encoding="utf-8")
     pv = [f"pv{k}" for k in range(1, 6)]
-    s = pl.concat(score_frames).rename({"person_id": "student_id"})
+    s = pl.concat(score_frames).join(asg.select("person_id", "student_id"), on="person_id", how="left")
     return s.select("student_id", "subject", "theta_eap", "theta_se", *pv,
                     *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv], "scale_score", pl.col("level").cast(pl.Int8))
 

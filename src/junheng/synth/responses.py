@@ -121,14 +121,17 @@ def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: in
 
 def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, designs: dict[str, BookletDesign],
                  seed: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04,
-                 female: np.ndarray | None = None) -> pl.DataFrame:
+                 female: np.ndarray | None = None, integer_ids: bool = False) -> pl.DataFrame:
     """Raw responses ``person_id, item_id, raw, position`` for pupils with booklets and abilities.
 
-    ``assignment``: ``student_id, subject, booklet`` (row order matches ``theta``).
+    ``assignment``: ``student_id, subject, booklet`` (row order matches ``theta``). With
+    ``integer_ids`` the ``person_id`` is the pupil's row number in ``assignment`` (Int64), which
+    makes every later group-by cheaper; map back with ``assignment.with_row_index``.
     """
     rng = np.random.default_rng(seed)
     bi = pl.concat([booklet_items(d, test.blocks) for d in designs.values()])
-    people = assignment.select(pl.col("student_id").alias("person_id"), "booklet").with_columns(
+    pid = pl.int_range(pl.len(), dtype=pl.Int64) if integer_ids else pl.col("student_id")
+    people = assignment.select(pid.alias("person_id"), "booklet").with_columns(
         pl.Series("theta", theta), pl.Series("_female", np.zeros(len(theta)) if female is None else female.astype(float)),
         pl.Series("_stop", np.where(rng.random(len(theta)) < not_reached_rate,
                                                                 rng.uniform(0.67, 1.0, len(theta)), 2.0)))
@@ -165,7 +168,7 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
 
 
 def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift: dict[str, float] | None = None,
-                 school: str = "school_code") -> tuple[pl.DataFrame, pl.DataFrame]:
+                 school: str = "school_code", integer_ids: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Booklets, true abilities and raw responses of the sampled pupils (one subject each).
 
     Returns ``(assignment with theta_true, raw responses)``. A ``subject`` column in ``pupils``
@@ -188,11 +191,12 @@ def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift
         loc = a2["location"].cast(pl.String).fill_null("")
         eff += np.where(loc.str.contains("乡|村|rural").to_numpy(), -0.2, 0.0)
     theta = rng.normal(mu + eff, 1.0)
-    raw = simulate_raw(assignment, theta, test, test.designs, seed + 1, female=female)
+    raw = simulate_raw(assignment, theta, test, test.designs, seed + 1, female=female, integer_ids=integer_ids)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw
 
 
-def base_year(test: SynthTest, n_per_subject: int, seed: int, *, n_schools: int = 200) -> tuple[pl.DataFrame, pl.DataFrame]:
+def base_year(test: SynthTest, n_per_subject: int, seed: int, *, n_schools: int = 200,
+              integer_ids: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A base-year sample on the base designs (abilities N(0, 1)): ``(assignment, raw)``."""
     rng = np.random.default_rng(seed)
     frames = []
@@ -204,5 +208,5 @@ def base_year(test: SynthTest, n_per_subject: int, seed: int, *, n_schools: int 
     pupils = pl.concat(frames)
     assignment = assign_booklets(pupils, test.base_designs, seed=seed)
     theta = rng.standard_normal(assignment.height)
-    raw = simulate_raw(assignment, theta, test, test.base_designs, seed + 1)
+    raw = simulate_raw(assignment, theta, test, test.base_designs, seed + 1, integer_ids=integer_ids)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw
