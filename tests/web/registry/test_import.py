@@ -181,3 +181,17 @@ def test_ensure_regions_is_idempotent():
     assert services.ensure_regions() == 0
     county = Region.objects.get(code="419001", level="county")
     assert county.parent.code == "419001" and county.parent.level == "city"
+
+
+def test_a_change_from_blank_to_a_value_and_back_counts_as_updated(tmp_path, make):
+    headers = [*make.SCHOOL_HEADERS, "教学及辅助用房面积"]
+    rows = [[*r, ""] for r in make.school_rows()]
+    assert services.import_schools(make.write_csv(tmp_path / "a.csv", headers, rows)).created == 2
+    rows[0][-1] = "1234.5"
+    r = services.import_schools(make.write_csv(tmp_path / "b.csv", headers, rows))
+    assert (r.created, r.updated, r.unchanged) == (0, 1, 1)
+    assert School.objects.get(code=make.SCHOOL_A).teaching_area_m2 == 1234.5
+    rows[0][-1] = ""
+    r = services.import_schools(make.write_csv(tmp_path / "c.csv", headers, rows))
+    assert (r.created, r.updated, r.unchanged) == (0, 1, 1)
+    assert School.objects.get(code=make.SCHOOL_A).teaching_area_m2 is None
