@@ -52,10 +52,15 @@ class Tables:
         return self.t.get(key)
 
 
-def _levels(frame: pl.DataFrame, fn) -> pl.DataFrame:
-    """Run an estimator at province, city and county level; column ``unit`` holds the code."""
+_SCOPES = {"province": [], "city": ["city_code"], "county": ["county_code"]}
+
+
+def _levels(frame: pl.DataFrame, fn, scopes: tuple[str, ...] = ("province", "city", "county")) -> pl.DataFrame:
+    """Run an estimator at province, city and/or county level; column ``unit`` holds the code.
+    (Each call costs one pass over the pupils × replicates, whatever the number of groups.)"""
     out = []
-    for scope, by in (("province", []), ("city", ["city_code"]), ("county", ["county_code"])):
+    for scope in scopes:
+        by = _SCOPES[scope]
         r = fn(by)
         if by:
             r = r.rename({by[0]: "unit"})
@@ -91,7 +96,7 @@ def _fitness(tb: Tables, fit: pl.DataFrame, weights: pl.DataFrame) -> None:
                 b = by + ([group] if group else [])
                 r = proportion(d, var, levels=levels, by=b or None)
                 return r if group else r.with_columns(pl.lit("全体").alias("_g"))
-            r = _levels(fit, est)
+            r = _levels(fit, est, ("province", "city", "county") if group is None else ("province", "county"))
             r = r.rename({group: "group"}) if group else r.rename({"_g": "group"})
             rows.append(r.select("scope", "unit", pl.col("group").cast(pl.String),
                                  pl.lit(metric).alias("metric"), "estimate", "se", "n_pupils", "n_schools", "flag"))
@@ -112,15 +117,18 @@ def _academic(tb: Tables, scores: pl.DataFrame, weights: pl.DataFrame, sample: p
     tb.t["score_mean"] = _levels(data, lambda by: mean(d, pv=pvs, by=[*by, "subject"]))
     dist = []
     for lv in (1, 2, 3, 4):
-        r = _levels(data, lambda by, lv=lv: proportion(d, pv=lvs, levels=[lv], by=[*by, "subject"]))
+        r = _levels(data, lambda by, lv=lv: proportion(d, pv=lvs, levels=[lv], by=[*by, "subject"]),
+                    ("province", "county"))
         dist.append(r.with_columns(level=pl.lit(lv)))
     tb.t["level_dist"] = pl.concat(dist)
-    tb.t["level_3up"] = _levels(data, lambda by: proportion(d, pv=lvs, levels=[3, 4], by=[*by, "subject"]))
+    tb.t["level_3up"] = _levels(data, lambda by: proportion(d, pv=lvs, levels=[3, 4], by=[*by, "subject"]),
+                                ("province", "county"))
     gaps = []
     for name, group, a, b in (("女−男", "sex", 2, 1), ("城区−乡村", "location", "城区", "乡村")):
         if group not in data.columns:
             continue
-        r = _levels(data, lambda by, g=group, a=a, b=b: difference(d, pv=pvs, group=g, a=a, b=b, by=[*by, "subject"]))
+        r = _levels(data, lambda by, g=group, a=a, b=b: difference(d, pv=pvs, group=g, a=a, b=b, by=[*by, "subject"]),
+                    ("province", "county"))
         gaps.append(r.with_columns(gap=pl.lit(name)))
     if gaps:
         tb.t["gaps"] = pl.concat(gaps)

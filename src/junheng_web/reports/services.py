@@ -1,0 +1,96 @@
+"""The only module of this app that calls the core (junheng.reports).
+
+Who sees which report (the issue: the province office, a county head and a headteacher each get
+their own view):
+
+* province roles (and superusers): the annual report and every county report;
+* city users: the reports of the counties of their city;
+* county users: their county's report;
+* school operators: only their school's sheet (resource indicators and participation — the design
+  supports nothing else at school level).
+
+:func:`allowed` decides; :func:`report_file` resolves a written report under the reports folder
+(``<dir>/annual.*``, ``<dir>/county/<code>.*``) or raises ``PermissionDenied`` / ``Http404``;
+:func:`school_sheet` renders a school's sheet on demand.
+
+Integration point for the lead: no URL is registered here yet, because every page needs an entry
+in ``tests/web/test_permission_matrix.py`` (owned elsewhere). A view is three lines:
+``return FileResponse(open(report_file(request.user, folder, kind, code, fmt), "rb"))``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from junheng_web.accounts.scoping import can
+
+KINDS = ("annual", "county", "school")
+FORMATS = ("html", "pdf")
+
+
+def allowed(user, kind: str, code: str | None = None) -> bool:
+    """Whether ``user`` may read the ``kind`` report of ``code`` (a county or school code)."""
+    if kind not in KINDS or not can(user, "view"):
+        return False
+    if getattr(user, "is_province", False):
+        return True
+    role = getattr(user, "role", "")
+    if kind == "annual":
+        return False
+    if kind == "county":
+        if role == "city":
+            return bool(user.region_id) and str(code or "")[:4] == user.region.code[:4]
+        if role == "county":
+            county = user.county
+            return county is not None and county.code == code
+        return False
+    if kind == "school":
+        if role == "school":
+            return user.school_id is not None and user.school.code == code
+        county = user.county
+        if role == "county" and county is not None:
+            return _school_county(code) == county.code
+        if role == "city" and user.region_id:
+            return (_school_county(code) or "")[:4] == user.region.code[:4]
+    return False
+
+
+def _school_county(code: str | None) -> str | None:
+    from junheng_web.registry.models import School
+
+    s = School.objects.filter(code=code).select_related("county").first()
+    return s.county.code if s else None
+
+
+def report_file(user, folder: str | Path, kind: str, code: str | None = None, fmt: str = "pdf") -> Path:
+    """The path of a written report the user may read; 403 when the role may never read reports,
+    404 when the report is outside the user's region or not written."""
+    if fmt not in FORMATS or kind not in ("annual", "county"):
+        raise Http404("no such report")
+    if not can(user, "view"):
+        raise PermissionDenied("view")
+    if not allowed(user, kind, code):
+        raise Http404("no such report")
+    folder = Path(folder)
+    path = folder / f"annual.{fmt}" if kind == "annual" else folder / "county" / f"{code}.{fmt}"
+    if not str(code or "").isdigit() and kind == "county":
+        raise Http404("no such report")
+    if not path.is_file():
+        raise Http404("report not written yet")
+    return path
+
+
+def school_sheet(user, tables, code: str) -> str:
+    """The HTML sheet of school ``code`` from the report tables (``junheng.reports.build``)."""
+    from junheng.exceptions import ParameterError
+    from junheng.reports import school_html
+
+    if not allowed(user, "school", code):
+        raise Http404("no such school")
+    try:
+        return school_html(tables, code)
+    except ParameterError as e:
+        raise Http404(str(e)) from None
