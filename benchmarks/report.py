@@ -57,14 +57,16 @@ def main() -> None:
 
     t = time.perf_counter()
     inp, n = _inputs()
-    print(f"inputs: {n} pupils × 80 replicates, {inp.schools.height} schools ({time.perf_counter() - t:.1f} s)")
+    print(f"inputs: {n} pupils × 80 replicates, {inp.schools.height} schools ({time.perf_counter() - t:.1f} s)", flush=True)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         tb = build(inp)
         t_tables = time.perf_counter() - t0
+        print(f"tables (every estimate + SE, 157 counties): {t_tables:.1f} s", flush=True)
         t1 = time.perf_counter()
         w = write_reports(tb, d, pdf=False)
         t_html = time.perf_counter() - t1
+        print(f"HTML only, {len(w['html'])} documents: {t_html:.1f} s", flush=True)
         t2 = time.perf_counter()
         w = write_reports(tb, d, pdf=True, processes=2)
         t_all = time.perf_counter() - t2
@@ -76,8 +78,6 @@ def main() -> None:
             _pdf_job(j)
         per = (time.perf_counter() - t3) / len(jobs)
     total = t_tables + t_all
-    print(f"tables (every estimate + SE, 157 counties): {t_tables:.1f} s")
-    print(f"HTML only, {n_docs} documents: {t_html:.1f} s")
     print(f"HTML + PDF, {n_docs} documents, 2 processes: {t_all:.1f} s")
     print(f"total (tables + HTML + PDF): {total:.1f} s  [aim: < 120 s on 2 cores; cpus={os.cpu_count()}]")
     print(f"baseline: serial PDF {per:.2f} s/county × {n_docs} = {per * n_docs:.0f} s; "
