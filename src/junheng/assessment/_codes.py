@@ -57,6 +57,22 @@ def encode(s: pl.Series, categories: list | None = None) -> tuple[np.ndarray, li
 def _encode_numeric(s: pl.Series, categories: list | None) -> tuple[np.ndarray, list]:
     null = s.is_null().to_numpy()
     values = s.fill_null(0).to_numpy()
+    if s.dtype.is_integer() and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        cat_arr = None if categories is None else np.asarray(categories)
+        if cat_arr is not None and cat_arr.size and cat_arr.dtype.kind in "iu":
+            lo, hi = min(lo, int(cat_arr.min())), max(hi, int(cat_arr.max()))
+        if lo >= 0 and hi < 4 * len(values) + 1_000_000 and (cat_arr is None or cat_arr.dtype.kind in "iu"):
+            # small non-negative integers (pupil numbers): a direct lookup table, no sort
+            if cat_arr is None:
+                present = np.zeros(hi + 1, dtype=bool)
+                present[values[~null]] = True
+                rank = np.cumsum(present) - 1
+                codes = np.where(null, -1, rank[values])
+                return codes.astype(np.int64), np.flatnonzero(present).tolist()
+            table = np.full(hi + 1, -1, dtype=np.int64)
+            table[cat_arr[::-1]] = np.arange(len(cat_arr))[::-1]  # first occurrence wins
+            return np.where(null, -1, table[values]).astype(np.int64), list(categories)
     if categories is None:
         categories = np.unique(values[~null]).tolist()
     cats = np.asarray(categories)

@@ -152,45 +152,79 @@ def alpha_by_booklet(scored: pl.DataFrame, booklets: pl.DataFrame | None = None)
                          "alpha": alpha[keep]}).sort("booklet")
 
 
+def _status_codes(status: pl.Series) -> np.ndarray:
+    """Status as its code in ``scoring.STATUSES`` (the Enum's physical value; strings looked up)."""
+    from junheng.assessment.scoring import STATUSES
+
+    if status.dtype == pl.Enum(STATUSES):
+        return status.to_physical().cast(pl.Int8).to_numpy()
+    return encode(status.cast(pl.String), list(STATUSES))[0]
+
+
 def distractor_analysis(scored: pl.DataFrame, bank) -> pl.DataFrame:
     """Per choice item and option: ``item_id, option, is_key, n, share, share_low, share_high, r_pb``.
 
     ``scored`` must carry ``raw`` and ``status`` (``score_responses`` output). Omitted responses
     appear as option ``omit``; for multiple-choice items each selected letter counts as a choice.
-    The criterion is the pupil's percent-correct over all scored items.
+    The criterion is the pupil's percent-correct over all scored items; the lower and upper
+    groups are the pupils at or below its 1/3 quantile and above its 2/3 quantile.
     """
-    items = bank.to_frame().filter(pl.col("format") != "constructed").select("item_id", "format", "key", "max_score")
-    maxes = bank.to_frame().select("item_id", "max_score")
-    crit = (scored.filter(pl.col("score").is_not_null()).join(maxes, on="item_id")
-            .group_by("person_id").agg((pl.col("score").sum() / pl.col("max_score").sum()).alias("crit")))
-    crit = crit.with_columns(
-        pl.when(pl.col("crit") <= pl.col("crit").quantile(1 / 3)).then(pl.lit("low"))
-        .when(pl.col("crit") > pl.col("crit").quantile(2 / 3)).then(pl.lit("high"))
-        .otherwise(pl.lit("mid")).alias("_grp"))
-    r = (scored.filter(pl.col("status").is_in(["valid", "omitted", "not_reached"]))
-         .join(items, on="item_id", how="inner").join(crit, on="person_id", how="inner")
-         .with_columns(pl.when(pl.col("status") == "valid")
-                       .then(pl.col("raw").cast(pl.String).str.to_uppercase().str.replace_all(r"[^A-H]", ""))
-                       .otherwise(pl.lit("omit")).alias("_opt")))
-    per_item = r.group_by("item_id").agg(pl.len().alias("_N"), pl.col("crit").mean().alias("_M"),
-                                         pl.col("crit").std(ddof=0).alias("_S"),
-                                         (pl.col("_grp") == "low").sum().alias("_Nlow"),
-                                         (pl.col("_grp") == "high").sum().alias("_Nhigh"))
-    r = r.with_columns(pl.when(pl.col("_opt") == "omit").then(pl.lit(["omit"]))
-                       .otherwise(pl.col("_opt").str.split("")).alias("_opt")).explode("_opt")
-    g = r.group_by("item_id", "_opt").agg(pl.len().alias("n"), pl.col("crit").mean().alias("_M1"),
-                                         (pl.col("_grp") == "low").sum().alias("_nl"),
-                                         (pl.col("_grp") == "high").sum().alias("_nh"),
-                                         pl.col("key").first())
-    g = g.join(per_item, on="item_id")
-    p = pl.col("n") / pl.col("_N")
-    return g.select(
-        "item_id", pl.col("_opt").alias("option"),
-        (pl.col("key").str.contains(pl.col("_opt")) & (pl.col("_opt") != "omit")).alias("is_key"),
-        "n", p.alias("share"), (pl.col("_nl") / pl.col("_Nlow")).alias("share_low"),
-        (pl.col("_nh") / pl.col("_Nhigh")).alias("share_high"),
-        pl.when(p < 1).then((pl.col("_M1") - pl.col("_M")) / pl.col("_S") * (p / (1 - p)).sqrt()).alias("r_pb"),
-    ).sort("item_id", "option")
+    bank_frame = bank.to_frame()
+    choice = bank_frame.filter(pl.col("format") != "constructed")
+    letters = "ABCDEFGH"
+    n_opt = len(letters) + 1  # + omit
+    # criterion per pupil: Σ score / Σ max over the scored items
+    c = _coded(scored, None)
+    maxes = dict(zip(bank_frame["item_id"], bank_frame["max_score"]))
+    imax = np.array([maxes.get(str(it), 1) for it in c.items], dtype=float)
+    crit = np.bincount(c.p, c.x, len(c.persons)) / np.bincount(c.p, imax[c.i], len(c.persons))
+    q1, q2 = np.quantile(crit, [1 / 3, 2 / 3]) if crit.size else (0.0, 0.0)
+    grp = np.where(crit <= q1, 0, np.where(crit > q2, 2, 1))
+    # responses to choice items with a response or an omission
+    st = _status_codes(scored["status"])  # 0 valid, 1 omitted, 2 not reached (scoring.STATUSES order)
+    keep = (st <= 2) & scored["item_id"].cast(pl.String).is_in(choice["item_id"].to_list()).to_numpy()
+    sub = scored.filter(pl.Series(keep))
+    pcode, _ = encode(sub["person_id"], c.persons)
+    ok = pcode >= 0
+    sub, pcode = sub.filter(pl.Series(ok)), pcode[ok]
+    icode, items = encode(sub["item_id"].cast(pl.String), choice["item_id"].to_list())
+    rcode, uniq = encode(sub["raw"].cast(pl.String).fill_null(""))
+    valid = _status_codes(sub["status"]) == 0
+    # which options each distinct raw code selects (multiple choice: every letter)
+    sel = np.zeros((len(uniq) + 1, n_opt), dtype=bool)
+    for j, u in enumerate(uniq):
+        for ch in str(u).upper():
+            if ch in letters:
+                sel[j, letters.index(ch)] = True
+    sel[len(uniq), n_opt - 1] = True  # the omit row
+    rc = np.where(valid, rcode, len(uniq))
+    y = crit[pcode]
+    g = grp[pcode]
+    ni = len(items)
+    N = np.bincount(icode, minlength=ni).astype(float)
+    M = np.bincount(icode, y, ni) / np.maximum(N, 1)
+    S = np.sqrt(np.maximum(np.bincount(icode, y * y, ni) / np.maximum(N, 1) - M * M, 0))
+    n_low = np.bincount(icode[g == 0], minlength=ni)
+    n_high = np.bincount(icode[g == 2], minlength=ni)
+    rows = []
+    opt_names = list(letters) + ["omit"]
+    keys = dict(zip(choice["item_id"], choice["key"]))
+    for k in range(n_opt):
+        m = sel[rc, k]
+        if not m.any():
+            continue
+        n = np.bincount(icode[m], minlength=ni).astype(float)
+        m1 = np.bincount(icode[m], y[m], ni)
+        nl = np.bincount(icode[m & (g == 0)], minlength=ni)
+        nh = np.bincount(icode[m & (g == 2)], minlength=ni)
+        for j in np.flatnonzero(n > 0):
+            p = n[j] / N[j]
+            r_pb = (m1[j] / n[j] - M[j]) / S[j] * np.sqrt(p / (1 - p)) if p < 1 and S[j] > 0 else None
+            rows.append((str(items[j]), opt_names[k], opt_names[k] in (keys.get(items[j]) or ""), int(n[j]), p,
+                         nl[j] / n_low[j] if n_low[j] else None, nh[j] / n_high[j] if n_high[j] else None, r_pb))
+    return pl.DataFrame(rows, schema={"item_id": pl.String, "option": pl.String, "is_key": pl.Boolean, "n": pl.Int64,
+                                      "share": pl.Float64, "share_low": pl.Float64, "share_high": pl.Float64,
+                                      "r_pb": pl.Float64}, orient="row").sort("item_id", "option")
 
 
 def ets_category(d: np.ndarray, se: np.ndarray, p_chi2: np.ndarray, *, alpha: float = 0.05) -> np.ndarray:
