@@ -227,10 +227,14 @@ def findings_annual(tb: Tables) -> list[str]:
 
 def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
     out = []
-    for r in compare_rows(tb, county, city):
+    rows = compare_rows(tb, county, city)
+    small = [r["label"] for r in rows if r["raw_d"] is None]
+    if small:
+        out.append("、".join(small) + "：本县样本不足（少于 62 名学生或 5 所学校），按最小报告规则不予报告。")
+    for r in rows:
         if r["raw_d"] is None:
-            out.append(f"{r['label']}：样本不足，按最小报告规则不予报告。")
-        elif r["sig"]:
+            continue
+        if r["sig"]:
             out.append(f"{r['label']} {r['county']}，{r['word']}（差 {r['diff']}，超过 2 倍标准误）。")
         else:
             out.append(f"{r['label']} {r['county']}，与全省差异未超过 2 倍标准误。")
