@@ -30,6 +30,7 @@ Curves: ``expected_scores`` (TCC), ``information``, ``rasch_fit`` (infit/outfit)
 Methods and their sources: ``docs/methods/irt.md``.
 """
 
+from . import simulate
 from ._models import MODELS
 from .calibration import IRTModel, calibrate, quadrature
 from .curves import expected_scores, information, rasch_fit
@@ -46,6 +47,7 @@ from .linking import (
     transform_items,
 )
 from .scoring import eap, latent_regression, map_, plausible_values, wle
+from .simulate import booklet_design, simulate_responses
 
 __all__ = [
     "LEVEL_LABELS",
@@ -69,5 +71,8 @@ __all__ = [
     "rasch_fit",
     "stocking_lord",
     "transform_items",
+    "booklet_design",
+    "simulate",
+    "simulate_responses",
     "wle",
 ]

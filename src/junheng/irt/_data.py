@@ -35,10 +35,11 @@ def item_columns(frame: pl.DataFrame, exclude: tuple[str, ...] = ()) -> list[str
 
 
 def read_responses(frame: pl.DataFrame, group: str | None = None, items: list[str] | None = None,
-                   file: str | None = None) -> Responses:
+                   file: str | None = None, calibration: bool = True) -> Responses:
     """Check a wide response frame and turn it into arrays; every bad cell is reported.
 
     Rows in issues are spreadsheet rows (header = row 1, so the first pupil is row 2).
+    For calibration every item also needs responses in at least two score categories.
     """
     if not isinstance(frame, pl.DataFrame):
         raise ParameterError(f"responses 应为 polars DataFrame / responses must be a polars DataFrame; got {type(frame).__name__}")
@@ -67,7 +68,7 @@ def read_responses(frame: pl.DataFrame, group: str | None = None, items: list[st
             continue
         Y[:, j] = num.fill_null(-1).to_numpy().astype(np.int16)
     issues.raise_if_errors()
-    for j, c in enumerate(cols):
+    for j, c in enumerate(cols if calibration else []):
         seen = Y[:, j][Y[:, j] >= 0]
         if seen.size == 0:
             issues.add(Issue("该题没有任何作答", "the item has no responses", file=file, column=c))

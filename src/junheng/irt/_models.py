@@ -137,7 +137,7 @@ def start_values(model: str, counts: np.ndarray) -> np.ndarray:
 
 def valid(model: str, par: np.ndarray) -> np.ndarray:
     """Per item: the parameters define proper probabilities (GRM intercepts strictly decreasing)."""
-    ok = np.all(np.isfinite(par), axis=1)
+    ok = np.all(np.isfinite(par), axis=1) & (np.abs(par[:, 0]) < 20)
     if model == "grm" and par.shape[1] > 2:
         ok &= np.all(np.diff(par[:, 1:], axis=1) < 0, axis=1)
     return ok
@@ -182,3 +182,35 @@ def from_difficulty(model: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, ste
     else:
         par[:, 1:] = -a[:, None] * steps
     return par
+
+
+def theta_derivs(model: str, par: np.ndarray, theta: np.ndarray):
+    """P, ∂P/∂θ and ∂²P/∂θ² (each (J, K, Q)) in closed form, exact also far in the tails."""
+    a = par[:, 0:1]
+    th = theta[None, :]
+    if model in DICHOTOMOUS:
+        s = _sigmoid(a * th + par[:, 1:2])
+        c = _sigmoid(par[:, 2:3]) if model == "3pl" else 0.0
+        g = (1.0 - c) * s * (1.0 - s)
+        d1 = a * g
+        d2 = a * a * g * (1.0 - 2.0 * s)
+        P1 = c + (1.0 - c) * s
+        return np.stack([1.0 - P1, P1], axis=1), np.stack([-d1, d1], axis=1), np.stack([-d2, d2], axis=1)
+    if model in ("pcm", "gpcm"):
+        P = probs(model, par, theta)
+        k = np.arange(P.shape[1])[None, :, None]
+        e = (P * k).sum(axis=1, keepdims=True)
+        dev = k - e
+        var = (P * dev * dev).sum(axis=1, keepdims=True)
+        aa = a[:, :, None]
+        return P, aa * P * dev, aa * aa * P * (dev * dev - var)
+    if model == "grm":
+        star = _sigmoid(a[:, :, None] * th[:, None, :] + par[:, 1:, None])
+        g = star * (1.0 - star)
+        J, _, Q = star.shape
+        z = np.zeros((J, 1, Q))
+        aa = a[:, :, None]
+        s1 = np.concatenate([z, aa * g, z], axis=1)
+        s2 = np.concatenate([z, aa * aa * g * (1.0 - 2.0 * star), z], axis=1)
+        return probs(model, par, theta), s1[:, :-1] - s1[:, 1:], s2[:, :-1] - s2[:, 1:]
+    raise ValueError(model)

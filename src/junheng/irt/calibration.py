@@ -99,7 +99,13 @@ def _mstep_block(b, r: np.ndarray, theta: np.ndarray, prior, inner: int, tol: fl
         grad, info = _block_grad_info(b, r, theta, prior)
         g = grad[:, free]
         H = info[:, free][:, :, free] + 1e-10 * np.eye(int(free.sum()))
-        step = np.linalg.solve(H, g[..., None])[..., 0]
+        ok = np.isfinite(H).all(axis=(1, 2)) & np.isfinite(g).all(axis=1)
+        H[~ok] = np.eye(H.shape[1])
+        g[~ok] = 0.0
+        try:
+            step = np.linalg.solve(H, g[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a singular item: least-squares step for it alone
+            step = np.einsum("jab,jb->ja", np.linalg.pinv(H), g)
         big = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, 1.0 / np.maximum(big, 1e-300))[:, None]  # cap any move at 1 logit
         step[~upd] = 0.0

@@ -43,12 +43,11 @@ def information(items, theta) -> pl.DataFrame:
     """I_j(θ) per item (columns) at each θ, plus ``test`` = Σ_j I_j(θ) and ``se`` = 1/√test."""
     s = _set(items)
     th = np.asarray(theta, dtype=float)
-    h = 1e-5
     out = {"theta": th}
     tot = np.zeros_like(th)
     for b in s.blocks:
-        P = np.clip(M.probs(b.model, b.par, th), 1e-300, None)
-        d = (M.probs(b.model, b.par, th + h) - M.probs(b.model, b.par, th - h)) / (2 * h)
+        P, d, _ = M.theta_derivs(b.model, b.par, th)
+        P = np.clip(P, 1e-300, None)
         info = (d * d / P).sum(axis=1)
         for r, i in enumerate(b.idx):
             out[s.items[i]] = info[r]
@@ -61,7 +60,7 @@ def rasch_fit(items, responses: pl.DataFrame, theta) -> pl.DataFrame:
     """Infit and outfit mean squares per item at person estimates ``theta`` (one per row)."""
     s = _set(items)
     cols = [c for c in responses.columns if c in set(s.items)]
-    data = read_responses(responses, items=cols)
+    data = read_responses(responses, items=cols, calibration=False)
     sub = s.subset(cols)
     th = np.asarray(theta, dtype=float)
     rows = []

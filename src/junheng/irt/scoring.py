@@ -45,7 +45,7 @@ def _prepare(items, responses: pl.DataFrame, exclude: tuple[str, ...] = ()):
     for c in unknown:
         issues.add(Issue("题目不在项目参数表中", "item is not in the item parameter table", column=c))
     issues.raise_if_errors()
-    data = read_responses(responses, items=cols) if cols else None
+    data = read_responses(responses, items=cols, calibration=False) if cols else None
     if data is None:
         raise ParameterError("没有题目列 / the responses have no item columns")
     sub = s.subset(cols)
@@ -88,16 +88,12 @@ def _eap_arrays(sub, data, prior_mean, prior_sd, n_quad=61, theta_range=6.0):
 
 
 def _person_derivs(sub: ItemSet, Y: np.ndarray, th: np.ndarray):
-    """Per person at θ_n: score Σ∂log P/∂θ, information I, and Warm's J (numerical θ-derivatives)."""
-    h = 1e-4
+    """Per person at θ_n: score Σ∂log P/∂θ, information I, and Warm's J (closed-form θ-derivatives)."""
     N = th.size
     score, info, jw = np.zeros(N), np.zeros(N), np.zeros(N)
     for b in sub.blocks:
-        P0 = np.clip(M.probs(b.model, b.par, th), 1e-300, None)  # (J, K, N)
-        Pp = M.probs(b.model, b.par, th + h)
-        Pm = M.probs(b.model, b.par, th - h)
-        d1 = (Pp - Pm) / (2 * h)
-        d2 = (Pp - 2 * P0 + Pm) / (h * h)
+        P0, d1, d2 = M.theta_derivs(b.model, b.par, th)  # (J, K, N) each
+        P0 = np.clip(P0, 1e-300, None)
         y = Y[:, b.idx].T  # (J, N)
         seen = y >= 0
         yy = np.where(seen, y, 0)[:, None, :]
@@ -109,23 +105,47 @@ def _person_derivs(sub: ItemSet, Y: np.ndarray, th: np.ndarray):
     return score, info, jw
 
 
-def _newton(sub, Y, start, kind, prior_mean, prior_sd, theta_range, max_iter=60, tol=1e-6):
-    th = start.copy()
-    active = np.ones(th.size, bool)
+def _newton(sub, Y, start, kind, prior_mean, prior_sd, theta_range, max_iter=100, tol=1e-8):
+    """Safeguarded Fisher scoring: a bracket [lo, hi] with f(lo) > 0 > f(hi) is kept for every
+    person, and a step leaving it is replaced by bisection, so the root is always found; when f
+    keeps its sign over [−range, range] the estimate is the bound."""
+
+    def f_and_d(rows, th):
+        s, i, jw = _person_derivs(sub, Y[rows], th)
+        if kind == "wle":
+            return s + jw / (2 * np.maximum(i, 1e-12)), np.maximum(i, 1e-12)
+        return s - (th - prior_mean) / prior_sd**2, i + 1.0 / prior_sd**2
+
+    n = start.size
+    every = np.arange(n)
+    lo, hi = np.full(n, -theta_range), np.full(n, theta_range)
+    f_lo, _ = f_and_d(every, lo)
+    f_hi, _ = f_and_d(every, hi)
+    th = np.clip(start, -theta_range, theta_range)
+    th[f_lo <= 0] = -theta_range
+    th[f_hi >= 0] = theta_range
+    active = (f_lo > 0) & (f_hi < 0)
+    prev_t, prev_f = np.full(n, np.nan), np.full(n, np.nan)
     for _ in range(max_iter):
         ix = np.flatnonzero(active)
         if ix.size == 0:
             break
-        s, i, jw = _person_derivs(sub, Y[ix], th[ix])
-        if kind == "wle":
-            f = s + jw / (2 * np.maximum(i, 1e-12))
-            d = np.maximum(i, 1e-12)
-        else:
-            f = s - (th[ix] - prior_mean) / prior_sd**2
-            d = i + 1.0 / prior_sd**2
-        step = np.clip(f / d, -1.0, 1.0)
-        th[ix] = np.clip(th[ix] + step, -theta_range, theta_range)
-        active[ix[np.abs(step) < tol]] = False
+        f, d = f_and_d(ix, th[ix])
+        pos = f > 0
+        lo[ix[pos]] = th[ix[pos]]
+        hi[ix[~pos]] = th[ix[~pos]]
+        # secant slope once two points are known (Warm's correction changes the slope, so
+        # the Fisher-scoring slope −I alone would overshoot and oscillate)
+        dt, df = th[ix] - prev_t[ix], f - prev_f[ix]
+        secant = np.isfinite(dt) & (np.abs(dt) > 0) & (df * dt < 0)
+        slope = np.where(secant, -df / np.where(secant, dt, 1.0), d)
+        prev_t[ix], prev_f[ix] = th[ix], f
+        new = th[ix] + f / slope
+        outside = ~((new > lo[ix]) & (new < hi[ix]))
+        new[outside] = 0.5 * (lo[ix][outside] + hi[ix][outside])
+        done = (np.abs(new - th[ix]) < tol) | (hi[ix] - lo[ix] < tol) | (f == 0)
+        th[ix] = new
+        active[ix[done]] = False
     _, i, _ = _person_derivs(sub, Y, th)
     if kind == "map":
         i = i + 1.0 / prior_sd**2
