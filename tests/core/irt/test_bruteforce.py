@@ -114,7 +114,7 @@ def test_eap_equals_brute_force_posterior_mean(mixed):
             return v
         z = quad(lik, -12, 12, epsabs=1e-14)[0]
         mean = quad(lambda t: t * lik(t), -12, 12, epsabs=1e-14)[0] / z
-        var = quad(lambda t: (t - mean) ** 2 * lik(t), -12, 12, epsabs=1e-14)[0] / z
+        var = quad(lambda t, mean=mean: (t - mean) ** 2 * lik(t), -12, 12, epsabs=1e-14)[0] / z
         assert got["theta_eap"][i] == pytest.approx(mean, abs=1e-6)
         assert got["theta_se"][i] == pytest.approx(math.sqrt(var), abs=1e-6)
 
