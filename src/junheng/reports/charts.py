@@ -21,7 +21,7 @@ def bars(items: list[tuple[str, float | None, float | None]], *, unit: str = "",
     hi = vmax or max([*values, ref or 0, 1e-9]) * 1.08
     scale = (width - left - right) / hi
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" viewBox="0 0 {width} {h}" '
-           f'class="chart" role="img">']
+           f'class="chart" role="img" font-family="Noto Sans CJK SC, sans-serif">']
     for i, (label, v, se) in enumerate(items):
         y = top + i * row_h
         out.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" font-size="11">{escape(label)}</text>')
@@ -52,7 +52,7 @@ def stacked(items: list[tuple[str, list[float | None]]], labels: list[str], *, w
     h = top + row_h * len(items) + 6
     span = width - left - right
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" viewBox="0 0 {width} {h}" '
-           f'class="chart" role="img">']
+           f'class="chart" role="img" font-family="Noto Sans CJK SC, sans-serif">']
     for j, lab in enumerate(labels):
         x = left + j * span / len(labels)
         out.append(f'<rect x="{x:.1f}" y="4" width="10" height="10" fill="{colours[j % 4]}"/>'
