@@ -108,7 +108,7 @@ def _check(schools: pl.DataFrame, rules: ResourceRules) -> None:
     bad = schools.with_row_index("_r").filter(~pl.col("stage").is_in(["小学", "初中", "九年一贯制", "完全中学"]))
     if bad.height:
         issues = Issues()
-        for r, code, stage in bad.select("_r", "school_code", "stage").iter_rows():
+        for r, stage in bad.select("_r", "stage").iter_rows():
             issues.add(Issue("办学类型须为 小学/初中/九年一贯制/完全中学", "stage must be 小学/初中/九年一贯制/完全中学",
                              row=r + 2, column="stage", value=stage))
         issues.raise_if_errors("学校表有误 / bad schools frame")
