@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 import numpy as np
 import polars as pl
@@ -84,6 +85,7 @@ def girth_fit(kind: str, responses: pl.DataFrame, truth: pl.DataFrame) -> pl.Dat
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
     n = int(os.environ.get("IRT_BENCH_N", "170000"))
     with_girth = os.environ.get("IRT_BENCH_GIRTH", "1") != "0"
     print(f"N = {n:,} pupils × 40 items, 8 booklets (20 items each); threads: {os.cpu_count()} cores")
