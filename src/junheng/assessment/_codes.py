@@ -24,6 +24,15 @@ def encode(s: pl.Series, categories: list | None = None) -> tuple[np.ndarray, li
         s = s.cast(pl.String)
     if s.dtype != pl.String:
         return _encode_numeric(s, categories)
+    if categories is None:
+        uniq = s.drop_nulls().unique()
+        if uniq.len() <= 4096:  # few distinct values (item ids, raw codes): an Enum cast, no sort
+            cats = uniq.sort().to_list()
+            codes = s.cast(pl.Enum(cats), strict=False).to_physical()
+            return codes.cast(pl.Int64).fill_null(-1).to_numpy(), cats
+    elif len(categories) <= 4096:
+        codes = s.cast(pl.Enum([str(c) for c in categories]), strict=False).to_physical()
+        return codes.cast(pl.Int64).fill_null(-1).to_numpy(), categories
     null = s.is_null().to_numpy()
     h = s.hash(seed=0).to_numpy()
     if categories is None:
