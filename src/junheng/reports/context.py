@@ -33,12 +33,24 @@ def _pct(v, d=1):
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * 100:.{d}f}%"
 
 
+_INDEX: dict[tuple[int, tuple[str, ...]], tuple[pl.DataFrame, dict]] = {}
+
+
 def _rows(df: pl.DataFrame | None, **eq) -> list[dict]:
+    """Rows of ``df`` whose columns equal ``eq``: a hash index per (frame, key columns) built once,
+    so the 157 county pages do not filter the tables thousands of times. The index keeps a
+    reference to its frame, so a frame's id cannot be reused while its index exists."""
     if df is None:
         return []
-    for k, v in eq.items():
-        df = df.filter(pl.col(k) == v)
-    return df.to_dicts()
+    keys = tuple(sorted(eq))
+    slot = (id(df), keys)
+    hit = _INDEX.get(slot)
+    if hit is None or hit[0] is not df:
+        index: dict[tuple, list[dict]] = {}
+        for row in df.to_dicts():
+            index.setdefault(tuple(row.get(k) for k in keys), []).append(row)
+        hit = _INDEX[slot] = (df, index)
+    return hit[1].get(tuple(eq[k] for k in keys), [])
 
 
 def _one(df, **eq) -> dict | None:
@@ -82,27 +94,25 @@ def fitness_block(tb: Tables, scope: str, unit: str) -> dict | None:
     f = tb.get("fitness")
     if f is None:
         return None
-    sub = f.filter((pl.col("scope") == scope) & (pl.col("unit") == unit))
     groups = ["全体", "男", "女", "城区", "镇区", "乡村"]
     table = []
     for m in FIT_METRICS:
         row = {"metric": m, "cells": []}
         for g in groups:
-            r = _one(sub, metric=m, group=g)
+            r = _one(f, scope=scope, unit=unit, metric=m, group=g)
             row["cells"].append({"v": _pct(r["estimate"]) if r else "—", "se": _pct(r["se"], 2) if r else ""})
         table.append(row)
     chart_items = []
     for m in FIT_METRICS[:4]:
-        r = _one(sub, metric=m, group="全体") or {}
+        r = _one(f, scope=scope, unit=unit, metric=m, group="全体") or {}
         chart_items.append((m, r.get("estimate"), r.get("se")))
     return {"groups": groups, "table": table, "chart": charts.bars(chart_items, unit="%", vmax=1.05)}
 
 
 def resource_block(tb: Tables, county: str) -> dict:
-    cv = tb["cv"].filter(pl.col("county_code") == county)
     rows = []
     for lvl in ("小学", "初中"):
-        for r in _rows(cv, level=lvl):
+        for r in _rows(tb["cv"], county_code=county, level=lvl):
             rows.append({"level": lvl, "id": r["indicator"], "name": IND_NAMES[r["indicator"]],
                          "mean": _num(r["mean"], 2), "cv": _num(r["cv"], 3), "limit": f"{r['limit']:.2f}",
                          "ok": r["cv_ok"], "n": r["n_schools"]})
@@ -112,13 +122,12 @@ def resource_block(tb: Tables, county: str) -> dict:
 
 
 def school_rows(tb: Tables, county: str | None = None, school: str | None = None) -> list[dict]:
-    u = tb["units"]
-    if county:
-        u = u.filter(pl.col("county_code") == county)
     if school:
-        u = u.filter(pl.col("school_code") == school)
+        found = _rows(tb["units"], school_code=school)
+    else:
+        found = _rows(tb["units"], county_code=county)
     out = []
-    for r in u.to_dicts():
+    for r in found:
         out.append({"code": r["school_code"], "name": r.get("name") or "", "level": r["level"],
                     "stage": r["stage"], "enrol": r["enrolment"],
                     "vals": [{"v": _num(r[i], 2), "ok": r[f"{i}_met"], "ratio": _pct(r[f"{i}_ratio"], 0)}

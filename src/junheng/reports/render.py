@@ -7,6 +7,7 @@ so the same inputs give the same HTML bytes.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from junheng.reports.tables import Tables
 IND_SHORT = ["高学历教师", "骨干教师", "体艺教师", "教学用房", "运动场馆", "仪器设备", "多媒体教室"]
 
 
+@functools.cache
 def _env() -> jinja2.Environment:
     root = resources.files("junheng.reports") / "templates"
     return jinja2.Environment(loader=jinja2.FunctionLoader(lambda n: (root / n).read_text("utf-8")),
@@ -29,6 +31,7 @@ def _env() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
+@functools.cache
 def _css() -> str:
     return (resources.files("junheng.reports") / "templates" / "report.css").read_text("utf-8")
 
