@@ -206,7 +206,8 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
                 .join(ids.rename({"id": "school_class_id", "code": "class_code"}),
                       on=["school_id", "grade", "class_code"], how="left")
                 .select("student_id", "name", pl.col("sex").cast(pl.Int64), "birth_date",
-                        pl.col("ethnicity").fill_null(""), "school_id", "grade", "school_class_id"))
+                        pl.col("ethnicity").fill_null(""), "school_id", "grade", "school_class_id")
+                .sort("student_id"))  # staged in key order: every later join walks the index in order
         progress(0.4, "暂存 staging")
         table = Pupil._meta.db_table
         importers.stage(table, rows)
