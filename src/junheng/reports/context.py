@@ -258,3 +258,24 @@ def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
                    + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
                    + f"与上年相比：{v['change']}。")
     return out
+
+
+def county_se_table(tb: Tables) -> dict:
+    """Appendix: each county's main estimates with their standard errors ("—" = suppressed)."""
+    names = dict(tb.inputs.names.select("county_code", "county_name").iter_rows())
+    sm, f = tb.get("score_mean"), tb.get("fitness")
+    subjects = [s for s in SUBJECTS if sm is not None and _rows(sm, scope="province", unit="410000", subject=s)]
+    rows = []
+    for code in tb["resource"]["county_code"].to_list():
+        cells = []
+        for m in ("达标率", "优良率"):
+            r = _one(f, scope="county", unit=code, metric=m, group="全体") if f is not None else None
+            cells.append(f"{_pct(r['estimate'])}（{_pct(r['se'], 1)}）" if r and r["estimate"] is not None else "—")
+        for s in subjects:
+            r = _one(sm, scope="county", unit=code, subject=s)
+            cells.append(f"{_num(r['estimate'])}（{_num(r['se'])}）" if r and r["estimate"] is not None else "—")
+        rows.append({"name": names.get(code, code), "code": code, "cells": cells})
+    heads = [*(["达标率", "优良率"] if f is not None else []), *subjects]
+    if f is None:
+        rows = [{**r, "cells": r["cells"][2:]} for r in rows]
+    return {"heads": heads, "rows": rows}
