@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppl
 @pytest.fixture(scope="module")
 def written(tables, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    codes = tables["resource"]["county_code"].to_list()[:2]
+    codes = tables["resource"]["county_code"].to_list()[:1]
     return out, write_reports(tables, out, counties=codes, processes=2)
 
 
