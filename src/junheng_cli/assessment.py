@@ -475,7 +475,8 @@ def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | 
         base = calibrate(bw, "2pl", se=None, tol=1e-3)
         fixed = base.items_.filter(pl.col("item").is_in(list(anchors)))
         cw = _drop_empty(to_wide(scored.filter(pl.col("item_id").is_in(ids))))
-        cur = calibrate(cw, "2pl", fixed_items=fixed, tol=1e-3, se="xpd")  # cross-product SEs: cheap
+        # no item SEs in the demo (they would double its IRT time); `junheng irt calibrate` reports them
+        cur = calibrate(cw, "2pl", fixed_items=fixed, tol=1e-3, se=None)
         mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
         truth = asg.filter(pl.col("subject") == subject)["theta_true"]
         click.echo(f"   {subject}: base ℓ = {base.loglik_:.1f} ({base.n_iter_} EM cycles, converged {base.converged_}); "
