@@ -191,9 +191,9 @@ def findings_annual(tb: Tables) -> list[str]:
             for g in s["gaps"]:
                 if g["sig"]:
                     hi = ("女生" if g["raw"] > 0 else "男生") if g["name"] == "女−男" else \
-                        ("城区" if g["raw"] > 0 else "乡村")
-                    lo = {"女生": "男生", "男生": "女生", "城区": "乡村", "乡村": "城区"}[hi]
-                    out.append(f"{s['subject']}：{hi}学生平均分比{lo}学生高 {abs(g['raw']):.1f} 分"
+                        ("城区学生" if g["raw"] > 0 else "乡村学生")
+                    lo = {"女生": "男生", "男生": "女生", "城区学生": "乡村学生", "乡村学生": "城区学生"}[hi]
+                    out.append(f"{s['subject']}：{hi}平均分比{lo}高 {abs(g['raw']):.1f} 分"
                                f"（标准误 {g['se']}，超过 2 倍标准误）。")
         quiet = [f"{s['subject']}{g['name']}" for s in ac["subjects"] for g in s["gaps"] if not g["sig"]]
         if quiet:
