@@ -80,7 +80,8 @@ def annual_html(tb: Tables) -> str:
         css=_css(), meta=_meta(tb), findings=cx.findings_annual(tb), sample=_sample(tb),
         n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
         fitness=cx.fitness_block(tb, "province", "410000"), factors=factors, counties=counties,
-        se_table=cx.county_se_table(tb), missing=tb.missing)
+        se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
+        missing=tb.missing)
 
 
 def county_html(tb: Tables, code: str) -> str:
