@@ -7,6 +7,7 @@ it wrote with ``ctx.output(label, path)``; the demo prints them all at the end.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -28,10 +29,12 @@ class DemoContext:
 
 
 def _stages():
-    """The stages of one monitoring cycle, in order. Imported lazily so ``--help`` stays fast."""
+    """The stages of one monitoring cycle, in order, resolved from ``stages.STAGES``."""
     from junheng_cli import stages
 
-    return stages.STAGES
+    for label, target in stages.STAGES:
+        module, _, function = target.partition(":")
+        yield label, getattr(importlib.import_module(module), function)
 
 
 @click.command()

@@ -8,6 +8,7 @@ Environment variables (all optional for the embedded SQLite default):
 - ``JUNHENG_DEBUG``         ``1``/``0`` (default ``1`` for the embedded set-up)
 - ``JUNHENG_ALLOWED_HOSTS`` comma-separated host names
 - ``JUNHENG_SECURE``        ``1`` behind HTTPS: secure cookies, HSTS, SSL redirect
+- ``JUNHENG_HSTS_PRELOAD``  ``1`` to ask for the browsers' HSTS preload list (off by default)
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "junheng_web.locale.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -169,7 +170,11 @@ if env_bool("JUNHENG_SECURE", not DEBUG):
     SECURE_SSL_REDIRECT = env_bool("JUNHENG_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = False
+    # Joining the browsers' public HSTS preload list is the domain owner's decision (and rarely
+    # right for an intranet host): off unless JUNHENG_HSTS_PRELOAD=1.
+    SECURE_HSTS_PRELOAD = env_bool("JUNHENG_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {

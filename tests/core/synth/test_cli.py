@@ -29,7 +29,7 @@ def test_it_rejects_a_bad_scale_with_exit_2_and_writes_nothing(tmp_path):
 
 
 def test_demo_stage_is_first_and_sets_synth_dir(tmp_path):
-    assert STAGES[0][0] == "synthetic province"
+    assert STAGES[0][1] == "junheng_cli.synth:demo_stage"
     ctx = DemoContext(out=tmp_path, scale=0.01, seed=2022)
     demo_stage(ctx)
     assert ctx.state["synth_dir"] == tmp_path / "synth"
