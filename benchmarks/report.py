@@ -52,7 +52,7 @@ def _inputs():
 
 
 def main() -> None:
-    from junheng.reports import build, write_reports
+    from junheng.reports import build, county_html, write_reports
     from junheng.reports.render import _pdf_job
 
     t = time.perf_counter()
@@ -72,7 +72,7 @@ def main() -> None:
         t_all = time.perf_counter() - t2
         n_docs = len(w["pdf"])
         # baseline: serial rendering of 8 county PDFs, extrapolated
-        jobs = [(str(p), str(p.with_suffix(".b.pdf"))) for p in w["html"][1:9]]
+        jobs = [(county_html(tb, p.stem, print_version=True), str(p.with_suffix(".b.pdf"))) for p in w["html"][1:9]]
         t3 = time.perf_counter()
         for j in jobs:
             _pdf_job(j)

@@ -84,7 +84,9 @@ def annual_html(tb: Tables) -> str:
         missing=tb.missing)
 
 
-def county_html(tb: Tables, code: str) -> str:
+def county_html(tb: Tables, code: str, *, print_version: bool = False) -> str:
+    """The county report. The print version (for the PDF) lists only the failing school units;
+    the HTML version lists every unit (a county has up to ~200, a dozen pages in print)."""
     names = _names(tb)
     if code not in names or tb["resource"].filter(pl.col("county_code") == code).height == 0:
         raise ParameterError(f"无此县（市、区）或其无学校数据 / unknown county or no schools: {code}")
@@ -96,7 +98,7 @@ def county_html(tb: Tables, code: str) -> str:
         compare=cx.compare_rows(tb, code, n["city_code"]),
         academic=cx.academic_block(tb, "county", code), fitness=cx.fitness_block(tb, "county", code),
         resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code), ind_short=IND_SHORT,
-        verdict=cx.verdict_row(tb, code), missing=tb.missing)
+        verdict=cx.verdict_row(tb, code), missing=tb.missing, print=print_version)
 
 
 def school_html(tb: Tables, code: str) -> str:
@@ -134,8 +136,8 @@ def html_to_pdf(html: str, path: str | Path) -> str:
 
 
 def _pdf_job(args: tuple[str, str]) -> str:
-    html_path, pdf_path = args
-    return html_to_pdf(Path(html_path).read_text("utf-8"), pdf_path)
+    html, pdf_path = args
+    return html_to_pdf(html, pdf_path)
 
 
 def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = None, annual: bool = True,
@@ -152,14 +154,15 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
     jobs: list[tuple[str, str]] = []
     if annual:
         p = out / "annual.html"
-        p.write_text(annual_html(tb), "utf-8")
+        html = annual_html(tb)
+        p.write_text(html, "utf-8")
         written["html"].append(p)
-        jobs.append((str(p), str(out / "annual.pdf")))
+        jobs.append((html, str(out / "annual.pdf")))
     for code in codes:
         p = out / "county" / f"{code}.html"
         p.write_text(county_html(tb, code), "utf-8")
         written["html"].append(p)
-        jobs.append((str(p), str(out / "county" / f"{code}.pdf")))
+        jobs.append((county_html(tb, code, print_version=True), str(out / "county" / f"{code}.pdf")))
     if pdf:
         if processes > 1 and len(jobs) > 1:
             with ProcessPoolExecutor(processes) as ex:

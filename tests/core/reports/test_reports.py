@@ -98,3 +98,17 @@ def test_findings_call_a_gap_a_gap_only_beyond_two_se(tables):
             assert f"{r['subject']}{r['gap']}" in text
         else:
             assert claim
+
+
+def test_print_version_lists_only_failing_units_html_lists_all(tables):
+    units = tables["units"]
+    by_county = units.group_by("county_code").agg(n=pl.len(), bad=(~pl.col("school_pass")).sum())
+    code = by_county.filter(pl.col("bad") > 0).sort("n", descending=True)["county_code"][0]
+    sub = units.filter(pl.col("county_code") == code)
+    full = county_html(tables, code)
+    short = county_html(tables, code, print_version=True)
+    passing = sub.filter(pl.col("school_pass"))["school_code"].to_list()
+    failing = sub.filter(~pl.col("school_pass"))["school_code"].to_list()
+    assert all(c in full for c in passing + failing)
+    assert all(c in short for c in failing)
+    assert not any(c in short for c in passing if c not in failing)
