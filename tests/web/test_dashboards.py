@@ -63,11 +63,10 @@ def test_it_weights_by_the_final_sampling_weight(client, scored):
 
 def test_it_equals_the_cli_summary_of_the_same_records(client, scored, tmp_path):
     from junheng_cli.main import cli
-    from junheng_web.cycles.services import typed
     from junheng_web.fitness.services import fitness_frame
 
     path = tmp_path / "records.parquet"
-    typed(fitness_frame(scored.cycle)).write_parquet(path)
+    fitness_frame(scored.cycle).write_parquet(path)
     out = tmp_path / "summary.parquet"
     result = CliRunner().invoke(cli, ["fitness", "summary", str(path), "--by", "county_code", "-o", str(out)])
     assert result.exit_code == 0, result.output

@@ -172,7 +172,7 @@ def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     from junheng.fitness import summarize
     from junheng_web.fitness.services import fitness_frame
 
-    frame = typed(fitness_frame(cycle, region))
+    frame = fitness_frame(cycle, region)
     frame = _with_weights(cycle, frame)
     if region is None:
         key = "city_code"
@@ -189,12 +189,6 @@ def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     keep = [c for c in cols if c in parts.columns]
     return {"overall": overall.select(keep).to_dicts()[0], "parts": parts.select(key, *keep).to_dicts(),
             "part_key": key, "weighted": "weight" in frame.columns}
-
-
-def typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns that came out of the database all empty have Polars' ``Null`` type; give them
-    ``Float64`` (a missing measurement), the type ``summarize`` expects."""
-    return frame.with_columns([pl.col(c).cast(pl.Float64) for c, t in frame.schema.items() if t == pl.Null])
 
 
 def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
