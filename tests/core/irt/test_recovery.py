@@ -96,3 +96,23 @@ def test_numba_and_numpy_engines_agree():
     b = irt.IRTModel("2pl", se=None, engine="numba").fit(df)
     assert a.n_iter_ == b.n_iter_ and a.loglik_ == pytest.approx(b.loglik_, abs=1e-8)
     np.testing.assert_allclose(a.items_["a"].to_numpy(), b.items_["a"].to_numpy(), atol=1e-9)
+
+
+def test_acceleration_reaches_the_same_maximum():
+    rng = np.random.default_rng(16)
+    truth = _truth(rng, 8, 2)
+    df = irt.simulate_responses(truth, rng.normal(size=1500), random_state=11)
+    slow = irt.IRTModel("2pl", se=None, accelerate=False, tol=1e-7, max_iter=5000).fit(df)
+    fast = irt.IRTModel("2pl", se=None, accelerate=True, tol=1e-7, max_iter=5000).fit(df)
+    assert fast.n_iter_ < slow.n_iter_
+    assert fast.loglik_ == pytest.approx(slow.loglik_, abs=1e-6)
+    np.testing.assert_allclose(fast.items_["a"].to_numpy(), slow.items_["a"].to_numpy(), atol=1e-5)
+
+
+def test_cross_product_standard_errors_with_fixed_anchors():
+    rng = np.random.default_rng(17)
+    truth = _truth(rng, 10, 0)
+    df = irt.simulate_responses(truth, rng.normal(0.2, 1, 3000), random_state=12)
+    fit = irt.IRTModel("2pl", se="xpd", fixed_items=truth.head(4)).fit(df)
+    se = fit.items_["se_a"].to_numpy().astype(float)
+    assert np.isnan(se[:4]).all() and (se[4:] > 0.02).all() and (se[4:] < 0.2).all()
