@@ -97,7 +97,6 @@ def test_it_has_an_entry_for_every_url():
 @pytest.fixture
 def matrix_world(world):
     from junheng_web.accounts.models import User
-
     from junheng_web.registry.models import Region
 
     pw = world.users["dave"].password
