@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 import polars as pl
+from markupsafe import Markup
 
 from junheng.exceptions import ParameterError
 from junheng.indicators import RESOURCE_INDICATORS
@@ -32,8 +33,10 @@ def _env() -> jinja2.Environment:
 
 
 @functools.cache
-def _css() -> str:
-    return (resources.files("junheng.reports") / "templates" / "report.css").read_text("utf-8")
+def _css() -> Markup:
+    # Markup: the style sheet is trusted package data; autoescaping it would turn its quotes
+    # into &#34; and WeasyPrint would drop every font-family and the page counter.
+    return Markup((resources.files("junheng.reports") / "templates" / "report.css").read_text("utf-8"))
 
 
 def _meta(tb: Tables) -> dict:

@@ -3,6 +3,7 @@ graceful degradation, findings only from significant differences."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -112,3 +113,15 @@ def test_print_version_lists_only_failing_units_html_lists_all(tables):
     assert all(c in full for c in passing + failing)
     assert all(c in short for c in failing)
     assert not any(c in short for c in passing if c not in failing)
+
+
+def test_the_style_sheet_reaches_the_pdf_unescaped(written):
+    out, _ = written
+    html = (out / "annual.html").read_text("utf-8")
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert '"Noto Serif CJK SC"' in style and "&#34;" not in style
+    fonts = subprocess.run(["pdffonts", str(out / "annual.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "Serif" in fonts and "Sans" in fonts  # body in the serif face, headings in the sans face
+    text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(out / "annual.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert re.search(r"\b2 / \d+\b", text), "the page counter (2 / N) is missing"
