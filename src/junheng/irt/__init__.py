@@ -27,6 +27,7 @@ Linking and reporting::
     irt.levels(scale.transform(theta), cuts=[420, 500, 580])   # 1–4 = 水平Ⅰ–Ⅳ
 
 Curves: ``expected_scores`` (TCC), ``information``, ``rasch_fit`` (infit/outfit).
+Item fit: ``sx2(fit, responses)`` (S-X², Orlando & Thissen 2000).
 Methods and their sources: ``docs/methods/irt.md``.
 """
 
@@ -34,6 +35,7 @@ from . import simulate
 from ._models import MODELS
 from .calibration import IRTModel, calibrate, quadrature
 from .curves import expected_scores, information, rasch_fit
+from .fit import sx2
 from .linking import (
     LEVEL_LABELS,
     LEVEL_NAMES,
@@ -70,6 +72,7 @@ __all__ = [
     "quadrature",
     "rasch_fit",
     "stocking_lord",
+    "sx2",
     "transform_items",
     "booklet_design",
     "simulate",
