@@ -32,6 +32,8 @@ def serve(port: int, host: str, home: Path | None, no_worker: bool) -> None:
     if home is not None:
         os.environ["JUNHENG_HOME"] = str(home.resolve())
     os.environ.setdefault("JUNHENG_HOME", str(Path("demo-output/var").resolve()))
+    # the demo writes its reports beside its database folder: demo-output/reports
+    os.environ.setdefault("JUNHENG_REPORTS_DIR", str(Path(os.environ["JUNHENG_HOME"]).parent / "reports"))
     from junheng_web.bootstrap import setup
 
     setup()

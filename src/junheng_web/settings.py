@@ -3,6 +3,7 @@
 Environment variables (all optional for the embedded SQLite default):
 
 - ``JUNHENG_HOME``          folder for the SQLite file, uploads and job outputs (default ``./var``)
+- ``JUNHENG_REPORTS_DIR``   folder of the written reports served to users (default ``$JUNHENG_HOME/reports``)
 - ``JUNHENG_DATABASE_URL``  ``sqlite:///path.sqlite3`` or ``postgresql://user:pass@host:port/db``
 - ``JUNHENG_SECRET_KEY``    required when ``JUNHENG_DEBUG`` is off
 - ``JUNHENG_DEBUG``         ``1``/``0`` (default ``1`` for the embedded set-up)
@@ -153,6 +154,8 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = JUNHENG_HOME / "staticfiles"
 MEDIA_ROOT = JUNHENG_HOME / "media"
+# Where `junheng report` wrote the reports the platform serves (annual.{html,pdf}, county/<code>.*).
+REPORTS_DIR = Path(env_str("JUNHENG_REPORTS_DIR", str(JUNHENG_HOME / "reports"))).resolve()
 WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

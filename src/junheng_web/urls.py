@@ -19,4 +19,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("cycles/", include("junheng_web.cycles.urls")),
     path("jobs/", include("junheng_web.jobs.urls")),
+    path("reports/", include("junheng_web.reports.urls")),
 ]

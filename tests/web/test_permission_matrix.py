@@ -73,6 +73,8 @@ MATRIX = [
     Entry("job_status", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
+    Entry("report_county", lambda w: {"code": "410102", "fmt": "pdf"}),
+    Entry("report_annual", lambda w: {"fmt": "html"}, action="report.annual", bound=False, owner="alice"),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -112,6 +114,10 @@ def matrix_world(world):
     path.write_bytes(b"A\xe7\x94\xb2")
     world.jobs["A"].annotated = str(path)
     world.jobs["A"].save()
+    reports = Path(settings.REPORTS_DIR)
+    (reports / "county").mkdir(parents=True, exist_ok=True)
+    (reports / "county" / "410102.pdf").write_bytes("%PDF-1.7 中原区 410102".encode())
+    (reports / "annual.html").write_text("<h1>年度报告</h1>", encoding="utf-8")
     return world
 
 

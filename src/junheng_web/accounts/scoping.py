@@ -48,8 +48,8 @@ SCOPES: dict[str, Scope | str] = {
 PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
                        "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "audit.view", "job.view",
-                       "dashboard.view"},
-    "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view"},
+                       "dashboard.view", "report.annual"},
+    "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
                "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view"},

@@ -13,9 +13,8 @@ their own view):
 (``<dir>/annual.*``, ``<dir>/county/<code>.*``) or raises ``PermissionDenied`` / ``Http404``;
 :func:`school_sheet` renders a school's sheet on demand.
 
-Integration point for the lead: no URL is registered here yet, because every page needs an entry
-in ``tests/web/test_permission_matrix.py`` (owned elsewhere). A view is three lines:
-``return FileResponse(open(report_file(request.user, folder, kind, code, fmt), "rb"))``.
+``views.py`` serves the annual and county reports through :func:`report_file`; both pages are in
+the permission matrix (``tests/web/test_permission_matrix.py``).
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ def report_file(user, folder: str | Path, kind: str, code: str | None = None, fm
     404 when the report is outside the user's region or not written."""
     if fmt not in FORMATS or kind not in ("annual", "county"):
         raise Http404("no such report")
-    if not can(user, "view"):
+    if not can(user, "view") or (kind == "annual" and not can(user, "report.annual")):
         raise PermissionDenied("view")
     if not allowed(user, kind, code):
         raise Http404("no such report")
