@@ -69,7 +69,9 @@ class Issue:
         loc_zh, loc_en = self.location_zh(), self.location_en()
         zh = f"{loc_zh}: {self.rule_zh}{got_zh}" if loc_zh else f"{self.rule_zh}{got_zh}"
         en = f"{loc_en}: {self.rule_en}{got_en}" if loc_en else f"{self.rule_en}{got_en}"
-        return f"{zh} / {en[:1].upper()}{en[1:]}"
+        if not self.file:  # "Row 14, …" — but a file name keeps its own case
+            en = en[:1].upper() + en[1:]
+        return f"{zh} / {en}"
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -5,7 +5,7 @@ def test_issue_message_names_row_column_value_and_rule_in_both_languages():
     issue = Issue("应为 1 或 2", "must be 1 or 2", file="pupils.xlsx", sheet="Sheet1", row=14, column="性别", value="男性")
     assert issue.message() == (
         "pupils.xlsx 工作表 Sheet1 第14行 性别: 应为 1 或 2，实际为 '男性' / "
-        "Pupils.xlsx, sheet Sheet1, row 14, column 性别: must be 1 or 2; got '男性'"
+        "pupils.xlsx, sheet Sheet1, row 14, column 性别: must be 1 or 2; got '男性'"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import InputError, Issue
+from junheng.io import decode_csv
 
 
 def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_columns: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -24,15 +25,7 @@ def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_colum
             body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
             df = pl.DataFrame(body, schema=dict.fromkeys(header, pl.String), orient="row")
         else:
-            data = path.read_bytes()
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    text = data.decode(enc)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                raise InputError(Issue(rule_zh="无法识别文件编码", rule_en="unknown file encoding", file=path.name))
+            text, _ = decode_csv(path.read_bytes(), file=path.name)
             df = pl.read_csv(text.encode("utf-8"), infer_schema_length=0)
             df = df.with_columns([pl.col(c).str.strip_chars() for c in df.columns])
     except InputError:

@@ -23,6 +23,7 @@ from junheng.exceptions import InputError, Issue, Issues
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
 from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds, units_to_float
 from junheng.fitness.standard import load_standard, row_of
+from junheng.io import decode_csv
 
 ROW = "__row__"
 
@@ -111,16 +112,7 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, 
             raise InputError(Issue(f"无法读取工作簿（{exc}）", f"cannot read the workbook ({exc})", file=path.name)) from exc
     elif suffix in (".csv", ".txt"):
         sheet_name = None
-        data = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InputError(Issue("编码无法识别（应为 UTF-8 或 GB18030）", "unknown encoding (use UTF-8 or GB18030)",
-                                   file=path.name))
+        text, _ = decode_csv(path.read_bytes(), file=path.name)
         import csv
         import io
 

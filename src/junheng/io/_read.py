@@ -159,8 +159,10 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], 
     return head, columns, sheet_name
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """Text and encoding of a CSV: UTF-8 (with or without BOM) when it decodes strictly, else GB18030."""
+def decode_csv(data: bytes, file: str | None = None) -> tuple[str, str]:
+    """Text and encoding of a CSV: UTF-8 (with or without BOM) when it decodes strictly, else GB18030.
+
+    ``file`` names the file in the error when neither decodes."""
     try:
         return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
     except UnicodeDecodeError:
@@ -169,7 +171,7 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
         raise InputError(Issue("文件编码无法识别（应为 UTF-8 或 GB18030）",
-                               "unknown text encoding (expected UTF-8 or GB18030)")) from exc
+                               "unknown text encoding (expected UTF-8 or GB18030)", file=file)) from exc
 
 
 def _read_csv(path: Path) -> tuple[pl.DataFrame, str]:

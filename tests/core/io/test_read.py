@@ -123,7 +123,7 @@ def test_map_columns_accepts_aliases_reports_missing_and_unknown_columns(tmp_pat
     assert frame["grade"].null_count() == 2
     msgs = {(i.severity, i.column): i.message() for i in issues}
     assert msgs[("error", "年级")].startswith("p.csv 年级: 缺少必需的列（可用列名: 年级、grade、年级编号、grade_code）")
-    assert msgs[("warning", "备注")] == "p.csv 备注: 无法识别的列，已忽略 / P.csv, column 备注: unknown column, ignored"
+    assert msgs[("warning", "备注")] == "p.csv 备注: 无法识别的列，已忽略 / p.csv, column 备注: unknown column, ignored"
     assert len(issues) == 2
 
 
@@ -167,3 +167,11 @@ def test_write_table_round_trips(tmp_path):
             assert raw["学籍号"].to_list() == ["G1", "G2"]
             assert raw["n"].to_list() == ["1", "2"]
     assert pl.read_parquet(tmp_path / "t.parquet").equals(frame)
+
+
+def test_an_undecodable_csv_is_named_in_the_error():
+    from junheng.exceptions import InputError
+    from junheng.io import decode_csv
+
+    with pytest.raises(InputError, match=r"x\.csv: 文件编码无法识别.* / x\.csv: unknown text encoding"):
+        decode_csv(b"a,b\n\x80\xff\n", file="x.csv")

@@ -36,7 +36,7 @@ def test_a_wrong_check_digit_names_the_right_one(tmp_path, make):
     _, issues = _pupils(tmp_path, make, rows)
     assert _msgs(issues) == [
         f"p.csv 第3行 学籍号: 校验位错误（按 GB 11643 应为 {good[-1]}），实际为 '{good[:-1] + wrong}' / "
-        f"P.csv, row 3, column 学籍号: wrong check digit (GB 11643 gives {good[-1]}); got '{good[:-1] + wrong}'"]
+        f"p.csv, row 3, column 学籍号: wrong check digit (GB 11643 gives {good[-1]}); got '{good[:-1] + wrong}'"]
 
 
 def test_the_gb11643_example_number_is_accepted(tmp_path, make):
@@ -62,9 +62,9 @@ def test_sex_accepts_1_2_and_male_female_but_rejects_other_words(tmp_path, make)
     frame, issues = _pupils(tmp_path, make, rows)
     assert frame["sex"].to_list()[:2] == [1, 2]
     assert _msgs(issues) == [
-        "p.csv 第4行 性别: 应为 1（男）或 2（女），实际为 '男性' / P.csv, row 4, column 性别: must be 1 (male) or 2 (female); "
+        "p.csv 第4行 性别: 应为 1（男）或 2（女），实际为 '男性' / p.csv, row 4, column 性别: must be 1 (male) or 2 (female); "
         "男/女 accepted; got '男性'",
-        "p.csv 第5行 性别: 应为 1（男）或 2（女），实际为 '3' / P.csv, row 5, column 性别: must be 1 (male) or 2 (female); "
+        "p.csv 第5行 性别: 应为 1（男）或 2（女），实际为 '3' / p.csv, row 5, column 性别: must be 1 (male) or 2 (female); "
         "男/女 accepted; got '3'"]
 
 

@@ -65,7 +65,7 @@ def test_a_rejected_roster_writes_nothing_and_is_annotated(registered, tmp_path,
     with pytest.raises(services.ImportRejected) as exc:
         services.import_pupils(make.write_csv(tmp_path / "bad.csv", make.PUPIL_HEADERS, rows))
     assert [i.message() for i in exc.value.errors] == [
-        "bad.csv 第4行 性别: 应为 1（男）或 2（女），实际为 '男性' / Bad.csv, row 4, column 性别: must be 1 (male) or 2 "
+        "bad.csv 第4行 性别: 应为 1（男）或 2（女），实际为 '男性' / bad.csv, row 4, column 性别: must be 1 (male) or 2 "
         "(female); 男/女 accepted; got '男性'"]
     assert exc.value.annotated_path.exists()
     assert _counts() == before
@@ -128,7 +128,7 @@ def test_unknown_extra_columns_are_warnings_not_failures(registered, tmp_path, m
     r = services.import_pupils(make.write_csv(tmp_path / "p.csv", headers, rows))
     assert r.created == 2
     assert [w.message() for w in r.warnings] == [
-        "p.csv 家庭住址: 无法识别的列，已忽略 / P.csv, column 家庭住址: unknown column, ignored"]
+        "p.csv 家庭住址: 无法识别的列，已忽略 / p.csv, column 家庭住址: unknown column, ignored"]
 
 
 def test_dry_run_counts_but_writes_nothing(registered, tmp_path, make):
