@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
+
+import pytest
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 
 os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
+
+
+@pytest.fixture(scope="session")
+def make():
+    """The registry fixture-file generator ``tests/fixtures/registry/make_files.py`` as a module."""
+    spec = importlib.util.spec_from_file_location("registry_make_files", FIXTURES / "registry" / "make_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

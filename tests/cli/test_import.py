@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
 from junheng_cli.main import cli
 
 pytestmark = pytest.mark.django_db
-
-_MAKER = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "make_files.py"
-
-
-@pytest.fixture(scope="module")
-def make():
-    spec = importlib.util.spec_from_file_location("registry_make_files_cli", _MAKER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _run(*args):
     return CliRunner().invoke(cli, ["import", *map(str, args)])

@@ -8,6 +8,7 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue
 from junheng.io import decode_csv
+from junheng.io import write_table as io_write_table
 
 
 def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_columns: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -41,17 +42,11 @@ def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_colum
 
 
 def write_table(df: pl.DataFrame, path: str | Path) -> Path:
-    """Write CSV (UTF-8 with BOM, so Excel shows Chinese), Parquet or xlsx by the suffix."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        df.write_parquet(path)
-    elif suffix == ".xlsx":
-        write_sheets({"data": df}, path)
-    else:
-        path.write_bytes(b"\xef\xbb\xbf" + df.write_csv().encode("utf-8"))
-    return path
+    """Write by the suffix: xlsx with a bold, frozen header (:func:`write_sheets`); Parquet and
+    CSV (UTF-8 with BOM) through :func:`junheng.io.write_table`, which refuses other suffixes."""
+    if Path(path).suffix.lower() == ".xlsx":
+        return write_sheets({"data": df}, path)
+    return io_write_table(df, path)
 
 
 def write_sheets(sheets: dict[str, pl.DataFrame], path: str | Path) -> Path:
