@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "junheng_web.assessment",
     "junheng_web.sampling",
     "junheng_web.reports",
+    "junheng_web.questionnaires",
     "junheng_web.cycles",
 ]
 

@@ -20,4 +20,5 @@ urlpatterns = [
     path("cycles/", include("junheng_web.cycles.urls")),
     path("jobs/", include("junheng_web.jobs.urls")),
     path("reports/", include("junheng_web.reports.urls")),
+    path("questionnaires/", include("junheng_web.questionnaires.urls")),
 ]

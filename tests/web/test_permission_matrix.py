@@ -75,6 +75,13 @@ MATRIX = [
     Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
     Entry("report_county", lambda w: {"code": "410102", "fmt": "pdf"}),
     Entry("report_annual", lambda w: {"fmt": "html"}, action="report.annual", bound=False, owner="alice"),
+    Entry("questionnaire_list", _cyc, bound=False),
+    Entry("questionnaire_define", _cyc, action="questionnaire.define", method="post", bound=False, owner="alice",
+          owner_status=(302,)),
+    Entry("questionnaire_summary", lambda w: {"pk": w.cycle.pk, "code": "S2022"}, action="dashboard.view",
+          bound=False),
+    Entry("questionnaire_summary_region", lambda w: {"pk": w.cycle.pk, "code": "S2022", "region": "410102"},
+          action="dashboard.view"),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -118,7 +125,24 @@ def matrix_world(world):
     (reports / "county").mkdir(parents=True, exist_ok=True)
     (reports / "county" / "410102.pdf").write_bytes("%PDF-1.7 中原区 410102".encode())
     (reports / "annual.html").write_text("<h1>年度报告</h1>", encoding="utf-8")
+    _questionnaire(world)
     return world
+
+
+def _questionnaire(world) -> None:
+    """A student questionnaire with one response of county A (so its pages have something to leak)."""
+    from django.utils import timezone
+
+    from junheng_web.questionnaires.models import QuestionnaireResponse
+    from junheng_web.questionnaires.services import define
+
+    q, _ = define(world.cycle, {"code": "S2022", "title": "学生问卷", "respondent": "student", "items": [
+        {"id": "Q01", "text": "我喜欢我的学校", "type": "choice", "options": {"1": "不同意", "2": "同意"}}],
+        "scales": [{"id": "LIKE", "name": "喜欢学校", "items": ["Q01"]}]})
+    pupil = world.pupils["A"][0]
+    QuestionnaireResponse.objects.create(cycle=world.cycle, questionnaire=q, respondent_id=pupil.student_id,
+                                         pupil=pupil, school=pupil.school, answers={"Q01": 2},
+                                         scores={"LIKE": 2.0}, updated_at=timezone.now())
 
 
 def _request(client, entry: Entry, w):

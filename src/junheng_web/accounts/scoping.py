@@ -41,6 +41,8 @@ SCOPES: dict[str, Scope | str] = {
     "cycles.testsite": Scope(county="county", school="schools__school", distinct=True),
     "cycles.testsession": Scope(county="site__county", school="site__schools__school", distinct=True),
     "jobs.job": Scope(county="county", school="school"),
+    "questionnaires.questionnaire": ALL,
+    "questionnaires.questionnaireresponse": Scope(county="school__county", school="school"),
     "accounts.auditlog": PROVINCE_ONLY,
 }
 
@@ -48,12 +50,13 @@ SCOPES: dict[str, Scope | str] = {
 PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
                        "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "audit.view", "job.view",
-                       "dashboard.view", "report.annual"},
+                       "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
-               "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view"},
-    "school": {"view", "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "job.view"},
+               "questionnaire.upload", "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view"},
+    "school": {"view", "roster.upload", "fitness.upload", "questionnaire.upload", "sitelist.download",
+               "sitelist.unmask", "job.view"},
     "proctor": {"view", "sitelist.download", "sitelist.unmask"},
     "reviewer": {"view"},
     "scorer": {"view"},

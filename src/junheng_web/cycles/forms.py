@@ -23,6 +23,14 @@ class CycleForm(forms.Form):
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("文件 (.xlsx / .xls / .csv)"))
 
+    def __init__(self, *args, questionnaires=None, **kwargs):
+        """``questionnaires`` (a queryset): the upload is for one of them — a choice comes first."""
+        super().__init__(*args, **kwargs)
+        if questionnaires is not None:
+            self.fields["questionnaire"] = forms.ModelChoiceField(queryset=questionnaires, label=_("问卷"),
+                                                                  empty_label=None)
+            self.order_fields(["questionnaire", "file"])
+
     def clean_file(self):
         f = self.cleaned_data["file"]
         if not f.name.lower().endswith(UPLOAD_SUFFIXES):

@@ -1,4 +1,4 @@
-"""The platform's job kinds: draw a sample, import a roster, import fitness results."""
+"""The platform's job kinds: draw a sample, import a roster, import fitness results, import questionnaire data."""
 
 from __future__ import annotations
 
@@ -53,3 +53,16 @@ def fitness_job(job, progress) -> dict:
     path = Path(job.params["path"])
     with _as_uploaded(job):
         return import_fitness_file(path, job.cycle, _user(job), file_name=job.params.get("name", path.name))
+
+
+@kind("questionnaire")
+def questionnaire_job(job, progress) -> dict:
+    from junheng_web.questionnaires.models import Questionnaire
+    from junheng_web.questionnaires.services import import_responses
+
+    progress(0.05, "检查问卷数据 / checking the responses")
+    path = Path(job.params["path"])
+    questionnaire = Questionnaire.objects.get(pk=job.params["questionnaire"], cycle=job.cycle)
+    with _as_uploaded(job):
+        return import_responses(path, job.cycle, questionnaire, _user(job), file_name=job.params.get("name", path.name),
+                                progress=progress)

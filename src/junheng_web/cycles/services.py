@@ -2,7 +2,7 @@
 
 * :func:`collection_progress` — per county (and rolled up per city, and the province): sampled
   schools, schools with a roster, sampled pupils, pupils with fitness data, with academic data,
-  late test sites.  Counts are SQL aggregates (one grouped query per measure), never a loop
+  with a student questionnaire, late test sites.  Counts are SQL aggregates (one grouped query per measure), never a loop
   over pupils.
 * :func:`fitness_dashboard` — 达标率/优良率/优秀率/不及格率 … for a region and its parts, computed
   by ``junheng.fitness.summarize`` over ``junheng_web.fitness.services.fitness_frame``, i.e.
@@ -33,7 +33,8 @@ ACTIVE_SCHOOL = (Q(role=SampledSchool.Role.SAMPLED) & ~Q(status__in=[SampledScho
                                                                       SampledSchool.Status.CLOSED])) | Q(
     status=SampledSchool.Status.PARTICIPATING)
 
-MEASURES = ("schools", "schools_with_roster", "pupils", "pupils_fitness", "pupils_academic", "sites", "late_sites")
+MEASURES = ("schools", "schools_with_roster", "pupils", "pupils_fitness", "pupils_academic", "pupils_questionnaire",
+            "sites", "late_sites")
 
 
 @dataclass
@@ -46,6 +47,7 @@ class ProgressRow:
     pupils: int = 0
     pupils_fitness: int = 0
     pupils_academic: int | None = None
+    pupils_questionnaire: int = 0
     sites: int = 0
     late_sites: int = 0
 
@@ -65,6 +67,10 @@ class ProgressRow:
     @property
     def academic_rate(self):
         return self.rate("pupils_academic", "pupils")
+
+    @property
+    def questionnaire_rate(self):
+        return self.rate("pupils_questionnaire", "pupils")
 
 
 def _by_county(qs, county_path: str) -> dict[int, int]:
@@ -98,6 +104,9 @@ def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
     pupils = _by_county(pupils_qs, "sampled_school__school__county_id")
     fit = _by_county(pupils_qs.filter(pupil__fitness_records__cycle=cycle), "sampled_school__school__county_id")
     academic = _academic_by_county(cycle, pupils_qs)
+    answered = _by_county(pupils_qs.filter(pupil__questionnaire_responses__cycle=cycle,
+                                           pupil__questionnaire_responses__questionnaire__respondent="student"),
+                          "sampled_school__school__county_id")
     sites_qs = TestSite.objects.filter(cycle=cycle, county_id__in=ids)
     sites = _by_county(sites_qs, "county_id")
     late = _by_county(late_sites(cycle, sites_qs), "county_id")
@@ -105,6 +114,7 @@ def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
                         schools_with_roster=with_roster.get(c.id, 0), pupils=pupils.get(c.id, 0),
                         pupils_fitness=fit.get(c.id, 0),
                         pupils_academic=None if academic is None else academic.get(c.id, 0),
+                        pupils_questionnaire=answered.get(c.id, 0),
                         sites=sites.get(c.id, 0), late_sites=late.get(c.id, 0)) for c in counties]
 
 

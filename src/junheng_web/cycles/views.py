@@ -53,6 +53,8 @@ def home(request: HttpRequest) -> HttpResponse:
             tasks.append({"text": _("上传本校六年级名册"), "url": f"/cycles/{cycle.pk}/upload/roster/"})
         if can(user, "fitness.upload") and user.school_id:
             tasks.append({"text": _("上传体质健康测试结果"), "url": f"/cycles/{cycle.pk}/upload/fitness/"})
+        if can(user, "questionnaire.upload") and user.school_id:
+            tasks.append({"text": _("上传问卷数据"), "url": f"/cycles/{cycle.pk}/upload/questionnaire/"})
         if can(user, "sitelist.download") and user.school_id:
             tasks.append({"text": _("下载测试点学生名单"), "url": f"/cycles/{cycle.pk}/sites/"})
         if can(user, "dashboard.view"):
@@ -230,15 +232,21 @@ def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
 
 @login_required
 def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    """Upload a roster or fitness file; the import runs as a job, whose page shows every row error."""
+    """Upload a roster, fitness or questionnaire file; the import runs as a job, whose page shows every row
+    error."""
     if kind not in ("roster", "fitness", "questionnaire"):
         raise Http404
-    action = {"roster": "roster.upload", "fitness": "fitness.upload", "questionnaire": "fitness.upload"}[kind]
+    action = {"roster": "roster.upload", "fitness": "fitness.upload", "questionnaire": "questionnaire.upload"}[kind]
     require(request.user, action)
     cycle = _cycle(request, pk)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    questionnaires = None
     if kind == "questionnaire":
-        form = None  # no questionnaire import service yet: the page says so
+        from junheng_web.questionnaires.models import Questionnaire
+
+        questionnaires = restrict(Questionnaire.objects.filter(cycle=cycle), request.user, action)
+    form = UploadForm(request.POST or None, request.FILES or None, questionnaires=questionnaires)
+    if questionnaires is not None and not questionnaires.exists():
+        form = None  # nothing to upload to yet: the page says so
     elif request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
         folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
@@ -249,8 +257,10 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             for chunk in f.chunks():
                 out.write(chunk)
         county = request.user.county if request.user.role in ("school", "county") else None
-        job = enqueue(kind, user=request.user, cycle=cycle, county=county, school=request.user.school,
-                      params={"path": str(dest), "name": name})
+        params = {"path": str(dest), "name": name}
+        if kind == "questionnaire":
+            params["questionnaire"] = form.cleaned_data["questionnaire"].pk
+        job = enqueue(kind, user=request.user, cycle=cycle, county=county, school=request.user.school, params=params)
         audit(request, "upload", f"{kind} {name}", region_code=county.code if county else "")
         return redirect("job_detail", pk=job.pk)
     recent = restrict(Job.objects.filter(cycle=cycle, kind=kind), request.user, "job.view")[:10]

@@ -81,10 +81,13 @@ def drop_stage() -> None:
         cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def upsert_staged(table: str, key: tuple[str, ...], columns: list[str]) -> UpsertCounts:
-    """Upsert the staged rows into ``table`` by ``key``; returns created / updated / unchanged."""
+def upsert_staged(table: str, key: tuple[str, ...], columns: list[str], *, touch: tuple[str, ...] = ()) -> UpsertCounts:
+    """Upsert the staged rows into ``table`` by ``key``; returns created / updated / unchanged.
+
+    Columns in ``touch`` (e.g. ``updated_at``) are written with the others but never compared: a
+    row whose other columns are unchanged keeps its old ``touch`` values."""
     t = _q(table)
-    values = [c for c in columns if c not in key]
+    values = [c for c in columns if c not in key and c not in touch]
     on = " AND ".join(f"p.{_q(k)} = s.{_q(k)}" for k in key)
     same = " AND ".join(_same(f"p.{_q(c)}", f"s.{_q(c)}") for c in values) or "1=1"
     with connection.cursor() as cur:
@@ -96,7 +99,7 @@ def upsert_staged(table: str, key: tuple[str, ...], columns: list[str]) -> Upser
         unchanged = cur.fetchone()[0]
         cols = ", ".join(_q(c) for c in columns)
         if values:
-            sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in values)
+            sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in (*values, *touch))
             changed = " OR ".join(_differs(f"{t}.{_q(c)}", f"excluded.{_q(c)}") for c in values)
             action = f"DO UPDATE SET {sets} WHERE {changed}"
         else:

@@ -20,7 +20,9 @@
         {name: zh ? "已交名册学校" : "schools with roster", type: "bar",
          data: rows.map(function (r) { return r.schools ? pct(r.schools_with_roster / r.schools) : 0; })},
         {name: zh ? "有体测数据学生" : "pupils with fitness data", type: "bar",
-         data: rows.map(function (r) { return r.pupils ? pct(r.pupils_fitness / r.pupils) : 0; })}
+         data: rows.map(function (r) { return r.pupils ? pct(r.pupils_fitness / r.pupils) : 0; })},
+        {name: zh ? "有问卷数据学生" : "pupils with questionnaire data", type: "bar",
+         data: rows.map(function (r) { return r.pupils ? pct(r.pupils_questionnaire / r.pupils) : 0; })}
       ]
     });
   });

@@ -1,0 +1,88 @@
+"""Questionnaire pages of a cycle: the list (responses per county, through ``restrict``), the
+definition upload (province admin), and the summary of a region (scale means, indicator rates —
+computed by the core, the same figures ``junheng questionnaire scales`` prints).  The upload of
+responses is the cycle's upload page (``/cycles/<pk>/upload/questionnaire/``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from junheng.exceptions import InputError, JunhengError
+from junheng_web.accounts.audit import audit
+from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.cycles.views import _cycle, _dashboard_region
+from junheng_web.questionnaires import services
+from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
+from junheng_web.registry.models import Region, School
+
+
+@login_required
+def questionnaire_list(request: HttpRequest, pk: int) -> HttpResponse:
+    cycle = _cycle(request, pk)
+    user = request.user
+    questionnaires = list(restrict(Questionnaire.objects.filter(cycle=cycle), user))
+    counties = restrict(Region.objects.all(), user).filter(level=Region.Level.COUNTY)
+    responses = restrict(QuestionnaireResponse.objects.filter(cycle=cycle), user)
+    rows = services.responses_by_county(responses, counties, questionnaires)
+    return render(request, "questionnaires/list.html", {
+        "cycle": cycle, "questionnaires": questionnaires, "rows": rows,
+        "can_define": can(user, "questionnaire.define"), "can_upload": can(user, "questionnaire.upload"),
+        "can_summary": can(user, "dashboard.view")})
+
+
+@login_required
+@require_POST
+def questionnaire_define(request: HttpRequest, pk: int) -> HttpResponse:
+    """Store a definition (JSON) for the cycle; a definition with responses cannot change."""
+    require(request.user, "questionnaire.define")
+    cycle = _cycle(request, pk)
+    upload = request.FILES.get("definition")
+    if upload is None:
+        messages.error(request, _("请选择问卷定义文件（JSON）"))
+        return redirect("questionnaire_list", pk=cycle.pk)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(upload.name).name
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        try:
+            q, changed = services.define(cycle, path)
+        except InputError as exc:
+            for issue in exc.issues[:50]:
+                messages.error(request, issue.message())
+        except JunhengError as exc:
+            messages.error(request, str(exc))
+        else:
+            audit(request, "define", f"questionnaire {q.code}")
+            messages.success(request, (_("已保存问卷 %(code)s") if changed else _("问卷 %(code)s 未变")) % {"code": q.code})
+    return redirect("questionnaire_list", pk=cycle.pk)
+
+
+@login_required
+def questionnaire_summary(request: HttpRequest, pk: int, code: str, region: str | None = None) -> HttpResponse:
+    """Scale means and indicator rates of one questionnaire for a region (default: the user's own)
+    and its parts, weighted by the cycle's final weights when they exist."""
+    require(request.user, "dashboard.view")
+    cycle = _cycle(request, pk)
+    q = get_object_or_404(restrict(Questionnaire.objects.filter(cycle=cycle), request.user), code=code)
+    area = _dashboard_region(request, region)
+    data = services.region_summary(cycle, q, area)
+    if data["part_key"] == "school_code":
+        names = dict(School.objects.filter(county=area).values_list("code", "name"))
+    else:
+        level = Region.Level.CITY if data["part_key"] == "city_code" else Region.Level.COUNTY
+        names = dict(Region.objects.filter(level=level).values_list("code", "name"))
+    for p in data["parts"]:
+        p["name"] = names.get(p["code"], p["code"])
+        p["cells"] = list(zip(data["variables"], p["values"]))
+    return render(request, "questionnaires/summary.html", {
+        "cycle": cycle, "q": q, "region": area, "data": data, "rows": list(zip(data["variables"], data["overall"])),
+        "drill": data["part_key"] != "school_code"})
