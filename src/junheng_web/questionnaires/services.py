@@ -317,7 +317,7 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
     ``proportion`` of True for an indicator) over a ``TaylorDesign`` with schools as clusters:
     weighted by the final sampling weight when the cycle has one (student questionnaires), else
     every respondent counts once; standard errors by linearisation; groups below the reporting
-    rule (62 respondents, 5 schools) are flagged, not hidden.
+    rule (62 respondents, 5 schools) are flagged, not hidden; a group of one school has no SE.
 
     Returns ``{"variables": [{id, name, kind}], "overall": [{estimate, se, n, flag} per variable],
     "parts": [{code, n, values: [...]}], "part_key", "weighted", "n"}``."""
@@ -345,14 +345,17 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
             return mean(design, v["id"], by=by)
         return proportion(design, v["id"], levels=[True], by=by)
 
+    def se(r: dict) -> float | None:  # one school: no between-school variance to estimate from
+        return r["se"] if r["n_schools"] >= 2 else None
+
     for v in variables:
         r = estimate(v, []).row(0, named=True)
-        out["overall"].append({"estimate": r["estimate"], "se": r["se"], "n": r["n_pupils"], "flag": r["flag"]})
+        out["overall"].append({"estimate": r["estimate"], "se": se(r), "n": r["n_pupils"], "flag": r["flag"]})
     sizes = dict(frame.group_by(key).len().iter_rows())
     parts = {c: {"code": c, "n": n, "values": [None] * len(variables)} for c, n in sizes.items()}
     for j, v in enumerate(variables):
         for r in estimate(v, [key]).iter_rows(named=True):
-            parts[r[key]]["values"][j] = {"estimate": r["estimate"], "se": r["se"], "flag": r["flag"]}
+            parts[r[key]]["values"][j] = {"estimate": r["estimate"], "se": se(r), "flag": r["flag"]}
     out["parts"] = [parts[c] for c in sorted(parts)]
     return out
 
