@@ -367,6 +367,7 @@ def questionnaire_from_json(data: object, file: str | None = None) -> Questionna
         ck.bad("items", "问卷至少需要 1 道题", "a questionnaire needs at least one item", raw_items)
         raw_items = []
     items: dict[str, Item] = {}
+    item_where: dict[str, str] = {}
     for j, d in enumerate(raw_items):
         it = _item(ck, d, f"items[{j}]", set(missing))
         if it is None or not it.id:
@@ -375,15 +376,18 @@ def questionnaire_from_json(data: object, file: str | None = None) -> Questionna
             ck.bad(f"items[{j}].id", "题目编号重复", "duplicate item id", it.id)
             continue
         items[it.id] = it
+        item_where[it.id] = f"items[{j}]"
     scales: list[Scale] = []
     raw_scales = data.get("scales", [])
     if not isinstance(raw_scales, list):
         ck.bad("scales", "应为列表", "must be a list", raw_scales)
         raw_scales = []
+    where: dict[int, str] = {}  # id(object) → its JSON path
     for j, d in enumerate(raw_scales):
         s = _scale(ck, d, f"scales[{j}]", items)
         if s is not None:
             scales.append(s)
+            where[id(s)] = f"scales[{j}]"
     indicators: list[Indicator] = []
     raw_ind = data.get("indicators", [])
     if not isinstance(raw_ind, list):
@@ -393,13 +397,13 @@ def questionnaire_from_json(data: object, file: str | None = None) -> Questionna
         s = _indicator(ck, d, f"indicators[{j}]", items)
         if s is not None:
             indicators.append(s)
+            where[id(s)] = f"indicators[{j}]"
     # one name space for the columns a scored frame will have
-    seen: dict[str, str] = {i: f"items[{j}]" for j, i in enumerate(items)}
-    for kind, objs in (("scales", scales), ("indicators", indicators)):
-        for j, o in enumerate(objs):
-            if o.id and o.id in seen:
-                ck.bad(f"{kind}[{j}].id", f"编号与 {seen[o.id]} 重复", f"id already used by {seen[o.id]}", o.id)
-            seen.setdefault(o.id, f"{kind}[{j}]")
+    seen: dict[str, str] = dict(item_where)
+    for o in [*scales, *indicators]:
+        if o.id and o.id in seen:
+            ck.bad(f"{where[id(o)]}.id", f"编号与 {seen[o.id]} 重复", f"id already used by {seen[o.id]}", o.id)
+        seen.setdefault(o.id, where[id(o)])
     ck.issues.raise_if_errors(f"问卷定义有 {sum(i.severity == 'error' for i in ck.issues.items)} 处错误 / "
                               f"the questionnaire definition has "
                               f"{sum(i.severity == 'error' for i in ck.issues.items)} error(s)")
@@ -412,6 +416,8 @@ def load_questionnaire(source: str | Path | Mapping) -> Questionnaire:
     dict, checked by :func:`questionnaire_from_json`."""
     if isinstance(source, Mapping):
         return questionnaire_from_json(dict(source))
+    if not isinstance(source, str | Path):
+        return questionnaire_from_json(source)
     path = Path(source)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
