@@ -10,8 +10,8 @@
 * :func:`responses_frame` — the stored responses of a questionnaire (optionally one region) in
   the contract's responses frame + the scale scores, plus ``school_code``, ``county_code``,
   ``city_code`` and, for student questionnaires whose cycle has final weights, ``weight``.
-* :func:`region_summary` — the summary page's figures: the core's scale summary of
-  :func:`responses_frame` for a region and its parts.
+* :func:`region_summary` — the summary page's figures (cached): the core's survey estimators
+  over :func:`responses_frame` for a region and its parts.
 
 Registry rules for the rows of a responses file (docs/guide/web.md § 问卷):
 
@@ -246,17 +246,19 @@ def _region(region) -> Region | None:
     return Region.objects.filter(code=str(region)).order_by("level").first()
 
 
-def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None) -> pl.DataFrame:
+def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None, *, answers: bool = True) -> pl.DataFrame:
     """The stored responses of ``questionnaire`` (``region``: a county or city, Region or code)
     as the contract's responses frame + scale scores: ``respondent_id`` (teachers: 教师编号),
     ``school_code``, ``county_code``, ``city_code``, one column per item (Int64 choice / Float64
     number), one Float64 column per scale and one Boolean column per indicator; ``weight`` (the
     final sampling weight) for a student questionnaire when the cycle's weights exist.  One SQL
-    query; the JSON is decoded by Polars, not row by row."""
+    query; the JSON is decoded by Polars, not row by row.  ``answers=False``: without the item
+    columns (the summary needs only the scores)."""
     q = core_questionnaire(questionnaire)
     r, s, g = QuestionnaireResponse._meta.db_table, School._meta.db_table, Region._meta.db_table
     sql = (f"SELECT r.respondent_id, s.code AS school_code, c.code AS county_code, ci.code AS city_code, "
-           f"CAST(r.answers AS TEXT) AS answers, CAST(r.scores AS TEXT) AS scores, r.pupil_id "
+           f"{'CAST(r.answers AS TEXT)' if answers else 'NULL'} AS answers, CAST(r.scores AS TEXT) AS scores, "
+           f"r.pupil_id "
            f"FROM {r} r JOIN {s} s ON s.id = r.school_id JOIN {g} c ON c.id = s.county_id "
            f"LEFT JOIN {g} ci ON ci.id = c.parent_id WHERE r.questionnaire_id = %s")
     params: list = [questionnaire.pk]
@@ -275,10 +277,11 @@ def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None) -> 
     scales = {x.id: pl.Float64 for x in q.scales}
     indicators = {x.id: pl.Boolean for x in q.indicators}
     frame = raw.with_columns(
-        pl.col("answers").str.json_decode(pl.Struct(items)),
+        pl.col("answers").cast(pl.String).str.json_decode(pl.Struct(items)),
         pl.col("scores").str.json_decode(pl.Struct({**scales, **indicators}) if scales or indicators
                                          else pl.Struct({"_": pl.Null})),
-    ).unnest("answers").unnest("scores")
+    )
+    frame = (frame.unnest("answers") if answers else frame.drop("answers")).unnest("scores")
     if not (scales or indicators):
         frame = frame.drop("_", strict=False)
     if q.respondent == "teacher":
@@ -310,6 +313,25 @@ def responses_by_county(responses, counties, questionnaires: list[Questionnaire]
 
 
 def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | None) -> dict:
+    """:func:`compute_region_summary`, cached until the questionnaire's responses or the cycle's
+    weights change (the stamp is two aggregate queries; the computation reads every response)."""
+    from django.core.cache import cache
+    from django.db.models import Count, Max, Sum
+
+    responses = QuestionnaireResponse.objects.filter(questionnaire=questionnaire)
+    f = responses.aggregate(n=Count("id"), last=Max("updated_at"))
+    w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
+    key = (f"junheng:questionnaire-summary:{questionnaire.pk}:{questionnaire.updated_at.timestamp()}:"
+           f"{region.pk if region else 'all'}:{f['n']}:{f['last'].timestamp() if f['last'] else 0}:"
+           f"{w['n']}:{w['s'] or 0:.9g}")
+    data = cache.get(key)
+    if data is None:
+        data = compute_region_summary(cycle, questionnaire, region)
+        cache.set(key, data, 3600)
+    return data
+
+
+def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | None) -> dict:
     """Scale means and indicator rates of ``region`` (None: the province) and of its parts
     (cities of the province, counties of a city, schools of a county), from :func:`responses_frame`.
 
@@ -327,7 +349,7 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
     key = "city_code" if region is None else ("county_code" if region.level == Region.Level.CITY else "school_code")
     variables = [{"id": s.id, "name": s.name, "kind": "scale"} for s in q.scales] + \
         [{"id": i.id, "name": i.name, "kind": "indicator"} for i in q.indicators]
-    frame = responses_frame(cycle, questionnaire, region)
+    frame = responses_frame(cycle, questionnaire, region, answers=False)
     weighted = "weight" in frame.columns and frame["weight"].is_not_null().any()
     out = {"variables": variables, "overall": [], "parts": [], "part_key": key, "weighted": bool(weighted),
            "n": frame.height}
@@ -360,5 +382,5 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
     return out
 
 
-__all__ = ["core_questionnaire", "define", "import_responses", "region_summary", "responses_by_county",
-           "responses_frame"]
+__all__ = ["compute_region_summary", "core_questionnaire", "define", "import_responses", "region_summary",
+           "responses_by_county", "responses_frame"]
