@@ -140,6 +140,8 @@ def validate_responses(frame: pl.DataFrame, q: Questionnaire, *, file: str | Non
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in data_cols)
     ck = _Cells(frame, file, sheet)
     used: set[str] = set()
+    if frame.height == 0:
+        ck.issues.append(ck.issue("文件中没有作答数据", "the file holds no responses"))
 
     # key columns
     key_specs = KEY_HEADERS[q.respondent]
