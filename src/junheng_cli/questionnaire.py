@@ -207,6 +207,7 @@ def demo_stage(ctx) -> None:
     ctx.state["questionnaire_responses"] = write_table(responses, out / "responses.parquet")
     click.echo(f"   {responses.height}/{pupils.height} 名学生交回问卷 / pupils returned the questionnaire, "
                f"{len(q.items)} 题 items, 读取并检查 read and checked ({time.perf_counter() - t0:.1f} s)")
+    _store_demo(ctx, q, path, pupils)
 
     scores = scale_scores(responses, q)
     scales = scores.drop("school_code", strict=False).rename({"respondent_id": "student_id"})
@@ -239,3 +240,104 @@ def demo_stage(ctx) -> None:
     for r in math.iter_rows(named=True):
         click.echo(f"   数学 {r['factor']} {r['category']}: {r['estimate']:+.1f} (SE {r['se']:.1f})")
     click.echo(f"   相关因素 factor gaps: {gaps.height} rows ({time.perf_counter() - t:.1f} s)")
+
+
+# ---------------------------------------------------------------------------------------------
+# the platform's commands: definitions and responses in the database (junheng_web.questionnaires)
+
+_YEAR = click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the monitoring cycle's year")
+_GRADE = click.option("--grade", type=click.IntRange(1, 9), default=6, show_default=True,
+                      help="the monitoring cycle's grade")
+
+
+def _platform_cycle(year: int, grade: int):
+    """The platform's cycle of ``year`` and ``grade`` (the database set up first)."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.registry.models import Cycle
+
+    cycle = Cycle.objects.filter(year=year, grade=grade).first()
+    if cycle is None:
+        raise ParameterError(f"平台上没有 {year} 年 {grade} 年级的监测周期 / the platform has no cycle for "
+                             f"{year}, grade {grade}")
+    return cycle
+
+
+@questionnaire.command("define")
+@_YEAR
+@_GRADE
+@_DEF
+def define_cmd(year: int, grade: int, definition: Path) -> None:
+    """在平台上保存问卷定义 / store a questionnaire definition (JSON) for a cycle of the platform."""
+    cycle = _platform_cycle(year, grade)
+    from junheng_web.questionnaires.services import define
+
+    q, changed = define(cycle, definition)
+    state = "已保存 / stored" if changed else "未变 / unchanged"
+    click.echo(f"{q.code} {q.title} ({cycle}): {state}")
+
+
+@questionnaire.command("import")
+@_YEAR
+@_GRADE
+@click.option("--questionnaire", "code", required=True, help="the questionnaire's code (e.g. S2022)")
+@_RESP
+def import_cmd(year: int, grade: int, code: str, responses: Path) -> None:
+    """把作答数据导入平台 / import a responses file into the platform: all or nothing, idempotent."""
+    from junheng.exceptions import InputError, ParameterError
+
+    cycle = _platform_cycle(year, grade)
+    from junheng_web.questionnaires.models import Questionnaire
+    from junheng_web.questionnaires.services import import_responses
+
+    q = Questionnaire.objects.filter(cycle=cycle, code=code).first()
+    if q is None:
+        raise ParameterError(f"{cycle} 没有问卷 {code} / no questionnaire {code} in {cycle} "
+                             "(junheng questionnaire define first)")
+    with bar(100, f"导入 {responses.name}", unit="%") as b:
+        done = [0]
+
+        def progress(fraction: float, message: str) -> None:
+            step = int(fraction * 100) - done[0]
+            if step > 0:
+                b.update(step)
+                done[0] += step
+            b.set_postfix_str(message)
+
+        try:
+            result = import_responses(responses, cycle, q, None, file_name=responses.name, progress=progress)
+        except InputError as exc:
+            path = getattr(exc, "annotated_path", None)
+            if path:
+                click.echo(f"标注了错误的工作簿 / annotated workbook: {path}", err=True)
+            raise
+    for w in result.get("warnings", [])[:50]:
+        click.echo("  [警告/warning] " + w, err=True)
+    click.echo(f"{responses.name}: {result['rows']} 行 rows — 新增 created {result['created']}, "
+               f"更新 updated {result['updated']}, 未变 unchanged {result['unchanged']}")
+
+
+def _store_demo(ctx, q, path: Path, pupils: pl.DataFrame) -> None:
+    """Demo: the definition and the responses into the platform (the registry stage stored the pupils)."""
+    import time
+
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.fitness.services import demo_cycle
+    from junheng_web.questionnaires.services import define, import_responses
+    from junheng_web.registry.models import Pupil
+
+    ids = pupils["student_id"].head(200).cast(pl.String).to_list()
+    if Pupil.objects.filter(student_id__in=ids).count() < len(ids):
+        click.echo("   (pupils not in the platform's registry: responses not stored)")
+        return
+    t = time.perf_counter()
+    cycle = demo_cycle(ctx)
+    stored, _ = define(cycle, q.to_json())
+    result = import_responses(path, cycle, stored, None, file_name=path.name)
+    click.echo(f"   平台 / platform: {stored.code} — {result['created']} new, {result['updated']} updated, "
+               f"{result['unchanged']} unchanged, {len(result.get('warnings', []))} warnings "
+               f"({time.perf_counter() - t:.1f} s)")

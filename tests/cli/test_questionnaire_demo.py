@@ -6,8 +6,11 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
 
 from junheng_cli.demo import DemoContext
+
+pytestmark = pytest.mark.django_db  # the stage stores the responses in the platform when it has the pupils
 
 
 def _inputs(tmp_path, n=1600, schools=40, reps=8):
