@@ -110,10 +110,10 @@ def _fetch_in(sql: str, values: list, schema: dict) -> pl.DataFrame:
 
 
 def _in_scope(user, action: str) -> set[int] | None:
-    """The ids of the schools ``user`` may write to (None: every school)."""
-    from junheng_web.accounts.scoping import _is_province, restrict
+    """The ids of the schools ``user`` may write to (None: no limit)."""
+    from junheng_web.accounts.scoping import restrict
 
-    if user is None or _is_province(user):
+    if user is None:  # the CLI acts for the province
         return None
     return set(restrict(School.objects.all(), user, action).values_list("id", flat=True))
 
@@ -285,7 +285,7 @@ def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None, *, 
     if not (scales or indicators):
         frame = frame.drop("_", strict=False)
     if q.respondent == "teacher":
-        frame = frame.with_columns(pl.col("respondent_id").str.split_exact("/", 1).struct.field("field_1").alias("respondent_id"))
+        frame = frame.with_columns(pl.col("respondent_id").str.splitn("/", 2).struct.field("field_1").alias("respondent_id"))
     frame = _with_weights(cycle, frame) if q.respondent == "student" else frame
     return frame.drop("pupil_id")
 

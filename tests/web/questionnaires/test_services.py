@@ -170,13 +170,15 @@ def test_principal_and_teacher_questionnaires_are_keyed_by_school(world, defined
     assert frame["ROOM"].to_list() == [True, None] and frame["P02"].to_list() == [2.0, None]
 
     teachers = qf.write_xlsx(tmp_path / "t.xlsx", ["教师编号", "学校标识码", "T01"],
-                          [["T01", "4101020001", "4"], ["T01", "4101030001", "2"]])
-    assert _import(teachers, world, defined["teacher"], who="alice")["created"] == 2
+                             [["T01", "4101020001", "4"], ["T01", "4101030001", "2"], ["T/02", "4101020001", "3"]])
+    assert _import(teachers, world, defined["teacher"], who="alice")["created"] == 3
     assert set(QuestionnaireResponse.objects.filter(questionnaire=defined["teacher"])
                .values_list("respondent_id", "school__code")) == {("4101020001/T01", "4101020001"),
-                                                                  ("4101030001/T01", "4101030001")}
-    frame = responses_frame(world.cycle, defined["teacher"]).sort("school_code")
-    assert frame.select("respondent_id", "school_code", "SATIS").rows() == [("T01", "4101020001", 4.0),
+                                                                  ("4101030001/T01", "4101030001"),
+                                                                  ("4101020001/T/02", "4101020001")}
+    frame = responses_frame(world.cycle, defined["teacher"]).sort("school_code", "respondent_id")
+    assert frame.select("respondent_id", "school_code", "SATIS").rows() == [("T/02", "4101020001", 3.0),
+                                                                            ("T01", "4101020001", 4.0),
                                                                             ("T01", "4101030001", 2.0)]
 
 
