@@ -167,3 +167,18 @@ def test_a_county_cannot_see_another_countys_summary(client, world, defined):
     assert client.get(url).status_code == 200
     missing = reverse("questionnaire_summary", kwargs={"pk": world.cycle.pk, "code": "NOPE"})
     assert client.get(missing).status_code == 404
+
+
+def test_the_pages_are_in_english_once_english_is_chosen(client, world, defined, tmp_path, qf):
+    from django.conf import settings
+
+    _store(world, defined["student"], world.pupils["A"], tmp_path, qf, "dave")
+    client.force_login(world.users["alice"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = client.get(reverse("questionnaire_summary_region", kwargs={
+        "pk": world.cycle.pk, "code": "S2022", "region": "410102"})).content.decode()
+    assert "Scale mean" in body and "Proportion" in body and "6 responses." in body and "Schools" in body
+    body = client.get(reverse("questionnaire_list", kwargs={"pk": world.cycle.pk})).content.decode()
+    assert "Responses per county" in body and "Define a questionnaire" in body
+    body = client.get(reverse("upload", kwargs={"pk": world.cycle.pk, "kind": "questionnaire"})).content.decode()
+    assert "One row per respondent" in body

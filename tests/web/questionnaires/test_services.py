@@ -108,6 +108,16 @@ def test_it_reports_every_bad_row_and_writes_nothing(world, defined, tmp_path, q
     assert ws.cell(4, 3).comment is not None and ws.cell(8, 1).comment is not None
 
 
+def test_a_school_column_must_name_the_pupils_school(world, defined, tmp_path, qf):
+    rows = [r + ["4101020001"] for r in qf.answers(world.pupils["A"][:3])]
+    rows[1][-1] = "4101020002"  # 甲二小学: registered, but not this pupil's school
+    path = qf.write_xlsx(tmp_path / "s.xlsx", [*qf.STUDENT_HEADERS, "学校标识码"], rows)
+    with pytest.raises(InputError) as exc:
+        _import(path, world, defined["student"])
+    assert [(i.row, i.column, i.value) for i in exc.value.errors] == [(3, "学校标识码", "4101020002")]
+    assert "4101020001" in exc.value.errors[0].rule_zh
+
+
 def test_a_school_cannot_write_another_schools_pupils(world, defined, tmp_path, qf):
     from junheng_web.questionnaires.models import QuestionnaireResponse
 
