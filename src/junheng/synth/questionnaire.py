@@ -140,7 +140,8 @@ def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, seed: 
     cols: dict[str, np.ndarray] = {}
     cols["Q01"] = np.where(rng.random(n) < np.where(rural, 0.28, np.where(urban, 0.04, 0.14)), 1, 2)
     away = rng.random(n)
-    p_both = np.where(rural, 0.22, np.where(urban, 0.05, 0.14))
+    # both parents away: more in rural areas and in poorer homes (E exp(−0.35 ses) ≈ exp(0.35²/2) kept out)
+    p_both = np.where(rural, 0.22, np.where(urban, 0.05, 0.14)) * np.exp(-0.35 * ses - 0.35 ** 2 / 2)
     cols["Q02"] = np.select([away < p_both, away < p_both + 0.16, away < p_both + 0.20], [4, 2, 3], 1)
     for iid in ("Q03", "Q04"):
         cols[iid] = _ordinal(0.8 * ses + 0.6 * rng.standard_normal(n), [-0.9, 0.35, 1.0, 1.5])
