@@ -190,11 +190,18 @@ def validate_responses(frame: pl.DataFrame, q: Questionnaire, *, file: str | Non
 
     # item columns
     by_id: dict[str, str] = {}
+    item_keys = {_id_key(i.id) for i in q.items}
     for c in data_cols:
         if c in used:
             continue
         k = _header_item(c)
-        if k is not None and k not in by_id:
+        if k is None or k not in item_keys:
+            continue
+        if k in by_id:
+            used.add(c)
+            ck.issues.append(ck.issue(f"与列 {by_id[k]} 是同一道题（一道题只能有一列）",
+                                      f"same item as column {by_id[k]} (one column per item)", column=c))
+        else:
             by_id[k] = c
     missing = q.missing_codes
     for item in q.items:

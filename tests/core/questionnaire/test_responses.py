@@ -98,6 +98,14 @@ def test_missing_key_column_unknown_and_absent_columns(tmp_path, small_q):
     assert frame["Q05"].null_count() == 1
 
 
+def test_two_columns_for_one_item(small_q):
+    frame = pl.DataFrame({"学籍号": [L1], "Q1 寄宿": ["1"], "Q01": ["2"]})
+    out, issues = validate_responses(frame, small_q)
+    errors = [(i.column, i.rule_en) for i in issues if i.severity == "error"]
+    assert errors == [("Q01", "same item as column Q1 寄宿 (one column per item)")]
+    assert out["Q01"].to_list() == [1]
+
+
 def test_typed_frame_and_row_numbers(small_q):
     frame = pl.DataFrame({"student_id": [L1, L2], "Q01": [1, 5], "Q05": [9.5, None]})
     out, issues = validate_responses(frame, small_q)
