@@ -172,18 +172,18 @@ def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame 
 
 def demo_stage(ctx) -> None:
     """Demo: the student questionnaire answered by the sampled pupils (driven by their achievement)
-    → a GB18030 responses file and its checks → scale scores, α, frequencies, factor gaps."""
+    → a GB18030 responses file → read and checked → scale scores, α, frequencies, factor gaps."""
     import time
 
     from junheng.exceptions import InputError
     from junheng.io import write_table
     from junheng.questionnaire import (
         item_frequencies,
+        read_responses,
         reliability,
         save_questionnaire,
         scale_groups,
         scale_scores,
-        validate_responses,
     )
     from junheng.synth.questionnaire import student_questionnaire, synth_responses
 
@@ -198,17 +198,14 @@ def demo_stage(ctx) -> None:
     ctx.state["questionnaire"] = save_questionnaire(q, out / "student_questionnaire.json")
     ctx.output("questionnaire definition (JSON)", ctx.state["questionnaire"])
     answers = synth_responses(pupils, q, ctx.seed, missing_code=9)
-    as_sent = answers.rename({"respondent_id": "学籍号", "school_code": "学校标识码"})
-    path = _write_gb18030(as_sent, out / "responses.csv")
+    path = _write_gb18030(answers.rename({"respondent_id": "学籍号", "school_code": "学校标识码"}), out / "responses.csv")
     ctx.output("questionnaire responses (GB18030 CSV)", path)
-    # the same checks as `junheng questionnaire check` on that file (read_responses = read_table +
-    # validate_responses), on the frame in memory: parsing 170,000 CSV rows again would double the stage
-    responses, issues = validate_responses(as_sent, q, file=path.name)
+    responses, issues = read_responses(path, q)
     if any(i.severity == "error" for i in issues):
         raise InputError(issues)
     ctx.state["questionnaire_responses"] = write_table(responses, out / "responses.parquet")
     click.echo(f"   {responses.height}/{pupils.height} 名学生交回问卷 / pupils returned the questionnaire, "
-               f"{len(q.items)} 题 items, 已检查 checked ({time.perf_counter() - t0:.1f} s)")
+               f"{len(q.items)} 题 items, 读取并检查 read and checked ({time.perf_counter() - t0:.1f} s)")
 
     scores = scale_scores(responses, q)
     scales = scores.drop("school_code", strict=False).rename({"respondent_id": "student_id"})
