@@ -59,7 +59,7 @@ def test_every_kind_of_bad_cell_at_once(tmp_path, small_q):
 def test_gb18030_with_a_title_row_long_headers_full_width_and_labels(tmp_path, small_q):
     f = _write(tmp_path / "gb.csv", [
         "2022年相关因素调查问卷 学生卷,,,,,,,",
-        "学籍号,Q1 你在学校寄宿吗？,Q02 我喜欢学习,Q03 学习对我来说是一件快乐的事,Q04,Q05 睡眠,Q06 作业,姓名",
+        "学籍号,Q1 你在学校寄宿吗？,Q02 我喜欢学习,Q03 学习对我来说是一件快乐的事,Q04,Q05 睡眠,Ｑ０６ 作业,姓名",
         f"{L1},寄宿,３, 4 ,完全不同意,１０,60,张三",
         f"{L2},2,9,,1,8.5,99,李四",
     ], encoding="gb18030")
