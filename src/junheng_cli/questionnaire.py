@@ -129,8 +129,7 @@ def scales(definition: Path, responses: Path, sheet: str | None, outfile: Path, 
 
 # 低 < 2.5 ≤ 中 < 3.5 ≤ 高: below the midpoint of 不太同意 and 比较同意, agreeing, agreeing strongly
 DEMO_CUTS = (2.5, 3.5)
-DEMO_FACTORS = ("sleep_ok", "homework_ok", "left_behind", "boarding", "confidence_group", "interest_group",
-                "teacher_rel_group")
+DEMO_FACTORS = ("sleep_ok", "homework_ok", "left_behind", "confidence_group", "teacher_rel_group")
 
 
 def _demo_pupils(ctx) -> pl.DataFrame | None:

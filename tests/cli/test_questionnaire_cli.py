@@ -86,3 +86,21 @@ def test_a_broken_definition_names_the_json_path(tmp_path):
     r = CliRunner().invoke(cli, ["questionnaire", "template", str(path), "-o", str(tmp_path / "t.xlsx")])
     assert r.exit_code == 2
     assert "broken.json, column scales[0].items[4]: unknown item in the scale; got 'Q99'" in r.output
+
+
+def test_it_reads_the_named_sheet(tmp_path):
+    from openpyxl import Workbook
+
+    _, definition, answers, _ = _files(tmp_path, n=20)
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本工作簿第二张表是作答数据"])
+    ws = wb.create_sheet("六年级")
+    ws.append(answers.columns)
+    for row in answers.iter_rows():
+        ws.append(list(row))
+    path = tmp_path / "two.xlsx"
+    wb.save(path)
+    r = CliRunner().invoke(cli, ["questionnaire", "check", str(definition), str(path), "--sheet", "六年级"])
+    assert r.exit_code == 0, r.output
+    assert f"{answers.height} respondents, no errors" in r.output

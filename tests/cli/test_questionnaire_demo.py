@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db  # the stage stores the responses in the plat
 
 def _inputs(tmp_path, n=1600, schools=40, reps=8):
     rng = np.random.default_rng(0)
-    ids = [f"L41010220110101{i:04d}" for i in range(n)]
+    ids = [f"L410102201101{i:06d}" for i in range(n)]
     school = [f"41{i % schools:08d}" for i in range(n)]
     sample = pl.DataFrame({"student_id": ids, "school_code": school, "base_weight": rng.uniform(5, 15, n),
                            "location": rng.choice(["城区", "镇区", "乡村"], n)})
@@ -53,7 +53,7 @@ def test_demo_stage_small(tmp_path, capsys):
     responses = pl.read_parquet(ctx.state["questionnaire_responses"])
     assert responses.columns[:3] == ["respondent_id", "school_code", "Q01"]
     gaps = pl.read_csv(out / "factor_gaps.csv")
-    assert set(gaps["factor"]) >= {"sleep_ok", "confidence_group"}
+    assert set(gaps["factor"]) == {"sleep_ok", "homework_ok", "left_behind", "confidence_group", "teacher_rel_group"}
     conf = gaps.filter((pl.col("factor") == "confidence_group") & pl.col("is_gap") & (pl.col("subject") == "数学"))
     assert conf["estimate"][0] > 0  # confident pupils score higher (the synthetic answers follow achievement)
     printed = capsys.readouterr().out

@@ -78,7 +78,7 @@ class _Cells:
 def _duplicates(ck: _Cells, key: pl.DataFrame, header: str, what_zh: str, what_en: str) -> None:
     """Every row of a group of equal keys, naming the other rows of the group."""
     k = key.with_columns(ck.frame[ROW])
-    cols = [c for c in key.columns]
+    cols = list(key.columns)
     dup = k.select(pl.struct(cols).is_duplicated() & pl.all_horizontal(pl.col(cols).is_not_null())).to_series()
     if not dup.any():
         return
@@ -179,8 +179,8 @@ def validate_responses(frame: pl.DataFrame, q: Questionnaire, *, file: str | Non
         sc = frame.select(normalise_expr(pl.col(school_col))).to_series().str.replace_all(r"\s+", "")
         if q.respondent != "student":
             ck.flag(school_col, sc.is_null(), "必填，不能为空", "required, must not be blank", values=sc)
-        zh, en = codes.school_code_problem("") or ("", "")
-        ck.flag(school_col, sc.is_not_null() & ~sc.str.contains(codes.SCHOOL_CODE_RE.pattern), zh, en)
+        ck.flag(school_col, sc.is_not_null() & ~sc.str.contains(codes.SCHOOL_CODE_RE.pattern),
+                "学校标识码应为 10 位数字", "学校标识码 must be 10 digits")
         out["school_code"] = sc.alias("school_code")
     if all(c is not None for c in key_cols):
         keys = [out["respondent_id"]] + ([out["school_code"]] if q.respondent == "teacher" else [])
@@ -190,11 +190,18 @@ def validate_responses(frame: pl.DataFrame, q: Questionnaire, *, file: str | Non
 
     # item columns
     by_id: dict[str, str] = {}
+    item_keys = {_id_key(i.id) for i in q.items}
     for c in data_cols:
         if c in used:
             continue
         k = _header_item(c)
-        if k is not None and k not in by_id:
+        if k is None or k not in item_keys:
+            continue
+        if k in by_id:
+            used.add(c)
+            ck.issues.append(ck.issue(f"与列 {by_id[k]} 是同一道题（一道题只能有一列）",
+                                      f"same item as column {by_id[k]} (one column per item)", column=c))
+        else:
             by_id[k] = c
     missing = q.missing_codes
     for item in q.items:

@@ -1,4 +1,5 @@
-"""A synthetic grade-6 student questionnaire (相关因素调查问卷·学生卷) and answers to it.
+"""A synthetic grade-6 student questionnaire (相关因素调查问卷·学生卷), a short 校长 questionnaire,
+and answers to them.
 
 :func:`student_questionnaire` is a realistic definition of 32 items in the shape of the national
 and provincial monitoring questionnaires: background (寄宿, 父母外出务工, 父母学历, 家庭藏书,
@@ -140,7 +141,8 @@ def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, seed: 
     cols: dict[str, np.ndarray] = {}
     cols["Q01"] = np.where(rng.random(n) < np.where(rural, 0.28, np.where(urban, 0.04, 0.14)), 1, 2)
     away = rng.random(n)
-    p_both = np.where(rural, 0.22, np.where(urban, 0.05, 0.14))
+    # both parents away: more in rural areas and in poorer homes (E exp(−0.35 ses) ≈ exp(0.35²/2) kept out)
+    p_both = np.where(rural, 0.22, np.where(urban, 0.05, 0.14)) * np.exp(-0.35 * ses - 0.35 ** 2 / 2)
     cols["Q02"] = np.select([away < p_both, away < p_both + 0.16, away < p_both + 0.20], [4, 2, 3], 1)
     for iid in ("Q03", "Q04"):
         cols[iid] = _ordinal(0.8 * ses + 0.6 * rng.standard_normal(n), [-0.9, 0.35, 1.0, 1.5])
@@ -191,4 +193,83 @@ def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, seed: 
     return out.filter(pl.Series(keep))
 
 
-__all__ = ["SCALES", "student_questionnaire", "synth_responses"]
+def _principal_definition() -> dict:
+    likert = LIKERT
+    items = [
+        {"id": "P01", "text": "你担任本校校长几年了？", "type": "number", "min": 0, "max": 40, "unit": "年", "integer": True},
+        {"id": "P02", "text": "你的最高学历", "type": "choice",
+         "options": {"1": "中专及以下", "2": "大专", "3": "本科", "4": "研究生"}},
+        {"id": "P03", "text": "本学期学校是否开展课后服务？", "type": "choice", "options": {"1": "是", "2": "否"}},
+        {"id": "P04", "text": "参加课后服务的学生约占全校学生的百分之几？", "type": "number", "min": 0, "max": 100,
+         "unit": "%"},
+        {"id": "P05", "text": "学校每天安排学生校内体育活动（含体育课、大课间）多少分钟？", "type": "number", "min": 0,
+         "max": 240, "unit": "分钟", "integer": True},
+        {"id": "P06", "text": "学校是否实行作业公示制度？", "type": "choice", "options": {"1": "是", "2": "否"}},
+        {"id": "P07", "text": "学校教研活动的频率", "type": "choice",
+         "options": {"1": "每月不到一次", "2": "每月 1–2 次", "3": "每周一次", "4": "每周多次"}},
+        {"id": "P08", "text": "我经常听课并与教师交流教学", "type": "choice", "options": likert},
+        {"id": "P09", "text": "我组织教师研讨如何改进学生的学习", "type": "choice", "options": likert},
+        {"id": "P10", "text": "我关注每个学生的学业进步", "type": "choice", "options": likert},
+        {"id": "P11", "text": "行政事务让我很少有时间关注教学", "type": "choice", "options": likert},
+        {"id": "P12", "text": "学校的教学设备能满足教学需要", "type": "choice", "options": likert},
+        {"id": "P13", "text": "学校的图书能满足学生阅读需要", "type": "choice", "options": likert},
+        {"id": "P14", "text": "学校缺少合格的音体美教师", "type": "choice", "options": likert},
+    ]
+    return {"code": "P2022", "title": "义务教育质量监测相关因素调查问卷（校长卷）", "respondent": "principal",
+            "missing_codes": [9, 99], "items": items,
+            "scales": [{"id": "leadership", "name": "教学领导", "items": ["P08", "P09", "P10", "P11"], "reverse": ["P11"],
+                        "min_items": 2},
+                       {"id": "resources", "name": "办学条件", "items": ["P12", "P13", "P14"], "reverse": ["P14"],
+                        "min_items": 2}],
+            "indicators": [{"id": "after_school", "name": "开展课后服务", "item": "P03", "op": "==", "value": 1},
+                           {"id": "pe_1h", "name": "校内体育活动 1 小时", "item": "P05", "op": ">=", "value": 60},
+                           {"id": "homework_public", "name": "作业公示", "item": "P06", "op": "==", "value": 1}]}
+
+
+def principal_questionnaire() -> Questionnaire:
+    """A short synthetic 校长 questionnaire (14 items; scales 教学领导 and 办学条件; indicators 课后服务,
+    校内体育活动 1 小时, 作业公示)."""
+    return load_questionnaire(_principal_definition())
+
+
+def synth_principal_responses(schools: pl.DataFrame, seed: int = 0, *, nonresponse: float = 0.02) -> pl.DataFrame:
+    """Answers of the principals of ``schools`` (needs ``school_code``; uses ``location``) to
+    :func:`principal_questionnaire`: ``respondent_id`` (= 学校标识码) and ``P01…`` (null = no answer);
+    rural schools report fewer resources and less after-school provision. Vectorised, seeded."""
+    if "school_code" not in schools.columns:
+        raise ParameterError("schools 需要 school_code 列 / schools need a school_code column")
+    q = principal_questionnaire()
+    rng = np.random.default_rng([seed, 7717])
+    n = schools.height
+    loc = schools["location"].cast(pl.String).to_numpy().astype(str) if "location" in schools.columns \
+        else np.full(n, "镇区")
+    rural = np.char.find(loc, "乡") >= 0
+    urban = np.char.find(loc, "城") >= 0
+    wealth = 0.5 * urban - 0.5 * rural + rng.standard_normal(n)
+    lead = rng.standard_normal(n)
+    cols: dict[str, np.ndarray] = {
+        "P01": np.clip(np.round(rng.gamma(2.0, 3.5, n)), 0, 40),
+        "P02": _ordinal(0.6 * wealth + rng.standard_normal(n), [-2.2, -0.6, 1.3]),
+        "P03": np.where(rng.random(n) < np.where(rural, 0.85, 0.98), 1, 2),
+        "P05": np.clip(np.round((62 + 6 * wealth + 12 * rng.standard_normal(n)) / 5) * 5, 20, 180),
+        "P06": np.where(rng.random(n) < 0.9, 1, 2),
+        "P07": _ordinal(0.5 * lead + 0.3 * wealth + rng.standard_normal(n), [-1.6, -0.2, 1.0]),
+    }
+    cols["P04"] = np.where(cols["P03"] == 1, np.clip(np.round(80 + 8 * wealth + 10 * rng.standard_normal(n)), 5, 100),
+                           0.0)
+    for iid, trait, reverse in (("P08", lead, False), ("P09", lead, False), ("P10", lead, False), ("P11", lead, True),
+                                ("P12", wealth, False), ("P13", wealth, False), ("P14", wealth, True)):
+        y = (-1 if reverse else 1) * 0.75 * trait + 0.66 * rng.standard_normal(n)
+        cols[iid] = _ordinal(y, [-0.25, 0.85, 1.65] if reverse else [-1.65, -0.85, 0.25])
+    skip = rng.random((n, len(q.items))) < 0.01
+    data = [schools["school_code"].cast(pl.String).alias("respondent_id")]
+    for j, item in enumerate(q.items):
+        dtype = pl.Int64 if item.type == "choice" else pl.Float64
+        s = pl.Series(item.id, cols[item.id], dtype=dtype)
+        data.append(pl.DataFrame({"v": s, "m": skip[:, j]}).select(
+            pl.when(pl.col("m")).then(None).otherwise(pl.col("v")).alias(item.id)).to_series())
+    return pl.DataFrame(data).filter(pl.Series(rng.random(n) >= nonresponse))
+
+
+__all__ = ["SCALES", "principal_questionnaire", "student_questionnaire", "synth_principal_responses",
+           "synth_responses"]

@@ -1,4 +1,5 @@
-"""factor_gaps against R survey + mitools (tests/reference/questionnaire/factor_gaps.R), 1e-8 relative,
+"""factor_gaps against R survey + mitools (tests/reference/questionnaire/factor_gaps.R; JK2, Fay and
+Taylor designs), 1e-8 relative,
 and against a jackknife and Rubin combination worked out here with NumPy alone."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from junheng.exceptions import ParameterError
 from junheng.questionnaire import factor_categories, factor_gaps
-from junheng.survey import NO_RULE, ReplicateDesign, ReportingRule
+from junheng.survey import NO_RULE, ReplicateDesign, ReportingRule, TaylorDesign
 
 HERE = Path(__file__).resolve().parents[2] / "reference"
 REF = HERE / "questionnaire"
@@ -33,6 +34,7 @@ DATA = DATA.with_columns(
 DESIGNS = {
     "jk2": ReplicateDesign(DATA, "weight", "jk_*", method="jk2", rule=NO_RULE),
     "fay": ReplicateDesign(DATA, "weight", "fay_*", method="fay", fay_k=0.5, rule=NO_RULE),
+    "taylor": TaylorDesign(DATA, "weight", strata="county_code", psu="school_code", rule=NO_RULE),
 }
 R = pl.read_csv(REF / "r_factor_gaps.csv", schema_overrides={"group": pl.String, "category": pl.String,
                                                              "estimate": pl.Float64, "se": pl.Float64}

@@ -59,7 +59,7 @@ def test_every_kind_of_bad_cell_at_once(tmp_path, small_q):
 def test_gb18030_with_a_title_row_long_headers_full_width_and_labels(tmp_path, small_q):
     f = _write(tmp_path / "gb.csv", [
         "2022年相关因素调查问卷 学生卷,,,,,,,",
-        "学籍号,Q1 你在学校寄宿吗？,Q02 我喜欢学习,Q03 学习对我来说是一件快乐的事,Q04,Q05 睡眠,Q06 作业,姓名",
+        "学籍号,Q1 你在学校寄宿吗？,Q02 我喜欢学习,Q03 学习对我来说是一件快乐的事,Q04,Q05 睡眠,Ｑ０６ 作业,姓名",
         f"{L1},寄宿,３, 4 ,完全不同意,１０,60,张三",
         f"{L2},2,9,,1,8.5,99,李四",
     ], encoding="gb18030")
@@ -96,6 +96,14 @@ def test_missing_key_column_unknown_and_absent_columns(tmp_path, small_q):
     assert ("备注", "unknown column, ignored") in warnings and ("编号", "unknown column, ignored") in warnings
     assert ("Q05", "this item is not in the file (all treated as no answer)") in warnings
     assert frame["Q05"].null_count() == 1
+
+
+def test_two_columns_for_one_item(small_q):
+    frame = pl.DataFrame({"学籍号": [L1], "Q1 寄宿": ["1"], "Q01": ["2"]})
+    out, issues = validate_responses(frame, small_q)
+    errors = [(i.column, i.rule_en) for i in issues if i.severity == "error"]
+    assert errors == [("Q01", "same item as column Q1 寄宿 (one column per item)")]
+    assert out["Q01"].to_list() == [1]
 
 
 def test_typed_frame_and_row_numbers(small_q):

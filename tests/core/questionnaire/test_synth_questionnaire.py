@@ -8,7 +8,12 @@ import pytest
 
 from junheng.exceptions import ParameterError
 from junheng.questionnaire import scale_scores, validate_responses
-from junheng.synth.questionnaire import student_questionnaire, synth_responses
+from junheng.synth.questionnaire import (
+    principal_questionnaire,
+    student_questionnaire,
+    synth_principal_responses,
+    synth_responses,
+)
 
 N = 4000
 
@@ -68,3 +73,17 @@ def test_without_achievement_or_location():
     assert a.height == 3 and a.columns[:2] == ["respondent_id", "Q01"]
     with pytest.raises(ParameterError, match="student_id"):
         synth_responses(pl.DataFrame({"id": ["x"]}), q, seed=1)
+
+
+def test_principal_questionnaire():
+    q = principal_questionnaire()
+    assert q.respondent == "principal" and [s.id for s in q.scales] == ["leadership", "resources"]
+    schools = pl.DataFrame({"school_code": [f"41{i:08d}" for i in range(500)],
+                            "location": ["乡村", "城区"] * 250})
+    a = synth_principal_responses(schools, seed=4)
+    assert a.equals(synth_principal_responses(schools, seed=4)) and 470 < a.height < 500
+    frame, issues = validate_responses(a.rename({"respondent_id": "学校标识码"}), q)
+    assert issues == []
+    scores = scale_scores(frame, q).join(schools.rename({"school_code": "respondent_id"}), on="respondent_id")
+    by_loc = dict(scores.group_by("location").agg(pl.col("resources").mean()).iter_rows())
+    assert by_loc["城区"] > by_loc["乡村"]  # urban schools report better resources than rural ones

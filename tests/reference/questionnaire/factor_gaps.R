@@ -19,7 +19,9 @@ designs <- list(
   jk2 = svrepdesign(data = d, weights = ~weight, repweights = "jk_[0-9]+", type = "JK2",
                     combined.weights = TRUE, mse = TRUE),
   fay = svrepdesign(data = d, weights = ~weight, repweights = "fay_[0-9]+", type = "Fay", rho = 0.5,
-                    combined.weights = TRUE, mse = TRUE)
+                    combined.weights = TRUE, mse = TRUE),
+  # Taylor linearisation: schools as PSUs (with replacement) within county strata
+  taylor = svydesign(ids = ~school_code, strata = ~county_code, weights = ~weight, data = d, nest = TRUE)
 )
 pvs <- paste0("pv", 1:5)
 rows <- list()
@@ -29,7 +31,7 @@ add <- function(case, method, group, category, est, se) {
 }
 
 factor_case <- function(case, des, f, by = NULL) {
-  # a replicate design's domain estimates do not change when rows outside the domain are dropped
+  # domain estimation: subset() keeps the design (every PSU and stratum) for the variance
   des <- des[!is.na(des$variables[[f]]), ]
   form <- as.formula(paste0("~", paste(c(by, f), collapse = "+")))
   res <- lapply(pvs, function(p) svyby(as.formula(paste0("~", p)), form, des, svymean, covmat = TRUE))
