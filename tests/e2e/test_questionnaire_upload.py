@@ -142,7 +142,12 @@ def test_a_school_fixes_its_questionnaire_file_and_the_county_sees_it(q_world, l
     county.screenshot(path=str(ARTIFACTS / "questionnaire-3-county-after.png"), full_page=True)
     assert before.split()[0] == "0" and after.split()[0] == "8", (before, after)
 
-    county.goto(f"{base}/questionnaires/{cycle.pk}/S2022/")
+    county.goto(f"{base}/questionnaires/{cycle.pk}/")
+    county.wait_for_selector("#county-responses")
+    county.screenshot(path=str(ARTIFACTS / "questionnaire-4-list.png"), full_page=True)
+    assert county.locator("#county-responses tr[data-code='410102'] td").all_inner_texts()[1:] == ["8"]
+    county.click("#questionnaires tr[data-code='S2022'] >> text=结果")
+    county.wait_for_url(f"{base}/questionnaires/{cycle.pk}/S2022/")
     county.wait_for_selector("#overall")
-    county.screenshot(path=str(ARTIFACTS / "questionnaire-4-summary.png"), full_page=True)
+    county.screenshot(path=str(ARTIFACTS / "questionnaire-5-summary.png"), full_page=True)
     assert county.locator("#overall tr[data-id='LIKE'] td.estimate").inner_text().startswith("2.50")  # mean of 1, 2, 3, 4, 1, 2, 3, 4

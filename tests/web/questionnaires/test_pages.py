@@ -182,3 +182,33 @@ def test_the_pages_are_in_english_once_english_is_chosen(client, world, defined,
     assert "Responses per county" in body and "Define a questionnaire" in body
     body = client.get(reverse("upload", kwargs={"pk": world.cycle.pk, "kind": "questionnaire"})).content.decode()
     assert "One row per respondent" in body
+
+
+def test_the_standard_error_treats_schools_as_clusters(client, world, defined, tmp_path, qf):
+    """Two schools (one PSU each, one stratum): the linearised variance of a ratio mean worked in
+    NumPy — z_i = w_i (x_i − θ) / Σw summed per school, V = n/(n − 1) Σ_j (z_j − z̄)²."""
+    import numpy as np
+
+    from junheng_web.sampling.models import SampledPupil
+
+    q = defined["student"]
+    _store(world, q, world.pupils["A"], tmp_path, qf, "dave")
+    _store(world, q, world.pupils["B"][:4], tmp_path, qf, "erin")
+    w = {"A": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "B": [2.0, 2.0, 3.0, 3.0]}
+    for key, weights in w.items():
+        for p, wt in zip(world.pupils[key], weights):
+            SampledPupil.objects.filter(cycle=world.cycle, pupil=p).update(weight=wt)
+    client.force_login(world.users["frank"])  # the city: both counties
+    data = client.get(reverse("questionnaire_summary_region", kwargs={"pk": world.cycle.pk, "code": q.code,
+                                                                      "region": "410100"})).context["data"]
+    x = np.array(BELONG + BELONG[:4])
+    wt = np.array(w["A"] + w["B"])
+    school = np.array([0] * 6 + [1] * 4)
+    theta = (wt * x).sum() / wt.sum()
+    z = wt * (x - theta) / wt.sum()
+    zj = np.array([z[school == j].sum() for j in (0, 1)])
+    se = np.sqrt(2 / 1 * ((zj - zj.mean()) ** 2).sum())
+    belong = data["overall"][0]
+    assert data["weighted"] and belong["estimate"] == pytest.approx(theta)
+    assert belong["se"] == pytest.approx(se) and se > 0
+    assert [(p["code"], p["n"]) for p in data["parts"]] == [("410102", 6), ("410103", 4)]
