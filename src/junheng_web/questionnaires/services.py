@@ -169,8 +169,9 @@ def import_responses(path: str | Path, cycle: Cycle, questionnaire: Questionnair
     except InputError as exc:
         raise _reject(exc.issues, path, file_name) from None
     frame = frame.with_columns(raw.frame[ROW])
+    school_names = KEY_HEADERS[q.respondent][-1] if q.respondent != "student" else ("学校标识码", "school_code")
     headers = {"学籍号": _header(raw.columns, KEY_HEADERS["student"][0]),
-               "学校标识码": _header(raw.columns, ("学校标识码", "school_code", "respondent_id"))}
+               "学校标识码": _header(raw.columns, school_names)}
     # the registry checks look only at well-formed keys (a malformed one is already an issue)
     bad_keys = {i.row for i in issues if i.severity == "error" and i.row is not None
                 and i.column in headers.values()}
