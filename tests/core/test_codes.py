@@ -19,3 +19,14 @@ def test_student_id_rules():
 def test_vectorised_matches_scalar():
     ids = pl.Series(["G11010519491231002X", "G110105194912310021", "L410102201109011234", None, "Gabc"])
     assert valid_student_ids(ids).to_list() == [True, False, True, False, False]
+
+
+def test_it_checks_an_empty_series_and_mixed_bodies():
+    import polars as pl
+
+    from junheng.registry.codes import check_chars, valid_student_ids
+
+    assert valid_student_ids(pl.Series([], dtype=pl.String)).to_list() == []
+    # 11010519491231002X is the ID number of GB 11643's worked example
+    bodies = pl.Series(["11010519491231002", "1101051949123100", None, "1101051949123100a"] * 20)
+    assert check_chars(bodies).to_list() == ["X", None, None, None] * 20

@@ -32,20 +32,17 @@ def check_char(body17: str) -> str:
 
 def check_chars(bodies: pl.Series) -> pl.Series:
     """Vectorised :func:`check_char` over a Series of 17-digit strings (nulls stay null)."""
-    arr = bodies.to_numpy()
-    valid = np.array([isinstance(b, str) and len(b) == 17 and b.isdigit() for b in arr]) if len(arr) < 64 else None
+    frame = pl.DataFrame({"b": bodies.cast(pl.String)})
+    ok = frame.select(pl.col("b").str.contains(r"^\d{17}$").fill_null(False)).to_series().to_numpy()
     digits = (
-        pl.DataFrame({"b": bodies})
-        .select([pl.col("b").str.slice(i, 1).cast(pl.Int64, strict=False).alias(f"d{i}") for i in range(17)])
+        frame.select([pl.col("b").str.slice(i, 1).cast(pl.Int64, strict=False).fill_null(0).alias(f"d{i}")
+                      for i in range(17)])
         .to_numpy()
+        .reshape(len(frame), 17)
     )
-    with np.errstate(invalid="ignore"):
-        s = np.nansum(digits * WEIGHTS, axis=1)
-    ok = ~np.isnan(digits.astype(float)).any(axis=1)
-    if valid is not None:
-        ok &= valid
+    s = (digits * WEIGHTS).sum(axis=1)
     lut = np.array(list(CHECK_CHARS), dtype=object)
-    out = np.where(ok, lut[(np.nan_to_num(s).astype(np.int64)) % 11], None)
+    out = np.where(ok, lut[s.astype(np.int64) % 11], None)
     return pl.Series(bodies.name, out, dtype=pl.Utf8)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import polars as pl
 from django.conf import settings
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from junheng.exceptions import InputError, Issue
 from junheng.fitness import ITEMS, read_fitness_file, score_fitness, write_table
@@ -30,7 +32,7 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "location": pl.String, "grade": pl.Int8, "sex": pl.Int8, "exempt": pl.Boolean,
     **{m: pl.Float64 for m in ("height_cm", "weight_kg", "run_50m", "sit_and_reach", "vision_left", "vision_right")},
     **{i.field: pl.Int32 for i in ITEMS if i.field not in ("run_50m", "sit_and_reach")},
-    "bmi": pl.Float64, "bmi_score": pl.Int8, "bmi_class": pl.String, "item_scores": pl.Object,
+    "bmi": pl.Float64, "bmi_score": pl.Int8, "bmi_class": pl.String, "item_scores": pl.String,
     "standard_score": pl.Float64, "bonus_score": pl.Int8, "total_score": pl.Float64, "rating": pl.String,
     "complete": pl.Boolean, "vision_class": pl.String, "vision_left_class": pl.String, "vision_right_class": pl.String,
 }
@@ -165,15 +167,18 @@ def fitness_frame(cycle: Cycle, region=None) -> pl.DataFrame:
             qs = qs.filter(pupil__school__county=reg)
         elif reg.level == Region.Level.CITY:
             qs = qs.filter(pupil__school__county__parent=reg)
+    # item scores come out as the stored JSON text and are decoded by Polars in one pass
+    qs = qs.annotate(item_scores_text=Cast("item_scores", TextField()))
     fields = ["pupil__student_id", "pupil__school__code", "pupil__school__county__code",
               "pupil__school__county__parent__code", "pupil__school__location", "grade", "sex", "exempt", *MEASURES,
-              "bmi", "bmi_score", "bmi_class", "item_scores", "standard_score", "bonus_score", "total_score", "rating",
-              "complete", "vision_class", "vision_left_class", "vision_right_class"]
+              "bmi", "bmi_score", "bmi_class", "item_scores_text", "standard_score", "bonus_score", "total_score",
+              "rating", "complete", "vision_class", "vision_left_class", "vision_right_class"]
     rows = list(qs.values_list(*fields))
     names = ["student_id", "school_code", "county_code", "city_code", "location", *fields[5:]]
+    names[names.index("item_scores_text")] = "item_scores"
     df = pl.DataFrame(rows, schema={n: FRAME_SCHEMA[n] for n in names}, orient="row")
-    scores = pl.DataFrame([dict.fromkeys(ITEM_SCORE_KEYS) | (d or {}) for d in df["item_scores"].to_list()],
-                          schema={k: pl.Int8 for k in ITEM_SCORE_KEYS})
+    scores = (df["item_scores"].fill_null("{}")
+              .str.json_decode(pl.Struct({k: pl.Int8 for k in ITEM_SCORE_KEYS})).struct.unnest())
     df = pl.concat([df.drop("item_scores"), scores], how="horizontal")
     blank_to_null = [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
                      for c in ("bmi_class", "rating", "vision_class", "vision_left_class", "vision_right_class")]
