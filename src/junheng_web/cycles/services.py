@@ -7,6 +7,10 @@
 * :func:`fitness_dashboard` — 达标率/优良率/优秀率/不及格率 … for a region and its parts, computed
   by ``junheng.fitness.summarize`` over ``junheng_web.fitness.services.fitness_frame``, i.e.
   exactly the figures ``junheng fitness summary`` prints for the same records.
+* :func:`academic_dashboard` — mean scale score and the shares at 水平Ⅰ–Ⅳ, 中等及以上 and Ⅲ级以上 per
+  subject for a region and its parts, from the plausible values by Rubin's rules with replicate
+  SEs (``junheng.survey`` through ``sampling.services.design``), i.e. exactly what
+  ``junheng survey estimate`` gives for the same scores and weights.
 * :func:`import_roster` / :func:`import_fitness_file` — the upload pages' calls into the
   registry and fitness services, followed by a check that every saved row is inside the
   uploader's scope.
@@ -189,6 +193,92 @@ def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     keep = [c for c in cols if c in parts.columns]
     return {"overall": overall.select(keep).to_dicts()[0], "parts": parts.select(key, *keep).to_dicts(),
             "part_key": key, "weighted": "weight" in frame.columns}
+
+
+ACADEMIC_STATISTICS: dict[str, list[int]] = {
+    "level1": [1], "level2": [2], "level3": [3], "level4": [4],
+    "mid_plus": [2, 3, 4],   # 中等及以上 (水平Ⅱ及以上)
+    "good_plus": [3, 4],     # 良好及以上 / Ⅲ级以上 (the quality indicator of junheng.indicators.quality)
+}
+
+
+def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
+    """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
+    change (the stamp is two aggregate queries; the computation reads every score of the region)."""
+    from django.core.cache import cache
+    from django.db.models import Max, Sum
+
+    from junheng_web.assessment.models import PupilScore
+    from junheng_web.sampling.models import WeightSet
+
+    scores = PupilScore.objects.filter(cycle=cycle)
+    if region is not None and region.level == Region.Level.COUNTY:
+        scores = scores.filter(pupil__school__county=region)
+    elif region is not None and region.level == Region.Level.CITY:
+        scores = scores.filter(pupil__school__county__parent=region)
+    # no updated_at on the scores (an unchanged re-import must leave rows untouched): content sums
+    f = scores.aggregate(n=Count("id"), last=Max("id"), a=Sum("pv1"), b=Sum("pv5"), c=Sum("level_pv3"))
+    ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))
+    key = (f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:{f['last']}:"
+           f"{f['a'] or 0:.9g}:{f['b'] or 0:.9g}:{f['c'] or 0}:{ws['last']}")
+    data = cache.get(key)
+    if data is None:
+        data = compute_academic_dashboard(cycle, region)
+        cache.set(key, data, 3600)
+    return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]]}
+
+
+def _academic_design(cycle: Cycle, frame: pl.DataFrame):
+    """(design, weighted): the cycle's replicate design when its weights exist; otherwise every
+    pupil weighs 1 (SEs are then not given: an unweighted sample has no design-based SE here)."""
+    from junheng.exceptions import ParameterError as NoWeights
+    from junheng.survey import ReportingRule, TaylorDesign
+    from junheng_web.sampling.services import design
+
+    try:
+        return design(cycle, frame, rule=ReportingRule()), True
+    except NoWeights:
+        return TaylorDesign(frame.with_columns(pl.lit(1.0).alias("weight")), "weight", psu=None, lonely_psu="certainty",
+                            school="school_code", rule=ReportingRule()), False
+
+
+def compute_academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
+    """Academic results per subject of ``region`` (None: the province) and of each of its parts
+    (cities of the province, counties of a city, schools of a county).
+
+    For every subject and group: ``n_pupils``, ``n_schools``, ``flag``, the mean scale score
+    (``mean``) and the shares at 水平Ⅰ–Ⅳ (``level1`` … ``level4``), 中等及以上 (``mid_plus``, ≥ Ⅱ) and
+    Ⅲ级以上 (``good_plus``, ≥ Ⅲ), each with its SE (``<name>_se``).  Everything is
+    ``junheng.survey.mean`` / ``proportion`` over the five plausible values (``pv1 … pv5``,
+    ``level_pv1 … level_pv5``) combined by Rubin's rules, on the cycle's replicate design
+    (``sampling.services.design``: final weight + replicates) — the figures of
+    ``junheng survey estimate … --pv 'pv*' --by subject,<part>`` for the same scores and weights.
+    The minimum reporting rule (62 pupils, 5 schools) withholds small groups' estimates, so a
+    school's figures (one school < 5) are never shown, only its number of pupils."""
+    from junheng.survey import mean, proportion
+    from junheng_web.assessment.services import LEVEL_PV, PV, scores_frame
+
+    if region is None:
+        key = "city_code"
+    elif region.level == Region.Level.CITY:
+        key = "county_code"
+    else:
+        key = "school_code"
+    frame = scores_frame(cycle, region)
+    if frame.height == 0:
+        return {"overall": [], "parts": [], "part_key": key, "weighted": False}
+    design, weighted = _academic_design(cycle, frame)
+    out = {}
+    for level, by in (("overall", ["subject"]), ("parts", ["subject", key])):
+        res = mean(design, pv=list(PV), by=by).rename({"estimate": "mean", "se": "mean_se"})
+        for name, lv in ACADEMIC_STATISTICS.items():
+            p = proportion(design, pv=list(LEVEL_PV), levels=lv, by=by)
+            res = res.join(p.select(*by, pl.col("estimate").alias(name), pl.col("se").alias(f"{name}_se")),
+                           on=by, how="left", nulls_equal=True)
+        if not weighted:
+            res = res.with_columns(pl.lit(None, pl.Float64).alias(c) for c in res.columns if c.endswith("_se"))
+        out[level] = res.sort(by).to_dicts()
+    return {**out, "part_key": key, "weighted": weighted}
 
 
 def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
