@@ -59,6 +59,7 @@ def test_it_equals_a_hand_written_jk2_and_rubin_computation(client, surveyed):
     client.force_login(users["city"])
     page = client.get(reverse("academic_region_json", kwargs={"pk": cycle.pk, "code": "410100"})).json()
     assert page["weighted"] is True and page["part_key"] == "county_code"
+    assert [r["subject"] for r in page["overall"]] == ["语文", "数学"]  # the cycle's order of subjects
     assert {(p["subject"], p["code"]) for p in page["parts"]} == {(s, c) for s in ("数学", "语文")
                                                                    for c in ("410102", "410103")}
     for p in page["parts"]:
@@ -183,3 +184,20 @@ def test_a_county_user_cannot_see_another_county_and_school_roles_are_refused(cl
         client.force_login(users[who])
         for name, kw in (("academic", {}), ("academic_json", {}), ("academic_region", {"code": "410102"})):
             assert client.get(reverse(name, kwargs={"pk": cycle.pk, **kw})).status_code == 403
+
+
+def test_the_page_is_complete_in_english(client, surveyed):
+    import re
+
+    from django.conf import settings
+
+    cycle, users = surveyed
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(users["a"])
+    page = client.get(reverse("academic", kwargs={"pk": cycle.pk})).content.decode()
+    body = page[page.index("<main"):page.index("</main>")] if "<main" in page else page
+    # data (region, school and subject names, the cycle's name) aside, no Chinese is left
+    for data in ("中原区", "语文", "数学", "2022 年六年级监测", "小学", "第"):
+        body = body.replace(data, "")
+    assert "Academic results" in body and "Level III and above" in body and "Weighted by the final" in body
+    assert re.findall(r"[\u4e00-\u9fff]+", body) == []

@@ -277,7 +277,9 @@ def compute_academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
                            on=by, how="left", nulls_equal=True)
         if not weighted:
             res = res.with_columns(pl.lit(None, pl.Float64).alias(c) for c in res.columns if c.endswith("_se"))
-        out[level] = res.sort(by).to_dicts()
+        order = {s: i for i, s in enumerate(cycle.subjects or [])}  # the cycle's order: 语文, 数学, 英语, 科学
+        out[level] = res.sort(pl.col("subject").replace_strict(order, default=len(order), return_dtype=pl.Int64),
+                              *by).to_dicts()
     return {**out, "part_key": key, "weighted": weighted}
 
 
