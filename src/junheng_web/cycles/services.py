@@ -149,6 +149,7 @@ def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     from django.db.models import Max, Sum
 
     from junheng_web.fitness.models import FitnessRecord
+    from junheng_web.sampling.models import WeightSet
 
     records = FitnessRecord.objects.filter(cycle=cycle)
     if region is not None and region.level == Region.Level.COUNTY:
@@ -157,8 +158,9 @@ def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
         records = records.filter(pupil__school__county__parent=region)
     f = records.aggregate(n=Count("id"), last=Max("updated_at"))
     w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
+    ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))  # the replicates behind the SEs
     key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
-           f"{f['last'].timestamp() if f['last'] else 0}:{w['n']}:{w['s'] or 0:.9g}")
+           f"{f['last'].timestamp() if f['last'] else 0}:{w['n']}:{w['s'] or 0:.9g}:{ws['last']}")
     data = cache.get(key)
     if data is None:
         data = compute_fitness_dashboard(cycle, region)
@@ -172,7 +174,8 @@ def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
 
     Returns ``{"overall": {...}, "parts": [{...}, ...], "part_key": column}``; the figures are
     ``junheng.fitness.summarize`` of ``fitness_frame`` (weighted by the final sampling weight
-    when the cycle's weights have been computed)."""
+    when the cycle's weights have been computed, and then with the rates' and the mean score's
+    replicate SEs as ``<name>_se``)."""
     from junheng.fitness import summarize
     from junheng_web.fitness.services import fitness_frame
 
@@ -191,8 +194,41 @@ def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     overall = summarize(frame, ())
     parts = summarize(frame, (key,))
     keep = [c for c in cols if c in parts.columns]
-    return {"overall": overall.select(keep).to_dicts()[0], "parts": parts.select(key, *keep).to_dicts(),
+    data = {"overall": overall.select(keep).to_dicts()[0], "parts": parts.select(key, *keep).to_dicts(),
             "part_key": key, "weighted": "weight" in frame.columns}
+    if data["weighted"]:
+        _add_fitness_ses(cycle, frame, key, data)
+    return data
+
+
+FITNESS_RATES = {"pass_rate": ["优秀", "良好", "及格"], "good_rate": ["优秀", "良好"], "excellent_rate": ["优秀"],
+                 "fail_rate": ["不及格"]}
+
+
+def _add_fitness_ses(cycle: Cycle, frame: pl.DataFrame, key: str, data: dict) -> None:
+    """``<rate>_se`` and ``total_score_mean_se`` from the cycle's replicate weights
+    (``junheng.survey.proportion`` / ``mean`` of the tested pupils' ratings and total scores, as
+    ``junheng survey estimate --statistic proportion --variable rating --level …`` gives them);
+    None for a group below the minimum reporting rule (62 pupils, 5 schools) — e.g. one school."""
+    from junheng.exceptions import ParameterError as NoWeights
+    from junheng.survey import ReportingRule, mean, proportion
+    from junheng_web.sampling.services import design
+
+    tested = pl.col("complete").fill_null(False) & ~pl.col("exempt").fill_null(False)
+    rows = frame.select("student_id", *dict.fromkeys(["school_code", key]),
+                        pl.when(tested).then(pl.col("rating")).alias("rating"),
+                        pl.when(tested).then(pl.col("total_score")).alias("total_score"))
+    try:
+        d = design(cycle, rows, rule=ReportingRule(suppress=False))
+    except NoWeights:
+        return
+    for target, by in (([data["overall"]], []), (data["parts"], [key])):
+        results = {name: proportion(d, "rating", levels=lv, by=by) for name, lv in FITNESS_RATES.items()}
+        results["total_score_mean"] = mean(d, "total_score", by=by)
+        for name, res in results.items():
+            se = {(r[key] if by else None): (None if r["flag"] else r["se"]) for r in res.to_dicts()}
+            for t in target:
+                t[f"{name}_se"] = se.get(t[key] if by else None)
 
 
 ACADEMIC_STATISTICS: dict[str, list[int]] = {
