@@ -7,33 +7,24 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import InputError, Issue
-from junheng.io import decode_csv
+from junheng.io import ROW
+from junheng.io import read_table as io_read_table
 from junheng.io import write_table as io_write_table
 
 
 def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_columns: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Read a CSV/Parquet/xlsx table; ids and raw responses stay strings; missing columns are reported."""
+    """Read a Parquet table, or a CSV/Excel table through :func:`junheng.io.read_table` (encoding
+    detected, header row found, full-width characters normalised; every value a string, blanks
+    null); missing ``required`` columns are reported together."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
+        try:
             df = pl.read_parquet(path)
-        elif suffix in (".xlsx", ".xls"):
-            from python_calamine import CalamineWorkbook
-
-            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-            header = [str(h).strip() for h in rows[0]]
-            body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
-            df = pl.DataFrame(body, schema=dict.fromkeys(header, pl.String), orient="row")
-        else:
-            text, _ = decode_csv(path.read_bytes(), file=path.name)
-            df = pl.read_csv(text.encode("utf-8"), infer_schema_length=0)
-            df = df.with_columns([pl.col(c).str.strip_chars() for c in df.columns])
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 — any reader failure is a bad file, told to the person
-        raise InputError(Issue(rule_zh="无法读取文件", rule_en="cannot read the file", file=path.name,
-                               value=str(exc)[:160])) from None
+        except Exception as exc:  # noqa: BLE001 — any reader failure is a bad file, told to the person
+            raise InputError(Issue(rule_zh="无法读取文件", rule_en="cannot read the file", file=path.name,
+                                   value=str(exc)[:160])) from None
+    else:
+        df = io_read_table(path, expected_headers=required or None).frame.drop(ROW)
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError([Issue(rule_zh="缺少列", rule_en="missing column", file=path.name, column=c) for c in missing])
