@@ -201,3 +201,13 @@ def test_the_page_is_complete_in_english(client, surveyed):
         body = body.replace(data, "")
     assert "Academic results" in body and "Level III and above" in body and "Weighted by the final" in body
     assert re.findall(r"[\u4e00-\u9fff]+", body) == []
+
+
+def test_before_any_score_is_stored_it_says_so(client, academic):
+    from junheng_web.accounts.models import User
+
+    cycle = academic.build(scores=False)
+    client.force_login(User.objects.create(username="p", role="province_admin"))
+    assert client.get(reverse("academic_json", kwargs={"pk": cycle.pk})).json() == {
+        "region": None, "overall": [], "parts": [], "part_key": "city_code", "weighted": False}
+    assert "尚无学业测试成绩" in client.get(reverse("academic", kwargs={"pk": cycle.pk})).content.decode()
