@@ -169,6 +169,8 @@ def test_the_figures_are_cached_until_the_scores_change(client, surveyed, academ
     store_scores(cycle, frame)
     after = client.get(url).json()
     assert after["overall"][0]["mean"] == pytest.approx(before["overall"][0]["mean"] + 2)  # (10 + 0·4) / 5
+    store_scores(cycle, frame.with_columns(pl.col("level_pv4").replace({1: 2, 2: 1})))  # only a level changes
+    assert client.get(url).json()["overall"][0]["level1"] != after["overall"][0]["level1"]
 
 
 def test_a_county_user_cannot_see_another_county_and_school_roles_are_refused(client, surveyed):

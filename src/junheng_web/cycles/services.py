@@ -242,7 +242,7 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
     change (the stamp is two aggregate queries; the computation reads every score of the region)."""
     from django.core.cache import cache
-    from django.db.models import Max, Sum
+    from django.db.models import F, Max, Sum, Value
 
     from junheng_web.assessment.models import PupilScore
     from junheng_web.sampling.models import WeightSet
@@ -252,11 +252,17 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
         scores = scores.filter(pupil__school__county=region)
     elif region is not None and region.level == Region.Level.CITY:
         scores = scores.filter(pupil__school__county__parent=region)
-    # no updated_at on the scores (an unchanged re-import must leave rows untouched): content sums
-    f = scores.aggregate(n=Count("id"), last=Max("id"), a=Sum("pv1"), b=Sum("pv5"), c=Sum("level_pv3"))
+    # no updated_at on the scores (an unchanged re-import must leave rows untouched): a content
+    # stamp instead — position-weighted sums of every value (the levels also by pupil, exact
+    # integers), so a change to any PV or level shows
+    values = ("theta", "scale_score", "pv1", "pv2", "pv3", "pv4", "pv5")
+    levels = ("level", "level_pv1", "level_pv2", "level_pv3", "level_pv4", "level_pv5")
+    f = scores.aggregate(n=Count("id"), last=Max("id"),
+                         a=Sum(sum((F(c) * (k + 1) for k, c in enumerate(values)), Value(0.0))),
+                         b=Sum(sum((F(c) * (k + 1) for k, c in enumerate(levels)), Value(0)) * F("pupil_id")))
     ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))
     key = (f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:{f['last']}:"
-           f"{f['a'] or 0:.9g}:{f['b'] or 0:.9g}:{f['c'] or 0}:{ws['last']}")
+           f"{f['a'] or 0:.17g}:{f['b'] or 0}:{ws['last']}")
     data = cache.get(key)
     if data is None:
         data = compute_academic_dashboard(cycle, region)
