@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -68,7 +69,15 @@ def _timed(fn):
 
 
 def main() -> None:
-    os.environ["JUNHENG_HOME"] = tempfile.mkdtemp(prefix="junheng-bench-scores.")
+    home = tempfile.mkdtemp(prefix="junheng-bench-scores.")
+    os.environ["JUNHENG_HOME"] = home
+    try:
+        _main()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _main() -> None:
     from junheng_web.bootstrap import setup
 
     setup()
