@@ -100,8 +100,8 @@ def _main() -> None:
                        **{f"level_pv{k}": r[f"level_pv{k}"] for k in range(1, 6)}) for r in frame.iter_rows(named=True)]
     base, _ = _timed(lambda: PupilScore.objects.bulk_create(objs, batch_size=5000))
     PupilScore.objects.all().delete()
-    changed = frame.with_columns(pl.when(pl.int_range(pl.len()) % 10 == 0).then(pl.col("pv1") + 1)
-                                 .otherwise(pl.col("pv1")).alias("pv1"))
+    changed = frame.with_columns(pl.when(pl.int_range(pl.len()) % 10 == 0).then(pl.col("theta_se") + 0.01)
+                                 .otherwise(pl.col("theta_se")).alias("theta_se"))
     print(f"baseline bulk_create of {N:,} model objects: {base:.2f} s")
     for label, f in (("new", frame), ("same again", frame), ("10 % changed", changed)):
         secs, r = _timed(lambda f=f: store_scores(cycle, f))

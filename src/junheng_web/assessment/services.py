@@ -294,6 +294,21 @@ def _check_scores(frame: pl.DataFrame, where: dict, issues: Issues, reported: se
                "a level must be 1–4 (水平Ⅰ–Ⅳ)")
     report(pl.col("student_id").is_duplicated() & pl.col("student_id").is_not_null(), "student_id",
            "同一学生出现多次", "the same pupil appears more than once")
+    # a higher score never has a lower level: the EAP and the five PVs of a row, each with its
+    # level, must be ordered alike (one set of cut scores per subject); reported once per row
+    pairs = [("scale_score", "level"), *zip(PV, LEVEL_PV)]
+    crossed = [(a, b) for a in pairs for b in pairs if a < b]
+    bad = pl.any_horizontal([((pl.col(va) < pl.col(vb)) & (pl.col(la) > pl.col(lb)))
+                             | ((pl.col(va) > pl.col(vb)) & (pl.col(la) < pl.col(lb))) for (va, la), (vb, lb) in crossed])
+    shown = pl.concat_str([pl.format("{}={}→{}", pl.lit(v), pl.col(v).round(1), pl.col(lv)) for v, lv in pairs],
+                          separator=", ")
+    valid = pl.all_horizontal([pl.col(c).is_finite() for c in SCORE_FLOATS]
+                              + [pl.col(c).is_between(1, 4) for c in SCORE_LEVELS]).fill_null(False)
+    # (rows with a bad number or level are reported above, not again here)
+    for r, v in frame.filter(valid & bad.fill_null(False)).select(_ROW, shown.alias("v")).iter_rows():
+        issues.add(Issue(rule_zh="水平与分数的高低不一致（分数较高者水平不能较低）",
+                         rule_en="levels contradict the scores (a higher score cannot have a lower level)",
+                         **where, row=r, column="level", value=v))
 
 
 def _sample_of(cycle) -> pl.DataFrame:

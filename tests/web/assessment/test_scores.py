@@ -52,12 +52,12 @@ def test_storing_the_same_scores_again_changes_nothing(world, scores):
     assert (r.created, r.updated, r.unchanged) == (0, 0, 12)
     assert list(PupilScore.objects.order_by("id").values()) == before
     assert len(q.captured_queries) < 25  # set-based: no query per pupil
-    changed = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.col("pv2") + 1).otherwise(
-        pl.col("pv2")).alias("pv2"))
+    changed = frame.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.col("theta_se") + 0.01).otherwise(
+        pl.col("theta_se")).alias("theta_se"))
     r = store_scores(world.cycle, changed)
     assert (r.created, r.updated, r.unchanged) == (0, 1, 11)
     sid = frame["student_id"][3]
-    assert PupilScore.objects.get(pupil__student_id=sid).pv2 == pytest.approx(frame["pv2"][3] + 1)
+    assert PupilScore.objects.get(pupil__student_id=sid).theta_se == pytest.approx(frame["theta_se"][3] + 0.01)
 
 
 def test_every_bad_row_is_reported_and_nothing_is_written(world, scores):
@@ -79,18 +79,24 @@ def test_every_bad_row_is_reported_and_nothing_is_written(world, scores):
         pl.when(pl.col("i") == 7).then(-0.1).otherwise(pl.col("theta_se")).alias("theta_se"),
         pl.when(pl.col("i") == 8).then(float("inf")).otherwise(pl.col("scale_score")).alias("scale_score"),
     ).drop("i")
+    bad = bad.with_columns(  # row 13: pv4 is the highest value but has the lowest level
+        pl.when(pl.int_range(pl.len()) == 11).then(pl.max_horizontal(*[pl.col(f"pv{k}") for k in range(1, 6)],
+                                                                      "scale_score") + 50).otherwise(
+            pl.col("pv4")).alias("pv4"),
+        pl.when(pl.int_range(pl.len()) == 11).then(1).otherwise(pl.col("level_pv4")).alias("level_pv4"))
     bad = pl.concat([bad, bad.slice(9, 1)])  # row 9's pupil twice
     with pytest.raises(InputError) as exc:
         store_scores(world.cycle, bad, file="scores.parquet")
     got = {(i.row, i.column) for i in exc.value.issues}
     assert got == {(2, "student_id"), (3, "student_id"), (4, "subject"), (5, "pv3"), (6, "pv3"), (7, "level_pv2"),
-                   (8, "level_pv2"), (9, "theta_se"), (10, "scale_score"), (11, "student_id"), (14, "student_id")}
+                   (8, "level_pv2"), (9, "theta_se"), (10, "scale_score"), (11, "student_id"), (13, "level"), (14, "student_id")}
     messages = {(i.row, i.column): i.message() for i in exc.value.issues}
     assert "not in the registry" in messages[(2, "student_id")]
     assert "not in the sample" in messages[(3, "student_id")] and "不在" in messages[(3, "student_id")]
     assert "not the subject the sample assigned" in messages[(4, "subject")] and "体育" in messages[(4, "subject")]
     assert "1–4" in messages[(7, "level_pv2")] and "scores.parquet" in messages[(7, "level_pv2")]
     assert "more than once" in messages[(14, "student_id")]
+    assert "levels contradict the scores" in messages[(13, "level")] and "→1" in messages[(13, "level")]
     assert PupilScore.objects.count() == 0
 
 
