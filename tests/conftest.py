@@ -26,3 +26,12 @@ def make():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def academic():
+    """The surveyed-province builder and score generator ``tests/fixtures/academic.py`` as a module."""
+    spec = importlib.util.spec_from_file_location("academic_fixture", FIXTURES / "academic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

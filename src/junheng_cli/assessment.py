@@ -422,10 +422,28 @@ def demo_stage(ctx) -> None:
     ctx.state["academic_scores"] = path
     ctx.output("academic pupil scores", path)
     click.echo(f"   IRT 标定、链接、计分 / calibrated, linked, scored ({time.perf_counter() - t:.1f} s)")
+    _store_demo_scores(cycle, scores)
     lv = scores.group_by("subject").agg(pl.col("scale_score").mean().alias("mean"),
                                         (pl.col("level") >= 2).mean().alias("mid_plus"))
     for r in lv.sort("subject").iter_rows(named=True):
         click.echo(f"   {r['subject']}: 平均 {r['mean']:.0f}, 中等及以上 {r['mid_plus']:.1%}")
+
+
+def _store_demo_scores(cycle, scores: pl.DataFrame) -> None:
+    """The platform's record of the scores (what the academic dashboard and the progress page read),
+    when the sample is in the database (the sample stage saved it)."""
+    import time
+
+    from junheng_web.assessment.services import store_scores
+    from junheng_web.sampling.models import SampledPupil
+
+    if not SampledPupil.objects.filter(cycle=cycle).exists():
+        click.echo("   (no sample in the database: scores kept as a file only)")
+        return
+    t = time.perf_counter()
+    r = store_scores(cycle, scores, file="scores.parquet")
+    click.echo(f"   成绩已入库 / scores stored: {r.created} new, {r.updated} updated, {r.unchanged} unchanged "
+               f"({time.perf_counter() - t:.1f} s)")
 
 
 CUTS = (400.0, 500.0, 600.0)

@@ -104,3 +104,43 @@ def score(responses: Path, items_path: Path, method: str, n_pv: int, conditionin
     output.parent.mkdir(parents=True, exist_ok=True)
     out.write_csv(output)
     click.echo(f"{out.height} 人 / persons ({method}) → {output}")
+
+
+@irt.command()
+@click.argument("scores", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, required=True, help="监测周期的年度 / the cycle's year (the cycle must exist)")
+@click.option("--grade", type=int, default=6, show_default=True, help="监测周期的年级 / the cycle's grade")
+@click.option("--sheet", default=None, help="Excel 工作表（默认第一个）/ the worksheet of an Excel file (default: the first)")
+def store(scores: Path, year: int, grade: int, sheet: str | None) -> None:
+    """把学生成绩存入平台 / store pupil scores (EAP, plausible values, levels) of a cycle in the platform.
+
+    SCORES (.parquet, .csv or .xlsx) has the columns of ``junheng irt`` pupil scores: student_id,
+    subject, theta_eap, theta_se, pv1 … pv5, level_pv1 … level_pv5, scale_score, level.  Every bad
+    row is reported and nothing is written; storing the same file again changes nothing."""
+    from junheng.exceptions import ParameterError
+    from junheng_cli.progress import bar
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.assessment.services import store_scores
+    from junheng_web.registry.models import Cycle
+
+    cycle = Cycle.objects.filter(year=year, grade=grade).first()
+    if cycle is None:
+        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
+    sheet_name = None
+    if scores.suffix.lower() in (".parquet", ".pq"):
+        frame = _read(scores)
+    else:
+        from junheng.io import read_table
+
+        table = read_table(scores, sheet=sheet, expected_headers=["student_id", "subject", "pv1", "level"])
+        frame, sheet_name = table.frame, table.sheet
+    with bar(100, "入库 / storing") as b:
+        def progress(fraction: float, _message: str) -> None:
+            b.n = int(fraction * 100)
+            b.refresh()
+
+        r = store_scores(cycle, frame, file=scores.name, sheet=sheet_name, progress=progress)
+    click.echo(f"{r.rows} 名学生 / pupils: 新增 / created {r.created}, 更新 / updated {r.updated}, "
+               f"未变 / unchanged {r.unchanged} → {cycle}")

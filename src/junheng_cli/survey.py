@@ -377,6 +377,25 @@ def _save_sample_to_db(sample) -> None:
     click.echo(f"   样本已存入数据库 / saved to the database (run {run.pk})")
 
 
+def _store_weights_in_db(w: pl.DataFrame) -> None:
+    """The platform's copy of the weights (the dashboards estimate with them), when the sample stage
+    saved the sample in the database."""
+    try:
+        from junheng_web.bootstrap import setup
+
+        setup()
+        from junheng_web.sampling.models import SampleRun
+        from junheng_web.sampling.services import demo_cycle, store_weights
+    except ImportError:  # the web extra is not installed
+        return
+    cycle = demo_cycle()
+    if not SampleRun.objects.filter(cycle=cycle).exists():
+        click.echo("   (no sample in the database: weights kept as a file only)")
+        return
+    ws = store_weights(cycle, w, method="jk2")
+    click.echo(f"   权重已存入数据库 / weights stored in the database (weight set {ws.pk})")
+
+
 def _responded(ctx, pupils: pl.DataFrame):
     """Who has data: in the fitness or academic results when those stages ran; else a seeded
     simulation (3 % of pupils absent, one school in 60 not taking part)."""
@@ -415,6 +434,7 @@ def weights_stage(ctx) -> None:
     w.write_parquet(path)
     ctx.state["replicates"] = path
     ctx.output("final and replicate weights (JK2, 80)", path)
+    _store_weights_in_db(w)
     click.echo(f"   {int(resp.sum())}/{pupils.height} 名学生有数据 / pupils with data ({source}); "
                f"Σ weight = {w['weight'].sum():,.0f}")
     if "fitness_scored" in ctx.state:

@@ -76,3 +76,51 @@ def test_it_equals_the_cli_summary_of_the_same_records(client, scored, tmp_path)
     for part in page["parts"]:
         for k in ("n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "total_score_mean"):
             assert part[k] == pytest.approx(cli_rates[part["code"]][k], abs=1e-12), (part["code"], k)
+
+
+def test_with_weights_the_rates_have_the_cli_replicate_ses(client, academic, tmp_path):
+    """The rates of ``fitness.summarize`` equal ``junheng.survey`` proportions on the same weights
+    (two implementations), and their SEs equal ``junheng survey estimate`` on the exported records."""
+    import numpy as np
+
+    from junheng_cli.main import cli
+    from junheng_web.accounts.models import User
+    from junheng_web.fitness.models import FitnessRecord
+    from junheng_web.fitness.services import fitness_frame
+    from junheng_web.registry.models import Pupil, Region
+    from junheng_web.sampling.models import WeightSet
+
+    cycle = academic.build(scores=False)
+    rng = np.random.default_rng(4)
+    ids = academic.sampled(cycle)["student_id"].to_list()
+    pupils = dict(Pupil.objects.filter(student_id__in=ids).values_list("student_id", "id"))
+    scores = {"优秀": 92.0, "良好": 82.0, "及格": 70.0, "不及格": 50.0}
+    FitnessRecord.objects.bulk_create([
+        FitnessRecord(cycle=cycle, pupil_id=pupils[s], grade=6, sex=1, exempt=k % 50 == 0,
+                      rating="" if k % 50 == 0 else r, complete=k % 50 != 0,
+                      total_score=None if k % 50 == 0 else scores[r] + float(rng.integers(0, 8)))
+        for k, (s, r) in enumerate(zip(ids, rng.choice(list(scores), len(ids), p=[0.15, 0.4, 0.35, 0.1])))])
+    client.force_login(User.objects.create(username="c", role="city", region=Region.objects.get(code="410100")))
+    page = client.get(reverse("dashboard_region_json", kwargs={"pk": cycle.pk, "code": "410100"})).json()
+    assert page["weighted"] is True
+    w = pl.read_parquet(WeightSet.objects.get(run__cycle=cycle).path).select("student_id", "weight", "^rep_\\d+$")
+    data = fitness_frame(cycle).select("student_id", "school_code", "county_code", "rating", "total_score").join(
+        w, on="student_id")
+    path = tmp_path / "fitness.parquet"
+    data.write_parquet(path)
+    for name, levels in (("pass_rate", ["优秀", "良好", "及格"]), ("good_rate", ["优秀", "良好"]),
+                         ("excellent_rate", ["优秀"]), ("fail_rate", ["不及格"])):
+        out = tmp_path / f"{name}.parquet"
+        args = ["survey", "estimate", str(path), "--weight", "weight", "--statistic", "proportion", "--variable",
+                "rating", *[x for lv in levels for x in ("--level", lv)], "--by", "county_code", "-o", str(out)]
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        cli_rows = {r["county_code"]: r for r in pl.read_parquet(out).to_dicts()}
+        for p in page["parts"]:
+            e = cli_rows[p["code"]]
+            assert p[name] == pytest.approx(e["estimate"], rel=1e-12)  # summarize == survey.proportion
+            assert abs(p[f"{name}_se"] - e["se"]) <= 1e-9 and p[f"{name}_se"] > 0
+    html = client.get(reverse("dashboard_region", kwargs={"pk": cycle.pk, "code": "410100"})).content.decode()
+    assert "括号内为标准误" in html and f"({page['parts'][0]['pass_rate_se'] * 100:.1f}%)" in html
+    county = client.get(reverse("dashboard_region_json", kwargs={"pk": cycle.pk, "code": "410102"})).json()
+    assert county["overall"]["pass_rate_se"] > 0 and all(p["pass_rate_se"] is None for p in county["parts"])

@@ -69,6 +69,10 @@ MATRIX = [
     Entry("dashboard_json", _cyc, action="dashboard.view", bound=False),
     Entry("dashboard_region", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
     Entry("dashboard_region_json", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
+    Entry("academic", _cyc, action="dashboard.view", bound=False),
+    Entry("academic_json", _cyc, action="dashboard.view", bound=False),
+    Entry("academic_region", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
+    Entry("academic_region_json", lambda w: {"pk": w.cycle.pk, "code": "410102"}, action="dashboard.view"),
     Entry("job_detail", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_status", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
@@ -104,8 +108,9 @@ def test_it_has_an_entry_for_every_url():
 
 
 @pytest.fixture
-def matrix_world(world):
+def matrix_world(world, academic):
     from junheng_web.accounts.models import User
+    from junheng_web.assessment.services import store_scores
     from junheng_web.registry.models import Region
 
     pw = world.users["dave"].password
@@ -126,6 +131,7 @@ def matrix_world(world):
     (reports / "county" / "410102.pdf").write_bytes("%PDF-1.7 中原区 410102".encode())
     (reports / "annual.html").write_text("<h1>年度报告</h1>", encoding="utf-8")
     _questionnaire(world)
+    store_scores(world.cycle, academic.scores_for(academic.sampled(world.cycle)))  # the academic pages have data
     return world
 
 

@@ -38,6 +38,7 @@ SCOPES: dict[str, Scope | str] = {
     "sampling.sampledschool": Scope(county="school__county", school="school"),
     "sampling.sampledpupil": Scope(county="pupil__school__county", school="pupil__school"),
     "fitness.fitnessrecord": Scope(county="pupil__school__county", school="pupil__school"),
+    "assessment.pupilscore": Scope(county="pupil__school__county", school="pupil__school"),
     "cycles.testsite": Scope(county="county", school="schools__school", distinct=True),
     "cycles.testsession": Scope(county="site__county", school="site__schools__school", distinct=True),
     "jobs.job": Scope(county="county", school="school"),

@@ -9,6 +9,7 @@ from junheng_web.assessment.models import (
     HumanScore,
     Item,
     ItemUsage,
+    PupilScore,
 )
 
 
@@ -63,3 +64,11 @@ class HumanScoreAdmin(admin.ModelAdmin):
     list_filter = ("cycle", "rater")
     search_fields = ("student_id", "item__item_id")
     raw_id_fields = ("item",)
+
+
+@admin.register(PupilScore)
+class PupilScoreAdmin(admin.ModelAdmin):
+    list_display = ("pupil", "cycle", "subject", "scale_score", "level")
+    list_filter = ("cycle", "subject", "level")
+    search_fields = ("pupil__student_id",)
+    raw_id_fields = ("pupil",)

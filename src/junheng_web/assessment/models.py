@@ -1,4 +1,5 @@
-"""The item bank and the test design of each cycle, booklet assignments and human scores.
+"""The item bank and the test design of each cycle, booklet assignments, human scores and the
+pupils' scores (EAP, plausible values, levels) of a cycle.
 
 Items are province-level (no region scope). Parameters and statistics are computed by the core
 (``junheng.assessment``, ``junheng.irt``) from frames built here; nothing is scored row by row
@@ -137,3 +138,42 @@ class HumanScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} {self.item_id} {self.rater}: {self.score}"
+
+
+N_PV = 5
+LEVELS = [(1, "水平Ⅰ"), (2, "水平Ⅱ"), (3, "水平Ⅲ"), (4, "水平Ⅳ")]
+
+
+class PupilScore(models.Model):
+    """One sampled pupil's result in the subject the pupil was tested in, in one cycle (the
+    contract's *pupil scores*): EAP θ and its SE, five plausible values on the reporting scale and
+    their levels (1–4 = 水平Ⅰ–Ⅳ), the EAP on the reporting scale and its level.
+
+    Stored by ``services.store_scores`` (validated, all or nothing, upsert by cycle + pupil);
+    dashboards read them as a frame (``services.scores_frame``) and estimate from the plausible
+    values — never from these rows one by one."""
+
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="pupil_scores")
+    pupil = models.ForeignKey("registry.Pupil", on_delete=models.CASCADE, related_name="scores")
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+    theta = models.FloatField("能力值 θ (EAP)")
+    theta_se = models.FloatField("θ 标准误")
+    scale_score = models.FloatField("量尺分数")
+    level = models.PositiveSmallIntegerField("水平", choices=LEVELS)
+    pv1 = models.FloatField()
+    pv2 = models.FloatField()
+    pv3 = models.FloatField()
+    pv4 = models.FloatField()
+    pv5 = models.FloatField()
+    level_pv1 = models.PositiveSmallIntegerField(choices=LEVELS)
+    level_pv2 = models.PositiveSmallIntegerField(choices=LEVELS)
+    level_pv3 = models.PositiveSmallIntegerField(choices=LEVELS)
+    level_pv4 = models.PositiveSmallIntegerField(choices=LEVELS)
+    level_pv5 = models.PositiveSmallIntegerField(choices=LEVELS)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "pupil"], name="assessment_pupilscore_unique")]
+        indexes = [models.Index(fields=["cycle", "subject"])]
+
+    def __str__(self) -> str:
+        return f"{self.pupil_id} {self.subject}: {self.scale_score:.0f}"

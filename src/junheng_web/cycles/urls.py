@@ -20,4 +20,8 @@ urlpatterns = [
     path("<int:pk>/dashboard/<str:code>/", views.dashboard, name="dashboard_region"),
     path("<int:pk>/dashboard.json", views.dashboard_json, name="dashboard_json"),
     path("<int:pk>/dashboard/<str:code>.json", views.dashboard_json, name="dashboard_region_json"),
+    path("<int:pk>/academic/", views.academic, name="academic"),
+    path("<int:pk>/academic/<str:code>/", views.academic, name="academic_region"),
+    path("<int:pk>/academic.json", views.academic_json, name="academic_json"),
+    path("<int:pk>/academic/<str:code>.json", views.academic_json, name="academic_region_json"),
 ]

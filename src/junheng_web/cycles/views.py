@@ -60,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if can(user, "dashboard.view"):
             tasks.append({"text": _("查看采集进度"), "url": f"/cycles/{cycle.pk}/progress/"})
             tasks.append({"text": _("查看体质健康结果"), "url": f"/cycles/{cycle.pk}/dashboard/"})
+            tasks.append({"text": _("查看学业质量结果"), "url": f"/cycles/{cycle.pk}/academic/"})
     jobs = restrict(Job.objects.filter(created_by=user), user, "job.view")[:5]
     return render(request, "cycles/home.html", {"cycle": cycle, "tasks": tasks, "jobs": jobs,
                                                 "region": region_of(user)})
@@ -303,11 +304,8 @@ def _dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
     return region
 
 
-def _dashboard_data(request: HttpRequest, pk: int, code: str | None):
-    require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
-    region = _dashboard_region(request, code)
-    data = services.fitness_dashboard(cycle, region)
+def _name_parts(data: dict, region: Region | None) -> dict:
+    """Give each part of a dashboard its ``code`` and ``name`` (schools of a county, else regions)."""
     if data["part_key"] == "school_code":
         from junheng_web.registry.models import School
 
@@ -318,7 +316,14 @@ def _dashboard_data(request: HttpRequest, pk: int, code: str | None):
     for p in data["parts"]:
         p["code"] = p[data["part_key"]]
         p["name"] = names.get(p["code"], p["code"])
-    return cycle, region, data
+    return data
+
+
+def _dashboard_data(request: HttpRequest, pk: int, code: str | None):
+    require(request.user, "dashboard.view")
+    cycle = _cycle(request, pk)
+    region = _dashboard_region(request, code)
+    return cycle, region, _name_parts(services.fitness_dashboard(cycle, region), region)
 
 
 @login_required
@@ -332,4 +337,29 @@ def dashboard(request: HttpRequest, pk: int, code: str | None = None) -> HttpRes
 @login_required
 def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
     cycle, region, data = _dashboard_data(request, pk, code)
+    return JsonResponse({"region": region.code if region else None, **data})
+
+
+def _academic_data(request: HttpRequest, pk: int, code: str | None):
+    require(request.user, "dashboard.view")
+    cycle = _cycle(request, pk)
+    region = _dashboard_region(request, code)
+    return cycle, region, _name_parts(services.academic_dashboard(cycle, region), region)
+
+
+@login_required
+def academic(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
+    """Academic results (mean scale score, shares at 水平Ⅰ–Ⅳ) per subject of the province, a city or
+    a county and of its parts, with standard errors."""
+    cycle, region, data = _academic_data(request, pk, code)
+    subjects = [r["subject"] for r in data["overall"]]
+    parts = {s: [p for p in data["parts"] if p["subject"] == s] for s in subjects}
+    return render(request, "cycles/academic.html", {
+        "cycle": cycle, "region": region, "data": data, "drill": data["part_key"] != "school_code",
+        "subjects": [{"overall": r, "parts": parts[r["subject"]]} for r in data["overall"]]})
+
+
+@login_required
+def academic_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
+    cycle, region, data = _academic_data(request, pk, code)
     return JsonResponse({"region": region.code if region else None, **data})

@@ -4,7 +4,9 @@
 - :func:`site_list` / :func:`site_list_bytes` — the list a test site downloads (masked by default);
 - :func:`replace_school` — a sampled school refuses: its next replacement takes its place;
 - :func:`pupil_sample` — the cycle's pupil sample as a frame (``docs/dev/contracts.md``);
-- :func:`compute_weights` — non-response-adjusted and replicate weights, saved as Parquet.
+- :func:`compute_weights` — non-response-adjusted and replicate weights, saved as Parquet;
+- :func:`store_weights` — save weights computed elsewhere (the demo's weights stage) the same way;
+- :func:`design` — the cycle's :class:`ReplicateDesign` over a frame of pupils (what pages estimate with).
 """
 
 from __future__ import annotations
@@ -260,19 +262,59 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
     progress(0.3, "计算权重 / computing weights")
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
                       margins=margins, seed=run.seed)
+    progress(0.7, "保存 / saving")
+    ws = store_weights(cycle, w, method=method, fay_k=fay_k)
+    progress(1.0, "完成 / done")
+    return ws
+
+
+def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", fay_k: float = 0.5) -> WeightSet:
+    """Store final and replicate weights computed for the cycle's current sample (the contract's
+    *weights* frame: ``student_id``, ``weight``, ``rep_1 … rep_R``, optionally ``responded``):
+    ``weight`` and ``responded`` on each sampled pupil, the whole frame as Parquet under
+    JUNHENG_HOME named by a new :class:`WeightSet` (the latest one is what :func:`design` uses).
+
+    Every pupil of the sample must have exactly one row and every row must be a pupil of the
+    sample; otherwise nothing is stored.  One transaction; the pupils are updated by one batched
+    UPDATE statement (no model object per pupil)."""
+    import re
+
+    from django.db import connection
+
+    from junheng_web.registry.importers import fetch_frame
+
+    run = current_run(cycle)
+    if method not in WeightSet.Method.values:
+        raise ParameterError(f"复制方法须为 {'/'.join(WeightSet.Method.values)} / method must be one of "
+                             f"{WeightSet.Method.values}; got {method!r}")
+    reps = [c for c in weights.columns if re.fullmatch(r"rep_\d+", c)]
+    if "student_id" not in weights.columns or "weight" not in weights.columns or not reps:
+        raise ParameterError("权重表须有 student_id、weight 和 rep_1 … rep_R 列 / the weights frame needs student_id, "
+                             "weight and rep_1 … rep_R")
+    table = SampledPupil._meta.db_table
+    sample = fetch_frame(f"SELECT p.student_id AS student_id, s.id AS id FROM {table} s "
+                         f"JOIN {Pupil._meta.db_table} p ON p.id = s.pupil_id WHERE s.run_id = %s", [run.pk],
+                         schema={"id": pl.Int64})
+    w = weights.with_columns(pl.col("student_id").cast(pl.String))
+    if "responded" not in w.columns:
+        w = w.with_columns((pl.col("weight") > 0).alias("responded"))
+    joined = sample.join(w.select("student_id", "weight", "responded"), on="student_id", how="full", coalesce=True)
+    unmatched = joined.filter(pl.col("id").is_null() | pl.col("weight").is_null())
+    if unmatched.height or w["student_id"].is_duplicated().any():
+        raise ParameterError(f"权重与 {cycle} 的样本不一致（{unmatched.height} 名学生只在一方，或有重复）/ the weights do not "
+                             f"match the sample of {cycle} ({unmatched.height} pupils on one side only, or duplicates)")
     folder = Path(settings.JUNHENG_HOME) / "sampling"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"weights_cycle{cycle.pk}_run{run.pk}_{method}.parquet"
+    n = WeightSet.objects.filter(run=run).count() + 1
+    path = folder / f"weights_cycle{cycle.pk}_run{run.pk}_{method}_{n}.parquet"
     w.write_parquet(path)
-    progress(0.7, "保存 / saving")
-    by_id = dict(zip(w["student_id"], zip(w["weight"], w["responded"])))
+    rows = joined.select(pl.col("weight").cast(pl.Float64), pl.col("responded").cast(pl.Boolean), "id").rows()
+    sql = f"UPDATE {connection.ops.quote_name(table)} SET weight = %s, responded = %s WHERE id = %s"
     with transaction.atomic():
-        objs = list(SampledPupil.objects.filter(run=run).select_related("pupil"))
-        for o in objs:
-            o.weight, o.responded = by_id[o.pupil.student_id]
-        SampledPupil.objects.bulk_update(objs, ["weight", "responded"], batch_size=5000)
-        ws = WeightSet.objects.create(run=run, method=method, replicates=replicates, fay_k=fay_k, path=str(path))
-    progress(1.0, "完成 / done")
+        with connection.cursor() as cur:
+            for k in range(0, len(rows), 20_000):
+                cur.executemany(sql, rows[k:k + 20_000])
+        ws = WeightSet.objects.create(run=run, method=method, replicates=len(reps), fay_k=fay_k, path=str(path))
     return ws
 
 
@@ -283,7 +325,7 @@ def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = Non
     ws = WeightSet.objects.filter(run=run).first()
     if ws is None:
         raise ParameterError(f"{cycle} 尚未计算权重 / the cycle has no weights yet")
-    weights = pl.read_parquet(ws.path).drop("school_code", "responded", "zone", "member")
+    weights = pl.read_parquet(ws.path).drop("school_code", "responded", "zone", "member", strict=False)
     frame = data.with_columns(pl.col("student_id").cast(pl.String)).join(weights, on="student_id", how="inner")
     if "school_code" not in frame.columns:
         frame = frame.join(pupil_sample(cycle).select("student_id", "school_code"), on="student_id", how="left")
@@ -292,4 +334,4 @@ def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = Non
 
 
 __all__ = ["compute_weights", "current_run", "demo_cycle", "design", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
-           "site_list", "site_list_bytes"]
+           "site_list", "site_list_bytes", "store_weights"]

@@ -9,3 +9,21 @@ def pct(value, digits: int = 1) -> str:
     if value is None or value == "":
         return "—"
     return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    """``"a b c"|split`` → ``["a", "b", "c"]`` (a fixed list of keys in a template loop)."""
+    return str(value).split()
+
+
+@register.filter
+def get(mapping, key: str):
+    """``row|get:key`` — a dict value by a key held in a variable."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def get_se(mapping, key: str):
+    """``row|get_se:key`` — the standard error ``<key>_se`` of a figure."""
+    return mapping.get(f"{key}_se") if hasattr(mapping, "get") else None
