@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.support import PASSWORD, login
+
 pytestmark = [pytest.mark.e2e]
-PASSWORD = "e2e password 2022!"
 
 
 @pytest.fixture
@@ -27,11 +28,7 @@ def county_world(transactional_db, academic):
 def _open(browser, base: str, username: str, cycle):
     """Sign in and follow the home page's task to the academic dashboard; wait for the chart."""
     page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, username)
     page.click(f"a[href='/cycles/{cycle.pk}/academic/']")
     page.wait_for_selector("#academic-chart[data-ready='1'] canvas")
     box = page.locator("#academic-chart canvas").first.bounding_box()

@@ -6,19 +6,13 @@ kept under test-artifacts/e2e/ (git-ignored)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 
-from junheng.registry.codes import check_char
+from tests.e2e.support import ARTIFACTS, PASSWORD, login, student_id
 
 pytestmark = [pytest.mark.e2e]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-PASSWORD = "e2e password 2022!"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 AGREE = {"1": "很不同意", "2": "不同意", "3": "同意", "4": "很同意"}
 DEFINITION = {
     "code": "S2022", "title": "学生问卷", "respondent": "student", "missing_codes": [9],
@@ -28,10 +22,6 @@ DEFINITION = {
     "indicators": [{"id": "SLEEP10", "name": "睡眠充足", "item": "Q02", "op": ">=", "value": 10}],
 }
 
-
-def _sid(county: str, k: int) -> str:
-    body = f"{county}20110301{k:03d}"
-    return "G" + body + check_char(body)
 
 
 @pytest.fixture
@@ -52,7 +42,7 @@ def q_world(transactional_db):
     run = SampleRun.objects.create(cycle=cycle, seed=1)
     ss = SampledSchool.objects.create(run=run, cycle=cycle, school=a, role="sampled", stratum="410102", sort_order=1,
                                       mos=30, school_weight=2.0)
-    pupils = [Pupil.objects.create(student_id=_sid("410102", k), name=f"学生{k}", sex=1 + k % 2,
+    pupils = [Pupil.objects.create(student_id=student_id("410102", k), name=f"学生{k}", sex=1 + k % 2,
                                    birth_date=dt.date(2011, 3, 1), school=a, grade=6) for k in range(8)]
     for k, p in enumerate(pupils):
         SampledPupil.objects.create(run=run, cycle=cycle, pupil=p, sampled_school=ss, subject="语文", pupil_order=k,
@@ -78,25 +68,6 @@ def response_files(tmp: Path, pupils) -> tuple[Path, Path]:
     return write(tmp / "学生问卷.csv", bad), write(tmp / "学生问卷-改.csv", rows)
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between sync Playwright calls
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def _questionnaire_cell(page, base, cycle) -> str:
@@ -112,12 +83,12 @@ def test_a_school_fixes_its_questionnaire_file_and_the_county_sees_it(q_world, l
     bad, good = response_files(tmp_path, q_world["pupils"])
 
     county = browser.new_context(locale="zh-CN").new_page()
-    _login(county, base, "county-410102")
+    login(county, base, "county-410102")
     before = _questionnaire_cell(county, base, cycle)
     county.screenshot(path=str(ARTIFACTS / "questionnaire-0-county-before.png"), full_page=True)
 
     page = browser.new_context(locale="zh-CN").new_page()
-    _login(page, base, "school-a")
+    login(page, base, "school-a")
     page.click("text=上传问卷数据")  # the school's task list links the page
     page.wait_for_selector("#upload-submit")
     page.select_option("select[name=questionnaire]", label="S2022 学生问卷")

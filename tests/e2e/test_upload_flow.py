@@ -8,25 +8,15 @@ Run for the roster (registry import) and for fitness results (fitness import).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from junheng.registry.codes import check_char
+from tests.e2e.support import ARTIFACTS, PASSWORD, login, student_id
 
 pytestmark = [pytest.mark.e2e]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-PASSWORD = "e2e password 2022!"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 
-
-def _sid(county: str, k: int) -> str:
-    body = f"{county}20110301{k:03d}"
-    return "G" + body + check_char(body)
 
 
 @pytest.fixture
@@ -47,7 +37,7 @@ def site_world(transactional_db):
     run = SampleRun.objects.create(cycle=cycle, seed=1)
     ss = {s.code: SampledSchool.objects.create(run=run, cycle=cycle, school=s, role="sampled", stratum="410102",
                                                sort_order=i, mos=30, school_weight=2.0) for i, s in enumerate([a, c])}
-    pupils = [Pupil.objects.create(student_id=_sid("410102", k), name=f"学生{k}", sex=1 + k % 2,
+    pupils = [Pupil.objects.create(student_id=student_id("410102", k), name=f"学生{k}", sex=1 + k % 2,
                                    birth_date=dt.date(2011, 3, 1), school=a, grade=6) for k in range(8)]
     for k, p in enumerate(pupils):
         SampledPupil.objects.create(run=run, cycle=cycle, pupil=p, sampled_school=ss["4101020001"], subject="语文",
@@ -62,7 +52,7 @@ def site_world(transactional_db):
 def roster_files(tmp: Path) -> tuple[Path, Path]:
     from junheng.registry.schemas import PUPILS
 
-    rows = [{"学籍号": _sid("410102", 100 + k), "姓名": f"丙{k}", "性别": str(1 + k % 2), "出生日期": "2011-05-01",
+    rows = [{"学籍号": student_id("410102", 100 + k), "姓名": f"丙{k}", "性别": str(1 + k % 2), "出生日期": "2011-05-01",
              "民族": "01", "学校标识码": "4101020003", "年级": "6", "班级编号": "1", "班级名称": "六(1)班"}
             for k in range(5)]
     good = pl.DataFrame(rows).select(PUPILS.headers)
@@ -88,25 +78,6 @@ def fitness_files(tmp: Path, pupils) -> tuple[Path, Path]:
     return tmp / "体测.xlsx", tmp / "体测-改.xlsx"
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between sync Playwright calls
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def _county_row(page, base, cycle) -> list[str]:
@@ -129,12 +100,12 @@ def test_it_shows_errors_then_accepts_the_fixed_file_and_progress_moves(kind, si
     operator = "school-c" if kind == "roster" else "school-a"
 
     county = browser.new_context(locale="zh-CN").new_page()
-    _login(county, base, "county-410102")
+    login(county, base, "county-410102")
     before = _county_row(county, base, cycle)
     county.screenshot(path=str(ARTIFACTS / f"{kind}-0-county-before.png"), full_page=True)
 
     page = browser.new_context(locale="zh-CN").new_page()
-    _login(page, base, operator)
+    login(page, base, operator)
     page.goto(f"{base}/cycles/{cycle.pk}/upload/{kind}/")
     page.set_input_files("input[type=file]", str(bad))
     page.click("#upload-submit")
