@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from junheng_cli.progress import bar
+from junheng_cli.progress import fraction_bar
 
 
 def _services():
@@ -25,16 +25,7 @@ def _services():
 def _run(kind: str, file: Path, dry_run: bool, annotate: Path | None, **extra) -> None:
     services = _services()
     fn = services.import_schools if kind == "schools" else services.import_pupils
-    with bar(100, f"导入 {file.name}", unit="%") as b:
-        done = [0]
-
-        def progress(fraction: float, message: str) -> None:
-            step = int(fraction * 100) - done[0]
-            if step > 0:
-                b.update(step)
-                done[0] += step
-            b.set_postfix_str(message)
-
+    with fraction_bar(f"导入 {file.name}") as progress:
         try:
             result = fn(file, dry_run=dry_run, annotate=annotate, progress=progress, **extra)
         except services.ImportRejected as exc:

@@ -117,17 +117,12 @@ def store(scores: Path, year: int, grade: int, sheet: str | None) -> None:
     SCORES (.parquet, .csv or .xlsx) has the columns of ``junheng irt`` pupil scores: student_id,
     subject, theta_eap, theta_se, pv1 … pv5, level_pv1 … level_pv5, scale_score, level.  Every bad
     row is reported and nothing is written; storing the same file again changes nothing."""
-    from junheng.exceptions import ParameterError
-    from junheng_cli.progress import bar
-    from junheng_web.bootstrap import setup
+    from junheng_cli.platform import platform_cycle
+    from junheng_cli.progress import fraction_bar
 
-    setup()
+    cycle = platform_cycle(year, grade)
     from junheng_web.assessment.services import store_scores
-    from junheng_web.registry.models import Cycle
 
-    cycle = Cycle.objects.filter(year=year, grade=grade).first()
-    if cycle is None:
-        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
     sheet_name = None
     if scores.suffix.lower() in (".parquet", ".pq"):
         frame = _read(scores)
@@ -136,11 +131,7 @@ def store(scores: Path, year: int, grade: int, sheet: str | None) -> None:
 
         table = read_table(scores, sheet=sheet, expected_headers=["student_id", "subject", "pv1", "level"])
         frame, sheet_name = table.frame, table.sheet
-    with bar(100, "入库 / storing") as b:
-        def progress(fraction: float, _message: str) -> None:
-            b.n = int(fraction * 100)
-            b.refresh()
-
+    with fraction_bar("入库 / storing") as progress:
         r = store_scores(cycle, frame, file=scores.name, sheet=sheet_name, progress=progress)
     click.echo(f"{r.rows} 名学生 / pupils: 新增 / created {r.created}, 更新 / updated {r.updated}, "
                f"未变 / unchanged {r.unchanged} → {cycle}")

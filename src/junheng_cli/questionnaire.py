@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 import polars as pl
 
-from junheng_cli.progress import bar
+from junheng_cli.platform import platform_cycle
+from junheng_cli.progress import bar, fraction_bar
 
 _DEF = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _RESP = click.argument("responses", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -249,28 +250,13 @@ _GRADE = click.option("--grade", type=click.IntRange(1, 9), default=6, show_defa
                       help="the monitoring cycle's grade")
 
 
-def _platform_cycle(year: int, grade: int):
-    """The platform's cycle of ``year`` and ``grade`` (the database set up first)."""
-    from junheng.exceptions import ParameterError
-    from junheng_web.bootstrap import setup
-
-    setup()
-    from junheng_web.registry.models import Cycle
-
-    cycle = Cycle.objects.filter(year=year, grade=grade).first()
-    if cycle is None:
-        raise ParameterError(f"平台上没有 {year} 年 {grade} 年级的监测周期 / the platform has no cycle for "
-                             f"{year}, grade {grade}")
-    return cycle
-
-
 @questionnaire.command("define")
 @_YEAR
 @_GRADE
 @_DEF
 def define_cmd(year: int, grade: int, definition: Path) -> None:
     """在平台上保存问卷定义 / store a questionnaire definition (JSON) for a cycle of the platform."""
-    cycle = _platform_cycle(year, grade)
+    cycle = platform_cycle(year, grade)
     from junheng_web.questionnaires.services import define
 
     q, changed = define(cycle, definition)
@@ -287,7 +273,7 @@ def import_cmd(year: int, grade: int, code: str, responses: Path) -> None:
     """把作答数据导入平台 / import a responses file into the platform: all or nothing, idempotent."""
     from junheng.exceptions import InputError, ParameterError
 
-    cycle = _platform_cycle(year, grade)
+    cycle = platform_cycle(year, grade)
     from junheng_web.questionnaires.models import Questionnaire
     from junheng_web.questionnaires.services import import_responses
 
@@ -295,16 +281,7 @@ def import_cmd(year: int, grade: int, code: str, responses: Path) -> None:
     if q is None:
         raise ParameterError(f"{cycle} 没有问卷 {code} / no questionnaire {code} in {cycle} "
                              "(junheng questionnaire define first)")
-    with bar(100, f"导入 {responses.name}", unit="%") as b:
-        done = [0]
-
-        def progress(fraction: float, message: str) -> None:
-            step = int(fraction * 100) - done[0]
-            if step > 0:
-                b.update(step)
-                done[0] += step
-            b.set_postfix_str(message)
-
+    with fraction_bar(f"导入 {responses.name}") as progress:
         try:
             result = import_responses(responses, cycle, q, None, file_name=responses.name, progress=progress)
         except InputError as exc:

@@ -269,23 +269,15 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
 @click.option("--seed", type=int, default=None)
 def run(year: int, grade: int, target_pupils: int | None, per_school: int | None, seed: int | None) -> None:
     """Draw the sample of a cycle from the registry in the database and save it (platform)."""
-    from junheng_cli.progress import bar
-    from junheng_web.bootstrap import setup
+    from junheng_cli.platform import platform_cycle
+    from junheng_cli.progress import fraction_bar
 
-    setup()
-    from junheng_web.registry.models import Cycle
+    cycle = platform_cycle(year, grade)
     from junheng_web.sampling.services import run_sample
 
-    cycle = Cycle.objects.filter(year=year, grade=grade).first()
-    if cycle is None:
-        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
     params = {k: v for k, v in (("target_pupils", target_pupils), ("pupils_per_school", per_school),
                                 ("seed", seed)) if v is not None}
-    with bar(100, "抽样 / sampling") as b:
-        def progress(fraction: float, _message: str) -> None:
-            b.n = int(fraction * 100)
-            b.refresh()
-
+    with fraction_bar("抽样 / sampling") as progress:
         result = run_sample(cycle, params, progress=progress)
     s = result.summary
     click.echo(f"{s['schools']} 所学校（另 {s['replacements']} 所替补）, {s['pupils']} 名学生 / "
@@ -300,17 +292,13 @@ def run(year: int, grade: int, target_pupils: int | None, per_school: int | None
 @click.option("--unmask", is_flag=True, help="full names and 学籍号 (default: masked)")
 def lists(year: int, grade: int, out: Path, fmt: str, unmask: bool) -> None:
     """Write the test-site lists of a cycle's saved sample, one file per school (platform)."""
+    from junheng_cli.platform import platform_cycle
     from junheng_cli.progress import progress
-    from junheng_web.bootstrap import setup
 
-    setup()
-    from junheng_web.registry.models import Cycle
+    cycle = platform_cycle(year, grade)
     from junheng_web.sampling.models import SampledSchool
     from junheng_web.sampling.services import current_run, site_list_bytes
 
-    cycle = Cycle.objects.filter(year=year, grade=grade).first()
-    if cycle is None:
-        raise ParameterError(f"没有 {year} 年 {grade} 年级的监测周期 / no cycle for year {year}, grade {grade}")
     run = current_run(cycle)
     codes = list(SampledSchool.objects.filter(run=run, pupils__isnull=False).values_list("school__code", flat=True)
                  .distinct().order_by("school__code"))

@@ -27,7 +27,8 @@ from junheng_web.registry.models import Cycle, Region
 from junheng_web.sampling.models import SampledSchool
 
 
-def _cycle(request: HttpRequest, pk: int) -> Cycle:
+def scoped_cycle(request: HttpRequest, pk: int) -> Cycle:
+    """The cycle ``pk`` if the user may see it, else 404 (every cycle page starts here)."""
     return get_object_or_404(restrict(Cycle.objects.all(), request.user), pk=pk)
 
 
@@ -91,7 +92,7 @@ def cycle_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     run = cycle.sample_runs.first()
     jobs = restrict(Job.objects.filter(cycle=cycle, kind="sample"), request.user, "job.view")[:5]
     return render(request, "cycles/detail.html", {"cycle": cycle, "run": run, "jobs": jobs,
@@ -103,7 +104,7 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the sample draw as a background job; the job page shows its progress."""
     require(request.user, "sample.run")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     job = enqueue("sample", user=request.user, cycle=cycle)
     return redirect("job_detail", pk=job.pk)
 
@@ -111,7 +112,7 @@ def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def sampled_schools(request: HttpRequest, pk: int) -> HttpResponse:
     """Sampled schools (and replacements) per county, with the replacement action."""
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     qs = (restrict(SampledSchool.objects.filter(cycle=cycle), request.user)
           .select_related("school", "school__county", "replaces__school").order_by("school__county__code",
                                                                                  "stratum", "sort_order", "role"))
@@ -123,7 +124,7 @@ def sampled_schools(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def school_replace(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
     require(request.user, "school.replace")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     sampled = get_object_or_404(restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "school.replace"),
                                 pk=ss)
     status = request.POST.get("status", SampledSchool.Status.REFUSED)
@@ -146,7 +147,7 @@ def school_replace(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
 @require_POST
 def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
     require(request.user, "school.replace")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     sampled = get_object_or_404(restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "school.replace"),
                                 pk=ss)
     SampledSchool.objects.filter(pk=sampled.pk).update(status=SampledSchool.Status.PARTICIPATING)
@@ -155,7 +156,7 @@ def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
 
 @login_required
 def site_list(request: HttpRequest, pk: int) -> HttpResponse:
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     sites = (restrict(TestSite.objects.filter(cycle=cycle), request.user)
              .select_related("county").prefetch_related("schools__school", "sessions"))
     form = None
@@ -191,7 +192,7 @@ def _site(request, cycle, site_pk, action="view") -> TestSite:
 
 @login_required
 def site_detail(request: HttpRequest, pk: int, site: int) -> HttpResponse:
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     obj = _site(request, cycle, site)
     form = None
     if can(request.user, "site.manage") and request.user.role in ("county", "province_admin"):
@@ -216,7 +217,7 @@ def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
     unmask = request.GET.get("unmask") == "1"
     if unmask:
         require(request.user, "sitelist.unmask")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     obj = _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download")
     try:
         data = services.site_pupil_list(cycle, obj, unmask=unmask)
@@ -239,7 +240,7 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         raise Http404
     action = {"roster": "roster.upload", "fitness": "fitness.upload", "questionnaire": "questionnaire.upload"}[kind]
     require(request.user, action)
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     questionnaires = None
     if kind == "questionnaire":
         from junheng_web.questionnaires.models import Questionnaire
@@ -278,7 +279,7 @@ def _progress(request: HttpRequest, cycle: Cycle) -> tuple[list, list]:
 @login_required
 def progress(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     rows, totals = _progress(request, cycle)
     return render(request, "cycles/progress.html", {"cycle": cycle, "rows": rows, "totals": totals})
 
@@ -286,14 +287,14 @@ def progress(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
     require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     rows, totals = _progress(request, cycle)
     fields = ("code", "name", "level", *services.MEASURES)
     return JsonResponse({"counties": [{f: getattr(r, f) for f in fields} for r in rows],
                          "totals": [{f: getattr(r, f) for f in fields} for r in totals]})
 
 
-def _dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
+def dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
     """The region a dashboard shows: ``code`` (city first for 济源, both city and county), or the user's own."""
     if code is None:
         return region_of(request.user)
@@ -304,7 +305,7 @@ def _dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
     return region
 
 
-def _name_parts(data: dict, region: Region | None) -> dict:
+def name_parts(data: dict, region: Region | None) -> dict:
     """Give each part of a dashboard its ``code`` and ``name`` (schools of a county, else regions)."""
     if data["part_key"] == "school_code":
         from junheng_web.registry.models import School
@@ -314,16 +315,16 @@ def _name_parts(data: dict, region: Region | None) -> dict:
         level = Region.Level.CITY if data["part_key"] == "city_code" else Region.Level.COUNTY
         names = dict(Region.objects.filter(level=level).values_list("code", "name"))
     for p in data["parts"]:
-        p["code"] = p[data["part_key"]]
+        p["code"] = p.get(data["part_key"], p.get("code"))
         p["name"] = names.get(p["code"], p["code"])
     return data
 
 
 def _dashboard_data(request: HttpRequest, pk: int, code: str | None):
     require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
-    region = _dashboard_region(request, code)
-    return cycle, region, _name_parts(services.fitness_dashboard(cycle, region), region)
+    cycle = scoped_cycle(request, pk)
+    region = dashboard_region(request, code)
+    return cycle, region, name_parts(services.fitness_dashboard(cycle, region), region)
 
 
 @login_required
@@ -342,9 +343,9 @@ def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> Js
 
 def _academic_data(request: HttpRequest, pk: int, code: str | None):
     require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
-    region = _dashboard_region(request, code)
-    return cycle, region, _name_parts(services.academic_dashboard(cycle, region), region)
+    cycle = scoped_cycle(request, pk)
+    region = dashboard_region(request, code)
+    return cycle, region, name_parts(services.academic_dashboard(cycle, region), region)
 
 
 @login_required

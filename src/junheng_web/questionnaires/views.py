@@ -18,15 +18,15 @@ from django.views.decorators.http import require_POST
 from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
-from junheng_web.cycles.views import _cycle, _dashboard_region
+from junheng_web.cycles.views import dashboard_region, name_parts, scoped_cycle
 from junheng_web.questionnaires import services
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
-from junheng_web.registry.models import Region, School
+from junheng_web.registry.models import Region
 
 
 @login_required
 def questionnaire_list(request: HttpRequest, pk: int) -> HttpResponse:
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     user = request.user
     questionnaires = list(restrict(Questionnaire.objects.filter(cycle=cycle), user))
     counties = restrict(Region.objects.all(), user).filter(level=Region.Level.COUNTY)
@@ -43,7 +43,7 @@ def questionnaire_list(request: HttpRequest, pk: int) -> HttpResponse:
 def questionnaire_define(request: HttpRequest, pk: int) -> HttpResponse:
     """Store a definition (JSON) for the cycle; a definition with responses cannot change."""
     require(request.user, "questionnaire.define")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     upload = request.FILES.get("definition")
     if upload is None:
         messages.error(request, _("请选择问卷定义文件（JSON）"))
@@ -71,17 +71,11 @@ def questionnaire_summary(request: HttpRequest, pk: int, code: str, region: str 
     """Scale means and indicator rates of one questionnaire for a region (default: the user's own)
     and its parts, weighted by the cycle's final weights when they exist."""
     require(request.user, "dashboard.view")
-    cycle = _cycle(request, pk)
+    cycle = scoped_cycle(request, pk)
     q = get_object_or_404(restrict(Questionnaire.objects.filter(cycle=cycle), request.user), code=code)
-    area = _dashboard_region(request, region)
-    data = services.region_summary(cycle, q, area)
-    if data["part_key"] == "school_code":
-        names = dict(School.objects.filter(county=area).values_list("code", "name"))
-    else:
-        level = Region.Level.CITY if data["part_key"] == "city_code" else Region.Level.COUNTY
-        names = dict(Region.objects.filter(level=level).values_list("code", "name"))
+    area = dashboard_region(request, region)
+    data = name_parts(services.region_summary(cycle, q, area), area)
     for p in data["parts"]:
-        p["name"] = names.get(p["code"], p["code"])
         p["cells"] = list(zip(data["variables"], p["values"]))
     return render(request, "questionnaires/summary.html", {
         "cycle": cycle, "q": q, "region": area, "data": data, "rows": list(zip(data["variables"], data["overall"])),
