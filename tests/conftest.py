@@ -35,3 +35,12 @@ def academic():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def video():
+    """The synthetic test-room clip maker ``tests/fixtures/video.py`` (``video.make_clip``) as a module."""
+    spec = importlib.util.spec_from_file_location("video_fixture", FIXTURES / "video.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,48 @@
+"""junheng.supervision — the video supervision of test sessions (视频监督): a recording in, frame
+statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no database.
+
+- frames: :func:`frame_statistics` decodes a recording with OpenCV, keeps one frame per sample
+  period and computes brightness, contrast, change to the previous sample and an 8×8 fingerprint;
+- flags: :class:`FlagParameters` (the declared thresholds), :func:`detect_flags` (covered/dark,
+  frozen picture, no motion, camera moved) and :func:`schedule_flags` (late start, early end,
+  missing stretches against the session's schedule);
+- :func:`analyse_video` = both steps for one file.
+
+Methods and thresholds: ``docs/methods/video-flags.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from junheng.supervision.flags import (
+    FLAG_SCHEMA,
+    KINDS,
+    SEVERITIES,
+    FlagParameters,
+    detect_flags,
+    schedule_flags,
+)
+from junheng.supervision.frames import Progress, VideoInfo, frame_statistics
+
+
+def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | None = None, *,
+                  progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+    """The picture flags of the recording at ``path`` (``FLAG_SCHEMA``) and its :class:`VideoInfo`."""
+    stats, info = frame_statistics(path, fps, progress=progress)
+    return detect_flags(stats, params), info
+
+
+__all__ = [
+    "FLAG_SCHEMA",
+    "KINDS",
+    "SEVERITIES",
+    "FlagParameters",
+    "VideoInfo",
+    "analyse_video",
+    "detect_flags",
+    "frame_statistics",
+    "schedule_flags",
+]

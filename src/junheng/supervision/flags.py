@@ -1,0 +1,185 @@
+"""Rule-based flags on the frame statistics of a recording and on the session's schedule.
+
+Every rule is a threshold on a per-sample statistic (``frames.frame_statistics``) held for a
+minimum time; the thresholds are the fields of :class:`FlagParameters` and are explained in
+``docs/methods/video-flags.md``.  A flag is a time interval::
+
+    start_s, end_s   seconds (video time for picture flags; from the scheduled start for schedule flags)
+    kind             covered | frozen | still | camera_moved | late_start | early_end | missing
+    severity         serious | warning
+    score            0–1, how far past its threshold the evidence is (1 = as strong as it gets)
+
+A flag is a question for a reviewer, never a verdict: only a reviewer's confirmation of a
+*serious* flag makes a session invalid (the platform's business, not the core's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import ParameterError
+
+KINDS = ("covered", "frozen", "still", "camera_moved", "late_start", "early_end", "missing")
+SEVERITIES = ("serious", "warning")
+FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "severity": pl.String,
+               "score": pl.Float64}
+
+
+@dataclass(frozen=True)
+class FlagParameters:
+    """Thresholds of the flag rules (grey levels 0–255, shares 0–1, durations in seconds)."""
+
+    dark_brightness: float = 30.0  # covered/dark: mean grey below this …
+    flat_contrast: float = 8.0  # … or grey-level SD below this (a lens covered by a hand or paper)
+    covered_min_s: float = 5.0
+    covered_serious_s: float = 30.0
+    frozen_diff: float = 0.5  # frozen: mean |Δgrey| to the previous sample at most this (a live sensor is noisier)
+    frozen_min_s: float = 10.0
+    frozen_serious_s: float = 30.0
+    still_changed: float = 0.002  # no motion: share of changed pixels at most this …
+    still_min_s: float = 600.0  # … for 10 minutes (pupils writing a test always move a little)
+    moved_changed: float = 0.3  # camera moved: at least this share of pixels change at once …
+    moved_thumb_diff: float = 12.0  # … and the 8×8 fingerprint still differs this much …
+    moved_persist_s: float = 2.0  # … this long afterwards (a person passing the lens does not)
+    gap_tolerance_s: float = 60.0  # schedule: late start, early end or a hole longer than this
+    gap_serious_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
+                raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
+                                     f"got {v!r}")
+        for share in ("still_changed", "moved_changed"):
+            if getattr(self, share) > 1:
+                raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
+                                     f"got {getattr(self, share)!r}")
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=FLAG_SCHEMA)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of the runs of True in ``mask``."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2] - 1))
+
+
+def _period(t: np.ndarray) -> float:
+    return float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+
+
+def _interval_flags(t, mask, *, kind, min_s, serious_s, score, period, from_previous=False) -> list[dict]:
+    """Runs of ``mask`` lasting at least ``min_s``.  A run of samples i..j covers
+    [t_i, t_j + period); a change statistic (``from_previous``) describes the step from the sample
+    before, so its run starts one period earlier."""
+    out = []
+    for i, j in _runs(mask):
+        start = t[i] - period if from_previous else t[i]
+        end = t[j] + period
+        if end - start + 1e-9 < min_s:
+            continue
+        out.append({"start_s": max(0.0, float(start)), "end_s": float(end), "kind": kind,
+                    "severity": "serious" if end - start + 1e-9 >= serious_s else "warning",
+                    "score": float(np.clip(np.nanmean(score[i:j + 1]), 0, 1))})
+    return out
+
+
+def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> pl.DataFrame:
+    """The picture flags of one recording from its statistics frame (``frame_statistics``).
+
+    * covered — brightness < ``dark_brightness`` or contrast < ``flat_contrast`` for ≥ ``covered_min_s``;
+    * frozen — not covered, ``diff`` ≤ ``frozen_diff`` for ≥ ``frozen_min_s``;
+    * still — neither, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
+    * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
+      (p = ``moved_persist_s``) still differs by ≥ ``moved_thumb_diff`` grey levels on average
+      from both i−1 and i−1−p (none of them covered).
+
+    Severity: covered and frozen are serious from ``covered_serious_s`` / ``frozen_serious_s``
+    on, else warnings; still and camera_moved are warnings.  Sorted by start, then kind."""
+    p = params or FlagParameters()
+    if stats.height == 0:
+        return _empty()
+    t = stats["t_s"].to_numpy()
+    period = _period(t)
+    bright = stats["brightness"].to_numpy()
+    contrast = stats["contrast"].to_numpy()
+    diff = stats["diff"].fill_null(np.inf).to_numpy()
+    changed = stats["changed"].fill_null(np.inf).to_numpy()
+    thumb = stats["thumb"].to_numpy().astype(np.float32).reshape(stats.height, -1)
+
+    covered = (bright < p.dark_brightness) | (contrast < p.flat_contrast)
+    cover_score = np.maximum(1 - bright / max(p.dark_brightness, 1e-9), 1 - contrast / max(p.flat_contrast, 1e-9))
+    frozen = ~covered & (diff <= p.frozen_diff)
+    frozen_score = 1 - diff / max(p.frozen_diff, 1e-9) if p.frozen_diff > 0 else np.ones_like(diff)
+    # a frozen run needs its first frame (the sample before) uncovered too: a picture that stops
+    # changing at the moment the lens is uncovered is the lens, not the feed
+    still = ~covered & ~frozen & (changed <= p.still_changed)
+    still_score = 1 - changed / p.still_changed if p.still_changed > 0 else np.ones_like(changed)
+
+    flags = _interval_flags(t, covered, kind="covered", min_s=p.covered_min_s, serious_s=p.covered_serious_s,
+                            score=cover_score, period=period)
+    flags += _interval_flags(t, frozen, kind="frozen", min_s=p.frozen_min_s, serious_s=p.frozen_serious_s,
+                             score=frozen_score, period=period, from_previous=True)
+    flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
+                             score=still_score, period=period, from_previous=True)
+
+    lag = max(1, int(round(p.moved_persist_s / period)))
+    n = stats.height
+    i = np.arange(1, max(1, n - lag))
+    if len(i):
+        # the view after must differ from the view before, both just before the change and
+        # ``lag`` earlier: a transient (a person at the lens, a view that snaps back) is not a move
+        earlier = np.maximum(i - 1 - lag, 0)
+        persist = np.minimum(np.abs(thumb[i + lag] - thumb[i - 1]).mean(axis=1),
+                             np.abs(thumb[i + lag] - thumb[earlier]).mean(axis=1))
+        moved = (changed[i] >= p.moved_changed) & (persist >= p.moved_thumb_diff) \
+            & ~covered[i - 1] & ~covered[i] & ~covered[i + lag] & ~covered[earlier]
+        for k in i[moved]:
+            flags.append({"start_s": float(t[k - 1]), "end_s": float(t[k]), "kind": "camera_moved",
+                          "severity": "warning", "score": float(min(1.0, changed[k]))})
+    if not flags:
+        return _empty()
+    return pl.DataFrame(flags, schema=FLAG_SCHEMA).sort("start_s", "kind")
+
+
+def schedule_flags(recorded: list[tuple[float, float]], scheduled_s: float,
+                   params: FlagParameters | None = None) -> pl.DataFrame:
+    """Gaps between the recordings of a session and its schedule.
+
+    ``recorded``: the (start, end) of each recording in seconds from the scheduled start;
+    ``scheduled_s``: the scheduled length of the session.  Flags (seconds from the scheduled
+    start): late_start [0, first start), early_end [last end, scheduled_s), missing (a hole between
+    recordings inside the schedule), each when longer than ``gap_tolerance_s``; serious from
+    ``gap_serious_s`` on.  With no recording at all, the whole session is missing."""
+    p = params or FlagParameters()
+    if not scheduled_s > 0:
+        raise ParameterError(f"场次时长须大于 0 / the session's length must be > 0; got {scheduled_s}")
+    spans = sorted((max(0.0, a), min(scheduled_s, b)) for a, b in recorded if b > a)
+    spans = [(a, b) for a, b in spans if b > a]
+    holes: list[tuple[float, float, str]] = []
+    if not spans:
+        holes.append((0.0, scheduled_s, "missing"))
+    else:
+        holes.append((0.0, spans[0][0], "late_start"))
+        reach = spans[0][1]
+        for a, b in spans[1:]:
+            if a > reach:
+                holes.append((reach, a, "missing"))
+            reach = max(reach, b)
+        holes.append((reach, scheduled_s, "early_end"))
+    rows = [{"start_s": a, "end_s": b, "kind": k, "severity": "serious" if b - a >= p.gap_serious_s else "warning",
+             "score": float(min(1.0, (b - a) / p.gap_serious_s)) if p.gap_serious_s > 0 else 1.0}
+            for a, b, k in holes if b - a > p.gap_tolerance_s]
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA) if rows else _empty()
+
+
+__all__ = ["FLAG_SCHEMA", "KINDS", "SEVERITIES", "FlagParameters", "detect_flags", "schedule_flags"]

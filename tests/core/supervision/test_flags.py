@@ -1,0 +1,126 @@
+"""Picture and schedule flags against the oracle: synthetic clips drawn with known events
+(tests/fixtures/video.py); the flags found must be exactly the events drawn, each boundary
+within one sample period."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from junheng.exceptions import InputError, ParameterError
+from junheng.supervision import (
+    FLAG_SCHEMA,
+    FlagParameters,
+    analyse_video,
+    detect_flags,
+    frame_statistics,
+    schedule_flags,
+)
+
+FPS = 2.0  # one sample every 0.5 s: the tolerance of every boundary
+SHORT = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
+                       moved_persist_s=1)
+
+
+def _found(flags: pl.DataFrame) -> list[tuple]:
+    return [(r["kind"], r["start_s"], r["end_s"], r["severity"]) for r in flags.iter_rows(named=True)]
+
+
+def _match(flags: pl.DataFrame, expected: list[tuple], tol: float = 1 / FPS) -> None:
+    found = _found(flags)
+    assert [f[0] for f in found] == [e[0] for e in expected], found
+    for (kind, a, b, sev), (_, ea, eb, esev) in zip(found, expected):
+        assert abs(a - ea) <= tol + 1e-9 and abs(b - eb) <= tol + 1e-9, (kind, a, b, ea, eb)
+        assert sev == esev, (kind, sev)
+
+
+@pytest.fixture(scope="module")
+def events_clip(video, tmp_path_factory):
+    events = [("black", 4, 8), ("frozen", 12, 16), ("still", 19, 23), ("shift", 26)]
+    return video.make_clip(tmp_path_factory.mktemp("clips") / "events.avi", 30, events)
+
+
+def test_it_finds_exactly_the_drawn_events(events_clip):
+    flags, info = analyse_video(events_clip, FPS, SHORT)
+    assert flags.schema == pl.Schema(FLAG_SCHEMA)
+    assert info.duration_s == pytest.approx(30.0) and info.frames == 300
+    _match(flags, [("covered", 4, 8, "warning"), ("frozen", 12, 16, "warning"), ("still", 19, 23, "warning"),
+                   ("camera_moved", 25.5, 26, "warning")])
+
+
+def test_it_flags_nothing_in_a_normal_room(video, tmp_path):
+    flags, _ = analyse_video(video.make_clip(tmp_path / "normal.avi", 12), FPS, SHORT)
+    assert flags.is_empty()
+
+
+def test_long_stretches_are_serious_and_short_ones_are_not_flagged(video, tmp_path):
+    clip = video.make_clip(tmp_path / "long.avi", 36, [("black", 1, 2), ("black", 4, 16), ("frozen", 20, 32)])
+    flags, _ = analyse_video(clip, FPS, SHORT)
+    # the one-second black flicker (1–2 s) is shorter than covered_min_s
+    _match(flags, [("covered", 4, 16, "serious"), ("frozen", 20, 32, "serious")])
+
+
+def test_a_passing_person_is_not_a_moved_camera(video, tmp_path):
+    """A large change that is gone a second later (the shift lasts 0.5 s) is not camera_moved."""
+    clip = video.make_clip(tmp_path / "pass.avi", 10, [("shift", 5, 5.5)])
+    flags, _ = analyse_video(clip, FPS, SHORT)
+    assert flags.is_empty()
+
+
+def test_default_thresholds_are_longer(events_clip):
+    flags, _ = analyse_video(events_clip, FPS)
+    # the 4 s black stretch is shorter than covered_min_s = 5 s; the 4 s still one than 600 s
+    assert flags["kind"].to_list() == ["camera_moved"]
+
+
+def test_sampling_rate_sets_the_period(events_clip):
+    stats, _ = frame_statistics(events_clip, 1.0)
+    assert stats["t_s"].to_list() == [float(k) for k in range(30)]
+    assert stats["thumb"].dtype == pl.Array(pl.UInt8, 64)
+    assert stats["diff"][0] is None
+
+
+def test_statistics_of_a_known_frame(video, tmp_path):
+    """Brightness and contrast of the covered stretch: grey 6 with noise σ 4 (clipped at 0)."""
+    stats, _ = frame_statistics(video.make_clip(tmp_path / "dark.avi", 3, [("black", 0, 3)]), 1.0)
+    assert np.all(np.abs(stats["brightness"].to_numpy() - 6) < 2.5)
+    assert np.all(stats["contrast"].to_numpy() < 5)
+
+
+def test_unreadable_files_are_input_errors(tmp_path):
+    bad = tmp_path / "not-a-video.mp4"
+    bad.write_bytes(b"this is not a video")
+    with pytest.raises(InputError) as exc:
+        frame_statistics(bad)
+    assert exc.value.issues[0].file == "not-a-video.mp4"
+    with pytest.raises(InputError, match="file not found"):
+        frame_statistics(tmp_path / "missing.mp4")
+
+
+def test_parameters_are_checked():
+    with pytest.raises(ParameterError, match="frozen_diff"):
+        FlagParameters(frozen_diff=-1)
+    with pytest.raises(ParameterError, match="moved_changed"):
+        FlagParameters(moved_changed=2)
+    with pytest.raises(ParameterError, match="fps"):
+        frame_statistics("x.mp4", fps=0)
+
+
+def test_schedule_gaps_hand_worked():
+    """A 3600 s session recorded from 120 s to 1800 s and from 1830 s to 3400 s (hand-worked):
+    late start 0–120 (warning), the 30 s hole is within tolerance, early end 3400–3600 (warning)."""
+    p = FlagParameters(gap_tolerance_s=60, gap_serious_s=300)
+    flags = schedule_flags([(1830, 3400), (120, 1800)], 3600, p)
+    assert _found(flags) == [("late_start", 0.0, 120.0, "warning"), ("early_end", 3400.0, 3600.0, "warning")]
+    flags = schedule_flags([(0, 1000), (1500, 3600)], 3600, p)
+    assert _found(flags) == [("missing", 1000.0, 1500.0, "serious")]
+    assert flags["score"].to_list() == [1.0]
+    assert _found(schedule_flags([], 3600, p)) == [("missing", 0.0, 3600.0, "serious")]
+    assert schedule_flags([(-30, 3700)], 3600, p).is_empty()  # started early, ended late: fine
+
+
+def test_detect_flags_on_an_empty_frame():
+    empty = pl.DataFrame(schema={"t_s": pl.Float64, "brightness": pl.Float64, "contrast": pl.Float64,
+                                 "diff": pl.Float64, "changed": pl.Float64, "thumb": pl.Array(pl.UInt8, 64)})
+    assert detect_flags(empty).is_empty()
