@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "junheng_web.sampling",
     "junheng_web.reports",
     "junheng_web.questionnaires",
+    "junheng_web.supervision",
     "junheng_web.cycles",
 ]
 

@@ -21,4 +21,5 @@ urlpatterns = [
     path("jobs/", include("junheng_web.jobs.urls")),
     path("reports/", include("junheng_web.reports.urls")),
     path("questionnaires/", include("junheng_web.questionnaires.urls")),
+    path("video/", include("junheng_web.supervision.urls")),
 ]

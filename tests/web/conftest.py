@@ -44,6 +44,7 @@ class World:
     sessions: dict
     jobs: dict
     users: dict = field(default_factory=dict)
+    video: dict = field(default_factory=dict)
 
 
 _HASH: list[str] = []

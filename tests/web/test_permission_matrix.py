@@ -86,6 +86,17 @@ MATRIX = [
           bound=False),
     Entry("questionnaire_summary_region", lambda w: {"pk": w.cycle.pk, "code": "S2022", "region": "410102"},
           action="dashboard.view"),
+    Entry("review_queue", lambda w: {}, action="video.review", bound=False, owner="rita"),
+    Entry("session_video", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
+    Entry("recording_upload", lambda w: {"session": w.sessions["A"].pk}, action="video.upload", method="post",
+          owner_status=(302,), school_bound=True),
+    Entry("flag_detail", lambda w: {"flag": w.video["flag"].pk}, action="video.review", owner="rita",
+          school_bound=True),
+    Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",
+          data=lambda w: {"decision": "confirm", "note": "TA01"}, owner="rita", owner_status=(302,),
+          school_bound=True),
+    Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
+          school_bound=True),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -131,6 +142,7 @@ def matrix_world(world, academic):
     (reports / "county" / "410102.pdf").write_bytes("%PDF-1.7 中原区 410102".encode())
     (reports / "annual.html").write_text("<h1>年度报告</h1>", encoding="utf-8")
     _questionnaire(world)
+    _video(world)
     store_scores(world.cycle, academic.scores_for(academic.sampled(world.cycle)))  # the academic pages have data
     return world
 
@@ -149,6 +161,21 @@ def _questionnaire(world) -> None:
     QuestionnaireResponse.objects.create(cycle=world.cycle, questionnaire=q, respondent_id=pupil.student_id,
                                          pupil=pupil, school=pupil.school, answers={"Q01": 2},
                                          scores={"LIKE": 2.0}, updated_at=timezone.now())
+
+
+def _video(world) -> None:
+    """A recording of county A's session (its bytes name county A) with one open flag."""
+    from junheng_web.supervision.models import Flag, Recording
+
+    rel = Path("video") / "matrix" / "A.mp4"
+    (Path(settings.MEDIA_ROOT) / rel).parent.mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / rel).write_bytes("中原区 410102 video".encode())
+    session = world.sessions["A"]
+    rec = Recording.objects.create(session=session, name="TA01-1.mp4", file=str(rel), checksum="a" * 64,
+                                   started_at=session.starts_at, duration_s=60, status="analysed")
+    flag = Flag.objects.create(session=session, recording=rec, start_s=10, end_s=20, kind="covered",
+                               severity="serious", score=0.9)
+    world.video = {"recording": rec, "flag": flag}
 
 
 def _request(client, entry: Entry, w):

@@ -44,6 +44,9 @@ SCOPES: dict[str, Scope | str] = {
     "jobs.job": Scope(county="county", school="school"),
     "questionnaires.questionnaire": ALL,
     "questionnaires.questionnaireresponse": Scope(county="school__county", school="school"),
+    "supervision.recording": Scope(county="session__site__county", school="session__site__schools__school",
+                                   distinct=True),
+    "supervision.flag": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "accounts.auditlog": PROVINCE_ONLY,
 }
 
@@ -51,15 +54,17 @@ SCOPES: dict[str, Scope | str] = {
 PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
                        "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "audit.view", "job.view",
-                       "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define"},
+                       "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define",
+                       "video.upload", "video.review"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
-               "questionnaire.upload", "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view"},
+               "questionnaire.upload", "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view",
+               "video.upload"},
     "school": {"view", "roster.upload", "fitness.upload", "questionnaire.upload", "sitelist.download",
                "sitelist.unmask", "job.view"},
-    "proctor": {"view", "sitelist.download", "sitelist.unmask"},
-    "reviewer": {"view"},
+    "proctor": {"view", "sitelist.download", "sitelist.unmask", "video.upload", "job.view"},
+    "reviewer": {"view", "video.review"},
     "scorer": {"view"},
 }
 

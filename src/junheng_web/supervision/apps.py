@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class SupervisionConfig(AppConfig):
+    name = "junheng_web.supervision"
+    label = "supervision"
+    default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "视频监督"
+
+    def ready(self) -> None:
+        from junheng_web.supervision import jobs  # noqa: F401  (registers the "video" job kind)

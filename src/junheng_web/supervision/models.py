@@ -1,0 +1,85 @@
+"""Video supervision (视频监督) of test sessions: the recordings of a session's room, the flags the
+core found in them (or against the schedule), and the reviewers' decisions on those flags.
+
+A session's validity is not stored: it follows from its flags (``services.session_validity``):
+invalid when a reviewer confirmed a *serious* flag, under review while any flag is open, else
+valid — so it can never disagree with the decisions it rests on.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+KIND_LABELS = {
+    "covered": "镜头遮挡或画面过暗",
+    "frozen": "画面冻结",
+    "still": "长时间无动静",
+    "camera_moved": "镜头移动",
+    "late_start": "录像晚于开考",
+    "early_end": "录像早于结束",
+    "missing": "录像缺失",
+}
+
+
+class Recording(models.Model):
+    """One video file of a test session's room, stored under ``MEDIA_ROOT/video/``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待分析"
+        ANALYSED = "analysed", "已分析"
+        FAILED = "failed", "分析失败"
+
+    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="recordings")
+    name = models.CharField("文件名", max_length=255)
+    file = models.CharField(max_length=500)  # relative to MEDIA_ROOT
+    checksum = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField("录像开始时间")
+    duration_s = models.FloatField("时长（秒）", null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    analysis = models.JSONField(default=dict, blank=True)  # fps, thresholds, the video's properties
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "checksum"], name="recording_session_checksum")]
+        ordering = ["session", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session} {self.name}"
+
+
+class Flag(models.Model):
+    """A stretch of a session a reviewer should look at.  ``recording`` is set for picture flags
+    (``start_s``/``end_s`` = seconds into that recording) and empty for schedule flags (seconds
+    from the session's scheduled start)."""
+
+    class Severity(models.TextChoices):
+        SERIOUS = "serious", "严重"
+        WARNING = "warning", "提示"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待审核"
+        CONFIRMED = "confirmed", "已确认"
+        DISMISSED = "dismissed", "已排除"
+
+    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="video_flags")
+    recording = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    kind = models.CharField(max_length=16, choices=list(KIND_LABELS.items()))
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    score = models.FloatField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    note = models.TextField("审核意见", blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "recording", "start_s", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session} {self.kind} {self.start_s:.0f}–{self.end_s:.0f}s"

@@ -1,0 +1,168 @@
+"""The only module of this app that calls the core (``junheng.supervision``).
+
+* :func:`store_recording` — a video file → a :class:`Recording` of a session, copied under
+  ``MEDIA_ROOT/video/``; the same file again (same SHA-256) for the same session changes nothing.
+* :func:`analyse_recording` — the core's picture flags of a recording and the session's schedule
+  flags → :class:`Flag` rows; a file the core cannot read is removed again (``InputError``).  Re-analysing replaces the open flags and keeps every reviewed one
+  (a decision is never undone by a machine).
+* :func:`review_flag` — a reviewer confirms or dismisses a flag with a note.
+* :func:`session_validity`, :func:`invalid_sessions`, :func:`invalid_pupils` — the effect on
+  data: a session with a confirmed *serious* flag is invalid, and the 学籍号 of the sampled
+  pupils who sat it are treated by estimation as non-respondents (docs/methods/video-flags.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from junheng.exceptions import InputError, Issue, ParameterError
+from junheng_web.cycles.models import TestSession
+from junheng_web.sampling.models import SampledPupil
+from junheng_web.supervision.models import Flag, Recording
+
+Progress = Callable[[float, str], None]
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".flv")
+VALID, UNDER_REVIEW, INVALID = "valid", "under_review", "invalid"
+VALIDITY_LABELS = {VALID: "有效", UNDER_REVIEW: "审核中", INVALID: "无效"}
+
+
+def _noop(fraction: float, message: str) -> None:
+    return None
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store_recording(session: TestSession, source: str | Path, *, name: str | None = None,
+                    started_at: datetime | None = None, user=None) -> tuple[Recording, bool]:
+    """Keep the file ``source`` as a recording of ``session`` (started at ``started_at``, default
+    the scheduled start); returns the row and whether it is new.  A file already stored for the
+    session (same SHA-256) is not stored again."""
+    source = Path(source)
+    name = Path(name or source.name).name
+    if not name.lower().endswith(VIDEO_SUFFIXES):
+        raise InputError([Issue("只接受视频文件（" + "、".join(VIDEO_SUFFIXES) + "）",
+                                "only video files are accepted (" + ", ".join(VIDEO_SUFFIXES) + ")",
+                                file=name, value=Path(name).suffix)])
+    if not source.is_file():
+        raise InputError([Issue("文件不存在", "file not found", file=name)])
+    digest = checksum(source)
+    existing = Recording.objects.filter(session=session, checksum=digest).first()
+    if existing is not None:
+        return existing, False
+    site = session.site
+    rel = Path("video") / str(site.cycle_id) / site.code / f"{session.pk}-{digest[:16]}{Path(name).suffix.lower()}"
+    dest = Path(settings.MEDIA_ROOT) / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, dest)
+    with transaction.atomic():
+        rec, created = Recording.objects.get_or_create(
+            session=session, checksum=digest,
+            defaults={"name": name, "file": str(rel), "size": dest.stat().st_size,
+                      "started_at": started_at or session.starts_at, "uploaded_by": user})
+    return rec, created
+
+
+def recording_path(rec: Recording) -> Path:
+    return Path(settings.MEDIA_ROOT) / rec.file
+
+
+def _replace_open(session: TestSession, recording: Recording | None, rows: list[dict]) -> int:
+    """Replace the open flags of (session, recording) by ``rows``; a row matching a reviewed flag
+    (same kind and interval) is left out — the reviewer already decided on it."""
+    scope = Flag.objects.filter(session=session, recording=recording)
+    reviewed = {(f.kind, round(f.start_s, 3), round(f.end_s, 3)) for f in scope.exclude(status=Flag.Status.OPEN)}
+    scope.filter(status=Flag.Status.OPEN).delete()
+    new = [Flag(session=session, recording=recording, **r) for r in rows
+           if (r["kind"], round(r["start_s"], 3), round(r["end_s"], 3)) not in reviewed]
+    Flag.objects.bulk_create(new)
+    return len(new)
+
+
+def _schedule_flags(session: TestSession, params) -> list[dict]:
+    from junheng.supervision import schedule_flags
+
+    spans = [((r.started_at - session.starts_at).total_seconds(),
+              (r.started_at - session.starts_at).total_seconds() + r.duration_s)
+             for r in session.recordings.filter(status=Recording.Status.ANALYSED, duration_s__isnull=False)]
+    scheduled = (session.ends_at - session.starts_at).total_seconds()
+    return schedule_flags(spans, scheduled, params).to_dicts()
+
+
+def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, progress: Progress | None = None) -> dict:
+    """Run the core on ``rec`` and store its flags and the session's schedule flags."""
+    from junheng.supervision import FlagParameters, analyse_video
+
+    params = params or FlagParameters()
+    report = progress or _noop
+    try:
+        flags, info = analyse_video(recording_path(rec), fps, params,
+                                    progress=lambda f, m: report(0.05 + 0.9 * f, m))
+    except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
+        recording_path(rec).unlink(missing_ok=True)
+        rec.delete()
+        raise InputError([Issue(i.rule_zh, i.rule_en, file=rec.name) for i in exc.issues], exc.summary) from exc
+    session = rec.session
+    with transaction.atomic():
+        rec.duration_s, rec.status = info.duration_s, Recording.Status.ANALYSED
+        rec.analysis = {"fps": fps, "parameters": params.as_dict(), "native_fps": info.native_fps,
+                        "frames": info.frames, "width": info.width, "height": info.height}
+        rec.save(update_fields=["duration_s", "status", "analysis"])
+        picture = _replace_open(session, rec, flags.to_dicts())
+        schedule = _replace_open(session, None, _schedule_flags(session, params))
+    report(1.0, "完成 / done")
+    return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,
+            "schedule_flags": schedule}
+
+
+def review_flag(flag: Flag, decision: str, user, note: str = "") -> Flag:
+    """Confirm or dismiss ``flag``; a later decision replaces an earlier one."""
+    status = {"confirm": Flag.Status.CONFIRMED, "dismiss": Flag.Status.DISMISSED}.get(decision)
+    if status is None:
+        raise ParameterError(f"审核结论须为 confirm 或 dismiss / decision must be confirm or dismiss; got {decision!r}")
+    flag.status, flag.reviewer, flag.note, flag.reviewed_at = status, user, note.strip()[:2000], timezone.now()
+    flag.save(update_fields=["status", "reviewer", "note", "reviewed_at"])
+    return flag
+
+
+def session_validity(session: TestSession) -> str:
+    flags = Flag.objects.filter(session=session)
+    if flags.filter(status=Flag.Status.CONFIRMED, severity=Flag.Severity.SERIOUS).exists():
+        return INVALID
+    if flags.filter(status=Flag.Status.OPEN).exists():
+        return UNDER_REVIEW
+    return VALID
+
+
+def invalid_sessions(cycle):
+    """The sessions of ``cycle`` with a confirmed serious flag."""
+    return TestSession.objects.filter(site__cycle=cycle, video_flags__status=Flag.Status.CONFIRMED,
+                                      video_flags__severity=Flag.Severity.SERIOUS).distinct()
+
+
+def invalid_pupils(cycle) -> list[str]:
+    """学籍号 of the sampled pupils whose session is invalid: the pupils of the site's schools
+    assigned that session's subject (for a session of another kind — 体质健康, 问卷 — every
+    sampled pupil of the site's schools)."""
+    q = Q()
+    for site_id, subject in invalid_sessions(cycle).values_list("site_id", "subject"):
+        part = Q(sampled_school__test_sites=site_id)
+        q |= part & Q(subject=subject) if subject in (cycle.subjects or []) else part
+    if not q:
+        return []
+    return sorted(set(SampledPupil.objects.filter(cycle=cycle).filter(q)
+                      .values_list("pupil__student_id", flat=True)))

@@ -1,0 +1,182 @@
+"""Video supervision pages: a session's recordings and flags (with the upload), the reviewers'
+queue of open flags, a flag with its stretch of video and the decision, and the video file
+itself.  Every object is fetched through ``restrict`` (out of scope → 404), every role check is
+``require`` (a role that may never do it → 403); watching video and deciding are audited."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from junheng.exceptions import InputError, JunhengError
+from junheng_web.accounts.audit import audit
+from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.cycles.models import TestSession
+from junheng_web.jobs.runner import enqueue
+from junheng_web.supervision import services
+from junheng_web.supervision.forms import RecordingForm, ReviewForm
+from junheng_web.supervision.models import Flag, Recording
+
+
+def _session(request: HttpRequest, pk: int, action: str = "view") -> TestSession:
+    return get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
+                                      request.user, action), pk=pk)
+
+
+@login_required
+def session_video(request: HttpRequest, session: int) -> HttpResponse:
+    """A session's recordings, flags and validity; the upload form for those who may upload."""
+    obj = _session(request, session)
+    validity = services.session_validity(obj)
+    return render(request, "supervision/session.html", {
+        "session": obj, "cycle": obj.site.cycle, "recordings": obj.recordings.all(),
+        "flags": obj.video_flags.select_related("recording", "reviewer"),
+        "validity": validity, "validity_label": services.VALIDITY_LABELS[validity],
+        "form": RecordingForm() if can(request.user, "video.upload") else None,
+        "can_review": can(request.user, "video.review")})
+
+
+@login_required
+@require_POST
+def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
+    """Store an uploaded recording (the same file again changes nothing) and queue its analysis."""
+    require(request.user, "video.upload")
+    obj = _session(request, session, "video.upload")
+    form = RecordingForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+        return redirect("session_video", session=obj.pk)
+    upload = form.cleaned_data["file"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(upload.name).name
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        try:
+            rec, created = services.store_recording(obj, path, name=upload.name,
+                                                    started_at=form.cleaned_data.get("started_at"), user=request.user)
+        except InputError as exc:
+            for issue in exc.issues:
+                messages.error(request, issue.message())
+            return redirect("session_video", session=obj.pk)
+    audit(request, "upload", f"video {obj.site.code} {rec.name}", region_code=obj.site.county.code)
+    if not created:
+        messages.info(request, _("该录像已上传过，未作改动"))
+        return redirect("session_video", session=obj.pk)
+    job = enqueue("video", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
+                  school=request.user.school, params={"recording": rec.pk, "session": obj.pk, "name": rec.name})
+    return redirect("job_detail", pk=job.pk)
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Open flags in the reviewer's region, oldest session first."""
+    require(request.user, "video.review")
+    flags = (restrict(Flag.objects.filter(status=Flag.Status.OPEN), request.user, "video.review")
+             .select_related("session__site__county", "recording")
+             .order_by("session__starts_at", "session_id", "start_s", "id"))
+    return render(request, "supervision/queue.html", {"flags": flags[:500], "total": flags.count()})
+
+
+@login_required
+def flag_detail(request: HttpRequest, flag: int) -> HttpResponse:
+    require(request.user, "video.review")
+    obj = get_object_or_404(restrict(Flag.objects.select_related("session__site__cycle", "session__site__county",
+                                                                 "recording", "reviewer"),
+                                     request.user, "video.review"), pk=flag)
+    return render(request, "supervision/flag.html", {
+        "flag": obj, "session": obj.session, "cycle": obj.session.site.cycle,
+        "form": ReviewForm(initial={"note": obj.note}),
+        # the player starts a few seconds early so the reviewer sees what came before
+        "play_from": max(0.0, obj.start_s - 5), "play_to": obj.end_s + 5})
+
+
+@login_required
+@require_POST
+def flag_review(request: HttpRequest, flag: int) -> HttpResponse:
+    require(request.user, "video.review")
+    obj = get_object_or_404(restrict(Flag.objects.select_related("session__site__county"), request.user,
+                                     "video.review"), pk=flag)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择审核结论"))
+        return redirect("flag_detail", flag=obj.pk)
+    try:
+        services.review_flag(obj, form.cleaned_data["decision"], request.user, form.cleaned_data["note"])
+    except JunhengError as exc:
+        messages.error(request, str(exc))
+        return redirect("flag_detail", flag=obj.pk)
+    audit(request, form.cleaned_data["decision"], f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
+          region_code=obj.session.site.county.code)
+    messages.success(request, _("已保存审核结论"))
+    return redirect("review_queue")
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _ranged(path: Path, header: str, content_type: str) -> HttpResponse:
+    """The byte range ``header`` of ``path`` (206), so the browser's player can seek to ``#t=``."""
+    size = path.stat().st_size
+    m = _RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        resp = HttpResponse(status=416)
+        resp["Content-Range"] = f"bytes */{size}"
+        return resp
+    if m.group(1):
+        start, end = int(m.group(1)), min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
+    else:  # the last N bytes
+        start, end = max(0, size - int(m.group(2))), size - 1
+    if start > end or start >= size:
+        resp = HttpResponse(status=416)
+        resp["Content-Range"] = f"bytes */{size}"
+        return resp
+
+    def chunks(f=path, a=start, b=end):
+        with f.open("rb") as fh:
+            fh.seek(a)
+            left = b - a + 1
+            while left > 0:
+                block = fh.read(min(1 << 16, left))
+                if not block:
+                    break
+                left -= len(block)
+                yield block
+
+    resp = StreamingHttpResponse(chunks(), status=206, content_type=content_type)
+    resp["Content-Range"] = f"bytes {start}-{end}/{size}"
+    resp["Content-Length"] = str(end - start + 1)
+    resp["Accept-Ranges"] = "bytes"
+    return resp
+
+
+@login_required
+def recording_file(request: HttpRequest, recording: int) -> HttpResponse:
+    """The video file, only to users who may review its session; each request for the start of
+    the file (a new viewing) is audited."""
+    require(request.user, "video.review")
+    rec = get_object_or_404(restrict(Recording.objects.select_related("session__site__county"), request.user,
+                                     "video.review"), pk=recording)
+    path = services.recording_path(rec)
+    if not path.is_file():
+        raise Http404
+    content_type = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
+                    ".avi": "video/x-msvideo", ".mkv": "video/x-matroska"}.get(path.suffix, "application/octet-stream")
+    header = request.headers.get("Range", "")
+    if not header or header.startswith("bytes=0-"):
+        audit(request, "view", f"video {rec.session.site.code} {rec.name}", region_code=rec.session.site.county.code)
+    if header:
+        return _ranged(path, header, content_type)
+    resp = FileResponse(path.open("rb"), content_type=content_type)
+    resp["Accept-Ranges"] = "bytes"
+    return resp

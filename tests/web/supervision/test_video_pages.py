@@ -1,0 +1,159 @@
+"""Video supervision on the platform: upload (job, re-upload a no-op), the flags stored against
+the oracle clip and the hand-worked schedule, the reviewers' queue and scoping, the flag page
+and its video (ranges, audited), and the review flow confirm → session invalid → invalid_pupils."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from junheng_web.accounts.models import AuditLog
+from junheng_web.supervision import services
+from junheng_web.supervision.models import Flag, Recording
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def clip(video, tmp_path_factory):
+    """20 s of test room with the lens covered from 2 to 12 s (10 s: a covered *warning* by default)."""
+    return video.make_clip(tmp_path_factory.mktemp("web-clips") / "TA01-room1.avi", 20, [("black", 2, 12)])
+
+
+def _upload(client, world, clip, who="bob", started_at=None):
+    client.force_login(world.users[who])
+    data = {"file": clip.open("rb")}
+    if started_at:
+        data["started_at"] = timezone.localtime(started_at).strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        return client.post(reverse("recording_upload", kwargs={"session": world.sessions["A"].pk}), data)
+    finally:
+        data["file"].close()
+
+
+def _flags(session):
+    flags = sorted(Flag.objects.filter(session=session), key=lambda f: (f.recording_id is None, f.start_s))
+    return [(f.kind, round(f.start_s), round(f.end_s), f.severity) for f in flags]
+
+
+def test_it_uploads_analyses_and_ignores_a_second_upload(client, world, clip, eager_jobs):
+    resp = _upload(client, world, clip)
+    assert resp.status_code == 302 and "/jobs/" in resp["Location"]
+    job = client.get(resp["Location"])
+    assert job.status_code == 200 and "picture_flags" in job.content.decode()
+    rec = Recording.objects.get()
+    assert rec.status == "analysed" and rec.duration_s == pytest.approx(20.0)
+    assert rec.analysis["fps"] == 1.0 and rec.analysis["parameters"]["covered_min_s"] == 5.0
+    # the drawn black stretch; the session is scheduled for 3600 s and the file holds 20 s of it
+    assert _flags(world.sessions["A"]) == [("covered", 2, 12, "warning"), ("early_end", 20, 3600, "serious")]
+    again = _upload(client, world, clip)
+    assert again.status_code == 302 and again["Location"].endswith(f"/video/sessions/{world.sessions['A'].pk}/")
+    assert Recording.objects.count() == 1 and Flag.objects.count() == 2
+    assert AuditLog.objects.filter(action="upload", what__startswith="video").count() == 2
+
+
+def test_a_late_recording_is_flagged_against_the_schedule(client, world, clip, eager_jobs):
+    session = world.sessions["A"]
+    session.starts_at = session.starts_at.replace(microsecond=0)  # (the form keeps whole seconds)
+    session.ends_at = session.starts_at + dt.timedelta(hours=1)
+    session.save()
+    _upload(client, world, clip, who="paul", started_at=session.starts_at + dt.timedelta(minutes=10))
+    kinds = {f[0]: f for f in _flags(session)}
+    assert kinds["late_start"] == ("late_start", 0, 600, "serious")
+    assert kinds["early_end"] == ("early_end", 620, 3600, "serious")
+
+
+def test_a_bad_file_is_refused_with_its_name(client, world, tmp_path, eager_jobs):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video at all")
+    resp = _upload(client, world, bad)
+    job = client.get(resp["Location"]).content.decode()
+    assert "broken.mp4" in job and "无法读取视频" in job
+    assert not Recording.objects.exists() and not Flag.objects.exists()  # nothing kept: a fixed file may come
+    client.force_login(world.users["bob"])
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("x")
+    with wrong.open("rb") as fh:
+        resp = client.post(reverse("recording_upload", kwargs={"session": world.sessions["A"].pk}), {"file": fh},
+                           follow=True)
+    assert "只接受视频文件" in resp.content.decode() and not Recording.objects.exists()
+
+
+def test_review_flow_makes_the_session_invalid_and_lists_its_pupils(client, world, clip, eager_jobs):
+    _upload(client, world, clip)
+    session = world.sessions["A"]
+    assert services.session_validity(session) == services.UNDER_REVIEW
+    client.force_login(world.users["rita"])
+    queue = client.get(reverse("review_queue")).content.decode()
+    covered, early = Flag.objects.get(kind="covered"), Flag.objects.get(kind="early_end")
+    assert f'data-flag="{covered.pk}"' in queue and f'data-flag="{early.pk}"' in queue
+    assert queue.index(f'data-flag="{covered.pk}"') < queue.index(f'data-flag="{early.pk}"')
+    page = client.get(reverse("flag_detail", kwargs={"flag": covered.pk})).content.decode()
+    assert f"/video/recordings/{covered.recording_id}/file#t=0,17" in page
+    client.post(reverse("flag_review", kwargs={"flag": covered.pk}), {"decision": "dismiss", "note": "学生挡住镜头"})
+    assert services.session_validity(session) == services.UNDER_REVIEW  # early_end still open
+    assert services.invalid_pupils(world.cycle) == []
+    client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "confirm", "note": "提前关机"})
+    early.refresh_from_db()
+    assert (early.status, early.reviewer.username, early.note) == ("confirmed", "rita", "提前关机")
+    assert services.session_validity(session) == services.INVALID
+    # the session is 语文 at site A (school A); pupils k = 0 and 4 of school A were assigned 语文
+    expected = sorted(p.student_id for k, p in enumerate(world.pupils["A"]) if k in (0, 4))
+    assert services.invalid_pupils(world.cycle) == expected
+    assert AuditLog.objects.filter(action__in=("confirm", "dismiss"), user=world.users["rita"]).count() == 2
+    assert client.get(reverse("review_queue")).content.decode().count("data-flag=") == 0
+    client.force_login(world.users["bob"])
+    assert 'data-validity="invalid"' in client.get(reverse("session_video", kwargs={"session": session.pk})
+                                                   ).content.decode()
+
+
+def test_reanalysis_keeps_decisions(world, clip):
+    rec, created = services.store_recording(world.sessions["A"], clip, user=world.users["bob"])
+    assert created
+    services.analyse_recording(rec)
+    covered = Flag.objects.get(kind="covered")
+    services.review_flag(covered, "confirm", world.users["rita"], "遮挡")
+    services.analyse_recording(rec)
+    assert Flag.objects.filter(kind="covered").count() == 1
+    assert Flag.objects.get(kind="covered").status == "confirmed"
+    assert services.session_validity(world.sessions["A"]) == services.UNDER_REVIEW  # a warning: still valid data
+
+
+def test_the_video_is_served_in_ranges_to_reviewers_only(client, world, clip):
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    url = reverse("recording_file", kwargs={"recording": rec.pk})
+    client.force_login(world.users["rita"])
+    whole = b"".join(client.get(url).streaming_content)
+    assert whole == clip.read_bytes()
+    part = client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    assert b"".join(part.streaming_content) == whole[100:200]
+    assert client.get(url, HTTP_RANGE=f"bytes={len(whole)}-").status_code == 416
+    assert AuditLog.objects.filter(action="view", what__startswith="video").count() == 1  # the range is not a new view
+    for who, status in (("bob", 403), ("paul", 403), ("dave", 403)):
+        client.force_login(world.users[who])
+        assert client.get(url).status_code == status, who
+
+
+def test_reviewers_of_county_b_never_see_county_a(client, world, clip):
+    from junheng_web.accounts.models import User
+
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    flag = Flag.objects.first()
+    rachel = User.objects.create(username="rachel", role="reviewer", region=world.regions["B"])
+    client.force_login(rachel)
+    assert "data-flag" not in client.get(reverse("review_queue")).content.decode()
+    assert client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).status_code == 404
+    assert client.post(reverse("flag_review", kwargs={"flag": flag.pk}), {"decision": "confirm"}).status_code == 404
+    assert client.get(reverse("recording_file", kwargs={"recording": rec.pk})).status_code == 404
+    assert Flag.objects.get(pk=flag.pk).status == "open"
+
+
+def test_the_site_page_links_each_session(client, world):
+    client.force_login(world.users["bob"])
+    page = client.get(reverse("site_detail", kwargs={"pk": world.cycle.pk, "site": world.sites["A"].pk}))
+    assert f"/video/sessions/{world.sessions['A'].pk}/" in page.content.decode()
