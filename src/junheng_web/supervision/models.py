@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 KIND_LABELS = {
-    "covered": "镜头遮挡或画面过暗",
-    "frozen": "画面冻结",
-    "still": "长时间无动静",
-    "camera_moved": "镜头移动",
-    "late_start": "录像晚于开考",
-    "early_end": "录像早于结束",
-    "missing": "录像缺失",
+    "covered": _("镜头遮挡或画面过暗"),
+    "frozen": _("画面冻结"),
+    "still": _("长时间无动静"),
+    "camera_moved": _("镜头移动"),
+    "late_start": _("录像晚于开考"),
+    "early_end": _("录像早于结束"),
+    "missing": _("录像缺失"),
 }
 
 
@@ -26,9 +27,9 @@ class Recording(models.Model):
     """One video file of a test session's room, stored under ``MEDIA_ROOT/video/``."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "待分析"
-        ANALYSED = "analysed", "已分析"
-        FAILED = "failed", "分析失败"
+        PENDING = "pending", _("待分析")
+        ANALYSED = "analysed", _("已分析")
+        FAILED = "failed", _("分析失败")
 
     session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="recordings")
     name = models.CharField("文件名", max_length=255)
@@ -56,13 +57,13 @@ class Flag(models.Model):
     from the session's scheduled start)."""
 
     class Severity(models.TextChoices):
-        SERIOUS = "serious", "严重"
-        WARNING = "warning", "提示"
+        SERIOUS = "serious", _("严重")
+        WARNING = "warning", _("提示")
 
     class Status(models.TextChoices):
-        OPEN = "open", "待审核"
-        CONFIRMED = "confirmed", "已确认"
-        DISMISSED = "dismissed", "已排除"
+        OPEN = "open", _("待审核")
+        CONFIRMED = "confirmed", _("已确认")
+        DISMISSED = "dismissed", _("已排除")
 
     session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="video_flags")
     recording = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
