@@ -153,7 +153,14 @@ def test_reviewers_of_county_b_never_see_county_a(client, world, clip):
     assert Flag.objects.get(pk=flag.pk).status == "open"
 
 
-def test_the_site_page_links_each_session(client, world):
+def test_the_site_page_links_each_session_with_its_validity(client, world, clip):
     client.force_login(world.users["bob"])
-    page = client.get(reverse("site_detail", kwargs={"pk": world.cycle.pk, "site": world.sites["A"].pk}))
-    assert f"/video/sessions/{world.sessions['A'].pk}/" in page.content.decode()
+    url = reverse("site_detail", kwargs={"pk": world.cycle.pk, "site": world.sites["A"].pk})
+    page = client.get(url).content.decode()
+    assert f"/video/sessions/{world.sessions['A'].pk}/" in page and "未上传录像" in page
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    assert "审核中" in client.get(url).content.decode()
+    for flag in Flag.objects.all():
+        services.review_flag(flag, "dismiss", world.users["rita"])
+    assert '<span class="video-validity">有效</span>' in client.get(url).content.decode()
