@@ -5,7 +5,7 @@ minimum time; the thresholds are the fields of :class:`FlagParameters` and are e
 ``docs/methods/video-flags.md``.  A flag is a time interval::
 
     start_s, end_s   seconds (video time for picture flags; from the scheduled start for schedule flags)
-    kind             covered | frozen | still | camera_moved | late_start | early_end | missing
+    kind             covered | frozen | loop | still | camera_moved | late_start | early_end | missing
     severity         serious | warning
     score            0–1, how far past its threshold the evidence is (1 = as strong as it gets)
 
@@ -22,7 +22,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 
-KINDS = ("covered", "frozen", "still", "camera_moved", "late_start", "early_end", "missing")
+KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "late_start", "early_end", "missing")
 SEVERITIES = ("serious", "warning")
 FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "severity": pl.String,
                "score": pl.Float64}
@@ -44,6 +44,10 @@ class FlagParameters:
     moved_changed: float = 0.3  # camera moved: at least this share of pixels change at once …
     moved_thumb_diff: float = 12.0  # … and the 8×8 fingerprint still differs this much …
     moved_persist_s: float = 2.0  # … this long afterwards (a person passing the lens does not)
+    loop_thumb_diff: float = 1.0  # loop: the fingerprints match those of an earlier stretch within this …
+    loop_min_lag_s: float = 10.0  # … at least this much earlier …
+    loop_min_s: float = 10.0  # … for this long, while the picture moves (a replayed recording)
+    loop_serious_s: float = 30.0
     gap_tolerance_s: float = 60.0  # schedule: late start, early end or a hole longer than this
     gap_serious_s: float = 300.0
 
@@ -93,18 +97,63 @@ def _interval_flags(t, mask, *, kind, min_s, serious_s, score, period, from_prev
     return out
 
 
+def _loop_flags(t: np.ndarray, thumb: np.ndarray, changed: np.ndarray, p: FlagParameters,
+                period: float) -> list[dict]:
+    """Stretches that replay an earlier stretch: for some lag L ≥ ``loop_min_lag_s``, every
+    sample's fingerprint is within ``loop_thumb_diff`` of the fingerprint L earlier, for at least
+    ``loop_min_s``, while the picture moves (``changed`` > ``still_changed`` at both ends) and moves
+    clearly more from sample to sample (median step ≥ 2 × ``loop_thumb_diff``) than it differs from
+    its earlier copy.  Candidate lags come from equal coarse fingerprints (grey // 32), found by
+    sorting, so the cost grows as n log n, not n²."""
+    n = len(t)
+    min_lag = max(1, int(np.ceil(p.loop_min_lag_s / period - 1e-9)))
+    min_run = max(1, int(np.ceil(p.loop_min_s / period - 1e-9)))
+    if n <= min_lag + 1:
+        return []
+    moving = np.isfinite(changed) & (changed > p.still_changed)
+    weights = np.random.default_rng(0).integers(1, 2**62, size=thumb.shape[1], dtype=np.uint64)
+    keys = ((thumb // 32).astype(np.uint64) * weights).sum(axis=1)  # (uint64 arithmetic wraps: a hash)
+    order = np.argsort(keys, kind="stable")
+    same = keys[order[1:]] == keys[order[:-1]]
+    cur, prev = order[1:][same], order[:-1][same]
+    lags = cur - prev
+    ok = (lags >= min_lag) & moving[cur] & moving[prev]
+    if not ok.any():
+        return []
+    values, counts = np.unique(lags[ok], return_counts=True)
+    candidates = values[np.argsort(-counts, kind="stable")][:10]
+    candidates = [int(v) for v in candidates if counts[values == v][0] >= max(2, min_run // 2)]
+    step = np.r_[np.inf, np.abs(np.diff(thumb, axis=0)).mean(axis=1)]
+    out: list[dict] = []
+    for lag in candidates:
+        d = np.full(n, np.inf)
+        d[lag:] = np.abs(thumb[lag:] - thumb[:-lag]).mean(axis=1)
+        mask = (d <= p.loop_thumb_diff) & moving & np.r_[np.zeros(lag, bool), moving[:-lag]]
+        for i, j in _runs(mask):
+            if j - i + 1 < min_run or np.median(step[i:j + 1]) < 2 * p.loop_thumb_diff:
+                continue
+            start, end = float(t[i]), float(t[j] + period)
+            if any(start < f["end_s"] and f["start_s"] < end for f in out):
+                continue
+            out.append({"start_s": start, "end_s": end, "kind": "loop",
+                        "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
+                        "score": float(np.clip(1 - np.mean(d[i:j + 1]) / max(p.loop_thumb_diff, 1e-9), 0, 1))})
+    return out
+
+
 def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> pl.DataFrame:
     """The picture flags of one recording from its statistics frame (``frame_statistics``).
 
     * covered — brightness < ``dark_brightness`` or contrast < ``flat_contrast`` for ≥ ``covered_min_s``;
     * frozen — not covered, ``diff`` ≤ ``frozen_diff`` for ≥ ``frozen_min_s``;
-    * still — neither, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
+    * loop — a moving stretch whose fingerprints repeat an earlier stretch (:func:`_loop_flags`);
+    * still — neither covered nor frozen, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
       (p = ``moved_persist_s``) still differs by ≥ ``moved_thumb_diff`` grey levels on average
       from both i−1 and i−1−p (none of them covered).
 
-    Severity: covered and frozen are serious from ``covered_serious_s`` / ``frozen_serious_s``
-    on, else warnings; still and camera_moved are warnings.  Sorted by start, then kind."""
+    Severity: covered, frozen and loop are serious from ``covered_serious_s`` / ``frozen_serious_s``
+    / ``loop_serious_s`` on, else warnings; still and camera_moved are warnings.  Sorted by start, then kind."""
     p = params or FlagParameters()
     if stats.height == 0:
         return _empty()
@@ -131,6 +180,8 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
                              score=frozen_score, period=period, from_previous=True)
     flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
                              score=still_score, period=period, from_previous=True)
+
+    flags += _loop_flags(t, thumb, changed, p, period)
 
     lag = max(1, int(round(p.moved_persist_s / period)))
     n = stats.height

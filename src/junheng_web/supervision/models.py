@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 KIND_LABELS = {
     "covered": _("镜头遮挡或画面过暗"),
     "frozen": _("画面冻结"),
+    "loop": _("画面循环重放"),
     "still": _("长时间无动静"),
     "camera_moved": _("镜头移动"),
     "late_start": _("录像晚于开考"),

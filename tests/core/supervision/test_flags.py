@@ -4,6 +4,8 @@ within one sample period."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -20,7 +22,7 @@ from junheng.supervision import (
 
 FPS = 2.0  # one sample every 0.5 s: the tolerance of every boundary
 SHORT = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
-                       moved_persist_s=1)
+                       moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10)
 
 
 def _found(flags: pl.DataFrame) -> list[tuple]:
@@ -50,8 +52,18 @@ def test_it_finds_exactly_the_drawn_events(events_clip):
 
 
 def test_it_flags_nothing_in_a_normal_room(video, tmp_path):
-    flags, _ = analyse_video(video.make_clip(tmp_path / "normal.avi", 12), FPS, SHORT)
+    flags, _ = analyse_video(video.make_clip(tmp_path / "normal.avi", 40), FPS, SHORT)
     assert flags.is_empty()
+
+
+def test_it_finds_a_replayed_stretch(video, tmp_path):
+    """14–20 s replays 2–8 s (a looped recording), 26–38 s replays 6–18 s: warning, then serious."""
+    clip = video.make_clip(tmp_path / "loop.avi", 40, [("loop", 14, 20, 12), ("loop", 26, 38, 20)])
+    flags, _ = analyse_video(clip, FPS, SHORT)
+    _match(flags, [("loop", 14, 20, "warning"), ("loop", 26, 38, "serious")])
+    # the lag must be at least loop_min_lag_s: with 25 s, neither replay counts
+    later = analyse_video(clip, FPS, dataclasses.replace(SHORT, loop_min_lag_s=25))[0]
+    assert later.is_empty()
 
 
 def test_long_stretches_are_serious_and_short_ones_are_not_flagged(video, tmp_path):
