@@ -121,12 +121,13 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                 grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
             frames.append(grey)
             times.append(t)
+            if len(times) % 10 == 0:
+                report(index / total if total else 0.0, f"{t:.0f} s")
             next_t = (int(t / period + 1e-6) + 1) * period
             if len(frames) == _CHUNK:
                 parts.append(_stats(np.stack(frames), prev, pixel_threshold))
                 prev = frames[-1]
                 frames = []
-                report(index / total if total else 0.0, f"{t:.0f} s")
         if frames:
             parts.append(_stats(np.stack(frames), prev, pixel_threshold))
     finally:
