@@ -58,6 +58,13 @@ def home(request: HttpRequest) -> HttpResponse:
             tasks.append({"text": _("上传问卷数据"), "url": f"/cycles/{cycle.pk}/upload/questionnaire/"})
         if can(user, "sitelist.download") and user.school_id:
             tasks.append({"text": _("下载测试点学生名单"), "url": f"/cycles/{cycle.pk}/sites/"})
+        if can(user, "video.review"):
+            from junheng_web.supervision.models import Flag
+
+            n = restrict(Flag.objects.filter(status=Flag.Status.OPEN, session__site__cycle=cycle), user,
+                         "video.review").count()
+            if n:
+                tasks.append({"text": _("审核视频标记：%(n)d 条待审核") % {"n": n}, "url": "/video/"})
         if can(user, "dashboard.view"):
             tasks.append({"text": _("查看采集进度"), "url": f"/cycles/{cycle.pk}/progress/"})
             tasks.append({"text": _("查看体质健康结果"), "url": f"/cycles/{cycle.pk}/dashboard/"})

@@ -154,14 +154,24 @@ def invalid_sessions(cycle):
                                       video_flags__severity=Flag.Severity.SERIOUS).distinct()
 
 
+def _pupils_q(cycle, site_id: int, subject: str) -> Q:
+    """The sampled pupils who sit a session: the site's schools' pupils assigned its subject (for
+    a session of another kind — 体质健康, 问卷 — every sampled pupil of the site's schools)."""
+    part = Q(sampled_school__test_sites=site_id)
+    return part & Q(subject=subject) if subject in (cycle.subjects or []) else part
+
+
+def session_pupils(session: TestSession):
+    """The sampled pupils (``SampledPupil``) who sit ``session``."""
+    cycle = session.site.cycle
+    return SampledPupil.objects.filter(cycle=cycle).filter(_pupils_q(cycle, session.site_id, session.subject))
+
+
 def invalid_pupils(cycle) -> list[str]:
-    """学籍号 of the sampled pupils whose session is invalid: the pupils of the site's schools
-    assigned that session's subject (for a session of another kind — 体质健康, 问卷 — every
-    sampled pupil of the site's schools)."""
+    """学籍号 of the sampled pupils whose session is invalid (see :func:`session_pupils`), sorted."""
     q = Q()
     for site_id, subject in invalid_sessions(cycle).values_list("site_id", "subject"):
-        part = Q(sampled_school__test_sites=site_id)
-        q |= part & Q(subject=subject) if subject in (cycle.subjects or []) else part
+        q |= _pupils_q(cycle, site_id, subject)
     if not q:
         return []
     return sorted(set(SampledPupil.objects.filter(cycle=cycle).filter(q)

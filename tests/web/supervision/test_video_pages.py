@@ -87,6 +87,7 @@ def test_review_flow_makes_the_session_invalid_and_lists_its_pupils(client, worl
     session = world.sessions["A"]
     assert services.session_validity(session) == services.UNDER_REVIEW
     client.force_login(world.users["rita"])
+    assert "审核视频标记：2 条待审核" in client.get(reverse("home")).content.decode()
     queue = client.get(reverse("review_queue")).content.decode()
     covered, early = Flag.objects.get(kind="covered"), Flag.objects.get(kind="early_end")
     assert f'data-flag="{covered.pk}"' in queue and f'data-flag="{early.pk}"' in queue
@@ -164,3 +165,5 @@ def test_the_site_page_links_each_session_with_its_validity(client, world, clip)
     for flag in Flag.objects.all():
         services.review_flag(flag, "dismiss", world.users["rita"])
     assert '<span class="video-validity">有效</span>' in client.get(url).content.decode()
+    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"])
+    assert '<span class="video-validity">无效：2 名学生按未作答处理</span>' in client.get(url).content.decode()

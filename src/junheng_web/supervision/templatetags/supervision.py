@@ -1,4 +1,5 @@
-"""``{{ session|video_validity }}``: a session's validity label for the pages of other apps (the site page)."""
+"""``{{ session|video_validity }}``: a session's validity label for the pages of other apps (the site page),
+with the number of its pupils who count as non-respondents when it is invalid."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ register = template.Library()
 @register.filter
 def video_validity(session) -> str:
     from junheng_web.supervision.models import Flag
-    from junheng_web.supervision.services import INVALID, UNDER_REVIEW, VALID, session_validity
+    from junheng_web.supervision.services import INVALID, UNDER_REVIEW, VALID, session_pupils, session_validity
 
     if not Flag.objects.filter(session=session).exists() and not session.recordings.exists():
         return _("未上传录像")
-    return {VALID: _("有效"), UNDER_REVIEW: _("审核中"), INVALID: _("无效")}[session_validity(session)]
+    validity = session_validity(session)
+    if validity == INVALID:
+        return _("无效：%(n)d 名学生按未作答处理") % {"n": session_pupils(session).count()}
+    return {VALID: _("有效"), UNDER_REVIEW: _("审核中")}[validity]
