@@ -12,11 +12,11 @@ register = template.Library()
 @register.filter
 def video_validity(session) -> str:
     from junheng_web.supervision.models import Flag
-    from junheng_web.supervision.services import INVALID, UNDER_REVIEW, VALID, session_pupils, session_validity
+    from junheng_web.supervision.services import INVALID, UNDER_REVIEW, session_pupils, session_validity
 
     if not Flag.objects.filter(session=session).exists() and not session.recordings.exists():
         return _("未上传录像")
     validity = session_validity(session)
     if validity == INVALID:
         return _("无效：%(n)d 名学生按未作答处理") % {"n": session_pupils(session).count()}
-    return {VALID: _("有效"), UNDER_REVIEW: _("审核中")}[validity]
+    return _("审核中") if validity == UNDER_REVIEW else _("有效")
