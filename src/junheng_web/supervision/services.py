@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -47,11 +48,20 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def staging_path(name: str) -> Path:
+    """A fresh file under ``MEDIA_ROOT/video/incoming/`` for an upload in progress (moved, not
+    copied, by ``store_recording(…, move=True)``: a recording may be gigabytes)."""
+    folder = Path(settings.MEDIA_ROOT) / "video" / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+
+
 def store_recording(session: TestSession, source: str | Path, *, name: str | None = None,
-                    started_at: datetime | None = None, user=None) -> tuple[Recording, bool]:
+                    started_at: datetime | None = None, user=None, move: bool = False) -> tuple[Recording, bool]:
     """Keep the file ``source`` as a recording of ``session`` (started at ``started_at``, default
     the scheduled start); returns the row and whether it is new.  A file already stored for the
-    session (same SHA-256) is not stored again."""
+    session (same SHA-256) is not stored again.  ``move``: ``source`` is a staging file of the
+    platform, moved into place (and removed when it is not needed)."""
     source = Path(source)
     name = Path(name or source.name).name
     if not name.lower().endswith(VIDEO_SUFFIXES):
@@ -63,12 +73,17 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
     digest = checksum(source)
     existing = Recording.objects.filter(session=session, checksum=digest).first()
     if existing is not None:
+        if move:
+            source.unlink(missing_ok=True)
         return existing, False
     site = session.site
     rel = Path("video") / str(site.cycle_id) / site.code / f"{session.pk}-{digest[:16]}{Path(name).suffix.lower()}"
     dest = Path(settings.MEDIA_ROOT) / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, dest)
+    if move:
+        shutil.move(source, dest)
+    else:
+        shutil.copyfile(source, dest)
     with transaction.atomic():
         rec, created = Recording.objects.get_or_create(
             session=session, checksum=digest,

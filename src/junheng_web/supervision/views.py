@@ -6,7 +6,6 @@ itself.  Every object is fetched through ``restrict`` (out of scope → 404), ev
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from django.contrib import messages
@@ -57,18 +56,18 @@ def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
                 messages.error(request, e)
         return redirect("session_video", session=obj.pk)
     upload = form.cleaned_data["file"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(upload.name).name
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        try:
-            rec, created = services.store_recording(obj, path, name=upload.name,
-                                                    started_at=form.cleaned_data.get("started_at"), user=request.user)
-        except InputError as exc:
-            for issue in exc.issues:
-                messages.error(request, issue.message())
-            return redirect("session_video", session=obj.pk)
+    path = services.staging_path(upload.name)
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        rec, created = services.store_recording(obj, path, name=upload.name, move=True,
+                                                started_at=form.cleaned_data.get("started_at"), user=request.user)
+    except InputError as exc:
+        path.unlink(missing_ok=True)
+        for issue in exc.issues:
+            messages.error(request, issue.message())
+        return redirect("session_video", session=obj.pk)
     audit(request, "upload", f"video {obj.site.code} {rec.name}", region_code=obj.site.county.code)
     if not created:
         messages.info(request, _("该录像已上传过，未作改动"))

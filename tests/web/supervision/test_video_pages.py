@@ -5,8 +5,10 @@ and its video (ranges, audited), and the review flow confirm → session invalid
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +54,9 @@ def test_it_uploads_analyses_and_ignores_a_second_upload(client, world, clip, ea
     again = _upload(client, world, clip)
     assert again.status_code == 302 and again["Location"].endswith(f"/video/sessions/{world.sessions['A'].pk}/")
     assert Recording.objects.count() == 1 and Flag.objects.count() == 2
+    assert (Path(settings.MEDIA_ROOT) / Recording.objects.get().file).read_bytes() == clip.read_bytes()
+    # the second upload's staging file is gone
+    assert not list((Path(settings.MEDIA_ROOT) / "video" / "incoming").iterdir())
     assert AuditLog.objects.filter(action="upload", what__startswith="video").count() == 2
 
 
@@ -152,6 +157,17 @@ def test_reviewers_of_county_b_never_see_county_a(client, world, clip):
     assert client.post(reverse("flag_review", kwargs={"flag": flag.pk}), {"decision": "confirm"}).status_code == 404
     assert client.get(reverse("recording_file", kwargs={"recording": rec.pk})).status_code == 404
     assert Flag.objects.get(pk=flag.pk).status == "open"
+
+
+def test_the_pages_speak_english(client, world, clip, settings):
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(world.users["rita"])
+    flag = Flag.objects.get(kind="covered")
+    assert "Video review: open flags" in client.get(reverse("review_queue")).content.decode()
+    page = client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).content.decode()
+    assert "Lens covered or picture dark" in page and "Confirm the problem" in page and "镜头遮挡" not in page
 
 
 def test_the_site_page_links_each_session_with_its_validity(client, world, clip):
