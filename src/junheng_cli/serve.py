@@ -73,6 +73,8 @@ def demo_accounts() -> list[tuple[str, str, str]]:
 
     account("province", User.Role.PROVINCE_ADMIN, "省级管理员 / province admin")
     account("analyst", User.Role.PROVINCE_ANALYST, "省级分析员 / province analyst")
+    account("reviewer", User.Role.REVIEWER, "视频巡查员（全省）/ video reviewer for the province",
+            region=Region.objects.get(code="410000", level=Region.Level.PROVINCE))
     for code in DEMO_COUNTIES:
         county = Region.objects.filter(code=code, level=Region.Level.COUNTY).first()
         if county is None:

@@ -37,7 +37,7 @@ def test_it_creates_the_counties_when_the_registry_has_none(db, tmp_path):
     from junheng_cli.serve import demo_accounts
 
     names = [u for u, _, _ in demo_accounts()]
-    assert {"province", "county-410102", "county-410103"} <= set(names)
+    assert {"province", "reviewer", "county-410102", "county-410103"} <= set(names)
 
 
 def test_it_keeps_the_password_validators_for_real_accounts():

@@ -79,3 +79,19 @@ def test_it_covers_every_model_with_pupil_or_region_data():
                if m._meta.app_label in scoped_apps and m._meta.label_lower not in SCOPES
                and m._meta.model_name not in {"schoolclass", "samplerun", "weightset"}]
     assert missing == [], f"models without a scope entry: {missing}"
+
+
+def test_a_reviewer_bound_to_the_province_sees_the_province_and_one_bound_to_a_county_that_county(world):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.accounts.scoping import region_of
+    from junheng_web.cycles.models import TestSite
+    from tests.web.conftest import _user
+
+    provincial = _user("ruth", "reviewer", region=world.regions["province"])
+    local = world.users["rita"]
+    assert _codes(restrict(TestSite, provincial), "county__code") == ["410102", "410103"]
+    assert _codes(restrict(TestSite, local), "county__code") == ["410102"]
+    assert region_of(provincial) is None and region_of(local) == world.regions["A"]
+    # bound to the province is not a province role: no action the reviewer role lacks
+    assert restrict(AuditLog, provincial, "audit.view").count() == 0
+    assert not can(provincial, "sample.run")

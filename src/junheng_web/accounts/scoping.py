@@ -89,7 +89,11 @@ def _label(qs: QuerySet) -> str:
 
 
 def _is_province(user) -> bool:
-    return user.is_superuser or user.role in ("province_admin", "province_analyst")
+    """Province roles, and any region-bound role (e.g. a 巡查员 of the 省督导巡视组) bound to the province."""
+    if user.is_superuser or user.role in ("province_admin", "province_analyst"):
+        return True
+    region = user.region if user.region_id and user.role not in ("school", "proctor") else None
+    return region is not None and region.level == "province"
 
 
 def _county_q(path: str, user) -> Q | None:

@@ -249,7 +249,9 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
                     progress: Progress | None = None) -> WeightSet:
     """Final and replicate weights for the cycle's sample; ``responded``: 学籍号 of pupils with data
     (default all); ``margins``: known totals (key columns + ``total``) to post-stratify or rake to.
-    Saves ``weight`` on each pupil and the replicate weights as Parquet."""
+    Pupils who sat a session the video review found invalid (``supervision.services.invalid_pupils``)
+    count as non-respondents whatever ``responded`` says. Saves ``weight`` on each pupil and the
+    replicate weights as Parquet."""
     progress = progress or _noop
     run = current_run(cycle)
     pupils = pupil_sample(cycle)
@@ -258,7 +260,14 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
              .values_list("school__code", "stratum", "certainty", "sort_order").distinct()),
         schema={"school_code": pl.String, "stratum": pl.String, "certainty": pl.Boolean, "sort_order": pl.Int64},
         orient="row")
-    resp = None if responded is None else pupils["student_id"].is_in(list(responded)).to_numpy()
+    from junheng_web.supervision.services import invalid_pupils
+
+    ids = pupils["student_id"]
+    invalid = invalid_pupils(cycle)
+    resp = None if responded is None else ids.is_in(list(responded)).to_numpy()
+    if invalid:
+        valid = ~ids.is_in(invalid).to_numpy()
+        resp = valid if resp is None else resp & valid
     progress(0.3, "计算权重 / computing weights")
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
                       margins=margins, seed=run.seed)

@@ -183,3 +183,18 @@ def test_the_site_page_links_each_session_with_its_validity(client, world, clip)
     assert '<span class="video-validity">有效</span>' in client.get(url).content.decode()
     services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"])
     assert '<span class="video-validity">无效：2 名学生按未作答处理</span>' in client.get(url).content.decode()
+
+
+def test_pupils_of_an_invalid_session_get_no_weight(world, clip):
+    from junheng_web.sampling.models import SampledPupil
+    from junheng_web.sampling.services import compute_weights
+
+    rec, _ = services.store_recording(world.sessions["A"], clip, user=world.users["bob"])
+    services.analyse_recording(rec)
+    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"], "提前关机")
+    invalid = set(services.invalid_pupils(world.cycle))
+    assert len(invalid) == 2
+    compute_weights(world.cycle, replicates=4)
+    rows = SampledPupil.objects.filter(cycle=world.cycle).values_list("pupil__student_id", "responded", "weight")
+    assert {s for s, responded, _ in rows if not responded} == invalid
+    assert all(w == 0 for s, _, w in rows if s in invalid) and all(w > 0 for s, _, w in rows if s not in invalid)
