@@ -95,9 +95,12 @@ def seating_xlsx(plan: pl.DataFrame, rooms: list[Room], path: str | Path, *, unm
 
 
 def _qr_svg(text: str) -> Markup:
+    """A QR code (segno) as an inline SVG scaled by CSS, with a quiet zone of two modules."""
     import segno
 
-    return Markup(segno.make(text, error="m").svg_inline(scale=1, border=1, omitsize=True))
+    n = len(segno.make_qr(text, error="m").matrix)
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n + 4} {n + 4}">'
+                  f'{_qr_paths(text, 2, 2, n)}</svg>')
 
 
 def cards_html(cards: pl.DataFrame, *, title: str = "学业质量监测 登录卡", unmask: bool = False, per_page: int = 8) -> str:
@@ -116,7 +119,7 @@ def cards_html(cards: pl.DataFrame, *, title: str = "学业质量监测 登录�
 def _qr_paths(text: str, x: float, y: float, size: float) -> str:
     import segno
 
-    qr = segno.make(text, error="m")
+    qr = segno.make_qr(text, error="m")
     m = [list(r) for r in qr.matrix]
     n = len(m)
     u = size / n
