@@ -160,7 +160,7 @@ def sheet_svg(layout: omr.SheetLayout, *, pupil_label: str = "") -> str:
     for r in layout.bubbles().iter_rows(named=True):
         out.append(f'<circle cx="{r["x"]:.2f}" cy="{r["y"]:.2f}" r="{omr.BUBBLE_R}" fill="none" stroke="#777" stroke-width="0.25"/>'
                    f'<text x="{r["x"]:.2f}" y="{r["y"] + 0.8:.2f}" font-size="2.2" fill="#aaa" text-anchor="middle">{e(r["value"])}</text>')
-    for k, it in enumerate(layout.items):
+    for k in range(len(layout.items)):
         col, row = divmod(k, omr.ITEM_ROWS)
         y = omr.ITEM_Y0 + row * omr.ITEM_DY
         out.append(f'<text x="{omr.ITEM_COLS_X[col] + 8}" y="{y + 1.2:.2f}" font-size="3.2" text-anchor="end">{k + 1}</text>')

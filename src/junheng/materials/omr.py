@@ -2,8 +2,8 @@
 
 A :class:`SheetLayout` fixes every mark on an A4 page in millimetres: four corner fiducial squares,
 the pupil-id grid (one column of bubbles per character: 19 for a 学籍号 — ``G``/``J``/``L``, 17
-digits, then a digit or ``X`` — or a few digits for a seat number), a QR code holding the sheet id
-and booklet, and one row of bubbles per item (``A``–``H`` for choice items, ``0``–``max_score`` for
+digits, then a digit or ``X`` — or a few digits for a seat number), a QR code holding the booklet
+and sheet id, and one row of bubbles per item (``A``–``H`` for choice items, ``0``–``max_score`` for
 constructed items coded by scorers).  The layout is saved as JSON next to the printed PDF and read
 back by :func:`read_sheets`, so printing and reading always share the same geometry.
 
@@ -119,7 +119,7 @@ class SheetLayout:
                                           "x": pl.Float64, "y": pl.Float64}, orient="row")
 
     def qr_text(self) -> str:
-        return f"JH|{self.sheet_id}|{self.booklet}"
+        return f"JH|{self.booklet}|{self.sheet_id}"
 
 
 def layout_for_booklet(booklet_items: pl.DataFrame, bank: pl.DataFrame, booklet: str, *, subject: str | None = None,
@@ -147,7 +147,7 @@ def layout_for_booklet(booklet_items: pl.DataFrame, bank: pl.DataFrame, booklet:
             choices = LETTERS[: int(n)]
         items.append(SheetItem(iid, r["format"], choices))
     subject = subject or str(info[sel["item_id"][0]].get("subject") or "")
-    sid = sheet_id or f"{subject}-{booklet}"
+    sid = sheet_id or booklet
     if id_digits:
         return SheetLayout.seat_number(sid, booklet, subject, items, digits=id_digits)
     return SheetLayout(sid, booklet, subject, tuple(items))
@@ -328,7 +328,8 @@ def _check_qr(gray: np.ndarray, layout: SheetLayout, name: str) -> list[Issue]:
         text, _, _ = cv2.QRCodeDetector().detectAndDecode(gray)
     except cv2.error:
         text = ""
-    if text and text.startswith("JH|") and text != layout.qr_text():
+    parts = text.split("|") if text else []
+    if len(parts) >= 2 and parts[0] == "JH" and parts[1] != layout.booklet:
         return [Issue("答题卡二维码与版式不符（题本不同）", "the sheet's QR code belongs to another layout",
                       file=name, column="QR", value=text)]
     return []

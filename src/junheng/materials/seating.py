@@ -43,7 +43,7 @@ class Room:
             cap = int(parts[2]) if len(parts) > 2 and parts[2] else None
             room = cls(parts[0], int(r), int(c), cap)
         except (IndexError, ValueError):
-            raise ParameterError(f"考场格式应为 名称:行x列[:容量] / room must be NAME:ROWSxCOLS[:CAPACITY]; got {text!r}")
+            raise ParameterError(f"考场格式应为 名称:行x列[:容量] / room must be NAME:ROWSxCOLS[:CAPACITY]; got {text!r}") from None
         if room.rows < 1 or room.cols < 1 or (cap is not None and cap < 1):
             raise ParameterError(f"考场行列数须为正 / rows, columns and capacity must be positive; got {text!r}")
         return room

@@ -143,3 +143,12 @@ def test_layout_from_a_booklet_and_round_trip():
         layout_for_booklet(bi, bank, "B9")
     with pytest.raises(ParameterError, match="not an answer-sheet layout"):
         SheetLayout.from_json('{"schema": "x"}')
+
+
+def test_qr_of_another_booklet_is_reported(blank):
+    lay, img0, _ = blank
+    other = SheetLayout(lay.sheet_id, "B04", lay.subject, lay.items)
+    _, issues = read_sheets([img0], other)
+    assert any(i.column == "QR" and i.value == lay.qr_text() for i in issues)
+    _, issues = read_sheets([img0], lay)
+    assert not any(i.column == "QR" for i in issues)
