@@ -76,6 +76,10 @@ def test_login_codes_are_stored_hashed_and_check(world, client_for, tmp_path):
     for sid, code in printed.items():
         assert check_login_code(session, sid, code) and check_login_code(session, sid, code.lower())
         assert not check_login_code(session, sid, code[::-1])
+    from junheng_web.accounts.scoping import restrict
+
+    assert restrict(LoginCode, world.users["bob"]).count() == 2
+    assert restrict(LoginCode, world.users["charlie"]).count() == 0  # county B
     before = list(LoginCode.objects.values_list("student_id", "code_hash").order_by("student_id"))
     c.get(_url(world, "cards"))  # printing again changes nothing
     assert list(LoginCode.objects.values_list("student_id", "code_hash").order_by("student_id")) == before
