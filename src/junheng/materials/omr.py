@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import Issue, ParameterError
+from junheng.registry.codes import student_id_problem
 
 SCHEMA = "junheng.omr/1"
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -217,6 +218,8 @@ def bubble_darkness(gray: np.ndarray, layout: SheetLayout, bubbles: pl.DataFrame
     hmat = cv2.getPerspectiveTransform(pts, dst)
     size = (int(PAGE_W * PX_PER_MM), int(PAGE_H * PX_PER_MM))
     warped = cv2.warpPerspective(gray, hmat, size, flags=cv2.INTER_AREA, borderValue=255).astype(np.float64)
+    if _upside_down(warped):
+        warped = warped[::-1, ::-1]
     b = layout.bubbles() if bubbles is None else bubbles
     dx, dy = _disc(SAMPLE_R * PX_PER_MM)
     cx = np.rint(b["x"].to_numpy() * PX_PER_MM).astype(int)
@@ -229,6 +232,16 @@ def bubble_darkness(gray: np.ndarray, layout: SheetLayout, bubbles: pl.DataFrame
     if white - black < 40:
         return None  # no contrast: not a sheet
     return np.clip((white - mean) / (white - black), 0.0, 1.0)
+
+
+def _upside_down(warped: np.ndarray) -> bool:
+    """The QR code (top right) is far darker than the same box turned by 180° (items, bottom left):
+    a sheet fed upside down shows the opposite."""
+    x0, y0, x1, y1 = (int(v * PX_PER_MM) for v in (QR_X, QR_Y, QR_X + QR_SIZE, QR_Y + QR_SIZE))
+    h, w = warped.shape
+    qr = warped[y0:y1, x0:x1].mean()
+    turned = warped[h - y1:h - y0, w - x1:w - x0].mean()
+    return turned < qr - 25
 
 
 def classify(darkness: np.ndarray) -> np.ndarray:
@@ -246,7 +259,8 @@ def read_sheets(images, layout: SheetLayout, *, progress=None) -> tuple[pl.DataF
     raw`` plus ``sheet`` (file name or number), ``position`` and ``status`` (:data:`RESPONSE_STATUSES`);
     ``raw`` is the marked character(s), ``""`` for a blank, ``"*"`` for a double mark (an invalid code
     for :func:`junheng.assessment.score_responses`).  ``issues``: per sheet, missing fiducials,
-    an unreadable id column, double marks and light marks (warnings), a QR code of another booklet.
+    an unreadable id column, a 学籍号 whose check character does not match (GB 11643), double marks
+    and light marks (warnings), a QR code of another booklet.  A sheet fed upside down is turned.
     """
     b = layout.bubbles()
     items = b.filter(pl.col("part") == "item")
@@ -270,6 +284,11 @@ def read_sheets(images, layout: SheetLayout, *, progress=None) -> tuple[pl.DataF
         cls = classify(dark)
         issues += _check_qr(gray, layout, name)
         pid = _read_id(cls[: ids.height], dark[: ids.height], ids, name, issues)
+        if pid is not None and layout.id_alphabets == STUDENT_ID_ALPHABETS:
+            problem = student_id_problem(pid)
+            if problem:
+                issues.append(Issue(f"学籍号{problem[0]}，请核对涂卡", f"student id {problem[1]}: check the marks",
+                                    file=name, column="id", value=pid))
         ic = cls[ids.height:]
         idx = items["index"].to_numpy()
         n_filled = np.bincount(idx, weights=ic == 2, minlength=n_items).astype(int)

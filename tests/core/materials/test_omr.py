@@ -18,7 +18,7 @@ from junheng.materials.omr import FIDUCIALS, SheetItem, SheetLayout, layout_for_
 
 DPI = 100
 MM = DPI / 25.4
-STUDENT = "G410102201003150012"  # a 学籍号-shaped id (type letter, 17 digits, check character)
+STUDENT = "G410102201003150019"  # a valid 学籍号 (GB 11643 check character 9)
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
 
@@ -87,7 +87,7 @@ def test_reads_a_rotated_noisy_scan_exactly(blank):
     _fill(img, lay, marks)
     _fill(img, lay, [("item", i, v) for i, v in (*erased.items(), *light_only.items())], shade=200)  # erasure remains
     cv2.line(img, (round(150 * MM), round(200 * MM)), (round(175 * MM), round(206 * MM)), 170, 2)  # stray pencil line
-    scans = [_scan(img, 3.0, 0.97, 1), _scan(img, -2.5, 1.0, 2, jpeg=True)]
+    scans = [_scan(img, 3.0, 0.97, 1), _scan(img, -2.5, 1.0, 2, jpeg=True), _scan(img, 181.5, 1.0, 5)]  # last: upside down
     resp, issues = read_sheets(scans, lay)
     for sheet, r in resp.group_by("sheet"):
         got = dict(zip(r["item_id"], r["raw"]))
@@ -106,8 +106,8 @@ def test_reads_a_rotated_noisy_scan_exactly(blank):
                 assert (got[iid], status[iid]) == (ans, "marked"), (sheet, iid)
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
-    assert [(i.column, i.value) for i in errors] == [("M08", "AC"), ("M08", "AC")]
-    assert [i.column for i in warnings] == ["M20", "M20"]
+    assert [(i.column, i.value) for i in errors] == [("M08", "AC")] * 3
+    assert [i.column for i in warnings] == ["M20"] * 3
     assert resp.columns[:3] == ["person_id", "item_id", "raw"]
 
 
@@ -152,3 +152,14 @@ def test_qr_of_another_booklet_is_reported(blank):
     assert any(i.column == "QR" and i.value == lay.qr_text() for i in issues)
     _, issues = read_sheets([img0], lay)
     assert not any(i.column == "QR" for i in issues)
+
+
+def test_a_wrong_check_character_is_reported(blank):
+    lay, img0, _ = blank
+    img = img0.copy()
+    wrong = STUDENT[:-1] + "3"
+    _fill(img, lay, [("id", str(c + 1), ch) for c, ch in enumerate(wrong)])
+    resp, issues = read_sheets([img], lay)
+    assert set(resp["person_id"]) == {wrong}
+    assert [(i.column, i.value) for i in issues if i.column == "id"] == [("id", wrong)]
+    assert "GB 11643 gives 9" in next(i.rule_en for i in issues if i.column == "id")
