@@ -97,3 +97,11 @@ def test_sheet_and_omr_round_trip(tmp_path):
     assert set(raw["person_id"]) == {"0417"}
     assert dict(zip(raw["item_id"], raw["raw"])) == key
     assert pl.read_csv(tmp_path / "issues.csv").height == 0
+    # the raw responses feed `junheng items score`: each drawn answer scores as the bank's key says
+    r = run("items", "score", tmp_path / "raw.csv", "--bank", tmp_path / "bank.json", "--no-mask",
+            "-o", tmp_path / "scored.csv", "--long", tmp_path / "long.csv")
+    assert r.exit_code == 0, r.output
+    long = pl.read_csv(tmp_path / "long.csv", infer_schema=False)
+    items = {it.item_id: it for it in test.bank}
+    want = {k: str(items[k].score_table()[v]) for k, v in key.items()}
+    assert dict(zip(long["item_id"], long["score"])) == want
