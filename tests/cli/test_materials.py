@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from junheng.assessment import save_bank
 from junheng.assessment.files import write_table
@@ -89,14 +90,20 @@ def test_sheet_and_omr_round_trip(tmp_path):
         x, y = b.filter((pl.col("part") == part) & (pl.col("key") == k) & (pl.col("value") == v)).select("x", "y").row(0)
         cv2.circle(img, (round(x * mm), round(y * mm)), round(1.65 * mm), 50, -1)
     m = cv2.getRotationMatrix2D((img.shape[1] / 2, img.shape[0] / 2), -2.0, 1.0)
-    cv2.imwrite(str(tmp_path / "scan.jpg"), cv2.warpAffine(img, m, img.shape[::-1], borderValue=245))
-    r = run("materials", "omr", layout_path, tmp_path / "scan.jpg", "-o", tmp_path / "raw.csv",
+    scan = cv2.warpAffine(img, m, img.shape[::-1], borderValue=245)
+    cv2.imwrite(str(tmp_path / "scan.jpg"), scan)
+    Image.fromarray(scan).save(tmp_path / "scanner.pdf", resolution=100)  # as a scanner would deliver it
+    r = run("materials", "omr", layout_path, tmp_path / "scan.jpg", tmp_path / "scanner.pdf", "-o", tmp_path / "raw.csv",
             "--issues", tmp_path / "issues.csv", "--dpi", 100)
     assert r.exit_code == 0, r.output
     raw = pl.read_csv(tmp_path / "raw.csv", infer_schema=False)
-    assert set(raw["person_id"]) == {"0417"}
-    assert dict(zip(raw["item_id"], raw["raw"])) == key
+    assert raw["sheet"].unique().sort().to_list() == ["scan.jpg", "scanner-1.png"]
+    for _, g in raw.group_by("sheet"):
+        assert set(g["person_id"]) == {"0417"}
+        assert dict(zip(g["item_id"], g["raw"])) == key
     assert pl.read_csv(tmp_path / "issues.csv").height == 0
+    raw = raw.filter(pl.col("sheet") == "scan.jpg")
+    write_table(raw, tmp_path / "raw.csv")
     # the raw responses feed `junheng items score`: each drawn answer scores as the bank's key says
     r = run("items", "score", tmp_path / "raw.csv", "--bank", tmp_path / "bank.json", "--no-mask",
             "-o", tmp_path / "scored.csv", "--long", tmp_path / "long.csv")
