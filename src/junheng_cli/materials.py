@@ -122,7 +122,7 @@ def cards(pupils: Path, seed: int, subject: str | None, site: str | None, title:
 @click.option("--design", "designs", multiple=True, type=_FILE, required=True, help="booklet design JSON")
 @click.option("--blocks", type=_FILE, required=True, help="blocks: item_id, block, order")
 @click.option("--booklet", "booklets", multiple=True, help="only these booklets (default: every booklet)")
-@click.option("--id-digits", type=int, default=None,
+@click.option("--id-digits", type=click.IntRange(1, 19), default=None,
               help="a seat-number grid of this many digits instead of the 19-character 学籍号 grid")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="folder: <booklet>.pdf (the sheet) and <booklet>.layout.json (for `junheng materials omr`)")
@@ -173,7 +173,7 @@ def _pages(paths: tuple[Path, ...], tmp: Path, dpi: int) -> list[Path]:
 @click.option("-o", "--out", type=_OUT, required=True,
               help="raw responses (person_id, item_id, raw, status, position, sheet): .csv/.xlsx/.parquet")
 @click.option("--issues", type=_OUT, help="every issue per sheet (file, column, rule, value) as .csv/.xlsx")
-@click.option("--dpi", type=int, default=150, show_default=True, help="resolution for rendering scanned PDFs")
+@click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True, help="resolution for rendering scanned PDFs")
 def omr(layout: Path, scans: tuple[Path, ...], out: Path, issues: Path | None, dpi: int) -> None:
     """Read scanned answer sheets (PNG/JPEG, or PDF pages) of one LAYOUT (<booklet>.layout.json)."""
     from junheng.materials.omr import SheetLayout, read_sheets

@@ -97,6 +97,8 @@ class SheetLayout:
             d["items"] = tuple(SheetItem(**i) for i in d["items"])
             d["id_alphabets"] = tuple(d["id_alphabets"])
             return cls(**d)
+        except ParameterError:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             raise ParameterError(f"答题卡版式文件无法读取 / unreadable layout file: {exc}") from None
 
@@ -280,6 +282,8 @@ def read_sheets(images, layout: SheetLayout, *, progress=None) -> tuple[pl.DataF
     images = list(images)
     frames, issues = [], []
     for k, image in enumerate(images):
+        if progress:
+            progress(k / len(images), f"{k}/{len(images)}")
         try:
             gray, name = _gray(image)
         except FileNotFoundError as exc:
@@ -322,8 +326,8 @@ def read_sheets(images, layout: SheetLayout, *, progress=None) -> tuple[pl.DataF
         frames.append(pl.DataFrame({"sheet": name, "person_id": pid, "item_id": ids_, "position": np.arange(1, n_items + 1),
                                     "raw": raw.astype(str), "status": status.astype(str)},
                                    schema_overrides={"person_id": pl.String, "position": pl.Int32}))
-        if progress:
-            progress((k + 1) / len(images), name)
+    if progress:
+        progress(1.0, f"{len(images)}/{len(images)}")
     schema = {"sheet": pl.String, "person_id": pl.String, "item_id": pl.String, "position": pl.Int32,
               "raw": pl.String, "status": pl.String}
     out = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
