@@ -17,6 +17,7 @@ from junheng_cli import (
     fitness,
     imports,
     irt,
+    materials,
     questionnaire,
     report,
     serve,
@@ -61,6 +62,7 @@ cli.add_command(survey.sample)
 cli.add_command(survey.survey)
 cli.add_command(questionnaire.questionnaire)
 cli.add_command(report.report)
+cli.add_command(materials.materials)
 cli.add_command(serve.serve)
 cli.add_command(supervision.video)
 

@@ -61,6 +61,8 @@ MATRIX = [
     Entry("site_detail", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, school_bound=True),
     Entry("site_pupils", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, action="sitelist.download",
           school_bound=True),
+    Entry("session_material", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk, "session": w.sessions["A"].pk,
+                                         "kind": "seating"}, action="sitelist.download", school_bound=True),
     Entry("upload", lambda w: {"pk": w.cycle.pk, "kind": "roster"}, action="roster.upload", bound=False,
           owner="dave"),
     Entry("progress", _cyc, action="dashboard.view", bound=False),

@@ -41,6 +41,7 @@ SCOPES: dict[str, Scope | str] = {
     "assessment.pupilscore": Scope(county="pupil__school__county", school="pupil__school"),
     "cycles.testsite": Scope(county="county", school="schools__school", distinct=True),
     "cycles.testsession": Scope(county="site__county", school="site__schools__school", distinct=True),
+    "cycles.logincode": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "jobs.job": Scope(county="county", school="school"),
     "questionnaires.questionnaire": ALL,
     "questionnaires.questionnaireresponse": Scope(county="school__county", school="school"),

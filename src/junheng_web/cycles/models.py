@@ -45,3 +45,19 @@ class TestSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site.code} {self.subject} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class LoginCode(models.Model):
+    """The one-time login code printed on a pupil's login card for a session, stored only as a
+    salted SHA-256 (:func:`junheng.materials.hash_code`) for the browser test to check."""
+
+    session = models.ForeignKey(TestSession, on_delete=models.CASCADE, related_name="login_codes")
+    student_id = models.CharField("学籍号", max_length=32)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="login_code_session_pupil_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.student_id}"

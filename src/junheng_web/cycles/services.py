@@ -462,3 +462,96 @@ def site_pupil_list(cycle: Cycle, site, *, unmask: bool = False) -> bytes:
     out = pl.concat(frames, how="diagonal_relaxed")
     out.write_csv(buf, include_bom=True)
     return buf.getvalue()
+
+
+MATERIALS = ("seating", "cards")
+
+
+def session_pupils(cycle: Cycle, session) -> pl.DataFrame:
+    """The pupils of a test session: the sampled pupils of the site's schools whose subject is the
+    session's, with ``student_id, name, school_code, subject`` and ``booklet`` (when assigned)."""
+    from junheng_web.assessment.models import BookletAssignment
+    from junheng_web.sampling.services import current_run
+
+    run = current_run(cycle)
+    school_ids = list(session.site.schools.values_list("pk", flat=True))
+    rows = list(SampledPupil.objects.filter(run=run, sampled_school__in=school_ids, subject=session.subject)
+                .values_list("pupil__student_id", "pupil__name", "sampled_school__school__code", "subject"))
+    df = pl.DataFrame(rows, schema={"student_id": pl.String, "name": pl.String, "school_code": pl.String,
+                                    "subject": pl.String}, orient="row")
+    booklets = pl.DataFrame(list(BookletAssignment.objects.filter(cycle=cycle, student_id__in=df["student_id"].to_list())
+                                 .values_list("student_id", "booklet__code")),
+                            schema={"student_id": pl.String, "booklet": pl.String}, orient="row")
+    return df.join(booklets, on="student_id", how="left").sort("student_id")
+
+
+def _material_seed(cycle: Cycle, session, what: str) -> int:
+    """A stable seed per session that nobody can recompute without the server's SECRET_KEY (so the
+    login codes on re-printed cards stay the same, and stay secret)."""
+    import hashlib
+
+    from django.conf import settings
+
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}|{cycle.pk}|{session.pk}|{what}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def session_material(cycle: Cycle, session, kind: str, *, rows: int = 6, cols: int = 8,
+                     unmask: bool = False) -> tuple[bytes, int]:
+    """The seating plan or the login cards of one session as PDF bytes, and the number of pupils.
+    Seats: the session's room of ``rows`` × ``cols``; names and 学籍号 masked unless ``unmask``."""
+    import tempfile
+    from pathlib import Path
+
+    from junheng.materials.cards import login_codes
+    from junheng.materials.documents import cards_html, seating_html, write_pdf
+    from junheng.materials.seating import Room, seating_plan
+
+    if kind not in MATERIALS:
+        raise ParameterError(f"未知材料 / unknown material: {kind}")
+    pupils = session_pupils(cycle, session)
+    if pupils.height == 0:
+        raise ParameterError("该场次没有学生 / no pupils of this subject at the site")
+    site = session.site
+    room = Room(session.room or "1", rows, cols)
+    plan = seating_plan(pupils, [room], seed=_material_seed(cycle, session, "seating"))
+    meta = f"{site.name}（{site.code}） {session.subject} {timezone.localtime(session.starts_at):%Y-%m-%d %H:%M}"
+    if kind == "seating":
+        html = seating_html(plan, [room], title=f"{cycle.name} 座位表", meta=meta, unmask=unmask)
+    else:
+        codes = login_codes(plan["student_id"], seed=_material_seed(cycle, session, "cards"))
+        store_login_codes(session, codes)
+        frame = plan.join(codes, on="student_id", how="left", maintain_order="left").with_columns(
+            pl.lit(site.name).alias("site"))
+        html = cards_html(frame, title=f"{cycle.year} 学业质量监测 登录卡", unmask=unmask)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "out.pdf"
+        write_pdf(html, path)
+        return path.read_bytes(), plan.height
+
+
+def _code_salt(session) -> str:
+    return f"junheng-login|{session.site.cycle_id}|{session.pk}"
+
+
+def store_login_codes(session, codes: pl.DataFrame) -> int:
+    """Keep the hashes of a session's login codes (``student_id, code``); the same codes again change
+    nothing.  Returns the number of pupils."""
+    from junheng.materials.cards import hash_code
+    from junheng_web.cycles.models import LoginCode
+
+    salt = _code_salt(session)
+    rows = [LoginCode(session=session, student_id=sid, code_hash=hash_code(code, salt))
+            for sid, code in codes.select("student_id", "code").iter_rows()]
+    LoginCode.objects.bulk_create(rows, update_conflicts=True, unique_fields=["session", "student_id"],
+                                  update_fields=["code_hash"])
+    return len(rows)
+
+
+def check_login_code(session, student_id: str, code: str) -> bool:
+    """Whether ``code`` is the login code printed for this pupil in this session."""
+    from junheng.materials.cards import hash_code
+    from junheng_web.cycles.models import LoginCode
+
+    stored = LoginCode.objects.filter(session=session, student_id=student_id).values_list("code_hash", flat=True).first()
+    return stored is not None and stored == hash_code(code.strip().upper(), _code_salt(session))

@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:pk>/sites/", views.site_list, name="site_list"),
     path("<int:pk>/sites/<int:site>/", views.site_detail, name="site_detail"),
     path("<int:pk>/sites/<int:site>/pupils.csv", views.site_pupils, name="site_pupils"),
+    path("<int:pk>/sites/<int:site>/sessions/<int:session>/<str:kind>.pdf", views.session_material,
+         name="session_material"),
     path("<int:pk>/upload/<str:kind>/", views.upload, name="upload"),
     path("<int:pk>/progress/", views.progress, name="progress"),
     path("<int:pk>/progress.json", views.progress_json, name="progress_json"),

@@ -239,6 +239,43 @@ def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
     return resp
 
 
+def _grid_size(request: HttpRequest, name: str, default: int) -> int:
+    try:
+        value = int(request.GET.get(name, default))
+    except ValueError:
+        raise Http404 from None
+    if not 1 <= value <= 30:
+        raise Http404
+    return value
+
+
+@login_required
+def session_material(request: HttpRequest, pk: int, site: int, session: int, kind: str) -> HttpResponse:
+    """A session's seating plan or login cards (PDF); names and 学籍号 masked unless ``?unmask=1`` by
+    a role that may see them (as the site list). Room size from ``?rows=&cols=`` (default 6 × 8).
+    Audited either way."""
+    if kind not in services.MATERIALS:
+        raise Http404
+    require(request.user, "sitelist.download")
+    unmask = request.GET.get("unmask") == "1"
+    if unmask:
+        require(request.user, "sitelist.unmask")
+    cycle = scoped_cycle(request, pk)
+    obj = _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download")
+    sess = get_object_or_404(obj.sessions.all(), pk=session)
+    rows, cols = _grid_size(request, "rows", 6), _grid_size(request, "cols", 8)
+    try:
+        data, n = services.session_material(cycle, sess, kind, rows=rows, cols=cols, unmask=unmask)
+    except JunhengError as exc:
+        messages.error(request, str(exc))
+        return redirect("site_detail", pk=cycle.pk, site=obj.pk)
+    audit(request, "download-unmasked" if unmask else "download", f"{kind} {obj.code} session {sess.pk}", rows=n,
+          region_code=obj.county.code)
+    resp = HttpResponse(data, content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="{kind}-{obj.code}-{sess.pk}.pdf"'
+    return resp
+
+
 @login_required
 def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Upload a roster, fitness or questionnaire file; the import runs as a job, whose page shows every row

@@ -1,0 +1,11 @@
+"""Test-day materials (系列测试工具): seating plans, login cards, OMR answer sheets and their reader.
+
+Pure core: DataFrames in, documents and frames out; who may see names is the caller's decision.
+"""
+
+from junheng.materials.cards import hash_code, login_codes
+from junheng.materials.omr import SheetItem, SheetLayout, layout_for_booklet, read_sheets
+from junheng.materials.seating import Room, seating_plan
+
+__all__ = ["Room", "SheetItem", "SheetLayout", "hash_code", "layout_for_booklet", "login_codes", "read_sheets",
+           "seating_plan"]
