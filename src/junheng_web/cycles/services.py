@@ -467,15 +467,22 @@ def site_pupil_list(cycle: Cycle, site, *, unmask: bool = False) -> bytes:
 MATERIALS = ("seating", "cards")
 
 
+def sitting_q(cycle: Cycle, site_id: int, subject: str) -> Q:
+    """The sampled pupils who sit a session of ``site_id``: the site's schools' pupils assigned its
+    subject (for a session of another kind — 体质健康, 问卷 — every sampled pupil of those schools).
+    The seating plans, login cards and the video review's invalid pupils all use this one rule."""
+    part = Q(sampled_school__test_sites=site_id)
+    return part & Q(subject=subject) if subject in (cycle.subjects or []) else part
+
+
 def session_pupils(cycle: Cycle, session) -> pl.DataFrame:
-    """The pupils of a test session: the sampled pupils of the site's schools whose subject is the
-    session's, with ``student_id, name, school_code, subject`` and ``booklet`` (when assigned)."""
+    """The pupils of a test session (:func:`sitting_q`) in the cycle's current sample, with
+    ``student_id, name, school_code, subject`` and ``booklet`` (when assigned)."""
     from junheng_web.assessment.models import BookletAssignment
     from junheng_web.sampling.services import current_run
 
     run = current_run(cycle)
-    school_ids = list(session.site.schools.values_list("pk", flat=True))
-    rows = list(SampledPupil.objects.filter(run=run, sampled_school__in=school_ids, subject=session.subject)
+    rows = list(SampledPupil.objects.filter(run=run).filter(sitting_q(cycle, session.site_id, session.subject))
                 .values_list("pupil__student_id", "pupil__name", "sampled_school__school__code", "subject"))
     df = pl.DataFrame(rows, schema={"student_id": pl.String, "name": pl.String, "school_code": pl.String,
                                     "subject": pl.String}, orient="row")

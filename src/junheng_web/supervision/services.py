@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng_web.cycles.models import TestSession
+from junheng_web.cycles.services import sitting_q
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.supervision.models import Flag, Recording
 
@@ -169,24 +170,17 @@ def invalid_sessions(cycle):
                                       video_flags__severity=Flag.Severity.SERIOUS).distinct()
 
 
-def _pupils_q(cycle, site_id: int, subject: str) -> Q:
-    """The sampled pupils who sit a session: the site's schools' pupils assigned its subject (for
-    a session of another kind — 体质健康, 问卷 — every sampled pupil of the site's schools)."""
-    part = Q(sampled_school__test_sites=site_id)
-    return part & Q(subject=subject) if subject in (cycle.subjects or []) else part
-
-
 def session_pupils(session: TestSession):
     """The sampled pupils (``SampledPupil``) who sit ``session``."""
     cycle = session.site.cycle
-    return SampledPupil.objects.filter(cycle=cycle).filter(_pupils_q(cycle, session.site_id, session.subject))
+    return SampledPupil.objects.filter(cycle=cycle).filter(sitting_q(cycle, session.site_id, session.subject))
 
 
 def invalid_pupils(cycle) -> list[str]:
     """学籍号 of the sampled pupils whose session is invalid (see :func:`session_pupils`), sorted."""
     q = Q()
     for site_id, subject in invalid_sessions(cycle).values_list("site_id", "subject"):
-        q |= _pupils_q(cycle, site_id, subject)
+        q |= sitting_q(cycle, site_id, subject)
     if not q:
         return []
     return sorted(set(SampledPupil.objects.filter(cycle=cycle).filter(q)
