@@ -19,28 +19,27 @@ os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "junheng_web.settings"
 
 
-@pytest.fixture(scope="session")
-def make():
-    """The registry fixture-file generator ``tests/fixtures/registry/make_files.py`` as a module."""
-    spec = importlib.util.spec_from_file_location("registry_make_files", FIXTURES / "registry" / "make_files.py")
+def _fixture_module(name: str, relpath: str):
+    """A helper module under tests/fixtures/, loaded by path (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / relpath)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def make():
+    """The registry fixture-file generator ``tests/fixtures/registry/make_files.py``."""
+    return _fixture_module("registry_make_files", "registry/make_files.py")
 
 
 @pytest.fixture(scope="session")
 def academic():
-    """The surveyed-province builder and score generator ``tests/fixtures/academic.py`` as a module."""
-    spec = importlib.util.spec_from_file_location("academic_fixture", FIXTURES / "academic.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The surveyed-province builder and score generator ``tests/fixtures/academic.py``."""
+    return _fixture_module("academic_fixture", "academic.py")
 
 
 @pytest.fixture(scope="session")
 def video():
-    """The synthetic test-room clip maker ``tests/fixtures/video.py`` (``video.make_clip``) as a module."""
-    spec = importlib.util.spec_from_file_location("video_fixture", FIXTURES / "video.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The synthetic test-room clip maker ``tests/fixtures/video.py`` (``video.make_clip``)."""
+    return _fixture_module("video_fixture", "video.py")
