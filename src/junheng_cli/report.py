@@ -55,6 +55,10 @@ def _options(f):
     return f
 
 
+_force = click.option("--force", is_flag=True,
+                      help="render every PDF again, even one whose HTML is unchanged since it was last rendered")
+
+
 @click.group()
 def report() -> None:
     """监测报告 / the annual monitoring report, county reports and school sheets."""
@@ -62,28 +66,32 @@ def report() -> None:
 
 @report.command("annual")
 @_options
+@_force
 @click.option("--counties/--no-counties", default=False, show_default=True, help="also every county report")
 @click.option("--processes", type=int, default=2, show_default=True)
-def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, counties, processes):
+def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, force, counties,
+           processes):
     """全省年度监测报告 / the province's annual report (and, with --counties, all county reports)."""
     from junheng.reports import build, write_reports
 
     tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
     codes = tb["resource"]["county_code"].to_list() if counties else []
     with bar(len(codes) + 1, "报告 PDF") as b:
-        written = write_reports(tb, out, counties=codes, pdf=pdf, processes=processes, progress=b.update)
+        written = write_reports(tb, out, counties=codes, pdf=pdf, processes=processes, reuse=not force,
+                                progress=b.update)
     _print(written, tb.missing)
 
 
 @report.command("county")
 @click.argument("code")
 @_options
-def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf):
+@_force
+def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, force):
     """县级监测报告 / one county's report (against its city and the province)."""
     from junheng.reports import build, write_reports
 
     tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
-    _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1), tb.missing)
+    _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1, reuse=not force), tb.missing)
 
 
 @report.command("school")
@@ -108,6 +116,9 @@ def _print(written, missing) -> None:
     for kind in ("html", "pdf"):
         for p in written[kind]:
             click.echo(str(p))
+    if written.get("reused"):
+        click.echo(f"{len(written['reused'])} 个 PDF 的内容未变，未重新生成（--force 全部重新生成） / "
+                   f"{len(written['reused'])} PDF(s) unchanged, kept (--force renders all)", err=True)
     if missing:
         click.echo("缺少 / missing: " + "；".join(missing), err=True)
 
