@@ -9,6 +9,7 @@ state; randomness only through explicit seeds. Subpackages, named after the doma
 - ``junheng.assessment``  items, booklets, response scoring, classical item analysis
 - ``junheng.irt``         IRT calibration, person scores, plausible values, linking
 - ``junheng.survey``      sample selection, weights, replicate weights, estimators with SEs
+- ``junheng.questionnaire`` 相关因素调查问卷: definitions, response checks, scales, α, factor gaps
 - ``junheng.indicators``  优质均衡 indicators and county verdicts
 - ``junheng.reports``     annual, county and school reports (HTML/PDF)
 - ``junheng.synth``       a synthetic province for the demo and the tests

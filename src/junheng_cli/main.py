@@ -11,7 +11,7 @@ import click
 
 from junheng import __version__
 from junheng.exceptions import InputError, JunhengError
-from junheng_cli import assessment, demo, fitness, imports, irt, report, serve, survey, synth
+from junheng_cli import assessment, demo, fitness, imports, irt, questionnaire, report, serve, survey, synth
 
 
 class JunhengGroup(click.Group):
@@ -47,6 +47,7 @@ cli.add_command(assessment.items)
 cli.add_command(assessment.booklets)
 cli.add_command(survey.sample)
 cli.add_command(survey.survey)
+cli.add_command(questionnaire.questionnaire)
 cli.add_command(report.report)
 cli.add_command(serve.serve)
 

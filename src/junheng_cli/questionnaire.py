@@ -1,0 +1,240 @@
+"""``junheng questionnaire``: entry templates, checking and scoring of 相关因素调查问卷 responses.
+
+Thin over :mod:`junheng.questionnaire`. The group is open: the platform's commands (storing a
+definition, importing responses) are added to it by the web side's module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import polars as pl
+
+from junheng_cli.progress import bar
+
+_DEF = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_RESP = click.argument("responses", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_SHEET = click.option("--sheet", default=None, help="worksheet to read (default: the first)")
+
+
+@click.group()
+def questionnaire() -> None:
+    """相关因素调查问卷: entry templates, checking and scoring of questionnaire responses."""
+
+
+def _print_warnings(issues) -> None:
+    warnings = [i for i in issues if i.severity == "warning"]
+    for w in warnings[:50]:
+        click.echo("  [警告/warning] " + w.message(), err=True)
+    if len(warnings) > 50:
+        click.echo(f"  … (+{len(warnings) - 50})", err=True)
+
+
+def _read(definition: Path, responses: Path, sheet: str | None, annotate: Path | None = None):
+    """(questionnaire, responses frame, warnings); every error printed and exit 2 when the file has any."""
+    from junheng.exceptions import InputError
+    from junheng.io import annotate_workbook
+    from junheng.questionnaire import load_questionnaire, read_responses
+
+    with bar(2, f"检查 {responses.name}", unit="step") as b:
+        q = load_questionnaire(definition)
+        b.update(1)
+        frame, issues = read_responses(responses, q, sheet=sheet)
+        b.update(1)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        if annotate is not None:
+            annotate_workbook(responses, issues, annotate)
+            click.echo(f"标注了错误的工作簿 / annotated workbook: {annotate}", err=True)
+        raise InputError(issues, f"{responses.name}: {len(errors)} 处错误，未处理 / {len(errors)} error(s), "
+                                 "nothing was processed")
+    return q, frame, issues
+
+
+@questionnaire.command("template")
+@_DEF
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the entry workbook to write (.xlsx)")
+@click.option("--rows", type=click.IntRange(1, 100000), default=1000, show_default=True,
+              help="data rows that get Excel data validation")
+def template_cmd(definition: Path, outfile: Path, rows: int) -> None:
+    """写出录入模板 / write an entry workbook (.xlsx) for a questionnaire definition (JSON)."""
+    from junheng.exceptions import ParameterError
+    from junheng.questionnaire import load_questionnaire, template
+
+    if outfile.suffix.lower() != ".xlsx":
+        raise ParameterError(f"模板须为 .xlsx / the template must be .xlsx; got {outfile.name}")
+    q = load_questionnaire(definition)
+    template(q, outfile, rows=rows)
+    click.echo(f"{q.code} {q.title}: {len(q.items)} 题 items → {outfile}")
+
+
+@questionnaire.command("check")
+@_DEF
+@_RESP
+@_SHEET
+@click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where to write the annotated workbook when the file has errors (.xlsx)")
+def check(definition: Path, responses: Path, sheet: str | None, annotate: Path | None) -> None:
+    """检查作答文件 / check a responses file (.xlsx/.xls/.csv) against the definition: every bad cell."""
+    q, frame, issues = _read(definition, responses, sheet, annotate)
+    _print_warnings(issues)
+    items = frame.select(pl.exclude("respondent_id", "school_code"))
+    rate = items.select(pl.all().is_not_null().sum()).sum_horizontal().item() / max(items.width * items.height, 1)
+    click.echo(f"{responses.name}: {frame.height} 份问卷，无错误，作答率 {rate:.1%} / "
+               f"{frame.height} respondents, no errors, {rate:.1%} of items answered")
+
+
+@questionnaire.command("scales")
+@_DEF
+@_RESP
+@_SHEET
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="scale scores and indicators per respondent (.csv, .parquet or .xlsx)")
+@click.option("--reliability", "reliability_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write Cronbach's α per scale to this file (.csv, .parquet or .xlsx)")
+@click.option("--frequencies", "frequencies_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the answer frequencies per item and option to this file")
+def scales(definition: Path, responses: Path, sheet: str | None, outfile: Path, reliability_out: Path | None,
+           frequencies_out: Path | None) -> None:
+    """计算量表分与指标 / scale scores (mean of valid, reverse-coded answers) and indicators per respondent."""
+    from junheng.io import write_table
+    from junheng.questionnaire import item_frequencies, reliability, scale_scores
+
+    q, frame, issues = _read(definition, responses, sheet)
+    _print_warnings(issues)
+    with bar(3, "量表计分 / scoring", unit="step") as b:
+        scores = scale_scores(frame, q)
+        write_table(scores, outfile)
+        b.update(1)
+        rel = reliability(frame, q)
+        if reliability_out is not None:
+            write_table(rel, reliability_out)
+        b.update(1)
+        if frequencies_out is not None:
+            write_table(item_frequencies(frame, q), frequencies_out)
+        b.update(1)
+    click.echo(f"{frame.height} 份问卷 / respondents → {outfile}")
+    for r in rel.iter_rows(named=True):
+        alpha = "—" if r["alpha"] is None else f"{r['alpha']:.3f}"
+        mean = scores[r["scale"]].mean()
+        mean_text = "—" if mean is None else f"{mean:.2f}"
+        click.echo(f"  {r['name']} ({r['scale']}): {r['n_items']} 题 items, α = {alpha} (n = {r['n']}), "
+                   f"均值 mean {mean_text}")
+    for ind in q.indicators:
+        share = scores[ind.id].mean()
+        click.echo(f"  {ind.name} ({ind.id}): {'—' if share is None else f'{share:.1%}'}")
+
+
+# 低 < 2.5 ≤ 中 < 3.5 ≤ 高: below the midpoint of 不太同意 and 比较同意, agreeing, agreeing strongly
+DEMO_CUTS = (2.5, 3.5)
+DEMO_FACTORS = ("sleep_ok", "homework_ok", "left_behind", "confidence_group", "teacher_rel_group")
+
+
+def _demo_pupils(ctx) -> pl.DataFrame | None:
+    """The sampled pupils (or a tenth of the grade-6 roster), with their achievement when scored."""
+    if "sample" in ctx.state:
+        pupils = pl.read_parquet(ctx.state["sample"])
+    elif "pupils" in ctx.state:
+        roster = pl.read_parquet(ctx.state["pupils"])
+        if "grade" in roster.columns:
+            roster = roster.filter(pl.col("grade") == 6)
+        pupils = roster.sample(fraction=0.1, seed=ctx.seed)
+    else:
+        return None
+    if "academic_scores" in ctx.state:
+        scores = pl.read_parquet(ctx.state["academic_scores"], columns=["student_id", "scale_score"])
+        pupils = pupils.join(scores.with_columns(pl.col("student_id").cast(pl.String)), on="student_id", how="left")
+    return pupils
+
+
+def _write_gb18030(frame: pl.DataFrame, path: Path) -> Path:
+    """A CSV as many schools' software writes it: GB18030, Chinese headers."""
+    path.write_bytes(frame.write_csv().encode("gb18030"))
+    return path
+
+
+def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame | None:
+    """相关因素: achievement by questionnaire factor, per subject, SEs from the JK2 replicates."""
+    from junheng.questionnaire import factor_gaps
+    from junheng.survey import ReplicateDesign
+
+    if "replicates" not in ctx.state or "academic_scores" not in ctx.state:
+        return None
+    weights = pl.read_parquet(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
+    scores = pl.read_parquet(ctx.state["academic_scores"]).select("student_id", "subject", pl.col("^pv\\d+$"))
+    data = (weights.filter(pl.col("weight") > 0).join(scores, on="student_id", how="inner")
+            .join(scales, on="student_id", how="left").join(groups, on="student_id", how="left"))
+    design = ReplicateDesign(data, "weight", "rep_*", method="jk2")
+    return factor_gaps(design, [f for f in DEMO_FACTORS if f in data.columns], pv="pv*", by="subject")
+
+
+def demo_stage(ctx) -> None:
+    """Demo: the student questionnaire answered by the sampled pupils (driven by their achievement)
+    → a GB18030 responses file → read and checked → scale scores, α, frequencies, factor gaps."""
+    import time
+
+    from junheng.exceptions import InputError
+    from junheng.io import write_table
+    from junheng.questionnaire import (
+        item_frequencies,
+        read_responses,
+        reliability,
+        save_questionnaire,
+        scale_groups,
+        scale_scores,
+    )
+    from junheng.synth.questionnaire import student_questionnaire, synth_responses
+
+    pupils = _demo_pupils(ctx)
+    if pupils is None:
+        click.echo("   (no pupils yet: the registry import or sampling stage must run first; skipped)")
+        return
+    t0 = time.perf_counter()
+    out = ctx.out / "questionnaire"
+    out.mkdir(parents=True, exist_ok=True)
+    q = student_questionnaire()
+    ctx.state["questionnaire"] = save_questionnaire(q, out / "student_questionnaire.json")
+    ctx.output("questionnaire definition (JSON)", ctx.state["questionnaire"])
+    answers = synth_responses(pupils, q, ctx.seed, missing_code=9)
+    path = _write_gb18030(answers.rename({"respondent_id": "学籍号", "school_code": "学校标识码"}), out / "responses.csv")
+    ctx.output("questionnaire responses (GB18030 CSV)", path)
+    responses, issues = read_responses(path, q)
+    if any(i.severity == "error" for i in issues):
+        raise InputError(issues)
+    ctx.state["questionnaire_responses"] = write_table(responses, out / "responses.parquet")
+    click.echo(f"   {responses.height}/{pupils.height} 名学生交回问卷 / pupils returned the questionnaire, "
+               f"{len(q.items)} 题 items, 读取并检查 read and checked ({time.perf_counter() - t0:.1f} s)")
+
+    scores = scale_scores(responses, q)
+    scales = scores.drop("school_code", strict=False).rename({"respondent_id": "student_id"})
+    ctx.state["questionnaire_scales"] = write_table(scales, out / "scales.parquet")
+    ctx.output("questionnaire scale scores and indicators", ctx.state["questionnaire_scales"])
+    rel = reliability(responses, q)
+    write_table(rel, out / "reliability.csv")
+    ctx.output("questionnaire reliability (Cronbach's α)", out / "reliability.csv")
+    wcol = next((c for c in ("weight", "base_weight") if c in pupils.columns), None)
+    weighted = responses
+    if wcol is not None:
+        weighted = responses.join(pupils.select(pl.col("student_id").alias("respondent_id"), wcol),
+                                  on="respondent_id", how="left")
+    write_table(item_frequencies(weighted, q, weight=wcol), out / "frequencies.csv")
+    ctx.output("questionnaire frequencies", out / "frequencies.csv")
+    click.echo("   α: " + ", ".join(f"{r['name']} {r['alpha']:.2f}" for r in rel.iter_rows(named=True)
+                                    if r["alpha"] is not None))
+    shares = scales.select(pl.col(i.id).mean() for i in q.indicators).row(0, named=True)
+    click.echo("   " + ", ".join(f"{i.name} {shares[i.id]:.1%}" for i in q.indicators if shares[i.id] is not None))
+
+    t = time.perf_counter()
+    groups = scale_groups(scales, q, cuts=DEMO_CUTS)
+    gaps = _demo_gaps(ctx, scales, groups)
+    if gaps is None:
+        click.echo("   (no replicate weights or plausible values yet: factor gaps skipped)")
+        return
+    write_table(gaps, out / "factor_gaps.csv")
+    ctx.output("相关因素 factor gaps (achievement by questionnaire factor)", out / "factor_gaps.csv")
+    math = gaps.filter(pl.col("is_gap") & (pl.col("subject") == "数学") & pl.col("estimate").is_not_null())
+    for r in math.iter_rows(named=True):
+        click.echo(f"   数学 {r['factor']} {r['category']}: {r['estimate']:+.1f} (SE {r['se']:.1f})")
+    click.echo(f"   相关因素 factor gaps: {gaps.height} rows ({time.perf_counter() - t:.1f} s)")
