@@ -78,13 +78,11 @@ def annual_html(tb: Tables) -> str:
             "rec": cx._pct(vr.get("recognition")), "pass": bool(vr.get("overall_pass")),
             "change": vr.get("change", "—"),
         })
-    factors = ("本期未采集学生、教师、校长问卷，相关因素分析从略。" if not tb.get("questionnaire")
-               else "见相关因素表。")
     return _env().get_template("annual.html").render(
         title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
         css=_css(), meta=_meta(tb), findings=cx.findings_annual(tb), sample=_sample(tb),
         n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
-        fitness=cx.fitness_block(tb, "province", "410000"), factors=factors, counties=counties,
+        fitness=cx.fitness_block(tb, "province", "410000"), factors=cx.factors_block(tb), counties=counties,
         se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
         missing=tb.missing)
 
@@ -100,7 +98,7 @@ def county_html(tb: Tables, code: str, *, print_version: bool = False) -> str:
         title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）", css=_css(),
         meta=_meta(tb), code=code, city_name=n.get("city_name") or "", sample=_sample(tb, code),
         findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
-        compare=cx.compare_rows(tb, code, n["city_code"]),
+        compare=cx.compare_rows(tb, code, n["city_code"]), factor_rows=cx.factor_compare_rows(tb, code, n["city_code"]),
         academic=cx.academic_block(tb, "county", code), fitness=cx.fitness_block(tb, "county", code),
         resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code), ind_short=IND_SHORT,
         verdict=cx.verdict_row(tb, code), missing=tb.missing, print=print_version)
