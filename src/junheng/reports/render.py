@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
 
@@ -210,8 +210,9 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
             else:
                 _pdf_job((html, str(path)))
                 done(path, digest)
-        for future, path, digest in pending:
+        for future in as_completed([f for f, _, _ in pending]):
             future.result()
+            _, path, digest = next(x for x in pending if x[0] is future)
             done(path, digest)
     finally:
         if pool is not None:
