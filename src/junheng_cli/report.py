@@ -62,7 +62,7 @@ def _options(f):
 def _questionnaire_options(f):
     opts = [
         click.option("--questionnaire", type=click.Path(dir_okay=False, path_type=Path),
-                     help="student questionnaire scale scores and indicators (`junheng questionnaire score` "
+                     help="student questionnaire scale scores and indicators (`junheng questionnaire scales` "
                           "output; student_id + scales + Boolean indicators) for the 相关因素 chapter"),
         click.option("--questionnaire-definition", type=click.Path(dir_okay=False, path_type=Path),
                      help="the questionnaire's JSON definition (names; scales cut into 低/中/高)"),

@@ -164,7 +164,15 @@ def _questionnaire(tb: Tables, inp: ReportInputs) -> None:
     from junheng.survey import proportion
 
     inds, scales = factor_columns(inp)
-    qs = inp.questionnaire.with_columns(pl.col("student_id").cast(pl.String))
+    qs = inp.questionnaire
+    if "student_id" not in qs.columns and "respondent_id" in qs.columns:  # `junheng questionnaire scales` output
+        qs = qs.rename({"respondent_id": "student_id"})
+    if "student_id" not in qs.columns:
+        from junheng.exceptions import ParameterError
+
+        raise ParameterError("问卷量表文件需要 student_id 或 respondent_id（学籍号）列 / the questionnaire scales "
+                             "file needs a student_id or respondent_id (学籍号) column")
+    qs = qs.with_columns(pl.col("student_id").cast(pl.String))
     qs = qs.select("student_id", *[c for c, _ in inds], *[c for c, _ in scales])
     if scales:
         groups = scale_groups(qs, inp.questionnaire_def, cuts=inp.questionnaire_cuts)

@@ -124,3 +124,14 @@ def test_the_pdfs_contain_the_chapter(tables, tmp_path):
         assert s in text, s
     county = subprocess.run(["pdftotext", str(w["pdf"][1]), "-"], capture_output=True, text=True, check=True).stdout
     assert "相关因素" in county and "学生问卷指标" in county
+
+
+def test_the_questionnaire_scales_command_output_is_accepted_as_is(report_inputs, tables):
+    """``junheng questionnaire scales`` writes respondent_id (学籍号) and school_code: the same chapter."""
+    from junheng.exceptions import ParameterError
+
+    raw = report_inputs.questionnaire.rename({"student_id": "respondent_id"}).with_columns(school_code=pl.lit("x"))
+    tb = build(replace(report_inputs, fitness=None, checklist=None, questionnaire=raw))
+    assert tb["q_share"].equals(tables["q_share"])
+    with pytest.raises(ParameterError):
+        build(replace(report_inputs, questionnaire=raw.rename({"respondent_id": "who"})))
