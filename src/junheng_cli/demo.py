@@ -49,11 +49,17 @@ def demo(out: Path, scale: float, seed: int) -> None:
     os.environ.setdefault("JUNHENG_HOME", str((out / "var").resolve()))
     ctx = DemoContext(out=out.resolve(), scale=scale, seed=seed)
     t0 = time.perf_counter()
+    times: list[tuple[str, float]] = []
     for name, stage in _stages():
         click.secho(f"== {name}", bold=True)
         t = time.perf_counter()
         stage(ctx)
-        click.echo(f"   ({time.perf_counter() - t:.1f} s)")
-    click.secho(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; outputs:", bold=True)
+        times.append((name, time.perf_counter() - t))
+        click.echo(f"   ({times[-1][1]:.1f} s)")
+    total = time.perf_counter() - t0
+    click.secho(f"\ndemo finished in {total:.0f} s; time by stage, longest first:", bold=True)
+    for name, s in sorted(times, key=lambda x: -x[1]):
+        click.echo(f"  {s:7.1f} s  {s / total:4.0%}  {name}")
+    click.secho("outputs:", bold=True)
     for label, path in ctx.outputs:
         click.echo(f"  {label}: {path}")

@@ -19,14 +19,18 @@ _LAYOUT = {  # where the demo leaves each input under its output folder
     "fitness": "fitness/scored.parquet",
     "scores": "academic/scores.parquet",
     "checklist": "reports/checklist.csv",
+    "questionnaire": "questionnaire/scales.parquet",
+    "questionnaire_definition": "questionnaire/student_questionnaire.json",
 }
 
 
-def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed):
+def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire=None,
+            questionnaire_definition=None):
     from junheng.reports.tables import inputs_from_paths
 
     given = {"schools": schools, "weights": weights, "sample": sample, "fitness": fitness, "scores": scores,
-             "checklist": checklist}
+             "checklist": checklist, "questionnaire": questionnaire,
+             "questionnaire_definition": questionnaire_definition}
     paths = {k: (v if v is not None else (Path(data) / _LAYOUT[k] if data else None)) for k, v in given.items()}
     if paths["schools"] is None:
         raise click.UsageError("需要 --schools 或 --data / give --schools or --data")
@@ -55,6 +59,34 @@ def _options(f):
     return f
 
 
+def _questionnaire_options(f):
+    opts = [
+        click.option("--questionnaire", type=click.Path(dir_okay=False, path_type=Path),
+                     help="student questionnaire scale scores and indicators (`junheng questionnaire scales` "
+                          "output; student_id + scales + Boolean indicators) for the 相关因素 chapter"),
+        click.option("--questionnaire-definition", type=click.Path(dir_okay=False, path_type=Path),
+                     help="the questionnaire's JSON definition (names; scales cut into 低/中/高)"),
+        click.option("--cuts", type=str, default=None,
+                     help="scale cut points for 低/中/高, e.g. 2.5,3.5 (default: the scale range in equal parts)"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _cuts(text: str | None) -> tuple[float, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"须为逗号分隔的数 / comma-separated numbers: {text!r}", param_hint="--cuts") from None
+
+
+_force = click.option("--force", is_flag=True,
+                      help="render every PDF again, even one whose HTML is unchanged since it was last rendered")
+
+
 @click.group()
 def report() -> None:
     """监测报告 / the annual monitoring report, county reports and school sheets."""
@@ -62,28 +94,43 @@ def report() -> None:
 
 @report.command("annual")
 @_options
+@_questionnaire_options
+@_force
 @click.option("--counties/--no-counties", default=False, show_default=True, help="also every county report")
 @click.option("--processes", type=int, default=2, show_default=True)
-def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, counties, processes):
+def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, questionnaire,
+           questionnaire_definition, cuts, force, counties, processes):
     """全省年度监测报告 / the province's annual report (and, with --counties, all county reports)."""
+    from dataclasses import replace
+
     from junheng.reports import build, write_reports
 
-    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
+    inp = _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire,
+                  questionnaire_definition)
+    tb = build(replace(inp, questionnaire_cuts=_cuts(cuts)))
     codes = tb["resource"]["county_code"].to_list() if counties else []
     with bar(len(codes) + 1, "报告 PDF") as b:
-        written = write_reports(tb, out, counties=codes, pdf=pdf, processes=processes, progress=b.update)
+        written = write_reports(tb, out, counties=codes, pdf=pdf, processes=processes, reuse=not force,
+                                progress=b.update)
     _print(written, tb.missing)
 
 
 @report.command("county")
 @click.argument("code")
 @_options
-def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf):
+@_questionnaire_options
+@_force
+def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, questionnaire,
+           questionnaire_definition, cuts, force):
     """县级监测报告 / one county's report (against its city and the province)."""
+    from dataclasses import replace
+
     from junheng.reports import build, write_reports
 
-    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
-    _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1), tb.missing)
+    inp = _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire,
+                  questionnaire_definition)
+    tb = build(replace(inp, questionnaire_cuts=_cuts(cuts)))
+    _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1, reuse=not force), tb.missing)
 
 
 @report.command("school")
@@ -108,6 +155,9 @@ def _print(written, missing) -> None:
     for kind in ("html", "pdf"):
         for p in written[kind]:
             click.echo(str(p))
+    if written.get("reused"):
+        click.echo(f"{len(written['reused'])} 个 PDF 的内容未变，未重新生成（--force 全部重新生成） / "
+                   f"{len(written['reused'])} PDF(s) unchanged, kept (--force renders all)", err=True)
     if missing:
         click.echo("缺少 / missing: " + "；".join(missing), err=True)
 
@@ -133,15 +183,22 @@ def demo_stage(ctx) -> None:
     for key in ("fitness_scored", "academic_scores", "replicates"):
         if key not in st:
             click.echo(f"   ({key} not available: the report says so and leaves that part out)")
+    from junheng_cli.questionnaire import DEMO_CUTS  # the questionnaire stage's 低/中/高 cut points
+
+    cuts = DEMO_CUTS if "questionnaire_scales" in st else None
+    if cuts is None:
+        click.echo("   (questionnaire_scales not available: the 相关因素 chapter says so)")
     inp = inputs_from_paths(schools=st["schools"], weights=st.get("replicates"), sample=st.get("sample"),
                             fitness=st.get("fitness_scored"), scores=st.get("academic_scores"),
-                            checklist=out / "checklist.csv", year=2022, seed=ctx.seed)
+                            checklist=out / "checklist.csv", questionnaire=st.get("questionnaire_scales"),
+                            questionnaire_definition=st.get("questionnaire"), questionnaire_cuts=cuts,
+                            year=2022, seed=ctx.seed)
     t = time.perf_counter()
     tb = build(inp)
     click.echo(f"   tables for {tb['resource'].height} counties ({time.perf_counter() - t:.1f} s)")
     n = tb["resource"].height + 1
     with bar(n, "报告 PDF") as b:
-        written = write_reports(tb, out, pdf=True, processes=2, progress=b.update)
+        written = write_reports(tb, out, pdf=True, processes=2, reuse=True, progress=b.update)
     click.echo(f"   {len(written['pdf'])} PDF + {len(written['html'])} HTML ({time.perf_counter() - t:.0f} s)")
     ctx.output("annual report (PDF)", out / "annual.pdf")
     ctx.output("annual report (HTML)", out / "annual.html")

@@ -61,3 +61,13 @@ def test_bad_checklist_cell_exits_2_naming_row_and_column(data_dir, tmp_path):
                                  "--out", str(tmp_path), "--no-pdf"])
     assert r.exit_code == 2
     assert "recognition" in r.output and "5" in r.output
+
+
+def test_bad_cuts_exit_2_and_no_questionnaire_is_said(data_dir, tmp_path):
+    d, _ = data_dir
+    r = CliRunner().invoke(cli, ["report", "annual", "--data", str(d), "--out", str(tmp_path), "--no-pdf",
+                                 "--cuts", "2.5,abc"])
+    assert r.exit_code == 2 and "--cuts" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["report", "annual", "--data", str(d), "--out", str(tmp_path), "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    assert "本期未提供学生问卷数据" in (tmp_path / "annual.html").read_text("utf-8")

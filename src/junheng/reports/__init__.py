@@ -1,7 +1,7 @@
 """junheng.reports — the annual monitoring report, the county reports and the school sheets.
 
 ``build(ReportInputs(...))`` computes every table once (:mod:`.tables`); :mod:`.render` writes
-HTML (Jinja2) and PDF (WeasyPrint, Noto CJK fonts, SVG charts from :mod:`.charts`);
+HTML (Jinja2) and PDF (WeasyPrint, Noto CJK fonts, SVG charts from :mod:`.charts`; unchanged PDFs kept);
 :mod:`.context` turns tables into the shown values and the rule-based 主要发现.
 """
 

@@ -14,8 +14,10 @@ def _fmt(v: float, unit: str) -> str:
 
 def bars(items: list[tuple[str, float | None, float | None]], *, unit: str = "", ref: float | None = None,
          ref_label: str = "", vmax: float | None = None, width: int = 480) -> str:
-    """``items``: (label, value, se); a None value is drawn as "—" (suppressed or missing)."""
-    row_h, left, right, top = 20, 110, 60, 8 + (14 if ref is not None else 0)
+    """``items``: (label, value, se); a None value is drawn as "—" (suppressed or missing).  The label
+    column widens for long labels (11 px a character, up to 240 px)."""
+    left = max(110, min(240, 11 * max((len(lab) for lab, _, _ in items), default=0) + 10))
+    row_h, right, top = 20, 60, 8 + (14 if ref is not None else 0)
     h = top + row_h * len(items) + 8
     values = [v + 2 * (s or 0) for _, v, s in items if v is not None]
     hi = vmax or max([*values, ref or 0, 1e-9]) * 1.08

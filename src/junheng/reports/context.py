@@ -214,6 +214,7 @@ def findings_annual(tb: Tables) -> list[str]:
                 out.append(f"体质健康优良率{'女生高于男生' if d > 0 else '男生高于女生'} {abs(d) * 100:.1f} 个百分点。")
             else:
                 out.append("体质健康优良率男女生之间差异未超过 2 倍标准误。")
+    out.extend(findings_factors(tb))
     res = tb["resource"]
     n = res.height
     n_res = int(res["resource_pass"].sum())
@@ -236,7 +237,7 @@ def findings_annual(tb: Tables) -> list[str]:
 
 def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
     out = []
-    rows = compare_rows(tb, county, city)
+    rows = compare_rows(tb, county, city) + factor_compare_rows(tb, county, city)
     small = [r["label"] for r in rows if r["raw_d"] is None]
     if small:
         out.append("、".join(small) + "：本县样本不足（少于 62 名学生或 5 所学校），按最小报告规则不予报告。")
@@ -279,3 +280,108 @@ def county_se_table(tb: Tables) -> dict:
     if f is None:
         rows = [{**r, "cells": r["cells"][2:]} for r in rows]
     return {"heads": heads, "rows": rows}
+
+
+def _factor_names(tb: Tables) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Indicators (id, name) and every factor's display name (indicator, or ``<scale>_group``)."""
+    from junheng.reports.tables import factor_columns
+
+    inds, scales = factor_columns(tb.inputs)
+    names = {c: n for c, n in inds} | {f"{c}_group": n for c, n in scales}
+    return inds, names
+
+
+def _gap_label(category: str) -> str:
+    """factor_gaps' gap category (``true − false``, ``高 − 低``) as shown: 是 − 否, 高 − 低."""
+    return category.replace("true", "是").replace("false", "否")
+
+
+def factors_block(tb: Tables) -> dict | None:
+    """相关因素 for the annual report: indicator shares (province and each city, with SEs), a chart
+    of the province's shares, and the achievement gap by factor per subject.  None without
+    questionnaire data."""
+    share = tb.get("q_share")
+    gaps = tb.get("q_gaps")
+    if share is None and gaps is None:
+        return None
+    inds, names = _factor_names(tb)
+    rows, chart = [], ""
+    if share is not None:
+        cities = tb.inputs.names.select("city_code", "city_name").unique().sort("city_code")
+        units = [("全省", "province", "410000")] + [
+            (r["city_name"], "city", r["city_code"]) for r in cities.to_dicts()
+            if _rows(share, scope="city", unit=r["city_code"])]
+        for label, scope, unit in units:
+            cells = []
+            for c, _ in inds:
+                r = _one(share, scope=scope, unit=unit, indicator=c)
+                cells.append({"v": _pct(r["estimate"]) if r else "—", "se": _pct(r["se"], 2) if r else ""})
+            rows.append({"name": label, "cells": cells})
+        items = []
+        for c, n in inds:
+            r = _one(share, scope="province", unit="410000", indicator=c) or {}
+            items.append((n, r.get("estimate"), r.get("se")))
+        chart = charts.bars(items, unit="%", vmax=1.05)
+    gap_rows, subjects = [], []
+    if gaps is not None:
+        subjects = [s for s in SUBJECTS if _rows(gaps, subject=s)]
+        for f in dict.fromkeys(gaps["factor"].to_list()):
+            g = {s: _one(gaps, factor=f, subject=s, is_gap=True) for s in subjects}
+            label = next((_gap_label(r["category"]) for r in g.values() if r), "")
+            cells = []
+            for s in subjects:
+                r = g[s] or {}
+                est, se = r.get("estimate"), r.get("se")
+                cells.append({"est": _num(est), "se": _num(se), "sig": _significant(est, se), "raw": est,
+                              "raw_se": se})
+            gap_rows.append({"factor": f, "name": names.get(f, f), "label": label, "cells": cells})
+    return {"indicators": [n for _, n in inds], "share_rows": rows, "chart": chart, "subjects": subjects,
+            "gap_rows": gap_rows}
+
+
+def factor_compare_rows(tb: Tables, county: str, city: str) -> list[dict]:
+    """County against its city and the province: the share of pupils meeting each indicator."""
+    share = tb.get("q_share")
+    if share is None:
+        return []
+    inds, _ = _factor_names(tb)
+    rows = []
+    for c, n in inds:
+        cc, ci, p = (_one(share, scope=sc, unit=u, indicator=c) for sc, u in
+                     (("county", county), ("city", city), ("province", "410000")))
+        if cc is not None:
+            rows.append(_compare(n, cc, ci, p, pct=True))
+    return rows
+
+
+def findings_factors(tb: Tables) -> list[str]:
+    """主要发现 of 相关因素: the province's indicator shares, then each factor's gaps beyond 2 SE;
+    the rest listed as not reported as differences."""
+    fb = factors_block(tb)
+    if fb is None:
+        return []
+    out = []
+    inds, _ = _factor_names(tb)
+    share = tb.get("q_share")
+    parts = []
+    for c, n in inds:
+        r = _one(share, scope="province", unit="410000", indicator=c) if share is not None else None
+        if r and r["estimate"] is not None:
+            parts.append(f"{n}的学生占 {_pct(r['estimate'])}（标准误 {_pct(r['se'], 2)}）")
+    if parts:
+        out.append("相关因素：全省" + "，".join(parts) + "。")
+    quiet = []
+    for g in fb["gap_rows"]:
+        hi, lo = (x.strip() for x in g["label"].split("−")) if "−" in g["label"] else ("是", "否")
+        who = (f"“{g['name']}”的学生比其他学生" if g["label"] == "是 − 否"
+               else f"{g['name']}“{hi}”组比“{lo}”组")
+        said = [f"{s}{'高' if c['raw'] > 0 else '低'} {abs(c['raw']):.1f} 分（标准误 {c['se']}）"
+                for s, c in zip(fb["subjects"], g["cells"]) if c["sig"]]
+        if said:
+            out.append(f"{who}平均分" + "、".join(said) + "（超过 2 倍标准误）。")
+        small = [s for s, c in zip(fb["subjects"], g["cells"]) if not c["sig"] and c["raw"] is not None]
+        if small:
+            quiet.append(f"{g['name']}（{'、'.join(small)}）")
+    if quiet:
+        out.append("以下相关因素的成绩差异未超过 2 倍标准误，不作为差异报告：" + "、".join(quiet) + "。")
+    return out

@@ -1,14 +1,16 @@
 """Render the annual, county and school reports: Jinja2 HTML → WeasyPrint PDF (Noto CJK fonts).
 
 All tables are computed once (:func:`junheng.reports.tables.build`); every county's page reuses
-them.  PDFs are rendered in ``processes`` worker processes.  Nothing time-dependent is written,
-so the same inputs give the same HTML bytes.
+them.  PDFs are rendered in ``processes`` worker processes (see :func:`write_reports`).  Nothing
+time-dependent is written, so the same inputs give the same HTML bytes.
 """
 
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ProcessPoolExecutor
+import hashlib
+import json
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
 
@@ -76,13 +78,11 @@ def annual_html(tb: Tables) -> str:
             "rec": cx._pct(vr.get("recognition")), "pass": bool(vr.get("overall_pass")),
             "change": vr.get("change", "—"),
         })
-    factors = ("本期未采集学生、教师、校长问卷，相关因素分析从略。" if not tb.get("questionnaire")
-               else "见相关因素表。")
     return _env().get_template("annual.html").render(
         title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
         css=_css(), meta=_meta(tb), findings=cx.findings_annual(tb), sample=_sample(tb),
         n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
-        fitness=cx.fitness_block(tb, "province", "410000"), factors=factors, counties=counties,
+        fitness=cx.fitness_block(tb, "province", "410000"), factors=cx.factors_block(tb), counties=counties,
         se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
         missing=tb.missing)
 
@@ -98,7 +98,7 @@ def county_html(tb: Tables, code: str, *, print_version: bool = False) -> str:
         title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）", css=_css(),
         meta=_meta(tb), code=code, city_name=n.get("city_name") or "", sample=_sample(tb, code),
         findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
-        compare=cx.compare_rows(tb, code, n["city_code"]),
+        compare=cx.compare_rows(tb, code, n["city_code"]), factor_rows=cx.factor_compare_rows(tb, code, n["city_code"]),
         academic=cx.academic_block(tb, "county", code), fitness=cx.fitness_block(tb, "county", code),
         resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code), ind_short=IND_SHORT,
         verdict=cx.verdict_row(tb, code), missing=tb.missing, print=print_version)
@@ -143,39 +143,83 @@ def _pdf_job(args: tuple[str, str]) -> str:
     return html_to_pdf(html, pdf_path)
 
 
+DIGESTS = ".pdf-digests.json"  # under the output folder: PDF path → digest of what it was rendered from
+
+
+def _digest(html: str) -> str:
+    """What a PDF depends on: its print HTML (style sheet inline) and the renderer's version."""
+    import weasyprint
+
+    return hashlib.sha256(f"weasyprint {weasyprint.__version__}\n{html}".encode()).hexdigest()
+
+
 def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = None, annual: bool = True,
-                  pdf: bool = True, processes: int = 2, progress=None) -> dict[str, list[Path]]:
+                  pdf: bool = True, processes: int = 2, reuse: bool = False, progress=None) -> dict[str, list[Path]]:
     """Write ``annual.{html,pdf}`` and ``county/<code>.{html,pdf}`` under ``out``.
 
-    ``counties`` defaults to every county with schools.  ``progress`` (optional) is called with
-    the number of documents finished.  Returns the paths written, by kind.
+    ``counties`` defaults to every county with schools.  PDFs are rendered in ``processes`` worker
+    processes, started before the HTML is built so rendering overlaps it; the annual report (the
+    longest) goes first.  With ``reuse``, a PDF whose print HTML is byte-identical to the one it was
+    last rendered from (digests in ``out/.pdf-digests.json``) and which still exists is kept, not
+    rendered again; ``written["reused"]`` lists those.  ``progress`` (optional) is called with the
+    number of documents finished.  Returns the paths written, by kind.
     """
     out = Path(out)
     (out / "county").mkdir(parents=True, exist_ok=True)
     codes = counties if counties is not None else tb["resource"]["county_code"].to_list()
-    written: dict[str, list[Path]] = {"html": [], "pdf": []}
-    jobs: list[tuple[str, str]] = []
-    if annual:
-        p = out / "annual.html"
-        html = annual_html(tb)
-        p.write_text(html, "utf-8")
-        written["html"].append(p)
-        jobs.append((html, str(out / "annual.pdf")))
-    for code in codes:
-        p = out / "county" / f"{code}.html"
-        p.write_text(county_html(tb, code), "utf-8")
-        written["html"].append(p)
-        jobs.append((county_html(tb, code, print_version=True), str(out / "county" / f"{code}.pdf")))
+    written: dict[str, list[Path]] = {"html": [], "pdf": [], "reused": []}
+    book = out / DIGESTS
+    try:
+        old = json.loads(book.read_text("utf-8")) if book.exists() else {}
+    except (OSError, ValueError):
+        old = {}
+    digests = dict(old)
+
+    def documents():
+        if annual:
+            p = out / "annual.html"
+            html = annual_html(tb)
+            p.write_text(html, "utf-8")
+            written["html"].append(p)
+            yield html, out / "annual.pdf"
+        for code in codes:
+            p = out / "county" / f"{code}.html"
+            p.write_text(county_html(tb, code), "utf-8")
+            written["html"].append(p)
+            yield county_html(tb, code, print_version=True), out / "county" / f"{code}.pdf"
+
+    def done(path: Path, digest: str) -> None:
+        written["pdf"].append(path)
+        digests[path.relative_to(out).as_posix()] = digest
+        if progress:
+            progress(1)
+
+    pool = ProcessPoolExecutor(processes) if pdf and processes > 1 else None
+    try:
+        pending = []
+        for html, path in documents():
+            if not pdf:
+                continue
+            digest = _digest(html)
+            key = path.relative_to(out).as_posix()
+            if reuse and old.get(key) == digest and path.exists():
+                written["reused"].append(path)
+                done(path, digest)
+            elif pool is not None:
+                pending.append((pool.submit(_pdf_job, (html, str(path))), path, digest))
+            else:
+                _pdf_job((html, str(path)))
+                done(path, digest)
+        for future in as_completed([f for f, _, _ in pending]):
+            future.result()
+            _, path, digest = next(x for x in pending if x[0] is future)
+            done(path, digest)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if pdf:
-        if processes > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(processes) as ex:
-                for done in ex.map(_pdf_job, jobs, chunksize=4):
-                    written["pdf"].append(Path(done))
-                    if progress:
-                        progress(1)
-        else:
-            for j in jobs:
-                written["pdf"].append(Path(_pdf_job(j)))
-                if progress:
-                    progress(1)
+        tmp = book.with_suffix(".tmp")
+        tmp.write_text(json.dumps(digests, ensure_ascii=False, indent=0, sort_keys=True), "utf-8")
+        tmp.replace(book)
+    written["pdf"].sort(key=lambda p: (p.parent != out, p.name))
     return written

@@ -37,6 +37,12 @@ class ReportInputs:
     scores: pl.DataFrame | None = None
     checklist: pl.DataFrame | None = None
     province_name: str = "河南省"
+    # 相关因素: the student questionnaire's scale scores and indicators (student_id + one Float64
+    # column per scale + one Boolean column per indicator, ``junheng.questionnaire.scale_scores``),
+    # its definition (names; scales cut into 低/中/高 by ``scale_groups`` at ``questionnaire_cuts``)
+    questionnaire: pl.DataFrame | None = None
+    questionnaire_def: object | None = None  # junheng.questionnaire.Questionnaire
+    questionnaire_cuts: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -138,6 +144,60 @@ def _academic(tb: Tables, scores: pl.DataFrame, weights: pl.DataFrame, sample: p
     tb.t["between_school"] = between
 
 
+def factor_columns(inp: ReportInputs) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The questionnaire's (indicator id, name) and (scale id, name) present in its scores frame;
+    without a definition, the Boolean columns are the indicators (named by id) and no scale is cut."""
+    qs, q = inp.questionnaire, inp.questionnaire_def
+    if qs is None:
+        return [], []
+    if q is None:
+        return [(c, c) for c, t in qs.schema.items() if t == pl.Boolean], []
+    inds = [(i.id, i.name) for i in q.indicators if i.id in qs.columns]
+    scales = [(s.id, s.name) for s in q.scales if s.id in qs.columns]
+    return inds, scales
+
+
+def _questionnaire(tb: Tables, inp: ReportInputs) -> None:
+    """相关因素: the share of pupils meeting each indicator (province, city, county, with SEs) and
+    mean achievement by factor with the high − low gap (``junheng.questionnaire.factor_gaps``)."""
+    from junheng.questionnaire import factor_gaps, scale_groups
+    from junheng.survey import proportion
+
+    inds, scales = factor_columns(inp)
+    qs = inp.questionnaire
+    if "student_id" not in qs.columns and "respondent_id" in qs.columns:  # `junheng questionnaire scales` output
+        qs = qs.rename({"respondent_id": "student_id"})
+    if "student_id" not in qs.columns:
+        from junheng.exceptions import ParameterError
+
+        raise ParameterError("问卷量表文件需要 student_id 或 respondent_id（学籍号）列 / the questionnaire scales "
+                             "file needs a student_id or respondent_id (学籍号) column")
+    qs = qs.with_columns(pl.col("student_id").cast(pl.String))
+    qs = qs.select("student_id", *[c for c, _ in inds], *[c for c, _ in scales])
+    if scales:
+        groups = scale_groups(qs, inp.questionnaire_def, cuts=inp.questionnaire_cuts)
+        qs = qs.join(groups.select("student_id", *[f"{c}_group" for c, _ in scales]), on="student_id", how="left")
+    geo = inp.sample if inp.sample is not None and "county_code" in inp.sample.columns else inp.weights
+    if geo is None or "county_code" not in geo.columns:
+        tb.missing.append("学生所在县（抽样名单）")
+        return
+    geo = geo.select(pl.col("student_id").cast(pl.String), "county_code",
+                     *[c for c in ("school_code",) if c in geo.columns]).join(
+        inp.names.select("county_code", "city_code"), on="county_code", how="left")
+    data = qs.join(geo, on="student_id", how="inner")
+    d = _design(data, inp.weights)
+    shares = [_levels(data, lambda by, c=c: proportion(d, c, levels=[True], by=by or None))
+              .with_columns(indicator=pl.lit(c)) for c, _ in inds]
+    if shares:
+        tb.t["q_share"] = pl.concat(shares)
+    factors = [c for c, _ in inds] + [f"{c}_group" for c, _ in scales]
+    if inp.scores is not None and factors:
+        sc = inp.scores.with_columns(pl.col("student_id").cast(pl.String))
+        pvs = sorted([c for c in sc.columns if c.startswith("pv") and c[2:].isdigit()], key=lambda c: int(c[2:]))
+        ach = sc.select("student_id", "subject", *pvs).join(data, on="student_id", how="inner")
+        tb.t["q_gaps"] = factor_gaps(_design(ach, inp.weights), factors, pv=pvs, by="subject")
+
+
 def _sample_summary(tb: Tables, inp: ReportInputs) -> None:
     w = inp.weights
     if w is None:
@@ -173,6 +233,10 @@ def build(inp: ReportInputs) -> Tables:
         _academic(tb, inp.scores, inp.weights, inp.sample)
     else:
         tb.missing.append("学业成绩（IRT 量尺分数与水平）")
+    if inp.questionnaire is not None and inp.weights is not None:
+        _questionnaire(tb, inp)
+    else:
+        tb.missing.append("学生问卷（相关因素）")
     names = dict(inp.names.select("county_code", "county_name").iter_rows())
     if inp.checklist is not None:
         q = tb.get("quality")
@@ -217,8 +281,10 @@ def _read(path) -> pl.DataFrame | None:
 
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
+                      questionnaire=None, questionnaire_definition=None, questionnaire_cuts=None,
                       year: int = 2022, seed: int | None = None, data_version: str = "") -> ReportInputs:
     """Read the report inputs from files (Parquet or CSV); a missing optional file is left out.
+    ``questionnaire`` is the scale scores frame, ``questionnaire_definition`` its JSON definition.
 
     ``data_version`` defaults to a digest of the input files' bytes (same files → same version).
     """
@@ -233,11 +299,18 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
         raise ParameterError(f"找不到学校表 / schools file not found: {schools}")
     if not data_version:
         h = hashlib.sha256()
-        for p in (schools, weights, sample, fitness, scores, checklist):
+        for p in (schools, weights, sample, fitness, scores, checklist, questionnaire, questionnaire_definition):
             if p is not None and Path(p).exists():
                 h.update(Path(p).name.encode())
                 h.update(Path(p).read_bytes())
         data_version = "sha256:" + h.hexdigest()[:16]
+    qdef = None
+    if questionnaire_definition is not None and Path(questionnaire_definition).exists():
+        from junheng.questionnaire import load_questionnaire
+
+        qdef = load_questionnaire(questionnaire_definition)
     return ReportInputs(schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
                         software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights),
-                        sample=_read(sample), fitness=_read(fitness), scores=_read(scores), checklist=_read(checklist))
+                        sample=_read(sample), fitness=_read(fitness), scores=_read(scores), checklist=_read(checklist),
+                        questionnaire=_read(questionnaire), questionnaire_def=qdef,
+                        questionnaire_cuts=tuple(questionnaire_cuts) if questionnaire_cuts else None)

@@ -10,9 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from junheng.questionnaire import scale_scores
 from junheng.reports import ReportInputs, build, county_names
 from junheng.synth import province
 from junheng.synth.checklist import checklist
+from junheng.synth.questionnaire import student_questionnaire, synth_responses
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +42,14 @@ def report_inputs() -> ReportInputs:
     scores = scores.with_columns(
         **{f"level_pv{m}": pl.Series(np.digitize(scores[f"pv{m}"].to_numpy(), [420, 500, 600]) + 1).cast(pl.Int8)
            for m in range(1, 6)})
+    # the student questionnaire answered by the pupils (answers driven by their achievement)
+    q = student_questionnaire()
+    answers = synth_responses(sample.with_columns(theta=pl.Series(theta)), q, seed=3)
+    scales = scale_scores(answers, q).drop("school_code").rename({"respondent_id": "student_id"})
     return ReportInputs(schools=prov.schools, names=county_names(), year=2022, seed=3, data_version="test-v1",
                         software_version="test", weights=weights, sample=sample, fitness=fitness, scores=scores,
-                        checklist=checklist(prov.schools["county_code"].unique(), seed=3))
+                        checklist=checklist(prov.schools["county_code"].unique(), seed=3),
+                        questionnaire=scales, questionnaire_def=q, questionnaire_cuts=(2.5, 3.5))
 
 
 @pytest.fixture(scope="session")

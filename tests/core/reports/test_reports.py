@@ -125,3 +125,27 @@ def test_the_style_sheet_reaches_the_pdf_unescaped(written):
     text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(out / "annual.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert re.search(r"\b2 / \d+\b", text), "the page counter (2 / N) is missing"
+
+
+def test_chart_labels_reach_the_pdf_as_text(written):
+    out, w = written
+    text = subprocess.run(["pdftotext", str(w["pdf"][1]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "基准 500" in text and "待提高" in text and "小学R1" in text  # reference line, legend, CV bars
+
+
+def test_an_unchanged_pdf_is_kept_a_changed_or_missing_one_rendered(tables, tmp_path):
+    codes = tables["resource"]["county_code"].to_list()[:2]
+    first = write_reports(tables, tmp_path, counties=codes, annual=False, processes=1)
+    assert first["reused"] == [] and len(first["pdf"]) == 2
+    a, b = (tmp_path / "county" / f"{c}.pdf" for c in codes)
+    stamp = a.stat().st_mtime_ns
+    b.unlink()
+    again = write_reports(tables, tmp_path, counties=codes, annual=False, processes=1, reuse=True)
+    assert again["reused"] == [a] and b.exists() and a.stat().st_mtime_ns == stamp
+    # a changed print HTML (here: a tampered digest) is rendered again; reuse=False renders everything
+    book = tmp_path / ".pdf-digests.json"
+    book.write_text(book.read_text("utf-8").replace('"county/' + codes[0] + '.pdf": "', '"county/'
+                                                     + codes[0] + '.pdf": "0'), "utf-8")
+    third = write_reports(tables, tmp_path, counties=codes, annual=False, processes=1, reuse=True)
+    assert third["reused"] == [b]
+    assert write_reports(tables, tmp_path, counties=codes, annual=False, processes=1)["reused"] == []
