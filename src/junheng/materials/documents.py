@@ -8,8 +8,6 @@ decides who may see them.
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -19,20 +17,15 @@ from markupsafe import Markup, escape
 from junheng.fitness.export import mask_personal
 from junheng.materials import omr
 from junheng.materials.seating import Room, room_grid
-from junheng.reports.render import html_to_pdf
+from junheng.reports.render import html_to_pdf, stylesheet, template_env
 
 
-@functools.cache
 def _env() -> jinja2.Environment:
-    root = resources.files("junheng.materials") / "templates"
-    return jinja2.Environment(loader=jinja2.FunctionLoader(lambda n: (root / n).read_text("utf-8")),
-                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-                              trim_blocks=True, lstrip_blocks=True)
+    return template_env("junheng.materials")
 
 
-@functools.cache
 def _css() -> Markup:
-    return Markup((resources.files("junheng.materials") / "templates" / "materials.css").read_text("utf-8"))
+    return stylesheet("junheng.materials", "materials.css")
 
 
 def _personal(frame: pl.DataFrame, unmask: bool) -> pl.DataFrame:

@@ -27,18 +27,27 @@ IND_SHORT = ["高学历教师", "骨干教师", "体艺教师", "教学用房", 
 
 
 @functools.cache
-def _env() -> jinja2.Environment:
-    root = resources.files("junheng.reports") / "templates"
+def template_env(package: str) -> jinja2.Environment:
+    """The autoescaping Jinja2 environment over ``<package>/templates`` (package data)."""
+    root = resources.files(package) / "templates"
     return jinja2.Environment(loader=jinja2.FunctionLoader(lambda n: (root / n).read_text("utf-8")),
                               autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                               trim_blocks=True, lstrip_blocks=True)
 
 
 @functools.cache
+def stylesheet(package: str, name: str) -> Markup:
+    """``<package>/templates/<name>`` as Markup: the style sheet is trusted package data; autoescaping
+    it would turn its quotes into &#34; and WeasyPrint would drop every font-family and the page counter."""
+    return Markup((resources.files(package) / "templates" / name).read_text("utf-8"))
+
+
+def _env() -> jinja2.Environment:
+    return template_env("junheng.reports")
+
+
 def _css() -> Markup:
-    # Markup: the style sheet is trusted package data; autoescaping it would turn its quotes
-    # into &#34; and WeasyPrint would drop every font-family and the page counter.
-    return Markup((resources.files("junheng.reports") / "templates" / "report.css").read_text("utf-8"))
+    return stylesheet("junheng.reports", "report.css")
 
 
 def _meta(tb: Tables) -> dict:
