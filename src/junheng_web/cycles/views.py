@@ -163,13 +163,20 @@ def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
 
 @login_required
 def site_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sites of the user's area, a page of 100 at a time (``?county=`` narrows to one county);
+    counties and the province admin set sites up here."""
+    from django.core.paginator import Paginator
+
     cycle = scoped_cycle(request, pk)
-    sites = (restrict(TestSite.objects.filter(cycle=cycle), request.user)
-             .select_related("county").prefetch_related("schools__school", "sessions"))
+    sites = restrict(TestSite.objects.filter(cycle=cycle), request.user)
+    if request.GET.get("county"):
+        sites = sites.filter(county__code=request.GET["county"])
+    page = Paginator(sites.order_by("county__code", "code"), 100).get_page(request.GET.get("page"))
+    page.object_list = page.object_list.select_related("county").prefetch_related("schools__school", "sessions")
     form = None
     if can(request.user, "site.manage") and request.user.role in ("county", "province_admin"):
-        schools = restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "site.manage").filter(
-            services.ACTIVE_SCHOOL).select_related("school")
+        schools = (restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "site.manage")
+                   .filter(services.ACTIVE_SCHOOL).select_related("school"))
         form = TestSiteForm(request.POST or None, schools=schools)
         if request.method == "POST" and form.is_valid():
             county = request.user.region if request.user.role == "county" else None
@@ -190,7 +197,7 @@ def site_list(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("site_detail", pk=cycle.pk, site=site.pk)
     elif request.method == "POST":
         require(request.user, "site.manage")
-    return render(request, "cycles/sites.html", {"cycle": cycle, "sites": sites, "form": form,
+    return render(request, "cycles/sites.html", {"cycle": cycle, "sites": page, "form": form,
                                                  "per_school": SitesPerSchoolForm() if form is not None else None})
 
 
