@@ -188,7 +188,7 @@ RESPONSE_SCHEMA = {"person_id": pl.String, "item_id": pl.String, "raw": pl.Strin
                    "text": pl.String}
 
 
-def responses_frame(cycle) -> pl.DataFrame:
+def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = False) -> pl.DataFrame:
     """The cycle's browser-test answers as the contract's raw responses, ready for
     ``junheng.assessment.score_responses``: ``person_id`` (学籍号), ``item_id``, ``raw``, ``position``
     (in the booklet) and ``text``.
@@ -197,8 +197,13 @@ def responses_frame(cycle) -> pl.DataFrame:
     followed by an answered item is *omitted*, blanks to the end are *not reached* (by position).
     Choice items: ``raw`` is the chosen letter(s).  Constructed responses: ``text`` is what the pupil
     typed and ``raw`` the scorer's code (``HumanScore``, the first marking) once marked; an answered
-    but not yet marked response has no row (not administered) — it has no score yet."""
+    but not yet marked response has no row (not administered) — it has no score yet.
+
+    ``subject`` keeps one subject's sessions; ``pseudonymous`` puts the attempt's UUID in
+    ``person_id`` instead of the 学籍号 (for files that leave the platform)."""
     attempts = Attempt.objects.filter(session__site__cycle=cycle)
+    if subject:
+        attempts = attempts.filter(session__subject=subject)
     booklets = {b.pk: b for b in Booklet.objects.filter(pk__in=attempts.values("booklet_id"))}
     layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos}
               for bid, b in booklets.items() for pos, _, it in booklet_items(b)]
@@ -230,4 +235,6 @@ def responses_frame(cycle) -> pl.DataFrame:
         .when(pl.col("answer") == "").then(pl.lit(""))
         .otherwise(pl.col("mark").cast(pl.String)).alias("raw"),
     ).filter(~constructed | (pl.col("raw").is_not_null()))
+    if pseudonymous:
+        frame = frame.with_columns(pl.col("attempt").alias("person_id"))
     return frame.select(list(RESPONSE_SCHEMA)).cast(RESPONSE_SCHEMA).sort("person_id", "position")
