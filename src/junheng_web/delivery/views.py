@@ -121,7 +121,7 @@ def answers(request: HttpRequest) -> JsonResponse:
     """The browser's queue: ``{"answers": [{id, item, raw, seq}, …]}`` → ``{"ack": [id, …]}``."""
     attempt = _attempt(request)
     if attempt is None:
-        return JsonResponse({"error": _("请重新登录。 / Please sign in again.")}, status=403)
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
     try:
         body = _json_body(request)
         changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
@@ -138,7 +138,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     """Final submit (the page sends it only when its queue is empty)."""
     attempt = _attempt(request)
     if attempt is None:
-        return JsonResponse({"error": _("请重新登录。 / Please sign in again.")}, status=403)
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
     services.submit(attempt)
     audit(request, "test.submit", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
           region_code=attempt.session.site.county.code)
