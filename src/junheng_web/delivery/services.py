@@ -21,7 +21,14 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
-from junheng_web.assessment.models import BlockItem, Booklet, BookletAssignment, BookletBlock, HumanScore, Item
+from junheng_web.assessment.models import (
+    BlockItem,
+    Booklet,
+    BookletAssignment,
+    BookletBlock,
+    HumanScore,
+    Item,
+)
 from junheng_web.cycles.models import LoginCode, TestSession
 from junheng_web.delivery.models import Answer, Attempt
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone

@@ -28,9 +28,10 @@ def dw(world):
         world.sessions[key].refresh_from_db()
     a0, a4, b0 = world.pupils["A"][0], world.pupils["A"][4], world.pupils["B"][0]
     built = fixture.build(world.cycle, world.sessions["A"], [a0.student_id, a4.student_id], [CODE_A0, CODE_A4])
+    import polars as pl
+
     from junheng_web.assessment.models import BookletAssignment
     from junheng_web.cycles.services import store_login_codes
-    import polars as pl
 
     BookletAssignment.objects.create(cycle=world.cycle, student_id=b0.student_id, subject="语文",
                                      booklet=built["booklet"], seed=9)
