@@ -50,19 +50,19 @@
   }
 
   // --- the queue -------------------------------------------------------------------------------
-  var inflight = false, closed = false, retry = 2000, timer = null;
-  function flush() {
-    if (inflight || closed || state.queue.length === 0) { showSync(); return Promise.resolve(); }
-    inflight = true;
+  var inflight = null, closed = false, retry = 2000, timer = null;
+  function flush() {  // a promise that settles when this round of sending is over
+    if (inflight) return inflight;
+    if (closed || state.queue.length === 0) { showSync(); return Promise.resolve(); }
     var batch = state.queue.slice(0, 200);
-    return fetch("/test/answers/", {
+    inflight = fetch("/test/answers/", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ answers: batch })
     }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; });
     }).then(function (res) {
-      inflight = false;
+      inflight = null;
       if (res.status === 200) {
         var acked = {};
         res.body.ack.forEach(function (id) { acked[id] = true; });
@@ -76,7 +76,8 @@
         later();
       }
       showSync();
-    }).catch(function () { inflight = false; showSync(); later(); });
+    }).catch(function () { inflight = null; showSync(); later(); });
+    return inflight;
   }
   function later() {
     if (timer) return;
@@ -187,12 +188,14 @@
   }
   $("submit").addEventListener("click", function () { submit(true); });
 
-  var skew = Date.parse(data.now) - Date.now(), ends = Date.parse(data.ends_at), timeUp = false;
+  var skew = Date.parse(data.now) - Date.now(), ends = Date.parse(data.ends_at), lastTry = 0;
   function tick() {
     var left = Math.max(0, Math.floor((ends - (Date.now() + skew)) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     $("countdown").textContent = (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
-    if (left === 0 && !timeUp) { timeUp = true; $("message").textContent = T.time_up; submit(false); }
+    if (left === 0 && !closed && Date.now() - lastTry > 10000) {  // time is up: submit, again until it works
+      lastTry = Date.now(); $("message").textContent = T.time_up; submit(false);
+    }
   }
   setInterval(tick, 1000);
 
