@@ -58,8 +58,10 @@ def find_login(code: str, now: dt.datetime | None = None) -> LoginCode | None:
     hashes = {hash_code(code, _code_salt(s)): s.pk for s in open_sessions(now)}
     if not hashes:
         return None
-    found = [lc for lc in LoginCode.objects.filter(code_hash__in=list(hashes)).select_related("session__site")
-             if hashes.get(lc.code_hash) == lc.session_id]
+    keys, found = list(hashes), []
+    for k in range(0, len(keys), 2000):  # thousands of sessions may be open at once on a central platform
+        found += [lc for lc in LoginCode.objects.filter(code_hash__in=keys[k:k + 2000]).select_related("session__site")
+                  if hashes.get(lc.code_hash) == lc.session_id]
     return found[0] if len(found) == 1 else None
 
 
