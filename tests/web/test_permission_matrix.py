@@ -100,6 +100,7 @@ MATRIX = [
     Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",
           data=lambda w: {"decision": "confirm", "note": "TA01"}, owner="rita", owner_status=(302,),
           school_bound=True),
+    Entry("delivery_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
           school_bound=True),
 ]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("answers/", views.answers, name="delivery_answers"),
     path("submit/", views.submit, name="delivery_submit"),
     path("signout/", views.signout, name="delivery_signout"),
+    path("sessions/<int:session>/", views.session_status, name="delivery_session"),
 ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,6 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from junheng.exceptions import ParameterError
 from junheng_web.accounts import throttle
 from junheng_web.accounts.audit import audit, client_ip
+from junheng_web.accounts.scoping import restrict
+from junheng_web.cycles.models import TestSession
 from junheng_web.delivery import services
 from junheng_web.delivery.models import Attempt
 
@@ -148,3 +151,16 @@ def submit(request: HttpRequest) -> HttpResponse:
 def signout(request: HttpRequest) -> HttpResponse:
     """"不是我": forget the attempt in this browser (nothing is deleted)."""
     return _forget(redirect("delivery_signin"))
+
+
+@login_required
+def session_status(request: HttpRequest, session: int) -> HttpResponse:
+    """Staff (proctor, school, county, province — scoped by ``restrict``): who of a session has
+    signed in, how far the answers have reached the server, who has submitted.  Audited."""
+    obj = get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
+                                     request.user), pk=session)
+    rows = services.session_status(obj)
+    audit(request, "test.status", f"session {obj.pk}", rows=len(rows), region_code=obj.site.county.code)
+    counts = {k: sum(r["state"] == k for r in rows) for k in ("absent", "started", "submitted")}
+    return render(request, "delivery/session.html", {"session": obj, "cycle": obj.site.cycle, "rows": rows,
+                                                     "counts": counts})

@@ -105,3 +105,21 @@ def test_the_cookie_reaches_only_its_own_attempt(dw):
     forged.cookies["junheng_attempt"] = str(uuid.uuid4())
     assert forged.get("/test/take/").status_code == 302
     assert forged.post("/test/answers/", "{}", content_type="application/json").status_code == 403
+
+
+def test_the_proctor_sees_who_signed_in_and_submitted_masked_and_audited(dw, client):
+    from junheng_web.accounts.models import AuditLog
+
+    c = _signed_in()
+    token = _token(c)
+    _post(c, "/test/answers/", {"answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1}]}, token)
+    _post(c, "/test/submit/", {}, token)
+    client.force_login(dw.users["paul"])  # the proctor of school A
+    page = client.get(f"/test/sessions/{dw.sessions['A'].pk}/").content.decode()
+    a0 = dw.pupils["A"][0]
+    states = re.findall(r'<tr data-state="(\w+)">', page)
+    assert states.count("submitted") == 1 and "started" not in states and len(states) >= 2
+    assert a0.student_id not in page and a0.name not in page and "A" + "*" * (len(a0.name) - 1) in page
+    assert AuditLog.objects.filter(action="test.status", username="paul").exists()
+    client.force_login(dw.users["erin"])  # a school of county B
+    assert client.get(f"/test/sessions/{dw.sessions['A'].pk}/").status_code == 404
