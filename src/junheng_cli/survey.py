@@ -361,8 +361,18 @@ def _save_sample_to_db(sample) -> None:
     if not School.objects.exists():
         click.echo("   (registry not in the database: sample kept as files only)")
         return
-    run = save_sample(demo_cycle(), sample)
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from junheng_web.cycles.services import sites_per_school
+
+    cycle = demo_cycle()
+    run = save_sample(cycle, sample)
     click.echo(f"   样本已存入数据库 / saved to the database (run {run.pk})")
+    # the province tests in one half-day: 6 月 16 日 09:00–10:00 at every participating school
+    day = dt.datetime(cycle.year, 6, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    n = sites_per_school(cycle, day)
+    click.echo(f"   {n} 个测试点（每校一个，每科一个场次）/ test sites, one per school, a session per subject")
 
 
 def _store_weights_in_db(w: pl.DataFrame) -> None:

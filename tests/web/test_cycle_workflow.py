@@ -95,3 +95,39 @@ def test_it_lists_the_next_steps_by_role(client, world):
     client.force_login(world.users["dave"])
     body = client.get("/").content.decode()
     assert "上传本校六年级名册" in body and "确认抽中学校是否参加" not in body
+
+
+def test_it_makes_each_participating_school_a_site_once(world):
+    import datetime as dt
+
+    from junheng_web.cycles.models import TestSession, TestSite
+    from junheng_web.cycles.services import sites_per_school
+    from junheng_web.registry.models import Region
+
+    TestSite.objects.all().delete()
+    start = dt.datetime(2022, 6, 16, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
+    assert sites_per_school(world.cycle, start, counties=Region.objects.filter(code="410102")) == 1
+    assert sites_per_school(world.cycle, start) == 1  # the other county's school; A is not set up twice
+    assert sites_per_school(world.cycle, start) == 0
+    sites = {s.code: s for s in TestSite.objects.filter(cycle=world.cycle)}
+    assert sorted(sites) == ["T4101020001", "T4101030001"]  # A2 is only a replacement: no site
+    a = sites["T4101020001"]
+    assert (a.county.code, [s.school.code for s in a.schools.all()]) == ("410102", ["4101020001"])
+    sessions = TestSession.objects.filter(site=a).order_by("room")
+    assert [s.subject for s in sessions] == ["语文", "数学", "英语", "科学"]
+    assert {(s.starts_at, s.ends_at - s.starts_at) for s in sessions} == {(start, dt.timedelta(minutes=60))}
+
+
+def test_a_county_sets_up_a_site_per_school_from_the_sites_page(client, world):
+    from junheng_web.cycles.models import TestSite
+
+    TestSite.objects.all().delete()
+    client.force_login(world.users["bob"])
+    page = client.get(f"/cycles/{world.cycle.pk}/sites/").content.decode()
+    assert 'id="per-school"' in page
+    resp = client.post(f"/cycles/{world.cycle.pk}/sites/per-school/", {"starts_at": "2022-06-16T09:00", "minutes": "60"})
+    assert resp.status_code == 302
+    assert list(TestSite.objects.values_list("code", flat=True)) == ["T4101020001"]  # county A only
+    client.force_login(world.users["dave"])  # a school operator may not
+    assert client.post(f"/cycles/{world.cycle.pk}/sites/per-school/",
+                       {"starts_at": "2022-06-16T09:00", "minutes": "60"}).status_code == 403

@@ -61,6 +61,8 @@ MATRIX = [
     Entry("school_confirm", lambda w: {"pk": w.cycle.pk, "ss": w.sampled["A"].pk}, action="school.replace",
           method="post", owner_status=(302,)),
     Entry("site_list", _cyc, bound=False),
+    Entry("sites_per_school", _cyc, action="site.manage", method="post", bound=False, owner_status=(302,),
+          data=lambda w: {"starts_at": "2022-06-16T09:00", "minutes": "60"}),
     Entry("site_detail", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, school_bound=True),
     Entry("site_pupils", lambda w: {"pk": w.cycle.pk, "site": w.sites["A"].pk}, action="sitelist.download",
           school_bound=True),

@@ -62,3 +62,8 @@ class TestSessionForm(forms.ModelForm):
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise forms.ValidationError(_("结束时间须晚于开始时间"))
         return data
+
+
+class SitesPerSchoolForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_("开始时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    minutes = forms.IntegerField(label=_("时长（分钟）"), min_value=10, max_value=240, initial=60)

@@ -562,3 +562,38 @@ def check_login_code(session, student_id: str, code: str) -> bool:
 
     stored = LoginCode.objects.filter(session=session, student_id=student_id).values_list("code_hash", flat=True).first()
     return stored is not None and stored == hash_code(code.strip().upper(), _code_salt(session))
+
+
+def sites_per_school(cycle: Cycle, starts_at, *, minutes: int = 60, counties=None) -> int:
+    """Set up the usual arrangement in one step: each participating sampled school (of ``counties``,
+    a Region queryset; default all) is its own test site (code ``T<学校标识码>``), with one session per
+    subject of the cycle, all starting at ``starts_at`` (Henan tests the whole province in one
+    half-day) and lasting ``minutes``. Schools that already serve a site are left alone, so a
+    second run changes nothing. Returns the number of sites created."""
+    from django.db import transaction
+
+    from junheng_web.cycles.models import TestSession, TestSite
+
+    active = (SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle).exclude(test_sites__cycle=cycle)
+              .select_related("school"))
+    if counties is not None:
+        active = active.filter(school__county__in=counties)
+    schools = list(active.order_by("school__code"))
+    if not schools:
+        return 0
+    ends_at = starts_at + timedelta(minutes=minutes)
+    with transaction.atomic():
+        sites = TestSite.objects.bulk_create([
+            TestSite(cycle=cycle, county_id=s.school.county_id, code=f"T{s.school.code}",
+                     name=f"{s.school.name}测试点", address=s.school.name) for s in schools])
+        if not all(site.pk for site in sites):  # backends that do not return ids from bulk_create
+            by_code = dict(TestSite.objects.filter(cycle=cycle, code__in=[t.code for t in sites])
+                           .values_list("code", "pk"))
+            for site in sites:
+                site.pk = by_code[site.code]
+        TestSite.schools.through.objects.bulk_create([
+            TestSite.schools.through(testsite_id=site.pk, sampledschool_id=s.pk) for site, s in zip(sites, schools)])
+        TestSession.objects.bulk_create([
+            TestSession(site_id=site.pk, subject=subject, room=f"{k + 1:02d}", starts_at=starts_at, ends_at=ends_at)
+            for site in sites for k, subject in enumerate(cycle.subjects or [])])
+    return len(sites)

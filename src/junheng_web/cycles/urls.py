@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/schools/<int:ss>/replace/", views.school_replace, name="school_replace"),
     path("<int:pk>/schools/<int:ss>/confirm/", views.school_confirm, name="school_confirm"),
     path("<int:pk>/sites/", views.site_list, name="site_list"),
+    path("<int:pk>/sites/per-school/", views.sites_per_school, name="sites_per_school"),
     path("<int:pk>/sites/<int:site>/", views.site_detail, name="site_detail"),
     path("<int:pk>/sites/<int:site>/pupils.csv", views.site_pupils, name="site_pupils"),
     path("<int:pk>/sites/<int:site>/sessions/<int:session>/<str:kind>.pdf", views.session_material,

@@ -19,7 +19,7 @@ from junheng.exceptions import JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles import services
-from junheng_web.cycles.forms import CycleForm, TestSessionForm, TestSiteForm, UploadForm
+from junheng_web.cycles.forms import CycleForm, SitesPerSchoolForm, TestSessionForm, TestSiteForm, UploadForm
 from junheng_web.cycles.models import TestSite
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
@@ -190,7 +190,26 @@ def site_list(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("site_detail", pk=cycle.pk, site=site.pk)
     elif request.method == "POST":
         require(request.user, "site.manage")
-    return render(request, "cycles/sites.html", {"cycle": cycle, "sites": sites, "form": form})
+    return render(request, "cycles/sites.html", {"cycle": cycle, "sites": sites, "form": form,
+                                                 "per_school": SitesPerSchoolForm() if form is not None else None})
+
+
+@login_required
+@require_POST
+def sites_per_school(request: HttpRequest, pk: int) -> HttpResponse:
+    """Each participating sampled school of the user's area becomes its own test site, with a
+    session per subject at the given start (schools already serving a site are left alone)."""
+    require(request.user, "site.manage")
+    cycle = scoped_cycle(request, pk)
+    form = SitesPerSchoolForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写开始时间和时长"))
+        return redirect("site_list", pk=cycle.pk)
+    counties = restrict(Region.objects.all(), request.user, "site.manage").filter(level=Region.Level.COUNTY)
+    n = services.sites_per_school(cycle, form.cleaned_data["starts_at"], minutes=form.cleaned_data["minutes"],
+                                  counties=counties)
+    messages.success(request, _("已新建 %(n)d 个测试点") % {"n": n})
+    return redirect("site_list", pk=cycle.pk)
 
 
 def _site(request, cycle, site_pk, action="view") -> TestSite:
