@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "junheng_web.questionnaires",
     "junheng_web.supervision",
     "junheng_web.cycles",
+    "junheng_web.delivery",
 ]
 
 MIDDLEWARE = [

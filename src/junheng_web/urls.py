@@ -22,4 +22,5 @@ urlpatterns = [
     path("reports/", include("junheng_web.reports.urls")),
     path("questionnaires/", include("junheng_web.questionnaires.urls")),
     path("video/", include("junheng_web.supervision.urls")),
+    path("test/", include("junheng_web.delivery.urls")),  # pupils, no account: see delivery/views.py
 ]

@@ -26,6 +26,9 @@ A_MARKERS = ("甲小学", "中原区", "410102", "A学生", "TA01", "4101020001"
 # school of county A (gina), another city (otto), and a proctor, reviewer and scorer of county B
 OUTSIDERS = ("charlie", "erin", "gina", "otto", "peter", "rachel", "scott")
 PUBLIC = {"login", "logout", "password_change", "password_change_done", "set_language"}
+# the pupil's browser test: no account; a signed cookie names one attempt (see test_pupil_pages_*)
+PUPIL = {"delivery_signin": "get", "delivery_confirm": "get", "delivery_take": "get", "delivery_answers": "post",
+         "delivery_submit": "post", "delivery_signout": "post"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ MATRIX = [
     Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",
           data=lambda w: {"decision": "confirm", "note": "TA01"}, owner="rita", owner_status=(302,),
           school_bound=True),
+    Entry("delivery_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
           school_bound=True),
 ]
@@ -118,7 +122,7 @@ def _names(resolver=None, prefix="") -> set[str]:
 
 
 def test_it_has_an_entry_for_every_url():
-    missing = sorted(_names() - set(BY_NAME) - PUBLIC)
+    missing = sorted(_names() - set(BY_NAME) - PUBLIC - set(PUPIL))
     assert missing == [], f"URL patterns without a permission-matrix entry: {missing}"
 
 
@@ -242,3 +246,51 @@ def test_it_would_notice_a_leak(client, matrix_world):
     client.force_login(matrix_world.users["bob"])
     body = _body(client.get(reverse("sampled_schools", kwargs={"pk": matrix_world.cycle.pk})))
     assert "甲小学" in body and "4101020001" in body
+
+
+@pytest.mark.parametrize("name", sorted(PUPIL))
+def test_pupil_pages_give_nothing_without_the_pupils_own_cookie(client, matrix_world, name):
+    """No staff login opens a pupil's attempt (the pages know only the signed attempt cookie): every
+    persona, staff or anonymous, gets the sign-in page, a redirect to it or 403 — never a test page
+    or county A's names."""
+    for who in (None, "bob", "alice", *OUTSIDERS):
+        if who:
+            client.force_login(matrix_world.users[who])
+        url = reverse(name)
+        resp = client.post(url, "{}", content_type="application/json") if PUPIL[name] == "post" else client.get(url)
+        assert resp.status_code in (200, 302, 403) and "delivery-data" not in _body(resp), (who, name)
+        if resp.status_code == 302:
+            assert resp["Location"] == reverse("delivery_signin")
+        if who not in ("bob", "alice", "gina"):  # (county A's own staff see their own header)
+            assert [m for m in A_MARKERS if m in _body(resp)] == [], (who, name)
+        client.logout()
+
+
+def test_pupil_pages_refuse_another_sessions_code_and_show_only_ones_own(client, matrix_world):
+    """A code is checked against its own session's salted hash only: county B's pupil's code for
+    B's session (B closed) opens nothing at A, and a signed-in pupil of B sees nothing of A."""
+    import datetime as dt
+
+    import polars as pl
+    from django.utils import timezone
+
+    from junheng_web.assessment.models import Booklet, BookletAssignment
+    from junheng_web.cycles.models import TestSession
+    from junheng_web.cycles.services import store_login_codes
+
+    w = matrix_world
+    now = timezone.now()
+    TestSession.objects.filter(pk=w.sessions["A"].pk).update(starts_at=now, ends_at=now + dt.timedelta(hours=1))
+    booklet = Booklet.objects.create(cycle=w.cycle, code="B1", subject="语文")
+    pa, pb = w.pupils["A"][0], w.pupils["B"][0]
+    for p in (pa, pb):
+        BookletAssignment.objects.create(cycle=w.cycle, student_id=p.student_id, subject="语文", booklet=booklet, seed=1)
+    store_login_codes(w.sessions["A"], pl.DataFrame({"student_id": [pa.student_id], "code": ["ACDEFGHJ"]}))
+    store_login_codes(w.sessions["B"], pl.DataFrame({"student_id": [pb.student_id], "code": ["KMNPQRTW"]}))
+    resp = client.post(reverse("delivery_signin"), {"code": "KMNPQRTW"})  # B's session is not open
+    assert resp.status_code == 400 and "junheng_attempt" not in resp.cookies
+    TestSession.objects.filter(pk=w.sessions["B"].pk).update(starts_at=now, ends_at=now + dt.timedelta(hours=1))
+    assert client.post(reverse("delivery_signin"), {"code": "KMNPQRTW"}).status_code == 302
+    for name in ("delivery_confirm", "delivery_take"):
+        body = _body(client.get(reverse(name)))
+        assert [m for m in A_MARKERS if m in body] == [] and pa.name[:1] + "*" not in body, name

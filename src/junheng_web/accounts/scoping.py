@@ -48,6 +48,9 @@ SCOPES: dict[str, Scope | str] = {
     "supervision.recording": Scope(county="session__site__county", school="session__site__schools__school",
                                    distinct=True),
     "supervision.flag": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
+    "delivery.attempt": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
+    "delivery.answer": Scope(county="attempt__session__site__county", school="attempt__session__site__schools__school",
+                             distinct=True),
     "accounts.auditlog": PROVINCE_ONLY,
 }
 

@@ -1,0 +1,50 @@
+"""The academic test in the pupil's browser: one attempt per pupil and session, and the answers
+the browser sends.
+
+Records born at a test site carry UUIDs (DESIGN.md, deployment shapes): an attempt's id is a
+UUID, and every answer change is a row keyed by the UUID the browser gave it, so a replayed
+queue or a re-uploaded site package is a no-op.  The pupil's current answer to an item is the
+change with the highest ``seq`` (last write wins by the browser's sequence number, not by
+arrival time).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Attempt(models.Model):
+    """A pupil sitting one test session; the pupil signs in with the login card's code."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="attempts")
+    student_id = models.CharField("学籍号", max_length=32)
+    booklet = models.ForeignKey("assessment.Booklet", on_delete=models.PROTECT, verbose_name="题本")
+    started_at = models.DateTimeField("开始时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("交卷时间", null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="delivery_attempt_unique")]
+        ordering = ["session", "student_id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.student_id}"
+
+
+class Answer(models.Model):
+    """One change of one answer, as the browser queued it (``id`` = the browser's UUID)."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
+    item = models.ForeignKey("assessment.Item", on_delete=models.PROTECT)
+    raw = models.TextField("作答", blank=True)
+    seq = models.PositiveIntegerField("序号")
+    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["attempt", "item", "seq"])]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id} {self.item_id} #{self.seq}"

@@ -1,0 +1,273 @@
+"""The browser test: pupil sign-in by login code, the booklet as the browser sees it (never the
+key), answers stored idempotently, submission, and the export of raw responses for scoring.
+
+Sign-in: the pupil types the code printed on the login card.  Codes are stored only as salted
+hashes, one salt per session (``cycles.services._code_salt``), so the code is hashed once for each
+session that is open now (from ``OPEN_BEFORE`` before its start to its end) and looked up among
+those sessions' hashes.  A pupil who signs in again (another browser, a closed tab) gets the same
+attempt back, with the answers the server has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import polars as pl
+from django.db import transaction
+from django.db.models import CharField, Max
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from junheng.exceptions import ParameterError
+from junheng_web.assessment.models import (
+    BlockItem,
+    Booklet,
+    BookletAssignment,
+    BookletBlock,
+    HumanScore,
+    Item,
+)
+from junheng_web.cycles.models import LoginCode, TestSession
+from junheng_web.delivery.models import Answer, Attempt
+
+OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
+GRACE = dt.timedelta(minutes=10)  # answers queued before the end may still arrive this long after it
+MAX_RAW = 4000  # characters of one answer
+MAX_BATCH = 500  # answers in one request
+
+
+class Closed(ParameterError):
+    """The attempt takes no more answers (submitted, or the session is over)."""
+
+
+def open_sessions(now: dt.datetime | None = None):
+    now = now or timezone.now()
+    return TestSession.objects.filter(starts_at__lte=now + OPEN_BEFORE, ends_at__gte=now).select_related("site")
+
+
+def find_login(code: str, now: dt.datetime | None = None) -> LoginCode | None:
+    """The login code row of an open session that ``code`` opens, or ``None``."""
+    from junheng.materials.cards import hash_code
+    from junheng_web.cycles.services import _code_salt
+
+    code = (code or "").strip().upper().replace(" ", "").replace("-", "")
+    if not code:
+        return None
+    hashes = {hash_code(code, _code_salt(s)): s.pk for s in open_sessions(now)}
+    if not hashes:
+        return None
+    keys, found = list(hashes), []
+    for k in range(0, len(keys), 2000):  # thousands of sessions may be open at once on a central platform
+        found += [lc for lc in LoginCode.objects.filter(code_hash__in=keys[k:k + 2000]).select_related("session__site")
+                  if hashes.get(lc.code_hash) == lc.session_id]
+    return found[0] if len(found) == 1 else None
+
+
+def sign_in(code: str, now: dt.datetime | None = None) -> Attempt:
+    """The pupil's attempt for the open session the code belongs to (created on first sign-in).
+
+    Raises ``ParameterError`` (bilingual message) for a code that opens no open session, a pupil
+    without a booklet of the session's subject, or an attempt already submitted."""
+    login = find_login(code, now)
+    if login is None:
+        raise ParameterError("登录码不正确，或本场测试尚未开始 / 已结束。 / "
+                             "The login code is wrong, or this test session is not open now.")
+    session = login.session
+    assignment = (BookletAssignment.objects.filter(cycle_id=session.site.cycle_id, student_id=login.student_id)
+                  .select_related("booklet").first())
+    if assignment is None or assignment.booklet.subject != session.subject:
+        raise ParameterError("没有为你分配本场测试的题本，请联系监考老师。 / "
+                             "No booklet of this session's subject is assigned to you; please ask the proctor.")
+    attempt, _ = Attempt.objects.get_or_create(session=session, student_id=login.student_id,
+                                               defaults={"booklet": assignment.booklet})
+    if attempt.submitted_at is not None:
+        raise ParameterError("你已经交卷，不能再次登录。 / You have already submitted this test.")
+    return attempt
+
+
+def pupil_name(attempt: Attempt) -> str:
+    """The pupil's name masked (张**), for the pupil to confirm who signed in."""
+    from junheng_web.registry.admin import mask_name
+    from junheng_web.registry.models import Pupil
+
+    name = Pupil.objects.filter(student_id=attempt.student_id).values_list("name", flat=True).first()
+    return mask_name(name or "")
+
+
+def booklet_items(booklet: Booklet) -> list[tuple[int, str, Item]]:
+    """``(position, block code, item)`` of a booklet in order: blocks by slot, items by order in the block."""
+    slots = list(BookletBlock.objects.filter(booklet=booklet).order_by("position").values_list("block_id", "block__code"))
+    rows = BlockItem.objects.filter(block_id__in=[b for b, _ in slots]).select_related("item").order_by("order")
+    by_block: dict[int, list[Item]] = {}
+    for r in rows:
+        by_block.setdefault(r.block_id, []).append(r.item)
+    out, pos = [], 0
+    for block_id, code in slots:
+        for item in by_block.get(block_id, []):
+            pos += 1
+            out.append((pos, code, item))
+    return out
+
+
+def browser_items(attempt: Attempt) -> list[dict]:
+    """What the browser renders: stem, option texts, format — never the key, rubric or score map."""
+    return [{"id": it.item_id, "position": pos, "block": block, "format": it.format, "stem": it.stem,
+             "options": list(it.options) if it.format != "constructed" else []}
+            for pos, block, it in booklet_items(attempt.booklet)]
+
+
+def current_answers(attempt: Attempt) -> dict[str, dict]:
+    """``item_id → {raw, seq}``: the change with the highest seq of each item."""
+    out: dict[str, dict] = {}
+    for item_id, raw, seq in (Answer.objects.filter(attempt=attempt).order_by("item_id", "seq")
+                              .values_list("item__item_id", "raw", "seq")):
+        out[item_id] = {"raw": raw, "seq": seq}
+    return out
+
+
+def max_seq(attempt: Attempt) -> int:
+    return Answer.objects.filter(attempt=attempt).aggregate(m=Max("seq"))["m"] or 0
+
+
+def deadline(attempt: Attempt) -> dt.datetime:
+    return attempt.session.ends_at + GRACE
+
+
+@dataclass(frozen=True)
+class Change:
+    id: uuid.UUID
+    item_id: str
+    raw: str
+    seq: int
+
+
+def parse_changes(payload) -> list[Change]:
+    """The browser's queue (``[{id, item, raw, seq}, …]``) checked; a malformed entry refuses the batch."""
+    if not isinstance(payload, list) or len(payload) > MAX_BATCH:
+        raise ParameterError(f"作答格式错误 / malformed answers (a list of at most {MAX_BATCH})")
+    out = []
+    for k, e in enumerate(payload):
+        try:
+            ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or ""), int(e["seq"]))
+        except (KeyError, TypeError, ValueError):
+            raise ParameterError(f"第 {k + 1} 条作答格式错误 / answer {k + 1} is malformed") from None
+        if ch.seq < 1 or len(ch.raw) > MAX_RAW:
+            raise ParameterError(f"第 {k + 1} 条作答无效 / answer {k + 1} is invalid (seq ≥ 1, at most {MAX_RAW} characters)")
+        out.append(ch)
+    return out
+
+
+def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | None = None) -> list[str]:
+    """Store the changes (a UUID already stored is skipped, so a replay is a no-op) and return the
+    acknowledged UUIDs.  Refused as a whole (``Closed``) once the attempt is submitted or the session
+    is over; an item outside the pupil's booklet refuses the batch (``ParameterError``)."""
+    now = now or timezone.now()
+    if attempt.submitted_at is not None:
+        raise Closed("已交卷，不再接收作答。 / The test has been submitted; no more answers are accepted.")
+    if now > deadline(attempt):
+        raise Closed("本场测试已结束，不再接收作答。 / The session is over; no more answers are accepted.")
+    if not changes:
+        return []
+    items = {it.item_id: it.pk for _, _, it in booklet_items(attempt.booklet)}
+    outside = sorted({c.item_id for c in changes if c.item_id not in items})
+    if outside:
+        raise ParameterError(f"题本中没有这些题目 / items not in your booklet: {', '.join(outside[:10])}")
+    ids = [c.id for c in changes]
+    with transaction.atomic():
+        Answer.objects.bulk_create([Answer(id=c.id, attempt=attempt, item_id=items[c.item_id], raw=c.raw, seq=c.seq)
+                                    for c in changes], ignore_conflicts=True)
+        foreign = Answer.objects.filter(id__in=ids).exclude(attempt=attempt).exists()
+        if foreign:  # a UUID of another attempt: never acknowledged (and nothing of this batch kept)
+            transaction.set_rollback(True)
+            raise ParameterError("作答编号冲突 / answer ids already used by another attempt")
+    return [str(i) for i in ids]
+
+
+def submit(attempt: Attempt, now: dt.datetime | None = None) -> Attempt:
+    """Close the attempt (a second submit changes nothing)."""
+    if attempt.submitted_at is None:
+        Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(submitted_at=now or timezone.now())
+        attempt.refresh_from_db()
+    return attempt
+
+
+RESPONSE_SCHEMA = {"person_id": pl.String, "item_id": pl.String, "raw": pl.String, "position": pl.Int64,
+                   "text": pl.String}
+
+
+def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = False) -> pl.DataFrame:
+    """The cycle's browser-test answers as the contract's raw responses, ready for
+    ``junheng.assessment.score_responses``: ``person_id`` (学籍号), ``item_id``, ``raw``, ``position``
+    (in the booklet) and ``text``.
+
+    Every item of every attempt's booklet has a row, so blanks are visible: a blank (``raw`` "")
+    followed by an answered item is *omitted*, blanks to the end are *not reached* (by position).
+    Choice items: ``raw`` is the chosen letter(s).  Constructed responses: ``text`` is what the pupil
+    typed and ``raw`` the scorer's code (``HumanScore``, the first marking) once marked; an answered
+    but not yet marked response has no row (not administered) — it has no score yet.
+
+    ``subject`` keeps one subject's sessions; ``pseudonymous`` puts the attempt's UUID in
+    ``person_id`` instead of the 学籍号 (for files that leave the platform)."""
+    attempts = Attempt.objects.filter(session__site__cycle=cycle)
+    if subject:
+        attempts = attempts.filter(session__subject=subject)
+    booklets = {b.pk: b for b in Booklet.objects.filter(pk__in=attempts.values("booklet_id"))}
+    layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos}
+              for bid, b in booklets.items() for pos, _, it in booklet_items(b)]
+    if not layout:
+        return pl.DataFrame(schema=RESPONSE_SCHEMA)
+    layout_df = pl.DataFrame(layout, schema={"booklet": pl.Int64, "item_id": pl.String, "format": pl.String,
+                                             "position": pl.Int64})
+    key = pl.col("attempt").str.replace_all("-", "")  # uuid as text: dashed (PostgreSQL) or hex (SQLite)
+    who = pl.DataFrame(list(attempts.annotate(key=Cast("pk", CharField())).values_list("key", "student_id", "booklet_id")),
+                       schema={"attempt": pl.String, "person_id": pl.String, "booklet": pl.Int64}, orient="row")
+    changes = pl.DataFrame(list(Answer.objects.filter(attempt__in=attempts).annotate(key=Cast("attempt_id", CharField()))
+                                .values_list("key", "item__item_id", "raw", "seq")),
+                           schema={"attempt": pl.String, "item_id": pl.String, "raw": pl.String, "seq": pl.Int64},
+                           orient="row")
+    who, changes = who.with_columns(key), changes.with_columns(key)
+    latest = changes.sort("seq").group_by("attempt", "item_id").agg(pl.col("raw").last())
+    marks = pl.DataFrame(list(HumanScore.objects.filter(cycle=cycle).order_by("created_at", "rater")
+                              .values_list("student_id", "item__item_id", "score")),
+                         schema={"person_id": pl.String, "item_id": pl.String, "mark": pl.Int64}, orient="row")
+    marks = marks.group_by("person_id", "item_id", maintain_order=True).first()
+    frame = (who.join(layout_df, on="booklet", how="inner")
+             .join(latest, on=["attempt", "item_id"], how="left")
+             .join(marks, on=["person_id", "item_id"], how="left")
+             .with_columns(pl.col("raw").fill_null("").str.strip_chars().alias("answer")))
+    constructed = pl.col("format") == "constructed"
+    frame = frame.with_columns(
+        pl.when(constructed).then(pl.col("answer")).otherwise(None).alias("text"),
+        pl.when(~constructed).then(pl.col("answer"))
+        .when(pl.col("answer") == "").then(pl.lit(""))
+        .otherwise(pl.col("mark").cast(pl.String)).alias("raw"),
+    ).filter(~constructed | (pl.col("raw").is_not_null()))
+    if pseudonymous:
+        frame = frame.with_columns(pl.col("attempt").alias("person_id"))
+    return frame.select(list(RESPONSE_SCHEMA)).cast(RESPONSE_SCHEMA).sort("person_id", "position")
+
+
+def session_status(session) -> list[dict]:
+    """The proctor's view of a session: every pupil who sits it (``cycles.services.session_pupils``)
+    with name and 学籍号 masked, whether signed in, how many answer changes the server has, the last
+    one's arrival and whether submitted."""
+    from django.db.models import Count
+
+    from junheng_web.cycles.services import session_pupils
+    from junheng_web.registry.admin import mask_name
+    from junheng_web.registry.models import mask_student_id
+
+    pupils = session_pupils(session.site.cycle, session)
+    attempts = {a["student_id"]: a for a in Attempt.objects.filter(session=session)
+                .annotate(n=Count("answers"), last=Max("answers__received_at"))
+                .values("student_id", "started_at", "submitted_at", "n", "last")}
+    rows = []
+    for sid, name, booklet in pupils.select("student_id", "name", "booklet").iter_rows():
+        a = attempts.get(sid)
+        rows.append({"student_id": mask_student_id(sid), "name": mask_name(name or ""), "booklet": booklet or "",
+                     "state": "submitted" if a and a["submitted_at"] else "started" if a else "absent",
+                     "started_at": a and a["started_at"], "submitted_at": a and a["submitted_at"],
+                     "changes": a["n"] if a else 0, "last": a and a["last"]})
+    return rows

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from junheng_web.delivery import views
+
+urlpatterns = [
+    path("", views.signin, name="delivery_signin"),
+    path("confirm/", views.confirm, name="delivery_confirm"),
+    path("take/", views.take, name="delivery_take"),
+    path("answers/", views.answers, name="delivery_answers"),
+    path("submit/", views.submit, name="delivery_submit"),
+    path("signout/", views.signout, name="delivery_signout"),
+    path("sessions/<int:session>/", views.session_status, name="delivery_session"),
+]

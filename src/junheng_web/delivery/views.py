@@ -1,0 +1,166 @@
+"""The pupil's side of the browser test (no Django account): sign in with the login card's code,
+confirm who you are, take the test, the answers API and the final submit.
+
+The pupil is identified only by a signed cookie holding the attempt's UUID (``COOKIE``), so a
+pupil's requests can only ever reach that one attempt: there is no id in any URL to change.
+Failed sign-ins are throttled per address by the staff login's rule (``accounts.throttle``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from junheng.exceptions import ParameterError
+from junheng_web.accounts import throttle
+from junheng_web.accounts.audit import audit, client_ip
+from junheng_web.accounts.scoping import restrict
+from junheng_web.cycles.models import TestSession
+from junheng_web.delivery import services
+from junheng_web.delivery.models import Attempt
+
+COOKIE = "junheng_attempt"
+SALT = "junheng.delivery.attempt"
+THROTTLE_NAME = "#pupil-code"  # failures are recorded under this name; the lock is per address
+
+
+def _attempt(request: HttpRequest) -> Attempt | None:
+    value = request.get_signed_cookie(COOKIE, default=None, salt=SALT)
+    if not value:
+        return None
+    return (Attempt.objects.select_related("session__site__cycle", "booklet").filter(pk=value).first()
+            if _is_uuid(value) else None)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _forget(response: HttpResponse) -> HttpResponse:
+    response.delete_cookie(COOKIE, samesite="Strict")
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def signin(request: HttpRequest) -> HttpResponse:
+    """/test/: the pupil types the login code from the card."""
+    if request.method == "GET":
+        return render(request, "delivery/signin.html", {})
+    ip = client_ip(request)
+    if throttle.is_locked("", ip):
+        return render(request, "delivery/signin.html",
+                      {"error": _("登录失败次数过多，请 15 分钟后再试，或请监考老师帮助。")}, status=429)
+    try:
+        attempt = services.sign_in(request.POST.get("code", ""))
+    except ParameterError as e:
+        throttle.record_failure(THROTTLE_NAME, ip)
+        return render(request, "delivery/signin.html", {"error": str(e)}, status=400)
+    audit(request, "test.signin", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
+          region_code=attempt.session.site.county.code)
+    response = redirect("delivery_confirm")
+    max_age = int((services.deadline(attempt) - timezone.now()).total_seconds())
+    response.set_signed_cookie(COOKIE, str(attempt.pk), salt=SALT, max_age=max(60, max_age), httponly=True,
+                               samesite="Strict", secure=request.is_secure())
+    return response
+
+
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Who signed in (name masked) and which test: the pupil confirms before starting."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return _forget(redirect("delivery_signin"))
+    return render(request, "delivery/confirm.html", {
+        "attempt": attempt, "name": services.pupil_name(attempt), "session": attempt.session,
+        "n_items": len(services.booklet_items(attempt.booklet))})
+
+
+def take(request: HttpRequest) -> HttpResponse:
+    """The test page: items (no keys), the server's answers and the deadline, as JSON for delivery.js."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return _forget(redirect("delivery_signin"))
+    if attempt.submitted_at is not None:
+        return render(request, "delivery/done.html", {"attempt": attempt})
+    data = {"attempt": str(attempt.pk), "subject": attempt.session.subject,
+            "ends_at": attempt.session.ends_at.isoformat(), "now": timezone.now().isoformat(),
+            "items": services.browser_items(attempt), "answers": services.current_answers(attempt),
+            "max_seq": services.max_seq(attempt)}
+    return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": _page_text()})
+
+
+def _page_text() -> dict[str, str]:
+    """The words delivery.js shows, in the page's language."""
+    return {
+        "saved": _("已保存"), "unsynced": _("未同步 %(n)s 条"), "offline": _("网络已断开，作答保存在本机，恢复后自动同步"),
+        "position": _("第 %(k)s 题，共 %(n)s 题"), "flagged": _("已标记"), "flag": _("标记待检查"),
+        "confirm_submit": _("确定交卷吗？交卷后不能再修改。"), "unanswered": _("还有 %(n)s 道题未作答。"),
+        "wait_sync": _("还有作答未同步，请保持网络连接后再交卷。"), "time_up": _("时间到，正在提交作答。"),
+        "answer_here": _("在此作答"), "closed": _("本场测试已不再接收作答。"),
+    }
+
+
+def _json_body(request: HttpRequest):
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ParameterError("请求格式错误 / malformed request") from None
+
+
+@require_POST
+def answers(request: HttpRequest) -> JsonResponse:
+    """The browser's queue: ``{"answers": [{id, item, raw, seq}, …]}`` → ``{"ack": [id, …]}``."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    try:
+        body = _json_body(request)
+        changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
+        ack = services.record_answers(attempt, changes)
+    except services.Closed as e:
+        return JsonResponse({"error": str(e), "closed": True}, status=409)
+    except ParameterError as e:
+        return JsonResponse({"error": str(e)}, status=400)
+    return JsonResponse({"ack": ack, "max_seq": services.max_seq(attempt)})
+
+
+@require_POST
+def submit(request: HttpRequest) -> HttpResponse:
+    """Final submit (the page sends it only when its queue is empty)."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    services.submit(attempt)
+    audit(request, "test.submit", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
+          region_code=attempt.session.site.county.code)
+    return JsonResponse({"submitted": True})
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    """"不是我": forget the attempt in this browser (nothing is deleted)."""
+    return _forget(redirect("delivery_signin"))
+
+
+@login_required
+def session_status(request: HttpRequest, session: int) -> HttpResponse:
+    """Staff (proctor, school, county, province — scoped by ``restrict``): who of a session has
+    signed in, how far the answers have reached the server, who has submitted.  Audited."""
+    obj = get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
+                                     request.user), pk=session)
+    rows = services.session_status(obj)
+    audit(request, "test.status", f"session {obj.pk}", rows=len(rows), region_code=obj.site.county.code)
+    counts = {k: sum(r["state"] == k for r in rows) for k in ("absent", "started", "submitted")}
+    return render(request, "delivery/session.html", {"session": obj, "cycle": obj.site.cycle, "rows": rows,
+                                                     "counts": counts})

@@ -1,0 +1,114 @@
+"""In a real browser (Playwright + Debian's Chromium): a pupil signs in with the code from the
+login card, confirms the masked name, answers, loses the network (the page keeps answering and
+shows the unsynced count), comes back online — every change reaches the server exactly once —
+reloads and finds the answers, and submits.  Screenshots under test-artifacts/e2e/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.support import ARTIFACTS, student_id
+
+pytestmark = [pytest.mark.e2e]
+CODE = "ACDEFGHJ"
+
+
+def _fixture():
+    spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[1] / "fixtures" / "delivery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def p_world(transactional_db):
+    from django.utils import timezone
+
+    from junheng_web.cycles.models import TestSession, TestSite
+    from junheng_web.registry.models import Cycle, Pupil, Region, School
+
+    prov = Region.objects.create(code="410000", level="province", name="河南省")
+    city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
+    county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
+    school = School.objects.create(code="4101020001", name="甲小学", county=county, stage="小学", location="城区",
+                                   enrol_g6=40)
+    pupil = Pupil.objects.create(student_id=student_id("410102", 1), name="张小明", sex=1,
+                                 birth_date=dt.date(2011, 3, 1), school=school, grade=6)
+    cycle = Cycle.objects.create(year=2022, grade=6, subjects=["语文"], name="2022 年六年级监测")
+    site = TestSite.objects.create(cycle=cycle, county=county, code="TA01", name="甲测试点")
+    now = timezone.now()
+    session = TestSession.objects.create(site=site, subject="语文", room="1", starts_at=now - dt.timedelta(minutes=2),
+                                         ends_at=now + dt.timedelta(minutes=58))
+    _fixture().build(cycle, session, [pupil.student_id], [CODE])
+    return {"pupil": pupil, "session": session}
+
+
+def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser):
+    from junheng_web.delivery.models import Answer, Attempt
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/test/")
+    page.fill("input[name=code]", CODE.lower())
+    page.click("button[type=submit]")
+    page.wait_for_selector("#pupil-name")
+    assert page.inner_text("#pupil-name") == "张**" and page.inner_text("#pupil-subject") == "语文"
+    page.screenshot(path=str(ARTIFACTS / "pupil-1-confirm.png"), full_page=True)
+    page.click("#start")
+    page.wait_for_selector("#item[data-item=I1]")
+
+    def synced():
+        page.wait_for_selector("#sync[data-unsynced='0']")
+
+    page.check("#item input[value=B]")
+    synced()
+    page.click("#next")
+    page.check("#item input[value=A]")
+    page.check("#item input[value=C]")
+    synced()
+    page.click("#flag")
+    page.screenshot(path=str(ARTIFACTS / "pupil-2-online.png"), full_page=True)
+
+    context.set_offline(True)
+    page.click("#next")
+    page.fill("#item textarea", "秋天的天空又高又蓝。")
+    page.click("#next")  # leaving the item saves the text at once
+    page.check("#item input[value=A]")
+    assert int(page.get_attribute("#sync", "data-unsynced")) >= 2
+    assert "未同步" in page.inner_text("#sync")
+    page.screenshot(path=str(ARTIFACTS / "pupil-3-offline.png"), full_page=True)
+    attempt = Attempt.objects.get(student_id=p_world["pupil"].student_id)
+    assert set(Answer.objects.filter(attempt=attempt).values_list("item__item_id", flat=True)) == {"I1", "I2"}
+
+    context.set_offline(False)
+    page.wait_for_selector("#sync[data-unsynced='0']", timeout=20000)
+    local = page.evaluate(f"JSON.parse(localStorage.getItem('junheng.delivery.{attempt.pk}'))")
+    rows = list(Answer.objects.filter(attempt=attempt).order_by("seq").values_list("item__item_id", "raw", "seq"))
+    # every change the page made is on the server exactly once: seqs 1..n, no gaps, no repeats
+    assert [r[2] for r in rows] == list(range(1, local["seq"] + 1)) and local["queue"] == []
+    assert rows == [("I1", "B", 1), ("I2", "A", 2), ("I2", "AC", 3), ("I3", "秋天的天空又高又蓝。", 4), ("I4", "A", 5)]
+
+    page.evaluate(f"localStorage.removeItem('junheng.delivery.{attempt.pk}')")  # the server alone restores them
+    page.reload()
+    page.wait_for_selector("#palette button")
+    page.click("#palette button[data-item=I3]")
+    assert page.input_value("#item textarea") == "秋天的天空又高又蓝。"
+    page.click("#palette button[data-item=I2]")
+    assert page.is_checked("#item input[value=A]") and page.is_checked("#item input[value=C]")
+    assert page.inner_text("#sync") == "已保存"
+    page.screenshot(path=str(ARTIFACTS / "pupil-4-restored.png"), full_page=True)
+
+    page.on("dialog", lambda d: d.accept())
+    page.click("#submit")
+    page.wait_for_selector("#done")
+    page.screenshot(path=str(ARTIFACTS / "pupil-5-submitted.png"), full_page=True)
+    attempt.refresh_from_db()
+    assert attempt.submitted_at is not None
+    assert Answer.objects.filter(attempt=attempt).count() == 5
+    context.close()

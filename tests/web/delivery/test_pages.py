@@ -1,0 +1,125 @@
+"""The pupil's pages through Django's test client: sign-in (throttled), the masked confirmation,
+the test page without keys, the answers API behind CSRF, and submit closing the attempt."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from django.test import Client
+
+from tests.web.delivery.conftest import CODE_A0, CODE_B0
+
+pytestmark = pytest.mark.django_db
+
+
+def _signed_in(code=CODE_A0) -> Client:
+    c = Client(enforce_csrf_checks=True)
+    page = c.get("/test/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    resp = c.post("/test/", {"code": code, "csrfmiddlewaretoken": token})
+    assert resp.status_code == 302 and resp["Location"] == "/test/confirm/"
+    return c
+
+
+def _token(c: Client) -> str:
+    page = c.get("/test/take/").content.decode()
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def _data(page: str) -> dict:
+    return json.loads(re.search(r'<script id="delivery-data" type="application/json">(.*?)</script>', page, re.S)
+                      .group(1))
+
+
+def _post(c, url, body, token):
+    return c.post(url, json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=token)
+
+
+def test_sign_in_confirm_and_the_page_without_keys(dw):
+    c = _signed_in()
+    page = c.get("/test/confirm/").content.decode()
+    pupil = dw.pupils["A"][0]
+    assert "A" + "*" * (len(pupil.name) - 1) in page and pupil.name not in page and "语文" in page
+    assert pupil.student_id not in page
+    take = c.get("/test/take/").content.decode()
+    data = _data(take)
+    assert [i["id"] for i in data["items"]] == ["I1", "I2", "I3", "I4"]
+    assert all("key" not in i and "score_map" not in i for i in data["items"])
+    assert "delivery.js" in take
+
+
+def test_a_wrong_code_is_refused_and_the_address_is_throttled(dw):
+    from junheng_web.accounts.throttle import LIMIT
+
+    c = Client()
+    resp = c.post("/test/", {"code": "WRONG123"})
+    assert resp.status_code == 400 and "登录码不正确" in resp.content.decode()
+    for _ in range(4 * LIMIT - 1):
+        c.post("/test/", {"code": "WRONG123"})
+    resp = c.post("/test/", {"code": CODE_A0})  # even the right code waits now
+    assert resp.status_code == 429 and "junheng_attempt" not in resp.cookies
+
+
+def test_answers_are_acknowledged_restored_and_closed_by_submit(dw):
+    c = _signed_in()
+    token = _token(c)
+    q = [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1},
+         {"id": str(uuid.uuid4()), "item": "I3", "raw": "秋天的天很高。", "seq": 2}]
+    resp = _post(c, "/test/answers/", {"answers": q}, token)
+    assert resp.status_code == 200 and resp.json()["ack"] == [e["id"] for e in q]
+    assert _post(c, "/test/answers/", {"answers": q}, token).json()["ack"] == [e["id"] for e in q]  # replay
+    data = _data(c.get("/test/take/").content.decode())  # a reload gets the answers back
+    assert data["answers"] == {"I1": {"raw": "B", "seq": 1}, "I3": {"raw": "秋天的天很高。", "seq": 2}}
+    assert data["max_seq"] == 2
+    assert _post(c, "/test/submit/", {}, token).json() == {"submitted": True}
+    resp = _post(c, "/test/answers/", {"answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "C", "seq": 3}]},
+                 token)
+    assert resp.status_code == 409 and "已交卷" in resp.json()["error"]
+    assert "已交卷" in c.get("/test/take/").content.decode()
+
+
+def test_the_answers_api_needs_the_csrf_token(dw):
+    c = _signed_in()
+    resp = c.post("/test/answers/", json.dumps({"answers": []}), content_type="application/json")
+    assert resp.status_code == 403
+
+
+def test_a_bad_batch_gets_a_message_not_a_traceback(dw):
+    c = _signed_in()
+    token = _token(c)
+    resp = _post(c, "/test/answers/", {"answers": [{"id": "nope", "item": "I1", "seq": 1}]}, token)
+    assert resp.status_code == 400 and "malformed" in resp.json()["error"]
+    resp = c.post("/test/answers/", b"{not json", content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert resp.status_code == 400
+
+
+def test_the_cookie_reaches_only_its_own_attempt(dw):
+    """Pupil B0 signed in: its pages show B0's session only; a forged cookie is nobody."""
+    c = _signed_in(CODE_B0)
+    page = c.get("/test/confirm/").content.decode()
+    assert "B测试点" in page and "A测试点" not in page
+    forged = Client()
+    forged.cookies["junheng_attempt"] = str(uuid.uuid4())
+    assert forged.get("/test/take/").status_code == 302
+    assert forged.post("/test/answers/", "{}", content_type="application/json").status_code == 403
+
+
+def test_the_proctor_sees_who_signed_in_and_submitted_masked_and_audited(dw, client):
+    from junheng_web.accounts.models import AuditLog
+
+    c = _signed_in()
+    token = _token(c)
+    _post(c, "/test/answers/", {"answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1}]}, token)
+    _post(c, "/test/submit/", {}, token)
+    client.force_login(dw.users["paul"])  # the proctor of school A
+    page = client.get(f"/test/sessions/{dw.sessions['A'].pk}/").content.decode()
+    a0 = dw.pupils["A"][0]
+    states = re.findall(r'<tr data-state="(\w+)">', page)
+    assert states.count("submitted") == 1 and "started" not in states and len(states) >= 2
+    assert a0.student_id not in page and a0.name not in page and "A" + "*" * (len(a0.name) - 1) in page
+    assert AuditLog.objects.filter(action="test.status", username="paul").exists()
+    client.force_login(dw.users["erin"])  # a school of county B
+    assert client.get(f"/test/sessions/{dw.sessions['A'].pk}/").status_code == 404

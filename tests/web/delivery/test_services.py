@@ -1,0 +1,182 @@
+"""The browser test's rules, checked against hand-worked cases: who may sign in and when, answers
+idempotent on their UUID, last write wins by seq, submit closes — and the exported responses scored
+by ``junheng.assessment.score_responses`` give the scores the hand key says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import polars as pl
+import pytest
+from django.utils import timezone
+
+from junheng.exceptions import ParameterError
+from tests.web.delivery.conftest import CODE_A0, CODE_A4, CODE_B0
+
+pytestmark = pytest.mark.django_db
+
+
+def _ch(item, raw, seq, id=None):
+    from junheng_web.delivery.services import Change
+
+    return Change(id or uuid.uuid4(), item, raw, seq)
+
+
+def test_a_code_opens_its_pupils_attempt_in_its_session(dw):
+    from junheng_web.delivery.services import pupil_name, sign_in
+
+    a = sign_in(CODE_A0.lower())  # typed in lower case, as pupils do
+    assert a.session == dw.sessions["A"] and a.student_id == dw.pupils["A"][0].student_id
+    assert a.booklet.code == "B1"
+    assert pupil_name(a) == "A" + "*" * (len(dw.pupils["A"][0].name) - 1)
+    assert sign_in(CODE_A0).pk == a.pk  # signing in again resumes the same attempt
+    b = sign_in(CODE_B0)
+    assert b.session == dw.sessions["B"] and b.student_id == dw.pupils["B"][0].student_id
+
+
+@pytest.mark.parametrize("code", ["", "ACDEFGHK", "ACDEFGH", "' OR 1=1 --"])
+def test_a_wrong_code_opens_nothing(dw, code):
+    from junheng_web.delivery.services import sign_in
+
+    with pytest.raises(ParameterError, match="登录码不正确"):
+        sign_in(code)
+
+
+def test_a_session_is_open_from_15_minutes_before_its_start_to_its_end(dw):
+    from junheng_web.delivery.services import sign_in
+
+    s = dw.sessions["A"]
+    assert sign_in(CODE_A0, now=s.starts_at - dt.timedelta(minutes=14))
+    assert sign_in(CODE_A0, now=s.ends_at - dt.timedelta(seconds=1))
+    for when in (s.starts_at - dt.timedelta(minutes=16), s.ends_at + dt.timedelta(seconds=1)):
+        with pytest.raises(ParameterError, match="登录码不正确"):
+            sign_in(CODE_A0, now=when)
+
+
+def test_a_code_of_another_session_does_not_open_this_one(dw):
+    """Codes are hashed with their session's salt: B's code stored for B says nothing about A,
+    and when B is closed its code opens nothing even though A is open."""
+    from junheng_web.cycles.models import TestSession
+    from junheng_web.delivery.services import sign_in
+
+    TestSession.objects.filter(pk=dw.sessions["B"].pk).update(starts_at=timezone.now() - dt.timedelta(days=2),
+                                                               ends_at=timezone.now() - dt.timedelta(days=2, hours=-1))
+    with pytest.raises(ParameterError):
+        sign_in(CODE_B0)
+    assert sign_in(CODE_A4).session == dw.sessions["A"]
+
+
+def test_a_pupil_without_a_booklet_is_told_to_ask_the_proctor(dw):
+    from junheng_web.assessment.models import BookletAssignment
+    from junheng_web.delivery.services import sign_in
+
+    BookletAssignment.objects.filter(student_id=dw.pupils["A"][4].student_id).delete()
+    with pytest.raises(ParameterError, match="监考"):
+        sign_in(CODE_A4)
+
+
+def test_answers_are_idempotent_on_their_uuid_and_last_write_wins_by_seq(dw):
+    from junheng_web.delivery.models import Answer
+    from junheng_web.delivery.services import current_answers, record_answers, sign_in
+
+    a = sign_in(CODE_A0)
+    first, second, third = _ch("I1", "A", 1), _ch("I1", "C", 2), _ch("I1", "B", 3)
+    # the newest change arrives first (an old queue is replayed late): seq decides, not arrival
+    assert record_answers(a, [third]) == [str(third.id)]
+    assert record_answers(a, [first, second]) == [str(first.id), str(second.id)]
+    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3}}
+    # the same batch again (a replay after a lost acknowledgement) changes nothing
+    assert record_answers(a, [first, second, third]) == [str(first.id), str(second.id), str(third.id)]
+    assert Answer.objects.filter(attempt=a).count() == 3
+    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3}}
+
+
+def test_an_item_outside_the_booklet_or_a_foreign_uuid_refuses_the_batch(dw):
+    from junheng_web.delivery.models import Answer
+    from junheng_web.delivery.services import record_answers, sign_in
+
+    a, b = sign_in(CODE_A0), sign_in(CODE_A4)
+    with pytest.raises(ParameterError, match="I9"):
+        record_answers(a, [_ch("I1", "A", 1), _ch("I9", "A", 2)])
+    assert Answer.objects.count() == 0
+    taken = _ch("I1", "A", 1)
+    record_answers(b, [taken])
+    with pytest.raises(ParameterError, match="冲突"):
+        record_answers(a, [_ch("I2", "A", 1), taken])
+    assert Answer.objects.filter(attempt=a).count() == 0  # nothing of the batch kept
+    assert Answer.objects.get(id=taken.id).attempt == b
+
+
+def test_malformed_queues_are_refused_with_a_message(dw):
+    from junheng_web.delivery.services import parse_changes
+
+    ok = parse_changes([{"id": str(uuid.uuid4()), "item": "I1", "raw": "A", "seq": 1}])
+    assert ok[0].item_id == "I1" and ok[0].seq == 1
+    for bad in (None, {}, [{"id": "x", "item": "I1", "seq": 1}], [{"id": str(uuid.uuid4()), "item": "I1", "seq": 0}],
+                [{"id": str(uuid.uuid4()), "item": "I1", "raw": "x" * 5000, "seq": 1}]):
+        with pytest.raises(ParameterError):
+            parse_changes(bad)
+
+
+def test_submit_closes_the_attempt(dw):
+    from junheng_web.delivery.services import Closed, record_answers, sign_in, submit
+
+    a = sign_in(CODE_A0)
+    record_answers(a, [_ch("I1", "B", 1)])
+    submit(a)
+    stamp = a.submitted_at
+    assert stamp is not None and submit(a).submitted_at == stamp  # a second submit changes nothing
+    with pytest.raises(Closed, match="已交卷"):
+        record_answers(a, [_ch("I1", "C", 2)])
+    with pytest.raises(ParameterError, match="已经交卷"):
+        sign_in(CODE_A0)
+
+
+def test_answers_after_the_session_and_its_grace_are_refused(dw):
+    from junheng_web.delivery.services import GRACE, Closed, record_answers, sign_in
+
+    a = sign_in(CODE_A0)
+    end = dw.sessions["A"].ends_at
+    assert record_answers(a, [_ch("I1", "B", 1)], now=end + GRACE - dt.timedelta(seconds=1))
+    with pytest.raises(Closed, match="已结束"):
+        record_answers(a, [_ch("I1", "C", 2)], now=end + GRACE + dt.timedelta(seconds=1))
+
+
+def test_the_exported_responses_score_as_the_hand_key_says(dw):
+    """Pupil A0: I1 "B" (key B → 1), I2 "CA" (= AC, full credit → 2), I3 and I4 blank at the end →
+    not reached.  Pupil A4: I1 "A" (→ 0), I2 blank then later answers → omitted (0), I3 written and
+    marked 1 by a scorer, I4 "A" (key A → 1)."""
+    from junheng.assessment import score_responses
+    from junheng_web.assessment.models import HumanScore
+    from junheng_web.assessment.services import bank_from_db
+    from junheng_web.delivery.services import record_answers, responses_frame, sign_in
+
+    a0, a4 = sign_in(CODE_A0), sign_in(CODE_A4)
+    record_answers(a0, [_ch("I1", "C", 1), _ch("I1", "B", 2), _ch("I2", "CA", 3), _ch("I3", "", 4)])
+    record_answers(a4, [_ch("I1", "A", 1), _ch("I2", "B", 2), _ch("I2", "", 3), _ch("I3", "秋高气爽。", 4),
+                        _ch("I4", "A", 5)])
+    frame = responses_frame(dw.cycle)
+    s0, s4 = a0.student_id, a4.student_id
+    # I3 of A4 is written but not yet marked: no row (it has no score yet); its text is kept
+    assert frame.filter(pl.col("person_id") == s4)["item_id"].to_list() == ["I1", "I2", "I4"]
+    HumanScore.objects.create(cycle=dw.cycle, student_id=s4, item=dw.delivery["items"]["I3"], rater="r1", score=1)
+    HumanScore.objects.create(cycle=dw.cycle, student_id=s4, item=dw.delivery["items"]["I3"], rater="r2", score=2)
+    frame = responses_frame(dw.cycle)
+    assert frame.columns == ["person_id", "item_id", "raw", "position", "text"]
+    assert frame.filter((pl.col("person_id") == s4) & (pl.col("item_id") == "I3"))["text"].item() == "秋高气爽。"
+    scored = score_responses(frame, bank_from_db("语文"))
+    got = {(r["person_id"], r["item_id"]): (r["status"], r["score"]) for r in scored.iter_rows(named=True)}
+    assert got == {
+        (s0, "I1"): ("valid", 1), (s0, "I2"): ("valid", 2),
+        (s0, "I3"): ("not_reached", None), (s0, "I4"): ("not_reached", None),
+        (s4, "I1"): ("valid", 0), (s4, "I2"): ("omitted", 0), (s4, "I3"): ("valid", 1), (s4, "I4"): ("valid", 1),
+    }
+
+
+def test_no_answer_key_reaches_the_browser(dw):
+    from junheng_web.delivery.services import browser_items, sign_in
+
+    items = browser_items(sign_in(CODE_A0))
+    assert [i["id"] for i in items] == ["I1", "I2", "I3", "I4"] and [i["position"] for i in items] == [1, 2, 3, 4]
+    assert all(set(i) == {"id", "position", "block", "format", "stem", "options"} for i in items)
