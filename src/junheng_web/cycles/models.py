@@ -58,6 +58,7 @@ class LoginCode(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="login_code_session_pupil_unique")]
+        indexes = [models.Index(fields=["code_hash"], name="login_code_hash_idx")]  # the pupils' sign-in looks codes up by hash
 
     def __str__(self) -> str:
         return f"{self.session_id}: {self.student_id}"
