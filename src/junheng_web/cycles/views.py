@@ -242,16 +242,22 @@ def site_detail(request: HttpRequest, pk: int, site: int) -> HttpResponse:
                                                        "can_unmask": can(request.user, "sitelist.unmask")})
 
 
-@login_required
-def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
-    """The site's pupil list (CSV; names and 学籍号 masked unless ``?unmask=1`` by a role that checks
-    pupils in on test day: county, school operator, proctor). Audited either way."""
+def _download_site(request: HttpRequest, pk: int, site: int) -> tuple[Cycle, TestSite, bool]:
+    """The cycle and site of a download with pupils' data, and whether names are asked for
+    (``?unmask=1``, only for roles that check pupils in on test day); 403/404 otherwise."""
     require(request.user, "sitelist.download")
     unmask = request.GET.get("unmask") == "1"
     if unmask:
         require(request.user, "sitelist.unmask")
     cycle = scoped_cycle(request, pk)
-    obj = _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download")
+    return cycle, _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download"), unmask
+
+
+@login_required
+def site_pupils(request: HttpRequest, pk: int, site: int) -> HttpResponse:
+    """The site's pupil list (CSV; names and 学籍号 masked unless ``?unmask=1`` by a role that checks
+    pupils in on test day: county, school operator, proctor). Audited either way."""
+    cycle, obj, unmask = _download_site(request, pk, site)
     try:
         data = services.site_pupil_list(cycle, obj, unmask=unmask)
     except JunhengError as exc:
@@ -282,12 +288,7 @@ def session_material(request: HttpRequest, pk: int, site: int, session: int, kin
     Audited either way."""
     if kind not in services.MATERIALS:
         raise Http404
-    require(request.user, "sitelist.download")
-    unmask = request.GET.get("unmask") == "1"
-    if unmask:
-        require(request.user, "sitelist.unmask")
-    cycle = scoped_cycle(request, pk)
-    obj = _site(request, cycle, site, "sitelist.unmask" if unmask else "sitelist.download")
+    cycle, obj, unmask = _download_site(request, pk, site)
     sess = get_object_or_404(obj.sessions.all(), pk=session)
     rows, cols = _grid_size(request, "rows", 6), _grid_size(request, "cols", 8)
     try:
