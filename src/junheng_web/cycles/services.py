@@ -29,6 +29,7 @@ from django.utils import timezone
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng_web.registry.models import Cycle, Pupil, Region
 from junheng_web.sampling.models import SampledPupil, SampledSchool
+from junheng_web.sampling.services import weights_stamp
 
 LATE_AFTER = timedelta(hours=48)
 
@@ -156,10 +157,9 @@ def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     weights change (the stamp is two aggregate queries; the computation reads every record of
     the region)."""
     from django.core.cache import cache
-    from django.db.models import Max, Sum
+    from django.db.models import Max
 
     from junheng_web.fitness.models import FitnessRecord
-    from junheng_web.sampling.models import WeightSet
 
     records = FitnessRecord.objects.filter(cycle=cycle)
     if region is not None and region.level == Region.Level.COUNTY:
@@ -167,14 +167,9 @@ def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     elif region is not None and region.level == Region.Level.CITY:
         records = records.filter(pupil__school__county__parent=region)
     f = records.aggregate(n=Count("id"), last=Max("updated_at"))
-    w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
-    ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))  # the replicates behind the SEs
     key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
-           f"{f['last'].timestamp() if f['last'] else 0}:{w['n']}:{w['s'] or 0:.9g}:{ws['last']}")
-    data = cache.get(key)
-    if data is None:
-        data = compute_fitness_dashboard(cycle, region)
-        cache.set(key, data, 3600)
+           f"{f['last'].timestamp() if f['last'] else 0}:{weights_stamp(cycle)}")
+    data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 3600)
     return {**data, "parts": [dict(p) for p in data["parts"]]}
 
 
@@ -255,7 +250,6 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     from django.db.models import F, Max, Sum, Value
 
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.sampling.models import WeightSet
 
     scores = PupilScore.objects.filter(cycle=cycle)
     if region is not None and region.level == Region.Level.COUNTY:
@@ -270,13 +264,9 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     f = scores.aggregate(n=Count("id"), last=Max("id"),
                          a=Sum(sum((F(c) * (k + 1) for k, c in enumerate(values)), Value(0.0))),
                          b=Sum(sum((F(c) * (k + 1) for k, c in enumerate(levels)), Value(0)) * F("pupil_id")))
-    ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))
     key = (f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:{f['last']}:"
-           f"{f['a'] or 0:.17g}:{f['b'] or 0}:{ws['last']}")
-    data = cache.get(key)
-    if data is None:
-        data = compute_academic_dashboard(cycle, region)
-        cache.set(key, data, 3600)
+           f"{f['a'] or 0:.17g}:{f['b'] or 0}:{weights_stamp(cycle)}")
+    data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 3600)
     return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]]}
 
 

@@ -391,11 +391,12 @@ def name_parts(data: dict, region: Region | None) -> dict:
     return data
 
 
-def _dashboard_data(request: HttpRequest, pk: int, code: str | None):
+def _dashboard_data(request: HttpRequest, pk: int, code: str | None, compute=services.fitness_dashboard):
+    """(cycle, region, figures with named parts) of a dashboard page or its JSON."""
     require(request.user, "dashboard.view")
     cycle = scoped_cycle(request, pk)
     region = dashboard_region(request, code)
-    return cycle, region, name_parts(services.fitness_dashboard(cycle, region), region)
+    return cycle, region, name_parts(compute(cycle, region), region)
 
 
 @login_required
@@ -413,10 +414,7 @@ def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> Js
 
 
 def _academic_data(request: HttpRequest, pk: int, code: str | None):
-    require(request.user, "dashboard.view")
-    cycle = scoped_cycle(request, pk)
-    region = dashboard_region(request, code)
-    return cycle, region, name_parts(services.academic_dashboard(cycle, region), region)
+    return _dashboard_data(request, pk, code, services.academic_dashboard)
 
 
 @login_required

@@ -40,6 +40,7 @@ from junheng_web.questionnaires.models import Questionnaire, QuestionnaireRespon
 from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School
 from junheng_web.sampling.models import SampledPupil
+from junheng_web.sampling.services import weights_stamp
 
 Progress = Callable[[float, str], None]
 _CHUNK = 5000
@@ -317,19 +318,14 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
     """:func:`compute_region_summary`, cached until the questionnaire's responses or the cycle's
     weights change (the stamp is two aggregate queries; the computation reads every response)."""
     from django.core.cache import cache
-    from django.db.models import Count, Max, Sum
+    from django.db.models import Count, Max
 
     responses = QuestionnaireResponse.objects.filter(questionnaire=questionnaire)
     f = responses.aggregate(n=Count("id"), last=Max("updated_at"))
-    w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
     key = (f"junheng:questionnaire-summary:{questionnaire.pk}:{questionnaire.updated_at.timestamp()}:"
            f"{region.pk if region else 'all'}:{f['n']}:{f['last'].timestamp() if f['last'] else 0}:"
-           f"{w['n']}:{w['s'] or 0:.9g}")
-    data = cache.get(key)
-    if data is None:
-        data = compute_region_summary(cycle, questionnaire, region)
-        cache.set(key, data, 3600)
-    return data
+           f"{weights_stamp(cycle)}")
+    return cache.get_or_set(key, lambda: compute_region_summary(cycle, questionnaire, region), 3600)
 
 
 def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | None) -> dict:

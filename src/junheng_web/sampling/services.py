@@ -327,6 +327,16 @@ def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", f
     return ws
 
 
+def weights_stamp(cycle: Cycle) -> str:
+    """What the cycle's weights are now, for cache keys of weighted figures: the pupils with a final
+    weight, their sum, and the latest weight set (whose replicates give the SEs)."""
+    from django.db.models import Count, Max, Sum
+
+    w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
+    ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))
+    return f"{w['n']}:{w['s'] or 0:.9g}:{ws['last']}"
+
+
 def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = None) -> ReplicateDesign:
     """A :class:`ReplicateDesign` over ``data`` (one row per pupil, with ``student_id``) joined to the
     cycle's latest weight set: the pages and reports estimate with SEs through this."""
@@ -342,5 +352,5 @@ def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = Non
                            rule=rule or ReportingRule())
 
 
-__all__ = ["compute_weights", "current_run", "demo_cycle", "design", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
+__all__ = ["compute_weights", "weights_stamp", "current_run", "demo_cycle", "design", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
            "site_list", "site_list_bytes", "store_weights"]
