@@ -99,12 +99,15 @@ class ResourceRules:
 DEFAULT_RULES = ResourceRules()
 
 
-def _check(schools: pl.DataFrame, rules: ResourceRules) -> None:
+def _check(schools: pl.DataFrame, rules: ResourceRules) -> pl.DataFrame:
+    from junheng.indicators.schemas import SCHOOLS, conform
+
     need = ["school_code", "county_code", "stage", *[f"enrol_g{g}" for g in range(1, 10)],
             *{f for ind in rules.indicators for f in ind.numerator}]
     missing = [c for c in need if c not in schools.columns]
     if missing:
         raise ParameterError(f"学校表缺少列 / schools frame lacks columns: {missing}")
+    schools = conform(schools, SCHOOLS, file="schools")
     bad = schools.with_row_index("_r").filter(~pl.col("stage").is_in(["小学", "初中", "九年一贯制", "完全中学"]))
     if bad.height:
         issues = Issues()
@@ -112,12 +115,13 @@ def _check(schools: pl.DataFrame, rules: ResourceRules) -> None:
             issues.add(Issue("办学类型须为 小学/初中/九年一贯制/完全中学", "stage must be 小学/初中/九年一贯制/完全中学",
                              row=r + 2, column="stage", value=stage))
         issues.raise_if_errors("学校表有误 / bad schools frame")
+    return schools
 
 
 def school_units(schools: pl.DataFrame, rules: ResourceRules = DEFAULT_RULES) -> pl.DataFrame:
     """One row per school unit in scope: ``school_code, county_code, level, enrolment, share``
     plus the apportioned numerator fields (``share`` = the unit's part of the school's pupils)."""
-    _check(schools, rules)
+    schools = _check(schools, rules)
     fields = sorted({f for ind in rules.indicators for f in ind.numerator})
     pri = pl.sum_horizontal([pl.col(f"enrol_g{g}").fill_null(0) for g in range(1, 7)])
     jun = pl.sum_horizontal([pl.col(f"enrol_g{g}").fill_null(0) for g in range(7, 10)])

@@ -17,6 +17,7 @@ from importlib import resources
 import polars as pl
 
 from junheng.exceptions import Issue, Issues, ParameterError
+from junheng.indicators.schemas import CHECKLIST, GOV_ITEMS, QUALITY_ITEMS, VETO_ITEMS, conform
 
 
 def checklist_items() -> pl.DataFrame:
@@ -26,18 +27,18 @@ def checklist_items() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-GOV_ITEMS = tuple(f"G{i}" for i in range(1, 16))
-QUALITY_ITEMS = tuple(f"Q{i}" for i in range(1, 10))
-VETO_ITEMS = tuple(f"V{i}" for i in range(1, 7))
 RECOGNITION_MIN = 0.85
 
 
 def validate_checklist(checklist: pl.DataFrame, source: str = "checklist") -> pl.DataFrame:
-    """Every bad cell reported (row as in a spreadsheet, header = row 1); returns the frame typed."""
+    """Every bad cell reported (row as in a spreadsheet, header = row 1); returns the frame typed
+    by the declared schema :data:`junheng.indicators.schemas.CHECKLIST` (an empty ``Q9`` column
+    read from a CSV is a null *Boolean* column, never text)."""
     need = ["county_code", "year", *GOV_ITEMS, *QUALITY_ITEMS[:-1], "recognition", *VETO_ITEMS]
     missing = [c for c in need if c not in checklist.columns]
     if missing:
         raise ParameterError(f"核查表缺少列 / checklist lacks columns: {missing}")
+    checklist = conform(checklist, CHECKLIST, file=source)
     issues = Issues()
     idx = checklist.with_row_index("_r")
     for c in (*GOV_ITEMS, *QUALITY_ITEMS[:-1], *VETO_ITEMS):

@@ -261,23 +261,20 @@ def county_names() -> pl.DataFrame:
             .join(cities, on="city_code", how="left").sort("county_code"))
 
 
-def _read(path) -> pl.DataFrame | None:
+def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
+    """A report input (Parquet or CSV) typed by its declared schema (``junheng.indicators.schemas``;
+    a CSV is read as text and parsed column by column, never inferred); None when absent."""
     from pathlib import Path
+
+    from junheng.indicators.schemas import read_frame
 
     if path is None:
         return None
     p = Path(path)
     if not p.exists():
         return None
-    if p.suffix == ".parquet":
-        return pl.read_parquet(p)
-    if p.suffix == ".csv":
-        return pl.read_csv(p, infer_schema_length=10000,
-                           schema_overrides={c: pl.String for c in ("county_code", "school_code", "student_id",
-                                                                    "city_code")})
-    from junheng.exceptions import ParameterError
-
-    raise ParameterError(f"只接受 .parquet 或 .csv / only .parquet or .csv files: {p}")
+    ids = {c: pl.String for c in ("county_code", "school_code", "student_id", "city_code", "respondent_id")}
+    return read_frame(p, schema if schema is not None else ids)
 
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
@@ -293,8 +290,9 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
 
     import junheng
     from junheng.exceptions import ParameterError
+    from junheng.indicators import schemas as sc
 
-    sch = _read(schools)
+    sch = _read(schools, sc.SCHOOLS)
     if sch is None:
         raise ParameterError(f"找不到学校表 / schools file not found: {schools}")
     if not data_version:
@@ -310,7 +308,8 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
 
         qdef = load_questionnaire(questionnaire_definition)
     return ReportInputs(schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
-                        software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights),
-                        sample=_read(sample), fitness=_read(fitness), scores=_read(scores), checklist=_read(checklist),
+                        software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights, sc.WEIGHTS),
+                        sample=_read(sample, sc.SAMPLE), fitness=_read(fitness), scores=_read(scores, sc.SCORES),
+                        checklist=_read(checklist, sc.CHECKLIST),
                         questionnaire=_read(questionnaire), questionnaire_def=qdef,
                         questionnaire_cuts=tuple(questionnaire_cuts) if questionnaire_cuts else None)

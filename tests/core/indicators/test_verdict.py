@@ -94,3 +94,44 @@ def test_synthetic_checklist_is_deterministic_and_valid():
     assert a.equals(b)
     assert sorted(a["year"].unique().to_list()) == [2021, 2022]
     assert a["recognition"].is_between(0.5, 0.99).all()
+
+
+def test_empty_q9_column_of_a_checklist_csv_takes_the_monitoring_result(tmp_path):
+    """Issue 13.1: the checklist CSV's Q9 column is empty (it comes from the monitoring); read as
+    text it turned every Q9 into a string and failed every county.  Read through the declared
+    schema it is a null Boolean column and the monitoring result decides."""
+    from junheng.indicators.schemas import CHECKLIST
+    from junheng.reports.tables import _read
+
+    rows = [check("A"), check("B")]
+    frame = pl.DataFrame(rows).with_columns(pl.lit(None, pl.Boolean).alias("Q9"))
+    path = tmp_path / "checklist.csv"
+    frame.write_csv(path)
+    assert ",Q9," in path.read_text("utf-8").splitlines()[0] + ","  # the empty column is in the file
+    typed = _read(path, CHECKLIST)
+    assert typed.schema["Q9"] == pl.Boolean and typed.schema["county_code"] == pl.String
+    out = county_verdict(pl.DataFrame([resource("A"), resource("B")]), typed,
+                         pl.DataFrame([quality("A", True), quality("B", False)]), year=2022)
+    assert out["overall_pass"].to_list() == [True, False]
+    assert out["quality_met"].to_list() == [9, 8]
+    inferred = pl.read_csv(path)  # a reader that infers: the empty column comes back as text
+    assert inferred.schema["Q9"] == pl.String
+    again = county_verdict(pl.DataFrame([resource("A"), resource("B")]), inferred,
+                           pl.DataFrame([quality("A", True), quality("B", False)]), year=2022)
+    assert again["overall_pass"].to_list() == [True, False]
+
+
+def test_a_checklist_given_as_text_is_parsed_and_bad_cells_are_all_reported():
+    rows = [{k: ("是" if v is True else "否" if v is False else str(v)) for k, v in check(c).items()}
+            for c in ("A", "B")]
+    rows[0]["G3"] = "maybe"
+    rows[1]["recognition"] = "高"
+    text = pl.DataFrame(rows).with_columns(pl.lit("", pl.String).alias("Q9"))
+    with pytest.raises(InputError) as exc:
+        county_verdict(pl.DataFrame([resource("A"), resource("B")]), text, None, year=2022)
+    cells = {(i.row, i.column, i.value) for i in exc.value.issues}
+    assert cells == {(2, "G3", "maybe"), (3, "recognition", "高")}
+    rows[0]["G3"], rows[1]["recognition"] = "是", "0.9"
+    out = county_verdict(pl.DataFrame([resource("A"), resource("B")]), pl.DataFrame(rows).with_columns(
+        pl.lit("", pl.String).alias("Q9")), pl.DataFrame([quality("A", True), quality("B", True)]), year=2022)
+    assert out["overall_pass"].to_list() == [True, True]
