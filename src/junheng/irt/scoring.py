@@ -199,6 +199,31 @@ def _design(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[s
     return np.hstack(parts), names
 
 
+def conditioning_matrix(sub, data, responses: pl.DataFrame, conditioning: list[str], school: str | None,
+                        questionnaire: list[str], share: float, prior_mean: float = 0.0,
+                        prior_sd: float = 1.0) -> np.ndarray:
+    """Z of the latent regression: intercept, reporting variables, the school mean of the other
+    pupils' EAPs, the questionnaire's principal components (each column but the intercept and
+    the dummies standardised, so that the EM's step sizes are comparable)."""
+    from .conditioning import leave_one_out_means, principal_components
+
+    Z, _ = _design(responses, conditioning)
+    extra = []
+    if school:
+        e = _eap_arrays(sub, data, prior_mean, prior_sd)[0]
+        extra.append(leave_one_out_means(responses[school], e)[:, None])
+    if questionnaire:
+        pcs = principal_components(responses, questionnaire, share)
+        if pcs.width:
+            extra.append(pcs.to_numpy())
+    if extra:
+        X = np.hstack(extra)
+        sd = X.std(axis=0)
+        X = (X[:, sd > 0] - X[:, sd > 0].mean(axis=0)) / sd[sd > 0]
+        Z = np.hstack([Z, X])
+    return Z
+
+
 def latent_regression(L: np.ndarray, Z: np.ndarray, theta: np.ndarray, max_iter: int = 500, tol: float = 1e-6):
     """EM for θ_n ~ N(z_nᵀβ, σ²) given per-person log-likelihoods L (N × Q) at the nodes."""
     ZtZ_inv = np.linalg.pinv(Z.T @ Z)
@@ -228,24 +253,33 @@ def _posterior(L, theta, mu, sigma):
 
 
 def plausible_values(items, responses: pl.DataFrame, *, n: int = 5, conditioning: list[str] | None = None,
+                     school: str | None = None, questionnaire: list[str] | None = None, share: float = 0.9,
                      prior_mean: float = 0.0, prior_sd: float = 1.0, n_quad: int = 121, theta_range: float = 6.0,
                      random_state: int | None = None) -> pl.DataFrame:
     """``n`` plausible values per person (columns id, ``pv1`` … ``pvn``), seeded by ``random_state``.
 
-    ``conditioning`` names background columns of ``responses`` (numeric, or categorical →
-    dummies) for the latent-regression prior; without it the prior is N(prior_mean, prior_sd).
-    The fitted regression is in the frame's attribute-free companion: call
-    :func:`latent_regression` directly to inspect β and σ.
+    The latent-regression prior N(zᵀβ, σ²) conditions on (``junheng.irt.conditioning``):
+
+    - ``conditioning``: background columns of ``responses`` (numeric, or categorical → dummies),
+      every reporting variable (county, sex, location);
+    - ``school``: the school column; adds the mean EAP of the other pupils of the school;
+    - ``questionnaire``: questionnaire columns; adds their principal components explaining
+      ``share`` of the variance (missing answers: mean + missing indicator).
+
+    With none of them the prior is N(prior_mean, prior_sd).  Call :func:`latent_regression`
+    directly to inspect β and σ.
     """
     if not (isinstance(n, int) and n >= 1):
         raise ParameterError(f"n 应为正整数 / n must be a positive integer; got {n!r}")
     if random_state is None:
         raise ParameterError("plausible_values 需要 random_state（可复现）/ plausible_values needs a random_state (reproducible)")
     conditioning = list(conditioning or [])
-    for c in conditioning:
+    questionnaire = list(questionnaire or [])
+    background = conditioning + ([school] if school else []) + questionnaire
+    for c in background:
         if c not in responses.columns:
             raise ParameterError(f"条件变量不存在 / conditioning column {c!r} is not in the responses")
-    sub, data = _prepare(items, responses, exclude=tuple(conditioning))
+    sub, data = _prepare(items, responses, exclude=tuple(background))
     rng = np.random.default_rng(random_state)
     theta = quadrature(n_quad, theta_range)
     h = theta[1] - theta[0]
@@ -253,11 +287,11 @@ def plausible_values(items, responses: pl.DataFrame, *, n: int = 5, conditioning
     L = LLp[pat.inverse]
     N = L.shape[0]
     out = {}
-    if conditioning:
-        Z, _ = _design(responses, conditioning)
+    if background:
+        Z = conditioning_matrix(sub, data, responses, conditioning, school, questionnaire, share, prior_mean, prior_sd)
         beta, sigma, cov = latent_regression(L, Z, theta)
     for m in range(1, n + 1):
-        if conditioning:
+        if background:
             b = rng.multivariate_normal(beta, cov)
             post = _posterior(L, theta, Z @ b, sigma)
         else:
