@@ -166,13 +166,7 @@ def items_score(raw: Path, bank: Path, assignment, design, blocks, not_reached, 
 @click.option("-o", "--output", type=_OUT, required=True, help="workbook (.xlsx)")
 def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached, invalid, pupils, dif, output) -> None:
     """Classical item analysis: p-values, item-rest r, distractors, alpha per booklet, MH DIF (ETS A/B/C)."""
-    from junheng.assessment import (
-        alpha_by_booklet,
-        distractor_analysis,
-        item_statistics,
-        mantel_haenszel_dif,
-        missing_summary,
-    )
+    from junheng.assessment import item_analysis
     from junheng.assessment.files import read_table, write_sheets
 
     b, scored = _score(raw, bank, assignment, design, blocks, not_reached, invalid)
@@ -180,16 +174,9 @@ def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached
     if assignment is not None:
         bk = read_table(assignment, string_columns=("student_id", "booklet")).select(
             pl.col("student_id").alias("person_id"), "booklet")
-    sheets = {
-        "items": item_statistics(scored, b.to_frame(), bk).join(
-            b.to_frame().select("item_id", "subject", "format"), on="item_id", how="left"),
-        "distractors": distractor_analysis(scored, b),
-        "missing": missing_summary(scored),
-    }
-    if bk is not None:
-        sheets["alpha"] = alpha_by_booklet(scored, bk)
     if dif and pupils is None:
         raise ParameterError("--dif needs --pupils")
+    groups, pairs = None, []
     if dif:
         groups = read_table(pupils, required=("student_id",), string_columns=("student_id",)).rename(
             {"student_id": "person_id"})
@@ -201,8 +188,9 @@ def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached
                 raise ParameterError(f"--dif must look like COL=REF,FOCAL; got {spec!r}") from None
             if col not in groups.columns:
                 raise ParameterError(f"--dif: the pupils table has no column {col!r}")
-            g = groups.with_columns(pl.col(col).cast(pl.String))
-            sheets[f"dif_{col}"] = mantel_haenszel_dif(scored, g, group=col, reference=ref, focal=foc, booklets=bk)
+            groups = groups.with_columns(pl.col(col).cast(pl.String))
+            pairs.append((col, ref, foc))
+    sheets = item_analysis(scored, b, booklets=bk, groups=groups, dif=tuple(pairs))
     write_sheets(sheets, output)
     st = sheets["items"]
     click.echo(f"{st.height} items: mean p = {st['p_value'].mean():.3f}, mean item-rest r = {st['item_rest'].mean():.3f}")
@@ -306,236 +294,3 @@ def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: boo
     for r in out.group_by("subject", "booklet").len().sort("subject", "booklet").iter_rows():
         click.echo(f"  {r[0]} {r[1]}: {r[2]}")
     click.echo(f"→ {output}")
-
-
-# ---------------------------------------------------------------------------------------------
-# demo stage
-
-
-def _demo_pupils(ctx) -> pl.DataFrame | None:
-    if "sample" in ctx.state:
-        return pl.read_parquet(ctx.state["sample"])
-    if "pupils" in ctx.state:
-        roster = pl.read_parquet(ctx.state["pupils"])
-        if "grade" in roster.columns:
-            roster = roster.filter(pl.col("grade") == 6)
-        return roster.sample(fraction=0.1, seed=ctx.seed)
-    return None
-
-
-def demo_stage(ctx) -> None:
-    """Demo: synthetic items and booklets → responses of the sampled pupils → scoring → classical
-    analysis → IRT calibration, linking to the base year, EAP + 5 PVs, levels (via ``junheng.irt``)."""
-    import time
-
-    from junheng.assessment import (
-        CALIBRATION,
-        alpha_by_booklet,
-        booklet_items,
-        distractor_analysis,
-        item_statistics,
-        mantel_haenszel_dif,
-        missing_summary,
-        save_bank,
-        score_responses,
-    )
-    from junheng.assessment.files import write_sheets
-    from junheng.synth.responses import base_year, current_year, synth_tests
-
-    pupils = _demo_pupils(ctx)
-    if pupils is None:
-        click.echo("   (no pupils yet: the registry import or sampling stage must run first; skipped)")
-        return
-    out = ctx.out / "academic"
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    test = synth_tests(ctx.seed)
-    save_bank(test.bank, out / "item_bank.json")
-    ctx.output("academic item bank (JSON)", out / "item_bank.json")
-    (out / "designs.json").write_text(json.dumps(
-        {s: d.to_json() for s, d in test.designs.items()}, ensure_ascii=False, indent=1), encoding="utf-8")
-    # pupils are numbered (person_id = row of ``asg``) so the analysis groups by integers, not 学籍号
-    asg, raw = current_year(pupils, test, ctx.seed, integer_ids=True)
-    asg = asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
-    n_base = max(1000, min(10000, pupils.height // 16))
-    base_asg, base_raw = base_year(test, n_base, ctx.seed + 7, integer_ids=True)
-    click.echo(f"   {asg.height} pupils × 24 items ({raw.height} responses); base year {base_asg.height} pupils "
-               f"({time.perf_counter() - t0:.1f} s)")
-
-    # the platform's record: bank, designs and assignments (all or nothing)
-    from junheng_web.bootstrap import setup
-
-    setup()
-    from junheng_web.assessment import services
-    from junheng_web.fitness.services import demo_cycle
-
-    t = time.perf_counter()
-    cycle = demo_cycle(ctx)
-    services.import_item_bank(test.bank)
-    from junheng_web.assessment.models import BookletAssignment
-
-    BookletAssignment.objects.filter(cycle=cycle).delete()
-    for subject, design in test.designs.items():
-        services.save_design(cycle, subject, design, test.blocks.filter(pl.col("block").is_in(design.blocks)))
-    services.assign(cycle, pupils.select("student_id", "school_code", *(["subject"] if "subject" in pupils.columns else [])),
-                    seed=ctx.seed)
-    click.echo(f"   题库/题本/分配已入库 / bank, designs and assignments stored ({time.perf_counter() - t:.1f} s)")
-
-    t = time.perf_counter()
-    scored = score_responses(raw, test.bank, treatment=CALIBRATION)
-    base_scored = score_responses(base_raw, test.bank, treatment=CALIBRATION)
-    bk = asg.select("person_id", "booklet")
-    background = pupils.select("student_id", *[pl.col(c).cast(pl.String) for c in ("sex", "location")
-                                               if c in pupils.columns])
-    groups = asg.select("person_id", "student_id").join(background, on="student_id", how="left").drop("student_id")
-    sheets = {"items": item_statistics(scored, test.bank.to_frame(), bk).join(
-                  test.params.select("item_id", "subject", "model", "block", "anchor"), on="item_id"),
-              "distractors": distractor_analysis(scored, test.bank), "alpha": alpha_by_booklet(scored, bk),
-              "missing": missing_summary(scored)}
-    if "sex" in groups.columns:
-        sheets["dif_sex"] = mantel_haenszel_dif(scored, groups, group="sex", reference="1", focal="2", booklets=bk)
-    if "location" in groups.columns:
-        locs = groups["location"].drop_nulls().unique().sort().to_list()
-        urban = next((x for x in locs if "城" in x), locs[0] if locs else None)
-        rural = next((x for x in locs if "乡" in x or "村" in x), locs[-1] if locs else None)
-        if urban and rural and urban != rural:
-            sheets["dif_location"] = mantel_haenszel_dif(scored, groups, group="location", reference=urban,
-                                                         focal=rural, booklets=bk)
-    write_sheets(sheets, out / "item_analysis.xlsx")
-    ctx.output("academic item analysis", out / "item_analysis.xlsx")
-    st = sheets["items"]
-    click.echo(f"   计分与经典分析 / scored and analysed: mean p {st['p_value'].mean():.2f}, "
-               f"mean item-rest r {st['item_rest'].mean():.2f}, alpha {sheets['alpha']['alpha'].min():.2f}–"
-               f"{sheets['alpha']['alpha'].max():.2f} ({time.perf_counter() - t:.1f} s)")
-    for name in ("dif_sex", "dif_location"):
-        if name in sheets:
-            counts = sheets[name].group_by(pl.col("ets").str.slice(0, 1)).len().sort("ets")
-            click.echo(f"   {name}: " + ", ".join(f"{r[0]} {r[1]}" for r in counts.iter_rows()))
-    _ = booklet_items  # (kept for readers: the booklet → item positions used by the synthetic responses)
-
-    t = time.perf_counter()
-    scores = _irt_steps(ctx, test, scored, base_scored, asg, out, groups)
-    if scores is None:
-        return
-    path = out / "scores.parquet"
-    scores.write_parquet(path)
-    ctx.state["academic_scores"] = path
-    ctx.output("academic pupil scores", path)
-    click.echo(f"   IRT 标定、链接、计分 / calibrated, linked, scored ({time.perf_counter() - t:.1f} s)")
-    _store_demo_scores(cycle, scores)
-    lv = scores.group_by("subject").agg(pl.col("scale_score").mean().alias("mean"),
-                                        (pl.col("level") >= 2).mean().alias("mid_plus"))
-    for r in lv.sort("subject").iter_rows(named=True):
-        click.echo(f"   {r['subject']}: 平均 {r['mean']:.0f}, 中等及以上 {r['mid_plus']:.1%}")
-
-
-def _store_demo_scores(cycle, scores: pl.DataFrame) -> None:
-    """The platform's record of the scores (what the academic dashboard and the progress page read),
-    when the sample is in the database (the sample stage saved it)."""
-    import time
-
-    from junheng_web.assessment.services import store_scores
-    from junheng_web.sampling.models import SampledPupil
-
-    if not SampledPupil.objects.filter(cycle=cycle).exists():
-        click.echo("   (no sample in the database: scores kept as a file only)")
-        return
-    t = time.perf_counter()
-    r = store_scores(cycle, scores, file="scores.parquet")
-    click.echo(f"   成绩已入库 / scores stored: {r.created} new, {r.updated} updated, {r.unchanged} unchanged "
-               f"({time.perf_counter() - t:.1f} s)")
-
-
-CUTS = (400.0, 500.0, 600.0)
-"""Demo cut scores on the reporting scale: 水平Ⅰ 待提高 < 400 ≤ Ⅱ 中等 < 500 ≤ Ⅲ 良好 < 600 ≤ Ⅳ 优秀
-(about 84 % 中等及以上 in the base year, near the national 2018–2019 figures of POLICY §2.3)."""
-
-
-def _irt_api():
-    """``junheng.irt``'s entry points: (calibrate, eap, plausible_values, ReportingScale, levels), or
-    ``None`` for each that has not landed yet."""
-    import importlib
-
-    def get(mod: str, name: str):
-        try:
-            return getattr(importlib.import_module(mod), name)
-        except (ImportError, AttributeError):
-            return None
-
-    irt = importlib.import_module("junheng.irt")
-    pick = lambda name, mod: getattr(irt, name, None) or get(mod, name)  # noqa: E731
-    return (pick("calibrate", "junheng.irt.calibration"), pick("eap", "junheng.irt.scoring"),
-            pick("plausible_values", "junheng.irt.scoring"), pick("ReportingScale", "junheng.irt.linking"),
-            pick("levels", "junheng.irt.linking"))
-
-
-def _irt_steps(ctx, test, scored, base_scored, asg, out, pupils: pl.DataFrame | None = None) -> pl.DataFrame | None:
-    """Per subject: calibrate the base year (its population fixes the θ scale); calibrate this
-    year with the anchor items fixed at their base-year values (fixed-anchor linking), so this
-    year's θ is on the base scale; base-year plausible values fix the reporting scale (mean 500,
-    SD 100 in the base year); this year's EAP (prior: this year's estimated latent distribution)
-    and 5 plausible values conditioned on sex and location (latent regression); levels from
-    ``CUTS``. Everything statistical is ``junheng.irt``'s."""
-    from junheng.assessment import to_wide
-
-    calibrate, eap, plausible_values, ReportingScale, levels = _irt_api()
-    if calibrate is None:
-        click.echo("   (junheng.irt is not available yet: calibration, linking and scoring skipped)")
-        return None
-    scoring = None not in (eap, plausible_values, ReportingScale, levels)
-    anchors = set(test.params.filter(pl.col("anchor"))["item_id"].to_list())
-    background = [c for c in ("sex", "location") if pupils is not None and c in pupils.columns]
-    # ``pupils`` here is keyed by ``person_id`` (the demo's integer pupil numbers)
-    item_tables, score_frames, scales = [], [], {}
-    for subject in test.designs:  # one line per subject as it finishes (the progress report)
-        ids = test.params.filter(pl.col("subject") == subject)["item_id"].to_list()
-        bw = _drop_empty(to_wide(base_scored.filter(pl.col("item_id").is_in(ids))))
-        base = calibrate(bw, "2pl", se=None, tol=1e-3)
-        fixed = base.items_.filter(pl.col("item").is_in(list(anchors)))
-        cw = _drop_empty(to_wide(scored.filter(pl.col("item_id").is_in(ids))))
-        # no item SEs in the demo (they would double its IRT time); `junheng irt calibrate` reports them
-        cur = calibrate(cw, "2pl", fixed_items=fixed, tol=1e-3, se=None)
-        mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
-        truth = asg.filter(pl.col("subject") == subject)["theta_true"]
-        click.echo(f"   {subject}: base ℓ = {base.loglik_:.1f} ({base.n_iter_} EM cycles, converged {base.converged_}); "
-                   f"this year ℓ = {cur.loglik_:.1f} ({cur.n_iter_} cycles, converged {cur.converged_}); "
-                   f"latent mean {mu:+.3f} SD {sd:.3f} on the base scale (generated: {truth.mean():+.3f}, "
-                   f"{truth.std():.3f})")
-        item_tables.append(cur.items_.with_columns(pl.lit(subject).alias("subject"),
-                                                   pl.col("item").is_in(list(anchors)).alias("anchor")))
-        if not scoring:
-            continue
-        base_pv = plausible_values(base, bw, n=1, random_state=ctx.seed)
-        scale = ReportingScale(500.0, 100.0).fit(base_pv["pv1"].to_numpy())
-        scales[subject] = scale.to_dict()
-        e = eap(cur, cw, prior_mean=mu, prior_sd=sd)
-        cond = cw
-        if background:
-            bg = pupils.select("person_id", *[pl.col(c).cast(pl.String).fill_null("?") for c in background])
-            cond = cw.join(bg, on="person_id", how="left").with_columns(
-                [pl.col(c).fill_null("?") for c in background])
-        pv = plausible_values(cur, cond, n=5, conditioning=background or None, prior_mean=mu, prior_sd=sd,
-                              random_state=ctx.seed + 1)
-        sc = e.join(pv, on="person_id")
-        pv_cols = [f"pv{k}" for k in range(1, 6)]
-        sc = sc.with_columns(pl.Series("scale_score", scale.transform(sc["theta_eap"].to_numpy())),
-                             *[pl.Series(c, scale.transform(sc[c].to_numpy())) for c in pv_cols])
-        sc = sc.with_columns(pl.Series("level", levels(sc["scale_score"].to_numpy(), CUTS)),
-                             *[pl.Series(f"level_{c}", levels(sc[c].to_numpy(), CUTS)) for c in pv_cols])
-        score_frames.append(sc.with_columns(pl.lit(subject).alias("subject")))
-    items = pl.concat(item_tables, how="diagonal_relaxed")
-    items.write_csv(out / "items_calibrated.csv")
-    ctx.output("academic item parameters (linked to the base year)", out / "items_calibrated.csv")
-    if not score_frames:
-        click.echo("   (junheng.irt has no person scoring yet: EAP / plausible values skipped)")
-        return None
-    (out / "reporting_scale.json").write_text(json.dumps(scales, ensure_ascii=False, indent=1), encoding="utf-8")
-    pv = [f"pv{k}" for k in range(1, 6)]
-    s = pl.concat(score_frames).join(asg.select("person_id", "student_id"), on="person_id", how="left")
-    return s.select("student_id", "subject", "theta_eap", "theta_se", *pv,
-                    *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv], "scale_score", pl.col("level").cast(pl.Int8))
-
-
-def _drop_empty(wide: pl.DataFrame) -> pl.DataFrame:
-    """Drop item columns nobody has a score on (e.g. a base-only item in this year's frame)."""
-    return wide.select("person_id", *[c for c in wide.columns[1:] if wide[c].null_count() < wide.height])

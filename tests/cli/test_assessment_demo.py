@@ -22,7 +22,7 @@ def test_demo_stage_small(tmp_path):
                            "subject": rng.choice(["语文", "数学", "英语", "科学"], n)})
     sample.write_parquet(tmp_path / "sample.parquet")
     ctx = DemoContext(out=tmp_path / "out", scale=0.01, seed=7, state={"sample": tmp_path / "sample.parquet"})
-    from junheng_cli.assessment import demo_stage
+    from junheng_cli.demo.academic import demo_stage
 
     demo_stage(ctx)
     out = tmp_path / "out" / "academic"
@@ -34,10 +34,8 @@ def test_demo_stage_small(tmp_path):
     # the survey sample's subject is kept
     got = dict(BookletAssignment.objects.values_list("student_id", "subject"))
     assert got == dict(zip(sample["student_id"], sample["subject"]))
-    if "academic_scores" in ctx.state:  # once junheng.irt scores persons
-        scores = pl.read_parquet(ctx.state["academic_scores"])
-        assert scores.columns == CONTRACT and scores.height == n
-        assert scores["level"].is_between(1, 4).all()
-    if (out / "items_calibrated.csv").exists():
-        items = pl.read_csv(out / "items_calibrated.csv")
-        assert items.height == 4 * 7 * 8
+    scores = pl.read_parquet(ctx.state["academic_scores"])
+    assert scores.columns == CONTRACT and scores.height == n
+    assert scores["level"].is_between(1, 4).all()
+    items = pl.read_csv(out / "items_calibrated.csv")
+    assert items.height == 4 * 7 * 8

@@ -10,10 +10,13 @@ Public API (private modules behind this facade)::
     MissingCodes, MissingTreatment, CALIBRATION, REPORTING           scoring (scoring.py)
     cohen_kappa, agreement_by_item, resolve_scores                   human scoring (agreement.py)
     item_statistics, cronbach_alpha, alpha_by_booklet,
-    distractor_analysis, mantel_haenszel_dif, ets_category           classical analysis (classical.py)
+    distractor_analysis, mantel_haenszel_dif, ets_category,
+    item_analysis                                                    classical analysis (classical.py)
+    annual_scores, AnnualResult, SubjectFit, CUTS                    the annual pipeline (annual.py)
 """
 
 from junheng.assessment.agreement import agreement_by_item, cohen_kappa, confusion, resolve_scores
+from junheng.assessment.annual import CUTS, AnnualResult, SubjectFit, annual_scores
 from junheng.assessment.booklets import (
     BookletDesign,
     assemble_blocks,
@@ -27,6 +30,7 @@ from junheng.assessment.classical import (
     cronbach_alpha,
     distractor_analysis,
     ets_category,
+    item_analysis,
     item_statistics,
     mantel_haenszel_dif,
 )
@@ -44,8 +48,8 @@ from junheng.assessment.scoring import (
 )
 
 __all__ = [
-    "CALIBRATION", "REPORTING", "BookletDesign", "Item", "ItemBank", "MissingCodes", "MissingTreatment", "Usage",
-    "agreement_by_item", "alpha_by_booklet", "assemble_blocks", "assign_booklets", "bank_from_json",
+    "CALIBRATION", "CUTS", "REPORTING", "AnnualResult", "BookletDesign", "Item", "ItemBank", "MissingCodes",
+    "MissingTreatment", "SubjectFit", "Usage", "agreement_by_item", "annual_scores", "item_analysis", "alpha_by_booklet", "assemble_blocks", "assign_booklets", "bank_from_json",
     "booklet_items", "cohen_kappa", "confusion", "cronbach_alpha", "cyclic_bib", "distractor_analysis",
     "ets_category", "expand_booklets", "find_difference_set", "item_statistics", "item_to_qti", "load_bank",
     "mantel_haenszel_dif", "missing_summary", "read_qti", "resolve_scores", "save_bank", "score_responses",

@@ -28,6 +28,7 @@ import polars as pl
 from scipy import stats
 
 from junheng.assessment._codes import encode
+from junheng.assessment.scoring import missing_summary
 from junheng.exceptions import ParameterError
 
 
@@ -315,3 +316,27 @@ def mantel_haenszel_dif(scored: pl.DataFrame, groups: pl.DataFrame, *, group: st
         "alpha_mh": alpha_mh, "mh_d_dif": d, "se": se, "chi2": chi2, "p_value": p,
         "ets": ets_category(d, se, p, alpha=alpha),
     })
+
+
+def item_analysis(scored: pl.DataFrame, bank, *, booklets: pl.DataFrame | None = None,
+                  groups: pl.DataFrame | None = None, dif: tuple[tuple[str, object, object], ...] = (),
+                  item_info: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """The sheets of the classical item-analysis workbook, in order: ``items``
+    (:func:`item_statistics` joined to ``item_info``, default the bank's ``subject, format``),
+    ``distractors``, ``missing``, ``alpha`` (per booklet, with ``booklets``: ``person_id, booklet``)
+    and one ``dif_<column>`` per ``(column, reference, focal)`` of ``dif`` (Mantel–Haenszel over
+    ``groups``: ``person_id`` and the grouping columns)."""
+    bank_frame = bank.to_frame()
+    info = item_info if item_info is not None else bank_frame.select("item_id", "subject", "format")
+    sheets = {"items": item_statistics(scored, bank_frame, booklets).join(info, on="item_id", how="left"),
+              "distractors": distractor_analysis(scored, bank), "missing": missing_summary(scored)}
+    if booklets is not None:
+        sheets["alpha"] = alpha_by_booklet(scored, booklets)
+    if dif and groups is None:
+        raise ParameterError("DIF needs the pupils' groups")
+    for column, reference, focal in dif:
+        if column not in groups.columns:
+            raise ParameterError(f"the groups have no column {column!r}")
+        sheets[f"dif_{column}"] = mantel_haenszel_dif(scored, groups, group=column, reference=reference,
+                                                      focal=focal, booklets=booklets)
+    return sheets

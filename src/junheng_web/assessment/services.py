@@ -178,6 +178,19 @@ def assign(cycle, pupils: pl.DataFrame, *, seed: int) -> pl.DataFrame:
     return out
 
 
+def store_test(cycle, bank: ItemBank, designs: dict[str, BookletDesign], blocks: pl.DataFrame, pupils: pl.DataFrame,
+               *, seed: int) -> pl.DataFrame:
+    """Store a cycle's whole test in one transaction: the bank (upsert), each subject's design with
+    its blocks (``item_id, block, order`` of all subjects), and the pupils' booklets
+    (:func:`assign`), replacing the cycle's earlier assignment and designs."""
+    with transaction.atomic():
+        import_item_bank(bank)
+        m.BookletAssignment.objects.filter(cycle=cycle).delete()
+        for subject, design in designs.items():
+            save_design(cycle, subject, design, blocks.filter(pl.col("block").is_in(design.blocks)))
+        return assign(cycle, pupils, seed=seed)
+
+
 def assignment_frame(cycle) -> pl.DataFrame:
     rows = m.BookletAssignment.objects.filter(cycle=cycle).values_list("student_id", "school_code", "subject",
                                                                        "booklet__code")
@@ -323,6 +336,13 @@ def _sample_of(cycle) -> pl.DataFrame:
         f"WHERE s.cycle_id = %s", [cycle.pk], schema={"pupil_id": pl.Int64})
 
 
+def has_sample(cycle) -> bool:
+    """Whether the cycle's sample is in the database (scores can only be stored for sampled pupils)."""
+    from junheng_web.sampling.models import SampledPupil
+
+    return SampledPupil.objects.filter(cycle=cycle).exists()
+
+
 @dataclass
 class StoreResult:
     rows: int
@@ -426,5 +446,5 @@ def scores_frame(cycle, region=None) -> pl.DataFrame:
 
 
 __all__ = ["ImportResult", "StoreResult", "agreement_report", "assign", "assignment_frame", "bank_from_db",
-           "design_from_db", "export_item_bank", "import_item_bank", "markings_frame", "record_human_scores",
-           "resolved_human_scores", "save_design", "scores_frame", "store_scores"]
+           "design_from_db", "export_item_bank", "has_sample", "import_item_bank", "markings_frame", "record_human_scores",
+           "resolved_human_scores", "save_design", "scores_frame", "store_scores", "store_test"]

@@ -6,9 +6,8 @@ import json
 
 from click.testing import CliRunner
 
-from junheng_cli.demo import DemoContext
+from junheng_cli.demo import STAGES, DemoContext
 from junheng_cli.main import cli
-from junheng_cli.stages import STAGES
 from junheng_cli.synth import demo_stage
 
 

@@ -1,8 +1,10 @@
 """``junheng demo``: the main job end to end on the embedded SQLite default.
 
-Each stage is one function ``stage(ctx: DemoContext) -> None`` defined in the module of its
-domain and listed in ``STAGES`` in the order of a monitoring cycle. A stage records the paths
-it wrote with ``ctx.output(label, path)``; the demo prints them all at the end.
+Each stage is one function ``stage(ctx: DemoContext) -> None`` in a module of this package,
+listed in ``STAGES`` in the order of a monitoring cycle; a stage only calls the core's pipelines
+(``junheng.*``) and the web services (``junheng_web.*.services``) for the database. A stage
+records the paths it wrote with ``ctx.output(label, path)``; the demo prints them all at the end.
+Stage modules are imported only when the demo runs, so ``junheng --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -28,11 +30,23 @@ class DemoContext:
         self.outputs.append((label, Path(path)))
 
 
-def _stages():
-    """The stages of one monitoring cycle, in order, resolved from ``stages.STAGES``."""
-    from junheng_cli import stages
+STAGES: list[tuple[str, str]] = [
+    ("合成省份 synthetic province", "junheng_cli.synth:demo_stage"),
+    ("名册导入 registry import", "junheng_cli.imports:demo_stage"),
+    ("抽样 sample", "junheng_cli.survey:sample_stage"),
+    ("体质健康 fitness", "junheng_cli.fitness:demo_stage"),
+    ("学业质量 academic", "junheng_cli.demo.academic:demo_stage"),
+    ("权重 weights", "junheng_cli.survey:weights_stage"),
+    ("问卷 questionnaire", "junheng_cli.questionnaire:demo_stage"),
+    ("平台账号 web accounts", "junheng_cli.serve:demo_stage"),
+    ("监测报告 reports", "junheng_cli.report:demo_stage"),
+]
+"""The demo's stages, in the order of a monitoring cycle: (label, "module:function")."""
 
-    for label, target in stages.STAGES:
+
+def _stages():
+    """The stages of one monitoring cycle, in order, resolved from ``STAGES``."""
+    for label, target in STAGES:
         module, _, function = target.partition(":")
         yield label, getattr(importlib.import_module(module), function)
 

@@ -1,0 +1,138 @@
+"""The annual academic pipeline: scored responses of the base year and this year → linked item
+parameters, pupils' scores on the reporting scale and their proficiency levels.
+
+Per subject (in the order of ``subjects``):
+
+1. calibrate the base year (2PL/GPCM as the items say; its population fixes the θ scale,
+   mean 0, SD 1);
+2. calibrate this year with the anchor items fixed at their base-year values (fixed-anchor
+   linking), so this year's θ and latent distribution are on the base scale;
+3. draw one plausible value per base-year pupil; the reporting scale is fitted on them
+   (mean ``scale_mean``, SD ``scale_sd`` in the base year);
+4. this year's EAP (prior: this year's estimated latent distribution) and ``n_pv`` plausible
+   values conditioned on the ``conditioning`` columns of ``background`` (latent regression);
+5. levels 1–4 (水平Ⅰ–Ⅳ) from ``cuts`` on the reporting scale, for the EAP and for each PV.
+
+Everything statistical is :mod:`junheng.irt`'s; this module only orders the steps. Methods and
+sources: ``docs/methods/irt.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from junheng import irt
+from junheng.assessment.scoring import to_wide
+from junheng.exceptions import ParameterError
+
+CUTS = (400.0, 500.0, 600.0)
+"""Demo cut scores on the reporting scale: 水平Ⅰ 待提高 < 400 ≤ Ⅱ 中等 < 500 ≤ Ⅲ 良好 < 600 ≤ Ⅳ 优秀
+(about 84 % 中等及以上 in the base year, near the national 2018–2019 figures of POLICY §2.3)."""
+
+
+@dataclass(frozen=True)
+class SubjectFit:
+    """One subject's calibrations: the base year's and this year's (anchored) fit statistics."""
+
+    subject: str
+    base_loglik: float
+    base_iterations: int
+    base_converged: bool
+    loglik: float
+    iterations: int
+    converged: bool
+    latent_mean: float  # this year's latent mean on the base scale
+    latent_sd: float
+
+
+@dataclass(frozen=True)
+class AnnualResult:
+    """What :func:`annual_scores` returns.
+
+    ``items``: the ITEMS frame of this year's calibration for every subject, with ``subject`` and
+    ``anchor``. ``scores``: ``person_id, subject, theta_eap, theta_se, pv1 … pvN,
+    level_pv1 … level_pvN, scale_score, level`` (levels Int8). ``scales``: each subject's
+    reporting scale (``ReportingScale.to_dict()``). ``fits``: one :class:`SubjectFit` per subject.
+    """
+
+    items: pl.DataFrame
+    scores: pl.DataFrame
+    scales: dict[str, dict]
+    fits: list[SubjectFit]
+
+
+def drop_empty(wide: pl.DataFrame) -> pl.DataFrame:
+    """Drop item columns nobody has a score on (e.g. a base-only item in this year's frame)."""
+    return wide.select("person_id", *[c for c in wide.columns[1:] if wide[c].null_count() < wide.height])
+
+
+def _wide(scored: pl.DataFrame, ids: Sequence[str]) -> pl.DataFrame:
+    return drop_empty(to_wide(scored.filter(pl.col("item_id").is_in(list(ids)))))
+
+
+def _conditioned(wide: pl.DataFrame, background: pl.DataFrame | None, conditioning: Sequence[str]) -> pl.DataFrame:
+    """This year's wide frame joined to the background columns (as text; a missing value is its
+    own category ``?``)."""
+    if not conditioning:
+        return wide
+    bg = background.select("person_id", *[pl.col(c).cast(pl.String).fill_null("?") for c in conditioning])
+    return wide.join(bg, on="person_id", how="left").with_columns([pl.col(c).fill_null("?") for c in conditioning])
+
+
+def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Mapping[str, Sequence[str]],
+                  anchors: Collection[str], *, background: pl.DataFrame | None = None,
+                  conditioning: Sequence[str] = (), n_pv: int = 5, cuts: Sequence[float] = CUTS,
+                  scale_mean: float = 500.0, scale_sd: float = 100.0, tol: float = 1e-3, random_state: int = 0,
+                  on_subject: Callable[[SubjectFit], None] | None = None) -> AnnualResult:
+    """Calibrate, link, score and level one year's academic test (see the module docstring).
+
+    ``scored`` and ``base_scored`` are long scored frames (``person_id, item_id, score``, as
+    :func:`junheng.assessment.score_responses` returns them, calibration treatment);
+    ``subjects`` maps each subject to its item ids; ``anchors`` are the item ids shared with the
+    base year; ``background`` holds ``person_id`` and the ``conditioning`` columns of this
+    year's pupils. The base year's plausible values use ``random_state``, this year's
+    ``random_state + 1``. ``on_subject`` is called with each subject's fit as it finishes
+    (progress). Item standard errors are not computed (``junheng irt calibrate`` reports them).
+    """
+    conditioning = list(conditioning)
+    if conditioning:
+        missing = [c for c in conditioning if background is None or c not in background.columns]
+        if missing:
+            raise ParameterError(f"条件变量不在背景表中 / conditioning columns not in the background frame: {missing}")
+    anchor_ids = list(anchors)
+    pv_cols = [f"pv{k}" for k in range(1, n_pv + 1)]
+    item_tables, score_frames, scales, fits = [], [], {}, []
+    for subject, ids in subjects.items():
+        bw = _wide(base_scored, ids)
+        base = irt.calibrate(bw, "2pl", se=None, tol=tol)
+        fixed = base.items_.filter(pl.col("item").is_in(anchor_ids))
+        cw = _wide(scored, ids)
+        cur = irt.calibrate(cw, "2pl", fixed_items=fixed, tol=tol, se=None)
+        mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
+        fit = SubjectFit(subject, base.loglik_, base.n_iter_, base.converged_, cur.loglik_, cur.n_iter_,
+                         cur.converged_, mu, sd)
+        fits.append(fit)
+        if on_subject is not None:
+            on_subject(fit)
+        item_tables.append(cur.items_.with_columns(pl.lit(subject).alias("subject"),
+                                                   pl.col("item").is_in(anchor_ids).alias("anchor")))
+        base_pv = irt.plausible_values(base, bw, n=1, random_state=random_state)
+        scale = irt.ReportingScale(scale_mean, scale_sd).fit(base_pv["pv1"].to_numpy())
+        scales[subject] = scale.to_dict()
+        e = irt.eap(cur, cw, prior_mean=mu, prior_sd=sd)
+        pv = irt.plausible_values(cur, _conditioned(cw, background, conditioning), n=n_pv,
+                                  conditioning=conditioning or None, prior_mean=mu, prior_sd=sd,
+                                  random_state=random_state + 1)
+        sc = e.join(pv, on="person_id")
+        sc = sc.with_columns(pl.Series("scale_score", scale.transform(sc["theta_eap"].to_numpy())),
+                             *[pl.Series(c, scale.transform(sc[c].to_numpy())) for c in pv_cols])
+        sc = sc.with_columns(pl.Series("level", irt.levels(sc["scale_score"].to_numpy(), cuts)),
+                             *[pl.Series(f"level_{c}", irt.levels(sc[c].to_numpy(), cuts)) for c in pv_cols])
+        score_frames.append(sc.with_columns(pl.lit(subject).alias("subject")))
+    scores = pl.concat(score_frames).select(
+        "person_id", "subject", "theta_eap", "theta_se", *pv_cols,
+        *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv_cols], "scale_score", pl.col("level").cast(pl.Int8))
+    return AnnualResult(pl.concat(item_tables, how="diagonal_relaxed"), scores, scales, fits)

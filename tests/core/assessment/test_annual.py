@@ -1,0 +1,73 @@
+"""The annual academic pipeline on a simulated year with known truth: fixed-anchor linking puts this
+year's latent mean where it was generated (a shift of +0.5 SD against the base year), the reporting
+scale has mean 500 / SD 100 in the base year so this year's pupils average about 550, and levels
+follow the cut scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from junheng.assessment import CALIBRATION, annual_scores, score_responses
+from junheng.exceptions import ParameterError
+from junheng.synth.responses import base_year, current_year, synth_tests
+
+SHIFT = 0.5
+
+
+@pytest.fixture(scope="module")
+def year():
+    test = synth_tests(11, subjects=("数学",))
+    rng = np.random.default_rng(3)
+    n = 3000
+    pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)],
+                           "school_code": rng.integers(0, 60, n).astype(str)})
+    asg, raw = current_year(pupils, test, seed=5, mean_shift={"数学": SHIFT}, integer_ids=True)
+    asg = asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
+    _, base_raw = base_year(test, 3000, seed=6, integer_ids=True)
+    scored = score_responses(raw, test.bank, treatment=CALIBRATION)
+    base_scored = score_responses(base_raw, test.bank, treatment=CALIBRATION)
+    subjects = {"数学": test.params["item_id"].to_list()}
+    anchors = test.params.filter(pl.col("anchor"))["item_id"].to_list()
+    background = asg.select("person_id", pl.Series("sex", rng.integers(1, 3, asg.height)).cast(pl.String))
+    fits = []
+    result = annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=["sex"],
+                           random_state=1, on_subject=fits.append)
+    return result, fits, asg, (scored, base_scored, subjects, anchors)
+
+
+def test_anchored_calibration_recovers_the_generated_shift(year):
+    result, fits, asg, _ = year
+    assert [f.subject for f in fits] == ["数学"] == [f.subject for f in result.fits]
+    fit = fits[0]
+    assert fit.converged and fit.base_converged
+    # the latent mean of this year on the base scale: generated +0.5 (sample mean of theta_true)
+    assert abs(fit.latent_mean - asg["theta_true"].mean()) < 0.1
+    assert abs(fit.latent_sd - asg["theta_true"].std()) < 0.1
+
+
+def test_scores_are_on_the_reporting_scale_and_levelled_by_the_cuts(year):
+    result, _, asg, _ = year
+    s = result.scores
+    assert s.columns == ["person_id", "subject", "theta_eap", "theta_se", *[f"pv{k}" for k in range(1, 6)],
+                         *[f"level_pv{k}" for k in range(1, 6)], "scale_score", "level"]
+    assert s.height == asg.height and s["level"].dtype == pl.Int8
+    # base year: mean 500, SD 100; this year +0.5 SD → about 550 (PV means are unbiased for the population)
+    assert abs(s["pv1"].mean() - (500 + 100 * asg["theta_true"].mean())) < 12
+    scale = result.scales["数学"]
+    assert scale["mean"] == 500.0 and scale["sd"] == 100.0
+    expected = np.digitize(s["scale_score"].to_numpy(), [400.0, 500.0, 600.0]) + 1
+    assert (s["level"].to_numpy() == expected).all()
+    assert (s["level_pv3"].to_numpy() == np.digitize(s["pv3"].to_numpy(), [400.0, 500.0, 600.0]) + 1).all()
+    items = result.items
+    assert set(items["subject"]) == {"数学"} and items.filter(pl.col("anchor")).height == 16
+
+
+def test_missing_conditioning_columns_are_refused(year):
+    result, _, _, (scored, base_scored, subjects, anchors) = year
+    background = result.scores.select("person_id").with_columns(pl.lit("1").alias("sex"))
+    with pytest.raises(ParameterError, match="conditioning"):
+        annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=["location"])
+    with pytest.raises(ParameterError, match="conditioning"):
+        annual_scores(scored, base_scored, subjects, anchors, conditioning=["sex"])
