@@ -22,6 +22,7 @@ Linking and reporting::
 
     link = irt.stocking_lord(new_items, base_items)   # also haebara, mean_mean, mean_sigma
     linked = link.items(new_items); theta_base = link.theta(theta_new)
+    drift = irt.anchor_drift(free_new_items, base_items)  # robust z; drift.retained, drift.linking_error
     IRTModel("2pl", fixed_items=base_items).fit(df)   # fixed-anchor calibration
     scale = irt.ReportingScale(500, 100).fit(base_theta, weights)
     irt.levels(scale.transform(theta), cuts=[420, 500, 580])   # 1–4 = 水平Ⅰ–Ⅳ
@@ -39,8 +40,10 @@ from .fit import sx2
 from .linking import (
     LEVEL_LABELS,
     LEVEL_NAMES,
+    DriftCheck,
     Link,
     ReportingScale,
+    anchor_drift,
     haebara,
     levels,
     mean_mean,
@@ -56,7 +59,9 @@ __all__ = [
     "LEVEL_NAMES",
     "MODELS",
     "IRTModel",
+    "DriftCheck",
     "Link",
+    "anchor_drift",
     "ReportingScale",
     "calibrate",
     "eap",

@@ -192,3 +192,71 @@ def levels(scores, cuts) -> np.ndarray:
     s = np.asarray(scores, dtype=float)
     out = np.searchsorted(c, s, side="right") + 1
     return np.where(np.isnan(s), 0, out).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """Anchor items checked for drift between the base year and a new year.
+
+    ``table``: item, b_base, b_new (on the base scale, by mean–sigma over the retained anchors),
+    difference, robust_z, drift (bool). ``retained``/``dropped``: anchor names. ``shift``: the
+    mean difference over the retained anchors (θ units, should be ≈ 0 once linked);
+    ``linking_error``: the SE of the mean shift over the retained anchors, sd(d)/√J (θ units) —
+    PISA's linking error for a common-item link (OECD, *PISA 2012 Technical Report*, ch. 12)."""
+
+    table: pl.DataFrame
+    retained: tuple[str, ...]
+    dropped: tuple[str, ...]
+    link: Link
+    linking_error: float
+    threshold: float
+    min_difference: float
+
+
+def _locations(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """The item location per name: b, or the mean step difficulty of a polytomous item."""
+    f = frame.filter(pl.col("item").is_in(names))
+    steps = _step_cols(f)
+    loc = {}
+    for row in f.iter_rows(named=True):
+        st = [row[c] for c in steps if row[c] is not None and row[c] == row[c]]
+        b = row["b"]
+        loc[row["item"]] = float(np.mean(st)) if (b is None or b != b) and st else float(b)
+    return np.array([loc[n] for n in names])
+
+
+def anchor_drift(new: pl.DataFrame, base: pl.DataFrame, anchors=None, *, threshold: float = 1.96,
+                 min_difference: float = 0.3, max_rounds: int = 5) -> DriftCheck:
+    """Flag anchor items whose difficulty moved between years (robust z; Huynh & Meyer, 2010).
+
+    ``new`` is the new year's *free* calibration (its own N(0, 1) scale), ``base`` the base year's.
+    In each round the new items are put on the base scale by mean–sigma over the anchors still
+    retained, the differences d_j = b*_new − b_base are formed over all anchors, and an anchor is
+    flagged when its robust z = (d_j − median d)/(0.7413·IQR(d)) exceeds ``threshold`` in absolute
+    value *and* |d_j − median d| ≥ ``min_difference`` logits (a trivially small move is not worth an
+    anchor); rounds repeat until the flagged set stops changing. At least two anchors are kept.
+    """
+    names = _common(new, base, anchors)
+    bb, bn = _locations(base, names), _locations(new, names)
+    keep = np.ones(len(names), dtype=bool)
+    for _ in range(max_rounds):
+        A = float(bb[keep].std() / bn[keep].std()) if keep.sum() > 2 and bn[keep].std() > 0 else 1.0
+        B = float(bb[keep].mean() - A * bn[keep].mean())
+        d = A * bn + B - bb
+        med = float(np.median(d[keep]))
+        q75, q25 = np.percentile(d[keep], [75, 25])
+        scale = 0.7413 * float(q75 - q25)
+        z = (d - med) / scale if scale > 0 else np.zeros_like(d)
+        flag = (np.abs(z) > threshold) & (np.abs(d - med) >= min_difference)
+        if (~flag).sum() < 2:
+            flag = np.zeros_like(flag)
+        if np.array_equal(~flag, keep):
+            break
+        keep = ~flag
+    retained = [n for n, k in zip(names, keep) if k]
+    dk = d[keep]
+    le = float(dk.std(ddof=1) / np.sqrt(dk.size)) if dk.size > 1 else float("nan")
+    table = pl.DataFrame({"item": names, "b_base": bb, "b_new": A * bn + B, "difference": d, "robust_z": z,
+                          "drift": ~keep})
+    return DriftCheck(table, tuple(retained), tuple(n for n, k in zip(names, keep) if not k),
+                      Link(A, B, "mean_sigma", tuple(retained)), le, threshold, min_difference)
