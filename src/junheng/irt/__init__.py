@@ -27,12 +27,15 @@ Linking and reporting::
     scale = irt.ReportingScale(500, 100).fit(base_theta, weights)
     irt.levels(scale.transform(theta), cuts=[420, 500, 580])   # 1–4 = 水平Ⅰ–Ⅳ
 
+Standard setting: ``standard_setting.ordered_item_booklet``, ``bookmark``, ``angoff`` → ``CutScores``
+(cuts with provenance; ``provisional`` until a panel has met).
+
 Curves: ``expected_scores`` (TCC), ``information``, ``rasch_fit`` (infit/outfit).
 Item fit: ``sx2(fit, responses)`` (S-X², Orlando & Thissen 2000).
 Methods and their sources: ``docs/methods/irt.md``.
 """
 
-from . import simulate
+from . import simulate, standard_setting
 from ._models import MODELS
 from .calibration import IRTModel, calibrate, quadrature
 from .curves import expected_scores, information, rasch_fit
@@ -81,6 +84,7 @@ __all__ = [
     "transform_items",
     "booklet_design",
     "simulate",
+    "standard_setting",
     "simulate_responses",
     "wle",
 ]
