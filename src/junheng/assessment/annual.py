@@ -5,13 +5,20 @@ Per subject (in the order of ``subjects``):
 
 1. calibrate the base year (2PL/GPCM as the items say; its population fixes the θ scale,
    mean 0, SD 1);
-2. calibrate this year with the anchor items fixed at their base-year values (fixed-anchor
-   linking), so this year's θ and latent distribution are on the base scale;
-3. draw one plausible value per base-year pupil; the reporting scale is fitted on them
-   (mean ``scale_mean``, SD ``scale_sd`` in the base year);
-4. this year's EAP (prior: this year's estimated latent distribution) and ``n_pv`` plausible
-   values conditioned on the ``conditioning`` columns of ``background`` (latent regression);
-5. levels 1–4 (水平Ⅰ–Ⅳ) from ``cuts`` on the reporting scale, for the EAP and for each PV.
+2. check the anchors for drift (``drift=True``): calibrate this year freely, compare the anchors'
+   difficulties with the base year's (:func:`junheng.irt.anchor_drift`, robust z), drop the
+   drifted ones from the anchor set and keep the linking error;
+3. calibrate this year with the retained anchor items fixed at their base-year values
+   (fixed-anchor linking), so this year's θ and latent distribution are on the base scale;
+4. plausible values of the base-year pupils (one, or ``n_pv`` conditioned like this year's when
+   ``base_background`` is given); the reporting scale is fitted on the first (mean
+   ``scale_mean``, SD ``scale_sd`` in the base year);
+5. this year's EAP (prior: this year's estimated latent distribution) and ``n_pv`` plausible
+   values conditioned on the ``conditioning`` columns of ``background`` (every reporting
+   variable), the school mean (``school``) and the questionnaire's principal components
+   (``questionnaire``) — :func:`junheng.irt.plausible_values`;
+6. levels 1–4 (水平Ⅰ–Ⅳ) from ``cuts`` (one set, or one per subject) on the reporting scale, for
+   the EAP and for each PV.
 
 Everything statistical is :mod:`junheng.irt`'s; this module only orders the steps. Methods and
 sources: ``docs/methods/irt.md``.
@@ -46,6 +53,9 @@ class SubjectFit:
     converged: bool
     latent_mean: float  # this year's latent mean on the base scale
     latent_sd: float
+    anchors_retained: tuple[str, ...] = ()
+    anchors_dropped: tuple[str, ...] = ()
+    linking_error: float = 0.0  # on the reporting scale (0 when the drift check did not run)
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,20 @@ class AnnualResult:
     ``anchor``. ``scores``: ``person_id, subject, theta_eap, theta_se, pv1 … pvN,
     level_pv1 … level_pvN, scale_score, level`` (levels Int8). ``scales``: each subject's
     reporting scale (``ReportingScale.to_dict()``). ``fits``: one :class:`SubjectFit` per subject.
+    ``base_scores``: the base-year pupils' scores (same columns) when ``base_background`` was
+    given. ``drift``: per subject the anchor-drift table (``irt.DriftCheck.table``).
     """
 
     items: pl.DataFrame
     scores: pl.DataFrame
     scales: dict[str, dict]
     fits: list[SubjectFit]
+    base_scores: pl.DataFrame | None = None
+    drift: dict[str, pl.DataFrame] | None = None
+
+    def linking_errors(self) -> dict[str, float]:
+        """Per subject, the linking error on the reporting scale."""
+        return {f.subject: f.linking_error for f in self.fits}
 
 
 def drop_empty(wide: pl.DataFrame) -> pl.DataFrame:
@@ -73,18 +91,30 @@ def _wide(scored: pl.DataFrame, ids: Sequence[str]) -> pl.DataFrame:
     return drop_empty(to_wide(scored.filter(pl.col("item_id").is_in(list(ids)))))
 
 
-def _conditioned(wide: pl.DataFrame, background: pl.DataFrame | None, conditioning: Sequence[str]) -> pl.DataFrame:
-    """This year's wide frame joined to the background columns (as text; a missing value is its
-    own category ``?``)."""
-    if not conditioning:
+def _conditioned(wide: pl.DataFrame, background: pl.DataFrame | None, conditioning: Sequence[str],
+                 extra: Sequence[str] = ()) -> pl.DataFrame:
+    """The wide frame joined to the background columns: ``conditioning`` as text (a missing value is
+    its own category ``?``), ``extra`` (school, questionnaire) as they are."""
+    if not conditioning and not extra:
         return wide
-    bg = background.select("person_id", *[pl.col(c).cast(pl.String).fill_null("?") for c in conditioning])
+    bg = background.select("person_id", *[pl.col(c).cast(pl.String).fill_null("?") for c in conditioning], *extra)
     return wide.join(bg, on="person_id", how="left").with_columns([pl.col(c).fill_null("?") for c in conditioning])
+
+
+def _scored(frame: pl.DataFrame, scale, cuts, pv_cols: list[str]) -> pl.DataFrame:
+    frame = frame.with_columns(*[pl.Series(c, scale.transform(frame[c].to_numpy())) for c in pv_cols],
+                               *([pl.Series("scale_score", scale.transform(frame["theta_eap"].to_numpy()))]
+                                 if "theta_eap" in frame.columns else []))
+    return frame.with_columns(*[pl.Series(f"level_{c}", irt.levels(frame[c].to_numpy(), cuts)) for c in pv_cols],
+                              *([pl.Series("level", irt.levels(frame["scale_score"].to_numpy(), cuts))]
+                                if "scale_score" in frame.columns else []))
 
 
 def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Mapping[str, Sequence[str]],
                   anchors: Collection[str], *, background: pl.DataFrame | None = None,
-                  conditioning: Sequence[str] = (), n_pv: int = 5, cuts: Sequence[float] = CUTS,
+                  conditioning: Sequence[str] = (), school: str | None = None, questionnaire: Sequence[str] = (),
+                  base_background: pl.DataFrame | None = None, drift: bool = True, n_pv: int = 5,
+                  cuts: Sequence[float] | Mapping[str, Sequence[float]] = CUTS,
                   scale_mean: float = 500.0, scale_sd: float = 100.0, tol: float = 1e-3, random_state: int = 0,
                   on_subject: Callable[[SubjectFit], None] | None = None) -> AnnualResult:
     """Calibrate, link, score and level one year's academic test (see the module docstring).
@@ -93,46 +123,66 @@ def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Map
     :func:`junheng.assessment.score_responses` returns them, calibration treatment);
     ``subjects`` maps each subject to its item ids; ``anchors`` are the item ids shared with the
     base year; ``background`` holds ``person_id`` and the ``conditioning`` columns of this
-    year's pupils. The base year's plausible values use ``random_state``, this year's
-    ``random_state + 1``. ``on_subject`` is called with each subject's fit as it finishes
+    year's pupils, plus ``school`` and the ``questionnaire`` columns when given;
+    ``base_background`` the same columns for the base-year pupils (then the base year gets
+    ``n_pv`` conditioned PVs and ``base_scores``). The base year's plausible values use
+    ``random_state``, this year's ``random_state + 1``. ``on_subject`` is called with each subject's fit as it finishes
     (progress). Item standard errors are not computed (``junheng irt calibrate`` reports them).
     """
     conditioning = list(conditioning)
-    if conditioning:
-        missing = [c for c in conditioning if background is None or c not in background.columns]
-        if missing:
-            raise ParameterError(f"条件变量不在背景表中 / conditioning columns not in the background frame: {missing}")
+    extra = ([school] if school else []) + list(questionnaire)
+    for frame, name in ((background, "background"), (base_background, "base_background")):
+        if frame is None and name == "base_background":
+            continue
+        missing = [c for c in conditioning + extra if frame is None or c not in frame.columns]
+        if missing and (conditioning or extra):
+            raise ParameterError(f"条件变量不在背景表中 / conditioning columns not in the {name} frame: {missing}")
+    pv_kw = {"conditioning": conditioning or None, "school": school, "questionnaire": list(questionnaire) or None}
     anchor_ids = list(anchors)
     pv_cols = [f"pv{k}" for k in range(1, n_pv + 1)]
-    item_tables, score_frames, scales, fits = [], [], {}, []
+    item_tables, score_frames, base_frames, scales, fits, drifts = [], [], [], {}, [], {}
     for subject, ids in subjects.items():
+        subject_cuts = cuts[subject] if isinstance(cuts, Mapping) else cuts
         bw = _wide(base_scored, ids)
         base = irt.calibrate(bw, "2pl", se=None, tol=tol)
-        fixed = base.items_.filter(pl.col("item").is_in(anchor_ids))
         cw = _wide(scored, ids)
+        common = [i for i in anchor_ids if i in set(cw.columns) and i in set(bw.columns)]
+        check = None
+        if drift and len(common) > 2:
+            free = irt.calibrate(cw, "2pl", se=None, tol=tol)
+            check = irt.anchor_drift(free.items_, base.items_, anchors=common)
+            drifts[subject] = check.table.with_columns(pl.lit(subject).alias("subject"))
+            common = list(check.retained)
+        fixed = base.items_.filter(pl.col("item").is_in(common))
         cur = irt.calibrate(cw, "2pl", fixed_items=fixed, tol=tol, se=None)
         mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
+        if base_background is not None:
+            base_pv = irt.plausible_values(base, _conditioned(bw, base_background, conditioning, extra), n=n_pv,
+                                           random_state=random_state, **pv_kw)
+        else:
+            base_pv = irt.plausible_values(base, bw, n=1, random_state=random_state)
+        scale = irt.ReportingScale(scale_mean, scale_sd).fit(base_pv["pv1"].to_numpy())
+        scales[subject] = scale.to_dict()
+        le = check.linking_error * scale_sd / scale.theta_sd_ if check is not None else 0.0
         fit = SubjectFit(subject, base.loglik_, base.n_iter_, base.converged_, cur.loglik_, cur.n_iter_,
-                         cur.converged_, mu, sd)
+                         cur.converged_, mu, sd, tuple(common), check.dropped if check is not None else (), le)
         fits.append(fit)
         if on_subject is not None:
             on_subject(fit)
         item_tables.append(cur.items_.with_columns(pl.lit(subject).alias("subject"),
-                                                   pl.col("item").is_in(anchor_ids).alias("anchor")))
-        base_pv = irt.plausible_values(base, bw, n=1, random_state=random_state)
-        scale = irt.ReportingScale(scale_mean, scale_sd).fit(base_pv["pv1"].to_numpy())
-        scales[subject] = scale.to_dict()
+                                                   pl.col("item").is_in(common).alias("anchor")))
+        if base_background is not None:
+            be = irt.eap(base, bw)
+            base_frames.append(_scored(be.join(base_pv, on="person_id"), scale, subject_cuts, pv_cols)
+                               .with_columns(pl.lit(subject).alias("subject")))
         e = irt.eap(cur, cw, prior_mean=mu, prior_sd=sd)
-        pv = irt.plausible_values(cur, _conditioned(cw, background, conditioning), n=n_pv,
-                                  conditioning=conditioning or None, prior_mean=mu, prior_sd=sd,
-                                  random_state=random_state + 1)
-        sc = e.join(pv, on="person_id")
-        sc = sc.with_columns(pl.Series("scale_score", scale.transform(sc["theta_eap"].to_numpy())),
-                             *[pl.Series(c, scale.transform(sc[c].to_numpy())) for c in pv_cols])
-        sc = sc.with_columns(pl.Series("level", irt.levels(sc["scale_score"].to_numpy(), cuts)),
-                             *[pl.Series(f"level_{c}", irt.levels(sc[c].to_numpy(), cuts)) for c in pv_cols])
+        pv = irt.plausible_values(cur, _conditioned(cw, background, conditioning, extra), n=n_pv,
+                                  prior_mean=mu, prior_sd=sd, random_state=random_state + 1, **pv_kw)
+        sc = _scored(e.join(pv, on="person_id"), scale, subject_cuts, pv_cols)
         score_frames.append(sc.with_columns(pl.lit(subject).alias("subject")))
-    scores = pl.concat(score_frames).select(
-        "person_id", "subject", "theta_eap", "theta_se", *pv_cols,
-        *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv_cols], "scale_score", pl.col("level").cast(pl.Int8))
-    return AnnualResult(pl.concat(item_tables, how="diagonal_relaxed"), scores, scales, fits)
+    columns = ["person_id", "subject", "theta_eap", "theta_se", *pv_cols,
+               *[pl.col(f"level_{c}").cast(pl.Int8) for c in pv_cols], "scale_score", pl.col("level").cast(pl.Int8)]
+    scores = pl.concat(score_frames).select(columns)
+    base_scores = pl.concat(base_frames).select(columns) if base_frames else None
+    return AnnualResult(pl.concat(item_tables, how="diagonal_relaxed"), scores, scales, fits, base_scores,
+                        drifts or None)

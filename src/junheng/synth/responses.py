@@ -13,7 +13,9 @@ Abilities: base year ``N(0, 1)`` (this fixes the reporting scale), current year
 ``N(mean_shift[subject], 1)``. Raw choice responses are letters (a wrong answer picks a
 distractor uniformly); constructed responses are the score code. Two choice items per subject
 carry planted DIF by sex (difficulty ``+dif`` and ``−dif`` logits for girls; ``dif_female`` in
-``params``). A share ``omit_rate`` of items
+``params``), and ``n_drifted`` anchor items per subject drift: ``anchor_drift`` logits harder in
+the current year than in the base year (``drift`` in ``params``; the linking's drift check must
+find them). A share ``omit_rate`` of items
 is omitted at random, and a share ``not_reached_rate`` of pupils stop in the last third of the
 booklet (every later item blank). Everything is vectorised and seeded.
 """
@@ -57,7 +59,7 @@ def _rename(design: BookletDesign, names: tuple[str, ...]) -> tuple[tuple[str, .
 
 def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
                 n_anchor_blocks: int = 2, share_constructed: float = 0.2, base_year: int = 2021,
-                year: int = 2022, dif: float = 0.8) -> SynthTest:
+                year: int = 2022, dif: float = 0.8, anchor_drift: float = 0.7, n_drifted: int = 1) -> SynthTest:
     """Items, blocks and booklet designs for every subject (see the module docstring)."""
     rng = np.random.default_rng(seed)
     items: list[Item] = []
@@ -115,16 +117,21 @@ def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: in
             {ids[1]: -dif for ids in first["item_id"].to_list() if len(ids) == 2}
     params = params.with_columns(pl.col("item_id").replace_strict(shift, default=0.0, return_dtype=pl.Float64)
                                  .alias("dif_female"))
+    drifted = (params.filter(pl.col("anchor") & (pl.col("model") == "2pl")).group_by("subject", maintain_order=True)
+               .agg(pl.col("item_id").tail(n_drifted)))["item_id"].explode().drop_nulls().to_list() if n_drifted else []
+    params = params.with_columns(pl.when(pl.col("item_id").is_in(drifted)).then(anchor_drift).otherwise(0.0)
+                                 .alias("drift"))
     blocks = pl.DataFrame(block_rows, schema={"item_id": pl.String, "block": pl.String, "order": pl.Int32}, orient="row")
     return SynthTest(ItemBank(tuple(items)), params, blocks, designs, base_designs)
 
 
 def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, designs: dict[str, BookletDesign],
                  seed: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04,
-                 female: np.ndarray | None = None, integer_ids: bool = False) -> pl.DataFrame:
+                 female: np.ndarray | None = None, integer_ids: bool = False, drift: bool = False) -> pl.DataFrame:
     """Raw responses ``person_id, item_id, raw, position`` for pupils with booklets and abilities.
 
-    ``assignment``: ``student_id, subject, booklet`` (row order matches ``theta``). With
+    ``assignment``: ``student_id, subject, booklet`` (row order matches ``theta``). ``drift``: the
+    drifted anchors are harder by their ``drift`` (the current year). With
     ``integer_ids`` the ``person_id`` is the pupil's row number in ``assignment`` (Int64), which
     makes every later group-by cheaper; map back with ``assignment.with_row_index``.
     """
@@ -138,13 +145,15 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
     n_items = bi.group_by("booklet").agg(pl.col("position").max().alias("_len"))
     key = test.bank.to_frame().select("item_id", "key")
     df = (people.join(bi.select("booklet", "item_id", "position"), on="booklet", how="inner")
-                .join(n_items, on="booklet").join(test.params.select("item_id", "model", "a", "b", "b_1", "b_2", "dif_female"), on="item_id")
+                .join(n_items, on="booklet").join(test.params.select("item_id", "model", "a", "b", "b_1", "b_2", "dif_female", "drift"), on="item_id")
                 .join(key, on="item_id"))
     th, a = df["theta"].to_numpy(), df["a"].to_numpy()
     u = rng.random(df.height)
     is_cr = (df["model"] == "gpcm").to_numpy()
     # 2PL: P(1) = 1 / (1 + exp(−a(θ − b)))
     b_eff = df["b"].to_numpy() + df["dif_female"].to_numpy() * df["_female"].to_numpy()
+    if drift:
+        b_eff = b_eff + df["drift"].to_numpy()
     p1 = 1.0 / (1.0 + np.exp(-a * (th - b_eff)))
     score = (u < p1).astype(np.int64)
     # GPCM with steps b_1, b_2: numerators exp(Σ_{v≤x} a(θ − b_v)), x = 0, 1, 2
@@ -168,30 +177,50 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
 
 
 def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift: dict[str, float] | None = None,
-                 school: str = "school_code", integer_ids: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 school: str = "school_code", integer_ids: bool = False, effects: pl.DataFrame | None = None,
+                 base: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Booklets, true abilities and raw responses of the sampled pupils (one subject each).
 
     Returns ``(assignment with theta_true, raw responses)``. A ``subject`` column in ``pupils``
     (the survey sample's spiralling) is kept; otherwise subjects are spiralled within school.
+
+    With ``effects`` (:func:`junheng.synth.truth.area_effects`) a pupil's θ is his or her expected
+    θ (county, school, sex, location, and in the next year the subject shift and the county's real
+    change) plus N(0, ``truth.RESIDUAL_SD``²). ``base=True`` draws the base year's cohort of the
+    same schools on the base-year booklets (no shift, no change).
     """
     rng = np.random.default_rng(seed)
-    assignment = assign_booklets(pupils, test.designs, seed=seed, school=school)
+    designs = test.base_designs if base else test.designs
+    assignment = assign_booklets(pupils, designs, seed=seed, school=school)
     shift = {**MEAN_SHIFT, **(mean_shift or {})}
-    mu = assignment["subject"].replace_strict(shift, default=0.0, return_dtype=pl.Float64).to_numpy()
-    # sex and location effects of the size reported in national monitoring (small gaps)
-    eff = np.zeros(assignment.height)
-    female = np.zeros(assignment.height, dtype=bool)
     extra = pupils.select("student_id", *[c for c in ("sex", "location") if c in pupils.columns])
-    a2 = assignment.join(extra, on="student_id", how="left")
-    if "sex" in a2.columns:
-        female = (a2["sex"].cast(pl.Int32).fill_null(1) == 2).to_numpy()
-        verbal = a2["subject"].is_in(["语文", "英语"]).to_numpy()
-        eff += np.where(female & verbal, 0.15, 0.0) + np.where(~female & ~verbal, 0.05, 0.0)
-    if "location" in a2.columns:
-        loc = a2["location"].cast(pl.String).fill_null("")
-        eff += np.where(loc.str.contains("乡|村|rural").to_numpy(), -0.2, 0.0)
-    theta = rng.normal(mu + eff, 1.0)
-    raw = simulate_raw(assignment, theta, test, test.designs, seed + 1, female=female, integer_ids=integer_ids)
+    a2 = assignment.join(extra, on="student_id", how="left", maintain_order="left")
+    female = (a2["sex"].cast(pl.Int32).fill_null(1) == 2).to_numpy() if "sex" in a2.columns else \
+        np.zeros(assignment.height, dtype=bool)
+    if effects is not None:
+        from junheng.synth import truth
+
+        means = truth.pupil_means(a2.rename({school: "school_code"}) if school != "school_code" else a2, effects,
+                                  shift, next_year=not base)
+        mu = a2.select("student_id", "subject").join(means.select("student_id", "subject", "mu"),
+                                                     on=["student_id", "subject"], how="left",
+                                                     maintain_order="left")["mu"].fill_null(0.0).to_numpy()
+        theta = rng.normal(mu, truth.RESIDUAL_SD)
+    else:
+        mu = assignment["subject"].replace_strict(shift, default=0.0, return_dtype=pl.Float64).to_numpy()
+        if base:
+            mu = np.zeros_like(mu)
+        # sex and location effects of the size reported in national monitoring (small gaps)
+        eff = np.zeros(assignment.height)
+        if "sex" in a2.columns:
+            verbal = a2["subject"].is_in(["语文", "英语"]).to_numpy()
+            eff += np.where(female & verbal, 0.15, 0.0) + np.where(~female & ~verbal, 0.05, 0.0)
+        if "location" in a2.columns:
+            loc = a2["location"].cast(pl.String).fill_null("")
+            eff += np.where(loc.str.contains("乡|村|rural").to_numpy(), -0.2, 0.0)
+        theta = rng.normal(mu + eff, 1.0)
+    raw = simulate_raw(assignment, theta, test, designs, seed + 1, female=female, integer_ids=integer_ids,
+                       drift=not base)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw
 
 

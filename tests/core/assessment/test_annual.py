@@ -61,7 +61,18 @@ def test_scores_are_on_the_reporting_scale_and_levelled_by_the_cuts(year):
     assert (s["level"].to_numpy() == expected).all()
     assert (s["level_pv3"].to_numpy() == np.digitize(s["pv3"].to_numpy(), [400.0, 500.0, 600.0]) + 1).all()
     items = result.items
-    assert set(items["subject"]) == {"数学"} and items.filter(pl.col("anchor")).height == 16
+    assert set(items["subject"]) == {"数学"} and items.filter(pl.col("anchor")).height == 15
+
+
+def test_the_planted_drifted_anchor_is_dropped_and_the_linking_error_kept(year):
+    result, fits, _, _ = year
+    test = synth_tests(11, subjects=("数学",))
+    planted = test.params.filter(pl.col("drift") > 0)["item_id"].to_list()
+    assert len(planted) == 1 and fits[0].anchors_dropped == tuple(planted)
+    assert len(fits[0].anchors_retained) == 15 and planted[0] not in fits[0].anchors_retained
+    assert result.drift["数学"].filter(pl.col("drift"))["item"].to_list() == planted
+    # the SE of the mean anchor shift on the reporting scale: a few points, not zero
+    assert 0.5 < result.linking_errors()["数学"] < 8
 
 
 def test_missing_conditioning_columns_are_refused(year):

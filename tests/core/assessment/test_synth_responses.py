@@ -25,7 +25,7 @@ def test_observed_p_values_match_the_model():
     rows = []
     for r in test.params.filter(pl.col("year_set") != "base").iter_rows(named=True):
         if r["model"] == "2pl":
-            e = (w / (1 + np.exp(-r["a"] * (theta - r["b"])))).sum()
+            e = (w / (1 + np.exp(-r["a"] * (theta - r["b"] - r["drift"])))).sum()  # current year: drifted anchors
         else:
             s1 = r["a"] * (theta - r["b_1"])
             s2 = s1 + r["a"] * (theta - r["b_2"])

@@ -1,0 +1,123 @@
+"""The synthetic province's truth: county and school effects, real changes between years,
+absent pupils and refusing schools — what the estimates must recover.
+
+Effects (per school, for each academic subject and for fitness), seeded by ``seed`` and the
+sorted codes, so every pupil of the population has a defined expected score:
+
+- academic θ of a pupil (base year's pupil SD ≈ 1): ``μ_subject(year) + county + school +
+  change(year) + sex/location effects + N(0, RESIDUAL_SD²)``, with county ~ N(0, 0.30²)
+  (0.25 shared by the subjects, 0.15 subject-specific) and school within county ~ N(0, 0.35²)
+  (0.30 shared, 0.18 subject-specific): about 9 % of the variance between counties and 12 %
+  between schools within county, the size reported for Chinese provinces by national monitoring
+  (between-school shares of 10–30 %, 国家义务教育质量监测报告 2018–2019);
+- real changes between the base year and the next: 15 % of the (county, subject) pairs move by
+  ±0.15–0.30 SD, on top of the province's subject shift (``responses.MEAN_SHIFT``);
+- fitness: a county effect N(0, 0.25²) and a school effect N(0, 0.30²) on the pupils' general
+  fitness factor (``fitness_results(..., effect=...)``).
+
+Non-response: ``ABSENT_RATE`` (3 %) of sampled pupils are absent on test day (no academic, no
+fitness record); ``REFUSAL_RATE`` of sampled schools refuse and are replaced by their first
+replacement school.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+ABSENT_RATE = 0.03
+REFUSAL_RATE = 0.02
+COUNTY_SD = (0.25, 0.15)  # shared, subject-specific
+SCHOOL_SD = (0.30, 0.18)
+CHANGE_SHARE, CHANGE_RANGE = 0.15, (0.15, 0.30)
+FITNESS_SD = (0.25, 0.30)  # county, school (general fitness factor, SD 1 within school)
+RESIDUAL_SD = 0.88
+SEX_LOCATION = {"female_verbal": 0.15, "male_math_science": 0.05, "rural": -0.2}
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), stream])
+
+
+def area_effects(schools: pl.DataFrame, seed: int, subjects=("语文", "数学", "英语", "科学")) -> pl.DataFrame:
+    """One row per school and domain (each subject and ``体质``): ``school_code, county_code,
+    domain, county_effect, school_effect, change`` (change: the county's real change from the base
+    year to the next, academic subjects only)."""
+    sch = schools.select(pl.col("school_code").cast(pl.String), pl.col("county_code").cast(pl.String)).unique(
+        "school_code").sort("school_code")
+    counties = sch["county_code"].unique().sort()
+    rng = _rng(seed, 1301)
+    K, S = counties.len(), sch.height
+    county_idx = sch.join(pl.DataFrame({"county_code": counties, "_k": np.arange(K)}), on="county_code",
+                          how="left", maintain_order="left")["_k"].to_numpy()
+    c_shared, s_shared = rng.normal(0, COUNTY_SD[0], K), rng.normal(0, SCHOOL_SD[0], S)
+    frames = []
+    for d in subjects:
+        ce = c_shared + rng.normal(0, COUNTY_SD[1], K)
+        se = s_shared + rng.normal(0, SCHOOL_SD[1], S)
+        moves = rng.random(K) < CHANGE_SHARE
+        change = np.where(moves, rng.choice([-1.0, 1.0], K) * rng.uniform(*CHANGE_RANGE, K), 0.0)
+        frames.append(sch.with_columns(pl.lit(d).alias("domain"), pl.Series("county_effect", ce[county_idx]),
+                                       pl.Series("school_effect", se), pl.Series("change", change[county_idx])))
+    frames.append(sch.with_columns(pl.lit("体质").alias("domain"),
+                                   pl.Series("county_effect", rng.normal(0, FITNESS_SD[0], K)[county_idx]),
+                                   pl.Series("school_effect", rng.normal(0, FITNESS_SD[1], S)),
+                                   pl.lit(0.0).alias("change")))
+    return pl.concat(frames)
+
+
+def pupil_means(pupils: pl.DataFrame, effects: pl.DataFrame, mean_shift: dict[str, float], *,
+                next_year: bool) -> pl.DataFrame:
+    """Every pupil's expected θ per subject: ``student_id, county_code, subject, mu`` (``pupils``
+    needs student_id, school_code, sex, and location or a schools' location joined in)."""
+    p = pupils.select("student_id", pl.col("school_code").cast(pl.String),
+                      *[c for c in ("sex", "location") if c in pupils.columns])
+    eff = effects.filter(pl.col("domain") != "体质").rename({"domain": "subject"})
+    df = p.join(eff, on="school_code", how="inner")
+    female = pl.col("sex").cast(pl.Int32).fill_null(1) == 2 if "sex" in df.columns else pl.lit(False)
+    verbal = pl.col("subject").is_in(["语文", "英语"])
+    rural = (pl.col("location").cast(pl.String).fill_null("").str.contains("乡|村|rural")
+             if "location" in df.columns else pl.lit(False))
+    shift = pl.col("subject").replace_strict(mean_shift, default=0.0, return_dtype=pl.Float64) if next_year else 0.0
+    mu = (pl.col("county_effect") + pl.col("school_effect") + shift
+          + (pl.col("change") if next_year else pl.lit(0.0))
+          + pl.when(female & verbal).then(SEX_LOCATION["female_verbal"]).otherwise(0.0)
+          + pl.when(~female & ~verbal).then(SEX_LOCATION["male_math_science"]).otherwise(0.0)
+          + pl.when(rural).then(SEX_LOCATION["rural"]).otherwise(0.0))
+    return df.select("student_id", "county_code", "subject", mu.alias("mu"))
+
+
+def true_county_means(population: pl.DataFrame, effects: pl.DataFrame, mean_shift: dict[str, float], *,
+                      next_year: bool) -> pl.DataFrame:
+    """The population's county means of θ per subject (``county_code, subject, true_theta``):
+    the mean over every pupil of the county of his or her expected θ."""
+    m = pupil_means(population, effects, mean_shift, next_year=next_year)
+    return m.group_by("county_code", "subject").agg(pl.col("mu").mean().alias("true_theta"),
+                                                    pl.len().alias("pupils")).sort("county_code", "subject")
+
+
+def fitness_effect(pupils: pl.DataFrame, effects: pl.DataFrame) -> np.ndarray:
+    """Per pupil (row order kept): county + school effect on the general fitness factor."""
+    f = effects.filter(pl.col("domain") == "体质").select(
+        "school_code", (pl.col("county_effect") + pl.col("school_effect")).alias("_e"))
+    return pupils.select(pl.col("school_code").cast(pl.String)).join(
+        f, on="school_code", how="left", maintain_order="left")["_e"].fill_null(0.0).to_numpy()
+
+
+def absent(student_ids: pl.Series, seed: int, rate: float = ABSENT_RATE) -> np.ndarray:
+    """Which pupils are absent on test day (seeded by the 学籍号, so the same pupil is absent in
+    every stage)."""
+    h = pl.Series(student_ids).cast(pl.String).hash(seed=int(seed) % (2**32)).to_numpy()
+    return (h % 1_000_003) / 1_000_003 < rate
+
+
+def refusing_schools(codes: pl.Series, seed: int, rate: float = REFUSAL_RATE, at_least: int = 1) -> list[str]:
+    """Sampled schools that refuse (at least ``at_least`` when there are schools at all)."""
+    c = pl.Series(codes).cast(pl.String).unique().sort()
+    if c.len() == 0:
+        return []
+    u = _rng(seed, 1303).random(c.len())
+    pick = u < rate
+    if pick.sum() < at_least:
+        pick[np.argsort(u)[:at_least]] = True
+    return c.filter(pl.Series(pick)).to_list()
