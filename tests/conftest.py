@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def _fixture_module(name: str, relpath: str):
     """A helper module under tests/fixtures/, loaded by path (tests/ is not a package)."""
     spec = importlib.util.spec_from_file_location(name, FIXTURES / relpath)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
@@ -43,3 +45,9 @@ def academic():
 def video():
     """The synthetic test-room clip maker ``tests/fixtures/video.py`` (``video.make_clip``)."""
     return _fixture_module("video_fixture", "video.py")
+
+
+@pytest.fixture(scope="session")
+def hostile():
+    """The hostile-input corpus builder ``tests/fixtures/hostile.py`` (``hostile.build(folder, headers, rows)``)."""
+    return _fixture_module("hostile_fixture", "hostile.py")

@@ -7,10 +7,13 @@
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
   returning values and a mask of bad cells;
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
-- :func:`write_table`: .parquet/.csv/.xlsx by extension.
+- :func:`write_table`: .parquet/.csv/.xlsx by extension;
+- :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
+  a file is refused before it is parsed.
 """
 
 from junheng.io._columns import ColumnMap, map_columns, resolve_columns
+from junheng.io._limits import ReadLimits
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
 from junheng.io._parse import parse_dates, parse_decimals, parse_integers
 from junheng.io._read import ROW, RawTable, decode_csv, read_table
@@ -20,6 +23,7 @@ __all__ = [
     "ROW",
     "ColumnMap",
     "RawTable",
+    "ReadLimits",
     "annotate_workbook",
     "decode_csv",
     "header_key",

@@ -18,11 +18,12 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import InputError, Issue
+from junheng.io._limits import ReadLimits, check_area, check_text, check_workbook
 from junheng.io._normalise import header_key, normalise_frame, normalise_text
 
 ROW = "__row__"
 HEADER_SCAN_ROWS = 30
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 
 
@@ -119,15 +120,23 @@ def _excel_column(values: tuple) -> pl.Series:
     return pl.Series([_excel_cell(v) for v in values], dtype=pl.String)
 
 
-def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], list[tuple], str]:
-    """(first rows as text with merged header cells filled, every column's raw values, sheet name)."""
+def _read_excel(path: Path, sheet: str | None,
+                limits: ReadLimits) -> tuple[list[list[str | None]], list[tuple], str]:
+    """(first rows as text with merged header cells filled, every column's raw values, sheet name).
+
+    The package is checked first (:func:`~junheng.io._limits.check_workbook`: sizes, entity
+    declarations, the area really used), so calamine never allocates more than the limits allow."""
     from python_calamine import CalamineWorkbook
 
+    check_workbook(path, sheet, limits)
     try:
         wb = CalamineWorkbook.from_path(str(path))
+        names = wb.sheet_names
     except Exception as exc:  # calamine raises its own errors for a damaged or encrypted file
-        raise InputError(Issue("无法读取该 Excel 文件", f"cannot read this Excel file ({exc})", file=path.name)) from exc
-    names = wb.sheet_names
+        raise InputError(Issue("无法读取该 Excel 文件（文件已损坏或已加密）", f"cannot read this Excel file ({exc})",
+                               file=path.name)) from None
+    if not names:
+        raise InputError(Issue("工作簿中没有工作表", "the workbook has no sheet", file=path.name))
     if sheet is None:
         sheet_name = names[0]
     elif sheet in names:
@@ -135,8 +144,17 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], 
     else:
         raise InputError(Issue(f"找不到工作表（现有: {'、'.join(names)}）", f"no such sheet (the file has: {', '.join(names)})",
                                file=path.name, value=sheet))
-    ws = wb.get_sheet_by_name(sheet_name)
-    rows = ws.to_python(skip_empty_area=False)
+    try:
+        ws = wb.get_sheet_by_name(sheet_name)
+        end = ws.end
+        if end is not None:  # the area the rows below fill from A1 (an .xls is not checked before loading)
+            check_area(end[0] + 1, end[1] + 1, path.name, sheet_name, limits)
+        rows = ws.to_python(skip_empty_area=False)
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged sheet part
+        raise InputError(Issue("无法读取该工作表（内容已损坏）", f"cannot read this sheet (damaged content: {exc})",
+                               file=path.name, sheet=sheet_name)) from None
     width = max((len(r) for r in rows), default=0)
     if any(len(r) != width for r in rows):
         rows = [list(r) + [""] * (width - len(r)) for r in rows]
@@ -159,14 +177,29 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[list[list[str | None]], 
     return head, columns, sheet_name
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def decode_csv(data: bytes, file: str | None = None) -> tuple[str, str]:
-    """Text and encoding of a CSV: UTF-8 (with or without BOM) when it decodes strictly, else GB18030.
+    """Text and encoding of a CSV: UTF-16 when it starts with a byte-order mark (Excel's "Unicode
+    text"), UTF-8 (with or without BOM) when it decodes strictly, else GB18030 — unless some lines
+    are UTF-8 and others GB18030 (two files pasted together), which is refused with those rows.
 
     ``file`` names the file in the error when neither decodes."""
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError(Issue("UTF-16 文件中有无效的字节", "invalid bytes in a UTF-16 file", file=file)) from exc
     try:
         return data.decode("utf-8-sig"), ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
     except UnicodeDecodeError:
         pass
+    utf8_rows = _utf8_lines(data)
+    if utf8_rows:
+        raise InputError([Issue("文件混用了两种编码：这一行是 UTF-8，其他行是 GB18030（请统一另存为一种编码）",
+                                "the file mixes two encodings: this row is UTF-8, other rows GB18030 (save the whole "
+                                "file in one encoding)", file=file, row=r) for r in utf8_rows])
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
@@ -174,12 +207,59 @@ def decode_csv(data: bytes, file: str | None = None) -> tuple[str, str]:
                                "unknown text encoding (expected UTF-8 or GB18030)", file=file)) from exc
 
 
-def _read_csv(path: Path) -> tuple[pl.DataFrame, str]:
-    text, enc = decode_csv(path.read_bytes())
+def _common_hanzi(text: str) -> int:
+    """How many characters of ``text`` are among the 3 755 most common hanzi (GB 2312 level 1)."""
+    n = 0
+    for ch in text:
+        if ch >= "\u4e00":
+            try:
+                lead = ch.encode("gb2312")[0]
+            except UnicodeEncodeError:
+                continue
+            n += 0xB0 <= lead <= 0xD7
+    return n
+
+
+def _utf8_lines(data: bytes) -> list[int]:
+    """1-based numbers of the lines of a (mostly GB18030) file that read better as UTF-8: they
+    decode strictly as UTF-8 and give more common hanzi that way than as GB18030."""
+    lines = pl.Series(data.decode("utf-8", errors="replace").split("\n"))
+    candidates = lines.str.contains(r"[^\x00-\x7f]") & ~lines.str.contains("\ufffd", literal=True)
+    out = []
+    raw_lines = None
+    for i in candidates.arg_true().to_list():
+        raw_lines = raw_lines or data.split(b"\n")
+        as_utf8 = lines[i]
+        as_gb = raw_lines[i].decode("gb18030", errors="replace")
+        if _common_hanzi(as_utf8) > _common_hanzi(as_gb):
+            out.append(i + 1)
+    return out
+
+
+def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise InputError(Issue(f"文件过大（{size >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
+                               f"the file is too large ({size >> 20} MB; the limit is {limits.max_file_bytes >> 20} MB)",
+                               file=path.name))
+    data = path.read_bytes()
+    if data.startswith(_UTF16_BOMS):
+        text, enc = decode_csv(data, file=path.name)
+        check_text(text.encode("utf-8"), path.name, limits)
+    else:
+        check_text(data, path.name, limits)
+        text, enc = decode_csv(data, file=path.name)
     if not text.strip():
         return pl.DataFrame(), enc
-    frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True,
-                        quote_char='"')
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    separator = "\t" if "\t" in first and "," not in first else ","
+    try:
+        frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True,
+                            quote_char='"', separator=separator)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(Issue("CSV 文件格式错误，无法读取", f"the CSV file is malformed and cannot be read ({exc})",
+                               file=path.name)) from None
+    check_area(frame.height, frame.width, path.name, None, limits)
     return frame, enc
 
 
@@ -229,27 +309,32 @@ def _header_names(row: list[str | None], above: list[list[str | None]]) -> list[
     return names
 
 
-def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=None) -> RawTable:
-    """Read ``path`` (.xlsx/.xls/.xlsm/.ods via python-calamine, .csv in UTF-8/UTF-8-BOM/GB18030).
+def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=None,
+               limits: ReadLimits | None = None) -> RawTable:
+    """Read ``path`` (.xlsx/.xls/.xlsm/.ods via python-calamine, .csv in UTF-8/UTF-8-BOM/GB18030/UTF-16).
+
+    ``limits`` bound what the file may cost (default :meth:`ReadLimits.from_env`); a file beyond
+    them is refused before it is parsed, with the row or column where the limit is crossed.
 
     ``expected_headers`` (a :class:`~junheng.registry.schemas.Schema` or header names) locates
     the header row among the first 30 rows. Returns a :class:`RawTable` of normalised strings.
     Raises :class:`~junheng.exceptions.InputError` for an unreadable file.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(Issue("文件不存在", "file not found", file=str(path)))
+    if not path.is_file():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    limits = limits or ReadLimits.from_env()
     suffix = path.suffix.lower()
     keys = _expected_keys(expected_headers)
     encoding = None
     if suffix in EXCEL_SUFFIXES:
-        head, columns, sheet_name = _read_excel(path, sheet)
+        head, columns, sheet_name = _read_excel(path, sheet, limits)
         h = _find_header(head, keys)
         names = _header_names(head[h] if head else [], head[:h])
         frame = normalise_frame(pl.DataFrame([_excel_column(col[h + 1:]).alias(n) for n, col in zip(names, columns)]))
     elif suffix in CSV_SUFFIXES:
         sheet_name = None
-        raw, encoding = _read_csv(path)
+        raw, encoding = _read_csv(path, limits)
         if raw.width == 0:
             raise InputError(Issue("文件是空的", "the file is empty", file=path.name))
         raw = normalise_frame(raw)
