@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import InputError, Issue
-from junheng.io._limits import ReadLimits, check_area, check_text, check_workbook
+from junheng.io._limits import ReadLimits, check_area, check_text, check_workbook, column_letter
 from junheng.io._normalise import header_key, normalise_frame, normalise_text
 
 ROW = "__row__"
@@ -279,15 +279,6 @@ def _find_header(head_rows: list[list[str | None]], keys: set[str]) -> int:
     return 0
 
 
-def _column_letter(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _header_names(row: list[str | None], above: list[list[str | None]]) -> list[str]:
     names: list[str] = []
     seen: dict[str, int] = {}
@@ -299,7 +290,7 @@ def _header_names(row: list[str | None], above: list[list[str | None]]) -> list[
                     name = normalise_text(prev[j])
                     break
         if name is None:
-            name = f"({_column_letter(j)})"
+            name = f"({column_letter(j)})"
         if name in seen:
             seen[name] += 1
             name = f"{name}_{seen[name]}"
