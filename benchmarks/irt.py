@@ -34,7 +34,7 @@ def _truth(kind: str, rng) -> pl.DataFrame:
     J = 40
     a = rng.lognormal(0.0, 0.25, J)
     b = rng.normal(0.0, 1.0, J)
-    frame = pl.DataFrame({"item": [f"i{j:02d}" for j in range(J)], "model": ["2pl"] * J, "a": a, "b": b})
+    frame = pl.DataFrame({"item_id": [f"i{j:02d}" for j in range(J)], "model": ["2pl"] * J, "a": a, "b": b})
     if kind == "gpcm":
         steps = np.full((J, 3), np.nan)
         for j in range(30, 40):
@@ -74,12 +74,12 @@ def girth_fit(kind: str, responses: pl.DataFrame, truth: pl.DataFrame) -> pl.Dat
     Y = np.where(np.isnan(Y), girth.INVALID_RESPONSE, Y).astype(int).T
     if kind == "2pl":
         r = girth.twopl_mml(Y)
-        return truth.select("item", "model").with_columns(pl.Series("a", r["Discrimination"]),
+        return truth.select("item_id", "model").with_columns(pl.Series("a", r["Discrimination"]),
                                                           pl.Series("b", r["Difficulty"]))
     r = girth.pcm_mml(Y)
     a, steps = r["Discrimination"], r["Difficulty"]  # (items, K − 1) step difficulties, NaN-padded
     b = np.where(np.arange(40) >= 30, np.nanmean(steps, axis=1), steps[:, 0])
-    frame = truth.select("item", "model").with_columns(pl.Series("a", a), pl.Series("b", b))
+    frame = truth.select("item_id", "model").with_columns(pl.Series("a", a), pl.Series("b", b))
     return frame.with_columns(*[pl.Series(f"b_{k + 1}", np.where(np.arange(40) >= 30, steps[:, k], np.nan)).fill_nan(None)
                                 for k in range(3)])
 

@@ -37,6 +37,8 @@ def irt() -> None:
 @click.option("--model", type=click.Choice(MODELS), default="2pl", show_default=True,
               help="模型（多级计分题自动用对应的多级模型）/ model; polytomous items use its polytomous counterpart")
 @click.option("--groups", "group", default=None, help="分组列，各组潜在均值与标准差 / group column (own latent mean and SD)")
+@click.option("--columns", default=None, metavar="COL,COL,…",
+              help="题目列 / the item columns (default: every column but person_id, student_id and --groups)")
 @click.option("--anchors", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="固定锚题参数的 ITEMS.csv（固定锚题标定）/ ITEMS.csv of anchor items held fixed")
 @click.option("--n-quad", default=61, show_default=True, help="积分点数 / quadrature nodes")
@@ -45,8 +47,8 @@ def irt() -> None:
 @click.option("--se", type=click.Choice(["observed", "xpd", "none"]), default="observed", show_default=True,
               help="标准误 / standard errors")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="ITEMS.csv")
-def calibrate(responses: Path, model: str, group: str | None, anchors: Path | None, n_quad: int, tol: float,
-              max_iter: int, se: str, output: Path) -> None:
+def calibrate(responses: Path, model: str, group: str | None, columns: str | None, anchors: Path | None, n_quad: int,
+              tol: float, max_iter: int, se: str, output: Path) -> None:
     """标定项目参数 / calibrate item parameters by marginal maximum likelihood (EM)."""
     from junheng import irt as core
     from junheng_cli.progress import bar
@@ -59,7 +61,8 @@ def calibrate(responses: Path, model: str, group: str | None, anchors: Path | No
             b.set_postfix(loglik=f"{loglik:.2f}", change=f"{change:.1e}")
 
         fit = core.IRTModel(model, n_quad=n_quad, tol=tol, max_iter=max_iter, se=None if se == "none" else se,
-                            fixed_items=fixed, callback=tick).fit(frame, group=group)
+                            fixed_items=fixed, callback=tick).fit(
+                                frame, group=group, items=[c.strip() for c in columns.split(",")] if columns else None)
     output.parent.mkdir(parents=True, exist_ok=True)
     fit.items_.write_csv(output)
     click.echo(f"对数似然 / log-likelihood: {fit.loglik_:.4f}")

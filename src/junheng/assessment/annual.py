@@ -153,7 +153,7 @@ def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Map
             check = irt.anchor_drift(free.items_, base.items_, anchors=common)
             drifts[subject] = check.table.with_columns(pl.lit(subject).alias("subject"))
             common = list(check.retained)
-        fixed = base.items_.filter(pl.col("item").is_in(common))
+        fixed = base.items_.filter(pl.col("item_id").is_in(common))
         cur = irt.calibrate(cw, "2pl", fixed_items=fixed, tol=tol, se=None)
         mu, sd = next(iter(cur.group_means_.values())), next(iter(cur.group_sds_.values()))
         if base_background is not None:
@@ -170,7 +170,7 @@ def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Map
         if on_subject is not None:
             on_subject(fit)
         item_tables.append(cur.items_.with_columns(pl.lit(subject).alias("subject"),
-                                                   pl.col("item").is_in(common).alias("anchor")))
+                                                   pl.col("item_id").is_in(common).alias("anchor")))
         if base_background is not None:
             be = irt.eap(base, bw)
             base_frames.append(_scored(be.join(base_pv, on="person_id"), scale, subject_cuts, pv_cols)

@@ -3,7 +3,7 @@
 Estimators follow scikit-learn's conventions (parameters in ``__init__``, ``fit() -> self``,
 fitted attributes end in ``_``, randomness through ``random_state``). Frames are those of
 ``docs/dev/contracts.md``: wide scored responses (``person_id`` + one integer column per item,
-null = not administered) in; ITEMS frames (``item, model, ncat, a, b, c, b_1 … b_k, se_*``,
+null = not administered) in; ITEMS frames (``item_id, model, ncat, a, b, c, b_1 … b_k, se_*``,
 logistic metric, D = 1) and person-score frames out.
 
 Calibration::

@@ -1,7 +1,7 @@
 """A set of calibrated items grouped into blocks of one model and one category count.
 
 Converts to and from the ITEMS.csv frame of ``docs/dev/contracts.md``:
-``item, model, a, b, c, b_1 … b_k`` (logistic metric, D = 1) and ``se_<param>``.
+``item_id, model, a, b, c, b_1 … b_k`` (logistic metric, D = 1) and ``se_<param>``.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _delta_se(model: str, par: np.ndarray, cov: np.ndarray) -> dict[str, np.ndar
 
 
 def to_frame(s: ItemSet) -> pl.DataFrame:
-    """The ITEMS.csv frame: item, model, ncat, a, b, c, b_1 … b_k, se_a, se_b, se_c, se_b_1 …"""
+    """The ITEMS.csv frame: item_id, model, ncat, a, b, c, b_1 … b_k, se_a, se_b, se_c, se_b_1 …"""
     kmax = int(s.ncat.max()) - 1
     J = len(s.items)
     cols: dict[str, np.ndarray] = {n: np.full(J, np.nan) for n in ["a", "b", "c"] + [f"b_{k}" for k in range(1, kmax + 1)]
@@ -131,15 +131,15 @@ def to_frame(s: ItemSet) -> pl.DataFrame:
                     if k == "c" and b.model != "3pl":
                         v[:] = np.nan
                     ses[f"se_{k}"][b.idx] = v
-    frame = pl.DataFrame({"item": s.items, "model": s.models(), "ncat": s.ncat.astype(np.int32)})
+    frame = pl.DataFrame({"item_id": s.items, "model": s.models(), "ncat": s.ncat.astype(np.int32)})
     frame = frame.with_columns([pl.Series(k, v) for k, v in cols.items()] + [pl.Series(k, v) for k, v in ses.items()])
-    return frame.with_columns(pl.all().exclude("item", "model", "ncat").fill_nan(None))
+    return frame.with_columns(pl.all().exclude("item_id", "model", "ncat").fill_nan(None))
 
 
 def from_frame(frame: pl.DataFrame, file: str | None = None) -> ItemSet:
     """Read an ITEMS.csv frame back into an item set; every bad row is reported."""
     issues = Issues()
-    for c in ("item", "model", "a", "b"):
+    for c in ("item_id", "model", "a", "b"):
         if c not in frame.columns:
             issues.add(Issue("缺少列", "column is missing", file=file, column=c))
     issues.raise_if_errors()
@@ -171,7 +171,7 @@ def from_frame(frame: pl.DataFrame, file: str | None = None) -> ItemSet:
         if model == "3pl" and (c is None or not 0 <= c < 1):
             issues.add(Issue("猜测参数 c 应在 [0, 1) 内", "guessing c must be in [0, 1)", file=file, row=line, column="c", value=c))
             continue
-        items.append(str(row["item"]))
+        items.append(str(row["item_id"]))
         ncat.append(k)
         models.append(model)
         rows.append((float(a), float(row["b"] if row["b"] is not None else np.mean(steps)), float(c or 0.0), steps))

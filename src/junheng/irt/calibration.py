@@ -29,10 +29,11 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import Issue, Issues, ParameterError
 
 from . import _fused
 from . import _models as M
+from ._base import Estimator
 from ._data import Patterns, collapse, read_responses, resolve_models
 from ._itemset import ItemSet, build, from_frame, to_frame
 
@@ -121,7 +122,24 @@ def _mstep_block(b, r: np.ndarray, theta: np.ndarray, prior, inner: int, tol: fl
             break
 
 
-class IRTModel:
+def _check_categories(data, fixed_names: set) -> None:
+    """Every estimated item needs responses in each category 0 … its highest score."""
+    issues = Issues()
+    for j, c in enumerate(data.items):
+        if c in fixed_names:
+            continue
+        seen = np.unique(data.Y[:, j][data.Y[:, j] >= 0])
+        empty = sorted(set(range(int(seen.max()) + 1)) - set(seen.tolist()))
+        if empty:
+            issues.add(Issue(
+                f"得分类别 {empty} 无人得到，无法估计（得分应从 0 起）；若这不是题目列，请用 items= 指定题目列",
+                f"score categories {empty} have no responses, so the column cannot be calibrated (scores start at "
+                "0); if it is not an item, name the item columns with items=", column=c,
+                value=",".join(str(int(v)) for v in seen)))
+    issues.raise_if_errors()
+
+
+class IRTModel(Estimator):
     """Unidimensional IRT calibration by marginal maximum likelihood (EM, fixed quadrature).
 
     Parameters
@@ -188,14 +206,21 @@ class IRTModel:
                "must be a positive integer")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, responses: pl.DataFrame, group: str | None = None) -> IRTModel:
-        """Calibrate on a wide scored-response frame (``person_id`` + one column per item)."""
+    def fit(self, responses: pl.DataFrame, group: str | None = None, *, items: list[str] | None = None) -> IRTModel:
+        """Calibrate on a wide scored-response frame (``person_id`` + one column per item).
+
+        ``items`` names the item columns; by default every column but ``person_id``,
+        ``student_id`` and ``group`` is an item. A column whose scores leave a category between 0
+        and its highest score empty (e.g. ``sex`` coded 1/2) cannot be calibrated and is refused,
+        naming the column, unless it is a fixed anchor.
+        """
         self._validate_params()
-        data = read_responses(responses, group=group)
+        data = read_responses(responses, group=group, items=items)
         Y = data.Y
         ncat = (Y.max(axis=0) + 1).astype(np.int64)
         fixed = from_frame(self.fixed_items) if self.fixed_items is not None else None
         fixed_names = set(fixed.items) if fixed is not None else set()
+        _check_categories(data, fixed_names)
         models_ = resolve_models(self.model, data.items, ncat)
         if fixed is not None:
             fm = dict(zip(fixed.items, fixed.models()))
@@ -424,6 +449,7 @@ class IRTModel:
         return self._itemset
 
 
-def calibrate(responses: pl.DataFrame, model: str | dict = "2pl", *, group: str | None = None, **kwargs) -> IRTModel:
+def calibrate(responses: pl.DataFrame, model: str | dict = "2pl", *, group: str | None = None,
+              items: list[str] | None = None, **kwargs) -> IRTModel:
     """Fit an :class:`IRTModel` and return it (``calibrate(df, "2pl").items_``)."""
-    return IRTModel(model, **kwargs).fit(responses, group=group)
+    return IRTModel(model, **kwargs).fit(responses, group=group, items=items)

@@ -78,4 +78,4 @@ def rasch_fit(items, responses: pl.DataFrame, theta) -> pl.DataFrame:
         infit = res2.sum(axis=1) / Vs.sum(axis=1)
         for r, i in enumerate(b.idx):
             rows.append((sub.items[i], int(n[r]), float(infit[r]), float(outfit[r])))
-    return pl.DataFrame(rows, schema=["item", "n", "infit", "outfit"], orient="row")
+    return pl.DataFrame(rows, schema=["item_id", "n", "infit", "outfit"], orient="row")

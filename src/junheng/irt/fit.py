@@ -118,7 +118,7 @@ def _group_log_weights(model, theta: np.ndarray) -> dict:
 def sx2(model, responses: pl.DataFrame, group: str | None = None) -> pl.DataFrame:
     """S-X² item fit for a fitted :class:`IRTModel` on the responses it was fitted on.
 
-    Returns one row per item: ``item, sx2, df, p_value, n_groups`` (score groups after
+    Returns one row per item: ``item_id, sx2, df, p_value, n_groups`` (score groups after
     collapsing, summed over booklets). Pass the same ``group`` column as to ``fit`` for a
     multi-group calibration. Items whose df is not positive get a null p-value.
     """
@@ -190,7 +190,7 @@ def sx2(model, responses: pl.DataFrame, group: str | None = None) -> pl.DataFram
     df = groups * (ncat - 1) - n_free
     p = [float(stats.chi2.sf(x, d)) if u and d > 0 else None for x, d, u in zip(stat, df, used)]
     return pl.DataFrame({
-        "item": list(s.items),
+        "item_id": list(s.items),
         "sx2": [float(x) if u else None for x, u in zip(stat, used)],
         "df": df.astype(np.int64),
         "p_value": pl.Series(p, dtype=pl.Float64),

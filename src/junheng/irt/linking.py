@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 from junheng.exceptions import ParameterError
 
 from . import _models as M
+from ._base import Estimator
 from ._itemset import from_frame
 
 LEVEL_LABELS = {1: "待提高", 2: "中等", 3: "良好", 4: "优秀"}
@@ -62,7 +63,7 @@ def transform_items(items: pl.DataFrame, A: float, B: float) -> pl.DataFrame:
 
 
 def _common(new: pl.DataFrame, base: pl.DataFrame, anchors) -> list[str]:
-    names = [x for x in new["item"].to_list() if x in set(base["item"].to_list())]
+    names = [x for x in new["item_id"].to_list() if x in set(base["item_id"].to_list())]
     if anchors is not None:
         names = [x for x in names if x in set(anchors)]
     if len(names) < 2:
@@ -71,7 +72,7 @@ def _common(new: pl.DataFrame, base: pl.DataFrame, anchors) -> list[str]:
 
 
 def _bs(frame: pl.DataFrame, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    f = frame.filter(pl.col("item").is_in(names)).sort("item")
+    f = frame.filter(pl.col("item_id").is_in(names)).sort("item_id")
     steps = _step_cols(f)
     bs = []
     for row in f.iter_rows(named=True):
@@ -98,7 +99,7 @@ def mean_sigma(new: pl.DataFrame, base: pl.DataFrame, anchors=None) -> Link:
 
 def _curves(frame: pl.DataFrame, names: list[str], theta: np.ndarray):
     """Per item: category probabilities (K, Q), in ``names`` order."""
-    s = from_frame(frame.filter(pl.col("item").is_in(names))).subset(names)
+    s = from_frame(frame.filter(pl.col("item_id").is_in(names))).subset(names)
     out = [None] * len(names)
     for b in s.blocks:
         P = M.probs(b.model, b.par, theta)
@@ -114,7 +115,7 @@ def _characteristic(new, base, anchors, kind: str, n_quad: int, theta_range: flo
     w /= w.sum()
     Pb = _curves(base, names, theta)
     start = mean_sigma(new, base, anchors)
-    newf = new.filter(pl.col("item").is_in(names))
+    newf = new.filter(pl.col("item_id").is_in(names))
 
     def loss(x):
         A, B = np.exp(x[0]), x[1]
@@ -138,7 +139,7 @@ def haebara(new: pl.DataFrame, base: pl.DataFrame, anchors=None, *, n_quad: int 
     return _characteristic(new, base, anchors, "haebara", n_quad, theta_range)
 
 
-class ReportingScale:
+class ReportingScale(Estimator):
     """Reporting scale fixed in the base year: score = mean + sd·(θ − μ₀)/σ₀.
 
     ``fit(theta, weights)`` takes the base year's θ (for instance the first plausible value,
@@ -215,13 +216,13 @@ class DriftCheck:
 
 def _locations(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
     """The item location per name: b, or the mean step difficulty of a polytomous item."""
-    f = frame.filter(pl.col("item").is_in(names))
+    f = frame.filter(pl.col("item_id").is_in(names))
     steps = _step_cols(f)
     loc = {}
     for row in f.iter_rows(named=True):
         st = [row[c] for c in steps if row[c] is not None and row[c] == row[c]]
         b = row["b"]
-        loc[row["item"]] = float(np.mean(st)) if (b is None or b != b) and st else float(b)
+        loc[row["item_id"]] = float(np.mean(st)) if (b is None or b != b) and st else float(b)
     return np.array([loc[n] for n in names])
 
 
@@ -256,7 +257,7 @@ def anchor_drift(new: pl.DataFrame, base: pl.DataFrame, anchors=None, *, thresho
     retained = [n for n, k in zip(names, keep) if k]
     dk = d[keep]
     le = float(dk.std(ddof=1) / np.sqrt(dk.size)) if dk.size > 1 else float("nan")
-    table = pl.DataFrame({"item": names, "b_base": bb, "b_new": A * bn + B, "difference": d, "robust_z": z,
+    table = pl.DataFrame({"item_id": names, "b_base": bb, "b_new": A * bn + B, "difference": d, "robust_z": z,
                           "drift": ~keep})
     return DriftCheck(table, tuple(retained), tuple(n for n, k in zip(names, keep) if not k),
                       Link(A, B, "mean_sigma", tuple(retained)), le, threshold, min_difference)

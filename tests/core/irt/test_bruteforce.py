@@ -39,7 +39,7 @@ def p_cat(row, y, th):
 
 
 def brute_loglik(items: pl.DataFrame, responses: pl.DataFrame) -> float:
-    rows = {r["item"]: r for r in items.iter_rows(named=True)}
+    rows = {r["item_id"]: r for r in items.iter_rows(named=True)}
     total = 0.0
     for person in responses.drop("person_id").iter_rows(named=True):
         def f(th, person=person):
@@ -56,13 +56,13 @@ def brute_loglik(items: pl.DataFrame, responses: pl.DataFrame) -> float:
 def mixed():
     rng = np.random.default_rng(5)
     truth = pl.DataFrame({
-        "item": ["d1", "d2", "d3", "d4", "p1", "p2"],
+        "item_id": ["d1", "d2", "d3", "d4", "p1", "p2"],
         "model": ["2pl", "2pl", "2pl", "2pl", "gpcm", "gpcm"],
         "a": [1.2, 0.8, 1.5, 1.0, 0.9, 1.3], "b": [-0.5, 0.3, 0.0, 1.0, 0.0, 0.2],
         "b_1": [None, None, None, None, -1.0, -0.5], "b_2": [None, None, None, None, 0.2, 0.4],
         "b_3": [None, None, None, None, 1.0, None],
     })
-    truth = truth.with_columns(pl.when(pl.col("item") == "p2").then(None).otherwise(pl.col("b_3")).alias("b_3"))
+    truth = truth.with_columns(pl.when(pl.col("item_id") == "p2").then(None).otherwise(pl.col("b_3")).alias("b_3"))
     adm = rng.random((120, 6)) < 0.75
     return irt.simulate.simulate_responses(truth, rng.normal(size=120), random_state=6, administered=adm)
 
@@ -86,13 +86,13 @@ def test_estimate_is_a_maximum_of_the_brute_force_likelihood(mixed):
     base = brute_loglik(m.items_, mixed)
     for col, sign in (("a", 1), ("b", -1)):
         if True:
-            moved = m.items_.with_columns(pl.when(pl.col("item") == "d1").then(pl.col(col) + sign * 0.02)
+            moved = m.items_.with_columns(pl.when(pl.col("item_id") == "d1").then(pl.col(col) + sign * 0.02)
                                           .otherwise(pl.col(col)).alias(col))
             assert brute_loglik(moved, mixed) < base
 
 
 def test_3pl_loglik_equals_brute_force():
-    truth = pl.DataFrame({"item": [f"g{j}" for j in range(6)], "model": ["3pl"] * 6,
+    truth = pl.DataFrame({"item_id": [f"g{j}" for j in range(6)], "model": ["3pl"] * 6,
                           "a": [1.5, 1.2, 1.8, 1.0, 1.4, 2.0], "b": [-0.5, 0.0, 0.5, 1.0, 0.2, -0.2],
                           "c": [0.2, 0.15, 0.25, 0.2, 0.1, 0.2]})
     d = irt.simulate_responses(truth, np.random.default_rng(8).normal(size=300), random_state=9)
@@ -103,7 +103,7 @@ def test_3pl_loglik_equals_brute_force():
 
 def test_eap_equals_brute_force_posterior_mean(mixed):
     m = irt.IRTModel("2pl", se=None).fit(mixed)
-    rows = {r["item"]: r for r in m.items_.iter_rows(named=True)}
+    rows = {r["item_id"]: r for r in m.items_.iter_rows(named=True)}
     got = irt.eap(m, mixed)
     for i, person in enumerate(mixed.drop("person_id").head(15).iter_rows(named=True)):
         def lik(th, person=person):

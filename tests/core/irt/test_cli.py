@@ -20,7 +20,7 @@ def test_it_calibrates_and_scores(tmp_path):
     assert r.exit_code == 0, r.output
     assert "-2658.805" in r.output and "EM" in r.output and "converged" in r.output
     frame = pl.read_csv(items)
-    assert frame.columns[:6] == ["item", "model", "ncat", "a", "b", "c"] and "se_a" in frame.columns
+    assert frame.columns[:6] == ["item_id", "model", "ncat", "a", "b", "c"] and "se_a" in frame.columns
     for method in ("eap", "wle", "map"):
         out = tmp_path / f"{method}.csv"
         r = runner.invoke(cli, ["irt", "score", str(LSAT7), "--items", str(items), "--method", method, "-o", str(out)])

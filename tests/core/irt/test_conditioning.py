@@ -22,7 +22,7 @@ def _province(seed: int):
     factor = rng.normal(size=county.size)
     theta = (rng.normal(0, 0.35, K)[county] + rng.normal(0, 0.3, K * S)[school] + 0.15 * female + 0.3 * factor
              + rng.normal(0, 0.75, county.size))
-    items = pl.DataFrame({"item": [f"i{j:02d}" for j in range(28)], "model": ["2pl"] * 28,
+    items = pl.DataFrame({"item_id": [f"i{j:02d}" for j in range(28)], "model": ["2pl"] * 28,
                           "a": np.exp(rng.normal(0, 0.3, 28)), "b": rng.normal(0, 1, 28)})
     administered, _ = irt.booklet_design(theta.size, 28, 7, 3, random_state=seed)
     df = irt.simulate_responses(items, theta, random_state=seed, administered=administered)

@@ -17,7 +17,7 @@ from junheng.irt.fit import collapse_groups, expected_proportions
 
 
 def _items(a, b, model="2pl"):
-    return pl.DataFrame({"item": [f"i{j}" for j in range(len(a))], "model": [model] * len(a),
+    return pl.DataFrame({"item_id": [f"i{j}" for j in range(len(a))], "model": [model] * len(a),
                          "a": np.asarray(a, float), "b": np.asarray(b, float), "c": np.zeros(len(a))})
 
 
@@ -91,7 +91,7 @@ def test_true_model_fits_and_a_nonmonotone_item_does_not():
     df = irt.simulate_responses(items, th, random_state=9)
     fit = irt.IRTModel("2pl", se=None).fit(df)
     good = irt.sx2(fit, df)
-    assert good["item"].to_list() == [f"i{j}" for j in range(J)]
+    assert good["item_id"].to_list() == [f"i{j}" for j in range(J)]
     assert (good["p_value"] < 0.01).sum() < 2
     assert (good["df"] == good["n_groups"] - 2).all()
     # replace the last item by a non-monotone curve: P(1|θ) = 0.15 + 0.7 exp(−θ²)
@@ -99,7 +99,7 @@ def test_true_model_fits_and_a_nonmonotone_item_does_not():
     df_bad = df.with_columns(pl.Series("i9", bad_col))
     fit_bad = irt.IRTModel("2pl", se=None).fit(df_bad)
     bad = irt.sx2(fit_bad, df_bad)
-    p_bad = bad.filter(pl.col("item") == "i9")["p_value"][0]
+    p_bad = bad.filter(pl.col("item_id") == "i9")["p_value"][0]
     assert p_bad < 1e-3
     assert bad["sx2"][9] > 3 * good["sx2"].max()
 
@@ -109,7 +109,7 @@ def test_gpcm_and_booklets():
     J = 8
     a = rng.lognormal(0, 0.2, J)
     steps = np.sort(rng.normal(0, 0.8, (J, 2)), axis=1) + [-0.3, 0.3]
-    items = pl.DataFrame({"item": [f"p{j}" for j in range(J)], "model": ["gpcm"] * J, "a": a,
+    items = pl.DataFrame({"item_id": [f"p{j}" for j in range(J)], "model": ["gpcm"] * J, "a": a,
                           "b": steps.mean(axis=1), "c": np.zeros(J), "b_1": steps[:, 0], "b_2": steps[:, 1]})
     th = rng.normal(size=2000)
     mask, _ = irt.booklet_design(2000, J, 4, 2, random_state=3)

@@ -23,7 +23,7 @@ def _truth(rng, n_dich=16, n_poly=4, model="2pl"):
         steps[j] = np.sort(rng.normal(b[j], 0.7, 2)) + [-0.4, 0.4]
     poly = "gpcm" if model == "2pl" else "grm"
     return pl.DataFrame({
-        "item": [f"i{j:02d}" for j in range(n_dich + n_poly)],
+        "item_id": [f"i{j:02d}" for j in range(n_dich + n_poly)],
         "model": ["2pl"] * n_dich + [poly] * n_poly, "a": a,
         "b": np.where(np.arange(n_dich + n_poly) >= n_dich, np.nanmean(np.where(np.isnan(steps), 0, steps), axis=1), b),
         "b_1": pl.Series(steps[:, 0]).fill_nan(None), "b_2": pl.Series(steps[:, 1]).fill_nan(None),
@@ -66,7 +66,7 @@ def test_recovers_group_means_and_sds():
 
 def test_rasch_estimates_the_latent_sd():
     rng = np.random.default_rng(13)
-    truth = pl.DataFrame({"item": [f"r{j}" for j in range(15)], "model": ["rasch"] * 15, "a": [1.0] * 15,
+    truth = pl.DataFrame({"item_id": [f"r{j}" for j in range(15)], "model": ["rasch"] * 15, "a": [1.0] * 15,
                           "b": np.linspace(-2, 2, 15)})
     df = irt.simulate_responses(truth, rng.normal(0, 1.3, 5000), random_state=7)
     fit = irt.IRTModel("rasch", se="observed").fit(df)

@@ -9,7 +9,7 @@ import pytest
 from junheng import irt
 from junheng.exceptions import InputError, ParameterError
 
-ITEMS = pl.DataFrame({"item": [f"i{j}" for j in range(12)], "model": ["2pl"] * 10 + ["gpcm"] * 2,
+ITEMS = pl.DataFrame({"item_id": [f"i{j}" for j in range(12)], "model": ["2pl"] * 10 + ["gpcm"] * 2,
                       "a": np.linspace(0.7, 1.6, 12), "b": np.linspace(-1.5, 1.5, 12),
                       "b_1": [None] * 10 + [-0.8, -0.2], "b_2": [None] * 10 + [0.4, 0.9]})
 
@@ -79,7 +79,7 @@ def test_information_is_a2pq_for_the_2pl():
 
 
 def test_rasch_fit_is_near_one_when_the_model_holds():
-    items = pl.DataFrame({"item": [f"r{j}" for j in range(10)], "model": ["rasch"] * 10, "a": [1.0] * 10,
+    items = pl.DataFrame({"item_id": [f"r{j}" for j in range(10)], "model": ["rasch"] * 10, "a": [1.0] * 10,
                           "b": np.linspace(-1.5, 1.5, 10)})
     theta = np.random.default_rng(2).normal(size=3000)
     df = irt.simulate_responses(items, theta, random_state=3)
