@@ -104,7 +104,7 @@ def _root(curve: np.ndarray, target: float) -> float:
 
 
 def ordered_item_booklet(items: pl.DataFrame, rp: float = 0.67) -> pl.DataFrame:
-    """The OIB: ``page`` (1 = easiest), ``item``, ``category`` (score point), ``location`` (θ at
+    """The OIB: ``page`` (1 = easiest), ``item_id``, ``category`` (score point), ``location`` (θ at
     which P(X ≥ category) = ``rp``), ordered by location (ties by item name)."""
     if not 0 < rp < 1:
         raise ParameterError(f"rp 应在 (0, 1) 内 / rp must be in (0, 1); got {rp!r}")
@@ -113,8 +113,8 @@ def ordered_item_booklet(items: pl.DataFrame, rp: float = 0.67) -> pl.DataFrame:
     if bad:
         raise ParameterError(f"这些得分点的 RP{round(rp * 100)} 位置在 ±10 之外（或 c ≥ rp）/ the RP location of these "
                              f"score points is outside ±10 (or c ≥ rp): {', '.join(bad[:20])}")
-    oib = pl.DataFrame(rows, schema={"item": pl.String, "category": pl.Int32, "location": pl.Float64}, orient="row")
-    oib = oib.sort("location", "item", "category")
+    oib = pl.DataFrame(rows, schema={"item_id": pl.String, "category": pl.Int32, "location": pl.Float64}, orient="row")
+    oib = oib.sort("location", "item_id", "category")
     return oib.with_row_index("page", offset=1).with_columns(pl.col("page").cast(pl.Int32))
 
 
@@ -186,20 +186,20 @@ def bookmark(oib: pl.DataFrame, bookmarks: pl.DataFrame, *, subject: str, scale=
 
 def angoff(items: pl.DataFrame, ratings: pl.DataFrame, *, subject: str, scale=None, statistic: str = "median",
            panel: str = "", date: str = "", file: str | None = None) -> tuple[CutScores, pl.DataFrame]:
-    """Modified Angoff: ``ratings`` has ``panellist, round, cut, item, rating`` — the expected score of
+    """Modified Angoff: ``ratings`` has ``panellist, round, cut, item_id, rating`` — the expected score of
     the borderline pupil on the item (0 … max score). A panellist's cut is the θ where the test
     characteristic curve of the rated items equals the sum of the ratings."""
-    _check_judgements(ratings, ("panellist", "round", "cut", "item", "rating"), file)
+    _check_judgements(ratings, ("panellist", "round", "cut", "item_id", "rating"), file)
     r = ratings.with_columns(pl.col("panellist").cast(pl.String), pl.col("round").cast(pl.Int32),
-                             pl.col("cut").cast(pl.String), pl.col("item").cast(pl.String),
+                             pl.col("cut").cast(pl.String), pl.col("item_id").cast(pl.String),
                              pl.col("rating").cast(pl.Float64, strict=False))
     s = from_frame(items)
     maxs = dict(zip(s.items, (s.ncat - 1).tolist()))
     issues = Issues()
-    for i, (item, v) in enumerate(zip(r["item"].to_list(), r["rating"].to_list())):
+    for i, (item, v) in enumerate(zip(r["item_id"].to_list(), r["rating"].to_list())):
         if item not in maxs:
             issues.add(Issue("题目不在项目参数表中", "item is not in the item parameter table", file=file, row=i + 2,
-                             column="item", value=item))
+                             column="item_id", value=item))
         elif v is None or not 0 <= v <= maxs[item]:
             issues.add(Issue(f"评定值应在 0–{maxs[item]} 之间（临界学生的期望得分）",
                              f"the rating must be 0–{maxs[item]} (the borderline pupil's expected score)",
@@ -213,7 +213,7 @@ def angoff(items: pl.DataFrame, ratings: pl.DataFrame, *, subject: str, scale=No
             expected[s.items[i]] = e[k]
     rows = []
     for (pan, rnd, cut), g in r.group_by("panellist", "round", "cut", maintain_order=True):
-        tcc = np.maximum.accumulate(sum(expected[i] for i in g["item"]))
+        tcc = np.maximum.accumulate(sum(expected[i] for i in g["item_id"]))
         th = _root(tcc, float(g["rating"].sum()))
         if not math.isfinite(th):
             raise ParameterError(f"专家 {pan} 第 {rnd} 轮 {cut}：评定总分在测验特征曲线范围之外 / panellist {pan}, "

@@ -12,7 +12,7 @@ from junheng import irt
 from junheng.exceptions import InputError, ParameterError
 from junheng.irt import standard_setting as ss
 
-ITEMS = pl.DataFrame({"item": ["i1", "i2", "i3", "i4"], "model": ["2pl", "2pl", "2pl", "3pl"],
+ITEMS = pl.DataFrame({"item_id": ["i1", "i2", "i3", "i4"], "model": ["2pl", "2pl", "2pl", "3pl"],
                       "a": [1.0, 2.0, 0.5, 1.0], "b": [0.0, -1.0, 0.5, 0.0], "c": [0.0, 0.0, 0.0, 0.2]})
 L67 = math.log(0.67 / 0.33)  # 0.708185
 # RP67 locations by hand: b + ln(.67/.33)/a, and for the 3PL b + ln((.67 − c)/.33)/a
@@ -21,13 +21,13 @@ LOC = {"i1": L67, "i2": -1 + L67 / 2, "i3": 0.5 + L67 / 0.5, "i4": math.log(0.47
 
 def test_ordered_item_booklet_by_hand():
     oib = ss.ordered_item_booklet(ITEMS)
-    assert oib["item"].to_list() == ["i2", "i4", "i1", "i3"]  # −0.646, 0.354, 0.708, 1.916
+    assert oib["item_id"].to_list() == ["i2", "i4", "i1", "i3"]  # −0.646, 0.354, 0.708, 1.916
     assert oib["page"].to_list() == [1, 2, 3, 4]
-    np.testing.assert_allclose(oib["location"], [LOC[i] for i in oib["item"]], atol=1e-5)
+    np.testing.assert_allclose(oib["location"], [LOC[i] for i in oib["item_id"]], atol=1e-5)
 
 
 def test_polytomous_pages_are_score_points_at_rp67():
-    gpcm = pl.DataFrame({"item": ["g"], "model": ["gpcm"], "a": [1.2], "b": [0.25], "b_1": [-0.5], "b_2": [1.0]})
+    gpcm = pl.DataFrame({"item_id": ["g"], "model": ["gpcm"], "a": [1.2], "b": [0.25], "b_1": [-0.5], "b_2": [1.0]})
     oib = ss.ordered_item_booklet(gpcm)
     assert oib["category"].to_list() == [1, 2]
     for k, th in zip(oib["category"], oib["location"]):
@@ -77,10 +77,10 @@ def test_bookmark_rejects_bad_pages_and_cuts_all_reported():
 
 
 def test_angoff_by_hand():
-    same = pl.DataFrame({"item": list("abcd"), "model": ["2pl"] * 4, "a": [1.0] * 4, "b": [0.0] * 4})
+    same = pl.DataFrame({"item_id": list("abcd"), "model": ["2pl"] * 4, "a": [1.0] * 4, "b": [0.0] * 4})
     # TCC = 4σ(θ): a summed rating of 2 → θ = 0; 3 → θ = ln 3; 3.6 → θ = ln 9
     ratings = pl.DataFrame({"panellist": ["甲"] * 12, "round": [1] * 12,
-                            "cut": ["Ⅱ"] * 4 + ["Ⅲ"] * 4 + ["Ⅳ"] * 4, "item": list("abcd") * 3,
+                            "cut": ["Ⅱ"] * 4 + ["Ⅲ"] * 4 + ["Ⅳ"] * 4, "item_id": list("abcd") * 3,
                             "rating": [0.5] * 4 + [0.75] * 4 + [0.9] * 4})
     cuts, per = ss.angoff(same, ratings, subject="语文")
     assert cuts.cuts == pytest.approx((0.0, math.log(3), math.log(9)), abs=1e-5)
