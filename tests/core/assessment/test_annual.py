@@ -70,7 +70,7 @@ def test_the_planted_drifted_anchor_is_dropped_and_the_linking_error_kept(year):
     planted = test.params.filter(pl.col("drift") > 0)["item_id"].to_list()
     assert len(planted) == 1 and fits[0].anchors_dropped == tuple(planted)
     assert len(fits[0].anchors_retained) == 15 and planted[0] not in fits[0].anchors_retained
-    assert result.drift["数学"].filter(pl.col("drift"))["item"].to_list() == planted
+    assert result.drift["数学"].filter(pl.col("drift"))["item_id"].to_list() == planted
     # the SE of the mean anchor shift on the reporting scale: a few points, not zero
     assert 0.5 < result.linking_errors()["数学"] < 8
 
