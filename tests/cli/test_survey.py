@@ -28,7 +28,7 @@ def test_it_estimates_means_by_group_as_r_does(tmp_path):
                                    "--by", "county_code", "--min-pupils", "0", "--min-schools", "0", "-o", str(out)])
     assert res.exit_code == 0, res.output
     got = pl.read_csv(out)
-    assert got.columns == ["county_code", "estimate", "se", "n_pupils", "n_schools", "flag"]
+    assert got.columns == ["county_code", "estimate", "se", "df", "n_pupils", "n_schools", "flag"]
     ref = _r("mean_score_by_county", "jk2")
     np.testing.assert_allclose(got.sort("county_code")["estimate"], ref["estimate"], rtol=1e-8)
     np.testing.assert_allclose(got.sort("county_code")["se"], ref["se"], rtol=1e-8)

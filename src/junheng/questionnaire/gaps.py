@@ -19,7 +19,7 @@ from junheng.exceptions import ParameterError
 from junheng.survey import difference, mean
 from junheng.survey._groups import normalise_by
 
-RESULT = ("factor", "category", "is_gap", "estimate", "se", "n_pupils", "n_schools", "flag")
+RESULT = ("factor", "category", "is_gap", "estimate", "se", "df", "n_pupils", "n_schools", "flag")
 
 
 def factor_categories(column: pl.Series) -> list:
@@ -43,7 +43,7 @@ def factor_gaps(design, factors: str | Sequence[str], *, pv: str | Sequence[str]
     ``design`` is a :class:`junheng.survey.ReplicateDesign` (or ``TaylorDesign``) whose data holds
     the factor columns and the achievement (plausible values ``pv``, or one ``variable``).
     Returns one tidy frame: ``factor``, the ``by`` columns, ``category`` (String; ``true``/``false``
-    for a Boolean), ``is_gap``, ``estimate``, ``se``, ``n_pupils``, ``n_schools``, ``flag``. Per
+    for a Boolean), ``is_gap``, ``estimate``, ``se``, ``df`` (design degrees of freedom), ``n_pupils``, ``n_schools``, ``flag``. Per
     factor (and ``by`` group) the categories come lowest first, then one row with ``is_gap`` true
     and category ``"<highest> − <lowest>"`` holding mean(highest) − mean(lowest). The reporting
     rule of the design (flag, suppression) applies to every row.

@@ -7,7 +7,17 @@ and return a Polars frame: grouping columns, ``estimate``, ``se``, ``n_pupils``,
 """
 
 from junheng.survey.design import METHODS, NO_RULE, ReplicateDesign, ReportingRule
-from junheng.survey.estimators import difference, mean, proportion, quantile, regression, rubin, total
+from junheng.survey.estimators import (
+    difference,
+    mean,
+    proportion,
+    quantile,
+    regression,
+    rubin,
+    total,
+    versus_total,
+)
+from junheng.survey.inference import bh_adjust, compare
 from junheng.survey.taylor import TaylorDesign
 
 __all__ = [
@@ -16,6 +26,8 @@ __all__ = [
     "ReplicateDesign",
     "ReportingRule",
     "TaylorDesign",
+    "bh_adjust",
+    "compare",
     "difference",
     "mean",
     "proportion",
@@ -23,4 +35,5 @@ __all__ = [
     "regression",
     "rubin",
     "total",
+    "versus_total",
 ]

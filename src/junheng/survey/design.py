@@ -155,6 +155,15 @@ class ReplicateDesign:
         centre = full[..., None] if self.mse else reps.mean(axis=-1, keepdims=True)
         return self.scale * np.sum((reps - centre) ** 2, axis=-1)
 
+    def degrees_of_freedom(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """The design's degrees of freedom of estimates ``full`` (...,) from ``reps`` (..., R):
+        :func:`junheng.survey.inference.replicate_df` (the number of variance zones that
+        contribute; see there)."""
+        from junheng.survey.inference import replicate_df
+
+        centre = full[..., None] if self.mse else reps.mean(axis=-1, keepdims=True)
+        return replicate_df(reps - centre, self.method)
+
     def covariance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
         """Replicate covariance matrix of a vector of estimates ``full`` (k,) from ``reps`` (k, R)."""
         centre = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)

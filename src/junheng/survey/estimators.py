@@ -16,6 +16,9 @@ replicate design with ``mse=TRUE``; Lumley 2010, *Complex Surveys*, ch. 2–5):
 - variance     V = c Σ_r (θ_r − θ_0)²  (see :class:`ReplicateDesign`)
 - plausible values (Rubin 1987; R mitools ``MIcombine``): θ̄ = mean_m θ_m,
   U = mean_m V_m, B = Σ_m (θ_m − θ̄)² / (M − 1), T = U + (1 + 1/M) B.
+- degrees of freedom ``df``: the design's (the number of variance zones that contribute;
+  Taylor: PSUs − strata), combined with the plausible values'
+  variance by Barnard & Rubin (1999) — see :mod:`junheng.survey.inference`.
 - design effect (R's ``deff=TRUE``): V / V_srs with V_srs = s²/n · (N − n)/N, s² the weighted
   variance with divisor n − 1 (``svyvar``), N = Σ w.
 
@@ -35,7 +38,7 @@ from junheng.exceptions import EstimationError, ParameterError
 from junheng.survey._groups import Grouping, group_index, normalise_by
 from junheng.survey.design import ReplicateDesign
 
-RESULT_COLUMNS = ("estimate", "se", "n_pupils", "n_schools", "flag")
+RESULT_COLUMNS = ("estimate", "se", "df", "n_pupils", "n_schools", "flag")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,24 +118,40 @@ def rubin(estimates: np.ndarray, variances: np.ndarray) -> tuple[np.ndarray, np.
 def _result(design: ReplicateDesign, keys: pl.DataFrame, thetas: list[np.ndarray], n_pupils: np.ndarray,
             n_schools: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     """Frame from per-variable replicate estimates (each (G, R+1)): Rubin-combined when M > 1."""
+    full, var, df = replicate_stats(design, thetas)
+    return finish(design, keys, full, var, n_pupils, n_schools, extra, df=df)
+
+
+def replicate_stats(design, thetas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, G) full-sample estimates, variances and design degrees of freedom from per-variable
+    replicate estimates (each (G, R+1))."""
     full = np.stack([t[:, 0] for t in thetas])
     var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
-    return finish(design, keys, full, var, n_pupils, n_schools, extra)
+    df = np.stack([design.degrees_of_freedom(t[:, 0], t[:, 1:]) for t in thetas])
+    return full, var, df
 
 
 def finish(design, keys: pl.DataFrame, full: np.ndarray, var: np.ndarray, n_pupils: np.ndarray,
-           n_schools: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
-    """Result frame from M completed-data estimates ``full`` (M, G) and variances ``var`` (M, G)."""
-    est, v = rubin(full, var)
+           n_schools: np.ndarray, extra: dict[str, np.ndarray] | None = None,
+           df: np.ndarray | None = None) -> pl.DataFrame:
+    """Result frame from M completed-data estimates ``full`` (M, G), variances ``var`` (M, G) and
+    complete-data degrees of freedom ``df`` (M, G; default: a Taylor design's PSUs − strata)."""
+    from junheng.survey.inference import barnard_rubin
+
+    if df is None:
+        df = np.full(full.shape, float(getattr(design, "degf", np.nan)))
+    est, v, nu = barnard_rubin(full, var, df)
     se = np.sqrt(v)
     flags = _flags(design, n_pupils, n_schools)
     if design.rule.suppress:
         hide = flags.is_not_null().to_numpy()
         est = np.where(hide, np.nan, est)
         se = np.where(hide, np.nan, se)
+        nu = np.where(hide, np.nan, nu)
     cols: dict[str, object] = {
         "estimate": pl.Series("estimate", est, dtype=pl.Float64).fill_nan(None),
         "se": pl.Series("se", se, dtype=pl.Float64).fill_nan(None),
+        "df": pl.Series("df", np.broadcast_to(nu, est.shape).astype(float), dtype=pl.Float64).fill_nan(None),
         "n_pupils": pl.Series("n_pupils", n_pupils, dtype=pl.Int64),
         "n_schools": pl.Series("n_schools", n_schools, dtype=pl.Int64),
         "flag": flags.cast(pl.String),
@@ -188,12 +207,11 @@ def mean(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequ
         raise ParameterError("设计效应仅对单一变量计算 / deff is computed for a single variable, not plausible values")
     if _is_taylor(design):
         full, var = _taylor().ratio(design, [x for x, _ in xs], grp)
+        df = None
     else:
-        thetas = _ratios(grp, design.weights_matrix, [x for x, _ in xs])
-        full = np.stack([t[:, 0] for t in thetas])
-        var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
+        full, var, df = replicate_stats(design, _ratios(grp, design.weights_matrix, [x for x, _ in xs]))
     extra = {"deff": _deff(design, grp, xs[0][0], full[0][:, None], var[0], n_p)} if deff else None
-    return finish(design, keys, full, var, n_p, n_s, extra)
+    return finish(design, keys, full, var, n_p, n_s, extra, df=df)
 
 
 def total(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequence[str] | None = None,
@@ -318,19 +336,68 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
     if _is_taylor(design):
         full, var = _taylor().difference(design, [x for x, _ in xs], grp, n_by)
+        df = None
     else:
         diffs = [t[0::2] - t[1::2] for t in _ratios(grp, design.weights_matrix, [x for x, _ in xs])]
-        full = np.stack([t[:, 0] for t in diffs])
-        var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in diffs])
-    out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2])
+        full, var, df = replicate_stats(design, diffs)
+    out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2], df=df)
     # the reporting rule holds for each of the two groups
     flags = _flags(design, np.minimum(n_p[0::2], n_p[1::2]), np.minimum(n_s[0::2], n_s[1::2]))
     out = out.with_columns(flags.cast(pl.String).alias("flag"))
     if design.rule.suppress:
         out = out.with_columns(
-            pl.when(pl.col("flag").is_null()).then(pl.col(c)).otherwise(None).alias(c) for c in ("estimate", "se")
+            pl.when(pl.col("flag").is_null()).then(pl.col(c)).otherwise(None).alias(c)
+            for c in ("estimate", "se", "df")
         )
     return out
+
+
+def versus_total(design: ReplicateDesign, variable: str | None = None, *, by: str | Sequence[str],
+                 pv: str | Sequence[str] | None = None, within: str | Sequence[str] | None = None,
+                 levels: object | Sequence[object] | None = None, alpha: float = 0.05) -> pl.DataFrame:
+    """Each ``by`` group against the whole (e.g. every county against the province), per ``within``
+    group (e.g. subject): θ_g − θ_all of a mean (or of the proportion in ``levels``).
+
+    Part–whole: the group is inside the whole, so the difference is taken replicate by replicate
+    and its SE carries the covariance (NAEP's "dependent via differences"); degrees of freedom
+    as :mod:`junheng.survey.inference`.  Then :func:`junheng.survey.inference.compare` with the
+    family = one ``within`` group (all ``by`` groups against the whole for one indicator):
+    ``t``, ``p``, ``p_adj`` (Benjamini–Hochberg), ``significant``, ``direction``.  Returns
+    ``within…, by…, estimate`` (the group's), ``total`` (the whole's), ``diff``, ``diff_se``,
+    ``df``, counts, ``flag``, then the test columns.  A replicate design only.
+    """
+    from junheng.survey.inference import compare
+
+    if _is_taylor(design):
+        raise ParameterError("与总体比较需要复制权重设计 / group-versus-total needs a replicate-weight design")
+    names = _variables(design, variable, pv)
+    by_, within_ = normalise_by(by), normalise_by(within)
+    if not by_:
+        raise ParameterError("须给出 by / give the groups to compare (by)")
+    if levels is not None:
+        lv = list(levels) if isinstance(levels, list | tuple | set) else [levels]
+        raw = [design.data.get_column(c) for c in names]
+        xs = [(c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy(), c.is_not_null().to_numpy()) for c in raw]
+    else:
+        xs = [_numeric(design, c) for c in names]
+    valid = np.logical_and.reduce([v for _, v in xs])
+    grp, keys = _grouping(design, [*within_, *by_], valid)
+    tot, tkeys = _grouping(design, within_, valid)
+    n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
+    parent = np.zeros(grp.n_groups, dtype=np.int64)
+    if within_:
+        parent = keys.select(within_).join(tkeys.with_row_index("__t"), on=within_, how="left",
+                                           maintain_order="left")["__t"].to_numpy().astype(np.int64)
+    part = _ratios(grp, design.weights_matrix, [x for x, _ in xs])
+    whole = _ratios(tot, design.weights_matrix, [x for x, _ in xs])
+    full, var, _ = replicate_stats(design, [p - w[parent] for p, w in zip(part, whole)])
+    df = np.stack([design.degrees_of_freedom(p[:, 0], p[:, 1:]) for p in part])  # the part's zones
+    own = finish(design, keys, np.stack([p[:, 0] for p in part]), np.zeros((len(xs), grp.n_groups)), n_p, n_s)
+    out = finish(design, keys, full, var, n_p, n_s, df=df).rename({"estimate": "diff", "se": "diff_se"})
+    whole_est = np.stack([w[:, 0] for w in whole]).mean(axis=0)[parent]
+    out = out.with_columns(estimate=own["estimate"], total=pl.Series(whole_est))
+    cols = [*within_, *by_, "estimate", "total", "diff", "diff_se", "df", "n_pupils", "n_schools", "flag"]
+    return compare(out.select(cols), family=within_, alpha=alpha)
 
 
 def regression(design: ReplicateDesign, y: str | None = None, x: Sequence[str] = (), *,
@@ -377,5 +444,5 @@ def regression(design: ReplicateDesign, y: str | None = None, x: Sequence[str] =
     return _result(design, keys, thetas, np.full(p, n_pupils), np.full(p, n_schools))
 
 
-__all__ = ["RESULT_COLUMNS", "difference", "mean", "proportion", "quantile", "regression", "resolve_pv", "rubin",
-           "total"]
+__all__ = ["RESULT_COLUMNS", "difference", "replicate_stats", "mean", "proportion", "quantile", "regression", "resolve_pv", "rubin",
+           "total", "versus_total"]

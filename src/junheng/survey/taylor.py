@@ -80,6 +80,8 @@ class TaylorDesign:
         self.school_ids = (self.data.get_column(self.school).cast(pl.String).rank("dense").to_numpy()
                            .astype(np.int64) - 1) if self.school else self.psu_ids
         self.mse = True
+        # R survey's degf(): PSUs − strata (strata with one PSU contribute nothing)
+        self.degf = float(max(int((n_h[n_h > 1]).sum()) - int((n_h > 1).sum()), 1))
 
     def variance_of_totals(self, totals: sp.spmatrix | np.ndarray) -> np.ndarray:
         """V for each row of ``totals`` (k × P: influence summed by PSU)."""

@@ -59,7 +59,7 @@ def test_factor_gaps_equal_r_survey(case, method):
 
 def test_order_and_columns():
     out = factor_gaps(DESIGNS["jk2"], ["x1g", "hi_x2"], by="sex")
-    assert out.columns == ["factor", "sex", "category", "is_gap", "estimate", "se", "n_pupils", "n_schools", "flag"]
+    assert out.columns == ["factor", "sex", "category", "is_gap", "estimate", "se", "df", "n_pupils", "n_schools", "flag"]
     first = out.filter((pl.col("factor") == "x1g") & (pl.col("sex") == "1"))["category"].to_list()
     assert first == ["低", "中", "高", "高 − 低"]
     assert out.filter(pl.col("factor") == "hi_x2")["category"].unique(maintain_order=True).to_list() == [
