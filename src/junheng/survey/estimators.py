@@ -89,6 +89,15 @@ def _numeric(design: ReplicateDesign, col: str) -> tuple[np.ndarray, np.ndarray]
     return np.where(valid, x, 0.0), valid
 
 
+def _values(design, names: list[str], levels) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(values, valid) per column: the numbers, or 1[x ∈ levels] for a proportion."""
+    if levels is None:
+        return [_numeric(design, c) for c in names]
+    lv = list(levels) if isinstance(levels, list | tuple | set) else [levels]
+    raw = [design.data.get_column(c) for c in names]
+    return [(c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy(), c.is_not_null().to_numpy()) for c in raw]
+
+
 def _flags(design, n_pupils: np.ndarray, n_schools: np.ndarray) -> pl.Series:
     """``few_pupils`` / ``few_schools`` / both (comma-separated) / null, per group."""
     rule = design.rule
@@ -322,12 +331,7 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
         raise ParameterError(f"比较分组列无效 / invalid comparison column {group!r}")
     gcol = design.data.get_column(group)
     side = np.where(gcol.eq(a).fill_null(False).to_numpy(), 0, np.where(gcol.eq(b).fill_null(False).to_numpy(), 1, -1))
-    if levels is not None:
-        lv = list(levels) if isinstance(levels, list | tuple | set) else [levels]
-        raw = [design.data.get_column(c) for c in names]
-        xs = [(c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy(), c.is_not_null().to_numpy()) for c in raw]
-    else:
-        xs = [_numeric(design, c) for c in names]
+    xs = _values(design, names, levels)
     valid = np.logical_and.reduce([v for _, v in xs]) & (side >= 0)
     gid, keys = group_index(design.data, by_)
     n_by = keys.height if by_ else 1
@@ -374,12 +378,7 @@ def versus_total(design: ReplicateDesign, variable: str | None = None, *, by: st
     by_, within_ = normalise_by(by), normalise_by(within)
     if not by_:
         raise ParameterError("须给出 by / give the groups to compare (by)")
-    if levels is not None:
-        lv = list(levels) if isinstance(levels, list | tuple | set) else [levels]
-        raw = [design.data.get_column(c) for c in names]
-        xs = [(c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy(), c.is_not_null().to_numpy()) for c in raw]
-    else:
-        xs = [_numeric(design, c) for c in names]
+    xs = _values(design, names, levels)
     valid = np.logical_and.reduce([v for _, v in xs])
     grp, keys = _grouping(design, [*within_, *by_], valid)
     tot, tkeys = _grouping(design, within_, valid)
