@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
+os.environ.setdefault("JUNHENG_SECURE", "0")  # the test client and live servers speak plain HTTP
 
 from junheng_web.settings import *  # noqa: E402,F403
 from junheng_web.settings import STATIC_ROOT  # noqa: E402

@@ -5,16 +5,19 @@ Environment variables (all optional for the embedded SQLite default):
 - ``JUNHENG_HOME``          folder for the SQLite file, uploads and job outputs (default ``./var``)
 - ``JUNHENG_REPORTS_DIR``   folder of the written reports served to users (default ``$JUNHENG_HOME/reports``)
 - ``JUNHENG_DATABASE_URL``  ``sqlite:///path.sqlite3`` or ``postgresql://user:pass@host:port/db``
-- ``JUNHENG_SECRET_KEY``    required when ``JUNHENG_DEBUG`` is off
-- ``JUNHENG_DEBUG``         ``1``/``0`` (default ``1`` for the embedded set-up)
-- ``JUNHENG_ALLOWED_HOSTS`` comma-separated host names
-- ``JUNHENG_SECURE``        ``1`` behind HTTPS: secure cookies, HSTS, SSL redirect
+- ``JUNHENG_SECRET_KEY``    the signing key; unset: the installation's own key in ``$JUNHENG_HOME/secret_key``,
+                            generated (random, mode 0600) on first use — never a key from the repository
+- ``JUNHENG_DEBUG``         ``1``/``0`` (default ``0``; ``junheng serve --dev`` sets ``1``)
+- ``JUNHENG_ALLOWED_HOSTS`` comma-separated host names (default: this machine only)
+- ``JUNHENG_SECURE``        ``1`` behind HTTPS: secure cookies, HSTS, SSL redirect (default: on unless DEBUG;
+                            ``junheng serve`` sets ``0``, its server speaks plain HTTP on this machine)
 - ``JUNHENG_HSTS_PRELOAD``  ``1`` to ask for the browsers' HSTS preload list (off by default)
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -70,10 +73,41 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"JUNHENG_DATABASE_URL: unsupported scheme {parsed.scheme!r} in {url!r}")
 
 
+def installation_secret(home: Path) -> str:
+    """The key in ``home/secret_key``, created on first use: 64 random URL-safe bytes, readable by
+    the owner only (0600).  Written to a private temporary file and hard-linked into place, so two
+    processes starting at once agree on one key and nobody reads a half-written file."""
+    path = home / "secret_key"
+    if not path.exists():
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            tmp = home / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(64) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    pass  # another process was first: its key is the installation's
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as e:
+            raise ImproperlyConfigured(
+                f"JUNHENG_SECRET_KEY is not set and {path} cannot be created ({e}); set JUNHENG_SECRET_KEY "
+                "or make JUNHENG_HOME writable") from None
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key (fewer than 50 characters); delete it to generate one")
+    return key
+
+
 JUNHENG_HOME = Path(env_str("JUNHENG_HOME", str(Path.cwd() / "var"))).resolve()
-DEBUG = env_bool("JUNHENG_DEBUG", True)
-SECRET_KEY = env_str("JUNHENG_SECRET_KEY", "junheng-embedded-development-key-not-for-production" if DEBUG else None)
-ALLOWED_HOSTS = env_list("JUNHENG_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+DEBUG = env_bool("JUNHENG_DEBUG", False)
+SECRET_KEY = os.environ.get("JUNHENG_SECRET_KEY") or installation_secret(JUNHENG_HOME)
+ALLOWED_HOSTS = env_list("JUNHENG_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -110,6 +144,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "junheng_web.urls"
 WSGI_APPLICATION = "junheng_web.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# every sign-in path (the pages and the admin) goes through the throttle: accounts/backends.py
+AUTHENTICATION_BACKENDS = ["junheng_web.accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -7,10 +7,13 @@ a new page without a matrix entry fails that test.
 from django.contrib import admin
 from django.urls import include, path
 
+from junheng_web.accounts.admin_audit import install as audit_admin
 from junheng_web.cycles import views as cycle_views
 
-# The admin bypasses the scoping of the pages, so only superusers (the platform's operators) may use it.
+# The admin bypasses the scoping of the pages, so only superusers (the platform's operators) may use
+# it, and what it shows of pupils is audited (accounts/admin_audit.py).
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+audit_admin(admin.site)
 
 urlpatterns = [
     path("", cycle_views.home, name="home"),

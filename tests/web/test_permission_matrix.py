@@ -103,6 +103,8 @@ MATRIX = [
           data=lambda w: {"decision": "confirm", "note": "TA01"}, owner="rita", owner_status=(302,),
           school_bound=True),
     Entry("delivery_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
+    Entry("delivery_unlock", lambda w: {"session": w.sessions["A"].pk}, method="post",
+          data=lambda w: {"number": "0123ABCD"}, school_bound=True, owner_status=(302,)),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
           school_bound=True),
 ]

@@ -10,34 +10,25 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from junheng_web.accounts import throttle
-from junheng_web.accounts.audit import client_ip
+from junheng_web.accounts.backends import LOCKED
 from junheng_web.accounts.models import AuditLog
 from junheng_web.accounts.scoping import require, restrict
 
 
 class LoginView(auth_views.LoginView):
-    """Django's sign-in with throttling: after 5 failures in 15 minutes the name is locked."""
+    """Django's sign-in; the throttle (5 failures of a name in 15 minutes) is in the backend
+    (``accounts.backends``), so the admin's sign-in is throttled the same way.  A locked name gets
+    429 and a message instead of "wrong password"."""
 
     template_name = "registration/login.html"
 
-    def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        if throttle.is_locked(username, client_ip(request)):
-            form = self.get_form_class()(request)  # unbound: the password is not even checked
-            return render(request, self.template_name, {
-                "form": form, "locked": True,
+    def form_invalid(self, form):
+        if getattr(self.request, LOCKED, False):
+            return render(self.request, self.template_name, {
+                "form": self.get_form_class()(self.request), "locked": True,
                 "message": _("登录失败次数过多，请 15 分钟后再试。"),
             }, status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        throttle.record_failure(self.request.POST.get("username", ""), client_ip(self.request))
         return super().form_invalid(form)
-
-    def form_valid(self, form):
-        throttle.clear(form.get_user().get_username())
-        return super().form_valid(form)
 
 
 @login_required

@@ -48,3 +48,23 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt_id} {self.item_id} #{self.seq}"
+
+
+class CodeFailure(models.Model):
+    """A wrong login code typed at /test/: which browser (the random id in its cookie), from which
+    address, and the code's first characters.  Kept apart from the staff's ``LoginFailure``, so
+    pupils' typos never lock a staff sign-in (``delivery.throttle``)."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    browser = models.CharField(max_length=32, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    prefix = models.CharField(max_length=8, db_index=True)
+
+
+class CodeUnlock(models.Model):
+    """A proctor's unlock of one browser (by the unlock number its locked page shows)."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    number = models.CharField(max_length=8, db_index=True)
+    session = models.ForeignKey("cycles.TestSession", null=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")

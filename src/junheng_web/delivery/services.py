@@ -36,6 +36,7 @@ OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before th
 GRACE = dt.timedelta(minutes=10)  # answers queued before the end may still arrive this long after it
 MAX_RAW = 4000  # characters of one answer
 MAX_BATCH = 500  # answers in one request
+MAX_SEQ = 2**31 - 1  # the largest seq the column holds on every database (PositiveIntegerField)
 
 
 class Closed(ParameterError):
@@ -152,9 +153,11 @@ def parse_changes(payload) -> list[Change]:
         try:
             ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or ""), int(e["seq"]))
         except (KeyError, TypeError, ValueError):
-            raise ParameterError(f"第 {k + 1} 条作答格式错误 / answer {k + 1} is malformed") from None
-        if ch.seq < 1 or len(ch.raw) > MAX_RAW:
-            raise ParameterError(f"第 {k + 1} 条作答无效 / answer {k + 1} is invalid (seq ≥ 1, at most {MAX_RAW} characters)")
+            raise ParameterError(f"第 {k + 1} 条作答格式错误 / answer {k + 1} is malformed "
+                                 "(id: UUID, item, seq: whole number)") from None
+        if not 1 <= ch.seq <= MAX_SEQ or len(ch.raw) > MAX_RAW:
+            raise ParameterError(f"第 {k + 1} 条作答无效 / answer {k + 1} is invalid "
+                                 f"(1 ≤ seq ≤ {MAX_SEQ}, at most {MAX_RAW} characters)")
         out.append(ch)
     return out
 

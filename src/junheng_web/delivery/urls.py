@@ -10,4 +10,5 @@ urlpatterns = [
     path("submit/", views.submit, name="delivery_submit"),
     path("signout/", views.signout, name="delivery_signout"),
     path("sessions/<int:session>/", views.session_status, name="delivery_session"),
+    path("sessions/<int:session>/unlock/", views.unlock, name="delivery_unlock"),
 ]

@@ -3,7 +3,8 @@ confirm who you are, take the test, the answers API and the final submit.
 
 The pupil is identified only by a signed cookie holding the attempt's UUID (``COOKIE``), so a
 pupil's requests can only ever reach that one attempt: there is no id in any URL to change.
-Failed sign-ins are throttled per address by the staff login's rule (``accounts.throttle``).
+Failed sign-ins are throttled per browser, per code prefix and (with a high ceiling) per address,
+apart from the staff's sign-in (``delivery.throttle``); a proctor unlocks a locked browser.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from junheng.exceptions import ParameterError
-from junheng_web.accounts import throttle
 from junheng_web.accounts.audit import audit, client_ip
 from junheng_web.accounts.scoping import restrict
 from junheng_web.cycles.models import TestSession
-from junheng_web.delivery import services
+from junheng_web.delivery import services, throttle
 from junheng_web.delivery.models import Attempt
 
 COOKIE = "junheng_attempt"
 SALT = "junheng.delivery.attempt"
-THROTTLE_NAME = "#pupil-code"  # failures are recorded under this name; the lock is per address
+BROWSER = "junheng_browser"  # a random id per browser: the unit of the sign-in throttle
+BROWSER_SALT = "junheng.delivery.browser"
 
 
 def _attempt(request: HttpRequest) -> Attempt | None:
@@ -53,23 +54,38 @@ def _forget(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _browser(request: HttpRequest) -> str:
+    value = request.get_signed_cookie(BROWSER, default=None, salt=BROWSER_SALT)
+    if not (value and len(value) == 32 and all(ch in "0123456789abcdef" for ch in value)):
+        value = throttle.new_browser()
+    return value
+
+
+def _with_browser(request: HttpRequest, response: HttpResponse, browser: str) -> HttpResponse:
+    response.set_signed_cookie(BROWSER, browser, salt=BROWSER_SALT, max_age=7 * 24 * 3600, httponly=True,
+                               samesite="Strict", secure=request.is_secure())
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     """/test/: the pupil types the login code from the card."""
+    browser = _browser(request)
     if request.method == "GET":
-        return render(request, "delivery/signin.html", {})
-    ip = client_ip(request)
-    if throttle.is_locked("", ip):
-        return render(request, "delivery/signin.html",
-                      {"error": _("登录失败次数过多，请 15 分钟后再试，或请监考老师帮助。")}, status=429)
+        return _with_browser(request, render(request, "delivery/signin.html", {}), browser)
+    ip, code = client_ip(request), request.POST.get("code", "")
+    if throttle.is_locked(browser, ip, code):
+        return _with_browser(request, render(request, "delivery/signin.html", {
+            "error": _("登录失败次数过多，请 15 分钟后再试，或请监考老师帮助。"),
+            "unlock": throttle.unlock_number(browser)}, status=429), browser)
     try:
-        attempt = services.sign_in(request.POST.get("code", ""))
+        attempt = services.sign_in(code)
     except ParameterError as e:
-        throttle.record_failure(THROTTLE_NAME, ip)
-        return render(request, "delivery/signin.html", {"error": str(e)}, status=400)
+        throttle.record_failure(browser, ip, code)
+        return _with_browser(request, render(request, "delivery/signin.html", {"error": str(e)}, status=400), browser)
     audit(request, "test.signin", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
           region_code=attempt.session.site.county.code)
-    response = redirect("delivery_confirm")
+    response = _with_browser(request, redirect("delivery_confirm"), browser)
     max_age = int((services.deadline(attempt) - timezone.now()).total_seconds())
     response.set_signed_cookie(COOKIE, str(attempt.pk), salt=SALT, max_age=max(60, max_age), httponly=True,
                                samesite="Strict", secure=request.is_secure())
@@ -164,3 +180,21 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
     counts = {k: sum(r["state"] == k for r in rows) for k in ("absent", "started", "submitted")}
     return render(request, "delivery/session.html", {"session": obj, "cycle": obj.site.cycle, "rows": rows,
                                                      "counts": counts})
+
+
+@login_required
+@require_POST
+def unlock(request: HttpRequest, session: int) -> HttpResponse:
+    """The proctor (or other staff of the session) types the unlock number a locked pupil's page
+    shows; that browser may try again (``delivery.throttle``).  Audited."""
+    from django.contrib import messages
+
+    obj = get_object_or_404(restrict(TestSession.objects.select_related("site__county"), request.user), pk=session)
+    number = request.POST.get("number", "")
+    if throttle.unlock(number, obj, request.user):
+        audit(request, "test.unlock", f"session {obj.pk} browser {throttle.normalise(number)}",
+              region_code=obj.site.county.code)
+        messages.success(request, _("已解除锁定，学生可以重新输入登录码。"))
+    else:
+        messages.error(request, _("解锁号应为学生页面上显示的 8 位字符。"))
+    return redirect("delivery_session", session=obj.pk)

@@ -51,16 +51,61 @@ def test_sign_in_confirm_and_the_page_without_keys(dw):
     assert "delivery.js" in take
 
 
-def test_a_wrong_code_is_refused_and_the_address_is_throttled(dw):
-    from junheng_web.accounts.throttle import LIMIT
+def test_a_wrong_code_is_refused_and_the_browser_is_throttled(dw):
+    from junheng_web.delivery.throttle import LIMIT
 
     c = Client()
     resp = c.post("/test/", {"code": "WRONG123"})
     assert resp.status_code == 400 and "登录码不正确" in resp.content.decode()
-    for _ in range(4 * LIMIT - 1):
+    for _ in range(LIMIT - 1):
         c.post("/test/", {"code": "WRONG123"})
     resp = c.post("/test/", {"code": CODE_A0})  # even the right code waits now
     assert resp.status_code == 429 and "junheng_attempt" not in resp.cookies
+
+
+def test_pupils_behind_one_address_do_not_lock_each_other_or_the_staff(dw):
+    """Issue 12.6: a school behind one NAT — 20 typos of one pupil lock that pupil's browser only;
+    the next pupil and the staff sign in from the same address."""
+    from junheng_web.accounts.throttle import LIMIT as STAFF_LIMIT
+
+    typist = Client(REMOTE_ADDR="10.0.0.1")
+    for k in range(4 * STAFF_LIMIT):
+        typist.post("/test/", {"code": f"ZZZZ{k:04d}"})
+    assert typist.post("/test/", {"code": CODE_A0}).status_code == 429
+    other = Client(REMOTE_ADDR="10.0.0.1")
+    assert other.post("/test/", {"code": CODE_B0}).status_code == 302
+    staff = Client(REMOTE_ADDR="10.0.0.1")
+    assert staff.post("/accounts/login/", {"username": "paul", "password": "correct horse battery staple"}
+                      ).status_code == 302
+
+
+def test_guessing_one_code_prefix_from_many_browsers_is_throttled(dw):
+    """Fresh browsers (no cookie) for every guess: the guessed prefix locks, other codes still work."""
+    from junheng_web.delivery.throttle import PREFIX_LIMIT
+
+    for k in range(PREFIX_LIMIT):
+        Client(REMOTE_ADDR=f"10.1.0.{k + 1}").post("/test/", {"code": CODE_A0[:4] + f"{k:04d}"})
+    assert Client(REMOTE_ADDR="10.2.0.1").post("/test/", {"code": CODE_A0}).status_code == 429
+    assert Client(REMOTE_ADDR="10.2.0.1").post("/test/", {"code": CODE_B0}).status_code == 302
+
+
+def test_the_proctor_unlocks_a_locked_browser_and_it_is_audited(dw, client):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.delivery.throttle import LIMIT
+
+    pupil = Client()
+    for _ in range(LIMIT):
+        pupil.post("/test/", {"code": "WRONG123"})
+    page = pupil.post("/test/", {"code": CODE_A0})
+    assert page.status_code == 429
+    number = re.search(r'data-unlock="([0-9A-F]+)"', page.content.decode()).group(1)
+    client.force_login(dw.users["paul"])  # the proctor of school A
+    resp = client.post(f"/test/sessions/{dw.sessions['A'].pk}/unlock/", {"number": number.lower()})
+    assert resp.status_code == 302
+    assert pupil.post("/test/", {"code": CODE_A0}).status_code == 302
+    assert AuditLog.objects.filter(action="test.unlock", username="paul", what__contains=number).exists()
+    client.force_login(dw.users["erin"])  # another county's school: not this session's staff
+    assert client.post(f"/test/sessions/{dw.sessions['A'].pk}/unlock/", {"number": number}).status_code == 404
 
 
 def test_answers_are_acknowledged_restored_and_closed_by_submit(dw):
@@ -94,6 +139,16 @@ def test_a_bad_batch_gets_a_message_not_a_traceback(dw):
     assert resp.status_code == 400 and "malformed" in resp.json()["error"]
     resp = c.post("/test/answers/", b"{not json", content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert resp.status_code == 400
+
+
+def test_an_absurd_sequence_number_gets_a_message_not_a_500(dw):
+    """Issue 12.9: seq=10**20 (and other numbers outside the column's range) → 400 with a message."""
+    c = _signed_in()
+    token = _token(c)
+    for seq in (10**20, 2**31, -(2**63), "1e400"):
+        resp = _post(c, "/test/answers/", {"answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": seq}]},
+                     token)
+        assert resp.status_code == 400 and "seq" in resp.json()["error"], seq
 
 
 def test_the_cookie_reaches_only_its_own_attempt(dw):

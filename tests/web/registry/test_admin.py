@@ -47,3 +47,23 @@ def test_the_pupil_list_masks_and_searches_by_exact_student_id(client, alice, wo
     r = client.get("/admin/registry/school/", {"q": "中原区", "stage__exact": "小学"})
     assert "2141000001" in r.content.decode() and "2141000002" not in r.content.decode()
     assert Pupil.objects.count() == 3
+
+
+def test_admin_views_of_pupils_are_audited(client, alice, world):
+    """Issue 12.9: the admin shows pupil records too — its list, change and history pages are in the
+    audit log like every other access to pupils; pages without pupil records are not."""
+    from junheng_web.accounts.models import AuditLog
+
+    pupil = Pupil.objects.order_by("student_id").first()
+    assert client.get("/admin/registry/pupil/").status_code == 200
+    assert client.get(f"/admin/registry/pupil/{pupil.pk}/change/").status_code == 200
+    assert client.get(f"/admin/registry/pupil/{pupil.pk}/history/").status_code == 200
+    assert client.get("/admin/registry/region/").status_code == 200
+    rows = list(AuditLog.objects.filter(action__startswith="admin.").order_by("id")
+                .values_list("action", "what", "rows", "username"))
+    assert rows == [("admin.view", "admin registry.pupil list", 3, "alice"),
+                    ("admin.view", f"admin registry.pupil {pupil.pk}", 1, "alice"),
+                    ("admin.view", f"admin registry.pupil {pupil.pk} history", 1, "alice")]
+    client.post(f"/admin/registry/pupil/{pupil.pk}/delete/", {"post": "yes"})
+    assert AuditLog.objects.order_by("-id").values_list("action", "what")[0] == \
+        ("admin.delete", f"admin registry.pupil {pupil.pk}")
