@@ -13,6 +13,7 @@ from junheng import __version__
 from junheng.exceptions import InputError, JunhengError
 from junheng_cli import (
     assessment,
+    backup,
     delivery,
     demo,
     fitness,
@@ -65,6 +66,8 @@ cli.add_command(questionnaire.questionnaire)
 cli.add_command(report.report)
 cli.add_command(materials.materials)
 cli.add_command(serve.serve)
+cli.add_command(backup.backup)
+cli.add_command(backup.restore)
 cli.add_command(supervision.video)
 cli.add_command(delivery.delivery)
 
