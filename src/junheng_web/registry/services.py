@@ -159,7 +159,13 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
                   school_year: int | None = None) -> ImportResult:
     """Import a roster (``PUPILS`` headers): every rule checked in the core, then against the
     database (the school must be registered; a 学籍号 registered at another school is an error
-    naming that school; with ``school``, every row must belong to it), then all or nothing.
+    naming that school — only when ``user`` may see it; with ``school``, every row must belong to
+    it), then all or nothing.
+
+    With ``user`` (an upload through the platform), every row's school must be inside the user's
+    scope for ``roster.upload``.  This is checked here, inside the write transaction, on exactly
+    the rows being written — after the reader's header and 学籍号 normalisation — never on a
+    separate reading of the file (issue 12.1).
 
     Classes are created from 班级编号/班级名称. Upserts by 学籍号; importing the same file again
     creates and updates nothing. Raises :class:`ImportRejected` (nothing written) on any error.
@@ -211,19 +217,35 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         progress(0.4, "暂存 staging")
         table = Pupil._meta.db_table
         importers.stage(table, rows)
-        # a 学籍号 registered at another school is an error: say which school
+        if user is not None:
+            outside = _schools_outside(user, rows["school_id"].unique().to_list())
+            if outside:
+                importers.drop_stage()
+                col = next((c for c in raw.columns if c in PUPILS.column("school_code").names()), "学校标识码")
+                where = frame.filter(pl.col("school_id").is_in(sorted(outside))).select(ROW, "school_code").sort(ROW)
+                result.issues = result.issues + [
+                    raw.issue(f"学校 {code} 不在您的管辖范围内，不能导入其学生",
+                              f"school {code} is outside your area: its pupils cannot be imported here",
+                              row=r, column=col, value=code) for r, code in where.iter_rows()]
+                transaction.set_rollback(True)
+                raise _reject(result, path, annotate)
+        # a 学籍号 registered at another school is an error: say which school (if the user may see it)
         moved = importers.fetch_frame(
-            f"SELECT s.student_id, o.code, o.name FROM {importers.STAGE} s "
+            f"SELECT s.student_id, o.id AS school, o.code, o.name FROM {importers.STAGE} s "
             f"JOIN {table} p ON p.student_id = s.student_id JOIN {School._meta.db_table} o ON o.id = p.school_id "
             f"WHERE p.school_id <> s.school_id",
-            schema={"student_id": pl.String, "code": pl.String, "name": pl.String})
+            schema={"student_id": pl.String, "school": pl.Int64, "code": pl.String, "name": pl.String})
         if moved.height:
             importers.drop_stage()
+            hidden = _schools_outside(user, moved["school"].unique().to_list(), "view") if user is not None else set()
             where = frame.select(ROW, "student_id").join(moved, on="student_id")
             col = next((c for c in raw.columns if c in PUPILS.column("student_id").names()), "学籍号")
             result.issues = result.issues + [
+                raw.issue("该学籍号已在您的管辖范围以外的其他学校登记", "this 学籍号 is already registered at another "
+                          "school outside your area", row=r, column=col, value=s)
+                if school_pk in hidden else
                 raw.issue(f"该学籍号已在其他学校登记（{name}，{code}）", f"this 学籍号 is already registered at another school ({code} {name})",
-                          row=r, column=col, value=s) for r, s, code, name in where.sort(ROW).iter_rows()]
+                          row=r, column=col, value=s) for r, s, school_pk, code, name in where.sort(ROW).iter_rows()]
             transaction.set_rollback(True)
         else:
             progress(0.7, "写入 upserting")
@@ -237,6 +259,19 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         raise _reject(result, path, annotate)
     progress(1.0, "完成 done")
     return result
+
+
+def _schools_outside(user, school_ids: list[int], action: str = "roster.upload") -> set[int]:
+    """Those of ``school_ids`` that ``user`` may not ``action`` (``accounts.scoping``), in chunks
+    (a province's roster names thousands of schools; SQLite takes at most 32,766 parameters)."""
+    from junheng_web.accounts.scoping import restrict
+
+    ids = sorted({int(i) for i in school_ids if i is not None})
+    allowed: set[int] = set()
+    for k in range(0, len(ids), 5000):
+        allowed |= set(restrict(School.objects.filter(pk__in=ids[k:k + 5000]), user, action)
+                       .values_list("pk", flat=True))
+    return set(ids) - allowed
 
 
 # ---------------------------------------------------------------------------------------- frames
