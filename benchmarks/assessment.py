@@ -78,7 +78,7 @@ def main() -> None:
     pupils = pl.DataFrame({"student_id": [f"G{i:018d}" for i in range(N)],
                            "school_code": rng.integers(0, max(1, N // 50), N).astype(str),
                            "sex": rng.integers(1, 3, N)})
-    asg, raw = current_year(pupils, test, seed=5)
+    asg, raw = current_year(pupils, test, random_state=5)
     print(f"{N} pupils, {raw.height} raw responses, {len(test.bank)} items")
 
     t = time.perf_counter()

@@ -40,7 +40,7 @@ def _seating() -> None:
                            "school_code": rng.choice(["A", "B", "C"], n, p=[0.5, 0.3, 0.2]).tolist(),
                            "booklet": rng.choice([f"K{k}" for k in range(1, 8)], n).tolist()})
         t0 = time.perf_counter()
-        plan = seating_plan(df, [room], seed=s)
+        plan = seating_plan(df, [room], random_state=s)
         t += time.perf_counter() - t0
         ours.append(int(plan["conflicts"].sum()) // 2)
         w = conflict_matrix(df["school_code"].to_numpy(), df["booklet"].to_numpy())

@@ -30,7 +30,7 @@ def _data(n: int):
     q = student_questionnaire()
     pupils = pl.DataFrame({"student_id": [f"L410102201101{i:06d}" for i in range(n)],
                            "theta": np.random.default_rng(1).normal(size=n)})
-    frame = synth_responses(pupils, q, seed=1, missing_code=9).rename({"respondent_id": "学籍号"})
+    frame = synth_responses(pupils, q, random_state=1, missing_code=9).rename({"respondent_id": "学籍号"})
     frame = frame.with_columns(pl.all().cast(pl.String))
     rng = np.random.default_rng(2)  # about one bad cell in 1,000
     for col in frame.columns[1:]:

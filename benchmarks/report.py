@@ -49,7 +49,7 @@ def _inputs():
         **{f"level_pv{m}": pl.Series(np.digitize(theta, [420, 500, 600]) + 1) for m in range(1, 6)})
     return ReportInputs(schools=prov.schools, names=names, seed=2022, data_version="bench", software_version="bench",
                         weights=weights, sample=s, fitness=fitness, scores=scores,
-                        checklist=checklist(prov.schools["county_code"].unique(), seed=2022)), n
+                        checklist=checklist(prov.schools["county_code"].unique(), random_state=2022)), n
 
 
 def _cpu() -> float:

@@ -261,7 +261,7 @@ def booklets_assemble(bank: Path, subject: str, n_blocks: int, anchor_blocks: in
 
     frame = load_bank(bank).for_subject(subject).to_frame().filter(pl.col("status") != "retired")
     anchors = frame.filter(pl.col("status") == "anchor")["item_id"].to_list()
-    out = assemble_blocks(frame, n_blocks, anchors=anchors, n_anchor_blocks=anchor_blocks, seed=seed, prefix=prefix)
+    out = assemble_blocks(frame, n_blocks, anchors=anchors, n_anchor_blocks=anchor_blocks, random_state=seed, prefix=prefix)
     write_table(out, output)
     for r in out.group_by("block").len().sort("block").iter_rows():
         click.echo(f"  {r[0]}: {r[1]} items")
@@ -288,7 +288,7 @@ def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: boo
             raise ParameterError(f"--design must be SUBJECT=FILE with an existing file; got {spec!r}")
         parsed[subject] = BookletDesign.from_json(json.loads(Path(path).read_text("utf-8")))
     p = read_table(pupils, required=("student_id", "school_code"), string_columns=("student_id", "school_code"))
-    out = assign_booklets(p, parsed, seed=seed)
+    out = assign_booklets(p, parsed, random_state=seed)
     write_table(out.with_columns(pseudonymise(out["student_id"], mask_key()).alias("student_id")) if mask else out,
                 output)
     for r in out.group_by("subject", "booklet").len().sort("subject", "booklet").iter_rows():

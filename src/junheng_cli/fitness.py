@@ -177,7 +177,7 @@ def demo_stage(ctx) -> None:
         pupils = roster.sample(fraction=0.1, seed=ctx.seed)
     if "grade" not in pupils.columns:  # the sample frame of the contract has no grade: the cycle is grade 6
         pupils = pupils.with_columns(pl.lit(6, pl.Int8).alias("grade"))
-    results = fitness_results(pupils, seed=ctx.seed)
+    results = fitness_results(pupils, random_state=ctx.seed)
     upload = out / "upload.csv"
     write_table(national_upload(results, mask=False), upload)
     ctx.output("fitness upload (national template)", upload)

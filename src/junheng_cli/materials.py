@@ -65,7 +65,7 @@ def seating(pupils: Path, rooms: tuple[str, ...], seed: int, subject: str | None
 
     room_list = [Room.parse(r) for r in rooms]
     with bar(1 + len(outs), "座位表 / seating", unit="file") as b:
-        plan = seating_plan(_pupils(pupils, subject), room_list, seed=seed)
+        plan = seating_plan(_pupils(pupils, subject), room_list, random_state=seed)
         b.update(1)
         for out in outs:
             suffix = out.suffix.lower()
@@ -105,7 +105,7 @@ def cards(pupils: Path, seed: int, subject: str | None, site: str | None, title:
                                  "use a seating plan written with --show-personal")
         sort = [c for c in ("room", "seat", "student_id") if c in df.columns]
         df = df.sort(sort)
-        table = login_codes(df["student_id"], seed=seed)
+        table = login_codes(df["student_id"], random_state=seed)
         frame = df.join(table, on="student_id", how="left", maintain_order="left")
         if site:
             frame = frame.with_columns(pl.lit(site).alias("site"))

@@ -179,7 +179,7 @@ def demo_stage(ctx) -> None:
         click.echo("   (no registry schools frame: the import stage must run first; skipped)")
         return
     codes = pl.read_parquet(st["schools"], columns=["county_code"])["county_code"].unique().sort()
-    synth_checklist(codes, year=2022, seed=ctx.seed).write_csv(out / "checklist.csv")
+    synth_checklist(codes, year=2022, random_state=ctx.seed).write_csv(out / "checklist.csv")
     for key in ("fitness_scored", "academic_scores", "replicates"):
         if key not in st:
             click.echo(f"   ({key} not available: the report says so and leaves that part out)")

@@ -180,7 +180,7 @@ def draw(schools_path: Path, pupils_path: Path, out: Path, grade: int, target_pu
     from junheng_cli.progress import bar
 
     params = SampleParams(target_pupils=target_pupils, pupils_per_school=per_school, min_schools=min_schools,
-                          schools=schools_per_stratum, seed=seed)
+                          schools=schools_per_stratum, random_state=seed)
     rules = FrameRules(grade=grade, min_enrolment=min_enrolment, exclude_special=not keep_special,
                        exclude_teaching_points=exclude_teaching_points)
     with bar(3, "抽样 / sampling") as b:
@@ -256,7 +256,7 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
         resp = pupils["student_id"].is_in(ids["student_id"].cast(pl.String).implode()).to_numpy()
     margins = [_read_frame(m) for m in margin_paths] or None
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
-                      margins=margins, seed=seed)
+                      margins=margins, random_state=seed)
     _write_frame(w, out)
     click.echo(f"{w.height} 名学生, {replicates} 个复制权重 ({method}) → {out}")
 
@@ -332,7 +332,7 @@ def sample_stage(ctx) -> None:
     else:
         click.echo("   (no registry frames yet: the import stage must run first; skipped)")
         return
-    params = SampleParams(target_pupils=max(int(round(168_000 * ctx.scale)), 200), seed=ctx.seed)
+    params = SampleParams(target_pupils=max(int(round(168_000 * ctx.scale)), 200), random_state=ctx.seed)
     result = write_sample(schools, pupils, params, FrameRules(grade=6), out)
     sample = result["sample"]
     sample.schools.write_parquet(out / "schools.parquet")
@@ -427,7 +427,7 @@ def weights_stage(ctx) -> None:
     # post-stratified to each county's grade enrolment in the frame
     county_totals = (schools.group_by("county_code").agg(pl.col("mos").sum().cast(pl.Float64).alias("total"))
                      .filter(pl.col("county_code").is_in(pupils["county_code"].unique().implode())))
-    w = final_weights(pupils, schools, resp, method="jk2", replicates=80, margins=[county_totals], seed=ctx.seed)
+    w = final_weights(pupils, schools, resp, method="jk2", replicates=80, margins=[county_totals], random_state=ctx.seed)
     path = out / "weights.parquet"
     w.write_parquet(path)
     ctx.state["replicates"] = path

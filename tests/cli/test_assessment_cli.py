@@ -24,7 +24,7 @@ def world(tmp_path_factory):
     pupils = pl.DataFrame({"student_id": [f"s{i:04d}" for i in range(1400)],
                            "school_code": rng.integers(0, 20, 1400).astype(str), "sex": rng.integers(1, 3, 1400)})
     write_table(pupils, d / "pupils.csv")
-    asg, raw = current_year(pupils, test, seed=5)
+    asg, raw = current_year(pupils, test, random_state=5)
     write_table(asg.select("student_id", "booklet"), d / "assignment.csv")
     write_table(test.blocks, d / "blocks.csv")
     (d / "design.json").write_text(json.dumps(test.designs["数学"].to_json(), ensure_ascii=False), "utf-8")

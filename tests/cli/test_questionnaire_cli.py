@@ -17,7 +17,7 @@ def _files(tmp_path, n=200):
     q = student_questionnaire()
     definition = save_questionnaire(q, tmp_path / "s.json")
     pupils = pl.DataFrame({"student_id": [f"L41010220110101{i:04d}" for i in range(n)]})
-    answers = synth_responses(pupils, q, seed=2, missing_code=9).rename({"respondent_id": "学籍号"})
+    answers = synth_responses(pupils, q, random_state=2, missing_code=9).rename({"respondent_id": "学籍号"})
     good = tmp_path / "good.csv"
     good.write_bytes(answers.write_csv().encode("gb18030"))
     return q, definition, answers, good

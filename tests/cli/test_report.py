@@ -19,7 +19,7 @@ def data_dir(tmp_path_factory):
     (d / "registry").mkdir()
     (d / "reports").mkdir()
     prov.schools.write_parquet(d / "registry" / "schools.parquet")
-    checklist(prov.schools["county_code"].unique(), seed=9).write_csv(d / "reports" / "checklist.csv")
+    checklist(prov.schools["county_code"].unique(), random_state=9).write_csv(d / "reports" / "checklist.csv")
     return d, prov
 
 

@@ -148,7 +148,7 @@ def cyclic_bib(v: int, k: int, *, prefix: str = "K", anchor_blocks: int = 0) -> 
 
 
 def assemble_blocks(items: pl.DataFrame, n_blocks: int, *, anchors: list[str] | None = None,
-                    n_anchor_blocks: int = 0, difficulty: str | None = None, seed: int = 0,
+                    n_anchor_blocks: int = 0, difficulty: str | None = None, random_state: int = 0,
                     prefix: str = "K") -> pl.DataFrame:
     """Deal items into blocks so that content domains and difficulty are spread evenly.
 
@@ -162,7 +162,7 @@ def assemble_blocks(items: pl.DataFrame, n_blocks: int, *, anchors: list[str] | 
     anchors = set(anchors or [])
     if anchors and n_anchor_blocks == 0:
         raise ParameterError("anchor items given but n_anchor_blocks is 0")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     df = items.with_columns(pl.Series("_u", rng.random(items.height)))
     if "content_domain" not in df.columns:
         df = df.with_columns(pl.lit("").alias("content_domain"))
@@ -194,7 +194,7 @@ def booklet_items(design: BookletDesign, blocks: pl.DataFrame) -> pl.DataFrame:
               .select("booklet", "item_id", "block", "block_position", "position"))
 
 
-def assign_booklets(pupils: pl.DataFrame, designs: dict[str, BookletDesign], *, seed: int,
+def assign_booklets(pupils: pl.DataFrame, designs: dict[str, BookletDesign], *, random_state: int,
                     school: str = "school_code") -> pl.DataFrame:
     """Spiral subjects and booklets within school; returns ``student_id, school, subject, booklet``.
 
@@ -207,7 +207,7 @@ def assign_booklets(pupils: pl.DataFrame, designs: dict[str, BookletDesign], *, 
     for col in ("student_id", school):
         if col not in pupils.columns:
             raise ParameterError(f"pupils need a {col!r} column")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     subjects = list(designs)
     df = pupils.select("student_id", school, *(["subject"] if "subject" in pupils.columns else []))
     df = df.with_columns(pl.Series("_u", rng.random(df.height)))

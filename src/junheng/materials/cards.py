@@ -19,14 +19,14 @@ ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
 CODE_LENGTH = 8  # 23^8 ≈ 7.8e10 codes
 
 
-def login_codes(student_ids: pl.Series | list[str], *, seed: int, length: int = CODE_LENGTH) -> pl.DataFrame:
+def login_codes(student_ids: pl.Series | list[str], *, random_state: int, length: int = CODE_LENGTH) -> pl.DataFrame:
     """``student_id, code``: one distinct random code per pupil (the same ids and seed give the same codes)."""
     ids = pl.Series("student_id", student_ids, dtype=pl.String)
     if ids.is_duplicated().any():
         raise ParameterError("学籍号重复，无法生成登录码 / duplicate student_id: cannot make login codes")
     if length < 6:
         raise ParameterError(f"登录码至少 6 位 / login codes need at least 6 characters; got {length}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     alphabet = np.array(list(ALPHABET), dtype="<U1")
     n = ids.len()
     while True:  # redraw all on a (vanishingly rare) duplicate

@@ -124,7 +124,7 @@ def _greedy_swap(w: np.ndarray, adj: np.ndarray, cols: int, rng: np.random.Gener
     return order[seat]
 
 
-def seating_plan(pupils: pl.DataFrame, rooms: list[Room], *, seed: int, school: str = "school_code",
+def seating_plan(pupils: pl.DataFrame, rooms: list[Room], *, random_state: int, school: str = "school_code",
                  booklet: str = "booklet") -> pl.DataFrame:
     """Seat ``pupils`` (one row each; ``student_id`` plus ``school`` and ``booklet`` columns when
     known) in ``rooms``, filled in order.  Returns the pupils' columns plus ``room, seat, row, col``
@@ -141,7 +141,7 @@ def seating_plan(pupils: pl.DataFrame, rooms: list[Room], *, seed: int, school: 
     if pupils.height > total:
         raise ParameterError(f"考场座位不足：{pupils.height} 名学生，{total} 个座位 / "
                              f"not enough seats: {pupils.height} pupils, {total} seats")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     df = pupils.sort("student_id")
     sch = (df[school].cast(pl.String).fill_null("").to_numpy() if school in df.columns
            else np.arange(df.height).astype(str))

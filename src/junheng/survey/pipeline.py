@@ -46,7 +46,7 @@ def _city(county: pl.Expr) -> pl.Expr:
 
 def draw_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params: SampleParams | None = None,
                 rules: FrameRules | None = None) -> Sample:
-    """Select the schools and the pupils of one cycle (seeded by ``params.seed``)."""
+    """Select the schools and the pupils of one cycle (seeded by ``params.random_state``)."""
     params = params or SampleParams()
     rules = rules or FrameRules()
     frame = build_frame(schools, rules)
@@ -89,7 +89,7 @@ def _margin_cells(pupils: pl.DataFrame, margin: pl.DataFrame) -> tuple[np.ndarra
 def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Series | np.ndarray | None = None, *,
                   method: str = "jk2", replicates: int = 80, fay_k: float = 0.5, school_threshold: float = 0.5,
                   trim_cap: float | None = None, margins: list[pl.DataFrame] | None = None,
-                  school_cells: Sequence[str] = ("stratum",), seed: int = 2022) -> pl.DataFrame:
+                  school_cells: Sequence[str] = ("stratum",), random_state: int = 2022) -> pl.DataFrame:
     """Final weight ``weight`` and replicate weights ``rep_1 … rep_R`` for the pupil sample.
 
     ``pupils``: the pupil sample (``student_id``, ``school_code``, ``stratum``, ``sex``,
@@ -114,7 +114,7 @@ def final_weights(pupils: pl.DataFrame, schools: pl.DataFrame, responded: pl.Ser
     sch = schools.filter(pl.col("sampled")) if "sampled" in schools.columns else schools
     if "stratum" not in sch.columns:
         raise ParameterError("学校样本缺少 stratum 列 / the school sample lacks a stratum column")
-    zones = form_zones(p, sch.select("school_code", "stratum", "certainty", "sort_order"), seed=seed)
+    zones = form_zones(p, sch.select("school_code", "stratum", "certainty", "sort_order"), random_state=random_state)
     zone = zones["zone"].to_numpy()
     member = zones["member"].to_numpy()
     base = p["base_weight"].cast(pl.Float64).to_numpy()

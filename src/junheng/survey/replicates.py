@@ -62,14 +62,14 @@ def hadamard(order: int) -> np.ndarray:
     return h.astype(np.int8)
 
 
-def form_zones(pupils: pl.DataFrame, schools: pl.DataFrame, *, stratum: str = "stratum", seed: int = 2022) -> pl.DataFrame:
+def form_zones(pupils: pl.DataFrame, schools: pl.DataFrame, *, stratum: str = "stratum", random_state: int = 2022) -> pl.DataFrame:
     """Zone and member for each pupil.
 
     ``schools``: the participating sampled schools with ``school_code``, ``stratum`` (or the
     named column), ``certainty`` and ``sort_order``; ``pupils``: ``student_id``,
     ``school_code``.  Returns ``pupils`` with ``zone`` (0 … H−1) and ``member`` (0/1).
     """
-    rng = np.random.default_rng([seed, 5])
+    rng = np.random.default_rng([random_state, 5])
     s = schools.select("school_code", stratum, "certainty", "sort_order").sort(stratum, "sort_order")
     s = s.with_columns(
         pl.int_range(pl.len()).over(stratum, pl.col("certainty")).alias("__k"),

@@ -47,7 +47,7 @@ class SampleParams:
     implicit: tuple[str, ...] = ("location",)
     subjects: tuple[str, ...] = SUBJECTS
     replacements: int = 2
-    seed: int = 2022
+    random_state: int = 2022
 
     def __post_init__(self) -> None:
         if self.pupils_per_school < 1:
@@ -135,7 +135,7 @@ def select_schools(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
     df = sort_frame(frame, s, params.implicit).join(alloc.select(s, "n_schools"), on=s, how="left",
                                                     maintain_order="left")
     df = _certainty(df, s).with_row_index("sort_order")
-    rng = np.random.default_rng(params.seed)
+    rng = np.random.default_rng(params.random_state)
     strata = df[s].unique(maintain_order=True)
     starts = pl.DataFrame({s: strata, "__u": rng.random(strata.len())})
     df = df.join(starts, on=s, how="left", maintain_order="left")
@@ -223,7 +223,7 @@ def select_pupils(roster: pl.DataFrame, schools: pl.DataFrame, params: SamplePar
         issues.add(Issue("抽中学校没有该年级名单", "a sampled school has no roster for the grade", file="roster",
                          column="学校标识码", value=code))
     issues.raise_if_errors("名单不完整，未抽取学生 / rosters incomplete; no pupils drawn")
-    rng = np.random.default_rng([params.seed, 2])
+    rng = np.random.default_rng([params.random_state, 2])
     r = r.with_columns(pl.Series("__key", rng.random(r.height)))
     codes = r["school_code"].unique(maintain_order=True)
     offsets = pl.DataFrame({"school_code": codes,

@@ -17,12 +17,12 @@ QUAL = [f"Q{i}" for i in range(1, 9)]
 VETO = [f"V{i}" for i in range(1, 7)]
 
 
-def checklist(county_codes: list[str] | pl.Series, *, year: int = 2022, seed: int = 2022) -> pl.DataFrame:
+def checklist(county_codes: list[str] | pl.Series, *, year: int = 2022, random_state: int = 2022) -> pl.DataFrame:
     """Checklist rows for ``year - 1`` and ``year`` (columns: county_code, year, G1..G15, Q1..Q8,
-    Q9 (null), recognition, V1..V6), one per county and year, deterministic in ``seed``."""
+    Q9 (null), recognition, V1..V6), one per county and year, deterministic in ``random_state``."""
     codes = sorted(str(c) for c in county_codes)
     n = len(codes)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     r = rng.random(n)
     items = GOV + QUAL
     met = rng.random((n, len(items))) < (0.97 + 0.03 * r)[:, None]

@@ -8,7 +8,7 @@ moderate and severe shares reported for grade 4.
 Method: every pupil gets a general fitness factor; each item's percentile is a mix of that
 factor and item noise, mapped through anchor points placed on the pupil's own grade-and-sex
 thresholds (percentile 3 % → 10-point mark, 7 % → 60, 45 % → 80, 75 % → 90, 93 % → 100). BMI is
-drawn the same way over the BMI bands. All vectorised; ``seed`` makes it reproducible.
+drawn the same way over the BMI bands. All vectorised; ``random_state`` makes it reproducible.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ def _anchors(levels: dict[int, int], higher: bool) -> np.ndarray:
     return np.array([worse, t10, t60, t80, t90, t100, best], dtype=float)
 
 
-def fitness_results(pupils: pl.DataFrame, seed: int, *, exempt_rate: float = 0.01,
+def fitness_results(pupils: pl.DataFrame, random_state: int, *, exempt_rate: float = 0.01,
                     missing_rate: float = 0.004) -> pl.DataFrame:
     """One synthetic fitness record per pupil (canonical fields, ready for ``national_upload``).
 
     ``pupils`` needs ``student_id``, ``sex`` (1/2) and ``grade`` (1–9); ``name``, ``birth_date``,
     ``ethnicity``, ``school_code``, ``class_code``, ``class_name`` are carried over when present.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     n = pupils.height
     grade = pupils["grade"].cast(pl.Int32).to_numpy()
     sex = pupils["sex"].cast(pl.Int32).to_numpy()

@@ -29,30 +29,30 @@ class Province:
     pupils: pl.DataFrame
     regions: pl.DataFrame
     scale: float
-    seed: int
+    random_state: int
 
     @property
     def special_schools(self) -> pl.Series:
         return self.schools.filter(pl.col("school_code").str.starts_with("51"))["school_code"]
 
 
-def province(scale: float = 1.0, seed: int = 2022) -> Province:
+def province(scale: float = 1.0, random_state: int = 2022) -> Province:
     """Draw a synthetic Henan: every county, its schools (stage, location, enrolment and classes
     by grade, resource figures) and the grade-6 roster of every school with a grade 6.
 
     ``scale`` multiplies pupils and schools (1 = a grade-6 cohort of about 1.5 million);
-    the same ``seed`` gives the same province. Nothing here describes a real pupil or school.
+    the same ``random_state`` gives the same province. Nothing here describes a real pupil or school.
     """
     if not isinstance(scale, (int, float)) or not MIN_SCALE <= scale <= MAX_SCALE:
         raise ParameterError(f"规模须在 {MIN_SCALE}–{MAX_SCALE} 之间 / scale must be in [{MIN_SCALE}, {MAX_SCALE}]; "
                              f"got {scale!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"随机种子须为非负整数 / seed must be a non-negative integer; got {seed!r}")
-    rng = np.random.default_rng(seed)
+    if not isinstance(random_state, (int, np.integer)) or random_state < 0:
+        raise ParameterError(f"随机种子须为非负整数 / random_state must be a non-negative integer; got {random_state!r}")
+    rng = np.random.default_rng(random_state)
     regions = county_regions(float(scale), rng)
     schools = build_schools(regions, float(scale), rng)
     schools = add_resources(schools, rng)
     pupils = build_pupils(schools, regions, rng)
     schools = schools.select(c.field for c in SCHOOLS.columns)
     pupils = pupils.select(c.field for c in PUPILS.columns)
-    return Province(schools=schools, pupils=pupils, regions=regions, scale=float(scale), seed=int(seed))
+    return Province(schools=schools, pupils=pupils, regions=regions, scale=float(scale), random_state=int(random_state))

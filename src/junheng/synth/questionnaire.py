@@ -13,7 +13,7 @@ sources in docs/methods/questionnaire.md).
 background (SES) correlated with it and with the school's location, and one latent trait per
 scale correlated with both; Likert answers are the trait plus noise cut at thresholds that give
 the positive skew of real pupils' answers. Item non-response rises along the questionnaire and
-among weaker pupils; about 1 % of pupils return no questionnaire. Vectorised; ``seed`` makes it
+among weaker pupils; about 1 % of pupils return no questionnaire. Vectorised; ``random_state`` makes it
 reproducible.
 """
 
@@ -113,7 +113,7 @@ def _ordinal(latent: np.ndarray, cuts: list[float]) -> np.ndarray:
     return (np.searchsorted(np.asarray(cuts), latent) + 1).astype(np.int64)
 
 
-def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, seed: int = 0, *,
+def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, random_state: int = 0, *,
                     missing_code: int | None = None, nonresponse: float = 0.01) -> pl.DataFrame:
     """Answers of ``pupils`` (needs ``student_id``; uses ``school_code``, ``location`` (城区/镇区/乡村)
     and an achievement column ``theta``/``theta_eap``/``scale_score`` when present) to the student
@@ -130,7 +130,7 @@ def synth_responses(pupils: pl.DataFrame, q: Questionnaire | None = None, seed: 
                              "student questionnaire only")
     if "student_id" not in pupils.columns:
         raise ParameterError("pupils 需要 student_id 列 / pupils need a student_id column")
-    rng = np.random.default_rng([seed, 9301])
+    rng = np.random.default_rng([random_state, 9301])
     n = pupils.height
     z = _latent_achievement(pupils, rng)
     loc = pupils["location"].cast(pl.String).to_numpy() if "location" in pupils.columns else np.full(n, "镇区")
@@ -232,14 +232,14 @@ def principal_questionnaire() -> Questionnaire:
     return load_questionnaire(_principal_definition())
 
 
-def synth_principal_responses(schools: pl.DataFrame, seed: int = 0, *, nonresponse: float = 0.02) -> pl.DataFrame:
+def synth_principal_responses(schools: pl.DataFrame, random_state: int = 0, *, nonresponse: float = 0.02) -> pl.DataFrame:
     """Answers of the principals of ``schools`` (needs ``school_code``; uses ``location``) to
     :func:`principal_questionnaire`: ``respondent_id`` (= 学校标识码) and ``P01…`` (null = no answer);
     rural schools report fewer resources and less after-school provision. Vectorised, seeded."""
     if "school_code" not in schools.columns:
         raise ParameterError("schools 需要 school_code 列 / schools need a school_code column")
     q = principal_questionnaire()
-    rng = np.random.default_rng([seed, 7717])
+    rng = np.random.default_rng([random_state, 7717])
     n = schools.height
     loc = schools["location"].cast(pl.String).to_numpy().astype(str) if "location" in schools.columns \
         else np.full(n, "镇区")

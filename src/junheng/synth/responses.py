@@ -57,11 +57,11 @@ def _rename(design: BookletDesign, names: tuple[str, ...]) -> tuple[tuple[str, .
     return tuple(tuple(names[int(b[1:]) - 1] for b in bk) for bk in design.booklets)
 
 
-def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
+def synth_tests(random_state: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
                 n_anchor_blocks: int = 2, share_constructed: float = 0.2, base_year: int = 2021,
                 year: int = 2022, dif: float = 0.8, anchor_drift: float = 0.7, n_drifted: int = 1) -> SynthTest:
     """Items, blocks and booklet designs for every subject (see the module docstring)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     items: list[Item] = []
     rows = []
     block_rows = []
@@ -126,7 +126,7 @@ def synth_tests(seed: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: in
 
 
 def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, designs: dict[str, BookletDesign],
-                 seed: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04,
+                 random_state: int, *, omit_rate: float = 0.02, not_reached_rate: float = 0.04,
                  female: np.ndarray | None = None, integer_ids: bool = False, drift: bool = False) -> pl.DataFrame:
     """Raw responses ``person_id, item_id, raw, position`` for pupils with booklets and abilities.
 
@@ -135,7 +135,7 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
     ``integer_ids`` the ``person_id`` is the pupil's row number in ``assignment`` (Int64), which
     makes every later group-by cheaper; map back with ``assignment.with_row_index``.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     bi = pl.concat([booklet_items(d, test.blocks) for d in designs.values()])
     pid = pl.int_range(pl.len(), dtype=pl.Int64) if integer_ids else pl.col("student_id")
     people = assignment.select(pid.alias("person_id"), "booklet").with_columns(
@@ -176,7 +176,7 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
                          "position": df["position"]})
 
 
-def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift: dict[str, float] | None = None,
+def current_year(pupils: pl.DataFrame, test: SynthTest, random_state: int, *, mean_shift: dict[str, float] | None = None,
                  school: str = "school_code", integer_ids: bool = False, effects: pl.DataFrame | None = None,
                  base: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Booklets, true abilities and raw responses of the sampled pupils (one subject each).
@@ -189,9 +189,9 @@ def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift
     change) plus N(0, ``truth.RESIDUAL_SD``²). ``base=True`` draws the base year's cohort of the
     same schools on the base-year booklets (no shift, no change).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     designs = test.base_designs if base else test.designs
-    assignment = assign_booklets(pupils, designs, seed=seed, school=school)
+    assignment = assign_booklets(pupils, designs, random_state=random_state, school=school)
     shift = {**MEAN_SHIFT, **(mean_shift or {})}
     extra = pupils.select("student_id", *[c for c in ("sex", "location") if c in pupils.columns])
     a2 = assignment.join(extra, on="student_id", how="left", maintain_order="left")
@@ -219,15 +219,15 @@ def current_year(pupils: pl.DataFrame, test: SynthTest, seed: int, *, mean_shift
             loc = a2["location"].cast(pl.String).fill_null("")
             eff += np.where(loc.str.contains("乡|村|rural").to_numpy(), -0.2, 0.0)
         theta = rng.normal(mu + eff, 1.0)
-    raw = simulate_raw(assignment, theta, test, designs, seed + 1, female=female, integer_ids=integer_ids,
+    raw = simulate_raw(assignment, theta, test, designs, random_state + 1, female=female, integer_ids=integer_ids,
                        drift=not base)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw
 
 
-def base_year(test: SynthTest, n_per_subject: int, seed: int, *, n_schools: int = 200,
+def base_year(test: SynthTest, n_per_subject: int, random_state: int, *, n_schools: int = 200,
               integer_ids: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A base-year sample on the base designs (abilities N(0, 1)): ``(assignment, raw)``."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     frames = []
     for subject in test.base_designs:
         frames.append(pl.DataFrame({
@@ -235,7 +235,7 @@ def base_year(test: SynthTest, n_per_subject: int, seed: int, *, n_schools: int 
             "school_code": rng.integers(0, n_schools, n_per_subject).astype(str),
             "subject": [subject] * n_per_subject}))
     pupils = pl.concat(frames)
-    assignment = assign_booklets(pupils, test.base_designs, seed=seed)
+    assignment = assign_booklets(pupils, test.base_designs, random_state=random_state)
     theta = rng.standard_normal(assignment.height)
-    raw = simulate_raw(assignment, theta, test, test.base_designs, seed + 1, integer_ids=integer_ids)
+    raw = simulate_raw(assignment, theta, test, test.base_designs, random_state + 1, integer_ids=integer_ids)
     return assignment.with_columns(pl.Series("theta_true", theta)), raw

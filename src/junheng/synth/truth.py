@@ -1,7 +1,7 @@
 """The synthetic province's truth: county and school effects, real changes between years,
 absent pupils and refusing schools — what the estimates must recover.
 
-Effects (per school, for each academic subject and for fitness), seeded by ``seed`` and the
+Effects (per school, for each academic subject and for fitness), seeded by ``random_state`` and the
 sorted codes, so every pupil of the population has a defined expected score:
 
 - academic θ of a pupil (base year's pupil SD ≈ 1): ``μ_subject(year) + county + school +
@@ -35,18 +35,18 @@ RESIDUAL_SD = 0.88
 SEX_LOCATION = {"female_verbal": 0.15, "male_math_science": 0.05, "rural": -0.2}
 
 
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), stream])
+def _rng(random_state: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([int(random_state), stream])
 
 
-def area_effects(schools: pl.DataFrame, seed: int, subjects=("语文", "数学", "英语", "科学")) -> pl.DataFrame:
+def area_effects(schools: pl.DataFrame, random_state: int, subjects=("语文", "数学", "英语", "科学")) -> pl.DataFrame:
     """One row per school and domain (each subject and ``体质``): ``school_code, county_code,
     domain, county_effect, school_effect, change`` (change: the county's real change from the base
     year to the next, academic subjects only)."""
     sch = schools.select(pl.col("school_code").cast(pl.String), pl.col("county_code").cast(pl.String)).unique(
         "school_code").sort("school_code")
     counties = sch["county_code"].unique().sort()
-    rng = _rng(seed, 1301)
+    rng = _rng(random_state, 1301)
     K, S = counties.len(), sch.height
     county_idx = sch.join(pl.DataFrame({"county_code": counties, "_k": np.arange(K)}), on="county_code",
                           how="left", maintain_order="left")["_k"].to_numpy()
@@ -104,19 +104,19 @@ def fitness_effect(pupils: pl.DataFrame, effects: pl.DataFrame) -> np.ndarray:
         f, on="school_code", how="left", maintain_order="left")["_e"].fill_null(0.0).to_numpy()
 
 
-def absent(student_ids: pl.Series, seed: int, rate: float = ABSENT_RATE) -> np.ndarray:
+def absent(student_ids: pl.Series, random_state: int, rate: float = ABSENT_RATE) -> np.ndarray:
     """Which pupils are absent on test day (seeded by the 学籍号, so the same pupil is absent in
     every stage)."""
-    h = pl.Series(student_ids).cast(pl.String).hash(seed=int(seed) % (2**32)).to_numpy()
+    h = pl.Series(student_ids).cast(pl.String).hash(seed=int(random_state) % (2**32)).to_numpy()
     return (h % 1_000_003) / 1_000_003 < rate
 
 
-def refusing_schools(codes: pl.Series, seed: int, rate: float = REFUSAL_RATE, at_least: int = 1) -> list[str]:
+def refusing_schools(codes: pl.Series, random_state: int, rate: float = REFUSAL_RATE, at_least: int = 1) -> list[str]:
     """Sampled schools that refuse (at least ``at_least`` when there are schools at all)."""
     c = pl.Series(codes).cast(pl.String).unique().sort()
     if c.len() == 0:
         return []
-    u = _rng(seed, 1303).random(c.len())
+    u = _rng(random_state, 1303).random(c.len())
     pick = u < rate
     if pick.sum() < at_least:
         pick[np.argsort(u)[:at_least]] = True

@@ -37,7 +37,7 @@ GB18030_SHARE = 0.2
 def roster_encodings(province: Province) -> dict[str, str]:
     """county_code → ``utf-8-sig`` or ``gb18030``, drawn from the province's seed."""
     codes = province.regions["county_code"].to_list()
-    u = np.random.default_rng([province.seed, 18030]).random(len(codes))
+    u = np.random.default_rng([province.random_state, 18030]).random(len(codes))
     return {c: ("gb18030" if x < GB18030_SHARE else "utf-8-sig") for c, x in zip(codes, u)}
 
 
@@ -82,7 +82,7 @@ def write_province(province: Province, out_dir: str | Path,
             "generator": "junheng.synth",
             "synthetic": True,
             "note": "合成数据，不对应任何真实学生或学校 / synthetic data: no real pupil or school",
-            "seed": province.seed,
+            "seed": province.random_state,
             "scale": province.scale,
             "schools": {"file": SCHOOLS_FILE, "sheet": SCHOOLS_SHEET, "rows": province.schools.height},
             "pupils": province.pupils.height,

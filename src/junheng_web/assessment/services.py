@@ -161,7 +161,7 @@ def assign(cycle, pupils: pl.DataFrame, *, seed: int) -> pl.DataFrame:
     if not subjects:
         raise ParameterError(f"no booklet designs stored for {cycle}")
     designs = {s: design_from_db(cycle, s)[0] for s in sorted(subjects)}
-    out = assign_booklets(pupils, designs, seed=seed)
+    out = assign_booklets(pupils, designs, random_state=seed)
     booklet_ids = dict(m.Booklet.objects.filter(cycle=cycle).values_list("code", "id"))
     rows = out.select(
         pl.lit(cycle.pk).alias("cycle_id"), "student_id", pl.col("school_code").cast(pl.String).fill_null(""),

@@ -511,12 +511,12 @@ def session_material(cycle: Cycle, session, kind: str, *, rows: int = 6, cols: i
         raise ParameterError("该场次没有学生 / no pupils of this subject at the site")
     site = session.site
     room = Room(session.room or "1", rows, cols)
-    plan = seating_plan(pupils, [room], seed=_material_seed(cycle, session, "seating"))
+    plan = seating_plan(pupils, [room], random_state=_material_seed(cycle, session, "seating"))
     meta = f"{site.name}（{site.code}） {session.subject} {timezone.localtime(session.starts_at):%Y-%m-%d %H:%M}"
     if kind == "seating":
         html = seating_html(plan, [room], title=f"{cycle.name} 座位表", meta=meta, unmask=unmask)
     else:
-        codes = login_codes(plan["student_id"], seed=_material_seed(cycle, session, "cards"))
+        codes = login_codes(plan["student_id"], random_state=_material_seed(cycle, session, "cards"))
         store_login_codes(session, codes)
         frame = plan.join(codes, on="student_id", how="left", maintain_order="left").with_columns(
             pl.lit(site.name).alias("site"))

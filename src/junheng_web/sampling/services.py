@@ -31,7 +31,7 @@ from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun, 
 
 Progress = Callable[[float, str], None]
 
-_PARAM_FIELDS = {f.name for f in fields(SampleParams)} - {"stratum", "implicit", "subjects"}
+_PARAM_FIELDS = {f.name for f in fields(SampleParams)} - {"stratum", "implicit", "subjects", "random_state"} | {"seed"}
 _RULE_FIELDS = {f.name for f in fields(FrameRules)} - {"grade", "special_prefixes"}
 
 
@@ -44,7 +44,7 @@ def _split_params(cycle: Cycle, params: dict | None) -> tuple[SampleParams, Fram
     unknown = set(merged) - _PARAM_FIELDS - _RULE_FIELDS
     if unknown:
         raise ParameterError(f"未知的抽样参数 / unknown sampling parameters: {sorted(unknown)}")
-    sp = {k: v for k, v in merged.items() if k in _PARAM_FIELDS}
+    sp = {("random_state" if k == "seed" else k): v for k, v in merged.items() if k in _PARAM_FIELDS}
     if cycle.subjects:
         sp["subjects"] = tuple(cycle.subjects)
     rules = FrameRules(grade=cycle.grade, **{k: v for k, v in merged.items() if k in _RULE_FIELDS})
@@ -85,7 +85,7 @@ def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | No
     progress(0.6, "抽取学生 / selecting pupils")
     pupils = select_pupils(roster, sampled.select("school_code", "school_weight"), sp)
     progress(0.75, "保存 / saving")
-    run = _save(cycle, sel, pupils, frame, params or {}, sp.seed)
+    run = _save(cycle, sel, pupils, frame, params or {}, sp.random_state)
     progress(1.0, "完成 / done")
     return run
 
@@ -270,7 +270,7 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
         resp = valid if resp is None else resp & valid
     progress(0.3, "计算权重 / computing weights")
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
-                      margins=margins, seed=run.seed)
+                      margins=margins, random_state=run.seed)
     progress(0.7, "保存 / saving")
     ws = store_weights(cycle, w, method=method, fay_k=fay_k)
     progress(1.0, "完成 / done")

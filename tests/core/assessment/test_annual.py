@@ -23,9 +23,9 @@ def year():
     n = 3000
     pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)],
                            "school_code": rng.integers(0, 60, n).astype(str)})
-    asg, raw = current_year(pupils, test, seed=5, mean_shift={"数学": SHIFT}, integer_ids=True)
+    asg, raw = current_year(pupils, test, random_state=5, mean_shift={"数学": SHIFT}, integer_ids=True)
     asg = asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
-    _, base_raw = base_year(test, 3000, seed=6, integer_ids=True)
+    _, base_raw = base_year(test, 3000, random_state=6, integer_ids=True)
     scored = score_responses(raw, test.bank, treatment=CALIBRATION)
     base_scored = score_responses(base_raw, test.bank, treatment=CALIBRATION)
     subjects = {"数学": test.params["item_id"].to_list()}

@@ -57,7 +57,7 @@ def test_assemble_blocks_and_booklet_items():
                           "content_domain": ["数与代数", "图形与几何", "统计与概率", "综合"] * 14,
                           "p": np.linspace(0.2, 0.9, 56)})
     anchors = [f"i{j:02d}" for j in range(16)]
-    blocks = assemble_blocks(items, 7, anchors=anchors, n_anchor_blocks=2, difficulty="p", seed=1)
+    blocks = assemble_blocks(items, 7, anchors=anchors, n_anchor_blocks=2, difficulty="p", random_state=1)
     sizes = blocks.group_by("block").len().sort("block")["len"].to_list()
     assert sizes == [8] * 7
     assert set(blocks.filter(pl.col("block").is_in(["K1", "K2"]))["item_id"]) == set(anchors)
@@ -75,10 +75,10 @@ def test_assign_booklets_spiralled_and_seeded():
     pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(2000)],
                            "school_code": rng.choice([f"sch{j}" for j in range(23)], 2000)})
     designs = {s: cyclic_bib(7, 3) for s in ("语文", "数学", "英语", "科学")}
-    a1 = assign_booklets(pupils, designs, seed=7)
-    a2 = assign_booklets(pupils, designs, seed=7)
+    a1 = assign_booklets(pupils, designs, random_state=7)
+    a2 = assign_booklets(pupils, designs, random_state=7)
     assert a1.equals(a2) and a1["student_id"].to_list() == pupils["student_id"].to_list()
-    assert not a1.equals(assign_booklets(pupils, designs, seed=8))
+    assert not a1.equals(assign_booklets(pupils, designs, random_state=8))
     per_school = a1.group_by("school_code", "subject").len().pivot(on="subject", index="school_code", values="len").fill_null(0)
     counts = per_school.drop("school_code").to_numpy()
     assert (counts.max(1) - counts.min(1) <= 1).all()  # subjects spiralled within school
@@ -87,4 +87,4 @@ def test_assign_booklets_spiralled_and_seeded():
     assert spread["d"].max() <= 1
     # a given subject column is respected
     with_subject = pupils.with_columns(pl.lit("数学").alias("subject"))
-    assert set(assign_booklets(with_subject, designs, seed=1)["subject"]) == {"数学"}
+    assert set(assign_booklets(with_subject, designs, random_state=1)["subject"]) == {"数学"}

@@ -15,7 +15,7 @@ def test_observed_p_values_match_the_model():
     rng = np.random.default_rng(1)
     n = 14000
     pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)], "school_code": rng.integers(0, 100, n).astype(str)})
-    asg, raw = current_year(pupils, test, seed=9)
+    asg, raw = current_year(pupils, test, random_state=9)
     # no omissions in the model check: blanks count as missing here
     scored = score_responses(raw, test.bank, treatment=MissingTreatment(omitted=None))
     obs = scored.group_by("item_id").agg(pl.col("score").mean().alias("obs"), pl.col("score").count().alias("n"))
@@ -44,7 +44,7 @@ def test_missing_rates_and_design():
     test = synth_tests(4, subjects=("语文", "英语"))
     n = 7000
     pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)], "school_code": [str(i % 50) for i in range(n)]})
-    asg, raw = current_year(pupils, test, seed=2)
+    asg, raw = current_year(pupils, test, random_state=2)
     assert raw.height == n * 24
     s = score_responses(raw, test.bank)
     share = s.group_by("status").len().with_columns(pl.col("len") / s.height)
@@ -69,7 +69,7 @@ def test_mh_dif_finds_the_planted_items():
     rng = np.random.default_rng(3)
     pupils = pl.DataFrame({"student_id": [f"s{i}" for i in range(n)], "school_code": rng.integers(0, 80, n).astype(str),
                            "sex": rng.integers(1, 3, n)})
-    asg, raw = current_year(pupils, test, seed=4)
+    asg, raw = current_year(pupils, test, random_state=4)
     scored = score_responses(raw, test.bank)
     bk = asg.select(pl.col("student_id").alias("person_id"), "booklet")
     dif = mantel_haenszel_dif(scored, pupils.rename({"student_id": "person_id"}), group="sex", reference=1, focal=2,

@@ -89,8 +89,8 @@ def test_bad_checklist_reports_every_cell():
 
 
 def test_synthetic_checklist_is_deterministic_and_valid():
-    a = synth_checklist(["410102", "410103"], year=2022, seed=5)
-    b = synth_checklist(["410103", "410102"], year=2022, seed=5)
+    a = synth_checklist(["410102", "410103"], year=2022, random_state=5)
+    b = synth_checklist(["410103", "410102"], year=2022, random_state=5)
     assert a.equals(b)
     assert sorted(a["year"].unique().to_list()) == [2021, 2022]
     assert a["recognition"].is_between(0.5, 0.99).all()

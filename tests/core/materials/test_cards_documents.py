@@ -21,14 +21,14 @@ IDS = [f"G41010220100315{k:04d}" for k in range(20)]
 
 
 def test_login_codes_are_unambiguous_distinct_and_seeded():
-    a = login_codes(IDS, seed=5)
+    a = login_codes(IDS, random_state=5)
     assert a["student_id"].to_list() == IDS
     assert a["code"].n_unique() == len(IDS)
     assert all(len(c) == 8 and set(c) <= set(ALPHABET) for c in a["code"])
     assert not set("0O1IL2Z5S8BUV") & set(ALPHABET)  # the confusable characters are excluded
-    assert a.equals(login_codes(IDS, seed=5)) and not a.equals(login_codes(IDS, seed=6))
+    assert a.equals(login_codes(IDS, random_state=5)) and not a.equals(login_codes(IDS, random_state=6))
     with pytest.raises(ParameterError, match="duplicate"):
-        login_codes(["x", "x"], seed=1)
+        login_codes(["x", "x"], random_state=1)
 
 
 def test_hash_code_is_salted_sha256():
@@ -36,7 +36,7 @@ def test_hash_code_is_salted_sha256():
 
 
 def _cards() -> pl.DataFrame:
-    codes = login_codes(IDS[:3], seed=1)
+    codes = login_codes(IDS[:3], random_state=1)
     return codes.with_columns(pl.Series("name", ["张三丰", "李四", "王五"]), pl.lit("一中").alias("site"),
                               pl.lit("101").alias("room"), pl.Series("seat", [1, 2, 3]), pl.lit("数学").alias("subject"),
                               pl.lit("B01").alias("booklet"))
@@ -53,7 +53,7 @@ def test_cards_mask_names_unless_asked():
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 def test_eight_cards_a_page_and_each_qr_decodes_to_its_code(tmp_path):
-    cards = login_codes(IDS[:9], seed=3)
+    cards = login_codes(IDS[:9], random_state=3)
     write_pdf(cards_html(cards), tmp_path / "cards.pdf")
     info = subprocess.run(["pdfinfo", str(tmp_path / "cards.pdf")], capture_output=True, text=True, check=True).stdout
     assert "Pages:           2" in info
@@ -72,7 +72,7 @@ def test_seating_documents(tmp_path):
                            "school_code": ["2141000001"] * 12 + ["2141000002"] * 8,
                            "booklet": [f"B{k % 3}" for k in range(20)]})
     rooms = [Room("101", 4, 4), Room("102", 2, 3)]
-    plan = seating_plan(pupils, rooms, seed=1)
+    plan = seating_plan(pupils, rooms, random_state=1)
     html = seating_html(plan, rooms, title="座位表", meta="一中 数学")
     assert "学生1" not in html and "学**" in html and html.count('class="room"') == 2
     assert "学生1" in seating_html(plan, rooms, unmask=True)

@@ -54,7 +54,7 @@ def test_hand_worked_adjacency_of_a_2x3_room():
 def test_checkerboard_exists_and_is_found():
     # two schools each with its own booklet, 8 + 8 in a 4×4 room: a checkerboard has no conflict
     pupils = _pupils([("S1", "B1", 8), ("S2", "B2", 8)])
-    plan = seating_plan(pupils, [Room("101", 4, 4)], seed=3)
+    plan = seating_plan(pupils, [Room("101", 4, 4)], random_state=3)
     assert _total(plan) == 0
     assert sorted(plan["student_id"]) == sorted(pupils["student_id"])
     assert plan.select("row", "col").is_duplicated().sum() == 0
@@ -69,23 +69,23 @@ def test_checkerboard_exists_and_is_found():
 def test_reaches_the_exhaustive_minimum(groups, shape, seed):
     pupils = _pupils(groups)
     room = Room("A", *shape)
-    plan = seating_plan(pupils, [room], seed=seed)
+    plan = seating_plan(pupils, [room], random_state=seed)
     assert _total(plan) == _brute_min_of(tuple(groups), *shape)
 
 
 def test_seeded_and_split_over_rooms():
     pupils = _pupils([("S1", "B1", 10), ("S2", "B2", 9), ("S3", "B1", 6)])
     rooms = [Room("101", 3, 5), Room("102", 3, 4)]
-    a = seating_plan(pupils, rooms, seed=7)
-    assert a.equals(seating_plan(pupils, rooms, seed=7))
-    assert not a.equals(seating_plan(pupils, rooms, seed=8))
+    a = seating_plan(pupils, rooms, random_state=7)
+    assert a.equals(seating_plan(pupils, rooms, random_state=7))
+    assert not a.equals(seating_plan(pupils, rooms, random_state=8))
     assert a.group_by("room").len().sort("room")["len"].to_list() == [15, 10]
     assert a["seat"].max() <= 15
 
 
 def test_too_many_pupils_is_refused():
     with pytest.raises(ParameterError, match="not enough seats"):
-        seating_plan(_pupils([("S1", "B1", 5)]), [Room("1", 2, 2)], seed=1)
+        seating_plan(_pupils([("S1", "B1", 5)]), [Room("1", 2, 2)], random_state=1)
     with pytest.raises(ParameterError, match="ROWSxCOLS"):
         Room.parse("101-6x8")
     assert Room.parse("101:6x8:40") == Room("101", 6, 8, 40)

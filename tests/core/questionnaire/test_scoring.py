@@ -57,7 +57,7 @@ def test_alpha_equals_the_covariance_matrix_formula():
     q = student_questionnaire()
     pupils = pl.DataFrame({"student_id": [f"S{i}" for i in range(3000)],
                            "theta": np.random.default_rng(5).normal(size=3000)})
-    r = synth_responses(pupils, q, seed=5)
+    r = synth_responses(pupils, q, random_state=5)
     rel = {row["scale"]: row for row in reliability(r, q).iter_rows(named=True)}
     for s in q.scales:
         x = r.select(s.items).to_numpy().astype(float)

@@ -39,9 +39,9 @@ def test_definition_shape():
 
 def test_answers_pass_validation_and_are_reproducible(pupils):
     q = student_questionnaire()
-    a = synth_responses(pupils, q, seed=3, missing_code=9)
-    assert a.equals(synth_responses(pupils, q, seed=3, missing_code=9))
-    assert not a.equals(synth_responses(pupils, q, seed=4, missing_code=9))
+    a = synth_responses(pupils, q, random_state=3, missing_code=9)
+    assert a.equals(synth_responses(pupils, q, random_state=3, missing_code=9))
+    assert not a.equals(synth_responses(pupils, q, random_state=4, missing_code=9))
     frame, issues = validate_responses(a.rename({"respondent_id": "学籍号", "school_code": "学校标识码"}), q)
     assert issues == []
     assert 0.97 * N < frame.height < N  # about 1 % return no questionnaire
@@ -51,7 +51,7 @@ def test_answers_pass_validation_and_are_reproducible(pupils):
 
 def test_realistic_shape(pupils):
     q = student_questionnaire()
-    a = synth_responses(pupils, q, seed=3)
+    a = synth_responses(pupils, q, random_state=3)
     scores = scale_scores(a, q).join(pupils.rename({"student_id": "respondent_id"}), on="respondent_id")
     corr = {s: scores.select(pl.corr(s, "scale_score")).item() for s in ("confidence", "interest", "burden")}
     assert 0.2 < corr["confidence"] < 0.6 and 0.1 < corr["interest"] < 0.5 and corr["burden"] < 0
@@ -69,10 +69,10 @@ def test_realistic_shape(pupils):
 
 def test_without_achievement_or_location():
     q = student_questionnaire()
-    a = synth_responses(pl.DataFrame({"student_id": ["x", "y", "z"]}), q, seed=1, nonresponse=0.0)
+    a = synth_responses(pl.DataFrame({"student_id": ["x", "y", "z"]}), q, random_state=1, nonresponse=0.0)
     assert a.height == 3 and a.columns[:2] == ["respondent_id", "Q01"]
     with pytest.raises(ParameterError, match="student_id"):
-        synth_responses(pl.DataFrame({"id": ["x"]}), q, seed=1)
+        synth_responses(pl.DataFrame({"id": ["x"]}), q, random_state=1)
 
 
 def test_principal_questionnaire():
@@ -80,8 +80,8 @@ def test_principal_questionnaire():
     assert q.respondent == "principal" and [s.id for s in q.scales] == ["leadership", "resources"]
     schools = pl.DataFrame({"school_code": [f"41{i:08d}" for i in range(500)],
                             "location": ["乡村", "城区"] * 250})
-    a = synth_principal_responses(schools, seed=4)
-    assert a.equals(synth_principal_responses(schools, seed=4)) and 470 < a.height < 500
+    a = synth_principal_responses(schools, random_state=4)
+    assert a.equals(synth_principal_responses(schools, random_state=4)) and 470 < a.height < 500
     frame, issues = validate_responses(a.rename({"respondent_id": "学校标识码"}), q)
     assert issues == []
     scores = scale_scores(frame, q).join(schools.rename({"school_code": "respondent_id"}), on="respondent_id")

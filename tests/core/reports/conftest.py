@@ -44,11 +44,11 @@ def report_inputs() -> ReportInputs:
            for m in range(1, 6)})
     # the student questionnaire answered by the pupils (answers driven by their achievement)
     q = student_questionnaire()
-    answers = synth_responses(sample.with_columns(theta=pl.Series(theta)), q, seed=3)
+    answers = synth_responses(sample.with_columns(theta=pl.Series(theta)), q, random_state=3)
     scales = scale_scores(answers, q).drop("school_code").rename({"respondent_id": "student_id"})
     return ReportInputs(schools=prov.schools, names=county_names(), year=2022, seed=3, data_version="test-v1",
                         software_version="test", weights=weights, sample=sample, fitness=fitness, scores=scores,
-                        checklist=checklist(prov.schools["county_code"].unique(), seed=3),
+                        checklist=checklist(prov.schools["county_code"].unique(), random_state=3),
                         questionnaire=scales, questionnaire_def=q, questionnaire_cuts=(2.5, 3.5))
 
 

@@ -56,7 +56,7 @@ def test_shifting_the_variable_shifts_the_mean_and_keeps_its_se(seed, shift):
 def test_selection_draws_exactly_n_and_probabilities_sum_to_n(sizes, n, seed):
     frame = pl.DataFrame({"school_code": [f"{i:04d}" for i in range(len(sizes))], "county_code": ["1"] * len(sizes),
                           "location": ["城区"] * len(sizes), "mos": sizes})
-    sel = select_schools(frame, SampleParams(schools=n, seed=seed))
+    sel = select_schools(frame, SampleParams(schools=n, random_state=seed))
     k = min(n, len(sizes))
     assert int(sel["sampled"].sum()) == k
     assert abs(float(sel["pi"].sum()) - k) < 1e-9

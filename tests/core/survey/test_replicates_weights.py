@@ -119,7 +119,7 @@ def test_poststratification_and_raking_meet_their_totals():
 
 def test_final_weights_keep_stratum_totals_and_zero_non_respondents(registry):
     schools, pupils = registry
-    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, random_state=4))
     rng = np.random.default_rng(0)
     resp = rng.random(s.pupils.height) > 0.15
     for method in ("jk2", "fay"):
@@ -137,7 +137,7 @@ def test_final_weights_keep_stratum_totals_and_zero_non_respondents(registry):
 
 def test_school_nonresponse_moves_weight_within_the_stratum(registry):
     schools, pupils = registry
-    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, random_state=4))
     refusing = s.pupils["school_code"].unique().sort()[1]
     resp = (s.pupils["school_code"] != refusing).to_numpy()
     w = final_weights(s.pupils, s.schools, resp, replicates=16)
@@ -149,7 +149,7 @@ def test_school_nonresponse_moves_weight_within_the_stratum(registry):
 
 def test_final_weights_calibrate_to_known_totals(registry):
     schools, pupils = registry
-    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, random_state=4))
     county = pl.DataFrame({"county_code": ["410102", "410103", "410104"], "total": [1700.0, 1600.0, 1900.0]})
     sex = pl.DataFrame({"sex": [1, 2], "total": [2700.0, 2500.0]})
     resp = np.random.default_rng(2).random(s.pupils.height) > 0.1
@@ -167,7 +167,7 @@ def test_final_weights_calibrate_to_known_totals(registry):
 
 def test_school_nonresponse_cells_can_be_finer_than_the_stratum(registry):
     schools, pupils = registry
-    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, seed=4))
+    s = draw_sample(schools, pupils, SampleParams(schools=6, pupils_per_school=20, random_state=4))
     refusing = s.pupils["school_code"].unique().sort()[1]
     resp = (s.pupils["school_code"] != refusing).to_numpy()
     w = final_weights(s.pupils, s.schools, resp, replicates=16, school_cells=("stratum", "location"))

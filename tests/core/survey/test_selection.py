@@ -72,7 +72,7 @@ def test_inclusion_frequencies_match_the_design_probabilities(registry):
     # (each stratum gets its own random start, so the copies are independent selections)
     sim = pl.concat([frame.with_columns(pl.lit(d).alias("draw")) for d in range(draws)]).with_columns(
         (pl.col("county_code") + "#" + pl.col("draw").cast(pl.String)).alias("sim_stratum"))
-    sel = select_schools(sim, SampleParams(schools=n, stratum="sim_stratum", seed=99, replacements=0))
+    sel = select_schools(sim, SampleParams(schools=n, stratum="sim_stratum", random_state=99, replacements=0))
     assert (sel.group_by("sim_stratum").agg(pl.col("sampled").sum())["sampled"] == n).all()
     pis = sel.group_by("school_code").agg(pl.col("pi").first(), pl.col("sampled").mean().alias("freq"))
     pi = np.array([expected[k] for k in pis["school_code"]])
@@ -96,7 +96,7 @@ def test_allocation_reaches_the_target(registry):
 
 def test_replacements_are_unsampled_neighbours_in_the_same_stratum(registry):
     schools, _ = registry
-    sel = select_schools(build_frame(schools).schools, SampleParams(schools=6, seed=3))
+    sel = select_schools(build_frame(schools).schools, SampleParams(schools=6, random_state=3))
     codes = sel["school_code"].to_list()
     pos = {c: i for i, c in enumerate(codes)}
     sampled = set(sel.filter(pl.col("sampled"))["school_code"])
@@ -114,7 +114,7 @@ def test_replacements_are_unsampled_neighbours_in_the_same_stratum(registry):
 
 def test_pupils_drawn_all_when_fewer_and_subjects_spiralled(registry):
     schools, pupils = registry
-    params = SampleParams(schools=6, pupils_per_school=20, seed=11)
+    params = SampleParams(schools=6, pupils_per_school=20, random_state=11)
     s = draw_sample(schools, pupils, params)
     per = s.pupils.group_by("school_code").agg(pl.len().alias("n"), pl.col("roster_size").first(),
                                                pl.col("pupil_weight").first(), pl.col("school_weight").first())
@@ -132,10 +132,10 @@ def test_pupils_drawn_all_when_fewer_and_subjects_spiralled(registry):
 
 def test_selection_is_reproducible_and_seeded(registry):
     schools, pupils = registry
-    a = draw_sample(schools, pupils, SampleParams(schools=5, pupils_per_school=10, seed=1)).pupils
+    a = draw_sample(schools, pupils, SampleParams(schools=5, pupils_per_school=10, random_state=1)).pupils
     b = draw_sample(schools, pupils.sample(fraction=1.0, shuffle=True, seed=4), SampleParams(
-        schools=5, pupils_per_school=10, seed=1)).pupils
-    c = draw_sample(schools, pupils, SampleParams(schools=5, pupils_per_school=10, seed=2)).pupils
+        schools=5, pupils_per_school=10, random_state=1)).pupils
+    c = draw_sample(schools, pupils, SampleParams(schools=5, pupils_per_school=10, random_state=2)).pupils
     assert a.equals(b)
     assert not a.equals(c)
 
@@ -148,7 +148,7 @@ def test_pupil_inclusion_frequencies_are_n_over_m(registry):
     # 2000 draws at once: the school repeated under 2000 codes, each drawn independently
     copies = pl.concat([roster.with_columns(pl.lit(f"c{d}").alias("school_code")) for d in range(draws)])
     sch = pl.DataFrame({"school_code": [f"c{d}" for d in range(draws)], "school_weight": [1.0] * draws})
-    hits = select_pupils(copies, sch, SampleParams(pupils_per_school=n, seed=5))["student_id"].value_counts()
+    hits = select_pupils(copies, sch, SampleParams(pupils_per_school=n, random_state=5))["student_id"].value_counts()
     freq = hits["count"].to_numpy() / draws
     p = n / m
     assert hits.height == m or hits.height > 0.99 * m

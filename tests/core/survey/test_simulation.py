@@ -49,7 +49,7 @@ def _copies() -> tuple[pl.DataFrame, pl.DataFrame, float]:
 @pytest.fixture(scope="module")
 def samples():
     schools, pupils, truth = _copies()
-    smp = draw_sample(schools, pupils, SampleParams(schools=10, pupils_per_school=15, seed=8))
+    smp = draw_sample(schools, pupils, SampleParams(schools=10, pupils_per_school=15, random_state=8))
     data = smp.pupils.join(pupils.select("student_id", "y"), on="student_id")
     return smp, data, truth
 
@@ -57,7 +57,7 @@ def samples():
 @pytest.mark.parametrize("method", ["jk2", "fay"])
 def test_replicate_variance_matches_the_sampling_variance(samples, method):
     smp, data, truth = samples
-    w = final_weights(smp.pupils, smp.schools, method=method, replicates=80, seed=3)
+    w = final_weights(smp.pupils, smp.schools, method=method, replicates=80, random_state=3)
     d = ReplicateDesign(data.select("student_id", "county_code", "school_code", "y").join(w.drop("school_code"),
                                                                                           on="student_id"),
                         "weight", "rep_*", method=method, rule=NO_RULE)

@@ -9,14 +9,14 @@ from junheng.synth import province
 
 @pytest.fixture(scope="session")
 def small():
-    return province(scale=0.02, seed=2022)
+    return province(scale=0.02, random_state=2022)
 
 
 @pytest.fixture(scope="session")
 def tenth():
-    return province(scale=0.1, seed=11)
+    return province(scale=0.1, random_state=11)
 
 
 @pytest.fixture(scope="session")
 def full():
-    return province(scale=1.0, seed=2022)
+    return province(scale=1.0, random_state=2022)

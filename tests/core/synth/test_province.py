@@ -32,7 +32,7 @@ def _county_codes() -> set[str]:
 
 
 def test_same_seed_same_province_other_seed_other_province():
-    a, b, c = province(0.01, seed=5), province(0.01, seed=5), province(0.01, seed=6)
+    a, b, c = province(0.01, random_state=5), province(0.01, random_state=5), province(0.01, random_state=6)
     assert_frame_equal(a.schools, b.schools)
     assert_frame_equal(a.pupils, b.pupils)
     assert_frame_equal(a.regions, b.regions)
@@ -181,14 +181,14 @@ def test_class_sizes_mostly_at_most_45_some_oversized(tenth):
 def test_scale_and_seed_are_checked():
     with pytest.raises(ParameterError, match="scale"):
         province(scale=0)
-    with pytest.raises(ParameterError, match="seed"):
-        province(scale=0.01, seed=-1)
+    with pytest.raises(ParameterError, match="random_state"):
+        province(scale=0.01, random_state=-1)
 
 
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_any_seed_gives_valid_unique_ids_and_codes(seed):
-    p = province(scale=0.005, seed=seed)
+    p = province(scale=0.005, random_state=seed)
     assert valid_student_ids(p.pupils["student_id"]).all()
     assert p.pupils["student_id"].n_unique() == p.pupils.height
     assert p.schools["school_code"].n_unique() == p.schools.height
@@ -203,8 +203,8 @@ def test_school_names_are_chinese_and_unique_within_a_county(full):
 
 
 def test_same_seed_same_province_in_another_process():
-    code = ("from junheng.synth import province; p = province(0.01, seed=3); "
+    code = ("from junheng.synth import province; p = province(0.01, random_state=3); "
             "print(p.schools.hash_rows().sum(), p.pupils.hash_rows().sum())")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    p = province(0.01, seed=3)
+    p = province(0.01, random_state=3)
     assert other == [str(p.schools.hash_rows().sum()), str(p.pupils.hash_rows().sum())]

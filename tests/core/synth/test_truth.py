@@ -15,8 +15,8 @@ def _schools(k=300, s=10):
 
 
 def test_effects_have_the_declared_spread_and_are_reproducible():
-    e = truth.area_effects(_schools(), seed=5)
-    assert e.equals(truth.area_effects(_schools(), seed=5))
+    e = truth.area_effects(_schools(), random_state=5)
+    assert e.equals(truth.area_effects(_schools(), random_state=5))
     m = e.filter(pl.col("domain") == "数学")
     county = m.unique("county_code")["county_effect"]
     assert county.std() == pytest.approx(np.hypot(*truth.COUNTY_SD), rel=0.12)
@@ -40,7 +40,7 @@ def test_true_county_means_by_hand():
 
 def test_absent_pupils_are_about_three_percent_and_stable():
     ids = pl.Series([f"G{i:09d}" for i in range(100_000)])
-    a = truth.absent(ids, seed=1)
+    a = truth.absent(ids, random_state=1)
     assert a.mean() == pytest.approx(truth.ABSENT_RATE, abs=0.003)
-    assert (a == truth.absent(ids, seed=1)).all()
-    assert truth.refusing_schools(pl.Series(["x"]), seed=1) == ["x"]  # at least one refusal
+    assert (a == truth.absent(ids, random_state=1)).all()
+    assert truth.refusing_schools(pl.Series(["x"]), random_state=1) == ["x"]  # at least one refusal

@@ -28,7 +28,7 @@ def _all_files(root):
 
 def test_same_seed_gives_byte_identical_files(tmp_path, written):
     out, _ = written
-    again = write_province(province(scale=0.02, seed=2022), tmp_path / "again")
+    again = write_province(province(scale=0.02, random_state=2022), tmp_path / "again")
     assert again["pupils"] > 0
     assert _all_files(out) == _all_files(tmp_path / "again")
 

@@ -69,7 +69,7 @@ def test_it_stores_designs_and_assigns(bank_file, cycle):
 
     services.import_item_bank(bank_file)
     items = pl.DataFrame({"item_id": [f"M{j:03d}" for j in range(20)] + ["MC01"]})
-    blocks = assemble_blocks(items, 7, seed=1)
+    blocks = assemble_blocks(items, 7, random_state=1)
     design = cyclic_bib(7, 3)
     services.save_design(cycle, "数学", design, blocks)
     again, frame = services.design_from_db(cycle, "数学")

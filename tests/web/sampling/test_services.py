@@ -163,7 +163,7 @@ def test_a_core_sample_is_saved_against_the_registry(world):
     schools = registry_schools(6)
     roster = pl.DataFrame(list(Pupil.objects.values_list("student_id", "sex", "school__code", "grade")),
                           schema=["student_id", "sex", "school_code", "grade"], orient="row")
-    sample = draw_sample(schools.drop("school_pk"), roster, SampleParams(schools=3, pupils_per_school=5, seed=1))
+    sample = draw_sample(schools.drop("school_pk"), roster, SampleParams(schools=3, pupils_per_school=5, random_state=1))
     run = save_sample(world, sample, {"schools": 3}, seed=1)
     assert SampledPupil.objects.filter(run=run).count() == sample.pupils.height
     saved = pupil_sample(world).sort("student_id")
