@@ -72,6 +72,12 @@ class Grouping:
         out = np.asarray(ind @ m)
         return [out[k * n_g:(k + 1) * n_g] for k in range(len(xs))]
 
+    def ratios(self, w: np.ndarray, xs: list[np.ndarray]) -> list[np.ndarray]:
+        """Σ w x / Σ w per group and weight column, for each x (rows outside the groups ignored)."""
+        den = self.sums(w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return [num / den for num in self.weighted_sums(xs, w)]
+
     def counts(self, full_weight: np.ndarray, school_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Pupils (valid rows with positive weight) and distinct schools per group."""
         rows = self.rows[full_weight[self.rows] > 0]

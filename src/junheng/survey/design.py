@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import Issue, Issues, ParameterError
+from junheng.exceptions import EstimationError, Issue, Issues, ParameterError
 
 Method = Literal["jk2", "fay", "brr"]
 METHODS: tuple[str, ...] = ("jk2", "fay", "brr")
@@ -169,6 +169,48 @@ class ReplicateDesign:
         centre = full[:, None] if self.mse else reps.mean(axis=1, keepdims=True)
         d = reps - centre
         return self.scale * (d @ d.T)
+
+    # -- estimates with their variance: (full (M, G), variance (M, G), degrees of freedom (M, G)) --
+    # Each design class owns these (TaylorDesign linearises); the estimators only call them.
+
+    replicated: ClassVar[bool] = True
+    """Whether the design has replicate weights (quantiles and part–whole comparisons need them)."""
+
+    def stats(self, thetas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Full-sample estimates, variances and degrees of freedom from per-variable replicate
+        estimates (each (G, R+1): column 0 under the full-sample weight)."""
+        full = np.stack([t[:, 0] for t in thetas])
+        var = np.stack([self.variance(t[:, 0], t[:, 1:]) for t in thetas])
+        df = np.stack([self.degrees_of_freedom(t[:, 0], t[:, 1:]) for t in thetas])
+        return full, var, df
+
+    def ratio(self, xs: list[np.ndarray], grp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Domain means Σ w x / Σ w of each x per group, re-estimated under every replicate."""
+        return self.stats(grp.ratios(self.weights_matrix, xs))
+
+    def totals(self, xs: list[np.ndarray], grp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Domain totals Σ w x of each x per group."""
+        return self.stats(grp.weighted_sums(xs, self.weights_matrix))
+
+    def difference(self, xs: list[np.ndarray], grp, n_by: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """θ(a) − θ(b) of domain means per by-group (cells 2g: a, 2g + 1: b), differenced replicate
+        by replicate so that the covariance of the two groups enters."""
+        return self.stats([t[0::2] - t[1::2] for t in grp.ratios(self.weights_matrix, xs)])
+
+    def regression(self, X: np.ndarray, ys: list[np.ndarray], rows: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weighted least-squares coefficients (terms as the groups), refitted under every replicate."""
+        W = self.weights_matrix[rows]
+        xtwx = np.einsum("ik,ip,iq->kpq", W, X, X, optimize=True)  # X'W_r X for every weight column
+        thetas = []
+        for y in ys:
+            xtwy = np.einsum("ik,ip,i->kp", W, X, y, optimize=True)
+            try:
+                beta = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]  # (k, p)
+            except np.linalg.LinAlgError as exc:
+                raise EstimationError("设计矩阵奇异 / the design matrix is singular (collinear predictors?)") from exc
+            thetas.append(beta.T)  # (p, R+1)
+        return self.stats(thetas)
 
     def with_rule(self, rule: ReportingRule) -> ReplicateDesign:
         """The same design with another minimum reporting rule (weights are shared, not copied)."""

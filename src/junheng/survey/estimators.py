@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import EstimationError, ParameterError
+from junheng.exceptions import ParameterError
 from junheng.survey._groups import Grouping, group_index, normalise_by
 from junheng.survey.design import ReplicateDesign
 
@@ -43,16 +43,6 @@ RESULT_COLUMNS = ("estimate", "se", "df", "n_pupils", "n_schools", "flag")
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def _taylor():
-    from junheng.survey import taylor
-
-    return taylor
-
-
-def _is_taylor(design) -> bool:
-    return type(design).__name__ == "TaylorDesign"
 
 
 def resolve_pv(data: pl.DataFrame, pv: str | Sequence[str]) -> list[str]:
@@ -127,17 +117,8 @@ def rubin(estimates: np.ndarray, variances: np.ndarray) -> tuple[np.ndarray, np.
 def _result(design: ReplicateDesign, keys: pl.DataFrame, thetas: list[np.ndarray], n_pupils: np.ndarray,
             n_schools: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     """Frame from per-variable replicate estimates (each (G, R+1)): Rubin-combined when M > 1."""
-    full, var, df = replicate_stats(design, thetas)
+    full, var, df = design.stats(thetas)
     return finish(design, keys, full, var, n_pupils, n_schools, extra, df=df)
-
-
-def replicate_stats(design, thetas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(M, G) full-sample estimates, variances and design degrees of freedom from per-variable
-    replicate estimates (each (G, R+1))."""
-    full = np.stack([t[:, 0] for t in thetas])
-    var = np.stack([design.variance(t[:, 0], t[:, 1:]) for t in thetas])
-    df = np.stack([design.degrees_of_freedom(t[:, 0], t[:, 1:]) for t in thetas])
-    return full, var, df
 
 
 def finish(design, keys: pl.DataFrame, full: np.ndarray, var: np.ndarray, n_pupils: np.ndarray,
@@ -177,13 +158,6 @@ def _grouping(design: ReplicateDesign, by: list[str], valid: np.ndarray) -> tupl
     return Grouping(gid, n_groups, valid), keys
 
 
-def _ratios(grp: Grouping, w: np.ndarray, xs: list[np.ndarray]) -> list[np.ndarray]:
-    """Σ w x / Σ w per group and weight column, for each x (rows outside the groups ignored)."""
-    den = grp.sums(w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return [num / den for num in grp.weighted_sums(xs, w)]
-
-
 def _deff(design: ReplicateDesign, grp: Grouping, x: np.ndarray, theta: np.ndarray, v: np.ndarray,
           n_pupils: np.ndarray) -> np.ndarray:
     """V / V_srs as R's ``svymean(..., deff=TRUE)`` (without-replacement SRS of the same size)."""
@@ -214,11 +188,7 @@ def mean(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequ
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
     if deff and len(names) > 1:
         raise ParameterError("设计效应仅对单一变量计算 / deff is computed for a single variable, not plausible values")
-    if _is_taylor(design):
-        full, var = _taylor().ratio(design, [x for x, _ in xs], grp)
-        df = None
-    else:
-        full, var, df = replicate_stats(design, _ratios(grp, design.weights_matrix, [x for x, _ in xs]))
+    full, var, df = design.ratio([x for x, _ in xs], grp)
     extra = {"deff": _deff(design, grp, xs[0][0], full[0][:, None], var[0], n_p)} if deff else None
     return finish(design, keys, full, var, n_p, n_s, extra, df=df)
 
@@ -234,10 +204,8 @@ def total(design: ReplicateDesign, variable: str | None = None, *, pv: str | Seq
     valid = np.logical_and.reduce([v for _, v in xs])
     grp, keys = _grouping(design, by_, valid)
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
-    if _is_taylor(design):
-        return finish(design, keys, *_taylor().totals(design, [x for x, _ in xs], grp), n_p, n_s)
-    thetas = grp.weighted_sums([x for x, _ in xs], design.weights_matrix)
-    return _result(design, keys, thetas, n_p, n_s)
+    full, var, df = design.totals([x for x, _ in xs], grp)
+    return finish(design, keys, full, var, n_p, n_s, df=df)
 
 
 def proportion(design: ReplicateDesign, variable: str | None = None, *, pv: str | Sequence[str] | None = None,
@@ -264,10 +232,8 @@ def proportion(design: ReplicateDesign, variable: str | None = None, *, pv: str 
     grp, keys = _grouping(design, by_, valid)
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
     ind = [c.is_in(lv).fill_null(False).cast(pl.Float64).to_numpy() for c in cols]
-    if _is_taylor(design):
-        return finish(design, keys, *_taylor().ratio(design, ind, grp), n_p, n_s)
-    thetas = _ratios(grp, design.weights_matrix, ind)
-    return _result(design, keys, thetas, n_p, n_s)
+    full, var, df = design.ratio(ind, grp)
+    return finish(design, keys, full, var, n_p, n_s, df=df)
 
 
 def _weighted_quantiles(x: np.ndarray, w: np.ndarray, gid: np.ndarray, n_groups: int, p: float) -> np.ndarray:
@@ -299,7 +265,7 @@ def quantile(design: ReplicateDesign, variable: str | None = None, q: float = 0.
     interval.type="quantile")`` on a replicate design), SE from the replicate quantiles."""
     if not 0.0 < q < 1.0:
         raise ParameterError(f"分位数须在 (0, 1) / q must be in (0, 1); got {q}")
-    if _is_taylor(design):
+    if not design.replicated:
         raise ParameterError("分位数需要复制权重设计 / quantiles need a replicate-weight design")
     names = _variables(design, variable, pv)
     by_ = normalise_by(by)
@@ -338,12 +304,7 @@ def difference(design: ReplicateDesign, variable: str | None = None, *, group: s
     cell = np.where((gid >= 0) & (side >= 0), gid * 2 + side, -1)
     grp = Grouping(cell, 2 * n_by, valid)
     n_p, n_s = grp.counts(design.weights_matrix[:, 0], design.school_ids)
-    if _is_taylor(design):
-        full, var = _taylor().difference(design, [x for x, _ in xs], grp, n_by)
-        df = None
-    else:
-        diffs = [t[0::2] - t[1::2] for t in _ratios(grp, design.weights_matrix, [x for x, _ in xs])]
-        full, var, df = replicate_stats(design, diffs)
+    full, var, df = design.difference([x for x, _ in xs], grp, n_by)
     out = finish(design, keys, full, var, n_p[0::2] + n_p[1::2], n_s[0::2] + n_s[1::2], df=df)
     # the reporting rule holds for each of the two groups
     flags = _flags(design, np.minimum(n_p[0::2], n_p[1::2]), np.minimum(n_s[0::2], n_s[1::2]))
@@ -372,7 +333,7 @@ def versus_total(design: ReplicateDesign, variable: str | None = None, *, by: st
     """
     from junheng.survey.inference import compare
 
-    if _is_taylor(design):
+    if not design.replicated:
         raise ParameterError("与总体比较需要复制权重设计 / group-versus-total needs a replicate-weight design")
     names = _variables(design, variable, pv)
     by_, within_ = normalise_by(by), normalise_by(within)
@@ -387,9 +348,9 @@ def versus_total(design: ReplicateDesign, variable: str | None = None, *, by: st
     if within_:
         parent = keys.select(within_).join(tkeys.with_row_index("__t"), on=within_, how="left",
                                            maintain_order="left")["__t"].to_numpy().astype(np.int64)
-    part = _ratios(grp, design.weights_matrix, [x for x, _ in xs])
-    whole = _ratios(tot, design.weights_matrix, [x for x, _ in xs])
-    full, var, _ = replicate_stats(design, [p - w[parent] for p, w in zip(part, whole)])
+    part = grp.ratios(design.weights_matrix, [x for x, _ in xs])
+    whole = tot.ratios(design.weights_matrix, [x for x, _ in xs])
+    full, var, _ = design.stats([p - w[parent] for p, w in zip(part, whole)])
     df = np.stack([design.degrees_of_freedom(p[:, 0], p[:, 1:]) for p in part])  # the part's zones
     own = finish(design, keys, np.stack([p[:, 0] for p in part]), np.zeros((len(xs), grp.n_groups)), n_p, n_s)
     out = finish(design, keys, full, var, n_p, n_s, df=df).rename({"estimate": "diff", "se": "diff_se"})
@@ -427,21 +388,9 @@ def regression(design: ReplicateDesign, y: str | None = None, x: Sequence[str] =
         n_schools = int(np.unique(design.school_ids[rows][W[:, 0] > 0]).size)
     p = len(terms)
     keys = pl.DataFrame({"term": terms})
-    if _is_taylor(design):
-        full, var = _taylor().regression(design, X, [yv[rows] for yv, _ in ys], rows)
-        return finish(design, keys, full, var, np.full(p, n_pupils), np.full(p, n_schools))
-    # X'W_r X for every weight column at once: (k, p, p)
-    xtwx = np.einsum("ik,ip,iq->kpq", W, X, X, optimize=True)
-    thetas = []
-    for yv, _ in ys:
-        xtwy = np.einsum("ik,ip,i->kp", W, X, yv[rows], optimize=True)
-        try:
-            beta = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]  # (k, p)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError("设计矩阵奇异 / the design matrix is singular (collinear predictors?)") from exc
-        thetas.append(beta.T)  # (p, R+1): terms as the 'groups'
-    return _result(design, keys, thetas, np.full(p, n_pupils), np.full(p, n_schools))
+    full, var, df = design.regression(X, [yv[rows] for yv, _ in ys], rows)
+    return finish(design, keys, full, var, np.full(p, n_pupils), np.full(p, n_schools), df=df)
 
 
-__all__ = ["RESULT_COLUMNS", "difference", "replicate_stats", "mean", "proportion", "quantile", "regression", "resolve_pv", "rubin",
+__all__ = ["RESULT_COLUMNS", "difference", "mean", "proportion", "quantile", "regression", "resolve_pv", "rubin",
            "total", "versus_total"]

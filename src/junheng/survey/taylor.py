@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -95,6 +95,28 @@ class TaylorDesign:
         ok = gid >= 0
         t = sp.csr_matrix((z[ok], (gid[ok], self.psu_ids[ok])), shape=(n_groups, int(self.psu_ids.max()) + 1))
         return self.variance_of_totals(t)
+
+    # -- estimates with their variance, as ReplicateDesign's: (full (M, G), variance, df) --------
+
+    replicated: ClassVar[bool] = False
+
+    def _with_df(self, full_var: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        full, var = full_var
+        return full, var, np.full(full.shape, self.degf)
+
+    def ratio(self, xs: list[np.ndarray], grp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Domain means and their linearised variances (df: PSUs − strata)."""
+        return self._with_df(ratio(self, xs, grp))
+
+    def totals(self, xs: list[np.ndarray], grp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._with_df(totals(self, xs, grp))
+
+    def difference(self, xs: list[np.ndarray], grp, n_by: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._with_df(difference(self, xs, grp, n_by))
+
+    def regression(self, X: np.ndarray, ys: list[np.ndarray], rows: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._with_df(regression(self, X, ys, rows))
 
     def __repr__(self) -> str:
         return (f"TaylorDesign(n={self.data.height}, weight={self.weight!r}, strata={self.strata!r}, "

@@ -112,3 +112,24 @@ def test_taylor_design_lonely_psu_and_quantile():
         quantile(d, "y", 0.5)
     with pytest.raises(ParameterError, match="lonely_psu"):
         TaylorDesign(f, "w", lonely_psu="adjust")
+
+
+def test_each_design_class_owns_its_variance():
+    """The estimators ask the design for estimates and variances (no dispatch on the class name):
+    a renamed subclass estimates as its parent, and the two designs differ where their methods do."""
+    from junheng.survey import TaylorDesign
+
+    class CountyDesign(TaylorDesign):
+        pass
+
+    f = _frame(40).with_columns(pl.Series("stratum", ["a"] * 20 + ["b"] * 20))
+    plain = TaylorDesign(f, "w", strata="stratum", psu="school_code", rule=NO_RULE)
+    sub = CountyDesign(f, "w", strata="stratum", psu="school_code", rule=NO_RULE)
+    for est in (lambda d: mean(d, "y", by="g"), lambda d: difference(d, "y", group="g", a=0, b=1),
+                lambda d: regression(d, "y", ["g"])):
+        assert est(sub).equals(est(plain))
+    assert not TaylorDesign.replicated and ReplicateDesign.replicated
+    with pytest.raises(ParameterError, match="replicate-weight design"):
+        quantile(sub, "y", 0.5)
+    # Taylor: df = PSUs − strata = 10 − 2; replicate: the variance zones that contribute
+    assert mean(plain, "y")["df"][0] == 8.0
