@@ -84,7 +84,7 @@ def _main() -> None:
     from junheng.survey import ReplicateDesign, mean
     from junheng_web.assessment.models import PupilScore
     from junheng_web.assessment.services import store_scores
-    from junheng_web.cycles.services import compute_academic_dashboard
+    from junheng_web.cycles.dashboards import compute_academic_dashboard
     from junheng_web.sampling.services import design, store_weights
 
     t0 = time.perf_counter()

@@ -84,7 +84,7 @@ def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Pat
 
 
 def _session(cycle, site_code: str, session: str, room: str | None):
-    from junheng_web.cycles.models import TestSession, TestSite
+    from junheng_web.testsites.models import TestSession, TestSite
 
     site = TestSite.objects.filter(cycle=cycle, code=site_code).first()
     if site is None:

@@ -364,7 +364,7 @@ def _save_sample_to_db(sample) -> None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from junheng_web.cycles.services import sites_per_school
+    from junheng_web.testsites.services import sites_per_school
 
     cycle = demo_cycle()
     run = save_sample(cycle, sample)

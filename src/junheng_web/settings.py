@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "junheng_web.reports",
     "junheng_web.questionnaires",
     "junheng_web.supervision",
+    "junheng_web.testsites",
     "junheng_web.cycles",
     "junheng_web.delivery",
 ]

@@ -30,8 +30,8 @@ def v_world(transactional_db):
     from django.utils import timezone
 
     from junheng_web.accounts.models import User
-    from junheng_web.cycles.models import TestSession, TestSite
     from junheng_web.registry.models import Cycle, Region
+    from junheng_web.testsites.models import TestSession, TestSite
 
     prov = Region.objects.create(code="410000", level="province", name="河南省")
     city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)

@@ -63,10 +63,10 @@ def _user(username, role, region=None, school=None):
 
 @pytest.fixture
 def world(db) -> World:
-    from junheng_web.cycles.models import TestSession, TestSite
     from junheng_web.jobs.models import Job
     from junheng_web.registry.models import Cycle, Pupil, Region, School
     from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
+    from junheng_web.testsites.models import TestSession, TestSite
 
     prov = Region.objects.create(code="410000", level="province", name="河南省")
     city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)

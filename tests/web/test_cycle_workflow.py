@@ -57,7 +57,7 @@ def test_it_replaces_a_refusing_school(client, world):
 
 
 def test_it_sets_up_a_site_only_with_the_countys_schools(client, world):
-    from junheng_web.cycles.models import TestSite
+    from junheng_web.testsites.models import TestSite
 
     client.force_login(world.users["bob"])
     url = reverse("site_list", kwargs={"pk": world.cycle.pk})
@@ -100,9 +100,9 @@ def test_it_lists_the_next_steps_by_role(client, world):
 def test_it_makes_each_participating_school_a_site_once(world):
     import datetime as dt
 
-    from junheng_web.cycles.models import TestSession, TestSite
-    from junheng_web.cycles.services import sites_per_school
     from junheng_web.registry.models import Region
+    from junheng_web.testsites.models import TestSession, TestSite
+    from junheng_web.testsites.services import sites_per_school
 
     TestSite.objects.all().delete()
     start = dt.datetime(2022, 6, 16, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
@@ -119,7 +119,7 @@ def test_it_makes_each_participating_school_a_site_once(world):
 
 
 def test_a_county_sets_up_a_site_per_school_from_the_sites_page(client, world):
-    from junheng_web.cycles.models import TestSite
+    from junheng_web.testsites.models import TestSite
 
     TestSite.objects.all().delete()
     client.force_login(world.users["bob"])
@@ -134,7 +134,7 @@ def test_a_county_sets_up_a_site_per_school_from_the_sites_page(client, world):
 
 
 def test_the_sites_list_comes_a_hundred_at_a_time(client, world):
-    from junheng_web.cycles.models import TestSite
+    from junheng_web.testsites.models import TestSite
 
     TestSite.objects.bulk_create([TestSite(cycle=world.cycle, county=world.regions["A"], code=f"TX{k:03d}",
                                            name=f"测试点{k}") for k in range(150)])

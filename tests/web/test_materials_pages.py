@@ -59,8 +59,8 @@ def test_masked_for_a_role_without_unmask(world, client_for, tmp_path):
 
 def test_login_codes_are_stored_hashed_and_check(world, client_for, tmp_path):
     from junheng.materials.cards import ALPHABET
-    from junheng_web.cycles.models import LoginCode
-    from junheng_web.cycles.services import check_login_code
+    from junheng_web.testsites.models import LoginCode
+    from junheng_web.testsites.services import check_login_code
 
     c = client_for("bob")
     text = _text(c.get(_url(world, "cards", unmask=1)).content, tmp_path)

@@ -277,8 +277,8 @@ def test_pupil_pages_refuse_another_sessions_code_and_show_only_ones_own(client,
     from django.utils import timezone
 
     from junheng_web.assessment.models import Booklet, BookletAssignment
-    from junheng_web.cycles.models import TestSession
-    from junheng_web.cycles.services import store_login_codes
+    from junheng_web.testsites.models import TestSession
+    from junheng_web.testsites.services import store_login_codes
 
     w = matrix_world
     now = timezone.now()

@@ -5,8 +5,6 @@ saved outside the uploader's scope are rolled back."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 
 import polars as pl
 import pytest
@@ -22,21 +20,17 @@ pytestmark = pytest.mark.django_db
 def fake_registry(monkeypatch):
     """``import_pupils`` that upserts every row as written (no checks): the worst importer."""
     from junheng_web.registry.models import Pupil, School
+    from junheng_web.registry.services import ImportResult
 
-    def import_pupils(path, user=None):
+    def import_pupils(path, *, user=None, school=None, progress=None):
         frame = pl.read_csv(path, infer_schema=False)
         for r in frame.iter_rows(named=True):
             Pupil.objects.update_or_create(student_id=r["学籍号"], defaults={
                 "name": r["姓名"], "sex": int(r["性别"]), "birth_date": dt.date.fromisoformat(r["出生日期"]),
                 "school": School.objects.get(code=r["学校标识码"]), "grade": int(r["年级"])})
-        return {"rows": frame.height, "created": frame.height, "updated": 0, "unchanged": 0}
+        return ImportResult("pupils", path.name, rows=frame.height, created=frame.height)
 
-    module = types.ModuleType("junheng_web.registry.services")
-    module.import_pupils = import_pupils
-    monkeypatch.setitem(sys.modules, "junheng_web.registry.services", module)
-    import junheng_web.registry as pkg
-
-    monkeypatch.setattr(pkg, "services", module, raising=False)
+    monkeypatch.setattr("junheng_web.cycles.uploads.import_pupils", import_pupils)
 
 
 def _roster(tmp_path, rows):
@@ -55,7 +49,7 @@ def _new_sid(k):
 
 
 def test_it_imports_the_schools_own_rows(fake_registry, world, tmp_path):
-    from junheng_web.cycles.services import import_roster
+    from junheng_web.cycles.uploads import import_roster
     from junheng_web.registry.models import Pupil
 
     path = _roster(tmp_path, [_row(_new_sid(900), "4101020001")])
@@ -64,7 +58,7 @@ def test_it_imports_the_schools_own_rows(fake_registry, world, tmp_path):
 
 
 def test_it_refuses_to_move_another_schools_pupil(fake_registry, world, tmp_path):
-    from junheng_web.cycles.services import import_roster
+    from junheng_web.cycles.uploads import import_roster
     from junheng_web.registry.models import Pupil
 
     theirs = world.pupils["B"][0].student_id
@@ -77,7 +71,7 @@ def test_it_refuses_to_move_another_schools_pupil(fake_registry, world, tmp_path
 
 
 def test_it_rolls_back_rows_saved_to_another_school(fake_registry, world, tmp_path):
-    from junheng_web.cycles.services import import_roster
+    from junheng_web.cycles.uploads import import_roster
     from junheng_web.registry.models import Pupil
 
     path = _roster(tmp_path, [_row(_new_sid(902), "4101020001"), _row(_new_sid(903), "4101030001")])
@@ -88,7 +82,7 @@ def test_it_rolls_back_rows_saved_to_another_school(fake_registry, world, tmp_pa
 
 
 def test_it_lets_a_county_upload_for_its_schools(fake_registry, world, tmp_path):
-    from junheng_web.cycles.services import import_roster
+    from junheng_web.cycles.uploads import import_roster
 
     path = _roster(tmp_path, [_row(_new_sid(904), "4101020001"), _row(_new_sid(905), "4101020002")])
     assert import_roster(path, world.users["bob"], file_name="名册.csv")["rows"] == 2

@@ -41,8 +41,8 @@ def test_it_limits_a_city_to_its_counties(world):
 
 
 def test_it_limits_a_school_operator_to_the_school(world):
-    from junheng_web.cycles.models import TestSite
     from junheng_web.registry.models import Pupil
+    from junheng_web.testsites.models import TestSite
 
     dave = world.users["dave"]
     assert _codes(restrict(Pupil, dave), "school__code") == ["4101020001"]
@@ -74,7 +74,7 @@ def test_it_refuses_an_unlisted_model(world):
 def test_it_covers_every_model_with_pupil_or_region_data():
     from django.apps import apps
 
-    scoped_apps = {"registry", "sampling", "fitness", "cycles", "jobs"}
+    scoped_apps = {"registry", "sampling", "fitness", "testsites", "jobs"}
     missing = [m._meta.label_lower for m in apps.get_models()
                if m._meta.app_label in scoped_apps and m._meta.label_lower not in SCOPES
                and m._meta.model_name not in {"schoolclass", "samplerun", "weightset"}]
@@ -84,7 +84,7 @@ def test_it_covers_every_model_with_pupil_or_region_data():
 def test_a_reviewer_bound_to_the_province_sees_the_province_and_one_bound_to_a_county_that_county(world):
     from junheng_web.accounts.models import AuditLog
     from junheng_web.accounts.scoping import region_of
-    from junheng_web.cycles.models import TestSite
+    from junheng_web.testsites.models import TestSite
     from tests.web.conftest import _user
 
     provincial = _user("ruth", "reviewer", region=world.regions["province"])

@@ -1,7 +1,7 @@
 """System checks of the signing key (run by ``manage.py check``, ``--deploy`` and every server start).
 
 ``SECRET_KEY`` signs sessions and the pupils' attempt cookies and derives the login codes
-(``cycles.services``): anybody who knows it can forge a session or recompute a pupil's code.
+(``testsites.services``): anybody who knows it can forge a session or recompute a pupil's code.
 A key that has ever been public — one written in this repository, in its documentation or tests
 — is therefore as bad as none, and so is a key file other users of the machine can read.
 """

@@ -19,7 +19,7 @@ class Attempt(models.Model):
     """A pupil sitting one test session; the pupil signs in with the login card's code."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="attempts")
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="attempts")
     student_id = models.CharField("学籍号", max_length=32)
     booklet = models.ForeignKey("assessment.Booklet", on_delete=models.PROTECT, verbose_name="题本")
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
@@ -66,5 +66,5 @@ class CodeUnlock(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     number = models.CharField(max_length=8, db_index=True)
-    session = models.ForeignKey("cycles.TestSession", null=True, on_delete=models.SET_NULL, related_name="+")
+    session = models.ForeignKey("testsites.TestSession", null=True, on_delete=models.SET_NULL, related_name="+")
     by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")

@@ -2,7 +2,7 @@
 key), answers stored idempotently, submission, and the export of raw responses for scoring.
 
 Sign-in: the pupil types the code printed on the login card.  Codes are stored only as salted
-hashes, one salt per session (``cycles.services._code_salt``), so the code is hashed once for each
+hashes, one salt per session (``testsites.services.code_salt``), so the code is hashed once for each
 session that is open now (from ``OPEN_BEFORE`` before its start to its end) and looked up among
 those sessions' hashes.  A pupil who signs in again (another browser, a closed tab) gets the same
 attempt back, with the answers the server has.
@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
+from junheng.materials.cards import hash_code
 from junheng_web.assessment.models import (
     BlockItem,
     Booklet,
@@ -29,8 +30,9 @@ from junheng_web.assessment.models import (
     HumanScore,
     Item,
 )
-from junheng_web.cycles.models import LoginCode, TestSession
 from junheng_web.delivery.models import Answer, Attempt
+from junheng_web.testsites.models import LoginCode, TestSession
+from junheng_web.testsites.services import code_salt, session_pupils
 
 OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
 GRACE = dt.timedelta(minutes=10)  # answers queued before the end may still arrive this long after it
@@ -50,13 +52,10 @@ def open_sessions(now: dt.datetime | None = None):
 
 def find_login(code: str, now: dt.datetime | None = None) -> LoginCode | None:
     """The login code row of an open session that ``code`` opens, or ``None``."""
-    from junheng.materials.cards import hash_code
-    from junheng_web.cycles.services import _code_salt
-
     code = (code or "").strip().upper().replace(" ", "").replace("-", "")
     if not code:
         return None
-    hashes = {hash_code(code, _code_salt(s)): s.pk for s in open_sessions(now)}
+    hashes = {hash_code(code, code_salt(s)): s.pk for s in open_sessions(now)}
     if not hashes:
         return None
     keys, found = list(hashes), []
@@ -253,12 +252,11 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
 
 
 def session_status(session) -> list[dict]:
-    """The proctor's view of a session: every pupil who sits it (``cycles.services.session_pupils``)
+    """The proctor's view of a session: every pupil who sits it (``testsites.services.session_pupils``)
     with name and 学籍号 masked, whether signed in, how many answer changes the server has, the last
     one's arrival and whether submitted."""
     from django.db.models import Count
 
-    from junheng_web.cycles.services import session_pupils
     from junheng_web.registry.admin import mask_name
     from junheng_web.registry.models import mask_student_id
 

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from junheng.exceptions import ParameterError
 from junheng_web.accounts.audit import audit, client_ip
 from junheng_web.accounts.scoping import restrict
-from junheng_web.cycles.models import TestSession
 from junheng_web.delivery import services, throttle
 from junheng_web.delivery.models import Attempt
+from junheng_web.testsites.models import TestSession
 
 COOKIE = "junheng_attempt"
 SALT = "junheng.delivery.attempt"

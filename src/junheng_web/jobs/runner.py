@@ -1,7 +1,10 @@
 """Running jobs: a registry of job kinds, :func:`enqueue`, and a worker that claims queued jobs.
 
-* A job kind is a function ``handler(job, progress) -> dict`` registered with :func:`kind`;
-  ``progress(fraction, message)`` updates the row the page polls.  A :class:`JunhengError`
+* A job kind is a function ``handler(job, progress) -> dict`` registered with :func:`kind` in the
+  ``jobs.py`` module of the app it belongs to (``sampling/jobs.py``: ``sample``;
+  ``supervision/jobs.py``: ``video``; ``cycles/jobs.py``: the uploads).  This module names no
+  app: :func:`handler` imports every installed app's ``jobs`` module the first time it meets an
+  unknown kind.  ``progress(fraction, message)`` updates the row the page polls.  A :class:`JunhengError`
   (bad input) ends the job as *failed* with its bilingual issues kept for the page; any other
   exception too, with the traceback kept for the operators (never shown to the user).
 * Where jobs run: ``junheng serve`` starts a worker thread; a production set-up runs
@@ -18,8 +21,9 @@ import time
 import traceback
 from collections.abc import Callable
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 
 from junheng.exceptions import InputError, JunhengError
 from junheng_web.jobs.models import Job
@@ -36,16 +40,22 @@ def kind(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def handler(kind_: str) -> Handler:
+    """The registered function of job kind ``kind_`` (``KeyError`` if no app registers it)."""
+    if kind_ not in HANDLERS:
+        autodiscover_modules("jobs")
+    if kind_ not in HANDLERS:
+        raise KeyError(f"unknown job kind {kind_!r}")
+    return HANDLERS[kind_]
+
+
 def eager() -> bool:
     return os.environ.get("JUNHENG_JOBS_EAGER", "") == "1"
 
 
 def enqueue(kind_: str, *, user=None, cycle=None, county=None, school=None, params: dict | None = None) -> Job:
     """Queue a job (or, in eager mode, run it now) and return it."""
-    if kind_ not in HANDLERS:
-        _load_handlers()
-    if kind_ not in HANDLERS:
-        raise KeyError(f"unknown job kind {kind_!r}")
+    handler(kind_)
     job = Job.objects.create(kind=kind_, created_by=user, cycle=cycle, county=county, school=school,
                              params=params or {})
     if eager():
@@ -54,14 +64,9 @@ def enqueue(kind_: str, *, user=None, cycle=None, county=None, school=None, para
     return job
 
 
-def _load_handlers() -> None:
-    import junheng_web.cycles.jobs  # noqa: F401  (registers the platform's job kinds)
-
-
 def run(job: Job) -> None:
     """Run one claimed job to the end, recording progress, result or error."""
-    _load_handlers()
-    handler = HANDLERS[job.kind]
+    fn = handler(job.kind)
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now(), progress=0)
     last = [0.0]
 
@@ -73,7 +78,7 @@ def run(job: Job) -> None:
         Job.objects.filter(pk=job.pk).update(progress=max(0, min(100, int(fraction * 100))), message=message[:300])
 
     try:
-        result = handler(job, progress)
+        result = fn(job, progress)
     except InputError as exc:
         Job.objects.filter(pk=job.pk).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), error=exc.summary[:5000], message="",
@@ -104,8 +109,6 @@ def claim() -> Job | None:
 def work(stop: threading.Event | None = None, poll: float = 1.0, once: bool = False) -> int:
     """The worker loop: run queued jobs until ``stop`` is set (or the queue is empty, ``once``)."""
     done = 0
-    from django.db import connection
-
     while stop is None or not stop.is_set():
         if not connection.in_atomic_block:  # (inside a test's transaction the connection must stay)
             close_old_connections()

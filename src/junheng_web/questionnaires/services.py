@@ -36,9 +36,11 @@ from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.io import ROW, annotate_workbook, header_key
+from junheng_web.accounts.scoping import restrict
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School
+from junheng_web.registry.pages import part_key
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import weights_stamp
 
@@ -112,8 +114,6 @@ def _fetch_in(sql: str, values: list, schema: dict) -> pl.DataFrame:
 
 def _in_scope(user, action: str) -> set[int] | None:
     """The ids of the schools ``user`` may write to (None: no limit)."""
-    from junheng_web.accounts.scoping import restrict
-
     if user is None:  # the CLI acts for the province
         return None
     return set(restrict(School.objects.all(), user, action).values_list("id", flat=True))
@@ -343,7 +343,7 @@ def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: R
     from junheng.survey import ReportingRule, TaylorDesign, mean, proportion
 
     q = core_questionnaire(questionnaire)
-    key = "city_code" if region is None else ("county_code" if region.level == Region.Level.CITY else "school_code")
+    key = part_key(region)
     variables = [{"id": s.id, "name": s.name, "kind": "scale"} for s in q.scales] + \
         [{"id": i.id, "name": i.name, "kind": "indicator"} for i in q.indicators]
     frame = responses_frame(cycle, questionnaire, region, answers=False)

@@ -18,10 +18,10 @@ from django.views.decorators.http import require_POST
 from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
-from junheng_web.cycles.views import dashboard_region, name_parts, scoped_cycle
 from junheng_web.questionnaires import services
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.models import Region
+from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
 
 
 @login_required

@@ -6,19 +6,26 @@
 - :func:`pupil_sample` — the cycle's pupil sample as a frame (``docs/dev/contracts.md``);
 - :func:`compute_weights` — non-response-adjusted and replicate weights, saved as Parquet;
 - :func:`store_weights` — save weights computed elsewhere (the demo's weights stage) the same way;
-- :func:`design` — the cycle's :class:`ReplicateDesign` over a frame of pupils (what pages estimate with).
+- :func:`design` — the cycle's :class:`ReplicateDesign` over a frame of pupils (what pages estimate with);
+- the rules about sampled schools and pupils that other apps use: :data:`ACTIVE_SCHOOL` (a sampled
+  school that takes part) and :func:`sitting_q` / :func:`sitting_pupils` (who sits a test session).
+
+Apps above this one pass data down (e.g. the 学籍号 of the pupils of invalid sessions to
+:func:`compute_weights`); this module imports no other app's services.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from dataclasses import fields
 from pathlib import Path
 
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, Sum
 
 from junheng.exceptions import ParameterError
 from junheng.survey.design import ReplicateDesign, ReportingRule
@@ -26,10 +33,18 @@ from junheng.survey.frame import FrameRules, build_frame
 from junheng.survey.pipeline import Sample, final_weights
 from junheng.survey.selection import SampleParams, select_pupils, select_schools
 from junheng.survey.sitelists import site_list_frame
+from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Cycle, Pupil, School
 from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun, WeightSet
 
 Progress = Callable[[float, str], None]
+
+# a school of the sample that takes part: drawn and not refused, replaced or closed, or a replacement
+# that has taken a refusing school's place
+ACTIVE_SCHOOL = (Q(role=SampledSchool.Role.SAMPLED) & ~Q(status__in=[SampledSchool.Status.REFUSED,
+                                                                      SampledSchool.Status.REPLACED,
+                                                                      SampledSchool.Status.CLOSED])) | Q(
+    status=SampledSchool.Status.PARTICIPATING)
 
 _PARAM_FIELDS = {f.name for f in fields(SampleParams)} - {"stratum", "implicit", "subjects", "random_state"} | {"seed"}
 _RULE_FIELDS = {f.name for f in fields(FrameRules)} - {"grade", "special_prefixes"}
@@ -244,14 +259,15 @@ def site_list_bytes(cycle: Cycle, school_code: str, *, fmt: str = "csv", unmask:
     return buf.getvalue()
 
 
-def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: str = "jk2", replicates: int = 80,
-                    fay_k: float = 0.5, trim_cap: float | None = None, margins: list[pl.DataFrame] | None = None,
-                    progress: Progress | None = None) -> WeightSet:
+def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, invalid: Collection[str] = (),
+                    method: str = "jk2", replicates: int = 80, fay_k: float = 0.5, trim_cap: float | None = None,
+                    margins: list[pl.DataFrame] | None = None, progress: Progress | None = None) -> WeightSet:
     """Final and replicate weights for the cycle's sample; ``responded``: 学籍号 of pupils with data
     (default all); ``margins``: known totals (key columns + ``total``) to post-stratify or rake to.
-    Pupils who sat a session the video review found invalid (``supervision.services.invalid_pupils``)
-    count as non-respondents whatever ``responded`` says. Saves ``weight`` on each pupil and the
-    replicate weights as Parquet."""
+    ``invalid``: 学籍号 of pupils whose data do not count — those who sat a session the video review
+    found invalid (the caller passes ``supervision.services.invalid_pupils(cycle)``); they are
+    non-respondents whatever ``responded`` says. Saves ``weight`` on each pupil and the replicate
+    weights as Parquet."""
     progress = progress or _noop
     run = current_run(cycle)
     pupils = pupil_sample(cycle)
@@ -260,13 +276,10 @@ def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, method: 
              .values_list("school__code", "stratum", "certainty", "sort_order").distinct()),
         schema={"school_code": pl.String, "stratum": pl.String, "certainty": pl.Boolean, "sort_order": pl.Int64},
         orient="row")
-    from junheng_web.supervision.services import invalid_pupils
-
     ids = pupils["student_id"]
-    invalid = invalid_pupils(cycle)
     resp = None if responded is None else ids.is_in(list(responded)).to_numpy()
     if invalid:
-        valid = ~ids.is_in(invalid).to_numpy()
+        valid = ~ids.is_in(list(invalid)).to_numpy()
         resp = valid if resp is None else resp & valid
     progress(0.3, "计算权重 / computing weights")
     w = final_weights(pupils, schools, resp, method=method, replicates=replicates, fay_k=fay_k, trim_cap=trim_cap,
@@ -286,12 +299,6 @@ def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", f
     Every pupil of the sample must have exactly one row and every row must be a pupil of the
     sample; otherwise nothing is stored.  One transaction; the pupils are updated by one batched
     UPDATE statement (no model object per pupil)."""
-    import re
-
-    from django.db import connection
-
-    from junheng_web.registry.importers import fetch_frame
-
     run = current_run(cycle)
     if method not in WeightSet.Method.values:
         raise ParameterError(f"复制方法须为 {'/'.join(WeightSet.Method.values)} / method must be one of "
@@ -330,8 +337,6 @@ def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", f
 def weights_stamp(cycle: Cycle) -> str:
     """What the cycle's weights are now, for cache keys of weighted figures: the pupils with a final
     weight, their sum, and the latest weight set (whose replicates give the SEs)."""
-    from django.db.models import Count, Max, Sum
-
     w = SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).aggregate(n=Count("id"), s=Sum("weight"))
     ws = WeightSet.objects.filter(run__cycle=cycle).aggregate(last=Max("id"))
     return f"{w['n']}:{w['s'] or 0:.9g}:{ws['last']}"
@@ -352,5 +357,20 @@ def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = Non
                            rule=rule or ReportingRule())
 
 
-__all__ = ["compute_weights", "weights_stamp", "current_run", "demo_cycle", "design", "pupil_sample", "registry_schools", "replace_school", "run_sample", "save_sample",
-           "site_list", "site_list_bytes", "store_weights"]
+def sitting_q(cycle: Cycle, site_id: int, subject: str) -> Q:
+    """The sampled pupils who sit a session of test site ``site_id``: the site's schools' pupils
+    assigned its subject (for a session of another kind — 体质健康, 问卷 — every sampled pupil of
+    those schools).  The seating plans, login cards, the proctor's view and the video review's
+    invalid pupils all use this one rule."""
+    part = Q(sampled_school__test_sites=site_id)
+    return part & Q(subject=subject) if subject in (cycle.subjects or []) else part
+
+
+def sitting_pupils(cycle: Cycle, site_id: int, subject: str):
+    """The ``SampledPupil`` rows of :func:`sitting_q` in the cycle's sample."""
+    return SampledPupil.objects.filter(cycle=cycle).filter(sitting_q(cycle, site_id, subject))
+
+
+__all__ = ["ACTIVE_SCHOOL", "compute_weights", "current_run", "demo_cycle", "design", "pupil_sample",
+           "registry_schools", "replace_school", "run_sample", "save_sample", "site_list", "site_list_bytes",
+           "sitting_pupils", "sitting_q", "store_weights", "weights_stamp"]

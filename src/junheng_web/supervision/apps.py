@@ -6,6 +6,3 @@ class SupervisionConfig(AppConfig):
     label = "supervision"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "视频监督"
-
-    def ready(self) -> None:
-        from junheng_web.supervision import jobs  # noqa: F401  (registers the "video" job kind)

@@ -32,7 +32,7 @@ class Recording(models.Model):
         ANALYSED = "analysed", _("已分析")
         FAILED = "failed", _("分析失败")
 
-    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="recordings")
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="recordings")
     name = models.CharField("文件名", max_length=255)
     file = models.CharField(max_length=500)  # relative to MEDIA_ROOT
     checksum = models.CharField("SHA-256", max_length=64)
@@ -66,7 +66,7 @@ class Flag(models.Model):
         CONFIRMED = "confirmed", _("已确认")
         DISMISSED = "dismissed", _("已排除")
 
-    session = models.ForeignKey("cycles.TestSession", on_delete=models.CASCADE, related_name="video_flags")
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="video_flags")
     recording = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
     start_s = models.FloatField()
     end_s = models.FloatField()

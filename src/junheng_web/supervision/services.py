@@ -26,10 +26,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng_web.cycles.models import TestSession
-from junheng_web.cycles.services import sitting_q
+from junheng.supervision import FlagParameters, analyse_video, schedule_flags
 from junheng_web.sampling.models import SampledPupil
+from junheng_web.sampling.services import sitting_pupils, sitting_q
 from junheng_web.supervision.models import Flag, Recording
+from junheng_web.testsites.models import TestSession
 
 Progress = Callable[[float, str], None]
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".flv")
@@ -110,8 +111,6 @@ def _replace_open(session: TestSession, recording: Recording | None, rows: list[
 
 
 def _schedule_flags(session: TestSession, params) -> list[dict]:
-    from junheng.supervision import schedule_flags
-
     spans = [((r.started_at - session.starts_at).total_seconds(),
               (r.started_at - session.starts_at).total_seconds() + r.duration_s)
              for r in session.recordings.filter(status=Recording.Status.ANALYSED, duration_s__isnull=False)]
@@ -121,8 +120,6 @@ def _schedule_flags(session: TestSession, params) -> list[dict]:
 
 def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, progress: Progress | None = None) -> dict:
     """Run the core on ``rec`` and store its flags and the session's schedule flags."""
-    from junheng.supervision import FlagParameters, analyse_video
-
     params = params or FlagParameters()
     report = progress or _noop
     try:
@@ -172,8 +169,7 @@ def invalid_sessions(cycle):
 
 def session_pupils(session: TestSession):
     """The sampled pupils (``SampledPupil``) who sit ``session``."""
-    cycle = session.site.cycle
-    return SampledPupil.objects.filter(cycle=cycle).filter(sitting_q(cycle, session.site_id, session.subject))
+    return sitting_pupils(session.site.cycle, session.site_id, session.subject)
 
 
 def invalid_pupils(cycle) -> list[str]:

@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
-from junheng_web.cycles.models import TestSession
 from junheng_web.jobs.runner import enqueue
 from junheng_web.supervision import services
 from junheng_web.supervision.forms import RecordingForm, ReviewForm
 from junheng_web.supervision.models import Flag, Recording
+from junheng_web.testsites.models import TestSession
 
 
 def _session(request: HttpRequest, pk: int, action: str = "view") -> TestSession:

@@ -19,7 +19,7 @@ CODE_A0, CODE_A4, CODE_B0 = "ACDEFGHJ", "KMNPQRTW", "XY346779"
 
 @pytest.fixture
 def dw(world):
-    from junheng_web.cycles.models import TestSession
+    from junheng_web.testsites.models import TestSession
 
     now = timezone.now()
     TestSession.objects.filter(pk__in=[world.sessions["A"].pk, world.sessions["B"].pk]).update(
@@ -31,7 +31,7 @@ def dw(world):
     import polars as pl
 
     from junheng_web.assessment.models import BookletAssignment
-    from junheng_web.cycles.services import store_login_codes
+    from junheng_web.testsites.services import store_login_codes
 
     BookletAssignment.objects.create(cycle=world.cycle, student_id=b0.student_id, subject="语文",
                                      booklet=built["booklet"], seed=9)

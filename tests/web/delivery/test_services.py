@@ -57,8 +57,8 @@ def test_a_session_is_open_from_15_minutes_before_its_start_to_its_end(dw):
 def test_a_code_of_another_session_does_not_open_this_one(dw):
     """Codes are hashed with their session's salt: B's code stored for B says nothing about A,
     and when B is closed its code opens nothing even though A is open."""
-    from junheng_web.cycles.models import TestSession
     from junheng_web.delivery.services import sign_in
+    from junheng_web.testsites.models import TestSession
 
     TestSession.objects.filter(pk=dw.sessions["B"].pk).update(starts_at=timezone.now() - dt.timedelta(days=2),
                                                                ends_at=timezone.now() - dt.timedelta(days=2, hours=-1))

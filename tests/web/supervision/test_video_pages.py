@@ -194,7 +194,7 @@ def test_pupils_of_an_invalid_session_get_no_weight(world, clip):
     services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"], "提前关机")
     invalid = set(services.invalid_pupils(world.cycle))
     assert len(invalid) == 2
-    compute_weights(world.cycle, replicates=4)
+    compute_weights(world.cycle, replicates=4, invalid=services.invalid_pupils(world.cycle))
     rows = SampledPupil.objects.filter(cycle=world.cycle).values_list("pupil__student_id", "responded", "weight")
     assert {s for s, responded, _ in rows if not responded} == invalid
     assert all(w == 0 for s, _, w in rows if s in invalid) and all(w > 0 for s, _, w in rows if s not in invalid)

@@ -22,6 +22,7 @@ class TestSite(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "cycles_testsite"
         constraints = [models.UniqueConstraint(fields=["cycle", "code"], name="test_site_cycle_code_unique")]
         ordering = ["county__code", "code"]
 
@@ -39,6 +40,7 @@ class TestSession(models.Model):
                                 related_name="sessions", verbose_name="监考员")
 
     class Meta:
+        db_table = "cycles_testsession"
         ordering = ["starts_at", "id"]
         constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
                                               name="session_ends_after_start")]
@@ -57,6 +59,7 @@ class LoginCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "cycles_logincode"
         constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="login_code_session_pupil_unique")]
         indexes = [models.Index(fields=["code_hash"], name="login_code_hash_idx")]  # the pupils' sign-in looks codes up by hash
 

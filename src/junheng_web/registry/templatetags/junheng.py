@@ -1,3 +1,5 @@
+"""``{% load junheng %}``: display filters of every app's pages (percentages, a dict value by a variable key, a figure's SE)."""
+
 from django import template
 
 register = template.Library()

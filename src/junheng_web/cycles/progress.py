@@ -1,0 +1,102 @@
+"""Collection progress of a cycle: per county (and rolled up per city, and the province) the sampled
+schools, schools with a roster, sampled pupils, pupils with fitness data, with academic data, with
+a student questionnaire, test sites and late test sites.  Counts are SQL aggregates (one grouped
+query per measure), never a loop over pupils."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count
+
+from junheng_web.assessment.models import PupilScore
+from junheng_web.registry.models import Cycle, Pupil, Region
+from junheng_web.sampling.models import SampledPupil, SampledSchool
+from junheng_web.sampling.services import ACTIVE_SCHOOL
+from junheng_web.testsites.models import TestSite
+from junheng_web.testsites.services import late_sites
+
+MEASURES = ("schools", "schools_with_roster", "pupils", "pupils_fitness", "pupils_academic", "pupils_questionnaire",
+            "sites", "late_sites")
+
+
+@dataclass
+class ProgressRow:
+    code: str
+    name: str
+    level: str
+    schools: int = 0
+    schools_with_roster: int = 0
+    pupils: int = 0
+    pupils_fitness: int = 0
+    pupils_academic: int = 0
+    pupils_questionnaire: int = 0
+    sites: int = 0
+    late_sites: int = 0
+
+    def rate(self, part: str, whole: str) -> float | None:
+        den = getattr(self, whole)
+        return None if not den else getattr(self, part) / den
+
+    @property
+    def roster_rate(self):
+        return self.rate("schools_with_roster", "schools")
+
+    @property
+    def fitness_rate(self):
+        return self.rate("pupils_fitness", "pupils")
+
+    @property
+    def academic_rate(self):
+        return self.rate("pupils_academic", "pupils")
+
+    @property
+    def questionnaire_rate(self):
+        return self.rate("pupils_questionnaire", "pupils")
+
+
+def _by_county(qs, county_path: str) -> dict[int, int]:
+    return {k: n for k, n in qs.values_list(county_path).annotate(n=Count("id", distinct=True)).order_by()}
+
+
+def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
+    """Progress of ``cycle`` for each county of ``counties`` (a Region queryset, already
+    restricted to the user's scope), in code order."""
+    counties = list(counties.filter(level=Region.Level.COUNTY).order_by("code"))
+    ids = [c.id for c in counties]
+    active = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school__county_id__in=ids)
+    schools = _by_county(active, "school__county_id")
+    with_roster = _by_county(active.filter(school__in=Pupil.objects.filter(grade=cycle.grade).values("school_id")),
+                             "school__county_id")
+    by_pupil_county = "sampled_school__school__county_id"
+    pupils_qs = SampledPupil.objects.filter(cycle=cycle, sampled_school__school__county_id__in=ids)
+    pupils = _by_county(pupils_qs, by_pupil_county)
+    fit = _by_county(pupils_qs.filter(pupil__fitness_records__cycle=cycle), by_pupil_county)
+    scored = PupilScore.objects.filter(cycle=cycle).values("pupil_id")
+    academic = _by_county(pupils_qs.filter(pupil_id__in=scored), by_pupil_county)
+    answered = _by_county(pupils_qs.filter(pupil__questionnaire_responses__cycle=cycle,
+                                           pupil__questionnaire_responses__questionnaire__respondent="student"),
+                          by_pupil_county)
+    sites_qs = TestSite.objects.filter(cycle=cycle, county_id__in=ids)
+    sites = _by_county(sites_qs, "county_id")
+    late = _by_county(late_sites(cycle, sites_qs), "county_id")
+    return [ProgressRow(code=c.code, name=c.name, level="county", schools=schools.get(c.id, 0),
+                        schools_with_roster=with_roster.get(c.id, 0), pupils=pupils.get(c.id, 0),
+                        pupils_fitness=fit.get(c.id, 0), pupils_academic=academic.get(c.id, 0),
+                        pupils_questionnaire=answered.get(c.id, 0),
+                        sites=sites.get(c.id, 0), late_sites=late.get(c.id, 0)) for c in counties]
+
+
+def roll_up(rows: list[ProgressRow], regions: dict[str, Region]) -> list[ProgressRow]:
+    """County rows summed per city (the county's parent), plus one province row (code "")."""
+    cities: dict[str, ProgressRow] = {}
+    total = ProgressRow(code="", name="全省", level="province")
+    for r in rows:
+        county = regions.get(r.code)
+        parent = county.parent if county is not None and county.parent_id else None
+        key = parent.code if parent is not None else r.code[:4] + "00"
+        city = cities.setdefault(key, ProgressRow(code=key, name=parent.name if parent else key, level="city"))
+        for acc in (city, total):
+            for m in MEASURES:
+                setattr(acc, m, getattr(acc, m) + getattr(r, m))
+    return [*sorted(cities.values(), key=lambda c: c.code), total]

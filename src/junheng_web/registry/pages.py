@@ -1,0 +1,46 @@
+"""What the pages of every app look up in the registry through the user's scope: the cycle of a
+URL, the region a dashboard shows, and the column and names of a dashboard's parts."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from junheng_web.accounts.scoping import region_of, restrict
+from junheng_web.registry.models import Cycle, Region, School
+
+
+def scoped_cycle(request: HttpRequest, pk: int) -> Cycle:
+    """The cycle ``pk`` if the user may see it, else 404 (every cycle page starts here)."""
+    return get_object_or_404(restrict(Cycle.objects.all(), request.user), pk=pk)
+
+
+def dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
+    """The region a dashboard shows: ``code`` (city first for 济源, both city and county), or the user's own."""
+    if code is None:
+        return region_of(request.user)
+    region = (restrict(Region.objects.all(), request.user)
+              .filter(code=code, level__in=[Region.Level.CITY, Region.Level.COUNTY]).order_by("level").first())
+    if region is None:
+        raise Http404
+    return region
+
+
+def part_key(region: Region | None) -> str:
+    """The column of a dashboard's parts: cities of the province, counties of a city, schools of a county."""
+    if region is None:
+        return "city_code"
+    return "county_code" if region.level == Region.Level.CITY else "school_code"
+
+
+def name_parts(data: dict, region: Region | None) -> dict:
+    """Give each part of a dashboard its ``code`` and ``name`` (schools of a county, else regions)."""
+    if data["part_key"] == "school_code":
+        names = dict(School.objects.filter(county=region).values_list("code", "name"))
+    else:
+        level = Region.Level.CITY if data["part_key"] == "city_code" else Region.Level.COUNTY
+        names = dict(Region.objects.filter(level=level).values_list("code", "name"))
+    for p in data["parts"]:
+        p["code"] = p.get(data["part_key"], p.get("code"))
+        p["name"] = names.get(p["code"], p["code"])
+    return data
