@@ -28,6 +28,15 @@ from junheng.registry.codes import check_char
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the database is rolled back between tests, so ids and
+    counts (of which the dashboards' cache keys are made) come again with other data."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def student_id(county: str, k: int) -> str:
     body = f"{county}20110301{k:03d}"
     return "G" + body + check_char(body)
