@@ -51,7 +51,7 @@ def test_the_importer_refuses_rows_of_a_school_outside_the_users_county(world, t
 
 def test_the_roster_upload_refuses_the_hostile_file(world, tmp_path):
     """The same file through the upload service a county user's upload runs."""
-    from junheng_web.cycles.services import import_roster
+    from junheng_web.cycles.uploads import import_roster
     from junheng_web.registry.models import Pupil
 
     new_b = _sid("410103", 951)
