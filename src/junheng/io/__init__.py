@@ -7,7 +7,8 @@
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
   returning values and a mask of bad cells;
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
-- :func:`write_table`: .parquet/.csv/.xlsx by extension;
+- :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`write_csv_text`: every
+  file (or download) the core writes, cells neutralised against formula injection;
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
 """
@@ -17,23 +18,40 @@ from junheng.io._limits import ReadLimits
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
 from junheng.io._parse import parse_dates, parse_decimals, parse_integers
 from junheng.io._read import ROW, RawTable, decode_csv, read_table
-from junheng.io._write import annotate_workbook, write_table
+from junheng.io._write import (
+    FORMULA_PREFIXES,
+    annotate_workbook,
+    csv_safe,
+    is_formula_like,
+    neutralise_workbook,
+    save_workbook,
+    write_csv_text,
+    write_sheets,
+    write_table,
+)
 
 __all__ = [
+    "FORMULA_PREFIXES",
     "ROW",
     "ColumnMap",
     "RawTable",
     "ReadLimits",
     "annotate_workbook",
+    "csv_safe",
     "decode_csv",
     "header_key",
+    "is_formula_like",
     "map_columns",
     "normalise_expr",
     "normalise_frame",
+    "neutralise_workbook",
     "parse_dates",
     "parse_decimals",
     "parse_integers",
     "read_table",
     "resolve_columns",
+    "save_workbook",
+    "write_csv_text",
+    "write_sheets",
     "write_table",
 ]

@@ -211,11 +211,12 @@ def _sheet_parts(z: zipfile.ZipFile, file: str) -> dict[str, str]:
     return out
 
 
-def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | None = None) -> None:
+def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | None = None) -> tuple[int, int]:
     """Refuse a workbook that would cost more than ``limits`` to read (see the module's notes).
 
     ``.xlsx``/``.xlsm``/``.ods`` are zip packages and are checked part by part; for any other
-    format only the file size is checked here (the reader checks the area it loaded)."""
+    format only the file size is checked here (the reader checks the area it loaded). Returns the
+    last used row and column (1-based) of the sheet checked, (0, 0) when not known."""
     limits = limits or ReadLimits.from_env()
     file = path.name
     size = path.stat().st_size
@@ -227,7 +228,7 @@ def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | No
         if path.suffix.lower() in {".xlsx", ".xlsm", ".ods"}:
             raise _refuse("文件已损坏或不是 Excel 工作簿（不是有效的 zip 包）",
                           "the file is damaged or not an Excel workbook (not a valid zip package)", file)
-        return
+        return 0, 0
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -245,6 +246,7 @@ def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | No
         else:
             name, target = sheet, None
         total = 0
+        extent = (0, 0)
         # the workbook and relationships first: a declaration there is refused before the sheet is read
         xml_parts.sort(key=lambda i: (i.filename.startswith("xl/worksheets/"), i.filename))
         for info in xml_parts:
@@ -256,6 +258,9 @@ def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | No
             else:
                 bounds = None
             total = _scan_part(z, info, file, name if info.filename == target else None, limits, total, bounds)
+            if bounds is not None:
+                extent = max(extent, (bounds.max_row, bounds.max_col), key=lambda e: e[0] * e[1])
+    return extent
 
 
 def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, file: str, sheet: str | None, limits: ReadLimits,

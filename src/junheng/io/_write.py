@@ -1,41 +1,164 @@
-"""Write frames (by extension) and annotate a rejected workbook for the person who sent it."""
+"""Every file the core writes: frames by extension, styled workbooks, the annotated copy of a
+rejected workbook — all through here, so that every one of them is safe to open.
+
+**Formula injection** (OWASP "CSV injection"): a text cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return — or their full-width forms ``＝ ＋ － ＠``, which Excel and WPS
+also accept — is a formula to a spreadsheet program: a pupil named ``=HYPERLINK("http://…")``
+becomes a live link in every export. CSV cells of that kind get a leading apostrophe; workbook
+cells are written as text (never as a formula). Numbers are never touched: a negative number
+in a numeric column stays a number, and a text cell that is just a number (``-5``, ``+3.5``) is
+left as it is, since a spreadsheet reads it as that number, not as a formula.
+
+Files are written under a temporary name and renamed, so nothing half-written is ever found
+under the real name.
+"""
 
 from __future__ import annotations
 
-import shutil
+import math
+import os
+import re
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
-from junheng.exceptions import Issue, ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.io._normalise import header_key
 
 RED = "FFFFC7CE"
 YELLOW = "FFFFEB9C"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_FIRST = frozenset(FORMULA_PREFIXES)
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DANGER = "^[=+\\-@\t\r＝＋－＠]"
+_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to ``path`` as .parquet, .csv (UTF-8 with BOM, so Excel opens it) or .xlsx."""
-    path = Path(path)
+def is_formula_like(value: object) -> bool:
+    """True for text a spreadsheet program would run as a formula (see the module's notes)."""
+    return (type(value) is str and value[:1] in _FIRST and _PLAIN_NUMBER.fullmatch(value) is None)
+
+
+def neutralise_expr(expr: pl.Expr) -> pl.Expr:
+    """A String expression with every formula-like value prefixed by an apostrophe (for CSV)."""
+    danger = expr.str.contains(_DANGER) & ~expr.str.contains(_NUMBER)
+    return pl.when(danger).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def neutralise_text(value: object) -> object:
+    """:func:`neutralise_expr` for one value (headers, single cells)."""
+    return "'" + value if is_formula_like(value) else value
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` ready for a CSV a person opens: Enum/Categorical as text, formula-like text
+    neutralised (cells and headers); numeric columns unchanged."""
+    flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
+    flat = flat.with_columns(neutralise_expr(pl.col(c)).alias(c) for c, t in flat.schema.items() if t == pl.String)
+    renames = {c: neutralise_text(c) for c in flat.columns if is_formula_like(c)}
+    return flat.rename(renames) if renames else flat
+
+
+@contextmanager
+def _atomic(path: Path):
+    """A temporary path beside ``path``, renamed onto it when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv_text(frame: pl.DataFrame, **kw) -> str:
+    """The CSV text of ``frame`` with formula-like cells neutralised (for a download built in memory)."""
+    return csv_safe(frame).write_csv(**kw)
+
+
+def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data", encoding: str = "utf-8-sig",
+                date_format: str | None = None) -> Path:
+    """Write ``frame`` to ``path`` by extension: .parquet; .csv (UTF-8 with BOM so Excel opens it,
+    or ``encoding``, e.g. ``gb18030``); .xlsx (one sheet, bold frozen header). CSV and xlsx cells
+    are neutralised against formula injection."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame.write_parquet(path)
+        with _atomic(path) as tmp:
+            frame.write_parquet(tmp)
     elif suffix == ".csv":
-        with path.open("wb") as fh:
-            fh.write(b"\xef\xbb\xbf")
-            frame.write_csv(fh)
+        text = write_csv_text(frame, date_format=date_format)
+        with _atomic(path) as tmp:
+            tmp.write_bytes(text.encode(encoding))  # "utf-8-sig" writes the BOM
     elif suffix == ".xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("data")
-        ws.append(frame.columns)
-        for row in frame.iter_rows():
-            ws.append(row)
-        wb.save(path)
+        write_sheets({sheet: frame}, path)
     else:
         raise ParameterError(f"不支持的输出格式 {suffix!r} / unsupported output format {suffix!r} (.parquet, .csv, .xlsx)")
+    return path
+
+
+def _safe_cell(ws, value):
+    """A value for a write-only sheet: formula-like text as a text cell, NaN as blank."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if type(value) is float and math.isnan(value):
+        return None
+    if is_formula_like(value):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def write_sheets(sheets: dict[str, pl.DataFrame], path: str | Path) -> Path:
+    """Several frames into one workbook, one sheet each (name cut to Excel's 31 characters), the
+    header row bold and frozen; text never becomes a formula. Streams (openpyxl write-only)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    path = Path(path)
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for name, frame in sheets.items():
+        ws = wb.create_sheet(str(name)[:31])
+        ws.freeze_panes = "A2"
+        header = []
+        for c in frame.columns:
+            cell = WriteOnlyCell(ws, value=c)
+            cell.data_type = "s"
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
+        for row in flat.iter_rows():
+            ws.append([_safe_cell(ws, v) for v in row])
+    with _atomic(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def neutralise_workbook(wb) -> None:
+    """Turn every formula and formula-like text cell of an (openpyxl, not write-only) workbook into
+    text, so that opening the file runs nothing."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or is_formula_like(cell.value):
+                    cell.data_type = "s"
+
+
+def save_workbook(wb, path: str | Path) -> Path:
+    """Save a workbook the core built with openpyxl (styles, validation, comments): every cell
+    neutralised (:func:`neutralise_workbook`), written under a temporary name and renamed."""
+    path = Path(path)
+    neutralise_workbook(wb)
+    with _atomic(path) as tmp:
+        wb.save(tmp)
     return path
 
 
@@ -43,38 +166,79 @@ def _issue_text(issues: list[Issue]) -> str:
     return "\n".join(i.message() for i in issues)[:30000]
 
 
+ANNOTATE_MAX_CELLS = 1_000_000  # beyond this the copy would cost openpyxl gigabytes: list the issues only
+
+
+def _listing_only(note: tuple[str, str]):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "说明"
+    ws.append([note[0]])
+    ws.append([note[1]])
+    return wb, None
+
+
+def _annotation_base(source_path: Path, issues: list[Issue]):
+    """(workbook, sheet to mark) — a copy of the source, or (a workbook with a note, None) when the
+    source cannot be copied safely (refused by the reader's limits, or too large to copy)."""
+    from openpyxl import Workbook, load_workbook
+
+    from junheng.io._limits import check_workbook
+    from junheng.io._read import read_table
+
+    too_big = ("文件过大或无法读取，未复制原表；问题见“问题清单”工作表",
+               "the file is too large or unreadable to copy; the issues are listed on the sheet 问题清单")
+    sheet_names = {i.sheet for i in issues if i.sheet}
+    if source_path.suffix.lower() in {".xlsx", ".xlsm"}:
+        try:
+            rows, cols = check_workbook(source_path, next(iter(sheet_names)) if len(sheet_names) == 1 else None)
+        except InputError:
+            return _listing_only(too_big)
+        if rows * cols > ANNOTATE_MAX_CELLS:
+            return _listing_only(too_big)
+        try:  # cached values, not formulas: the copy shows what was read, and runs nothing
+            wb = load_workbook(source_path, data_only=True)
+        except Exception:  # noqa: BLE001 — a package the reader accepted but openpyxl cannot load
+            return _listing_only(too_big)
+        name = next(iter(sheet_names)) if len(sheet_names) == 1 else None
+        return wb, (wb[name] if name in wb.sheetnames else wb.worksheets[0])
+    try:
+        raw = read_table(source_path, expected_headers=[i.column for i in issues if i.column])
+    except InputError:
+        return _listing_only(too_big)
+    if raw.frame.height * max(len(raw.columns), 1) > ANNOTATE_MAX_CELLS:
+        return _listing_only(too_big)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "data"
+    for _ in range(raw.header_row - 1):
+        ws.append([])
+    ws.append(raw.columns)
+    prev = raw.header_row
+    for row in raw.frame.select([*raw.columns, "__row__"]).iter_rows():
+        for _ in range(row[-1] - prev - 1):
+            ws.append([])
+        ws.append(list(row[:-1]))
+        prev = row[-1]
+    return wb, ws
+
+
 def annotate_workbook(source_path: str | Path, issues: list[Issue], out_path: str | Path) -> Path:
     """A copy of the workbook with every cell named by an issue filled (red: error, yellow:
     warning) and an Excel comment holding the bilingual message; a sheet ``问题清单`` lists all
-    issues. For a CSV (or .xls) source the data is written to a new .xlsx and annotated there."""
-    from openpyxl import Workbook, load_workbook
+    issues. For a CSV (or .xls) source the data is written to a new .xlsx and annotated there.
+    A source beyond the reader's limits, or over :data:`ANNOTATE_MAX_CELLS` cells, is not copied:
+    the workbook then holds a note and the issue list. Nothing in it is a formula."""
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
     source_path, out_path = Path(source_path), Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if source_path.suffix.lower() in {".xlsx", ".xlsm"}:
-        shutil.copyfile(source_path, out_path)
-        wb = load_workbook(out_path)
-        sheet_names = {i.sheet for i in issues if i.sheet}
-        ws = wb[next(iter(sheet_names))] if len(sheet_names) == 1 and next(iter(sheet_names)) in wb.sheetnames \
-            else wb.worksheets[0]
-    else:
-        from junheng.io._read import read_table
-
-        raw = read_table(source_path, expected_headers=[i.column for i in issues if i.column])
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "data"
-        for _ in range(raw.header_row - 1):
-            ws.append([])
-        ws.append(raw.columns)
-        prev = raw.header_row
-        for row in raw.frame.select([*raw.columns, "__row__"]).iter_rows():
-            for _ in range(row[-1] - prev - 1):
-                ws.append([])
-            ws.append(list(row[:-1]))
-            prev = row[-1]
+    wb, ws = _annotation_base(source_path, issues)
+    if ws is None:
+        _issue_listing(wb, issues)
+        return save_workbook(wb, out_path)
     # where the headers are: the row among the first 30 with most issue columns
     wanted = {header_key(i.column) for i in issues if i.column}
     best, best_n = 1, -1
@@ -98,10 +262,13 @@ def annotate_workbook(source_path: str | Path, issues: list[Issue], out_path: st
         severity = "error" if any(i.severity == "error" for i in cell_issues) else "warning"
         cell.fill = fills[severity]
         cell.comment = Comment(_issue_text(cell_issues), "junheng", width=420, height=160)
+    _issue_listing(wb, issues)
+    return save_workbook(wb, out_path)
+
+
+def _issue_listing(wb, issues: list[Issue]) -> None:
     listing = wb.create_sheet("问题清单")
     listing.append(["严重性 severity", "行 row", "列 column", "值 value", "规则 rule", "说明 message"])
     for i in issues:
         listing.append([i.severity, i.row, i.column, None if i.value is None else str(i.value),
                         f"{i.rule_zh} / {i.rule_en}", i.message()])
-    wb.save(out_path)
-    return out_path
