@@ -21,6 +21,7 @@ import polars as pl
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import BONUS_ITEMS, HEIGHT, ITEM_BY_FIELD, ITEMS, WEIGHT, tested_items
 from junheng.fitness.template_io import CODE_OF_GRADE, HEADER_OF, PERSON_COLUMNS, VISION_COLUMNS
+from junheng.io import save_workbook, write_table
 
 SCORE_HEADERS: dict[str, str] = {
     "bmi": "体重指数",
@@ -69,34 +70,6 @@ def scored_output(raw: pl.DataFrame, scored: pl.DataFrame, *, mask: bool = True)
     base = raw.drop([c for c in raw.columns if c == "__row__" or c in SCORE_HEADERS.values()])
     out = pl.concat([base, scores], how="horizontal")
     return mask_personal(out) if mask else out
-
-
-def write_table(df: pl.DataFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
-    """Write by extension: .xlsx (openpyxl), .csv (UTF-8 with BOM, opens in Excel), .parquet."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ext = path.suffix.lower()
-    tmp = path.with_name(path.name + ".part")
-    if ext == ".parquet":
-        df.write_parquet(tmp)
-    elif ext == ".csv":
-        with open(tmp, "wb") as f:
-            f.write("\ufeff".encode())
-            df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String)).write_csv(f)
-    elif ext == ".xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet(sheet)
-        ws.append(df.columns)
-        flat = df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
-        for row in flat.iter_rows():
-            ws.append(list(row))
-        wb.save(tmp)
-    else:
-        raise ParameterError(f"output must end in .xlsx, .csv or .parquet; got {path.name!r}")
-    tmp.replace(path)  # nothing half-written under the real name
-    return path
 
 
 def format_time(seconds: pl.Expr) -> pl.Expr:
@@ -204,7 +177,7 @@ def write_entry_workbooks(roster: pl.DataFrame, out_dir: str | Path) -> list[Pat
         name = "_".join(_safe(str(k)) for k in (key if isinstance(key, tuple) else (key,)))
         cname = part["class_name"][0] if "class_name" in part.columns and part["class_name"][0] else ""
         path = out_dir / f"{name}{'_' + _safe(str(cname)) if cname else ''}.xlsx"
-        wb.save(path)
+        save_workbook(wb, path)
         written.append(path)
     return written
 

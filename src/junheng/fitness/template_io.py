@@ -23,9 +23,7 @@ from junheng.exceptions import InputError, Issue, Issues
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
 from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds, units_to_float
 from junheng.fitness.standard import load_standard, row_of
-from junheng.io import decode_csv
-
-ROW = "__row__"
+from junheng.io import ROW, read_table
 
 # (field, header, aliases)
 PERSON_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -75,95 +73,17 @@ def _norm_header(h: object) -> str:
 _HEADER_INDEX = {_norm_header(n): f for f, h, aliases in ALL_COLUMNS for n in (h, f, *aliases)}
 
 
-def _cell_text(v: object) -> str | None:
-    """One spreadsheet cell as the text a person typed (numbers by their shortest exact repr)."""
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, float):
-        if v != v:
-            return None
-        return str(int(v)) if v.is_integer() else repr(v)
-    if hasattr(v, "isoformat"):
-        return v.isoformat()[:10]
-    s = str(v)
-    return s if s.strip() else None
-
-
 def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, str | None]:
-    """The file's cells as text with a ``__row__`` column (the spreadsheet row a person sees).
-
-    xlsx / xls through python-calamine (first sheet unless named); CSV in UTF-8, UTF-8 with
-    BOM or GB18030. The header row is the first of the first ten rows naming 学籍号.
-    """
+    """The file's cells as text with a ``__row__`` column (the spreadsheet row a person sees),
+    read by :func:`junheng.io.read_table` (xlsx / xls / csv in UTF-8, UTF-8 with BOM, GB18030 or
+    UTF-16; the reader's size limits; first sheet unless named). The header row is the row of
+    the first 30 matching most template headers, and must name 学籍号."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(Issue("文件不存在", "file not found", file=path.name))
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            wb = CalamineWorkbook.from_path(str(path))
-            sheet_name = sheet or wb.sheet_names[0]
-            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        except Exception as exc:  # calamine raises several types for a broken workbook
-            raise InputError(Issue(f"无法读取工作簿（{exc}）", f"cannot read the workbook ({exc})", file=path.name)) from exc
-    elif suffix in (".csv", ".txt"):
-        sheet_name = None
-        text, _ = decode_csv(path.read_bytes(), file=path.name)
-        import csv
-        import io
-
-        head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:10]))))
-        at = next((i for i, r in enumerate(head) if any(_norm_header(c) in ("学籍号", "student_id") for c in r)), None)
-        if at is not None:  # the body through Polars' CSV reader: all text, no per-cell Python
-            try:
-                return _csv_frame(text, at), sheet_name
-            except pl.exceptions.PolarsError:
-                pass  # ragged or odd files: the tolerant reader below
-        rows = list(csv.reader(io.StringIO(text)))
-    else:
-        raise InputError(Issue("文件类型应为 .xlsx、.xls 或 .csv", "file type must be .xlsx, .xls or .csv",
-                               file=path.name, value=path.suffix))
-    header_at = next((i for i, r in enumerate(rows[:10]) if any(_norm_header(c) in ("学籍号", "student_id")
-                                                                  for c in r)), None)
-    if header_at is None:
+    raw = read_table(path, sheet=sheet, expected_headers=[n for _, h, aliases in ALL_COLUMNS for n in (h, *aliases)])
+    if not any(_norm_header(c) in ("学籍号", "student_id") for c in raw.columns):
         raise InputError(Issue("找不到表头行（应含“学籍号”）", "no header row (it must contain 学籍号)",
-                               file=path.name, sheet=sheet_name))
-    header = [_cell_text(c) or "" for c in rows[header_at]]
-    body = rows[header_at + 1:]
-    width = len(header)
-    columns: dict[str, list[str | None]] = {}
-    cols = list(zip(*[(list(r) + [None] * width)[:width] for r in body])) if body else [()] * width
-    seen: set[str] = set()
-    for h, values in zip(header, cols):
-        name = h.strip() or f"列{len(columns) + 1}"
-        while name in seen:
-            name += "_"
-        seen.add(name)
-        columns[name] = [_cell_text(v) for v in values]
-    df = pl.DataFrame({k: pl.Series(k, v, dtype=pl.String) for k, v in columns.items()}, height=len(body))
-    df = df.with_columns(pl.int_range(header_at + 2, header_at + 2 + len(body), dtype=pl.Int32).alias(ROW))
-    # drop wholly empty rows (Excel's trailing formatting)
-    value_cols = [c for c in df.columns if c != ROW]
-    if value_cols:
-        df = df.filter(~pl.all_horizontal(pl.col(value_cols).is_null()))
-    return df, sheet_name
-
-
-def _csv_frame(text: str, header_at: int) -> pl.DataFrame:
-    import io
-
-    df = pl.read_csv(io.BytesIO(text.encode("utf-8")), skip_rows=header_at, infer_schema=False,
-                     truncate_ragged_lines=False)
-    df = df.rename({c: (c.strip() or f"列{k + 1}") for k, c in enumerate(df.columns)})
-    df = df.with_columns(pl.col(pl.String).str.strip_chars()).with_columns(
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in df.columns)
-    df = df.with_columns(pl.int_range(header_at + 2, header_at + 2 + df.height, dtype=pl.Int32).alias(ROW))
-    value_cols = [c for c in df.columns if c != ROW]
-    return df.filter(~pl.all_horizontal(pl.col(value_cols).is_null())) if value_cols else df
+                               file=path.name, sheet=raw.sheet))
+    return raw.frame, raw.sheet
 
 
 @dataclass

@@ -15,7 +15,6 @@ are left as they are (they are not read by the indicators).
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -140,18 +139,14 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], *, file: str | 
 
 
 def read_frame(path: str | Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Read a Parquet or CSV input (UTF-8, UTF-8 with BOM or GB18030) and :func:`conform` it to
-    ``schema``.  A CSV is read with every column as text first (no type is ever inferred)."""
-    from junheng.io import decode_csv
+    """Read a Parquet or CSV input (:func:`junheng.io.read_frame`: a CSV in UTF-8, UTF-8 with BOM or
+    GB18030, every column as text — no type is ever inferred) and :func:`conform` it to ``schema``."""
+    from junheng.io import read_frame as read_file
 
     p = Path(path)
-    if p.suffix == ".parquet":
-        return conform(pl.read_parquet(p), schema, file=p.name)
-    if p.suffix == ".csv":
-        text, _ = decode_csv(p.read_bytes(), file=p.name)
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False)
-        return conform(frame, schema, file=p.name)
-    raise ParameterError(f"只接受 .parquet 或 .csv / only .parquet or .csv files: {p}")
+    if p.suffix not in (".parquet", ".csv"):
+        raise ParameterError(f"只接受 .parquet 或 .csv / only .parquet or .csv files: {p}")
+    return conform(read_file(p), schema, file=p.name)
 
 
 __all__ = ["CHECKLIST", "SAMPLE", "SCHOOLS", "SCORES", "WEIGHTS", "conform", "read_frame"]

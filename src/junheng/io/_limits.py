@@ -211,6 +211,15 @@ def _sheet_parts(z: zipfile.ZipFile, file: str) -> dict[str, str]:
     return out
 
 
+def check_size(path: Path, limits: ReadLimits) -> None:
+    """Refuse a file larger than ``limits.max_file_bytes`` before reading any of it."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise _refuse(f"文件过大（{size // _MB} MB，上限 {limits.max_file_bytes // _MB} MB）",
+                      f"the file is too large ({size // _MB} MB; the limit is {limits.max_file_bytes // _MB} MB)",
+                      path.name)
+
+
 def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | None = None) -> tuple[int, int]:
     """Refuse a workbook that would cost more than ``limits`` to read (see the module's notes).
 
@@ -219,11 +228,7 @@ def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | No
     last used row and column (1-based) of the sheet checked, (0, 0) when not known."""
     limits = limits or ReadLimits.from_env()
     file = path.name
-    size = path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise _refuse(f"文件过大（{size // _MB} MB，上限 {limits.max_file_bytes // _MB} MB）",
-                      f"the file is too large ({size // _MB} MB; the limit is {limits.max_file_bytes // _MB} MB)",
-                      file)
+    check_size(path, limits)
     if not zipfile.is_zipfile(path):
         if path.suffix.lower() in {".xlsx", ".xlsm", ".ods"}:
             raise _refuse("文件已损坏或不是 Excel 工作簿（不是有效的 zip 包）",
@@ -339,14 +344,11 @@ def check_area(rows: int, columns: int, file: str, sheet: str | None, limits: Re
 
 
 def check_text(data: bytes, file: str, limits: ReadLimits | None = None) -> None:
-    """Refuse a CSV's bytes beyond the limits, or holding NUL bytes (a binary or UTF-16 file)."""
+    """Refuse a CSV's bytes holding NUL bytes (a binary or UTF-16 file), lines too long or too many
+    rows (its size is checked before it is read: :func:`check_size`)."""
     import numpy as np
 
     limits = limits or ReadLimits.from_env()
-    if len(data) > limits.max_file_bytes:
-        raise _refuse(f"文件过大（{len(data) // _MB} MB，上限 {limits.max_file_bytes // _MB} MB）",
-                      f"the file is too large ({len(data) // _MB} MB; the limit is {limits.max_file_bytes // _MB} MB)",
-                      file)
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     nul = data.find(b"\x00")
@@ -367,4 +369,4 @@ def check_text(data: bytes, file: str, limits: ReadLimits | None = None) -> None
                       file, row=row)
 
 
-__all__ = ["ReadLimits", "check_area", "check_text", "check_workbook", "column_letter"]
+__all__ = ["ReadLimits", "check_area", "check_size", "check_text", "check_workbook", "column_letter"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import InputError, Issue
-from junheng.io._limits import ReadLimits, check_area, check_text, check_workbook, column_letter
+from junheng.io._limits import ReadLimits, check_area, check_size, check_text, check_workbook, column_letter
 from junheng.io._normalise import header_key, normalise_frame, normalise_text
 
 ROW = "__row__"
@@ -237,11 +237,7 @@ def _utf8_lines(data: bytes) -> list[int]:
 
 
 def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
-    size = path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise InputError(Issue(f"文件过大（{size >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
-                               f"the file is too large ({size >> 20} MB; the limit is {limits.max_file_bytes >> 20} MB)",
-                               file=path.name))
+    check_size(path, limits)
     data = path.read_bytes()
     if data.startswith(_UTF16_BOMS):
         text, enc = decode_csv(data, file=path.name)
@@ -256,11 +252,28 @@ def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
     try:
         frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True,
                             quote_char='"', separator=separator)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(Issue("CSV 文件格式错误，无法读取", f"the CSV file is malformed and cannot be read ({exc})",
-                               file=path.name)) from None
+    except pl.exceptions.PolarsError:  # a quote inside a field (3'45" in a fitness file): the tolerant reader
+        try:
+            frame = _csv_tolerant(text, separator)
+        except InputError as exc:
+            raise InputError([Issue(i.rule_zh, i.rule_en, file=path.name) for i in exc.issues]) from None
     check_area(frame.height, frame.width, path.name, None, limits)
     return frame, enc
+
+
+def _csv_tolerant(text: str, separator: str) -> pl.DataFrame:
+    """Python's CSV reader, which takes a quote inside a field as text; rows cut or padded to the
+    first row's width (as Polars' ``truncate_ragged_lines``)."""
+    import csv
+
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    except csv.Error as exc:  # a field beyond the csv module's limit
+        raise InputError(Issue("CSV 文件格式错误，无法读取", f"the CSV file is malformed and cannot be read ({exc})",
+                               file=None)) from None
+    width = len(rows[0]) if rows else 0
+    cols = list(zip(*[(r + [None] * width)[:width] for r in rows])) if rows else []
+    return pl.DataFrame({f"column_{j + 1}": pl.Series(c, dtype=pl.String) for j, c in enumerate(cols)})
 
 
 def _find_header(head_rows: list[list[str | None]], keys: set[str]) -> int:
@@ -346,3 +359,31 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
     index = {n: j for j, n in enumerate(names) if n not in drop}
     return RawTable(frame=frame, file=path.name, sheet=sheet_name, header_row=h + 1, path=path, encoding=encoding,
                     column_index=index)
+
+
+def read_frame(path: str | Path) -> pl.DataFrame:
+    """A table a program wrote, one header row: Parquet with its types, or a CSV (UTF-8, UTF-8
+    with BOM, GB18030) with every column as text — never inferred; the caller types it (e.g.
+    :func:`junheng.indicators.schemas.conform`). For files people edit use :func:`read_table`.
+    The reader's limits apply; an unreadable file is an :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    suffix = path.suffix.lower()
+    limits = ReadLimits.from_env()
+    try:
+        if suffix == ".parquet":
+            check_size(path, limits)
+            return pl.read_parquet(path)
+        if suffix == ".csv":
+            check_size(path, limits)
+            data = path.read_bytes()
+            check_text(data, path.name, limits)
+            text, _ = decode_csv(data, file=path.name)
+            return pl.read_csv(io.StringIO(text), infer_schema=False)
+    except InputError:
+        raise
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(Issue("无法读取文件", "cannot read the file", file=path.name, value=str(exc)[:160])) from None
+    raise InputError(Issue("不支持的文件类型（应为 .parquet 或 .csv）", "unsupported file type (use .parquet or .csv)",
+                           file=path.name, value=path.suffix))

@@ -15,6 +15,7 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from junheng.fitness.export import mask_personal
+from junheng.io import save_workbook
 from junheng.materials import omr
 from junheng.materials.seating import Room, room_grid
 from junheng.reports.render import html_to_pdf, stylesheet, template_env
@@ -79,9 +80,7 @@ def seating_xlsx(plan: pl.DataFrame, rooms: list[Room], path: str | Path, *, unm
         for r in g.iter_rows(min_row=2):
             for c in r:
                 c.alignment = Alignment(wrap_text=True, vertical="top")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return Path(path)
+    return save_workbook(wb, path)
 
 
 # ---------------------------------------------------------------- login cards

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from junheng.io import save_workbook
 from junheng.questionnaire.definition import KEY_HEADERS, Item, Questionnaire
 
 DATA_SHEET = "作答录入"
@@ -110,8 +111,7 @@ def template(q: Questionnaire, path: str | Path, rows: int = 1000) -> Path:
         cs.column_dimensions[get_column_letter(j)].width = w
     for c in cs[1]:
         c.font = Font(bold=True)
-    wb.save(path)
-    return path
+    return save_workbook(wb, path)
 
 
 __all__ = ["CODES_SHEET", "DATA_SHEET", "template"]

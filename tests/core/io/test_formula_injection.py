@@ -14,7 +14,14 @@ import pytest
 from openpyxl import load_workbook
 
 from junheng.exceptions import Issue
-from junheng.io import annotate_workbook, is_formula_like, read_table, save_workbook, write_sheets, write_table
+from junheng.io import (
+    annotate_workbook,
+    is_formula_like,
+    read_table,
+    save_workbook,
+    write_sheets,
+    write_table,
+)
 
 EVIL = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "＝1+1", "＋1", "－1",
         "＠x"]
