@@ -9,6 +9,14 @@
     └── EstimationError               a model or estimator could not produce a sound result
         └── ConvergenceError          an iterative fit stopped before meeting its criterion
 
+Validation has one convention. A *reader* (``junheng.io.read_table``) raises ``InputError`` only
+for a file it cannot read at all (damaged, over the size limits, unknown encoding). A
+*validator* of a file's rows (``validate_pupils``, ``validate_responses``,
+``junheng.fitness.check_upload`` …) never raises for a bad row: it returns ``(frame, issues)``,
+one :class:`Issue` per bad cell. The *caller* that reads and validates (``read_fitness_file``, a
+web service, a CLI command) raises one ``InputError`` carrying every issue — :func:`raise_for`
+— and sets its ``annotated_path`` when it writes the marked-up copy of the file.
+
 The CLI and the web turn any ``JunhengError`` into a message for a person; a traceback reaches a
 user only for a bug.  Messages are bilingual: Chinese first, then English, separated by `` / ``.
 """
@@ -16,6 +24,7 @@ user only for a bug.  Messages are bilingual: Chinese first, then English, separ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -92,10 +101,18 @@ class JunhengError(Exception):
 
 
 class InputError(JunhengError):
-    """Input a person supplied is wrong. Carries *every* issue found, not just the first."""
+    """Input a person supplied is wrong. Carries *every* issue found, not just the first.
 
-    def __init__(self, issues: list[Issue] | Issue, summary: str | None = None):
+    ``annotated_path`` is the copy of the rejected file with the bad cells marked (written by the
+    service that rejected it, :func:`junheng.io.annotate_workbook`), or ``None``.
+    """
+
+    annotated_path: Path | None
+
+    def __init__(self, issues: list[Issue] | Issue, summary: str | None = None, *,
+                 annotated_path: str | Path | None = None):
         self.issues: list[Issue] = [issues] if isinstance(issues, Issue) else list(issues)
+        self.annotated_path = Path(annotated_path) if annotated_path else None
         errors = [i for i in self.issues if i.severity == "error"]
         if summary is None:
             n = len(errors)
@@ -147,8 +164,15 @@ class Issues:
         return any(i.severity == "error" for i in self.items)
 
     def raise_if_errors(self, summary: str | None = None) -> None:
-        if self.has_errors:
-            raise InputError(self.items, summary)
+        """One :class:`InputError` carrying every issue (warnings too) when any is an error."""
+        raise_for(self.items, summary)
+
+
+def raise_for(issues: list[Issue], summary: str | None = None, *, annotated_path: str | Path | None = None) -> None:
+    """The one way a caller turns a validator's issues into an error: raise one
+    :class:`InputError` carrying all of them when any is an error; warnings alone pass."""
+    if any(i.severity == "error" for i in issues):
+        raise InputError(issues, summary, annotated_path=annotated_path)
 
 
 __all__ = [
@@ -160,4 +184,5 @@ __all__ = [
     "JunhengError",
     "ParameterError",
     "ReferenceDataError",
+    "raise_for",
 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import InputError, Issue, Issues
+from junheng.exceptions import InputError, Issue, Issues, raise_for
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
 from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds, units_to_float
 from junheng.fitness.standard import load_standard, row_of
@@ -111,8 +111,10 @@ class _Checker:
                                   value=v, severity=severity))  # type: ignore[arg-type]
 
 
-def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) -> FitnessUpload:
-    """Map headers, parse and check every row; raise :class:`InputError` with every issue."""
+def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) -> tuple[FitnessUpload | None, list[Issue]]:
+    """Map headers, parse and check every row: ``(upload, issues)``, one issue per bad cell (the
+    upload is ``None`` when a required column is missing); never raises for a bad row — the
+    caller raises (:func:`read_fitness_file`)."""
     header_field: dict[str, str] = {}
     for col in raw.columns:
         f = _HEADER_INDEX.get(_norm_header(col))
@@ -124,7 +126,8 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
         if f not in present:
             c.issues.add(Issue(f"缺少必需列“{HEADER_OF[f]}”", f"required column {HEADER_OF[f]} is missing",
                                file=file, sheet=sheet))
-    c.issues.raise_if_errors()
+    if c.issues.has_errors:
+        return None, c.issues.items
     for f in TEMPLATE_REQUIRED:
         if f not in present:
             c.issues.add(Issue(f"缺少上报模板列“{HEADER_OF[f]}”（国家平台上报需要）",
@@ -235,8 +238,8 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
         c.flag(bad, HEADER_OF[f"refraction_{eye}"], raw_of(f"refraction_{eye}"), "屈光不正应为 0、1、2、3 或 9",
                "refraction must be 0, 1, 2, 3 or 9")
         out[f"refraction_{eye}"] = refr.set(bad, None) if n else refr
-    c.issues.raise_if_errors(f"{file}: 体测数据有 {sum(1 for i in c.issues.items if i.severity == 'error')} 处错误，"
-                             f"未写入任何数据 / {file}: the fitness file has errors; nothing was written")
+    if c.issues.has_errors:
+        return None, c.issues.items
 
     records = pl.DataFrame({
         ROW: raw[ROW],
@@ -262,7 +265,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
                                                          "refraction_right")]
     records = records.with_columns(measures)
     return FitnessUpload(raw=raw, records=records, warnings=[i for i in c.issues.items if i.severity == "warning"],
-                         file=file, sheet=sheet)
+                         file=file, sheet=sheet), c.issues.items
 
 
 def _on(s: pl.Series, fn) -> pl.Series:
@@ -307,7 +310,13 @@ def _plausibility(c: _Checker, item: Item, q: pl.Series, rows_np, known, std, ra
 def read_fitness_file(path: str | Path, *, sheet: str | None = None) -> FitnessUpload:
     """Read and check an upload-template file (xlsx / xls / csv); :class:`InputError` lists every bad row."""
     raw, sheet_name = read_raw(path, sheet)
-    return check_upload(raw, Path(path).name, sheet_name)
+    file = Path(path).name
+    upload, issues = check_upload(raw, file, sheet_name)
+    n = sum(i.severity == "error" for i in issues)
+    raise_for(issues, f"{file}: 体测数据有 {n} 处错误，未写入任何数据 / {file}: the fitness file has {n} error(s); "
+                      "nothing was written")
+    assert upload is not None
+    return upload
 
 
 __all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "check_upload", "plausibility_bounds",
