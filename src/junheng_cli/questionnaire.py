@@ -285,7 +285,7 @@ def import_cmd(year: int, grade: int, code: str, responses: Path) -> None:
         try:
             result = import_responses(responses, cycle, q, None, file_name=responses.name, progress=progress)
         except InputError as exc:
-            path = getattr(exc, "annotated_path", None)
+            path = exc.annotated_path
             if path:
                 click.echo(f"标注了错误的工作簿 / annotated workbook: {path}", err=True)
             raise

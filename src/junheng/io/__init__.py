@@ -8,7 +8,7 @@
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
   returning values and a mask of bad cells;
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
-- :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`write_csv_text`: every
+- :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
   file (or download) the core writes, cells neutralised against formula injection;
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
@@ -26,6 +26,7 @@ from junheng.io._write import (
     is_formula_like,
     neutralise_workbook,
     save_workbook,
+    table_bytes,
     write_csv_text,
     write_sheets,
     write_table,
@@ -53,6 +54,7 @@ __all__ = [
     "read_table",
     "resolve_columns",
     "save_workbook",
+    "table_bytes",
     "write_csv_text",
     "write_sheets",
     "write_table",

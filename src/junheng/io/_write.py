@@ -117,11 +117,32 @@ def _safe_cell(ws, value):
 def write_sheets(sheets: dict[str, pl.DataFrame], path: str | Path) -> Path:
     """Several frames into one workbook, one sheet each (name cut to Excel's 31 characters), the
     header row bold and frozen; text never becomes a formula. Streams (openpyxl write-only)."""
+    path = Path(path)
+    wb = _sheets_workbook(sheets)
+    with _atomic(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def table_bytes(frame: pl.DataFrame, fmt: str, *, sheet: str = "data") -> bytes:
+    """``frame`` as a download built in memory: ``csv`` (UTF-8 with BOM) or ``xlsx``, neutralised
+    against formula injection like every file :func:`write_table` writes."""
+    if fmt == "csv":
+        return b"\xef\xbb\xbf" + write_csv_text(frame).encode("utf-8")
+    if fmt == "xlsx":
+        import io
+
+        buf = io.BytesIO()
+        _sheets_workbook({sheet: frame}).save(buf)
+        return buf.getvalue()
+    raise ParameterError(f"格式须为 csv 或 xlsx / fmt must be csv or xlsx; got {fmt!r}")
+
+
+def _sheets_workbook(sheets: dict[str, pl.DataFrame]):
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    path = Path(path)
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for name, frame in sheets.items():
@@ -137,9 +158,7 @@ def write_sheets(sheets: dict[str, pl.DataFrame], path: str | Path) -> Path:
         flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
         for row in flat.iter_rows():
             ws.append([_safe_cell(ws, v) for v in row])
-    with _atomic(path) as tmp:
-        wb.save(tmp)
-    return path
+    return wb
 
 
 def neutralise_workbook(wb) -> None:

@@ -21,8 +21,7 @@ def _as_uploaded(path: Path, name: str):
         yield
     except InputError as exc:
         issues = [dataclasses.replace(i, file=name) if i.file == stored else i for i in exc.issues]
-        renamed = InputError(issues, exc.summary.replace(stored, name))
-        renamed.annotated_path = getattr(exc, "annotated_path", None)  # type: ignore[attr-defined]
+        renamed = InputError(issues, exc.summary.replace(stored, name), annotated_path=exc.annotated_path)
         raise renamed from exc
 
 

@@ -82,7 +82,7 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
     except InputError as exc:
         try:
             raw, _ = read_raw(path)
-            exc.annotated_path = _annotate(raw, exc.issues, path.name)  # type: ignore[attr-defined]
+            exc.annotated_path = _annotate(raw, exc.issues, path.name)
         except InputError:
             pass
         raise
@@ -95,7 +95,7 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
                         column="学籍号", value=s) for r, s in unknown.select("__row__", "student_id").iter_rows()]
         exc = InputError(issues, f"{path.name}: {len(issues)} 个学籍号不在名册中，未写入任何数据 / "
                                  f"{len(issues)} pupils not in the registry; nothing was written")
-        exc.annotated_path = _annotate(upload.raw, issues, path.name)  # type: ignore[attr-defined]
+        exc.annotated_path = _annotate(upload.raw, issues, path.name)
         raise exc
     scored = score_fitness(records)
     existing = set(FitnessRecord.objects.filter(cycle=cycle, pupil_id__in=list(pupil_of.values()))

@@ -83,7 +83,7 @@ def run(job: Job) -> None:
         Job.objects.filter(pk=job.pk).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), error=exc.summary[:5000], message="",
             issues=[i.as_dict() for i in sorted(exc.issues, key=lambda i: (i.row is not None, i.row or 0))][:20000],
-            annotated=str(getattr(exc, "annotated_path", "") or ""))
+            annotated=str(exc.annotated_path or ""))
     except JunhengError as exc:
         Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, finished_at=timezone.now(), error=str(exc))
     except Exception:  # a bug: keep the traceback for the operators

@@ -93,9 +93,9 @@ def _reject(issues: list[Issue], source: Path, file_name: str) -> InputError:
                              f"nothing written")
     out = Path(settings.JUNHENG_HOME) / "annotated" / f"{source.stem}-errors.xlsx"
     try:
-        exc.annotated_path = annotate_workbook(source, issues, out)  # type: ignore[attr-defined]
+        exc.annotated_path = annotate_workbook(source, issues, out)
     except InputError:  # the file could not be read at all: nothing to annotate
-        exc.annotated_path = None  # type: ignore[attr-defined]
+        exc.annotated_path = None
     return exc
 
 

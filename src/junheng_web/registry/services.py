@@ -64,10 +64,10 @@ class ImportRejected(InputError):
 
     def __init__(self, result: ImportResult):
         self.result = result
-        self.annotated_path = result.annotated_path
         super().__init__(result.issues, f"{result.file}: 输入有 {sum(i.severity == 'error' for i in result.issues)} 处错误，"
                                         f"未写入任何数据 / rejected with "
-                                        f"{sum(i.severity == 'error' for i in result.issues)} error(s), nothing written")
+                                        f"{sum(i.severity == 'error' for i in result.issues)} error(s), nothing written",
+                         annotated_path=result.annotated_path)
 
 
 def _noop(fraction: float, message: str) -> None:

@@ -16,7 +16,6 @@ Apps above this one pass data down (e.g. the 学籍号 of the pupils of invalid 
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Collection
 from dataclasses import fields
@@ -28,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 
 from junheng.exceptions import ParameterError
+from junheng.io import table_bytes
 from junheng.survey.design import ReplicateDesign, ReportingRule
 from junheng.survey.frame import FrameRules, build_frame
 from junheng.survey.pipeline import Sample, final_weights
@@ -240,23 +240,9 @@ def site_list(cycle: Cycle, school_code: str, *, unmask: bool = False) -> pl.Dat
 
 def site_list_bytes(cycle: Cycle, school_code: str, *, fmt: str = "csv", unmask: bool = False) -> bytes:
     """The site list as a download: CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
-    frame = site_list(cycle, school_code, unmask=unmask)
-    buf = io.BytesIO()
-    if fmt == "csv":
-        frame.write_csv(buf, include_bom=True)
-    elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = school_code
-        ws.append(frame.columns)
-        for row in frame.iter_rows():
-            ws.append(list(row))
-        wb.save(buf)
-    else:
+    if fmt not in ("csv", "xlsx"):
         raise ParameterError(f"格式须为 csv 或 xlsx / fmt must be csv or xlsx; got {fmt!r}")
-    return buf.getvalue()
+    return table_bytes(site_list(cycle, school_code, unmask=unmask), fmt, sheet=school_code)
 
 
 def compute_weights(cycle: Cycle, responded: set[str] | None = None, *, invalid: Collection[str] = (),

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
+from junheng.io import table_bytes
 from junheng.materials.cards import hash_code, login_codes
 from junheng.materials.documents import cards_html, seating_html, write_pdf
 from junheng.materials.seating import Room, seating_plan
@@ -86,9 +86,7 @@ def site_pupil_list(cycle: Cycle, site: TestSite, *, unmask: bool = False) -> by
         frames.append(f.with_columns(pl.lit(code).alias("学校标识码")))
     if not frames:
         raise ParameterError("该测试点尚未分配参测学校 / the test site has no schools yet")
-    buf = io.BytesIO()
-    pl.concat(frames, how="diagonal_relaxed").write_csv(buf, include_bom=True)
-    return buf.getvalue()
+    return table_bytes(pl.concat(frames, how="diagonal_relaxed"), "csv")
 
 
 def session_pupils(cycle: Cycle, session: TestSession) -> pl.DataFrame:
