@@ -176,8 +176,10 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         f = form.cleaned_data["file"]
         folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
         folder.mkdir(parents=True, exist_ok=True)
-        name = Path(f.name).name
-        dest = folder / f"{folder.name[:12]}_{name}"  # unique: annotated workbooks and source_file never collide
+        name = Path(f.name.replace("\\", "/")).name[-200:] or "upload"
+        # stored under a name of our own (the person's name can be any length, any characters);
+        # messages name the file as uploaded (cycles.jobs)
+        dest = folder / f"{folder.name[:12]}{Path(name).suffix.lower()[:8]}"
         with dest.open("wb") as out:
             for chunk in f.chunks():
                 out.write(chunk)
