@@ -56,7 +56,7 @@ def score(infile: Path, outfile: Path, show_personal: bool) -> None:
 
 def _read_roster(path: Path) -> pl.DataFrame:
     from junheng.fitness.template_io import read_raw
-    from junheng.registry.schemas import PUPILS
+    from junheng.registry import PUPILS
 
     if path.suffix.lower() == ".parquet":
         df = pl.read_parquet(path)
@@ -96,7 +96,7 @@ def template(roster: Path, outdir: Path) -> None:
 
 def _canonical(path: Path) -> pl.DataFrame:
     """A scored file (ours, any format) or an upload-template file → canonical scored frame."""
-    from junheng.fitness.export import SCORE_HEADERS
+    from junheng.fitness import SCORE_HEADERS
     from junheng.fitness.template_io import HEADER_OF
 
     if path.suffix.lower() == ".parquet":
@@ -156,9 +156,8 @@ def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> No
 
 def demo_stage(ctx) -> None:
     """Demo: synthetic results for the sampled pupils → national template → import → score → store."""
-    from junheng.fitness import summarize_levels, write_table
-    from junheng.fitness.export import national_upload
-    from junheng.synth.fitness import fitness_results
+    from junheng.fitness import national_upload, summarize_levels, write_table
+    from junheng.synth import fitness_results
 
     out = ctx.out / "fitness"
     out.mkdir(parents=True, exist_ok=True)

@@ -59,9 +59,8 @@ def _write(frame: pl.DataFrame, path: Path) -> None:
 def seating(pupils: Path, rooms: tuple[str, ...], seed: int, subject: str | None, title: str, meta: str,
             outs: tuple[Path, ...], show_personal: bool) -> None:
     """Seat the pupils in the rooms: same school and same booklet apart where possible."""
-    from junheng.fitness.export import mask_personal
-    from junheng.materials.documents import seating_html, seating_xlsx, write_pdf
-    from junheng.materials.seating import Room, seating_plan
+    from junheng.fitness import mask_personal
+    from junheng.materials import Room, seating_html, seating_plan, seating_xlsx, write_pdf
 
     room_list = [Room.parse(r) for r in rooms]
     with bar(1 + len(outs), "座位表 / seating", unit="file") as b:
@@ -95,8 +94,7 @@ def seating(pupils: Path, rooms: tuple[str, ...], seed: int, subject: str | None
 def cards(pupils: Path, seed: int, subject: str | None, site: str | None, title: str, out: Path, codes: Path,
           show_personal: bool) -> None:
     """One login card per pupil with a one-time login code and its QR code; PUPILS may be a seating plan."""
-    from junheng.materials.cards import login_codes
-    from junheng.materials.documents import cards_html, write_pdf
+    from junheng.materials import cards_html, login_codes, write_pdf
 
     with bar(3, "登录卡 / cards", unit="step") as b:
         df = _pupils(pupils, subject)
@@ -131,8 +129,7 @@ def sheet(bank: Path, designs: tuple[Path, ...], blocks: Path, booklets: tuple[s
     """Answer sheets (答题卡) for paper testing, one per booklet, with the layout file the reader needs."""
     from junheng.assessment import BookletDesign, booklet_items, load_bank
     from junheng.assessment.files import read_table
-    from junheng.materials.documents import sheets_html, write_pdf
-    from junheng.materials.omr import layout_for_booklet
+    from junheng.materials import layout_for_booklet, sheets_html, write_pdf
 
     frame = load_bank(bank).to_frame()
     blk = read_table(blocks, required=("item_id", "block", "order")).with_columns(pl.col("order").cast(pl.Int32))
@@ -176,7 +173,7 @@ def _pages(paths: tuple[Path, ...], tmp: Path, dpi: int) -> list[Path]:
 @click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True, help="resolution for rendering scanned PDFs")
 def omr(layout: Path, scans: tuple[Path, ...], out: Path, issues: Path | None, dpi: int) -> None:
     """Read scanned answer sheets (PNG/JPEG, or PDF pages) of one LAYOUT (<booklet>.layout.json)."""
-    from junheng.materials.omr import SheetLayout, read_sheets
+    from junheng.materials import SheetLayout, read_sheets
 
     lay = SheetLayout.load(layout)
     with tempfile.TemporaryDirectory() as tmp:

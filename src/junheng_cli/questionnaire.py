@@ -186,7 +186,7 @@ def demo_stage(ctx) -> None:
         scale_groups,
         scale_scores,
     )
-    from junheng.synth.questionnaire import student_questionnaire, synth_responses
+    from junheng.synth import student_questionnaire, synth_responses
 
     pupils = _demo_pupils(ctx)
     if pupils is None:

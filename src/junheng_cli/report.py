@@ -26,7 +26,7 @@ _LAYOUT = {  # where the demo leaves each input under its output folder
 
 def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire=None,
             questionnaire_definition=None):
-    from junheng.reports.tables import inputs_from_paths
+    from junheng.reports import inputs_from_paths
 
     given = {"schools": schools, "weights": weights, "sample": sample, "fitness": fitness, "scores": scores,
              "checklist": checklist, "questionnaire": questionnaire,
@@ -168,9 +168,8 @@ def demo_stage(ctx) -> None:
 
     import polars as pl
 
-    from junheng.reports import build, write_reports
-    from junheng.reports.tables import inputs_from_paths
-    from junheng.synth.checklist import checklist as synth_checklist
+    from junheng.reports import build, inputs_from_paths, write_reports
+    from junheng.synth import checklist as synth_checklist
 
     out = ctx.out / "reports"
     out.mkdir(parents=True, exist_ok=True)

@@ -114,7 +114,7 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
     elif statistic == "quantile":
         res = quantile(design, variable, q, pv=pv, by=by)
     else:
-        from junheng.survey.estimators import resolve_pv
+        from junheng.survey import resolve_pv
 
         col = variable if variable is not None else resolve_pv(frame, pv)[0]  # type: ignore[arg-type]
         lv = [_coerce(v, frame.schema[col]) for v in levels] if levels else None
@@ -126,8 +126,7 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
 
 def _difference(design, frame: pl.DataFrame, compare: str, statistic: str, variable: str | None, pv: str | None,
                 levels: tuple[str, ...], by: str) -> pl.DataFrame:
-    from junheng.survey import difference
-    from junheng.survey.estimators import resolve_pv
+    from junheng.survey import difference, resolve_pv
 
     parts = compare.split(":")
     if len(parts) != 3 or parts[0] not in frame.columns:
@@ -175,8 +174,7 @@ def draw(schools_path: Path, pupils_path: Path, out: Path, grade: int, target_pu
          min_schools: int, schools_per_stratum: int | None, min_enrolment: int, keep_special: bool,
          exclude_teaching_points: bool, seed: int, unmask: bool) -> None:
     """Select schools (PPS, replacements) and pupils (spiralled subjects); write the lists."""
-    from junheng.survey.frame import FrameRules
-    from junheng.survey.selection import SampleParams
+    from junheng.survey import FrameRules, SampleParams
     from junheng_cli.progress import bar
 
     params = SampleParams(target_pupils=target_pupils, pupils_per_school=per_school, min_schools=min_schools,
@@ -198,8 +196,7 @@ def draw(schools_path: Path, pupils_path: Path, out: Path, grade: int, target_pu
 def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out: Path, *, unmask: bool = False) -> dict:
     """Draw the sample and write it under ``out``: pupil_sample.parquet, schools.csv (sampled and
     replacements), exclusions.csv, exclusion_rates.csv and sites/<学校标识码>.csv."""
-    from junheng.survey.pipeline import draw_sample
-    from junheng.survey.sitelists import site_lists
+    from junheng.survey import draw_sample, site_lists
 
     result = draw_sample(schools, pupils, params, rules)
     out.mkdir(parents=True, exist_ok=True)
@@ -244,7 +241,7 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
 def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None, method: str, replicates: int,
             fay_k: float, trim_cap: float | None, margin_paths: tuple[Path, ...], seed: int, out: Path) -> None:
     """Non-response-adjusted final weights and replicate weights rep_1 … rep_R."""
-    from junheng.survey.pipeline import final_weights
+    from junheng.survey import final_weights
 
     pupils = _read_frame(pupil_sample)
     schools = _read_frame(schools_path).filter(pl.col("role") == "sampled").with_columns(pl.lit(True).alias("sampled"))
@@ -314,8 +311,7 @@ def lists(year: int, grade: int, out: Path, fmt: str, unmask: bool) -> None:
 
 def sample_stage(ctx) -> None:
     """Demo: draw the cycle's sample from the imported registry (about 168,000 pupils at scale 1)."""
-    from junheng.survey.frame import FrameRules
-    from junheng.survey.selection import SampleParams
+    from junheng.survey import FrameRules, SampleParams
 
     out = ctx.out / "sample"
     if "schools" in ctx.state and "pupils" in ctx.state:
@@ -415,7 +411,7 @@ def _responded(ctx, pupils: pl.DataFrame):
 
 def weights_stage(ctx) -> None:
     """Demo: non-response-adjusted weights and 80 JK2 replicates; fitness aggregates with SEs."""
-    from junheng.survey.pipeline import final_weights
+    from junheng.survey import final_weights
 
     if "sample" not in ctx.state:
         click.echo("   (no sample yet: the sample stage must run first; skipped)")

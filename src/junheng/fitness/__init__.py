@@ -12,7 +12,14 @@ Public API::
 """
 
 from junheng.fitness.aggregate import summarize, summarize_levels
-from junheng.fitness.export import national_upload, scored_output, write_entry_workbooks, write_table
+from junheng.fitness.export import (
+    SCORE_HEADERS,
+    mask_personal,
+    national_upload,
+    scored_output,
+    write_entry_workbooks,
+    write_table,
+)
 from junheng.fitness.graduation import graduation_scores
 from junheng.fitness.items import BMI_CLASSES, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
@@ -20,6 +27,8 @@ from junheng.fitness.standard import load_standard
 from junheng.fitness.template_io import FitnessUpload, read_fitness_file
 
 __all__ = [
+    "SCORE_HEADERS",
+    "mask_personal",
     "BMI_CLASSES",
     "FitnessUpload",
     "graduation_scores",

@@ -56,8 +56,14 @@ from .linking import (
 )
 from .scoring import eap, latent_regression, map_, plausible_values, wle
 from .simulate import booklet_design, simulate_responses
+from .standard_setting import CutScores, angoff, bookmark, ordered_item_booklet, provisional
 
 __all__ = [
+    "CutScores",
+    "angoff",
+    "bookmark",
+    "ordered_item_booklet",
+    "provisional",
     "LEVEL_LABELS",
     "LEVEL_NAMES",
     "MODELS",

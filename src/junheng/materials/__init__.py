@@ -4,8 +4,16 @@ Pure core: DataFrames in, documents and frames out; who may see names is the cal
 """
 
 from junheng.materials.cards import hash_code, login_codes
+from junheng.materials.documents import (
+           cards_html,
+           seating_html,
+           seating_xlsx,
+           sheet_svg,
+           sheets_html,
+           write_pdf,
+)
 from junheng.materials.omr import SheetItem, SheetLayout, layout_for_booklet, read_sheets
 from junheng.materials.seating import Room, seating_plan
 
-__all__ = ["Room", "SheetItem", "SheetLayout", "hash_code", "layout_for_booklet", "login_codes", "read_sheets",
-           "seating_plan"]
+__all__ = ["Room", "SheetItem", "SheetLayout", "cards_html", "hash_code", "layout_for_booklet", "login_codes",
+           "read_sheets", "seating_html", "seating_plan", "seating_xlsx", "sheet_svg", "sheets_html", "write_pdf"]

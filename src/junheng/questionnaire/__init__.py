@@ -25,7 +25,7 @@ from junheng.questionnaire.definition import (
     save_questionnaire,
 )
 from junheng.questionnaire.gaps import factor_categories, factor_gaps
-from junheng.questionnaire.responses import read_responses, validate_responses
+from junheng.questionnaire.responses import expected_headers, read_responses, validate_responses
 from junheng.questionnaire.scoring import (
     GROUP_LABELS,
     item_frequencies,
@@ -42,6 +42,7 @@ __all__ = [
     "Item",
     "Questionnaire",
     "Scale",
+    "expected_headers",
     "factor_categories",
     "factor_gaps",
     "item_frequencies",

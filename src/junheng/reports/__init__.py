@@ -6,7 +6,7 @@ HTML (Jinja2) and PDF (WeasyPrint, Noto CJK fonts, SVG charts from :mod:`.charts
 """
 
 from junheng.reports.render import annual_html, county_html, html_to_pdf, school_html, write_reports
-from junheng.reports.tables import ReportInputs, Tables, build, county_names
+from junheng.reports.tables import ReportInputs, Tables, build, county_names, inputs_from_paths
 
 __all__ = ["ReportInputs", "Tables", "annual_html", "build", "county_html", "county_names", "html_to_pdf",
-           "school_html", "write_reports"]
+           "inputs_from_paths", "school_html", "write_reports"]

@@ -39,7 +39,7 @@ def demo_stage(ctx) -> None:
     """Demo: the academic test of the sampled pupils, scored, analysed, calibrated and stored."""
     from junheng.assessment import CALIBRATION, item_analysis, save_bank, score_responses
     from junheng.assessment.files import write_sheets
-    from junheng.synth.responses import base_year, current_year, synth_tests
+    from junheng.synth import base_year, current_year, synth_tests
 
     pupils = _demo_pupils(ctx)
     if pupils is None:
