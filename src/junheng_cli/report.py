@@ -152,8 +152,8 @@ def school(code, data, schools, weights, sample, fitness, scores, checklist, yea
 
 
 def _print(written, missing) -> None:
-    for kind in ("html", "pdf"):
-        for p in written[kind]:
+    for kind in ("html", "pdf", "csv"):
+        for p in written.get(kind, []):
             click.echo(str(p))
     if written.get("reused"):
         click.echo(f"{len(written['reused'])} 个 PDF 的内容未变，未重新生成（--force 全部重新生成） / "
@@ -201,4 +201,8 @@ def demo_stage(ctx) -> None:
     click.echo(f"   {len(written['pdf'])} PDF + {len(written['html'])} HTML ({time.perf_counter() - t:.0f} s)")
     ctx.output("annual report (PDF)", out / "annual.pdf")
     ctx.output("annual report (HTML)", out / "annual.html")
+    if (out / "verdicts.csv").exists():
+        v = pl.read_csv(out / "verdicts.csv")
+        counts = "，".join(f"{k} {n}" for k, n in v["overall"].value_counts().sort("overall").iter_rows())
+        ctx.output(f"county verdicts (优质均衡: {counts})", out / "verdicts.csv")
     ctx.output(f"county reports ({n - 1} × HTML + PDF)", out / "county")

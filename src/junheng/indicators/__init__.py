@@ -8,7 +8,13 @@
   verdict with reasons, change from last year.
 """
 
-from junheng.indicators.quality import DEFAULT_QUALITY, QualityRules, between_school_diff, quality_indicator
+from junheng.indicators.quality import (
+    DEFAULT_QUALITY,
+    QualityRules,
+    between_school_diff,
+    between_school_share,
+    quality_indicator,
+)
 from junheng.indicators.resources import (
     CV_LIMITS,
     DEFAULT_RULES,
@@ -21,10 +27,17 @@ from junheng.indicators.resources import (
     school_units,
     weighted_cv,
 )
-from junheng.indicators.verdict import change, checklist_items, county_verdict, validate_checklist
+from junheng.indicators.verdict import (
+    change,
+    checklist_items,
+    county_verdict,
+    validate_checklist,
+    verdicts_table,
+)
 
 __all__ = [
     "CV_LIMITS", "DEFAULT_QUALITY", "DEFAULT_RULES", "RESOURCE_INDICATORS", "Indicator", "QualityRules",
-    "ResourceRules", "between_school_diff", "change", "checklist_items", "county_cv", "county_resource_verdict",
-    "county_verdict", "quality_indicator", "school_indicators", "school_units", "validate_checklist", "weighted_cv",
+    "ResourceRules", "between_school_diff", "between_school_share", "change", "checklist_items", "county_cv", "county_resource_verdict",
+    "county_verdict", "quality_indicator", "school_indicators", "school_units", "validate_checklist", "verdicts_table",
+    "weighted_cv",
 ]

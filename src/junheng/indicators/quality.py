@@ -1,18 +1,24 @@
 """教育质量 第9项 from the monitoring results: "相关科目学生学业水平达到Ⅲ级以上，且校际差异率低于0.15".
 
 Source: 教督〔2017〕6号 第十一条 (POLICY.md §1.5).  The official operational definitions were not
-found; the defaults here are documented in ``docs/methods/indicators.md`` and configurable:
+found; the defaults here are documented in ``docs/methods/indicators.md`` and configurable
+(:class:`QualityRules` — where policy gives no number the value is the province's choice):
 
-- **达到Ⅲ级以上** (``level_rule="share"``, default): the weighted share of pupils at 水平Ⅲ or Ⅳ
-  (``level_pv* ≥ 3``) is at least ``min_share`` (0.5, i.e. the county's median pupil is at Ⅲ or
+- **达到Ⅲ级以上** (``level_rule="share"``): the weighted share of pupils at 水平Ⅲ or Ⅳ
+  (``level_pv* ≥ 3``) is at least ``min_share`` (0.5: the county's median pupil is at Ⅲ or
   above).  Estimated with :func:`junheng.survey.proportion` (plausible values, Rubin's rules).
-- **校际差异率** (``diff_rule="cv"``, default): the between-school coefficient of variation of
-  school mean scale scores, each school weighted by its estimated pupil total (Σ weights), i.e.
-  the 差异系数 formula of §1.3 applied to school means:
-  ``sqrt(Σ W_s (m_s − M)² / Σ W_s) / M``.  ``diff_rule="full_marks"`` divides the same SD by
-  ``full_marks`` instead of the county mean (the reading of one public 国测 simulation script).
-  Its SE comes from the replicate weights (every replicate recomputes the school means and the
-  county statistic) combined over plausible values by Rubin's rules.
+- **校际差异** (``diff_rule="variance_share"``, default, issue 13.5): the between-school share of
+  the score variance, *net of sampling and measurement error* — a one-way random-effects
+  (method-of-moments) estimator on plausible values (:func:`between_school_share`); the
+  county passes when it is below ``max_between_share`` (default 0.15, the policy's number for
+  its undefined 校际差异率, applied to the share: a province's choice).  The older readings stay
+  available: ``"cv"`` (the 差异系数 of school mean scores, which on ~7 pupils per school and an
+  arbitrary scale origin is mostly sampling noise) and ``"full_marks"``.
+- **Verdict with its uncertainty**: each criterion compares a confidence interval (estimate ±
+  t(ν; 0.975)·SE, ν the design degrees of freedom) with its threshold, as conformity with a
+  limit is judged under measurement uncertainty (ISO 10576-1:2003; JCGM 106:2012): the interval
+  entirely on the good side → 达到; entirely on the bad side → 未达到; the threshold inside →
+  无法判定（差距在抽样误差内）.  A subject 未达到 when any criterion does, 达到 when all do.
 """
 
 from __future__ import annotations
@@ -25,18 +31,27 @@ import scipy.sparse as sp
 
 from junheng.exceptions import ParameterError
 
+REACHED, NOT_REACHED, UNDECIDED = "达到", "未达到", "无法判定"
+
 
 @dataclass(frozen=True)
 class QualityRules:
+    """Thresholds of Q9 (see the module text); every number here is configuration."""
+
     min_level: int = 3
     min_share: float = 0.5
     max_diff_rate: float = 0.15
-    diff_rule: str = "cv"  # or "full_marks"
+    diff_rule: str = "variance_share"  # or "cv", "full_marks"
     full_marks: float = 1000.0
+    max_between_share: float = 0.15
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        if self.diff_rule not in ("cv", "full_marks"):
-            raise ParameterError("diff_rule 须为 cv 或 full_marks / diff_rule must be 'cv' or 'full_marks'")
+        if self.diff_rule not in ("variance_share", "cv", "full_marks"):
+            raise ParameterError("diff_rule 须为 variance_share、cv 或 full_marks / diff_rule must be "
+                                 "'variance_share', 'cv' or 'full_marks'")
+        if not 0.5 <= self.confidence < 1:
+            raise ParameterError("confidence 须在 [0.5, 1) / confidence must be in [0.5, 1)")
         if not 1 <= self.min_level <= 4:
             raise ParameterError("min_level 须在 1–4 / min_level must be 1..4")
 
@@ -49,11 +64,27 @@ def _pvs(frame: pl.DataFrame, prefix: str) -> list[str]:
     return sorted(cols, key=lambda c: int(c[len(prefix):]))
 
 
+def _school_sums(design, by: list[str]):
+    data = design.data
+    keys = data.select(*by, "school_code").with_columns(
+        _g=pl.struct(by).rank("dense").cast(pl.Int64) - 1,
+        _s=pl.struct([*by, "school_code"]).rank("dense").cast(pl.Int64) - 1,
+    )
+    g, s = keys["_g"].to_numpy(), keys["_s"].to_numpy()
+    n, n_s, n_g = len(g), int(s.max()) + 1, int(g.max()) + 1
+    school_group = np.zeros(n_s, dtype=np.int64)
+    school_group[s] = g
+    S = sp.csr_matrix((np.ones(n), (s, np.arange(n))), shape=(n_s, n))
+    G = sp.csr_matrix((np.ones(n_s), (school_group, np.arange(n_s))), shape=(n_g, n_s))
+    return keys, S, G, school_group
+
+
 def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUALITY) -> pl.DataFrame:
     """校际差异率 per group with its replicate SE (see module docstring).
 
     ``design`` is a :class:`junheng.survey.ReplicateDesign` over pupil scores (``pv1..``,
-    ``school_code`` and the ``by`` columns).  Returns ``by…, diff_rate, diff_rate_se, n_schools``.
+    ``school_code`` and the ``by`` columns).  Returns ``by…, diff_rate, diff_rate_se, n_schools``
+    (the CV of school means, or ÷ ``full_marks`` when ``rules.diff_rule == "full_marks"``).
     Vectorised: sparse school-by-pupil sums for all replicate weights at once.
     """
     from junheng.survey import rubin
@@ -62,17 +93,8 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
     pvs = _pvs(data, "pv")
     if not pvs:
         raise ParameterError("成绩表缺少 pv1..pvM / scores lack plausible values pv1..pvM")
-    keys = data.select(*by, "school_code").with_columns(
-        _g=pl.struct(by).rank("dense").cast(pl.Int64) - 1,
-        _s=pl.struct([*by, "school_code"]).rank("dense").cast(pl.Int64) - 1,
-    )
-    g = keys["_g"].to_numpy()
-    s = keys["_s"].to_numpy()
-    n, n_s, n_g = len(g), int(s.max()) + 1, int(g.max()) + 1
-    school_group = np.zeros(n_s, dtype=np.int64)
-    school_group[s] = g
-    S = sp.csr_matrix((np.ones(n), (s, np.arange(n))), shape=(n_s, n))
-    G = sp.csr_matrix((np.ones(n_s), (school_group, np.arange(n_s))), shape=(n_g, n_s))
+    keys, S, G, school_group = _school_sums(design, by)
+    n_g = G.shape[0]
     W = design.weights_matrix  # n × (R+1)
     ests, vars_ = [], []
     for pv in pvs:
@@ -87,7 +109,7 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
             M = (G @ swx) / gw
             dev = sw * (m - M[school_group]) ** 2
             sd = np.sqrt((G @ dev) / gw)
-            stat = sd / M if rules.diff_rule == "cv" else sd / rules.full_marks
+            stat = sd / rules.full_marks if rules.diff_rule == "full_marks" else sd / M
         ests.append(stat[:, 0])
         vars_.append(design.variance(stat[:, 0], stat[:, 1:]))
     est, var = rubin(np.array(ests), np.array(vars_))
@@ -97,6 +119,101 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
         diff_rate=pl.Series(est), diff_rate_se=pl.Series(np.sqrt(var)), n_schools=pl.Series(n_schools).cast(pl.Int32))
 
 
+def between_school_share(design, by: list[str]) -> pl.DataFrame:
+    """Between-school share of the score variance per group, net of sampling and measurement error.
+
+    One-way random-effects model x_ij = μ + b_j + e_ij (school j, pupil i), by the method of
+    moments on each plausible value and each weight column (so the replicate SE and design df
+    come out as for any estimate; PVs combined by Rubin / Barnard–Rubin):
+
+        p_j = W_j / Σ W (school weight shares),  m_j the weighted school mean,  M = Σ p_j m_j
+        σ̂_w² = Σ_j p_j s_j²,   s_j² = Σ_i w (x − m_j)² / W_j · n_j/(n_j − 1)   (schools with n_j ≥ 2)
+        B = Σ_j p_j (m_j − M)²,  E[B] = σ_b² (1 − Σ p_j²) + Σ_j p_j (1 − p_j) σ_w²/n_j
+        σ̂_b² = (B − Σ_j p_j (1 − p_j) σ̂_w²/n_j) / (1 − Σ p_j²)
+        share = σ̂_b² / (σ̂_b² + σ̂_w²)
+
+    The σ_w²/n_j term removes what a school mean of n_j pupils varies by chance (pupil sampling
+    and, because plausible values carry the posterior spread, measurement error); B of school
+    means of ~7 pupils is otherwise mostly that noise.  The estimate is not truncated at 0 (an
+    unbiased estimator can be negative; the verdict uses its interval).  Returns ``by…,
+    between_share, between_share_se, between_share_df, sigma2_between, sigma2_within, n_schools``.
+    """
+    from junheng.survey.inference import barnard_rubin
+
+    data = design.data
+    pvs = _pvs(data, "pv")
+    if not pvs:
+        raise ParameterError("成绩表缺少 pv1..pvM / scores lack plausible values pv1..pvM")
+    keys, S, G, school_group = _school_sums(design, by)
+    W = design.weights_matrix
+    ests, vars_, dfs, sb_all, sw_all = [], [], [], [], []
+    for pv in pvs:
+        x = data[pv].cast(pl.Float64).to_numpy()
+        ok = ~np.isnan(x)
+        xv = np.where(ok, x, 0.0)
+        Wx = W * ok[:, None]
+        sw = S @ Wx
+        swx = S @ (Wx * xv[:, None])
+        swxx = S @ (Wx * (xv**2)[:, None])
+        npup = np.asarray(S @ (ok[:, None] * (W > 0)).astype(float))  # pupils with weight per school and column
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(sw > 0, swx / np.where(sw > 0, sw, 1.0), 0.0)
+            ss = np.maximum(swxx - sw * m**2, 0.0)
+            s2 = np.where(npup >= 2, ss / np.where(sw > 0, sw, 1.0) * npup / np.maximum(npup - 1, 1), 0.0)
+            total = G @ sw
+            p = sw / total[school_group]
+            has2 = G @ (p * (npup >= 2))
+            sigma_w = (G @ (p * s2)) / has2
+            M = (G @ swx) / total
+            B = G @ (p * (m - M[school_group]) ** 2)
+            sum_p2 = G @ p**2
+            noise = G @ np.where(npup > 0, p * (1 - p) / np.maximum(npup, 1), 0.0)
+            sigma_b = (B - noise * sigma_w) / (1 - sum_p2)
+            share = sigma_b / (sigma_b + sigma_w)
+        ests.append(share[:, 0])
+        vars_.append(design.variance(share[:, 0], share[:, 1:]))
+        dfs.append(design.degrees_of_freedom(share[:, 0], share[:, 1:]))
+        sb_all.append(sigma_b[:, 0])
+        sw_all.append(sigma_w[:, 0])
+    est, var, nu = barnard_rubin(np.array(ests), np.array(vars_), np.array(dfs))
+    n_schools = np.bincount(school_group, minlength=int(school_group.max()) + 1)
+    first = keys.unique("_g", keep="first").sort("_g")
+    return first.select(*by).with_columns(
+        between_share=pl.Series(est).fill_nan(None), between_share_se=pl.Series(np.sqrt(var)).fill_nan(None),
+        between_share_df=pl.Series(np.asarray(nu, dtype=float)).fill_nan(None),
+        sigma2_between=pl.Series(np.mean(sb_all, axis=0)).fill_nan(None),
+        sigma2_within=pl.Series(np.mean(sw_all, axis=0)).fill_nan(None),
+        n_schools=pl.Series(n_schools).cast(pl.Int32))
+
+
+def classify(estimate: pl.Expr, se: pl.Expr, df: pl.Expr, threshold: float, *, higher_is_better: bool,
+             strict: bool = False, confidence: float = 0.95) -> pl.Expr:
+    """达到 / 未达到 / 无法判定 of one criterion from the confidence interval estimate ± t(ν)·SE
+    (ISO 10576-1 three-way conformity decision).  ``strict``: the good side excludes the threshold
+    (e.g. "低于0.15"); a missing estimate → null."""
+    from scipy import stats
+
+    q = 0.5 + confidence / 2
+    crit = df.map_batches(lambda s: pl.Series(stats.t.ppf(q, np.where(
+        np.isfinite(s.to_numpy().astype(float)) & (s.to_numpy().astype(float) > 0), s.to_numpy().astype(float),
+        np.inf))), return_dtype=pl.Float64)
+    lo, hi = estimate - crit * se.fill_null(0.0), estimate + crit * se.fill_null(0.0)
+    if higher_is_better:
+        good, bad = (lo > threshold) if strict else (lo >= threshold), (hi < threshold) if not strict else (hi <= threshold)
+    else:
+        good, bad = (hi < threshold) if strict else (hi <= threshold), (lo >= threshold) if strict else (lo > threshold)
+    return (pl.when(estimate.is_null()).then(None).when(good).then(pl.lit(REACHED)).when(bad)
+            .then(pl.lit(NOT_REACHED)).otherwise(pl.lit(UNDECIDED)))
+
+
+def combine(*verdicts: pl.Expr) -> pl.Expr:
+    """未达到 if any part is; 达到 if all are; otherwise 无法判定 (a missing part counts as 无法判定)."""
+    any_no = pl.any_horizontal([v == NOT_REACHED for v in verdicts])
+    all_yes = pl.all_horizontal([(v == REACHED).fill_null(False) for v in verdicts])
+    return pl.when(any_no.fill_null(False)).then(pl.lit(NOT_REACHED)).when(all_yes).then(pl.lit(REACHED)) \
+        .otherwise(pl.lit(UNDECIDED))
+
+
 def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = "county_code",
                       rules: QualityRules = DEFAULT_QUALITY, reporting_rule=None) -> pl.DataFrame:
     """The monitoring-based quality indicator per ``by`` and subject.
@@ -104,7 +221,11 @@ def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = 
     ``scores``: pupil scores (``student_id, subject, pv1.., level_pv1..``, plus ``by`` and
     ``school_code`` or joinable from ``weights``); ``weights``: the weights frame
     (``student_id, school_code, weight, rep_*``).  Returns ``by, subject, share_l3, share_l3_se,
-    diff_rate, diff_rate_se, n_pupils, n_schools, flag, level_ok, diff_ok, quality_pass``.
+    share_l3_df, n_pupils, n_schools, flag, diff_rate, diff_rate_se`` (the descriptive CV),
+    ``between_share, between_share_se, between_share_df, sigma2_between, sigma2_within``,
+    ``level_verdict, diff_verdict, quality_verdict`` (达到 / 未达到 / 无法判定), ``level_ok, diff_ok``
+    (point estimates against the thresholds, descriptive) and ``quality_pass`` (True / False /
+    null = 无法判定).
     """
     from junheng.survey import ReplicateDesign, proportion
 
@@ -120,15 +241,31 @@ def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = 
     lv = _pvs(data, "level_pv")
     share = proportion(design, pv=lv, levels=list(range(rules.min_level, 5)), by=[by, "subject"])
     share = share.select(by, "subject", pl.col("estimate").alias("share_l3"), pl.col("se").alias("share_l3_se"),
-                         "n_pupils", "n_schools", "flag")
+                         pl.col("df").alias("share_l3_df"), "n_pupils", "n_schools", "flag")
     diff = between_school_diff(design, [by, "subject"], rules).drop("n_schools")
-    out = share.join(diff, on=[by, "subject"], how="left")
+    comp = between_school_share(design, [by, "subject"]).drop("n_schools")
+    out = share.join(diff, on=[by, "subject"], how="left").join(comp, on=[by, "subject"], how="left")
     suppressed = pl.col("share_l3").is_null()
     out = out.with_columns(
-        diff_rate=pl.when(suppressed).then(None).otherwise(pl.col("diff_rate")),
-        diff_rate_se=pl.when(suppressed).then(None).otherwise(pl.col("diff_rate_se")),
-    )
+        pl.when(suppressed).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("diff_rate", "diff_rate_se", "between_share", "between_share_se", "between_share_df",
+                  "sigma2_between", "sigma2_within"))
+    level = classify(pl.col("share_l3"), pl.col("share_l3_se"), pl.col("share_l3_df"), rules.min_share,
+                     higher_is_better=True, confidence=rules.confidence)
+    if rules.diff_rule == "variance_share":
+        spread = classify(pl.col("between_share"), pl.col("between_share_se"), pl.col("between_share_df"),
+                          rules.max_between_share, higher_is_better=False, strict=True, confidence=rules.confidence)
+    else:
+        spread = classify(pl.col("diff_rate"), pl.col("diff_rate_se"), pl.col("share_l3_df"), rules.max_diff_rate,
+                          higher_is_better=False, strict=True, confidence=rules.confidence)
+    out = out.with_columns(level_verdict=level, diff_verdict=spread).with_columns(
+        quality_verdict=pl.when(suppressed).then(None).otherwise(combine(pl.col("level_verdict"),
+                                                                         pl.col("diff_verdict"))))
+    point_diff = (pl.col("between_share") < rules.max_between_share) if rules.diff_rule == "variance_share" \
+        else (pl.col("diff_rate") < rules.max_diff_rate)
     return out.with_columns(
-        level_ok=pl.col("share_l3") >= rules.min_share,
-        diff_ok=pl.col("diff_rate") < rules.max_diff_rate,
-    ).with_columns(quality_pass=pl.col("level_ok") & pl.col("diff_ok")).sort(by, "subject")
+        level_ok=pl.col("share_l3") >= rules.min_share,  # point estimates (descriptive)
+        diff_ok=point_diff,
+        quality_pass=pl.col("quality_verdict").replace_strict({REACHED: True, NOT_REACHED: False, UNDECIDED: None},
+                                                              default=None, return_dtype=pl.Boolean),
+    ).sort(by, "subject")

@@ -66,23 +66,36 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
     ``resource``: :func:`junheng.indicators.resources.county_resource_verdict`;
     ``checklist``: see module docstring; ``quality``: per county, ``quality_pass`` over all
     subjects (from :func:`junheng.indicators.quality.quality_indicator`), used for ``Q9`` unless
-    the checklist gives it.  Returns ``county_code, year, resource_pass, gov_met, quality_met,
-    recognition, recognition_ok, vetoes, overall_pass, reasons`` (list of Chinese sentences,
-    empty when the county passes).
+    the checklist gives it: 未达到 when any subject's ``quality_verdict`` is 未达到, 达到 when all
+    are 达到, otherwise 无法判定（差距在抽样误差内）.  Returns ``county_code, year, resource_pass,
+    quality`` (Q9: 达到 / 未达到 / 无法判定), ``overall`` (达到; 无法判定 when the only open points
+    are undecidable; else 未达到), ``gov_met, quality_met, recognition, recognition_ok, vetoes,
+    overall_pass, reasons`` (list of Chinese sentences, empty when the county passes).
     """
     items = dict(checklist_items().select("id", "title").iter_rows())
     cl = validate_checklist(checklist).filter(pl.col("year") == year)
     if quality is not None and quality.height:
-        q = quality.group_by("county_code").agg(
-            _q9=pl.when(pl.col("quality_pass").is_null().any()).then(None).otherwise(pl.col("quality_pass").all()),
-            _q9_detail=pl.concat_str(pl.col("subject"), pl.lit("（Ⅲ级以上"),
-                                     (pl.col("share_l3") * 100).round(1).cast(pl.String).fill_null("—"),
-                                     pl.lit("%，校际差异率"), pl.col("diff_rate").round(3).cast(pl.String).fill_null("—"),
-                                     pl.lit("）")).filter(~pl.col("quality_pass").fill_null(True)).str.join("；"),
+        q = quality
+        if "quality_verdict" not in q.columns:  # a frame of point verdicts only
+            q = q.with_columns(quality_verdict=pl.col("quality_pass").replace_strict(
+                {True: "达到", False: "未达到"}, default=None, return_dtype=pl.String))
+        share = (pl.col("share_l3") * 100).round(1).cast(pl.String).fill_null("—")
+        spread = (pl.concat_str(pl.lit("，校际方差占比"), (pl.col("between_share") * 100).round(1).cast(pl.String),
+                                pl.lit("%")) if "between_share" in q.columns else
+                  pl.concat_str(pl.lit("，校际差异率"), pl.col("diff_rate").round(3).cast(pl.String)))
+        q = q.group_by("county_code").agg(
+            _q9_verdict=pl.when((pl.col("quality_verdict") == "未达到").any()).then(pl.lit("未达到"))
+            .when((pl.col("quality_verdict") == "达到").all()).then(pl.lit("达到")).otherwise(pl.lit("无法判定")),
+            _q9_detail=pl.concat_str(pl.col("subject"), pl.lit("（Ⅲ级以上"), share, pl.lit("%"), spread.fill_null(""),
+                                     pl.lit("：").fill_null(""), pl.col("quality_verdict").fill_null("无法判定"),
+                                     pl.lit("）")).filter(pl.col("quality_verdict") != "达到").str.join("；"),
         )
-        cl = cl.join(q, on="county_code", how="left").with_columns(Q9=pl.coalesce("Q9", "_q9"))
+        q = q.with_columns(_q9=pl.col("_q9_verdict").replace_strict({"达到": True, "未达到": False}, default=None,
+                                                                     return_dtype=pl.Boolean))
+        cl = cl.join(q, on="county_code", how="left").with_columns(
+            _q9_given=pl.col("Q9"), Q9=pl.coalesce("Q9", "_q9"))
     else:
-        cl = cl.with_columns(_q9_detail=pl.lit(""))
+        cl = cl.with_columns(_q9_detail=pl.lit(""), _q9_given=pl.col("Q9"), _q9_verdict=pl.lit(None, pl.String))
     df = resource.join(cl, on="county_code", how="full", coalesce=True)
     rows = []
     for r in df.iter_rows(named=True):
@@ -100,7 +113,9 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
         for g in gov_missing:
             reasons.append(f"政府保障程度 {g} 未达到：{items[g]}")
         for q in q_missing:
-            if q == "Q9" and r.get("Q9") is None:
+            if q == "Q9" and r.get("Q9") is None and r.get("_q9_verdict") == "无法判定":
+                reasons.append(f"教育质量 Q9 无法判定（差距在抽样误差内）：{items[q]}（{r['_q9_detail']}）")
+            elif q == "Q9" and r.get("Q9") is None:
                 reasons.append("教育质量 Q9 无法判定：缺少质量监测结果或样本不足")
             else:
                 detail = f"（{r['_q9_detail']}）" if q == "Q9" and r.get("_q9_detail") else ""
@@ -114,19 +129,32 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
         vetoes = [v for v in VETO_ITEMS if r.get(v) is True]
         for v in vetoes:
             reasons.append(f"一票否决：{items[v]}")
+        q9 = "达到" if r.get("Q9") is True else "未达到" if r.get("Q9") is False else "无法判定"
+        undecided_only = bool(reasons) and all("无法判定" in x for x in reasons)
         rows.append({
-            "county_code": r["county_code"], "year": year, "resource_pass": res_ok,
+            "county_code": r["county_code"], "year": year, "resource_pass": res_ok, "quality": q9,
+            "overall": "达到" if not reasons else "无法判定" if undecided_only else "未达到",
             "gov_met": len(GOV_ITEMS) - len(gov_missing), "quality_met": len(QUALITY_ITEMS) - len(q_missing),
             "recognition": rec, "recognition_ok": rec_ok, "vetoes": len(vetoes),
             "overall_pass": not reasons, "reasons": reasons,
         })
     out = pl.DataFrame(rows, schema={"county_code": pl.String, "year": pl.Int32, "resource_pass": pl.Boolean,
+                                     "quality": pl.String, "overall": pl.String,
                                      "gov_met": pl.Int32, "quality_met": pl.Int32, "recognition": pl.Float64,
                                      "recognition_ok": pl.Boolean, "vetoes": pl.Int32, "overall_pass": pl.Boolean,
                                      "reasons": pl.List(pl.String)})
     if names:
         out = out.with_columns(county_name=pl.col("county_code").replace_strict(names, default=None))
     return out.sort("county_code")
+
+
+def verdicts_table(verdict: pl.DataFrame) -> pl.DataFrame:
+    """The published verdicts file (``reports/verdicts.csv``): ``county_code, county_name,
+    resources_met`` (资源配置 all met), ``quality`` (Q9: 达到 / 未达到 / 无法判定), ``overall``
+    (达到 / 未达到 / 无法判定) and ``reasons`` (the reasons joined by "；")."""
+    v = verdict if "county_name" in verdict.columns else verdict.with_columns(county_name=pl.lit(None, pl.String))
+    return v.select("county_code", "county_name", pl.col("resource_pass").alias("resources_met"), "quality",
+                    "overall", pl.col("reasons").list.join("；").alias("reasons")).sort("county_code")
 
 
 def change(this: pl.DataFrame, last: pl.DataFrame) -> pl.DataFrame:

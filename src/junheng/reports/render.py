@@ -164,7 +164,8 @@ def _digest(html: str) -> str:
 
 def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = None, annual: bool = True,
                   pdf: bool = True, processes: int = 2, reuse: bool = False, progress=None) -> dict[str, list[Path]]:
-    """Write ``annual.{html,pdf}`` and ``county/<code>.{html,pdf}`` under ``out``.
+    """Write ``annual.{html,pdf}`` and ``county/<code>.{html,pdf}`` under ``out``, and with the
+    annual report ``verdicts.csv`` (:func:`junheng.indicators.verdicts_table`).
 
     ``counties`` defaults to every county with schools.  PDFs are rendered in ``processes`` worker
     processes, started before the HTML is built so rendering overlaps it; the annual report (the
@@ -231,4 +232,10 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
         tmp.write_text(json.dumps(digests, ensure_ascii=False, indent=0, sort_keys=True), "utf-8")
         tmp.replace(book)
     written["pdf"].sort(key=lambda p: (p.parent != out, p.name))
+    if annual and tb.get("verdict") is not None:  # the published verdicts, for others to check
+        from junheng.indicators import verdicts_table
+
+        p = out / "verdicts.csv"
+        verdicts_table(tb["verdict"]).write_csv(p)
+        written.setdefault("csv", []).append(p)
     return written

@@ -135,3 +135,20 @@ def test_a_checklist_given_as_text_is_parsed_and_bad_cells_are_all_reported():
     out = county_verdict(pl.DataFrame([resource("A"), resource("B")]), pl.DataFrame(rows).with_columns(
         pl.lit("", pl.String).alias("Q9")), pl.DataFrame([quality("A", True), quality("B", True)]), year=2022)
     assert out["overall_pass"].to_list() == [True, True]
+
+
+def test_q9_takes_three_outcomes_and_the_verdicts_table():
+    from junheng.indicators import verdicts_table
+
+    q = pl.DataFrame([{**quality(c, ok), "quality_verdict": v, "between_share": 0.1}
+                      for c, ok, v in (("A", True, "达到"), ("B", None, "无法判定"), ("C", False, "未达到"))])
+    res = [resource("A"), resource("B"), resource("C", cv_ok=False)]
+    out = county_verdict(pl.DataFrame(res), pl.DataFrame([check("A"), check("B"), check("C")]), q, year=2022,
+                         names={"A": "甲县", "B": "乙县", "C": "丙县"})
+    assert out["quality"].to_list() == ["达到", "无法判定", "未达到"]
+    assert out["overall"].to_list() == ["达到", "无法判定", "未达到"]
+    assert "差距在抽样误差内" in out["reasons"][1][0]
+    t = verdicts_table(out)
+    assert t.columns == ["county_code", "county_name", "resources_met", "quality", "overall", "reasons"]
+    assert t.row(2) == ("C", "丙县", False, "未达到", "未达到",
+                        "资源配置：差异系数超限（初中:R5）；教育质量 Q9 未达到：" + t["reasons"][2].split("教育质量 Q9 未达到：")[1])
