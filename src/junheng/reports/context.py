@@ -1,12 +1,15 @@
 """From :class:`~junheng.reports.tables.Tables` to the plain values the templates show, and the
 主要发现 sentences, each written only when the numbers support it.
 
-Rules for 主要发现 (docs/methods/indicators.md): a difference between two groups or between a
-county and the province is called a difference only when |d| > 2 SE(d); the SE of a sex or
-location gap is the replicate SE of the difference (covariance included, ``survey.difference``);
-for county − province, where no joint estimate exists, SE(d) is taken as sqrt(SE_c² + SE_p²)
-(conservative: the county is part of the province, so the true SE is smaller).  Suppressed
-estimates (reporting rule) are shown as "—" and never enter a sentence.
+Rules for 主要发现 (docs/methods/inference.md): a difference between two groups or between a
+county and the province is called a difference only when its t test, with the design's degrees
+of freedom, is significant after Benjamini–Hochberg adjustment within its family of comparisons
+(α = 0.05; ``junheng.survey.inference``).  The SE of a sex or location gap is the replicate SE of
+the difference (covariance included, ``survey.difference``); county − province is differenced
+replicate by replicate (part–whole, ``survey.versus_total``).  Families: all counties against
+the province for one indicator; one gap in one subject across the counties; the gaps of the
+annual report's page; every 相关因素 gap.  Suppressed estimates (reporting rule) are shown as "—"
+and never enter a sentence.
 """
 
 from __future__ import annotations
@@ -58,8 +61,13 @@ def _one(df, **eq) -> dict | None:
     return r[0] if r else None
 
 
-def _significant(d: float | None, se: float | None) -> bool:
-    return d is not None and se is not None and se > 0 and abs(d) > 2 * se
+def _significant(row: dict | None) -> bool:
+    """The comparison's verdict (t test with the design df, BH-adjusted within its family)."""
+    return bool(row and row.get("significant"))
+
+
+TESTED = "经 t 检验（自由度按抽样设计，Benjamini–Hochberg 多重比较校正）差异显著"
+NOT_TESTED = "差异未达到统计显著（t 检验，Benjamini–Hochberg 校正）"
 
 
 def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
@@ -79,7 +87,7 @@ def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
             r = _one(tb.get("gaps"), scope=scope, unit=unit, subject=s, gap=g)
             if r:
                 gaps.append({"name": g, "est": _num(r["estimate"]), "se": _num(r["se"]),
-                             "sig": _significant(r["estimate"], r["se"]), "raw": r["estimate"], "raw_se": r["se"]})
+                             "sig": _significant(r), "raw": r["estimate"], "raw_se": r["se"]})
         subjects.append({"subject": s, "mean": _num(m["estimate"]), "se": _num(m["se"]), "n": m["n_pupils"],
                          "n_schools": m["n_schools"], "raw": m["estimate"], "raw_se": m["se"],
                          "dist": [_pct(x) for x in dist], "dist_raw": dist,
@@ -154,7 +162,8 @@ def compare_rows(tb: Tables, county: str, city: str) -> list[dict]:
                     (("county", county), ("city", city), ("province", "410000")))
         if c is None:
             continue
-        rows.append(_compare(f"{s} 平均分", c, ci, p, pct=False))
+        rows.append(_compare(f"{s} 平均分", c, ci, p, pct=False,
+                             test=_one(tb.get("vs_province"), metric=f"{s} 平均分", county_code=county)))
     f = tb.get("fitness")
     for m in ("达标率", "优良率", "视力不良率"):
         if f is None:
@@ -163,20 +172,22 @@ def compare_rows(tb: Tables, county: str, city: str) -> list[dict]:
                     (("county", county), ("city", city), ("province", "410000")))
         if c is None:
             continue
-        rows.append(_compare(m, c, ci, p, pct=True))
+        rows.append(_compare(m, c, ci, p, pct=True, test=_one(tb.get("vs_province"), metric=m, county_code=county)))
     return rows
 
 
-def _compare(label, c, ci, p, *, pct):
+def _compare(label, c, ci, p, *, pct, test=None):
+    """One row of the county-against-province table; ``test`` is the comparison's row of
+    ``tb["vs_province"]`` (``survey.versus_total``)."""
     fmt = _pct if pct else _num
-    d = None if c["estimate"] is None or p is None or p["estimate"] is None else c["estimate"] - p["estimate"]
-    se = None if d is None or c["se"] is None else math.sqrt(c["se"] ** 2 + (p["se"] or 0) ** 2)
-    sig = _significant(d, se)
+    d = None if c["estimate"] is None or p is None or p["estimate"] is None or test is None else test["diff"]
+    sig = d is not None and _significant(test)
     word = "—" if d is None else ("高于全省" if sig and d > 0 else "低于全省" if sig else "与全省无显著差异")
     return {"label": label, "county": fmt(c["estimate"]), "county_se": fmt(c["se"]),
             "city": fmt(ci["estimate"]) if ci else "—", "province": fmt(p["estimate"]) if p else "—",
             "diff": "—" if d is None else (f"{d * 100:+.1f} 个百分点" if pct else f"{d:+.1f}"), "word": word,
-            "sig": sig, "raw_d": d}
+            "sig": sig, "raw_d": d,
+            "p_adj": "—" if test is None or test.get("p_adj") is None else f"{test['p_adj']:.3f}"}
 
 
 def findings_annual(tb: Tables) -> list[str]:
@@ -194,10 +205,11 @@ def findings_annual(tb: Tables) -> list[str]:
                         ("城区学生" if g["raw"] > 0 else "乡村学生")
                     lo = {"女生": "男生", "男生": "女生", "城区学生": "乡村学生", "乡村学生": "城区学生"}[hi]
                     out.append(f"{s['subject']}：{hi}平均分比{lo}高 {abs(g['raw']):.1f} 分"
-                               f"（标准误 {g['se']}，超过 2 倍标准误）。")
-        quiet = [f"{s['subject']}{g['name']}" for s in ac["subjects"] for g in s["gaps"] if not g["sig"]]
+                               f"（标准误 {g['se']}，{TESTED}）。")
+        quiet = [f"{s['subject']}{g['name']}" for s in ac["subjects"] for g in s["gaps"]
+                 if not g["sig"] and g["raw"] is not None]
         if quiet:
-            out.append("以下差异未超过 2 倍标准误，不作为差异报告：" + "、".join(quiet) + "。")
+            out.append(f"以下差异{NOT_TESTED}，不作为差异报告：" + "、".join(quiet) + "。")
     fb = tb.get("fitness")
     if fb is not None:
         r = _one(fb, scope="province", unit="410000", metric="达标率", group="全体")
@@ -206,14 +218,15 @@ def findings_annual(tb: Tables) -> list[str]:
         if r and r["estimate"] is not None:
             out.append(f"体质健康：全省达标率 {_pct(r['estimate'])}（标准误 {_pct(r['se'], 2)}），"
                        f"优良率 {_pct(g['estimate'])}，视力不良率 {_pct(v['estimate'])}。")
-        m, f_ = (_one(fb, scope="province", unit="410000", metric="优良率", group=x) for x in ("男", "女"))
-        if m and f_ and m["estimate"] is not None and f_["estimate"] is not None:
-            d = f_["estimate"] - m["estimate"]
-            se = math.sqrt(m["se"] ** 2 + f_["se"] ** 2)
-            if _significant(d, se):
-                out.append(f"体质健康优良率{'女生高于男生' if d > 0 else '男生高于女生'} {abs(d) * 100:.1f} 个百分点。")
+        gap = tb.get("fitness_gap")
+        g = gap.row(0, named=True) if gap is not None and gap.height else None
+        if g and g["diff"] is not None:
+            d = g["diff"]
+            if _significant(g):
+                out.append(f"体质健康优良率{'女生高于男生' if d > 0 else '男生高于女生'} {abs(d) * 100:.1f} 个百分点"
+                           f"（{TESTED}）。")
             else:
-                out.append("体质健康优良率男女生之间差异未超过 2 倍标准误。")
+                out.append(f"体质健康优良率男女生之间{NOT_TESTED}。")
     out.extend(findings_factors(tb))
     res = tb["resource"]
     n = res.height
@@ -228,7 +241,9 @@ def findings_annual(tb: Tables) -> list[str]:
     v = tb.get("verdict")
     if v is not None:
         k = int(v["overall_pass"].sum())
-        out.append(f"优质均衡：{k} 个县（市、区）达到全部四方面要求，{n - k} 个未达到（原因见各县表）。")
+        u = int((v["overall"] == "无法判定").sum()) if "overall" in v.columns else 0
+        out.append(f"优质均衡：{k} 个县（市、区）达到全部四方面要求，{n - k - u} 个未达到"
+                   + (f"，{u} 个无法判定（质量监测结果与阈值的差距在抽样误差内）" if u else "") + "（原因见各县表）。")
         ch = v["change"].value_counts().sort("change").rows() if "change" in v.columns else []
         if ch:
             out.append("与上年相比：" + "，".join(f"{a} {b} 个" for a, b in ch) + "。")
@@ -245,9 +260,9 @@ def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
         if r["raw_d"] is None:
             continue
         if r["sig"]:
-            out.append(f"{r['label']} {r['county']}，{r['word']}（差 {r['diff']}，超过 2 倍标准误）。")
+            out.append(f"{r['label']} {r['county']}，{r['word']}（差 {r['diff']}，校正后 p = {r['p_adj']}，{TESTED}）。")
         else:
-            out.append(f"{r['label']} {r['county']}，与全省差异未超过 2 倍标准误。")
+            out.append(f"{r['label']} {r['county']}，与全省{NOT_TESTED}。")
     v = verdict_row(tb, county)
     res = _one(tb["resource"], county_code=county)
     if res:
@@ -255,7 +270,8 @@ def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
                    + ("7 项差异系数均在限值内。" if res["cv_pass"] else
                       f"差异系数超限：{res['failing_cv'].replace(',', '、')}。"))
     if v:
-        out.append(f"{name}{'达到' if v['overall_pass'] else '未达到'}优质均衡评估要求"
+        word = v.get("overall") or ("达到" if v["overall_pass"] else "未达到")
+        out.append(f"{name}{word}优质均衡评估要求" if word != "无法判定" else f"{name}是否达到优质均衡评估要求无法判定"
                    + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
                    + f"与上年相比：{v['change']}。")
     return out
@@ -332,7 +348,7 @@ def factors_block(tb: Tables) -> dict | None:
             for s in subjects:
                 r = g[s] or {}
                 est, se = r.get("estimate"), r.get("se")
-                cells.append({"est": _num(est), "se": _num(se), "sig": _significant(est, se), "raw": est,
+                cells.append({"est": _num(est), "se": _num(se), "sig": _significant(r), "raw": est,
                               "raw_se": se})
             gap_rows.append({"factor": f, "name": names.get(f, f), "label": label, "cells": cells})
     return {"indicators": [n for _, n in inds], "share_rows": rows, "chart": chart, "subjects": subjects,
@@ -350,12 +366,12 @@ def factor_compare_rows(tb: Tables, county: str, city: str) -> list[dict]:
         cc, ci, p = (_one(share, scope=sc, unit=u, indicator=c) for sc, u in
                      (("county", county), ("city", city), ("province", "410000")))
         if cc is not None:
-            rows.append(_compare(n, cc, ci, p, pct=True))
+            rows.append(_compare(n, cc, ci, p, pct=True, test=_one(tb.get("vs_province"), metric=c, county_code=county)))
     return rows
 
 
 def findings_factors(tb: Tables) -> list[str]:
-    """主要发现 of 相关因素: the province's indicator shares, then each factor's gaps beyond 2 SE;
+    """主要发现 of 相关因素: the province's indicator shares, then each factor's significant gaps;
     the rest listed as not reported as differences."""
     fb = factors_block(tb)
     if fb is None:
@@ -378,10 +394,10 @@ def findings_factors(tb: Tables) -> list[str]:
         said = [f"{s}{'高' if c['raw'] > 0 else '低'} {abs(c['raw']):.1f} 分（标准误 {c['se']}）"
                 for s, c in zip(fb["subjects"], g["cells"]) if c["sig"]]
         if said:
-            out.append(f"{who}平均分" + "、".join(said) + "（超过 2 倍标准误）。")
+            out.append(f"{who}平均分" + "、".join(said) + f"（{TESTED}）。")
         small = [s for s, c in zip(fb["subjects"], g["cells"]) if not c["sig"] and c["raw"] is not None]
         if small:
             quiet.append(f"{g['name']}（{'、'.join(small)}）")
     if quiet:
-        out.append("以下相关因素的成绩差异未超过 2 倍标准误，不作为差异报告：" + "、".join(quiet) + "。")
+        out.append(f"以下相关因素的成绩差异{NOT_TESTED}，不作为差异报告：" + "、".join(quiet) + "。")
     return out

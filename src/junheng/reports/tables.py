@@ -107,6 +107,24 @@ def _fitness(tb: Tables, fit: pl.DataFrame, weights: pl.DataFrame) -> None:
             rows.append(r.select("scope", "unit", pl.col("group").cast(pl.String),
                                  pl.lit(metric).alias("metric"), "estimate", "se", "n_pupils", "n_schools", "flag"))
     tb.t["fitness"] = pl.concat(rows)
+    from junheng.survey import compare, difference, versus_total
+
+    vs = [versus_total(d, var, levels=levels, by="county_code").with_columns(metric=pl.lit(metric))
+          for metric, var, levels in (("达标率", "rating", PASS), ("优良率", "rating", GOOD),
+                                      ("视力不良率", "vision_class", POOR_VISION))]
+    _add_versus(tb, vs)
+    gap = difference(d, "rating", group="sex_label", a="女", b="男", statistic="proportion", levels=GOOD)
+    tb.t["fitness_gap"] = compare(gap.rename({"estimate": "diff", "se": "diff_se"}))
+
+
+def _add_versus(tb: Tables, frames: list[pl.DataFrame]) -> None:
+    """Append county − province comparisons (``junheng.survey.versus_total``: t with the design's
+    df, Benjamini–Hochberg within each metric across the counties) to ``tb["vs_province"]``."""
+    cols = ["metric", "county_code", "estimate", "total", "diff", "diff_se", "df", "p", "p_adj", "significant",
+            "direction"]
+    new = pl.concat([f.select(cols) for f in frames])
+    old = tb.get("vs_province")
+    tb.t["vs_province"] = new if old is None else pl.concat([old, new])
 
 
 def _academic(tb: Tables, scores: pl.DataFrame, weights: pl.DataFrame, sample: pl.DataFrame | None) -> None:
@@ -137,7 +155,18 @@ def _academic(tb: Tables, scores: pl.DataFrame, weights: pl.DataFrame, sample: p
                     ("province", "county"))
         gaps.append(r.with_columns(gap=pl.lit(name)))
     if gaps:
-        tb.t["gaps"] = pl.concat(gaps)
+        from junheng.survey import compare
+
+        g = pl.concat(gaps)
+        # families: the province page's gaps together; each gap × subject across the counties
+        fam = pl.when(pl.col("scope") == "province").then(pl.lit("province")).otherwise(
+            pl.concat_str(pl.col("gap"), pl.col("subject")))
+        g = compare(g.with_columns(_family=fam).rename({"estimate": "diff", "se": "diff_se"}), family=["_family"])
+        tb.t["gaps"] = g.rename({"diff": "estimate", "diff_se": "se"}).drop("_family")
+    from junheng.survey import versus_total
+
+    _add_versus(tb, [versus_total(d, pv=pvs, by="county_code", within="subject").with_columns(
+        metric=pl.concat_str(pl.col("subject"), pl.lit(" 平均分"))).drop("subject")])
     q = ind.quality_indicator(data, weights, by="county_code")
     tb.t["quality"] = q
     between = ind.between_school_diff(d, ["subject"])
@@ -189,13 +218,23 @@ def _questionnaire(tb: Tables, inp: ReportInputs) -> None:
     shares = [_levels(data, lambda by, c=c: proportion(d, c, levels=[True], by=by or None))
               .with_columns(indicator=pl.lit(c)) for c, _ in inds]
     if shares:
+        from junheng.survey import versus_total
+
         tb.t["q_share"] = pl.concat(shares)
+        _add_versus(tb, [versus_total(d, c, levels=[True], by="county_code").with_columns(metric=pl.lit(c))
+                         for c, _ in inds])
     factors = [c for c, _ in inds] + [f"{c}_group" for c, _ in scales]
     if inp.scores is not None and factors:
         sc = inp.scores.with_columns(pl.col("student_id").cast(pl.String))
         pvs = sorted([c for c in sc.columns if c.startswith("pv") and c[2:].isdigit()], key=lambda c: int(c[2:]))
         ach = sc.select("student_id", "subject", *pvs).join(data, on="student_id", how="inner")
-        tb.t["q_gaps"] = factor_gaps(_design(ach, inp.weights), factors, pv=pvs, by="subject")
+        from junheng.survey import compare
+
+        fg = factor_gaps(_design(ach, inp.weights), factors, pv=pvs, by="subject")
+        # one family: every factor's gap in every subject (the 相关因素 page)
+        tested = compare(fg.filter(pl.col("is_gap")).rename({"estimate": "diff", "se": "diff_se"}))
+        tb.t["q_gaps"] = fg.join(tested.select("factor", "subject", "category", "p", "p_adj", "significant"),
+                                 on=["factor", "subject", "category"], how="left")
 
 
 def _sample_summary(tb: Tables, inp: ReportInputs) -> None:

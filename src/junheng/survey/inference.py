@@ -104,8 +104,10 @@ def barnard_rubin(estimates: np.ndarray, variances: np.ndarray, df_com: np.ndarr
     q = np.asarray(estimates, dtype=float)
     u = np.asarray(variances, dtype=float)
     com = np.asarray(df_com, dtype=float)
-    if com.ndim == q.ndim:
-        com = np.nanmean(com, axis=0) if np.isfinite(com).any() else com[0]
+    if com.ndim == q.ndim:  # per-PV complete-data df: their mean (NaN where none is known)
+        known = np.isfinite(com)
+        com = np.where(known.any(axis=0), np.where(known, com, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1),
+                       np.nan)
     mm = q.shape[0]
     est = q.mean(axis=0)
     ubar = u.mean(axis=0)

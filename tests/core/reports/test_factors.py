@@ -1,6 +1,6 @@
 """The 相关因素 chapter: its numbers equal ``junheng.survey.proportion`` and
 ``junheng.questionnaire.factor_gaps`` computed here independently (and, for the estimates, a
-weighted mean by hand); findings call a gap a gap only beyond 2 SE; suppressed cells show "—";
+weighted mean by hand); findings call a gap a gap only when its t test survives Benjamini–Hochberg; suppressed cells show "—";
 the PDF contains the chapter; without questionnaire data the report still renders and says so."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from junheng.questionnaire import factor_gaps, scale_groups
 from junheng.reports import annual_html, build, county_html, write_reports
 from junheng.reports.context import factor_compare_rows, factors_block, findings_factors
-from junheng.survey import ReplicateDesign, proportion
+from junheng.survey import ReplicateDesign, compare, proportion
 
 pdf_tools = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 
@@ -58,13 +58,15 @@ def test_gaps_equal_factor_gaps_and_a_hand_difference_of_means(tables, pupils, r
     design = ReplicateDesign(data, "weight", "rep_*", method="jk2")
     factors = ["sleep_ok", "homework_ok", "confidence_group"]
     ref = factor_gaps(design, factors, pv="pv*", by="subject").filter(pl.col("is_gap"))
+    tested = compare(ref.rename({"estimate": "diff", "se": "diff_se"}))  # one family: every gap on the page
+    ref = ref.with_columns(tested["significant"])
     fb = factors_block(tables)
     for r in ref.iter_rows(named=True):
         row = next(g for g in fb["gap_rows"] if g["factor"] == r["factor"])
         cell = row["cells"][fb["subjects"].index(r["subject"])]
         assert cell["raw"] == pytest.approx(r["estimate"], abs=1e-9)
         assert cell["raw_se"] == pytest.approx(r["se"], abs=1e-9)
-        assert cell["sig"] == (abs(r["estimate"]) > 2 * r["se"])
+        assert cell["sig"] == bool(r["significant"])
     # the estimate by hand: mean over the 5 PVs of (weighted mean | slept ≥ 10 h) − (weighted mean | not)
     m = data.filter((pl.col("subject") == "数学") & pl.col("sleep_ok").is_not_null())
     w, yes = m["weight"].to_numpy(), m["sleep_ok"].to_numpy()
@@ -120,7 +122,7 @@ def test_the_pdfs_contain_the_chapter(tables, tmp_path):
     w = write_reports(tables, tmp_path, counties=[code], processes=2)
     text = subprocess.run(["pdftotext", str(tmp_path / "annual.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for s in ("五、相关因素", "睡眠达到 10", "书面作业不超过 60", "学习自信", "超过 2 倍标准误"):
+    for s in ("五、相关因素", "睡眠达到 10", "书面作业不超过 60", "学习自信", "Hochberg"):
         assert s in text, s
     county = subprocess.run(["pdftotext", str(w["pdf"][1]), "-"], capture_output=True, text=True, check=True).stdout
     assert "相关因素" in county and "学生问卷指标" in county

@@ -88,17 +88,37 @@ def test_school_sheet_shows_only_resources_and_participation(tables):
         school_html(tables, "0000000000")
 
 
-def test_findings_call_a_gap_a_gap_only_beyond_two_se(tables):
-    gaps = tables["gaps"].filter(pl.col("scope") == "province")
+def _bh(p):
+    """Benjamini–Hochberg written out: reject the k smallest, k = max{i : p_(i) ≤ i α / m}."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    k = max([i + 1 for i, j in enumerate(order) if p[j] <= (i + 1) * 0.05 / len(p)], default=0)
+    return {order[i] for i in range(k)}
+
+
+def test_findings_call_a_gap_a_gap_only_when_t_test_and_bh_say_so(tables):
+    from scipy import stats
+
+    gaps = tables["gaps"].filter((pl.col("scope") == "province") & pl.col("estimate").is_not_null())
+    rows = gaps.to_dicts()
+    p = [2 * stats.t.sf(abs(r["estimate"] / r["se"]), r["df"]) for r in rows]
+    called = _bh(p)  # the province page's gaps are one family
     text = "".join(findings_annual(tables))
-    for r in gaps.iter_rows(named=True):
-        significant = abs(r["estimate"]) > 2 * r["se"]
-        claim = f"{r['subject']}：" in text and "超过 2 倍标准误" in text
-        if not significant:
-            # the non-significant gap is listed among those not reported as differences
-            assert f"{r['subject']}{r['gap']}" in text
+    for i, r in enumerate(rows):
+        assert bool(r["significant"]) == (i in called)
+        if i not in called:
+            assert f"{r['subject']}{r['gap']}" in text  # listed among those not reported as differences
         else:
-            assert claim
+            assert f"{r['subject']}：" in text and "Hochberg" in text
+
+
+def test_county_against_province_is_a_family_per_metric(tables):
+    from scipy import stats
+
+    vs = tables["vs_province"].filter(pl.col("metric") == "达标率")
+    ok = vs.filter(pl.col("diff").is_not_null() & (pl.col("diff_se") > 0))
+    p = [2 * stats.t.sf(abs(d / s), df) for d, s, df in ok.select("diff", "diff_se", "df").iter_rows()]
+    assert ok["significant"].to_list() == [i in _bh(p) for i in range(len(p))]
+    assert (ok["df"] >= 1).all() and (ok["df"] <= 80).all()
 
 
 def test_print_version_lists_only_failing_units_html_lists_all(tables):
