@@ -21,7 +21,7 @@ from junheng.fitness.export import (
     write_table,
 )
 from junheng.fitness.graduation import graduation_scores
-from junheng.fitness.items import BMI_CLASSES, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
+from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
 from junheng.fitness.template_io import FitnessUpload, read_fitness_file
@@ -30,6 +30,7 @@ __all__ = [
     "SCORE_HEADERS",
     "mask_personal",
     "BMI_CLASSES",
+    "BONUS_ITEMS",
     "FitnessUpload",
     "graduation_scores",
     "national_upload",

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from junheng.exceptions import InputError, Issue
 from junheng.io import read_table
-from junheng.registry.schemas import PUPILS
+from junheng.registry import PUPILS
 from junheng_web.accounts.scoping import restrict
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import import_fitness

@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
-from junheng.materials.cards import hash_code
+from junheng.materials import hash_code
 from junheng_web.assessment.models import (
     BlockItem,
     Booklet,

@@ -19,8 +19,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from junheng.exceptions import InputError, Issue
-from junheng.fitness import ITEMS, read_fitness_file, score_fitness, write_table
-from junheng.fitness.items import BONUS_ITEMS
+from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, score_fitness, write_table
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.registry.models import Cycle, Pupil
 

@@ -155,8 +155,7 @@ def import_responses(path: str | Path, cycle: Cycle, questionnaire: Questionnair
     """Check and store a responses file for ``questionnaire`` (see the module's rules); all or
     nothing.  Returns ``rows, created, updated, unchanged`` (and ``warnings``)."""
     from junheng.io import read_table
-    from junheng.questionnaire import KEY_HEADERS, scale_scores, validate_responses
-    from junheng.questionnaire.responses import expected_headers
+    from junheng.questionnaire import KEY_HEADERS, expected_headers, scale_scores, validate_responses
 
     progress = progress or _noop
     path = Path(path)

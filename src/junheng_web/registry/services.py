@@ -21,8 +21,7 @@ from django.db import transaction
 
 from junheng.exceptions import InputError, Issue
 from junheng.io import ROW, annotate_workbook, read_table
-from junheng.registry.schemas import PUPILS, SCHOOLS
-from junheng.registry.validate import divisions, validate_pupils, validate_schools
+from junheng.registry import PUPILS, SCHOOLS, divisions, validate_pupils, validate_schools
 from junheng_web.registry import importers
 from junheng_web.registry.models import Pupil, Region, School, SchoolClass
 

@@ -28,11 +28,18 @@ from django.db.models import Count, Max, Q, Sum
 
 from junheng.exceptions import ParameterError
 from junheng.io import table_bytes
-from junheng.survey.design import ReplicateDesign, ReportingRule
-from junheng.survey.frame import FrameRules, build_frame
-from junheng.survey.pipeline import Sample, final_weights
-from junheng.survey.selection import SampleParams, select_pupils, select_schools
-from junheng.survey.sitelists import site_list_frame
+from junheng.survey import (
+    FrameRules,
+    ReplicateDesign,
+    ReportingRule,
+    Sample,
+    SampleParams,
+    build_frame,
+    final_weights,
+    select_pupils,
+    select_schools,
+    site_list_frame,
+)
 from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Cycle, Pupil, School
 from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun, WeightSet

@@ -25,9 +25,7 @@ from django.utils import timezone
 
 from junheng.exceptions import ParameterError
 from junheng.io import table_bytes
-from junheng.materials.cards import hash_code, login_codes
-from junheng.materials.documents import cards_html, seating_html, write_pdf
-from junheng.materials.seating import Room, seating_plan
+from junheng.materials import Room, cards_html, hash_code, login_codes, seating_html, seating_plan, write_pdf
 from junheng_web.assessment.models import BookletAssignment
 from junheng_web.registry.models import Cycle
 from junheng_web.sampling.models import SampledPupil, SampledSchool
