@@ -97,10 +97,11 @@ def _qr_svg(text: str) -> Markup:
 
 def cards_html(cards: pl.DataFrame, *, title: str = "学业质量监测 登录卡", unmask: bool = False, per_page: int = 8) -> str:
     """One card per row of ``cards`` (``student_id, code`` and any of ``name, site, room, seat,
-    subject, booklet``), ``per_page`` cards (2 × 4) to an A4 page with dashed cut lines."""
+    subject, booklet``), ``per_page`` cards (2 × 4) to an A4 page with dashed cut lines.  A null
+    ``code`` prints a card without code and QR (for readers who may not sign pupils in)."""
     shown = _personal(cards, unmask).to_dicts()
     for c in shown:
-        c["qr"] = _qr_svg(c["code"])
+        c["qr"] = _qr_svg(c["code"]) if c.get("code") else ""
     pages = [shown[i:i + per_page] for i in range(0, len(shown), per_page)]
     return _env().get_template("cards.html").render(css=_css(), title=title, pages=pages)
 

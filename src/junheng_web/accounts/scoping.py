@@ -57,17 +57,17 @@ SCOPES: dict[str, Scope | str] = {
 # role → the actions it may perform (where: decided by restrict)
 PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
-                       "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "audit.view", "job.view",
+                       "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "session.run", "audit.view", "job.view",
                        "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define",
                        "video.upload", "video.review"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
-               "questionnaire.upload", "sitelist.download", "sitelist.unmask", "job.view", "dashboard.view",
-               "video.upload"},
+               "questionnaire.upload", "sitelist.download", "sitelist.unmask", "session.run", "job.view",
+               "dashboard.view", "video.upload"},
     "school": {"view", "roster.upload", "fitness.upload", "questionnaire.upload", "sitelist.download",
-               "sitelist.unmask", "job.view"},
-    "proctor": {"view", "sitelist.download", "sitelist.unmask", "video.upload", "job.view"},
+               "sitelist.unmask", "session.run", "job.view"},
+    "proctor": {"view", "sitelist.download", "sitelist.unmask", "session.run", "video.upload", "job.view"},
     "reviewer": {"view", "video.review"},
     "scorer": {"view"},
 }

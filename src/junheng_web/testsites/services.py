@@ -109,9 +109,11 @@ def _material_seed(cycle: Cycle, session: TestSession, what: str) -> int:
 
 
 def session_material(cycle: Cycle, session: TestSession, kind: str, *, rows: int = 6, cols: int = 8,
-                     unmask: bool = False) -> tuple[bytes, int]:
+                     unmask: bool = False, with_codes: bool = True) -> tuple[bytes, int]:
     """The seating plan or the login cards of one session as PDF bytes, and the number of pupils.
-    Seats: the session's room of ``rows`` × ``cols``; names and 学籍号 masked unless ``unmask``."""
+    Seats: the session's room of ``rows`` × ``cols``; names and 学籍号 masked unless ``unmask``.
+    Cards print the login codes only ``with_codes`` (for roles that run the session: a code signs
+    the pupil in, masked name or not)."""
     if kind not in MATERIALS:
         raise ParameterError(f"未知材料 / unknown material: {kind}")
     pupils = session_pupils(cycle, session)
@@ -128,6 +130,8 @@ def session_material(cycle: Cycle, session: TestSession, kind: str, *, rows: int
         store_login_codes(session, codes)
         frame = plan.join(codes, on="student_id", how="left", maintain_order="left").with_columns(
             pl.lit(site.name).alias("site"))
+        if not with_codes:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias("code"))
         html = cards_html(frame, title=f"{cycle.year} 学业质量监测 登录卡", unmask=unmask)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "out.pdf"
