@@ -1,7 +1,8 @@
-"""The upload page's imports: a school's roster and a fitness file, each through its app's import
-and then checked against the uploader's scope — every row must be a pupil of the uploader's
-school or county, otherwise nothing is written and those rows are reported.  (Questionnaire
-responses check the scope inside ``questionnaires.services.import_responses``.)"""
+"""The upload page's imports: a school's roster and a fitness file, each through its app's import,
+checked against the uploader's scope — every row must be a pupil of the uploader's school or
+county, otherwise nothing is written and those rows are reported.  The roster's scope is checked
+by the registry import itself, on the rows it writes (one reading of the file); questionnaire
+responses check it inside ``questionnaires.services.import_responses``."""
 
 from __future__ import annotations
 
@@ -10,20 +11,11 @@ from pathlib import Path
 from django.db import transaction
 
 from junheng.exceptions import InputError, Issue
-from junheng.io import read_table
-from junheng.registry import PUPILS
 from junheng_web.accounts.scoping import restrict
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import import_fitness
 from junheng_web.registry.models import Cycle, Pupil
 from junheng_web.registry.services import import_pupils
-
-
-def _outside(student_ids: list[str], user, action: str) -> list[str]:
-    """Those of ``student_ids`` that exist in the registry outside ``user``'s school or county."""
-    existing = Pupil.objects.filter(student_id__in=student_ids)
-    allowed = restrict(existing, user, action).values("id")
-    return sorted(existing.exclude(id__in=allowed).values_list("student_id", flat=True)[:1000])
 
 
 def _refuse(ids: list[str], file_name: str) -> None:
@@ -42,30 +34,14 @@ def _summary(rows: int, created: int, updated: int, warnings: list[Issue], uncha
     return out
 
 
-def roster_ids(path) -> list[str]:
-    """The 学籍号 column of a roster file, as the registry reader normalises it (empty if unreadable:
-    the import then reports the file's problems itself)."""
-    try:
-        table = read_table(path, expected_headers=PUPILS)
-    except InputError:
-        return []
-    names = PUPILS.column("student_id").names()
-    col = next((c for c in table.columns if c in names), None)
-    return [] if col is None else table[col].drop_nulls().str.to_uppercase().to_list()
-
-
 def import_roster(path, user, *, file_name: str, progress=None) -> dict:
     """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing.
 
-    Refused before anything is written: rows of pupils that are registered to a school outside the
-    uploader's scope (a roster cannot move another school's pupil).  Checked after the import, in
-    the same transaction: every pupil of the file is inside the scope (a school operator's rows
-    must carry the operator's school)."""
-    ids = roster_ids(path)
-    _refuse(_outside(ids, user, "roster.upload"), file_name)
-    with transaction.atomic():
-        result = import_pupils(path, user=user, school=user.school if user.school_id else None, progress=progress)
-        _refuse(_outside(ids, user, "roster.upload"), file_name)
+    The scope is the importer's: inside its write transaction, on the very rows it writes (after
+    the reader's header and 学籍号 normalisation), every row's school must be inside ``user``'s
+    area, and a pupil registered at another school cannot be moved (issue 12.1).  No second
+    reading of the file here: a guard that reads a file its own way checks another file."""
+    result = import_pupils(path, user=user, school=user.school if user.school_id else None, progress=progress)
     return _summary(result.rows, result.created, result.updated, result.warnings, unchanged=result.unchanged)
 
 

@@ -97,9 +97,9 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
         exc.annotated_path = _annotate(upload.raw, issues, path.name)
         raise exc
     scored = score_fitness(records)
-    existing = set(FitnessRecord.objects.filter(cycle=cycle, pupil_id__in=list(pupil_of.values()))
-                   .values_list("pupil_id", flat=True)) if len(pupil_of) <= 50_000 else set(
-        FitnessRecord.objects.filter(cycle=cycle).values_list("pupil_id", flat=True))
+    pks = list(pupil_of.values())  # in chunks: SQLite's default limit is 32,766 parameters per statement
+    existing = {p for k in range(0, len(pks), _CHUNK) for p in FitnessRecord.objects.filter(
+        cycle=cycle, pupil_id__in=pks[k:k + _CHUNK]).values_list("pupil_id", flat=True)}
     cols = ["student_id", "grade", "sex", "exempt", *MEASURES, "bmi", "bmi_score", "bmi_class", *ITEM_SCORE_KEYS,
             "standard_score", "bonus_score", "total_score", "rating", "complete", "vision_class",
             "vision_left_class", "vision_right_class"]
