@@ -31,7 +31,7 @@ def _upload(job) -> tuple[Path, str]:
     return path, job.params.get("name") or path.name
 
 
-@kind("roster")
+@kind("roster", idempotent=True)  # imports upsert by natural key: safe to run again
 def roster_job(job, progress) -> dict:
     progress(0.1, "检查名册 / checking the roster")
     path, name = _upload(job)
@@ -39,7 +39,7 @@ def roster_job(job, progress) -> dict:
         return import_roster(path, job.created_by, file_name=name, progress=progress)
 
 
-@kind("fitness")
+@kind("fitness", idempotent=True)
 def fitness_job(job, progress) -> dict:
     progress(0.1, "检查并评分 / checking and scoring")
     path, name = _upload(job)
@@ -47,7 +47,7 @@ def fitness_job(job, progress) -> dict:
         return import_fitness_file(path, job.cycle, job.created_by, file_name=name)
 
 
-@kind("questionnaire")
+@kind("questionnaire", idempotent=True)
 def questionnaire_job(job, progress) -> dict:
     progress(0.05, "检查问卷数据 / checking the responses")
     path, name = _upload(job)

@@ -29,6 +29,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # the lease: a running job's worker writes heartbeat_at every few seconds; a job whose heartbeat
+    # is older than the lease is dead (jobs.runner.reap): failed, or queued again if idempotent
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    idempotent = models.BooleanField(default=False)  # its kind may safely run again (jobs.runner.kind)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,11 +12,17 @@ from django.shortcuts import get_object_or_404, render
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import require, restrict
 from junheng_web.jobs.models import Job
+from junheng_web.jobs.runner import reap
 
 
 def _job(request: HttpRequest, pk: int) -> Job:
+    """The job, its lease checked first: a job whose worker died is shown as it now is (failed, or
+    queued again), never as "running" for ever."""
     require(request.user, "job.view")
-    return get_object_or_404(restrict(Job.objects.all(), request.user, "job.view"), pk=pk)
+    job = get_object_or_404(restrict(Job.objects.all(), request.user, "job.view"), pk=pk)
+    if job.status == Job.Status.RUNNING and reap(Job.objects.filter(pk=job.pk)):
+        job.refresh_from_db()
+    return job
 
 
 @login_required
