@@ -83,6 +83,7 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
         spread = (pl.concat_str(pl.lit("，校际方差占比"), (pl.col("between_share") * 100).round(1).cast(pl.String),
                                 pl.lit("%")) if "between_share" in q.columns else
                   pl.concat_str(pl.lit("，校际差异率"), pl.col("diff_rate").round(3).cast(pl.String)))
+        q = q.with_columns(pl.col("quality_verdict").fill_null("无法判定"))  # withheld (too few pupils)
         q = q.group_by("county_code").agg(
             _q9_verdict=pl.when((pl.col("quality_verdict") == "未达到").any()).then(pl.lit("未达到"))
             .when((pl.col("quality_verdict") == "达到").all()).then(pl.lit("达到")).otherwise(pl.lit("无法判定")),

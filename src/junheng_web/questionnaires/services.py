@@ -332,10 +332,14 @@ def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: R
     (cities of the province, counties of a city, schools of a county), from :func:`responses_frame`.
 
     The estimates are the core's survey estimators (``junheng.survey.mean`` for a scale,
-    ``proportion`` of True for an indicator) over a ``TaylorDesign`` with schools as clusters:
-    weighted by the final sampling weight when the cycle has one (student questionnaires), else
-    every respondent counts once; standard errors by linearisation; groups below the reporting
-    rule (62 respondents, 5 schools) are flagged, not hidden; a group of one school has no SE.
+    ``proportion`` of True for an indicator).  A student questionnaire of a cycle with stored
+    weights uses the cycle's replicate design (``sampling.services.design``: the final weight and
+    the replicate weights of the latest weight set — the design the reports, the academic
+    dashboard and ``junheng survey estimate`` use, so the same number has the same SE everywhere,
+    issue 13.7).  Otherwise (no weight set yet; principal and teacher questionnaires) a
+    ``TaylorDesign`` with schools as clusters: weighted by the final weight when pupils have one,
+    else every respondent counts once.  Groups below the reporting rule (62 respondents, 5
+    schools) are flagged, not hidden; a group of one school has no SE.
 
     Returns ``{"variables": [{id, name, kind}], "overall": [{estimate, se, n, flag} per variable],
     "parts": [{code, n, values: [...]}], "part_key", "weighted", "n"}``."""
@@ -355,8 +359,21 @@ def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: R
         frame = frame.with_columns(pl.lit(1.0).alias("weight"))
     if frame.height == 0 or not variables:
         return out
-    design = TaylorDesign(frame, weight="weight", psu="school_code", lonely_psu="certainty",
-                          rule=ReportingRule(suppress=False))
+    design = None
+    if weighted:
+        from junheng.exceptions import ParameterError as NoWeightSet
+        from junheng_web.sampling.services import design as cycle_design
+
+        try:
+            design = cycle_design(cycle, frame.drop("weight").rename({"respondent_id": "student_id"}),
+                                  rule=ReportingRule(suppress=False))
+        except NoWeightSet:  # final weights on the pupils but no replicate set stored
+            design = None
+        if design is not None and design.data.height == 0:
+            design = None
+    if design is None:
+        design = TaylorDesign(frame, weight="weight", psu="school_code", lonely_psu="certainty",
+                              rule=ReportingRule(suppress=False))
 
     def estimate(v: dict, by: list[str]) -> pl.DataFrame:
         if v["kind"] == "scale":

@@ -152,3 +152,10 @@ def test_q9_takes_three_outcomes_and_the_verdicts_table():
     assert t.columns == ["county_code", "county_name", "resources_met", "quality", "overall", "reasons"]
     assert t.row(2) == ("C", "丙县", False, "未达到", "未达到",
                         "资源配置：差异系数超限（初中:R5）；教育质量 Q9 未达到：" + t["reasons"][2].split("教育质量 Q9 未达到：")[1])
+
+
+def test_a_withheld_subject_makes_q9_undecidable_not_reached():
+    q = pl.DataFrame([{**quality("A", True), "quality_verdict": "达到"},
+                      {**quality("A", None), "subject": "语文", "share_l3": None, "quality_verdict": None}])
+    out = county_verdict(pl.DataFrame([resource("A")]), pl.DataFrame([check("A")]), q, year=2022)
+    assert out["quality"].to_list() == ["无法判定"] and out["overall"].to_list() == ["无法判定"]

@@ -212,3 +212,33 @@ def test_the_standard_error_treats_schools_as_clusters(client, world, defined, t
     assert data["weighted"] and belong["estimate"] == pytest.approx(theta)
     assert belong["se"] == pytest.approx(se) and se > 0
     assert [(p["code"], p["n"]) for p in data["parts"]] == [("410102", 6), ("410103", 4)]
+
+
+def test_with_stored_replicate_weights_the_summary_uses_the_cycles_replicate_design(client, world, defined,
+                                                                                     tmp_path, qf):
+    """Issue 13.7: one estimation path.  Once the cycle has a weight set, the summary's SE is the
+    replicate SE of the reports and ``junheng survey estimate`` (JK2 written out here: two zones,
+    one per school, each school's two halves), not a linearised SE without the design's strata."""
+    import numpy as np
+    import polars as pl
+
+    from junheng_web.sampling.services import store_weights
+
+    q = defined["student"]
+    _store(world, q, world.pupils["A"], tmp_path, qf, "dave")
+    _store(world, q, world.pupils["B"], tmp_path, qf, "erin")
+    ids = [p.student_id for k in ("A", "B") for p in world.pupils[k]]
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0])
+    school = np.repeat([0, 1], 6)
+    member = np.tile([0, 1, 0, 1, 0, 1], 2)
+    reps = {f"rep_{r + 1}": np.where(school == r, np.where(member == 0, 0.0, 2 * w), w) for r in range(2)}
+    store_weights(world.cycle, pl.DataFrame({"student_id": ids, "weight": w, **reps}), method="jk2")
+    client.force_login(world.users["frank"])
+    data = client.get(reverse("questionnaire_summary_region", kwargs={"pk": world.cycle.pk, "code": q.code,
+                                                                      "region": "410100"})).context["data"]
+    x = np.array(BELONG + BELONG)
+    theta = (w * x).sum() / w.sum()
+    se = np.sqrt(sum(((reps[k] * x).sum() / reps[k].sum() - theta) ** 2 for k in reps))
+    belong = data["overall"][0]
+    assert data["weighted"] and belong["estimate"] == pytest.approx(theta)
+    assert belong["se"] == pytest.approx(se) and se > 0
