@@ -195,7 +195,8 @@ def draw(schools_path: Path, pupils_path: Path, out: Path, grade: int, target_pu
 
 def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out: Path, *, unmask: bool = False) -> dict:
     """Draw the sample and write it under ``out``: pupil_sample.parquet, schools.csv (sampled and
-    replacements), exclusions.csv, exclusion_rates.csv and sites/<学校标识码>.csv."""
+    replacements), exclusions.csv, exclusion_rates.csv, allocation.csv (schools per county and
+    whether its subjects reach the reporting minimum, with the reason) and sites/<学校标识码>.csv."""
     from junheng.survey import draw_sample, site_lists
 
     result = draw_sample(schools, pupils, params, rules)
@@ -209,6 +210,7 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
     result.frame.excluded.select([c for c in ("school_code", "name", "county_code", "mos", "reason")
                                   if c in result.frame.excluded.columns]).write_csv(out / "exclusions.csv")
     result.frame.rates.write_csv(out / "exclusion_rates.csv")
+    result.allocation.write_csv(out / "allocation.csv")  # n_h per county, reportable or why not
     names = pupils.select([c for c in ("student_id", "name", "class_name") if c in pupils.columns])
     lists = site_lists(result.pupils, names, unmask=unmask)
     (out / "sites").mkdir(exist_ok=True)
@@ -220,6 +222,7 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
         "replacements": int(result.schools["role"].str.starts_with("replacement").sum()),
         "pupils": result.pupils.height,
         "exclusion_rate": float(rates["pupils_excluded"].sum() / max(int(rates["pupils_in_scope"].sum()), 1)),
+        "unreportable": int((~result.allocation["reportable"].fill_null(True)).sum()),
     }
     return {"sample": result, "summary": summary}
 
@@ -341,6 +344,9 @@ def sample_stage(ctx) -> None:
     s = result["summary"]
     click.echo(f"   {s['schools']} 所学校（另 {s['replacements']} 所替补）, {s['pupils']} 名学生; "
                f"排除率 / exclusion rate {s['exclusion_rate']:.2%}")
+    if s["unreportable"]:
+        click.echo(f"   {s['unreportable']} 个县的学科结果无法达到最小报告规则，原因见 / counties that cannot be "
+                   f"reported, and why: {out / 'allocation.csv'}")
     _save_sample_to_db(sample)
 
 

@@ -18,7 +18,7 @@ import polars as pl
 from junheng.exceptions import Issue, Issues, ParameterError
 from junheng.survey.frame import Frame, FrameRules, build_frame
 from junheng.survey.replicates import form_zones, replicate_factors
-from junheng.survey.selection import SampleParams, select_pupils, select_schools
+from junheng.survey.selection import SampleParams, allocate, select_pupils, select_schools
 from junheng.survey.weights import adjust_nonresponse, cell_ids, poststratify, rake, trim
 
 PUPIL_SAMPLE_COLUMNS = ("student_id", "school_code", "county_code", "city_code", "stratum", "sex", "location",
@@ -28,11 +28,14 @@ PUPIL_SAMPLE_COLUMNS = ("student_id", "school_code", "county_code", "city_code",
 @dataclass
 class Sample:
     """``frame``: the frame with exclusions; ``schools``: the sorted frame with selection results
-    (``sampled``, ``pi``, ``school_weight``, replacements, ``role``); ``pupils``: the pupil sample."""
+    (``sampled``, ``pi``, ``school_weight``, replacements, ``role``); ``pupils``: the pupil sample;
+    ``allocation``: n_h per stratum and whether its subjects can be reported, and why not
+    (:func:`junheng.survey.selection.allocate`)."""
 
     frame: Frame
     schools: pl.DataFrame
     pupils: pl.DataFrame
+    allocation: pl.DataFrame | None = None
 
     @property
     def sampled_schools(self) -> pl.DataFrame:
@@ -61,7 +64,7 @@ def draw_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params: SampleParam
     pup = select_pupils(roster, carry, params)
     cols = [c for c in PUPIL_SAMPLE_COLUMNS if c in pup.columns]
     rest = [c for c in pup.columns if c not in cols and c not in ("name",)]
-    return Sample(frame, sel, pup.select(cols + rest))
+    return Sample(frame, sel, pup.select(cols + rest), allocate(frame.schools, params))
 
 
 def _margin_cells(pupils: pl.DataFrame, margin: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

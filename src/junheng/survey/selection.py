@@ -37,6 +37,11 @@ class SampleParams:
 
     ``target_pupils`` is allocated to strata in proportion to their grade enrolment (at least
     ``min_schools`` schools per stratum); ``schools`` fixes n_h for every stratum instead.
+
+    Reporting minimum (issue 13.6): every stratum also gets enough schools that each subject
+    reaches the minimum reporting rule (``report_pupils`` pupils from ``report_schools`` schools,
+    the defaults of :class:`junheng.survey.ReportingRule`) when at least ``expected_response`` of
+    the drawn pupils take part — see :func:`allocate`.  ``report_pupils=None`` turns this off.
     """
 
     target_pupils: int = 168_000
@@ -48,8 +53,14 @@ class SampleParams:
     subjects: tuple[str, ...] = SUBJECTS
     replacements: int = 2
     random_state: int = 2022
+    report_pupils: int | None = 62
+    report_schools: int = 5
+    expected_response: float = 0.95
 
     def __post_init__(self) -> None:
+        if not 0 < self.expected_response <= 1:
+            raise ParameterError(f"预期应答率须在 (0, 1] / expected_response must be in (0, 1]; got "
+                                 f"{self.expected_response}")
         if self.pupils_per_school < 1:
             raise ParameterError(f"每校学生数须 ≥ 1 / pupils_per_school must be ≥ 1; got {self.pupils_per_school}")
         if self.target_pupils < 1 and self.schools is None:
@@ -85,17 +96,34 @@ def sort_frame(frame: pl.DataFrame, stratum: str, implicit: Sequence[str] = ("lo
 
 
 def allocate(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
-    """n_h per stratum: schools needed so that the expected pupil count reaches the stratum's
-    share of ``target_pupils``; the expected pupils from one PPS draw are Σ_i p_i·min(N, M_i),
-    p_i = M_i / M_h.  Capped at the stratum's school count."""
+    """n_h per stratum, and whether the stratum's subjects can be reported, with the reason.
+
+    1. Target: schools needed so that the expected pupil count reaches the stratum's share of
+       ``target_pupils``; the expected pupils from one PPS draw are Σ_i p_i·min(N, M_i),
+       p_i = M_i / M_h (at least ``min_schools``).
+    2. Reporting minimum: every sampled school tests every subject (pupils are spiralled over
+       the S subjects, so a school of M_i pupils gives each subject at least ⌊min(N, M_i)/S⌋).
+       The sample's n_h schools are distinct, so its pupils per subject are at least the sum
+       over the n_h *smallest* schools of ⌊min(N, M_i)/S⌋ — a guarantee, not an expectation.
+       n_min = the least n ≥ ``report_schools`` whose worst case reaches
+       ⌈``report_pupils`` / ``expected_response``⌉; n_h = max(target, n_min).
+    3. Capped at the stratum's school count.  A stratum whose every school together cannot
+       reach the minimum is **not reportable** (``reportable`` false, ``reason`` says why: too
+       few schools, or too few pupils per subject even in a census of its schools); it keeps
+       its target allocation.
+
+    Returns ``stratum, n_frame, mos_total, n_schools, n_min, min_pupils_per_subject`` (the
+    guaranteed worst case at n_h, before non-response), ``reportable, reason``.
+    """
     s, N = params.stratum, params.pupils_per_school
+    S = len(params.subjects)
     g = frame.group_by(s).agg(
         pl.len().alias("n_frame"),
         pl.col("mos").sum().alias("mos_total"),
         (pl.col("mos") * pl.col("mos").clip(upper_bound=N)).sum().alias("__num"),
     )
     if params.schools is not None:
-        g = g.with_columns(pl.lit(params.schools).alias("n_schools"))
+        g = g.with_columns(pl.lit(params.schools).cast(pl.Int64).alias("n_schools"))
     else:
         total = g["mos_total"].sum()
         g = g.with_columns(
@@ -105,7 +133,40 @@ def allocate(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
             (pl.col("target") / pl.col("per_school")).ceil().cast(pl.Int64).clip(lower_bound=params.min_schools)
             .alias("n_schools")
         ).drop("target", "per_school")
-    return g.with_columns(pl.min_horizontal("n_schools", "n_frame").alias("n_schools")).drop("__num").sort(s)
+    # worst case per subject: the k smallest schools' ⌊min(N, M_i)/S⌋, cumulated
+    worst = frame.select(s, (pl.col("mos").clip(upper_bound=N) // S).cast(pl.Int64).alias("__q")).sort(s, "__q")
+    worst = worst.with_columns(pl.col("__q").cum_sum().over(s).alias("__cum"),
+                               (pl.int_range(pl.len()).over(s) + 1).alias("__k"))
+    need = 0 if params.report_pupils is None else int(np.ceil(params.report_pupils / params.expected_response))
+    min_schools = params.report_schools if params.report_pupils is not None else 0
+    n_min = worst.filter((pl.col("__cum") >= need) & (pl.col("__k") >= min_schools)).group_by(s).agg(
+        pl.col("__k").min().alias("n_min"))
+    g = g.join(n_min, on=s, how="left")
+    if params.report_pupils is not None and params.schools is None:
+        g = g.with_columns(pl.max_horizontal("n_schools", pl.col("n_min").fill_null(0)).alias("n_schools"))
+    g = g.with_columns(pl.min_horizontal("n_schools", "n_frame").alias("n_schools")).drop("__num")
+    guaranteed = worst.join(g.select(s, "n_schools"), on=s).filter(pl.col("__k") == pl.col("n_schools")).select(
+        s, pl.col("__cum").alias("min_pupils_per_subject"))
+    g = g.join(guaranteed, on=s, how="left").with_columns(pl.col("min_pupils_per_subject").fill_null(0))
+    census = worst.group_by(s).agg(pl.col("__q").sum().alias("__all"))
+    g = g.join(census, on=s, how="left")
+    if params.report_pupils is None:
+        return g.with_columns(reportable=pl.lit(None, pl.Boolean), reason=pl.lit(None, pl.String)).drop(
+            "__all").sort(s)
+    few_schools = pl.col("n_frame") < params.report_schools
+    few_pupils = pl.col("__all") < need
+    short = (pl.col("n_schools") < pl.col("n_min").fill_null(10**9))  # fixed n_h below the minimum
+    reason = (
+        pl.when(few_schools).then(pl.format("本县只有 {} 所学校（每科至少 {} 所）/ only {} schools (at least {} per "
+                                            "subject)", "n_frame", pl.lit(params.report_schools), "n_frame",
+                                            pl.lit(params.report_schools)))
+        .when(few_pupils).then(pl.format("全部学校每科至多约 {} 名学生（至少 {} 名）/ at most about {} pupils per "
+                                         "subject even from every school (at least {})", "__all", pl.lit(need),
+                                         "__all", pl.lit(need)))
+        .when(short).then(pl.format("固定每层 {} 所学校，少于报告所需 {} 所 / fixed {} schools per stratum, below "
+                                    "the {} the reporting minimum needs", "n_schools", "n_min", "n_schools", "n_min"))
+    )
+    return g.with_columns(reportable=~(few_schools | few_pupils | short), reason=reason).drop("__all").sort(s)
 
 
 def _certainty(frame: pl.DataFrame, stratum: str) -> pl.DataFrame:

@@ -161,3 +161,37 @@ def test_a_sampled_school_without_a_roster_is_reported():
     with pytest.raises(InputError) as exc:
         select_pupils(roster, sch, SampleParams())
     assert any(i.value == "y" for i in exc.value.issues)
+
+
+def _small_counties():
+    """A: 3 schools; B: 6 schools of 8 pupils; C: 20 schools of 40; D: 60 schools of 25–90."""
+    rng = np.random.default_rng(5)
+    rows = [("A", 3, [50] * 3), ("B", 6, [8] * 6), ("C", 20, [40] * 20), ("D", 60, list(rng.integers(25, 90, 60)))]
+    frame = pl.DataFrame([{"school_code": f"{c}{k:03d}", "county_code": c, "mos": int(m),
+                           "location": ["城区", "镇区", "乡村"][k % 3]} for c, n, ms in rows for k, m in enumerate(ms)])
+    roster = pl.DataFrame([{"student_id": f"{r['school_code']}-{i}", "school_code": r["school_code"]}
+                           for r in frame.iter_rows(named=True) for i in range(r["mos"])])
+    return frame, roster
+
+
+def test_the_allocation_guarantees_the_reporting_minimum_or_says_why_not():
+    """Issue 13.6: with the old rule (min_schools=4, 30 pupils per school) a county may get 4
+    schools and about 30 pupils per subject; now every reportable county gets ≥ 5 schools and
+    ≥ ⌈62 / 0.95⌉ = 66 pupils in every subject (full response), worked per county here."""
+    frame, roster = _small_counties()
+    old = allocate(frame, SampleParams(target_pupils=200, report_pupils=None))
+    assert old.filter(pl.col("county_code") == "C")["n_schools"][0] == 4  # 4 × 30 / 4 = 30 pupils per subject
+    params = SampleParams(target_pupils=200, random_state=11)
+    alloc = allocate(frame, params)
+    by = {r["county_code"]: r for r in alloc.iter_rows(named=True)}
+    assert not by["A"]["reportable"] and "只有 3 所学校" in by["A"]["reason"]
+    assert not by["B"]["reportable"] and "至多约 12 名学生" in by["B"]["reason"]  # 6 × ⌊8/4⌋
+    assert by["C"]["reportable"] and by["C"]["n_schools"] == 10  # ⌈66 / ⌊30/4⌋⌉ = ⌈66/7⌉
+    assert by["D"]["reportable"] and by["D"]["min_pupils_per_subject"] >= 66
+    for seed in range(5):
+        p = SampleParams(target_pupils=200, random_state=seed)
+        sel = select_schools(frame, p).filter(pl.col("sampled"))
+        pupils = select_pupils(roster, sel.select("school_code", "county_code", "school_weight"), p)
+        counts = pupils.group_by("county_code", "subject").agg(n=pl.len(), s=pl.col("school_code").n_unique())
+        ok = counts.filter(pl.col("county_code").is_in(["C", "D"]))
+        assert ok.height == 8 and (ok["n"] >= 66).all() and (ok["s"] >= 5).all()
