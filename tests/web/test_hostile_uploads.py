@@ -118,3 +118,4 @@ def test_absurd_upload_names_are_stored_safely(client, world, tmp_path, eager_jo
     stored = Path(job.params["path"]).resolve()
     uploads = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
     assert uploads in stored.parents and len(stored.name.encode()) <= 255
+

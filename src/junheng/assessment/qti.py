@@ -19,8 +19,12 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from junheng.assessment.items import Item, ItemBank, validate_item
 from junheng.exceptions import InputError, Issue, Issues
+from junheng.io import check_package
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
@@ -122,12 +126,23 @@ def write_qti(bank: ItemBank, path: str | Path) -> tuple[Path, list[str]]:
     return path, skipped
 
 
-def qti_to_dict(xml: bytes, file: str | None = None) -> tuple[dict | None, list[Issue]]:
-    """Parse one ``qti-assessment-item`` into the JSON item form (without junheng metadata)."""
+def _parse_xml(xml: bytes, file: str | None) -> tuple[ET.Element | None, list[Issue]]:
+    """The root element, or the issue: malformed, or holding entity/DTD declarations (XXE, the
+    "billion laughs" — refused by defusedxml before anything is expanded)."""
     try:
-        root = ET.fromstring(xml)
+        return SafeET.fromstring(xml), []
     except ET.ParseError as exc:
         return None, [Issue(rule_zh="XML 格式错误", rule_en="malformed XML", file=file, value=str(exc))]
+    except DefusedXmlException:
+        return None, [Issue(rule_zh="XML 含实体或文档类型声明，拒绝读取", rule_en="XML with entity or DTD declarations; refused",
+                            file=file)]
+
+
+def qti_to_dict(xml: bytes, file: str | None = None) -> tuple[dict | None, list[Issue]]:
+    """Parse one ``qti-assessment-item`` into the JSON item form (without junheng metadata)."""
+    root, found = _parse_xml(xml, file)
+    if root is None:
+        return None, found
     if root.tag != _q("qti-assessment-item"):
         return None, [Issue(rule_zh="根元素应为 qti-assessment-item", rule_en="root must be qti-assessment-item",
                             file=file, value=root.tag)]
@@ -163,6 +178,7 @@ def read_qti(path: str | Path) -> ItemBank:
         names = [p.relative_to(path).as_posix() for p in path.rglob("*.xml")]
         read = lambda n: (path / n).read_bytes()  # noqa: E731
     elif zipfile.is_zipfile(path):
+        check_package(path)  # sizes, zip bomb, entity declarations: refused before any part is read
         z = zipfile.ZipFile(path)
         names = [n for n in z.namelist() if n.endswith(".xml")]
         read = z.read
@@ -171,7 +187,9 @@ def read_qti(path: str | Path) -> ItemBank:
                                file=path.name))
     meta: dict[str, dict[str, str]] = {}
     if "imsmanifest.xml" in names:
-        man = ET.fromstring(read("imsmanifest.xml"))
+        man, found = _parse_xml(read("imsmanifest.xml"), "imsmanifest.xml")
+        if man is None:
+            raise InputError(found)
         for r in man.iter(f"{{{CP_NS}}}resource"):
             m = r.find(f".//{{{JH_NS}}}item")
             if m is not None:

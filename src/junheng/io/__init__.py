@@ -15,7 +15,7 @@
 """
 
 from junheng.io._columns import ColumnMap, map_columns, resolve_columns
-from junheng.io._limits import ReadLimits
+from junheng.io._limits import ReadLimits, check_package
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
 from junheng.io._parse import parse_dates, parse_decimals, parse_integers
 from junheng.io._read import ROW, RawTable, decode_csv, read_frame, read_table
@@ -39,6 +39,7 @@ __all__ = [
     "RawTable",
     "ReadLimits",
     "annotate_workbook",
+    "check_package",
     "csv_safe",
     "decode_csv",
     "header_key",

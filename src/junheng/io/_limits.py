@@ -31,6 +31,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from junheng.exceptions import InputError, Issue
 
 _MB = 1 << 20
@@ -188,12 +191,23 @@ class _OdsBounds(_Bounds):
             self._col += n
 
 
+def _small_part(z: zipfile.ZipFile, name: str) -> bytes:
+    """A part that is small in any real workbook (at most 16 MB inflated, else refused as unknown)."""
+    with z.open(name) as fh:
+        data = fh.read(16 * _MB + 1)
+    if len(data) > 16 * _MB:
+        raise KeyError(name)
+    return data
+
+
 def _sheet_parts(z: zipfile.ZipFile, file: str) -> dict[str, str]:
-    """Sheet name → worksheet part name, in workbook order (the workbook's XML is already checked)."""
+    """Sheet name → worksheet part name, in workbook order; {} when the parts cannot tell (then every
+    worksheet is checked). Parsed by defusedxml: a declaration there is refused, not expanded."""
     try:
-        wb = ElementTree.fromstring(z.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
+        wb = SafeET.fromstring(_small_part(z, "xl/workbook.xml"))
+        rels = SafeET.fromstring(_small_part(z, "xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError, DefusedXmlException, zipfile.BadZipFile, OSError, ValueError,
+            EOFError, RuntimeError, NotImplementedError):
         return {}
     target = {}
     for rel in rels:
@@ -242,7 +256,7 @@ def check_workbook(path: Path, sheet: str | None = None, limits: ReadLimits | No
     with z:
         infos = z.infolist()
         if len(infos) > limits.max_zip_entries:
-            raise _refuse(f"工作簿包含的部件过多（{len(infos)} 个）", f"the workbook has too many parts ({len(infos)})", file)
+            raise _refuse(f"压缩包包含的部件过多（{len(infos)} 个）", f"the package has too many parts ({len(infos)})", file)
         xml_parts = [i for i in infos if not i.is_dir() and i.filename.lower().endswith((".xml", ".rels", ".vml"))]
         sheets = _sheet_parts(z, file) if any(i.filename == "xl/workbook.xml" for i in infos) else {}
         if sheets:
@@ -369,4 +383,11 @@ def check_text(data: bytes, file: str, limits: ReadLimits | None = None) -> None
                       file, row=row)
 
 
-__all__ = ["ReadLimits", "check_area", "check_size", "check_text", "check_workbook", "column_letter"]
+def check_package(path: Path, limits: ReadLimits | None = None) -> None:
+    """Any zip package a person supplied (a QTI item package …): the same checks as a workbook's —
+    file size, entry count, bytes really inflated, compression ratio, and every XML part free of
+    entity/DTD declarations — before any part is read."""
+    check_workbook(path, None, limits)
+
+
+__all__ = ["ReadLimits", "check_area", "check_package", "check_size", "check_text", "check_workbook", "column_letter"]

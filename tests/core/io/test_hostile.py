@@ -80,3 +80,32 @@ def test_limits_come_from_the_environment(monkeypatch, tmp_path, make):
     with pytest.raises(InputError, match="limit of 3"):
         read_table(path)
     assert read_table(path, limits=ReadLimits(max_rows=10)).frame.height == 6
+
+
+@pytest.mark.parametrize("target", ["pkg", "pkg.zip"])
+def test_a_qti_package_with_entity_declarations_is_refused(tmp_path, target):
+    """QTI item packages are XML people send: an entity declaration is refused, never expanded."""
+    import zipfile
+
+    from junheng.assessment import bank_from_json, read_qti, write_qti
+
+    bank = bank_from_json({"schema": "junheng.itembank/1", "items": [
+        {"item_id": "M001", "subject": "数学", "format": "single_choice", "key": "A", "options": ["1", "2"],
+         "stem": "1+0=?"}]})
+    path, _ = write_qti(bank, tmp_path / "ok")
+    item = next(p for p in path.rglob("*.xml") if p.name != "imsmanifest.xml")
+    text = item.read_text("utf-8")
+    head, body = text.split("?>", 1) if text.startswith("<?xml") else ("", text)
+    bomb = ('<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
+    item.write_text((head + "?>" if head else "") + bomb + body.replace("1+0=?", "&c;"), "utf-8")
+    if target.endswith(".zip"):
+        pkg = tmp_path / target
+        with zipfile.ZipFile(pkg, "w") as z:
+            for p in path.rglob("*"):
+                if p.is_file():
+                    z.write(p, p.relative_to(path).as_posix())
+        path = pkg
+    with pytest.raises(InputError) as err:
+        read_qti(path)
+    assert "entity" in str(err.value).lower() and "aaaaaaaaaa" not in str(err.value)
