@@ -33,7 +33,13 @@ def test_sample_then_weights_stage(tmp_path):
     ctx.state.update(schools=tmp_path / "schools.parquet", pupils=tmp_path / "pupils.parquet")
     sample_stage(ctx)
     sample = pl.read_parquet(ctx.state["sample"])
-    assert 400 < sample.height < 900
+    # the target (600) plus the schools each county needs for the reporting minimum (issue 13.6)
+    assert 400 < sample.height < 1500
+    alloc = pl.read_csv(tmp_path / "out" / "sample" / "allocation.csv")
+    assert {"county_code", "n_schools", "reportable", "reason"} <= set(alloc.columns)
+    n = sample.group_by("county_code", "subject").len()
+    ok = alloc.filter(pl.col("reportable"))["county_code"].cast(pl.String)
+    assert n.filter(pl.col("county_code").cast(pl.String).is_in(ok.implode()))["len"].min() >= 66
     assert (ctx.out / "sample" / "sites").is_dir()
     # a stand-in for the fitness stage: ratings for 90 % of the sample
     rng = np.random.default_rng(1)
