@@ -18,11 +18,11 @@ def fitness() -> None:
     """体质健康测试: scoring by 国家学生体质健康标准（2014年修订）, templates, exports, summaries."""
 
 
-def _score_file(path: Path):
+def _score_file(path: Path, battery=None):
     from junheng.fitness import read_fitness_file, score_fitness
 
     upload = read_fitness_file(path)
-    return upload, score_fitness(upload.records)
+    return upload, score_fitness(upload.records, battery=battery)
 
 
 def _print_warnings(warnings) -> None:
@@ -36,13 +36,20 @@ def _print_warnings(warnings) -> None:
 @click.argument("infile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="output file: .xlsx, .csv or .parquet")
+@click.option("--dropped", default=None,
+              help="items not tested this cycle, e.g. '50米跑,50米×8往返跑': 标准分 over the remaining items, "
+                   "their weights rescaled to 100 (docs/methods/fitness-scoring.md)")
 @SHOW_PERSONAL
-def score(infile: Path, outfile: Path, show_personal: bool) -> None:
+def score(infile: Path, outfile: Path, show_personal: bool, dropped: str | None) -> None:
     """Score an upload-template file (xlsx/csv): the input columns plus every score column."""
-    from junheng.fitness import scored_output, write_table
+    from junheng.fitness import Battery, scored_output, write_table
 
+    battery = Battery.parse(dropped)
+    if battery.dropped:
+        click.echo("缩减测试项目 / reduced battery: " + "、".join(battery.dropped) + "（其余项目权重按比例调整为 100 / "
+                   "the remaining weights rescaled to 100）")
     with bar(3, "体测评分 / scoring", unit="step") as b:
-        upload, scored = _score_file(infile)
+        upload, scored = _score_file(infile, battery)
         b.update(2)
         write_table(scored_output(upload.raw, scored, mask=not show_personal), outfile)
         b.update(1)

@@ -3,6 +3,7 @@
 Public API::
 
     score_fitness(frame)            canonical records → records + scores (exact, vectorised)
+    Battery(dropped=...)            a reduced battery (items not tested), scored by reweighting
     score_batch(record_batch)       the same on one Arrow batch (streaming / Spark mapInArrow)
     read_fitness_file(path)         national upload template (xlsx/csv) → canonical frame, every row error
     summarize(scored, by=...)       达标率 / 优良率 / 优秀率 / 不及格率, item means and rates, BMI and vision rates
@@ -12,6 +13,7 @@ Public API::
 """
 
 from junheng.fitness.aggregate import summarize, summarize_levels
+from junheng.fitness.battery import Battery, reduced_weights
 from junheng.fitness.export import (
     SCORE_HEADERS,
     mask_personal,
@@ -27,6 +29,8 @@ from junheng.fitness.standard import load_standard
 from junheng.fitness.template_io import FitnessUpload, read_fitness_file
 
 __all__ = [
+    "Battery",
+    "reduced_weights",
     "SCORE_HEADERS",
     "mask_personal",
     "BMI_CLASSES",

@@ -37,8 +37,11 @@ BMI_CLASS_DTYPE = pl.Enum(list(BMI_CLASSES))
 VISION_DTYPE = pl.Enum(list(VISION_CLASSES))
 
 
-def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up") -> pl.DataFrame:
+def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=None) -> pl.DataFrame:
     """Score every record of ``df`` (see the module docstring); returns ``df`` plus score columns.
+
+    ``battery`` (:class:`junheng.fitness.battery.Battery`): items not tested this cycle; 标准分
+    is then scored over the remaining items by the declared rule (weights rescaled to 100).
 
     Exempt records (``exempt`` true: 免予执行 / 暂缓执行) keep their raw values but get no
     scores and are never complete, so they stay out of every rate.
@@ -105,7 +108,12 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up") -> pl.Dat
         enum("vision_class", VISION_CLASSES, VISION_DTYPE),
     ]
     cols = raw.select(exprs)
-    return df.drop([c for c in SCORE_COLUMNS if c in df.columns]).hstack(cols)
+    out = df.drop([c for c in SCORE_COLUMNS if c in df.columns]).hstack(cols)
+    if battery is not None and battery.dropped:
+        from junheng.fitness.battery import rescore
+
+        out = rescore(out, battery)
+    return out
 
 
 def score_batch(batch: pa.RecordBatch, *, rounding: Rounding = "half_up") -> pa.RecordBatch:
