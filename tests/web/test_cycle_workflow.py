@@ -26,7 +26,9 @@ def test_it_draws_the_sample_as_a_job(client, world, eager_jobs):
     from junheng_web.jobs.models import Job
 
     client.force_login(world.users["alice"])
-    resp = client.post(reverse("cycle_sample", kwargs={"pk": world.cycle.pk}))
+    url = reverse("cycle_sample", kwargs={"pk": world.cycle.pk})
+    assert client.post(url).status_code == 200  # the world's sample has test sites: asked first
+    resp = client.post(url, {"confirm": "1", "reason": "设计变更"})
     job = Job.objects.get(kind="sample")
     assert resp["Location"] == reverse("job_detail", kwargs={"pk": job.pk})
     assert job.status in ("done", "failed")

@@ -54,7 +54,7 @@ MATRIX = [
     Entry("cycle_create", lambda w: {}, action="cycle.create", bound=False, owner="alice"),
     Entry("cycle_detail", _cyc, bound=False),
     Entry("cycle_sample", _cyc, action="sample.run", method="post", bound=False, owner="alice",
-          owner_status=(302,)),
+          data=lambda w: {"confirm": "1", "reason": "matrix"}, owner_status=(302,)),
     Entry("sampled_schools", _cyc, bound=False),
     Entry("school_replace", lambda w: {"pk": w.cycle.pk, "ss": w.sampled["A"].pk}, action="school.replace",
           method="post", data=lambda w: {"status": "refused"}, owner_status=(302,)),

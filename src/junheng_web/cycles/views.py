@@ -107,10 +107,29 @@ def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue the sample draw as a background job; the job page shows its progress."""
+    """Queue the sample draw as a background job; the job page shows its progress.
+
+    Re-drawing a sample that already has weights, schools' decisions, test sites or collected data
+    first shows what would be lost (``cycles.redraw``) and goes ahead only when confirmed with a
+    reason; the decision goes to the audit log and to the new sample (issue 12.9)."""
+    from django.utils import timezone
+
+    from junheng_web.cycles.redraw import consequences
+
     require(request.user, "sample.run")
     cycle = scoped_cycle(request, pk)
-    job = enqueue("sample", user=request.user, cycle=cycle)
+    params = {}
+    if cycle.sample_runs.exists():
+        counts, lines = consequences(cycle)
+        reason = request.POST.get("reason", "").strip()[:500]
+        if counts and (request.POST.get("confirm") != "1" or not reason):
+            return render(request, "cycles/confirm_redraw.html", {
+                "cycle": cycle, "lines": lines, "asked": request.POST.get("confirm") == "1", "reason": reason})
+        if counts:
+            params["decision"] = {"by": request.user.get_username(), "at": timezone.now().isoformat(),
+                                  "reason": reason, "confirmed": counts}
+            audit(request, "sample.redraw", f"cycle {cycle.pk}: {reason}", rows=counts.get("weighted_pupils"))
+    job = enqueue("sample", user=request.user, cycle=cycle, params=params)
     return redirect("job_detail", pk=job.pk)
 
 

@@ -89,12 +89,43 @@ def _rosters(school_codes: list[str], grade: int) -> pl.DataFrame:
                                       "school_code": pl.String}, orient="row")
 
 
-def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | None = None) -> SampleRun:
+def redraw_losses(cycle: Cycle) -> dict[str, int]:
+    """What replacing the cycle's sample discards of the sampling app's records: stored weight sets
+    (final and replicate weights), sampled pupils' final weights, and schools' recorded refusals,
+    closures and replacements.  (The cycle page adds what other apps lose: ``cycles.views``.)"""
+    return {
+        "weight_sets": WeightSet.objects.filter(run__cycle=cycle).count(),
+        "weighted_pupils": SampledPupil.objects.filter(cycle=cycle, weight__isnull=False).count(),
+        "school_decisions": SampledSchool.objects.filter(cycle=cycle).filter(
+            Q(status__in=[SampledSchool.Status.REFUSED, SampledSchool.Status.REPLACED, SampledSchool.Status.CLOSED])
+            | Q(role__startswith="replacement", status=SampledSchool.Status.PARTICIPATING)).count(),
+    }
+
+
+def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | None = None, *,
+               decision: dict | None = None) -> SampleRun:
     """Draw the cycle's sample (schools, replacements, pupils, subjects) and save it, replacing
     any earlier sample of the cycle.  ``params``: fields of ``SampleParams`` and ``FrameRules``
     (e.g. ``{"target_pupils": 168000, "pupils_per_school": 30, "seed": 2022}``), over
-    ``cycle.design["sampling"]``.  Nothing is written unless everything succeeds."""
+    ``cycle.design["sampling"]``.  Nothing is written unless everything succeeds.
+
+    Replacing a sample that has weights or schools' decisions (``redraw_losses``) needs a recorded
+    ``decision`` (who, when, why, what is lost: the cycle page asks for it); it is kept in the new
+    sample's ``summary["replaced"]``.  Without one, nothing is discarded (``ParameterError``)."""
     progress = progress or _noop
+    losses = redraw_losses(cycle)
+    if any(losses.values()) and not decision:
+        raise ParameterError(
+            f"重新抽样将删除已保存的权重（{losses['weight_sets']} 套权重，{losses['weighted_pupils']} 名学生的最终权重）"
+            f"和 {losses['school_decisions']} 条学校替补/拒绝记录，需要在周期页面确认并说明原因。 / Re-drawing would "
+            f"discard stored weights ({losses['weight_sets']} weight sets, final weights of {losses['weighted_pupils']} "
+            f"pupils) and {losses['school_decisions']} schools' refusal/replacement records; confirm it with a reason "
+            "on the cycle page.")
+    if decision:
+        old = SampleRun.objects.filter(cycle=cycle).order_by("-id").first()
+        params = {**(params or {})}
+        decision = {**decision, "previous_run": old.pk if old else None, "previous_seed": old.seed if old else None,
+                    "losses": losses}
     sp, rules = _split_params(cycle, params)
     progress(0.05, "读取学校 / reading schools")
     schools = registry_schools(cycle.grade)
@@ -107,7 +138,7 @@ def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | No
     progress(0.6, "抽取学生 / selecting pupils")
     pupils = select_pupils(roster, sampled.select("school_code", "school_weight"), sp)
     progress(0.75, "保存 / saving")
-    run = _save(cycle, sel, pupils, frame, params or {}, sp.random_state)
+    run = _save(cycle, sel, pupils, frame, params or {}, sp.random_state, replaced=decision)
     progress(1.0, "完成 / done")
     return run
 
@@ -133,7 +164,8 @@ def save_sample(cycle: Cycle, sample: Sample, params: dict | None = None, seed: 
     return _save(cycle, sel, pupils, sample.frame, params or {}, seed if seed is not None else 0)
 
 
-def _save(cycle: Cycle, sel: pl.DataFrame, pupils: pl.DataFrame, frame, params: dict, seed: int) -> SampleRun:
+def _save(cycle: Cycle, sel: pl.DataFrame, pupils: pl.DataFrame, frame, params: dict, seed: int, *,
+          replaced: dict | None = None) -> SampleRun:
     sampled = sel.filter(pl.col("sampled"))
     summary = {
         "schools": sampled.height,
@@ -142,6 +174,8 @@ def _save(cycle: Cycle, sel: pl.DataFrame, pupils: pl.DataFrame, frame, params: 
         "excluded_schools": frame.excluded.height,
         "exclusion_rates": frame.rates.select("county_code", "exclusion_rate").to_dicts(),
     }
+    if replaced:
+        summary["replaced"] = replaced
     with transaction.atomic():
         SampleRun.objects.filter(cycle=cycle).delete()
         run = SampleRun.objects.create(cycle=cycle, params=params, seed=seed, summary=summary)

@@ -168,3 +168,20 @@ def test_a_core_sample_is_saved_against_the_registry(world):
     assert SampledPupil.objects.filter(run=run).count() == sample.pupils.height
     saved = pupil_sample(world).sort("student_id")
     np.testing.assert_allclose(saved["base_weight"], sample.pupils.sort("student_id")["base_weight"])
+
+
+def test_a_redraw_over_weights_needs_a_decision_and_keeps_it(world):
+    """Issue 12.9: replacing a weighted sample is refused without a decision; with one, the new
+    sample records who decided, why, and what was discarded."""
+    from junheng_web.sampling.models import SampledPupil
+    from junheng_web.sampling.services import run_sample
+
+    first = run_sample(world, PARAMS)
+    SampledPupil.objects.filter(run=first).update(weight=5.0)
+    with pytest.raises(ParameterError, match="权重"):
+        run_sample(world, {**PARAMS, "seed": 8})
+    assert SampledPupil.objects.filter(run=first, weight=5.0).count() == first.summary["pupils"]
+    run = run_sample(world, {**PARAMS, "seed": 8}, decision={"by": "alice", "reason": "框更新"})
+    replaced = run.summary["replaced"]
+    assert replaced["by"] == "alice" and replaced["reason"] == "框更新" and replaced["previous_run"] == first.pk
+    assert replaced["losses"]["weighted_pupils"] == first.summary["pupils"]
