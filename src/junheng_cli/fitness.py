@@ -183,7 +183,17 @@ def demo_stage(ctx) -> None:
         pupils = roster.sample(fraction=0.1, seed=ctx.seed)
     if "grade" not in pupils.columns:  # the sample frame of the contract has no grade: the cycle is grade 6
         pupils = pupils.with_columns(pl.lit(6, pl.Int8).alias("grade"))
-    results = fitness_results(pupils, random_state=ctx.seed)
+    # the synthetic truth: county and school effects on fitness; absent pupils (3 %) have no record
+    from junheng.synth import absent, area_effects, fitness_effect
+
+    if "school_code" in pupils.columns and ("schools" in ctx.state or "county_code" in pupils.columns):
+        pupils = pupils.filter(~pl.Series(absent(pupils["student_id"], ctx.seed)))
+        schools = (pl.read_parquet(ctx.state["schools"], columns=["school_code", "county_code"])
+                   if "schools" in ctx.state else pupils.select("school_code", "county_code").unique())
+        effect = fitness_effect(pupils, area_effects(schools, ctx.seed))
+    else:
+        effect = None
+    results = fitness_results(pupils, random_state=ctx.seed, effect=effect)
     upload = out / "upload.csv"
     write_table(national_upload(results, mask=False), upload)
     ctx.output("fitness upload (national template)", upload)

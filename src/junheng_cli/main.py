@@ -19,6 +19,7 @@ from junheng_cli import (
     fitness,
     imports,
     irt,
+    levels,
     materials,
     questionnaire,
     report,
@@ -60,6 +61,7 @@ cli.add_command(fitness.fitness)
 cli.add_command(irt.irt)
 cli.add_command(assessment.items)
 cli.add_command(assessment.booklets)
+cli.add_command(levels.levels)
 cli.add_command(survey.sample)
 cli.add_command(survey.survey)
 cli.add_command(questionnaire.questionnaire)

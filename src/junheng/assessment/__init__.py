@@ -12,11 +12,11 @@ Public API (private modules behind this facade)::
     item_statistics, cronbach_alpha, alpha_by_booklet,
     distractor_analysis, mantel_haenszel_dif, ets_category,
     item_analysis                                                    classical analysis (classical.py)
-    annual_scores, AnnualResult, SubjectFit, CUTS                    the annual pipeline (annual.py)
+    annual_scores, AnnualResult, SubjectFit, CUTS, trend, year_estimates   the annual pipeline (annual.py), estimates, 与上年相比
 """
 
 from junheng.assessment.agreement import agreement_by_item, cohen_kappa, confusion, resolve_scores
-from junheng.assessment.annual import CUTS, AnnualResult, SubjectFit, annual_scores
+from junheng.assessment.annual import CUTS, AnnualResult, SubjectFit, annual_scores, trend, year_estimates
 from junheng.assessment.booklets import (
     BookletDesign,
     assemble_blocks,
@@ -49,7 +49,7 @@ from junheng.assessment.scoring import (
 
 __all__ = [
     "CALIBRATION", "CUTS", "REPORTING", "AnnualResult", "BookletDesign", "Item", "ItemBank", "MissingCodes",
-    "MissingTreatment", "SubjectFit", "Usage", "agreement_by_item", "annual_scores", "item_analysis", "alpha_by_booklet", "assemble_blocks", "assign_booklets", "bank_from_json",
+    "MissingTreatment", "SubjectFit", "Usage", "agreement_by_item", "annual_scores", "trend", "year_estimates", "item_analysis", "alpha_by_booklet", "assemble_blocks", "assign_booklets", "bank_from_json",
     "booklet_items", "cohen_kappa", "confusion", "cronbach_alpha", "cyclic_bib", "distractor_analysis",
     "ets_category", "expand_booklets", "find_difference_set", "item_statistics", "item_to_qti", "load_bank",
     "mantel_haenszel_dif", "missing_summary", "read_qti", "resolve_scores", "save_bank", "score_responses",

@@ -186,3 +186,70 @@ def annual_scores(scored: pl.DataFrame, base_scored: pl.DataFrame, subjects: Map
     base_scores = pl.concat(base_frames).select(columns) if base_frames else None
     return AnnualResult(pl.concat(item_tables, how="diagonal_relaxed"), scores, scales, fits, base_scores,
                         drifts or None)
+
+
+def trend(current: pl.DataFrame, previous: pl.DataFrame, linking_error: Mapping[str, float], *,
+          keys: Sequence[str] = ("scope", "unit", "subject"), alpha: float = 0.05) -> pl.DataFrame:
+    """与上年相比: this year's estimates against the stored estimates of the previous year.
+
+    Both frames have ``keys``, ``estimate``, ``se`` (and ``df`` when known). The two samples are
+    independent, and the linking error is common to every estimate of the new year, so
+    SE(Δ) = √(SE₁² + SE₀² + LE²) (PISA's trend SE; OECD, *PISA 2018 Technical Report*, ch. 12).
+    The change is called significant when |Δ|/SE(Δ) exceeds the two-sided t quantile with
+    min(df₁, df₀) degrees of freedom (the normal quantile when no df is given). Returns
+    ``keys, estimate_prev, se_prev, estimate, se, linking_error, difference, se_difference, t,
+    df, significant``; a key in only one year gives nulls."""
+    from scipy.stats import norm
+    from scipy.stats import t as student
+
+    keys = list(keys)
+    cols = lambda f, sfx: f.select(*keys, pl.col("estimate").alias(f"estimate{sfx}"),  # noqa: E731
+                                   pl.col("se").alias(f"se{sfx}"),
+                                   (pl.col("df") if "df" in f.columns else pl.lit(None, pl.Float64))
+                                   .cast(pl.Float64).alias(f"df{sfx}"))
+    j = cols(current, "").join(cols(previous, "_prev"), on=keys, how="left")
+    le = pl.col("subject").replace_strict(dict(linking_error), default=0.0, return_dtype=pl.Float64)
+    j = j.with_columns(le.alias("linking_error"), (pl.col("estimate") - pl.col("estimate_prev")).alias("difference"))
+    j = j.with_columns((pl.col("se") ** 2 + pl.col("se_prev") ** 2 + pl.col("linking_error") ** 2).sqrt()
+                       .alias("se_difference"), pl.min_horizontal("df", "df_prev").alias("df"))
+    j = j.with_columns((pl.col("difference") / pl.col("se_difference")).alias("t"))
+    df = j["df"].to_numpy()
+    crit = [student.ppf(1 - alpha / 2, d) if d == d and d is not None and d > 0 else norm.ppf(1 - alpha / 2)
+            for d in df]
+    sig = (j["t"].abs() > pl.Series(crit)).alias("significant")
+    return j.with_columns(sig).select(*keys, "estimate_prev", "se_prev", "estimate", "se", "linking_error",
+                                      "difference", "se_difference", "t", "df", "significant")
+
+
+def year_estimates(scores: pl.DataFrame, sample: pl.DataFrame, weights: pl.DataFrame, *, rule=None) -> pl.DataFrame:
+    """Province and county mean scale scores per subject from one year's plausible values, with
+    replicate SEs (JK2) and the design's degrees of freedom: ``scope, unit, subject, estimate, se,
+    df, n_pupils, n_schools``. ``sample`` gives each pupil's ``county_code`` (and school);
+    ``weights`` the final and replicate weights (``weight, rep_*``, and ``zone`` for the df).
+
+    The df is the survey estimator's when it reports one, otherwise the number of variance zones
+    in which the county has pupils (each JK2 zone contributes one degree of freedom). ``rule``: the
+    minimum reporting rule (default: the survey's, 62 pupils and 5 schools)."""
+    from junheng.survey import ReplicateDesign, mean
+
+    pvs = sorted([c for c in scores.columns if c.startswith("pv") and c[2:].isdigit()], key=lambda c: int(c[2:]))
+    geo = sample.select(pl.col("student_id").cast(pl.String), pl.col("county_code").cast(pl.String))
+    reps = [c for c in weights.columns if c.startswith("rep_")]
+    w = weights.select(pl.col("student_id").cast(pl.String), *[c for c in ("school_code", "zone") if c in weights.columns],
+                       "weight", *reps)
+    data = (scores.with_columns(pl.col("student_id").cast(pl.String)).select("student_id", "subject", *pvs)
+            .join(geo, on="student_id", how="inner").join(w, on="student_id", how="inner")
+            .filter(pl.col("weight") > 0))
+    design = ReplicateDesign(data, "weight", "rep_*", method="jk2", **({"rule": rule} if rule is not None else {}))
+    out = []
+    for scope, by in (("province", ["subject"]), ("county", ["county_code", "subject"])):
+        r = mean(design, pv=pvs, by=by)
+        r = r.rename({"county_code": "unit"}) if scope == "county" else r.with_columns(pl.lit("410000").alias("unit"))
+        if "df" not in r.columns and "zone" in data.columns:
+            zones = data.group_by(*by).agg(pl.col("zone").n_unique().cast(pl.Float64).alias("df"))
+            r = r.join(zones.rename({"county_code": "unit"}) if scope == "county" else zones,
+                       on=["unit", "subject"] if scope == "county" else ["subject"], how="left")
+        out.append(r.with_columns(pl.lit(scope).alias("scope")))
+    cols = ["scope", "unit", "subject", "estimate", "se", "df", "n_pupils", "n_schools"]
+    return pl.concat([o.select([c if c in o.columns else pl.lit(None, pl.Float64).alias(c) for c in cols])
+                      for o in out], how="vertical_relaxed")

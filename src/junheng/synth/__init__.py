@@ -14,7 +14,8 @@ Public API (the modules behind it are private to the package)::
     synth_responses, synth_principal_responses               questionnaires and answers (questionnaire.py)
     checklist                                                the counties' 督导评估 checklist (checklist.py)
     area_effects, pupil_means, true_county_means,
-    absent, refusing_schools                                 the synthetic truth (truth.py)
+    on_reporting_scale, fitness_effect, absent,
+    refusing_schools, MEAN_SHIFT                             the synthetic truth (truth.py; MEAN_SHIFT: responses.py)
 """
 
 from junheng.synth.checklist import checklist
@@ -26,11 +27,20 @@ from junheng.synth.questionnaire import (
     synth_principal_responses,
     synth_responses,
 )
-from junheng.synth.responses import SynthTest, base_year, current_year, synth_tests
-from junheng.synth.truth import absent, area_effects, pupil_means, refusing_schools, true_county_means
+from junheng.synth.responses import MEAN_SHIFT, SynthTest, base_year, current_year, synth_tests
+from junheng.synth.truth import (
+    absent,
+    area_effects,
+    fitness_effect,
+    on_reporting_scale,
+    pupil_means,
+    refusing_schools,
+    true_county_means,
+)
 from junheng.synth.write import roster_encodings, write_province
 
 __all__ = [
+    "MEAN_SHIFT",
     "Province",
     "SynthTest",
     "absent",
@@ -38,8 +48,10 @@ __all__ = [
     "base_year",
     "checklist",
     "current_year",
+    "fitness_effect",
     "fitness_results",
     "principal_questionnaire",
+    "on_reporting_scale",
     "province",
     "pupil_means",
     "refusing_schools",

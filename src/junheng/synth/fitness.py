@@ -33,8 +33,11 @@ def _anchors(levels: dict[int, int], higher: bool) -> np.ndarray:
 
 
 def fitness_results(pupils: pl.DataFrame, random_state: int, *, exempt_rate: float = 0.01,
-                    missing_rate: float = 0.004) -> pl.DataFrame:
+                    missing_rate: float = 0.004, effect: np.ndarray | None = None) -> pl.DataFrame:
     """One synthetic fitness record per pupil (canonical fields, ready for ``national_upload``).
+
+    ``effect``: per pupil, a shift of the general fitness factor (county + school effects,
+    :func:`junheng.synth.truth.fitness_effect`); the factor then has SD 1 within school.
 
     ``pupils`` needs ``student_id``, ``sex`` (1/2) and ``grade`` (1–9); ``name``, ``birth_date``,
     ``ethnicity``, ``school_code``, ``class_code``, ``class_name`` are carried over when present.
@@ -46,6 +49,8 @@ def fitness_results(pupils: pl.DataFrame, random_state: int, *, exempt_rate: flo
     rows = (grade - 1) * 2 + (sex - 1)
     std = load_standard()
     general = rng.standard_normal(n)
+    if effect is not None:
+        general = general + np.asarray(effect, dtype=float)
     out: dict[str, np.ndarray | pl.Series] = {}
 
     # body: height ~ N(mean by grade/sex, 6.5 cm); BMI percentile through the bands

@@ -121,3 +121,22 @@ def refusing_schools(codes: pl.Series, random_state: int, rate: float = REFUSAL_
     if pick.sum() < at_least:
         pick[np.argsort(u)[:at_least]] = True
     return c.filter(pl.Series(pick)).to_list()
+
+
+def on_reporting_scale(county_theta: pl.DataFrame, scales: dict[str, dict], base_theta: pl.DataFrame) -> pl.DataFrame:
+    """True county means (``true_county_means``) on the reporting scale: ``county_code, subject,
+    true_mean, true_theta, pupils``.
+
+    The base year's calibration fixes the θ scale on the base-year sample (mean 0, SD 1) and the
+    reporting scale maps that to 500/100, so a true θ maps through the base-year sample's true mean
+    M and SD S (``base_theta``: ``subject, theta_true`` of the base-year pupils):
+    score = mean + sd·((θ − M)/S − μ₀)/σ₀, with μ₀, σ₀ the fitted constants of ``scales``
+    (``ReportingScale.to_dict()`` per subject)."""
+    stats = base_theta.group_by("subject").agg(pl.col("theta_true").mean().alias("M"),
+                                               pl.col("theta_true").std().alias("S"))
+    consts = pl.DataFrame([{"subject": s, **v} for s, v in scales.items()]).join(stats, on="subject")
+    t = county_theta.join(consts, on="subject")
+    z = (pl.col("true_theta") - pl.col("M")) / pl.col("S")
+    return t.select("county_code", "subject",
+                    (pl.col("mean") + pl.col("sd") * (z - pl.col("theta_mean")) / pl.col("theta_sd")).alias("true_mean"),
+                    "true_theta", "pupils")

@@ -37,6 +37,7 @@ STAGES: list[tuple[str, str]] = [
     ("体质健康 fitness", "junheng_cli.fitness:demo_stage"),
     ("学业质量 academic", "junheng_cli.demo.academic:demo_stage"),
     ("权重 weights", "junheng_cli.survey:weights_stage"),
+    ("学业估计与趋势 academic estimates and trend", "junheng_cli.demo.academic:estimates_stage"),
     ("问卷 questionnaire", "junheng_cli.questionnaire:demo_stage"),
     ("平台账号 web accounts", "junheng_cli.serve:demo_stage"),
     ("监测报告 reports", "junheng_cli.report:demo_stage"),

@@ -39,7 +39,7 @@ def demo_stage(ctx) -> None:
     """Demo: the academic test of the sampled pupils, scored, analysed, calibrated and stored."""
     from junheng.assessment import CALIBRATION, item_analysis, save_bank, score_responses
     from junheng.assessment.files import write_sheets
-    from junheng.synth import base_year, current_year, synth_tests
+    from junheng.synth import absent, area_effects, current_year, synth_tests
 
     pupils = _demo_pupils(ctx)
     if pupils is None:
@@ -53,13 +53,19 @@ def demo_stage(ctx) -> None:
     ctx.output("academic item bank (JSON)", out / "item_bank.json")
     (out / "designs.json").write_text(json.dumps(
         {s: d.to_json() for s, d in test.designs.items()}, ensure_ascii=False, indent=1), encoding="utf-8")
+    # the synthetic truth: county and school effects, real changes between the two years; the
+    # absent pupils (3 %) have no responses. Both years test the same sampled schools (the base
+    # year's cohort is drawn afresh from the base-year truth; a shortcut of the synthetic province,
+    # whose roster holds one cohort) on their own booklets with the anchor blocks in common.
+    effects = area_effects(_schools(ctx, pupils), ctx.seed)
+    present = pupils.filter(~pl.Series(absent(pupils["student_id"], ctx.seed)))
     # pupils are numbered (person_id = row of ``asg``) so the analysis groups by integers, not 学籍号
-    asg, raw = current_year(pupils, test, ctx.seed, integer_ids=True)
+    asg, raw = current_year(present, test, ctx.seed, integer_ids=True, effects=effects)
     asg = asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
-    n_base = max(1000, min(10000, pupils.height // 16))
-    base_asg, base_raw = base_year(test, n_base, ctx.seed + 7, integer_ids=True)
-    click.echo(f"   {asg.height} pupils × 24 items ({raw.height} responses); base year {base_asg.height} pupils "
-               f"({time.perf_counter() - t0:.1f} s)")
+    base_asg, base_raw = current_year(present, test, ctx.seed + 7, integer_ids=True, effects=effects, base=True)
+    base_asg = base_asg.with_row_index("person_id").with_columns(pl.col("person_id").cast(pl.Int64))
+    click.echo(f"   {asg.height} pupils × 24 items ({raw.height} responses; {pupils.height - present.height} absent); "
+               f"base year {base_asg.height} pupils ({time.perf_counter() - t0:.1f} s)")
 
     from junheng_web.bootstrap import setup
 
@@ -78,9 +84,7 @@ def demo_stage(ctx) -> None:
     scored = score_responses(raw, test.bank, treatment=CALIBRATION)
     base_scored = score_responses(base_raw, test.bank, treatment=CALIBRATION)
     bk = asg.select("person_id", "booklet")
-    background = pupils.select("student_id", *[pl.col(c).cast(pl.String) for c in ("sex", "location")
-                                               if c in pupils.columns])
-    groups = asg.select("person_id", "student_id").join(background, on="student_id", how="left").drop("student_id")
+    groups = _background(asg, pupils).select("person_id", *[c for c in ("sex", "location") if c in pupils.columns])
     sheets = item_analysis(scored, test.bank, booklets=bk, groups=groups, dif=_dif_pairs(groups),
                            item_info=test.params.select("item_id", "subject", "model", "block", "anchor"))
     write_sheets(sheets, out / "item_analysis.xlsx")
@@ -95,11 +99,16 @@ def demo_stage(ctx) -> None:
             click.echo(f"   {name}: " + ", ".join(f"{r[0]} {r[1]}" for r in counts.iter_rows()))
 
     t = time.perf_counter()
-    scores = _annual(ctx, test, scored, base_scored, asg, groups, out)
+    scores, base_scores, result = _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out)
     path = out / "scores.parquet"
     scores.write_parquet(path)
     ctx.state["academic_scores"] = path
     ctx.output("academic pupil scores", path)
+    (out / "base_year").mkdir(exist_ok=True)
+    base_scores.write_parquet(out / "base_year" / "scores.parquet")
+    ctx.state["academic_base_scores"] = out / "base_year" / "scores.parquet"
+    ctx.output("academic pupil scores of the base year (the previous cycle)", out / "base_year" / "scores.parquet")
+    _write_truth(ctx, pupils, effects, asg, base_asg, result)
     click.echo(f"   IRT 标定、链接、计分 / calibrated, linked, scored ({time.perf_counter() - t:.1f} s)")
     store_demo_scores(cycle, scores)
     lv = scores.group_by("subject").agg(pl.col("scale_score").mean().alias("mean"),
@@ -108,30 +117,102 @@ def demo_stage(ctx) -> None:
         click.echo(f"   {r['subject']}: 平均 {r['mean']:.0f}, 中等及以上 {r['mid_plus']:.1%}")
 
 
-def _annual(ctx, test, scored, base_scored, asg, groups: pl.DataFrame, out) -> pl.DataFrame:
-    """Run the annual pipeline (PVs conditioned on sex and location), write the linked item
-    parameters and reporting scales, and return the scores keyed by ``student_id``."""
+REPORTING = ("county_code", "sex", "location")
+"""The reporting variables the PVs are conditioned on (with the school mean): every breakdown the
+reports publish (docs/methods/irt.md, conditioning model)."""
+
+
+def _background(asg: pl.DataFrame, pupils: pl.DataFrame) -> pl.DataFrame:
+    """``person_id`` + the pupils' reporting variables and school (as text)."""
+    cols = [c for c in (*REPORTING, "school_code") if c in pupils.columns]
+    bg = pupils.select("student_id", *[pl.col(c).cast(pl.String) for c in cols if c != "school_code"])
+    return asg.select("person_id", "student_id", pl.col("school_code").cast(pl.String)).join(
+        bg, on="student_id", how="left")
+
+
+def _schools(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
+    """Every school of the province (the registry's), else the sampled ones."""
+    if "schools" in ctx.state:
+        return pl.read_parquet(ctx.state["schools"], columns=["school_code", "county_code"])
+    return pupils.select("school_code", "county_code" if "county_code" in pupils.columns else
+                         pl.lit("410000").alias("county_code")).unique()
+
+
+def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out):
+    """Run the annual pipeline for both years (PVs conditioned on county, sex, location and the
+    school mean; anchors checked for drift), write the linked item parameters, the drift table, the
+    linking errors and the reporting scales; return both years' scores keyed by ``student_id``."""
     from junheng.assessment import annual_scores
 
     def report(fit) -> None:  # one line per subject as it finishes (the progress report)
-        truth = asg.filter(pl.col("subject") == fit.subject)["theta_true"]
+        # the generated θ on the base scale: standardised by the base-year sample's true mean and SD
+        b = base_asg.filter(pl.col("subject") == fit.subject)["theta_true"]
+        truth = (asg.filter(pl.col("subject") == fit.subject)["theta_true"] - b.mean()) / b.std()
         click.echo(f"   {fit.subject}: base ℓ = {fit.base_loglik:.1f} ({fit.base_iterations} EM cycles, converged "
                    f"{fit.base_converged}); this year ℓ = {fit.loglik:.1f} ({fit.iterations} cycles, converged "
                    f"{fit.converged}); latent mean {fit.latent_mean:+.3f} SD {fit.latent_sd:.3f} on the base scale "
-                   f"(generated: {truth.mean():+.3f}, {truth.std():.3f})")
+                   f"(generated: {truth.mean():+.3f}, {truth.std():.3f}); anchors kept {len(fit.anchors_retained)}, "
+                   f"dropped for drift: {', '.join(fit.anchors_dropped) or '—'}; linking error "
+                   f"{fit.linking_error:.2f}")
 
     subjects = {s: test.params.filter(pl.col("subject") == s)["item_id"].to_list() for s in test.designs}
     anchors = test.params.filter(pl.col("anchor"))["item_id"].to_list()
-    conditioning = [c for c in ("sex", "location") if c in groups.columns]
-    result = annual_scores(scored, base_scored, subjects, anchors, background=groups, conditioning=conditioning,
-                           random_state=ctx.seed, on_subject=report)
+    background, base_background = _background(asg, pupils), _background(base_asg, pupils)
+    conditioning = [c for c in REPORTING if c in background.columns]
+    result = annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=conditioning,
+                           school="school_code", base_background=base_background, random_state=ctx.seed,
+                           on_subject=report)
     result.items.write_csv(out / "items_calibrated.csv")
     ctx.output("academic item parameters (linked to the base year)", out / "items_calibrated.csv")
+    if result.drift:
+        pl.concat(list(result.drift.values())).write_csv(out / "anchor_drift.csv")
+        ctx.output("anchor drift check (robust z; dropped anchors)", out / "anchor_drift.csv")
     (out / "reporting_scale.json").write_text(json.dumps(result.scales, ensure_ascii=False, indent=1),
                                               encoding="utf-8")
-    ids = asg.select("person_id", "student_id")
-    return result.scores.join(ids, on="person_id", how="left").select("student_id", pl.exclude("person_id",
-                                                                                              "student_id"))
+    (out / "linking.json").write_text(json.dumps(
+        {f.subject: {"linking_error": f.linking_error, "anchors_retained": list(f.anchors_retained),
+                     "anchors_dropped": list(f.anchors_dropped)} for f in result.fits}, ensure_ascii=False, indent=1),
+        encoding="utf-8")
+    ctx.output("linking: retained and dropped anchors, linking error per subject", out / "linking.json")
+
+    def keyed(scores, a):
+        return scores.join(a.select("person_id", "student_id"), on="person_id", how="left").select(
+            "student_id", pl.exclude("person_id", "student_id"))
+
+    return keyed(result.scores, asg), keyed(result.base_scores, base_asg), result
+
+
+def _write_truth(ctx, pupils, effects, asg, base_asg, result) -> None:
+    """The synthetic truth beside the outputs (demo-output/synth/truth/): the effects, and the
+    population's county means of both years on the reporting scale (``truth.on_reporting_scale``)."""
+    from junheng.synth import MEAN_SHIFT, on_reporting_scale, true_county_means
+
+    tdir = ctx.out / "synth" / "truth"
+    tdir.mkdir(parents=True, exist_ok=True)
+    effects.write_parquet(tdir / "effects.parquet")
+    population = _population(ctx, pupils)
+    base_theta = base_asg.select("subject", "theta_true")
+    for name, nxt in (("county_means.csv", True), ("county_means_base_year.csv", False)):
+        t = true_county_means(population, effects, MEAN_SHIFT, next_year=nxt)
+        on_reporting_scale(t, result.scales, base_theta).write_csv(tdir / name)
+    ctx.output("synthetic truth: county means on the reporting scale (this year)", tdir / "county_means.csv")
+    ctx.output("synthetic truth: county means of the base year", tdir / "county_means_base_year.csv")
+    ctx.state["truth_county_means"] = tdir / "county_means.csv"
+
+
+def _population(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
+    """The reporting population: the registry's grade-6 pupils in the frame's schools (excluded
+    schools out), with their school's location; without a registry, the sample."""
+    if "pupils" not in ctx.state or "schools" not in ctx.state:
+        return pupils
+    roster = pl.read_parquet(ctx.state["pupils"], columns=["student_id", "school_code", "sex", "grade"])
+    roster = roster.filter(pl.col("grade").cast(pl.Int64) == 6) if "grade" in roster.columns else roster
+    schools = pl.read_parquet(ctx.state["schools"], columns=["school_code", "location"])
+    excluded = ctx.out / "sample" / "exclusions.csv"
+    if excluded.exists():
+        gone = pl.read_csv(excluded, columns=["school_code"], schema_overrides={"school_code": pl.String})
+        roster = roster.join(gone, on="school_code", how="anti")
+    return roster.join(schools, on="school_code", how="left")
 
 
 def store_demo_scores(cycle, scores: pl.DataFrame) -> None:
@@ -146,3 +227,64 @@ def store_demo_scores(cycle, scores: pl.DataFrame) -> None:
     r = store_scores(cycle, scores, file="scores.parquet")
     click.echo(f"   成绩已入库 / scores stored: {r.created} new, {r.updated} updated, {r.unchanged} unchanged "
                f"({time.perf_counter() - t:.1f} s)")
+
+
+def estimates_stage(ctx) -> None:
+    """Demo: both years' published estimates (province and county mean scale scores with JK2 SEs
+    and df), the year-on-year changes with the linking error, and the check against the
+    synthetic truth (slope of estimates on true county means, coverage of ±2 SE intervals)."""
+    from junheng.assessment import trend, year_estimates
+
+    need = ("academic_scores", "academic_base_scores", "replicates", "sample")
+    if any(k not in ctx.state for k in need):
+        click.echo("   (academic scores or weights missing: skipped)")
+        return
+    out = ctx.out / "academic"
+    sample = pl.read_parquet(ctx.state["sample"])
+    weights = pl.read_parquet(ctx.state["replicates"])
+    years = {}
+    for key, year in (("academic_scores", "current"), ("academic_base_scores", "base")):
+        years[year] = year_estimates(pl.read_parquet(ctx.state[key]), sample, weights)
+    cur, base = years["current"], years["base"]
+    county = cur.filter(pl.col("scope") == "county").select(pl.col("unit").alias("county_code"), "subject", "estimate",
+                                                             "se", "df").sort("county_code", "subject")
+    county.write_csv(out / "county_estimates.csv")
+    ctx.output("published county mean scale scores (estimate, se, df)", out / "county_estimates.csv")
+    pl.concat([base.with_columns(pl.lit("base").alias("year")), cur.with_columns(pl.lit("current").alias("year"))]
+              ).write_csv(out / "estimates_by_year.csv")
+    ctx.output("academic estimates of both years (stored results)", out / "estimates_by_year.csv")
+    links = json.loads((out / "linking.json").read_text("utf-8"))
+    tr = trend(cur, base, {s: v["linking_error"] for s, v in links.items()})
+    tr.write_csv(out / "trend.csv")
+    ctx.state["academic_trend"] = out / "trend.csv"
+    ctx.output("与上年相比: year-on-year changes with the linking error", out / "trend.csv")
+    for r in tr.filter(pl.col("scope") == "province").sort("subject").iter_rows(named=True):
+        click.echo(f"   {r['subject']}: {r['estimate_prev']:.1f} → {r['estimate']:.1f} (Δ {r['difference']:+.1f}, SE "
+                   f"{r['se_difference']:.1f} incl. linking error {r['linking_error']:.1f}; "
+                   f"{'significant' if r['significant'] else 'not significant'})")
+    n_sig = tr.filter((pl.col("scope") == "county") & pl.col("significant")).height
+    click.echo(f"   county × subject changes called significant: {n_sig} of "
+               f"{tr.filter((pl.col('scope') == 'county') & pl.col('difference').is_not_null()).height}")
+    if "truth_county_means" in ctx.state:
+        check = truth_check(county, pl.read_csv(ctx.state["truth_county_means"],
+                                                schema_overrides={"county_code": pl.String}))
+        (out / "truth_check.json").write_text(json.dumps(check, ensure_ascii=False, indent=1), encoding="utf-8")
+        ctx.output("county means against the synthetic truth (slope, coverage)", out / "truth_check.json")
+        if check["n"]:
+            click.echo(f"   对照合成真值 / against the truth: slope {check['slope']:.3f}, ±2 SE coverage "
+                       f"{check['coverage']:.1%} over {check['n']} county × subject means")
+        else:
+            click.echo("   (no county mean is published at this scale: nothing to compare with the truth)")
+
+
+def truth_check(estimates: pl.DataFrame, truth: pl.DataFrame) -> dict:
+    """Slope of the published county means on the true ones (OLS) and the share of ±2 SE
+    intervals that cover the truth, over the county × subject means that are published."""
+    import numpy as np
+
+    j = estimates.join(truth.select("county_code", "subject", "true_mean"), on=["county_code", "subject"],
+                       how="inner").drop_nulls(["estimate", "se"])
+    x, y, se = j["true_mean"].to_numpy(), j["estimate"].to_numpy(), j["se"].to_numpy()
+    slope = float(np.polyfit(x, y, 1)[0]) if j.height > 2 else float("nan")
+    return {"n": j.height, "slope": slope, "coverage": float(np.mean(np.abs(y - x) <= 2 * se)) if j.height else None,
+            "mean_error": float(np.mean(y - x)) if j.height else None}

@@ -177,3 +177,41 @@ class PupilScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pupil_id} {self.subject}: {self.scale_score:.0f}"
+
+
+class CutScore(models.Model):
+    """A subject's three cut scores (水平Ⅱ, Ⅲ, Ⅳ) on the reporting scale, set by a standard-setting
+    panel, with their provenance: method (Bookmark or modified Angoff), panel, date, rounds, the
+    number of panellists, the statistic (median or mean of the last round) and the standard errors
+    of judgement; ``judgements`` keeps every panellist's cut of every round, ``by_round`` the
+    rounds' summaries. Computed by ``junheng.irt.standard_setting`` (``services.set_cut_scores``);
+    the latest set of a subject applies to scoring and reports. Without one, levels use the
+    provisional cuts and are printed as 暂定."""
+
+    METHODS = [("bookmark", "书签法 Bookmark"), ("angoff", "修正 Angoff 法")]
+
+    subject = models.CharField("学科", max_length=4, choices=SUBJECTS)
+    method = models.CharField("方法", max_length=12, choices=METHODS)
+    panel = models.CharField("专家组", max_length=128)
+    date = models.DateField("会议日期")
+    rounds = models.PositiveSmallIntegerField("轮数")
+    panellists = models.PositiveSmallIntegerField("专家人数")
+    statistic = models.CharField("统计量", max_length=8, default="median")
+    cut_2 = models.FloatField("水平Ⅱ下限")
+    cut_3 = models.FloatField("水平Ⅲ下限")
+    cut_4 = models.FloatField("水平Ⅳ下限")
+    se_2 = models.FloatField("水平Ⅱ下限标准误", null=True)
+    se_3 = models.FloatField("水平Ⅲ下限标准误", null=True)
+    se_4 = models.FloatField("水平Ⅳ下限标准误", null=True)
+    judgements = models.JSONField("各专家各轮分数线", default=list)
+    by_round = models.JSONField("各轮汇总", default=list)
+    source = models.CharField("判断文件", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["subject", "-date", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["subject", "method", "panel", "date"],
+                                               name="cutscore_one_per_panel_meeting")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.method} {self.date}: {self.cut_2:.0f}/{self.cut_3:.0f}/{self.cut_4:.0f}"

@@ -5,7 +5,9 @@ re-run with the same input changes nothing.
 
 - item bank, booklet designs, assignments and human scores (``import_item_bank`` … ``record_human_scores``);
 - :func:`store_scores` / :func:`scores_frame` — the pupils' scores of a cycle (EAP, plausible values,
-  levels; the contract's *pupil scores*), stored in bulk SQL and read back as a frame.
+  levels; the contract's *pupil scores*), stored in bulk SQL and read back as a frame;
+- :func:`set_cut_scores` / :func:`cut_scores` — a standard-setting panel's cut scores (Bookmark or
+  modified Angoff) with their provenance, and the cuts in force (provisional until a panel met).
 """
 
 from __future__ import annotations
@@ -448,3 +450,67 @@ def scores_frame(cycle, region=None) -> pl.DataFrame:
 __all__ = ["ImportResult", "StoreResult", "agreement_report", "assign", "assignment_frame", "bank_from_db",
            "design_from_db", "export_item_bank", "has_sample", "import_item_bank", "markings_frame", "record_human_scores",
            "resolved_human_scores", "save_design", "scores_frame", "store_scores", "store_test"]
+
+
+# ---------------------------------------------------------------------------------------------
+# standard setting: the cut scores of 水平Ⅰ–Ⅳ with their provenance
+
+
+def set_cut_scores(subject: str, method: str, judgements: pl.DataFrame, items: pl.DataFrame, scale: dict | None, *,
+                   panel: str, date: str, statistic: str = "median", rp: float = 0.67,
+                   file: str | None = None) -> m.CutScore:
+    """Compute a panel's cut scores (``junheng.irt.standard_setting``: Bookmark from the
+    panellists' bookmarks on the ordered item booklet of ``items``, or modified Angoff from their
+    item ratings), on the reporting scale ``scale`` (``ReportingScale.to_dict()``), and store them
+    with their provenance. Every bad judgement row is reported before anything is written; the
+    same panel meeting imported again replaces its record (idempotent)."""
+    import datetime as dt
+
+    from junheng import irt
+
+    if subject not in dict(m.SUBJECTS):
+        raise ParameterError(f"学科应为 语文/数学/英语/科学 / subject must be 语文, 数学, 英语 or 科学; got {subject!r}")
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        raise ParameterError(f"日期应为 YYYY-MM-DD / date must be YYYY-MM-DD; got {date!r}") from None
+    if not panel.strip():
+        raise ParameterError("须写明专家组 / the panel must be named")
+    rs = None
+    if scale is not None:
+        rs = irt.ReportingScale.from_constants(scale["theta_mean"], scale["theta_sd"], scale.get("mean", 500.0),
+                                               scale.get("sd", 100.0))
+    if method == "bookmark":
+        cuts, per = irt.bookmark(irt.ordered_item_booklet(items, rp=rp), judgements, subject=subject, scale=rs,
+                                statistic=statistic, panel=panel, date=date, file=file)
+    elif method == "angoff":
+        cuts, per = irt.angoff(items, judgements, subject=subject, scale=rs, statistic=statistic, panel=panel,
+                              date=date, file=file)
+    else:
+        raise ParameterError(f"方法应为 bookmark 或 angoff / method must be bookmark or angoff; got {method!r}")
+    se = [None if x != x else x for x in (cuts.se or (None, None, None))]
+    values = {"rounds": cuts.rounds, "panellists": cuts.panellists, "statistic": statistic,
+              "cut_2": cuts.cuts[0], "cut_3": cuts.cuts[1], "cut_4": cuts.cuts[2],
+              "se_2": se[0], "se_3": se[1], "se_4": se[2], "judgements": per.to_dicts(),
+              "by_round": [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                           for r in cuts.by_round], "source": file or ""}
+    obj, _ = m.CutScore.objects.update_or_create(subject=subject, method=method, panel=panel.strip(), date=day,
+                                                 defaults=values)
+    return obj
+
+
+def cut_scores(subject: str):
+    """The cut scores in force for ``subject`` (:class:`junheng.irt.standard_setting.CutScores`): the
+    latest stored panel's, else the provisional 400/500/600 (levels printed as 暂定)."""
+    from junheng import irt
+
+    c = m.CutScore.objects.filter(subject=subject).order_by("-date", "-created_at").first()
+    if c is None:
+        return irt.provisional(subject)
+    return irt.CutScores(subject, (c.cut_2, c.cut_3, c.cut_4), c.method, (c.se_2, c.se_3, c.se_4), c.panel,
+                        c.date.isoformat(), c.rounds, c.panellists, c.statistic)
+
+
+def all_cut_scores(subjects=("语文", "数学", "英语", "科学")) -> dict:
+    """``{subject: CutScores}`` for every subject (stored or provisional)."""
+    return {s: cut_scores(s) for s in subjects}

@@ -82,3 +82,22 @@ def test_missing_conditioning_columns_are_refused(year):
         annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=["location"])
     with pytest.raises(ParameterError, match="conditioning"):
         annual_scores(scored, base_scored, subjects, anchors, conditioning=["sex"])
+
+
+def test_trend_by_hand():
+    from junheng.assessment import trend
+
+    cur = pl.DataFrame({"scope": ["county", "county"], "unit": ["410102", "410103"], "subject": ["数学", "语文"],
+                        "estimate": [520.0, 505.0], "se": [6.0, 4.0], "df": [30.0, 12.0]})
+    prev = cur.with_columns(pl.Series("estimate", [500.0, 503.0]), pl.Series("se", [8.0, 3.0]),
+                            pl.Series("df", [28.0, 40.0]))
+    t = trend(cur, prev, {"数学": 3.0, "语文": 2.0})
+    # 数学: Δ = 20, SE = √(36 + 64 + 9) = 10.44, t = 1.916 < t(28; .975) = 2.048 → not significant
+    r = t.row(0, named=True)
+    assert r["difference"] == 20 and r["se_difference"] == pytest.approx(np.sqrt(109))
+    assert r["df"] == 28 and not r["significant"]
+    # the linking error is what makes it not significant: without it t = 2.0 … still < 2.048; with df = ∞
+    # and no linking error it would be (20/10 = 2.0 > 1.96)
+    no_le = trend(cur.drop("df"), prev.drop("df"), {})
+    assert no_le.row(0, named=True)["significant"]
+    assert t.row(1, named=True)["se_difference"] == pytest.approx(np.sqrt(16 + 9 + 4))
