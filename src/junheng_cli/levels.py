@@ -21,7 +21,7 @@ _SUBJECT = click.Choice(["语文", "数学", "英语", "科学"])
 def _items(path: Path, subject: str) -> pl.DataFrame:
     from junheng.assessment.files import read_table
 
-    items = read_table(path, required=("item", "model", "a", "b"))
+    items = read_table(path, required=("item_id", "model", "a", "b"))
     if "subject" in items.columns:
         items = items.filter(pl.col("subject").cast(pl.String) == subject)
     if items.height == 0:
@@ -68,7 +68,7 @@ def booklet(items_path: Path, subject: str, scale_path: Path | None, rp: float, 
 @click.option("--subject", type=_SUBJECT, required=True)
 @click.option("--method", type=click.Choice(["bookmark", "angoff"]), required=True)
 @click.option("--judgements", "judgements_path", type=_FILE, required=True,
-              help="bookmark: panellist, round, cut, page; angoff: panellist, round, cut, item, rating")
+              help="bookmark: panellist, round, cut, page; angoff: panellist, round, cut, item_id, rating")
 @click.option("--items", "items_path", type=_FILE, required=True, help="calibrated item parameters (items_calibrated.csv)")
 @click.option("--scale", "scale_path", type=_FILE, required=True, help="reporting_scale.json of the base year")
 @click.option("--panel", required=True, help="the panel's name, e.g. 省学业质量标准专家组")
@@ -79,7 +79,7 @@ def set_(subject, method, judgements_path: Path, items_path: Path, scale_path: P
     """Import a panel's judgements, compute the cut scores and store them with their provenance."""
     from junheng.assessment.files import read_table
 
-    judgements = read_table(judgements_path, string_columns=("panellist", "cut", "item"))
+    judgements = read_table(judgements_path, string_columns=("panellist", "cut", "item_id"))
     from junheng_web.bootstrap import setup
 
     setup()

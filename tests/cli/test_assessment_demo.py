@@ -35,7 +35,13 @@ def test_demo_stage_small(tmp_path):
     got = dict(BookletAssignment.objects.values_list("student_id", "subject"))
     assert got == dict(zip(sample["student_id"], sample["subject"]))
     scores = pl.read_parquet(ctx.state["academic_scores"])
-    assert scores.columns == CONTRACT and scores.height == n
+    # the synthetic truth's absent pupils (about 3 %) have no responses and no scores
+    from junheng.synth import truth
+
+    present = int((~truth.absent(sample["student_id"], 7)).sum())
+    assert scores.columns == CONTRACT and scores.height == present and 0.95 * n < present < n
+    base = pl.read_parquet(ctx.state["academic_base_scores"])  # the base year (the previous cycle)
+    assert base.columns == CONTRACT and base.height == present
     assert scores["level"].is_between(1, 4).all()
     items = pl.read_csv(out / "items_calibrated.csv")
     assert items.height == 4 * 7 * 8

@@ -30,7 +30,7 @@ def chain():
     prov_schools = prov.schools.filter(pl.col("county_code").is_in(counties.implode()))
     prov_pupils = prov.pupils.join(prov_schools.select("school_code"), on="school_code")
     schools = prov_schools.join(prov.regions.select("county_code", "city_code"), on="county_code", how="left")
-    sample = draw_sample(schools, prov_pupils, SampleParams(target_pupils=12000, pupils_per_school=40, seed=SEED),
+    sample = draw_sample(schools, prov_pupils, SampleParams(target_pupils=12000, pupils_per_school=40, random_state=SEED),
                          FrameRules(grade=6))
     pupils = sample.pupils.with_columns(pl.lit("数学").alias("subject"))  # one subject: every pupil tests 数学
     present = ~pl.Series(truth.absent(pupils["student_id"], SEED)).to_numpy()
@@ -38,7 +38,7 @@ def chain():
               .agg(pl.col("mos").sum().cast(pl.Float64).alias("total")))
     totals = (schools.group_by("county_code").agg(pl.col("enrol_g6").sum().cast(pl.Float64).alias("total"))
               .join(totals.select("county_code"), on="county_code"))
-    weights = final_weights(pupils, sample.schools, present, method="jk2", replicates=80, margins=[totals], seed=SEED)
+    weights = final_weights(pupils, sample.schools, present, method="jk2", replicates=80, margins=[totals], random_state=SEED)
     effects = truth.area_effects(prov_schools, SEED)
     test = synth_tests(SEED, subjects=("数学",))
     took = pupils.filter(pl.Series(present))

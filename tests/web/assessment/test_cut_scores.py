@@ -14,7 +14,7 @@ from junheng_cli.main import cli
 from junheng_web.assessment import models as m
 from junheng_web.assessment import services
 
-ITEMS = pl.DataFrame({"item": ["i1", "i2", "i3", "i4"], "model": ["2pl"] * 4, "a": [1.0, 2.0, 0.5, 1.0],
+ITEMS = pl.DataFrame({"item_id": ["i1", "i2", "i3", "i4"], "model": ["2pl"] * 4, "a": [1.0, 2.0, 0.5, 1.0],
                       "b": [0.0, -1.0, 0.5, 0.4], "subject": ["数学"] * 4})
 SCALE = {"数学": {"mean": 500.0, "sd": 100.0, "theta_mean": 0.0, "theta_sd": 1.0}}
 L67 = math.log(0.67 / 0.33)
@@ -48,7 +48,7 @@ def test_levels_cli_sets_and_shows(tmp_path):
     r = run("levels", "booklet", "--items", tmp_path / "items.csv", "--subject", "数学", "--scale",
             tmp_path / "scale.json", "-o", tmp_path / "oib.csv")
     assert r.exit_code == 0, r.output
-    assert pl.read_csv(tmp_path / "oib.csv")["item"].to_list() == ["i2", "i1", "i4", "i3"]
+    assert pl.read_csv(tmp_path / "oib.csv")["item_id"].to_list() == ["i2", "i1", "i4", "i3"]
     r = run("levels", "set", "--subject", "数学", "--method", "bookmark", "--judgements", tmp_path / "marks.csv",
             "--items", tmp_path / "items.csv", "--scale", tmp_path / "scale.json", "--panel", "省专家组",
             "--date", "2022-07-01")
