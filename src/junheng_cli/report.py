@@ -21,6 +21,9 @@ _LAYOUT = {  # where the demo leaves each input under its output folder
     "checklist": "reports/checklist.csv",
     "questionnaire": "questionnaire/scales.parquet",
     "questionnaire_definition": "questionnaire/student_questionnaire.json",
+    "previous": "academic/base_year/estimates.csv",
+    "linking": "academic/linking.json",
+    "cut_scores": "academic/cut_scores.json",
 }
 
 
@@ -31,6 +34,7 @@ def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, se
     given = {"schools": schools, "weights": weights, "sample": sample, "fitness": fitness, "scores": scores,
              "checklist": checklist, "questionnaire": questionnaire,
              "questionnaire_definition": questionnaire_definition}
+    given |= {"previous": None, "linking": None, "cut_scores": None}  # from the --data folder only
     paths = {k: (v if v is not None else (Path(data) / _LAYOUT[k] if data else None)) for k, v in given.items()}
     if paths["schools"] is None:
         raise click.UsageError("需要 --schools 或 --data / give --schools or --data")
@@ -191,7 +195,8 @@ def demo_stage(ctx) -> None:
                             fitness=st.get("fitness_scored"), scores=st.get("academic_scores"),
                             checklist=out / "checklist.csv", questionnaire=st.get("questionnaire_scales"),
                             questionnaire_definition=st.get("questionnaire"), questionnaire_cuts=cuts,
-                            year=2022, seed=ctx.seed)
+                            previous=st.get("academic_base_estimates"), linking=st.get("academic_linking"),
+                            cut_scores=st.get("academic_cut_scores"), year=2022, seed=ctx.seed)
     t = time.perf_counter()
     tb = build(inp)
     click.echo(f"   tables for {tb['resource'].height} counties ({time.perf_counter() - t:.1f} s)")

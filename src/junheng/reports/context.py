@@ -92,10 +92,39 @@ def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
                          "n_schools": m["n_schools"], "raw": m["estimate"], "raw_se": m["se"],
                          "dist": [_pct(x) for x in dist], "dist_raw": dist,
                          "l3": _pct(l3.get("estimate")), "l3_se": _pct(l3.get("se")), "gaps": gaps,
-                         "suppressed": m["estimate"] is None})
+                         "suppressed": m["estimate"] is None, "change": _change(tb, scope, unit, s)})
     chart = charts.bars([(s["subject"], s["raw"], s["raw_se"]) for s in subjects], ref=500, ref_label="基准 500")
     levels = charts.stacked([(s["subject"], s["dist_raw"]) for s in subjects], LEVEL_NAMES)
-    return {"subjects": subjects, "chart": chart, "levels_chart": levels}
+    return {"subjects": subjects, "chart": chart, "levels_chart": levels, "has_trend": tb.get("trend") is not None,
+            "cuts_note": cuts_note(tb.inputs.cut_scores)}
+
+
+def _change(tb: Tables, scope: str, unit: str, subject: str) -> dict | None:
+    """与上年相比 for one mean: this year's estimate against the previous cycle's stored one, SE with
+    the linking error (``junheng.assessment.trend``)."""
+    r = _one(tb.get("trend"), scope=scope, unit=unit, subject=subject)
+    if r is None or r["difference"] is None:
+        return None
+    return {"diff": f"{r['difference']:+.1f}", "se": _num(r["se_difference"]), "sig": bool(r["significant"]),
+            "prev": _num(r["estimate_prev"]), "le": _num(r["linking_error"])}
+
+
+def cuts_note(cut_scores: dict | None) -> str:
+    """Which method and panel set the cut scores of the levels, or that they are provisional."""
+    if not cut_scores:
+        return "水平分数线为暂定（400/500/600，基准年均值±1个标准差），尚未经标准设定专家组确定，各水平比例仅供参考。"
+    parts, provisional = [], False
+    for s in SUBJECTS:
+        c = cut_scores.get(s)
+        if not c:
+            continue
+        cuts = "/".join(f"{x:.0f}" for x in c["cuts"])
+        provisional |= bool(c.get("provisional"))
+        parts.append(f"{s} {cuts}（{c.get('label', '')}）")
+    text = "水平分数线：" + "；".join(parts) + "。"
+    if provisional:
+        text += "标注“暂定”的学科尚未经标准设定专家组确定分数线，其水平比例为暂定结果。"
+    return text
 
 
 def fitness_block(tb: Tables, scope: str, unit: str) -> dict | None:

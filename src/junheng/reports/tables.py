@@ -43,6 +43,12 @@ class ReportInputs:
     questionnaire: pl.DataFrame | None = None
     questionnaire_def: object | None = None  # junheng.questionnaire.Questionnaire
     questionnaire_cuts: tuple[float, ...] | None = None
+    # 与上年相比: the previous cycle's stored estimates (``scope, unit, subject, estimate, se, df``)
+    # and each subject's linking error on the reporting scale; the cut scores in force per subject
+    # (``{subject: {"cuts": [...], "method": ..., "label": ..., "provisional": bool}}``)
+    previous: pl.DataFrame | None = None
+    linking_error: dict | None = None
+    cut_scores: dict | None = None
 
 
 @dataclass
@@ -270,6 +276,15 @@ def build(inp: ReportInputs) -> Tables:
         tb.missing.append("体质健康测试数据")
     if inp.scores is not None and inp.weights is not None:
         _academic(tb, inp.scores, inp.weights, inp.sample)
+        if inp.previous is not None:
+            from junheng.assessment import trend
+
+            cur = tb["score_mean"].select("scope", "unit", "subject", "estimate", "se",
+                                          *(["df"] if "df" in tb["score_mean"].columns else []))
+            tb.t["trend"] = trend(cur, inp.previous.with_columns(pl.col("unit").cast(pl.String)),
+                                  inp.linking_error or {})
+        else:
+            tb.missing.append("上年学业结果（与上年相比）")
     else:
         tb.missing.append("学业成绩（IRT 量尺分数与水平）")
     if inp.questionnaire is not None and inp.weights is not None:
@@ -318,9 +333,13 @@ def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
                       questionnaire=None, questionnaire_definition=None, questionnaire_cuts=None,
+                      previous=None, linking=None, cut_scores=None,
                       year: int = 2022, seed: int | None = None, data_version: str = "") -> ReportInputs:
     """Read the report inputs from files (Parquet or CSV); a missing optional file is left out.
-    ``questionnaire`` is the scale scores frame, ``questionnaire_definition`` its JSON definition.
+    ``questionnaire`` is the scale scores frame, ``questionnaire_definition`` its JSON definition;
+    ``previous`` the previous cycle's stored estimates (CSV), ``linking`` the linking errors
+    (``linking.json``: subject → {linking_error, …}), ``cut_scores`` the cuts in force
+    (``cut_scores.json``: subject → {cuts, method, label, provisional}).
 
     ``data_version`` defaults to a digest of the input files' bytes (same files → same version).
     """
@@ -336,7 +355,8 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
         raise ParameterError(f"找不到学校表 / schools file not found: {schools}")
     if not data_version:
         h = hashlib.sha256()
-        for p in (schools, weights, sample, fitness, scores, checklist, questionnaire, questionnaire_definition):
+        for p in (schools, weights, sample, fitness, scores, checklist, questionnaire, questionnaire_definition,
+                  previous, linking, cut_scores):
             if p is not None and Path(p).exists():
                 h.update(Path(p).name.encode())
                 h.update(Path(p).read_bytes())
@@ -346,7 +366,18 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
         from junheng.questionnaire import load_questionnaire
 
         qdef = load_questionnaire(questionnaire_definition)
-    return ReportInputs(schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
+    import json
+
+    def _json(p):
+        return json.loads(Path(p).read_text("utf-8")) if p is not None and Path(p).exists() else None
+
+    prev = None
+    if previous is not None and Path(previous).exists():
+        prev = pl.read_csv(previous, schema_overrides={"unit": pl.String, "scope": pl.String, "subject": pl.String})
+    links = _json(linking)
+    extra = {"previous": prev, "linking_error": {k: v["linking_error"] for k, v in links.items()} if links else None,
+             "cut_scores": _json(cut_scores)}
+    return ReportInputs(**extra, schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
                         software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights, sc.WEIGHTS),
                         sample=_read(sample, sc.SAMPLE), fitness=_read(fitness), scores=_read(scores, sc.SCORES),
                         checklist=_read(checklist, sc.CHECKLIST),

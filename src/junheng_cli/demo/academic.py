@@ -98,8 +98,21 @@ def demo_stage(ctx) -> None:
             counts = sheets[name].group_by(pl.col("ets").str.slice(0, 1)).len().sort("ets")
             click.echo(f"   {name}: " + ", ".join(f"{r[0]} {r[1]}" for r in counts.iter_rows()))
 
+    # the cut scores in force (a panel's, stored by `junheng levels set`; else provisional, printed as 暂定)
+    from junheng_web.assessment.services import all_cut_scores
+
+    in_force = all_cut_scores(tuple(test.designs))
+    (out / "cut_scores.json").write_text(json.dumps(
+        {s: {"cuts": list(c.cuts), "method": c.method, "panel": c.panel, "date": c.date, "label": c.label(),
+             "provisional": c.provisional} for s, c in in_force.items()}, ensure_ascii=False, indent=1), encoding="utf-8")
+    ctx.state["academic_cut_scores"] = out / "cut_scores.json"
+    ctx.output("cut scores of the levels in force, with their provenance", out / "cut_scores.json")
+    click.echo("   水平分数线 / cut scores: " + "; ".join(f"{s} {'/'.join(f'{x:.0f}' for x in c.cuts)}"
+                                                     f"{' (暂定)' if c.provisional else ''}" for s, c in in_force.items()))
+
     t = time.perf_counter()
-    scores, base_scores, result = _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out)
+    scores, base_scores, result = _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out,
+                                          {s: c.cuts for s, c in in_force.items()})
     path = out / "scores.parquet"
     scores.write_parquet(path)
     ctx.state["academic_scores"] = path
@@ -138,7 +151,7 @@ def _schools(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
                          pl.lit("410000").alias("county_code")).unique()
 
 
-def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out):
+def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out, cuts):
     """Run the annual pipeline for both years (PVs conditioned on county, sex, location and the
     school mean; anchors checked for drift), write the linked item parameters, the drift table, the
     linking errors and the reporting scales; return both years' scores keyed by ``student_id``."""
@@ -160,8 +173,8 @@ def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out):
     background, base_background = _background(asg, pupils), _background(base_asg, pupils)
     conditioning = [c for c in REPORTING if c in background.columns]
     result = annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=conditioning,
-                           school="school_code", base_background=base_background, random_state=ctx.seed,
-                           on_subject=report)
+                           school="school_code", base_background=base_background, cuts=cuts,
+                           random_state=ctx.seed, on_subject=report)
     result.items.write_csv(out / "items_calibrated.csv")
     ctx.output("academic item parameters (linked to the base year)", out / "items_calibrated.csv")
     if result.drift:
@@ -252,6 +265,10 @@ def estimates_stage(ctx) -> None:
     ctx.output("published county mean scale scores (estimate, se, df)", out / "county_estimates.csv")
     pl.concat([base.with_columns(pl.lit("base").alias("year")), cur.with_columns(pl.lit("current").alias("year"))]
               ).write_csv(out / "estimates_by_year.csv")
+    # the previous cycle's stored results: what every 与上年相比 of the reports compares with
+    base.write_csv(out / "base_year" / "estimates.csv")
+    ctx.state["academic_base_estimates"] = out / "base_year" / "estimates.csv"
+    ctx.state["academic_linking"] = out / "linking.json"
     ctx.output("academic estimates of both years (stored results)", out / "estimates_by_year.csv")
     links = json.loads((out / "linking.json").read_text("utf-8"))
     tr = trend(cur, base, {s: v["linking_error"] for s, v in links.items()})

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from junheng.exceptions import ParameterError
-from junheng.reports import build, county_html, school_html, write_reports
+from junheng.reports import annual_html, build, county_html, school_html, write_reports
 from junheng.reports.context import findings_annual
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
@@ -169,3 +169,27 @@ def test_an_unchanged_pdf_is_kept_a_changed_or_missing_one_rendered(tables, tmp_
     third = write_reports(tables, tmp_path, counties=codes, annual=False, processes=1, reuse=True)
     assert third["reused"] == [b]
     assert write_reports(tables, tmp_path, counties=codes, annual=False, processes=1)["reused"] == []
+
+
+def test_year_on_year_compares_the_stored_previous_year_with_the_linking_error(report_inputs, tables):
+    from dataclasses import replace
+
+    sm = tables["score_mean"].filter(pl.col("scope") == "province")
+    # the previous cycle's stored estimates: 10 points lower in 数学, the same elsewhere; SE 3
+    previous = sm.select("scope", "unit", "subject", (pl.col("estimate") - pl.when(pl.col("subject") == "数学")
+                                                      .then(10.0).otherwise(0.0)).alias("estimate"),
+                         pl.lit(3.0).alias("se"), pl.lit(40.0).alias("df"))
+    tb = build(replace(report_inputs, previous=previous, linking_error={"数学": 2.0}))
+    row = tb["trend"].filter((pl.col("scope") == "province") & (pl.col("subject") == "数学")).row(0, named=True)
+    cur = sm.filter(pl.col("subject") == "数学").row(0, named=True)
+    assert row["difference"] == pytest.approx(10.0)
+    assert row["se_difference"] == pytest.approx((cur["se"] ** 2 + 9 + 4) ** 0.5)
+    html = annual_html(tb)
+    assert "与上年相比" in html and "+10.0" in html and "链接误差" in html
+    # without a previous cycle the report says so, and the levels are provisional without a panel's cuts
+    assert "上年学业结果（与上年相比）" in tables.missing
+    assert "暂定" in annual_html(tables)
+    panel = {s: {"cuts": [410, 505, 590], "method": "bookmark", "label": "书签法（Bookmark），省专家组，2022-07-01，3 轮，12 位专家",
+                 "provisional": False} for s in ("语文", "数学", "英语", "科学")}
+    note = annual_html(build(replace(report_inputs, cut_scores=panel)))
+    assert "书签法" in note and "410/505/590" in note and "标注“暂定”" not in note
