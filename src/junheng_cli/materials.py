@@ -145,51 +145,82 @@ def sheet(bank: Path, designs: tuple[Path, ...], blocks: Path, booklets: tuple[s
     click.echo(f"{len(names)} 种答题卡 / answer sheets → {out}")
 
 
-def _pages(paths: tuple[Path, ...], tmp: Path, dpi: int) -> list[Path]:
-    """Image files as given; every PDF page rendered to PNG with pdftoppm (poppler-utils)."""
-    pages: list[Path] = []
-    for p in paths:
+def _pages(paths: tuple[Path, ...], tmp: Path, dpi: int) -> list[tuple[str, Path]]:
+    """``(name, image file)``: image files as given; every PDF page rendered to PNG with pdftoppm
+    (poppler-utils) into its own folder and named ``<file>.pdf:<page>`` — two PDFs with the same
+    name from different folders overwrite nothing (the reader reports the clash by content hash)."""
+    pages: list[tuple[str, Path]] = []
+    for k, p in enumerate(paths):
         if p.suffix.lower() != ".pdf":
-            pages.append(p)
+            pages.append((p.name, p))
             continue
-        prefix = tmp / p.stem
+        folder = tmp / str(k)
+        folder.mkdir()
         try:
-            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(p), str(prefix)], check=True,
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(p), str(folder / "p")], check=True,
                            capture_output=True)
         except (OSError, subprocess.CalledProcessError) as exc:
             raise InputError(Issue("无法渲染 PDF（需要 poppler-utils 的 pdftoppm）",
                                    "cannot render the PDF (needs pdftoppm from poppler-utils)", file=p.name,
                                    value=str(exc)[:120])) from None
-        pages += sorted(tmp.glob(f"{p.stem}-*.png"))
+        rendered = sorted(folder.glob("p-*.png"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+        pages += [(f"{p.name}:{n}", f) for n, f in enumerate(rendered, start=1)]
     return pages
 
 
+def _layouts(path: Path):
+    from junheng.materials import SheetLayout
+
+    if path.is_dir():
+        files = sorted(path.glob("*.layout.json"))
+        if not files:
+            raise ParameterError(f"{path}: 文件夹中没有 *.layout.json / no *.layout.json in the folder")
+        return [SheetLayout.load(f) for f in files]
+    return [SheetLayout.load(path)]
+
+
+def _issue_frame(found: list) -> pl.DataFrame:
+    cols = ("file", "sheet", "row", "column", "value", "rule_zh", "rule_en", "severity", "message")
+    schema = {c: pl.Int64 if c == "row" else pl.String for c in cols}
+    return (pl.DataFrame([i.as_dict() for i in found], schema=schema, orient="row") if found
+            else pl.DataFrame(schema=schema))
+
+
 @materials.command("omr")
-@click.argument("layout", type=_FILE)
+@click.argument("layout", type=click.Path(exists=True, path_type=Path))
 @click.argument("scans", nargs=-1, required=True, type=_FILE)
 @click.option("-o", "--out", type=_OUT, required=True,
-              help="raw responses (person_id, item_id, raw, status, position, sheet): .csv/.xlsx/.parquet")
+              help="raw responses (person_id, item_id, raw, status, …, confidence, review): .csv/.xlsx/.parquet")
 @click.option("--issues", type=_OUT, help="every issue per sheet (file, column, rule, value) as .csv/.xlsx")
+@click.option("--review", type=_OUT, help="the manual-review queue: low-confidence and light bubbles, worst first")
+@click.option("--sheets", "sheets_out", type=_OUT, help="one row per scan: content hash, status, booklet, id, turn")
+@click.option("--annotated", type=click.Path(file_okay=False, path_type=Path),
+              help="folder for each read sheet's straightened page with what was read drawn on it")
 @click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True, help="resolution for rendering scanned PDFs")
-def omr(layout: Path, scans: tuple[Path, ...], out: Path, issues: Path | None, dpi: int) -> None:
-    """Read scanned answer sheets (PNG/JPEG, or PDF pages) of one LAYOUT (<booklet>.layout.json)."""
-    from junheng.materials import SheetLayout, read_sheets
+def omr(layout: Path, scans: tuple[Path, ...], out: Path, issues: Path | None, review: Path | None,
+        sheets_out: Path | None, annotated: Path | None, dpi: int) -> None:
+    """Read scanned answer sheets (PNG/JPEG, or PDF pages).  LAYOUT: one <booklet>.layout.json, or
+    the folder of `materials sheet` (every booklet: each sheet's QR code picks its layout)."""
+    from junheng.materials import read_batch
 
-    lay = SheetLayout.load(layout)
+    lays = _layouts(layout)
     with tempfile.TemporaryDirectory() as tmp:
         pages = _pages(scans, Path(tmp), dpi)
         with fraction_bar("读卡 / reading") as report:
-            resp, found = read_sheets(pages, lay, progress=report)
-    _write(resp, out)
+            batch = read_batch(pages, lays, annotate_dir=annotated, progress=report)
+    found = batch.issues
+    _write(batch.responses, out)
     if issues is not None:
-        cols = ("file", "sheet", "row", "column", "value", "rule_zh", "rule_en", "severity", "message")
-        schema = {c: pl.Int64 if c == "row" else pl.String for c in cols}
-        _write(pl.DataFrame([i.as_dict() for i in found], schema=schema, orient="row") if found
-               else pl.DataFrame(schema=schema), issues)
+        _write(_issue_frame(found), issues)
+    if review is not None:
+        _write(batch.review_queue(), review)
+    if sheets_out is not None:
+        _write(batch.sheets, sheets_out)
     for i in found[:50]:
         click.echo(("  [警告/warning] " if i.severity == "warning" else "  ") + i.message(), err=True)
     if len(found) > 50:
         click.echo(f"  … (+{len(found) - 50})", err=True)
-    n = resp["sheet"].n_unique() if resp.height else 0
-    click.echo(f"{n}/{len(pages)} 张答题卡已读，问题 {len(found)} 条 → {out}")
-    click.echo(f"{n}/{len(pages)} sheets read, {len(found)} issues")
+    n = int((batch.sheets["status"] == "read").sum())
+    n_review = batch.review_queue().height
+    click.echo(f"{n}/{len(pages)} 张答题卡已读，问题 {len(found)} 条，待人工核对的涂点 {n_review} 个 → {out}")
+    click.echo(f"{n}/{len(pages)} sheets read, {len(found)} issues, {n_review} bubbles for manual review")

@@ -97,11 +97,12 @@ def test_sheet_and_omr_round_trip(tmp_path):
             "--issues", tmp_path / "issues.csv", "--dpi", 100)
     assert r.exit_code == 0, r.output
     raw = pl.read_csv(tmp_path / "raw.csv", infer_schema=False)
-    assert raw["sheet"].unique().sort().to_list() == ["scan.jpg", "scanner-1.png"]
+    assert raw["sheet"].unique().sort().to_list() == ["scan.jpg", "scanner.pdf:1"]
     for _, g in raw.group_by("sheet"):
         assert set(g["person_id"]) == {"0417"}
         assert dict(zip(g["item_id"], g["raw"])) == key
-    assert pl.read_csv(tmp_path / "issues.csv").height == 0
+    found = pl.read_csv(tmp_path / "issues.csv", infer_schema=False)  # one sheet, scanned twice: reported
+    assert found.select("file", "column", "value").rows() == [("scanner.pdf:1", "id", "0417")]
     raw = raw.filter(pl.col("sheet") == "scan.jpg")
     write_table(raw, tmp_path / "raw.csv")
     # the raw responses feed `junheng items score`: each drawn answer scores as the bank's key says

@@ -14,7 +14,8 @@ import pytest
 
 from junheng.exceptions import ParameterError
 from junheng.materials.documents import sheets_html, write_pdf
-from junheng.materials.omr import FIDUCIALS, SheetItem, SheetLayout, layout_for_booklet, read_sheets
+from junheng.materials.omr import FIDUCIALS, SheetItem, SheetLayout, layout_for_booklet
+from junheng.materials.omr_read import read_sheets
 
 DPI = 100
 MM = DPI / 25.4
@@ -106,7 +107,8 @@ def test_reads_a_rotated_noisy_scan_exactly(blank):
                 assert (got[iid], status[iid]) == (ans, "marked"), (sheet, iid)
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
-    assert [(i.column, i.value) for i in errors] == [("M08", "AC")] * 3
+    # the same filled sheet scanned three times: the second and third scan are reported as the same pupil's
+    assert sorted((i.column, i.value) for i in errors) == [("M08", "AC")] * 3 + [("id", STUDENT)] * 2
     assert [i.column for i in warnings] == ["M20"] * 3
     assert resp.columns[:3] == ["person_id", "item_id", "raw"]
 
@@ -126,7 +128,7 @@ def test_unreadable_id_and_missing_fiducials_are_reported(blank):
     assert resp["person_id"].is_null().all() and resp["sheet"].unique().to_list() == ["sheet 1"]
     cols = sorted(i.column for i in issues if i.file == "sheet 1")
     assert cols == ["id 5", "id 9"]
-    assert [i.rule_en for i in issues if i.file == "cut.png"] == ["the four corner marks were not found"]
+    assert [i.rule_en.split(" (")[0] for i in issues if i.file == "cut.png"] == ["the four corner marks were not found"]
 
 
 def test_layout_from_a_booklet_and_round_trip():
