@@ -88,7 +88,7 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
             _q9_verdict=pl.when((pl.col("quality_verdict") == "未达到").any()).then(pl.lit("未达到"))
             .when((pl.col("quality_verdict") == "达到").all()).then(pl.lit("达到")).otherwise(pl.lit("无法判定")),
             _q9_detail=pl.concat_str(pl.col("subject"), pl.lit("（Ⅲ级以上"), share, pl.lit("%"), spread.fill_null(""),
-                                     pl.lit("：").fill_null(""), pl.col("quality_verdict").fill_null("无法判定"),
+                                     pl.lit("："), pl.col("quality_verdict"),
                                      pl.lit("）")).filter(pl.col("quality_verdict") != "达到").str.join("；"),
         )
         q = q.with_columns(_q9=pl.col("_q9_verdict").replace_strict({"达到": True, "未达到": False}, default=None,
