@@ -9,7 +9,7 @@ import click
 from junheng_cli.progress import bar
 
 
-def _write(out: Path, scale: float, seed: int) -> dict:
+def write_synthetic(out: Path, scale: float, seed: int) -> dict:
     from junheng.synth import province, write_province
 
     click.echo(f"生成合成省份 / drawing the synthetic province (scale {scale}, seed {seed}) …", err=True)
@@ -26,19 +26,8 @@ def _write(out: Path, scale: float, seed: int) -> dict:
 @click.option("--seed", type=int, default=2022, show_default=True, help="the same seed gives the same files")
 def synth(out: Path, scale: float, seed: int) -> None:
     """生成合成省份（非真实数据）/ Write a synthetic province: school list and grade-6 rosters."""
-    manifest = _write(out, scale, seed)
+    manifest = write_synthetic(out, scale, seed)
     rosters = manifest["rosters"]
     gb = sum(r["encoding"] == "gb18030" for r in rosters)
     click.echo(f"{len(rosters)} 个区县 counties, {manifest['schools']['rows']} 所学校 schools, "
                f"{manifest['pupils']} 名六年级学生 grade-6 pupils ({gb} rosters in GB18030) → {out}")
-
-
-def demo_stage(ctx) -> None:
-    """Demo: the synthetic province at the demo's scale and seed, written to ``<out>/synth``."""
-    out = ctx.out / "synth"
-    manifest = _write(out, ctx.scale, ctx.seed)
-    ctx.state["synth_dir"] = out
-    click.echo(f"   {manifest['schools']['rows']} schools, {manifest['pupils']} grade-6 pupils, "
-               f"{len(manifest['rosters'])} counties")
-    ctx.output("synthetic school list", out / "schools.xlsx")
-    ctx.output("synthetic grade-6 rosters", out / "rosters")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_stage_imports_scores_and_summarises(tmp_path):
-    from junheng_cli.fitness import demo_stage
+    from junheng_cli.demo.fitness import demo_stage
     from junheng_web.fitness.models import FitnessRecord
     from junheng_web.registry.models import Pupil, Region, School
 
@@ -46,7 +46,7 @@ def test_demo_stage_imports_scores_and_summarises(tmp_path):
 
 
 def test_demo_stage_scores_without_storing_when_the_registry_lacks_the_pupils(tmp_path):
-    from junheng_cli.fitness import demo_stage
+    from junheng_cli.demo.fitness import demo_stage
 
     rows = []
     for k in range(50):

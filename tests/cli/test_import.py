@@ -69,7 +69,7 @@ def test_demo_stage_imports_the_synthetic_files_and_writes_the_frames(tmp_path, 
     import polars as pl
 
     from junheng_cli.demo import DemoContext
-    from junheng_cli.imports import demo_stage
+    from junheng_cli.demo.registry import demo_stage
 
     synth = tmp_path / "synth"
     (synth / "rosters").mkdir(parents=True)

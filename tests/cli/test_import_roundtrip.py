@@ -13,7 +13,7 @@ def test_imported_registry_equals_the_synthetic_province(tmp_path):
     from junheng.synth import province
     from junheng.synth.write import write_province
     from junheng_cli.demo import DemoContext
-    from junheng_cli.imports import demo_stage
+    from junheng_cli.demo.registry import demo_stage
 
     prov = province(0.003, 11)
     write_province(prov, tmp_path / "synth")

@@ -36,7 +36,7 @@ def _inputs(tmp_path, n=1600, schools=40, reps=8):
 
 
 def test_demo_stage_small(tmp_path, capsys):
-    from junheng_cli.questionnaire import demo_stage
+    from junheng_cli.demo.questionnaire import demo_stage
 
     ctx = DemoContext(out=tmp_path / "out", scale=0.01, seed=7, state=_inputs(tmp_path))
     demo_stage(ctx)
@@ -61,7 +61,7 @@ def test_demo_stage_small(tmp_path, capsys):
 
 
 def test_demo_stage_without_earlier_stages(tmp_path, capsys):
-    from junheng_cli.questionnaire import demo_stage
+    from junheng_cli.demo.questionnaire import demo_stage
 
     ctx = DemoContext(out=tmp_path / "out", scale=0.01, seed=7)
     demo_stage(ctx)

@@ -9,8 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from junheng.fitness import fitness_estimates
 from junheng_cli.demo import DemoContext
-from junheng_cli.survey import fitness_estimates, sample_stage, weights_stage
+from junheng_cli.demo.sample import sample_stage, weights_stage
 
 TESTS = Path(__file__).resolve().parents[1]
 

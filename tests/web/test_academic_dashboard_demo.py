@@ -26,14 +26,14 @@ def weights_frame(cycle, replicates: int = 4) -> pl.DataFrame:
 
 def test_the_demo_stores_scores_and_weights_and_the_dashboards_are_weighted(client, academic):
     from junheng_cli.demo.academic import store_demo_scores
-    from junheng_cli.survey import _store_weights_in_db
+    from junheng_cli.demo.sample import store_weights_in_db
     from junheng_web.accounts.models import User
     from junheng_web.sampling.models import SampledPupil, WeightSet
 
     cycle = academic.build(weights=False, scores=False)
     store_demo_scores(cycle, academic.scores_for(academic.sampled(cycle)))
     w = weights_frame(cycle)
-    _store_weights_in_db(w)
+    store_weights_in_db(w)
     ws = WeightSet.objects.get(run__cycle=cycle)
     assert ws.replicates == 4 and pl.read_parquet(ws.path).equals(w)
     stored = dict(SampledPupil.objects.filter(cycle=cycle).values_list("pupil__student_id", "weight"))

@@ -16,7 +16,7 @@ def fast_hashes(settings):
 
 def test_it_creates_the_demo_accounts(world, tmp_path):
     from junheng_cli.demo import DemoContext
-    from junheng_cli.serve import demo_stage
+    from junheng_cli.demo.accounts import demo_stage
 
     ctx = DemoContext(out=tmp_path, scale=0.01, seed=1)
     demo_stage(ctx)
@@ -34,7 +34,7 @@ def test_it_creates_the_demo_accounts(world, tmp_path):
 
 
 def test_it_creates_the_counties_when_the_registry_has_none(db, tmp_path):
-    from junheng_cli.serve import demo_accounts
+    from junheng_web.cycles.demo import demo_accounts
 
     names = [u for u, _, _ in demo_accounts()]
     assert {"province", "reviewer", "county-410102", "county-410103"} <= set(names)

@@ -6,6 +6,7 @@ Public API::
     Battery(dropped=...)            a reduced battery (items not tested), scored by reweighting
     score_batch(record_batch)       the same on one Arrow batch (streaming / Spark mapInArrow)
     read_fitness_file(path)         national upload template (xlsx/csv) → canonical frame, every row error
+    fitness_estimates(scored, w, p) 达标率 / 优良率 / 优秀率 and mean total score with replicate SEs
     summarize(scored, by=...)       达标率 / 优良率 / 优秀率 / 不及格率, item means and rates, BMI and vision rates
     graduation_scores(records)      毕业成绩 from several school years
     tested_items(grade, sex)        the items of a grade and sex
@@ -14,6 +15,7 @@ Public API::
 
 from junheng.fitness.aggregate import summarize, summarize_levels
 from junheng.fitness.battery import Battery, reduced_weights
+from junheng.fitness.estimates import FITNESS_STATISTICS, fitness_estimates
 from junheng.fitness.export import (
     SCORE_HEADERS,
     mask_personal,
@@ -31,6 +33,8 @@ from junheng.fitness.template_io import FitnessUpload, read_fitness_file
 __all__ = [
     "Battery",
     "reduced_weights",
+    "FITNESS_STATISTICS",
+    "fitness_estimates",
     "SCORE_HEADERS",
     "mask_personal",
     "BMI_CLASSES",

@@ -41,6 +41,20 @@ class Sample:
     def sampled_schools(self) -> pl.DataFrame:
         return self.schools.filter(pl.col("sampled"))
 
+    def summary(self) -> dict:
+        """Counts for the operator: ``schools`` (sampled), ``replacements``, ``pupils``, the
+        frame's pupil ``exclusion_rate`` (excluded / in scope) and the ``unreportable`` strata
+        (whose subjects cannot reach the reporting minimum; see ``allocation``)."""
+        rates = self.frame.rates
+        return {
+            "schools": int(self.schools["sampled"].sum()),
+            "replacements": int(self.schools["role"].str.starts_with("replacement").sum()),
+            "pupils": self.pupils.height,
+            "exclusion_rate": float(rates["pupils_excluded"].sum() / max(int(rates["pupils_in_scope"].sum()), 1)),
+            "unreportable": 0 if self.allocation is None
+            else int((~self.allocation["reportable"].fill_null(True)).sum()),
+        }
+
 
 def _city(county: pl.Expr) -> pl.Expr:
     # GB/T 2260: the first four digits + "00" name the prefecture-level city

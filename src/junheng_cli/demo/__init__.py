@@ -31,16 +31,16 @@ class DemoContext:
 
 
 STAGES: list[tuple[str, str]] = [
-    ("合成省份 synthetic province", "junheng_cli.synth:demo_stage"),
-    ("名册导入 registry import", "junheng_cli.imports:demo_stage"),
-    ("抽样 sample", "junheng_cli.survey:sample_stage"),
-    ("体质健康 fitness", "junheng_cli.fitness:demo_stage"),
+    ("合成省份 synthetic province", "junheng_cli.demo.province:demo_stage"),
+    ("名册导入 registry import", "junheng_cli.demo.registry:demo_stage"),
+    ("抽样 sample", "junheng_cli.demo.sample:sample_stage"),
+    ("体质健康 fitness", "junheng_cli.demo.fitness:demo_stage"),
     ("学业质量 academic", "junheng_cli.demo.academic:demo_stage"),
-    ("权重 weights", "junheng_cli.survey:weights_stage"),
+    ("权重 weights", "junheng_cli.demo.sample:weights_stage"),
     ("学业估计与趋势 academic estimates and trend", "junheng_cli.demo.academic:estimates_stage"),
-    ("问卷 questionnaire", "junheng_cli.questionnaire:demo_stage"),
-    ("平台账号 web accounts", "junheng_cli.serve:demo_stage"),
-    ("监测报告 reports", "junheng_cli.report:demo_stage"),
+    ("问卷 questionnaire", "junheng_cli.demo.questionnaire:demo_stage"),
+    ("平台账号 web accounts", "junheng_cli.demo.accounts:demo_stage"),
+    ("监测报告 reports", "junheng_cli.demo.reports:demo_stage"),
 ]
 """The demo's stages, in the order of a monitoring cycle: (label, "module:function")."""
 

@@ -231,7 +231,8 @@ def _population(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
 def store_demo_scores(cycle, scores: pl.DataFrame) -> None:
     """The platform's record of the scores (what the academic dashboard and the progress page read),
     when the sample is in the database (the sample stage saved it)."""
-    from junheng_web.assessment.services import has_sample, store_scores
+    from junheng_web.assessment.services import store_scores
+    from junheng_web.sampling.services import has_sample
 
     if not has_sample(cycle):
         click.echo("   (no sample in the database: scores kept as a file only)")

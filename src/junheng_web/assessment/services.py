@@ -338,13 +338,6 @@ def _sample_of(cycle) -> pl.DataFrame:
         f"WHERE s.cycle_id = %s", [cycle.pk], schema={"pupil_id": pl.Int64})
 
 
-def has_sample(cycle) -> bool:
-    """Whether the cycle's sample is in the database (scores can only be stored for sampled pupils)."""
-    from junheng_web.sampling.models import SampledPupil
-
-    return SampledPupil.objects.filter(cycle=cycle).exists()
-
-
 @dataclass
 class StoreResult:
     rows: int
@@ -448,7 +441,7 @@ def scores_frame(cycle, region=None) -> pl.DataFrame:
 
 
 __all__ = ["ImportResult", "StoreResult", "agreement_report", "assign", "assignment_frame", "bank_from_db",
-           "design_from_db", "export_item_bank", "has_sample", "import_item_bank", "markings_frame", "record_human_scores",
+           "design_from_db", "export_item_bank", "import_item_bank", "markings_frame", "record_human_scores",
            "resolved_human_scores", "save_design", "scores_frame", "store_scores", "store_test"]
 
 

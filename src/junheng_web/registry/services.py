@@ -278,6 +278,17 @@ def _schools_outside(user, school_ids: list[int], action: str = "roster.upload")
 _INT = pl.Int64
 
 
+def has_registry() -> bool:
+    """Whether any school is in the registry database."""
+    return School.objects.exists()
+
+
+def registered(student_ids: list[str]) -> bool:
+    """Whether every one of these 学籍号 is a pupil of the registry database."""
+    ids = set(student_ids)
+    return Pupil.objects.filter(student_id__in=ids).count() == len(ids)
+
+
 def registry_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(schools, pupils) as Polars frames in the contract of ``docs/dev/contracts.md``
     (schools with ``city_code`` joined); one SQL query each."""
@@ -304,4 +315,5 @@ def registry_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return schools, pupils
 
 
-__all__ = ["ImportRejected", "ImportResult", "ensure_regions", "import_pupils", "import_schools", "registry_frames"]
+__all__ = ["ImportRejected", "ImportResult", "ensure_regions", "has_registry", "import_pupils", "import_schools",
+           "registered", "registry_frames"]

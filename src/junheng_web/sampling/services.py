@@ -243,6 +243,11 @@ def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.RE
     return rep
 
 
+def has_sample(cycle: Cycle) -> bool:
+    """Whether the cycle's sample (its sampled pupils) is in the database."""
+    return SampledPupil.objects.filter(cycle=cycle).exists()
+
+
 def current_run(cycle: Cycle) -> SampleRun:
     run = SampleRun.objects.filter(cycle=cycle).first()
     if run is None:
@@ -398,6 +403,6 @@ def sitting_pupils(cycle: Cycle, site_id: int, subject: str):
     return SampledPupil.objects.filter(cycle=cycle).filter(sitting_q(cycle, site_id, subject))
 
 
-__all__ = ["ACTIVE_SCHOOL", "compute_weights", "current_run", "demo_cycle", "design", "pupil_sample",
+__all__ = ["ACTIVE_SCHOOL", "compute_weights", "current_run", "has_sample", "demo_cycle", "design", "pupil_sample",
            "registry_schools", "replace_school", "run_sample", "save_sample", "site_list", "site_list_bytes",
            "sitting_pupils", "sitting_q", "store_weights", "weights_stamp"]

@@ -7,8 +7,8 @@ import json
 from click.testing import CliRunner
 
 from junheng_cli.demo import STAGES, DemoContext
+from junheng_cli.demo.province import demo_stage
 from junheng_cli.main import cli
-from junheng_cli.synth import demo_stage
 
 
 def test_it_writes_a_province(tmp_path):
@@ -28,7 +28,7 @@ def test_it_rejects_a_bad_scale_with_exit_2_and_writes_nothing(tmp_path):
 
 
 def test_demo_stage_is_first_and_sets_synth_dir(tmp_path):
-    assert STAGES[0][1] == "junheng_cli.synth:demo_stage"
+    assert STAGES[0][1] == "junheng_cli.demo.province:demo_stage"
     ctx = DemoContext(out=tmp_path, scale=0.01, seed=2022)
     demo_stage(ctx)
     assert ctx.state["synth_dir"] == tmp_path / "synth"

@@ -72,7 +72,7 @@ def test_the_summary_page_equals_junheng_questionnaire_scales(client, world, tmp
 
 def test_the_demo_stage_stores_the_responses_in_the_platform(world, tmp_path):
     from junheng_cli.demo import DemoContext
-    from junheng_cli.questionnaire import demo_stage
+    from junheng_cli.demo.questionnaire import demo_stage
     from junheng_web.questionnaires.models import QuestionnaireResponse
 
     pupils = pl.DataFrame({"student_id": [p.student_id for k in "AB" for p in world.pupils[k]],
