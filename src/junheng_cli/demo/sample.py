@@ -46,10 +46,40 @@ def sample_stage(ctx) -> None:
     if s["unreportable"]:
         click.echo(f"   {s['unreportable']} 个县的学科结果无法达到最小报告规则，原因见 / counties that cannot be "
                    f"reported, and why: {out / 'allocation.csv'}")
-    _save_sample_to_db(sample)
+    _save_sample_to_db(sample, ctx, out)
 
 
-def _save_sample_to_db(sample) -> None:
+def _refusals(ctx, sample, out) -> None:
+    """Demo realism (the synthetic truth's refusing schools, about 2 %, at least one): each refusing
+    school is replaced on the platform by its first replacement (``sampling.services.replace_school``:
+    it takes the original's weight and gets its own pupils), and the sample files are rewritten
+    from the platform's record, so that the later stages test the replacement schools' pupils."""
+    from junheng.synth import refusing_schools
+    from junheng_web.sampling.services import demo_cycle, pupil_sample, replace_sampled
+
+    cycle = demo_cycle()
+    sampled = sample.schools.filter(pl.col("sampled") & pl.col("replacement_1").is_not_null()
+                                    & ~pl.col("certainty").fill_null(False))
+    swaps = replace_sampled(cycle, refusing_schools(sampled["school_code"], ctx.seed))
+    if not swaps:
+        return
+    schools = sample.schools
+    for old, new in swaps:
+        orig = schools.filter(pl.col("school_code") == old).row(0, named=True)
+        schools = schools.with_columns(
+            pl.when(pl.col("school_code") == old).then(False)
+            .when(pl.col("school_code") == new).then(True).otherwise(pl.col("sampled")).alias("sampled"),
+            *[pl.when(pl.col("school_code") == new).then(pl.lit(orig[c])).otherwise(pl.col(c)).alias(c)
+              for c in ("school_weight", "pi", "certainty") if c in schools.columns])
+    schools.write_parquet(out / "schools.parquet")
+    drawn = pl.read_parquet(out / "pupil_sample.parquet")
+    db = pupil_sample(cycle).with_columns(pl.col("sex").cast(drawn.schema.get("sex", pl.Int8)))
+    db.select([c for c in drawn.columns if c in db.columns]).write_parquet(out / "pupil_sample.parquet")
+    click.echo(f"   {len(swaps)} 所学校拒绝参加，由第一替补学校替代 / schools refused and were replaced: "
+               + ", ".join(f"{a}→{b}" for a, b in swaps))
+
+
+def _save_sample_to_db(sample, ctx=None, out=None) -> None:
     """Persist the sample for the web platform when the registry is in the database, and lay out
     the test sites: the province tests in one half-day (6 月 16 日 09:00–10:00, every school)."""
     import datetime as dt
@@ -68,6 +98,8 @@ def _save_sample_to_db(sample) -> None:
     cycle = demo_cycle()
     run = save_sample(cycle, sample)
     click.echo(f"   样本已存入数据库 / saved to the database (run {run.pk})")
+    if ctx is not None:
+        _refusals(ctx, sample, out)
     day = dt.datetime(cycle.year, 6, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     n = sites_per_school(cycle, day)
     click.echo(f"   {n} 个测试点（每校一个，每科一个场次）/ test sites, one per school, a session per subject")

@@ -218,6 +218,18 @@ def _save_pupils(run: SampleRun, cycle: Cycle, pupils: pl.DataFrame, schools: di
     )
 
 
+def replace_sampled(cycle: Cycle, codes, status: str = SampledSchool.Status.REFUSED) -> list[tuple[str, str]]:
+    """Replace each of the sampled schools ``codes`` (学校标识码) of the cycle's current sample by its
+    first pending replacement (:func:`replace_school`); returns (refused, replacement) code pairs.
+    A code that is not a sampled school of the cycle is skipped."""
+    out = []
+    for code in codes:
+        row = SampledSchool.objects.filter(cycle=cycle, school__code=code, role=SampledSchool.Role.SAMPLED).first()
+        if row is not None:
+            out.append((code, replace_school(row, status).school.code))
+    return out
+
+
 def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.REFUSED) -> SampledSchool:
     """A sampled school does not take part: mark it, activate its first pending replacement
     (which carries the original's school weight) and draw that school's pupils."""
