@@ -6,7 +6,10 @@ statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no d
 - flags: :class:`FlagParameters` (the declared thresholds), :func:`detect_flags` (covered/dark,
   frozen picture, no motion, camera moved) and :func:`schedule_flags` (late start, early end,
   missing stretches against the session's schedule);
-- :func:`analyse_video` = both steps for one file.
+- :func:`analyse_video` = both steps for one file;
+- forensics: answer copying between seat neighbours (Wollack's ω, identical incorrect answers),
+  response-time anomalies and wrong-to-right answer changes as flags (:func:`forensic_flags`,
+  ``docs/methods/response-forensics.md``).
 
 Methods and thresholds: ``docs/methods/video-flags.md``.
 """
@@ -25,6 +28,18 @@ from junheng.supervision.flags import (
     detect_flags,
     schedule_flags,
 )
+from junheng.supervision.forensics import (
+    FORENSIC_FLAG_SCHEMA,
+    FORENSIC_KINDS,
+    ForensicsParameters,
+    change_anomalies,
+    changes_from_events,
+    changes_from_omr,
+    copying_indices,
+    forensic_flags,
+    timing_anomalies,
+    timing_pairs,
+)
 from junheng.supervision.frames import Progress, VideoInfo, frame_statistics
 
 
@@ -37,6 +52,16 @@ def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | N
 
 __all__ = [
     "FLAG_SCHEMA",
+    "FORENSIC_FLAG_SCHEMA",
+    "FORENSIC_KINDS",
+    "ForensicsParameters",
+    "change_anomalies",
+    "changes_from_events",
+    "changes_from_omr",
+    "copying_indices",
+    "forensic_flags",
+    "timing_anomalies",
+    "timing_pairs",
     "KINDS",
     "SEVERITIES",
     "FlagParameters",
