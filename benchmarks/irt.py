@@ -25,8 +25,9 @@ import polars as pl
 
 from junheng import irt
 from junheng.irt._data import collapse, read_responses
+from junheng.irt._em import estep
 from junheng.irt._itemset import from_frame
-from junheng.irt.calibration import _estep, normal_log_weights, quadrature
+from junheng.irt.calibration import normal_log_weights, quadrature
 from junheng.irt.simulate import booklet_design, simulate_responses
 
 
@@ -53,7 +54,7 @@ def loglik(items: pl.DataFrame, responses: pl.DataFrame) -> float:
     data = read_responses(responses, items=s.items)
     pat = collapse(data.Y, data.group_codes, s.offsets, s.n_cols)
     theta = quadrature(61, 6.0)
-    return _estep(s, pat, theta, normal_log_weights(theta, 0, 1)[None])[0]
+    return estep(s, pat, theta, normal_log_weights(theta, 0, 1)[None])[0]
 
 
 def rmse(est: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:

@@ -5,7 +5,7 @@ exponent, the marginal log-likelihood term n_p·(max + log Σ_q), and the poster
 added straight into the expected counts r_{(j,y),q} and the group totals — without forming the
 (patterns × nodes) matrices.  The rows are split into one chunk per thread with private
 accumulators summed at the end, so the result does not depend on the thread count's timing.
-The NumPy path in :func:`junheng.irt.calibration._estep` is the reference; tests hold them equal.
+The NumPy path in :func:`junheng.irt._em.estep` is the reference; tests hold them equal.
 """
 
 from __future__ import annotations

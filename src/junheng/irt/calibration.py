@@ -34,7 +34,8 @@ from junheng.exceptions import Issue, Issues, ParameterError
 from . import _fused
 from . import _models as M
 from ._base import Estimator
-from ._data import Patterns, collapse, read_responses, resolve_models
+from ._data import collapse, read_responses, resolve_models
+from ._em import block_grad_info, estep, group_totals, mstep_block
 from ._itemset import ItemSet, build, from_frame, to_frame
 
 
@@ -52,74 +53,6 @@ def normal_log_weights(theta: np.ndarray, mean: float, sd: float) -> np.ndarray:
 def _check(name: str, value, ok: bool, rule: str) -> None:
     if not ok:
         raise ParameterError(f"参数 {name} 不合法 / parameter {name!r} {rule}; got {value!r}")
-
-
-def _estep(itemset: ItemSet, pat: Patterns, theta: np.ndarray, logprior: np.ndarray):
-    """Return (loglik, weighted posterior W (P × Q), expected counts R (C × Q))."""
-    LL = pat.loglik(itemset.log_probs(theta))
-    if logprior.shape[0] == 1:
-        LL += logprior[0]
-    else:
-        LL += logprior[pat.group]
-    m = LL.max(axis=1, keepdims=True)
-    np.subtract(LL, m, out=LL)
-    np.exp(LL, out=LL)
-    s = LL.sum(axis=1)
-    loglik = float(np.dot(pat.count, m[:, 0] + np.log(s)))
-    LL *= (pat.count / s)[:, None]
-    return loglik, LL, pat.counts(LL)
-
-
-def _group_totals(pat: Patterns, W: np.ndarray, G: int) -> np.ndarray:
-    if G == 1:
-        return W.sum(axis=0)[None]
-    return np.stack([W[pat.group == g].sum(axis=0) for g in range(G)])
-
-
-def _block_grad_info(b, r: np.ndarray, theta: np.ndarray, prior: tuple[float, float]):
-    """Gradient and Fisher information of Σ r log P (+ log prior) for every item of a block."""
-    P = np.clip(M.probs(b.model, b.par, theta), 1e-300, None)
-    dP = M.jac(b.model, b.par, theta)
-    n = r.sum(axis=1)  # (J, Q)
-    grad = np.einsum("jkq,jkqa->ja", r / P, dP)
-    info = np.einsum("jkq,jkqa,jkqb->jab", n[:, None, :] / P, dP, dP)
-    if b.model == "3pl":
-        al, be = prior
-        c = 1.0 / (1.0 + np.exp(-b.par[:, 2]))
-        grad[:, 2] += (al - 1.0) * (1.0 - c) - (be - 1.0) * c
-        info[:, 2, 2] += (al + be - 2.0) * c * (1.0 - c)
-    return grad, info
-
-
-def _mstep_block(b, r: np.ndarray, theta: np.ndarray, prior, inner: int, tol: float) -> None:
-    free = b.free
-    upd = ~b.fixed
-    if not upd.any():
-        return
-    for _ in range(inner):
-        grad, info = _block_grad_info(b, r, theta, prior)
-        g = grad[:, free]
-        H = info[:, free][:, :, free] + 1e-10 * np.eye(int(free.sum()))
-        ok = np.isfinite(H).all(axis=(1, 2)) & np.isfinite(g).all(axis=1)
-        H[~ok] = np.eye(H.shape[1])
-        g[~ok] = 0.0
-        try:
-            step = np.linalg.solve(H, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:  # a singular item: least-squares step for it alone
-            step = np.einsum("jab,jb->ja", np.linalg.pinv(H), g)
-        big = np.abs(step).max(axis=1)
-        step *= np.minimum(1.0, 1.0 / np.maximum(big, 1e-300))[:, None]  # cap any move at 1 logit
-        step[~upd] = 0.0
-        old = b.par.copy()
-        for _halve in range(20):
-            b.par[:, free] = old[:, free] + step
-            bad = ~M.valid(b.model, b.par)
-            if not bad.any():
-                break
-            step[bad] *= 0.5
-            b.par[bad] = old[bad]
-        if np.abs(step).max() < tol * 0.1:
-            break
 
 
 def _check_categories(data, fixed_names: set) -> None:
@@ -288,8 +221,8 @@ class IRTModel(Estimator):
             logprior = np.stack([normal_log_weights(theta, means[g], sds[g]) for g in range(G)])
             if fused:
                 return _fused.estep(cols, itemset.log_probs(theta), logprior, pat.group, pat.count)
-            ll, W, R = _estep(itemset, pat, theta, logprior)
-            return ll, R, _group_totals(pat, W, G)
+            ll, W, R = estep(itemset, pat, theta, logprior)
+            return ll, R, group_totals(pat, W, G)
 
         trail: list[np.ndarray] = []
         pending = None  # (EM point, log-likelihood to beat) after an extrapolation
@@ -308,7 +241,7 @@ class IRTModel(Estimator):
             old_m, old_s = means.copy(), sds.copy()
             for b in itemset.blocks:
                 r = R[itemset.block_cols(b)]
-                _mstep_block(b, r, theta, self.guess_prior, self.m_step_iter, self.tol)
+                mstep_block(b, r, theta, self.guess_prior, self.m_step_iter, self.tol)
             for g in range(G):
                 wg = Wg[g]
                 n = wg.sum()
@@ -346,7 +279,7 @@ class IRTModel(Estimator):
         self._itemset, self._pat, self._theta, self._logprior = itemset, pat, theta, logprior
         self._cols = cols if fused else None
         if self.se == "xpd" or not fused:
-            ll, W, R = _estep(itemset, pat, theta, logprior)
+            ll, W, R = estep(itemset, pat, theta, logprior)
         else:
             ll, R, _ = self._e()
             W = None
@@ -370,7 +303,7 @@ class IRTModel(Estimator):
         if self._cols is not None:
             return _fused.estep(self._cols, self._itemset.log_probs(self._theta), self._logprior,
                                 self._pat.group, self._pat.count)[:2] + (None,)
-        ll, _, R = _estep(self._itemset, self._pat, self._theta, self._logprior)
+        ll, _, R = estep(self._itemset, self._pat, self._theta, self._logprior)
         return ll, R, None
 
     def _free_index(self):
@@ -388,7 +321,7 @@ class IRTModel(Estimator):
         s = self._itemset
         g = {}
         for bi, b in enumerate(s.blocks):
-            g[bi] = _block_grad_info(b, R[s.block_cols(b)], self._theta, self.guess_prior)[0]
+            g[bi] = block_grad_info(b, R[s.block_cols(b)], self._theta, self.guess_prior)[0]
         return np.array([g[bi][r, p] for bi, r, p in idx])
 
     def _standard_errors(self, R: np.ndarray, W: np.ndarray) -> None:
