@@ -21,7 +21,15 @@ KIND_LABELS = {
     "late_start": _("录像晚于开考"),
     "early_end": _("录像早于结束"),
     "missing": _("录像缺失"),
+    # response forensics (junheng.supervision.forensics): about pupils, not the whole session
+    "copying": _("疑似抄袭（ω）"),
+    "identical_incorrect": _("相同错误答案过多"),
+    "rapid": _("作答过快"),
+    "timing_misfit": _("作答时间异常"),
+    "same_timing": _("相邻考生作答节奏一致"),
+    "answer_changes": _("改错为对过多"),
 }
+FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
 
 
 class Recording(models.Model):
@@ -55,7 +63,8 @@ class Recording(models.Model):
 class Flag(models.Model):
     """A stretch of a session a reviewer should look at.  ``recording`` is set for picture flags
     (``start_s``/``end_s`` = seconds into that recording) and empty for schedule flags (seconds
-    from the session's scheduled start)."""
+    from the session's scheduled start).  Forensic flags (:data:`FORENSIC_KINDS`) name the pupils
+    in ``person_id``/``other_id`` and their statistic in ``detail`` (``start_s = end_s = 0``)."""
 
     class Severity(models.TextChoices):
         SERIOUS = "serious", _("严重")
@@ -70,9 +79,13 @@ class Flag(models.Model):
     recording = models.ForeignKey(Recording, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
     start_s = models.FloatField()
     end_s = models.FloatField()
-    kind = models.CharField(max_length=16, choices=list(KIND_LABELS.items()))
+    kind = models.CharField(max_length=24, choices=list(KIND_LABELS.items()))
     severity = models.CharField(max_length=8, choices=Severity.choices)
     score = models.FloatField(default=0)
+    # forensic flags concern pupils: the pupil (the suspected copier of a pair) and the other one
+    person_id = models.CharField("学籍号", max_length=32, blank=True, default="")
+    other_id = models.CharField("相关学籍号", max_length=32, blank=True, default="")
+    detail = models.TextField("统计量说明", blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")

@@ -5,10 +5,15 @@
 * :func:`analyse_recording` — the core's picture flags of a recording and the session's schedule
   flags → :class:`Flag` rows; a file the core cannot read is removed again (``InputError``).  Re-analysing replaces the open flags and keeps every reviewed one
   (a decision is never undone by a machine).
+* :func:`store_forensic_flags` — the core's response-forensics flags of a session's pupils
+  (``junheng.supervision.forensic_flags``) → :class:`Flag` rows in the same queue; re-running
+  replaces the open ones and keeps every reviewed one.
 * :func:`review_flag` — a reviewer confirms or dismisses a flag with a note.
 * :func:`session_validity`, :func:`invalid_sessions`, :func:`invalid_pupils` — the effect on
   data: a session with a confirmed *serious* flag is invalid, and the 学籍号 of the sampled
-  pupils who sat it are treated by estimation as non-respondents (docs/methods/video-flags.md).
+  pupils who sat it are treated by estimation as non-respondents (docs/methods/video-flags.md);
+  a confirmed *serious* forensic flag concerns its pupils only (the suspected copier; both pupils
+  of a symmetric pair), not the session.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.supervision import FlagParameters, analyse_video, schedule_flags
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
-from junheng_web.supervision.models import Flag, Recording
+from junheng_web.supervision.models import FORENSIC_KINDS, Flag, Recording
 from junheng_web.testsites.models import TestSession
 
 Progress = Callable[[float, str], None]
@@ -142,6 +147,29 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, progress
             "schedule_flags": schedule}
 
 
+PAIR_KINDS = ("identical_incorrect", "same_timing")  # symmetric: both pupils are concerned
+
+
+def store_forensic_flags(session: TestSession, flags) -> int:
+    """Store the core's forensic flags (``FORENSIC_FLAG_SCHEMA`` rows) of ``session``'s pupils;
+    the session's open forensic flags are replaced, a reviewed one (same kind and pupils) is kept
+    and not added again.  Returns the number of flags added."""
+    rows = flags.to_dicts() if hasattr(flags, "to_dicts") else list(flags)
+    scope = Flag.objects.filter(session=session, kind__in=FORENSIC_KINDS)
+    reviewed = {(f.kind, f.person_id, f.other_id) for f in scope.exclude(status=Flag.Status.OPEN)}
+    new = [Flag(session=session, recording=None, start_s=0.0, end_s=0.0, kind=r["kind"], severity=r["severity"],
+                score=float(r.get("score") or 0.0), person_id=str(r["person_id"]), other_id=str(r.get("other_id") or ""),
+                detail=str(r.get("detail") or "")[:2000])
+           for r in rows if (r["kind"], str(r["person_id"]), str(r.get("other_id") or "")) not in reviewed]
+    unknown = sorted({f.kind for f in new} - set(FORENSIC_KINDS))
+    if unknown:
+        raise ParameterError(f"未知的甄别标记类型 / unknown forensic flag kinds: {', '.join(unknown)}")
+    with transaction.atomic():
+        scope.filter(status=Flag.Status.OPEN).delete()
+        Flag.objects.bulk_create(new)
+    return len(new)
+
+
 def review_flag(flag: Flag, decision: str, user, note: str = "") -> Flag:
     """Confirm or dismiss ``flag``; a later decision replaces an earlier one."""
     status = {"confirm": Flag.Status.CONFIRMED, "dismiss": Flag.Status.DISMISSED}.get(decision)
@@ -154,7 +182,7 @@ def review_flag(flag: Flag, decision: str, user, note: str = "") -> Flag:
 
 def session_validity(session: TestSession) -> str:
     flags = Flag.objects.filter(session=session)
-    if flags.filter(status=Flag.Status.CONFIRMED, severity=Flag.Severity.SERIOUS).exists():
+    if flags.filter(status=Flag.Status.CONFIRMED, severity=Flag.Severity.SERIOUS, person_id="").exists():
         return INVALID
     if flags.filter(status=Flag.Status.OPEN).exists():
         return UNDER_REVIEW
@@ -164,7 +192,8 @@ def session_validity(session: TestSession) -> str:
 def invalid_sessions(cycle):
     """The sessions of ``cycle`` with a confirmed serious flag."""
     return TestSession.objects.filter(site__cycle=cycle, video_flags__status=Flag.Status.CONFIRMED,
-                                      video_flags__severity=Flag.Severity.SERIOUS).distinct()
+                                      video_flags__severity=Flag.Severity.SERIOUS,
+                                      video_flags__person_id="").distinct()
 
 
 def session_pupils(session: TestSession):
@@ -172,12 +201,23 @@ def session_pupils(session: TestSession):
     return sitting_pupils(session.site.cycle, session.site_id, session.subject)
 
 
+def forensic_pupils(cycle) -> set[str]:
+    """学籍号 named by a confirmed *serious* forensic flag of ``cycle``: the flag's pupil, and for a
+    symmetric pair kind (:data:`PAIR_KINDS`) the other pupil too."""
+    confirmed = Flag.objects.filter(session__site__cycle=cycle, status=Flag.Status.CONFIRMED,
+                                    severity=Flag.Severity.SERIOUS, kind__in=FORENSIC_KINDS)
+    out = set(confirmed.values_list("person_id", flat=True))
+    out |= set(confirmed.filter(kind__in=PAIR_KINDS).values_list("other_id", flat=True))
+    return out - {""}
+
+
 def invalid_pupils(cycle) -> list[str]:
-    """学籍号 of the sampled pupils whose session is invalid (see :func:`session_pupils`), sorted."""
+    """学籍号 of the sampled pupils whose session is invalid (see :func:`session_pupils`) or who are
+    named by a confirmed serious forensic flag (:func:`forensic_pupils`), sorted."""
     q = Q()
     for site_id, subject in invalid_sessions(cycle).values_list("site_id", "subject"):
         q |= sitting_q(cycle, site_id, subject)
-    if not q:
-        return []
-    return sorted(set(SampledPupil.objects.filter(cycle=cycle).filter(q)
-                      .values_list("pupil__student_id", flat=True)))
+    out = forensic_pupils(cycle)
+    if q:
+        out |= set(SampledPupil.objects.filter(cycle=cycle).filter(q).values_list("pupil__student_id", flat=True))
+    return sorted(out)

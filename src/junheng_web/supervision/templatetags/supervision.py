@@ -20,3 +20,11 @@ def video_validity(session) -> str:
     if validity == INVALID:
         return _("无效：%(n)d 名学生按未作答处理") % {"n": session_pupils(session).count()}
     return _("审核中") if validity == UNDER_REVIEW else _("有效")
+
+
+@register.filter
+def masked_id(student_id: str) -> str:
+    """A 学籍号 in a list: type and region and the last two characters (as the core's masking rule);
+    the flag's own page, open to reviewers only, shows it whole."""
+    s = str(student_id or "")
+    return s if len(s) <= 9 else s[:7] + "*" * (len(s) - 9) + s[-2:]

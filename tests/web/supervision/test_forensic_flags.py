@@ -1,0 +1,49 @@
+"""Response-forensics flags on the platform: the core's flags of a session's pupils stored in the
+video reviewers' queue (pupil ids masked in the list, whole on the flag page), re-storing keeps
+decisions, and a confirmed serious forensic flag makes its pupils — not the session — count as
+non-respondents."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from django.urls import reverse
+
+from junheng.supervision import FORENSIC_FLAG_SCHEMA
+from junheng_web.supervision import services
+from junheng_web.supervision.models import Flag
+
+pytestmark = pytest.mark.django_db
+
+
+def _flags(a: str, b: str) -> pl.DataFrame:
+    return pl.DataFrame([
+        {"kind": "copying", "person_id": a, "other_id": b, "room": "1", "severity": "serious", "score": 1.0,
+         "statistic": 6.1, "p_value": 2e-9, "detail": "ω = 6.10; 35 of 40 answers as the neighbour's, 17.2 expected"},
+        {"kind": "rapid", "person_id": b, "other_id": None, "room": None, "severity": "warning", "score": 0.4,
+         "statistic": 0.4, "p_value": None, "detail": "16 of 40 answers faster than 10% of the item's typical time"},
+    ], schema=FORENSIC_FLAG_SCHEMA)
+
+
+def test_forensic_flags_join_the_queue_and_concern_pupils_only(client, world):
+    session = world.sessions["A"]
+    a, b = "G410102201003150019", "G410102201003150027"
+    assert services.store_forensic_flags(session, _flags(a, b)) == 2
+    assert services.session_validity(session) == services.UNDER_REVIEW
+    client.force_login(world.users["rita"])
+    queue = client.get(reverse("review_queue")).content.decode()
+    copying = Flag.objects.get(kind="copying")
+    assert f'data-flag="{copying.pk}"' in queue and "G410102**********19" in queue and a not in queue
+    page = client.get(reverse("flag_detail", kwargs={"flag": copying.pk})).content.decode()
+    assert a in page and b in page and "35 of 40 answers" in page
+    client.post(reverse("flag_review", kwargs={"flag": copying.pk}), {"decision": "confirm", "note": "座位相邻，答案雷同"})
+    # storing the same analysis again keeps the decision and replaces only the open flag
+    assert services.store_forensic_flags(session, _flags(a, b)) == 1
+    assert Flag.objects.get(kind="copying").status == "confirmed" and Flag.objects.filter(kind="rapid").count() == 1
+    # a confirmed serious copying flag concerns the copier, not the session
+    assert services.invalid_sessions(world.cycle).count() == 0
+    assert services.invalid_pupils(world.cycle) == [a]
+    assert services.session_validity(session) == services.UNDER_REVIEW  # the rapid flag is still open
+    bad = _flags(a, b).with_columns(pl.lit("telepathy").alias("kind"))
+    with pytest.raises(Exception, match="unknown forensic flag kinds"):
+        services.store_forensic_flags(session, bad)
