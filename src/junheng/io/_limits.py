@@ -43,7 +43,7 @@ _MB = 1 << 20
 class ReadLimits:
     """What one file may hold. ``max_cells`` bounds rows × columns of the area read from A1."""
 
-    max_rows: int = 1_000_000
+    max_rows: int = 1_048_576  # Excel's own last row
     max_columns: int = 1_000
     max_cells: int = 12_000_000
     max_file_bytes: int = 200 * _MB
@@ -339,22 +339,24 @@ def _check_bounds(b: _Bounds, file: str, sheet: str | None, limits: ReadLimits) 
 
 
 def check_area(rows: int, columns: int, file: str, sheet: str | None, limits: ReadLimits) -> None:
-    """Refuse a sheet whose last used row/column (1-based) exceeds the limits."""
+    """Refuse a sheet whose last used row/column (1-based) exceeds the limits; the refusal names
+    the last row and column that hold something."""
+    last = column_letter(columns - 1) if columns else None
+    where = {"row": rows or None, "column": last}
     if rows > limits.max_rows:
         raise _refuse(f"表格行数超过上限 {limits.max_rows:,}（请删除多余的行或拆分文件）",
                       f"the sheet has more rows than the limit of {limits.max_rows:,} (delete stray rows or split "
-                      "the file)", file, sheet=sheet, row=rows)
+                      "the file)", file, sheet=sheet, **where)
     if columns > limits.max_columns:
-        raise _refuse(f"表格列数超过上限 {limits.max_columns:,}（第 {column_letter(columns - 1)} 列仍有内容）",
-                      f"the sheet has more columns than the limit of {limits.max_columns:,} (column "
-                      f"{column_letter(columns - 1)} still has content)", file, sheet=sheet,
-                      column=column_letter(columns - 1))
+        raise _refuse(f"表格列数超过上限 {limits.max_columns:,}（第 {last} 列仍有内容）",
+                      f"the sheet has more columns than the limit of {limits.max_columns:,} (column {last} still "
+                      "has content)", file, sheet=sheet, **where)
     if rows * columns > limits.max_cells:
-        raise _refuse(f"表格范围过大：A1:{column_letter(columns - 1)}{rows} 共 {rows * columns:,} 个单元格，上限 "
+        raise _refuse(f"表格范围过大：A1:{last}{rows} 共 {rows * columns:,} 个单元格，上限 "
                       f"{limits.max_cells:,}（远处的单元格有内容？请删除多余的行列）",
-                      f"the used area is too large: A1:{column_letter(columns - 1)}{rows} spans {rows * columns:,} "
-                      f"cells; the limit is {limits.max_cells:,} (a stray value far away? delete the extra rows and "
-                      "columns)", file, sheet=sheet, row=rows, column=column_letter(columns - 1))
+                      f"the used area is too large: A1:{last}{rows} spans {rows * columns:,} cells; the limit is "
+                      f"{limits.max_cells:,} (a stray value far away? delete the extra rows and columns)", file,
+                      sheet=sheet, **where)
 
 
 def check_text(data: bytes, file: str, limits: ReadLimits | None = None) -> None:
