@@ -91,7 +91,7 @@ def _score(raw: Path, bank: Path, assignment: Path | None, design: tuple[str, ..
         load_bank,
         score_responses,
     )
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
 
     b = load_bank(bank)
     resp = read_table(raw, required=("person_id", "item_id", "raw"), string_columns=("person_id", "item_id", "raw"))
@@ -139,8 +139,8 @@ def _apply(options):
 def items_score(raw: Path, bank: Path, assignment, design, blocks, not_reached, invalid, output: Path, long_out,
                 mask: bool) -> None:
     """Score raw responses (person_id, item_id, raw[, position]) into the wide scored frame."""
-    from junheng.assessment import missing_summary, to_wide
-    from junheng.assessment.files import mask_key, pseudonymise, write_table
+    from junheng.assessment import mask_key, missing_summary, pseudonymise, to_wide
+    from junheng.io import write_table
 
     b, scored = _score(raw, bank, assignment, design, blocks, not_reached, invalid)
     if mask:
@@ -167,7 +167,8 @@ def items_score(raw: Path, bank: Path, assignment, design, blocks, not_reached, 
 def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached, invalid, pupils, dif, output) -> None:
     """Classical item analysis: p-values, item-rest r, distractors, alpha per booklet, MH DIF (ETS A/B/C)."""
     from junheng.assessment import item_analysis
-    from junheng.assessment.files import read_table, write_sheets
+    from junheng.io import read_input as read_table
+    from junheng.io import write_sheets
 
     b, scored = _score(raw, bank, assignment, design, blocks, not_reached, invalid)
     bk = None
@@ -209,7 +210,7 @@ def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached
 def items_agreement(markings: Path) -> None:
     """Double-marking agreement per item from a file of markings (student_id, item_id, rater, score)."""
     from junheng.assessment import agreement_by_item
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
 
     m = read_table(markings, required=("student_id", "item_id", "rater", "score"),
                    string_columns=("student_id", "item_id", "rater"))
@@ -257,7 +258,7 @@ def booklets_assemble(bank: Path, subject: str, n_blocks: int, anchor_blocks: in
                       output: Path) -> None:
     """Deal a subject's items into blocks (anchor-status items into the anchor blocks), domains spread evenly."""
     from junheng.assessment import assemble_blocks, load_bank
-    from junheng.assessment.files import write_table
+    from junheng.io import write_table
 
     frame = load_bank(bank).for_subject(subject).to_frame().filter(pl.col("status") != "retired")
     anchors = frame.filter(pl.col("status") == "anchor")["item_id"].to_list()
@@ -278,8 +279,9 @@ def booklets_assemble(bank: Path, subject: str, n_blocks: int, anchor_blocks: in
 @click.option("-o", "--output", type=_OUT, required=True)
 def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: bool, output: Path) -> None:
     """Spiral subjects and booklets within school over a pupil table (student_id, school_code[, subject])."""
-    from junheng.assessment import BookletDesign, assign_booklets
-    from junheng.assessment.files import mask_key, pseudonymise, read_table, write_table
+    from junheng.assessment import BookletDesign, assign_booklets, mask_key, pseudonymise
+    from junheng.io import read_input as read_table
+    from junheng.io import write_table
 
     parsed = {}
     for spec in designs:

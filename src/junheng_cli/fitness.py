@@ -62,7 +62,7 @@ def score(infile: Path, outfile: Path, show_personal: bool, dropped: str | None)
 
 
 def _read_roster(path: Path) -> pl.DataFrame:
-    from junheng.fitness.template_io import read_raw
+    from junheng.fitness import read_raw
     from junheng.registry import PUPILS
 
     if path.suffix.lower() == ".parquet":
@@ -103,13 +103,12 @@ def template(roster: Path, outdir: Path) -> None:
 
 def _canonical(path: Path) -> pl.DataFrame:
     """A scored file (ours, any format) or an upload-template file → canonical scored frame."""
-    from junheng.fitness import SCORE_HEADERS
-    from junheng.fitness.template_io import HEADER_OF
+    from junheng.fitness import HEADER_OF, SCORE_HEADERS
 
     if path.suffix.lower() == ".parquet":
         df = pl.read_parquet(path)
     else:
-        from junheng.fitness.template_io import read_raw
+        from junheng.fitness import read_raw
 
         df, _ = read_raw(path)
     if "complete" in df.columns or "是否完整" in df.columns:

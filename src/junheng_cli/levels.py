@@ -19,7 +19,7 @@ _SUBJECT = click.Choice(["语文", "数学", "英语", "科学"])
 
 
 def _items(path: Path, subject: str) -> pl.DataFrame:
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
 
     items = read_table(path, required=("item_id", "model", "a", "b"))
     if "subject" in items.columns:
@@ -53,7 +53,7 @@ def levels() -> None:
 def booklet(items_path: Path, subject: str, scale_path: Path | None, rp: float, output: Path) -> None:
     """The ordered item booklet: one page per score point, ordered by its RP67 location."""
     from junheng import irt
-    from junheng.assessment.files import write_table
+    from junheng.io import write_table
 
     oib = irt.ordered_item_booklet(_items(items_path, subject), rp=rp)
     sc = _scale(scale_path, subject)
@@ -77,7 +77,7 @@ def booklet(items_path: Path, subject: str, scale_path: Path | None, rp: float, 
 @click.option("--rp", type=float, default=0.67, show_default=True)
 def set_(subject, method, judgements_path: Path, items_path: Path, scale_path: Path, panel, date, statistic, rp) -> None:
     """Import a panel's judgements, compute the cut scores and store them with their provenance."""
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
 
     judgements = read_table(judgements_path, string_columns=("panellist", "cut", "item_id"))
     from junheng_web.bootstrap import setup

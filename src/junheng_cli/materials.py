@@ -27,7 +27,7 @@ def materials() -> None:
 
 
 def _pupils(path: Path, subject: str | None) -> pl.DataFrame:
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
 
     df = read_table(path, required=("student_id",), string_columns=_STRINGS)
     if subject:
@@ -40,7 +40,7 @@ def _pupils(path: Path, subject: str | None) -> pl.DataFrame:
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
-    from junheng.assessment.files import write_table
+    from junheng.io import write_table
 
     write_table(frame, path)
 
@@ -128,7 +128,7 @@ def sheet(bank: Path, designs: tuple[Path, ...], blocks: Path, booklets: tuple[s
           out: Path) -> None:
     """Answer sheets (答题卡) for paper testing, one per booklet, with the layout file the reader needs."""
     from junheng.assessment import BookletDesign, booklet_items, load_bank
-    from junheng.assessment.files import read_table
+    from junheng.io import read_input as read_table
     from junheng.materials import layout_for_booklet, sheets_html, write_pdf
 
     frame = load_bank(bank).to_frame()

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from junheng.assessment import save_bank
-from junheng.assessment.files import write_table
+from junheng.io import write_table
 from junheng.synth.responses import current_year, synth_tests
 from junheng_cli.main import cli
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from junheng.assessment import save_bank
-from junheng.assessment.files import write_table
+from junheng.io import write_table
 from junheng.materials.omr import SheetLayout
 from junheng.synth.responses import synth_tests
 from junheng_cli.main import cli

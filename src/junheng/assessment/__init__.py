@@ -34,6 +34,7 @@ from junheng.assessment.classical import (
     item_statistics,
     mantel_haenszel_dif,
 )
+from junheng.assessment.files import mask_key, pseudonymise
 from junheng.assessment.items import Item, ItemBank, Usage, bank_from_json, load_bank, save_bank
 from junheng.assessment.qti import item_to_qti, read_qti, write_qti
 from junheng.assessment.scoring import (
@@ -53,5 +54,5 @@ __all__ = [
     "booklet_items", "cohen_kappa", "confusion", "cronbach_alpha", "cyclic_bib", "distractor_analysis",
     "ets_category", "expand_booklets", "find_difference_set", "item_statistics", "item_to_qti", "load_bank",
     "mantel_haenszel_dif", "missing_summary", "read_qti", "resolve_scores", "save_bank", "score_responses",
-    "to_wide", "write_qti",
+    "to_wide", "write_qti", "mask_key", "pseudonymise",
 ]

@@ -1,31 +1,11 @@
-"""Reading the assessment's tables (CSV in UTF-8 / UTF-8 BOM / GB18030, Parquet, Excel); writing is
-:func:`junheng.io.write_table` / :func:`junheng.io.write_sheets` (re-exported here)."""
+"""Pseudonymous ids for files that leave the platform (the tables themselves are read and written
+by :mod:`junheng.io`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
-
-from junheng.exceptions import InputError, Issue
-from junheng.io import ROW, read_frame, write_sheets, write_table
-from junheng.io import read_table as io_read_table
-
-
-def read_table(path: str | Path, *, required: tuple[str, ...] = (), string_columns: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Read a Parquet table (:func:`junheng.io.read_frame`), or a CSV/Excel table through
-    :func:`junheng.io.read_table` (encoding detected, header row found, full-width characters
-    normalised; every value a string, blanks null); missing ``required`` columns are reported together."""
-    path = Path(path)
-    if path.suffix.lower() == ".parquet":
-        df = read_frame(path)
-    else:
-        df = io_read_table(path, expected_headers=required or None).frame.drop(ROW)
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError([Issue(rule_zh="缺少列", rule_en="missing column", file=path.name, column=c) for c in missing])
-    casts = [pl.col(c).cast(pl.String) for c in string_columns if c in df.columns]
-    return df.with_columns(casts) if casts else df
 
 
 def pseudonymise(ids: pl.Series, key: str) -> pl.Series:
@@ -59,4 +39,4 @@ def mask_key() -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-__all__ = ["mask_key", "pseudonymise", "read_table", "write_sheets", "write_table"]
+__all__ = ["mask_key", "pseudonymise"]

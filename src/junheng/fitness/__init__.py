@@ -28,9 +28,12 @@ from junheng.fitness.graduation import graduation_scores
 from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
-from junheng.fitness.template_io import FitnessUpload, read_fitness_file
+from junheng.fitness.template_io import HEADER_OF, FitnessUpload, check_upload, read_fitness_file, read_raw
 
 __all__ = [
+    "HEADER_OF",
+    "check_upload",
+    "read_raw",
     "Battery",
     "reduced_weights",
     "FITNESS_STATISTICS",

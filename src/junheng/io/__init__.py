@@ -2,7 +2,8 @@
 
 - :func:`read_table`: .xlsx/.xls/.csv (UTF-8, UTF-8 with BOM, GB18030, detected) → :class:`RawTable`
   of normalised strings with the spreadsheet row in ``__row__``;
-- :func:`read_frame`: a Parquet/CSV table a program wrote, with its types;
+- :func:`read_frame`: a Parquet/CSV table a program wrote (CSV as text); :func:`read_input`: Parquet,
+  CSV or Excel alike, with required columns checked;
 - :func:`map_columns`: headers (Chinese, English field name or alias) → a schema's fields, with
   issues for missing required and unknown columns;
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
@@ -18,7 +19,7 @@ from junheng.io._columns import ColumnMap, map_columns, resolve_columns
 from junheng.io._limits import ReadLimits, check_package
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
 from junheng.io._parse import parse_dates, parse_decimals, parse_integers
-from junheng.io._read import ROW, RawTable, decode_csv, read_frame, read_table
+from junheng.io._read import ROW, RawTable, decode_csv, read_frame, read_input, read_table
 from junheng.io._write import (
     FORMULA_PREFIXES,
     annotate_workbook,
@@ -52,6 +53,7 @@ __all__ = [
     "parse_decimals",
     "parse_integers",
     "read_frame",
+    "read_input",
     "read_table",
     "resolve_columns",
     "save_workbook",

@@ -387,3 +387,21 @@ def read_frame(path: str | Path) -> pl.DataFrame:
         raise InputError(Issue("无法读取文件", "cannot read the file", file=path.name, value=str(exc)[:160])) from None
     raise InputError(Issue("不支持的文件类型（应为 .parquet 或 .csv）", "unsupported file type (use .parquet or .csv)",
                            file=path.name, value=path.suffix))
+
+
+def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns: Iterable[str] = ()) -> pl.DataFrame:
+    """A table for a command that takes Parquet, CSV or Excel alike: Parquet with its types
+    (:func:`read_frame`), a CSV/Excel file through :func:`read_table` (every value text, blanks
+    null, no ``__row__``); missing ``required`` columns are reported together, ``string_columns``
+    are cast to text."""
+    path = Path(path)
+    required = tuple(required)
+    if path.suffix.lower() == ".parquet":
+        df = read_frame(path)
+    else:
+        df = read_table(path, expected_headers=required or None).frame.drop(ROW)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError([Issue("缺少列", "missing column", file=path.name, column=c) for c in missing])
+    casts = [pl.col(c).cast(pl.String) for c in string_columns if c in df.columns]
+    return df.with_columns(casts) if casts else df

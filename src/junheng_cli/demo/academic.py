@@ -38,7 +38,7 @@ def _dif_pairs(groups: pl.DataFrame) -> tuple[tuple[str, str, str], ...]:
 def demo_stage(ctx) -> None:
     """Demo: the academic test of the sampled pupils, scored, analysed, calibrated and stored."""
     from junheng.assessment import CALIBRATION, item_analysis, save_bank, score_responses
-    from junheng.assessment.files import write_sheets
+    from junheng.io import write_sheets
     from junheng.synth import absent, area_effects, current_year, synth_tests
 
     pupils = _demo_pupils(ctx)

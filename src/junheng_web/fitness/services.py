@@ -74,7 +74,7 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
     any row is wrong, including a 学籍号 not in the registry.
     """
     path = Path(path)
-    from junheng.fitness.template_io import read_raw
+    from junheng.fitness import read_raw
 
     try:
         upload = read_fitness_file(path)

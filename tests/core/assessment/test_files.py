@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from openpyxl import Workbook
 
-from junheng.assessment.files import read_table
 from junheng.exceptions import InputError
+from junheng.io import read_input as read_table
 
 
 def test_it_reads_a_gb18030_csv_under_a_title_row(tmp_path):
