@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from junheng.exceptions import ParameterError
-
 
 def platform_cycle(year: int, grade: int):
     """Set up the database (created and migrated when new) and return the cycle of ``year`` and
@@ -11,10 +9,6 @@ def platform_cycle(year: int, grade: int):
     from junheng_web.bootstrap import setup
 
     setup()
-    from junheng_web.registry.models import Cycle
+    from junheng_web.registry.services import find_cycle
 
-    cycle = Cycle.objects.filter(year=year, grade=grade).first()
-    if cycle is None:
-        raise ParameterError(f"平台上没有 {year} 年 {grade} 年级的监测周期 / the platform has no cycle for "
-                             f"{year}, grade {grade}")
-    return cycle
+    return find_cycle(year, grade)

@@ -157,16 +157,12 @@ def define_cmd(year: int, grade: int, definition: Path) -> None:
 @_RESP
 def import_cmd(year: int, grade: int, code: str, responses: Path) -> None:
     """把作答数据导入平台 / import a responses file into the platform: all or nothing, idempotent."""
-    from junheng.exceptions import InputError, ParameterError
+    from junheng.exceptions import InputError
 
     cycle = platform_cycle(year, grade)
-    from junheng_web.questionnaires.models import Questionnaire
-    from junheng_web.questionnaires.services import import_responses
+    from junheng_web.questionnaires.services import find_questionnaire, import_responses
 
-    q = Questionnaire.objects.filter(cycle=cycle, code=code).first()
-    if q is None:
-        raise ParameterError(f"{cycle} 没有问卷 {code} / no questionnaire {code} in {cycle} "
-                             "(junheng questionnaire define first)")
+    q = find_questionnaire(cycle, code)
     with fraction_bar(f"导入 {responses.name}") as progress:
         try:
             result = import_responses(responses, cycle, q, None, file_name=responses.name, progress=progress)

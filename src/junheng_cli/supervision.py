@@ -83,25 +83,6 @@ def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Pat
         click.echo(f"→ {stats_out}")
 
 
-def _session(cycle, site_code: str, session: str, room: str | None):
-    from junheng_web.testsites.models import TestSession, TestSite
-
-    site = TestSite.objects.filter(cycle=cycle, code=site_code).first()
-    if site is None:
-        raise ParameterError(f"{cycle} 没有测试点 {site_code} / no test site {site_code} in {cycle}")
-    sessions = TestSession.objects.filter(site=site)
-    chosen = sessions.filter(pk=int(session)) if session.isdigit() else sessions.filter(subject=session)
-    if room:
-        chosen = chosen.filter(room=room)
-    found = list(chosen)
-    if len(found) == 1:
-        return found[0]
-    listing = "; ".join(f"#{s.pk} {s.subject} {s.room} {s.starts_at:%Y-%m-%d %H:%M}" for s in sessions)
-    what = "没有" if not found else "有多个"
-    raise ParameterError(f"测试点 {site_code} {what}场次 {session!r} / site {site_code} has "
-                         f"{'no' if not found else 'several'} session {session!r}; 场次 / sessions: {listing or '—'}")
-
-
 @video.command("upload")
 @click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the monitoring cycle's year")
 @click.option("--grade", type=click.IntRange(1, 9), default=6, show_default=True, help="the monitoring cycle's grade")
@@ -120,8 +101,9 @@ def upload_cmd(year: int, grade: int, site_code: str, session: str, room: str | 
     from django.utils import timezone
 
     from junheng_web.supervision.services import analyse_recording, session_validity, store_recording
+    from junheng_web.testsites.services import find_session
 
-    obj = _session(cycle, site_code, session, room)
+    obj = find_session(cycle, site_code, session, room)
     if started_at is not None:
         started_at = timezone.make_aware(started_at)
     rec, created = store_recording(obj, video, started_at=started_at)

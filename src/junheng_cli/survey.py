@@ -287,12 +287,9 @@ def lists(year: int, grade: int, out: Path, fmt: str, unmask: bool) -> None:
     from junheng_cli.progress import progress
 
     cycle = platform_cycle(year, grade)
-    from junheng_web.sampling.models import SampledSchool
-    from junheng_web.sampling.services import current_run, site_list_bytes
+    from junheng_web.sampling.services import listed_schools, site_list_bytes
 
-    run = current_run(cycle)
-    codes = list(SampledSchool.objects.filter(run=run, pupils__isnull=False).values_list("school__code", flat=True)
-                 .distinct().order_by("school__code"))
+    codes = listed_schools(cycle)
     out.mkdir(parents=True, exist_ok=True)
     for code in progress(codes, "名单 / lists", total=len(codes)):
         (out / f"{code}.{fmt}").write_bytes(site_list_bytes(cycle, code, fmt=fmt, unmask=unmask))

@@ -87,6 +87,15 @@ def define(cycle: Cycle, source: str | Path | dict) -> tuple[Questionnaire, bool
 
 # ---------------------------------------------------------------------------------------- import
 
+def find_questionnaire(cycle: Cycle, code: str) -> Questionnaire:
+    """The cycle's questionnaire ``code``; a missing one is a ParameterError."""
+    q = Questionnaire.objects.filter(cycle=cycle, code=code).first()
+    if q is None:
+        raise ParameterError(f"{cycle} 没有问卷 {code} / no questionnaire {code} in {cycle} "
+                             "(junheng questionnaire define first)")
+    return q
+
+
 def _reject(issues: list[Issue], source: Path, file_name: str) -> InputError:
     n = sum(i.severity == "error" for i in issues)
     exc = InputError(issues, f"{file_name}: 输入有 {n} 处错误，未写入任何数据 / rejected with {n} error(s), "
@@ -395,5 +404,5 @@ def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: R
     return out
 
 
-__all__ = ["compute_region_summary", "core_questionnaire", "define", "import_responses", "region_summary",
+__all__ = ["compute_region_summary", "core_questionnaire", "define", "find_questionnaire", "import_responses", "region_summary",
            "responses_by_county", "responses_frame"]

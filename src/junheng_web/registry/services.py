@@ -19,11 +19,11 @@ import polars as pl
 from django.conf import settings
 from django.db import transaction
 
-from junheng.exceptions import InputError, Issue
+from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.io import ROW, annotate_workbook, read_table
 from junheng.registry import PUPILS, SCHOOLS, divisions, validate_pupils, validate_schools
 from junheng_web.registry import importers
-from junheng_web.registry.models import Pupil, Region, School, SchoolClass
+from junheng_web.registry.models import Cycle, Pupil, Region, School, SchoolClass
 
 Progress = Callable[[float, str], None]
 
@@ -278,6 +278,15 @@ def _schools_outside(user, school_ids: list[int], action: str = "roster.upload")
 _INT = pl.Int64
 
 
+def find_cycle(year: int, grade: int) -> Cycle:
+    """The monitoring cycle of ``year`` and ``grade``; a missing one is a ParameterError."""
+    cycle = Cycle.objects.filter(year=year, grade=grade).first()
+    if cycle is None:
+        raise ParameterError(f"平台上没有 {year} 年 {grade} 年级的监测周期 / the platform has no cycle for "
+                             f"{year}, grade {grade}")
+    return cycle
+
+
 def has_registry() -> bool:
     """Whether any school is in the registry database."""
     return School.objects.exists()
@@ -315,5 +324,5 @@ def registry_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return schools, pupils
 
 
-__all__ = ["ImportRejected", "ImportResult", "ensure_regions", "has_registry", "import_pupils", "import_schools",
+__all__ = ["ImportRejected", "ImportResult", "ensure_regions", "find_cycle", "has_registry", "import_pupils", "import_schools",
            "registered", "registry_frames"]

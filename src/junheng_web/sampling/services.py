@@ -283,6 +283,12 @@ def pupil_sample(cycle: Cycle) -> pl.DataFrame:
         "school_weight", "pupil_weight", "base_weight", "pupil_order").sort("school_code", "pupil_order")
 
 
+def listed_schools(cycle: Cycle) -> list[str]:
+    """学校标识码 of the current sample's schools that have sampled pupils (one site list each)."""
+    return list(SampledSchool.objects.filter(run=current_run(cycle), pupils__isnull=False)
+                .values_list("school__code", flat=True).distinct().order_by("school__code"))
+
+
 def site_list(cycle: Cycle, school_code: str, *, unmask: bool = False) -> pl.DataFrame:
     """The list of one test site (a sampled or participating replacement school)."""
     run = current_run(cycle)
@@ -415,6 +421,6 @@ def sitting_pupils(cycle: Cycle, site_id: int, subject: str):
     return SampledPupil.objects.filter(cycle=cycle).filter(sitting_q(cycle, site_id, subject))
 
 
-__all__ = ["ACTIVE_SCHOOL", "compute_weights", "current_run", "has_sample", "demo_cycle", "design", "pupil_sample",
+__all__ = ["ACTIVE_SCHOOL", "compute_weights", "current_run", "has_sample", "listed_schools", "demo_cycle", "design", "pupil_sample",
            "registry_schools", "replace_school", "run_sample", "save_sample", "site_list", "site_list_bytes",
            "sitting_pupils", "sitting_q", "store_weights", "weights_stamp"]

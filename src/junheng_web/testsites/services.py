@@ -36,6 +36,25 @@ LATE_AFTER = timedelta(hours=48)
 MATERIALS = ("seating", "cards")
 
 
+def find_session(cycle: Cycle, site_code: str, session: str, room: str | None = None) -> TestSession:
+    """A test session by its site's code and its number (``#id``) or subject (and room, when the
+    subject has several); none or several is a ParameterError listing the site's sessions."""
+    site = TestSite.objects.filter(cycle=cycle, code=site_code).first()
+    if site is None:
+        raise ParameterError(f"{cycle} 没有测试点 {site_code} / no test site {site_code} in {cycle}")
+    sessions = TestSession.objects.filter(site=site)
+    chosen = sessions.filter(pk=int(session)) if session.isdigit() else sessions.filter(subject=session)
+    if room:
+        chosen = chosen.filter(room=room)
+    found = list(chosen)
+    if len(found) == 1:
+        return found[0]
+    listing = "; ".join(f"#{s.pk} {s.subject} {s.room} {s.starts_at:%Y-%m-%d %H:%M}" for s in sessions)
+    what = "没有" if not found else "有多个"
+    raise ParameterError(f"测试点 {site_code} {what}场次 {session!r} / site {site_code} has "
+                         f"{'no' if not found else 'several'} session {session!r}; 场次 / sessions: {listing or '—'}")
+
+
 def late_sites(cycle: Cycle, sites):
     """Those of ``sites`` whose last session ended more than 48 h ago while some of their sampled
     pupils still have no fitness record for the cycle."""
