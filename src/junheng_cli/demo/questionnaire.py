@@ -53,6 +53,28 @@ def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame 
     return factor_gaps(design, [f for f in DEMO_FACTORS if f in data.columns], pv="pv*", by="subject")
 
 
+def _demo_shares(ctx, scales: pl.DataFrame, q) -> str:
+    """The province's indicator shares as the reports and the summary page give them: weighted,
+    with replicate SEs (``survey.proportion`` on the replicate design); unweighted shares of the
+    respondents only when no weights exist yet (said so)."""
+    from junheng.survey import ReplicateDesign, proportion
+
+    ids = [i for i in q.indicators if i.id in scales.columns]
+    if "replicates" not in ctx.state:
+        shares = scales.select(pl.col(i.id).mean() for i in ids).row(0, named=True)
+        return "（未加权 / unweighted）" + ", ".join(f"{i.name} {shares[i.id]:.1%}" for i in ids
+                                                   if shares[i.id] is not None)
+    weights = pl.read_parquet(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
+    design = ReplicateDesign(weights.filter(pl.col("weight") > 0).join(scales, on="student_id", how="inner"),
+                             "weight", "rep_*", method="jk2")
+    parts = []
+    for i in ids:
+        r = proportion(design, i.id, levels=[True]).row(0, named=True)
+        if r["estimate"] is not None:
+            parts.append(f"{i.name} {r['estimate']:.1%} (SE {r['se']:.1%})")
+    return ", ".join(parts)
+
+
 def demo_stage(ctx) -> None:
     """Demo: the student questionnaire answered by the sampled pupils (driven by their achievement)
     → a GB18030 responses file → read and checked → scale scores, α, frequencies, factor gaps."""
@@ -107,8 +129,7 @@ def demo_stage(ctx) -> None:
     ctx.output("questionnaire frequencies", out / "frequencies.csv")
     click.echo("   α: " + ", ".join(f"{r['name']} {r['alpha']:.2f}" for r in rel.iter_rows(named=True)
                                     if r["alpha"] is not None))
-    shares = scales.select(pl.col(i.id).mean() for i in q.indicators).row(0, named=True)
-    click.echo("   " + ", ".join(f"{i.name} {shares[i.id]:.1%}" for i in q.indicators if shares[i.id] is not None))
+    click.echo("   " + _demo_shares(ctx, scales, q))
 
     t = time.perf_counter()
     groups = scale_groups(scales, q, cuts=DEMO_CUTS)
