@@ -115,7 +115,7 @@ def reliability(responses: pl.DataFrame, q: Questionnaire) -> pl.DataFrame:
 
 
 def item_frequencies(responses: pl.DataFrame, q: Questionnaire, weight: str | None = None) -> pl.DataFrame:
-    """Per choice item and option code: ``item``, ``code``, ``label``, ``n`` (respondents),
+    """Per choice item and option code: ``item_id``, ``code``, ``label``, ``n`` (respondents),
     ``share`` (of the respondents who answered the item; weighted by the column ``weight`` when
     given). A last row per item with ``code`` null and ``label`` 未作答 counts those who did not
     answer; its ``share`` is of all respondents. Options nobody chose have n = 0."""
@@ -143,8 +143,8 @@ def item_frequencies(responses: pl.DataFrame, q: Questionnaire, weight: str | No
                            "share": [w_none / w_all if w_all > 0 else None]},
                           schema={"code": pl.Int64, "label": pl.String, "n": pl.Int64, "w": pl.Float64,
                                   "share": pl.Float64})
-        frames.append(pl.concat([answered.select(no.columns), no]).with_columns(pl.lit(item.id).alias("item")))
-    schema = {"item": pl.String, "code": pl.Int64, "label": pl.String, "n": pl.Int64, "share": pl.Float64}
+        frames.append(pl.concat([answered.select(no.columns), no]).with_columns(pl.lit(item.id).alias("item_id")))
+    schema = {"item_id": pl.String, "code": pl.Int64, "label": pl.String, "n": pl.Int64, "share": pl.Float64}
     if not frames:
         return pl.DataFrame(schema=schema)
     return pl.concat(frames).select(list(schema))

@@ -81,14 +81,14 @@ def test_alpha_undefined_cases(small_def):
 
 def test_frequencies_by_hand(small_q):
     frame = ROWS.with_columns(pl.Series("w", [1.0, 2.0, 3.0, 4.0, 5.0]))
-    f = item_frequencies(frame, small_q, weight="w").filter(pl.col("item") == "Q01")
+    f = item_frequencies(frame, small_q, weight="w").filter(pl.col("item_id") == "Q01")
     # answered: code 1 (a, c: w 1 + 3), code 2 (b: w 2); no answer: d (null), e (9): w 4 + 5 of 15
     assert f.rows() == [("Q01", 1, "寄宿", 2, pytest.approx(4 / 6)), ("Q01", 2, "不寄宿", 1, pytest.approx(2 / 6)),
                         ("Q01", None, "未作答", 2, pytest.approx(9 / 15))]
-    plain = item_frequencies(frame, small_q).filter(pl.col("item") == "Q02")
+    plain = item_frequencies(frame, small_q).filter(pl.col("item_id") == "Q02")
     assert plain["n"].to_list() == [1, 1, 1, 1, 1] and plain["code"].to_list() == [1, 2, 3, 4, None]
     assert plain["share"].to_list()[:4] == [0.25] * 4 and plain["share"][4] == pytest.approx(0.2)
-    assert set(item_frequencies(frame, small_q)["item"]) == {"Q01", "Q02", "Q03", "Q04"}  # choice items only
+    assert set(item_frequencies(frame, small_q)["item_id"]) == {"Q01", "Q02", "Q03", "Q04"}  # choice items only
     with pytest.raises(ParameterError, match="weight column not found"):
         item_frequencies(frame, small_q, weight="nope")
 
