@@ -10,6 +10,7 @@ Calibration::
 
     from junheng import irt
     fit = irt.calibrate(responses, "2pl")          # or irt.IRTModel("gpcm", n_quad=41).fit(df, group="sex")
+    irt.IRTModel("2pl").fit(df, items=["M0101", "M0102", ...])   # name the item columns when others are present
     fit.items_, fit.loglik_, fit.n_iter_, fit.converged_, fit.group_means_, fit.group_sds_
 
 Person scores (item parameters fixed; ``items`` is an ITEMS frame or a fitted model)::

@@ -42,3 +42,16 @@ def test_bad_input_exits_2_with_every_issue(tmp_path, content, needle):
     r = CliRunner().invoke(cli, ["irt", "calibrate", str(f), "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and needle in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_background_column_is_refused_unless_the_items_are_named(tmp_path):
+    data = pl.read_csv(LSAT7)
+    f = tmp_path / "with_sex.csv"
+    data.with_columns(pl.Series("sex", [1 + i % 2 for i in range(data.height)])).write_csv(f)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["irt", "calibrate", str(f), "--se", "none", "-o", str(tmp_path / "a.csv")])
+    assert r.exit_code == 2 and "sex" in r.output and "items=" in r.output and "Traceback" not in r.output
+    items = ",".join(c for c in data.columns if c != "person_id")
+    r = runner.invoke(cli, ["irt", "calibrate", str(f), "--columns", items, "--se", "none", "-o", str(tmp_path / "b.csv")])
+    assert r.exit_code == 0, r.output
+    assert "-2658.805" in r.output and pl.read_csv(tmp_path / "b.csv")["item_id"].to_list() == items.split(",")
