@@ -133,3 +133,22 @@ def test_t_interval_with_design_df_covers_a_three_zone_county():
         cover_z += err <= 1.96 * r["se"]
     assert cover_t / sims >= 0.91
     assert cover_z / sims < cover_t / sims - 0.03
+
+
+def test_versus_total_is_the_replicate_wise_part_whole_difference_written_out():
+    rng = np.random.default_rng(3)
+    d = _province(rng, n_counties=4, schools=4, pupils=5)
+    out = versus_total(d, "y", by="county").sort("county")
+    f = d.data
+    reps = [c for c in f.columns if c.startswith("rep_")]
+
+    def wmean(frame, w):
+        return float((frame[w] * frame["y"]).sum() / frame[w].sum())
+
+    for row in out.iter_rows(named=True):
+        part = f.filter(pl.col("county") == row["county"])
+        diff = wmean(part, "weight") - wmean(f, "weight")
+        devs = [wmean(part, r) - wmean(f, r) - diff for r in reps]
+        assert row["diff"] == pytest.approx(diff, rel=1e-12)
+        assert row["diff_se"] == pytest.approx(np.sqrt(np.sum(np.square(devs))), rel=1e-10)
+        assert row["df"] == 2.0  # 4 schools = 2 zones in the county
