@@ -114,3 +114,57 @@ def upload_cmd(year: int, grade: int, site_code: str, session: str, room: str | 
         result = analyse_recording(rec, fps=fps, progress=progress)
     click.echo(f"{video.name} → {obj}: {result['duration_s']} s; 画面标记 picture flags {result['picture_flags']}, "
                f"时间标记 schedule flags {result['schedule_flags']}; 场次 session: {session_validity(obj)}")
+
+
+_TABLE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@video.command("forensics")
+@click.option("--responses", type=_TABLE, help="final answers: person_id, item_id, raw (e.g. `materials omr` output)")
+@click.option("--key", "key_file", type=_TABLE, help="item_id, key (the correct option of each choice item)")
+@click.option("--items", "items_file", type=_TABLE, help="IRT item parameters (ITEMS: item_id, model, a, b, c)")
+@click.option("--seating", type=_TABLE, help="seating plan: person_id (or student_id), room, row, col")
+@click.option("--events", type=_TABLE, help="browser answer events: person_id, item_id, raw, at (seconds or time)[, seq]")
+@click.option("--starts", type=_TABLE, help="person_id, started_at (the start of each attempt, for the first item's time)")
+@click.option("--changes", type=_TABLE, help="answer changes: person_id, item_id, from_raw, to_raw (default: from --events)")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.001, show_default=True,
+              help="level of each test")
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the flags (.csv / .xlsx / .parquet)")
+def forensics_cmd(responses, key_file, items_file, seating, events, starts, changes, alpha, outfile) -> None:
+    """作答数据甄别：相邻座位抄袭（ω）、作答时间异常、改错为对 / response forensics: copying between seat
+    neighbours, response-time anomalies, wrong-to-right changes (docs/methods/response-forensics.md)."""
+    from junheng.io import read_input as read_table
+    from junheng.io import write_table
+    from junheng.supervision import ForensicsParameters, changes_from_events, forensic_flags
+
+    text = {"person_id", "student_id", "other_id", "item_id", "raw", "key", "model", "room", "from_raw", "to_raw"}
+
+    def load(path):
+        """A table with its numbers as numbers (CSV cells arrive as text) and times as times."""
+        if path is None:
+            return None
+        frame = read_table(path)
+        if "student_id" in frame.columns and "person_id" not in frame.columns:
+            frame = frame.rename({"student_id": "person_id"})
+        for c in frame.columns:
+            if c in text or frame[c].dtype != pl.String:
+                continue
+            num = frame[c].cast(pl.Float64, strict=False)
+            if num.null_count() == frame[c].null_count():
+                frame = frame.with_columns(num)
+            elif c in ("at", "started_at"):
+                frame = frame.with_columns(pl.col(c).str.to_datetime(strict=False))
+        return frame
+
+    ev = load(events)
+    ch = load(changes)
+    if ch is None and ev is not None and "raw" in ev.columns:
+        ch = changes_from_events(ev)
+    flags = forensic_flags(responses=load(responses), key=load(key_file), items=load(items_file), seating=load(seating),
+                           events=ev, starts=load(starts), changes=ch, params=ForensicsParameters(alpha=alpha))
+    write_table(flags, outfile)
+    for r in flags.iter_rows(named=True):
+        who = r["person_id"] + (f" ~ {r['other_id']}" if r["other_id"] else "")
+        click.echo(f"  {r['kind']:<20} {r['severity']:<8} {who}: {r['detail']}")
+    click.echo(f"{flags.height} 处标记 / flags → {outfile}")
