@@ -114,6 +114,11 @@ def test_refusing_schools_are_replaced_by_their_first_replacement(tmp_path):
                                                   status=SampledSchool.Status.PARTICIPATING)
                      .values_list("school__code", flat=True))
     assert len(refused) >= 1 and len(replacing) == len(refused)
+    # the previous cycle (2021, the base year) has the same sample, refusals included
+    from junheng_web.sampling.services import demo_cycle, pupil_sample
+
+    base = pupil_sample(demo_cycle(2021))
+    assert base.height == pupil_sample(demo_cycle(2022)).height and not base["school_code"].is_in(refused).any()
     # the files the later stages read follow the platform: the replacement's pupils, not the refuser's
     sample = pl.read_parquet(ctx.state["sample"])
     assert not sample["school_code"].is_in(refused).any() and sample["school_code"].is_in(replacing).any()

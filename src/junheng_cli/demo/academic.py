@@ -124,6 +124,10 @@ def demo_stage(ctx) -> None:
     _write_truth(ctx, pupils, effects, asg, base_asg, result)
     click.echo(f"   IRT 标定、链接、计分 / calibrated, linked, scored ({time.perf_counter() - t:.1f} s)")
     store_demo_scores(cycle, scores)
+    from junheng_cli.demo.sample import BASE_YEAR
+    from junheng_web.sampling.services import demo_cycle as sampling_cycle
+
+    store_demo_scores(sampling_cycle(BASE_YEAR), base_scores)  # the previous cycle's record
     lv = scores.group_by("subject").agg(pl.col("scale_score").mean().alias("mean"),
                                         (pl.col("level") >= 2).mean().alias("mid_plus"))
     for r in lv.sort("subject").iter_rows(named=True):
@@ -239,7 +243,7 @@ def store_demo_scores(cycle, scores: pl.DataFrame) -> None:
         return
     t = time.perf_counter()
     r = store_scores(cycle, scores, file="scores.parquet")
-    click.echo(f"   成绩已入库 / scores stored: {r.created} new, {r.updated} updated, {r.unchanged} unchanged "
+    click.echo(f"   {cycle.year} 成绩已入库 / scores stored: {r.created} new, {r.updated} updated, {r.unchanged} unchanged "
                f"({time.perf_counter() - t:.1f} s)")
 
 

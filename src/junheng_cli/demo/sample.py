@@ -49,6 +49,10 @@ def sample_stage(ctx) -> None:
     _save_sample_to_db(sample, ctx, out)
 
 
+BASE_YEAR = 2021
+"""The demo's previous cycle: the base year of the reporting scale (two cycles, issue 13.9)."""
+
+
 def _refusals(ctx, sample, out) -> None:
     """Demo realism (the synthetic truth's refusing schools, about 2 %, at least one): each refusing
     school is replaced on the platform by its first replacement (``sampling.services.replace_school``:
@@ -60,7 +64,9 @@ def _refusals(ctx, sample, out) -> None:
     cycle = demo_cycle()
     sampled = sample.schools.filter(pl.col("sampled") & pl.col("replacement_1").is_not_null()
                                     & ~pl.col("certainty").fill_null(False))
-    swaps = replace_sampled(cycle, refusing_schools(sampled["school_code"], ctx.seed))
+    refused = refusing_schools(sampled["school_code"], ctx.seed)
+    swaps = replace_sampled(cycle, refused)
+    replace_sampled(demo_cycle(BASE_YEAR), refused)  # the base cycle tested the same schools
     if not swaps:
         return
     schools = sample.schools
@@ -98,6 +104,9 @@ def _save_sample_to_db(sample, ctx=None, out=None) -> None:
     cycle = demo_cycle()
     run = save_sample(cycle, sample)
     click.echo(f"   样本已存入数据库 / saved to the database (run {run.pk})")
+    # the previous cycle (the base year) on the same sampled schools — a shortcut of the synthetic
+    # province, whose roster holds one cohort — so that both years' results are stored
+    save_sample(demo_cycle(BASE_YEAR), sample)
     if ctx is not None:
         _refusals(ctx, sample, out)
     day = dt.datetime(cycle.year, 6, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
