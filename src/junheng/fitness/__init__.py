@@ -28,6 +28,7 @@ from junheng.fitness.graduation import graduation_scores
 from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
+from junheng.fitness.stream import summarize_parquet
 from junheng.fitness.template_io import HEADER_OF, FitnessUpload, check_upload, read_fitness_file, read_raw
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "scored_output",
     "summarize",
     "summarize_levels",
+    "summarize_parquet",
     "write_entry_workbooks",
     "write_table",
     "ITEMS",
