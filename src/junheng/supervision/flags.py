@@ -5,7 +5,7 @@ minimum time; the thresholds are the fields of :class:`FlagParameters` and are e
 ``docs/methods/video-flags.md``.  A flag is a time interval::
 
     start_s, end_s   seconds (video time for picture flags; from the scheduled start for schedule flags)
-    kind             covered | frozen | loop | still | camera_moved | late_start | early_end | missing
+    kind             covered | frozen | loop | still | camera_moved | gap | late_start | early_end | missing
     severity         serious | warning
     score            0–1, how far past its threshold the evidence is (1 = as strong as it gets)
 
@@ -22,7 +22,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 
-KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "late_start", "early_end", "missing")
+KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "late_start", "early_end", "missing")
 SEVERITIES = ("serious", "warning")
 FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "severity": pl.String,
                "score": pl.Float64}
@@ -48,6 +48,11 @@ class FlagParameters:
     loop_min_lag_s: float = 10.0  # … at least this much earlier …
     loop_min_s: float = 10.0  # … for this long, while the picture moves (a replayed recording)
     loop_serious_s: float = 30.0
+    sparse_updates: float = 0.5  # footage whose picture repeats in at least this share of samples (a camera
+    sparse_factor: float = 3.0  # … that stores a new picture every R s): frozen needs ≥ this × R …
+    sparse_serious_factor: float = 6.0  # … and is serious from this × R
+    ts_gap_s: float = 5.0  # gap: the recording's time stamps jump by more than this between two frames …
+    ts_gap_serious_s: float = 60.0  # … serious from this
     gap_tolerance_s: float = 60.0  # schedule: late start, early end or a hole longer than this
     gap_serious_s: float = 300.0
 
@@ -57,7 +62,7 @@ class FlagParameters:
             if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
                 raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
                                      f"got {v!r}")
-        for share in ("still_changed", "moved_changed"):
+        for share in ("still_changed", "moved_changed", "sparse_updates"):
             if getattr(self, share) > 1:
                 raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
                                      f"got {getattr(self, share)!r}")
@@ -141,11 +146,27 @@ def _loop_flags(t: np.ndarray, thumb: np.ndarray, changed: np.ndarray, p: FlagPa
     return out
 
 
+def update_interval(t: np.ndarray, repeat: np.ndarray, period: float, p: FlagParameters) -> float | None:
+    """The interval R (seconds) at which a sparse camera stores a new picture, or None for ordinary
+    footage.  Sparse: at least ``sparse_updates`` of the samples repeat the one before (``repeat``),
+    in runs ended by a new picture; R = the median length of those runs plus one period, when it is
+    at least two periods (keyframe-only or time-lapse recordings)."""
+    if len(t) < 4 or repeat.mean() < p.sparse_updates:
+        return None
+    runs = [(i, j) for i, j in _runs(repeat) if j + 1 < len(t) and not repeat[j + 1]]
+    if len(runs) < 3:
+        return None
+    r = float(np.median([t[j] - t[i] for i, j in runs])) + 2 * period  # the run, the sample before, the new one
+    return r if r >= 2 * period else None
+
+
 def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> pl.DataFrame:
     """The picture flags of one recording from its statistics frame (``frame_statistics``).
 
     * covered — brightness < ``dark_brightness`` or contrast < ``flat_contrast`` for ≥ ``covered_min_s``;
-    * frozen — not covered, ``diff`` ≤ ``frozen_diff`` for ≥ ``frozen_min_s``;
+    * frozen — not covered, ``diff`` ≤ ``frozen_diff`` for ≥ ``frozen_min_s`` (for sparse footage that
+      stores a picture every R s, :func:`update_interval`: ≥ ``sparse_factor`` × R);
+    * gap — the time stamps jump by more than ``ts_gap_s`` (and two periods) between samples;
     * loop — a moving stretch whose fingerprints repeat an earlier stretch (:func:`_loop_flags`);
     * still — neither covered nor frozen, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
@@ -168,6 +189,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     covered = (bright < p.dark_brightness) | (contrast < p.flat_contrast)
     cover_score = np.maximum(1 - bright / max(p.dark_brightness, 1e-9), 1 - contrast / max(p.flat_contrast, 1e-9))
     frozen = ~covered & (diff <= p.frozen_diff)
+    refresh = update_interval(t, frozen, period, p)
+    frozen_min, frozen_serious = p.frozen_min_s, p.frozen_serious_s
+    if refresh is not None:  # a camera storing a picture every R s: a repeat shorter than a few R is normal
+        frozen_min = max(frozen_min, p.sparse_factor * refresh)
+        frozen_serious = max(frozen_serious, p.sparse_serious_factor * refresh)
     frozen_score = 1 - diff / max(p.frozen_diff, 1e-9) if p.frozen_diff > 0 else np.ones_like(diff)
     # a frozen run needs its first frame (the sample before) uncovered too: a picture that stops
     # changing at the moment the lens is uncovered is the lens, not the feed
@@ -176,8 +202,13 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
 
     flags = _interval_flags(t, covered, kind="covered", min_s=p.covered_min_s, serious_s=p.covered_serious_s,
                             score=cover_score, period=period)
-    flags += _interval_flags(t, frozen, kind="frozen", min_s=p.frozen_min_s, serious_s=p.frozen_serious_s,
+    flags += _interval_flags(t, frozen, kind="frozen", min_s=frozen_min, serious_s=frozen_serious,
                              score=frozen_score, period=period, from_previous=True)
+    for k in np.flatnonzero(np.diff(t) > max(p.ts_gap_s, 2 * period)):  # nothing recorded in between
+        length = float(t[k + 1] - t[k] - period)
+        flags.append({"start_s": float(t[k] + period), "end_s": float(t[k + 1]), "kind": "gap",
+                      "severity": "serious" if length >= p.ts_gap_serious_s else "warning",
+                      "score": float(min(1.0, length / max(p.ts_gap_serious_s, 1e-9)))})
     flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
                              score=still_score, period=period, from_previous=True)
 

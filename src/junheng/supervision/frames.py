@@ -34,7 +34,8 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about a recording (``duration_s`` from the frames actually read)."""
+    """What the container says about a recording (``duration_s``: the last frame's time stamp plus
+    one frame, so a gap in the time stamps counts as time)."""
 
     path: str
     native_fps: float
@@ -85,8 +86,10 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb``; one row per
     sampled frame, ``t_s`` seconds from the start of the file) and the video's :class:`VideoInfo`.
 
-    One frame is kept per ``1/fps`` seconds of video time (the first frame at or after each
-    multiple of the period).  A file OpenCV cannot open raises :class:`InputError`."""
+    Times are the frames' presentation time stamps from the container (``CAP_PROP_POS_MSEC``), not
+    frame count ÷ average rate, so a stretch the camera did not record (a gap in the time stamps)
+    keeps its length and later times stay true.  One frame is kept per ``1/fps`` seconds of video
+    time (the first frame at or after each multiple of the period).  A file OpenCV cannot open raises :class:`InputError`."""
     import cv2
 
     if not fps > 0:
@@ -107,9 +110,14 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         times: list[float] = []
         frames: list[np.ndarray] = []
         prev = None
-        index, next_t = 0, 0.0
+        index, next_t, last_t = 0, 0.0, -1.0
         while cap.grab():
-            t = index / native
+            # the frame's own time stamp from the container (a gap in the recording stays a gap);
+            # a backend without time stamps (or one going backwards) falls back to the frame rate
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not (np.isfinite(t) and t > last_t) or (index > 0 and t == 0.0):
+                t = last_t + 1.0 / native if index else 0.0
+            last_t = t
             index += 1
             if t + 1e-9 < next_t:
                 continue
@@ -134,7 +142,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         cap.release()
     if index == 0:
         raise InputError([Issue("视频中没有可读取的画面", "the video has no readable frame", file=path.name)])
-    report(1.0, f"{index / native:.0f} s")
+    report(1.0, f"{last_t:.0f} s")
     cols = {k: np.concatenate([p[k] for p in parts]) for k in ("brightness", "contrast", "diff", "changed")}
     thumbs = np.concatenate([p["thumb"] for p in parts])
     stats = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
@@ -142,7 +150,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
         pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)))
     info = VideoInfo(path=str(path), native_fps=float(native), frames=index, width=width, height=height,
-                     duration_s=index / native)
+                     duration_s=last_t + 1.0 / native)
     return stats, info
 
 

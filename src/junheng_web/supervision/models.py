@@ -18,6 +18,7 @@ KIND_LABELS = {
     "loop": _("画面循环重放"),
     "still": _("长时间无动静"),
     "camera_moved": _("镜头移动"),
+    "gap": _("录像时间断档"),
     "late_start": _("录像晚于开考"),
     "early_end": _("录像早于结束"),
     "missing": _("录像缺失"),

@@ -136,3 +136,29 @@ def test_detect_flags_on_an_empty_frame():
     empty = pl.DataFrame(schema={"t_s": pl.Float64, "brightness": pl.Float64, "contrast": pl.Float64,
                                  "diff": pl.Float64, "changed": pl.Float64, "thumb": pl.Array(pl.UInt8, 64)})
     assert detect_flags(empty).is_empty()
+
+
+def test_keyframe_only_footage_is_not_frozen_but_a_real_freeze_in_it_is(video, tmp_path):
+    # a camera storing a picture every 5 s for 120 s: repeats of 5 s are its normal rhythm
+    clip = video.make_clip(tmp_path / "sparse.avi", 120, [("sparse", 0, 120, 5)], fps=5)
+    stats, _ = frame_statistics(clip, 1.0)
+    params = FlagParameters(frozen_min_s=3, frozen_serious_s=60)
+    assert detect_flags(stats, params).filter(pl.col("kind") == "frozen").height == 0
+    plain = dataclasses.replace(params, sparse_updates=1.0)  # the rule without the rhythm: a flag every 5 s
+    assert detect_flags(stats, plain).filter(pl.col("kind") == "frozen").height >= 20
+    # the feed stops for 40 s inside the same footage: found (≥ 3 × 5 s), and only it
+    clip = video.make_clip(tmp_path / "sparse-frozen.avi", 120, [("sparse", 0, 50, 5), ("frozen", 50, 90),
+                                                                  ("sparse", 90, 120, 5)], fps=5)
+    stats, _ = frame_statistics(clip, 1.0)
+    frozen = detect_flags(stats, params).filter(pl.col("kind") == "frozen")
+    assert frozen.height == 1 and abs(frozen["start_s"][0] - 50) <= 5 and abs(frozen["end_s"][0] - 90) <= 5
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_times_come_from_the_time_stamps_and_a_gap_is_flagged(video, tmp_path):
+    clip = video.make_clip(tmp_path / "plain.avi", 40, [("black", 30, 36)], fps=10)
+    gapped = video.with_gap(clip, tmp_path / "gap.mkv", at=20, gap=120)
+    stats, info = frame_statistics(gapped, FPS)
+    assert info.duration_s == pytest.approx(160, abs=0.2)  # 40 s of pictures + 120 s not recorded
+    flags = detect_flags(stats, SHORT)
+    _match(flags, [("gap", 20, 140, "serious"), ("covered", 150, 156, "warning")])
