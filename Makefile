@@ -8,11 +8,12 @@ OUT ?= demo-output
 SCALE ?= 1
 SEED ?= 2022
 
-.PHONY: demo test test-fast bench serve lint assets sysdeps clean help
+.PHONY: demo test test-fast test-unit bench serve lint assets sysdeps clean help
 
 help:
 	@echo "make demo   — synthetic province end to end on SQLite, outputs under $(OUT)/"
 	@echo "make test   — lint + the whole test suite (SQLite; again on PostgreSQL when JUNHENG_TEST_DATABASE_URL is set)"
+	@echo "make test-unit — tests/core without slow, integration (PDF renders, R re-runs, child processes) and e2e tests"
 	@echo "make bench  — benchmarks/, each printing a ratio against an in-run baseline"
 	@echo "make serve  — the web platform on the demo database"
 
@@ -46,6 +47,9 @@ test: $(STAMP) sysdeps assets lint
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not e2e" -x
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not integration and not e2e" -p no:cacheprovider tests/core
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/run.py $(BENCH)

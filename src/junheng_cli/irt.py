@@ -84,10 +84,14 @@ def calibrate(responses: Path, model: str, group: str | None, columns: str | Non
 @click.option("--method", type=click.Choice(["eap", "map", "wle", "pv"]), default="eap", show_default=True)
 @click.option("--n-pv", default=5, show_default=True, help="似真值个数 / number of plausible values")
 @click.option("--conditioning", multiple=True, help="似真值条件变量列（可重复）/ background column for PVs (repeatable)")
+@click.option("--school", default=None, help="学校列：以同校其他学生的 EAP 均值为条件 / school column: condition on the "
+                                             "mean EAP of the school's other pupils")
+@click.option("--questionnaire", multiple=True, help="问卷列（可重复）：以其解释 90%% 方差的主成分为条件 / questionnaire "
+                                                    "column (repeatable): condition on its principal components")
 @click.option("--seed", default=None, type=int, help="似真值随机种子 / seed for plausible values")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="SCORES.csv")
-def score(responses: Path, items_path: Path, method: str, n_pv: int, conditioning: tuple[str, ...], seed: int | None,
-          output: Path) -> None:
+def score(responses: Path, items_path: Path, method: str, n_pv: int, conditioning: tuple[str, ...], school: str | None,
+          questionnaire: tuple[str, ...], seed: int | None, output: Path) -> None:
     """给每个人计分 / person scores for fixed item parameters (EAP, MAP, WLE or plausible values)."""
     from junheng import irt as core
     from junheng.exceptions import ParameterError
@@ -97,7 +101,8 @@ def score(responses: Path, items_path: Path, method: str, n_pv: int, conditionin
     if method == "pv":
         if seed is None:
             raise ParameterError("似真值需要 --seed / plausible values need --seed (reproducible)")
-        out = core.plausible_values(items, frame, n=n_pv, conditioning=list(conditioning), random_state=seed)
+        out = core.plausible_values(items, frame, n=n_pv, conditioning=list(conditioning), school=school,
+                                    questionnaire=list(questionnaire), random_state=seed)
     elif method == "eap":
         out = core.eap(items, frame)
     elif method == "map":

@@ -29,6 +29,8 @@ except InputError as exc:
     print(json.dumps({{"refused": i.message(), "row": i.row, "column": i.column}}))
 """
 
+pytestmark = pytest.mark.integration  # each read runs in a memory-bounded child process
+
 
 def _read_bounded(path) -> tuple[dict, float]:
     start = time.monotonic()

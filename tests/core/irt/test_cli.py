@@ -30,6 +30,20 @@ def test_it_calibrates_and_scores(tmp_path):
     r = runner.invoke(cli, ["irt", "score", str(LSAT7), "--items", str(items), "--method", "pv", "--seed", "3",
                             "-o", str(out)])
     assert r.exit_code == 0 and pl.read_csv(out).columns == ["person_id", "pv1", "pv2", "pv3", "pv4", "pv5"]
+    # conditioned on a reporting variable, the school mean and questionnaire components
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = pl.read_csv(LSAT7).with_columns(pl.Series("county", rng.choice(["a", "b"], 1000)),
+                                           pl.Series("school", rng.integers(0, 40, 1000).astype(str)),
+                                           pl.Series("q1", rng.integers(0, 4, 1000)),
+                                           pl.Series("q2", rng.integers(0, 4, 1000)))
+    data.write_csv(tmp_path / "with_background.csv")
+    r = runner.invoke(cli, ["irt", "score", str(tmp_path / "with_background.csv"), "--items", str(items), "--method",
+                            "pv", "--seed", "3", "--conditioning", "county", "--school", "school",
+                            "--questionnaire", "q1", "--questionnaire", "q2", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert pl.read_csv(out).height == 1000
 
 
 @pytest.mark.parametrize(("content", "needle"), [

@@ -51,6 +51,7 @@ def test_cards_mask_names_unless_asked():
     assert "张三丰" in full and IDS[0] in full
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 def test_eight_cards_a_page_and_each_qr_decodes_to_its_code(tmp_path):
     cards = login_codes(IDS[:9], random_state=3)

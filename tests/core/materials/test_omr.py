@@ -21,7 +21,8 @@ DPI = 100
 MM = DPI / 25.4
 STUDENT = "G410102201003150019"  # a valid 学籍号 (GB 11643 check character 9)
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
 
 def _layout() -> SheetLayout:

@@ -17,7 +17,8 @@ from junheng.materials import omr_corpus as oc
 from junheng.materials.omr import FIDUCIALS, QR_SIZE, QR_X, QR_Y, SheetItem, SheetLayout
 from junheng.materials.omr_read import read_batch
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
 DPI = 150
 

@@ -112,6 +112,7 @@ def test_categories_and_bad_parameters():
 
 
 @pytest.mark.reference
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_stored_reference_is_what_r_gives(tmp_path: Path) -> None:
     out = tmp_path / "r.csv"

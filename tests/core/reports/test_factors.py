@@ -105,6 +105,7 @@ def test_small_counties_are_suppressed_in_the_county_table(tables):
     assert "相关因素" in county_html(tables, code, print_version=True)
 
 
+@pytest.mark.integration
 def test_without_questionnaire_the_report_renders_and_says_so(report_inputs, tmp_path):
     tb = build(replace(report_inputs, questionnaire=None, questionnaire_def=None))
     assert "学生问卷（相关因素）" in tb.missing and factors_block(tb) is None
@@ -116,6 +117,7 @@ def test_without_questionnaire_the_report_renders_and_says_so(report_inputs, tmp
     assert len(w["pdf"]) == 2 and all(p.stat().st_size > 10_000 for p in w["pdf"])
 
 
+@pytest.mark.integration
 @pdf_tools
 def test_the_pdfs_contain_the_chapter(tables, tmp_path):
     code = tables["resource"]["county_code"][0]

@@ -25,6 +25,7 @@ def written(tables, tmp_path_factory):
     return out, write_reports(tables, out, counties=codes, processes=2)
 
 
+@pytest.mark.integration
 def test_annual_pdf_names_every_county_and_embeds_a_cjk_font(written, tables):
     out, _ = written
     text = subprocess.run(["pdftotext", "-layout", str(out / "annual.pdf"), "-"], capture_output=True,
@@ -39,6 +40,7 @@ def test_annual_pdf_names_every_county_and_embeds_a_cjk_font(written, tables):
     assert cjk and all(" yes " in ln for ln in cjk)  # embedded (emb = yes)
 
 
+@pytest.mark.integration
 def test_pages_rendered_to_png_are_not_blank(written, tmp_path):
     out, w = written
     pdf = out / "county" / f"{w['pdf'][1].stem}.pdf"
@@ -52,6 +54,7 @@ def test_pages_rendered_to_png_are_not_blank(written, tmp_path):
         assert (pixels < 200).mean() > 0.005, f"{p.name} looks blank"
 
 
+@pytest.mark.integration
 def test_the_pdf_has_charts_and_tables(written):
     out, w = written
     text = subprocess.run(["pdftotext", str(out / "annual.pdf"), "-"], capture_output=True, text=True).stdout
@@ -135,6 +138,7 @@ def test_print_version_lists_only_failing_units_html_lists_all(tables):
     assert not any(c in short for c in passing if c not in failing)
 
 
+@pytest.mark.integration
 def test_the_style_sheet_reaches_the_pdf_unescaped(written):
     out, _ = written
     html = (out / "annual.html").read_text("utf-8")
@@ -147,12 +151,14 @@ def test_the_style_sheet_reaches_the_pdf_unescaped(written):
     assert re.search(r"\b2 / \d+\b", text), "the page counter (2 / N) is missing"
 
 
+@pytest.mark.integration
 def test_chart_labels_reach_the_pdf_as_text(written):
     out, w = written
     text = subprocess.run(["pdftotext", str(w["pdf"][1]), "-"], capture_output=True, text=True, check=True).stdout
     assert "基准 500" in text and "待提高" in text and "小学R1" in text  # reference line, legend, CV bars
 
 
+@pytest.mark.integration
 def test_an_unchanged_pdf_is_kept_a_changed_or_missing_one_rendered(tables, tmp_path):
     codes = tables["resource"]["county_code"].to_list()[:2]
     first = write_reports(tables, tmp_path, counties=codes, annual=False, processes=1)

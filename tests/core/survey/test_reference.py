@@ -92,6 +92,7 @@ def test_design_effect_equals_r_survey(method: str) -> None:
 
 
 @pytest.mark.reference
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_stored_reference_is_what_r_gives(tmp_path: Path) -> None:
     out = tmp_path / "r_results.csv"

@@ -202,6 +202,7 @@ def test_school_names_are_chinese_and_unique_within_a_county(full):
     assert (s["name"].str.starts_with(s.join(full.regions, on="county_code", how="left", maintain_order="left")["county_name"])).all()
 
 
+@pytest.mark.integration
 def test_same_seed_same_province_in_another_process():
     code = ("from junheng.synth import province; p = province(0.01, random_state=3); "
             "print(p.schools.hash_rows().sum(), p.pupils.hash_rows().sum())")
