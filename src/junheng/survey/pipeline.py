@@ -74,7 +74,7 @@ def draw_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params: SampleParam
     if "grade" in roster.columns:
         roster = roster.filter(pl.col("grade").cast(pl.Int64) == rules.grade)
     carry = sel.filter(pl.col("sampled")).select("school_code", "county_code", "city_code", "stratum", "location",
-                                                 "school_weight")
+                                                 "school_weight", "pupils_per_school")
     pup = select_pupils(roster, carry, params)
     cols = [c for c in PUPIL_SAMPLE_COLUMNS if c in pup.columns]
     rest = [c for c in pup.columns if c not in cols and c not in ("name",)]

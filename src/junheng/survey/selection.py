@@ -107,13 +107,16 @@ def allocate(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
        over the n_h *smallest* schools of ⌊min(N, M_i)/S⌋ — a guarantee, not an expectation.
        n_min = the least n ≥ ``report_schools`` whose worst case reaches
        ⌈``report_pupils`` / ``expected_response``⌉; n_h = max(target, n_min).
-    3. Capped at the stratum's school count.  A stratum whose every school together cannot
-       reach the minimum is **not reportable** (``reportable`` false, ``reason`` says why: too
-       few schools, or too few pupils per subject even in a census of its schools); it keeps
-       its target allocation.
+    3. Capped at the stratum's school count.  Where every school with N pupils each is still
+       short, all its schools are taken and the pupils per school raised to the least
+       N_h > N that reaches the minimum (``pupils_per_school``; the pupil weights follow, as
+       roster ÷ drawn).  A stratum that cannot reach it even so is **not reportable**
+       (``reportable`` false, ``reason`` says why: fewer than ``report_schools`` schools, or too
+       few pupils per subject from every pupil of every school).
 
     Returns ``stratum, n_frame, mos_total, n_schools, n_min, min_pupils_per_subject`` (the
-    guaranteed worst case at n_h, before non-response), ``reportable, reason``.
+    guaranteed worst case at n_h and N_h, before non-response), ``pupils_per_school``,
+    ``reportable, reason``.
     """
     s, N = params.stratum, params.pupils_per_school
     S = len(params.subjects)
@@ -149,24 +152,55 @@ def allocate(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
         s, pl.col("__cum").alias("min_pupils_per_subject"))
     g = g.join(guaranteed, on=s, how="left").with_columns(pl.col("min_pupils_per_subject").fill_null(0))
     census = worst.group_by(s).agg(pl.col("__q").sum().alias("__all"))
-    g = g.join(census, on=s, how="left")
+    g = g.join(census, on=s, how="left").with_columns(pl.lit(N, pl.Int64).alias("pupils_per_school"))
     if params.report_pupils is None:
         return g.with_columns(reportable=pl.lit(None, pl.Boolean), reason=pl.lit(None, pl.String)).drop(
             "__all").sort(s)
+    if params.schools is None:
+        g = _raise_pupils(frame, g, params, need)
     few_schools = pl.col("n_frame") < params.report_schools
     few_pupils = pl.col("__all") < need
-    short = (pl.col("n_schools") < pl.col("n_min").fill_null(10**9))  # fixed n_h below the minimum
+    # a fixed n_h (``schools``) below what the minimum needs
+    short = (pl.col("n_schools") < pl.col("n_min").fill_null(10**9)) if params.schools is not None else pl.lit(False)
     reason = (
         pl.when(few_schools).then(pl.format("本县只有 {} 所学校（每科至少 {} 所）/ only {} schools (at least {} per "
                                             "subject)", "n_frame", pl.lit(params.report_schools), "n_frame",
                                             pl.lit(params.report_schools)))
-        .when(few_pupils).then(pl.format("全部学校每科至多约 {} 名学生（至少 {} 名）/ at most about {} pupils per "
-                                         "subject even from every school (at least {})", "__all", pl.lit(need),
-                                         "__all", pl.lit(need)))
+        .when(few_pupils).then(pl.format("全部学校的全部学生每科至多约 {} 名（至少 {} 名）/ at most about {} pupils "
+                                         "per subject even from every pupil of every school (at least {})", "__all",
+                                         pl.lit(need), "__all", pl.lit(need)))
         .when(short).then(pl.format("固定每层 {} 所学校，少于报告所需 {} 所 / fixed {} schools per stratum, below "
                                     "the {} the reporting minimum needs", "n_schools", "n_min", "n_schools", "n_min"))
     )
     return g.with_columns(reportable=~(few_schools | few_pupils | short), reason=reason).drop("__all").sort(s)
+
+
+def _raise_pupils(frame: pl.DataFrame, g: pl.DataFrame, params: SampleParams, need: int) -> pl.DataFrame:
+    """Strata where every school with N pupils each is still short of the reporting minimum: all
+    their schools, and the least N_h > N pupils per school that reaches it (``pupils_per_school``;
+    ``__all`` becomes the census's worst case at N_h, or at every pupil when even that is short)."""
+    s, N, S = params.stratum, params.pupils_per_school, len(params.subjects)
+    short = g.filter((pl.col("__all") < need) & (pl.col("n_frame") >= params.report_schools))
+    if short.height == 0:
+        return g
+    sizes = frame.filter(pl.col(s).is_in(short[s].implode())).group_by(s).agg(pl.col("mos").cast(pl.Int64))
+    fix = []
+    for key, m in sizes.iter_rows():
+        m = np.asarray(m, dtype=np.int64)
+        top = int(m.max())
+        got = int((m // S).sum())  # every pupil of every school
+        n_h = next((k for k in range(N + 1, top + 1) if int((np.minimum(m, k) // S).sum()) >= need), None)
+        fix.append({s: key, "__n": n_h if n_h is not None else top,
+                    "__got": int((np.minimum(m, n_h) // S).sum()) if n_h is not None else got})
+    fixes = pl.DataFrame(fix, schema={s: g.schema[s], "__n": pl.Int64, "__got": pl.Int64})
+    g = g.join(fixes, on=s, how="left")
+    raised = pl.col("__n").is_not_null()
+    return g.with_columns(
+        pupils_per_school=pl.when(raised).then(pl.col("__n")).otherwise(pl.col("pupils_per_school")),
+        n_schools=pl.when(raised).then(pl.col("n_frame")).otherwise(pl.col("n_schools")),
+        min_pupils_per_subject=pl.when(raised).then(pl.col("__got")).otherwise(pl.col("min_pupils_per_subject")),
+        __all=pl.when(raised).then(pl.col("__got")).otherwise(pl.col("__all")),
+    ).drop("__n", "__got")
 
 
 def _certainty(frame: pl.DataFrame, stratum: str) -> pl.DataFrame:
@@ -186,15 +220,16 @@ def select_schools(frame: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
     """Draw the schools.  Returns the sorted frame with ``n_schools`` (n_h), ``certainty``,
     ``pi`` (inclusion probability), ``sampled``, ``sort_order`` and, for sampled schools,
     ``school_weight`` = 1/π and ``replacement_1``/``replacement_2`` (school codes or null);
-    ``role`` is ``sampled``, ``replacement_1``, ``replacement_2`` or null."""
+    ``role`` is ``sampled``, ``replacement_1``, ``replacement_2`` or null; ``pupils_per_school``
+    (the stratum's N, raised where the reporting minimum needs it: :func:`allocate`)."""
     s = params.stratum
     if frame.height == 0:
         raise ParameterError("抽样框为空 / the sampling frame is empty")
     if (frame["mos"] <= 0).any():
         raise ParameterError("抽样框中的学校规模须为正 / every frame school needs a positive size")
     alloc = allocate(frame, params)
-    df = sort_frame(frame, s, params.implicit).join(alloc.select(s, "n_schools"), on=s, how="left",
-                                                    maintain_order="left")
+    df = sort_frame(frame, s, params.implicit).join(alloc.select(s, "n_schools", "pupils_per_school"), on=s,
+                                                    how="left", maintain_order="left")
     df = _certainty(df, s).with_row_index("sort_order")
     rng = np.random.default_rng(params.random_state)
     strata = df[s].unique(maintain_order=True)
@@ -263,7 +298,8 @@ def select_pupils(roster: pl.DataFrame, schools: pl.DataFrame, params: SamplePar
     """Draw N pupils per participating school from the grade roster and spiral the subjects.
 
     ``schools``: one row per school that tests (``school_code``, ``school_weight`` and any
-    columns to carry, e.g. ``county_code``, ``location``, ``stratum``).  Returns one row per
+    columns to carry, e.g. ``county_code``, ``location``, ``stratum``; ``pupils_per_school``, when
+    present, overrides N for that school — :func:`allocate` raises it in small counties).  Returns one row per
     sampled pupil with ``roster_size``, ``subject``, ``pupil_weight`` = roster size / drawn,
     ``base_weight`` = school × pupil weight, and ``pupil_order`` (the random rank in school).
     """
@@ -294,7 +330,8 @@ def select_pupils(roster: pl.DataFrame, schools: pl.DataFrame, params: SamplePar
             (pl.col("__key").rank("ordinal").over("school_code") - 1).cast(pl.Int64).alias("pupil_order"),
             pl.len().over("school_code").alias("roster_size"),
         )
-        .filter(pl.col("pupil_order") < N)
+        .filter(pl.col("pupil_order") < (pl.col("pupils_per_school") if "pupils_per_school" in r.columns
+                                         else pl.lit(N)))
         .join(offsets, on="school_code", how="left", maintain_order="left")
         .with_columns(
             pl.len().over("school_code").alias("__drawn"),

@@ -136,7 +136,7 @@ def run_sample(cycle: Cycle, params: dict | None = None, progress: Progress | No
     progress(0.4, "读取名单 / reading rosters")
     roster = _rosters(sampled["school_code"].to_list(), cycle.grade)
     progress(0.6, "抽取学生 / selecting pupils")
-    pupils = select_pupils(roster, sampled.select("school_code", "school_weight"), sp)
+    pupils = select_pupils(roster, sampled.select("school_code", "school_weight", "pupils_per_school"), sp)
     progress(0.75, "保存 / saving")
     run = _save(cycle, sel, pupils, frame, params or {}, sp.random_state, replaced=decision)
     progress(1.0, "完成 / done")

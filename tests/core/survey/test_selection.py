@@ -185,7 +185,7 @@ def test_the_allocation_guarantees_the_reporting_minimum_or_says_why_not():
     alloc = allocate(frame, params)
     by = {r["county_code"]: r for r in alloc.iter_rows(named=True)}
     assert not by["A"]["reportable"] and "只有 3 所学校" in by["A"]["reason"]
-    assert not by["B"]["reportable"] and "至多约 12 名学生" in by["B"]["reason"]  # 6 × ⌊8/4⌋
+    assert not by["B"]["reportable"] and "至多约 12 名" in by["B"]["reason"]  # 6 × ⌊8/4⌋
     assert by["C"]["reportable"] and by["C"]["n_schools"] == 10  # ⌈66 / ⌊30/4⌋⌉ = ⌈66/7⌉
     assert by["D"]["reportable"] and by["D"]["min_pupils_per_subject"] >= 66
     for seed in range(5):
@@ -195,3 +195,26 @@ def test_the_allocation_guarantees_the_reporting_minimum_or_says_why_not():
         counts = pupils.group_by("county_code", "subject").agg(n=pl.len(), s=pl.col("school_code").n_unique())
         ok = counts.filter(pl.col("county_code").is_in(["C", "D"]))
         assert ok.height == 8 and (ok["n"] >= 66).all() and (ok["s"] >= 5).all()
+
+
+def test_a_county_short_of_pupils_takes_every_school_and_more_pupils_per_school():
+    """E: 8 schools of 60 pupils. 8 × ⌊30/4⌋ = 56 < 66, so N is raised for E only: the least
+    N_h with 8 × ⌊N_h/4⌋ ≥ 66 is 36 (8 × 9 = 72); every school is taken; its pupils per subject
+    reach 66 and the pupil weights are roster ÷ drawn."""
+    frame, roster = _small_counties()
+    extra = pl.DataFrame([{"school_code": f"E{k:03d}", "county_code": "E", "mos": 60, "location": "乡村"}
+                          for k in range(8)])
+    frame = pl.concat([frame, extra])
+    roster = pl.concat([roster, pl.DataFrame([{"student_id": f"E{k:03d}-{i}", "school_code": f"E{k:03d}"}
+                                              for k in range(8) for i in range(60)])])
+    p = SampleParams(target_pupils=200, random_state=4)
+    alloc = {r["county_code"]: r for r in allocate(frame, p).iter_rows(named=True)}
+    assert alloc["E"]["reportable"] and alloc["E"]["pupils_per_school"] == 36 and alloc["E"]["n_schools"] == 8
+    assert alloc["E"]["min_pupils_per_subject"] == 72 and alloc["C"]["pupils_per_school"] == 30
+    assert "全部学生" in alloc["B"]["reason"]  # 6 schools of 8: even every pupil is too few
+    sel = select_schools(frame, p).filter(pl.col("sampled"))
+    pupils = select_pupils(roster, sel.select("school_code", "county_code", "school_weight", "pupils_per_school"), p)
+    e = pupils.filter(pl.col("county_code") == "E")
+    assert e["school_code"].n_unique() == 8 and e.group_by("school_code").len()["len"].to_list() == [36] * 8
+    assert (e.group_by("subject").len()["len"] >= 66).all()
+    assert e["pupil_weight"].to_list() == [60 / 36] * e.height
