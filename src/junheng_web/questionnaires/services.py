@@ -128,9 +128,11 @@ def _in_scope(user, action: str) -> set[int] | None:
     return set(restrict(School.objects.all(), user, action).values_list("id", flat=True))
 
 
-def _locate(frame: pl.DataFrame, q) -> tuple[pl.DataFrame, list[tuple]]:
+def _locate(frame: pl.DataFrame, q, visible: set[int] | None = None) -> tuple[pl.DataFrame, list[tuple]]:
     """``frame`` (the core's checked responses with ``__row__``) + ``pupil_id``, ``school_id`` from
-    the registry, and the registry problems as (row, column, value, zh, en, severity)."""
+    the registry, and the registry problems as (row, column, value, zh, en, severity).  A pupil's
+    registered school is named only when it is one of ``visible`` (None: any) — a refusal must
+    not tell the uploader where a pupil outside their area is (issue 12.9)."""
     s, p = School._meta.db_table, Pupil._meta.db_table
     problems: list[tuple] = []
     if q.respondent == "student":
@@ -145,9 +147,12 @@ def _locate(frame: pl.DataFrame, q) -> tuple[pl.DataFrame, list[tuple]]:
         if "school_code" in out.columns:
             other = out.filter(pl.col("pupil_id").is_not_null() & pl.col("school_code").is_not_null()
                                & (pl.col("school_code") != pl.col("registered_school")))
-            for r, v, reg in other.select(ROW, "school_code", "registered_school").iter_rows():
+            for r, v, reg, sid in other.select(ROW, "school_code", "registered_school", "school_id").iter_rows():
                 problems.append((r, "学校标识码", v, f"该学生登记在另一所学校（{reg}）",
-                                 f"the pupil is registered at another school ({reg})", "error"))
+                                 f"the pupil is registered at another school ({reg})", "error")
+                                if visible is None or sid in visible else
+                                (r, "学校标识码", v, "该学生登记在您管辖范围以外的另一所学校",
+                                 "the pupil is registered at another school outside your area", "error"))
         return out.drop("registered_school"), problems
     codes = frame["school_code"].drop_nulls().unique().to_list()
     found = _fetch_in(f"SELECT code AS school_code, id AS school_id FROM {s} WHERE code IN ({{marks}})", codes,
@@ -185,7 +190,7 @@ def import_responses(path: str | Path, cycle: Cycle, questionnaire: Questionnair
     bad_keys = {i.row for i in issues if i.severity == "error" and i.row is not None
                 and i.column in headers.values()}
     progress(0.3, "核对名册 / checking against the registry")
-    frame, problems = _locate(frame.filter(~pl.col(ROW).is_in(list(bad_keys))), q)
+    frame, problems = _locate(frame.filter(~pl.col(ROW).is_in(list(bad_keys))), q, _in_scope(user, "view"))
     issues = list(issues) + [Issue(zh, en, file=raw.file, sheet=raw.sheet, row=r, column=headers[c], value=v,
                                    severity=sev) for r, c, v, zh, en, sev in problems]
     allowed = _in_scope(user, "questionnaire.upload")

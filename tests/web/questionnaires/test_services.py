@@ -207,3 +207,17 @@ def test_the_frame_is_the_contracts_frame_for_a_region(world, defined, tmp_path,
     assert responses_frame(world.cycle, q, "410100").height == 8
     assert responses_frame(world.cycle, q, world.regions["B"]).height == 2
     assert responses_frame(world.cycle, q).height == 8
+
+
+def test_a_refusal_does_not_name_a_school_outside_the_uploaders_area(world, defined, tmp_path, qf):
+    """Issue 12.9: county A's user lists county B's pupil under a school of A: refused, without
+    telling where that pupil is registered; the province is told."""
+    rows = [r + ["4101020001"] for r in qf.answers([world.pupils["A"][0], world.pupils["B"][0]])]
+    path = qf.write_xlsx(tmp_path / "s.xlsx", [*qf.STUDENT_HEADERS, "学校标识码"], rows)
+    with pytest.raises(InputError) as exc:
+        _import(path, world, defined["student"], who="bob")
+    text = " ".join(i.message() for i in exc.value.issues)
+    assert "4101030001" not in text and "乙小学" not in text
+    with pytest.raises(InputError) as exc:
+        _import(path, world, defined["student"], who="alice")
+    assert "4101030001" in " ".join(i.message() for i in exc.value.issues)
