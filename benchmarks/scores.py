@@ -83,7 +83,7 @@ def _main() -> None:
     setup()
     from junheng.survey import ReplicateDesign, mean
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
     from junheng_web.cycles.dashboards import compute_academic_dashboard
     from junheng_web.sampling.services import design, store_weights
 
@@ -114,7 +114,7 @@ def _main() -> None:
         *[pl.Series(f"rep_{r}", 9.0 * rng.choice([0.0, 2.0, 1.0], N, p=[0.0125, 0.0125, 0.975])) for r in range(1, 81)])
     secs, _ = _timed(lambda: store_weights(cycle, w))
     print(f"store_weights ({N:,} pupils, 80 replicates): {secs:.2f} s")
-    from junheng_web.assessment.services import scores_frame
+    from junheng_web.assessment.scores import scores_frame
 
     d: ReplicateDesign = design(cycle, scores_frame(cycle))
     base, _ = _timed(lambda: mean(d, pv=[f"pv{k}" for k in range(1, 6)]))

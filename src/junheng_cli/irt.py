@@ -129,7 +129,7 @@ def store(scores: Path, year: int, grade: int, sheet: str | None) -> None:
     from junheng_cli.progress import fraction_bar
 
     cycle = platform_cycle(year, grade)
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     sheet_name = None
     if scores.suffix.lower() in (".parquet", ".pq"):

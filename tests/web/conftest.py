@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -26,6 +27,20 @@ from django.utils import timezone
 from junheng.registry.codes import check_char
 
 PASSWORD = "correct horse battery staple"
+WEB = Path(__file__).resolve().parent
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Unit and integration tests apart: a web test that uses the database (``django_db``, or a
+    fixture that needs it, such as ``world`` or ``client``) is marked ``integration``, as are the
+    modules that start a server or ``manage.py`` (their own ``pytestmark``); the rest are unit
+    tests.  ``-m "not integration"`` runs the unit tests alone."""
+    for item in items:
+        if WEB not in Path(item.path).parents:
+            continue
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)

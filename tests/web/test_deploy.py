@@ -14,7 +14,11 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from junheng_web.accounts.checks import KNOWN_KEYS
+
+pytestmark = pytest.mark.integration  # a server / manage.py in a subprocess
 
 
 def test_it_passes_the_deploy_checks(tmp_path):

@@ -131,7 +131,7 @@ def test_it_has_an_entry_for_every_url():
 @pytest.fixture
 def matrix_world(world, academic):
     from junheng_web.accounts.models import User
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
     from junheng_web.registry.models import Region
 
     pw = world.users["dave"].password

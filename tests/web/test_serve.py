@@ -16,6 +16,8 @@ import urllib.request
 
 import pytest
 
+pytestmark = pytest.mark.integration  # a server / manage.py in a subprocess
+
 
 def _port() -> int:
     with socket.socket() as s:

@@ -235,7 +235,7 @@ def _population(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
 def store_demo_scores(cycle, scores: pl.DataFrame) -> None:
     """The platform's record of the scores (what the academic dashboard and the progress page read),
     when the sample is in the database (the sample stage saved it)."""
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
     from junheng_web.sampling.services import has_sample
 
     if not has_sample(cycle):

@@ -149,8 +149,8 @@ class PupilScore(models.Model):
     contract's *pupil scores*): EAP θ and its SE, five plausible values on the reporting scale and
     their levels (1–4 = 水平Ⅰ–Ⅳ), the EAP on the reporting scale and its level.
 
-    Stored by ``services.store_scores`` (validated, all or nothing, upsert by cycle + pupil);
-    dashboards read them as a frame (``services.scores_frame``) and estimate from the plausible
+    Stored by ``scores.store_scores`` (validated, all or nothing, upsert by cycle + pupil);
+    dashboards read them as a frame (``scores.scores_frame``) and estimate from the plausible
     values — never from these rows one by one."""
 
     cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="pupil_scores")

@@ -20,29 +20,20 @@ from junheng.exceptions import ParameterError
 from junheng.fitness import summarize
 from junheng.survey import ReportingRule, TaylorDesign, mean, proportion
 from junheng_web.assessment.models import PupilScore
-from junheng_web.assessment.services import LEVEL_PV, PV, scores_frame
+from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
 from junheng_web.registry.models import Cycle, Region
-from junheng_web.registry.pages import part_key
+from junheng_web.registry.regions import in_region, part_key
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import design, weights_stamp
-
-
-def _of_pupils_in(qs, region: Region | None):
-    """Rows of ``qs`` (with a ``pupil``) whose pupil's school is in ``region`` (None: all)."""
-    if region is not None and region.level == Region.Level.COUNTY:
-        return qs.filter(pupil__school__county=region)
-    if region is not None and region.level == Region.Level.CITY:
-        return qs.filter(pupil__school__county__parent=region)
-    return qs
 
 
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_fitness_dashboard`, cached until the region's fitness records or the cycle's
     weights change (the stamp is two aggregate queries; the computation reads every record of
     the region)."""
-    f = _of_pupils_in(FitnessRecord.objects.filter(cycle=cycle), region).aggregate(n=Count("id"), last=Max("updated_at"))
+    f = in_region(FitnessRecord.objects.filter(cycle=cycle), region, "pupil__school").aggregate(n=Count("id"), last=Max("updated_at"))
     key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
            f"{f['last'].timestamp() if f['last'] else 0}:{weights_stamp(cycle)}")
     data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 3600)
@@ -110,7 +101,7 @@ ACADEMIC_STATISTICS: dict[str, list[int]] = {
 def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
     change (the stamp is two aggregate queries; the computation reads every score of the region)."""
-    scores = _of_pupils_in(PupilScore.objects.filter(cycle=cycle), region)
+    scores = in_region(PupilScore.objects.filter(cycle=cycle), region, "pupil__school")
     # no updated_at on the scores (an unchanged re-import must leave rows untouched): a content
     # stamp instead — position-weighted sums of every value (the levels also by pupil, exact
     # integers), so a change to any PV or level shows

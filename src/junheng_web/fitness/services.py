@@ -19,9 +19,10 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from junheng.exceptions import InputError, Issue
-from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, score_fitness, write_table
+from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, read_raw, score_fitness, write_table
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.registry.models import Cycle, Pupil
+from junheng_web.registry.regions import in_region
 
 MEASURES = ("height_cm", "weight_kg", *(i.field for i in ITEMS), "vision_left", "vision_right")
 ITEM_SCORE_KEYS = (*(i.score_field for i in ITEMS), *(f"{f}_bonus" for f in BONUS_ITEMS))
@@ -74,8 +75,6 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
     any row is wrong, including a 学籍号 not in the registry.
     """
     path = Path(path)
-    from junheng.fitness import read_raw
-
     try:
         upload = read_fitness_file(path)
     except InputError as exc:
@@ -156,16 +155,7 @@ def fitness_frame(cycle: Cycle, region=None) -> pl.DataFrame:
     ``region`` (a registry Region or its code) limits the frame to one county or city.
     """
     qs = FitnessRecord.objects.filter(cycle=cycle)
-    if region is not None:
-        from junheng_web.registry.models import Region
-
-        reg = region if isinstance(region, Region) else Region.objects.filter(code=str(region)).order_by("level").first()
-        if reg is None:
-            qs = qs.none()
-        elif reg.level == Region.Level.COUNTY:
-            qs = qs.filter(pupil__school__county=reg)
-        elif reg.level == Region.Level.CITY:
-            qs = qs.filter(pupil__school__county__parent=reg)
+    qs = in_region(qs, region, "pupil__school")
     # item scores come out as the stored JSON text and are decoded by Polars in one pass
     qs = qs.annotate(item_scores_text=Cast("item_scores", TextField()))
     fields = ["pupil__student_id", "pupil__school__code", "pupil__school__county__code",

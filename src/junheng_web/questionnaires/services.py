@@ -40,7 +40,7 @@ from junheng_web.accounts.scoping import restrict
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School
-from junheng_web.registry.pages import part_key
+from junheng_web.registry.regions import part_key, region_sql
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import weights_stamp
 
@@ -255,12 +255,6 @@ def _key(q) -> pl.Expr:
 
 # ---------------------------------------------------------------------------------------- frames
 
-def _region(region) -> Region | None:
-    if region is None or isinstance(region, Region):
-        return region
-    return Region.objects.filter(code=str(region)).order_by("level").first()
-
-
 def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None, *, answers: bool = True) -> pl.DataFrame:
     """The stored responses of ``questionnaire`` (``region``: a county or city, Region or code)
     as the contract's responses frame + scale scores: ``respondent_id`` (teachers: 教师编号),
@@ -276,17 +270,9 @@ def responses_frame(cycle: Cycle, questionnaire: Questionnaire, region=None, *, 
            f"r.pupil_id "
            f"FROM {r} r JOIN {s} s ON s.id = r.school_id JOIN {g} c ON c.id = s.county_id "
            f"LEFT JOIN {g} ci ON ci.id = c.parent_id WHERE r.questionnaire_id = %s")
-    params: list = [questionnaire.pk]
-    reg = _region(region)
-    if region is not None and reg is None:
-        sql += " AND 1 = 0"
-    elif reg is not None and reg.level == Region.Level.COUNTY:
-        sql += " AND c.id = %s"
-        params.append(reg.pk)
-    elif reg is not None and reg.level == Region.Level.CITY:
-        sql += " AND c.parent_id = %s"
-        params.append(reg.pk)
-    sql += " ORDER BY r.respondent_id"
+    where, params = region_sql(region)
+    sql += where + " ORDER BY r.respondent_id"
+    params = [questionnaire.pk, *params]
     raw = importers.fetch_frame(sql, params, schema={"pupil_id": pl.Int64})
     items = {i.id: (pl.Int64 if i.type == "choice" else pl.Float64) for i in q.items}
     scales = {x.id: pl.Float64 for x in q.scales}

@@ -1,5 +1,5 @@
 """What the pages of every app look up in the registry through the user's scope: the cycle of a
-URL, the region a dashboard shows, and the column and names of a dashboard's parts."""
+URL, the region a dashboard shows, and the names of a dashboard's parts."""
 
 from __future__ import annotations
 
@@ -24,13 +24,6 @@ def dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
     if region is None:
         raise Http404
     return region
-
-
-def part_key(region: Region | None) -> str:
-    """The column of a dashboard's parts: cities of the province, counties of a city, schools of a county."""
-    if region is None:
-        return "city_code"
-    return "county_code" if region.level == Region.Level.CITY else "school_code"
 
 
 def name_parts(data: dict, region: Region | None) -> dict:

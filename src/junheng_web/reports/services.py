@@ -24,7 +24,10 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from junheng.exceptions import ParameterError
+from junheng.reports import school_html
 from junheng_web.accounts.scoping import can
+from junheng_web.registry.models import School
 
 KINDS = ("annual", "county", "school")
 FORMATS = ("html", "pdf")
@@ -58,8 +61,6 @@ def allowed(user, kind: str, code: str | None = None) -> bool:
 
 
 def _school_county(code: str | None) -> str | None:
-    from junheng_web.registry.models import School
-
     s = School.objects.filter(code=code).select_related("county").first()
     return s.county.code if s else None
 
@@ -84,9 +85,6 @@ def report_file(user, folder: str | Path, kind: str, code: str | None = None, fm
 
 def school_sheet(user, tables, code: str) -> str:
     """The HTML sheet of school ``code`` from the report tables (``junheng.reports.build``)."""
-    from junheng.exceptions import ParameterError
-    from junheng.reports import school_html
-
     if not allowed(user, "school", code):
         raise Http404("no such school")
     try:

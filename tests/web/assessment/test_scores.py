@@ -21,7 +21,7 @@ def scores(world, academic):
 
 def test_it_stores_and_reads_back_the_scores(world, scores):
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.assessment.services import SCORE_COLUMNS, scores_frame, store_scores
+    from junheng_web.assessment.scores import SCORE_COLUMNS, scores_frame, store_scores
 
     frame = scores
     steps = []
@@ -42,7 +42,7 @@ def test_storing_the_same_scores_again_changes_nothing(world, scores):
     from django.test.utils import CaptureQueriesContext
 
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     frame = scores
     store_scores(world.cycle, frame)
@@ -62,7 +62,7 @@ def test_storing_the_same_scores_again_changes_nothing(world, scores):
 
 def test_every_bad_row_is_reported_and_nothing_is_written(world, scores):
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
     from junheng_web.registry.models import Pupil
 
     outsider = Pupil.objects.create(student_id="G41010220110301999X", name="未抽中", sex=1,
@@ -101,7 +101,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(world, scores):
 
 
 def test_missing_columns_and_a_sixth_pv_are_refused(world, scores):
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     good = scores
     with pytest.raises(InputError) as exc:
@@ -138,7 +138,7 @@ def test_the_cli_stores_a_csv_and_reports_text_that_is_not_a_number(world, score
 def test_scores_are_scoped_by_region_and_school(world, scores):
     from junheng_web.accounts.scoping import restrict
     from junheng_web.assessment.models import PupilScore
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     store_scores(world.cycle, scores)
     schools = lambda who: set(restrict(PupilScore, world.users[who]).values_list(  # noqa: E731
@@ -150,7 +150,7 @@ def test_scores_are_scoped_by_region_and_school(world, scores):
 
 
 def test_the_progress_page_counts_sampled_pupils_with_scores(client, world, scores):
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     store_scores(world.cycle, scores.filter(pl.col("student_id").str.contains("410102")).head(4))
     client.force_login(world.users["frank"])

@@ -40,7 +40,7 @@ def test_170000_responses_store_in_well_under_a_minute(tmp_path):
     q, _ = define(cycle, student_questionnaire().to_json())
     codes = dict(School.objects.values_list("id", "code"))
     answers = synth_responses(pupils.select("student_id", pl.col("school_id").replace_strict(codes).alias("school_code")),
-                              seed=1, missing_code=9)
+                              random_state=1, missing_code=9)
     path = tmp_path / "responses.csv"
     path.write_bytes(answers.rename({"respondent_id": "学籍号", "school_code": "学校标识码"}).write_csv()
                      .encode("gb18030"))

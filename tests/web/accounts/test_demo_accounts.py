@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fast_hashes(settings):
-    """The demo's logic is under test here, not argon2 (tests/web/test_login.py checks the hasher)."""
+    """The demo's logic is under test here, not argon2 (tests/web/accounts/test_login.py checks the hasher)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -34,7 +34,7 @@ def surveyed(academic):
 
 def exported(cycle) -> pl.DataFrame:
     """What a researcher would export: the stored scores joined to the stored weight set's file."""
-    from junheng_web.assessment.services import scores_frame
+    from junheng_web.assessment.scores import scores_frame
     from junheng_web.sampling.models import WeightSet
 
     ws = WeightSet.objects.filter(run__cycle=cycle).first()
@@ -158,7 +158,7 @@ def test_the_page_shows_the_figures_and_links_the_parts(client, surveyed):
 
 
 def test_the_figures_are_cached_until_the_scores_change(client, surveyed, academic):
-    from junheng_web.assessment.services import store_scores
+    from junheng_web.assessment.scores import store_scores
 
     cycle, users = surveyed
     client.force_login(users["a"])
