@@ -6,14 +6,14 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from junheng_web.supervision.models import Flag
+from junheng_web.supervision.services import INVALID, UNDER_REVIEW, session_pupils, session_validity
+
 register = template.Library()
 
 
 @register.filter
 def video_validity(session) -> str:
-    from junheng_web.supervision.models import Flag
-    from junheng_web.supervision.services import INVALID, UNDER_REVIEW, session_pupils, session_validity
-
     if not Flag.objects.filter(session=session).exists() and not session.recordings.exists():
         return _("未上传录像")
     validity = session_validity(session)
