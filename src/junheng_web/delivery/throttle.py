@@ -60,8 +60,14 @@ def is_locked(browser: str, ip: str | None, code: str) -> bool:
     return bool(ip) and recent.filter(ip=ip).count() >= ADDRESS_LIMIT
 
 
+KEEP = timedelta(days=1)  # older failures and unlocks count for nothing: removed as new ones come
+
+
 def record_failure(browser: str, ip: str | None, code: str) -> None:
     CodeFailure.objects.create(browser=browser, ip=ip, prefix=normalise(code)[:PREFIX])
+    old = timezone.now() - KEEP
+    CodeFailure.objects.filter(at__lt=old).delete()
+    CodeUnlock.objects.filter(at__lt=old).delete()
 
 
 def unlock(number: str, session, user) -> bool:
