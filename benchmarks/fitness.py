@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from _fitness_baseline import python_scorer  # noqa: E402  (benchmarks/ is on the path)
 
 from junheng.fitness import score_fitness, summarize
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT
@@ -56,56 +57,6 @@ def _quantised(df: pl.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def _python_scorer():
-    """The per-record baseline: dicts of threshold lists, walked for every record and item."""
-    std = load_standard()
-    tables = {}
-    for item in ITEMS:
-        for key, levels in std.items[item.field].thresholds.items():
-            tables[(item.field, *key)] = sorted(levels, reverse=True)  # 100 first
-    bonus = {(f, *k): sorted(v, reverse=True) for f in ("rope_skipping", "pull_ups", "sit_ups", "run_1000m",
-                                                         "run_800m")
-             for k, v in std.items[f].bonus_thresholds.items()}
-    weights = {}
-    for g in range(1, 10):
-        for s in (1, 2):
-            row = std.weights[(g - 1) * 2 + (s - 1)]
-            weights[(g, s)] = {f: int(w) for f, w in zip(std.weight_fields, row) if w}
-    bmi_bands = std.bmi.bands
-    higher = {i.field: i.direction == "higher_better" for i in ITEMS}
-
-    def score(rec: dict) -> tuple[int | None, int]:
-        g, s = rec["grade"], rec["sex"]
-        h, w = rec["height_cm"], rec["weight_kg"]
-        if h is None or w is None:
-            return None, 0
-        bmi = (2 * w * 1_000_000 + h * h) // (2 * h * h)
-        b = bmi_bands[(g, s)]
-        bmi_score = 80 if bmi <= b["underweight_max"] else 100 if bmi <= b["normal_max"] else (
-            80 if bmi <= b["overweight_max"] else 60)
-        total = weights[(g, s)]["bmi"] * bmi_score
-        extra = 0
-        for field, wt in weights[(g, s)].items():
-            if field == "bmi":
-                continue
-            v = rec[field]
-            if v is None:
-                return None, 0
-            pts = 0
-            for level, t in tables[(field, g, s)]:
-                if (v >= t) if higher[field] else (v <= t):
-                    pts = level
-                    break
-            total += wt * pts
-            for p, t in bonus.get((field, g, s), ()):
-                if (v >= t) if higher[field] else (v <= t):
-                    extra += p
-                    break
-        return (total + 5) // 10 + min(extra, 20) * 10, min(extra, 20)
-
-    return score
-
-
 def main() -> None:
     print(f"records: {N:,} mixed grades 1–9, both sexes; cores: {os.cpu_count()}")
     t = time.perf_counter()
@@ -135,7 +86,7 @@ def main() -> None:
     out = score_arrays(grade, sex, q)
     one_s = time.perf_counter() - t
     print(f"kernel, one call on N records : {one_s:7.2f} s  {N / one_s / 1e6:8.1f} M records/s")
-    scorer = _python_scorer()
+    scorer = python_scorer()
     fields = ["grade", "sex", "height_cm", "weight_kg", *(i.field for i in ITEMS)]
     sub = {k: (q[k][:SUB] if k in q else (grade if k == "grade" else sex)[:SUB]) for k in fields}
     recs = [{k: (None if (k not in ("grade", "sex") and sub[k][i] == MISSING) else int(sub[k][i])) for k in fields}

@@ -41,7 +41,7 @@ def _print_warnings(warnings) -> None:
                    "their weights rescaled to 100 (docs/methods/fitness-scoring.md)")
 @SHOW_PERSONAL
 def score(infile: Path, outfile: Path, show_personal: bool, dropped: str | None) -> None:
-    """Score an upload-template file (xlsx/csv): the input columns plus every score column."""
+    """Score an upload-template file (xlsx/csv/parquet): the input columns plus every score column."""
     from junheng.fitness import Battery, scored_output, write_table
 
     battery = Battery.parse(dropped)

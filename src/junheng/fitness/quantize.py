@@ -21,6 +21,7 @@ digits of seconds), or as plain seconds (``225``).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -47,6 +48,23 @@ def normalize_text(s: pl.Expr) -> pl.Expr:
     return pl.when(s != "").then(s)
 
 
+NEEDS_NORMALIZING = "[" + "".join(re.escape(c) for c in _FROM) + "]"
+
+
+def normalize_series(s: pl.Series) -> pl.Series:
+    """:func:`normalize_text` on a Series, rewriting only the cells that need it.
+
+    Nearly every cell of a real file is already plain ASCII: one character-class scan finds the
+    few holding full-width marks, spaces or commas, and only those go through the replacement.
+    """
+    odd = (s.str.contains(NEEDS_NORMALIZING) | (s == "")).fill_null(False)
+    if not odd.any():
+        return s
+    idx = odd.arg_true()
+    fixed = s.gather(idx).to_frame("x").select(normalize_text(pl.col("x"))).to_series()
+    return s.clone().scatter(idx, fixed)
+
+
 def _round_micro(micro: pl.Expr, scale: int, mode: Rounding) -> pl.Expr:
     """Integer micro-units → integer units of 1/scale, half away from zero (or up)."""
     step = _MICRO // scale
@@ -55,22 +73,24 @@ def _round_micro(micro: pl.Expr, scale: int, mode: Rounding) -> pl.Expr:
     return (pl.when(micro < 0).then(-q).otherwise(q)).cast(pl.Int32)
 
 
-def text_to_units(s: pl.Expr, scale: int, mode: Rounding = "half_up") -> pl.Expr:
-    """Decimal text → Int32 units of ``1/scale`` (exact); unparseable or empty → null."""
-    micro = normalize_text(s).cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64)
+def text_to_units(s: pl.Expr, scale: int, mode: Rounding = "half_up", *, normalized: bool = False) -> pl.Expr:
+    """Decimal text → Int32 units of ``1/scale`` (exact); unparseable or empty → null.
+
+    ``normalized=True`` skips :func:`normalize_text` for text already through it."""
+    micro = (s if normalized else normalize_text(s)).cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64)
     return _round_micro(micro, scale, mode)
 
 
 _TIME_RE = r"^(\d{1,2})(?:[′'’:]|\.)(\d{2}(?:\.\d+)?)(?:[″\"”]|'')?$"
 
 
-def time_text_to_seconds(s: pl.Expr, mode: Rounding = "half_up") -> pl.Expr:
+def time_text_to_seconds(s: pl.Expr, mode: Rounding = "half_up", *, normalized: bool = False) -> pl.Expr:
     """``3′45″`` / ``3'45"`` / ``3.45`` (分.秒) / plain seconds ``225`` → Int32 seconds; else null.
 
     Seconds must be written with two digits (``3'5"`` is rejected, as the national system does)
     and be below 60.
     """
-    t = normalize_text(s)
+    t = s if normalized else normalize_text(s)
     parts = t.str.extract_groups(_TIME_RE)
     minutes = parts.struct.field("1").cast(pl.Int64, strict=False)
     sec_micro = parts.struct.field("2").cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64)
@@ -151,4 +171,4 @@ def to_units(s: pl.Series, scale: int, *, time: bool = False, mode: Rounding = "
     raise TypeError(f"column {name!r}: cannot read {s.dtype} as a measurement")
 
 
-__all__ = ["MISSING", "float_to_units", "units_expr", "units_to_float", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]
+__all__ = ["MISSING", "float_to_units", "units_expr", "units_to_float", "NEEDS_NORMALIZING", "normalize_series", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]

@@ -21,7 +21,14 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue, Issues, raise_for
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
-from junheng.fitness.quantize import normalize_text, text_to_units, time_text_to_seconds, units_to_float
+from junheng.fitness.quantize import (
+    NEEDS_NORMALIZING,
+    normalize_series,
+    text_to_units,
+    time_text_to_seconds,
+    units_expr,
+    units_to_float,
+)
 from junheng.fitness.standard import load_standard, row_of
 from junheng.io import ROW, read_table
 
@@ -79,11 +86,48 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, 
     UTF-16; the reader's size limits; first sheet unless named). The header row is the row of
     the first 30 matching most template headers, and must name 学籍号."""
     path = Path(path)
+    if not path.exists():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    if path.suffix.lower() == ".parquet":
+        return _parquet_frame(path), None
     raw = read_table(path, sheet=sheet, expected_headers=[n for _, h, aliases in ALL_COLUMNS for n in (h, *aliases)])
     if not any(_norm_header(c) in ("学籍号", "student_id") for c in raw.columns):
         raise InputError(Issue("找不到表头行（应含“学籍号”）", "no header row (it must contain 学籍号)",
                                file=path.name, sheet=raw.sheet))
     return raw.frame, raw.sheet
+
+
+def _tidy(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """Empty strings → null, ``__row__`` added, wholly empty rows dropped.
+
+    Cells keep the text as written: the checked fields are normalised (spaces, full-width
+    marks) by :func:`check_upload`, which also drops rows whose fields are all blank."""
+    text_cols = [c for c, t in df.schema.items() if t == pl.String]
+    if df.height and text_cols:
+        empty = df.select((pl.col(c) == "").any().alias(c) for c in text_cols).row(0)
+        fix = [c for c, e in zip(text_cols, empty) if e]
+        if fix:
+            df = df.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in fix)
+    df = df.with_columns(pl.int_range(first_row, first_row + df.height, dtype=pl.Int32).alias(ROW))
+    value_cols = [c for c in df.columns if c != ROW]
+    return df.filter(~pl.all_horizontal(pl.col(value_cols).is_null())) if value_cols else df
+
+
+def _parquet_frame(path: Path) -> pl.DataFrame:
+    """A Parquet upload (template headers or canonical fields), ``__row__`` = record number (1-based).
+
+    Measure columns may be text (parsed exactly, as in a CSV) or numbers (quantised exactly at
+    the standard's resolution; a float32 8.1 is the 8.1 it was meant to be); other columns are
+    read as text."""
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a damaged file
+        raise InputError(Issue(f"无法读取 Parquet 文件（{exc}）", f"cannot read the Parquet file ({exc})",
+                               file=path.name)) from None
+    numeric = (pl.Boolean, pl.String)
+    df = df.with_columns(pl.col(c).cast(pl.String) for c, t in df.schema.items()
+                         if not (t.is_numeric() or t in numeric))
+    return _tidy(df, 1)
 
 
 @dataclass
@@ -136,17 +180,23 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     col_of = {f: col for col, f in header_field.items()}
     n = raw.height
 
+    texts = _normalised_texts(raw, col_of)
+    blank = pl.DataFrame(list(texts.values())).select(pl.all_horizontal(pl.all().is_null())).to_series()
+    if blank.any():  # rows of spaces only: as empty as the blank rows the reader dropped
+        raw = raw.filter(~blank)
+        texts = {f: t.filter(~blank) for f, t in texts.items()}
+        n = raw.height
+        c.df = raw
+    parsed = _parse_measures(texts)
+
     def text(f: str) -> pl.Series:
-        if f not in col_of:
-            return pl.Series(f, [None] * n, dtype=pl.String)
-        return raw.select(normalize_text(pl.col(col_of[f])).alias(f)).to_series()
+        return texts[f] if f in texts else pl.Series(f, [None] * n, dtype=pl.String)
 
     def raw_of(f: str) -> pl.Series:
         return raw[col_of[f]] if f in col_of else pl.Series(f, [None] * n, dtype=pl.String)
 
     # 年级编号
-    gcode_txt = text("grade_code")
-    gcode = gcode_txt.cast(pl.Int32, strict=False)
+    gcode = text("grade_code").cast(pl.Int32, strict=False)
     grade = gcode.replace_strict(GRADE_OF_CODE, default=None, return_dtype=pl.Int8)
     c.flag(grade.is_null(), "年级编号", raw_of("grade_code"),
            "年级编号应为 11–16（小学一至六年级）或 21–23（初一至初三）",
@@ -156,16 +206,18 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     sex = pl.Series("sex", sex_txt).replace_strict({"1": 1, "2": 2}, default=None, return_dtype=pl.Int8)
     c.flag(sex.is_null(), "性别", raw_of("sex"), "性别应为 1（男）或 2（女）", "性别 must be 1 (male) or 2 (female)")
     # 学籍号
-    from junheng.registry.codes import student_id_problem, valid_student_ids
+    from junheng.registry.codes import student_id_keys, student_id_problem
 
     sid = text("student_id")
     c.flag(sid.is_null(), "学籍号", sid, "学籍号不能为空", "学籍号 must not be empty")
-    bad_sid = sid.is_not_null() & ~valid_student_ids(sid.fill_null(""))
+    well_formed, sid_key = student_id_keys(sid)
+    bad_sid = sid.is_not_null() & ~pl.Series(well_formed)
     for i in np.flatnonzero(bad_sid.to_numpy()):
         zh, en = student_id_problem(sid[int(i)]) or ("格式错误", "malformed")
         c.issues.add(Issue(f"学籍号{zh}", f"学籍号 {en}", file=file, sheet=sheet, row=int(raw[ROW][int(i)]),
                            column="学籍号", value=sid[int(i)]))
-    dup = sid.is_duplicated() & sid.is_not_null()
+    # duplicates on the packed keys (integers hash fast); on the text when some ids are malformed
+    dup = (pl.Series(sid_key).is_duplicated() if not bad_sid.any() else sid.is_duplicated()) & sid.is_not_null()
     c.flag(dup, "学籍号", sid, "学籍号在文件中重复", "学籍号 appears more than once in the file")
     # 免测
     exempt_txt = text("exempt_note").fill_null("")
@@ -183,12 +235,11 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     out: dict[str, pl.Series] = {}
     for item in MEASURE_ITEMS:
         t = text(item.field)
+        q = parsed[item.field]
         if item.time_format:
-            q = _on(t, time_text_to_seconds)
             rule = ("应写作 分′秒″（如 3′45″、3'45\"、3.45，秒为两位）或秒数",
                     "must be written min′ss″ (3′45″, 3'45\", 3.45; two-digit seconds) or seconds")
         else:
-            q = _on(t, lambda e, scale=item.scale: text_to_units(e, scale))
             rule = ("应为数字", "must be a number")
         c.flag(t.is_not_null() & q.is_null(), item.header, raw_of(item.field), *rule)
         lo, hi = int(round(item.lo * item.scale)), int(round(item.hi * item.scale))
@@ -216,7 +267,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     # vision
     for f in ("vision_left", "vision_right"):
         t = text(f)
-        q = _on(t, lambda e: text_to_units(e, 10))
+        q = parsed[f]
         bad = (t.is_not_null() & q.is_null()) | (q.is_not_null() & (q != 0) & ~q.is_between(30, 53))
         c.flag(bad, HEADER_OF[f], raw_of(f), "裸眼视力应为 0（未测）或 3.0–5.3（五分记录）",
                "uncorrected acuity must be 0 (not tested) or 3.0–5.3 (5-point record)")
@@ -268,9 +319,58 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
                          file=file, sheet=sheet), c.issues.items
 
 
-def _on(s: pl.Series, fn) -> pl.Series:
-    """Apply an expression builder to one Series."""
-    return s.rename("x").to_frame().select(fn(pl.col("x"))).to_series()
+def _normalised_texts(raw: pl.DataFrame, col_of: dict[str, str]) -> dict[str, pl.Series]:
+    """Each mapped column as normalised text (:func:`normalize_text`), keyed by field.
+
+    One parallel scan tells which columns hold any cell needing normalisation; only those cells
+    are rewritten (:func:`normalize_series`), the other columns are the file's own Series.
+    Typed columns (a Parquet upload) stay typed when they are measures, else become text."""
+    out = {f: raw[c].alias(f) for f, c in col_of.items()}
+    for f, s in out.items():
+        if s.dtype != pl.String and f not in _UNITS:
+            out[f] = _as_text(s)
+    fields = [f for f, s in out.items() if s.dtype == pl.String]
+    if not fields or raw.height == 0:
+        return out
+    frame = pl.DataFrame([out[f] for f in fields])
+    odd = frame.select((pl.col(f).str.contains(NEEDS_NORMALIZING) | (pl.col(f) == "")).any() for f in fields).row(0)
+    return {**out, **{f: normalize_series(out[f]) for f, o in zip(fields, odd) if o}}
+
+
+def _as_text(s: pl.Series) -> pl.Series:
+    """A typed code column as the text a person would have typed (1.0 → "1", True → "1")."""
+    if s.dtype == pl.Boolean:
+        return s.cast(pl.Int8).cast(pl.String)
+    if s.dtype.is_float():
+        x = pl.col(s.name)
+        whole = x.is_finite() & (x == x.round(0))
+        return s.to_frame().select(pl.when(whole).then(x.cast(pl.Int64).cast(pl.String))
+                                   .otherwise(x.cast(pl.String))).to_series()
+    return s.cast(pl.String)
+
+
+def _parse_measures(texts: dict[str, pl.Series]) -> dict[str, pl.Series]:
+    """Every measure and acuity column parsed to Int32 units in one parallel pass (null = no value
+    or unparseable; the caller tells the two apart by the text). Text is parsed as exact
+    decimals; typed columns (Parquet) are quantised by :func:`units_expr`."""
+    n = len(next(iter(texts.values()))) if texts else 0
+    frame = pl.DataFrame([s for f, s in texts.items() if f in _UNITS])
+    exprs = []
+    for f in frame.columns:
+        scale, time = _UNITS[f]
+        dtype = frame.schema[f]
+        if dtype == pl.String:
+            e = time_text_to_seconds(pl.col(f), normalized=True) if time else text_to_units(pl.col(f), scale,
+                                                                                             normalized=True)
+        else:
+            e = units_expr(f, dtype, scale, time=time)
+        exprs.append(e.alias(f))
+    out = frame.select(exprs) if exprs else pl.DataFrame()
+    return {f: out[f] if f in out.columns else pl.Series(f, [None] * n, dtype=pl.Int32) for f in _UNITS}
+
+
+_UNITS = {**{i.field: (i.scale, i.time_format) for i in MEASURE_ITEMS}, "vision_left": (10, False),
+          "vision_right": (10, False)}
 
 
 def _fmt_time(seconds: int) -> str:

@@ -82,3 +82,54 @@ def test_graduation_score_is_half_final_year_half_mean_of_the_others():
     # a: 0.5·90.0 + 0.5·(80.0 + 85.5)/2 = 45 + 41.375 = 86.375 → 86.4 良好; b: only the final year
     assert g["graduation_score"].to_list() == [86.4, 59.9]
     assert g["rating"].cast(pl.String).to_list() == ["良好", "不及格"]
+
+
+def _grade6_girl_frame(**override) -> pl.DataFrame:
+    row = {"年级编号": 16, "班级编号": "01", "班级名称": "六(1)班", "学籍号": sid(1), "民族代码": "01", "姓名": "张三",
+           "性别": 2, "出生日期": "2010-01-01", "家庭住址": "郑州", "身高": 150.0, "体重": 40.5, "肺活量": 2010,
+           "50米跑": 8.25, "坐位体前屈": 1.85, "一分钟跳绳": 170, "一分钟仰卧起坐": 46, "50米×8往返跑": "1'40\"",
+           "左眼裸眼视力": 5.0, "右眼裸眼视力": 4.9, "免测": None}
+    row.update(override)
+    return pl.DataFrame([row])
+
+
+@pytest.mark.parametrize("float_dtype", [pl.Float64, pl.Float32])
+def test_parquet_upload_with_typed_columns_scores_the_hand_worked_card(tmp_path, float_dtype):
+    # the same grade-6 girl as the xlsx test above: 91.2 by hand; a float32 8.25 is still 8.25 → 8.3
+    df = _grade6_girl_frame().with_columns(pl.col(pl.Float64).cast(float_dtype))
+    df.write_parquet(tmp_path / "a.parquet")
+    up = read_fitness_file(tmp_path / "a.parquet")
+    r = up.records.row(0, named=True)
+    assert (r["grade"], r["sex"], r["run_50m"], r["sit_and_reach"], r["shuttle_50x8"]) == (6, 2, 8.3, 1.9, 100)
+    assert score_fitness(up.records)["total_score"].to_list() == [91.2]
+
+
+def test_parquet_upload_as_text_reports_every_bad_row_by_record_number(tmp_path):
+    rows = [_grade6_girl_frame(学籍号=sid(k)) for k in range(1, 4)]
+    rows[1] = _grade6_girl_frame(学籍号=sid(2), 肺活量=99999)
+    rows[2] = _grade6_girl_frame(学籍号=sid(1), 性别=3)  # duplicate id and a bad sex code
+    df = pl.concat(rows).with_columns(pl.all().cast(pl.String))
+    df.write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(InputError) as err:
+        read_fitness_file(tmp_path / "b.parquet")
+    got = {(i.row, i.column, str(i.value)) for i in err.value.errors}
+    assert {(2, "肺活量", "99999"), (3, "性别", "3"), (1, "学籍号", sid(1)), (3, "学籍号", sid(1))} <= got
+    assert all(i.file == "b.parquet" for i in err.value.errors)
+    assert "第2行" in next(i for i in err.value.errors if i.column == "肺活量").message()
+
+
+def test_rows_of_spaces_are_dropped_like_blank_rows(tmp_path):
+    text = ",".join(HEAD) + "\n" + ",".join(
+        ["16", "01", "六(1)班", sid(6), "01", "张三", "2", "2010-01-01", "郑州", "150.0", "40.5", "2010", "8.25", "1.85",
+         "170", "46", "1'40\"", "5.0", "4.9", ""]) + "\n" + ",".join([" "] * len(HEAD)) + "\n"
+    path = tmp_path / "e.csv"
+    path.write_text(text, encoding="utf-8")
+    assert score_fitness(read_fitness_file(path).records)["total_score"].to_list() == [91.2]
+
+
+def test_normalising_only_the_odd_cells_equals_normalising_all():
+    from junheng.fitness.quantize import normalize_series, normalize_text
+
+    s = pl.Series("x", ["147.5", "１４５．０", " 1 ", "", None, "1,500", "3′45″", "\u3000", "8.1"] * 3)
+    whole = s.to_frame().select(normalize_text(pl.col("x"))).to_series()
+    assert normalize_series(s).to_list() == whole.to_list()

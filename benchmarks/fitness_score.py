@@ -1,0 +1,105 @@
+"""``junheng fitness score`` end to end (read, check every row, score, write) against a per-record scorer.
+
+``python benchmarks/run.py fitness_score`` (``BENCH_FITNESS_SCORE_N`` overrides the 1,000,000 records).
+
+* data: N synthetic records of all nine grades in the national upload template (CSV as the
+  national system exports it, and the same records as Parquet with typed columns);
+* baseline: the command written per record (``_fitness_baseline.per_record_command``: ``csv``
+  rows, exact ``Decimal`` parsing and range checks, 学籍号 check digit, the dictionary scorer,
+  one row written per record) on the first 50,000 records, in the same run;
+* junheng: the real command, ``python -m junheng_cli.main fitness score IN -o OUT`` in a
+  subprocess (start-up included), for CSV → CSV, CSV → Parquet and Parquet → Parquet;
+* I/O floor: Polars reading the same file (all text) and writing it back, nothing else — what
+  no checking or scoring can go below;
+* check: the baseline's 总分 equals the command's on every record both scored.
+
+Ratios are records per second of wall time, junheng over the baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from _fitness_baseline import per_record_command
+
+from junheng.fitness import national_upload, write_table
+from junheng.synth.fitness import fitness_results
+
+N = int(os.environ.get("BENCH_FITNESS_SCORE_N", 1_000_000))
+SUB = min(50_000, N)
+
+
+def _upload(n: int, seed: int = 2022) -> pl.DataFrame:
+    """N records of the national template, every row valid (L-type 学籍号, weights within the import range)."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    pupils = pl.DataFrame({
+        "student_id": pl.Series([f"L{410101 + k // 10000:06d}20120101{k % 10000:04d}" for k in i]),
+        "sex": rng.integers(1, 3, n), "grade": rng.integers(1, 10, n), "name": pl.repeat("学生", n, eager=True),
+        "class_code": pl.repeat("01", n, eager=True), "class_name": pl.repeat("一班", n, eager=True)})
+    res = fitness_results(pupils, random_state=seed).with_columns(pl.col("weight_kg").clip(14, 200),
+                                                                  pl.col("height_cm").clip(80, 250))
+    return national_upload(res, mask=False)
+
+
+def _run(src: Path, dst: Path) -> float:
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "junheng_cli.main", "fitness", "score", str(src), "-o", str(dst),
+                        "--show-personal"], capture_output=True, text=True)
+    s = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"junheng fitness score failed:\n{r.stderr[-2000:]}")
+    return s
+
+
+def main() -> None:
+    print(f"records: {N:,} (national upload template, grades 1–9); cores: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t = time.perf_counter()
+        up = _upload(N)
+        csv, pq = tmp / "upload.csv", tmp / "upload.parquet"
+        write_table(up, csv)
+        typed = pl.read_csv(csv, infer_schema_length=100_000, schema_overrides={
+            c: pl.String for c in ("学籍号", "班级编号", "民族代码", "出生日期", "家庭住址", "免测")})
+        typed.write_parquet(pq)
+        print(f"  (data written in {time.perf_counter() - t:.1f} s: CSV {csv.stat().st_size / 1e6:.0f} MB, "
+              f"Parquet {pq.stat().st_size / 1e6:.0f} MB)")
+
+        t = time.perf_counter()
+        done, bad = per_record_command(str(csv), str(tmp / "base.csv"), SUB)
+        base_s = time.perf_counter() - t
+        base_rps = done / base_s
+        print(f"per-record command (baseline) : {base_s:7.2f} s  {base_rps / 1e6:7.3f} M records/s (on {done:,}; "
+              f"{bad} rejected)")
+
+        for label, src, dst in (("CSV → CSV", csv, tmp / "out.csv"), ("CSV → Parquet", csv, tmp / "out1.parquet"),
+                                ("Parquet → Parquet", pq, tmp / "out2.parquet")):
+            s = _run(src, dst)
+            print(f"junheng fitness score {label:<17}: {s:6.2f} s  {N / s / 1e6:7.2f} M records/s  "
+                  f"ratio {N / s / base_rps:6.0f}× the per-record command")
+
+        t = time.perf_counter()
+        pl.read_csv(csv, infer_schema=False).write_csv(tmp / "floor.csv")
+        floor_s = time.perf_counter() - t
+        t = time.perf_counter()
+        pl.read_parquet(pq).write_parquet(tmp / "floor.parquet")
+        floor_pq = time.perf_counter() - t
+        print(f"I/O floor (read + write only)  : CSV {floor_s:5.2f} s ({N / floor_s / base_rps:5.0f}×), "
+              f"Parquet {floor_pq:5.2f} s ({N / floor_pq / base_rps:5.0f}×)")
+
+        ours = pl.read_parquet(tmp / "out2.parquet", columns=["总分"]).head(done)["总分"]
+        theirs = pl.read_csv(tmp / "base.csv", columns=["总分"], schema_overrides={"总分": pl.Float64})["总分"]
+        agree = int((ours.fill_null(-1.0) == theirs.fill_null(-1.0)).sum())
+        print(f"agreement on 总分 (first {done:,} records): {agree:,}/{done:,}")
+
+
+if __name__ == "__main__":
+    main()
