@@ -19,9 +19,9 @@ def fitness() -> None:
 
 
 def _score_file(path: Path, battery=None):
-    from junheng.fitness import read_fitness_file, score_fitness
+    from junheng.fitness import census_limits, read_fitness_file, score_fitness
 
-    upload = read_fitness_file(path)
+    upload = read_fitness_file(path, limits=census_limits())  # an operator's own file: census-size limits
     return upload, score_fitness(upload.records, battery=battery)
 
 
@@ -108,9 +108,9 @@ def _canonical(path: Path) -> pl.DataFrame:
     if path.suffix.lower() == ".parquet":
         df = pl.read_parquet(path)
     else:
-        from junheng.fitness import read_raw
+        from junheng.fitness import census_limits, read_raw
 
-        df, _ = read_raw(path)
+        df, _ = read_raw(path, limits=census_limits())
     if "complete" in df.columns or "是否完整" in df.columns:
         inverse = {h: f for f, h in {**HEADER_OF, **SCORE_HEADERS}.items()}
         df = df.rename({c: inverse[c] for c in df.columns if c in inverse and inverse[c] not in df.columns})

@@ -29,12 +29,20 @@ from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, ITEMS, RATINGS, VISI
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
 from junheng.fitness.stream import summarize_parquet
-from junheng.fitness.template_io import HEADER_OF, FitnessUpload, check_upload, read_fitness_file, read_raw
+from junheng.fitness.template_io import (
+    HEADER_OF,
+    FitnessUpload,
+    census_limits,
+    check_upload,
+    read_fitness_file,
+    read_raw,
+)
 
 __all__ = [
     "HEADER_OF",
     "check_upload",
     "read_raw",
+    "census_limits",
     "Battery",
     "reduced_weights",
     "FITNESS_STATISTICS",

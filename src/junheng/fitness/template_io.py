@@ -13,7 +13,7 @@ beyond the 100-point mark of the pupil's grade) come back as warnings for review
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from junheng.fitness.quantize import (
     units_to_float,
 )
 from junheng.fitness.standard import load_standard, row_of
-from junheng.io import ROW, read_table
+from junheng.io import ROW, ReadLimits, read_table
 
 # (field, header, aliases)
 PERSON_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -80,7 +80,17 @@ def _norm_header(h: object) -> str:
 _HEADER_INDEX = {_norm_header(n): f for f, h, aliases in ALL_COLUMNS for n in (h, f, *aliases)}
 
 
-def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, str | None]:
+def census_limits() -> ReadLimits:
+    """The reader's limits for a file on the operator's own machine (the CLI): at least 20 million
+    records of the template and 4 GB, or more where ``JUNHENG_MAX_*`` says so. Web uploads keep
+    the platform's defaults (:meth:`ReadLimits.from_env`)."""
+    env = ReadLimits.from_env()
+    return replace(env, max_rows=max(env.max_rows, 20_000_000), max_cells=max(env.max_cells, 20_000_000 * 40),
+                   max_file_bytes=max(env.max_file_bytes, 4 << 30))
+
+
+def read_raw(path: str | Path, sheet: str | None = None, *,
+             limits: ReadLimits | None = None) -> tuple[pl.DataFrame, str | None]:
     """The file's cells as text with a ``__row__`` column (the spreadsheet row a person sees),
     read by :func:`junheng.io.read_table` (xlsx / xls / csv in UTF-8, UTF-8 with BOM, GB18030 or
     UTF-16; the reader's size limits; first sheet unless named). The header row is the row of
@@ -90,7 +100,8 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pl.DataFrame, 
         raise InputError(Issue("文件不存在", "file not found", file=path.name))
     if path.suffix.lower() == ".parquet":
         return _parquet_frame(path), None
-    raw = read_table(path, sheet=sheet, expected_headers=[n for _, h, aliases in ALL_COLUMNS for n in (h, *aliases)])
+    raw = read_table(path, sheet=sheet, expected_headers=[n for _, h, aliases in ALL_COLUMNS for n in (h, *aliases)],
+                     limits=limits)
     if not any(_norm_header(c) in ("学籍号", "student_id") for c in raw.columns):
         raise InputError(Issue("找不到表头行（应含“学籍号”）", "no header row (it must contain 学籍号)",
                                file=path.name, sheet=raw.sheet))
@@ -407,9 +418,11 @@ def _plausibility(c: _Checker, item: Item, q: pl.Series, rows_np, known, std, ra
            "legal but implausible for this grade; please check", severity="warning")
 
 
-def read_fitness_file(path: str | Path, *, sheet: str | None = None) -> FitnessUpload:
-    """Read and check an upload-template file (xlsx / xls / csv); :class:`InputError` lists every bad row."""
-    raw, sheet_name = read_raw(path, sheet)
+def read_fitness_file(path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None) -> FitnessUpload:
+    """Read and check an upload-template file (xlsx / xls / csv / parquet); :class:`InputError` lists
+    every bad row. ``limits``: the reader's (default :meth:`ReadLimits.from_env`; the CLI passes
+    :func:`census_limits`)."""
+    raw, sheet_name = read_raw(path, sheet, limits=limits)
     file = Path(path).name
     upload, issues = check_upload(raw, file, sheet_name)
     n = sum(i.severity == "error" for i in issues)
@@ -419,5 +432,6 @@ def read_fitness_file(path: str | Path, *, sheet: str | None = None) -> FitnessU
     return upload
 
 
-__all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "check_upload", "plausibility_bounds",
+__all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "census_limits", "check_upload",
+           "plausibility_bounds",
            "read_fitness_file", "read_raw"]

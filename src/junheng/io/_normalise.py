@@ -23,9 +23,28 @@ def normalise_expr(expr: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_bytes() == 0).then(None).otherwise(e)
 
 
+# a cell :func:`normalise_expr` changes: one of the mapped characters, white space at either end, or empty
+_CHANGES = ("[" + "".join(re.escape(c) for c in _FULL) + r"]|^\s|\s$")
+
+
 def normalise_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`normalise_expr` on every string column."""
-    return frame.with_columns(normalise_expr(pl.col(c)).alias(c) for c, t in frame.schema.items() if t == pl.String)
+    """:func:`normalise_expr` on every string column.
+
+    Nearly every cell of a real file is unchanged by it, so one parallel scan of all columns
+    finds the cells it would change and only those are rewritten (a million-row file: a scan,
+    not a hundred replacements per cell)."""
+    cols = [c for c, t in frame.schema.items() if t == pl.String]
+    if not cols or frame.height == 0:
+        return frame.with_columns(normalise_expr(pl.col(c)).alias(c) for c in cols)
+    flags = frame.select((pl.col(c).str.contains(_CHANGES) | (pl.col(c).str.len_bytes() == 0)).fill_null(False)
+                         .alias(c) for c in cols)
+    changed = [c for c, n in zip(cols, flags.select(pl.all().sum()).row(0)) if n]
+    out = []
+    for c in changed:
+        idx = flags[c].arg_true()
+        fixed = frame[c].gather(idx).to_frame("v").select(normalise_expr(pl.col("v"))).to_series()
+        out.append(frame[c].clone().scatter(idx, fixed))
+    return frame.with_columns(out) if out else frame
 
 
 _KEY_RE = re.compile(r"[\s_\-（）()【】\[\]:：*＊]+")

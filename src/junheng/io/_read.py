@@ -247,10 +247,12 @@ def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
         text, enc = decode_csv(data, file=path.name)
     if not text.strip():
         return pl.DataFrame(), enc
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in io.StringIO(text) if line.strip()), "")  # lazily: not a list of every line
     separator = "\t" if "\t" in first and "," not in first else ","
+    # UTF-8 bytes go to Polars as they are (it skips a BOM); other encodings as the decoded text
+    source = io.BytesIO(data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
     try:
-        frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True,
+        frame = pl.read_csv(source, has_header=False, infer_schema=False, truncate_ragged_lines=True,
                             quote_char='"', separator=separator)
     except pl.exceptions.PolarsError:  # a quote inside a field (3'45" in a fitness file): the tolerant reader
         try:

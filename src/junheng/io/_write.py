@@ -56,7 +56,11 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` ready for a CSV a person opens: Enum/Categorical as text, formula-like text
     neutralised (cells and headers); numeric columns unchanged."""
     flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
-    flat = flat.with_columns(neutralise_expr(pl.col(c)).alias(c) for c, t in flat.schema.items() if t == pl.String)
+    cols = [c for c, t in flat.schema.items() if t == pl.String]
+    if cols and flat.height:  # one parallel scan; only columns holding a risky first character are rewritten
+        risky = flat.select(pl.col(c).str.contains(_DANGER).any().alias(c) for c in cols).row(0)
+        cols = [c for c, r in zip(cols, risky) if r]
+    flat = flat.with_columns(neutralise_expr(pl.col(c)).alias(c) for c in cols)
     renames = {c: neutralise_text(c) for c in flat.columns if is_formula_like(c)}
     return flat.rename(renames) if renames else flat
 
@@ -91,9 +95,15 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data", e
         with _atomic(path) as tmp:
             frame.write_parquet(tmp)
     elif suffix == ".csv":
-        text = write_csv_text(frame, date_format=date_format)
-        with _atomic(path) as tmp:
-            tmp.write_bytes(text.encode(encoding))  # "utf-8-sig" writes the BOM
+        if encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8"):
+            with _atomic(path) as tmp, open(tmp, "wb") as f:  # straight from Polars' writer, no text in between
+                if encoding.lower().endswith("sig"):
+                    f.write(b"\xef\xbb\xbf")
+                csv_safe(frame).write_csv(f, date_format=date_format)
+        else:
+            text = write_csv_text(frame, date_format=date_format)
+            with _atomic(path) as tmp:
+                tmp.write_bytes(text.encode(encoding))
     elif suffix == ".xlsx":
         write_sheets({sheet: frame}, path)
     else:

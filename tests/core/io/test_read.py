@@ -175,3 +175,16 @@ def test_an_undecodable_csv_is_named_in_the_error():
 
     with pytest.raises(InputError, match=r"x\.csv: 文件编码无法识别.* / x\.csv: unknown text encoding"):
         decode_csv(b"a,b\n\x80\xff\n", file="x.csv")
+
+
+def test_normalising_only_the_cells_that_change_equals_normalising_every_cell():
+    import polars as pl
+
+    from junheng.io import normalise_expr, normalise_frame
+
+    cells = ["147.5", "１４５．０", " 1 ", "", None, "a\u3000b", "x\t", "\u200b", "张三", "3′45″", "ｘ", "\ufeff年级",
+             "plain", "\u00a0"]
+    frame = pl.DataFrame({"a": cells * 7, "b": list(reversed(cells)) * 7, "n": list(range(len(cells) * 7))})
+    whole = frame.with_columns(normalise_expr(pl.col(c)).alias(c) for c in ("a", "b"))
+    assert normalise_frame(frame).to_dict(as_series=False) == whole.to_dict(as_series=False)
+    assert normalise_frame(frame.head(0)).columns == frame.columns
