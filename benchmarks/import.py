@@ -28,10 +28,10 @@ def make_files(folder: Path, n: int) -> tuple[Path, Path, Path]:
     """A school list and an n-row roster (CSV in GB18030 and xlsx) of valid, plausible pupils."""
     import polars as pl
 
+    from junheng.io import xlsx_bytes  # the synthetic province's fast sheet writer
     from junheng.registry.codes import check_chars
     from junheng.registry.schemas import PUPILS
     from junheng.registry.validate import divisions
-    from junheng.synth._xlsx import xlsx_bytes  # the synthetic province's fast sheet writer
 
     counties = divisions().filter(pl.col("level") == "county")["code"].unique().sort().to_list()
     k = len(counties)

@@ -51,9 +51,8 @@ def main() -> None:
     from python_calamine import CalamineWorkbook
 
     from junheng.exceptions import InputError
-    from junheng.io import read_table
+    from junheng.io import read_table, xlsx_bytes
     from junheng.io._limits import ReadLimits, check_workbook
-    from junheng.synth._xlsx import xlsx_bytes
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

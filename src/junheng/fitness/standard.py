@@ -16,15 +16,14 @@ Sources: ``standards/SOURCES.md``.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
 from junheng.exceptions import ReferenceDataError
 from junheng.fitness.items import ITEM_BY_REF, ITEMS, WEIGHT_GROUP_OF_GRADE, Item, tested_items
+from junheng.io import read_package_table
 
 N_ROWS = 18  # 9 grades × 2 sexes
 NA = -1  # "item not tested in this (grade, sex)"
@@ -35,8 +34,7 @@ def row_of(grade: int, sex: int) -> int:
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
-    with resources.files("junheng.fitness.standards").joinpath(name).open(encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return read_package_table("junheng.fitness.standards", name).fill_null("").to_dicts()
 
 
 def to_units(text: str, scale: int) -> int:

@@ -19,7 +19,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from junheng.exceptions import ParameterError
 from junheng.fitness.aggregate import finish, merge_partials, partial_sums
@@ -27,6 +26,7 @@ from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING, float_to_units, units_expr
 from junheng.fitness.vision import pupil_vision_class
+from junheng.io import open_parquet
 
 _VISION = Item("vision", "视力", "vision", "", 10, "higher_better", 0, 5.3)
 
@@ -144,7 +144,7 @@ def summarize_parquet(
     Gives the same table as ``summarize(score_fitness(pl.read_parquet(path)), by)`` (rows in
     sorted key order) without holding the scored file in memory.
     """
-    pf = pq.ParquetFile(path)
+    pf = open_parquet(path)
     names = set(pf.schema_arrow.names)
     for c in ("grade", "sex", *by, *([weight] if weight else [])):
         if c not in names:

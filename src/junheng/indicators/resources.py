@@ -14,14 +14,13 @@ separately should list them as two schools).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 import polars as pl
 
 from junheng.exceptions import Issue, Issues, ParameterError
+from junheng.io import read_package_table
 
 LEVELS = ("小学", "初中")
 
@@ -52,9 +51,8 @@ _FIELDS = {
 
 
 def _load_registry() -> tuple[Indicator, ...]:
-    text = (resources.files("junheng.indicators") / "data" / "resource_indicators_2017.csv").read_text("utf-8")
     out = []
-    for row in csv.DictReader(text.splitlines()):
+    for row in read_package_table("junheng.indicators.data", "resource_indicators_2017.csv").fill_null("").to_dicts():
         out.append(Indicator(
             id=row["id"], name=row["name"], unit=row["unit"], numerator=_FIELDS[row["id"]],
             per=100.0 if "百" in row["unit"] else 1.0,

@@ -11,20 +11,16 @@ Checklist data (entered per county and year): ``county_code, year, G1..G15, Q1..
 
 from __future__ import annotations
 
-import csv
-from importlib import resources
-
 import polars as pl
 
 from junheng.exceptions import Issue, Issues, ParameterError
 from junheng.indicators.schemas import CHECKLIST, GOV_ITEMS, QUALITY_ITEMS, VETO_ITEMS, conform
+from junheng.io import read_package_table
 
 
 def checklist_items() -> pl.DataFrame:
     """``id, part, title`` of the 15 + 9 checklist items and the 6 veto items."""
-    text = (resources.files("junheng.indicators") / "data" / "checklist_items_2017.csv").read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
-    return pl.DataFrame(rows)
+    return read_package_table("junheng.indicators.data", "checklist_items_2017.csv").fill_null("")
 
 
 RECOGNITION_MIN = 0.85

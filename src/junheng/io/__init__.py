@@ -3,7 +3,9 @@
 - :func:`read_table`: .xlsx/.xls/.csv (UTF-8, UTF-8 with BOM, GB18030, detected) → :class:`RawTable`
   of normalised strings with the spreadsheet row in ``__row__``;
 - :func:`read_frame`: a Parquet/CSV table a program wrote (CSV as text); :func:`read_input`: Parquet,
-  CSV or Excel alike, with required columns checked;
+  CSV or Excel alike, with required columns checked; :func:`open_parquet`: a
+  census-size Parquet file read batch by batch; :func:`read_package_table`: a reference table
+  shipped in a package;
 - :func:`map_columns`: headers (Chinese, English field name or alias) → a schema's fields, with
   issues for missing required and unknown columns;
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
@@ -11,15 +13,26 @@
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
 - :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
   file (or download) the core writes, cells neutralised against formula injection;
+- :func:`xlsx_bytes`: a fast, byte-deterministic one-sheet workbook (the synthetic province's files);
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
 """
 
 from junheng.io._columns import ColumnMap, map_columns, resolve_columns
+from junheng.io._fast_xlsx import xlsx_bytes
 from junheng.io._limits import ReadLimits, check_package
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
 from junheng.io._parse import parse_dates, parse_decimals, parse_integers
-from junheng.io._read import ROW, RawTable, decode_csv, read_frame, read_input, read_table
+from junheng.io._read import (
+    ROW,
+    RawTable,
+    decode_csv,
+    open_parquet,
+    read_frame,
+    read_input,
+    read_package_table,
+    read_table,
+)
 from junheng.io._write import (
     FORMULA_PREFIXES,
     annotate_workbook,
@@ -48,12 +61,14 @@ __all__ = [
     "map_columns",
     "normalise_expr",
     "normalise_frame",
+    "open_parquet",
     "neutralise_workbook",
     "parse_dates",
     "parse_decimals",
     "parse_integers",
     "read_frame",
     "read_input",
+    "read_package_table",
     "read_table",
     "resolve_columns",
     "save_workbook",
@@ -61,4 +76,5 @@ __all__ = [
     "write_csv_text",
     "write_sheets",
     "write_table",
+    "xlsx_bytes",
 ]

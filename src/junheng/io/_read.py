@@ -407,3 +407,34 @@ def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns
         raise InputError([Issue("缺少列", "missing column", file=path.name, column=c) for c in missing])
     casts = [pl.col(c).cast(pl.String) for c in string_columns if c in df.columns]
     return df.with_columns(casts) if casts else df
+
+
+def open_parquet(path: str | Path):
+    """A Parquet file opened to be read batch by batch (``.schema_arrow``, ``.iter_batches``): the
+    census-size path, which never holds the whole file. An unreadable file is an :class:`InputError`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(Issue("无法读取 Parquet 文件", "cannot read the Parquet file", file=path.name,
+                               value=str(exc)[:160])) from None
+
+
+def read_package_table(package: str, name: str) -> pl.DataFrame:
+    """A reference table shipped inside a package (``junheng.registry.data`` …): a UTF-8 CSV with a
+    header row, every column as text, an empty cell null. A missing or broken table is a packaging
+    bug: ``ReferenceDataError``."""
+    from importlib import resources
+
+    from junheng.exceptions import ReferenceDataError
+
+    try:
+        data = resources.files(package).joinpath(name).read_bytes()
+        return pl.read_csv(data, infer_schema=False)
+    except (OSError, ModuleNotFoundError, pl.exceptions.PolarsError) as exc:
+        raise ReferenceDataError(f"参考数据缺失或损坏 / reference table missing or broken: {package}/{name} ({exc})") from exc

@@ -12,12 +12,19 @@ fitness upload (11–16 primary, 21–23 junior secondary).
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 import polars as pl
 
 from junheng.exceptions import Issue
-from junheng.io import ROW, RawTable, parse_dates, parse_decimals, parse_integers, resolve_columns
+from junheng.io import (
+    ROW,
+    RawTable,
+    parse_dates,
+    parse_decimals,
+    parse_integers,
+    read_package_table,
+    resolve_columns,
+)
 from junheng.registry import codes
 from junheng.registry.schemas import LOCATIONS, PUPILS, SCHOOLS, STAGES
 
@@ -33,8 +40,7 @@ AGE_WARN = (4, 7)
 
 
 def _read_data(name: str) -> pl.DataFrame:
-    with resources.files("junheng.registry.data").joinpath(name).open("rb") as fh:
-        return pl.read_csv(fh, infer_schema=False)
+    return read_package_table("junheng.registry.data", name)
 
 
 @functools.cache

@@ -10,10 +10,10 @@ the provincial cohort is ``1.5 million × scale``.
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 import numpy as np
 import polars as pl
+
+from junheng.io import read_package_table
 
 COHORT_AT_SCALE_1 = 1_500_000
 
@@ -38,8 +38,7 @@ LOCATION_SHARES = {"市辖区": (0.82, 0.12, 0.06), "县": (0.28, 0.36, 0.36), "
 
 def divisions() -> pl.DataFrame:
     """The registry's Henan divisions (code, name, level, parent_code), codes as strings."""
-    path = files("junheng.registry") / "data" / "divisions_henan.csv"
-    return pl.read_csv(path.read_bytes(), schema_overrides={"code": pl.String, "parent_code": pl.String})
+    return read_package_table("junheng.registry.data", "divisions_henan.csv")
 
 
 def _kind(code: str) -> str:

@@ -7,7 +7,7 @@
 - ``manifest.json``: seed, scale, every file with its encoding and row count.
 
 Files are byte-identical for the same province: the workbook is written by a small vectorised
-writer (:mod:`junheng.synth._xlsx`) with fixed zip time stamps, and nothing depends on the clock. The
+writer (:func:`junheng.io.xlsx_bytes`) with fixed zip time stamps, and nothing depends on the clock. The
 files are first written to a scratch folder next to ``out_dir`` and moved in only when all are
 written, so a failure leaves no half-written province.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from junheng.io import write_csv_text, xlsx_bytes
 from junheng.registry.schemas import PUPILS, SCHOOLS
-from junheng.synth._xlsx import xlsx_bytes
 from junheng.synth.province import Province
 
 SCHOOLS_FILE = "schools.xlsx"
@@ -48,7 +48,7 @@ def _xlsx_bytes(schools: pl.DataFrame) -> bytes:
 
 
 def _csv_bytes(pupils: pl.DataFrame, encoding: str) -> bytes:
-    text = pupils.rename({c.field: c.header for c in PUPILS.columns}).write_csv(date_format="%Y-%m-%d")
+    text = write_csv_text(pupils.rename({c.field: c.header for c in PUPILS.columns}), date_format="%Y-%m-%d")
     return text.encode(encoding)  # "utf-8-sig" writes the BOM
 
 

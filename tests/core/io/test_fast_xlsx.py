@@ -8,7 +8,8 @@ import polars as pl
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from junheng.synth._xlsx import _column_letters, xlsx_bytes
+from junheng.io import xlsx_bytes
+from junheng.io._fast_xlsx import _column_letters
 
 
 def test_column_letters_follow_excel():

@@ -5,6 +5,7 @@ loaded machine and stamps the save time into the file. This writer builds the sh
 vectorised Polars string expressions (numbers as ``<v>``, text as inline strings), writes the
 five package parts with a fixed zip time stamp, and so gives the same bytes for the same
 frame. The files open in Excel/WPS and read back with openpyxl and python-calamine (tested).
+Text is written as inline strings, so no cell is ever a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import io
 import zipfile
 
 import polars as pl
+
+from junheng.io._limits import column_letter
 
 _ZIP_TIME = (2022, 9, 1, 0, 0, 0)
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -45,14 +48,7 @@ _WB_RELS = (
 
 
 def _column_letters(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        s, k = "", i + 1
-        while k:
-            k, r = divmod(k - 1, 26)
-            s = chr(65 + r) + s
-        out.append(s)
-    return out
+    return [column_letter(i) for i in range(n)]
 
 
 def _escape(expr: pl.Expr) -> pl.Expr:
