@@ -44,6 +44,7 @@ class FlagParameters:
     moved_changed: float = 0.3  # camera moved: at least this share of pixels change at once …
     moved_thumb_diff: float = 12.0  # … and the 8×8 fingerprint still differs this much …
     moved_persist_s: float = 2.0  # … this long afterwards (a person passing the lens does not)
+    moved_align_pct: float = 1.5  # camera moved: the view is this far (% of the width) from the reference frame
     loop_thumb_diff: float = 1.0  # loop: the fingerprints match those of an earlier stretch within this …
     loop_min_lag_s: float = 10.0  # … at least this much earlier …
     loop_min_s: float = 10.0  # … for this long, while the picture moves (a replayed recording)
@@ -171,7 +172,10 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     * still — neither covered nor frozen, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
       (p = ``moved_persist_s``) still differs by ≥ ``moved_thumb_diff`` grey levels on average
-      from both i−1 and i−1−p (none of them covered).
+      from both i−1 and i−1−p (none of them covered); and, with the ``align`` column, every stretch
+      of at least ``moved_persist_s`` in which the view lies ≥ ``moved_align_pct`` % of the width
+      from the reference frame (ORB + homography: a shift, a turn, a slow drift), which replaces
+      an overlapping fingerprint flag.
 
     Severity: covered, frozen and loop are serious from ``covered_serious_s`` / ``frozen_serious_s``
     / ``loop_serious_s`` on, else warnings; still and camera_moved are warnings.  Sorted by start, then kind."""
@@ -228,6 +232,14 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         for k in i[moved]:
             flags.append({"start_s": float(t[k - 1]), "end_s": float(t[k]), "kind": "camera_moved",
                           "severity": "warning", "score": float(min(1.0, changed[k]))})
+    if "align" in stats.columns:  # alignment to the reference frame: shifted, turned, drifting
+        align = stats["align"].fill_null(np.nan).to_numpy()
+        far = np.isfinite(align) & (align >= p.moved_align_pct) & ~covered
+        aligned = _interval_flags(t, far, kind="camera_moved", min_s=p.moved_persist_s, serious_s=np.inf,
+                                  score=np.minimum(1.0, align / (4 * max(p.moved_align_pct, 1e-9))), period=period)
+        flags = [f for f in flags if f["kind"] != "camera_moved"
+                 or not any(f["start_s"] < a["end_s"] and a["start_s"] < f["end_s"] + period for a in aligned)]
+        flags += aligned
     if not flags:
         return _empty()
     return pl.DataFrame(flags, schema=FLAG_SCHEMA).sort("start_s", "kind")

@@ -6,7 +6,9 @@ period, and compute per sampled frame (vectorised over chunks of frames):
 * ``diff`` — mean absolute grey-level difference to the previous sampled frame (null for the first);
 * ``changed`` — share of pixels whose grey level moved by more than ``pixel_threshold``;
 * ``thumb`` — an 8×8 thumbnail (mean grey of each block): the frame's fingerprint, compared
-  across seconds to tell a moved camera from a passing person.
+  across seconds to tell a moved camera from a passing person;
+* ``align`` — how far the view has moved from the reference frame (% of the width; ORB features
+  and a RANSAC homography, :class:`_Aligner`): a shifted, turned or drifting camera.
 
 Frames are converted to grey and shrunk to at most ``WORK_WIDTH`` pixels wide (area averaging)
 before anything is computed, so sensor noise averages out and a 1080p stream costs little more
@@ -26,6 +28,7 @@ import polars as pl
 from junheng.exceptions import InputError, Issue, ParameterError
 
 WORK_WIDTH = 160
+ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference frame
 THUMB = 8
 _CHUNK = 256
 
@@ -81,6 +84,49 @@ def _stats(block: np.ndarray, prev: np.ndarray | None, pixel_threshold: float) -
             "thumb": np.rint(thumb).astype(np.uint8).reshape(n, THUMB * THUMB)}
 
 
+class _Aligner:
+    """Where the camera points, against a reference frame: ORB features (OpenCV) of each kept frame
+    matched to those of the first usable frame (bright, textured, ≥ 40 features), a homography
+    fitted with RANSAC, and the mean displacement of the frame's four corners and centre under it,
+    in % of the frame's width.  People moving in the room are outliers to RANSAC; a covered lens
+    or too few inliers (< 15) gives NaN."""
+
+    def __init__(self) -> None:
+        import cv2
+
+        self.orb = cv2.ORB_create(nfeatures=400, edgeThreshold=8, patchSize=15, fastThreshold=10)
+        self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
+        self.ref = None
+
+    def __call__(self, grey: np.ndarray) -> float:
+        import cv2
+
+        h, w = grey.shape
+        scale = ALIGN_WIDTH / w
+        img = cv2.resize(grey, (ALIGN_WIDTH, max(8, round(h * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        if img.mean() < 30 or img.std() < 8:
+            return float("nan")
+        kp, des = self.orb.detectAndCompute(img, None)
+        if des is None or len(kp) < 40:
+            return float("nan")
+        if self.ref is None:
+            self.ref = (kp, des, img.shape)
+            return 0.0
+        rk, rd, (rh, rw) = self.ref
+        matches = self.matcher.match(rd, des)
+        if len(matches) < 15:
+            return float("nan")
+        src = np.float32([rk[m.queryIdx].pt for m in matches])
+        dst = np.float32([kp[m.trainIdx].pt for m in matches])
+        hmat, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
+        if hmat is None or inliers is None or inliers.sum() < 15:
+            return float("nan")
+        pts = np.float32([[0, 0], [rw, 0], [rw, rh], [0, rh], [rw / 2, rh / 2]])[:, None, :]
+        moved = cv2.perspectiveTransform(pts, hmat)[:, 0, :] - pts[:, 0, :]
+        return float(np.hypot(moved[:, 0], moved[:, 1]).mean() / rw * 100)
+
+
 def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: float = 25.0,
                      progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb``; one row per
@@ -108,6 +154,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         period = 1.0 / fps
         parts: list[dict[str, np.ndarray]] = []
         times: list[float] = []
+        aligned: list[float] = []
+        aligner = _Aligner()
         frames: list[np.ndarray] = []
         prev = None
         index, next_t, last_t = 0, 0.0, -1.0
@@ -125,6 +173,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
             if not ok:
                 break
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+            aligned.append(aligner(grey))
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:
                 grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
             frames.append(grey)
@@ -147,6 +196,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     thumbs = np.concatenate([p["thumb"] for p in parts])
     stats = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
                           **{k: v.astype(np.float64) for k, v in cols.items()}}).with_columns(
+        pl.Series("align", np.asarray(aligned, dtype=np.float64)).fill_nan(None),
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
         pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)))
     info = VideoInfo(path=str(path), native_fps=float(native), frames=index, width=width, height=height,

@@ -48,7 +48,7 @@ def test_it_finds_exactly_the_drawn_events(events_clip):
     assert flags.schema == pl.Schema(FLAG_SCHEMA)
     assert info.duration_s == pytest.approx(30.0) and info.frames == 300
     _match(flags, [("covered", 4, 8, "warning"), ("frozen", 12, 16, "warning"), ("still", 19, 23, "warning"),
-                   ("camera_moved", 25.5, 26, "warning")])
+                   ("camera_moved", 26, 30, "warning")])  # away from the reference view from 26 s to the end
 
 
 def test_it_flags_nothing_in_a_normal_room(video, tmp_path):
@@ -162,3 +162,16 @@ def test_times_come_from_the_time_stamps_and_a_gap_is_flagged(video, tmp_path):
     assert info.duration_s == pytest.approx(160, abs=0.2)  # 40 s of pictures + 120 s not recorded
     flags = detect_flags(stats, SHORT)
     _match(flags, [("gap", 20, 140, "serious"), ("covered", 150, 156, "warning")])
+
+
+def test_a_turned_or_drifting_camera_is_found_by_alignment(video, tmp_path):
+    clip = video.make_clip(tmp_path / "turn.avi", 30, [("rotate", 12, 3.0)])
+    flags, _ = analyse_video(clip, FPS, SHORT)
+    _match(flags, [("camera_moved", 12, 30, "warning")])
+    # a slow drift of 10 px over 20 s: no single step is large, the distance to the reference is
+    clip = video.make_clip(tmp_path / "drift.avi", 40, [("drift", 10, 30, 10)])
+    stats, _ = frame_statistics(clip, FPS)
+    assert stats.filter(pl.col("t_s") < 10)["align"].max() < 0.5
+    flags = detect_flags(stats, SHORT)
+    assert flags["kind"].to_list() == ["camera_moved"]
+    assert 10 <= flags["start_s"][0] <= 16 and flags["end_s"][0] == pytest.approx(40)
