@@ -111,8 +111,9 @@ def _change(tb: Tables, scope: str, unit: str, subject: str) -> dict | None:
 
 def cuts_note(cut_scores: dict | None) -> str:
     """Which method and panel set the cut scores of the levels, or that they are provisional."""
-    if not cut_scores:
-        return "水平分数线为暂定（400/500/600，基准年均值±1个标准差），尚未经标准设定专家组确定，各水平比例仅供参考。"
+    provisional_text = "水平分数线为暂定（400/500/600，基准年均值±1个标准差），尚未经标准设定专家组确定，各水平比例仅供参考。"
+    if not cut_scores or all(c.get("provisional") for c in cut_scores.values()):
+        return provisional_text
     parts, provisional = [], False
     for s in SUBJECTS:
         c = cut_scores.get(s)
@@ -120,7 +121,7 @@ def cuts_note(cut_scores: dict | None) -> str:
             continue
         cuts = "/".join(f"{x:.0f}" for x in c["cuts"])
         provisional |= bool(c.get("provisional"))
-        parts.append(f"{s} {cuts}（{c.get('label', '')}）")
+        parts.append(f"{s} {cuts}（{'暂定' if c.get('provisional') else c.get('label', '')}）")
     text = "水平分数线：" + "；".join(parts) + "。"
     if provisional:
         text += "标注“暂定”的学科尚未经标准设定专家组确定分数线，其水平比例为暂定结果。"
