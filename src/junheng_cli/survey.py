@@ -14,21 +14,40 @@ import polars as pl
 from junheng.exceptions import InputError, Issue, ParameterError
 
 
-def _read_frame(path: Path) -> pl.DataFrame:
-    """A Parquet or CSV (UTF-8 / UTF-8 with BOM) file as a frame; unknown formats are refused."""
+def _read_frame(path: Path, patterns: list[str] | None = None) -> pl.DataFrame:
+    """A Parquet or CSV (UTF-8 / UTF-8 with BOM) file as a frame; unknown formats are refused.
+
+    With ``patterns`` (column names or globs such as ``rep_*``), only the matching columns are read
+    (Parquet: projection of a polars scan, so the other columns are never decoded); names that match
+    nothing are left for the caller to report."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            return pl.read_parquet(path)
+            if patterns is None:
+                return pl.read_parquet(path)
+            scan = pl.scan_parquet(path)
+            return scan.select(_matching(scan.collect_schema().names(), patterns)).collect()
         if suffix in (".csv", ".txt"):
-            return pl.read_csv(path, infer_schema_length=10_000, encoding="utf8-lossy",
-                               schema_overrides={"school_code": pl.String, "county_code": pl.String,
-                                                 "student_id": pl.String})
+            overrides = {"school_code": pl.String, "county_code": pl.String, "student_id": pl.String}
+            columns = None
+            if patterns is not None:
+                header = pl.read_csv(path, n_rows=0, encoding="utf8-lossy").columns
+                columns = _matching(header, patterns)
+                overrides = {k: v for k, v in overrides.items() if k in columns}
+            return pl.read_csv(path, columns=columns, infer_schema_length=10_000, encoding="utf8-lossy",
+                               schema_overrides=overrides)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(Issue("文件无法读取", f"the file cannot be read ({exc.__class__.__name__})",
                                file=path.name)) from exc
     raise InputError(Issue("只支持 .parquet 或 .csv", "only .parquet or .csv files are supported", file=path.name,
                            value=path.suffix))
+
+
+def _matching(names: list[str], patterns: list[str]) -> list[str]:
+    """The columns of ``names`` matched by any of ``patterns`` (exact names or fnmatch globs), in file order."""
+    from fnmatch import fnmatchcase
+
+    return [c for c in names if any(c == p or fnmatchcase(c, p) for p in patterns)]
 
 
 def _write_frame(frame: pl.DataFrame, out: Path) -> None:
@@ -89,14 +108,19 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
              school: str,
              min_pupils: int, min_schools: int, no_suppress: bool, deff: bool, out: Path) -> None:
     """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
-    from junheng.survey import ReplicateDesign, ReportingRule, TaylorDesign, mean, proportion, quantile, total
+    from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion, quantile, total
 
     if (variable is None) == (pv is None):
         raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
-    frame = _read_frame(data)
+    needed = [weight, school, variable or pv, *[b.strip() for b in by.split(",") if b.strip()]]
+    needed.append(strata if method == "taylor" else replicates)
+    needed += [compare.split(":")[0]] if compare else []
+    frame = _read_frame(data, [c for c in needed if c])  # only the columns the estimate reads
     rule = ReportingRule(min_pupils, min_schools, suppress=not no_suppress)
     try:
         if method == "taylor":
+            from junheng.survey import TaylorDesign
+
             design = TaylorDesign(frame, weight, strata=strata, psu=school if school in frame.columns else None,
                                   rule=rule)
         else:

@@ -19,26 +19,62 @@ and return a Polars frame: grouping columns, ``estimate``, ``se``, ``n_pupils``,
 ``flag`` — see :mod:`junheng.survey.estimators`.
 """
 
-from junheng.survey.design import METHODS, NO_RULE, ReplicateDesign, ReportingRule
-from junheng.survey.estimators import (
-    difference,
-    mean,
-    proportion,
-    quantile,
-    regression,
-    resolve_pv,
-    rubin,
-    total,
-    versus_total,
-)
-from junheng.survey.frame import Frame, FrameRules, build_frame
-from junheng.survey.inference import bh_adjust, compare
-from junheng.survey.pipeline import Sample, draw_sample, final_weights
-from junheng.survey.replicates import form_zones, replicate_factors
-from junheng.survey.selection import SampleParams, select_pupils, select_schools
-from junheng.survey.sitelists import site_list_frame, site_lists
-from junheng.survey.taylor import TaylorDesign
-from junheng.survey.weights import adjust_nonresponse, poststratify, rake, trim
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Names are imported on first use (PEP 562), so ``junheng survey estimate`` loads the design and
+# the estimators only — not selection, weighting or Taylor linearisation (scipy.sparse).
+_WHERE = {
+    **dict.fromkeys(("METHODS", "NO_RULE", "ReplicateDesign", "ReportingRule"), "design"),
+    **dict.fromkeys(("difference", "mean", "proportion", "quantile", "regression", "resolve_pv", "rubin", "total",
+                     "versus_total"), "estimators"),
+    **dict.fromkeys(("Frame", "FrameRules", "build_frame"), "frame"),
+    **dict.fromkeys(("bh_adjust", "compare"), "inference"),
+    **dict.fromkeys(("Sample", "draw_sample", "final_weights"), "pipeline"),
+    **dict.fromkeys(("form_zones", "replicate_factors"), "replicates"),
+    **dict.fromkeys(("SampleParams", "select_pupils", "select_schools"), "selection"),
+    **dict.fromkeys(("site_list_frame", "site_lists"), "sitelists"),
+    "TaylorDesign": "taylor",
+    **dict.fromkeys(("adjust_nonresponse", "poststratify", "rake", "trim"), "weights"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'junheng.survey' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"junheng.survey.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:
+    from junheng.survey.design import METHODS, NO_RULE, ReplicateDesign, ReportingRule
+    from junheng.survey.estimators import (
+        difference,
+        mean,
+        proportion,
+        quantile,
+        regression,
+        resolve_pv,
+        rubin,
+        total,
+        versus_total,
+    )
+    from junheng.survey.frame import Frame, FrameRules, build_frame
+    from junheng.survey.inference import bh_adjust, compare
+    from junheng.survey.pipeline import Sample, draw_sample, final_weights
+    from junheng.survey.replicates import form_zones, replicate_factors
+    from junheng.survey.selection import SampleParams, select_pupils, select_schools
+    from junheng.survey.sitelists import site_list_frame, site_lists
+    from junheng.survey.taylor import TaylorDesign
+    from junheng.survey.weights import adjust_nonresponse, poststratify, rake, trim
 
 __all__ = [
     "METHODS",
