@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng.survey import ReplicateDesign, mean, proportion
+from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion
 
 FITNESS_STATISTICS = {
     "pass_rate": ("rating", ["优秀", "良好", "及格"]),
@@ -21,7 +21,7 @@ FITNESS_STATISTICS = {
 
 
 def fitness_estimates(scored: pl.DataFrame, weights: pl.DataFrame, pupils: pl.DataFrame, *,
-                      method: str = "jk2") -> pl.DataFrame:
+                      method: str = "jk2", rule: ReportingRule | None = None) -> pl.DataFrame:
     """``level`` (province/city/county), ``city_code``, ``county_code``, ``statistic``
     (``pass_rate``, ``good_rate``, ``excellent_rate``, ``total_score_mean``), ``estimate``,
     ``se``, ``n_pupils``, ``n_schools``, ``flag``.
@@ -29,13 +29,16 @@ def fitness_estimates(scored: pl.DataFrame, weights: pl.DataFrame, pupils: pl.Da
     ``scored``: scored fitness records (``student_id``, ``rating``, ``total_score``);
     ``weights``: the weights frame (``student_id``, ``weight``, ``rep_*``); ``pupils``: the
     pupil sample (``student_id``, ``school_code``, ``county_code``, ``city_code``, ``sex``).
-    Sampled pupils without a record count as missing, not as failing."""
+    Sampled pupils without a record count as missing, not as failing. ``rule``: the minimum
+    reporting rule (default: the design's, 62 pupils and 5 schools, suppressed below)."""
     base = pupils.select("student_id", "school_code", "county_code", "city_code", "sex")
     reps = weights.select("student_id", "weight", pl.col("^rep_.*$"))
     cols = [c for c in ("student_id", "rating", "total_score") if c in scored.columns]
     data = base.join(reps, on="student_id", how="inner").join(
         scored.select(cols).with_columns(pl.col("student_id").cast(pl.String)), on="student_id", how="left")
     design = ReplicateDesign(data, "weight", "rep_*", method=method)
+    if rule is not None:
+        design = design.with_rule(rule)
     frames = []
     for level, by in (("province", []), ("city", ["city_code"]), ("county", ["county_code"])):
         for name, (col, lv) in FITNESS_STATISTICS.items():
