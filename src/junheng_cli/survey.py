@@ -12,6 +12,7 @@ import click
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
+from junheng.io import write_table
 
 
 def _read_frame(path: Path, patterns: list[str] | None = None) -> pl.DataFrame:
@@ -51,11 +52,7 @@ def _matching(names: list[str], patterns: list[str]) -> list[str]:
 
 
 def _write_frame(frame: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        frame.write_parquet(out)
-    else:
-        frame.write_csv(out, float_precision=None)
+    write_table(frame, out, encoding="utf-8")  # (junheng.io: text cells neutralised against formula injection)
 
 
 def _coerce(value: str, dtype: pl.DataType) -> object:
@@ -229,16 +226,17 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
     keep = [c for c in ("school_code", "name", "county_code", "city_code", "stratum", "location", "mos", "role",
                         "certainty", "pi", "school_weight", "replacement_1", "replacement_2", "sort_order")
             if c in sch.columns]
-    sch.select(keep).write_csv(out / "schools.csv")
-    result.frame.excluded.select([c for c in ("school_code", "name", "county_code", "mos", "reason")
-                                  if c in result.frame.excluded.columns]).write_csv(out / "exclusions.csv")
+    write_table(sch.select(keep), out / "schools.csv", encoding="utf-8")
+    write_table(result.frame.excluded.select([c for c in ("school_code", "name", "county_code", "mos", "reason")
+                                              if c in result.frame.excluded.columns]), out / "exclusions.csv",
+                encoding="utf-8")
     result.frame.rates.write_csv(out / "exclusion_rates.csv")
     result.allocation.write_csv(out / "allocation.csv")  # n_h per county, reportable or why not
     names = pupils.select([c for c in ("student_id", "name", "class_name") if c in pupils.columns])
     lists = site_lists(result.pupils, names, unmask=unmask)
     (out / "sites").mkdir(exist_ok=True)
     for code, frame in lists.items():
-        frame.write_csv(out / "sites" / f"{code}.csv", include_bom=True)
+        write_table(frame, out / "sites" / f"{code}.csv")  # UTF-8 with BOM, names neutralised
     return {"sample": result, "summary": result.summary()}
 
 
