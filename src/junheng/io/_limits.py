@@ -46,6 +46,9 @@ class ReadLimits:
     max_rows: int = 1_048_576  # Excel's own last row
     max_columns: int = 1_000
     max_cells: int = 12_000_000
+    # a workbook's area is allocated cell by cell by the reader (≈ 32 bytes a cell, whether a cell
+    # holds anything or not): a memory bound, kept when a caller raises ``max_cells`` for CSV
+    max_sheet_cells: int = 12_000_000
     max_file_bytes: int = 200 * _MB
     max_uncompressed_bytes: int = 1024 * _MB
     max_ratio: int = 250
@@ -59,7 +62,8 @@ class ReadLimits:
         base = cls()
         changes: dict[str, int] = {}
         for var, name, unit in (("JUNHENG_MAX_ROWS", "max_rows", 1), ("JUNHENG_MAX_COLUMNS", "max_columns", 1),
-                                ("JUNHENG_MAX_CELLS", "max_cells", 1), ("JUNHENG_MAX_FILE_MB", "max_file_bytes", _MB),
+                                ("JUNHENG_MAX_CELLS", "max_cells", 1), ("JUNHENG_MAX_CELLS", "max_sheet_cells", 1),
+                                ("JUNHENG_MAX_FILE_MB", "max_file_bytes", _MB),
                                 ("JUNHENG_MAX_UNCOMPRESSED_MB", "max_uncompressed_bytes", _MB)):
             text = env.get(var, "").strip()
             if text:
@@ -335,12 +339,14 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, file: str, sheet: str 
 
 
 def _check_bounds(b: _Bounds, file: str, sheet: str | None, limits: ReadLimits) -> None:
-    check_area(b.max_row, b.max_col, file, sheet, limits)
+    check_area(b.max_row, b.max_col, file, sheet, limits, sheet_area=True)
 
 
-def check_area(rows: int, columns: int, file: str, sheet: str | None, limits: ReadLimits) -> None:
+def check_area(rows: int, columns: int, file: str, sheet: str | None, limits: ReadLimits, *,
+               sheet_area: bool = False) -> None:
     """Refuse a sheet whose last used row/column (1-based) exceeds the limits; the refusal names
-    the last row and column that hold something."""
+    the last row and column that hold something. ``sheet_area``: a workbook's area, to be
+    allocated whole (``max_sheet_cells`` applies too)."""
     last = column_letter(columns - 1) if columns else None
     where = {"row": rows or None, "column": last}
     if rows > limits.max_rows:
@@ -351,11 +357,12 @@ def check_area(rows: int, columns: int, file: str, sheet: str | None, limits: Re
         raise _refuse(f"表格列数超过上限 {limits.max_columns:,}（第 {last} 列仍有内容）",
                       f"the sheet has more columns than the limit of {limits.max_columns:,} (column {last} still "
                       "has content)", file, sheet=sheet, **where)
-    if rows * columns > limits.max_cells:
+    cap = min(limits.max_cells, limits.max_sheet_cells) if sheet_area else limits.max_cells
+    if rows * columns > cap:
         raise _refuse(f"表格范围过大：A1:{last}{rows} 共 {rows * columns:,} 个单元格，上限 "
-                      f"{limits.max_cells:,}（远处的单元格有内容？请删除多余的行列）",
+                      f"{cap:,}（远处的单元格有内容？请删除多余的行列）",
                       f"the used area is too large: A1:{last}{rows} spans {rows * columns:,} cells; the limit is "
-                      f"{limits.max_cells:,} (a stray value far away? delete the extra rows and columns)", file,
+                      f"{cap:,} (a stray value far away? delete the extra rows and columns)", file,
                       sheet=sheet, **where)
 
 

@@ -148,7 +148,7 @@ def _read_excel(path: Path, sheet: str | None,
         ws = wb.get_sheet_by_name(sheet_name)
         end = ws.end
         if end is not None:  # the area the rows below fill from A1 (an .xls is not checked before loading)
-            check_area(end[0] + 1, end[1] + 1, path.name, sheet_name, limits)
+            check_area(end[0] + 1, end[1] + 1, path.name, sheet_name, limits, sheet_area=True)
         rows = ws.to_python(skip_empty_area=False)
     except InputError:
         raise
