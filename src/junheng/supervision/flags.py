@@ -44,7 +44,8 @@ class FlagParameters:
     moved_changed: float = 0.3  # camera moved: at least this share of pixels change at once …
     moved_thumb_diff: float = 12.0  # … and the 8×8 fingerprint still differs this much …
     moved_persist_s: float = 2.0  # … this long afterwards (a person passing the lens does not)
-    moved_align_pct: float = 1.5  # camera moved: the view is this far (% of the width) from the reference frame
+    moved_align_pct: float = 1.5  # camera moved: the view is this far (% of the width) from the reference frame …
+    moved_align_min_s: float = 4.0  # … for at least this long (large moving things can fool the fit briefly)
     loop_thumb_diff: float = 1.0  # loop: the fingerprints match those of an earlier stretch within this …
     loop_min_lag_s: float = 10.0  # … at least this much earlier …
     loop_min_s: float = 10.0  # … for this long, while the picture moves (a replayed recording)
@@ -173,7 +174,7 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
       (p = ``moved_persist_s``) still differs by ≥ ``moved_thumb_diff`` grey levels on average
       from both i−1 and i−1−p (none of them covered); and, with the ``align`` column, every stretch
-      of at least ``moved_persist_s`` in which the view lies ≥ ``moved_align_pct`` % of the width
+      of at least ``moved_align_min_s`` in which the view lies ≥ ``moved_align_pct`` % of the width
       from the reference frame (ORB + homography: a shift, a turn, a slow drift), which replaces
       an overlapping fingerprint flag.
 
@@ -235,7 +236,8 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     if "align" in stats.columns:  # alignment to the reference frame: shifted, turned, drifting
         align = stats["align"].fill_null(np.nan).to_numpy()
         far = np.isfinite(align) & (align >= p.moved_align_pct) & ~covered
-        aligned = _interval_flags(t, far, kind="camera_moved", min_s=p.moved_persist_s, serious_s=np.inf,
+        aligned = _interval_flags(t, far, kind="camera_moved", min_s=max(p.moved_persist_s, p.moved_align_min_s),
+                                  serious_s=np.inf,
                                   score=np.minimum(1.0, align / (4 * max(p.moved_align_pct, 1e-9))), period=period)
         flags = [f for f in flags if f["kind"] != "camera_moved"
                  or not any(f["start_s"] < a["end_s"] and a["start_s"] < f["end_s"] + period for a in aligned)]
