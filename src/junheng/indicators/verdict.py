@@ -97,9 +97,11 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
     rows = []
     for r in df.iter_rows(named=True):
         reasons: list[str] = []
+        open_only: list[str] = []  # reasons that are missing evidence, not failures
         res_ok = bool(r.get("resource_pass"))
         if r.get("n_units") is None:
             reasons.append("无资源配置数据")
+            open_only.append(reasons[-1])
         else:
             if not r["schools_pass"]:
                 reasons.append(f"资源配置：{r['n_units'] - r['n_units_pass']} 个学校（学部）未达到“至少6项达标、余项不低于85%”")
@@ -112,8 +114,10 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
         for q in q_missing:
             if q == "Q9" and r.get("Q9") is None and r.get("_q9_verdict") == "无法判定":
                 reasons.append(f"教育质量 Q9 无法判定（差距在抽样误差内）：{items[q]}（{r['_q9_detail']}）")
+                open_only.append(reasons[-1])
             elif q == "Q9" and r.get("Q9") is None:
                 reasons.append("教育质量 Q9 无法判定：缺少质量监测结果或样本不足")
+                open_only.append(reasons[-1])
             else:
                 detail = f"（{r['_q9_detail']}）" if q == "Q9" and r.get("_q9_detail") else ""
                 reasons.append(f"教育质量 {q} 未达到：{items[q]}{detail}")
@@ -121,13 +125,14 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
         rec_ok = rec is not None and rec >= RECOGNITION_MIN
         if rec is None:
             reasons.append("无社会认可度调查结果")
+            open_only.append(reasons[-1])
         elif not rec_ok:
             reasons.append(f"社会认可度 {rec * 100:.1f}% 低于85%")
         vetoes = [v for v in VETO_ITEMS if r.get(v) is True]
         for v in vetoes:
             reasons.append(f"一票否决：{items[v]}")
         q9 = "达到" if r.get("Q9") is True else "未达到" if r.get("Q9") is False else "无法判定"
-        undecided_only = bool(reasons) and all("无法判定" in x for x in reasons)
+        undecided_only = bool(reasons) and len(open_only) == len(reasons)
         rows.append({
             "county_code": r["county_code"], "year": year, "resource_pass": res_ok, "quality": q9,
             "overall": "达到" if not reasons else "无法判定" if undecided_only else "未达到",

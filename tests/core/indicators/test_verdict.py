@@ -159,3 +159,13 @@ def test_a_withheld_subject_makes_q9_undecidable_not_reached():
                       {**quality("A", None), "subject": "语文", "share_l3": None, "quality_verdict": None}])
     out = county_verdict(pl.DataFrame([resource("A")]), pl.DataFrame([check("A")]), q, year=2022)
     assert out["quality"].to_list() == ["无法判定"] and out["overall"].to_list() == ["无法判定"]
+
+
+def test_a_failing_subject_beside_an_undecidable_one_is_not_reached():
+    """Q9 未达到 (one subject fails) while another subject is 无法判定: the county 未达到, even
+    though the reason's detail mentions 无法判定."""
+    q = pl.DataFrame([{**quality("A", False), "quality_verdict": "未达到"},
+                      {**quality("A", None), "subject": "语文", "quality_verdict": "无法判定"}])
+    out = county_verdict(pl.DataFrame([resource("A")]), pl.DataFrame([check("A")]), q, year=2022)
+    assert out["quality"].to_list() == ["未达到"] and out["overall"].to_list() == ["未达到"]
+    assert "无法判定" in out["reasons"][0][0]  # the detail lists the undecidable subject
