@@ -144,13 +144,18 @@ def sampled_schools(request: HttpRequest, pk: int) -> HttpResponse:
                                                    "can_replace": can(request.user, "school.replace")})
 
 
+def _sampled_school(request: HttpRequest, pk: int, ss: int) -> tuple[Cycle, SampledSchool]:
+    """The cycle and the sampled school ``ss`` a replacement or confirmation acts on (403/404 otherwise)."""
+    require(request.user, "school.replace")
+    cycle = scoped_cycle(request, pk)
+    return cycle, get_object_or_404(restrict(SampledSchool.objects.filter(cycle=cycle), request.user,
+                                             "school.replace"), pk=ss)
+
+
 @login_required
 @require_POST
 def school_replace(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
-    require(request.user, "school.replace")
-    cycle = scoped_cycle(request, pk)
-    sampled = get_object_or_404(restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "school.replace"),
-                                pk=ss)
+    cycle, sampled = _sampled_school(request, pk, ss)
     status = request.POST.get("status", SampledSchool.Status.REFUSED)
     if status not in (SampledSchool.Status.REFUSED, SampledSchool.Status.CLOSED):
         raise Http404
@@ -168,10 +173,7 @@ def school_replace(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
 @login_required
 @require_POST
 def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
-    require(request.user, "school.replace")
-    cycle = scoped_cycle(request, pk)
-    sampled = get_object_or_404(restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "school.replace"),
-                                pk=ss)
+    cycle, sampled = _sampled_school(request, pk, ss)
     SampledSchool.objects.filter(pk=sampled.pk).update(status=SampledSchool.Status.PARTICIPATING)
     return redirect("sampled_schools", pk=cycle.pk)
 
