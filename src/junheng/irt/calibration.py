@@ -15,10 +15,13 @@ held at given values (fixed-anchor calibration).
 Convergence: largest absolute change of any parameter (slope–intercept metric, group means and
 SDs) between cycles below ``tol`` (mirt's criterion; default 1e-4).
 
-Standard errors: ``se="observed"`` inverts the observed information −∂²ℓ/∂ξ∂ξᵀ, obtained by
-central differences of the exact gradient ∂ℓ/∂ξ = Σ_kq r_jkq ∂log P_jk/∂ξ (Fisher's identity);
-this is the quantity Oakes' (1999) identity computes, as mirt reports with ``SE.type='Oakes'``.
-``se="xpd"`` uses the cross-product of per-pattern scores (cheaper, less accurate).
+Standard errors: ``se="observed"`` inverts the observed information −∂²ℓ/∂ξ∂ξᵀ, computed
+analytically at the EM solution by Louis' (1982) identity — the quantity Oakes' (1999) identity
+computes, as mirt reports with ``SE.type='Oakes'`` — from one E-step's posterior weights (see
+:mod:`junheng.irt._information`).  It agrees with central differences of the exact gradient
+∂ℓ/∂ξ = Σ_kq r_jkq ∂log P_jk/∂ξ (Fisher's identity; :meth:`IRTModel.fd_information`, two E-steps
+per parameter) to differencing error.  ``se="xpd"`` uses the cross-product of per-pattern scores
+(cheaper, less accurate).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from . import _models as M
 from ._base import Estimator
 from ._data import collapse, read_responses, resolve_models
 from ._em import block_grad_info, estep, group_totals, mstep_block
+from ._information import observed_information
 from ._itemset import ItemSet, build, from_frame, to_frame
 
 
@@ -278,7 +282,7 @@ class IRTModel(Estimator):
         logprior = np.stack([normal_log_weights(theta, means[g], sds[g]) for g in range(G)])
         self._itemset, self._pat, self._theta, self._logprior = itemset, pat, theta, logprior
         self._cols = cols if fused else None
-        if self.se == "xpd" or not fused:
+        if self.se is not None or not fused:
             ll, W, R = estep(itemset, pat, theta, logprior)
         else:
             ll, R, _ = self._e()
@@ -324,24 +328,32 @@ class IRTModel(Estimator):
             g[bi] = block_grad_info(b, R[s.block_cols(b)], self._theta, self.guess_prior)[0]
         return np.array([g[bi][r, p] for bi, r, p in idx])
 
+    def fd_information(self) -> np.ndarray:
+        """The observed information of the free item parameters by central differences of the exact
+        gradient (two E-steps per parameter): the check on the analytic ``se="observed"``."""
+        s = self._itemset
+        idx = self._free_index()
+        n = len(idx)
+        H = np.zeros((n, n))
+        for col, (bi, r, p) in enumerate(idx):
+            b = s.blocks[bi]
+            x0 = b.par[r, p]
+            h = 1e-4 * max(1.0, abs(x0))
+            grads = []
+            for sign in (1.0, -1.0):
+                b.par[r, p] = x0 + sign * h
+                Rh = self._e()[1]
+                grads.append(self._gradient(Rh, idx))
+            b.par[r, p] = x0
+            H[:, col] = (grads[0] - grads[1]) / (2 * h)
+        return -(H + H.T) / 2
+
     def _standard_errors(self, R: np.ndarray, W: np.ndarray) -> None:
         s = self._itemset
         idx = self._free_index()
         n = len(idx)
         if self.se == "observed":
-            H = np.zeros((n, n))
-            for col, (bi, r, p) in enumerate(idx):
-                b = s.blocks[bi]
-                x0 = b.par[r, p]
-                h = 1e-4 * max(1.0, abs(x0))
-                grads = []
-                for sign in (1.0, -1.0):
-                    b.par[r, p] = x0 + sign * h
-                    Rh = self._e()[1]
-                    grads.append(self._gradient(Rh, idx))
-                b.par[r, p] = x0
-                H[:, col] = (grads[0] - grads[1]) / (2 * h)
-            info = -(H + H.T) / 2
+            info = observed_information(s, self._pat, self._theta, W, R, idx, self.guess_prior)
         else:  # cross-product of per-pattern scores
             S = np.zeros((self._pat.count.size, n))
             Wn = W / self._pat.count[:, None]  # per-person posterior

@@ -1,0 +1,123 @@
+"""Observed information of the item parameters at the EM solution, without differentiating the E-step.
+
+The marginal log-likelihood is ℓ(ξ) = Σ_p n_p log Σ_q π(θ_q) f_p(θ_q; ξ) over the distinct
+response patterns p.  At node θ_q pattern p's complete-data score is
+s_pq = Σ_{j administered} ∂ log P_j(y_pj | θ_q) / ∂ξ, and with the posterior weights w_pq
+(Louis 1982; the same quantity as Oakes' 1999 identity, whose cross term ∂²Q(ξ'|ξ)/∂ξ'∂ξ is
+Σ_p n_p Cov_q(s_pq)):
+
+    −∂²ℓ/∂ξ∂ξᵀ = −∂²Q/∂ξ'²  −  Σ_q Σ_p n_p w_pq s_pq s_pqᵀ  +  Σ_p n_p s̄_p s̄_pᵀ,   s̄_p = Σ_q w_pq s_pq.
+
+1. −∂²Q/∂ξ'² is block diagonal (one block per item) and needs only the expected counts r_jkq:
+   for the canonical models (Rasch, 2PL, PCM, GPCM in slope–intercept form) −∂² log P_jk does not
+   depend on k and equals Σ_k P_jk ∂log P_jk ∂log P_jkᵀ, the M-step's information; for 3PL and GRM
+   it is the central difference of the M-step's exact gradient with the counts held (no E-step).
+2. The posterior second moment: s_pq = x_p T_q, with x_p a 0/1 row over "this set of items was
+   administered" (one column per distinct administered set of items, e.g. per booklet block) and
+   1[y_pj = k] for k ≥ 1, and T_q mapping those columns to ∂log P_j0(θ_q) and
+   ∂log P_jk(θ_q) − ∂log P_j0(θ_q).  So the term is Σ_q T_qᵀ N_q T_q with N_q = Σ_p n_p w_pq x_p x_pᵀ,
+   all nodes at once by BLAS products over chunks of patterns.
+3. The cross-product of the per-pattern observed scores (what ``se="xpd"`` uses alone).
+
+The group means and SDs are held at their estimates, as in the finite-difference version this
+replaces (the information of the item parameters given the latent distribution).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _models as M
+from ._em import block_grad_info
+
+CANONICAL = ("rasch", "2pl", "pcm", "gpcm")
+
+
+def _item_hessian(b, r: np.ndarray, theta: np.ndarray, prior) -> np.ndarray:
+    """−∂²Q/∂ξ'² per item of block ``b`` (J, p, p), all stored parameters."""
+    grad, info = block_grad_info(b, r, theta, prior)
+    if b.model in CANONICAL:
+        return info
+    p = b.par.shape[1]
+    H = np.zeros((b.par.shape[0], p, p))
+    x0 = b.par.copy()
+    try:
+        for a in range(p):
+            h = 1e-5 * np.maximum(1.0, np.abs(x0[:, a]))
+            b.par[:, a] = x0[:, a] + h
+            gp = block_grad_info(b, r, theta, prior)[0]
+            b.par[:, a] = x0[:, a] - h
+            gm = block_grad_info(b, r, theta, prior)[0]
+            b.par[:, a] = x0[:, a]
+            H[:, :, a] = -(gp - gm) / (2 * h[:, None])
+    finally:
+        b.par[...] = x0
+    return (H + H.transpose(0, 2, 1)) / 2
+
+
+def observed_information(itemset, pat, theta: np.ndarray, W: np.ndarray, R: np.ndarray,
+                         idx: list[tuple[int, int, int]], prior) -> np.ndarray:
+    """−∂²ℓ over the free item parameters ``idx`` ((block, item row, parameter) each).
+
+    ``W`` (P × Q): n_p × posterior weights of every pattern at the final estimates; ``R`` (C × Q)
+    the expected counts (Xᵀ W)."""
+    n_par = len(idx)
+    Q = theta.size
+    where = {key: k for k, key in enumerate(idx)}
+    info = np.zeros((n_par, n_par))
+    # per free item: its position j in the item list, category count, derivative table, columns
+    items = []
+    for bi, b in enumerate(itemset.blocks):
+        if not (~b.fixed).any():
+            continue
+        hess = _item_hessian(b, R[itemset.block_cols(b)], theta, prior)
+        P = np.clip(M.probs(b.model, b.par, theta), 1e-300, None)
+        dlog = M.jac(b.model, b.par, theta) / P[..., None]  # (J_b, K, Q, p)
+        free = np.flatnonzero(b.free)
+        for r in range(b.par.shape[0]):
+            cols = [where[(bi, r, int(p))] for p in free if (bi, r, int(p)) in where]
+            if not cols:
+                continue
+            cols_a = np.array(cols)
+            info[np.ix_(cols_a, cols_a)] += hess[r][np.ix_(free, free)]
+            items.append((int(b.idx[r]), b.ncat, dlog[r][:, :, free], cols_a))
+    if not items:
+        return info
+    Y = pat.Y
+    count = pat.count
+    # 2. x_p columns: one per distinct administered set, then 1[y = k] for k ≥ 1 of every free item
+    seen = np.stack([Y[:, j] >= 0 for j, *_ in items], axis=1)  # (P, J_f)
+    sets, set_of = np.unique(seen.T, axis=0, return_inverse=True)
+    set_of = np.asarray(set_of).ravel()
+    n_x = sets.shape[0] + sum(k - 1 for _, k, _, _ in items)
+    T = np.zeros((Q, n_x, n_par))
+    ind_cols = []  # (item position j, k, x column)
+    c = sets.shape[0]
+    for f, (j, K, D, cols_a) in enumerate(items):
+        T[:, set_of[f], cols_a] += D[0]  # D: (K, Q, p_f)
+        for k in range(1, K):
+            T[:, c, cols_a] = D[k] - D[0]
+            ind_cols.append((j, k, c))
+            c += 1
+    chunk = max(64, 4_000_000 // (n_x * Q))  # rows per BLAS product: ≈ 32 MB of x ∘ w
+    N = np.zeros((n_x, n_x * Q))
+    S = np.zeros((Y.shape[0], n_par))  # per-pattern observed scores s̄_p (for term 3)
+    for lo in range(0, Y.shape[0], chunk):
+        hi = min(lo + chunk, Y.shape[0])
+        x = np.zeros((hi - lo, n_x))
+        x[:, :sets.shape[0]] = sets[:, lo:hi].T
+        for j, k, col in ind_cols:
+            x[:, col] = Y[lo:hi, j] == k
+        w = W[lo:hi]
+        N += x.T @ (x[:, :, None] * w[:, None, :]).reshape(hi - lo, n_x * Q)
+        wn = w / count[lo:hi, None]
+        for j, K, D, cols_a in items:
+            y = Y[lo:hi, j]
+            ok = y >= 0
+            g = (wn @ D.transpose(1, 0, 2).reshape(Q, -1)).reshape(hi - lo, K, -1)  # Σ_q w_pq ∂log P_jk
+            S[lo:hi, cols_a] = np.where(ok[:, None], g[np.arange(hi - lo), np.where(ok, y, 0)], 0.0)
+    N = N.reshape(n_x, n_x, Q)
+    second = np.einsum("qca,qcb->ab", T, np.einsum("cdq,qdb->qcb", N, T, optimize=True), optimize=True)
+    info -= (second + second.T) / 2
+    info += (S * count[:, None]).T @ S
+    return info
