@@ -5,7 +5,8 @@ minimum time; the thresholds are the fields of :class:`FlagParameters` and are e
 ``docs/methods/video-flags.md``.  A flag is a time interval::
 
     start_s, end_s   seconds (video time for picture flags; from the scheduled start for schedule flags)
-    kind             covered | frozen | loop | still | camera_moved | gap | late_start | early_end | missing
+    kind             covered | frozen | loop | still | camera_moved | gap | lighting | occluded | late_start
+                     | early_end | missing
     severity         serious | warning
     score            0–1, how far past its threshold the evidence is (1 = as strong as it gets)
 
@@ -22,7 +23,8 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 
-KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "late_start", "early_end", "missing")
+KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "lighting", "occluded", "late_start", "early_end",
+         "missing")
 SEVERITIES = ("serious", "warning")
 FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "severity": pl.String,
                "score": pl.Float64}
@@ -53,6 +55,12 @@ class FlagParameters:
     sparse_updates: float = 0.5  # footage whose picture repeats in at least this share of samples (a camera
     sparse_factor: float = 3.0  # … that stores a new picture every R s): frozen needs ≥ this × R …
     sparse_serious_factor: float = 6.0  # … and is serious from this × R
+    baseline_s: float = 60.0  # lighting/occluded: the room's reference picture = the median of its first minute …
+    light_ratio: float = 0.6  # lighting: mean brightness below this × (or above 1 / this ×) the reference …
+    light_min_s: float = 5.0  # … for at least this long
+    occluded_ratio: float = 0.4  # occluded: blocks of the 8×8 fingerprint darker than this × their reference …
+    occluded_share: float = 0.15  # … covering at least this share of the picture (but not all of it: lighting) …
+    occluded_min_s: float = 5.0  # … for at least this long
     ts_gap_s: float = 5.0  # gap: the recording's time stamps jump by more than this between two frames …
     ts_gap_serious_s: float = 60.0  # … serious from this
     gap_tolerance_s: float = 60.0  # schedule: late start, early end or a hole longer than this
@@ -64,7 +72,8 @@ class FlagParameters:
             if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
                 raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
                                      f"got {v!r}")
-        for share in ("still_changed", "moved_changed", "sparse_updates"):
+        for share in ("still_changed", "moved_changed", "sparse_updates", "light_ratio", "occluded_ratio",
+                      "occluded_share"):
             if getattr(self, share) > 1:
                 raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
                                      f"got {getattr(self, share)!r}")
@@ -162,6 +171,38 @@ def update_interval(t: np.ndarray, repeat: np.ndarray, period: float, p: FlagPar
     return r if r >= 2 * period else None
 
 
+def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: float) -> list[dict]:
+    """Lighting change and partial occlusion against the room's reference picture: the median
+    fingerprint of the uncovered samples of the first ``baseline_s`` seconds.
+
+    * lighting — the mean brightness leaves [``light_ratio``, 1 / ``light_ratio``] × the reference's
+      for ≥ ``light_min_s`` (not covered: a dimmed room still shows the room);
+    * occluded — between ``occluded_share`` and 85 % of the fingerprint's blocks are darker than
+      ``occluded_ratio`` × their reference for ≥ ``occluded_min_s``, the brightness itself within the
+      lighting band, and the view not moved (``align``): a hand or an object over part of the lens."""
+    base = ~covered & (t <= t[0] + p.baseline_s)
+    if base.sum() < 3:
+        return []
+    ref = np.median(thumb[base], axis=0)
+    ref_bright = float(np.median(bright[base]))
+    if ref_bright <= 0:
+        return []
+    ratio = bright / ref_bright
+    off = ~covered & ((ratio < p.light_ratio) | (ratio > 1 / p.light_ratio))
+    out = _interval_flags(t, off, kind="lighting", min_s=p.light_min_s, serious_s=np.inf,
+                          score=np.clip(np.abs(np.log(np.maximum(ratio, 1e-6))) / np.log(1 / p.light_ratio) - 1, 0, 1),
+                          period=period)
+    dark = (thumb < p.occluded_ratio * np.maximum(ref, 1.0)[None, :]).mean(axis=1)
+    moved = np.zeros(len(t), bool)
+    if "align" in stats.columns:
+        align = stats["align"].fill_null(np.nan).to_numpy()
+        moved = np.isfinite(align) & (align >= p.moved_align_pct)
+    part = ~covered & ~off & ~moved & (dark >= p.occluded_share) & (dark <= 0.85)
+    out += _interval_flags(t, part, kind="occluded", min_s=p.occluded_min_s, serious_s=np.inf, score=dark,
+                           period=period)
+    return out
+
+
 def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> pl.DataFrame:
     """The picture flags of one recording from its statistics frame (``frame_statistics``).
 
@@ -169,6 +210,7 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     * frozen — not covered, ``diff`` ≤ ``frozen_diff`` for ≥ ``frozen_min_s`` (for sparse footage that
       stores a picture every R s, :func:`update_interval`: ≥ ``sparse_factor`` × R);
     * gap — the time stamps jump by more than ``ts_gap_s`` (and two periods) between samples;
+    * lighting, occluded — against the room's reference picture (:func:`_light_flags`);
     * loop — a moving stretch whose fingerprints repeat an earlier stretch (:func:`_loop_flags`);
     * still — neither covered nor frozen, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
@@ -176,7 +218,8 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
       from both i−1 and i−1−p (none of them covered); and, with the ``align`` column, every stretch
       of at least ``moved_align_min_s`` in which the view lies ≥ ``moved_align_pct`` % of the width
       from the reference frame (ORB + homography: a shift, a turn, a slow drift), which replaces
-      an overlapping fingerprint flag.
+      an overlapping fingerprint flag; a fingerprint flag after which the view still aligns with the
+      reference (lights changed, a hand over part of the lens) is dropped.
 
     Severity: covered, frozen and loop are serious from ``covered_serious_s`` / ``frozen_serious_s``
     / ``loop_serious_s`` on, else warnings; still and camera_moved are warnings.  Sorted by start, then kind."""
@@ -233,14 +276,22 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         for k in i[moved]:
             flags.append({"start_s": float(t[k - 1]), "end_s": float(t[k]), "kind": "camera_moved",
                           "severity": "warning", "score": float(min(1.0, changed[k]))})
+    flags += _light_flags(t, bright, thumb, covered, stats, p, period)
     if "align" in stats.columns:  # alignment to the reference frame: shifted, turned, drifting
         align = stats["align"].fill_null(np.nan).to_numpy()
         far = np.isfinite(align) & (align >= p.moved_align_pct) & ~covered
         aligned = _interval_flags(t, far, kind="camera_moved", min_s=max(p.moved_persist_s, p.moved_align_min_s),
                                   serious_s=np.inf,
                                   score=np.minimum(1.0, align / (4 * max(p.moved_align_pct, 1e-9))), period=period)
+        lag_s = max(period, p.moved_persist_s)
+
+        def settled(f):  # the view a moment after the change still matches the reference: lights, not a move
+            k = int(np.searchsorted(t, f["end_s"] + lag_s - 1e-9))
+            return k < len(t) and np.isfinite(align[k]) and align[k] < p.moved_align_pct
+
         flags = [f for f in flags if f["kind"] != "camera_moved"
-                 or not any(f["start_s"] < a["end_s"] and a["start_s"] < f["end_s"] + period for a in aligned)]
+                 or not (settled(f) or any(f["start_s"] < a["end_s"] and a["start_s"] < f["end_s"] + period
+                                           for a in aligned))]
         flags += aligned
     if not flags:
         return _empty()

@@ -19,6 +19,8 @@ KIND_LABELS = {
     "still": _("长时间无动静"),
     "camera_moved": _("镜头移动"),
     "gap": _("录像时间断档"),
+    "lighting": _("照明变化"),
+    "occluded": _("镜头部分遮挡"),
     "late_start": _("录像晚于开考"),
     "early_end": _("录像早于结束"),
     "missing": _("录像缺失"),

@@ -175,3 +175,13 @@ def test_a_turned_or_drifting_camera_is_found_by_alignment(video, tmp_path):
     flags = detect_flags(stats, SHORT)
     assert flags["kind"].to_list() == ["camera_moved"]
     assert 10 <= flags["start_s"][0] <= 16 and flags["end_s"][0] == pytest.approx(40)
+
+
+def test_dimmed_lights_and_a_hand_over_part_of_the_lens(video, tmp_path):
+    clip = video.make_clip(tmp_path / "light.avi", 60, [("dim", 15, 25, 0.35), ("hand", 35, 45)])
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, baseline_s=10))
+    _match(flags, [("lighting", 15, 25, "warning"), ("occluded", 35, 45, "warning")])
+    # lights off (× 0.12) is a covered lens, not a lighting change
+    clip = video.make_clip(tmp_path / "off.avi", 30, [("dim", 15, 25, 0.12)])
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, baseline_s=10))
+    assert flags["kind"].to_list() == ["covered"]
