@@ -100,16 +100,18 @@ def _column_number(letters: bytes) -> int:
 _CHUNK = 1 << 20
 _DECL = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
-_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
+# any cell tag but the plain <c r="…: no attributes, another first attribute, a namespace prefix
+_OTHER_CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:c[\s/>]|c(?=[\s/>])(?! r="))')
 _SIMPLE_REF = re.compile(rb'<c r="([A-Za-z]+)([0-9]+)"')
 _ROW_REF = re.compile(rb'\br\s*=\s*["\']([0-9]+)["\']')
-_CELL_REF_ATTR = re.compile(rb'\br\s*=\s*["\']([A-Za-z]+)([0-9]+)["\']')
+_REF_VALUE = re.compile(rb'\br\s*=\s*(["\'])(.*?)\1')
+_STRICT_REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 
 
 class _Bounds:
     """The last row and column holding a cell. Excel, WPS, LibreOffice and openpyxl write every
-    cell as ``<c r="AB12" …>``; when each cell of a chunk has that form the chunk is read in one
-    regular-expression pass (every cell counted, even one holding only a style: an over-estimate
+    cell as ``<c r="AB12" …>``; when each cell of a chunk has exactly that form (no other cell tag,
+    as many references as ``<c r="``) the chunk is read in one regular-expression pass (every cell counted, even one holding only a style: an over-estimate
     is safe). Otherwise (cells without ``r``, attributes in another order, a namespace prefix)
     the chunk is followed tag by tag, placing cells as a reader does — the n-th cell of a row in
     column n, a row without ``r`` after the previous one — and skipping style-only cells."""
@@ -117,13 +119,13 @@ class _Bounds:
     def __init__(self):
         self.max_row = 0
         self.max_col = 0
+        self.bad_ref: str | None = None
         self._row = 0
         self._col = 0
 
     def feed(self, text: bytes) -> None:
         refs = _SIMPLE_REF.findall(text)
-        n_cells = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")
-        if len(refs) != n_cells or ((b":c " in text or b":c>" in text) and _PREFIXED_CELL.search(text)):
+        if _OTHER_CELL.search(text) or text.count(b'<c r="') != len(refs):  # a cell in another form
             self._walk(text)
             return
         if refs:
@@ -141,9 +143,13 @@ class _Bounds:
                 self._row = int(r.group(1)) if r else self._row + 1
                 self._col = 0
                 continue
-            ref = _CELL_REF_ATTR.search(attrs)
+            ref = _REF_VALUE.search(attrs)
             if ref:
-                self._col, row = _column_number(ref.group(1).upper()), int(ref.group(2))
+                strict = _STRICT_REF.fullmatch(ref.group(2))
+                if strict is None:  # " XFD1048576" is read by some readers as XFD1048576: refuse, never guess
+                    self.bad_ref = ref.group(2)[:40].decode("latin-1")
+                    return
+                self._col, row = _column_number(strict.group(1).upper()), int(strict.group(2))
             else:
                 self._col, row = self._col + 1, self._row
             if not attrs.rstrip().endswith(b"/"):
@@ -339,6 +345,9 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, file: str, sheet: str 
 
 
 def _check_bounds(b: _Bounds, file: str, sheet: str | None, limits: ReadLimits) -> None:
+    if b.bad_ref is not None:
+        raise _refuse("单元格引用无法识别（文件已损坏或被篡改）", "a cell reference cannot be understood (a damaged or "
+                      "tampered file)", file, sheet=sheet, value=b.bad_ref)
     check_area(b.max_row, b.max_col, file, sheet, limits, sheet_area=True)
 
 
