@@ -9,7 +9,8 @@
 - Plausible values (Mislevy, 1991): draws from each person's posterior on a fine grid (node by
   inverse CDF, then uniform within the node's interval), either with the prior N(μ, σ)
   (unconditional) or with the latent-regression prior N(zᵀβ, σ²) whose β, σ are estimated by EM
-  with the item parameters fixed; each draw uses its own β ~ N(β̂, σ̂²(ZᵀZ)⁻¹) so that the
+  with the item parameters fixed (EM on every other node of the grid); each draw uses its own
+  β ~ N(β̂, σ̂²(ZᵀZ)⁻¹) (one eigen-factor of that covariance for all draws) so that the
   regression's uncertainty enters the imputations.  Seeded through ``random_state``.
 """
 
@@ -226,7 +227,7 @@ def conditioning_matrix(sub, data, responses: pl.DataFrame, conditioning: list[s
 
 def latent_regression(L: np.ndarray, Z: np.ndarray, theta: np.ndarray, max_iter: int = 500, tol: float = 1e-6):
     """EM for θ_n ~ N(z_nᵀβ, σ²) given per-person log-likelihoods L (N × Q) at the nodes."""
-    ZtZ_inv = np.linalg.pinv(Z.T @ Z)
+    ZtZ_inv = np.linalg.pinv(Z.T @ Z, hermitian=True)
     beta = np.zeros(Z.shape[1])
     sigma = 1.0
     for _ in range(max_iter):
@@ -289,10 +290,15 @@ def plausible_values(items, responses: pl.DataFrame, *, n: int = 5, conditioning
     out = {}
     if background:
         Z = conditioning_matrix(sub, data, responses, conditioning, school, questionnaire, share, prior_mean, prior_sd)
-        beta, sigma, cov = latent_regression(L, Z, theta)
+        # β and σ by EM on every other node (the calibration's 61-node precision), the draws on all
+        beta, sigma, cov = latent_regression(L[:, ::2], Z, theta[::2])
+        # one factor of the β covariance for every draw (β ~ N(β̂, cov) = β̂ + F·z, F Fᵀ = cov; eigh
+        # copes with a singular cov when columns of Z are collinear)
+        w, V = np.linalg.eigh(cov)
+        factor = V * np.sqrt(np.clip(w, 0.0, None))
     for m in range(1, n + 1):
         if background:
-            b = rng.multivariate_normal(beta, cov)
+            b = beta + factor @ rng.standard_normal(beta.size)
             post = _posterior(L, theta, Z @ b, sigma)
         else:
             post = _posterior(L, theta, np.full(N, prior_mean), prior_sd)
