@@ -1,0 +1,111 @@
+"""Video flags on an evaluation set of generated clips with planted events (the drawing of
+tests/fixtures/video.py: a textured room, sensor noise, a moving pupil): per event kind,
+``JUNHENG_BENCH_CLIPS`` clips (default 6) of 60 s at 10 fps with one event at a random time, plus
+as many clips without any event, sparse (keyframe-only) clips and clips with a pupil only; a
+flag of the event's kind overlapping the event is a hit, every other flag of a kind is a false
+alarm. Thresholds: the tests' short ones (durations of seconds, not minutes).  Prints the
+precision/recall table of docs/methods/video-flags.md and the analysis speed.
+
+    .venv/bin/python benchmarks/run.py video
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+CLIPS = int(os.environ.get("JUNHENG_BENCH_CLIPS", "6"))
+
+
+def _fixture():
+    path = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "video.py"
+    spec = importlib.util.spec_from_file_location("video_fixture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    import numpy as np
+
+    from junheng.supervision import FlagParameters, analyse_video
+
+    video = _fixture()
+    params = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
+                            moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
+    rng = np.random.default_rng(2026)
+    plans = {  # kind: (flag kind, events at a)
+        "covered": ("covered", lambda a: [("black", a, a + 8)]),
+        "frozen": ("frozen", lambda a: [("frozen", a, a + 8)]),
+        "still": ("still", lambda a: [("still", a, a + 10)]),
+        "loop": ("loop", lambda a: [("loop", a, a + 8, 15)]),
+        "shift 24 px": ("camera_moved", lambda a: [("shift", a)]),
+        "turn 3°": ("camera_moved", lambda a: [("rotate", a, 3.0)]),
+        "drift 10 px / 20 s": ("camera_moved", lambda a: [("drift", a, a + 20, 10)]),
+        "lights × 0.35": ("lighting", lambda a: [("dim", a, a + 10, 0.35)]),
+        "hand over 40 %": ("occluded", lambda a: [("hand", a, a + 10)]),
+    }
+    if shutil.which("ffmpeg"):
+        plans["gap 60 s"] = ("gap", None)
+    rows, seconds, analysed = [], 0.0, 0.0
+    found_all: list[tuple[str, list]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (kind, make) in plans.items():
+            for k in range(CLIPS):
+                a = float(rng.integers(18, 30))
+                path = Path(tmp) / f"{kind}-{k}.avi"
+                if make is None:
+                    clip = video.make_clip(path, 60, [], seed=100 + k)
+                    clip = video.with_gap(clip, Path(tmp) / f"gap-{k}.mkv", at=a, gap=60)
+                    span = (a, a + 60)
+                else:
+                    events = make(a)
+                    clip = video.make_clip(path, 60, events, seed=100 + k)
+                    ev = events[0]
+                    span = (a, 60.0 if ev[0] in ("shift", "rotate") else (ev[2] if ev[0] != "drift" else 60.0))
+                t0 = time.perf_counter()
+                flags, info = analyse_video(clip, 2.0, params)
+                analysed += time.perf_counter() - t0
+                seconds += info.duration_s
+                found_all.append((name, [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)]))
+                hit = any(f[0] == kind and f[1] < span[1] and span[0] < f[2] for f in found_all[-1][1])
+                rows.append((name, kind, hit, span))
+        for name, events in (("no event", []), ("sparse footage (1 picture / 5 s)", [("sparse", 0, 60, 5)])):
+            for k in range(CLIPS):
+                clip = video.make_clip(Path(tmp) / f"none-{len(events)}-{k}.avi", 60, events, seed=200 + k)
+                t0 = time.perf_counter()
+                flags, info = analyse_video(clip, 2.0, params)
+                analysed += time.perf_counter() - t0
+                seconds += info.duration_s
+                found_all.append((name, [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)]))
+    print(f"video evaluation set: {len(found_all)} clips of 60 s (96×72, 10 fps), {CLIPS} per planted event, 2 samples/s")
+    print("| planted event | expected flag | clips | recall |")
+    print("|---|---|---:|---:|")
+    for name, (kind, _) in plans.items():
+        sub = [r for r in rows if r[0] == name]
+        print(f"| {name} | `{kind}` | {len(sub)} | {sum(r[2] for r in sub)}/{len(sub)} |")
+    # precision per flag kind: a flag is right when it overlaps a planted event that expects its kind
+    spans = [(r[1], r[3]) for r in rows] + [(None, None)] * (len(found_all) - len(rows))
+    print("| flag | flags raised | on a planted event of that kind | precision |")
+    print("|---|---:|---:|---:|")
+    for kind in sorted({k for k, _ in plans.values()}):
+        raised = right = 0
+        for (_, flags), (want, span) in zip(found_all, spans, strict=True):
+            for f in flags:
+                if f[0] != kind:
+                    continue
+                raised += 1
+                right += want == kind and f[1] < span[1] and span[0] < f[2]
+        print(f"| `{kind}` | {raised} | {right} | {right / raised if raised else float('nan'):.2f} |")
+    for name in ("no event", "sparse footage (1 picture / 5 s)"):
+        n = sum(len(f) for c, f in found_all if c == name)
+        print(f"| (clips with {name}) | {n} flags in {CLIPS} clips | | |")
+    print(f"video speed: {seconds:.0f} s of clips analysed in {analysed:.1f} s ({seconds / analysed:.0f}× real time at 96×72)")
+
+
+if __name__ == "__main__":
+    main()
