@@ -1,16 +1,21 @@
 """The browser test: pupil sign-in by login code, the booklet as the browser sees it (never the
 key), answers stored idempotently, submission, and the export of raw responses for scoring.
 
-Sign-in: the pupil types the code printed on the login card.  Codes are stored only as salted
-hashes, one salt per session (``testsites.services.code_salt``), so the code is hashed once for each
-session that is open now (from ``OPEN_BEFORE`` before its start to its end) and looked up among
-those sessions' hashes.  A pupil who signs in again (another browser, a closed tab) gets the same
-attempt back, with the answers the server has.
+Sign-in: the pupil types the code printed on the login card.  Codes are stored only as a salted
+hash, one salt per session (``testsites.services.code_salt``), and as a lookup key, an HMAC under
+the server's secret (``testsites.services.code_lookup``).  The code's lookup key finds its rows in
+one indexed query, kept to the sessions open now (from ``OPEN_BEFORE`` before their start to their
+end), and the salted hash is then checked: a sign-in, right or wrong, costs the same whether ten
+or thirty thousand sessions are open.  Rows stored before the lookup key existed (``lookup`` empty)
+are still found the old way — the code hashed once per open session that has such rows — and get
+their key on the first sign-in.  A pupil who signs in again (another browser, a closed tab) gets
+the same attempt back, with the answers the server has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import uuid
 from dataclasses import dataclass
 
@@ -32,7 +37,7 @@ from junheng_web.assessment.models import (
 )
 from junheng_web.delivery.models import Answer, Attempt
 from junheng_web.testsites.models import LoginCode, TestSession
-from junheng_web.testsites.services import code_salt, session_pupils
+from junheng_web.testsites.services import code_lookup, code_salt, normalise_code, session_pupils
 
 OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
 GRACE = dt.timedelta(minutes=10)  # answers queued before the end may still arrive this long after it
@@ -51,18 +56,36 @@ def open_sessions(now: dt.datetime | None = None):
 
 
 def find_login(code: str, now: dt.datetime | None = None) -> LoginCode | None:
-    """The login code row of an open session that ``code`` opens, or ``None``."""
-    code = (code or "").strip().upper().replace(" ", "").replace("-", "")
+    """The login code row of an open session that ``code`` opens, or ``None`` (also when the code
+    opens two open sessions: never guess which pupil typed it)."""
+    code = normalise_code(code)
     if not code:
         return None
-    hashes = {hash_code(code, code_salt(s)): s.pk for s in open_sessions(now)}
-    if not hashes:
-        return None
-    keys, found = list(hashes), []
-    for k in range(0, len(keys), 2000):  # thousands of sessions may be open at once on a central platform
-        found += [lc for lc in LoginCode.objects.filter(code_hash__in=keys[k:k + 2000]).select_related("session__site")
-                  if hashes.get(lc.code_hash) == lc.session_id]
+    now = now or timezone.now()
+    window = {"session__starts_at__lte": now + OPEN_BEFORE, "session__ends_at__gte": now}
+    found = [lc for lc in LoginCode.objects.filter(lookup=code_lookup(code), **window).select_related("session__site")
+             if hmac.compare_digest(lc.code_hash, hash_code(code, code_salt(lc.session)))]
+    if not found:
+        found = _find_unkeyed(code, now)
     return found[0] if len(found) == 1 else None
+
+
+def _find_unkeyed(code: str, now: dt.datetime) -> list[LoginCode]:
+    """Rows stored before lookup keys existed: the code hashed once per open session that still has
+    such rows (the old cost, only for those sessions); a row found gets its lookup key."""
+    legacy = set(LoginCode.objects.filter(lookup__isnull=True, session__starts_at__lte=now + OPEN_BEFORE,
+                                          session__ends_at__gte=now).values_list("session_id", flat=True))
+    if not legacy:  # the usual case: one indexed query (rows without a key) finds none
+        return []
+    hashes = {hash_code(code, code_salt(s)): s.pk for s in TestSession.objects.filter(pk__in=legacy).select_related("site")}
+    keys, found = list(hashes), []
+    for k in range(0, len(keys), 2000):
+        found += [lc for lc in (LoginCode.objects.filter(code_hash__in=keys[k:k + 2000], lookup__isnull=True)
+                                .select_related("session__site"))
+                  if hashes.get(lc.code_hash) == lc.session_id]
+    if len(found) == 1:
+        LoginCode.objects.filter(pk=found[0].pk).update(lookup=code_lookup(code))
+    return found
 
 
 def sign_in(code: str, now: dt.datetime | None = None) -> Attempt:

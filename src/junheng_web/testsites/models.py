@@ -51,17 +51,23 @@ class TestSession(models.Model):
 
 class LoginCode(models.Model):
     """The one-time login code printed on a pupil's login card for a session, stored only as a
-    salted SHA-256 (:func:`junheng.materials.hash_code`) for the browser test to check."""
+    salted SHA-256 (:func:`junheng.materials.hash_code`) for the browser test to check, and as
+    ``lookup``: an HMAC of the code under a key derived from the server's secret
+    (``testsites.services.code_lookup``), the indexed key the pupils' sign-in finds the row by in
+    one query however many sessions are open.  Rows stored before the key existed have no
+    ``lookup`` until the pupil signs in once or the cards are printed again (``delivery.services``)."""
 
     session = models.ForeignKey(TestSession, on_delete=models.CASCADE, related_name="login_codes")
     student_id = models.CharField("学籍号", max_length=32)
     code_hash = models.CharField(max_length=64)
+    lookup = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "cycles_logincode"
         constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="login_code_session_pupil_unique")]
-        indexes = [models.Index(fields=["code_hash"], name="login_code_hash_idx")]  # the pupils' sign-in looks codes up by hash
+        indexes = [models.Index(fields=["code_hash"], name="login_code_hash_idx"),
+                   models.Index(fields=["lookup"], name="login_code_lookup_idx")]  # the pupils' sign-in looks codes up
 
     def __str__(self) -> str:
         return f"{self.session_id}: {self.student_id}"

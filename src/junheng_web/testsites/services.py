@@ -6,13 +6,15 @@
 * :func:`site_pupil_list` — the list a test site downloads (masked by default), via sampling;
 * :func:`session_pupils` / :func:`session_material` — who sits a session (the rule is
   ``sampling.services.sitting_q``) and its seating plan or login cards as PDF;
-* :func:`store_login_codes` / :func:`check_login_code` / :func:`code_salt` — the login codes printed
-  on the cards, kept only as salted hashes (the pupils' sign-in in ``delivery`` looks them up).
+* :func:`store_login_codes` / :func:`check_login_code` / :func:`code_salt` / :func:`code_lookup` — the
+  login codes printed on the cards, kept only as salted hashes and a keyed lookup HMAC (the pupils'
+  sign-in in ``delivery`` finds a code by its lookup key, then checks the salted hash).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -163,18 +165,35 @@ def code_salt(session: TestSession) -> str:
     return f"junheng-login|{session.site.cycle_id}|{session.pk}"
 
 
+def normalise_code(code: str) -> str:
+    """A code as the pupil may type it (lower case, spaces, dashes) in its printed form."""
+    return (code or "").strip().upper().replace(" ", "").replace("-", "")
+
+
+def _lookup_key() -> bytes:
+    return hashlib.sha256(f"junheng-login-lookup|{settings.SECRET_KEY}".encode()).digest()
+
+
+def code_lookup(code: str) -> str:
+    """The indexed lookup key of a login code: hex HMAC-SHA-256 of the normalised code under a key
+    derived from the server's ``SECRET_KEY``.  The same in every session (so one query finds it
+    among all open sessions); without the secret nobody can test guesses against a copy of the
+    table, unlike the salted hash, whose salt is not secret."""
+    return hmac.new(_lookup_key(), normalise_code(code).encode(), hashlib.sha256).hexdigest()
+
+
 def store_login_codes(session: TestSession, codes: pl.DataFrame) -> int:
-    """Keep the hashes of a session's login codes (``student_id, code``); the same codes again change
-    nothing.  Returns the number of pupils."""
+    """Keep the hashes and lookup keys of a session's login codes (``student_id, code``); the same
+    codes again change nothing.  Returns the number of pupils."""
     salt = code_salt(session)
-    rows = [LoginCode(session=session, student_id=sid, code_hash=hash_code(code, salt))
+    rows = [LoginCode(session=session, student_id=sid, code_hash=hash_code(code, salt), lookup=code_lookup(code))
             for sid, code in codes.select("student_id", "code").iter_rows()]
     LoginCode.objects.bulk_create(rows, update_conflicts=True, unique_fields=["session", "student_id"],
-                                  update_fields=["code_hash"])
+                                  update_fields=["code_hash", "lookup"])
     return len(rows)
 
 
 def check_login_code(session: TestSession, student_id: str, code: str) -> bool:
     """Whether ``code`` is the login code printed for this pupil in this session."""
     stored = LoginCode.objects.filter(session=session, student_id=student_id).values_list("code_hash", flat=True).first()
-    return stored is not None and stored == hash_code(code.strip().upper(), code_salt(session))
+    return stored is not None and hmac.compare_digest(stored, hash_code(normalise_code(code), code_salt(session)))
