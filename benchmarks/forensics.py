@@ -12,20 +12,12 @@ the pairs (one Poisson-binomial recursion per pair), in the same run.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
-from pathlib import Path
+
+from _tests_module import load  # benchmarks/ is on the path
 
 ROOMS = int(os.environ.get("JUNHENG_BENCH_ROOMS", "100"))
-
-
-def _sim():
-    path = Path(__file__).resolve().parents[1] / "tests" / "core" / "supervision" / "test_forensics.py"
-    spec = importlib.util.spec_from_file_location("forensics_sim", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -34,7 +26,7 @@ def main() -> None:
 
     from junheng.supervision import forensics as fx
 
-    sim = _sim()
+    sim = load("core/supervision/test_forensics.py", "forensics_sim")
     rng = np.random.default_rng(2026)
     items, key, g = sim._bank(rng)
     persons, theta, raw, seating = sim._honest(rng, ROOMS, items, key, g)

@@ -11,22 +11,15 @@ precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from _tests_module import load  # benchmarks/ is on the path
+
 CLIPS = int(os.environ.get("JUNHENG_BENCH_CLIPS", "6"))
-
-
-def _fixture():
-    path = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "video.py"
-    spec = importlib.util.spec_from_file_location("video_fixture", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -34,7 +27,7 @@ def main() -> None:
 
     from junheng.supervision import FlagParameters, analyse_video
 
-    video = _fixture()
+    video = load("fixtures/video.py", "video_fixture")
     params = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
                             moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
     rng = np.random.default_rng(2026)
