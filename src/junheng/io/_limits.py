@@ -41,14 +41,14 @@ _MB = 1 << 20
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What one file may hold. ``max_cells`` bounds rows × columns of the area read from A1."""
+    """What one file may hold. ``max_cells`` bounds rows × columns of a table (a CSV's memory is
+    bounded by its size too); ``max_sheet_cells`` bounds a workbook's area from A1, which the
+    reader allocates cell by cell (≈ 32 bytes a cell, whether it holds anything or not)."""
 
-    max_rows: int = 1_048_576  # Excel's own last row
+    max_rows: int = 20_000_000  # long-format files (pupils × items) pass; a sheet stops at 1,048,576 anyway
     max_columns: int = 1_000
-    max_cells: int = 12_000_000
-    # a workbook's area is allocated cell by cell by the reader (≈ 32 bytes a cell, whether a cell
-    # holds anything or not): a memory bound, kept when a caller raises ``max_cells`` for CSV
-    max_sheet_cells: int = 12_000_000
+    max_cells: int = 100_000_000
+    max_sheet_cells: int = 12_000_000  # the memory bound: kept when a caller raises max_cells
     max_file_bytes: int = 200 * _MB
     max_uncompressed_bytes: int = 1024 * _MB
     max_ratio: int = 250
