@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
@@ -38,6 +39,22 @@ class User(AbstractUser):
         return self.region if self.region_id and self.region.level == "county" else None
 
 
+# what the audit log page shows for each recorded action (the stored value stays the short code)
+ACTION_LABELS = {
+    "view": _("查看"), "download": _("下载"), "download-unmasked": _("下载（含完整姓名）"), "upload": _("上传"),
+    "export": _("导出"), "replace": _("替换学校"), "sample.redraw": _("重新抽样"), "define": _("定义问卷"),
+    "confirm": _("确认标记"), "dismiss": _("排除标记"), "test.signin": _("学生登录测试"),
+    "test.submit": _("学生交卷"), "test.status": _("查看场次作答状态"), "test.unlock": _("解锁考试机"),
+    "login": _("登录"), "login.failed": _("登录失败"), "login.locked": _("登录被锁定"),
+    "admin.view": _("后台查看"), "admin.change": _("后台修改"), "admin.delete": _("后台删除"),
+}
+
+
+def action_label(action: str) -> str:
+    """The words for an audit action (an unknown code is shown as it is)."""
+    return str(ACTION_LABELS.get(action, action))
+
+
 class AuditLog(models.Model):
     """One access to pupil records: who, when, what (action, object, how many rows), from where."""
 
@@ -56,6 +73,10 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.what}"
+
+    @property
+    def action_label(self) -> str:
+        return action_label(self.action)
 
 
 class LoginFailure(models.Model):

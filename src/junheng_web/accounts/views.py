@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from junheng_web.accounts.backends import LOCKED
-from junheng_web.accounts.models import AuditLog
+from junheng_web.accounts.models import AuditLog, action_label
 from junheng_web.accounts.scoping import require, restrict
 
 
@@ -51,4 +51,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(what__icontains=f["q"])
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     actions = AuditLog.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "accounts/audit.html", {"page": page, "f": f, "actions": list(actions)})
+    return render(request, "accounts/audit.html", {"page": page, "f": f,
+                                                   "actions": [(a, action_label(a)) for a in actions]})

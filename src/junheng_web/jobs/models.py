@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# the words shown for a job's kind and for the keys of its result (the stored values stay short codes;
+# a kind or key not listed is shown as it is)
+KIND_LABELS = {"roster": _("名册导入"), "fitness": _("体质健康数据导入"), "questionnaire": _("问卷数据导入"),
+               "sample": _("抽样"), "video": _("视频分析")}
+RESULT_LABELS = {"rows": _("行数"), "created": _("新增"), "updated": _("更新"), "unchanged": _("未变"),
+                 "run": _("抽样批次"), "schools": _("学校数"), "replacements": _("备选学校数"), "pupils": _("学生数"),
+                 "recording": _("录像编号"), "duration_s": _("时长（秒）"), "picture_flags": _("画面标记"),
+                 "schedule_flags": _("时间标记")}
 
 
 class Job(models.Model):
@@ -40,6 +50,14 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    def result_items(self) -> list[tuple[str, object]]:
+        """The result as (label, value) pairs for the page, without the warnings (listed apart)."""
+        return [(str(RESULT_LABELS.get(k, k)), v) for k, v in self.result.items() if k != "warnings"]
 
     @property
     def finished(self) -> bool:
