@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[web,test,bench]'
+	$(BIN)/pip install --quiet -e '.[web,test,bench,spark]'
 	touch $(STAMP)
 
 # Debian packages the project needs (CJK fonts, Chromium, R survey, poppler); installed only when missing.

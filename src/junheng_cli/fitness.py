@@ -1,4 +1,4 @@
-"""``junheng fitness``: score, template, export, summary — thin over :mod:`junheng.fitness`."""
+"""``junheng fitness``: score, template, export, summary, census — thin over :mod:`junheng.fitness` and :mod:`junheng.engine`."""
 
 from __future__ import annotations
 
@@ -153,6 +153,35 @@ def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> No
     if outfile:
         write_table(table, outfile)
         click.echo(f"{table.height} 组 / groups → {outfile}")
+    else:
+        cols = [*keys, "n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "obesity_rate",
+                "vision_poor_rate"]
+        with pl.Config(tbl_rows=50, tbl_cols=-1, float_precision=3):
+            click.echo(table.select([c for c in cols if c in table.columns]))
+
+
+@fitness.command("census")
+@click.argument("source")
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the table (.xlsx/.csv/.parquet); otherwise print it")
+@click.option("--by", default="grade,sex", show_default=True,
+              help="comma-separated grouping columns, e.g. province_code,county_code,grade,sex")
+@click.option("--weight", default=None, help="a weight column: Hájek-weighted rates (default: unweighted)")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: record batches streamed on this machine; spark: the same kernel in Spark mapInArrow")
+def census(source: str, outfile: Path | None, by: str, weight: str | None, engine: str) -> None:
+    """Census scale: Parquet of canonical records → score → aggregate, streamed (never the scored file).
+
+    SOURCE is a Parquet file; with --engine spark also a folder or an hdfs:// / s3a:// URI."""
+    from junheng.engine import census_summary
+    from junheng.fitness import write_table
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    table = census_summary(source, keys, weight=weight, engine=engine)
+    n = int(table["n_records"].sum())
+    if outfile:
+        write_table(table, outfile)
+        click.echo(f"{n} 条记录，{table.height} 组 / {n} records, {table.height} groups → {outfile}")
     else:
         cols = [*keys, "n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "obesity_rate",
                 "vision_poor_rate"]

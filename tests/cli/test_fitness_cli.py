@@ -85,3 +85,20 @@ def test_bad_input_reports_every_row_and_writes_nothing(tmp_path):
         assert needle in r.output, needle
     assert "Traceback" not in r.output
     assert not out.exists()
+
+
+def test_census_streams_a_parquet_to_the_same_rates_as_summarize(tmp_path):
+    from junheng.fitness import score_fitness, summarize
+
+    recs = fitness_results(_roster(60), 7).with_columns(pl.lit("410102").alias("county_code"))
+    src = tmp_path / "national.parquet"
+    recs.write_parquet(src)
+    out = tmp_path / "rates.parquet"
+    r = CliRunner().invoke(cli, ["fitness", "census", str(src), "--by", "county_code,grade,sex", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    got = pl.read_parquet(out)
+    want = summarize(score_fitness(recs), ["county_code", "grade", "sex"])
+    assert got["n_tested"].to_list() == want["n_tested"].to_list()
+    np.testing.assert_allclose(got["pass_rate"].to_numpy(), want["pass_rate"].to_numpy(), rtol=1e-12)
+    r = CliRunner().invoke(cli, ["fitness", "census", str(tmp_path / "none.parquet")])
+    assert r.exit_code == 2 and "none.parquet" in r.output

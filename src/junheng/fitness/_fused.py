@@ -50,7 +50,7 @@ def _body(rows, gid, w, weighted, exempt, values, has_value, lo1, hi, width, sta
         cls = bmi_cat[bidx]
         if cls >= 0 and not ex:
             w_bmi_class[g, cls] += wi
-            w_bmi[g] += wi * (braw / 10.0)
+            w_bmi[g] += wi * braw  # tenths (finish divides)
         for j in range(N_ITEMS):
             q = values[2 + j, i] if has_value[j] else _MISSING
             c = q
@@ -81,7 +81,7 @@ def _body(rows, gid, w, weighted, exempt, values, has_value, lo1, hi, width, sta
             total = (ws + 5) // 10 + bonus * 10
             rating = 0 if total >= 900 else (1 if total >= 800 else (2 if total >= 600 else 3))
             w_rating[g, rating] += wi
-            w_total[g] += wi * (total / 10.0)
+            w_total[g] += wi * total  # tenths
         # vision: the worse measured eye
         v = -1
         for a in (vis_l[i], vis_r[i]):

@@ -63,6 +63,9 @@ def partial_sums(
     Codes: ``rating`` 0 优秀 … 3 不及格 (-1 none); ``bmi_class`` / ``vision_class`` 0–3 (-1 none);
     item scores 0–100 (negative = none); ``item_units`` the raw values as integers at the item's
     resolution (read only where the item is scored; :func:`finish` divides by the scale).
+    Totals and BMI are summed in tenths likewise: unweighted, every sum is a whole number, exact
+    in any order of addition — so partials merged across batches, threads or machines give the
+    same table to the last digit.
     """
     G = n_groups
 
@@ -80,11 +83,11 @@ def partial_sums(
     out["n_incomplete"] = count(~complete & ~exempt)
     out["n_tested"] = count(tested)
     out["W_rating"] = count(tested, wf, 4, np.maximum(rating, 0))
-    tw = total_tenths.astype(np.float64) / 10.0 * (1.0 if wf is None else wf)
+    tw = total_tenths.astype(np.float64) * (1.0 if wf is None else wf)  # tenths: whole numbers add exactly
     out["W_total"] = count(tested, tw)
     has_bmi = (bmi_class >= 0) & ~exempt
     out["W_bmi_class"] = count(has_bmi, wf, 4, np.maximum(bmi_class, 0))
-    bw = bmi_tenths.astype(np.float64) / 10.0 * (1.0 if wf is None else wf)
+    bw = bmi_tenths.astype(np.float64) * (1.0 if wf is None else wf)
     out["W_bmi"] = count(has_bmi, bw)
     has_v = vision_class >= 0
     out["n_vision"] = count(has_v)
@@ -124,10 +127,10 @@ def finish(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out["good_rate"] = ratio(r[:, :2].sum(axis=1), wt)
     out["excellent_rate"] = ratio(r[:, 0], wt)
     out["fail_rate"] = ratio(r[:, 3], wt)
-    out["total_score_mean"] = ratio(p["W_total"], wt)
+    out["total_score_mean"] = ratio(p["W_total"] / 10.0, wt)
     b = p["W_bmi_class"]
     wb = b.sum(axis=1)
-    out["bmi_mean"] = ratio(p["W_bmi"], wb)
+    out["bmi_mean"] = ratio(p["W_bmi"] / 10.0, wb)
     for k, name in enumerate(("underweight_rate", "normal_weight_rate", "overweight_rate", "obesity_rate")):
         out[name] = ratio(b[:, k], wb)
     v = p["W_vision"]

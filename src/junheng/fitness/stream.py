@@ -149,9 +149,7 @@ def summarize_parquet(
     for c in ("grade", "sex", *by, *([weight] if weight else [])):
         if c not in names:
             raise ParameterError(f"summarize_parquet: {Path(path).name} has no column {c!r}")
-    cols = [c for c in ("grade", "sex", "exempt", "height_cm", "weight_kg", *(i.field for i in ITEMS),
-                        "vision_left", "vision_right", *by, *([weight] if weight else [])) if c in names]
-    cols = list(dict.fromkeys(cols))
+    cols = census_columns(list(names), by, weight)
     key_index: dict[tuple, int] = {}
     results: list[tuple[dict, np.ndarray]] = []
     threads = threads or min(4, os.cpu_count() or 1)
@@ -175,12 +173,36 @@ def summarize_parquet(
         raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
     total = {k: (np.pad(v, [(0, len(key_index) - v.shape[0])] + [(0, 0)] * (v.ndim - 1)) if by else v)
              for k, v in total.items()}
+    return table_from_partials([k for k, _ in sorted(key_index.items(), key=lambda kv: kv[1])], total, by)
+
+
+def table_from_partials(keys: list[tuple], total: dict[str, np.ndarray], by: Sequence[str]) -> pl.DataFrame:
+    """The summary table from merged group sums: one row per key (sorted by ``by``), the statistics
+    of :func:`~junheng.fitness.aggregate.finish`. Every engine ends here."""
     stats = pl.DataFrame(finish(total), nan_to_null=True)
     if not by:
         return stats
-    keys = pl.DataFrame([k for k, _ in sorted(key_index.items(), key=lambda kv: kv[1])], schema=list(by),
-                        orient="row")
-    return pl.concat([keys, stats], how="horizontal").sort(list(by))
+    frame = pl.DataFrame(keys, schema=list(by), orient="row")
+    return pl.concat([frame, stats], how="horizontal").sort(list(by))
+
+
+def partial_layout() -> list[tuple[str, int]]:
+    """The group sums every batch yields, as (name, width): width 4 for the per-level arrays
+    (ratings, BMI classes, vision levels, item score bands), 1 for the others — the columns an
+    engine that ships partials between machines flattens them into."""
+    out = [("n_records", 1), ("n_exempt", 1), ("n_incomplete", 1), ("n_tested", 1), ("W_rating", 4), ("W_total", 1),
+           ("W_bmi_class", 4), ("W_bmi", 1), ("n_vision", 1), ("W_vision", 4)]
+    for item in ITEMS:
+        f = item.score_field
+        out += [(f"W_{f}_level", 4), (f"{f}_n", 1), (f"W_{f}_score", 1), (f"W_{f}_units", 1)]
+    return out
+
+
+def census_columns(names: Sequence[str], by: Sequence[str], weight: str | None) -> list[str]:
+    """The columns the census path reads from a file with columns ``names`` (present ones only)."""
+    want = ("grade", "sex", "exempt", "height_cm", "weight_kg", *(i.field for i in ITEMS), "vision_left",
+            "vision_right", *by, *([weight] if weight else []))
+    return list(dict.fromkeys(c for c in want if c in set(names)))
 
 
 def _globalise(res, key_index: dict[tuple, int]):
@@ -189,4 +211,4 @@ def _globalise(res, key_index: dict[tuple, int]):
     return p, ids
 
 
-__all__ = ["batch_partials", "summarize_parquet"]
+__all__ = ["batch_partials", "census_columns", "partial_layout", "summarize_parquet", "table_from_partials"]
