@@ -1,4 +1,7 @@
-"""The per-record baselines of the fitness benchmarks (shared by ``fitness.py`` and ``fitness_score.py``).
+"""Shared by the fitness benchmarks (``fitness.py``, ``fitness_score.py``, ``census.py``): the synthetic
+records and the per-record baselines.
+
+* :func:`records` — N canonical records of all nine grades (a million drawn, then repeated);
 
 * :func:`python_scorer` — a straightforward per-record scorer: dictionaries of threshold lists,
   walked for every record and item, the way typical calculators are written;
@@ -13,13 +16,27 @@ import csv
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import numpy as np
+import polars as pl
+
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT
 from junheng.fitness.standard import load_standard
+from junheng.synth.fitness import fitness_results
 
 _GRADE = {11: 1, 12: 2, 13: 3, 14: 4, 15: 5, 16: 6, 21: 7, 22: 8, 23: 9}
 _SID = re.compile(r"^[GJL]\d{17}[\dX]$")
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _TIME = re.compile(r"^(\d{1,2})[′'’:.](\d{2})[″\"”]?$")
+
+
+def records(n: int, seed: int = 2022) -> pl.DataFrame:
+    """N canonical fitness records, grades 1–9 and both sexes mixed (at most a million drawn, repeated)."""
+    base_n = min(n, 1_000_000)
+    rng = np.random.default_rng(seed)
+    pupils = pl.DataFrame({"student_id": np.arange(base_n).astype(str), "sex": rng.integers(1, 3, base_n),
+                           "grade": rng.integers(1, 10, base_n)})
+    base = fitness_results(pupils, seed).drop("student_id")
+    return pl.concat([base] * -(-n // base_n)).head(n)
 
 
 def python_scorer():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from _fitness_baseline import python_scorer  # noqa: E402  (benchmarks/ is on the path)
+from _fitness_baseline import python_scorer, records  # noqa: E402  (benchmarks/ is on the path)
 
 from junheng.fitness import score_fitness, summarize
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT
@@ -32,20 +32,9 @@ from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING
 from junheng.fitness.standard import load_standard
 from junheng.fitness.stream import summarize_parquet
-from junheng.synth.fitness import fitness_results
 
 N = int(os.environ.get("BENCH_FITNESS_N", 10_000_000))
 SUB = 100_000
-
-
-def _records(n: int, seed: int = 2022) -> pl.DataFrame:
-    base_n = min(n, 1_000_000)
-    rng = np.random.default_rng(seed)
-    pupils = pl.DataFrame({"student_id": np.arange(base_n).astype(str), "sex": rng.integers(1, 3, base_n),
-                           "grade": rng.integers(1, 10, base_n)})
-    base = fitness_results(pupils, seed).drop("student_id")
-    reps = -(-n // base_n)
-    return pl.concat([base] * reps).head(n)
 
 
 def _quantised(df: pl.DataFrame) -> dict[str, np.ndarray]:
@@ -60,7 +49,7 @@ def _quantised(df: pl.DataFrame) -> dict[str, np.ndarray]:
 def main() -> None:
     print(f"records: {N:,} mixed grades 1–9, both sexes; cores: {os.cpu_count()}")
     t = time.perf_counter()
-    df = _records(N)
+    df = records(N)
     q = _quantised(df)
     grade = df["grade"].to_numpy().astype(np.int8)
     sex = df["sex"].to_numpy().astype(np.int8)

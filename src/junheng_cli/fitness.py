@@ -142,7 +142,7 @@ def export(infile: Path, outfile: Path, show_personal: bool) -> None:
 def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> None:
     """达标率 / 优良率 / 优秀率 / 不及格率, item means and rates, BMI and vision rates by group."""
     from junheng.exceptions import ParameterError
-    from junheng.fitness import summarize, write_table
+    from junheng.fitness import summarize
 
     df = _canonical(infile)
     keys = [k.strip() for k in by.split(",") if k.strip()]
@@ -150,14 +150,21 @@ def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> No
     if missing:
         raise ParameterError(f"--by: no column {missing} in {infile.name}; columns: {', '.join(df.columns[:40])}")
     table = summarize(df, keys, weight=None if unweighted else "auto")
+    _emit_rates(table, keys, outfile, f"{table.height} 组 / groups")
+
+
+def _emit_rates(table: pl.DataFrame, keys: list[str], outfile: Path | None, written: str) -> None:
+    """Write the rates table, or print its main rates."""
+    from junheng.fitness import write_table
+
     if outfile:
         write_table(table, outfile)
-        click.echo(f"{table.height} 组 / groups → {outfile}")
-    else:
-        cols = [*keys, "n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "obesity_rate",
-                "vision_poor_rate"]
-        with pl.Config(tbl_rows=50, tbl_cols=-1, float_precision=3):
-            click.echo(table.select([c for c in cols if c in table.columns]))
+        click.echo(f"{written} → {outfile}")
+        return
+    cols = [*keys, "n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "obesity_rate",
+            "vision_poor_rate"]
+    with pl.Config(tbl_rows=50, tbl_cols=-1, float_precision=3):
+        click.echo(table.select([c for c in cols if c in table.columns]))
 
 
 @fitness.command("census")
@@ -174,16 +181,8 @@ def census(source: str, outfile: Path | None, by: str, weight: str | None, engin
 
     SOURCE is a Parquet file; with --engine spark also a folder or an hdfs:// / s3a:// URI."""
     from junheng.engine import census_summary
-    from junheng.fitness import write_table
 
     keys = [k.strip() for k in by.split(",") if k.strip()]
     table = census_summary(source, keys, weight=weight, engine=engine)
     n = int(table["n_records"].sum())
-    if outfile:
-        write_table(table, outfile)
-        click.echo(f"{n} 条记录，{table.height} 组 / {n} records, {table.height} groups → {outfile}")
-    else:
-        cols = [*keys, "n_tested", "pass_rate", "good_rate", "excellent_rate", "fail_rate", "obesity_rate",
-                "vision_poor_rate"]
-        with pl.Config(tbl_rows=50, tbl_cols=-1, float_precision=3):
-            click.echo(table.select([c for c in cols if c in table.columns]))
+    _emit_rates(table, keys, outfile, f"{n} 条记录，{table.height} 组 / {n} records, {table.height} groups")
