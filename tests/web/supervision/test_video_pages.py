@@ -45,7 +45,7 @@ def test_it_uploads_analyses_and_ignores_a_second_upload(client, world, clip, ea
     resp = _upload(client, world, clip)
     assert resp.status_code == 302 and "/jobs/" in resp["Location"]
     job = client.get(resp["Location"])
-    assert job.status_code == 200 and "picture_flags" in job.content.decode()
+    assert job.status_code == 200 and "画面标记" in job.content.decode()  # the result named in words (jobs.RESULT_LABELS)
     rec = Recording.objects.get()
     assert rec.status == "analysed" and rec.duration_s == pytest.approx(20.0)
     assert rec.analysis["fps"] == 1.0 and rec.analysis["parameters"]["covered_min_s"] == 5.0
