@@ -112,3 +112,44 @@ def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser
     assert attempt.submitted_at is not None
     assert Answer.objects.filter(attempt=attempt).count() == 5
     context.close()
+
+
+def test_time_up_greys_the_inputs_and_an_answer_given_offline_before_it_still_counts(p_world, live_server, browser):
+    """The session ends 12 s after the page opens.  Offline, the pupil answers I1 before the end;
+    at zero the page greys the inputs (a click changes nothing) and keeps trying to submit; the
+    network comes back after the end and the answer given before it is taken, then the page
+    submits (issue 15.3)."""
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.testsites.models import TestSession
+
+    base = live_server.url
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/test/")
+    page.fill("input[name=code]", CODE)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#pupil-name")
+    end = timezone.now() + dt.timedelta(seconds=12)
+    TestSession.objects.filter(pk=p_world["session"].pk).update(ends_at=end)
+    page.click("#start")
+    page.wait_for_selector("#item[data-item=I1]")
+    context.set_offline(True)
+    page.check("#item input[value=B]")
+    assert page.get_attribute("#sync", "data-unsynced") == "1"
+    page.wait_for_selector("#item[data-ended=true]", timeout=20000)
+    assert page.is_disabled("#item input[value=A]")
+    page.click("#next")  # another item: its inputs are grey too
+    assert page.is_disabled("#item input[value=A]")
+    page.screenshot(path=str(ARTIFACTS / "pupil-6-time-up.png"), full_page=True)
+    attempt = Attempt.objects.get(student_id=p_world["pupil"].student_id)
+    assert not Answer.objects.filter(attempt=attempt).exists() and timezone.now() > end
+    context.set_offline(False)
+    page.wait_for_selector("#done", timeout=40000)  # the queue drained after the end, then the page submitted
+    rows = list(Answer.objects.filter(attempt=attempt).values_list("item__item_id", "raw"))
+    assert rows == [("I1", "B")]
+    assert Answer.objects.get(attempt=attempt).client_at < end < Answer.objects.get(attempt=attempt).received_at
+    attempt.refresh_from_db()
+    assert attempt.submitted_at is not None
+    context.close()

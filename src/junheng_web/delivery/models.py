@@ -4,8 +4,11 @@ the browser sends.
 Records born at a test site carry UUIDs (DESIGN.md, deployment shapes): an attempt's id is a
 UUID, and every answer change is a row keyed by the UUID the browser gave it, so a replayed
 queue or a re-uploaded site package is a no-op.  The pupil's current answer to an item is the
-change with the highest ``seq`` (last write wins by the browser's sequence number, not by
-arrival time).
+change with the highest ``(lease, seq)``: every load of the test page opens a new ``Lease`` (a
+computer swap, a reload), so a change from an earlier page never overrides one from a later page,
+whatever its sequence number or arrival time; within one page the browser's ``seq`` orders the
+changes.  Each change carries the time it was made (``client_at``, the browser's clock corrected
+to the server's), which decides whether it was given before time-up (``delivery.services``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Attempt(models.Model):
     booklet = models.ForeignKey("assessment.Booklet", on_delete=models.PROTECT, verbose_name="题本")
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
     submitted_at = models.DateTimeField("交卷时间", null=True, blank=True)
+    lease = models.PositiveIntegerField("当前设备租约", default=0)  # the number of the newest Lease
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "student_id"], name="delivery_attempt_unique")]
@@ -41,13 +45,28 @@ class Answer(models.Model):
     item = models.ForeignKey("assessment.Item", on_delete=models.PROTECT)
     raw = models.TextField("作答", blank=True)
     seq = models.PositiveIntegerField("序号")
+    lease = models.PositiveIntegerField("设备租约", default=0)
+    client_at = models.DateTimeField("作答时间", null=True, blank=True)  # when given (server's clock)
     received_at = models.DateTimeField("接收时间", auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["attempt", "item", "seq"])]
+        indexes = [models.Index(fields=["attempt", "item", "lease", "seq"], name="delivery_answer_order")]
 
     def __str__(self) -> str:
         return f"{self.attempt_id} {self.item_id} #{self.seq}"
+
+
+class Lease(models.Model):
+    """One load of the test page for an attempt: the page's changes carry its number.  A newer
+    lease closes the older ones from its ``started_at`` on: their changes given after it are
+    refused (the pupil has moved to another computer or reloaded)."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="leases")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["attempt", "number"], name="delivery_lease_unique")]
 
 
 class CodeFailure(models.Model):

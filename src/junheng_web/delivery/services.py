@@ -10,6 +10,14 @@ or thirty thousand sessions are open.  Rows stored before the lookup key existed
 are still found the old way — the code hashed once per open session that has such rows — and get
 their key on the first sign-in.  A pupil who signs in again (another browser, a closed tab) gets
 the same attempt back, with the answers the server has.
+
+Answers (issue 15.3): every change carries the time it was given (``at``: the browser's clock
+corrected to the server's at page load, in ms) and its page's lease (``Lease``: one per load of
+the test page).  A change is taken whenever it arrives if it was given inside the session window
+and before time-up (the session's end, or the submission if earlier) and before a newer page of
+the same attempt opened; its time is bounded by the moment the server receives it.  The current
+answer to an item is the change with the highest ``(lease, seq)``, so a stale copy from the first
+computer of a swap never overrides what the pupil gave on the second.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from django.db import transaction
-from django.db.models import CharField, Max
+from django.db.models import CharField, F, Max
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -35,19 +43,15 @@ from junheng_web.assessment.models import (
     HumanScore,
     Item,
 )
-from junheng_web.delivery.models import Answer, Attempt
+from junheng_web.delivery.models import Answer, Attempt, Lease
 from junheng_web.testsites.models import LoginCode, TestSession
 from junheng_web.testsites.services import code_lookup, code_salt, normalise_code, session_pupils
 
 OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
-GRACE = dt.timedelta(minutes=10)  # answers queued before the end may still arrive this long after it
+SIGNED_IN_AFTER = dt.timedelta(days=30)  # the page's cookie outlives the session: a queue may arrive late
 MAX_RAW = 4000  # characters of one answer
 MAX_BATCH = 500  # answers in one request
 MAX_SEQ = 2**31 - 1  # the largest seq the column holds on every database (PositiveIntegerField)
-
-
-class Closed(ParameterError):
-    """The attempt takes no more answers (submitted, or the session is over)."""
 
 
 def open_sessions(now: dt.datetime | None = None):
@@ -142,11 +146,11 @@ def browser_items(attempt: Attempt) -> list[dict]:
 
 
 def current_answers(attempt: Attempt) -> dict[str, dict]:
-    """``item_id → {raw, seq}``: the change with the highest seq of each item."""
+    """``item_id → {raw, seq, lease}``: the change with the highest ``(lease, seq)`` of each item."""
     out: dict[str, dict] = {}
-    for item_id, raw, seq in (Answer.objects.filter(attempt=attempt).order_by("item_id", "seq")
-                              .values_list("item__item_id", "raw", "seq")):
-        out[item_id] = {"raw": raw, "seq": seq}
+    for item_id, raw, seq, lease in (Answer.objects.filter(attempt=attempt).order_by("item_id", "lease", "seq")
+                                     .values_list("item__item_id", "raw", "seq", "lease")):
+        out[item_id] = {"raw": raw, "seq": seq, "lease": lease}
     return out
 
 
@@ -154,8 +158,28 @@ def max_seq(attempt: Attempt) -> int:
     return Answer.objects.filter(attempt=attempt).aggregate(m=Max("seq"))["m"] or 0
 
 
-def deadline(attempt: Attempt) -> dt.datetime:
-    return attempt.session.ends_at + GRACE
+def cookie_until(attempt: Attempt) -> dt.datetime:
+    """How long the browser keeps the attempt's cookie: long after the end, so that a queue given
+    before time-up still reaches the server when its network comes back hours later."""
+    return attempt.session.ends_at + SIGNED_IN_AFTER
+
+
+def time_up(attempt: Attempt) -> dt.datetime:
+    """The end of the attempt: the session's end, or the submission when earlier.  Answers given
+    after it are refused, whenever they arrive; answers given before it are taken."""
+    end = attempt.session.ends_at
+    return min(end, attempt.submitted_at) if attempt.submitted_at else end
+
+
+def open_lease(attempt: Attempt, now: dt.datetime | None = None) -> int:
+    """A new lease for a load of the test page (returns its number).  It closes the attempt's
+    earlier leases: their changes given from now on are refused."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Attempt.objects.filter(pk=attempt.pk).update(lease=F("lease") + 1)
+        attempt.lease = Attempt.objects.filter(pk=attempt.pk).values_list("lease", flat=True).get()
+        Lease.objects.create(attempt=attempt, number=attempt.lease, started_at=now)
+    return attempt.lease
 
 
 @dataclass(frozen=True)
@@ -164,50 +188,91 @@ class Change:
     item_id: str
     raw: str
     seq: int
+    at: dt.datetime | None = None  # when the pupil gave it (server's clock); None: when it arrives
+    lease: int = 0
+
+
+EARLIEST, LATEST = 946684800000, 4102444800000  # 2000-01-01 … 2100-01-01 in ms: anything else is no time
 
 
 def parse_changes(payload) -> list[Change]:
-    """The browser's queue (``[{id, item, raw, seq}, …]``) checked; a malformed entry refuses the batch."""
+    """The browser's queue (``[{id, item, raw, seq, at, lease}, …]``; ``at`` in ms since 1970 by the
+    server's clock) checked; a malformed entry refuses the batch."""
     if not isinstance(payload, list) or len(payload) > MAX_BATCH:
         raise ParameterError(f"作答格式错误 / malformed answers (a list of at most {MAX_BATCH})")
     out = []
     for k, e in enumerate(payload):
         try:
-            ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or ""), int(e["seq"]))
-        except (KeyError, TypeError, ValueError):
+            at = e.get("at")
+            at = None if at is None else int(at)
+            ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or ""), int(e["seq"]),
+                        None, int(e.get("lease") or 0))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise ParameterError(f"第 {k + 1} 条作答格式错误 / answer {k + 1} is malformed "
-                                 "(id: UUID, item, seq: whole number)") from None
-        if not 1 <= ch.seq <= MAX_SEQ or len(ch.raw) > MAX_RAW:
+                                 "(id: UUID, item, seq: whole number, at: ms, lease: whole number)") from None
+        if (not 1 <= ch.seq <= MAX_SEQ or not 0 <= ch.lease <= MAX_SEQ or len(ch.raw) > MAX_RAW
+                or (at is not None and not EARLIEST <= at <= LATEST)):
             raise ParameterError(f"第 {k + 1} 条作答无效 / answer {k + 1} is invalid "
-                                 f"(1 ≤ seq ≤ {MAX_SEQ}, at most {MAX_RAW} characters)")
+                                 f"(1 ≤ seq ≤ {MAX_SEQ}, at most {MAX_RAW} characters, a time in ms)")
+        if at is not None:
+            ch = Change(ch.id, ch.item_id, ch.raw, ch.seq, dt.datetime.fromtimestamp(at / 1000, tz=dt.UTC), ch.lease)
         out.append(ch)
     return out
 
 
-def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | None = None) -> list[str]:
-    """Store the changes (a UUID already stored is skipped, so a replay is a no-op) and return the
-    acknowledged UUIDs.  Refused as a whole (``Closed``) once the attempt is submitted or the session
-    is over; an item outside the pupil's booklet refuses the batch (``ParameterError``)."""
+REFUSALS = {
+    "late": "时间到之后作答的，不再接收。 / given after time-up (the session's end or the submission)",
+    "early": "本场测试开始之前作答的，不接收。 / given before the session opened",
+    "moved": "你已在另一台电脑（或刷新后的页面）上继续作答，本页面此后的作答不再接收。 / "
+             "given on this page after the test was opened again on another computer or page",
+    "lease": "页面编号无效，请重新登录。 / unknown page lease; please sign in again",
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    ack: list[str]  # stored now or before: the browser drops them from its queue
+    refused: dict[str, str]  # id → reason (a key of REFUSALS): never to be taken, dropped too
+    closed: bool  # time is up: the page takes no more changes
+
+
+def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | None = None) -> Recorded:
+    """Store the changes given in time (a UUID already stored is skipped, so a replay is a no-op)
+    and refuse, one by one, those given after time-up (``time_up``), before the session opened, or
+    on a page after a newer page of the attempt opened (``Lease``).  A change's time is bounded by
+    its arrival, so a browser clock ahead of the server cannot put an answer before time-up.  An
+    item outside the pupil's booklet or a UUID of another attempt refuses the batch
+    (``ParameterError``)."""
     now = now or timezone.now()
-    if attempt.submitted_at is not None:
-        raise Closed("已交卷，不再接收作答。 / The test has been submitted; no more answers are accepted.")
-    if now > deadline(attempt):
-        raise Closed("本场测试已结束，不再接收作答。 / The session is over; no more answers are accepted.")
+    end, opened = time_up(attempt), attempt.session.starts_at - OPEN_BEFORE
     if not changes:
-        return []
+        return Recorded([], {}, now > end)
     items = {it.item_id: it.pk for _, _, it in booklet_items(attempt.booklet)}
     outside = sorted({c.item_id for c in changes if c.item_id not in items})
     if outside:
         raise ParameterError(f"题本中没有这些题目 / items not in your booklet: {', '.join(outside[:10])}")
+    leases = dict(Lease.objects.filter(attempt=attempt).values_list("number", "started_at"))
+    keep, refused = [], {}
+    for c in changes:
+        at = min(c.at or now, now)
+        closed_at = leases.get(c.lease + 1)  # the page opened after this one
+        reason = ("lease" if c.lease > attempt.lease else "late" if at > end else "early" if at < opened
+                  else "moved" if closed_at is not None and at > closed_at else None)
+        if reason:
+            refused[str(c.id)] = reason
+        else:
+            keep.append(Answer(id=c.id, attempt=attempt, item_id=items[c.item_id], raw=c.raw, seq=c.seq,
+                               lease=c.lease, client_at=at))
     ids = [c.id for c in changes]
     with transaction.atomic():
-        Answer.objects.bulk_create([Answer(id=c.id, attempt=attempt, item_id=items[c.item_id], raw=c.raw, seq=c.seq)
-                                    for c in changes], ignore_conflicts=True)
-        foreign = Answer.objects.filter(id__in=ids).exclude(attempt=attempt).exists()
-        if foreign:  # a UUID of another attempt: never acknowledged (and nothing of this batch kept)
+        Answer.objects.bulk_create(keep, ignore_conflicts=True)
+        stored = set(Answer.objects.filter(id__in=ids).values_list("attempt_id", "id"))
+        if any(a != attempt.pk for a, _ in stored):  # a UUID of another attempt: nothing of this batch kept
             transaction.set_rollback(True)
             raise ParameterError("作答编号冲突 / answer ids already used by another attempt")
-    return [str(i) for i in ids]
+    stored_ids = {i for _, i in stored}
+    return Recorded([str(i) for i in ids if i in stored_ids], {k: v for k, v in refused.items()
+                                                                if uuid.UUID(k) not in stored_ids}, now > end)
 
 
 def submit(attempt: Attempt, now: dt.datetime | None = None) -> Attempt:
@@ -249,11 +314,12 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     who = pl.DataFrame(list(attempts.annotate(key=Cast("pk", CharField())).values_list("key", "student_id", "booklet_id")),
                        schema={"attempt": pl.String, "person_id": pl.String, "booklet": pl.Int64}, orient="row")
     changes = pl.DataFrame(list(Answer.objects.filter(attempt__in=attempts).annotate(key=Cast("attempt_id", CharField()))
-                                .values_list("key", "item__item_id", "raw", "seq")),
-                           schema={"attempt": pl.String, "item_id": pl.String, "raw": pl.String, "seq": pl.Int64},
+                                .values_list("key", "item__item_id", "raw", "lease", "seq")),
+                           schema={"attempt": pl.String, "item_id": pl.String, "raw": pl.String, "lease": pl.Int64,
+                                   "seq": pl.Int64},
                            orient="row")
     who, changes = who.with_columns(key), changes.with_columns(key)
-    latest = changes.sort("seq").group_by("attempt", "item_id").agg(pl.col("raw").last())
+    latest = changes.sort("lease", "seq").group_by("attempt", "item_id").agg(pl.col("raw").last())
     marks = pl.DataFrame(list(HumanScore.objects.filter(cycle=cycle).order_by("created_at", "rater")
                               .values_list("student_id", "item__item_id", "score")),
                          schema={"person_id": pl.String, "item_id": pl.String, "mark": pl.Int64}, orient="row")

@@ -86,7 +86,7 @@ def signin(request: HttpRequest) -> HttpResponse:
     audit(request, "test.signin", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
           region_code=attempt.session.site.county.code)
     response = _with_browser(request, redirect("delivery_confirm"), browser)
-    max_age = int((services.deadline(attempt) - timezone.now()).total_seconds())
+    max_age = int((services.cookie_until(attempt) - timezone.now()).total_seconds())
     response.set_signed_cookie(COOKIE, str(attempt.pk), salt=SALT, max_age=max(60, max_age), httponly=True,
                                samesite="Strict", secure=request.is_secure())
     return response
@@ -103,14 +103,18 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 
 def take(request: HttpRequest) -> HttpResponse:
-    """The test page: items (no keys), the server's answers and the deadline, as JSON for delivery.js."""
+    """The test page: items (no keys), the server's answers and time-up, as JSON for delivery.js.
+    Every load opens a new lease (``services.open_lease``): the attempt's earlier pages — another
+    computer, a tab before a reload — take no more changes from now on."""
     attempt = _attempt(request)
     if attempt is None:
         return _forget(redirect("delivery_signin"))
     if attempt.submitted_at is not None:
         return render(request, "delivery/done.html", {"attempt": attempt})
-    data = {"attempt": str(attempt.pk), "subject": attempt.session.subject,
-            "ends_at": attempt.session.ends_at.isoformat(), "now": timezone.now().isoformat(),
+    now = timezone.now()
+    lease = services.open_lease(attempt, now) if now <= services.time_up(attempt) else attempt.lease
+    data = {"attempt": str(attempt.pk), "subject": attempt.session.subject, "lease": lease,
+            "ends_at": services.time_up(attempt).isoformat(), "now": now.isoformat(),
             "items": services.browser_items(attempt), "answers": services.current_answers(attempt),
             "max_seq": services.max_seq(attempt)}
     return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": _page_text()})
@@ -123,7 +127,9 @@ def _page_text() -> dict[str, str]:
         "position": _("第 %(k)s 题，共 %(n)s 题"), "flagged": _("已标记"), "flag": _("标记待检查"),
         "confirm_submit": _("确定交卷吗？交卷后不能再修改。"), "unanswered": _("还有 %(n)s 道题未作答。"),
         "wait_sync": _("还有作答未同步，请保持网络连接后再交卷。"), "time_up": _("时间到，正在提交作答。"),
-        "answer_here": _("在此作答"), "closed": _("本场测试已不再接收作答。"),
+        "answer_here": _("在此作答"), "closed": _("时间到，本场测试已不再接收作答。"),
+        "moved": _("你已在另一台电脑或新的页面上继续作答，请在那里作答。本页面不再接收作答。"),
+        "refused": _("有 %(n)s 条作答未被接收（时间到之后或在另一台电脑登录之后作出的）。"),
     }
 
 
@@ -136,19 +142,22 @@ def _json_body(request: HttpRequest):
 
 @require_POST
 def answers(request: HttpRequest) -> JsonResponse:
-    """The browser's queue: ``{"answers": [{id, item, raw, seq}, …]}`` → ``{"ack": [id, …]}``."""
+    """The browser's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}`` →
+    ``{"ack": [id, …], "refused": {id: reason}, "closed": time is up, "moved": a newer page of the
+    attempt is open}``.  Every entry is either acknowledged or refused, so the queue always drains."""
     attempt = _attempt(request)
     if attempt is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
     try:
         body = _json_body(request)
         changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
-        ack = services.record_answers(attempt, changes)
-    except services.Closed as e:
-        return JsonResponse({"error": str(e), "closed": True}, status=409)
-    except ParameterError as e:
-        return JsonResponse({"error": str(e)}, status=400)
-    return JsonResponse({"ack": ack, "max_seq": services.max_seq(attempt)})
+        page = int(body.get("lease") or 0)
+        done = services.record_answers(attempt, changes)
+    except (ParameterError, TypeError, ValueError) as e:
+        message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"
+        return JsonResponse({"error": message}, status=400)
+    return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
+                         "moved": page < attempt.lease, "max_seq": services.max_seq(attempt)})
 
 
 @require_POST

@@ -108,22 +108,71 @@ def test_the_proctor_unlocks_a_locked_browser_and_it_is_audited(dw, client):
     assert client.post(f"/test/sessions/{dw.sessions['A'].pk}/unlock/", {"number": number}).status_code == 404
 
 
+def _ms(when) -> int:
+    return int(when.timestamp() * 1000)
+
+
 def test_answers_are_acknowledged_restored_and_closed_by_submit(dw):
+    import datetime as dt
+
+    from django.utils import timezone
+
     c = _signed_in()
     token = _token(c)
-    q = [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1},
-         {"id": str(uuid.uuid4()), "item": "I3", "raw": "秋天的天很高。", "seq": 2}]
-    resp = _post(c, "/test/answers/", {"answers": q}, token)
+    lease = _data(c.get("/test/take/").content.decode())["lease"]
+    at = _ms(timezone.now())
+    q = [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1, "lease": lease, "at": at},
+         {"id": str(uuid.uuid4()), "item": "I3", "raw": "秋天的天很高。", "seq": 2, "lease": lease, "at": at}]
+    resp = _post(c, "/test/answers/", {"lease": lease, "answers": q}, token)
     assert resp.status_code == 200 and resp.json()["ack"] == [e["id"] for e in q]
+    assert resp.json()["refused"] == {} and not resp.json()["closed"] and not resp.json()["moved"]
     assert _post(c, "/test/answers/", {"answers": q}, token).json()["ack"] == [e["id"] for e in q]  # replay
-    data = _data(c.get("/test/take/").content.decode())  # a reload gets the answers back
-    assert data["answers"] == {"I1": {"raw": "B", "seq": 1}, "I3": {"raw": "秋天的天很高。", "seq": 2}}
-    assert data["max_seq"] == 2
+    data = _data(c.get("/test/take/").content.decode())  # a reload gets the answers back (and a new lease)
+    assert data["answers"] == {"I1": {"raw": "B", "seq": 1, "lease": lease},
+                               "I3": {"raw": "秋天的天很高。", "seq": 2, "lease": lease}}
+    assert data["max_seq"] == 2 and data["lease"] == lease + 1
     assert _post(c, "/test/submit/", {}, token).json() == {"submitted": True}
-    resp = _post(c, "/test/answers/", {"answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "C", "seq": 3}]},
-                 token)
-    assert resp.status_code == 409 and "已交卷" in resp.json()["error"]
+    late = {"id": str(uuid.uuid4()), "item": "I1", "raw": "C", "seq": 3, "lease": lease + 1,
+            "at": _ms(timezone.now() + dt.timedelta(seconds=5))}
+    resp = _post(c, "/test/answers/", {"lease": lease + 1, "answers": [late]}, token)
+    assert resp.status_code == 200 and resp.json()["refused"] == {late["id"]: "late"} and resp.json()["closed"]
     assert "已交卷" in c.get("/test/take/").content.decode()
+
+
+def test_a_computer_swap_closes_the_first_computers_page(dw):
+    """The pupil signs in on a second computer: the first page's next request hears ``moved`` and
+    a change it gives from now on is refused; the second page's answer stands."""
+    from django.utils import timezone
+
+    first, second = _signed_in(), _signed_in()
+    t1 = _token(first)
+    lease1 = _data(first.get("/test/take/").content.decode())["lease"]
+    t2 = _token(second)
+    lease2 = _data(second.get("/test/take/").content.decode())["lease"]
+    assert lease2 > lease1
+    mine = {"id": str(uuid.uuid4()), "item": "I1", "raw": "C", "seq": 1, "lease": lease2, "at": _ms(timezone.now())}
+    assert _post(second, "/test/answers/", {"lease": lease2, "answers": [mine]}, t2).json()["ack"] == [mine["id"]]
+    stale = {"id": str(uuid.uuid4()), "item": "I1", "raw": "A", "seq": 9, "lease": lease1, "at": _ms(timezone.now())}
+    body = _post(first, "/test/answers/", {"lease": lease1, "answers": [stale]}, t1).json()
+    assert body["moved"] and body["refused"] == {stale["id"]: "moved"} and body["ack"] == []
+    assert _data(second.get("/test/take/").content.decode())["answers"]["I1"]["raw"] == "C"
+
+
+def test_the_page_after_the_end_opens_no_lease_and_says_time_is_up(dw):
+    """A page loaded after time-up (the pupil never submitted) opens no new lease: the queue of the
+    page before still drains; its countdown is at zero (``ends_at`` is the session's end)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from junheng_web.testsites.models import TestSession
+
+    c = _signed_in()
+    lease = _data(c.get("/test/take/").content.decode())["lease"]
+    end = timezone.now() - dt.timedelta(seconds=1)
+    TestSession.objects.filter(pk=dw.sessions["A"].pk).update(ends_at=end)
+    data = _data(c.get("/test/take/").content.decode())
+    assert data["lease"] == lease and data["ends_at"] == end.isoformat()
 
 
 def test_the_answers_api_needs_the_csrf_token(dw):

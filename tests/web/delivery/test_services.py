@@ -17,10 +17,10 @@ from tests.web.delivery.conftest import CODE_A0, CODE_A4, CODE_B0
 pytestmark = pytest.mark.django_db
 
 
-def _ch(item, raw, seq, id=None):
+def _ch(item, raw, seq, id=None, at=None, lease=0):
     from junheng_web.delivery.services import Change
 
-    return Change(id or uuid.uuid4(), item, raw, seq)
+    return Change(id or uuid.uuid4(), item, raw, seq, at, lease)
 
 
 def test_a_code_opens_its_pupils_attempt_in_its_session(dw):
@@ -158,13 +158,13 @@ def test_answers_are_idempotent_on_their_uuid_and_last_write_wins_by_seq(dw):
     a = sign_in(CODE_A0)
     first, second, third = _ch("I1", "A", 1), _ch("I1", "C", 2), _ch("I1", "B", 3)
     # the newest change arrives first (an old queue is replayed late): seq decides, not arrival
-    assert record_answers(a, [third]) == [str(third.id)]
-    assert record_answers(a, [first, second]) == [str(first.id), str(second.id)]
-    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3}}
+    assert record_answers(a, [third]).ack == [str(third.id)]
+    assert record_answers(a, [first, second]).ack == [str(first.id), str(second.id)]
+    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3, "lease": 0}}
     # the same batch again (a replay after a lost acknowledgement) changes nothing
-    assert record_answers(a, [first, second, third]) == [str(first.id), str(second.id), str(third.id)]
+    assert record_answers(a, [first, second, third]).ack == [str(first.id), str(second.id), str(third.id)]
     assert Answer.objects.filter(attempt=a).count() == 3
-    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3}}
+    assert current_answers(a) == {"I1": {"raw": "B", "seq": 3, "lease": 0}}
 
 
 def test_an_item_outside_the_booklet_or_a_foreign_uuid_refuses_the_batch(dw):
@@ -194,28 +194,84 @@ def test_malformed_queues_are_refused_with_a_message(dw):
             parse_changes(bad)
 
 
-def test_submit_closes_the_attempt(dw):
-    from junheng_web.delivery.services import Closed, record_answers, sign_in, submit
+def test_submit_closes_the_attempt_for_answers_given_after_it(dw):
+    """After the submission (from this or another computer) no answer given later is taken; one
+    given before it that arrives afterwards (a queue of the first computer) still is."""
+    from junheng_web.delivery.services import current_answers, record_answers, sign_in, submit
 
     a = sign_in(CODE_A0)
     record_answers(a, [_ch("I1", "B", 1)])
-    submit(a)
+    given = timezone.now()
+    submit(a, now=given + dt.timedelta(seconds=1))
     stamp = a.submitted_at
     assert stamp is not None and submit(a).submitted_at == stamp  # a second submit changes nothing
-    with pytest.raises(Closed, match="已交卷"):
-        record_answers(a, [_ch("I1", "C", 2)])
+    after, before = _ch("I1", "C", 2), _ch("I2", "A", 3, at=given)
+    done = record_answers(a, [after, before], now=given + dt.timedelta(minutes=30))
+    assert done.ack == [str(before.id)] and done.refused == {str(after.id): "late"} and done.closed
+    assert current_answers(a)["I1"]["raw"] == "B" and current_answers(a)["I2"]["raw"] == "A"
     with pytest.raises(ParameterError, match="已经交卷"):
         sign_in(CODE_A0)
 
 
-def test_answers_after_the_session_and_its_grace_are_refused(dw):
-    from junheng_web.delivery.services import GRACE, Closed, record_answers, sign_in
+def test_answers_given_before_time_up_are_taken_whenever_they_arrive(dw):
+    """Given a second before the end and arriving 3 hours later (a network down past the end,
+    a site node restarted): taken.  Given after the end: refused, as is one given before the
+    session opened.  A browser clock ahead of the server cannot push a change past its arrival:
+    one stamped an hour in the future, arriving before the end, counts as given on arrival."""
+    from junheng_web.delivery.services import OPEN_BEFORE, current_answers, record_answers, sign_in
 
     a = sign_in(CODE_A0)
-    end = dw.sessions["A"].ends_at
-    assert record_answers(a, [_ch("I1", "B", 1)], now=end + GRACE - dt.timedelta(seconds=1))
-    with pytest.raises(Closed, match="已结束"):
-        record_answers(a, [_ch("I1", "C", 2)], now=end + GRACE + dt.timedelta(seconds=1))
+    s = dw.sessions["A"]
+    end = s.ends_at
+    in_time, late = _ch("I1", "B", 1, at=end - dt.timedelta(seconds=1)), _ch("I2", "A", 2, at=end + dt.timedelta(seconds=1))
+    early = _ch("I4", "A", 3, at=s.starts_at - OPEN_BEFORE - dt.timedelta(seconds=1))
+    done = record_answers(a, [in_time, late, early], now=end + dt.timedelta(hours=3))
+    assert done.ack == [str(in_time.id)] and done.refused == {str(late.id): "late", str(early.id): "early"}
+    assert done.closed
+    ahead = _ch("I4", "B", 4, at=end + dt.timedelta(hours=1))
+    assert record_answers(a, [ahead], now=end - dt.timedelta(minutes=1)).ack == [str(ahead.id)]
+    from junheng_web.delivery.models import Answer
+
+    assert Answer.objects.get(id=ahead.id).client_at == end - dt.timedelta(minutes=1)
+    # without a time (an old page), the arrival is the time given
+    nameless = _ch("I2", "C", 5)
+    assert record_answers(a, [nameless], now=end + dt.timedelta(seconds=1)).refused == {str(nameless.id): "late"}
+    assert current_answers(a) == {"I1": {"raw": "B", "seq": 1, "lease": 0}, "I4": {"raw": "B", "seq": 4, "lease": 0}}
+
+
+def test_after_a_computer_swap_a_stale_copy_never_overrides_a_newer_answer(dw):
+    """Computer 1 (lease 1) answers I1 "A" up to seq 20, of which the server has seq 1..10 when the
+    pupil moves to computer 2 (lease 2, whose counter starts at the server's 10).  Computer 2
+    answers I1 "C" at seq 11.  Then computer 1's queue arrives: its I1 "B" seq 20 (given before
+    the swap) is taken but does not override computer 2's "C"; its I2 given before the swap counts
+    (computer 2 never answered I2); its I3 given after the swap is refused ("moved")."""
+    from junheng_web.delivery.services import (
+        current_answers,
+        open_lease,
+        record_answers,
+        responses_frame,
+        sign_in,
+    )
+
+    a = sign_in(CODE_A0)
+    t0 = timezone.now() - dt.timedelta(minutes=3)
+    first = open_lease(a, now=t0)
+    record_answers(a, [_ch("I1", "A", k, at=t0 + dt.timedelta(seconds=k), lease=first) for k in range(1, 11)])
+    swap = t0 + dt.timedelta(minutes=1)
+    second = open_lease(a, now=swap)
+    assert (first, second) == (1, 2) and a.lease == 2
+    record_answers(a, [_ch("I1", "C", 11, at=swap + dt.timedelta(seconds=5), lease=second)])
+    stale = [_ch("I1", "B", 20, at=swap - dt.timedelta(seconds=2), lease=first),
+             _ch("I2", "D", 19, at=swap - dt.timedelta(seconds=3), lease=first),
+             _ch("I3", "写在第一台电脑上", 21, at=swap + dt.timedelta(seconds=9), lease=first)]
+    done = record_answers(a, stale)
+    assert done.ack == [str(stale[0].id), str(stale[1].id)] and done.refused == {str(stale[2].id): "moved"}
+    now = current_answers(a)
+    assert now["I1"] == {"raw": "C", "seq": 11, "lease": 2} and now["I2"]["raw"] == "D" and "I3" not in now
+    frame = responses_frame(dw.cycle).filter(pl.col("person_id") == a.student_id)
+    assert dict(zip(frame["item_id"], frame["raw"]))["I1"] == "C"
+    forged = _ch("I4", "A", 22, lease=7)  # a lease the server never opened
+    assert record_answers(a, [forged]).refused == {str(forged.id): "lease"}
 
 
 def test_the_exported_responses_score_as_the_hand_key_says(dw):

@@ -4,8 +4,12 @@
  * /test/answers/ (JSON, CSRF token) and an entry leaves the queue only when the server has
  * acknowledged its UUID.  The queue is replayed on page load, on the browser's `online` event,
  * after every change and every few seconds, so nothing is lost while the network or the server
- * is away.  Each change carries a UUID (a replay is a no-op on the server) and a sequence number
- * (the server keeps the highest: last write wins by seq, whatever order requests arrive in).
+ * is away.  Each change carries a UUID (a replay is a no-op on the server), this page's lease and
+ * a sequence number (the server keeps the highest (lease, seq): a newer page — another computer, a
+ * reload — always wins over an older one, and within a page the last write wins by seq), and the
+ * time it was given by the server's clock (`at`), which decides whether it came before time-up:
+ * the server takes it whenever it arrives if so.  At time-up the inputs are disabled and the page
+ * submits; the queue keeps draining (every entry is acknowledged or refused by the server).
  */
 (function () {
   "use strict";
@@ -30,20 +34,28 @@
   var state;
   try { state = JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { state = null; }
   state = state || { answers: {}, queue: [], seq: 0, flags: {}, current: 0 };
+  function newer(a, b) { // (lease, seq) of a above b's
+    var la = a.lease || 0, lb = b.lease || 0;
+    return la > lb || (la === lb && a.seq > b.seq);
+  }
   Object.keys(data.answers).forEach(function (id) {
     var s = data.answers[id], mine = state.answers[id];
-    if (!mine || mine.seq < s.seq) state.answers[id] = { raw: s.raw, seq: s.seq };
+    if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
   });
   state.seq = Math.max(state.seq, data.max_seq);
   function persist() { localStorage.setItem(KEY, JSON.stringify(state)); }
   persist();
 
-  function change(itemId, raw) {
-    var cur = state.answers[itemId];
+  var skew = Date.parse(data.now) - Date.now(), ends = Date.parse(data.ends_at), ended = false;
+  function serverNow() { return Date.now() + skew; }
+
+  function change(itemId, raw, at) {  // at: when it was typed (a text box's last keystroke), else now
+    var cur = state.answers[itemId], when = at || serverNow();
     if (cur && cur.raw === raw) return;
+    if (closed || when >= ends) { timeUp(); return; }  // given after time-up or on a closed page: not taken
     state.seq += 1;
-    state.answers[itemId] = { raw: raw, seq: state.seq };
-    state.queue.push({ id: uuid4(), item: itemId, raw: raw, seq: state.seq });
+    state.answers[itemId] = { raw: raw, seq: state.seq, lease: data.lease };
+    state.queue.push({ id: uuid4(), item: itemId, raw: raw, seq: state.seq, lease: data.lease, at: when });
     persist();  // written locally before anything is sent
     showSync(); paletteMarks();
     flush();
@@ -53,24 +65,24 @@
   var inflight = null, closed = false, retry = 2000, timer = null;
   function flush() {  // a promise that settles when this round of sending is over
     if (inflight) return inflight;
-    if (closed || state.queue.length === 0) { showSync(); return Promise.resolve(); }
+    if (state.queue.length === 0) { showSync(); return Promise.resolve(); }
     var batch = state.queue.slice(0, 200);
     inflight = fetch("/test/answers/", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ answers: batch })
+      body: JSON.stringify({ lease: data.lease, answers: batch })
     }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; });
     }).then(function (res) {
       inflight = null;
       if (res.status === 200) {
-        var acked = {};
-        res.body.ack.forEach(function (id) { acked[id] = true; });
-        state.queue = state.queue.filter(function (e) { return !acked[e.id]; });
-        persist(); retry = 2000; $("message").textContent = "";
+        var done = {}, refused = Object.keys(res.body.refused || {});
+        res.body.ack.concat(refused).forEach(function (id) { done[id] = true; });
+        state.queue = state.queue.filter(function (e) { return !done[e.id]; });
+        persist(); retry = 2000; $("message").textContent = refused.length ? fmt(T.refused, { n: refused.length }) : "";
+        if (res.body.moved) { closed = true; timeUp(T.moved); }
+        else if (res.body.closed) timeUp();
         if (state.queue.length) return flush();
-      } else if (res.status === 409) {
-        closed = true; $("message").textContent = res.body.error || T.closed;
       } else {
         $("message").textContent = res.body.error || "";
         later();
@@ -116,7 +128,19 @@
     });
   }
 
-  var debounce = null;
+  function disableInputs() {
+    Array.prototype.forEach.call($("item").querySelectorAll("input, textarea"), function (x) { x.disabled = true; });
+  }
+  function timeUp(message) {  // no more changes on this page: the inputs go grey, the page says why
+    var ta = $("item").querySelector("textarea");
+    if (!ended && ta && typed) { clearTimeout(debounce); change(items[state.current].id, ta.value, typed); }
+    ended = true;
+    disableInputs();
+    $("item").setAttribute("data-ended", "true");
+    $("message").textContent = message || T.closed;
+  }
+
+  var debounce = null, typed = 0;
   function render() {
     var it = items[state.current], box = $("item"), a = state.answers[it.id], raw = a ? a.raw : "";
     box.textContent = "";
@@ -130,10 +154,10 @@
       var ta = document.createElement("textarea");
       ta.name = "answer"; ta.value = raw; ta.placeholder = T.answer_here;
       ta.addEventListener("input", function () {
-        clearTimeout(debounce);
-        debounce = setTimeout(function () { change(it.id, ta.value); }, 500);
+        clearTimeout(debounce); typed = serverNow();
+        debounce = setTimeout(function () { change(it.id, ta.value, typed); }, 500);
       });
-      ta.addEventListener("blur", function () { clearTimeout(debounce); change(it.id, ta.value); });
+      ta.addEventListener("blur", function () { clearTimeout(debounce); if (typed) change(it.id, ta.value, typed); });
       box.appendChild(ta);
     } else {
       var multi = it.format === "multiple_choice";
@@ -153,6 +177,7 @@
         box.appendChild(label);
       });
     }
+    if (ended) disableInputs();
     $("prev").disabled = state.current === 0;
     $("next").disabled = state.current === items.length - 1;
     $("flag").setAttribute("aria-pressed", state.flags[it.id] ? "true" : "false");
@@ -161,7 +186,8 @@
   }
   function go(k) {
     var ta = $("item").querySelector("textarea");
-    if (ta) { clearTimeout(debounce); change(items[state.current].id, ta.value); }
+    if (ta && !ended && typed) { clearTimeout(debounce); change(items[state.current].id, ta.value, typed); }
+    typed = 0;
     state.current = Math.max(0, Math.min(items.length - 1, k));
     persist(); render();
   }
@@ -188,13 +214,14 @@
   }
   $("submit").addEventListener("click", function () { submit(true); });
 
-  var skew = Date.parse(data.now) - Date.now(), ends = Date.parse(data.ends_at), lastTry = 0;
+  var lastTry = 0;
   function tick() {
-    var left = Math.max(0, Math.floor((ends - (Date.now() + skew)) / 1000));
+    var left = Math.max(0, Math.ceil((ends - serverNow()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     $("countdown").textContent = (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+    if (left === 0 && !ended) timeUp(T.time_up);
     if (left === 0 && !closed && Date.now() - lastTry > 10000) {  // time is up: submit, again until it works
-      lastTry = Date.now(); $("message").textContent = T.time_up; submit(false);
+      lastTry = Date.now(); submit(false);
     }
   }
   setInterval(tick, 1000);
