@@ -86,6 +86,8 @@ MATRIX = [
     Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
     Entry("report_county", lambda w: {"code": "410102", "fmt": "pdf"}),
     Entry("report_annual", lambda w: {"fmt": "html"}, action="report.annual", bound=False, owner="alice"),
+    Entry("report_school", lambda w: {"code": "4101020001", "fmt": "html"}, school_bound=True),
+    Entry("report_list", lambda w: {}, bound=False),
     Entry("questionnaire_list", _cyc, bound=False),
     Entry("questionnaire_define", _cyc, action="questionnaire.define", method="post", bound=False, owner="alice",
           owner_status=(302,)),
@@ -151,6 +153,8 @@ def matrix_world(world, academic):
     (reports / "county").mkdir(parents=True, exist_ok=True)
     (reports / "county" / "410102.pdf").write_bytes("%PDF-1.7 中原区 410102".encode())
     (reports / "annual.html").write_text("<h1>年度报告</h1>", encoding="utf-8")
+    (reports / "school").mkdir(parents=True, exist_ok=True)
+    (reports / "school" / "4101020001.html").write_text("<h1>甲小学 4101020001</h1>", encoding="utf-8")
     _questionnaire(world)
     _video(world)
     store_scores(world.cycle, academic.scores_for(academic.sampled(world.cycle)))  # the academic pages have data

@@ -13,8 +13,10 @@ their own view):
 (``<dir>/annual.*``, ``<dir>/county/<code>.*``) or raises ``PermissionDenied`` / ``Http404``;
 :func:`school_sheet` renders a school's sheet on demand.
 
-``views.py`` serves the annual and county reports through :func:`report_file`; both pages are in
-the permission matrix (``tests/web/test_permission_matrix.py``).
+``views.py`` serves the annual and county reports and the written school sheets
+(``<dir>/school/<code>.*``, ``junheng report school``) through :func:`report_file`, and lists what
+a user may read (:func:`reports_for`) on the 报告 page; every page is in the permission matrix
+(``tests/web/test_permission_matrix.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from django.http import Http404
 
 from junheng.exceptions import ParameterError
 from junheng.reports import school_html
-from junheng_web.accounts.scoping import can
-from junheng_web.registry.models import School
+from junheng_web.accounts.scoping import can, restrict
+from junheng_web.registry.models import Region, School
 
 KINDS = ("annual", "county", "school")
 FORMATS = ("html", "pdf")
@@ -68,19 +70,52 @@ def _school_county(code: str | None) -> str | None:
 def report_file(user, folder: str | Path, kind: str, code: str | None = None, fmt: str = "pdf") -> Path:
     """The path of a written report the user may read; 403 when the role may never read reports,
     404 when the report is outside the user's region or not written."""
-    if fmt not in FORMATS or kind not in ("annual", "county"):
+    if fmt not in FORMATS or kind not in KINDS:
         raise Http404("no such report")
     if not can(user, "view") or (kind == "annual" and not can(user, "report.annual")):
         raise PermissionDenied("view")
     if not allowed(user, kind, code):
         raise Http404("no such report")
-    folder = Path(folder)
-    path = folder / f"annual.{fmt}" if kind == "annual" else folder / "county" / f"{code}.{fmt}"
-    if not str(code or "").isdigit() and kind == "county":
+    if kind != "annual" and not str(code or "").isdigit():
         raise Http404("no such report")
+    path = _path(Path(folder), kind, code, fmt)
     if not path.is_file():
         raise Http404("report not written yet")
     return path
+
+
+def _path(folder: Path, kind: str, code: str | None, fmt: str) -> Path:
+    return folder / f"annual.{fmt}" if kind == "annual" else folder / kind / f"{code}.{fmt}"
+
+
+def _written(folder: Path, kind: str) -> dict[str, list[str]]:
+    """code → the formats written under ``folder/kind`` (``county`` or ``school``)."""
+    out: dict[str, list[str]] = {}
+    for fmt in FORMATS:
+        for p in sorted((folder / kind).glob(f"*.{fmt}")):
+            if p.stem.isdigit():
+                out.setdefault(p.stem, []).append(fmt)
+    return out
+
+
+def reports_for(user, folder: str | Path) -> dict:
+    """What the reports page lists for ``user``: the annual report (province roles), the counties
+    the user may read (every county in their scope, with the formats written so far, so the province
+    sees which are missing) and the written school sheets inside their scope.  Counties and schools
+    come through ``restrict``; each is also checked with :func:`allowed`, the rule that serves them."""
+    folder = Path(folder)
+    annual = [f for f in FORMATS if (folder / f"annual.{f}").is_file()] if can(user, "report.annual") else None
+    written = _written(folder, "county")
+    counties = [{"region": r, "formats": written.get(r.code, [])}
+                for r in restrict(Region.objects.filter(level="county"), user).select_related("parent").order_by("code")
+                if allowed(user, "county", r.code)]
+    sheets = _written(folder, "school")
+    schools = [{"school": s, "formats": sheets[s.code]}
+               for s in restrict(School.objects.filter(code__in=list(sheets)), user).select_related("county")
+               .order_by("code") if allowed(user, "school", s.code)]
+    if not schools and getattr(user, "role", "") == "school" and user.school_id:
+        schools = [{"school": user.school, "formats": []}]  # a school's own sheet, not written yet
+    return {"annual": annual, "counties": counties, "schools": schools}
 
 
 def school_sheet(user, tables, code: str) -> str:

@@ -3,6 +3,8 @@ from django.urls import path
 from junheng_web.reports import views
 
 urlpatterns = [
+    path("", views.report_list, name="report_list"),
     path("annual.<str:fmt>", views.annual, name="report_annual"),
     path("county/<str:code>.<str:fmt>", views.county, name="report_county"),
+    path("school/<str:code>.<str:fmt>", views.school, name="report_school"),
 ]
