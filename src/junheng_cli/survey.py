@@ -105,6 +105,12 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
              school: str,
              min_pupils: int, min_schools: int, no_suppress: bool, deff: bool, out: Path) -> None:
     """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
+    import os
+
+    # The group sums are small products (pupils × a few groups × replicates): one BLAS thread is as
+    # fast, and OpenBLAS's spinning worker threads cost 3–5× on a busy machine (benchmarks/survey_cli.py).
+    # Set before NumPy is first imported; an explicit OPENBLAS_NUM_THREADS wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion, quantile, total
 
     if (variable is None) == (pv is None):
