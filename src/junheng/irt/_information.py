@@ -85,39 +85,63 @@ def observed_information(itemset, pat, theta: np.ndarray, W: np.ndarray, R: np.n
         return info
     Y = pat.Y
     count = pat.count
+    n_pat = Y.shape[0]
     # 2. x_p columns: one per distinct administered set, then 1[y = k] for k ≥ 1 of every free item
-    seen = np.stack([Y[:, j] >= 0 for j, *_ in items], axis=1)  # (P, J_f)
-    sets, set_of = np.unique(seen.T, axis=0, return_inverse=True)
-    set_of = np.asarray(set_of).ravel()
-    n_x = sets.shape[0] + sum(k - 1 for _, k, _, _ in items)
+    set_key: dict[bytes, int] = {}
+    set_cols: list[np.ndarray] = []
+    set_of = []
+    for j, *_ in items:
+        seen_j = Y[:, j] >= 0
+        key = np.packbits(seen_j).tobytes()
+        if key not in set_key:
+            set_key[key] = len(set_cols)
+            set_cols.append(seen_j)
+        set_of.append(set_key[key])
+    n_sets = len(set_cols)
+    n_x = n_sets + sum(k - 1 for _, k, _, _ in items)
     T = np.zeros((Q, n_x, n_par))
     ind_cols = []  # (item position j, k, x column)
-    c = sets.shape[0]
+    c = n_sets
+    d_cols = []  # (first column in the all-items derivative table, K, p) per free item
+    width = 0
     for f, (j, K, D, cols_a) in enumerate(items):
         T[:, set_of[f], cols_a] += D[0]  # D: (K, Q, p_f)
         for k in range(1, K):
             T[:, c, cols_a] = D[k] - D[0]
             ind_cols.append((j, k, c))
             c += 1
-    chunk = max(64, 4_000_000 // (n_x * Q))  # rows per BLAS product: ≈ 32 MB of x ∘ w
-    N = np.zeros((n_x, n_x * Q))
-    S = np.zeros((Y.shape[0], n_par))  # per-pattern observed scores s̄_p (for term 3)
-    for lo in range(0, Y.shape[0], chunk):
-        hi = min(lo + chunk, Y.shape[0])
-        x = np.zeros((hi - lo, n_x))
-        x[:, :sets.shape[0]] = sets[:, lo:hi].T
+        d_cols.append((width, K, D.shape[2]))
+        width += K * D.shape[2]
+    d_all = np.concatenate([D.transpose(1, 0, 2).reshape(Q, -1) for _, _, D, _ in items], axis=1)  # (Q, Σ K·p)
+    iu, ju = np.triu_indices(n_x)
+    # N_q[c, d] = Σ_p n_p w_pq x_pc x_pd for c ≤ d and every node: (pairs × patterns) @ (patterns × Q)
+    chunk = max(256, 2_000_000 // iu.size)
+    N = np.zeros((iu.size, Q))
+    S = np.zeros((n_pat, n_par))  # per-pattern observed scores s̄_p (for term 3)
+    xb, zi, zj = np.empty((chunk, n_x)), np.empty((chunk, iu.size)), np.empty((chunk, iu.size))  # reused
+    for lo in range(0, n_pat, chunk):
+        hi = min(lo + chunk, n_pat)
+        x, z, z2 = xb[:hi - lo], zi[:hi - lo], zj[:hi - lo]
+        for u, col in enumerate(set_cols):
+            x[:, u] = col[lo:hi]
         for j, k, col in ind_cols:
             x[:, col] = Y[lo:hi, j] == k
         w = W[lo:hi]
-        N += x.T @ (x[:, :, None] * w[:, None, :]).reshape(hi - lo, n_x * Q)
-        wn = w / count[lo:hi, None]
-        for j, K, D, cols_a in items:
+        np.take(x, iu, axis=1, out=z)
+        np.take(x, ju, axis=1, out=z2)
+        np.multiply(z, z2, out=z)
+        N += z.T @ w
+        g_all = (w / count[lo:hi, None]) @ d_all  # Σ_q w_pq ∂log P_jk(θ_q) for every item and category
+        rows = np.arange(hi - lo)
+        for (j, K, D, cols_a), (start, _, p) in zip(items, d_cols):
             y = Y[lo:hi, j]
             ok = y >= 0
-            g = (wn @ D.transpose(1, 0, 2).reshape(Q, -1)).reshape(hi - lo, K, -1)  # Σ_q w_pq ∂log P_jk
-            S[lo:hi, cols_a] = np.where(ok[:, None], g[np.arange(hi - lo), np.where(ok, y, 0)], 0.0)
-    N = N.reshape(n_x, n_x, Q)
-    second = np.einsum("qca,qcb->ab", T, np.einsum("cdq,qdb->qcb", N, T, optimize=True), optimize=True)
+            g = g_all[:, start:start + K * p].reshape(hi - lo, K, p)
+            S[lo:hi, cols_a] = np.where(ok[:, None], g[rows, np.where(ok, y, 0)], 0.0)
+    Nq = np.zeros((Q, n_x, n_x))
+    Nq[:, iu, ju] = N.T
+    Nq[:, ju, iu] = N.T
+    second = np.einsum("qca,qcb->ab", T, Nq @ T, optimize=True)
     info -= (second + second.T) / 2
     info += (S * count[:, None]).T @ S
     return info
