@@ -27,10 +27,51 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _fused
 from . import _models as M
 from ._em import block_grad_info
 
 CANONICAL = ("rasch", "2pl", "pcm", "gpcm")
+MIN_PATTERNS_FUSED = 20_000  # below this the BLAS path is as fast (no compilation to load)
+_compiled = None
+
+
+def prange(*args):  # replaced by numba.prange when compiled
+    return range(*args)
+
+
+def _pairs_kernel(act, nact, W, n_x, n_chunks):
+    """N[c, d, q] = Σ_p W_pq over patterns whose active columns (``act[p, :nact[p]]``, ascending)
+    include c ≤ d — only the pairs a pattern has, each a contiguous run over the nodes."""
+    P, Q = W.shape
+    N = np.zeros((n_chunks, n_x, n_x, Q))
+    step = (P + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for p in range(c * step, min(P, (c + 1) * step)):
+            m = nact[p]
+            for a in range(m):
+                i = act[p, a]
+                for b in range(a, m):
+                    j = act[p, b]
+                    for q in range(Q):
+                        N[c, i, j, q] += W[p, q]
+    return N.sum(axis=0)
+
+
+def _pair_counts_numba(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(Q, n_x, n_x) posterior pair counts from the 0/1 codes ``x`` (P × n_x, bool) by the compiled kernel."""
+    global _compiled
+    import numba
+
+    if _compiled is None:
+        _pairs_kernel.__globals__["prange"] = numba.prange
+        _compiled = numba.njit(parallel=True, cache=True, nogil=True)(_pairs_kernel)
+    nact = x.sum(axis=1).astype(np.int64)
+    act = np.ascontiguousarray(np.argsort(~x, axis=1, kind="stable").astype(np.int64))
+    n_chunks = max(1, min(numba.get_num_threads(), x.shape[0]))
+    N = _compiled(act, nact, np.ascontiguousarray(W), x.shape[1], n_chunks)  # upper triangle
+    N = N + np.tril(np.ones((x.shape[1], x.shape[1])), -1)[:, :, None] * N.transpose(1, 0, 2)
+    return N.transpose(2, 0, 1)
 
 
 def _item_hessian(b, r: np.ndarray, theta: np.ndarray, prior) -> np.ndarray:
@@ -113,34 +154,43 @@ def observed_information(itemset, pat, theta: np.ndarray, W: np.ndarray, R: np.n
         d_cols.append((width, K, D.shape[2]))
         width += K * D.shape[2]
     d_all = np.concatenate([D.transpose(1, 0, 2).reshape(Q, -1) for _, _, D, _ in items], axis=1)  # (Q, Σ K·p)
-    iu, ju = np.triu_indices(n_x)
-    # N_q[c, d] = Σ_p n_p w_pq x_pc x_pd for c ≤ d and every node: (pairs × patterns) @ (patterns × Q)
-    chunk = max(256, 2_000_000 // iu.size)
-    N = np.zeros((iu.size, Q))
+
+    def codes(lo: int, hi: int, out: np.ndarray) -> np.ndarray:
+        for u, col in enumerate(set_cols):
+            out[:, u] = col[lo:hi]
+        for j, k, col in ind_cols:
+            out[:, col] = Y[lo:hi, j] == k
+        return out
+
+    fused = _fused.AVAILABLE and n_pat >= MIN_PATTERNS_FUSED
+    if fused:  # compiled: only the pairs each pattern has (~(J/2)² of them), 2 threads
+        Nq = _pair_counts_numba(codes(0, n_pat, np.empty((n_pat, n_x), dtype=bool)), W)
+    else:  # BLAS: (pairs × patterns) @ (patterns × Q) per chunk
+        iu, ju = np.triu_indices(n_x)
+        chunk = max(256, 2_000_000 // iu.size)
+        N = np.zeros((iu.size, Q))
+        xb, zi, zj = np.empty((chunk, n_x)), np.empty((chunk, iu.size)), np.empty((chunk, iu.size))  # reused
+        for lo in range(0, n_pat, chunk):
+            hi = min(lo + chunk, n_pat)
+            x, z, z2 = codes(lo, hi, xb[:hi - lo]), zi[:hi - lo], zj[:hi - lo]
+            np.take(x, iu, axis=1, out=z)
+            np.take(x, ju, axis=1, out=z2)
+            np.multiply(z, z2, out=z)
+            N += z.T @ W[lo:hi]
+        Nq = np.zeros((Q, n_x, n_x))
+        Nq[:, iu, ju] = N.T
+        Nq[:, ju, iu] = N.T
     S = np.zeros((n_pat, n_par))  # per-pattern observed scores s̄_p (for term 3)
-    xb, zi, zj = np.empty((chunk, n_x)), np.empty((chunk, iu.size)), np.empty((chunk, iu.size))  # reused
+    chunk = 8192
     for lo in range(0, n_pat, chunk):
         hi = min(lo + chunk, n_pat)
-        x, z, z2 = xb[:hi - lo], zi[:hi - lo], zj[:hi - lo]
-        for u, col in enumerate(set_cols):
-            x[:, u] = col[lo:hi]
-        for j, k, col in ind_cols:
-            x[:, col] = Y[lo:hi, j] == k
-        w = W[lo:hi]
-        np.take(x, iu, axis=1, out=z)
-        np.take(x, ju, axis=1, out=z2)
-        np.multiply(z, z2, out=z)
-        N += z.T @ w
-        g_all = (w / count[lo:hi, None]) @ d_all  # Σ_q w_pq ∂log P_jk(θ_q) for every item and category
+        g_all = (W[lo:hi] / count[lo:hi, None]) @ d_all  # Σ_q w_pq ∂log P_jk(θ_q) for every item and category
         rows = np.arange(hi - lo)
-        for (j, K, D, cols_a), (start, _, p) in zip(items, d_cols):
+        for (j, K, _d, cols_a), (start, _, p) in zip(items, d_cols):
             y = Y[lo:hi, j]
             ok = y >= 0
             g = g_all[:, start:start + K * p].reshape(hi - lo, K, p)
             S[lo:hi, cols_a] = np.where(ok[:, None], g[rows, np.where(ok, y, 0)], 0.0)
-    Nq = np.zeros((Q, n_x, n_x))
-    Nq[:, iu, ju] = N.T
-    Nq[:, ju, iu] = N.T
     second = np.einsum("qca,qcb->ab", T, Nq @ T, optimize=True)
     info -= (second + second.T) / 2
     info += (S * count[:, None]).T @ S

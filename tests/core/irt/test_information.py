@@ -72,3 +72,24 @@ def test_analytic_information_equals_finite_differences(case):
     # and the terms matter: the cross-product alone (xpd) is a different matrix
     xpd = irt.IRTModel(fit.model, tol=1e-6, max_iter=3000, se="xpd").fit(df, group=group)
     assert np.abs(np.linalg.inv(xpd.cov_) - fd).max() / scale > 1e-3
+
+
+def test_compiled_pair_counts_equal_the_blas_path(monkeypatch):
+    """The numba kernel (large fits) and the BLAS products (small fits, no numba) give one matrix."""
+    from junheng.irt import _fused, _information
+    from junheng.irt._em import estep
+
+    if not _fused.AVAILABLE:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(8)
+    truth = _items(rng, ["2pl"] * 9 + ["gpcm"] * 3)
+    adm, _ = irt.booklet_design(2000, 12, 4, 2, random_state=3)
+    df = irt.simulate_responses(truth, rng.normal(size=2000), random_state=4, administered=adm)
+    fit = irt.IRTModel("2pl", se=None).fit(df)
+    _, W, R = estep(fit._itemset, fit._pat, fit._theta, fit._logprior)
+    args = (fit._itemset, fit._pat, fit._theta, W, R, fit._free_index(), fit.guess_prior)
+    monkeypatch.setattr(_information, "MIN_PATTERNS_FUSED", 10**9)
+    blas = _information.observed_information(*args)
+    monkeypatch.setattr(_information, "MIN_PATTERNS_FUSED", 0)
+    compiled = _information.observed_information(*args)
+    np.testing.assert_allclose(compiled, blas, rtol=1e-10, atol=1e-9 * np.abs(blas).max())
