@@ -3,7 +3,7 @@
 Not real data.  Each county draws a latent "readiness" r_k ~ U(0, 1); each of the 15 + 8 checklist
 items is met with probability 0.97 + 0.03 r_k (so about half the counties miss an item), 社会认可度
 is drawn around 0.80 + 0.12 r_k (sd 0.03, clipped to [0.5, 0.99]), and each 一票否决 item occurs
-with probability 0.01.  Last year's row is this year's with each item independently worse with
+with probability 0.01; the synthetic truth's exemplary counties meet every item with 0.95.  Last year's row is this year's with each item independently worse with
 probability 0.15 (counties improve over time).  ``Q9`` is left null: it comes from the monitoring.
 """
 
@@ -28,6 +28,12 @@ def checklist(county_codes: list[str] | pl.Series, *, year: int = 2022, random_s
     met = rng.random((n, len(items))) < (0.97 + 0.03 * r)[:, None]
     rec = np.clip(rng.normal(0.80 + 0.12 * r, 0.03), 0.5, 0.99)
     veto = rng.random((n, len(VETO))) < 0.01
+    # the synthetic truth's exemplary counties meet every item (junheng.synth.truth)
+    from junheng.synth.truth import exemplary_counties
+
+    best = np.isin(codes, exemplary_counties(codes, random_state))
+    met[best], veto[best] = True, False
+    rec = np.where(best, 0.95, rec)
     worse = rng.random((n, len(items))) < 0.05
     met_last = met & ~worse
     rec_last = np.clip(rec - np.abs(rng.normal(0.02, 0.02, n)), 0.5, 0.99)

@@ -51,7 +51,9 @@ def province(scale: float = 1.0, random_state: int = 2022) -> Province:
     rng = np.random.default_rng(random_state)
     regions = county_regions(float(scale), rng)
     schools = build_schools(regions, float(scale), rng)
-    schools = add_resources(schools, rng)
+    from junheng.synth.truth import exemplary_counties
+
+    schools = add_resources(schools, rng, exemplary_counties(regions["county_code"], random_state))
     pupils = build_pupils(schools, regions, rng)
     schools = schools.select(c.field for c in SCHOOLS.columns)
     pupils = pupils.select(c.field for c in PUPILS.columns)

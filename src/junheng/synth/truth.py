@@ -15,6 +15,11 @@ sorted codes, so every pupil of the population has a defined expected score:
 - fitness: a county effect N(0, 0.25²) and a school effect N(0, 0.30²) on the pupils' general
   fitness factor (``fitness_results(..., effect=...)``).
 
+优质均衡: ``EXEMPLARY_SHARE`` (4 %) of the counties are exemplary (:func:`exemplary_counties`):
+resources at every school well above the thresholds with small spreads (``resources``), every
+checklist item met and 社会认可度 0.95 (``checklist``), academic county effects +0.5 SD and school
+effects shrunk to 0.4 of their size (balanced schools) — so that some counties reach 优质均衡.
+
 Non-response: ``ABSENT_RATE`` (3 %) of sampled pupils are absent on test day (no academic, no
 fitness record); ``REFUSAL_RATE`` of sampled schools refuse and are replaced by their first
 replacement school.
@@ -32,11 +37,22 @@ SCHOOL_SD = (0.30, 0.18)
 CHANGE_SHARE, CHANGE_RANGE = 0.15, (0.15, 0.30)
 FITNESS_SD = (0.25, 0.30)  # county, school (general fitness factor, SD 1 within school)
 RESIDUAL_SD = 0.88
+EXEMPLARY_SHARE, EXEMPLARY_LIFT, EXEMPLARY_SCHOOL_SHRINK = 0.04, 0.5, 0.4
 SEX_LOCATION = {"female_verbal": 0.15, "male_math_science": 0.05, "rural": -0.2}
 
 
 def _rng(random_state: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([int(random_state), stream])
+
+
+def exemplary_counties(county_codes, random_state: int) -> list[str]:
+    """The exemplary counties (``EXEMPLARY_SHARE`` of them, at least one), seeded by the sorted codes."""
+    codes = sorted({str(c) for c in county_codes})
+    if not codes:
+        return []
+    u = _rng(random_state, 1307).random(len(codes))
+    k = max(1, round(EXEMPLARY_SHARE * len(codes)))
+    return sorted(codes[i] for i in np.argsort(u)[:k])
 
 
 def area_effects(schools: pl.DataFrame, random_state: int, subjects=("语文", "数学", "英语", "科学")) -> pl.DataFrame:
@@ -63,7 +79,14 @@ def area_effects(schools: pl.DataFrame, random_state: int, subjects=("语文", "
                                    pl.Series("county_effect", rng.normal(0, FITNESS_SD[0], K)[county_idx]),
                                    pl.Series("school_effect", rng.normal(0, FITNESS_SD[1], S)),
                                    pl.lit(0.0).alias("change")))
-    return pl.concat(frames)
+    best = exemplary_counties(counties, random_state)
+    ex = pl.col("county_code").is_in(best)
+    academic = pl.col("domain") != "体质"
+    return pl.concat(frames).with_columns(
+        pl.when(ex & academic).then(pl.col("county_effect").abs() + EXEMPLARY_LIFT)
+        .otherwise(pl.col("county_effect")).alias("county_effect"),
+        pl.when(ex).then(pl.col("school_effect") * EXEMPLARY_SCHOOL_SHRINK).otherwise(pl.col("school_effect"))
+        .alias("school_effect"))
 
 
 def pupil_means(pupils: pl.DataFrame, effects: pl.DataFrame, mean_shift: dict[str, float], *,

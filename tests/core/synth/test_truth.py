@@ -15,8 +15,8 @@ def _schools(k=300, s=10):
 
 
 def test_effects_have_the_declared_spread_and_are_reproducible():
-    e = truth.area_effects(_schools(), random_state=5)
-    assert e.equals(truth.area_effects(_schools(), random_state=5))
+    e = truth.area_effects(_schools(), 5)
+    assert e.equals(truth.area_effects(_schools(), 5))
     m = e.filter(pl.col("domain") == "数学")
     county = m.unique("county_code")["county_effect"]
     assert county.std() == pytest.approx(np.hypot(*truth.COUNTY_SD), rel=0.12)
@@ -44,3 +44,23 @@ def test_absent_pupils_are_about_three_percent_and_stable():
     assert a.mean() == pytest.approx(truth.ABSENT_RATE, abs=0.003)
     assert (a == truth.absent(ids, random_state=1)).all()
     assert truth.refusing_schools(pl.Series(["x"]), random_state=1) == ["x"]  # at least one refusal
+
+
+def test_exemplary_counties_are_lifted_balanced_resourced_and_meet_the_checklist():
+    from junheng import indicators as ind
+    from junheng.synth import checklist, province
+
+    best = truth.exemplary_counties(_schools()["county_code"], 5)
+    assert len(best) == round(truth.EXEMPLARY_SHARE * 300)
+    e = truth.area_effects(_schools(), 5).filter(pl.col("domain") == "数学")
+    ex = e.filter(pl.col("county_code").is_in(best))
+    assert ex["county_effect"].min() >= truth.EXEMPLARY_LIFT
+    assert ex["school_effect"].std() < 0.6 * e.filter(~pl.col("county_code").is_in(best))["school_effect"].std()
+    prov = province(0.02, 7)
+    codes = prov.regions["county_code"]
+    best = truth.exemplary_counties(codes, 7)
+    res = ind.county_resource_verdict(*(lambda u: (u, ind.county_cv(u)))(ind.school_indicators(prov.schools)))
+    assert res.filter(pl.col("county_code").is_in(best))["resource_pass"].all()
+    ck = checklist(codes, year=2022, random_state=7).filter(pl.col("county_code").is_in(best) & (pl.col("year") == 2022))
+    assert ck.select(pl.all_horizontal(pl.col("^G.*$"), pl.col("^Q[1-8]$"))).to_series().all()
+    assert (ck["recognition"] >= 0.9).all() and not ck.select(pl.any_horizontal(pl.col("^V.*$"))).to_series().any()
