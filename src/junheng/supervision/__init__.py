@@ -7,6 +7,9 @@ statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no d
   frozen picture, no motion, camera moved) and :func:`schedule_flags` (late start, early end,
   missing stretches against the session's schedule);
 - :func:`analyse_video` = both steps for one file;
+- people: faces per sampled frame with CenterFace through onnxruntime (:func:`count_faces`, the
+  ``video`` extra) and the ``empty_seats``/``extra_person`` rules against the pupils expected
+  (:func:`people_flags`); imported from ``junheng.supervision.people`` (onnxruntime is optional);
 - forensics: answer copying between seat neighbours (Wollack's ω, identical incorrect answers),
   response-time anomalies and wrong-to-right answer changes as flags (:func:`forensic_flags`,
   ``docs/methods/response-forensics.md``).

@@ -64,6 +64,47 @@ def _open(path: Path):
     return cap
 
 
+class _Sampler:
+    """The frames of an open capture kept at one per ``period`` seconds of video time, as
+    ``(t_s, frame)``: the first frame at or after each multiple of the period, timed by the frame's
+    own presentation time stamp from the container (a gap in the recording stays a gap); a backend
+    without time stamps (or one going backwards) falls back to the frame rate.  Skipped frames are
+    only ``grab()``-ed.  After the loop, ``frames`` and ``last_t`` describe the whole file."""
+
+    def __init__(self, cap, period: float) -> None:
+        import cv2
+
+        self.cap, self.period = cap, period
+        native = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.native = native if native > 0 else 25.0  # containers without a rate: the common PAL camera rate
+        self.total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frames, self.last_t = 0, -1.0
+
+    def __iter__(self):
+        import cv2
+
+        cap, next_t = self.cap, 0.0
+        while cap.grab():
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if not (np.isfinite(t) and t > self.last_t) or (self.frames > 0 and t == 0.0):
+                t = self.last_t + 1.0 / self.native if self.frames else 0.0
+            self.last_t = t
+            self.frames += 1
+            if t + 1e-9 < next_t:
+                continue
+            ok, frame = cap.retrieve()
+            if not ok:
+                break
+            yield t, frame
+            next_t = (int(t / self.period + 1e-6) + 1) * self.period
+
+    def info(self, path: Path, width: int, height: int) -> VideoInfo:
+        if self.frames == 0:
+            raise InputError([Issue("视频中没有可读取的画面", "the video has no readable frame", file=path.name)])
+        return VideoInfo(path=str(path), native_fps=float(self.native), frames=self.frames, width=width,
+                         height=height, duration_s=self.last_t + 1.0 / self.native)
+
+
 def _stats(block: np.ndarray, prev: np.ndarray | None, pixel_threshold: float) -> dict[str, np.ndarray]:
     """Statistics of ``block`` (n, h, w) uint8 frames; ``prev`` is the frame before the block."""
     f = block.astype(np.float32)
@@ -144,34 +185,17 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     report = progress or _noop
     cap = _open(path)
     try:
-        native = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        if not native > 0:
-            native = 25.0  # containers without a rate: the common PAL camera rate
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        sampler = _Sampler(cap, 1.0 / fps)
         width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         scale = min(1.0, WORK_WIDTH / max(width, 1))
         size = (max(THUMB, round(width * scale)), max(THUMB, round(height * scale)))
-        period = 1.0 / fps
         parts: list[dict[str, np.ndarray]] = []
         times: list[float] = []
         aligned: list[float] = []
         aligner = _Aligner()
         frames: list[np.ndarray] = []
         prev = None
-        index, next_t, last_t = 0, 0.0, -1.0
-        while cap.grab():
-            # the frame's own time stamp from the container (a gap in the recording stays a gap);
-            # a backend without time stamps (or one going backwards) falls back to the frame rate
-            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not (np.isfinite(t) and t > last_t) or (index > 0 and t == 0.0):
-                t = last_t + 1.0 / native if index else 0.0
-            last_t = t
-            index += 1
-            if t + 1e-9 < next_t:
-                continue
-            ok, frame = cap.retrieve()
-            if not ok:
-                break
+        for t, frame in sampler:
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
             aligned.append(aligner(grey))
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:
@@ -179,8 +203,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
             frames.append(grey)
             times.append(t)
             if len(times) % 10 == 0:
-                report(index / total if total else 0.0, f"{t:.0f} s")
-            next_t = (int(t / period + 1e-6) + 1) * period
+                report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
             if len(frames) == _CHUNK:
                 parts.append(_stats(np.stack(frames), prev, pixel_threshold))
                 prev = frames[-1]
@@ -189,9 +212,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
             parts.append(_stats(np.stack(frames), prev, pixel_threshold))
     finally:
         cap.release()
-    if index == 0:
-        raise InputError([Issue("视频中没有可读取的画面", "the video has no readable frame", file=path.name)])
-    report(1.0, f"{last_t:.0f} s")
+    info = sampler.info(path, width, height)
+    report(1.0, f"{sampler.last_t:.0f} s")
     cols = {k: np.concatenate([p[k] for p in parts]) for k in ("brightness", "contrast", "diff", "changed")}
     thumbs = np.concatenate([p["thumb"] for p in parts])
     stats = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
@@ -199,8 +221,6 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         pl.Series("align", np.asarray(aligned, dtype=np.float64)).fill_nan(None),
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
         pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)))
-    info = VideoInfo(path=str(path), native_fps=float(native), frames=index, width=width, height=height,
-                     duration_s=last_t + 1.0 / native)
     return stats, info
 
 

