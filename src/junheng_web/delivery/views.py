@@ -162,10 +162,18 @@ def answers(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 def submit(request: HttpRequest) -> HttpResponse:
-    """Final submit (the page sends it only when its queue is empty)."""
+    """Final submit (the page sends it only when its queue is empty).  A page whose lease a newer
+    page has closed (``{"lease": n}`` below the attempt's) cannot submit: the pupil has moved on."""
     attempt = _attempt(request)
     if attempt is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    try:
+        body = _json_body(request)
+        page = int(body.get("lease") or 0) if isinstance(body, dict) else 0
+    except (ParameterError, TypeError, ValueError):
+        page = 0
+    if page and page < attempt.lease:
+        return JsonResponse({"error": _page_text()["moved"], "moved": True}, status=409)
     services.submit(attempt)
     audit(request, "test.submit", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
           region_code=attempt.session.site.county.code)

@@ -155,7 +155,11 @@ def test_a_computer_swap_closes_the_first_computers_page(dw):
     stale = {"id": str(uuid.uuid4()), "item": "I1", "raw": "A", "seq": 9, "lease": lease1, "at": _ms(timezone.now())}
     body = _post(first, "/test/answers/", {"lease": lease1, "answers": [stale]}, t1).json()
     assert body["moved"] and body["refused"] == {stale["id"]: "moved"} and body["ack"] == []
+    resp = _post(first, "/test/submit/", {"lease": lease1}, t1)  # the first page cannot submit either
+    assert resp.status_code == 409 and resp.json()["moved"]
+    lease3 = _data(second.get("/test/take/").content.decode())["lease"]
     assert _data(second.get("/test/take/").content.decode())["answers"]["I1"]["raw"] == "C"
+    assert _post(second, "/test/submit/", {"lease": lease3 + 1}, t2).json() == {"submitted": True}
 
 
 def test_the_page_after_the_end_opens_no_lease_and_says_time_is_up(dw):

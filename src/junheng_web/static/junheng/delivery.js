@@ -206,10 +206,14 @@
     if (ask && !window.confirm((blank ? fmt(T.unanswered, { n: blank }) + "\n" : "") + T.confirm_submit)) return;
     flush().then(function () {
       if (state.queue.length) { $("message").textContent = T.wait_sync; return; }
-      return fetch("/test/submit/", { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf } })
-        .then(function (r) {
-          if (r.ok) { localStorage.removeItem(KEY); window.location.reload(); }
-        });
+      return fetch("/test/submit/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ lease: data.lease })
+      }).then(function (r) {
+        if (r.ok) { localStorage.removeItem(KEY); window.location.reload(); }
+        else if (r.status === 409) { closed = true; timeUp(T.moved); }  // the pupil went on elsewhere
+      });
     }).catch(function () { $("message").textContent = T.wait_sync; });
   }
   $("submit").addEventListener("click", function () { submit(true); });
