@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow as pa
 
 from junheng.exceptions import ParameterError
-from junheng.fitness.stream import batch_partials, census_columns, partial_layout, table_from_partials
+from junheng.fitness.stream import census_columns, partial_layout, sum_batches, table_from_partials
 
 ARROW_BATCH_ROWS = 1 << 17
 
@@ -42,18 +42,8 @@ def partition_sums(batches: Iterator[pa.RecordBatch], by: Sequence[str], weight:
                    key_types: Sequence[pa.DataType]) -> Iterator[pa.RecordBatch]:
     """The ``mapInArrow`` function: one partition's record batches → one batch of group sums
     (the key columns, then every partial flattened into float64 columns)."""
-    key_index: dict[tuple, int] = {}
-    chunks: list[tuple[dict[str, np.ndarray], np.ndarray]] = []
-    for batch in batches:
-        if batch.num_rows:
-            chunks.append(batch_partials(batch, by, weight, key_index))
-    n = len(key_index)
+    keys, total = sum_batches(batches, by, weight)
     layout = partial_layout()
-    total = {name: np.zeros((n, width) if width > 1 else n) for name, width in layout}
-    for p, ids in chunks:
-        for name, _ in layout:
-            np.add.at(total[name], ids, p[name])
-    keys = [k for k, _ in sorted(key_index.items(), key=lambda kv: kv[1])]
     cols = [pa.array([k[j] for k in keys], type=t) for j, t in enumerate(key_types)]
     for name, width in layout:
         v = total[name].astype(np.float64)
@@ -76,6 +66,9 @@ def session(app: str = "junheng-fitness-census"):
         builder = builder.master("local[*]").config("spark.ui.enabled", "false")
     return (builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
             .config("spark.ui.showConsoleProgress", "false")
+            # splits of ≈ 32 MB (Parquet splits at row groups): every core busy on a file of a few
+            # hundred MB, ≈ 100 tasks for a national year — few enough that scheduling stays cheap
+            .config("spark.sql.files.maxPartitionBytes", str(32 << 20))
             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
 
 

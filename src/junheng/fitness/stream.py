@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from junheng.exceptions import ParameterError
-from junheng.fitness.aggregate import finish, merge_partials, partial_sums
+from junheng.fitness.aggregate import finish, partial_sums
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING, float_to_units, units_expr
@@ -121,15 +121,6 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
     return p, ids
 
 
-def _scatter(p: dict[str, np.ndarray], ids: np.ndarray, n_global: int) -> dict[str, np.ndarray]:
-    out = {}
-    for k, v in p.items():
-        g = np.zeros((n_global, *v.shape[1:]), dtype=np.float64)
-        np.add.at(g, ids, v)
-        out[k] = g
-    return out
-
-
 def summarize_parquet(
     path: str | Path,
     by: Sequence[str] = ("grade", "sex"),
@@ -150,30 +141,52 @@ def summarize_parquet(
         if c not in names:
             raise ParameterError(f"summarize_parquet: {Path(path).name} has no column {c!r}")
     cols = census_columns(list(names), by, weight)
-    key_index: dict[tuple, int] = {}
-    results: list[tuple[dict, np.ndarray]] = []
     threads = threads or min(4, os.cpu_count() or 1)
+    n_groups = pf.metadata.num_row_groups
+    if n_groups == 0:
+        raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
+    # tasks of whole row groups, each read by its own file handle: decoding runs on every core too
+    per_task = max(1, -(-n_groups // (4 * threads)))
+    tasks = [list(range(i, min(i + per_task, n_groups))) for i in range(0, n_groups, per_task)]
 
-    def work(batch):
-        local: dict[tuple, int] = {}
-        p, ids = batch_partials(batch, by, weight, local, engine=engine)
-        return p, [k for k, _ in sorted(local.items(), key=lambda kv: kv[1])], ids
+    def work(row_groups: list[int]):
+        f = open_parquet(path)
+        return sum_batches(f.iter_batches(batch_size=batch_rows, row_groups=row_groups, columns=cols,
+                                          use_threads=False), by, weight, engine=engine)
 
     with ThreadPoolExecutor(threads) as pool:
-        pending = []
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
-            pending.append(pool.submit(work, batch))
-            if len(pending) > 2 * threads:
-                results.append(_globalise(pending.pop(0).result(), key_index))
-        results += [_globalise(f.result(), key_index) for f in pending]
-    total = None
-    for p, ids in results:
-        total = merge_partials(total, _scatter(p, ids, len(key_index)) if by else p)
-    if total is None:
+        results = [r for r in pool.map(work, tasks) if r[0]]
+    if not results:
         raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
-    total = {k: (np.pad(v, [(0, len(key_index) - v.shape[0])] + [(0, 0)] * (v.ndim - 1)) if by else v)
-             for k, v in total.items()}
-    return table_from_partials([k for k, _ in sorted(key_index.items(), key=lambda kv: kv[1])], total, by)
+    key_index: dict[tuple, int] = {}
+    for keys, _ in results:
+        for k in keys:
+            key_index.setdefault(k, len(key_index))
+    total = {name: np.zeros((len(key_index), width) if width > 1 else len(key_index))
+             for name, width in partial_layout()}
+    for keys, part in results:
+        ids = np.array([key_index[k] for k in keys], dtype=np.intp)
+        for name in total:
+            total[name][ids] += part[name]  # ids are distinct within one task
+    return table_from_partials(list(key_index), total, by)
+
+
+def sum_batches(batches, by: Sequence[str], weight: str | None, *,
+                engine: str = "auto") -> tuple[list[tuple], dict[str, np.ndarray]]:
+    """Score record batches and add up their group sums: (group keys, sums with a row per key).
+
+    One task of the local engine (a run of row groups) and one Spark partition each run this."""
+    key_index: dict[tuple, int] = {}
+    chunks = []
+    for batch in batches:
+        if batch.num_rows:
+            chunks.append(batch_partials(batch, by, weight, key_index, engine=engine))
+    n = len(key_index)
+    total = {name: np.zeros((n, width) if width > 1 else n) for name, width in partial_layout()}
+    for p, ids in chunks:
+        for name in total:
+            total[name][ids] += p[name]
+    return list(key_index), total
 
 
 def table_from_partials(keys: list[tuple], total: dict[str, np.ndarray], by: Sequence[str]) -> pl.DataFrame:
@@ -205,10 +218,4 @@ def census_columns(names: Sequence[str], by: Sequence[str], weight: str | None) 
     return list(dict.fromkeys(c for c in want if c in set(names)))
 
 
-def _globalise(res, key_index: dict[tuple, int]):
-    p, local_keys, _ = res
-    ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
-    return p, ids
-
-
-__all__ = ["batch_partials", "census_columns", "partial_layout", "summarize_parquet", "table_from_partials"]
+__all__ = ["batch_partials", "census_columns", "partial_layout", "sum_batches", "summarize_parquet", "table_from_partials"]
