@@ -101,7 +101,16 @@ def observed_information(itemset, pat, theta: np.ndarray, W: np.ndarray, R: np.n
     """−∂²ℓ over the free item parameters ``idx`` ((block, item row, parameter) each).
 
     ``W`` (P × Q): n_p × posterior weights of every pattern at the final estimates; ``R`` (C × Q)
-    the expected counts (Xᵀ W)."""
+    the expected counts (Xᵀ W).  The products here have long inner and small outer dimensions:
+    one BLAS thread does them as fast, and OpenBLAS's spinning workers were 5–10× slower on a
+    busy machine (measured), so BLAS is held to one thread meanwhile."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _information(itemset, pat, theta, W, R, idx, prior)
+
+
+def _information(itemset, pat, theta, W, R, idx, prior) -> np.ndarray:
     n_par = len(idx)
     Q = theta.size
     where = {key: k for k, key in enumerate(idx)}
@@ -193,5 +202,6 @@ def observed_information(itemset, pat, theta: np.ndarray, W: np.ndarray, R: np.n
             S[lo:hi, cols_a] = np.where(ok[:, None], g[rows, np.where(ok, y, 0)], 0.0)
     second = np.einsum("qca,qcb->ab", T, Nq @ T, optimize=True)
     info -= (second + second.T) / 2
-    info += (S * count[:, None]).T @ S
+    root = S * np.sqrt(count)[:, None]
+    info += root.T @ root  # Σ_p n_p s̄_p s̄_pᵀ (a symmetric rank-k update)
     return info
