@@ -7,46 +7,15 @@ Run for the roster (registry import) and for fitness results (fitness import).
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from tests.e2e.support import ARTIFACTS, PASSWORD, login, student_id
+from tests.e2e.support import ARTIFACTS, login, student_id
 
 pytestmark = [pytest.mark.e2e]
 
-
-
-@pytest.fixture
-def site_world(transactional_db):
-    """County 410102 with two sampled schools: 甲小学 (roster and pupils in) and 丙小学 (nothing yet)."""
-    from django.contrib.auth.hashers import make_password
-
-    from junheng_web.accounts.models import User
-    from junheng_web.registry.models import Cycle, Pupil, Region, School
-    from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
-
-    prov = Region.objects.create(code="410000", level="province", name="河南省")
-    city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
-    county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
-    a = School.objects.create(code="4101020001", name="甲小学", county=county, stage="小学", location="城区", enrol_g6=40)
-    c = School.objects.create(code="4101020003", name="丙小学", county=county, stage="小学", location="城区", enrol_g6=30)
-    cycle = Cycle.objects.create(year=2022, grade=6, subjects=["语文", "数学"], name="2022 年六年级监测")
-    run = SampleRun.objects.create(cycle=cycle, seed=1)
-    ss = {s.code: SampledSchool.objects.create(run=run, cycle=cycle, school=s, role="sampled", stratum="410102",
-                                               sort_order=i, mos=30, school_weight=2.0) for i, s in enumerate([a, c])}
-    pupils = [Pupil.objects.create(student_id=student_id("410102", k), name=f"学生{k}", sex=1 + k % 2,
-                                   birth_date=dt.date(2011, 3, 1), school=a, grade=6) for k in range(8)]
-    for k, p in enumerate(pupils):
-        SampledPupil.objects.create(run=run, cycle=cycle, pupil=p, sampled_school=ss["4101020001"], subject="语文",
-                                    pupil_order=k, school_weight=2.0, pupil_weight=5.0, base_weight=10.0)
-    pw = make_password(PASSWORD)
-    User.objects.create(username="county-410102", role="county", region=county, password=pw)
-    User.objects.create(username="school-a", role="school", school=a, password=pw)
-    User.objects.create(username="school-c", role="school", school=c, password=pw)
-    return {"cycle": cycle, "pupils": pupils, "school_c": c}
 
 
 def roster_files(tmp: Path) -> tuple[Path, Path]:

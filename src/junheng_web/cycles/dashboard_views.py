@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import require, restrict
 from junheng_web.cycles import dashboards
-from junheng_web.cycles.progress import MEASURES, collection_progress, roll_up
+from junheng_web.cycles.progress import MEASURES, collection_progress, roll_up, school_status
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
 
@@ -29,6 +30,22 @@ def _progress(request: HttpRequest, pk: int) -> tuple[Cycle, list, list]:
 def progress(request: HttpRequest, pk: int) -> HttpResponse:
     cycle, rows, totals = _progress(request, pk)
     return render(request, "cycles/progress.html", {"cycle": cycle, "rows": rows, "totals": totals})
+
+
+@login_required
+def school_status_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """本校数据报送情况: a school operator's own school — what is submitted, what is missing, the
+    errors of a failed upload.  Users of a region (who upload for many schools) get the progress page."""
+    require(request.user, "roster.upload")
+    cycle = scoped_cycle(request, pk)
+    if not request.user.school_id:
+        return redirect("progress", pk=cycle.pk)
+    status = school_status(cycle, request.user.school)
+    for u in status["uploads"]:
+        if u["failed"] and u["job"].issues:  # the rejected rows show 学籍号 and values of pupils
+            audit(request, "view", f"upload errors, job {u['job'].pk}", rows=len(u["job"].issues),
+                  region_code=request.user.school.county.code)
+    return render(request, "cycles/school_status.html", {"cycle": cycle, "school": request.user.school, **status})
 
 
 @login_required

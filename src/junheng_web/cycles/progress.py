@@ -100,3 +100,37 @@ def roll_up(rows: list[ProgressRow], regions: dict[str, Region]) -> list[Progres
             for m in MEASURES:
                 setattr(acc, m, getattr(acc, m) + getattr(r, m))
     return [*sorted(cities.values(), key=lambda c: c.code), total]
+
+
+UPLOAD_KINDS = ("roster", "fitness", "questionnaire")
+
+
+def school_status(cycle: Cycle, school) -> dict:
+    """What one school has submitted for ``cycle`` and what is missing (the school operator's
+    status page): whether it is sampled; its roster (pupils of the cycle's grade); its sampled
+    pupils with and without fitness data; each questionnaire's responses from the school (for a
+    student questionnaire, of its sampled pupils); and per upload kind the last upload (a job),
+    whose errors the page lists when it failed.  Counts are SQL aggregates."""
+    from junheng_web.jobs.models import Job
+    from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
+
+    sampled = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school=school).first()
+    roster = Pupil.objects.filter(school=school, grade=cycle.grade).count()
+    pupils_qs = SampledPupil.objects.filter(cycle=cycle, sampled_school__school=school)
+    pupils = pupils_qs.values("pupil_id").distinct().count()
+    fitness = pupils_qs.filter(pupil__fitness_records__cycle=cycle).values("pupil_id").distinct().count()
+    questionnaires = []
+    for q in Questionnaire.objects.filter(cycle=cycle).order_by("code"):
+        answered = QuestionnaireResponse.objects.filter(cycle=cycle, questionnaire=q, school=school)
+        if q.respondent == Questionnaire.Respondent.STUDENT:
+            done = pupils_qs.filter(pupil_id__in=answered.values("pupil_id")).values("pupil_id").distinct().count()
+            questionnaires.append({"q": q, "done": done, "of": pupils, "complete": pupils > 0 and done >= pupils})
+        else:
+            done = answered.count()
+            questionnaires.append({"q": q, "done": done, "of": None, "complete": done > 0})
+    uploads = []
+    for kind in UPLOAD_KINDS:
+        last = Job.objects.filter(cycle=cycle, school=school, kind=kind).order_by("-created_at", "-id").first()
+        uploads.append({"kind": kind, "job": last, "failed": last is not None and last.status == Job.Status.FAILED})
+    return {"sampled": sampled, "roster": roster, "pupils": pupils, "fitness": fitness,
+            "fitness_missing": pupils - fitness, "questionnaires": questionnaires, "uploads": uploads}

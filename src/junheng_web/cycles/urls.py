@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/sites/<int:site>/sessions/<int:session>/<str:kind>.pdf", site_views.session_material,
          name="session_material"),
     path("<int:pk>/progress/", dashboard_views.progress, name="progress"),
+    path("<int:pk>/status/", dashboard_views.school_status_page, name="school_status"),
     path("<int:pk>/progress.json", dashboard_views.progress_json, name="progress_json"),
     path("<int:pk>/dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("<int:pk>/dashboard/<str:code>/", dashboard_views.dashboard, name="dashboard_region"),

@@ -51,6 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
             if not restrict(TestSite.objects.filter(cycle=cycle), user).exists():
                 tasks.append({"text": _("设置测试点和测试场次"), "url": f"/cycles/{cycle.pk}/sites/"})
         if can(user, "roster.upload") and user.school_id:
+            tasks.append({"text": _("查看本校数据报送情况（已交、缺少、待改正的错误）"), "url": f"/cycles/{cycle.pk}/status/"})
             tasks.append({"text": _("上传本校六年级名册"), "url": f"/cycles/{cycle.pk}/upload/roster/"})
         if can(user, "fitness.upload") and user.school_id:
             tasks.append({"text": _("上传体质健康测试结果"), "url": f"/cycles/{cycle.pk}/upload/fitness/"})
