@@ -189,17 +189,22 @@ def _information(itemset, pat, theta, W, R, idx, prior) -> np.ndarray:
         Nq = np.zeros((Q, n_x, n_x))
         Nq[:, iu, ju] = N.T
         Nq[:, ju, iu] = N.T
-    S = np.zeros((n_pat, n_par))  # per-pattern observed scores s̄_p (for term 3)
+    # per-pattern observed scores s̄_p (term 3): column (f, a) of S reads Σ_q w_pq ∂log P_f,y(θ_q)/∂ξ_a
+    # from the all-items table g = (w / n) @ d_all at start_f + y_pf · p_f + a
+    item_pos = np.array([j for j, *_ in items])
+    p_of = np.array([p for _, _, p in d_cols])
+    col_item = np.concatenate([np.full(cols_a.size, f) for f, (*_, cols_a) in enumerate(items)])
+    col_base = np.concatenate([start + np.arange(p) for start, _, p in d_cols])
+    order = np.concatenate([cols_a for *_, cols_a in items])  # S's columns in that layout
+    S = np.zeros((n_pat, n_par))
     chunk = 8192
     for lo in range(0, n_pat, chunk):
         hi = min(lo + chunk, n_pat)
+        y = Y[lo:hi][:, item_pos].astype(np.int64)  # (rows, free items)
+        seen = y >= 0
         g_all = (W[lo:hi] / count[lo:hi, None]) @ d_all  # Σ_q w_pq ∂log P_jk(θ_q) for every item and category
-        rows = np.arange(hi - lo)
-        for (j, K, _d, cols_a), (start, _, p) in zip(items, d_cols):
-            y = Y[lo:hi, j]
-            ok = y >= 0
-            g = g_all[:, start:start + K * p].reshape(hi - lo, K, p)
-            S[lo:hi, cols_a] = np.where(ok[:, None], g[rows, np.where(ok, y, 0)], 0.0)
+        at = col_base[None, :] + np.where(seen, y, 0)[:, col_item] * p_of[col_item][None, :]
+        S[lo:hi, order] = np.where(seen[:, col_item], np.take_along_axis(g_all, at, axis=1), 0.0)
     second = np.einsum("qca,qcb->ab", T, Nq @ T, optimize=True)
     info -= (second + second.T) / 2
     root = S * np.sqrt(count)[:, None]
