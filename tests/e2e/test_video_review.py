@@ -1,7 +1,8 @@
 """In a real browser (Playwright + Debian's Chromium): a county user uploads a recording on the
 session page, the analysis job finishes, a reviewer of the county finds the flags in the queue,
 opens one (the player's source ends in ``#t=start,end`` and the file answers byte ranges),
-confirms the serious one — and the county sees the session invalid.  Screenshots under
+confirms the serious one (a second page states that the session's data will not count) —
+and the county sees the session invalid.  Screenshots under
 test-artifacts/e2e/."""
 
 from __future__ import annotations
@@ -81,8 +82,14 @@ def test_upload_review_and_confirm(v_world, live_server, browser, tmp_path, monk
     assert reviewer.locator("#queue tr[data-flag]").count() == 1
     reviewer.locator("#queue tr[data-flag] >> text=查看").click()
     reviewer.wait_for_selector("#confirm")
+    assert reviewer.locator("#clock").inner_text().count(":") == 4  # clock times hh:mm:ss–hh:mm:ss
     reviewer.fill("textarea[name=note]", "录像提前结束")
     reviewer.click("#confirm")
+    # a serious flag: a second page states what confirming does to the data
+    reviewer.wait_for_selector("#consequence")
+    assert "将判为无效" in reviewer.locator("#consequence").inner_text()
+    reviewer.screenshot(path=str(ARTIFACTS / "video-3b-second-confirmation.png"), full_page=True)
+    reviewer.click("#confirm-void")
     reviewer.wait_for_selector("#queue")
     assert reviewer.locator("#queue tr[data-flag]").count() == 0
 

@@ -103,7 +103,7 @@ MATRIX = [
     Entry("flag_detail", lambda w: {"flag": w.video["flag"].pk}, action="video.review", owner="rita",
           school_bound=True),
     Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",
-          data=lambda w: {"decision": "confirm", "note": "TA01"}, owner="rita", owner_status=(302,),
+          data=lambda w: {"decision": "confirm", "note": "TA01", "acknowledged": "on"}, owner="rita", owner_status=(302,),
           school_bound=True),
     Entry("delivery_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
     Entry("delivery_unlock", lambda w: {"session": w.sessions["A"].pk}, method="post",

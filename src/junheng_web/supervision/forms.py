@@ -22,4 +22,6 @@ class RecordingForm(forms.Form):
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("confirm", _("确认")), ("dismiss", _("排除"))])
     note = forms.CharField(label=_("审核意见"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                           max_length=2000)
+                           max_length=2000, help_text=_("排除标记时必填"))
+    # the second confirmation of a serious flag (the page that states the consequence sends it)
+    acknowledged = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -8,6 +8,8 @@ valid — so it can never disagree with the decisions it rests on.
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -101,3 +103,19 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} {self.kind} {self.start_s:.0f}–{self.end_s:.0f}s"
+
+    def _clock(self, seconds: float):
+        if self.person_id:  # forensic flags concern answers, not a stretch of time
+            return None
+        base = self.recording.started_at if self.recording_id else self.session.starts_at
+        return base + datetime.timedelta(seconds=seconds)
+
+    @property
+    def clock_start(self):
+        """The flag's start as a clock time: the recording's start (picture flags) or the session's
+        scheduled start (schedule flags) plus ``start_s``; None for forensic flags."""
+        return self._clock(self.start_s)
+
+    @property
+    def clock_end(self):
+        return self._clock(self.end_s)

@@ -8,7 +8,8 @@
 * :func:`store_forensic_flags` — the core's response-forensics flags of a session's pupils
   (``junheng.supervision.forensic_flags``) → :class:`Flag` rows in the same queue; re-running
   replaces the open ones and keeps every reviewed one.
-* :func:`review_flag` — a reviewer confirms or dismisses a flag with a note.
+* :func:`review_flag` — a reviewer confirms or dismisses a flag (a note required to dismiss, a second
+  confirmation before a serious flag voids data).
 * :func:`session_validity`, :func:`invalid_sessions`, :func:`invalid_pupils` — the effect on
   data: a session with a confirmed *serious* flag is invalid, and the 学籍号 of the sampled
   pupils who sat it are treated by estimation as non-respondents (docs/methods/video-flags.md);
@@ -170,12 +171,27 @@ def store_forensic_flags(session: TestSession, flags) -> int:
     return len(new)
 
 
-def review_flag(flag: Flag, decision: str, user, note: str = "") -> Flag:
-    """Confirm or dismiss ``flag``; a later decision replaces an earlier one."""
+def voids_data(flag: Flag) -> bool:
+    """Whether confirming ``flag`` takes data out of the estimates: a serious flag voids its session
+    (a picture or schedule flag) or its pupils' data (a forensic flag)."""
+    return flag.severity == Flag.Severity.SERIOUS
+
+
+def review_flag(flag: Flag, decision: str, user, note: str = "", *, acknowledged: bool = False) -> Flag:
+    """Confirm or dismiss ``flag``; a later decision replaces an earlier one.  Dismissing needs a
+    note (why the flag is no problem); confirming a serious flag needs ``acknowledged`` — the
+    reviewer's second confirmation that the session's (or the pupils') data will not count."""
     status = {"confirm": Flag.Status.CONFIRMED, "dismiss": Flag.Status.DISMISSED}.get(decision)
     if status is None:
         raise ParameterError(f"审核结论须为 confirm 或 dismiss / decision must be confirm or dismiss; got {decision!r}")
-    flag.status, flag.reviewer, flag.note, flag.reviewed_at = status, user, note.strip()[:2000], timezone.now()
+    note = note.strip()[:2000]
+    if status == Flag.Status.DISMISSED and not note:
+        raise ParameterError("排除标记须填写审核意见（为什么没有问题）/ a note is required to dismiss a flag "
+                             "(why it is no problem)")
+    if status == Flag.Status.CONFIRMED and voids_data(flag) and not acknowledged:
+        raise ParameterError("确认严重标记须再次确认：相关数据将不计入估计 / confirming a serious flag needs a second "
+                             "confirmation: the data concerned will not count")
+    flag.status, flag.reviewer, flag.note, flag.reviewed_at = status, user, note, timezone.now()
     flag.save(update_fields=["status", "reviewer", "note", "reviewed_at"])
     return flag
 

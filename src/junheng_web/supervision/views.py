@@ -100,22 +100,44 @@ def flag_detail(request: HttpRequest, flag: int) -> HttpResponse:
         "play_from": max(0.0, obj.start_s - 5), "play_to": obj.end_s + 5})
 
 
+def _consequence(flag: Flag) -> str:
+    """What confirming the serious ``flag`` does to the data, in words for the second confirmation."""
+    if flag.person_id:
+        ids = flag.person_id + (f"、{flag.other_id}" if flag.other_id and flag.kind in services.PAIR_KINDS else "")
+        return _("学籍号 %(ids)s 的学生本次的数据将不计入估计（按未作答处理）。") % {"ids": ids}
+    return _("本场次（%(site)s %(subject)s 考场 %(room)s）将判为无效：参加本场次的 %(n)d 名学生的数据将不计入估计"
+             "（按未作答处理）。") % {"site": flag.session.site.name, "subject": flag.session.subject,
+                                   "room": flag.session.room, "n": services.session_pupils(flag.session).count()}
+
+
 @login_required
 @require_POST
 def flag_review(request: HttpRequest, flag: int) -> HttpResponse:
+    """Record a decision.  Dismissing needs a note; confirming a serious flag first shows what it
+    does to the data and needs a second confirmation (``acknowledged``) before anything is saved."""
     require(request.user, "video.review")
-    obj = get_object_or_404(restrict(Flag.objects.select_related("session__site__county"), request.user,
+    obj = get_object_or_404(restrict(Flag.objects.select_related("session__site__cycle", "session__site__county",
+                                                                 "recording"), request.user,
                                      "video.review"), pk=flag)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择审核结论"))
         return redirect("flag_detail", flag=obj.pk)
+    decision, note = form.cleaned_data["decision"], form.cleaned_data["note"].strip()
+    if decision == "dismiss" and not note:
+        messages.error(request, _("排除标记须填写审核意见（为什么没有问题）"))
+        return redirect("flag_detail", flag=obj.pk)
+    acknowledged = form.cleaned_data["acknowledged"]
+    if decision == "confirm" and services.voids_data(obj) and not acknowledged:
+        return render(request, "supervision/confirm.html", {
+            "flag": obj, "session": obj.session, "cycle": obj.session.site.cycle, "note": note,
+            "consequence": _consequence(obj)})
     try:
-        services.review_flag(obj, form.cleaned_data["decision"], request.user, form.cleaned_data["note"])
+        services.review_flag(obj, decision, request.user, note, acknowledged=acknowledged)
     except JunhengError as exc:
         messages.error(request, str(exc))
         return redirect("flag_detail", flag=obj.pk)
-    audit(request, form.cleaned_data["decision"], f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
+    audit(request, decision, f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
           region_code=obj.session.site.county.code)
     messages.success(request, _("已保存审核结论"))
     return redirect("review_queue")

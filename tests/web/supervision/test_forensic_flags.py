@@ -36,7 +36,12 @@ def test_forensic_flags_join_the_queue_and_concern_pupils_only(client, world):
     assert f'data-flag="{copying.pk}"' in queue and "G410102**********19" in queue and a not in queue
     page = client.get(reverse("flag_detail", kwargs={"flag": copying.pk})).content.decode()
     assert a in page and b in page and "35 of 40 answers" in page
-    client.post(reverse("flag_review", kwargs={"flag": copying.pk}), {"decision": "confirm", "note": "座位相邻，答案雷同"})
+    first = client.post(reverse("flag_review", kwargs={"flag": copying.pk}),
+                        {"decision": "confirm", "note": "座位相邻，答案雷同"}).content.decode()
+    assert f"学籍号 {a} 的学生本次的数据将不计入估计" in first  # the copier of the pair, not the session
+    assert Flag.objects.get(kind="copying").status == "open"
+    client.post(reverse("flag_review", kwargs={"flag": copying.pk}),
+                {"decision": "confirm", "note": "座位相邻，答案雷同", "acknowledged": "on"})
     # storing the same analysis again keeps the decision and replaces only the open flag
     assert services.store_forensic_flags(session, _flags(a, b)) == 1
     assert Flag.objects.get(kind="copying").status == "confirmed" and Flag.objects.filter(kind="rapid").count() == 1

@@ -102,7 +102,16 @@ def test_review_flow_makes_the_session_invalid_and_lists_its_pupils(client, worl
     client.post(reverse("flag_review", kwargs={"flag": covered.pk}), {"decision": "dismiss", "note": "学生挡住镜头"})
     assert services.session_validity(session) == services.UNDER_REVIEW  # early_end still open
     assert services.invalid_pupils(world.cycle) == []
-    client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "confirm", "note": "提前关机"})
+    # a serious flag: the first confirm only shows what it does to the data; nothing is saved yet
+    first = client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "confirm", "note": "提前关机"})
+    assert first.status_code == 200
+    text = first.content.decode()
+    assert "将判为无效" in text and "2 名学生的数据将不计入估计" in text and 'name="acknowledged"' in text
+    assert ">提前关机</textarea>" in text  # the note carried over to the second step
+    early.refresh_from_db()
+    assert early.status == "open" and services.session_validity(session) == services.UNDER_REVIEW
+    client.post(reverse("flag_review", kwargs={"flag": early.pk}),
+                {"decision": "confirm", "note": "提前关机", "acknowledged": "on"})
     early.refresh_from_db()
     assert (early.status, early.reviewer.username, early.note) == ("confirmed", "rita", "提前关机")
     assert services.session_validity(session) == services.INVALID
@@ -121,7 +130,7 @@ def test_reanalysis_keeps_decisions(world, clip):
     assert created
     services.analyse_recording(rec)
     covered = Flag.objects.get(kind="covered")
-    services.review_flag(covered, "confirm", world.users["rita"], "遮挡")
+    services.review_flag(covered, "confirm", world.users["rita"], "遮挡")  # a warning: one confirmation
     services.analyse_recording(rec)
     assert Flag.objects.filter(kind="covered").count() == 1
     assert Flag.objects.get(kind="covered").status == "confirmed"
@@ -168,6 +177,9 @@ def test_the_pages_speak_english(client, world, clip, settings):
     assert "Video review: open flags" in client.get(reverse("review_queue")).content.decode()
     page = client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).content.decode()
     assert "Lens covered or picture dark" in page and "Confirm the problem" in page and "镜头遮挡" not in page
+    early = Flag.objects.get(kind="early_end")
+    second = client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "confirm"}).content.decode()
+    assert "will be void: the data of its 2 pupils will not count" in second and "将判为无效" not in second
 
 
 def test_the_site_page_links_each_session_with_its_validity(client, world, clip):
@@ -179,9 +191,9 @@ def test_the_site_page_links_each_session_with_its_validity(client, world, clip)
     services.analyse_recording(rec)
     assert "审核中" in client.get(url).content.decode()
     for flag in Flag.objects.all():
-        services.review_flag(flag, "dismiss", world.users["rita"])
+        services.review_flag(flag, "dismiss", world.users["rita"], "已核实")
     assert '<span class="video-validity">有效</span>' in client.get(url).content.decode()
-    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"])
+    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"], acknowledged=True)
     assert '<span class="video-validity">无效：2 名学生按未作答处理</span>' in client.get(url).content.decode()
 
 
@@ -191,10 +203,61 @@ def test_pupils_of_an_invalid_session_get_no_weight(world, clip):
 
     rec, _ = services.store_recording(world.sessions["A"], clip, user=world.users["bob"])
     services.analyse_recording(rec)
-    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"], "提前关机")
+    services.review_flag(Flag.objects.get(kind="early_end"), "confirm", world.users["rita"], "提前关机",
+                         acknowledged=True)
     invalid = set(services.invalid_pupils(world.cycle))
     assert len(invalid) == 2
     compute_weights(world.cycle, replicates=4, invalid=services.invalid_pupils(world.cycle))
     rows = SampledPupil.objects.filter(cycle=world.cycle).values_list("pupil__student_id", "responded", "weight")
     assert {s for s, responded, _ in rows if not responded} == invalid
     assert all(w == 0 for s, _, w in rows if s in invalid) and all(w > 0 for s, _, w in rows if s not in invalid)
+
+
+def test_dismissing_needs_a_note_and_voiding_a_second_confirmation(client, world, clip):
+    from junheng.exceptions import ParameterError
+
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    covered, early = Flag.objects.get(kind="covered"), Flag.objects.get(kind="early_end")
+    client.force_login(world.users["rita"])
+    url = reverse("flag_review", kwargs={"flag": covered.pk})
+    resp = client.post(url, {"decision": "dismiss", "note": "   "}, follow=True)
+    assert "排除标记须填写审核意见" in resp.content.decode()
+    covered.refresh_from_db()
+    assert covered.status == "open" and covered.reviewer is None
+    with pytest.raises(ParameterError, match="a note is required"):
+        services.review_flag(covered, "dismiss", world.users["rita"], "")
+    with pytest.raises(ParameterError, match="second confirmation"):
+        services.review_flag(early, "confirm", world.users["rita"], "提前关机")
+    early.refresh_from_db()
+    assert early.status == "open"
+    # cancelling the second step leaves the flag open; a warning is confirmed at once
+    page = client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "confirm"}).content.decode()
+    assert f'href="/video/flags/{early.pk}/" id="cancel"' in page
+    assert Flag.objects.get(pk=early.pk).status == "open"
+    client.post(url, {"decision": "confirm", "note": ""})
+    assert Flag.objects.get(pk=covered.pk).status == "confirmed"
+    # dismissing a serious flag needs no second step, only the note
+    client.post(reverse("flag_review", kwargs={"flag": early.pk}), {"decision": "dismiss", "note": "录像另存两段"})
+    assert Flag.objects.get(pk=early.pk).status == "dismissed"
+
+
+def test_clock_times_on_the_pages(client, world, clip, settings):
+    session = world.sessions["A"]
+    settings.TIME_ZONE = "Asia/Shanghai"
+    start = dt.datetime(2026, 5, 12, 8, 59, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    session.starts_at, session.ends_at = start, start + dt.timedelta(hours=1)
+    session.save()
+    rec, _ = services.store_recording(session, clip, started_at=start + dt.timedelta(seconds=40))
+    services.analyse_recording(rec)
+    covered, early = Flag.objects.get(kind="covered"), Flag.objects.get(kind="early_end")
+    # covered 2–12 s into a recording started 09:00:10; the recording ends at 60 s of the session
+    assert (covered.start_s, covered.end_s) == (pytest.approx(2, abs=1), pytest.approx(12, abs=1))
+    want = (start + dt.timedelta(seconds=40 + round(covered.start_s))).strftime("%H:%M:%S")
+    client.force_login(world.users["rita"])
+    page = client.get(reverse("flag_detail", kwargs={"flag": covered.pk})).content.decode()
+    assert f'<span id="clock">{want}–' in page
+    queue = client.get(reverse("review_queue")).content.decode()
+    assert want in queue and "09:59:30" in queue  # early_end runs to the scheduled end
+    assert early.clock_end == start + dt.timedelta(hours=1)
+    assert "09:59:30" in client.get(reverse("session_video", kwargs={"session": session.pk})).content.decode()
