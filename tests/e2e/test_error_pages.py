@@ -6,27 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, PASSWORD, login
+from tests.e2e.support import ARTIFACTS, login
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
-def operator(transactional_db):
-    from django.contrib.auth.hashers import make_password
-
+def operator(site_world):
+    """School 甲小学's operator (school-a of ``site_world``) with a finished roster import."""
     from junheng_web.accounts.models import User
     from junheng_web.jobs.models import Job
-    from junheng_web.registry.models import Cycle, Region, School
 
-    prov = Region.objects.create(code="410000", level="province", name="河南省")
-    city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
-    county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
-    school = School.objects.create(code="4101020001", name="甲小学", county=county, stage="小学", location="城区")
-    cycle = Cycle.objects.create(year=2022, grade=6, subjects=["语文"], name="2022 年六年级监测")
-    user = User.objects.create(username="school-a", role="school", school=school, password=make_password(PASSWORD))
-    job = Job.objects.create(kind="roster", status="done", progress=100, cycle=cycle, county=county, school=school,
-                             created_by=user, params={"name": "名册.xlsx"},
+    user = User.objects.get(username="school-a")
+    job = Job.objects.create(kind="roster", status="done", progress=100, cycle=site_world["cycle"],
+                             county=user.school.county, school=user.school, created_by=user,
+                             params={"name": "名册.xlsx"},
                              result={"rows": 42, "created": 40, "updated": 2, "unchanged": 0, "warnings": []})
     return {"job": job}
 
