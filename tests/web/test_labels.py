@@ -67,3 +67,21 @@ def test_every_recorded_code_has_words():
     assert actions - set(ACTION_LABELS) == set() and len(actions) >= 15
     assert kinds - set(KIND_LABELS) == set() and len(kinds) >= 5
     assert {"rows", "created", "updated", "unchanged"} <= set(RESULT_LABELS)
+
+
+@pytest.mark.django_db
+def test_a_running_job_speaks_the_pages_language(client, world):
+    """The polled status and the bilingual progress message ("中文 / English") show one language."""
+    job = world.jobs["A"]
+    job.status, job.message = "running", "检查名册 / checking the roster"
+    job.save()
+    client.force_login(world.users["dave"])
+    data = client.get(reverse("job_status", args=[job.pk])).json()
+    assert (data["status_label"], data["message_text"]) == ("运行中", "检查名册")
+    assert data["status"] == "running"  # the code stays for scripts
+    page = client.get(reverse("job_detail", args=[job.pk])).content.decode()
+    assert '<span id="job-message">检查名册</span>' in page and "checking the roster" not in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    data = client.get(reverse("job_status", args=[job.pk])).json()
+    assert (data["status_label"], data["message_text"]) == ("Running", "checking the roster")
+    assert "School operator" in client.get("/").content.decode()  # the role in the header

@@ -14,14 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        PROVINCE_ADMIN = "province_admin", "省级管理员"
-        PROVINCE_ANALYST = "province_analyst", "省级分析员"
-        CITY = "city", "市级用户"
-        COUNTY = "county", "县级用户"
-        SCHOOL = "school", "学校操作员"
-        PROCTOR = "proctor", "监考员"
-        REVIEWER = "reviewer", "视频巡查员"
-        SCORER = "scorer", "阅卷员"
+        PROVINCE_ADMIN = "province_admin", _("省级管理员")
+        PROVINCE_ANALYST = "province_analyst", _("省级分析员")
+        CITY = "city", _("市级用户")
+        COUNTY = "county", _("县级用户")
+        SCHOOL = "school", _("学校操作员")
+        PROCTOR = "proctor", _("监考员")
+        REVIEWER = "reviewer", _("视频巡查员")
+        SCORER = "scorer", _("阅卷员")
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SCHOOL)
     region = models.ForeignKey("registry.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="users")

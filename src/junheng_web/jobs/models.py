@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # the words shown for a job's kind and for the keys of its result (the stored values stay short codes;
@@ -18,10 +19,10 @@ RESULT_LABELS = {"rows": _("行数"), "created": _("新增"), "updated": _("更�
 
 class Job(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "运行中"
-        DONE = "done", "完成"
-        FAILED = "failed", "失败"
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("运行中")
+        DONE = "done", _("完成")
+        FAILED = "failed", _("失败")
 
     kind = models.CharField(max_length=32)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -54,6 +55,11 @@ class Job(models.Model):
     @property
     def kind_label(self) -> str:
         return str(KIND_LABELS.get(self.kind, self.kind))
+
+    def localized_message(self) -> str:
+        """The progress message in the page's language: messages are written "中文 / English"."""
+        zh, sep, en = self.message.partition(" / ")
+        return en if sep and (get_language() or "").startswith("en") else zh
 
     def result_items(self) -> list[tuple[str, object]]:
         """The result as (label, value) pairs for the page, without the warnings (listed apart)."""

@@ -38,7 +38,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def job_status(request: HttpRequest, pk: int) -> JsonResponse:
     job = _job(request, pk)
     return JsonResponse({"id": job.pk, "kind": job.kind, "status": job.status, "progress": job.progress,
-                         "message": job.message, "finished": job.finished, "error": job.error,
+                         "message": job.message, "status_label": str(job.get_status_display()),
+                         "message_text": job.localized_message(), "finished": job.finished, "error": job.error,
                          "n_issues": len(job.issues)})
 
 

@@ -6,7 +6,7 @@
       msg = document.getElementById("job-message");
   function poll() {
     fetch(el.dataset.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
-      bar.value = j.progress; status.textContent = j.status; msg.textContent = j.message;
+      bar.value = j.progress; status.textContent = j.status_label; msg.textContent = j.message_text;
       if (j.finished) { window.location.reload(); } else { setTimeout(poll, 1000); }
     }).catch(function () { setTimeout(poll, 3000); });
   }
