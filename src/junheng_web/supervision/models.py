@@ -26,6 +26,9 @@ KIND_LABELS = {
     "late_start": _("录像晚于开考"),
     "early_end": _("录像早于结束"),
     "missing": _("录像缺失"),
+    # people in the room (junheng.supervision.people): faces against the pupils expected
+    "empty_seats": _("座位空缺（人脸少于应到人数）"),
+    "extra_person": _("多出人员"),
     # response forensics (junheng.supervision.forensics): about pupils, not the whole session
     "copying": _("疑似抄袭（ω）"),
     "identical_incorrect": _("相同错误答案过多"),

