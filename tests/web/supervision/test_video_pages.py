@@ -265,7 +265,7 @@ def test_clock_times_on_the_pages(client, world, clip, settings):
 
 def test_people_flags_against_the_sessions_pupils(world, tmp_path):
     pytest.importorskip("onnxruntime")
-    from junheng.supervision.people import PeopleParameters
+    from junheng.supervision import PeopleParameters
     from tests.fixtures.people import people_clip
 
     if not services.people_available():
