@@ -20,6 +20,9 @@ and column where the limit is crossed and the limit, in Chinese and English. The
 province's roster sheet (about 200 000 rows × 30 columns) with room to spare; an operator changes
 them with the environment variables ``JUNHENG_MAX_ROWS``, ``JUNHENG_MAX_COLUMNS``,
 ``JUNHENG_MAX_CELLS``, ``JUNHENG_MAX_FILE_MB`` and ``JUNHENG_MAX_UNCOMPRESSED_MB``.
+
+One module on purpose (over 400 lines): every bound on a hostile file lives here, so a reviewer
+reads the whole defence in one place; the workbook walk and its limits change together.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Every cell becomes a string (see :mod:`junheng.io._normalise`); Excel numbers th
 first rows by counting cells that match the expected headers, so a title row above the headers
 (merged across the sheet) or a two-row header with merged group cells still reads. Blank rows
 are dropped; ``__row__`` keeps the row number a person sees in Excel (1-based, header counted).
+
+One module on purpose (over 400 lines): every input format's reading (CSV encodings, xlsx, xls,
+ods, Parquet) ends in the same normalised frame; the shared header search ties them together.
 """
 
 from __future__ import annotations

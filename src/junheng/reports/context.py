@@ -10,6 +10,9 @@ replicate by replicate (part–whole, ``survey.versus_total``).  Families: all c
 the province for one indicator; one gap in one subject across the counties; the gaps of the
 annual report's page; every 相关因素 gap.  Suppressed estimates (reporting rule) are shown as "—"
 and never enter a sentence.
+
+One module on purpose (over 400 lines): every sentence of 主要发现 and the rule that allows it
+sit together, so the wording and the inference behind it cannot drift apart.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ Statistics (one-sided, upper tail, exact where the null is a Poisson-binomial):
   correlation of neighbours' timing residuals (:func:`timing_pairs`);
 * :func:`change_anomalies` — wrong-to-right changes against their IRT expectation;
 * :func:`forensic_flags` — all of them at level ``alpha`` as flags (``FORENSIC_FLAG_SCHEMA``).
+
+One module on purpose (over 400 lines): the three families of statistics share the item model,
+the seat neighbourhoods and the flag format, and are documented as one method note.
 """
 
 from __future__ import annotations

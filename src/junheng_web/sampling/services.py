@@ -12,6 +12,9 @@
 
 Apps above this one pass data down (e.g. the 学籍号 of the pupils of invalid sessions to
 :func:`compute_weights`); this module imports no other app's services.
+
+One module on purpose (over 400 lines): it is this app's only door to the core, and the sample,
+its replacements and its weights share one transaction discipline and one audit trail.
 """
 
 from __future__ import annotations
