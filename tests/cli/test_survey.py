@@ -73,13 +73,18 @@ def test_bad_parameters_exit_2_with_a_bilingual_message(tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_sample_draw_then_weights(tmp_path):
+def _toy_registry():
+    """The toy registry of the core survey tests (schools, pupils)."""
     sys.path.insert(0, str(TESTS / "core" / "survey"))
     try:
-        from conftest import toy_registry  # the toy registry of the core tests
+        from conftest import toy_registry
     finally:
         sys.path.pop(0)
-    schools, pupils = toy_registry()
+    return toy_registry()
+
+
+def test_sample_draw_then_weights(tmp_path):
+    schools, pupils = _toy_registry()
     schools.write_parquet(tmp_path / "schools.parquet")
     pupils.write_csv(tmp_path / "pupils.csv")
     runner = CliRunner()
@@ -129,12 +134,7 @@ def test_it_estimates_with_taylor_linearisation(tmp_path):
 
 
 def test_sample_weights_post_stratify_to_a_margin_file(tmp_path):
-    sys.path.insert(0, str(TESTS / "core" / "survey"))
-    try:
-        from conftest import toy_registry
-    finally:
-        sys.path.pop(0)
-    schools, pupils = toy_registry()
+    schools, pupils = _toy_registry()
     schools.write_parquet(tmp_path / "schools.parquet")
     pupils.write_parquet(tmp_path / "pupils.parquet")
     runner = CliRunner()
