@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from junheng.io import read_frame
 from junheng_cli.progress import bar
 
 SHOW_PERSONAL = click.option("--show-personal", is_flag=True, default=False,
@@ -66,7 +67,7 @@ def _read_roster(path: Path) -> pl.DataFrame:
     from junheng.registry import PUPILS
 
     if path.suffix.lower() == ".parquet":
-        df = pl.read_parquet(path)
+        df = read_frame(path)
     else:
         df, _ = read_raw(path)
     rename = {}
@@ -106,7 +107,7 @@ def _canonical(path: Path) -> pl.DataFrame:
     from junheng.fitness import HEADER_OF, SCORE_HEADERS
 
     if path.suffix.lower() == ".parquet":
-        df = pl.read_parquet(path)
+        df = read_frame(path)
     else:
         from junheng.fitness import census_limits, read_raw
 

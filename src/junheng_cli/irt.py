@@ -7,19 +7,14 @@ from pathlib import Path
 import click
 import polars as pl
 
-from junheng.exceptions import InputError, Issue
+from junheng.io import read_frame, write_table
 
 MODELS = ["rasch", "2pl", "3pl", "pcm", "gpcm", "grm"]
 
 
 def _read(path: Path) -> pl.DataFrame:
-    """CSV (UTF-8, with or without BOM) or Parquet; CSV cells are read as text and checked by the core."""
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pl.read_parquet(path)
-        return pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(Issue("无法读取文件", f"cannot read the file ({exc.__class__.__name__})", file=path.name)) from exc
+    """CSV (UTF-8 with or without BOM, GB18030) or Parquet; CSV cells are read as text and checked by the core."""
+    return read_frame(path)
 
 
 def _numeric_items(frame: pl.DataFrame) -> pl.DataFrame:
@@ -63,8 +58,7 @@ def calibrate(responses: Path, model: str, group: str | None, columns: str | Non
         fit = core.IRTModel(model, n_quad=n_quad, tol=tol, max_iter=max_iter, se=None if se == "none" else se,
                             fixed_items=fixed, callback=tick).fit(
                                 frame, group=group, items=[c.strip() for c in columns.split(",")] if columns else None)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fit.items_.write_csv(output)
+    write_table(fit.items_, output, encoding="utf-8")
     click.echo(f"对数似然 / log-likelihood: {fit.loglik_:.4f}")
     click.echo(f"EM 轮数 / EM cycles: {fit.n_iter_}")
     click.echo(f"收敛 / converged: {'是 yes' if fit.converged_ else '否 no'} (tol {tol:g})")
@@ -109,8 +103,7 @@ def score(responses: Path, items_path: Path, method: str, n_pv: int, conditionin
         out = core.map_(items, frame)
     else:
         out = core.wle(items, frame)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    out.write_csv(output)
+    write_table(out, output, encoding="utf-8")
     click.echo(f"{out.height} 人 / persons ({method}) → {output}")
 
 

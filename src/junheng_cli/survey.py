@@ -12,43 +12,17 @@ import click
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.io import write_table
+from junheng.io import read_frame, write_table
 
 
 def _read_frame(path: Path, patterns: list[str] | None = None) -> pl.DataFrame:
-    """A Parquet or CSV (UTF-8 / UTF-8 with BOM) file as a frame; unknown formats are refused.
+    """A Parquet or CSV file (UTF-8, UTF-8 with BOM or GB18030; types inferred, codes kept as text)
+    through :func:`junheng.io.read_frame`; unknown formats are refused.
 
     With ``patterns`` (column names or globs such as ``rep_*``), only the matching columns are read
     (Parquet: projection of a polars scan, so the other columns are never decoded); names that match
     nothing are left for the caller to report."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            if patterns is None:
-                return pl.read_parquet(path)
-            scan = pl.scan_parquet(path)
-            return scan.select(_matching(scan.collect_schema().names(), patterns)).collect()
-        if suffix in (".csv", ".txt"):
-            overrides = {"school_code": pl.String, "county_code": pl.String, "student_id": pl.String}
-            columns = None
-            if patterns is not None:
-                header = pl.read_csv(path, n_rows=0, encoding="utf8-lossy").columns
-                columns = _matching(header, patterns)
-                overrides = {k: v for k, v in overrides.items() if k in columns}
-            return pl.read_csv(path, columns=columns, infer_schema_length=10_000, encoding="utf8-lossy",
-                               schema_overrides=overrides)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(Issue("文件无法读取", f"the file cannot be read ({exc.__class__.__name__})",
-                               file=path.name)) from exc
-    raise InputError(Issue("只支持 .parquet 或 .csv", "only .parquet or .csv files are supported", file=path.name,
-                           value=path.suffix))
-
-
-def _matching(names: list[str], patterns: list[str]) -> list[str]:
-    """The columns of ``names`` matched by any of ``patterns`` (exact names or fnmatch globs), in file order."""
-    from fnmatch import fnmatchcase
-
-    return [c for c in names if any(c == p or fnmatchcase(c, p) for p in patterns)]
+    return read_frame(path, patterns, infer=True, string_columns=("school_code", "county_code", "student_id"))
 
 
 def _write_frame(frame: pl.DataFrame, out: Path) -> None:
@@ -227,7 +201,7 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
 
     result = draw_sample(schools, pupils, params, rules)
     out.mkdir(parents=True, exist_ok=True)
-    result.pupils.write_parquet(out / "pupil_sample.parquet")
+    write_table(result.pupils, out / "pupil_sample.parquet")
     sch = result.schools.filter(pl.col("role").is_not_null())
     keep = [c for c in ("school_code", "name", "county_code", "city_code", "stratum", "location", "mos", "role",
                         "certainty", "pi", "school_weight", "replacement_1", "replacement_2", "sort_order")
@@ -236,8 +210,8 @@ def write_sample(schools: pl.DataFrame, pupils: pl.DataFrame, params, rules, out
     write_table(result.frame.excluded.select([c for c in ("school_code", "name", "county_code", "mos", "reason")
                                               if c in result.frame.excluded.columns]), out / "exclusions.csv",
                 encoding="utf-8")
-    result.frame.rates.write_csv(out / "exclusion_rates.csv")
-    result.allocation.write_csv(out / "allocation.csv")  # n_h per county, reportable or why not
+    write_table(result.frame.rates, out / "exclusion_rates.csv", encoding="utf-8")
+    write_table(result.allocation, out / "allocation.csv", encoding="utf-8")  # n_h per county, reportable or why not
     names = pupils.select([c for c in ("student_id", "name", "class_name") if c in pupils.columns])
     lists = site_lists(result.pupils, names, unmask=unmask)
     (out / "sites").mkdir(exist_ok=True)

@@ -33,7 +33,7 @@ from junheng.fitness.quantize import (
     units_to_float,
 )
 from junheng.fitness.standard import load_standard, row_of
-from junheng.io import ROW, ReadLimits, read_table
+from junheng.io import ROW, ReadLimits, read_frame, read_table
 
 # (field, header, aliases)
 PERSON_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -133,11 +133,7 @@ def _parquet_frame(path: Path) -> pl.DataFrame:
     Measure columns may be text (parsed exactly, as in a CSV) or numbers (quantised exactly at
     the standard's resolution; a float32 8.1 is the 8.1 it was meant to be); other columns are
     read as text."""
-    try:
-        df = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several types for a damaged file
-        raise InputError(Issue(f"无法读取 Parquet 文件（{exc}）", f"cannot read the Parquet file ({exc})",
-                               file=path.name)) from None
+    df = read_frame(path)  # a damaged file: InputError naming it
     numeric = (pl.Boolean, pl.String)
     df = df.with_columns(pl.col(c).cast(pl.String) for c, t in df.schema.items()
                          if not (t.is_numeric() or t in numeric))

@@ -2,7 +2,7 @@
 
 - :func:`read_table`: .xlsx/.xls/.csv (UTF-8, UTF-8 with BOM, GB18030, detected) → :class:`RawTable`
   of normalised strings with the spreadsheet row in ``__row__``;
-- :func:`read_frame`: a Parquet/CSV table a program wrote (CSV as text); :func:`read_input`: Parquet,
+- :func:`read_frame`: a Parquet/CSV table a program wrote (CSV as text; ``columns=`` projects); :func:`read_input`: Parquet,
   CSV or Excel alike, with required columns checked; :func:`open_parquet`: a
   census-size Parquet file read batch by batch; :func:`read_package_table`: a reference table
   shipped in a package;
@@ -27,6 +27,7 @@ from junheng.io._read import (
     ROW,
     RawTable,
     decode_csv,
+    frame_columns,
     open_parquet,
     read_frame,
     read_input,
@@ -56,6 +57,7 @@ __all__ = [
     "check_package",
     "csv_safe",
     "decode_csv",
+    "frame_columns",
     "header_key",
     "is_formula_like",
     "map_columns",

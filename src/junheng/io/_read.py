@@ -239,7 +239,8 @@ def _utf8_lines(data: bytes) -> list[int]:
     return out
 
 
-def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
+def _csv_text(path: Path, limits: ReadLimits) -> tuple[bytes, str, str]:
+    """A CSV's bytes, decoded text and encoding, after the size, NUL and line checks."""
     check_size(path, limits)
     data = path.read_bytes()
     if data.startswith(_UTF16_BOMS):
@@ -248,6 +249,11 @@ def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
     else:
         check_text(data, path.name, limits)
         text, enc = decode_csv(data, file=path.name)
+    return data, text, enc
+
+
+def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
+    data, text, enc = _csv_text(path, limits)
     if not text.strip():
         return pl.DataFrame(), enc
     first = next((line for line in io.StringIO(text) if line.strip()), "")  # lazily: not a list of every line
@@ -366,26 +372,58 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
                     column_index=index)
 
 
-def read_frame(path: str | Path) -> pl.DataFrame:
+def frame_columns(names: Iterable[str], patterns: Iterable[str]) -> list[str]:
+    """The names of ``names`` matched by ``patterns`` (exact names or fnmatch globs such as
+    ``rep_*``): in the order of the patterns (as Polars' ``columns=``), a glob's matches in file
+    order, each name once; a pattern matching nothing is left for the caller to report."""
+    from fnmatch import fnmatchcase
+
+    names = list(names)
+    out: dict[str, None] = {}
+    for p in patterns:
+        out.update((c, None) for c in names if c == p or fnmatchcase(c, p))
+    return list(out)
+
+
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer: bool = False,
+               string_columns: Iterable[str] = ()) -> pl.DataFrame:
     """A table a program wrote, one header row: Parquet with its types, or a CSV (UTF-8, UTF-8
-    with BOM, GB18030) with every column as text — never inferred; the caller types it (e.g.
-    :func:`junheng.indicators.schemas.conform`). For files people edit use :func:`read_table`.
-    The reader's limits apply; an unreadable file is an :class:`InputError`."""
+    with BOM, GB18030, UTF-16 with BOM) with every column as text — never inferred unless
+    ``infer`` (then from the first 10,000 rows, ``string_columns`` kept as text); otherwise the
+    caller types it (e.g. :func:`junheng.indicators.schemas.conform`). For files people edit use
+    :func:`read_table`.
+
+    ``columns`` (names or globs, see :func:`frame_columns`) reads only those columns: a projection
+    of a Parquet scan (the others are never decoded) or of the CSV parser. The reader's limits
+    apply; an unreadable file is an :class:`InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(Issue("文件不存在", "file not found", file=path.name))
     suffix = path.suffix.lower()
     limits = ReadLimits.from_env()
     try:
-        if suffix == ".parquet":
+        if suffix in PARQUET_SUFFIXES:
             check_size(path, limits)
-            return pl.read_parquet(path)
-        if suffix == ".csv":
-            check_size(path, limits)
-            data = path.read_bytes()
-            check_text(data, path.name, limits)
-            text, _ = decode_csv(data, file=path.name)
-            return pl.read_csv(io.StringIO(text), infer_schema=False)
+            if columns is None:
+                return pl.read_parquet(path)
+            scan = pl.scan_parquet(path)
+            return scan.select(frame_columns(scan.collect_schema().names(), columns)).collect()
+        if suffix in CSV_SUFFIXES:
+            data, text, enc = _csv_text(path, limits)
+
+            def source():  # UTF-8 bytes go to Polars as they are (it skips a BOM)
+                return io.BytesIO(data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
+
+            picked = None
+            if columns is not None:
+                picked = frame_columns(pl.read_csv(source(), n_rows=0).columns, columns)
+            if not infer:
+                return pl.read_csv(source(), columns=picked, infer_schema=False)
+            keep = {c: pl.String for c in string_columns if picked is None or c in picked}
+            return pl.read_csv(source(), columns=picked, infer_schema_length=10_000, schema_overrides=keep)
     except InputError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -401,7 +439,7 @@ def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns
     are cast to text."""
     path = Path(path)
     required = tuple(required)
-    if path.suffix.lower() == ".parquet":
+    if path.suffix.lower() in PARQUET_SUFFIXES:
         df = read_frame(path)
     else:
         df = read_table(path, expected_headers=required or None).frame.drop(ROW)

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from junheng.exceptions import ParameterError
 from junheng.indicators import RESOURCE_INDICATORS
+from junheng.io import write_table
 from junheng.reports import context as cx
 from junheng.reports.tables import Tables
 
@@ -236,6 +237,6 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
         from junheng.indicators import verdicts_table
 
         p = out / "verdicts.csv"
-        verdicts_table(tb["verdict"]).write_csv(p)
+        write_table(verdicts_table(tb["verdict"]), p, encoding="utf-8")
         written.setdefault("csv", []).append(p)
     return written

@@ -373,7 +373,9 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
 
     prev = None
     if previous is not None and Path(previous).exists():
-        prev = pl.read_csv(previous, schema_overrides={"unit": pl.String, "scope": pl.String, "subject": pl.String})
+        from junheng.io import read_frame as read_file
+
+        prev = read_file(previous, infer=True, string_columns=("unit", "scope", "subject"))
     links = _json(linking)
     extra = {"previous": prev, "linking_error": {k: v["linking_error"] for k, v in links.items()} if links else None,
              "cut_scores": _json(cut_scores)}

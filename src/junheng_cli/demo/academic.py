@@ -11,12 +11,14 @@ import time
 import click
 import polars as pl
 
+from junheng.io import read_frame, write_table
+
 
 def _demo_pupils(ctx) -> pl.DataFrame | None:
     if "sample" in ctx.state:
-        return pl.read_parquet(ctx.state["sample"])
+        return read_frame(ctx.state["sample"])
     if "pupils" in ctx.state:
-        roster = pl.read_parquet(ctx.state["pupils"])
+        roster = read_frame(ctx.state["pupils"])
         if "grade" in roster.columns:
             roster = roster.filter(pl.col("grade") == 6)
         return roster.sample(fraction=0.1, seed=ctx.seed)
@@ -114,11 +116,11 @@ def demo_stage(ctx) -> None:
     scores, base_scores, result = _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out,
                                           {s: c.cuts for s, c in in_force.items()})
     path = out / "scores.parquet"
-    scores.write_parquet(path)
+    write_table(scores, path)
     ctx.state["academic_scores"] = path
     ctx.output("academic pupil scores", path)
     (out / "base_year").mkdir(exist_ok=True)
-    base_scores.write_parquet(out / "base_year" / "scores.parquet")
+    write_table(base_scores, out / "base_year" / "scores.parquet")
     ctx.state["academic_base_scores"] = out / "base_year" / "scores.parquet"
     ctx.output("academic pupil scores of the base year (the previous cycle)", out / "base_year" / "scores.parquet")
     _write_truth(ctx, pupils, effects, asg, base_asg, result)
@@ -150,7 +152,7 @@ def _background(asg: pl.DataFrame, pupils: pl.DataFrame) -> pl.DataFrame:
 def _schools(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
     """Every school of the province (the registry's), else the sampled ones."""
     if "schools" in ctx.state:
-        return pl.read_parquet(ctx.state["schools"], columns=["school_code", "county_code"])
+        return read_frame(ctx.state["schools"], ["school_code", "county_code"])
     return pupils.select("school_code", "county_code" if "county_code" in pupils.columns else
                          pl.lit("410000").alias("county_code")).unique()
 
@@ -179,10 +181,10 @@ def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out, cuts):
     result = annual_scores(scored, base_scored, subjects, anchors, background=background, conditioning=conditioning,
                            school="school_code", base_background=base_background, cuts=cuts,
                            random_state=ctx.seed, on_subject=report)
-    result.items.write_csv(out / "items_calibrated.csv")
+    write_table(result.items, out / "items_calibrated.csv", encoding="utf-8")
     ctx.output("academic item parameters (linked to the base year)", out / "items_calibrated.csv")
     if result.drift:
-        pl.concat(list(result.drift.values())).write_csv(out / "anchor_drift.csv")
+        write_table(pl.concat(list(result.drift.values())), out / "anchor_drift.csv", encoding="utf-8")
         ctx.output("anchor drift check (robust z; dropped anchors)", out / "anchor_drift.csv")
     (out / "reporting_scale.json").write_text(json.dumps(result.scales, ensure_ascii=False, indent=1),
                                               encoding="utf-8")
@@ -206,12 +208,12 @@ def _write_truth(ctx, pupils, effects, asg, base_asg, result) -> None:
 
     tdir = ctx.out / "synth" / "truth"
     tdir.mkdir(parents=True, exist_ok=True)
-    effects.write_parquet(tdir / "effects.parquet")
+    write_table(effects, tdir / "effects.parquet")
     population = _population(ctx, pupils)
     base_theta = base_asg.select("subject", "theta_true")
     for name, nxt in (("county_means.csv", True), ("county_means_base_year.csv", False)):
         t = true_county_means(population, effects, MEAN_SHIFT, next_year=nxt)
-        on_reporting_scale(t, result.scales, base_theta).write_csv(tdir / name)
+        write_table(on_reporting_scale(t, result.scales, base_theta), tdir / name, encoding="utf-8")
     ctx.output("synthetic truth: county means on the reporting scale (this year)", tdir / "county_means.csv")
     ctx.output("synthetic truth: county means of the base year", tdir / "county_means_base_year.csv")
     ctx.state["truth_county_means"] = tdir / "county_means.csv"
@@ -222,12 +224,12 @@ def _population(ctx, pupils: pl.DataFrame) -> pl.DataFrame:
     schools out), with their school's location; without a registry, the sample."""
     if "pupils" not in ctx.state or "schools" not in ctx.state:
         return pupils
-    roster = pl.read_parquet(ctx.state["pupils"], columns=["student_id", "school_code", "sex", "grade"])
+    roster = read_frame(ctx.state["pupils"], ["student_id", "school_code", "sex", "grade"])
     roster = roster.filter(pl.col("grade").cast(pl.Int64) == 6) if "grade" in roster.columns else roster
-    schools = pl.read_parquet(ctx.state["schools"], columns=["school_code", "location"])
+    schools = read_frame(ctx.state["schools"], ["school_code", "location"])
     excluded = ctx.out / "sample" / "exclusions.csv"
     if excluded.exists():
-        gone = pl.read_csv(excluded, columns=["school_code"], schema_overrides={"school_code": pl.String})
+        gone = read_frame(excluded, ["school_code"])  # text
         roster = roster.join(gone, on="school_code", how="anti")
     return roster.join(schools, on="school_code", how="left")
 
@@ -258,26 +260,27 @@ def estimates_stage(ctx) -> None:
         click.echo("   (academic scores or weights missing: skipped)")
         return
     out = ctx.out / "academic"
-    sample = pl.read_parquet(ctx.state["sample"])
-    weights = pl.read_parquet(ctx.state["replicates"])
+    sample = read_frame(ctx.state["sample"])
+    weights = read_frame(ctx.state["replicates"])
     years = {}
     for key, year in (("academic_scores", "current"), ("academic_base_scores", "base")):
-        years[year] = year_estimates(pl.read_parquet(ctx.state[key]), sample, weights)
+        years[year] = year_estimates(read_frame(ctx.state[key]), sample, weights)
     cur, base = years["current"], years["base"]
     county = cur.filter(pl.col("scope") == "county").select(pl.col("unit").alias("county_code"), "subject", "estimate",
                                                              "se", "df").sort("county_code", "subject")
-    county.write_csv(out / "county_estimates.csv")
+    write_table(county, out / "county_estimates.csv", encoding="utf-8")
     ctx.output("published county mean scale scores (estimate, se, df)", out / "county_estimates.csv")
-    pl.concat([base.with_columns(pl.lit("base").alias("year")), cur.with_columns(pl.lit("current").alias("year"))]
-              ).write_csv(out / "estimates_by_year.csv")
+    write_table(pl.concat([base.with_columns(pl.lit("base").alias("year")),
+                           cur.with_columns(pl.lit("current").alias("year"))]), out / "estimates_by_year.csv",
+                encoding="utf-8")
     # the previous cycle's stored results: what every 与上年相比 of the reports compares with
-    base.write_csv(out / "base_year" / "estimates.csv")
+    write_table(base, out / "base_year" / "estimates.csv", encoding="utf-8")
     ctx.state["academic_base_estimates"] = out / "base_year" / "estimates.csv"
     ctx.state["academic_linking"] = out / "linking.json"
     ctx.output("academic estimates of both years (stored results)", out / "estimates_by_year.csv")
     links = json.loads((out / "linking.json").read_text("utf-8"))
     tr = trend(cur, base, {s: v["linking_error"] for s, v in links.items()})
-    tr.write_csv(out / "trend.csv")
+    write_table(tr, out / "trend.csv", encoding="utf-8")
     ctx.state["academic_trend"] = out / "trend.csv"
     ctx.output("与上年相比: year-on-year changes with the linking error", out / "trend.csv")
     for r in tr.filter(pl.col("scope") == "province").sort("subject").iter_rows(named=True):
@@ -288,8 +291,8 @@ def estimates_stage(ctx) -> None:
     click.echo(f"   county × subject changes called significant: {n_sig} of "
                f"{tr.filter((pl.col('scope') == 'county') & pl.col('difference').is_not_null()).height}")
     if "truth_county_means" in ctx.state:
-        check = truth_check(county, pl.read_csv(ctx.state["truth_county_means"],
-                                                schema_overrides={"county_code": pl.String}))
+        check = truth_check(county, read_frame(ctx.state["truth_county_means"], infer=True,
+                                               string_columns=("county_code",)))
         (out / "truth_check.json").write_text(json.dumps(check, ensure_ascii=False, indent=1), encoding="utf-8")
         ctx.output("county means against the synthetic truth (slope, coverage)", out / "truth_check.json")
         if check["n"]:

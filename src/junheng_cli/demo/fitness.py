@@ -7,6 +7,8 @@ from __future__ import annotations
 import click
 import polars as pl
 
+from junheng.io import read_frame
+
 
 def demo_stage(ctx) -> None:
     """Demo: synthetic results for the sampled pupils → national template → import → score → store."""
@@ -19,14 +21,14 @@ def demo_stage(ctx) -> None:
         click.echo("   (no pupils yet: the registry import stage must run first; skipped)")
         return
     if "sample" in ctx.state:
-        pupils = pl.read_parquet(ctx.state["sample"])
+        pupils = read_frame(ctx.state["sample"])
         if "grade" not in pupils.columns or "name" not in pupils.columns:
-            roster = pl.read_parquet(ctx.state["pupils"]) if "pupils" in ctx.state else None
+            roster = read_frame(ctx.state["pupils"]) if "pupils" in ctx.state else None
             if roster is not None:
                 extra = [c for c in roster.columns if c not in pupils.columns or c == "student_id"]
                 pupils = pupils.join(roster.select(extra), on="student_id", how="left")
     else:
-        roster = pl.read_parquet(ctx.state["pupils"])
+        roster = read_frame(ctx.state["pupils"])
         pupils = roster.sample(fraction=0.1, seed=ctx.seed)
     if "grade" not in pupils.columns:  # the sample frame of the contract has no grade: the cycle is grade 6
         pupils = pupils.with_columns(pl.lit(6, pl.Int8).alias("grade"))
@@ -35,7 +37,7 @@ def demo_stage(ctx) -> None:
 
     if "school_code" in pupils.columns and ("schools" in ctx.state or "county_code" in pupils.columns):
         pupils = pupils.filter(~pl.Series(absent(pupils["student_id"], ctx.seed)))
-        schools = (pl.read_parquet(ctx.state["schools"], columns=["school_code", "county_code"])
+        schools = (read_frame(ctx.state["schools"], ["school_code", "county_code"])
                    if "schools" in ctx.state else pupils.select("school_code", "county_code").unique())
         effect = fitness_effect(pupils, area_effects(schools, ctx.seed))
     else:
@@ -70,7 +72,7 @@ def demo_stage(ctx) -> None:
     if "weight" not in scored.columns and "base_weight" in scored.columns:
         scored = scored.with_columns(pl.col("base_weight").alias("weight"))
     path = out / "scored.parquet"
-    scored.write_parquet(path)
+    write_table(scored, path)
     ctx.state["fitness_scored"] = path
     ctx.output("fitness scored records", path)
     levels = ("county_code", "city_code", None)

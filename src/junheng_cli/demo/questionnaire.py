@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import polars as pl
 
+from junheng.io import read_frame, write_table
+
 # 低 < 2.5 ≤ 中 < 3.5 ≤ 高: below the midpoint of 不太同意 and 比较同意, agreeing, agreeing strongly
 DEMO_CUTS = (2.5, 3.5)
 DEMO_FACTORS = ("sleep_ok", "homework_ok", "left_behind", "confidence_group", "teacher_rel_group")
@@ -18,24 +20,23 @@ DEMO_FACTORS = ("sleep_ok", "homework_ok", "left_behind", "confidence_group", "t
 def _demo_pupils(ctx) -> pl.DataFrame | None:
     """The sampled pupils (or a tenth of the grade-6 roster), with their achievement when scored."""
     if "sample" in ctx.state:
-        pupils = pl.read_parquet(ctx.state["sample"])
+        pupils = read_frame(ctx.state["sample"])
     elif "pupils" in ctx.state:
-        roster = pl.read_parquet(ctx.state["pupils"])
+        roster = read_frame(ctx.state["pupils"])
         if "grade" in roster.columns:
             roster = roster.filter(pl.col("grade") == 6)
         pupils = roster.sample(fraction=0.1, seed=ctx.seed)
     else:
         return None
     if "academic_scores" in ctx.state:
-        scores = pl.read_parquet(ctx.state["academic_scores"], columns=["student_id", "scale_score"])
+        scores = read_frame(ctx.state["academic_scores"], ["student_id", "scale_score"])
         pupils = pupils.join(scores.with_columns(pl.col("student_id").cast(pl.String)), on="student_id", how="left")
     return pupils
 
 
 def _write_gb18030(frame: pl.DataFrame, path: Path) -> Path:
     """A CSV as many schools' software writes it: GB18030, Chinese headers."""
-    path.write_bytes(frame.write_csv().encode("gb18030"))
-    return path
+    return write_table(frame, path, encoding="gb18030")
 
 
 def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame | None:
@@ -45,8 +46,8 @@ def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame 
 
     if "replicates" not in ctx.state or "academic_scores" not in ctx.state:
         return None
-    weights = pl.read_parquet(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
-    scores = pl.read_parquet(ctx.state["academic_scores"]).select("student_id", "subject", pl.col("^pv\\d+$"))
+    weights = read_frame(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
+    scores = read_frame(ctx.state["academic_scores"]).select("student_id", "subject", pl.col("^pv\\d+$"))
     data = (weights.filter(pl.col("weight") > 0).join(scores, on="student_id", how="inner")
             .join(scales, on="student_id", how="left").join(groups, on="student_id", how="left"))
     design = ReplicateDesign(data, "weight", "rep_*", method="jk2")
@@ -64,7 +65,7 @@ def _demo_shares(ctx, scales: pl.DataFrame, q) -> str:
         shares = scales.select(pl.col(i.id).mean() for i in ids).row(0, named=True)
         return "（未加权 / unweighted）" + ", ".join(f"{i.name} {shares[i.id]:.1%}" for i in ids
                                                    if shares[i.id] is not None)
-    weights = pl.read_parquet(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
+    weights = read_frame(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
     design = ReplicateDesign(weights.filter(pl.col("weight") > 0).join(scales, on="student_id", how="inner"),
                              "weight", "rep_*", method="jk2")
     parts = []
@@ -81,7 +82,6 @@ def demo_stage(ctx) -> None:
     import time
 
     from junheng.exceptions import InputError
-    from junheng.io import write_table
     from junheng.questionnaire import (
         item_frequencies,
         read_responses,

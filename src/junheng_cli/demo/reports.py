@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import click
 
+from junheng.io import read_frame, write_table
 from junheng_cli.progress import bar
 
 
 def demo_stage(ctx) -> None:
     """Demo: the annual report and every county report of the synthetic province (HTML + PDF)."""
     import time
-
-    import polars as pl
 
     from junheng.reports import build, inputs_from_paths, write_reports
     from junheng.synth import checklist as synth_checklist
@@ -23,8 +22,8 @@ def demo_stage(ctx) -> None:
     if "schools" not in st:
         click.echo("   (no registry schools frame: the import stage must run first; skipped)")
         return
-    codes = pl.read_parquet(st["schools"], columns=["county_code"])["county_code"].unique().sort()
-    synth_checklist(codes, year=2022, random_state=ctx.seed).write_csv(out / "checklist.csv")
+    codes = read_frame(st["schools"], ["county_code"])["county_code"].unique().sort()
+    write_table(synth_checklist(codes, year=2022, random_state=ctx.seed), out / "checklist.csv", encoding="utf-8")
     for key in ("fitness_scored", "academic_scores", "replicates"):
         if key not in st:
             click.echo(f"   ({key} not available: the report says so and leaves that part out)")
@@ -49,7 +48,7 @@ def demo_stage(ctx) -> None:
     ctx.output("annual report (PDF)", out / "annual.pdf")
     ctx.output("annual report (HTML)", out / "annual.html")
     if (out / "verdicts.csv").exists():
-        v = pl.read_csv(out / "verdicts.csv")
+        v = read_frame(out / "verdicts.csv")
         counts = "，".join(f"{k} {n}" for k, n in v["overall"].value_counts().sort("overall").iter_rows())
         ctx.output(f"county verdicts (优质均衡: {counts})", out / "verdicts.csv")
     ctx.output(f"county reports ({n - 1} × HTML + PDF)", out / "county")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 import polars as pl
 
+from junheng.io import read_frame, write_table
 from junheng_cli.survey import write_sample
 
 
@@ -17,8 +18,8 @@ def sample_stage(ctx) -> None:
 
     out = ctx.out / "sample"
     if "schools" in ctx.state and "pupils" in ctx.state:
-        schools = pl.read_parquet(ctx.state["schools"])
-        pupils = pl.read_parquet(ctx.state["pupils"])
+        schools = read_frame(ctx.state["schools"])
+        pupils = read_frame(ctx.state["pupils"])
     elif "synth_dir" in ctx.state:
         # no import stage yet: the same synthetic province, regenerated from the demo's seed
         from junheng.synth import province
@@ -33,7 +34,7 @@ def sample_stage(ctx) -> None:
     params = SampleParams(target_pupils=max(int(round(168_000 * ctx.scale)), 200), random_state=ctx.seed)
     result = write_sample(schools, pupils, params, FrameRules(grade=6), out)
     sample = result["sample"]
-    sample.schools.write_parquet(out / "schools.parquet")
+    write_table(sample.schools, out / "schools.parquet")
     ctx.state["sample"] = out / "pupil_sample.parquet"
     ctx.state["sample_schools"] = out / "schools.parquet"
     ctx.output("pupil sample", out / "pupil_sample.parquet")
@@ -77,10 +78,10 @@ def _refusals(ctx, sample, out) -> None:
             .when(pl.col("school_code") == new).then(True).otherwise(pl.col("sampled")).alias("sampled"),
             *[pl.when(pl.col("school_code") == new).then(pl.lit(orig[c])).otherwise(pl.col(c)).alias(c)
               for c in ("school_weight", "pi", "certainty") if c in schools.columns])
-    schools.write_parquet(out / "schools.parquet")
-    drawn = pl.read_parquet(out / "pupil_sample.parquet")
+    write_table(schools, out / "schools.parquet")
+    drawn = read_frame(out / "pupil_sample.parquet")
     db = pupil_sample(cycle).with_columns(pl.col("sex").cast(drawn.schema.get("sex", pl.Int8)))
-    db.select([c for c in drawn.columns if c in db.columns]).write_parquet(out / "pupil_sample.parquet")
+    write_table(db.select([c for c in drawn.columns if c in db.columns]), out / "pupil_sample.parquet")
     click.echo(f"   {len(swaps)} 所学校拒绝参加，由第一替补学校替代 / schools refused and were replaced: "
                + ", ".join(f"{a}→{b}" for a, b in swaps))
 
@@ -138,7 +139,7 @@ def _responded(ctx, pupils: pl.DataFrame):
     ids = []
     for key in ("fitness_scored", "academic_scores"):
         if key in ctx.state:
-            ids.append(pl.read_parquet(ctx.state[key], columns=["student_id"])["student_id"].cast(pl.String))
+            ids.append(read_frame(ctx.state[key], ["student_id"])["student_id"].cast(pl.String))
     if ids:
         have = pl.concat(ids).unique()
         return pupils["student_id"].is_in(have.implode()).to_numpy(), "fitness/academic records"
@@ -156,24 +157,24 @@ def weights_stage(ctx) -> None:
         click.echo("   (no sample yet: the sample stage must run first; skipped)")
         return
     out = ctx.out / "sample"
-    pupils = pl.read_parquet(ctx.state["sample"])
-    schools = pl.read_parquet(ctx.state["sample_schools"])
+    pupils = read_frame(ctx.state["sample"])
+    schools = read_frame(ctx.state["sample_schools"])
     resp, source = _responded(ctx, pupils)
     # post-stratified to each county's grade enrolment in the frame
     county_totals = (schools.group_by("county_code").agg(pl.col("mos").sum().cast(pl.Float64).alias("total"))
                      .filter(pl.col("county_code").is_in(pupils["county_code"].unique().implode())))
     w = final_weights(pupils, schools, resp, method="jk2", replicates=80, margins=[county_totals], random_state=ctx.seed)
     path = out / "weights.parquet"
-    w.write_parquet(path)
+    write_table(w, path)
     ctx.state["replicates"] = path
     ctx.output("final and replicate weights (JK2, 80)", path)
     store_weights_in_db(w)
     click.echo(f"   {int(resp.sum())}/{pupils.height} 名学生有数据 / pupils with data ({source}); "
                f"Σ weight = {w['weight'].sum():,.0f}")
     if "fitness_scored" in ctx.state:
-        table = fitness_estimates(pl.read_parquet(ctx.state["fitness_scored"]), w, pupils)
+        table = fitness_estimates(read_frame(ctx.state["fitness_scored"]), w, pupils)
         est_path = out / "fitness_estimates.csv"
-        table.write_csv(est_path, include_bom=True)
+        write_table(table, est_path)  # UTF-8 with BOM
         ctx.output("fitness estimates with standard errors", est_path)
         prov = table.filter(pl.col("level") == "province")
         for r in prov.iter_rows(named=True):

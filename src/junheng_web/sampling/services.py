@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 
 from junheng.exceptions import ParameterError
-from junheng.io import table_bytes
+from junheng.io import read_frame, table_bytes, write_table
 from junheng.survey import (
     FrameRules,
     ReplicateDesign,
@@ -376,7 +376,7 @@ def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", f
     folder.mkdir(parents=True, exist_ok=True)
     n = WeightSet.objects.filter(run=run).count() + 1
     path = folder / f"weights_cycle{cycle.pk}_run{run.pk}_{method}_{n}.parquet"
-    w.write_parquet(path)
+    write_table(w, path)
     rows = joined.select(pl.col("weight").cast(pl.Float64), pl.col("responded").cast(pl.Boolean), "id").rows()
     sql = f"UPDATE {connection.ops.quote_name(table)} SET weight = %s, responded = %s WHERE id = %s"
     with transaction.atomic():
@@ -402,7 +402,7 @@ def design(cycle: Cycle, data: pl.DataFrame, *, rule: ReportingRule | None = Non
     ws = WeightSet.objects.filter(run=run).first()
     if ws is None:
         raise ParameterError(f"{cycle} 尚未计算权重 / the cycle has no weights yet")
-    weights = pl.read_parquet(ws.path).drop("school_code", "responded", "zone", "member", strict=False)
+    weights = read_frame(ws.path).drop("school_code", "responded", "zone", "member", strict=False)
     frame = data.with_columns(pl.col("student_id").cast(pl.String)).join(weights, on="student_id", how="inner")
     if "school_code" not in frame.columns:
         frame = frame.join(pupil_sample(cycle).select("student_id", "school_code"), on="student_id", how="left")

@@ -188,3 +188,24 @@ def test_normalising_only_the_cells_that_change_equals_normalising_every_cell():
     whole = frame.with_columns(normalise_expr(pl.col(c)).alias(c) for c in ("a", "b"))
     assert normalise_frame(frame).to_dict(as_series=False) == whole.to_dict(as_series=False)
     assert normalise_frame(frame.head(0)).columns == frame.columns
+
+
+def test_read_frame_projects_columns_in_the_requested_order(tmp_path):
+    from junheng.io import read_frame
+
+    frame = pl.DataFrame({"student_id": ["001", "002"], "weight": [1.5, 2.0], "rep_1": [1.0, 0.0],
+                          "rep_2": [2.0, 4.0], "county_code": ["410102", "410103"], "name": ["张三", "李四"]})
+    frame.write_parquet(tmp_path / "w.parquet")
+    got = read_frame(tmp_path / "w.parquet", ["weight", "rep_*", "student_id", "nothing"])
+    assert got.columns == ["weight", "rep_1", "rep_2", "student_id"]  # a pattern matching nothing is left out
+    assert got["rep_2"].to_list() == [2.0, 4.0]
+    # a GB18030 CSV: decoded (not mangled), typed from its values, codes kept as text
+    (tmp_path / "w.csv").write_bytes(frame.write_csv().encode("gb18030"))
+    got = read_frame(tmp_path / "w.csv", ["name", "county_code", "weight"], infer=True,
+                     string_columns=("county_code", "student_id"))
+    assert got.columns == ["name", "county_code", "weight"]
+    assert got["name"].to_list() == ["张三", "李四"]
+    assert got.schema["county_code"] == pl.String and got.schema["weight"] == pl.Float64
+    assert read_frame(tmp_path / "w.csv", ["student_id"])["student_id"].to_list() == ["001", "002"]  # text
+    with pytest.raises(InputError, match="not found"):
+        read_frame(tmp_path / "missing.parquet", ["weight"])
