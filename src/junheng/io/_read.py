@@ -397,8 +397,8 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
     :func:`read_table`.
 
     ``columns`` (names or globs, see :func:`frame_columns`) reads only those columns: a projection
-    of a Parquet scan (the others are never decoded) or of the CSV parser. The reader's limits
-    apply; an unreadable file is an :class:`InputError`."""
+    of a Parquet scan (the others are never decoded, so the file-size limit is not applied) or of
+    the CSV parser. The reader's limits apply; an unreadable file is an :class:`InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(Issue("文件不存在", "file not found", file=path.name))
@@ -406,10 +406,10 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
     limits = ReadLimits.from_env()
     try:
         if suffix in PARQUET_SUFFIXES:
-            check_size(path, limits)
             if columns is None:
+                check_size(path, limits)
                 return pl.read_parquet(path)
-            scan = pl.scan_parquet(path)
+            scan = pl.scan_parquet(path)  # no size limit: only the projected columns are decoded
             return scan.select(frame_columns(scan.collect_schema().names(), columns)).collect()
         if suffix in CSV_SUFFIXES:
             data, text, enc = _csv_text(path, limits)
