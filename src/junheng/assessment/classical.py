@@ -333,10 +333,11 @@ def item_analysis(scored: pl.DataFrame, bank, *, booklets: pl.DataFrame | None =
     if booklets is not None:
         sheets["alpha"] = alpha_by_booklet(scored, booklets)
     if dif and groups is None:
-        raise ParameterError("DIF needs the pupils' groups")
+        raise ParameterError("DIF 分析需要学生分组表 / DIF needs the pupils' groups")
+    absent = [column for column, _, _ in dif if column not in groups.columns]
+    if absent:
+        raise ParameterError(f"学生分组表缺少列 / the groups lack columns: {', '.join(map(repr, absent))}")
     for column, reference, focal in dif:
-        if column not in groups.columns:
-            raise ParameterError(f"the groups have no column {column!r}")
         sheets[f"dif_{column}"] = mantel_haenszel_dif(scored, groups, group=column, reference=reference,
                                                       focal=focal, booklets=booklets)
     return sheets

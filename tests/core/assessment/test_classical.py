@@ -16,10 +16,12 @@ from junheng.assessment import (
     cronbach_alpha,
     distractor_analysis,
     ets_category,
+    item_analysis,
     item_statistics,
     mantel_haenszel_dif,
     score_responses,
 )
+from junheng.exceptions import ParameterError
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "assessment"
 
@@ -157,3 +159,17 @@ def test_distractor_analysis_hand_worked():
     chose_a = np.array([0, 0, 1, 0, 0, 0])
     assert q["A"]["r_pb"] == pytest.approx(np.corrcoef(chose_a, crit)[0, 1], rel=1e-10)
     assert isinstance(bank, ItemBank)
+
+
+def test_item_analysis_refuses_dif_without_groups_or_columns():
+    bank = bank_from_json({"schema": "junheng.itembank/1", "items": [
+        {"item_id": "Q1", "subject": "数学", "format": "single_choice", "key": "B", "options": ["1", "2", "3", "4"]},
+    ]})
+    resp = pl.DataFrame({"person_id": ["p1", "p2"], "item_id": ["Q1", "Q1"], "raw": ["B", "A"]})
+    scored = score_responses(resp, bank)
+    assert set(item_analysis(scored, bank)) == {"items", "distractors", "missing"}
+    with pytest.raises(ParameterError, match="DIF needs"):
+        item_analysis(scored, bank, dif=(("sex", "1", "2"),))
+    groups = pl.DataFrame({"person_id": ["p1", "p2"], "sex": ["1", "2"]})
+    with pytest.raises(ParameterError, match="'location', 'grade'"):
+        item_analysis(scored, bank, groups=groups, dif=(("sex", "1", "2"), ("location", "a", "b"), ("grade", "4", "8")))
