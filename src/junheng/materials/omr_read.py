@@ -217,16 +217,11 @@ def read_batch(images: Iterable, layouts: SheetLayout | Iterable[SheetLayout], *
 
 
 def _kinds(bub: pl.DataFrame, resp: pl.DataFrame) -> list[str]:
-    multiple = set(resp.filter(pl.col("status") == "multiple")["item_id"].to_list())
-    out = []
-    for part, key, state, review in bub.select("part", "key", "state", "review").iter_rows():
-        if review:
-            out.append("review")
-        elif state == "mark":
-            out.append("multiple" if part == "item" and key in multiple else "mark")
-        else:
-            out.append("blank")
-    return out
+    multiple = resp.filter(pl.col("status") == "multiple")["item_id"].implode()
+    return bub.select(pl.when("review").then(pl.lit("review"))
+                      .when(pl.col("state") != "mark").then(pl.lit("blank"))
+                      .when((pl.col("part") == "item") & pl.col("key").is_in(multiple)).then(pl.lit("multiple"))
+                      .otherwise(pl.lit("mark")))["literal"].to_list()
 
 
 STATE_NAMES = np.array(["blank", "faint", "mark"], dtype=object)
@@ -260,8 +255,12 @@ def _read_page(warped: np.ndarray, ink: float, layout: SheetLayout, name: str, d
     np.minimum.at(item_conf, idx, iconf)
     values = items["value"].to_numpy()
     raw = np.full(n_items, "", dtype=object)
-    for j in np.flatnonzero(n_filled):
-        raw[j] = "".join(values[(idx == j) & (ic == 2)])
+    on = ic == 2  # bubbles are in layout order, so a stable sort by item keeps each item's letters in order
+    order = np.argsort(idx[on], kind="stable")
+    marked_idx, marked_values = idx[on][order], values[on][order]
+    starts = np.flatnonzero(np.r_[True, marked_idx[1:] != marked_idx[:-1]]) if marked_idx.size else marked_idx
+    for j, chunk in zip(marked_idx[starts], np.split(marked_values, starts[1:])):
+        raw[j] = "".join(chunk)
     fmt = np.array([it.format == "multiple_choice" for it in layout.items])
     multiple = (n_filled > 1) & ~fmt
     status = np.select([multiple, n_filled >= 1, n_light > 0], ["multiple", "marked", "light"], "blank").astype(object)
