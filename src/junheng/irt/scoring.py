@@ -79,6 +79,11 @@ def eap(items, responses: pl.DataFrame, *, prior_mean: float = 0.0, prior_sd: fl
 def _eap_arrays(sub, data, prior_mean, prior_sd, n_quad=61, theta_range=6.0):
     theta = quadrature(n_quad, theta_range)
     pat, LL = _likelihood(sub, data, theta)
+    return _eap_from(pat, LL, theta, prior_mean, prior_sd)
+
+
+def _eap_from(pat, LL, theta, prior_mean, prior_sd):
+    """EAP and posterior SD per person from the pattern log-likelihoods ``LL`` (P × Q; changed in place)."""
     LL += normal_log_weights(theta, prior_mean, prior_sd)
     LL -= LL.max(axis=1, keepdims=True)
     post = np.exp(LL)
@@ -202,16 +207,17 @@ def _design(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[s
 
 def conditioning_matrix(sub, data, responses: pl.DataFrame, conditioning: list[str], school: str | None,
                         questionnaire: list[str], share: float, prior_mean: float = 0.0,
-                        prior_sd: float = 1.0) -> np.ndarray:
+                        prior_sd: float = 1.0, eap: np.ndarray | None = None) -> np.ndarray:
     """Z of the latent regression: intercept, reporting variables, the school mean of the other
     pupils' EAPs, the questionnaire's principal components (each column but the intercept and
-    the dummies standardised, so that the EM's step sizes are comparable)."""
+    the dummies standardised, so that the EM's step sizes are comparable).  ``eap``: the pupils'
+    EAPs when the caller has them (else computed here from the items)."""
     from .conditioning import leave_one_out_means, principal_components
 
     Z, _ = _design(responses, conditioning)
     extra = []
     if school:
-        e = _eap_arrays(sub, data, prior_mean, prior_sd)[0]
+        e = _eap_arrays(sub, data, prior_mean, prior_sd)[0] if eap is None else eap
         extra.append(leave_one_out_means(responses[school], e)[:, None])
     if questionnaire:
         pcs = principal_components(responses, questionnaire, share)
@@ -289,7 +295,10 @@ def plausible_values(items, responses: pl.DataFrame, *, n: int = 5, conditioning
     N = L.shape[0]
     out = {}
     if background:
-        Z = conditioning_matrix(sub, data, responses, conditioning, school, questionnaire, share, prior_mean, prior_sd)
+        # the school means' EAPs from the likelihood above on every other node (61 on ±6 by default)
+        eap = _eap_from(pat, LLp[:, ::2].copy(), theta[::2], prior_mean, prior_sd)[0] if school else None
+        Z = conditioning_matrix(sub, data, responses, conditioning, school, questionnaire, share, prior_mean, prior_sd,
+                                eap=eap)
         # β and σ by EM on every other node (the calibration's 61-node precision), the draws on all
         beta, sigma, cov = latent_regression(L[:, ::2], Z, theta[::2])
         # one factor of the β covariance for every draw (β ~ N(β̂, cov) = β̂ + F·z, F Fᵀ = cov; eigh
