@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from junheng_web.assessment.models import PupilScore
+from junheng_web.jobs.models import Job
+from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.models import Cycle, Pupil, Region
 from junheng_web.sampling.models import SampledPupil, SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL
@@ -111,9 +113,6 @@ def school_status(cycle: Cycle, school) -> dict:
     pupils with and without fitness data; each questionnaire's responses from the school (for a
     student questionnaire, of its sampled pupils); and per upload kind the last upload (a job),
     whose errors the page lists when it failed.  Counts are SQL aggregates."""
-    from junheng_web.jobs.models import Job
-    from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
-
     sampled = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school=school).first()
     roster = Pupil.objects.filter(school=school, grade=cycle.grade).count()
     pupils_qs = SampledPupil.objects.filter(cycle=cycle, sampled_school__school=school)

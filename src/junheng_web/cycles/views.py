@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from junheng.exceptions import JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles.forms import CycleForm, UploadForm
+from junheng_web.cycles.redraw import consequences
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
 from junheng_web.questionnaires.models import Questionnaire
@@ -113,10 +115,6 @@ def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
     Re-drawing a sample that already has weights, schools' decisions, test sites or collected data
     first shows what would be lost (``cycles.redraw``) and goes ahead only when confirmed with a
     reason; the decision goes to the audit log and to the new sample (issue 12.9)."""
-    from django.utils import timezone
-
-    from junheng_web.cycles.redraw import consequences
-
     require(request.user, "sample.run")
     cycle = scoped_cycle(request, pk)
     params = {}

@@ -10,7 +10,9 @@ apart from the staff's sign-in (``delivery.throttle``); a proctor unlocks a lock
 from __future__ import annotations
 
 import json
+import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,8 +42,6 @@ def _attempt(request: HttpRequest) -> Attempt | None:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
@@ -204,8 +204,6 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
 def unlock(request: HttpRequest, session: int) -> HttpResponse:
     """The proctor (or other staff of the session) types the unlock number a locked pupil's page
     shows; that browser may try again (``delivery.throttle``).  Audited."""
-    from django.contrib import messages
-
     obj = get_object_or_404(restrict(TestSession.objects.select_related("site__county"), request.user), pk=session)
     number = request.POST.get("number", "")
     if throttle.unlock(number, obj, request.user):

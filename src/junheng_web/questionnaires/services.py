@@ -42,6 +42,7 @@ from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School
 from junheng_web.registry.regions import part_key, region_sql
 from junheng_web.sampling.models import SampledPupil
+from junheng_web.sampling.services import design as cycle_design
 from junheng_web.sampling.services import weights_stamp
 
 Progress = Callable[[float, str], None]
@@ -361,13 +362,10 @@ def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: R
         return out
     design = None
     if weighted:
-        from junheng.exceptions import ParameterError as NoWeightSet
-        from junheng_web.sampling.services import design as cycle_design
-
         try:
             design = cycle_design(cycle, frame.drop("weight").rename({"respondent_id": "student_id"}),
                                   rule=ReportingRule(suppress=False))
-        except NoWeightSet:  # final weights on the pupils but no replicate set stored
+        except ParameterError:  # final weights on the pupils but no replicate set stored
             design = None
         if design is not None and design.data.height == 0:
             design = None

@@ -22,6 +22,7 @@ from django.db import transaction
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.io import ROW, annotate_workbook, read_table
 from junheng.registry import PUPILS, SCHOOLS, divisions, validate_pupils, validate_schools
+from junheng_web.accounts.scoping import restrict
 from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School, SchoolClass
 
@@ -263,8 +264,6 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
 def _schools_outside(user, school_ids: list[int], action: str = "roster.upload") -> set[int]:
     """Those of ``school_ids`` that ``user`` may not ``action`` (``accounts.scoping``), in chunks
     (a province's roster names thousands of schools; SQLite takes at most 32,766 parameters)."""
-    from junheng_web.accounts.scoping import restrict
-
     ids = sorted({int(i) for i in school_ids if i is not None})
     allowed: set[int] = set()
     for k in range(0, len(ids), 5000):
