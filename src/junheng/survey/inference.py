@@ -176,9 +176,9 @@ def compare(frame: pl.DataFrame, *, family: Sequence[str] = (), estimate: str = 
             adj[sel] = bh_adjust(p[sel])
     else:
         adj = bh_adjust(p)
-    sig = pl.Series("significant", [None if np.isnan(a) else bool(a < alpha) for a in adj], dtype=pl.Boolean)
-    out = frame.with_columns(pl.Series("t", t).fill_nan(None), pl.Series("p", p).fill_nan(None),
-                             pl.Series("p_adj", adj).fill_nan(None), sig)
+    p_adj = pl.Series("p_adj", adj).fill_nan(None)
+    out = frame.with_columns(pl.Series("t", t).fill_nan(None), pl.Series("p", p).fill_nan(None), p_adj,
+                             (p_adj < alpha).alias("significant"))
     return out.with_columns(direction=pl.when(pl.col("significant")).then(pl.col(estimate).sign())
                             .when(pl.col("significant").is_not_null()).then(0).cast(pl.Int8))
 
