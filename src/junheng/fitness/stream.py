@@ -162,12 +162,8 @@ def summarize_parquet(
     for keys, _ in results:
         for k in keys:
             key_index.setdefault(k, len(key_index))
-    total = {name: np.zeros((len(key_index), width) if width > 1 else len(key_index))
-             for name, width in partial_layout()}
-    for keys, part in results:
-        ids = np.array([key_index[k] for k in keys], dtype=np.intp)
-        for name in total:
-            total[name][ids] += part[name]  # ids are distinct within one task
+    total = _scatter_sum(len(key_index), ((np.array([key_index[k] for k in keys], dtype=np.intp), part)
+                                          for keys, part in results))
     return table_from_partials(list(key_index), total, by)
 
 
@@ -181,12 +177,17 @@ def sum_batches(batches, by: Sequence[str], weight: str | None, *,
     for batch in batches:
         if batch.num_rows:
             chunks.append(batch_partials(batch, by, weight, key_index, engine=engine))
-    n = len(key_index)
+    return list(key_index), _scatter_sum(len(key_index), ((ids, p) for p, ids in chunks))
+
+
+def _scatter_sum(n: int, parts) -> dict[str, np.ndarray]:
+    """Group sums over ``n`` keys from ``(ids, sums)`` parts, each part's rows added at its ``ids``
+    (distinct within one part, so a fancy-indexed ``+=`` adds every row)."""
     total = {name: np.zeros((n, width) if width > 1 else n) for name, width in partial_layout()}
-    for p, ids in chunks:
+    for ids, part in parts:
         for name in total:
-            total[name][ids] += p[name]
-    return list(key_index), total
+            total[name][ids] += part[name]
+    return total
 
 
 def table_from_partials(keys: list[tuple], total: dict[str, np.ndarray], by: Sequence[str]) -> pl.DataFrame:
