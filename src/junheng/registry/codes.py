@@ -76,7 +76,7 @@ def student_id_keys(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         last = np.where(b[:, 18] == ord("X"), 10, b[:, 18].astype(np.int64) - 48)
         fmt = (kind >= 0) & ((digits >= 0) & (digits <= 9)).all(axis=1) & (last >= 0) & (last <= 10)
         expected = (digits @ WEIGHTS) % 11  # index into CHECK_CHARS
-        check_of = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2])  # CHECK_CHARS "10X98765432" as values
+        check_of = np.array([10 if c == "X" else int(c) for c in CHECK_CHARS])  # CHECK_CHARS as values
         good = fmt & ((kind == 2) | (last == check_of[expected]))
         ok[idx] = good
         body = digits @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
