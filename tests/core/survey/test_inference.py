@@ -152,3 +152,12 @@ def test_versus_total_is_the_replicate_wise_part_whole_difference_written_out():
         assert row["diff"] == pytest.approx(diff, rel=1e-12)
         assert row["diff_se"] == pytest.approx(np.sqrt(np.sum(np.square(devs))), rel=1e-10)
         assert row["df"] == 2.0  # 4 schools = 2 zones in the county
+
+
+def test_compare_calls_by_adjusted_p_and_leaves_missing_differences_undecided():
+    # hand-worked, normal (df = ∞): |t| = 3 → p = 0.0027, |t| = 1 → p = 0.3173; BH over the 2 known p
+    f = pl.DataFrame({"diff": [3.0, -1.0, None, -3.0], "diff_se": [1.0, 1.0, 1.0, 0.0]})
+    out = compare(f)
+    assert out["p_adj"].to_list()[:2] == pytest.approx([0.0026998 * 2, 0.3173105], rel=1e-4)  # p·n/rank
+    assert out["significant"].to_list() == [True, False, None, None]
+    assert out["direction"].to_list() == [1, 0, None, None]
