@@ -252,14 +252,18 @@ def _csv_text(path: Path, limits: ReadLimits) -> tuple[bytes, str, str]:
     return data, text, enc
 
 
+def _csv_source(data: bytes, text: str, enc: str) -> io.BytesIO | io.StringIO:
+    """What Polars parses: UTF-8 bytes as they are (it skips a BOM), other encodings as the decoded text."""
+    return io.BytesIO(data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
+
+
 def _read_csv(path: Path, limits: ReadLimits) -> tuple[pl.DataFrame, str]:
     data, text, enc = _csv_text(path, limits)
     if not text.strip():
         return pl.DataFrame(), enc
     first = next((line for line in io.StringIO(text) if line.strip()), "")  # lazily: not a list of every line
     separator = "\t" if "\t" in first and "," not in first else ","
-    # UTF-8 bytes go to Polars as they are (it skips a BOM); other encodings as the decoded text
-    source = io.BytesIO(data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
+    source = _csv_source(data, text, enc)
     try:
         frame = pl.read_csv(source, has_header=False, infer_schema=False, truncate_ragged_lines=True,
                             quote_char='"', separator=separator)
@@ -413,17 +417,14 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
             return scan.select(frame_columns(scan.collect_schema().names(), columns)).collect()
         if suffix in CSV_SUFFIXES:
             data, text, enc = _csv_text(path, limits)
-
-            def source():  # UTF-8 bytes go to Polars as they are (it skips a BOM)
-                return io.BytesIO(data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
-
             picked = None
             if columns is not None:
-                picked = frame_columns(pl.read_csv(source(), n_rows=0).columns, columns)
+                picked = frame_columns(pl.read_csv(_csv_source(data, text, enc), n_rows=0).columns, columns)
             if not infer:
-                return pl.read_csv(source(), columns=picked, infer_schema=False)
+                return pl.read_csv(_csv_source(data, text, enc), columns=picked, infer_schema=False)
             keep = {c: pl.String for c in string_columns if picked is None or c in picked}
-            return pl.read_csv(source(), columns=picked, infer_schema_length=10_000, schema_overrides=keep)
+            return pl.read_csv(_csv_source(data, text, enc), columns=picked, infer_schema_length=10_000,
+                               schema_overrides=keep)
     except InputError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
