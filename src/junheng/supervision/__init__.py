@@ -19,8 +19,10 @@ Methods and thresholds: ``docs/methods/video-flags.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from junheng.supervision.flags import (
@@ -46,6 +48,7 @@ from junheng.supervision.forensics import (
 from junheng.supervision.frames import Progress, VideoInfo, frame_statistics
 from junheng.supervision.people import (
     PEOPLE_KINDS,
+    FaceCounter,
     FaceDetector,
     PeopleParameters,
     count_faces,
@@ -55,14 +58,17 @@ from junheng.supervision.people import (
 
 
 def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | None = None, *,
-                  progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
-    """The picture flags of the recording at ``path`` (``FLAG_SCHEMA``) and its :class:`VideoInfo`."""
-    stats, info = frame_statistics(path, fps, progress=progress)
+                  progress: Progress | None = None,
+                  on_frame: Callable[[float, np.ndarray], None] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+    """The picture flags of the recording at ``path`` (``FLAG_SCHEMA``) and its :class:`VideoInfo`;
+    ``on_frame`` as in :func:`frame_statistics` (e.g. a :class:`FaceCounter`)."""
+    stats, info = frame_statistics(path, fps, progress=progress, on_frame=on_frame)
     return detect_flags(stats, params), info
 
 
 __all__ = [
     "PEOPLE_KINDS",
+    "FaceCounter",
     "FaceDetector",
     "PeopleParameters",
     "count_faces",

@@ -169,14 +169,17 @@ class _Aligner:
 
 
 def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: float = 25.0,
-                     progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+                     progress: Progress | None = None,
+                     on_frame: Callable[[float, np.ndarray], None] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb``; one row per
     sampled frame, ``t_s`` seconds from the start of the file) and the video's :class:`VideoInfo`.
 
     Times are the frames' presentation time stamps from the container (``CAP_PROP_POS_MSEC``), not
     frame count ÷ average rate, so a stretch the camera did not record (a gap in the time stamps)
     keeps its length and later times stay true.  One frame is kept per ``1/fps`` seconds of video
-    time (the first frame at or after each multiple of the period).  A file OpenCV cannot open raises :class:`InputError`."""
+    time (the first frame at or after each multiple of the period).  ``on_frame(t_s, frame)`` is called
+    with every kept frame as decoded (e.g. a :class:`junheng.supervision.people.FaceCounter`), so other
+    per-frame work shares this one decoding pass.  A file OpenCV cannot open raises :class:`InputError`."""
     import cv2
 
     if not fps > 0:
@@ -196,6 +199,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         frames: list[np.ndarray] = []
         prev = None
         for t, frame in sampler:
+            if on_frame is not None:
+                on_frame(t, frame)
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
             aligned.append(aligner(grey))
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:

@@ -124,41 +124,57 @@ class FaceDetector:
         return np.column_stack([boxes[keep], scores[keep]])
 
 
+class FaceCounter:
+    """Faces of each frame it is called with (``counter(t_s, frame)``); :meth:`frame` gives the
+    counts.  Pass it as ``on_frame`` to :func:`junheng.supervision.frame_statistics` (or
+    :func:`junheng.supervision.analyse_video`) to count faces in the same decoding pass."""
+
+    def __init__(self, detector: FaceDetector | None = None) -> None:
+        self.detector = detector or FaceDetector()
+        self.times: list[float] = []
+        self.counts: list[int] = []
+        self.confidence: list[float] = []
+
+    def __call__(self, t: float, frame: np.ndarray) -> None:
+        found = self.detector(frame)
+        self.times.append(t)
+        self.counts.append(len(found))
+        self.confidence.append(float(found[:, 4].mean()) if len(found) else float("nan"))
+
+    def frame(self) -> pl.DataFrame:
+        """``t_s, faces, confidence`` (the mean confidence of the faces found, null without any)."""
+        return pl.DataFrame({"t_s": np.asarray(self.times, dtype=np.float64),
+                             "faces": np.asarray(self.counts, dtype=np.int32),
+                             "confidence": np.asarray(self.confidence, dtype=np.float64)}
+                            ).with_columns(pl.col("confidence").fill_nan(None))
+
+
 def count_faces(path: str | Path, fps: float = 1.0, *, detector: FaceDetector | None = None,
                 progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
-    """Faces per sampled frame (``t_s, faces, confidence`` — the mean confidence of the faces found,
-    null without any) and the recording's :class:`VideoInfo`; frames are sampled and timed exactly as
-    by :func:`frame_statistics` (1–2 samples per second are enough for people)."""
+    """Faces per sampled frame (``t_s, faces, confidence`` of :meth:`FaceCounter.frame`) and the
+    recording's :class:`VideoInfo`; frames are sampled and timed exactly as by :func:`frame_statistics`
+    (1–2 samples per second are enough for people).  Counting alongside the picture statistics:
+    a :class:`FaceCounter` as their ``on_frame`` decodes the file once."""
     import cv2
 
     if not fps > 0:
         raise ParameterError(f"采样频率须大于 0 / fps must be > 0; got {fps}")
     path = Path(path)
     report = progress or _noop
-    detector = detector or FaceDetector()
+    counter = FaceCounter(detector)
     cap = _open(path)
-    times: list[float] = []
-    counts: list[int] = []
-    confidence: list[float] = []
     try:
         sampler = _Sampler(cap, 1.0 / fps)
         for t, frame in sampler:
-            found = detector(frame)
-            times.append(t)
-            counts.append(len(found))
-            confidence.append(float(found[:, 4].mean()) if len(found) else float("nan"))
-            if len(times) % 10 == 0:
+            counter(t, frame)
+            if len(counter.times) % 10 == 0:
                 report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
         width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     finally:
         cap.release()
     info = sampler.info(path, width, height)
     report(1.0, f"{sampler.last_t:.0f} s")
-    counts_frame = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
-                                 "faces": np.asarray(counts, dtype=np.int32),
-                                 "confidence": np.asarray(confidence, dtype=np.float64)}
-                                ).with_columns(pl.col("confidence").fill_nan(None))
-    return counts_frame, info
+    return counter.frame(), info
 
 
 @dataclass(frozen=True)
@@ -215,4 +231,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]

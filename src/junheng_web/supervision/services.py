@@ -139,17 +139,23 @@ def people_available() -> bool:
     return True
 
 
-def _people_flags(rec: Recording, fps: float, params, report: Progress) -> tuple[list[dict], dict]:
-    """Faces per sample against the session's sampled pupils (``session_pupils``); nothing when the
-    detector is not installed or no pupil is expected (the analysis says which)."""
-    from junheng.supervision import count_faces, people_flags
+def _face_counter(rec: Recording) -> tuple[object | None, dict]:
+    """A face counter for the picture pass against the session's sampled pupils (``session_pupils``);
+    None when the detector is not installed or no pupil is expected (the analysis says which)."""
+    from junheng.supervision import FaceCounter
 
     expected = session_pupils(rec.session).count()
     if not people_available():
-        return [], {"expected": expected, "people": "not installed"}
+        return None, {"expected": expected, "people": "not installed"}
     if expected == 0:
-        return [], {"expected": 0, "people": "no pupils expected"}
-    counts, _ = count_faces(recording_path(rec), fps, progress=report)
+        return None, {"expected": 0, "people": "no pupils expected"}
+    return FaceCounter(), {"expected": expected}
+
+
+def _people_flags(counter, expected: int, params) -> tuple[list[dict], dict]:
+    from junheng.supervision import people_flags
+
+    counts = counter.frame()
     faces = counts["faces"]
     return people_flags(counts, expected, params).to_dicts(), {
         "expected": expected, "people": "counted", "faces_median": float(faces.median() or 0),
@@ -163,9 +169,12 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
     params = params or FlagParameters()
     report = progress or _noop
     try:
-        flags, info = analyse_video(recording_path(rec), fps, params,
-                                    progress=lambda f, m: report(0.05 + 0.6 * f, m))
-        people, people_info = _people_flags(rec, fps, people_params, lambda f, m: report(0.65 + 0.3 * f, m))
+        counter, people_info = _face_counter(rec)
+        flags, info = analyse_video(recording_path(rec), fps, params,  # one decoding pass feeds both
+                                    progress=lambda f, m: report(0.05 + 0.9 * f, m), on_frame=counter)
+        people = []
+        if counter is not None:
+            people, people_info = _people_flags(counter, people_info["expected"], people_params)
     except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
         recording_path(rec).unlink(missing_ok=True)
         rec.delete()

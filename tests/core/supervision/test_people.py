@@ -12,7 +12,9 @@ from junheng.exceptions import ParameterError
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
+from junheng.supervision.frames import frame_statistics  # noqa: E402
 from junheng.supervision.people import (  # noqa: E402
+    FaceCounter,
     FaceDetector,
     PeopleParameters,
     count_faces,
@@ -64,6 +66,11 @@ def test_clip_counts_and_flags(tmp_path, detector):
     # with a proctor allowed for, 7 faces are not an extra person; 9 expected: no empty seats at 6
     assert people_flags(counts, 8, p)["kind"].to_list() == ["empty_seats"]
     assert people_flags(counts, 9, p).height == 1
+    # counted alongside the picture statistics (one decoding pass): the same frames, the same counts
+    counter = FaceCounter(detector)
+    stats, _ = frame_statistics(clip, fps=1.0, on_frame=counter)
+    assert counter.frame()["t_s"].to_list() == stats["t_s"].to_list()
+    assert counter.frame()["faces"].to_list() == counts["faces"].to_list()
 
 
 def _counts(faces):
