@@ -138,7 +138,7 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], *, file: str | 
     return frame.with_columns(cols) if cols else frame
 
 
-def read_frame(path: str | Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def read_typed(path: str | Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Read a Parquet or CSV input (:func:`junheng.io.read_frame`: a CSV in UTF-8, UTF-8 with BOM or
     GB18030, every column as text — no type is ever inferred) and :func:`conform` it to ``schema``."""
     from junheng.io import read_frame as read_file
@@ -149,4 +149,4 @@ def read_frame(path: str | Path, schema: dict[str, pl.DataType]) -> pl.DataFrame
     return conform(read_file(p), schema, file=p.name)
 
 
-__all__ = ["CHECKLIST", "SAMPLE", "SCHOOLS", "SCORES", "WEIGHTS", "conform", "read_frame"]
+__all__ = ["CHECKLIST", "SAMPLE", "SCHOOLS", "SCORES", "WEIGHTS", "conform", "read_typed"]

@@ -320,7 +320,7 @@ def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
     a CSV is read as text and parsed column by column, never inferred); None when absent."""
     from pathlib import Path
 
-    from junheng.indicators.schemas import read_frame
+    from junheng.indicators.schemas import read_typed
 
     if path is None:
         return None
@@ -328,7 +328,7 @@ def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
     if not p.exists():
         return None
     ids = {c: pl.String for c in ("county_code", "school_code", "student_id", "city_code", "respondent_id")}
-    return read_frame(p, schema if schema is not None else ids)
+    return read_typed(p, schema if schema is not None else ids)
 
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
