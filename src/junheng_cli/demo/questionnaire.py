@@ -39,14 +39,20 @@ def _write_gb18030(frame: pl.DataFrame, path: Path) -> Path:
     return write_table(frame, path, encoding="gb18030")
 
 
-def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame | None:
+def _demo_weights(ctx) -> pl.DataFrame | None:
+    """The pupils' full-sample and JK2 replicate weights (only those columns read), None before the sample stage."""
+    if "replicates" not in ctx.state:
+        return None
+    return read_frame(ctx.state["replicates"], ["student_id", "school_code", "weight", "rep_*"])
+
+
+def _demo_gaps(ctx, weights: pl.DataFrame | None, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame | None:
     """相关因素: achievement by questionnaire factor, per subject, SEs from the JK2 replicates."""
     from junheng.questionnaire import factor_gaps
     from junheng.survey import ReplicateDesign
 
-    if "replicates" not in ctx.state or "academic_scores" not in ctx.state:
+    if weights is None or "academic_scores" not in ctx.state:
         return None
-    weights = read_frame(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
     scores = read_frame(ctx.state["academic_scores"]).select("student_id", "subject", pl.col("^pv\\d+$"))
     data = (weights.filter(pl.col("weight") > 0).join(scores, on="student_id", how="inner")
             .join(scales, on="student_id", how="left").join(groups, on="student_id", how="left"))
@@ -54,18 +60,17 @@ def _demo_gaps(ctx, scales: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame 
     return factor_gaps(design, [f for f in DEMO_FACTORS if f in data.columns], pv="pv*", by="subject")
 
 
-def _demo_shares(ctx, scales: pl.DataFrame, q) -> str:
+def _demo_shares(weights: pl.DataFrame | None, scales: pl.DataFrame, q) -> str:
     """The province's indicator shares as the reports and the summary page give them: weighted,
     with replicate SEs (``survey.proportion`` on the replicate design); unweighted shares of the
     respondents only when no weights exist yet (said so)."""
     from junheng.survey import ReplicateDesign, proportion
 
     ids = [i for i in q.indicators if i.id in scales.columns]
-    if "replicates" not in ctx.state:
+    if weights is None:
         shares = scales.select(pl.col(i.id).mean() for i in ids).row(0, named=True)
         return "（未加权 / unweighted）" + ", ".join(f"{i.name} {shares[i.id]:.1%}" for i in ids
                                                    if shares[i.id] is not None)
-    weights = read_frame(ctx.state["replicates"]).select("student_id", "school_code", "weight", pl.col("^rep_.*$"))
     design = ReplicateDesign(weights.filter(pl.col("weight") > 0).join(scales, on="student_id", how="inner"),
                              "weight", "rep_*", method="jk2")
     parts = []
@@ -129,11 +134,12 @@ def demo_stage(ctx) -> None:
     ctx.output("questionnaire frequencies", out / "frequencies.csv")
     click.echo("   α: " + ", ".join(f"{r['name']} {r['alpha']:.2f}" for r in rel.iter_rows(named=True)
                                     if r["alpha"] is not None))
-    click.echo("   " + _demo_shares(ctx, scales, q))
+    weights = _demo_weights(ctx)
+    click.echo("   " + _demo_shares(weights, scales, q))
 
     t = time.perf_counter()
     groups = scale_groups(scales, q, cuts=DEMO_CUTS)
-    gaps = _demo_gaps(ctx, scales, groups)
+    gaps = _demo_gaps(ctx, weights, scales, groups)
     if gaps is None:
         click.echo("   (no replicate weights or plausible values yet: factor gaps skipped)")
         return
