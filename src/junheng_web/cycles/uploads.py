@@ -6,22 +6,10 @@ responses check it inside ``questionnaires.services.import_responses``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.db import transaction
-
-from junheng.exceptions import InputError, Issue
-from junheng_web.accounts.scoping import restrict
-from junheng_web.fitness.models import FitnessRecord
+from junheng.exceptions import Issue
 from junheng_web.fitness.services import import_fitness
-from junheng_web.registry.models import Cycle, Pupil
+from junheng_web.registry.models import Cycle
 from junheng_web.registry.services import import_pupils
-
-
-def _refuse(ids: list[str], file_name: str) -> None:
-    if ids:
-        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
-                                column="学籍号", value=s) for s in ids])
 
 
 def _summary(rows: int, created: int, updated: int, warnings: list[Issue], unchanged: int | None = None) -> dict:
@@ -46,15 +34,8 @@ def import_roster(path, user, *, file_name: str, progress=None) -> dict:
 
 
 def import_fitness_file(path, cycle: Cycle, user, *, file_name: str) -> dict:
-    """A fitness upload-template file → scored records of ``cycle`` (fitness.services), then, in
-    the same transaction, the check that every saved record is a pupil of the uploader's school
-    or county; otherwise everything is rolled back and those rows are reported.
-
-    ``path`` is the stored upload, whose name is unique (so the records it saved are exactly those
-    with that ``source_file``, however many schools upload a file of the same name at once)."""
-    with transaction.atomic():
-        result = import_fitness(path, cycle, user=user)
-        saved = FitnessRecord.objects.filter(cycle=cycle, source_file=Path(path).name[:255])
-        outside = saved.exclude(pupil__in=restrict(Pupil.objects.all(), user, "fitness.upload").values("id"))
-        _refuse(sorted(outside.values_list("pupil__student_id", flat=True)[:1000]), file_name)
+    """A fitness upload-template file → scored records of ``cycle`` (``fitness.services``, which
+    checks inside its write transaction that every row is a pupil of the uploader's school or
+    county, and otherwise writes nothing and reports those rows with their row numbers)."""
+    result = import_fitness(path, cycle, user=user)
     return _summary(result.rows, result.created, result.updated, result.warnings)

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 
 from junheng.exceptions import InputError, Issue
 from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, read_raw, score_fitness, write_table
+from junheng_web.accounts.scoping import restrict
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.registry.models import Cycle, Pupil
 from junheng_web.registry.regions import in_region
@@ -72,7 +73,9 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
     """Check, score and store an upload-template file for ``cycle``; re-uploads update in place.
 
     Raises :class:`InputError` with every issue (and ``annotated_path``) and writes nothing when
-    any row is wrong, including a 学籍号 not in the registry.
+    any row is wrong, including a 学籍号 not in the registry.  With ``user``, every row must also be
+    a pupil of the user's school or county (``accounts.scoping``, checked inside the write
+    transaction); rows outside are reported with their row number and nothing is written.
     """
     path = Path(path)
     try:
@@ -105,9 +108,25 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
     flat = scored.select(cols).with_columns(pl.col(pl.Enum).cast(pl.String))
     rows = _record_rows(flat, cycle.pk, pupil_of, path.name[:255])
     with transaction.atomic():
+        if user is not None:
+            _refuse_outside(user, records, pupil_of, path.name)
         _upsert(rows)
     updated = sum(1 for pid in pupil_of.values() if pid in existing)
     return ImportResult(path.name, len(rows), len(rows) - updated, updated, upload.warnings)
+
+
+def _refuse_outside(user, records: pl.DataFrame, pupil_of: dict[str, int], file_name: str) -> None:
+    """Raise :class:`InputError` naming every row whose pupil ``user`` may not upload fitness for."""
+    pks = sorted(set(pupil_of.values()))
+    allowed = {p for k in range(0, len(pks), _CHUNK) for p in restrict(
+        Pupil.objects.filter(pk__in=pks[k:k + _CHUNK]), user, "fitness.upload").values_list("id", flat=True)}
+    outside = [(int(r), s) for r, s in records.select("__row__", "student_id").iter_rows()
+               if pupil_of[s] not in allowed]
+    if outside:
+        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
+                                row=r, column="学籍号", value=s) for r, s in outside],
+                         f"{file_name}: {len(outside)} 名学生不属于您的学校或区县，未写入任何数据 / "
+                         f"{len(outside)} pupils outside your school or county; nothing was written")
 
 
 _TEXT = ("bmi_class", "rating", "vision_class", "vision_left_class", "vision_right_class")

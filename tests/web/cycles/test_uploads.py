@@ -87,6 +87,7 @@ def test_it_refuses_rows_of_another_school_and_writes_nothing(client, world, tmp
     job = client.get(_upload(client, world, path)["Location"]).context["job"]
     assert job.status == "failed"
     assert [i["value"] for i in job.issues] == [world.pupils["B"][0].student_id]
+    assert [(i["row"], i["column"]) for i in job.issues] == [(4, "学籍号")]  # third data row, header is row 1
     assert FitnessRecord.objects.count() == 0
 
 
