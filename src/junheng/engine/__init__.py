@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError
 
 ENGINES = ("local", "spark")
 
@@ -29,7 +29,6 @@ def census_summary(path: str | Path, by: Sequence[str] = ("grade", "sex"), *, we
     """Read → score → aggregate the fitness records of a Parquet file (or, on Spark, files/folders
     at any URI the cluster reads) by ``by``; see :func:`junheng.fitness.summarize` for the columns."""
     if engine == "local":
-        from junheng.exceptions import InputError, Issue
         from junheng.fitness.stream import summarize_parquet
 
         if not Path(path).is_file():
