@@ -212,13 +212,16 @@ def angoff(items: pl.DataFrame, ratings: pl.DataFrame, *, subject: str, scale=No
         for k, i in enumerate(b.idx):
             expected[s.items[i]] = e[k]
     rows = []
-    for (pan, rnd, cut), g in r.group_by("panellist", "round", "cut", maintain_order=True):
+    for (pan, rnd, cut), g in r.with_row_index("_r").group_by("panellist", "round", "cut", maintain_order=True):
         tcc = np.maximum.accumulate(sum(expected[i] for i in g["item_id"]))
         th = _root(tcc, float(g["rating"].sum()))
-        if not math.isfinite(th):
-            raise ParameterError(f"专家 {pan} 第 {rnd} 轮 {cut}：评定总分在测验特征曲线范围之外 / panellist {pan}, "
-                                 f"round {rnd}, cut {cut}: the summed ratings are outside the test characteristic curve")
+        if not math.isfinite(th):  # every such judgement reported, at its first rating's row
+            issues.add(Issue(f"专家 {pan} 第 {rnd} 轮 {cut}：评定总分在测验特征曲线范围之外",
+                             f"panellist {pan}, round {rnd}, cut {cut}: the summed ratings are outside the test "
+                             "characteristic curve", file=file, row=int(g["_r"][0]) + 2, column="rating",
+                             value=float(g["rating"].sum())))
         rows.append((pan, rnd, cut, float(g["rating"].sum()), th))
+    issues.raise_if_errors()
     per = pl.DataFrame(rows, schema={"panellist": pl.String, "round": pl.Int32, "cut": pl.String,
                                      "expected_score": pl.Float64, "theta": pl.Float64}, orient="row")
     per = per.with_columns(pl.Series("score", _to_scale(per["theta"].to_numpy(), scale)))

@@ -87,6 +87,13 @@ def test_angoff_by_hand():
     assert cuts.method == "angoff" and per["expected_score"].to_list() == pytest.approx([2.0, 3.0, 3.6])
     with pytest.raises(InputError, match="0–1"):
         ss.angoff(same, ratings.with_columns(pl.lit(1.5).alias("rating")), subject="语文")
+    # every item rated 1 (Ⅲ) and 0 (Ⅳ): sums 4 and 0 lie outside the TCC 4σ(θ) on θ ∈ [−10, 10]
+    outside = ratings.with_columns(pl.when(pl.col("cut") == "Ⅲ").then(1.0).when(pl.col("cut") == "Ⅳ").then(0.0)
+                                   .otherwise(pl.col("rating")).alias("rating"))
+    with pytest.raises(InputError) as e:
+        ss.angoff(same, outside, subject="语文", file="angoff.csv")
+    found = {(i.row, i.column, i.value) for i in e.value.issues}
+    assert found == {(6, "rating", 4.0), (10, "rating", 0.0)} and all(i.file == "angoff.csv" for i in e.value.issues)
 
 
 def test_provisional_cuts_say_so():
