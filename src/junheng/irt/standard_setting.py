@@ -149,14 +149,15 @@ def _to_scale(theta: np.ndarray, scale) -> np.ndarray:
 
 
 def _cuts_of(panel: pl.DataFrame, per: pl.DataFrame, subject, method, statistic, panel_name, date, issues_file):
+    where = f"{issues_file}：" if issues_file else ""
     last = int(panel["round"].max())
     fin = panel.filter(pl.col("round") == last).sort("cut")
     if fin.height != 3:
-        raise ParameterError(f"最后一轮须有 Ⅱ、Ⅲ、Ⅳ 三条分数线 / the last round must give all three cuts Ⅱ, Ⅲ, Ⅳ; "
+        raise ParameterError(f"{where}最后一轮须有 Ⅱ、Ⅲ、Ⅳ 三条分数线 / the last round must give all three cuts Ⅱ, Ⅲ, Ⅳ; "
                              f"got {fin['cut'].to_list()}")
     cuts = tuple(float(x) for x in fin["panel_cut"])
     if not cuts[0] < cuts[1] < cuts[2]:
-        raise ParameterError(f"专家组分数线须递增 / the panel's cuts must increase; got {cuts}")
+        raise ParameterError(f"{where}专家组分数线须递增 / the panel's cuts must increase; got {cuts}")
     se = tuple(float(x) if x == x else float("nan") for x in fin["se"].fill_null(float("nan")))
     return CutScores(subject, cuts, method, se, panel_name, date, last,
                      int(per.filter(pl.col("round") == last)["panellist"].n_unique()), statistic,

@@ -74,6 +74,8 @@ def test_bookmark_rejects_bad_pages_and_cuts_all_reported():
     decreasing = pl.DataFrame({"panellist": ["甲"] * 3, "round": [1] * 3, "cut": ["Ⅱ", "Ⅲ", "Ⅳ"], "page": [3, 2, 4]})
     with pytest.raises(ParameterError, match="递增"):
         ss.bookmark(oib, decreasing, subject="数学")
+    with pytest.raises(ParameterError, match="bookmarks.csv：专家组分数线须递增"):
+        ss.bookmark(oib, decreasing, subject="数学", file="bookmarks.csv")
 
 
 def test_angoff_by_hand():
