@@ -36,7 +36,7 @@ def roster_job(job, progress) -> dict:
     progress(0.1, "检查名册 / checking the roster")
     path, name = _upload(job)
     with _as_uploaded(path, name):
-        return import_roster(path, job.created_by, file_name=name, progress=progress)
+        return import_roster(path, job.created_by, progress=progress)
 
 
 @kind("fitness", idempotent=True)
@@ -44,7 +44,7 @@ def fitness_job(job, progress) -> dict:
     progress(0.1, "检查并评分 / checking and scoring")
     path, name = _upload(job)
     with _as_uploaded(path, name):
-        return import_fitness_file(path, job.cycle, job.created_by, file_name=name)
+        return import_fitness_file(path, job.cycle, job.created_by)
 
 
 @kind("questionnaire", idempotent=True)

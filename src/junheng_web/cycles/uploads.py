@@ -22,7 +22,7 @@ def _summary(rows: int, created: int, updated: int, warnings: list[Issue], uncha
     return out
 
 
-def import_roster(path, user, *, file_name: str, progress=None) -> dict:
+def import_roster(path, user, *, progress=None) -> dict:
     """A school's grade roster → the registry (``registry.services.import_pupils``); all or nothing.
 
     The scope is the importer's: inside its write transaction, on the very rows it writes (after
@@ -33,7 +33,7 @@ def import_roster(path, user, *, file_name: str, progress=None) -> dict:
     return _summary(result.rows, result.created, result.updated, result.warnings, unchanged=result.unchanged)
 
 
-def import_fitness_file(path, cycle: Cycle, user, *, file_name: str) -> dict:
+def import_fitness_file(path, cycle: Cycle, user) -> dict:
     """A fitness upload-template file → scored records of ``cycle`` (``fitness.services``, which
     checks inside its write transaction that every row is a pupil of the uploader's school or
     county, and otherwise writes nothing and reports those rows with their row numbers)."""

@@ -35,7 +35,7 @@ def test_it_imports_the_schools_own_rows(world, tmp_path):
     from junheng_web.registry.models import Pupil
 
     path = _roster(tmp_path, [_row(_new_sid(900), "4101020001")])
-    assert import_roster(path, world.users["dave"], file_name="名册.csv")["created"] == 1
+    assert import_roster(path, world.users["dave"])["created"] == 1
     assert Pupil.objects.get(student_id=_new_sid(900)).school.code == "4101020001"
 
 
@@ -46,7 +46,7 @@ def test_it_refuses_to_move_another_schools_pupil(world, tmp_path):
     theirs = world.pupils["B"][0].student_id
     path = _roster(tmp_path, [_row(_new_sid(901), "4101020001"), _row(theirs, "4101020001")])
     with pytest.raises(InputError) as exc:
-        import_roster(path, world.users["dave"], file_name="名册.csv")
+        import_roster(path, world.users["dave"])
     assert [i.value for i in exc.value.issues if i.severity == "error"] == [theirs]
     assert "乙小学" not in " ".join(i.message() for i in exc.value.issues)  # another county's school: not named
     assert Pupil.objects.get(student_id=theirs).school.code == "4101030001"
@@ -59,7 +59,7 @@ def test_a_school_cannot_write_rows_of_another_school(world, tmp_path):
 
     path = _roster(tmp_path, [_row(_new_sid(902), "4101020001"), _row(_new_sid(903), "4101020002")])
     with pytest.raises(InputError) as exc:
-        import_roster(path, world.users["dave"], file_name="名册.csv")
+        import_roster(path, world.users["dave"])
     assert {i.row for i in exc.value.issues if i.severity == "error"} == {3}
     assert not Pupil.objects.filter(student_id__in=[_new_sid(902), _new_sid(903)]).exists()
 
@@ -69,10 +69,10 @@ def test_it_lets_a_county_upload_for_its_schools_only(world, tmp_path):
     from junheng_web.registry.models import Pupil
 
     path = _roster(tmp_path, [_row(_new_sid(904), "4101020001"), _row(_new_sid(905), "4101020002")])
-    assert import_roster(path, world.users["bob"], file_name="名册.csv")["rows"] == 2
+    assert import_roster(path, world.users["bob"])["rows"] == 2
     path = _roster(tmp_path, [_row(_new_sid(906), "4101020001"), _row(_new_sid(906, "410103"), "4101030001")])
     with pytest.raises(InputError):
-        import_roster(path, world.users["bob"], file_name="名册.csv")
+        import_roster(path, world.users["bob"])
     assert not Pupil.objects.filter(student_id__in=[_new_sid(906), _new_sid(906, "410103")]).exists()
 
 
@@ -105,5 +105,5 @@ def test_a_roster_larger_than_the_parameter_limit_imports(world, tmp_path, sqlit
     path = tmp_path / "大名册.csv"
     frame.with_columns(pl.lit("").alias(h) for h in PUPILS.headers if h not in frame.columns).select(PUPILS.headers
                                                                                                    ).write_csv(path)
-    out = import_roster(path, world.users["bob"], file_name="大名册.csv")
+    out = import_roster(path, world.users["bob"])
     assert out["rows"] == n and out["created"] == n
