@@ -15,6 +15,13 @@ from tests.e2e.support import ARTIFACTS, student_id
 
 pytestmark = [pytest.mark.e2e]
 CODE = "ACDEFGHJ"
+# the page's own store (delivery.js): IndexedDB junheng-delivery, one record per attempt
+STORED = """key => new Promise(done => { const r = indexedDB.open('junheng-delivery', 1);
+  r.onsuccess = () => { const g = r.result.transaction('attempts').objectStore('attempts').get(key);
+                        g.onsuccess = () => done(g.result || null); }; })"""
+FORGET = """key => new Promise(done => { const r = indexedDB.open('junheng-delivery', 1);
+  r.onsuccess = () => { const t = r.result.transaction('attempts', 'readwrite');
+                        t.objectStore('attempts').delete(key); t.oncomplete = () => done(true); }; })"""
 
 
 def _fixture():
@@ -88,13 +95,13 @@ def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser
 
     context.set_offline(False)
     page.wait_for_selector("#sync[data-unsynced='0']", timeout=20000)
-    local = page.evaluate(f"JSON.parse(localStorage.getItem('junheng.delivery.{attempt.pk}'))")
+    local = page.evaluate(STORED, str(attempt.pk))
     rows = list(Answer.objects.filter(attempt=attempt).order_by("seq").values_list("item__item_id", "raw", "seq"))
     # every change the page made is on the server exactly once: seqs 1..n, no gaps, no repeats
     assert [r[2] for r in rows] == list(range(1, local["seq"] + 1)) and local["queue"] == []
     assert rows == [("I1", "B", 1), ("I2", "A", 2), ("I2", "AC", 3), ("I3", "秋天的天空又高又蓝。", 4), ("I4", "A", 5)]
 
-    page.evaluate(f"localStorage.removeItem('junheng.delivery.{attempt.pk}')")  # the server alone restores them
+    page.evaluate(FORGET, str(attempt.pk))  # the server alone restores them
     page.reload()
     page.wait_for_selector("#palette button")
     page.click("#palette button[data-item=I3]")
@@ -139,7 +146,7 @@ def test_time_up_greys_the_inputs_and_an_answer_given_offline_before_it_still_co
     page.check("#item input[value=B]")
     assert page.get_attribute("#sync", "data-unsynced") == "1"
     page.wait_for_selector("#item[data-ended=true]", timeout=20000)
-    assert page.is_disabled("#item input[value=A]")
+    assert page.is_disabled("#item input[value=A]") and "时间到" in page.inner_text("#timeup")
     page.click("#next")  # another item: its inputs are grey too
     assert page.is_disabled("#item input[value=A]")
     page.screenshot(path=str(ARTIFACTS / "pupil-6-time-up.png"), full_page=True)

@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 import polars as pl
 from django.db import transaction
@@ -92,15 +96,40 @@ def _find_unkeyed(code: str, now: dt.datetime) -> list[LoginCode]:
     return found
 
 
+class SessionNotOpen(ParameterError):
+    """A right login code whose session is not open now (not yet, or no longer)."""
+
+
+def _closed_session(code: str, now: dt.datetime) -> str | None:
+    """For a right code of a session that is not open now: when it opens, or that it has ended (the
+    pupil who comes early is told to wait, not that the card is wrong).  ``None`` for a wrong code."""
+    code = normalise_code(code)
+    rows = [lc for lc in LoginCode.objects.filter(lookup=code_lookup(code)).select_related("session__site")
+            if code and hmac.compare_digest(lc.code_hash, hash_code(code, code_salt(lc.session)))]
+    later = sorted(lc.session.starts_at for lc in rows if lc.session.starts_at > now + OPEN_BEFORE)
+    if later:
+        opens = timezone.localtime(later[0] - OPEN_BEFORE)
+        day = "" if opens.date() == timezone.localtime(now).date() else f"{opens.month} 月 {opens.day} 日 "
+        return (f"本场测试尚未开始，请在 {day}{opens:%H:%M} 以后登录（开考前 {OPEN_BEFORE.seconds // 60} 分钟开放）。 / "
+                f"This test session is not open yet; sign in from {opens:%H:%M}.")
+    if any(lc.session.ends_at < now for lc in rows):
+        return "本场测试已经结束，不能再登录。 / This test session has ended."
+    return None
+
+
 def sign_in(code: str, now: dt.datetime | None = None) -> Attempt:
     """The pupil's attempt for the open session the code belongs to (created on first sign-in).
 
-    Raises ``ParameterError`` (bilingual message) for a code that opens no open session, a pupil
+    Raises ``SessionNotOpen`` for a right code of a session not open now (when it opens, or that
+    it has ended), ``ParameterError`` (bilingual message) for a wrong code, a pupil
     without a booklet of the session's subject, or an attempt already submitted."""
+    now = now or timezone.now()
     login = find_login(code, now)
     if login is None:
-        raise ParameterError("登录码不正确，或本场测试尚未开始 / 已结束。 / "
-                             "The login code is wrong, or this test session is not open now.")
+        closed = _closed_session(code, now)
+        if closed:
+            raise SessionNotOpen(closed)
+        raise ParameterError("登录码不正确，请核对登录卡后重新输入。 / The login code is wrong; please check the login card.")
     session = login.session
     assignment = (BookletAssignment.objects.filter(cycle_id=session.site.cycle_id, student_id=login.student_id)
                   .select_related("booklet").first())
@@ -138,11 +167,56 @@ def booklet_items(booklet: Booklet) -> list[tuple[int, str, Item]]:
     return out
 
 
+def entry_format(item: Item) -> str:
+    """How the page takes the answer: the item's format, or ``number`` for a constructed item with
+    a key (numeric entry: a short text box, marked automatically by ``auto_mark``)."""
+    return "number" if item.format == "constructed" and item.key else item.format
+
+
 def browser_items(attempt: Attempt) -> list[dict]:
-    """What the browser renders: stem, option texts, format — never the key, rubric or score map."""
-    return [{"id": it.item_id, "position": pos, "block": block, "format": it.format, "stem": it.stem,
+    """What the browser renders: stem, pictures, option texts, format — never the key, rubric or
+    score map."""
+    return [{"id": it.item_id, "position": pos, "block": block, "format": entry_format(it), "stem": it.stem,
+             "media": [m for m in it.media if isinstance(m, str)],
              "options": list(it.options) if it.format != "constructed" else []}
             for pos, block, it in booklet_items(attempt.booklet)]
+
+
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def number_text(raw: str) -> str | None:
+    """A typed number in one canonical form (full-width digits, spaces, a decimal comma, a leading
+    +, trailing zeros after the point, a fraction a/b, thousands in groups of three all allowed:
+    "０.50" → "0.5", "3/4" → "0.75", "1,250" → "1250", "2,5" → "2.5");
+    ``None`` when it is no number."""
+    text = unicodedata.normalize("NFKC", raw or "").strip().replace(" ", "").replace("，", ",").replace("。", ".")
+    if THOUSANDS.fullmatch(text):  # 1,250 (groups of three)
+        text = text.replace(",", "")
+    elif text.count(",") == 1 and "." not in text:  # 2,5 (a decimal comma)
+        text = text.replace(",", ".")
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            value = Fraction(Decimal(num)) / Fraction(Decimal(den))
+            value = Decimal(value.numerator) / Decimal(value.denominator)
+        else:
+            value = Decimal(text)
+    except (InvalidOperation, ValueError, ZeroDivisionError):
+        return None
+    if not value.is_finite():
+        return None
+    out = format(value.normalize(), "f")
+    return "0" if out in ("-0", "") else out
+
+
+def auto_mark(key: str, answer: str) -> str:
+    """The score code of a numeric-entry answer: "1" when it is the key's number, "0" otherwise,
+    "" when blank."""
+    if not (answer or "").strip():
+        return ""
+    given, wanted = number_text(answer), number_text(key)
+    return "1" if given is not None and given == wanted else "0"
 
 
 def current_answers(attempt: Attempt) -> dict[str, dict]:
@@ -296,7 +370,9 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     followed by an answered item is *omitted*, blanks to the end are *not reached* (by position).
     Choice items: ``raw`` is the chosen letter(s).  Constructed responses: ``text`` is what the pupil
     typed and ``raw`` the scorer's code (``HumanScore``, the first marking) once marked; an answered
-    but not yet marked response has no row (not administered) — it has no score yet.
+    but not yet marked response has no row (not administered) — it has no score yet.  Numeric entry
+    (a constructed item with a key) is marked here: ``raw`` "1" when the typed number equals the
+    key's (``number_text``), "0" otherwise.
 
     ``subject`` keeps one subject's sessions; ``pseudonymous`` puts the attempt's UUID in
     ``person_id`` instead of the 学籍号 (for files that leave the platform)."""
@@ -304,12 +380,12 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     if subject:
         attempts = attempts.filter(session__subject=subject)
     booklets = {b.pk: b for b in Booklet.objects.filter(pk__in=attempts.values("booklet_id"))}
-    layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos}
+    layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos, "key": it.key or None}
               for bid, b in booklets.items() for pos, _, it in booklet_items(b)]
     if not layout:
         return pl.DataFrame(schema=RESPONSE_SCHEMA)
     layout_df = pl.DataFrame(layout, schema={"booklet": pl.Int64, "item_id": pl.String, "format": pl.String,
-                                             "position": pl.Int64})
+                                             "position": pl.Int64, "key": pl.String})
     key = pl.col("attempt").str.replace_all("-", "")  # uuid as text: dashed (PostgreSQL) or hex (SQLite)
     who = pl.DataFrame(list(attempts.annotate(key=Cast("pk", CharField())).values_list("key", "student_id", "booklet_id")),
                        schema={"attempt": pl.String, "person_id": pl.String, "booklet": pl.Int64}, orient="row")
@@ -329,10 +405,16 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
              .join(marks, on=["person_id", "item_id"], how="left")
              .with_columns(pl.col("raw").fill_null("").str.strip_chars().alias("answer")))
     constructed = pl.col("format") == "constructed"
+    numeric = constructed & pl.col("key").is_not_null()
+    pairs = frame.filter(numeric).select("key", "answer").unique()  # each distinct answer marked once
+    pairs = pairs.with_columns(pl.Series("auto", [auto_mark(k, a) for k, a in pairs.iter_rows()], dtype=pl.String))
+    frame = frame.join(pairs, on=["key", "answer"], how="left")
+    marked = pl.col("auto")
     frame = frame.with_columns(
         pl.when(constructed).then(pl.col("answer")).otherwise(None).alias("text"),
         pl.when(~constructed).then(pl.col("answer"))
         .when(pl.col("answer") == "").then(pl.lit(""))
+        .when(numeric).then(marked)
         .otherwise(pl.col("mark").cast(pl.String)).alias("raw"),
     ).filter(~constructed | (pl.col("raw").is_not_null()))
     if pseudonymous:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("take/", views.take, name="delivery_take"),
     path("answers/", views.answers, name="delivery_answers"),
     path("submit/", views.submit, name="delivery_submit"),
+    path("sw.js", views.service_worker, name="delivery_sw"),
     path("signout/", views.signout, name="delivery_signout"),
     path("sessions/<int:session>/", views.session_status, name="delivery_session"),
     path("sessions/<int:session>/unlock/", views.unlock, name="delivery_unlock"),

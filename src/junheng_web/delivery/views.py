@@ -9,14 +9,16 @@ apart from the staff's sign-in (``delivery.throttle``); a proctor unlocks a lock
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,6 +33,26 @@ COOKIE = "junheng_attempt"
 SALT = "junheng.delivery.attempt"
 BROWSER = "junheng_browser"  # a random id per browser: the unit of the sign-in throttle
 BROWSER_SALT = "junheng.delivery.browser"
+PUPIL_LANGUAGE = "zh-hans"
+
+
+def pupil_page(view):
+    """The pupil's pages are in Chinese only (issue 15.5: no language switch for 11-year-olds),
+    whatever language the browser or a staff cookie asks for."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        with translation.override(PUPIL_LANGUAGE):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        response["Content-Language"] = PUPIL_LANGUAGE
+        return response
+    return wrapped
+
+
+def chinese(message: str) -> str:
+    """The Chinese half of a bilingual ``中文 / English`` message, for the pupil."""
+    return message.split(" / ")[0]
 
 
 def _attempt(request: HttpRequest) -> Attempt | None:
@@ -67,6 +89,7 @@ def _with_browser(request: HttpRequest, response: HttpResponse, browser: str) ->
     return response
 
 
+@pupil_page
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     """/test/: the pupil types the login code from the card."""
@@ -80,9 +103,13 @@ def signin(request: HttpRequest) -> HttpResponse:
             "unlock": throttle.unlock_number(browser)}, status=429), browser)
     try:
         attempt = services.sign_in(code)
+    except services.SessionNotOpen as e:  # a right code, too early or too late: not a guess
+        return _with_browser(request, render(request, "delivery/signin.html", {"error": chinese(str(e)),
+                                                                              "not_open": True}, status=400), browser)
     except ParameterError as e:
         throttle.record_failure(browser, ip, code)
-        return _with_browser(request, render(request, "delivery/signin.html", {"error": str(e)}, status=400), browser)
+        return _with_browser(request, render(request, "delivery/signin.html", {"error": chinese(str(e))}, status=400),
+                             browser)
     audit(request, "test.signin", f"attempt {attempt.pk} session {attempt.session_id}", rows=1,
           region_code=attempt.session.site.county.code)
     response = _with_browser(request, redirect("delivery_confirm"), browser)
@@ -92,6 +119,7 @@ def signin(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@pupil_page
 def confirm(request: HttpRequest) -> HttpResponse:
     """Who signed in (name masked) and which test: the pupil confirms before starting."""
     attempt = _attempt(request)
@@ -102,6 +130,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
         "n_items": len(services.booklet_items(attempt.booklet))})
 
 
+@pupil_page
 def take(request: HttpRequest) -> HttpResponse:
     """The test page: items (no keys), the server's answers and time-up, as JSON for delivery.js.
     Every load opens a new lease (``services.open_lease``): the attempt's earlier pages — another
@@ -127,10 +156,23 @@ def _page_text() -> dict[str, str]:
         "position": _("第 %(k)s 题，共 %(n)s 题"), "flagged": _("已标记"), "flag": _("标记待检查"),
         "confirm_submit": _("确定交卷吗？交卷后不能再修改。"), "unanswered": _("还有 %(n)s 道题未作答。"),
         "wait_sync": _("还有作答未同步，请保持网络连接后再交卷。"), "time_up": _("时间到，正在提交作答。"),
-        "answer_here": _("在此作答"), "closed": _("时间到，本场测试已不再接收作答。"),
+        "answer_here": _("在此作答"), "closed": _("时间到，本场测试已结束，不能再作答。请等待监考老师的指示。"),
         "moved": _("你已在另一台电脑或新的页面上继续作答，请在那里作答。本页面不再接收作答。"),
         "refused": _("有 %(n)s 条作答未被接收（时间到之后或在另一台电脑登录之后作出的）。"),
+        "figure": _("图 %(k)s"), "number_here": _("填写数值："),
     }
+
+
+SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "junheng" / "delivery-sw.js"
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """/test/sw.js: the test page's service worker (``delivery-sw.js``), served under /test/ so that
+    its scope is the pupil's pages; never cached by the browser's HTTP cache, so an update reaches
+    the next page load."""
+    response = HttpResponse(SERVICE_WORKER.read_bytes(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _json_body(request: HttpRequest):
@@ -140,6 +182,7 @@ def _json_body(request: HttpRequest):
         raise ParameterError("请求格式错误 / malformed request") from None
 
 
+@pupil_page
 @require_POST
 def answers(request: HttpRequest) -> JsonResponse:
     """The browser's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}`` →
@@ -160,6 +203,7 @@ def answers(request: HttpRequest) -> JsonResponse:
                          "moved": page < attempt.lease, "max_seq": services.max_seq(attempt)})
 
 
+@pupil_page
 @require_POST
 def submit(request: HttpRequest) -> HttpResponse:
     """Final submit (the page sends it only when its queue is empty).  A page whose lease a newer

@@ -231,3 +231,45 @@ def test_the_proctor_sees_who_signed_in_and_submitted_masked_and_audited(dw, cli
     assert AuditLog.objects.filter(action="test.status", username="paul").exists()
     client.force_login(dw.users["erin"])  # a school of county B
     assert client.get(f"/test/sessions/{dw.sessions['A'].pk}/").status_code == 404
+
+
+def test_the_pupils_pages_are_in_chinese_only(dw):
+    """Issue 15.5: no language switch for pupils; an English cookie (a staff member's browser) or
+    Accept-Language changes nothing, and the messages are the Chinese half."""
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.cookies["django_language"] = "en"
+    page = c.get("/test/")
+    text = page.content.decode()
+    assert page["Content-Language"] == "zh-hans" and "登录码" in text and 'name="language"' not in text
+    resp = c.post("/test/", {"code": "WRONG123"})
+    body = resp.content.decode()
+    assert "登录码不正确" in body and "The login code" not in body
+    c = _signed_in()
+    c.cookies["django_language"] = "en"
+    take = c.get("/test/take/").content.decode()
+    assert "交卷" in take and 'name="language"' not in take
+
+
+def test_a_right_code_before_the_session_opens_is_told_to_wait_and_not_throttled(dw):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import CodeFailure
+    from junheng_web.testsites.models import TestSession
+
+    later = timezone.now() + dt.timedelta(hours=2)
+    TestSession.objects.filter(pk=dw.sessions["A"].pk).update(starts_at=later, ends_at=later + dt.timedelta(hours=1))
+    c = Client()
+    resp = c.post("/test/", {"code": CODE_A0})
+    body = resp.content.decode()
+    assert resp.status_code == 400 and "尚未开始" in body and "登录码不正确" not in body
+    assert not CodeFailure.objects.exists()
+    assert "登录码不正确" in c.post("/test/", {"code": "WRONG123"}).content.decode()
+    assert CodeFailure.objects.count() == 1
+
+
+def test_the_service_worker_is_served_under_test_and_not_cached(dw):
+    resp = Client().get("/test/sw.js")
+    assert resp.status_code == 200 and resp["Content-Type"].startswith("application/javascript")
+    assert resp["Cache-Control"] == "no-cache" and b"/test/take/" in resp.content

@@ -5,6 +5,7 @@ by ``junheng.assessment.score_responses`` give the scores the hand key says."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import polars as pl
@@ -21,6 +22,9 @@ def _ch(item, raw, seq, id=None, at=None, lease=0):
     from junheng_web.delivery.services import Change
 
     return Change(id or uuid.uuid4(), item, raw, seq, at, lease)
+
+
+from junheng_web.delivery.services import SessionNotOpen  # noqa: E402
 
 
 def test_a_code_opens_its_pupils_attempt_in_its_session(dw):
@@ -49,9 +53,28 @@ def test_a_session_is_open_from_15_minutes_before_its_start_to_its_end(dw):
     s = dw.sessions["A"]
     assert sign_in(CODE_A0, now=s.starts_at - dt.timedelta(minutes=14))
     assert sign_in(CODE_A0, now=s.ends_at - dt.timedelta(seconds=1))
-    for when in (s.starts_at - dt.timedelta(minutes=16), s.ends_at + dt.timedelta(seconds=1)):
-        with pytest.raises(ParameterError, match="登录码不正确"):
-            sign_in(CODE_A0, now=when)
+    with pytest.raises(SessionNotOpen, match="尚未开始"):  # a right code too early: when to come back
+        sign_in(CODE_A0, now=s.starts_at - dt.timedelta(minutes=16))
+    with pytest.raises(SessionNotOpen, match="已经结束"):
+        sign_in(CODE_A0, now=s.ends_at + dt.timedelta(seconds=1))
+
+
+def test_a_right_code_too_early_says_when_the_session_opens(dw):
+    """Issue 15.5: a pupil who comes early is told the time the session opens (15 minutes before its
+    start, local time), not that the card is wrong; a wrong code at that time is still wrong."""
+    from junheng_web.delivery.services import sign_in
+
+    s = dw.sessions["A"]
+    early = s.starts_at - dt.timedelta(hours=1)
+    opens = timezone.localtime(s.starts_at - dt.timedelta(minutes=15))
+    with pytest.raises(SessionNotOpen) as e:
+        sign_in(CODE_A0, now=early)
+    assert f"{opens:%H:%M}" in str(e.value) and "登录码不正确" not in str(e.value)
+    with pytest.raises(SessionNotOpen, match="月"):  # another day: the date too
+        sign_in(CODE_A0, now=early - dt.timedelta(days=1))
+    with pytest.raises(ParameterError, match="登录码不正确") as wrong:
+        sign_in("ACDEFGHK", now=early)
+    assert not isinstance(wrong.value, SessionNotOpen)
 
 
 def test_a_code_of_another_session_does_not_open_this_one(dw):
@@ -310,4 +333,36 @@ def test_no_answer_key_reaches_the_browser(dw):
 
     items = browser_items(sign_in(CODE_A0))
     assert [i["id"] for i in items] == ["I1", "I2", "I3", "I4"] and [i["position"] for i in items] == [1, 2, 3, 4]
-    assert all(set(i) == {"id", "position", "block", "format", "stem", "options"} for i in items)
+    assert all(set(i) == {"id", "position", "block", "format", "stem", "options", "media"} for i in items)
+
+
+@pytest.mark.parametrize(("typed", "canonical"), [
+    ("36", "36"), (" ３６ ", "36"), ("36.0", "36"), ("+36", "36"), ("0.50", "0.5"), (".5", "0.5"), ("2,5", "2.5"),
+    ("1,250", "1250"), ("3/4", "0.75"), ("-0", "0"), ("1e2", "100"), ("", None), ("三十六", None), ("1/0", None),
+    ("nan", None), ("inf", None), ("12cm", None)])
+def test_a_typed_number_has_one_canonical_form(typed, canonical):
+    from junheng_web.delivery.services import number_text
+
+    assert number_text(typed) == canonical
+
+
+def test_a_numeric_entry_item_is_marked_by_its_key_and_its_key_never_leaves(dw):
+    """I3 re-keyed as numeric entry (a constructed item with key 2.5): the page gets a number box
+    and no key; "2.50" scores 1, "25" scores 0, blank at the end is not reached."""
+    from junheng.assessment import score_responses
+    from junheng_web.assessment.models import Item
+    from junheng_web.assessment.services import bank_from_db
+    from junheng_web.delivery.services import browser_items, record_answers, responses_frame, sign_in
+
+    Item.objects.filter(item_id="I3").update(key="2.5", max_score=1, stem="一根绳子长 5 米，对折后长多少米？")
+    a0, a4 = sign_in(CODE_A0), sign_in(CODE_A4)
+    i3 = next(i for i in browser_items(a0) if i["id"] == "I3")
+    assert i3["format"] == "number" and "2.5" not in json.dumps(i3)
+    record_answers(a0, [_ch("I1", "B", 1), _ch("I3", "2.50", 2), _ch("I4", "A", 3)])
+    record_answers(a4, [_ch("I1", "B", 1), _ch("I3", "25", 2), _ch("I4", "A", 3)])
+    frame = responses_frame(dw.cycle)
+    got = {(r["person_id"], r["item_id"]): (r["raw"], r["text"]) for r in frame.iter_rows(named=True)}
+    assert got[(a0.student_id, "I3")] == ("1", "2.50") and got[(a4.student_id, "I3")] == ("0", "25")
+    scored = score_responses(frame, bank_from_db("语文"))
+    s = {(r["person_id"], r["item_id"]): r["score"] for r in scored.iter_rows(named=True)}
+    assert (s[(a0.student_id, "I3")], s[(a4.student_id, "I3")]) == (1, 0)

@@ -1,22 +1,28 @@
 /* The pupil's test page (plain JS, no framework).
  *
- * Every answer change goes first to localStorage and into a queue; the queue is POSTed to
- * /test/answers/ (JSON, CSRF token) and an entry leaves the queue only when the server has
- * acknowledged its UUID.  The queue is replayed on page load, on the browser's `online` event,
- * after every change and every few seconds, so nothing is lost while the network or the server
- * is away.  Each change carries a UUID (a replay is a no-op on the server), this page's lease and
- * a sequence number (the server keeps the highest (lease, seq): a newer page — another computer, a
- * reload — always wins over an older one, and within a page the last write wins by seq), and the
- * time it was given by the server's clock (`at`), which decides whether it came before time-up:
- * the server takes it whenever it arrives if so.  At time-up the inputs are disabled and the page
- * submits; the queue keeps draining (every entry is acknowledged or refused by the server).
+ * Every answer change is first written to the browser's own store — IndexedDB (a strict-durability
+ * transaction), localStorage where IndexedDB is missing — and into a queue; the queue is POSTed to
+ * /test/answers/ (JSON, CSRF token) only once the write is done, and an entry leaves the queue only
+ * when the server has acknowledged (or refused) its UUID.  The queue is replayed on page load, on
+ * the browser's `online` event, after every change and every few seconds, so nothing is lost while
+ * the network or the server is away.  Each change carries a UUID (a replay is a no-op on the
+ * server), this page's lease and a sequence number (the server keeps the highest (lease, seq): a
+ * newer page — another computer, a reload — always wins over an older one, and within a page the
+ * last write wins by seq), and the time it was given by the server's clock (`at`), which decides
+ * whether it came before time-up: the server takes it whenever it arrives if so.  At time-up the
+ * inputs are disabled, a banner says so, and the page submits; the queue keeps draining.
+ *
+ * A service worker (/test/sw.js, delivery-sw.js) keeps a copy of this page and its assets: a
+ * reload during an outage shows the kept copy, whose answers come from the store above and whose
+ * clock offset is the one measured when that copy was fresh (`pageNow`).
  */
 (function () {
   "use strict";
+  var SHELL = "<!doctype html>\n" + document.documentElement.outerHTML;  // this page as served, before rendering
   var data = JSON.parse(document.getElementById("delivery-data").textContent);
   var T = JSON.parse(document.getElementById("delivery-text").textContent);
   var csrf = document.querySelector("#delivery input[name=csrfmiddlewaretoken]").value;
-  var KEY = "junheng.delivery." + data.attempt;
+  var KEY = data.attempt, LEGACY = "junheng.delivery." + data.attempt, CACHE = "junheng-test-v1";
   var items = data.items;
   var $ = function (id) { return document.getElementById(id); };
 
@@ -30,23 +36,70 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  // --- state: local first, then whatever the server has with a higher seq ---------------------
-  var state;
-  try { state = JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { state = null; }
-  state = state || { answers: {}, queue: [], seq: 0, flags: {}, current: 0 };
+  // --- the local store: IndexedDB, else localStorage --------------------------------------------
+  var db = null;
+  function openStore() {
+    return new Promise(function (resolve) {
+      var req;
+      try { req = window.indexedDB && indexedDB.open("junheng-delivery", 1); } catch (e) { req = null; }
+      if (!req) { resolve(null); return; }
+      req.onupgradeneeded = function () { req.result.createObjectStore("attempts", { keyPath: "attempt" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = req.onblocked = function () { resolve(null); };
+    });
+  }
+  function readState() {
+    if (!db) { try { return Promise.resolve(JSON.parse(localStorage.getItem(LEGACY) || "null")); } catch (e) { return Promise.resolve(null); } }
+    return new Promise(function (resolve) {
+      var r = db.transaction("attempts").objectStore("attempts").get(KEY);
+      r.onsuccess = function () { resolve(r.result || null); };
+      r.onerror = function () { resolve(null); };
+    });
+  }
+  function write(snap) {
+    if (!db) { try { localStorage.setItem(LEGACY, JSON.stringify(snap)); } catch (e) { /* full: the server still gets it */ } return Promise.resolve(); }
+    return new Promise(function (resolve) {
+      var tx = db.transaction("attempts", "readwrite", { durability: "strict" });
+      tx.objectStore("attempts").put(snap);
+      tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
+    });
+  }
+  function forget() {
+    try { localStorage.removeItem(LEGACY); } catch (e) { /* nothing kept */ }
+    if (window.caches) caches.open(CACHE).then(function (c) { return c.delete("/test/take/"); }).catch(function () {});
+    if (!db) return Promise.resolve();
+    return new Promise(function (resolve) {
+      var tx = db.transaction("attempts", "readwrite", { durability: "strict" });
+      tx.objectStore("attempts").delete(KEY);
+      tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
+    });
+  }
+  var writing = Promise.resolve();
+  function persist() {  // the state as it is now, written after the writes before it
+    var snap = JSON.parse(JSON.stringify(state));
+    writing = writing.then(function () { return write(snap); });
+    return writing;
+  }
+  function written() {  // settles when every write asked for so far is done
+    var w = writing;
+    return w.then(function () { return w === writing ? null : written(); });
+  }
+  function keepShell() {  // the service worker and this page's first copy (it was loaded before the worker ran)
+    if (!("serviceWorker" in navigator) || !window.caches) return;
+    navigator.serviceWorker.register("/test/sw.js", { scope: "/test/" }).catch(function () {});
+    var assets = Array.prototype.map.call(document.querySelectorAll("script[src], link[rel=stylesheet]"),
+      function (e) { return e.src || e.href; }).filter(function (u) { return u.indexOf(location.origin + "/static/") === 0; });
+    caches.open(CACHE).then(function (c) {
+      return c.put("/test/take/", new Response(SHELL, { headers: { "Content-Type": "text/html; charset=utf-8" } }))
+        .then(function () { return c.addAll(assets); });
+    }).catch(function () {});
+  }
+
+  var state, skew, ends = Date.parse(data.ends_at), ended = false;
   function newer(a, b) { // (lease, seq) of a above b's
     var la = a.lease || 0, lb = b.lease || 0;
     return la > lb || (la === lb && a.seq > b.seq);
   }
-  Object.keys(data.answers).forEach(function (id) {
-    var s = data.answers[id], mine = state.answers[id];
-    if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
-  });
-  state.seq = Math.max(state.seq, data.max_seq);
-  function persist() { localStorage.setItem(KEY, JSON.stringify(state)); }
-  persist();
-
-  var skew = Date.parse(data.now) - Date.now(), ends = Date.parse(data.ends_at), ended = false;
   function serverNow() { return Date.now() + skew; }
 
   function change(itemId, raw, at) {  // at: when it was typed (a text box's last keystroke), else now
@@ -56,7 +109,7 @@
     state.seq += 1;
     state.answers[itemId] = { raw: raw, seq: state.seq, lease: data.lease };
     state.queue.push({ id: uuid4(), item: itemId, raw: raw, seq: state.seq, lease: data.lease, at: when });
-    persist();  // written locally before anything is sent
+    persist();  // flush sends it only once this write is done
     showSync(); paletteMarks();
     flush();
   }
@@ -65,9 +118,13 @@
   var inflight = null, closed = false, retry = 2000, timer = null;
   function flush() {  // a promise that settles when this round of sending is over
     if (inflight) return inflight;
-    if (state.queue.length === 0) { showSync(); return Promise.resolve(); }
+    inflight = written().then(send);
+    return inflight;
+  }
+  function send() {
+    if (state.queue.length === 0) { inflight = null; showSync(); return Promise.resolve(); }
     var batch = state.queue.slice(0, 200);
-    inflight = fetch("/test/answers/", {
+    return fetch("/test/answers/", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ lease: data.lease, answers: batch })
@@ -89,16 +146,12 @@
       }
       showSync();
     }).catch(function () { inflight = null; showSync(); later(); });
-    return inflight;
   }
   function later() {
     if (timer) return;
     timer = setTimeout(function () { timer = null; flush(); }, retry);
     retry = Math.min(retry * 2, 30000);
   }
-  window.addEventListener("online", function () { retry = 2000; flush(); });
-  window.addEventListener("offline", showSync);
-  setInterval(flush, 5000);
 
   function showSync() {
     var el = $("sync"), n = state.queue.length;
@@ -128,53 +181,103 @@
     });
   }
 
+  function figure(src, k) {  // only pictures of the item bank: data:image/… or this server's paths
+    var img = document.createElement("img");
+    if (/^data:image\//.test(src) || /^\/[^/]/.test(src)) img.src = src;
+    img.alt = fmt(T.figure, { k: k + 1 }); img.className = "figure";
+    return img;
+  }
+  function stemNode(text, media) {
+    // paragraphs; lines starting with "|" form a table (first row the header, a |---| row skipped);
+    // a line "[图k]" places picture k of the item's media there (the rest follow the text)
+    var box = document.createElement("div"), para = [], table = null, placed = {};
+    box.className = "stem";
+    function endPara() {
+      if (!para.length) return;
+      var p = document.createElement("p"); p.textContent = para.join("\n"); box.appendChild(p); para = [];
+    }
+    String(text || "").split("\n").forEach(function (line) {
+      var fig = /^\s*\[图(\d+)\]\s*$/.exec(line);
+      if (/^\s*\|/.test(line)) {
+        endPara();
+        var cells = line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|");
+        if (cells.every(function (c) { return /^\s*:?-{2,}:?\s*$/.test(c); })) return;
+        if (!table) { table = document.createElement("table"); table.className = "stem-table"; box.appendChild(table); }
+        var tr = document.createElement("tr"), head = table.rows.length === 0;
+        cells.forEach(function (c) { var td = document.createElement(head ? "th" : "td"); td.textContent = c.trim(); tr.appendChild(td); });
+        table.appendChild(tr);
+        return;
+      }
+      table = null;
+      if (fig && media[+fig[1] - 1]) { endPara(); placed[+fig[1] - 1] = true; box.appendChild(figure(media[+fig[1] - 1], +fig[1] - 1)); }
+      else if (line.trim() === "") endPara();
+      else para.push(line);
+    });
+    endPara();
+    media.forEach(function (src, k) { if (!placed[k]) box.appendChild(figure(src, k)); });
+    return box;
+  }
+
+  function textBox() { return $("item").querySelector("textarea, input.entry"); }
   function disableInputs() {
     Array.prototype.forEach.call($("item").querySelectorAll("input, textarea"), function (x) { x.disabled = true; });
   }
   function timeUp(message) {  // no more changes on this page: the inputs go grey, the page says why
-    var ta = $("item").querySelector("textarea");
-    if (!ended && ta && typed) { clearTimeout(debounce); change(items[state.current].id, ta.value, typed); }
+    var box = textBox();
+    if (!ended && box && typed) { clearTimeout(debounce); change(items[state.current].id, box.value, typed); }
     ended = true;
     disableInputs();
     $("item").setAttribute("data-ended", "true");
-    $("message").textContent = message || T.closed;
+    $("timeup").textContent = message || T.closed;
+    $("timeup").hidden = false;
+    $("message").textContent = "";
   }
 
   var debounce = null, typed = 0;
+  function typing(it, box) {  // a text box: saved half a second after the last keystroke, and on leaving it
+    box.addEventListener("input", function () {
+      clearTimeout(debounce); typed = serverNow();
+      debounce = setTimeout(function () { change(it.id, box.value, typed); }, 500);
+    });
+    box.addEventListener("blur", function () { clearTimeout(debounce); if (typed) change(it.id, box.value, typed); });
+  }
   function render() {
     var it = items[state.current], box = $("item"), a = state.answers[it.id], raw = a ? a.raw : "";
     box.textContent = "";
     box.setAttribute("data-item", it.id);
     var head = document.createElement("p");
     head.className = "hint"; head.textContent = fmt(T.position, { k: state.current + 1, n: items.length });
-    var stem = document.createElement("div");
-    stem.className = "stem"; stem.textContent = it.stem;
-    box.appendChild(head); box.appendChild(stem);
-    if (it.format === "constructed") {
+    box.appendChild(head); box.appendChild(stemNode(it.stem, it.media || []));
+    if (it.format === "number") {
+      var label = document.createElement("label"), input = document.createElement("input");
+      input.className = "entry"; input.name = "answer"; input.type = "text"; input.value = raw;
+      input.setAttribute("inputmode", "decimal"); input.setAttribute("autocomplete", "off");
+      input.maxLength = 20;
+      label.textContent = T.number_here + " ";
+      label.appendChild(input);
+      typing(it, input);
+      box.appendChild(label);
+    } else if (it.format === "constructed") {
       var ta = document.createElement("textarea");
       ta.name = "answer"; ta.value = raw; ta.placeholder = T.answer_here;
-      ta.addEventListener("input", function () {
-        clearTimeout(debounce); typed = serverNow();
-        debounce = setTimeout(function () { change(it.id, ta.value, typed); }, 500);
-      });
-      ta.addEventListener("blur", function () { clearTimeout(debounce); if (typed) change(it.id, ta.value, typed); });
+      typing(it, ta);
       box.appendChild(ta);
     } else {
       var multi = it.format === "multiple_choice";
       it.options.forEach(function (text, k) {
         var letter = String.fromCharCode(65 + k);
-        var label = document.createElement("label"), input = document.createElement("input");
-        label.className = "option";
-        input.type = multi ? "checkbox" : "radio"; input.name = "answer"; input.value = letter;
-        input.checked = raw.indexOf(letter) >= 0;
-        input.addEventListener("change", function () {
+        var option = document.createElement("label"), choice = document.createElement("input");
+        option.className = "option";
+        choice.type = multi ? "checkbox" : "radio"; choice.name = "answer"; choice.value = letter;
+        choice.checked = raw.indexOf(letter) >= 0;
+        choice.addEventListener("change", function () {
           var chosen = Array.prototype.filter.call(box.querySelectorAll("input[name=answer]"),
             function (x) { return x.checked; }).map(function (x) { return x.value; });
           change(it.id, chosen.sort().join(""));
         });
-        label.appendChild(input);
-        label.appendChild(document.createTextNode(" " + letter + ". " + text));
-        box.appendChild(label);
+        option.appendChild(choice);
+        option.appendChild(document.createTextNode(" " + letter + ". " + text));
+        box.appendChild(option);
       });
     }
     if (ended) disableInputs();
@@ -185,23 +288,16 @@
     paletteMarks();
   }
   function go(k) {
-    var ta = $("item").querySelector("textarea");
-    if (ta && !ended && typed) { clearTimeout(debounce); change(items[state.current].id, ta.value, typed); }
+    var box = textBox();
+    if (box && !ended && typed) { clearTimeout(debounce); change(items[state.current].id, box.value, typed); }
     typed = 0;
     state.current = Math.max(0, Math.min(items.length - 1, k));
     persist(); render();
   }
-  $("prev").addEventListener("click", function () { go(state.current - 1); });
-  $("next").addEventListener("click", function () { go(state.current + 1); });
-  $("flag").addEventListener("click", function () {
-    var id = items[state.current].id;
-    state.flags[id] = !state.flags[id];
-    persist(); render();
-  });
 
   // --- submit and the countdown ----------------------------------------------------------------
   function submit(ask) {
-    go(state.current); // keep a textarea's last keystrokes
+    go(state.current); // keep a text box's last keystrokes
     var blank = items.filter(function (it) { var a = state.answers[it.id]; return !a || a.raw === ""; }).length;
     if (ask && !window.confirm((blank ? fmt(T.unanswered, { n: blank }) + "\n" : "") + T.confirm_submit)) return;
     flush().then(function () {
@@ -211,12 +307,11 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ lease: data.lease })
       }).then(function (r) {
-        if (r.ok) { localStorage.removeItem(KEY); window.location.reload(); }
-        else if (r.status === 409) { closed = true; timeUp(T.moved); }  // the pupil went on elsewhere
+        if (r.ok) return forget().then(function () { window.location.reload(); });
+        if (r.status === 409) { closed = true; timeUp(T.moved); }  // the pupil went on elsewhere
       });
     }).catch(function () { $("message").textContent = T.wait_sync; });
   }
-  $("submit").addEventListener("click", function () { submit(true); });
 
   var lastTry = 0;
   function tick() {
@@ -228,7 +323,40 @@
       lastTry = Date.now(); submit(false);
     }
   }
-  setInterval(tick, 1000);
 
-  palette(); render(); showSync(); tick(); flush();
+  // --- start: the stored state, then whatever the server has with a higher (lease, seq) --------
+  function start(stored) {
+    state = stored || { attempt: KEY, answers: {}, queue: [], seq: 0, flags: {}, current: 0 };
+    state.attempt = KEY;
+    Object.keys(data.answers).forEach(function (id) {
+      var s = data.answers[id], mine = state.answers[id];
+      if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
+    });
+    state.seq = Math.max(state.seq, data.max_seq);
+    if (state.pageNow === data.now && typeof state.skew === "number") skew = state.skew;  // the kept copy of a page
+    else { skew = Date.parse(data.now) - Date.now(); state.pageNow = data.now; state.skew = skew; }
+    state.current = Math.max(0, Math.min(items.length - 1, state.current || 0));
+    persist();
+    $("prev").addEventListener("click", function () { go(state.current - 1); });
+    $("next").addEventListener("click", function () { go(state.current + 1); });
+    $("flag").addEventListener("click", function () {
+      var id = items[state.current].id;
+      state.flags[id] = !state.flags[id];
+      persist(); render();
+    });
+    $("submit").addEventListener("click", function () { submit(true); });
+    window.addEventListener("online", function () { retry = 2000; flush(); });
+    window.addEventListener("offline", showSync);
+    setInterval(flush, 5000);
+    setInterval(tick, 1000);
+    palette(); render(); showSync(); tick(); flush();
+    $("delivery").setAttribute("data-ready", "true");
+  }
+  openStore().then(function (d) { db = d; return readState(); }).then(function (stored) {
+    if (!stored && db) {  // a page from before the store moved to IndexedDB
+      try { stored = JSON.parse(localStorage.getItem(LEGACY) || "null"); } catch (e) { stored = null; }
+    }
+    start(stored);
+    keepShell();
+  });
 })();
