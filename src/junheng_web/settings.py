@@ -120,6 +120,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tables2",  # the lists (junheng_web.tables)
+    "django_filters",
     "junheng_web.registry",
     "junheng_web.accounts",
     "junheng_web.jobs",

@@ -9,6 +9,7 @@ from django.urls import include, path
 
 from junheng_web.accounts.admin_audit import install as audit_admin
 from junheng_web.cycles import views as cycle_views
+from junheng_web.registry.search import search
 
 # The admin bypasses the scoping of the pages, so only superusers (the platform's operators) may use
 # it, and what it shows of pupils is audited (accounts/admin_audit.py).
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("junheng_web.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("search/", search, name="search"),
     path("cycles/", include("junheng_web.cycles.urls")),
     path("jobs/", include("junheng_web.jobs.urls")),
     path("reports/", include("junheng_web.reports.urls")),

@@ -84,6 +84,7 @@ MATRIX = [
     Entry("job_detail", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_status", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
+    Entry("search", lambda w: {}, bound=False, data=lambda w: {"q": "甲"}),
     Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
     Entry("report_county", lambda w: {"code": "410102", "fmt": "pdf"}),
     Entry("report_annual", lambda w: {"fmt": "html"}, action="report.annual", bound=False, owner="alice"),

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +24,7 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles.forms import CycleForm, UploadForm
 from junheng_web.cycles.redraw import consequences
+from junheng_web.cycles.tables import SampledSchoolFilter, SampledSchoolTable
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
 from junheng_web.questionnaires.models import Questionnaire
@@ -31,6 +33,7 @@ from junheng_web.registry.pages import scoped_cycle
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL, replace_school
 from junheng_web.supervision.models import Flag
+from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSite
 
 
@@ -134,13 +137,18 @@ def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def sampled_schools(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sampled schools (and replacements) per county, with the replacement action."""
+    """Sampled schools (and replacements) of the user's area as a table (paged, sortable, filtered by
+    county, role, status or a school's name or code, exportable), with the replacement action."""
     cycle = scoped_cycle(request, pk)
     qs = (restrict(SampledSchool.objects.filter(cycle=cycle), request.user)
           .select_related("school", "school__county", "replaces__school").order_by("school__county__code",
                                                                                  "stratum", "sort_order", "role"))
-    return render(request, "cycles/schools.html", {"cycle": cycle, "schools": qs,
-                                                   "can_replace": can(request.user, "school.replace")})
+    return list_page(request, SampledSchoolTable, qs, filterset=SampledSchoolFilter, title=_("抽中学校"),
+                     crumbs=[(_("监测周期"), reverse("cycle_list")), (str(cycle), reverse("cycle_detail", args=[cycle.pk]))],
+                     export=f"sampled-schools-{cycle.year}",
+                     table_kwargs={"can_replace": can(request.user, "school.replace"), "cycle": cycle},
+                     context={"cycle": cycle, "nav": "cycles/_nav.html",
+                              "intro": "" if qs.exists() else _("尚未抽样。")})
 
 
 def _sampled_school(request: HttpRequest, pk: int, ss: int) -> tuple[Cycle, SampledSchool]:
