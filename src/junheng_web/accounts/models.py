@@ -46,6 +46,9 @@ ACTION_LABELS = {
     "view-unmasked": _("查看（含完整姓名和学籍号）"), "search": _("搜索"), "replace": _("替换学校"), "sample.redraw": _("重新抽样"), "define": _("定义问卷"),
     "confirm": _("确认标记"), "dismiss": _("排除标记"), "test.signin": _("学生登录测试"),
     "test.submit": _("学生交卷"), "test.status": _("查看场次作答状态"), "test.unlock": _("解锁考试机"),
+    "test.checkin": _("监考：签到"), "test.start": _("监考：开始考场"), "test.pause": _("监考：暂停"),
+    "test.resume": _("监考：继续"), "test.extend": _("监考：延长时间"), "test.terminate": _("监考：终止"),
+    "test.reactivate": _("监考：恢复"), "test.incident": _("监考：异常情况报告"),
     "login": _("登录"), "login.failed": _("登录失败"), "login.locked": _("登录被锁定"),
     "admin.view": _("后台查看"), "admin.change": _("后台修改"), "admin.delete": _("后台删除"),
 }

@@ -87,3 +87,45 @@ class CodeUnlock(models.Model):
     number = models.CharField(max_length=8, db_index=True)
     session = models.ForeignKey("testsites.TestSession", null=True, on_delete=models.SET_NULL, related_name="+")
     by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+
+
+class ProctorEvent(models.Model):
+    """One action of the proctor's console (issue 15.4): check-in, start, pause and resume (the
+    room when ``student_id`` is empty, else one pupil), extra time (``minutes``), terminate and
+    reactivate, an incident report (``note``).  The pupil's time window is computed from these
+    (``junheng.site.control.pupil_window``); they are the proctor's log in the site's result
+    package, merged at the centre by their UUID."""
+
+    ACTIONS = [("checkin", "签到"), ("start", "开始"), ("pause", "暂停"), ("resume", "继续"),
+               ("extend", "延长时间"), ("terminate", "终止"), ("reactivate", "恢复"), ("incident", "异常情况")]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="proctor_events")
+    student_id = models.CharField("学籍号", max_length=32, blank=True)  # "": the whole room
+    action = models.CharField("操作", max_length=16, choices=ACTIONS)
+    minutes = models.PositiveSmallIntegerField("分钟", null=True, blank=True)
+    note = models.TextField("说明", blank=True)
+    by = models.CharField("操作人", max_length=150, blank=True)
+    at = models.DateTimeField("时间")
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["session", "at"], name="delivery_event_session")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.action} {self.student_id or '*'}"
+
+
+class SiteResult(models.Model):
+    """A result package from a test-site node, ingested at the centre: which one, from where, what
+    it added.  Ingesting the same package again adds nothing (every record is merged by its UUID)."""
+
+    package_id = models.UUIDField(unique=True)
+    site_package = models.UUIDField()  # the site package the node was loaded from
+    site = models.ForeignKey("testsites.TestSite", on_delete=models.CASCADE, related_name="results")
+    issued_at = models.DateTimeField()
+    ingested_at = models.DateTimeField(auto_now_add=True)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-ingested_at"]

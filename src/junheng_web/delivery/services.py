@@ -47,6 +47,7 @@ from junheng_web.assessment.models import (
     HumanScore,
     Item,
 )
+from junheng_web.delivery import proctor
 from junheng_web.delivery.models import Answer, Attempt, Lease
 from junheng_web.testsites.models import LoginCode, TestSession
 from junheng_web.testsites.services import code_lookup, code_salt, normalise_code, session_pupils
@@ -136,6 +137,9 @@ def sign_in(code: str, now: dt.datetime | None = None) -> Attempt:
     if assignment is None or assignment.booklet.subject != session.subject:
         raise ParameterError("没有为你分配本场测试的题本，请联系监考老师。 / "
                              "No booklet of this session's subject is assigned to you; please ask the proctor.")
+    if proctor.window(session, login.student_id, now).state == "terminated":
+        raise ParameterError("监考老师已终止你的测试，请联系监考老师。 / "
+                             "The proctor has terminated your test; please ask the proctor.")
     attempt, _ = Attempt.objects.get_or_create(session=session, student_id=login.student_id,
                                                defaults={"booklet": assignment.booklet})
     if attempt.submitted_at is not None:
@@ -238,10 +242,11 @@ def cookie_until(attempt: Attempt) -> dt.datetime:
     return attempt.session.ends_at + SIGNED_IN_AFTER
 
 
-def time_up(attempt: Attempt) -> dt.datetime:
-    """The end of the attempt: the session's end, or the submission when earlier.  Answers given
-    after it are refused, whenever they arrive; answers given before it are taken."""
-    end = attempt.session.ends_at
+def time_up(attempt: Attempt, now: dt.datetime | None = None, win=None) -> dt.datetime:
+    """The end of the attempt: the session's end moved by the proctor's late start, pauses and the
+    pupil's extra time (``proctor.window``), or the submission when earlier.  Answers given after
+    it are refused, whenever they arrive; answers given before it are taken."""
+    end = (win or proctor.window(attempt.session, attempt.student_id, now)).end
     return min(end, attempt.submitted_at) if attempt.submitted_at else end
 
 
@@ -300,6 +305,8 @@ REFUSALS = {
     "moved": "你已在另一台电脑（或刷新后的页面）上继续作答，本页面此后的作答不再接收。 / "
              "given on this page after the test was opened again on another computer or page",
     "lease": "页面编号无效，请重新登录。 / unknown page lease; please sign in again",
+    "paused": "监考老师暂停了测试，暂停期间的作答不接收。 / given while the proctor had paused the test",
+    "terminated": "监考老师终止了你的测试，此后的作答不接收。 / given after the proctor terminated the test",
 }
 
 
@@ -308,6 +315,8 @@ class Recorded:
     ack: list[str]  # stored now or before: the browser drops them from its queue
     refused: dict[str, str]  # id → reason (a key of REFUSALS): never to be taken, dropped too
     closed: bool  # time is up: the page takes no more changes
+    ends_at: dt.datetime | None = None  # time-up now (extra time and pauses move it)
+    state: str = ""  # the proctor's hold on the pupil: "" running, "paused", "terminated"
 
 
 def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | None = None) -> Recorded:
@@ -318,9 +327,10 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
     item outside the pupil's booklet or a UUID of another attempt refuses the batch
     (``ParameterError``)."""
     now = now or timezone.now()
-    end, opened = time_up(attempt), attempt.session.starts_at - OPEN_BEFORE
+    win = proctor.window(attempt.session, attempt.student_id, now)
+    end, opened = time_up(attempt, now, win), attempt.session.starts_at - OPEN_BEFORE
     if not changes:
-        return Recorded([], {}, now > end)
+        return Recorded([], {}, now > end, end, win.state)
     items = {it.item_id: it.pk for _, _, it in booklet_items(attempt.booklet)}
     outside = sorted({c.item_id for c in changes if c.item_id not in items})
     if outside:
@@ -331,7 +341,7 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
         at = min(c.at or now, now)
         closed_at = leases.get(c.lease + 1)  # the page opened after this one
         reason = ("lease" if c.lease > attempt.lease else "late" if at > end else "early" if at < opened
-                  else "moved" if closed_at is not None and at > closed_at else None)
+                  else "moved" if closed_at is not None and at > closed_at else win.stopped_at(at))
         if reason:
             refused[str(c.id)] = reason
         else:
@@ -346,7 +356,8 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
             raise ParameterError("作答编号冲突 / answer ids already used by another attempt")
     stored_ids = {i for _, i in stored}
     return Recorded([str(i) for i in ids if i in stored_ids], {k: v for k, v in refused.items()
-                                                                if uuid.UUID(k) not in stored_ids}, now > end)
+                                                                if uuid.UUID(k) not in stored_ids}, now > end,
+                    end, win.state)
 
 
 def submit(attempt: Attempt, now: dt.datetime | None = None) -> Attempt:

@@ -11,5 +11,7 @@ urlpatterns = [
     path("sw.js", views.service_worker, name="delivery_sw"),
     path("signout/", views.signout, name="delivery_signout"),
     path("sessions/<int:session>/", views.session_status, name="delivery_session"),
+    path("sessions/<int:session>/status.json", views.session_json, name="delivery_session_json"),
+    path("sessions/<int:session>/act/", views.session_act, name="delivery_session_act"),
     path("sessions/<int:session>/unlock/", views.unlock, name="delivery_unlock"),
 ]

@@ -14,20 +14,23 @@ import json
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from junheng.exceptions import ParameterError
 from junheng_web.accounts.audit import audit, client_ip
-from junheng_web.accounts.scoping import restrict
-from junheng_web.delivery import services, throttle
-from junheng_web.delivery.models import Attempt
+from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.delivery import proctor, services, throttle
+from junheng_web.delivery.models import Attempt, ProctorEvent
 from junheng_web.testsites.models import TestSession
+from junheng_web.testsites.services import session_pupils
 
 COOKIE = "junheng_attempt"
 SALT = "junheng.delivery.attempt"
@@ -200,7 +203,8 @@ def answers(request: HttpRequest) -> JsonResponse:
         message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"
         return JsonResponse({"error": message}, status=400)
     return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
-                         "moved": page < attempt.lease, "max_seq": services.max_seq(attempt)})
+                         "moved": page < attempt.lease, "max_seq": services.max_seq(attempt),
+                         "ends_at": done.ends_at.isoformat() if done.ends_at else None, "hold": done.state})
 
 
 @pupil_page
@@ -230,17 +234,82 @@ def signout(request: HttpRequest) -> HttpResponse:
     return _forget(redirect("delivery_signin"))
 
 
+def _staff_session(request: HttpRequest, session: int) -> TestSession:
+    return get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
+                                      request.user), pk=session)
+
+
+PUPIL_SALT = "junheng.delivery.proctor.pupil"
+
+
+def _token(session, student_id: str) -> str:
+    """An opaque name of a pupil in the console (an HMAC under the server's secret): the page never
+    holds an unmasked 学籍号; the console's forms send the token back."""
+    return salted_hmac(PUPIL_SALT, f"{session.pk}|{student_id}").hexdigest()[:20]
+
+
+def _board(session) -> dict:
+    """``proctor.board`` with each pupil's 学籍号 replaced by its token."""
+    status = proctor.board(session)
+    for r in status["rows"]:
+        r["token"] = _token(session, r.pop("key"))
+    return status
+
+
+def _pupil(session, token: str) -> str:
+    if not token:
+        return ""
+    for sid in session_pupils(session.site.cycle, session)["student_id"].to_list():
+        if constant_time_compare(_token(session, sid), token):
+            return sid
+    raise ParameterError("学生标识无效，请刷新页面 / unknown pupil; reload the page")
+
+
 @login_required
 def session_status(request: HttpRequest, session: int) -> HttpResponse:
-    """Staff (proctor, school, county, province — scoped by ``restrict``): who of a session has
-    signed in, how far the answers have reached the server, who has submitted.  Audited."""
-    obj = get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
-                                     request.user), pk=session)
-    rows = services.session_status(obj)
+    """The proctor's console (staff of the session, scoped by ``restrict``): live status of every
+    pupil, the room's and each pupil's controls (for roles that run sessions, ``session.run``),
+    incident reports and the log.  Audited."""
+    obj = _staff_session(request, session)
+    status = _board(obj)
+    rows = status["rows"]
     audit(request, "test.status", f"session {obj.pk}", rows=len(rows), region_code=obj.site.county.code)
-    counts = {k: sum(r["state"] == k for r in rows) for k in ("absent", "started", "submitted")}
-    return render(request, "delivery/session.html", {"session": obj, "cycle": obj.site.cycle, "rows": rows,
-                                                     "counts": counts})
+    counts = {k: sum(r["state"] == k for r in rows) for k in proctor.STATES}
+    return render(request, "delivery/session.html", {
+        "session": obj, "cycle": obj.site.cycle, "rows": rows, "counts": counts, "status": status,
+        "can_run": can(request.user, "session.run"), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
+
+
+@login_required
+def session_json(request: HttpRequest, session: int) -> JsonResponse:
+    """The console's live status as JSON (the page polls it)."""
+    obj = _staff_session(request, session)
+    status = _board(obj)
+    return JsonResponse({"room": status["room"], "counts": {k: sum(r["state"] == k for r in status["rows"])
+                                                            for k in proctor.STATES},
+                         "rows": [{"key": r["token"], "state": r["state"], "changes": r["changes"],
+                                   "ends_at": r["ends_at"].isoformat()} for r in status["rows"]]})
+
+
+@login_required
+@require_POST
+def session_act(request: HttpRequest, session: int) -> HttpResponse:
+    """One console action (``action``, optional ``pupil``, ``minutes``, ``note``), by a role that runs
+    sessions.  Recorded as a ``ProctorEvent`` and audited."""
+    obj = _staff_session(request, session)
+    require(request.user, "session.run")
+    action = request.POST.get("action", "")
+    try:
+        minutes = int(request.POST["minutes"]) if request.POST.get("minutes") else None
+        event = proctor.act(obj, action, student_id=_pupil(obj, request.POST.get("pupil", "")), minutes=minutes,
+                            note=request.POST.get("note", ""), by=request.user.get_username())
+    except (ParameterError, ValueError) as e:
+        messages.error(request, str(e) if isinstance(e, ParameterError) else _("分钟数应为整数。"))
+    else:
+        audit(request, f"test.{action}", f"session {obj.pk} {event.student_id or 'room'}",
+              rows=1 if event.student_id else None, region_code=obj.site.county.code)
+        messages.success(request, _("已记录：%(what)s") % {"what": dict(ProctorEvent.ACTIONS)[action]})
+    return redirect("delivery_session", session=obj.pk)
 
 
 @login_required
@@ -248,7 +317,7 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
 def unlock(request: HttpRequest, session: int) -> HttpResponse:
     """The proctor (or other staff of the session) types the unlock number a locked pupil's page
     shows; that browser may try again (``delivery.throttle``).  Audited."""
-    obj = get_object_or_404(restrict(TestSession.objects.select_related("site__county"), request.user), pk=session)
+    obj = _staff_session(request, session)
     number = request.POST.get("number", "")
     if throttle.unlock(number, obj, request.user):
         audit(request, "test.unlock", f"session {obj.pk} browser {throttle.normalise(number)}",

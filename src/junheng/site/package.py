@@ -1,0 +1,294 @@
+"""Signed, encrypted packages between the centre and a test site (测试点服务器), issue 15.1.
+
+A package is one file: the line ``JUNHENG-PACKAGE 1``, the manifest's length (4 bytes, big-endian),
+then
+
+- the manifest (JSON) — what it is (``kind``: ``site`` from the centre, ``result`` from a site), for
+  which ``site`` and ``cycle``, its ``package_id`` (UUID), ``issued_at``, ``expires_at``, the
+  signer's key fingerprint, the encryption parameters and the SHA-256 of the payload;
+- the signature: Ed25519 over the manifest's bytes (RFC 8032, 64 bytes), which covers the payload
+  through its digest;
+- the payload to the end: the files (a zip) encrypted with AES-256-GCM; the associated data binds
+  the ciphertext to the manifest's kind, site and package id.
+
+Every byte is covered: a changed byte anywhere breaks the header, the signature, the digest or
+the authentication tag.
+
+Keys.  The centre signs site packages with its Ed25519 key (``centre_key``), whose public half the
+site laptops receive beforehand.  A site package is encrypted under a key derived from the site's
+**unlock code** by scrypt (RFC 7914; n = 2^15, r = 8, p = 1): the code (20 characters from a
+32-letter alphabet, 100 bits) is released at test start, so a laptop stolen the day before reveals
+nothing.  Each site package carries, inside its encrypted payload, the site's own signing key and
+result key, both derived from the centre's key and the package id by HKDF-SHA-256 (RFC 5869): the
+centre re-derives them at ingest and keeps no table of site secrets.  A result package is signed
+with the site key and encrypted with the result key.
+
+:func:`open_package` refuses, with a Chinese and English message (:class:`PackageError`), a package
+that is damaged or tampered with (signature, digest or authentication tag), signed by another
+centre or site, meant for another site, of the wrong kind, expired, older than one already loaded
+(a replay), or locked with another unlock code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import secrets
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from junheng.exceptions import ParameterError
+
+FORMAT = 1
+MAGIC = b"JUNHENG-PACKAGE 1\n"
+KINDS = ("site", "result")
+UNLOCK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters without 0/O, 1/I
+UNLOCK_GROUPS, UNLOCK_GROUP = 4, 5  # 20 characters: 100 bits
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MAX_PACKAGE = 512 * 1024 * 1024  # bytes of a package or its unpacked payload
+
+
+class PackageError(ParameterError):
+    """A package that must not be used (the message says why, in Chinese and English)."""
+
+
+@dataclass(frozen=True)
+class Package:
+    manifest: dict
+    files: dict[str, bytes]
+
+    @property
+    def package_id(self) -> str:
+        return self.manifest["package_id"]
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+def new_signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_private(path: Path) -> Ed25519PrivateKey:
+    key = _load(path, serialization.load_pem_private_key, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise PackageError(f"{path} 不是 Ed25519 私钥 / is not an Ed25519 private key")
+    return key
+
+
+def load_public(path: Path) -> Ed25519PublicKey:
+    key = _load(path, serialization.load_pem_public_key)
+    if not isinstance(key, Ed25519PublicKey):
+        raise PackageError(f"{path} 不是 Ed25519 公钥 / is not an Ed25519 public key")
+    return key
+
+
+def _load(path: Path, loader, **kw):
+    try:
+        return loader(Path(path).read_bytes(), **kw)
+    except FileNotFoundError:
+        raise PackageError(f"找不到密钥文件 {path} / key file not found: {path}") from None
+    except (ValueError, TypeError):
+        raise PackageError(f"{path} 不是可读的 PEM 密钥 / {path} is not a readable PEM key") from None
+
+
+def fingerprint(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The first 16 hex digits of SHA-256 of the raw public key (shown to people, kept in manifests)."""
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _hkdf(centre: Ed25519PrivateKey, info: str) -> bytes:
+    seed = centre.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    return HKDF(hashes.SHA256(), 32, salt=b"junheng-site-package", info=info.encode()).derive(seed)
+
+
+def site_signing_key(centre: Ed25519PrivateKey, package_id: str) -> Ed25519PrivateKey:
+    """The signing key of the site that received site package ``package_id`` (HKDF of the centre's key)."""
+    return Ed25519PrivateKey.from_private_bytes(_hkdf(centre, f"site-signing|{package_id}"))
+
+
+def result_key(centre: Ed25519PrivateKey, package_id: str) -> bytes:
+    """The AES-256 key of the result packages of site package ``package_id``."""
+    return _hkdf(centre, f"result|{package_id}")
+
+
+def new_unlock_code() -> str:
+    """A random unlock code, e.g. ``K7QF2-M9XRT-…`` (4 groups of 5; 100 bits)."""
+    chars = "".join(secrets.choice(UNLOCK_ALPHABET) for _ in range(UNLOCK_GROUPS * UNLOCK_GROUP))
+    return "-".join(chars[k:k + UNLOCK_GROUP] for k in range(0, len(chars), UNLOCK_GROUP))
+
+
+def normalise_unlock(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def unlock_key(code: str, salt: bytes) -> bytes:
+    """AES-256 key from an unlock code: scrypt (RFC 7914) of the normalised code."""
+    return Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(normalise_unlock(code).encode())
+
+
+# ---- sealing ------------------------------------------------------------------------------------
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(files):
+            z.writestr(name, files[name])
+    return buf.getvalue()
+
+
+def _unzip(blob: bytes, what: str) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            if sum(i.file_size for i in z.infolist()) > MAX_PACKAGE:
+                raise PackageError(f"{what} 解压后过大 / {what} unpacks to more than {MAX_PACKAGE} bytes")
+            return {i.filename: z.read(i) for i in z.infolist()}
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise PackageError(f"{what} 已损坏，不是完整的数据包 / {what} is damaged: not a complete package") from None
+
+
+def _aad(manifest: dict) -> bytes:
+    return f"junheng|{manifest['format']}|{manifest['kind']}|{manifest['site']}|{manifest['package_id']}".encode()
+
+
+def seal(files: dict[str, bytes], *, kind: str, site: str, cycle: str, signer: Ed25519PrivateKey,
+         unlock_code: str | None = None, key: bytes | None = None, expires_at: dt.datetime | None = None,
+         issued_at: dt.datetime | None = None, package_id: str | None = None, extra: dict | None = None) -> bytes:
+    """The package of ``files`` for ``site``: encrypted under ``unlock_code`` (scrypt) or a raw
+    32-byte ``key``, signed by ``signer``.  ``extra`` goes into the manifest (readable unencrypted)."""
+    if kind not in KINDS:
+        raise ParameterError(f"未知的数据包类型 / unknown package kind: {kind!r}")
+    if (unlock_code is None) == (key is None):
+        raise ParameterError("需要解锁码或密钥之一 / give an unlock code or a key, not both")
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    issued_at = issued_at or dt.datetime.now(dt.UTC)
+    manifest = {
+        "format": FORMAT, "kind": kind, "site": site, "cycle": cycle,
+        "package_id": package_id or str(uuid.uuid4()), "issued_at": issued_at.isoformat(),
+        "expires_at": expires_at.isoformat() if expires_at else None, "signer": fingerprint(signer),
+        "cipher": "AES-256-GCM", "kdf": "scrypt" if unlock_code is not None else "raw",
+        "scrypt": {"n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}, "salt": salt.hex(), "nonce": nonce.hex(),
+        **(extra or {}),
+    }
+    secret = unlock_key(unlock_code, salt) if unlock_code is not None else key
+    payload = AESGCM(secret).encrypt(nonce, _zip(files), _aad(manifest))
+    manifest["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    head = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+    return MAGIC + len(head).to_bytes(4, "big") + head + signer.sign(head) + payload
+
+
+def _parts(blob: bytes, what: str) -> tuple[bytes, dict, bytes, bytes]:
+    """``(manifest bytes, manifest, signature, payload)`` of a package, *not yet verified*."""
+    if len(blob) > MAX_PACKAGE:
+        raise PackageError(f"{what} 过大 / {what} is larger than {MAX_PACKAGE} bytes")
+    try:
+        if not blob.startswith(MAGIC):
+            raise ValueError
+        n = int.from_bytes(blob[len(MAGIC):len(MAGIC) + 4], "big")
+        start = len(MAGIC) + 4
+        head, signature, payload = blob[start:start + n], blob[start + n:start + n + 64], blob[start + n + 64:]
+        manifest = json.loads(head)
+        if (len(signature) != 64 or not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+                or manifest.get("kind") not in KINDS):
+            raise ValueError
+        for name in ("site", "package_id", "issued_at", "signer", "kdf", "salt", "nonce", "payload_sha256"):
+            if not isinstance(manifest.get(name), str):
+                raise ValueError
+        dt.datetime.fromisoformat(manifest["issued_at"])
+        if manifest.get("expires_at") is not None:
+            dt.datetime.fromisoformat(manifest["expires_at"])
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise PackageError(f"{what} 不是本平台的数据包，或已损坏（无法读取清单） / {what} is not a junheng "
+                           "package, or is damaged (its manifest cannot be read)") from None
+    return head, manifest, signature, payload
+
+
+def read_manifest(blob: bytes, what: str = "数据包 / package") -> dict:
+    """The manifest as written, *not yet verified* (to find which site and key a package claims)."""
+    return _parts(blob, what)[1]
+
+
+def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey, unlock_code: str | None = None,
+                 key: bytes | None = None, now: dt.datetime | None = None, newer_than: dt.datetime | None = None,
+                 what: str = "数据包 / package") -> Package:
+    """Verify and decrypt a package; every refusal is a :class:`PackageError` saying why.
+
+    Checked in this order: it is a package; ``kind``; signed by ``trusted`` (fingerprint, then
+    the Ed25519 signature over the manifest); the payload's digest; meant for ``site``; not
+    expired at ``now``; issued after ``newer_than`` (an older package is a replay); decrypts and
+    authenticates under ``unlock_code`` / ``key``."""
+    head, manifest, signature, payload = _parts(blob, what)
+    if manifest["kind"] != kind:
+        want = {"site": "测试点数据包 / a site package", "result": "结果数据包 / a result package"}[kind]
+        raise PackageError(f"{what} 类型不对，需要{want} / wrong kind {manifest['kind']!r}")
+    if manifest.get("signer") != fingerprint(trusted):
+        raise PackageError(f"{what} 不是由受信任的密钥签名的（签名者 {manifest.get('signer')}，应为 "
+                           f"{fingerprint(trusted)}），拒绝使用 / {what} is signed by another key "
+                           f"({manifest.get('signer')}, expected {fingerprint(trusted)}): refused")
+    try:
+        trusted.verify(signature, head)
+    except InvalidSignature:
+        raise PackageError(f"{what} 签名无效：清单被篡改或数据包被伪造，拒绝使用 / {what}: invalid signature "
+                           "(manifest altered or forged): refused") from None
+    if hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
+        raise PackageError(f"{what} 内容与签名不符（数据被篡改或损坏），拒绝使用 / {what}: the payload does not "
+                           "match its signed digest (altered or damaged): refused")
+    if manifest["site"] != site:
+        raise PackageError(f"{what} 属于测试点 {manifest['site']}，不是本测试点 {site}，拒绝使用 / {what} is for "
+                           f"site {manifest['site']}, not {site}: refused")
+    now = now or dt.datetime.now(dt.UTC)
+    expires = manifest.get("expires_at")
+    if expires and now > dt.datetime.fromisoformat(expires):
+        raise PackageError(f"{what} 已于 {expires} 过期，请向中心索取新的数据包 / {what} expired at {expires}; "
+                           "ask the centre for a new one")
+    issued = dt.datetime.fromisoformat(manifest["issued_at"])
+    if newer_than is not None and issued <= newer_than:
+        raise PackageError(f"{what} 早于已载入的数据包（{newer_than.isoformat()}），是旧包或重放，拒绝使用 / {what} "
+                           f"was issued at {issued.isoformat()}, not after the package already loaded: "
+                           "an old or replayed package is refused")
+    if manifest["kdf"] == "scrypt":
+        if unlock_code is None:
+            raise PackageError(f"{what} 需要解锁码 / {what} needs the unlock code")
+        secret = unlock_key(unlock_code, bytes.fromhex(manifest["salt"]))
+    else:
+        if key is None:
+            raise PackageError(f"{what} 需要结果密钥 / {what} needs its result key")
+        secret = key
+    try:
+        plain = AESGCM(secret).decrypt(bytes.fromhex(manifest["nonce"]), payload, _aad(manifest))
+    except InvalidTag:
+        raise PackageError(f"{what} 无法解密：解锁码不正确（或数据被篡改） / {what} cannot be decrypted: wrong "
+                           "unlock code (or altered data)") from None
+    return Package(manifest, _unzip(plain, what))
+
+
+def write_package(blob: bytes, path: Path) -> Path:
+    """Write ``blob`` to ``path`` through a temporary file (a half-written package is never left)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,133 @@
+"""Site and result packages: a round trip, and every refusal with its message."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from junheng.site import (
+    PackageError,
+    new_signing_key,
+    new_unlock_code,
+    open_package,
+    read_manifest,
+    result_key,
+    seal,
+    site_signing_key,
+)
+from junheng.site.package import MAGIC, UNLOCK_ALPHABET
+
+NOW = dt.datetime(2026, 5, 20, 8, 0, tzinfo=dt.UTC)
+FILES = {"data.json": b'{"pupils": 3}', "items/I1.json": "哪个季节最热？".encode()}
+
+
+@pytest.fixture(scope="module")
+def centre():
+    return new_signing_key()
+
+
+@pytest.fixture(scope="module")
+def sealed(centre):
+    code = new_unlock_code()
+    blob = seal(FILES, kind="site", site="T41", cycle="2026-6", signer=centre, unlock_code=code,
+                issued_at=NOW, expires_at=NOW + dt.timedelta(days=1))
+    return blob, code
+
+
+def _open(blob, centre, code, **kw):
+    args = {"kind": "site", "site": "T41", "trusted": centre.public_key(), "unlock_code": code, "now": NOW, **kw}
+    return open_package(blob, **args)
+
+
+def test_the_unlock_code_has_100_bits_of_its_alphabet():
+    code = new_unlock_code()
+    assert len(code) == 23 and code.count("-") == 3
+    assert set(code.replace("-", "")) <= set(UNLOCK_ALPHABET) and len(UNLOCK_ALPHABET) == 32
+
+
+def test_round_trip_with_the_code_as_typed(sealed, centre):
+    blob, code = sealed
+    pkg = _open(blob, centre, code.lower().replace("-", " "))
+    assert pkg.files == FILES and pkg.manifest["site"] == "T41"
+    assert b"pupils" not in blob and "哪个".encode() not in blob  # encrypted, not only signed
+
+
+def _rewrite(blob: bytes, member: str, change) -> bytes:
+    """The package with one part changed (``manifest``, ``signature`` or ``payload``), re-framed."""
+    start = len(MAGIC) + 4
+    n = int.from_bytes(blob[len(MAGIC):start], "big")
+    parts = {"manifest": blob[start:start + n], "signature": blob[start + n:start + n + 64],
+             "payload": blob[start + n + 64:]}
+    parts[member] = change(parts[member])
+    return MAGIC + len(parts["manifest"]).to_bytes(4, "big") + parts["manifest"] + parts["signature"] + parts["payload"]
+
+
+def _flip(b: bytes, at: int = 40) -> bytes:
+    return b[:at] + bytes([b[at] ^ 1]) + b[at + 1:]
+
+
+@pytest.mark.parametrize(("member", "message"), [("payload", "内容与签名不符"),
+                                                 ("manifest", "签名无效|不是本平台"),
+                                                 ("signature", "签名无效")])
+def test_one_flipped_bit_anywhere_is_refused(sealed, centre, member, message):
+    blob, code = sealed
+    with pytest.raises(PackageError, match=message):
+        _open(_rewrite(blob, member, _flip), centre, code)
+
+
+def test_a_flipped_byte_anywhere_in_the_file_is_refused(sealed, centre):
+    blob, code = sealed
+    for at in range(0, len(blob), max(1, len(blob) // 97)):
+        with pytest.raises(PackageError):
+            _open(_flip(blob, at), centre, code)
+    with pytest.raises(PackageError):
+        _open(blob + b"x", centre, code)
+
+
+def test_a_manifest_rewritten_for_another_site_is_refused(sealed, centre):
+    blob, code = sealed
+    with pytest.raises(PackageError, match="签名无效"):
+        _open(_rewrite(blob, "manifest", lambda b: b.replace(b'"T41"', b'"T42"')), centre, code, site="T42")
+
+
+def test_foreign_key_wrong_site_wrong_code_expired_replayed_wrong_kind(sealed, centre):
+    blob, code = sealed
+    with pytest.raises(PackageError, match="受信任的密钥"):
+        _open(blob, new_signing_key(), code)
+    with pytest.raises(PackageError, match="不是本测试点 T42"):
+        _open(blob, centre, code, site="T42")
+    with pytest.raises(PackageError, match="解锁码不正确"):
+        _open(blob, centre, new_unlock_code())
+    with pytest.raises(PackageError, match="已于 .* 过期"):
+        _open(blob, centre, code, now=NOW + dt.timedelta(days=2))
+    with pytest.raises(PackageError, match="旧包或重放"):
+        _open(blob, centre, code, newer_than=NOW)
+    with pytest.raises(PackageError, match="类型不对"):
+        _open(blob, centre, code, kind="result")
+    with pytest.raises(PackageError, match="不是本平台的数据包|已损坏"):
+        read_manifest(b"PK\x03\x04 not a package")
+
+
+def test_a_forged_signer_field_still_needs_the_signature(centre):
+    """A package signed by another key that claims the centre's fingerprint fails on the signature."""
+    from junheng.site.package import fingerprint
+
+    other = new_signing_key()
+    blob = seal(FILES, kind="site", site="T41", cycle="c", signer=other, unlock_code="AAAAA", issued_at=NOW)
+    forged = _rewrite(blob, "manifest", lambda b: b.replace(fingerprint(other).encode(),
+                                                                   fingerprint(centre).encode()))
+    with pytest.raises(PackageError, match="签名无效"):
+        _open(forged, centre, "AAAAA")
+
+
+def test_result_keys_are_derived_per_site_package(centre):
+    a, b = site_signing_key(centre, "p1"), site_signing_key(centre, "p2")
+    assert a.public_key().public_bytes_raw() == site_signing_key(centre, "p1").public_key().public_bytes_raw()
+    assert a.public_key().public_bytes_raw() != b.public_key().public_bytes_raw()
+    assert result_key(centre, "p1") == result_key(centre, "p1") != result_key(centre, "p2")
+    blob = seal(FILES, kind="result", site="T41", cycle="c", signer=a, key=result_key(centre, "p1"), issued_at=NOW)
+    pkg = open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "p1"), now=NOW)
+    assert pkg.files == FILES
+    with pytest.raises(PackageError, match="无法解密"):
+        open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "p2"), now=NOW)

@@ -1,0 +1,133 @@
+"""The proctor's console (issue 15.4): every action recorded, enforced on the server — a paused
+pupil's answers refused, extra time and pauses moving the end, a terminated pupil kept out —
+scoped to the session's staff and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+
+from junheng.exceptions import ParameterError
+from tests.web.delivery.conftest import CODE_A0
+from tests.web.delivery.test_pages import _post, _signed_in, _token
+
+pytestmark = pytest.mark.django_db
+
+
+def _ch(item, raw, seq, at, lease=0):
+    from junheng_web.delivery.services import Change
+
+    return Change(uuid.uuid4(), item, raw, seq, at, lease)
+
+
+def test_pause_refuses_answers_given_while_paused_and_moves_the_end(dw):
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.services import record_answers, sign_in, time_up
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    attempt = sign_in(CODE_A0)
+    t0 = s.starts_at + dt.timedelta(minutes=10)
+    proctor.act(s, "pause", student_id=a0, now=t0)
+    t1 = t0 + dt.timedelta(minutes=4)
+    done = record_answers(attempt, [_ch("I1", "A", 1, t0 + dt.timedelta(minutes=1)), _ch("I4", "B", 2, t0 - dt.timedelta(minutes=1))],
+                          now=t1)
+    assert list(done.refused.values()) == ["paused"] and len(done.ack) == 1 and done.state == "paused"
+    assert done.ends_at == s.ends_at + dt.timedelta(minutes=4)  # the clock stands while paused
+    proctor.act(s, "resume", student_id=a0, now=t1)
+    proctor.act(s, "extend", student_id=a0, minutes=10, now=t1)
+    assert time_up(attempt, t1) == s.ends_at + dt.timedelta(minutes=14)
+    late = s.ends_at + dt.timedelta(minutes=12)  # after the schedule, inside the extended window
+    assert record_answers(attempt, [_ch("I1", "C", 3, late)], now=late).ack
+    with pytest.raises(ParameterError, match="已经暂停|没有暂停"):
+        proctor.act(s, "resume", student_id=a0, now=t1)
+
+
+def test_the_room_pause_holds_every_pupil_and_a_late_start_moves_the_end(dw):
+    from junheng_web.delivery import proctor
+
+    s = dw.sessions["A"]
+    a0, a4 = dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    proctor.act(s, "start", now=s.starts_at + dt.timedelta(minutes=3))
+    with pytest.raises(ParameterError, match="已经开始"):
+        proctor.act(s, "start", now=s.starts_at + dt.timedelta(minutes=4))
+    proctor.act(s, "pause", now=s.starts_at + dt.timedelta(minutes=20))
+    proctor.act(s, "resume", now=s.starts_at + dt.timedelta(minutes=25))
+    for sid in (a0, a4):
+        w = proctor.window(s, sid, s.starts_at + dt.timedelta(minutes=30))
+        assert w.end == s.ends_at + dt.timedelta(minutes=8) and w.stopped_at(s.starts_at + dt.timedelta(minutes=21))
+
+
+def test_terminate_keeps_the_pupil_out_until_reactivated(dw):
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.services import record_answers, sign_in
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    attempt = sign_in(CODE_A0)
+    proctor.act(s, "terminate", student_id=a0, note="作弊嫌疑")
+    with pytest.raises(ParameterError, match="终止"):
+        sign_in(CODE_A0)
+    from django.utils import timezone
+
+    now = timezone.now()
+    assert list(record_answers(attempt, [_ch("I1", "A", 1, now)], now=now).refused.values()) == ["terminated"]
+    proctor.act(s, "reactivate", student_id=a0)
+    assert sign_in(CODE_A0).pk == attempt.pk
+
+
+def test_bad_actions_are_refused_with_a_message(dw):
+    from junheng_web.delivery import proctor
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    for kwargs, message in [({"action": "extend", "student_id": a0, "minutes": 0}, "1–240"),
+                            ({"action": "terminate"}, "需要选择一名学生"),
+                            ({"action": "incident", "note": " "}, "异常情况说明"),
+                            ({"action": "checkin", "student_id": dw.pupils["B"][0].student_id}, "不在本场次"),
+                            ({"action": "reactivate", "student_id": a0}, "没有被终止"),
+                            ({"action": "fly"}, "未知操作")]:
+        with pytest.raises(ParameterError, match=message):
+            proctor.act(s, kwargs.pop("action"), **kwargs)
+
+
+def test_the_console_page_acts_audits_and_hides_the_student_id(dw, client):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.delivery.models import ProctorEvent
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0]
+    client.force_login(dw.users["paul"])
+    url = f"/test/sessions/{s.pk}/"
+    page = client.get(url).content.decode()
+    assert a0.student_id not in page
+    token = re.search(r'<tr data-state="absent" data-pupil="([^"]+)"', page).group(1)
+    assert client.post(url + "act/", {"action": "checkin", "pupil": token}).status_code == 302
+    assert client.post(url + "act/", {"action": "extend", "pupil": token, "minutes": "20"}).status_code == 302
+    assert client.post(url + "act/", {"action": "incident", "note": "停电 3 分钟"}).status_code == 302
+    forged = client.post(url + "act/", {"action": "pause", "pupil": "forged"}, follow=True).content.decode()
+    assert "学生标识无效" in forged
+    assert sorted(ProctorEvent.objects.filter(session=s).values_list("action", "student_id", "minutes")) == [
+        ("checkin", a0.student_id, None), ("extend", a0.student_id, 20), ("incident", "", None)]
+    assert AuditLog.objects.filter(action="test.extend", username="paul").exists()
+    page = client.get(url).content.decode()
+    assert "停电 3 分钟" in page and "(+20′)" in page and 'data-state="checked_in"' in page
+    status = client.get(url + "status.json").json()
+    assert status["counts"]["checked_in"] == 1 and {r["key"] for r in status["rows"]} >= {token}
+    client.force_login(dw.users["erin"])  # another county's school: not this session
+    assert client.post(url + "act/", {"action": "start"}).status_code == 404
+    client.force_login(dw.users["bob"])  # county staff may look but not run the session? (role decides)
+    from junheng_web.accounts.scoping import can
+
+    expected = 302 if can(dw.users["bob"], "session.run") else 403
+    assert client.post(url + "act/", {"action": "start"}).status_code == expected
+
+
+def test_a_paused_pupil_is_told_through_the_answers_api(dw):
+    from junheng_web.delivery import proctor
+
+    c = _signed_in()
+    token = _token(c)
+    proctor.act(dw.sessions["A"], "pause")
+    resp = _post(c, "/test/answers/", {"lease": 1, "answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B",
+                                                              "seq": 1, "lease": 1}]}, token).json()
+    assert list(resp["refused"].values()) == ["paused"] and resp["hold"] == "paused" and resp["ends_at"]
