@@ -50,7 +50,7 @@ from junheng_web.assessment.models import (
 from junheng_web.delivery import proctor
 from junheng_web.delivery.models import Answer, Attempt, Lease
 from junheng_web.testsites.models import LoginCode, TestSession
-from junheng_web.testsites.services import code_lookup, code_salt, normalise_code, session_pupils
+from junheng_web.testsites.services import code_lookup, code_salt, normalise_code
 
 OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
 SIGNED_IN_AFTER = dt.timedelta(days=30)  # the page's cookie outlives the session: a queue may arrive late
@@ -431,26 +431,3 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     if pseudonymous:
         frame = frame.with_columns(pl.col("attempt").alias("person_id"))
     return frame.select(list(RESPONSE_SCHEMA)).cast(RESPONSE_SCHEMA).sort("person_id", "position")
-
-
-def session_status(session) -> list[dict]:
-    """The proctor's view of a session: every pupil who sits it (``testsites.services.session_pupils``)
-    with name and 学籍号 masked, whether signed in, how many answer changes the server has, the last
-    one's arrival and whether submitted."""
-    from django.db.models import Count
-
-    from junheng_web.registry.admin import mask_name
-    from junheng_web.registry.models import mask_student_id
-
-    pupils = session_pupils(session.site.cycle, session)
-    attempts = {a["student_id"]: a for a in Attempt.objects.filter(session=session)
-                .annotate(n=Count("answers"), last=Max("answers__received_at"))
-                .values("student_id", "started_at", "submitted_at", "n", "last")}
-    rows = []
-    for sid, name, booklet in pupils.select("student_id", "name", "booklet").iter_rows():
-        a = attempts.get(sid)
-        rows.append({"student_id": mask_student_id(sid), "name": mask_name(name or ""), "booklet": booklet or "",
-                     "state": "submitted" if a and a["submitted_at"] else "started" if a else "absent",
-                     "started_at": a and a["started_at"], "submitted_at": a and a["submitted_at"],
-                     "changes": a["n"] if a else 0, "last": a and a["last"]})
-    return rows
