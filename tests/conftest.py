@@ -42,6 +42,12 @@ def academic():
 
 
 @pytest.fixture(scope="session")
+def province_data():
+    """Resource figures and a whole-province registry ``tests/fixtures/province.py``."""
+    return _fixture_module("province_fixture", "province.py")
+
+
+@pytest.fixture(scope="session")
 def video():
     """The synthetic test-room clip maker ``tests/fixtures/video.py`` (``video.make_clip``)."""
     return _fixture_module("video_fixture", "video.py")

@@ -59,7 +59,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
                        "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "session.run", "audit.view", "job.view",
                        "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define",
-                       "video.upload", "video.review"},
+                       "video.upload", "video.review", "map.upload"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from junheng_web.cycles import dashboard_views, site_views, views
+from junheng_web.cycles import dashboard_views, site_views, verdict_views, views
 
 urlpatterns = [
     path("", views.cycle_list, name="cycle_list"),
@@ -28,4 +28,6 @@ urlpatterns = [
     path("<int:pk>/academic/<str:code>/", dashboard_views.academic, name="academic_region"),
     path("<int:pk>/academic.json", dashboard_views.academic_json, name="academic_json"),
     path("<int:pk>/academic/<str:code>.json", dashboard_views.academic_json, name="academic_region_json"),
+    path("<int:pk>/verdicts/", verdict_views.verdicts, name="verdicts"),
+    path("<int:pk>/verdicts/<str:code>/", verdict_views.verdict_county, name="verdict_county"),
 ]

@@ -7,4 +7,6 @@ urlpatterns = [
     path("annual.<str:fmt>", views.annual, name="report_annual"),
     path("county/<str:code>.<str:fmt>", views.county, name="report_county"),
     path("school/<str:code>.<str:fmt>", views.school, name="report_school"),
+    path("map/boundaries.geojson", views.map_boundaries, name="map_boundaries"),
+    path("map/boundaries/", views.map_upload, name="map_upload"),
 ]

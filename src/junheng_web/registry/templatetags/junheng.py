@@ -29,3 +29,17 @@ def get(mapping, key: str):
 def get_se(mapping, key: str):
     """``row|get_se:key`` — the standard error ``<key>_se`` of a figure."""
     return mapping.get(f"{key}_se") if hasattr(mapping, "get") else None
+
+
+@register.filter
+def verdict_class(value) -> str:
+    """The CSS class of a verdict: 达到 → ``v-yes``, 未达到 → ``v-no``, anything else → ``v-open``."""
+    return {"达到": "v-yes", "未达到": "v-no", True: "v-yes", False: "v-no"}.get(value, "v-open")
+
+
+@register.filter
+def num(value, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; ``—`` when missing."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):.{int(digits)}f}"
