@@ -6,7 +6,10 @@ An item is one scored unit of an academic test. Three formats:
 * ``multiple_choice`` — a set of keys (``key="AC"``); full credit for exactly the key set; with
   ``max_score=2`` a response that picks some keys and no wrong option earns 1 (partial credit).
 * ``constructed`` — scored 0..``max_score`` by people against a rubric (one description per score
-  point); the raw response is the score code given by the scorer.
+  point); the raw response is the score code given by the scorer.  A constructed item with a
+  ``key`` is *numeric entry*: the pupil types a number, which is marked against the key by machine
+  (the browser test's export, ``junheng_web.delivery.services.auto_mark``: 1 when equal, else 0)
+  or by a scorer on paper; the raw response is again the score code.
 
 Any item may carry a ``score_map`` (raw code → score) that overrides the format's rule, e.g.
 two-digit diagnostic codes ``{"20": 2, "21": 2, "10": 1, "70": 0, "79": 0}`` as TIMSS uses them.

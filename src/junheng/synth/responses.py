@@ -18,6 +18,12 @@ the current year than in the base year (``drift`` in ``params``; the linking's d
 find them). A share ``omit_rate`` of items
 is omitted at random, and a share ``not_reached_rate`` of pupils stop in the last third of the
 booklet (every later item blank). Everything is vectorised and seeded.
+
+The items' content — stems, options, pictures, rubrics — comes from the original grade-6 bank
+(``junheng.synth.bank``): a choice slot takes a choice item (its right option put at the drawn
+key letter) or a numeric-entry item (a constructed item with a key, scored 0/1 on the slot's 2PL
+parameters; its raw response is the score code), a constructed slot a written-answer item.  The
+content has its own random stream, so the parameters are drawn exactly as without it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import polars as pl
 
 from junheng.assessment.booklets import BookletDesign, assign_booklets, booklet_items, cyclic_bib
 from junheng.assessment.items import Item, ItemBank, Usage
+from junheng.synth.bank import Content, ContentPool
 
 SUBJECTS = ("语文", "数学", "英语", "科学")
 _CODE = {"语文": "C", "数学": "M", "英语": "E", "科学": "S"}
@@ -57,6 +64,15 @@ def _rename(design: BookletDesign, names: tuple[str, ...]) -> tuple[tuple[str, .
     return tuple(tuple(names[int(b[1:]) - 1] for b in bk) for bk in design.booklets)
 
 
+def key_at(key: str) -> int:
+    """Where the right option goes: the options before the key letter are the first distractors."""
+    return "ABCD".index(key) + 1
+
+
+def _domain(content: Content | None, domain: str) -> str:
+    return content.domain if content is not None and content.domain else domain
+
+
 def synth_tests(random_state: int, *, subjects: tuple[str, ...] = SUBJECTS, n_blocks: int = 7, items_per_block: int = 8,
                 n_anchor_blocks: int = 2, share_constructed: float = 0.2, base_year: int = 2021,
                 year: int = 2022, dif: float = 0.8, anchor_drift: float = 0.7, n_drifted: int = 1) -> SynthTest:
@@ -68,6 +84,7 @@ def synth_tests(random_state: int, *, subjects: tuple[str, ...] = SUBJECTS, n_bl
     designs, base_designs = {}, {}
     for subject in subjects:
         code = _CODE[subject]
+        pool = ContentPool(subject, random_state + 7919)  # its own stream: the parameters are drawn as before
         n_only = n_blocks - n_anchor_blocks
         names = ([f"{code}A{i + 1}" for i in range(n_anchor_blocks)] + [f"{code}K{i + 1}" for i in range(n_only)]
                  + [f"{code}Y{i + 1}" for i in range(n_only)])
@@ -81,21 +98,31 @@ def synth_tests(random_state: int, *, subjects: tuple[str, ...] = SUBJECTS, n_bl
                 usage = ((Usage(year=base_year, block=block),) if kind in ("anchor", "base") else ()) + \
                         ((Usage(year=year, block=block),) if kind in ("anchor", "current") else ())
                 status = {"anchor": "anchor", "current": "operational", "base": "retired"}[kind]
+                common = {"item_id": item_id, "subject": subject, "status": status, "usage": usage}
                 if cr:
                     loc = float(rng.normal(0.3, 0.8))
                     b1, b2 = loc - 0.6, loc + 0.6
-                    items.append(Item(item_id=item_id, subject=subject, format="constructed", max_score=2,
-                                      rubric=("错误或未答", "部分正确", "完全正确"), content_domain=domain,
-                                      cognitive_level="应用", status=status, usage=usage,
-                                      stem=f"{subject}建构题 {item_id}"))
+                    c = pool.take("constructed")
+                    items.append(Item(**common, format="constructed", max_score=2, content_domain=_domain(c, domain),
+                                      rubric=c.rubric if c else ("错误或未答", "部分正确", "完全正确"),
+                                      cognitive_level="应用", stem=c.stem if c else f"{subject}建构题 {item_id}",
+                                      media=c.media if c else ()))
                     rows.append((item_id, subject, "gpcm", a, loc, b1, b2, block, kind))
                 else:
                     key = "ABCD"[int(rng.integers(0, 4))]
                     b = float(rng.normal(0.0, 1.0))
-                    items.append(Item(item_id=item_id, subject=subject, format="single_choice", key=key,
-                                      options=tuple(f"选项{x}" for x in "ABCD"), content_domain=domain,
-                                      cognitive_level=("了解", "理解", "应用")[j % 3], status=status, usage=usage,
-                                      stem=f"{subject}选择题 {item_id}"))
+                    c = pool.take("choice")
+                    level = ("了解", "理解", "应用")[j % 3]
+                    if c is not None and c.kind == "number":  # numeric entry: 0/1 on a choice slot's parameters
+                        items.append(Item(**common, format="constructed", max_score=1, key=c.key, rubric=c.rubric,
+                                          content_domain=_domain(c, domain), cognitive_level=level, stem=c.stem,
+                                          media=c.media))
+                    else:
+                        options = (tuple(c.options[1:key_at(key)] + c.options[:1] + c.options[key_at(key):])
+                                   if c else tuple(f"选项{x}" for x in "ABCD"))
+                        items.append(Item(**common, format="single_choice", key=key, options=options,
+                                          content_domain=_domain(c, domain), cognitive_level=level,
+                                          stem=c.stem if c else f"{subject}选择题 {item_id}", media=c.media if c else ()))
                     rows.append((item_id, subject, "2pl", a, b, None, None, block, kind))
                 block_rows.append((item_id, block, j + 1))
         current = tuple(names[:n_blocks])
@@ -143,7 +170,7 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
         pl.Series("_stop", np.where(rng.random(len(theta)) < not_reached_rate,
                                                                 rng.uniform(0.67, 1.0, len(theta)), 2.0)))
     n_items = bi.group_by("booklet").agg(pl.col("position").max().alias("_len"))
-    key = test.bank.to_frame().select("item_id", "key")
+    key = test.bank.to_frame().select("item_id", "key", (pl.col("format") == "constructed").alias("_written"))
     df = (people.join(bi.select("booklet", "item_id", "position"), on="booklet", how="inner")
                 .join(n_items, on="booklet").join(test.params.select("item_id", "model", "a", "b", "b_1", "b_2", "dif_female", "drift"), on="item_id")
                 .join(key, on="item_id"))
@@ -164,12 +191,13 @@ def simulate_raw(assignment: pl.DataFrame, theta: np.ndarray, test: SynthTest, d
     tot = e0 + e1 + e2
     cr_score = (u > e0 / tot).astype(np.int64) + (u > (e0 + e1) / tot).astype(np.int64)
     score = np.where(is_cr, cr_score, score)
-    key_idx = df["key"].fill_null("A").replace_strict({"A": 0, "B": 1, "C": 2, "D": 3}, return_dtype=pl.Int64).to_numpy()
+    key_idx = df["key"].replace_strict({"A": 0, "B": 1, "C": 2, "D": 3}, default=0, return_dtype=pl.Int64).to_numpy()
     wrong = (key_idx + rng.integers(1, 4, df.height)) % 4
     choice = np.where(score == 1, key_idx, wrong)
     omitted = rng.random(df.height) < omit_rate
     stopped = df["position"].to_numpy() > df["_stop"].to_numpy() * df["_len"].to_numpy()
-    code = np.where(omitted | stopped, -1, np.where(is_cr, score, 10 + choice))
+    scored_by_code = is_cr | df["_written"].to_numpy()  # constructed and numeric entry: the score code
+    code = np.where(omitted | stopped, -1, np.where(scored_by_code, score, 10 + choice))
     labels = {-1: "", 0: "0", 1: "1", 2: "2", 10: "A", 11: "B", 12: "C", 13: "D"}
     raw = pl.Series("raw", code).replace_strict(labels, return_dtype=pl.String)
     return pl.DataFrame({"person_id": df["person_id"], "item_id": df["item_id"], "raw": raw,
