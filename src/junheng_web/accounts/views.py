@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from junheng_web.accounts.backends import LOCKED
-from junheng_web.accounts.models import AuditLog, action_label
+from junheng_web.accounts.models import AuditLog
 from junheng_web.accounts.scoping import require, restrict
+from junheng_web.accounts.tables import AuditFilter, AuditTable
+from junheng_web.tables import list_page
 
 
 class LoginView(auth_views.LoginView):
@@ -33,23 +33,8 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    """The audit log, filterable by user, action, region, date range and path."""
+    """The audit log as a table: filterable by user, action, region, date range and object; exportable."""
     require(request.user, "audit.view")
     qs = restrict(AuditLog.objects.all(), request.user)
-    f = {k: request.GET.get(k, "").strip() for k in ("user", "action", "region", "since", "until", "q")}
-    if f["user"]:
-        qs = qs.filter(username=f["user"])
-    if f["action"]:
-        qs = qs.filter(action=f["action"])
-    if f["region"]:
-        qs = qs.filter(region_code__startswith=f["region"])
-    if f["since"] and parse_date(f["since"]):
-        qs = qs.filter(at__date__gte=parse_date(f["since"]))
-    if f["until"] and parse_date(f["until"]):
-        qs = qs.filter(at__date__lte=parse_date(f["until"]))
-    if f["q"]:
-        qs = qs.filter(what__icontains=f["q"])
-    page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    actions = AuditLog.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "accounts/audit.html", {"page": page, "f": f,
-                                                   "actions": [(a, action_label(a)) for a in actions]})
+    return list_page(request, AuditTable, qs, filterset=AuditFilter, title=_("审计日志"), export="audit-log",
+                     table_kwargs={"order_by": request.GET.get("sort") or "-at"})

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from junheng.exceptions import JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.cycles.tables import TestSiteFilter, TestSiteTable
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.pages import scoped_cycle
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL
+from junheng_web.tables import list_page
 from junheng_web.testsites import services
 from junheng_web.testsites.forms import SitesPerSchoolForm, TestSessionForm, TestSiteForm
 from junheng_web.testsites.models import TestSite
@@ -28,14 +31,12 @@ from junheng_web.testsites.models import TestSite
 
 @login_required
 def site_list(request: HttpRequest, pk: int) -> HttpResponse:
-    """The sites of the user's area, a page of 100 at a time (``?county=`` narrows to one county);
-    counties and the province admin set sites up here."""
+    """The sites of the user's area as a table (``?county=<code>`` or the 区县 filter narrows to one
+    county; sorted, paged, exportable); counties and the province admin set sites up here."""
     cycle = scoped_cycle(request, pk)
-    sites = restrict(TestSite.objects.filter(cycle=cycle), request.user)
-    if request.GET.get("county"):
-        sites = sites.filter(county__code=request.GET["county"])
-    page = Paginator(sites.order_by("county__code", "code"), 100).get_page(request.GET.get("page"))
-    page.object_list = page.object_list.select_related("county").prefetch_related("schools__school", "sessions")
+    sites = (restrict(TestSite.objects.filter(cycle=cycle), request.user).order_by("county__code", "code")
+             .select_related("county").prefetch_related("schools__school")
+             .annotate(n_sessions=Count("sessions", distinct=True)))
     form = None
     if can(request.user, "site.manage") and request.user.role in ("county", "province_admin"):
         schools = (restrict(SampledSchool.objects.filter(cycle=cycle), request.user, "site.manage")
@@ -60,8 +61,11 @@ def site_list(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("site_detail", pk=cycle.pk, site=site.pk)
     elif request.method == "POST":
         require(request.user, "site.manage")
-    return render(request, "cycles/sites.html", {"cycle": cycle, "sites": page, "form": form,
-                                                 "per_school": SitesPerSchoolForm() if form is not None else None})
+    return list_page(request, TestSiteTable, sites, filterset=TestSiteFilter, title=_("测试点"),
+                     crumbs=[(_("监测周期"), reverse("cycle_list")), (str(cycle), reverse("cycle_detail", args=[cycle.pk]))],
+                     export=f"test-sites-{cycle.year}", template="cycles/sites.html",
+                     context={"cycle": cycle, "nav": "cycles/_nav.html", "form": form,
+                              "per_school": SitesPerSchoolForm() if form is not None else None})
 
 
 @login_required

@@ -13,6 +13,7 @@ from junheng_web.accounts.scoping import restrict
 from junheng_web.registry.models import Region
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.tables import ListTable
+from junheng_web.testsites.models import TestSite
 
 
 def _counties(request):
@@ -66,3 +67,41 @@ class SampledSchoolTable(ListTable):
         self.cycle = cycle
         if not can_replace:
             self.columns.hide("actions")
+
+
+def _county_codes(request):
+    return [(c.code, c.name) for c in _counties(request)]
+
+
+class TestSiteFilter(filters.FilterSet):
+    q = filters.CharFilter(label=_("测试点编号或名称"), method="search")
+    county = filters.ChoiceFilter(label=_("区县"), field_name="county__code", choices=(), empty_label=_("全部"))
+
+    class Meta:
+        model = TestSite
+        fields = ["q", "county"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["county"].extra["choices"] = _county_codes(self.request)  # the user's counties only
+
+    def search(self, queryset, name, value):
+        return text_search(queryset, ("code", "name"), value)
+
+
+class TestSiteTable(ListTable):
+    code = tables.TemplateColumn('<a href="{% url \'site_detail\' record.cycle_id record.pk %}">{{ value }}</a>',
+                                 verbose_name=_("编号"))
+    name = tables.Column(_("名称"))
+    county = tables.Column(_("区县"), accessor="county__name", order_by=("county__code", "code"))
+    schools = tables.Column(_("参测学校"), empty_values=(), orderable=False)
+    n_sessions = tables.Column(_("场次"), attrs={"td": {"class": "num"}})
+
+    def render_schools(self, record):
+        return "、".join(ss.school.name for ss in record.schools.all())
+
+    def value_schools(self, record):
+        return self.render_schools(record)
+
+    def value_code(self, value):
+        return value
