@@ -116,6 +116,45 @@ def upload_cmd(year: int, grade: int, site_code: str, session: str, room: str | 
                f"时间标记 schedule flags {result['schedule_flags']}; 场次 session: {session_validity(obj)}")
 
 
+@video.command("reanalyse")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the monitoring cycle's year")
+@click.option("--grade", type=click.IntRange(1, 9), default=6, show_default=True, help="the monitoring cycle's grade")
+@click.option("--site", "site_code", required=True, help="the test site's code (测试点编号)")
+@click.option("--session", required=True, help="the session: its number or its subject")
+@click.option("--room", help="the room (考场), when the subject has several sessions at the site")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="follow the job's progress until every recording is analysed")
+@_FPS
+@_SET
+def reanalyse_cmd(year: int, grade: int, site_code: str, session: str, room: str | None, wait: bool, fps: float,
+                  settings: tuple[str, ...]) -> None:
+    """把场次的全部录像重新分析（每个录像一个后台任务，由工作进程并行） / analyse every recording of a
+    session again: one background job per recording, run by the platform's workers (``manage.py runjobs``)."""
+    import time
+
+    from junheng_web.jobs.models import Job
+    from junheng_web.supervision.services import queue_session_analysis
+    from junheng_web.testsites.services import find_session
+
+    obj = find_session(platform_cycle(year, grade), site_code, session, room)
+    job = queue_session_analysis(obj, fps=fps, params=_parameters(settings) if settings else None)
+    click.echo(f"任务 job #{job.pk}: {job.children.count()} 个录像 recordings queued")
+    if not wait:
+        return
+    from junheng_web.jobs.runner import settle
+
+    with fraction_bar(f"分析 {obj}") as progress:
+        while job.status == Job.Status.RUNNING:
+            settle(job.pk)
+            job.refresh_from_db()
+            progress(job.progress / 100, job.message)
+            if job.status == Job.Status.RUNNING:
+                time.sleep(1)
+    if job.status == Job.Status.FAILED:
+        raise click.ClickException(job.error)
+    click.echo(f"{obj}: " + ", ".join(f"{k} {v}" for k, v in job.result.items()))
+
+
 _TABLE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 

@@ -122,6 +122,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tables2",  # the lists (junheng_web.tables)
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "junheng_web.registry",
     "junheng_web.accounts",
     "junheng_web.jobs",
@@ -179,6 +181,14 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background jobs (jobs.runner): Django's Tasks API (django-tasks) on the database backend of
+# django-tasks-db — the queue is a table of the database above, workers are `manage.py runjobs`;
+# "immediate" runs a job inside the request that queued it (JUNHENG_JOBS_EAGER=1, the tests).
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

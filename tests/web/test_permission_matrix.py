@@ -105,6 +105,8 @@ MATRIX = [
     Entry("session_video", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
     Entry("recording_upload", lambda w: {"session": w.sessions["A"].pk}, action="video.upload", method="post",
           owner_status=(302,), school_bound=True),
+    Entry("session_analyse", lambda w: {"session": w.sessions["A"].pk}, action="video.upload", method="post",
+          owner_status=(302,), school_bound=True),
     Entry("flag_detail", lambda w: {"flag": w.video["flag"].pk}, action="video.review", owner="rita",
           school_bound=True),
     Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",

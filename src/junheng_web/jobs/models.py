@@ -10,11 +10,13 @@ from django.utils.translation import gettext_lazy as _
 # the words shown for a job's kind and for the keys of its result (the stored values stay short codes;
 # a kind or key not listed is shown as it is)
 KIND_LABELS = {"roster": _("名册导入"), "fitness": _("体质健康数据导入"), "questionnaire": _("问卷数据导入"),
-               "sample": _("抽样"), "video": _("视频分析")}
+               "sample": _("抽样"), "video": _("视频分析"),
+               "video.session": _("场次录像分析")}
 RESULT_LABELS = {"rows": _("行数"), "created": _("新增"), "updated": _("更新"), "unchanged": _("未变"),
                  "run": _("抽样批次"), "schools": _("学校数"), "replacements": _("备选学校数"), "pupils": _("学生数"),
                  "recording": _("录像编号"), "duration_s": _("时长（秒）"), "picture_flags": _("画面标记"),
-                 "schedule_flags": _("时间标记")}
+                 "schedule_flags": _("时间标记"), "parts": _("子任务数"), "done": _("已完成"),
+                 "failed": _("失败"), "recordings": _("录像数")}
 
 
 class Job(models.Model):
@@ -45,6 +47,9 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     idempotent = models.BooleanField(default=False)  # its kind may safely run again (jobs.runner.kind)
+    task_id = models.CharField(max_length=64, blank=True)  # the queued task (django-tasks-db) of its latest run
+    # a part of a fanned-out job (jobs.runner.enqueue_group): the parent aggregates its children
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
 
     class Meta:
         ordering = ["-created_at", "-id"]

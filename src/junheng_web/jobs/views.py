@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import require, restrict
 from junheng_web.jobs.models import Job
-from junheng_web.jobs.runner import reap
+from junheng_web.jobs.runner import reap, settle
 
 
 def _job(request: HttpRequest, pk: int) -> Job:
@@ -21,6 +21,9 @@ def _job(request: HttpRequest, pk: int) -> Job:
     require(request.user, "job.view")
     job = get_object_or_404(restrict(Job.objects.all(), request.user, "job.view"), pk=pk)
     if job.status == Job.Status.RUNNING and reap(Job.objects.filter(pk=job.pk)):
+        job.refresh_from_db()
+    if job.status == Job.Status.RUNNING and job.children.exists():  # a fanned-out job: its parts' progress
+        settle(job.pk)
         job.refresh_from_db()
     return job
 
@@ -31,7 +34,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if job.issues:  # the rejected rows show 学籍号 and values of pupils
         audit(request, "view", f"upload errors, job {job.pk}", rows=len(job.issues),
               region_code=job.county.code if job.county else "")
-    return render(request, "jobs/detail.html", {"job": job})
+    children = job.children.order_by("id") if not job.parent_id else None
+    return render(request, "jobs/detail.html", {"job": job, "children": children})
 
 
 @login_required

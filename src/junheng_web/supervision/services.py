@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.supervision import FlagParameters, analyse_video, schedule_flags
+from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
 from junheng_web.supervision.models import FORENSIC_KINDS, Flag, Recording
@@ -181,6 +182,9 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
         raise InputError([Issue(i.rule_zh, i.rule_en, file=rec.name) for i in exc.issues], exc.summary) from exc
     session = rec.session
     with transaction.atomic():
+        # the recordings of a session may be analysed at once by several workers (queue_session_analysis):
+        # their flag writes take turns on the session's row, so the schedule flags see every recording
+        TestSession.objects.select_for_update().filter(pk=session.pk).first()
         rec.duration_s, rec.status = info.duration_s, Recording.Status.ANALYSED
         rec.analysis = {"fps": fps, "parameters": params.as_dict(), "native_fps": info.native_fps,
                         "frames": info.frames, "width": info.width, "height": info.height, **people_info}
@@ -190,6 +194,21 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
     report(1.0, "完成 / done")
     return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,
             "schedule_flags": schedule}
+
+
+def queue_session_analysis(session: TestSession, *, user=None, fps: float = 1.0, params=None, school=None):
+    """Analyse every recording of ``session`` again (e.g. with changed thresholds), fanned out: one
+    background job per recording, taken by any free worker, under one parent job (returned) whose
+    page shows the parts' progress and their summed result.  The web page and ``junheng video
+    reanalyse`` both call this."""
+    recs = list(session.recordings.order_by("id"))
+    if not recs:
+        raise InputError([Issue("该场次尚未上传录像", "the session has no recording yet", value=str(session))],
+                         "没有可分析的录像 / nothing to analyse")
+    extra = {"parameters": params.as_dict()} if params is not None else {}
+    parts = [{"recording": r.pk, "session": session.pk, "name": r.name, "fps": fps, **extra} for r in recs]
+    return enqueue_group("video.session", "video", parts, user=user, cycle=session.site.cycle,
+                         county=session.site.county, school=school, params={"session": session.pk, "fps": fps})
 
 
 PAIR_KINDS = ("identical_incorrect", "same_timing")  # symmetric: both pupils are concerned

@@ -78,6 +78,22 @@ def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def session_analyse(request: HttpRequest, session: int) -> HttpResponse:
+    """Analyse every recording of the session again: one background job per recording, any free
+    worker takes each; the parent job's page shows them all."""
+    require(request.user, "video.upload")
+    obj = _session(request, session, "video.upload")
+    try:
+        job = services.queue_session_analysis(obj, user=request.user, school=request.user.school)
+    except InputError as exc:
+        for issue in exc.issues:
+            messages.error(request, issue.message())
+        return redirect("session_video", session=obj.pk)
+    return redirect("job_detail", pk=job.pk)
+
+
+@login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     """Open flags in the reviewer's region, oldest session first."""
     require(request.user, "video.review")

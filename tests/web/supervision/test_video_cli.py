@@ -35,3 +35,28 @@ def test_unknown_sites_and_sessions_exit_2(world, video, tmp_path):
     r = _run("--year", 2022, "--site", "TA01", "--session", "数学", clip)
     assert r.exit_code == 2 and "has no session '数学'" in r.output and "语文" in r.output
     assert not Recording.objects.exists()
+
+
+def test_reanalyse_fans_out_one_job_per_recording_and_sums_them(world, video, tmp_path, eager_jobs):
+    """Two recordings of a session analysed again with a stricter threshold: one child job each, the
+    parent's result sums them (the flags of each clip are known: a black stretch of 8 s in each)."""
+    from junheng_web.jobs.models import Job
+
+    clips = [video.make_clip(tmp_path / "a.avi", 12, [("black", 1, 9)]),
+             video.make_clip(tmp_path / "b.avi", 12, [("black", 2, 10)])]
+    for clip in clips:
+        assert _run("--year", 2022, "--site", "TA01", "--session", "语文", clip).exit_code == 0
+    r = CliRunner().invoke(cli, ["video", "reanalyse", "--year", "2022", "--site", "TA01", "--session", "语文"])
+    assert r.exit_code == 0, r.output
+    parent = Job.objects.get(kind="video.session")
+    assert parent.status == "done" and parent.children.count() == 2
+    assert {c.params["name"] for c in parent.children.all()} == {"a.avi", "b.avi"}
+    assert parent.result["parts"] == parent.result["recordings"] == 2
+    assert parent.result["picture_flags"] == Flag.objects.filter(recording__isnull=False).count() == 2
+    assert parent.result["duration_s"] == pytest.approx(24, abs=1)
+    assert "recordings 2" in r.output
+
+
+def test_reanalyse_without_recordings_says_so(world):
+    r = CliRunner().invoke(cli, ["video", "reanalyse", "--year", "2022", "--site", "TA01", "--session", "语文"])
+    assert r.exit_code != 0 and "no recording" in r.output
