@@ -171,6 +171,12 @@ def booklet_items(booklet: Booklet) -> list[tuple[int, str, Item]]:
     return out
 
 
+def booklet_keys(booklet_id: int) -> dict[str, int]:
+    """``item_id → Item.pk`` of a booklet's items in one query (every answer request needs them)."""
+    return dict(BlockItem.objects.filter(block__bookletblock__booklet_id=booklet_id)
+                .values_list("item__item_id", "item_id"))
+
+
 def entry_format(item: Item) -> str:
     """How the page takes the answer: the item's format, or ``number`` for a constructed item with
     a key (numeric entry: a short text box, marked automatically by ``auto_mark``)."""
@@ -331,11 +337,13 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
     end, opened = time_up(attempt, now, win), attempt.session.starts_at - OPEN_BEFORE
     if not changes:
         return Recorded([], {}, now > end, end, win.state)
-    items = {it.item_id: it.pk for _, _, it in booklet_items(attempt.booklet)}
+    items = booklet_keys(attempt.booklet_id)
     outside = sorted({c.item_id for c in changes if c.item_id not in items})
     if outside:
         raise ParameterError(f"题本中没有这些题目 / items not in your booklet: {', '.join(outside[:10])}")
-    leases = dict(Lease.objects.filter(attempt=attempt).values_list("number", "started_at"))
+    # the times newer pages opened matter only for changes of an older page (the usual batch has none)
+    older = any(c.lease < attempt.lease for c in changes)
+    leases = dict(Lease.objects.filter(attempt=attempt).values_list("number", "started_at")) if older else {}
     keep, refused = [], {}
     for c in changes:
         at = min(c.at or now, now)
