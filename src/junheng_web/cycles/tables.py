@@ -105,3 +105,20 @@ class TestSiteTable(ListTable):
 
     def value_code(self, value):
         return value
+
+
+class CycleTable(ListTable):
+    name = tables.TemplateColumn('<a href="{% url \'cycle_detail\' record.pk %}">{{ record }}</a>',
+                                 verbose_name=_("名称"), order_by=("year", "grade"))
+    year = tables.Column(_("年份"))
+    grade = tables.Column(_("年级"))
+    subjects = tables.Column(_("科目"), orderable=False)
+
+    def render_subjects(self, value):
+        return "、".join(value or [])
+
+    def value_subjects(self, value):
+        return self.render_subjects(value)
+
+    def value_name(self, record):
+        return str(record)

@@ -24,7 +24,7 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles.forms import CycleForm, UploadForm
 from junheng_web.cycles.redraw import consequences
-from junheng_web.cycles.tables import SampledSchoolFilter, SampledSchoolTable
+from junheng_web.cycles.tables import CycleTable, SampledSchoolFilter, SampledSchoolTable
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
 from junheng_web.questionnaires.models import Questionnaire
@@ -80,7 +80,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def cycle_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "cycles/list.html", {"cycles": restrict(Cycle.objects.all(), request.user)})
+    return list_page(request, CycleTable, restrict(Cycle.objects.all(), request.user), title=_("监测周期"),
+                     template="cycles/list.html", export="cycles")
 
 
 @login_required

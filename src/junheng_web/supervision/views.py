@@ -22,6 +22,8 @@ from junheng_web.jobs.runner import enqueue
 from junheng_web.supervision import services
 from junheng_web.supervision.forms import RecordingForm, ReviewForm
 from junheng_web.supervision.models import Flag, Recording
+from junheng_web.supervision.tables import FlagFilter, FlagTable
+from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSession
 
 
@@ -95,12 +97,14 @@ def session_analyse(request: HttpRequest, session: int) -> HttpResponse:
 
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    """Open flags in the reviewer's region, oldest session first."""
+    """Open flags in the reviewer's region as a table, oldest session first (sortable, filtered by
+    county, kind and severity; 学籍号 masked)."""
     require(request.user, "video.review")
     flags = (restrict(Flag.objects.filter(status=Flag.Status.OPEN), request.user, "video.review")
              .select_related("session__site__county", "recording")
              .order_by("session__starts_at", "session_id", "start_s", "id"))
-    return render(request, "supervision/queue.html", {"flags": flags[:500], "total": flags.count()})
+    return list_page(request, FlagTable, flags, filterset=FlagFilter, title=_("视频巡查：待审核的标记"),
+                     export="video-flags")
 
 
 @login_required
