@@ -24,6 +24,7 @@ from junheng_cli import (
     questionnaire,
     report,
     serve,
+    site,
     supervision,
     survey,
     synth,
@@ -72,6 +73,7 @@ cli.add_command(backup.backup)
 cli.add_command(backup.restore)
 cli.add_command(supervision.video)
 cli.add_command(delivery.delivery)
+cli.add_command(site.site)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ OUTSIDERS = ("charlie", "erin", "gina", "otto", "peter", "rachel", "scott")
 PUBLIC = {"login", "logout", "password_change", "password_change_done", "set_language"}
 # the pupil's browser test: no account; a signed cookie names one attempt (see test_pupil_pages_*)
 PUPIL = {"delivery_signin": "get", "delivery_confirm": "get", "delivery_take": "get", "delivery_answers": "post",
-         "delivery_submit": "post", "delivery_signout": "post"}
+         "delivery_submit": "post", "delivery_signout": "post", "delivery_sw": "get"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,11 @@ MATRIX = [
     Entry("flag_review", lambda w: {"flag": w.video["flag"].pk}, action="video.review", method="post",
           data=lambda w: {"decision": "confirm", "note": "TA01", "acknowledged": "on"}, owner="rita", owner_status=(302,),
           school_bound=True),
+    Entry("delivery_sessions", lambda w: {}, bound=False, owner="paul"),
     Entry("delivery_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
+    Entry("delivery_session_json", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
+    Entry("delivery_session_act", lambda w: {"session": w.sessions["A"].pk}, action="session.run", method="post",
+          data=lambda w: {"action": "incident", "note": "matrix"}, school_bound=True, owner_status=(302,)),
     Entry("delivery_unlock", lambda w: {"session": w.sessions["A"].pk}, method="post",
           data=lambda w: {"number": "0123ABCD"}, school_bound=True, owner_status=(302,)),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",

@@ -25,6 +25,19 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for(proc, url: str, tries: int = 300) -> None:
+    """Wait until the server ``proc`` answers ``url``; fail with its output if it exits first."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(proc.stdout.read().decode())
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer")
+
+
 @contextlib.contextmanager
 def serving(home, *args, env_extra=None):
     port = _port()
@@ -35,16 +48,7 @@ def serving(home, *args, env_extra=None):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(proc.stdout.read().decode())
-                time.sleep(0.2)
-        else:
-            pytest.fail("junheng serve did not answer")
+        wait_for(proc, base + "/accounts/login/")
         yield base
     finally:
         proc.terminate()

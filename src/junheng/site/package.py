@@ -125,14 +125,14 @@ def _hkdf(centre: Ed25519PrivateKey, info: str) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=b"junheng-site-package", info=info.encode()).derive(seed)
 
 
-def site_signing_key(centre: Ed25519PrivateKey, package_id: str) -> Ed25519PrivateKey:
-    """The signing key of the site that received site package ``package_id`` (HKDF of the centre's key)."""
-    return Ed25519PrivateKey.from_private_bytes(_hkdf(centre, f"site-signing|{package_id}"))
+def site_signing_key(centre: Ed25519PrivateKey, site: str, package_id: str) -> Ed25519PrivateKey:
+    """The signing key of ``site``, which received site package ``package_id`` (HKDF of the centre's key)."""
+    return Ed25519PrivateKey.from_private_bytes(_hkdf(centre, f"site-signing|{site}|{package_id}"))
 
 
-def result_key(centre: Ed25519PrivateKey, package_id: str) -> bytes:
-    """The AES-256 key of the result packages of site package ``package_id``."""
-    return _hkdf(centre, f"result|{package_id}")
+def result_key(centre: Ed25519PrivateKey, site: str, package_id: str) -> bytes:
+    """The AES-256 key of ``site``'s result packages under site package ``package_id``."""
+    return _hkdf(centre, f"result|{site}|{package_id}")
 
 
 def new_unlock_code() -> str:

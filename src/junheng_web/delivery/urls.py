@@ -10,6 +10,7 @@ urlpatterns = [
     path("submit/", views.submit, name="delivery_submit"),
     path("sw.js", views.service_worker, name="delivery_sw"),
     path("signout/", views.signout, name="delivery_signout"),
+    path("sessions/", views.sessions_index, name="delivery_sessions"),
     path("sessions/<int:session>/", views.session_status, name="delivery_session"),
     path("sessions/<int:session>/status.json", views.session_json, name="delivery_session_json"),
     path("sessions/<int:session>/act/", views.session_act, name="delivery_session_act"),

@@ -270,6 +270,15 @@ def _pupil(session, token: str) -> str:
 
 
 @login_required
+def sessions_index(request: HttpRequest) -> HttpResponse:
+    """The sessions the user may see, today's first: the way into the console (the site node's home)."""
+    sessions = (restrict(TestSession.objects.select_related("site"), request.user)
+                .order_by("-starts_at", "site__code", "room")[:200])
+    return render(request, "delivery/sessions.html", {"sessions": sessions,
+                                                      "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
+
+
+@login_required
 def session_status(request: HttpRequest, session: int) -> HttpResponse:
     """The proctor's console (staff of the session, scoped by ``restrict``): live status of every
     pupil, the room's and each pupil's controls (for roles that run sessions, ``session.run``),
@@ -300,8 +309,8 @@ def session_json(request: HttpRequest, session: int) -> JsonResponse:
 def session_act(request: HttpRequest, session: int) -> HttpResponse:
     """One console action (``action``, optional ``pupil``, ``minutes``, ``note``), by a role that runs
     sessions.  Recorded as a ``ProctorEvent`` and audited."""
-    obj = _staff_session(request, session)
     require(request.user, "session.run")
+    obj = _staff_session(request, session)
     action = request.POST.get("action", "")
     try:
         minutes = int(request.POST["minutes"]) if request.POST.get("minutes") else None

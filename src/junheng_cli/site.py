@@ -1,0 +1,201 @@
+"""``junheng site …``: the test-site node (测试点服务器, issue 15.1).
+
+On the centre: ``prepare`` writes one signed, encrypted package per test site and keeps the unlock
+codes at the centre; ``ingest`` verifies and merges the sites' result packages (idempotent).
+On the school's laptop: ``serve`` unlocks the package with the code released at test start, loads
+it into the laptop's SQLite and serves the pupils' browsers on the LAN with gunicorn; ``export``
+writes the signed result package.  The work is done by ``junheng_web.delivery.sitenode``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import click
+
+from junheng_cli.platform import platform_cycle
+
+DEFAULT_HOME = Path("junheng-site")
+
+
+def _centre_key_path(key: Path | None) -> Path:
+    from django.conf import settings
+
+    return key or Path(settings.JUNHENG_HOME) / "site-keys" / "centre.pem"
+
+
+@click.group("site")
+def site() -> None:
+    """测试点服务器：准备、运行、导出、汇入 / the test-site node: prepare, serve, export, ingest."""
+
+
+@site.command("prepare")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the monitoring cycle's year")
+@click.option("--grade", type=click.IntRange(1, 9), default=6, show_default=True)
+@click.option("--site", "sites", multiple=True, help="a test site's code (repeat; default: every site of the cycle)")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="folder for the site packages (<site>.jhsite) and centre.pub.pem")
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the centre's signing key (default $JUNHENG_HOME/site-keys/centre.pem, created on first use)")
+@click.option("--codes", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where the unlock codes go (default $JUNHENG_HOME/site-keys/unlock-<year>-<grade>.csv; "
+                   "never beside the packages)")
+def prepare_cmd(year: int, grade: int, sites: tuple[str, ...], out_dir: Path, key: Path | None,
+                codes: Path | None) -> None:
+    """中心：为每个测试点写出签名加密的数据包 / centre: write each site's signed, encrypted package."""
+    cycle = platform_cycle(year, grade)
+    from django.conf import settings
+
+    from junheng_web.delivery.sitenode import prepare
+
+    key = _centre_key_path(key)
+    made = prepare(cycle, out_dir, key, sites=list(sites) or None)
+    codes = codes or Path(settings.JUNHENG_HOME) / "site-keys" / f"unlock-{year}-{grade}.csv"
+    codes.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(codes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8-sig") as f:
+        f.write("测试点编号,测试点名称,解锁码,数据包编号\n")
+        for m in made:
+            f.write(f"{m.site},{m.name},{m.unlock_code},{m.package_id}\n")
+    for m in made:
+        click.echo(f"{m.site} {m.name}: {m.sessions} 场次 / sessions, {m.pupils} 名学生 / pupils → {m.path}")
+    click.echo(f"中心公钥 / centre public key: {out_dir / 'centre.pub.pem'} (安装到每台测试点电脑 / install on every "
+               f"site laptop with the package)\n解锁码 / unlock codes: {codes} — 只保存在中心，开考时逐个通知各测试点 / keep "
+               "at the centre; release each site's code at test start (phone, SMS), never with the package")
+
+
+def _site_env(home: Path) -> None:
+    """The laptop's own settings: SQLite in ``home``, site-node settings (no debug, LAN hosts)."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["JUNHENG_HOME"] = str(home)
+    os.environ["JUNHENG_DATABASE_URL"] = f"sqlite:///{home / 'junheng.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "junheng_web.site_settings"
+
+
+@site.command("serve")
+@click.argument("package", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
+@click.option("--site", "site_code", required=True, help="this laptop's test site (its code)")
+@click.option("--centre-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="the centre's public key (centre.pub.pem), installed beforehand")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_HOME, show_default=True,
+              help="the node's folder: its SQLite database, key and logs")
+@click.option("--unlock-code", envvar="JUNHENG_UNLOCK_CODE", default=None,
+              help="the code released at test start (asked for when not given; env JUNHENG_UNLOCK_CODE)")
+@click.option("--proctor-password", envvar="JUNHENG_PROCTOR_PASSWORD", default=None,
+              help="set the password of the node's account 'proctor' (env JUNHENG_PROCTOR_PASSWORD)")
+@click.option("--host", default="0.0.0.0", show_default=True, help="address to listen on (all: the LAN)")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="processes (one per core)")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="threads per process")
+@click.option("--load-only", is_flag=True, help="unlock and load the package, then stop (no server)")
+def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path, unlock_code: str | None,
+              proctor_password: str | None, host: str, port: int, workers: int, threads: int, load_only: bool) -> None:
+    """测试点电脑：解锁数据包并在局域网提供测试 / site laptop: unlock the package and serve the test on the LAN."""
+    _site_env(home)
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.delivery.sitenode import node_state, site_proctor, unlock
+
+    state = node_state(home)
+    if package is not None:
+        from junheng.site import read_manifest
+
+        blob = package.read_bytes()
+        fresh = not state or state.get("package_id") != read_manifest(blob).get("package_id")
+        if fresh and not unlock_code:
+            unlock_code = click.prompt("解锁码 / unlock code", hide_input=True)
+        state = unlock(blob, home=home, site=site_code, unlock_code=unlock_code or "", centre_public=centre_key)
+        click.echo(f"已载入 / loaded: {state['site']} {state['site_name']} (数据包 / package {state['package_id']})")
+    elif not state:
+        raise click.UsageError("本机尚未载入数据包，请给出数据包文件 / no package loaded yet: give the package file")
+    elif state["site"] != site_code:
+        raise click.UsageError(f"本机载入的是测试点 {state['site']} / this node holds site {state['site']}")
+    user, created = site_proctor(home, proctor_password)
+    if created and proctor_password is None:
+        import secrets
+
+        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        site_proctor(home, password)
+        click.echo(f"监考员账号 / proctor account: proctor  密码 / password: {password}  (只显示这一次 / shown once)")
+    if load_only:
+        return
+    from django.db import connections
+
+    connections.close_all()  # no connection crosses the fork into the workers
+    for url in _lan_urls(host, port):
+        click.echo(f"学生 / pupils: {url}/test/    监考台 / proctor: {url}/test/sessions/")
+    _gunicorn(host, port, workers, threads, home)
+
+
+def _lan_urls(host: str, port: int) -> list[str]:
+    if host not in ("0.0.0.0", "::"):
+        return [f"http://{host}:{port}"]
+    found = set()
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.connect(("10.255.255.255", 1))  # no packet is sent: the route tells the LAN address
+        found.add(probe.getsockname()[0])
+        probe.close()
+    except OSError:
+        pass
+    return [f"http://{a}:{port}" for a in sorted(found)] or [f"http://127.0.0.1:{port}"]
+
+
+def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path) -> None:
+    """gunicorn (the production WSGI server; POSIX only) with threaded workers on the node's app."""
+    from gunicorn.app.base import BaseApplication
+
+    class NodeServer(BaseApplication):
+        def load_config(self):
+            for k, v in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
+                         "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
+                         "accesslog": str(home.resolve() / "access.log"), "errorlog": "-"}.items():
+                self.cfg.set(k, v)
+
+        def load(self):
+            from django.core.wsgi import get_wsgi_application
+
+            return get_wsgi_application()
+
+    NodeServer().run()
+
+
+@site.command("export")
+@click.option("--home", type=click.Path(file_okay=False, exists=True, path_type=Path), default=DEFAULT_HOME,
+              show_default=True)
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the result package (.jhresult)")
+def export_cmd(home: Path, outfile: Path) -> None:
+    """测试点电脑：写出签名的结果数据包 / site laptop: write the signed result package."""
+    _site_env(home)
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.delivery.sitenode import export_results
+
+    counts = export_results(home, outfile)
+    click.echo(f"{counts['attempts']} 份作答 / attempts, {counts['answers']} 条作答记录 / answer changes, "
+               f"{counts['events']} 条监考记录 / proctor events → {outfile}")
+
+
+@site.command("ingest")
+@click.argument("packages", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="the centre's signing key (default $JUNHENG_HOME/site-keys/centre.pem)")
+def ingest_cmd(packages: tuple[Path, ...], key: Path | None) -> None:
+    """中心：验证并汇入测试点结果数据包（可重复汇入） / centre: verify and merge result packages (idempotent)."""
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from junheng_web.delivery.sitenode import ingest
+
+    key = _centre_key_path(key)
+    for path in packages:
+        got = ingest(path.read_bytes(), key, name=path.name)
+        again = " (此前已汇入，无变化 / ingested before: nothing changed)" if got["again"] else ""
+        click.echo(f"{path.name}: 测试点 / site {got['site']}: +{got['attempts']} 份作答 / attempts, +{got['answers']} 条作答 / "
+                   f"answers, +{got['events']} 条监考记录 / events{again}")

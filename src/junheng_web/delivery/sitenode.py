@@ -1,0 +1,375 @@
+"""The test-site node (测试点服务器, issue 15.1): the centre prepares a site package, the school's
+laptop unlocks and loads it into its own SQLite and serves the test on the LAN, then exports a
+result package that the centre ingests.  The cryptography is the core's (``junheng.site``); this
+module chooses the records and merges them.
+
+What a site package holds (``records.json``, Django's serialisation, primary keys kept so that the
+login codes' salts — which name the cycle's and the session's ids — stay valid): the division
+chain of the site's county, the site's schools and sampled schools, the sample run, the sampled
+pupils with their names masked (张**) and no birth date, class or ethnicity, the site and its
+sessions (no proctor account), the login codes' salted hashes (never a code; the centre's lookup
+HMACs stay at the centre — their key is the centre's secret — so a site finds a code by its salted
+hash, one hash per open session of the site), the booklets assigned to those pupils with their
+blocks and items **without keys, rubrics or score maps**.  ``node.json`` holds the site's own
+signing key and result key (derived by the centre, ``junheng.site.site_signing_key``).
+
+A result package holds the site's attempts, page leases, every answer change (UUID, seq, lease,
+client time, arrival), the proctor's events (the log, incidents) and the audit of the node.  The
+centre merges it by UUID: ingesting a package twice, or an older export after a newer one, adds
+nothing; the current answer to an item stays the change with the highest ``(lease, seq)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core import serializers
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from junheng.exceptions import ParameterError
+from junheng.site import (
+    PackageError,
+    fingerprint,
+    load_private,
+    load_public,
+    new_signing_key,
+    new_unlock_code,
+    open_package,
+    private_pem,
+    public_pem,
+    read_manifest,
+    result_key,
+    seal,
+    site_signing_key,
+    write_package,
+)
+from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
+from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, SiteResult
+from junheng_web.registry.admin import mask_name
+from junheng_web.registry.models import Cycle, Pupil, Region, School
+from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
+from junheng_web.testsites.models import LoginCode, TestSession, TestSite
+
+SUFFIX = ".jhsite"  # a site package
+RESULT_SUFFIX = ".jhresult"
+VALID_AFTER_END = dt.timedelta(days=2)  # a site package expires two days after its last session
+NODE_FILE = "node.json"  # on the laptop: which package is loaded, the site's keys (mode 0600)
+
+
+# ---- the centre's key ------------------------------------------------------------------------------
+
+def centre_key(path: Path):
+    """The centre's Ed25519 key at ``path``, created (mode 0600) with its public half beside it
+    (``.pub.pem``) on first use."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = new_signing_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(private_pem(key))
+        public_path(path).write_bytes(public_pem(key))
+        return key
+    return load_private(path)
+
+
+def public_path(key_path: Path) -> Path:
+    return Path(key_path).with_suffix(".pub.pem")
+
+
+# ---- prepare (centre) ------------------------------------------------------------------------------
+
+def _ancestors(regions) -> list[Region]:
+    out, seen = [], set()
+    for r in regions:
+        while r is not None and r.pk not in seen:
+            seen.add(r.pk)
+            out.append(r)
+            r = r.parent
+    return sorted(out, key=lambda r: (r.parent_id is not None, r.code))
+
+
+def site_records(cycle: Cycle, site: TestSite) -> list:
+    """The records a site needs on test day (module docstring), personal fields reduced."""
+    sampled = list(SampledSchool.objects.filter(test_sites=site).select_related("school__county__parent__parent"))
+    if not sampled:
+        raise ParameterError(f"测试点 {site.code} 没有参测学校 / site {site.code} has no schools")
+    schools = [s.school for s in sampled]
+    for s in sampled:
+        s.replaces_id = None  # the school it replaced stays at the centre
+    sampled_pupils = list(SampledPupil.objects.filter(cycle=cycle, sampled_school__in=sampled).select_related("pupil"))
+    pupils = [sp.pupil for sp in sampled_pupils]
+    for p in pupils:
+        p.name, p.birth_date, p.ethnicity, p.school_class_id = mask_name(p.name), dt.date(2000, 1, 1), "", None
+    runs = SampleRun.objects.filter(pk__in={s.run_id for s in sampled} | {sp.run_id for sp in sampled_pupils})
+    sessions = list(TestSession.objects.filter(site=site))
+    for s in sessions:
+        s.proctor_id = None
+    codes = list(LoginCode.objects.filter(session__in=sessions))
+    for c in codes:
+        c.lookup = None
+    assignments = list(BookletAssignment.objects.filter(cycle=cycle, student_id__in=[p.student_id for p in pupils]))
+    booklets = Booklet.objects.filter(pk__in={a.booklet_id for a in assignments})
+    slots = list(BookletBlock.objects.filter(booklet__in=booklets))
+    blocks = Block.objects.filter(pk__in={s.block_id for s in slots})
+    block_items = list(BlockItem.objects.filter(block__in=blocks))
+    items = list(Item.objects.filter(pk__in={b.item_id for b in block_items}))
+    for it in items:
+        it.key, it.rubric, it.score_map = "", [], {}
+    return [*_ancestors({s.county for s in schools} | {site.county}), *schools, cycle, *runs, *sampled, *pupils,
+            *sampled_pupils, site, *sessions, *codes, *items, *blocks, *block_items, *booklets, *slots, *assignments]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    site: str
+    name: str
+    path: Path
+    unlock_code: str
+    package_id: str
+    pupils: int
+    sessions: int
+
+
+def prepare(cycle: Cycle, out_dir: Path, key_path: Path, *, sites: list[str] | None = None,
+            now: dt.datetime | None = None) -> list[Prepared]:
+    """One signed, encrypted package per test site of ``cycle`` (or of ``sites``, by code) in
+    ``out_dir``, each locked with its own new unlock code; the centre's public key beside them."""
+    now = now or timezone.now()
+    centre = centre_key(key_path)
+    chosen = TestSite.objects.filter(cycle=cycle).select_related("county__parent__parent").order_by("code")
+    if sites:
+        found = set(chosen.filter(code__in=sites).values_list("code", flat=True))
+        missing = sorted(set(sites) - found)
+        if missing:
+            raise ParameterError(f"{cycle} 没有这些测试点 / no such test sites in {cycle}: {', '.join(missing)}")
+        chosen = chosen.filter(code__in=sites)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "centre.pub.pem").write_bytes(public_pem(centre))
+    made = []
+    for site in chosen:
+        records = site_records(cycle, site)
+        ends = max((s.ends_at for s in records if isinstance(s, TestSession)), default=now)
+        pid, code = str(uuid.uuid4()), new_unlock_code()
+        node = {"site": site.code, "site_name": site.name, "cycle": str(cycle.pk), "package_id": pid,
+                "centre": fingerprint(centre),
+                "site_key": private_pem(site_signing_key(centre, site.code, pid)).decode(),
+                "result_key": result_key(centre, site.code, pid).hex()}
+        blob = seal({"records.json": serializers.serialize("json", records).encode(),
+                     NODE_FILE: json.dumps(node).encode()},
+                    kind="site", site=site.code, cycle=f"{cycle.year}-{cycle.grade}", signer=centre, unlock_code=code,
+                    issued_at=now, expires_at=ends + VALID_AFTER_END, package_id=pid,
+                    extra={"site_name": site.name})
+        path = write_package(blob, out_dir / f"{site.code}{SUFFIX}")
+        made.append(Prepared(site.code, site.name, path, code, pid,
+                             sum(isinstance(r, Pupil) for r in records), sum(isinstance(r, TestSession) for r in records)))
+    if not made:
+        raise ParameterError(f"{cycle} 没有测试点 / {cycle} has no test sites")
+    return made
+
+
+# ---- the site node ---------------------------------------------------------------------------------
+
+def node_state(home: Path) -> dict | None:
+    path = Path(home) / NODE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _save_node(home: Path, state: dict) -> None:
+    path = Path(home) / NODE_FILE
+    tmp = path.with_name(f".{NODE_FILE}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(state, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def unlock(blob: bytes, *, home: Path, site: str, unlock_code: str, centre_public: Path,
+           now: dt.datetime | None = None) -> dict:
+    """Verify and decrypt a site package and load it into this node's database (``home``).
+
+    The same package again changes nothing; a package issued before the one loaded is refused
+    (a replay), a newer one is loaded over it (records updated by their ids; answers kept)."""
+    trusted = load_public(centre_public)
+    state = node_state(home)
+    manifest = read_manifest(blob, "测试点数据包 / site package")
+    if state and state["package_id"] == manifest.get("package_id") and state["site"] == site:
+        return state  # loaded already
+    newer_than = dt.datetime.fromisoformat(state["issued_at"]) if state and state["site"] == site else None
+    if state and state["site"] != site:
+        raise PackageError(f"本机已载入测试点 {state['site']} 的数据包，不能再载入测试点 {site} 的 / this node holds "
+                           f"site {state['site']}; it cannot load site {site}")
+    pkg = open_package(blob, kind="site", site=site, trusted=trusted, unlock_code=unlock_code, now=now,
+                       newer_than=newer_than, what="测试点数据包 / site package")
+    node = json.loads(pkg.files[NODE_FILE])
+    with transaction.atomic():
+        for obj in serializers.deserialize("json", pkg.files["records.json"]):
+            obj.save()
+    node.update(issued_at=pkg.manifest["issued_at"], loaded_at=timezone.now().isoformat(),
+                expires_at=pkg.manifest["expires_at"])
+    _save_node(home, node)
+    return node
+
+
+def site_proctor(home: Path, password: str | None):
+    """The node's proctor account ``proctor`` (role proctor, the site's first school): created on
+    first start; its password set when ``password`` is given.  Returns ``(user, created)``."""
+    from junheng_web.accounts.models import User
+
+    state = node_state(home)
+    site = TestSite.objects.get(code=state["site"], cycle_id=int(state["cycle"]))
+    school = School.objects.filter(samplings__test_sites=site).order_by("code").first()
+    user, created = User.objects.get_or_create(username="proctor", defaults={"role": User.Role.PROCTOR,
+                                                                             "school": school})
+    if password is not None:
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_password(password, user)
+        except ValidationError as e:
+            raise ParameterError("监考员密码不合要求 / the proctor's password is refused: " + " ".join(e.messages)) from None
+        user.set_password(password)
+        user.save()
+    return user, created
+
+
+def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dict:
+    """Write this node's result package (signed by the site's key, encrypted with its result key)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from junheng_web.accounts.models import AuditLog
+
+    state = node_state(home)
+    if not state:
+        raise ParameterError("本机尚未载入测试点数据包 / no site package is loaded on this node")
+    sessions = TestSession.objects.filter(site__code=state["site"], site__cycle_id=int(state["cycle"]))
+    attempts = Attempt.objects.filter(session__in=sessions)
+    answers = Answer.objects.filter(attempt__in=attempts).select_related("item")
+    records = {
+        "attempts": [{"id": str(a.pk), "session": a.session_id, "student_id": a.student_id, "booklet": a.booklet_id,
+                      "started_at": _iso(a.started_at), "submitted_at": _iso(a.submitted_at), "lease": a.lease}
+                     for a in attempts],
+        "leases": [{"attempt": str(lease.attempt_id), "number": lease.number, "started_at": _iso(lease.started_at)}
+                   for lease in Lease.objects.filter(attempt__in=attempts)],
+        "answers": [{"id": str(a.pk), "attempt": str(a.attempt_id), "item": a.item.item_id, "raw": a.raw, "seq": a.seq,
+                     "lease": a.lease, "client_at": _iso(a.client_at), "received_at": _iso(a.received_at)}
+                    for a in answers],
+        "events": [{"id": str(e.pk), "session": e.session_id, "student_id": e.student_id, "action": e.action,
+                    "minutes": e.minutes, "note": e.note, "by": e.by, "at": _iso(e.at)}
+                   for e in ProctorEvent.objects.filter(session__in=sessions)],
+        "audit": [{"at": _iso(a.at), "username": a.username, "action": a.action, "what": a.what, "ip": a.ip}
+                  for a in AuditLog.objects.all().order_by("at")],
+    }
+    signer = load_pem_private_key(state["site_key"].encode(), password=None)
+    blob = seal({"results.json": json.dumps(records, ensure_ascii=False).encode()}, kind="result", site=state["site"],
+                cycle=state["cycle"], signer=signer, key=bytes.fromhex(state["result_key"]), issued_at=now,
+                extra={"site_package": state["package_id"]})
+    write_package(blob, Path(out))
+    return {k: len(v) for k, v in records.items()}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+# ---- ingest (centre) -------------------------------------------------------------------------------
+
+def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result package") -> dict:
+    """Verify a site's result package and merge it (all or nothing).  Returns the numbers of
+    records added; a package ingested before adds nothing (``"again": True``)."""
+    centre = load_private(Path(key_path))
+    manifest = read_manifest(blob, name)
+    site_code, pid = manifest["site"], str(manifest.get("site_package") or "")
+    try:
+        uuid.UUID(pid)
+    except ValueError:
+        raise PackageError(f"{name} 没有注明测试点数据包 / names no site package") from None
+    pkg = open_package(blob, kind="result", site=site_code, trusted=site_signing_key(centre, site_code, pid).public_key(),
+                       key=result_key(centre, site_code, pid), what=name)
+    data = json.loads(pkg.files["results.json"])
+    year_grade = str(manifest.get("cycle", ""))
+    site = TestSite.objects.filter(code=site_code, cycle_id=int(year_grade) if year_grade.isdigit() else -1).first()
+    if site is None:
+        raise PackageError(f"{name}: 中心没有测试点 {site_code} / the centre has no test site {site_code}")
+    sessions = set(TestSession.objects.filter(site=site).values_list("pk", flat=True))
+    problems = [f"场次 #{s}" for s in {a["session"] for a in data["attempts"]} | {e["session"] for e in data["events"]}
+                if s not in sessions]
+    if problems:
+        raise PackageError(f"{name} 含有不属于测试点 {site_code} 的场次 / holds sessions of another site: "
+                           + ", ".join(sorted(problems)))
+    items = dict(Item.objects.filter(item_id__in={a["item"] for a in data["answers"]}).values_list("item_id", "pk"))
+    existing = {(s, sid): pk for pk, s, sid in Attempt.objects.filter(session_id__in=sessions)
+                .values_list("pk", "session_id", "student_id")}
+    clash = [a["student_id"] for a in data["attempts"]
+             if existing.get((a["session"], a["student_id"]), uuid.UUID(a["id"])) != uuid.UUID(a["id"])]
+    if clash:
+        raise PackageError(f"{name}: {len(clash)} 名学生在中心平台也有本场次的作答记录，不能自动合并 / {len(clash)} "
+                           "pupils also have an attempt of this session at the centre: not merged automatically")
+    unknown = sorted({a["item"] for a in data["answers"]} - set(items))
+    if unknown:
+        raise PackageError(f"{name}: 中心没有这些题目 / unknown items: {', '.join(unknown[:10])}")
+    before = _counts(sessions)
+    with transaction.atomic():
+        for a in data["attempts"]:
+            att, created = Attempt.objects.get_or_create(
+                pk=uuid.UUID(a["id"]), defaults={"session_id": a["session"], "student_id": a["student_id"],
+                                                 "booklet_id": a["booklet"], "lease": a["lease"],
+                                                 "submitted_at": _time(a["submitted_at"])})
+            if created:  # auto_now_add set it to now: keep the site's time
+                Attempt.objects.filter(pk=att.pk).update(started_at=_time(a["started_at"]))
+                continue
+            submitted = [t for t in (att.submitted_at, _time(a["submitted_at"])) if t]
+            Attempt.objects.filter(pk=att.pk).update(lease=max(att.lease, a["lease"]),
+                                                     submitted_at=min(submitted) if submitted else None)
+        Lease.objects.bulk_create([Lease(attempt_id=uuid.UUID(x["attempt"]), number=x["number"],
+                                         started_at=_time(x["started_at"])) for x in data["leases"]],
+                                  ignore_conflicts=True)
+        ids = [uuid.UUID(x["id"]) for x in data["answers"]]
+        known = {i for k in range(0, len(ids), 5000)
+                 for i in Answer.objects.filter(id__in=ids[k:k + 5000]).values_list("id", flat=True)}
+        new = [Answer(id=i, attempt_id=uuid.UUID(x["attempt"]), item_id=items[x["item"]], raw=x["raw"], seq=x["seq"],
+                      lease=x["lease"], client_at=_time(x["client_at"]), received_at=_time(x["received_at"]))
+               for i, x in zip(ids, data["answers"]) if i not in known]
+        arrived = {a.pk: a.received_at for a in new}
+        Answer.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+        for a in new:  # auto_now_add stamped the ingest: keep the site's arrival times
+            a.received_at = arrived[a.pk] or a.received_at
+        Answer.objects.bulk_update(new, ["received_at"], batch_size=2000)
+        ProctorEvent.objects.bulk_create([ProctorEvent(id=uuid.UUID(e["id"]), session_id=e["session"],
+                                                       student_id=e["student_id"], action=e["action"],
+                                                       minutes=e["minutes"], note=e["note"], by=e["by"],
+                                                       at=_time(e["at"])) for e in data["events"]],
+                                         ignore_conflicts=True)
+        record, first = SiteResult.objects.get_or_create(
+            package_id=uuid.UUID(pkg.package_id),
+            defaults={"site_package": uuid.UUID(pid), "site": site, "issued_at": _time(pkg.manifest["issued_at"]),
+                      "counts": {k: len(v) for k, v in data.items()}})
+    after = _counts(sessions)
+    return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
+
+
+def _counts(sessions) -> dict[str, int]:
+    return {"attempts": Attempt.objects.filter(session_id__in=sessions).count(),
+            "answers": Answer.objects.filter(attempt__session_id__in=sessions).count(),
+            "events": ProctorEvent.objects.filter(session_id__in=sessions).count()}
+
+
+def site_sessions(site_code: str | None = None):
+    """The sessions of this node (all the node's database holds) for the console's index."""
+    qs = TestSession.objects.select_related("site").order_by("starts_at", "pk")
+    return qs.filter(Q(site__code=site_code)) if site_code else qs

@@ -1,0 +1,20 @@
+"""Settings of a test-site node (测试点服务器, ``junheng site serve``): the platform's settings on the
+laptop's own SQLite (``$JUNHENG_HOME/junheng.sqlite3``), never in debug mode, plain HTTP on the
+school LAN, and any address of a private network accepted as the host name (``lan.LanHostMiddleware``;
+Django's ``ALLOWED_HOSTS`` has no address ranges)."""
+
+import os
+
+os.environ.setdefault("JUNHENG_SECURE", "0")  # the LAN has no certificates: plain HTTP
+os.environ["JUNHENG_DEBUG"] = "0"
+
+from junheng_web.settings import *  # noqa: E402,F403
+from junheng_web.settings import MIDDLEWARE, env_list  # noqa: E402
+
+DEBUG = False
+JUNHENG_SITE_NODE = True
+ALLOWED_HOSTS = ["*"]  # the host is checked first by LanHostMiddleware
+LAN_HOST_NAMES = env_list("JUNHENG_ALLOWED_HOSTS", "localhost")
+MIDDLEWARE = ["junheng_web.lan.LanHostMiddleware", *MIDDLEWARE]
+LOGIN_REDIRECT_URL = "/test/sessions/"
+ROOT_URLCONF = "junheng_web.site_urls"
