@@ -45,3 +45,9 @@ def test_demo_stage_small(tmp_path):
     assert scores["level"].is_between(1, 4).all()
     items = pl.read_csv(out / "items_calibrated.csv")
     assert items.height == 4 * 7 * 8
+    # the synthetic truth of the between-school shares, per county × subject and pooled (全部)
+    shares = pl.read_csv(tmp_path / "out" / "synth" / "truth" / "between_school_shares.csv")
+    assert shares.columns == ["county_code", "subject", "true_between_share", "sigma2_between", "sigma2_within",
+                              "schools", "pupils", "exemplary"]
+    assert set(shares["subject"]) == {"语文", "数学", "英语", "科学", "全部"}
+    assert shares["true_between_share"].is_between(0, 1).all()

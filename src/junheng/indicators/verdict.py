@@ -63,7 +63,9 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
     ``checklist``: see module docstring; ``quality``: per county, ``quality_pass`` over all
     subjects (from :func:`junheng.indicators.quality.quality_indicator`), used for ``Q9`` unless
     the checklist gives it: 未达到 when any subject's ``quality_verdict`` is 未达到, 达到 when all
-    are 达到, otherwise 无法判定（差距在抽样误差内）.  Returns ``county_code, year, resource_pass,
+    are 达到, otherwise 无法判定（差距在抽样误差内）.  The reason names each subject short of 达到
+    (its Ⅲ级以上 share and verdict) and, when the between-school share is pooled over the subjects
+    (``pooled_between_share``), that share once.  Returns ``county_code, year, resource_pass,
     quality`` (Q9: 达到 / 未达到 / 无法判定), ``overall`` (达到; 无法判定 when the only open points
     are undecidable; else 未达到), ``gov_met, quality_met, recognition, recognition_ok, vetoes,
     overall_pass, reasons`` (list of Chinese sentences, empty when the county passes).
@@ -76,17 +78,28 @@ def county_verdict(resource: pl.DataFrame, checklist: pl.DataFrame, quality: pl.
             q = q.with_columns(quality_verdict=pl.col("quality_pass").replace_strict(
                 {True: "达到", False: "未达到"}, default=None, return_dtype=pl.String))
         share = (pl.col("share_l3") * 100).round(1).cast(pl.String).fill_null("—")
-        spread = (pl.concat_str(pl.lit("，校际方差占比"), (pl.col("between_share") * 100).round(1).cast(pl.String),
+        pooled = "pooled_between_share" in q.columns
+        spread = (pl.lit("") if pooled else
+                  pl.concat_str(pl.lit("，校际方差占比"), (pl.col("between_share") * 100).round(1).cast(pl.String),
                                 pl.lit("%")) if "between_share" in q.columns else
                   pl.concat_str(pl.lit("，校际差异率"), pl.col("diff_rate").round(3).cast(pl.String)))
+        # with the share pooled over the subjects: each subject's Ⅲ级以上 verdict, then the pooled share once
+        shown = pl.col("level_verdict").fill_null("无法判定") if pooled else pl.col("quality_verdict")
         q = q.with_columns(pl.col("quality_verdict").fill_null("无法判定"))  # withheld (too few pupils)
-        q = q.group_by("county_code").agg(
+        q = q.group_by("county_code", maintain_order=True).agg(
             _q9_verdict=pl.when((pl.col("quality_verdict") == "未达到").any()).then(pl.lit("未达到"))
             .when((pl.col("quality_verdict") == "达到").all()).then(pl.lit("达到")).otherwise(pl.lit("无法判定")),
             _q9_detail=pl.concat_str(pl.col("subject"), pl.lit("（Ⅲ级以上"), share, pl.lit("%"), spread.fill_null(""),
-                                     pl.lit("："), pl.col("quality_verdict"),
-                                     pl.lit("）")).filter(pl.col("quality_verdict") != "达到").str.join("；"),
+                                     pl.lit("："), shown, pl.lit("）")).filter(shown != "达到").str.join("；"),
+            **({"_q9_pooled": pl.concat_str(
+                pl.lit("校际方差占比（各科合并）"), (pl.col("pooled_between_share").first() * 100).round(1).cast(pl.String),
+                pl.lit("%："), pl.col("diff_verdict").fill_null("无法判定").first())} if pooled else {}),
         )
+        if pooled:
+            q = q.with_columns(_q9_detail=pl.when(pl.col("_q9_pooled").is_null() | pl.col("_q9_pooled").str.ends_with("：达到"))
+                               .then(pl.col("_q9_detail")).otherwise(pl.concat_str(
+                                   pl.col("_q9_detail"), pl.when(pl.col("_q9_detail") != "").then(pl.lit("；"))
+                                   .otherwise(pl.lit("")), pl.col("_q9_pooled")))).drop("_q9_pooled")
         q = q.with_columns(_q9=pl.col("_q9_verdict").replace_strict({"达到": True, "未达到": False}, default=None,
                                                                      return_dtype=pl.Boolean))
         cl = cl.join(q, on="county_code", how="left").with_columns(

@@ -14,8 +14,8 @@ Public API (the modules behind it are private to the package)::
     synth_responses, synth_principal_responses               questionnaires and answers (questionnaire.py)
     checklist                                                the counties' 督导评估 checklist (checklist.py)
     area_effects, pupil_means, true_county_means,
-    on_reporting_scale, fitness_effect, absent,
-    refusing_schools, MEAN_SHIFT                             the synthetic truth (truth.py; MEAN_SHIFT: responses.py)
+    on_reporting_scale, fitness_effect, absent, true_between_shares,
+    exemplary_counties, refusing_schools, MEAN_SHIFT                            the synthetic truth (truth.py; MEAN_SHIFT: responses.py)
 """
 
 from junheng.synth.checklist import checklist
@@ -31,10 +31,12 @@ from junheng.synth.responses import MEAN_SHIFT, SynthTest, base_year, current_ye
 from junheng.synth.truth import (
     absent,
     area_effects,
+    exemplary_counties,
     fitness_effect,
     on_reporting_scale,
     pupil_means,
     refusing_schools,
+    true_between_shares,
     true_county_means,
 )
 from junheng.synth.write import roster_encodings, write_province
@@ -48,6 +50,7 @@ __all__ = [
     "base_year",
     "checklist",
     "current_year",
+    "exemplary_counties",
     "fitness_effect",
     "fitness_results",
     "principal_questionnaire",
@@ -60,6 +63,7 @@ __all__ = [
     "synth_principal_responses",
     "synth_responses",
     "synth_tests",
+    "true_between_shares",
     "true_county_means",
     "write_province",
 ]

@@ -17,8 +17,11 @@ sorted codes, so every pupil of the population has a defined expected score:
 
 优质均衡: ``EXEMPLARY_SHARE`` (4 %) of the counties are exemplary (:func:`exemplary_counties`):
 resources at every school well above the thresholds with small spreads (``resources``), every
-checklist item met and 社会认可度 0.95 (``checklist``), academic county effects +0.5 SD and school
-effects shrunk to 0.4 of their size (balanced schools) — so that some counties reach 优质均衡.
+checklist item met and 社会认可度 0.95 (``checklist``), academic county effects |c| + 0.5 SD (about
+three quarters of their pupils at 水平Ⅲ or above) and school effects shrunk to 0.25 of their size
+(balanced schools: a population between-school share of about 0.01, against 0.05–0.25 elsewhere;
+:func:`true_between_shares`, written to ``synth/truth/between_school_shares.csv`` by the demo) —
+so that these counties genuinely meet the 优质均衡 rules, and the verdict has something to find.
 
 Non-response: ``ABSENT_RATE`` (3 %) of sampled pupils are absent on test day (no academic, no
 fitness record); ``REFUSAL_RATE`` of sampled schools refuse and are replaced by their first
@@ -37,7 +40,7 @@ SCHOOL_SD = (0.30, 0.18)
 CHANGE_SHARE, CHANGE_RANGE = 0.15, (0.15, 0.30)
 FITNESS_SD = (0.25, 0.30)  # county, school (general fitness factor, SD 1 within school)
 RESIDUAL_SD = 0.88
-EXEMPLARY_SHARE, EXEMPLARY_LIFT, EXEMPLARY_SCHOOL_SHRINK = 0.04, 0.5, 0.4
+EXEMPLARY_SHARE, EXEMPLARY_LIFT, EXEMPLARY_SCHOOL_SHRINK = 0.04, 0.5, 0.25
 SEX_LOCATION = {"female_verbal": 0.15, "male_math_science": 0.05, "rural": -0.2}
 
 
@@ -117,6 +120,36 @@ def true_county_means(population: pl.DataFrame, effects: pl.DataFrame, mean_shif
     m = pupil_means(population, effects, mean_shift, next_year=next_year)
     return m.group_by("county_code", "subject").agg(pl.col("mu").mean().alias("true_theta"),
                                                     pl.len().alias("pupils")).sort("county_code", "subject")
+
+
+def true_between_shares(population: pl.DataFrame, effects: pl.DataFrame, mean_shift: dict[str, float], *,
+                        next_year: bool) -> pl.DataFrame:
+    """The population's between-school share of the score variance per county and subject, and
+    pooled over the subjects (``subject = "全部"``, the mean of the subjects' shares — what
+    ``junheng.indicators.between_school_share(..., pool="subject")`` estimates): ``county_code,
+    subject, true_between_share, sigma2_between, sigma2_within, schools, pupils``.
+
+    A pupil's θ is μ_i + N(0, ``RESIDUAL_SD``²) (``pupil_means``), so with m_j the mean of μ over
+    school j's N_j pupils and M the county's: σ_b² = Σ_j (N_j/N)(m_j − M)², σ_w² = Σ_i (μ_i −
+    m_j)²/N + RESIDUAL_SD², share = σ_b² / (σ_b² + σ_w²) — the population quantities the
+    method-of-moments estimator targets (the reporting scale is linear in θ, so the share is
+    the same on it).  The pooled row's σ_b², σ_w² are the subjects' means too."""
+    m = pupil_means(population, effects, mean_shift, next_year=next_year)
+    school_code = population.select("student_id", pl.col("school_code").cast(pl.String))
+    m = m.join(school_code, on="student_id", how="left")
+    sch = m.group_by("county_code", "subject", "school_code").agg(
+        pl.col("mu").mean().alias("m"), pl.len().alias("n"), ((pl.col("mu") - pl.col("mu").mean()) ** 2).sum().alias("ss"))
+    c = sch.group_by("county_code", "subject").agg(
+        (((pl.col("m") - (pl.col("m") * pl.col("n")).sum() / pl.col("n").sum()) ** 2 * pl.col("n")).sum()
+         / pl.col("n").sum()).alias("sigma2_between"),
+        (pl.col("ss").sum() / pl.col("n").sum() + RESIDUAL_SD**2).alias("sigma2_within"),
+        pl.len().cast(pl.Int32).alias("schools"), pl.col("n").sum().cast(pl.Int64).alias("pupils"))
+    c = c.with_columns(true_between_share=pl.col("sigma2_between") / (pl.col("sigma2_between") + pl.col("sigma2_within")))
+    pooled = c.group_by("county_code").agg(pl.lit("全部").alias("subject"), pl.col("true_between_share").mean(),
+                                           pl.col("sigma2_between").mean(), pl.col("sigma2_within").mean(),
+                                           pl.col("schools").max(), pl.col("pupils").max())
+    cols = ["county_code", "subject", "true_between_share", "sigma2_between", "sigma2_within", "schools", "pupils"]
+    return pl.concat([c.select(cols), pooled.select(cols)]).sort("county_code", "subject")
 
 
 def fitness_effect(pupils: pl.DataFrame, effects: pl.DataFrame) -> np.ndarray:

@@ -202,9 +202,17 @@ def _annual(ctx, test, scored, base_scored, asg, base_asg, pupils, out, cuts):
 
 
 def _write_truth(ctx, pupils, effects, asg, base_asg, result) -> None:
-    """The synthetic truth beside the outputs (demo-output/synth/truth/): the effects, and the
-    population's county means of both years on the reporting scale (``truth.on_reporting_scale``)."""
-    from junheng.synth import MEAN_SHIFT, on_reporting_scale, true_county_means
+    """The synthetic truth beside the outputs (demo-output/synth/truth/): the effects, the
+    population's county means of both years on the reporting scale (``truth.on_reporting_scale``)
+    and its between-school shares per county and subject and pooled over the subjects, with the
+    exemplary counties marked (``truth.true_between_shares``, ``truth.exemplary_counties``)."""
+    from junheng.synth import (
+        MEAN_SHIFT,
+        exemplary_counties,
+        on_reporting_scale,
+        true_between_shares,
+        true_county_means,
+    )
 
     tdir = ctx.out / "synth" / "truth"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -216,6 +224,12 @@ def _write_truth(ctx, pupils, effects, asg, base_asg, result) -> None:
         write_table(on_reporting_scale(t, result.scales, base_theta), tdir / name, encoding="utf-8")
     ctx.output("synthetic truth: county means on the reporting scale (this year)", tdir / "county_means.csv")
     ctx.output("synthetic truth: county means of the base year", tdir / "county_means_base_year.csv")
+    best = exemplary_counties(effects["county_code"], ctx.seed)
+    shares = true_between_shares(population, effects, MEAN_SHIFT, next_year=True)
+    write_table(shares.with_columns(exemplary=pl.col("county_code").is_in(best)), tdir / "between_school_shares.csv",
+                encoding="utf-8")
+    ctx.output("synthetic truth: between-school shares (county × subject, 全部 = pooled; exemplary counties marked)",
+               tdir / "between_school_shares.csv")
     ctx.state["truth_county_means"] = tdir / "county_means.csv"
 
 

@@ -90,24 +90,109 @@ def test_quality_indicator_verdict_follows_the_rules():
     assert (cv["diff_verdict"] == "未达到").all()
 
 
-def test_three_outcomes_from_the_confidence_interval_hand_worked():
-    """share ≥ 0.5 with ν = 4: t(4; 0.975) = 2.7764.  0.60 ± 2.7764·0.03 = [0.517, 0.683] → 达到;
-    0.55 ± 2.7764·0.03 = [0.467, 0.633] → 无法判定; 0.40 ± 2.7764·0.03 = [0.317, 0.483] → 未达到.
-    share < 0.15 (strict): 0.10 ± 2.7764·0.015 = [0.058, 0.142] → 达到; 0.15 exactly → 未达到 at
-    best, so an interval [0.15, …] is 未达到; 0.14 ± 0.0416 → 无法判定."""
+def test_three_outcomes_from_one_sided_bounds_hand_worked():
+    """One-sided 95 % bounds L, U = e ∓ t(ν; 0.95)·SE; t(5; 0.95) = 2.015048, t(8; 0.95) = 1.859548,
+    z(0.95) = 1.644854 (tables).
+
+    "below 0.15" (strict): 0.08 + 2.015048·0.03 = 0.14045 < 0.15 → 达到 (the old two-sided rule,
+    t(5; 0.975) = 2.570582, gave U = 0.15712 → 无法判定); 0.10 ± 0.06045 = [0.0395, 0.1605] →
+    无法判定; 0.25 − 2.015048·0.04 = 0.16940 ≥ 0.15 → 未达到; 0.15 with SE 0 → 未达到 (not below).
+    "at least 0.5": 0.62 − 1.859548·0.06 = 0.50843 → 达到; 0.55 ± 0.11157 → 无法判定;
+    0.38 + 0.11157 = 0.49157 < 0.5 → 未达到; a missing estimate → null."""
     from junheng.indicators.quality import classify
 
-    f = pl.DataFrame({"e": [0.60, 0.55, 0.40, None], "se": [0.03] * 4, "df": [4.0] * 4})
-    got = f.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.5, higher_is_better=True)).to_series()
-    assert got.to_list() == ["达到", "无法判定", "未达到", None]
-    g = pl.DataFrame({"e": [0.10, 0.14, 0.15, 0.25], "se": [0.015, 0.015, 0.0, 0.03], "df": [4.0] * 4})
+    g = pl.DataFrame({"e": [0.08, 0.10, 0.25, 0.15], "se": [0.03, 0.03, 0.04, 0.0], "df": [5.0] * 4})
     got = g.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.15, higher_is_better=False,
                             strict=True)).to_series()
     assert got.to_list() == ["达到", "无法判定", "未达到", "未达到"]
-    # with many degrees of freedom the normal quantile 1.96: 0.55 − 1.96·0.025 = 0.501 → 达到
-    h = pl.DataFrame({"e": [0.55], "se": [0.025], "df": [None]}, schema={"e": pl.Float64, "se": pl.Float64,
-                                                                         "df": pl.Float64})
-    assert h.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.5, higher_is_better=True)).item() == "达到"
+    f = pl.DataFrame({"e": [0.62, 0.55, 0.38, None], "se": [0.06] * 4, "df": [8.0] * 4})
+    got = f.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.5, higher_is_better=True)).to_series()
+    assert got.to_list() == ["达到", "无法判定", "未达到", None]
+    # the bound is one-sided: a two-sided 95 % interval (confidence 0.975 per side) leaves 0.08 open
+    two = g.head(1).select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.15, higher_is_better=False,
+                                    strict=True, confidence=0.975)).item()
+    assert two == "无法判定"
+    # df unknown → the normal quantile: 0.55 − 1.644854·0.025 = 0.50888 → 达到; 0.54 → 0.49888 → 无法判定
+    h = pl.DataFrame({"e": [0.55, 0.54], "se": [0.025] * 2, "df": [None, None]},
+                     schema={"e": pl.Float64, "se": pl.Float64, "df": pl.Float64})
+    got = h.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.5, higher_is_better=True)).to_series()
+    assert got.to_list() == ["达到", "无法判定"]
+
+
+def _counties(seed, shares, n_schools=40, per=7, subjects=("语文", "数学", "英语", "科学"), meas=0.3):
+    """Pupil scores of counties with known between-school shares (one per county): school effects
+    shared by the subjects, σ_b² + σ_w² = 1 on θ, plausible values θ + N(0, meas²) (so the share
+    on the PV scale is σ_b² / (1 + meas²)); every pupil at 水平Ⅳ, so Q9 turns on the share alone.
+    JK2 replicates: the schools of each county paired into zones (one replicate per zone)."""
+    rng = np.random.default_rng(seed)
+    rows, zones = [], n_schools // 2
+    for k, share in enumerate(shares):
+        b = rng.normal(0, np.sqrt(share), n_schools)
+        for s in subjects:
+            school = np.repeat(np.arange(n_schools), per)
+            theta = b[school] + rng.normal(0, np.sqrt(1 - share), school.size)
+            f = {"county_code": f"41{k:04d}", "subject": s, "school": school, "k": k}
+            f |= {f"pv{m}": theta + rng.normal(0, meas, school.size) for m in range(1, 4)}
+            rows.append(pl.DataFrame(f))
+    df = pl.concat(rows).with_row_index("i").with_columns(
+        student_id=pl.col("i").cast(pl.String), school_code=pl.concat_str("county_code", pl.col("school").cast(pl.String)),
+        weight=pl.lit(10.0), level_pv1=pl.lit(4), level_pv2=pl.lit(4), level_pv3=pl.lit(4))
+    zone = (df["k"] * zones + df["school"] // 2).to_numpy()
+    odd = (df["school"] % 2).to_numpy()
+    reps = {f"rep_{r + 1}": np.where(zone == r, np.where(odd == 1, 0.0, 20.0), 10.0) for r in range(len(shares) * zones)}
+    return df.with_columns(**{c: pl.Series(v) for c, v in reps.items()})
+
+
+def test_q9_verdict_recovers_simulated_truth():
+    """Simulation with known truth (issue 13.5): counties whose true between-school share is well
+    below 0.15 get 达到, well above get 未达到, on the threshold 无法判定 (each wrong verdict at
+    most 5 % by construction, so ≤ 2 of 12 draws at the threshold).  The pooled share averages
+    the four subjects' estimates: unbiased, and its SE about half a single subject's."""
+    from junheng.survey import NO_RULE
+
+    meas2 = 0.09
+    # true shares on the PV scale: 0.02, 0.40 and exactly 0.15 (σ_b² = 0.15·(1 + meas²))
+    shares = [0.02 * (1 + meas2), 0.40 * (1 + meas2), 0.15 * (1 + meas2)]
+    verdicts, pooled, single = {0: [], 1: [], 2: []}, {0: [], 1: [], 2: []}, []
+    for seed in range(12):
+        df = _counties(seed, shares)
+        scores = df.select("student_id", "subject", "county_code", "school_code", "^pv.*$", "^level_pv.*$")
+        weights = df.select("student_id", "weight", "^rep_.*$")
+        q = quality_indicator(scores, weights, reporting_rule=NO_RULE)
+        for k in range(3):
+            rows = q.filter(pl.col("county_code") == f"41{k:04d}")
+            assert rows["level_verdict"].to_list() == ["达到"] * 4
+            verdicts[k].append(rows["diff_verdict"][0])
+            pooled[k].append(rows["pooled_between_share"][0])
+            assert rows["pooled_between_share"][0] == pytest.approx(rows["between_share"].mean(), rel=1e-9)
+            assert rows["pooled_subjects"][0] == 4
+        c = q.filter(pl.col("county_code") == "410000")
+        single.append((c["pooled_between_share_se"][0], c["between_share_se"].mean()))
+    assert verdicts[0] == ["达到"] * 12
+    assert verdicts[1] == ["未达到"] * 12
+    assert sum(v != "无法判定" for v in verdicts[2]) <= 2
+    assert np.mean(pooled[0]) == pytest.approx(0.02, abs=0.01)
+    assert np.mean(pooled[1]) == pytest.approx(0.40, abs=0.04)
+    assert np.mean(pooled[2]) == pytest.approx(0.15, abs=0.02)
+    ratio = np.mean([p / s for p, s in single])
+    assert 0.35 < ratio < 0.7
+
+
+def test_pooled_share_leaves_out_a_withheld_subject():
+    """``keep``: the pupils of a masked subject do not enter the county's pooled share, which is
+    then the mean of the other subjects' shares."""
+    from junheng.indicators.quality import between_school_share
+
+    df = _counties(1, [0.1, 0.3], n_schools=12)
+    d = ReplicateDesign(df, "weight", "rep_*")
+    per = between_school_share(d, ["county_code", "subject"])
+    keep = (df["subject"] != "英语").to_numpy()
+    pooled = between_school_share(d, ["county_code"], pool="subject", keep=keep).sort("county_code")
+    want = per.filter(pl.col("subject") != "英语").group_by("county_code").agg(pl.col("between_share").mean()) \
+        .sort("county_code")
+    assert pooled["between_share"].to_list() == pytest.approx(want["between_share"].to_list(), rel=1e-9)
+    assert pooled["n_pooled"].to_list() == [3, 3] and pooled["n_schools"].to_list() == [12, 12]
+    assert (pooled["between_share_se"] > 0).all()
 
 
 def _components(seed, n_schools=400, per=7, sigma_b=0.3, sigma_w=0.9, pvs=5, meas=0.0):

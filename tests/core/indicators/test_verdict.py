@@ -169,3 +169,24 @@ def test_a_failing_subject_beside_an_undecidable_one_is_not_reached():
     out = county_verdict(pl.DataFrame([resource("A")]), pl.DataFrame([check("A")]), q, year=2022)
     assert out["quality"].to_list() == ["未达到"] and out["overall"].to_list() == ["未达到"]
     assert "无法判定" in out["reasons"][0][0]  # the detail lists the undecidable subject
+
+
+def test_the_reason_names_the_subjects_level_and_the_pooled_share_once():
+    """With the between-school share pooled over the subjects, the Q9 reason lists each subject
+    short of 达到 on Ⅲ级以上 and the county's pooled share once (not once per subject)."""
+    def row(code, subject, level, diff, share):
+        verdict = "未达到" if "未达到" in (level, diff) else "达到" if level == diff == "达到" else "无法判定"
+        return {"county_code": code, "subject": subject, "share_l3": 0.7, "level_verdict": level,
+                "diff_verdict": diff, "quality_verdict": verdict, "between_share": 0.3, "pooled_between_share": share,
+                "quality_pass": {"达到": True, "未达到": False}.get(verdict)}
+
+    q = pl.DataFrame([row("A", "数学", "达到", "达到", 0.05), row("A", "语文", "达到", "达到", 0.05),
+                      row("B", "数学", "无法判定", "达到", 0.05), row("B", "语文", "达到", "达到", 0.05),
+                      row("C", "数学", "达到", "未达到", 0.2), row("C", "语文", "达到", "未达到", 0.2)])
+    out = county_verdict(pl.DataFrame([resource(c) for c in "ABC"]), pl.DataFrame([check(c) for c in "ABC"]), q,
+                         year=2022)
+    assert out["quality"].to_list() == ["达到", "无法判定", "未达到"]
+    assert out["reasons"][0].to_list() == []
+    b, c = out["reasons"][1][0], out["reasons"][2][0]
+    assert "数学（Ⅲ级以上70.0%：无法判定）" in b and "语文" not in b and "校际方差占比" not in b
+    assert c.count("校际方差占比（各科合并）20.0%：未达到") == 1 and "数学" not in c and "30.0" not in c
