@@ -16,6 +16,7 @@ from junheng.indicators.quality import (
     QualityRules,
     between_school_diff,
     between_school_share,
+    one_sided_t,
     quality_indicator,
 )
 from junheng.indicators.resources import (
@@ -42,6 +43,6 @@ from junheng.indicators.verdict import (
 __all__ = [
     "CHECKLIST", "CV_LIMITS", "SCHOOLS", "conform", "read_typed", "DEFAULT_QUALITY", "DEFAULT_RULES", "RESOURCE_INDICATORS", "Indicator", "QualityRules",
     "ResourceRules", "advice", "between_school_diff", "between_school_share", "change", "checklist_items", "county_cv", "county_resource_verdict",
-    "county_verdict", "quality_indicator", "recommendations", "school_indicators", "school_units", "unmet_requirements", "validate_checklist", "verdicts_table",
+    "county_verdict", "one_sided_t", "quality_indicator", "recommendations", "school_indicators", "school_units", "unmet_requirements", "validate_checklist", "verdicts_table",
     "weighted_cv",
 ]

@@ -73,8 +73,10 @@ def unmet_requirements(units: pl.DataFrame, cvs: pl.DataFrame, quality: pl.DataF
             all_ok=(pl.col("quality_verdict") == REACHED).all())
         parts.append(q.filter(pl.col("level") != "").select(
             "county_code", id=pl.lit("Q9_level"), detail=pl.format("{}：Ⅲ级以上比例未达到要求", pl.col("level"))))
+        # a share pooled over the subjects is one figure for the county: named once, not per subject
+        where = pl.lit("各科合并") if "pooled_between_share" in quality.columns else pl.col("spread")
         parts.append(q.filter(pl.col("spread") != "").select(
-            "county_code", id=pl.lit("Q9_spread"), detail=pl.format("{}：校际差异未低于0.15", pl.col("spread"))))
+            "county_code", id=pl.lit("Q9_spread"), detail=pl.format("{}：校际差异未低于0.15", where)))
         parts.append(q.filter((pl.col("level") == "") & (pl.col("spread") == "") & ~pl.col("all_ok")).select(
             "county_code", id=pl.lit("Q9_undecided"), detail=pl.lit("差距在抽样误差范围内")))
     counties = pl.concat([units.select("county_code"), cvs.select("county_code")]).unique()

@@ -237,21 +237,26 @@ def between_school_share(design, by: list[str], *, pool: str | None = None,
     return out.with_columns(n_pooled=pl.Series(n_pooled)) if pool else out
 
 
+def one_sided_t(df, confidence: float = 0.95) -> np.ndarray:
+    """t(ν; ``confidence``), the one-sided quantile of each bound; the normal quantile where ν is
+    missing, not finite or ≤ 0.  Shared by :func:`classify` and every page that shows the bounds."""
+    from scipy import stats
+
+    nu = np.asarray(df, dtype=float)
+    return stats.t.ppf(confidence, np.where(np.isfinite(nu) & (nu > 0), nu, np.inf))
+
+
 def classify(estimate: pl.Expr, se: pl.Expr, df: pl.Expr, threshold: float, *, higher_is_better: bool,
              strict: bool = False, confidence: float = 0.95) -> pl.Expr:
     """达到 / 未达到 / 无法判定 of one criterion from its one-sided confidence bounds
     L = estimate − t(ν; confidence)·SE and U = estimate + t(ν; confidence)·SE (ν the design df;
-    the normal quantile when ν is unknown).  For "at least the threshold": L ≥ threshold → 达到,
-    U < threshold → 未达到; for "below the threshold": U < threshold → 达到, L ≥ threshold → 未达到;
-    otherwise 无法判定 — the three-way conformity decision of ISO 10576-1 / JCGM 106 with each
-    decision's error risk at most 1 − ``confidence`` (5 %).  ``strict``: the good side excludes the
-    threshold (e.g. "低于0.15"); a missing estimate → null."""
-    from scipy import stats
-
-    q = confidence  # one-sided
-    crit = df.map_batches(lambda s: pl.Series(stats.t.ppf(q, np.where(
-        np.isfinite(s.to_numpy().astype(float)) & (s.to_numpy().astype(float) > 0), s.to_numpy().astype(float),
-        np.inf))), return_dtype=pl.Float64)
+    the normal quantile when ν is unknown, :func:`one_sided_t`).  For "at least the threshold":
+    L ≥ threshold → 达到, U < threshold → 未达到; for "below the threshold": U < threshold → 达到,
+    L ≥ threshold → 未达到; otherwise 无法判定 — the three-way conformity decision of ISO 10576-1 /
+    JCGM 106 with each decision's error risk at most 1 − ``confidence`` (5 %).  ``strict``: the
+    good side excludes the threshold (e.g. "低于0.15"); a missing estimate → null."""
+    crit = df.map_batches(lambda s: pl.Series(one_sided_t(s.cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                                                          confidence)), return_dtype=pl.Float64)
     lo, hi = estimate - crit * se.fill_null(0.0), estimate + crit * se.fill_null(0.0)
     if higher_is_better:
         good, bad = (lo > threshold) if strict else (lo >= threshold), (hi < threshold) if not strict else (hi <= threshold)

@@ -75,7 +75,7 @@ def test_a_failing_county_shows_its_failing_school_and_the_advice_for_each_unmet
     assert 'data-id="R1"' not in body  # met everywhere: no advice
 
 
-def test_cv_and_q9_numbers_equal_the_core_and_the_bound_is_the_t_interval(client, province):
+def test_cv_and_q9_numbers_equal_the_core_and_the_bounds_are_one_sided_t(client, province):
     from scipy import stats
 
     from junheng_web.cycles.verdicts import province_tables
@@ -89,12 +89,17 @@ def test_cv_and_q9_numbers_equal_the_core_and_the_bound_is_the_t_interval(client
     for r in q:
         row = body.split(f'<tr data-subject="{r["subject"]}">')[1].split("</tr>")[0]
         assert f'{r["share_l3"] * 100:.1f}%' in row
-        crit = stats.t.ppf(0.975, r["share_l3_df"])
+        crit = stats.t.ppf(0.95, r["share_l3_df"])  # one-sided 95 % bounds
         lo, hi = r["share_l3"] - crit * r["share_l3_se"], r["share_l3"] + crit * r["share_l3_se"]
         assert f"{max(lo, 0) * 100:.1f}% – {min(hi, 1) * 100:.1f}%" in row  # shown within 0–100 %
-        # the outcome is the core's; it agrees with the interval against 50 %
+        # the outcome is the core's; it agrees with the bounds against 50 %
         assert r["level_verdict"] in row
         assert r["level_verdict"] == ("达到" if lo >= 0.5 else "未达到" if hi < 0.5 else "无法判定")
+        # the between-school share shown is the county's, pooled over the subjects, with its bounds
+        c = stats.t.ppf(0.95, r["pooled_between_share_df"])
+        b, bse = r["pooled_between_share"], r["pooled_between_share_se"]
+        assert f"{b - c * bse:.3f} – {b + c * bse:.3f}" in row
+        assert r["diff_verdict"] == ("达到" if b + c * bse < 0.15 else "未达到" if b - c * bse >= 0.15 else "无法判定")
     # every CV shown equals the weighted CV by hand: equal per-pupil values → CV 0 in 中原区
     cv = t["cv"].filter(pl.col("county_code") == "410102")
     assert cv["cv"].max() < 0.05
