@@ -101,12 +101,13 @@ def board(session, now: dt.datetime | None = None) -> dict:
     rows = []
     for sid, name, booklet in pupils.select("student_id", "name", "booklet").iter_rows():
         w = window(session, sid, now, [e for e in events if e[2] in ("", sid)])
+        hold = window(session, sid, now, [e for e in events if e[2] == sid]).state  # the pupil's own pause or end
         a = attempts.get(sid)
         state = ("terminated" if w.state == "terminated" else "submitted" if a and a["submitted_at"]
                  else "paused" if w.state == "paused" else "time_up" if now > w.end
                  else "started" if a else "checked_in" if w.checked_in else "absent")
         rows.append({"key": sid, "student_id": mask_student_id(sid), "name": mask_name(name or ""),
-                     "booklet": booklet or "", "state": state, "checked_in": w.checked_in,
+                     "booklet": booklet or "", "state": state, "hold": hold, "checked_in": w.checked_in,
                      "ends_at": w.end, "extra": w.extra_minutes, "started_at": a and a["started_at"],
                      "submitted_at": a and a["submitted_at"], "changes": a["n"] if a else 0, "last": a and a["last"]})
     room = pupil_window(events, student_id="", starts_at=session.starts_at, ends_at=session.ends_at, now=now)
