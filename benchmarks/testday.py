@@ -20,7 +20,8 @@ p99 is printed as a ratio to it.  The load generator runs on the same machine an
 the server: the figures are an upper bound of the server's latency for that reason.
 
 ``python benchmarks/run.py testday`` (env BENCH_TESTDAY_PUPILS, BENCH_TESTDAY_SECONDS — seconds per
-rate, default 240 —, BENCH_TESTDAY_WORKERS, BENCH_TESTDAY_CENTRAL).  Needs locust (the bench extra).
+rate after the last pupil has signed in, default 240 —, BENCH_TESTDAY_SPAWN — sign-ins per second,
+default 2 —, BENCH_TESTDAY_WORKERS, BENCH_TESTDAY_CENTRAL).  Needs locust (the bench extra).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ WORKERS = int(os.environ.get("BENCH_TESTDAY_WORKERS", "2"))
 CENTRAL = os.environ.get("BENCH_TESTDAY_CENTRAL", "") not in ("", "0")
 ROOM = 30
 REAL_INTERVAL = 100.0  # seconds between one pupil's answer changes at the real rate
+SPAWN = float(os.environ.get("BENCH_TESTDAY_SPAWN", "2"))  # pupils signing in per second (300 in 2.5 minutes)
 
 
 def _web():
@@ -121,6 +123,7 @@ def _serve(env: dict, port: int) -> subprocess.Popen:
 def _pupil_class(codes: list[str], interval: float | None):
     """A locust user that behaves like the test page (see the module docstring)."""
     from locust import HttpUser, constant, constant_pacing, task
+    from locust.exception import StopUser
 
     pool = iter(codes)
 
@@ -135,10 +138,13 @@ def _pupil_class(codes: list[str], interval: float | None):
                              headers={"Referer": self.host + "/test/"}, name="POST /test/ (sign in)",
                              allow_redirects=False)
             self.client.get("/test/confirm/", name="GET /test/confirm/")
-            page = self.client.get("/test/take/", name="GET /test/take/").text
-            self.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-            data = json.loads(re.search(r'<script id="delivery-data" type="application/json">(.*?)</script>',
-                                        page, re.S).group(1))
+            with self.client.get("/test/take/", name="GET /test/take/", catch_response=True) as r:
+                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.text)
+                found = re.search(r'<script id="delivery-data" type="application/json">(.*?)</script>', r.text, re.S)
+                if not (token and found):
+                    r.failure(f"no test page: {r.status_code} {r.text[:80]!r}")
+                    raise StopUser()
+            self.token, data = token.group(1), json.loads(found.group(1))
             self.lease, self.items, self.seq = data["lease"], [i for i in data["items"]], data["max_seq"]
 
         @task
@@ -277,7 +283,7 @@ def _site(base: str, codes: list[str]) -> None:
     results = {}
     for label, interval in (("real rate (1/100 s)", REAL_INTERVAL), ("5× rate (1/20 s)", REAL_INTERVAL / 5)):
         chosen = codes[:PUPILS] if not results else codes[PUPILS:2 * PUPILS]  # a pupil signs in once
-        stats, wall = _drive(base, _pupil_class(chosen, interval), len(chosen), SECONDS, spawn_rate=10)
+        stats, wall = _drive(base, _pupil_class(chosen, interval), len(chosen), SECONDS, spawn_rate=SPAWN)
         print(f"  -- {label}: {len(chosen)} pupils, {wall:.0f} s")
         results[label] = _print(label, stats, wall)
     sign_page = results["real rate (1/100 s)"].get("GET /test/ (sign-in page)")

@@ -56,6 +56,25 @@ class Answer(models.Model):
         return f"{self.attempt_id} {self.item_id} #{self.seq}"
 
 
+class QuestionnaireAnswer(models.Model):
+    """One change of one answer to the student questionnaire the pupil fills in after the test
+    (issue 15.6), through the same queue as ``Answer``: keyed by the browser's UUID, ordered by
+    ``(lease, seq)``, timed by ``client_at``.  ``raw`` is the option code or the number as typed."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="questionnaire_answers")
+    questionnaire = models.ForeignKey("questionnaires.Questionnaire", on_delete=models.CASCADE, related_name="+")
+    item = models.CharField("题目", max_length=32)
+    raw = models.CharField("作答", max_length=32, blank=True)
+    seq = models.PositiveIntegerField("序号")
+    lease = models.PositiveIntegerField("设备租约", default=0)
+    client_at = models.DateTimeField("作答时间", null=True, blank=True)
+    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["attempt", "item", "lease", "seq"], name="delivery_qanswer_order")]
+
+
 class Lease(models.Model):
     """One load of the test page for an attempt: the page's changes carry its number.  A newer
     lease closes the older ones from its ``started_at`` on: their changes given after it are

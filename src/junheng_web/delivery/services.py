@@ -341,6 +341,18 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
     outside = sorted({c.item_id for c in changes if c.item_id not in items})
     if outside:
         raise ParameterError(f"题本中没有这些题目 / items not in your booklet: {', '.join(outside[:10])}")
+    return store_changes(attempt, changes, now=now, end=end, opened=opened, stopped=win.stopped_at, state=win.state,
+                         make=lambda c, at: Answer(id=c.id, attempt=attempt, item_id=items[c.item_id], raw=c.raw,
+                                                   seq=c.seq, lease=c.lease, client_at=at))
+
+
+def store_changes(attempt: Attempt, changes: list[Change], *, now: dt.datetime, end: dt.datetime,
+                  opened: dt.datetime, make, model=Answer, stopped=None, state: str = "") -> Recorded:
+    """The queue's rule for any answers (the test's, the questionnaire's): each change is taken
+    when given (bounded by ``now``) between ``opened`` and ``end``, on the newest page or before a
+    newer page opened, and not while ``stopped(at)`` names a hold; ``make(change, at)`` builds its
+    row of ``model``.  UUIDs already stored are skipped (a replay is a no-op); a UUID of another
+    attempt refuses the batch."""
     # the times newer pages opened matter only for changes of an older page (the usual batch has none)
     older = any(c.lease < attempt.lease for c in changes)
     leases = dict(Lease.objects.filter(attempt=attempt).values_list("number", "started_at")) if older else {}
@@ -349,23 +361,22 @@ def record_answers(attempt: Attempt, changes: list[Change], now: dt.datetime | N
         at = min(c.at or now, now)
         closed_at = leases.get(c.lease + 1)  # the page opened after this one
         reason = ("lease" if c.lease > attempt.lease else "late" if at > end else "early" if at < opened
-                  else "moved" if closed_at is not None and at > closed_at else win.stopped_at(at))
+                  else "moved" if closed_at is not None and at > closed_at else stopped(at) if stopped else None)
         if reason:
             refused[str(c.id)] = reason
         else:
-            keep.append(Answer(id=c.id, attempt=attempt, item_id=items[c.item_id], raw=c.raw, seq=c.seq,
-                               lease=c.lease, client_at=at))
+            keep.append(make(c, at))
     ids = [c.id for c in changes]
     with transaction.atomic():
-        Answer.objects.bulk_create(keep, ignore_conflicts=True)
-        stored = set(Answer.objects.filter(id__in=ids).values_list("attempt_id", "id"))
+        model.objects.bulk_create(keep, ignore_conflicts=True)
+        stored = set(model.objects.filter(id__in=ids).values_list("attempt_id", "id"))
         if any(a != attempt.pk for a, _ in stored):  # a UUID of another attempt: nothing of this batch kept
             transaction.set_rollback(True)
             raise ParameterError("作答编号冲突 / answer ids already used by another attempt")
     stored_ids = {i for _, i in stored}
     return Recorded([str(i) for i in ids if i in stored_ids], {k: v for k, v in refused.items()
                                                                 if uuid.UUID(k) not in stored_ids}, now > end,
-                    end, win.state)
+                    end, state)
 
 
 def submit(attempt: Attempt, now: dt.datetime | None = None) -> Attempt:

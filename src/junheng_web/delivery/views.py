@@ -19,15 +19,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, ParameterError
 from junheng_web.accounts.audit import audit, client_ip
 from junheng_web.accounts.scoping import can, require, restrict
-from junheng_web.delivery import proctor, services, throttle
+from junheng_web.delivery import proctor, questionnaire, services, throttle
 from junheng_web.delivery.models import Attempt, ProctorEvent
 from junheng_web.testsites.models import TestSession
 from junheng_web.testsites.services import session_pupils
@@ -146,7 +147,10 @@ def take(request: HttpRequest) -> HttpResponse:
     if attempt is None:
         return _forget(redirect("delivery_signin"))
     if attempt.submitted_at is not None:
-        return render(request, "delivery/done.html", {"attempt": attempt})
+        q = questionnaire.pending(attempt)
+        if q is None:
+            return render(request, "delivery/done.html", {"attempt": attempt})
+        return _questionnaire_page(request, attempt, q)
     now = timezone.now()
     lease = services.open_lease(attempt, now) if now <= services.time_up(attempt) else attempt.lease
     data = {"attempt": str(attempt.pk), "subject": attempt.session.subject, "lease": lease,
@@ -154,6 +158,23 @@ def take(request: HttpRequest) -> HttpResponse:
             "items": services.browser_items(attempt), "answers": services.current_answers(attempt),
             "max_seq": services.max_seq(attempt)}
     return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": _page_text()})
+
+
+def _questionnaire_page(request: HttpRequest, attempt: Attempt, q) -> HttpResponse:
+    """The student questionnaire after the test (issue 15.6): the same page and queue as the
+    test's, its own answers and end (``delivery.questionnaire``)."""
+    now = timezone.now()
+    ends = questionnaire.closes_at(attempt, now)
+    lease = services.open_lease(attempt, now) if now <= ends else attempt.lease
+    data = {"attempt": str(attempt.pk), "mode": "questionnaire", "subject": q.title, "lease": lease,
+            "ends_at": ends.isoformat(), "now": now.isoformat(), "items": questionnaire.browser_items(q),
+            "answers": questionnaire.current(attempt, q), "max_seq": questionnaire.max_seq(attempt, q),
+            "answers_url": reverse("delivery_q_answers"), "submit_url": reverse("delivery_q_submit")}
+    text = {**_page_text(), "confirm_submit": _("确定提交问卷吗？提交后不能再修改。"),
+            "unanswered": _("还有 %(n)s 道题未回答。"), "wait_sync": _("还有回答未同步，请保持网络连接后再提交。"),
+            "time_up": _("问卷时间到，正在提交。"), "closed": _("问卷时间已到，不能再回答。请等待监考老师的指示。")}
+    return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": text,
+                                                  "questionnaire": q})
 
 
 def _page_text() -> dict[str, str]:
@@ -209,6 +230,51 @@ def answers(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
                          "moved": page < attempt.lease,
                          "ends_at": done.ends_at.isoformat() if done.ends_at else None, "hold": done.state})
+
+
+@pupil_page
+@require_POST
+def questionnaire_answers(request: HttpRequest) -> JsonResponse:
+    """The questionnaire's queue, as ``answers`` for the test (``delivery.questionnaire.record``)."""
+    attempt = _attempt(request)
+    q = questionnaire.for_attempt(attempt) if attempt is not None else None
+    if attempt is None or q is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    try:
+        body = _json_body(request)
+        changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
+        page = int(body.get("lease") or 0)
+        done = questionnaire.record(attempt, q, changes)
+    except (ParameterError, TypeError, ValueError) as e:
+        message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"
+        return JsonResponse({"error": message}, status=400)
+    return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
+                         "moved": page < attempt.lease, "ends_at": done.ends_at.isoformat(), "hold": ""})
+
+
+@pupil_page
+@require_POST
+def questionnaire_submit(request: HttpRequest) -> JsonResponse:
+    """**完成**: the current answers become the pupil's questionnaire response (the page sends it
+    when its queue is empty; a page a newer one replaced cannot)."""
+    attempt = _attempt(request)
+    q = questionnaire.for_attempt(attempt) if attempt is not None else None
+    if attempt is None or q is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    try:
+        body = _json_body(request)
+        page = int(body.get("lease") or 0) if isinstance(body, dict) else 0
+    except (ParameterError, TypeError, ValueError):
+        page = 0
+    if page and page < attempt.lease:
+        return JsonResponse({"error": _page_text()["moved"], "moved": True}, status=409)
+    try:
+        questionnaire.finish(attempt, q)
+    except InputError as e:
+        return JsonResponse({"error": chinese(e.issues[0].message()) if e.issues else "问卷作答有误"}, status=400)
+    audit(request, "test.questionnaire", f"attempt {attempt.pk} questionnaire {q.code}", rows=1,
+          region_code=attempt.session.site.county.code)
+    return JsonResponse({"submitted": True})
 
 
 @pupil_page

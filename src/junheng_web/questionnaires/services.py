@@ -229,6 +229,24 @@ def import_responses(path: str | Path, cycle: Cycle, questionnaire: Questionnair
     return out
 
 
+def store_one(cycle: Cycle, questionnaire: Questionnaire, respondent_id: str, answers: dict[str, str], *,
+              source: str) -> dict:
+    """One respondent's answers (``item id → code or number as text``, "" for none) given on a
+    screen — the pupil's browser after the test — stored exactly as a keyed-in spreadsheet row:
+    the same checks, scale scores and idempotent upsert (:func:`import_responses`)."""
+    import tempfile
+
+    from junheng.io import write_table
+    from junheng.questionnaire import KEY_HEADERS
+
+    key = KEY_HEADERS[questionnaire.respondent][0][0]
+    frame = pl.DataFrame({key: [respondent_id], **{item: [value] for item, value in answers.items()}},
+                         schema={key: pl.String, **dict.fromkeys(answers, pl.String)})
+    with tempfile.TemporaryDirectory(prefix="junheng-answers.") as folder:
+        path = write_table(frame, Path(folder) / "answers.csv")
+        return import_responses(path, cycle, questionnaire, file_name=source)
+
+
 def _rows(frame: pl.DataFrame, scores: pl.DataFrame, q, cycle: Cycle, questionnaire: Questionnaire,
           source: str) -> pl.DataFrame:
     """The table's rows (columns as in the database) for the stage: answers and scores as JSON text."""

@@ -22,7 +22,9 @@
   var data = JSON.parse(document.getElementById("delivery-data").textContent);
   var T = JSON.parse(document.getElementById("delivery-text").textContent);
   var csrf = document.querySelector("#delivery input[name=csrfmiddlewaretoken]").value;
-  var KEY = data.attempt, LEGACY = "junheng.delivery." + data.attempt, CACHE = "junheng-test-v1";
+  // the test, or the questionnaire after it (data.mode): each its own record, endpoints and items
+  var KEY = data.attempt + (data.mode ? ":" + data.mode : ""), LEGACY = "junheng.delivery." + KEY, CACHE = "junheng-test-v1";
+  var ANSWERS = data.answers_url || "/test/answers/", SUBMIT = data.submit_url || "/test/submit/";
   var items = data.items;
   var $ = function (id) { return document.getElementById(id); };
 
@@ -124,7 +126,7 @@
   function send() {
     if (state.queue.length === 0) { inflight = null; showSync(); return Promise.resolve(); }
     var batch = state.queue.slice(0, 200);
-    return fetch("/test/answers/", {
+    return fetch(ANSWERS, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ lease: data.lease, answers: batch })
@@ -255,8 +257,19 @@
       input.maxLength = 20;
       label.textContent = T.number_here + " ";
       label.appendChild(input);
+      if (it.unit) label.appendChild(document.createTextNode(" " + it.unit));
       typing(it, input);
       box.appendChild(label);
+    } else if (it.format === "scale") {  // a questionnaire question: options with their codes
+      it.options.forEach(function (pair) {
+        var option = document.createElement("label"), choice = document.createElement("input");
+        option.className = "option";
+        choice.type = "radio"; choice.name = "answer"; choice.value = pair[0]; choice.checked = raw === pair[0];
+        choice.addEventListener("change", function () { change(it.id, choice.value); });
+        option.appendChild(choice);
+        option.appendChild(document.createTextNode(" " + pair[1]));
+        box.appendChild(option);
+      });
     } else if (it.format === "constructed") {
       var ta = document.createElement("textarea");
       ta.name = "answer"; ta.value = raw; ta.placeholder = T.answer_here;
@@ -302,7 +315,7 @@
     if (ask && !window.confirm((blank ? fmt(T.unanswered, { n: blank }) + "\n" : "") + T.confirm_submit)) return;
     flush().then(function () {
       if (state.queue.length) { $("message").textContent = T.wait_sync; return; }
-      return fetch("/test/submit/", {
+      return fetch(SUBMIT, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ lease: data.lease })
