@@ -53,6 +53,7 @@ from junheng_web.testsites.models import LoginCode, TestSession
 from junheng_web.testsites.services import code_lookup, code_salt, normalise_code
 
 OPEN_BEFORE = dt.timedelta(minutes=15)  # pupils may sign in this long before the session starts
+LATE_SIGN_IN = dt.timedelta(hours=6)  # sessions ended this recently are looked at for pupils with extra time
 SIGNED_IN_AFTER = dt.timedelta(days=30)  # the page's cookie outlives the session: a queue may arrive late
 MAX_RAW = 4000  # characters of one answer
 MAX_BATCH = 500  # answers in one request
@@ -71,19 +72,22 @@ def find_login(code: str, now: dt.datetime | None = None) -> LoginCode | None:
     if not code:
         return None
     now = now or timezone.now()
-    window = {"session__starts_at__lte": now + OPEN_BEFORE, "session__ends_at__gte": now}
+    # a session ended by the schedule is still open to a pupil whose extra time or pauses run on
+    window = {"session__starts_at__lte": now + OPEN_BEFORE, "session__ends_at__gte": now - LATE_SIGN_IN}
     found = [lc for lc in LoginCode.objects.filter(lookup=code_lookup(code), **window).select_related("session__site")
              if hmac.compare_digest(lc.code_hash, hash_code(code, code_salt(lc.session)))]
     if not found:
-        found = _find_unkeyed(code, now)
+        found = _find_unkeyed(code, window)
+    found = [lc for lc in found if lc.session.ends_at >= now
+             or proctor.window(lc.session, lc.student_id, now).end >= now]
     return found[0] if len(found) == 1 else None
 
 
-def _find_unkeyed(code: str, now: dt.datetime) -> list[LoginCode]:
-    """Rows stored before lookup keys existed: the code hashed once per open session that still has
-    such rows (the old cost, only for those sessions); a row found gets its lookup key."""
-    legacy = set(LoginCode.objects.filter(lookup__isnull=True, session__starts_at__lte=now + OPEN_BEFORE,
-                                          session__ends_at__gte=now).values_list("session_id", flat=True))
+def _find_unkeyed(code: str, window: dict) -> list[LoginCode]:
+    """Rows without a lookup key — stored before the keys existed, or loaded on a site node (the
+    centre's key stays at the centre): the code hashed once per session of ``window`` that has
+    such rows (on a site node: a handful); a row found gets this server's lookup key."""
+    legacy = set(LoginCode.objects.filter(lookup__isnull=True, **window).values_list("session_id", flat=True))
     if not legacy:  # the usual case: one indexed query (rows without a key) finds none
         return []
     hashes = {hash_code(code, code_salt(s)): s.pk for s in TestSession.objects.filter(pk__in=legacy).select_related("site")}
@@ -107,6 +111,9 @@ def _closed_session(code: str, now: dt.datetime) -> str | None:
     code = normalise_code(code)
     rows = [lc for lc in LoginCode.objects.filter(lookup=code_lookup(code)).select_related("session__site")
             if code and hmac.compare_digest(lc.code_hash, hash_code(code, code_salt(lc.session)))]
+    if not rows and code:  # a site node's rows have no lookup key until first used: its day's sessions
+        rows = _find_unkeyed(code, {"session__starts_at__lte": now + dt.timedelta(days=1),
+                                    "session__ends_at__gte": now - dt.timedelta(days=1)})
     later = sorted(lc.session.starts_at for lc in rows if lc.session.starts_at > now + OPEN_BEFORE)
     if later:
         opens = timezone.localtime(later[0] - OPEN_BEFORE)

@@ -131,3 +131,29 @@ def test_a_paused_pupil_is_told_through_the_answers_api(dw):
     resp = _post(c, "/test/answers/", {"lease": 1, "answers": [{"id": str(uuid.uuid4()), "item": "I1", "raw": "B",
                                                               "seq": 1, "lease": 1}]}, token).json()
     assert list(resp["refused"].values()) == ["paused"] and resp["hold"] == "paused" and resp["ends_at"]
+
+
+def test_a_pupil_with_extra_time_signs_in_again_after_the_scheduled_end(dw):
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.services import sign_in
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    attempt = sign_in(CODE_A0)
+    proctor.act(s, "extend", student_id=a0, minutes=20)
+    assert sign_in(CODE_A0, now=s.ends_at + dt.timedelta(minutes=19)).pk == attempt.pk
+    with pytest.raises(ParameterError, match="已经结束"):
+        sign_in(CODE_A0, now=s.ends_at + dt.timedelta(minutes=21))
+
+
+def test_rows_without_a_lookup_key_as_on_a_site_node_still_tell_not_yet_open(dw):
+    """A site node's login codes carry no lookup key (the centre's key stays at the centre): the
+    code is found by its salted hash, also to say that the session opens later."""
+    from junheng_web.delivery.services import SessionNotOpen, sign_in
+    from junheng_web.testsites.models import LoginCode
+
+    LoginCode.objects.update(lookup=None)
+    s = dw.sessions["A"]
+    with pytest.raises(SessionNotOpen, match="尚未开始"):
+        sign_in(CODE_A0, now=s.starts_at - dt.timedelta(hours=2))
+    assert sign_in(CODE_A0).session == s
+    assert LoginCode.objects.filter(lookup__isnull=False).count() == 1  # keyed on first use
