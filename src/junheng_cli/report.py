@@ -24,21 +24,22 @@ _LAYOUT = {  # where the demo leaves each input under its output folder
     "previous": "academic/base_year/estimates.csv",
     "linking": "academic/linking.json",
     "cut_scores": "academic/cut_scores.json",
+    "config": "reports/report.json",
 }
 
 
 def _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire=None,
-            questionnaire_definition=None):
+            questionnaire_definition=None, config=None, doc_number="", issue_date=""):
     from junheng.reports import inputs_from_paths
 
     given = {"schools": schools, "weights": weights, "sample": sample, "fitness": fitness, "scores": scores,
              "checklist": checklist, "questionnaire": questionnaire,
              "questionnaire_definition": questionnaire_definition}
-    given |= {"previous": None, "linking": None, "cut_scores": None}  # from the --data folder only
+    given |= {"previous": None, "linking": None, "cut_scores": None, "config": config}  # --data folder
     paths = {k: (v if v is not None else (Path(data) / _LAYOUT[k] if data else None)) for k, v in given.items()}
     if paths["schools"] is None:
         raise click.UsageError("需要 --schools 或 --data / give --schools or --data")
-    return inputs_from_paths(**paths, year=year, seed=seed)
+    return inputs_from_paths(**paths, year=year, seed=seed, doc_number=doc_number or "", issue_date=issue_date or "")
 
 
 def _options(f):
@@ -57,6 +58,11 @@ def _options(f):
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
                      show_default=True),
         click.option("--pdf/--no-pdf", default=True, show_default=True),
+        click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+                     help="report configuration JSON (doc_number 文号, issue_date, issuer; "
+                          "default: reports/report.json under --data)"),
+        click.option("--doc-number", default="", help="文号 on the cover, e.g. 豫教督办〔2023〕5号 (wins over --config)"),
+        click.option("--issue-date", default="", help="date on the cover, e.g. 2023年6月30日 (wins over --config)"),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -102,15 +108,15 @@ def report() -> None:
 @_force
 @click.option("--counties/--no-counties", default=False, show_default=True, help="also every county report")
 @click.option("--processes", type=int, default=2, show_default=True)
-def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, questionnaire,
-           questionnaire_definition, cuts, force, counties, processes):
+def annual(data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, config, doc_number,
+           issue_date, questionnaire, questionnaire_definition, cuts, force, counties, processes):
     """全省年度监测报告 / the province's annual report (and, with --counties, all county reports)."""
     from dataclasses import replace
 
     from junheng.reports import build, write_reports
 
     inp = _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire,
-                  questionnaire_definition)
+                  questionnaire_definition, config, doc_number, issue_date)
     tb = build(replace(inp, questionnaire_cuts=_cuts(cuts)))
     codes = tb["resource"]["county_code"].to_list() if counties else []
     with bar(len(codes) + 1, "报告 PDF") as b:
@@ -124,15 +130,15 @@ def annual(data, schools, weights, sample, fitness, scores, checklist, year, see
 @_options
 @_questionnaire_options
 @_force
-def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, questionnaire,
-           questionnaire_definition, cuts, force):
+def county(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, config, doc_number,
+           issue_date, questionnaire, questionnaire_definition, cuts, force):
     """县级监测报告 / one county's report (against its city and the province)."""
     from dataclasses import replace
 
     from junheng.reports import build, write_reports
 
     inp = _inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, questionnaire,
-                  questionnaire_definition)
+                  questionnaire_definition, config, doc_number, issue_date)
     tb = build(replace(inp, questionnaire_cuts=_cuts(cuts)))
     _print(write_reports(tb, out, counties=[code], annual=False, pdf=pdf, processes=1, reuse=not force), tb.missing)
 
@@ -140,18 +146,20 @@ def county(code, data, schools, weights, sample, fitness, scores, checklist, yea
 @report.command("school")
 @click.argument("code")
 @_options
-def school(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf):
+def school(code, data, schools, weights, sample, fitness, scores, checklist, year, seed, out, pdf, config, doc_number,
+           issue_date):
     """学校监测简表 / one school's sheet (resource indicators and participation only)."""
-    from junheng.reports import build, html_to_pdf, school_html
+    from junheng.reports import build, school_html, school_pdf
 
-    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed))
+    tb = build(_inputs(data, schools, weights, sample, fitness, scores, checklist, year, seed, config=config,
+                       doc_number=doc_number, issue_date=issue_date))
     html = school_html(tb, code)
     d = Path(out) / "school"
     d.mkdir(parents=True, exist_ok=True)
     (d / f"{code}.html").write_text(html, "utf-8")
     written = {"html": [d / f"{code}.html"], "pdf": []}
     if pdf:
-        written["pdf"].append(Path(html_to_pdf(html, d / f"{code}.pdf")))
+        written["pdf"].append(Path(school_pdf(tb, code, d / f"{code}.pdf")))
     _print(written, tb.missing)
 
 

@@ -18,6 +18,7 @@ sit together, so the wording and the inference behind it cannot drift apart.
 from __future__ import annotations
 
 import math
+import re
 
 import polars as pl
 
@@ -29,6 +30,17 @@ LEVEL_NAMES = ["待提高", "中等", "良好", "优秀"]
 FIT_METRICS = ["达标率", "优良率", "视力不良率", "肥胖率", "超重率", "低体重率"]
 IND_NAMES = {i.id: i.name for i in RESOURCE_INDICATORS}
 IND_UNITS = {i.id: i.unit for i in RESOURCE_INDICATORS}
+# short names for table heads and chart labels (same order as RESOURCE_INDICATORS: R1…R7)
+IND_SHORT = dict(zip(IND_NAMES, ["高学历教师", "骨干教师", "体艺教师", "教学用房", "运动场馆", "仪器设备", "多媒体教室"],
+                     strict=True))
+GAP_WORDS = {"女−男": "男女生", "城区−乡村": "城乡学生"}  # a gap as named in the findings
+
+
+def plain(text: str) -> str:
+    """Codes in a sentence for a reader: ``小学:R1`` → 小学“<indicator name>”, ``G3``/``Q9`` → 第 3/9 项."""
+    text = re.sub(r"(小学|初中):(R[1-7])", lambda m: f"{m[1]}“{IND_NAMES[m[2]]}”", text)
+    text = re.sub(r"\b(R[1-7])\b", lambda m: f"“{IND_NAMES[m[1]]}”", text)
+    return re.sub(r"(政府保障程度|教育质量) ?[GQ](\d+)", r"\1第 \2 项", text)
 
 
 def _num(v, d=1):
@@ -69,8 +81,15 @@ def _significant(row: dict | None) -> bool:
     return bool(row and row.get("significant"))
 
 
-TESTED = "经 t 检验（自由度按抽样设计，Benjamini–Hochberg 多重比较校正）差异显著"
-NOT_TESTED = "差异未达到统计显著（t 检验，Benjamini–Hochberg 校正）"
+# 主要发现 is written for a county official: the words below; the statistics behind them are
+# in FINDINGS_NOTE (printed under the findings) and in the methods appendix.
+TESTED = "经检验差异显著"
+NOT_TESTED = "差异在抽样误差范围内"
+FINDINGS_NOTE = ("注：“经检验差异显著”指差异经 t 检验（自由度按抽样设计）并经 Benjamini–Hochberg 多重比较校正后"
+                 "在 0.05 水平上显著；“差异在抽样误差范围内”指未达到这一标准，不作为差异报告。"
+                 "各估计值的标准误见各章表格及附表，方法见附录。")
+COMPARE_NOTE = ("“高于全省”“低于全省”：本县与全省之差经 t 检验（自由度按抽样设计，全部县与全省在同一指标上的比较"
+                "按 Benjamini–Hochberg 方法校正）在 0.05 水平上显著；其余为“与全省无显著差异”。")
 
 
 def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
@@ -96,9 +115,10 @@ def academic_block(tb: Tables, scope: str, unit: str) -> dict | None:
                          "dist": [_pct(x) for x in dist], "dist_raw": dist,
                          "l3": _pct(l3.get("estimate")), "l3_se": _pct(l3.get("se")), "gaps": gaps,
                          "suppressed": m["estimate"] is None, "change": _change(tb, scope, unit, s)})
-    chart = charts.bars([(s["subject"], s["raw"], s["raw_se"]) for s in subjects], ref=500, ref_label="基准 500")
-    levels = charts.stacked([(s["subject"], s["dist_raw"]) for s in subjects], LEVEL_NAMES)
-    return {"subjects": subjects, "chart": chart, "levels_chart": levels, "has_trend": tb.get("trend") is not None,
+    chart = charts.bar_spec([(s["subject"], s["raw"], s["raw_se"]) for s in subjects], ref=500, ref_label="基准 500")
+    levels = charts.stacked_spec([(s["subject"], s["dist_raw"]) for s in subjects], LEVEL_NAMES)
+    return {"subjects": subjects, "chart": charts.bars_svg(chart), "levels_chart": charts.stacked_svg(levels),
+            "chart_spec": chart, "levels_spec": levels, "has_trend": tb.get("trend") is not None,
             "cuts_note": cuts_note(tb.inputs.cut_scores)}
 
 
@@ -147,7 +167,8 @@ def fitness_block(tb: Tables, scope: str, unit: str) -> dict | None:
     for m in FIT_METRICS[:4]:
         r = _one(f, scope=scope, unit=unit, metric=m, group="全体") or {}
         chart_items.append((m, r.get("estimate"), r.get("se")))
-    return {"groups": groups, "table": table, "chart": charts.bars(chart_items, unit="%", vmax=1.05)}
+    spec = charts.bar_spec(chart_items, unit="%", vmax=1.05)
+    return {"groups": groups, "table": table, "chart": charts.bars_svg(spec), "chart_spec": spec}
 
 
 def resource_block(tb: Tables, county: str) -> dict:
@@ -157,9 +178,9 @@ def resource_block(tb: Tables, county: str) -> dict:
             rows.append({"level": lvl, "id": r["indicator"], "name": IND_NAMES[r["indicator"]],
                          "mean": _num(r["mean"], 2), "cv": _num(r["cv"], 3), "limit": f"{r['limit']:.2f}",
                          "ok": r["cv_ok"], "n": r["n_schools"]})
-    chart = charts.bars([(f"{r['level']}{r['id']}", float(r["cv"]) if r["cv"] != "—" else None, None)
-                         for r in rows], ref=0.50, ref_label="小学限 0.50", vmax=1.0)
-    return {"cv_rows": rows, "cv_chart": chart}
+    spec = charts.bar_spec([(f"{r['level']}·{IND_SHORT[r['id']]}", float(r["cv"]) if r["cv"] != "—" else None, None)
+                            for r in rows], ref=0.50, ref_label="小学限 0.50", vmax=1.0)
+    return {"cv_rows": rows, "cv_chart": charts.bars_svg(spec), "cv_spec": spec}
 
 
 def school_rows(tb: Tables, county: str | None = None, school: str | None = None) -> list[dict]:
@@ -182,7 +203,7 @@ def verdict_row(tb: Tables, county: str) -> dict | None:
     r = _one(v, county_code=county)
     if r is None:
         return None
-    r["recognition_txt"] = _pct(r["recognition"])
+    r = {**r, "recognition_txt": _pct(r["recognition"]), "reasons": [plain(x) for x in r.get("reasons") or []]}
     return r
 
 
@@ -230,7 +251,7 @@ def findings_annual(tb: Tables) -> list[str]:
         for s in ac["subjects"]:
             if s["raw"] is None:
                 continue
-            out.append(f"{s['subject']}：全省平均 {s['mean']} 分（标准误 {s['se']}），"
+            out.append(f"{s['subject']}：全省平均 {s['mean']} 分，"
                        f"达到Ⅲ级（良好）及以上的学生占 {s['l3']}。")
             for g in s["gaps"]:
                 if g["sig"]:
@@ -238,18 +259,18 @@ def findings_annual(tb: Tables) -> list[str]:
                         ("城区学生" if g["raw"] > 0 else "乡村学生")
                     lo = {"女生": "男生", "男生": "女生", "城区学生": "乡村学生", "乡村学生": "城区学生"}[hi]
                     out.append(f"{s['subject']}：{hi}平均分比{lo}高 {abs(g['raw']):.1f} 分"
-                               f"（标准误 {g['se']}，{TESTED}）。")
-        quiet = [f"{s['subject']}{g['name']}" for s in ac["subjects"] for g in s["gaps"]
+                               f"（{TESTED}）。")
+        quiet = [f"{s['subject']}{GAP_WORDS[g['name']]}" for s in ac["subjects"] for g in s["gaps"]
                  if not g["sig"] and g["raw"] is not None]
         if quiet:
-            out.append(f"以下差异{NOT_TESTED}，不作为差异报告：" + "、".join(quiet) + "。")
+            out.append("以下成绩差异在抽样误差范围内，不作为差异报告：" + "、".join(quiet) + "之间。")
     fb = tb.get("fitness")
     if fb is not None:
         r = _one(fb, scope="province", unit="410000", metric="达标率", group="全体")
         g = _one(fb, scope="province", unit="410000", metric="优良率", group="全体")
         v = _one(fb, scope="province", unit="410000", metric="视力不良率", group="全体")
         if r and r["estimate"] is not None:
-            out.append(f"体质健康：全省达标率 {_pct(r['estimate'])}（标准误 {_pct(r['se'], 2)}），"
+            out.append(f"体质健康：全省达标率 {_pct(r['estimate'])}，"
                        f"优良率 {_pct(g['estimate'])}，视力不良率 {_pct(v['estimate'])}。")
         gap = tb.get("fitness_gap")
         g = gap.row(0, named=True) if gap is not None and gap.height else None
@@ -288,24 +309,24 @@ def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
     rows = compare_rows(tb, county, city) + factor_compare_rows(tb, county, city)
     small = [r["label"] for r in rows if r["raw_d"] is None]
     if small:
-        out.append("、".join(small) + "：本县样本不足（少于 62 名学生或 5 所学校），按最小报告规则不予报告。")
+        out.append("、".join(small) + "：本县参测学生或学校太少，不予报告。")
     for r in rows:
         if r["raw_d"] is None:
             continue
         if r["sig"]:
-            out.append(f"{r['label']} {r['county']}，{r['word']}（差 {r['diff']}，校正后 p = {r['p_adj']}，{TESTED}）。")
+            out.append(f"{r['label']} {r['county']}，{r['word']}（相差 {r['diff'].lstrip('+-')}，{TESTED}）。")
         else:
-            out.append(f"{r['label']} {r['county']}，与全省{NOT_TESTED}。")
+            out.append(f"{r['label']} {r['county']}，与全省的{NOT_TESTED}。")
     v = verdict_row(tb, county)
     res = _one(tb["resource"], county_code=county)
     if res:
         out.append(f"资源配置：{res['n_units']} 个学校（学部）中 {res['n_units_pass']} 个达标；"
                    + ("7 项差异系数均在限值内。" if res["cv_pass"] else
-                      f"差异系数超限：{res['failing_cv'].replace(',', '、')}。"))
+                      f"差异系数超出限值的指标：{plain(res['failing_cv'].replace(',', '、'))}。"))
     if v:
         word = v.get("overall") or ("达到" if v["overall_pass"] else "未达到")
-        out.append(f"{name}{word}优质均衡评估要求" if word != "无法判定" else f"{name}是否达到优质均衡评估要求无法判定"
-                   + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
+        head = f"{name}{word}优质均衡评估要求" if word != "无法判定" else f"{name}是否达到优质均衡评估要求无法判定"
+        out.append(head + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
                    + f"与上年相比：{v['change']}。")
     return out
 
@@ -354,7 +375,7 @@ def factors_block(tb: Tables) -> dict | None:
     if share is None and gaps is None:
         return None
     inds, names = _factor_names(tb)
-    rows, chart = [], ""
+    rows, chart, spec = [], "", None
     if share is not None:
         cities = tb.inputs.names.select("city_code", "city_name").unique().sort("city_code")
         units = [("全省", "province", "410000")] + [
@@ -370,7 +391,8 @@ def factors_block(tb: Tables) -> dict | None:
         for c, n in inds:
             r = _one(share, scope="province", unit="410000", indicator=c) or {}
             items.append((n, r.get("estimate"), r.get("se")))
-        chart = charts.bars(items, unit="%", vmax=1.05)
+        spec = charts.bar_spec(items, unit="%", vmax=1.05)
+        chart = charts.bars_svg(spec)
     gap_rows, subjects = [], []
     if gaps is not None:
         subjects = [s for s in SUBJECTS if _rows(gaps, subject=s)]
@@ -384,7 +406,8 @@ def factors_block(tb: Tables) -> dict | None:
                 cells.append({"est": _num(est), "se": _num(se), "sig": _significant(r), "raw": est,
                               "raw_se": se})
             gap_rows.append({"factor": f, "name": names.get(f, f), "label": label, "cells": cells})
-    return {"indicators": [n for _, n in inds], "share_rows": rows, "chart": chart, "subjects": subjects,
+    return {"indicators": [n for _, n in inds], "share_rows": rows, "chart": chart, "chart_spec": spec,
+            "subjects": subjects,
             "gap_rows": gap_rows}
 
 
@@ -416,7 +439,7 @@ def findings_factors(tb: Tables) -> list[str]:
     for c, n in inds:
         r = _one(share, scope="province", unit="410000", indicator=c) if share is not None else None
         if r and r["estimate"] is not None:
-            parts.append(f"{n}的学生占 {_pct(r['estimate'])}（标准误 {_pct(r['se'], 2)}）")
+            parts.append(f"{n}的学生占 {_pct(r['estimate'])}")
     if parts:
         out.append("相关因素：全省" + "，".join(parts) + "。")
     quiet = []
@@ -424,7 +447,7 @@ def findings_factors(tb: Tables) -> list[str]:
         hi, lo = (x.strip() for x in g["label"].split("−")) if "−" in g["label"] else ("是", "否")
         who = (f"“{g['name']}”的学生比其他学生" if g["label"] == "是 − 否"
                else f"{g['name']}“{hi}”组比“{lo}”组")
-        said = [f"{s}{'高' if c['raw'] > 0 else '低'} {abs(c['raw']):.1f} 分（标准误 {c['se']}）"
+        said = [f"{s}{'高' if c['raw'] > 0 else '低'} {abs(c['raw']):.1f} 分"
                 for s, c in zip(fb["subjects"], g["cells"]) if c["sig"]]
         if said:
             out.append(f"{who}平均分" + "、".join(said) + f"（{TESTED}）。")
@@ -432,5 +455,5 @@ def findings_factors(tb: Tables) -> list[str]:
         if small:
             quiet.append(f"{g['name']}（{'、'.join(small)}）")
     if quiet:
-        out.append(f"以下相关因素的成绩差异{NOT_TESTED}，不作为差异报告：" + "、".join(quiet) + "。")
+        out.append(f"以下相关因素的成绩{NOT_TESTED}，不作为差异报告：" + "、".join(quiet) + "。")
     return out

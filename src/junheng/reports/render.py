@@ -1,4 +1,5 @@
-"""Render the annual, county and school reports: Jinja2 HTML → WeasyPrint PDF (Noto CJK fonts).
+"""Render the annual, county and school reports: one context dict per document (``*_context``), shown
+as HTML by Jinja2 (the web version) and typeset as PDF by Typst (:mod:`.typeset`, Noto CJK fonts).
 
 All tables are computed once (:func:`junheng.reports.tables.build`); every county's page reuses
 them.  PDFs are rendered in ``processes`` worker processes (see :func:`write_reports`).  Nothing
@@ -8,8 +9,8 @@ time-dependent is written, so the same inputs give the same HTML bytes.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
@@ -22,9 +23,8 @@ from junheng.exceptions import ParameterError
 from junheng.indicators import RESOURCE_INDICATORS
 from junheng.io import write_table
 from junheng.reports import context as cx
+from junheng.reports import typeset
 from junheng.reports.tables import Tables
-
-IND_SHORT = ["高学历教师", "骨干教师", "体艺教师", "教学用房", "运动场馆", "仪器设备", "多媒体教室"]
 
 
 @functools.cache
@@ -57,6 +57,14 @@ def _meta(tb: Tables) -> dict:
             "software_version": i.software_version or "—", "year": i.year, "province": i.province_name}
 
 
+def _cover(tb: Tables) -> dict:
+    """文号, date and issuing office of the cover; an unset 文号 or date is a marked placeholder."""
+    i = tb.inputs
+    return {"doc_number": i.doc_number or "〔文号待定〕", "doc_number_set": bool(i.doc_number),
+            "date": i.issue_date or "〔日期待定〕", "date_set": bool(i.issue_date),
+            "issuer": i.issuer or f"{i.province_name}人民政府教育督导委员会办公室"}
+
+
 def _sample(tb: Tables, county: str | None = None) -> dict:
     s = tb.get("sample_county")
     if s is None:
@@ -72,7 +80,8 @@ def _names(tb: Tables) -> dict[str, dict]:
     return {r["county_code"]: r for r in tb.inputs.names.to_dicts()}
 
 
-def annual_html(tb: Tables) -> str:
+def annual_context(tb: Tables) -> dict:
+    """Everything the annual report shows (the HTML and the PDF render this one dict)."""
     names = _names(tb)
     res = tb["resource"]
     v = tb.get("verdict")
@@ -88,33 +97,36 @@ def annual_html(tb: Tables) -> str:
             "rec": cx._pct(vr.get("recognition")), "pass": bool(vr.get("overall_pass")),
             "change": vr.get("change", "—"),
         })
-    return _env().get_template("annual.html").render(
-        title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
-        css=_css(), meta=_meta(tb), findings=cx.findings_annual(tb), sample=_sample(tb),
-        n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
+    return dict(
+        kind="annual", title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
+        meta=_meta(tb), cover=_cover(tb), findings=cx.findings_annual(tb), findings_note=cx.FINDINGS_NOTE,
+        sample=_sample(tb), n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
         fitness=cx.fitness_block(tb, "province", "410000"), factors=cx.factors_block(tb), counties=counties,
         se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
         missing=tb.missing)
 
 
-def county_html(tb: Tables, code: str, *, print_version: bool = False) -> str:
-    """The county report. The print version (for the PDF) lists only the failing school units;
-    the HTML version lists every unit (a county has up to ~200, a dozen pages in print)."""
+def county_context(tb: Tables, code: str, *, print_version: bool = False) -> dict:
+    """Everything a county report shows. The print version (for the PDF) lists only the failing
+    school units; the HTML version lists every unit (a county has up to ~200, a dozen pages in print)."""
     names = _names(tb)
     if code not in names or tb["resource"].filter(pl.col("county_code") == code).height == 0:
         raise ParameterError(f"无此县（市、区）或其无学校数据 / unknown county or no schools: {code}")
     n = names[code]
-    return _env().get_template("county.html").render(
-        title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）", css=_css(),
-        meta=_meta(tb), code=code, city_name=n.get("city_name") or "", sample=_sample(tb, code),
-        findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
-        compare=cx.compare_rows(tb, code, n["city_code"]), factor_rows=cx.factor_compare_rows(tb, code, n["city_code"]),
+    return dict(
+        kind="county", title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
+        county_name=n["county_name"], meta=_meta(tb), cover=_cover(tb), code=code, city_name=n.get("city_name") or "",
+        sample=_sample(tb, code), findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
+        findings_note=cx.FINDINGS_NOTE, compare_note=cx.COMPARE_NOTE, compare=cx.compare_rows(tb, code, n["city_code"]),
+        factor_rows=cx.factor_compare_rows(tb, code, n["city_code"]),
         academic=cx.academic_block(tb, "county", code), fitness=cx.fitness_block(tb, "county", code),
-        resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code), ind_short=IND_SHORT,
-        verdict=cx.verdict_row(tb, code), missing=tb.missing, print=print_version)
+        resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code),
+        ind_short=list(cx.IND_SHORT.values()), verdict=cx.verdict_row(tb, code), missing=tb.missing,
+        print=print_version)
 
 
-def school_html(tb: Tables, code: str) -> str:
+def school_context(tb: Tables, code: str) -> dict:
+    """Everything a school sheet shows (resource indicators and participation only)."""
     rows = cx.school_rows(tb, school=code)
     if not rows:
         raise ParameterError(f"无此学校或不在评估范围内 / unknown school or out of scope: {code}")
@@ -134,10 +146,32 @@ def school_html(tb: Tables, code: str) -> str:
             resp = int(s["responded"].fill_null(False).sum()) if "responded" in s.columns else s.height
             part = {"n_pupils": s.height, "n_responded": resp, "rate": cx._pct(resp / s.height)}
     name = rows[0]["name"] or code
-    return _env().get_template("school.html").render(
-        title=f"{name}　学校监测简表（{tb.inputs.year}年）", css=_css(), meta=_meta(tb), code=code,
-        county_name=_names(tb).get(county, {}).get("county_name", county), schools=rows, ind_short=IND_SHORT,
-        detail=detail, participation=part, missing=tb.missing)
+    return dict(
+        kind="school", title=f"{name}　学校监测简表（{tb.inputs.year}年）", meta=_meta(tb), cover=_cover(tb),
+        code=code, county_name=_names(tb).get(county, {}).get("county_name", county), schools=rows,
+        ind_short=list(cx.IND_SHORT.values()), detail=detail, participation=part, missing=tb.missing)
+
+
+def _html(ctx: dict) -> str:
+    return _env().get_template(f"{ctx['kind']}.html").render(**ctx, css=_css())
+
+
+def annual_html(tb: Tables) -> str:
+    return _html(annual_context(tb))
+
+
+def county_html(tb: Tables, code: str, *, print_version: bool = False) -> str:
+    return _html(county_context(tb, code, print_version=print_version))
+
+
+def school_html(tb: Tables, code: str) -> str:
+    return _html(school_context(tb, code))
+
+
+def school_pdf(tb: Tables, code: str, path: str | Path) -> str:
+    """One school's sheet as PDF (Typst)."""
+    Path(path).write_bytes(typeset.pdf(typeset.data(school_context(tb, code))))
+    return str(path)
 
 
 def html_to_pdf(html: str, path: str | Path) -> str:
@@ -149,18 +183,12 @@ def html_to_pdf(html: str, path: str | Path) -> str:
 
 
 def _pdf_job(args: tuple[str, str]) -> str:
-    html, pdf_path = args
-    return html_to_pdf(html, pdf_path)
+    data, pdf_path = args
+    Path(pdf_path).write_bytes(typeset.pdf(data))
+    return pdf_path
 
 
 DIGESTS = ".pdf-digests.json"  # under the output folder: PDF path → digest of what it was rendered from
-
-
-def _digest(html: str) -> str:
-    """What a PDF depends on: its print HTML (style sheet inline) and the renderer's version."""
-    import weasyprint
-
-    return hashlib.sha256(f"weasyprint {weasyprint.__version__}\n{html}".encode()).hexdigest()
 
 
 def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = None, annual: bool = True,
@@ -168,10 +196,11 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
     """Write ``annual.{html,pdf}`` and ``county/<code>.{html,pdf}`` under ``out``, and with the
     annual report ``verdicts.csv`` (:func:`junheng.indicators.verdicts_table`).
 
-    ``counties`` defaults to every county with schools.  PDFs are rendered in ``processes`` worker
-    processes, started before the HTML is built so rendering overlaps it; the annual report (the
-    longest) goes first.  With ``reuse``, a PDF whose print HTML is byte-identical to the one it was
-    last rendered from (digests in ``out/.pdf-digests.json``) and which still exists is kept, not
+    ``counties`` defaults to every county with schools.  The HTML (Jinja2) is the full web version;
+    the PDF is typeset by Typst (:mod:`.typeset`) from the same context, in its print version.  PDFs
+    are rendered in ``processes`` worker processes, started before the HTML is built so rendering
+    overlaps it; the annual report (the longest) goes first.  With ``reuse``, a PDF whose data and
+    templates are byte-identical to those it was last rendered from (digests in ``out/.pdf-digests.json``) and which still exists is kept, not
     rendered again; ``written["reused"]`` lists those.  ``progress`` (optional) is called with the
     number of documents finished.  Returns the paths written, by kind.
     """
@@ -189,15 +218,16 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
     def documents():
         if annual:
             p = out / "annual.html"
-            html = annual_html(tb)
-            p.write_text(html, "utf-8")
+            ctx = annual_context(tb)
+            p.write_text(_html(ctx), "utf-8")
             written["html"].append(p)
-            yield html, out / "annual.pdf"
+            yield ctx, out / "annual.pdf"
         for code in codes:
             p = out / "county" / f"{code}.html"
-            p.write_text(county_html(tb, code), "utf-8")
+            ctx = county_context(tb, code)
+            p.write_text(_html(ctx), "utf-8")
             written["html"].append(p)
-            yield county_html(tb, code, print_version=True), out / "county" / f"{code}.pdf"
+            yield {**ctx, "print": True}, out / "county" / f"{code}.pdf"
 
     def done(path: Path, digest: str) -> None:
         written["pdf"].append(path)
@@ -205,21 +235,24 @@ def write_reports(tb: Tables, out: str | Path, *, counties: list[str] | None = N
         if progress:
             progress(1)
 
-    pool = ProcessPoolExecutor(processes) if pdf and processes > 1 else None
+    # spawned, not forked: a fork of a process whose Typst compiler has started its threads can deadlock
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) \
+        if pdf and processes > 1 else None
     try:
         pending = []
-        for html, path in documents():
+        for ctx, path in documents():
             if not pdf:
                 continue
-            digest = _digest(html)
+            data = typeset.data(ctx)
+            digest = typeset.digest(data)
             key = path.relative_to(out).as_posix()
             if reuse and old.get(key) == digest and path.exists():
                 written["reused"].append(path)
                 done(path, digest)
             elif pool is not None:
-                pending.append((pool.submit(_pdf_job, (html, str(path))), path, digest))
+                pending.append((pool.submit(_pdf_job, (data, str(path))), path, digest))
             else:
-                _pdf_job((html, str(path)))
+                _pdf_job((data, str(path)))
                 done(path, digest)
         for future in as_completed([f for f, _, _ in pending]):
             future.result()

@@ -49,6 +49,12 @@ class ReportInputs:
     previous: pl.DataFrame | None = None
     linking_error: dict | None = None
     cut_scores: dict | None = None
+    # the cover of an official document (the cycle's report configuration, ``reports/report.json``):
+    # 文号 (e.g. 豫教督办〔2023〕5号), date of issue (e.g. 2023年6月30日) and issuing office; an empty
+    # 文号 or date is printed as a marked placeholder (the report is then a draft)
+    doc_number: str = ""
+    issue_date: str = ""
+    issuer: str = ""
 
 
 @dataclass
@@ -333,13 +339,17 @@ def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
                       questionnaire=None, questionnaire_definition=None, questionnaire_cuts=None,
-                      previous=None, linking=None, cut_scores=None,
-                      year: int = 2022, seed: int | None = None, data_version: str = "") -> ReportInputs:
+                      previous=None, linking=None, cut_scores=None, config=None,
+                      year: int = 2022, seed: int | None = None, data_version: str = "",
+                      doc_number: str = "", issue_date: str = "") -> ReportInputs:
     """Read the report inputs from files (Parquet or CSV); a missing optional file is left out.
     ``questionnaire`` is the scale scores frame, ``questionnaire_definition`` its JSON definition;
     ``previous`` the previous cycle's stored estimates (CSV), ``linking`` the linking errors
     (``linking.json``: subject → {linking_error, …}), ``cut_scores`` the cuts in force
     (``cut_scores.json``: subject → {cuts, method, label, provisional}).
+
+    ``config`` is the report configuration (``report.json``: ``doc_number`` 文号, ``issue_date``,
+    ``issuer``); ``doc_number`` and ``issue_date`` given here win over it.
 
     ``data_version`` defaults to a digest of the input files' bytes (same files → same version).
     """
@@ -377,9 +387,22 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
 
         prev = read_file(previous, infer=True, string_columns=("unit", "scope", "subject"))
     links = _json(linking)
+    try:
+        cfg = _json(config) or {}
+    except ValueError as e:
+        raise ParameterError(f"报告配置不是有效的 JSON / the report configuration is not valid JSON: {config}: {e}") \
+            from None
+    if not isinstance(cfg, dict):
+        raise ParameterError(f"报告配置须为 JSON 对象 / the report configuration must be a JSON object: {config}")
+    unknown = sorted(set(cfg) - {"doc_number", "issue_date", "issuer"})
+    if unknown:
+        raise ParameterError(f"报告配置 {config} 含未知项 / unknown keys in the report configuration: "
+                             f"{'、'.join(unknown)}（可用 / allowed: doc_number, issue_date, issuer）")
+    cover = {"doc_number": doc_number or str(cfg.get("doc_number") or ""),
+             "issue_date": issue_date or str(cfg.get("issue_date") or ""), "issuer": str(cfg.get("issuer") or "")}
     extra = {"previous": prev, "linking_error": {k: v["linking_error"] for k, v in links.items()} if links else None,
              "cut_scores": _json(cut_scores)}
-    return ReportInputs(**extra, schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
+    return ReportInputs(**extra, **cover, schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
                         software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights, sc.WEIGHTS),
                         sample=_read(sample, sc.SAMPLE), fitness=_read(fitness), scores=_read(scores, sc.SCORES),
                         checklist=_read(checklist, sc.CHECKLIST),

@@ -17,8 +17,8 @@ from junheng.synth.checklist import checklist
 from junheng.synth.questionnaire import student_questionnaire, synth_responses
 
 
-@pytest.fixture(scope="session")
-def report_inputs() -> ReportInputs:
+def small_inputs() -> ReportInputs:
+    """The small province's report inputs (also used by scripts that render it for a look)."""
     prov = province(0.01, 3)
     rng = np.random.default_rng(11)
     pupils = prov.pupils.join(prov.schools.select("school_code", "county_code", "location"), on="school_code")
@@ -50,6 +50,11 @@ def report_inputs() -> ReportInputs:
                         software_version="test", weights=weights, sample=sample, fitness=fitness, scores=scores,
                         checklist=checklist(prov.schools["county_code"].unique(), random_state=3),
                         questionnaire=scales, questionnaire_def=q, questionnaire_cuts=(2.5, 3.5))
+
+
+@pytest.fixture(scope="session")
+def report_inputs() -> ReportInputs:
+    return small_inputs()
 
 
 @pytest.fixture(scope="session")

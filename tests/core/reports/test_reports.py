@@ -13,7 +13,7 @@ import pytest
 
 from junheng.exceptions import ParameterError
 from junheng.reports import annual_html, build, county_html, school_html, write_reports
-from junheng.reports.context import findings_annual
+from junheng.reports.context import GAP_WORDS, findings_annual
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 
@@ -108,10 +108,11 @@ def test_findings_call_a_gap_a_gap_only_when_t_test_and_bh_say_so(tables):
     text = "".join(findings_annual(tables))
     for i, r in enumerate(rows):
         assert bool(r["significant"]) == (i in called)
+        said = f"{r['subject']}{GAP_WORDS[r['gap']]}"  # as listed among those not reported as differences
         if i not in called:
-            assert f"{r['subject']}{r['gap']}" in text  # listed among those not reported as differences
+            assert said in text
         else:
-            assert f"{r['subject']}：" in text and "Hochberg" in text
+            assert said not in text and f"{r['subject']}：" in text and "经检验差异显著" in text
 
 
 def test_county_against_province_is_a_family_per_metric(tables):
@@ -155,7 +156,7 @@ def test_the_style_sheet_reaches_the_pdf_unescaped(written):
 def test_chart_labels_reach_the_pdf_as_text(written):
     out, w = written
     text = subprocess.run(["pdftotext", str(w["pdf"][1]), "-"], capture_output=True, text=True, check=True).stdout
-    assert "基准 500" in text and "待提高" in text and "小学R1" in text  # reference line, legend, CV bars
+    assert "基准 500" in text and "待提高" in text and "小学·高学历教师" in text  # reference line, legend, CV bars
 
 
 @pytest.mark.integration
