@@ -33,6 +33,14 @@ IND_UNITS = {i.id: i.unit for i in RESOURCE_INDICATORS}
 # short names for table heads and chart labels (same order as RESOURCE_INDICATORS: R1…R7)
 IND_SHORT = dict(zip(IND_NAMES, ["高学历教师", "骨干教师", "体艺教师", "教学用房", "运动场馆", "仪器设备", "多媒体教室"],
                      strict=True))
+def methods() -> list[str]:
+    """The methods appendix, one paragraph a line (``templates/methods.txt``: one text for the HTML and the PDF)."""
+    from importlib import resources
+
+    text = (resources.files("junheng.reports") / "templates" / "methods.txt").read_text("utf-8")
+    return [line for line in text.splitlines() if line.strip()]
+
+
 GAP_WORDS = {"女−男": "男女生", "城区−乡村": "城乡学生"}  # a gap as named in the findings
 
 

@@ -99,7 +99,7 @@ def annual_context(tb: Tables) -> dict:
         })
     return dict(
         kind="annual", title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
-        meta=_meta(tb), cover=_cover(tb), findings=cx.findings_annual(tb), findings_note=cx.FINDINGS_NOTE,
+        meta=_meta(tb), methods=cx.methods(), cover=_cover(tb), findings=cx.findings_annual(tb), findings_note=cx.FINDINGS_NOTE,
         sample=_sample(tb), n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
         fitness=cx.fitness_block(tb, "province", "410000"), factors=cx.factors_block(tb), counties=counties,
         se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
@@ -115,7 +115,7 @@ def county_context(tb: Tables, code: str, *, print_version: bool = False) -> dic
     n = names[code]
     return dict(
         kind="county", title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
-        county_name=n["county_name"], meta=_meta(tb), cover=_cover(tb), code=code, city_name=n.get("city_name") or "",
+        county_name=n["county_name"], meta=_meta(tb), methods=cx.methods(), cover=_cover(tb), code=code, city_name=n.get("city_name") or "",
         sample=_sample(tb, code), findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
         findings_note=cx.FINDINGS_NOTE, compare_note=cx.COMPARE_NOTE, compare=cx.compare_rows(tb, code, n["city_code"]),
         factor_rows=cx.factor_compare_rows(tb, code, n["city_code"]),
@@ -147,7 +147,7 @@ def school_context(tb: Tables, code: str) -> dict:
             part = {"n_pupils": s.height, "n_responded": resp, "rate": cx._pct(resp / s.height)}
     name = rows[0]["name"] or code
     return dict(
-        kind="school", title=f"{name}　学校监测简表（{tb.inputs.year}年）", meta=_meta(tb), cover=_cover(tb),
+        kind="school", title=f"{name}　学校监测简表（{tb.inputs.year}年）", meta=_meta(tb), methods=cx.methods(), cover=_cover(tb),
         code=code, county_name=_names(tb).get(county, {}).get("county_name", county), schools=rows,
         ind_short=list(cx.IND_SHORT.values()), detail=detail, participation=part, missing=tb.missing)
 
