@@ -210,12 +210,12 @@ def _json_body(request: HttpRequest):
         raise ParameterError("请求格式错误 / malformed request") from None
 
 
-@pupil_page
-@require_POST
-def answers(request: HttpRequest) -> JsonResponse:
-    """The browser's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}`` →
-    ``{"ack": [id, …], "refused": {id: reason}, "closed": time is up, "moved": a newer page of the
-    attempt is open, "ends_at", "hold"}``.  Every entry is either acknowledged or refused, so the queue always drains."""
+def _queue(request: HttpRequest, record) -> JsonResponse:
+    """One batch of a page's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}``
+    → ``{"ack": [id, …], "refused": {id: reason}, "closed": time is up, "moved": a newer page of the
+    attempt is open, "ends_at", "hold"}``; ``record(attempt, changes)`` stores it (``None`` when
+    the attempt has nothing to record into).  Every entry is either acknowledged or refused, so the
+    queue always drains."""
     attempt = _attempt(request)
     if attempt is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
@@ -223,33 +223,43 @@ def answers(request: HttpRequest) -> JsonResponse:
         body = _json_body(request)
         changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
         page = int(body.get("lease") or 0)
-        done = services.record_answers(attempt, changes)
+        done = record(attempt, changes)
     except (ParameterError, TypeError, ValueError) as e:
         message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"
         return JsonResponse({"error": message}, status=400)
+    if done is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
     return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
                          "moved": page < attempt.lease,
                          "ends_at": done.ends_at.isoformat() if done.ends_at else None, "hold": done.state})
 
 
+def _page_lease(request: HttpRequest) -> int:
+    """The lease a submitting page says it has (0: none given)."""
+    try:
+        body = _json_body(request)
+        return int(body.get("lease") or 0) if isinstance(body, dict) else 0
+    except (ParameterError, TypeError, ValueError):
+        return 0
+
+
+@pupil_page
+@require_POST
+def answers(request: HttpRequest) -> JsonResponse:
+    """The test's queue (``_queue``, ``services.record_answers``)."""
+    return _queue(request, services.record_answers)
+
+
+def _record_questionnaire(attempt: Attempt, changes):
+    q = questionnaire.for_attempt(attempt)
+    return None if q is None else questionnaire.record(attempt, q, changes)
+
+
 @pupil_page
 @require_POST
 def questionnaire_answers(request: HttpRequest) -> JsonResponse:
-    """The questionnaire's queue, as ``answers`` for the test (``delivery.questionnaire.record``)."""
-    attempt = _attempt(request)
-    q = questionnaire.for_attempt(attempt) if attempt is not None else None
-    if attempt is None or q is None:
-        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
-    try:
-        body = _json_body(request)
-        changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
-        page = int(body.get("lease") or 0)
-        done = questionnaire.record(attempt, q, changes)
-    except (ParameterError, TypeError, ValueError) as e:
-        message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"
-        return JsonResponse({"error": message}, status=400)
-    return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
-                         "moved": page < attempt.lease, "ends_at": done.ends_at.isoformat(), "hold": ""})
+    """The questionnaire's queue (``_queue``, ``delivery.questionnaire.record``)."""
+    return _queue(request, _record_questionnaire)
 
 
 @pupil_page
@@ -261,11 +271,7 @@ def questionnaire_submit(request: HttpRequest) -> JsonResponse:
     q = questionnaire.for_attempt(attempt) if attempt is not None else None
     if attempt is None or q is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
-    try:
-        body = _json_body(request)
-        page = int(body.get("lease") or 0) if isinstance(body, dict) else 0
-    except (ParameterError, TypeError, ValueError):
-        page = 0
+    page = _page_lease(request)
     if page and page < attempt.lease:
         return JsonResponse({"error": _page_text()["moved"], "moved": True}, status=409)
     try:
@@ -285,11 +291,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     attempt = _attempt(request)
     if attempt is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
-    try:
-        body = _json_body(request)
-        page = int(body.get("lease") or 0) if isinstance(body, dict) else 0
-    except (ParameterError, TypeError, ValueError):
-        page = 0
+    page = _page_lease(request)
     if page and page < attempt.lease:
         return JsonResponse({"error": _page_text()["moved"], "moved": True}, status=409)
     services.submit(attempt)
