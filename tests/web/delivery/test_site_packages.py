@@ -1,0 +1,129 @@
+"""Site and result packages in one process (fast; the subprocess test is test_site_node.py): what a
+site package holds and leaves out, replays and expiry refused on the node, and the centre's merge
+by UUID — twice, an older export after a newer one, a clash with a central attempt, another site's
+sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from junheng.site import PackageError, load_private, open_package, result_key, seal, site_signing_key
+from tests.web.delivery.conftest import CODE_A0
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def keys(tmp_path):
+    return tmp_path / "keys" / "centre.pem"
+
+
+def _prepare(dw, tmp_path, keys, now=None):
+    from junheng_web.delivery.sitenode import prepare
+
+    return prepare(dw.cycle, tmp_path / "out", keys, sites=[dw.sites["A"].code], now=now)[0]
+
+
+def test_a_site_package_holds_masked_pupils_hashes_and_no_keys(dw, tmp_path, keys):
+    from junheng_web.delivery.sitenode import NODE_FILE
+
+    made = _prepare(dw, tmp_path, keys)
+    pkg = open_package(made.path.read_bytes(), kind="site", site=dw.sites["A"].code,
+                       trusted=load_private(keys).public_key(), unlock_code=made.unlock_code)
+    records = json.loads(pkg.files["records.json"])
+    by_model = {}
+    for r in records:
+        by_model.setdefault(r["model"], []).append(r["fields"])
+    pupils = by_model["registry.pupil"]
+    assert pupils and all(p["name"].endswith("*") and p["birth_date"] == "2000-01-01" for p in pupils)
+    assert {i["key"] for i in by_model["assessment.item"]} == {""}  # I1's key B and I2's AC stay at the centre
+    assert all(c["lookup"] is None and len(c["code_hash"]) == 64 for c in by_model["testsites.logincode"])
+    assert CODE_A0 not in pkg.files["records.json"].decode()
+    assert {s["site"] for s in by_model["testsites.testsession"]} == {dw.sites["A"].pk}  # site B's stay out
+    node = json.loads(pkg.files[NODE_FILE])
+    assert node["site"] == dw.sites["A"].code and "PRIVATE KEY" in node["site_key"]
+
+
+def test_the_node_loads_once_refuses_a_replay_and_an_expired_package(dw, tmp_path, keys):
+    from junheng_web.delivery.sitenode import prepare, unlock
+
+    old = _prepare(dw, tmp_path, keys, now=timezone.now() - dt.timedelta(hours=1))
+    new = prepare(dw.cycle, tmp_path / "out2", keys, sites=[dw.sites["A"].code])[0]
+    pub, home, site = tmp_path / "out" / "centre.pub.pem", tmp_path / "node", dw.sites["A"].code
+    home.mkdir()
+    state = unlock(new.path.read_bytes(), home=home, site=site, unlock_code=new.unlock_code, centre_public=pub)
+    assert state["package_id"] == new.package_id
+    assert unlock(new.path.read_bytes(), home=home, site=site, unlock_code="", centre_public=pub) == state
+    with pytest.raises(PackageError, match="旧包或重放"):
+        unlock(old.path.read_bytes(), home=home, site=site, unlock_code=old.unlock_code, centre_public=pub)
+    with pytest.raises(PackageError, match="过期"):
+        unlock(old.path.read_bytes(), home=tmp_path, site=site, unlock_code=old.unlock_code, centre_public=pub,
+               now=timezone.now() + dt.timedelta(days=30))
+
+
+def _result(keys, site, pid, data, issued_at=None):
+    centre = load_private(keys)
+    return seal({"results.json": json.dumps(data).encode()}, kind="result", site=site.code, cycle=str(site.cycle_id),
+                signer=site_signing_key(centre, site.code, pid), key=result_key(centre, site.code, pid),
+                issued_at=issued_at, extra={"site_package": pid})
+
+
+def _data(dw, attempt_id, answers, events=()):
+    s = dw.sessions["A"]
+    return {"attempts": [{"id": attempt_id, "session": s.pk, "student_id": dw.pupils["A"][0].student_id,
+                          "booklet": dw.delivery["booklet"].pk, "started_at": s.starts_at.isoformat(),
+                          "submitted_at": None, "lease": 2}],
+            "leases": [{"attempt": attempt_id, "number": n, "started_at": s.starts_at.isoformat()} for n in (1, 2)],
+            "answers": [{"id": i, "attempt": attempt_id, "item": item, "raw": raw, "seq": seq, "lease": lease,
+                         "client_at": s.starts_at.isoformat(), "received_at": s.starts_at.isoformat()}
+                        for i, item, raw, seq, lease in answers],
+            "events": list(events), "audit": []}
+
+
+def test_ingest_merges_by_uuid_and_the_highest_lease_and_seq_wins(dw, keys):
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.delivery.services import current_answers
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    pid, att = str(uuid.uuid4()), str(uuid.uuid4())
+    a1, a2, a3 = (str(uuid.uuid4()) for _ in range(3))
+    early = _data(dw, att, [(a1, "I1", "A", 1, 1), (a2, "I1", "C", 5, 1)])
+    late = _data(dw, att, [(a1, "I1", "A", 1, 1), (a2, "I1", "C", 5, 1), (a3, "I1", "D", 1, 2)])
+    site = dw.sites["A"]
+    got = ingest(_result(keys, site, pid, late), keys)
+    assert (got["attempts"], got["answers"], got["again"]) == (1, 3, False)
+    got = ingest(_result(keys, site, pid, early), keys)  # an older export after the newer: nothing new
+    assert (got["attempts"], got["answers"]) == (0, 0)
+    attempt = Attempt.objects.get(pk=att)
+    # the second computer's (lease 2) first change beats the first computer's seq 5
+    assert current_answers(attempt)["I1"]["raw"] == "D" and Answer.objects.filter(attempt=attempt).count() == 3
+    assert Answer.objects.get(pk=a3).received_at == dw.sessions["A"].starts_at  # the site's arrival kept
+
+
+def test_ingest_refuses_a_clash_another_sites_session_and_unknown_items(dw, keys):
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.services import sign_in
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    site, pid = dw.sites["A"], str(uuid.uuid4())
+    data = _data(dw, str(uuid.uuid4()), [(str(uuid.uuid4()), "I9", "A", 1, 1)])
+    with pytest.raises(PackageError, match="中心没有这些题目"):
+        ingest(_result(keys, site, pid, data), keys)
+    data["attempts"][0]["session"] = dw.sessions["B"].pk
+    with pytest.raises(PackageError, match="不属于测试点"):
+        ingest(_result(keys, site, pid, data), keys)
+    sign_in(CODE_A0)  # the pupil also sat the session at the centre
+    data = _data(dw, str(uuid.uuid4()), [])
+    with pytest.raises(PackageError, match="不能自动合并"):
+        ingest(_result(keys, site, pid, data), keys)
+    assert Attempt.objects.count() == 1  # nothing of the refused packages kept
+    forged = _result(keys, dw.sites["B"], pid, data)  # signed with B's key, claiming A's sessions
+    with pytest.raises(PackageError, match="不属于测试点"):
+        ingest(forged, keys)
