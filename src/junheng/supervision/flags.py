@@ -61,6 +61,9 @@ class FlagParameters:
     loop_min_lag_s: float = 10.0  # … at least this much earlier …
     loop_min_s: float = 10.0  # … for this long, while the picture moves (a replayed recording)
     loop_serious_s: float = 30.0
+    loop_ratio: float = 0.6  # loop (fine fingerprints): a sample matches its copy L earlier within this × its own
+    loop_min_step: float = 0.3  # … step from the sample before, which must be at least this (RMS grey levels) …
+    loop_max_lag_s: float = 3600.0  # … for lags up to this (an hour)
     sparse_updates: float = 0.5  # footage whose picture repeats in at least this share of samples (a camera
     sparse_factor: float = 3.0  # … that stores a new picture every R s): frozen needs ≥ this × R …
     sparse_serious_factor: float = 6.0  # … and is serious from this × R
@@ -78,7 +81,7 @@ class FlagParameters:
     def __post_init__(self) -> None:
         check_thresholds(self)
         for share in ("still_changed", "moved_changed", "sparse_updates", "light_ratio", "occluded_ratio",
-                      "occluded_share"):
+                      "occluded_share", "loop_ratio"):
             if getattr(self, share) > 1:
                 raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
                                      f"got {getattr(self, share)!r}")
@@ -160,6 +163,133 @@ def _loop_flags(t: np.ndarray, thumb: np.ndarray, changed: np.ndarray, p: FlagPa
                         "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
                         "score": float(np.clip(1 - np.mean(d[i:j + 1]) / max(p.loop_thumb_diff, 1e-9), 0, 1))})
     return out
+
+
+def _rms(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean(np.square(a, dtype=np.float32), axis=-1, dtype=np.float64))
+
+
+def _bracket(f: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RMS of ``f`` minus its best fit on the segment between ``a`` and ``b`` (row-wise): the frame
+    between two sampled frames of an earlier stretch, whatever the replay's phase to the samples."""
+    d, e = a - b, f - b
+    alpha = np.clip((e * d).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-6), 0, 1)
+    return _rms(e - alpha[:, None] * d)
+
+
+def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagParameters,
+                  period: float) -> list[dict]:
+    """Stretches that replay an earlier stretch of the same recording, found on the fine (32×24)
+    fingerprints, so a low-motion room counts: for one lag L (``loop_min_lag_s`` ≤ L ≤
+    ``loop_max_lag_s``), each sample is closer to the stretch L earlier — the best point between the
+    two samples around t − L, since a replay need not keep the sampling's phase — than
+    ``loop_ratio`` × its own step from the sample before (RMS over the 768 blocks; the median of
+    this ratio over five samples centred on it), that step being
+    at least ``loop_min_step`` (the picture changes: a frozen picture is ``frozen``'s), for at least
+    ``loop_min_s``.  Two tiers: the same frames (in phase: the median block differs from its copy by
+    at most a quarter of the noise, i.e. of the median block's step), or any phase, where the lag
+    must also *not* match in the ``loop_min_s`` just before the run (median ratio > 1.5 ×
+    ``loop_ratio``: a replay starts, a periodic motion of the room goes on) and match at least 1.5 ×
+    better than at any other lag (:func:`_unique_lag`).  A live room never comes back that close: its sensor noise is new in every frame
+    (a motionless room: the copy is as far as the step, ratio ≈ 0.9), and moving pupils do not
+    repeat their moves at one fixed lag.  Candidate lags: for every sample, the closest earlier
+    sample in a 64-dimensional random projection of the fingerprints (a BLAS product per block of
+    rows); the lags (±1 sample) seen most often are checked in full."""
+    n = len(t)
+    min_lag = max(1, int(np.ceil(p.loop_min_lag_s / period - 1e-9)))
+    max_lag = max(min_lag, int(np.floor(p.loop_max_lag_s / period + 1e-9)))
+    min_run = max(2, int(np.ceil(p.loop_min_s / period - 1e-9)))
+    if n <= min_lag + 2:
+        return []
+    f = fine.astype(np.float32)
+    step = np.r_[np.inf, _rms(f[1:] - f[:-1])]
+    live = ~covered & np.r_[False, ~covered[:-1]] & (step >= p.loop_min_step) & np.isfinite(step)
+    proj = f @ (np.random.default_rng(0).standard_normal((f.shape[1], 64)).astype(np.float32) / 8.0)
+    sq = (proj * proj).sum(axis=1)
+    lags: list[np.ndarray] = []
+    for i0 in range(min_lag, n, 512):
+        rows = np.arange(i0, min(n, i0 + 512))
+        lo = max(0, i0 - max_lag)
+        d2 = sq[rows, None] + sq[None, lo:rows[-1]] - 2 * proj[rows] @ proj[lo:rows[-1]].T
+        lag = rows[:, None] - np.arange(lo, rows[-1])[None, :]
+        d2[(lag < min_lag) | (lag > max_lag)] = np.inf
+        best = np.argmin(d2, axis=1)
+        close = np.sqrt(np.maximum(d2[np.arange(len(rows)), best], 0) / f.shape[1]) <= step[rows]
+        keep = close & live[rows]
+        lags.append(lag[np.arange(len(rows)), best][keep])
+    found = np.concatenate(lags) if lags else np.empty(0, np.int64)
+    if found.size == 0:
+        return []
+    counts = np.bincount(found, minlength=max_lag + 2)
+    support = counts + np.r_[0, counts[:-1]] + np.r_[counts[1:], 0]
+    support[:min_lag] = 0
+    candidates = [int(v) for v in np.argsort(-support, kind="stable")[:10] if support[v] >= max(2, min_run // 2)]
+    noise = np.r_[np.inf, np.median(np.abs(f[1:] - f[:-1]), axis=1)]  # the blocks that did not move: noise
+    out: list[dict] = []
+    for lag in candidates:
+        i = np.arange(lag + 1, n)
+        src = i - lag
+        nxt = np.minimum(src + 1, n - 1)
+        back = [src, src - 1] + ([nxt] if lag - 1 >= min_lag else [])
+        # tier 1, the same frames (in phase): most blocks equal their copy far more closely than noise allows
+        same = np.full(n, False)
+        same[i] = np.min([np.median(np.abs(f[i] - f[j]), axis=1) for j in back], axis=0) <= 0.25 * noise[i]
+        # tier 2, any phase: close to the segment between two samples of the copy, relative to the step
+        match = _bracket(f[i], f[src], f[src - 1])
+        if lag - 1 >= min_lag:  # the copy may lie between L − 1 and L samples back too
+            match = np.minimum(match, _bracket(f[i], f[src], f[nxt]))
+        ratio = np.full(n, np.inf)
+        ratio[i] = match / np.maximum(step[i], 1e-6)
+        raw = ratio.copy()
+        # the median of five samples (centred): a moment of little motion does not break a run, and
+        # the edges of a clean run stay where they are
+        ratio = np.median(np.lib.stride_tricks.sliding_window_view(np.r_[np.inf, np.inf, ratio, np.inf, np.inf], 5),
+                          axis=1)
+        source_live = np.r_[np.zeros(lag, bool), live[:-lag] | ~covered[:-lag]]
+        mask = live & source_live & (same | (ratio <= p.loop_ratio))
+        for a, b in _runs(mask):
+            ok = same | (raw <= p.loop_ratio)  # the run's ends: samples that match by themselves
+            while a < b and not ok[a]:
+                a += 1
+            while b > a and not ok[b]:
+                b -= 1
+            if b - a + 1 < min_run:
+                continue
+            if np.mean(same[a:b + 1]) < 0.5:  # not the same frames: the room must not repeat itself at this lag
+                before = np.arange(a - min_run, a)  # … just before (a replay starts; a periodic motion goes on)
+                if before[0] - lag - 1 < 0 or not live[before].all() or np.median(raw[before]) <= 1.5 * p.loop_ratio:
+                    continue
+                if not _unique_lag(f, step, ratio, a, b, lag, min_lag, max_lag):
+                    continue  # … nor at several lags (a fan, a swinging lamp)
+            start, end = float(t[a]), float(t[b] + period)
+            if any(start < o["end_s"] and o["start_s"] < end for o in out):
+                continue
+            score = float(np.clip(1 - np.mean(np.minimum(ratio[a:b + 1], p.loop_ratio) * ~same[a:b + 1])
+                                  / max(p.loop_ratio, 1e-9), 0, 1))
+            out.append({"start_s": start, "end_s": end, "kind": "loop",
+                        "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
+                        "score": score})
+    return out
+
+
+def _unique_lag(f: np.ndarray, step: np.ndarray, ratio: np.ndarray, a: int, b: int, lag: int, min_lag: int,
+                max_lag: int) -> bool:
+    """Whether samples a..b match the stretch ``lag`` back clearly better than any other earlier
+    stretch: the median over the run of the ratio at ``lag`` (``ratio``) is at most 2/3 of that of
+    the best other lag (|L′ − lag| > 2; plain RMS distance ÷ step).  A replay copies one stretch;
+    a periodic motion of the room (a fan, a swinging lamp) matches at every multiple of its period."""
+    rows = np.arange(a, b + 1)
+    sq = (f * f).sum(axis=1)
+    d = np.sqrt(np.maximum(sq[rows, None] + sq[None, :] - 2 * f[rows] @ f.T, 0) / f.shape[1])
+    plain = d / np.maximum(step[rows], 1e-6)[:, None]
+    lags = np.array([v for v in range(min_lag, max_lag + 1) if abs(v - lag) > 2 and v <= rows[-1]])
+    if lags.size == 0:
+        return True
+    j = rows[:, None] - lags[None, :]
+    other = np.where(j >= 0, plain[np.arange(len(rows))[:, None], np.maximum(j, 0)], np.nan)
+    with np.errstate(all="ignore"):
+        best_other = np.nanmin(np.nanmedian(other, axis=0))
+    return bool(np.median(ratio[rows]) <= best_other * 2 / 3)
 
 
 def update_interval(t: np.ndarray, repeat: np.ndarray, period: float, p: FlagParameters) -> float | None:
@@ -265,7 +395,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
                              score=still_score, period=period, from_previous=True)
 
-    flags += _loop_flags(t, thumb, changed, p, period)
+    if "fine" in stats.columns:  # the fine fingerprints: low-motion rooms too
+        fine = stats["fine"].to_numpy().reshape(stats.height, -1)
+        flags += _replay_flags(t, fine, covered, p, period)
+    else:
+        flags += _loop_flags(t, thumb, changed, p, period)
 
     lag = max(1, int(round(p.moved_persist_s / period)))
     n = stats.height

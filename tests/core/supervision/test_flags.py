@@ -61,9 +61,11 @@ def test_it_finds_a_replayed_stretch(video, tmp_path):
     clip = video.make_clip(tmp_path / "loop.avi", 40, [("loop", 14, 20, 12), ("loop", 26, 38, 20)])
     flags, _ = analyse_video(clip, FPS, SHORT)
     _match(flags, [("loop", 14, 20, "warning"), ("loop", 26, 38, "serious")])
-    # the lag must be at least loop_min_lag_s: with 25 s, neither replay counts
+    # the lag must be at least loop_min_lag_s: with 25 s, only 34–38 s counts — it replays 14–18 s,
+    # itself a replay of 2–6 s, 32 s earlier
     later = analyse_video(clip, FPS, dataclasses.replace(SHORT, loop_min_lag_s=25))[0]
-    assert later.is_empty()
+    _match(later, [("loop", 34, 38, "warning")])
+    assert analyse_video(clip, FPS, dataclasses.replace(SHORT, loop_min_lag_s=33))[0].is_empty()
 
 
 def test_long_stretches_are_serious_and_short_ones_are_not_flagged(video, tmp_path):
@@ -185,3 +187,30 @@ def test_dimmed_lights_and_a_hand_over_part_of_the_lens(video, tmp_path):
     clip = video.make_clip(tmp_path / "off.avi", 30, [("dim", 15, 25, 0.12)])
     flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, baseline_s=10))
     assert flags["kind"].to_list() == ["covered"]
+
+
+@pytest.mark.parametrize("lag", [12.0, 12.3, 17.7])
+def test_a_replay_in_a_low_motion_room_is_found_whatever_its_phase(video, tmp_path, lag):
+    """Six pupils swaying by ±2 px (no one crosses the room): 30–45 s replays the stretch ``lag``
+    earlier; 12.3 s and 17.7 s are not multiples of the 0.5 s sample period (out of phase the
+    boundaries are exact to two samples: the copy is matched between samples)."""
+    clip = video.make_clip(tmp_path / "low.avi", 60, [("loop", 30, 45, lag)], motion="low")
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
+    _match(flags, [("loop", 30, 45, "serious")], tol=1.0 if lag % 0.5 else 0.5)
+
+
+@pytest.mark.parametrize("motion", ["low", "none"])
+def test_a_live_low_motion_or_motionless_room_is_no_replay(video, tmp_path, motion):
+    """The same rooms live for 90 s: nothing (the motionless room repeats its picture, but its
+    sensor noise is new in every frame)."""
+    clip = video.make_clip(tmp_path / f"{motion}.avi", 90, [], motion=motion, seed=11)
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
+    assert flags.is_empty(), flags
+
+
+def test_a_replay_of_a_motionless_room_is_found_by_its_noise_when_in_phase(video, tmp_path):
+    """Frame for frame the same noise: found when the lag keeps the sampling's phase (15 s at
+    0.5 s samples); a lag out of phase is not (docs/methods/video-flags.md says so)."""
+    clip = video.make_clip(tmp_path / "still-loop.avi", 60, [("loop", 30, 45, 15.0)], motion="none")
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
+    _match(flags, [("loop", 30, 45, "serious")])
