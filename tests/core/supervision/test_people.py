@@ -17,11 +17,12 @@ from junheng.supervision.people import (  # noqa: E402
     FaceCounter,
     FaceDetector,
     PeopleParameters,
+    box_flags,
     count_faces,
     model_path,
     people_flags,
 )
-from tests.fixtures.people import SEATS, face_photo, people_clip, room_frame  # noqa: E402
+from tests.fixtures.people import SEATS, crowd_clip, face_photo, people_clip, room_frame  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +109,24 @@ def test_bad_parameters():
     with pytest.raises(ParameterError):
         people_flags(_counts([1, 2]), -1)
     assert people_flags(_counts([0, 0, 0]), 0).height == 0
+
+
+def test_crowding_an_extra_adult_and_no_proctor(tmp_path, detector):
+    """6 pupils seated throughout; 0–20 s the proctor (a face 1.8 × a pupil's) stands in front;
+    20–40 s two more faces crowd round the first desk; 40–60 s a second adult; 60–80 s no adult."""
+    clip = crowd_clip(tmp_path / "crowd.avi", [(0, 20, 6, 0, 1), (20, 40, 6, 2, 1), (40, 60, 6, 0, 2),
+                                                (60, 80, 6, 0, 0)])
+    counter = FaceCounter(detector)
+    stats, _ = frame_statistics(clip, fps=1.0, on_frame=counter)
+    assert len(counter.boxes) == stats.height == 80
+    p = PeopleParameters(window_s=0, crowd_min_s=10, adult_min_s=10, no_proctor_min_s=15)
+    flags = box_flags(counter.frame(), counter.boxes, p)
+    assert flags.select("kind", "start_s", "end_s").rows() == [
+        ("crowding", 20.0, 40.0), ("extra_adult", 40.0, 60.0), ("no_proctor", 60.0, 80.0)]
+    # a camera that never shows an adult cannot tell an absent proctor: no no_proctor flag
+    seated = crowd_clip(tmp_path / "seated.avi", [(0, 30, 6, 0, 0)])
+    counter = FaceCounter(detector)
+    frame_statistics(seated, fps=1.0, on_frame=counter)
+    assert box_flags(counter.frame(), counter.boxes, p).is_empty()
+    with pytest.raises(ParameterError):
+        box_flags(counter.frame(), counter.boxes[:-1], p)

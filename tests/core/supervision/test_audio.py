@@ -1,0 +1,62 @@
+"""Sound against the room's baseline: clips whose audio track is drawn with known talking
+(tests/fixtures/video.py ``room_sound``); the flags must be exactly the talking drawn, each boundary
+within one second (the window)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from junheng.exceptions import InputError, ParameterError
+from junheng.supervision.audio import AudioParameters, audio_flags, audio_levels
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+def _clip(video, tmp_path, talking, seconds=90, **kw):
+    picture = video.make_clip(tmp_path / "pic.avi", seconds, fps=5)
+    return video.with_sound(picture, tmp_path / "room.mkv", video.room_sound(seconds, talking, **kw))
+
+
+def test_levels_are_the_rms_of_each_second(video, tmp_path):
+    levels = audio_levels(_clip(video, tmp_path, [(30, 50)]))
+    assert levels.height == 90 and levels["t_s"].to_list()[:3] == [0.0, 1.0, 2.0]
+    quiet = levels.filter((levels["t_s"] < 25) | (levels["t_s"] > 55))["level_db"].to_numpy()
+    loud = levels.filter((levels["t_s"] >= 31) & (levels["t_s"] < 49))["level_db"].to_numpy()
+    # drawn at −50 dBFS and about −22 dBFS (AAC changes a level by well under 2 dB)
+    assert np.all(np.abs(quiet + 50) < 2.5) and np.all(loud > -30)
+
+
+def test_talking_in_a_silent_test_is_found(video, tmp_path):
+    flags = audio_flags(audio_levels(_clip(video, tmp_path, [(30, 50), (70, 75)])))
+    # 30–50 s (20 s) is found; 70–75 s (5 s) is shorter than min_s = 10 s
+    assert flags["kind"].to_list() == ["sound"]
+    assert abs(flags["start_s"][0] - 30) <= 1 and abs(flags["end_s"][0] - 50) <= 1
+    assert flags["severity"][0] == "warning" and 0 < flags["score"][0] <= 1
+    shorter = audio_flags(audio_levels(_clip(video, tmp_path, [(30, 50), (70, 75)])), AudioParameters(min_s=4))
+    assert len(shorter) == 2
+
+
+@pytest.mark.parametrize("quiet_db", [-50.0, -35.0])
+def test_a_quiet_room_is_not_flagged_whatever_its_level(video, tmp_path, quiet_db):
+    assert audio_flags(audio_levels(_clip(video, tmp_path, [], quiet_db=quiet_db))).is_empty()
+
+
+def test_a_talk_quieter_than_the_margin_is_not_flagged(video, tmp_path):
+    # a whisper 8 dB above the room: below the 12 dB margin
+    levels = audio_levels(_clip(video, tmp_path, [(30, 60)], voice_db=-42.0))
+    assert audio_flags(levels).is_empty()
+    assert audio_flags(levels, AudioParameters(margin_db=4)).height == 1
+
+
+def test_no_sound_track_and_bad_input(video, tmp_path):
+    assert audio_levels(video.make_clip(tmp_path / "mute.avi", 5)).is_empty()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(InputError) as exc:
+        audio_levels(bad)
+    assert exc.value.issues[0].file == "bad.mp4"
+    with pytest.raises(ParameterError):
+        AudioParameters(margin_db=-1)
