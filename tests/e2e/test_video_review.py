@@ -1,8 +1,9 @@
 """In a real browser (Playwright + Debian's Chromium): a county user uploads a recording on the
 session page, the analysis job finishes, a reviewer of the county finds the flags in the queue,
 opens one (the player's source ends in ``#t=start,end`` and the file answers byte ranges),
-confirms the serious one (a second page states that the session's data will not count) —
-and the county sees the session invalid.  Screenshots under
+sees the pictures around it (taken in the analysis's decoding pass), confirms the serious one (a
+second page states that the session's data will not count), sees the session's timeline (flags as
+bars, pictures with clock times) — and the county sees the session invalid.  Screenshots under
 test-artifacts/e2e/."""
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def test_upload_review_and_confirm(v_world, live_server, browser, tmp_path, monk
     assert src.endswith("#t=0,14"), src  # 2–9 s, shown from 5 s before to 5 s after
     status = reviewer.evaluate("async (u) => (await fetch(u, {headers: {Range: 'bytes=0-99'}})).status", src)
     assert status == 206
+    # the pictures around the flag, taken in the analysis's decoding pass, with clock times
+    near = reviewer.locator("#near-thumbs img")
+    assert near.count() >= 1
+    assert reviewer.evaluate("(img) => img.complete && img.naturalWidth > 0", near.first.element_handle())
+    assert reviewer.locator(".timeline-flag.current").count() == 1
     reviewer.screenshot(path=str(ARTIFACTS / "video-3-flag.png"), full_page=True)
     reviewer.fill("textarea[name=note]", "学生用手遮挡，非作弊")
     reviewer.click("#dismiss")
@@ -92,6 +98,13 @@ def test_upload_review_and_confirm(v_world, live_server, browser, tmp_path, monk
     reviewer.click("#confirm-void")
     reviewer.wait_for_selector("#queue")
     assert reviewer.locator("#queue tr[data-flag]").count() == 0
+    # the session's timeline: the flags as bars over the recording, its pictures with clock times
+    reviewer.goto(f"{base}/video/sessions/{session.pk}/")
+    reviewer.wait_for_selector(".timeline")
+    assert reviewer.locator(".timeline-flag[data-kind=covered]").count() == 1
+    thumbs = reviewer.locator(".timeline-thumbs li")
+    assert thumbs.count() >= 5 and thumbs.first.locator("time").inner_text().count(":") == 2
+    reviewer.locator(".timeline").first.screenshot(path=str(ARTIFACTS / "video-5-timeline.png"))
 
     county.goto(f"{base}/video/sessions/{session.pk}/")
     county.wait_for_selector("#validity")

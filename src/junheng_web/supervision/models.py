@@ -29,6 +29,11 @@ KIND_LABELS = {
     # people in the room (junheng.supervision.people): faces against the pupils expected
     "empty_seats": _("座位空缺（人脸少于应到人数）"),
     "extra_person": _("多出人员"),
+    "crowding": _("课桌旁聚集多人"),
+    "extra_adult": _("多出成人"),
+    "no_proctor": _("监考员长时间不在画面中"),
+    # the sound (junheng.supervision.audio): louder than the room's baseline
+    "sound": _("声音异常（疑似说话）"),
     # response forensics (junheng.supervision.forensics): about pupils, not the whole session
     "copying": _("疑似抄袭（ω）"),
     "identical_incorrect": _("相同错误答案过多"),

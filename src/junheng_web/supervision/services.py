@@ -23,7 +23,7 @@ import hashlib
 import shutil
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -32,7 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.supervision import FlagParameters, analyse_video, schedule_flags
+from junheng.supervision import FlagParameters, Thumbnails, analyse_video, schedule_flags
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
@@ -140,6 +140,73 @@ def people_available() -> bool:
     return True
 
 
+THUMB_TIMELINE = 24  # evenly spaced pictures per recording, besides one at each flag
+
+
+def thumbs_dir(rec: Recording) -> Path:
+    return Path(settings.MEDIA_ROOT) / "video" / "thumbs" / str(rec.pk)
+
+
+def _store_thumbs(rec: Recording, keeper, flags: list[dict]) -> list[list]:
+    """Write the pictures nearest to each flag's start and middle and a timeline of
+    ``THUMB_TIMELINE`` (taken in the analysis's decoding pass) under ``thumbs_dir``; returns
+    ``[[t_s, file name], …]`` for ``Recording.analysis``.  Earlier pictures of the recording go."""
+    folder = thumbs_dir(rec)
+    shutil.rmtree(folder, ignore_errors=True)
+    times = [f["start_s"] for f in flags] + [(f["start_s"] + f["end_s"]) / 2 for f in flags]
+    picked = keeper.pick(times, THUMB_TIMELINE)
+    if not picked:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for t, data in picked:
+        name = f"{int(round(t * 1000)):09d}.jpg"
+        (folder / name).write_bytes(data)
+        out.append([round(t, 3), name])
+    return out
+
+
+def timeline(rec: Recording, flags, highlight: Flag | None = None) -> dict | None:
+    """The reviewer's timeline of an analysed recording: its pictures (clock time, place along the
+    recording in %) and its flags as bars (place and length in %); None before the analysis."""
+    if rec.status != Recording.Status.ANALYSED or not rec.duration_s:
+        return None
+    length = float(rec.duration_s)
+
+    def at(seconds: float) -> float:
+        return round(min(100.0, max(0.0, 100.0 * seconds / length)), 2)
+
+    thumbs = [{"t": t, "name": name, "clock": rec.started_at + timedelta(seconds=t), "left": at(t)}
+              for t, name in rec.analysis.get("thumbs", [])]
+    bars = [{"flag": f, "left": at(f.start_s), "width": max(0.6, at(f.end_s) - at(f.start_s)),
+             "current": highlight is not None and f.pk == highlight.pk} for f in flags]
+    return {"recording": rec, "thumbs": thumbs, "bars": bars, "end": rec.started_at + timedelta(seconds=length)}
+
+
+def thumb_file(rec: Recording, name: str) -> Path | None:
+    """The stored picture ``name`` of ``rec`` (only a name its analysis lists), or None."""
+    if name not in {n for _, n in rec.analysis.get("thumbs", [])}:
+        return None
+    path = thumbs_dir(rec) / name
+    return path if path.is_file() else None
+
+
+def _sound_flags(rec: Recording, params) -> tuple[list[dict], dict]:
+    """The ``sound`` flags of ``rec`` (its audio track against the room's baseline); none, and
+    the analysis says why, without a sound track or without ffmpeg."""
+    from junheng.supervision import audio_flags, audio_levels
+
+    try:
+        levels = audio_levels(recording_path(rec))
+    except ParameterError:
+        return [], {"sound": "ffmpeg not installed"}
+    if levels.height == 0:
+        return [], {"sound": "no sound track"}
+    level = levels["level_db"]
+    return audio_flags(levels, params).to_dicts(), {"sound": "analysed",
+                                                    "sound_median_db": round(float(level.median()), 1)}
+
+
 def _face_counter(rec: Recording) -> tuple[object | None, dict]:
     """A face counter for the picture pass against the session's sampled pupils (``session_pupils``);
     None when the detector is not installed or no pupil is expected (the analysis says which)."""
@@ -154,28 +221,40 @@ def _face_counter(rec: Recording) -> tuple[object | None, dict]:
 
 
 def _people_flags(counter, expected: int, params) -> tuple[list[dict], dict]:
-    from junheng.supervision import people_flags
+    from junheng.supervision import box_flags, people_flags
 
     counts = counter.frame()
     faces = counts["faces"]
-    return people_flags(counts, expected, params).to_dicts(), {
+    return people_flags(counts, expected, params).to_dicts() + box_flags(counts, counter.boxes, params).to_dicts(), {
         "expected": expected, "people": "counted", "faces_median": float(faces.median() or 0),
         "faces_max": int(faces.max() or 0)}
 
 
-def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_params=None,
+def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_params=None, audio_params=None,
                       progress: Progress | None = None) -> dict:
-    """Run the core on ``rec`` and store its flags (picture, and people when the face detector is
-    installed) and the session's schedule flags."""
+    """Run the core on ``rec`` and store its flags (picture; people when the face detector is
+    installed; sound when the file has a sound track), the pictures of its timeline and the
+    session's schedule flags.  One decoding pass of the picture feeds the statistics, the face
+    counter and the timeline's pictures; the sound track is decoded by its own ffmpeg process."""
     params = params or FlagParameters()
     report = progress or _noop
     try:
         counter, people_info = _face_counter(rec)
-        flags, info = analyse_video(recording_path(rec), fps, params,  # one decoding pass feeds both
-                                    progress=lambda f, m: report(0.05 + 0.9 * f, m), on_frame=counter)
+        keeper = Thumbnails()
+
+        def on_frame(t, frame):
+            keeper(t, frame)
+            if counter is not None:
+                counter(t, frame)
+
+        flags, info = analyse_video(recording_path(rec), fps, params,  # one decoding pass feeds all three
+                                    progress=lambda f, m: report(0.05 + 0.85 * f, m), on_frame=on_frame,
+                                    frame_width=counter.width if counter is not None else keeper.width)
         people = []
         if counter is not None:
             people, people_info = _people_flags(counter, people_info["expected"], people_params)
+        report(0.92, "声音 / sound")
+        sound, sound_info = _sound_flags(rec, audio_params)
     except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
         recording_path(rec).unlink(missing_ok=True)
         rec.delete()
@@ -186,10 +265,12 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
         # their flag writes take turns on the session's row, so the schedule flags see every recording
         TestSession.objects.select_for_update().filter(pk=session.pk).first()
         rec.duration_s, rec.status = info.duration_s, Recording.Status.ANALYSED
+        rows = flags.to_dicts() + people + sound
         rec.analysis = {"fps": fps, "parameters": params.as_dict(), "native_fps": info.native_fps,
-                        "frames": info.frames, "width": info.width, "height": info.height, **people_info}
+                        "frames": info.frames, "width": info.width, "height": info.height, **people_info,
+                        **sound_info, "thumbs": _store_thumbs(rec, keeper, rows)}
         rec.save(update_fields=["duration_s", "status", "analysis"])
-        picture = _replace_open(session, rec, flags.to_dicts() + people)
+        picture = _replace_open(session, rec, rows)
         schedule = _replace_open(session, None, _schedule_flags(session, params))
     report(1.0, "完成 / done")
     return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("flags/<int:flag>/", views.flag_detail, name="flag_detail"),
     path("flags/<int:flag>/review/", views.flag_review, name="flag_review"),
     path("recordings/<int:recording>/file", views.recording_file, name="recording_file"),
+    path("recordings/<int:recording>/thumbs/<str:name>", views.recording_thumb, name="recording_thumb"),
 ]

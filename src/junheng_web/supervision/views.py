@@ -37,12 +37,17 @@ def session_video(request: HttpRequest, session: int) -> HttpResponse:
     """A session's recordings, flags and validity; the upload form for those who may upload."""
     obj = _session(request, session)
     validity = services.session_validity(obj)
+    flags = list(obj.video_flags.select_related("recording", "reviewer"))
+    recordings = list(obj.recordings.all())
+    can_review = can(request.user, "video.review")
+    timelines = [tl for r in recordings
+                 if (tl := services.timeline(r, [f for f in flags if f.recording_id == r.pk]))] if can_review else []
     return render(request, "supervision/session.html", {
-        "session": obj, "cycle": obj.site.cycle, "recordings": obj.recordings.all(),
-        "flags": obj.video_flags.select_related("recording", "reviewer"),
+        "session": obj, "cycle": obj.site.cycle, "recordings": recordings, "timelines": timelines,
+        "flags": flags,
         "validity": validity, "validity_label": services.VALIDITY_LABELS[validity],
         "form": RecordingForm() if can(request.user, "video.upload") else None,
-        "can_review": can(request.user, "video.review")})
+        "can_review": can_review})
 
 
 @login_required
@@ -113,8 +118,12 @@ def flag_detail(request: HttpRequest, flag: int) -> HttpResponse:
     obj = get_object_or_404(restrict(Flag.objects.select_related("session__site__cycle", "session__site__county",
                                                                  "recording", "reviewer"),
                                      request.user, "video.review"), pk=flag)
+    tl = None
+    if obj.recording_id:
+        tl = services.timeline(obj.recording, list(obj.recording.flags.all()), highlight=obj)
+    near = [th for th in (tl["thumbs"] if tl else []) if obj.start_s - 10 <= th["t"] <= obj.end_s + 10]
     return render(request, "supervision/flag.html", {
-        "flag": obj, "session": obj.session, "cycle": obj.session.site.cycle,
+        "flag": obj, "session": obj.session, "cycle": obj.session.site.cycle, "timeline": tl, "near": near,
         "form": ReviewForm(initial={"note": obj.note}),
         # the player starts a few seconds early so the reviewer sees what came before
         "play_from": max(0.0, obj.start_s - 5), "play_to": obj.end_s + 5})
@@ -220,4 +229,18 @@ def recording_file(request: HttpRequest, recording: int) -> HttpResponse:
         return _ranged(path, header, content_type)
     resp = FileResponse(path.open("rb"), content_type=content_type)
     resp["Accept-Ranges"] = "bytes"
+    return resp
+
+
+@login_required
+def recording_thumb(request: HttpRequest, recording: int, name: str) -> HttpResponse:
+    """A picture of the recording's timeline, to users who may review its session."""
+    require(request.user, "video.review")
+    rec = get_object_or_404(restrict(Recording.objects.select_related("session__site__county"), request.user,
+                                     "video.review"), pk=recording)
+    path = services.thumb_file(rec, name)
+    if path is None:
+        raise Http404
+    resp = FileResponse(path.open("rb"), content_type="image/jpeg")
+    resp["Cache-Control"] = "private, max-age=3600"
     return resp

@@ -278,3 +278,55 @@ def test_people_flags_against_the_sessions_pupils(world, tmp_path):
     assert rec.analysis["expected"] == 2 and rec.analysis["people"] == "counted" and rec.analysis["faces_max"] == 5
     got = [f for f in _flags(world.sessions["A"]) if f[0] in ("empty_seats", "extra_person")]
     assert got == [("extra_person", 0, 8, "warning"), ("empty_seats", 8, 16, "warning")]
+
+
+def test_the_timeline_shows_pictures_of_the_decoding_pass_with_clock_times(client, world, clip, settings):
+    """The covered stretch (2–12 s, grey 6) has a picture at its start; the timeline's pictures are
+    stored (bounded: 24 + two per flag), listed with clock times and served to reviewers only."""
+    import cv2
+    import numpy as np
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    session = world.sessions["A"]
+    start = dt.datetime(2026, 5, 12, 9, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    rec, _ = services.store_recording(session, clip, started_at=start)
+    services.analyse_recording(rec)
+    rec.refresh_from_db()
+    thumbs = rec.analysis["thumbs"]
+    assert 2 <= len(thumbs) <= services.THUMB_TIMELINE + 2 * Flag.objects.filter(recording=rec).count()
+    assert [t for t, _ in thumbs] == sorted(t for t, _ in thumbs)
+    covered = Flag.objects.get(kind="covered")
+    t_cov, name = min(thumbs, key=lambda th: abs(th[0] - covered.start_s))
+    assert abs(t_cov - covered.start_s) <= 1.0
+    picture = cv2.imdecode(np.frombuffer((services.thumbs_dir(rec) / name).read_bytes(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert picture.mean() < 15  # the covered lens (drawn at grey 6)
+    client.force_login(world.users["rita"])
+    page = client.get(reverse("session_video", kwargs={"session": session.pk})).content.decode()
+    assert 'class="timeline"' in page and 'data-kind="covered"' in page
+    assert f"/video/recordings/{rec.pk}/thumbs/{name}" in page and "09:00:0" in page
+    detail = client.get(reverse("flag_detail", kwargs={"flag": covered.pk})).content.decode()
+    assert 'id="near-thumbs"' in detail and "timeline-flag warning current" in detail
+    url = reverse("recording_thumb", kwargs={"recording": rec.pk, "name": name})
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp["Content-Type"] == "image/jpeg"
+    assert client.get(reverse("recording_thumb", kwargs={"recording": rec.pk, "name": "000000000.png"})).status_code == 404
+    assert client.get(f"/video/recordings/{rec.pk}/thumbs/..%2F..%2Ffile").status_code == 404
+    client.force_login(world.users["bob"])  # may upload, may not review
+    assert client.get(url).status_code == 403
+    assert 'class="timeline"' not in client.get(reverse("session_video", kwargs={"session": session.pk})
+                                                 ).content.decode()
+
+
+def test_talking_on_the_sound_track_is_a_flag(world, video, tmp_path):
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    picture = video.make_clip(tmp_path / "pic.avi", 60, fps=5)
+    clip = video.with_sound(picture, tmp_path / "TA01-talk.mkv", video.room_sound(60, [(20, 40)]))
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    rec.refresh_from_db()
+    assert rec.analysis["sound"] == "analysed" and rec.analysis["sound_median_db"] < -40
+    sound = Flag.objects.get(kind="sound")
+    assert abs(sound.start_s - 20) <= 1 and abs(sound.end_s - 40) <= 1 and sound.get_kind_display() == "声音异常（疑似说话）"
