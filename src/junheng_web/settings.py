@@ -182,6 +182,21 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache of computed pages (the dashboards' figures, cycles.dashboards): "db" — one table of the
+# database above, shared by every gunicorn process and machine (the default on PostgreSQL; needs
+# `manage.py createcachetable`, which bootstrap.setup runs), "file" — a folder under JUNHENG_HOME
+# (processes of one machine), "locmem" — each process its own (the default on SQLite: one process).
+_CACHE = os.environ.get("JUNHENG_CACHE") or ("locmem" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "db")
+if _CACHE not in {"db", "file", "locmem"}:
+    raise ImproperlyConfigured(f"JUNHENG_CACHE must be db, file or locmem; got {_CACHE!r}")
+CACHES = {"default": {
+    "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "junheng_cache",
+           "OPTIONS": {"MAX_ENTRIES": 20000}},
+    "file": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(JUNHENG_HOME / "cache"),
+             "OPTIONS": {"MAX_ENTRIES": 20000}},
+    "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}},
+}[_CACHE]}
+
 # Background jobs (jobs.runner): Django's Tasks API (django-tasks) on the database backend of
 # django-tasks-db — the queue is a table of the database above, workers are `manage.py runjobs`;
 # "immediate" runs a job inside the request that queued it (JUNHENG_JOBS_EAGER=1, the tests).

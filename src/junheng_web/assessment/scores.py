@@ -16,6 +16,7 @@ from junheng.exceptions import InputError, Issue, Issues
 from junheng.io import ROW, parse_decimals, parse_integers
 from junheng_web.assessment import models as m
 from junheng_web.registry import importers
+from junheng_web.registry.freshness import touch
 from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Pupil, Region, School
 from junheng_web.registry.regions import region_sql
@@ -172,6 +173,7 @@ def store_scores(cycle, frame: pl.DataFrame, *, file: str | None = None, sheet: 
         progress(0.6, "更新 upserting")
         counts = importers.upsert_staged(table, ("cycle_id", "pupil_id"), rows.columns)
         importers.drop_stage()
+        touch(cycle.pk)  # the cycle's cached dashboards are stale
     progress(1.0, "完成 done")
     return StoreResult(rows.height, counts.created, counts.updated, counts.unchanged)
 

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import require, restrict
 from junheng_web.cycles import dashboards
-from junheng_web.cycles.progress import MEASURES, collection_progress, roll_up, school_status
+from junheng_web.cycles.progress import MEASURES, cached_progress, roll_up, school_status
+from junheng_web.registry.freshness import freshness
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
 
@@ -21,7 +22,7 @@ def _progress(request: HttpRequest, pk: int) -> tuple[Cycle, list, list]:
     require(request.user, "dashboard.view")
     cycle = scoped_cycle(request, pk)
     counties = restrict(Region.objects.all(), request.user).filter(level=Region.Level.COUNTY)
-    rows = collection_progress(cycle, counties)
+    rows = cached_progress(cycle, counties)
     regions = {c.code: c for c in counties.select_related("parent")}
     return cycle, rows, roll_up(rows, regions)
 
@@ -56,6 +57,12 @@ def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
                          "totals": [{f: getattr(r, f) for f in fields} for r in totals]})
 
 
+def _fragment_ttl() -> int:
+    """How long a page's rendered figures are kept (their key is the figures' version, so they are
+    never stale): a day, or 0 — rendered on every request — with JUNHENG_DASHBOARD_FRESHNESS=0."""
+    return 86400 if freshness() > 0 else 0
+
+
 def _dashboard_data(request: HttpRequest, pk: int, code: str | None, compute=dashboards.fitness_dashboard):
     """(cycle, region, figures with named parts) of a dashboard page or its JSON."""
     require(request.user, "dashboard.view")
@@ -69,12 +76,14 @@ def dashboard(request: HttpRequest, pk: int, code: str | None = None) -> HttpRes
     """Fitness results of the province, a city or a county and of its parts."""
     cycle, region, data = _dashboard_data(request, pk, code)
     return render(request, "cycles/dashboard.html", {"cycle": cycle, "region": region, "data": data,
-                                                      "drill": data["part_key"] != "school_code"})
+                                                      "drill": data["part_key"] != "school_code",
+                                                      "fragment_ttl": _fragment_ttl()})
 
 
 @login_required
 def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
     cycle, region, data = _dashboard_data(request, pk, code)
+    data.pop("version", None)
     return JsonResponse({"region": region.code if region else None, **data})
 
 
@@ -91,10 +100,12 @@ def academic(request: HttpRequest, pk: int, code: str | None = None) -> HttpResp
     parts = {s: [p for p in data["parts"] if p["subject"] == s] for s in subjects}
     return render(request, "cycles/academic.html", {
         "cycle": cycle, "region": region, "data": data, "drill": data["part_key"] != "school_code",
-        "subjects": [{"overall": r, "parts": parts[r["subject"]]} for r in data["overall"]]})
+        "subjects": [{"overall": r, "parts": parts[r["subject"]]} for r in data["overall"]],
+        "fragment_ttl": _fragment_ttl()})
 
 
 @login_required
 def academic_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
     cycle, region, data = _academic_data(request, pk, code)
+    data.pop("version", None)
     return JsonResponse({"region": region.code if region else None, **data})

@@ -7,7 +7,13 @@
   subject from the plausible values by Rubin's rules with replicate SEs (``junheng.survey``
   through ``sampling.services.design``), i.e. exactly what ``junheng survey estimate`` gives.
 
-Both are cached until the region's data or the cycle's weights change (``compute_*`` do the work).
+Both are cached (the shared cache of settings.CACHES) until the region's data or the cycle's
+weights change (``compute_*`` do the work): the key holds the cycle's epoch (moved by every
+service that writes results, registry.freshness) and a data stamp of the region (aggregates over
+its records), which is itself kept ``JUNHENG_DASHBOARD_FRESHNESS`` seconds (default 10; 0: checked
+on every request) so that a hundred operators do not rescan the province's records per request.
+:func:`warm` computes the pages of a cycle ahead (after imports: the ``dashboards`` job, or
+``manage.py warm_dashboards``) so no operator waits for a computation.
 """
 
 from __future__ import annotations
@@ -23,21 +29,39 @@ from junheng_web.assessment.models import PupilScore
 from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
+from junheng_web.registry.freshness import epoch, freshness
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.regions import in_region, part_key
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import design, weights_stamp
 
 
+def _stamp(page: str, cycle: Cycle, region: Region | None, compute) -> str:
+    """The data stamp of ``page`` for (cycle, region), recomputed at most every :func:`freshness`
+    seconds, and at once when the cycle's epoch moves (an import through the services)."""
+    key = f"junheng:stamp:{page}:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}"
+    ttl = freshness()
+    stamp = cache.get(key) if ttl > 0 else None
+    if stamp is None:
+        stamp = compute()
+        if ttl > 0:
+            cache.set(key, stamp, ttl)
+    return stamp
+
+
+def _fitness_stamp(cycle: Cycle, region: Region | None) -> str:
+    f = in_region(FitnessRecord.objects.filter(cycle=cycle), region, "pupil__school").aggregate(n=Count("id"), last=Max("updated_at"))
+    return f"{f['n']}:{f['last'].timestamp() if f['last'] else 0}:{weights_stamp(cycle)}"
+
+
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_fitness_dashboard`, cached until the region's fitness records or the cycle's
-    weights change (the stamp is two aggregate queries; the computation reads every record of
-    the region)."""
-    f = in_region(FitnessRecord.objects.filter(cycle=cycle), region, "pupil__school").aggregate(n=Count("id"), last=Max("updated_at"))
-    key = (f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:"
-           f"{f['last'].timestamp() if f['last'] else 0}:{weights_stamp(cycle)}")
-    data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 3600)
-    return {**data, "parts": [dict(p) for p in data["parts"]]}
+    weights change (the stamp is two aggregate queries, kept :func:`freshness` seconds; the
+    computation reads every record of the region)."""
+    stamp = _stamp("fitness", cycle, region, lambda: _fitness_stamp(cycle, region))
+    key = f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}:{stamp}"
+    data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 24 * 3600)
+    return {**data, "parts": [dict(p) for p in data["parts"]], "version": key}  # version: the page's fragment cache
 
 
 def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
@@ -98,9 +122,7 @@ ACADEMIC_STATISTICS: dict[str, list[int]] = {
 }
 
 
-def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
-    """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
-    change (the stamp is two aggregate queries; the computation reads every score of the region)."""
+def _academic_stamp(cycle: Cycle, region: Region | None) -> str:
     scores = in_region(PupilScore.objects.filter(cycle=cycle), region, "pupil__school")
     # no updated_at on the scores (an unchanged re-import must leave rows untouched): a content
     # stamp instead — position-weighted sums of every value (the levels also by pupil, exact
@@ -110,10 +132,18 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     f = scores.aggregate(n=Count("id"), last=Max("id"),
                          a=Sum(sum((F(c) * (k + 1) for k, c in enumerate(values)), Value(0.0))),
                          b=Sum(sum((F(c) * (k + 1) for k, c in enumerate(levels)), Value(0)) * F("pupil_id")))
-    key = (f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{f['n']}:{f['last']}:"
-           f"{f['a'] or 0:.17g}:{f['b'] or 0}:{weights_stamp(cycle)}")
-    data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 3600)
-    return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]]}
+    return f"{f['n']}:{f['last']}:{f['a'] or 0:.17g}:{f['b'] or 0}:{weights_stamp(cycle)}"
+
+
+def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
+    """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
+    change (the stamp is two aggregate queries, kept :func:`freshness` seconds; the computation
+    reads every score of the region)."""
+    stamp = _stamp("academic", cycle, region, lambda: _academic_stamp(cycle, region))
+    key = f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}:{stamp}"
+    data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 24 * 3600)
+    return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]],
+            "version": key}
 
 
 def _academic_design(cycle: Cycle, frame: pl.DataFrame):
@@ -166,3 +196,17 @@ def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     w = pl.DataFrame(rows, schema={"student_id": pl.String, "weight": pl.Float64}, orient="row")
     return frame.join(w, on="student_id", how="left")
+
+
+def warm(cycle: Cycle, regions: list[Region | None] | None = None, progress=None) -> int:
+    """Compute (into the shared cache) the fitness and academic pages of ``regions`` (default: the
+    province, every city and every county) so operators find them ready; returns the pages done."""
+    if regions is None:
+        regions = [None, *Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.COUNTY]).order_by("level",
+                                                                                                             "code")]
+    report = progress or (lambda _f, _m: None)
+    for k, region in enumerate(regions):
+        fitness_dashboard(cycle, region)
+        academic_dashboard(cycle, region)
+        report((k + 1) / len(regions), f"{region.name if region else '全省'} / {region.code if region else 'province'}")
+    return 2 * len(regions)

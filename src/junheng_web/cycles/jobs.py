@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from junheng.exceptions import InputError
+from junheng_web.cycles.dashboards import warm
 from junheng_web.cycles.uploads import import_fitness_file, import_roster
-from junheng_web.jobs.runner import kind
+from junheng_web.jobs.runner import enqueue, kind
 from junheng_web.questionnaires.models import Questionnaire
 from junheng_web.questionnaires.services import import_responses
+from junheng_web.registry.regions import as_region
 
 
 @contextmanager
@@ -44,7 +46,20 @@ def fitness_job(job, progress) -> dict:
     progress(0.1, "检查并评分 / checking and scoring")
     path, name = _upload(job)
     with _as_uploaded(path, name):
-        return import_fitness_file(path, job.cycle, job.created_by)
+        result = import_fitness_file(path, job.cycle, job.created_by)
+    county = job.county or (job.school.county if job.school_id else None)
+    chain = [None, *([county.parent.code] if county and county.parent_id else []), *([county.code] if county else [])]
+    enqueue("dashboards", cycle=job.cycle, county=county, params={"regions": chain})  # the new figures, ready
+    return result
+
+
+@kind("dashboards", idempotent=True)
+def dashboards_job(job, progress) -> dict:
+    """Precompute a cycle's result pages (``params["regions"]``: codes, None for the province;
+    absent: every region) into the shared cache, after an import changed them."""
+    codes = job.params.get("regions")
+    regions = None if codes is None else [as_region(c) if c else None for c in codes]
+    return {"pages": warm(job.cycle, regions, progress)}
 
 
 @kind("questionnaire", idempotent=True)

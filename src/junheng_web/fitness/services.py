@@ -22,6 +22,7 @@ from junheng.exceptions import InputError, Issue
 from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, read_raw, score_fitness, write_table
 from junheng_web.accounts.scoping import restrict
 from junheng_web.fitness.models import FitnessRecord
+from junheng_web.registry.freshness import touch
 from junheng_web.registry.models import Cycle, Pupil
 from junheng_web.registry.regions import in_region
 
@@ -111,6 +112,7 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
         if user is not None:
             _refuse_outside(user, records, pupil_of, path.name)
         _upsert(rows)
+        touch(cycle.pk)  # the cycle's cached dashboards are stale
     updated = sum(1 for pid in pupil_of.values() if pid in existing)
     return ImportResult(path.name, len(rows), len(rows) - updated, updated, upload.warnings)
 

@@ -43,6 +43,7 @@ from junheng.survey import (
     select_schools,
     site_list_frame,
 )
+from junheng_web.registry.freshness import touch
 from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Cycle, Pupil, School
 from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun, WeightSet
@@ -384,6 +385,7 @@ def store_weights(cycle: Cycle, weights: pl.DataFrame, *, method: str = "jk2", f
             for k in range(0, len(rows), 20_000):
                 cur.executemany(sql, rows[k:k + 20_000])
         ws = WeightSet.objects.create(run=run, method=method, replicates=len(reps), fay_k=fay_k, path=str(path))
+        touch(cycle.pk)  # the cycle's cached weighted figures are stale
     return ws
 
 

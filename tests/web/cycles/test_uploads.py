@@ -109,7 +109,7 @@ def test_it_queues_the_job_when_not_eager(client, world, tmp_path):
     assert job.status == "queued"
     status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
     assert status["finished"] is False
-    assert work(once=True) == 1
+    assert work(once=True) == 2  # the upload, and the precomputation of the dashboards it queues
     status = client.get(reverse("job_status", kwargs={"pk": job.pk})).json()
     assert (status["status"], status["progress"], status["finished"]) == ("done", 100, True)
 
