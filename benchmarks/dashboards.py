@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -151,12 +150,7 @@ def _phase(web, label: str, env: dict, world: dict, warm: bool) -> dict:
                               env=env, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        web.wait_until_up(base)
         ops = []
         for username, code in world["operators"]:
             op = web.Operator(base)

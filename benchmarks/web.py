@@ -48,6 +48,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, tries: int = 200) -> None:
+    """Wait until the server at ``base`` answers its sign-in page."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(base + "/accounts/login/", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 class Postgres:
     """A throw-away PostgreSQL server in a temporary folder (fsync off: a benchmark, not a store)."""
 
@@ -269,12 +279,7 @@ def main() -> None:
                                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL) for _ in range(JOB_WORKERS)]
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/accounts/login/", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_until_up(base)
             ops = []
             t = time.perf_counter()
             for kind, username, key in world["operators"]:
