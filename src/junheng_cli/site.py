@@ -114,6 +114,7 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
         raise click.UsageError("本机尚未载入数据包，请给出数据包文件 / no package loaded yet: give the package file")
     elif state["site"] != site_code:
         raise click.UsageError(f"本机载入的是测试点 {state['site']} / this node holds site {state['site']}")
+    _check_clock(state)
     user, created = site_proctor(home, proctor_password)
     if created and proctor_password is None:
         import secrets
@@ -129,6 +130,26 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
     for url in _lan_urls(host, port):
         click.echo(f"学生 / pupils: {url}/test/    监考台 / proctor: {url}/test/sessions/")
     _gunicorn(host, port, workers, threads, home)
+
+
+def _check_clock(state: dict) -> None:
+    """The node decides time-up by its own clock: show it beside the sessions, warn when far off."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from junheng_web.delivery.sitenode import site_sessions
+
+    now = timezone.localtime()
+    click.echo(f"本机时间 / this laptop's clock: {now:%Y-%m-%d %H:%M:%S %Z} — 请与北京时间核对 / check it against "
+               "Beijing time")
+    sessions = list(site_sessions(state["site"]))
+    for s in sessions:
+        click.echo(f"  {s.subject} {s.room}: {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M}–"
+                   f"{timezone.localtime(s.ends_at):%H:%M}")
+    if sessions and all(abs(s.starts_at - now) > dt.timedelta(hours=12) for s in sessions):
+        click.echo("警告: 本机时间与各场次相差超过 12 小时；时间错误会使学生无法登录或作答被拒 / warning: the clock is "
+                   "more than 12 hours from every session; a wrong clock keeps pupils out or refuses answers", err=True)
 
 
 def _lan_urls(host: str, port: int) -> list[str]:

@@ -104,8 +104,11 @@ def site_records(cycle: Cycle, site: TestSite) -> list:
     schools = [s.school for s in sampled]
     for s in sampled:
         s.replaces_id = None  # the school it replaced stays at the centre
-    sampled_pupils = list(SampledPupil.objects.filter(cycle=cycle, sampled_school__in=sampled).select_related("pupil"))
+    sampled_pupils = list(SampledPupil.objects.filter(cycle=cycle, sampled_school__in=sampled)
+                          .select_related("pupil__school__county__parent__parent"))
     pupils = [sp.pupil for sp in sampled_pupils]
+    schools += [p.school for p in pupils if p.school_id not in {s.pk for s in schools}]  # a pupil enrolled elsewhere
+    schools = list({s.pk: s for s in schools}.values())
     for p in pupils:
         p.name, p.birth_date, p.ethnicity, p.school_class_id = mask_name(p.name), dt.date(2000, 1, 1), "", None
     runs = SampleRun.objects.filter(pk__in={s.run_id for s in sampled} | {sp.run_id for sp in sampled_pupils})
