@@ -71,3 +71,27 @@ def test_bad_cuts_exit_2_and_no_questionnaire_is_said(data_dir, tmp_path):
     r = CliRunner().invoke(cli, ["report", "annual", "--data", str(d), "--out", str(tmp_path), "--no-pdf"])
     assert r.exit_code == 0, r.output
     assert "本期未提供学生问卷数据" in (tmp_path / "annual.html").read_text("utf-8")
+
+
+def test_doc_number_and_date_from_the_report_configuration(data_dir, tmp_path):
+    import json
+
+    d, prov = data_dir
+    code = prov.schools["county_code"][0]
+    cfg = tmp_path / "report.json"
+    cfg.write_text(json.dumps({"doc_number": "豫教督办〔2023〕5号", "issue_date": "2023年6月30日"}), "utf-8")
+    r = CliRunner().invoke(cli, ["report", "county", code, "--data", str(d), "--config", str(cfg),
+                                 "--out", str(tmp_path), "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "county" / f"{code}.html").read_text("utf-8")
+    assert "豫教督办〔2023〕5号" in html and "2023年6月30日" in html and "文号待定" not in html
+    # the option wins over the file; without either the cover says 文号待定
+    r = CliRunner().invoke(cli, ["report", "county", code, "--data", str(d), "--config", str(cfg), "--doc-number",
+                                 "豫教督办〔2023〕6号", "--out", str(tmp_path), "--no-pdf"])
+    assert "豫教督办〔2023〕6号" in (tmp_path / "county" / f"{code}.html").read_text("utf-8")
+    r = CliRunner().invoke(cli, ["report", "county", code, "--data", str(d), "--out", str(tmp_path), "--no-pdf"])
+    assert "文号待定" in (tmp_path / "county" / f"{code}.html").read_text("utf-8")
+    cfg.write_text(json.dumps({"doc_no": "x"}), "utf-8")
+    r = CliRunner().invoke(cli, ["report", "county", code, "--data", str(d), "--config", str(cfg),
+                                 "--out", str(tmp_path), "--no-pdf"])
+    assert r.exit_code == 2 and "doc_no" in r.output and "Traceback" not in r.output
