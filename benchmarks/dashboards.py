@@ -129,7 +129,10 @@ def _work(op, cycle: int, code: str | None, until: float, timings: dict, errors:
     while time.perf_counter() < until:
         for name, path in _pages(cycle, code):
             t = time.perf_counter()
-            status = op.request(path)[0]
+            try:
+                status = op.request(path)[0]
+            except OSError:  # a timeout (120 s): counted with its time, as an error
+                status = "timeout"
             timings[name].append(time.perf_counter() - t)
             if status != 200:
                 errors.append((name, status))
@@ -187,6 +190,7 @@ def main() -> None:
     web = _web()
     home = Path(tempfile.mkdtemp(prefix="junheng-bench-dash."))
     with (_Existing(REUSE) if REUSE else web.Postgres()) as url:
+        (home / "var" / "staticfiles").mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "JUNHENG_HOME": str(home / "var"), "JUNHENG_DATABASE_URL": url, "JUNHENG_DEBUG": "0",
                "JUNHENG_SECURE": "0", "JUNHENG_ALLOWED_HOSTS": "127.0.0.1,localhost",
                "DJANGO_SETTINGS_MODULE": "junheng_web.settings"}
