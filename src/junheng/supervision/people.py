@@ -125,12 +125,18 @@ class FaceDetector:
 
 
 class FaceCounter:
-    """Faces of each frame it is called with (``counter(t_s, frame)``); :meth:`frame` gives the
+    """Faces of each frame it is called with (``counter(t_s, frame)``; with ``period_s``, of the
+    first frame in each period of that many seconds only — the people rules need 1 sample per
+    second while the picture's may take 2); :meth:`frame` gives the
     counts.  Pass it as ``on_frame`` to :func:`junheng.supervision.frame_statistics` (or
     :func:`junheng.supervision.analyse_video`) to count faces in the same decoding pass."""
 
-    def __init__(self, detector: FaceDetector | None = None) -> None:
+    def __init__(self, detector: FaceDetector | None = None, period_s: float = 0.0) -> None:
+        if not (isinstance(period_s, int | float) and period_s >= 0):
+            raise ParameterError(f"period_s 须为非负数 / period_s must be ≥ 0; got {period_s!r}")
         self.detector = detector or FaceDetector()
+        self.period_s = float(period_s)  # count at most once per this many seconds (0: every frame given)
+        self._next = 0.0
         self.times: list[float] = []
         self.counts: list[int] = []
         self.confidence: list[float] = []
@@ -142,6 +148,9 @@ class FaceCounter:
         return self.detector.input_width
 
     def __call__(self, t: float, frame: np.ndarray) -> None:
+        if self.period_s and t + 1e-9 < self._next:
+            return
+        self._next = (int(t / self.period_s + 1e-6) + 1) * self.period_s if self.period_s else 0.0
         found = self.detector(frame)
         h, w = frame.shape[:2]
         self.boxes.append((found[:, :4] / w).astype(np.float32))

@@ -1,0 +1,92 @@
+"""The analysis's speed at 720p with people detection (issue 16: ≥ 20× real time per core at
+1–2 samples per second).  ``JUNHENG_BENCH_SECONDS`` (default 60) seconds of 1280×720 at 25 fps,
+H.264 (libx264, ffmpeg), drawn from tests/fixtures/people.py (12 faces of Matplotlib's Grace
+Hopper photograph, each jittered every frame, sensor noise), encoded twice: a camera-like stream
+with a key frame every second and no B-frames, and one with a key frame every 2 s and B-frames.
+
+Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pass:
+
+* the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
+* the new path: ffmpeg decoding (key frames only when they come at least once per sample period;
+  else non-reference frames and the de-blocking filter skipped), the frame scaled inside ffmpeg to
+  the detector's input (384 px: every drawn face still found), the detector on sampled frames
+  only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
+
+The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
+its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it; the
+wall-clock factor is printed too.  Faces found per sample are printed against the 12 drawn.
+
+    .venv/bin/python benchmarks/run.py video_speed
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _tests_module import load  # benchmarks/ is on the path
+
+SECONDS = int(os.environ.get("JUNHENG_BENCH_SECONDS", "60"))
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _encode(path: Path, frames, gop: int, bframes: int) -> None:
+    proc = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "1280x720",
+                             "-r", "25", "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                             "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
+                             "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
+    for k in range(SECONDS * 25):
+        proc.stdin.write(frames[(k * 7) % len(frames)].tobytes())
+    proc.stdin.close()
+    assert proc.wait() == 0
+
+
+def main() -> None:
+    import cv2
+    import numpy as np
+
+    from junheng.supervision import FaceCounter, FaceDetector, analyse_video
+
+    people = load("fixtures/people.py", "people_fixture")
+    rng = np.random.default_rng(2026)
+    face = people.face_photo()
+    frames = [cv2.resize(people.room_frame(12, rng, face), (1280, 720)) for _ in range(25)]
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {"key frame every 1 s, no B-frames": Path(tmp) / "cam1s.mp4",
+                 "key frame every 2 s, B-frames": Path(tmp) / "cam2s.mp4"}
+        _encode(files["key frame every 1 s, no B-frames"], frames, 25, 0)
+        _encode(files["key frame every 2 s, B-frames"], frames, 50, 2)
+        print(f"{SECONDS} s of 1280×720 H.264 at 25 fps, 12 faces drawn; CPU = this process + ffmpeg children; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
+        print("|---|---|---:|---:|---:|---:|---:|---|")
+        for label, path in files.items():
+            for name, decoder, width, fps, every in (("old (OpenCV, every frame)", "opencv", 640, 1.0, 0.0),
+                                                     ("new (ffmpeg)", "ffmpeg", 384, 1.0, 0.0),
+                                                     ("new (ffmpeg), faces 1/s", "ffmpeg", 384, 2.0, 1.0),
+                                                     ("new (ffmpeg)", "ffmpeg", 384, 2.0, 0.0)):
+                counter = FaceCounter(FaceDetector(input_width=width), period_s=every)
+                c0, t0 = _cpu(), time.perf_counter()
+                _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
+                cpu, wall = _cpu() - c0, time.perf_counter() - t0
+                faces = counter.frame()["faces"].to_numpy()
+                runs.append((label, name, fps, SECONDS / cpu))
+                print(f"| {label} | {name} | {fps:g} | {width} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
+                      f"{faces.min()}/{np.median(faces):g} |")
+        for label in files:
+            old = next(r[3] for r in runs if r[0] == label and r[1].startswith("old"))
+            for _, name, fps, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
+                print(f"{label}, {fps:g} samples/s: new path {rt / old:.1f}× the old path's speed (same run)")
+
+
+if __name__ == "__main__":
+    main()
