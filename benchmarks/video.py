@@ -3,7 +3,9 @@ tests/fixtures/video.py: a textured room, sensor noise, a moving pupil): per eve
 ``JUNHENG_BENCH_CLIPS`` clips (default 6) of 60 s at 10 fps with one event at a random time, plus
 as many clips without any event, sparse (keyframe-only) clips and clips with a pupil only; a
 flag of the event's kind overlapping the event is a hit, every other flag of a kind is a false
-alarm. Thresholds: the tests' short ones (durations of seconds, not minutes).  Prints the
+alarm. Thresholds: the tests' short ones (durations of seconds, not minutes; in the low-motion and
+motionless rooms the still rule keeps its 600 s).  Replays in rooms where little moves, talking on a
+sound track (``audio_flags``) and live low-motion and motionless rooms are part of the set.  Prints the
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
     .venv/bin/python benchmarks/run.py video
@@ -11,6 +13,7 @@ precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -20,16 +23,21 @@ from pathlib import Path
 from _tests_module import load  # benchmarks/ is on the path
 
 CLIPS = int(os.environ.get("JUNHENG_BENCH_CLIPS", "6"))
+NEGATIVES = (("no event (with a quiet sound track)", [], "square"),
+             ("sparse footage (1 picture / 5 s)", [("sparse", 0, 60, 5)], "square"),
+             ("a live low-motion room", [], "low"), ("a live motionless room", [], "none"))
 
 
 def main() -> None:
     import numpy as np
 
-    from junheng.supervision import FlagParameters, analyse_video
+    from junheng.supervision import FlagParameters, analyse_video, audio_flags, audio_levels
 
     video = load("fixtures/video.py", "video_fixture")
     params = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
                             moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
+    # rooms where (almost) nothing moves are `still` by design: there the still rule keeps its default
+    quiet_params = dataclasses.replace(params, still_min_s=600)
     rng = np.random.default_rng(2026)
     plans = {  # kind: (flag kind, events at a)
         "covered": ("covered", lambda a: [("black", a, a + 8)]),
@@ -42,50 +50,71 @@ def main() -> None:
         "lights × 0.35": ("lighting", lambda a: [("dim", a, a + 10, 0.35)]),
         "hand over 40 %": ("occluded", lambda a: [("hand", a, a + 10)]),
     }
+    # replays in rooms where little moves: six pupils swaying ±2 px, or nothing but sensor noise; the
+    # lag a multiple of the 0.1 s frame but not of the 0.5 s sample period ("off the sample grid")
+    off_grid = lambda: float(rng.integers(100, 200) * 0.1 + 0.2)  # noqa: E731
+    plans["replay, low-motion room, lag off the sample grid"] = ("loop", lambda a: [("loop", a, a + 12, off_grid())],
+                                                                  "low")
+    plans["replay, motionless room, lag on the sample grid"] = ("loop", lambda a: [("loop", a, a + 12, 15.0)], "none")
+    plans["replay, motionless room, lag off the sample grid"] = ("loop", lambda a: [("loop", a, a + 12, off_grid())],
+                                                                  "none")
     if shutil.which("ffmpeg"):
         plans["gap 60 s"] = ("gap", None)
+        plans["talking 15 s (sound track)"] = ("sound", "talk")
     rows, seconds, analysed = [], 0.0, 0.0
     found_all: list[tuple[str, list]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (kind, make) in plans.items():
+        for name, (kind, make, *room) in plans.items():
             for k in range(CLIPS):
                 a = float(rng.integers(18, 30))
                 path = Path(tmp) / f"{kind}-{k}.avi"
-                if make is None:
+                motion = room[0] if room else "square"
+                if make == "talk":
+                    picture = video.make_clip(path, 60, [], seed=100 + k)
+                    clip = video.with_sound(picture, Path(tmp) / f"talk-{k}.mkv",
+                                            video.room_sound(60, [(a, a + 15)], seed=k))
+                    span = (a, a + 15)
+                elif make is None:
                     clip = video.make_clip(path, 60, [], seed=100 + k)
                     clip = video.with_gap(clip, Path(tmp) / f"gap-{k}.mkv", at=a, gap=60)
                     span = (a, a + 60)
                 else:
                     events = make(a)
-                    clip = video.make_clip(path, 60, events, seed=100 + k)
+                    clip = video.make_clip(path, 60, events, seed=100 + k, motion=motion)
                     ev = events[0]
                     span = (a, 60.0 if ev[0] in ("shift", "rotate") else (ev[2] if ev[0] != "drift" else 60.0))
                 t0 = time.perf_counter()
-                flags, info = analyse_video(clip, 2.0, params)
+                flags, info = analyse_video(clip, 2.0, params if motion == "square" else quiet_params)
+                if make == "talk":
+                    flags = flags.vstack(audio_flags(audio_levels(clip)))
                 analysed += time.perf_counter() - t0
                 seconds += info.duration_s
                 found_all.append((name, [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)]))
                 hit = any(f[0] == kind and f[1] < span[1] and span[0] < f[2] for f in found_all[-1][1])
                 rows.append((name, kind, hit, span))
-        for name, events in (("no event", []), ("sparse footage (1 picture / 5 s)", [("sparse", 0, 60, 5)])):
+        for name, events, motion in NEGATIVES:
             for k in range(CLIPS):
-                clip = video.make_clip(Path(tmp) / f"none-{len(events)}-{k}.avi", 60, events, seed=200 + k)
+                clip = video.make_clip(Path(tmp) / f"none-{len(events)}-{k}.avi", 60, events, seed=200 + k,
+                                       motion=motion)
                 t0 = time.perf_counter()
-                flags, info = analyse_video(clip, 2.0, params)
+                flags, info = analyse_video(clip, 2.0, params if motion == "square" else quiet_params)
+                if shutil.which("ffmpeg") and motion == "square" and not events:  # a quiet room's sound too
+                    quiet = video.with_sound(clip, Path(tmp) / f"quiet-{k}.mkv", video.room_sound(60, [], seed=50 + k))
+                    flags = flags.vstack(audio_flags(audio_levels(quiet)))
                 analysed += time.perf_counter() - t0
                 seconds += info.duration_s
                 found_all.append((name, [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)]))
     print(f"video evaluation set: {len(found_all)} clips of 60 s (96×72, 10 fps), {CLIPS} per planted event, 2 samples/s")
     print("| planted event | expected flag | clips | recall |")
     print("|---|---|---:|---:|")
-    for name, (kind, _) in plans.items():
+    for name, (kind, *_) in plans.items():
         sub = [r for r in rows if r[0] == name]
         print(f"| {name} | `{kind}` | {len(sub)} | {sum(r[2] for r in sub)}/{len(sub)} |")
     # precision per flag kind: a flag is right when it overlaps a planted event that expects its kind
     spans = [(r[1], r[3]) for r in rows] + [(None, None)] * (len(found_all) - len(rows))
     print("| flag | flags raised | on a planted event of that kind | precision |")
     print("|---|---:|---:|---:|")
-    for kind in sorted({k for k, _ in plans.values()}):
+    for kind in sorted({k for k, *_ in plans.values()}):
         raised = right = 0
         for (_, flags), (want, span) in zip(found_all, spans, strict=True):
             for f in flags:
@@ -94,7 +123,7 @@ def main() -> None:
                 raised += 1
                 right += want == kind and f[1] < span[1] and span[0] < f[2]
         print(f"| `{kind}` | {raised} | {right} | {right / raised if raised else float('nan'):.2f} |")
-    for name in ("no event", "sparse footage (1 picture / 5 s)"):
+    for name, *_ in NEGATIVES:
         n = sum(len(f) for c, f in found_all if c == name)
         print(f"| (clips with {name}) | {n} flags in {CLIPS} clips | | |")
     print(f"video speed: {seconds:.0f} s of clips analysed in {analysed:.1f} s ({seconds / analysed:.0f}× real time at 96×72)")

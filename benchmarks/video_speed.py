@@ -84,7 +84,7 @@ def main() -> None:
                       f"{faces.min()}/{np.median(faces):g} |")
         for label in files:
             old = next(r[3] for r in runs if r[0] == label and r[1].startswith("old"))
-            for _, name, fps, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
+            for _, _name, fps, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
                 print(f"{label}, {fps:g} samples/s: new path {rt / old:.1f}× the old path's speed (same run)")
 
 
