@@ -62,11 +62,16 @@ def test_a_county_user_sees_the_chart_and_the_figures_of_the_json(county_world, 
         kpi = section.locator(".kpis b[data-k='good_plus']").inner_text().strip()
         assert kpi == _pct(total["good_plus"])
         schools = [p for p in data["parts"] if p["subject"] == total["subject"]]
-        assert section.locator("tbody tr").count() == 1 + len(schools)
-        for p in schools:  # withheld by the minimum reporting rule: pupils counted, no estimate
-            r = section.locator(f"tr[data-code='{p['code']}']")
+        # withheld by the minimum reporting rule: no wall of "样本不足 —" rows but one note, folded,
+        # that opens on each school's pupils (issue 17.7)
+        assert section.locator("table.academic tbody tr").count() == 1
+        note = section.locator("details.withheld")
+        assert f"另有 {len(schools)} 个单位样本不足" in note.locator("summary").inner_text()
+        note.locator("summary").click()
+        for p in schools:
+            assert p["flag"] and p["mean"] is None
+            r = note.locator(f"tr[data-code='{p['code']}']")
             assert r.locator("td[data-k='n_pupils']").inner_text().strip() == str(p["n_pupils"])
-            assert r.locator("td[data-k='mean']").inner_text().strip() == "—" and p["flag"]
 
 
 

@@ -7,30 +7,92 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from junheng_web.accounts.audit import audit
-from junheng_web.accounts.scoping import require, restrict
+from junheng_web.accounts.models import User
+from junheng_web.accounts.scoping import region_of, require, restrict
 from junheng_web.cycles import dashboards
-from junheng_web.cycles.progress import MEASURES, cached_progress, roll_up, school_status
+from junheng_web.cycles.progress import (
+    LAG_MARGIN,
+    MEASURES,
+    cached_progress,
+    lagging,
+    roll_up,
+    school_progress,
+    school_status,
+    with_submissions,
+)
+from junheng_web.cycles.tables import OverdueFilter, OverdueTable
 from junheng_web.registry.freshness import freshness
-from junheng_web.registry.models import Cycle, Region
+from junheng_web.registry.models import Cycle, Region, School
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
+from junheng_web.sampling.models import SampledSchool
+from junheng_web.sampling.services import ACTIVE_SCHOOL
+from junheng_web.tables import list_page
 
 
-def _progress(request: HttpRequest, pk: int) -> tuple[Cycle, list, list]:
-    """(cycle, county rows, city and province rows) of the progress page or its JSON."""
+def _progress(request: HttpRequest, pk: int, code: str | None = None) -> tuple[Cycle, Region | None, list, list]:
+    """(cycle, region, county rows, total rows) of the progress page or its JSON: the counties of
+    ``region`` (``code``, a city or county inside the user's scope; else the user's own region),
+    and the totals of that region (cities and 全省 for the province, the city for a city, none for
+    a county — its county row is its total)."""
     require(request.user, "dashboard.view")
     cycle = scoped_cycle(request, pk)
+    region = dashboard_region(request, code)
     counties = restrict(Region.objects.all(), request.user).filter(level=Region.Level.COUNTY)
+    if region is not None:
+        counties = counties.filter(id=region.id) if region.level == Region.Level.COUNTY else \
+            counties.filter(parent=region)
     rows = cached_progress(cycle, counties)
     regions = {c.code: c for c in counties.select_related("parent")}
-    return cycle, rows, roll_up(rows, regions)
+    return cycle, region, rows, roll_up(rows, regions, region)
 
 
 @login_required
-def progress(request: HttpRequest, pk: int) -> HttpResponse:
-    cycle, rows, totals = _progress(request, pk)
-    return render(request, "cycles/progress.html", {"cycle": cycle, "rows": rows, "totals": totals})
+def progress(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
+    """采集进度 of the user's area or of one city or county in it: the parts (cities, counties or
+    schools) with their 上报率, sortable and filterable, laggards marked, each a link one level down."""
+    cycle, region, rows, totals = _progress(request, pk, code)
+    whole = totals[-1] if totals else (rows[0] if rows else None)
+    lagging(rows, whole)
+    cities = [t for t in totals if t.level == "city"] if region is None else []
+    lagging(cities, whole)
+    schools = []
+    if region is not None and region.level == Region.Level.COUNTY:
+        schools = school_progress(cycle, Region.objects.filter(id=region.id))
+        names = dict(School.objects.filter(county=region).values_list("code", "name"))
+        for s in schools:
+            s.name = names.get(s.code, s.name)
+        lagging(schools, whole)
+    top = region_of(request.user)
+    crumbs = []
+    if region is not None and region != top:
+        crumbs.append((top.name if top is not None else "全省", reverse("progress", args=[cycle.pk])))
+        if region.level == Region.Level.COUNTY and region.parent_id and region.parent_id != getattr(top, "id", None):
+            crumbs.append((region.parent.name, reverse("progress_region", args=[cycle.pk, region.parent.code])))
+    _with_city(rows, regions_of(rows))
+    ranked = sorted(rows, key=lambda r: (r.report_rate is None, r.report_rate if r.report_rate is not None else 0,
+                                         r.code))
+    return render(request, "cycles/progress.html", {
+        "cycle": cycle, "region": region, "rows": ranked, "totals": totals, "whole": whole, "cities": cities,
+        "schools": schools, "crumbs": crumbs, "lag_margin": LAG_MARGIN,
+        "city_names": sorted({r.city for r in rows if r.city}),
+    })
+
+
+def regions_of(rows: list) -> dict[str, Region]:
+    return {c.code: c for c in Region.objects.filter(level=Region.Level.COUNTY, code__in=[r.code for r in rows])
+            .select_related("parent")}
+
+
+def _with_city(rows: list, regions: dict[str, Region]) -> list:
+    """Give each county row its city's name (``.city``), for the filter and the ranked table."""
+    for r in rows:
+        c = regions.get(r.code)
+        r.city = c.parent.name if c is not None and c.parent_id else ""
+    return rows
 
 
 @login_required
@@ -50,11 +112,18 @@ def school_status_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
-    cycle, rows, totals = _progress(request, pk)
-    fields = ("code", "name", "level", *MEASURES)
-    return JsonResponse({"counties": [{f: getattr(r, f) for f in fields} for r in rows],
-                         "totals": [{f: getattr(r, f) for f in fields} for r in totals]})
+def progress_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
+    cycle, region, rows, totals = _progress(request, pk, code)
+    fields = ("code", "name", "level", *MEASURES, "report_rate")
+    out = {"counties": [{f: getattr(r, f) for f in fields} for r in rows],
+           "totals": [{f: getattr(r, f) for f in fields} for r in totals], "schools": []}
+    if region is not None and region.level == Region.Level.COUNTY:  # the county's schools (its drill-down)
+        names = dict(School.objects.filter(county=region).values_list("code", "name"))
+        out["schools"] = [{"code": s.code, "name": names.get(s.code, s.code), "level": "school",
+                           "report_rate": s.report_rate, "missing": s.missing, "pupils": s.pupils,
+                           "pupils_fitness": s.pupils_fitness, "pupils_questionnaire": s.pupils_questionnaire}
+                          for s in school_progress(cycle, Region.objects.filter(id=region.id))]
+    return JsonResponse(out)
 
 
 def _fragment_ttl() -> int:
@@ -77,7 +146,8 @@ def dashboard(request: HttpRequest, pk: int, code: str | None = None) -> HttpRes
     cycle, region, data = _dashboard_data(request, pk, code)
     return render(request, "cycles/dashboard.html", {"cycle": cycle, "region": region, "data": data,
                                                       "drill": data["part_key"] != "school_code",
-                                                      "fragment_ttl": _fragment_ttl()})
+                                                      "fragment_ttl": _fragment_ttl(),
+                                                      "trend": dashboards.fitness_trend(cycle, region)})
 
 
 @login_required
@@ -98,10 +168,12 @@ def academic(request: HttpRequest, pk: int, code: str | None = None) -> HttpResp
     cycle, region, data = _academic_data(request, pk, code)
     subjects = [r["subject"] for r in data["overall"]]
     parts = {s: [p for p in data["parts"] if p["subject"] == s] for s in subjects}
+    # parts withheld by the minimum reporting rule go behind one note, not a wall of "样本不足 —"
     return render(request, "cycles/academic.html", {
         "cycle": cycle, "region": region, "data": data, "drill": data["part_key"] != "school_code",
-        "subjects": [{"overall": r, "parts": parts[r["subject"]]} for r in data["overall"]],
-        "fragment_ttl": _fragment_ttl()})
+        "trend": dashboards.academic_trend(cycle, region), "subjects": [{"overall": r, "parts": [p for p in parts[r["subject"]] if p.get("mean") is not None],
+                      "withheld": [p for p in parts[r["subject"]] if p.get("mean") is None]}
+                     for r in data["overall"]], "fragment_ttl": _fragment_ttl()})
 
 
 @login_required
@@ -109,3 +181,28 @@ def academic_json(request: HttpRequest, pk: int, code: str | None = None) -> Jso
     cycle, region, data = _academic_data(request, pk, code)
     data.pop("version", None)
     return JsonResponse({"region": region.code if region else None, **data})
+
+
+@login_required
+def overdue(request: HttpRequest, pk: int) -> HttpResponse:
+    """催报名单: the active sampled schools of the user's area that still owe their roster, fitness
+    data or student questionnaires, with what each owes and the school operators' accounts to
+    contact (the registry holds no telephone numbers); sortable, filterable, exported to Excel."""
+    require(request.user, "dashboard.view")
+    cycle = scoped_cycle(request, pk)
+    sampled = restrict(SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle), request.user)
+    qs = with_submissions(cycle, sampled.select_related("school__county")).filter(n_missing__gt=0)
+    contacts: dict[str, list[str]] = {}
+    for code, username, name, email in (User.objects.filter(role=User.Role.SCHOOL, is_active=True,
+                                                            school__in=sampled.values("school_id"))
+                                        .values_list("school__code", "username", "first_name", "email")):
+        contacts.setdefault(code, []).append(" ".join(x for x in (name or username, email) if x))
+    top = region_of(request.user)
+    return list_page(request, OverdueTable, qs, filterset=OverdueFilter, title=_("催报名单"),
+                     crumbs=[(str(cycle), reverse("cycle_detail", args=[cycle.pk])),
+                             (_("采集进度"), reverse("progress", args=[cycle.pk]))],
+                     export=f"催报名单-{cycle.year}", region_code=top.code if top else "",
+                     context={"nav": "cycles/_nav.html", "cycle": cycle,
+                              "intro": _("尚未完成上报的抽中学校：缺六年级名册，或有样本学生缺体测数据、学生问卷。"
+                                         "联系人为学校操作员账号（名册中没有学校电话）。")},
+                     table_kwargs={"contacts": {k: "、".join(v) for k, v in contacts.items()}})

@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum, Value
+from django.utils.translation import gettext_lazy
 
 from junheng.exceptions import ParameterError
 from junheng.fitness import summarize
@@ -210,3 +211,44 @@ def warm(cycle: Cycle, regions: list[Region | None] | None = None, progress=None
         academic_dashboard(cycle, region)
         report((k + 1) / len(regions), f"{region.name if region else '全省'} / {region.code if region else 'province'}")
     return 2 * len(regions)
+
+
+def trend(cycle: Cycle, points_of) -> dict | None:
+    """A trend chart's data over the cycles of ``cycle``'s grade up to its year (oldest first):
+    ``points_of(c)`` gives one cycle's ``[(name, estimate, se), …]`` (empty: no result that year).
+    Returns ``{"years", "percent", "series": [{"name", "points": [[year, estimate, se]]}]}``
+    or None when fewer than two cycles have a result."""
+    series: dict[str, list] = {}
+    years = []
+    for c in Cycle.objects.filter(grade=cycle.grade, year__lte=cycle.year).order_by("year"):
+        pts = points_of(c)
+        if pts:
+            years.append(c.year)
+        for name, est, se in pts:
+            if est is not None:
+                series.setdefault(name, []).append([c.year, est, se])
+    if len(years) < 2:
+        return None
+    return {"years": years, "percent": True,
+            "series": [{"name": n, "points": p} for n, p in series.items()]}
+
+
+FITNESS_TREND = {"pass_rate": gettext_lazy("达标率"), "good_rate": gettext_lazy("优良率"),
+                 "excellent_rate": gettext_lazy("优秀率")}
+
+
+def fitness_trend(cycle: Cycle, region: Region | None) -> dict | None:
+    """达标率/优良率/优秀率 of ``region`` with their SEs in each cycle of the grade up to ``cycle``
+    (each cycle's own :func:`fitness_dashboard`)."""
+    def points(c):
+        o = fitness_dashboard(c, region)["overall"]
+        return [(str(name), o.get(k), o.get(f"{k}_se")) for k, name in FITNESS_TREND.items()] if o else []
+    return trend(cycle, points)
+
+
+def academic_trend(cycle: Cycle, region: Region | None) -> dict | None:
+    """The Ⅲ级以上 share per subject of ``region`` with its SE in each cycle of the grade up to
+    ``cycle`` (each cycle's own :func:`academic_dashboard`; the linking error between the cycles'
+    scales is not in these bars)."""
+    return trend(cycle, lambda c: [(r["subject"], r.get("good_plus"), r.get("good_plus_se"))
+                                   for r in academic_dashboard(c, region)["overall"]])

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import django_filters as filters
 import django_tables2 as tables
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from junheng_web.accounts.scoping import restrict
+from junheng_web.cycles.progress import missing
 from junheng_web.registry.models import Region
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.tables import ListTable
@@ -122,3 +123,59 @@ class CycleTable(ListTable):
 
     def value_name(self, record):
         return str(record)
+
+
+MISSING = (("roster", _("缺名册")), ("fitness", _("缺体测数据")), ("questionnaire", _("缺学生问卷")))
+
+
+class OverdueFilter(filters.FilterSet):
+    """The 催报 list's filters: county, text, which submission is missing."""
+
+    q = filters.CharFilter(label=_("学校名称或代码"), method="search")
+    county = filters.ModelChoiceFilter(label=_("区县"), field_name="school__county", queryset=_counties,
+                                       empty_label=_("全部"))
+    missing = filters.ChoiceFilter(label=_("缺少"), choices=MISSING, empty_label=_("任一项"), method="by_missing")
+
+    class Meta:
+        model = SampledSchool
+        fields = ["q", "county", "missing"]
+
+    def search(self, queryset, name, value):
+        return text_search(queryset, ("school__name", "school__code"), value)
+
+    def by_missing(self, queryset, name, value):
+        return {"roster": queryset.filter(n_roster=0), "fitness": queryset.filter(n_fitness__lt=F("n_pupils")),
+                "questionnaire": queryset.filter(n_questionnaire__lt=F("n_pupils"))}.get(value, queryset)
+
+
+class OverdueTable(ListTable):
+    """催报名单: a sampled school that has not submitted everything, what it owes, whom to call."""
+
+    county = tables.Column(_("区县"), accessor="school__county__name", order_by=("school__county__code",))
+    school = tables.Column(_("学校"), accessor="school__name")
+    code = tables.Column(_("学校标识码"), accessor="school__code")
+    n_roster = tables.Column(_("名册人数"), attrs={"td": {"class": "num"}})
+    n_pupils = tables.Column(_("样本学生"), attrs={"td": {"class": "num"}})
+    n_fitness = tables.Column(_("有体测数据"), attrs={"td": {"class": "num"}})
+    n_questionnaire = tables.Column(_("有学生问卷"), attrs={"td": {"class": "num"}})
+    owed = tables.Column(_("尚缺"), accessor="n_missing", order_by=("-n_missing",))
+    contacts = tables.Column(_("学校操作员账号"), accessor="school__code", orderable=False)
+
+    class Meta(ListTable.Meta):
+        row_attrs = {"data-school": lambda record: record.school.code}
+
+    def __init__(self, *args, contacts: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact_of = contacts or {}
+
+    def render_owed(self, record):
+        return "；".join(missing(record.n_roster, record.n_pupils, record.n_fitness, record.n_questionnaire))
+
+    def value_owed(self, record):
+        return self.render_owed(record)
+
+    def render_contacts(self, value):
+        return self.contact_of.get(value, "—")
+
+    def value_contacts(self, value):
+        return self.render_contacts(value)

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum, Value
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from junheng import indicators as ind
 from junheng.exceptions import InputError, ParameterError
@@ -27,6 +29,7 @@ from junheng.io import read_frame
 from junheng_web.accounts.scoping import restrict
 from junheng_web.assessment.models import PupilScore
 from junheng_web.assessment.scores import scores_frame
+from junheng_web.cycles.dashboards import trend
 from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Cycle, Region, School
 from junheng_web.sampling.models import WeightSet
@@ -82,26 +85,26 @@ def compute_tables(cycle: Cycle) -> dict:
     """The indicator frames of every county for ``cycle`` (see the module text).  Keys: ``units``,
     ``cv``, ``resource``, ``quality`` (None without scores or weights), ``checklist`` (this year's
     rows, None without the file), ``verdict`` (None without the checklist), ``unmet`` (with the
-    recommendations), ``notes`` (what is missing, in Chinese)."""
+    recommendations), ``notes`` (what is missing: (message, parameters), translated when shown)."""
     notes: list[str] = []
     schools = schools_frame()
     if schools.height == 0:
         return {"units": None, "cv": None, "resource": None, "quality": None, "checklist": None, "verdict": None,
-                "unmet": None, "notes": ["名册中没有学校。"]}
+                "unmet": None, "notes": [(N_("名册中没有学校。"), {})]}
     units = ind.school_indicators(schools)
     cvs = ind.county_cv(units)
     res = ind.county_resource_verdict(units, cvs)
     quality = None
     weights, scores = _weights(cycle), scores_frame(cycle)
     if weights is None:
-        notes.append("本周期尚未计算抽样权重，教育质量第9项无法由监测结果判定。")
+        notes.append((N_("本周期尚未计算抽样权重，教育质量第9项无法由监测结果判定。"), {}))
     elif scores.height == 0:
-        notes.append("本周期尚无学业成绩，教育质量第9项无法由监测结果判定。")
+        notes.append((N_("本周期尚无学业成绩，教育质量第9项无法由监测结果判定。"), {}))
     else:
         try:
             quality = ind.quality_indicator(scores, weights.drop("county_code", strict=False), by="county_code")
         except ParameterError as e:
-            notes.append(f"教育质量第9项未能计算：{e}")
+            notes.append((N_("教育质量第9项未能计算：%(e)s"), {"e": str(e)}))
     checklist = verdict = None
     path = checklist_path()
     if path.is_file():
@@ -111,16 +114,21 @@ def compute_tables(cycle: Cycle) -> dict:
             if checklist.height:
                 verdict = ind.county_verdict(res, raw, quality, year=cycle.year)
             else:
-                notes.append(f"核查表中没有 {cycle.year} 年的数据，政府保障程度、社会认可度等未能核查。")
+                notes.append((N_("核查表中没有 %(year)s 年的数据，政府保障程度、社会认可度等未能核查。"), {"year": cycle.year}))
                 checklist = None
         except (ParameterError, InputError) as e:
-            notes.append(f"核查表有误，未使用：{e}")
+            notes.append((N_("核查表有误，未使用：%(e)s"), {"e": str(e)}))
     else:
-        notes.append("尚未提供政府保障程度、教育质量（第1–8项）、社会认可度和一票否决的核查表"
-                     "（与年度报告相同的 checklist.csv），以下只判定资源配置和教育质量第9项。")
+        notes.append((N_("尚未提供政府保障程度、教育质量（第1–8项）、社会认可度和一票否决的核查表"
+                         "（与年度报告相同的 checklist.csv），以下只判定资源配置和教育质量第9项。"), {}))
     unmet = ind.advice(ind.unmet_requirements(units, cvs, quality, checklist))
     return {"units": units, "cv": cvs, "resource": res, "quality": quality, "checklist": checklist,
             "verdict": verdict, "unmet": unmet, "notes": notes}
+
+
+def _notes(t: dict) -> list[str]:
+    """The tables' notes in the user's language (the cached tables keep them untranslated)."""
+    return [_(m) % p if p else _(m) for m, p in t["notes"]]
 
 
 def _t_crit(df: float | None, confidence: float) -> float:
@@ -174,7 +182,7 @@ def county_summaries(user, cycle: Cycle) -> dict:
     t = province_tables(cycle)
     counties = list(scoped_counties(user))
     if t["resource"] is None:
-        return {"rows": [], "notes": t["notes"], "has_checklist": False}
+        return {"rows": [], "notes": _notes(t), "has_checklist": False}
     res = {r["county_code"]: r for r in t["resource"].to_dicts()}
     verdict = {r["county_code"]: r for r in t["verdict"].to_dicts()} if t["verdict"] is not None else {}
     q = t["quality"]
@@ -195,7 +203,7 @@ def county_summaries(user, cycle: Cycle) -> dict:
             "overall": v["overall"] if v else None, "recognition": v["recognition"] if v else None,
             "n_unmet": n_unmet.get(c.code, 0),
         })
-    return {"rows": rows, "notes": t["notes"], "has_checklist": t["verdict"] is not None}
+    return {"rows": rows, "notes": _notes(t), "has_checklist": t["verdict"] is not None}
 
 
 def county_detail(user, cycle: Cycle, code: str) -> dict:
@@ -248,28 +256,15 @@ def county_detail(user, cycle: Cycle, code: str) -> dict:
     unmet = t["unmet"].filter(pl.col("county_code") == code).to_dicts() if t["unmet"] is not None else []
     return {"county": county, "n_units": units.height, "n_units_pass": int(units["school_pass"].fill_null(False).sum()),
             "resources": resources, "failing": fail_rows, "quality": quality, "q9": verdict["quality"] if verdict
-            else _q9(quality), "verdict": verdict, "checklist": checklist, "unmet": unmet, "notes": t["notes"],
+            else _q9(quality), "verdict": verdict, "checklist": checklist, "unmet": unmet, "notes": _notes(t),
             "rules": ind.DEFAULT_QUALITY, "trend": quality_trend(cycle, code)}
 
 
 def quality_trend(cycle: Cycle, code: str) -> dict | None:
-    """The Ⅲ级以上 share of county ``code`` per subject in every cycle of the same grade up to
-    ``cycle`` (each cycle's own :func:`province_tables`): ``{"years", "series": [{"name", "points":
-    [[year, estimate, se], …]}]}``, or None when fewer than two cycles have a result."""
-    cycles = list(Cycle.objects.filter(grade=cycle.grade, year__lte=cycle.year).order_by("year"))
-    series: dict[str, list] = {}
-    years = []
-    for c in cycles:
+    """The Ⅲ级以上 share of county ``code`` per subject in every cycle of the grade up to ``cycle``
+    (each cycle's own :func:`province_tables`), or None when fewer than two cycles have a result."""
+    def points(c):
         q = province_tables(c)["quality"]
-        if q is None:
-            continue
-        rows = q.filter(pl.col("county_code") == code).to_dicts()
-        if rows:
-            years.append(c.year)
-        for r in rows:
-            if r.get("share_l3") is not None:
-                series.setdefault(r["subject"], []).append([c.year, r["share_l3"], r.get("share_l3_se")])
-    if len(years) < 2:
-        return None
-    return {"years": years, "percent": True, "title": "Ⅲ级以上比例",
-            "series": [{"name": s, "points": p} for s, p in sorted(series.items())]}
+        rows = q.filter(pl.col("county_code") == code).sort("subject").to_dicts() if q is not None else []
+        return [(r["subject"], r.get("share_l3"), r.get("share_l3_se")) for r in rows]
+    return trend(cycle, points)

@@ -157,4 +157,5 @@ def test_the_progress_page_counts_sampled_pupils_with_scores(client, world, scor
     data = client.get(f"/cycles/{world.cycle.pk}/progress.json").json()
     by = {r["code"]: r["pupils_academic"] for r in data["counties"]}
     assert by == {"410102": 4, "410103": 0}
-    assert [r["pupils_academic"] for r in data["totals"] if r["level"] == "province"] == [4]
+    # a city user's whole is the city (issue 17.2: not labelled 全省)
+    assert [(r["code"], r["pupils_academic"]) for r in data["totals"]] == [("410100", 4)]

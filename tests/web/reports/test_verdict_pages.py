@@ -175,3 +175,37 @@ def test_an_administrator_uploads_a_boundary_file_and_a_bad_one_is_refused_whole
             ["410102", "410103"]
     finally:
         boundaries_path().unlink()
+
+
+def test_with_two_cycles_the_pages_draw_trends_from_each_cycles_own_estimates(client, province, academic):
+    import json
+    import re
+
+    from junheng_web.assessment.scores import store_scores
+    from junheng_web.cycles.dashboards import academic_dashboard
+    from junheng_web.cycles.verdicts import province_tables
+    from junheng_web.registry.models import Cycle, Region
+    from junheng_web.sampling.services import compute_weights, run_sample
+
+    base, _ = province
+    _login(client, "c102")
+    assert 'id="trend-data"' not in client.get(f"/cycles/{base.pk}/academic/").content.decode()  # one cycle
+    nxt = Cycle.objects.create(year=2023, grade=6, subjects=["语文", "数学"], name="2023")
+    run_sample(nxt, {"schools": 6, "pupils_per_school": 24, "seed": 9})
+    compute_weights(nxt, replicates=12)
+    store_scores(nxt, academic.scores_for(academic.sampled(nxt), seed=4))
+    county = Region.objects.get(code="410102")
+
+    def data(url):
+        body = client.get(url).content.decode()
+        return json.loads(re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', body).group(1))
+
+    d = data(f"/cycles/{nxt.pk}/academic/")
+    assert d["years"] == [2022, 2023]
+    for s in d["series"]:  # each point is that cycle's own published estimate and SE
+        for (year, est, se), c in zip(s["points"], (base, nxt), strict=True):
+            row = next(r for r in academic_dashboard(c, county)["overall"] if r["subject"] == s["name"])
+            assert (year, est, se) == (c.year, row["good_plus"], row["good_plus_se"])
+    d = data(f"/cycles/{nxt.pk}/verdicts/410102/")
+    q = province_tables(base)["quality"].filter(pl.col("county_code") == "410102").sort("subject")
+    assert [s["points"][0][1] for s in d["series"]] == q["share_l3"].to_list()

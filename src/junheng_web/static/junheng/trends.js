@@ -1,5 +1,5 @@
 // Trends over cycles: one line per indicator (or subject), each point with its ±1.96·SE bar.
-// Data: <script id="trend-data">{"years": [...], "percent": bool, "title": str,
+// Data: <script id="trend-data">{"years": [...], "percent": bool,
 // "series": [{"name": str, "points": [[year, estimate, se], ...]}]}</script>, drawn in #trend-chart.
 (function () {
   var el = document.getElementById("trend-chart");
@@ -12,7 +12,7 @@
   d.series.forEach(function (s) {
     series.push({name: s.name, type: "line", symbolSize: 8,
                  data: s.points.map(function (p) { return [String(p[0]), r(p[1])]; })});
-    series.push({name: s.name, type: "custom", silent: true,
+    series.push({name: s.name, type: "custom", silent: true, encode: {x: 0, y: [1, 2]},
       data: s.points.filter(function (p) { return p[2] != null; }).map(function (p) {
         return [String(p[0]), r(p[1] - 1.96 * p[2]), r(p[1] + 1.96 * p[2])]; }),
       renderItem: function (params, api) {
@@ -25,7 +25,6 @@
       }});
   });
   echarts.init(el).setOption({animation: false, legend: {data: d.series.map(function (s) { return s.name; })},
-    title: {text: d.title || "", left: "center", top: 24, textStyle: {fontSize: 13}},
     tooltip: {trigger: "axis"}, grid: {left: 60, right: 30, top: 60, bottom: 40},
     xAxis: {type: "category", data: d.years.map(String)}, yAxis: {type: "value", scale: true, name: d.percent ? "%" : ""},
     series: series});
