@@ -96,8 +96,8 @@ def test_it_shows_errors_then_accepts_the_fixed_file_and_progress_moves(kind, si
 
     after = _county_row(county, base, cycle)
     county.screenshot(path=str(ARTIFACTS / f"{kind}-3-county-after.png"), full_page=True)
-    # columns: region, sampled schools, with roster, sampled pupils, with fitness data, …
+    # columns: region, sampled schools, 上报率, with roster, sampled pupils, with fitness data, …
     if kind == "roster":
-        assert before[2].split()[0] == "1" and after[2].split()[0] == "2", (before, after)
+        assert before[3].split()[0] == "1" and after[3].split()[0] == "2", (before, after)
     else:
-        assert (before[4], after[4]) == ("0", "8"), (before, after)
+        assert (before[5].split()[0], after[5].split()[0]) == ("0", "8"), (before, after)

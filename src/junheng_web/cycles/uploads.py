@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from junheng.exceptions import Issue
 from junheng_web.fitness.services import import_fitness
+from junheng_web.registry.freshness import touch
 from junheng_web.registry.models import Cycle
 from junheng_web.registry.services import import_pupils
 
@@ -30,6 +31,9 @@ def import_roster(path, user, *, progress=None) -> dict:
     area, and a pupil registered at another school cannot be moved (issue 12.1).  No second
     reading of the file here: a guard that reads a file its own way checks another file."""
     result = import_pupils(path, user=user, school=user.school if user.school_id else None, progress=progress)
+    if result.created or result.updated:  # every cycle's progress counts rosters: their cached counts are stale
+        for cycle_id in Cycle.objects.values_list("id", flat=True):
+            touch(cycle_id)
     return _summary(result.rows, result.created, result.updated, result.warnings, unchanged=result.unchanged)
 
 

@@ -39,6 +39,7 @@ from junheng.io import ROW, annotate_workbook, header_key
 from junheng_web.accounts.scoping import restrict
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry import importers
+from junheng_web.registry.freshness import touch
 from junheng_web.registry.models import Cycle, Pupil, Region, School
 from junheng_web.registry.regions import part_key, region_sql
 from junheng_web.sampling.models import SampledPupil
@@ -217,6 +218,7 @@ def import_responses(path: str | Path, cycle: Cycle, questionnaire: Questionnair
     progress(0.6, "写入 / writing")
     table = QuestionnaireResponse._meta.db_table
     with transaction.atomic():
+        touch(cycle.pk)  # the progress counts of the cycle (cycles.progress.cached_progress) are stale
         importers.stage(table, rows)
         counts = importers.upsert_staged(table, ("questionnaire_id", "respondent_id"), rows.columns,
                                          touch=("updated_at",))
