@@ -94,7 +94,7 @@ def test_the_province_finds_who_is_behind_and_drills_down_to_the_school(province
     page.locator("#county-progress tbody tr a").first.click()
     page.wait_for_selector("#school-progress")
     assert page.locator("#school-progress tbody tr").count() == 2
-    assert page.locator("p.breadcrumbs a").count() == 2  # 全省 › 开封市 › the county
+    assert page.locator("nav.crumbs a").count() == 3  # 首页 › 全省 › 开封市 › the county
     page.screenshot(path=str(artifacts / "progress-drilldown-county.png"), full_page=True)
     page.click("#overdue-link")
     page.wait_for_selector("table.list")

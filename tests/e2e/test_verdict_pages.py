@@ -95,3 +95,40 @@ def test_the_province_sorts_filters_and_maps_157_counties(whole_province, live_s
     page.select_option("#map-indicator", "cv")
     page.wait_for_timeout(200)
     page.screenshot(path=str(artifacts / "verdicts-province-filtered.png"), full_page=True)
+
+
+def test_an_uploaded_boundary_file_turns_the_dots_into_a_choropleth(whole_province, live_server, browser, artifacts):
+    """The operator uploads a boundary file (here: a made-up square around each county's centroid —
+    no real boundary is used in tests) through the page; the map then colours the shapes."""
+    import json
+
+    from django.contrib.auth.hashers import make_password
+
+    from junheng.registry import centroids
+    from junheng_web.accounts.models import User
+    from junheng_web.reports.maps import boundaries_path
+
+    User.objects.create(username="admin", role="province_admin", password=make_password(PASSWORD))
+    d = 0.09
+    feats = [{"type": "Feature", "properties": {"code": c, "name": n},
+              "geometry": {"type": "Polygon", "coordinates": [[[x - d, y - d], [x + d, y - d], [x + d, y + d],
+                                                               [x - d, y + d], [x - d, y - d]]]}}
+             for c, n, x, y in centroids().select("code", "name", "lon", "lat").iter_rows()]
+    path = artifacts / "squares.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    base = live_server.url
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base, "admin")
+    try:
+        page.goto(f"{base}/reports/")
+        page.click("text=县级边界文件（分区着色地图）")
+        page.set_input_files("input[type=file]", str(path))
+        page.click("button >> text=检查并保存")
+        page.wait_for_selector("text=边界文件已保存，共 157 个县。")
+        page.goto(f"{base}/cycles/{whole_province.pk}/verdicts/")
+        page.wait_for_selector("#county-map[data-ready='1'] canvas")
+        assert page.locator("#county-map").get_attribute("data-mode") == "choropleth"
+        page.locator("#county-map").screenshot(path=str(artifacts / "verdicts-province-choropleth.png"))
+    finally:
+        boundaries_path().unlink(missing_ok=True)
+        path.unlink()
