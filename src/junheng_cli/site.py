@@ -124,9 +124,6 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
         click.echo(f"监考员账号 / proctor account: proctor  密码 / password: {password}  (只显示这一次 / shown once)")
     if load_only:
         return
-    from django.db import connections
-
-    connections.close_all()  # no connection crosses the fork into the workers
     for url in _lan_urls(host, port):
         click.echo(f"学生 / pupils: {url}/test/    监考台 / proctor: {url}/test/sessions/")
     _gunicorn(host, port, workers, threads, home)
@@ -167,22 +164,18 @@ def _lan_urls(host: str, port: int) -> list[str]:
 
 
 def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path) -> None:
-    """gunicorn (the production WSGI server; POSIX only) with threaded workers on the node's app."""
-    from gunicorn.app.base import BaseApplication
+    """Replace this process by gunicorn (the production WSGI server; POSIX only) with threaded
+    workers on the node's settings.  A fresh process, not a fork of this one: nothing started
+    here (a thread pool of Polars, a database connection) is inherited by the workers."""
+    import sys
 
-    class NodeServer(BaseApplication):
-        def load_config(self):
-            for k, v in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
-                         "timeout": 60, "graceful_timeout": 10, "keepalive": 5,
-                         "accesslog": str(home.resolve() / "access.log"), "errorlog": "-"}.items():
-                self.cfg.set(k, v)
-
-        def load(self):
-            from django.core.wsgi import get_wsgi_application
-
-            return get_wsgi_application()
-
-    NodeServer().run()
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "10",
+            "--keep-alive", "5", "--access-logfile", str(home.resolve() / "access.log"), "--error-logfile", "-",
+            "junheng_web.wsgi:application"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # the environment (_site_env) carries the settings
 
 
 @site.command("export")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class Attempt(models.Model):
@@ -25,7 +26,7 @@ class Attempt(models.Model):
     session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="attempts")
     student_id = models.CharField("学籍号", max_length=32)
     booklet = models.ForeignKey("assessment.Booklet", on_delete=models.PROTECT, verbose_name="题本")
-    started_at = models.DateTimeField("开始时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", default=timezone.now)  # a site's attempt keeps its own
     submitted_at = models.DateTimeField("交卷时间", null=True, blank=True)
     lease = models.PositiveIntegerField("当前设备租约", default=0)  # the number of the newest Lease
 
@@ -47,7 +48,7 @@ class Answer(models.Model):
     seq = models.PositiveIntegerField("序号")
     lease = models.PositiveIntegerField("设备租约", default=0)
     client_at = models.DateTimeField("作答时间", null=True, blank=True)  # when given (server's clock)
-    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+    received_at = models.DateTimeField("接收时间", default=timezone.now)  # a site's change keeps its own
 
     class Meta:
         indexes = [models.Index(fields=["attempt", "item", "lease", "seq"], name="delivery_answer_order")]
@@ -69,7 +70,7 @@ class QuestionnaireAnswer(models.Model):
     seq = models.PositiveIntegerField("序号")
     lease = models.PositiveIntegerField("设备租约", default=0)
     client_at = models.DateTimeField("作答时间", null=True, blank=True)
-    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+    received_at = models.DateTimeField("接收时间", default=timezone.now)  # a site's change keeps its own
 
     class Meta:
         indexes = [models.Index(fields=["attempt", "item", "lease", "seq"], name="delivery_qanswer_order")]

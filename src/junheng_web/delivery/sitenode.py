@@ -51,7 +51,9 @@ from junheng.site import (
     write_package,
 )
 from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
-from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, SiteResult
+from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer, SiteResult
+from junheng_web.delivery.questionnaire import finish
+from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.admin import mask_name
 from junheng_web.registry.models import Cycle, Pupil, Region, School
 from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
@@ -126,8 +128,10 @@ def site_records(cycle: Cycle, site: TestSite) -> list:
     items = list(Item.objects.filter(pk__in={b.item_id for b in block_items}))
     for it in items:
         it.key, it.rubric, it.score_map = "", [], {}
+    questionnaires = Questionnaire.objects.filter(cycle=cycle, respondent="student")  # in the browser after the test
     return [*_ancestors({s.county for s in schools} | {site.county}), *schools, cycle, *runs, *sampled, *pupils,
-            *sampled_pupils, site, *sessions, *codes, *items, *blocks, *block_items, *booklets, *slots, *assignments]
+            *sampled_pupils, site, *sessions, *codes, *items, *blocks, *block_items, *booklets, *slots, *assignments,
+            *questionnaires]
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,12 @@ def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dic
         "answers": [{"id": str(a.pk), "attempt": str(a.attempt_id), "item": a.item.item_id, "raw": a.raw, "seq": a.seq,
                      "lease": a.lease, "client_at": _iso(a.client_at), "received_at": _iso(a.received_at)}
                     for a in answers],
+        "questionnaire_answers": [
+            {"id": str(q.pk), "attempt": str(q.attempt_id), "questionnaire": q.questionnaire_id, "item": q.item,
+             "raw": q.raw, "seq": q.seq, "lease": q.lease, "client_at": _iso(q.client_at),
+             "received_at": _iso(q.received_at)} for q in QuestionnaireAnswer.objects.filter(attempt__in=attempts)],
+        # the pupils who pressed 完成: the centre compiles their responses the same way
+        "questionnaires_done": [[str(a), q] for a, q in _finished(attempts)],
         "events": [{"id": str(e.pk), "session": e.session_id, "student_id": e.student_id, "action": e.action,
                     "minutes": e.minutes, "note": e.note, "by": e.by, "at": _iso(e.at)}
                    for e in ProctorEvent.objects.filter(session__in=sessions)],
@@ -280,6 +290,12 @@ def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dic
                 extra={"site_package": state["package_id"]})
     write_package(blob, Path(out))
     return {k: len(v) for k, v in records.items()}
+
+
+def _finished(attempts) -> list[tuple]:
+    done = set(QuestionnaireResponse.objects.filter(questionnaire__respondent="student").values_list(
+        "questionnaire_id", "respondent_id"))
+    return [(a.pk, q) for a in attempts for q in {q for q, sid in done if sid == a.student_id}]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -328,42 +344,47 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
         raise PackageError(f"{name}: 中心没有这些题目 / unknown items: {', '.join(unknown[:10])}")
     before = _counts(sessions)
     with transaction.atomic():
-        for a in data["attempts"]:
-            att, created = Attempt.objects.get_or_create(
-                pk=uuid.UUID(a["id"]), defaults={"session_id": a["session"], "student_id": a["student_id"],
-                                                 "booklet_id": a["booklet"], "lease": a["lease"],
-                                                 "submitted_at": _time(a["submitted_at"])})
-            if created:  # auto_now_add set it to now: keep the site's time
-                Attempt.objects.filter(pk=att.pk).update(started_at=_time(a["started_at"]))
-                continue
-            submitted = [t for t in (att.submitted_at, _time(a["submitted_at"])) if t]
-            Attempt.objects.filter(pk=att.pk).update(lease=max(att.lease, a["lease"]),
-                                                     submitted_at=min(submitted) if submitted else None)
+        known = {a.pk: a for a in Attempt.objects.filter(pk__in=[uuid.UUID(x["id"]) for x in data["attempts"]])}
+        Attempt.objects.bulk_create([
+            Attempt(id=uuid.UUID(x["id"]), session_id=x["session"], student_id=x["student_id"], booklet_id=x["booklet"],
+                    lease=x["lease"], started_at=_time(x["started_at"]), submitted_at=_time(x["submitted_at"]))
+            for x in data["attempts"] if uuid.UUID(x["id"]) not in known])
+        for x in data["attempts"]:  # seen before: the newest lease, the earliest submission
+            att = known.get(uuid.UUID(x["id"]))
+            submitted = min([t for t in (att.submitted_at, _time(x["submitted_at"])) if t], default=None) if att else None
+            if att and (x["lease"] > att.lease or submitted != att.submitted_at):
+                Attempt.objects.filter(pk=att.pk).update(lease=max(att.lease, x["lease"]), submitted_at=submitted)
         Lease.objects.bulk_create([Lease(attempt_id=uuid.UUID(x["attempt"]), number=x["number"],
                                          started_at=_time(x["started_at"])) for x in data["leases"]],
                                   ignore_conflicts=True)
-        ids = [uuid.UUID(x["id"]) for x in data["answers"]]
-        known = {i for k in range(0, len(ids), 5000)
-                 for i in Answer.objects.filter(id__in=ids[k:k + 5000]).values_list("id", flat=True)}
-        new = [Answer(id=i, attempt_id=uuid.UUID(x["attempt"]), item_id=items[x["item"]], raw=x["raw"], seq=x["seq"],
-                      lease=x["lease"], client_at=_time(x["client_at"]), received_at=_time(x["received_at"]))
-               for i, x in zip(ids, data["answers"]) if i not in known]
-        arrived = {a.pk: a.received_at for a in new}
-        Answer.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
-        for a in new:  # auto_now_add stamped the ingest: keep the site's arrival times
-            a.received_at = arrived[a.pk] or a.received_at
-        Answer.objects.bulk_update(new, ["received_at"], batch_size=2000)
+        _merge(Answer, data["answers"], lambda x: {"item_id": items[x["item"]]})
+        _merge(QuestionnaireAnswer, data.get("questionnaire_answers", []),
+               lambda x: {"questionnaire_id": x["questionnaire"], "item": x["item"]})
         ProctorEvent.objects.bulk_create([ProctorEvent(id=uuid.UUID(e["id"]), session_id=e["session"],
                                                        student_id=e["student_id"], action=e["action"],
                                                        minutes=e["minutes"], note=e["note"], by=e["by"],
                                                        at=_time(e["at"])) for e in data["events"]],
                                          ignore_conflicts=True)
+        for attempt_id, q in data.get("questionnaires_done", []):
+            finish(Attempt.objects.select_related("session__site__cycle").get(pk=uuid.UUID(attempt_id)),
+                   Questionnaire.objects.get(pk=q))
         record, first = SiteResult.objects.get_or_create(
             package_id=uuid.UUID(pkg.package_id),
             defaults={"site_package": uuid.UUID(pid), "site": site, "issued_at": _time(pkg.manifest["issued_at"]),
                       "counts": {k: len(v) for k, v in data.items()}})
     after = _counts(sessions)
     return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
+
+
+def _merge(model, rows: list[dict], fields) -> None:
+    """Insert the changes whose UUIDs are new, with the site's times (a known UUID is left alone)."""
+    ids = [uuid.UUID(x["id"]) for x in rows]
+    known = {i for k in range(0, len(ids), 5000)
+             for i in model.objects.filter(id__in=ids[k:k + 5000]).values_list("id", flat=True)}
+    model.objects.bulk_create([model(id=i, attempt_id=uuid.UUID(x["attempt"]), raw=x["raw"], seq=x["seq"],
+                                     lease=x["lease"], client_at=_time(x["client_at"]),
+                                     received_at=_time(x["received_at"]), **fields(x))
+                               for i, x in zip(ids, rows) if i not in known], ignore_conflicts=True, batch_size=2000)
 
 
 def _counts(sessions) -> dict[str, int]:

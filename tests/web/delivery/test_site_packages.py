@@ -104,6 +104,26 @@ def test_ingest_merges_by_uuid_and_the_highest_lease_and_seq_wins(dw, keys):
     # the second computer's (lease 2) first change beats the first computer's seq 5
     assert current_answers(attempt)["I1"]["raw"] == "D" and Answer.objects.filter(attempt=attempt).count() == 3
     assert Answer.objects.get(pk=a3).received_at == dw.sessions["A"].starts_at  # the site's arrival kept
+    assert Attempt.objects.get(pk=att).started_at == dw.sessions["A"].starts_at
+
+
+def test_ingest_merges_the_questionnaire_answers_given_on_the_node(dw, keys):
+    from junheng_web.delivery.models import QuestionnaireAnswer
+    from junheng_web.delivery.sitenode import centre_key, ingest
+    from junheng_web.questionnaires.models import Questionnaire
+
+    centre_key(keys)
+    q = Questionnaire.objects.create(cycle=dw.cycle, code="S1", title="学生问卷", respondent="student", definition={})
+    att, qa = str(uuid.uuid4()), str(uuid.uuid4())
+    data = _data(dw, att, [])
+    at = dw.sessions["A"].ends_at.isoformat()
+    data["questionnaire_answers"] = [{"id": qa, "attempt": att, "questionnaire": q.pk, "item": "Q1", "raw": "2",
+                                      "seq": 1, "lease": 1, "client_at": at, "received_at": at}]
+    pid = str(uuid.uuid4())
+    assert ingest(_result(keys, dw.sites["A"], pid, data), keys)["attempts"] == 1
+    ingest(_result(keys, dw.sites["A"], pid, data), keys)
+    got = QuestionnaireAnswer.objects.get()
+    assert (str(got.pk), got.raw, got.received_at) == (qa, "2", dw.sessions["A"].ends_at)
 
 
 def test_ingest_refuses_a_clash_another_sites_session_and_unknown_items(dw, keys):
