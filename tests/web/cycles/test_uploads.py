@@ -99,7 +99,8 @@ def test_it_rejects_a_file_that_is_not_a_spreadsheet(client, world, tmp_path, ea
     assert resp.status_code == 200 and "只接受" in resp.content.decode()
 
 
-def test_it_queues_the_job_when_not_eager(client, world, tmp_path):
+def test_it_queues_the_job_when_not_eager(client, world, tmp_path, transactional_db):
+    """(transactional: the worker, as in production, closes and reopens its database connection)"""
     from junheng_web.jobs.models import Job
     from junheng_web.jobs.runner import work
 
