@@ -37,7 +37,7 @@ def test_unknown_sites_and_sessions_exit_2(world, video, tmp_path):
     assert not Recording.objects.exists()
 
 
-def test_reanalyse_fans_out_one_job_per_recording_and_sums_them(world, video, tmp_path, eager_jobs):
+def test_reanalyse_fans_out_one_job_per_recording_and_sums_them(world, video, tmp_path, eager_jobs, client):
     """Two recordings of a session analysed again with a stricter threshold: one child job each, the
     parent's result sums them (the flags of each clip are known: a black stretch of 8 s in each)."""
     from junheng_web.jobs.models import Job
@@ -55,6 +55,22 @@ def test_reanalyse_fans_out_one_job_per_recording_and_sums_them(world, video, tm
     assert parent.result["picture_flags"] == Flag.objects.filter(recording__isnull=False).count() == 2
     assert parent.result["duration_s"] == pytest.approx(24, abs=1)
     assert "recordings 2" in r.output
+    client.force_login(world.users["bob"])  # the parent's page lists its parts, each linked
+    page = client.get(f"/jobs/{parent.pk}/").content.decode()
+    assert all(f"/jobs/{c.pk}/" in page and c.params["name"] in page for c in parent.children.all())
+    status = client.get(f"/jobs/{parent.pk}/status.json").json()
+    assert (status["status"], status["progress"], status["finished"]) == ("done", 100, True)
+
+
+def test_the_session_page_button_fans_out_too(world, video, tmp_path, eager_jobs, client):
+    clip = video.make_clip(tmp_path / "a.avi", 12, [("black", 1, 9)])
+    assert _run("--year", 2022, "--site", "TA01", "--session", "语文", clip).exit_code == 0
+    client.force_login(world.users["bob"])  # the county (who uploads the recordings)
+    resp = client.post(f"/video/sessions/{world.sessions['A'].pk}/analyse/")
+    from junheng_web.jobs.models import Job
+
+    parent = Job.objects.get(kind="video.session")
+    assert resp["Location"] == f"/jobs/{parent.pk}/" and parent.status == "done" and parent.result["recordings"] == 1
 
 
 def test_reanalyse_without_recordings_says_so(world):
