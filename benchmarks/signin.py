@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from _django_worker import run_worker  # benchmarks/ is on the path
 
 SESSIONS = int(os.environ.get("BENCH_SIGNIN_SESSIONS", "5000"))
 CODES = int(os.environ.get("BENCH_SIGNIN_CODES", "8"))
@@ -90,14 +89,7 @@ def worker() -> dict:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="junheng-bench-signin-") as tmp:
-        env = {**os.environ, "JUNHENG_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-               "JUNHENG_HOME": str(Path(tmp) / "home")}
-        proc = subprocess.run([sys.executable, __file__, "--worker"], env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:])
-            raise SystemExit(proc.returncode)
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r = run_worker(__file__, "junheng-bench-signin-")
     print(f"  {r['sessions']:,} sessions open, {r['codes']:,} login codes (SQLite); median of {REPEAT} sign-ins")
     print(f"  {'':8} {'unkeyed (old) ms':>18} {'keyed (new) ms':>16} {'ratio':>8}")
     for kind in ("right", "wrong"):

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from _django_worker import run_worker  # benchmarks/ is on the path
 
 PUPILS = int(os.environ.get("BENCH_SITE_PUPILS", "300"))
 ITEMS = int(os.environ.get("BENCH_SITE_ITEMS", "40"))
@@ -124,14 +124,7 @@ def worker() -> dict:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="junheng-bench-site-") as tmp:
-        env = {**os.environ, "JUNHENG_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-               "JUNHENG_HOME": str(Path(tmp) / "home")}
-        proc = subprocess.run([sys.executable, __file__, "--worker"], env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:])
-            raise SystemExit(proc.returncode)
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r = run_worker(__file__, "junheng-bench-site-")
     print(f"  one site: {r['pupils']} pupils, {r['answers']:,} answer changes (SQLite, wall time)")
     print(f"  prepare (site package {r['site_kb']:.0f} KB)        {r['prepare']:7.2f} s")
     print(f"  ingest (result package {r['package_kb']:.0f} KB)    {r['ingest']:7.2f} s   "
