@@ -137,15 +137,17 @@ def true_between_shares(population: pl.DataFrame, effects: pl.DataFrame, mean_sh
     m = pupil_means(population, effects, mean_shift, next_year=next_year)
     school_code = population.select("student_id", pl.col("school_code").cast(pl.String))
     m = m.join(school_code, on="student_id", how="left")
-    sch = m.group_by("county_code", "subject", "school_code").agg(
+    # sorted before each sum, so that the figures are the same to the last digit in every run
+    sch = m.sort("county_code", "subject", "school_code", "student_id").group_by(
+        "county_code", "subject", "school_code", maintain_order=True).agg(
         pl.col("mu").mean().alias("m"), pl.len().alias("n"), ((pl.col("mu") - pl.col("mu").mean()) ** 2).sum().alias("ss"))
-    c = sch.group_by("county_code", "subject").agg(
+    c = sch.group_by("county_code", "subject", maintain_order=True).agg(
         (((pl.col("m") - (pl.col("m") * pl.col("n")).sum() / pl.col("n").sum()) ** 2 * pl.col("n")).sum()
          / pl.col("n").sum()).alias("sigma2_between"),
         (pl.col("ss").sum() / pl.col("n").sum() + RESIDUAL_SD**2).alias("sigma2_within"),
         pl.len().cast(pl.Int32).alias("schools"), pl.col("n").sum().cast(pl.Int64).alias("pupils"))
     c = c.with_columns(true_between_share=pl.col("sigma2_between") / (pl.col("sigma2_between") + pl.col("sigma2_within")))
-    pooled = c.group_by("county_code").agg(pl.lit("全部").alias("subject"), pl.col("true_between_share").mean(),
+    pooled = c.group_by("county_code", maintain_order=True).agg(pl.lit("全部").alias("subject"), pl.col("true_between_share").mean(),
                                            pl.col("sigma2_between").mean(), pl.col("sigma2_within").mean(),
                                            pl.col("schools").max(), pl.col("pupils").max())
     cols = ["county_code", "subject", "true_between_share", "sigma2_between", "sigma2_within", "schools", "pupils"]

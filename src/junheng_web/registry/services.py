@@ -311,13 +311,15 @@ def registry_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
         f"FROM {s} s JOIN {r} c ON c.id = s.county_id LEFT JOIN {r} pc ON pc.id = c.parent_id ORDER BY s.code",
         schema=schema).with_columns(pl.col("is_teaching_point").cast(pl.Boolean))
     p, k = Pupil._meta.db_table, SchoolClass._meta.db_table
+    # the date as ISO text parsed by Polars (no per-row date object from the driver) and the sort
+    # by 学籍号 in Polars (byte order, as the database's): a million pupils in seconds, not a minute
     pupils = importers.fetch_frame(
-        f"SELECT p.student_id, p.name, p.sex, p.birth_date, p.ethnicity, s.code AS school_code, p.grade, "
-        f"k.code AS class_code, k.name AS class_name FROM {p} p JOIN {s} s ON s.id = p.school_id "
-        f"LEFT JOIN {k} k ON k.id = p.school_class_id ORDER BY p.student_id",
-        schema={"sex": pl.Int64, "grade": pl.Int64, "birth_date": pl.Date})
+        f"SELECT p.student_id, p.name, p.sex, CAST(p.birth_date AS TEXT) AS birth_date, p.ethnicity, "
+        f"s.code AS school_code, p.grade, k.code AS class_code, k.name AS class_name FROM {p} p "
+        f"JOIN {s} s ON s.id = p.school_id LEFT JOIN {k} k ON k.id = p.school_class_id",
+        schema={"sex": pl.Int64, "grade": pl.Int64, "birth_date": pl.String}).sort("student_id")
     pupils = pupils.with_columns(
-        pl.col("sex").cast(pl.Int8), pl.col("grade").cast(pl.Int8),
+        pl.col("birth_date").str.to_date("%Y-%m-%d"), pl.col("sex").cast(pl.Int8), pl.col("grade").cast(pl.Int8),
         pl.when(pl.col("ethnicity") == "").then(None).otherwise(pl.col("ethnicity")).alias("ethnicity"),
         pl.when(pl.col("class_name") == "").then(None).otherwise(pl.col("class_name")).alias("class_name"))
     return schools, pupils

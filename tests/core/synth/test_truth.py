@@ -95,7 +95,11 @@ def test_exemplary_counties_have_small_between_school_shares():
     pupils = schools.select("school_code").join(pl.DataFrame({"_i": np.arange(20)}), how="cross").with_columns(
         student_id=pl.concat_str("school_code", pl.col("_i").cast(pl.String)),
         sex=pl.Series(rng.integers(1, 3, schools.height * 20)), location=pl.lit("城区")).drop("_i")
-    shares = truth.true_between_shares(pupils, effects, {}, next_year=True).filter(pl.col("subject") == "全部")
+    everything = truth.true_between_shares(pupils, effects, {}, next_year=True)
+    # the same to the last digit whatever the order of the pupils (a file others compare)
+    assert truth.true_between_shares(pupils.sample(fraction=1.0, shuffle=True, seed=1), effects, {},
+                                     next_year=True).equals(everything)
+    shares = everything.filter(pl.col("subject") == "全部")
     best = truth.exemplary_counties(schools["county_code"], 3)
     ex = shares.filter(pl.col("county_code").is_in(best))["true_between_share"]
     rest = shares.filter(~pl.col("county_code").is_in(best))["true_between_share"]
