@@ -104,20 +104,16 @@ def seed(out: Path) -> None:
     out.write_text(json.dumps(list(codes.values())), encoding="utf-8")
 
 
-def _serve(env: dict, port: int) -> subprocess.Popen:
+def _serve(env: dict, port: int, web) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "junheng_web.wsgi", "-b", f"127.0.0.1:{port}",
                                "-w", str(WORKERS), "--threads", "4", "--timeout", "120", "--log-level", "warning"],
                               env=env, cwd=ROOT)
-    import urllib.request
-
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/test/", timeout=2).read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer")
+    try:
+        web.wait_until_up(f"http://127.0.0.1:{port}")
+    except BaseException:
+        server.terminate()
+        raise
+    return server
 
 
 def _pupil_class(codes: list[str], interval: float | None):
@@ -256,7 +252,7 @@ def main() -> None:
               f"({time.perf_counter() - t:.1f} s); {'PostgreSQL' if url else 'SQLite'}; gunicorn {WORKERS} workers × 4 "
               f"threads; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         port = web._free_port()
-        server = _serve(env, port)
+        server = _serve(env, port, web)
         base = f"http://127.0.0.1:{port}"
         try:
             if CENTRAL:

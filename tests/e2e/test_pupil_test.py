@@ -160,3 +160,43 @@ def test_time_up_greys_the_inputs_and_an_answer_given_offline_before_it_still_co
     attempt.refresh_from_db()
     assert attempt.submitted_at is not None
     context.close()
+
+
+def test_after_submitting_the_pupil_answers_the_questionnaire_offline_and_it_is_stored(p_world, live_server, browser):
+    """Issue 15.6: the questionnaire after the test through the same queue — an answer given offline
+    reaches the server when the network is back; 完成 stores the response; then 已交卷."""
+    from junheng.synth import student_questionnaire
+    from junheng_web.delivery.models import QuestionnaireAnswer
+    from junheng_web.questionnaires.models import QuestionnaireResponse
+    from junheng_web.questionnaires.services import define
+
+    q, _ = define(p_world["session"].site.cycle, student_questionnaire().to_json())
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/test/")
+    page.fill("input[name=code]", CODE)
+    page.click("button[type=submit]")
+    page.click("#start")
+    page.wait_for_selector("#delivery[data-ready=true]")
+    page.check("#item input[value=B]")
+    page.wait_for_selector("#sync[data-unsynced='0']")
+    page.on("dialog", lambda d: d.accept())
+    page.click("#submit")
+    page.wait_for_selector("#delivery[data-mode=questionnaire][data-ready=true]")
+    assert "问卷" in page.inner_text("#delivery") and page.inner_text("#submit") == "完成问卷"
+    page.check("#item input[value='2']")  # Q01 不寄宿
+    page.wait_for_selector("#sync[data-unsynced='0']")
+    context.set_offline(True)
+    page.click("#palette button[data-item=Q08]")
+    page.fill("#item input.entry", "40")
+    page.click("#next")  # leaving the box saves it
+    assert page.get_attribute("#sync", "data-unsynced") == "1"
+    page.screenshot(path=str(ARTIFACTS / "pupil-7-questionnaire-offline.png"), full_page=True)
+    context.set_offline(False)
+    page.wait_for_selector("#sync[data-unsynced='0']", timeout=30000)
+    assert QuestionnaireAnswer.objects.count() == 2
+    page.click("#submit")
+    page.wait_for_selector("#done", timeout=30000)
+    row = QuestionnaireResponse.objects.get(questionnaire=q, respondent_id=p_world["pupil"].student_id)
+    assert row.answers["Q01"] == 2 and row.answers["Q08"] == 40
+    context.close()
