@@ -258,7 +258,7 @@ def main() -> None:
             if CENTRAL:
                 _central(base, codes, [server.pid] + (_pg_pids(pg) if pg else []))
             else:
-                _site(base, codes)
+                _site(base, codes, [server.pid])
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -275,12 +275,19 @@ def _pg_pids(pg) -> list[int]:
     return [int(pid_file.read_text().split()[0])] if pid_file.exists() else []
 
 
-def _site(base: str, codes: list[str]) -> None:
+def _site(base: str, codes: list[str], pids: list[int]) -> None:
+    """Both rates; besides the latencies, the server's CPU per request and its share of the node's
+    two cores — what the latency would be made of on a laptop that runs nothing else."""
     results = {}
     for label, interval in (("real rate (1/100 s)", REAL_INTERVAL), ("5× rate (1/20 s)", REAL_INTERVAL / 5)):
         chosen = codes[:PUPILS] if not results else codes[PUPILS:2 * PUPILS]  # a pupil signs in once
+        cpu0, load0 = _cpu(pids), os.getloadavg()[0]
         stats, wall = _drive(base, _pupil_class(chosen, interval), len(chosen), SECONDS, spawn_rate=SPAWN)
-        print(f"  -- {label}: {len(chosen)} pupils, {wall:.0f} s")
+        cpu = _cpu(pids) - cpu0
+        total = sum(e.num_requests for e in stats.entries.values())
+        print(f"  -- {label}: {len(chosen)} pupils, {total} requests in {wall:.0f} s; server CPU {cpu:.1f} s = "
+              f"{1000 * cpu / max(total, 1):.1f} ms per request, {100 * cpu / wall / 2:.1f} % of 2 cores; "
+              f"machine load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
         results[label] = _print(label, stats, wall)
     sign_page = results["real rate (1/100 s)"].get("GET /test/ (sign-in page)")
     if sign_page:
