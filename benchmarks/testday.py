@@ -206,6 +206,8 @@ def _print(label: str, stats, wall: float) -> dict:
         out[name] = (e.num_requests, e.num_requests / wall, p50, p99, e.num_failures)
         print(f"  {label:<18} {name:<28} {e.num_requests:>6} req {e.num_requests / wall:7.1f} req/s  "
               f"p50 {p50:6.0f} ms  p99 {p99:6.0f} ms  failures {e.num_failures}")
+    for err in sorted(stats.errors.values(), key=lambda x: -x.occurrences)[:5]:
+        print(f"  {label:<18} failure ×{err.occurrences}: {err.name}: {str(err.error)[:120]}")
     return out
 
 
