@@ -157,3 +157,23 @@ def test_rows_without_a_lookup_key_as_on_a_site_node_still_tell_not_yet_open(dw)
         sign_in(CODE_A0, now=s.starts_at - dt.timedelta(hours=2))
     assert sign_in(CODE_A0).session == s
     assert LoginCode.objects.filter(lookup__isnull=False).count() == 1  # keyed on first use
+
+
+def test_the_board_tells_each_pupils_state_and_end(dw):
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.services import sign_in, submit
+
+    s = dw.sessions["A"]
+    a0, a4 = dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    sign_in(CODE_A0)
+    proctor.act(s, "checkin", student_id=a4)
+    proctor.act(s, "extend", student_id=a4, minutes=30)
+    rows = {r["key"]: r for r in proctor.board(s)["rows"]}
+    assert rows[a0]["state"] == "started" and rows[a4]["state"] == "checked_in" and rows[a4]["extra"] == 30
+    assert rows[a4]["ends_at"] == s.ends_at + dt.timedelta(minutes=30)
+    later = {r["key"]: r for r in proctor.board(s, now=s.ends_at + dt.timedelta(minutes=10))["rows"]}
+    assert later[a0]["state"] == "time_up" and later[a4]["state"] == "checked_in"  # a4's time runs on
+    submit(sign_in(CODE_A0))
+    assert {r["key"]: r for r in proctor.board(s)["rows"]}[a0]["state"] == "submitted"
+    proctor.act(s, "terminate", student_id=a4)
+    assert {r["key"]: r for r in proctor.board(s)["rows"]}[a4]["state"] == "terminated"
