@@ -200,7 +200,7 @@ def county_summaries(user, cycle: Cycle) -> dict:
             "n_cv": r["n_cv"] if r else 0, "n_cv_ok": r["n_cv_ok"] if r else 0,
             "max_cv_primary": r["max_cv_primary"] if r else None, "max_cv_junior": r["max_cv_junior"] if r else None,
             "resource_pass": bool(r and r["resource_pass"]), "quality": v["quality"] if v else _q9(qr),
-            "overall": v["overall"] if v else None, "recognition": v["recognition"] if v else None,
+            "overall": v["overall"] if v else ("无法判定" if verdict else None), "recognition": v["recognition"] if v else None,
             "n_unmet": n_unmet.get(c.code, 0),
         })
     return {"rows": rows, "notes": _notes(t), "has_checklist": t["verdict"] is not None}

@@ -209,3 +209,15 @@ def test_with_two_cycles_the_pages_draw_trends_from_each_cycles_own_estimates(cl
     d = data(f"/cycles/{nxt.pk}/verdicts/410102/")
     q = province_tables(base)["quality"].filter(pl.col("county_code") == "410102").sort("subject")
     assert [s["points"][0][1] for s in d["series"]] == q["share_l3"].to_list()
+
+
+def test_the_pages_read_in_english(client, province):
+    cycle, _ = province
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    _login(client, "c103")
+    body = client.get(f"/cycles/{cycle.pk}/verdicts/").content.decode()
+    assert "County results" in body and "Counties across the province" in body
+    body = client.get(f"/cycles/{cycle.pk}/verdicts/410103/").content.decode()
+    assert "1. Resources" in body and "Recommendations" in body and "one-sided" in body
+    body = client.get(f"/cycles/{cycle.pk}/progress/").content.decode()
+    assert "Reporting rate" in body and "County total" in body
