@@ -71,7 +71,20 @@ class Grouping:
         return self._sorted
 
     def products(self, xs: list[np.ndarray | None], m: np.ndarray) -> np.ndarray:
-        """(K, G, k): Σ over each group's valid rows of x_i · m_i for every x in ``xs`` (None: x = 1)."""
+        """(K, G, k): Σ over each group's valid rows of x_i · m_i for every x in ``xs`` (None: x = 1).
+
+        BLAS is held to one thread meanwhile: these products have a long inner dimension (pupils)
+        and a small output, one thread streams them as fast, and OpenBLAS's spinning worker
+        threads cost 5–10× the CPU (and far more wall time) on a busy machine — measured in
+        ``benchmarks/survey_kernel.py`` against :meth:`products_free` (the same kernel, threads as
+        the library picks)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self.products_free(xs, m)
+
+    def products_free(self, xs: list[np.ndarray | None], m: np.ndarray) -> np.ndarray:
+        """:meth:`products` with BLAS threads as the library picks (the benchmark's baseline)."""
         n_k, n_g, rows = len(xs), self.n_groups, self.rows
         m = np.asarray(m, dtype=float)
         if n_k * n_g <= self.DENSE_MAX:
