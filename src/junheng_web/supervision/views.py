@@ -244,3 +244,17 @@ def recording_thumb(request: HttpRequest, recording: int, name: str) -> HttpResp
     resp = FileResponse(path.open("rb"), content_type="image/jpeg")
     resp["Cache-Control"] = "private, max-age=3600"
     return resp
+
+
+@login_required
+@require_POST
+def session_forensics(request: HttpRequest, session: int) -> HttpResponse:
+    """Queue the response forensics of a session (answers, their times and the seating plan from
+    the platform) as a job; its flags join the reviewers' queue."""
+    require(request.user, "video.review")
+    obj = _session(request, session, "video.review")
+    job = enqueue("forensics", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
+                  school=request.user.school, params={"session": obj.pk})
+    audit(request, "run", f"forensics {obj.site.code} {obj.subject}", region_code=obj.site.county.code)
+    messages.info(request, _("作答数据甄别已提交（后台任务 %(id)s）；结果进入审核队列。") % {"id": job.pk})
+    return redirect("session_video", session=obj.pk)

@@ -129,6 +129,19 @@ def _material_seed(cycle: Cycle, session: TestSession, what: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def _seating(cycle: Cycle, session: TestSession, pupils: pl.DataFrame, room: Room) -> pl.DataFrame:
+    return seating_plan(pupils, [room], random_state=_material_seed(cycle, session, "seating"))
+
+
+def session_seating(cycle: Cycle, session: TestSession, *, rows: int = 6, cols: int = 8) -> pl.DataFrame:
+    """The printed seating plan of ``session`` (the same seats as its PDF: ``student_id, room, row,
+    col, …``), for the response forensics' seat neighbours."""
+    pupils = session_pupils(cycle, session)
+    if pupils.height == 0:
+        return pupils
+    return _seating(cycle, session, pupils, Room(session.room or "1", rows, cols))
+
+
 def session_material(cycle: Cycle, session: TestSession, kind: str, *, rows: int = 6, cols: int = 8,
                      unmask: bool = False, with_codes: bool = True) -> tuple[bytes, int]:
     """The seating plan or the login cards of one session as PDF bytes, and the number of pupils.
@@ -142,7 +155,7 @@ def session_material(cycle: Cycle, session: TestSession, kind: str, *, rows: int
         raise ParameterError("该场次没有学生 / no pupils of this subject at the site")
     site = session.site
     room = Room(session.room or "1", rows, cols)
-    plan = seating_plan(pupils, [room], random_state=_material_seed(cycle, session, "seating"))
+    plan = _seating(cycle, session, pupils, room)
     meta = f"{site.name}（{site.code}） {session.subject} {timezone.localtime(session.starts_at):%Y-%m-%d %H:%M}"
     if kind == "seating":
         html = seating_html(plan, [room], title=f"{cycle.name} 座位表", meta=meta, unmask=unmask)

@@ -52,3 +52,47 @@ def test_forensic_flags_join_the_queue_and_concern_pupils_only(client, world):
     bad = _flags(a, b).with_columns(pl.lit("telepathy").alias("kind"))
     with pytest.raises(Exception, match="unknown forensic flag kinds"):
         services.store_forensic_flags(session, bad)
+
+
+def test_forensics_job_gathers_the_sessions_answers_times_and_seats(client, world, eager_jobs):
+    """Session A's two pupils answer booklet B1 in the browser (tests/fixtures/delivery.py): A0 takes
+    two minutes per item, A4 half a second; the job gathers their answers, the times given, the
+    attempts' starts and the printed seating plan from the database and stores A4's ``rapid`` flag
+    (every answer faster than 10 % of the item's typical time, the geometric mean of the two) — and
+    no IRT statistic, since two pupils cannot calibrate the items."""
+    import datetime as dt
+    import importlib.util
+    import uuid
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import Answer, Attempt
+
+    spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
+    fixture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixture)
+    session = world.sessions["A"]
+    a0, a4 = world.pupils["A"][0].student_id, world.pupils["A"][4].student_id
+    built = fixture.build(world.cycle, session, [a0, a4], ["ACDEFGHJ", "KMNPQRTW"])
+    start = timezone.now() - dt.timedelta(hours=1)
+    answers = {"I1": "B", "I2": "AC", "I3": "秋高气爽", "I4": "B"}
+    for sid, step in ((a0, 120.0), (a4, 0.5)):
+        att = Attempt.objects.create(session=session, student_id=sid, booklet=built["booklet"])
+        Attempt.objects.filter(pk=att.pk).update(started_at=start)
+        for k, (item, raw) in enumerate(answers.items(), 1):
+            Answer.objects.create(id=uuid.uuid4(), attempt=att, item=built["items"][item], raw=raw, seq=k,
+                                  client_at=start + dt.timedelta(seconds=step * k))
+    inputs = services.forensic_inputs(session)
+    assert sorted(inputs["responses"]["item_id"].unique()) == ["I1", "I2", "I4"]  # the keyed choice items
+    assert dict(inputs["key"].iter_rows()) == {"I1": "B", "I2": "AC", "I4": "A"}
+    assert inputs["events"].height == 8 and set(inputs["starts"]["person_id"]) == {a0, a4}
+    assert sorted(inputs["seating"]["person_id"]) == sorted([a0, a4])  # the printed plan's seats
+    client.force_login(world.users["rita"])
+    resp = client.post(reverse("session_forensics", kwargs={"session": session.pk}))
+    assert resp.status_code == 302 and resp["Location"].endswith(f"/video/sessions/{session.pk}/")
+    assert "作答数据甄别已提交" in client.get(resp["Location"]).content.decode()
+    flags = list(Flag.objects.filter(session=session, kind__in=services.FORENSIC_KINDS).values_list("kind", "person_id"))
+    assert flags == [("rapid", a4)]
+    client.force_login(world.users["bob"])  # may upload, may not review
+    assert client.post(reverse("session_forensics", kwargs={"session": session.pk})).status_code == 403
