@@ -123,6 +123,10 @@ def main() -> None:
                 raised += 1
                 right += want == kind and f[1] < span[1] and span[0] < f[2]
         print(f"| `{kind}` | {raised} | {right} | {right / raised if raised else float('nan'):.2f} |")
+    false = [(clip, f) for (clip, flags), (want, span) in zip(found_all, spans, strict=True) for f in flags
+             if not (want == f[0] and f[1] < span[1] and span[0] < f[2])]
+    for clip, f in false:
+        print(f"false alarm: `{f[0]}` {f[1]:.1f}–{f[2]:.1f} s in a clip of \"{clip}\"")
     for name, *_ in NEGATIVES:
         n = sum(len(f) for c, f in found_all if c == name)
         print(f"| (clips with {name}) | {n} flags in {CLIPS} clips | | |")

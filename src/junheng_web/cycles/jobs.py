@@ -69,3 +69,14 @@ def questionnaire_job(job, progress) -> dict:
     questionnaire = Questionnaire.objects.get(pk=job.params["questionnaire"], cycle=job.cycle)
     with _as_uploaded(path, name):
         return import_responses(path, job.cycle, questionnaire, job.created_by, file_name=name, progress=progress)
+
+
+@kind("forensics", idempotent=True)  # replaces the session's open forensic flags: running it again is safe
+def forensics_job(job, progress) -> dict:
+    """Response forensics of one session from the platform's data (answers, their times, the
+    seating plan) into the video reviewers' queue (``cycles.forensics``)."""
+    from junheng_web.cycles.forensics import session_forensics
+    from junheng_web.testsites.models import TestSession
+
+    progress(0.05, "收集作答与座位 / gathering answers and seats")
+    return session_forensics(TestSession.objects.select_related("site__cycle").get(pk=job.params["session"]))

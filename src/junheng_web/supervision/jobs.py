@@ -1,5 +1,4 @@
-"""The job kinds of this app: analyse one uploaded recording (progress shown on the job page),
-``forensics`` (a session's response forensics from the platform's data), and
+"""The job kinds of this app: analyse one uploaded recording (progress shown on the job page), and
 ``video.session``, a session's recordings analysed again at once, one job per recording
 (``services.queue_session_analysis``), whose parent sums its parts."""
 
@@ -8,7 +7,7 @@ from __future__ import annotations
 from junheng.supervision import FlagParameters
 from junheng_web.jobs.runner import group, kind
 from junheng_web.supervision.models import Recording
-from junheng_web.supervision.services import analyse_recording, run_forensics
+from junheng_web.supervision.services import analyse_recording
 
 
 @kind("video", idempotent=True)  # a run replaces the recording's open flags: running it again is safe
@@ -17,16 +16,6 @@ def video_job(job, progress) -> dict:
     rec = Recording.objects.select_related("session__site").get(pk=job.params["recording"])
     params = FlagParameters(**job.params["parameters"]) if job.params.get("parameters") else None
     return analyse_recording(rec, fps=float(job.params.get("fps", 1.0)), params=params, progress=progress)
-
-
-@kind("forensics", idempotent=True)  # replaces the session's open forensic flags: running it again is safe
-def forensics_job(job, progress) -> dict:
-    """Response forensics of one session from the platform's own data (answers, their times, the
-    seating plan) into the reviewers' queue."""
-    from junheng_web.testsites.models import TestSession
-
-    progress(0.05, "收集作答与座位 / gathering answers and seats")
-    return run_forensics(TestSession.objects.select_related("site__cycle").get(pk=job.params["session"]))
 
 
 @group("video.session")

@@ -315,65 +315,12 @@ def store_forensic_flags(session: TestSession, flags) -> int:
     return len(new)
 
 
-def forensic_inputs(session: TestSession) -> dict:
-    """The response forensics' inputs of ``session``, gathered from the platform: ``responses``
-    (the final answers of its attempts to keyed choice items, ``delivery.services.responses_frame``),
-    ``key`` (the items' keys), ``items`` (2PL — else Rasch — parameters calibrated on all of the
-    cycle's answers to those items in the subject; None when they cannot be fitted, e.g. too few
-    pupils: then no IRT statistic), ``seating`` (the session's printed seating plan,
-    ``testsites.services.session_seating``), ``events`` (every answer the browser sent: ``at`` its
-    time given, else received) and ``starts`` (each attempt's start); ``changes`` from the events."""
-    import polars as pl
-
-    from junheng.irt.calibration import calibrate
-    from junheng.supervision import changes_from_events
-    from junheng_web.assessment.models import Item
-    from junheng_web.delivery.models import Answer, Attempt
-    from junheng_web.delivery.services import responses_frame
-    from junheng_web.testsites.services import session_seating
-
-    cycle = session.site.cycle
-    attempts = Attempt.objects.filter(session=session)
-    ids = sorted(set(attempts.values_list("student_id", flat=True)))
-    if not ids:
-        raise ParameterError("该场次没有作答记录 / the session has no attempts")
-    all_answers = responses_frame(cycle, subject=session.subject)
-    keyed = dict(Item.objects.filter(item_id__in=all_answers["item_id"].unique().to_list(),
-                                     format__in=("single_choice", "multiple_choice")).exclude(key="")
-                 .values_list("item_id", "key"))
-    key = pl.DataFrame({"item_id": list(keyed), "key": list(keyed.values())}, schema={"item_id": pl.String, "key": pl.String})
-    choice = all_answers.filter(pl.col("item_id").is_in(list(keyed))).select("person_id", "item_id", "raw")
-    responses = choice.filter(pl.col("person_id").is_in(ids))
-    scored = (choice.join(key, on="item_id").with_columns((pl.col("raw") == pl.col("key")).cast(pl.Int64).alias("x"))
-              .pivot(on="item_id", index="person_id", values="x"))
-    items = None
-    for model in ("2pl", "rasch"):
-        try:
-            items = calibrate(scored, model).items_
-            break
-        except Exception:  # noqa: BLE001 — too few pupils or items to fit: the IRT statistics are left out
-            items = None
-    seating = session_seating(cycle, session)
-    seating = (seating.rename({"student_id": "person_id"}).select("person_id", "room", "row", "col")
-               .filter(pl.col("person_id").is_in(ids)) if seating.height else None)
-    rows = list(Answer.objects.filter(attempt__in=attempts).order_by("attempt_id", "received_at", "seq")
-                .values_list("attempt__student_id", "item__item_id", "raw", "client_at", "received_at", "seq"))
-    events = pl.DataFrame([(sid, item, raw, client or received, seq) for sid, item, raw, client, received, seq in rows],
-                          schema={"person_id": pl.String, "item_id": pl.String, "raw": pl.String,
-                                  "at": pl.Datetime("us", "UTC"), "seq": pl.Int64}, orient="row")
-    starts = pl.DataFrame(list(attempts.values_list("student_id", "started_at")),
-                          schema={"person_id": pl.String, "started_at": pl.Datetime("us", "UTC")}, orient="row")
-    return {"responses": responses, "key": key, "items": items, "seating": seating,
-            "events": events if events.height else None, "starts": starts,
-            "changes": changes_from_events(events) if events.height else None}
-
-
-def run_forensics(session: TestSession, params=None) -> dict:
-    """Gather ``session``'s inputs (:func:`forensic_inputs`), run the core's response forensics and
-    store the flags in the reviewers' queue (:func:`store_forensic_flags`)."""
+def run_forensics(session: TestSession, inputs: dict, params=None) -> dict:
+    """Run the core's response forensics on ``session``'s ``inputs`` (the frames of
+    ``junheng.supervision.forensic_flags``, gathered by the caller: ``cycles.forensics``) and store
+    the flags in the reviewers' queue (:func:`store_forensic_flags`)."""
     from junheng.supervision import forensic_flags
 
-    inputs = forensic_inputs(session)
     flags = forensic_flags(**inputs, params=params)
     added = store_forensic_flags(session, flags)
     return {"session": session.pk, "pupils": inputs["responses"]["person_id"].n_unique(),

@@ -83,7 +83,9 @@ def test_forensics_job_gathers_the_sessions_answers_times_and_seats(client, worl
         for k, (item, raw) in enumerate(answers.items(), 1):
             Answer.objects.create(id=uuid.uuid4(), attempt=att, item=built["items"][item], raw=raw, seq=k,
                                   client_at=start + dt.timedelta(seconds=step * k))
-    inputs = services.forensic_inputs(session)
+    from junheng_web.cycles.forensics import forensic_inputs
+
+    inputs = forensic_inputs(session)
     assert sorted(inputs["responses"]["item_id"].unique()) == ["I1", "I2", "I4"]  # the keyed choice items
     assert dict(inputs["key"].iter_rows()) == {"I1": "B", "I2": "AC", "I4": "A"}
     assert inputs["events"].height == 8 and set(inputs["starts"]["person_id"]) == {a0, a4}
