@@ -125,6 +125,10 @@ MATRIX = [
           data=lambda w: {"number": "0123ABCD"}, school_bound=True, owner_status=(302,)),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
           school_bound=True),
+    Entry("recording_thumb", lambda w: {"recording": w.video["recording"].pk, "name": "000010000.jpg"},
+          action="video.review", owner="rita", school_bound=True),
+    Entry("session_forensics", lambda w: {"session": w.sessions["A"].pk}, action="video.review", method="post",
+          owner="rita", owner_status=(302,), school_bound=True),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -202,7 +206,11 @@ def _video(world) -> None:
     (Path(settings.MEDIA_ROOT) / rel).write_bytes("中原区 410102 video".encode())
     session = world.sessions["A"]
     rec = Recording.objects.create(session=session, name="TA01-1.mp4", file=str(rel), checksum="a" * 64,
-                                   started_at=session.starts_at, duration_s=60, status="analysed")
+                                   started_at=session.starts_at, duration_s=60, status="analysed",
+                                   analysis={"thumbs": [[10.0, "000010000.jpg"]]})
+    thumb = Path(settings.MEDIA_ROOT) / "video" / "thumbs" / str(rec.pk) / "000010000.jpg"
+    thumb.parent.mkdir(parents=True, exist_ok=True)
+    thumb.write_bytes(b"\xff\xd8 410102 picture")
     flag = Flag.objects.create(session=session, recording=rec, start_s=10, end_s=20, kind="covered",
                                severity="serious", score=0.9)
     world.video = {"recording": rec, "flag": flag}
