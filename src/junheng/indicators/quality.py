@@ -84,6 +84,23 @@ def _school_sums(design, by: list[str]):
     return keys, S, G, school_group
 
 
+def _school_products(S, W: np.ndarray, ok: np.ndarray, *xs: np.ndarray) -> list[np.ndarray]:
+    """Per school (row of the pupil indicator ``S``, one entry per pupil) and weight column:
+    Σ ok·w, then Σ ok·x·w for each x in ``xs`` — as S diag(ok·x) W, the pupil factors folded into
+    the sparse matrix's entries: one pass over W for all of them, no pupils × weights temporaries
+    (the same products summed in the same order as S @ (W ∘ ok ∘ x), so the same bits)."""
+    col = S.indices
+    m = ok[col].astype(float)
+    parts = [m, *[m * x[col] for x in xs]]
+    n_s = S.shape[0]
+    stacked = sp.csr_matrix((np.concatenate(parts), np.tile(col, len(parts)),
+                             np.concatenate([S.indptr[:-1] + k * col.size for k in range(len(parts))]
+                                            + [[len(parts) * col.size]])),
+                            shape=(len(parts) * n_s, S.shape[1]))
+    out = stacked @ W
+    return [out[k * n_s:(k + 1) * n_s] for k in range(len(parts))]
+
+
 def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUALITY) -> pl.DataFrame:
     """校际差异率 per group with its replicate SE (see module docstring).
 
@@ -105,9 +122,7 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
     for pv in pvs:
         x = data[pv].cast(pl.Float64).to_numpy()
         ok = ~np.isnan(x)
-        Wx = W * ok[:, None]
-        sw = S @ Wx
-        swx = S @ (Wx * np.where(ok, x, 0.0)[:, None])
+        sw, swx = _school_products(S, W, ok, np.where(ok, x, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             m = np.where(sw > 0, swx / np.where(sw > 0, sw, 1.0), 0.0)
             gw = G @ sw
@@ -130,16 +145,14 @@ def _moments_share(design, pvs: list[str], keys_S_G, keep: np.ndarray | None = N
     data = design.data
     _, S, G, school_group = keys_S_G
     W = design.weights_matrix
+    positive = (W > 0).astype(float)
     out = []
     for pv in pvs:
         x = data[pv].cast(pl.Float64).to_numpy()
         ok = ~np.isnan(x) if keep is None else ~np.isnan(x) & keep
         xv = np.where(ok, x, 0.0)
-        Wx = W * ok[:, None]
-        sw = S @ Wx
-        swx = S @ (Wx * xv[:, None])
-        swxx = S @ (Wx * (xv**2)[:, None])
-        npup = np.asarray(S @ (ok[:, None] * (W > 0)).astype(float))  # pupils with weight per school and column
+        sw, swx, swxx = _school_products(S, W, ok, xv, xv**2)
+        npup = _school_products(S, positive, ok)[0]  # pupils with weight per school and column
         with np.errstate(invalid="ignore", divide="ignore"):
             m = np.where(sw > 0, swx / np.where(sw > 0, sw, 1.0), 0.0)
             ss = np.maximum(swxx - sw * m**2, 0.0)
