@@ -21,6 +21,7 @@ from junheng.fitness.export import (
     mask_personal,
     national_upload,
     scored_output,
+    template_headers,
     write_entry_workbooks,
     write_table,
 )
@@ -36,12 +37,15 @@ from junheng.fitness.template_io import (
     check_upload,
     read_fitness_file,
     read_raw,
+    student_id_rows,
 )
 
 __all__ = [
     "HEADER_OF",
     "check_upload",
     "read_raw",
+    "template_headers",
+    "student_id_rows",
     "census_limits",
     "Battery",
     "reduced_weights",

@@ -417,6 +417,21 @@ def _plausibility(c: _Checker, item: Item, q: pl.Series, rows_np, known, std, ra
            "legal but implausible for this grade; please check", severity="warning")
 
 
+def student_id_rows(raw: pl.DataFrame) -> pl.DataFrame:
+    """The well-formed 学籍号 of a file read by :func:`read_raw` (``__row__``, ``student_id``), normalised
+    as :func:`check_upload` reads them — even when other cells of the file are wrong, so that the
+    caller's registry and scope checks report in the same round as the format checks."""
+    from junheng.registry.codes import student_id_keys
+
+    col = next((c for c in raw.columns if _HEADER_INDEX.get(_norm_header(c)) == "student_id"), None)
+    if col is None or raw.height == 0:
+        return pl.DataFrame(schema={ROW: pl.Int64, "student_id": pl.String})
+    sid = _normalised_texts(raw, {"student_id": col})["student_id"]
+    well_formed, _ = student_id_keys(sid)
+    ok = sid.is_not_null() & pl.Series(well_formed)
+    return pl.DataFrame({ROW: raw[ROW].cast(pl.Int64), "student_id": sid}).filter(ok)
+
+
 def read_fitness_file(path: str | Path, *, sheet: str | None = None, limits: ReadLimits | None = None) -> FitnessUpload:
     """Read and check an upload-template file (xlsx / xls / csv / parquet); :class:`InputError` lists
     every bad row. ``limits``: the reader's (default :meth:`ReadLimits.from_env`; the CLI passes
@@ -433,4 +448,4 @@ def read_fitness_file(path: str | Path, *, sheet: str | None = None, limits: Rea
 
 __all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "census_limits", "check_upload",
            "plausibility_bounds",
-           "read_fitness_file", "read_raw"]
+           "read_fitness_file", "read_raw", "student_id_rows"]

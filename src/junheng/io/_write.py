@@ -241,7 +241,7 @@ def _annotation_base(source_path: Path, issues: list[Issue]):
         return _listing_only(too_big)
     wb = Workbook()
     ws = wb.active
-    ws.title = "data"
+    ws.title = "数据"  # a person opens it: the sheet is named in Chinese like the issue list beside it
     for _ in range(raw.header_row - 1):
         ws.append([])
     ws.append(raw.columns)

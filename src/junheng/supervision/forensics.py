@@ -418,10 +418,12 @@ def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame |
     if irt_ready and seating is not None:
         cp = copying_indices(responses, key, items, seating, params=params)
         out.append(_flags(cp, "copying", "p_omega", "omega", lambda r: (
-            f"ω = {r['omega']:.2f}; {r['matches']} of {r['n']} answers as {r['other_id']}'s, "
+            f"ω = {r['omega']:.2f}；{r['n']} 题中 {r['matches']} 题与 {r['other_id']} 的作答相同（期望 {r['expected']:.1f}）"
+            f" / ω = {r['omega']:.2f}; {r['matches']} of {r['n']} answers as {r['other_id']}'s, "
             f"{r['expected']:.1f} expected"), params, "other_id", "room"))
         ii = cp.filter(pl.col("person_id") < pl.col("other_id"))
         out.append(_flags(ii, "identical_incorrect", "p_ii", "identical_incorrect", lambda r: (
+            f"相同的错误作答 {r['identical_incorrect']} 题（期望 {r['ii_expected']:.1f}） / "
             f"{r['identical_incorrect']} identical wrong answers, {r['ii_expected']:.1f} expected"), params,
             "other_id", "room"))
     if events is not None:
@@ -430,19 +432,23 @@ def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame |
         out.append(pl.DataFrame({
             "kind": "rapid", "person_id": rapid["person_id"], "other_id": None, "room": None, "severity": "warning",
             "score": rapid["rapid_share"], "statistic": rapid["rapid_share"], "p_value": None,
-            "detail": [f"{r['rapid']} of {r['n']} answers faster than {params.rapid_fraction:.0%} of the item's "
+            "detail": [f"{r['n']} 题中 {r['rapid']} 题的作答时间短于该题常见用时的 {params.rapid_fraction:.0%} / "
+                       f"{r['rapid']} of {r['n']} answers faster than {params.rapid_fraction:.0%} of the item's "
                        "typical time" for r in rapid.iter_rows(named=True)]}, schema=FORENSIC_FLAG_SCHEMA))
         out.append(_flags(ta, "timing_misfit", "p_lt", "l_t", lambda r: (
-            f"l_t = {r['l_t']:.1f} on {r['n']} timed answers (χ²)"), params))
+            f"作答时间拟合统计量 l_t = {r['l_t']:.1f}（{r['n']} 题，χ²） / l_t = {r['l_t']:.1f} on {r['n']} timed answers (χ²)"),
+            params))
         if seating is not None:
             tp = timing_pairs(events, seating, starts=starts, params=params)
             out.append(_flags(tp, "same_timing", "p_r", "r", lambda r: (
-                f"timing residuals correlate r = {r['r']:.2f} over {r['n']} items"), params, "other_id", "room"))
+                f"{r['n']} 题的作答时间残差相关 r = {r['r']:.2f} / timing residuals correlate r = {r['r']:.2f} over "
+                f"{r['n']} items"), params, "other_id", "room"))
     if changes is not None and irt_ready:
         ca = change_anomalies(changes, responses, key, items).filter(pl.col("wtr") >= params.min_changes)
         out.append(_flags(ca, "answer_changes", "p_wtr", "wtr", lambda r: (
-            f"{r['wtr']} wrong-to-right changes ({r['changes']} changes in all), "
-            f"{r['wtr_expected']:.1f} expected"), params))
+            f"由错改对 {r['wtr']} 次（共改动 {r['changes']} 次，期望 {r['wtr_expected']:.1f}） / "
+            f"{r['wtr']} wrong-to-right changes ({r['changes']} changes in all), {r['wtr_expected']:.1f} expected"),
+            params))
     return pl.concat(out).sort("kind", "p_value", "person_id", nulls_last=True)
 
 

@@ -38,7 +38,7 @@ def roster_job(job, progress) -> dict:
     progress(0.1, "检查名册 / checking the roster")
     path, name = _upload(job)
     with _as_uploaded(path, name):
-        return import_roster(path, job.created_by, progress=progress)
+        return import_roster(path, job.created_by, file_name=name, progress=progress)
 
 
 @kind("fitness", idempotent=True)
@@ -46,7 +46,7 @@ def fitness_job(job, progress) -> dict:
     progress(0.1, "检查并评分 / checking and scoring")
     path, name = _upload(job)
     with _as_uploaded(path, name):
-        result = import_fitness_file(path, job.cycle, job.created_by)
+        result = import_fitness_file(path, job.cycle, job.created_by, file_name=name)
     county = job.county or (job.school.county if job.school_id else None)
     chain = [None, *([county.parent.code] if county and county.parent_id else []), *([county.code] if county else [])]
     enqueue("dashboards", cycle=job.cycle, county=county, params={"regions": chain})  # the new figures, ready

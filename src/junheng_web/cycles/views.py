@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +26,7 @@ from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles.forms import CycleForm, UploadForm
 from junheng_web.cycles.redraw import consequences
 from junheng_web.cycles.tables import CycleTable, SampledSchoolFilter, SampledSchoolTable
+from junheng_web.cycles.uploads import template_file
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
 from junheng_web.questionnaires.models import Questionnaire
@@ -33,7 +35,7 @@ from junheng_web.registry.pages import scoped_cycle
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL, replace_school
 from junheng_web.supervision.models import Flag
-from junheng_web.tables import list_page
+from junheng_web.tables import XLSX, list_page
 from junheng_web.testsites.models import TestSite
 
 
@@ -186,13 +188,34 @@ def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
     return redirect("sampled_schools", pk=cycle.pk)
 
 
+UPLOAD_ACTIONS = {"roster": "roster.upload", "fitness": "fitness.upload", "questionnaire": "questionnaire.upload"}
+
+
+@login_required
+def upload_template(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The empty template of an upload page (``?questionnaire=<id>`` for a questionnaire's entry workbook)."""
+    if kind not in UPLOAD_ACTIONS:
+        raise Http404
+    require(request.user, UPLOAD_ACTIONS[kind])
+    cycle = scoped_cycle(request, pk)
+    questionnaire = None
+    if kind == "questionnaire":
+        qid = request.GET.get("questionnaire", "")
+        questionnaire = get_object_or_404(restrict(Questionnaire.objects.filter(cycle=cycle), request.user,
+                                                   UPLOAD_ACTIONS[kind]), pk=int(qid) if qid.isdigit() else 0)
+    data, name = template_file(kind, cycle, questionnaire)
+    out = HttpResponse(data, content_type=XLSX)
+    out["Content-Disposition"] = f"attachment; filename=\"template.xlsx\"; filename*=UTF-8''{quote(name)}"
+    return out
+
+
 @login_required
 def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Upload a roster, fitness or questionnaire file; the import runs as a job, whose page shows every row
     error."""
-    if kind not in ("roster", "fitness", "questionnaire"):
+    if kind not in UPLOAD_ACTIONS:
         raise Http404
-    action = {"roster": "roster.upload", "fitness": "fitness.upload", "questionnaire": "questionnaire.upload"}[kind]
+    action = UPLOAD_ACTIONS[kind]
     require(request.user, action)
     cycle = scoped_cycle(request, pk)
     questionnaires = None
@@ -220,4 +243,5 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         audit(request, "upload", f"{kind} {name}", region_code=county.code if county else "")
         return redirect("job_detail", pk=job.pk)
     recent = restrict(Job.objects.filter(cycle=cycle, kind=kind), request.user, "job.view")[:10]
-    return render(request, "cycles/upload.html", {"cycle": cycle, "form": form, "kind": kind, "recent": recent})
+    return render(request, "cycles/upload.html", {"cycle": cycle, "form": form, "kind": kind, "recent": recent,
+                                                  "questionnaires": questionnaires})

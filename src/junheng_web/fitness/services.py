@@ -19,7 +19,15 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from junheng.exceptions import InputError, Issue
-from junheng.fitness import BONUS_ITEMS, ITEMS, read_fitness_file, read_raw, score_fitness, write_table
+from junheng.fitness import (
+    BONUS_ITEMS,
+    ITEMS,
+    check_upload,
+    read_raw,
+    score_fitness,
+    student_id_rows,
+    write_table,
+)
 from junheng_web.accounts.scoping import restrict
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.registry.freshness import touch
@@ -49,8 +57,9 @@ class ImportResult:
     warnings: list[Issue] = field(default_factory=list)
 
 
-def _annotate(raw: pl.DataFrame, issues: list[Issue], name: str) -> Path:
-    """A copy of the upload with an 错误 column giving every issue of each row (for the uploader)."""
+def _annotate(raw: pl.DataFrame, issues: list[Issue], name: str, stem: str | None = None) -> Path:
+    """A copy of the upload with an 错误 column giving every issue of each row (for the uploader);
+    stored under ``stem`` (the stored upload's own name, unique) when given."""
     by_row: dict[int, list[str]] = {}
     general = []
     for i in issues:
@@ -58,7 +67,7 @@ def _annotate(raw: pl.DataFrame, issues: list[Issue], name: str) -> Path:
     notes = pl.Series("错误", ["\n".join(by_row.get(int(r), [])) or None for r in raw["__row__"]])
     out = raw.with_columns(notes).rename({"__row__": "行号"})
     folder = Path(settings.MEDIA_ROOT) / "fitness" / "errors"
-    path = write_table(out, folder / f"{Path(name).stem}-errors.xlsx")
+    path = write_table(out, folder / f"{stem or Path(name).stem}-errors.xlsx", sheet="体测数据")
     return path
 
 
@@ -70,35 +79,38 @@ def _pupil_ids(student_ids: list[str]) -> dict[str, int]:
     return found
 
 
-def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult:
+def import_fitness(path: str | Path, cycle: Cycle, *, user=None, file_name: str | None = None) -> ImportResult:
     """Check, score and store an upload-template file for ``cycle``; re-uploads update in place.
 
     Raises :class:`InputError` with every issue (and ``annotated_path``) and writes nothing when
-    any row is wrong, including a 学籍号 not in the registry.  With ``user``, every row must also be
-    a pupil of the user's school or county (``accounts.scoping``, checked inside the write
-    transaction); rows outside are reported with their row number and nothing is written.
+    any row is wrong.  Every problem of the file comes in one round (issue 17.5): the template's
+    format rules, a 学籍号 not in the registry and — with ``user`` — a pupil outside the user's
+    school or county (``accounts.scoping``), each with its row on the 学籍号 column.  The scope is
+    checked again inside the write transaction (a pupil moved meanwhile).  ``file_name``: the name
+    the person uploaded, used in every message and in the annotated copy (never the stored name).
     """
     path = Path(path)
-    try:
-        upload = read_fitness_file(path)
-    except InputError as exc:
-        try:
-            raw, _ = read_raw(path)
-            exc.annotated_path = _annotate(raw, exc.issues, path.name)
-        except InputError:
-            pass
-        raise
-    records = upload.records
-    ids = records["student_id"].to_list()
-    pupil_of = _pupil_ids(ids)
-    unknown = records.filter(~pl.col("student_id").is_in(list(pupil_of)))
-    if unknown.height:
-        issues = [Issue("学籍号不在本系统名册中", "学籍号 is not in the registry", file=path.name, row=int(r),
-                        column="学籍号", value=s) for r, s in unknown.select("__row__", "student_id").iter_rows()]
-        exc = InputError(issues, f"{path.name}: {len(issues)} 个学籍号不在名册中，未写入任何数据 / "
-                                 f"{len(issues)} pupils not in the registry; nothing was written")
-        exc.annotated_path = _annotate(upload.raw, issues, path.name)
+    name = file_name or path.name
+    raw, sheet = read_raw(path)
+    upload, issues = check_upload(raw, name, sheet)
+    ids = student_id_rows(raw)
+    pupil_of = _pupil_ids(ids["student_id"].unique().to_list())
+    unknown = ids.filter(~pl.col("student_id").is_in(list(pupil_of)))
+    issues = list(issues) + [
+        Issue("学籍号不在本系统名册中（请先上传名册）", "学籍号 is not in the registry (upload the roster first)",
+              file=name, sheet=sheet, row=int(r), column="学籍号", value=s)
+        for r, s in unknown.select("__row__", "student_id").iter_rows()]
+    if user is not None:
+        issues += _outside(user, ids.filter(pl.col("student_id").is_in(list(pupil_of))), pupil_of, name, sheet)
+    n = sum(i.severity == "error" for i in issues)
+    if n:
+        issues.sort(key=lambda i: (i.row or 0, i.severity != "error"))
+        exc = InputError(issues, f"{name}: 体测数据有 {n} 处错误，未写入任何数据 / {name}: the fitness file "
+                                 f"has {n} error(s); nothing was written")
+        exc.annotated_path = _annotate(raw, issues, name, path.stem)
         raise exc
+    assert upload is not None
+    records = upload.records
     scored = score_fitness(records)
     pks = list(pupil_of.values())  # in chunks: SQLite's default limit is 32,766 parameters per statement
     existing = {p for k in range(0, len(pks), _CHUNK) for p in FitnessRecord.objects.filter(
@@ -107,28 +119,28 @@ def import_fitness(path: str | Path, cycle: Cycle, *, user=None) -> ImportResult
             "standard_score", "bonus_score", "total_score", "rating", "complete", "vision_class",
             "vision_left_class", "vision_right_class"]
     flat = scored.select(cols).with_columns(pl.col(pl.Enum).cast(pl.String))
-    rows = _record_rows(flat, cycle.pk, pupil_of, path.name[:255])
+    rows = _record_rows(flat, cycle.pk, pupil_of, name[:255])
     with transaction.atomic():
         if user is not None:
-            _refuse_outside(user, records, pupil_of, path.name)
+            moved = _outside(user, records.select("__row__", "student_id"), pupil_of, name, sheet)
+            if moved:
+                raise InputError(moved, f"{name}: {len(moved)} 名学生不属于您的学校或区县，未写入任何数据 / "
+                                        f"{len(moved)} pupils outside your school or county; nothing was written")
         _upsert(rows)
         touch(cycle.pk)  # the cycle's cached dashboards are stale
     updated = sum(1 for pid in pupil_of.values() if pid in existing)
-    return ImportResult(path.name, len(rows), len(rows) - updated, updated, upload.warnings)
+    return ImportResult(name, len(rows), len(rows) - updated, updated, upload.warnings)
 
 
-def _refuse_outside(user, records: pl.DataFrame, pupil_of: dict[str, int], file_name: str) -> None:
-    """Raise :class:`InputError` naming every row whose pupil ``user`` may not upload fitness for."""
-    pks = sorted(set(pupil_of.values()))
+def _outside(user, ids: pl.DataFrame, pupil_of: dict[str, int], file_name: str, sheet: str | None) -> list[Issue]:
+    """An issue for every row of ``ids`` (``__row__``, ``student_id`` of registered pupils) whose pupil
+    ``user`` may not upload fitness results for."""
+    pks = sorted({pupil_of[s] for s in ids["student_id"].to_list()})
     allowed = {p for k in range(0, len(pks), _CHUNK) for p in restrict(
         Pupil.objects.filter(pk__in=pks[k:k + _CHUNK]), user, "fitness.upload").values_list("id", flat=True)}
-    outside = [(int(r), s) for r, s in records.select("__row__", "student_id").iter_rows()
-               if pupil_of[s] not in allowed]
-    if outside:
-        raise InputError([Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name,
-                                row=r, column="学籍号", value=s) for r, s in outside],
-                         f"{file_name}: {len(outside)} 名学生不属于您的学校或区县，未写入任何数据 / "
-                         f"{len(outside)} pupils outside your school or county; nothing was written")
+    return [Issue("该学生不属于您的学校或区县", "pupil outside your school or county", file=file_name, sheet=sheet,
+                  row=int(r), column="学籍号", value=s)
+            for r, s in ids.select("__row__", "student_id").iter_rows() if pupil_of[s] not in allowed]
 
 
 _TEXT = ("bmi_class", "rating", "vision_class", "vision_left_class", "vision_right_class")

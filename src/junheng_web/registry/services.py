@@ -156,23 +156,30 @@ def import_schools(path: str | Path, *, user=None, dry_run: bool = False, annota
 
 def import_pupils(path: str | Path, *, user=None, school: School | None = None, dry_run: bool = False,
                   annotate: str | Path | None = None, progress: Progress | None = None,
-                  school_year: int | None = None) -> ImportResult:
+                  school_year: int | None = None, file_name: str | None = None) -> ImportResult:
     """Import a roster (``PUPILS`` headers): every rule checked in the core, then against the
     database (the school must be registered; a 学籍号 registered at another school is an error
     naming that school — only when ``user`` may see it; with ``school``, every row must belong to
     it), then all or nothing.
 
     With ``user`` (an upload through the platform), every row's school must be inside the user's
-    scope for ``roster.upload``.  This is checked here, inside the write transaction, on exactly
-    the rows being written — after the reader's header and 学籍号 normalisation — never on a
-    separate reading of the file (issue 12.1).
+    scope for ``roster.upload`` (an issue on the 学校标识码 column).  The scope and the 学籍号
+    registered elsewhere are checked in the same pass as the format rules, on the rows as the
+    core read them (after the reader's header and 学籍号 normalisation, never on a separate
+    reading of the file), so a file's every problem is reported in one round (issue 17.5); both
+    are checked again inside the write transaction, on exactly the rows being written (issue
+    12.1), against a change made meanwhile.
 
     Classes are created from 班级编号/班级名称. Upserts by 学籍号; importing the same file again
     creates and updates nothing. Raises :class:`ImportRejected` (nothing written) on any error.
+    ``file_name``: the name the person uploaded (the stored copy's name is the platform's own and
+    must not appear in messages or in the annotated workbook's comments).
     """
     progress = progress or _noop
     path = Path(path)
     raw, result = _read(path, PUPILS, "pupils")
+    if file_name:
+        raw.file = result.file = file_name
     result.dry_run = dry_run
     progress(0.05, "校验 validating")
     known = importers.fetch_frame(f"SELECT code, id FROM {School._meta.db_table}", schema={"id": pl.Int64})
@@ -184,6 +191,17 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         col = next((c for c in raw.columns if c in PUPILS.column("school_code").names()), "学校标识码")
         issues.extend(raw.issue(f"不是本校（{school.name} {school.code}）的学生", f"not a pupil of your school ({school.code})",
                                 row=r, column=col, value=v) for r, v in other.select(ROW, "school_code").iter_rows())
+    # the database's rules in the same round as the format rules (issue 17.5): rows whose school is
+    # known and whose 学籍号 is well formed (a malformed one is already an issue)
+    bad_sid = {i.row for i in issues if i.severity == "error" and i.column in PUPILS.column("student_id").names()}
+    known_rows = frame.with_columns(
+        pl.col("school_code").replace_strict(schools, default=None, return_dtype=pl.Int64).alias("school_id")
+    ).filter(pl.col("school_id").is_not_null())
+    if user is not None and school is None:
+        issues.extend(_outside_issues(raw, known_rows, _schools_outside(user, known_rows["school_id"].unique().to_list())))
+    checked = known_rows.filter(pl.col("student_id").is_not_null() & ~pl.col(ROW).is_in(sorted(bad_sid)))
+    issues.extend(_moved_issues(raw, checked, _registered_elsewhere(checked), user))
+    issues.sort(key=lambda i: (i.row or 0, i.severity != "error"))
     result.issues = issues
     result.warnings = [i for i in issues if i.severity == "warning"]
     if not result.accepted:
@@ -217,19 +235,14 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         progress(0.4, "暂存 staging")
         table = Pupil._meta.db_table
         importers.stage(table, rows)
-        if user is not None:
+        if user is not None:  # again, on the rows being written (a school moved meanwhile)
             outside = _schools_outside(user, rows["school_id"].unique().to_list())
             if outside:
                 importers.drop_stage()
-                col = next((c for c in raw.columns if c in PUPILS.column("school_code").names()), "学校标识码")
-                where = frame.filter(pl.col("school_id").is_in(sorted(outside))).select(ROW, "school_code").sort(ROW)
-                result.issues = result.issues + [
-                    raw.issue(f"学校 {code} 不在您的管辖范围内，不能导入其学生",
-                              f"school {code} is outside your area: its pupils cannot be imported here",
-                              row=r, column=col, value=code) for r, code in where.iter_rows()]
+                result.issues = result.issues + _outside_issues(raw, frame, outside)
                 transaction.set_rollback(True)
                 raise _reject(result, path, annotate)
-        # a 学籍号 registered at another school is an error: say which school (if the user may see it)
+        # a 学籍号 registered at another school meanwhile: say which school (if the user may see it)
         moved = importers.fetch_frame(
             f"SELECT s.student_id, o.id AS school, o.code, o.name FROM {importers.STAGE} s "
             f"JOIN {table} p ON p.student_id = s.student_id JOIN {School._meta.db_table} o ON o.id = p.school_id "
@@ -237,15 +250,7 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
             schema={"student_id": pl.String, "school": pl.Int64, "code": pl.String, "name": pl.String})
         if moved.height:
             importers.drop_stage()
-            hidden = _schools_outside(user, moved["school"].unique().to_list(), "view") if user is not None else set()
-            where = frame.select(ROW, "student_id").join(moved, on="student_id")
-            col = next((c for c in raw.columns if c in PUPILS.column("student_id").names()), "学籍号")
-            result.issues = result.issues + [
-                raw.issue("该学籍号已在您的管辖范围以外的其他学校登记", "this 学籍号 is already registered at another "
-                          "school outside your area", row=r, column=col, value=s)
-                if school_pk in hidden else
-                raw.issue(f"该学籍号已在其他学校登记（{name}，{code}）", f"this 学籍号 is already registered at another school ({code} {name})",
-                          row=r, column=col, value=s) for r, s, school_pk, code, name in where.sort(ROW).iter_rows()]
+            result.issues = result.issues + _moved_issues(raw, frame, moved, user)
             transaction.set_rollback(True)
         else:
             progress(0.7, "写入 upserting")
@@ -259,6 +264,43 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         raise _reject(result, path, annotate)
     progress(1.0, "完成 done")
     return result
+
+
+def _outside_issues(raw, frame: pl.DataFrame, outside: set[int]) -> list[Issue]:
+    """One issue per row of ``frame`` (with ``school_id``) whose school is in ``outside``, on the 学校标识码 column."""
+    if not outside:
+        return []
+    col = next((c for c in raw.columns if c in PUPILS.column("school_code").names()), "学校标识码")
+    where = frame.filter(pl.col("school_id").is_in(sorted(outside))).select(ROW, "school_code").sort(ROW)
+    return [raw.issue(f"学校 {code} 不在您的管辖范围内，不能导入其学生",
+                      f"school {code} is outside your area: its pupils cannot be imported here",
+                      row=r, column=col, value=code) for r, code in where.iter_rows()]
+
+
+def _registered_elsewhere(frame: pl.DataFrame) -> pl.DataFrame:
+    """The 学籍号 of ``frame`` (with ``school_id``) registered at another school: student_id, school, code, name."""
+    want = dict(zip(frame["student_id"].to_list(), frame["school_id"].to_list()))
+    ids, out = sorted(want), []
+    for k in range(0, len(ids), 5000):
+        out += [(sid, pk, code, name) for sid, pk, code, name in Pupil.objects.filter(student_id__in=ids[k:k + 5000])
+                .values_list("student_id", "school_id", "school__code", "school__name") if want[sid] != pk]
+    return pl.DataFrame(out, schema={"student_id": pl.String, "school": pl.Int64, "code": pl.String, "name": pl.String},
+                        orient="row")
+
+
+def _moved_issues(raw, frame: pl.DataFrame, moved: pl.DataFrame, user) -> list[Issue]:
+    """One issue per row of ``frame`` whose 学籍号 is in ``moved`` (registered at another school), on the
+    学籍号 column, naming that school when ``user`` may see it."""
+    if not moved.height:
+        return []
+    hidden = _schools_outside(user, moved["school"].unique().to_list(), "view") if user is not None else set()
+    where = frame.select(ROW, "student_id").join(moved, on="student_id")
+    col = next((c for c in raw.columns if c in PUPILS.column("student_id").names()), "学籍号")
+    return [raw.issue("该学籍号已在您的管辖范围以外的其他学校登记", "this 学籍号 is already registered at another "
+                      "school outside your area", row=r, column=col, value=s)
+            if school_pk in hidden else
+            raw.issue(f"该学籍号已在其他学校登记（{name}，{code}）", f"this 学籍号 is already registered at another school ({code} {name})",
+                      row=r, column=col, value=s) for r, s, school_pk, code, name in where.sort(ROW).iter_rows()]
 
 
 def _schools_outside(user, school_ids: list[int], action: str = "roster.upload") -> set[int]:

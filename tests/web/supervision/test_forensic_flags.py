@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def _flags(a: str, b: str) -> pl.DataFrame:
     return pl.DataFrame([
         {"kind": "copying", "person_id": a, "other_id": b, "room": "1", "severity": "serious", "score": 1.0,
-         "statistic": 6.1, "p_value": 2e-9, "detail": "ω = 6.10; 35 of 40 answers as the neighbour's, 17.2 expected"},
+         "statistic": 6.1, "p_value": 2e-9, "detail": "ω = 6.10；40 题中 35 题与邻座相同（期望 17.2） / ω = 6.10; 35 of 40 answers as the neighbour's, 17.2 expected"},
         {"kind": "rapid", "person_id": b, "other_id": None, "room": None, "severity": "warning", "score": 0.4,
          "statistic": 0.4, "p_value": None, "detail": "16 of 40 answers faster than 10% of the item's typical time"},
     ], schema=FORENSIC_FLAG_SCHEMA)
@@ -35,7 +35,7 @@ def test_forensic_flags_join_the_queue_and_concern_pupils_only(client, world):
     copying = Flag.objects.get(kind="copying")
     assert f'data-flag="{copying.pk}"' in queue and "G410102**********19" in queue and a not in queue
     page = client.get(reverse("flag_detail", kwargs={"flag": copying.pk})).content.decode()
-    assert a in page and b in page and "35 of 40 answers" in page
+    assert a in page and b in page and "40 题中 35 题与邻座相同" in page and "35 of 40" not in page
     first = client.post(reverse("flag_review", kwargs={"flag": copying.pk}),
                         {"decision": "confirm", "note": "座位相邻，答案雷同"}).content.decode()
     assert f"学籍号 {a} 的学生本次的数据将不计入估计" in first  # the copier of the pair, not the session

@@ -43,3 +43,12 @@ def num(value, digits: int = 2) -> str:
     if value is None or value == "":
         return "—"
     return f"{float(value):.{int(digits)}f}"
+
+
+@register.filter
+def in_language(value) -> str:
+    """The part of a "中文 / English" text (the core's messages) for the page's language."""
+    from django.utils.translation import get_language
+
+    zh, sep, en = str(value or "").partition(" / ")
+    return en if sep and (get_language() or "").startswith("en") else zh
