@@ -8,7 +8,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +72,6 @@ def _pages(w) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("who", ["alice", "frank", "bob", "dave", "paul", "rita"])
 def test_every_page_of_each_role_is_chinese(client, world, who):
     from junheng_web.accounts.models import AuditLog
-
     from junheng_web.jobs.models import Job
 
     for action in ("view", "export", "upload", "search", "download-unmasked"):
