@@ -72,27 +72,47 @@ def survey() -> None:
 @click.option("--min-schools", type=int, default=5, show_default=True, help="minimum reporting rule: schools")
 @click.option("--no-suppress", is_flag=True, help="flag small groups but keep their estimates")
 @click.option("--deff", is_flag=True, help="for a mean of one variable: add the design effect column")
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="output .csv or .parquet")
+@click.option("--spec", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="batch: a JSON file listing several estimates (each with its own out); the data are read "
+                   "once and the design built once")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="output .csv or .parquet (one estimate; with --spec each entry names its own)")
 def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float, strata: str | None,
              variable: str | None,
              pv: str | None, by: str, statistic: str, levels: tuple[str, ...], q: float, compare: str | None,
              school: str,
-             min_pupils: int, min_schools: int, no_suppress: bool, deff: bool, out: Path) -> None:
-    """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag."""
+             min_pupils: int, min_schools: int, no_suppress: bool, deff: bool, spec: Path | None,
+             out: Path | None) -> None:
+    """One row per group: the grouping columns, estimate, se, n_pupils, n_schools, flag.
+
+    With ``--spec`` several estimates in one call: a JSON list of objects with the keys of the
+    single-estimate options (``variable`` or ``pv``, ``by``, ``statistic``, ``levels``, ``q``,
+    ``compare``, ``deff``) and ``out`` (relative to the spec file's folder); the data file is read
+    once (the union of the columns the estimates need) and the design built once."""
     import os
 
     # The group sums are small products (pupils × a few groups × replicates): one BLAS thread is as
     # fast, and OpenBLAS's spinning worker threads cost 3–5× on a busy machine (benchmarks/survey_cli.py).
     # Set before NumPy is first imported; an explicit OPENBLAS_NUM_THREADS wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from junheng.survey import ReplicateDesign, ReportingRule, mean, proportion, quantile, total
+    from junheng.survey import ReplicateDesign, ReportingRule
 
-    if (variable is None) == (pv is None):
-        raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
-    needed = [weight, school, variable or pv, *[b.strip() for b in by.split(",") if b.strip()]]
-    needed.append(strata if method == "taylor" else replicates)
-    needed += [compare.split(":")[0]] if compare else []
-    frame = _read_frame(data, [c for c in needed if c])  # only the columns the estimate reads
+    if spec is not None:
+        if variable or pv or compare or levels or by or deff or out is not None:
+            raise ParameterError("--spec 与单项估计的选项不能同时使用 / --spec replaces --variable, --pv, --by, --level, "
+                                 "--compare, --deff and --out (each entry of the spec gives its own)")
+        jobs = _spec_entries(spec)
+    else:
+        if out is None:
+            raise ParameterError("须给出 -o/--out（或 --spec）/ give -o/--out (or --spec)")
+        jobs = [_Entry(variable, pv, by, statistic, tuple(levels), q, compare, deff, out)]
+    for j in jobs:
+        if (j.variable is None) == (j.pv is None):
+            raise ParameterError("须给出 --variable 或 --pv 之一 / give exactly one of --variable or --pv")
+    needed = [weight, school, strata if method == "taylor" else replicates]
+    for j in jobs:
+        needed += [j.variable or j.pv, *_by(j.by), *([j.compare.split(":")[0]] if j.compare else [])]
+    frame = _read_frame(data, list(dict.fromkeys(c for c in needed if c)))  # only the columns the estimates read
     rule = ReportingRule(min_pupils, min_schools, suppress=not no_suppress)
     try:
         if method == "taylor":
@@ -105,23 +125,94 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
                                      school=school if school in frame.columns else None, rule=rule)
     except InputError as exc:  # name the file in every issue
         raise InputError([dataclasses.replace(i, file=data.name) for i in exc.issues], exc.summary) from None
-    if compare is not None:
-        res = _difference(design, frame, compare, statistic, variable, pv, levels, by)
-    elif statistic == "mean":
-        res = mean(design, variable, pv=pv, by=by, deff=deff)
-    elif statistic == "total":
-        res = total(design, variable, pv=pv, by=by)
-    elif statistic == "quantile":
-        res = quantile(design, variable, q, pv=pv, by=by)
-    else:
-        from junheng.survey import resolve_pv
+    for j in jobs:
+        res = _one(design, frame, j)
+        _write_frame(res, j.out)
+        flagged = res["flag"].is_not_null().sum()
+        click.echo(f"{res.height} 组 / groups → {j.out}" + (f"（{flagged} 组低于最小报告样本 / flagged）" if flagged else ""))
 
-        col = variable if variable is not None else resolve_pv(frame, pv)[0]  # type: ignore[arg-type]
-        lv = [_coerce(v, frame.schema[col]) for v in levels] if levels else None
-        res = proportion(design, variable, pv=pv, levels=lv, by=by)
-    _write_frame(res, out)
-    flagged = res["flag"].is_not_null().sum()
-    click.echo(f"{res.height} 组 / groups → {out}" + (f"（{flagged} 组低于最小报告样本 / flagged）" if flagged else ""))
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One estimate: the single-estimate options of ``junheng survey estimate``."""
+
+    variable: str | None
+    pv: str | None
+    by: str
+    statistic: str
+    levels: tuple[str, ...]
+    q: float
+    compare: str | None
+    deff: bool
+    out: Path
+
+
+_SPEC_KEYS = {"variable", "pv", "by", "statistic", "levels", "q", "compare", "deff", "out"}
+
+
+def _spec_entries(path: Path) -> list[_Entry]:
+    """The estimates of a ``--spec`` file; every bad entry reported (entry number, key, value)."""
+    import json
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError([Issue("不是有效的 JSON", f"not valid JSON: {exc}", file=path.name)]) from None
+    if not isinstance(raw, list) or not raw:
+        raise InputError([Issue("应为估计项的非空列表", "must be a non-empty JSON list of estimates", file=path.name)])
+    issues, out = [], []
+    for n, e in enumerate(raw, start=1):
+        if not isinstance(e, dict):
+            issues.append(Issue("估计项应为对象", "each estimate must be an object", file=path.name, row=n, value=e))
+            continue
+        for k in sorted(set(e) - _SPEC_KEYS):
+            issues.append(Issue("未知的键", f"unknown key (allowed: {', '.join(sorted(_SPEC_KEYS))})", file=path.name,
+                                row=n, column=k, value=e[k]))
+        st = e.get("statistic", "mean")
+        if st not in ("mean", "proportion", "total", "quantile"):
+            issues.append(Issue("statistic 须为 mean/proportion/total/quantile", "statistic must be mean, proportion, "
+                                "total or quantile", file=path.name, row=n, column="statistic", value=st))
+        if not isinstance(e.get("out"), str) or not e.get("out"):
+            issues.append(Issue("缺少输出文件 out", "out (the output file) is missing", file=path.name, row=n,
+                                column="out", value=e.get("out")))
+        if ("variable" in e) == ("pv" in e):
+            issues.append(Issue("须给出 variable 或 pv 之一", "give exactly one of variable or pv", file=path.name,
+                                row=n, column="variable"))
+        by = e.get("by", "")
+        levels = e.get("levels", [])
+        if not isinstance(levels, list):
+            levels = [levels]
+        if issues:
+            continue
+        out.append(_Entry(e.get("variable"), e.get("pv"), ",".join(by) if isinstance(by, list) else str(by), st,
+                          tuple(str(v) for v in levels), float(e.get("q", 0.5)), e.get("compare"),
+                          bool(e.get("deff", False)), path.parent / e["out"]))
+    if issues:
+        raise InputError(issues, "估计说明文件有误，未作估计 / bad spec file; nothing estimated")
+    return out
+
+
+def _by(by: str) -> list[str]:
+    return [b.strip() for b in by.split(",") if b.strip()]
+
+
+def _one(design, frame: pl.DataFrame, j: _Entry) -> pl.DataFrame:
+    """One estimate of ``junheng survey estimate`` on a design built once."""
+    from junheng.survey import mean, proportion, quantile, total
+
+    if j.compare is not None:
+        return _difference(design, frame, j.compare, j.statistic, j.variable, j.pv, j.levels, j.by)
+    if j.statistic == "mean":
+        return mean(design, j.variable, pv=j.pv, by=j.by, deff=j.deff)
+    if j.statistic == "total":
+        return total(design, j.variable, pv=j.pv, by=j.by)
+    if j.statistic == "quantile":
+        return quantile(design, j.variable, j.q, pv=j.pv, by=j.by)
+    from junheng.survey import resolve_pv
+
+    col = j.variable if j.variable is not None else resolve_pv(frame, j.pv)[0]  # type: ignore[arg-type]
+    lv = [_coerce(v, frame.schema[col]) for v in j.levels] if j.levels else None
+    return proportion(design, j.variable, pv=j.pv, levels=lv, by=j.by)
 
 
 def _difference(design, frame: pl.DataFrame, compare: str, statistic: str, variable: str | None, pv: str | None,

@@ -177,3 +177,56 @@ def test_it_adds_the_design_effect(tmp_path):
                                    "--method", "fay", "-v", "score", "--deff", "-o", str(out)])
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(pl.read_csv(out)["deff"][0], _r("deff_score", "fay")["estimate"][0], rtol=1e-8)
+
+
+def test_a_spec_file_gives_several_estimates_in_one_call_as_r_does(tmp_path):
+    """``--spec``: three estimates (mean by county, PV mean by location, the sex difference by
+    county) from one reading of the data and one design, each equal to R's (tests/reference)."""
+    import json
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps([
+        {"variable": "score", "by": "county_code", "out": "mean.csv"},
+        {"pv": "pv*", "by": ["location"], "out": "pv.csv"},
+        {"variable": "score", "by": "county_code", "compare": "sex:2:1", "out": "diff.parquet"},
+    ]), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "--method", "jk2", "--no-suppress", "--spec", str(spec)])
+    assert res.exit_code == 0, res.output
+    got = pl.read_csv(tmp_path / "mean.csv").sort("county_code")
+    ref = _r("mean_score_by_county", "jk2")
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)
+    got = pl.read_csv(tmp_path / "pv.csv").sort("location")
+    ref = _r("pv_mean_by_location", "jk2").with_columns(pl.col("group").str.replace("location=", "")).sort("group")
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-8)
+    diff = pl.read_parquet(tmp_path / "diff.parquet").sort("county_code")
+    ref = _r("diff_score_sex_by_county", "jk2")
+    np.testing.assert_allclose(diff["estimate"], ref["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(diff["se"], ref["se"], rtol=1e-8)
+    # the same as three separate calls, to the last digit
+    for name, args in (("mean.csv", ["-v", "score", "--by", "county_code"]), ("pv.csv", ["--pv", "pv*", "--by", "location"])):
+        one = tmp_path / f"one-{name}"
+        r = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                     "--no-suppress", *args, "-o", str(one)])
+        assert r.exit_code == 0, r.output
+        assert pl.read_csv(one).equals(pl.read_csv(tmp_path / name))
+
+
+def test_a_bad_spec_file_reports_every_bad_entry(tmp_path):
+    import json
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps([{"variable": "score", "out": "a.csv", "colour": "red"},
+                                {"variable": "score", "pv": "pv*", "out": "b.csv"},
+                                {"variable": "score", "statistic": "median"}]), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "--spec", str(spec)])
+    assert res.exit_code != 0
+    for text in ("colour", "variable", "statistic", "out", "spec.json"):
+        assert text in res.output, text
+    assert not (tmp_path / "a.csv").exists()  # all or nothing
+    mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
+                                     "-r", "jk_*", "--spec", str(spec), "-v", "score"])
+    assert mixed.exit_code != 0 and "--spec" in mixed.output
