@@ -1,7 +1,11 @@
 """In a real browser: the proctor's console (issue 15.4).  A pupil signs in and answers; the proctor
-signs in, opens the session's console, checks the pupil in, grants 10 extra minutes, pauses the
-pupil — the pupil's answer given while paused is refused by the server — resumes, reports an
-incident, terminates and reactivates the pupil, starts the room, and sees it all in the live status and the log.  Screenshot: proctor-console.png."""
+signs in, opens the session's console, checks the pupil in, grants 10 extra minutes — the pupil's
+countdown moves by them — pauses the pupil — the pupil's page shows the banner with its inputs
+and 交卷 disabled; an answer given in the moment before the page heard of the pause is refused by
+the server, parked in the page and sent again after the resume — resumes (the inputs come back),
+reports an incident, terminates (已终止 on the pupil's page) and reactivates the pupil, starts the
+room, and sees it all in the live status and the log.  Screenshots: proctor-console.png,
+pupil-paused.png."""
 
 from __future__ import annotations
 
@@ -44,9 +48,14 @@ def _row(page, masked):
     return page.locator("#attempts tbody tr", has_text=masked)
 
 
-def test_the_proctor_runs_the_session_from_the_console(console_world, live_server, browser):
+def _minutes_left(page) -> int:
+    return int(page.inner_text("#countdown").split(":")[0])
+
+
+def test_the_proctor_runs_the_session_from_the_console(console_world, live_server, browser, settings):
     from junheng_web.delivery.models import Answer, ProctorEvent
 
+    settings.JUNHENG_PUPIL_POLL_SECONDS = 1  # the idle page asks for the proctor's word every second
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base, session = live_server.url, console_world["session"]
     pupil = browser.new_context(locale="zh-CN").new_page()
@@ -68,29 +77,49 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     assert console_world["pupil"].student_id not in proctor.content()
     row.locator("button[value=checkin]").click()
     row = _row(proctor, masked).first
+    assert _minutes_left(pupil) <= 58
     row.locator("input[name=minutes]").fill("10")
     row.locator("button[value=extend]").click()
     row = _row(proctor, masked).first
     assert "(+10′)" in row.inner_text()
+    pupil.wait_for_function("parseInt(document.getElementById('countdown').textContent, 10) >= 66")
+
+    # the pause reaches the page through the answers reply before the page's next poll: the answer
+    # given in that moment is refused (given while paused), parked, and sent again after the resume
+    pupil.route("**/test/status/**", lambda route: route.abort())
     row.locator("button[value=pause]").click()
     row = _row(proctor, masked).first
     assert row.get_attribute("data-state") == "paused" and "已暂停" in row.inner_text()
-
-    # the pupil answers while paused: the server refuses it, the queue drains, nothing is stored
     before = Answer.objects.count()
     pupil.click("#next")
     pupil.check("#item input[value=A]")
+    pupil.wait_for_selector("#hold:not([hidden])")
     pupil.wait_for_selector("#sync[data-unsynced='0']")
+    assert "暂停中" in pupil.inner_text("#hold") and pupil.get_attribute("#delivery", "data-hold") == "paused"
+    assert pupil.locator("#item input").first.is_disabled() and pupil.is_disabled("#submit")
     assert Answer.objects.count() == before
+    left = _minutes_left(pupil)
+    pupil.screenshot(path=str(ARTIFACTS / "pupil-paused.png"), full_page=True)
+    pupil.unroute("**/test/status/**")
 
     _row(proctor, masked).first.locator("button[value=resume]").click()
+    pupil.wait_for_selector("#hold", state="hidden")
+    assert not pupil.locator("#item input").first.is_disabled() and not pupil.is_disabled("#submit")
+    assert _minutes_left(pupil) >= left - 1  # the clock stood while paused
+    pupil.wait_for_function("document.getElementById('sync').dataset.unsynced === '0'")
+    stored = Answer.objects.filter(attempt__session=session).order_by("-seq").first()
+    assert Answer.objects.count() == before + 1 and stored.raw == "A"
     proctor.fill("#incident textarea[name=note]", "学生 1 号机死机，已换机继续")
     proctor.click("#incident button[type=submit]")
     assert "学生 1 号机死机" in proctor.inner_text("#log")
     assert _row(proctor, masked).first.get_attribute("data-state") == "started"
     _row(proctor, masked).first.locator("button[value=terminate]").click()
     assert _row(proctor, masked).first.get_attribute("data-state") == "terminated"
+    pupil.wait_for_selector("#delivery[data-hold=terminated]")
+    assert "终止" in pupil.inner_text("#hold") and pupil.locator("#item input").first.is_disabled()
     _row(proctor, masked).first.locator("button[value=reactivate]").click()
+    pupil.wait_for_selector("#delivery[data-hold=none]")
+    assert not pupil.locator("#item input").first.is_disabled()
     proctor.click("#room-controls button[value=start]")
     assert "已开始" in proctor.inner_text("#room")
     assert _row(proctor, masked).first.get_attribute("data-state") == "started"

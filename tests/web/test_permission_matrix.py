@@ -29,7 +29,7 @@ PUBLIC = {"login", "logout", "password_change", "password_change_done", "set_lan
 # the pupil's browser test: no account; a signed cookie names one attempt (see test_pupil_pages_*)
 PUPIL = {"delivery_signin": "get", "delivery_confirm": "get", "delivery_take": "get", "delivery_answers": "post",
          "delivery_submit": "post", "delivery_signout": "post", "delivery_sw": "get", "delivery_q_answers": "post",
-         "delivery_q_submit": "post"}
+         "delivery_q_submit": "post", "delivery_status": "get"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("take/", views.take, name="delivery_take"),
     path("answers/", views.answers, name="delivery_answers"),
     path("submit/", views.submit, name="delivery_submit"),
+    path("status/", views.status, name="delivery_status"),
     path("sw.js", views.service_worker, name="delivery_sw"),
     path("questionnaire/answers/", views.questionnaire_answers, name="delivery_q_answers"),
     path("questionnaire/submit/", views.questionnaire_submit, name="delivery_q_submit"),

@@ -152,11 +152,14 @@ def take(request: HttpRequest) -> HttpResponse:
             return render(request, "delivery/done.html", {"attempt": attempt})
         return _questionnaire_page(request, attempt, q)
     now = timezone.now()
-    lease = services.open_lease(attempt, now) if now <= services.time_up(attempt) else attempt.lease
-    data = {"attempt": str(attempt.pk), "subject": attempt.session.subject, "lease": lease,
-            "ends_at": services.time_up(attempt).isoformat(), "now": now.isoformat(),
+    win = proctor.window(attempt.session, attempt.student_id, now)
+    end = services.time_up(attempt, now, win)
+    lease = services.open_lease(attempt, now) if now <= end else attempt.lease
+    data = {"attempt": str(attempt.pk), "subject": attempt.session.subject, "lease": lease, "hold": win.state,
+            "ends_at": end.isoformat(), "now": now.isoformat(),
             "items": services.browser_items(attempt), "answers": services.current_answers(attempt),
-            "max_seq": services.max_seq(attempt)}
+            "max_seq": services.max_seq(attempt), "status_url": reverse("delivery_status"),
+            "poll_ms": int(getattr(settings, "JUNHENG_PUPIL_POLL_SECONDS", 10) * 1000)}
     return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": _page_text()})
 
 
@@ -188,6 +191,8 @@ def _page_text() -> dict[str, str]:
         "moved": _("你已在另一台电脑或新的页面上继续作答，请在那里作答。本页面不再接收作答。"),
         "refused": _("有 %(n)s 条作答未被接收（时间到之后或在另一台电脑登录之后作出的）。"),
         "figure": _("图 %(k)s"), "number_here": _("填写数值："),
+        "paused": _("暂停中，请等待监考老师的指示。已作答的内容保存在本机，恢复后可以继续作答。"),
+        "terminated": _("你的测试已被监考老师终止，不能再作答。请听从监考老师的指示。"),
     }
 
 
@@ -213,7 +218,7 @@ def _json_body(request: HttpRequest):
 def _queue(request: HttpRequest, record) -> JsonResponse:
     """One batch of a page's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}``
     → ``{"ack": [id, …], "refused": {id: reason}, "closed": time is up, "moved": a newer page of the
-    attempt is open, "ends_at", "hold"}``; ``record(attempt, changes)`` stores it (``None`` when
+    attempt is open, "ends_at", "hold", "now"}``; ``record(attempt, changes)`` stores it (``None`` when
     the attempt has nothing to record into).  Every entry is either acknowledged or refused, so the
     queue always drains."""
     attempt = _attempt(request)
@@ -231,7 +236,8 @@ def _queue(request: HttpRequest, record) -> JsonResponse:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
     return JsonResponse({"ack": done.ack, "refused": done.refused, "closed": done.closed,
                          "moved": page < attempt.lease,
-                         "ends_at": done.ends_at.isoformat() if done.ends_at else None, "hold": done.state})
+                         "ends_at": done.ends_at.isoformat() if done.ends_at else None, "hold": done.state,
+                         "now": timezone.now().isoformat()})
 
 
 def _page_lease(request: HttpRequest) -> int:
@@ -281,6 +287,28 @@ def questionnaire_submit(request: HttpRequest) -> JsonResponse:
     audit(request, "test.questionnaire", f"attempt {attempt.pk} questionnaire {q.code}", rows=1,
           region_code=attempt.session.site.county.code)
     return JsonResponse({"submitted": True})
+
+
+@pupil_page
+@require_http_methods(["GET"])
+def status(request: HttpRequest) -> JsonResponse:
+    """/test/status/?lease=n: the light question an idle test page asks every few seconds — is the
+    proctor holding me (``hold``: "" running, "paused", "terminated"), when is my time up now
+    (``ends_at``, moved by pauses and extra time), is time up (``closed``), has a newer page of my
+    attempt opened (``moved``).  Only the pupil's own signed attempt cookie reaches it; nothing is
+    written (no lease is opened)."""
+    attempt = _attempt(request)
+    if attempt is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    try:
+        page = int(request.GET.get("lease") or 0)
+    except ValueError:
+        return JsonResponse({"error": "请求格式错误 / malformed request (lease)"}, status=400)
+    now = timezone.now()
+    win = proctor.window(attempt.session, attempt.student_id, now)
+    end = services.time_up(attempt, now, win)
+    return JsonResponse({"hold": win.state, "ends_at": end.isoformat(), "closed": now > end,
+                         "moved": page < attempt.lease, "now": now.isoformat()})
 
 
 @pupil_page

@@ -177,3 +177,34 @@ def test_the_board_tells_each_pupils_state_and_end(dw):
     assert {r["key"]: r for r in proctor.board(s)["rows"]}[a0]["state"] == "submitted"
     proctor.act(s, "terminate", student_id=a4)
     assert {r["key"]: r for r in proctor.board(s)["rows"]}[a4]["state"] == "terminated"
+
+
+def test_the_status_endpoint_tells_an_idle_page_the_hold_the_end_and_a_newer_page(dw):
+    """/test/status/ (polled by an idle test page): the proctor's hold, the end moved by extra time,
+    and ``moved`` for a page whose lease a newer page closed; only the pupil's own cookie reaches it."""
+    from django.test import Client
+
+    from junheng_web.delivery import proctor
+    from tests.web.delivery.test_pages import _data
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    c = _signed_in()
+    lease = _data(c.get("/test/take/").content.decode())["lease"]
+    body = c.get(f"/test/status/?lease={lease}").json()
+    assert body["hold"] == "" and not body["moved"] and not body["closed"]
+    assert dt.datetime.fromisoformat(body["ends_at"]) == s.ends_at
+    proctor.act(s, "pause", student_id=a0)
+    assert c.get(f"/test/status/?lease={lease}").json()["hold"] == "paused"
+    page = _data(c.get("/test/take/").content.decode())  # a reload during the hold says so at once
+    assert page["hold"] == "paused" and page["status_url"] == "/test/status/"
+    proctor.act(s, "resume", student_id=a0)
+    proctor.act(s, "extend", student_id=a0, minutes=15)
+    body = c.get(f"/test/status/?lease={lease}").json()
+    assert body["hold"] == "" and body["moved"]  # the reload above opened a newer lease
+    assert dt.datetime.fromisoformat(body["ends_at"]) >= s.ends_at + dt.timedelta(minutes=15)
+    proctor.act(s, "terminate", student_id=a0)
+    assert c.get(f"/test/status/?lease={page['lease']}").json() | {"ends_at": None, "now": None} == {
+        "hold": "terminated", "closed": False, "moved": False, "ends_at": None, "now": None}
+    assert Client().get("/test/status/").status_code == 403
+    assert c.get("/test/status/?lease=x").status_code == 400
+    assert c.post("/test/status/").status_code in (403, 405)  # CSRF first, then GET only

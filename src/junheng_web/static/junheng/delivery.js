@@ -12,6 +12,15 @@
  * whether it came before time-up: the server takes it whenever it arrives if so.  At time-up the
  * inputs are disabled, a banner says so, and the page submits; the queue keeps draining.
  *
+ * The page follows the proctor: every answers reply, and a light GET of /test/status/ while the
+ * queue is idle (every `poll_ms`), carries the proctor's hold on this pupil ("" running, "paused",
+ * "terminated") and the end as it is now (pauses and extra time move it).  While held the inputs
+ * and 交卷 are disabled, a banner says why and the countdown stands still; the end the server names
+ * replaces the page's own (extra time moves the timer).  An answer the server refused because it
+ * was given during a hold (in the moment before the page heard of it) is parked in the stored
+ * state, not dropped: when the hold lifts it is queued again as a new change, if it is still the
+ * pupil's answer to that item.
+ *
  * A service worker (/test/sw.js, delivery-sw.js) keeps a copy of this page and its assets: a
  * reload during an outage shows the kept copy, whose answers come from the store above and whose
  * clock offset is the one measured when that copy was fresh (`pageNow`).
@@ -97,7 +106,7 @@
     }).catch(function () {});
   }
 
-  var state, skew, ends = Date.parse(data.ends_at), ended = false;
+  var state, skew, ends = Date.parse(data.ends_at), ended = false, held = "", heldLeft = 0;
   function newer(a, b) { // (lease, seq) of a above b's
     var la = a.lease || 0, lb = b.lease || 0;
     return la > lb || (la === lb && a.seq > b.seq);
@@ -135,12 +144,16 @@
     }).then(function (res) {
       inflight = null;
       if (res.status === 200) {
-        var done = {}, refused = Object.keys(res.body.refused || {});
+        var done = {}, why = res.body.refused || {}, refused = Object.keys(why), lost = 0;
         res.body.ack.concat(refused).forEach(function (id) { done[id] = true; });
-        state.queue = state.queue.filter(function (e) { return !done[e.id]; });
-        persist(); retry = 2000; $("message").textContent = refused.length ? fmt(T.refused, { n: refused.length }) : "";
-        if (res.body.moved) { closed = true; timeUp(T.moved); }
-        else if (res.body.closed) timeUp();
+        state.parked = state.parked || [];
+        state.queue = state.queue.filter(function (e) {
+          if (why[e.id] === "paused" || why[e.id] === "terminated") state.parked.push(e);  // given during a hold: kept
+          else if (why[e.id]) lost += 1;
+          return !done[e.id];
+        });
+        persist(); retry = 2000; $("message").textContent = lost ? fmt(T.refused, { n: lost }) : "";
+        follow(res.body);
         if (state.queue.length) return flush();
       } else {
         $("message").textContent = res.body.error || "";
@@ -148,6 +161,48 @@
       }
       showSync();
     }).catch(function () { inflight = null; showSync(); later(); });
+  }
+  function follow(body) {  // the server's word on this attempt: the proctor's hold, the end now, closed, moved
+    var e = Date.parse(body.ends_at || "");
+    if (!isNaN(e)) ends = e;
+    if (typeof body.hold === "string") hold(body.hold);
+    // parked answers go again stamped with the server's time of this word (the page's own clock
+    // may lag the server's by the page's load time: it could stamp them inside the hold again)
+    if (!held && !closed && state.parked && state.parked.length) unpark(Date.parse(body.now || "") || serverNow());
+    if (held) heldLeft = ends - serverNow();
+    if (body.moved) { closed = true; timeUp(T.moved); }
+    else if (body.closed) timeUp();
+  }
+  var polling = false;
+  function poll() {  // the idle page asks whether the proctor has paused, resumed or given extra time
+    if (!data.status_url || polling || inflight || closed || state.queue.length) return;
+    polling = true;
+    fetch(data.status_url + "?lease=" + data.lease, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { polling = false; if (body) follow(body); })
+      .catch(function () { polling = false; });
+  }
+  function hold(h) {  // "" running, "paused", "terminated": the banner, the inputs, the parked answers
+    if (h === held) return;
+    var box = textBox();
+    if (h && !ended && box && typed) { clearTimeout(debounce); change(items[state.current].id, box.value, typed); typed = 0; }
+    held = h;
+    $("hold").textContent = h ? (T[h] || T.paused) : "";
+    $("hold").hidden = !h;
+    $("delivery").setAttribute("data-hold", h || "none");
+    lockInputs();
+  }
+  function unpark(now) {  // the hold is over: answers given during it go again, if still the pupil's
+    var parked = state.parked;
+    parked.forEach(function (e) {
+      var cur = state.answers[e.item];
+      if (!cur || cur.raw !== e.raw || cur.seq !== e.seq) return;  // changed again since: that change counts
+      state.seq += 1;
+      state.answers[e.item] = { raw: e.raw, seq: state.seq, lease: data.lease };
+      state.queue.push({ id: uuid4(), item: e.item, raw: e.raw, seq: state.seq, lease: data.lease, at: now });
+    });
+    state.parked = [];
+    persist(); showSync(); flush();
   }
   function later() {
     if (timer) return;
@@ -221,14 +276,16 @@
   }
 
   function textBox() { return $("item").querySelector("textarea, input.entry"); }
-  function disableInputs() {
-    Array.prototype.forEach.call($("item").querySelectorAll("input, textarea"), function (x) { x.disabled = true; });
+  function lockInputs() {  // disabled after time-up and while the proctor holds the pupil
+    var off = ended || !!held;
+    Array.prototype.forEach.call($("item").querySelectorAll("input, textarea"), function (x) { x.disabled = off; });
+    $("submit").disabled = !!held;
   }
   function timeUp(message) {  // no more changes on this page: the inputs go grey, the page says why
     var box = textBox();
     if (!ended && box && typed) { clearTimeout(debounce); change(items[state.current].id, box.value, typed); }
     ended = true;
-    disableInputs();
+    lockInputs();
     $("item").setAttribute("data-ended", "true");
     $("timeup").textContent = message || T.closed;
     $("timeup").hidden = false;
@@ -293,7 +350,7 @@
         box.appendChild(option);
       });
     }
-    if (ended) disableInputs();
+    lockInputs();
     $("prev").disabled = state.current === 0;
     $("next").disabled = state.current === items.length - 1;
     $("flag").setAttribute("aria-pressed", state.flags[it.id] ? "true" : "false");
@@ -328,9 +385,11 @@
 
   var lastTry = 0;
   function tick() {
+    if (held) ends = serverNow() + heldLeft;  // the clock stands while held (the server moves the end)
     var left = Math.max(0, Math.ceil((ends - serverNow()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     $("countdown").textContent = (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+    if (held) return;
     if (left === 0 && !ended) timeUp(T.time_up);
     if (left === 0 && !closed && Date.now() - lastTry > 10000) {  // time is up: submit, again until it works
       lastTry = Date.now(); submit(false);
@@ -362,7 +421,10 @@
     window.addEventListener("offline", showSync);
     setInterval(flush, 5000);
     setInterval(tick, 1000);
-    palette(); render(); showSync(); tick(); flush();
+    setInterval(poll, data.poll_ms || 10000);
+    palette(); render(); showSync();
+    if (data.hold) { hold(data.hold); heldLeft = ends - serverNow(); }
+    tick(); flush();
     $("delivery").setAttribute("data-ready", "true");
   }
   openStore().then(function (d) { db = d; return readState(); }).then(function (stored) {
