@@ -138,6 +138,11 @@ INSTALLED_APPS = [
     "junheng_web.delivery",
 ]
 
+# every list table (junheng_web.tables), also a table class without its own Meta: the platform's
+# template (sortable headers, Chinese paging) and look
+DJANGO_TABLES2_TEMPLATE = "tables/table.html"
+DJANGO_TABLES2_TABLE_ATTRS = {"class": "list"}
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -74,6 +74,11 @@ class ListTable(tables.Table):
         attrs = {"class": "list"}
         empty_text = gettext_lazy("无记录。")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.empty_text is None:  # a subclass without its own Meta
+            self.empty_text = gettext_lazy("无记录。")
+
     @classmethod
     def personal(cls) -> bool:
         return any(isinstance(c, PersonalColumn) for c in cls.base_columns.values())

@@ -66,6 +66,7 @@ def _pages(w) -> list[tuple[str, str]]:
         ("academic", f"/cycles/{c}/academic/"), ("questionnaires", f"/questionnaires/{c}/"),
         ("reports", "/reports/"), ("job", f"/jobs/{w.jobs['A'].pk}/"), ("video", "/video/"),
         ("audit", "/accounts/audit/"), ("search", "/search/?q=甲"), ("missing", "/no-such-page/"),
+        ("failed job", f"/jobs/{w.jobs['failed'].pk}/"),
     ]
 
 
@@ -77,8 +78,9 @@ def test_every_page_of_each_role_is_chinese(client, world, who):
     for action in ("view", "export", "upload", "search", "download-unmasked"):
         AuditLog.objects.create(username="bob", action=action, what="x", path="/x", region_code="410102")
     Job.objects.filter(pk=world.jobs["A"].pk).update(result={"rows": 6, "created": 4, "updated": 1, "unchanged": 1})
-    Job.objects.create(kind="fitness", status="failed", cycle=world.cycle, county=world.regions["A"],
-                       school=world.schools["A"], error="体测.xlsx：1 处错误，未写入任何数据",
+    world.jobs["failed"] = Job.objects.create(kind="fitness", status="failed", cycle=world.cycle, county=world.regions["A"],
+                       school=world.schools["A"], error="体测.xlsx: 体测数据有 1 处错误，未写入任何数据 / 体测.xlsx: the fitness file has 1 error(s); "
+                             "nothing was written",
                        params={"name": "体测.xlsx"},
                        issues=[{"file": "体测.xlsx", "sheet": "Sheet1", "row": 3, "column": "性别", "value": "男性",
                                 "rule_zh": "性别须为 1（男）或 2（女）", "rule_en": "sex must be 1 or 2",

@@ -121,3 +121,27 @@ def test_formula_like_names_are_exported_as_text(client, many):
     ws = load_workbook(io.BytesIO(c.get(f"/cycles/{many.cycle.pk}/schools/?q=4101020100&export=xlsx").content)).active
     cell = ws.cell(row=2, column=2)
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+
+
+def test_every_list_table_uses_the_platforms_template_and_empty_text():
+    import importlib
+
+    from junheng_web.tables import ListTable
+
+    for module in ("junheng_web.cycles.tables", "junheng_web.accounts.tables", "junheng_web.supervision.tables",
+                   "junheng_web.registry.search"):
+        importlib.import_module(module)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    found = list(subclasses(ListTable))
+    assert len(found) >= 6
+    for cls in found:
+        kwargs = {"cycle": None} if "cycle" in cls.__init__.__code__.co_varnames else {}
+        t = cls([], **kwargs)
+        assert t.template_name == "tables/table.html", cls
+        assert "list" in t.attrs.get("class", ""), cls
+        assert str(t.empty_text) == "无记录。", cls
