@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "test.checkin": _("监考：签到"), "test.start": _("监考：开始考场"), "test.pause": _("监考：暂停"),
     "test.resume": _("监考：继续"), "test.extend": _("监考：延长时间"), "test.terminate": _("监考：终止"),
     "test.reactivate": _("监考：恢复"), "test.incident": _("监考：异常情况报告"),
+    "test.questionnaire": _("学生提交问卷"), "forensics.run": _("提交作答数据甄别"),
     "login": _("登录"), "login.failed": _("登录失败"), "login.locked": _("登录被锁定"),
     "admin.view": _("后台查看"), "admin.change": _("后台修改"), "admin.delete": _("后台删除"),
 }

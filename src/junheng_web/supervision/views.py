@@ -255,6 +255,6 @@ def session_forensics(request: HttpRequest, session: int) -> HttpResponse:
     obj = _session(request, session, "video.review")
     job = enqueue("forensics", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
                   school=request.user.school, params={"session": obj.pk})
-    audit(request, "run", f"forensics {obj.site.code} {obj.subject}", region_code=obj.site.county.code)
+    audit(request, "forensics.run", f"forensics {obj.site.code} {obj.subject}", region_code=obj.site.county.code)
     messages.info(request, _("作答数据甄别已提交（后台任务 %(id)s）；结果进入审核队列。") % {"id": job.pk})
     return redirect("session_video", session=obj.pk)
