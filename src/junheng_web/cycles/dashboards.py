@@ -30,7 +30,7 @@ from junheng_web.assessment.models import PupilScore
 from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
-from junheng_web.registry.freshness import epoch, freshness
+from junheng_web.registry.freshness import epoch, fresh
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.regions import in_region, part_key
 from junheng_web.sampling.models import SampledPupil
@@ -38,16 +38,10 @@ from junheng_web.sampling.services import design, weights_stamp
 
 
 def _stamp(page: str, cycle: Cycle, region: Region | None, compute) -> str:
-    """The data stamp of ``page`` for (cycle, region), recomputed at most every :func:`freshness`
-    seconds, and at once when the cycle's epoch moves (an import through the services)."""
-    key = f"junheng:stamp:{page}:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}"
-    ttl = freshness()
-    stamp = cache.get(key) if ttl > 0 else None
-    if stamp is None:
-        stamp = compute()
-        if ttl > 0:
-            cache.set(key, stamp, ttl)
-    return stamp
+    """The data stamp of ``page`` for (cycle, region), renewed at most every :func:`freshness`
+    seconds by one request (registry.freshness.fresh), and at once when the cycle's epoch moves
+    (an import through the services)."""
+    return fresh(f"junheng:stamp:{page}:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}", compute)
 
 
 def _fitness_stamp(cycle: Cycle, region: Region | None) -> str:

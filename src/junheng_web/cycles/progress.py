@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import Case, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from junheng_web.assessment.models import PupilScore
 from junheng_web.jobs.models import Job
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
-from junheng_web.registry.freshness import epoch, freshness
+from junheng_web.registry.freshness import epoch, fresh, freshness
 from junheng_web.registry.models import Cycle, Pupil, Region
 from junheng_web.sampling.models import SampledPupil, SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL
@@ -107,20 +106,14 @@ def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
 
 
 def cached_progress(cycle: Cycle, counties) -> list[ProgressRow]:
-    """:func:`collection_progress`, shared by every user of the same counties for
-    ``JUNHENG_DASHBOARD_FRESHNESS`` seconds (and renewed at once when the cycle's epoch moves):
-    a hundred operators on the page cost one set of aggregate queries, not a hundred."""
-    ttl = freshness()
-    if ttl <= 0:
+    """:func:`collection_progress`, shared by every user of the same counties and renewed at most
+    every ``JUNHENG_DASHBOARD_FRESHNESS`` seconds by one request (at once when the cycle's epoch
+    moves): a hundred operators on the page cost one set of aggregate queries, not a hundred."""
+    if freshness() <= 0:
         return collection_progress(cycle, counties)
     ids = sorted(counties.filter(level=Region.Level.COUNTY).values_list("id", flat=True))
     scope = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-    key = f"junheng:progress:{cycle.pk}:{epoch(cycle.pk)}:{scope}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = collection_progress(cycle, counties)
-        cache.set(key, rows, ttl)
-    return rows
+    return fresh(f"junheng:progress:{cycle.pk}:{epoch(cycle.pk)}:{scope}", lambda: collection_progress(cycle, counties))
 
 
 def roll_up(rows: list[ProgressRow], regions: dict[str, Region], scope: Region | None = None) -> list[ProgressRow]:

@@ -34,3 +34,24 @@ def freshness() -> float:
     """Seconds a page's data stamp (or the progress counts) may be reused: ``JUNHENG_DASHBOARD_FRESHNESS``
     (default 10; 0: recomputed on every request)."""
     return float(os.environ.get("JUNHENG_DASHBOARD_FRESHNESS", "10"))
+
+
+def fresh(key: str, compute):
+    """``compute()``, kept in the shared cache under ``key`` and renewed when older than
+    :func:`freshness` — by one request only: while it renews, the others get the previous value
+    (no stampede of a hundred operators recomputing the same aggregates at once).  With
+    freshness 0 it is computed every time."""
+    ttl = freshness()
+    if ttl <= 0:
+        return compute()
+    hit = cache.get(key)
+    if hit is not None:
+        value, at = hit
+        if time.time() - at < ttl or not cache.add(f"{key}:renewing", 1, 300):
+            return value  # fresh, or another request is renewing it
+    try:
+        value = compute()
+        cache.set(key, (value, time.time()), 7 * 24 * 3600)
+    finally:
+        cache.delete(f"{key}:renewing")
+    return value

@@ -111,3 +111,22 @@ def test_a_fitness_upload_queues_the_precomputation(client, world, tmp_path, eag
     job = Job.objects.get(kind="dashboards")
     assert job.status == "done", job.error
     assert job.params["regions"] == [None, "410100", "410102"] and job.result == {"pages": 6}
+
+
+def test_an_expired_value_is_renewed_by_one_request_while_the_others_get_the_old_one(monkeypatch):
+    import time
+
+    from django.core.cache import cache
+
+    from junheng_web.registry.freshness import fresh
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "10")
+    calls = []
+    assert fresh("k", lambda: calls.append(1) or "v1") == "v1"
+    assert fresh("k", lambda: calls.append(1) or "v2") == "v1" and len(calls) == 1  # fresh: not computed
+    cache.set("k", ("v1", time.time() - 60), None)  # expired …
+    cache.add("k:renewing", 1, 300)  # … and another request is renewing it
+    assert fresh("k", lambda: calls.append(1) or "v2") == "v1" and len(calls) == 1
+    cache.delete("k:renewing")  # this request renews it
+    assert fresh("k", lambda: calls.append(1) or "v2") == "v2" and len(calls) == 2
+    assert fresh("k", lambda: calls.append(1) or "v3") == "v2" and len(calls) == 2
