@@ -4,7 +4,6 @@ and the reader of scanned sheets.  Thin: files in → :mod:`junheng.materials` �
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -146,26 +145,9 @@ def sheet(bank: Path, designs: tuple[Path, ...], blocks: Path, booklets: tuple[s
 
 
 def _pages(paths: tuple[Path, ...], tmp: Path, dpi: int) -> list[tuple[str, Path]]:
-    """``(name, image file)``: image files as given; every PDF page rendered to PNG with pdftoppm
-    (poppler-utils) into its own folder and named ``<file>.pdf:<page>`` — two PDFs with the same
-    name from different folders overwrite nothing (the reader reports the clash by content hash)."""
-    pages: list[tuple[str, Path]] = []
-    for k, p in enumerate(paths):
-        if p.suffix.lower() != ".pdf":
-            pages.append((p.name, p))
-            continue
-        folder = tmp / str(k)
-        folder.mkdir()
-        try:
-            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(p), str(folder / "p")], check=True,
-                           capture_output=True)
-        except (OSError, subprocess.CalledProcessError) as exc:
-            raise InputError(Issue("无法渲染 PDF（需要 poppler-utils 的 pdftoppm）",
-                                   "cannot render the PDF (needs pdftoppm from poppler-utils)", file=p.name,
-                                   value=str(exc)[:120])) from None
-        rendered = sorted(folder.glob("p-*.png"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
-        pages += [(f"{p.name}:{n}", f) for n, f in enumerate(rendered, start=1)]
-    return pages
+    from junheng.materials import scan_pages
+
+    return scan_pages([(p.name, p) for p in paths], tmp, dpi)
 
 
 def _layouts(path: Path):

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "junheng_web.testsites",
     "junheng_web.cycles",
     "junheng_web.delivery",
+    "junheng_web.omr",
 ]
 
 # every list table (junheng_web.tables), also a table class without its own Meta: the platform's

@@ -27,5 +27,6 @@ urlpatterns = [
     path("reports/", include("junheng_web.reports.urls")),
     path("questionnaires/", include("junheng_web.questionnaires.urls")),
     path("video/", include("junheng_web.supervision.urls")),
+    path("omr/", include("junheng_web.omr.urls")),
     path("test/", include("junheng_web.delivery.urls")),  # pupils, no account: see delivery/views.py
 ]

@@ -131,6 +131,16 @@ MATRIX = [
           action="video.review", owner="rita", school_bound=True),
     Entry("session_forensics", lambda w: {"session": w.sessions["A"].pk}, action="video.review", method="post",
           owner="rita", owner_status=(302,), school_bound=True),
+    Entry("omr_queue", lambda w: {}, action="omr.review", bound=False, owner="rita"),
+    Entry("omr_session", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
+    Entry("omr_upload", lambda w: {"session": w.sessions["A"].pk}, action="omr.upload", method="post",
+          owner_status=(302,), school_bound=True),
+    Entry("omr_final", lambda w: {"upload": w.omr["upload"].pk}, action="omr.upload", method="post",
+          owner_status=(302,), school_bound=True),
+    Entry("omr_review", lambda w: {"review": w.omr["review"].pk}, action="omr.review", owner="rita",
+          school_bound=True),
+    Entry("omr_image", lambda w: {"review": w.omr["review"].pk}, action="omr.review", owner="rita",
+          school_bound=True),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -179,6 +189,7 @@ def matrix_world(world, academic):
     (reports / "school" / "4101020001.html").write_text("<h1>甲小学 4101020001</h1>", encoding="utf-8")
     _questionnaire(world)
     _video(world)
+    _omr(world)
     store_scores(world.cycle, academic.scores_for(academic.sampled(world.cycle)))  # the academic pages have data
     return world
 
@@ -216,6 +227,25 @@ def _video(world) -> None:
     flag = Flag.objects.create(session=session, recording=rec, start_s=10, end_s=20, kind="covered",
                                severity="serious", score=0.9)
     world.video = {"recording": rec, "flag": flag}
+
+
+def _omr(world) -> None:
+    """An upload of county A's session with one sheet (its picture) and one open review entry."""
+    import cv2
+    import numpy as np
+
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    session = world.sessions["A"]
+    rel = Path("omr") / "matrix" / "A.jpg"
+    (Path(settings.MEDIA_ROOT) / rel).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(Path(settings.MEDIA_ROOT) / rel), np.full((200, 300, 3), 255, np.uint8))
+    upload = Upload.objects.create(session=session, name="TA01.pdf", sha256="b" * 64, path=str(rel))
+    sheet = Sheet.objects.create(upload=upload, session=session, name="TA01.pdf:1", sha256="c" * 64, status="read",
+                                 booklet="B1", person_id=world.pupils["A"][0].student_id, image=str(rel))
+    review = Review.objects.create(sheet=sheet, session=session, kind="item", item_id="I4", choices="AB", read="A",
+                                   confidence=0.2, box=[0, 0, 100, 50])
+    world.omr = {"upload": upload, "review": review}
 
 
 def _request(client, entry: Entry, w):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import Issue, ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.materials import omr_page
 from junheng.materials.omr import STUDENT_ID_ALPHABETS, SheetLayout
 from junheng.registry.codes import student_id_problem
@@ -109,6 +109,38 @@ def _layouts(layouts) -> dict[str, SheetLayout]:
             raise ParameterError(f"题本 {lay.booklet} 有两个不同版式 / two different layouts for booklet {lay.booklet}")
         out[lay.booklet] = lay
     return out
+
+
+def scan_pages(files: list[tuple[str, Path]], tmp: Path, dpi: int, *, max_pages: int | None = None
+               ) -> list[tuple[str, Path]]:
+    """``(name, image file)``: image files as given; every PDF page rendered to PNG with pdftoppm
+    (poppler-utils) into its own folder under ``tmp`` and named ``<name>:<page>`` — two PDFs with
+    the same name overwrite nothing (the reader reports the clash by content hash).  More than
+    ``max_pages`` pages in all is refused (:class:`InputError`), before any is read."""
+    import subprocess
+
+    pages: list[tuple[str, Path]] = []
+    for k, (name, p) in enumerate(files):
+        if Path(p).suffix.lower() != ".pdf":
+            pages.append((name, Path(p)))
+            continue
+        folder = Path(tmp) / f"pdf{k}"
+        folder.mkdir(parents=True)
+        try:
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(p), str(folder / "p")], check=True,
+                           capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise InputError(Issue("无法渲染 PDF（需要 poppler-utils 的 pdftoppm）",
+                                   "cannot render the PDF (needs pdftoppm from poppler-utils)", file=name,
+                                   value=str(exc)[:120])) from None
+        rendered = sorted(folder.glob("p-*.png"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+        pages += [(f"{name}:{n}", f) for n, f in enumerate(rendered, start=1)]
+        if max_pages is not None and len(pages) > max_pages:
+            break
+    if max_pages is not None and len(pages) > max_pages:
+        raise InputError(Issue(f"页数超过上限 {max_pages}，请分批上传", f"more than {max_pages} pages: upload in parts",
+                               file=files[-1][0] if files else None, value=str(len(pages))))
+    return pages
 
 
 def _safe(name: str) -> str:

@@ -51,6 +51,9 @@ SCOPES: dict[str, Scope | str] = {
     "delivery.attempt": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "delivery.answer": Scope(county="attempt__session__site__county", school="attempt__session__site__schools__school",
                              distinct=True),
+    "omr.upload": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
+    "omr.sheet": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
+    "omr.review": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "accounts.auditlog": PROVINCE_ONLY,
 }
 
@@ -59,16 +62,16 @@ PERMISSIONS: dict[str, set[str]] = {
     "province_admin": {"view", "export", "cycle.create", "sample.run", "school.replace", "site.manage",
                        "roster.upload", "fitness.upload", "sitelist.download", "sitelist.unmask", "session.run", "audit.view", "job.view",
                        "dashboard.view", "report.annual", "questionnaire.upload", "questionnaire.define",
-                       "video.upload", "video.review", "map.upload"},
+                       "video.upload", "video.review", "map.upload", "omr.upload", "omr.review"},
     "province_analyst": {"view", "export", "sitelist.download", "job.view", "dashboard.view", "report.annual"},
     "city": {"view", "export", "job.view", "dashboard.view"},
     "county": {"view", "export", "school.replace", "site.manage", "roster.upload", "fitness.upload",
                "questionnaire.upload", "sitelist.download", "sitelist.unmask", "session.run", "job.view",
-               "dashboard.view", "video.upload"},
+               "dashboard.view", "video.upload", "omr.upload", "omr.review"},
     "school": {"view", "roster.upload", "fitness.upload", "questionnaire.upload", "sitelist.download",
                "sitelist.unmask", "session.run", "job.view"},
-    "proctor": {"view", "sitelist.download", "sitelist.unmask", "session.run", "video.upload", "job.view"},
-    "reviewer": {"view", "video.review"},
+    "proctor": {"view", "sitelist.download", "sitelist.unmask", "session.run", "video.upload", "job.view", "omr.upload"},
+    "reviewer": {"view", "video.review", "omr.review"},
     "scorer": {"view"},
 }
 

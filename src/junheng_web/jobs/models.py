@@ -11,13 +11,15 @@ from django.utils.translation import gettext_lazy as _
 # a kind or key not listed is shown as it is)
 KIND_LABELS = {"roster": _("名册导入"), "fitness": _("体质健康数据导入"), "questionnaire": _("问卷数据导入"),
                "sample": _("抽样"), "video": _("视频分析"),
-               "video.session": _("场次录像分析"), "forensics": _("作答数据甄别"), "dashboards": _("预先计算统计页面")}
+               "video.session": _("场次录像分析"), "forensics": _("作答数据甄别"), "omr": _("答题卡读卡"),
+               "dashboards": _("预先计算统计页面")}
 RESULT_LABELS = {"rows": _("行数"), "created": _("新增"), "updated": _("更新"), "unchanged": _("未变"),
                  "run": _("抽样批次"), "schools": _("学校数"), "replacements": _("备选学校数"), "pupils": _("学生数"),
                  "recording": _("录像编号"), "duration_s": _("时长（秒）"), "picture_flags": _("画面标记"),
                  "schedule_flags": _("时间标记"), "parts": _("子任务数"), "done": _("已完成"),
                  "failed": _("失败"), "recordings": _("录像数"), "pages": _("页面数"),
-                 "session": _("场次编号"), "irt": _("按 IRT 校准"), "forensic_flags": _("甄别标记")}
+                 "session": _("场次编号"), "irt": _("按 IRT 校准"), "forensic_flags": _("甄别标记"),
+                 "read": _("已读答题卡"), "duplicates": _("重复扫描"), "reviews": _("待人工核对")}
 
 
 class Job(models.Model):

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from junheng_web.omr.services import SUFFIXES
+
+
+class ScanForm(forms.Form):
+    file = forms.FileField(label=_("答题卡扫描文件"), help_text=_("PDF 或图片（PNG、JPEG、TIFF）"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(SUFFIXES):
+            raise forms.ValidationError(_("只接受 PDF 或图片文件（%(s)s）") % {"s": " ".join(SUFFIXES)})
+        return f
+
+
+class DecisionForm(forms.Form):
+    answer = forms.CharField(label=_("核定作答"), required=False, max_length=8,
+                             help_text=_("涂了的选项（如 B；多选题如 AC；空白则留空）"))
+    note = forms.CharField(label=_("说明"), required=False, max_length=300,
+                           widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,103 @@
+"""Scanned answer sheets of a test session on the platform (docs/guide/materials.md § 答题卡人工核对).
+
+An :class:`Upload` is one file (PDF or picture) a county or site operator sent for a session,
+kept under ``MEDIA_ROOT/omr/`` and keyed by its SHA-256: the same file twice is one upload.  The
+``omr`` job reads it with the core reader (``junheng.materials.read_batch``, layouts chosen per
+sheet by the QR code); each page becomes a :class:`Sheet` keyed within the session by the page's
+content hash (a page already read from another upload is reported as a duplicate, not read
+twice).  A read sheet's answers go in as the delivery app's ``Attempt``/``Answer`` rows — the
+responses the scoring reads (``delivery.services.responses_frame``).  Every item with a bubble
+below the confidence threshold, and every sheet whose corners or QR code failed, is a
+:class:`Review` in the manual-review queue; a decision adds a later answer change and is audited.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Upload(models.Model):
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="omr_uploads")
+    name = models.CharField(_("文件名"), max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    path = models.CharField(max_length=300)  # relative to MEDIA_ROOT
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    pages = models.PositiveIntegerField(default=0)
+    issues = models.JSONField(default=list, blank=True)  # Issue.as_dict() of the batch
+    final_at = models.DateTimeField(null=True, blank=True)  # marked final (no open review left)
+    final_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "sha256"], name="omr_upload_unique")]
+        ordering = ["session", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sheet(models.Model):
+    class Status(models.TextChoices):
+        READ = "read", _("已读")
+        DUPLICATE = "duplicate", _("重复扫描")
+        FAILED = "failed", _("未能读取")
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="sheets")
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="omr_sheets")
+    name = models.CharField(_("页"), max_length=240)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
+    booklet = models.CharField(_("题本"), max_length=16, blank=True)
+    person_id = models.CharField(_("学籍号"), max_length=32, blank=True)
+    rotation = models.SmallIntegerField(default=0)
+    image = models.CharField(max_length=300, blank=True)  # annotated page (or, failed: the scan), MEDIA_ROOT-relative
+    attempt = models.ForeignKey("delivery.Attempt", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    same_as = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["upload", "id"]
+        indexes = [models.Index(fields=["session", "sha256"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Review(models.Model):
+    class Kind(models.TextChoices):
+        ITEM = "item", _("低置信度题目")
+        SHEET = "sheet", _("定位点或二维码无法识别")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待核对")
+        CONFIRMED = "confirmed", _("已确认")
+        CORRECTED = "corrected", _("已更正")
+        SETTLED = "settled", _("已处理")
+
+    sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="reviews")
+    session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="omr_reviews")
+    kind = models.CharField(_("类型"), max_length=6, choices=Kind.choices)
+    item_id = models.CharField(_("题目编号"), max_length=32, blank=True)
+    choices = models.CharField(max_length=8, blank=True)  # the item's bubbles, in order
+    multiple = models.BooleanField(default=False)  # a multiple-choice item (several letters allowed)
+    read = models.CharField(_("读出"), max_length=8, blank=True)
+    confidence = models.FloatField(_("置信度"), default=0.0)
+    marks = models.JSONField(default=list, blank=True)  # per bubble: value, darkness, cover, confidence, state
+    box = models.JSONField(default=list, blank=True)  # crop of the annotated page in pixels: x0, y0, x1, y1
+    problem = models.CharField(max_length=300, blank=True)  # a sheet failure's message
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    answer = models.CharField(_("核定作答"), max_length=8, blank=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["confidence", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.sheet.name} {self.item_id}"

@@ -1,0 +1,272 @@
+"""The OMR service of the platform: store an uploaded scan file, read it (the ``omr`` job) with the
+core reader, keep per sheet its answers, bubbles and annotated page, queue what a person must look
+at, record a reviewer's decision, mark a batch final.  The reading itself is
+``junheng.materials.read_batch`` (docs/methods/omr.md); nothing is measured here."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from junheng.exceptions import InputError, Issue, ParameterError
+from junheng.materials import PX_PER_MM, OmrBatch, SheetLayout, layout_for_booklet, read_batch, scan_pages
+from junheng_web.assessment.models import Booklet
+from junheng_web.delivery.models import Answer, Attempt
+from junheng_web.delivery.services import booklet_items
+from junheng_web.omr.models import Review, Sheet, Upload
+from junheng_web.testsites.models import TestSession
+
+MAX_BYTES = 40 * 1024 * 1024  # one uploaded file
+MAX_PAGES = 300  # pages of one upload
+DPI = 150  # PDF pages are rendered at this resolution
+SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+FAILED_WIDTH = 1000  # a sheet that could not be read is kept as a scaled copy this wide (bounded storage)
+ANSWER_NS = uuid.UUID("6f6d7200-0000-4000-8000-6a756e68656e")  # uuid5 namespace of the answers read from sheets
+
+
+def _media(rel: str | Path) -> Path:
+    return Path(settings.MEDIA_ROOT) / rel
+
+
+def session_layouts(session: TestSession) -> list[SheetLayout]:
+    """The answer-sheet layout of every booklet of the session's cycle and subject (each sheet's
+    QR code picks one), built by the core's ``layout_for_booklet`` from the booklets' items."""
+    rows, bank = [], {}
+    booklets = Booklet.objects.filter(cycle=session.site.cycle, subject=session.subject).order_by("code")
+    for b in booklets:
+        for pos, _, it in booklet_items(b):
+            rows.append({"booklet": b.code, "item_id": it.item_id, "position": pos})
+            bank[it.item_id] = {"item_id": it.item_id, "format": it.format, "max_score": it.max_score,
+                                "n_options": len(it.options) if it.options else None, "subject": it.subject}
+    if not rows:
+        raise ParameterError("本场次的学科没有题本 / the session's subject has no booklets")
+    items = pl.DataFrame(rows)
+    bank_df = pl.DataFrame(list(bank.values()), schema={"item_id": pl.String, "format": pl.String,
+                                                        "max_score": pl.Int64, "n_options": pl.Int64,
+                                                        "subject": pl.String})
+    return [layout_for_booklet(items, bank_df, code) for code in items["booklet"].unique(maintain_order=True)]
+
+
+def store_upload(session: TestSession, name: str, chunks, *, user=None) -> tuple[Upload, bool]:
+    """Keep an uploaded file (bounded by :data:`MAX_BYTES`) under ``MEDIA_ROOT/omr/<session>/``;
+    the same content again returns the earlier upload (``created`` False)."""
+    if not name.lower().endswith(SUFFIXES):
+        raise InputError(Issue(f"只接受 {' '.join(SUFFIXES)} 文件", f"only {' '.join(SUFFIXES)} files are accepted",
+                               file=name))
+    folder = _media(Path("omr") / str(session.pk))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"incoming-{uuid.uuid4().hex}"
+    digest, size = hashlib.sha256(), 0
+    with tmp.open("wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > MAX_BYTES:
+                out.close()
+                tmp.unlink(missing_ok=True)
+                raise InputError(Issue(f"文件超过 {MAX_BYTES // 2**20} MB，请分批上传",
+                                       f"the file is larger than {MAX_BYTES // 2**20} MB: upload in parts", file=name))
+            digest.update(chunk)
+            out.write(chunk)
+    sha = digest.hexdigest()
+    existing = Upload.objects.filter(session=session, sha256=sha).first()
+    if existing is not None:
+        tmp.unlink(missing_ok=True)
+        return existing, False
+    rel = Path("omr") / str(session.pk) / f"{sha[:16]}{Path(name).suffix.lower()}"
+    tmp.replace(_media(rel))
+    return Upload.objects.create(session=session, name=name[:200], sha256=sha, size=size, path=str(rel),
+                                 uploaded_by=user), True
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _item_box(bub: pl.DataFrame) -> list[int]:
+    """The annotated page's pixels around one item's row of bubbles (with its number on the left)."""
+    x0, x1 = float(bub["x"].min()) - 15, float(bub["x"].max()) + 5
+    y0, y1 = float(bub["y"].min()) - 5, float(bub["y"].max()) + 5
+    return [round(v * PX_PER_MM) for v in (x0, y0, x1, y1)]
+
+
+def _save_failed(path: Path, rel: Path) -> str:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        return ""
+    if img.shape[1] > FAILED_WIDTH:
+        img = cv2.resize(img, (FAILED_WIDTH, round(img.shape[0] * FAILED_WIDTH / img.shape[1])),
+                         interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(_media(rel)), img, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    return str(rel)
+
+
+def read_upload(upload: Upload, progress=None) -> dict:
+    """Read an upload's pages (the ``omr`` job): pages whose content the session already has are
+    duplicates (not read again); the rest go through ``read_batch`` with every booklet's layout.
+    Running it again replaces what the previous run stored for this upload."""
+    session = upload.session
+    layouts = session_layouts(session)
+    booklets = {b.code: b for b in Booklet.objects.filter(cycle=session.site.cycle, subject=session.subject)}
+    out_rel = Path("omr") / str(session.pk) / str(upload.pk)
+    _media(out_rel).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = scan_pages([(upload.name, _media(upload.path))], Path(tmp), DPI, max_pages=MAX_PAGES)
+        known = dict(Sheet.objects.filter(session=session, status=Sheet.Status.READ).exclude(upload=upload)
+                     .values_list("sha256", "pk"))
+        hashes = [(name, p, _file_hash(p)) for name, p in pages]
+        fresh = [(name, p) for name, p, h in hashes if h not in known]
+        batch = read_batch(fresh, layouts, annotate_dir=_media(out_rel), progress=progress)
+        with transaction.atomic():
+            upload.sheets.all().delete()
+            issues = [i.as_dict() for i in batch.issues]
+            for name, _p, h in hashes:
+                if h in known:
+                    Sheet.objects.create(upload=upload, session=session, name=name, sha256=h,
+                                         status=Sheet.Status.DUPLICATE, same_as_id=known[h])
+                    issues.append(Issue("重复扫描：本场次已读过相同内容的答题卡，未重复读取",
+                                        "duplicate scan: the session already has a sheet with the same content; not read twice",
+                                        file=name, value=h[:16], severity="warning").as_dict())
+            files = dict(fresh)
+            formats = {it.item_id: it.format for lay in layouts for it in lay.items}
+            for row in batch.sheets.iter_rows(named=True):
+                _store_sheet(upload, row, batch, booklets, files, out_rel, formats)
+            upload.pages, upload.issues = len(pages), issues
+            upload.save(update_fields=["pages", "issues"])
+    sheets = upload.sheets.all()
+    return {"pages": len(pages), "read": sheets.filter(status=Sheet.Status.READ).count(),
+            "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
+            "failed": sheets.filter(status=Sheet.Status.FAILED).count(),
+            "reviews": Review.objects.filter(sheet__upload=upload).count()}
+
+
+def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
+                 formats: dict[str, str]):
+    session = upload.session
+    status = row["status"]
+    sheet = Sheet.objects.create(upload=upload, session=session, name=row["sheet"], sha256=row["sheet_hash"] or "",
+                                 status=status, booklet=row["booklet"] or "", person_id=row["person_id"] or "",
+                                 rotation=row["rotation"] or 0)
+    if status == Sheet.Status.DUPLICATE:
+        return
+    problems = [i.message() for i in batch.issues if i.file == row["sheet"] and i.severity != "warning"]
+    if status == Sheet.Status.FAILED:
+        src = files.get(row["source"])
+        if src is not None:
+            sheet.image = _save_failed(Path(src), out_rel / f"failed-{sheet.pk}.jpg")
+            sheet.save(update_fields=["image"])
+        Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
+                              problem="; ".join(problems)[:300] or "无法读取 / not read")
+        return
+    sheet.image = str(Path(row["annotated"]).relative_to(settings.MEDIA_ROOT)) if row["annotated"] else ""
+    booklet = booklets.get(row["booklet"])
+    resp = batch.responses.filter(pl.col("sheet_hash") == row["sheet_hash"])
+    if not row["person_id"] or booklet is None:
+        sheet.save(update_fields=["image"])
+        Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
+                              problem="; ".join(problems)[:300] or "学籍号无法识别 / the id cannot be read")
+        return
+    attempt, _ = Attempt.objects.get_or_create(session=session, student_id=row["person_id"],
+                                               defaults={"booklet": booklet, "submitted_at": timezone.now()})
+    sheet.attempt = attempt
+    sheet.save(update_fields=["image", "attempt"])
+    keys = dict(booklet_item_pks(booklet))
+    answers = [Answer(id=uuid.uuid5(ANSWER_NS, f"{row['sheet_hash']}:{r['item_id']}"), attempt=attempt,
+                      item_id=keys[r["item_id"]], raw=r["raw"], seq=0, lease=0)
+               for r in resp.iter_rows(named=True) if r["item_id"] in keys]
+    Answer.objects.bulk_create(answers, ignore_conflicts=True)
+    bub = batch.bubbles.filter((pl.col("sheet_hash") == row["sheet_hash"]) & (pl.col("part") == "item"))
+    for r in resp.filter(pl.col("review")).iter_rows(named=True):
+        b = bub.filter(pl.col("key") == r["item_id"])
+        Review.objects.create(
+            sheet=sheet, session=session, kind=Review.Kind.ITEM, item_id=r["item_id"],
+            choices="".join(b["value"].to_list()), multiple=formats.get(r["item_id"]) == "multiple_choice",
+            read=r["raw"], confidence=float(r["confidence"]), box=_item_box(b),
+            marks=[{"value": v, "darkness": round(float(d), 3), "cover": round(float(c), 3),
+                    "confidence": round(float(q), 3), "state": s}
+                   for v, d, c, q, s in b.select("value", "darkness", "cover", "confidence", "state").iter_rows()])
+
+
+def booklet_item_pks(booklet: Booklet) -> list[tuple[str, int]]:
+    return [(it.item_id, it.pk) for _, _, it in booklet_items(booklet)]
+
+
+def decide(review: Review, user, answer: str | None, note: str = "") -> tuple[str, str]:
+    """Record a reviewer's decision; returns ``(before, after)``.  An item: ``answer`` is the
+    bubbles the reviewer sees marked ("" blank); when it differs from what the reader read, a
+    later answer change is added to the pupil's attempt (the scoring reads the latest).  A sheet
+    failure: settled with a note (rescan or enter by hand), nothing read."""
+    if review.status != Review.Status.OPEN:
+        raise ParameterError("此条已核对 / this entry has already been decided")
+    note = (note or "").strip()
+    if review.kind == Review.Kind.SHEET:
+        if not note:
+            raise ParameterError("请填写处理说明 / a note is required")
+        review.status, review.note = Review.Status.SETTLED, note[:300]
+        before, after = "", ""
+    else:
+        answer = "".join(sorted(set((answer or "").strip().upper()), key=lambda ch: review.choices.find(ch)))
+        bad = [ch for ch in answer if ch not in review.choices]
+        if bad:
+            raise ParameterError(f"选项不在本题的选项格中：{''.join(bad)} / not a bubble of this item: {''.join(bad)}")
+        if len(answer) > 1 and not review.multiple:
+            answer = "*"  # a double mark on a single-choice item stays a double mark (as the reader codes it)
+        before, after = review.read, answer
+        review.answer = answer
+        review.status = Review.Status.CONFIRMED if answer == review.read else Review.Status.CORRECTED
+        review.note = note[:300]
+        if answer != review.read:
+            _write_answer(review, answer)
+    review.reviewer, review.reviewed_at = user, timezone.now()
+    review.save()
+    return before, after
+
+
+def _write_answer(review: Review, answer: str) -> None:
+    attempt = review.sheet.attempt
+    if attempt is None:
+        raise ParameterError("此答题卡没有对应的学生作答 / the sheet has no pupil's attempt")
+    keys = dict(booklet_item_pks(attempt.booklet))
+    item_pk = keys[review.item_id]
+    last = Answer.objects.filter(attempt=attempt, item_id=item_pk).aggregate(lease=Max("lease"))["lease"] or 0
+    seq = Answer.objects.filter(attempt=attempt, item_id=item_pk, lease=last).aggregate(seq=Max("seq"))["seq"] or 0
+    Answer.objects.create(id=uuid.uuid4(), attempt=attempt, item_id=item_pk, raw=answer, seq=seq + 1, lease=last)
+
+
+def mark_final(upload: Upload, user) -> None:
+    """Mark a batch final — refused while any of its entries is still open in the review queue."""
+    open_ = Review.objects.filter(sheet__upload=upload, status=Review.Status.OPEN).count()
+    if open_:
+        raise ParameterError(f"还有 {open_} 条待人工核对，不能定稿 / {open_} entries still await review: "
+                             "the batch cannot be marked final")
+    if upload.job_id and upload.job.status != "done":
+        raise ParameterError("读卡尚未完成 / the reading has not finished")
+    upload.final_at, upload.final_by = timezone.now(), user
+    upload.save(update_fields=["final_at", "final_by"])
+
+
+def crop(review: Review) -> bytes | None:
+    """The JPEG of the sheet around the entry (the whole kept page for a sheet failure)."""
+    import cv2
+
+    if not review.sheet.image:
+        return None
+    img = cv2.imread(str(_media(review.sheet.image)))
+    if img is None:
+        return None
+    if review.box:
+        x0, y0, x1, y1 = review.box
+        img = img[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+        img = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return buf.tobytes() if ok else None

@@ -1,0 +1,141 @@
+"""OMR pages: a session's scanned answer sheets (upload, the reading's outcome, marking a batch
+final), the manual-review queue, one entry with its crop and the decision, the crop itself.  Every
+object is fetched through ``restrict`` (out of scope → 404), every role check is ``require`` (a
+role that may never do it → 403); uploads, decisions and marking final are audited."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from junheng.exceptions import InputError, JunhengError
+from junheng_web.accounts.audit import audit
+from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.jobs.runner import enqueue
+from junheng_web.omr import services
+from junheng_web.omr.forms import DecisionForm, ScanForm
+from junheng_web.omr.models import Review, Upload
+from junheng_web.omr.tables import ReviewFilter, ReviewTable
+from junheng_web.tables import list_page
+from junheng_web.testsites.models import TestSession
+
+
+def _session(request: HttpRequest, pk: int, action: str = "view") -> TestSession:
+    return get_object_or_404(restrict(TestSession.objects.select_related("site__cycle", "site__county"),
+                                      request.user, action), pk=pk)
+
+
+def _review(request: HttpRequest, pk: int) -> Review:
+    require(request.user, "omr.review")
+    return get_object_or_404(restrict(Review.objects.select_related("sheet__upload", "sheet__attempt",
+                                                                    "session__site__county", "reviewer"),
+                                      request.user, "omr.review"), pk=pk)
+
+
+@login_required
+def session_sheets(request: HttpRequest, session: int) -> HttpResponse:
+    """A session's uploads of scanned sheets with what the reading gave, and the upload form."""
+    obj = _session(request, session)
+    uploads = list(obj.omr_uploads.select_related("job", "final_by"))
+    for u in uploads:
+        u.counts = {s: u.sheets.filter(status=s).count() for s in ("read", "duplicate", "failed")}
+        u.open_reviews = Review.objects.filter(sheet__upload=u, status=Review.Status.OPEN).count()
+    return render(request, "omr/session.html", {
+        "session": obj, "cycle": obj.site.cycle, "uploads": uploads,
+        "form": ScanForm() if can(request.user, "omr.upload") else None,
+        "can_review": can(request.user, "omr.review")})
+
+
+def _errors(request: HttpRequest, exc: JunhengError) -> None:
+    for issue in getattr(exc, "issues", None) or []:
+        messages.error(request, issue.message())
+    if not getattr(exc, "issues", None):
+        messages.error(request, str(exc))
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, session: int) -> HttpResponse:
+    """Keep an uploaded scan file (the same file again changes nothing) and queue its reading."""
+    require(request.user, "omr.upload")
+    obj = _session(request, session, "omr.upload")
+    form = ScanForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+        return redirect("omr_session", session=obj.pk)
+    f = form.cleaned_data["file"]
+    try:
+        up, created = services.store_upload(obj, f.name, f.chunks(), user=request.user)
+    except InputError as exc:
+        _errors(request, exc)
+        return redirect("omr_session", session=obj.pk)
+    if not created:
+        messages.info(request, _("该文件已上传过（内容相同），未重复读取：%(name)s") % {"name": up.name})
+        return redirect("omr_session", session=obj.pk)
+    audit(request, "upload", f"omr {obj.site.code} {up.name}", region_code=obj.site.county.code)
+    job = enqueue("omr", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
+                  school=request.user.school, params={"upload": up.pk, "session": obj.pk, "name": up.name})
+    Upload.objects.filter(pk=up.pk).update(job=job)
+    return redirect("job_detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def mark_final(request: HttpRequest, upload: int) -> HttpResponse:
+    require(request.user, "omr.upload")
+    up = get_object_or_404(restrict(Upload.objects.select_related("session__site__county", "job"), request.user,
+                                    "omr.upload"), pk=upload)
+    try:
+        services.mark_final(up, request.user)
+    except JunhengError as exc:
+        _errors(request, exc)
+        return redirect("omr_session", session=up.session_id)
+    audit(request, "omr.final", f"omr {up.session.site.code} {up.name}", region_code=up.session.site.county.code)
+    messages.success(request, _("已定稿：%(name)s") % {"name": up.name})
+    return redirect("omr_session", session=up.session_id)
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Open entries in the reviewer's region, lowest confidence first (sortable, filtered)."""
+    require(request.user, "omr.review")
+    rows = (restrict(Review.objects.filter(status=Review.Status.OPEN), request.user, "omr.review")
+            .select_related("session__site__county", "sheet").order_by("confidence", "id"))
+    return list_page(request, ReviewTable, rows, filterset=ReviewFilter, title=_("答题卡人工核对"),
+                     export="omr-review")
+
+
+@login_required
+def review_detail(request: HttpRequest, review: int) -> HttpResponse:
+    """One entry: the crop with the read marks, each bubble's darkness and confidence, the decision
+    form (POST: confirm or correct; audited with the answer before and after)."""
+    obj = _review(request, review)
+    form = DecisionForm(request.POST or None, initial={"answer": obj.read})
+    if request.method == "POST" and form.is_valid():
+        try:
+            before, after = services.decide(obj, request.user, form.cleaned_data["answer"], form.cleaned_data["note"])
+        except JunhengError as exc:
+            _errors(request, exc)
+            return redirect("omr_review", review=obj.pk)
+        action = {"corrected": "omr.correct", "confirmed": "omr.confirm"}.get(obj.status, "omr.settle")
+        audit(request, action, f"omr {obj.sheet.name} {obj.item_id}: {before or '∅'} → {after or '∅'}",
+              region_code=obj.session.site.county.code)
+        nxt = (restrict(Review.objects.filter(status=Review.Status.OPEN), request.user, "omr.review")
+               .order_by("confidence", "id").first())
+        return redirect("omr_review", review=nxt.pk) if nxt else redirect("omr_queue")
+    return render(request, "omr/review.html", {"review": obj, "session": obj.session, "form": form})
+
+
+@login_required
+def review_image(request: HttpRequest, review: int) -> HttpResponse:
+    obj = _review(request, review)
+    data = services.crop(obj)
+    if data is None:
+        raise Http404
+    return HttpResponse(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})

@@ -1,0 +1,181 @@
+"""The OMR manual-review queue on the platform, end to end with a real generated scan: the printed
+sheet of booklet B1 (rendered from its PDF), a pupil's pencil marks drawn on it, a faint stray mark
+on item I4 (an erasure-like smudge the reader must not decide alone), a lighting gradient; upload
+→ the ``omr`` job → the queue shows I4 → the reviewer corrects it → the answer the scoring reads
+(``delivery.services.responses_frame``) changes → an audit row with before and after.  Plus scope
+(another county gets 404), the same file twice (reported, not read twice) and the final mark
+blocked by an open queue."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.urls import reverse
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
+
+_spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
+fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixture)
+DPI = 150
+
+
+def _scan(session, tmp_path: Path, seed: int = 3) -> tuple[Path, str, dict, str]:
+    """A degraded scan of B1 filled by a random pupil; returns (file, 学籍号, answers, the faint bubble)."""
+    from junheng.materials import omr_corpus as oc
+    from junheng_web.omr.services import session_layouts
+
+    (lay,) = session_layouts(session)
+    rng = np.random.default_rng(seed)
+    img, pid, answers, _ = oc.fill(oc.render_blank(lay, DPI), lay, DPI, rng, half_share=0, erase_share=0,
+                                   blank_share=0)
+    b = lay.bubbles()
+    faint = next(v for v in "AB" if v != answers["I4"])
+    r = b.filter((b["key"] == "I4") & (b["value"] == faint)).row(0, named=True)
+    mm = DPI / 25.4
+    cv2.circle(img, (round(r["x"] * mm), round(r["y"] * mm)), round(1.0 * mm), 150, -1)
+    img = oc.degrade(img, "gradient", rng)
+    path = tmp_path / "room1.png"
+    cv2.imwrite(str(path), img)
+    return path, pid, answers, faint
+
+
+@pytest.fixture
+def scanned(world, tmp_path, settings, eager_jobs):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    fixture.build(world.cycle, world.sessions["A"], [world.pupils["A"][0].student_id], ["ACDEFGHJ"])
+    path, pid, answers, faint = _scan(world.sessions["A"], tmp_path)
+    return world, path, pid, answers, faint
+
+
+def _upload(client, session, path: Path):
+    with path.open("rb") as f:
+        return client.post(reverse("omr_upload", args=[session.pk]), {"file": f})
+
+
+def _raw(world, pid: str, item: str) -> str:
+    import polars as pl
+
+    from junheng_web.delivery.services import responses_frame
+
+    frame = responses_frame(world.cycle, subject="语文")
+    return frame.filter((pl.col("person_id") == pid) & (pl.col("item_id") == item))["raw"].item()
+
+
+def test_upload_read_review_correct_and_audit(client, scanned):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    world, path, pid, answers, faint = scanned
+    session = world.sessions["A"]
+    client.force_login(world.users["bob"])
+    resp = _upload(client, session, path)
+    assert resp.status_code == 302 and "/jobs/" in resp["Location"]
+    sheet = Sheet.objects.get(session=session)
+    assert (sheet.status, sheet.person_id, sheet.booklet) == ("read", pid, "B1")
+    assert (Path(settings_media(client)) / sheet.image).is_file()
+    # every item's answer is in, as the scoring reads it
+    for item, ans in answers.items():
+        if item != "I3":  # constructed: scored by the scorers (raw is their code), not the sheet's digit
+            assert _raw(world, pid, item) == ans
+    (review,) = Review.objects.filter(session=session)
+    assert (review.item_id, review.read, review.kind) == ("I4", answers["I4"], "item")
+    assert review.confidence < 0.5
+    faint_row = next(m for m in review.marks if m["value"] == faint)
+    assert faint_row["state"] == "faint"
+
+    client.force_login(world.users["rita"])
+    queue = client.get(reverse("omr_queue")).content.decode()
+    assert f'data-review="{review.pk}"' in queue and "I4" in queue
+    img = client.get(reverse("omr_image", args=[review.pk]))
+    assert img["Content-Type"] == "image/jpeg"
+    crop = cv2.imdecode(np.frombuffer(img.content, np.uint8), cv2.IMREAD_COLOR)
+    assert crop is not None and crop.shape[1] > crop.shape[0]  # one row of bubbles, wider than high
+
+    # the batch cannot be final while the entry is open
+    client.force_login(world.users["bob"])
+    upload = Upload.objects.get()
+    client.post(reverse("omr_final", args=[upload.pk]))
+    upload.refresh_from_db()
+    assert upload.final_at is None
+
+    client.force_login(world.users["rita"])
+    resp = client.post(reverse("omr_review", args=[review.pk]), {"answer": f"{answers['I4']}{faint}", "note": "两格"})
+    review.refresh_from_db()
+    assert review.status == "corrected" and review.answer == "*" and review.reviewer == world.users["rita"]
+    assert _raw(world, pid, "I4") == "*"  # a double mark on a single-choice item: the scoring's code
+    row = AuditLog.objects.get(action="omr.correct")
+    assert row.username == "rita" and f"{answers['I4']} → *" in row.what and row.region_code == "410102"
+    # a decided entry cannot be decided again
+    client.post(reverse("omr_review", args=[review.pk]), {"answer": "A"})
+    assert _raw(world, pid, "I4") == "*"
+
+    client.force_login(world.users["bob"])
+    client.post(reverse("omr_final", args=[upload.pk]))
+    upload.refresh_from_db()
+    assert upload.final_at is not None
+    assert AuditLog.objects.filter(action="omr.final").count() == 1
+
+
+def settings_media(client) -> str:
+    from django.conf import settings
+
+    return settings.MEDIA_ROOT
+
+
+def test_another_county_gets_404_and_the_same_file_twice_is_read_once(client, scanned):
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    world, path, pid, answers, _ = scanned
+    session = world.sessions["A"]
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    n_answers = Answer.objects.count()
+    copy = path.with_name("room1-again.png")
+    copy.write_bytes(path.read_bytes())
+    resp = _upload(client, session, copy)
+    assert resp.status_code == 302 and resp["Location"].endswith(reverse("omr_session", args=[session.pk]))
+    page = client.get(resp["Location"]).content.decode()
+    assert "该文件已上传过" in page
+    assert Upload.objects.count() == 1 and Sheet.objects.count() == 1 and Answer.objects.count() == n_answers
+
+    review = Review.objects.get()
+    client.force_login(world.users["charlie"])  # county B
+    assert client.get(reverse("omr_review", args=[review.pk])).status_code == 404
+    assert client.get(reverse("omr_image", args=[review.pk])).status_code == 404
+    assert client.get(reverse("omr_session", args=[session.pk])).status_code == 404
+    assert f'data-review="{review.pk}"' not in client.get(reverse("omr_queue")).content.decode()
+    assert client.post(reverse("omr_review", args=[review.pk]), {"answer": "A"}).status_code == 404
+    client.force_login(world.users["sam"])  # a scorer may never review
+    assert client.get(reverse("omr_queue")).status_code == 403
+
+
+def test_a_sheet_without_corners_is_queued_not_guessed(client, scanned, tmp_path):
+    from junheng_web.omr.models import Review, Sheet
+
+    world, path, *_ = scanned
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    img[: img.shape[0] // 6, :] = 255  # both top corner squares gone
+    bad = tmp_path / "torn.png"
+    cv2.imwrite(str(bad), img)
+    client.force_login(world.users["bob"])
+    _upload(client, world.sessions["A"], bad)
+    sheet = Sheet.objects.get()
+    assert sheet.status == "failed" and sheet.attempt is None
+    review = Review.objects.get()
+    assert review.kind == "sheet" and review.problem
+    client.force_login(world.users["rita"])
+    assert client.get(reverse("omr_image", args=[review.pk]))["Content-Type"] == "image/jpeg"
+    client.post(reverse("omr_review", args=[review.pk]), {"note": ""})
+    review.refresh_from_db()
+    assert review.status == "open"  # a note is required
+    client.post(reverse("omr_review", args=[review.pk]), {"note": "已重新扫描"})
+    review.refresh_from_db()
+    assert review.status == "settled"
