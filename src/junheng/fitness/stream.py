@@ -66,14 +66,14 @@ def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, li
         enc = pc.dictionary_encode(batch.column(c), null_encoding="encode")
         idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         codes += idx * radix
-        dicts.append((enc.dictionary.to_pylist(), radix, len(enc.dictionary)))
+        dicts.append((enc.dictionary, radix, len(enc.dictionary)))
         radix *= max(len(enc.dictionary), 1)
     enc = pc.dictionary_encode(pa.array(codes))
     gid = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
-    keys = []
-    for code in enc.dictionary.to_pylist():
-        keys.append(tuple(d[(code // r) % max(m, 1)] for d, r, m in dicts))
-    return gid, keys
+    # each group's key decoded from its packed code column by column (Arrow take), not code by code
+    combo = enc.dictionary.to_numpy(zero_copy_only=False)
+    parts = [d.take(pa.array((combo // r) % max(m, 1))).to_pylist() for d, r, m in dicts]
+    return gid, list(zip(*parts))
 
 
 def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
