@@ -39,19 +39,28 @@ def site() -> None:
               help="folder for the site packages (<site>.jhsite) and centre.pub.pem")
 @click.option("--key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="the centre's signing key (default $JUNHENG_HOME/site-keys/centre.pem, created on first use)")
+@click.option("--site-ip", "site_ips", multiple=True, metavar="SITE=IP",
+              help="a LAN address of a site's laptop for its HTTPS certificate, e.g. TA01=192.168.1.20 (repeat; "
+                   "the certificate always names <site>.kaodian.local)")
 @click.option("--codes", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="where the unlock codes go (default $JUNHENG_HOME/site-keys/unlock-<year>-<grade>.csv; "
                    "never beside the packages)")
 def prepare_cmd(year: int, grade: int, sites: tuple[str, ...], out_dir: Path, key: Path | None,
-                codes: Path | None) -> None:
+                site_ips: tuple[str, ...], codes: Path | None) -> None:
     """中心：为每个测试点写出签名加密的数据包 / centre: write each site's signed, encrypted package."""
+    addresses: dict[str, list[str]] = {}
+    for pair in site_ips:
+        code, sep, ip = pair.partition("=")
+        if not (sep and code.strip() and ip.strip()):
+            raise click.BadParameter(f"应写作 测试点=地址 / expected SITE=IP: {pair!r}", param_hint="--site-ip")
+        addresses.setdefault(code.strip(), []).append(ip.strip())
     cycle = platform_cycle(year, grade)
     from django.conf import settings
 
-    from junheng_web.delivery.sitenode import prepare
+    from junheng_web.delivery.sitenode import CA_OUT, prepare
 
     key = _centre_key_path(key)
-    made = prepare(cycle, out_dir, key, sites=list(sites) or None)
+    made = prepare(cycle, out_dir, key, sites=list(sites) or None, addresses=addresses)
     codes = codes or Path(settings.JUNHENG_HOME) / "site-keys" / f"unlock-{year}-{grade}.csv"
     codes.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(codes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -62,7 +71,8 @@ def prepare_cmd(year: int, grade: int, sites: tuple[str, ...], out_dir: Path, ke
     for m in made:
         click.echo(f"{m.site} {m.name}: {m.sessions} 场次 / sessions, {m.pupils} 名学生 / pupils → {m.path}")
     click.echo(f"中心公钥 / centre public key: {out_dir / 'centre.pub.pem'} (安装到每台测试点电脑 / install on every "
-               f"site laptop with the package)\n解锁码 / unlock codes: {codes} — 只保存在中心，开考时逐个通知各测试点 / keep "
+               f"site laptop with the package)\n测试 CA 证书 / test CA certificate: {out_dir / CA_OUT} (安装到每台学生"
+               f"电脑的受信任根证书 / install as a trusted root on every pupil's computer)\n解锁码 / unlock codes: {codes} — 只保存在中心，开考时逐个通知各测试点 / keep "
                "at the centre; release each site's code at test start (phone, SMS), never with the package")
 
 
@@ -90,9 +100,12 @@ def _site_env(home: Path) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True, help="processes (one per core)")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="threads per process")
+@click.option("--http", "plain", is_flag=True,
+              help="plain HTTP instead of HTTPS with the site's certificate (the test page's offline copy is then off)")
 @click.option("--load-only", is_flag=True, help="unlock and load the package, then stop (no server)")
 def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path, unlock_code: str | None,
-              proctor_password: str | None, host: str, port: int, workers: int, threads: int, load_only: bool) -> None:
+              proctor_password: str | None, host: str, port: int, workers: int, threads: int, plain: bool,
+              load_only: bool) -> None:
     """测试点电脑：解锁数据包并在局域网提供测试 / site laptop: unlock the package and serve the test on the LAN."""
     _site_env(home)
     from junheng_web.bootstrap import setup
@@ -124,9 +137,31 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
         click.echo(f"监考员账号 / proctor account: proctor  密码 / password: {password}  (只显示这一次 / shown once)")
     if load_only:
         return
-    for url in _lan_urls(host, port):
+    tls_files = None if plain else _tls_files(home, state)
+    scheme = "https" if tls_files else "http"
+    if tls_files is None and not plain:
+        click.echo("数据包没有 HTTPS 证书，使用 HTTP / the package has no HTTPS certificate: plain HTTP", err=True)
+    for url in _lan_urls(host, port, scheme, state):
         click.echo(f"学生 / pupils: {url}/test/    监考台 / proctor: {url}/test/sessions/")
-    _gunicorn(host, port, workers, threads, home)
+    from junheng.site import site_host
+
+    allowed = os.environ.get("JUNHENG_ALLOWED_HOSTS", "localhost")  # the site's fixed name too
+    os.environ["JUNHENG_ALLOWED_HOSTS"] = f"{allowed},{site_host(state['site'])}"
+    _gunicorn(host, port, workers, threads, home, tls_files)
+
+
+def _tls_files(home: Path, state: dict) -> tuple[Path, Path] | None:
+    """The site's certificate and key from the package, written for gunicorn (the key mode 0600)."""
+    if not state.get("tls_cert"):
+        return None
+    folder = home.resolve() / "tls"
+    folder.mkdir(exist_ok=True)
+    cert, key = folder / "server.crt", folder / "server.key"
+    cert.write_text(state["tls_cert"], encoding="ascii")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(state["tls_key"])
+    return cert, key
 
 
 def _check_clock(state: dict) -> None:
@@ -149,7 +184,11 @@ def _check_clock(state: dict) -> None:
                    "more than 12 hours from every session; a wrong clock keeps pupils out or refuses answers", err=True)
 
 
-def _lan_urls(host: str, port: int) -> list[str]:
+def _lan_urls(host: str, port: int, scheme: str = "http", state: dict | None = None) -> list[str]:
+    if scheme == "https":  # the names the certificate is for
+        from junheng.site import certificate_names
+
+        return [f"https://{n}:{port}" for n in certificate_names(state["tls_cert"].encode()) if n not in ("localhost", "127.0.0.1")]
     if host not in ("0.0.0.0", "::"):
         return [f"http://{host}:{port}"]
     found = set()
@@ -163,7 +202,7 @@ def _lan_urls(host: str, port: int) -> list[str]:
     return [f"http://{a}:{port}" for a in sorted(found)] or [f"http://127.0.0.1:{port}"]
 
 
-def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path) -> None:
+def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path, tls_files=None) -> None:
     """Replace this process by gunicorn (the production WSGI server; POSIX only) with threaded
     workers on the node's settings.  A fresh process, not a fork of this one: nothing started
     here (a thread pool of Polars, a database connection) is inherited by the workers."""
@@ -172,6 +211,7 @@ def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path) -> N
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "10",
             "--keep-alive", "5", "--access-logfile", str(home.resolve() / "access.log"), "--error-logfile", "-",
+            *(("--certfile", str(tls_files[0]), "--keyfile", str(tls_files[1])) if tls_files else ()),
             "junheng_web.wsgi:application"]
     sys.stdout.flush()
     sys.stderr.flush()

@@ -1,11 +1,12 @@
 """Settings of a test-site node (测试点服务器, ``junheng site serve``): the platform's settings on the
-laptop's own SQLite (``$JUNHENG_HOME/junheng.sqlite3``), never in debug mode, plain HTTP on the
-school LAN, and any address of a private network accepted as the host name (``lan.LanHostMiddleware``;
+laptop's own SQLite (``$JUNHENG_HOME/junheng.sqlite3``), never in debug mode, HTTPS by gunicorn
+with the site's certificate (``junheng.site.tls``) or plain HTTP with ``--http`` — so no HSTS or
+HTTPS redirect here — and any address of a private network accepted as the host name (``lan.LanHostMiddleware``;
 Django's ``ALLOWED_HOSTS`` has no address ranges)."""
 
 import os
 
-os.environ.setdefault("JUNHENG_SECURE", "0")  # the LAN has no certificates: plain HTTP
+os.environ.setdefault("JUNHENG_SECURE", "0")  # no HSTS / redirect: `site serve --http` must stay reachable
 os.environ["JUNHENG_DEBUG"] = "0"
 
 from junheng_web.settings import *  # noqa: E402,F403

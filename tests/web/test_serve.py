@@ -25,11 +25,12 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(proc, url: str, tries: int = 300) -> None:
-    """Wait until the server ``proc`` answers ``url``; fail with its output if it exits first."""
+def wait_for(proc, url: str, tries: int = 300, context=None) -> None:
+    """Wait until the server ``proc`` answers ``url`` (``context``: an ``ssl`` context for https);
+    fail with its output if it exits first."""
     for _ in range(tries):
         try:
-            urllib.request.urlopen(url, timeout=2).read()
+            urllib.request.urlopen(url, timeout=2, context=context).read()
             return
         except OSError:
             if proc.poll() is not None:

@@ -11,7 +11,9 @@ sessions (no proctor account), the login codes' salted hashes (never a code; the
 HMACs stay at the centre — their key is the centre's secret — so a site finds a code by its salted
 hash, one hash per open session of the site), the booklets assigned to those pupils with their
 blocks and items **without keys, rubrics or score maps**.  ``node.json`` holds the site's own
-signing key and result key (derived by the centre, ``junheng.site.site_signing_key``).
+signing key and result key (derived by the centre, ``junheng.site.site_signing_key``) and its TLS
+server certificate and key, issued by the province test CA (``junheng.site.tls``; the CA's key stays
+at the centre beside the signing key).
 
 A result package holds the site's attempts, page leases, every answer change (UUID, seq, lease,
 client time, arrival), the proctor's events (the log, incidents) and the audit of the node.  The
@@ -37,9 +39,11 @@ from junheng.exceptions import ParameterError
 from junheng.site import (
     PackageError,
     fingerprint,
+    issue_site_certificate,
     load_private,
     load_public,
     new_signing_key,
+    new_test_ca,
     new_unlock_code,
     open_package,
     private_pem,
@@ -80,6 +84,25 @@ def centre_key(path: Path):
         public_path(path).write_bytes(public_pem(key))
         return key
     return load_private(path)
+
+
+CA_KEY, CA_CERT = "test-ca.key.pem", "test-ca.crt"  # beside the centre's key
+CA_OUT = "junheng-test-ca.crt"  # beside the packages: installed on the pupils' computers
+
+
+def province_ca(key_path: Path, now: dt.datetime | None = None) -> tuple[bytes, bytes]:
+    """The province test CA ``(key PEM, certificate PEM)`` beside the centre's key, created on first
+    use (the key with mode 0600, like the signing key)."""
+    folder = Path(key_path).parent
+    key_file, cert_file = folder / CA_KEY, folder / CA_CERT
+    if not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key, cert = new_test_ca(now or timezone.now())
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        cert_file.write_bytes(cert)
+    return key_file.read_bytes(), cert_file.read_bytes()
 
 
 def public_path(key_path: Path) -> Path:
@@ -146,11 +169,15 @@ class Prepared:
 
 
 def prepare(cycle: Cycle, out_dir: Path, key_path: Path, *, sites: list[str] | None = None,
-            now: dt.datetime | None = None) -> list[Prepared]:
+            addresses: dict[str, list[str]] | None = None, now: dt.datetime | None = None) -> list[Prepared]:
     """One signed, encrypted package per test site of ``cycle`` (or of ``sites``, by code) in
-    ``out_dir``, each locked with its own new unlock code; the centre's public key beside them."""
+    ``out_dir``, each locked with its own new unlock code and holding the site's TLS certificate
+    (for ``<code>.kaodian.local`` and the LAN ``addresses`` declared for the site's laptop); the
+    centre's public key and the test CA's certificate beside them."""
     now = now or timezone.now()
     centre = centre_key(key_path)
+    ca_key, ca_cert = province_ca(key_path, now)
+    addresses = addresses or {}
     chosen = TestSite.objects.filter(cycle=cycle).select_related("county__parent__parent").order_by("code")
     if sites:
         found = set(chosen.filter(code__in=sites).values_list("code", flat=True))
@@ -161,12 +188,19 @@ def prepare(cycle: Cycle, out_dir: Path, key_path: Path, *, sites: list[str] | N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "centre.pub.pem").write_bytes(public_pem(centre))
+    (out_dir / CA_OUT).write_bytes(ca_cert)
+    unknown = sorted(set(addresses) - set(chosen.values_list("code", flat=True)))
+    if unknown:
+        raise ParameterError(f"给出了地址的测试点不在本次准备中 / addresses given for sites not prepared: "
+                             f"{', '.join(unknown)}")
     made = []
     for site in chosen:
         records = site_records(cycle, site)
         ends = max((s.ends_at for s in records if isinstance(s, TestSession)), default=now)
         pid, code = str(uuid.uuid4()), new_unlock_code()
-        node = {"site": site.code, "site_name": site.name, "cycle": str(cycle.pk), "package_id": pid,
+        tls_key, tls_cert = issue_site_certificate(ca_key, ca_cert, site.code, addresses.get(site.code, ()), now=now,
+                                             until=ends + VALID_AFTER_END)
+        node = {"tls_key": tls_key.decode(), "tls_cert": tls_cert.decode(),"site": site.code, "site_name": site.name, "cycle": str(cycle.pk), "package_id": pid,
                 "centre": fingerprint(centre),
                 "site_key": private_pem(site_signing_key(centre, site.code, pid)).decode(),
                 "result_key": result_key(centre, site.code, pid).hex()}

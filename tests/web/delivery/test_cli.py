@@ -38,3 +38,25 @@ def test_it_exports_responses_that_score(dw, tmp_path):
 def test_an_unknown_cycle_exits_2(dw, tmp_path):
     r = CliRunner().invoke(cli, ["delivery", "export", "--year", "2030", "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and "2030" in r.output
+
+
+def test_site_prepare_puts_the_declared_address_in_the_certificate_and_refuses_a_malformed_one(dw, tmp_path):
+    """``junheng site prepare --site-ip SITE=IP``: the CA certificate beside the packages, the address
+    in the site's certificate; ``--site-ip`` without ``=`` exits 2 with a message."""
+    import json
+
+    from junheng.site import certificate_names, load_private, open_package
+    from junheng_web.delivery.sitenode import NODE_FILE
+
+    code, key, out = dw.sites["A"].code, tmp_path / "keys" / "centre.pem", tmp_path / "out"
+    r = CliRunner().invoke(cli, ["site", "prepare", "--year", "2022", "--site", code, "-o", str(out), "--key", str(key),
+                                 "--codes", str(tmp_path / "codes.csv"), "--site-ip", f"{code}=10.1.2.3"])
+    assert r.exit_code == 0, r.output
+    assert "junheng-test-ca.crt" in r.output and (out / "junheng-test-ca.crt").exists()
+    unlock = (tmp_path / "codes.csv").read_text(encoding="utf-8-sig").splitlines()[1].split(",")[2]
+    pkg = open_package((out / f"{code}.jhsite").read_bytes(), kind="site", site=code,
+                       trusted=load_private(key).public_key(), unlock_code=unlock)
+    assert "10.1.2.3" in certificate_names(json.loads(pkg.files[NODE_FILE])["tls_cert"].encode())
+    r = CliRunner().invoke(cli, ["site", "prepare", "--year", "2022", "-o", str(out), "--key", str(key),
+                                 "--site-ip", "10.1.2.3"])
+    assert r.exit_code == 2 and "SITE=IP" in r.output

@@ -1,6 +1,7 @@
 """The test-site node end to end (issue 15.1): the centre prepares site A's package; a laptop
 (``junheng site serve`` in a subprocess: its own SQLite, real gunicorn on a free port) unlocks it,
-a pupil signs in and answers over HTTP, the proctor reports an incident in the node's console; the
+a pupil signs in and answers over HTTPS (the site's certificate from the package, the province test
+CA as the only trust root), the proctor reports an incident in the node's console; the
 laptop exports its result package and the centre ingests it — once, then again changing nothing.
 A tampered byte, another centre's key, another site and a wrong unlock code are refused."""
 
@@ -10,6 +11,8 @@ import http.cookiejar
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +23,7 @@ import uuid
 
 import pytest
 
-from junheng.site import PackageError, new_signing_key, private_pem
+from junheng.site import PackageError, new_signing_key, private_pem, site_host
 from tests.web.delivery.conftest import CODE_A0
 from tests.web.test_serve import _port, wait_for
 
@@ -40,10 +43,10 @@ def _junheng(*args, check=True):
 class Browser:
     """A pupil's or proctor's browser: cookies kept, CSRF token sent back."""
 
-    def __init__(self, base):
+    def __init__(self, base, context=None):
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                                  _NoRedirect)
+                                                  _NoRedirect, urllib.request.HTTPSHandler(context=context))
 
     def get(self, path, headers=None):
         return self._open(urllib.request.Request(self.base + path, headers=headers or {}))
@@ -51,7 +54,7 @@ class Browser:
     def post(self, path, data, token, as_json=False):
         body = json.dumps(data).encode() if as_json else urllib.parse.urlencode({**data,
                                                                                 "csrfmiddlewaretoken": token}).encode()
-        headers = {"X-CSRFToken": token, "Content-Type": "application/json" if as_json
+        headers = {"X-CSRFToken": token, "Referer": self.base + path, "Content-Type": "application/json" if as_json
                    else "application/x-www-form-urlencoded"}
         return self._open(urllib.request.Request(self.base + path, data=body, headers=headers))
 
@@ -95,10 +98,19 @@ def test_prepare_serve_answer_export_ingest(dw, tmp_path, prepared):
                              "--proctor-password", PASSWORD, "--host", "127.0.0.1", "--port", str(port),
                              "--workers", "1", "--threads", "4"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    base, answer_id = f"http://127.0.0.1:{port}", str(uuid.uuid4())
+    base, answer_id = f"https://127.0.0.1:{port}", str(uuid.uuid4())
+    trust = ssl.create_default_context(cafile=str(tmp_path / "out" / "junheng-test-ca.crt"))  # the CA only
     try:
-        wait_for(proc, base + "/test/")
-        pupil = Browser(base)
+        wait_for(proc, base + "/test/", context=trust)
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):  # not a public CA's
+            urllib.request.urlopen(base + "/test/", timeout=5, context=ssl.create_default_context())
+        # the served certificate is for the site's fixed name (as a browser typing it would check)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                trust.wrap_socket(raw, server_hostname=site_host(site)) as tls_sock:
+            assert tls_sock.version() in ("TLSv1.2", "TLSv1.3")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, pytest.raises(ssl.SSLCertVerificationError):
+            trust.wrap_socket(raw, server_hostname="other.kaodian.local")
+        pupil = Browser(base, trust)
         status, page = pupil.get("/test/")
         assert status == 200
         status, _ = pupil.post("/test/", {"code": CODE_A0}, _token(page))
@@ -113,7 +125,7 @@ def test_prepare_serve_answer_export_ingest(dw, tmp_path, prepared):
                                   as_json=True)
         assert status == 200 and json.loads(body)["ack"] == [answer_id]
         # the proctor on the node: sign in, open the session's console, report an incident
-        proctor = Browser(base)
+        proctor = Browser(base, trust)
         _, login = proctor.get("/accounts/login/")
         status, _ = proctor.post("/accounts/login/", {"username": "proctor", "password": PASSWORD}, _token(login))
         assert status == 302

@@ -49,6 +49,41 @@ def test_a_site_package_holds_masked_pupils_hashes_and_no_keys(dw, tmp_path, key
     assert node["site"] == dw.sites["A"].code and "PRIVATE KEY" in node["site_key"]
 
 
+def test_a_site_package_carries_its_https_certificate_from_the_centres_test_ca(dw, tmp_path, keys):
+    """The CA is made once beside the centre's key (its key mode 0600, never in a package); each
+    package's certificate names the site's fixed host and the declared LAN address and is signed by
+    that CA (checked by ``cryptography``'s path validation); an address for a site not prepared,
+    or a public one, is refused."""
+    import ipaddress
+    import stat
+
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store
+
+    from junheng.exceptions import ParameterError
+    from junheng_web.delivery.sitenode import CA_KEY, CA_OUT, NODE_FILE, prepare
+
+    code = dw.sites["A"].code
+    made = prepare(dw.cycle, tmp_path / "out", keys, sites=[code], addresses={code: ["192.168.7.9"]})[0]
+    ca_file = keys.parent / CA_KEY
+    assert stat.S_IMODE(ca_file.stat().st_mode) == 0o600
+    ca = (tmp_path / "out" / CA_OUT).read_bytes()
+    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=load_private(keys).public_key(),
+                       unlock_code=made.unlock_code)
+    node = json.loads(pkg.files[NODE_FILE])
+    assert ca_file.read_bytes() not in made.path.read_bytes() and "PRIVATE KEY" in node["tls_key"]
+    cert = x509.load_pem_x509_certificate(node["tls_cert"].encode())
+    store = Store([x509.load_pem_x509_certificate(ca)])
+    for name in (x509.DNSName(f"{code.lower()}.kaodian.local"), x509.IPAddress(ipaddress.ip_address("192.168.7.9"))):
+        PolicyBuilder().store(store).build_server_verifier(name).verify(cert, [])
+    again = prepare(dw.cycle, tmp_path / "out2", keys, sites=[code])[0]  # the same CA next time
+    assert (tmp_path / "out2" / CA_OUT).read_bytes() == ca and again.path.exists()
+    with pytest.raises(ParameterError, match="不在本次准备中"):
+        prepare(dw.cycle, tmp_path / "out3", keys, sites=[code], addresses={"NOPE": ["192.168.1.2"]})
+    with pytest.raises(ParameterError, match="局域网"):
+        prepare(dw.cycle, tmp_path / "out3", keys, sites=[code], addresses={code: ["8.8.8.8"]})
+
+
 def test_the_node_loads_once_refuses_a_replay_and_an_expired_package(dw, tmp_path, keys):
     from junheng_web.delivery.sitenode import prepare, unlock
 
