@@ -1,0 +1,70 @@
+"""The OMR manual-review queue in the browser: a county user uploads a generated scan of booklet B1
+(a faint stray mark on I4 under a lighting gradient) for a session, the reading runs, the queue
+lists I4 with the sheet's crop, the entry's page shows the crop and each bubble's darkness, the
+correction is saved.  Screenshots: test-artifacts/e2e/omr-queue.png and omr-review.png."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.support import login
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
+
+_spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[1] / "fixtures" / "delivery.py")
+fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixture)
+_spec2 = importlib.util.spec_from_file_location("omr_web_test", Path(__file__).parents[1] / "web" / "omr" / "test_omr_review.py")
+web_test = importlib.util.module_from_spec(_spec2)
+_spec2.loader.exec_module(web_test)
+
+
+def test_a_county_user_uploads_reviews_and_corrects(site_world, live_server, browser, artifacts, tmp_path, settings,
+                                                    monkeypatch):
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import Review
+    from junheng_web.registry.models import Region
+    from junheng_web.testsites.models import TestSession, TestSite
+
+    monkeypatch.setenv("JUNHENG_JOBS_EAGER", "1")
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    cycle = site_world["cycle"]
+    site = TestSite.objects.create(cycle=cycle, county=Region.objects.get(code="410102"), code="TA01", name="甲测试点",
+                                   address="")
+    now = timezone.now()
+    session = TestSession.objects.create(site=site, subject="语文", room="1", starts_at=now - dt.timedelta(hours=2),
+                                         ends_at=now - dt.timedelta(hours=1))
+    fixture.build(cycle, session, [site_world["pupils"][0].student_id], ["ACDEFGHJ"])
+    path, pid, answers, faint = web_test._scan(session, tmp_path)
+
+    base = live_server.url
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base, "county-410102")
+    page.goto(f"{base}/omr/sessions/{session.pk}/")
+    page.set_input_files("#omr-upload input[type=file]", str(path))
+    page.click("#omr-upload button[type=submit]")
+    page.wait_for_url("**/jobs/**")
+    page.goto(f"{base}/omr/")
+    row = page.locator("#omr-queue tbody tr")
+    assert row.count() == 1 and "I4" in row.inner_text()
+    page.wait_for_function("document.querySelector('img.omr-crop') && document.querySelector('img.omr-crop').naturalWidth > 0")
+    page.screenshot(path=str(artifacts / "omr-queue.png"), full_page=True)
+    page.click("#omr-queue >> text=核对")
+    page.wait_for_function("document.getElementById('omr-crop').naturalWidth > 0")
+    assert page.locator("#omr-read").inner_text() == answers["I4"]
+    assert "faint" in page.locator("#omr-marks").inner_text()
+    page.screenshot(path=str(artifacts / "omr-review.png"), full_page=True)
+    page.fill("input[name=answer]", faint)
+    page.click("#omr-submit")
+    page.wait_for_url("**/omr/")
+    review = Review.objects.get()
+    assert (review.status, review.answer) == ("corrected", faint)
+    assert Answer.objects.filter(item__item_id="I4", raw=faint, seq=1).count() == 1
