@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,6 +214,7 @@ def main() -> None:
             if a:
                 print(f"  ratio {name:<20} p50 before/after {b[1] / a[1]:7.1f}×  p99 before/after {b[2] / a[2]:7.1f}×  "
                       f"req/s after/before {a[0] / b[0]:6.1f}×  (p99 after {a[2]:.0f} ms)")
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
