@@ -103,6 +103,19 @@ def main() -> None:
         print(f"I/O floor (read + write only)  : CSV {floor_s:5.2f} s ({N / floor_s / base_rps:5.0f}×), "
               f"Parquet {floor_pq:5.2f} s ({N / floor_pq / base_rps:5.0f}×)")
 
+        # what reading alone costs, against the whole per-record command: the ceiling of any ratio
+        budget = N / base_cps  # the per-record command's CPU-seconds for all N records
+        for label, read in (("CSV (all text)", lambda: pl.read_csv(csv, infer_schema=False)),
+                            ("Parquet", lambda: pl.read_parquet(pq))):
+            c = time.process_time()
+            frame = read()
+            cpu = time.process_time() - c
+            print(f"reading alone, {label:<14}: {cpu:5.2f} CPU-s = {100 * cpu / budget:4.1f} % of the per-record "
+                  f"command's {budget:.1f} CPU-s (ceiling {budget / cpu:4.0f}× per CPU-second)")
+        c = time.process_time()
+        frame.write_parquet(tmp / "floor2.parquet")
+        print(f"writing alone, Parquet        : {time.process_time() - c:5.2f} CPU-s")
+
         ours = pl.read_parquet(tmp / "out2.parquet", columns=["总分"]).head(done)["总分"]
         theirs = pl.read_csv(tmp / "base.csv", columns=["总分"], schema_overrides={"总分": pl.Float64})["总分"]
         agree = int((ours.fill_null(-1.0) == theirs.fill_null(-1.0)).sum())
