@@ -94,7 +94,7 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     pupil.click("#next")
     pupil.check("#item input[value=A]")
     pupil.wait_for_selector("#hold:not([hidden])")
-    pupil.wait_for_selector("#sync[data-unsynced='0']")
+    pupil.wait_for_selector("#sync[data-unsynced='1']")  # parked in the page, not on the server
     assert "暂停中" in pupil.inner_text("#hold") and pupil.get_attribute("#delivery", "data-hold") == "paused"
     assert pupil.locator("#item input").first.is_disabled() and pupil.is_disabled("#submit")
     assert Answer.objects.count() == before

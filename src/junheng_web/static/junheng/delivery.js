@@ -211,7 +211,7 @@
   }
 
   function showSync() {
-    var el = $("sync"), n = state.queue.length;
+    var el = $("sync"), n = state.queue.length + (state.parked ? state.parked.length : 0);  // parked: not on the server yet
     el.textContent = n ? fmt(T.unsynced, { n: n }) + (navigator.onLine ? "" : " · " + T.offline) : T.saved;
     el.className = n ? "pending" : "ok";
     el.setAttribute("data-unsynced", String(n));
