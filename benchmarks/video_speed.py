@@ -7,9 +7,12 @@ with a key frame every second and no B-frames, and one with a key frame every 2 
 Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pass:
 
 * the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
+* the ffmpeg path with the detector's graph as shipped (weights listed as inputs, nothing folded);
 * the new path: ffmpeg decoding (key frames only when they come at least once per sample period;
   else non-reference frames and the de-blocking filter skipped), the frame scaled inside ffmpeg to
-  the detector's input (384 px: every drawn face still found), the detector on sampled frames
+  the detector's input (384 px, threshold 0.4: every drawn face still found; 512 and 320 px, and
+  the old threshold 0.5, for comparison), the detector's
+  weights folded (batch norms merged into convolutions, ``people._graph``), the detector on sampled frames
   only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
 
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
@@ -67,26 +70,33 @@ def main() -> None:
         _encode(files["key frame every 2 s, B-frames"], frames, 50, 2)
         print(f"{SECONDS} s of 1280×720 H.264 at 25 fps, 12 faces drawn; CPU = this process + ffmpeg children; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
-        print("|---|---|---:|---:|---:|---:|---:|---|")
+        print("| stream | path | picture samples/s | detector input | threshold | CPU s | × real time per core | wall × | faces min/median |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
-            for name, decoder, width, fps, every in (("old (OpenCV, every frame)", "opencv", 640, 1.0, 0.0),
-                                                     ("new (ffmpeg)", "ffmpeg", 384, 1.0, 0.0),
-                                                     ("new (ffmpeg), faces 1/s", "ffmpeg", 384, 2.0, 1.0),
-                                                     ("new (ffmpeg)", "ffmpeg", 384, 2.0, 0.0)):
-                counter = FaceCounter(FaceDetector(input_width=width), period_s=every)
+            for name, decoder, width, thr, fps, every, fold in (
+                    ("old (OpenCV, every frame, graph as shipped)", "opencv", 640, 0.5, 1.0, 0.0, False),
+                    ("ffmpeg, graph as shipped", "ffmpeg", 384, 0.5, 1.0, 0.0, False),
+                    ("new (ffmpeg, weights folded)", "ffmpeg", 384, 0.5, 1.0, 0.0, True),
+                    ("new (ffmpeg, weights folded)", "ffmpeg", 512, 0.4, 1.0, 0.0, True),
+                    ("new (ffmpeg, weights folded)", "ffmpeg", 384, 0.4, 1.0, 0.0, True),
+                    ("new (ffmpeg, weights folded)", "ffmpeg", 320, 0.4, 1.0, 0.0, True),
+                    ("new (ffmpeg, weights folded), faces 1/s", "ffmpeg", 384, 0.4, 2.0, 1.0, True),
+                    ("new (ffmpeg, weights folded)", "ffmpeg", 384, 0.4, 2.0, 0.0, True)):
+                counter = FaceCounter(FaceDetector(input_width=width, threshold=thr, fold_weights=fold), period_s=every)
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
                 faces = counter.frame()["faces"].to_numpy()
-                runs.append((label, name, fps, SECONDS / cpu))
-                print(f"| {label} | {name} | {fps:g} | {width} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
+                runs.append((label, name, fps, width, thr, SECONDS / cpu))
+                print(f"| {label} | {name} | {fps:g} | {width} | {thr:g} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
                       f"{faces.min()}/{np.median(faces):g} |")
         for label in files:
-            old = next(r[3] for r in runs if r[0] == label and r[1].startswith("old"))
-            for _, _name, fps, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
-                print(f"{label}, {fps:g} samples/s: new path {rt / old:.1f}× the old path's speed (same run)")
-
+            old = next(r[5] for r in runs if r[0] == label and r[1].startswith("old"))
+            shipped = next(r[5] for r in runs if r[0] == label and r[1].startswith("ffmpeg, graph as shipped"))
+            for _, name, fps, width, thr, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
+                same = f", {rt / shipped:.2f}× the graph as shipped at 384 px" if (fps, width) == (1.0, 384) else ""
+                print(f"{label}, {fps:g} samples/s, {width} px, threshold {thr:g}, {name}: {rt / old:.1f}× the old path's speed{same} "
+                      "(same run)")
 
 if __name__ == "__main__":
     main()

@@ -47,6 +47,19 @@ def test_counts_the_faces_drawn(detector, n):
         assert conf > 0.5
 
 
+def test_folded_weights_give_the_shipped_networks_detections(detector):
+    # the graph as shipped (weights listed as inputs, nothing folded) is the oracle: folding batch
+    # norms into convolutions changes only rounding, so the same faces, boxes and confidences
+    shipped = FaceDetector(input_width=detector.input_width, fold_weights=False)
+    for n in (3, 12):
+        frame = room_frame(n, np.random.default_rng(40 + n))
+        ours, theirs = detector(frame), shipped(frame)
+        assert len(ours) == len(theirs) == n
+        order = np.lexsort((ours[:, 0], ours[:, 1]))
+        ref = np.lexsort((theirs[:, 0], theirs[:, 1]))
+        np.testing.assert_allclose(ours[order], theirs[ref], atol=0.05)
+
+
 def test_no_face_in_a_textured_room(detector):
     rng = np.random.default_rng(3)
     blocks = np.kron(rng.integers(40, 220, size=(45, 80, 3)), np.ones((8, 8, 1))).astype(np.uint8)
