@@ -97,7 +97,7 @@ class FaceDetector:
     frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (weights
     not folded, see :func:`_graph`; only for the speed benchmark's comparison)."""
 
-    def __init__(self, input_width: int = 384, threshold: float = 0.4, nms_iou: float = 0.3,
+    def __init__(self, input_width: int = 640, threshold: float = 0.4, nms_iou: float = 0.3,
                  threads: int = 1, *, fold_weights: bool = True) -> None:
         if not (input_width >= 32 and 0 < threshold < 1 and 0 < nms_iou <= 1 and threads >= 1):
             raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
