@@ -58,6 +58,10 @@ class Sheet(models.Model):
     image = models.CharField(max_length=300, blank=True)  # annotated page (or, failed: the scan), MEDIA_ROOT-relative
     attempt = models.ForeignKey("delivery.Attempt", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     same_as = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # every bubble measured, column-wise (part, key, value, darkness, cover, confidence, state), and the
+    # sheet's issues (Issue.as_dict()): what the reader saw, kept for audits and re-checks
+    bubbles = models.JSONField(default=dict, blank=True)
+    issues = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["upload", "id"]

@@ -154,12 +154,14 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
                  formats: dict[str, str]):
     session = upload.session
     status = row["status"]
+    mine = [i for i in batch.issues if i.file == row["sheet"]]
     sheet = Sheet.objects.create(upload=upload, session=session, name=row["sheet"], sha256=row["sheet_hash"] or "",
                                  status=status, booklet=row["booklet"] or "", person_id=row["person_id"] or "",
-                                 rotation=row["rotation"] or 0)
+                                 rotation=row["rotation"] or 0, issues=[i.as_dict() for i in mine],
+                                 bubbles=_bubble_columns(batch.bubbles, row["sheet_hash"]) if status == "read" else {})
     if status == Sheet.Status.DUPLICATE:
         return
-    problems = [i.message() for i in batch.issues if i.file == row["sheet"] and i.severity != "warning"]
+    problems = [i.message() for i in mine if i.severity != "warning"]
     if status == Sheet.Status.FAILED:
         src = files.get(row["source"])
         if src is not None:
@@ -195,6 +197,13 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
             marks=[{"value": v, "darkness": round(float(d), 3), "cover": round(float(c), 3),
                     "confidence": round(float(q), 3), "state": s}
                    for v, d, c, q, s in b.select("value", "darkness", "cover", "confidence", "state").iter_rows()])
+
+
+def _bubble_columns(bubbles: pl.DataFrame, digest: str) -> dict[str, list]:
+    """One sheet's bubbles as columns (numbers to 3 decimals): a few kB per sheet."""
+    b = bubbles.filter(pl.col("sheet_hash") == digest)
+    cols = b.select("part", "key", "value", pl.col("darkness", "cover", "confidence").round(3), "state")
+    return {c: cols[c].to_list() for c in cols.columns}
 
 
 def booklet_item_pks(booklet: Booklet) -> list[tuple[str, int]]:

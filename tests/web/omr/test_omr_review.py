@@ -84,6 +84,10 @@ def test_upload_read_review_correct_and_audit(client, scanned):
     for item, ans in answers.items():
         if item != "I3":  # constructed: scored by the scorers (raw is their code), not the sheet's digit
             assert _raw(world, pid, item) == ans
+    # every bubble is kept with its confidence (19 id columns of the 学籍号 + the items' bubbles)
+    assert len(sheet.bubbles["confidence"]) == 10 * 17 + 3 + 11 + 4 + 4 + 3 + 2
+    i4 = [k for k, key in enumerate(sheet.bubbles["key"]) if key == "I4"]
+    assert min(sheet.bubbles["confidence"][k] for k in i4) < 0.5
     (review,) = Review.objects.filter(session=session)
     assert (review.item_id, review.read, review.kind) == ("I4", answers["I4"], "item")
     assert review.confidence < 0.5
@@ -155,6 +159,19 @@ def test_another_county_gets_404_and_the_same_file_twice_is_read_once(client, sc
     assert client.post(reverse("omr_review", args=[review.pk]), {"answer": "A"}).status_code == 404
     client.force_login(world.users["sam"])  # a scorer may never review
     assert client.get(reverse("omr_queue")).status_code == 403
+
+
+def test_an_oversized_file_is_refused_before_it_is_kept(client, scanned, monkeypatch):
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Upload
+
+    world, path, *_ = scanned
+    monkeypatch.setattr(services, "MAX_BYTES", path.stat().st_size - 1)
+    client.force_login(world.users["bob"])
+    resp = _upload(client, world.sessions["A"], path)
+    assert "MB" in client.get(resp["Location"]).content.decode()
+    assert Upload.objects.count() == 0
+    assert not list((Path(settings_media(client)) / "omr").rglob("incoming-*"))
 
 
 def test_a_sheet_without_corners_is_queued_not_guessed(client, scanned, tmp_path):
