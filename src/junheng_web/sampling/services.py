@@ -212,14 +212,27 @@ def demo_cycle(year: int = 2022) -> Cycle:
     return cycle
 
 
+_PUPIL_COLUMNS = ("run_id", "cycle_id", "pupil_id", "sampled_school_id", "subject", "pupil_order", "school_weight",
+                  "pupil_weight", "base_weight")
+
+
 def _save_pupils(run: SampleRun, cycle: Cycle, pupils: pl.DataFrame, schools: dict[str, SampledSchool]) -> None:
-    SampledPupil.objects.bulk_create(
-        (SampledPupil(run=run, cycle=cycle, pupil_id=r["pupil_pk"], sampled_school=schools[r["school_code"]],
-                      subject=r["subject"], pupil_order=r["pupil_order"], school_weight=r["school_weight"],
-                      pupil_weight=r["pupil_weight"], base_weight=r["base_weight"])
-         for r in pupils.iter_rows(named=True)),
-        batch_size=5000,
-    )
+    """Insert the sampled pupils (about 168,000 per cycle at scale 1) with one batched
+    ``executemany`` from the frame's rows — no model object per pupil (ten times the CPU). Called
+    inside the caller's transaction; the rows go in the frame's order, as ``bulk_create`` put them."""
+    school_ids = {code: s.pk for code, s in schools.items()}
+    rows = pupils.select(
+        pl.lit(run.pk, pl.Int64).alias("run_id"), pl.lit(cycle.pk, pl.Int64).alias("cycle_id"),
+        pl.col("pupil_pk").alias("pupil_id"),
+        pl.col("school_code").replace_strict(school_ids, return_dtype=pl.Int64).alias("sampled_school_id"),
+        "subject", pl.col("pupil_order").cast(pl.Int64), *[pl.col(c).cast(pl.Float64) for c in _PUPIL_COLUMNS[-3:]],
+    ).rows()
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(SampledPupil._meta.db_table)} ({', '.join(quote(c) for c in _PUPIL_COLUMNS)}) "
+           f"VALUES ({', '.join(['%s'] * len(_PUPIL_COLUMNS))})")
+    with connection.cursor() as cur:
+        for k in range(0, len(rows), 20_000):
+            cur.executemany(sql, rows[k:k + 20_000])
 
 
 def replace_sampled(cycle: Cycle, codes, status: str = SampledSchool.Status.REFUSED) -> list[tuple[str, str]]:
