@@ -66,11 +66,13 @@ def home(request: HttpRequest) -> HttpResponse:
             tasks.append({"text": _("上传问卷数据"), "url": f"/cycles/{cycle.pk}/upload/questionnaire/"})
         if can(user, "sitelist.download") and user.school_id:
             tasks.append({"text": _("下载测试点学生名单"), "url": f"/cycles/{cycle.pk}/sites/"})
+        if can(user, "session.run") and user.school_id:  # test day: the sessions and their consoles
+            tasks.append({"text": _("监考台：打开本校测试场次（签到、延时、暂停、解锁）"), "url": reverse("delivery_sessions")})
         if can(user, "video.review"):
             n = restrict(Flag.objects.filter(status=Flag.Status.OPEN, session__site__cycle=cycle), user,
                          "video.review").count()
-            if n:
-                tasks.append({"text": _("审核视频标记：%(n)d 条待审核") % {"n": n}, "url": "/video/"})
+            tasks.append({"text": _("审核视频标记：%(n)d 条待审核") % {"n": n} if n else _("视频巡查：暂无待审核的标记"),
+                          "url": "/video/"})
         if can(user, "dashboard.view"):
             tasks.append({"text": _("查看采集进度"), "url": f"/cycles/{cycle.pk}/progress/"})
             tasks.append({"text": _("查看体质健康结果"), "url": f"/cycles/{cycle.pk}/dashboard/"})

@@ -52,3 +52,9 @@ def in_language(value) -> str:
 
     zh, sep, en = str(value or "").partition(" / ")
     return en if sep and (get_language() or "").startswith("en") else zh
+
+
+@register.filter
+def startswith(value: str, prefix: str) -> bool:
+    """``request.path|startswith:url`` — whether a page lies under a section (the current tab)."""
+    return bool(prefix) and str(value).startswith(str(prefix))

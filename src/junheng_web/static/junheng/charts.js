@@ -19,7 +19,7 @@
     var chart = echarts.getInstanceByDom(el) || echarts.init(el);
     chart.resize();
     chart.setOption({animation: false, tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, legend: {top: 0},
-      grid: {left: 10, right: 40, top: 36, bottom: 24, containLabel: true},
+      grid: {left: 10, right: 40, top: 58, bottom: 24, containLabel: true},
       yAxis: {type: "category", data: names, inverse: true, axisLabel: {interval: 0, fontSize: 12}},
       xAxis: {type: "value", min: 0, max: opts.max || 100, name: opts.unit || "%"},
       series: series}, true);
@@ -29,7 +29,10 @@
   }
   function wholeLine(value, label) {
     return value == null ? undefined : {symbol: "none", silent: true, lineStyle: {color: "#b22a2a", type: "dashed"},
-      label: {formatter: label + " " + value, position: "insideEndTop"}, data: [{xAxis: value}]};
+      // the label stands level above the line's top (its start), between the legend and the bars (along the
+      // line it would be drawn rotated over the bars)
+      label: {formatter: label + " " + value + "%", position: "start", distance: 6, color: "#b22a2a"},
+      data: [{xAxis: value}]};
   }
 
   var p = document.getElementById("progress-chart");
