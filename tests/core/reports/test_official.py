@@ -176,3 +176,24 @@ def test_the_pdf_shows_the_numbers_of_the_print_html(official):
         got = _numbers(subprocess.run(["pdftotext", str(pdfs[k]), "-"], capture_output=True, text=True,
                                       check=True).stdout)
         assert want and got == want, (k, (want - got).most_common(5), (got - want).most_common(5))
+
+
+def test_an_unknown_verdict_is_typeset_as_a_dash(official):
+    """A verdict the data cannot give (a CV over too few schools, a school indicator without its
+    standard: ``None``) typesets as "—" or the bare value; Typst refused ``if none`` and the demo's
+    small-scale reports stopped there."""
+    tb, county, _, _ = official
+    ctx = {**render.county_context(tb, county), "print": True}
+    for r in ctx["resource"]["cv_rows"]:
+        r["ok"] = None
+    for row in ctx["schools"]:
+        for v in row["vals"]:
+            v["ok"] = None
+    before = _compact("".join(_pages_of(typeset.pdf(typeset.data({**render.county_context(tb, county), "print": True})))))
+    after = _compact("".join(_pages_of(typeset.pdf(typeset.data(ctx)))))
+    assert after.count("—") >= before.count("—") + len(ctx["resource"]["cv_rows"]) > before.count("—")
+
+
+def _pages_of(pdf: bytes) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    return text.decode().split("\f")[:-1]
