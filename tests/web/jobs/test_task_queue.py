@@ -39,9 +39,18 @@ def mark(job, what):
     with open(os.environ["SEC_LOG"], "a") as f:
         f.write(json.dumps({"job": job.pk, "pid": os.getpid(), "what": what, "attempt": job.attempts}) + "\\n")
 
+def pids_started():
+    with open(os.environ["SEC_LOG"]) as f:
+        return {json.loads(line)["pid"] for line in f if '"start"' in line}
+
 @runner.kind("test.slow")
 def slow(job, progress):
     mark(job, "start")
+    # "meet": n — wait (up to 120 s) until n worker processes have each started a job, so a test
+    # of sharing does not depend on how fast the second worker starts on a busy machine
+    deadline = time.monotonic() + 120
+    while len(pids_started()) < int(job.params.get("meet", 0)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(float(job.params.get("sleep", 0.3)))
     mark(job, "end")
     return {"n": job.params.get("n", 1)}
@@ -151,7 +160,7 @@ def _wait(predicate, timeout: float = 120) -> None:
 
 def test_two_workers_share_the_queue_and_no_job_runs_twice(env):
     pks = json.loads(_py(env, """
-        print(json.dumps([runner.enqueue("test.slow", params={"n": i, "sleep": 0.3}).pk for i in range(12)]))
+        print(json.dumps([runner.enqueue("test.slow", params={"n": i, "sleep": 0.3, "meet": 2}).pk for i in range(12)]))
     """))
     workers = [_worker(env, once=True) for _ in range(2)]
     ran = [int(w.communicate(timeout=300)[0].strip().splitlines()[-1]) for w in workers]
@@ -223,7 +232,7 @@ def test_retries(env):
 
 def test_a_fanned_out_job_runs_its_parts_on_several_workers_and_aggregates(env):
     parent = int(_py(env, """
-        print(runner.enqueue_group("test.group", "test.slow", [{"n": i, "sleep": 0.5} for i in range(1, 7)]).pk)
+        print(runner.enqueue_group("test.group", "test.slow", [{"n": i, "sleep": 0.5, "meet": 2} for i in range(1, 7)]).pk)
     """))
     assert _jobs(env, parent)[parent]["status"] == "running"
     workers = [_worker(env, once=True) for _ in range(2)]
