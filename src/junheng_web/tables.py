@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 import django_tables2 as tables
 import polars as pl
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -87,6 +88,17 @@ class ListTable(tables.Table):
 def scoped_choices(queryset, label: Callable = str) -> list[tuple]:
     """Choices for a filter from a queryset the caller has restricted (``(pk, label)``)."""
     return [(o.pk, label(o)) for o in queryset]
+
+
+def text_search(queryset, fields: tuple[str, ...], value: str):
+    """Rows any of whose ``fields`` contains ``value`` (a code or part of a name)."""
+    value = (value or "").strip()
+    if not value:
+        return queryset
+    q = Q()
+    for f in fields:
+        q |= Q(**{f"{f}__icontains": value})
+    return queryset.filter(q)
 
 
 def _cell(value):
@@ -184,4 +196,4 @@ def list_page(request: HttpRequest, table_class: type[ListTable], queryset, *, t
 
 
 __all__ = ["EXPORT_MAX_ROWS", "PER_PAGE", "UNMASK_ACTION", "ListTable", "PersonalColumn", "list_page",
-           "scoped_choices", "table_frame"]
+           "scoped_choices", "table_frame", "text_search"]

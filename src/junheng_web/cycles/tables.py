@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import django_filters as filters
 import django_tables2 as tables
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from junheng_web.accounts.scoping import restrict
 from junheng_web.cycles.progress import missing
 from junheng_web.registry.models import Region
 from junheng_web.sampling.models import SampledSchool
-from junheng_web.tables import ListTable
+from junheng_web.tables import ListTable, text_search
 from junheng_web.testsites.models import TestSite
 
 
@@ -21,17 +21,6 @@ def _counties(request):
     if request is None:
         return Region.objects.none()
     return restrict(Region.objects.all(), request.user).filter(level=Region.Level.COUNTY).order_by("code")
-
-
-def text_search(queryset, fields: tuple[str, ...], value: str):
-    """Rows any of whose ``fields`` contains ``value`` (a code or part of a name)."""
-    value = (value or "").strip()
-    if not value:
-        return queryset
-    q = Q()
-    for f in fields:
-        q |= Q(**{f"{f}__icontains": value})
-    return queryset.filter(q)
 
 
 class SampledSchoolFilter(filters.FilterSet):

@@ -1,4 +1,4 @@
-"""Questionnaire pages of a cycle: the list (responses per county, through ``restrict``), the
+"""Questionnaire pages of a cycle: the list (a ``junheng_web.tables`` table; responses per county, through ``restrict``), the
 definition upload (province admin), and the summary of a region (scale means, indicator rates —
 computed by the core, the same figures ``junheng questionnaire scales`` prints).  The upload of
 responses is the cycle's upload page (``/cycles/<pk>/upload/questionnaire/``)."""
@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,22 +21,31 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.questionnaires import services
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
+from junheng_web.questionnaires.tables import QuestionnaireFilter, QuestionnaireTable
 from junheng_web.registry.models import Region
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
+from junheng_web.tables import list_page
 
 
 @login_required
 def questionnaire_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cycle's questionnaires as a table (paged, sorted, filtered by code, title or respondent,
+    exportable), the responses per county of the user's area, and the definition upload."""
     cycle = scoped_cycle(request, pk)
     user = request.user
-    questionnaires = list(restrict(Questionnaire.objects.filter(cycle=cycle), user))
+    qs = restrict(Questionnaire.objects.filter(cycle=cycle), user).order_by("code")
+    questionnaires = list(qs)
     counties = restrict(Region.objects.all(), user).filter(level=Region.Level.COUNTY)
     responses = restrict(QuestionnaireResponse.objects.filter(cycle=cycle), user)
     rows = services.responses_by_county(responses, counties, questionnaires)
-    return render(request, "questionnaires/list.html", {
-        "cycle": cycle, "questionnaires": questionnaires, "rows": rows,
-        "can_define": can(user, "questionnaire.define"), "can_upload": can(user, "questionnaire.upload"),
-        "can_summary": can(user, "dashboard.view")})
+    can_summary, can_upload = can(user, "dashboard.view"), can(user, "questionnaire.upload")
+    return list_page(request, QuestionnaireTable, qs, filterset=QuestionnaireFilter, title=_("问卷"),
+                     crumbs=[(_("监测周期"), reverse("cycle_list")),
+                             (str(cycle), reverse("cycle_detail", args=[cycle.pk]))],
+                     export=f"questionnaires-{cycle.year}", template="questionnaires/list.html",
+                     table_kwargs={"cycle": cycle, "can_summary": can_summary, "can_upload": can_upload},
+                     context={"cycle": cycle, "nav": "cycles/_nav.html", "questionnaires": questionnaires,
+                              "rows": rows, "can_define": can(user, "questionnaire.define")})
 
 
 @login_required

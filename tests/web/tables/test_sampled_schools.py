@@ -129,7 +129,7 @@ def test_every_list_table_uses_the_platforms_template_and_empty_text():
     from junheng_web.tables import ListTable
 
     for module in ("junheng_web.cycles.tables", "junheng_web.accounts.tables", "junheng_web.supervision.tables",
-                   "junheng_web.registry.search"):
+                   "junheng_web.registry.search", "junheng_web.questionnaires.tables"):
         importlib.import_module(module)
 
     def subclasses(cls):
