@@ -71,6 +71,8 @@ MATRIX = [
                                          "kind": "seating"}, action="sitelist.download", school_bound=True),
     Entry("upload", lambda w: {"pk": w.cycle.pk, "kind": "roster"}, action="roster.upload", bound=False,
           owner="dave"),
+    Entry("upload_jobs", lambda w: {"pk": w.cycle.pk, "kind": "roster"}, action="roster.upload", bound=False,
+          owner="dave"),
     Entry("upload_template", lambda w: {"pk": w.cycle.pk, "kind": "roster"}, action="roster.upload", bound=False,
           owner="dave"),
     Entry("school_status", _cyc, action="roster.upload", bound=False, owner="dave"),

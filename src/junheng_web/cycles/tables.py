@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from junheng_web.accounts.scoping import restrict
 from junheng_web.cycles.progress import missing
+from junheng_web.jobs.models import Job
 from junheng_web.registry.models import Region
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.tables import ListTable, text_search
@@ -168,3 +169,38 @@ class OverdueTable(ListTable):
 
     def value_contacts(self, value):
         return self.render_contacts(value)
+
+
+class UploadJobFilter(filters.FilterSet):
+    """The 上传记录 list's filters: county, status, the file's or the school's name or code."""
+
+    q = filters.CharFilter(label=_("文件名或学校"), method="search")
+    county = filters.ModelChoiceFilter(label=_("区县"), field_name="county", queryset=_counties, empty_label=_("全部"))
+    status = filters.ChoiceFilter(label=_("状态"), choices=Job.Status.choices, empty_label=_("全部"))
+
+    class Meta:
+        model = Job
+        fields = ["q", "county", "status"]
+
+    def search(self, queryset, name, value):
+        return text_search(queryset, ("params__name", "school__name", "school__code"), value)
+
+
+class UploadJobTable(ListTable):
+    """上传记录: one upload (an import job) of a kind — who, which file, when, how it went."""
+
+    id = tables.TemplateColumn('<a href="{% url \'job_detail\' record.pk %}">{{ record.pk }}</a>',
+                               verbose_name=_("编号"), attrs={"td": {"class": "num"}})
+    name = tables.Column(_("文件"), accessor="params__name", orderable=False, default="")
+    county = tables.Column(_("区县"), accessor="county__name", order_by=("county__code", "-created_at"),
+                           default="")
+    school = tables.Column(_("学校"), accessor="school__name", default="")
+    created_by = tables.Column(_("上传人"), accessor="created_by__username", default="")
+    status = tables.Column(_("状态"))
+    created_at = tables.DateTimeColumn(verbose_name=_("时间"), format="Y-m-d H:i")
+
+    class Meta(ListTable.Meta):
+        row_attrs = {"data-job": lambda record: record.pk}
+
+    def value_id(self, record):
+        return record.pk

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/schools/<int:ss>/replace/", views.school_replace, name="school_replace"),
     path("<int:pk>/schools/<int:ss>/confirm/", views.school_confirm, name="school_confirm"),
     path("<int:pk>/upload/<str:kind>/", views.upload, name="upload"),
+    path("<int:pk>/upload/<str:kind>/jobs/", views.upload_jobs, name="upload_jobs"),
     path("<int:pk>/upload/<str:kind>/template.xlsx", views.upload_template, name="upload_template"),
     path("<int:pk>/sites/", site_views.site_list, name="site_list"),
     path("<int:pk>/sites/per-school/", site_views.sites_per_school, name="sites_per_school"),

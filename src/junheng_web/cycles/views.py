@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from junheng.exceptions import JunhengError
@@ -25,7 +26,13 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, region_of, require, restrict
 from junheng_web.cycles.forms import CycleForm, UploadForm
 from junheng_web.cycles.redraw import consequences
-from junheng_web.cycles.tables import CycleTable, SampledSchoolFilter, SampledSchoolTable
+from junheng_web.cycles.tables import (
+    CycleTable,
+    SampledSchoolFilter,
+    SampledSchoolTable,
+    UploadJobFilter,
+    UploadJobTable,
+)
 from junheng_web.cycles.uploads import template_file
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
@@ -244,6 +251,32 @@ def upload(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         job = enqueue(kind, user=request.user, cycle=cycle, county=county, school=request.user.school, params=params)
         audit(request, "upload", f"{kind} {name}", region_code=county.code if county else "")
         return redirect("job_detail", pk=job.pk)
-    recent = restrict(Job.objects.filter(cycle=cycle, kind=kind), request.user, "job.view")[:10]
+    recent = _upload_jobs(request, cycle, kind)[:RECENT_UPLOADS]
     return render(request, "cycles/upload.html", {"cycle": cycle, "form": form, "kind": kind, "recent": recent,
                                                   "questionnaires": questionnaires})
+
+
+RECENT_UPLOADS = 10  # the upload page's excerpt of its 上传记录
+UPLOAD_TITLES = {"roster": gettext_lazy("学生名册上传记录"), "fitness": gettext_lazy("体质健康数据上传记录"),
+                 "questionnaire": gettext_lazy("问卷数据上传记录")}
+
+
+def _upload_jobs(request: HttpRequest, cycle: Cycle, kind: str):
+    """The cycle's upload jobs of ``kind`` the user may see (``restrict`` with ``job.view``), newest first."""
+    return (restrict(Job.objects.filter(cycle=cycle, kind=kind), request.user, "job.view")
+            .select_related("county", "school", "created_by").order_by("-created_at", "-id"))
+
+
+@login_required
+def upload_jobs(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """上传记录: every upload of ``kind`` in the cycle within the user's area as a table (paged, sorted,
+    filtered by county, status, the file's or school's name, exportable)."""
+    if kind not in UPLOAD_ACTIONS:
+        raise Http404
+    require(request.user, UPLOAD_ACTIONS[kind])
+    cycle = scoped_cycle(request, pk)
+    return list_page(request, UploadJobTable, _upload_jobs(request, cycle, kind), filterset=UploadJobFilter,
+                     title=UPLOAD_TITLES[kind],
+                     crumbs=[(_("监测周期"), reverse("cycle_list")), (str(cycle), reverse("cycle_detail", args=[cycle.pk])),
+                             (_("上传"), reverse("upload", args=[cycle.pk, kind]))],
+                     export=f"uploads-{kind}-{cycle.year}", context={"cycle": cycle, "nav": "cycles/_nav.html"})
