@@ -102,6 +102,8 @@ MATRIX = [
     Entry("report_annual", lambda w: {"fmt": "html"}, action="report.annual", bound=False, owner="alice"),
     Entry("report_school", lambda w: {"code": "4101020001", "fmt": "html"}, school_bound=True),
     Entry("report_list", lambda w: {}, bound=False),
+    Entry("report_counties", lambda w: {}, bound=False),
+    Entry("report_schools", lambda w: {}, bound=False),
     Entry("questionnaire_list", _cyc, bound=False),
     Entry("questionnaire_define", _cyc, action="questionnaire.define", method="post", bound=False, owner="alice",
           owner_status=(302,)),

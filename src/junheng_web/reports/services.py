@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Case, Value, When
 from django.http import Http404
 
 from junheng.exceptions import ParameterError
@@ -98,23 +99,43 @@ def _written(folder: Path, kind: str) -> dict[str, list[str]]:
     return out
 
 
+def county_reports(user, folder: str | Path):
+    """The counties whose report ``user`` may read (every county in their scope, written or not) as
+    a queryset annotated ``written`` (a report of some format is on disk), and ``{code: formats}``
+    of the written ones.  Through ``restrict``, then each checked with :func:`allowed`."""
+    written = _written(Path(folder), "county")
+    qs = restrict(Region.objects.filter(level="county"), user).select_related("parent")
+    ok = [r.pk for r in qs if allowed(user, "county", r.code)]
+    return _flag(qs.filter(pk__in=ok), written).order_by("code"), written
+
+
+def school_sheets(user, folder: str | Path):
+    """The schools whose written sheet ``user`` may read, as a queryset annotated ``written``, and
+    ``{code: formats}``; a school user whose sheet is not written yet gets its own school (unwritten)."""
+    sheets = _written(Path(folder), "school")
+    qs = restrict(School.objects.filter(code__in=list(sheets)), user)
+    ok = [s.pk for s in qs if allowed(user, "school", s.code)]
+    if not ok and getattr(user, "role", "") == "school" and user.school_id:
+        ok = [user.school_id]  # a school's own sheet, not written yet
+    qs = School.objects.filter(pk__in=ok).select_related("county", "county__parent")
+    return _flag(qs, sheets).order_by("code"), sheets
+
+
+def _flag(qs, written: dict):
+    return qs.annotate(written=Case(When(code__in=list(written), then=Value(True)), default=Value(False),
+                                    output_field=BooleanField()))
+
+
 def reports_for(user, folder: str | Path) -> dict:
     """What the reports page lists for ``user``: the annual report (province roles), the counties
-    the user may read (every county in their scope, with the formats written so far, so the province
-    sees which are missing) and the written school sheets inside their scope.  Counties and schools
-    come through ``restrict``; each is also checked with :func:`allowed`, the rule that serves them."""
+    the user may read (:func:`county_reports`, with the formats written so far, so the province
+    sees which are missing) and the written school sheets inside their scope (:func:`school_sheets`)."""
     folder = Path(folder)
     annual = [f for f in FORMATS if (folder / f"annual.{f}").is_file()] if can(user, "report.annual") else None
-    written = _written(folder, "county")
-    counties = [{"region": r, "formats": written.get(r.code, [])}
-                for r in restrict(Region.objects.filter(level="county"), user).select_related("parent").order_by("code")
-                if allowed(user, "county", r.code)]
-    sheets = _written(folder, "school")
-    schools = [{"school": s, "formats": sheets[s.code]}
-               for s in restrict(School.objects.filter(code__in=list(sheets)), user).select_related("county")
-               .order_by("code") if allowed(user, "school", s.code)]
-    if not schools and getattr(user, "role", "") == "school" and user.school_id:
-        schools = [{"school": user.school, "formats": []}]  # a school's own sheet, not written yet
+    regions, written = county_reports(user, folder)
+    counties = [{"region": r, "formats": written.get(r.code, [])} for r in regions]
+    found, sheets = school_sheets(user, folder)
+    schools = [{"school": s, "formats": sheets.get(s.code, [])} for s in found]
     return {"annual": annual, "counties": counties, "schools": schools}
 
 

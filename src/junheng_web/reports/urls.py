@@ -4,6 +4,8 @@ from junheng_web.reports import views
 
 urlpatterns = [
     path("", views.report_list, name="report_list"),
+    path("counties/", views.report_rows, {"kind": "counties"}, name="report_counties"),
+    path("schools/", views.report_rows, {"kind": "schools"}, name="report_schools"),
     path("annual.<str:fmt>", views.annual, name="report_annual"),
     path("county/<str:code>.<str:fmt>", views.county, name="report_county"),
     path("school/<str:code>.<str:fmt>", views.school, name="report_school"),

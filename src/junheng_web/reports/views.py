@@ -8,7 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from junheng.exceptions import InputError
 from junheng.registry import MAX_BOUNDARY_BYTES
@@ -16,7 +18,14 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.registry.models import Cycle
 from junheng_web.reports.maps import boundaries_path, store_boundaries
-from junheng_web.reports.services import report_file, reports_for
+from junheng_web.reports.services import county_reports, report_file, reports_for, school_sheets
+from junheng_web.reports.tables import (
+    CountyReportFilter,
+    CountyReportTable,
+    SchoolSheetFilter,
+    SchoolSheetTable,
+)
+from junheng_web.tables import list_page
 
 _TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 
@@ -45,7 +54,26 @@ def report_list(request: HttpRequest) -> HttpResponse:
     require(request.user, "view")
     cycles = restrict(Cycle.objects.all(), request.user).order_by("-year", "-grade") if can(request.user, "dashboard.view") \
         else Cycle.objects.none()
-    return render(request, "reports/list.html", {**reports_for(request.user, settings.REPORTS_DIR), "cycles": cycles})
+    return render(request, "reports/list.html", {**reports_for(request.user, settings.REPORTS_DIR), "cycles": cycles,
+                                                 "shown": SHOWN})
+
+
+SHOWN = 10  # rows of each list on the 报告 page; the rest on its list page
+
+
+# the 报告 page's two lists: the rows (a service of the page's rules), the table, its filter, title, export name
+_LISTS = {"counties": (county_reports, CountyReportTable, CountyReportFilter, gettext_lazy("县级报告"), "county-reports"),
+          "schools": (school_sheets, SchoolSheetTable, SchoolSheetFilter, gettext_lazy("学校简表"), "school-sheets")}
+
+
+@login_required
+def report_rows(request: HttpRequest, kind: str) -> HttpResponse:
+    """县级报告 (``services.county_reports``) or 学校简表 (``services.school_sheets``) as a list."""
+    require(request.user, "view")
+    rows_of, table, filterset, title, export = _LISTS[kind]
+    rows, written = rows_of(request.user, settings.REPORTS_DIR)
+    return list_page(request, table, rows, filterset=filterset, title=title, export=export,
+                     crumbs=[(_("报告"), reverse("report_list"))], table_kwargs={"formats": written})
 
 
 @login_required
