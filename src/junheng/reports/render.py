@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
@@ -152,8 +153,50 @@ def school_context(tb: Tables, code: str) -> dict:
         ind_short=list(cx.IND_SHORT.values()), detail=detail, participation=part, missing=tb.missing)
 
 
+TOC_MARK = "<!-- 目录 -->"
+_HEADING = re.compile(r"<h([23])((?: [^>]*)?)>(.*?)</h\1>", re.S)
+
+
+def with_toc(html: str) -> str:
+    """Give every ``h2``/``h3`` an id (``sec-3``, ``sec-3-2``: chapter, section, in document order)
+    and put a 目录 linking to them where the template has :data:`TOC_MARK`.  A heading with class
+    ``notoc`` (a web-only section the PDF lacks) gets an id but no entry, so the HTML's 目录 lists
+    what the PDF's does."""
+    if TOC_MARK not in html:
+        return html
+    entries: list[tuple[int, str, str]] = []
+    n = [0, 0]
+
+    def anchor(m: re.Match) -> str:
+        level, attrs, body = int(m[1]), m[2], m[3]
+        if level == 2:
+            n[0], n[1] = n[0] + 1, 0
+            ident = f"sec-{n[0]}"
+        else:
+            n[1] += 1
+            ident = f"sec-{n[0]}-{n[1]}"
+        if "notoc" not in attrs:
+            entries.append((level, ident, re.sub(r"<[^>]+>", "", body).strip()))
+        return f'<h{level} id="{ident}"{attrs}>{body}</h{level}>'
+
+    html = _HEADING.sub(anchor, html)
+    items, open_sub = [], False
+    for level, ident, text in entries:
+        if level == 2 and open_sub:
+            items.append("</ul></li>")
+            open_sub = False
+        elif level == 3 and not open_sub:
+            items[-1] = items[-1].removesuffix("</li>") + "<ul>" if items else "<li><ul>"
+            open_sub = True
+        items.append(f'<li><a href="#{ident}">{text}</a></li>')
+    if open_sub:
+        items.append("</ul></li>")
+    nav = f'<nav class="toc" aria-label="目录"><p class="toc-title">目录</p><ul>{"".join(items)}</ul></nav>'
+    return html.replace(TOC_MARK, nav, 1)
+
+
 def _html(ctx: dict) -> str:
-    return _env().get_template(f"{ctx['kind']}.html").render(**ctx, css=_css())
+    return with_toc(_env().get_template(f"{ctx['kind']}.html").render(**ctx, css=_css()))
 
 
 def annual_html(tb: Tables) -> str:

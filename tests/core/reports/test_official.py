@@ -197,3 +197,58 @@ def test_an_unknown_verdict_is_typeset_as_a_dash(official):
 def _pages_of(pdf: bytes) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
     return text.decode().split("\f")[:-1]
+
+
+def _pdf_toc(pdf: Path) -> list[str]:
+    """The titles the PDF's 目录 page lists (a title wrapped over two lines is joined)."""
+    lines = _pages(pdf)[1].splitlines()
+    titles, pending = [], ""
+    for ln in lines[[i for i, ln in enumerate(lines) if _compact(ln) == "目录"][0] + 1:]:
+        if re.search(r"(?:\.\s*){3,}\W*\d+\s*$", ln):
+            titles.append(pending + _compact(re.split(r"(?:\.\s*){3,}", ln)[0]))
+            pending = ""
+        elif _compact(ln):
+            pending += _compact(ln)
+    return titles
+
+
+def _html_toc(html: str) -> tuple[list[str], list[str]]:
+    """The HTML 目录's entry texts and link targets."""
+    nav = re.search(r'<nav class="toc"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "no 目录 in the HTML"
+    links = re.findall(r'<a href="#([^"]+)">(.*?)</a>', nav[1], re.S)
+    return [_compact(htmllib.unescape(t)) for _, t in links], [i for i, _ in links]
+
+
+def test_the_html_contents_lists_the_pdf_chapters_and_links_to_them(official):
+    """The web versions carry the same 目录 as the PDFs: the same titles in the same order, each a
+    link to an id that exists exactly once (the county's web-only list of all schools has an id but
+    no entry, as the PDF has no such section)."""
+    tb, county, _, pdfs = official
+    for k, htmls in (("annual", [render.annual_html(tb)]),
+                     ("county", [render.county_html(tb, county, print_version=True), render.county_html(tb, county)])):
+        want = _pdf_toc(pdfs[k])
+        assert len(want) >= 8 and "目录" in _compact(_pages(pdfs[k])[1]), (k, want)
+        for html in htmls:
+            titles, targets = _html_toc(html)
+            assert titles == want, (k, titles, want)
+            ids = Counter(re.findall(r'\bid="([^"]+)"', html))
+            assert all(ids[t] == 1 for t in targets), (k, [t for t in targets if ids[t] != 1])
+            assert len(set(targets)) == len(targets)
+            assert html.index('<nav class="toc"') < html.index(f'id="{targets[0]}"')  # near the top
+    assert "全部学校（学部）" in render.county_html(tb, county)  # the web-only section is still there
+    # the cover block (文号 and date) heads the HTML as it heads the PDF
+    for html in (render.annual_html(tb), render.county_html(tb, county)):
+        top = html[:html.index('<nav class="toc"')]
+        assert DOC_NUMBER in top and DATE in top
+
+
+def test_the_html_contents_follows_the_headings():
+    """Ids are per chapter and section, entries carry the heading text; the check above can fail."""
+    html = render.with_toc(f"<p>x</p>{render.TOC_MARK}<h2>一、甲</h2><h3>乙</h3><h3 class=\"notoc\">丙</h3>"
+                           "<h2>附录</h2>")
+    titles, targets = _html_toc(html)
+    assert titles == ["一、甲", "乙", "附录"] and targets == ["sec-1", "sec-1-1", "sec-2"]
+    assert '<h3 id="sec-1-2" class="notoc">丙</h3>' in html
+    assert '<li><a href="#sec-1">一、甲</a><ul><li><a href="#sec-1-1">乙</a></li></ul></li>' in html
+    assert render.with_toc("<h2>无目录</h2>") == "<h2>无目录</h2>"
