@@ -49,6 +49,7 @@ class QuestionnaireTable(ListTable):
                                     orderable=False, exclude_from_export=True)
 
     class Meta(ListTable.Meta):
+        attrs = {"class": "list", "id": "questionnaires"}
         row_attrs = {"data-code": lambda record: record.code}
 
     def __init__(self, *args, cycle=None, can_summary: bool = False, can_upload: bool = False, **kwargs):
