@@ -20,6 +20,7 @@ from junheng_web.omr import services
 from junheng_web.omr.forms import DecisionForm, ScanForm
 from junheng_web.omr.models import Review, Upload
 from junheng_web.omr.tables import ReviewFilter, ReviewTable
+from junheng_web.registry.pages import form_errors
 from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSession
 
@@ -65,9 +66,7 @@ def upload(request: HttpRequest, session: int) -> HttpResponse:
     obj = _session(request, session, "omr.upload")
     form = ScanForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        form_errors(request, form)
         return redirect("omr_session", session=obj.pk)
     f = form.cleaned_data["file"]
     try:

@@ -3,6 +3,7 @@ URL, the region a dashboard shows, and the names of a dashboard's parts."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
@@ -37,3 +38,10 @@ def name_parts(data: dict, region: Region | None) -> dict:
         p["code"] = p.get(data["part_key"], p.get("code"))
         p["name"] = names.get(p["code"], p["code"])
     return data
+
+
+def form_errors(request: HttpRequest, form) -> None:
+    """Every error of an invalid upload form as a message on the next page."""
+    for errors in form.errors.values():
+        for e in errors:
+            messages.error(request, e)

@@ -19,6 +19,7 @@ from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.runner import enqueue
+from junheng_web.registry.pages import form_errors
 from junheng_web.supervision import services
 from junheng_web.supervision.forms import RecordingForm, ReviewForm
 from junheng_web.supervision.models import Flag, Recording
@@ -58,9 +59,7 @@ def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
     obj = _session(request, session, "video.upload")
     form = RecordingForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+        form_errors(request, form)
         return redirect("session_video", session=obj.pk)
     upload = form.cleaned_data["file"]
     path = services.staging_path(upload.name)
