@@ -23,7 +23,7 @@ def _score_file(path: Path, battery=None):
     from junheng.fitness import census_limits, read_fitness_file, score_fitness
 
     upload = read_fitness_file(path, limits=census_limits())  # an operator's own file: census-size limits
-    return upload, score_fitness(upload.records, battery=battery)
+    return upload, score_fitness(upload.records, battery=battery, units=upload.units)
 
 
 def _print_warnings(warnings) -> None:

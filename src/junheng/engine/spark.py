@@ -28,8 +28,14 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from junheng.exceptions import ParameterError
-from junheng.fitness.stream import census_columns, partial_layout, sum_batches, table_from_partials
+from junheng.exceptions import InputError, Issue, raise_for
+from junheng.fitness.stream import (
+    census_columns,
+    census_issues,
+    partial_layout,
+    sum_batches,
+    table_from_partials,
+)
 
 ARROW_BATCH_ROWS = 1 << 17
 
@@ -82,9 +88,8 @@ def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "se
     paths = [str(path)] if isinstance(path, str | os.PathLike) else [str(p) for p in path]
     df = spark.read.parquet(*paths)
     names = df.columns
-    for c in ("grade", "sex", *by, *([weight] if weight else [])):
-        if c not in names:
-            raise ParameterError(f"summarize_spark: {paths[0]} has no column {c!r}")
+    raise_for(census_issues(names, by, weight, paths[0]),
+              f"{paths[0]}: 缺少汇总所需的列 / {paths[0]}: columns the census needs are missing")
     df = df.select(*census_columns(names, by, weight))
     key_fields = [df.schema[c] for c in by]
     out_schema = StructType([*(StructField(f.name, f.dataType, True) for f in key_fields),
@@ -103,7 +108,7 @@ def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "se
     else:
         merged = sums.select(pl.all().sum())
     if merged.height == 0:
-        raise ParameterError(f"summarize_spark: {paths[0]} holds no records")
+        raise InputError(Issue("文件中没有记录", "the file holds no records", file=paths[0]))
     total = {}
     for name, width in partial_layout():
         cols = [name] if width == 1 else [f"{name}__{j}" for j in range(width)]

@@ -1,10 +1,20 @@
-"""The census path fused into one compiled pass per record batch (numba), when numba is present.
+"""The census path compiled (numba), when numba is present: units, group ids, scores and sums.
 
-Scores every record from the same compiled look-up tables as :mod:`junheng.fitness.kernel`
-(identical integers; the NumPy kernel is the reference and the tests hold the two equal) and
-adds each record straight into the group sums of :func:`junheng.fitness.aggregate.partial_sums`
-— one pass over the batch instead of about a hundred array passes. Used by
-:func:`junheng.fitness.stream.batch_partials`; everything else uses the NumPy kernel.
+Per record batch, in compiled loops with no NumPy temporaries:
+
+* :func:`float_units` / :func:`int_units` — a measure column (float with NaN for null, or an
+  integer column with its Arrow validity bitmap) → Int32 resolution units, one pass per column,
+  the same arithmetic as :func:`junheng.fitness.quantize.float_to_units` (half away from zero
+  with the input dtype's tolerance);
+* :func:`dense_ids` — group ids from per-column integer codes packed into one number, through a
+  direct table when the packed range is small (a few thousand groups: county × grade × sex);
+* :func:`accumulate` — every record scored from the same compiled look-up tables as
+  :mod:`junheng.fitness.kernel` (identical integers; the NumPy kernel is the reference and the
+  tests hold the two equal) and added straight into the group sums of
+  :func:`junheng.fitness.aggregate.partial_sums`, kept across batches by :class:`Sums` (one
+  set of arrays per task, grown when new groups appear — no per-batch allocation or merge).
+
+Used by :mod:`junheng.fitness.stream`; everything else uses the NumPy kernel.
 """
 
 from __future__ import annotations
@@ -26,14 +36,67 @@ N_ITEMS = len(ITEMS)
 _MISSING = int(MISSING)
 
 
-def _body(rows, gid, w, weighted, exempt, values, has_value, lo1, hi, width, start, score_lut, packed_lut,
-          bmi_score, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r,
-          n_records, n_exempt, n_incomplete, n_tested, w_rating, w_total, w_bmi_class, w_bmi, n_vision, w_vision,
-          it_level, it_n, it_score, it_units):
+def _float_units(x, scale, half, out):
+    for i in range(x.shape[0]):
+        v = np.float64(x[i])
+        if v != v:  # NaN: no value
+            out[i] = _MISSING
+        else:
+            v = v * scale
+            m = np.floor(abs(v) + half)
+            out[i] = np.int32(-m if v < 0 else m)
+
+
+def _int_units(x, bitmap, offset, has_bitmap, scale, out):
+    for i in range(x.shape[0]):
+        if has_bitmap:
+            k = offset + i
+            if not (bitmap[k >> 3] >> (k & 7)) & 1:
+                out[i] = _MISSING
+                continue
+        out[i] = np.int32(np.int64(x[i]) * scale)
+
+
+def _min_max(x):
+    lo = x[0]
+    hi = x[0]
+    for i in range(1, x.shape[0]):
+        v = x[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    return np.int64(lo), np.int64(hi)
+
+
+def _dense_ids(codes, mult, table, gid, first):
+    """codes (k, n) int64 per-column codes; ``table`` (product of radices) filled with -1 →
+    ``gid`` local ids in order of first appearance, ``first`` each id's packed code; returns
+    the number of ids."""
+    k, n = codes.shape
+    n_ids = 0
+    for i in range(n):
+        p = 0
+        for c in range(k):
+            p += codes[c, i] * mult[c]
+        g = table[p]
+        if g < 0:
+            g = n_ids
+            table[p] = g
+            first[g] = p
+            n_ids += 1
+        gid[i] = g
+    return n_ids
+
+
+def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi, width, start, score_lut,
+                packed_lut, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r,
+                n_records, n_exempt, n_incomplete, n_tested, w_rating, w_total, w_bmi_class, w_bmi, n_vision,
+                w_vision, it_level, it_n, it_score, it_units):
     n = rows.shape[0]
     for i in range(n):
         r = rows[i]
-        g = gid[i]
+        g = gmap[gid[i]]
         wi = w[i] if weighted else 1.0
         ex = exempt[i]
         n_records[g] += 1
@@ -94,51 +157,93 @@ def _body(rows, gid, w, weighted, exempt, values, has_value, lo1, hi, width, sta
             w_vision[g, v] += wi
 
 
-_fused = njit(nogil=True, cache=True)(_body) if AVAILABLE else None
+if AVAILABLE:
+    _jit = njit(nogil=True, cache=True)
+    float_units, int_units, min_max, dense_ids, accumulate = (
+        _jit(f) for f in (_float_units, _int_units, _min_max, _dense_ids, _accumulate))
+else:  # pragma: no cover
+    float_units = int_units = min_max = dense_ids = accumulate = None
 
 
-def fused_partials(grade: np.ndarray, sex: np.ndarray, gid: np.ndarray, n_groups: int, w: np.ndarray | None,
-                   exempt: np.ndarray, values: dict[str, np.ndarray], vision_left: np.ndarray,
-                   vision_right: np.ndarray) -> dict[str, np.ndarray]:
-    """Score a batch and return its group sums, keyed as :func:`~junheng.fitness.aggregate.partial_sums` keys them."""
-    comp, bmi_c, bmi_cat = _compiled(load_standard())
-    n = grade.shape[0]
-    starts, offset = [], 0
-    for item in ITEMS:
-        starts.append(offset)
-        offset += comp[item.field].score.shape[0]
-    score_lut = np.concatenate([comp[i.field].score for i in ITEMS])
-    packed_lut = np.concatenate([comp[i.field].packed for i in ITEMS]).astype(np.int64)
-    missing = np.full(n, MISSING, np.int32)
-    cols = (values.get("height_cm", missing), values.get("weight_kg", missing),
-            *(values.get(i.field, missing) for i in ITEMS))
-    has_value = np.array([i.field in values for i in ITEMS])
-    stacked = np.empty((len(cols), n), np.int32)
-    for k, c in enumerate(cols):
-        stacked[k] = c
-    G = n_groups
-    z = np.zeros
-    out = dict(n_records=z(G, np.int64), n_exempt=z(G, np.int64), n_incomplete=z(G, np.int64),
-               n_tested=z(G, np.int64), W_rating=z((G, 4)), W_total=z(G), W_bmi_class=z((G, 4)), W_bmi=z(G),
-               n_vision=z(G, np.int64), W_vision=z((G, 4)))
-    it_level, it_n, it_score, it_units = z((G, N_ITEMS, 4)), z((G, N_ITEMS), np.int64), z((G, N_ITEMS)), \
-        z((G, N_ITEMS))
-    rows = ((grade.astype(np.int64) - 1) * 2 + (sex.astype(np.int64) - 1))
-    _fused(rows, gid.astype(np.int64), w if w is not None else np.zeros(1), w is not None, exempt.astype(np.bool_),
-           stacked, has_value,
-           np.array([comp[i.field].lo1 for i in ITEMS], np.int64), np.array([comp[i.field].hi for i in ITEMS], np.int64),
-           np.array([comp[i.field].width for i in ITEMS], np.int64), np.array(starts, np.int64), score_lut, packed_lut,
-           bmi_c.score, bmi_c.packed.astype(np.int64), bmi_cat, bmi_c.width,
-           np.ascontiguousarray(vision_left, dtype=np.int32), np.ascontiguousarray(vision_right, dtype=np.int32),
-           out["n_records"], out["n_exempt"], out["n_incomplete"], out["n_tested"], out["W_rating"], out["W_total"],
-           out["W_bmi_class"], out["W_bmi"], out["n_vision"], out["W_vision"], it_level, it_n, it_score, it_units)
-    for j, item in enumerate(ITEMS):
-        f = item.score_field
-        out[f"W_{f}_level"] = it_level[:, j, :]
-        out[f"{f}_n"] = it_n[:, j]
-        out[f"W_{f}_score"] = it_score[:, j]
-        out[f"W_{f}_units"] = it_units[:, j]
-    return out
+class _Tables:
+    """The compiled look-up tables laid out for :func:`accumulate` (built once per process)."""
+
+    def __init__(self) -> None:
+        comp, bmi_c, bmi_cat = _compiled(load_standard())
+        starts, offset = [], 0
+        for item in ITEMS:
+            starts.append(offset)
+            offset += comp[item.field].score.shape[0]
+        self.start = np.array(starts, np.int64)
+        self.score = np.concatenate([comp[i.field].score for i in ITEMS])
+        self.packed = np.concatenate([comp[i.field].packed for i in ITEMS]).astype(np.int64)
+        self.lo1 = np.array([comp[i.field].lo1 for i in ITEMS], np.int64)
+        self.hi = np.array([comp[i.field].hi for i in ITEMS], np.int64)
+        self.width = np.array([comp[i.field].width for i in ITEMS], np.int64)
+        self.bmi_packed = bmi_c.packed.astype(np.int64)
+        self.bmi_cat = bmi_cat
+        self.bmi_width = bmi_c.width
 
 
-__all__ = ["AVAILABLE", "fused_partials"]
+_TABLES: list[_Tables] = []
+
+
+def tables() -> _Tables:
+    if not _TABLES:
+        _TABLES.append(_Tables())
+    return _TABLES[0]
+
+
+class Sums:
+    """The group sums of one task (a run of batches), grown as new groups appear; :meth:`partials`
+    gives them keyed as :func:`~junheng.fitness.aggregate.partial_sums` keys them."""
+
+    _SCALARS = ("n_records", "n_exempt", "n_incomplete", "n_tested", "W_total", "W_bmi", "n_vision")
+    _FOURS = ("W_rating", "W_bmi_class", "W_vision")
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.size = 0
+        self._alloc(capacity)
+
+    def _alloc(self, cap: int) -> None:
+        old = self.__dict__.get("arrays")
+        z = np.zeros
+        ints = {"n_records", "n_exempt", "n_incomplete", "n_tested", "n_vision"}
+        a = {k: z(cap, np.int64 if k in ints else np.float64) for k in self._SCALARS}
+        a.update({k: z((cap, 4)) for k in self._FOURS})
+        a.update(it_level=z((cap, N_ITEMS, 4)), it_n=z((cap, N_ITEMS), np.int64), it_score=z((cap, N_ITEMS)),
+                 it_units=z((cap, N_ITEMS)))
+        if old is not None:
+            for k, v in old.items():
+                a[k][: self.size] = v[: self.size]
+        self.arrays, self.capacity = a, cap
+
+    def grow_to(self, size: int) -> None:
+        if size > self.capacity:
+            self._alloc(max(size, 2 * self.capacity))
+        self.size = max(self.size, size)
+
+    def add(self, rows: np.ndarray, gid: np.ndarray, gmap: np.ndarray, w: np.ndarray | None, exempt: np.ndarray,
+            stacked: np.ndarray, has_value: np.ndarray, vision_left: np.ndarray, vision_right: np.ndarray) -> None:
+        """Score a batch (``stacked``: height, weight and the items as Int32 units, one row each) and add
+        each record into the sums of group ``gmap[gid]``."""
+        t, a = tables(), self.arrays
+        accumulate(rows, gid, gmap, w if w is not None else np.zeros(1), w is not None, exempt, stacked, has_value,
+                   t.lo1, t.hi, t.width, t.start, t.score, t.packed, t.bmi_packed, t.bmi_cat, t.bmi_width,
+                   vision_left, vision_right, a["n_records"], a["n_exempt"], a["n_incomplete"], a["n_tested"],
+                   a["W_rating"], a["W_total"], a["W_bmi_class"], a["W_bmi"], a["n_vision"], a["W_vision"],
+                   a["it_level"], a["it_n"], a["it_score"], a["it_units"])
+
+    def partials(self) -> dict[str, np.ndarray]:
+        a, n = self.arrays, self.size
+        out = {k: a[k][:n] for k in (*self._SCALARS, *self._FOURS)}
+        for j, item in enumerate(ITEMS):
+            f = item.score_field
+            out[f"W_{f}_level"] = a["it_level"][:n, j, :]
+            out[f"{f}_n"] = a["it_n"][:n, j]
+            out[f"W_{f}_score"] = a["it_score"][:n, j]
+            out[f"W_{f}_units"] = a["it_units"][:n, j]
+        return out
+
+
+__all__ = ["AVAILABLE", "Sums", "accumulate", "dense_ids", "float_units", "int_units", "min_max", "tables"]

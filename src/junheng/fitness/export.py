@@ -67,8 +67,9 @@ def scored_output(raw: pl.DataFrame, scored: pl.DataFrame, *, mask: bool = True)
         raise ParameterError("scored_output: raw and scored differ in length")
     cols = [pl.col(f).alias(h) for f, h in SCORE_HEADERS.items() if f in scored.columns]
     scores = scored.select(cols)
-    base = raw.drop([c for c in raw.columns if c == "__row__" or c in SCORE_HEADERS.values()])
-    out = pl.concat([base, scores], how="horizontal")
+    drop = {"__row__", *SCORE_HEADERS.values()}
+    # the columns themselves, not DataFrame.drop: that runs a query over every column (≈ 0.25 s a million rows)
+    out = pl.DataFrame([s for s in raw.get_columns() if s.name not in drop] + scores.get_columns())
     return mask_personal(out) if mask else out
 
 

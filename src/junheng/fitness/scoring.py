@@ -37,11 +37,16 @@ BMI_CLASS_DTYPE = pl.Enum(list(BMI_CLASSES))
 VISION_DTYPE = pl.Enum(list(VISION_CLASSES))
 
 
-def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=None) -> pl.DataFrame:
+def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=None,
+                  units: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     """Score every record of ``df`` (see the module docstring); returns ``df`` plus score columns.
 
     ``battery`` (:class:`junheng.fitness.battery.Battery`): items not tested this cycle; 标准分
     is then scored over the remaining items by the declared rule (weights rescaled to 100).
+
+    ``units``: the measures already quantised (field → Int32 resolution units, ``MISSING`` for
+    no value), as :func:`~junheng.fitness.read_fitness_file` keeps them (``FitnessUpload.units``);
+    those columns of ``df`` are then not parsed again.
 
     Exempt records (``exempt`` true: 免予执行 / 暂缓执行) keep their raw values but get no
     scores and are never complete, so they stay out of every rate.
@@ -60,12 +65,13 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=N
         )
     fields = [(HEIGHT.field, HEIGHT.scale, False), (WEIGHT.field, WEIGHT.scale, False),
               *((i.field, i.scale, i.time_format) for i in ITEMS), ("vision_left", 10, False), ("vision_right", 10, False)]
-    present = [f for f in fields if f[0] in df.columns]
-    units = df.select(
+    given = units or {}
+    present = [f for f in fields if f[0] in df.columns and f[0] not in given]
+    parsed = df.select(
         units_expr(f, df.schema[f], scale, time=time, mode=rounding).fill_null(MISSING).alias(f)
         for f, scale, time in present
     )
-    values = {f: units[f].to_numpy() for f, _, _ in present}
+    values = {**{f: parsed[f].to_numpy() for f, _, _ in present}, **given}
     g_np, s_np = grade.to_numpy(), sex.to_numpy()
     r = score_arrays(g_np, s_np, {k: v for k, v in values.items() if not k.startswith("vision")})
     missing = np.full(df.height, MISSING, dtype=np.int32)
@@ -108,7 +114,7 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=N
         enum("vision_class", VISION_CLASSES, VISION_DTYPE),
     ]
     cols = raw.select(exprs)
-    out = df.drop([c for c in SCORE_COLUMNS if c in df.columns]).hstack(cols)
+    out = pl.DataFrame([s for s in df.get_columns() if s.name not in SCORE_COLUMNS] + cols.get_columns())
     if battery is not None and battery.dropped:
         from junheng.fitness.battery import rescore
 

@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError, raise_for
 from junheng.fitness.aggregate import finish, partial_sums
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
@@ -53,7 +53,7 @@ def _int_with_missing(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         bitmap = np.frombuffer(col.buffers()[0], dtype=np.uint8)
         valid = np.unpackbits(bitmap, bitorder="little", count=col.offset + len(col))[col.offset:].astype(bool)
         data = np.frombuffer(col.buffers()[1], dtype=col.type.to_pandas_dtype())[col.offset:col.offset + len(col)]
-        return np.where(valid, data, MISSING).astype(np.int32)
+        return np.where(valid, data.astype(np.int32), MISSING)  # Int8/Int16 data: widen first, or MISSING wraps
     return col.to_numpy(zero_copy_only=False).astype(np.int32)
 
 
@@ -76,49 +76,228 @@ def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, li
     return gid, list(zip(*parts))
 
 
+_DENSE_RADIX = 1 << 16  # an integer key column of at most this range is coded by subtraction, not hashing
+_DENSE_TABLE = 1 << 22  # packed key ranges up to this size are looked up in a direct table
+
+
+def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
+    """:func:`_group_ids` for the compiled path: integer key columns without nulls are coded as
+    ``value − min`` (one compiled min/max pass), other columns by Arrow's hashing; the packed codes
+    get ids through a direct table (:func:`junheng.fitness._fused.dense_ids`)."""
+    from junheng.fitness import _fused
+
+    n = batch.num_rows
+    codes = np.empty((len(by), n), np.int64)
+    decoders = []
+    mult = np.ones(len(by), np.int64)
+    total = 1
+    for j, c in enumerate(by):
+        col = batch.column(c)
+        dense = pa.types.is_integer(col.type) and col.null_count == 0
+        if dense:
+            x = col.to_numpy()
+            lo, hi = _fused.min_max(x)
+            radix = int(hi - lo + 1)
+            dense = radix <= _DENSE_RADIX
+        if dense:
+            np.subtract(x, lo, out=codes[j], casting="unsafe")
+            decoders.append((int(lo), None, radix))
+        else:
+            enc = pc.dictionary_encode(col, null_encoding="encode")
+            codes[j] = enc.indices.to_numpy(zero_copy_only=False)
+            radix = max(len(enc.dictionary), 1)
+            decoders.append((0, enc.dictionary, radix))
+        mult[j] = total
+        total *= radix
+    if total <= _DENSE_TABLE:
+        gid = np.empty(n, np.int64)
+        first = np.empty(min(n, total), np.int64)
+        first = first[: _fused.dense_ids(codes, mult, np.full(total, -1, np.int32), gid, first)]
+    else:
+        first, gid = np.unique(mult @ codes, return_inverse=True)
+    parts = []
+    for (lo, dictionary, radix), m in zip(decoders, mult):
+        code = (first // m) % radix
+        parts.append((code + lo).tolist() if dictionary is None else dictionary.take(pa.array(code)).to_pylist())
+    return gid, list(zip(*parts))
+
+
+def _codes(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``grade`` or ``sex`` as Int32 (any integer, float or text column) and where it holds no whole number."""
+    col = batch.column(name)
+    t = col.type
+    if pa.types.is_integer(t):
+        v = _int_with_missing(col)
+        return v, v == MISSING
+    if pa.types.is_floating(t):
+        x = col.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(x) & (x == np.round(x)) & (np.abs(x) < 1e9)
+        return np.where(whole, x, 0).astype(np.int32), ~whole
+    s = pl.from_arrow(col).cast(pl.String).str.strip_chars().cast(pl.Int32, strict=False)
+    return s.fill_null(0).to_numpy(), s.is_null().to_numpy()
+
+
+_RULES = {"grade": ("年级应为 1–9 的整数", "grade must be a whole number 1–9"),
+          "sex": ("性别应为 1（男）或 2（女）", "sex must be 1 (male) or 2 (female)")}
+MAX_ISSUES = 1000  # rows listed per task; the summary counts them all
+
+
+def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
+               issues: list[Issue]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Grade and sex as Int32, checked: every bad record is appended to ``issues`` (file, record
+    number = ``first_row`` + its place + 1, column, value, rule) up to :data:`MAX_ISSUES`; returns
+    (grade, sex, number of bad records)."""
+    grade, g_odd = _codes(batch, "grade")
+    sex, s_odd = _codes(batch, "sex")
+    bad_g = g_odd | (grade < 1) | (grade > 9)
+    bad_s = s_odd | ((sex != 1) & (sex != 2))
+    bad = bad_g | bad_s
+    n_bad = int(bad.sum())
+    if n_bad:
+        for i in np.flatnonzero(bad)[: max(0, MAX_ISSUES - len(issues))]:
+            for name, flag in (("grade", bad_g), ("sex", bad_s)):
+                if flag[i]:
+                    issues.append(Issue(*_RULES[name], file=file, column=name, value=batch.column(name)[int(i)].as_py(),
+                                        row=None if first_row is None else first_row + int(i) + 1))
+    return grade, sex, n_bad
+
+
+def _stacked_units(batch: pa.RecordBatch, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Height, weight, the items and both eyes' acuity as one (16 + 2, n) Int32 array of
+    resolution units (compiled conversion for float and integer columns, the exact text parser
+    for text), the items present, and the two acuity rows."""
+    from junheng.fitness import _fused
+
+    names = set(batch.schema.names)
+    measures = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)
+    fields = (HEIGHT.field, WEIGHT.field, *(i.field for i in ITEMS), "vision_left", "vision_right")
+    out = np.empty((len(fields), n), np.int32)
+    for k, (f, item) in enumerate(zip(fields, measures)):
+        if f not in names:
+            out[k] = MISSING
+            continue
+        col = batch.column(f)
+        t = col.type
+        if pa.types.is_floating(t):
+            tol = 1e-3 if t == pa.float32() else 1e-7
+            _fused.float_units(col.to_numpy(zero_copy_only=False), item.scale, 0.5 + tol, out[k])
+        elif pa.types.is_integer(t):
+            bitmap, data = col.buffers()[0], col.buffers()[1]
+            x = np.frombuffer(data, dtype=t.to_pandas_dtype())[col.offset:col.offset + n]
+            has = bool(col.null_count) and bitmap is not None
+            _fused.int_units(x, np.frombuffer(bitmap, np.uint8) if has else np.zeros(1, np.uint8), col.offset, has,
+                             item.scale, out[k])
+        else:
+            out[k] = _units(col, item)
+    has_value = np.array([i.field in names for i in ITEMS])
+    return out, has_value, out[-2], out[-1]
+
+
+def _exempt(batch: pa.RecordBatch, n: int) -> np.ndarray:
+    if "exempt" not in batch.schema.names:
+        return np.zeros(n, bool)
+    return pc.fill_null(batch.column("exempt").cast(pa.bool_()), False).to_numpy(zero_copy_only=False)
+
+
+def _weights(batch: pa.RecordBatch, weight: str | None) -> np.ndarray | None:
+    return batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
+
+
+def _use_fused(engine: str) -> bool:
+    from junheng.fitness import _fused
+
+    if engine == "fused" and not _fused.AVAILABLE:
+        raise ParameterError("engine='fused' needs numba")
+    return engine == "fused" or (engine == "auto" and _fused.AVAILABLE)
+
+
+def _add_fused(sums, batch: pa.RecordBatch, by: Sequence[str], weight: str | None, key_index: dict[tuple, int],
+               grade: np.ndarray, sex: np.ndarray) -> None:
+    """Add one checked batch into ``sums`` (:class:`junheng.fitness._fused.Sums`), its groups
+    numbered by ``key_index`` (extended with new keys)."""
+    n = batch.num_rows
+    if by:
+        gid, local_keys = _compiled_group_ids(batch, by)
+    else:
+        gid, local_keys = np.zeros(n, np.int64), [()]
+    gmap = np.fromiter((key_index.setdefault(k, len(key_index)) for k in local_keys), np.int64, len(local_keys))
+    sums.grow_to(len(key_index))
+    stacked, has_value, v_left, v_right = _stacked_units(batch, n)
+    rows = (grade.astype(np.int64) - 1) * 2 + (sex - 1)
+    sums.add(rows, gid, gmap, _weights(batch, weight), _exempt(batch, n), stacked, has_value, v_left, v_right)
+
+
 def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
-                   key_index: dict[tuple, int], *, engine: str = "auto") -> tuple[dict[str, np.ndarray], np.ndarray]:
+                   key_index: dict[tuple, int], *, engine: str = "auto", first_row: int | None = None,
+                   file: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Score one record batch and return its group sums plus the global id of each local group.
 
     ``key_index`` maps group keys to global ids and is extended with new keys (callers that run
     batches in parallel give each its own dict and reconcile keys afterwards). ``engine``:
-    ``"numpy"`` (the reference kernel and bincount sums), ``"fused"`` (one compiled pass, needs
-    numba) or ``"auto"`` (fused when numba is installed).
+    ``"numpy"`` (the reference kernel and bincount sums), ``"fused"`` (compiled, needs numba)
+    or ``"auto"`` (fused when numba is installed). A record whose grade or sex is not a valid
+    code is an :class:`InputError` naming ``file`` and the record (``first_row`` + its place + 1).
     """
     from junheng.fitness import _fused
 
+    issues: list[Issue] = []
+    grade, sex, n_bad = _grade_sex(batch, first_row, file, issues)
+    raise_for(issues, _bad_summary(file, n_bad))
+    if _use_fused(engine):
+        local: dict[tuple, int] = {}
+        sums = _fused.Sums()
+        _add_fused(sums, batch, by, weight, local, grade, sex)
+        ids = np.array([key_index.setdefault(k, len(key_index)) for k in local], dtype=np.intp)
+        return sums.partials(), ids
     n = batch.num_rows
     names = set(batch.schema.names)
-    grade = batch.column("grade").to_numpy(zero_copy_only=False).astype(np.int32)
-    sex = batch.column("sex").to_numpy(zero_copy_only=False).astype(np.int32)
     values = {i.field: _units(batch.column(i.field), i) for i in (HEIGHT, WEIGHT, *ITEMS) if i.field in names}
-    exempt = (batch.column("exempt").to_numpy(zero_copy_only=False).astype(bool) if "exempt" in names
-              else np.zeros(n, bool))
+    exempt = _exempt(batch, n)
     missing = np.full(n, MISSING, np.int32)
     v_left = _units(batch.column("vision_left"), _VISION) if "vision_left" in names else missing
     v_right = _units(batch.column("vision_right"), _VISION) if "vision_right" in names else missing
-    if by:
-        gid, local_keys = _group_ids(batch, by)
-    else:
-        gid, local_keys = np.zeros(n, np.intp), [()]
-    w = batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
+    gid, local_keys = _group_ids(batch, by) if by else (np.zeros(n, np.intp), [()])
     ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
-    if engine == "fused" or (engine == "auto" and _fused.AVAILABLE):
-        if not _fused.AVAILABLE:
-            raise ParameterError("engine='fused' needs numba")
-        p = _fused.fused_partials(grade, sex, np.asarray(gid), len(local_keys), w, exempt, values, v_left, v_right)
-        return p, ids
     r = score_arrays(grade, sex, values, threads=1)
     vision = pupil_vision_class(v_left, v_right)
     complete = r["complete"] & ~exempt
     scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
     units = {i.score_field: values[i.field] for i in ITEMS if i.field in values}
     p = partial_sums(
-        gid.astype(np.intp), len(local_keys), w, complete=complete, exempt=exempt, rating=r["rating"],
-        total_tenths=np.maximum(r["total_tenths"], 0), bmi_class=np.where(exempt, -1, r["bmi_class"]),
-        bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision, item_scores=scores, item_units=units,
+        gid.astype(np.intp), len(local_keys), _weights(batch, weight), complete=complete, exempt=exempt,
+        rating=r["rating"], total_tenths=np.maximum(r["total_tenths"], 0),
+        bmi_class=np.where(exempt, -1, r["bmi_class"]), bmi_tenths=np.maximum(r["bmi"], 0), vision_class=vision,
+        item_scores=scores, item_units=units,
     )
     return p, ids
+
+
+def _bad_summary(file: str | None, n_bad: int) -> str:
+    where = f"{file}: " if file else ""
+    return (f"{where}{n_bad} 条记录的年级或性别无效，未汇总 / {where}{n_bad} record(s) with an invalid grade or sex; "
+            "nothing was summarised")
+
+
+def census_issues(names: Sequence[str], by: Sequence[str], weight: str | None, file: str | None) -> list[Issue]:
+    """The columns a census file lacks, as issues (file, column, rule) in Chinese and English."""
+    have = set(names)
+    issues = [Issue(f"缺少必需列“{c}”", f"required column {c} is missing", file=file, column=c)
+              for c in ("grade", "sex") if c not in have]
+    issues += [Issue(f"没有分组列“{c}”（--by）", f"no grouping column {c} (--by)", file=file, column=c)
+               for c in by if c not in have and c not in ("grade", "sex")]
+    if weight and weight not in have:
+        issues.append(Issue(f"没有权重列“{weight}”（--weight）", f"no weight column {weight} (--weight)", file=file,
+                            column=weight))
+    if issues:
+        shown = ", ".join(list(names)[:40])
+        issues = [Issue(f"{i.rule_zh}；文件中的列：{shown}", f"{i.rule_en}; the file's columns: {shown}", file=i.file,
+                        column=i.column) for i in issues]
+    return issues
+
+
+def _no_records(file: str) -> InputError:
+    return InputError(Issue("文件中没有记录", "the file holds no records", file=file))
 
 
 def summarize_parquet(
@@ -133,31 +312,43 @@ def summarize_parquet(
     """Read → score → aggregate a Parquet file of canonical fitness records, batch by batch.
 
     Gives the same table as ``summarize(score_fitness(pl.read_parquet(path)), by)`` (rows in
-    sorted key order) without holding the scored file in memory.
+    sorted key order) without holding the scored file in memory. A missing column, or records
+    whose grade or sex is not a valid code (every one listed with its record number, 1 = the
+    file's first record), are an :class:`InputError`; nothing is summarised then.
     """
     pf = open_parquet(path)
-    names = set(pf.schema_arrow.names)
-    for c in ("grade", "sex", *by, *([weight] if weight else [])):
-        if c not in names:
-            raise ParameterError(f"summarize_parquet: {Path(path).name} has no column {c!r}")
+    file = Path(path).name
+    names = pf.schema_arrow.names
+    raise_for(census_issues(names, by, weight, file),
+              f"{file}: 缺少汇总所需的列 / {file}: columns the census needs are missing")
     cols = census_columns(list(names), by, weight)
     threads = threads or min(4, os.cpu_count() or 1)
     n_groups = pf.metadata.num_row_groups
-    if n_groups == 0:
-        raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
+    if n_groups == 0 or pf.metadata.num_rows == 0:
+        raise _no_records(file)
+    first = np.concatenate([[0], np.cumsum([pf.metadata.row_group(i).num_rows for i in range(n_groups)])])
     # tasks of whole row groups, each read by its own file handle: decoding runs on every core too
     per_task = max(1, -(-n_groups // (4 * threads)))
     tasks = [list(range(i, min(i + per_task, n_groups))) for i in range(0, n_groups, per_task)]
 
     def work(row_groups: list[int]):
         f = open_parquet(path)
-        return sum_batches(f.iter_batches(batch_size=batch_rows, row_groups=row_groups, columns=cols,
-                                          use_threads=False), by, weight, engine=engine)
+        try:
+            return sum_batches(f.iter_batches(batch_size=batch_rows, row_groups=row_groups, columns=cols,
+                                              use_threads=False), by, weight, engine=engine,
+                               first_row=int(first[row_groups[0]]), file=file)
+        except InputError as exc:
+            return exc
 
     with ThreadPoolExecutor(threads) as pool:
-        results = [r for r in pool.map(work, tasks) if r[0]]
+        done = list(pool.map(work, tasks))
+    failed = [r for r in done if isinstance(r, InputError)]
+    if failed:
+        n_bad = sum(getattr(e, "n_bad", len(e.errors)) for e in failed)
+        raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], _bad_summary(file, n_bad))
+    results = [r for r in done if r[0]]
     if not results:
-        raise ParameterError(f"summarize_parquet: {Path(path).name} holds no records")
+        raise _no_records(file)
     key_index: dict[tuple, int] = {}
     for keys, _ in results:
         for k in keys:
@@ -167,16 +358,42 @@ def summarize_parquet(
     return table_from_partials(list(key_index), total, by)
 
 
-def sum_batches(batches, by: Sequence[str], weight: str | None, *,
-                engine: str = "auto") -> tuple[list[tuple], dict[str, np.ndarray]]:
+def sum_batches(batches, by: Sequence[str], weight: str | None, *, engine: str = "auto",
+                first_row: int | None = None, file: str | None = None) -> tuple[list[tuple], dict[str, np.ndarray]]:
     """Score record batches and add up their group sums: (group keys, sums with a row per key).
 
-    One task of the local engine (a run of row groups) and one Spark partition each run this."""
+    One task of the local engine (a run of row groups starting at record ``first_row``) and one
+    Spark partition each run this. Every batch's grade and sex are checked first; records with
+    invalid codes are collected over all batches and raised at the end as one
+    :class:`InputError` (with ``n_bad``, the number of bad records)."""
+    from junheng.fitness import _fused
+
     key_index: dict[tuple, int] = {}
+    issues: list[Issue] = []
+    n_bad = 0
+    row = first_row
+    fused = _use_fused(engine)
+    sums = _fused.Sums() if fused else None
     chunks = []
     for batch in batches:
-        if batch.num_rows:
+        if not batch.num_rows:
+            continue
+        grade, sex, bad = _grade_sex(batch, row, file, issues)
+        n_bad += bad
+        if row is not None:
+            row += batch.num_rows
+        if n_bad:
+            continue  # the table will not be given: only the checks go on
+        if fused:
+            _add_fused(sums, batch, by, weight, key_index, grade, sex)
+        else:
             chunks.append(batch_partials(batch, by, weight, key_index, engine=engine))
+    if n_bad:
+        exc = InputError(issues, _bad_summary(file, n_bad))
+        exc.n_bad = n_bad  # type: ignore[attr-defined]
+        raise exc
+    if fused:
+        return list(key_index), sums.partials()
     return list(key_index), _scatter_sum(len(key_index), ((ids, p) for p, ids in chunks))
 
 
@@ -219,4 +436,4 @@ def census_columns(names: Sequence[str], by: Sequence[str], weight: str | None) 
     return list(dict.fromkeys(c for c in want if c in set(names)))
 
 
-__all__ = ["batch_partials", "census_columns", "partial_layout", "sum_batches", "summarize_parquet", "table_from_partials"]
+__all__ = ["MAX_ISSUES", "batch_partials", "census_columns", "census_issues", "partial_layout", "sum_batches", "summarize_parquet", "table_from_partials"]

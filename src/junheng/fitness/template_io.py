@@ -25,11 +25,10 @@ import polars as pl
 from junheng.exceptions import InputError, Issue, Issues, raise_for
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item, tested_items
 from junheng.fitness.quantize import (
-    NEEDS_NORMALIZING,
+    MISSING,
+    NORMALIZED_CHARS,
     normalize_series,
-    text_to_units,
-    time_text_to_seconds,
-    units_expr,
+    units_frame,
     units_to_float,
 )
 from junheng.fitness.standard import load_standard, row_of
@@ -124,7 +123,10 @@ def _tidy(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
             df = df.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in fix)
     df = df.with_columns(pl.int_range(first_row, first_row + df.height, dtype=pl.Int32).alias(ROW))
     value_cols = [c for c in df.columns if c != ROW]
-    return df.filter(~pl.all_horizontal(pl.col(value_cols).is_null())) if value_cols else df
+    if not value_cols or df.height == 0 or any(df[c].null_count() == 0 for c in value_cols):
+        return df  # a column without nulls: no row is wholly empty (null counts are kept, not computed)
+    empty = df.select(pl.all_horizontal(pl.col(value_cols).is_null())).to_series()
+    return df.filter(~empty) if empty.any() else df  # a filter copies every column: only when a row goes
 
 
 def _parquet_frame(path: Path) -> pl.DataFrame:
@@ -142,13 +144,15 @@ def _parquet_frame(path: Path) -> pl.DataFrame:
 
 @dataclass
 class FitnessUpload:
-    """A checked upload: ``raw`` (the file's columns as text), ``records`` (canonical fields)."""
+    """A checked upload: ``raw`` (the file's columns as text), ``records`` (canonical fields),
+    ``units`` (the measures as checked, for :func:`~junheng.fitness.score_fitness` ``units=``)."""
 
     raw: pl.DataFrame
     records: pl.DataFrame
     warnings: list[Issue] = field(default_factory=list)
     file: str = ""
     sheet: str | None = None
+    units: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the measures as Int32 units (MISSING = none)
 
 
 class _Checker:
@@ -157,6 +161,8 @@ class _Checker:
         self.issues = Issues()
 
     def flag(self, mask: pl.Series, column: str, values: pl.Series, zh: str, en: str, severity: str = "error"):
+        if not mask.any():  # the usual case: one reduction, no conversion
+            return
         idx = np.flatnonzero(mask.fill_null(False).to_numpy())
         rows = self.df[ROW].to_numpy()
         for i in idx:
@@ -258,7 +264,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
             f"{item.lo:g}", f"{item.hi:g}")
         c.flag(out_of_range, item.header, raw_of(item.field), f"应在 {lo_txt}–{hi_txt} {item.unit} 之间",
                f"must lie between {lo_txt} and {hi_txt} {item.unit}")
-        q = q.set(out_of_range, None) if n else q
+        q = q.set(out_of_range, None) if n and out_of_range.any() else q
         if item in ITEMS:
             has = q.is_not_null().to_numpy()
             for s_code, fields in JUNIOR_NOT_FOR.items():
@@ -271,7 +277,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
             stray = has & ~applies & ~junior
             c.flag(pl.Series(stray), item.header, raw_of(item.field), "该年级不测此项，成绩不计分",
                    "this grade is not tested on this item; the value is not scored", severity="warning")
-            q = q.set(pl.Series(stray), None) if n else q
+            q = q.set(pl.Series(stray), None) if n and stray.any() else q
             _plausibility(c, item, q, rows_np, known, std, raw_of(item.field))
         out[item.field] = q
     # vision
@@ -325,8 +331,10 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
     measures += [out[k].cast(pl.Int8).alias(k) for k in ("lens_left", "lens_right", "refraction_left",
                                                          "refraction_right")]
     records = records.with_columns(measures)
+    units = {f: out[f].fill_null(MISSING).to_numpy() for f in (*(i.field for i in MEASURE_ITEMS), "vision_left",
+                                                                "vision_right")}
     return FitnessUpload(raw=raw, records=records, warnings=[i for i in c.issues.items if i.severity == "warning"],
-                         file=file, sheet=sheet), c.issues.items
+                         file=file, sheet=sheet, units=units), c.issues.items
 
 
 def _normalised_texts(raw: pl.DataFrame, col_of: dict[str, str]) -> dict[str, pl.Series]:
@@ -343,7 +351,8 @@ def _normalised_texts(raw: pl.DataFrame, col_of: dict[str, str]) -> dict[str, pl
     if not fields or raw.height == 0:
         return out
     frame = pl.DataFrame([out[f] for f in fields])
-    odd = frame.select((pl.col(f).str.contains(NEEDS_NORMALIZING) | (pl.col(f) == "")).any() for f in fields).row(0)
+    odd = frame.select((pl.col(f).str.contains_any(NORMALIZED_CHARS) | (pl.col(f) == "")).any()
+                       for f in fields).row(0)
     return {**out, **{f: normalize_series(out[f]) for f, o in zip(fields, odd) if o}}
 
 
@@ -364,18 +373,7 @@ def _parse_measures(texts: dict[str, pl.Series]) -> dict[str, pl.Series]:
     or unparseable; the caller tells the two apart by the text). Text is parsed as exact
     decimals; typed columns (Parquet) are quantised by :func:`units_expr`."""
     n = len(next(iter(texts.values()))) if texts else 0
-    frame = pl.DataFrame([s for f, s in texts.items() if f in _UNITS])
-    exprs = []
-    for f in frame.columns:
-        scale, time = _UNITS[f]
-        dtype = frame.schema[f]
-        if dtype == pl.String:
-            e = time_text_to_seconds(pl.col(f), normalized=True) if time else text_to_units(pl.col(f), scale,
-                                                                                             normalized=True)
-        else:
-            e = units_expr(f, dtype, scale, time=time)
-        exprs.append(e.alias(f))
-    out = frame.select(exprs) if exprs else pl.DataFrame()
+    out = units_frame(pl.DataFrame([s for f, s in texts.items() if f in _UNITS]), _UNITS)
     return {f: out[f] if f in out.columns else pl.Series(f, [None] * n, dtype=pl.Int32) for f in _UNITS}
 
 

@@ -366,8 +366,10 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
                                file=path.name, value=path.suffix))
     frame = frame.with_columns(pl.int_range(h + 2, h + 2 + frame.height, dtype=pl.Int64).alias(ROW))
     value_cols = [c for c in frame.columns if c != ROW]
-    if value_cols:
-        frame = frame.filter(pl.any_horizontal(pl.col(value_cols).is_not_null()))
+    if value_cols and frame.height and all(frame[c].null_count() for c in value_cols):  # else no row is empty
+        kept = frame.select(pl.any_horizontal(pl.col(value_cols).is_not_null())).to_series()
+        if not kept.all():  # a filter copies every column: only when a row goes
+            frame = frame.filter(kept)
     # a column with neither a header nor any value is an artefact of the sheet's used range
     drop = [c for c in value_cols if c.startswith("(") and frame[c].null_count() == frame.height]
     frame = frame.drop(drop)

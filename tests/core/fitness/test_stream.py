@@ -38,3 +38,105 @@ def test_streaming_summary_equals_in_memory_summary(tmp_path, weighted, engine):
             np.testing.assert_allclose(a.to_numpy(), b.cast(pl.Float64).to_numpy(), rtol=1e-9, equal_nan=True)
         else:
             assert a.cast(pl.String).to_list() == b.cast(pl.String).to_list(), c
+
+
+def _recs(n: int, seed: int = 9) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    pupils = pl.DataFrame({"student_id": np.arange(n).astype(str), "sex": rng.integers(1, 3, n),
+                           "grade": rng.integers(1, 10, n)})
+    return fitness_results(pupils, seed)
+
+
+def _assert_same(streamed: pl.DataFrame, direct: pl.DataFrame) -> None:
+    assert streamed.columns == direct.columns and streamed.height == direct.height
+    for c in direct.columns:
+        a, b = streamed[c], direct[c]
+        if a.dtype.is_float():
+            np.testing.assert_allclose(a.to_numpy(), b.cast(pl.Float64).to_numpy(), rtol=1e-9, equal_nan=True)
+        else:
+            assert a.cast(pl.String).to_list() == b.cast(pl.String).to_list(), c
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_edge_case_columns_give_the_in_memory_table(tmp_path, engine):
+    """float32 and nullable integer measures, NaN and null, values beyond the import range, narrow
+    grade/sex types, and key columns taking each grouping path (small-range integers, integers with
+    nulls, a wide integer range, text) — all scored and summed as score_fitness + summarize do."""
+    n = 9000
+    rng = np.random.default_rng(3)
+    recs = _recs(n)
+    run = recs["run_50m"].to_numpy().copy()
+    run[::7] = np.nan  # NaN in a float column: no value
+    recs = recs.with_columns(
+        pl.Series("run_50m", run).cast(pl.Float32),                         # float32, NaN and nulls
+        pl.col("sit_and_reach").cast(pl.Float32),
+        pl.when(pl.int_range(n) % 11 == 0).then(None).otherwise(pl.col("rope_skipping")).cast(pl.Int16)
+        .alias("rope_skipping"),                                             # nullable Int16
+        pl.when(pl.int_range(n) % 13 == 0).then(pl.lit(99_999.0)).otherwise(pl.col("vital_capacity"))
+        .alias("vital_capacity"),                                            # far beyond the table: clipped
+        pl.when(pl.int_range(n) % 17 == 0).then(pl.lit(-3.0)).otherwise(pl.col("height_cm")).alias("height_cm"),
+        pl.col("grade").cast(pl.Int8), pl.col("sex").cast(pl.UInt8),
+        pl.Series("county", (410100 + rng.integers(0, 5, n)).astype(np.int32)),
+        pl.Series("school", [None if r < 0.1 else int(k) for r, k in zip(rng.random(n), rng.integers(0, 3, n))],
+                  dtype=pl.Int64),
+        pl.Series("wide", rng.choice([0, 1_000_000, 5_000_000_000], n)),
+        pl.Series("location", rng.choice(["城区", "镇区", "乡村"], n)),
+    )
+    path = tmp_path / "edge.parquet"
+    recs.write_parquet(path, row_group_size=2500)
+    for by in (["county", "grade", "sex"], ["school", "wide", "location", "grade"], []):
+        streamed = summarize_parquet(path, by, batch_rows=1000, threads=2, engine=engine)
+        _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), by))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine):
+    from junheng.exceptions import InputError
+
+    n = 5000
+    recs = _recs(n)
+    grade = recs["grade"].to_list()
+    sex = recs["sex"].to_list()
+    grade[0], grade[2604], sex[2604], sex[4999] = 0, None, 3, None
+    recs = recs.with_columns(pl.Series("grade", grade, dtype=pl.Int32), pl.Series("sex", sex, dtype=pl.Int32))
+    path = tmp_path / "bad.parquet"
+    recs.write_parquet(path, row_group_size=1300)  # the bad records fall in different row groups and tasks
+    with pytest.raises(InputError) as info:
+        summarize_parquet(path, ["grade", "sex"], batch_rows=500, threads=2, engine=engine)
+    found = sorted((i.row, i.column, i.value) for i in info.value.errors)
+    assert found == [(1, "grade", 0), (2605, "grade", None), (2605, "sex", 3), (5000, "sex", None)]
+    assert all(i.file == "bad.parquet" for i in info.value.errors)
+    text = str(info.value)
+    assert "3 条记录的年级或性别无效" in text and "3 record(s) with an invalid grade or sex" in text
+    assert "第1行" in text and "年级应为 1–9 的整数" in text and "sex must be 1 (male) or 2 (female)" in text
+
+
+def test_missing_columns_are_named_in_chinese_and_english(tmp_path):
+    from junheng.exceptions import InputError
+
+    path = tmp_path / "r.parquet"
+    _recs(100).drop("sex").write_parquet(path)
+    with pytest.raises(InputError) as info:
+        summarize_parquet(path, ["county_code", "grade"], weight="w")
+    msgs = [i.message() for i in info.value.errors]
+    assert [i.column for i in info.value.errors] == ["sex", "county_code", "w"]
+    assert all(i.file == "r.parquet" for i in info.value.errors)
+    assert "缺少必需列“sex”" in msgs[0] and "required column sex is missing" in msgs[0]
+    assert "没有分组列“county_code”（--by）" in msgs[1] and "no grouping column county_code (--by)" in msgs[1]
+    assert "没有权重列“w”" in msgs[2] and "no weight column w (--weight)" in msgs[2]
+    assert "height_cm" in msgs[0]  # the file's columns are listed
+
+
+def test_the_compiled_unit_conversion_equals_the_numpy_reference():
+    from junheng.fitness import _fused
+    from junheng.fitness.quantize import float_to_units
+
+    if not _fused.AVAILABLE:
+        pytest.skip("numba not installed")
+    x = np.array([8.15, -3.25, 8.1, 0.0, -0.0, np.nan, 1e6, 12.35, 2.5], np.float64)
+    for arr, tol in ((x, 1e-7), (x.astype(np.float32), 1e-3)):
+        for scale in (1, 10, 100):
+            out = np.empty(arr.shape[0], np.int32)
+            _fused.float_units(arr, scale, 0.5 + tol, out)
+            np.testing.assert_array_equal(out, float_to_units(arr, scale))
+    assert float_to_units(np.array([8.15]), 10)[0] == 82  # half away from zero, exact at the tenth
