@@ -112,3 +112,58 @@ def test_score_batch_on_arrow_equals_score_fitness():
     out = score_batch(batch)
     assert isinstance(out, pa.RecordBatch)
     assert pl.from_arrow(out).equals(score_fitness(df))
+
+
+def test_the_two_pass_parser_gives_the_hand_worked_units():
+    from junheng.fitness.quantize import units_frame
+
+    times = ["3′45″", "3'45\"", "3’45”", "3:45", "3.45", "13'05''", "225", "3'5\"", "2'60\"", "3′45.5″", "3′45.4″",
+             "-225", "3′45", "3′45'", "x", None]
+    want_t = [225, 225, 225, 225, 225, 785, 225, None, None, 226, 225, None, 225, None, None, None]
+    decimals = ["8.15", "8.25", "-3.25", "-3.35", "12", "-0.5", "0.05", "8.149", "1e1", "007.3", "+1.5", ".5", "1.",
+                "abc", "9999999.9", None]
+    want_d = [82, 83, -33, -34, 120, -5, 1, 81, None, 73, 15, 5, 10, None, 99999999, None]
+    frame = pl.DataFrame({"t": times, "d": decimals, "f": [8.15] * 16},
+                         schema={"t": pl.String, "d": pl.String, "f": pl.Float32})
+    out = units_frame(frame, {"t": (1, True), "d": (10, False), "f": (10, False)})
+    assert out["t"].to_list() == want_t
+    exact = to_units(frame["d"], 10).to_list()  # the one-expression parser: the same on every cell
+    assert out["d"].to_list() == exact
+    assert [v for v, w in zip(out["d"].to_list(), want_d) if w is not None] == [w for w in want_d if w is not None]
+    assert out["f"].to_list() == [82] * 16  # float32 8.15 is the 8.15 it means
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.from_regex(r"\A-?[0-9]{1,4}(\.[0-9]{1,3})?\Z"),
+    st.from_regex(r"\A[0-9]{1,2}[′'’:.][0-9]{2}(\.[0-9])?([″\"”]|'')?\Z"),
+    st.from_regex(r"\A[0-9]{1,4}\Z"),
+    st.text(alphabet="0123456789.′'\"-:x", max_size=7), st.none()), min_size=1, max_size=40))
+def test_the_two_pass_parser_equals_the_exact_parsers_on_any_text(cells):
+    from junheng.fitness.quantize import units_frame
+
+    s = pl.Series("x", cells, dtype=pl.String).str.strip_chars()
+    s = s.set(s == "", None)
+    frame = pl.DataFrame({"t": s, "d": s, "u": s})
+    out = units_frame(frame, {"t": (1, True), "d": (10, False), "u": (1, False)})
+    assert out["t"].to_list() == to_units(s, 1, time=True).to_list()
+    assert out["d"].to_list() == to_units(s, 10).to_list()
+    assert out["u"].to_list() == to_units(s, 1).to_list()
+
+
+def test_scoring_from_the_checked_units_equals_scoring_the_records():
+    from junheng.fitness import check_upload, national_upload, score_fitness
+    from junheng.synth.fitness import fitness_results
+
+    rng = np.random.default_rng(4)
+    n = 400
+    pupils = pl.DataFrame({"student_id": [f"L41010120120101{k:04d}" for k in range(n)], "sex": rng.integers(1, 3, n),
+                           "grade": rng.integers(1, 10, n), "name": ["学生"] * n, "class_code": ["01"] * n,
+                           "class_name": ["一班"] * n})
+    recs = fitness_results(pupils, 4).with_columns(pl.col("weight_kg").clip(14, 200), pl.col("height_cm").clip(80, 250))
+    raw = national_upload(recs, mask=False).with_columns(pl.int_range(1, n + 1).alias("__row__"))
+    upload, issues = check_upload(raw.with_columns(pl.all().exclude("__row__").cast(pl.String)))
+    assert upload is not None, [i.message() for i in issues if i.severity == "error"][:3]
+    a = score_fitness(upload.records, units=upload.units)
+    b = score_fitness(upload.records)
+    assert a.equals(b)
