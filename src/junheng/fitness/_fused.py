@@ -92,7 +92,7 @@ def _dense_ids(codes, mult, table, gid, first):
 def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi, width, start, score_lut,
                 packed_lut, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r,
                 n_records, n_exempt, n_incomplete, n_tested, w_rating, w_total, w_bmi_class, w_bmi, n_vision,
-                w_vision, it_level, it_n, it_score, it_units):
+                w_vision, it_level, it_n, it_score, it_units, ic_level, ic_score, ic_units):
     n = rows.shape[0]
     for i in range(n):
         r = rows[i]
@@ -126,10 +126,15 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
             acc += packed_lut[idx]
             if s >= 0 and not ex:
                 lv = (1 if s >= 60 else 0) + (1 if s >= 80 else 0) + (1 if s >= 90 else 0)
-                it_level[g, j, lv] += wi
-                it_n[g, j] += 1
-                it_score[g, j] += wi * s
-                it_units[g, j] += wi * q
+                if weighted:
+                    it_level[g, j, lv] += wi
+                    it_n[g, j] += 1
+                    it_score[g, j] += wi * s
+                    it_units[g, j] += wi * q
+                else:  # integer sums: one-cycle adds (the float adds' latency doubled the pass); n = Σ levels
+                    ic_level[g, j, lv] += 1
+                    ic_score[g, j] += s
+                    ic_units[g, j] += q
         complete = (acc >> 24) == 0 and not ex
         if ex:
             n_exempt[g] += 1
@@ -203,6 +208,7 @@ class Sums:
 
     def __init__(self, capacity: int = 64) -> None:
         self.size = 0
+        self.key_cache: dict = {}  # the task's packed group code → id tables (junheng.fitness.stream)
         self._alloc(capacity)
 
     def _alloc(self, cap: int) -> None:
@@ -212,7 +218,8 @@ class Sums:
         a = {k: z(cap, np.int64 if k in ints else np.float64) for k in self._SCALARS}
         a.update({k: z((cap, 4)) for k in self._FOURS})
         a.update(it_level=z((cap, N_ITEMS, 4)), it_n=z((cap, N_ITEMS), np.int64), it_score=z((cap, N_ITEMS)),
-                 it_units=z((cap, N_ITEMS)))
+                 it_units=z((cap, N_ITEMS)), ic_level=z((cap, N_ITEMS, 4), np.int64),
+                 ic_score=z((cap, N_ITEMS), np.int64), ic_units=z((cap, N_ITEMS), np.int64))
         if old is not None:
             for k, v in old.items():
                 a[k][: self.size] = v[: self.size]
@@ -232,17 +239,21 @@ class Sums:
                    t.lo1, t.hi, t.width, t.start, t.score, t.packed, t.bmi_packed, t.bmi_cat, t.bmi_width,
                    vision_left, vision_right, a["n_records"], a["n_exempt"], a["n_incomplete"], a["n_tested"],
                    a["W_rating"], a["W_total"], a["W_bmi_class"], a["W_bmi"], a["n_vision"], a["W_vision"],
-                   a["it_level"], a["it_n"], a["it_score"], a["it_units"])
+                   a["it_level"], a["it_n"], a["it_score"], a["it_units"], a["ic_level"], a["ic_score"], a["ic_units"])
 
     def partials(self) -> dict[str, np.ndarray]:
         a, n = self.arrays, self.size
         out = {k: a[k][:n] for k in (*self._SCALARS, *self._FOURS)}
+        level = a["it_level"][:n] + a["ic_level"][:n]  # weighted (floats) + unweighted (exact integers)
+        count = a["it_n"][:n] + a["ic_level"][:n].sum(axis=2)
+        score = a["it_score"][:n] + a["ic_score"][:n]
+        units = a["it_units"][:n] + a["ic_units"][:n]
         for j, item in enumerate(ITEMS):
             f = item.score_field
-            out[f"W_{f}_level"] = a["it_level"][:n, j, :]
-            out[f"{f}_n"] = a["it_n"][:n, j]
-            out[f"W_{f}_score"] = a["it_score"][:n, j]
-            out[f"W_{f}_units"] = a["it_units"][:n, j]
+            out[f"W_{f}_level"] = level[:, j, :]
+            out[f"{f}_n"] = count[:, j]
+            out[f"W_{f}_score"] = score[:, j]
+            out[f"W_{f}_units"] = units[:, j]
         return out
 
 

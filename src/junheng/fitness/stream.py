@@ -80,10 +80,16 @@ _DENSE_RADIX = 1 << 16  # an integer key column of at most this range is coded b
 _DENSE_TABLE = 1 << 22  # packed key ranges up to this size are looked up in a direct table
 
 
-def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
-    """:func:`_group_ids` for the compiled path: integer key columns without nulls are coded as
-    ``value − min`` (one compiled min/max pass), other columns by Arrow's hashing; the packed codes
-    get ids through a direct table (:func:`junheng.fitness._fused.dense_ids`)."""
+def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dict[tuple, int],
+                        cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids for the compiled path: (local id per record, global id per local id — from
+    ``key_index``, extended with new keys).
+
+    Integer key columns without nulls are coded as ``value − min`` (one compiled min/max pass),
+    other columns by Arrow's hashing; the packed codes get local ids through a direct table
+    (:func:`junheng.fitness._fused.dense_ids`). When every key column is such an integer column,
+    ``cache`` (one per task) keeps packed code → global id for the batch's code layout, so the
+    keys of the groups already seen are never rebuilt as Python tuples."""
     from junheng.fitness import _fused
 
     n = batch.num_rows
@@ -115,11 +121,23 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.nd
         first = first[: _fused.dense_ids(codes, mult, np.full(total, -1, np.int32), gid, first)]
     else:
         first, gid = np.unique(mult @ codes, return_inverse=True)
-    parts = []
-    for (lo, dictionary, radix), m in zip(decoders, mult):
-        code = (first // m) % radix
-        parts.append((code + lo).tolist() if dictionary is None else dictionary.take(pa.array(code)).to_pylist())
-    return gid, list(zip(*parts))
+    layout = tuple((lo, radix) for lo, _, radix in decoders) if all(d is None for _, d, _ in decoders) else None
+    known = cache.get(layout) if layout is not None and total <= _DENSE_TABLE else None
+    if known is None:
+        known = np.full(total, -1, np.int64) if layout is not None and total <= _DENSE_TABLE else None
+        if known is not None:
+            cache[layout] = known
+    gmap = known[first] if known is not None else np.full(first.shape[0], -1, np.int64)
+    new = np.flatnonzero(gmap < 0)
+    if new.size:
+        parts = []
+        for (lo, dictionary, radix), m in zip(decoders, mult):
+            code = (first[new] // m) % radix
+            parts.append((code + lo).tolist() if dictionary is None else dictionary.take(pa.array(code)).to_pylist())
+        gmap[new] = [key_index.setdefault(k, len(key_index)) for k in zip(*parts)]
+        if known is not None:
+            known[first[new]] = gmap[new]
+    return gid, gmap
 
 
 def _codes(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -218,10 +236,9 @@ def _add_fused(sums, batch: pa.RecordBatch, by: Sequence[str], weight: str | Non
     numbered by ``key_index`` (extended with new keys)."""
     n = batch.num_rows
     if by:
-        gid, local_keys = _compiled_group_ids(batch, by)
+        gid, gmap = _compiled_group_ids(batch, by, key_index, sums.key_cache)
     else:
-        gid, local_keys = np.zeros(n, np.int64), [()]
-    gmap = np.fromiter((key_index.setdefault(k, len(key_index)) for k in local_keys), np.int64, len(local_keys))
+        gid, gmap = np.zeros(n, np.int64), np.array([key_index.setdefault((), len(key_index))], np.int64)
     sums.grow_to(len(key_index))
     stacked, has_value, v_left, v_right = _stacked_units(batch, n)
     rows = (grade.astype(np.int64) - 1) * 2 + (sex - 1)
