@@ -267,15 +267,19 @@ def classify(estimate: pl.Expr, se: pl.Expr, df: pl.Expr, threshold: float, *, h
     L ≥ threshold → 达到, U < threshold → 未达到; for "below the threshold": U < threshold → 达到,
     L ≥ threshold → 未达到; otherwise 无法判定 — the three-way conformity decision of ISO 10576-1 /
     JCGM 106 with each decision's error risk at most 1 − ``confidence`` (5 %).  ``strict``: the
-    good side excludes the threshold (e.g. "低于0.15"); a missing estimate → null."""
+    good side excludes the threshold (e.g. "低于0.15"); a missing estimate → null; an estimate
+    without an SE (null or NaN) → 无法判定: no evidence either way, never a verdict on the point
+    estimate alone."""
     crit = df.map_batches(lambda s: pl.Series(one_sided_t(s.cast(pl.Float64).fill_null(np.nan).to_numpy(),
                                                           confidence)), return_dtype=pl.Float64)
-    lo, hi = estimate - crit * se.fill_null(0.0), estimate + crit * se.fill_null(0.0)
+    se = se.cast(pl.Float64).fill_nan(None)
+    lo, hi = estimate - crit * se, estimate + crit * se
     if higher_is_better:
         good, bad = (lo > threshold) if strict else (lo >= threshold), (hi < threshold) if not strict else (hi <= threshold)
     else:
         good, bad = (hi < threshold) if strict else (hi <= threshold), (lo >= threshold) if strict else (lo > threshold)
-    return (pl.when(estimate.is_null()).then(None).when(good).then(pl.lit(REACHED)).when(bad)
+    return (pl.when(estimate.is_null()).then(None).when(se.is_null()).then(pl.lit(UNDECIDED))
+            .when(good).then(pl.lit(REACHED)).when(bad)
             .then(pl.lit(NOT_REACHED)).otherwise(pl.lit(UNDECIDED)))
 
 

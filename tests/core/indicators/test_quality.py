@@ -119,6 +119,95 @@ def test_three_outcomes_from_one_sided_bounds_hand_worked():
     assert got.to_list() == ["达到", "无法判定"]
 
 
+# one-sided upper-tail t quantiles as printed in a statistical table (3 decimals; e.g. NIST/SEMATECH
+# e-Handbook 1.3.6.7.2, "Critical values of Student's t distribution"), not computed by scipy
+T_TABLE = {(4, 0.95): 2.132, (5, 0.95): 2.015, (6, 0.95): 1.943, (7, 0.95): 1.895, (8, 0.95): 1.860,
+           (9, 0.95): 1.833, (30, 0.95): 1.697, (5, 0.975): 2.571, (8, 0.975): 2.306}
+Z_TABLE = {0.95: 1.645, 0.975: 1.960}
+
+
+def test_the_quantile_of_the_bound_agrees_with_the_printed_table():
+    from junheng.indicators import one_sided_t
+
+    for (nu, c), t in T_TABLE.items():
+        assert float(one_sided_t(nu, c)) == pytest.approx(t, abs=5e-4), (nu, c)
+    for c, z in Z_TABLE.items():  # ν unknown (missing, not finite, ≤ 0) → the normal quantile
+        for nu in (np.nan, np.inf, 0.0, -3.0):
+            assert float(one_sided_t(nu, c)) == pytest.approx(z, abs=5e-4), (nu, c)
+
+
+def test_counties_at_the_boundary_pin_the_one_sided_quantile_and_the_df():
+    """Estimates placed between the limits that neighbouring quantiles give, so that the bound
+    with two-sided 97.5 %, with ν ± 1 or with the normal quantile changes the verdict (table values).
+
+    "below 0.15", SE 0.03, ν = 5: 达到 needs e < 0.15 − 2.015·0.03 = 0.08955.
+      e = 0.0880: U = 0.0880 + 0.06045 = 0.14845 → 达到; with ν = 4 (2.132) U = 0.15196 and with
+      t(5; 0.975) = 2.571 U = 0.16513 → both would give 无法判定.
+      e = 0.0905: U = 0.15095 → 无法判定; with ν = 6 (1.943) U = 0.14879 and with z = 1.645
+      U = 0.13985 → both would give 达到.
+    "at least 0.5", SE 0.06, ν = 8: 达到 needs e ≥ 0.5 + 1.860·0.06 = 0.6116.
+      e = 0.6125: L = 0.50090 → 达到; with ν = 7 (1.895) L = 0.49880 → 无法判定.
+      e = 0.6105: L = 0.49890 → 无法判定; with ν = 9 (1.833) L = 0.50052, with z L = 0.51180 → 达到."""
+    from junheng.indicators.quality import classify
+
+    def verdicts(e, se, df, thr, hib, **kw):
+        f = pl.DataFrame({"e": e, "se": [se] * len(e), "df": [df] * len(e)})
+        return f.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), thr, higher_is_better=hib,
+                                 **kw)).to_series().to_list()
+
+    # the hand-worked limits from the table values above
+    assert 0.0880 + T_TABLE[5, 0.95] * 0.03 < 0.15 < 0.0880 + T_TABLE[4, 0.95] * 0.03
+    assert 0.0905 + T_TABLE[6, 0.95] * 0.03 < 0.15 < 0.0905 + T_TABLE[5, 0.95] * 0.03
+    assert 0.6125 - T_TABLE[7, 0.95] * 0.06 < 0.5 < 0.6125 - T_TABLE[8, 0.95] * 0.06
+    assert 0.6105 - T_TABLE[8, 0.95] * 0.06 < 0.5 < 0.6105 - T_TABLE[9, 0.95] * 0.06
+    below = {"thr": 0.15, "hib": False, "strict": True}
+    assert verdicts([0.0880, 0.0905], 0.03, 5.0, **below) == ["达到", "无法判定"]
+    assert verdicts([0.0880, 0.0905], 0.03, 4.0, **below) == ["无法判定", "无法判定"]  # ν − 1
+    assert verdicts([0.0880, 0.0905], 0.03, 6.0, **below) == ["达到", "达到"]  # ν + 1
+    assert verdicts([0.0880, 0.0905], 0.03, None, **below) == ["达到", "达到"]  # normal
+    assert verdicts([0.0880], 0.03, 5.0, **below, confidence=0.975) == ["无法判定"]  # two-sided 95 %
+    assert verdicts([0.6125, 0.6105], 0.06, 8.0, 0.5, True) == ["达到", "无法判定"]
+    assert verdicts([0.6125, 0.6105], 0.06, 7.0, 0.5, True) == ["无法判定", "无法判定"]
+    assert verdicts([0.6125, 0.6105], 0.06, 9.0, 0.5, True) == ["达到", "达到"]
+
+
+def test_an_estimate_without_a_standard_error_is_undecided():
+    """No SE (null or NaN: e.g. a replicate in which the share cannot be computed) is no evidence
+    of conformity: 无法判定, never a verdict on the point estimate alone."""
+    from junheng.indicators.quality import classify
+
+    f = pl.DataFrame({"e": [0.05, 0.40, 0.05, 0.05], "se": [None, None, float("nan"), 0.0], "df": [5.0] * 4})
+    got = f.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.15, higher_is_better=False,
+                            strict=True)).to_series().to_list()
+    assert got == ["无法判定", "无法判定", "无法判定", "达到"]
+    g = pl.DataFrame({"e": [0.9], "se": [float("nan")], "df": [5.0]})
+    assert g.select(classify(pl.col("e"), pl.col("se"), pl.col("df"), 0.5, higher_is_better=True)).item() == "无法判定"
+
+
+def test_each_criterion_is_judged_with_its_own_estimate_se_and_df():
+    """quality_indicator pairs each criterion with its own columns: the verdicts recomputed by
+    hand (scipy's t at the reported df) from share_l3 / share_l3_se / share_l3_df and from the
+    pooled between-school share with its own SE and df agree row by row."""
+    from scipy import stats
+
+    from junheng.survey import NO_RULE
+
+    df = frame(per=12)
+    q = quality_indicator(df.select("student_id", "county_code", "subject", "school_code", "^pv.*$",
+                                    "^level_pv.*$"), df.select("student_id", "weight", "^rep_.*$"),
+                          reporting_rule=NO_RULE)
+
+    def t(nu):
+        return stats.t.ppf(0.95, nu) if nu is not None and np.isfinite(nu) and nu > 0 else stats.norm.ppf(0.95)
+
+    for r in q.iter_rows(named=True):
+        lo = r["share_l3"] - t(r["share_l3_df"]) * r["share_l3_se"]
+        hi = r["share_l3"] + t(r["share_l3_df"]) * r["share_l3_se"]
+        assert r["level_verdict"] == ("达到" if lo >= 0.5 else "未达到" if hi < 0.5 else "无法判定")
+        e, se, nu = r["pooled_between_share"], r["pooled_between_share_se"], r["pooled_between_share_df"]
+        lo, hi = e - t(nu) * se, e + t(nu) * se
+        assert r["diff_verdict"] == ("达到" if hi < 0.15 else "未达到" if lo >= 0.15 else "无法判定")
+
 def _counties(seed, shares, n_schools=40, per=7, subjects=("语文", "数学", "英语", "科学"), meas=0.3):
     """Pupil scores of counties with known between-school shares (one per county): school effects
     shared by the subjects, σ_b² + σ_w² = 1 on θ, plausible values θ + N(0, meas²) (so the share
