@@ -11,19 +11,19 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing
-import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 import polars as pl
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from junheng.exceptions import ParameterError
 from junheng.indicators import RESOURCE_INDICATORS
 from junheng.io import write_table
 from junheng.reports import context as cx
+from junheng.reports import sections as rs
 from junheng.reports import typeset
 from junheng.reports.tables import Tables
 
@@ -81,6 +81,11 @@ def _names(tb: Tables) -> dict[str, dict]:
     return {r["county_code"]: r for r in tb.inputs.names.to_dicts()}
 
 
+def _with_sections(ctx: dict) -> dict:
+    """The context with its document's sections (:func:`junheng.reports.sections.sections`)."""
+    return {**ctx, "sections": rs.sections(ctx)}
+
+
 def annual_context(tb: Tables) -> dict:
     """Everything the annual report shows (the HTML and the PDF render this one dict)."""
     names = _names(tb)
@@ -98,13 +103,13 @@ def annual_context(tb: Tables) -> dict:
             "rec": cx._pct(vr.get("recognition")), "pass": bool(vr.get("overall_pass")),
             "change": vr.get("change", "—"),
         })
-    return dict(
+    return _with_sections(dict(
         kind="annual", title=f"{tb.inputs.province_name}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
         meta=_meta(tb), methods=cx.methods(), cover=_cover(tb), findings=cx.findings_annual(tb), findings_note=cx.FINDINGS_NOTE,
         sample=_sample(tb), n_counties=res.height, academic=cx.academic_block(tb, "province", "410000"),
         fitness=cx.fitness_block(tb, "province", "410000"), factors=cx.factors_block(tb), counties=counties,
         se_table=cx.county_se_table(tb), supervision=None,  # integration point: cycles' site records
-        missing=tb.missing)
+        missing=tb.missing))
 
 
 def county_context(tb: Tables, code: str, *, print_version: bool = False) -> dict:
@@ -114,7 +119,7 @@ def county_context(tb: Tables, code: str, *, print_version: bool = False) -> dic
     if code not in names or tb["resource"].filter(pl.col("county_code") == code).height == 0:
         raise ParameterError(f"无此县（市、区）或其无学校数据 / unknown county or no schools: {code}")
     n = names[code]
-    return dict(
+    return _with_sections(dict(
         kind="county", title=f"{n['county_name']}义务教育质量与优质均衡发展监测报告（{tb.inputs.year}年）",
         county_name=n["county_name"], meta=_meta(tb), methods=cx.methods(), cover=_cover(tb), code=code, city_name=n.get("city_name") or "",
         sample=_sample(tb, code), findings=cx.findings_county(tb, code, n["city_code"], n["county_name"]),
@@ -123,7 +128,7 @@ def county_context(tb: Tables, code: str, *, print_version: bool = False) -> dic
         academic=cx.academic_block(tb, "county", code), fitness=cx.fitness_block(tb, "county", code),
         resource=cx.resource_block(tb, code), schools=cx.school_rows(tb, county=code),
         ind_short=list(cx.IND_SHORT.values()), verdict=cx.verdict_row(tb, code), missing=tb.missing,
-        print=print_version)
+        print=print_version))
 
 
 def school_context(tb: Tables, code: str) -> dict:
@@ -147,56 +152,37 @@ def school_context(tb: Tables, code: str) -> dict:
             resp = int(s["responded"].fill_null(False).sum()) if "responded" in s.columns else s.height
             part = {"n_pupils": s.height, "n_responded": resp, "rate": cx._pct(resp / s.height)}
     name = rows[0]["name"] or code
-    return dict(
+    return _with_sections(dict(
         kind="school", title=f"{name}　学校监测简表（{tb.inputs.year}年）", meta=_meta(tb), methods=cx.methods(), cover=_cover(tb),
         code=code, county_name=_names(tb).get(county, {}).get("county_name", county), schools=rows,
-        ind_short=list(cx.IND_SHORT.values()), detail=detail, participation=part, missing=tb.missing)
+        ind_short=list(cx.IND_SHORT.values()), detail=detail, participation=part, missing=tb.missing))
 
 
-TOC_MARK = "<!-- 目录 -->"
-_HEADING = re.compile(r"<h([23])((?: [^>]*)?)>(.*?)</h\1>", re.S)
-
-
-def with_toc(html: str) -> str:
-    """Give every ``h2``/``h3`` an id (``sec-3``, ``sec-3-2``: chapter, section, in document order)
-    and put a 目录 linking to them where the template has :data:`TOC_MARK`.  A heading with class
-    ``notoc`` (a web-only section the PDF lacks) gets an id but no entry, so the HTML's 目录 lists
-    what the PDF's does."""
-    if TOC_MARK not in html:
-        return html
-    entries: list[tuple[int, str, str]] = []
-    n = [0, 0]
-
-    def anchor(m: re.Match) -> str:
-        level, attrs, body = int(m[1]), m[2], m[3]
-        if level == 2:
-            n[0], n[1] = n[0] + 1, 0
-            ident = f"sec-{n[0]}"
-        else:
-            n[1] += 1
-            ident = f"sec-{n[0]}-{n[1]}"
-        if "notoc" not in attrs:
-            entries.append((level, ident, re.sub(r"<[^>]+>", "", body).strip()))
-        return f'<h{level} id="{ident}"{attrs}>{body}</h{level}>'
-
-    html = _HEADING.sub(anchor, html)
+def contents_html(shown: list[dict]) -> Markup:
+    """The HTML 目录: a link to the heading of every section shown (:mod:`.sections`) except the
+    web-only ones, sections nested under their chapter — the entries of the PDF's 目录."""
     items, open_sub = [], False
-    for level, ident, text in entries:
-        if level == 2 and open_sub:
+    for s in shown:
+        if s["web_only"]:
+            continue
+        if s["level"] == 1 and open_sub:
             items.append("</ul></li>")
             open_sub = False
-        elif level == 3 and not open_sub:
+        elif s["level"] == 2 and not open_sub:
             items[-1] = items[-1].removesuffix("</li>") + "<ul>" if items else "<li><ul>"
             open_sub = True
-        items.append(f'<li><a href="#{ident}">{text}</a></li>')
+        items.append(f'<li><a href="#{s["id"]}">{escape(s["title"])}</a></li>')
     if open_sub:
         items.append("</ul></li>")
-    nav = f'<nav class="toc" aria-label="目录"><p class="toc-title">目录</p><ul>{"".join(items)}</ul></nav>'
-    return html.replace(TOC_MARK, nav, 1)
+    return Markup(f'<nav class="toc" aria-label="目录"><p class="toc-title">目录</p><ul>{"".join(items)}</ul></nav>')
 
 
 def _html(ctx: dict) -> str:
-    return with_toc(_env().get_template(f"{ctx['kind']}.html").render(**ctx, css=_css()))
+    """The HTML of a document: its sections (:mod:`.sections`; the print version without the
+    web-only ones) in ``layout.html``, each filled by its block in ``<kind>.html``."""
+    shown = rs.shown(ctx, print_version=bool(ctx.get("print")))
+    contents = contents_html(shown) if rs.CONTENTS[ctx["kind"]] else ""
+    return _env().get_template(f"{ctx['kind']}.html").render(**ctx, css=_css(), shown=shown, contents=contents)
 
 
 def annual_html(tb: Tables) -> str:

@@ -243,12 +243,42 @@ def test_the_html_contents_lists_the_pdf_chapters_and_links_to_them(official):
         assert DOC_NUMBER in top and DATE in top
 
 
-def test_the_html_contents_follows_the_headings():
-    """Ids are per chapter and section, entries carry the heading text; the check above can fail."""
-    html = render.with_toc(f"<p>x</p>{render.TOC_MARK}<h2>一、甲</h2><h3>乙</h3><h3 class=\"notoc\">丙</h3>"
-                           "<h2>附录</h2>")
-    titles, targets = _html_toc(html)
-    assert titles == ["一、甲", "乙", "附录"] and targets == ["sec-1", "sec-1-1", "sec-2"]
-    assert '<h3 id="sec-1-2" class="notoc">丙</h3>' in html
-    assert '<li><a href="#sec-1">一、甲</a><ul><li><a href="#sec-1-1">乙</a></li></ul></li>' in html
-    assert render.with_toc("<h2>无目录</h2>") == "<h2>无目录</h2>"
+def test_both_renderers_follow_the_one_section_list(official):
+    """The headings of the HTML (web and print) and the entries of the PDF's 目录 are the section
+    list of junheng.reports.sections, in its order, with its ids (sec-N, sec-N-M; the web-only
+    all-schools list: an id, no 目录 entry, absent from print)."""
+    from junheng.reports import sections as rs
+
+    tb, county, _, pdfs = official
+    for k, ctx, htmls in (("annual", render.annual_context(tb), [render.annual_html(tb)]),
+                          ("county", render.county_context(tb, county),
+                           [render.county_html(tb, county, print_version=True), render.county_html(tb, county)])):
+        listed = [s for s in ctx["sections"] if not s["web_only"]]
+        assert [_compact(s["title"]) for s in listed] == _pdf_toc(pdfs[k]), k
+        for html in htmls:
+            web = "全部学校（学部）</h3>" in html
+            heads = re.findall(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', html)
+            want = [s for s in ctx["sections"] if web or not s["web_only"]]
+            assert [(int(lv), i, t) for lv, i, t in heads] == [(s["level"] + 1, s["id"], s["title"]) for s in want]
+            titles, targets = _html_toc(html)
+            assert targets == [s["id"] for s in listed]
+    county_ids = {s["key"]: s["id"] for s in rs.sections({"kind": "county"})}
+    assert county_ids["compare"] == "sec-3" and county_ids["academic"] == "sec-3-1"
+    assert county_ids["all_schools"] == "sec-4-2" and county_ids["verdict"] == "sec-5"
+
+
+def test_a_section_without_a_body_stops_both_renderers(official, monkeypatch):
+    """A section added to the list must be given a body in the HTML and in the PDF template: a key
+    either lacks is an error in that renderer, not a heading over nothing or a silent omission."""
+    from junheng.reports import sections as rs
+
+    tb, county, _, _ = official
+    school = tb["units"].filter(pl.col("county_code") == county)["school_code"][0]
+    monkeypatch.setitem(rs.SECTIONS, "school", (*rs.SECTIONS["school"][:2], rs.Section("extra", "三、另一节"),
+                                                rs.APPENDIX))
+    ctx = render.school_context(tb, school)
+    assert [s["title"] for s in ctx["sections"]][2] == "三、另一节"
+    with pytest.raises(Exception, match="extra"):
+        render.school_html(tb, school)
+    with pytest.raises(Exception, match="extra"):
+        typeset.pdf(typeset.data(ctx))
