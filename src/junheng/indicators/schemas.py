@@ -138,15 +138,16 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], *, file: str | 
     return frame.with_columns(cols) if cols else frame
 
 
-def read_typed(path: str | Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def read_typed(path: str | Path, schema: dict[str, pl.DataType], *, digest=None) -> pl.DataFrame:
     """Read a Parquet or CSV input (:func:`junheng.io.read_frame`: a CSV in UTF-8, UTF-8 with BOM or
-    GB18030, every column as text — no type is ever inferred) and :func:`conform` it to ``schema``."""
+    GB18030, every column as text — no type is ever inferred) and :func:`conform` it to ``schema``.
+    ``digest``: fed the file's name and bytes as it is read (``read_frame``)."""
     from junheng.io import read_frame as read_file
 
     p = Path(path)
     if p.suffix not in (".parquet", ".csv"):
         raise ParameterError(f"只接受 .parquet 或 .csv / only .parquet or .csv files: {p}")
-    return conform(read_file(p), schema, file=p.name)
+    return conform(read_file(p, digest=digest), schema, file=p.name)
 
 
 __all__ = ["CHECKLIST", "SAMPLE", "SCHOOLS", "SCORES", "WEIGHTS", "conform", "read_typed"]

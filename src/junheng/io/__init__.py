@@ -14,6 +14,8 @@
 - :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
   file (or download) the core writes, cells neutralised against formula injection;
 - :func:`xlsx_bytes`: a fast, byte-deterministic one-sheet workbook (the synthetic province's files);
+- :func:`read_bytes`: a whole file, bounded by the size limit, optionally fed to a digest (inputs
+  versioned by their bytes are read once);
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
 """
@@ -29,6 +31,7 @@ from junheng.io._read import (
     decode_csv,
     frame_columns,
     open_parquet,
+    read_bytes,
     read_frame,
     read_input,
     read_package_table,
@@ -68,6 +71,7 @@ __all__ = [
     "parse_dates",
     "parse_decimals",
     "parse_integers",
+    "read_bytes",
     "read_frame",
     "read_input",
     "read_package_table",

@@ -239,10 +239,24 @@ def _utf8_lines(data: bytes) -> list[int]:
     return out
 
 
-def _csv_text(path: Path, limits: ReadLimits) -> tuple[bytes, str, str]:
-    """A CSV's bytes, decoded text and encoding, after the size, NUL and line checks."""
-    check_size(path, limits)
+def read_bytes(path: str | Path, *, digest=None, limits: ReadLimits | None = None) -> bytes:
+    """A whole file's bytes, refused beyond the size limit before any is read; ``digest`` (a
+    :mod:`hashlib` object), when given, is fed the file's name and then its bytes — so a caller
+    that versions its inputs by their bytes reads each file once."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Issue("文件不存在", "file not found", file=path.name))
+    check_size(path, limits or ReadLimits.from_env())
     data = path.read_bytes()
+    if digest is not None:
+        digest.update(path.name.encode())
+        digest.update(data)
+    return data
+
+
+def _csv_text(path: Path, limits: ReadLimits, digest=None) -> tuple[bytes, str, str]:
+    """A CSV's bytes, decoded text and encoding, after the size, NUL and line checks."""
+    data = read_bytes(path, digest=digest, limits=limits)
     if data.startswith(_UTF16_BOMS):
         text, enc = decode_csv(data, file=path.name)
         check_text(text.encode("utf-8"), path.name, limits)
@@ -395,7 +409,7 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
 def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer: bool = False,
-               string_columns: Iterable[str] = ()) -> pl.DataFrame:
+               string_columns: Iterable[str] = (), digest=None) -> pl.DataFrame:
     """A table a program wrote, one header row: Parquet with its types, or a CSV (UTF-8, UTF-8
     with BOM, GB18030, UTF-16 with BOM) with every column as text — never inferred unless
     ``infer`` (then from the first 10,000 rows, ``string_columns`` kept as text); otherwise the
@@ -404,7 +418,10 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
 
     ``columns`` (names or globs, see :func:`frame_columns`) reads only those columns: a projection
     of a Parquet scan (the others are never decoded, so the file-size limit is not applied) or of
-    the CSV parser. The reader's limits apply; an unreadable file is an :class:`InputError`."""
+    the CSV parser. The reader's limits apply; an unreadable file is an :class:`InputError`.
+
+    ``digest`` (a :mod:`hashlib` object): the whole file is read into memory once, its name and
+    bytes fed to the digest (:func:`read_bytes`), and parsed from there."""
     path = Path(path)
     if not path.is_file():
         raise InputError(Issue("文件不存在", "file not found", file=path.name))
@@ -412,13 +429,16 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
     limits = ReadLimits.from_env()
     try:
         if suffix in PARQUET_SUFFIXES:
+            if digest is not None:
+                frame = pl.read_parquet(io.BytesIO(read_bytes(path, digest=digest, limits=limits)))
+                return frame if columns is None else frame.select(frame_columns(frame.columns, columns))
             if columns is None:
                 check_size(path, limits)
                 return pl.read_parquet(path)
             scan = pl.scan_parquet(path)  # no size limit: only the projected columns are decoded
             return scan.select(frame_columns(scan.collect_schema().names(), columns)).collect()
         if suffix in CSV_SUFFIXES:
-            data, text, enc = _csv_text(path, limits)
+            data, text, enc = _csv_text(path, limits, digest)
             picked = None
             if columns is not None:
                 picked = frame_columns(pl.read_csv(_csv_source(data, text, enc), n_rows=0).columns, columns)

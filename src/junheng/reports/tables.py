@@ -321,9 +321,10 @@ def county_names() -> pl.DataFrame:
             .join(cities, on="city_code", how="left").sort("county_code"))
 
 
-def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
+def _read(path, schema: dict | None = None, digest=None) -> pl.DataFrame | None:
     """A report input (Parquet or CSV) typed by its declared schema (``junheng.indicators.schemas``;
-    a CSV is read as text and parsed column by column, never inferred); None when absent."""
+    a CSV is read as text and parsed column by column, never inferred); None when absent.
+    ``digest``: fed the file's name and bytes as it is read (the inputs' data version)."""
     from pathlib import Path
 
     from junheng.indicators.schemas import read_typed
@@ -334,7 +335,20 @@ def _read(path, schema: dict | None = None) -> pl.DataFrame | None:
     if not p.exists():
         return None
     ids = {c: pl.String for c in ("county_code", "school_code", "student_id", "city_code", "respondent_id")}
-    return read_typed(p, schema if schema is not None else ids)
+    return read_typed(p, schema if schema is not None else ids, digest=digest)
+
+
+def _read_json(path, digest=None):
+    """A JSON input (UTF-8, with or without BOM) or None when absent; bounded by the reader's size
+    limit and read once (``digest`` as :func:`_read`)."""
+    import json
+    from pathlib import Path
+
+    from junheng.io import read_bytes
+
+    if path is None or not Path(path).exists():
+        return None
+    return json.loads(read_bytes(path, digest=digest).decode("utf-8-sig"))
 
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
@@ -351,44 +365,46 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
     ``config`` is the report configuration (``report.json``: ``doc_number`` 文号, ``issue_date``,
     ``issuer``); ``doc_number`` and ``issue_date`` given here win over it.
 
-    ``data_version`` defaults to a digest of the input files' bytes (same files → same version).
+    ``data_version`` defaults to a digest of the input files' names and bytes, in the order above
+    (same files → same version).  Each file is read once: the digest is fed as it is read.
     """
     import hashlib
     from pathlib import Path
 
     import junheng
-    from junheng.exceptions import ParameterError
+    from junheng.exceptions import InputError, Issue, ParameterError
     from junheng.indicators import schemas as sc
 
-    sch = _read(schools, sc.SCHOOLS)
+    h = hashlib.sha256()
+    sch = _read(schools, sc.SCHOOLS, h)
     if sch is None:
         raise ParameterError(f"找不到学校表 / schools file not found: {schools}")
-    if not data_version:
-        h = hashlib.sha256()
-        for p in (schools, weights, sample, fitness, scores, checklist, questionnaire, questionnaire_definition,
-                  previous, linking, cut_scores):
-            if p is not None and Path(p).exists():
-                h.update(Path(p).name.encode())
-                h.update(Path(p).read_bytes())
-        data_version = "sha256:" + h.hexdigest()[:16]
+    frames = {"weights": _read(weights, sc.WEIGHTS, h), "sample": _read(sample, sc.SAMPLE, h),
+              "fitness": _read(fitness, None, h), "scores": _read(scores, sc.SCORES, h),
+              "checklist": _read(checklist, sc.CHECKLIST, h), "questionnaire": _read(questionnaire, None, h)}
     qdef = None
     if questionnaire_definition is not None and Path(questionnaire_definition).exists():
-        from junheng.questionnaire import load_questionnaire
+        from junheng.questionnaire import questionnaire_from_json
 
-        qdef = load_questionnaire(questionnaire_definition)
-    import json
-
-    def _json(p):
-        return json.loads(Path(p).read_text("utf-8")) if p is not None and Path(p).exists() else None
-
+        name = Path(questionnaire_definition).name
+        try:
+            raw = _read_json(questionnaire_definition, h)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(Issue("无法读取 JSON 问卷定义", "cannot read the JSON questionnaire definition",
+                                   file=name, value=str(exc)[:120])) from None
+        qdef = questionnaire_from_json(raw, name)
     prev = None
     if previous is not None and Path(previous).exists():
         from junheng.io import read_frame as read_file
 
-        prev = read_file(previous, infer=True, string_columns=("unit", "scope", "subject"))
-    links = _json(linking)
+        prev = read_file(previous, infer=True, string_columns=("unit", "scope", "subject"), digest=h)
+    links = _read_json(linking, h)
+    cuts = _read_json(cut_scores, h)
+    if not data_version:
+        data_version = "sha256:" + h.hexdigest()[:16]
+
     try:
-        cfg = _json(config) or {}
+        cfg = _read_json(config) or {}
     except ValueError as e:
         raise ParameterError(f"报告配置不是有效的 JSON / the report configuration is not valid JSON: {config}: {e}") \
             from None
@@ -401,10 +417,8 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
     cover = {"doc_number": doc_number or str(cfg.get("doc_number") or ""),
              "issue_date": issue_date or str(cfg.get("issue_date") or ""), "issuer": str(cfg.get("issuer") or "")}
     extra = {"previous": prev, "linking_error": {k: v["linking_error"] for k, v in links.items()} if links else None,
-             "cut_scores": _json(cut_scores)}
-    return ReportInputs(**extra, **cover, schools=sch, names=county_names(), year=year, seed=seed, data_version=data_version,
-                        software_version=getattr(junheng, "__version__", "dev"), weights=_read(weights, sc.WEIGHTS),
-                        sample=_read(sample, sc.SAMPLE), fitness=_read(fitness), scores=_read(scores, sc.SCORES),
-                        checklist=_read(checklist, sc.CHECKLIST),
-                        questionnaire=_read(questionnaire), questionnaire_def=qdef,
+             "cut_scores": cuts}
+    return ReportInputs(**extra, **cover, **frames, schools=sch, names=county_names(), year=year, seed=seed,
+                        data_version=data_version, software_version=getattr(junheng, "__version__", "dev"),
+                        questionnaire_def=qdef,
                         questionnaire_cuts=tuple(questionnaire_cuts) if questionnaire_cuts else None)

@@ -200,3 +200,45 @@ def test_year_on_year_compares_the_stored_previous_year_with_the_linking_error(r
                  "provisional": False} for s in ("语文", "数学", "英语", "科学")}
     note = annual_html(build(replace(report_inputs, cut_scores=panel)))
     assert "书签法" in note and "410/505/590" in note and "标注“暂定”" not in note
+
+
+def test_inputs_are_read_once_and_versioned_by_their_bytes(report_inputs, tmp_path, monkeypatch):
+    """inputs_from_paths reads every input file once (its bytes feed the data version as they are
+    read, then are parsed from memory: Polars never opens the path itself), and the version is the
+    SHA-256 of the files' names and bytes in the documented order, computed here independently."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from junheng.reports import inputs_from_paths
+
+    files = {"schools": tmp_path / "schools.parquet", "weights": tmp_path / "weights.csv",
+             "sample": tmp_path / "sample.parquet", "linking": tmp_path / "linking.json"}
+    report_inputs.schools.write_parquet(files["schools"])
+    report_inputs.weights.write_csv(files["weights"])
+    report_inputs.sample.write_parquet(files["sample"])
+    files["linking"].write_text(json.dumps({"数学": {"linking_error": 1.5}}), "utf-8")
+    want = hashlib.sha256()
+    for p in files.values():
+        want.update(p.name.encode())
+        want.update(p.read_bytes())
+    reads: list[str] = []
+    real = Path.read_bytes
+
+    def counted(self):
+        reads.append(self.name)
+        return real(self)
+
+    def no_path(real_reader):
+        def reader(source, *a, **kw):
+            assert not isinstance(source, str | Path), f"Polars opened {source} itself"
+            return real_reader(source, *a, **kw)
+        return reader
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    monkeypatch.setattr(pl, "read_parquet", no_path(pl.read_parquet))
+    monkeypatch.setattr(pl, "read_csv", no_path(pl.read_csv))
+    inp = inputs_from_paths(**{k: str(v) for k, v in files.items()}, year=2022)
+    assert sorted(reads) == sorted(p.name for p in files.values())  # each once
+    assert inp.data_version == "sha256:" + want.hexdigest()[:16]
+    assert inp.weights.height == report_inputs.weights.height and inp.linking_error == {"数学": 1.5}
