@@ -125,8 +125,16 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
                                      school=school if school in frame.columns else None, rule=rule)
     except InputError as exc:  # name the file in every issue
         raise InputError([dataclasses.replace(i, file=data.name) for i in exc.issues], exc.summary) from None
-    for j in jobs:
-        res = _one(design, frame, j)
+    results = []  # every estimate first, then the files: a failing entry leaves no output behind
+    for n, j in enumerate(jobs, start=1):
+        try:
+            results.append((j, _one(design, frame, j)))
+        except ParameterError as exc:
+            if spec is None:
+                raise
+            raise ParameterError(f"{spec.name} 第 {n} 项 / entry {n}: {exc}（未写出任何结果 / nothing written）") \
+                from None
+    for j, res in results:
         _write_frame(res, j.out)
         flagged = res["flag"].is_not_null().sum()
         click.echo(f"{res.height} 组 / groups → {j.out}" + (f"（{flagged} 组低于最小报告样本 / flagged）" if flagged else ""))
@@ -151,42 +159,68 @@ _SPEC_KEYS = {"variable", "pv", "by", "statistic", "levels", "q", "compare", "de
 
 
 def _spec_entries(path: Path) -> list[_Entry]:
-    """The estimates of a ``--spec`` file; every bad entry reported (entry number, key, value)."""
+    """The estimates of a ``--spec`` file; every bad entry reported (entry number, key, value, rule)."""
     import json
 
+    from junheng.io import read_bytes
+
     try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        raw = json.loads(read_bytes(path).decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError([Issue("不是有效的 JSON", f"not valid JSON: {exc}", file=path.name)]) from None
     if not isinstance(raw, list) or not raw:
         raise InputError([Issue("应为估计项的非空列表", "must be a non-empty JSON list of estimates", file=path.name)])
-    issues, out = [], []
+    issues, out, seen = [], [], {}
+
+    def bad(n, key, zh, en, value=None):
+        issues.append(Issue(zh, en, file=path.name, row=n, column=key, value=value))
+
+    def text(v) -> bool:
+        return isinstance(v, str) and v.strip() != ""
+
     for n, e in enumerate(raw, start=1):
         if not isinstance(e, dict):
             issues.append(Issue("估计项应为对象", "each estimate must be an object", file=path.name, row=n, value=e))
             continue
+        before = len(issues)
         for k in sorted(set(e) - _SPEC_KEYS):
-            issues.append(Issue("未知的键", f"unknown key (allowed: {', '.join(sorted(_SPEC_KEYS))})", file=path.name,
-                                row=n, column=k, value=e[k]))
+            bad(n, k, "未知的键", f"unknown key (allowed: {', '.join(sorted(_SPEC_KEYS))})", e[k])
         st = e.get("statistic", "mean")
         if st not in ("mean", "proportion", "total", "quantile"):
-            issues.append(Issue("statistic 须为 mean/proportion/total/quantile", "statistic must be mean, proportion, "
-                                "total or quantile", file=path.name, row=n, column="statistic", value=st))
-        if not isinstance(e.get("out"), str) or not e.get("out"):
-            issues.append(Issue("缺少输出文件 out", "out (the output file) is missing", file=path.name, row=n,
-                                column="out", value=e.get("out")))
+            bad(n, "statistic", "statistic 须为 mean/proportion/total/quantile",
+                "statistic must be mean, proportion, total or quantile", st)
+        if not text(e.get("out")):
+            bad(n, "out", "缺少输出文件 out", "out (the output file) is missing", e.get("out"))
+        elif (path.parent / e["out"]).resolve() in seen:
+            bad(n, "out", f"与第 {seen[(path.parent / e['out']).resolve()]} 项的输出文件相同",
+                f"the same output file as entry {seen[(path.parent / e['out']).resolve()]}", e["out"])
+        else:
+            seen[(path.parent / e["out"]).resolve()] = n
         if ("variable" in e) == ("pv" in e):
-            issues.append(Issue("须给出 variable 或 pv 之一", "give exactly one of variable or pv", file=path.name,
-                                row=n, column="variable"))
+            bad(n, "variable", "须给出 variable 或 pv 之一", "give exactly one of variable or pv")
+        for k in ("variable", "pv"):
+            if k in e and not text(e[k]):
+                bad(n, k, "应为列名（文本）", "must be a column name (text)", e[k])
         by = e.get("by", "")
+        if not (isinstance(by, str) or (isinstance(by, list) and all(text(b) for b in by))):
+            bad(n, "by", "应为列名或列名列表", "must be a column name or a list of column names", by)
         levels = e.get("levels", [])
-        if not isinstance(levels, list):
-            levels = [levels]
-        if issues:
+        levels = levels if isinstance(levels, list) else [levels]
+        if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in levels):
+            bad(n, "levels", "应为取值或取值列表", "must be a value or a list of values", e.get("levels"))
+        q = e.get("q", 0.5)
+        if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
+            bad(n, "q", "应为 0 与 1 之间的数", "must be a number between 0 and 1", q)
+        compare = e.get("compare")
+        if compare is not None and not (isinstance(compare, str) and len(compare.split(":")) == 3):
+            bad(n, "compare", "应为 列:A:B", "must be COL:A:B", compare)
+        if not isinstance(e.get("deff", False), bool):
+            bad(n, "deff", "应为 true 或 false", "must be true or false", e.get("deff"))
+        if len(issues) > before:
             continue
-        out.append(_Entry(e.get("variable"), e.get("pv"), ",".join(by) if isinstance(by, list) else str(by), st,
-                          tuple(str(v) for v in levels), float(e.get("q", 0.5)), e.get("compare"),
-                          bool(e.get("deff", False)), path.parent / e["out"]))
+        out.append(_Entry(e.get("variable"), e.get("pv"), ",".join(by) if isinstance(by, list) else by, st,
+                          tuple(str(v) for v in levels), float(q), compare, e.get("deff", False),
+                          path.parent / e["out"]))
     if issues:
         raise InputError(issues, "估计说明文件有误，未作估计 / bad spec file; nothing estimated")
     return out

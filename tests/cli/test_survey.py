@@ -230,3 +230,39 @@ def test_a_bad_spec_file_reports_every_bad_entry(tmp_path):
     mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
                                      "-r", "jk_*", "--spec", str(spec), "-v", "score"])
     assert mixed.exit_code != 0 and "--spec" in mixed.output
+
+
+def test_a_spec_with_bad_values_reports_each_without_a_traceback(tmp_path):
+    """Wrong types in the spec (q not a number, deff not a boolean, compare not COL:A:B, a list
+    where a column name belongs) and two entries writing one file: every one reported, by entry
+    and key, and nothing estimated — not a Python traceback from float('abc')."""
+    import json
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps([
+        {"variable": "score", "statistic": "quantile", "q": "abc", "out": "a.csv"},
+        {"variable": "score", "deff": "no", "out": "b.csv"},
+        {"variable": ["score"], "compare": 5, "out": "c.csv"},
+        {"variable": "score", "q": 1.5, "statistic": "quantile", "out": "a.csv"},
+    ]), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "--spec", str(spec)])
+    assert res.exit_code != 0 and not isinstance(res.exception, ValueError | TypeError | AttributeError), res.output
+    for text in ("'abc'", "deff", "compare", "variable", "1.5", "a.csv", "row 1", "row 4"):
+        assert text in res.output, (text, res.output)
+    assert not any((tmp_path / f).exists() for f in ("a.csv", "b.csv", "c.csv"))
+
+
+def test_a_spec_entry_that_fails_to_estimate_leaves_no_file_behind(tmp_path):
+    """All or nothing: the second entry cannot be estimated (--compare with a quantile), so the
+    first entry's file is not written either, and the message names the entry."""
+    import json
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps([{"variable": "score", "by": "county_code", "out": "ok.csv"},
+                                {"variable": "score", "statistic": "quantile", "compare": "sex:2:1", "out": "no.csv"}]),
+                    encoding="utf-8")
+    res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
+                                   "--spec", str(spec)])
+    assert res.exit_code != 0 and "entry 2" in res.output, res.output
+    assert not (tmp_path / "ok.csv").exists() and not (tmp_path / "no.csv").exists()
