@@ -33,6 +33,32 @@ def test_the_partial_layout_names_every_sum_a_batch_yields():
         assert all((p[name].ndim == 1) == (width == 1) for name, width in partial_layout())
 
 
+def test_the_spark_extra_pins_a_pandas_that_pyspark_supports():
+    """mapInArrow goes through pyspark's pandas-UDF machinery, which checks the pandas version and
+    warns that pandas >= 3 is not yet fully supported (pyspark 4.3.0 included): the ``spark`` extra
+    pins pandas < 3 and the environment it is installed into satisfies the pin, without the warning."""
+    import tomllib
+    import warnings
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pytest.importorskip("pyspark")
+    pytest.importorskip("pandas")
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text("utf-8"))["project"]["optional-dependencies"]["spark"]
+    pandas = next(Requirement(r) for r in extra if Requirement(r).name == "pandas")
+    assert Version("3.0.0") not in pandas.specifier and Version("2.2.0") in pandas.specifier
+    assert Version(version("pandas")) in pandas.specifier, f"installed pandas {version('pandas')} breaks {pandas}"
+    from pyspark.sql.pandas.utils import require_minimum_pandas_version
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        require_minimum_pandas_version()
+
+
 @pytest.fixture(scope="module")
 def spark():
     pytest.importorskip("pyspark")
