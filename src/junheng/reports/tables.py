@@ -338,17 +338,48 @@ def _read(path, schema: dict | None = None, digest=None) -> pl.DataFrame | None:
     return read_typed(p, schema if schema is not None else ids, digest=digest)
 
 
-def _read_json(path, digest=None):
+def _read_json(path, digest=None, what: tuple[str, str] = ("JSON 文件", "JSON file")):
     """A JSON input (UTF-8, with or without BOM) or None when absent; bounded by the reader's size
-    limit and read once (``digest`` as :func:`_read`)."""
+    limit and read once (``digest`` as :func:`_read`).  Bad JSON is an :class:`InputError` naming
+    the file (``what``: what the file is, Chinese and English)."""
     import json
     from pathlib import Path
 
+    from junheng.exceptions import InputError, Issue
     from junheng.io import read_bytes
 
     if path is None or not Path(path).exists():
         return None
-    return json.loads(read_bytes(path, digest=digest).decode("utf-8-sig"))
+    try:
+        return json.loads(read_bytes(path, digest=digest).decode("utf-8-sig"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputError(Issue(f"无法读取{what[0]}（不是有效的 UTF-8 JSON）", f"cannot read the {what[1]} (not valid "
+                               "UTF-8 JSON)", file=Path(path).name, value=str(exc)[:120])) from None
+
+
+def _linking_errors(links, path) -> dict | None:
+    """``linking.json`` (subject → {linking_error: number, …}) as subject → linking error; every
+    subject whose entry is not of that shape reported."""
+    from pathlib import Path
+
+    from junheng.exceptions import InputError, Issue
+
+    if not links:
+        return None
+    name = Path(path).name
+    if not isinstance(links, dict):
+        raise InputError(Issue("应为 学科 → {linking_error: 数值} 的对象", "must be an object subject → "
+                               "{linking_error: number}", file=name))
+    def number(v) -> bool:
+        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+
+    bad = [Issue("应有 linking_error（数值或 null）", "linking_error (a number or null) is missing or not a number",
+                 file=name, column=str(k), value=v.get("linking_error") if isinstance(v, dict) else v)
+           for k, v in links.items() if not isinstance(v, dict) or "linking_error" not in v
+           or not number(v["linking_error"])]
+    if bad:
+        raise InputError(bad)
+    return {k: v["linking_error"] for k, v in links.items()}
 
 
 def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, scores=None, checklist=None,
@@ -372,7 +403,7 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
     from pathlib import Path
 
     import junheng
-    from junheng.exceptions import InputError, Issue, ParameterError
+    from junheng.exceptions import ParameterError
     from junheng.indicators import schemas as sc
 
     h = hashlib.sha256()
@@ -387,27 +418,19 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
         from junheng.questionnaire import questionnaire_from_json
 
         name = Path(questionnaire_definition).name
-        try:
-            raw = _read_json(questionnaire_definition, h)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InputError(Issue("无法读取 JSON 问卷定义", "cannot read the JSON questionnaire definition",
-                                   file=name, value=str(exc)[:120])) from None
+        raw = _read_json(questionnaire_definition, h, ("JSON 问卷定义", "JSON questionnaire definition"))
         qdef = questionnaire_from_json(raw, name)
     prev = None
     if previous is not None and Path(previous).exists():
         from junheng.io import read_frame as read_file
 
         prev = read_file(previous, infer=True, string_columns=("unit", "scope", "subject"), digest=h)
-    links = _read_json(linking, h)
-    cuts = _read_json(cut_scores, h)
+    links = _linking_errors(_read_json(linking, h, ("链接误差文件", "linking-error file")), linking)
+    cuts = _read_json(cut_scores, h, ("分数线文件", "cut-score file"))
     if not data_version:
         data_version = "sha256:" + h.hexdigest()[:16]
 
-    try:
-        cfg = _read_json(config) or {}
-    except ValueError as e:
-        raise ParameterError(f"报告配置不是有效的 JSON / the report configuration is not valid JSON: {config}: {e}") \
-            from None
+    cfg = _read_json(config, None, ("报告配置", "report configuration")) or {}
     if not isinstance(cfg, dict):
         raise ParameterError(f"报告配置须为 JSON 对象 / the report configuration must be a JSON object: {config}")
     unknown = sorted(set(cfg) - {"doc_number", "issue_date", "issuer"})
@@ -416,8 +439,7 @@ def inputs_from_paths(*, schools, weights=None, sample=None, fitness=None, score
                              f"{'、'.join(unknown)}（可用 / allowed: doc_number, issue_date, issuer）")
     cover = {"doc_number": doc_number or str(cfg.get("doc_number") or ""),
              "issue_date": issue_date or str(cfg.get("issue_date") or ""), "issuer": str(cfg.get("issuer") or "")}
-    extra = {"previous": prev, "linking_error": {k: v["linking_error"] for k, v in links.items()} if links else None,
-             "cut_scores": cuts}
+    extra = {"previous": prev, "linking_error": links, "cut_scores": cuts}
     return ReportInputs(**extra, **cover, **frames, schools=sch, names=county_names(), year=year, seed=seed,
                         data_version=data_version, software_version=getattr(junheng, "__version__", "dev"),
                         questionnaire_def=qdef,

@@ -242,3 +242,29 @@ def test_inputs_are_read_once_and_versioned_by_their_bytes(report_inputs, tmp_pa
     assert sorted(reads) == sorted(p.name for p in files.values())  # each once
     assert inp.data_version == "sha256:" + want.hexdigest()[:16]
     assert inp.weights.height == report_inputs.weights.height and inp.linking_error == {"数学": 1.5}
+
+
+def test_a_bad_json_input_is_an_input_error_naming_the_file(report_inputs, tmp_path):
+    """Broken JSON (linking errors, cut scores, the report configuration) and a linking file of the
+    wrong shape are InputErrors naming the file and, for the shape, every bad subject — not a
+    JSONDecodeError or a KeyError from deep inside."""
+    import json
+
+    from junheng.exceptions import InputError
+    from junheng.reports import inputs_from_paths
+
+    schools = tmp_path / "schools.parquet"
+    report_inputs.schools.write_parquet(schools)
+    broken = tmp_path / "cuts.json"
+    broken.write_text('{"数学": [420, 500,', "utf-8")
+    for key in ("cut_scores", "linking", "config"):
+        with pytest.raises(InputError, match="cuts.json") as e:
+            inputs_from_paths(schools=str(schools), **{key: str(broken)})
+        assert "JSON" in e.value.issues[0].rule_en and "JSON" in e.value.issues[0].rule_zh
+    links = tmp_path / "linking.json"
+    links.write_text(json.dumps({"数学": {"linking_error": 1.2}, "语文": {"anchors": []}, "英语": 3,
+                                 "科学": {"linking_error": "x"}}), "utf-8")
+    with pytest.raises(InputError) as e:
+        inputs_from_paths(schools=str(schools), linking=str(links))
+    assert sorted(i.column for i in e.value.issues) == ["科学", "英语", "语文"]
+    assert all(i.file == "linking.json" for i in e.value.issues)
