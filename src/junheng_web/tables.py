@@ -139,6 +139,21 @@ def _download_name(name: str) -> str:
            f"filename*=UTF-8''{quote(name)}.xlsx"
 
 
+def paginate(request: HttpRequest, table: tables.Table) -> int:
+    """Sort ``table`` by ``?sort=`` (only its orderable columns count) and cut it to page ``?page=``
+    of ``?per_page=`` rows; returns the page size.  The size is one of :data:`PER_PAGE_CHOICES`
+    (anything else: :data:`PER_PAGE`) — django-tables2's ``RequestConfig`` would take any
+    ``per_page`` of the request (0 or a negative one a 500, a huge one every row on one page) —
+    and a page number that is not one (``abc``, ``0``, ``999``) gives the first or last page,
+    as Django's ``Paginator.get_page``."""
+    per_page = request.GET.get("per_page", "")
+    per_page = int(per_page) if per_page.isdigit() and int(per_page) in PER_PAGE_CHOICES else PER_PAGE
+    tables.RequestConfig(request, paginate=False).configure(table)
+    table.paginate(per_page=per_page, page=1)
+    table.page = table.paginator.get_page(request.GET.get(table.prefixed_page_field))
+    return per_page
+
+
 def list_page(request: HttpRequest, table_class: type[ListTable], queryset, *, title: str,
               filterset=None, crumbs: Sequence[tuple[str, str]] = (), export: str | None = None,
               template: str = "tables/page.html", region_code: str = "", context: dict | None = None,
@@ -152,7 +167,9 @@ def list_page(request: HttpRequest, table_class: type[ListTable], queryset, *, t
     rows = queryset
     if fs is not None and fs.is_bound:  # an invalid choice (another county's id) shows nothing, and says why
         rows = fs.qs if fs.is_valid() else queryset.none()
-    table = table_class(rows, request=request, **(table_kwargs or {}))
+    # no request= here: django-tables2 would then page the table by the request's own per_page (see paginate)
+    table = table_class(rows, **(table_kwargs or {}))
+    table.request = request
     personal = table_class.personal()
     may_unmask = personal and can(user, UNMASK_ACTION)
     table.unmasked = may_unmask and request.GET.get("unmask") == "1"
@@ -169,9 +186,7 @@ def list_page(request: HttpRequest, table_class: type[ListTable], queryset, *, t
         out = HttpResponse(table_bytes(frame, "xlsx", sheet=str(title)[:31]), content_type=XLSX)
         out["Content-Disposition"] = _download_name(export)
         return out
-    per_page = request.GET.get("per_page", "")
-    per_page = int(per_page) if per_page.isdigit() and int(per_page) in PER_PAGE_CHOICES else PER_PAGE
-    tables.RequestConfig(request, paginate={"per_page": per_page}).configure(table)
+    per_page = paginate(request, table)
     if personal:
         shown = len(table.page.object_list) if table.page else len(table.rows)
         audit(request, "view-unmasked" if table.unmasked else "view", f"{title}", rows=shown,
@@ -195,5 +210,5 @@ def list_page(request: HttpRequest, table_class: type[ListTable], queryset, *, t
     return render(request, template, ctx)
 
 
-__all__ = ["EXPORT_MAX_ROWS", "PER_PAGE", "UNMASK_ACTION", "ListTable", "PersonalColumn", "list_page",
+__all__ = ["EXPORT_MAX_ROWS", "PER_PAGE", "UNMASK_ACTION", "ListTable", "PersonalColumn", "list_page", "paginate",
            "scoped_choices", "table_frame", "text_search"]

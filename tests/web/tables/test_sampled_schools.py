@@ -145,3 +145,22 @@ def test_every_list_table_uses_the_platforms_template_and_empty_text():
         assert t.template_name == "tables/table.html", cls
         assert "list" in t.attrs.get("class", ""), cls
         assert str(t.empty_text) == "无记录。", cls
+
+
+@pytest.mark.parametrize("per_page", ["0", "-1", "100000", "abc", "2.5"])
+def test_a_per_page_outside_the_choices_gives_the_default_page_not_a_500_or_every_row(client, many, per_page):
+    """``?per_page=`` takes only the offered sizes (25/50/100/200): 0 or a negative size once raised
+    ZeroDivisionError / EmptyPage, and a huge one listed every row on one page."""
+    c = _login(client, many, "alice")
+    resp = c.get(f"/cycles/{many.cycle.pk}/schools/?per_page={per_page}")
+    assert resp.status_code == 200 and len(_rows(resp)) == 50
+
+
+@pytest.mark.parametrize("query, n", [("page=abc", 50), ("page=0", 28), ("page=-3", 28), ("page=999", 28),
+                                       ("page=2&per_page=25", 25), ("sort=nonexistent", 50), ("sort=actions", 50),
+                                       ("sort=-mos&sort=code", 50)])
+def test_bad_page_numbers_and_sort_keys_give_a_page_not_a_500(client, many, query, n):
+    c = _login(client, many, "alice")
+    resp = c.get(f"/cycles/{many.cycle.pk}/schools/?{query}")
+    assert resp.status_code == 200 and len(_rows(resp)) == n
+
