@@ -49,9 +49,12 @@ EXPORT_MAX_ROWS = 200_000  # beyond this an export would hold a worker for minut
 
 
 class PersonalColumn(tables.Column):
-    """A column of personal data, shown through ``mask`` unless the table is unmasked."""
+    """A column of personal data, shown through ``mask`` unless the table is unmasked.  Not
+    sortable unless asked for (``orderable=True``): rows sorted by the full 姓名 or 学籍号 would
+    tell the masked characters' order."""
 
     def __init__(self, *args, mask: Callable[[str], str], **kwargs):
+        kwargs.setdefault("orderable", False)
         super().__init__(*args, **kwargs)
         self.mask = mask
 

@@ -164,3 +164,19 @@ def test_bad_page_numbers_and_sort_keys_give_a_page_not_a_500(client, many, quer
     resp = c.get(f"/cycles/{many.cycle.pk}/schools/?{query}")
     assert resp.status_code == 200 and len(_rows(resp)) == n
 
+
+def test_a_personal_column_is_not_sortable_unless_asked():
+    """Sorting by the full name or 学籍号 behind a masked column tells the hidden characters' order."""
+    import django_tables2 as tables
+
+    from junheng_web.tables import ListTable, PersonalColumn
+
+    class Pupils(ListTable):
+        name = PersonalColumn("姓名", mask=lambda v: v[:1] + "**")
+        sid = PersonalColumn("学籍号", mask=lambda v: v[:3], orderable=True)
+        school = tables.Column("学校")
+
+    t = Pupils([{"name": "张三", "sid": "G1", "school": "甲"}, {"name": "张一", "sid": "G2", "school": "乙"}],
+               order_by="name")
+    assert not t.columns["name"].orderable and t.columns["sid"].orderable and t.columns["school"].orderable
+    assert [r.get_cell("name") for r in t.rows] == ["张**", "张**"] and t.order_by == ()
