@@ -36,8 +36,9 @@ KINDS = ("annual", "county", "school")
 FORMATS = ("html", "pdf")
 
 
-def allowed(user, kind: str, code: str | None = None) -> bool:
-    """Whether ``user`` may read the ``kind`` report of ``code`` (a county or school code)."""
+def allowed(user, kind: str, code: str | None = None, *, county_code: str | None = None) -> bool:
+    """Whether ``user`` may read the ``kind`` report of ``code`` (a county or school code).  For a
+    school, ``county_code`` (its county, when the caller has it) saves looking the school up."""
     if kind not in KINDS or not can(user, "view"):
         return False
     if getattr(user, "is_province", False):
@@ -56,10 +57,12 @@ def allowed(user, kind: str, code: str | None = None) -> bool:
         if role == "school":
             return user.school_id is not None and user.school.code == code
         county = user.county
+        if role in ("county", "city") and county_code is None:
+            county_code = _school_county(code)
         if role == "county" and county is not None:
-            return _school_county(code) == county.code
+            return county_code == county.code
         if role == "city" and user.region_id:
-            return (_school_county(code) or "")[:4] == user.region.code[:4]
+            return (county_code or "")[:4] == user.region.code[:4]
     return False
 
 
@@ -114,7 +117,8 @@ def school_sheets(user, folder: str | Path):
     ``{code: formats}``; a school user whose sheet is not written yet gets its own school (unwritten)."""
     sheets = _written(Path(folder), "school")
     qs = restrict(School.objects.filter(code__in=list(sheets)), user)
-    ok = [s.pk for s in qs if allowed(user, "school", s.code)]
+    ok = [pk for pk, code, county in qs.values_list("pk", "code", "county__code")
+          if allowed(user, "school", code, county_code=county)]  # one query, not one per school
     if not ok and getattr(user, "role", "") == "school" and user.school_id:
         ok = [user.school_id]  # a school's own sheet, not written yet
     qs = School.objects.filter(pk__in=ok).select_related("county", "county__parent")

@@ -121,3 +121,27 @@ def test_the_export_lists_rows_and_formats_and_is_audited(client, shelf):
     assert len(list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows())) == 63
     client.force_login(shelf.users["dave"])  # a school operator may not export
     assert client.get("/reports/schools/?export=xlsx").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["bob", "frank"])  # a county user, a city user
+def test_the_school_list_and_the_reports_page_cost_no_query_per_school(client, shelf, who):
+    """Each school sheet of a county or city user was checked with a query of its own
+    (services.allowed → _school_county): the query count grew with the number of sheets."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from junheng_web.registry.models import Region, School
+
+    def queries(url) -> int:
+        with CaptureQueriesContext(connection) as q:
+            assert client.get(url).status_code == 200
+        return len(q)
+
+    client.force_login(shelf.users[who])
+    before = {url: queries(url) for url in ("/reports/schools/", "/reports/")}
+    root, a = Path(settings.REPORTS_DIR), Region.objects.get(code="410102")
+    for k in range(30):
+        School.objects.create(code=f"410102{8000 + k}", name=f"又一学校{k:02d}", county=a, stage="小学",
+                              location="城区", enrol_g6=10)
+        (root / "school" / f"410102{8000 + k}.html").write_text("<h1>x</h1>", encoding="utf-8")
+    assert {url: queries(url) for url in before} == before
