@@ -24,6 +24,7 @@ import polars as pl
 
 from junheng.indicators import RESOURCE_INDICATORS
 from junheng.reports import charts
+from junheng.reports.sections import chapter
 from junheng.reports.tables import SUBJECTS, Tables
 
 LEVEL_NAMES = ["待提高", "中等", "良好", "优秀"]
@@ -334,7 +335,7 @@ def findings_county(tb: Tables, county: str, city: str, name: str) -> list[str]:
     if v:
         word = v.get("overall") or ("达到" if v["overall_pass"] else "未达到")
         head = f"{name}{word}优质均衡评估要求" if word != "无法判定" else f"{name}是否达到优质均衡评估要求无法判定"
-        out.append(head + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第五部分）。")
+        out.append(head + ("。" if v["overall_pass"] else f"，共 {len(v['reasons'])} 项原因（见第{chapter('county', 'verdict')}部分）。")
                    + f"与上年相比：{v['change']}。")
     return out
 

@@ -268,3 +268,22 @@ def test_a_bad_json_input_is_an_input_error_naming_the_file(report_inputs, tmp_p
         inputs_from_paths(schools=str(schools), linking=str(links))
     assert sorted(i.column for i in e.value.issues) == ["科学", "英语", "语文"]
     assert all(i.file == "linking.json" for i in e.value.issues)
+
+
+def test_chapters_are_numbered_from_the_section_list_and_the_findings_follow(tables, monkeypatch):
+    """一、二、… are written from the order of junheng.reports.sections (附表 and 附录 unnumbered),
+    and the findings' "见第五部分" points at the verdict chapter's number: a chapter inserted
+    before it renumbers both."""
+    from junheng.reports import render
+    from junheng.reports import sections as rs
+
+    v = tables["verdict"].filter(~pl.col("overall_pass"))
+    code = v["county_code"][0]
+    ctx = render.county_context(tables, code)
+    assert [s["title"] for s in ctx["sections"] if s["level"] == 1] == [
+        "一、主要发现", "二、监测基本情况", "三、与所在市、全省比较", "四、资源配置", "五、优质均衡判定", "附录　方法与数据说明"]
+    assert any("（见第五部分）" in f for f in ctx["findings"])
+    monkeypatch.setitem(rs.SECTIONS, "county", (rs.Section("preface", "说明"), *rs.SECTIONS["county"]))
+    ctx = render.county_context(tables, code)
+    assert "六、优质均衡判定" in [s["title"] for s in ctx["sections"]]
+    assert any("（见第六部分）" in f for f in ctx["findings"]) and not any("第五部分" in f for f in ctx["findings"])
