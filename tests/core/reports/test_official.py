@@ -274,7 +274,7 @@ def test_a_section_without_a_body_stops_both_renderers(official, monkeypatch):
 
     tb, county, _, _ = official
     school = tb["units"].filter(pl.col("county_code") == county)["school_code"][0]
-    monkeypatch.setitem(rs.SECTIONS, "school", (*rs.SECTIONS["school"][:2], rs.Section("extra", "三、另一节"),
+    monkeypatch.setitem(rs.SECTIONS, "school", (*rs.SECTIONS["school"][:2], rs.Section("extra", "另一节"),
                                                 rs.APPENDIX))
     ctx = render.school_context(tb, school)
     assert [s["title"] for s in ctx["sections"]][2] == "三、另一节"
