@@ -105,11 +105,12 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
     """校际差异率 per group with its replicate SE (see module docstring).
 
     ``design`` is a :class:`junheng.survey.ReplicateDesign` over pupil scores (``pv1..``,
-    ``school_code`` and the ``by`` columns).  Returns ``by…, diff_rate, diff_rate_se, n_schools``
-    (the CV of school means, or ÷ ``full_marks`` when ``rules.diff_rule == "full_marks"``).
+    ``school_code`` and the ``by`` columns).  Returns ``by…, diff_rate, diff_rate_se, diff_rate_df,
+    n_schools`` (the CV of school means, or ÷ ``full_marks`` when ``rules.diff_rule ==
+    "full_marks"``; PVs by Rubin's rules, its own design df by Barnard–Rubin).
     Vectorised: sparse school-by-pupil sums for all replicate weights at once.
     """
-    from junheng.survey import rubin
+    from junheng.survey.inference import barnard_rubin
 
     data = design.data
     pvs = _pvs(data, "pv")
@@ -118,7 +119,7 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
     keys, S, G, school_group = _school_sums(design, by)
     n_g = G.shape[0]
     W = design.weights_matrix  # n × (R+1)
-    ests, vars_ = [], []
+    ests, vars_, dfs = [], [], []
     for pv in pvs:
         x = data[pv].cast(pl.Float64).to_numpy()
         ok = ~np.isnan(x)
@@ -132,11 +133,13 @@ def between_school_diff(design, by: list[str], rules: QualityRules = DEFAULT_QUA
             stat = sd / rules.full_marks if rules.diff_rule == "full_marks" else sd / M
         ests.append(stat[:, 0])
         vars_.append(design.variance(stat[:, 0], stat[:, 1:]))
-    est, var = rubin(np.array(ests), np.array(vars_))
+        dfs.append(design.degrees_of_freedom(stat[:, 0], stat[:, 1:]))
+    est, var, nu = barnard_rubin(np.array(ests), np.array(vars_), np.array(dfs))
     n_schools = np.bincount(school_group, minlength=n_g)
     first = keys.unique("_g", keep="first").sort("_g")
     return first.select(*by).with_columns(
-        diff_rate=pl.Series(est), diff_rate_se=pl.Series(np.sqrt(var)), n_schools=pl.Series(n_schools).cast(pl.Int32))
+        diff_rate=pl.Series(est), diff_rate_se=pl.Series(np.sqrt(var)),
+        diff_rate_df=pl.Series(np.asarray(nu, dtype=float)).fill_nan(None), n_schools=pl.Series(n_schools).cast(pl.Int32))
 
 
 def _moments_share(design, pvs: list[str], keys_S_G, keep: np.ndarray | None = None):
@@ -298,7 +301,7 @@ def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = 
     ``scores``: pupil scores (``student_id, subject, pv1.., level_pv1..``, plus ``by`` and
     ``school_code`` or joinable from ``weights``); ``weights``: the weights frame
     (``student_id, school_code, weight, rep_*``).  Returns ``by, subject, share_l3, share_l3_se,
-    share_l3_df, n_pupils, n_schools, flag, diff_rate, diff_rate_se`` (the descriptive CV),
+    share_l3_df, n_pupils, n_schools, flag, diff_rate, diff_rate_se, diff_rate_df`` (the descriptive CV),
     ``between_share, between_share_se, between_share_df, sigma2_between, sigma2_within`` (the
     subject's own between-school share, descriptive), ``pooled_between_share, pooled_between_share_se,
     pooled_between_share_df, pooled_subjects`` (the ``by`` group's share pooled over its reported
@@ -336,7 +339,7 @@ def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = 
     suppressed = pl.col("share_l3").is_null()
     out = out.with_columns(
         pl.when(suppressed).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("diff_rate", "diff_rate_se", "between_share", "between_share_se", "between_share_df",
+        for c in ("diff_rate", "diff_rate_se", "diff_rate_df", "between_share", "between_share_se", "between_share_df",
                   "sigma2_between", "sigma2_within"))
     level = classify(pl.col("share_l3"), pl.col("share_l3_se"), pl.col("share_l3_df"), rules.min_share,
                      higher_is_better=True, confidence=rules.confidence)
@@ -346,7 +349,7 @@ def quality_indicator(scores: pl.DataFrame, weights: pl.DataFrame, *, by: str = 
                           pl.col(f"{pre}between_share_df"), rules.max_between_share, higher_is_better=False,
                           strict=True, confidence=rules.confidence)
     else:
-        spread = classify(pl.col("diff_rate"), pl.col("diff_rate_se"), pl.col("share_l3_df"), rules.max_diff_rate,
+        spread = classify(pl.col("diff_rate"), pl.col("diff_rate_se"), pl.col("diff_rate_df"), rules.max_diff_rate,
                           higher_is_better=False, strict=True, confidence=rules.confidence)
     out = out.with_columns(level_verdict=level, diff_verdict=spread).with_columns(
         quality_verdict=pl.when(suppressed).then(None).otherwise(combine(pl.col("level_verdict"),

@@ -316,3 +316,23 @@ def test_between_school_share_recovers_known_components():
     assert np.mean([r["between_share"][0] for r in noisy]) == pytest.approx(0.09 / 1.06, abs=0.01)
     r = noisy[0].row(0, named=True)
     assert r["between_share_se"] > 0 and r["between_share_df"] > 1 and r["n_schools"] == 400
+
+
+def test_the_cv_reading_is_judged_with_its_own_df():
+    """diff_rule="cv" judges the 差异系数 of school means with its own design df (Barnard–Rubin
+    over the PVs, as every estimate), not with the Ⅲ级以上 share's: recomputed by hand with
+    scipy's t at diff_rate_df, row by row."""
+    from scipy import stats
+
+    from junheng.survey import NO_RULE
+
+    df = frame(per=12)
+    q = quality_indicator(df.select("student_id", "county_code", "subject", "school_code", "^pv.*$", "^level_pv.*$"),
+                          df.select("student_id", "weight", "^rep_.*$"), rules=QualityRules(diff_rule="cv"),
+                          reporting_rule=NO_RULE)
+    assert q["diff_rate_df"].is_not_null().all()
+    assert (q["diff_rate_df"] != q["share_l3_df"]).any()  # the two estimates' dfs differ here
+    for r in q.iter_rows(named=True):
+        t = stats.t.ppf(0.95, r["diff_rate_df"])
+        lo, hi = r["diff_rate"] - t * r["diff_rate_se"], r["diff_rate"] + t * r["diff_rate_se"]
+        assert r["diff_verdict"] == ("达到" if hi < 0.15 else "未达到" if lo >= 0.15 else "无法判定")
