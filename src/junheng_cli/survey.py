@@ -191,6 +191,8 @@ def _spec_entries(path: Path) -> list[_Entry]:
                 "statistic must be mean, proportion, total or quantile", st)
         if not text(e.get("out")):
             bad(n, "out", "缺少输出文件 out", "out (the output file) is missing", e.get("out"))
+        elif Path(e["out"]).suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+            bad(n, "out", "输出文件须为 .csv、.parquet 或 .xlsx", "out must be a .csv, .parquet or .xlsx file", e["out"])
         elif (path.parent / e["out"]).resolve() in seen:
             bad(n, "out", f"与第 {seen[(path.parent / e['out']).resolve()]} 项的输出文件相同",
                 f"the same output file as entry {seen[(path.parent / e['out']).resolve()]}", e["out"])

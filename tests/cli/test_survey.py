@@ -244,11 +244,12 @@ def test_a_spec_with_bad_values_reports_each_without_a_traceback(tmp_path):
         {"variable": "score", "deff": "no", "out": "b.csv"},
         {"variable": ["score"], "compare": 5, "out": "c.csv"},
         {"variable": "score", "q": 1.5, "statistic": "quantile", "out": "a.csv"},
+        {"variable": "score", "out": "e.txt"},
     ]), encoding="utf-8")
     res = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight", "-r", "jk_*",
                                    "--spec", str(spec)])
     assert res.exit_code != 0 and not isinstance(res.exception, ValueError | TypeError | AttributeError), res.output
-    for text in ("'abc'", "deff", "compare", "variable", "1.5", "a.csv", "row 1", "row 4"):
+    for text in ("'abc'", "deff", "compare", "variable", "1.5", "a.csv", "row 1", "row 4", "e.txt"):
         assert text in res.output, (text, res.output)
     assert not any((tmp_path / f).exists() for f in ("a.csv", "b.csv", "c.csv"))
 
