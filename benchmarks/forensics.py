@@ -3,7 +3,8 @@
 
 Null: ``JUNHENG_BENCH_ROOMS`` honest rooms (default 100, 4,800 pupils): the share of tests below
 alpha = 0.01 / 0.001 / 0.0001 for ω, identical incorrect, the lognormal person-fit, neighbours'
-timing correlation and wrong-to-right changes.  Power: ω at alpha = 0.001 for a pupil copying
+timing correlation and wrong-to-right changes; the rapid rule's share of honest pupils; the false
+flags of ``forensic_flags`` per honest room (every statistic at its default level).  Power: ω at alpha = 0.001 for a pupil copying
 25 / 50 / 75 / 100 % of 40 items from a neighbour.  Speed: ``copying_indices`` against a loop over
 the pairs (one Poisson-binomial recursion per pair), in the same run.
 
@@ -61,6 +62,17 @@ def main() -> None:
                     ("wrong-to-right changes (pupils with changes)", ch["p_wtr"])):
         v = s.to_numpy()
         print(f"| {name} | {len(v)} | " + " | ".join(f"{(v < a_).mean():.4f}" for a_ in (0.01, 0.001, 0.0001)) + " |")
+    rapid = (ta["rapid_share"] >= 0.25).to_numpy()  # a threshold rule: no p-value, its share of honest pupils
+    print(f"rapid rule (≥ 25 % of answers under a tenth of the item's typical time): {int(rapid.sum())} of "
+          f"{len(rapid)} honest pupils flagged ({rapid.mean():.4f}); largest honest rapid share "
+          f"{ta['rapid_share'].max():.3f}")
+    # every statistic at once, at the default levels: the false flags a reviewer sees per honest room
+    changes = pl.DataFrame(rows, schema=["person_id", "item_id", "from_raw", "to_raw"], orient="row")
+    flags = fx.forensic_flags(responses=sim._long(persons, raw2), key=kf, items=items, seating=seating, events=ev,
+                              starts=starts, changes=changes)
+    per = flags.group_by("kind", "severity").len().sort("kind", "severity")
+    print(f"false flags on {ROOMS} honest rooms (alpha 0.001): {flags.height} in all, {flags.height / ROOMS:.2f} per room; "
+          + ", ".join(f"{k} {sev} {n}" for k, sev, n in per.iter_rows()))
     print("| copying share | ω power at 0.001 | identical-incorrect power at 0.001 |")
     print("|---:|---:|---:|")
     copiers = np.array([r * 48 + s for r in range(ROOMS) for s in (9, 27)])

@@ -156,6 +156,38 @@ def reanalyse_cmd(year: int, grade: int, site_code: str, session: str, room: str
 
 
 _TABLE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_TEXT = ("person_id", "student_id", "other_id", "item_id", "raw", "key", "model", "room", "from_raw", "to_raw")
+# each input of `video forensics`: its required columns (person_id may be headed student_id), its
+# numbers and its moments (seconds or date-times); read through junheng.io, every bad cell reported
+_FORENSIC_TABLES = {
+    "responses": (("person_id", "item_id", "raw"), (), ()),
+    "key": (("item_id", "key"), (), ()),
+    "items": (("item_id", "model", "a", "b"), ("a", "b", "c"), ()),
+    "seating": (("person_id", "room", "row", "col"), ("row", "col"), ()),
+    "events": (("person_id", "item_id", "at"), ("seq",), ("at",)),
+    "starts": (("person_id", "started_at"), (), ("started_at",)),
+    "changes": (("person_id", "item_id", "from_raw", "to_raw"), (), ()),
+}
+
+
+def _forensic_table(path: Path | None, what: str):
+    """One input of ``video forensics`` through :func:`junheng.io.read_input`: text columns as
+    text, numbers and times parsed (a bad cell is an ``InputError`` naming file, row, column and
+    value), ``student_id`` taken for ``person_id``, required columns checked."""
+    from junheng.exceptions import InputError, Issue
+    from junheng.io import read_input
+
+    if path is None:
+        return None
+    required, numbers, times = _FORENSIC_TABLES[what]
+    frame = read_input(path, required=[c for c in required if c != "person_id"], string_columns=_TEXT,
+                       number_columns=numbers, time_columns=times)
+    if "student_id" in frame.columns and "person_id" not in frame.columns:
+        frame = frame.rename({"student_id": "person_id"})
+    if "person_id" in required and "person_id" not in frame.columns:
+        raise InputError(Issue("缺少列（person_id 或 student_id）", "missing column (person_id or student_id)",
+                               file=path.name, column="person_id"))
+    return frame
 
 
 @video.command("forensics")
@@ -173,35 +205,17 @@ _TABLE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def forensics_cmd(responses, key_file, items_file, seating, events, starts, changes, alpha, outfile) -> None:
     """作答数据甄别：相邻座位抄袭（ω）、作答时间异常、改错为对 / response forensics: copying between seat
     neighbours, response-time anomalies, wrong-to-right changes (docs/methods/response-forensics.md)."""
-    from junheng.io import read_input as read_table
     from junheng.io import write_table
     from junheng.supervision import ForensicsParameters, changes_from_events, forensic_flags
 
-    text = {"person_id", "student_id", "other_id", "item_id", "raw", "key", "model", "room", "from_raw", "to_raw"}
-
-    def load(path):
-        """A table with its numbers as numbers (CSV cells arrive as text) and times as times."""
-        if path is None:
-            return None
-        frame = read_table(path)
-        if "student_id" in frame.columns and "person_id" not in frame.columns:
-            frame = frame.rename({"student_id": "person_id"})
-        for c in frame.columns:
-            if c in text or frame[c].dtype != pl.String:
-                continue
-            num = frame[c].cast(pl.Float64, strict=False)
-            if num.null_count() == frame[c].null_count():
-                frame = frame.with_columns(num)
-            elif c in ("at", "started_at"):
-                frame = frame.with_columns(pl.col(c).str.to_datetime(strict=False))
-        return frame
-
-    ev = load(events)
-    ch = load(changes)
+    load = _forensic_table
+    ev = load(events, "events")
+    ch = load(changes, "changes")
     if ch is None and ev is not None and "raw" in ev.columns:
         ch = changes_from_events(ev)
-    flags = forensic_flags(responses=load(responses), key=load(key_file), items=load(items_file), seating=load(seating),
-                           events=ev, starts=load(starts), changes=ch, params=ForensicsParameters(alpha=alpha))
+    flags = forensic_flags(responses=load(responses, "responses"), key=load(key_file, "key"),
+                           items=load(items_file, "items"), seating=load(seating, "seating"), events=ev,
+                           starts=load(starts, "starts"), changes=ch, params=ForensicsParameters(alpha=alpha))
     write_table(flags, outfile)
     for r in flags.iter_rows(named=True):
         who = r["person_id"] + (f" ~ {r['other_id']}" if r["other_id"] else "")

@@ -8,7 +8,7 @@
   shipped in a package;
 - :func:`map_columns`: headers (Chinese, English field name or alias) → a schema's fields, with
   issues for missing required and unknown columns;
-- :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`: vectorised parsers
+- :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`, :func:`parse_times`: vectorised parsers
   returning values and a mask of bad cells;
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
 - :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
@@ -24,7 +24,7 @@ from junheng.io._columns import ColumnMap, map_columns, resolve_columns
 from junheng.io._fast_xlsx import xlsx_bytes
 from junheng.io._limits import ReadLimits, check_package
 from junheng.io._normalise import header_key, normalise_expr, normalise_frame
-from junheng.io._parse import parse_dates, parse_decimals, parse_integers
+from junheng.io._parse import parse_dates, parse_decimals, parse_integers, parse_times
 from junheng.io._read import (
     ROW,
     RawTable,
@@ -71,6 +71,7 @@ __all__ = [
     "parse_dates",
     "parse_decimals",
     "parse_integers",
+    "parse_times",
     "read_bytes",
     "read_frame",
     "read_input",

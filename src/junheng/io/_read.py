@@ -455,22 +455,49 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
                            file=path.name, value=path.suffix))
 
 
-def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns: Iterable[str] = ()) -> pl.DataFrame:
+def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns: Iterable[str] = (),
+               number_columns: Iterable[str] = (), time_columns: Iterable[str] = ()) -> pl.DataFrame:
     """A table for a command that takes Parquet, CSV or Excel alike: Parquet with its types
     (:func:`read_frame`), a CSV/Excel file through :func:`read_table` (every value text, blanks
     null, no ``__row__``); missing ``required`` columns are reported together, ``string_columns``
-    are cast to text."""
+    are cast to text, ``number_columns`` parsed as decimals (Float64) and ``time_columns`` as
+    seconds or date-times (:func:`junheng.io.parse_times`) where present — every cell that does not
+    parse is reported (file, row, column, value) in one :class:`InputError`, nothing returned."""
+    from junheng.io._parse import parse_decimals, parse_times
+
     path = Path(path)
     required = tuple(required)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         df = read_frame(path)
+        df = df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias(ROW))
     else:
-        df = read_table(path, expected_headers=required or None).frame.drop(ROW)
+        df = read_table(path, expected_headers=required or None).frame
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError([Issue("缺少列", "missing column", file=path.name, column=c) for c in missing])
     casts = [pl.col(c).cast(pl.String) for c in string_columns if c in df.columns]
-    return df.with_columns(casts) if casts else df
+    df = df.with_columns(casts) if casts else df
+    issues: list[Issue] = []
+    rules = {"number": ("应为数字", "must be a number"),
+             "time": ("应为秒数或日期时间（如 2026-06-01 09:00:05）", "must be seconds or a date and time (e.g. 2026-06-01 09:00:05)")}
+    for kind, cols in (("number", number_columns), ("time", time_columns)):
+        for c in cols:
+            if c not in df.columns:
+                continue
+            s = df[c]
+            if s.dtype.is_numeric():
+                df = df.with_columns(s.cast(pl.Float64))
+                continue
+            if s.dtype.is_temporal() or s.dtype == pl.Null:
+                continue
+            values, bad = (parse_decimals if kind == "number" else parse_times)(s.cast(pl.String))
+            rows = df[ROW].filter(bad).to_list()
+            issues += [Issue(*rules[kind], file=path.name, row=r, column=c, value=v)
+                       for r, v in zip(rows, s.cast(pl.String).filter(bad).to_list(), strict=True)]
+            df = df.with_columns(values.alias(c))
+    if issues:
+        raise InputError(issues)
+    return df.drop(ROW)
 
 
 def open_parquet(path: str | Path):

@@ -192,3 +192,29 @@ def test_changes_from_events_and_parameters():
     assert changes_from_events(ev).rows() == [("a", "i1", "A", "C")]
     with pytest.raises(ParameterError, match="alpha"):
         ForensicsParameters(alpha=1.5)
+
+
+def test_every_statistic_at_once_on_honest_rooms_gives_few_false_flags():
+    """forensic_flags at its default levels (alpha = 0.001, serious below 1e-6) on 8 honest rooms
+    with times and honest changes: the false flags a reviewer would see.  Expected about 0.3 per
+    room from the null rates (docs/methods/response-forensics.md); at most one per room, none
+    serious, no rapid flag."""
+    rng = np.random.default_rng(31)
+    items, key, g = _bank(rng)
+    persons, theta, raw, seating = _honest(rng, 8, items, key, g)
+    ev, starts = _events(rng, persons, raw, rng.normal(0, 0.3, len(persons)))
+    a, b, c = (items[x].to_numpy() for x in "abc")
+    p = c + (1 - c) / (1 + np.exp(-a * (theta[:, None] - b)))
+    rows = []  # honest changes: 10 % of answers re-drawn from the pupil's own model, conditioned on differing
+    for i, j in zip(*np.nonzero((rng.random(raw.shape) < 0.1) & (raw != "")), strict=True):
+        others = [x for x in range(4) if x != key[j]]
+        probs = np.array([p[i, j] if k == key[j] else (1 - p[i, j]) * g[j][others.index(k)] for k in range(4)])
+        probs[OPTIONS.index(raw[i, j])] = 0
+        new = OPTIONS[rng.choice(4, p=probs / probs.sum())]
+        rows.append((persons[i], f"i{j:02d}", raw[i, j], new))
+        raw[i, j] = new
+    changes = pl.DataFrame(rows, schema=["person_id", "item_id", "from_raw", "to_raw"], orient="row")
+    flags = forensic_flags(responses=_long(persons, raw), key=_keyframe(key), items=items, seating=seating,
+                           events=ev, starts=starts, changes=changes)
+    assert flags.height <= 8, flags.select("kind", "person_id", "p_value")
+    assert (flags["severity"] == "serious").sum() == 0 and (flags["kind"] == "rapid").sum() == 0
