@@ -42,6 +42,7 @@ SHEET_SCHEMA = {"sheet": pl.String, "sheet_hash": pl.String, "source": pl.String
                 "annotated": pl.String}
 
 Progress = Callable[[float, str], None]
+MAX_PIXELS = 80_000_000  # one picture or PDF page: an A4 page at 600 dpi is 35 MP; beyond this it is refused, not decoded
 
 
 @dataclass
@@ -79,6 +80,80 @@ def content_hash(image) -> tuple[str, bytes | np.ndarray]:
     return hashlib.sha256(data).hexdigest(), data
 
 
+def _u(data: bytes, at: int, n: int, order: str = "big") -> int:
+    return int.from_bytes(data[at:at + n], order)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            return _u(data, at + 7, 2), _u(data, at + 5, 2)
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            at += 2
+            continue
+        at += 2 + _u(data, at + 2, 2)
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    if order is None or _u(data, 2, 2, order) != 42:
+        return None
+    ifd = _u(data, 4, 4, order)
+    n = _u(data, ifd, 2, order)
+    size = {}
+    for k in range(n):
+        e = ifd + 2 + 12 * k
+        if e + 12 > len(data):
+            return None
+        tag, typ = _u(data, e, 2, order), _u(data, e + 2, 2, order)
+        if tag in (256, 257):
+            size[tag] = _u(data, e + 8, 2 if typ == 3 else 4, order)
+    return (size[256], size[257]) if len(size) == 2 else None
+
+
+def picture_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG, JPEG, TIFF, BMP or WebP picture from its header — read before
+    anything is decoded, so a small file that would unpack to gigabytes (a decompression bomb) is
+    refused, not decoded; None for any other format."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return _u(data, 16, 4), _u(data, 20, 4)
+    if data[:2] == b"\xff\xd8":
+        return _jpeg_size(data)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return _tiff_size(data)
+    if data[:2] == b"BM" and len(data) >= 26:
+        return abs(int.from_bytes(data[18:22], "little", signed=True)), abs(int.from_bytes(data[22:26], "little", signed=True))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            return _u(data, 24, 3, "little") + 1, _u(data, 27, 3, "little") + 1
+        if chunk == b"VP8L":
+            bits = _u(data, 21, 4, "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if chunk == b"VP8 ":
+            return _u(data, 26, 2, "little") & 0x3FFF, _u(data, 28, 2, "little") & 0x3FFF
+    return None
+
+
+def picture_problem(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[str, str] | None:
+    """Why a picture file must not be decoded — (Chinese, English) — or None."""
+    size = picture_size(data)
+    if size is None:
+        return "不支持的图像格式（应为 PNG、JPEG、TIFF、BMP 或 WebP）", "unsupported picture format (use PNG, JPEG, TIFF, BMP or WebP)"
+    if size[0] * size[1] > max_pixels:
+        return (f"图像过大（{size[0]}×{size[1]} 像素，上限 {max_pixels // 10**6} 百万像素），未读取",
+                f"the picture is too large ({size[0]}×{size[1]} pixels, at most {max_pixels // 10**6} MP): not read")
+    return None
+
+
 def _decode(content) -> np.ndarray | None:
     import cv2
 
@@ -111,32 +186,76 @@ def _layouts(layouts) -> dict[str, SheetLayout]:
     return out
 
 
-def scan_pages(files: list[tuple[str, Path]], tmp: Path, dpi: int, *, max_pages: int | None = None
-               ) -> list[tuple[str, Path]]:
-    """``(name, image file)``: image files as given; every PDF page rendered to PNG with pdftoppm
-    (poppler-utils) into its own folder under ``tmp`` and named ``<name>:<page>`` — two PDFs with
-    the same name overwrite nothing (the reader reports the clash by content hash).  More than
-    ``max_pages`` pages in all is refused (:class:`InputError`), before any is read."""
+def _pdf_pages(path: Path, name: str, dpi: int, limit: int | None, max_pixels: int) -> int:
+    """The number of pages of a PDF (``pdfinfo``), checked before anything is rendered: more than
+    ``limit`` pages, or a page that would render to more than ``max_pixels`` at ``dpi``, is refused."""
+    import re
     import subprocess
 
+    def info(*args: str) -> str:
+        try:
+            return subprocess.run(["pdfinfo", *args, str(path)], check=True, capture_output=True, timeout=60).stdout.decode(
+                "utf-8", "replace")
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise InputError(Issue("无法读取 PDF（文件损坏，或未安装 poppler-utils）",
+                                   "cannot read the PDF (damaged, or poppler-utils not installed)", file=name,
+                                   value=str(exc)[:120])) from None
+
+    m = re.search(r"^Pages:\s+(\d+)", info(), re.M)
+    n = int(m.group(1)) if m else 0
+    if limit is not None and n > limit:
+        raise InputError(Issue(f"页数超过上限 {limit}，请分批上传", f"more than {limit} pages: upload in parts",
+                               file=name, value=str(n)))
+    if n:
+        sizes = re.findall(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", info("-f", "1", "-l", str(n)), re.M)
+        big = [(int(k), float(w) * dpi / 72, float(h) * dpi / 72) for k, w, h in sizes
+               if float(w) * float(h) * (dpi / 72) ** 2 > max_pixels]
+        if big:
+            k, w, h = big[0]
+            raise InputError(Issue(f"第 {k} 页过大（按 {dpi} dpi 为 {w:.0f}×{h:.0f} 像素，上限 {max_pixels // 10**6} 百万像素）",
+                                   f"page {k} is too large ({w:.0f}×{h:.0f} pixels at {dpi} dpi, at most "
+                                   f"{max_pixels // 10**6} MP)", file=name, value=f"{len(big)} page(s)"))
+    return n
+
+
+def scan_pages(files: list[tuple[str, Path]], tmp: Path, dpi: int, *, max_pages: int | None = None,
+               max_pixels: int = MAX_PIXELS) -> list[tuple[str, Path]]:
+    """``(name, image file)``: image files as given; every PDF page rendered to PNG with pdftoppm
+    (poppler-utils) into its own folder under ``tmp`` and named ``<name>:<page>`` — two PDFs with
+    the same name overwrite nothing (the reader reports the clash by content hash).  Bounded before
+    anything is rendered (``pdfinfo``): more than ``max_pages`` pages in all, or a page that would
+    render to more than ``max_pixels``, is refused (:class:`InputError`)."""
+    import subprocess
+
+    counts: dict[int, int] = {}  # every PDF measured before any is rendered
+    total = 0
+    for k, (name, p) in enumerate(files):
+        left = None if max_pages is None else max_pages - total
+        if Path(p).suffix.lower() != ".pdf":
+            total += 1
+        else:
+            counts[k] = _pdf_pages(Path(p), name, dpi, left, max_pixels)
+            total += counts[k]
+        if max_pages is not None and total > max_pages:
+            raise InputError(Issue(f"页数超过上限 {max_pages}，请分批上传", f"more than {max_pages} pages: upload in parts",
+                                   file=name, value=str(total)))
     pages: list[tuple[str, Path]] = []
     for k, (name, p) in enumerate(files):
         if Path(p).suffix.lower() != ".pdf":
             pages.append((name, Path(p)))
             continue
+        n = counts[k]
         folder = Path(tmp) / f"pdf{k}"
         folder.mkdir(parents=True)
         try:
-            subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(p), str(folder / "p")], check=True,
-                           capture_output=True)
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-l", str(max(n, 1)), "-gray", "-png", str(p), str(folder / "p")],
+                           check=True, capture_output=True)
         except (OSError, subprocess.CalledProcessError) as exc:
             raise InputError(Issue("无法渲染 PDF（需要 poppler-utils 的 pdftoppm）",
                                    "cannot render the PDF (needs pdftoppm from poppler-utils)", file=name,
                                    value=str(exc)[:120])) from None
         rendered = sorted(folder.glob("p-*.png"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
         pages += [(f"{name}:{n}", f) for n, f in enumerate(rendered, start=1)]
-        if max_pages is not None and len(pages) > max_pages:
-            break
     if max_pages is not None and len(pages) > max_pages:
         raise InputError(Issue(f"页数超过上限 {max_pages}，请分批上传", f"more than {max_pages} pages: upload in parts",
                                file=files[-1][0] if files else None, value=str(len(pages))))
@@ -189,6 +308,10 @@ def read_batch(images: Iterable, layouts: SheetLayout | Iterable[SheetLayout], *
         seen_name[name] = digest
         row = dict(sheet=name, sheet_hash=digest, source=source, status="failed")
         sheets.append(row)
+        problem = None if isinstance(content, np.ndarray) else picture_problem(content)
+        if problem is not None:
+            issues.append(Issue(*problem, file=name))
+            continue
         gray = _decode(content)
         if gray is None:
             issues.append(Issue("无法读取图像", "cannot read the image", file=name))
@@ -337,5 +460,5 @@ def read_sheets(images, layout, *, progress: Progress | None = None) -> tuple[pl
     return batch.responses, batch.issues
 
 
-__all__ = ["COVER", "LIGHT", "RESPONSE_SCHEMA", "RESPONSE_STATUSES", "REVIEW_BELOW", "OmrBatch", "bubble_states",
-           "content_hash", "read_batch", "read_sheets"]
+__all__ = ["COVER", "LIGHT", "MAX_PIXELS", "RESPONSE_SCHEMA", "RESPONSE_STATUSES", "REVIEW_BELOW", "OmrBatch",
+           "bubble_states", "content_hash", "picture_problem", "picture_size", "read_batch", "read_sheets", "scan_pages"]

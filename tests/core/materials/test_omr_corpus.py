@@ -133,3 +133,28 @@ def test_a_torn_corner_at_300_dpi_is_reported_and_a_clean_300_dpi_scan_is_read()
     assert [i.rule_en.split(":")[0] for i in batch.issues if i.file == "torn"] == ["corner mark damaged at top right (torn or covered)"]
     assert dict(zip(batch.responses["item_id"], batch.responses["raw"])) == answers
     assert (batch.bubbles["state"].to_numpy() == "mark").tolist() == truth["marked"].to_list()
+
+
+def test_two_pdfs_with_the_same_name_are_both_read(blanks, tmp_path):
+    """Two different scanner PDFs both called ``scan.pdf`` (two boxes of one room): every page of
+    each is rendered into its own folder (nothing overwritten) and read; the second keeps its name
+    with its content hash, both pupils are found and the clash is reported."""
+    from PIL import Image
+
+    from junheng.materials.omr_read import scan_pages
+
+    lays, bl = blanks
+    rng = np.random.default_rng(17)
+    sheets = [oc.fill(bl["K1"], lays[0], DPI, rng) for _ in range(2)]
+    files = []
+    for k, (img, *_rest) in enumerate(sheets):
+        (tmp_path / f"box{k}").mkdir()
+        Image.fromarray(oc.degrade(img, "scanner", rng)).save(tmp_path / f"box{k}" / "scan.pdf", resolution=DPI)
+        files.append(("scan.pdf", tmp_path / f"box{k}" / "scan.pdf"))
+    pages = scan_pages(files, tmp_path / "render", DPI)
+    assert [n for n, _ in pages] == ["scan.pdf:1", "scan.pdf:1"] and pages[0][1] != pages[1][1]
+    batch = read_batch(pages, lays)
+    assert batch.sheets["status"].to_list() == ["read", "read"]
+    assert batch.sheets["sheet"][0] == "scan.pdf:1" and batch.sheets["sheet"][1].startswith("scan.pdf:1#")
+    assert sorted(batch.sheets["person_id"].to_list()) == sorted(pid for _, pid, _, _ in sheets)
+    assert [i.severity for i in batch.issues if "same name" in i.rule_en] == ["warning"]
