@@ -78,6 +78,24 @@ def _omr() -> None:
             continue
         wrong = int(((bub["state"] == "mark").to_numpy() != s.truth["marked"].to_numpy()).sum())
         rows.append((s.degradation, 1, bub.height, wrong, int(bub["review"].sum()), 0))
+    styles, booklet_right, read_sheets = [], 0, 0
+    for k, s in enumerate(sheets):
+        bub = batch.bubbles.filter(pl.col("sheet") == f"s{k}")
+        if not s.expect_read or bub.height == 0:
+            continue
+        read_sheets += 1
+        booklet_right += int(batch.sheets["booklet"][k] == s.layout.booklet)
+        styles.append(s.truth.select(pl.when(pl.col("style") == "").then(pl.lit("blank")).otherwise(pl.col("style"))
+                                     .alias("style"), "marked")
+                      .with_columns(pl.Series("read_mark", (bub["state"] == "mark").to_numpy())))
+    by_style = (pl.concat(styles).group_by("style").agg(pl.len().alias("bubbles"), pl.col("read_mark").sum().alias("as_mark"),
+                                                         (pl.col("read_mark") != pl.col("marked")).sum().alias("wrong"))
+                .sort("style"))
+    print(f"omr layouts chosen by QR: {booklet_right}/{read_sheets} read sheets got their own booklet's layout")
+    print("| bubble drawn | bubbles | read as a mark | wrong |")
+    print("|---|---:|---:|---:|")
+    for r in by_style.iter_rows(named=True):
+        print(f"| {r['style']} | {r['bubbles']} | {r['as_mark']} | {r['wrong']} |")
     t = (pl.DataFrame(rows, schema=["degradation", "sheets", "bubbles", "wrong", "review", "torn_reported"], orient="row")
          .group_by("degradation", maintain_order=True).sum())
     tot = t.select(pl.exclude("degradation").sum())

@@ -2,7 +2,8 @@
 
 ``export`` writes a cycle's browser answers as the raw responses that ``junheng irt`` and
 ``junheng.assessment.score_responses`` read (one row per booklet item, blanks kept so that omitted
-and not-reached items are told apart by position).
+and not-reached items are told apart by position).  A pupil with answers both in the browser and
+on a read paper sheet is flagged for the reviewers and left out until one chooses which counts.
 """
 
 from __future__ import annotations
@@ -34,9 +35,17 @@ def export_cmd(year: int, grade: int, subject: str | None, unmask: bool, outfile
 
     from junheng.io import write_table
     from junheng_web.delivery.services import responses_frame
+    from junheng_web.omr.services import check_channels
+    from junheng_web.supervision.services import held_pupils
 
-    frame = responses_frame(cycle, subject=subject, pseudonymous=not unmask)
+    check_channels(cycle, subject)  # answers from the browser and a paper sheet: flagged, held until chosen
+    held = held_pupils(cycle, subject)
+    frame = responses_frame(cycle, subject=subject, pseudonymous=not unmask, held=held)
     write_table(frame, outfile)
     blank = frame.filter(pl.col("raw") == "").height
     click.echo(f"{frame['person_id'].n_unique()} 名学生 / pupils, {frame.height} 行 / rows "
                f"({blank} 空白 / blank) → {outfile}")
+    if held:
+        click.echo(f"{len(held)} 名学生既有在线作答又有答题卡，待审核员选定以哪一份为准，未导出 / "
+                   f"{len(held)} pupils answered both in the browser and on a paper sheet: held out until a "
+                   "reviewer chooses which counts (视频巡查审核队列 / the reviewers' queue)")

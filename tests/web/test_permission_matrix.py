@@ -145,6 +145,8 @@ MATRIX = [
           school_bound=True),
     Entry("omr_image", lambda w: {"review": w.omr["review"].pk}, action="omr.review", owner="rita",
           school_bound=True),
+    Entry("omr_channel", lambda w: {"flag": w.omr["channel"].pk}, action="video.review", method="post",
+          data=lambda w: {"choice": "browser", "note": "TA01"}, owner="rita", owner_status=(302,), school_bound=True),
 ]
 BY_NAME = {e.name: e for e in MATRIX}
 
@@ -249,7 +251,12 @@ def _omr(world) -> None:
                                  booklet="B1", person_id=world.pupils["A"][0].student_id, image=str(rel))
     review = Review.objects.create(sheet=sheet, session=session, kind="item", item_id="I4", choices="AB", read="A",
                                    confidence=0.2, box=[0, 0, 100, 50])
-    world.omr = {"upload": upload, "review": review}
+    from junheng_web.supervision.models import Flag
+
+    channel = Flag.objects.create(session=session, start_s=0, end_s=0, kind="two_channels", severity="warning",
+                                  person_id=sheet.person_id, detail="在线作答：TA01；答题卡：TA01.pdf:1",
+                                  evidence={"sheet": sheet.sha256})
+    world.omr = {"upload": upload, "review": review, "channel": channel}
 
 
 def _request(client, entry: Entry, w):

@@ -42,6 +42,7 @@ from junheng.assessment.scoring import (
     REPORTING,
     MissingCodes,
     MissingTreatment,
+    channel_conflicts,
     expand_booklets,
     missing_summary,
     score_responses,
@@ -51,7 +52,7 @@ from junheng.assessment.scoring import (
 __all__ = [
     "CALIBRATION", "CUTS", "REPORTING", "AnnualResult", "BookletDesign", "Item", "ItemBank", "MissingCodes",
     "MissingTreatment", "SubjectFit", "Usage", "agreement_by_item", "annual_scores", "trend", "year_estimates", "item_analysis", "alpha_by_booklet", "assemble_blocks", "assign_booklets", "bank_from_json",
-    "booklet_items", "cohen_kappa", "confusion", "cronbach_alpha", "cyclic_bib", "distractor_analysis",
+    "booklet_items", "channel_conflicts", "cohen_kappa", "confusion", "cronbach_alpha", "cyclic_bib", "distractor_analysis",
     "ets_category", "expand_booklets", "find_difference_set", "item_statistics", "item_to_qti", "load_bank",
     "mantel_haenszel_dif", "missing_summary", "read_qti", "resolve_scores", "save_bank", "score_responses",
     "to_wide", "write_qti", "mask_key", "pseudonymise",

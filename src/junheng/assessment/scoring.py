@@ -77,13 +77,71 @@ def _normal_forms(u: str | None) -> tuple[str, str]:
     return plain, mc
 
 
+SOURCE_COLUMNS = ("channel", "sheet", "source")  # what a message names as a response's origin, when present
+
+
+def _refuse_duplicates(responses: pl.DataFrame, file: str | None) -> None:
+    """More than one row for one pupil and item is refused, every such row named (with its
+    ``channel``/``sheet``/``source`` when the frame has one): a pupil answered in the browser *and*
+    on a paper sheet, or one sheet was read twice — which answer counts is a person's decision
+    (docs/methods/omr.md § one pupil, two channels), never the scorer's silent pick."""
+    if responses.height == 0:
+        return
+    keys = responses.select(pl.col("person_id").cast(pl.String), pl.col("item_id").cast(pl.String))
+    dup = keys.is_duplicated().to_numpy()
+    if not dup.any():
+        return
+    idx = np.flatnonzero(dup)[:1000]
+    rows = responses["row"].to_numpy()[idx] if "row" in responses.columns else idx + 2
+    src = next((c for c in SOURCE_COLUMNS if c in responses.columns), None)
+    origin = responses[src].cast(pl.String).gather(idx).to_list() if src else [None] * len(idx)
+    raise InputError([Issue(rule_zh="同一学生同一题有不止一条作答（如既有在线作答又有答题卡），须先由人确定以哪一份为准",
+                            rule_en="more than one response of one pupil to one item (e.g. a browser answer and an "
+                                    "answer sheet): a person must decide which counts first",
+                            file=file, row=int(r), column="person_id",
+                            value=f"{p} {i}" + (f" ({o})" if o else ""))
+                      for r, p, i, o in zip(rows, keys["person_id"].gather(idx).to_list(),
+                                            keys["item_id"].gather(idx).to_list(), origin, strict=True)])
+
+
+def channel_conflicts(answers: pl.DataFrame) -> pl.DataFrame:
+    """Pupils with answers from more than one channel in one subject.
+
+    ``answers``: one row per source of answers — ``person_id``, ``subject``, ``channel`` (e.g.
+    ``browser`` for the test in the browser, ``paper`` for an OMR sheet), ``source`` (a description
+    a reviewer reads: the session, the scanned page) and ``answered`` (items with an answer).
+    Returns one row per (``person_id``, ``subject``) with at least two channels: ``channels`` (the
+    channels, sorted), ``sources`` (every source as ``channel: source (answered)``, joined by
+    ``；``) and ``answered`` (a list, in the order of ``sources``).  Nothing is dropped or chosen
+    here: the caller holds the pupil's score until a person decides."""
+    need = ("person_id", "subject", "channel", "source", "answered")
+    missing = [c for c in need if c not in answers.columns]
+    if missing:
+        raise ParameterError(f"作答来源表缺少列 / the answer sources lack columns: {', '.join(missing)}")
+    schema = {"person_id": pl.String, "subject": pl.String, "channels": pl.List(pl.String), "sources": pl.String,
+              "answered": pl.List(pl.Int64)}
+    a = answers.select(pl.col("person_id").cast(pl.String), pl.col("subject").cast(pl.String),
+                       pl.col("channel").cast(pl.String), pl.col("source").cast(pl.String),
+                       pl.col("answered").cast(pl.Int64)).sort("person_id", "subject", "channel", "source")
+    many = a.group_by("person_id", "subject").agg(pl.col("channel").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if many.height == 0:
+        return pl.DataFrame(schema=schema)
+    hit = a.join(many.select("person_id", "subject"), on=["person_id", "subject"], how="semi")
+    out = hit.group_by("person_id", "subject", maintain_order=True).agg(
+        pl.col("channel").unique().sort().alias("channels"),
+        pl.format("{}: {} ({})", "channel", "source", "answered").str.join("；").alias("sources"),
+        pl.col("answered"))
+    return out.select(list(schema)).cast(schema).sort("person_id", "subject")
+
+
 def score_responses(responses: pl.DataFrame, bank: ItemBank, *, codes: MissingCodes = MissingCodes(),
                     treatment: MissingTreatment = CALIBRATION, file: str | None = None) -> pl.DataFrame:
     """Score raw responses; returns ``person_id, item_id, raw, status, score`` (+ ``position``).
 
     Multiple-choice responses are normalised (letters upper-cased, de-duplicated, sorted, so
-    ``"ca"`` equals ``"AC"``). Unknown items and (by default) inadmissible codes raise
-    ``InputError`` listing every offending row.
+    ``"ca"`` equals ``"AC"``). Unknown items, (by default) inadmissible codes and more than one row
+    for one pupil and item (two channels, a sheet read twice) raise ``InputError`` listing every
+    offending row.
 
     Implementation: item ids and the (few) distinct raw codes are mapped to integers; the score
     of every response is one fancy-index into an ``items × codes`` table built from the keys.
@@ -93,6 +151,7 @@ def score_responses(responses: pl.DataFrame, bank: ItemBank, *, codes: MissingCo
             raise InputError(Issue(rule_zh="缺少列", rule_en="missing column", file=file, column=col))
     has_pos = "position" in responses.columns
     n = responses.height
+    _refuse_duplicates(responses, file)
 
     def rows_of(mask: np.ndarray) -> np.ndarray:
         if "row" in responses.columns:

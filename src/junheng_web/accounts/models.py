@@ -52,7 +52,7 @@ ACTION_LABELS = {
     "test.questionnaire": _("学生提交问卷"), "forensics.run": _("提交作答数据甄别"),
     "login": _("登录"), "login.failed": _("登录失败"), "login.locked": _("登录被锁定"),
     "omr.confirm": _("答题卡核对：确认"), "omr.correct": _("答题卡核对：更正"), "omr.settle": _("答题卡核对：结案"),
-    "omr.final": _("答题卡批次定稿"),
+    "omr.final": _("答题卡批次定稿"), "omr.channel": _("选定作答来源（在线作答或答题卡）"),
     "admin.view": _("后台查看"), "admin.change": _("后台修改"), "admin.delete": _("后台删除"),
 }
 

@@ -398,7 +398,7 @@ RESPONSE_SCHEMA = {"person_id": pl.String, "item_id": pl.String, "raw": pl.Strin
                    "text": pl.String}
 
 
-def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = False) -> pl.DataFrame:
+def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = False, held=()) -> pl.DataFrame:
     """The cycle's browser-test answers as the contract's raw responses, ready for
     ``junheng.assessment.score_responses``: ``person_id`` (学籍号), ``item_id``, ``raw``, ``position``
     (in the booklet) and ``text``.
@@ -412,10 +412,15 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     key's (``number_text``), "0" otherwise.
 
     ``subject`` keeps one subject's sessions; ``pseudonymous`` puts the attempt's UUID in
-    ``person_id`` instead of the 学籍号 (for files that leave the platform)."""
+    ``person_id`` instead of the 学籍号 (for files that leave the platform).  ``held``: 学籍号
+    whose answers are left out — a pupil with answers in the browser and on a paper sheet, until
+    a reviewer chooses which counts (the caller passes ``supervision.services.held_pupils``; see
+    docs/methods/omr.md § one pupil, two channels)."""
     attempts = Attempt.objects.filter(session__site__cycle=cycle)
     if subject:
         attempts = attempts.filter(session__subject=subject)
+    if held:
+        attempts = attempts.exclude(student_id__in=list(held))
     booklets = {b.pk: b for b in Booklet.objects.filter(pk__in=attempts.values("booklet_id"))}
     layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos, "key": it.key or None}
               for bid, b in booklets.items() for pos, _, it in booklet_items(b)]

@@ -21,3 +21,10 @@ class DecisionForm(forms.Form):
                              help_text=_("涂了的选项（如 B；多选题如 AC；空白则留空）"))
     note = forms.CharField(label=_("说明"), required=False, max_length=300,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ChannelForm(forms.Form):
+    """The reviewer's choice on a ``two_channels`` flag: whose answers count."""
+
+    choice = forms.ChoiceField(choices=[("browser", _("以在线作答为准")), ("paper", _("以答题卡为准"))])
+    note = forms.CharField(label=_("审核意见"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -6,7 +6,9 @@ kept under ``MEDIA_ROOT/omr/`` and keyed by its SHA-256: the same file twice is 
 sheet by the QR code); each page becomes a :class:`Sheet` keyed within the session by the page's
 content hash (a page already read from another upload is reported as a duplicate, not read
 twice).  A read sheet's answers go in as the delivery app's ``Attempt``/``Answer`` rows — the
-responses the scoring reads (``delivery.services.responses_frame``).  Every item with a bubble
+responses the scoring reads (``delivery.services.responses_frame``) — unless the pupil also
+answered in the browser: then the sheet is held, a ``two_channels`` flag joins the reviewers'
+queue and the pupil's score waits for the reviewer's choice (``services.check_channels``).  Every item with a bubble
 below the confidence threshold, and every sheet whose corners or QR code failed, is a
 :class:`Review` in the manual-review queue; a decision adds a later answer change and is audited.
 """
@@ -62,6 +64,12 @@ class Sheet(models.Model):
     # sheet's issues (Issue.as_dict()): what the reader saw, kept for audits and re-checks
     bubbles = models.JSONField(default=dict, blank=True)
     issues = models.JSONField(default=list, blank=True)
+    # what the sheet says, item by item (after the reviewers' corrections), and the ids of the answer
+    # rows written from it into the pupil's attempt: what tells the paper channel from the browser's
+    # (docs/methods/omr.md § one pupil, two channels).  A sheet whose pupil also answered in the
+    # browser is held: nothing written (``attempt`` empty) until a reviewer chooses.
+    answers = models.JSONField(default=dict, blank=True)
+    written = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["upload", "id"]

@@ -17,12 +17,23 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from junheng.assessment import channel_conflicts
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.materials import PX_PER_MM, OmrBatch, SheetLayout, layout_for_booklet, read_batch, scan_pages
+from junheng.materials import (
+    PX_PER_MM,
+    OmrBatch,
+    SheetLayout,
+    layout_for_booklet,
+    picture_problem,
+    read_batch,
+    scan_pages,
+)
 from junheng_web.assessment.models import Booklet
 from junheng_web.delivery.models import Answer, Attempt
-from junheng_web.delivery.services import booklet_items
+from junheng_web.delivery.services import booklet_items, open_lease
 from junheng_web.omr.models import Review, Sheet, Upload
+from junheng_web.supervision.models import CHANNEL_KIND, Flag
+from junheng_web.supervision.services import review_flag, store_channel_flag
 from junheng_web.testsites.models import TestSession
 
 MAX_BYTES = 40 * 1024 * 1024  # one uploaded file
@@ -99,9 +110,14 @@ def _item_box(bub: pl.DataFrame) -> list[int]:
 
 
 def _save_failed(path: Path, rel: Path) -> str:
+    """A scaled copy of a page the reader could not read, for the reviewer — none for a picture the
+    reader refused to decode (an unknown format, too many pixels)."""
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    data = path.read_bytes()
+    if picture_problem(data) is not None:
+        return ""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None:
         return ""
     if img.shape[1] > FAILED_WIDTH:
@@ -127,7 +143,11 @@ def read_upload(upload: Upload, progress=None) -> dict:
         hashes = [(name, p, _file_hash(p)) for name, p in pages]
         fresh = [(name, p) for name, p, h in hashes if h not in known]
         batch = read_batch(fresh, layouts, annotate_dir=_media(out_rel), progress=progress)
+        pupils = [p for p in batch.sheets["person_id"].to_list() if p]
+        # pupils who answered in the browser (before this upload's earlier sheets go: their answers are paper)
+        online = set(browser_answers(session.site.cycle, session.subject, pupils)["person_id"]) if pupils else set()
         with transaction.atomic():
+            carried = {sha: ids for sha, ids in upload.sheets.values_list("sha256", "written")}  # a re-run keeps them
             upload.sheets.all().delete()
             issues = [i.as_dict() for i in batch.issues]
             for name, _p, h in hashes:
@@ -140,18 +160,19 @@ def read_upload(upload: Upload, progress=None) -> dict:
             files = dict(fresh)
             formats = {it.item_id: it.format for lay in layouts for it in lay.items}
             for row in batch.sheets.iter_rows(named=True):
-                _store_sheet(upload, row, batch, booklets, files, out_rel, formats)
+                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
+            held = check_channels(session.site.cycle, session.subject)
     sheets = upload.sheets.all()
     return {"pages": len(pages), "read": sheets.filter(status=Sheet.Status.READ).count(),
             "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
             "failed": sheets.filter(status=Sheet.Status.FAILED).count(),
-            "reviews": Review.objects.filter(sheet__upload=upload).count()}
+            "reviews": Review.objects.filter(sheet__upload=upload).count(), "two_channels": held}
 
 
 def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
-                 formats: dict[str, str]):
+                 formats: dict[str, str], carried: dict[str, list], online: set[str]):
     session = upload.session
     status = row["status"]
     mine = [i for i in batch.issues if i.file == row["sheet"]]
@@ -173,20 +194,26 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
     sheet.image = str(Path(row["annotated"]).relative_to(settings.MEDIA_ROOT)) if row["annotated"] else ""
     booklet = booklets.get(row["booklet"])
     resp = batch.responses.filter(pl.col("sheet_hash") == row["sheet_hash"])
+    sheet.answers = dict(zip(resp["item_id"].to_list(), resp["raw"].to_list(), strict=True))
+    sheet.written = list(carried.get(sheet.sha256, []))
     if not row["person_id"] or booklet is None:
-        sheet.save(update_fields=["image"])
+        sheet.save(update_fields=["image", "answers", "written"])
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
                               problem="; ".join(problems)[:300] or "学籍号无法识别 / the id cannot be read")
         return
-    attempt, _ = Attempt.objects.get_or_create(session=session, student_id=row["person_id"],
-                                               defaults={"booklet": booklet, "submitted_at": timezone.now()})
-    sheet.attempt = attempt
-    sheet.save(update_fields=["image", "attempt"])
-    keys = dict(booklet_item_pks(booklet))
-    answers = [Answer(id=uuid.uuid5(ANSWER_NS, f"{row['sheet_hash']}:{r['item_id']}"), attempt=attempt,
-                      item_id=keys[r["item_id"]], raw=r["raw"], seq=0, lease=0)
-               for r in resp.iter_rows(named=True) if r["item_id"] in keys]
-    Answer.objects.bulk_create(answers, ignore_conflicts=True)
+    if row["person_id"] not in online:
+        # no answer of this pupil from the browser: the sheet's answers go in; else it is held
+        # (check_channels flags it) — never merged into the browser's attempt
+        attempt, _ = Attempt.objects.get_or_create(session=session, student_id=row["person_id"],
+                                                   defaults={"booklet": booklet, "submitted_at": timezone.now()})
+        sheet.attempt = attempt
+        keys = dict(booklet_item_pks(booklet))
+        answers = [Answer(id=uuid.uuid5(ANSWER_NS, f"{row['sheet_hash']}:{r['item_id']}"), attempt=attempt,
+                          item_id=keys[r["item_id"]], raw=r["raw"], seq=0, lease=0)
+                   for r in resp.iter_rows(named=True) if r["item_id"] in keys]
+        Answer.objects.bulk_create(answers, ignore_conflicts=True)
+        sheet.written = sorted(set(sheet.written) | {str(a.id) for a in answers})
+    sheet.save(update_fields=["image", "attempt", "answers", "written"])
     bub = batch.bubbles.filter((pl.col("sheet_hash") == row["sheet_hash"]) & (pl.col("part") == "item"))
     for r in resp.filter(pl.col("review")).iter_rows(named=True):
         b = bub.filter(pl.col("key") == r["item_id"])
@@ -242,14 +269,160 @@ def decide(review: Review, user, answer: str | None, note: str = "") -> tuple[st
 
 
 def _write_answer(review: Review, answer: str) -> None:
-    attempt = review.sheet.attempt
+    """The reviewer's answer: into what the sheet says and, when the sheet's answers are in the
+    pupil's attempt, as a later change there (a held sheet waits for the channel choice)."""
+    sheet = review.sheet
+    sheet.answers[review.item_id] = answer
+    attempt = sheet.attempt
     if attempt is None:
-        raise ParameterError("此答题卡没有对应的学生作答 / the sheet has no pupil's attempt")
+        if not sheet.person_id or sheet.status != Sheet.Status.READ:
+            raise ParameterError("此答题卡没有对应的学生作答 / the sheet has no pupil's attempt")
+        sheet.save(update_fields=["answers"])
+        return
     keys = dict(booklet_item_pks(attempt.booklet))
+    if review.item_id not in keys:
+        raise ParameterError(f"题目 {review.item_id} 不在该生的题本中 / item {review.item_id} is not in the pupil's booklet")
     item_pk = keys[review.item_id]
     last = Answer.objects.filter(attempt=attempt, item_id=item_pk).aggregate(lease=Max("lease"))["lease"] or 0
     seq = Answer.objects.filter(attempt=attempt, item_id=item_pk, lease=last).aggregate(seq=Max("seq"))["seq"] or 0
-    Answer.objects.create(id=uuid.uuid4(), attempt=attempt, item_id=item_pk, raw=answer, seq=seq + 1, lease=last)
+    row = Answer.objects.create(id=uuid.uuid4(), attempt=attempt, item_id=item_pk, raw=answer, seq=seq + 1, lease=last)
+    sheet.written = [*sheet.written, str(row.id)]
+    sheet.save(update_fields=["answers", "written"])
+
+
+# ---------------------------------------------------------------- one pupil, two channels
+
+
+def _paper_ids(cycle, subject: str) -> set[str]:
+    ids: set[str] = set()
+    for written in Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject).values_list(
+            "written", flat=True):
+        ids.update(written)
+    return ids
+
+
+def _uuid_text(value) -> str:
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+def browser_answers(cycle, subject: str, pupils) -> pl.DataFrame:
+    """The answer changes of ``pupils`` (学籍号) in ``cycle``'s ``subject`` that no sheet wrote —
+    the browser's: ``person_id, attempt, session, item_id, raw, lease, seq, at``."""
+    paper = _paper_ids(cycle, subject)
+    rows = [(sid, str(att), sess, item, raw, lease, seq, client or received)
+            for pk, sid, att, sess, item, raw, lease, seq, client, received in
+            Answer.objects.filter(attempt__session__site__cycle=cycle, attempt__session__subject=subject,
+                                  attempt__student_id__in=list(pupils))
+            .values_list("id", "attempt__student_id", "attempt_id", "attempt__session_id", "item__item_id", "raw",
+                         "lease", "seq", "client_at", "received_at")
+            if _uuid_text(pk) not in paper]
+    return pl.DataFrame(rows, schema={"person_id": pl.String, "attempt": pl.String, "session": pl.Int64,
+                                      "item_id": pl.String, "raw": pl.String, "lease": pl.Int64, "seq": pl.Int64,
+                                      "at": pl.Datetime("us", "UTC")}, orient="row")
+
+
+def _session_text(session: TestSession) -> str:
+    return f"{session.site.name} {session.site.code} 考场 {session.room} {timezone.localtime(session.starts_at):%Y-%m-%d %H:%M}"
+
+
+def check_channels(cycle, subject: str | None = None) -> int:
+    """Find the pupils of ``cycle`` (``subject``; default every subject with read sheets) with
+    answers from the browser *and* a read paper sheet (``junheng.assessment.channel_conflicts``)
+    and keep one open ``two_channels`` flag per pupil and sheet in the reviewers' queue, both
+    sources in its detail.  While it is open the pupil's answers in the subject are held out of
+    scoring (``supervision.services.held_pupils``).  Returns the number of open such flags."""
+    sheets_all = Sheet.objects.filter(session__site__cycle=cycle, status=Sheet.Status.READ).exclude(person_id="")
+    subjects = [subject] if subject else sorted(set(sheets_all.values_list("session__subject", flat=True)))
+    for subj in subjects:
+        sheets = list(sheets_all.filter(session__subject=subj).select_related("upload", "session__site"))
+        if not sheets:
+            continue
+        browser = browser_answers(cycle, subj, {s.person_id for s in sheets})
+        latest = (browser.sort("lease", "seq").group_by("person_id", "attempt", "session", "item_id")
+                  .agg(pl.col("raw").last(), pl.col("at").max()))
+        per_attempt = latest.group_by("person_id", "attempt", "session").agg(
+            (pl.col("raw").str.strip_chars() != "").sum().alias("answered"), pl.col("at").max().alias("last"))
+        sessions = {s.pk: s for s in TestSession.objects.filter(pk__in=per_attempt["session"].unique().to_list())
+                    .select_related("site")}
+        sources = [{"person_id": r["person_id"], "subject": subj, "channel": "browser",
+                    "source": _session_text(sessions[r["session"]]), "answered": r["answered"]}
+                   for r in per_attempt.iter_rows(named=True)]
+        sources += [{"person_id": s.person_id, "subject": subj, "channel": "paper",
+                     "source": f"{s.upload.name} · {s.name} · 题本 {s.booklet}",
+                     "answered": sum(1 for v in s.answers.values() if str(v).strip())} for s in sheets]
+        conflicts = channel_conflicts(pl.DataFrame(sources, schema={
+            "person_id": pl.String, "subject": pl.String, "channel": pl.String, "source": pl.String,
+            "answered": pl.Int64}))
+        for c in conflicts.iter_rows(named=True):
+            pid = c["person_id"]
+            mine = per_attempt.filter(pl.col("person_id") == pid)
+            web = "；".join(f"{_session_text(sessions[r['session']])}（{r['answered']} 题有作答，最后 "
+                           f"{timezone.localtime(r['last']):%H:%M:%S}）" if r["last"] else
+                           f"{_session_text(sessions[r['session']])}（{r['answered']} 题有作答）"
+                           for r in mine.iter_rows(named=True))
+            for s in (s for s in sheets if s.person_id == pid):
+                paper = f"{s.upload.name} · {s.name} · 题本 {s.booklet}（{sum(1 for v in s.answers.values() if str(v).strip())} 题有作答）"
+                detail = (f"在线作答：{web}；答题卡：{paper}。审核员选定以哪一份为准之前，该生本学科的作答暂不计分 / "
+                          f"browser: {web}; answer sheet: {paper}. The pupil's answers in this subject are held out "
+                          "of scoring until a reviewer chooses which counts")
+                store_channel_flag(s.session, pid, detail, {
+                    "sheet": s.sha256, "sheet_name": s.name, "upload": s.upload.name, "booklet": s.booklet,
+                    "attempts": mine["attempt"].to_list(), "sources": c["sources"]})
+    return Flag.objects.filter(session__site__cycle=cycle, kind=CHANNEL_KIND, status=Flag.Status.OPEN).count()
+
+
+def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
+    """A reviewer's choice on a ``two_channels`` flag (``supervision.services.review_flag``
+    records it) and its effect: the chosen channel's answers become the pupil's current answers
+    in one attempt — written as the changes of a new page lease (``delivery.services.open_lease``),
+    one per item of the chosen booklet, so every earlier change of either channel stays as history
+    and none of the other channel's answers survives in a gap.  ``paper``: the sheet's answers
+    (with the reviewers' corrections) go into the pupil's attempt in the subject (created in the
+    sheet's session if there is none), under the sheet's booklet; ``browser``: the browser's latest
+    answers are written again only if the sheet's had gone into the same attempt."""
+    if flag.kind != CHANNEL_KIND:
+        raise ParameterError("不是“两种作答来源”的标记 / not a two-channel flag")
+    cycle, subject, pid = flag.session.site.cycle, flag.session.subject, flag.person_id
+    with transaction.atomic():
+        review_flag(flag, "confirm", user, note, choice=choice)
+        sheet = (Sheet.objects.filter(session__site__cycle=cycle, sha256=flag.evidence.get("sheet", ""),
+                                      status=Sheet.Status.READ, person_id=pid).select_related("session").first())
+        if sheet is None:
+            raise ParameterError("找不到该答题卡（已删除或重新读取？）/ the sheet is gone (deleted or read again?)")
+        attempts = Attempt.objects.filter(session__site__cycle=cycle, session__subject=subject, student_id=pid)
+        if choice == "paper":
+            booklet = Booklet.objects.filter(cycle=cycle, subject=subject, code=sheet.booklet).first()
+            if booklet is None:
+                raise ParameterError(f"没有题本 {sheet.booklet} / no booklet {sheet.booklet}")
+            attempt = (sheet.attempt or attempts.filter(session=sheet.session).first()
+                       or attempts.order_by("started_at").first())
+            if attempt is None:
+                attempt = Attempt.objects.create(session=sheet.session, student_id=pid, booklet=booklet,
+                                                 submitted_at=timezone.now())
+            answers = dict(sheet.answers)
+        else:
+            browser = browser_answers(cycle, subject, [pid])
+            if browser.height == 0:
+                raise ParameterError("该生没有在线作答 / the pupil has no answers from the browser")
+            main = browser.group_by("attempt").len().sort("len", descending=True)["attempt"][0]
+            attempt = attempts.get(pk=uuid.UUID(main))
+            if not Answer.objects.filter(attempt=attempt, id__in=[uuid.UUID(i) for i in sheet.written]).exists():
+                return  # the sheet never went into the browser's attempt: its answers are already the browser's
+            booklet = attempt.booklet
+            answers = dict(browser.filter(pl.col("attempt") == main).sort("lease", "seq")
+                           .group_by("item_id").agg(pl.col("raw").last()).iter_rows())
+        lease = open_lease(attempt)
+        if attempt.booklet_id != booklet.pk:
+            attempt.booklet = booklet
+            attempt.save(update_fields=["booklet"])
+        rows = [Answer(id=uuid.uuid5(ANSWER_NS, f"channel:{flag.pk}:{it.item_id}"), attempt=attempt, item_id=it.pk,
+                       raw=answers.get(it.item_id, ""), seq=k, lease=lease)
+                for k, (_, _, it) in enumerate(booklet_items(booklet), start=1)]
+        Answer.objects.bulk_create(rows, ignore_conflicts=True)
+        if choice == "paper":
+            sheet.attempt = attempt
+            sheet.written = sorted(set(sheet.written) | {str(r.id) for r in rows})
+            sheet.save(update_fields=["attempt", "written"])
 
 
 def mark_final(upload: Upload, user) -> None:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("uploads/<int:upload>/final/", views.mark_final, name="omr_final"),
     path("reviews/<int:review>/", views.review_detail, name="omr_review"),
     path("reviews/<int:review>/image.jpg", views.review_image, name="omr_image"),
+    path("channels/<int:flag>/", views.channel_choice, name="omr_channel"),
 ]

@@ -1,7 +1,9 @@
 """OMR pages: a session's scanned answer sheets (upload, the reading's outcome, marking a batch
 final), the manual-review queue, one entry with its crop and the decision, the crop itself.  Every
 object is fetched through ``restrict`` (out of scope → 404), every role check is ``require`` (a
-role that may never do it → 403); uploads, decisions and marking final are audited."""
+role that may never do it → 403); uploads, decisions and marking final are audited.  The choice on
+a pupil with answers in the browser and on a sheet (a ``two_channels`` flag of the reviewers'
+queue) is made here, where both channels' answers can be reached."""
 
 from __future__ import annotations
 
@@ -17,10 +19,11 @@ from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.runner import enqueue
 from junheng_web.omr import services
-from junheng_web.omr.forms import DecisionForm, ScanForm
+from junheng_web.omr.forms import ChannelForm, DecisionForm, ScanForm
 from junheng_web.omr.models import Review, Upload
 from junheng_web.omr.tables import ReviewFilter, ReviewTable
-from junheng_web.registry.pages import form_errors
+from junheng_web.registry.pages import error_messages, form_errors
+from junheng_web.supervision.models import CHANNEL_KIND, Flag
 from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSession
 
@@ -51,13 +54,6 @@ def session_sheets(request: HttpRequest, session: int) -> HttpResponse:
         "can_review": can(request.user, "omr.review")})
 
 
-def _errors(request: HttpRequest, exc: JunhengError) -> None:
-    for issue in getattr(exc, "issues", None) or []:
-        messages.error(request, issue.message())
-    if not getattr(exc, "issues", None):
-        messages.error(request, str(exc))
-
-
 @login_required
 @require_POST
 def upload(request: HttpRequest, session: int) -> HttpResponse:
@@ -72,7 +68,7 @@ def upload(request: HttpRequest, session: int) -> HttpResponse:
     try:
         up, created = services.store_upload(obj, f.name, f.chunks(), user=request.user)
     except InputError as exc:
-        _errors(request, exc)
+        error_messages(request, exc)
         return redirect("omr_session", session=obj.pk)
     if not created:
         messages.info(request, _("该文件已上传过（内容相同），未重复读取：%(name)s") % {"name": up.name})
@@ -93,7 +89,7 @@ def mark_final(request: HttpRequest, upload: int) -> HttpResponse:
     try:
         services.mark_final(up, request.user)
     except JunhengError as exc:
-        _errors(request, exc)
+        error_messages(request, exc)
         return redirect("omr_session", session=up.session_id)
     audit(request, "omr.final", f"omr {up.session.site.code} {up.name}", region_code=up.session.site.county.code)
     messages.success(request, _("已定稿：%(name)s") % {"name": up.name})
@@ -120,7 +116,7 @@ def review_detail(request: HttpRequest, review: int) -> HttpResponse:
         try:
             before, after = services.decide(obj, request.user, form.cleaned_data["answer"], form.cleaned_data["note"])
         except JunhengError as exc:
-            _errors(request, exc)
+            error_messages(request, exc)
             return redirect("omr_review", review=obj.pk)
         action = {"corrected": "omr.correct", "confirmed": "omr.confirm"}.get(obj.status, "omr.settle")
         audit(request, action, f"omr {obj.sheet.name} {obj.item_id}: {before or '∅'} → {after or '∅'}",
@@ -138,3 +134,28 @@ def review_image(request: HttpRequest, review: int) -> HttpResponse:
     if data is None:
         raise Http404
     return HttpResponse(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+
+
+@login_required
+@require_POST
+def channel_choice(request: HttpRequest, flag: int) -> HttpResponse:
+    """A reviewer of the video/evidence queue chooses, for a pupil with answers in the browser and
+    on a paper sheet, which channel's answers count (a note required); the choice is applied to
+    the pupil's answers and audited."""
+    require(request.user, "video.review")
+    obj = get_object_or_404(restrict(Flag.objects.filter(kind=CHANNEL_KIND).select_related(
+        "session__site__cycle", "session__site__county"), request.user, "video.review"), pk=flag)
+    form = ChannelForm(request.POST)
+    if not form.is_valid():
+        form_errors(request, form)
+        return redirect("flag_detail", flag=obj.pk)
+    choice = form.cleaned_data["choice"]
+    try:
+        services.choose_channel(obj, choice, request.user, form.cleaned_data["note"])
+    except JunhengError as exc:
+        error_messages(request, exc)
+        return redirect("flag_detail", flag=obj.pk)
+    audit(request, "omr.channel", f"two channels {obj.person_id} {obj.session.site.code} {obj.session.subject}: "
+          f"→ {choice}", region_code=obj.session.site.county.code)
+    messages.success(request, _("已保存：以%(which)s为准") % {"which": obj.get_choice_display()})
+    return redirect("review_queue")

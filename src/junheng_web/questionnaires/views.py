@@ -16,14 +16,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from junheng.exceptions import InputError, JunhengError
+from junheng.exceptions import JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.questionnaires import services
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.questionnaires.tables import QuestionnaireFilter, QuestionnaireTable
 from junheng_web.registry.models import Region
-from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
+from junheng_web.registry.pages import dashboard_region, error_messages, name_parts, scoped_cycle
 from junheng_web.tables import list_page
 
 
@@ -65,11 +65,8 @@ def questionnaire_define(request: HttpRequest, pk: int) -> HttpResponse:
                 out.write(chunk)
         try:
             q, changed = services.define(cycle, path)
-        except InputError as exc:
-            for issue in exc.issues[:50]:
-                messages.error(request, issue.message())
         except JunhengError as exc:
-            messages.error(request, str(exc))
+            error_messages(request, exc, cap=50)
         else:
             audit(request, "define", f"questionnaire {q.code}")
             messages.success(request, (_("已保存问卷 %(code)s") if changed else _("问卷 %(code)s 未变")) % {"code": q.code})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from junheng_web.accounts.scoping import region_of, restrict
 from junheng_web.registry.models import Cycle, Region, School
@@ -45,3 +46,19 @@ def form_errors(request: HttpRequest, form) -> None:
     for errors in form.errors.values():
         for e in errors:
             messages.error(request, e)
+
+
+def error_messages(request: HttpRequest, exc, cap: int | None = None) -> None:
+    """A refused action's problems as messages on the next page: one per issue of an
+    ``InputError`` (``issue.message()``, in Chinese and English), at most ``cap`` of them and then
+    "… and N more"; any other error (a ``ParameterError``) as its text."""
+    issues = list(getattr(exc, "issues", None) or [])
+    if not issues:
+        messages.error(request, str(exc))
+        return
+    shown = issues if cap is None else issues[:cap]
+    for issue in shown:
+        messages.error(request, issue.message())
+    if len(issues) > len(shown):
+        rest = len(issues) - len(shown)
+        messages.error(request, _("…… 另有 %(n)d 处问题") % {"n": rest})

@@ -41,8 +41,12 @@ KIND_LABELS = {
     "timing_misfit": _("作答时间异常"),
     "same_timing": _("相邻考生作答节奏一致"),
     "answer_changes": _("改错为对过多"),
+    # one pupil, two channels (junheng_web.omr): answers in the browser and on a paper sheet
+    "two_channels": _("同一学生既有在线作答又有答题卡"),
 }
 FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
+CHANNEL_KIND = "two_channels"
+CHANNELS = {"browser": _("在线作答"), "paper": _("答题卡")}
 
 
 class Recording(models.Model):
@@ -77,7 +81,9 @@ class Flag(models.Model):
     """A stretch of a session a reviewer should look at.  ``recording`` is set for picture flags
     (``start_s``/``end_s`` = seconds into that recording) and empty for schedule flags (seconds
     from the session's scheduled start).  Forensic flags (:data:`FORENSIC_KINDS`) name the pupils
-    in ``person_id``/``other_id`` and their statistic in ``detail`` (``start_s = end_s = 0``)."""
+    in ``person_id``/``other_id`` and their statistic in ``detail`` (``start_s = end_s = 0``); a
+    ``two_channels`` flag names one pupil, both sources in ``detail`` and ``evidence``, and is
+    decided by ``choice`` (which channel's answers count)."""
 
     class Severity(models.TextChoices):
         SERIOUS = "serious", _("严重")
@@ -99,6 +105,12 @@ class Flag(models.Model):
     person_id = models.CharField("学籍号", max_length=32, blank=True, default="")
     other_id = models.CharField("相关学籍号", max_length=32, blank=True, default="")
     detail = models.TextField("统计量说明", blank=True, default="")
+    # a two_channels flag: the reviewer's choice of the channel that counts (browser | paper), and
+    # what was found (the sheet’s content hash, the attempt, both sources): the key that keeps a
+    # decided conflict from being flagged again
+    choice = models.CharField("采用的作答来源", max_length=8, blank=True, default="",
+                              choices=list(CHANNELS.items()))
+    evidence = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")

@@ -9,7 +9,10 @@
   (``junheng.supervision.forensic_flags``) → :class:`Flag` rows in the same queue; re-running
   replaces the open ones and keeps every reviewed one.
 * :func:`review_flag` — a reviewer confirms or dismisses a flag (a note required to dismiss, a second
-  confirmation before a serious flag voids data).
+  confirmation before a serious flag voids data; a two-channel flag is decided by choosing a channel).
+* :func:`store_channel_flag`, :func:`held_pupils` — a pupil with answers in the browser and on a
+  paper sheet (found by ``omr.services.check_channels``) is a flag in the same queue, and the
+  pupil's answers in that subject are held out of scoring until a reviewer chooses.
 * :func:`session_validity`, :func:`invalid_sessions`, :func:`invalid_pupils` — the effect on
   data: a session with a confirmed *serious* flag is invalid, and the 学籍号 of the sampled
   pupils who sat it are treated by estimation as non-respondents (docs/methods/video-flags.md);
@@ -36,7 +39,7 @@ from junheng.supervision import FlagParameters, Thumbnails, analyse_video, sched
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
-from junheng_web.supervision.models import FORENSIC_KINDS, Flag, Recording
+from junheng_web.supervision.models import CHANNEL_KIND, CHANNELS, FORENSIC_KINDS, Flag, Recording
 from junheng_web.testsites.models import TestSession
 
 Progress = Callable[[float, str], None]
@@ -333,14 +336,27 @@ def voids_data(flag: Flag) -> bool:
     return flag.severity == Flag.Severity.SERIOUS
 
 
-def review_flag(flag: Flag, decision: str, user, note: str = "", *, acknowledged: bool = False) -> Flag:
+def review_flag(flag: Flag, decision: str, user, note: str = "", *, acknowledged: bool = False,
+                choice: str = "") -> Flag:
     """Confirm or dismiss ``flag``; a later decision replaces an earlier one.  Dismissing needs a
     note (why the flag is no problem); confirming a serious flag needs ``acknowledged`` — the
-    reviewer's second confirmation that the session's (or the pupils') data will not count."""
+    reviewer's second confirmation that the session's (or the pupils') data will not count.  A
+    ``two_channels`` flag is only confirmed, with ``choice`` (browser | paper: whose answers count)
+    and a note, once: its effect on the answers is applied by the caller (``omr.services.choose_channel``)."""
     status = {"confirm": Flag.Status.CONFIRMED, "dismiss": Flag.Status.DISMISSED}.get(decision)
     if status is None:
         raise ParameterError(f"审核结论须为 confirm 或 dismiss / decision must be confirm or dismiss; got {decision!r}")
     note = note.strip()[:2000]
+    if flag.kind == CHANNEL_KIND:
+        if flag.status != Flag.Status.OPEN:
+            raise ParameterError("此条已确定作答来源 / the channel has already been chosen for this pupil")
+        if status != Flag.Status.CONFIRMED or choice not in CHANNELS:
+            raise ParameterError("须选择以在线作答或答题卡为准 / choose which counts: the browser answers or the sheet")
+        if not note:
+            raise ParameterError("请填写审核意见（为什么以此为准）/ a note is required (why this channel counts)")
+        flag.choice = choice
+    elif choice:
+        raise ParameterError("只有“两种作答来源”的标记可选择作答来源 / only a two-channel flag takes a choice")
     if status == Flag.Status.DISMISSED and not note:
         raise ParameterError("排除标记须填写审核意见（为什么没有问题）/ a note is required to dismiss a flag "
                              "(why it is no problem)")
@@ -348,8 +364,37 @@ def review_flag(flag: Flag, decision: str, user, note: str = "", *, acknowledged
         raise ParameterError("确认严重标记须再次确认：相关数据将不计入估计 / confirming a serious flag needs a second "
                              "confirmation: the data concerned will not count")
     flag.status, flag.reviewer, flag.note, flag.reviewed_at = status, user, note, timezone.now()
-    flag.save(update_fields=["status", "reviewer", "note", "reviewed_at"])
+    flag.save(update_fields=["status", "reviewer", "note", "reviewed_at", "choice"])
     return flag
+
+
+def store_channel_flag(session: TestSession, person_id: str, detail: str, evidence: dict) -> Flag | None:
+    """An open ``two_channels`` flag for the pupil ``person_id`` of ``session`` (the session of
+    the paper sheet): the pupil has answers in the browser and on the sheet ``evidence["sheet"]``
+    (its content hash).  One flag per pupil and sheet, whatever its status: an open one gets the
+    latest ``detail`` and ``evidence``, a decided one is left alone (returns None)."""
+    same = Flag.objects.filter(session__site__cycle=session.site.cycle, kind=CHANNEL_KIND, person_id=person_id,
+                               evidence__sheet=evidence["sheet"])
+    flag = same.first()
+    if flag is not None:
+        if flag.status != Flag.Status.OPEN:
+            return None
+        flag.detail, flag.evidence = detail[:2000], evidence
+        flag.save(update_fields=["detail", "evidence"])
+        return flag
+    return Flag.objects.create(session=session, recording=None, start_s=0.0, end_s=0.0, kind=CHANNEL_KIND,
+                               severity=Flag.Severity.WARNING, score=1.0, person_id=person_id,
+                               detail=detail[:2000], evidence=evidence)
+
+
+def held_pupils(cycle, subject: str | None = None) -> set[str]:
+    """学籍号 whose answers are held out of scoring (``delivery.services.responses_frame(held=…)``):
+    a pupil with an open ``two_channels`` flag in ``cycle`` (and ``subject``) — answers in the
+    browser and on a paper sheet, and no reviewer has chosen yet (docs/methods/omr.md)."""
+    flags = Flag.objects.filter(session__site__cycle=cycle, kind=CHANNEL_KIND, status=Flag.Status.OPEN)
+    if subject:
+        flags = flags.filter(session__subject=subject)
+    return set(flags.values_list("person_id", flat=True)) - {""}
 
 
 def session_validity(session: TestSession) -> str:

@@ -19,7 +19,7 @@ from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.runner import enqueue
-from junheng_web.registry.pages import form_errors
+from junheng_web.registry.pages import error_messages, form_errors
 from junheng_web.supervision import services
 from junheng_web.supervision.forms import RecordingForm, ReviewForm
 from junheng_web.supervision.models import Flag, Recording
@@ -71,8 +71,7 @@ def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
                                                 started_at=form.cleaned_data.get("started_at"), user=request.user)
     except InputError as exc:
         path.unlink(missing_ok=True)
-        for issue in exc.issues:
-            messages.error(request, issue.message())
+        error_messages(request, exc)
         return redirect("session_video", session=obj.pk)
     audit(request, "upload", f"video {obj.site.code} {rec.name}", region_code=obj.site.county.code)
     if not created:
@@ -93,8 +92,7 @@ def session_analyse(request: HttpRequest, session: int) -> HttpResponse:
     try:
         job = services.queue_session_analysis(obj, user=request.user, school=request.user.school)
     except InputError as exc:
-        for issue in exc.issues:
-            messages.error(request, issue.message())
+        error_messages(request, exc)
         return redirect("session_video", session=obj.pk)
     return redirect("job_detail", pk=job.pk)
 
@@ -163,7 +161,7 @@ def flag_review(request: HttpRequest, flag: int) -> HttpResponse:
     try:
         services.review_flag(obj, decision, request.user, note, acknowledged=acknowledged)
     except JunhengError as exc:
-        messages.error(request, str(exc))
+        error_messages(request, exc)
         return redirect("flag_detail", flag=obj.pk)
     audit(request, decision, f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
           region_code=obj.session.site.county.code)

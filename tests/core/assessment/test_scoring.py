@@ -9,6 +9,7 @@ from junheng.assessment import (
     REPORTING,
     MissingTreatment,
     bank_from_json,
+    channel_conflicts,
     expand_booklets,
     missing_summary,
     score_responses,
@@ -79,6 +80,40 @@ def test_invalid_codes_all_reported_with_rows():
     assert "resp.csv" in exc.value.issues[0].message()
     s = score_responses(r, BANK, treatment=MissingTreatment(invalid=0))
     assert s["score"].to_list() == [0, 0, 1]
+
+
+def test_two_answers_of_one_pupil_to_one_item_are_refused_not_picked():
+    """A browser export and an OMR file merged: p1 has Q1 from both channels (B from the browser, C
+    on paper).  Scoring both would let the wide frame keep whichever came last (to_wide scatters:
+    the later row wins) — so every such row is refused, with its channel, and nothing is scored."""
+    r = pl.DataFrame({"person_id": ["p1", "p1", "p2", "p1"], "item_id": ["Q1", "Q5", "Q1", "Q1"],
+                      "raw": ["B", "D", "B", "C"], "channel": ["browser", "browser", "browser", "paper"]})
+    with pytest.raises(InputError) as exc:
+        score_responses(r, BANK, file="merged.csv")
+    assert [(i.row, i.column, i.value) for i in exc.value.issues] == [
+        (2, "person_id", "p1 Q1 (browser)"), (5, "person_id", "p1 Q1 (paper)")]
+    assert "merged.csv" in exc.value.issues[0].message() and "decide" in exc.value.issues[0].rule_en
+    # once a person kept one channel, the same file scores
+    s = score_responses(r.filter(pl.col("channel") == "browser"), BANK)
+    assert s.filter(pl.col("person_id") == "p1")["score"].to_list() == [1, 1]
+
+
+def test_channel_conflicts_lists_pupils_with_two_channels_and_both_sources():
+    answers = pl.DataFrame({
+        "person_id": ["p1", "p1", "p2", "p3", "p3", "p1"],
+        "subject": ["数学", "数学", "数学", "数学", "数学", "语文"],
+        "channel": ["browser", "paper", "browser", "paper", "paper", "paper"],
+        "source": ["场次 101", "scan.pdf:3", "场次 101", "a.png", "b.png", "scan.pdf:9"],
+        "answered": [12, 30, 40, 30, 30, 20]})
+    c = channel_conflicts(answers)
+    # p2 one channel; p3 two sheets but one channel (the OMR reader reports that itself); p1's 语文 one channel
+    assert c.select("person_id", "subject").rows() == [("p1", "数学")]
+    row = c.row(0, named=True)
+    assert row["channels"] == ["browser", "paper"] and row["answered"] == [12, 30]
+    assert row["sources"] == "browser: 场次 101 (12)；paper: scan.pdf:3 (30)"
+    assert channel_conflicts(answers.filter(pl.col("channel") == "paper")).height == 0
+    with pytest.raises(ParameterError, match="channel"):
+        channel_conflicts(answers.drop("channel"))
 
 
 def test_treatment_parameters_checked():

@@ -196,3 +196,30 @@ def test_a_sheet_without_corners_is_queued_not_guessed(client, scanned, tmp_path
     client.post(reverse("omr_review", args=[review.pk]), {"note": "已重新扫描"})
     review.refresh_from_db()
     assert review.status == "settled"
+
+
+def test_a_decompression_bomb_is_queued_as_a_failed_sheet_and_never_decoded(client, scanned, tmp_path, monkeypatch):
+    """A few hundred bytes claiming 30000 × 30000 pixels: the page is reported (too large), kept
+    for review without a picture, and neither the reader nor the stored copy decodes it."""
+    import struct
+    import zlib
+
+    from junheng.materials import omr_read
+    from junheng_web.omr.models import Review, Sheet
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    monkeypatch.setattr(omr_read, "_decode", lambda content: pytest.fail("decoded a bomb"))
+    monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: pytest.fail("decoded a bomb"))
+    world = scanned[0]
+    client.force_login(world.users["bob"])
+    resp = _upload(client, world.sessions["A"], bomb)
+    assert resp.status_code == 302
+    sheet = Sheet.objects.get()
+    assert sheet.status == "failed" and sheet.image == ""
+    review = Review.objects.get()
+    assert review.kind == "sheet" and "too large" in review.problem
