@@ -29,6 +29,23 @@ def _fixture_module(name: str, relpath: str):
     return module
 
 
+# The fixtures through which a test reaches the Django test database (besides the ``django_db`` mark;
+# ``live_server`` asks for ``transactional_db`` at run time, so it is named here itself).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "django_db_setup", "live_server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark ``database`` every test that uses the Django test database (the ``django_db`` mark, or a
+    fixture that needs the database, such as tests/web's ``world``).  `make test` re-runs these — and
+    only these — on PostgreSQL: a test without the database runs the same code on either engine.
+    (Before the other conftests' hooks: tests/web's ``integration`` mark is made from this one.)"""
+    for item in items:
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+
+
 @pytest.fixture(scope="session")
 def make():
     """The registry fixture-file generator ``tests/fixtures/registry/make_files.py``."""

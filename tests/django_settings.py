@@ -10,6 +10,13 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
+# Under pytest-xdist (`make test` runs `-n 2`) each worker process gets a folder of its own under the
+# run's JUNHENG_HOME (it inherits the controller's): their SQLite files, uploads and reports never
+# meet.  (Each worker's test database is its own too: SQLite in memory, PostgreSQL test_<name>_gwN.)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and Path(os.environ["JUNHENG_HOME"]).name != _WORKER:
+    os.environ["JUNHENG_HOME"] = str(Path(os.environ["JUNHENG_HOME"]) / _WORKER)
+    Path(os.environ["JUNHENG_HOME"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("JUNHENG_SECURE", "0")  # the test client and live servers speak plain HTTP
 
 from junheng_web.settings import *  # noqa: E402,F403

@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.support import ARTIFACTS, login
 from tests.e2e.test_pupil_test import _fixture
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]  # answers, leases, pauses: re-run on PostgreSQL too
 CODE = "ACDEFGHJ"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.support import ARTIFACTS, student_id
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]  # answers, leases, pauses: re-run on PostgreSQL too
 CODE = "ACDEFGHJ"
 # the page's own store (delivery.js): IndexedDB junheng-delivery, one record per attempt
 STORED = """key => new Promise(done => { const r = indexedDB.open('junheng-delivery', 1);

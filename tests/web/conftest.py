@@ -28,7 +28,6 @@ from junheng.registry.codes import check_char
 
 PASSWORD = "correct horse battery staple"
 WEB = Path(__file__).resolve().parent
-DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -37,9 +36,7 @@ def pytest_collection_modifyitems(config, items):
     modules that start a server or ``manage.py`` (their own ``pytestmark``); the rest are unit
     tests.  ``-m "not integration"`` runs the unit tests alone."""
     for item in items:
-        if WEB not in Path(item.path).parents:
-            continue
-        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if WEB in Path(item.path).parents and item.get_closest_marker("database"):  # tests/conftest.py marks it
             item.add_marker(pytest.mark.integration)
 
 
@@ -53,8 +50,7 @@ def _empty_cache(request):
     from django.core.cache import cache
 
     in_database = settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
-    if in_database and not (request.node.get_closest_marker("django_db")
-                            or DATABASE_FIXTURES & set(request.fixturenames)):
+    if in_database and not request.node.get_closest_marker("database"):
         return
     if in_database:
         request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
