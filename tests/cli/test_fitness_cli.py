@@ -102,3 +102,8 @@ def test_census_streams_a_parquet_to_the_same_rates_as_summarize(tmp_path):
     np.testing.assert_allclose(got["pass_rate"].to_numpy(), want["pass_rate"].to_numpy(), rtol=1e-12)
     r = CliRunner().invoke(cli, ["fitness", "census", str(tmp_path / "none.parquet")])
     assert r.exit_code == 2 and "none.parquet" in r.output
+    r = CliRunner().invoke(cli, ["fitness", "census", str(src), "--by", "district,grade", "--weight", "w"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    for text in ("national.parquet", "没有分组列“district”（--by）", "no grouping column district (--by)",
+                 "没有权重列“w”", "no weight column w (--weight)"):
+        assert text in r.output, (text, r.output)
