@@ -147,6 +147,8 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "list"}
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # expired dashboard stamps and progress counts are renewed after the response is sent
+    "junheng_web.registry.freshness.RenewAfterResponse",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "junheng_web.locale.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -26,3 +26,13 @@ class ThrottledModelBackend(ModelBackend):
                 setattr(request, LOCKED, True)
             raise PermissionDenied  # ends authenticate(); user_login_failed is still sent
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id):
+        """The signed-in user of a request, with the region and school every page shows (one query
+        instead of three)."""
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related("region", "school__county").get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -4,10 +4,18 @@ city and province; fitness and academic results of a region and its parts.  Each
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from junheng_web.accounts.audit import audit
@@ -19,72 +27,91 @@ from junheng_web.cycles.progress import (
     MEASURES,
     cached_progress,
     lagging,
+    progress_version,
     roll_up,
-    school_progress,
     school_status,
     with_submissions,
 )
 from junheng_web.cycles.tables import OverdueFilter, OverdueTable
 from junheng_web.registry.freshness import freshness
-from junheng_web.registry.models import Cycle, Region, School
+from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL
 from junheng_web.tables import list_page
 
 
-def _progress(request: HttpRequest, pk: int, code: str | None = None) -> tuple[Cycle, Region | None, list, list]:
-    """(cycle, region, county rows, total rows) of the progress page or its JSON: the counties of
-    ``region`` (``code``, a city or county inside the user's scope; else the user's own region),
-    and the totals of that region (cities and 全省 for the province, the city for a city, none for
-    a county — its county row is its total)."""
+def _progress(request: HttpRequest, pk: int, code: str | None = None):
+    """(cycle, region, progress version) of the progress page or its JSON: ``region`` is ``code``
+    (a city or county inside the user's scope) or else the user's own region."""
     require(request.user, "dashboard.view")
-    cycle = scoped_cycle(request, pk)
-    region = dashboard_region(request, code)
+    return scoped_cycle(request, pk), dashboard_region(request, code)
+
+
+def _progress_rows(request: HttpRequest, cycle: Cycle, region: Region | None, version: str | None):
+    """(county rows, total rows, school rows, counties by code): the counties of ``region`` (else the
+    user's whole area), the totals of that region (cities and 全省 for the province, the city for a
+    city, none for a county — its county row is its total), and a county's schools."""
     counties = restrict(Region.objects.all(), request.user).filter(level=Region.Level.COUNTY)
     if region is not None:
         counties = counties.filter(id=region.id) if region.level == Region.Level.COUNTY else \
             counties.filter(parent=region)
-    rows = cached_progress(cycle, counties)
+    rows, schools = cached_progress(cycle, counties, version)
     regions = {c.code: c for c in counties.select_related("parent")}
-    return cycle, region, rows, roll_up(rows, regions, region)
+    if region is None or region.level != Region.Level.COUNTY:
+        schools = []
+    return rows, roll_up(rows, regions, region), schools, regions
+
+
+def _body(kind: str, version: str | None, render_body) -> str:
+    """The rendered body of a page (the part every user who may see it sees alike: no user, no
+    CSRF token, no path-dependent navigation), kept in the shared cache under ``version`` (the
+    figures' version and anything else the body depends on) and the language; rendered on every
+    request with JUNHENG_DASHBOARD_FRESHNESS=0 (``version`` None)."""
+    if version is None or _fragment_ttl() <= 0:
+        return render_body()
+    key = "junheng:page:" + hashlib.sha256(f"{kind}:{version}:{get_language()}".encode()).hexdigest()[:40]
+    html = cache.get(key)
+    if html is None:
+        html = render_body()
+        cache.set(key, html, _fragment_ttl())
+    return html
 
 
 @login_required
 def progress(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
     """采集进度 of the user's area or of one city or county in it: the parts (cities, counties or
     schools) with their 上报率, sortable and filterable, laggards marked, each a link one level down."""
-    cycle, region, rows, totals = _progress(request, pk, code)
-    whole = totals[-1] if totals else (rows[0] if rows else None)
-    lagging(rows, whole)
-    cities = [t for t in totals if t.level == "city"] if region is None else []
-    lagging(cities, whole)
-    schools = []
-    if region is not None and region.level == Region.Level.COUNTY:
-        schools = school_progress(cycle, Region.objects.filter(id=region.id))
-        names = dict(School.objects.filter(county=region).values_list("code", "name"))
-        for s in schools:
-            s.name = names.get(s.code, s.name)
-        lagging(schools, whole)
+    cycle, region = _progress(request, pk, code)
     top = region_of(request.user)
-    crumbs = []
-    if region is not None and region != top:
-        crumbs.append((top.name if top is not None else "全省", reverse("progress", args=[cycle.pk])))
-        if region.level == Region.Level.COUNTY and region.parent_id and region.parent_id != getattr(top, "id", None):
-            crumbs.append((region.parent.name, reverse("progress_region", args=[cycle.pk, region.parent.code])))
-    _with_city(rows, regions_of(rows))
-    ranked = sorted(rows, key=lambda r: (r.report_rate is None, r.report_rate if r.report_rate is not None else 0,
-                                         r.code))
-    return render(request, "cycles/progress.html", {
-        "cycle": cycle, "region": region, "rows": ranked, "totals": totals, "whole": whole, "cities": cities,
-        "schools": schools, "crumbs": crumbs, "lag_margin": LAG_MARGIN,
-        "city_names": sorted({r.city for r in rows if r.city}),
-    })
+    version = progress_version(cycle)
 
+    def render_body() -> str:
+        rows, totals, schools, regions = _progress_rows(request, cycle, region, version)
+        whole = totals[-1] if totals else (rows[0] if rows else None)
+        lagging(rows, whole)
+        cities = [t for t in totals if t.level == "city"] if region is None else []
+        lagging(cities, whole)
+        lagging(schools, whole)
+        crumbs = []
+        if region is not None and region != top:
+            crumbs.append((top.name if top is not None else "全省", reverse("progress", args=[cycle.pk])))
+            if region.level == Region.Level.COUNTY and region.parent_id and region.parent_id != getattr(top, "id", None):
+                crumbs.append((region.parent.name, reverse("progress_region", args=[cycle.pk, region.parent.code])))
+        _with_city(rows, regions)
+        ranked = sorted(rows, key=lambda r: (r.report_rate is None, r.report_rate if r.report_rate is not None else 0,
+                                             r.code))
+        return render_to_string("cycles/_progress_body.html", {
+            "cycle": cycle, "region": region, "rows": ranked, "totals": totals, "whole": whole, "cities": cities,
+            "schools": schools, "crumbs": crumbs, "lag_margin": LAG_MARGIN,
+            "city_names": sorted({r.city for r in rows if r.city}),
+        })
 
-def regions_of(rows: list) -> dict[str, Region]:
-    return {c.code: c for c in Region.objects.filter(level=Region.Level.COUNTY, code__in=[r.code for r in rows])
-            .select_related("parent")}
+    scope = f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
+    body = _body("progress", version and scope, render_body)
+    return render(request, "cycles/progress.html", {"cycle": cycle, "region": region,
+                                                     "own_crumbs": region is not None and region != top,
+                                                     "body": mark_safe(body)})  # noqa: S308 (our own template's output)
 
 
 def _with_city(rows: list, regions: dict[str, Region]) -> list:
@@ -112,18 +139,24 @@ def school_status_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def progress_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
-    cycle, region, rows, totals = _progress(request, pk, code)
-    fields = ("code", "name", "level", *MEASURES, "report_rate")
-    out = {"counties": [{f: getattr(r, f) for f in fields} for r in rows],
-           "totals": [{f: getattr(r, f) for f in fields} for r in totals], "schools": []}
-    if region is not None and region.level == Region.Level.COUNTY:  # the county's schools (its drill-down)
-        names = dict(School.objects.filter(county=region).values_list("code", "name"))
-        out["schools"] = [{"code": s.code, "name": names.get(s.code, s.code), "level": "school",
-                           "report_rate": s.report_rate, "missing": s.missing, "pupils": s.pupils,
-                           "pupils_fitness": s.pupils_fitness, "pupils_questionnaire": s.pupils_questionnaire}
-                          for s in school_progress(cycle, Region.objects.filter(id=region.id))]
-    return JsonResponse(out)
+def progress_json(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
+    cycle, region = _progress(request, pk, code)
+    top = region_of(request.user)
+    version = progress_version(cycle)
+
+    def render_body() -> str:
+        rows, totals, schools, _regions = _progress_rows(request, cycle, region, version)
+        fields = ("code", "name", "level", *MEASURES, "report_rate")
+        return json.dumps({
+            "counties": [{f: getattr(r, f) for f in fields} for r in rows],
+            "totals": [{f: getattr(r, f) for f in fields} for r in totals],
+            # the county's schools (its drill-down)
+            "schools": [{"code": s.code, "name": s.name, "level": "school", "report_rate": s.report_rate,
+                         "missing": s.missing, "pupils": s.pupils, "pupils_fitness": s.pupils_fitness,
+                         "pupils_questionnaire": s.pupils_questionnaire} for s in schools]})
+
+    scope = f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
+    return HttpResponse(_body("progress-json", version and scope, render_body), content_type="application/json")
 
 
 def _fragment_ttl() -> int:
@@ -132,55 +165,76 @@ def _fragment_ttl() -> int:
     return 86400 if freshness() > 0 else 0
 
 
-def _dashboard_data(request: HttpRequest, pk: int, code: str | None, compute=dashboards.fitness_dashboard):
-    """(cycle, region, figures with named parts) of a dashboard page or its JSON."""
+def _dashboard_data(cycle: Cycle, region: Region | None, compute=dashboards.fitness_dashboard) -> dict:
+    """The figures of a dashboard page or its JSON, with named parts."""
+    return name_parts(compute(cycle, region), region)
+
+
+def _dashboard_page(request: HttpRequest, pk: int, code: str | None, page: str, template: str, context) -> HttpResponse:
+    """A result page: the user's navigation around the page's body, which is rendered once per
+    version of its figures (and of the trend's earlier cycles) and language — the shared cache —
+    from ``context(cycle, region)``."""
     require(request.user, "dashboard.view")
     cycle = scoped_cycle(request, pk)
     region = dashboard_region(request, code)
-    return cycle, region, name_parts(compute(cycle, region), region)
+    version = dashboards.page_version(page, cycle, region) if _fragment_ttl() > 0 else None
+    body = _body(page, version, lambda: render_to_string(f"cycles/_{template}_body.html", {
+        "cycle": cycle, "region": region, **context(cycle, region)}))
+    return render(request, f"cycles/{template}.html", {"cycle": cycle, "region": region,
+                                                       "body": mark_safe(body)})  # noqa: S308 (our own template's output)
+
+
+def _dashboard_json(request: HttpRequest, pk: int, code: str | None, page: str, compute) -> HttpResponse:
+    require(request.user, "dashboard.view")
+    cycle = scoped_cycle(request, pk)
+    region = dashboard_region(request, code)
+
+    def render_body() -> str:
+        data = _dashboard_data(cycle, region, compute)
+        data.pop("version", None)
+        return json.dumps({"region": region.code if region else None, **data}, cls=DjangoJSONEncoder)
+
+    version = dashboards.version(page, cycle, region) if _fragment_ttl() > 0 else None
+    return HttpResponse(_body(f"{page}-json", version, render_body), content_type="application/json")
+
+
+def _fitness_context(cycle: Cycle, region: Region | None) -> dict:
+    data = _dashboard_data(cycle, region)
+    return {"data": data, "drill": data["part_key"] != "school_code", "trend": dashboards.fitness_trend(cycle, region)}
 
 
 @login_required
 def dashboard(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
     """Fitness results of the province, a city or a county and of its parts."""
-    cycle, region, data = _dashboard_data(request, pk, code)
-    return render(request, "cycles/dashboard.html", {"cycle": cycle, "region": region, "data": data,
-                                                      "drill": data["part_key"] != "school_code",
-                                                      "fragment_ttl": _fragment_ttl(),
-                                                      "trend": dashboards.fitness_trend(cycle, region)})
+    return _dashboard_page(request, pk, code, "fitness", "dashboard", _fitness_context)
 
 
 @login_required
-def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
-    cycle, region, data = _dashboard_data(request, pk, code)
-    data.pop("version", None)
-    return JsonResponse({"region": region.code if region else None, **data})
+def dashboard_json(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
+    return _dashboard_json(request, pk, code, "fitness", dashboards.fitness_dashboard)
 
 
-def _academic_data(request: HttpRequest, pk: int, code: str | None):
-    return _dashboard_data(request, pk, code, dashboards.academic_dashboard)
+def _academic_context(cycle: Cycle, region: Region | None) -> dict:
+    data = _dashboard_data(cycle, region, dashboards.academic_dashboard)
+    subjects = [r["subject"] for r in data["overall"]]
+    parts = {s: [p for p in data["parts"] if p["subject"] == s] for s in subjects}
+    # parts withheld by the minimum reporting rule go behind one note, not a wall of "样本不足 —"
+    return {"data": data, "drill": data["part_key"] != "school_code", "trend": dashboards.academic_trend(cycle, region),
+            "subjects": [{"overall": r, "parts": [p for p in parts[r["subject"]] if p.get("mean") is not None],
+                          "withheld": [p for p in parts[r["subject"]] if p.get("mean") is None]}
+                         for r in data["overall"]]}
 
 
 @login_required
 def academic(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
     """Academic results (mean scale score, shares at 水平Ⅰ–Ⅳ) per subject of the province, a city or
     a county and of its parts, with standard errors."""
-    cycle, region, data = _academic_data(request, pk, code)
-    subjects = [r["subject"] for r in data["overall"]]
-    parts = {s: [p for p in data["parts"] if p["subject"] == s] for s in subjects}
-    # parts withheld by the minimum reporting rule go behind one note, not a wall of "样本不足 —"
-    return render(request, "cycles/academic.html", {
-        "cycle": cycle, "region": region, "data": data, "drill": data["part_key"] != "school_code",
-        "trend": dashboards.academic_trend(cycle, region), "subjects": [{"overall": r, "parts": [p for p in parts[r["subject"]] if p.get("mean") is not None],
-                      "withheld": [p for p in parts[r["subject"]] if p.get("mean") is None]}
-                     for r in data["overall"]], "fragment_ttl": _fragment_ttl()})
+    return _dashboard_page(request, pk, code, "academic", "academic", _academic_context)
 
 
 @login_required
-def academic_json(request: HttpRequest, pk: int, code: str | None = None) -> JsonResponse:
-    cycle, region, data = _academic_data(request, pk, code)
-    data.pop("version", None)
-    return JsonResponse({"region": region.code if region else None, **data})
+def academic_json(request: HttpRequest, pk: int, code: str | None = None) -> HttpResponse:
+    return _dashboard_json(request, pk, code, "academic", dashboards.academic_dashboard)
 
 
 @login_required

@@ -7,16 +7,21 @@
   subject from the plausible values by Rubin's rules with replicate SEs (``junheng.survey``
   through ``sampling.services.design``), i.e. exactly what ``junheng survey estimate`` gives.
 
-Both are cached (the shared cache of settings.CACHES) until the region's data or the cycle's
-weights change (``compute_*`` do the work): the key holds the cycle's epoch (moved by every
-service that writes results, registry.freshness) and a data stamp of the region (aggregates over
-its records), which is itself kept ``JUNHENG_DASHBOARD_FRESHNESS`` seconds (default 10; 0: checked
-on every request) so that a hundred operators do not rescan the province's records per request.
+Both are cached (the shared cache of settings.CACHES) until the cycle's data or weights change
+(``compute_*`` do the work): the key — the page's *version*, :func:`version` — holds the cycle's
+epoch (moved by every service that writes results, registry.freshness) and a data stamp of the
+cycle (aggregates over all its records, so that a write behind the services' back shows too),
+which is itself kept ``JUNHENG_DASHBOARD_FRESHNESS`` seconds (default 60; 0: checked on every
+request) and is one per cycle — not per region — so a hundred operators of fifty regions cost one
+set of stamp queries per period, not fifty.  The pages cache their rendered body under the same
+version (cycles.dashboard_views), so a page view reads two small cache entries and one string.
 :func:`warm` computes the pages of a cycle ahead (after imports: the ``dashboards`` job, or
 ``manage.py warm_dashboards``) so no operator waits for a computation.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import polars as pl
 from django.core.cache import cache
@@ -28,35 +33,50 @@ from junheng.fitness import summarize
 from junheng.survey import ReportingRule, TaylorDesign, mean, proportion
 from junheng_web.assessment.models import PupilScore
 from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
+from junheng_web.cycles.progress import progress_version
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
 from junheng_web.registry.freshness import epoch, fresh
 from junheng_web.registry.models import Cycle, Region
-from junheng_web.registry.regions import in_region, part_key
+from junheng_web.registry.regions import part_key
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import design, weights_stamp
 
 
-def _stamp(page: str, cycle: Cycle, region: Region | None, compute) -> str:
-    """The data stamp of ``page`` for (cycle, region), renewed at most every :func:`freshness`
+def _stamp(page: str, cycle: Cycle, cycle_epoch: int, compute) -> str:
+    """The data stamp of ``page`` for the whole cycle, renewed at most every :func:`freshness`
     seconds by one request (registry.freshness.fresh), and at once when the cycle's epoch moves
     (an import through the services)."""
-    return fresh(f"junheng:stamp:{page}:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}", compute)
+    return fresh(f"junheng:stamp:{page}:{cycle.pk}:{cycle_epoch}", compute)
 
 
-def _fitness_stamp(cycle: Cycle, region: Region | None) -> str:
-    f = in_region(FitnessRecord.objects.filter(cycle=cycle), region, "pupil__school").aggregate(n=Count("id"), last=Max("updated_at"))
+def _fitness_stamp(cycle: Cycle) -> str:
+    f = FitnessRecord.objects.filter(cycle=cycle).aggregate(n=Count("id"), last=Max("updated_at"))
     return f"{f['n']}:{f['last'].timestamp() if f['last'] else 0}:{weights_stamp(cycle)}"
 
 
+def version(page: str, cycle: Cycle, region: Region | None) -> str:
+    """The version of ``page`` (``fitness`` or ``academic``) of (cycle, region): the cache key of its
+    figures, which changes whenever they may have (the cycle's epoch, its data stamp)."""
+    of = {"fitness": _fitness_stamp, "academic": _academic_stamp}[page]
+    e = epoch(cycle.pk)
+    digest = hashlib.sha256(_stamp(page, cycle, e, lambda: of(cycle)).encode()).hexdigest()[:20]
+    return f"junheng:{page}-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{e}:{digest}"
+
+
+def page_version(page: str, cycle: Cycle, region: Region | None) -> str:
+    """The version of everything ``page`` of (cycle, region) shows: its figures' and those of the
+    trend's earlier cycles of the same grade (a key for the page's rendered body)."""
+    parts = [version(page, c, region) for c in _trend_cycles(cycle)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
-    """:func:`compute_fitness_dashboard`, cached until the region's fitness records or the cycle's
-    weights change (the stamp is two aggregate queries, kept :func:`freshness` seconds; the
-    computation reads every record of the region)."""
-    stamp = _stamp("fitness", cycle, region, lambda: _fitness_stamp(cycle, region))
-    key = f"junheng:fitness-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}:{stamp}"
+    """:func:`compute_fitness_dashboard`, cached until the cycle's fitness records or weights change
+    (:func:`version`; the computation reads every record of the region)."""
+    key = version("fitness", cycle, region)
     data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 24 * 3600)
-    return {**data, "parts": [dict(p) for p in data["parts"]], "version": key}  # version: the page's fragment cache
+    return {**data, "parts": [dict(p) for p in data["parts"]], "version": key}
 
 
 def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
@@ -117,8 +137,8 @@ ACADEMIC_STATISTICS: dict[str, list[int]] = {
 }
 
 
-def _academic_stamp(cycle: Cycle, region: Region | None) -> str:
-    scores = in_region(PupilScore.objects.filter(cycle=cycle), region, "pupil__school")
+def _academic_stamp(cycle: Cycle) -> str:
+    scores = PupilScore.objects.filter(cycle=cycle)
     # no updated_at on the scores (an unchanged re-import must leave rows untouched): a content
     # stamp instead — position-weighted sums of every value (the levels also by pupil, exact
     # integers), so a change to any PV or level shows
@@ -131,11 +151,9 @@ def _academic_stamp(cycle: Cycle, region: Region | None) -> str:
 
 
 def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
-    """:func:`compute_academic_dashboard`, cached until the region's scores or the cycle's weights
-    change (the stamp is two aggregate queries, kept :func:`freshness` seconds; the computation
-    reads every score of the region)."""
-    stamp = _stamp("academic", cycle, region, lambda: _academic_stamp(cycle, region))
-    key = f"junheng:academic-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{epoch(cycle.pk)}:{stamp}"
+    """:func:`compute_academic_dashboard`, cached until the cycle's scores or weights change
+    (:func:`version`; the computation reads every score of the region)."""
+    key = version("academic", cycle, region)
     data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 24 * 3600)
     return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]],
             "version": key}
@@ -195,16 +213,27 @@ def _with_weights(cycle: Cycle, frame: pl.DataFrame) -> pl.DataFrame:
 
 def warm(cycle: Cycle, regions: list[Region | None] | None = None, progress=None) -> int:
     """Compute (into the shared cache) the fitness and academic pages of ``regions`` (default: the
-    province, every city and every county) so operators find them ready; returns the pages done."""
+    province, every city and every county) so operators find them ready — with the figures of the
+    grade's earlier cycles their trend charts show — and the cycle's progress counts; returns the
+    pages done."""
     if regions is None:
         regions = [None, *Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.COUNTY]).order_by("level",
                                                                                                              "code")]
     report = progress or (lambda _f, _m: None)
+    cycles = _trend_cycles(cycle)  # the trend charts show the grade's earlier cycles too
     for k, region in enumerate(regions):
-        fitness_dashboard(cycle, region)
-        academic_dashboard(cycle, region)
+        for c in cycles:
+            fitness_dashboard(c, region)
+            academic_dashboard(c, region)
         report((k + 1) / len(regions), f"{region.name if region else '全省'} / {region.code if region else 'province'}")
+    progress_version(cycle)  # and the progress counts of every county and school
     return 2 * len(regions)
+
+
+def _trend_cycles(cycle: Cycle) -> list[Cycle]:
+    """The cycles of ``cycle``'s grade up to its year, oldest first (``cycle`` itself last)."""
+    return [c if c.pk != cycle.pk else cycle
+            for c in Cycle.objects.filter(grade=cycle.grade, year__lte=cycle.year).order_by("year", "pk")]
 
 
 def trend(cycle: Cycle, points_of) -> dict | None:
@@ -214,7 +243,7 @@ def trend(cycle: Cycle, points_of) -> dict | None:
     or None when fewer than two cycles have a result."""
     series: dict[str, list] = {}
     years = []
-    for c in Cycle.objects.filter(grade=cycle.grade, year__lte=cycle.year).order_by("year"):
+    for c in _trend_cycles(cycle):
         pts = points_of(c)
         if pts:
             years.append(c.year)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Case, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
@@ -76,6 +77,12 @@ def _by_county(qs, county_path: str) -> dict[int, int]:
 def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
     """Progress of ``cycle`` for each county of ``counties`` (a Region queryset, already
     restricted to the user's scope), in code order."""
+    return _progress_of(cycle, counties)[0]
+
+
+def _progress_of(cycle: Cycle, counties) -> tuple[list[ProgressRow], list[SchoolProgress]]:
+    """(county rows, school rows) of ``counties`` — :func:`collection_progress` and
+    :func:`school_progress`, whose rows the county rows count already."""
     counties = list(counties.filter(level=Region.Level.COUNTY).order_by("code"))
     ids = [c.id for c in counties]
     active = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school__county_id__in=ids)
@@ -92,7 +99,8 @@ def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
                                            pupil__questionnaire_responses__questionnaire__respondent="student"),
                           by_pupil_county)
     done: dict[str, int] = {}
-    for sp in school_progress(cycle, Region.objects.filter(id__in=ids)):
+    school_rows = school_progress(cycle, Region.objects.filter(id__in=ids))
+    for sp in school_rows:
         done[sp.county_code] = done.get(sp.county_code, 0) + sp.complete
     sites_qs = TestSite.objects.filter(cycle=cycle, county_id__in=ids)
     sites = _by_county(sites_qs, "county_id")
@@ -102,18 +110,45 @@ def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
                         pupils=pupils.get(c.id, 0),
                         pupils_fitness=fit.get(c.id, 0), pupils_academic=academic.get(c.id, 0),
                         pupils_questionnaire=answered.get(c.id, 0),
-                        sites=sites.get(c.id, 0), late_sites=late.get(c.id, 0)) for c in counties]
+                        sites=sites.get(c.id, 0), late_sites=late.get(c.id, 0)) for c in counties], school_rows
 
 
-def cached_progress(cycle: Cycle, counties) -> list[ProgressRow]:
-    """:func:`collection_progress`, shared by every user of the same counties and renewed at most
-    every ``JUNHENG_DASHBOARD_FRESHNESS`` seconds by one request (at once when the cycle's epoch
-    moves): a hundred operators on the page cost one set of aggregate queries, not a hundred."""
+def progress_version(cycle: Cycle) -> str | None:
+    """The version of the cycle's progress counts (None with ``JUNHENG_DASHBOARD_FRESHNESS=0``: no
+    caching): the counts of every county and school are computed together — one set of grouped
+    queries for the whole province, whichever user asks — stored under this version, and renewed
+    at most every freshness seconds by one request (at once when the cycle's epoch moves)."""
     if freshness() <= 0:
-        return collection_progress(cycle, counties)
-    ids = sorted(counties.filter(level=Region.Level.COUNTY).values_list("id", flat=True))
-    scope = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-    return fresh(f"junheng:progress:{cycle.pk}:{epoch(cycle.pk)}:{scope}", lambda: collection_progress(cycle, counties))
+        return None
+    e = epoch(cycle.pk)
+    return fresh(f"junheng:progress-version:{cycle.pk}:{e}", lambda: _store_progress(cycle, e))
+
+
+def _store_progress(cycle: Cycle, cycle_epoch: int) -> str:
+    """Count the whole province, store the counts under a version made of the epoch and their
+    content (unchanged counts keep their version, so the pages rendered from them stay cached)."""
+    both = _progress_of(cycle, Region.objects.all())
+    version = f"{cycle_epoch}:{hashlib.sha256(repr(both).encode()).hexdigest()[:20]}"
+    cache.set(f"junheng:progress:{cycle.pk}:{version}", both, 7 * 24 * 3600)
+    return version
+
+
+def cached_progress(cycle: Cycle, counties, version: str | None = None) -> tuple[list[ProgressRow], list[SchoolProgress]]:
+    """(county rows, school rows) of ``counties`` (a Region queryset restricted to the user's
+    scope) — from the whole province's counts of :func:`progress_version`, shared by every user and
+    renewed at most every ``JUNHENG_DASHBOARD_FRESHNESS`` seconds: a hundred operators on the page
+    cost one set of aggregate queries per period, not a hundred.  With freshness 0 they are
+    counted for ``counties`` on every request."""
+    version = version or progress_version(cycle)
+    if version is None:
+        return _progress_of(cycle, counties)
+    both = cache.get(f"junheng:progress:{cycle.pk}:{version}")
+    if both is None:  # evicted: counted again, under the same version
+        both = _progress_of(cycle, Region.objects.all())
+        cache.set(f"junheng:progress:{cycle.pk}:{version}", both, 7 * 24 * 3600)
+    codes = set(counties.filter(level=Region.Level.COUNTY).values_list("code", flat=True))
+    rows, schools = both
+    return [r for r in rows if r.code in codes], [s for s in schools if s.county_code in codes]
 
 
 def roll_up(rows: list[ProgressRow], regions: dict[str, Region], scope: Region | None = None) -> list[ProgressRow]:

@@ -2,10 +2,16 @@
 every service that writes a cycle's results (fitness import, score store, weights), which the
 dashboards' cache keys include — so a page computed before an import is never served after it.
 Writes by other paths (the admin) show within ``JUNHENG_DASHBOARD_FRESHNESS`` seconds, the
-lifetime of a page's data stamp (cycles.dashboards)."""
+lifetime of a page's data stamp (cycles.dashboards).
+
+An expired value is renewed *after* a response has been sent (:class:`RenewAfterResponse`): the
+request that finds it expired gets the previous value at once, and its worker thread renews it
+once the page is out — no operator waits for the aggregates."""
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import os
 import time
 
@@ -32,15 +38,21 @@ def touch(cycle_id: int) -> None:
 
 def freshness() -> float:
     """Seconds a page's data stamp (or the progress counts) may be reused: ``JUNHENG_DASHBOARD_FRESHNESS``
-    (default 10; 0: recomputed on every request)."""
-    return float(os.environ.get("JUNHENG_DASHBOARD_FRESHNESS", "10"))
+    (default 60; 0: recomputed on every request)."""
+    return float(os.environ.get("JUNHENG_DASHBOARD_FRESHNESS", "60"))
+
+
+_after_response: contextvars.ContextVar[list | None] = contextvars.ContextVar("junheng_after_response", default=None)
+log = logging.getLogger(__name__)
 
 
 def fresh(key: str, compute):
     """``compute()``, kept in the shared cache under ``key`` and renewed when older than
     :func:`freshness` — by one request only: while it renews, the others get the previous value
-    (no stampede of a hundred operators recomputing the same aggregates at once).  With
-    freshness 0 it is computed every time."""
+    (no stampede of a hundred operators recomputing the same aggregates at once).  Inside a
+    request (:class:`RenewAfterResponse`) the renewing request too gets the previous value and
+    renews it after its response is sent; elsewhere (jobs, commands) it waits for the new one.
+    With freshness 0 it is computed every time."""
     ttl = freshness()
     if ttl <= 0:
         return compute()
@@ -49,9 +61,45 @@ def fresh(key: str, compute):
         value, at = hit
         if time.time() - at < ttl or not cache.add(f"{key}:renewing", 1, 300):
             return value  # fresh, or another request is renewing it
+        later = _after_response.get()
+        if later is not None:
+            later.append(lambda: _renew(key, compute))
+            return value
+    return _renew(key, compute)
+
+
+def _renew(key: str, compute):
     try:
         value = compute()
         cache.set(key, (value, time.time()), 7 * 24 * 3600)
     finally:
         cache.delete(f"{key}:renewing")
     return value
+
+
+class RenewAfterResponse:
+    """Middleware: values :func:`fresh` found expired during a request are renewed when the
+    response is closed — after the server has sent it — on the same thread and database connection."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tasks: list = []
+        token = _after_response.set(tasks)
+        try:
+            response = self.get_response(request)
+        finally:
+            _after_response.reset(token)
+        if tasks:
+            # HttpResponse.close() runs these (the WSGI server calls it once the body is sent)
+            response._resource_closers.append(lambda: _run(tasks))
+        return response
+
+
+def _run(tasks: list) -> None:
+    for task in tasks:
+        try:
+            task()
+        except Exception:  # a failed renewal: the previous value stays, the next request tries again
+            log.exception("renewing a cached value failed")

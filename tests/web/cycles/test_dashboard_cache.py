@@ -130,3 +130,123 @@ def test_an_expired_value_is_renewed_by_one_request_while_the_others_get_the_old
     cache.delete("k:renewing")  # this request renews it
     assert fresh("k", lambda: calls.append(1) or "v2") == "v2" and len(calls) == 2
     assert fresh("k", lambda: calls.append(1) or "v3") == "v2" and len(calls) == 2
+
+
+def _page_urls(w) -> list[str]:
+    return [reverse("dashboard_region", kwargs={"pk": w.cycle.pk, "code": "410100"}),
+            reverse("academic_region", kwargs={"pk": w.cycle.pk, "code": "410100"}),
+            reverse("progress", kwargs={"pk": w.cycle.pk}),
+            reverse("dashboard_region_json", kwargs={"pk": w.cycle.pk, "code": "410100"}),
+            reverse("progress_json", kwargs={"pk": w.cycle.pk})]
+
+
+def _without_tokens(html: str) -> str:
+    import re
+
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def test_a_page_view_reads_the_cache_and_runs_no_aggregate_query(client, scored, monkeypatch):
+    """Once a cycle's pages are computed (warm) and each rendered once, viewing them again — by
+    anyone who may see them — runs no aggregate query (the stamps and the progress counts are per
+    cycle and reused) and renders nothing but the user's navigation: the body is the cached one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    dashboards.warm(scored.cycle)
+    client.force_login(scored.users["frank"])  # a city user
+    first = [_without_tokens(client.get(u).content.decode()) for u in _page_urls(scored)]
+    assert "郑州市" in first[0] and "甲小学" not in first[0]  # the city's page, its counties as parts
+
+    def boom(*a, **k):
+        raise AssertionError("computed on request")
+
+    monkeypatch.setattr(dashboards, "compute_fitness_dashboard", boom)
+    monkeypatch.setattr(dashboards, "compute_academic_dashboard", boom)
+    monkeypatch.setattr("junheng_web.cycles.progress._progress_of", boom)
+    with CaptureQueriesContext(connection) as q:
+        again = [_without_tokens(client.get(u).content.decode()) for u in _page_urls(scored)]
+    assert again == first
+    sql = [x["sql"].upper() for x in q.captured_queries]
+    assert not [s for s in sql if any(f in s for f in ("COUNT(", "SUM(", "MAX(", "AVG("))], sql
+    assert len(sql) <= 6 * len(first)  # session, user, cycle, region, cache entries
+
+
+def test_the_cached_body_is_shared_but_each_user_gets_their_own_navigation(client, scored, monkeypatch):
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    url = reverse("dashboard_region", kwargs={"pk": scored.cycle.pk, "code": "410102"})
+    client.force_login(scored.users["bob"])  # the county's user renders the body first
+    bob = client.get(url).content.decode()
+    client.force_login(scored.users["anna"])  # a province analyst gets the same body
+    anna = client.get(url).content.decode()
+    assert "bob" in bob and "bob" not in anna and "anna" in anna
+    body = bob[bob.index('<h1>'):bob.index("</main>")]
+    assert body in anna
+    client.force_login(scored.users["charlie"])  # another county's user: still refused
+    assert client.get(url).status_code == 404
+
+
+def test_the_progress_of_every_scope_comes_from_one_count_of_the_province(client, scored, monkeypatch):
+    """The province user, the city user and each county user read their rows from the same counts
+    (one set of grouped queries for the whole province per freshness period), each their own rows."""
+    from junheng_web.cycles import progress
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    calls = []
+    real = progress._progress_of
+    monkeypatch.setattr(progress, "_progress_of", lambda *a: calls.append(1) or real(*a))
+    seen = {}
+    for name in ("anna", "frank", "bob", "charlie"):
+        client.force_login(scored.users[name])
+        seen[name] = client.get(reverse("progress_json", kwargs={"pk": scored.cycle.pk})).json()
+    assert len(calls) == 1
+    assert [c["code"] for c in seen["anna"]["counties"]] == ["410102", "410103"]
+    assert [c["code"] for c in seen["frank"]["counties"]] == ["410102", "410103"]
+    assert [c["code"] for c in seen["bob"]["counties"]] == ["410102"] and seen["bob"]["totals"] == []
+    assert [s["code"] for s in seen["bob"]["schools"]] == ["4101020001"]
+    assert [s["code"] for s in seen["charlie"]["schools"]] == ["4101030001"]
+    assert seen["anna"]["schools"] == []
+
+
+def test_a_write_through_a_service_renews_the_cached_page(client, scored, monkeypatch):
+    """The rendered body is kept under the figures' version: when the cycle's epoch moves (every
+    service that writes results moves it) the page shows the new figures at once."""
+    from junheng_web.fitness.models import FitnessRecord
+    from junheng_web.registry.freshness import touch
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    client.force_login(scored.users["bob"])
+    url = reverse("dashboard_region", kwargs={"pk": scored.cycle.pk, "code": "410102"})
+    before = client.get(url).content.decode()
+    assert "66.7%" in before  # 4 of 6 pass
+    FitnessRecord.objects.filter(rating="不及格").update(rating="及格")
+    assert "66.7%" in client.get(url).content.decode()  # behind the services' back: the cached page
+    touch(scored.cycle.pk)
+    after = client.get(url).content.decode()
+    assert "66.7%" not in after and "100.0%" in after
+
+
+def test_an_expired_value_found_by_a_request_is_renewed_after_its_response(monkeypatch):
+    """The request that finds a stamp expired does not wait for it: it gets the previous value, and
+    the renewal runs when the server closes the response (after sending it)."""
+    import time
+
+    from django.core.cache import cache
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from junheng_web.registry.freshness import RenewAfterResponse, fresh
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "10")
+    cache.set("k2", ("old", time.time() - 60), None)
+    calls = []
+
+    def view(request):
+        return HttpResponse(fresh("k2", lambda: calls.append(1) or "new"))
+
+    response = RenewAfterResponse(view)(RequestFactory().get("/"))
+    assert response.content == b"old" and calls == []  # the page did not wait for the renewal
+    response.close()  # what the WSGI server does once the body is sent
+    assert calls == [1]
+    assert fresh("k2", lambda: calls.append(1) or "newer") == "new" and calls == [1]

@@ -1,7 +1,52 @@
-// Sorting and filtering of the computed tables (progress, 优质均衡): click a header to sort (numbers
-// by data-sort, else the text), type or choose in a .table-filters bar to filter rows by their
-// data-* attributes or text.  Rows stay in the page: these tables have at most a few hundred rows.
+// Sorting, filtering and paging of the computed tables (progress, results, 优质均衡): click a header
+// to sort (numbers by data-sort, else the text), type or choose in a .table-filters bar to filter
+// rows by their data-* attributes or text.  Rows stay in the page — these tables have at most a few
+// hundred rows (the counties of the province, the sampled schools of a county) — and are shown
+// PAGE at a time with a pager under the table; a long table without a filter bar gets a text filter.
 (function () {
+  var PAGE = 50;
+  var zh = document.documentElement.lang.indexOf("zh") === 0;
+  function page(table) {
+    // show the rows of the current page among those the filter keeps (data-out: filtered out)
+    var rows = Array.prototype.filter.call(table.tBodies[0].rows, function (r) { return !r.hasAttribute("data-out"); });
+    var pages = Math.max(1, Math.ceil(rows.length / PAGE));
+    var at = Math.min(Math.max(parseInt(table.dataset.page || "0", 10), 0), pages - 1);
+    table.dataset.page = String(at);
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (r) { r.hidden = true; });
+    rows.forEach(function (r, i) { r.hidden = Math.floor(i / PAGE) !== at; });
+    var pager = table.pager;
+    if (!pager) return;
+    pager.hidden = pages < 2;
+    pager.querySelector(".at").textContent = (zh ? "第 " + (at + 1) + " / " + pages + " 页，共 " + rows.length + " 行"
+      : "page " + (at + 1) + " of " + pages + ", " + rows.length + " rows");
+    pager.querySelector(".prev").disabled = at === 0;
+    pager.querySelector(".next").disabled = at >= pages - 1;
+  }
+  function pageable(table) {
+    if (table.pager || table.tBodies[0].rows.length <= PAGE) return;
+    var pager = document.createElement("div");
+    pager.className = "pager";
+    pager.innerHTML = '<button type="button" class="prev"></button> <span class="at"></span> <button type="button" class="next"></button>';
+    pager.querySelector(".prev").textContent = zh ? "上一页" : "previous";
+    pager.querySelector(".next").textContent = zh ? "下一页" : "next";
+    pager.querySelector(".prev").addEventListener("click", function () { table.dataset.page = String(+table.dataset.page - 1); page(table); });
+    pager.querySelector(".next").addEventListener("click", function () { table.dataset.page = String(+table.dataset.page + 1); page(table); });
+    table.parentNode.insertBefore(pager, table.nextSibling);
+    table.pager = pager;
+    if (!table.id || !document.querySelector('.table-filters[data-table="' + table.id + '"]')) {
+      // a long list without its own filter bar: a text filter over its rows
+      if (!table.id) table.id = "table-" + Math.random().toString(36).slice(2);
+      var bar = document.createElement("div");
+      bar.className = "table-filters";
+      bar.dataset.table = table.id;
+      bar.innerHTML = '<input data-field="text"> <span class="hint"></span>';
+      var input = bar.querySelector("input");
+      input.placeholder = zh ? "按名称或代码筛选" : "filter by name or code";
+      input.setAttribute("aria-label", input.placeholder);
+      bar.querySelector(".hint").innerHTML = (zh ? "显示 " : "shown ") + '<b class="shown"></b> / ' + table.tBodies[0].rows.length;
+      table.parentNode.insertBefore(bar, table);
+    }
+  }
   function key(cell) {
     if (!cell) return "";
     var v = cell.getAttribute("data-sort");
@@ -23,7 +68,10 @@
       return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), "zh")) * dir;
     });
     rows.forEach(function (r) { body.appendChild(r); });
+    table.dataset.page = "0";
+    page(table);
   }
+  document.querySelectorAll("table.sortable, table.academic").forEach(pageable);
   document.querySelectorAll("table.sortable").forEach(function (table) {
     table.querySelectorAll("thead th").forEach(function (th) {
       if (th.classList.contains("nosort")) return;
@@ -47,13 +95,18 @@
           if (f.dataset.field === "text") return r.textContent.indexOf(v) >= 0;
           return (r.dataset[f.dataset.field] || "") === v;
         });
-        r.hidden = !ok;
+        if (ok) r.removeAttribute("data-out"); else r.setAttribute("data-out", "");
         if (ok) shown++;
       });
       if (count) count.textContent = String(shown);
+      table.dataset.page = "0";
+      page(table);
     }
     bar.addEventListener("input", apply);
     bar.addEventListener("change", apply);
     apply();
+  });
+  document.querySelectorAll("table.sortable, table.academic").forEach(function (table) {
+    if (table.tBodies.length && !table.dataset.page) page(table);
   });
 })();
