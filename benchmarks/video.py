@@ -25,7 +25,9 @@ from _tests_module import load  # benchmarks/ is on the path
 CLIPS = int(os.environ.get("JUNHENG_BENCH_CLIPS", "6"))
 NEGATIVES = (("no event (with a quiet sound track)", [], "square"),
              ("sparse footage (1 picture / 5 s)", [("sparse", 0, 60, 5)], "square"),
-             ("a live low-motion room", [], "low"), ("a live motionless room", [], "none"))
+             ("a live low-motion room", [], "low"), ("a live motionless room", [], "none"),
+             ("a ceiling fan (0.9 s a turn)", [], "fan"), ("a swinging lamp (2.4 s a swing)", [], "pendulum"))
+PHASES = (0.1, 0.2, 0.3, 0.4)  # a replay's lag past a whole 0.5 s sample period
 
 
 def main() -> None:
@@ -58,7 +60,19 @@ def main() -> None:
     plans["replay, motionless room, lag on the sample grid"] = ("loop", lambda a: [("loop", a, a + 12, 15.0)], "none")
     plans["replay, motionless room, lag off the sample grid"] = ("loop", lambda a: [("loop", a, a + 12, off_grid())],
                                                                   "none")
-    if shutil.which("ffmpeg"):
+    for phase in PHASES:  # the same, at each phase to the sampling: lag = 10–19.5 s + phase
+        plans[f"replay, motionless room, lag k × 0.5 s + {phase:g} s"] = (
+            "loop", lambda a, phase=phase: [("loop", a, a + 12, float(rng.integers(20, 40)) * 0.5 + phase)], "none")
+    plans["replay re-filmed (fresh noise σ 4), lag off the sample grid"] = (
+        "loop", lambda a: [("loop", a, a + 12, off_grid(), 4.0)])
+    plans["replay re-filmed (fresh noise σ 4), low-motion room, lag off the sample grid"] = (
+        "loop", lambda a: [("loop", a, a + 12, off_grid(), 4.0)], "low")
+    plans["replay, room with a swinging lamp, lag off the sample grid"] = (
+        "loop", lambda a: [("loop", a, a + 12, off_grid())], "pendulum")
+    only = os.environ.get("JUNHENG_BENCH_ONLY")  # while iterating: the rows whose name contains this
+    if only:
+        plans = {k: v for k, v in plans.items() if only in k}
+    if shutil.which("ffmpeg") and not only:
         plans["gap 60 s"] = ("gap", None)
         plans["talking 15 s (sound track)"] = ("sound", "talk")
     rows, seconds, analysed = [], 0.0, 0.0
@@ -92,7 +106,7 @@ def main() -> None:
                 found_all.append((name, [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)]))
                 hit = any(f[0] == kind and f[1] < span[1] and span[0] < f[2] for f in found_all[-1][1])
                 rows.append((name, kind, hit, span))
-        for name, events, motion in NEGATIVES:
+        for name, events, motion in NEGATIVES if not only else ():
             for k in range(CLIPS):
                 clip = video.make_clip(Path(tmp) / f"none-{len(events)}-{k}.avi", 60, events, seed=200 + k,
                                        motion=motion)

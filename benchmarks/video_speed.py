@@ -8,12 +8,15 @@ Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pa
 
 * the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
 * the ffmpeg path with the detector's graph as shipped (weights listed as inputs, nothing folded);
+* the ffmpeg path with the float graph, weights folded (batch norms merged into convolutions,
+  ``people._graph``) at 640 px: the default until the int8 graph;
 * the new path: ffmpeg decoding (key frames only when they come at least once per sample period;
   else non-reference frames and the de-blocking filter skipped), the frame scaled inside ffmpeg to
-  the detector's input (384 px, threshold 0.4: every drawn face still found; 512 and 320 px, and
-  the old threshold 0.5, for comparison), the detector's
-  weights folded (batch norms merged into convolutions, ``people._graph``), the detector on sampled frames
-  only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
+  the detector's input (640 px, threshold 0.4; 512 and 384 px for comparison), the detector's graph
+  quantised to int8 (``people._int8_graph``: static, calibrated on drawn pictures), the detector on
+  sampled frames only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
+
+The int8 graph is built (or read from the cache) before the clock starts.
 
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
 its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it; the
@@ -73,16 +76,16 @@ def main() -> None:
         print("| stream | path | picture samples/s | detector input | threshold | CPU s | × real time per core | wall × | faces min/median |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
-            for name, decoder, width, thr, fps, every, fold in (
-                    ("old (OpenCV, every frame, graph as shipped)", "opencv", 640, 0.5, 1.0, 0.0, False),
-                    ("ffmpeg, graph as shipped", "ffmpeg", 384, 0.5, 1.0, 0.0, False),
-                    ("new (ffmpeg, weights folded)", "ffmpeg", 640, 0.4, 1.0, 0.0, True),
-                    ("new (ffmpeg, weights folded)", "ffmpeg", 512, 0.4, 1.0, 0.0, True),
-                    ("new (ffmpeg, weights folded)", "ffmpeg", 384, 0.4, 1.0, 0.0, True),
-                    ("new (ffmpeg, weights folded)", "ffmpeg", 320, 0.4, 1.0, 0.0, True),
-                    ("new (ffmpeg, weights folded), faces 1/s", "ffmpeg", 384, 0.4, 2.0, 1.0, True),
-                    ("new (ffmpeg, weights folded)", "ffmpeg", 384, 0.4, 2.0, 0.0, True)):
-                counter = FaceCounter(FaceDetector(input_width=width, threshold=thr, fold_weights=fold), period_s=every)
+            for name, decoder, width, thr, fps, every, fold, precision in (
+                    ("old (OpenCV, every frame, graph as shipped)", "opencv", 640, 0.5, 1.0, 0.0, False, "float"),
+                    ("ffmpeg, float (weights folded)", "ffmpeg", 640, 0.4, 1.0, 0.0, True, "float"),
+                    ("new (ffmpeg, int8)", "ffmpeg", 640, 0.4, 1.0, 0.0, True, "int8"),
+                    ("new (ffmpeg, int8)", "ffmpeg", 512, 0.4, 1.0, 0.0, True, "int8"),
+                    ("new (ffmpeg, int8)", "ffmpeg", 384, 0.4, 1.0, 0.0, True, "int8"),
+                    ("new (ffmpeg, int8), faces 1/s", "ffmpeg", 640, 0.4, 2.0, 1.0, True, "int8"),
+                    ("new (ffmpeg, int8)", "ffmpeg", 640, 0.4, 2.0, 0.0, True, "int8")):
+                counter = FaceCounter(FaceDetector(input_width=width, threshold=thr, fold_weights=fold,
+                                                   precision=precision), period_s=every)
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
@@ -92,9 +95,9 @@ def main() -> None:
                       f"{faces.min()}/{np.median(faces):g} |")
         for label in files:
             old = next(r[5] for r in runs if r[0] == label and r[1].startswith("old"))
-            shipped = next(r[5] for r in runs if r[0] == label and r[1].startswith("ffmpeg, graph as shipped"))
+            folded = next(r[5] for r in runs if r[0] == label and r[1].startswith("ffmpeg, float"))
             for _, name, fps, width, thr, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
-                same = f", {rt / shipped:.2f}× the graph as shipped at 384 px" if (fps, width) == (1.0, 384) else ""
+                same = f", {rt / folded:.2f}× the float graph at 640 px" if (fps, width) == (1.0, 640) else ""
                 print(f"{label}, {fps:g} samples/s, {width} px, threshold {thr:g}, {name}: {rt / old:.1f}× the old path's speed{same} "
                       "(same run)")
     _smallest_faces(people.face_photo())
@@ -111,8 +114,8 @@ def _smallest_faces(face) -> None:
     rng = np.random.default_rng(5)
     sizes = (40, 48, 56, 64, 80, 96)
     print("\nfaces found of 24 pasted, by face width in a 1280×720 frame (threshold 0.4)")
-    print("| detector input | " + " | ".join(f"{s} px" for s in sizes) + " |")
-    print("|---:|" + "---:|" * len(sizes))
+    print("| detector input | weights | " + " | ".join(f"{s} px" for s in sizes) + " |")
+    print("|---:|---|" + "---:|" * len(sizes))
     frames = []
     for s in sizes:
         img = np.clip(rng.normal(150, 6, (720, 1280, 3)), 0, 255).astype(np.uint8)
@@ -121,9 +124,10 @@ def _smallest_faces(face) -> None:
             x, y = 60 + 150 * (k % 8), 80 + 200 * (k // 8)
             img[y:y + f.shape[0], x:x + f.shape[1]] = f
         frames.append(img)
-    for width in (320, 384, 512, 640):
-        detector = FaceDetector(input_width=width, threshold=0.4)
-        print(f"| {width} | " + " | ".join(str(len(detector(img))) for img in frames) + " |")
+    for width in (384, 512, 640):
+        for precision in ("float", "int8"):
+            detector = FaceDetector(input_width=width, threshold=0.4, precision=precision)
+            print(f"| {width} | {precision} | " + " | ".join(str(len(detector(img))) for img in frames) + " |")
 
 if __name__ == "__main__":
     main()

@@ -261,6 +261,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
                     continue
                 if not _unique_lag(f, step, ratio, a, b, lag, min_lag, max_lag):
                     continue  # … nor at several lags (a fan, a swinging lamp)
+                if _repeats_elsewhere(ratio, live & source_live, a, b, min_run, p.loop_ratio):
+                    continue  # … nor anywhere else in the recording (a periodic motion cut up by events)
             start, end = float(t[a]), float(t[b] + period)
             if any(start < o["end_s"] and o["start_s"] < end for o in out):
                 continue
@@ -270,6 +272,47 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
                         "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
                         "score": score})
     return out
+
+
+def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.ndarray, ratio: np.ndarray,
+                p: FlagParameters, period: float) -> list[dict]:
+    """Stretches whose every sample is an *echo* of one earlier frame at one lag: the frame itself
+    played again, found among all decoded frames (``echo_lag``, ``echo_ratio`` of
+    :func:`junheng.supervision.frames.frame_statistics`), so at any phase to the sampling.  A sample
+    echoes when it changes (step ≥ ``loop_min_step``, not covered) and its closest earlier frame
+    (``loop_min_lag_s`` ≤ lag ≤ ``loop_max_lag_s``) differs from it by at most a quarter of the
+    sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1); a run of
+    such samples at least ``loop_min_s`` long (its lag may change: a copy of a stretch that itself
+    held a copy echoes the latest of the equal frames)."""
+    f = fine.astype(np.float32)
+    step = np.r_[np.inf, _rms(f[1:] - f[:-1])]
+    live = ~covered & np.r_[False, ~covered[:-1]] & np.isfinite(step) & (step >= p.loop_min_step)
+    lag = np.where(np.isfinite(lag), lag, -1.0)
+    echo = live & np.isfinite(ratio) & (np.nan_to_num(ratio, nan=np.inf) <= 0.25) \
+        & (lag >= p.loop_min_lag_s - 1e-6) & (lag <= p.loop_max_lag_s + 1e-6)
+    min_run = max(2, int(np.ceil(p.loop_min_s / period - 1e-9)))
+    out: list[dict] = []
+    for i, j in _runs(echo):  # the lag may change within a run: a copy of a stretch that held a copy
+        if j - i + 1 < min_run:
+            continue
+        start, end = float(t[i]), float(t[j] + period)
+        out.append({"start_s": start, "end_s": end, "kind": "loop",
+                    "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
+                    "score": float(np.clip(1 - np.mean(ratio[i:j + 1]) / 0.25, 0, 1))})
+    return out
+
+
+def _repeats_elsewhere(ratio: np.ndarray, valid: np.ndarray, a: int, b: int, min_run: int, limit: float) -> bool:
+    """Whether the picture matches its copy at the same lag outside samples a..b too (``min_run``
+    samples either side left out): at least ``min_run`` / 2 (and 2) samples whose smoothed ratio is
+    at most ``limit``, where both they and their copy are live.  A replay copies one stretch once;
+    a room's own periodic motion (a pendulum, a turning fan, a toy) matches at its period wherever
+    the room is seen twice — which an interruption (a hidden lens, the lights, a shift) can cut into
+    several runs, each of which looks like a replay starting (the stretch before it is the
+    interruption)."""
+    outside = valid.copy()
+    outside[max(0, a - min_run):b + min_run + 1] = False
+    return int(np.count_nonzero(outside & (ratio <= limit))) >= max(2, min_run // 2)
 
 
 def _unique_lag(f: np.ndarray, step: np.ndarray, ratio: np.ndarray, a: int, b: int, lag: int, min_lag: int,
@@ -397,7 +440,13 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
 
     if "fine" in stats.columns:  # the fine fingerprints: low-motion rooms too
         fine = stats["fine"].to_numpy().reshape(stats.height, -1)
-        flags += _replay_flags(t, fine, covered, p, period)
+        loops = []
+        if "echo_lag" in stats.columns:  # every decoded frame's fingerprint: a replay at any phase
+            loops = _echo_flags(t, fine, covered, stats["echo_lag"].fill_null(np.nan).to_numpy(),
+                                stats["echo_ratio"].fill_null(np.nan).to_numpy(), p, period)
+        loops += [f for f in _replay_flags(t, fine, covered, p, period)
+                  if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
+        flags += loops
     else:
         flags += _loop_flags(t, thumb, changed, p, period)
 

@@ -18,6 +18,7 @@ than a small one.  Decoding is OpenCV's (FFmpeg inside the wheel); a skipped fra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ WORK_WIDTH = 160
 ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference frame
 THUMB = 8
 FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means of the work frame
+ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded frame (ffmpeg), not only the samples
+ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 
 Progress = Callable[[float, str], None]
@@ -183,10 +186,17 @@ class _FFmpegSampler:
       kept one; a kept sample may be a frame later) and ``-skip_loop_filter all`` (the de-blocking
       filter smooths block edges; the statistics average over blocks of ≥ 8 pixels anyway).
 
+    With ``echo``, a second branch of the same filter graph shrinks *every* decoded frame (not only
+    the kept ones) to its 16×12 block means (``ECHO``, grey) and writes them to a second pipe with
+    their time stamps (:meth:`echoes`): the frames between two samples, so a replayed stretch can
+    be matched to the very frames it copies whatever its phase to the sampling.
+
     A time stamp missing from the container falls back to the frame rate, as with OpenCV."""
 
-    def __init__(self, path: Path, period: float, width: int, colour: bool) -> None:
-        self.path, self.period, self.colour = path, period, colour
+    def __init__(self, path: Path, period: float, width: int, colour: bool, echo: bool = False) -> None:
+        self.path, self.period, self.colour, self.echo = path, period, colour, echo
+        self._echo_times: list[float] = []
+        self._echo_data = bytearray()
         probe = _probe(path)
         self.native, self.src_w, self.src_h = probe["fps"], probe["width"], probe["height"]
         self.start, self.packet_times, self.keys = probe["start"], probe["times"], probe["keys"]
@@ -198,7 +208,7 @@ class _FFmpegSampler:
         self.keys_only = len(self.keys) >= 2 and float(np.max(np.diff(ends))) <= period + 1e-6 and self.keys[0] <= 1e-6
         self.frames, self.last_t = 0, -1.0
 
-    def command(self) -> list[str]:
+    def command(self, echo_fd: int | None = None) -> list[str]:
         import shutil
 
         skip = ["-skip_frame", "nokey"] if self.keys_only else ["-skip_frame", "noref", "-skip_loop_filter", "all"]
@@ -206,10 +216,16 @@ class _FFmpegSampler:
         bucket = f"floor((%s-{s:.6f})/{p:.9f}+1e-6)"
         select = (f"select='isnan(prev_selected_t)+gte({bucket % 't'}\\,{bucket % 'prev_selected_t'}+1)'")
         vf = (f"{select},scale={self.out_w}:{self.out_h}:flags=area,format={'bgr24' if self.colour else 'gray'},"
-              "showinfo")
-        return [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-threads", "1",
-                *skip, "-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn", "-filter_threads", "1",
-                "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"]
+              "showinfo@sample")
+        head = [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-threads", "1",
+                *skip, "-i", str(self.path)]
+        raw = ["-fps_mode", "passthrough", "-f", "rawvideo"]
+        if echo_fd is None:
+            return [*head, "-map", "0:v:0", "-an", "-sn", "-dn", "-filter_threads", "1", "-vf", vf, *raw, "pipe:1"]
+        graph = (f"[0:v:0]split=2[a][b];[a]{vf}[out];"
+                 f"[b]scale={ECHO[0]}:{ECHO[1]}:flags=area,format=gray,showinfo@echo[echo]")
+        return [*head, "-filter_complex_threads", "1", "-filter_complex", graph,
+                "-map", "[out]", *raw, "pipe:1", "-map", "[echo]", *raw, f"pipe:{echo_fd}"]
 
     def __iter__(self):
         import queue
@@ -218,7 +234,15 @@ class _FFmpegSampler:
 
         channels = 3 if self.colour else 1
         size = self.out_w * self.out_h * channels
-        proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        echo_r = echo_w = None
+        if self.echo:
+            echo_r, echo_w = os.pipe()
+        try:
+            proc = subprocess.Popen(self.command(echo_w), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                                    pass_fds=(echo_w,) if self.echo else ())
+        finally:
+            if echo_w is not None:
+                os.close(echo_w)
         stamps: queue.Queue = queue.Queue()
         errors: list[str] = []
 
@@ -226,14 +250,24 @@ class _FFmpegSampler:
             for raw in proc.stderr:
                 line = raw.decode("utf-8", "replace")
                 m = _SHOWINFO.search(line)
-                if m:
-                    stamps.put(m.group(1))
-                elif "Parsed_showinfo" not in line:
+                if m and m.group(1) == "echo":
+                    self._echo_times.append(float(m.group(2)))
+                elif m:
+                    stamps.put(m.group(2))
+                elif "showinfo" not in line:
                     errors[:] = [*errors[-4:], line.strip()]
             stamps.put(None)
 
+        def read_echo() -> None:  # every decoded frame's 16×12 fingerprint
+            with os.fdopen(echo_r, "rb", buffering=0) as stream:
+                while chunk := stream.read(1 << 16):
+                    self._echo_data.extend(chunk)
+
         reader = threading.Thread(target=read_stderr, daemon=True)
         reader.start()
+        echo_reader = threading.Thread(target=read_echo, daemon=True) if self.echo else None
+        if echo_reader is not None:
+            echo_reader.start()
         try:
             while True:
                 buf = _read_exactly(proc.stdout, size)
@@ -255,10 +289,23 @@ class _FFmpegSampler:
                 proc.kill()
             proc.wait()
             reader.join(timeout=5)
+            if echo_reader is not None:
+                echo_reader.join(timeout=5)
         if self.frames == 0 and proc.returncode not in (0, None):
             raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                     "cannot read the video (unsupported format or damaged file)", file=self.path.name,
                                     value=" / ".join(errors[-2:])[:200])])
+
+    def echoes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every decoded frame's time (s from the file's first frame) and 16×12 grey fingerprint
+        (uint8, one row each), when sampled with ``echo``; else None."""
+        if not self.echo:
+            return None
+        size = ECHO[0] * ECHO[1]
+        m = min(len(self._echo_times), len(self._echo_data) // size)
+        times = np.asarray(self._echo_times[:m], dtype=np.float64) - self.start
+        data = np.frombuffer(bytes(self._echo_data[:m * size]), dtype=np.uint8).reshape(m, size)
+        return times, data
 
     def info(self, path: Path, width: int, height: int) -> VideoInfo:
         if self.frames == 0:
@@ -268,7 +315,7 @@ class _FFmpegSampler:
                          width=width, height=height, duration_s=max(last, self.last_t) + 1.0 / self.native)
 
 
-_SHOWINFO = __import__("re").compile(r"Parsed_showinfo.*\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")
+_SHOWINFO = __import__("re").compile(r"\[showinfo@(\w+) @ [^]]*\]\s*n:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")
 
 
 def _read_exactly(stream, size: int) -> bytes | None:
@@ -334,11 +381,12 @@ def _ffmpeg_available() -> bool:
 
 
 def sampled_frames(path: str | Path, fps: float = 1.0, *, width: int = 640, colour: bool = True,
-                   decoder: str = "auto"):
+                   decoder: str = "auto", echo: bool = False):
     """The sampler of ``path`` at ``fps`` samples per second: iterate for ``(t_s, frame)``, then
     ``.info(path, w, h)``; ``decoder`` ``"ffmpeg"`` (frames at most ``width`` pixels wide, grey
     unless ``colour``), ``"opencv"`` (full-size BGR frames, every frame decoded: the old path) or
-    ``"auto"`` (ffmpeg when installed).  Also returns a closer for the OpenCV capture."""
+    ``"auto"`` (ffmpeg when installed).  ``echo``: the ffmpeg sampler also keeps every decoded frame's
+    16×12 fingerprint (``sampler.echoes()``).  Also returns a closer for the OpenCV capture."""
     import cv2
 
     if not fps > 0:
@@ -349,7 +397,7 @@ def sampled_frames(path: str | Path, fps: float = 1.0, *, width: int = 640, colo
     if not path.is_file():
         raise InputError([Issue("文件不存在", "file not found", file=path.name)])
     if decoder == "ffmpeg" or (decoder == "auto" and _ffmpeg_available()):
-        sampler = _FFmpegSampler(path, 1.0 / fps, width, colour)
+        sampler = _FFmpegSampler(path, 1.0 / fps, width, colour, echo)
         return sampler, (sampler.src_w, sampler.src_h), (lambda: None)
     cap = _open(path)
     sampler = _Sampler(cap, 1.0 / fps)
@@ -360,9 +408,11 @@ def sampled_frames(path: str | Path, fps: float = 1.0, *, width: int = 640, colo
 def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: float = 25.0,
                      progress: Progress | None = None,
                      on_frame: Callable[[float, np.ndarray], None] | None = None,
-                     frame_width: int | None = None, decoder: str = "auto") -> tuple[pl.DataFrame, VideoInfo]:
-    """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine``; one
-    row per sampled frame, ``t_s`` seconds from the start of the file) and the video's :class:`VideoInfo`.
+                     frame_width: int | None = None, decoder: str = "auto",
+                     echo: bool = True) -> tuple[pl.DataFrame, VideoInfo]:
+    """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine,
+    echo_lag, echo_ratio``; one row per sampled frame, ``t_s`` seconds from the start of the file)
+    and the video's :class:`VideoInfo`.
 
     Times are the frames' presentation time stamps from the container, not frame count ÷ average
     rate, so a stretch the camera did not record (a gap in the time stamps) keeps its length and
@@ -371,7 +421,10 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     frame — BGR, ``frame_width`` pixels wide (never enlarged) with the ffmpeg decoder, full size
     with OpenCV's; default: the callback's own ``width`` attribute, e.g. a
     :class:`junheng.supervision.people.FaceCounter`'s detector input width), so other per-frame work shares this one decoding
-    pass.  ``decoder``: see :func:`sampled_frames`.  A file that cannot be opened raises :class:`InputError`."""
+    pass.  ``decoder``: see :func:`sampled_frames`.  With ``echo`` (and the ffmpeg decoder), every
+    decoded frame's 16×12 fingerprint is kept for the sample's *echo* (:func:`_echoes`: the closest
+    earlier decoded frame, ``echo_lag`` seconds back, and how close, ``echo_ratio``); else both are
+    null.  A file that cannot be opened raises :class:`InputError`."""
     import cv2
 
     path = Path(path)
@@ -379,7 +432,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     if frame_width is None:
         frame_width = int(getattr(on_frame, "width", ALIGN_WIDTH))
     sampler, (width, height), close = sampled_frames(path, fps, width=max(frame_width, ALIGN_WIDTH) if on_frame
-                                                     else ALIGN_WIDTH, colour=on_frame is not None, decoder=decoder)
+                                                     else ALIGN_WIDTH, colour=on_frame is not None, decoder=decoder,
+                                                     echo=echo)
     try:
         src_w, src_h = width, height
         scale = min(1.0, WORK_WIDTH / max(src_w, 1))
@@ -422,7 +476,48 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
         pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)),
         pl.Series("fine", np.stack(fine).reshape(len(fine), -1), dtype=pl.Array(pl.UInt8, FINE[0] * FINE[1])))
-    return stats, info
+    every = sampler.echoes() if isinstance(sampler, _FFmpegSampler) else None
+    lag, ratio = _echoes(stats["t_s"].to_numpy(), *every) if every is not None else (np.full(stats.height, np.nan),) * 2
+    return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),
+                              pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None)), info
+
+
+def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's *echo*: the earlier decoded frame (``ECHO_MIN_S`` to ``ECHO_MAX_S`` seconds
+    back, any frame, not only samples; of equal ones the latest) whose 16×12 fingerprint is closest to the sample's own
+    (searched in a 32-dimensional random projection, a matrix product per block of samples), as
+    ``lag`` (seconds back) and ``ratio`` = the median over the 192 blocks of |difference| to it ÷
+    the median |difference| to the decoded frame just before the sample (the sensor's noise; at
+    least 0.25 grey levels).  A frame played again is the same picture with the same noise
+    (ratio ≈ 0); any other frame of a live room differs at least by the noise (ratio ≈ 1).
+    NaN where a sample's frame is not among the decoded frames or has no frame that far back."""
+    n, m = len(t), len(times)
+    lag, ratio = np.full(n, np.nan), np.full(n, np.nan)
+    if m < 2 or n == 0:
+        return lag, ratio
+    f = prints.astype(np.float32)
+    own = np.clip(np.searchsorted(times, t - 1e-4), 0, m - 1)
+    has = (np.abs(times[own] - t) <= 1e-3) & (own >= 1)
+    proj = f @ (np.random.default_rng(0).standard_normal((f.shape[1], 32)).astype(np.float32) / np.sqrt(32))
+    sq = (proj * proj).sum(axis=1)
+    rows = np.flatnonzero(has)
+    for r0 in range(0, len(rows), block):
+        r = rows[r0:r0 + block]
+        k = own[r]
+        lo = int(np.searchsorted(times, t[r[0]] - ECHO_MAX_S - 1e-6))
+        hi = int(np.searchsorted(times, t[r[-1]] - ECHO_MIN_S + 1e-6, side="right"))
+        if hi <= lo:
+            continue
+        d2 = sq[k, None] + sq[None, lo:hi] - 2 * proj[k] @ proj[lo:hi].T
+        back = t[r, None] - times[None, lo:hi]
+        d2[(back < ECHO_MIN_S - 1e-6) | (back > ECHO_MAX_S + 1e-6)] = np.inf
+        best = d2.shape[1] - 1 - np.argmin(d2[:, ::-1], axis=1)  # ties (a copy of a copy): the latest frame
+        fine = np.isfinite(d2[np.arange(len(r)), best])
+        r, k, j = r[fine], k[fine], lo + best[fine]
+        noise = np.maximum(np.median(np.abs(f[k] - f[k - 1]), axis=1), 0.25)
+        lag[r] = t[r] - times[j]
+        ratio[r] = np.median(np.abs(f[k] - f[j]), axis=1) / noise
+    return lag, ratio
 
 
 __all__ = ["VideoInfo", "frame_statistics", "sampled_frames"]

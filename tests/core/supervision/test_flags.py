@@ -208,9 +208,44 @@ def test_a_live_low_motion_or_motionless_room_is_no_replay(video, tmp_path, moti
     assert flags.is_empty(), flags
 
 
-def test_a_replay_of_a_motionless_room_is_found_by_its_noise_when_in_phase(video, tmp_path):
-    """Frame for frame the same noise: found when the lag keeps the sampling's phase (15 s at
-    0.5 s samples); a lag out of phase is not (docs/methods/video-flags.md says so)."""
-    clip = video.make_clip(tmp_path / "still-loop.avi", 60, [("loop", 30, 45, 15.0)], motion="none")
+@pytest.mark.parametrize("lag", [15.0, 12.3, 17.7, 13.1])
+def test_a_replay_of_a_motionless_room_is_found_by_its_noise_at_any_phase(video, tmp_path, lag):
+    """Frame for frame the same noise: in phase (15 s at 0.5 s samples) the sampled frames themselves
+    repeat; out of phase (12.3, 17.7, 13.1 s) the sampled frame is a frame *between* two earlier
+    samples, found among every decoded frame's fingerprint (the echo)."""
+    clip = video.make_clip(tmp_path / "still-loop.avi", 60, [("loop", 30, 45, lag)], motion="none")
     flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
     _match(flags, [("loop", 30, 45, "serious")])
+
+
+def test_out_of_phase_a_motionless_replay_needs_the_echo(video, tmp_path):
+    """Without the per-frame fingerprints (``echo=False``: only the samples) the same replay 12.3 s
+    back is invisible — the sampled frames never repeat — so the echo is what finds it."""
+    clip = video.make_clip(tmp_path / "still-loop.avi", 60, [("loop", 30, 45, 12.3)], motion="none")
+    stats, _ = frame_statistics(clip, FPS)
+    assert stats["echo_lag"].null_count() < stats.height
+    inside = stats.filter((pl.col("t_s") >= 30) & (pl.col("t_s") < 45))
+    assert (inside["echo_ratio"] <= 0.25).all() and ((inside["echo_lag"] - 12.3).abs() < 0.06).all()
+    outside = stats.filter((pl.col("t_s") >= 2) & (pl.col("t_s") < 29))
+    assert (outside["echo_ratio"] > 0.5).all()  # a live motionless room: new noise in every frame
+    blind, _ = frame_statistics(clip, FPS, echo=False)
+    assert blind["echo_lag"].null_count() == blind.height
+    params = dataclasses.replace(SHORT, still_min_s=600)
+    assert detect_flags(blind, params).is_empty()
+    _match(detect_flags(stats, params), [("loop", 30, 45, "serious")])
+
+
+def test_echoes_of_hand_made_fingerprints():
+    """Frames 0.1 s apart with fresh noise; frames 200–299 are frames 77–176 again (12.3 s back)."""
+    from junheng.supervision.frames import _echoes
+
+    rng = np.random.default_rng(1)
+    times = np.arange(400) / 10
+    prints = np.clip(120 + rng.normal(0, 3, (400, 192)), 0, 255).astype(np.uint8)
+    prints[200:300] = prints[77:177]
+    t = times[::5]
+    lag, ratio = _echoes(t, times, prints)
+    copy = (t >= 20) & (t < 30)
+    np.testing.assert_allclose(lag[copy], 12.3, atol=1e-9)
+    assert (ratio[copy] == 0).all() and (ratio[~copy & (t >= 1)] > 0.5).all()
+    assert np.isnan(lag[t < 1]).all()  # nothing a second back yet
