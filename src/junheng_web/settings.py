@@ -155,6 +155,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "junheng_web.guard.RejectNulMiddleware",  # %00 in the address or query: 400, not a database error
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

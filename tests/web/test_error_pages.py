@@ -74,3 +74,15 @@ def test_the_400_and_500_pages_render_without_a_request_context(handler, status,
         resp = handler(RequestFactory().get("/"))
     assert resp.status_code == status
     _assert_styled(resp.content.decode(), status, heading)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/search/?q=G41010%00", "/reports/schools/?q=%00x", "/cycles/{pk}/progress/4101%0002/",
+                                 "/cycles/{pk}/verdicts/4101%0002/", "/reports/school/4101%00020001.html",
+                                 "/cycles/{pk}/schools/?so%00rt=x"])
+def test_a_nul_in_the_address_or_query_gets_the_styled_400(client, world, url):
+    """PostgreSQL takes no NUL in text: a lookup with one was a 500 (the driver's ValueError) there."""
+    client.force_login(world.users["bob"])
+    resp = client.get(url.format(pk=world.cycle.pk))
+    assert resp.status_code == 400
+    _assert_styled(resp.content.decode(), 400, "请求有误")
