@@ -132,3 +132,24 @@ def test_an_uploaded_boundary_file_turns_the_dots_into_a_choropleth(whole_provin
     finally:
         boundaries_path().unlink(missing_ok=True)
         path.unlink()
+
+
+def test_a_county_name_with_markup_shows_as_text_in_the_map_tooltip(site_world, live_server, browser):
+    """The map's tooltip is HTML: a name from the registry went in unescaped (markup ran)."""
+    from django.contrib.auth.hashers import make_password
+
+    from junheng_web.accounts.models import User
+    from junheng_web.registry.models import Region
+
+    Region.objects.filter(code="410102").update(name='<img src=x onerror="window.__xss=1">中原区')
+    User.objects.create(username="province", role="province_analyst", password=make_password(PASSWORD))
+    base = live_server.url
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base, "province")
+    page.goto(f"{base}/cycles/{site_world['cycle'].pk}/verdicts/")
+    page.wait_for_selector("#county-map[data-ready='1'] canvas")
+    page.evaluate("() => echarts.getInstanceByDom(document.getElementById('county-map'))"
+                  ".dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0})")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__xss") is None
+    assert '<img src=x onerror="window.__xss=1">中原区' in page.locator("#county-map").inner_text()

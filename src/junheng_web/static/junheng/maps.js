@@ -34,7 +34,9 @@
     var vm = visual(key);
     var byName = {};
     points.forEach(function (p) { byName[p.code] = p; byName[p.name] = p; });
-    function tip(name) { var p = byName[name] || {}; return (p.name || name) + (p.city ? "（" + p.city + "）" : "") + "<br>" + label + "：" + fmt(p[key]); }
+    // the tooltip is HTML: every name (the registry's, the boundary file's) and value goes in escaped
+    function esc(v) { return echarts.format.encodeHTML(String(v)); }
+    function tip(name) { var p = byName[name] || {}; return esc(p.name || name) + (p.city ? "（" + esc(p.city) + "）" : "") + "<br>" + esc(label) + "：" + esc(fmt(p[key])); }
     var tooltip = {formatter: function (p) { return tip(p.name); }};
     if (shapes) {
       vm.dimension = undefined;
