@@ -5,12 +5,11 @@ kept under test-artifacts/e2e/ (git-ignored)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, PASSWORD, login, student_id
+from tests.e2e.support import ARTIFACTS, login
 
 pytestmark = [pytest.mark.e2e]
 AGREE = {"1": "很不同意", "2": "不同意", "3": "同意", "4": "很同意"}
@@ -23,35 +22,13 @@ DEFINITION = {
 }
 
 
-
 @pytest.fixture
-def q_world(transactional_db):
-    """County 410102, one sampled school with 8 sampled pupils, the student questionnaire defined."""
-    from django.contrib.auth.hashers import make_password
-
-    from junheng_web.accounts.models import User
+def q_world(site_world):
+    """The e2e site world (county 410102; 甲小学 with 8 sampled pupils) with the student questionnaire defined."""
     from junheng_web.questionnaires.services import define
-    from junheng_web.registry.models import Cycle, Pupil, Region, School
-    from junheng_web.sampling.models import SampledPupil, SampledSchool, SampleRun
 
-    prov = Region.objects.create(code="410000", level="province", name="河南省")
-    city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
-    county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
-    a = School.objects.create(code="4101020001", name="甲小学", county=county, stage="小学", location="城区", enrol_g6=40)
-    cycle = Cycle.objects.create(year=2022, grade=6, subjects=["语文", "数学"], name="2022 年六年级监测")
-    run = SampleRun.objects.create(cycle=cycle, seed=1)
-    ss = SampledSchool.objects.create(run=run, cycle=cycle, school=a, role="sampled", stratum="410102", sort_order=1,
-                                      mos=30, school_weight=2.0)
-    pupils = [Pupil.objects.create(student_id=student_id("410102", k), name=f"学生{k}", sex=1 + k % 2,
-                                   birth_date=dt.date(2011, 3, 1), school=a, grade=6) for k in range(8)]
-    for k, p in enumerate(pupils):
-        SampledPupil.objects.create(run=run, cycle=cycle, pupil=p, sampled_school=ss, subject="语文", pupil_order=k,
-                                    school_weight=2.0, pupil_weight=5.0, base_weight=10.0)
-    define(cycle, DEFINITION)
-    pw = make_password(PASSWORD)
-    User.objects.create(username="county-410102", role="county", region=county, password=pw)
-    User.objects.create(username="school-a", role="school", school=a, password=pw)
-    return {"cycle": cycle, "pupils": pupils}
+    define(site_world["cycle"], DEFINITION)
+    return site_world
 
 
 def response_files(tmp: Path, pupils) -> tuple[Path, Path]:
