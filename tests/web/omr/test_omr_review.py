@@ -223,3 +223,17 @@ def test_a_decompression_bomb_is_queued_as_a_failed_sheet_and_never_decoded(clie
     assert sheet.status == "failed" and sheet.image == ""
     review = Review.objects.get()
     assert review.kind == "sheet" and "too large" in review.problem
+
+
+def test_the_documented_nginx_lets_a_whole_scan_file_through():
+    """nginx's 20 MB default would answer 413 before the platform sees a 20–40 MB scan file: the
+    deployment guide's upload location for OMR must allow MAX_BYTES."""
+    import re
+
+    from junheng_web.omr.services import MAX_BYTES
+
+    text = (Path(__file__).parents[3] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    block = re.search(r"location ~ \^/omr/sessions/\[0-9\]\+/upload/\$ \{(.*?)\}", text, re.S)
+    assert block, "docs/deploy.md has no nginx location for the OMR upload"
+    size = re.search(r"client_max_body_size (\d+)m;", block.group(1))
+    assert size and int(size.group(1)) * 2**20 >= MAX_BYTES
