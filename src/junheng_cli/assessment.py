@@ -12,6 +12,9 @@ import click
 import polars as pl
 
 from junheng.exceptions import ParameterError
+from junheng.io import read_json
+
+DESIGN_FILE = ("题本设计文件", "booklet design file")  # what a --design file is, in its read errors
 
 _FILE = click.Path(exists=True, path_type=Path)
 _OUT = click.Path(dir_okay=True, path_type=Path)
@@ -102,8 +105,7 @@ def _score(raw: Path, bank: Path, assignment: Path | None, design: tuple[str, ..
             raise ParameterError("--booklets needs --design and --blocks")
         asg = read_table(assignment, required=("student_id", "booklet"), string_columns=("student_id", "booklet"))
         blk = read_table(blocks, required=("item_id", "block", "order")).with_columns(pl.col("order").cast(pl.Int32))
-        bi = pl.concat([booklet_items(BookletDesign.from_json(json.loads(Path(d).read_text("utf-8"))), blk)
-                        for d in design])
+        bi = pl.concat([booklet_items(BookletDesign.from_json(read_json(d, what=DESIGN_FILE)), blk) for d in design])
         resp = expand_booklets(resp, asg, bi)
     treatment = MissingTreatment(not_reached=0 if not_reached == "zero" else None,
                                  invalid=0 if invalid == "zero" else "error")
@@ -288,7 +290,7 @@ def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: boo
         subject, _, path = spec.partition("=")
         if not path or not Path(path).exists():
             raise ParameterError(f"--design must be SUBJECT=FILE with an existing file; got {spec!r}")
-        parsed[subject] = BookletDesign.from_json(json.loads(Path(path).read_text("utf-8")))
+        parsed[subject] = BookletDesign.from_json(read_json(path, what=DESIGN_FILE))
     p = read_table(pupils, required=("student_id", "school_code"), string_columns=("student_id", "school_code"))
     out = assign_booklets(p, parsed, random_state=seed)
     write_table(out.with_columns(pseudonymise(out["student_id"], mask_key()).alias("student_id")) if mask else out,

@@ -6,7 +6,6 @@ Thin: parse → ``junheng.irt.standard_setting`` / ``junheng_web.assessment.serv
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -33,7 +32,9 @@ def _items(path: Path, subject: str) -> pl.DataFrame:
 def _scale(path: Path | None, subject: str) -> dict | None:
     if path is None:
         return None
-    scales = json.loads(path.read_text("utf-8"))
+    from junheng.io import read_json
+
+    scales = read_json(path, what=("报告量尺文件", "reporting-scale file"))
     if subject not in scales:
         raise ParameterError(f"{path.name}: 没有 {subject} 的报告量尺 / no reporting scale for {subject}")
     return scales[subject]

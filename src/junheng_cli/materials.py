@@ -3,7 +3,6 @@ and the reader of scanned sheets.  Thin: files in → :mod:`junheng.materials` �
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import click
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
+from junheng.io import read_json
+from junheng_cli.assessment import DESIGN_FILE
 from junheng_cli.progress import bar, fraction_bar
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -132,7 +133,7 @@ def sheet(bank: Path, designs: tuple[Path, ...], blocks: Path, booklets: tuple[s
 
     frame = load_bank(bank).to_frame()
     blk = read_table(blocks, required=("item_id", "block", "order")).with_columns(pl.col("order").cast(pl.Int32))
-    bi = pl.concat([booklet_items(BookletDesign.from_json(json.loads(d.read_text("utf-8"))), blk) for d in designs])
+    bi = pl.concat([booklet_items(BookletDesign.from_json(read_json(d, what=DESIGN_FILE)), blk) for d in designs])
     names = list(booklets) or bi["booklet"].unique(maintain_order=True).to_list()
     out.mkdir(parents=True, exist_ok=True)
     with bar(len(names), "答题卡 / sheets", unit="sheet") as b:

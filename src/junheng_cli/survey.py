@@ -160,14 +160,9 @@ _SPEC_KEYS = {"variable", "pv", "by", "statistic", "levels", "q", "compare", "de
 
 def _spec_entries(path: Path) -> list[_Entry]:
     """The estimates of a ``--spec`` file; every bad entry reported (entry number, key, value, rule)."""
-    import json
+    from junheng.io import read_json
 
-    from junheng.io import read_bytes
-
-    try:
-        raw = json.loads(read_bytes(path).decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Issue("不是有效的 JSON", f"not valid JSON: {exc}", file=path.name)]) from None
+    raw = read_json(path, what=("估计说明文件", "spec file"))
     if not isinstance(raw, list) or not raw:
         raise InputError([Issue("应为估计项的非空列表", "must be a non-empty JSON list of estimates", file=path.name)])
     issues, out, seen = [], [], {}

@@ -110,3 +110,16 @@ def test_every_command_is_documented():
     for group in (items, booklets):
         for name in group.commands:
             assert f"junheng {group.name} {name}" in guide, f"junheng {group.name} {name} is not in the guide"
+
+
+def test_a_broken_design_json_is_a_message_naming_the_file_not_a_traceback(tmp_path):
+    """A --design file that is not valid JSON (here cut short): exit code 2 and the file named with
+    the rule in Chinese and English (was a JSONDecodeError traceback)."""
+    pupils = tmp_path / "pupils.csv"
+    pupils.write_text("student_id,school_code\n1,4101010001\n", "utf-8")
+    bad = tmp_path / "math.json"
+    bad.write_text('{"booklets": [["M1", "M2"],', "utf-8")
+    res = CliRunner().invoke(cli, ["booklets", "assign", str(pupils), "--design", f"数学={bad}",
+                                   "--seed", "1", "-o", str(tmp_path / "out.csv")])
+    assert res.exit_code == 2 and not isinstance(res.exception, ValueError), res.output
+    assert "math.json" in res.output and "题本设计文件" in res.output and "booklet design file" in res.output

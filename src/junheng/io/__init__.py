@@ -15,7 +15,8 @@
   file (or download) the core writes, cells neutralised against formula injection;
 - :func:`xlsx_bytes`: a fast, byte-deterministic one-sheet workbook (the synthetic province's files);
 - :func:`read_bytes`: a whole file, bounded by the size limit, optionally fed to a digest (inputs
-  versioned by their bytes are read once);
+  versioned by their bytes are read once); :func:`read_json`: a JSON file the same way, bad JSON
+  an :class:`InputError` naming the file;
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
 """
@@ -34,6 +35,7 @@ from junheng.io._read import (
     read_bytes,
     read_frame,
     read_input,
+    read_json,
     read_package_table,
     read_table,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "read_bytes",
     "read_frame",
     "read_input",
+    "read_json",
     "read_package_table",
     "read_table",
     "resolve_columns",

@@ -254,6 +254,20 @@ def read_bytes(path: str | Path, *, digest=None, limits: ReadLimits | None = Non
     return data
 
 
+def read_json(path: str | Path, *, digest=None, what: tuple[str, str] = ("JSON 文件", "JSON file")) -> object:
+    """A JSON file (UTF-8, with or without BOM) through :func:`read_bytes` (size limit, ``digest``);
+    a file that is not valid UTF-8 JSON is an :class:`InputError` naming it and ``what`` it is
+    (Chinese, English)."""
+    import json
+
+    path = Path(path)
+    try:
+        return json.loads(read_bytes(path, digest=digest).decode("utf-8-sig"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputError(Issue(f"无法读取{what[0]}（不是有效的 UTF-8 JSON）", f"cannot read the {what[1]} (not valid "
+                               "UTF-8 JSON)", file=path.name, value=str(exc)[:120])) from None
+
+
 def _csv_text(path: Path, limits: ReadLimits, digest=None) -> tuple[bytes, str, str]:
     """A CSV's bytes, decoded text and encoding, after the size, NUL and line checks."""
     data = read_bytes(path, digest=digest, limits=limits)

@@ -339,22 +339,13 @@ def _read(path, schema: dict | None = None, digest=None) -> pl.DataFrame | None:
 
 
 def _read_json(path, digest=None, what: tuple[str, str] = ("JSON 文件", "JSON file")):
-    """A JSON input (UTF-8, with or without BOM) or None when absent; bounded by the reader's size
-    limit and read once (``digest`` as :func:`_read`).  Bad JSON is an :class:`InputError` naming
-    the file (``what``: what the file is, Chinese and English)."""
-    import json
+    """A JSON input or None when absent (:func:`junheng.io.read_json`: size limit, read once,
+    ``digest`` as :func:`_read`, bad JSON an InputError naming the file and ``what`` it is)."""
     from pathlib import Path
 
-    from junheng.exceptions import InputError, Issue
-    from junheng.io import read_bytes
+    from junheng.io import read_json
 
-    if path is None or not Path(path).exists():
-        return None
-    try:
-        return json.loads(read_bytes(path, digest=digest).decode("utf-8-sig"))
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InputError(Issue(f"无法读取{what[0]}（不是有效的 UTF-8 JSON）", f"cannot read the {what[1]} (not valid "
-                               "UTF-8 JSON)", file=Path(path).name, value=str(exc)[:120])) from None
+    return read_json(path, digest=digest, what=what) if path is not None and Path(path).exists() else None
 
 
 def _linking_errors(links, path) -> dict | None:
