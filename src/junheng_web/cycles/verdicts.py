@@ -135,29 +135,34 @@ def _t_crit(df: float | None, confidence: float) -> float:
     return float(ind.one_sided_t(math.nan if df is None else df, confidence))
 
 
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else v
+
+
 def _quality_rows(q: pl.DataFrame) -> list[dict]:
     """Per subject: the two criteria of Q9 with estimate, SE, the one-sided bounds compared with the
     threshold (estimate ∓ t(ν; 0.95)·SE of ``junheng.indicators.quality.classify``) and the
     outcome.  The between-school share is the county's, pooled over its subjects, when the core
-    judged that one (``pooled_between_share``; the same on every subject row)."""
+    judged that one (``pooled_between_share``; the same on every subject row).  Without an SE
+    (null or NaN) a criterion has no bounds (None, shown as —): the core calls it 无法判定."""
     rules = ind.DEFAULT_QUALITY
     pre = "pooled_" if "pooled_between_share" in q.columns and rules.pool_subjects else ""
     out = []
     for r in q.sort("subject").to_dicts():
         crit_l = _t_crit(r.get("share_l3_df"), rules.confidence)
         crit_b = _t_crit(r.get(f"{pre}between_share_df"), rules.confidence)
-        share, se = r.get("share_l3"), r.get("share_l3_se") or 0.0
-        spread, sse = r.get(f"{pre}between_share"), r.get(f"{pre}between_share_se") or 0.0
+        share, se = r.get("share_l3"), _finite(r.get("share_l3_se"))
+        spread, sse = r.get(f"{pre}between_share"), _finite(r.get(f"{pre}between_share_se"))
         out.append({
             "subject": r["subject"], "n_pupils": r.get("n_pupils"), "n_schools": r.get("n_schools"),
-            "share": share, "share_se": r.get("share_l3_se"),
+            "share": share, "share_se": se,
             # a share's bounds shown within [0, 1] (the comparison with the threshold is the same)
-            "share_low": None if share is None else max(0.0, share - crit_l * se),
-            "share_high": None if share is None else min(1.0, share + crit_l * se),
+            "share_low": None if share is None or se is None else max(0.0, share - crit_l * se),
+            "share_high": None if share is None or se is None else min(1.0, share + crit_l * se),
             "share_threshold": rules.min_share, "level_verdict": r.get("level_verdict") or "无法判定",
-            "spread": spread, "spread_se": r.get(f"{pre}between_share_se"), "spread_pooled": bool(pre),
-            "spread_low": None if spread is None else spread - crit_b * sse,
-            "spread_high": None if spread is None else spread + crit_b * sse,
+            "spread": spread, "spread_se": sse, "spread_pooled": bool(pre),
+            "spread_low": None if spread is None or sse is None else spread - crit_b * sse,
+            "spread_high": None if spread is None or sse is None else spread + crit_b * sse,
             "spread_threshold": rules.max_between_share, "diff_verdict": r.get("diff_verdict") or "无法判定",
             "verdict": r.get("quality_verdict") or "无法判定", "flag": r.get("flag"),
         })

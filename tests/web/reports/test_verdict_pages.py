@@ -221,3 +221,26 @@ def test_the_pages_read_in_english(client, province):
     assert "1. Resources" in body and "Recommendations" in body and "one-sided" in body
     body = client.get(f"/cycles/{cycle.pk}/progress/").content.decode()
     assert "Reporting rate" in body and "County total" in body
+
+
+@pytest.mark.parametrize("se", [None, float("nan")])
+def test_an_estimate_without_an_se_shows_no_interval_as_the_core_gives_no_verdict(se):
+    """The core calls a criterion without an SE 无法判定 (no evidence either way); the page drew
+    the interval estimate ± t·0 (a point passed off as a bound) or ± t·NaN ("nan%")."""
+    import math
+
+    from junheng_web.cycles.verdicts import _quality_rows
+
+    q = pl.DataFrame({"county_code": ["410102"], "subject": ["数学"], "share_l3": [0.62], "share_l3_se": [se],
+                      "share_l3_df": [10.0], "n_pupils": [40], "n_schools": [2], "flag": [None],
+                      "pooled_between_share": [0.08], "pooled_between_share_se": [se],
+                      "pooled_between_share_df": [10.0], "level_verdict": ["无法判定"], "diff_verdict": ["无法判定"],
+                      "quality_verdict": ["无法判定"]},
+                     schema_overrides={"share_l3_se": pl.Float64, "pooled_between_share_se": pl.Float64,
+                                       "flag": pl.String})
+    (row,) = _quality_rows(q)
+    assert row["share"] == 0.62 and row["spread"] == 0.08
+    for k in ("share_se", "spread_se", "share_low", "share_high", "spread_low", "spread_high"):
+        assert row[k] is None, (k, row[k])
+    with_se = _quality_rows(q.with_columns(share_l3_se=pl.lit(0.05), pooled_between_share_se=pl.lit(0.01)))[0]
+    assert not math.isclose(with_se["share_low"], 0.62) and with_se["share_low"] < 0.62 < with_se["share_high"]
