@@ -98,9 +98,12 @@ def estimate(data: Path, weight: str, replicates: str, method: str, fay_k: float
     from junheng.survey import ReplicateDesign, ReportingRule
 
     if spec is not None:
-        if variable or pv or compare or levels or by or deff or out is not None:
-            raise ParameterError("--spec 与单项估计的选项不能同时使用 / --spec replaces --variable, --pv, --by, --level, "
-                                 "--compare, --deff and --out (each entry of the spec gives its own)")
+        given = click.get_current_context().get_parameter_source
+        if variable or pv or compare or levels or by or deff or out is not None or any(
+                given(p) != click.core.ParameterSource.DEFAULT for p in ("statistic", "q")):
+            raise ParameterError("--spec 与单项估计的选项不能同时使用 / --spec replaces --variable, --pv, --by, "
+                                 "--statistic, --level, --q, --compare, --deff and --out (each entry of the spec gives "
+                                 "its own)")
         jobs = _spec_entries(spec)
     else:
         if out is None:

@@ -230,6 +230,10 @@ def test_a_bad_spec_file_reports_every_bad_entry(tmp_path):
     mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
                                      "-r", "jk_*", "--spec", str(spec), "-v", "score"])
     assert mixed.exit_code != 0 and "--spec" in mixed.output
+    for opt in (["--statistic", "total"], ["--q", "0.9"]):  # options with defaults are not silently ignored either
+        mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
+                                         "-r", "jk_*", "--spec", str(spec), *opt])
+        assert mixed.exit_code != 0 and "--spec replaces" in mixed.output, opt
 
 
 def test_a_spec_with_bad_values_reports_each_without_a_traceback(tmp_path):
