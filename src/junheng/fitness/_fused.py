@@ -181,7 +181,7 @@ class _Tables:
             offset += comp[item.field].score.shape[0]
         self.start = np.array(starts, np.int64)
         self.score = np.concatenate([comp[i.field].score for i in ITEMS])
-        self.packed = np.concatenate([comp[i.field].packed for i in ITEMS]).astype(np.int64)
+        self.packed = np.concatenate([comp[i.field].packed for i in ITEMS]).astype(np.int32)
         self.lo1 = np.array([comp[i.field].lo1 for i in ITEMS], np.int64)
         self.hi = np.array([comp[i.field].hi for i in ITEMS], np.int64)
         self.width = np.array([comp[i.field].width for i in ITEMS], np.int64)
