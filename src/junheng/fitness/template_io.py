@@ -219,7 +219,8 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
            "年级编号 must be 11–16 (primary grades 1–6) or 21–23 (junior grades 7–9)")
     # 性别
     sex_txt = text("sex")
-    sex = pl.Series("sex", sex_txt).replace_strict({"1": 1, "2": 2}, default=None, return_dtype=pl.Int8)
+    codes = {1: 1, 2: 2} if sex_txt.dtype.is_integer() else {"1": 1, "2": 2}
+    sex = pl.Series("sex", sex_txt).replace_strict(codes, default=None, return_dtype=pl.Int8)
     c.flag(sex.is_null(), "性别", raw_of("sex"), "性别应为 1（男）或 2（女）", "性别 must be 1 (male) or 2 (female)")
     # 学籍号
     from junheng.registry.codes import student_id_keys, student_id_problem
@@ -348,7 +349,7 @@ def _normalised_texts(raw: pl.DataFrame, col_of: dict[str, str]) -> dict[str, pl
     Typed columns (a Parquet upload) stay typed when they are measures, else become text."""
     out = {f: raw[c].alias(f) for f, c in col_of.items()}
     for f, s in out.items():
-        if s.dtype != pl.String and f not in _UNITS:
+        if s.dtype != pl.String and f not in _UNITS and not (s.dtype.is_integer() and f in _INTEGER_CODES):
             out[f] = _as_text(s)
     fields = [f for f, s in out.items() if s.dtype == pl.String]
     if not fields or raw.height == 0:
@@ -357,6 +358,11 @@ def _normalised_texts(raw: pl.DataFrame, col_of: dict[str, str]) -> dict[str, pl
     odd = frame.select((pl.col(f).str.contains_any(NORMALIZED_CHARS) | (pl.col(f) == "")).any()
                        for f in fields).row(0)
     return {**out, **{f: normalize_series(out[f]) for f, o in zip(fields, odd) if o}}
+
+
+# code columns read as integers (年级编号, 性别, 串镜, 屈光不正): an integer column of a Parquet file
+# is used as it is, not written out as text and parsed back
+_INTEGER_CODES = {"grade_code", "sex", "lens_left", "lens_right", "refraction_left", "refraction_right"}
 
 
 def _as_text(s: pl.Series) -> pl.Series:

@@ -118,6 +118,32 @@ def test_parquet_upload_as_text_reports_every_bad_row_by_record_number(tmp_path)
     assert "第2行" in next(i for i in err.value.errors if i.column == "肺活量").message()
 
 
+def test_typed_parquet_codes_nulls_and_ranges_are_checked_by_record_number(tmp_path):
+    # integer code columns (年级编号, 性别, 串镜, 屈光不正) are read as integers, not as text
+    rows = [_grade6_girl_frame(学籍号=sid(k), 左眼串镜=0, 右眼串镜=1, 左眼屈光不正=0, 右眼屈光不正=1) for k in range(1, 8)]
+    rows[1] = rows[1].with_columns(pl.lit(17, pl.Int64).alias("年级编号"))            # no such grade code
+    rows[2] = rows[2].with_columns(pl.lit(3, pl.Int64).alias("性别"))       # no such sex code
+    rows[3] = rows[3].with_columns(pl.lit(None, pl.Int64).alias("性别"))    # no sex at all
+    rows[4] = rows[4].with_columns(pl.lit(5, pl.Int64).alias("左眼串镜"), pl.lit(7, pl.Int64).alias("右眼屈光不正"))
+    rows[5] = rows[5].with_columns(pl.lit(4.0).alias("50米跑"), pl.lit(None, pl.Float64).alias("身高"))
+    df = pl.concat(rows)
+    assert df.schema["性别"] == pl.Int64 and df.schema["左眼串镜"] == pl.Int64
+    df.write_parquet(tmp_path / "t.parquet")
+    with pytest.raises(InputError) as err:
+        read_fitness_file(tmp_path / "t.parquet")
+    got = {(i.row, i.column, None if i.value is None else str(i.value)) for i in err.value.errors}
+    assert got == {(2, "年级编号", "17"), (3, "性别", "3"), (4, "性别", None), (5, "左眼串镜", "5"),
+                   (5, "右眼屈光不正", "7"), (6, "50米跑", "4.0")}
+    ok = read_fitness_file_frame(tmp_path, pl.concat([rows[0], rows[6]]))
+    assert ok.records["sex"].to_list() == [2, 2] and ok.records["lens_right"].to_list() == [1, 1]
+    assert ok.records["grade_code"].to_list() == [16, 16] and ok.records["grade"].to_list() == [6, 6]
+
+
+def read_fitness_file_frame(tmp_path, df: pl.DataFrame):
+    df.write_parquet(tmp_path / "ok.parquet")
+    return read_fitness_file(tmp_path / "ok.parquet")
+
+
 def test_rows_of_spaces_are_dropped_like_blank_rows(tmp_path):
     text = ",".join(HEAD) + "\n" + ",".join(
         ["16", "01", "六(1)班", sid(6), "01", "张三", "2", "2010-01-01", "郑州", "150.0", "40.5", "2010", "8.25", "1.85",
