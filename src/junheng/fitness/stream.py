@@ -126,6 +126,8 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
     if known is None:
         known = np.full(total, -1, np.int64) if layout is not None and total <= _DENSE_TABLE else None
         if known is not None:
+            if len(cache) >= 8:  # key ranges that differ from batch to batch: keep memory bounded
+                cache.clear()
             cache[layout] = known
     gmap = known[first] if known is not None else np.full(first.shape[0], -1, np.int64)
     new = np.flatnonzero(gmap < 0)

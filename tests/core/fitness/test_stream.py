@@ -75,10 +75,11 @@ def test_edge_case_columns_give_the_in_memory_table(tmp_path, engine):
                   dtype=pl.Int64),
         pl.Series("wide", rng.choice([0, 1_000_000, 5_000_000_000], n)),
         pl.Series("location", rng.choice(["城区", "镇区", "乡村"], n)),
+        (pl.int_range(n) // 400).cast(pl.Int32).alias("block"),  # a new key range in every batch
     )
     path = tmp_path / "edge.parquet"
     recs.write_parquet(path, row_group_size=2500)
-    for by in (["county", "grade", "sex"], ["school", "wide", "location", "grade"], []):
+    for by in (["county", "grade", "sex"], ["school", "wide", "location", "grade"], ["block", "sex"], []):
         streamed = summarize_parquet(path, by, batch_rows=1000, threads=2, engine=engine)
         _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), by))
 
