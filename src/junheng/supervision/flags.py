@@ -235,16 +235,7 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
         same = np.full(n, False)
         same[i] = np.min([np.median(np.abs(f[i] - f[j]), axis=1) for j in back], axis=0) <= 0.25 * noise[i]
         # tier 2, any phase: close to the segment between two samples of the copy, relative to the step
-        match = _bracket(f[i], f[src], f[src - 1])
-        if lag - 1 >= min_lag:  # the copy may lie between L − 1 and L samples back too
-            match = np.minimum(match, _bracket(f[i], f[src], f[nxt]))
-        ratio = np.full(n, np.inf)
-        ratio[i] = match / np.maximum(step[i], 1e-6)
-        raw = ratio.copy()
-        # the median of five samples (centred): a moment of little motion does not break a run, and
-        # the edges of a clean run stay where they are
-        ratio = np.median(np.lib.stride_tricks.sliding_window_view(np.r_[np.inf, np.inf, ratio, np.inf, np.inf], 5),
-                          axis=1)
+        raw, ratio = _lag_ratio(f, step, lag, min_lag)
         source_live = np.r_[np.zeros(lag, bool), live[:-lag] | ~covered[:-lag]]
         mask = live & source_live & (same | (ratio <= p.loop_ratio))
         for a, b in _runs(mask):
@@ -261,8 +252,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
                     continue
                 if not _unique_lag(f, step, ratio, a, b, lag, min_lag, max_lag):
                     continue  # … nor at several lags (a fan, a swinging lamp)
-                if _repeats_elsewhere(ratio, live & source_live, a, b, min_run, p.loop_ratio):
-                    continue  # … nor anywhere else in the recording (a periodic motion cut up by events)
+                if _repeats_elsewhere(f, step, live, covered, lag, a, b, min_run, min_lag, p.loop_ratio):
+                    continue  # … nor elsewhere in the recording, at L or L/k (a periodic motion cut up by events)
             start, end = float(t[a]), float(t[b] + period)
             if any(start < o["end_s"] and o["start_s"] < end for o in out):
                 continue
@@ -302,17 +293,46 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     return out
 
 
-def _repeats_elsewhere(ratio: np.ndarray, valid: np.ndarray, a: int, b: int, min_run: int, limit: float) -> bool:
-    """Whether the picture matches its copy at the same lag outside samples a..b too (``min_run``
-    samples either side left out): at least ``min_run`` / 2 (and 2) samples whose smoothed ratio is
-    at most ``limit``, where both they and their copy are live.  A replay copies one stretch once;
-    a room's own periodic motion (a pendulum, a turning fan, a toy) matches at its period wherever
-    the room is seen twice — which an interruption (a hidden lens, the lights, a shift) can cut into
-    several runs, each of which looks like a replay starting (the stretch before it is the
-    interruption)."""
-    outside = valid.copy()
-    outside[max(0, a - min_run):b + min_run + 1] = False
-    return int(np.count_nonzero(outside & (ratio <= limit))) >= max(2, min_run // 2)
+def _lag_ratio(f: np.ndarray, step: np.ndarray, lag: int, min_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's distance to the stretch ``lag`` samples back — the best point between the
+    samples L and L + 1 back (and L − 1 and L, when L − 1 ≥ ``min_lag``) — ÷ its own step, raw and
+    as the median of five samples centred on it (a moment of little motion does not break a run,
+    and the edges of a clean run stay where they are); inf where there is nothing that far back."""
+    n = len(f)
+    raw = np.full(n, np.inf)
+    if lag + 1 >= n:
+        return raw, raw.copy()
+    i = np.arange(lag + 1, n)
+    src = i - lag
+    match = _bracket(f[i], f[src], f[src - 1])
+    if lag - 1 >= min_lag:  # the copy may lie between L − 1 and L samples back too
+        match = np.minimum(match, _bracket(f[i], f[src], f[np.minimum(src + 1, n - 1)]))
+    raw[i] = match / np.maximum(step[i], 1e-6)
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(np.r_[np.inf, np.inf, raw, np.inf, np.inf], 5),
+                       axis=1)
+    return raw, smooth
+
+
+def _repeats_elsewhere(f: np.ndarray, step: np.ndarray, live: np.ndarray, covered: np.ndarray, lag: int, a: int,
+                       b: int, min_run: int, min_lag: int, limit: float, harmonics: int = 4) -> bool:
+    """Whether the picture matches the stretch L back — or L/2, L/3, L/4 back (a periodic motion
+    matches at every multiple of its period) — outside samples a..b too (``min_run`` samples either
+    side left out): at least ``min_run`` / 2 (and 2) samples whose smoothed ratio
+    (:func:`_lag_ratio`) is at most ``limit``, where both they and their copy are live.  A replay
+    copies one stretch once; a room's own periodic motion (a pendulum, a turning fan, a toy) matches
+    at its period wherever the room is seen twice — which an interruption (a hidden lens, the
+    lights, a shift) can cut into runs that each look like a replay starting (the stretch before
+    is the interruption), at a lag the room is seen at only once, so its period is checked too."""
+    for k in range(1, harmonics + 1):
+        sub = int(round(lag / k))
+        if sub < min_lag:
+            break
+        ratio = _lag_ratio(f, step, sub, min_lag)[1]
+        valid = live & np.r_[np.zeros(sub, bool), live[:-sub] | ~covered[:-sub]]
+        valid[max(0, a - min_run):b + min_run + 1] = False
+        if int(np.count_nonzero(valid & (ratio <= limit))) >= max(2, min_run // 2):
+            return True
+    return False
 
 
 def _unique_lag(f: np.ndarray, step: np.ndarray, ratio: np.ndarray, a: int, b: int, lag: int, min_lag: int,

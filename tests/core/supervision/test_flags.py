@@ -249,3 +249,28 @@ def test_echoes_of_hand_made_fingerprints():
     np.testing.assert_allclose(lag[copy], 12.3, atol=1e-9)
     assert (ratio[copy] == 0).all() and (ratio[~copy & (t >= 1)] > 0.5).all()
     assert np.isnan(lag[t < 1]).all()  # nothing a second back yet
+
+
+def test_a_periodic_motion_cut_by_an_event_is_no_replay(video, tmp_path, monkeypatch):
+    """The drawn pupil's path comes back every ≈ 16.8 s. With the room still from 28 to 38 s, the
+    motion after it (39–58 s) matches the stretch 33 s earlier — seen only once at that lag, and the
+    stretch before it (the still room) does not match: it looks like a replay starting. It is the
+    room's own period: before the event the room matches itself 16.8 s back (L/2), so no loop.
+    Without that check (``_repeats_elsewhere`` off) the false loop comes back."""
+    from junheng.supervision import flags as flag_rules
+
+    clip = video.make_clip(tmp_path / "still.avi", 60, [("still", 28, 38)], seed=101)
+    stats, _ = frame_statistics(clip, FPS)
+    params = dataclasses.replace(SHORT, baseline_s=10)
+    _match(detect_flags(stats, params), [("still", 28, 38, "warning")])
+    monkeypatch.setattr(flag_rules, "_repeats_elsewhere", lambda *a, **k: False)
+    assert "loop" in detect_flags(stats, params)["kind"].to_list()
+
+
+@pytest.mark.parametrize("motion", ["fan", "pendulum"])
+def test_a_fan_or_a_swinging_lamp_is_no_replay(video, tmp_path, motion):
+    """A room's own repeating motion (a fan turning every 0.9 s, a lamp swinging every 2.4 s) matches
+    itself at every multiple of its period: no loop in 60 s."""
+    clip = video.make_clip(tmp_path / f"{motion}.avi", 60, [], motion=motion, seed=12)
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
+    assert flags.is_empty(), flags
