@@ -126,3 +126,22 @@ def test_a_roster_with_several_kinds_of_error_is_reported_in_one_round(many_scho
     assert any("学校标识码" in e and "4101030001" in e for e in errors), errors
     assert any("学籍号" in e and theirs in e for e in errors), errors
     assert "名册（多种错误）.csv" in page.content()
+
+
+def test_replacing_a_school_asks_first_and_a_no_changes_nothing(many_schools, live_server, browser):
+    from junheng_web.sampling.models import SampledSchool
+
+    base, cycle = live_server.url, many_schools["cycle"]
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base, "county-410102")
+    page.goto(f"{base}/cycles/{cycle.pk}/schools/?q=4101020003")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("table.list tr[data-school='4101020003'] >> text=拒绝并启用替补")
+    page.wait_for_timeout(300)
+    assert len(asked) == 1 and asked[0].startswith("丙小学拒绝参加") and "不能撤销" in asked[0]
+    assert page.url.endswith("?q=4101020003") and SampledSchool.objects.get(school__code="4101020003").status == "pending"
+    page.once("dialog", lambda d: d.accept())
+    page.click("table.list tr[data-school='4101020003'] >> text=拒绝并启用替补")
+    page.wait_for_selector("ul.messages li.error")  # posted: 丙小学 has no replacement school — said on the page
+    assert SampledSchool.objects.get(school__code="4101020003").status == "pending"

@@ -180,3 +180,21 @@ def test_a_personal_column_is_not_sortable_unless_asked():
                order_by="name")
     assert not t.columns["name"].orderable and t.columns["sid"].orderable and t.columns["school"].orderable
     assert [r.get_cell("name") for r in t.rows] == ["张**", "张**"] and t.order_by == ()
+
+
+def test_replacing_a_school_asks_for_confirmation_naming_it(client, many):
+    """拒绝并启用替补 / 已撤并，启用替补 cannot be undone (the replacement is activated and its pupils
+    drawn): each form asks first, naming the school; 确认参加 does not."""
+    import re
+
+    from django.conf import settings
+
+    c = _login(client, many, "bob")
+    html = c.get(f"/cycles/{many.cycle.pk}/schools/?q=4101020001").content.decode()
+    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*?(?: data-confirm="([^"]*)" onsubmit="([^"]*)")?>', html)
+    replace = [f for f in forms if "/replace/" in f[0]]
+    assert len(replace) == 2 and all(f[2] == "return confirm(this.dataset.confirm)" for f in replace)
+    assert "甲小学拒绝参加" in replace[0][1] and "甲小学已撤并" in replace[1][1] and "不能撤销" in replace[0][1]
+    assert [f[1] for f in forms if "/confirm/" in f[0]] == [""]
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "甲小学 refuses: it will be marked refused" in c.get(f"/cycles/{many.cycle.pk}/schools/?q=4101020001").content.decode()
