@@ -99,7 +99,8 @@ def worker() -> dict:
             "answers": answers, "events": [], "audit": []}
     centre, pid = load_private(keys), made.package_id
     blob = seal({"results.json": json.dumps(data).encode()}, kind="result", site=site.code, cycle=str(cycle.pk),
-                signer=site_signing_key(centre, site.code, pid), key=result_key(centre, site.code, pid),
+                signer=site_signing_key(centre, site.code, pid, str(cycle.pk)),
+                key=result_key(centre, site.code, pid, str(cycle.pk)),
                 extra={"site_package": pid})
     t = time.perf_counter()
     first = ingest(blob, keys)

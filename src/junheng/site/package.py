@@ -125,14 +125,16 @@ def _hkdf(centre: Ed25519PrivateKey, info: str) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=b"junheng-site-package", info=info.encode()).derive(seed)
 
 
-def site_signing_key(centre: Ed25519PrivateKey, site: str, package_id: str) -> Ed25519PrivateKey:
-    """The signing key of ``site``, which received site package ``package_id`` (HKDF of the centre's key)."""
-    return Ed25519PrivateKey.from_private_bytes(_hkdf(centre, f"site-signing|{site}|{package_id}"))
+def site_signing_key(centre: Ed25519PrivateKey, site: str, package_id: str, cycle: str) -> Ed25519PrivateKey:
+    """The signing key of ``site`` of ``cycle``, which received site package ``package_id`` (HKDF of
+    the centre's key).  The cycle is bound in: site codes recur from one cycle to the next, and a
+    site's key must not speak for the same code's sessions of another cycle."""
+    return Ed25519PrivateKey.from_private_bytes(_hkdf(centre, f"site-signing|{cycle}|{site}|{package_id}"))
 
 
-def result_key(centre: Ed25519PrivateKey, site: str, package_id: str) -> bytes:
-    """The AES-256 key of ``site``'s result packages under site package ``package_id``."""
-    return _hkdf(centre, f"result|{site}|{package_id}")
+def result_key(centre: Ed25519PrivateKey, site: str, package_id: str, cycle: str) -> bytes:
+    """The AES-256 key of ``site``'s (of ``cycle``) result packages under site package ``package_id``."""
+    return _hkdf(centre, f"result|{cycle}|{site}|{package_id}")
 
 
 def new_unlock_code() -> str:

@@ -202,8 +202,8 @@ def prepare(cycle: Cycle, out_dir: Path, key_path: Path, *, sites: list[str] | N
                                              until=ends + VALID_AFTER_END)
         node = {"tls_key": tls_key.decode(), "tls_cert": tls_cert.decode(),"site": site.code, "site_name": site.name, "cycle": str(cycle.pk), "package_id": pid,
                 "centre": fingerprint(centre),
-                "site_key": private_pem(site_signing_key(centre, site.code, pid)).decode(),
-                "result_key": result_key(centre, site.code, pid).hex()}
+                "site_key": private_pem(site_signing_key(centre, site.code, pid, str(cycle.pk))).decode(),
+                "result_key": result_key(centre, site.code, pid, str(cycle.pk)).hex()}
         blob = seal({"records.json": serializers.serialize("json", records).encode(),
                      NODE_FILE: json.dumps(node).encode()},
                     kind="site", site=site.code, cycle=f"{cycle.year}-{cycle.grade}", signer=centre, unlock_code=code,
@@ -352,11 +352,11 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
         uuid.UUID(pid)
     except ValueError:
         raise PackageError(f"{name} 没有注明测试点数据包 / names no site package") from None
-    pkg = open_package(blob, kind="result", site=site_code, trusted=site_signing_key(centre, site_code, pid).public_key(),
-                       key=result_key(centre, site_code, pid), what=name)
+    cycle = str(manifest.get("cycle", ""))  # the cycle's id, bound into the site's keys
+    pkg = open_package(blob, kind="result", site=site_code, trusted=site_signing_key(centre, site_code, pid, cycle).public_key(),
+                       key=result_key(centre, site_code, pid, cycle), what=name)
     data = json.loads(pkg.files["results.json"])
-    year_grade = str(manifest.get("cycle", ""))
-    site = TestSite.objects.filter(code=site_code, cycle_id=int(year_grade) if year_grade.isdigit() else -1).first()
+    site = TestSite.objects.filter(code=site_code, cycle_id=int(cycle) if cycle.isdigit() else -1).first()
     if site is None:
         raise PackageError(f"{name}: 中心没有测试点 {site_code} / the centre has no test site {site_code}")
     sessions = set(TestSession.objects.filter(site=site).values_list("pk", flat=True))
@@ -365,6 +365,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     if problems:
         raise PackageError(f"{name} 含有不属于测试点 {site_code} 的场次 / holds sessions of another site: "
                            + ", ".join(sorted(problems)))
+    _own_attempts_only(data, sessions, site_code, name)
     items = dict(Item.objects.filter(item_id__in={a["item"] for a in data["answers"]}).values_list("item_id", "pk"))
     existing = {(s, sid): pk for pk, s, sid in Attempt.objects.filter(session_id__in=sessions)
                 .values_list("pk", "session_id", "student_id")}
@@ -408,6 +409,25 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
                       "counts": {k: len(v) for k, v in data.items()}})
     after = _counts(sessions)
     return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
+
+
+def _own_attempts_only(data: dict, sessions: set[int], site_code: str, name: str) -> None:
+    """A site's key speaks for its own sessions only: every answer, lease, questionnaire answer and
+    finished questionnaire must belong to an attempt of the package, and an attempt the centre
+    already has must be of this site's sessions — else another site's (or the centre's) attempts
+    could be written to through this package."""
+    ids = {uuid.UUID(str(a["id"])) for a in data["attempts"]}
+    refs = ({str(x["attempt"]) for key in ("answers", "leases", "questionnaire_answers") for x in data.get(key, [])}
+            | {str(a) for a, _ in data.get("questionnaires_done", [])})
+    stray = sorted(r for r in refs if uuid.UUID(r) not in ids)
+    if stray:
+        raise PackageError(f"{name} 含有不属于本数据包作答的记录（{', '.join(stray[:5])}） / holds records of attempts "
+                           f"that are not in the package: refused")
+    foreign = sorted(str(pk) for pk in Attempt.objects.filter(pk__in=ids).exclude(session_id__in=sessions)
+                     .values_list("pk", flat=True))
+    if foreign:
+        raise PackageError(f"{name} 的作答编号在中心属于其他测试点的场次（{', '.join(foreign[:5])}），拒绝合并 / names "
+                           f"attempts that belong to sessions of another site than {site_code}: refused")
 
 
 def _merge(model, rows: list[dict], fields) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -339,6 +340,21 @@ def _staff_session(request: HttpRequest, session: int) -> TestSession:
                                       request.user), pk=session)
 
 
+def _may_run(user, session: TestSession) -> bool:
+    return can(user, "session.run") and not (user.role == "proctor" and session.proctor_id not in (None, user.pk))
+
+
+def _run_session(request: HttpRequest, session: int) -> TestSession:
+    """The session ``request.user`` may run (act in, unlock a pupil's browser): a role that runs
+    sessions, within its scope; a proctor only a session not assigned to another proctor (on a
+    site node no session is assigned: the node's one proctor account runs them all)."""
+    require(request.user, "session.run")
+    obj = _staff_session(request, session)
+    if not _may_run(request.user, obj):
+        raise PermissionDenied("session.run")
+    return obj
+
+
 PUPIL_SALT = "junheng.delivery.proctor.pupil"
 
 
@@ -386,7 +402,7 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
     counts = {k: sum(r["state"] == k for r in rows) for k in proctor.STATES}
     return render(request, "delivery/session.html", {
         "session": obj, "cycle": obj.site.cycle, "rows": rows, "counts": counts, "status": status,
-        "can_run": can(request.user, "session.run"), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
+        "can_run": _may_run(request.user, obj), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
 
 
 @login_required
@@ -405,8 +421,7 @@ def session_json(request: HttpRequest, session: int) -> JsonResponse:
 def session_act(request: HttpRequest, session: int) -> HttpResponse:
     """One console action (``action``, optional ``pupil``, ``minutes``, ``note``), by a role that runs
     sessions.  Recorded as a ``ProctorEvent`` and audited."""
-    require(request.user, "session.run")
-    obj = _staff_session(request, session)
+    obj = _run_session(request, session)
     action = request.POST.get("action", "")
     try:
         minutes = int(request.POST["minutes"]) if request.POST.get("minutes") else None
@@ -424,9 +439,9 @@ def session_act(request: HttpRequest, session: int) -> HttpResponse:
 @login_required
 @require_POST
 def unlock(request: HttpRequest, session: int) -> HttpResponse:
-    """The proctor (or other staff of the session) types the unlock number a locked pupil's page
+    """Staff who run the session (``_run_session``) type the unlock number a locked pupil's page
     shows; that browser may try again (``delivery.throttle``).  Audited."""
-    obj = _staff_session(request, session)
+    obj = _run_session(request, session)
     number = request.POST.get("number", "")
     if throttle.unlock(number, obj, request.user):
         audit(request, "test.unlock", f"session {obj.pk} browser {throttle.normalise(number)}",

@@ -122,15 +122,18 @@ def test_a_forged_signer_field_still_needs_the_signature(centre):
 
 
 def test_result_keys_are_derived_per_site_package(centre):
-    a, b = site_signing_key(centre, "T41", "p1"), site_signing_key(centre, "T41", "p2")
-    assert a.public_key().public_bytes_raw() == site_signing_key(centre, "T41", "p1").public_key().public_bytes_raw()
+    a, b = site_signing_key(centre, "T41", "p1", "c"), site_signing_key(centre, "T41", "p2", "c")
+    assert a.public_key().public_bytes_raw() == site_signing_key(centre, "T41", "p1", "c").public_key().public_bytes_raw()
     assert a.public_key().public_bytes_raw() != b.public_key().public_bytes_raw()
-    assert result_key(centre, "T41", "p1") == result_key(centre, "T41", "p1") != result_key(centre, "T41", "p2")
-    assert result_key(centre, "T42", "p1") != result_key(centre, "T41", "p1")  # another site, another key
-    assert (site_signing_key(centre, "T42", "p1").public_key().public_bytes_raw()
+    assert result_key(centre, "T41", "p1", "c") == result_key(centre, "T41", "p1", "c") != result_key(centre, "T41", "p2", "c")
+    assert result_key(centre, "T42", "p1", "c") != result_key(centre, "T41", "p1", "c")  # another site, another key
+    assert result_key(centre, "T41", "p1", "d") != result_key(centre, "T41", "p1", "c")  # the code in another cycle
+    assert (site_signing_key(centre, "T41", "p1", "d").public_key().public_bytes_raw()
             != a.public_key().public_bytes_raw())
-    blob = seal(FILES, kind="result", site="T41", cycle="c", signer=a, key=result_key(centre, "T41", "p1"), issued_at=NOW)
-    pkg = open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "T41", "p1"), now=NOW)
+    assert (site_signing_key(centre, "T42", "p1", "c").public_key().public_bytes_raw()
+            != a.public_key().public_bytes_raw())
+    blob = seal(FILES, kind="result", site="T41", cycle="c", signer=a, key=result_key(centre, "T41", "p1", "c"), issued_at=NOW)
+    pkg = open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "T41", "p1", "c"), now=NOW)
     assert pkg.files == FILES
     with pytest.raises(PackageError, match="无法解密"):
-        open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "T41", "p2"), now=NOW)
+        open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "T41", "p2", "c"), now=NOW)

@@ -208,3 +208,29 @@ def test_the_status_endpoint_tells_an_idle_page_the_hold_the_end_and_a_newer_pag
     assert Client().get("/test/status/").status_code == 403
     assert c.get("/test/status/?lease=x").status_code == 400
     assert c.post("/test/status/").status_code in (403, 405)  # CSRF first, then GET only
+
+
+def test_a_proctor_runs_only_a_session_not_assigned_to_another_proctor(dw, client):
+    """Two rooms of one school's site: a proctor may look at the other room's console but neither
+    act in it nor unlock its pupils' browsers; a role that does not run sessions cannot unlock."""
+    from junheng_web.accounts.models import User
+    from junheng_web.delivery.models import CodeUnlock, ProctorEvent
+
+    s = dw.sessions["A"]
+    pat = User.objects.create(username="pat", role="proctor", school=dw.users["paul"].school)
+    s.proctor = pat
+    s.save()
+    url = f"/test/sessions/{s.pk}/"
+    client.force_login(dw.users["paul"])  # the school's other proctor
+    page = client.get(url)
+    assert page.status_code == 200 and "room-controls" not in page.content.decode()
+    assert client.post(url + "act/", {"action": "start"}).status_code == 403
+    assert client.post(url + "unlock/", {"number": "ABCDEF12"}).status_code == 403
+    client.force_login(dw.users["anna"])  # a province analyst sees sessions but runs none
+    assert client.post(url + "unlock/", {"number": "ABCDEF12"}).status_code == 403
+    assert not CodeUnlock.objects.exists() and not ProctorEvent.objects.exists()
+    client.force_login(pat)
+    assert "room-controls" in client.get(url).content.decode()
+    assert client.post(url + "act/", {"action": "start"}).status_code == 302
+    assert client.post(url + "unlock/", {"number": "ABCDEF12"}).status_code == 302
+    assert list(ProctorEvent.objects.values_list("by", flat=True)) == ["pat"] and CodeUnlock.objects.count() == 1

@@ -104,7 +104,8 @@ def test_the_node_loads_once_refuses_a_replay_and_an_expired_package(dw, tmp_pat
 def _result(keys, site, pid, data, issued_at=None):
     centre = load_private(keys)
     return seal({"results.json": json.dumps(data).encode()}, kind="result", site=site.code, cycle=str(site.cycle_id),
-                signer=site_signing_key(centre, site.code, pid), key=result_key(centre, site.code, pid),
+                signer=site_signing_key(centre, site.code, pid, str(site.cycle_id)),
+                key=result_key(centre, site.code, pid, str(site.cycle_id)),
                 issued_at=issued_at, extra={"site_package": pid})
 
 
@@ -182,3 +183,67 @@ def test_ingest_refuses_a_clash_another_sites_session_and_unknown_items(dw, keys
     forged = _result(keys, dw.sites["B"], pid, data)  # signed with B's key, claiming A's sessions
     with pytest.raises(PackageError, match="不属于测试点"):
         ingest(forged, keys)
+
+
+def test_ingest_refuses_a_package_that_reaches_another_sites_attempts(dw, keys):
+    """A site's key speaks for its own sessions only: answers, leases, questionnaire answers or a
+    finished questionnaire of an attempt not in the package, or an attempt id the centre holds for
+    another site's session, refuse the whole package and change nothing of that attempt."""
+    from junheng_web.delivery.models import Answer, Attempt, Lease
+    from junheng_web.delivery.services import open_lease, sign_in
+    from junheng_web.delivery.sitenode import centre_key, ingest
+    from tests.web.delivery.conftest import CODE_B0
+
+    centre_key(keys)
+    other = sign_in(CODE_B0)  # site B's pupil, at the centre
+    open_lease(other, timezone.now())
+    other.refresh_from_db()
+    site, pid, mine, at = dw.sites["A"], str(uuid.uuid4()), str(uuid.uuid4()), dw.sessions["A"].starts_at.isoformat()
+    stray = {"answers": {"id": str(uuid.uuid4()), "attempt": str(other.pk), "item": "I1", "raw": "D", "seq": 99,
+                         "lease": 99, "client_at": at, "received_at": at},
+             "leases": {"attempt": str(other.pk), "number": 99, "started_at": at}}
+    for key, row in stray.items():
+        data = _data(dw, mine, [])
+        data[key].append(row)
+        with pytest.raises(PackageError, match="不属于本数据包作答"):
+            ingest(_result(keys, site, pid, data), keys)
+    data = _data(dw, mine, [])
+    data["questionnaires_done"] = [[str(other.pk), 1]]
+    with pytest.raises(PackageError, match="不属于本数据包作答"):
+        ingest(_result(keys, site, pid, data), keys)
+    data = _data(dw, str(other.pk), [])  # B's attempt id, claimed for A's session: would move its lease
+    data["attempts"][0]["submitted_at"] = at
+    with pytest.raises(PackageError, match="其他测试点"):
+        ingest(_result(keys, site, pid, data), keys)
+    other_now = Attempt.objects.get(pk=other.pk)
+    assert (other_now.lease, other_now.submitted_at, other_now.session_id) == (other.lease, None, dw.sessions["B"].pk)
+    assert not Answer.objects.exists() and not Lease.objects.filter(number=99).exists()
+    assert Attempt.objects.count() == 1
+
+
+def test_a_sites_keys_do_not_speak_for_the_same_code_in_another_cycle(dw, tmp_path, keys):
+    """Site codes recur from cycle to cycle: the keys a site's package carries (as a laptop has
+    them) must not sign a result package for the sessions of the same code in another cycle."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.sitenode import NODE_FILE, ingest
+    from junheng_web.registry.models import Cycle
+    from junheng_web.testsites.models import TestSession, TestSite
+
+    made = _prepare(dw, tmp_path, keys)
+    site = dw.sites["A"]
+    node = json.loads(open_package(made.path.read_bytes(), kind="site", site=site.code,
+                                   trusted=load_private(keys).public_key(), unlock_code=made.unlock_code).files[NODE_FILE])
+    later = Cycle.objects.create(year=dw.cycle.year + 1, grade=dw.cycle.grade, subjects=["语文"], name="下一轮")
+    twin = TestSite.objects.create(cycle=later, county=site.county, code=site.code, name=site.name)
+    s = dw.sessions["A"]
+    session = TestSession.objects.create(site=twin, subject="语文", room="1", starts_at=s.starts_at, ends_at=s.ends_at)
+    data = _data(dw, str(uuid.uuid4()), [])
+    data["attempts"][0]["session"] = session.pk
+    blob = seal({"results.json": json.dumps(data).encode()}, kind="result", site=site.code, cycle=str(later.pk),
+                signer=load_pem_private_key(node["site_key"].encode(), password=None),
+                key=bytes.fromhex(node["result_key"]), extra={"site_package": made.package_id})
+    with pytest.raises(PackageError, match="签名"):
+        ingest(blob, keys)
+    assert not Attempt.objects.filter(session=session).exists()
