@@ -61,13 +61,14 @@ class Site:
     """The seeded JUNHENG_HOME and its server, which can be killed (SIGKILL to its whole process
     group: master and workers at once) and started again on the same port and file."""
 
-    def __init__(self, home: Path, seconds: float) -> None:
+    def __init__(self, home: Path, seconds: float, pupils: int = 1, packages: Path | None = None) -> None:
         self.home, self.port, self.proc = home, _port(), None
         self.env = {**os.environ, "JUNHENG_HOME": str(home), "JUNHENG_DEBUG": "0", "JUNHENG_SECURE": "0",
                     "JUNHENG_ALLOWED_HOSTS": "localhost,127.0.0.1", "DJANGO_SETTINGS_MODULE": "junheng_web.settings",
                     "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.env.pop("JUNHENG_DATABASE_URL", None)
-        out = subprocess.run([sys.executable, str(ROOT / "tests" / "e2e" / "faults_site.py"), str(seconds)],
+        extra = [str(pupils), *([str(packages)] if packages else [])]
+        out = subprocess.run([sys.executable, str(ROOT / "tests" / "e2e" / "faults_site.py"), str(seconds), *extra],
                              env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         self.world = json.loads(out.stdout.strip().splitlines()[-1])

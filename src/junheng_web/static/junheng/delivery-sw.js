@@ -8,9 +8,19 @@
  * cached here: POSTs go to the network untouched, the page's queue sends them (each with its UUID,
  * so a repeat is a no-op on the server).  The page keeps its own first copy and its assets in the
  * same cache (delivery.js, keepShell): the first load happens before this worker controls it.
+ *
+ * Answers left behind by a closed tab.  The page keeps its queue in IndexedDB with what sending
+ * needs (`sender`: the answers URL, the CSRF token, the page's lease).  When a page's send fails it
+ * registers a Background Sync (tag `junheng-answers`, where the browser has the API); the browser
+ * fires `sync` here once it is online again, even with no page of the site open, and `drain` sends
+ * every stored queue — the same request as the page's, so the server takes each UUID once however
+ * often it arrives — and removes what the server acknowledged or refused (a refusal for a hold is
+ * parked, as the page does).  A failed send rejects the event, so the browser tries again later.
+ * Where the API is missing, or the browser has not fired yet, `drain` runs whenever a page of the
+ * site (/test/…) is opened: the next page open sends what a closed tab left.
  */
 "use strict";
-var CACHE = "junheng-test-v1";
+var CACHE = "junheng-test-v1", DB = "junheng-delivery", STORE = "attempts", TAG = "junheng-answers";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -23,9 +33,80 @@ function kept(request, response) {  // keep a good copy, hand the response on
   return response;
 }
 
+function store() {
+  return new Promise(function (resolve, reject) {
+    var r = indexedDB.open(DB, 1);
+    r.onupgradeneeded = function () { r.result.createObjectStore(STORE, { keyPath: "attempt" }); };
+    r.onsuccess = function () { resolve(r.result); };
+    r.onerror = r.onblocked = function () { reject(r.error); };
+  });
+}
+
+function records(db) {
+  return new Promise(function (resolve, reject) {
+    var r = db.transaction(STORE).objectStore(STORE).getAll();
+    r.onsuccess = function () { resolve(r.result || []); };
+    r.onerror = function () { reject(r.error); };
+  });
+}
+
+function settle(db, key, body) {  // take the server's word off the stored queue (read and written in one transaction)
+  return new Promise(function (resolve) {
+    var tx = db.transaction(STORE, "readwrite"), os = tx.objectStore(STORE), g = os.get(key);
+    g.onsuccess = function () {
+      var rec = g.result, why = body.refused || {}, done = {};
+      if (!rec) return;
+      body.ack.concat(Object.keys(why)).forEach(function (id) { done[id] = true; });
+      rec.parked = rec.parked || [];
+      rec.queue = rec.queue.filter(function (e) {
+        if (why[e.id] === "paused" || why[e.id] === "terminated") rec.parked.push(e);
+        return !done[e.id];
+      });
+      os.put(rec);
+    };
+    tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
+  });
+}
+
+function sendQueue(db, rec) {  // one stored queue, in batches; rejects when the network fails
+  var s = rec.sender, batch = rec.queue.slice(0, 200);
+  if (!s || !batch.length) return Promise.resolve();
+  return fetch(s.url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": s.csrf },
+    body: JSON.stringify({ lease: s.lease, answers: batch })
+  }).then(function (r) {
+    if (r.status !== 200) return null;  // signed out, refused: the page deals with it when opened
+    return r.json().then(function (body) {
+      return settle(db, rec.attempt, body).then(function () {
+        var why = body.refused || {}, left = rec.queue.filter(function (e) { return body.ack.indexOf(e.id) < 0 && !why[e.id]; });
+        if (!left.length || left.length === rec.queue.length) return null;  // all sent, or no progress
+        return sendQueue(db, { attempt: rec.attempt, sender: s, queue: left });
+      });
+    });
+  });
+}
+
+var draining = null;
+function drain() {  // every stored queue to the server; one run at a time
+  if (draining) return draining;
+  draining = store().then(function (db) {
+    return records(db).then(function (all) {
+      return Promise.all(all.filter(function (r) { return r.queue && r.queue.length; })
+        .map(function (r) { return sendQueue(db, r); }));
+    }).finally(function () { db.close(); });
+  }).finally(function () { draining = null; });
+  return draining;
+}
+
+self.addEventListener("sync", function (event) {
+  if (event.tag === TAG) event.waitUntil(drain());
+});
+
 self.addEventListener("fetch", function (event) {
   var req = event.request, url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
+  if (req.mode === "navigate") event.waitUntil(drain().catch(function () {}));  // a page of the site opened
   var page = url.pathname === "/test/take/";
   var asset = url.pathname.indexOf("/static/junheng/") === 0;
   if (!page && !asset) return;

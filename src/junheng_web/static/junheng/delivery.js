@@ -23,7 +23,10 @@
  *
  * A service worker (/test/sw.js, delivery-sw.js) keeps a copy of this page and its assets: a
  * reload during an outage shows the kept copy, whose answers come from the store above and whose
- * clock offset is the one measured when that copy was fresh (`pageNow`).
+ * clock offset is the one measured when that copy was fresh (`pageNow`).  When a send fails the
+ * page asks the browser for a Background Sync: if the tab is closed before the network returns,
+ * the service worker sends the stored queue (with `sender`, kept beside it) once the browser is
+ * online, or else when a page of the site is next opened.
  */
 (function () {
   "use strict";
@@ -157,10 +160,17 @@
         if (state.queue.length) return flush();
       } else {
         $("message").textContent = res.body.error || "";
+        if (res.status >= 500) requestSync();
         later();
       }
       showSync();
-    }).catch(function () { inflight = null; showSync(); later(); });
+    }).catch(function () { inflight = null; showSync(); requestSync(); later(); });
+  }
+  function requestSync() {  // the service worker sends the stored queue once the browser is online, tab open or not
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      return reg.sync && reg.sync.register("junheng-answers");
+    }).catch(function () {});
   }
   function follow(body) {  // the server's word on this attempt: the proctor's hold, the end now, closed, moved
     var e = Date.parse(body.ends_at || "");
@@ -400,6 +410,8 @@
   function start(stored) {
     state = stored || { attempt: KEY, answers: {}, queue: [], seq: 0, flags: {}, current: 0 };
     state.attempt = KEY;
+    // what the service worker needs to send this queue when no page is open (delivery-sw.js, drain)
+    state.sender = { url: new URL(ANSWERS, location.href).href, csrf: csrf, lease: data.lease };
     Object.keys(data.answers).forEach(function (id) {
       var s = data.answers[id], mine = state.answers[id];
       if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
