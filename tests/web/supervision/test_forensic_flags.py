@@ -98,3 +98,33 @@ def test_forensics_job_gathers_the_sessions_answers_times_and_seats(client, worl
     assert flags == [("rapid", a4)]
     client.force_login(world.users["bob"])  # may upload, may not review
     assert client.post(reverse("session_forensics", kwargs={"session": session.pk})).status_code == 403
+
+
+def test_a_pupil_with_two_attempts_in_the_subject_is_left_out_not_a_crash(world):
+    """A pupil with attempts in two sessions of one subject (a sheet read in one, browser answers in
+    another) has two answers per item: which counts is a reviewer's decision (the two-channel
+    rule), so the forensics leave the pupil out instead of failing on the duplicate rows."""
+    import datetime as dt
+    import importlib.util
+    import uuid
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from junheng_web.cycles.forensics import forensic_inputs
+    from junheng_web.delivery.models import Answer, Attempt
+
+    spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
+    fixture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixture)
+    a0, a4 = world.pupils["A"][0].student_id, world.pupils["A"][4].student_id
+    built = fixture.build(world.cycle, world.sessions["A"], [a0, a4], ["ACDEFGHJ", "KMNPQRTW"])
+    start = timezone.now() - dt.timedelta(hours=1)
+    for session, sid, ans in ((world.sessions["A"], a0, "B"), (world.sessions["A"], a4, "A"),
+                              (world.sessions["B"], a4, "C")):
+        att = Attempt.objects.create(session=session, student_id=sid, booklet=built["booklet"])
+        for k, item in enumerate(("I1", "I4"), 1):
+            Answer.objects.create(id=uuid.uuid4(), attempt=att, item=built["items"][item], raw=ans, seq=k,
+                                  client_at=start + dt.timedelta(seconds=30 * k))
+    inputs = forensic_inputs(world.sessions["A"])
+    assert set(inputs["responses"]["person_id"]) == {a0}
