@@ -169,3 +169,27 @@ def test_paper_then_browser_is_found_again_and_the_browser_can_be_chosen(client,
     # the browser's answer counts, and none of the sheet's answers survives in the browser's gaps
     assert got["I1"] == "A" and got["I2"] == "" and got["I4"] == ""
     assert check_channels(world.cycle, "语文") == 0
+
+
+def test_sheets_read_before_the_rule_are_not_taken_for_browser_answers(client, paper):
+    """Sheets read before migration 0003 record neither their answers nor the rows they wrote;
+    0004 backfills both from the attempt, so their pupils are not flagged as two channels."""
+    import importlib
+
+    from django.apps import apps
+
+    from junheng_web.omr.models import Sheet
+    from junheng_web.omr.services import check_channels
+    from junheng_web.supervision.models import Flag
+
+    world, built, path, pid, answers = paper
+    _upload(client, world, path)
+    sheet = Sheet.objects.get()
+    written, said = sheet.written, sheet.answers
+    Sheet.objects.filter(pk=sheet.pk).update(written=[], answers={})  # as a sheet read before 0003
+    assert check_channels(world.cycle, "语文") == 1  # without the backfill: a false two-channel flag
+    Flag.objects.all().delete()
+    importlib.import_module("junheng_web.omr.migrations.0004_backfill_written").backfill(apps, None)
+    sheet.refresh_from_db()
+    assert sheet.written == written and sheet.answers == said
+    assert check_channels(world.cycle, "语文") == 0 and _scoring(world, pid)["I4"] == answers["I4"]
