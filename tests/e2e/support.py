@@ -25,3 +25,10 @@ def login(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def signed_in(browser, base: str, username: str, *, width: int = 1280, height: int = 900):
+    """A new Chinese-language page of ``width`` × ``height`` signed in as ``username``."""
+    page = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height}).new_page()
+    login(page, base, username)
+    return page

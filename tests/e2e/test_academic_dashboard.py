@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import PASSWORD, login
+from tests.e2e.support import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -27,8 +27,7 @@ def county_world(transactional_db, academic):
 
 def _open(browser, base: str, username: str, cycle):
     """Sign in and follow the home page's task to the academic dashboard; wait for the chart."""
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, username)
+    page = signed_in(browser, base, username)
     page.click(f"a[href='/cycles/{cycle.pk}/academic/']")
     page.wait_for_selector("#academic-chart[data-ready='1'] canvas")
     box = page.locator("#academic-chart canvas").first.bounding_box()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, login
+from tests.e2e.support import ARTIFACTS, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -28,8 +28,7 @@ def operator(site_world):
 def test_a_school_operator_meets_styled_errors_and_chinese_words(operator, live_server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 700}).new_page()
-    login(page, base, "school-a")
+    page = signed_in(browser, base, "school-a", width=1100, height=700)
 
     resp = page.goto(f"{base}/cycles/new/")  # only the province creates cycles
     assert resp.status == 403

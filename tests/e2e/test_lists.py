@@ -10,7 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.support import ARTIFACTS, login, student_id
+from tests.e2e.support import ARTIFACTS, signed_in, student_id
 
 pytestmark = [pytest.mark.e2e]
 
@@ -41,8 +41,7 @@ def _codes(page) -> list[str]:
 def test_a_county_user_pages_sorts_filters_exports_and_searches(many_schools, live_server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base, cycle = live_server.url, many_schools["cycle"]
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "county-410102")
+    page = signed_in(browser, base, "county-410102")
     page.goto(f"{base}/cycles/{cycle.pk}/schools/")
     assert "共 62 条" in page.locator(".toolbar .count").inner_text()
     assert page.locator("table.list tbody tr").count() == 50
@@ -108,8 +107,7 @@ def test_a_roster_with_several_kinds_of_error_is_reported_in_one_round(many_scho
     path = tmp_path / "名册（多种错误）.csv"
     path.write_bytes(frame.write_csv().encode("gb18030"))
 
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "county-410102")
+    page = signed_in(browser, base, "county-410102")
     page.goto(f"{base}/cycles/{cycle.pk}/upload/roster/")
     assert page.locator("p.template a").count() == 1
     with page.expect_download() as dl:
@@ -132,8 +130,7 @@ def test_replacing_a_school_asks_first_and_a_no_changes_nothing(many_schools, li
     from junheng_web.sampling.models import SampledSchool
 
     base, cycle = live_server.url, many_schools["cycle"]
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "county-410102")
+    page = signed_in(browser, base, "county-410102")
     page.goto(f"{base}/cycles/{cycle.pk}/schools/?q=4101020003")
     asked = []
     page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import PASSWORD, login
+from tests.e2e.support import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -42,8 +42,7 @@ def one_county(request, transactional_db, province_data):
 def test_county_charts_stay_readable_at_5_and_200_schools(one_county, live_server, browser, artifacts):
     cycle, n = one_county
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "county-410102")
+    page = signed_in(browser, base, "county-410102")
     page.goto(f"{base}/cycles/{cycle.pk}/progress/")
     page.wait_for_selector("#progress-chart[data-ready='1'] canvas")
     chart = page.locator("#progress-chart")
@@ -70,8 +69,7 @@ def province(transactional_db, province_data):
 def test_the_province_finds_who_is_behind_and_drills_down_to_the_school(province, live_server, browser, artifacts):
     cycle = province
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "province")
+    page = signed_in(browser, base, "province")
     page.goto(f"{base}/cycles/{cycle.pk}/progress/")
     page.wait_for_selector("#progress-chart[data-ready='1'] canvas")
     assert page.locator("#progress-chart").get_attribute("data-rows") == "18"  # the cities

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, PASSWORD, login
+from tests.e2e.support import ARTIFACTS, PASSWORD, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -38,8 +38,7 @@ def shelf(transactional_db, settings, tmp_path):
 def test_province_and_county_reach_their_reports_from_the_navigation(shelf: Path, live_server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 700}).new_page()
-    login(page, base, "province")
+    page = signed_in(browser, base, "province", width=1100, height=700)
     page.click("header nav >> text=报告")
     page.wait_for_url(f"{base}/reports/")
     assert page.locator("#report-counties tr[data-code]").count() == 2
@@ -48,8 +47,7 @@ def test_province_and_county_reach_their_reports_from_the_navigation(shelf: Path
     page.click("#report-annual >> text=在浏览器中阅读")
     assert "年度报告" in page.locator("h1").inner_text()
 
-    county = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 600}).new_page()
-    login(county, base, "county-410102")
+    county = signed_in(browser, base, "county-410102", width=1100, height=600)
     county.click("header nav >> text=报告")
     county.wait_for_url(f"{base}/reports/")
     assert county.locator("#report-annual").count() == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, login
+from tests.e2e.support import ARTIFACTS, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -27,8 +27,7 @@ def test_a_school_operator_sees_what_is_in_missing_and_wrong(site_world, live_se
     Job.objects.create(kind="fitness", status="failed", cycle=cycle, school=school, county=school.county,
                        error="体测.xlsx：3 处错误，未写入任何数据", issues=issues, params={"name": "体测.xlsx"})
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 800}).new_page()
-    login(page, base, "school-a")
+    page = signed_in(browser, base, "school-a", width=1100, height=800)
     page.click("text=查看本校数据报送情况")
     page.wait_for_url(f"{base}/cycles/{cycle.pk}/status/")
     assert "8 名学生" in page.locator("tr[data-item=roster]").inner_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import PASSWORD, login
+from tests.e2e.support import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -41,8 +41,7 @@ def test_a_county_reaches_its_verdict_from_the_reports_and_sees_what_to_do(two_c
                                                                             artifacts):
     _, nxt = two_cycles
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "county-410103")
+    page = signed_in(browser, base, "county-410103")
     page.click("header nav >> text=报告")
     page.click(f"#report-verdicts a[href='/cycles/{nxt.pk}/verdicts/']")
     page.wait_for_selector("#county-map[data-ready='1']")
@@ -76,8 +75,7 @@ def whole_province(transactional_db, province_data):
 def test_the_province_sorts_filters_and_maps_157_counties(whole_province, live_server, browser, artifacts):
     cycle = whole_province
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "province")
+    page = signed_in(browser, base, "province")
     page.goto(f"{base}/cycles/{cycle.pk}/verdicts/")
     page.wait_for_selector("#county-map[data-ready='1'] canvas")
     mp = page.locator("#county-map")
@@ -117,8 +115,7 @@ def test_an_uploaded_boundary_file_turns_the_dots_into_a_choropleth(whole_provin
     path = artifacts / "squares.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "admin")
+    page = signed_in(browser, base, "admin")
     try:
         page.goto(f"{base}/reports/")
         page.click("text=县级边界文件（分区着色地图）")
@@ -144,8 +141,7 @@ def test_a_county_name_with_markup_shows_as_text_in_the_map_tooltip(site_world, 
     Region.objects.filter(code="410102").update(name='<img src=x onerror="window.__xss=1">中原区')
     User.objects.create(username="province", role="province_analyst", password=make_password(PASSWORD))
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, "province")
+    page = signed_in(browser, base, "province")
     page.goto(f"{base}/cycles/{site_world['cycle'].pk}/verdicts/")
     page.wait_for_selector("#county-map[data-ready='1'] canvas")
     page.evaluate("() => echarts.getInstanceByDom(document.getElementById('county-map'))"

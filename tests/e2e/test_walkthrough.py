@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.support import PASSWORD, login
+from tests.e2e.support import PASSWORD, signed_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -109,8 +109,7 @@ def _walk(page, base: str, persona: str, artifacts, limit: int = 40) -> tuple[di
 @pytest.mark.parametrize("persona", ["province", "admin", "city", "county", "school", "reviewer", "proctor"])
 def test_every_persona_walks_its_pages_in_chinese(world, persona, live_server, browser, artifacts):
     base = live_server.url
-    page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
-    login(page, base, USERS[persona])
+    page = signed_in(browser, base, USERS[persona])
     found, seen = _walk(page, base, persona, artifacts)
     cycle = world.pk
     for path in MUST_REACH[persona]:  # each role's own main pages are one click from home
