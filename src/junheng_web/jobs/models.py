@@ -22,6 +22,9 @@ RESULT_LABELS = {"rows": _("行数"), "created": _("新增"), "updated": _("更�
                  "read": _("已读答题卡"), "duplicates": _("重复扫描"), "reviews": _("待人工核对")}
 
 
+RUN_JOB = "junheng_web.jobs.runner.run_job"  # the queue's one task (its path in django-tasks-db's table)
+
+
 class Job(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -48,7 +51,6 @@ class Job(models.Model):
     # the lease: a running job's worker writes heartbeat_at every few seconds; a job whose heartbeat
     # is older than the lease is dead (jobs.runner.reap): failed, or queued again if idempotent
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     idempotent = models.BooleanField(default=False)  # its kind may safely run again (jobs.runner.kind)
     task_id = models.CharField(max_length=64, blank=True)  # the queued task (django-tasks-db) of its latest run
     # a part of a fanned-out job (jobs.runner.enqueue_group): the parent aggregates its children
@@ -72,6 +74,15 @@ class Job(models.Model):
     def result_items(self) -> list[tuple[str, object]]:
         """The result as (label, value) pairs for the page, without the warnings (listed apart)."""
         return [(str(RESULT_LABELS.get(k, k)), v) for k, v in self.result.items() if k != "warnings"]
+
+    @property
+    def attempts(self) -> int:
+        """How many times the job has been run: its tasks the queue has started (``run_job``'s rows of
+        django-tasks-db, one per run; none in eager mode)."""
+        from django_tasks_db.models import DBTaskResult
+
+        return DBTaskResult.objects.filter(task_path=RUN_JOB, args_kwargs__args__0=self.pk,
+                                           started_at__isnull=False).count()
 
     @property
     def finished(self) -> bool:

@@ -26,7 +26,14 @@ This module adds what the platform needs on top, in the :class:`Job` row the pag
   marked failed in the library's table too.
 * **Retries.**  A job of an idempotent kind that raises an unexpected error (not bad input) is
   queued again after ``JUNHENG_JOB_RETRY_DELAY`` × 2^(attempt−1) seconds (default 5), up to
-  ``MAX_ATTEMPTS`` runs; then it fails.
+  ``MAX_ATTEMPTS`` runs; then it fails.  (Not in eager mode: there a job runs once.)
+* **One record of each run.**  Every run of a job is one task of the library's table
+  (``DBTaskResult``: its status, start, end, worker and traceback); a retry or a re-queue after a
+  dead worker is a new task.  The job's number of runs (``Job.attempts``) is counted from those
+  rows, not kept a second time; the :class:`Job` row keeps what the library has no field for —
+  the job's own state as the pages show it (bad input fails a job whose task ran fine), progress,
+  result and issues, the lease's heartbeat, the parent of a fanned-out job, and ``task_id``, its
+  latest run.
 * **Groups.**  :func:`enqueue_group` fans one piece of work out as one job (one task) per part —
   the video analysis of a session, one per recording — under a parent job whose progress and
   result aggregate its children's (the aggregator registered with :func:`group`); workers on
@@ -48,7 +55,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from django_tasks import task
@@ -119,7 +126,7 @@ def run_job(job_id: int) -> dict:
     """The one task of the queue: run job ``job_id`` if it is still queued (else nothing)."""
     now = timezone.now()
     taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0, attempts=F("attempts") + 1)
+        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0)
     if not taken:
         return {"job": job_id, "ran": False}
     run(Job.objects.get(pk=job_id))
@@ -242,9 +249,9 @@ def run(job: Job) -> None:
         mine.update(status=Job.Status.FAILED, finished_at=timezone.now(), error=str(exc))
     except Exception:  # a bug or a passing fault (database, disk): keep the traceback for the operators
         log.exception("job %s failed", job.pk)
-        attempts = Job.objects.filter(pk=job.pk).values_list("attempts", flat=True).first() or MAX_ATTEMPTS
+        attempts = job.attempts
         tb = {"traceback": traceback.format_exc()[-8000:]}
-        if job.idempotent and attempts < MAX_ATTEMPTS:
+        if job.idempotent and not eager() and attempts < MAX_ATTEMPTS:
             if mine.update(status=Job.Status.QUEUED, progress=0, heartbeat_at=None, result=tb,
                            message=f"出错，稍后重试（第 {attempts} 次） / failed; retrying (attempt {attempts})"):
                 _submit(job.pk, delay=retry_delay(attempts))
@@ -271,10 +278,10 @@ def reap(jobs=None) -> int:
     qs = ((jobs if jobs is not None else Job.objects.all()).filter(stale, status=Job.Status.RUNNING)
           .exclude(Exists(Job.objects.filter(parent=OuterRef("pk")))))
     n = 0
-    for pk, idempotent, attempts, task_id, parent_id in qs.values_list("pk", "idempotent", "attempts", "task_id",
-                                                                         "parent_id"):
+    for job in qs.only("pk", "idempotent", "task_id", "parent_id"):
+        pk, task_id, parent_id = job.pk, job.task_id, job.parent_id
         again = Job.objects.filter(stale, pk=pk, status=Job.Status.RUNNING)
-        retry = idempotent and attempts < MAX_ATTEMPTS
+        retry = job.idempotent and job.attempts < MAX_ATTEMPTS
         if retry:
             k = again.update(status=Job.Status.QUEUED, progress=0, heartbeat_at=None,
                              message="中断后重新排队 / interrupted; queued again")
