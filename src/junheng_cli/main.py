@@ -30,13 +30,47 @@ from junheng_cli import (
     synth,
 )
 
+# Click's own messages about the command line, in English only: the Chinese put before them (first match).
+_USAGE_ZH = (
+    ("does not exist", "文件或文件夹不存在"), ("is a directory", "应为文件，不是文件夹"),
+    ("is a file", "应为文件夹，不是文件"), ("is not readable", "无法读取（权限）"), ("is not writable", "无法写入（权限）"),
+    ("is not a valid integer", "应为整数"), ("is not a valid float", "应为数字"), ("is not one of", "不是可选的取值之一"),
+    ("is not in the range", "超出允许范围"), ("Missing argument", "缺少参数"), ("Missing option", "缺少必需的选项"),
+    ("Missing parameter", "缺少参数"), ("No such option", "没有这个选项"), ("No such command", "没有这个命令"),
+    ("requires an argument", "选项缺少取值"), ("unexpected extra argument", "多余的参数"),
+    ("Could not open file", "无法打开文件"), ("Invalid value", "取值无效"),
+)
+
+
+def _bilingual(exc: click.ClickException) -> click.ClickException:
+    """The exception with a Chinese statement before Click's English one (kept as it is when the
+    command already wrote Chinese)."""
+    text = exc.format_message()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return exc
+    zh = next((z for en, z in _USAGE_ZH if en in text), "命令行参数有误")
+    if isinstance(exc, click.UsageError):
+        return click.UsageError(f"{zh} / {text}", ctx=exc.ctx)
+    out = click.ClickException(f"{zh} / {text}")
+    out.exit_code = exc.exit_code
+    return out
+
 
 class JunhengGroup(click.Group):
-    """Turns every deliberate error into a bilingual message and exit code 2, never a traceback."""
+    """Turns every deliberate error into a bilingual message and exit code 2, never a traceback;
+    Click's messages about the command line (a missing file, a wrong option value) get their Chinese."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            raise _bilingual(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise _bilingual(exc) from None
         except InputError as exc:
             click.echo(exc.summary, err=True)
             for issue in exc.errors:

@@ -25,6 +25,15 @@ def _read_frame(path: Path, patterns: list[str] | None = None) -> pl.DataFrame:
     return read_frame(path, patterns, infer=True, string_columns=("school_code", "county_code", "student_id"))
 
 
+def _require_columns(files: dict[Path, tuple[pl.DataFrame, tuple[str, ...]]]) -> None:
+    """Every column a file must have (as `junheng sample draw` writes it), each missing one an issue."""
+    issues = [Issue(f"缺少列 {c}（应为 junheng sample draw 的输出）", f"missing column {c} (expected the output of "
+                    "junheng sample draw)", file=path.name, column=c)
+              for path, (frame, needed) in files.items() for c in needed if c not in frame.columns]
+    if issues:
+        raise InputError(issues)
+
+
 def _write_frame(frame: pl.DataFrame, out: Path) -> None:
     write_table(frame, out, encoding="utf-8")  # (junheng.io: text cells neutralised against formula injection)
 
@@ -365,7 +374,10 @@ def weights(pupil_sample: Path, schools_path: Path, responded_path: Path | None,
     from junheng.survey import final_weights
 
     pupils = _read_frame(pupil_sample)
-    schools = _read_frame(schools_path).filter(pl.col("role") == "sampled").with_columns(pl.lit(True).alias("sampled"))
+    schools = _read_frame(schools_path)
+    _require_columns({pupil_sample: (pupils, ("student_id", "school_code", "stratum", "base_weight")),
+                      schools_path: (schools, ("role", "school_code", "stratum", "certainty", "sort_order"))})
+    schools = schools.filter(pl.col("role") == "sampled").with_columns(pl.lit(True).alias("sampled"))
     resp = None
     if responded_path is not None:
         ids = _read_frame(responded_path)

@@ -4,6 +4,10 @@ and read every good one like its clean twin."""
 
 from __future__ import annotations
 
+import re
+
+import click
+import openpyxl
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -63,3 +67,92 @@ def test_fitness_score(tmp_path, hostile):
         assert scored.equals(reference), case.name
         if case.formula and case.name != "formula-cell.xlsx":  # the name comes out neutralised (masked: 1 char + **)
             assert "'=" in out.read_text("utf-8-sig")
+
+
+# --- the careless user: every command that reads a file, given the wrong thing -------------------
+# (a missing path, a folder, an empty file, a GB18030 CSV that is not the expected table, a workbook
+# whose only sheet is some other sheet, broken JSON, a file named .parquet that is not Parquet): a
+# bilingual message and exit code 2, never a traceback.
+
+NO_FILE_INPUT = {"backup", "restore", "demo", "synth", "serve", "site serve", "site prepare", "site export",
+                 "delivery export", "report annual", "report county", "report school", "sample run", "sample lists",
+                 "video reanalyse", "levels show", "items export", "booklets design", "fitness census"}
+VALUES = {"--subject": "数学", "--year": "2022", "--seed": "1", "--room": "101:6x8", "--weight": "weight",
+          "--method": "bookmark", "--site": "T01", "--session": "语文", "--questionnaire": "S2022", "--panel": "p",
+          "--date": "2022-07-01", "--per-booklet": "3"}
+NAMED_FILES = {"--bank", "--items", "--design", "--schools", "--pupils", "--judgements", "--scale", "--centre-key",
+               "--key", "--responses", "--seating", "--events", "--blocks"}
+
+
+def _leaves(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _leaves(command, (*prefix, name))
+        elif " ".join((*prefix, name)) not in NO_FILE_INPUT:
+            yield (*prefix, name), command
+
+
+def _careless_files(folder):
+    folder.mkdir()
+    (folder / "folder").mkdir()
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "gb18030.csv").write_bytes("学籍号,姓名,性别\nG41010220120101001X,张三,男\n".encode("gb18030"))
+    wb = openpyxl.Workbook()
+    wb.active.title = "Sheet9"
+    wb.active.append(["甲", "乙"])
+    wb.active.append([1, 2])
+    wb.save(folder / "other-sheet.xlsx")
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+    (folder / "not.parquet").write_bytes(b"PAR1 not parquet")
+    return {"missing": folder / "nope.csv", "folder": folder / "folder", "empty": folder / "empty.csv",
+            "gb18030": folder / "gb18030.csv", "other-sheet": folder / "other-sheet.xlsx",
+            "broken-json": folder / "broken.json", "not-parquet": folder / "not.parquet"}
+
+
+def _args(path, command, bad, out):
+    """The command with ``bad`` as every file it reads and harmless values for its other required options."""
+    args = list(path)
+    args += [str(bad) for p in command.params if isinstance(p, click.Argument)]
+    for p in command.params:
+        if isinstance(p, click.Option) and p.required:
+            o = p.opts[0]
+            value = (str(out / o.strip("-")) if o in ("-o", "--out", "--codes") else
+                     str(bad) if o in NAMED_FILES else VALUES.get(o, "1"))
+            args += [o, value]
+    return args
+
+
+def _assert_refused(result, what):
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not crashed, (what, repr(result.exception))
+    assert result.exit_code == 2, (what, result.exit_code, result.output[-400:])
+    assert "Traceback" not in result.output, what
+    assert re.search(r"[\u4e00-\u9fff]", result.output) and re.search(r"[A-Za-z]{3}", result.output), (
+        what, "not bilingual", result.output[-400:])
+
+
+LEAVES = list(_leaves(cli))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path,command", LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
+def test_a_careless_user_gets_a_message_not_a_traceback(tmp_path, path, command):
+    files = _careless_files(tmp_path / "in")
+    for case, bad in files.items():
+        out = tmp_path / f"out-{case}"
+        out.mkdir()
+        result = CliRunner().invoke(cli, _args(path, command, bad, out))
+        _assert_refused(result, (" ".join(path), case))
+
+
+@pytest.mark.parametrize("args", [
+    ["fitnes"], ["--bogus"], ["irt", "calibrate", "x.parquet", "--model", "9pl", "-o", "o.csv"],
+    ["fitness", "score"], ["survey", "estimate", "d.csv"], ["booklets", "design", "--blocks", "seven"],
+    ["materials", "seating", "p.csv", "--room", "101", "--seed", "x", "-o", "plan.pdf"],
+], ids=lambda a: " ".join(a))
+def test_a_wrong_command_line_is_explained_in_both_languages(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.parquet").write_bytes(b"")
+    (tmp_path / "d.csv").write_text("a\n1\n", encoding="utf-8")
+    (tmp_path / "p.csv").write_text("a\n1\n", encoding="utf-8")
+    _assert_refused(CliRunner().invoke(cli, args), args)

@@ -185,6 +185,9 @@ def read_qti(path: str | Path) -> ItemBank:
     else:
         raise InputError(Issue(rule_zh="应为 QTI 包（文件夹或 zip）", rule_en="expected a QTI package (folder or zip)",
                                file=path.name))
+    if not [n for n in names if n != "imsmanifest.xml"]:
+        raise InputError(Issue(rule_zh="QTI 包中没有题目文件（*.xml）", rule_en="no item files (*.xml) in the QTI package",
+                               file=path.name))
     meta: dict[str, dict[str, str]] = {}
     if "imsmanifest.xml" in names:
         man, found = _parse_xml(read("imsmanifest.xml"), "imsmanifest.xml")

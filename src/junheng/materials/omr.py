@@ -96,7 +96,16 @@ class SheetLayout:
 
     @classmethod
     def load(cls, path: str | Path) -> SheetLayout:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        path = Path(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParameterError(f"{path.name}: 不是答题卡版式文件（应为 UTF-8 JSON） / not an answer-sheet layout "
+                                 "(expected UTF-8 JSON)") from None
+        try:
+            return cls.from_json(text)
+        except ParameterError as exc:
+            raise ParameterError(f"{path.name}: {exc}") from None
 
     def bubbles(self) -> pl.DataFrame:
         """Every bubble: ``part`` (id/item), ``key`` (id column number or item id), ``index`` (of the
