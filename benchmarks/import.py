@@ -6,6 +6,13 @@ same database, is the per-row ORM path — ``Pupil(...).save()`` for 5,000 new p
 ``update_or_create`` for 2,000, the per-row form of an idempotent upsert); the ratio is bulk
 rows/s over ORM rows/s. ``JUNHENG_BENCH_ROWS`` changes the size (default 1,000,000).
 
+Many small files (the demo's registry stage: one roster per county): the synthetic province at
+``JUNHENG_BENCH_SCALE`` (default 0.3: ~9,000 schools), its first ``JUNHENG_BENCH_FILES`` rosters
+(default 20) imported into an empty registry and then again (nothing changes), by the current
+path and by the previous per-file lookups (``_import_baseline``: every school as a Polars frame,
+the ORM's ``__in`` for 学籍号 registered elsewhere), alternating, twice each; the ratio is the
+baseline's CPU seconds over the current path's. ``JUNHENG_BENCH_ROWS=0`` runs only this case.
+
     .venv/bin/python benchmarks/run.py import
 """
 
@@ -22,6 +29,9 @@ from pathlib import Path
 ROWS = int(os.environ.get("JUNHENG_BENCH_ROWS", "1000000"))
 ORM_ROWS = 5_000
 ORM_UPSERT_ROWS = 2_000
+SCALE = float(os.environ.get("JUNHENG_BENCH_SCALE", "0.3"))
+FILES = int(os.environ.get("JUNHENG_BENCH_FILES", "20"))
+REPEATS = 2
 
 
 def make_files(folder: Path, n: int) -> tuple[Path, Path, Path]:
@@ -125,6 +135,61 @@ def worker(folder: Path) -> dict:
     return out
 
 
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process (Polars' pool too)
+    return r.ru_utime + r.ru_stime
+
+
+def small_files_worker(folder: Path) -> dict:
+    """Import the synthetic province's first FILES rosters by the current and the baseline path."""
+    from junheng_web.bootstrap import setup
+
+    setup()
+    from django.db import connection
+
+    from junheng_web.registry import services
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _import_baseline
+
+    current = (services._school_ids, services._registered_elsewhere)
+    baseline = (_import_baseline.school_ids, _import_baseline.registered_elsewhere)
+    services.import_schools(folder / "schools.xlsx")
+    files = sorted((folder / "rosters").glob("*.csv"))[:FILES]
+    out: dict = {"vendor": connection.vendor, "files": len(files), "cpu": {}, "rows": 0}
+    for _ in range(REPEATS):
+        for label, (schools, elsewhere) in (("baseline", baseline), ("current", current)):
+            services._school_ids, services._registered_elsewhere = schools, elsewhere
+            with connection.cursor() as cur:
+                cur.execute("DELETE FROM registry_pupil")
+                cur.execute("DELETE FROM registry_schoolclass")
+            for phase in ("import", "reimport"):
+                c, created, changed = _cpu(), 0, 0
+                for f in files:
+                    r = services.import_pupils(f)
+                    created, changed = created + r.created, changed + r.created + r.updated
+                cpu = _cpu() - c
+                if phase == "reimport" and changed:
+                    raise SystemExit(f"{label}: the second import changed {changed} pupils")
+                if phase == "import":
+                    out["rows"] = created
+                key = f"{label}_{phase}"
+                out["cpu"][key] = min(out["cpu"].get(key, cpu), cpu)
+    services._school_ids, services._registered_elsewhere = current
+    return out
+
+
+def _report_small(res: dict) -> None:
+    cpu = res["cpu"]
+    for phase in ("import", "reimport"):
+        b, c = cpu[f"baseline_{phase}"], cpu[f"current_{phase}"]
+        print(f"  [{res['vendor']}] {res['files']} small rosters ({res['rows']:,} pupils), {phase}: "
+              f"{c:.2f} CPU-s ({c / res['files'] * 1000:.0f} ms/file) vs baseline lookups {b:.2f} CPU-s "
+              f"— ×{b / c:.2f}")
+
+
 def _report(res: dict, n: int) -> None:
     orm = ORM_ROWS / res["orm_save_s"]
     upsert = ORM_UPSERT_ROWS / res["orm_upsert_s"]
@@ -137,7 +202,30 @@ def _report(res: dict, n: int) -> None:
           f"{n / res['rerun_s']:,.0f} rows/s")
 
 
+def _run_worker(flag: str, folder: Path, url: str) -> dict:
+    env = {**os.environ, "JUNHENG_DATABASE_URL": url, "JUNHENG_HOME": str(folder / "home")}
+    proc = subprocess.run([sys.executable, __file__, flag, str(folder)], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:])
+        raise SystemExit(proc.returncode)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def small_files() -> None:
+    from junheng_cli.synth import write_synthetic
+
+    with tempfile.TemporaryDirectory(prefix="junheng-bench-import-small-") as tmp:
+        folder = Path(tmp)
+        manifest = write_synthetic(folder, SCALE, 2022)
+        print(f"  synthetic province at scale {SCALE}: {manifest['schools']['rows']:,} schools, "
+              f"{manifest['pupils']:,} pupils in {len(manifest['rosters'])} rosters")
+        _report_small(_run_worker("--small-worker", folder, f"sqlite:///{folder / 'bench.sqlite3'}"))
+
+
 def main() -> None:
+    small_files()
+    if ROWS <= 0:
+        return
     with tempfile.TemporaryDirectory(prefix="junheng-bench-import-") as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
@@ -150,17 +238,13 @@ def main() -> None:
         else:
             print("  (PostgreSQL skipped: set JUNHENG_BENCH_DATABASE_URL=postgresql://… to measure it)")
         for _, url in targets:
-            env = {**os.environ, "JUNHENG_DATABASE_URL": url, "JUNHENG_HOME": str(folder / "home")}
-            proc = subprocess.run([sys.executable, __file__, "--worker", str(folder)], env=env, capture_output=True,
-                                  text=True)
-            if proc.returncode != 0:
-                print(proc.stderr[-3000:])
-                raise SystemExit(proc.returncode)
-            _report(json.loads(proc.stdout.strip().splitlines()[-1]), ROWS)
+            _report(_run_worker("--worker", folder, url), ROWS)
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(Path(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--small-worker":
+        print(json.dumps(small_files_worker(Path(sys.argv[2]))))
     else:
         main()

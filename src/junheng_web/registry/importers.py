@@ -111,6 +111,18 @@ def upsert_staged(table: str, key: tuple[str, ...], columns: list[str], *, touch
     return UpsertCounts(created=created, updated=total - created - unchanged, unchanged=unchanged)
 
 
+def fetch_rows(sql: str, params: list | tuple = ()) -> list[tuple]:
+    """One query through the connection's cursor → its rows as tuples (no ORM objects)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def fetch_pairs(sql: str, params: list | tuple = ()) -> dict:
+    """One two-column query → ``{first: second}`` (e.g. a code → id lookup), no frame built."""
+    return dict(fetch_rows(sql, params))
+
+
 def fetch_frame(sql: str, params: list | tuple = (), schema: dict | None = None) -> pl.DataFrame:
     """One query through the connection's cursor → a Polars frame (no ORM objects)."""
     with connection.cursor() as cur:
