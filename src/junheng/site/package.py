@@ -287,6 +287,17 @@ def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey
     return Package(manifest, _unzip(plain, what))
 
 
+def read_package(path: Path) -> bytes:
+    """The bytes of the package file ``path``; a file larger than ``MAX_PACKAGE`` is refused by its
+    size before anything is read (a stray disk image on a USB stick is not loaded into memory)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_PACKAGE:
+        raise PackageError(f"{path.name} 过大（{size} 字节，上限 {MAX_PACKAGE}），不是数据包 / {path.name} is "
+                           f"{size} bytes, more than a package may be ({MAX_PACKAGE}): refused")
+    return path.read_bytes()
+
+
 def write_package(blob: bytes, path: Path) -> Path:
     """Write ``blob`` to ``path`` through a temporary file (a half-written package is never left)."""
     path = Path(path)

@@ -137,3 +137,17 @@ def test_result_keys_are_derived_per_site_package(centre):
     assert pkg.files == FILES
     with pytest.raises(PackageError, match="无法解密"):
         open_package(blob, kind="result", site="T41", trusted=a.public_key(), key=result_key(centre, "T41", "p2", "c"), now=NOW)
+
+
+def test_a_file_larger_than_a_package_is_refused_by_its_size_before_it_is_read(tmp_path, monkeypatch):
+    import junheng.site.package as package
+    from junheng.site import read_package
+
+    monkeypatch.setattr(package, "MAX_PACKAGE", 64)
+    small, big = tmp_path / "a.jhresult", tmp_path / "b.jhresult"
+    small.write_bytes(b"x" * 64)
+    big.write_bytes(b"x" * 65)
+    assert read_package(small) == b"x" * 64
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: pytest.fail("read before the size was checked"))
+    with pytest.raises(PackageError, match="过大"):
+        read_package(big)
