@@ -5,7 +5,9 @@ as many clips without any event, sparse (keyframe-only) clips and clips with a p
 flag of the event's kind overlapping the event is a hit, every other flag of a kind is a false
 alarm. Thresholds: the tests' short ones (durations of seconds, not minutes; in the low-motion and
 motionless rooms the still rule keeps its 600 s).  Replays in rooms where little moves, talking on a
-sound track (``audio_flags``) and live low-motion and motionless rooms are part of the set.  Prints the
+sound track (``audio_flags``) and live low-motion and motionless rooms, replays of a motionless room at each phase to the sampling, re-filmed replays (fresh
+noise on the copy), a fan and a swinging lamp are part of the set (``JUNHENG_BENCH_ONLY=text``: only
+the planted rows whose name contains it, while iterating).  Prints the
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
     .venv/bin/python benchmarks/run.py video
