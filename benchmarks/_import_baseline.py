@@ -8,7 +8,8 @@ from __future__ import annotations
 import polars as pl
 
 
-def school_ids() -> dict[str, int]:
+def school_ids(codes: list[str] | None = None) -> dict[str, int]:
+    """Every registered school (``codes`` ignored: the current path looks up only those)."""
     from junheng_web.registry import importers
     from junheng_web.registry.models import School
 

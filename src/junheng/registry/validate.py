@@ -191,6 +191,15 @@ def _grade(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     return g, frame["grade"].is_not_null() & g.is_null()
 
 
+def roster_school_codes(raw: RawTable) -> list[str]:
+    """The distinct 学校标识码 a pupil roster names, normalised exactly as :func:`validate_pupils`
+    compares them with ``known_schools`` (so a caller can look up only these schools)."""
+    frame, _, _ = resolve_columns(raw, PUPILS)
+    if "school_code" not in frame.columns:
+        return []
+    return sorted(_codes_only(frame["school_code"]).drop_nulls().unique().to_list())
+
+
 def validate_pupils(raw: RawTable, known_schools=None, known_counties=None, *,
                     school_year: int | None = None) -> tuple[pl.DataFrame, list[Issue]]:
     """Check a pupil roster against every rule; returns (typed frame, issues).
@@ -272,4 +281,4 @@ def validate_pupils(raw: RawTable, known_schools=None, known_counties=None, *,
     return out, ck.issues
 
 
-__all__ = ["county_codes", "divisions", "ethnicities", "validate_pupils", "validate_schools"]
+__all__ = ["county_codes", "divisions", "ethnicities", "roster_school_codes", "validate_pupils", "validate_schools"]

@@ -21,7 +21,14 @@ from django.db import transaction
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.io import ROW, annotate_workbook, read_table
-from junheng.registry import PUPILS, SCHOOLS, divisions, validate_pupils, validate_schools
+from junheng.registry import (
+    PUPILS,
+    SCHOOLS,
+    divisions,
+    roster_school_codes,
+    validate_pupils,
+    validate_schools,
+)
 from junheng_web.accounts.scoping import restrict
 from junheng_web.registry import importers
 from junheng_web.registry.models import Cycle, Pupil, Region, School, SchoolClass
@@ -98,10 +105,16 @@ def ensure_regions() -> int:
     return created
 
 
-def _school_ids() -> dict[str, int]:
-    """学校标识码 → id of every registered school: one query, its rows straight into a dict
-    (no frame built: a roster import asks once per file, a province has ~29,000 schools)."""
-    return importers.fetch_pairs(f"SELECT code, id FROM {School._meta.db_table}")
+def _school_ids(codes: list[str]) -> dict[str, int]:
+    """学校标识码 → id of those of ``codes`` that are registered, in chunks of 5,000 (SQLite takes
+    at most 32,766 parameters): a roster names a county's schools, the province has ~29,000, and
+    a roster import asks once per file."""
+    out: dict[str, int] = {}
+    for k in range(0, len(codes), 5000):
+        chunk = codes[k:k + 5000]
+        out.update(importers.fetch_pairs(f"SELECT code, id FROM {School._meta.db_table} "
+                                         f"WHERE code IN ({', '.join(['%s'] * len(chunk))})", chunk))
+    return out
 
 
 def _county_ids() -> dict[str, int]:
@@ -188,7 +201,7 @@ def import_pupils(path: str | Path, *, user=None, school: School | None = None, 
         raw.file = result.file = file_name
     result.dry_run = dry_run
     progress(0.05, "校验 validating")
-    schools = _school_ids()
+    schools = _school_ids(roster_school_codes(raw))
     frame, issues = validate_pupils(raw, known_schools=set(schools), known_counties=set(_county_ids()),
                                     school_year=school_year)
     if school is not None:

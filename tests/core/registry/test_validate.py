@@ -8,7 +8,7 @@ import polars as pl
 
 from junheng.io import read_table
 from junheng.registry.schemas import PUPILS, SCHOOLS
-from junheng.registry.validate import divisions, validate_pupils, validate_schools
+from junheng.registry.validate import divisions, roster_school_codes, validate_pupils, validate_schools
 
 
 def _pupils(tmp_path, make, rows, **kw):
@@ -127,6 +127,25 @@ def test_unknown_school_and_required_cells(tmp_path, make):
         (4, "学校标识码", "学校标识码 must be 10 digits"),
         (2, "学校标识码", "school not in the school register (import the schools first)"),
     ]
+
+
+def test_roster_school_codes_are_the_codes_the_school_check_compares(tmp_path, make):
+    """The web import looks up only these schools: a code written with spaces or lower-case
+    letters must come out as validate_pupils compares it, or a registered school would be
+    reported unknown (and a file wrongly rejected)."""
+    rows = make.pupil_rows(5)
+    code = make.SCHOOL_A
+    rows[0][5] = f" {code[:4]} {code[4:]} "
+    rows[1][5] = ""
+    rows[2][5] = "2141999999"
+    rows[3][5] = "21410a"
+    raw = read_table(make.write_csv(tmp_path / "p.csv", make.PUPIL_HEADERS, rows), expected_headers=PUPILS)
+    codes = roster_school_codes(raw)
+    assert codes == sorted({code, "2141999999", "21410A"})
+    registered = {code}  # what the database would return for these codes
+    _, issues = validate_pupils(raw, known_schools=registered & set(codes))
+    unknown = [(i.row, i.value) for i in issues if i.rule_en.startswith("school not in")]
+    assert unknown == [(4, "2141999999")]
 
 
 def test_schools_every_rule(tmp_path, make):
