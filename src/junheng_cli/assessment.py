@@ -102,7 +102,7 @@ def _score(raw: Path, bank: Path, assignment: Path | None, design: tuple[str, ..
         resp = resp.with_columns(pl.col("position").cast(pl.Int32, strict=False))
     if assignment is not None:
         if not design or blocks is None:
-            raise ParameterError("--booklets needs --design and --blocks")
+            raise ParameterError("--booklets 须同时给出 --design 和 --blocks / --booklets needs --design and --blocks")
         asg = read_table(assignment, required=("student_id", "booklet"), string_columns=("student_id", "booklet"))
         blk = read_table(blocks, required=("item_id", "block", "order")).with_columns(pl.col("order").cast(pl.Int32))
         bi = pl.concat([booklet_items(BookletDesign.from_json(read_json(d, what=DESIGN_FILE)), blk) for d in design])
@@ -178,7 +178,7 @@ def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached
         bk = read_table(assignment, string_columns=("student_id", "booklet")).select(
             pl.col("student_id").alias("person_id"), "booklet")
     if dif and pupils is None:
-        raise ParameterError("--dif needs --pupils")
+        raise ParameterError("--dif 须同时给出 --pupils / --dif needs --pupils")
     groups, pairs = None, []
     if dif:
         groups = read_table(pupils, required=("student_id",), string_columns=("student_id",)).rename(
@@ -188,9 +188,9 @@ def items_analyse(raw: Path, bank: Path, assignment, design, blocks, not_reached
                 col, levels = spec.split("=", 1)
                 ref, foc = levels.split(",", 1)
             except ValueError:
-                raise ParameterError(f"--dif must look like COL=REF,FOCAL; got {spec!r}") from None
+                raise ParameterError(f"--dif 应为 列=参照组,焦点组 / --dif must look like COL=REF,FOCAL; got {spec!r}") from None
             if col not in groups.columns:
-                raise ParameterError(f"--dif: the pupils table has no column {col!r}")
+                raise ParameterError(f"--dif: 学生表中没有列 {col!r} / the pupils table has no column {col!r}")
             groups = groups.with_columns(pl.col(col).cast(pl.String))
             pairs.append((col, ref, foc))
     sheets = item_analysis(scored, b, booklets=bk, groups=groups, dif=tuple(pairs))
@@ -289,7 +289,7 @@ def booklets_assign(pupils: Path, designs: tuple[str, ...], seed: int, mask: boo
     for spec in designs:
         subject, _, path = spec.partition("=")
         if not path or not Path(path).exists():
-            raise ParameterError(f"--design must be SUBJECT=FILE with an existing file; got {spec!r}")
+            raise ParameterError(f"--design 应为 学科=文件（文件须存在） / --design must be SUBJECT=FILE with an existing file; got {spec!r}")
         parsed[subject] = BookletDesign.from_json(read_json(path, what=DESIGN_FILE))
     p = read_table(pupils, required=("student_id", "school_code"), string_columns=("student_id", "school_code"))
     out = assign_booklets(p, parsed, random_state=seed)

@@ -97,7 +97,8 @@ def template(roster: Path, outdir: Path) -> None:
 
     df = _read_roster(roster)
     if df.filter(pl.col("grade").is_null()).height if "grade" in df.columns else True:
-        raise ParameterError("roster: every pupil needs a grade (年级 1–9 or 年级编号 11–16, 21–23)")
+        raise ParameterError("名单中每名学生都须有年级（年级 1–9 或 年级编号 11–16、21–23） / roster: every pupil needs a grade (年级 1–9 or "
+                             "年级编号 11–16, 21–23)")
     paths = write_entry_workbooks(df, outdir)
     click.echo(f"{len(paths)} 个班级录入表 / class workbooks → {outdir}")
 
@@ -149,7 +150,8 @@ def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> No
     keys = [k.strip() for k in by.split(",") if k.strip()]
     missing = [k for k in keys if k not in df.columns]
     if missing:
-        raise ParameterError(f"--by: no column {missing} in {infile.name}; columns: {', '.join(df.columns[:40])}")
+        raise ParameterError(f"--by: {infile.name} 中没有列 {missing} / no column {missing} in {infile.name}; "
+                             f"columns: {', '.join(df.columns[:40])}")
     table = summarize(df, keys, weight=None if unweighted else "auto")
     _emit_rates(table, keys, outfile, f"{table.height} 组 / groups")
 

@@ -29,7 +29,7 @@ def confusion(a: np.ndarray, b: np.ndarray, categories: np.ndarray | None = None
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape:
-        raise ParameterError("the two raters' score arrays must have the same length")
+        raise ParameterError("两位评分员的评分个数须相同 / the two raters' score arrays must have the same length")
     cats = np.unique(np.concatenate([a, b])) if categories is None else np.asarray(categories)
     ia = np.searchsorted(cats, a)
     ib = np.searchsorted(cats, b)
@@ -59,7 +59,7 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray, *, weights: str | None = None,
         elif weights == "linear":
             w = 1 - d
         else:
-            raise ParameterError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}")
+            raise ParameterError(f"权重须为 None、linear 或 quadratic / weights must be None, 'linear' or 'quadratic'; got {weights!r}")
     po_w, pe_w = (w * p).sum(), (w * pe).sum()
     if np.isclose(pe_w, 1.0):
         return float("nan")
@@ -70,7 +70,7 @@ def double_marked_pairs(markings: pl.DataFrame) -> pl.DataFrame:
     """``person_id, item_id, score_1, score_2`` for the responses marked at least twice."""
     for c in ("person_id", "item_id", "rater", "score"):
         if c not in markings.columns:
-            raise ParameterError(f"markings need a {c!r} column")
+            raise ParameterError(f"评分表缺少列 {c!r} / markings need a {c!r} column")
     m = markings.sort("person_id", "item_id", "rater").with_columns(
         pl.int_range(pl.len()).over("person_id", "item_id").alias("_k"))
     wide = m.filter(pl.col("_k") < 2).pivot(on="_k", index=["person_id", "item_id"], values="score")

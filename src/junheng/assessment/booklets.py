@@ -65,9 +65,9 @@ class BookletDesign:
             object.__setattr__(self, "booklet_ids", tuple(f"B{i + 1:02d}" for i in range(len(self.booklets))))
         unknown = {b for bk in self.booklets for b in bk} - set(self.blocks)
         if unknown:
-            raise ParameterError(f"booklets use unknown blocks: {sorted(unknown)}")
+            raise ParameterError(f"题本用到未定义的题组 / booklets use unknown blocks: {sorted(unknown)}")
         if set(self.anchor_blocks) - set(self.blocks):
-            raise ParameterError(f"anchor blocks not in the design: {sorted(set(self.anchor_blocks) - set(self.blocks))}")
+            raise ParameterError(f"锚题组不在设计中 / anchor blocks not in the design: {sorted(set(self.anchor_blocks) - set(self.blocks))}")
 
     @property
     def v(self) -> int:
@@ -127,7 +127,7 @@ class BookletDesign:
             return cls(blocks=tuple(d["blocks"]), booklets=tuple(tuple(v) for v in d["booklets"].values()),
                        anchor_blocks=tuple(d.get("anchor_blocks", ())), booklet_ids=tuple(d["booklets"]))
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ParameterError(f"not a booklet design: {exc}") from None
+            raise ParameterError(f"不是题本设计文件 / not a booklet design: {exc}") from None
 
 
 def cyclic_bib(v: int, k: int, *, prefix: str = "K", anchor_blocks: int = 0) -> BookletDesign:
@@ -137,9 +137,9 @@ def cyclic_bib(v: int, k: int, *, prefix: str = "K", anchor_blocks: int = 0) -> 
     anchors (items shared with earlier cycles).
     """
     if not (isinstance(v, int) and isinstance(k, int)) or not 1 <= k <= v or v > 60:
-        raise ParameterError(f"need 1 ≤ k ≤ v ≤ 60 blocks; got v={v}, k={k}")
+        raise ParameterError(f"题组数须满足 1 ≤ k ≤ v ≤ 60 / need 1 ≤ k ≤ v ≤ 60 blocks; got v={v}, k={k}")
     if not 0 <= anchor_blocks <= v:
-        raise ParameterError(f"anchor_blocks must be 0..{v}; got {anchor_blocks}")
+        raise ParameterError(f"锚题组数须在 0..{v} / anchor_blocks must be 0..{v}; got {anchor_blocks}")
     d = find_difference_set(v, k) if k < v else None
     base = d if d is not None else tuple(range(k))
     names = tuple(f"{prefix}{i + 1}" for i in range(v))
@@ -158,10 +158,11 @@ def assemble_blocks(items: pl.DataFrame, n_blocks: int, *, anchors: list[str] | 
     serpentine (1, 2, …, n, n, …, 1), which equalises block sums. Returns ``item_id, block, order``.
     """
     if n_blocks < 1 or not 0 <= n_anchor_blocks <= n_blocks:
-        raise ParameterError(f"need n_blocks ≥ 1 and 0 ≤ n_anchor_blocks ≤ n_blocks; got {n_blocks}, {n_anchor_blocks}")
+        raise ParameterError(f"题组数须 ≥ 1，锚题组数须在 0 与题组数之间 / need n_blocks ≥ 1 and 0 ≤ n_anchor_blocks ≤ n_blocks; "
+                             f"got {n_blocks}, {n_anchor_blocks}")
     anchors = set(anchors or [])
     if anchors and n_anchor_blocks == 0:
-        raise ParameterError("anchor items given but n_anchor_blocks is 0")
+        raise ParameterError("给了锚题但锚题组数为 0 / anchor items given but n_anchor_blocks is 0")
     rng = np.random.default_rng(random_state)
     df = items.with_columns(pl.Series("_u", rng.random(items.height)))
     if "content_domain" not in df.columns:
@@ -174,7 +175,7 @@ def assemble_blocks(items: pl.DataFrame, n_blocks: int, *, anchors: list[str] | 
         if group.height == 0:
             continue
         if not blocks:
-            raise ParameterError("no blocks left for the non-anchor items")
+            raise ParameterError("非锚题没有可用的题组 / no blocks left for the non-anchor items")
         g = group.sort(sort_cols)
         n = len(blocks)
         i = np.arange(g.height)
@@ -203,10 +204,10 @@ def assign_booklets(pupils: pl.DataFrame, designs: dict[str, BookletDesign], *, 
     assignment.
     """
     if not designs:
-        raise ParameterError("at least one subject design is needed")
+        raise ParameterError("至少需要一个学科的题本设计 / at least one subject design is needed")
     for col in ("student_id", school):
         if col not in pupils.columns:
-            raise ParameterError(f"pupils need a {col!r} column")
+            raise ParameterError(f"学生表缺少列 {col!r} / pupils need a {col!r} column")
     rng = np.random.default_rng(random_state)
     subjects = list(designs)
     df = pupils.select("student_id", school, *(["subject"] if "subject" in pupils.columns else []))
@@ -222,7 +223,7 @@ def assign_booklets(pupils: pl.DataFrame, designs: dict[str, BookletDesign], *, 
     else:
         bad = set(df["subject"].unique().to_list()) - set(subjects)
         if bad:
-            raise ParameterError(f"no booklet design for subject(s) {sorted(map(str, bad))}")
+            raise ParameterError(f"这些学科没有题本设计 / no booklet design for subject(s) {sorted(map(str, bad))}")
     parts = []
     for subj, design in designs.items():
         g = df.filter(pl.col("subject") == subj)

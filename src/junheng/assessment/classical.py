@@ -116,7 +116,7 @@ def cronbach_alpha(x: np.ndarray) -> float:
     """Cronbach's alpha of a complete ``persons × items`` matrix (ddof = 1)."""
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[1] < 2 or x.shape[0] < 2:
-        raise ParameterError("alpha needs at least 2 persons and 2 items")
+        raise ParameterError("计算 α 至少需要 2 人、2 题 / alpha needs at least 2 persons and 2 items")
     k = x.shape[1]
     return float(k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1)))
 
@@ -258,9 +258,9 @@ def mantel_haenszel_dif(scored: pl.DataFrame, groups: pl.DataFrame, *, group: st
     alpha_mh, mh_d_dif, se, chi2, p_value, ets``.
     """
     if group not in groups.columns:
-        raise ParameterError(f"groups has no column {group!r}")
+        raise ParameterError(f"分组表中没有列 {group!r} / groups has no column {group!r}")
     if matching is not None and matching not in groups.columns:
-        raise ParameterError(f"groups has no column {matching!r}")
+        raise ParameterError(f"分组表中没有列 {matching!r} / groups has no column {matching!r}")
     c = _coded(scored, booklets)
     ni, nb = len(c.items), len(c.booklets)
     gp, _ = encode(groups["person_id"].cast(scored.schema["person_id"]), c.persons)

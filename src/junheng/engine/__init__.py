@@ -40,11 +40,11 @@ def census_summary(path: str | Path, by: Sequence[str] = ("grade", "sex"), *, we
         try:
             import pyspark  # noqa: F401
         except ImportError as exc:  # pyspark is an optional extra
-            raise ParameterError("engine 'spark' needs pyspark: pip install 'junheng[spark]' (and Java 17)") from exc
+            raise ParameterError("spark 引擎需要 pyspark / engine 'spark' needs pyspark: pip install 'junheng[spark]' (and Java 17)") from exc
         from junheng.engine.spark import summarize_spark
 
         return summarize_spark(str(path), by, weight=weight)
-    raise ParameterError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    raise ParameterError(f"未知的引擎 / engine must be one of {', '.join(ENGINES)}; got {engine!r}")
 
 
 __all__ = ["ENGINES", "census_summary"]

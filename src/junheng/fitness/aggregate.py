@@ -192,11 +192,12 @@ def summarize(
     """
     missing = [c for c in (*by, "rating", "complete", "exempt") if c not in scored.columns]
     if missing:
-        raise ParameterError(f"summarize: the scored frame lacks {missing}; score it with score_fitness first")
+        raise ParameterError(f"不是评分结果（缺少列 {missing}），请先评分 / summarize: the scored frame lacks {missing}; score it with "
+                             "score_fitness first")
     if weight == "auto":
         weight = "weight" if "weight" in scored.columns else None
     if weight is not None and weight not in scored.columns:
-        raise ParameterError(f"summarize: no weight column {weight!r}")
+        raise ParameterError(f"没有权重列 {weight!r} / summarize: no weight column {weight!r}")
     from junheng.fitness.items import BMI_CLASSES, RATINGS, VISION_CLASSES
 
     def enum_codes(name: str, labels) -> np.ndarray:
@@ -257,7 +258,7 @@ def summarize_levels(
         parts.append(s.with_columns(pl.lit(level or "all").alias("level"), unit.alias("unit"))
                      .drop([level] if level else []))
     if not parts:
-        raise ParameterError("summarize_levels: none of the levels is a column of the frame")
+        raise ParameterError("所给等级都不是表中的列 / summarize_levels: none of the levels is a column of the frame")
     out = pl.concat(parts, how="diagonal_relaxed")
     front = ["level", "unit", *breakdown]
     return out.select(front + [c for c in out.columns if c not in front])

@@ -124,7 +124,7 @@ def write_entry_workbooks(roster: pl.DataFrame, out_dir: str | Path) -> list[Pat
 
     need = {"student_id", "name", "sex", "grade"}
     if not need <= set(roster.columns):
-        raise ParameterError(f"write_entry_workbooks: the roster needs {sorted(need - set(roster.columns))}")
+        raise ParameterError(f"名单缺少列 / write_entry_workbooks: the roster needs {sorted(need - set(roster.columns))}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keys = [c for c in ("school_code", "grade", "class_code") if c in roster.columns]

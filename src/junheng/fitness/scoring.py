@@ -53,7 +53,7 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=N
     """
     for col in ("grade", "sex"):
         if col not in df.columns:
-            raise ParameterError(f"score_fitness: the frame needs a {col!r} column")
+            raise ParameterError(f"缺少列 {col!r} / score_fitness: the frame needs a {col!r} column")
     grade = df["grade"].cast(pl.Int32, strict=False)
     sex = df["sex"].cast(pl.Int32, strict=False)
     bad = grade.is_null() | ~grade.is_between(1, 9) | sex.is_null() | ~sex.is_in([1, 2])
