@@ -157,3 +157,11 @@ def test_a_wrong_command_line_is_explained_in_both_languages(tmp_path, monkeypat
     (tmp_path / "d.csv").write_text("a\n1\n", encoding="utf-8")
     (tmp_path / "p.csv").write_text("a\n1\n", encoding="utf-8")
     _assert_refused(CliRunner().invoke(cli, args), args)
+
+
+def test_a_workbook_given_as_an_item_bank_is_named_as_one(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.save(tmp_path / "题库.xlsx")
+    result = CliRunner().invoke(cli, ["items", "validate", str(tmp_path / "题库.xlsx")])
+    _assert_refused(result, "xlsx as a bank")
+    assert "题库.xlsx" in result.output and "Office" in result.output and "sheet1.xml" not in result.output

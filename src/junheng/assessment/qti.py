@@ -185,6 +185,10 @@ def read_qti(path: str | Path) -> ItemBank:
     else:
         raise InputError(Issue(rule_zh="应为 QTI 包（文件夹或 zip）", rule_en="expected a QTI package (folder or zip)",
                                file=path.name))
+    if "[Content_Types].xml" in names:  # an Office file (.xlsx, .docx) is a zip too
+        raise InputError(Issue(rule_zh="是 Office 文件（如 Excel 工作簿），不是 QTI 包或 JSON 题库",
+                               rule_en="an Office file (e.g. an Excel workbook), not a QTI package or a JSON bank",
+                               file=path.name))
     if not [n for n in names if n != "imsmanifest.xml"]:
         raise InputError(Issue(rule_zh="QTI 包中没有题目文件（*.xml）", rule_en="no item files (*.xml) in the QTI package",
                                file=path.name))
