@@ -165,3 +165,22 @@ def test_a_workbook_given_as_an_item_bank_is_named_as_one(tmp_path):
     result = CliRunner().invoke(cli, ["items", "validate", str(tmp_path / "题库.xlsx")])
     _assert_refused(result, "xlsx as a bank")
     assert "题库.xlsx" in result.output and "Office" in result.output and "sheet1.xml" not in result.output
+
+
+@pytest.mark.parametrize("command", [["questionnaire", "check"], ["questionnaire", "scales"]], ids=" ".join)
+def test_a_sheet_that_is_not_there_is_named_with_the_sheets_that_are(tmp_path, command):
+    import json
+
+    from junheng.synth.questionnaire import student_questionnaire
+
+    (tmp_path / "q.json").write_text(json.dumps(student_questionnaire().to_json(), ensure_ascii=False), "utf-8")
+    wb = openpyxl.Workbook()
+    wb.active.title = "作答"
+    wb.active.append(["学籍号"])
+    wb.save(tmp_path / "r.xlsx")
+    out = ["-o", str(tmp_path / "s.parquet")] if command[-1] == "scales" else []
+    result = CliRunner().invoke(cli, [*command, str(tmp_path / "q.json"), str(tmp_path / "r.xlsx"), "--sheet", "学生",
+                                      *out])
+    _assert_refused(result, command)
+    assert "找不到工作表" in result.output and "no such sheet" in result.output and "作答" in result.output
+    assert not (tmp_path / "s.parquet").exists()
