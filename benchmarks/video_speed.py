@@ -9,11 +9,13 @@ Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pa
 * the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
 * the ffmpeg path with the detector's graph as shipped (weights listed as inputs, nothing folded);
 * the ffmpeg path with the float graph, weights folded (batch norms merged into convolutions,
-  ``people._graph``) at 640 px: the default until the int8 graph;
-* the new path: ffmpeg decoding (key frames only when they come at least once per sample period;
+  ``people._graph``) at 640 px: the default (again, since int8 judged on a photograph kept out of
+  its calibration misses some 48–56 px faces; see the face table below);
+* the int8 path (opt-in, ``precision="int8"``; labelled "new" below): ffmpeg decoding (key frames only when they come at least once per sample period;
   else non-reference frames and the de-blocking filter skipped), the frame scaled inside ffmpeg to
   the detector's input (640 px, threshold 0.4; 512 and 384 px for comparison), the detector's graph
-  quantised to int8 (``people._int8_graph``: static, calibrated on drawn pictures), the detector on
+  quantised to int8 (``people._int8_graph``: static, calibrated on drawn faces — never on the photograph
+  judged here), the detector on
   sampled frames only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
 
 The int8 graph is built (or read from the cache) before the clock starts.

@@ -61,15 +61,29 @@ def test_folded_weights_give_the_shipped_networks_detections(detector):
         np.testing.assert_allclose(ours[order], theirs[ref], atol=0.05)
 
 
-def test_int8_graph_finds_what_the_float_graph_finds(detector):
-    """The default detector runs the graph quantised to int8 (static, calibrated on drawn pictures);
-    the float graph as shipped is the oracle: the same faces on drawn rooms of 0–14 pupils, boxes
-    within a few pixels."""
-    assert detector.precision == "int8"
-    shipped = FaceDetector(input_width=detector.input_width, fold_weights=False)
+def test_calibration_is_drawn_without_the_photograph_the_tests_judge_on(monkeypatch):
+    """The int8 graph is calibrated on drawn faces only: the photograph of the tests' rooms (and of
+    the small-face benchmark) must not be read, so those checks judge it on pictures it never saw."""
+    from matplotlib import cbook
+
+    from junheng.supervision import people
+
+    monkeypatch.setattr(cbook, "get_sample_data", lambda *a, **k: (_ for _ in ()).throw(AssertionError("photo read")))
+    frames = people.calibration_frames()
+    assert len(frames) == 10 and all(f.shape == (720, 1280, 3) and f.dtype == np.uint8 for f in frames)
+    again = people.calibration_frames()
+    assert all(np.array_equal(a, b) for a, b in zip(frames, again))  # deterministic: the cache key holds
+
+
+def test_int8_graph_finds_what_the_float_graph_finds():
+    """The int8 graph (static, calibrated on drawn faces, not on the photograph used here); the float
+    graph as shipped is the oracle: the same faces on drawn rooms of 0–14 pupils (faces ≈ 55 px wide
+    at 640×360), boxes within a few pixels."""
+    int8 = FaceDetector(precision="int8")
+    shipped = FaceDetector(input_width=int8.input_width, fold_weights=False)
     for n in (0, 3, 9, 14):
         for frame in (room_frame(n, np.random.default_rng(70 + n)),):  # 640×360, as filmed
-            ours, theirs = detector(frame), shipped(frame)
+            ours, theirs = int8(frame), shipped(frame)
             assert len(ours) == len(theirs) == n
             if n:  # each box matched to the nearest of the oracle's, one to one, within 4 pixels
                 gap = np.abs(ours[:, None, :4] - theirs[None, :, :4]).max(axis=2)
@@ -77,22 +91,31 @@ def test_int8_graph_finds_what_the_float_graph_finds(detector):
                 assert len(set(nearest.tolist())) == n and gap.min(axis=1).max() <= 4
 
 
-def test_int8_keeps_the_small_faces_of_a_back_row(detector):
-    """Faces 56 and 64 pixels wide in a 1280×720 frame (a back row) are found at 640 px by the float
-    graph (24/24, 23/24 of 24 pasted); the int8 graph must find at least as many — quantisation
-    must not buy speed with the small faces, as a smaller input does (512 px: none at 56 px)."""
+def _back_row(size: int, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
     face = face_photo()
-    rng = np.random.default_rng(5)
+    img = np.clip(rng.normal(150, 6, (720, 1280, 3)), 0, 255).astype(np.uint8)
+    f = cv2.resize(face, (size, round(face.shape[0] * size / face.shape[1])), interpolation=cv2.INTER_AREA)
+    for k in range(24):
+        x, y = 60 + 150 * (k % 8), 80 + 200 * (k // 8)
+        img[y:y + f.shape[0], x:x + f.shape[1]] = f
+    return img
+
+
+def test_the_default_keeps_the_small_faces_of_a_back_row(detector):
+    """Faces 56 and 64 pixels wide in a 1280×720 frame (a back row) are found at 640 px by the float
+    graph as shipped (24/24, 23/24 of 24 pasted); the default detector must find as many.  The int8
+    graph, calibrated on drawn faces and judged on this photograph, found 20/24 and 23/24 — fewer —
+    which is why it is not the default; it must still find most of them (≥ 18, ≥ 22)."""
+    assert detector.precision == "float"
+    int8 = FaceDetector(precision="int8")
     shipped = FaceDetector(input_width=640, fold_weights=False)
-    for size in (56, 64):
-        img = np.clip(rng.normal(150, 6, (720, 1280, 3)), 0, 255).astype(np.uint8)
-        f = cv2.resize(face, (size, round(face.shape[0] * size / face.shape[1])), interpolation=cv2.INTER_AREA)
-        for k in range(24):
-            x, y = 60 + 150 * (k % 8), 80 + 200 * (k // 8)
-            img[y:y + f.shape[0], x:x + f.shape[1]] = f
+    rng = np.random.default_rng(5)
+    for size, least in ((56, 18), (64, 22)):
+        img = _back_row(size, rng)
         assert len(detector(img)) >= max(len(shipped(img)), 23)
+        assert least <= len(int8(img)) <= len(detector(img))
 
 
 def test_the_int8_graph_is_read_from_the_cache(monkeypatch, tmp_path):
@@ -101,13 +124,13 @@ def test_the_int8_graph_is_read_from_the_cache(monkeypatch, tmp_path):
     built = people._int8_graph()  # built once (or read) in the session's cache
     monkeypatch.setenv("JUNHENG_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("onnxruntime.quantization.quantize_static", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
-    import hashlib
-
-    import onnxruntime as ort
-
-    name = f"centerface-int8-{hashlib.sha256(model_path().read_bytes()).hexdigest()[:16]}-ort{ort.__version__}.onnx"
+    name = people._int8_name()
     (tmp_path / name).write_bytes(built)
     assert people._int8_graph() == built  # no quantisation run: read back
+    # another calibration set is another graph: a new name, not the cached file
+    frames = people.calibration_frames()
+    monkeypatch.setattr(people, "calibration_frames", lambda: [255 - f for f in frames])
+    assert people._int8_name() != name
 
 
 def test_no_face_in_a_textured_room(detector):
