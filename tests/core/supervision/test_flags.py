@@ -274,3 +274,43 @@ def test_a_fan_or_a_swinging_lamp_is_no_replay(video, tmp_path, motion):
     clip = video.make_clip(tmp_path / f"{motion}.avi", 60, [], motion=motion, seed=12)
     flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, still_min_s=600))
     assert flags.is_empty(), flags
+
+
+def _coarse_stats(thumbs: np.ndarray, changed: float = 0.05) -> pl.DataFrame:
+    """Stored statistics of the older kind (8×8 fingerprints, no fine ones): one sample a second,
+    a lit, contrasted, changing picture."""
+    n = len(thumbs)
+    return pl.DataFrame({"t_s": np.arange(n, dtype=float), "brightness": np.full(n, 120.0),
+                         "contrast": np.full(n, 50.0), "diff": np.full(n, 10.0), "changed": np.full(n, changed)}
+                        ).with_columns(pl.Series("thumb", thumbs.astype(np.uint8), dtype=pl.Array(pl.UInt8, 64)))
+
+
+def _loops(flags: pl.DataFrame) -> list[tuple]:
+    return [(r["start_s"], r["end_s"], r["severity"]) for r in flags.filter(pl.col("kind") == "loop").iter_rows(named=True)]
+
+
+def test_coarse_fingerprints_hand_worked_replay_lag_and_motion_rules():
+    """Without fine fingerprints the coarse rule decides (``_loop_flags``).  Hand-made: a fresh
+    random 8×8 picture every second; seconds 40–49 are seconds 20–29 again (lag 20 s, 10 s long)."""
+    rng = np.random.default_rng(7)
+    thumbs = rng.integers(0, 256, (60, 64))
+    thumbs[40:50] = thumbs[20:30]
+    stats = _coarse_stats(thumbs)
+    assert _loops(detect_flags(stats, SHORT)) == [(40.0, 50.0, "serious")]
+    assert _loops(detect_flags(stats, dataclasses.replace(SHORT, loop_serious_s=11))) == [(40.0, 50.0, "warning")]
+    # the lag must be at least loop_min_lag_s: a copy 20 s back is no replay when 21 s are required
+    assert _loops(detect_flags(stats, dataclasses.replace(SHORT, loop_min_lag_s=21))) == []
+    # shorter than loop_min_s: nothing
+    assert _loops(detect_flags(stats, dataclasses.replace(SHORT, loop_min_s=11))) == []
+    # a motionless room (changed at most still_changed) repeats itself trivially: no replay
+    assert _loops(detect_flags(_coarse_stats(thumbs, changed=0.0), SHORT)) == []
+
+
+def test_coarse_fingerprints_a_picture_that_does_not_change_is_no_replay():
+    """The sensor reports change (noise) but the fingerprint barely moves: one pixel flickers between
+    31 and 32 grey (the coarse keys of the two pictures differ, so lag 2 s is a candidate and matches
+    exactly), yet the picture moves less from sample to sample (1/64 grey) than twice the match
+    tolerance — no loop."""
+    thumbs = np.full((60, 64), 100)
+    thumbs[:, 0] = np.where(np.arange(60) % 2, 32, 31)
+    assert _loops(detect_flags(_coarse_stats(thumbs), SHORT)) == []
