@@ -230,7 +230,10 @@ def test_a_bad_spec_file_reports_every_bad_entry(tmp_path):
     mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
                                      "-r", "jk_*", "--spec", str(spec), "-v", "score"])
     assert mixed.exit_code != 0 and "--spec" in mixed.output
-    for opt in (["--statistic", "total"], ["--q", "0.9"]):  # options with defaults are not silently ignored either
+    # every single-estimate option is refused with --spec (the spec's entries give their own), those
+    # with defaults too: none is silently ignored
+    for opt in (["--statistic", "total"], ["--q", "0.9"], ["-o", str(tmp_path / "x.csv")], ["--pv", "pv*"],
+                ["--by", "county"], ["--level", "1"], ["--compare", "sex:1:2"], ["--deff"]):
         mixed = CliRunner().invoke(cli, ["survey", "estimate", str(REF / "design_data.csv"), "-w", "weight",
                                          "-r", "jk_*", "--spec", str(spec), *opt])
         assert mixed.exit_code != 0 and "--spec replaces" in mixed.output, opt

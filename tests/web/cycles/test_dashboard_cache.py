@@ -250,3 +250,17 @@ def test_an_expired_value_found_by_a_request_is_renewed_after_its_response(monke
     response.close()  # what the WSGI server does once the body is sent
     assert calls == [1]
     assert fresh("k2", lambda: calls.append(1) or "newer") == "new" and calls == [1]
+
+
+def test_touch_moves_the_epoch_now_and_again_when_the_write_commits(db, django_capture_on_commit_callbacks):
+    """A page computed between a service's write and its commit reads the data from before the
+    commit; it must not stay cached under the epoch it was computed in — so ``touch`` moves the
+    epoch once at once and once more on commit (three distinct epochs)."""
+    from junheng_web.registry.freshness import epoch, touch
+
+    before = epoch(424242)
+    with django_capture_on_commit_callbacks(execute=True):
+        touch(424242)
+        during = epoch(424242)  # what a page computed before the commit is cached under
+    after = epoch(424242)
+    assert len({before, during, after}) == 3, (before, during, after)

@@ -143,6 +143,26 @@ def test_ingest_merges_by_uuid_and_the_highest_lease_and_seq_wins(dw, keys):
     assert Attempt.objects.get(pk=att).started_at == dw.sessions["A"].starts_at
 
 
+def test_ingest_keeps_the_newest_lease_and_the_earliest_submission_whatever_the_order(dw, keys):
+    """Three exports of one attempt arrive out of order: lease 3 submitted at +30 min, then an
+    older copy (lease 2) submitted at +20 min, then one not yet submitted.  The attempt keeps the
+    highest lease (3) and the first submission (+20 min): a later or older package never lowers
+    the lease, reopens the attempt or moves its submission later."""
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    pid, att, site = str(uuid.uuid4()), str(uuid.uuid4()), dw.sites["A"]
+    start = dw.sessions["A"].starts_at
+    for lease, minutes in ((3, 30), (2, 20), (1, None)):
+        data = _data(dw, att, [])
+        data["attempts"][0].update(lease=lease, submitted_at=(start + dt.timedelta(minutes=minutes)).isoformat()
+                                   if minutes else None)
+        ingest(_result(keys, site, pid, data), keys)
+    attempt = Attempt.objects.get(pk=att)
+    assert (attempt.lease, attempt.submitted_at) == (3, start + dt.timedelta(minutes=20))
+
+
 def test_ingest_merges_the_questionnaire_answers_given_on_the_node(dw, keys):
     from junheng_web.delivery.models import QuestionnaireAnswer
     from junheng_web.delivery.sitenode import centre_key, ingest

@@ -193,3 +193,18 @@ def test_sheets_read_before_the_rule_are_not_taken_for_browser_answers(client, p
     sheet.refresh_from_db()
     assert sheet.written == written and sheet.answers == said
     assert check_channels(world.cycle, "语文") == 0 and _scoring(world, pid)["I4"] == answers["I4"]
+
+
+def test_the_browser_count_in_the_flag_is_of_each_items_latest_change_by_lease_then_seq(client, paper):
+    """After a computer swap (lease 2) the pupil cleared I1, which the first computer had answered
+    last (seq 3 of lease 1).  The reviewer is told of 2 answered items (I2, I3), not 3: the latest
+    change of an item is the one with the highest (lease, seq), as in the scoring export."""
+    from junheng_web.supervision.models import Flag
+
+    world, built, path, pid, _ = paper
+    session = world.sessions["A"]
+    _browser(built, session, pid, {"I2": "B", "I3": "C", "I1": "A"}, lease=1)
+    _browser(built, session, pid, {"I1": ""}, lease=2)
+    _upload(client, world, path)
+    web = Flag.objects.get(kind="two_channels").detail.split("在线作答：")[1].split("；答题卡")[0]
+    assert "（2 题有作答" in web, web
