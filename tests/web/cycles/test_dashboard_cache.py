@@ -264,3 +264,15 @@ def test_touch_moves_the_epoch_now_and_again_when_the_write_commits(db, django_c
         during = epoch(424242)  # what a page computed before the commit is cached under
     after = epoch(424242)
     assert len({before, during, after}) == 3, (before, during, after)
+
+
+def test_weights_written_behind_the_services_back_change_the_fitness_version_once_the_stamp_expires(scored, monkeypatch):
+    """The fitness figures are weighted: new final weights (even written without ``touch``) are a new
+    version of the page once the data stamp is renewed, though no fitness record changed."""
+    from junheng_web.sampling.models import SampledPupil
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "0")
+    before = dashboards.version("fitness", scored.cycle, None)
+    assert dashboards.version("fitness", scored.cycle, None) == before  # nothing changed: the same key
+    SampledPupil.objects.filter(cycle=scored.cycle).update(weight=2.5)
+    assert dashboards.version("fitness", scored.cycle, None) != before
