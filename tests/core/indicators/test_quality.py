@@ -336,3 +336,20 @@ def test_the_cv_reading_is_judged_with_its_own_df():
         t = stats.t.ppf(0.95, r["diff_rate_df"])
         lo, hi = r["diff_rate"] - t * r["diff_rate_se"], r["diff_rate"] + t * r["diff_rate_se"]
         assert r["diff_verdict"] == ("达到" if hi < 0.15 else "未达到" if lo >= 0.15 else "无法判定")
+
+
+def test_a_county_below_the_reporting_rule_gets_no_verdict_at_all():
+    """Each county here has 6 sampled schools (150 pupils).  Under a rule asking for 7 schools its
+    estimates are withheld, and so is every verdict (null — not 无法判定, which would claim the
+    figures were looked at); asking for 6 schools, the same counties get verdicts."""
+    from junheng.survey import ReportingRule
+
+    df = frame(spread=10.0)
+    scores = df.select("student_id", "subject", "county_code", "school_code", *[c for c in df.columns if "pv" in c])
+    weights = df.select("student_id", "weight", *[c for c in df.columns if c.startswith("rep_")])
+    withheld = quality_indicator(scores, weights, reporting_rule=ReportingRule(min_pupils=100, min_schools=7))
+    assert withheld.height == 2
+    for col in ("share_l3", "level_verdict", "diff_verdict", "quality_verdict"):
+        assert withheld[col].null_count() == 2, col
+    shown = quality_indicator(scores, weights, reporting_rule=ReportingRule(min_pupils=100, min_schools=6))
+    assert shown["quality_verdict"].null_count() == 0 and shown["share_l3"].null_count() == 0
