@@ -276,3 +276,21 @@ def test_weights_written_behind_the_services_back_change_the_fitness_version_onc
     assert dashboards.version("fitness", scored.cycle, None) == before  # nothing changed: the same key
     SampledPupil.objects.filter(cycle=scored.cycle).update(weight=2.5)
     assert dashboards.version("fitness", scored.cycle, None) != before
+
+
+def test_the_page_version_follows_the_earlier_cycles_of_its_trend_only(scored):
+    """The page shows the trend over the grade's cycles up to its year, so new data of the 2021
+    grade-6 cycle is a new page of 2022; new data of 2023 (later) or of another grade is not."""
+    from junheng_web.registry.freshness import touch
+    from junheng_web.registry.models import Cycle
+
+    def other(year, grade):
+        return Cycle.objects.create(year=year, grade=grade, subjects=["语文"], name=f"{year} 年 {grade} 年级")
+
+    earlier, later, grade9 = other(2021, 6), other(2023, 6), other(2021, 9)
+    before = dashboards.page_version("fitness", scored.cycle, None)
+    touch(later.pk)
+    touch(grade9.pk)
+    assert dashboards.page_version("fitness", scored.cycle, None) == before
+    touch(earlier.pk)
+    assert dashboards.page_version("fitness", scored.cycle, None) != before
