@@ -353,3 +353,23 @@ def test_a_county_below_the_reporting_rule_gets_no_verdict_at_all():
         assert withheld[col].null_count() == 2, col
     shown = quality_indicator(scores, weights, reporting_rule=ReportingRule(min_pupils=100, min_schools=6))
     assert shown["quality_verdict"].null_count() == 0 and shown["share_l3"].null_count() == 0
+
+
+def test_the_level_verdict_uses_the_design_df_not_the_normal_quantile():
+    """With 4 jackknife replicates a county's share has about 2.5 df: its one-sided bound uses
+    t(ν) (about 2.5 here), not the normal 1.645.  In this sample county 410102's share lies where the
+    normal bound would say 达到 but the t bound (scipy's quantile, worked here) does not."""
+    from scipy import stats
+
+    from junheng.survey import NO_RULE
+
+    df = frame(seed=14, spread=10.0)
+    q = quality_indicator(df.select("student_id", "subject", "county_code", "school_code", *[c for c in df.columns if "pv" in c]),
+                          df.select("student_id", "weight", *[c for c in df.columns if c.startswith("rep_")]),
+                          reporting_rule=NO_RULE)
+    r = q.filter(pl.col("county_code") == "410102").row(0, named=True)
+    e, se, nu = r["share_l3"], r["share_l3_se"], r["share_l3_df"]
+    assert 1 < nu < 5
+    assert e - stats.norm.ppf(0.95) * se >= 0.5 > e - stats.t.ppf(0.95, nu) * se  # the case that tells them apart
+    assert e + stats.t.ppf(0.95, nu) * se >= 0.5
+    assert r["level_verdict"] == "无法判定"
