@@ -14,10 +14,15 @@ TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 
 os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
-# This process runs on tests.django_settings (the same settings, JUNHENG_HOME set first);
-# subprocesses (the CLI, the browser tests' server) read the platform's own settings module
-# and find the same JUNHENG_HOME in their environment.
-os.environ["DJANGO_SETTINGS_MODULE"] = "junheng_web.settings"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _subprocess_settings():
+    """This process runs on tests.django_settings (the same settings, JUNHENG_HOME set first);
+    subprocesses (the CLI, the browser tests' server) read the platform's own settings module and
+    find the same JUNHENG_HOME in their environment.  Set where the tests run, not at import: a
+    pytest-xdist controller's environment is its workers', and they must start on tests.django_settings."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "junheng_web.settings"
 
 
 def _fixture_module(name: str, relpath: str):

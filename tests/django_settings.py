@@ -17,6 +17,14 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER and Path(os.environ["JUNHENG_HOME"]).name != _WORKER:
     os.environ["JUNHENG_HOME"] = str(Path(os.environ["JUNHENG_HOME"]) / _WORKER)
     Path(os.environ["JUNHENG_HOME"]).mkdir(parents=True, exist_ok=True)
+if _WORKER:
+    # The cores shared out between the workers: BLAS, OpenMP, Numba and Polars threads of two workers
+    # each as many as the machine has cores spin against each other (irt, fitness tests: 1.4× slower on 2
+    # cores).  Set here, before any of them is imported (pytest-django reads this module first).
+    _THREADS = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                  "POLARS_MAX_THREADS"):
+        os.environ.setdefault(_name, _THREADS)
 os.environ.setdefault("JUNHENG_SECURE", "0")  # the test client and live servers speak plain HTTP
 
 from junheng_web.settings import *  # noqa: E402,F403
