@@ -12,6 +12,7 @@ not per request — the figures stay right.
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from junheng_web.cycles import dashboards
@@ -170,7 +171,11 @@ def test_a_page_view_reads_the_cache_and_runs_no_aggregate_query(client, scored,
     assert again == first
     sql = [x["sql"].upper() for x in q.captured_queries]
     assert not [s for s in sql if any(f in s for f in ("COUNT(", "SUM(", "MAX(", "AVG("))], sql
-    assert len(sql) <= 6 * len(first)  # session, user, cycle, region, cache entries
+    # on PostgreSQL the cache is the database's table (settings: JUNHENG_CACHE), on SQLite memory:
+    # count its reads apart — the epoch, the page's stamp and the page body, three a view at most
+    cache_reads = [s for s in sql if '"JUNHENG_CACHE"' in s]
+    assert len(cache_reads) <= 3 * len(first), cache_reads
+    assert len(sql) - len(cache_reads) <= 5 * len(first), sql  # session, user, cycle, region, cycle
 
 
 def test_the_cached_body_is_shared_but_each_user_gets_their_own_navigation(client, scored, monkeypatch):
@@ -227,6 +232,11 @@ def test_a_write_through_a_service_renews_the_cached_page(client, scored, monkey
     assert "66.7%" not in after and "100.0%" in after
 
 
+# the deferral, not the cache backend, is under test: closing the response also sends
+# request_finished, which closes the database connection a database cache (PostgreSQL's default)
+# would read the last line's value through
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                       "LOCATION": "renew-after-response"}})
 def test_an_expired_value_found_by_a_request_is_renewed_after_its_response(monkeypatch):
     """The request that finds a stamp expired does not wait for it: it gets the previous value, and
     the renewal runs when the server closes the response (after sending it)."""
