@@ -127,7 +127,7 @@ MATRIX = [
     Entry("delivery_session_json", lambda w: {"session": w.sessions["A"].pk}, school_bound=True),
     Entry("delivery_session_act", lambda w: {"session": w.sessions["A"].pk}, action="session.run", method="post",
           data=lambda w: {"action": "incident", "note": "matrix"}, school_bound=True, owner_status=(302,)),
-    Entry("delivery_unlock", lambda w: {"session": w.sessions["A"].pk}, method="post",
+    Entry("delivery_unlock", lambda w: {"session": w.sessions["A"].pk}, action="session.run", method="post",
           data=lambda w: {"number": "0123ABCD"}, school_bound=True, owner_status=(302,)),
     Entry("recording_file", lambda w: {"recording": w.video["recording"].pk}, action="video.review", owner="rita",
           school_bound=True),
