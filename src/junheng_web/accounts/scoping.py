@@ -159,6 +159,11 @@ def restrict(qs: QuerySet | type[Model], user, action: str = "view") -> QuerySet
     return qs.none() if q is None else qs.filter(q)
 
 
+def province_wide(user) -> bool:
+    """Whether ``user`` sees the whole province (a province role, or a role bound to the province)."""
+    return _is_province(user)
+
+
 def region_of(user):
     """The region a user's pages start from (None: the province)."""
     if _is_province(user):
@@ -168,4 +173,4 @@ def region_of(user):
     return user.region
 
 
-__all__ = ["PERMISSIONS", "SCOPES", "can", "region_of", "require", "restrict"]
+__all__ = ["PERMISSIONS", "SCOPES", "can", "province_wide", "region_of", "require", "restrict"]

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from junheng_web.accounts.scoping import region_of, restrict
+from junheng_web.accounts.scoping import province_wide, region_of, restrict
 from junheng_web.registry.models import Cycle, Region, School
 
 
@@ -18,9 +18,14 @@ def scoped_cycle(request: HttpRequest, pk: int) -> Cycle:
 
 
 def dashboard_region(request: HttpRequest, code: str | None) -> Region | None:
-    """The region a dashboard shows: ``code`` (city first for 济源, both city and county), or the user's own."""
+    """The region a dashboard shows: ``code`` (city first for 济源, both city and county), or the user's own
+    (None: the province — for a user who sees the province; an account bound to no region, e.g. a
+    county user saved without one, gets a 404, not the province's figures or its cached page body)."""
     if code is None:
-        return region_of(request.user)
+        region = region_of(request.user)
+        if region is None and not province_wide(request.user):
+            raise Http404
+        return region
     region = (restrict(Region.objects.all(), request.user)
               .filter(code=code, level__in=[Region.Level.CITY, Region.Level.COUNTY]).order_by("level").first())
     if region is None:

@@ -304,3 +304,17 @@ def test_the_page_version_follows_the_earlier_cycles_of_its_trend_only(scored):
     assert dashboards.page_version("fitness", scored.cycle, None) == before
     touch(earlier.pk)
     assert dashboards.page_version("fitness", scored.cycle, None) != before
+
+
+@pytest.mark.parametrize("page", ["progress", "progress_json", "dashboard", "dashboard_json", "academic"])
+def test_a_user_bound_to_no_region_gets_no_province_page(client, scored, monkeypatch, page):
+    """A county or city account saved without a region (region_of: None, as for the province) must
+    not be shown the province's page — not computed for it, nor the province users' cached body."""
+    from tests.web.conftest import _user
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    url = reverse(page, kwargs={"pk": scored.cycle.pk})
+    client.force_login(scored.users["alice"])
+    assert client.get(url).status_code == 200  # the province's body, now in the cache
+    client.force_login(_user("nowhere", "county"))
+    assert client.get(url).status_code in (403, 404)
