@@ -43,7 +43,7 @@ def _float_units(x, scale, half, out):
             out[i] = _MISSING
         else:
             v = v * scale
-            m = np.floor(abs(v) + half)
+            m = min(np.floor(abs(v) + half), 2147483647.0)  # saturate as float_to_units does
             out[i] = np.int32(-m if v < 0 else m)
 
 
@@ -54,7 +54,10 @@ def _int_units(x, bitmap, offset, has_bitmap, scale, out):
             if not (bitmap[k >> 3] >> (k & 7)) & 1:
                 out[i] = _MISSING
                 continue
-        out[i] = np.int32(np.int64(x[i]) * scale)
+        xi = x[i]  # saturate as the NumPy path does, never wrap (2**32 + 5 is not 5)
+        v = np.int64(2147483647) if xi > 2147483647 else (np.int64(-2147483647) if xi < -2147483647 else np.int64(xi))
+        v = v * scale
+        out[i] = np.int32(max(min(v, 2147483647), -2147483647))
 
 
 def _min_max(x):

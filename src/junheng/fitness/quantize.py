@@ -29,6 +29,7 @@ import polars as pl
 
 Rounding = Literal["half_up", "up"]
 MISSING = np.iinfo(np.int32).min  # sentinel for "no value" in the NumPy kernel
+UNITS_MAX = int(np.iinfo(np.int32).max)  # a value beyond ±this many units saturates (never wraps, never MISSING)
 
 _FULL = "０１２３４５６７８９．－＋：，　"
 _HALF = "0123456789.-+:, "
@@ -73,14 +74,15 @@ def _round_micro(micro: pl.Expr, scale: int, mode: Rounding) -> pl.Expr:
     step = _MICRO // scale
     mag = micro.abs()
     q = (mag + step // 2) // step if mode == "half_up" else (mag + step - 1) // step
-    return (pl.when(micro < 0).then(-q).otherwise(q)).cast(pl.Int32)
+    return (pl.when(micro < 0).then(-q).otherwise(q)).clip(-UNITS_MAX, UNITS_MAX).cast(pl.Int32)
 
 
 def text_to_units(s: pl.Expr, scale: int, mode: Rounding = "half_up", *, normalized: bool = False) -> pl.Expr:
     """Decimal text → Int32 units of ``1/scale`` (exact); unparseable or empty → null.
 
     ``normalized=True`` skips :func:`normalize_text` for text already through it."""
-    micro = (s if normalized else normalize_text(s)).cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64)
+    micro = (s if normalized else normalize_text(s)).cast(pl.Decimal(24, 6), strict=False).to_physical().cast(
+        pl.Int64, strict=False)  # beyond Int64 micro-units (≈ 9·10¹² base units): not a number anyone measured
     return _round_micro(micro, scale, mode)
 
 
@@ -131,7 +133,7 @@ def units_frame(frame: pl.DataFrame, specs: dict[str, tuple[int, bool]]) -> pl.D
             second.append(pl.when(pl.col(f"{c}\0mmss")).then(v // 100 * 60 + v % 100)
                           .otherwise(pl.col(f"{c}\0s")).cast(pl.Int32).alias(c))
         elif dtype == pl.String:
-            first.append(x.cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64).alias(c))
+            first.append(x.cast(pl.Decimal(24, 6), strict=False).to_physical().cast(pl.Int64, strict=False).alias(c))
             second.append(_round_micro(pl.col(c), scale, "half_up").alias(c))
         else:
             first.append(units_expr(c, dtype, scale, time=time).alias(c))
@@ -166,6 +168,7 @@ def float_to_units(x: np.ndarray, scale: int, mode: Rounding = "half_up") -> np.
     else:
         q -= tol
         np.ceil(q, out=q)
+    np.minimum(q, UNITS_MAX, out=q)  # saturate: a float beyond Int32 would cast to anything
     np.copysign(q, v, out=q)
     q[np.isnan(v)] = MISSING
     return q.astype(np.int32)
@@ -180,6 +183,12 @@ def units_to_float(s: pl.Series, scale: int) -> pl.Series:
     return pl.Series(s.name, s.cast(pl.Float64).to_numpy() / scale).fill_nan(None)
 
 
+def _int_units_expr(c: pl.Expr, scale: int) -> pl.Expr:
+    """Whole numbers × ``scale`` as Int32, saturating at ±:data:`UNITS_MAX` (a huge integer would
+    otherwise wrap round to a plausible value or fail the cast)."""
+    return (c.cast(pl.Int64, strict=False).clip(-UNITS_MAX, UNITS_MAX) * scale).clip(-UNITS_MAX, UNITS_MAX).cast(pl.Int32)
+
+
 def units_expr(name: str, dtype: pl.DataType, scale: int, *, time: bool = False,
                mode: Rounding = "half_up") -> pl.Expr:
     """The expression form of :func:`to_units` (Int32 with nulls), run by Polars on all cores."""
@@ -188,11 +197,11 @@ def units_expr(name: str, dtype: pl.DataType, scale: int, *, time: bool = False,
         c = c.cast(pl.String)
         return time_text_to_seconds(c, mode) if time else text_to_units(c, scale, mode)
     if dtype.is_integer():
-        return (c.cast(pl.Int64) * scale).cast(pl.Int32)
+        return _int_units_expr(c, scale)
     if dtype.is_float():
         tol = 1e-3 if dtype == pl.Float32 else 1e-7
         v = c.cast(pl.Float64) * scale
-        mag = (v.abs() + (0.5 + tol)).floor() if mode == "half_up" else (v.abs() - tol).ceil()
+        mag = ((v.abs() + (0.5 + tol)).floor() if mode == "half_up" else (v.abs() - tol).ceil()).clip(upper_bound=UNITS_MAX)
         q = pl.when(v < 0).then(-mag).otherwise(mag)
         return pl.when(v.is_nan()).then(None).otherwise(q).cast(pl.Int32)
     if dtype == pl.Null:
@@ -210,7 +219,7 @@ def to_units(s: pl.Series, scale: int, *, time: bool = False, mode: Rounding = "
         out = (time_text_to_seconds(expr, mode) if time else text_to_units(expr, scale, mode))
         return s.to_frame().select(out.alias(name)).to_series()
     if s.dtype.is_integer():
-        return (s.cast(pl.Int64) * scale).cast(pl.Int32)
+        return s.to_frame().select(_int_units_expr(pl.col(name), scale)).to_series()
     if s.dtype.is_float():
         q = float_to_units(s.fill_null(np.nan).to_numpy(), scale, mode)
         return pl.Series(name, q).set(s.is_null() | s.is_nan(), None) if s.len() else pl.Series(name, [], pl.Int32)
@@ -222,4 +231,4 @@ def to_units(s: pl.Series, scale: int, *, time: bool = False, mode: Rounding = "
     raise TypeError(f"column {name!r}: cannot read {s.dtype} as a measurement")
 
 
-__all__ = ["MISSING", "units_frame", "float_to_units", "units_expr", "units_to_float", "NEEDS_NORMALIZING", "NORMALIZED_CHARS", "normalize_series", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]
+__all__ = ["MISSING", "UNITS_MAX", "units_frame", "float_to_units", "units_expr", "units_to_float", "NEEDS_NORMALIZING", "NORMALIZED_CHARS", "normalize_series", "normalize_text", "text_to_units", "time_text_to_seconds", "to_units"]

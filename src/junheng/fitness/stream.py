@@ -24,7 +24,7 @@ from junheng.exceptions import InputError, Issue, ParameterError, raise_for
 from junheng.fitness.aggregate import finish, partial_sums
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
-from junheng.fitness.quantize import MISSING, float_to_units, units_expr
+from junheng.fitness.quantize import MISSING, UNITS_MAX, float_to_units, units_expr
 from junheng.fitness.vision import pupil_vision_class
 from junheng.io import open_parquet
 
@@ -38,7 +38,8 @@ def _units(col: pa.ChunkedArray | pa.Array, item: Item) -> np.ndarray:
     if pa.types.is_integer(t):
         q = _int_with_missing(col)
         if item.scale != 1:
-            q = np.where(q == MISSING, MISSING, q * item.scale).astype(np.int32)
+            q = np.where(q == MISSING, MISSING, np.clip(q.astype(np.int64) * item.scale, -UNITS_MAX, UNITS_MAX))
+            q = q.astype(np.int32)
         return q
     s = pl.from_arrow(col).alias("x")  # text and anything else: the exact parser
     return s.to_frame().select(units_expr("x", s.dtype, item.scale, time=item.time_format)
@@ -53,8 +54,17 @@ def _int_with_missing(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         bitmap = np.frombuffer(col.buffers()[0], dtype=np.uint8)
         valid = np.unpackbits(bitmap, bitorder="little", count=col.offset + len(col))[col.offset:].astype(bool)
         data = np.frombuffer(col.buffers()[1], dtype=col.type.to_pandas_dtype())[col.offset:col.offset + len(col)]
-        return np.where(valid, data.astype(np.int32), MISSING)  # Int8/Int16 data: widen first, or MISSING wraps
-    return col.to_numpy(zero_copy_only=False).astype(np.int32)
+        return np.where(valid, _saturate(data), MISSING)  # Int8/Int16 data: widen first, or MISSING wraps
+    return _saturate(col.to_numpy(zero_copy_only=False))
+
+
+def _saturate(data: np.ndarray) -> np.ndarray:
+    """Whole numbers as Int32, beyond ±:data:`UNITS_MAX` saturated (a cast would wrap 2³² + 5 round to 5)."""
+    if data.dtype.itemsize < 4 or data.dtype == np.int32:
+        return data.astype(np.int32)
+    if data.dtype.kind == "u":
+        return np.minimum(data, UNITS_MAX).astype(np.int32)
+    return np.clip(data, -UNITS_MAX, UNITS_MAX).astype(np.int32)
 
 
 def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:

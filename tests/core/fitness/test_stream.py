@@ -135,3 +135,39 @@ def test_the_compiled_unit_conversion_equals_the_numpy_reference():
             _fused.float_units(arr, scale, 0.5 + tol, out)
             np.testing.assert_array_equal(out, float_to_units(arr, scale))
     assert float_to_units(np.array([8.15]), 10)[0] == 82  # half away from zero, exact at the tenth
+
+
+@pytest.mark.parametrize("engine", ["numpy", *(["fused"] if AVAILABLE else [])])
+def test_integers_beyond_int32_saturate_instead_of_wrapping(engine):
+    """2³² + 5 as a grade is not grade 5, and 2³² + 1700 as a height (×10 units) is not 170 cm:
+    a cast to Int32 would wrap both round to plausible values."""
+    import pyarrow as pa
+
+    from junheng.exceptions import InputError
+    from junheng.fitness.stream import batch_partials
+
+    bad_grade = pa.record_batch({"grade": pa.array([5, 2**32 + 5], pa.int64()), "sex": pa.array([1, 1], pa.int64())})
+    with pytest.raises(InputError) as err:
+        batch_partials(bad_grade, ("grade",), None, {}, engine=engine, first_row=0, file="c.parquet")
+    assert [i.row for i in err.value.errors] == [2]
+    def bmi_class(height: int) -> list[float]:
+        batch = pa.record_batch({"grade": pa.array([5], pa.int64()), "sex": pa.array([1], pa.int64()),
+                                 "height_cm": pa.array([height], pa.int64()), "weight_kg": pa.array([35], pa.int64())})
+        return list(batch_partials(batch, ("grade",), None, {}, engine=engine)[0]["W_bmi_class"][0])
+
+    # 2³² + 140 cm × 10 units wraps round to 140 cm (a normal BMI at 35 kg); saturated it is the
+    # class of any absurdly tall pupil
+    assert bmi_class(2**32 + 140) == bmi_class(10**6) != bmi_class(140)
+
+
+def test_units_saturate_beyond_int32_in_every_reader():
+    from junheng.fitness.quantize import UNITS_MAX, float_to_units, text_to_units, to_units, units_expr
+
+    assert float_to_units(np.array([1e12, -1e12, np.inf, 170.0]), 10).tolist() == [UNITS_MAX, -UNITS_MAX, UNITS_MAX,
+                                                                                   1700]
+    ints = pl.Series("x", [2**32 + 170, -(2**40), 170], pl.Int64)
+    assert to_units(ints, 10).to_list() == [UNITS_MAX, -UNITS_MAX, 1700]
+    frame = pl.DataFrame({"i": ints, "f": [1e13, -1e13, 17.0], "t": ["99999999999", "9" * 30, "170.5"]})
+    out = frame.select(units_expr("i", pl.Int64, 10), units_expr("f", pl.Float64, 10),
+                       text_to_units(pl.col("t"), 10).alias("t"))
+    assert out.rows() == [(UNITS_MAX, UNITS_MAX, UNITS_MAX), (-UNITS_MAX, -UNITS_MAX, None), (1700, 170, 1705)]
