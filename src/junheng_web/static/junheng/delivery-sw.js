@@ -15,7 +15,8 @@
  * fires `sync` here once it is online again, even with no page of the site open, and `drain` sends
  * every stored queue — the same request as the page's, so the server takes each UUID once however
  * often it arrives — and removes what the server acknowledged or refused (a refusal for a hold is
- * parked, as the page does).  A failed send rejects the event, so the browser tries again later.
+ * parked, as the page does).  A failed send (no network, a server error) rejects the event, so the
+ * browser tries again later.
  * Where the API is missing, or the browser has not fired yet, `drain` runs whenever a page of the
  * site (/test/…) is opened: the next page open sends what a closed tab left.
  */
@@ -76,6 +77,8 @@ function sendQueue(db, rec) {  // one stored queue, in batches; rejects when the
     headers: { "Content-Type": "application/json", "X-CSRFToken": s.csrf },
     body: JSON.stringify({ lease: s.lease, answers: batch })
   }).then(function (r) {
+    // a server error (a proxy's 502 while the node restarts): the event fails, the browser tries again
+    if (r.status >= 500) throw new Error("answers: HTTP " + r.status);
     if (r.status !== 200) return null;  // signed out, refused: the page deals with it when opened
     return r.json().then(function (body) {
       return settle(db, rec.attempt, body).then(function () {
