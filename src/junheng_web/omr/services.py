@@ -384,6 +384,9 @@ def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
         raise ParameterError("不是“两种作答来源”的标记 / not a two-channel flag")
     cycle, subject, pid = flag.session.site.cycle, flag.session.subject, flag.person_id
     with transaction.atomic():
+        # the flag as it is now, locked (``flag`` may be a copy read before another reviewer chose:
+        # review_flag then refuses — a choice is made once, not overwritten)
+        flag.status = Flag.objects.select_for_update().values_list("status", flat=True).get(pk=flag.pk)
         review_flag(flag, "confirm", user, note, choice=choice)
         sheet = (Sheet.objects.filter(session__site__cycle=cycle, sha256=flag.evidence.get("sheet", ""),
                                       status=Sheet.Status.READ, person_id=pid).select_related("session").first())

@@ -208,3 +208,25 @@ def test_the_browser_count_in_the_flag_is_of_each_items_latest_change_by_lease_t
     _upload(client, world, path)
     web = Flag.objects.get(kind="two_channels").detail.split("在线作答：")[1].split("；答题卡")[0]
     assert "（2 题有作答" in web, web
+
+
+def test_two_reviewers_choosing_at_once_the_second_is_refused(client, paper):
+    """Each reviewer's page loaded the flag while it was open; the first choice counts and the
+    second — applied from its stale copy — is refused, not written over it (a choice is made once)."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.omr.services import check_channels, choose_channel
+    from junheng_web.supervision.models import Flag
+
+    world, built, path, pid, answers = paper
+    session = world.sessions["A"]
+    _upload(client, world, path)
+    _browser(built, session, pid, {"I1": "A"}, lease=1)
+    assert check_channels(world.cycle, "语文") == 1
+    first, second = Flag.objects.get(kind="two_channels"), Flag.objects.get(kind="two_channels")
+    choose_channel(first, "browser", world.users["rita"], "以在线作答为准")
+    with pytest.raises(ParameterError):
+        choose_channel(second, "paper", world.users["rita"], "以答题卡为准")
+    flag = Flag.objects.get(kind="two_channels")
+    assert flag.choice == "browser" and flag.note == "以在线作答为准"
+    got = _scoring(world, pid)
+    assert got["I1"] == "A" and got["I4"] == ""  # the browser's answers, not the sheet's
