@@ -20,6 +20,7 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _runs, check_thresholds
+from junheng.supervision.frames import media_arg
 
 AUDIO_KINDS = ("sound",)
 RATE = 8000
@@ -63,14 +64,14 @@ def audio_levels(path: str | Path, window_s: float = 1.0) -> pl.DataFrame:
     if ffmpeg is None:
         raise ParameterError("未安装 ffmpeg，无法分析声音 / ffmpeg is not installed: no sound analysis")
     probe = subprocess.run([shutil.which("ffprobe") or "ffprobe", "-v", "error", "-select_streams", "a:0",
-                            "-show_entries", "stream=index", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+                            "-show_entries", "stream=index", "-of", "csv=p=0", media_arg(path)], capture_output=True, text=True)
     empty = pl.DataFrame(schema={"t_s": pl.Float64, "level_db": pl.Float64})
     if probe.returncode != 0:
         raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                 "cannot read the video (unsupported format or damaged file)", file=path.name)])
     if not probe.stdout.strip():
         return empty
-    res = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1",
+    res = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", media_arg(path), "-map", "0:a:0", "-vn", "-ac", "1",
                           "-af", f"aresample={RATE}:async=1:first_pts=0", "-ar", str(RATE), "-f", "s16le", "pipe:1"],
                          capture_output=True)
     if res.returncode != 0:

@@ -61,7 +61,7 @@ def _open(path: Path):
 
     if not path.is_file():
         raise InputError([Issue("文件不存在", "file not found", file=path.name)])
-    cap = cv2.VideoCapture(str(path))
+    cap = cv2.VideoCapture(media_arg(path))
     if not cap.isOpened():
         raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                 "cannot read the video (unsupported format or damaged file)", file=path.name)])
@@ -218,7 +218,7 @@ class _FFmpegSampler:
         vf = (f"{select},scale={self.out_w}:{self.out_h}:flags=area,format={'bgr24' if self.colour else 'gray'},"
               "showinfo@sample")
         head = [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-threads", "1",
-                *skip, "-i", str(self.path)]
+                *skip, "-i", media_arg(self.path)]
         raw = ["-fps_mode", "passthrough", "-f", "rawvideo"]
         if echo_fd is None:
             return [*head, "-map", "0:v:0", "-an", "-sn", "-dn", "-filter_threads", "1", "-vf", vf, *raw, "pipe:1"]
@@ -250,8 +250,8 @@ class _FFmpegSampler:
             for raw in proc.stderr:
                 line = raw.decode("utf-8", "replace")
                 m = _SHOWINFO.search(line)
-                if m and m.group(1) == "echo":
-                    self._echo_times.append(float(m.group(2)))
+                if m and m.group(1) == "echo":  # "NOPTS" (no time stamp): kept as NaN, dropped by echoes()
+                    self._echo_times.append(_seconds(m.group(2)))
                 elif m:
                     stamps.put(m.group(2))
                 elif "showinfo" not in line:
@@ -305,7 +305,9 @@ class _FFmpegSampler:
         m = min(len(self._echo_times), len(self._echo_data) // size)
         times = np.asarray(self._echo_times[:m], dtype=np.float64) - self.start
         data = np.frombuffer(bytes(self._echo_data[:m * size]), dtype=np.uint8).reshape(m, size)
-        return times, data
+        keep = np.flatnonzero(np.isfinite(times))  # frames without a time stamp cannot be placed
+        order = keep[np.argsort(times[keep], kind="stable")]  # _echoes searches the times: sorted
+        return times[order], data[order]
 
     def info(self, path: Path, width: int, height: int) -> VideoInfo:
         if self.frames == 0:
@@ -316,6 +318,15 @@ class _FFmpegSampler:
 
 
 _SHOWINFO = __import__("re").compile(r"\[showinfo@(\w+) @ [^]]*\]\s*n:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")
+
+
+def _seconds(text: str) -> float:
+    """A showinfo ``pts_time`` as seconds; NaN for ``NOPTS`` or anything else that is not a number
+    (a ValueError here would end the thread that drains ffmpeg's stderr, and ffmpeg would stall)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def _read_exactly(stream, size: int) -> bytes | None:
@@ -329,6 +340,13 @@ def _read_exactly(stream, size: int) -> bytes | None:
     return b"".join(parts)
 
 
+def media_arg(path: str | Path) -> str:
+    """A file's name as FFmpeg (ffprobe, ffmpeg, OpenCV's capture) must be given it: absolute, so a
+    name starting with ``-`` is not read as an option nor ``name:rest`` as a protocol (``subfile:``,
+    ``concat:``, ``http:`` …) — the file itself is opened, whatever it is called."""
+    return str(Path(path).absolute())
+
+
 def _probe(path: Path) -> dict:
     """Width, height, frame rate and the packets' presentation times (s, sorted, from 0) and key
     frames of the first video stream, by ffprobe (demuxing only, nothing decoded)."""
@@ -340,7 +358,7 @@ def _probe(path: Path) -> dict:
                             "cannot read the video (unsupported format or damaged file)", file=path.name)])
     exe = shutil.which("ffprobe") or "ffprobe"
     res = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", str(path)],
+                          "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", media_arg(path)],
                          capture_output=True, text=True)
     streams = json.loads(res.stdout or "{}").get("streams", []) if res.returncode == 0 else []
     if not streams or not streams[0].get("width"):

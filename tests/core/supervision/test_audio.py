@@ -60,3 +60,33 @@ def test_no_sound_track_and_bad_input(video, tmp_path):
     assert exc.value.issues[0].file == "bad.mp4"
     with pytest.raises(ParameterError):
         AudioParameters(margin_db=-1)
+
+
+@pytest.mark.parametrize("name", ["-report.mkv", "subfile:room.mkv"])
+def test_a_file_named_like_an_option_or_a_protocol_is_read_as_the_file(video, tmp_path, monkeypatch, name):
+    """ffprobe read ``-report.mkv`` as an option and ``subfile:room.mkv`` as a protocol: the
+    recording was refused as damaged (or another file read). Given absolute, the file is read."""
+    from junheng.supervision.frames import frame_statistics
+
+    clip = _clip(video, tmp_path, [(2, 4)], seconds=6)
+    clip.rename(tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    assert audio_levels(name).height == 6
+    stats, info = frame_statistics(name, 1.0, decoder="ffmpeg")
+    assert stats.height == 6 and info.width > 0
+
+
+def test_echo_frames_without_a_time_stamp_are_dropped_not_fatal():
+    """showinfo prints ``pts_time:NOPTS`` for a frame without a time stamp: the stderr reader used
+    float() on it — the thread died and ffmpeg stalled on a full pipe. Now NaN, dropped, the rest
+    ordered by time for the echo search."""
+    from junheng.supervision.frames import ECHO, _FFmpegSampler, _seconds
+
+    assert np.isnan(_seconds("NOPTS")) and _seconds("1.25") == 1.25
+    sampler = _FFmpegSampler.__new__(_FFmpegSampler)
+    size = ECHO[0] * ECHO[1]
+    sampler.echo, sampler.start = True, 0.0
+    sampler._echo_times = [0.0, _seconds("NOPTS"), 0.2, 0.1]
+    sampler._echo_data = bytearray(b"".join(bytes([k]) * size for k in range(4)))
+    times, prints = sampler.echoes()
+    assert times.tolist() == [0.0, 0.1, 0.2] and prints[:, 0].tolist() == [0, 3, 2]
