@@ -63,6 +63,12 @@ def _progress_rows(request: HttpRequest, cycle: Cycle, region: Region | None, ve
     return rows, roll_up(rows, regions, region), schools, regions
 
 
+def _progress_key(cycle: Cycle, region: Region | None, top: Region | None, version: str | None) -> str | None:
+    """The cache key of a progress body: the counts' version and what the body depends on besides —
+    the region shown and the user's own (the counties they may see, the crumbs); None: no caching."""
+    return version and f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
+
+
 def _body(kind: str, version: str | None, render_body) -> str:
     """The rendered body of a page (the part every user who may see it sees alike: no user, no
     CSRF token, no path-dependent navigation), kept in the shared cache under ``version`` (the
@@ -107,8 +113,7 @@ def progress(request: HttpRequest, pk: int, code: str | None = None) -> HttpResp
             "city_names": sorted({r.city for r in rows if r.city}),
         })
 
-    scope = f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
-    body = _body("progress", version and scope, render_body)
+    body = _body("progress", _progress_key(cycle, region, top, version), render_body)
     return render(request, "cycles/progress.html", {"cycle": cycle, "region": region,
                                                      "own_crumbs": region is not None and region != top,
                                                      "body": mark_safe(body)})  # noqa: S308 (our own template's output)
@@ -155,8 +160,8 @@ def progress_json(request: HttpRequest, pk: int, code: str | None = None) -> Htt
                          "missing": s.missing, "pupils": s.pupils, "pupils_fitness": s.pupils_fitness,
                          "pupils_questionnaire": s.pupils_questionnaire} for s in schools]})
 
-    scope = f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
-    return HttpResponse(_body("progress-json", version and scope, render_body), content_type="application/json")
+    return HttpResponse(_body("progress-json", _progress_key(cycle, region, top, version), render_body),
+                        content_type="application/json")
 
 
 def _fragment_ttl() -> int:
@@ -191,7 +196,6 @@ def _dashboard_json(request: HttpRequest, pk: int, code: str | None, page: str, 
 
     def render_body() -> str:
         data = _dashboard_data(cycle, region, compute)
-        data.pop("version", None)
         return json.dumps({"region": region.code if region else None, **data}, cls=DjangoJSONEncoder)
 
     version = dashboards.version(page, cycle, region) if _fragment_ttl() > 0 else None

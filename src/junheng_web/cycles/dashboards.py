@@ -76,7 +76,7 @@ def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     (:func:`version`; the computation reads every record of the region)."""
     key = version("fitness", cycle, region)
     data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 24 * 3600)
-    return {**data, "parts": [dict(p) for p in data["parts"]], "version": key}
+    return {**data, "parts": [dict(p) for p in data["parts"]]}
 
 
 def compute_fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
@@ -155,8 +155,7 @@ def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     (:func:`version`; the computation reads every score of the region)."""
     key = version("academic", cycle, region)
     data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 24 * 3600)
-    return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]],
-            "version": key}
+    return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]]}
 
 
 def _academic_design(cycle: Cycle, frame: pl.DataFrame):

@@ -74,15 +74,9 @@ def _by_county(qs, county_path: str) -> dict[int, int]:
     return {k: n for k, n in qs.values_list(county_path).annotate(n=Count("id", distinct=True)).order_by()}
 
 
-def collection_progress(cycle: Cycle, counties) -> list[ProgressRow]:
-    """Progress of ``cycle`` for each county of ``counties`` (a Region queryset, already
-    restricted to the user's scope), in code order."""
-    return _progress_of(cycle, counties)[0]
-
-
 def _progress_of(cycle: Cycle, counties) -> tuple[list[ProgressRow], list[SchoolProgress]]:
-    """(county rows, school rows) of ``counties`` — :func:`collection_progress` and
-    :func:`school_progress`, whose rows the county rows count already."""
+    """(county rows, school rows) of ``counties`` (a Region queryset): the progress of ``cycle`` for
+    each county, in code order, and its schools' (:func:`school_progress`, which the county rows count)."""
     counties = list(counties.filter(level=Region.Level.COUNTY).order_by("code"))
     ids = [c.id for c in counties]
     active = SampledSchool.objects.filter(ACTIVE_SCHOOL, cycle=cycle, school__county_id__in=ids)
