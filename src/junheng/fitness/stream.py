@@ -67,13 +67,31 @@ def _saturate(data: np.ndarray) -> np.ndarray:
     return np.clip(data, -UNITS_MAX, UNITS_MAX).astype(np.int32)
 
 
+_PACKED_MAX = 1 << 62  # per-column codes packed into one Int64 only while the product of their ranges stays below
+
+
+def _grouped_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Group ids (in order of first appearance) and keys by Polars' group-by on the key columns
+    themselves: for key columns whose ranges multiply beyond :data:`_PACKED_MAX` (packed codes would
+    wrap round and decode to keys that are not in the file)."""
+    frame = pl.from_arrow(batch.select(list(by)))
+    groups = frame.with_row_index("\0i").group_by(list(by), maintain_order=True).agg(pl.col("\0i"))
+    rows = groups["\0i"]
+    gid = np.empty(batch.num_rows, np.int64)
+    gid[rows.explode().to_numpy()] = np.repeat(np.arange(groups.height), rows.list.len().to_numpy())
+    return gid, groups.select(list(by)).rows()
+
+
 def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
     """Dense group ids of a batch by hashing (Arrow dictionary encoding), and each group's key."""
+    encoded = [pc.dictionary_encode(batch.column(c), null_encoding="encode") for c in by]
+    if int(np.prod([float(max(len(e.dictionary), 1)) for e in encoded])) >= _PACKED_MAX:
+        gid, keys = _grouped_ids(batch, by)
+        return gid.astype(np.intp), keys
     codes = np.zeros(batch.num_rows, dtype=np.int64)
     dicts = []
     radix = 1
-    for c in by:
-        enc = pc.dictionary_encode(batch.column(c), null_encoding="encode")
+    for enc in encoded:
         idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         codes += idx * radix
         dicts.append((enc.dictionary, radix, len(enc.dictionary)))
@@ -125,6 +143,9 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
             decoders.append((0, enc.dictionary, radix))
         mult[j] = total
         total *= radix
+        if total >= _PACKED_MAX:  # the packed code would wrap round: group on the columns themselves
+            gid, keys = _grouped_ids(batch, by)
+            return gid, np.array([key_index.setdefault(k, len(key_index)) for k in keys], np.int64)
     if total <= _DENSE_TABLE:
         gid = np.empty(n, np.int64)
         first = np.empty(min(n, total), np.int64)

@@ -171,3 +171,26 @@ def test_units_saturate_beyond_int32_in_every_reader():
     out = frame.select(units_expr("i", pl.Int64, 10), units_expr("f", pl.Float64, 10),
                        text_to_units(pl.col("t"), 10).alias("t"))
     assert out.rows() == [(UNITS_MAX, UNITS_MAX, UNITS_MAX), (-UNITS_MAX, -UNITS_MAX, None), (1700, 170, 1705)]
+
+
+@pytest.mark.parametrize("engine", ["numpy", *(["fused"] if AVAILABLE else [])])
+def test_group_keys_whose_ranges_multiply_beyond_int64_are_the_files_keys(engine):
+    """Five key columns of 8192 values each: 2⁶⁵ packed codes. Packed into one Int64 they wrapped
+    round, and most groups came back under keys that are not in the file."""
+    import pyarrow as pa
+
+    from junheng.fitness.stream import batch_partials
+
+    n, rng = 8192, np.random.default_rng(7)
+    cols = {f"k{j}": pa.array([f"v{x}" for x in rng.permutation(n)]) for j in range(4)}
+    cols["k4"] = pa.array(rng.permutation(n) * 1_000_003)  # an integer column too wide to code by subtraction
+    exempt = np.array([v.endswith("7") for v in cols["k0"].to_pylist()])
+    batch = pa.record_batch({"grade": pa.array(np.full(n, 5)), "sex": pa.array(np.full(n, 1)),
+                             "exempt": pa.array(exempt), **cols})
+    truth = list(zip(*(c.to_pylist() for c in cols.values()), strict=True))
+    key_index = {}
+    p, ids = batch_partials(batch, tuple(cols), None, key_index, engine=engine)
+    assert set(key_index) == set(truth) and (p["n_records"] == 1).all()
+    local = {int(g): j for j, g in enumerate(ids)}
+    # each key's sums are its own record's (exempt exactly when its k0 ends in 7)
+    assert all(p["n_exempt"][local[key_index[k]]] == k[0].endswith("7") for k in truth)
