@@ -46,6 +46,7 @@ def export_cmd(year: int, grade: int, subject: str | None, unmask: bool, outfile
     click.echo(f"{frame['person_id'].n_unique()} 名学生 / pupils, {frame.height} 行 / rows "
                f"({blank} 空白 / blank) → {outfile}")
     if held:
-        click.echo(f"{len(held)} 名学生既有在线作答又有答题卡，待审核员选定以哪一份为准，未导出 / "
-                   f"{len(held)} pupils answered both in the browser and on a paper sheet: held out until a "
-                   "reviewer chooses which counts (视频巡查审核队列 / the reviewers' queue)")
+        n = len({pid for pid, _subject in held})
+        click.echo(f"{n} 名学生既有在线作答又有答题卡（同一科目），待审核员选定以哪一份为准，该科目未导出 / "
+                   f"{n} pupils answered both in the browser and on a paper sheet (in one subject): that subject is "
+                   "held out until a reviewer chooses which counts (视频巡查审核队列 / the reviewers' queue)")

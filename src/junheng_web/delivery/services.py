@@ -412,15 +412,18 @@ def responses_frame(cycle, *, subject: str | None = None, pseudonymous: bool = F
     key's (``number_text``), "0" otherwise.
 
     ``subject`` keeps one subject's sessions; ``pseudonymous`` puts the attempt's UUID in
-    ``person_id`` instead of the 学籍号 (for files that leave the platform).  ``held``: 学籍号
-    whose answers are left out — a pupil with answers in the browser and on a paper sheet, until
-    a reviewer chooses which counts (the caller passes ``supervision.services.held_pupils``; see
+    ``person_id`` instead of the 学籍号 (for files that leave the platform).  ``held``: (学籍号,
+    subject) whose answers are left out — a pupil with answers in the browser and on a paper sheet
+    in that subject, until a reviewer chooses which counts (the caller passes ``supervision.services.held_pupils``; see
     docs/methods/omr.md § one pupil, two channels)."""
     attempts = Attempt.objects.filter(session__site__cycle=cycle)
     if subject:
         attempts = attempts.filter(session__subject=subject)
-    if held:
-        attempts = attempts.exclude(student_id__in=list(held))
+    by_subject: dict[str, list[str]] = {}
+    for student_id, held_subject in held:
+        by_subject.setdefault(held_subject, []).append(student_id)
+    for held_subject, ids in by_subject.items():  # each pupil in the subject of the flag only
+        attempts = attempts.exclude(session__subject=held_subject, student_id__in=ids)
     booklets = {b.pk: b for b in Booklet.objects.filter(pk__in=attempts.values("booklet_id"))}
     layout = [{"booklet": bid, "item_id": it.item_id, "format": it.format, "position": pos, "key": it.key or None}
               for bid, b in booklets.items() for pos, _, it in booklet_items(b)]

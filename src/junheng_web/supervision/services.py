@@ -387,14 +387,15 @@ def store_channel_flag(session: TestSession, person_id: str, detail: str, eviden
                                detail=detail[:2000], evidence=evidence)
 
 
-def held_pupils(cycle, subject: str | None = None) -> set[str]:
-    """学籍号 whose answers are held out of scoring (``delivery.services.responses_frame(held=…)``):
+def held_pupils(cycle, subject: str | None = None) -> set[tuple[str, str]]:
+    """(学籍号, subject) whose answers are held out of scoring (``delivery.services.responses_frame(held=…)``):
     a pupil with an open ``two_channels`` flag in ``cycle`` (and ``subject``) — answers in the
-    browser and on a paper sheet, and no reviewer has chosen yet (docs/methods/omr.md)."""
+    browser and on a paper sheet, and no reviewer has chosen yet (docs/methods/omr.md) — held in
+    that subject only."""
     flags = Flag.objects.filter(session__site__cycle=cycle, kind=CHANNEL_KIND, status=Flag.Status.OPEN)
     if subject:
         flags = flags.filter(session__subject=subject)
-    return set(flags.values_list("person_id", flat=True)) - {""}
+    return {(pid, subj) for pid, subj in flags.values_list("person_id", "session__subject") if pid}
 
 
 def session_validity(session: TestSession) -> str:

@@ -230,3 +230,34 @@ def test_two_reviewers_choosing_at_once_the_second_is_refused(client, paper):
     assert flag.choice == "browser" and flag.note == "以在线作答为准"
     got = _scoring(world, pid)
     assert got["I1"] == "A" and got["I4"] == ""  # the browser's answers, not the sheet's
+
+
+def test_a_held_pupil_is_held_in_that_subject_only_when_every_subject_is_exported(client, paper):
+    """``junheng delivery export`` without --subject: a pupil held in 语文 (two channels) is left out
+    of 语文 only — the pupil's 数学 answers, from the browser alone, are exported."""
+    from django.utils import timezone
+
+    from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletBlock, Item
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.delivery.services import responses_frame
+    from junheng_web.omr.services import check_channels
+    from junheng_web.supervision.services import held_pupils
+    from junheng_web.testsites.models import TestSession
+
+    world, built, path, pid, answers = paper
+    _upload(client, world, path)
+    _browser(built, world.sessions["A"], pid, {"I1": "A"}, lease=1)
+    assert check_channels(world.cycle, "语文") == 1
+    item = Item.objects.create(item_id="M1", subject="数学", format="single_choice", key="A", options=["1", "2"],
+                               stem="1+0=?", status="operational")
+    block = Block.objects.create(cycle=world.cycle, code="MK1", subject="数学")
+    BlockItem.objects.create(block=block, item=item, order=1)
+    booklet = Booklet.objects.create(cycle=world.cycle, code="MB1", subject="数学")
+    BookletBlock.objects.create(booklet=booklet, block=block, position=1)
+    a = world.sessions["A"]
+    maths = TestSession.objects.create(site=a.site, subject="数学", room="2", starts_at=a.starts_at, ends_at=a.ends_at)
+    att = Attempt.objects.create(session=maths, student_id=pid, booklet=booklet, lease=1)
+    Answer.objects.create(id=uuid.uuid4(), attempt=att, item=item, raw="A", seq=1, lease=1, client_at=timezone.now())
+    frame = responses_frame(world.cycle, held=held_pupils(world.cycle))
+    mine = frame.filter(pl.col("person_id") == pid)
+    assert dict(zip(mine["item_id"], mine["raw"], strict=True)) == {"M1": "A"}
