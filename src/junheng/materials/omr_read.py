@@ -43,6 +43,7 @@ SHEET_SCHEMA = {"sheet": pl.String, "sheet_hash": pl.String, "source": pl.String
 
 Progress = Callable[[float, str], None]
 MAX_PIXELS = 80_000_000  # one picture or PDF page: an A4 page at 600 dpi is 35 MP; beyond this it is refused, not decoded
+MAX_PICTURE_BYTES = 4 * MAX_PIXELS  # a picture file larger than MAX_PIXELS uncompressed RGBA: refused, never read
 
 
 @dataclass
@@ -287,6 +288,13 @@ def read_batch(images: Iterable, layouts: SheetLayout | Iterable[SheetLayout], *
             progress(k / max(1, len(entries)), f"{k}/{len(entries)}")
         source = name
         try:
+            size = None if isinstance(image, np.ndarray) else Path(image).stat().st_size
+            if size is not None and size > MAX_PICTURE_BYTES:  # read into memory whole below: bounded first
+                issues.append(Issue(f"图像文件过大（{size // 2**20} MB，上限 {MAX_PICTURE_BYTES // 2**20} MB），未读取",
+                                    f"the picture file is too large ({size // 2**20} MB, at most "
+                                    f"{MAX_PICTURE_BYTES // 2**20} MB): not read", file=name))
+                sheets.append(dict(sheet=name, sheet_hash=None, source=source, status="failed"))
+                continue
             digest, content = content_hash(image)
         except OSError:
             issues.append(Issue("无法读取图像", "cannot read the image", file=name))
@@ -460,5 +468,5 @@ def read_sheets(images, layout, *, progress: Progress | None = None) -> tuple[pl
     return batch.responses, batch.issues
 
 
-__all__ = ["COVER", "LIGHT", "MAX_PIXELS", "RESPONSE_SCHEMA", "RESPONSE_STATUSES", "REVIEW_BELOW", "OmrBatch",
+__all__ = ["COVER", "LIGHT", "MAX_PICTURE_BYTES", "MAX_PIXELS", "RESPONSE_SCHEMA", "RESPONSE_STATUSES", "REVIEW_BELOW", "OmrBatch",
            "bubble_states", "content_hash", "picture_problem", "picture_size", "read_batch", "read_sheets", "scan_pages"]

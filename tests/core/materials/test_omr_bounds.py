@@ -93,3 +93,22 @@ def test_pdf_pages_and_page_sizes_are_bounded_before_rendering(tmp_path):
     # within the bounds: every page rendered, named <file>:<page>
     pages = scan_pages([("many.pdf", many)], tmp_path / "r4", 50, max_pages=5)
     assert [n for n, _ in pages] == [f"many.pdf:{k}" for k in range(1, 6)]
+
+
+def test_a_huge_picture_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """The header check came after the whole file was read into memory: a file of gigabytes was
+    read first. Now its size is checked before any byte is read."""
+    from junheng.materials.omr_read import MAX_PICTURE_BYTES
+
+    huge = tmp_path / "scan.png"
+    with huge.open("wb") as f:  # sparse: no disk used
+        f.write(_png_header(1000, 1000))
+        f.truncate(MAX_PICTURE_BYTES + 1)
+
+    def refuse(image):
+        raise AssertionError("read a file that should have been refused")
+
+    monkeypatch.setattr(omr_read, "content_hash", refuse)
+    batch = read_batch([huge], LAYOUT)
+    assert batch.sheets["status"].to_list() == ["failed"]
+    assert "picture file is too large" in batch.issues[0].rule_en and batch.issues[0].file == "scan.png"
