@@ -43,6 +43,7 @@ SHEET_SCHEMA = {"sheet": pl.String, "sheet_hash": pl.String, "source": pl.String
 
 Progress = Callable[[float, str], None]
 MAX_PIXELS = 80_000_000  # one picture or PDF page: an A4 page at 600 dpi is 35 MP; beyond this it is refused, not decoded
+RENDER_SECONDS = (60.0, 10.0)  # pdftoppm's time limit for a PDF: this much plus this much a page (a hostile PDF must not hang a worker)
 MAX_PICTURE_BYTES = 4 * MAX_PIXELS  # a picture file larger than MAX_PIXELS uncompressed RGBA: refused, never read
 
 
@@ -250,8 +251,8 @@ def scan_pages(files: list[tuple[str, Path]], tmp: Path, dpi: int, *, max_pages:
         folder.mkdir(parents=True)
         try:
             subprocess.run(["pdftoppm", "-r", str(dpi), "-l", str(max(n, 1)), "-gray", "-png", str(p), str(folder / "p")],
-                           check=True, capture_output=True)
-        except (OSError, subprocess.CalledProcessError) as exc:
+                           check=True, capture_output=True, timeout=RENDER_SECONDS[0] + RENDER_SECONDS[1] * max(n, 1))
+        except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: a failure or the time limit
             raise InputError(Issue("无法渲染 PDF（需要 poppler-utils 的 pdftoppm）",
                                    "cannot render the PDF (needs pdftoppm from poppler-utils)", file=name,
                                    value=str(exc)[:120])) from None

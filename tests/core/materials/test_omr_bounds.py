@@ -112,3 +112,22 @@ def test_a_huge_picture_file_is_refused_before_it_is_read(tmp_path, monkeypatch)
     batch = read_batch([huge], LAYOUT)
     assert batch.sheets["status"].to_list() == ["failed"]
     assert "picture file is too large" in batch.issues[0].rule_en and batch.issues[0].file == "scan.png"
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils not installed")
+def test_a_pdf_that_renders_forever_is_an_issue_not_a_hung_worker(tmp_path, monkeypatch):
+    """pdftoppm had no time limit: a PDF built to render slowly held the job worker for ever (and a
+    time limit alone would have raised TimeoutExpired, a traceback). A stand-in pdftoppm that hangs."""
+    import os
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pdftoppm").write_text("#!/bin/sh\nexec sleep 30\n")
+    (fake / "pdftoppm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(omr_read, "RENDER_SECONDS", (0.5, 0.1))
+    doc = tmp_path / "a.pdf"
+    doc.write_bytes(_pdf([(595, 842)]))
+    with pytest.raises(InputError) as exc:
+        scan_pages([("a.pdf", doc)], tmp_path / "r", 50, max_pages=5)
+    assert exc.value.issues[0].file == "a.pdf" and "cannot render the PDF" in exc.value.issues[0].rule_en
