@@ -234,6 +234,11 @@ def item_times(events: pl.DataFrame, starts: pl.DataFrame | None = None) -> pl.D
     ev = events.with_columns(pl.col("person_id").cast(pl.String), pl.col("item_id").cast(pl.String)).sort(order)
     ev = ev.with_columns(pl.Series("t", _seconds(ev["at"])))
     if starts is not None:
+        if "started_at" in starts.columns and ev["at"].dtype.is_temporal() != starts["started_at"].dtype.is_temporal():
+            # seconds from a test's start and date-times are different clocks: 1.78e9 s "spent" on the first item
+            raise ParameterError("开始时间（started_at）与作答时间（at）的写法不同：一为秒数，一为日期时间，不能相减 / "
+                                 "started_at and at are on different clocks (one in seconds, the other date-times): "
+                                 "write both the same way")
         st = starts.select(pl.col("person_id").cast(pl.String), pl.Series("t0", _seconds(starts["started_at"])))
         ev = ev.join(st, on="person_id", how="left")
     else:

@@ -218,3 +218,19 @@ def test_every_statistic_at_once_on_honest_rooms_gives_few_false_flags():
                            events=ev, starts=starts, changes=changes)
     assert flags.height <= 8, flags.select("kind", "person_id", "p_value")
     assert (flags["severity"] == "serious").sum() == 0 and (flags["kind"] == "rapid").sum() == 0
+
+
+def test_start_times_on_another_clock_than_the_answers_are_refused():
+    """Answer times as date-times and start times as seconds (or the reverse) were subtracted as
+    numbers: the first item took 1.78 × 10⁹ s. Now refused, naming both columns."""
+    from datetime import datetime
+
+    from junheng.supervision.forensics import item_times
+
+    events = pl.DataFrame({"person_id": ["p1", "p1"], "item_id": ["i1", "i2"],
+                           "at": [datetime(2026, 6, 1, 9, 0, 30), datetime(2026, 6, 1, 9, 1, 0)]})
+    seconds = pl.DataFrame({"person_id": ["p1"], "started_at": [0.0]})
+    with pytest.raises(ParameterError, match="started_at and at are on different clocks"):
+        item_times(events, seconds)
+    same = pl.DataFrame({"person_id": ["p1"], "started_at": [datetime(2026, 6, 1, 9, 0, 0)]})
+    assert sorted(item_times(events, same)["seconds"].to_list()) == [30.0, 30.0]
