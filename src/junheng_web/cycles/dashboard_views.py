@@ -4,15 +4,17 @@ city and province; fitness and academic results of a region and its parts.  Each
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -69,14 +71,39 @@ def _progress_key(cycle: Cycle, region: Region | None, top: Region | None, versi
     return version and f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
 
 
+# the templates the cached bodies are rendered from, with what they include
+BODY_TEMPLATES = ("cycles/_progress_body.html", "cycles/_dashboard_body.html", "cycles/_academic_body.html",
+                  "cycles/_progress_table.html", "cycles/_academic_row.html", "tables/_crumbs.html")
+
+
+@functools.cache
+def _templates_digest() -> str:
+    """A digest of :data:`BODY_TEMPLATES`' sources, part of every body's key: the cache outlives a
+    process (on PostgreSQL it is a database table), and an upgrade that changes a template must not
+    be served the previous release's HTML under the same figures' version."""
+    h = hashlib.sha256()
+    for name in BODY_TEMPLATES:
+        h.update(get_template(name).template.source.encode())
+    return h.hexdigest()[:16]
+
+
+def _templates_changed(setting: str, **_kwargs) -> None:
+    if setting == "TEMPLATES":
+        _templates_digest.cache_clear()
+
+
+setting_changed.connect(_templates_changed)
+
+
 def _body(kind: str, version: str | None, render_body) -> str:
     """The rendered body of a page (the part every user who may see it sees alike: no user, no
     CSRF token, no path-dependent navigation), kept in the shared cache under ``version`` (the
-    figures' version and anything else the body depends on) and the language; rendered on every
-    request with JUNHENG_DASHBOARD_FRESHNESS=0 (``version`` None)."""
+    figures' version and anything else the body depends on), the language and the templates'
+    digest; rendered on every request with JUNHENG_DASHBOARD_FRESHNESS=0 (``version`` None)."""
     if version is None or _fragment_ttl() <= 0:
         return render_body()
-    key = "junheng:page:" + hashlib.sha256(f"{kind}:{version}:{get_language()}".encode()).hexdigest()[:40]
+    key = "junheng:page:" + hashlib.sha256(f"{kind}:{version}:{get_language()}:{_templates_digest()}".encode()
+                                           ).hexdigest()[:40]
     html = cache.get(key)
     if html is None:
         html = render_body()

@@ -318,3 +318,22 @@ def test_a_user_bound_to_no_region_gets_no_province_page(client, scored, monkeyp
     assert client.get(url).status_code == 200  # the province's body, now in the cache
     client.force_login(_user("nowhere", "county"))
     assert client.get(url).status_code in (403, 404)
+
+
+def test_a_new_release_of_the_body_template_is_not_served_the_old_cached_html(client, scored, monkeypatch, settings,
+                                                                              tmp_path):
+    """The cached body outlives a process (on PostgreSQL the cache is a database table): after an
+    upgrade that changes the page's template, the page shows the new template at once, not
+    yesterday's HTML under the same figures' version."""
+    import copy
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    client.force_login(scored.users["bob"])
+    url = reverse("dashboard_region", kwargs={"pk": scored.cycle.pk, "code": "410102"})
+    assert "体质健康结果" in client.get(url).content.decode()  # rendered and cached
+    (tmp_path / "cycles").mkdir()
+    (tmp_path / "cycles" / "_dashboard_body.html").write_text("<h1>NEW RELEASE BODY</h1>", encoding="utf-8")
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [tmp_path, *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates  # the upgraded release (as in a new process: nothing of the old in memory)
+    assert "NEW RELEASE BODY" in client.get(url).content.decode()
