@@ -289,7 +289,8 @@ EARLIEST, LATEST = 946684800000, 4102444800000  # 2000-01-01 … 2100-01-01 in m
 
 def parse_changes(payload) -> list[Change]:
     """The browser's queue (``[{id, item, raw, seq, at, lease}, …]``; ``at`` in ms since 1970 by the
-    server's clock) checked; a malformed entry refuses the batch."""
+    server's clock) checked; a malformed entry refuses the batch (an item id with a NUL too; a NUL
+    in ``raw`` is dropped)."""
     if not isinstance(payload, list) or len(payload) > MAX_BATCH:
         raise ParameterError(f"作答格式错误 / malformed answers (a list of at most {MAX_BATCH})")
     out = []
@@ -297,8 +298,11 @@ def parse_changes(payload) -> list[Change]:
         try:
             at = e.get("at")
             at = None if at is None else int(at)
-            ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or ""), int(e["seq"]),
-                        None, int(e.get("lease") or 0))
+            # a NUL (pasted into a written answer) dropped: PostgreSQL stores none in text
+            ch = Change(uuid.UUID(str(e["id"])), str(e["item"]), str(e.get("raw") or "").replace("\x00", ""),
+                        int(e["seq"]), None, int(e.get("lease") or 0))
+            if "\x00" in ch.item_id:
+                raise ValueError(ch.item_id)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise ParameterError(f"第 {k + 1} 条作答格式错误 / answer {k + 1} is malformed "
                                  "(id: UUID, item, seq: whole number, at: ms, lease: whole number)") from None

@@ -366,3 +366,15 @@ def test_a_numeric_entry_item_is_marked_by_its_key_and_its_key_never_leaves(dw):
     scored = score_responses(frame, bank_from_db("语文"))
     s = {(r["person_id"], r["item_id"]): r["score"] for r in scored.iter_rows(named=True)}
     assert (s[(a0.student_id, "I3")], s[(a4.student_id, "I3")]) == (1, 0)
+
+
+def test_a_nul_character_in_an_answer_is_dropped_and_in_an_item_refused(dw):
+    """PostgreSQL stores no NUL in text (psycopg raises DataError: a 500, and the page's queue would
+    resend the batch for ever): a NUL pasted into a written answer is dropped, the rest of the
+    answer kept; an item id with one names no item and refuses the batch with a message."""
+    from junheng_web.delivery.services import parse_changes
+
+    (ch,) = parse_changes([{"id": str(uuid.uuid4()), "item": "I3", "raw": "秋\x00天", "seq": 1}])
+    assert ch.raw == "秋天"
+    with pytest.raises(ParameterError):
+        parse_changes([{"id": str(uuid.uuid4()), "item": "I\x003", "raw": "A", "seq": 1}])
