@@ -216,8 +216,21 @@ def _json_body(request: HttpRequest):
         raise ParameterError("请求格式错误 / malformed request") from None
 
 
+OTHER_PUPIL = ("这些作答属于另一名学生的测试，未保存。 / these answers belong to another pupil's test: not stored")
+
+
+def _own_batch(body: dict, attempt: Attempt) -> bool:
+    """Whether a batch is the cookie's attempt's: the batch names its attempt (``attempt``; the
+    page and the service worker send it) — on a shared computer the service worker may send a
+    queue a previous pupil's closed tab left, with the cookie of the pupil signed in now.  A batch
+    without the name (a page loaded before it was sent) is taken as the cookie's."""
+    named = body.get("attempt")
+    return named in (None, "") or str(named) == str(attempt.pk)
+
+
 def _queue(request: HttpRequest, record) -> JsonResponse:
-    """One batch of a page's queue: ``{"lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}``
+    """One batch of a page's queue: ``{"attempt": id, "lease": n, "answers": [{id, item, raw, seq, at, lease}, …]}``
+    (a batch naming another attempt than the cookie's: 409, nothing stored)
     → ``{"ack": [id, …], "refused": {id: reason}, "closed": time is up, "moved": a newer page of the
     attempt is open, "ends_at", "hold", "now"}``; ``record(attempt, changes)`` stores it (``None`` when
     the attempt has nothing to record into).  Every entry is either acknowledged or refused, so the
@@ -229,6 +242,8 @@ def _queue(request: HttpRequest, record) -> JsonResponse:
         body = _json_body(request)
         changes = services.parse_changes(body.get("answers") if isinstance(body, dict) else None)
         page = int(body.get("lease") or 0)
+        if not _own_batch(body, attempt):
+            return JsonResponse({"error": OTHER_PUPIL}, status=409)
         done = record(attempt, changes)
     except (ParameterError, TypeError, ValueError) as e:
         message = str(e) if isinstance(e, ParameterError) else "请求格式错误 / malformed request (lease)"

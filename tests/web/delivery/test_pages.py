@@ -273,3 +273,26 @@ def test_the_service_worker_is_served_under_test_and_not_cached(dw):
     resp = Client().get("/test/sw.js")
     assert resp.status_code == 200 and resp["Content-Type"].startswith("application/javascript")
     assert resp["Cache-Control"] == "no-cache" and b"/test/take/" in resp.content
+
+
+def test_a_queue_naming_another_attempt_is_not_stored_in_this_pupils(dw):
+    """A shared test-room computer: pupil X's tab closed with answers queued; pupil Y signs in on it
+    and the service worker sends every stored queue — X's with Y's cookie.  The batch names its
+    attempt (``attempt``); one that is not the cookie's is refused (409) and nothing of it is
+    stored in Y's attempt.  The page's own batch, naming its own attempt, is taken."""
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import Answer
+
+    c = _signed_in()
+    token = _token(c)
+    data = _data(c.get("/test/take/").content.decode())
+    change = {"id": str(uuid.uuid4()), "item": "I1", "raw": "B", "seq": 1, "lease": data["lease"],
+              "at": _ms(timezone.now())}
+    resp = _post(c, "/test/answers/", {"attempt": str(uuid.uuid4()), "lease": data["lease"], "answers": [change]},
+                 token)
+    assert resp.status_code == 409 and "另一名学生" in resp.json()["error"]
+    assert not Answer.objects.filter(id=change["id"]).exists()
+    resp = _post(c, "/test/answers/", {"attempt": data["attempt"], "lease": data["lease"], "answers": [change]},
+                 token)
+    assert resp.status_code == 200 and resp.json()["ack"] == [change["id"]]

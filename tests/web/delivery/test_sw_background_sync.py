@@ -5,7 +5,8 @@ and to the ``sync`` event — whose rejection is what makes the browser try agai
 * 200: the acknowledged changes leave the stored queue, the event succeeds;
 * a server error (500, 502, 503 from a proxy while the app restarts): the queue stays and the event
   fails, so the browser fires it again — not "done" with the answers still unsent;
-* 403 (signed out) or 400: the queue stays for the page to deal with; the event succeeds (retrying
+* every batch names the stored queue's attempt (the server refuses, 409, another pupil's queue);
+* 403 (signed out), 409 or 400: the queue stays for the page to deal with; the event succeeds (retrying
   cannot help);
 * the network down: the queue stays, the event fails."""
 
@@ -24,7 +25,7 @@ HARNESS = r"""
 const vm = require("vm"), fs = require("fs");
 const status = process.argv[2];
 const data = {a1: {attempt: "a1", queue: [{id: "c1", item: "I1", raw: "A", seq: 1}, {id: "c2", item: "I2", raw: "B", seq: 2}],
-                   sender: {url: "https://node/test/answers/", csrf: "t", lease: 1}}};
+                   sender: {url: "https://node/test/answers/", csrf: "t", lease: 1, attempt: "a1"}}};
 const clone = (v) => v === undefined ? undefined : JSON.parse(JSON.stringify(v));
 function req(result) { const r = {}; setTimeout(() => { r.result = result; if (r.onsuccess) r.onsuccess(); }, 0); return r; }
 const db = {
@@ -53,7 +54,8 @@ vm.runInContext(fs.readFileSync(process.env.SW, "utf8"), ctx);
 let done;
 handlers.sync({tag: "junheng-answers", waitUntil: (p) => { done = p; }});
 done.then(() => "resolved", () => "rejected").then((outcome) => {
-  console.log(JSON.stringify({outcome, sent: sent.length, left: data.a1.queue.map((e) => e.id)}));
+  console.log(JSON.stringify({outcome, sent: sent.length, left: data.a1.queue.map((e) => e.id),
+                              named: sent.every((b) => b.attempt === "a1")}));
 });
 """
 
@@ -70,18 +72,18 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node
 
 
 def test_acknowledged_answers_leave_the_queue(tmp_path):
-    assert _sync("200", tmp_path) == {"outcome": "resolved", "sent": 1, "left": []}
+    assert _sync("200", tmp_path) == {"outcome": "resolved", "sent": 1, "left": [], "named": True}
 
 
 @pytest.mark.parametrize("status", ["500", "502", "503"])
 def test_a_server_error_keeps_the_queue_and_fails_the_sync_so_the_browser_retries(tmp_path, status):
-    assert _sync(status, tmp_path) == {"outcome": "rejected", "sent": 1, "left": ["c1", "c2"]}
+    assert _sync(status, tmp_path) == {"outcome": "rejected", "sent": 1, "left": ["c1", "c2"], "named": True}
 
 
-@pytest.mark.parametrize("status", ["400", "403"])
+@pytest.mark.parametrize("status", ["400", "403", "409"])  # 409: the queue of another pupil than the signed-in one
 def test_a_refusal_keeps_the_queue_for_the_page(tmp_path, status):
-    assert _sync(status, tmp_path) == {"outcome": "resolved", "sent": 1, "left": ["c1", "c2"]}
+    assert _sync(status, tmp_path) == {"outcome": "resolved", "sent": 1, "left": ["c1", "c2"], "named": True}
 
 
 def test_the_network_down_fails_the_sync(tmp_path):
-    assert _sync("offline", tmp_path) == {"outcome": "rejected", "sent": 1, "left": ["c1", "c2"]}
+    assert _sync("offline", tmp_path) == {"outcome": "rejected", "sent": 1, "left": ["c1", "c2"], "named": True}

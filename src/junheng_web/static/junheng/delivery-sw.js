@@ -10,7 +10,8 @@
  * same cache (delivery.js, keepShell): the first load happens before this worker controls it.
  *
  * Answers left behind by a closed tab.  The page keeps its queue in IndexedDB with what sending
- * needs (`sender`: the answers URL, the CSRF token, the page's lease).  When a page's send fails it
+ * needs (`sender`: the answers URL, the CSRF token, the page's lease and attempt — the server
+ * refuses, 409, a queue of another attempt than the signed-in pupil's, and it stays stored).  When a page's send fails it
  * registers a Background Sync (tag `junheng-answers`, where the browser has the API); the browser
  * fires `sync` here once it is online again, even with no page of the site open, and `drain` sends
  * every stored queue — the same request as the page's, so the server takes each UUID once however
@@ -75,7 +76,8 @@ function sendQueue(db, rec) {  // one stored queue, in batches; rejects when the
   return fetch(s.url, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": s.csrf },
-    body: JSON.stringify({ lease: s.lease, answers: batch })
+    // the attempt named: the cookie is whoever is signed in now — maybe another pupil on a shared computer
+    body: JSON.stringify({ attempt: s.attempt, lease: s.lease, answers: batch })
   }).then(function (r) {
     // a server error (a proxy's 502 while the node restarts): the event fails, the browser tries again
     if (r.status >= 500) throw new Error("answers: HTTP " + r.status);

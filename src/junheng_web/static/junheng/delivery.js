@@ -141,7 +141,7 @@
     return fetch(ANSWERS, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ lease: data.lease, answers: batch })
+      body: JSON.stringify({ attempt: data.attempt, lease: data.lease, answers: batch })
     }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; });
     }).then(function (res) {
@@ -411,7 +411,8 @@
     state = stored || { attempt: KEY, answers: {}, queue: [], seq: 0, flags: {}, current: 0 };
     state.attempt = KEY;
     // what the service worker needs to send this queue when no page is open (delivery-sw.js, drain)
-    state.sender = { url: new URL(ANSWERS, location.href).href, csrf: csrf, lease: data.lease };
+    // (the attempt named: on a shared computer the server refuses the queue under another pupil's cookie)
+    state.sender = { url: new URL(ANSWERS, location.href).href, csrf: csrf, lease: data.lease, attempt: data.attempt };
     Object.keys(data.answers).forEach(function (id) {
       var s = data.answers[id], mine = state.answers[id];
       if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
