@@ -66,6 +66,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _cpu import cpu_of  # benchmarks/ is on the path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[0]
@@ -223,25 +224,6 @@ def clients_main() -> None:
 
 # ---- the server side ----
 
-def _cpu_of(pid: int) -> float:
-    """CPU seconds of process ``pid``, its live children and its reaped children."""
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        t = p.cpu_times()
-        total = t.user + t.system + t.children_user + t.children_system
-        for c in p.children(recursive=True):
-            try:
-                ct = c.cpu_times()
-                total += ct.user + ct.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
-    except psutil.NoSuchProcess:
-        return 0.0
-
-
 def _postmaster(url: str) -> int | None:
     """The PID of the PostgreSQL server of ``url`` if it runs on this machine (its data folder's
     postmaster.pid), for its CPU seconds."""
@@ -330,12 +312,12 @@ def _run(label: str, workload: str, port: int, seconds: float, think, world: dic
          server_pid: int, pg: int | None) -> dict:
     orders = {"host": "127.0.0.1", "port": port, "cycle": world["cycle"], "until": time.time() + seconds,
               "think": think, "operators": sessions}
-    cpu0 = (_cpu_of(server_pid), _cpu_of(pg) if pg else 0.0)
+    cpu0 = (cpu_of(server_pid), cpu_of(pg) if pg else 0.0)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--clients"], input=json.dumps(orders),
                           capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
-    server_cpu, pg_cpu = _cpu_of(server_pid) - cpu0[0], (_cpu_of(pg) - cpu0[1]) if pg else float("nan")
+    server_cpu, pg_cpu = cpu_of(server_pid) - cpu0[0], (cpu_of(pg) - cpu0[1]) if pg else float("nan")
     got = json.loads(proc.stdout)
     timings = got["timings"]
     views = sum(len(v) for k, v in timings.items() if not k.endswith("JSON"))

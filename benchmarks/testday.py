@@ -38,6 +38,8 @@ import time
 import uuid
 from pathlib import Path
 
+from _cpu import cpu_of  # benchmarks/ is on the path
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 PUPILS = int(os.environ.get("BENCH_TESTDAY_PUPILS", "300"))
@@ -211,25 +213,6 @@ def _print(label: str, stats, wall: float) -> dict:
     return out
 
 
-def _cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) of the processes and their children so far."""
-    import psutil
-
-    total = 0.0
-    for pid in pids:
-        try:
-            p = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            continue
-        for q in [p, *p.children(recursive=True)]:
-            try:
-                t = q.cpu_times()
-                total += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-    return total
-
-
 def main() -> None:
     try:
         import locust  # noqa: F401
@@ -283,9 +266,9 @@ def _site(base: str, codes: list[str], pids: list[int]) -> None:
     results = {}
     for label, interval in (("real rate (1/100 s)", REAL_INTERVAL), ("5× rate (1/20 s)", REAL_INTERVAL / 5)):
         chosen = codes[:PUPILS] if not results else codes[PUPILS:2 * PUPILS]  # a pupil signs in once
-        cpu0, load0 = _cpu(pids), os.getloadavg()[0]
+        cpu0, load0 = cpu_of(*pids), os.getloadavg()[0]
         stats, wall = _drive(base, _pupil_class(chosen, interval), len(chosen), SECONDS, spawn_rate=SPAWN)
-        cpu = _cpu(pids) - cpu0
+        cpu = cpu_of(*pids) - cpu0
         total = sum(e.num_requests for e in stats.entries.values())
         print(f"  -- {label}: {len(chosen)} pupils, {total} requests in {wall:.0f} s; server CPU {cpu:.1f} s = "
               f"{1000 * cpu / max(total, 1):.1f} ms per request, {100 * cpu / wall / 2:.1f} % of 2 cores; "
@@ -309,9 +292,9 @@ def _central(base: str, codes: list[str], pids: list[int]) -> None:
     n = min(len(codes), 60)
     for label, user, main_name in (("sign-in", SignInOnly.make(codes), "POST /test/ (sign in)"),
                                    ("answers", _pupil_class(codes[:n], None), "POST /test/answers/")):
-        cpu0 = _cpu(pids)
+        cpu0 = cpu_of(*pids)
         stats, wall = _drive(base, user, n, SECONDS / 4, spawn_rate=20)
-        cpu = _cpu(pids) - cpu0
+        cpu = cpu_of(*pids) - cpu0
         rows = _print(label, stats, wall)
         count, rps = rows[main_name][0], rows[main_name][1]
         print(f"  -- central {label}: {rps:.1f} {main_name} per s with {n} clients; {count / max(cpu, 1e-9):.1f} per "
