@@ -7,7 +7,6 @@ with a key frame every second and no B-frames, and one with a key frame every 2 
 Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pass:
 
 * the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
-* the ffmpeg path with the detector's graph as shipped (weights listed as inputs, nothing folded);
 * the ffmpeg path with the float graph, weights folded (batch norms merged into convolutions,
   ``people._graph``) at 640 px: the default (again, since int8 judged on a photograph kept out of
   its calibration misses some 48–56 px faces; see the face table below);
