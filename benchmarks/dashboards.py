@@ -263,6 +263,7 @@ def _sessions(world: dict) -> list[tuple[str, str | None]]:
 
 def _configs(env: dict) -> list[tuple[str, dict, bool]]:
     """(name, server environment, precompute the pages first) of each configuration to run."""
+    baseline = ("baseline", {**env, "JUNHENG_CACHE": "db", "PYTHONPATH": BASELINE_SRC}, True)
     out = []
     for name in CONFIGS:
         if name == "uncached":
@@ -272,11 +273,11 @@ def _configs(env: dict) -> list[tuple[str, dict, bool]]:
         elif name == "baseline":
             if not BASELINE_SRC:
                 raise SystemExit("BENCH_DASH_CONFIGS has baseline: set BENCH_DASH_BASELINE_SRC to a tree's src folder")
-            out.append((name, {**env, "JUNHENG_CACHE": "db", "PYTHONPATH": BASELINE_SRC}, True))
+            out.append(baseline)
         else:
             raise SystemExit(f"unknown configuration {name!r} (uncached, cached, baseline)")
     if BASELINE_SRC and "baseline" not in CONFIGS:
-        out.insert(0, ("baseline", {**env, "JUNHENG_CACHE": "db", "PYTHONPATH": BASELINE_SRC}, True))
+        out.insert(0, baseline)
     return out
 
 
