@@ -8,7 +8,6 @@ blocked by an open queue."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -20,9 +19,6 @@ from django.urls import reverse
 pytestmark = [pytest.mark.django_db, pytest.mark.integration,
               pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
-_spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
 DPI = 150
 
 
@@ -47,9 +43,7 @@ def _scan(session, tmp_path: Path, seed: int = 3) -> tuple[Path, str, dict, str]
 
 
 @pytest.fixture
-def scanned(world, tmp_path, settings, eager_jobs):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    fixture.build(world.cycle, world.sessions["A"], [world.pupils["A"][0].student_id], ["ACDEFGHJ"])
+def scanned(world, tmp_path, b1):
     path, pid, answers, faint = _scan(world.sessions["A"], tmp_path)
     return world, path, pid, answers, faint
 

@@ -9,10 +9,8 @@ site package)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import uuid
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,20 +22,15 @@ from django.urls import reverse
 pytestmark = [pytest.mark.django_db, pytest.mark.integration,
               pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
-_spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
 DPI = 150
 
 
 @pytest.fixture
-def paper(world, tmp_path, settings, eager_jobs):
+def paper(world, tmp_path, b1):
     """Booklet B1 built for session A, and a scan of B1 filled by a pupil (no uncertain bubble)."""
     from junheng.materials import omr_corpus as oc
     from junheng_web.omr.services import session_layouts
 
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    built = fixture.build(world.cycle, world.sessions["A"], [world.pupils["A"][0].student_id], ["ACDEFGHJ"])
     (lay,) = session_layouts(world.sessions["A"])
     rng = np.random.default_rng(21)
     while True:  # a pupil whose sheet answers I1 and I4 (a blank would make the test weaker)
@@ -47,7 +40,7 @@ def paper(world, tmp_path, settings, eager_jobs):
             break
     path = tmp_path / "room1.png"
     cv2.imwrite(str(path), oc.degrade(img, "scanner", rng))
-    return world, built, path, pid, answers
+    return world, b1, path, pid, answers
 
 
 def _browser(built, session, pid: str, answers: dict[str, str], lease: int = 1):
