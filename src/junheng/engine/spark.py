@@ -28,11 +28,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from junheng.exceptions import InputError, Issue, raise_for
 from junheng.fitness.stream import (
     census_columns,
-    census_issues,
+    no_records,
     partial_layout,
+    require_census_columns,
     sum_batches,
     table_from_partials,
 )
@@ -88,8 +88,7 @@ def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "se
     paths = [str(path)] if isinstance(path, str | os.PathLike) else [str(p) for p in path]
     df = spark.read.parquet(*paths)
     names = df.columns
-    raise_for(census_issues(names, by, weight, paths[0]),
-              f"{paths[0]}: 缺少汇总所需的列 / {paths[0]}: columns the census needs are missing")
+    require_census_columns(names, by, weight, paths[0])
     df = df.select(*census_columns(names, by, weight))
     key_fields = [df.schema[c] for c in by]
     out_schema = StructType([*(StructField(f.name, f.dataType, True) for f in key_fields),
@@ -108,7 +107,7 @@ def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "se
     else:
         merged = sums.select(pl.all().sum())
     if merged.height == 0:
-        raise InputError(Issue("文件中没有记录", "the file holds no records", file=paths[0]))
+        raise no_records(paths[0])
     total = {}
     for name, width in partial_layout():
         cols = [name] if width == 1 else [f"{name}__{j}" for j in range(width)]

@@ -346,7 +346,14 @@ def census_issues(names: Sequence[str], by: Sequence[str], weight: str | None, f
     return issues
 
 
-def _no_records(file: str) -> InputError:
+def require_census_columns(names: Sequence[str], by: Sequence[str], weight: str | None, file: str) -> None:
+    """Raise :class:`InputError` with every :func:`census_issues` of ``file``, if any."""
+    raise_for(census_issues(names, by, weight, file),
+              f"{file}: 缺少汇总所需的列 / {file}: columns the census needs are missing")
+
+
+def no_records(file: str) -> InputError:
+    """The error for a census file without a record."""
     return InputError(Issue("文件中没有记录", "the file holds no records", file=file))
 
 
@@ -369,13 +376,12 @@ def summarize_parquet(
     pf = open_parquet(path)
     file = Path(path).name
     names = pf.schema_arrow.names
-    raise_for(census_issues(names, by, weight, file),
-              f"{file}: 缺少汇总所需的列 / {file}: columns the census needs are missing")
+    require_census_columns(names, by, weight, file)
     cols = census_columns(list(names), by, weight)
     threads = threads or min(4, os.cpu_count() or 1)
     n_groups = pf.metadata.num_row_groups
     if n_groups == 0 or pf.metadata.num_rows == 0:
-        raise _no_records(file)
+        raise no_records(file)
     first = np.concatenate([[0], np.cumsum([pf.metadata.row_group(i).num_rows for i in range(n_groups)])])
     # tasks of whole row groups, each read by its own file handle: decoding runs on every core too
     per_task = max(1, -(-n_groups // (4 * threads)))
@@ -398,7 +404,7 @@ def summarize_parquet(
         raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], _bad_summary(file, n_bad))
     results = [r for r in done if r[0]]
     if not results:
-        raise _no_records(file)
+        raise no_records(file)
     key_index: dict[tuple, int] = {}
     for keys, _ in results:
         for k in keys:
@@ -486,4 +492,4 @@ def census_columns(names: Sequence[str], by: Sequence[str], weight: str | None) 
     return list(dict.fromkeys(c for c in want if c in set(names)))
 
 
-__all__ = ["MAX_ISSUES", "batch_partials", "census_columns", "census_issues", "partial_layout", "sum_batches", "summarize_parquet", "table_from_partials"]
+__all__ = ["MAX_ISSUES", "batch_partials", "census_columns", "census_issues", "no_records", "partial_layout", "require_census_columns", "sum_batches", "summarize_parquet", "table_from_partials"]
