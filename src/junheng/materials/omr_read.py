@@ -189,8 +189,9 @@ def _layouts(layouts) -> dict[str, SheetLayout]:
 
 
 def _pdf_pages(path: Path, name: str, dpi: int, limit: int | None, max_pixels: int) -> int:
-    """The number of pages of a PDF (``pdfinfo``), checked before anything is rendered: more than
-    ``limit`` pages, or a page that would render to more than ``max_pixels`` at ``dpi``, is refused."""
+    """The number of pages of a PDF (``pdfinfo``), checked before anything is rendered: a page that
+    would render to more than ``max_pixels`` at ``dpi`` is refused; with more than ``limit`` pages
+    (the pages the upload has left) the count is returned at once, for :func:`scan_pages` to refuse."""
     import re
     import subprocess
 
@@ -206,8 +207,7 @@ def _pdf_pages(path: Path, name: str, dpi: int, limit: int | None, max_pixels: i
     m = re.search(r"^Pages:\s+(\d+)", info(), re.M)
     n = int(m.group(1)) if m else 0
     if limit is not None and n > limit:
-        raise InputError(Issue(f"页数超过上限 {limit}，请分批上传", f"more than {limit} pages: upload in parts",
-                               file=name, value=str(n)))
+        return n  # over the pages left: the caller refuses the upload by its total; no page sizes asked for
     if n:
         sizes = re.findall(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts", info("-f", "1", "-l", str(n)), re.M)
         big = [(int(k), float(w) * dpi / 72, float(h) * dpi / 72) for k, w, h in sizes
