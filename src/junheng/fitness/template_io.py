@@ -32,7 +32,7 @@ from junheng.fitness.quantize import (
     units_to_float,
 )
 from junheng.fitness.standard import load_standard, row_of
-from junheng.io import ROW, ReadLimits, read_frame, read_table
+from junheng.io import ROW, ReadLimits, drop_empty_rows, read_frame, read_table
 
 # (field, header, aliases)
 PERSON_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -122,11 +122,7 @@ def _tidy(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
         if fix:
             df = df.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in fix)
     df = df.with_columns(pl.int_range(first_row, first_row + df.height, dtype=pl.Int32).alias(ROW))
-    value_cols = [c for c in df.columns if c != ROW]
-    if not value_cols or df.height == 0 or any(df[c].null_count() == 0 for c in value_cols):
-        return df  # a column without nulls: no row is wholly empty (null counts are kept, not computed)
-    empty = df.select(pl.all_horizontal(pl.col(value_cols).is_null())).to_series()
-    return df.filter(~empty) if empty.any() else df  # a filter copies every column: only when a row goes
+    return drop_empty_rows(df)
 
 
 def _parquet_frame(path: Path) -> pl.DataFrame:

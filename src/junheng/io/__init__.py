@@ -17,6 +17,7 @@
 - :func:`read_bytes`: a whole file, bounded by the size limit, optionally fed to a digest (inputs
   versioned by their bytes are read once); :func:`read_json`: a JSON file the same way, bad JSON
   an :class:`InputError` naming the file;
+- :func:`drop_empty_rows`: a read table without its wholly empty rows (``__row__`` aside);
 - :class:`ReadLimits`: what one file may cost to read (rows, columns, cells, bytes); beyond them
   a file is refused before it is parsed.
 """
@@ -30,6 +31,7 @@ from junheng.io._read import (
     ROW,
     RawTable,
     decode_csv,
+    drop_empty_rows,
     frame_columns,
     open_parquet,
     read_bytes,
@@ -62,6 +64,7 @@ __all__ = [
     "check_package",
     "csv_safe",
     "decode_csv",
+    "drop_empty_rows",
     "frame_columns",
     "header_key",
     "is_formula_like",

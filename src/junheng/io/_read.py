@@ -356,6 +356,17 @@ def _header_names(row: list[str | None], above: list[list[str | None]]) -> list[
     return names
 
 
+def drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the rows whose every column but ``__row__`` is null (``frame`` itself
+    when no row is: a column without nulls settles it from the kept null counts, and a filter,
+    which copies every column, runs only when a row goes)."""
+    value_cols = [c for c in frame.columns if c != ROW]
+    if not value_cols or frame.height == 0 or any(frame[c].null_count() == 0 for c in value_cols):
+        return frame
+    kept = frame.select(pl.any_horizontal(pl.col(value_cols).is_not_null())).to_series()
+    return frame if kept.all() else frame.filter(kept)
+
+
 def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=None,
                limits: ReadLimits | None = None) -> RawTable:
     """Read ``path`` (.xlsx/.xls/.xlsm/.ods via python-calamine, .csv in UTF-8/UTF-8-BOM/GB18030/UTF-16).
@@ -393,11 +404,8 @@ def read_table(path: str | Path, *, sheet: str | None = None, expected_headers=N
         raise InputError(Issue("不支持的文件类型（应为 .xlsx/.xls/.csv）", "unsupported file type (use .xlsx, .xls or .csv)",
                                file=path.name, value=path.suffix))
     frame = frame.with_columns(pl.int_range(h + 2, h + 2 + frame.height, dtype=pl.Int64).alias(ROW))
+    frame = drop_empty_rows(frame)
     value_cols = [c for c in frame.columns if c != ROW]
-    if value_cols and frame.height and all(frame[c].null_count() for c in value_cols):  # else no row is empty
-        kept = frame.select(pl.any_horizontal(pl.col(value_cols).is_not_null())).to_series()
-        if not kept.all():  # a filter copies every column: only when a row goes
-            frame = frame.filter(kept)
     # a column with neither a header nor any value is an artefact of the sheet's used range
     drop = [c for c in value_cols if c.startswith("(") and frame[c].null_count() == frame.height]
     frame = frame.drop(drop)
