@@ -34,6 +34,17 @@ def signed_in(browser, base: str, username: str, *, width: int = 1280, height: i
     return page
 
 
+def started(page, base: str, code: str) -> None:
+    """The pupil's test begun on ``page``: sign in at ``base``/test/ with the login ``code``, start, and
+    wait until the delivery page is ready."""
+    page.goto(f"{base}/test/")
+    page.fill("input[name=code]", code)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#start")
+    page.click("#start")
+    page.wait_for_selector("#delivery[data-ready=true]")
+
+
 def settled(read, seconds: float = 10.0):
     """``read()`` — the test's own database read while the browser may still be talking to the live
     server — retried while SQLite reports a table lock. On SQLite the test database is one in-memory

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, settled, student_id
+from tests.e2e.support import ARTIFACTS, settled, started, student_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]  # answers, leases, pauses: re-run on PostgreSQL too
 CODE = "ACDEFGHJ"
@@ -175,11 +175,7 @@ def test_after_submitting_the_pupil_answers_the_questionnaire_offline_and_it_is_
     q, _ = define(p_world["session"].site.cycle, student_questionnaire().to_json())
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{live_server.url}/test/")
-    page.fill("input[name=code]", CODE)
-    page.click("button[type=submit]")
-    page.click("#start")
-    page.wait_for_selector("#delivery[data-ready=true]")
+    started(page, live_server.url, CODE)
     page.check("#item input[value=B]")
     page.wait_for_selector("#sync[data-unsynced='0']")
     page.on("dialog", lambda d: d.accept())

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARGS, ARTIFACTS, CHROMIUM
+from tests.e2e.support import ARGS, ARTIFACTS, CHROMIUM, started
 from tests.e2e.test_faults import RECORD_ACKS, STATE, Site, _acked, _synced
 
 pytestmark = [pytest.mark.e2e]
@@ -129,12 +129,7 @@ def chromium(node, tmp_path, request):
 
 def _sign_in(context, node: Node, code: str):
     page = context.new_page()
-    page.goto(f"{node.base}/test/")
-    page.fill("input[name=code]", code)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#start")
-    page.click("#start")
-    page.wait_for_selector("#delivery[data-ready=true]")
+    started(page, node.base, code)
     try:
         page.wait_for_function(CONTROLLED, timeout=30000)
     except Exception:  # noqa: BLE001 — Playwright's TimeoutError: say what it means
