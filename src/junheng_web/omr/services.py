@@ -347,9 +347,13 @@ def check_channels(cycle, subject: str | None = None) -> int:
         sources = [{"person_id": r["person_id"], "subject": subj, "channel": "browser",
                     "source": _session_text(sessions[r["session"]]), "answered": r["answered"]}
                    for r in per_attempt.iter_rows(named=True)]
+        answered = {s.pk: sum(1 for v in s.answers.values() if str(v).strip()) for s in sheets}
+        by_pupil: dict[str, list[Sheet]] = {}
+        for s in sheets:
+            by_pupil.setdefault(s.person_id, []).append(s)
         sources += [{"person_id": s.person_id, "subject": subj, "channel": "paper",
                      "source": f"{s.upload.name} · {s.name} · 题本 {s.booklet}",
-                     "answered": sum(1 for v in s.answers.values() if str(v).strip())} for s in sheets]
+                     "answered": answered[s.pk]} for s in sheets]
         conflicts = channel_conflicts(pl.DataFrame(sources, schema={
             "person_id": pl.String, "subject": pl.String, "channel": pl.String, "source": pl.String,
             "answered": pl.Int64}))
@@ -360,8 +364,8 @@ def check_channels(cycle, subject: str | None = None) -> int:
                            f"{timezone.localtime(r['last']):%H:%M:%S}）" if r["last"] else
                            f"{_session_text(sessions[r['session']])}（{r['answered']} 题有作答）"
                            for r in mine.iter_rows(named=True))
-            for s in (s for s in sheets if s.person_id == pid):
-                paper = f"{s.upload.name} · {s.name} · 题本 {s.booklet}（{sum(1 for v in s.answers.values() if str(v).strip())} 题有作答）"
+            for s in by_pupil[pid]:
+                paper = f"{s.upload.name} · {s.name} · 题本 {s.booklet}（{answered[s.pk]} 题有作答）"
                 detail = (f"在线作答：{web}；答题卡：{paper}。审核员选定以哪一份为准之前，该生本学科的作答暂不计分 / "
                           f"browser: {web}; answer sheet: {paper}. The pupil's answers in this subject are held out "
                           "of scoring until a reviewer chooses which counts")
