@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError, raise_for
 from junheng.site import (
     PackageError,
     fingerprint,
@@ -57,6 +57,7 @@ from junheng.site import (
 from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
 from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer, SiteResult
 from junheng_web.delivery.questionnaire import finish
+from junheng_web.delivery.result_records import MEMBER, check_results, unknown_references
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.admin import mask_name
 from junheng_web.registry.models import Cycle, Pupil, Region, School
@@ -319,7 +320,7 @@ def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dic
                   for a in AuditLog.objects.all().order_by("at")],
     }
     signer = load_pem_private_key(state["site_key"].encode(), password=None)
-    blob = seal({"results.json": json.dumps(records, ensure_ascii=False).encode()}, kind="result", site=state["site"],
+    blob = seal({MEMBER: json.dumps(records, ensure_ascii=False).encode()}, kind="result", site=state["site"],
                 cycle=state["cycle"], signer=signer, key=bytes.fromhex(state["result_key"]), issued_at=now,
                 extra={"site_package": state["package_id"]})
     write_package(blob, Path(out))
@@ -355,7 +356,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     cycle = str(manifest.get("cycle", ""))  # the cycle's id, bound into the site's keys
     pkg = open_package(blob, kind="result", site=site_code, trusted=site_signing_key(centre, site_code, pid, cycle).public_key(),
                        key=result_key(centre, site_code, pid, cycle), what=name)
-    data = json.loads(pkg.files["results.json"])
+    data = _checked_records(pkg, name)
     site = TestSite.objects.filter(code=site_code, cycle_id=int(cycle) if cycle.isdigit() else -1).first()
     if site is None:
         raise PackageError(f"{name}: 中心没有测试点 {site_code} / the centre has no test site {site_code}")
@@ -377,6 +378,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     unknown = sorted({a["item"] for a in data["answers"]} - set(items))
     if unknown:
         raise PackageError(f"{name}: 中心没有这些题目 / unknown items: {', '.join(unknown[:10])}")
+    _known_references(data, name)
     before = _counts(sessions)
     with transaction.atomic():
         known = {a.pk: a for a in Attempt.objects.filter(pk__in=[uuid.UUID(x["id"]) for x in data["attempts"]])}
@@ -409,6 +411,36 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
                       "counts": {k: len(v) for k, v in data.items()}})
     after = _counts(sessions)
     return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
+
+
+def _checked_records(pkg, name: str) -> dict:
+    """``results.json`` of a verified result package, every field checked (``result_records``);
+    else one :class:`InputError` naming every bad field — raised before anything is written."""
+    where = f"{name} › {MEMBER}"
+    try:
+        data = json.loads(pkg.files[MEMBER])
+    except KeyError:
+        raise InputError(Issue("结果数据包中缺少记录文件", "the result package holds no records file", file=where)) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise InputError(Issue("记录文件不是有效的 UTF-8 JSON", "the records file is not valid UTF-8 JSON", file=where,
+                               value=str(exc)[:120])) from None
+    _refuse(check_results(data, name), name)
+    return data
+
+
+def _refuse(issues: list[Issue], name: str) -> None:
+    raise_for(issues, f"{name}: 结果数据包的记录有 {len(issues)} 处错误，未汇入任何内容 / the result package's records "
+                      f"have {len(issues)} error(s): nothing was ingested")
+
+
+def _known_references(data: dict, name: str) -> None:
+    """The booklets and questionnaires the records name exist here (else the merge would fail on a
+    foreign key half-way)."""
+    booklets = set(Booklet.objects.filter(pk__in={a["booklet"] for a in data["attempts"]}).values_list("pk", flat=True))
+    named = ({q["questionnaire"] for q in data.get("questionnaire_answers", [])}
+             | {q for _, q in data.get("questionnaires_done", [])})
+    questionnaires = set(Questionnaire.objects.filter(pk__in=named).values_list("pk", flat=True))
+    _refuse(unknown_references(data, name, booklets, questionnaires), name)
 
 
 def _own_attempts_only(data: dict, sessions: set[int], site_code: str, name: str) -> None:

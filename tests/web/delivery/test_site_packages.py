@@ -267,3 +267,42 @@ def test_a_sites_keys_do_not_speak_for_the_same_code_in_another_cycle(dw, tmp_pa
     with pytest.raises(PackageError, match="签名"):
         ingest(blob, keys)
     assert not Attempt.objects.filter(session=session).exists()
+
+
+def test_ingest_names_every_malformed_field_of_a_signed_package_and_writes_nothing(dw, keys, tmp_path):
+    """A correctly signed package whose records are malformed (a site node of another version, a
+    re-signed hand edit): every bad field is named — file, member, record, field, value, rule, in
+    Chinese and English — and nothing is written; ``junheng site ingest`` exits 2, no traceback."""
+    from click.testing import CliRunner
+
+    from junheng.exceptions import InputError
+    from junheng_cli.main import cli
+    from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    att = str(uuid.uuid4())
+    data = _data(dw, att, [("not-a-uuid", "I1", "A", 1, 1), (str(uuid.uuid4()), "I1", "B", True, 1)],
+                 events=[{"id": str(uuid.uuid4()), "session": dw.sessions["A"].pk, "student_id": "", "action": "dance",
+                          "minutes": None, "note": "a\x00b", "by": "p", "at": "2022-05-10T09:00:00"}])
+    del data["leases"][1]["started_at"]
+    with pytest.raises(InputError) as got:
+        ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
+    where = "A.jhresult › results.json"
+    assert {(i.file, i.column, i.value) for i in got.value.errors} == {
+        (where, "answers[1].id", "not-a-uuid"), (where, "answers[2].seq", "True"),
+        (where, "events[1].action", "dance"), (where, "events[1].note", "a\\x00b"),
+        (where, "events[1].at", "2022-05-10T09:00:00"), (where, "leases[2].started_at", None)}
+    text = str(got.value)
+    assert "应为 UUID" in text and "must be a UUID" in text and "未汇入任何内容" in text and "nothing was ingested" in text
+    assert not (Attempt.objects.exists() or Answer.objects.exists() or Lease.objects.exists()
+                or ProctorEvent.objects.exists())
+
+    data = _data(dw, att, [(str(uuid.uuid4()), "I1", "A", 1, 1)])
+    data["attempts"][0]["booklet"] = 999_999  # well formed, but no such booklet at the centre
+    path = tmp_path / "A.jhresult"
+    path.write_bytes(_result(keys, dw.sites["A"], str(uuid.uuid4()), data))
+    r = CliRunner().invoke(cli, ["site", "ingest", str(path), "--key", str(keys)])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert "attempts[1].booklet" in r.output and "中心没有此题本" in r.output and "Traceback" not in r.output
+    assert not Attempt.objects.exists()

@@ -1,0 +1,156 @@
+"""The records of a site's result package (``results.json``, written by ``sitenode.export_results``)
+checked field by field before the centre merges anything.
+
+The package's signature says *who* wrote the records, not that they are well formed: a site
+node of another version, a hand-edited export re-signed with a leaked site key, or a bug must
+give a message, not a traceback half-way through the merge.  :func:`check_results` returns one
+:class:`~junheng.exceptions.Issue` per bad field — every one, not the first — naming the package
+file, the member (``results.json``), the record (list and number, counted from 1), the field, the
+value and the rule; ``sitenode.ingest`` raises them together before it writes anything.
+
+Each field is checked against what the database will take: UUIDs, whole numbers within the
+column's range (a bool is not a number), texts within the column's length and without NUL (which
+PostgreSQL refuses), times as ISO 8601 with a UTC offset, a proctor action among the known ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from junheng.exceptions import Issue
+from junheng_web.delivery.models import Answer, Attempt, ProctorEvent, QuestionnaireAnswer
+
+MEMBER = "results.json"
+INT32 = 2**31 - 1  # PositiveIntegerField
+INT16 = 2**15 - 1  # PositiveSmallIntegerField
+BIGINT = 2**63 - 1
+ACTIONS = tuple(a for a, _ in ProctorEvent.ACTIONS)
+
+
+def _is_uuid(v) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        uuid.UUID(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _whole(lo: int, hi: int, null: bool = False):
+    def ok(v) -> bool:
+        return (null and v is None) or (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi)
+    return ok
+
+
+def _text(longest: int | None = None, null: bool = False):
+    def ok(v) -> bool:
+        if null and v is None:
+            return True
+        return isinstance(v, str) and "\x00" not in v and (longest is None or len(v) <= longest)
+    return ok
+
+
+def _time(null: bool = False):
+    def ok(v) -> bool:
+        if null and v is None:
+            return True
+        if not isinstance(v, str):
+            return False
+        try:
+            return dt.datetime.fromisoformat(v).utcoffset() is not None
+        except ValueError:
+            return False
+    return ok
+
+
+UUID = (_is_uuid, "应为 UUID", "must be a UUID")
+ID = (_whole(1, BIGINT), "应为正整数编号", "must be a positive whole-number id")
+COUNT = (_whole(0, INT32), f"应为 0–{INT32} 的整数", f"must be a whole number 0–{INT32}")
+MINUTES = (_whole(0, INT16, null=True), f"应为空或 0–{INT16} 的整数", f"must be empty or a whole number 0–{INT16}")
+TIME = (_time(), "应为带时区的 ISO 8601 时间", "must be an ISO 8601 time with a UTC offset")
+TIME_OR_NULL = (_time(null=True), "应为空或带时区的 ISO 8601 时间", "must be empty or an ISO 8601 time with a UTC offset")
+TEXT = (_text(), "应为文本（不含 NUL 字符）", "must be text (without NUL)")
+
+
+def _short(model, field: str):
+    n = model._meta.get_field(field).max_length
+    return (_text(n), f"应为至多 {n} 个字符的文本（不含 NUL 字符）", f"must be text of at most {n} characters (without NUL)")
+
+
+ACTION = (lambda v: v in ACTIONS, "应为监考操作之一：" + "、".join(ACTIONS), "must be a proctor action: " + ", ".join(ACTIONS))
+
+# the record lists of results.json, each field with its rule; required lists first
+ITEM = Answer.item.field.related_model  # the bank's Item: an answer names its item_id
+FIELDS: dict[str, dict[str, tuple]] = {
+    "attempts": {"id": UUID, "session": ID, "student_id": _short(Attempt, "student_id"), "booklet": ID,
+                 "started_at": TIME, "submitted_at": TIME_OR_NULL, "lease": COUNT},
+    "leases": {"attempt": UUID, "number": COUNT, "started_at": TIME},
+    "answers": {"id": UUID, "attempt": UUID, "item": _short(ITEM, "item_id"), "raw": TEXT, "seq": COUNT,
+                "lease": COUNT, "client_at": TIME_OR_NULL, "received_at": TIME},
+    "events": {"id": UUID, "session": ID, "student_id": _short(ProctorEvent, "student_id"), "action": ACTION,
+               "minutes": MINUTES, "note": TEXT, "by": _short(ProctorEvent, "by"), "at": TIME},
+    "questionnaire_answers": {"id": UUID, "attempt": UUID, "questionnaire": ID,
+                              "item": _short(QuestionnaireAnswer, "item"), "raw": _short(QuestionnaireAnswer, "raw"),
+                              "seq": COUNT, "lease": COUNT, "client_at": TIME_OR_NULL, "received_at": TIME},
+}
+REQUIRED = ("attempts", "leases", "answers", "events")
+
+
+def _shown(v) -> str:
+    text = "null" if v is None else repr(v) if not isinstance(v, str) else v
+    return text.replace("\x00", "\\x00")[:80]
+
+
+def check_results(data, name: str) -> list[Issue]:
+    """Every bad field of ``data`` (``results.json`` as parsed) of the package file ``name``."""
+    where = f"{name} › {MEMBER}"
+    if not isinstance(data, dict):
+        return [Issue("结果记录应为 JSON 对象", "the records must be a JSON object", file=where, value=type(data).__name__)]
+    issues: list[Issue] = []
+    for key, fields in FIELDS.items():
+        rows = data.get(key, None if key in REQUIRED else [])
+        if not isinstance(rows, list):
+            issues.append(Issue("应为记录列表", "must be a list of records", file=where, column=key,
+                                value="缺少 / missing" if rows is None else type(rows).__name__))
+            continue
+        for k, row in enumerate(rows, start=1):
+            at = f"{key}[{k}]"
+            if not isinstance(row, dict):
+                issues.append(Issue("记录应为 JSON 对象", "a record must be a JSON object", file=where, column=at,
+                                    value=_shown(row)))
+                continue
+            for field, (ok, zh, en) in fields.items():
+                if field not in row:
+                    issues.append(Issue(f"缺少字段（{zh}）", f"the field is missing ({en})", file=where,
+                                        column=f"{at}.{field}"))
+                elif not ok(row[field]):
+                    issues.append(Issue(zh, en, file=where, column=f"{at}.{field}", value=_shown(row[field])))
+    done = data.get("questionnaires_done", [])
+    if not isinstance(done, list):
+        issues.append(Issue("应为记录列表", "must be a list of records", file=where, column="questionnaires_done",
+                            value=type(done).__name__))
+        done = []
+    for k, pair in enumerate(done, start=1):
+        if not (isinstance(pair, list) and len(pair) == 2 and _is_uuid(pair[0]) and ID[0](pair[1])):
+            issues.append(Issue("应为 [作答 UUID, 问卷编号]", "must be [attempt UUID, questionnaire id]", file=where,
+                                column=f"questionnaires_done[{k}]", value=_shown(pair)))
+    return issues
+
+
+def unknown_references(data: dict, name: str, booklets: set[int], questionnaires: set[int]) -> list[Issue]:
+    """The attempts' booklets and the questionnaire ids the centre does not have (checked after
+    :func:`check_results` found the fields well formed)."""
+    where = f"{name} › {MEMBER}"
+    issues = [Issue("中心没有此题本", "the centre has no such booklet", file=where, column=f"attempts[{k}].booklet",
+                    value=str(a["booklet"])) for k, a in enumerate(data["attempts"], start=1)
+              if a["booklet"] not in booklets]
+    issues += [Issue("中心没有此问卷", "the centre has no such questionnaire", file=where,
+                     column=f"questionnaire_answers[{k}].questionnaire", value=str(q["questionnaire"]))
+               for k, q in enumerate(data.get("questionnaire_answers", []), start=1)
+               if q["questionnaire"] not in questionnaires]
+    issues += [Issue("中心没有此问卷", "the centre has no such questionnaire", file=where,
+                     column=f"questionnaires_done[{k}]", value=str(q))
+               for k, (_, q) in enumerate(data.get("questionnaires_done", []), start=1) if q not in questionnaires]
+    return issues
