@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from junheng.exceptions import ParameterError
+from junheng.io import read_bytes
 
 SCHEMA = "junheng.omr/1"
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -96,9 +97,11 @@ class SheetLayout:
 
     @classmethod
     def load(cls, path: str | Path) -> SheetLayout:
+        """The layout file ``path``, read through :func:`junheng.io.read_bytes` (a missing file or
+        one over the size limit is refused before it is read)."""
         path = Path(path)
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = read_bytes(path).decode("utf-8")
         except UnicodeDecodeError:
             raise ParameterError(f"{path.name}: 不是答题卡版式文件（应为 UTF-8 JSON） / not an answer-sheet layout "
                                  "(expected UTF-8 JSON)") from None

@@ -38,7 +38,7 @@ import json
 import secrets
 import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -48,7 +48,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, ParameterError
+from junheng.io import ReadLimits, read_bytes
 
 FORMAT = 1
 MAGIC = b"JUNHENG-PACKAGE 1\n"
@@ -288,14 +289,18 @@ def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey
 
 
 def read_package(path: Path) -> bytes:
-    """The bytes of the package file ``path``; a file larger than ``MAX_PACKAGE`` is refused by its
-    size before anything is read (a stray disk image on a USB stick is not loaded into memory)."""
+    """The bytes of the package file ``path``, read through :func:`junheng.io.read_bytes` with the
+    file limit raised to ``MAX_PACKAGE``: a larger file is refused by its size before anything is
+    read (a stray disk image on a USB stick is not loaded into memory)."""
     path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_PACKAGE:
+    try:
+        return read_bytes(path, limits=replace(ReadLimits.from_env(), max_file_bytes=MAX_PACKAGE))
+    except InputError:
+        if not path.is_file():
+            raise PackageError(f"找不到数据包文件 {path.name} / package file not found: {path.name}") from None
+        size = path.stat().st_size
         raise PackageError(f"{path.name} 过大（{size} 字节，上限 {MAX_PACKAGE}），不是数据包 / {path.name} is "
-                           f"{size} bytes, more than a package may be ({MAX_PACKAGE}): refused")
-    return path.read_bytes()
+                           f"{size} bytes, more than a package may be ({MAX_PACKAGE}): refused") from None
 
 
 def write_package(blob: bytes, path: Path) -> Path:

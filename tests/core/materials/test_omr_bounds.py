@@ -131,3 +131,28 @@ def test_a_pdf_that_renders_forever_is_an_issue_not_a_hung_worker(tmp_path, monk
     with pytest.raises(InputError) as exc:
         scan_pages([("a.pdf", doc)], tmp_path / "r", 50, max_pages=5)
     assert exc.value.issues[0].file == "a.pdf" and "cannot render the PDF" in exc.value.issues[0].rule_en
+
+
+def test_a_layout_file_is_read_through_junheng_io_bounded_by_the_size_limit(tmp_path, monkeypatch):
+    """``SheetLayout.load`` reads through ``junheng.io.read_bytes``: a file over the size limit
+    (``JUNHENG_MAX_FILE_MB``) is refused before any of it is read, a missing one is a message; a
+    file that is not UTF-8 keeps the layout's own message."""
+    from pathlib import Path
+
+    from junheng.exceptions import ParameterError
+
+    path = tmp_path / "K1.layout.json"
+    path.write_text(LAYOUT.to_json(), encoding="utf-8")
+    assert SheetLayout.load(path) == LAYOUT
+    with pytest.raises(InputError, match="file not found"):
+        SheetLayout.load(tmp_path / "none.layout.json")
+    big = tmp_path / "big.layout.json"
+    big.write_bytes(b" " * (1 << 20) + LAYOUT.to_json().encode())
+    monkeypatch.setenv("JUNHENG_MAX_FILE_MB", "1")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read before the size was checked"))
+    with pytest.raises(InputError, match="too large"):
+        SheetLayout.load(big)
+    monkeypatch.undo()
+    path.write_bytes(LAYOUT.to_json().encode("utf-16"))
+    with pytest.raises(ParameterError, match="expected UTF-8 JSON"):
+        SheetLayout.load(path)

@@ -151,3 +151,20 @@ def test_a_file_larger_than_a_package_is_refused_by_its_size_before_it_is_read(t
     monkeypatch.setattr(type(big), "read_bytes", lambda self: pytest.fail("read before the size was checked"))
     with pytest.raises(PackageError, match="过大"):
         read_package(big)
+
+
+def test_a_package_is_read_through_junheng_io(tmp_path, monkeypatch):
+    """``read_package`` reads through ``junheng.io.read_bytes`` (its file limit raised to the
+    package's): a missing file is a PackageError naming it, not a traceback."""
+    import junheng.io
+    from junheng.site import read_package
+
+    path = tmp_path / "a.jhresult"
+    path.write_bytes(b"x" * 10)
+    seen = []
+    real = junheng.io.read_bytes
+    monkeypatch.setattr("junheng.site.package.read_bytes", lambda p, **kw: seen.append(kw["limits"]) or real(p, **kw))
+    assert read_package(path) == b"x" * 10
+    assert seen[0].max_file_bytes == 512 * 1024 * 1024
+    with pytest.raises(PackageError, match="找不到数据包文件 b.jhresult"):
+        read_package(tmp_path / "b.jhresult")
