@@ -101,6 +101,8 @@ def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser
     # every change the page made is on the server exactly once: seqs 1..n, no gaps, no repeats
     assert [r[2] for r in rows] == list(range(1, local["seq"] + 1)) and local["queue"] == []
     assert rows == [("I1", "B", 1), ("I2", "A", 2), ("I2", "AC", 3), ("I3", "秋天的天空又高又蓝。", 4), ("I4", "A", 5)]
+    # the pupil's end kept beside the queue: the service worker's expiry of a refused queue counts from it
+    assert dt.datetime.fromisoformat(local["sender"]["ends"]) == p_world["session"].ends_at and "refused" not in local
 
     page.evaluate(FORGET, str(attempt.pk))  # the server alone restores them
     page.reload()

@@ -20,9 +20,19 @@
  * browser tries again later.
  * Where the API is missing, or the browser has not fired yet, `drain` runs whenever a page of the
  * site (/test/…) is opened: the next page open sends what a closed tab left.
+ *
+ * Expiry (docs/guide/delivery.md, "Answers kept in the browser").  A queue the server refused as a
+ * whole (403 signed out, 409 another pupil's cookie, 400 malformed) is marked `refused` and kept:
+ * while its session's sign-in window is open its pupil may sign in again here, and the server then
+ * takes every answer given before time-up.  Once the session has ended (`sender.ends`, the pupil's
+ * end as the page last heard it, by the server's clock: `skew`) and KEEP_DAYS more have passed, no
+ * sign-in can bring that attempt's cookie back, so the refusal is final: `drain` then deletes the
+ * record.  It deletes too a record with nothing left to send (its queue empty) after that time.  A
+ * queue that was never refused — it never reached the server — is kept whatever its age.
  */
 "use strict";
 var CACHE = "junheng-test-v1", DB = "junheng-delivery", STORE = "attempts", TAG = "junheng-answers";
+var KEEP_DAYS = 7, DAY_MS = 86400000;
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -59,12 +69,43 @@ function settle(db, key, body) {  // take the server's word off the stored queue
       var rec = g.result, why = body.refused || {}, done = {};
       if (!rec) return;
       body.ack.concat(Object.keys(why)).forEach(function (id) { done[id] = true; });
+      delete rec.refused;  // the server took the batch: the cookie is this attempt's
       rec.parked = rec.parked || [];
       rec.queue = rec.queue.filter(function (e) {
         if (why[e.id] === "paused" || why[e.id] === "terminated") rec.parked.push(e);
         return !done[e.id];
       });
       os.put(rec);
+    };
+    tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
+  });
+}
+
+function refuse(db, key, status) {  // the whole queue refused: kept, marked (see Expiry above)
+  return new Promise(function (resolve) {
+    var tx = db.transaction(STORE, "readwrite"), os = tx.objectStore(STORE), g = os.get(key);
+    g.onsuccess = function () {
+      var rec = g.result;
+      if (!rec) return;
+      rec.refused = { status: status, at: Date.now() + (rec.skew || 0) };
+      os.put(rec);
+    };
+    tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
+  });
+}
+
+function expired(rec) {  // the session ended more than KEEP_DAYS ago, by the server's clock
+  var end = Date.parse((rec.sender && rec.sender.ends) || "");
+  return !isNaN(end) && Date.now() + (rec.skew || 0) > end + KEEP_DAYS * DAY_MS;
+}
+
+function prune(db) {  // delete what can no longer reach the server (see Expiry above); never fails
+  return new Promise(function (resolve) {
+    var tx = db.transaction(STORE, "readwrite"), os = tx.objectStore(STORE), all = os.getAll();
+    all.onsuccess = function () {
+      (all.result || []).forEach(function (rec) {
+        if (expired(rec) && (rec.refused || !(rec.queue && rec.queue.length))) os.delete(rec.attempt);
+      });
     };
     tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
   });
@@ -81,7 +122,7 @@ function sendQueue(db, rec) {  // one stored queue, in batches; rejects when the
   }).then(function (r) {
     // a server error (a proxy's 502 while the node restarts): the event fails, the browser tries again
     if (r.status >= 500) throw new Error("answers: HTTP " + r.status);
-    if (r.status !== 200) return null;  // signed out, refused: the page deals with it when opened
+    if (r.status !== 200) return refuse(db, rec.attempt, r.status);  // signed out, another pupil, malformed
     return r.json().then(function (body) {
       return settle(db, rec.attempt, body).then(function () {
         var why = body.refused || {}, left = rec.queue.filter(function (e) { return body.ack.indexOf(e.id) < 0 && !why[e.id]; });
@@ -99,7 +140,7 @@ function drain() {  // every stored queue to the server; one run at a time
     return records(db).then(function (all) {
       return Promise.all(all.filter(function (r) { return r.queue && r.queue.length; })
         .map(function (r) { return sendQueue(db, r); }));
-    }).finally(function () { db.close(); });
+    }).finally(function () { return prune(db).then(function () { db.close(); }); });
   }).finally(function () { draining = null; });
   return draining;
 }

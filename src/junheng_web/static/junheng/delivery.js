@@ -147,6 +147,7 @@
     }).then(function (res) {
       inflight = null;
       if (res.status === 200) {
+        delete state.refused;
         var done = {}, why = res.body.refused || {}, refused = Object.keys(why), lost = 0;
         res.body.ack.concat(refused).forEach(function (id) { done[id] = true; });
         state.parked = state.parked || [];
@@ -161,6 +162,7 @@
       } else {
         $("message").textContent = res.body.error || "";
         if (res.status >= 500) requestSync();
+        else { state.refused = { status: res.status, at: serverNow() }; persist(); }  // kept (delivery-sw.js, Expiry)
         later();
       }
       showSync();
@@ -175,6 +177,7 @@
   function follow(body) {  // the server's word on this attempt: the proctor's hold, the end now, closed, moved
     var e = Date.parse(body.ends_at || "");
     if (!isNaN(e)) ends = e;
+    if (!isNaN(e) && state.sender.ends !== body.ends_at) { state.sender.ends = body.ends_at; persist(); }
     if (typeof body.hold === "string") hold(body.hold);
     // parked answers go again stamped with the server's time of this word (the page's own clock
     // may lag the server's by the page's load time: it could stamp them inside the hold again)
@@ -412,7 +415,10 @@
     state.attempt = KEY;
     // what the service worker needs to send this queue when no page is open (delivery-sw.js, drain)
     // (the attempt named: on a shared computer the server refuses the queue under another pupil's cookie)
-    state.sender = { url: new URL(ANSWERS, location.href).href, csrf: csrf, lease: data.lease, attempt: data.attempt };
+    // ends: the pupil's end — the service worker drops a refused queue KEEP_DAYS after it (delivery-sw.js, Expiry)
+    state.sender = { url: new URL(ANSWERS, location.href).href, csrf: csrf, lease: data.lease, attempt: data.attempt,
+                     ends: data.ends_at };
+    delete state.refused;  // this page is open: the cookie is this attempt's again
     Object.keys(data.answers).forEach(function (id) {
       var s = data.answers[id], mine = state.answers[id];
       if (!mine || newer(s, mine)) state.answers[id] = { raw: s.raw, seq: s.seq, lease: s.lease };
