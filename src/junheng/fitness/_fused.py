@@ -10,9 +10,10 @@ Per record batch, in compiled loops with no NumPy temporaries:
   direct table when the packed range is small (a few thousand groups: county × grade × sex);
 * :func:`accumulate` — every record scored from the same compiled look-up tables as
   :mod:`junheng.fitness.kernel` (identical integers; the NumPy kernel is the reference and the
-  tests hold the two equal) and added straight into the group sums of
-  :func:`junheng.fitness.aggregate.partial_sums`, kept across batches by :class:`Sums` (one
-  set of arrays per task, grown when new groups appear — no per-batch allocation or merge).
+  tests hold the two equal), over only the items its grade and sex are tested on, and added
+  straight into the group sums of :func:`junheng.fitness.aggregate.partial_sums`, kept across
+  batches by :class:`Sums` (one row of sums per group, contiguous, per task; grown when new
+  groups appear — no per-batch allocation or merge).
 
 Used by :mod:`junheng.fitness.stream`; everything else uses the NumPy kernel.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from junheng.fitness.items import ITEMS
-from junheng.fitness.kernel import _compiled
+from junheng.fitness.kernel import SCORE_NA, _compiled
 from junheng.fitness.quantize import MISSING
 from junheng.fitness.standard import load_standard
 
@@ -92,67 +93,86 @@ def _dense_ids(codes, mult, table, gid, first):
     return n_ids
 
 
+# Where each group sum lives in a group's row of :class:`Sums`' two (groups × _WIDTH) arrays: counts in
+# the Int64 array; the W_ sums in the Int64 array too when unweighted (whole numbers, exact in any
+# order), in the Float64 array when weighted. One group's sums are one contiguous row, so a record
+# touches a few adjacent cache lines instead of one line in each of seventeen arrays.
+_N_RECORDS, _N_EXEMPT, _N_INCOMPLETE, _N_TESTED, _N_VISION = 0, 1, 2, 3, 4
+_RATING, _TOTAL, _BMI_CLASS, _BMI, _VIS = 5, 9, 10, 14, 15
+_ITEM0, _ITEM_W = 19, 7  # per item: levels 0–3, count (weighted only; else Σ levels), Σ score, Σ units
+_WIDTH = _ITEM0 + _ITEM_W * N_ITEMS
+
+
 def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi, width, start, score_lut,
-                packed_lut, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r,
-                n_records, n_exempt, n_incomplete, n_tested, w_rating, w_total, w_bmi_class, w_bmi, n_vision,
-                w_vision, it_level, it_n, it_score, it_units, ic_level, ic_score, ic_units):
+                packed_lut, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r, row_items, row_n, acc_i, acc_f):
     n = rows.shape[0]
     for i in range(n):
         r = rows[i]
         g = gmap[gid[i]]
         wi = w[i] if weighted else 1.0
-        ex = exempt[i]
-        n_records[g] += 1
-        # BMI (exact integers, half up)
-        h = np.int64(values[0, i])
-        m = np.int64(values[1, i])
-        if h > 0 and m > 0 and h != _MISSING and m != _MISSING:
-            braw = (2_000_000 * m + h * h) // (2 * h * h)
+        acc_i[g, _N_RECORDS] += 1
+        if exempt[i]:  # an exempt record adds to nothing but its count and vision
+            acc_i[g, _N_EXEMPT] += 1
         else:
-            braw = 0
-        b = braw if braw < bmi_width else bmi_width - 1
-        bidx = r * bmi_width + b
-        acc = np.int64(bmi_packed[bidx])
-        cls = bmi_cat[bidx]
-        if cls >= 0 and not ex:
-            w_bmi_class[g, cls] += wi
-            w_bmi[g] += wi * braw  # tenths (finish divides)
-        for j in range(N_ITEMS):
-            q = values[2 + j, i] if has_value[j] else _MISSING
-            c = q
-            if c < lo1[j]:
-                c = lo1[j]
-            elif c > hi[j]:
-                c = hi[j]
-            idx = start[j] + r * width[j] + (c - lo1[j])
-            s = score_lut[idx]
-            acc += packed_lut[idx]
-            if s >= 0 and not ex:
-                lv = (1 if s >= 60 else 0) + (1 if s >= 80 else 0) + (1 if s >= 90 else 0)
+            # BMI (exact integers, half up)
+            h = np.int64(values[0, i])
+            m = np.int64(values[1, i])
+            if h > 0 and m > 0 and h != _MISSING and m != _MISSING:
+                braw = (2_000_000 * m + h * h) // (2 * h * h)
+            else:
+                braw = 0
+            b = braw if braw < bmi_width else bmi_width - 1
+            bidx = r * bmi_width + b
+            acc = np.int64(bmi_packed[bidx])
+            cls = bmi_cat[bidx]
+            if cls >= 0:
                 if weighted:
-                    it_level[g, j, lv] += wi
-                    it_n[g, j] += 1
-                    it_score[g, j] += wi * s
-                    it_units[g, j] += wi * q
-                else:  # integer sums: one-cycle adds (the float adds' latency doubled the pass); n = Σ levels
-                    ic_level[g, j, lv] += 1
-                    ic_score[g, j] += s
-                    ic_units[g, j] += q
-        complete = (acc >> 24) == 0 and not ex
-        if ex:
-            n_exempt[g] += 1
-        elif not complete:
-            n_incomplete[g] += 1
-        else:
-            n_tested[g] += 1
-            ws = acc & 0xFFFF
-            bonus = (acc >> 16) & 0xFF
-            if bonus > 20:
-                bonus = 20
-            total = (ws + 5) // 10 + bonus * 10
-            rating = 0 if total >= 900 else (1 if total >= 800 else (2 if total >= 600 else 3))
-            w_rating[g, rating] += wi
-            w_total[g] += wi * total  # tenths
+                    acc_f[g, _BMI_CLASS + cls] += wi
+                    acc_f[g, _BMI] += wi * braw  # tenths (finish divides)
+                else:
+                    acc_i[g, _BMI_CLASS + cls] += 1
+                    acc_i[g, _BMI] += braw
+            # only the items this grade and sex are tested on: the others' tables are "not tested" (score
+            # −1, nothing packed) at every value, so they add nothing (Sums.tables checks this)
+            for k in range(row_n[r]):
+                j = row_items[r, k]
+                q = values[2 + j, i] if has_value[j] else _MISSING
+                c = q
+                if c < lo1[j]:
+                    c = lo1[j]
+                elif c > hi[j]:
+                    c = hi[j]
+                idx = start[j] + r * width[j] + (c - lo1[j])
+                s = score_lut[idx]
+                acc += packed_lut[idx]
+                if s >= 0:
+                    lv = (1 if s >= 60 else 0) + (1 if s >= 80 else 0) + (1 if s >= 90 else 0)
+                    base = _ITEM0 + _ITEM_W * j
+                    if weighted:
+                        acc_f[g, base + lv] += wi
+                        acc_i[g, base + 4] += 1
+                        acc_f[g, base + 5] += wi * s
+                        acc_f[g, base + 6] += wi * q
+                    else:  # integer sums: one-cycle adds; the count is Σ levels
+                        acc_i[g, base + lv] += 1
+                        acc_i[g, base + 5] += s
+                        acc_i[g, base + 6] += q
+            if (acc >> 24) != 0:
+                acc_i[g, _N_INCOMPLETE] += 1
+            else:
+                acc_i[g, _N_TESTED] += 1
+                ws = acc & 0xFFFF
+                bonus = (acc >> 16) & 0xFF
+                if bonus > 20:
+                    bonus = 20
+                total = (ws + 5) // 10 + bonus * 10
+                rating = 0 if total >= 900 else (1 if total >= 800 else (2 if total >= 600 else 3))
+                if weighted:
+                    acc_f[g, _RATING + rating] += wi
+                    acc_f[g, _TOTAL] += wi * total  # tenths
+                else:
+                    acc_i[g, _RATING + rating] += 1
+                    acc_i[g, _TOTAL] += total
         # vision: the worse measured eye
         v = -1
         for a in (vis_l[i], vis_r[i]):
@@ -161,8 +181,11 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
                 if k > v:
                     v = k
         if v >= 0:
-            n_vision[g] += 1
-            w_vision[g, v] += wi
+            acc_i[g, _N_VISION] += 1
+            if weighted:
+                acc_f[g, _VIS + v] += wi
+            else:
+                acc_i[g, _VIS + v] += 1
 
 
 if AVAILABLE:
@@ -191,6 +214,18 @@ class _Tables:
         self.bmi_packed = bmi_c.packed.astype(np.int64)
         self.bmi_cat = bmi_cat
         self.bmi_width = bmi_c.width
+        # per row (grade × sex) the items whose tables score anything or pack anything: the rest are
+        # skipped by accumulate, exactly (their every column is "not tested" and packs 0)
+        n_rows = comp[ITEMS[0].field].score.shape[0] // comp[ITEMS[0].field].width
+        self.row_items = np.zeros((n_rows, N_ITEMS), np.int64)
+        self.row_n = np.zeros(n_rows, np.int64)
+        for r in range(n_rows):
+            for j, item in enumerate(ITEMS):
+                c = comp[item.field]
+                cells = slice(r * c.width, (r + 1) * c.width)
+                if (c.score[cells] != SCORE_NA).any() or (c.packed[cells] != 0).any():
+                    self.row_items[r, self.row_n[r]] = j
+                    self.row_n[r] += 1
 
 
 _TABLES: list[_Tables] = []
@@ -206,27 +241,19 @@ class Sums:
     """The group sums of one task (a run of batches), grown as new groups appear; :meth:`partials`
     gives them keyed as :func:`~junheng.fitness.aggregate.partial_sums` keys them."""
 
-    _SCALARS = ("n_records", "n_exempt", "n_incomplete", "n_tested", "W_total", "W_bmi", "n_vision")
-    _FOURS = ("W_rating", "W_bmi_class", "W_vision")
-
     def __init__(self, capacity: int = 64) -> None:
         self.size = 0
         self.key_cache: dict = {}  # the task's packed group code → id tables (junheng.fitness.stream)
+        self.capacity = 0
+        self.acc_i = np.zeros((0, _WIDTH), np.int64)
+        self.acc_f = np.zeros((0, _WIDTH))
         self._alloc(capacity)
 
     def _alloc(self, cap: int) -> None:
-        old = self.__dict__.get("arrays")
-        z = np.zeros
-        ints = {"n_records", "n_exempt", "n_incomplete", "n_tested", "n_vision"}
-        a = {k: z(cap, np.int64 if k in ints else np.float64) for k in self._SCALARS}
-        a.update({k: z((cap, 4)) for k in self._FOURS})
-        a.update(it_level=z((cap, N_ITEMS, 4)), it_n=z((cap, N_ITEMS), np.int64), it_score=z((cap, N_ITEMS)),
-                 it_units=z((cap, N_ITEMS)), ic_level=z((cap, N_ITEMS, 4), np.int64),
-                 ic_score=z((cap, N_ITEMS), np.int64), ic_units=z((cap, N_ITEMS), np.int64))
-        if old is not None:
-            for k, v in old.items():
-                a[k][: self.size] = v[: self.size]
-        self.arrays, self.capacity = a, cap
+        acc_i, acc_f = np.zeros((cap, _WIDTH), np.int64), np.zeros((cap, _WIDTH))
+        acc_i[: self.size] = self.acc_i[: self.size]
+        acc_f[: self.size] = self.acc_f[: self.size]
+        self.acc_i, self.acc_f, self.capacity = acc_i, acc_f, cap
 
     def grow_to(self, size: int) -> None:
         if size > self.capacity:
@@ -237,26 +264,26 @@ class Sums:
             stacked: np.ndarray, has_value: np.ndarray, vision_left: np.ndarray, vision_right: np.ndarray) -> None:
         """Score a batch (``stacked``: height, weight and the items as Int32 units, one row each) and add
         each record into the sums of group ``gmap[gid]``."""
-        t, a = tables(), self.arrays
+        t = tables()
         accumulate(rows, gid, gmap, w if w is not None else np.zeros(1), w is not None, exempt, stacked, has_value,
                    t.lo1, t.hi, t.width, t.start, t.score, t.packed, t.bmi_packed, t.bmi_cat, t.bmi_width,
-                   vision_left, vision_right, a["n_records"], a["n_exempt"], a["n_incomplete"], a["n_tested"],
-                   a["W_rating"], a["W_total"], a["W_bmi_class"], a["W_bmi"], a["n_vision"], a["W_vision"],
-                   a["it_level"], a["it_n"], a["it_score"], a["it_units"], a["ic_level"], a["ic_score"], a["ic_units"])
+                   vision_left, vision_right, t.row_items, t.row_n, self.acc_i, self.acc_f)
 
     def partials(self) -> dict[str, np.ndarray]:
-        a, n = self.arrays, self.size
-        out = {k: a[k][:n] for k in (*self._SCALARS, *self._FOURS)}
-        level = a["it_level"][:n] + a["ic_level"][:n]  # weighted (floats) + unweighted (exact integers)
-        count = a["it_n"][:n] + a["ic_level"][:n].sum(axis=2)
-        score = a["it_score"][:n] + a["ic_score"][:n]
-        units = a["it_units"][:n] + a["ic_units"][:n]
+        n = self.size
+        counts = self.acc_i[:n]
+        sums = self.acc_f[:n] + counts  # weighted sums (floats) + unweighted ones (exact integers)
+        out = {"n_records": counts[:, _N_RECORDS], "n_exempt": counts[:, _N_EXEMPT],
+               "n_incomplete": counts[:, _N_INCOMPLETE], "n_tested": counts[:, _N_TESTED],
+               "W_rating": sums[:, _RATING:_RATING + 4], "W_total": sums[:, _TOTAL],
+               "W_bmi_class": sums[:, _BMI_CLASS:_BMI_CLASS + 4], "W_bmi": sums[:, _BMI],
+               "n_vision": counts[:, _N_VISION], "W_vision": sums[:, _VIS:_VIS + 4]}
         for j, item in enumerate(ITEMS):
-            f = item.score_field
-            out[f"W_{f}_level"] = level[:, j, :]
-            out[f"{f}_n"] = count[:, j]
-            out[f"W_{f}_score"] = score[:, j]
-            out[f"W_{f}_units"] = units[:, j]
+            f, base = item.score_field, _ITEM0 + _ITEM_W * j
+            out[f"W_{f}_level"] = sums[:, base:base + 4]
+            out[f"{f}_n"] = counts[:, base + 4] + counts[:, base:base + 4].sum(axis=1)
+            out[f"W_{f}_score"] = sums[:, base + 5]
+            out[f"W_{f}_units"] = sums[:, base + 6]
         return out
 
 

@@ -11,7 +11,7 @@
 - :func:`parse_dates`, :func:`parse_integers`, :func:`parse_decimals`, :func:`parse_times`: vectorised parsers
   returning values and a mask of bad cells;
 - :func:`annotate_workbook`: the rejected file with bad cells red and commented;
-- :func:`write_table`, :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
+- :func:`write_table`, :func:`write_census_parquet` (a census file laid out for column scans), :func:`write_sheets`, :func:`save_workbook`, :func:`table_bytes`: every
   file (or download) the core writes, cells neutralised against formula injection;
 - :func:`xlsx_bytes`: a fast, byte-deterministic one-sheet workbook (the synthetic province's files);
 - :func:`read_bytes`: a whole file, bounded by the size limit, optionally fed to a digest (inputs
@@ -49,6 +49,7 @@ from junheng.io._write import (
     neutralise_workbook,
     save_workbook,
     table_bytes,
+    write_census_parquet,
     write_csv_text,
     write_sheets,
     write_table,
@@ -86,6 +87,7 @@ __all__ = [
     "resolve_columns",
     "save_workbook",
     "table_bytes",
+    "write_census_parquet",
     "write_csv_text",
     "write_sheets",
     "write_table",

@@ -111,6 +111,27 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data", e
     return path
 
 
+CENSUS_ROW_GROUP = 1 << 17  # records per row group of a census file: the unit a census task reads
+
+
+def write_census_parquet(frame: pl.DataFrame, path: str | Path, *, row_group_size: int = CENSUS_ROW_GROUP) -> Path:
+    """Write ``frame`` as a census-scale Parquet file, laid out to be read a few columns at a time.
+
+    Every column is dictionary-encoded while its values repeat (pyarrow's writer; Polars' writer
+    stores floats plain, 8 bytes a value), pages are compressed with snappy (cheap to decode; the
+    dictionary codes are already small) and row groups hold ``row_group_size`` records. Values and
+    types are those of ``frame``. Reading the 18 columns the census needs costs 2–2.5× less CPU
+    than from Polars' default file (zstd, plain floats), at a similar or smaller size
+    (docs/guide/census.md)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    with _atomic(path) as tmp:
+        pq.write_table(frame.to_arrow(), tmp, row_group_size=row_group_size, compression="snappy",
+                       use_dictionary=True)
+    return path
+
+
 def _safe_cell(ws, value):
     """A value for a write-only sheet: formula-like text as a text cell, NaN as blank."""
     from openpyxl.cell import WriteOnlyCell

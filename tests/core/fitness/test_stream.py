@@ -85,6 +85,34 @@ def test_edge_case_columns_give_the_in_memory_table(tmp_path, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_values_of_untested_items_and_the_census_layout_give_the_in_memory_table(tmp_path, engine):
+    """Every item measured for every pupil (the compiled pass skips the items a grade and sex are not
+    tested on: those values must add nothing), exempt pupils with values, and the file written in the
+    census layout (write_census_parquet: dictionary pages, snappy) — read back with the frame's values
+    and types, and summarised as score_fitness + summarize do."""
+    from junheng.fitness.items import ITEMS
+    from junheng.io import write_census_parquet
+
+    n = 6000
+    rng = np.random.default_rng(11)
+    recs = _recs(n, seed=4)
+    filled = []
+    for item in ITEMS:  # each item's missing values drawn from its own import range (whole units)
+        lo, hi = int(item.lo * item.scale), int(item.hi * item.scale)
+        draw = pl.Series(rng.integers(lo, hi + 1, n) / item.scale).cast(recs[item.field].dtype)
+        filled.append(pl.coalesce(pl.col(item.field), pl.lit(draw)).alias(item.field))
+    recs = recs.with_columns(filled).with_columns(pl.Series("exempt", rng.random(n) < 0.05),
+                                                  pl.Series("county", (410100 + rng.integers(0, 4, n)).astype(np.int32)))
+    assert all(recs[i.field].null_count() == 0 for i in ITEMS)
+    path = write_census_parquet(recs, tmp_path / "census.parquet", row_group_size=1500)
+    back = pl.read_parquet(path)
+    assert back.schema == recs.schema and back.equals(recs)
+    by = ["county", "grade", "sex"]
+    streamed = summarize_parquet(path, by, batch_rows=700, threads=2, engine=engine)
+    _assert_same(streamed, summarize(score_fitness(back), by))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine):
     from junheng.exceptions import InputError
 
