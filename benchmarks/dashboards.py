@@ -44,7 +44,7 @@ response sizes, the CPU seconds of gunicorn, of PostgreSQL and of the clients pe
 the ratios against the first configuration.
 ``python benchmarks/run.py dashboards`` (env: BENCH_DASH_SCALE, BENCH_DASH_SECONDS (stress,
 default 30), BENCH_DASH_THINK_SECONDS (realistic, default 60), BENCH_DASH_THINK,
-BENCH_DASH_OPERATORS, BENCH_DASH_WORKERS, BENCH_DASH_CONFIGS, BENCH_DASH_BASELINE_SRC,
+BENCH_DASH_OPERATORS, BENCH_DASH_WORKERS, BENCH_DASH_CONFIGS, BENCH_DASH_BASELINE_SRC, BENCH_DASH_PRELOAD,
 BENCH_DASH_DATABASE_URL: a database this benchmark seeded before).
 """
 
@@ -78,6 +78,9 @@ OPERATORS = int(os.environ.get("BENCH_DASH_OPERATORS", "100"))
 WORKERS = int(os.environ.get("BENCH_DASH_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
 CONFIGS = os.environ.get("BENCH_DASH_CONFIGS", "uncached,cached").split(",")
 BASELINE_SRC = os.environ.get("BENCH_DASH_BASELINE_SRC")
+# gunicorn --preload (as docs/deploy.md runs it): the application — every view — is imported once, in
+# the master, before the workers fork; BENCH_DASH_PRELOAD=0 runs without it
+PRELOAD = ["--preload"] if os.environ.get("BENCH_DASH_PRELOAD", "1") != "0" else []
 REUSE = os.environ.get("BENCH_DASH_DATABASE_URL")  # a database this benchmark seeded before (skips seeding)
 PASSWORD = "bench password 2022!"
 
@@ -200,8 +203,9 @@ def _operator(orders: dict, cookie: str, code: str | None, rng: random.Random, o
                 break
             for label, path in ((name, page), (f"{name} JSON", data)):
                 t = time.perf_counter()
+                started = time.time() - orders["start"]
                 status, size = _get(box, host, port, path, cookie)
-                mine[label].append((time.perf_counter() - t, status, size))
+                mine[label].append((time.perf_counter() - t, status, size, started))
             if think:
                 time.sleep(rng.uniform(*think))
     with lock:
@@ -295,7 +299,7 @@ def _phase(web, label: str, env: dict, world: dict, sessions: list, warm: bool, 
         print(f"  {label}: dashboards precomputed in {time.perf_counter() - t:.1f} s", flush=True)
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "junheng_web.wsgi", "-b", f"127.0.0.1:{port}",
                                "-w", str(WORKERS), "--threads", "4", "--timeout", "300", "--keep-alive", "20",
-                               "--log-level", "warning"], env=env, cwd=ROOT)
+                               *PRELOAD, "--log-level", "warning"], env=env, cwd=ROOT)
     results = {}
     try:
         web.wait_until_up(f"http://127.0.0.1:{port}")
@@ -311,7 +315,8 @@ def _phase(web, label: str, env: dict, world: dict, sessions: list, warm: bool, 
 
 def _run(label: str, workload: str, port: int, seconds: float, think, world: dict, sessions: list,
          server_pid: int, pg: int | None) -> dict:
-    orders = {"host": "127.0.0.1", "port": port, "cycle": world["cycle"], "until": time.time() + seconds,
+    orders = {"host": "127.0.0.1", "port": port, "cycle": world["cycle"], "start": time.time(),
+              "until": time.time() + seconds,
               "think": think, "operators": sessions}
     cpu0 = (cpu_of(server_pid), cpu_of(pg) if pg else 0.0)
     t0 = time.perf_counter()
@@ -342,7 +347,24 @@ def _run(label: str, workload: str, port: int, seconds: float, think, world: dic
     out["all pages"] = (len(pages) / wall, np.percentile(pages, 50), np.percentile(pages, 99))
     print(f"  {label:<9} {workload:<9} {'all pages (HTML)':<24} {len(pages):>6} req {out['all pages'][0]:6.1f} req/s  "
           f"p50 {out['all pages'][1]:8.1f} ms  p99 {out['all pages'][2]:8.1f} ms", flush=True)
+    _timeline(timings, seconds)
     return out
+
+
+def _timeline(timings: dict, seconds: float) -> None:
+    """When the slow requests were sent: per sixth of the run, the requests started then (HTML and
+    JSON), their p50, p99 and slowest — a tail from the first seconds (cold workers, first
+    renderings) reads differently from one spread over the run (queueing, renewals)."""
+    rows = np.array([(r[3], r[0]) for v in timings.values() for r in v if len(r) > 3])
+    if not len(rows):
+        return
+    step = seconds / 6
+    for k in range(6):
+        lat = rows[(rows[:, 0] >= k * step) & (rows[:, 0] < (k + 1) * step), 1] * 1000
+        if len(lat):
+            print(f"     sent {k * step:5.1f}–{(k + 1) * step:5.1f} s: {len(lat):>6} req  p50 {np.percentile(lat, 50):8.1f} ms"
+                  f"  p99 {np.percentile(lat, 99):8.1f} ms  max {lat.max():8.1f} ms  over 1 s {int((lat > 1000).sum())}",
+                  flush=True)
 
 
 def main() -> None:
@@ -360,7 +382,7 @@ def main() -> None:
         setup()
         world = _operators() if REUSE else seed(home / "demo")
         print(f"  seeded the demo at scale {SCALE} in {time.perf_counter() - t:.1f} s; gunicorn {WORKERS} workers × 4 "
-              f"threads; stress {SECONDS:.0f} s and realistic {THINK_SECONDS:.0f} s per configuration on "
+              f"threads{' --preload' if PRELOAD else ''}; stress {SECONDS:.0f} s and realistic {THINK_SECONDS:.0f} s per configuration on "
               f"{os.cpu_count()} cores", flush=True)
         sessions = _sessions(world)
         pg = _postmaster(url)

@@ -9,7 +9,6 @@ import hashlib
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
@@ -35,7 +34,7 @@ from junheng_web.cycles.progress import (
     with_submissions,
 )
 from junheng_web.cycles.tables import OverdueFilter, OverdueTable
-from junheng_web.registry.freshness import freshness
+from junheng_web.registry.freshness import freshness, once
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.pages import dashboard_region, name_parts, scoped_cycle
 from junheng_web.sampling.models import SampledSchool
@@ -99,16 +98,14 @@ def _body(kind: str, version: str | None, render_body) -> str:
     """The rendered body of a page (the part every user who may see it sees alike: no user, no
     CSRF token, no path-dependent navigation), kept in the shared cache under ``version`` (the
     figures' version and anything else the body depends on), the language and the templates'
-    digest; rendered on every request with JUNHENG_DASHBOARD_FRESHNESS=0 (``version`` None)."""
+    digest — rendered by one request while the others wait for it (registry.freshness.once: the
+    operators who open a page at once after its figures changed do not each render it); rendered
+    on every request with JUNHENG_DASHBOARD_FRESHNESS=0 (``version`` None)."""
     if version is None or _fragment_ttl() <= 0:
         return render_body()
     key = "junheng:page:" + hashlib.sha256(f"{kind}:{version}:{get_language()}:{_templates_digest()}".encode()
                                            ).hexdigest()[:40]
-    html = cache.get(key)
-    if html is None:
-        html = render_body()
-        cache.set(key, html, _fragment_ttl())
-    return html
+    return once(key, render_body, _fragment_ttl())
 
 
 @login_required

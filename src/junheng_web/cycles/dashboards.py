@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 
 import polars as pl
-from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum, Value
 from django.utils.translation import gettext_lazy
 
@@ -36,7 +35,7 @@ from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.cycles.progress import progress_version
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
-from junheng_web.registry.freshness import epoch, fresh
+from junheng_web.registry.freshness import epoch, fresh, once
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.regions import part_key
 from junheng_web.sampling.models import SampledPupil
@@ -73,9 +72,10 @@ def page_version(page: str, cycle: Cycle, region: Region | None) -> str:
 
 def fitness_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_fitness_dashboard`, cached until the cycle's fitness records or weights change
-    (:func:`version`; the computation reads every record of the region)."""
+    (:func:`version`; the computation reads every record of the region) and computed by one request
+    while the others wait (registry.freshness.once)."""
     key = version("fitness", cycle, region)
-    data = cache.get_or_set(key, lambda: compute_fitness_dashboard(cycle, region), 24 * 3600)
+    data = once(key, lambda: compute_fitness_dashboard(cycle, region), 24 * 3600)
     return {**data, "parts": [dict(p) for p in data["parts"]]}
 
 
@@ -152,9 +152,10 @@ def _academic_stamp(cycle: Cycle) -> str:
 
 def academic_dashboard(cycle: Cycle, region: Region | None) -> dict:
     """:func:`compute_academic_dashboard`, cached until the cycle's scores or weights change
-    (:func:`version`; the computation reads every score of the region)."""
+    (:func:`version`; the computation reads every score of the region) and computed by one request
+    while the others wait (registry.freshness.once)."""
     key = version("academic", cycle, region)
-    data = cache.get_or_set(key, lambda: compute_academic_dashboard(cycle, region), 24 * 3600)
+    data = once(key, lambda: compute_academic_dashboard(cycle, region), 24 * 3600)
     return {**data, "overall": [dict(r) for r in data["overall"]], "parts": [dict(p) for p in data["parts"]]}
 
 

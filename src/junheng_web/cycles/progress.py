@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from junheng_web.assessment.models import PupilScore
 from junheng_web.jobs.models import Job
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
-from junheng_web.registry.freshness import epoch, fresh, freshness
+from junheng_web.registry.freshness import STORED, epoch, fresh, freshness, once
 from junheng_web.registry.models import Cycle, Pupil, Region
 from junheng_web.sampling.models import SampledPupil, SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL
@@ -123,7 +123,7 @@ def _store_progress(cycle: Cycle, cycle_epoch: int) -> str:
     content (unchanged counts keep their version, so the pages rendered from them stay cached)."""
     both = _progress_of(cycle, Region.objects.all())
     version = f"{cycle_epoch}:{hashlib.sha256(repr(both).encode()).hexdigest()[:20]}"
-    cache.set(f"junheng:progress:{cycle.pk}:{version}", both, 7 * 24 * 3600)
+    cache.set(f"junheng:progress:{cycle.pk}:{version}", both, STORED)
     return version
 
 
@@ -136,10 +136,8 @@ def cached_progress(cycle: Cycle, counties, version: str | None = None) -> tuple
     version = version or progress_version(cycle)
     if version is None:
         return _progress_of(cycle, counties)
-    both = cache.get(f"junheng:progress:{cycle.pk}:{version}")
-    if both is None:  # evicted: counted again, under the same version
-        both = _progress_of(cycle, Region.objects.all())
-        cache.set(f"junheng:progress:{cycle.pk}:{version}", both, 7 * 24 * 3600)
+    # evicted: counted again under the same version, by one request
+    both = once(f"junheng:progress:{cycle.pk}:{version}", lambda: _progress_of(cycle, Region.objects.all()), STORED)
     codes = set(counties.filter(level=Region.Level.COUNTY).values_list("code", flat=True))
     rows, schools = both
     return [r for r in rows if r.code in codes], [s for s in schools if s.county_code in codes]

@@ -6,7 +6,10 @@ lifetime of a page's data stamp (cycles.dashboards).
 
 An expired value is renewed *after* a response has been sent (:class:`RenewAfterResponse`): the
 request that finds it expired gets the previous value at once, and its worker thread renews it
-once the page is out — no operator waits for the aggregates."""
+once the page is out — no operator waits for the aggregates.  A value that is missing altogether
+(a new epoch, a page not computed ahead) is computed by one request while the others wait for it
+(:func:`once`): a hundred operators opening a page whose figures just changed cost one computation,
+not a hundred."""
 
 from __future__ import annotations
 
@@ -57,24 +60,60 @@ def fresh(key: str, compute):
     if ttl <= 0:
         return compute()
     hit = cache.get(key)
-    if hit is not None:
-        value, at = hit
-        if time.time() - at < ttl or not cache.add(f"{key}:renewing", 1, 300):
-            return value  # fresh, or another request is renewing it
-        later = _after_response.get()
-        if later is not None:
-            later.append(lambda: _renew(key, compute))
-            return value
+    if hit is None:  # nothing to serve meanwhile (a new epoch): one request computes, the others wait
+        return once(key, lambda: (compute(), time.time()), STORED)[0]
+    value, at = hit
+    if time.time() - at < ttl or not cache.add(f"{key}:renewing", 1, 300):
+        return value  # fresh, or another request is renewing it
+    later = _after_response.get()
+    if later is not None:
+        later.append(lambda: _renew(key, compute))
+        return value
     return _renew(key, compute)
+
+
+STORED = 7 * 24 * 3600  # how long a renewed value is kept (its freshness is checked on every read)
 
 
 def _renew(key: str, compute):
     try:
         value = compute()
-        cache.set(key, (value, time.time()), 7 * 24 * 3600)
+        cache.set(key, (value, time.time()), STORED)
     finally:
         cache.delete(f"{key}:renewing")
     return value
+
+
+def once(key: str, compute, timeout: float | None, wait: float = 60.0):
+    """``cache.get(key)``, or else ``compute()`` stored under ``key`` for ``timeout`` seconds —
+    computed by one caller at a time (single flight): the caller that takes the key's lock
+    (``cache.add``, atomic in every backend) computes; the others poll the cache for its value
+    instead of computing the same figures alongside it.  A waiter takes the lock over when the
+    computing caller failed (its lock is gone, the value still missing), and computes anyway after
+    ``wait`` seconds (a computing process that was killed leaves its lock for ``wait`` seconds)."""
+    value = cache.get(key)
+    if value is not None:
+        return value
+    lock = f"{key}:computing"
+    deadline = time.monotonic() + wait
+    pause = 0.01
+    while True:
+        if cache.add(lock, 1, wait):
+            try:
+                value = cache.get(key)  # stored between our first look and the lock
+                if value is None:
+                    value = compute()
+                    cache.set(key, value, timeout)
+            finally:
+                cache.delete(lock)
+            return value
+        if time.monotonic() > deadline:
+            return compute()
+        time.sleep(pause)
+        pause = min(2 * pause, 0.2)
+        value = cache.get(key)
+        if value is not None:
+            return value
 
 
 class RenewAfterResponse:

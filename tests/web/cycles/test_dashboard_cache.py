@@ -337,3 +337,86 @@ def test_a_new_release_of_the_body_template_is_not_served_the_old_cached_html(cl
     templates[0]["DIRS"] = [tmp_path, *templates[0]["DIRS"]]
     settings.TEMPLATES = templates  # the upgraded release (as in a new process: nothing of the old in memory)
     assert "NEW RELEASE BODY" in client.get(url).content.decode()
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """Single flight (registry.freshness.once) under test: the threads share one in-memory cache, as
+    a hundred gunicorn threads share the database's cache table."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "single-flight"}}
+    cache.clear()
+
+
+def _at_once(n: int, call) -> list:
+    """``call()`` in ``n`` threads released together; their results."""
+    import threading
+
+    start, got = threading.Barrier(n), []
+
+    def run():
+        start.wait()
+        got.append(call())
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return got
+
+
+def _slow(calls: list, value, seconds: float = 0.3):
+    """A computation that takes ``seconds`` (the others arrive while it runs), counted in ``calls``."""
+    import time
+
+    def compute():
+        calls.append(1)
+        time.sleep(seconds)
+        return value
+    return compute
+
+
+def test_requests_that_miss_the_same_page_at_once_compute_it_once(shared_cache):
+    """Four requests find a page's figures missing at the same moment (a new epoch after an import,
+    a page not computed ahead): one computes, the others wait for its value."""
+    from django.core.cache import cache
+
+    from junheng_web.registry.freshness import once
+
+    calls = []
+    assert _at_once(4, lambda: once("figures", _slow(calls, {"pass_rate": 0.5}), 60)) == [{"pass_rate": 0.5}] * 4
+    assert calls == [1]
+    assert cache.get("figures") == {"pass_rate": 0.5} and cache.get("figures:computing") is None
+
+
+def test_a_missing_stamp_is_computed_by_one_request(shared_cache, monkeypatch):
+    """A cycle's data stamp under a new epoch is missing for every request at once (there is no
+    previous value to serve meanwhile): one request computes the aggregates, the others wait."""
+    from junheng_web.registry.freshness import fresh
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "60")
+    calls = []
+    assert _at_once(4, lambda: fresh("stamp", _slow(calls, "n:1"))) == ["n:1"] * 4
+    assert calls == [1]
+
+
+def test_a_waiter_computes_when_the_computing_request_fails_or_never_finishes(shared_cache):
+    import threading
+    import time
+
+    from django.core.cache import cache
+
+    from junheng_web.registry.freshness import once
+
+    calls = []
+    cache.add("figures:computing", 1, 60)  # another request is computing …
+    threading.Timer(0.2, lambda: cache.delete("figures:computing")).start()  # … and fails: no value stored
+    assert once("figures", lambda: calls.append(1) or "mine", 60) == "mine" and calls == [1]
+    assert cache.get("figures") == "mine"
+    cache.add("stuck:computing", 1, 60)  # a computing process killed: its lock stays
+    t = time.monotonic()
+    assert once("stuck", lambda: "computed anyway", 60, wait=0.3) == "computed anyway"
+    assert 0.3 <= time.monotonic() - t < 5
