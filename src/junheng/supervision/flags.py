@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
+from junheng.supervision.frames import changed_median
 
 KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "lighting", "occluded", "late_start", "early_end",
          "missing")
@@ -224,7 +225,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     support = counts + np.r_[0, counts[:-1]] + np.r_[counts[1:], 0]
     support[:min_lag] = 0
     candidates = [int(v) for v in np.argsort(-support, kind="stable")[:10] if support[v] >= max(2, min_run // 2)]
-    noise = np.r_[np.inf, np.median(np.abs(f[1:] - f[:-1]), axis=1)]  # the blocks that did not move: noise
+    # the noise: the median step of the blocks that changed (whole grey levels, so ≥ 1 where any did)
+    noise = np.r_[np.inf, changed_median(f[1:], f[:-1], f[:-1])]
     out: list[dict] = []
     for lag in candidates:
         i = np.arange(lag + 1, n)
@@ -233,7 +235,7 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
         back = [src, src - 1] + ([nxt] if lag - 1 >= min_lag else [])
         # tier 1, the same frames (in phase): most blocks equal their copy far more closely than noise allows
         same = np.full(n, False)
-        same[i] = np.min([np.median(np.abs(f[i] - f[j]), axis=1) for j in back], axis=0) <= 0.25 * noise[i]
+        same[i] = np.min([changed_median(f[i], f[j], f[i - 1]) for j in back], axis=0) <= 0.25 * noise[i]
         # tier 2, any phase: close to the segment between two samples of the copy, relative to the step
         raw, ratio = _lag_ratio(f, step, lag, min_lag)
         source_live = np.r_[np.zeros(lag, bool), live[:-lag] | ~covered[:-lag]]

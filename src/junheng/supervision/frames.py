@@ -500,14 +500,31 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                               pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None)), info
 
 
+def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Row by row, the median of |``x`` − ``copy``| over the blocks in which ``x`` differs from
+    ``before`` by at least one grey level (the fingerprints are whole numbers): the blocks that moved
+    or carry fresh noise; over all blocks where none does.  A camera at its real resolution averages
+    hundreds of pixels into each block, so its noise rounds away and the still background is the same
+    number in any two frames: over all blocks, that background would be the median and make any two
+    frames of a live room look like copies."""
+    moved = np.abs(x - before) >= 0.5
+    moved[~moved.any(axis=1)] = True
+    d = np.where(moved, np.abs(x - copy), np.inf)
+    d.sort(axis=1)
+    count, rows = moved.sum(axis=1), np.arange(len(d))
+    return (d[rows, (count - 1) // 2] + d[rows, count // 2]) / 2
+
+
 def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's *echo*: the earlier decoded frame (``ECHO_MIN_S`` to ``ECHO_MAX_S`` seconds
     back, any frame, not only samples; of equal ones the latest) whose 16×12 fingerprint is closest to the sample's own
     (searched in a 32-dimensional random projection, a matrix product per block of samples), as
-    ``lag`` (seconds back) and ``ratio`` = the median over the 192 blocks of |difference| to it ÷
-    the median |difference| to the decoded frame just before the sample (the sensor's noise; at
-    least 0.25 grey levels).  A frame played again is the same picture with the same noise
-    (ratio ≈ 0); any other frame of a live room differs at least by the noise (ratio ≈ 1).
+    ``lag`` (seconds back) and ``ratio`` = the median |difference| to it over the blocks that changed
+    since the previous sample (:func:`changed_median`) ÷ the median |difference| over all 192 blocks
+    to the decoded frame just before the sample (the sensor's noise; at least 0.25 grey levels).  A
+    frame played again is the same picture with the same noise (ratio ≈ 0); any other frame of a live
+    room differs at least by the noise (ratio ≈ 1) or, where the noise rounds away, in the blocks
+    that move.
     NaN where a sample's frame is not among the decoded frames or has no frame that far back."""
     n, m = len(t), len(times)
     lag, ratio = np.full(n, np.nan), np.full(n, np.nan)
@@ -516,6 +533,7 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
     f = prints.astype(np.float32)
     own = np.clip(np.searchsorted(times, t - 1e-4), 0, m - 1)
     has = (np.abs(times[own] - t) <= 1e-3) & (own >= 1)
+    before = np.where(np.r_[False, has[:-1]], np.r_[0, own[:-1]], own - 1)  # the previous sample's frame
     proj = f @ (np.random.default_rng(0).standard_normal((f.shape[1], 32)).astype(np.float32) / np.sqrt(32))
     sq = (proj * proj).sum(axis=1)
     rows = np.flatnonzero(has)
@@ -534,7 +552,7 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
         r, k, j = r[fine], k[fine], lo + best[fine]
         noise = np.maximum(np.median(np.abs(f[k] - f[k - 1]), axis=1), 0.25)
         lag[r] = t[r] - times[j]
-        ratio[r] = np.median(np.abs(f[k] - f[j]), axis=1) / noise
+        ratio[r] = changed_median(f[k], f[j], f[before[r]]) / noise
     return lag, ratio
 
 

@@ -314,3 +314,52 @@ def test_coarse_fingerprints_a_picture_that_does_not_change_is_no_replay():
     thumbs = np.full((60, 64), 100)
     thumbs[:, 0] = np.where(np.arange(60) % 2, 32, 31)
     assert _loops(detect_flags(_coarse_stats(thumbs), SHORT)) == []
+
+
+def _low_noise_room(n: int, size: int, rng, moving: int = 12) -> np.ndarray:
+    """Fingerprints of a live room seen by a camera at its real resolution: each block mean averages
+    hundreds of pixels, so the sensor's noise rounds away and the still background is the same whole
+    number in every frame; ``moving`` blocks (pupils writing) take new values all the time, never
+    repeating a frame."""
+    prints = np.tile(rng.integers(60, 200, size), (n, 1)).astype(np.uint8)
+    prints[:, :moving] = rng.integers(100, 240, (n, moving))
+    return prints
+
+
+def test_an_echo_in_a_low_noise_room_is_judged_on_the_blocks_that_changed():
+    """At 640×480 the 16×12 block means carry no noise: the median block of any two frames is the
+    background, equal, so every live sample had echo_ratio 0 — a 'copy' (measured on a drawn 640×480
+    room, H.264 and MJPEG alike). On the blocks that changed since the previous sample the live frames
+    differ from their echo; a frame played again still matches exactly."""
+    from junheng.supervision.frames import _echoes
+
+    rng = np.random.default_rng(4)
+    times = np.arange(600) / 10
+    prints = _low_noise_room(600, 192, rng)
+    prints[400:500] = prints[177:277]  # 40–50 s replays 17.7–27.7 s
+    t = times[::10]
+    lag, ratio = _echoes(t, times, prints)
+    copy = (t >= 41) & (t < 50)
+    live = ~copy & (t >= 2) & ~((t >= 40) & (t < 41))
+    assert (ratio[copy] == 0).all() and np.allclose(lag[copy], 22.3)
+    assert (ratio[live] > 1).all(), ratio[live]
+
+
+def test_a_low_noise_live_room_is_no_replay_in_phase():
+    """The replay rule's first tier (the same frames: the median block within a quarter of the noise
+    of its copy) met every live sample of a low-noise room at any lag — the noise there is 0, and so
+    is the median block's difference (the background). Judged on the blocks that changed, only the
+    real copy (60–80 s = 20–40 s) is found."""
+    from junheng.supervision.flags import _replay_flags
+
+    rng = np.random.default_rng(5)
+    n = 120
+    fine = _low_noise_room(n, 768, rng, moving=40)
+    fine[60:80] = fine[20:40]
+    t = np.arange(n, dtype=np.float64)
+    p = FlagParameters()
+    found = _replay_flags(t, fine, np.zeros(n, bool), p, 1.0)
+    assert [(f["start_s"], f["end_s"]) for f in found] == [(60.0, 80.0)], found
+    del fine  # and without the copy: nothing
+    fine = _low_noise_room(n, 768, np.random.default_rng(5), moving=40)
+    assert _replay_flags(t, fine, np.zeros(n, bool), p, 1.0) == []
