@@ -374,7 +374,7 @@ def _probe(path: Path) -> dict:
 
     fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
     res = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
-                          "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+                          "-of", "csv=p=0", media_arg(path)], capture_output=True, text=True)
     times, keys = [], []
     for line in res.stdout.splitlines():
         stamp, _, flags = line.partition(",")

@@ -74,6 +74,9 @@ def test_a_file_named_like_an_option_or_a_protocol_is_read_as_the_file(video, tm
     assert audio_levels(name).height == 6
     stats, info = frame_statistics(name, 1.0, decoder="ffmpeg")
     assert stats.height == 6 and info.width > 0
+    # the packets' time stamps too (the second ffprobe call was given the bare name: no packets,
+    # so the frame count was the samples' and the length ended at the last sample)
+    assert info.frames == 30 and info.duration_s == pytest.approx(6.0)
 
 
 def test_echo_frames_without_a_time_stamp_are_dropped_not_fatal():
