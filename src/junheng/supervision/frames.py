@@ -102,6 +102,10 @@ class _Sampler:
             yield t, frame
             next_t = (int(t / self.period + 1e-6) + 1) * self.period
 
+    def done(self, t: float) -> float:
+        """The share of the file read so far (frames grabbed ÷ the container's frame count)."""
+        return min(1.0, self.frames / self.total) if self.total else 0.0
+
     def info(self, path: Path, width: int, height: int) -> VideoInfo:
         if self.frames == 0:
             raise InputError([Issue("视频中没有可读取的画面", "the video has no readable frame", file=path.name)])
@@ -296,6 +300,12 @@ class _FFmpegSampler:
                                     "cannot read the video (unsupported format or damaged file)", file=self.path.name,
                                     value=" / ".join(errors[-2:])[:200])])
 
+    def done(self, t: float) -> float:
+        """The share of the file read when the sample at ``t`` s is kept (``frames`` counts samples
+        here, not decoded frames: by time against the last packet's)."""
+        end = float(self.packet_times[-1]) if self.total else 0.0
+        return min(1.0, max(0.0, t / end)) if end > 0 else 0.0
+
     def echoes(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Every decoded frame's time (s from the file's first frame) and 16×12 grey fingerprint
         (uint8, one row each), when sampled with ``echo``; else None."""
@@ -475,7 +485,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
             frames.append(grey)
             times.append(t)
             if len(times) % 10 == 0:
-                report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
+                report(sampler.done(t), f"{t:.0f} s")
             if len(frames) == _CHUNK:
                 parts.append(_stats(np.stack(frames), prev, pixel_threshold))
                 prev = frames[-1]

@@ -356,7 +356,7 @@ def count_faces(path: str | Path, fps: float = 1.0, *, detector: FaceDetector | 
         for t, frame in sampler:
             counter(t, frame)
             if len(counter.times) % 10 == 0:
-                report(sampler.frames / sampler.total if sampler.total else 0.0, f"{t:.0f} s")
+                report(sampler.done(t), f"{t:.0f} s")
     finally:
         close()
     info = sampler.info(path, width, height)

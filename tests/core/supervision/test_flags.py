@@ -363,3 +363,14 @@ def test_a_low_noise_live_room_is_no_replay_in_phase():
     del fine  # and without the copy: nothing
     fine = _low_noise_room(n, 768, np.random.default_rng(5), moving=40)
     assert _replay_flags(t, fine, np.zeros(n, bool), p, 1.0) == []
+
+
+@pytest.mark.parametrize("decoder", ["ffmpeg", "opencv"])
+def test_progress_reaches_the_end_of_the_recording(video, tmp_path, decoder):
+    """The job page's bar: the share of the recording done. With ffmpeg it was the samples kept ÷
+    the file's frames — 0.1 at the end of a 10 fps clip sampled once a second, then a jump to 1."""
+    clip = video.make_clip(tmp_path / "p.avi", 40)
+    seen: list[float] = []
+    frame_statistics(clip, 1.0, progress=lambda f, m: seen.append(f), decoder=decoder)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert 0.85 <= seen[-2] < 1.0, seen
