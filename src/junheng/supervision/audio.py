@@ -48,16 +48,21 @@ class AudioParameters:
         return asdict(self)
 
 
-def audio_levels(path: str | Path, window_s: float = 1.0) -> pl.DataFrame:
+def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None = None) -> pl.DataFrame:
     """``t_s, level_db``: the level of each ``window_s`` of the recording's first audio stream
     (``t_s`` its start, seconds from the start of the file); an empty frame when the file has no
-    audio.  A file ffmpeg cannot read raises :class:`InputError`."""
+    audio.  The sound is read from ffmpeg a block of windows at a time (a jump in its time stamps
+    becomes silence, however long: memory stays small) and, with ``max_s``, no further than that
+    many seconds (the picture's length).  A file ffmpeg cannot read raises :class:`InputError`."""
     import shutil
     import subprocess
+    import tempfile
 
     path = Path(path)
     if not window_s > 0:
         raise ParameterError(f"window_s 须大于 0 / window_s must be > 0; got {window_s}")
+    if max_s is not None and not max_s >= 0:
+        raise ParameterError(f"max_s 须为非负数 / max_s must be ≥ 0; got {max_s}")
     if not path.is_file():
         raise InputError([Issue("文件不存在", "file not found", file=path.name)])
     ffmpeg = shutil.which("ffmpeg")
@@ -71,21 +76,53 @@ def audio_levels(path: str | Path, window_s: float = 1.0) -> pl.DataFrame:
                                 "cannot read the video (unsupported format or damaged file)", file=path.name)])
     if not probe.stdout.strip():
         return empty
-    res = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", media_arg(path), "-map", "0:a:0", "-vn", "-ac", "1",
-                          "-af", f"aresample={RATE}:async=1:first_pts=0", "-ar", str(RATE), "-f", "s16le", "pipe:1"],
-                         capture_output=True)
-    if res.returncode != 0:
-        raise InputError([Issue("无法读取录像中的声音", "cannot decode the recording's sound", file=path.name,
-                                value=res.stderr.decode("utf-8", "replace").strip()[-200:])])
-    pcm = np.frombuffer(res.stdout, dtype="<i2")
     size = max(1, int(round(window_s * RATE)))
-    n = len(pcm) // size
+    limit = None if max_s is None else int(max_s * RATE // size)  # whole windows wanted at most
+    sums: list[np.ndarray] = []
+    n, stopped = 0, False
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-i", media_arg(path), "-map", "0:a:0", "-vn",
+                                 "-ac", "1", "-af", f"aresample={RATE}:async=1:first_pts=0", "-ar", str(RATE), "-f",
+                                 "s16le", "pipe:1"], stdout=subprocess.PIPE, stderr=err)
+        try:
+            while limit is None or n < limit:
+                want = 256 if limit is None else min(256, limit - n)
+                buf = _read_full(proc.stdout, want * size * 2)
+                pcm = np.frombuffer(buf[: len(buf) // (2 * size) * 2 * size], dtype="<i2").astype(np.int64)
+                if len(pcm):
+                    sums.append((pcm.reshape(-1, size) ** 2).sum(axis=1))
+                    n += len(pcm) // size
+                if len(buf) < want * size * 2:
+                    break
+            else:
+                stopped = True
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        err.seek(0)
+        message = err.read()[-400:].decode("utf-8", "replace").strip()
+    if proc.returncode != 0 and not stopped:
+        raise InputError([Issue("无法读取录像中的声音", "cannot decode the recording's sound", file=path.name,
+                                value=message[-200:])])
     if n == 0:
         return empty
-    blocks = pcm[: n * size].reshape(n, size).astype(np.float64) / 32768.0
-    rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+    rms = np.sqrt(np.concatenate(sums) / size) / 32768.0
     level = np.where(rms > 0, 20 * np.log10(np.maximum(rms, 1e-12)), SILENCE_DB)
     return pl.DataFrame({"t_s": np.arange(n) * size / RATE, "level_db": np.maximum(level, SILENCE_DB)})
+
+
+def _read_full(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream``: fewer only at its end."""
+    parts, got = [], 0
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 def audio_flags(levels: pl.DataFrame, params: AudioParameters | None = None) -> pl.DataFrame:

@@ -93,3 +93,26 @@ def test_echo_frames_without_a_time_stamp_are_dropped_not_fatal():
     sampler._echo_data = bytearray(b"".join(bytes([k]) * size for k in range(4)))
     times, prints = sampler.echoes()
     assert times.tolist() == [0.0, 0.1, 0.2] and prints[:, 0].tolist() == [0, 3, 2]
+
+
+def test_a_gap_in_the_sound_is_read_in_bounded_memory(tmp_path):
+    """The gaps in a sound track's time stamps are filled with silence (so seconds stay the
+    recording's): a 30 kB file whose sound jumps an hour ahead decoded to an hour of PCM, kept whole
+    in memory twice over (543 MB for one hour; a day's jump would end the worker). The sound is now
+    read a block of windows at a time; ``max_s`` stops it at the picture's length."""
+    import subprocess
+    import tracemalloc
+
+    clip = tmp_path / "gap.mkv"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:duration=4",
+                    "-af", "asetpts='if(gte(T,2),PTS+3600/TB,PTS)'", "-c:a", "aac", str(clip)], check=True)
+    tracemalloc.start()
+    try:
+        levels = audio_levels(clip)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert levels.height == 3604 and peak < 40e6, peak
+    assert (levels["level_db"][3:3601] == -90.0).all() and (levels["level_db"][:2] > -25).all()  # the sine: 1/8 of full scale
+    short = audio_levels(clip, max_s=10)
+    assert short.height == 10 and short["level_db"].to_list() == levels["level_db"][:10].to_list()
