@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from junheng.assessment import channel_conflicts
@@ -163,7 +163,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
                 _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
-            held = check_channels(session.site.cycle, session.subject)
+            held = check_channels(session.site.cycle, session.subject, pupils)
     sheets = upload.sheets.all()
     return {"pages": len(pages), "read": sheets.filter(status=Sheet.Status.READ).count(),
             "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
@@ -293,10 +293,15 @@ def _write_answer(review: Review, answer: str) -> None:
 # ---------------------------------------------------------------- one pupil, two channels
 
 
-def _paper_ids(cycle, subject: str) -> set[str]:
+def _paper_ids(cycle, subject: str, pupils: list[str]) -> set[str]:
+    """The ids of the answer changes that sheets wrote into ``pupils``' attempts in ``cycle``'s
+    ``subject``.  A sheet writes only into the attempt of the pupil it names (``_store_sheet``,
+    ``_write_answer``, ``choose_channel``), so only the sheets naming these pupils, or holding one
+    of their attempts, are read — not the cycle's (an upload of one room asks about its pupils)."""
     ids: set[str] = set()
-    for written in Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject).values_list(
-            "written", flat=True):
+    for written in (Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject)
+                    .filter(Q(person_id__in=pupils) | Q(attempt__student_id__in=pupils))
+                    .values_list("written", flat=True)):
         ids.update(written)
     return ids
 
@@ -308,11 +313,12 @@ def _uuid_text(value) -> str:
 def browser_answers(cycle, subject: str, pupils) -> pl.DataFrame:
     """The answer changes of ``pupils`` (学籍号) in ``cycle``'s ``subject`` that no sheet wrote —
     the browser's: ``person_id, attempt, session, item_id, raw, lease, seq, at``."""
-    paper = _paper_ids(cycle, subject)
+    pupils = list(pupils)
+    paper = _paper_ids(cycle, subject, pupils)
     rows = [(sid, str(att), sess, item, raw, lease, seq, client or received)
             for pk, sid, att, sess, item, raw, lease, seq, client, received in
             Answer.objects.filter(attempt__session__site__cycle=cycle, attempt__session__subject=subject,
-                                  attempt__student_id__in=list(pupils))
+                                  attempt__student_id__in=pupils)
             .values_list("id", "attempt__student_id", "attempt_id", "attempt__session_id", "item__item_id", "raw",
                          "lease", "seq", "client_at", "received_at")
             if _uuid_text(pk) not in paper]
@@ -325,13 +331,17 @@ def _session_text(session: TestSession) -> str:
     return f"{session.site.name} {session.site.code} 考场 {session.room} {timezone.localtime(session.starts_at):%Y-%m-%d %H:%M}"
 
 
-def check_channels(cycle, subject: str | None = None) -> int:
+def check_channels(cycle, subject: str | None = None, pupils: list[str] | None = None) -> int:
     """Find the pupils of ``cycle`` (``subject``; default every subject with read sheets) with
     answers from the browser *and* a read paper sheet (``junheng.assessment.channel_conflicts``)
     and keep one open ``two_channels`` flag per pupil and sheet in the reviewers' queue, both
     sources in its detail.  While it is open the pupil's answers in the subject are held out of
-    scoring (``supervision.services.held_pupils``).  Returns the number of open such flags."""
-    sheets_all = Sheet.objects.filter(session__site__cycle=cycle, status=Sheet.Status.READ).exclude(person_id="")
+    scoring (``supervision.services.held_pupils``).  ``pupils`` (学籍号): only theirs — an upload
+    asks about the pupils on its sheets, not the cycle's.  Returns the number of open such flags."""
+    sheets_all = (Sheet.objects.filter(session__site__cycle=cycle, status=Sheet.Status.READ).exclude(person_id="")
+                  .defer("bubbles", "issues"))
+    if pupils is not None:
+        sheets_all = sheets_all.filter(person_id__in=list(pupils))
     subjects = [subject] if subject else sorted(set(sheets_all.values_list("session__subject", flat=True)))
     for subj in subjects:
         sheets = list(sheets_all.filter(session__subject=subj).select_related("upload", "session__site"))
