@@ -50,7 +50,9 @@ def normalize_text(s: pl.Expr) -> pl.Expr:
 
 
 NEEDS_NORMALIZING = "[" + "".join(re.escape(c) for c in _FROM) + "]"
-NORMALIZED_CHARS = list(_FROM)  # the same test as a literal search (``str.contains_any``, Aho–Corasick): twice as fast
+# the same test as a literal search (``str.contains_any``, Aho–Corasick): 1.5–1.6× less CPU than the
+# regex class on 200,000 cells (benchmarks/fitness_checks.py)
+NORMALIZED_CHARS = list(_FROM)
 
 
 def normalize_series(s: pl.Series) -> pl.Series:
@@ -179,7 +181,7 @@ def units_to_float(s: pl.Series, scale: int) -> pl.Series:
     division multiplies by the reciprocal and turns 81 / 10 into 8.100000000000001)."""
     if scale == 1:
         return s
-    # NaN (from nulls) → null by fill_nan: ``nan_to_null=True`` would import numpy.ma (≈ 0.1 CPU-s a process)
+    # NaN (from nulls) → null
     return pl.Series(s.name, s.cast(pl.Float64).to_numpy() / scale).fill_nan(None)
 
 
