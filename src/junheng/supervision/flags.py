@@ -95,23 +95,39 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=FLAG_SCHEMA)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) indices of the runs of True in ``mask``."""
+def _runs(mask: np.ndarray, breaks: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """(first, last) indices of the runs of True in ``mask``; a run is cut before every index where
+    ``breaks`` is True (a sample after a hole in the time stamps starts a new run)."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2], edges[1::2] - 1))
+    runs = list(zip(edges[::2], edges[1::2] - 1))
+    if breaks is None or not breaks.any():
+        return runs
+    cut = np.flatnonzero(breaks)
+    out = []
+    for i, j in runs:
+        inner = cut[(cut > i) & (cut <= j)].tolist()
+        out += list(zip([i, *inner], [*(k - 1 for k in inner), j]))
+    return out
+
+
+def _holes(t: np.ndarray, p: FlagParameters, period: float) -> np.ndarray:
+    """True at each sample that follows a hole in the time stamps (the ``gap`` rule's): runs end there."""
+    return np.r_[False, np.diff(t) > max(p.ts_gap_s, 2 * period)]
 
 
 def _period(t: np.ndarray) -> float:
     return float(np.median(np.diff(t))) if len(t) > 1 else 1.0
 
 
-def _interval_flags(t, mask, *, kind, min_s, serious_s, score, period, from_previous=False) -> list[dict]:
+def _interval_flags(t, mask, *, kind, min_s, serious_s, score, period, from_previous=False,
+                    breaks=None) -> list[dict]:
     """Runs of ``mask`` lasting at least ``min_s``.  A run of samples i..j covers
     [t_i, t_j + period); a change statistic (``from_previous``) describes the step from the sample
-    before, so its run starts one period earlier."""
+    before, so its run starts one period earlier.  ``breaks``: see :func:`_runs` (a run never
+    bridges a hole in the recording: its length is the time seen)."""
     out = []
-    for i, j in _runs(mask):
+    for i, j in _runs(mask, breaks):
         start = t[i] - period if from_previous else t[i]
         end = t[j] + period
         if end - start + 1e-9 < min_s:
@@ -371,7 +387,7 @@ def update_interval(t: np.ndarray, repeat: np.ndarray, period: float, p: FlagPar
     return r if r >= 2 * period else None
 
 
-def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: float) -> list[dict]:
+def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: float, breaks=None) -> list[dict]:
     """Lighting change and partial occlusion against the room's reference picture: the median
     fingerprint of the uncovered samples of the first ``baseline_s`` seconds.
 
@@ -391,7 +407,7 @@ def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: fl
     off = ~covered & ((ratio < p.light_ratio) | (ratio > 1 / p.light_ratio))
     out = _interval_flags(t, off, kind="lighting", min_s=p.light_min_s, serious_s=np.inf,
                           score=np.clip(np.abs(np.log(np.maximum(ratio, 1e-6))) / np.log(1 / p.light_ratio) - 1, 0, 1),
-                          period=period)
+                          period=period, breaks=breaks)
     dark = (thumb < p.occluded_ratio * np.maximum(ref, 1.0)[None, :]).mean(axis=1)
     moved = np.zeros(len(t), bool)
     if "align" in stats.columns:
@@ -399,7 +415,7 @@ def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: fl
         moved = np.isfinite(align) & (align >= p.moved_align_pct)
     part = ~covered & ~off & ~moved & (dark >= p.occluded_share) & (dark <= 0.85)
     out += _interval_flags(t, part, kind="occluded", min_s=p.occluded_min_s, serious_s=np.inf, score=dark,
-                           period=period)
+                           period=period, breaks=breaks)
     return out
 
 
@@ -448,17 +464,18 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     still = ~covered & ~frozen & (changed <= p.still_changed)
     still_score = 1 - changed / p.still_changed if p.still_changed > 0 else np.ones_like(changed)
 
+    holes = _holes(t, p, period)
     flags = _interval_flags(t, covered, kind="covered", min_s=p.covered_min_s, serious_s=p.covered_serious_s,
-                            score=cover_score, period=period)
+                            score=cover_score, period=period, breaks=holes)
     flags += _interval_flags(t, frozen, kind="frozen", min_s=frozen_min, serious_s=frozen_serious,
-                             score=frozen_score, period=period, from_previous=True)
+                             score=frozen_score, period=period, from_previous=True, breaks=holes)
     for k in np.flatnonzero(np.diff(t) > max(p.ts_gap_s, 2 * period)):  # nothing recorded in between
         length = float(t[k + 1] - t[k] - period)
         flags.append({"start_s": float(t[k] + period), "end_s": float(t[k + 1]), "kind": "gap",
                       "severity": "serious" if length >= p.ts_gap_serious_s else "warning",
                       "score": float(min(1.0, length / max(p.ts_gap_serious_s, 1e-9)))})
     flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
-                             score=still_score, period=period, from_previous=True)
+                             score=still_score, period=period, from_previous=True, breaks=holes)
 
     if "fine" in stats.columns:  # the fine fingerprints: low-motion rooms too
         fine = stats["fine"].to_numpy().reshape(stats.height, -1)
@@ -486,13 +503,14 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         for k in i[moved]:
             flags.append({"start_s": float(t[k - 1]), "end_s": float(t[k]), "kind": "camera_moved",
                           "severity": "warning", "score": float(min(1.0, changed[k]))})
-    flags += _light_flags(t, bright, thumb, covered, stats, p, period)
+    flags += _light_flags(t, bright, thumb, covered, stats, p, period, holes)
     if "align" in stats.columns:  # alignment to the reference frame: shifted, turned, drifting
         align = stats["align"].fill_null(np.nan).to_numpy()
         far = np.isfinite(align) & (align >= p.moved_align_pct) & ~covered
         aligned = _interval_flags(t, far, kind="camera_moved", min_s=max(p.moved_persist_s, p.moved_align_min_s),
                                   serious_s=np.inf,
-                                  score=np.minimum(1.0, align / (4 * max(p.moved_align_pct, 1e-9))), period=period)
+                                  score=np.minimum(1.0, align / (4 * max(p.moved_align_pct, 1e-9))), period=period,
+                                  breaks=holes)
         lag_s = max(period, p.moved_persist_s)
 
         def settled(f):  # the view a moment after the change still matches the reference: lights, not a move

@@ -374,3 +374,28 @@ def test_progress_reaches_the_end_of_the_recording(video, tmp_path, decoder):
     frame_statistics(clip, 1.0, progress=lambda f, m: seen.append(f), decoder=decoder)
     assert seen[-1] == 1.0 and seen == sorted(seen)
     assert 0.85 <= seen[-2] < 1.0, seen
+
+
+def _stats(t: np.ndarray, bright: np.ndarray) -> pl.DataFrame:
+    """A statistics frame by hand: a textured, moving room (``bright`` its mean grey level)."""
+    n = len(t)
+    rng = np.random.default_rng(3)
+    thumb = np.clip(bright[:, None] + rng.normal(0, 20, (n, 64)), 0, 255).astype(np.uint8)
+    return pl.DataFrame({"t_s": t, "brightness": bright, "contrast": np.where(bright < 30, 2.0, 40.0),
+                         "diff": np.r_[np.nan, np.full(n - 1, 5.0)], "changed": np.r_[np.nan, np.full(n - 1, 0.05)]}
+                        ).with_columns(pl.Series("thumb", thumb, dtype=pl.Array(pl.UInt8, 64)),
+                                       pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None))
+
+
+def test_a_run_does_not_bridge_a_gap_in_the_time_stamps():
+    """The lens dark for the last 3 s before a 120 s hole in the recording and the first 3 s after:
+    the two runs were one, 17–143 s, a serious 'covered' of 126 s, though 6 s were seen (each below
+    covered_min_s). The hole is the gap flag's; a run ends at it."""
+    t = np.r_[np.arange(20.0), 140 + np.arange(20.0)]
+    bright = np.full(40, 120.0)
+    bright[17:23] = 5.0
+    flags = detect_flags(_stats(t, bright))
+    assert _found(flags) == [("gap", 20.0, 140.0, "serious")], _found(flags)
+    bright[10:23] = 5.0  # 10 s before the hole: a warning for those 10 s only
+    assert _found(detect_flags(_stats(t, bright))) == [("covered", 10.0, 20.0, "warning"),
+                                                      ("gap", 20.0, 140.0, "serious")]
