@@ -103,8 +103,8 @@ _ITEM0, _ITEM_W = 19, 7  # per item: levels 0–3, count (weighted only; else Σ
 _WIDTH = _ITEM0 + _ITEM_W * N_ITEMS
 
 
-def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi, width, start, score_lut,
-                packed_lut, bmi_packed, bmi_cat, bmi_width, vis_l, vis_r, row_items, row_n, acc_i, acc_f):
+def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi, width, start, lut,
+                bmi_packed, bmi_cat, bmi_width, vis_l, vis_r, vis_class, row_items, row_n, acc_i, acc_f):
     n = rows.shape[0]
     for i in range(n):
         r = rows[i]
@@ -143,10 +143,11 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
                 elif c > hi[j]:
                     c = hi[j]
                 idx = start[j] + r * width[j] + (c - lo1[j])
-                s = score_lut[idx]
-                acc += packed_lut[idx]
+                e = lut[idx]  # one look-up: the score in the top byte, the packed sums below (see _Tables)
+                s = (e >> _SCORE_SHIFT) - 2
+                acc += e & _SUMS_MASK
                 if s >= 0:
-                    lv = (1 if s >= 60 else 0) + (1 if s >= 80 else 0) + (1 if s >= 90 else 0)
+                    lv = (s + 40) // 100 + (s + 20) // 100 + (s + 10) // 100  # 60, 80, 90: no branches
                     base = _ITEM0 + _ITEM_W * j
                     if weighted:
                         acc_f[g, base + lv] += wi
@@ -157,16 +158,16 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
                         acc_i[g, base + lv] += 1
                         acc_i[g, base + 5] += s
                         acc_i[g, base + 6] += q
-            if (acc >> 24) != 0:
+            if (acc >> _MISS_SHIFT) != 0:
                 acc_i[g, _N_INCOMPLETE] += 1
             else:
                 acc_i[g, _N_TESTED] += 1
-                ws = acc & 0xFFFF
-                bonus = (acc >> 16) & 0xFF
+                ws = acc & _WS_MASK
+                bonus = (acc >> _BONUS_SHIFT) & _BONUS_MASK
                 if bonus > 20:
                     bonus = 20
                 total = (ws + 5) // 10 + bonus * 10
-                rating = 0 if total >= 900 else (1 if total >= 800 else (2 if total >= 600 else 3))
+                rating = 3 - np.int64(total >= 600) - np.int64(total >= 800) - np.int64(total >= 900)
                 if weighted:
                     acc_f[g, _RATING + rating] += wi
                     acc_f[g, _TOTAL] += wi * total  # tenths
@@ -174,12 +175,7 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
                     acc_i[g, _RATING + rating] += 1
                     acc_i[g, _TOTAL] += total
         # vision: the worse measured eye
-        v = -1
-        for a in (vis_l[i], vis_r[i]):
-            if a != _MISSING and a > 0:
-                k = 0 if a >= 50 else (1 if a == 49 else (2 if a >= 46 else 3))
-                if k > v:
-                    v = k
+        v = max(vis_class[min(max(vis_l[i], 0), 63)], vis_class[min(max(vis_r[i], 0), 63)])
         if v >= 0:
             acc_i[g, _N_VISION] += 1
             if weighted:
@@ -194,6 +190,20 @@ if AVAILABLE:
         _jit(f) for f in (_float_units, _int_units, _min_max, _dense_ids, _accumulate))
 else:  # pragma: no cover
     float_units = int_units = min_max = dense_ids = accumulate = None
+
+
+_WS_MASK, _BONUS_SHIFT, _BONUS_MASK, _MISS_SHIFT, _SCORE_SHIFT = (1 << 14) - 1, 14, (1 << 6) - 1, 20, 24
+_SUMS_MASK = (1 << _SCORE_SHIFT) - 1
+
+
+def _repack(packed: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The kernel's packed table (weighted score bits 0–15, bonus 16–23, missing count from 24) and
+    the score table as one Int32 table in the compiled pass's layout (see :class:`_Tables`)."""
+    p = packed.astype(np.int64)
+    ws, bonus, miss = p & 0xFFFF, (p >> 16) & 0xFF, p >> 24
+    assert miss.max() <= 1 and score.min() >= -2 and score.max() <= 100
+    return (ws | (bonus << _BONUS_SHIFT) | (miss << _MISS_SHIFT) | ((score.astype(np.int64) + 2) << _SCORE_SHIFT)
+            ).astype(np.int32)
 
 
 class _Tables:
@@ -211,9 +221,25 @@ class _Tables:
         self.lo1 = np.array([comp[i.field].lo1 for i in ITEMS], np.int64)
         self.hi = np.array([comp[i.field].hi for i in ITEMS], np.int64)
         self.width = np.array([comp[i.field].width for i in ITEMS], np.int64)
-        self.bmi_packed = bmi_c.packed.astype(np.int64)
+        # the score and the packed sums in one Int32 a value (one look-up, one cache line): bits 0–13 the
+        # weighted score in hundredths, 14–19 the bonus points, 20–23 the "tested but missing" count (each
+        # summed over a record's items without overflowing into the next field; checked here), 24–30
+        # the score + 2 (−2 … 100)
+        self.lut = _repack(self.packed, self.score)
+        # a record adds BMI and its items' fields: per grade and sex the sum of their largest values stays
+        # inside each field (the weighted score ≤ 10,000 hundredths, the bonus ≤ 63, the missing count ≤ 11)
+        n_rows = bmi_c.packed.shape[0] // bmi_c.width
+        for r in range(n_rows):
+            cells = [bmi_c.packed.reshape(n_rows, -1)[r]] + [comp[i.field].packed.reshape(n_rows, -1)[r] for i in ITEMS]
+            assert sum(int((c & 0xFFFF).max()) for c in cells) <= _WS_MASK
+            assert sum(int(((c >> 16) & 0xFF).max()) for c in cells) <= _BONUS_MASK and len(cells) < 16
+        self.bmi_packed = _repack(bmi_c.packed, np.zeros(bmi_c.packed.shape, np.int8)).astype(np.int64) & _SUMS_MASK
         self.bmi_cat = bmi_cat
         self.bmi_width = bmi_c.width
+        # vision class of one eye by its acuity in tenths (MISSING and ≤ 0 clipped to 0, > 63 to 63): −1 no
+        # value, 0 ≥ 5.0, 1 = 4.9, 2 = 4.6–4.8, 3 below (junheng.fitness.vision)
+        a = np.arange(64)
+        self.vis_class = np.select([a <= 0, a >= 50, a == 49, a >= 46], [-1, 0, 1, 2], 3).astype(np.int64)
         # per row (grade × sex) the items whose tables score anything or pack anything: the rest are
         # skipped by accumulate, exactly (their every column is "not tested" and packs 0)
         n_rows = comp[ITEMS[0].field].score.shape[0] // comp[ITEMS[0].field].width
@@ -266,8 +292,8 @@ class Sums:
         each record into the sums of group ``gmap[gid]``."""
         t = tables()
         accumulate(rows, gid, gmap, w if w is not None else np.zeros(1), w is not None, exempt, stacked, has_value,
-                   t.lo1, t.hi, t.width, t.start, t.score, t.packed, t.bmi_packed, t.bmi_cat, t.bmi_width,
-                   vision_left, vision_right, t.row_items, t.row_n, self.acc_i, self.acc_f)
+                   t.lo1, t.hi, t.width, t.start, t.lut, t.bmi_packed, t.bmi_cat, t.bmi_width,
+                   vision_left, vision_right, t.vis_class, t.row_items, t.row_n, self.acc_i, self.acc_f)
 
     def partials(self) -> dict[str, np.ndarray]:
         n = self.size
