@@ -429,6 +429,12 @@ def _adults(box: np.ndarray, ratio: float) -> int:
     return int((h >= ratio * np.median(h)).sum())
 
 
+def _holes(t: np.ndarray, p: PeopleParameters, period: float) -> np.ndarray:
+    """True at each sample after a hole in the time stamps longer than the window (and two periods):
+    a run of a people rule ends before it, so a flag's length is time that was recorded."""
+    return np.r_[False, np.diff(t) > max(p.window_s, 2 * period)]
+
+
 def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParameters | None = None) -> pl.DataFrame:
     """``crowding``, ``extra_adult`` and ``no_proctor`` flags (``FLAG_SCHEMA``, warnings) from the
     face boxes of each sample (:attr:`FaceCounter.boxes`, aligned with ``counts``' rows)."""
@@ -446,13 +452,16 @@ def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParam
     crowd_all = _window(crowd, half, np.min)
     adults_all = _window(adults, half, np.min)
     adults_any = _window(adults, half, np.max)
+    holes = _holes(t, p, period)
     out = _interval_flags(t, crowd_all >= p.crowd_faces, kind="crowding", min_s=p.crowd_min_s, serious_s=np.inf,
-                          score=np.clip((crowd_all - p.crowd_faces + 1) / max(p.crowd_faces, 1), 0, 1), period=period)
+                          score=np.clip((crowd_all - p.crowd_faces + 1) / max(p.crowd_faces, 1), 0, 1), period=period,
+                          breaks=holes)
     out += _interval_flags(t, adults_all > p.adults_expected, kind="extra_adult", min_s=p.adult_min_s,
-                           serious_s=np.inf, score=np.clip(adults_all - p.adults_expected, 0, 1), period=period)
+                           serious_s=np.inf, score=np.clip(adults_all - p.adults_expected, 0, 1), period=period,
+                           breaks=holes)
     if adults.max(initial=0) > 0:  # the camera shows the proctor at some time: a long absence is a question
         out += _interval_flags(t, adults_any == 0, kind="no_proctor", min_s=p.no_proctor_min_s, serious_s=np.inf,
-                               score=np.ones(len(t)), period=period)
+                               score=np.ones(len(t)), period=period, breaks=holes)
     if not out:
         return pl.DataFrame(schema=FLAG_SCHEMA)
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
@@ -472,11 +481,12 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     half = int(round(p.window_s / period / 2))
     seen = _window(faces, half, np.max)  # the most faces seen around each sample
     always = _window(faces, half, np.min)  # the faces seen in every sample around it
+    holes = _holes(t, p, period)
     out = _interval_flags(t, seen < p.empty_ratio * expected, kind="empty_seats", min_s=p.empty_min_s,
-                          serious_s=p.empty_serious_s, score=1 - seen / expected, period=period)
+                          serious_s=p.empty_serious_s, score=1 - seen / expected, period=period, breaks=holes)
     out += _interval_flags(t, always > expected + p.extra_margin, kind="extra_person", min_s=p.extra_min_s,
                            serious_s=np.inf, score=(always - expected - p.extra_margin) / (p.extra_margin + 1),
-                           period=period)
+                           period=period, breaks=holes)
     if not out:
         return pl.DataFrame(schema=FLAG_SCHEMA)
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")

@@ -189,6 +189,18 @@ def test_extra_person_must_be_seen_throughout():
     assert none.height == 0  # pupils + the proctor
 
 
+def test_a_run_of_empty_seats_does_not_bridge_a_hole_in_the_recording():
+    """Few faces for the last 150 s before a 600 s hole in the time stamps and the first 51 s after:
+    one run of 751 s, a serious empty_seats, though 201 s were seen. Each side is judged alone: a
+    warning before the hole (150 s ≥ empty_min_s), nothing after it (51 s)."""
+    t = np.r_[np.arange(200.0), 800 + np.arange(200.0)]
+    faces = np.full(400, 20)
+    faces[50:251] = 2
+    counts = pl.DataFrame({"t_s": t, "faces": faces.astype(np.int32)})
+    flags = people_flags(counts, 20, PeopleParameters(window_s=4))
+    assert flags.select("kind", "start_s", "end_s", "severity").rows() == [("empty_seats", 52.0, 200.0, "warning")]
+
+
 def test_bad_parameters():
     with pytest.raises(ParameterError):
         PeopleParameters(empty_ratio=1.5)
