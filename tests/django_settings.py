@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("JUNHENG_HOME", tempfile.mkdtemp(prefix="junheng-test-"))
 # Under pytest-xdist (`make test` runs `-n 2`) each worker process gets a folder of its own under the
 # run's JUNHENG_HOME (it inherits the controller's): their SQLite files, uploads and reports never
-# meet.  (Each worker's test database is its own too: SQLite in memory, PostgreSQL test_<name>_gwN.)
+# meet.  (Each worker's test database is its own too: the SQLite file below, PostgreSQL test_<name>_gwN.)
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER and Path(os.environ["JUNHENG_HOME"]).name != _WORKER:
     os.environ["JUNHENG_HOME"] = str(Path(os.environ["JUNHENG_HOME"]) / _WORKER)
@@ -28,6 +28,17 @@ if _WORKER:
 os.environ.setdefault("JUNHENG_SECURE", "0")  # the test client and live servers speak plain HTTP
 
 from junheng_web.settings import *  # noqa: E402,F403
-from junheng_web.settings import STATIC_ROOT  # noqa: E402
+from junheng_web.settings import DATABASES, STATIC_ROOT  # noqa: E402
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The SQLite test database is a file in this run's (this worker's) JUNHENG_HOME, not Django's
+    # shared-cache in-memory default.  The browser tests' live server answers on threads of its own, and
+    # with an in-memory database Django hands each of them the test's one connection object: two
+    # requests at once shared one transaction's savepoints ("no such savepoint"), and reads failed at
+    # once on shared-cache table locks instead of waiting ("database table is locked").  With a file
+    # each thread has a connection of its own, sees what the others committed and waits for a writer,
+    # as on the platform's own SQLite file: settings.database_from_url's OPTIONS (WAL, FULL sync, a 30 s
+    # busy timeout) apply to the test database too.  (Under xdist pytest-django appends _gwN.)
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(os.environ["JUNHENG_HOME"]) / "test-database.sqlite3")}
 
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing STATIC_ROOT

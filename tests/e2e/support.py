@@ -44,24 +44,3 @@ def started(page, base: str, code: str) -> None:
     page.click("#start")
     page.wait_for_selector("#delivery[data-ready=true]")
 
-
-def settled(read, seconds: float = 10.0):
-    """``read()`` — the test's own database read while the browser may still be talking to the live
-    server — retried while SQLite reports a table lock. On SQLite the test database is one in-memory
-    database that the live server's request threads share with the test's thread, and a write in
-    flight there (the service worker sending its stored queues again, which Playwright's offline
-    switch does not stop) makes a read fail at once with "database table is locked" instead of
-    waiting, as a file database's busy timeout would (the site node's, PostgreSQL). Any other error,
-    or a lock lasting ``seconds``, is raised."""
-    import time
-
-    from django.db import OperationalError
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return read()
-        except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)

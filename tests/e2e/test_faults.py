@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARGS, ARTIFACTS, CHROMIUM
+from tests.e2e.support import ARTIFACTS, started
 
 pytestmark = [pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,18 +107,6 @@ class Site:
 
 
 @pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
 def site_factory(tmp_path):
     made = []
 
@@ -136,12 +124,7 @@ def _open(browser, site: Site):
     context = browser.new_context(locale="zh-CN")
     context.add_init_script(RECORD_ACKS)
     page = context.new_page()
-    page.goto(f"{site.base}/test/")
-    page.fill("input[name=code]", site.world["code"])
-    page.click("button[type=submit]")
-    page.wait_for_selector("#start")
-    page.click("#start")
-    page.wait_for_selector("#delivery[data-ready=true]")
+    started(page, site.base, site.world["code"])
     return context, page
 
 

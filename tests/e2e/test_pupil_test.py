@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import ARTIFACTS, settled, started, student_id
+from tests.e2e.support import ARTIFACTS, started, student_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]  # answers, leases, pauses: re-run on PostgreSQL too
 CODE = "ACDEFGHJ"
@@ -90,14 +90,13 @@ def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser
     assert int(page.get_attribute("#sync", "data-unsynced")) >= 2
     assert "未同步" in page.inner_text("#sync")
     page.screenshot(path=str(ARTIFACTS / "pupil-3-offline.png"), full_page=True)
-    attempt = settled(lambda: Attempt.objects.get(student_id=p_world["pupil"].student_id))
-    assert settled(lambda: set(Answer.objects.filter(attempt=attempt).values_list("item__item_id", flat=True))) == {"I1", "I2"}
+    attempt = Attempt.objects.get(student_id=p_world["pupil"].student_id)
+    assert set(Answer.objects.filter(attempt=attempt).values_list("item__item_id", flat=True)) == {"I1", "I2"}
 
     context.set_offline(False)
     page.wait_for_selector("#sync[data-unsynced='0']", timeout=20000)
     local = page.evaluate(STORED, str(attempt.pk))
-    rows = settled(lambda: list(Answer.objects.filter(attempt=attempt).order_by("seq")
-                                .values_list("item__item_id", "raw", "seq")))
+    rows = list(Answer.objects.filter(attempt=attempt).order_by("seq").values_list("item__item_id", "raw", "seq"))
     # every change the page made is on the server exactly once: seqs 1..n, no gaps, no repeats
     assert [r[2] for r in rows] == list(range(1, local["seq"] + 1)) and local["queue"] == []
     assert rows == [("I1", "B", 1), ("I2", "A", 2), ("I2", "AC", 3), ("I3", "秋天的天空又高又蓝。", 4), ("I4", "A", 5)]
@@ -118,9 +117,9 @@ def test_a_pupil_answers_offline_and_loses_nothing(p_world, live_server, browser
     page.click("#submit")
     page.wait_for_selector("#done")
     page.screenshot(path=str(ARTIFACTS / "pupil-5-submitted.png"), full_page=True)
-    settled(attempt.refresh_from_db)
+    attempt.refresh_from_db()
     assert attempt.submitted_at is not None
-    assert settled(Answer.objects.filter(attempt=attempt).count) == 5
+    assert Answer.objects.filter(attempt=attempt).count() == 5
     context.close()
 
 
@@ -153,15 +152,15 @@ def test_time_up_greys_the_inputs_and_an_answer_given_offline_before_it_still_co
     page.click("#next")  # another item: its inputs are grey too
     assert page.is_disabled("#item input[value=A]")
     page.screenshot(path=str(ARTIFACTS / "pupil-6-time-up.png"), full_page=True)
-    attempt = settled(lambda: Attempt.objects.get(student_id=p_world["pupil"].student_id))
-    assert not settled(Answer.objects.filter(attempt=attempt).exists) and timezone.now() > end
+    attempt = Attempt.objects.get(student_id=p_world["pupil"].student_id)
+    assert not Answer.objects.filter(attempt=attempt).exists() and timezone.now() > end
     context.set_offline(False)
     page.wait_for_selector("#done", timeout=40000)  # the queue drained after the end, then the page submitted
-    rows = settled(lambda: list(Answer.objects.filter(attempt=attempt).values_list("item__item_id", "raw")))
+    rows = list(Answer.objects.filter(attempt=attempt).values_list("item__item_id", "raw"))
     assert rows == [("I1", "B")]
-    answer = settled(lambda: Answer.objects.get(attempt=attempt))
+    answer = Answer.objects.get(attempt=attempt)
     assert answer.client_at < end < answer.received_at
-    settled(attempt.refresh_from_db)
+    attempt.refresh_from_db()
     assert attempt.submitted_at is not None
     context.close()
 
@@ -194,9 +193,9 @@ def test_after_submitting_the_pupil_answers_the_questionnaire_offline_and_it_is_
     page.screenshot(path=str(ARTIFACTS / "pupil-7-questionnaire-offline.png"), full_page=True)
     context.set_offline(False)
     page.wait_for_selector("#sync[data-unsynced='0']", timeout=30000)
-    assert settled(QuestionnaireAnswer.objects.count) == 2
+    assert QuestionnaireAnswer.objects.count() == 2
     page.click("#submit")
     page.wait_for_selector("#done", timeout=30000)
-    row = settled(lambda: QuestionnaireResponse.objects.get(questionnaire=q, respondent_id=p_world["pupil"].student_id))
+    row = QuestionnaireResponse.objects.get(questionnaire=q, respondent_id=p_world["pupil"].student_id)
     assert row.answers["Q01"] == 2 and row.answers["Q08"] == 40
     context.close()
