@@ -121,7 +121,8 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
         fresh = not state or state.get("package_id") != read_manifest(blob).get("package_id")
         if fresh and not unlock_code:
             unlock_code = click.prompt("解锁码 / unlock code", hide_input=True)
-        state = unlock(blob, home=home, site=site_code, unlock_code=unlock_code or "", centre_public=centre_key)
+        state = unlock(blob, home=home, site=site_code, unlock_code=unlock_code or "", centre_public=centre_key,
+                       name=f"{package.name}（测试点数据包 / site package）")
         click.echo(f"已载入 / loaded: {state['site']} {state['site_name']} (数据包 / package {state['package_id']})")
     elif not state:
         raise click.UsageError("本机尚未载入数据包，请给出数据包文件 / no package loaded yet: give the package file")

@@ -1,5 +1,6 @@
 """The records of a site's result package (``results.json``, written by ``sitenode.export_results``)
-checked field by field before the centre merges anything.
+checked field by field before the centre merges anything; and a site package's records
+(``records.json``, Django's serialisation) before a site node loads them (:func:`check_site_records`).
 
 The package's signature says *who* wrote the records, not that they are well formed: a site
 node of another version, a hand-edited export re-signed with a leaked site key, or a bug must
@@ -153,4 +154,52 @@ def unknown_references(data: dict, name: str, booklets: set[int], questionnaires
     issues += [Issue("中心没有此问卷", "the centre has no such questionnaire", file=where,
                      column=f"questionnaires_done[{k}]", value=str(q))
                for k, (_, q) in enumerate(data.get("questionnaires_done", []), start=1) if q not in questionnaires]
+    return issues
+
+
+def check_site_records(data, name: str, member: str) -> list[Issue]:
+    """Every bad record or field of a site package's ``member`` (Django's JSON serialisation as
+    parsed): a record that is not ``{model, pk, fields}``, a model this platform does not have, a
+    primary key or field value its model field refuses (``to_python``: a malformed UUID, a date,
+    a number), a field the model does not have."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist, ValidationError
+
+    where = f"{name} › {member}"
+    if not isinstance(data, list):
+        return [Issue("记录应为 JSON 列表", "the records must be a JSON list", file=where, value=type(data).__name__)]
+    issues: list[Issue] = []
+    for k, rec in enumerate(data, start=1):
+        at = f"[{k}]"
+        if not (isinstance(rec, dict) and isinstance(rec.get("model"), str) and isinstance(rec.get("fields"), dict)):
+            issues.append(Issue("记录应为 {model, pk, fields}", "a record must be {model, pk, fields}", file=where,
+                                column=at, value=_shown(rec)))
+            continue
+        try:
+            model = apps.get_model(rec["model"])
+        except (LookupError, ValueError):
+            issues.append(Issue("本平台没有此数据类型", "no such model on this platform", file=where,
+                                column=f"{at}.model", value=_shown(rec["model"])))
+            continue
+        values = [("pk", model._meta.pk, rec.get("pk"))]
+        for field_name, value in rec["fields"].items():
+            try:
+                values.append((field_name, model._meta.get_field(field_name), value))
+            except FieldDoesNotExist:
+                issues.append(Issue(f"{rec['model']} 没有此字段", f"{rec['model']} has no such field", file=where,
+                                    column=f"{at}.{field_name}"))
+        for field_name, field, value in values:
+            target = field.target_field if field.is_relation and not field.many_to_many else field
+            try:
+                if field.many_to_many:
+                    if not isinstance(value, list):
+                        raise ValidationError("")
+                    for v in value:
+                        field.target_field.to_python(v)
+                elif value is not None:
+                    target.to_python(value)
+            except (ValidationError, TypeError, ValueError, AttributeError):
+                issues.append(Issue(f"{rec['model']}.{field_name} 的取值不合类型", f"not a valid value of "
+                                    f"{rec['model']}.{field_name}", file=where, column=f"{at}.{field_name}",
+                                    value=_shown(value)))
     return issues

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core import serializers
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,7 +57,7 @@ from junheng.site import (
 from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
 from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer, SiteResult
 from junheng_web.delivery.questionnaire import finish
-from junheng_web.delivery.result_records import MEMBER, check_results, unknown_references
+from junheng_web.delivery.result_records import MEMBER, check_results, check_site_records, unknown_references
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.admin import mask_name
 from junheng_web.registry.models import Cycle, Pupil, Region, School
@@ -68,6 +68,7 @@ SUFFIX = ".jhsite"  # a site package
 RESULT_SUFFIX = ".jhresult"
 VALID_AFTER_END = dt.timedelta(days=2)  # a site package expires two days after its last session
 NODE_FILE = "node.json"  # on the laptop: which package is loaded, the site's keys (mode 0600)
+RECORDS = "records.json"  # in a site package: the records the site needs (Django's serialisation)
 
 
 # ---- the centre's key ------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ def prepare(cycle: Cycle, out_dir: Path, key_path: Path, *, sites: list[str] | N
                 "centre": fingerprint(centre),
                 "site_key": private_pem(site_signing_key(centre, site.code, pid, str(cycle.pk))).decode(),
                 "result_key": result_key(centre, site.code, pid, str(cycle.pk)).hex()}
-        blob = seal({"records.json": serializers.serialize("json", records).encode(),
+        blob = seal({RECORDS: serializers.serialize("json", records).encode(),
                      NODE_FILE: json.dumps(node).encode()},
                     kind="site", site=site.code, cycle=f"{cycle.year}-{cycle.grade}", signer=centre, unlock_code=code,
                     issued_at=now, expires_at=ends + VALID_AFTER_END, package_id=pid,
@@ -237,14 +238,14 @@ def _save_node(home: Path, state: dict) -> None:
 
 
 def unlock(blob: bytes, *, home: Path, site: str, unlock_code: str, centre_public: Path,
-           now: dt.datetime | None = None) -> dict:
+           now: dt.datetime | None = None, name: str = "测试点数据包 / site package") -> dict:
     """Verify and decrypt a site package and load it into this node's database (``home``).
 
     The same package again changes nothing; a package issued before the one loaded is refused
     (a replay), a newer one is loaded over it (records updated by their ids; answers kept)."""
     trusted = load_public(centre_public)
     state = node_state(home)
-    manifest = read_manifest(blob, "测试点数据包 / site package")
+    manifest = read_manifest(blob, name)
     if state and state["package_id"] == manifest.get("package_id") and state["site"] == site:
         return state  # loaded already
     newer_than = dt.datetime.fromisoformat(state["issued_at"]) if state and state["site"] == site else None
@@ -252,15 +253,44 @@ def unlock(blob: bytes, *, home: Path, site: str, unlock_code: str, centre_publi
         raise PackageError(f"本机已载入测试点 {state['site']} 的数据包，不能再载入测试点 {site} 的 / this node holds "
                            f"site {state['site']}; it cannot load site {site}")
     pkg = open_package(blob, kind="site", site=site, trusted=trusted, unlock_code=unlock_code, now=now,
-                       newer_than=newer_than, what="测试点数据包 / site package")
-    node = json.loads(pkg.files[NODE_FILE])
-    with transaction.atomic():
-        for obj in serializers.deserialize("json", pkg.files["records.json"]):
-            obj.save()
+                       newer_than=newer_than, what=name)
+    node, records = _site_contents(pkg, name)
+    try:
+        with transaction.atomic():
+            for obj in serializers.deserialize("python", records):
+                obj.save()
+    except (serializers.base.DeserializationError, IntegrityError) as exc:  # well-typed, yet inconsistent
+        raise InputError(Issue("测试点数据包的记录无法载入（互相矛盾或引用缺失），未载入任何内容",
+                               "the site package's records cannot be loaded (inconsistent, or a reference is missing): "
+                               "nothing was loaded", file=f"{name} › {RECORDS}", value=str(exc)[:200])) from None
     node.update(issued_at=pkg.manifest["issued_at"], loaded_at=timezone.now().isoformat(),
                 expires_at=pkg.manifest["expires_at"])
     _save_node(home, node)
     return node
+
+
+def _site_contents(pkg, name: str) -> tuple[dict, list]:
+    """``node.json`` and ``records.json`` of a verified site package, every record checked
+    (``result_records.check_site_records``); else one :class:`InputError` naming every bad field,
+    raised before anything is loaded."""
+    parsed = {}
+    for member in (NODE_FILE, RECORDS):
+        where = f"{name} › {member}"
+        try:
+            parsed[member] = json.loads(pkg.files[member])
+        except KeyError:
+            raise InputError(Issue("测试点数据包中缺少此文件", "the site package lacks this file", file=where)) from None
+        except ValueError as exc:
+            raise InputError(Issue("不是有效的 UTF-8 JSON", "not valid UTF-8 JSON", file=where,
+                                   value=str(exc)[:120])) from None
+    node, records = parsed[NODE_FILE], parsed[RECORDS]
+    issues = check_site_records(records, name, RECORDS)
+    missing = [key for key in ("site", "site_name", "cycle", "package_id", "site_key", "result_key", "tls_key",
+                               "tls_cert") if not isinstance(node, dict) or not isinstance(node.get(key), str)]
+    issues += [Issue("应为文本", "must be text", file=f"{name} › {NODE_FILE}", column=key) for key in missing]
+    raise_for(issues, f"{name}: 测试点数据包的内容有 {len(issues)} 处错误，未载入任何内容 / the site package's contents "
+                      f"have {len(issues)} error(s): nothing was loaded")
+    return node, records
 
 
 def site_proctor(home: Path, password: str | None):

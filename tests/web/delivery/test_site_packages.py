@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 
 import pytest
@@ -306,3 +307,52 @@ def test_ingest_names_every_malformed_field_of_a_signed_package_and_writes_nothi
     assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
     assert "attempts[1].booklet" in r.output and "中心没有此题本" in r.output and "Traceback" not in r.output
     assert not Attempt.objects.exists()
+
+
+def test_the_node_names_every_malformed_record_of_a_signed_site_package_and_loads_nothing(dw, tmp_path, keys,
+                                                                                          monkeypatch):
+    """A site package signed by the centre whose records are malformed (a centre of another
+    version): every bad record or field is named — file, member, record, field, value — and nothing
+    is loaded, not even the records before the bad ones; ``junheng site serve`` exits 2."""
+    from click.testing import CliRunner
+
+    from junheng.exceptions import InputError
+    from junheng_cli.main import cli
+    from junheng_web.delivery.sitenode import NODE_FILE, node_state, unlock
+    from junheng_web.registry.models import School
+
+    made = _prepare(dw, tmp_path, keys)
+    code, centre = dw.sites["A"].code, load_private(keys)
+    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=centre.public_key(),
+                       unlock_code=made.unlock_code)
+    records = json.loads(pkg.files["records.json"])
+    school = next(k for k, r in enumerate(records) if r["model"] == "registry.school")
+    pupil = next(k for k, r in enumerate(records) if r["model"] == "registry.pupil")
+    records[school]["fields"]["name"] = "改过的名字"  # well formed: would be saved before the bad ones
+    records[pupil]["fields"]["birth_date"] = "2000-13-45"
+    records[pupil]["pk"] = "abc"
+    records.append({"model": "nosuch.model", "pk": 1, "fields": {}})
+    blob = seal({"records.json": json.dumps(records).encode(), NODE_FILE: pkg.files[NODE_FILE]}, kind="site",
+                site=code, cycle="c", signer=centre, unlock_code=made.unlock_code,
+                expires_at=timezone.now() + dt.timedelta(days=1))
+    home = tmp_path / "node"
+    home.mkdir()
+    with pytest.raises(InputError) as got:
+        unlock(blob, home=home, site=code, unlock_code=made.unlock_code, centre_public=tmp_path / "out" / "centre.pub.pem",
+               name="A.jhsite")
+    where = "A.jhsite › records.json"
+    assert {(i.file, i.column, i.value) for i in got.value.errors} == {
+        (where, f"[{pupil + 1}].pk", "abc"), (where, f"[{pupil + 1}].birth_date", "2000-13-45"),
+        (where, f"[{len(records)}].model", "nosuch.model")}
+    assert "未载入任何内容" in str(got.value) and "nothing was loaded" in str(got.value)
+    assert School.objects.get(pk=records[school]["pk"]).name != "改过的名字" and node_state(home) is None
+
+    path = tmp_path / "A.jhsite"
+    path.write_bytes(blob)
+    for var in ("JUNHENG_HOME", "JUNHENG_DATABASE_URL", "DJANGO_SETTINGS_MODULE"):  # serve sets them: restored after
+        monkeypatch.setenv(var, os.environ.get(var, ""))
+    r = CliRunner().invoke(cli, ["site", "serve", str(path), "--site", code, "--centre-key",
+                                 str(tmp_path / "out" / "centre.pub.pem"), "--home", str(home), "--unlock-code",
+                                 made.unlock_code, "--load-only", "--http"])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert f"[{pupil + 1}].birth_date" in r.output and "A.jhsite" in r.output
