@@ -35,6 +35,7 @@ FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means o
 ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded frame (ffmpeg), not only the samples
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
+MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
 
 Progress = Callable[[float, str], None]
 
@@ -54,6 +55,15 @@ class VideoInfo:
 
 def _noop(fraction: float, message: str) -> None:
     return None
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    """Refuse a picture larger than ``MAX_PIXELS`` before anything is decoded: every decoded frame
+    is that size in the decoder's memory, and a small file can declare a huge one."""
+    if width * height > MAX_PIXELS:
+        raise InputError([Issue(f"视频分辨率过大（最多 {MAX_PIXELS / 1e6:.0f} 百万像素）",
+                                f"the video's picture is too large (at most {MAX_PIXELS / 1e6:.0f} megapixels)",
+                                file=path.name, value=f"{width}×{height}")])
 
 
 def _open(path: Path):
@@ -374,6 +384,7 @@ def _probe(path: Path) -> dict:
     if not streams or not streams[0].get("width"):
         raise bad
     st = streams[0]
+    _check_size(path, int(st["width"]), int(st.get("height") or 0))
 
     def rate(text: str | None) -> float:
         try:
@@ -428,8 +439,13 @@ def sampled_frames(path: str | Path, fps: float = 1.0, *, width: int = 640, colo
         sampler = _FFmpegSampler(path, 1.0 / fps, width, colour, echo)
         return sampler, (sampler.src_w, sampler.src_h), (lambda: None)
     cap = _open(path)
-    sampler = _Sampler(cap, 1.0 / fps)
     size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    try:
+        _check_size(path, *size)
+    except InputError:
+        cap.release()
+        raise
+    sampler = _Sampler(cap, 1.0 / fps)
     return sampler, size, cap.release
 
 

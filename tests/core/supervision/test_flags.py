@@ -399,3 +399,20 @@ def test_a_run_does_not_bridge_a_gap_in_the_time_stamps():
     bright[10:23] = 5.0  # 10 s before the hole: a warning for those 10 s only
     assert _found(detect_flags(_stats(t, bright))) == [("covered", 10.0, 20.0, "warning"),
                                                       ("gap", 20.0, 140.0, "serious")]
+
+
+@pytest.mark.parametrize("decoder", ["ffmpeg", "opencv"])
+def test_a_picture_too_large_is_refused_before_decoding(video, tmp_path, monkeypatch, decoder):
+    """A frame's size was never checked: a small MJPEG or HEVC file can declare a picture of hundreds
+    of megapixels, each decoded frame that size in the decoder's memory (and in Python's, full size,
+    with OpenCV). Above MAX_PIXELS the file is refused by what its header says, naming the size."""
+    from junheng.supervision import frames
+
+    clip = video.make_clip(tmp_path / "big.avi", 3)  # 96 × 72
+    monkeypatch.setattr(frames, "MAX_PIXELS", 96 * 72 - 1)
+    with pytest.raises(InputError) as exc:
+        frame_statistics(clip, 1.0, decoder=decoder)
+    issue = exc.value.issues[0]
+    assert issue.file == "big.avi" and issue.value == "96×72" and "分辨率" in issue.rule_zh, issue
+    monkeypatch.setattr(frames, "MAX_PIXELS", 96 * 72)
+    assert frame_statistics(clip, 1.0, decoder=decoder)[0].height == 3
