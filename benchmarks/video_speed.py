@@ -4,23 +4,26 @@ H.264 (libx264, ffmpeg), drawn from tests/fixtures/people.py (12 faces of Matplo
 Hopper photograph, each jittered every frame, sensor noise), encoded twice: a camera-like stream
 with a key frame every second and no B-frames, and one with a key frame every 2 s and B-frames.
 
-Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pass:
+Each file is analysed by ``analyse_video`` with a ``FaceCounter`` in the same pass, all in the same
+run:
 
-* the old path (in the same run): OpenCV decoding every frame at full size, the detector at 640 px;
-* the ffmpeg path with the float graph, weights folded (batch norms merged into convolutions,
-  ``people._graph``) at 640 px: the default (again, since int8 judged on a photograph kept out of
-  its calibration misses some 48–56 px faces; see the face table below);
-* the int8 path (opt-in, ``precision="int8"``; labelled "new" below): ffmpeg decoding (key frames only when they come at least once per sample period;
-  else non-reference frames and the de-blocking filter skipped), the frame scaled inside ffmpeg to
-  the detector's input (640 px, threshold 0.4; 512 and 384 px for comparison), the detector's graph
-  quantised to int8 (``people._int8_graph``: static, calibrated on drawn faces — never on the photograph
-  judged here), the detector on
-  sampled frames only — at 2 samples/s either on each or once per second (``FaceCounter(period_s=1)``).
+* the old path: OpenCV decoding every frame at full size, the detector's graph as shipped at 640 px;
+* the old default (until 7 December 2026): ffmpeg decoding (key frames only when they come at least
+  once per sample period; else non-reference frames and the de-blocking filter skipped), the frame
+  scaled inside ffmpeg to the detector's width, the float graph with weights folded
+  (``people._graph``) at 640 px;
+* the default: the same with the graph quantised to int8 (``people._int8_graph``: static, calibrated
+  on drawn faces — never on the photograph judged here) at 768 px, where it finds at least as many
+  small faces as the float graph at 640 px (face table below); int8 at 640 px for comparison;
+* the default at 2 picture samples per second, the detector on each or once per second
+  (``FaceCounter(period_s=1)``);
+* no detector at all (a callback that only takes the 768 px frame): what decoding and the picture
+  statistics alone cost, the floor under every detector.
 
 The int8 graph is built (or read from the cache) before the clock starts.
 
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
-its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it; the
+its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it much; the
 wall-clock factor is printed too.  Faces found per sample are printed against the 12 drawn.
 
     .venv/bin/python benchmarks/run.py video_speed
@@ -74,39 +77,57 @@ def main() -> None:
         _encode(files["key frame every 2 s, B-frames"], frames, 50, 2)
         print(f"{SECONDS} s of 1280×720 H.264 at 25 fps, 12 faces drawn; CPU = this process + ffmpeg children; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print("| stream | path | picture samples/s | detector input | threshold | CPU s | × real time per core | wall × | faces min/median |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
+        print("|---|---|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
-            for name, decoder, width, thr, fps, every, fold, precision in (
-                    ("old (OpenCV, every frame, graph as shipped)", "opencv", 640, 0.5, 1.0, 0.0, False, "float"),
-                    ("ffmpeg, float (weights folded)", "ffmpeg", 640, 0.4, 1.0, 0.0, True, "float"),
-                    ("new (ffmpeg, int8)", "ffmpeg", 640, 0.4, 1.0, 0.0, True, "int8"),
-                    ("new (ffmpeg, int8)", "ffmpeg", 512, 0.4, 1.0, 0.0, True, "int8"),
-                    ("new (ffmpeg, int8)", "ffmpeg", 384, 0.4, 1.0, 0.0, True, "int8"),
-                    ("new (ffmpeg, int8), faces 1/s", "ffmpeg", 640, 0.4, 2.0, 1.0, True, "int8"),
-                    ("new (ffmpeg, int8)", "ffmpeg", 640, 0.4, 2.0, 0.0, True, "int8")):
-                counter = FaceCounter(FaceDetector(input_width=width, threshold=thr, fold_weights=fold,
-                                                   precision=precision), period_s=every)
+            for name, decoder, width, fps, every, fold, precision in (
+                    ("old path (OpenCV, every frame, graph as shipped)", "opencv", 640, 1.0, 0.0, False, "float"),
+                    (OLD, "ffmpeg", 640, 1.0, 0.0, True, "float"),
+                    (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8"),
+                    ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8"),
+                    (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8"),
+                    (NEW, "ffmpeg", 768, 2.0, 0.0, True, "int8"),
+                    (NONE, "ffmpeg", 768, 1.0, 0.0, True, None)):
+                if precision is None:
+                    counter = _Frames(width)
+                else:
+                    counter = FaceCounter(FaceDetector(input_width=width, threshold=0.4, fold_weights=fold,
+                                                       precision=precision), period_s=every)
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
-                faces = counter.frame()["faces"].to_numpy()
-                runs.append((label, name, fps, width, thr, SECONDS / cpu))
-                print(f"| {label} | {name} | {fps:g} | {width} | {thr:g} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
-                      f"{faces.min()}/{np.median(faces):g} |")
+                faces = counter.frame()["faces"].to_numpy() if precision else None
+                runs.append((label, name, fps, SECONDS / cpu, cpu))
+                seen = f"{faces.min()}/{np.median(faces):g}" if faces is not None else "–"
+                print(f"| {label} | {name} | {fps:g} | {width} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
+                      f"{seen} |")
         for label in files:
-            old = next(r[5] for r in runs if r[0] == label and r[1].startswith("old"))
-            folded = next(r[5] for r in runs if r[0] == label and r[1].startswith("ffmpeg, float"))
-            for _, name, fps, width, thr, rt in (r for r in runs if r[0] == label and r[1].startswith("new")):
-                same = f", {rt / folded:.2f}× the float graph at 640 px" if (fps, width) == (1.0, 640) else ""
-                print(f"{label}, {fps:g} samples/s, {width} px, threshold {thr:g}, {name}: {rt / old:.1f}× the old path's speed{same} "
-                      "(same run)")
+            rate = {(r[1], r[2]): r for r in runs if r[0] == label}
+            new, old, floor = rate[(NEW, 1.0)], rate[(OLD, 1.0)], rate[(NONE, 1.0)]
+            print(f"{label}, 1 sample/s: the default is {new[3] / old[3]:.2f}× the old default's speed (same run); "
+                  f"detector {new[4] - floor[4]:.2f} against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
+                  f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)")
     _smallest_faces(people.face_photo())
 
 
+OLD = "old default (ffmpeg, float, 640 px)"
+NEW = "**default** (ffmpeg, int8, 768 px)"
+NONE = "no detector (decoding + picture statistics)"
+
+
+class _Frames:
+    """A frame callback that only takes the frame (as wide as a detector would get it)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+
+    def __call__(self, t: float, frame) -> None:
+        return None
+
+
 def _smallest_faces(face) -> None:
-    """How small a face each detector width still finds: the photograph pasted 24 times at each
-    width (pixels of a 1280×720 frame) on a flat noisy background."""
+    """How small a face each detector width and precision still finds: the photograph pasted 24 times
+    at each width (pixels of a 1280×720 frame) on a flat noisy background."""
     import cv2
     import numpy as np
 
@@ -125,7 +146,7 @@ def _smallest_faces(face) -> None:
             x, y = 60 + 150 * (k % 8), 80 + 200 * (k // 8)
             img[y:y + f.shape[0], x:x + f.shape[1]] = f
         frames.append(img)
-    for width in (384, 512, 640):
+    for width in (640, 768):
         for precision in ("float", "int8"):
             detector = FaceDetector(input_width=width, threshold=0.4, precision=precision)
             print(f"| {width} | {precision} | " + " | ".join(str(len(detector(img))) for img in frames) + " |")

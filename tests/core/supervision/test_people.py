@@ -91,31 +91,59 @@ def test_int8_graph_finds_what_the_float_graph_finds():
                 assert len(set(nearest.tolist())) == n and gap.min(axis=1).max() <= 4
 
 
-def _back_row(size: int, rng: np.random.Generator) -> np.ndarray:
+def _back_row(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """24 copies of the photographed face ``size`` pixels wide pasted on a noisy 1280×720 frame
+    (a back row), and where each one is (x1, y1, x2, y2): the oracle of the small-face tests."""
     import cv2
 
     face = face_photo()
     img = np.clip(rng.normal(150, 6, (720, 1280, 3)), 0, 255).astype(np.uint8)
     f = cv2.resize(face, (size, round(face.shape[0] * size / face.shape[1])), interpolation=cv2.INTER_AREA)
+    where = []
     for k in range(24):
         x, y = 60 + 150 * (k % 8), 80 + 200 * (k // 8)
         img[y:y + f.shape[0], x:x + f.shape[1]] = f
-    return img
+        where.append((x, y, x + f.shape[1], y + f.shape[0]))
+    return img, where
 
 
-def test_the_default_keeps_the_small_faces_of_a_back_row(detector):
-    """Faces 56 and 64 pixels wide in a 1280×720 frame (a back row) are found at 640 px by the float
-    graph as shipped (24/24, 23/24 of 24 pasted); the default detector must find as many.  The int8
-    graph, calibrated on drawn faces and judged on this photograph, found 20/24 and 23/24 — fewer —
-    which is why it is not the default; it must still find most of them (≥ 18, ≥ 22)."""
-    assert detector.precision == "float"
-    int8 = FaceDetector(precision="int8")
-    shipped = FaceDetector(input_width=640, fold_weights=False)
-    rng = np.random.default_rng(5)
+def _on_faces(found: np.ndarray, where: list[tuple[int, int, int, int]]) -> int:
+    """How many pasted faces have a detection centred on them; fails if any detection is not on one
+    or two detections share a face."""
+    hit = []
+    for x1, y1, x2, y2, _ in found:
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        on = [k for k, (a, b, c, d) in enumerate(where) if a <= cx <= c and b <= cy <= d]
+        assert len(on) == 1, f"a detection off the pasted faces at ({cx:.0f}, {cy:.0f})"
+        hit.append(on[0])
+    assert len(hit) == len(set(hit)), "two detections on one face"
+    return len(hit)
+
+
+@pytest.mark.parametrize(("size", "least"), [(48, 20), (56, 23), (64, 23)])
+def test_the_default_finds_the_small_faces_of_a_back_row(detector, size, least):
+    """Faces 48–64 pixels wide in a 1280×720 frame (a back row), the photograph the int8 graph was
+    not calibrated on, at known places: the default (int8 at 768 px) must find nearly all of them
+    (measured 23, 24, 24 of 24), each detection on a pasted face, and at least as many as the float
+    graph at 640 px did — the default until 7 December 2026 (15, 24, 23 of 24)."""
+    assert (detector.precision, detector.input_width) == ("int8", 768)
+    old = FaceDetector(input_width=640, precision="float")
+    img, where = _back_row(size, np.random.default_rng(size))
+    found = _on_faces(detector(img), where)
+    assert found >= least
+    assert found >= _on_faces(old(img), where)
+
+
+def test_int8_at_640_px_loses_small_faces_that_768_px_keeps(detector):
+    """Why the default is 768 px wide: int8 at the float graph's old 640 px finds fewer 48 px faces
+    than float there (7 against 15 of 24 in the benchmark); at 768 px they are about 29 px at the
+    network's input and int8 finds them.  Still, int8 at 640 px must find most faces of 56–64 px."""
+    int8_640 = FaceDetector(input_width=640, precision="int8")
+    img, where = _back_row(48, np.random.default_rng(48))
+    assert _on_faces(int8_640(img), where) < _on_faces(detector(img), where)
     for size, least in ((56, 18), (64, 22)):
-        img = _back_row(size, rng)
-        assert len(detector(img)) >= max(len(shipped(img)), 23)
-        assert least <= len(int8(img)) <= len(detector(img))
+        img, where = _back_row(size, np.random.default_rng(size))
+        assert least <= _on_faces(int8_640(img), where)
 
 
 def test_the_int8_graph_is_read_from_the_cache(monkeypatch, tmp_path):
