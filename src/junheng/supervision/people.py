@@ -308,13 +308,13 @@ class FaceDetector:
 
 
 class FaceCounter:
-    """Faces of each frame it is called with (``counter(t_s, frame)``; with ``period_s``, of the
-    first frame in each period of that many seconds only — the people rules need 1 sample per
-    second while the picture's may take 2); :meth:`frame` gives the
-    counts.  Pass it as ``on_frame`` to :func:`junheng.supervision.frame_statistics` (or
+    """Faces of the frames it is called with (``counter(t_s, frame)``): of the first frame in each
+    period of ``period_s`` seconds (default 1: the people rules need 1 sample per second while the
+    picture's may take 2, so at 2 picture samples per second the detector runs on every other one;
+    0: every frame given); :meth:`frame` gives the counts.  Pass it as ``on_frame`` to :func:`junheng.supervision.frame_statistics` (or
     :func:`junheng.supervision.analyse_video`) to count faces in the same decoding pass."""
 
-    def __init__(self, detector: FaceDetector | None = None, period_s: float = 0.0) -> None:
+    def __init__(self, detector: FaceDetector | None = None, period_s: float = 1.0) -> None:
         if not (isinstance(period_s, int | float) and period_s >= 0):
             raise ParameterError(f"period_s 须为非负数 / period_s must be ≥ 0; got {period_s!r}")
         self.detector = detector or FaceDetector()
@@ -357,7 +357,7 @@ def count_faces(path: str | Path, fps: float = 1.0, *, detector: FaceDetector | 
     a :class:`FaceCounter` as their ``on_frame`` decodes the file once."""
     path = Path(path)
     report = progress or _noop
-    counter = FaceCounter(detector)
+    counter = FaceCounter(detector, period_s=0.0)
     sampler, (width, height), close = sampled_frames(path, fps, width=counter.detector.input_width, colour=True,
                                                      decoder=decoder)
     try:

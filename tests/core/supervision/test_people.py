@@ -188,6 +188,24 @@ def test_clip_counts_and_flags(tmp_path, detector):
     assert counter.frame()["faces"].to_list() == counts["faces"].to_list()
 
 
+def test_the_counter_runs_the_detector_once_a_second_by_default(tmp_path, detector):
+    """At 2 picture samples per second the people rules still get one count a second (the detector
+    runs on every other sample); ``period_s=0`` counts every sample."""
+    clip = people_clip(tmp_path / "room.avi", [(0, 4, 3), (4, 8, 5)])
+    once, every = FaceCounter(detector), FaceCounter(detector, period_s=0)
+
+    def both(t, frame):
+        once(t, frame)
+        every(t, frame)
+
+    both.width = detector.input_width
+    stats, _ = frame_statistics(clip, fps=2.0, on_frame=both)
+    assert stats.height == 16
+    assert once.frame()["t_s"].to_list() == pytest.approx(list(range(8)), abs=0.01)
+    assert once.frame()["faces"].to_list() == [3] * 4 + [5] * 4
+    assert every.frame()["t_s"].to_list() == stats["t_s"].to_list()
+
+
 def _counts(faces):
     return pl.DataFrame({"t_s": np.arange(len(faces), dtype=float), "faces": np.asarray(faces, dtype=np.int32)})
 
