@@ -194,13 +194,14 @@ def thumb_file(rec: Recording, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _sound_flags(rec: Recording, params) -> tuple[list[dict], dict]:
-    """The ``sound`` flags of ``rec`` (its audio track against the room's baseline); none, and
-    the analysis says why, without a sound track or without ffmpeg."""
+def _sound_flags(rec: Recording, params, length_s: float) -> tuple[list[dict], dict]:
+    """The ``sound`` flags of ``rec`` (its audio track against the room's baseline, read for the
+    picture's ``length_s``: a jump in the sound's time stamps is not decoded as silence beyond it);
+    none, and the analysis says why, without a sound track or without ffmpeg."""
     from junheng.supervision import audio_flags, audio_levels
 
     try:
-        levels = audio_levels(recording_path(rec))
+        levels = audio_levels(recording_path(rec), max_s=length_s)
     except ParameterError:
         return [], {"sound": "ffmpeg not installed"}
     if levels.height == 0:
@@ -257,7 +258,7 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
         if counter is not None:
             people, people_info = _people_flags(counter, people_info["expected"], people_params)
         report(0.92, "声音 / sound")
-        sound, sound_info = _sound_flags(rec, audio_params)
+        sound, sound_info = _sound_flags(rec, audio_params, info.duration_s)
     except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
         recording_path(rec).unlink(missing_ok=True)
         rec.delete()

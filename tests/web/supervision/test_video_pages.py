@@ -330,3 +330,24 @@ def test_talking_on_the_sound_track_is_a_flag(world, video, tmp_path):
     assert rec.analysis["sound"] == "analysed" and rec.analysis["sound_median_db"] < -40
     sound = Flag.objects.get(kind="sound")
     assert abs(sound.start_s - 20) <= 1 and abs(sound.end_s - 40) <= 1 and sound.get_kind_display() == "声音异常（疑似说话）"
+
+
+def test_the_sound_is_read_no_further_than_the_picture(world, video, tmp_path):
+    """A sound track whose time stamps jump ahead becomes silence up to the jump, however far: a
+    20 s recording whose sound jumps 100 s gave a sound flag at 105–140 s, outside the recording
+    (and a jump of days would be decoded for hours). The sound is read for the picture's length."""
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    picture = video.make_clip(tmp_path / "pic.avi", 20, fps=5)
+    clip = tmp_path / "TA01-jump.mkv"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(picture), "-f", "lavfi", "-i",
+                    "sine=frequency=300:duration=40", "-af", "asetpts='if(gte(T,5),PTS+100/TB,PTS)'", "-map", "0:v",
+                    "-map", "1:a", "-c:v", "copy", "-c:a", "aac", str(clip)], check=True)
+    rec, _ = services.store_recording(world.sessions["A"], clip)
+    services.analyse_recording(rec)
+    rec.refresh_from_db()
+    assert rec.analysis["sound"] == "analysed" and rec.duration_s == pytest.approx(20.0)
+    assert not Flag.objects.filter(kind="sound").exists(), list(Flag.objects.filter(kind="sound").values("start_s"))
