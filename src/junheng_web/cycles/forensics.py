@@ -19,7 +19,8 @@ def forensic_inputs(session: TestSession) -> dict:
     cycle's answers to those items in the subject; None when they cannot be fitted, e.g. too few
     pupils: then no IRT statistic), ``seating`` (the session's printed seating plan,
     ``testsites.services.session_seating``), ``events`` (every answer the browser sent: ``at`` its
-    time given, else received) and ``starts`` (each attempt's start); ``changes`` from the events."""
+    time given, else received) and ``starts`` (each attempt's start); ``changes`` from the events and
+    from the erasures on the session's answer sheets (:func:`paper_changes`)."""
     from junheng.irt import calibrate
     from junheng.supervision import changes_from_events
     from junheng_web.assessment.models import Item
@@ -62,11 +63,37 @@ def forensic_inputs(session: TestSession) -> dict:
                                   "at": pl.Datetime("us", "UTC"), "seq": pl.Int64}, orient="row")
     starts = pl.DataFrame(list(attempts.values_list("student_id", "started_at")),
                           schema={"person_id": pl.String, "started_at": pl.Datetime("us", "UTC")}, orient="row")
+    changes = [c for c in (changes_from_events(events) if events.height else None, paper_changes(session))
+               if c is not None and c.height]
     return {"responses": responses, "key": key, "items": items, "seating": seating,
             "events": events if events.height else None, "starts": starts,
-            "changes": changes_from_events(events) if events.height else None}
+            "changes": pl.concat(changes) if changes else None}
 
 
+def paper_changes(session: TestSession) -> pl.DataFrame | None:
+    """Erasures on ``session``'s answer sheets whose answers went into an attempt: the reader's
+    rule (``junheng.supervision.changes_from_omr``) on each sheet's stored bubbles — for every item
+    the sheet answers (after the reviewers' corrections; not a multiple mark) next to a faint bubble,
+    a change from that bubble's value to the answer. None when the session has no such sheet.
+    (``omr`` sits on this app's layer, so its sheets are reached through the session's relation.)"""
+    from junheng.supervision import changes_from_omr
+
+    bubbles, responses = [], []
+    for pk, pid, bub, answers in (session.omr_sheets.filter(status="read", attempt__isnull=False)
+                                  .exclude(person_id="").values_list("pk", "person_id", "bubbles", "answers")):
+        if not bub or not answers:
+            continue
+        bubbles.append(pl.DataFrame({c: bub[c] for c in ("part", "key", "value", "state")},
+                                    schema={c: pl.String for c in ("part", "key", "value", "state")})
+                       .with_columns(pl.lit(str(pk)).alias("sheet")))
+        responses.append(pl.DataFrame({"item_id": list(answers), "raw": [str(v) for v in answers.values()]},
+                                      schema={"item_id": pl.String, "raw": pl.String})
+                         .filter(~pl.col("raw").is_in(["", "*"]))
+                         .with_columns(pl.lit(str(pk)).alias("sheet"), pl.lit(pid).alias("person_id"),
+                                       pl.lit("erased").alias("status")))
+    if not bubbles:
+        return None
+    return changes_from_omr(pl.concat(bubbles), pl.concat(responses))
 
 
 def session_forensics(session: TestSession, params=None) -> dict:

@@ -128,3 +128,36 @@ def test_a_pupil_with_two_attempts_in_the_subject_is_left_out_not_a_crash(world)
                                   client_at=start + dt.timedelta(seconds=30 * k))
     inputs = forensic_inputs(world.sessions["A"])
     assert set(inputs["responses"]["person_id"]) == {a0}
+
+
+def test_erasures_on_the_sessions_answer_sheets_are_answer_changes(world):
+    """A pupil answers on paper (an OMR sheet read into the session): item I1 shows A rubbed out
+    (a faint bubble) and B marked, I4 only A marked. The forensics' answer changes must hold the
+    erasure A → B, as ``changes_from_omr`` gives it from a read batch — not only browser changes."""
+    import importlib.util
+    import uuid
+    from pathlib import Path
+
+    from junheng_web.cycles.forensics import forensic_inputs
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.omr.models import Sheet, Upload
+
+    spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
+    fixture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixture)
+    session = world.sessions["A"]
+    a0 = world.pupils["A"][0].student_id
+    built = fixture.build(world.cycle, session, [a0], ["ACDEFGHJ"])
+    att = Attempt.objects.create(session=session, student_id=a0, booklet=built["booklet"])
+    for item, raw in (("I1", "B"), ("I4", "A")):
+        Answer.objects.create(id=uuid.uuid4(), attempt=att, item=built["items"][item], raw=raw, seq=0, lease=0)
+    upload = Upload.objects.create(session=session, name="box1.pdf", sha256="0" * 64, path="omr/box1.pdf")
+    bubbles = {"part": ["item"] * 8, "key": ["I1"] * 4 + ["I4"] * 4, "value": list("ABCD") * 2,
+               "darkness": [0.3, 0.9, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0], "cover": [0.0, 1.0, 0, 0, 1.0, 0, 0, 0],
+               "confidence": [0.4, 1, 1, 1, 1, 1, 1, 1],
+               "state": ["faint", "mark", "blank", "blank", "mark", "blank", "blank", "blank"]}
+    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:1", sha256="1" * 64, status="read",
+                         booklet="B1", person_id=a0, attempt=att, bubbles=bubbles, answers={"I1": "B", "I4": "A"})
+    changes = forensic_inputs(session)["changes"]
+    assert changes is not None
+    assert changes.rows() == [(a0, "I1", "A", "B")]
