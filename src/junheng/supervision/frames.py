@@ -36,6 +36,7 @@ ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded f
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
+MAX_PACKETS = 24 * 3600 * 120  # more video packets (24 h at 120 frames/s) are refused while ffprobe lists them
 
 Progress = Callable[[float, str], None]
 
@@ -394,18 +395,31 @@ def _probe(path: Path) -> dict:
             return 0.0
 
     fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
-    res = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
-                          "-of", "csv=p=0", media_arg(path)], capture_output=True, text=True)
-    times, keys = [], []
-    for line in res.stdout.splitlines():
-        stamp, _, flags = line.partition(",")
-        try:
-            t = float(stamp)
-        except ValueError:
-            continue
-        times.append(t)
-        if "K" in flags:
-            keys.append(t)
+    from array import array
+
+    times, keys = array("d"), array("d")  # read line by line, 8 bytes a packet: never the whole listing at once
+    proc = subprocess.Popen([exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+                             "-of", "csv=p=0", media_arg(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        for line in proc.stdout:
+            stamp, _, flags = line.partition(",")
+            try:
+                t = float(stamp)
+            except ValueError:
+                continue
+            times.append(t)
+            if "K" in flags:
+                keys.append(t)
+            if len(times) > MAX_PACKETS:
+                raise InputError([Issue(f"视频的帧数过多（最多 {MAX_PACKETS} 帧）",
+                                        f"the video has too many frames (at most {MAX_PACKETS})", file=path.name,
+                                        value=f"> {MAX_PACKETS}")])
+    finally:
+        proc.stdout.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
     times_a = np.sort(np.asarray(times, dtype=np.float64))
     start = float(times_a[0]) if len(times_a) else 0.0
     return {"width": int(st["width"]), "height": int(st["height"]),

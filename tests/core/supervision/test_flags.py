@@ -416,3 +416,19 @@ def test_a_picture_too_large_is_refused_before_decoding(video, tmp_path, monkeyp
     assert issue.file == "big.avi" and issue.value == "96×72" and "分辨率" in issue.rule_zh, issue
     monkeypatch.setattr(frames, "MAX_PIXELS", 96 * 72)
     assert frame_statistics(clip, 1.0, decoder=decoder)[0].height == 3
+
+
+def test_a_file_with_too_many_packets_is_refused_while_they_are_listed(video, tmp_path, monkeypatch):
+    """ffprobe's list of the packets' time stamps was read whole into memory (text, then a list of
+    floats): a file of millions of tiny packets needed gigabytes before anything was decided. The list
+    is now read line by line into a compact array and refused past MAX_PACKETS (24 h at 120 frames/s)."""
+    from junheng.supervision import frames
+
+    clip = video.make_clip(tmp_path / "many.avi", 3)  # 30 frames
+    monkeypatch.setattr(frames, "MAX_PACKETS", 29)
+    with pytest.raises(InputError) as exc:
+        frame_statistics(clip, 1.0, decoder="ffmpeg")
+    issue = exc.value.issues[0]
+    assert issue.file == "many.avi" and "帧" in issue.rule_zh and "frames" in issue.rule_en, issue
+    monkeypatch.setattr(frames, "MAX_PACKETS", 30)
+    assert frame_statistics(clip, 1.0, decoder="ffmpeg")[1].frames == 30
