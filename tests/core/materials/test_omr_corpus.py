@@ -85,6 +85,24 @@ def test_half_filled_marks_count_and_erasures_do_not(blanks):
     assert seen <= erased and len(seen) >= len(erased) // 2
 
 
+def test_erasures_become_answer_changes_for_the_forensics(blanks):
+    """``changes_from_omr`` on a read batch: one change per erasure the reader saw, from the rubbed-out
+    bubble's letter (as drawn) to the answer (as drawn), under the sheet's pupil."""
+    from junheng.supervision import changes_from_omr
+
+    lays, bl = blanks
+    rng = np.random.default_rng(3)
+    img, pid, answers, truth = oc.fill(bl["K2"], lays[1], DPI, rng, half_share=0.0, erase_share=0.3, blank_share=0.0)
+    batch = read_batch([("s0", oc.degrade(img, "scanner", rng))], lays)
+    drawn = {(r["key"], r["value"]) for r in truth.filter(pl.col("style") == "erased").iter_rows(named=True)}
+    seen = set(batch.responses.filter(pl.col("status") == "erased")["item_id"])
+    changes = changes_from_omr(batch.bubbles, batch.responses)
+    assert len(seen) >= 3 and changes.height == len(seen)
+    assert set(changes["person_id"]) == {pid}
+    for item, before, after in changes.select("item_id", "from_raw", "to_raw").iter_rows():
+        assert (item, before) in drawn and after == answers[item] != before
+
+
 def test_duplicates_name_clashes_and_qr_failures_are_reported(blanks, tmp_path):
     lays, bl = blanks
     rng = np.random.default_rng(5)
