@@ -215,7 +215,8 @@ def forensics_cmd(responses, key_file, items_file, seating, events, starts, chan
         ch = changes_from_events(ev)
     flags = forensic_flags(responses=load(responses, "responses"), key=load(key_file, "key"),
                            items=load(items_file, "items"), seating=load(seating, "seating"), events=ev,
-                           starts=load(starts, "starts"), changes=ch, params=ForensicsParameters(alpha=alpha))
+                           starts=load(starts, "starts"), changes=ch,
+                           params=ForensicsParameters(alpha=alpha, serious_p=min(ForensicsParameters.serious_p, alpha)))
     write_table(flags, outfile)
     for r in flags.iter_rows(named=True):
         who = r["person_id"] + (f" ~ {r['other_id']}" if r["other_id"] else "")

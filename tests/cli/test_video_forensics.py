@@ -49,6 +49,13 @@ def test_forensics_from_files(tmp_path):
     copying = flags.filter(pl.col("kind") == "copying")
     assert (persons[9], persons[10]) in set(zip(copying["person_id"], copying["other_id"]))
     assert flags.filter(pl.col("kind") == "rapid")["person_id"].to_list() == [persons[30]]
+    # a level stricter than the serious one (10⁻⁶): the serious level follows it down, not an error
+    r = run("video", "forensics", "--responses", tmp_path / "raw.csv", "--key", tmp_path / "key.csv",
+            "--items", tmp_path / "items.csv", "--seating", tmp_path / "plan.csv", "--alpha", "1e-8",
+            "-o", tmp_path / "strict.csv")
+    assert r.exit_code == 0, r.output
+    strict = pl.read_csv(tmp_path / "strict.csv", infer_schema=False)
+    assert set(strict["severity"]) <= {"serious"} and (strict["p_value"].cast(pl.Float64) < 1e-8).all()
     write_table(files["key.csv"].drop("key"), tmp_path / "bad.csv")
     r = run("video", "forensics", "--responses", tmp_path / "raw.csv", "--key", tmp_path / "bad.csv",
             "--items", tmp_path / "items.csv", "--seating", tmp_path / "plan.csv", "-o", tmp_path / "f2.csv")

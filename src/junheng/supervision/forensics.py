@@ -64,6 +64,9 @@ class ForensicsParameters:
         for share in ("alpha", "serious_p", "rapid_fraction", "rapid_share"):
             if getattr(self, share) >= 1:
                 raise ParameterError(f"参数 {share} 须小于 1 / parameter {share} must be below 1")
+        if self.serious_p > self.alpha:
+            raise ParameterError(f"参数 serious_p 不得大于 alpha / parameter serious_p must not exceed alpha; got "
+                                 f"{self.serious_p!r} > {self.alpha!r}")
 
     def as_dict(self) -> dict:
         return asdict(self)

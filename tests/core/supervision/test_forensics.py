@@ -234,3 +234,11 @@ def test_start_times_on_another_clock_than_the_answers_are_refused():
         item_times(events, seconds)
     same = pl.DataFrame({"person_id": ["p1"], "started_at": [datetime(2026, 6, 1, 9, 0, 0)]})
     assert sorted(item_times(events, same)["seconds"].to_list()) == [30.0, 30.0]
+
+
+def test_the_serious_level_must_not_exceed_alpha():
+    """serious_p above alpha made every flag serious — one confirmation then voids the pupils' data —
+    and turned the score's scale upside down (0 at alpha, 1 at serious_p). Refused."""
+    with pytest.raises(ParameterError, match="serious_p"):
+        ForensicsParameters(alpha=0.001, serious_p=0.01)
+    assert ForensicsParameters(alpha=0.01, serious_p=0.01).serious_p == 0.01
