@@ -21,6 +21,7 @@ version (cycles.dashboard_views), so a page view reads two small cache entries a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import polars as pl
@@ -35,18 +36,11 @@ from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.cycles.progress import progress_version
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
-from junheng_web.registry.freshness import epoch, fresh, once
+from junheng_web.registry.freshness import epochs, fresh_many, once
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.regions import part_key
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import design, weights_stamp
-
-
-def _stamp(page: str, cycle: Cycle, cycle_epoch: int, compute) -> str:
-    """The data stamp of ``page`` for the whole cycle, renewed at most every :func:`freshness`
-    seconds by one request (registry.freshness.fresh), and at once when the cycle's epoch moves
-    (an import through the services)."""
-    return fresh(f"junheng:stamp:{page}:{cycle.pk}:{cycle_epoch}", compute)
 
 
 def _fitness_stamp(cycle: Cycle) -> str:
@@ -57,16 +51,26 @@ def _fitness_stamp(cycle: Cycle) -> str:
 def version(page: str, cycle: Cycle, region: Region | None) -> str:
     """The version of ``page`` (``fitness`` or ``academic``) of (cycle, region): the cache key of its
     figures, which changes whenever they may have (the cycle's epoch, its data stamp)."""
+    return _versions(page, [cycle], region)[0]
+
+
+def _versions(page: str, cycles: list[Cycle], region: Region | None) -> list[str]:
+    """:func:`version` of ``page`` of each of ``cycles``: their epochs in one read of the cache, then
+    their data stamps in another — each the stamp of ``page`` for the whole cycle, renewed at most
+    every ``freshness`` seconds by one request (registry.freshness.fresh), and at once when the
+    cycle's epoch moves (an import through the services)."""
     of = {"fitness": _fitness_stamp, "academic": _academic_stamp}[page]
-    e = epoch(cycle.pk)
-    digest = hashlib.sha256(_stamp(page, cycle, e, lambda: of(cycle)).encode()).hexdigest()[:20]
-    return f"junheng:{page}-dashboard:{cycle.pk}:{region.pk if region else 'all'}:{e}:{digest}"
+    e = epochs([c.pk for c in cycles])
+    keys = [f"junheng:stamp:{page}:{c.pk}:{e[c.pk]}" for c in cycles]
+    stamps = fresh_many({k: functools.partial(of, c) for k, c in zip(keys, cycles, strict=True)})
+    return [f"junheng:{page}-dashboard:{c.pk}:{region.pk if region else 'all'}:{e[c.pk]}:"
+            f"{hashlib.sha256(stamps[k].encode()).hexdigest()[:20]}" for k, c in zip(keys, cycles, strict=True)]
 
 
 def page_version(page: str, cycle: Cycle, region: Region | None) -> str:
     """The version of everything ``page`` of (cycle, region) shows: its figures' and those of the
     trend's earlier cycles of the same grade (a key for the page's rendered body)."""
-    parts = [version(page, c, region) for c in _trend_cycles(cycle)]
+    parts = _versions(page, _trend_cycles(cycle), region)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 

@@ -31,6 +31,12 @@ def epoch(cycle_id: int) -> int:
     return cache.get(_key(cycle_id)) or 0
 
 
+def epochs(cycle_ids: list[int]) -> dict[int, int]:
+    """:func:`epoch` of each cycle, in one read of the cache."""
+    got = cache.get_many([_key(c) for c in cycle_ids])
+    return {c: got.get(_key(c)) or 0 for c in cycle_ids}
+
+
 def touch(cycle_id: int) -> None:
     """The cycle's results are changing: every cached page of it is stale — now, and again when
     the writing transaction commits (a page computed in between, from the data before the commit,
@@ -56,10 +62,20 @@ def fresh(key: str, compute):
     request (:class:`RenewAfterResponse`) the renewing request too gets the previous value and
     renews it after its response is sent; elsewhere (jobs, commands) it waits for the new one.
     With freshness 0 it is computed every time."""
+    return fresh_many({key: compute})[key]
+
+
+def fresh_many(computes: dict):
+    """:func:`fresh` of each ``key: compute`` of ``computes``, the values read from the cache in one
+    go (a page of a trend over several cycles needs each cycle's stamp); ``{key: value}``."""
     ttl = freshness()
     if ttl <= 0:
-        return compute()
-    hit = cache.get(key)
+        return {key: compute() for key, compute in computes.items()}
+    hits = cache.get_many(list(computes))
+    return {key: _fresh(key, hits.get(key), compute, ttl) for key, compute in computes.items()}
+
+
+def _fresh(key: str, hit, compute, ttl: float):
     if hit is None:  # nothing to serve meanwhile (a new epoch): one request computes, the others wait
         return once(key, lambda: (compute(), time.time()), STORED)[0]
     value, at = hit

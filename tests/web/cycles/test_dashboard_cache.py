@@ -306,6 +306,50 @@ def test_the_page_version_follows_the_earlier_cycles_of_its_trend_only(scored):
     assert dashboards.page_version("fitness", scored.cycle, None) != before
 
 
+def _cache_reads(monkeypatch) -> list:
+    """Every read of the shared cache from now on (a ``get_many`` is one read, as it is one query of
+    the database's cache table)."""
+    from django.core.cache import caches
+
+    backend, reads, inside = caches["default"], [], []
+    real_get, real_many = backend.get, backend.get_many
+
+    def outermost(real, keys):
+        def read(arg, *args, **kwargs):
+            if not inside:  # the database backend's get is a get_many, the memory backend's get_many gets
+                reads.append(keys(arg))
+            inside.append(1)
+            try:
+                return real(arg, *args, **kwargs)
+            finally:
+                inside.pop()
+        return read
+
+    get, get_many = outermost(real_get, lambda key: key), outermost(real_many, tuple)
+
+    monkeypatch.setattr(backend, "get", get)
+    monkeypatch.setattr(backend, "get_many", get_many)
+    return reads
+
+
+@pytest.mark.parametrize("page", ["dashboard_region", "academic_region"])
+def test_a_page_with_a_trend_reads_the_cache_three_times_however_many_cycles_it_shows(client, scored, monkeypatch,
+                                                                                        page):
+    """The page's version is its figures' and its trend's earlier cycles': their epochs are one read
+    of the cache, their data stamps another, the rendered body the third — not two reads a cycle."""
+    from junheng_web.registry.models import Cycle
+
+    monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "3600")
+    for year in (2019, 2020, 2021):
+        Cycle.objects.create(year=year, grade=6, subjects=["语文"], name=f"{year} 年 6 年级")
+    client.force_login(scored.users["bob"])
+    url = reverse(page, kwargs={"pk": scored.cycle.pk, "code": "410102"})
+    first = _without_tokens(client.get(url).content.decode())
+    reads = _cache_reads(monkeypatch)
+    assert _without_tokens(client.get(url).content.decode()) == first
+    assert len(reads) == 3, "\n".join(map(str, reads))
+
+
 @pytest.mark.parametrize("page", ["progress", "progress_json", "dashboard", "dashboard_json", "academic"])
 def test_a_user_bound_to_no_region_gets_no_province_page(client, scored, monkeypatch, page):
     """A county or city account saved without a region (region_of: None, as for the province) must
