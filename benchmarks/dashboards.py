@@ -14,6 +14,11 @@ Two workloads, each run against each server configuration:
 * **stress** — no think time: every operator clicks again the moment a page has arrived (a closed
   loop), so the server is saturated and p99 ≈ operators ÷ throughput.  This is not how a hundred
   people use dashboards; it measures the throughput ceiling.
+* **stress-new** (``BENCH_DASH_NEW_SECONDS`` > 0) — the stress workload with a new connection per
+  request, as nginx opens one to gunicorn per request (docs/deploy.md: ``proxy_pass`` without an
+  upstream ``keepalive``): gunicorn's gthread worker keeps a kept-alive connection to itself, so a
+  client connected straight to gunicorn stays in one worker's queue however long it is, while a new
+  connection is accepted by whichever worker is free.
 * **realistic** — each operator reads a page before opening the next: a think time drawn uniformly
   from ``BENCH_DASH_THINK`` seconds (default ``5-15``, mean 10 s), each operator starting at a
   random moment of the first think time (no synchronised burst).  Why 5–15 s: a dashboard page is
@@ -73,6 +78,8 @@ ROOT = HERE.parents[0]
 SCALE = float(os.environ.get("BENCH_DASH_SCALE", "0.1"))
 SECONDS = float(os.environ.get("BENCH_DASH_SECONDS", "30"))
 THINK_SECONDS = float(os.environ.get("BENCH_DASH_THINK_SECONDS", "60"))
+# the stress workload again, each request on a new connection (BENCH_DASH_NEW_SECONDS, default 0: not run)
+NEW_SECONDS = float(os.environ.get("BENCH_DASH_NEW_SECONDS", "0"))
 THINK = tuple(float(x) for x in os.environ.get("BENCH_DASH_THINK", "5-15").split("-"))  # seconds a person reads a page
 OPERATORS = int(os.environ.get("BENCH_DASH_OPERATORS", "100"))
 WORKERS = int(os.environ.get("BENCH_DASH_WORKERS", str(2 * (os.cpu_count() or 2) + 1)))
@@ -164,15 +171,17 @@ def _pages(cycle: int, code: str | None) -> list[tuple[str, str, str]]:
 
 # ---- the clients (a separate process: ``dashboards.py --clients`` reads its orders on stdin) ----
 
-def _get(conn_box: list, host: str, port: int, path: str, cookie: str) -> tuple[int | str, int]:
-    """GET ``path`` on the operator's keep-alive connection (reopened when the server closed it):
+def _get(conn_box: list, host: str, port: int, path: str, cookie: str, close: bool = False) -> tuple[int | str, int]:
+    """GET ``path`` on the operator's keep-alive connection (reopened when the server closed it) —
+    or, with ``close``, on a connection of its own, as nginx opens one to gunicorn per request:
     (status, body bytes); the body is read, not decoded."""
     for attempt in (0, 1):
         if conn_box[0] is None:
             conn_box[0] = http.client.HTTPConnection(host, port, timeout=120)
         conn = conn_box[0]
         try:
-            conn.request("GET", path, headers={"Cookie": cookie, "Accept-Encoding": "identity"})
+            conn.request("GET", path, headers={"Cookie": cookie, "Accept-Encoding": "identity",
+                                               **({"Connection": "close"} if close else {})})
             resp = conn.getresponse()
             body = resp.read()
             if resp.getheader("Connection", "").lower() == "close":
@@ -204,7 +213,7 @@ def _operator(orders: dict, cookie: str, code: str | None, rng: random.Random, o
             for label, path in ((name, page), (f"{name} JSON", data)):
                 t = time.perf_counter()
                 started = time.time() - orders["start"]
-                status, size = _get(box, host, port, path, cookie)
+                status, size = _get(box, host, port, path, cookie, orders["close"])
                 mine[label].append((time.perf_counter() - t, status, size, started))
             if think:
                 time.sleep(rng.uniform(*think))
@@ -303,10 +312,11 @@ def _phase(web, label: str, env: dict, world: dict, sessions: list, warm: bool, 
     results = {}
     try:
         web.wait_until_up(f"http://127.0.0.1:{port}")
-        for workload, seconds, think in (("stress", SECONDS, None), ("realistic", THINK_SECONDS, THINK)):
+        for workload, seconds, think, close in (("stress", SECONDS, None, False), ("stress-new", NEW_SECONDS, None, True),
+                                                ("realistic", THINK_SECONDS, THINK, False)):
             if seconds <= 0:
                 continue
-            results[workload] = _run(label, workload, port, seconds, think, world, sessions, server.pid, pg)
+            results[workload] = _run(label, workload, port, seconds, think, world, sessions, server.pid, pg, close)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -314,10 +324,10 @@ def _phase(web, label: str, env: dict, world: dict, sessions: list, warm: bool, 
 
 
 def _run(label: str, workload: str, port: int, seconds: float, think, world: dict, sessions: list,
-         server_pid: int, pg: int | None) -> dict:
+         server_pid: int, pg: int | None, close: bool = False) -> dict:
     orders = {"host": "127.0.0.1", "port": port, "cycle": world["cycle"], "start": time.time(),
               "until": time.time() + seconds,
-              "think": think, "operators": sessions}
+              "think": think, "close": close, "operators": sessions}
     cpu0 = (cpu_of(server_pid), cpu_of(pg) if pg else 0.0)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--clients"], input=json.dumps(orders),
@@ -329,7 +339,7 @@ def _run(label: str, workload: str, port: int, seconds: float, think, world: dic
     views = sum(len(v) for k, v in timings.items() if not k.endswith("JSON"))
     total = sum(len(v) for v in timings.values())
     errors = sorted({(k, r[1]) for k, v in timings.items() for r in v if r[1] != 200})
-    think_text = f"think {think[0]:g}–{think[1]:g} s" if think else "no think time"
+    think_text = (f"think {think[0]:g}–{think[1]:g} s" if think else "no think time") + (", a new connection per request" if close else "")
     print(f"  -- {label} / {workload} ({think_text}): {len(sessions)} operators, {views} page views "
           f"({total} requests) in {wall:.1f} s = {total / wall:.1f} req/s; errors {len(errors)} {errors[:5]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -390,7 +400,7 @@ def main() -> None:
                    for label, cfg_env, warm in _configs(env)}
         labels = list(results)
         for label in labels[1:]:
-            for workload in ("stress", "realistic"):
+            for workload in ("stress", "stress-new", "realistic"):
                 b, a = results[labels[0]].get(workload, {}), results[label].get(workload, {})
                 for name in b:
                     if name in a:
