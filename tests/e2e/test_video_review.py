@@ -82,6 +82,10 @@ def test_upload_review_and_confirm(v_world, live_server, browser, tmp_path, monk
     assert reviewer.evaluate("(img) => img.complete && img.naturalWidth > 0", near.first.element_handle())
     assert reviewer.locator(".timeline-flag.current").count() == 1
     reviewer.screenshot(path=str(ARTIFACTS / "video-3-flag.png"), full_page=True)
+    # dismissing without a note is refused in the browser too: the page says why, the flag stays open
+    reviewer.click("#dismiss")
+    reviewer.wait_for_selector("text=排除标记须填写审核意见")
+    assert reviewer.locator("#flag-status").inner_text() == "待审核"
     reviewer.fill("textarea[name=note]", "学生用手遮挡，非作弊")
     reviewer.click("#dismiss")
     reviewer.wait_for_selector("#queue")
@@ -95,6 +99,12 @@ def test_upload_review_and_confirm(v_world, live_server, browser, tmp_path, monk
     reviewer.wait_for_selector("#consequence")
     assert "将判为无效" in reviewer.locator("#consequence").inner_text()
     reviewer.screenshot(path=str(ARTIFACTS / "video-3b-second-confirmation.png"), full_page=True)
+    reviewer.click("#cancel")  # backing out of the second step leaves the flag open
+    reviewer.wait_for_selector("#confirm")
+    assert reviewer.locator("#flag-status").inner_text() == "待审核"
+    reviewer.fill("textarea[name=note]", "录像提前结束")
+    reviewer.click("#confirm")
+    reviewer.wait_for_selector("#consequence")
     reviewer.click("#confirm-void")
     reviewer.wait_for_selector("#queue")
     assert reviewer.locator("#queue tr[data-flag]").count() == 0
