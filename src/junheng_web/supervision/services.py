@@ -221,17 +221,19 @@ def _face_counter(rec: Recording) -> tuple[object | None, dict]:
         return None, {"expected": expected, "people": "not installed"}
     if expected == 0:
         return None, {"expected": 0, "people": "no pupils expected"}
-    return FaceCounter(), {"expected": expected}
+    counter = FaceCounter()
+    return counter, {"expected": expected, "detector": counter.detector.graph}
 
 
-def _people_flags(counter, expected: int, params) -> tuple[list[dict], dict]:
+def _people_flags(counter, info: dict, params) -> tuple[list[dict], dict]:
+    """The people flags of ``counter``'s counts and the analysis's record (``info``: the expected
+    pupils and the detector's graph, :attr:`FaceDetector.graph`, kept so a reviewer sees which ran)."""
     from junheng.supervision import box_flags, people_flags
 
     counts = counter.frame()
     faces = counts["faces"]
-    return people_flags(counts, expected, params).to_dicts() + box_flags(counts, counter.boxes, params).to_dicts(), {
-        "expected": expected, "people": "counted", "faces_median": float(faces.median() or 0),
-        "faces_max": int(faces.max() or 0)}
+    return people_flags(counts, info["expected"], params).to_dicts() + box_flags(counts, counter.boxes, params).to_dicts(), {
+        **info, "people": "counted", "faces_median": float(faces.median() or 0), "faces_max": int(faces.max() or 0)}
 
 
 def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_params=None, audio_params=None,
@@ -256,7 +258,7 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
                                     frame_width=counter.width if counter is not None else keeper.width)
         people = []
         if counter is not None:
-            people, people_info = _people_flags(counter, people_info["expected"], people_params)
+            people, people_info = _people_flags(counter, people_info, people_params)
         report(0.92, "声音 / sound")
         sound, sound_info = _sound_flags(rec, audio_params, info.duration_s)
     except InputError as exc:  # an unreadable file is not kept: nothing written, the fixed file may come
@@ -277,8 +279,10 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
         picture = _replace_open(session, rec, rows)
         schedule = _replace_open(session, None, _schedule_flags(session, params))
     report(1.0, "完成 / done")
+    graph = people_info.get("detector")
     return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,
-            "schedule_flags": schedule}
+            "schedule_flags": schedule,
+            "detector": f"{graph['precision']} {graph['input_width']} px ({graph['why']})" if graph else "none"}
 
 
 def queue_session_analysis(session: TestSession, *, user=None, fps: float = 1.0, params=None, school=None):

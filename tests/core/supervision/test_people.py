@@ -17,8 +17,10 @@ from junheng.supervision.people import (  # noqa: E402
     FaceCounter,
     FaceDetector,
     PeopleParameters,
+    auto_precision,
     box_flags,
     count_faces,
+    cpu_flags,
     model_path,
     people_flags,
 )
@@ -120,27 +122,78 @@ def _on_faces(found: np.ndarray, where: list[tuple[int, int, int, int]]) -> int:
     return len(hit)
 
 
+@pytest.fixture(scope="module")
+def old_default():
+    return FaceDetector(input_width=640, precision="float")
+
+
+@pytest.mark.parametrize("precision", ["int8", "float"])
 @pytest.mark.parametrize(("size", "least"), [(48, 20), (56, 23), (64, 23)])
-def test_the_default_finds_the_small_faces_of_a_back_row(detector, size, least):
+def test_the_default_finds_the_small_faces_of_a_back_row(old_default, precision, size, least):
     """Faces 48–64 pixels wide in a 1280×720 frame (a back row), the photograph the int8 graph was
-    not calibrated on, at known places: the default (int8 at 768 px) must find nearly all of them
-    (measured 23, 24, 24 of 24), each detection on a pasted face, and at least as many as the float
-    graph at 640 px did — the default until 7 December 2026 (15, 24, 23 of 24)."""
-    assert (detector.precision, detector.input_width) == ("int8", 768)
-    old = FaceDetector(input_width=640, precision="float")
+    not calibrated on, at known places: either default (int8 at 768 px on a CPU with VNNI/AMX, float
+    at 768 px elsewhere) must find nearly all of them (int8 measured 23, 24, 24 of 24), each
+    detection on a pasted face, and at least as many as the float graph at 640 px did — the default
+    until 7 December 2026 (15, 24, 23 of 24)."""
+    detector = FaceDetector(precision=precision)
+    assert detector.input_width == 768
     img, where = _back_row(size, np.random.default_rng(size))
     found = _on_faces(detector(img), where)
     assert found >= least
-    assert found >= _on_faces(old(img), where)
+    assert found >= _on_faces(old_default(img), where)
 
 
-def test_int8_at_640_px_loses_small_faces_that_768_px_keeps(detector):
+def test_int8_only_where_its_sums_are_exact():
+    """onnxruntime's x86 int8 kernels sum in 32 bits only with VNNI (AVX-512 or AVX) or AMX; without
+    them (AVX2, AVX-512 BW) pairs of products saturate at 16 bits, so the default there is float."""
+    haswell = {"sse4_2", "avx", "avx2", "fma"}
+    skylake_server = haswell | {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
+    assert auto_precision(haswell) == ("float", "no VNNI/AMX")
+    assert auto_precision(skylake_server) == ("float", "no VNNI/AMX")
+    assert auto_precision(set()) == ("float", "no VNNI/AMX")  # flags unknown (ARM, macOS, Windows)
+    assert auto_precision(skylake_server | {"avx512_vnni"}) == ("int8", "avx512_vnni")
+    assert auto_precision(haswell | {"AVX_VNNI"}) == ("int8", "avx_vnni")  # Alder Lake: VNNI without AVX-512
+    assert auto_precision(haswell | {"amx_tile", "amx_int8"}) == ("int8", "amx_int8")
+    assert auto_precision(haswell | {"avx512_4vnniw"}) == ("float", "no VNNI/AMX")  # Knights Mill: not vpdpbusd
+
+
+def test_cpu_flags_are_read_from_cpuinfo_on_x86_only(tmp_path, monkeypatch):
+    from junheng.supervision import people
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu AVX2 avx512_vnni\n\n"
+                    "processor\t: 1\nflags\t\t: fpu avx2 avx512_vnni\n")
+    monkeypatch.setattr(people.platform, "machine", lambda: "x86_64")
+    assert cpu_flags(info) == frozenset({"fpu", "avx2", "avx512_vnni"})
+    assert cpu_flags(tmp_path / "missing") == frozenset()
+    monkeypatch.setattr(people.platform, "machine", lambda: "aarch64")
+    assert cpu_flags(info) == frozenset()
+
+
+def test_the_default_detector_follows_the_cpu_and_says_which_graph_ran(monkeypatch):
+    from junheng.supervision import people
+
+    monkeypatch.setattr(people, "cpu_flags", lambda: frozenset({"avx2", "avx512bw"}))
+    plain = FaceDetector()
+    assert plain.precision == "float"
+    assert plain.graph == {"model": "centerface", "precision": "float", "input_width": 768, "threshold": 0.4,
+                           "why": "no VNNI/AMX"}
+    monkeypatch.setattr(people, "cpu_flags", lambda: frozenset({"avx2", "avx_vnni"}))
+    vnni = FaceDetector()
+    assert (vnni.precision, vnni.graph["why"]) == ("int8", "avx_vnni")
+    assert FaceDetector(precision="int8").graph["why"] == "requested"
+    # the same faces either way, on a room of known faces
+    frame = room_frame(6, np.random.default_rng(6))
+    assert len(plain(frame)) == len(vnni(frame)) == 6
+
+
+def test_int8_at_640_px_loses_small_faces_that_768_px_keeps():
     """Why the default is 768 px wide: int8 at the float graph's old 640 px finds fewer 48 px faces
     than float there (7 against 15 of 24 in the benchmark); at 768 px they are about 29 px at the
     network's input and int8 finds them.  Still, int8 at 640 px must find most faces of 56–64 px."""
-    int8_640 = FaceDetector(input_width=640, precision="int8")
+    int8_640, int8_768 = FaceDetector(input_width=640, precision="int8"), FaceDetector(precision="int8")
     img, where = _back_row(48, np.random.default_rng(48))
-    assert _on_faces(int8_640(img), where) < _on_faces(detector(img), where)
+    assert _on_faces(int8_640(img), where) < _on_faces(int8_768(img), where)
     for size, least in ((56, 18), (64, 22)):
         img, where = _back_row(size, np.random.default_rng(size))
         assert least <= _on_faces(int8_640(img), where)
