@@ -431,7 +431,8 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     * still — neither covered nor frozen, ``changed`` ≤ ``still_changed`` for ≥ ``still_min_s``;
     * camera_moved — ``changed`` ≥ ``moved_changed`` at sample i, and the fingerprint at i+p
       (p = ``moved_persist_s``) still differs by ≥ ``moved_thumb_diff`` grey levels on average
-      from both i−1 and i−1−p (none of them covered); and, with the ``align`` column, every stretch
+      from both i−1 and i−1−p (none of them covered), consecutive such samples one flag; and, with the
+      ``align`` column, every stretch
       of at least ``moved_align_min_s`` in which the view lies ≥ ``moved_align_pct`` % of the width
       from the reference frame (ORB + homography: a shift, a turn, a slow drift), which replaces
       an overlapping fingerprint flag; a fingerprint flag after which the view still aligns with the
@@ -500,9 +501,10 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
                              np.abs(thumb[i + lag] - thumb[earlier]).mean(axis=1))
         moved = (changed[i] >= p.moved_changed) & (persist >= p.moved_thumb_diff) \
             & ~covered[i - 1] & ~covered[i] & ~covered[i + lag] & ~covered[earlier]
-        for k in i[moved]:
-            flags.append({"start_s": float(t[k - 1]), "end_s": float(t[k]), "kind": "camera_moved",
-                          "severity": "warning", "score": float(min(1.0, changed[k]))})
+        for a, b in _runs(moved):  # consecutive steps (a turn over several samples): one flag
+            ka, kb = i[a], i[b]
+            flags.append({"start_s": float(t[ka - 1]), "end_s": float(t[kb]), "kind": "camera_moved",
+                          "severity": "warning", "score": float(min(1.0, changed[ka:kb + 1].max()))})
     flags += _light_flags(t, bright, thumb, covered, stats, p, period, holes)
     if "align" in stats.columns:  # alignment to the reference frame: shifted, turned, drifting
         align = stats["align"].fill_null(np.nan).to_numpy()

@@ -432,3 +432,21 @@ def test_a_file_with_too_many_packets_is_refused_while_they_are_listed(video, tm
     assert issue.file == "many.avi" and "帧" in issue.rule_zh and "frames" in issue.rule_en, issue
     monkeypatch.setattr(frames, "MAX_PACKETS", 30)
     assert frame_statistics(clip, 1.0, decoder="ffmpeg")[1].frames == 30
+
+
+def test_a_camera_turning_over_several_samples_is_one_flag():
+    """Without the alignment (a room too dark for ORB features, or statistics without ``align``), a
+    camera turning over three samples met the fingerprint rule at each of them: three camera_moved
+    flags back to back, [9, 10], [10, 11], [11, 12], three items in the reviewer's queue for one event.
+    Consecutive steps are one flag over the whole turn."""
+    t = np.arange(30.0)
+    stats = _stats(t, np.full(30, 120.0))
+    rng = np.random.default_rng(8)
+    views = [rng.integers(40, 220, 64) for _ in range(4)]  # the view before, during (2) and after the turn
+    thumb = np.stack([views[min(3, max(0, k - 9))] for k in range(30)]).astype(np.uint8)
+    changed = np.r_[np.nan, np.full(29, 0.05)]
+    changed[10:13] = 0.6
+    stats = stats.with_columns(pl.Series("thumb", thumb, dtype=pl.Array(pl.UInt8, 64)),
+                               pl.Series("changed", changed).fill_nan(None))
+    found = [f for f in _found(detect_flags(stats)) if f[0] == "camera_moved"]
+    assert found == [("camera_moved", 9.0, 12.0, "warning")], found
