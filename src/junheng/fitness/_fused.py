@@ -38,27 +38,32 @@ _MISSING = int(MISSING)
 
 
 def _float_units(x, scale, half, out):
+    # selects, not branches (NaN is not predictable): NaN is read as 0, converted, and replaced by MISSING
     for i in range(x.shape[0]):
         v = np.float64(x[i])
-        if v != v:  # NaN: no value
-            out[i] = _MISSING
-        else:
-            v = v * scale
-            m = min(np.floor(abs(v) + half), 2147483647.0)  # saturate as float_to_units does
-            out[i] = np.int32(-m if v < 0 else m)
+        nan = v != v  # NaN: no value
+        v = (0.0 if nan else v) * scale
+        m = min(np.floor(abs(v) + half), 2147483647.0)  # saturate as float_to_units does
+        q = np.int32(-m if v < 0 else m)
+        out[i] = _MISSING if nan else q
 
 
 def _int_units(x, bitmap, offset, has_bitmap, scale, out):
-    for i in range(x.shape[0]):
-        if has_bitmap:
+    if has_bitmap:  # a null's data slot holds anything: converted like the rest, then replaced by MISSING
+        for i in range(x.shape[0]):
             k = offset + i
-            if not (bitmap[k >> 3] >> (k & 7)) & 1:
-                out[i] = _MISSING
-                continue
-        xi = x[i]  # saturate as the NumPy path does, never wrap (2**32 + 5 is not 5)
-        v = np.int64(2147483647) if xi > 2147483647 else (np.int64(-2147483647) if xi < -2147483647 else np.int64(xi))
-        v = v * scale
-        out[i] = np.int32(max(min(v, 2147483647), -2147483647))
+            q = _int_unit(x[i], scale)
+            out[i] = q if (bitmap[k >> 3] >> (k & 7)) & 1 else _MISSING
+    else:
+        for i in range(x.shape[0]):
+            out[i] = _int_unit(x[i], scale)
+
+
+def _int_unit(xi, scale):
+    # saturate as the NumPy path does, never wrap (2**32 + 5 is not 5)
+    v = np.int64(2147483647) if xi > 2147483647 else (np.int64(-2147483647) if xi < -2147483647 else np.int64(xi))
+    v = v * scale
+    return np.int32(max(min(v, 2147483647), -2147483647))
 
 
 def _min_max(x):
@@ -186,6 +191,7 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
 
 if AVAILABLE:
     _jit = njit(nogil=True, cache=True)
+    _int_unit = _jit(_int_unit)  # called by int_units (resolved when that compiles)
     float_units, int_units, min_max, dense_ids, accumulate = (
         _jit(f) for f in (_float_units, _int_units, _min_max, _dense_ids, _accumulate))
 else:  # pragma: no cover
