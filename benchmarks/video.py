@@ -6,8 +6,9 @@ flag of the event's kind overlapping the event is a hit, every other flag of a k
 alarm. Thresholds: the tests' short ones (durations of seconds, not minutes; in the low-motion and
 motionless rooms the still rule keeps its 600 s).  Replays in rooms where little moves, talking on a
 sound track (``audio_flags``) and live low-motion and motionless rooms, replays of a motionless room at each phase to the sampling, re-filmed replays (fresh
-noise on the copy), a fan and a swinging lamp are part of the set (``JUNHENG_BENCH_ONLY=text``: only
-the planted rows whose name contains it, while iterating).  Prints the
+noise on the copy), replays re-filmed off a screen (``refilm``), a fan and a swinging lamp are part of
+the set (``JUNHENG_BENCH_ONLY=text``: only the planted rows whose name contains it, while iterating;
+``JUNHENG_BENCH_NO_REFILM=1``: the re-filmed replay rule switched off, for the table's "before").  Prints the
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
     .venv/bin/python benchmarks/run.py video
@@ -38,6 +39,10 @@ def main() -> None:
     from junheng.supervision import FlagParameters, analyse_video, audio_flags, audio_levels
 
     video = load("fixtures/video.py", "video_fixture")
+    if os.environ.get("JUNHENG_BENCH_NO_REFILM"):  # the table's "before": the re-filmed replay rule off
+        from junheng.supervision import flags as flag_rules
+
+        flag_rules._refilm_flags = lambda *args, **kwargs: []
     params = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
                             moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
     # rooms where (almost) nothing moves are `still` by design: there the still rule keeps its default
@@ -69,6 +74,12 @@ def main() -> None:
         "loop", lambda a: [("loop", a, a + 12, off_grid(), 4.0)])
     plans["replay re-filmed (fresh noise σ 4), low-motion room, lag off the sample grid"] = (
         "loop", lambda a: [("loop", a, a + 12, off_grid(), 4.0)], "low")
+    # re-filmed off a screen (tests/fixtures/video.py ``refilm``): smaller and shifted, gamma, contrast,
+    # brightness, blur, moiré, fresh noise, JPEG — nothing of the copy repeats but the motion
+    plans["replay re-filmed off a screen, lag off the sample grid"] = (
+        "loop", lambda a: [("refilm", a, a + 12, off_grid())])
+    plans["replay re-filmed off a screen, low-motion room, lag off the sample grid"] = (
+        "loop", lambda a: [("refilm", a, a + 12, off_grid())], "low")
     plans["replay, room with a swinging lamp, lag off the sample grid"] = (
         "loop", lambda a: [("loop", a, a + 12, off_grid())], "pendulum")
     only = os.environ.get("JUNHENG_BENCH_ONLY")  # while iterating: the rows whose name contains this

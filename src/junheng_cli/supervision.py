@@ -79,7 +79,7 @@ def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Pat
     if stats_out is not None:
         # the 8×8 fingerprint as 64 grey levels separated by spaces (CSV has no arrays)
         thumb = pl.col("thumb").arr.to_list().list.eval(pl.element().cast(pl.String)).list.join(" ")
-        write_table(stats.drop("fine").with_columns(thumb), stats_out)  # (the 768-block fingerprint: replay only)
+        write_table(stats.drop("fine", "reg").with_columns(thumb), stats_out)  # (the 768-block fingerprints: replay only)
         click.echo(f"→ {stats_out}")
 
 

@@ -65,6 +65,11 @@ class FlagParameters:
     loop_ratio: float = 0.6  # loop (fine fingerprints): a sample matches its copy L earlier within this × its own
     loop_min_step: float = 0.3  # … step from the sample before, which must be at least this (RMS grey levels) …
     loop_max_lag_s: float = 3600.0  # … for lags up to this (an hour)
+    refilm_corr: float = 0.6  # loop (re-filmed): the registered picture's motion correlates with that L earlier this well …
+    refilm_peak: float = 0.7  # … the median over a run of such windows at least this when the view moved onto a screen …
+    refilm_alone: float = 0.9  # … else at least this
+    refilm_window_s: float = 6.0  # … (windows of at least this, or loop_min_s)
+    refilm_motion: float = 2.0  # … over windows of loop_min_s whose motion is at least this × the sensor noise's
     sparse_updates: float = 0.5  # footage whose picture repeats in at least this share of samples (a camera
     sparse_factor: float = 3.0  # … that stores a new picture every R s): frozen needs ≥ this × R …
     sparse_serious_factor: float = 6.0  # … and is serious from this × R
@@ -82,7 +87,7 @@ class FlagParameters:
     def __post_init__(self) -> None:
         check_thresholds(self)
         for share in ("still_changed", "moved_changed", "sparse_updates", "light_ratio", "occluded_ratio",
-                      "occluded_share", "loop_ratio"):
+                      "occluded_share", "loop_ratio", "refilm_corr", "refilm_peak", "refilm_alone"):
             if getattr(self, share) > 1:
                 raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
                                      f"got {getattr(self, share)!r}")
@@ -311,6 +316,248 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     return out
 
 
+REG_SHAPE = (24, 32)  # the registered fingerprint (``frames.REG``): rows × columns of block means
+SUB = 4  # the re-filmed replay rule looks between samples at quarter steps
+SCREEN_ZOOM = 0.02  # a view of the room 2 % smaller or larger than the reference's: a screen showing it
+REFILM_BLUR = 1.5  # its blocks are blurred by a Gaussian of this SD (blocks): a replay between two samples still matches
+
+
+def _blur_matrix(n: int, sd: float) -> np.ndarray:
+    x = np.arange(n)
+    k = np.exp(-0.5 * ((x[:, None] - x[None, :]) / sd) ** 2)
+    return (k / k.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _motion_series(reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The registered fingerprints (n, 768) made comparable across a re-filming: each picture's
+    blocks minus their median ÷ their interquartile range (brightness and contrast, and roughly
+    gamma, drop out), blurred by ``REFILM_BLUR`` blocks; and each sample's noise variance per
+    blurred block: the lower quartile of the absolute steps from the sample before over the blocks
+    (at least a quarter of them do not move, even when the blur spreads six pupils' sway over half
+    the picture) as a normal SD, halved in variance (two pictures' noise), squared."""
+    g = reg.astype(np.float32)
+    q25, q50, q75 = np.percentile(g, [25, 50, 75], axis=1)
+    g = (g - q50[:, None]) / np.maximum(q75 - q25, 1.0)[:, None]
+    by, bx = _blur_matrix(REG_SHAPE[0], REFILM_BLUR), _blur_matrix(REG_SHAPE[1], REFILM_BLUR)
+    x = np.einsum("yk,nkx,jx->nyj", by, g.reshape(len(g), *REG_SHAPE), bx).reshape(len(g), -1).astype(np.float64)
+    sd = np.quantile(np.abs(np.diff(x, axis=0)), 0.25, axis=1) / 0.3186 / np.sqrt(2)  # |N(0, σ)|: q25 = 0.3186 σ
+    sd = np.r_[sd[:1], sd] if len(sd) else np.zeros(len(x))
+    return x, sd ** 2
+
+
+class _Windows:
+    """Windows of ``w`` consecutive samples of the motion series ``x`` and of the same series
+    between samples (``SUB`` steps per sample: sub-step h = SUB·q + j is the picture
+    x[q] + j/SUB · (x[q+1] − x[q]), part of the way to the next sample), each minus its own mean
+    picture (what stood still in the window — the room, a screen's moiré, its bezel — drops out).
+    ``corr(i, h)``: the correlation of the window ending at sample i with the window ending at
+    sub-step h, its pictures ``SUB`` sub-steps apart (the same spacing in time): 1 when the one's
+    motion is the other's, ≈ 0 for unrelated motion or noise.  Nothing between samples is stored:
+    every sum over such a window is the interpolation of two windows of samples."""
+
+    def __init__(self, x: np.ndarray, w: int) -> None:
+        self.x, self.w, n = x, w, len(x)
+        self.sx = self._sums(x)  # window sums, the window ending at each sample
+        self.mx = self.sx / w
+        self.px = self._sums((x * x).sum(axis=1))  # … of the squared norms
+        self.qx = self._sums(np.r_[(x[:-1] * x[1:]).sum(axis=1), 0.0])  # … of <x[k], x[k+1]>
+        self.mm = np.r_[(self.mx[:-1] * self.mx[1:]).sum(axis=1), 0.0]  # <mx[q], mx[q+1]>
+        self.ex = np.maximum(self.px - w * (self.mx * self.mx).sum(axis=1), 0.0)
+        self.ex[:w - 1] = 0.0
+        self.n = n
+
+    def _sums(self, a: np.ndarray) -> np.ndarray:
+        c = np.cumsum(np.concatenate([np.zeros((1, *a.shape[1:])), a]), axis=0)
+        out = c[1:].copy()
+        out[self.w:] -= c[1:-self.w]
+        return out
+
+    def _source(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For sub-steps h: their sample q, fraction f, and whether a whole window ends there."""
+        q, f = h // SUB, (h % SUB) / SUB
+        ok = (q >= self.w - 1) & (q < self.n) & ((f == 0) | (q + 1 < self.n))
+        return np.clip(q, 0, self.n - 1), f, ok
+
+    def energy(self, h: np.ndarray) -> np.ndarray:
+        """The energy (sum of squares about the window's mean picture) of the windows ending at h."""
+        q, f, ok = self._source(h)
+        q1 = np.minimum(q + 1, self.n - 1)
+        g = 1 - f
+        sq = g * g * self.px[q] + 2 * f * g * self.qx[q] + f * f * self.px[q1]
+        mean2 = g * g * (self.mx[q] ** 2).sum(axis=1) + 2 * f * g * self.mm[q] + f * f * (self.mx[q1] ** 2).sum(axis=1)
+        return np.where(ok, np.maximum(sq - self.w * mean2, 0.0), 0.0)
+
+    def _dot(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return sum((self.x[i - k] * self.x[j - k]).sum(axis=1) for k in range(self.w))
+
+    def corr(self, i: np.ndarray, h: np.ndarray) -> np.ndarray:
+        q, f, ok = self._source(h)
+        ok &= (i >= self.w - 1) & (i < self.n)
+        if not ok.any():
+            return np.full(len(i), np.nan)
+        i = np.where(ok, i, self.w - 1)
+        q = np.where(ok, q, self.w - 1)
+        q1 = np.minimum(q + 1, self.n - 1)
+        dot = (1 - f) * (self._dot(i, q) - self.w * (self.mx[i] * self.mx[q]).sum(axis=1)) \
+            + f * (self._dot(i, q1) - self.w * (self.mx[i] * self.mx[q1]).sum(axis=1))
+        out = dot / np.sqrt(np.maximum(self.ex[i] * self.energy(np.where(ok, h, SUB * (self.w - 1))), 1e-12))
+        return np.where(ok, out, np.nan)
+
+    def best(self, rows: np.ndarray, min_h: int, max_h: int, source_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each window end in ``rows`` (consecutive), the lag in sub-steps (``min_h`` …
+        ``max_h`` back, to a window whose ``source_ok``) of the best correlation, and that
+        correlation: two matrix products per block of rows (float32), the window sums by shifted
+        slices, each sub-step an interpolation of the sample windows either side."""
+        w, x, n = self.w, self.x, self.n
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        c1 = min(n, (SUB * (r1 - 1) - min_h) // SUB + 2)
+        if c1 <= w - 1:
+            return np.zeros(len(rows), np.int64), np.full(len(rows), np.nan)
+        lo = r0 - w + 1  # (rows before the first sample: zeros; their windows are not used)
+        xs = x.astype(np.float32)
+        prod = np.zeros((r1 - lo, c1), np.float32)
+        prod[max(0, -lo):] = xs[max(0, lo):r1] @ xs[:c1].T
+        dot = np.zeros((r1 - r0, c1), np.float32)
+        for k in range(w):
+            a = r0 - k - lo
+            dot[:, k:] += prod[a:a + r1 - r0, :c1 - k]
+        dot -= w * (self.mx[r0:r1].astype(np.float32) @ self.mx[:c1].astype(np.float32).T)
+        best_c = np.full(r1 - r0, -np.inf)
+        best_h = np.zeros(r1 - r0, np.int64)
+        cols = np.arange(c1)
+        for j in range(SUB):
+            f = j / SUB
+            h = SUB * cols + j
+            d = (1 - f) * dot + f * np.c_[dot[:, 1:], np.zeros((r1 - r0, 1), np.float32)] if j else dot
+            c = d / np.sqrt(np.maximum(self.ex[r0:r1, None] * self.energy(h)[None, :], 1e-12))
+            lag = SUB * np.arange(r0, r1)[:, None] - h[None, :]
+            valid = np.zeros(len(h), bool)
+            inside = h < len(source_ok)
+            valid[inside] = source_ok[h[inside]]
+            c[(lag < min_h) | (lag > max_h) | ~valid[None, :] | ~self._source(h)[2][None, :]] = -np.inf
+            k = np.argmax(c, axis=1)
+            v = c[np.arange(r1 - r0), k]
+            better = v > best_c
+            best_c[better], best_h[better] = v[better], h[k[better]]
+        return SUB * np.arange(r0, r1) - best_h, np.where(np.isfinite(best_c), best_c, np.nan)
+
+
+def _refilm_flags(t: np.ndarray, reg: np.ndarray, covered: np.ndarray, zoom: np.ndarray, p: FlagParameters,
+                  period: float) -> list[dict]:
+    """Stretches that replay an earlier stretch *re-filmed* — a camera pointed at a screen playing
+    old footage of the room, or the footage re-encoded, rescaled, its brightness shifted — so that
+    neither a frame nor its noise repeats.  The evidence is the *sequence of motion* repeating, not
+    the picture (a motionless room looks like itself at every moment): on the registered
+    fingerprints (``reg``: each sample warped back to the reference view, ``frames._Aligner``),
+    photometrically normalised and blurred (:func:`_motion_series`), windows of
+    max(``loop_min_s``, ``refilm_window_s``), each minus its own mean picture, are correlated with
+    the earlier windows, also those between samples (:class:`_Windows`).  A window *echoes* at lag L
+    (``loop_min_lag_s`` … ``loop_max_lag_s``, in quarter samples) when both it and its source move
+    — their energy at least ``refilm_motion`` × that of the sensor's noise, no sample covered — and
+    their correlation is at least ``refilm_corr`` (at L or a quarter sample either side).  A run of
+    echoing window ends at one lag (gaps of up to half a window closed) is a replay when
+
+    * the median correlation of its echoing windows is at least ``refilm_peak`` when the view
+      moved onto a screen as the run began (:func:`_onto_screen`: in most samples of the run's
+      first window the room is seen at another scale, in most of the window before it not), else at least
+      ``refilm_alone`` (footage re-encoded or re-noised in place: only the motion shows it);
+    * it *starts*: none of the ``w`` windows before it echoes, and at least two of them moved and
+      had a source at L (the view moving onto a screen as the run began is start enough: a
+      replay copying the first seconds of the recording has nothing before it to compare);
+    * the room does not do the same elsewhere: outside the run (one window either side) at most one
+      moving window echoes at L or at L/2 … L/8 (a fan, a swinging lamp, pupils swaying at their
+      own rhythm, a path the picture comes back to).
+
+    The flag covers the run's windows: from the first sample of its first window to its last."""
+    n = len(t)
+    w = max(2, int(np.ceil(max(p.loop_min_s, p.refilm_window_s) / period - 1e-9)))
+    min_h = max(1, int(np.ceil(SUB * p.loop_min_lag_s / period - 1e-9)))
+    max_h = max(min_h, int(np.floor(SUB * p.loop_max_lag_s / period + 1e-9)))
+    if n < 2 * w + 2 or reg.shape[1] != REG_SHAPE[0] * REG_SHAPE[1] or (n - 1) * period < p.loop_min_lag_s:
+        return []
+    x, noise = _motion_series(reg)
+    win = _Windows(x, w)
+    clear = np.convolve(covered.astype(float), np.ones(w))[:n] == 0
+    floor = np.convolve(noise, np.ones(w))[:n] * x.shape[1]
+    moving = clear & (win.ex >= p.refilm_motion * floor) & (np.arange(n) >= w - 1)
+    source_ok = np.zeros((n, SUB), bool)  # a window between samples moves when those at both ends do
+    source_ok[:, 0] = moving
+    source_ok[:-1, 1:] = (moving[:-1] & moving[1:])[:, None]
+    source_ok = source_ok.reshape(-1)
+    lags = []
+    for r0 in range(0, n, 256):
+        rows = np.arange(r0, min(n, r0 + 256))
+        lag, value = win.best(rows, min_h, max_h, source_ok)
+        keep = moving[rows] & (np.nan_to_num(value, nan=-1.0) >= p.refilm_corr)
+        lags.append(lag[keep])
+    found = np.concatenate(lags)
+    if found.size == 0:
+        return []
+    counts = np.bincount(found, minlength=max_h + 2)
+    support = counts + np.r_[0, counts[:-1]] + np.r_[counts[1:], 0]
+    candidates = [int(v) for v in np.argsort(-support, kind="stable")[:30] if support[v] >= 2]
+    ends = np.arange(n)
+
+    def match(h_lag: int, at: np.ndarray) -> np.ndarray:  # the best correlation at h_lag ± 1 sub-step
+        best = np.full(len(at), -np.inf)
+        for d in (-1, 0, 1):
+            h = SUB * at - (h_lag + d)
+            c = win.corr(at, h)
+            src = np.zeros(len(at), bool)
+            inside = (h >= 0) & (h < len(source_ok))
+            src[inside] = source_ok[h[inside]]
+            best = np.maximum(best, np.where(src & np.isfinite(c), c, -np.inf))
+        return best
+
+    def echo(h_lag: int) -> np.ndarray:
+        return moving & (match(h_lag, ends) >= p.refilm_corr)
+
+    out: list[dict] = []
+    for h_lag in candidates:
+        mask = echo(h_lag)
+        closed = mask.copy()
+        for a, b in _runs(~mask):  # a moment of little motion inside a replay does not cut it in two
+            if a > 0 and b < n - 1 and b - a + 1 <= w // 2:
+                closed[a:b + 1] = True
+        for a, b in _runs(closed):
+            if np.count_nonzero(mask[a:b + 1]) < 2:
+                continue
+            c = match(h_lag, ends[a:b + 1])
+            peak = float(np.median(c[mask[a:b + 1]]))
+            screen = _onto_screen(zoom, a - w + 1, a, w)
+            if peak < (p.refilm_peak if screen else p.refilm_alone):
+                continue
+            before = np.arange(max(0, a - w), a)  # the replay starts: just before, the room moved and did not echo
+            seen = before[moving[before] & (SUB * before - h_lag - 1 >= SUB * (w - 1))]  # … with a source at L
+            if mask[before].any() or (len(seen) < 2 and not screen):  # (a screen filmed from then on: its start)
+                continue
+            elsewhere = np.ones(n, bool)
+            elsewhere[max(0, a - w):b + w + 1] = False
+            harmonics = [int(round(h_lag / k)) for k in range(1, 9) if round(h_lag / k) >= min_h]
+            if any(np.count_nonzero((mask if k == h_lag else echo(k)) & elsewhere) >= 2 for k in harmonics):
+                continue
+            start, end = float(t[a - w + 1]), float(t[b] + period)
+            if any(start < o["end_s"] and o["start_s"] < end for o in out):
+                continue
+            out.append({"start_s": start, "end_s": end, "kind": "loop",
+                        "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
+                        "score": float(np.clip((peak - p.refilm_peak) / max(1 - p.refilm_peak, 1e-9), 0, 1)),
+                        "screen": screen})
+    return out
+
+
+def _onto_screen(zoom: np.ndarray, a: int, b: int, w: int) -> bool:
+    """Whether the view shows the room at another scale (``zoom``, the registering homography's:
+    off 1 by at least ``SCREEN_ZOOM``) for most of samples a..b (of those registered at all) but
+    not for most of the ``w`` samples before a: a camera pointed at a screen showing the room (a
+    camera turned or shifted keeps the scale)."""
+    off = np.where(np.isfinite(zoom), np.abs(zoom - 1) >= SCREEN_ZOOM, np.nan)
+    run, before = off[a:b + 1], off[max(0, a - w):a]
+    if not np.isfinite(run).any() or not np.isfinite(before).any():
+        return False
+    return bool(np.nanmean(run) >= 0.5 and np.nanmean(before) < 0.5)
+
+
 def _lag_ratio(f: np.ndarray, step: np.ndarray, lag: int, min_lag: int) -> tuple[np.ndarray, np.ndarray]:
     """Each sample's distance to the stretch ``lag`` samples back — the best point between the
     samples L and L + 1 back (and L − 1 and L, when L − 1 ≥ ``min_lag``) — ÷ its own step, raw and
@@ -486,6 +733,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
                                 stats["echo_ratio"].fill_null(np.nan).to_numpy(), p, period)
         loops += [f for f in _replay_flags(t, fine, covered, p, period)
                   if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
+        if "reg" in stats.columns:  # the registered fingerprints: a replay filmed off a screen, re-encoded
+            reg = stats["reg"].to_numpy().reshape(stats.height, -1)
+            zoom = stats["zoom"].fill_null(np.nan).to_numpy() if "zoom" in stats.columns else np.full(len(t), np.nan)
+            loops += [f for f in _refilm_flags(t, reg, covered, zoom, p, period)
+                      if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
         flags += loops
     else:
         flags += _loop_flags(t, thumb, changed, p, period)
@@ -523,9 +775,31 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
                  or not (settled(f) or any(f["start_s"] < a["end_s"] and a["start_s"] < f["end_s"] + period
                                            for a in aligned))]
         flags += aligned
+    flags = _screen_moves(flags, max(p.loop_min_s, p.refilm_window_s), p)
     if not flags:
         return _empty()
     return pl.DataFrame(flags, schema=FLAG_SCHEMA).sort("start_s", "kind")
+
+
+def _screen_moves(flags: list[dict], slack: float, p: FlagParameters) -> list[dict]:
+    """A camera filming a screen that replays the room sees the room smaller or shifted: a moved
+    view (``camera_moved``) that lies within a re-filmed replay (``_refilm_flags``, ± ``slack``
+    seconds: one window) is that screen, not a second event; it is dropped and the replay's
+    interval becomes the union of the two (the view changes the moment the screen is filmed, so its
+    edges are the sharper ones)."""
+    screens = [f for f in flags if f.get("screen")]
+    out = []
+    for f in flags:
+        f.pop("screen", None)
+        if f["kind"] == "camera_moved":
+            inside = [s for s in screens if s["start_s"] - slack <= f["start_s"] and f["end_s"] <= s["end_s"] + slack]
+            if inside:
+                s = inside[0]
+                s["start_s"], s["end_s"] = min(s["start_s"], f["start_s"]), max(s["end_s"], f["end_s"])
+                s["severity"] = "serious" if s["end_s"] - s["start_s"] + 1e-9 >= p.loop_serious_s else "warning"
+                continue
+        out.append(f)
+    return out
 
 
 def schedule_flags(recorded: list[tuple[float, float]], scheduled_s: float,

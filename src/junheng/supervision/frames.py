@@ -33,6 +33,8 @@ ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference
 THUMB = 8
 FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means of the work frame
 ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded frame (ffmpeg), not only the samples
+REG = (32, 24)  # the registered fingerprint (re-filmed replays): 32×24 block means of the view warped to the reference
+REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width) from the reference
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
@@ -157,6 +159,11 @@ class _Aligner:
         self.orb = cv2.ORB_create(nfeatures=400, edgeThreshold=8, patchSize=15, fastThreshold=10)
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
         self.ref = None
+        self.view: np.ndarray | None = None  # the last frame at ALIGN_WIDTH and its homography from the reference
+        self.hmat: np.ndarray | None = None
+        self.ref_small: np.ndarray | None = None
+        self.warp: np.ndarray | None = None  # the last ECC homography (half size), while the view is away
+        self.zoom = float("nan")  # … and its scale (1: the room as large as in the reference)
 
     def __call__(self, grey: np.ndarray) -> float:
         import cv2
@@ -165,6 +172,7 @@ class _Aligner:
         scale = ALIGN_WIDTH / w
         img = cv2.resize(grey, (ALIGN_WIDTH, max(8, round(h * scale))),
                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        self.view, self.hmat = img, None
         if img.mean() < 30 or img.std() < 8:
             return float("nan")
         kp, des = self.orb.detectAndCompute(img, None)
@@ -172,6 +180,8 @@ class _Aligner:
             return float("nan")
         if self.ref is None:
             self.ref = (kp, des, img.shape)
+            self.ref_small = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2),
+                                        interpolation=cv2.INTER_AREA).astype(np.float32)
             return 0.0
         rk, rd, (rh, rw) = self.ref
         matches = self.matcher.match(rd, des)
@@ -184,7 +194,43 @@ class _Aligner:
             return float("nan")
         pts = np.float32([[0, 0], [rw, 0], [rw, rh], [0, rh], [rw / 2, rh / 2]])[:, None, :]
         moved = cv2.perspectiveTransform(pts, hmat)[:, 0, :] - pts[:, 0, :]
+        self.hmat = hmat
         return float(np.hypot(moved[:, 0], moved[:, 1]).mean() / rw * 100)
+
+    def registered(self, align: float) -> np.ndarray:
+        """The last frame seen, in the reference frame's geometry, as its ``REG`` block means (grey,
+        uint8).  When the view lies at least ``REG_MIN_PCT`` % of the width from the reference (a
+        moved camera, or a camera filming a screen that plays old footage: smaller, shifted,
+        tilted), the features' homography is refined on the pictures themselves at half size
+        (OpenCV's ECC, which a change of brightness and contrast does not disturb; on blurred,
+        re-encoded pictures the features alone are off by several %) and the frame is warped back
+        by it; when the features find no homography (NaN) right after such a frame, ECC starts from
+        that frame's.  Else the frame is taken as it is (RANSAC's sub-pixel jitter would be new
+        change in every sample)."""
+        import cv2
+
+        img = self.view
+        moved = bool(np.isfinite(align) and align >= REG_MIN_PCT)
+        half = np.diag([0.5, 0.5, 1.0])
+        if moved and self.hmat is not None:
+            start = (half @ self.hmat @ np.linalg.inv(half)).astype(np.float32)
+        elif not np.isfinite(align) and self.warp is not None and img.mean() >= 30 and img.std() >= 8:
+            start = self.warp
+        else:
+            self.warp = None
+            self.zoom = 1.0 if np.isfinite(align) else float("nan")
+            return cv2.resize(img, REG, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        try:
+            warp = cv2.findTransformECC(self.ref_small, small.astype(np.float32), start.copy(), cv2.MOTION_HOMOGRAPHY,
+                                        (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4), None, 3)[1]
+        except cv2.error:  # ECC did not converge: the features' homography (or the last one)
+            warp = start
+        self.warp = warp
+        self.zoom = float(np.sqrt(abs(np.linalg.det(warp[:2, :2].astype(np.float64)))))
+        img = cv2.warpPerspective(small, warp, self.ref_small.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        return cv2.resize(img, REG, interpolation=cv2.INTER_AREA)
 
 
 class _FFmpegSampler:
@@ -500,6 +546,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         times: list[float] = []
         aligned: list[float] = []
         fine: list[np.ndarray] = []
+        registered: list[np.ndarray] = []
+        zooms: list[float] = []
         aligner = _Aligner()
         frames: list[np.ndarray] = []
         prev = None
@@ -508,6 +556,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                 on_frame(t, frame)
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
             aligned.append(aligner(grey))
+            registered.append(aligner.registered(aligned[-1]))
+            zooms.append(aligner.zoom)
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:
                 grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
             fine.append(cv2.resize(grey, FINE, interpolation=cv2.INTER_AREA) if grey.shape[1] >= FINE[0]
@@ -531,9 +581,11 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     stats = pl.DataFrame({"t_s": np.asarray(times, dtype=np.float64),
                           **{k: v.astype(np.float64) for k, v in cols.items()}}).with_columns(
         pl.Series("align", np.asarray(aligned, dtype=np.float64)).fill_nan(None),
+        pl.Series("zoom", np.asarray(zooms, dtype=np.float64)).fill_nan(None),
         pl.col("diff").fill_nan(None), pl.col("changed").fill_nan(None),
         pl.Series("thumb", thumbs, dtype=pl.Array(pl.UInt8, THUMB * THUMB)),
-        pl.Series("fine", np.stack(fine).reshape(len(fine), -1), dtype=pl.Array(pl.UInt8, FINE[0] * FINE[1])))
+        pl.Series("fine", np.stack(fine).reshape(len(fine), -1), dtype=pl.Array(pl.UInt8, FINE[0] * FINE[1])),
+        pl.Series("reg", np.stack(registered).reshape(len(registered), -1), dtype=pl.Array(pl.UInt8, REG[0] * REG[1])))
     every = sampler.echoes() if isinstance(sampler, _FFmpegSampler) else None
     lag, ratio = _echoes(stats["t_s"].to_numpy(), *every) if every is not None else (np.full(stats.height, np.nan),) * 2
     return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),

@@ -450,3 +450,91 @@ def test_a_camera_turning_over_several_samples_is_one_flag():
                                pl.Series("changed", changed).fill_nan(None))
     found = [f for f in _found(detect_flags(stats)) if f[0] == "camera_moved"]
     assert found == [("camera_moved", 9.0, 12.0, "warning")], found
+
+
+def _drawn_prints(n: int, seed: int, path: str = "walk") -> np.ndarray:
+    """Hand-made registered fingerprints (n samples of 24×32 block means): a textured room, a
+    bright 3×3-block pupil that wanders (a random walk, never the same path twice) or circles
+    (``path="circle"``: every 8 samples), and sensor noise of SD 1.5 — before any re-filming."""
+    rng = np.random.default_rng(seed)
+    room = rng.uniform(60, 200, (24, 32))
+    if path == "walk":
+        steps = rng.normal(0, 1.2, (n, 2))
+        pos = np.cumsum(steps, axis=0)
+        pos = np.abs((pos + [10, 14]) % [38, 54] - [19, 27]) + [1, 1]  # reflected into the room
+    else:
+        angle = 2 * np.pi * np.arange(n) / 8
+        pos = np.c_[11 + 6 * np.sin(angle), 15 + 8 * np.cos(angle)]
+    frames = np.repeat(room[None], n, axis=0)
+    for k, (y, x) in enumerate(np.round(pos).astype(int)):
+        frames[k, y:y + 3, x:x + 3] = 250.0
+    return frames
+
+
+def _refilmed(frames: np.ndarray) -> np.ndarray:
+    """Frames shown on a screen and filmed again, as the registered fingerprint sees them: another
+    gamma, contrast and brightness (the geometry is undone by the registration; the fresh noise
+    comes with :func:`_prints_stats`)."""
+    return 255 * (np.clip(frames, 0, 255) / 255) ** 0.8 * 0.85 + 12
+
+
+def _prints_stats(frames: np.ndarray, rng: np.random.Generator, zoom: np.ndarray) -> tuple:
+    noisy = np.clip(frames + rng.normal(0, 1.5, frames.shape), 0, 255).astype(np.uint8)
+    n = len(frames)
+    return np.arange(n) * 0.5, noisy.reshape(n, -1), np.zeros(n, bool), zoom
+
+
+def test_refilmed_replay_hand_made_prints():
+    """Samples 70–93 (35–47 s) replay samples 30–53 (20 s back) re-filmed: another gamma,
+    contrast and brightness and fresh noise, so no block repeats; the screen shows the room 6 %
+    smaller (zoom 0.94).  The motion repeats: one loop, 35–47 s (± 3 s).  Without the change of
+    scale the motion alone must match as closely as ``refilm_alone``; a motionless room
+    or one whose pupil circles every 4 s, filmed the same way, is no replay."""
+    from junheng.supervision.flags import _refilm_flags
+
+    rng = np.random.default_rng(5)
+    frames = _drawn_prints(120, 3)
+    frames[70:94] = _refilmed(frames[30:54])
+    zoom = np.ones(120)
+    zoom[70:94] = 0.94
+    p = dataclasses.replace(SHORT, baseline_s=10)
+    found = _refilm_flags(*_prints_stats(frames, rng, zoom), p, 0.5)
+    assert len(found) == 1, found
+    assert abs(found[0]["start_s"] - 35) <= 3 and abs(found[0]["end_s"] - 47) <= 3, found
+    assert found[0]["severity"] == "serious"
+    # the room at its own scale (no screen seen): the motion alone must match at least refilm_alone
+    strict = dataclasses.replace(p, refilm_alone=0.99)
+    assert len(_refilm_flags(*_prints_stats(frames, rng, zoom), strict, 0.5)) == 1
+    assert _refilm_flags(*_prints_stats(frames, rng, np.ones(120)), strict, 0.5) == []
+    # a motionless room (noise only) and a circling pupil, the same "screen" in the middle: nothing
+    still = np.repeat(np.random.default_rng(4).uniform(60, 200, (1, 24, 32)), 120, axis=0)
+    still[70:94] = _refilmed(still[30:54])
+    assert _refilm_flags(*_prints_stats(still, rng, zoom), p, 0.5) == []
+    circle = _drawn_prints(120, 3, path="circle")
+    circle[70:94] = _refilmed(circle[30:54])
+    assert _refilm_flags(*_prints_stats(circle, rng, zoom), p, 0.5) == []
+
+
+@pytest.mark.parametrize("lag", [12.3, 15.7])
+def test_a_replay_refilmed_off_a_screen_is_found(video, tmp_path, lag, monkeypatch):
+    """24–36 s is the footage of ``lag`` s earlier played on a screen and filmed off it (smaller
+    and shifted, gamma, blur, moiré, fresh noise, JPEG: ``refilm`` of the fixture): one serious
+    loop over 24–36 s, the moved view (the screen) folded into it.  Without the re-filmed rule the
+    replay is missed — only the moved view is seen."""
+    from junheng.supervision import flags as flag_rules
+
+    clip = video.make_clip(tmp_path / "refilm.avi", 60, [("refilm", 24, 36, lag)], seed=101)
+    stats, _ = frame_statistics(clip, FPS)
+    params = dataclasses.replace(SHORT, baseline_s=10)
+    _match(detect_flags(stats, params), [("loop", 24, 36, "serious")], tol=1.0)
+    monkeypatch.setattr(flag_rules, "_refilm_flags", lambda *a, **k: [])
+    assert detect_flags(stats, params)["kind"].to_list() == ["camera_moved"]
+
+
+def test_a_turned_camera_in_a_periodic_room_is_no_refilmed_replay(video, tmp_path):
+    """The drawn pupil's path comes back every ≈ 16.8 s, and the camera turns by 3° at 19 s: the
+    registered room then echoes itself 16.8 s back from the first moment it can — but the room is
+    seen at its own scale (no screen) and the echo does not *start*: only camera_moved."""
+    clip = video.make_clip(tmp_path / "turn.avi", 60, [("rotate", 19, 3.0)], seed=301)
+    flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, baseline_s=10))
+    assert flags["kind"].to_list() == ["camera_moved"], flags
