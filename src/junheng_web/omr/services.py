@@ -201,6 +201,18 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
                               problem="; ".join(problems)[:300] or "学籍号无法识别 / the id cannot be read")
         return
+    earlier = (Sheet.objects.filter(session=session, status=Sheet.Status.READ, person_id=row["person_id"])
+               .exclude(pk=sheet.pk).order_by("pk").first())
+    if earlier is not None:
+        # the pupil's sheet is already read in this session (a rescan: other bytes, so no duplicate by
+        # content; or a second sheet under the same id): kept, not written next to the first one's
+        # answers (two answers per item would tie), and queued for a person to decide which counts
+        sheet.save(update_fields=["image", "answers", "written"])
+        Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET, problem=(
+            f"同一学生（{row['person_id']}）的答题卡已读过：{earlier.name}（上传 {earlier.upload.name}），本页未计入，请核对 / "
+            f"the same pupil's sheet ({row['person_id']}) was already read: {earlier.name} (upload "
+            f"{earlier.upload.name}); this page not counted, check which counts")[:300])
+        return
     if row["person_id"] not in online:
         # no answer of this pupil from the browser: the sheet's answers go in; else it is held
         # (check_channels flags it) — never merged into the browser's attempt

@@ -231,3 +231,29 @@ def test_the_documented_nginx_lets_a_whole_scan_file_through():
     assert block, "docs/deploy.md has no nginx location for the OMR upload"
     size = re.search(r"client_max_body_size (\d+)m;", block.group(1))
     assert size and int(size.group(1)) * 2**20 >= MAX_BYTES
+
+
+def test_a_rescan_of_a_sheet_already_read_in_an_earlier_upload_is_reported_not_read_twice(client, scanned):
+    """The same paper sheet scanned again (other bytes: a second pass through the scanner) and
+    uploaded later for the same session: the reader sees one sheet per upload, so the batch's own
+    check ("the same pupil's sheet appears twice") cannot see it; the platform must — the rescan is
+    reported and queued for a person, its answers not added next to the first sheet's."""
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import Review, Sheet
+
+    world, path, pid, answers, _ = scanned
+    session = world.sessions["A"]
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    n_answers = Answer.objects.filter(attempt__student_id=pid).count()
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    rng = np.random.default_rng(9)
+    rescan = np.clip(img.astype(float) + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    again = path.with_name("room1-rescan.png")
+    cv2.imwrite(str(again), rescan)
+    _upload(client, session, again)
+    second = Sheet.objects.get(upload__name="room1-rescan.png")
+    assert second.person_id == pid  # read: the same pupil
+    assert Answer.objects.filter(attempt__student_id=pid).count() == n_answers
+    problems = " ".join(Review.objects.filter(sheet=second).values_list("problem", flat=True))
+    assert "room1.png" in problems and pid in problems, problems
