@@ -622,11 +622,16 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
     lag, ratio = np.full(n, np.nan), np.full(n, np.nan)
     if m < 2 or n == 0:
         return lag, ratio
-    f = prints.astype(np.float32)
+    def f(idx: np.ndarray) -> np.ndarray:  # only the rows compared are cast (not every frame at once)
+        return prints[idx].astype(np.float32)
+
     own = np.clip(np.searchsorted(times, t - 1e-4), 0, m - 1)
     has = (np.abs(times[own] - t) <= 1e-3) & (own >= 1)
     before = np.where(np.r_[False, has[:-1]], np.r_[0, own[:-1]], own - 1)  # the previous sample's frame
-    proj = f @ (np.random.default_rng(0).standard_normal((f.shape[1], 32)).astype(np.float32) / np.sqrt(32))
+    basis = np.random.default_rng(0).standard_normal((prints.shape[1], 32)).astype(np.float32) / np.sqrt(32)
+    proj = np.empty((m, 32), np.float32)
+    for a in range(0, m, 4096):
+        proj[a:a + 4096] = prints[a:a + 4096].astype(np.float32) @ basis
     sq = (proj * proj).sum(axis=1)
     rows = np.flatnonzero(has)
     for r0 in range(0, len(rows), block):
@@ -636,15 +641,24 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
         hi = int(np.searchsorted(times, t[r[-1]] - ECHO_MIN_S + 1e-6, side="right"))
         if hi <= lo:
             continue
-        d2 = sq[k, None] + sq[None, lo:hi] - 2 * proj[k] @ proj[lo:hi].T
-        back = t[r, None] - times[None, lo:hi]
-        d2[(back < ECHO_MIN_S - 1e-6) | (back > ECHO_MAX_S + 1e-6)] = np.inf
-        best = d2.shape[1] - 1 - np.argmin(d2[:, ::-1], axis=1)  # ties (a copy of a copy): the latest frame
+        d2 = proj[k] @ proj[lo:hi].T  # one (rows × window) matrix, updated in place
+        d2 *= -2
+        d2 += sq[None, lo:hi]
+        d2 += sq[k, None]
+        first = np.searchsorted(times, t[r] - ECHO_MAX_S - 1e-6) - lo  # each row's own window [first, last)
+        last = np.searchsorted(times, t[r] - ECHO_MIN_S + 1e-6, side="right") - lo
+        for row, (a, b) in enumerate(zip(first, last)):
+            d2[row, :max(a, 0)] = np.inf
+            d2[row, max(b, 0):] = np.inf
+        d2 = d2[:, ::-1]  # ties (a copy of a copy): the latest frame
+        best = d2.shape[1] - 1 - np.argmin(d2, axis=1)
+        d2 = d2[:, ::-1]
         fine = np.isfinite(d2[np.arange(len(r)), best])
         r, k, j = r[fine], k[fine], lo + best[fine]
-        noise = np.maximum(np.median(np.abs(f[k] - f[k - 1]), axis=1), 0.25)
+        fk = f(k)
+        noise = np.maximum(np.median(np.abs(fk - f(k - 1)), axis=1), 0.25)
         lag[r] = t[r] - times[j]
-        ratio[r] = changed_median(f[k], f[j], f[before[r]]) / noise
+        ratio[r] = changed_median(fk, f(j), f(before[r])) / noise
     return lag, ratio
 
 
