@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from junheng.supervision.audio import AUDIO_KINDS, AudioParameters, audio_flags, audio_levels
+from junheng.supervision.container import declared_start
 from junheng.supervision.flags import (
     FLAG_SCHEMA,
     KINDS,
@@ -99,6 +100,7 @@ __all__ = [
     "change_anomalies",
     "changes_from_events",
     "changes_from_omr",
+    "declared_start",
     "copying_indices",
     "forensic_flags",
     "timing_anomalies",

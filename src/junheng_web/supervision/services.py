@@ -35,7 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.supervision import FlagParameters, Thumbnails, analyse_video, schedule_flags
+from junheng.supervision import FlagParameters, Thumbnails, analyse_video, declared_start, schedule_flags
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
@@ -46,6 +46,9 @@ Progress = Callable[[float, str], None]
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".flv")
 VALID, UNDER_REVIEW, INVALID = "valid", "under_review", "invalid"
 VALIDITY_LABELS = {VALID: "有效", UNDER_REVIEW: "审核中", INVALID: "无效"}
+# a camera may be started a while before the test; a declared start earlier than this before the
+# scheduled start (or after its end) is a wrong clock or another time zone, and is not used
+DECLARED_EARLY = timedelta(hours=1)
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -70,8 +73,10 @@ def staging_path(name: str) -> Path:
 
 def store_recording(session: TestSession, source: str | Path, *, name: str | None = None,
                     started_at: datetime | None = None, user=None, move: bool = False) -> tuple[Recording, bool]:
-    """Keep the file ``source`` as a recording of ``session`` (started at ``started_at``, default
-    the scheduled start); returns the row and whether it is new.  A file already stored for the
+    """Keep the file ``source`` as a recording of ``session`` (started at ``started_at``; default
+    the start the container declares, :func:`declared_start`, when it lies between an hour before
+    the scheduled start and the scheduled end — else the scheduled start); returns the row and
+    whether it is new.  A file already stored for the
     session (same SHA-256) is not stored again.  ``move``: ``source`` is a staging file of the
     platform, moved into place (and removed when it is not needed)."""
     source = Path(source)
@@ -96,11 +101,15 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
         shutil.move(source, dest)
     else:
         shutil.copyfile(source, dest)
+    if started_at is None:
+        declared = declared_start(dest)
+        plausible = declared is not None and session.starts_at - DECLARED_EARLY <= declared <= session.ends_at
+        started_at = declared if plausible else session.starts_at
     with transaction.atomic():
         rec, created = Recording.objects.get_or_create(
             session=session, checksum=digest,
             defaults={"name": name, "file": str(rel), "size": dest.stat().st_size,
-                      "started_at": started_at or session.starts_at, "uploaded_by": user})
+                      "started_at": started_at, "uploaded_by": user})
     return rec, created
 
 

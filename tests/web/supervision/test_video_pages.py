@@ -356,3 +356,33 @@ def test_the_sound_is_read_no_further_than_the_picture(world, video, tmp_path):
     rec.refresh_from_db()
     assert rec.analysis["sound"] == "analysed" and rec.duration_s == pytest.approx(20.0)
     assert not Flag.objects.filter(kind="sound").exists(), list(Flag.objects.filter(kind="sound").values("start_s"))
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_the_start_the_container_declares_is_the_default_clock_start(world, clip, tmp_path):
+    """A camera writes when it started recording (the container's ``creation_time``, UTC); with no
+    start given the clock times use it — a recording started 70 s after the scheduled start is a
+    ``late_start``, not a recording from the session's start. A declared start far from the session
+    (a camera on another time zone or a wrong clock) is not used: the scheduled start is."""
+    import subprocess
+
+    session = world.sessions["A"]
+    start = dt.datetime(2026, 5, 12, 1, 0, 0, tzinfo=dt.UTC)
+    session.starts_at, session.ends_at = start, start + dt.timedelta(hours=1)
+    session.save()
+
+    def tagged(name: str, at: dt.datetime) -> Path:
+        out = tmp_path / name
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c", "copy", "-metadata",
+                        f"creation_time={at:%Y-%m-%dT%H:%M:%S}Z", str(out)], check=True)
+        return out
+
+    rec, _ = services.store_recording(session, tagged("late.mkv", start + dt.timedelta(seconds=70)))
+    assert rec.started_at == start + dt.timedelta(seconds=70)
+    services.analyse_recording(rec)
+    assert Flag.objects.filter(recording__isnull=True, kind="late_start").exists()
+    given, _ = services.store_recording(session, tagged("given.mkv", start + dt.timedelta(seconds=90)),
+                                        started_at=start + dt.timedelta(seconds=5))
+    assert given.started_at == start + dt.timedelta(seconds=5)  # a start the uploader gives wins
+    wrong, _ = services.store_recording(session, tagged("wrong.mkv", start + dt.timedelta(hours=8)))
+    assert wrong.started_at == start
