@@ -561,3 +561,29 @@ def test_echoes_do_not_copy_every_fingerprint_to_floats():
         tracemalloc.stop()
     assert peak < 4 * prints.nbytes, (peak, prints.nbytes)  # (183 MB before: 16×)
     assert np.isfinite(ratio[t >= 1]).all()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_the_issues_keyframe_only_footage_at_the_default_thresholds(tmp_path):
+    """The issue's case as a user meets it: 12 minutes of H.264 whose picture changes only at a key
+    frame every 20 s (a live, noisy room in between repeated exactly), analysed at the defaults and
+    1 sample/s — 36 false frozen warnings by the plain rule, none now; the same footage stopped for
+    3 minutes is one serious frozen flag there."""
+    import subprocess
+
+    def clip(name: str, keep: str) -> str:
+        out = tmp_path / name
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=s=320x240:r=10:d=720,noise=alls=12:allf=t,select='{keep}',fps=10",
+                        "-c:v", "libx264", "-g", "200", "-preset", "veryfast", str(out)], check=True)
+        return str(out)
+
+    stats, info = frame_statistics(clip("kf.mp4", r"not(mod(n\,200))"), 1.0)
+    assert info.duration_s == pytest.approx(720, abs=0.2) and detect_flags(stats).is_empty(), _found(detect_flags(stats))
+    plain = detect_flags(stats, FlagParameters(sparse_updates=1.0))  # the rule without the camera's rhythm
+    assert plain["kind"].to_list() == ["frozen"] * 36
+    stats, _ = frame_statistics(clip("kf-stop.mp4", r"not(mod(n\,200))*not(between(t\,300\,480))"), 1.0)
+    found = _found(detect_flags(stats))
+    assert [f[0] for f in found] == ["frozen"] and found[0][3] == "serious"
+    assert 280 <= found[0][1] <= 300 and 480 <= found[0][2] <= 500, found
