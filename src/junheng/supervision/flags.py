@@ -318,7 +318,7 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
 
 REG_SHAPE = (24, 32)  # the registered fingerprint (``frames.REG``): rows × columns of block means
 SUB = 4  # the re-filmed replay rule looks between samples at quarter steps
-SCREEN_ZOOM = 0.02  # a view of the room 2 % smaller or larger than the reference's: a screen showing it
+SCREEN_ZOOM = 0.05  # a view of the room 5 % smaller or larger than the reference's: a screen showing it
 REFILM_BLUR = 1.5  # its blocks are blurred by a Gaussian of this SD (blocks): a replay between two samples still matches
 
 
