@@ -138,7 +138,7 @@ def _accumulate(rows, gid, gmap, w, weighted, exempt, values, has_value, lo1, hi
                     acc_i[g, _BMI_CLASS + cls] += 1
                     acc_i[g, _BMI] += braw
             # only the items this grade and sex are tested on: the others' tables are "not tested" (score
-            # −1, nothing packed) at every value, so they add nothing (Sums.tables checks this)
+            # −1, nothing packed) at every value, so they add nothing (_Tables lists a row's items by that test)
             for k in range(row_n[r]):
                 j = row_items[r, k]
                 q = values[2 + j, i] if has_value[j] else _MISSING

@@ -275,8 +275,8 @@ class FaceDetector:
     keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
     frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (float,
     weights not folded, see :func:`_graph`; only for the tests' and the speed benchmark's
-    comparisons).  ``precision``: ``"int8"`` (default, :func:`_int8_graph`) or ``"float"`` (the
-    folded float graph) or ``"auto"`` (default: int8 only on a CPU whose int8 sums are exact, see
+    comparisons).  ``precision``: ``"int8"`` (:func:`_int8_graph`) or ``"float"`` (the folded
+    float graph) or ``"auto"`` (the default: int8 only on a CPU whose int8 sums are exact, see
     :func:`auto_precision`; else float).  :attr:`graph` names the graph that runs and why, for the
     analysis's record.
 
