@@ -222,3 +222,24 @@ def test_group_keys_whose_ranges_multiply_beyond_int64_are_the_files_keys(engine
     local = {int(g): j for j, g in enumerate(ids)}
     # each key's sums are its own record's (exempt exactly when its k0 ends in 7)
     assert all(p["n_exempt"][local[key_index[k]]] == k[0].endswith("7") for k in truth)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_null_weights_add_nothing_as_in_the_in_memory_table(tmp_path, engine):
+    """A record whose weight is null adds nothing to a weighted rate or mean — ``summarize`` reads
+    a null weight as 0 — so its group's rates are those of the others, not NaN; hand-checked too:
+    the table equals the file's with those weights written as 0."""
+    n = 3000
+    rng = np.random.default_rng(8)
+    w = rng.uniform(0.5, 3.0, n)
+    recs = _recs(n).with_columns(pl.Series("weight", [None if k % 10 == 0 else float(x) for k, x in enumerate(w)]))
+    path, zero = tmp_path / "w.parquet", tmp_path / "w0.parquet"
+    recs.write_parquet(path, row_group_size=1000)
+    recs.with_columns(pl.col("weight").fill_null(0.0)).write_parquet(zero, row_group_size=1000)
+    by = ["grade", "sex"]
+    streamed = summarize_parquet(path, by, weight="weight", batch_rows=700, threads=2, engine=engine)
+    direct = summarize(score_fitness(pl.read_parquet(path)), by, weight="weight")
+    assert streamed["pass_rate"].null_count() == 0 and streamed.height == 18
+    _assert_same(streamed, direct)
+    _assert_same(streamed, summarize_parquet(zero, by, weight="weight", batch_rows=700, threads=2, engine=engine))
+
