@@ -252,7 +252,11 @@ def _exempt(batch: pa.RecordBatch, n: int) -> np.ndarray:
 
 
 def _weights(batch: pa.RecordBatch, weight: str | None) -> np.ndarray | None:
-    return batch.column(weight).to_numpy(zero_copy_only=False).astype(np.float64) if weight else None
+    """The weight column as Float64, a null read as 0 — as :func:`~junheng.fitness.aggregate.summarize`
+    reads it: the record adds nothing to a weighted rate or mean (not NaN to its whole group)."""
+    if not weight:
+        return None
+    return pc.fill_null(batch.column(weight).cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
 
 
 def _use_fused(engine: str) -> bool:
