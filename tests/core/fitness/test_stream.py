@@ -243,3 +243,16 @@ def test_null_weights_add_nothing_as_in_the_in_memory_table(tmp_path, engine):
     _assert_same(streamed, direct)
     _assert_same(streamed, summarize_parquet(zero, by, weight="weight", batch_rows=700, threads=2, engine=engine))
 
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_file_without_some_item_columns_gives_the_in_memory_table(tmp_path, engine):
+    """An item the file has no column for is no value for every record (its pupils are incomplete),
+    in every engine — the NumPy reference path included."""
+    recs = _recs(3000).drop("pull_ups", "sit_and_reach")
+    path = tmp_path / "fewer.parquet"
+    recs.write_parquet(path, row_group_size=1000)
+    by = ["grade", "sex"]
+    streamed = summarize_parquet(path, by, batch_rows=700, threads=2, engine=engine)
+    direct = summarize(score_fitness(pl.read_parquet(path)), by)
+    assert (streamed["n_incomplete"] > 0).all()
+    _assert_same(streamed, direct)
