@@ -317,7 +317,7 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
     vision = pupil_vision_class(v_left, v_right)
     complete = r["complete"] & ~exempt
     scores = {i.score_field: np.where(exempt, -1, r[i.score_field]) for i in ITEMS}
-    units = {i.score_field: values[i.field] for i in ITEMS if i.field in values}
+    units = {i.score_field: values.get(i.field, missing) for i in ITEMS}  # (no column: never scored, adds 0)
     p = partial_sums(
         gid.astype(np.intp), len(local_keys), _weights(batch, weight), complete=complete, exempt=exempt,
         rating=r["rating"], total_tenths=np.maximum(r["total_tenths"], 0),
