@@ -356,3 +356,53 @@ def test_the_node_names_every_malformed_record_of_a_signed_site_package_and_load
                                  made.unlock_code, "--load-only", "--http"])
     assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
     assert f"[{pupil + 1}].birth_date" in r.output and "A.jhsite" in r.output
+
+
+def test_ingest_names_records_the_database_would_refuse_and_writes_nothing(dw, keys):
+    """Well-formed fields the merge cannot write: one attempt twice (the same id, or the same pupil
+    and session under two ids — the database's unique keys), a time whose UTC value falls before
+    year 1, a top-level member that is not a list.  A message naming each, never a traceback."""
+    from junheng.exceptions import InputError
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    att = str(uuid.uuid4())
+    data = _data(dw, att, [])
+    twin = dict(data["attempts"][0], id=str(uuid.uuid4()))  # the same pupil and session, another id
+    data["attempts"] += [dict(data["attempts"][0]), twin]
+    data["leases"][0]["started_at"] = "0001-01-01T00:00:00+05:00"
+    with pytest.raises(InputError) as got:
+        ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
+    assert {i.column for i in got.value.errors} == {"attempts[2].id", "attempts[3].student_id",
+                                                      "leases[1].started_at"}
+    assert not Attempt.objects.exists()
+
+    data = _data(dw, att, [])
+    data["note"] = 5  # a member this platform does not read: ignored, not counted with len()
+    assert ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys)["attempts"] == 1
+
+
+def test_ingest_refuses_a_booklet_or_questionnaire_of_another_cycle(dw, keys):
+    """A site's key speaks for its own cycle: a result package naming another cycle's booklet or
+    questionnaire (finished: ``questionnaires_done`` would write the pupil's response into that
+    cycle's questionnaire) is refused and nothing is written."""
+    from junheng.exceptions import InputError
+    from junheng_web.assessment.models import Booklet
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.sitenode import centre_key, ingest
+    from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
+    from junheng_web.registry.models import Cycle
+
+    centre_key(keys)
+    later = Cycle.objects.create(year=dw.cycle.year + 1, grade=dw.cycle.grade, subjects=["语文"], name="下一轮")
+    q = Questionnaire.objects.create(cycle=later, code="S1", title="学生问卷", respondent="student", definition={})
+    booklet = Booklet.objects.create(cycle=later, code="X1", subject=dw.delivery["booklet"].subject)
+    att = str(uuid.uuid4())
+    data = _data(dw, att, [])
+    data["questionnaires_done"] = [[att, q.pk]]
+    data["attempts"][0]["booklet"] = booklet.pk
+    with pytest.raises(InputError) as got:
+        ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
+    assert {i.column for i in got.value.errors} == {"attempts[1].booklet", "questionnaires_done[1]"}
+    assert not Attempt.objects.exists() and not QuestionnaireResponse.objects.exists()
