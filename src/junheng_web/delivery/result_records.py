@@ -60,8 +60,11 @@ def _time(null: bool = False):
         if not isinstance(v, str):
             return False
         try:
-            return dt.datetime.fromisoformat(v).utcoffset() is not None
-        except ValueError:
+            t = dt.datetime.fromisoformat(v)
+            # aware, and its UTC time a datetime too (0001-01-01T00:00+05:00 is not: the database
+            # layer's conversion to UTC would overflow half-way through the merge)
+            return t.utcoffset() is not None and t.astimezone(dt.timezone.utc) is not None
+        except (ValueError, OverflowError):
             return False
     return ok
 
@@ -128,6 +131,7 @@ def check_results(data, name: str) -> list[Issue]:
                                         column=f"{at}.{field}"))
                 elif not ok(row[field]):
                     issues.append(Issue(zh, en, file=where, column=f"{at}.{field}", value=_shown(row[field])))
+    issues += _twice(data.get("attempts"), where)
     done = data.get("questionnaires_done", [])
     if not isinstance(done, list):
         issues.append(Issue("应为记录列表", "must be a list of records", file=where, column="questionnaires_done",
@@ -137,6 +141,29 @@ def check_results(data, name: str) -> list[Issue]:
         if not (isinstance(pair, list) and len(pair) == 2 and _is_uuid(pair[0]) and ID[0](pair[1])):
             issues.append(Issue("应为 [作答 UUID, 问卷编号]", "must be [attempt UUID, questionnaire id]", file=where,
                                 column=f"questionnaires_done[{k}]", value=_shown(pair)))
+    return issues
+
+
+def _twice(attempts, where: str) -> list[Issue]:
+    """The attempts given twice — the same id, or the same pupil in the same session under another
+    id (the database's unique keys: the merge would stop half-way)."""
+    issues, ids, pupils = [], set(), set()
+    for k, a in enumerate(attempts if isinstance(attempts, list) else [], start=1):
+        if not (isinstance(a, dict) and isinstance(a.get("id"), str) and isinstance(a.get("student_id"), str)):
+            continue
+        try:
+            pk, pupil = uuid.UUID(a["id"]), (a.get("session"), a["student_id"])
+            hash(pupil)
+        except (ValueError, TypeError):
+            continue
+        if pk in ids:
+            issues.append(Issue("作答重复出现（同一编号）", "the attempt appears twice (the same id)", file=where,
+                                column=f"attempts[{k}].id", value=a["id"]))
+        elif pupil in pupils:
+            issues.append(Issue("同一学生在同一场次有两条作答", "the same pupil has two attempts in the same session",
+                                file=where, column=f"attempts[{k}].student_id", value=_shown(a["student_id"])))
+        ids.add(pk)
+        pupils.add(pupil)
     return issues
 
 

@@ -438,7 +438,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
         record, first = SiteResult.objects.get_or_create(
             package_id=uuid.UUID(pkg.package_id),
             defaults={"site_package": uuid.UUID(pid), "site": site, "issued_at": _time(pkg.manifest["issued_at"]),
-                      "counts": {k: len(v) for k, v in data.items()}})
+                      "counts": {k: len(v) for k, v in data.items() if isinstance(v, list)}})
     after = _counts(sessions)
     return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
 
