@@ -168,17 +168,20 @@ def _twice(attempts, where: str) -> list[Issue]:
 
 
 def unknown_references(data: dict, name: str, booklets: set[int], questionnaires: set[int]) -> list[Issue]:
-    """The attempts' booklets and the questionnaire ids the centre does not have (checked after
-    :func:`check_results` found the fields well formed)."""
+    """The attempts' booklets and the questionnaire ids the centre does not have in the site's
+    cycle (``booklets``, ``questionnaires``: those it has; checked after :func:`check_results` found
+    the fields well formed)."""
     where = f"{name} › {MEMBER}"
-    issues = [Issue("中心没有此题本", "the centre has no such booklet", file=where, column=f"attempts[{k}].booklet",
+    no_q = ("中心没有此学生问卷（本测试点的轮次）", "the centre has no such pupils' questionnaire in the site's cycle")
+    issues = [Issue("中心没有此题本（本测试点的轮次）", "the centre has no such booklet in the site's cycle", file=where,
+                    column=f"attempts[{k}].booklet",
                     value=str(a["booklet"])) for k, a in enumerate(data["attempts"], start=1)
               if a["booklet"] not in booklets]
-    issues += [Issue("中心没有此问卷", "the centre has no such questionnaire", file=where,
+    issues += [Issue(*no_q, file=where,
                      column=f"questionnaire_answers[{k}].questionnaire", value=str(q["questionnaire"]))
                for k, q in enumerate(data.get("questionnaire_answers", []), start=1)
                if q["questionnaire"] not in questionnaires]
-    issues += [Issue("中心没有此问卷", "the centre has no such questionnaire", file=where,
+    issues += [Issue(*no_q, file=where,
                      column=f"questionnaires_done[{k}]", value=str(q))
                for k, (_, q) in enumerate(data.get("questionnaires_done", []), start=1) if q not in questionnaires]
     return issues

@@ -408,7 +408,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     unknown = sorted({a["item"] for a in data["answers"]} - set(items))
     if unknown:
         raise PackageError(f"{name}: 中心没有这些题目 / unknown items: {', '.join(unknown[:10])}")
-    _known_references(data, name)
+    _known_references(data, site.cycle_id, name)
     before = _counts(sessions)
     with transaction.atomic():
         known = {a.pk: a for a in Attempt.objects.filter(pk__in=[uuid.UUID(x["id"]) for x in data["attempts"]])}
@@ -463,13 +463,16 @@ def _refuse(issues: list[Issue], name: str) -> None:
                       f"have {len(issues)} error(s): nothing was ingested")
 
 
-def _known_references(data: dict, name: str) -> None:
-    """The booklets and questionnaires the records name exist here (else the merge would fail on a
-    foreign key half-way)."""
-    booklets = set(Booklet.objects.filter(pk__in={a["booklet"] for a in data["attempts"]}).values_list("pk", flat=True))
+def _known_references(data: dict, cycle_id: int, name: str) -> None:
+    """The booklets and the pupils' questionnaires the records name exist here, in the site's cycle
+    (else the merge would fail on a foreign key half-way; and a site's key speaks for its own cycle:
+    a finished questionnaire of another cycle would write the pupil's response there)."""
+    booklets = set(Booklet.objects.filter(cycle_id=cycle_id, pk__in={a["booklet"] for a in data["attempts"]})
+                   .values_list("pk", flat=True))
     named = ({q["questionnaire"] for q in data.get("questionnaire_answers", [])}
              | {q for _, q in data.get("questionnaires_done", [])})
-    questionnaires = set(Questionnaire.objects.filter(pk__in=named).values_list("pk", flat=True))
+    questionnaires = set(Questionnaire.objects.filter(cycle_id=cycle_id, respondent="student", pk__in=named)
+                         .values_list("pk", flat=True))
     _refuse(unknown_references(data, name, booklets, questionnaires), name)
 
 
