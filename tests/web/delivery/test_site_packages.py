@@ -406,3 +406,30 @@ def test_ingest_refuses_a_booklet_or_questionnaire_of_another_cycle(dw, keys):
         ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
     assert {i.column for i in got.value.errors} == {"attempts[1].booklet", "questionnaires_done[1]"}
     assert not Attempt.objects.exists() and not QuestionnaireResponse.objects.exists()
+
+
+def test_the_node_names_a_record_the_database_refuses_and_loads_nothing(dw, tmp_path, keys):
+    """A signed site package whose records are well typed but beyond what the database takes (a
+    whole number past the column's range): one message, nothing loaded — no traceback."""
+    from junheng.exceptions import InputError
+    from junheng_web.delivery.sitenode import NODE_FILE, node_state, unlock
+    from junheng_web.registry.models import School
+
+    made = _prepare(dw, tmp_path, keys)
+    code, centre = dw.sites["A"].code, load_private(keys)
+    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=centre.public_key(),
+                       unlock_code=made.unlock_code)
+    records = json.loads(pkg.files["records.json"])
+    school = next(k for k, r in enumerate(records) if r["model"] == "registry.school")
+    cycle = next(k for k, r in enumerate(records) if r["model"] == "registry.cycle")
+    records[school]["fields"]["name"] = "改过的名字"
+    records[cycle]["fields"]["year"] = 2**70
+    blob = seal({"records.json": json.dumps(records).encode(), NODE_FILE: pkg.files[NODE_FILE]}, kind="site",
+                site=code, cycle="c", signer=centre, unlock_code=made.unlock_code,
+                expires_at=timezone.now() + dt.timedelta(days=1))
+    home = tmp_path / "node"
+    home.mkdir()
+    with pytest.raises(InputError, match="未载入任何内容"):
+        unlock(blob, home=home, site=code, unlock_code=made.unlock_code, centre_public=tmp_path / "out" / "centre.pub.pem",
+               name="A.jhsite")
+    assert School.objects.get(pk=records[school]["pk"]).name != "改过的名字" and node_state(home) is None
