@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core import serializers
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -259,7 +259,9 @@ def unlock(blob: bytes, *, home: Path, site: str, unlock_code: str, centre_publi
         with transaction.atomic():
             for obj in serializers.deserialize("python", records):
                 obj.save()
-    except (serializers.base.DeserializationError, IntegrityError) as exc:  # well-typed, yet inconsistent
+    # well typed, yet inconsistent or beyond what the database takes (a number past its column's
+    # range: OverflowError on SQLite, DataError on PostgreSQL); rolled back whole
+    except (serializers.base.DeserializationError, DatabaseError, OverflowError) as exc:
         raise InputError(Issue("测试点数据包的记录无法载入（互相矛盾或引用缺失），未载入任何内容",
                                "the site package's records cannot be loaded (inconsistent, or a reference is missing): "
                                "nothing was loaded", file=f"{name} › {RECORDS}", value=str(exc)[:200])) from None
