@@ -51,7 +51,10 @@ const ctx = {
     sent.push(JSON.parse(init.body));
     if (status === "offline") return Promise.reject(new TypeError("network"));
     const code = +status;
-    return Promise.resolve({status: code, json: () => Promise.resolve(code === 200 ? {ack: ["c1", "c2"], refused: {}} : {error: "x"})});
+    // `server_days`: the reply's Date header, the server's clock that many days from the computer's now
+    const date = "server_days" in extra ? new Date(Date.now() + extra.server_days * DAY).toUTCString() : null;
+    return Promise.resolve({status: code, headers: {get: (h) => (h.toLowerCase() === "date" ? date : null)},
+                            json: () => Promise.resolve(code === 200 ? {ack: ["c1", "c2"], refused: {}} : {error: "x"})});
   },
   URL, Promise, setTimeout, console,
 };
@@ -116,10 +119,21 @@ def test_a_refused_queue_is_deleted_seven_days_after_its_session(tmp_path, statu
 
 
 def test_the_servers_clock_decides_not_the_computers(tmp_path):
-    """The computer's clock 3 days behind the server's: its session ended 5 days ago by the
-    computer's clock, 8 by the server's — deleted; 3 days ahead (skew -3): kept."""
-    assert _sync("409", tmp_path, ended_days_ago=5, skew_days=3)["left"] == "deleted"
+    """The computer's clock 3 days behind the server's (the refusal's Date header): its session
+    ended 5 days ago by the computer's clock, 8 by the server's — deleted; 3 days ahead (skew -3):
+    kept."""
+    assert _sync("409", tmp_path, ended_days_ago=5, skew_days=3, server_days=3)["left"] == "deleted"
     assert _sync("409", tmp_path, ended_days_ago=8, skew_days=-3)["left"] == ["c1", "c2"]
+
+
+def test_a_stale_skew_after_the_computers_clock_was_set_right_deletes_nothing(tmp_path):
+    """The page was loaded while the computer's clock was 400 days behind (a school computer's
+    flat clock battery; ``skew`` +400 days kept in the record), then the clock was set right. The
+    session ended yesterday — by the server's Date header too — so the pupil may still sign in
+    again: the refused queue is kept, not judged 399 days old by the stale skew."""
+    got = _sync("409", tmp_path, ended_days_ago=1, skew_days=400, server_days=0)
+    assert (got["left"], got["refused"]) == (["c1", "c2"], 409)
+    assert _sync("409", tmp_path, ended_days_ago=1, skew_days=400)["left"] == ["c1", "c2"]  # no Date header
 
 
 def test_a_queue_that_never_reached_the_server_is_kept_however_old(tmp_path):
