@@ -25,10 +25,15 @@
  * whole (403 signed out, 409 another pupil's cookie, 400 malformed) is marked `refused` and kept:
  * while its session's sign-in window is open its pupil may sign in again here, and the server then
  * takes every answer given before time-up.  Once the session has ended (`sender.ends`, the pupil's
- * end as the page last heard it, by the server's clock: `skew`) and KEEP_DAYS more have passed, no
- * sign-in can bring that attempt's cookie back, so the refusal is final: `drain` then deletes the
- * record.  It deletes too a record with nothing left to send (its queue empty) after that time.  A
- * queue that was never refused — it never reached the server — is kept whatever its age.
+ * end as the page last heard it) and KEEP_DAYS more have passed, no sign-in can bring that
+ * attempt's cookie back, so the refusal is final: `drain` then deletes the record.  It deletes too a
+ * record with nothing left to send (its queue empty) after that time.  A queue that was never
+ * refused — it never reached the server — is kept whatever its age.
+ * Whose clock: the server's, as the Date header of its last refusal gives it (`refused.server`);
+ * else the earlier of the computer's clock and that clock corrected by the page's `skew`.  The skew
+ * is measured once, at the page's load: a computer whose clock was set right after that (a flat
+ * clock battery, then the network time) keeps a stale skew that may put "now" years ahead — it
+ * must never make a queue the pupil may still send look old.
  */
 "use strict";
 var CACHE = "junheng-test-v1", DB = "junheng-delivery", STORE = "attempts", TAG = "junheng-answers";
@@ -81,22 +86,30 @@ function settle(db, key, body) {  // take the server's word off the stored queue
   });
 }
 
-function refuse(db, key, status) {  // the whole queue refused: kept, marked (see Expiry above)
+function serverDate(r) {  // the server's clock as a reply's Date header gives it; NaN without one
+  return Date.parse((r.headers && r.headers.get && r.headers.get("Date")) || "");
+}
+
+function refuse(db, key, status, server) {  // the whole queue refused: kept, marked (see Expiry above)
   return new Promise(function (resolve) {
     var tx = db.transaction(STORE, "readwrite"), os = tx.objectStore(STORE), g = os.get(key);
     g.onsuccess = function () {
       var rec = g.result;
       if (!rec) return;
       rec.refused = { status: status, at: Date.now() + (rec.skew || 0) };
+      if (!isNaN(server)) rec.refused.server = server;
       os.put(rec);
     };
     tx.oncomplete = tx.onerror = tx.onabort = function () { resolve(); };
   });
 }
 
-function expired(rec) {  // the session ended more than KEEP_DAYS ago, by the server's clock
-  var end = Date.parse((rec.sender && rec.sender.ends) || "");
-  return !isNaN(end) && Date.now() + (rec.skew || 0) > end + KEEP_DAYS * DAY_MS;
+function expired(rec) {  // the session ended more than KEEP_DAYS ago (whose clock: see Expiry above)
+  var end = Date.parse((rec.sender && rec.sender.ends) || ""), now = Date.now();
+  if (isNaN(end)) return false;
+  var server = rec.refused && rec.refused.server;
+  var clock = typeof server === "number" ? server : Math.min(now, now + (rec.skew || 0));
+  return clock > end + KEEP_DAYS * DAY_MS;
 }
 
 function prune(db) {  // delete what can no longer reach the server (see Expiry above); never fails
@@ -122,7 +135,7 @@ function sendQueue(db, rec) {  // one stored queue, in batches; rejects when the
   }).then(function (r) {
     // a server error (a proxy's 502 while the node restarts): the event fails, the browser tries again
     if (r.status >= 500) throw new Error("answers: HTTP " + r.status);
-    if (r.status !== 200) return refuse(db, rec.attempt, r.status);  // signed out, another pupil, malformed
+    if (r.status !== 200) return refuse(db, rec.attempt, r.status, serverDate(r));  // signed out, another pupil, malformed
     return r.json().then(function (body) {
       return settle(db, rec.attempt, body).then(function () {
         var why = body.refused || {}, left = rec.queue.filter(function (e) { return body.ack.indexOf(e.id) < 0 && !why[e.id]; });

@@ -143,7 +143,8 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ attempt: data.attempt, lease: data.lease, answers: batch })
     }).then(function (r) {
-      return r.json().then(function (body) { return { status: r.status, body: body }; });
+      var server = Date.parse(r.headers.get("Date") || "");  // the server's clock (delivery-sw.js, Expiry)
+      return r.json().then(function (body) { return { status: r.status, body: body, server: server }; });
     }).then(function (res) {
       inflight = null;
       if (res.status === 200) {
@@ -162,7 +163,11 @@
       } else {
         $("message").textContent = res.body.error || "";
         if (res.status >= 500) requestSync();
-        else { state.refused = { status: res.status, at: serverNow() }; persist(); }  // kept (delivery-sw.js, Expiry)
+        else {  // kept (delivery-sw.js, Expiry)
+          state.refused = { status: res.status, at: serverNow() };
+          if (!isNaN(res.server)) state.refused.server = res.server;
+          persist();
+        }
         later();
       }
       showSync();
