@@ -32,10 +32,10 @@ def declared_start(path: str | Path) -> dt.datetime | None:
         if not raw:
             continue
         try:
-            at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
+            at = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+            at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+        except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+05:00 has no UTC datetime
             continue
-        at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
         if at.year > 1970:  # an unset camera clock writes 0 (1970) or 1904-01-01 (QuickTime's epoch)
             return at
     return None
