@@ -63,7 +63,7 @@ def _time(null: bool = False):
             t = dt.datetime.fromisoformat(v)
             # aware, and its UTC time a datetime too (0001-01-01T00:00+05:00 is not: the database
             # layer's conversion to UTC would overflow half-way through the merge)
-            return t.utcoffset() is not None and t.astimezone(dt.timezone.utc) is not None
+            return t.utcoffset() is not None and t.astimezone(dt.UTC) is not None
         except (ValueError, OverflowError):
             return False
     return ok
