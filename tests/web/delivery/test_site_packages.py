@@ -309,6 +309,24 @@ def test_ingest_names_every_malformed_field_of_a_signed_package_and_writes_nothi
     assert not Attempt.objects.exists()
 
 
+def _site_records(dw, tmp_path, keys):
+    """A prepared package of site A, its records (to edit) and ``reseal(records)``: the package
+    again with the edited records, signed by the centre."""
+    from junheng_web.delivery.sitenode import NODE_FILE
+
+    made = _prepare(dw, tmp_path, keys)
+    code, centre = dw.sites["A"].code, load_private(keys)
+    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=centre.public_key(),
+                       unlock_code=made.unlock_code)
+
+    def reseal(records):
+        return seal({"records.json": json.dumps(records).encode(), NODE_FILE: pkg.files[NODE_FILE]}, kind="site",
+                    site=code, cycle="c", signer=centre, unlock_code=made.unlock_code,
+                    expires_at=timezone.now() + dt.timedelta(days=1))
+
+    return made, json.loads(pkg.files["records.json"]), reseal
+
+
 def test_the_node_names_every_malformed_record_of_a_signed_site_package_and_loads_nothing(dw, tmp_path, keys,
                                                                                           monkeypatch):
     """A site package signed by the centre whose records are malformed (a centre of another
@@ -318,23 +336,18 @@ def test_the_node_names_every_malformed_record_of_a_signed_site_package_and_load
 
     from junheng.exceptions import InputError
     from junheng_cli.main import cli
-    from junheng_web.delivery.sitenode import NODE_FILE, node_state, unlock
+    from junheng_web.delivery.sitenode import node_state, unlock
     from junheng_web.registry.models import School
 
-    made = _prepare(dw, tmp_path, keys)
-    code, centre = dw.sites["A"].code, load_private(keys)
-    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=centre.public_key(),
-                       unlock_code=made.unlock_code)
-    records = json.loads(pkg.files["records.json"])
+    made, records, reseal = _site_records(dw, tmp_path, keys)
+    code = dw.sites["A"].code
     school = next(k for k, r in enumerate(records) if r["model"] == "registry.school")
     pupil = next(k for k, r in enumerate(records) if r["model"] == "registry.pupil")
     records[school]["fields"]["name"] = "改过的名字"  # well formed: would be saved before the bad ones
     records[pupil]["fields"]["birth_date"] = "2000-13-45"
     records[pupil]["pk"] = "abc"
     records.append({"model": "nosuch.model", "pk": 1, "fields": {}})
-    blob = seal({"records.json": json.dumps(records).encode(), NODE_FILE: pkg.files[NODE_FILE]}, kind="site",
-                site=code, cycle="c", signer=centre, unlock_code=made.unlock_code,
-                expires_at=timezone.now() + dt.timedelta(days=1))
+    blob = reseal(records)
     home = tmp_path / "node"
     home.mkdir()
     with pytest.raises(InputError) as got:
@@ -412,21 +425,16 @@ def test_the_node_names_a_record_the_database_refuses_and_loads_nothing(dw, tmp_
     """A signed site package whose records are well typed but beyond what the database takes (a
     whole number past the column's range): one message, nothing loaded — no traceback."""
     from junheng.exceptions import InputError
-    from junheng_web.delivery.sitenode import NODE_FILE, node_state, unlock
+    from junheng_web.delivery.sitenode import node_state, unlock
     from junheng_web.registry.models import School
 
-    made = _prepare(dw, tmp_path, keys)
-    code, centre = dw.sites["A"].code, load_private(keys)
-    pkg = open_package(made.path.read_bytes(), kind="site", site=code, trusted=centre.public_key(),
-                       unlock_code=made.unlock_code)
-    records = json.loads(pkg.files["records.json"])
+    made, records, reseal = _site_records(dw, tmp_path, keys)
+    code = dw.sites["A"].code
     school = next(k for k, r in enumerate(records) if r["model"] == "registry.school")
     cycle = next(k for k, r in enumerate(records) if r["model"] == "registry.cycle")
     records[school]["fields"]["name"] = "改过的名字"
     records[cycle]["fields"]["year"] = 2**70
-    blob = seal({"records.json": json.dumps(records).encode(), NODE_FILE: pkg.files[NODE_FILE]}, kind="site",
-                site=code, cycle="c", signer=centre, unlock_code=made.unlock_code,
-                expires_at=timezone.now() + dt.timedelta(days=1))
+    blob = reseal(records)
     home = tmp_path / "node"
     home.mkdir()
     with pytest.raises(InputError, match="未载入任何内容"):
