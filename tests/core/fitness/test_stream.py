@@ -256,3 +256,21 @@ def test_a_file_without_some_item_columns_gives_the_in_memory_table(tmp_path, en
     direct = summarize(score_fitness(pl.read_parquet(path)), by)
     assert (streamed["n_incomplete"] > 0).all()
     _assert_same(streamed, direct)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_unsigned_keys_beyond_int64_are_the_files_keys(tmp_path, engine):
+    """UInt64 key values of 2⁶³ and more (read back as such, each group its own records): the
+    compiled path's min/max went through Int64 and wrapped round — an OverflowError, or a radix
+    of −2⁶³ taken for a small range."""
+    n = 3000
+    rng = np.random.default_rng(12)
+    recs = _recs(n)
+    by = ["k", "sex"]
+    for values in ([2**63, 2**63 + 1, 2**63 + 2], [5, 2**63 + 5], [2**64 - 1, 0]):
+        keys = pl.Series("k", rng.choice(np.array(values, dtype=np.uint64), n), dtype=pl.UInt64)
+        path = tmp_path / "u64.parquet"
+        recs.with_columns(keys).write_parquet(path, row_group_size=1000)
+        streamed = summarize_parquet(path, by, batch_rows=500, threads=2, engine=engine)
+        assert sorted(set(streamed["k"].to_list())) == sorted(values)
+        _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), by))
