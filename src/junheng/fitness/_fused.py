@@ -67,6 +67,7 @@ def _int_unit(xi, scale):
 
 
 def _min_max(x):
+    # in the column's own type (returned as Python ints): through Int64, UInt64 values ≥ 2⁶³ wrapped round
     lo = x[0]
     hi = x[0]
     for i in range(1, x.shape[0]):
@@ -75,7 +76,7 @@ def _min_max(x):
             lo = v
         elif v > hi:
             hi = v
-    return np.int64(lo), np.int64(hi)
+    return lo, hi
 
 
 def _dense_ids(codes, mult, table, gid, first):

@@ -166,7 +166,8 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
         parts = []
         for (lo, dictionary, radix), m in zip(decoders, mult):
             code = (first[new] // m) % radix
-            parts.append((code + lo).tolist() if dictionary is None else dictionary.take(pa.array(code)).to_pylist())
+            parts.append([c + lo for c in code.tolist()] if dictionary is None  # (Python ints: UInt64 keys ≥ 2⁶³)
+                         else dictionary.take(pa.array(code)).to_pylist())
         gmap[new] = [key_index.setdefault(k, len(key_index)) for k in zip(*parts)]
         if known is not None:
             known[first[new]] = gmap[new]
