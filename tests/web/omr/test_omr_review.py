@@ -257,3 +257,29 @@ def test_a_rescan_of_a_sheet_already_read_in_an_earlier_upload_is_reported_not_r
     assert Answer.objects.filter(attempt__student_id=pid).count() == n_answers
     problems = " ".join(Review.objects.filter(sheet=second).values_list("problem", flat=True))
     assert "room1.png" in problems and pid in problems, problems
+
+
+def test_reading_the_first_upload_again_after_a_rescan_keeps_its_sheet_counted(client, scanned):
+    """An upload read again (``read_upload`` replaces what its previous run stored) after a later
+    upload brought a rescan of one of its sheets: the later upload's sheet is the rescan, not the
+    first upload's — the first sheet keeps its answers in the attempt and is not queued as a rescan
+    of the sheet that was itself held as one."""
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import Review, Sheet, Upload
+    from junheng_web.omr.services import read_upload
+
+    world, path, pid, _answers, _ = scanned
+    session = world.sessions["A"]
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    n_answers = Answer.objects.filter(attempt__student_id=pid).count()
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    rescan = np.clip(img.astype(float) + np.random.default_rng(9).normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    again = path.with_name("room1-rescan.png")
+    cv2.imwrite(str(again), rescan)
+    _upload(client, session, again)
+    read_upload(Upload.objects.get(name="room1.png"))
+    first = Sheet.objects.get(upload__name="room1.png")
+    assert not Review.objects.filter(sheet=first, problem__contains="已读过").exists()
+    assert Review.objects.filter(sheet__upload__name="room1-rescan.png", problem__contains="room1.png").exists()
+    assert Answer.objects.filter(attempt__student_id=pid).count() == n_answers
