@@ -201,8 +201,10 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
                               problem="; ".join(problems)[:300] or "学籍号无法识别 / the id cannot be read")
         return
+    # earlier: of an upload before this one, or before this sheet in this upload — not a later upload's
+    # (this upload read again after a later one brought a rescan: that one is the rescan, not this)
     earlier = (Sheet.objects.filter(session=session, status=Sheet.Status.READ, person_id=row["person_id"])
-               .exclude(pk=sheet.pk).order_by("pk").first())
+               .filter(Q(upload_id__lt=upload.pk) | Q(upload=upload, pk__lt=sheet.pk)).order_by("pk").first())
     if earlier is not None:
         # the pupil's sheet is already read in this session (a rescan: other bytes, so no duplicate by
         # content; or a second sheet under the same id): kept, not written next to the first one's
