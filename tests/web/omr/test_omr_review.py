@@ -233,6 +233,23 @@ def test_the_documented_nginx_lets_a_whole_scan_file_through():
     assert size and int(size.group(1)) * 2**20 >= MAX_BYTES
 
 
+def _read_then_rescanned(client, scanned):
+    """Session A's scan uploaded, then the same sheet scanned again (other bytes: noise) uploaded as
+    ``room1-rescan.png``; ``(world, path, pid, the pupil's answers after the first upload)``."""
+    from junheng_web.delivery.models import Answer
+
+    world, path, pid, _answers, _ = scanned
+    session = world.sessions["A"]
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    n_answers = Answer.objects.filter(attempt__student_id=pid).count()
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    rescan = np.clip(img.astype(float) + np.random.default_rng(9).normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(path.with_name("room1-rescan.png")), rescan)
+    _upload(client, session, path.with_name("room1-rescan.png"))
+    return world, path, pid, n_answers
+
+
 def test_a_rescan_of_a_sheet_already_read_in_an_earlier_upload_is_reported_not_read_twice(client, scanned):
     """The same paper sheet scanned again (other bytes: a second pass through the scanner) and
     uploaded later for the same session: the reader sees one sheet per upload, so the batch's own
@@ -241,17 +258,7 @@ def test_a_rescan_of_a_sheet_already_read_in_an_earlier_upload_is_reported_not_r
     from junheng_web.delivery.models import Answer
     from junheng_web.omr.models import Review, Sheet
 
-    world, path, pid, answers, _ = scanned
-    session = world.sessions["A"]
-    client.force_login(world.users["bob"])
-    _upload(client, session, path)
-    n_answers = Answer.objects.filter(attempt__student_id=pid).count()
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    rng = np.random.default_rng(9)
-    rescan = np.clip(img.astype(float) + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
-    again = path.with_name("room1-rescan.png")
-    cv2.imwrite(str(again), rescan)
-    _upload(client, session, again)
+    world, path, pid, n_answers = _read_then_rescanned(client, scanned)
     second = Sheet.objects.get(upload__name="room1-rescan.png")
     assert second.person_id == pid  # read: the same pupil
     assert Answer.objects.filter(attempt__student_id=pid).count() == n_answers
@@ -268,16 +275,7 @@ def test_reading_the_first_upload_again_after_a_rescan_keeps_its_sheet_counted(c
     from junheng_web.omr.models import Review, Sheet, Upload
     from junheng_web.omr.services import read_upload
 
-    world, path, pid, _answers, _ = scanned
-    session = world.sessions["A"]
-    client.force_login(world.users["bob"])
-    _upload(client, session, path)
-    n_answers = Answer.objects.filter(attempt__student_id=pid).count()
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    rescan = np.clip(img.astype(float) + np.random.default_rng(9).normal(0, 3, img.shape), 0, 255).astype(np.uint8)
-    again = path.with_name("room1-rescan.png")
-    cv2.imwrite(str(again), rescan)
-    _upload(client, session, again)
+    world, path, pid, n_answers = _read_then_rescanned(client, scanned)
     read_upload(Upload.objects.get(name="room1.png"))
     first = Sheet.objects.get(upload__name="room1.png")
     assert not Review.objects.filter(sheet=first, problem__contains="已读过").exists()
