@@ -284,7 +284,7 @@ class FaceDetector:
     (the default until 7 December 2026) and, judged on a photograph kept out of int8's calibration,
     at least as many faces 40–64 px wide at 720p (int8 at 640 px would miss some of those that float
     at 640 finds: ``docs/methods/video-flags.md``, **Speed**).  Frames narrower than ``input_width``
-    are not enlarged (that blurs: fewer faces found, lower confidences); there int8 runs at the
+    are not enlarged beyond the next multiple of 32 pixels (enlarging blurs: fewer faces found, lower confidences); there int8 runs at the
     frame's own width, where it finds fewer of the smallest faces than float (a face under about 28
     pixels wide at 640 px: choose ``precision="float"`` for such recordings)."""
 
@@ -318,7 +318,7 @@ class FaceDetector:
 
     def _blob(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
         """The network's input for ``frame`` (NCHW float32 RGB at ``input_width``, default the
-        detector's, never enlarged, sides multiples of 32) and its width and height."""
+        detector's, never enlarged beyond rounding its sides up to multiples of 32) and its width and height."""
         import cv2
 
         if frame.ndim == 2:
