@@ -441,3 +441,20 @@ def test_the_node_names_a_record_the_database_refuses_and_loads_nothing(dw, tmp_
         unlock(blob, home=home, site=code, unlock_code=made.unlock_code, centre_public=tmp_path / "out" / "centre.pub.pem",
                name="A.jhsite")
     assert School.objects.get(pk=records[school]["pk"]).name != "改过的名字" and node_state(home) is None
+
+
+def test_ingest_refuses_an_attempt_of_a_pupil_the_site_does_not_hold(dw, keys):
+    """A site's key speaks for its own pupils: an attempt (in the site's own session) of a pupil of
+    another site's schools — whose questionnaire response ``questionnaires_done`` would overwrite,
+    and whose answers would enter scoring — is refused, naming the record; nothing is written."""
+    from junheng.exceptions import InputError
+    from junheng_web.delivery.models import Attempt
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    data = _data(dw, str(uuid.uuid4()), [])
+    data["attempts"][0]["student_id"] = dw.pupils["B"][0].student_id
+    with pytest.raises(InputError) as got:
+        ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
+    assert [(i.column, i.value) for i in got.value.errors] == [("attempts[1].student_id", dw.pupils["B"][0].student_id)]
+    assert not Attempt.objects.exists()
