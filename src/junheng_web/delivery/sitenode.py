@@ -411,6 +411,7 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     if unknown:
         raise PackageError(f"{name}: 中心没有这些题目 / unknown items: {', '.join(unknown[:10])}")
     _known_references(data, site.cycle_id, name)
+    _own_pupils_only(data, site, name)
     before = _counts(sessions)
     with transaction.atomic():
         known = {a.pk: a for a in Attempt.objects.filter(pk__in=[uuid.UUID(x["id"]) for x in data["attempts"]])}
@@ -476,6 +477,20 @@ def _known_references(data: dict, cycle_id: int, name: str) -> None:
     questionnaires = set(Questionnaire.objects.filter(cycle_id=cycle_id, respondent="student", pk__in=named)
                          .values_list("pk", flat=True))
     _refuse(unknown_references(data, name, booklets, questionnaires), name)
+
+
+def _own_pupils_only(data: dict, site: TestSite, name: str) -> None:
+    """A site's key speaks for its own pupils: every attempt is of a pupil its package carried (the
+    sampled pupils of its schools, or a login code of its sessions) — else a site could put answers
+    into another site's pupil's scores, and overwrite that pupil's questionnaire response
+    (``questionnaires_done``)."""
+    own = (set(SampledPupil.objects.filter(cycle_id=site.cycle_id, sampled_school__test_sites=site)
+               .values_list("pupil__student_id", flat=True))
+           | set(LoginCode.objects.filter(session__site=site).values_list("student_id", flat=True)))
+    _refuse([Issue("不是本测试点的学生（本测试点的参测学校、登录码中都没有）", "not a pupil of this site (neither "
+                   "sampled in its schools nor on a login code of its sessions)", file=f"{name} › {MEMBER}",
+                   column=f"attempts[{k}].student_id", value=a["student_id"])
+             for k, a in enumerate(data["attempts"], start=1) if a["student_id"] not in own], name)
 
 
 def _own_attempts_only(data: dict, sessions: set[int], site_code: str, name: str) -> None:
