@@ -339,7 +339,9 @@ def _motion_series(reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q25, q50, q75 = np.percentile(g, [25, 50, 75], axis=1)
     g = (g - q50[:, None]) / np.maximum(q75 - q25, 1.0)[:, None]
     by, bx = _blur_matrix(REG_SHAPE[0], REFILM_BLUR), _blur_matrix(REG_SHAPE[1], REFILM_BLUR)
-    x = np.einsum("yk,nkx,jx->nyj", by, g.reshape(len(g), *REG_SHAPE), bx).reshape(len(g), -1).astype(np.float64)
+    # two matrix products (rows, then columns): the three-operand einsum ran as one unoptimised loop
+    # over (n, y, k, x, j), ≈ 1 ms a sample — an hour's recording spent 4 CPU s here
+    x = ((by @ g.reshape(len(g), *REG_SHAPE)) @ bx.T).reshape(len(g), -1).astype(np.float64)
     sd = np.quantile(np.abs(np.diff(x, axis=0)), 0.25, axis=1) / 0.3186 / np.sqrt(2)  # |N(0, σ)|: q25 = 0.3186 σ
     sd = np.r_[sd[:1], sd] if len(sd) else np.zeros(len(x))
     return x, sd ** 2
