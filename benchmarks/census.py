@@ -102,6 +102,7 @@ def main() -> None:
               f"columns alone {read['census']:.2f} CPU-s ({read['census'] / N * 1e6:.3f} µs a record; Polars' "
               f"default file {read['polars']:.2f} CPU-s, {read['polars'] / N * 1e6:.3f} µs); the goal of "
               "10 M records/s on 2 cores = 5 M per CPU-second = 0.2 µs a record")
+        _two_thread_probes(path, cols)
 
         if not SPARK:
             return
@@ -125,6 +126,72 @@ def main() -> None:
             need = YEAR / (per_core * minutes * 60)
             print(f"  a national year (2×10^8 records) in {minutes} min needs ≈ {need:.1f} executor cores "
                   f"at this rate")
+
+
+def _two_thread_probes(path: Path, cols: list[str]) -> None:
+    """Why a record costs more CPU on two threads than on one (issue #14): the same work alone and
+    twice at once on two threads, CPU-seconds per unit of work (best of 5; 1.00× = the two cores
+    do not slow each other) — register-only
+    arithmetic (no memory: shared execution units, e.g. hyperthreads of one host core), random
+    updates of group-sum rows the census's size (2826 groups × 89 Int64 = 2 MB a thread: cache and
+    memory shared); and on one thread the compiled pass with every record in one group against
+    the file's 2826 (what the group rows' cache misses cost)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from numba import njit
+
+    from junheng.fitness import _fused
+    from junheng.fitness import stream as st
+
+    @njit(nogil=True)
+    def alu(k):
+        x = np.uint64(1)
+        for _ in range(k):
+            x = x * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
+        return x
+
+    @njit(nogil=True)
+    def rows(acc, k):
+        x = np.uint64(7)
+        for _ in range(k):
+            x = x * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
+            g = np.int64(x >> np.uint64(33)) % acc.shape[0]
+            for j in range(0, acc.shape[1], 8):  # a record touches about one slot a cache line of its row
+                acc[g, j] += 1
+        return x
+
+    def both(fn, make):
+        args = [make(), make()]
+        fn(*args[0])
+        one = min(_timed(lambda: fn(*args[0]))[2] for _ in range(5))
+        with ThreadPoolExecutor(2) as pool:
+            two = min(_timed(lambda: list(pool.map(lambda a: fn(*a), args)))[2] for _ in range(5))
+        return two / (2 * one)
+
+    r_alu = both(alu, lambda: (200_000_000,))
+    r_rows = both(rows, lambda: (np.zeros((2826, 89), np.int64), 5_000_000))
+    f = pq.ParquetFile(path)
+    batches = list(f.iter_batches(batch_size=1 << 17, columns=cols, use_threads=False))[:16]
+    prepped, keys, cache = [], {}, {}
+    for b in batches:
+        grade, sex, _ = st._grade_sex(b, 0, None, [])
+        gid, gmap = st._compiled_group_ids(b, BY, keys, cache)
+        prepped.append(((grade.astype(np.int64) - 1) * 2 + (sex - 1), gid, gmap, st._exempt(b, b.num_rows),
+                        st._stacked_units(b, b.num_rows)))
+    n = sum(b.num_rows for b in batches)
+
+    def pass_(one_group):
+        sums = _fused.Sums()
+        sums.grow_to(len(keys))
+        for r, gid, gmap, ex, stacked in prepped:
+            sums.add(r, gid, np.zeros_like(gmap) if one_group else gmap, None, ex, *stacked)
+
+    real, single = (min(_timed(lambda o=o: pass_(o))[2] for _ in range(5)) for o in (False, True))
+    print(f"two threads, the same work twice at once, CPU per unit of work: register-only arithmetic {r_alu:.2f}× "
+          f"that of one thread alone, random updates of 2 MB of group rows {r_rows:.2f}× (1.00× = the cores do not "
+          "slow each other); one thread, "
+          f"the compiled pass {real / n * 1e9:.0f} ns a record over {len(keys)} groups, {single / n * 1e9:.0f} ns "
+          "with every record in one group (the group rows' cache misses: the difference)")
 
 
 if __name__ == "__main__":

@@ -280,12 +280,14 @@ class Sums:
         self.capacity = 0
         self.acc_i = np.zeros((0, _WIDTH), np.int64)
         self.acc_f = np.zeros((0, _WIDTH))
+        self.weighted = False  # acc_f added to (else it stays zero and is never read, nor paged in)
         self._alloc(capacity)
 
     def _alloc(self, cap: int) -> None:
         acc_i, acc_f = np.zeros((cap, _WIDTH), np.int64), np.zeros((cap, _WIDTH))
         acc_i[: self.size] = self.acc_i[: self.size]
-        acc_f[: self.size] = self.acc_f[: self.size]
+        if self.weighted:
+            acc_f[: self.size] = self.acc_f[: self.size]
         self.acc_i, self.acc_f, self.capacity = acc_i, acc_f, cap
 
     def grow_to(self, size: int) -> None:
@@ -298,6 +300,7 @@ class Sums:
         """Score a batch (``stacked``: height, weight and the items as Int32 units, one row each) and add
         each record into the sums of group ``gmap[gid]``."""
         t = tables()
+        self.weighted |= w is not None
         accumulate(rows, gid, gmap, w if w is not None else np.zeros(1), w is not None, exempt, stacked, has_value,
                    t.lo1, t.hi, t.width, t.start, t.lut, t.bmi_packed, t.bmi_cat, t.bmi_width,
                    vision_left, vision_right, t.vis_class, t.row_items, t.row_n, self.acc_i, self.acc_f)
@@ -305,7 +308,7 @@ class Sums:
     def partials(self) -> dict[str, np.ndarray]:
         n = self.size
         counts = self.acc_i[:n]
-        sums = self.acc_f[:n] + counts  # weighted sums (floats) + unweighted ones (exact integers)
+        sums = self.acc_f[:n] + counts if self.weighted else counts.astype(np.float64)  # weighted sums (floats) + unweighted ones (exact integers)
         out = {"n_records": counts[:, _N_RECORDS], "n_exempt": counts[:, _N_EXEMPT],
                "n_incomplete": counts[:, _N_INCOMPLETE], "n_tested": counts[:, _N_TESTED],
                "W_rating": sums[:, _RATING:_RATING + 4], "W_total": sums[:, _TOTAL],

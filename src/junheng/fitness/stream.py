@@ -11,6 +11,7 @@ through one machine; on a cluster the same :func:`batch_partials` runs per parti
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -392,12 +393,23 @@ def summarize_parquet(
     per_task = max(1, -(-n_groups // (4 * threads)))
     tasks = [list(range(i, min(i + per_task, n_groups))) for i in range(0, n_groups, per_task)]
 
+    # compiled engine: one set of group sums per worker thread, kept across its tasks (allocated, paged
+    # in and merged once a thread, not once a task; the sums and key tables stay warm in its cache)
+    per_thread: list[_ThreadSums] | None = [] if _use_fused(engine) else None
+    local = threading.local()
+
     def work(row_groups: list[int]):
         f = open_parquet(path)
+        into = None
+        if per_thread is not None:
+            into = getattr(local, "sums", None)
+            if into is None:
+                into = local.sums = _ThreadSums()
+                per_thread.append(into)
         try:
             return sum_batches(f.iter_batches(batch_size=batch_rows, row_groups=row_groups, columns=cols,
                                               use_threads=False), by, weight, engine=engine,
-                               first_row=int(first[row_groups[0]]), file=file)
+                               first_row=int(first[row_groups[0]]), file=file, into=into)
         except InputError as exc:
             return exc
 
@@ -407,6 +419,8 @@ def summarize_parquet(
     if failed:
         n_bad = sum(getattr(e, "n_bad", len(e.errors)) for e in failed)
         raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], _bad_summary(file, n_bad))
+    if per_thread is not None:
+        done = [(list(t.keys), t.sums.partials()) for t in per_thread]
     results = [r for r in done if r[0]]
     if not results:
         raise no_records(file)
@@ -419,9 +433,21 @@ def summarize_parquet(
     return table_from_partials(list(key_index), total, by)
 
 
+class _ThreadSums:
+    """A worker thread's group keys (key → id) and compiled group sums, added to by each of its tasks."""
+
+    def __init__(self) -> None:
+        from junheng.fitness import _fused
+
+        self.keys: dict[tuple, int] = {}
+        self.sums = _fused.Sums()
+
+
 def sum_batches(batches, by: Sequence[str], weight: str | None, *, engine: str = "auto",
-                first_row: int | None = None, file: str | None = None) -> tuple[list[tuple], dict[str, np.ndarray]]:
+                first_row: int | None = None, file: str | None = None,
+                into: _ThreadSums | None = None) -> tuple[list[tuple], dict[str, np.ndarray]] | None:
     """Score record batches and add up their group sums: (group keys, sums with a row per key).
+    With ``into`` (compiled engine only) the sums are added into it instead and None is returned.
 
     One task of the local engine (a run of row groups starting at record ``first_row``) and one
     Spark partition each run this. Every batch's grade and sex are checked first; records with
@@ -429,12 +455,12 @@ def sum_batches(batches, by: Sequence[str], weight: str | None, *, engine: str =
     :class:`InputError` (with ``n_bad``, the number of bad records)."""
     from junheng.fitness import _fused
 
-    key_index: dict[tuple, int] = {}
+    fused = _use_fused(engine)
+    key_index: dict[tuple, int] = into.keys if into is not None and fused else {}
     issues: list[Issue] = []
     n_bad = 0
     row = first_row
-    fused = _use_fused(engine)
-    sums = _fused.Sums() if fused else None
+    sums = (into.sums if into is not None else _fused.Sums()) if fused else None
     chunks = []
     for batch in batches:
         if not batch.num_rows:
@@ -454,7 +480,7 @@ def sum_batches(batches, by: Sequence[str], weight: str | None, *, engine: str =
         exc.n_bad = n_bad  # type: ignore[attr-defined]
         raise exc
     if fused:
-        return list(key_index), sums.partials()
+        return None if into is not None else (list(key_index), sums.partials())
     return list(key_index), _scatter_sum(len(key_index), ((ids, p) for p, ids in chunks))
 
 

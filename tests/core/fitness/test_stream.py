@@ -274,3 +274,18 @@ def test_unsigned_keys_beyond_int64_are_the_files_keys(tmp_path, engine):
         streamed = summarize_parquet(path, by, batch_rows=500, threads=2, engine=engine)
         assert sorted(set(streamed["k"].to_list())) == sorted(values)
         _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), by))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_many_tasks_on_two_threads_give_the_in_memory_table(tmp_path, engine, weighted):
+    """More tasks than threads (the compiled engine adds a thread's tasks into one set of sums):
+    the table is the in-memory one, weighted or not."""
+    rng = np.random.default_rng(3)
+    recs = _recs(9_000, seed=4).with_columns(pl.Series("county", rng.choice(["a", "b", "c", "d"], 9_000)),
+                                             pl.Series("weight", rng.uniform(0.5, 3.0, 9_000)))
+    path = tmp_path / "r.parquet"
+    recs.write_parquet(path, row_group_size=400)  # 23 row groups: 8 tasks of 3
+    w = "weight" if weighted else None
+    streamed = summarize_parquet(path, ["county", "grade", "sex"], weight=w, batch_rows=150, threads=2, engine=engine)
+    _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), ["county", "grade", "sex"], weight=w))
