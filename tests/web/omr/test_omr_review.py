@@ -9,6 +9,7 @@ blocked by an open queue."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import cv2
@@ -16,21 +17,26 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from tests.web.omr.conftest import filled
+
 pytestmark = [pytest.mark.django_db, pytest.mark.integration,
               pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
 DPI = 150
 
 
-def _scan(session, tmp_path: Path, seed: int = 3) -> tuple[Path, str, dict, str]:
-    """A degraded scan of B1 filled by a random pupil; returns (file, 学籍号, answers, the faint bubble)."""
+def _scan(session, tmp_path: Path, seed: int = 3, pid: str | None = None) -> tuple[Path, str, dict, str]:
+    """A degraded scan of B1 filled by ``pid`` (default: the first pupil who sits ``session``); returns
+    (file, 学籍号, answers, the faint bubble)."""
     from junheng.materials import omr_corpus as oc
     from junheng_web.omr.services import session_layouts
+    from junheng_web.sampling.services import sitting_pupils
 
     (lay,) = session_layouts(session)
     rng = np.random.default_rng(seed)
-    img, pid, answers, _ = oc.fill(oc.render_blank(lay, DPI), lay, DPI, rng, half_share=0, erase_share=0,
-                                   blank_share=0)
+    pid = pid or sorted(sitting_pupils(session.site.cycle, session.site_id, session.subject)
+                        .values_list("pupil__student_id", flat=True))[0]
+    img, pid, answers, _ = filled(oc, lay, rng, pid, half_share=0, erase_share=0, blank_share=0)
     b = lay.bubbles()
     faint = next(v for v in "AB" if v != answers["I4"])
     r = b.filter((b["key"] == "I4") & (b["value"] == faint)).row(0, named=True)
@@ -281,3 +287,43 @@ def test_reading_the_first_upload_again_after_a_rescan_keeps_its_sheet_counted(c
     assert not Review.objects.filter(sheet=first, problem__contains="已读过").exists()
     assert Review.objects.filter(sheet__upload__name="room1-rescan.png", problem__contains="room1.png").exists()
     assert Answer.objects.filter(attempt__student_id=pid).count() == n_answers
+
+
+def test_a_sheet_naming_a_pupil_who_does_not_sit_the_session_is_queued_not_written(client, scanned, tmp_path):
+    """Session A (site A, 语文) sits county A's 语文 pupils.  A sheet uploaded for it that names
+    county B's pupil B0 (session B's) or county A's pupil A1 (sampled for 数学) must not write that
+    pupil's answers, nor hold their browser answers as a second channel: the sheet is queued for a
+    person with the id read and the rule, as an unreadable sheet is."""
+    from junheng_web.assessment.models import Booklet, Item
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.omr.models import Review, Sheet, Upload
+    from junheng_web.supervision.models import Flag
+
+    world, _path, _pid, _answers, _ = scanned
+    session = world.sessions["A"]
+    other, maths = world.pupils["B"][0].student_id, world.pupils["A"][1].student_id
+    # B0 answered in the browser in their own session: a sheet naming them in A would hold that
+    browser = Attempt.objects.create(session=world.sessions["B"], student_id=other,
+                                     booklet=Booklet.objects.get(code="B1"))
+    Answer.objects.create(id=uuid.uuid4(), attempt=browser, item=Item.objects.get(item_id="I1"), raw="C", seq=1,
+                          lease=1)
+    client.force_login(world.users["bob"])
+    for k, pid in enumerate((other, maths)):
+        folder = tmp_path / f"stray{k}"
+        folder.mkdir()
+        path, read_pid, _, _ = _scan(session, folder, seed=40 + k, pid=pid)
+        assert read_pid == pid
+        _upload(client, session, path)
+        sheet = Sheet.objects.get(upload__session=session, person_id=pid)
+        assert sheet.attempt is None and sheet.status != "read"
+        (review,) = Review.objects.filter(sheet=sheet)
+        assert review.kind == "sheet" and review.status == "open"
+        assert pid in review.problem and "not a pupil of this session" in review.problem
+        upload = Upload.objects.get(pk=sheet.upload_id)
+        (issue,) = [i for i in upload.issues if i.get("value") == pid]
+        assert "本场次" in issue["rule_zh"] and "not a pupil of this session" in issue["rule_en"]
+        assert issue["file"] == sheet.name
+    assert not Attempt.objects.filter(session=session).exists()
+    assert list(Answer.objects.filter(attempt__student_id=other).values_list("raw", flat=True)) == ["C"]
+    assert not Answer.objects.filter(attempt__student_id=maths).exists()
+    assert not Flag.objects.filter(kind="two_channels").exists()

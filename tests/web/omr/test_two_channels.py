@@ -19,6 +19,8 @@ import pytest
 from click.testing import CliRunner
 from django.urls import reverse
 
+from tests.web.omr.conftest import filled
+
 pytestmark = [pytest.mark.django_db, pytest.mark.integration,
               pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
 
@@ -27,15 +29,15 @@ DPI = 150
 
 @pytest.fixture
 def paper(world, tmp_path, b1):
-    """Booklet B1 built for session A, and a scan of B1 filled by a pupil (no uncertain bubble)."""
+    """Booklet B1 built for session A, and a scan of B1 filled by its pupil A0 (no uncertain bubble)."""
     from junheng.materials import omr_corpus as oc
     from junheng_web.omr.services import session_layouts
 
     (lay,) = session_layouts(world.sessions["A"])
     rng = np.random.default_rng(21)
     while True:  # a pupil whose sheet answers I1 and I4 (a blank would make the test weaker)
-        img, pid, answers, _ = oc.fill(oc.render_blank(lay, DPI), lay, DPI, rng, half_share=0, erase_share=0,
-                                       blank_share=0)
+        img, pid, answers, _ = filled(oc, lay, rng, world.pupils["A"][0].student_id, half_share=0, erase_share=0,
+                                      blank_share=0)
         if answers["I1"] != "A":
             break
     path = tmp_path / "room1.png"
