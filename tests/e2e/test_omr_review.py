@@ -32,6 +32,7 @@ def test_a_county_user_uploads_reviews_and_corrects(site_world, live_server, bro
     from junheng_web.delivery.models import Answer
     from junheng_web.omr.models import Review
     from junheng_web.registry.models import Region
+    from junheng_web.sampling.models import SampledSchool
     from junheng_web.testsites.models import TestSession, TestSite
 
     monkeypatch.setenv("JUNHENG_JOBS_EAGER", "1")
@@ -42,6 +43,7 @@ def test_a_county_user_uploads_reviews_and_corrects(site_world, live_server, bro
     now = timezone.now()
     session = TestSession.objects.create(site=site, subject="语文", room="1", starts_at=now - dt.timedelta(hours=2),
                                          ends_at=now - dt.timedelta(hours=1))
+    site.schools.add(SampledSchool.objects.get(cycle=cycle, school__code="4101020001"))  # who sits the session
     fixture.build(cycle, session, [site_world["pupils"][0].student_id], ["ACDEFGHJ"])
     path, pid, answers, faint = web_test._scan(session, tmp_path)
 

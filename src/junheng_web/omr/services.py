@@ -32,6 +32,7 @@ from junheng_web.assessment.models import Booklet
 from junheng_web.delivery.models import Answer, Attempt
 from junheng_web.delivery.services import booklet_items, open_lease
 from junheng_web.omr.models import Review, Sheet, Upload
+from junheng_web.sampling.services import sitting_pupils
 from junheng_web.supervision.models import CHANNEL_KIND, Flag
 from junheng_web.supervision.services import review_flag, store_channel_flag
 from junheng_web.testsites.models import TestSession
@@ -127,11 +128,24 @@ def _save_failed(path: Path, rel: Path) -> str:
     return str(rel)
 
 
+NOT_SITTING = ("不是本场次的学生", "not a pupil of this session")
+
+
+def sitting_ids(session: TestSession) -> set[str]:
+    """学籍号 of the pupils who sit ``session`` (``sampling.services.sitting_q``, the rule of the
+    seating plans and the proctor's view): the only pupils a sheet of the session may write for."""
+    return set(sitting_pupils(session.site.cycle, session.site_id, session.subject)
+               .values_list("pupil__student_id", flat=True))
+
+
 def read_upload(upload: Upload, progress=None) -> dict:
     """Read an upload's pages (the ``omr`` job): pages whose content the session already has are
     duplicates (not read again); the rest go through ``read_batch`` with every booklet's layout.
-    Running it again replaces what the previous run stored for this upload."""
+    A sheet naming a pupil who does not sit the session is neither written nor held: it is a failed
+    sheet in the review queue (:data:`NOT_SITTING`).  Running it again replaces what the previous
+    run stored for this upload."""
     session = upload.session
+    sitting = sitting_ids(session)
     layouts = session_layouts(session)
     booklets = {b.code: b for b in Booklet.objects.filter(cycle=session.site.cycle, subject=session.subject)}
     out_rel = Path("omr") / str(session.pk) / str(upload.pk)
@@ -143,7 +157,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
         hashes = [(name, p, _file_hash(p)) for name, p in pages]
         fresh = [(name, p) for name, p, h in hashes if h not in known]
         batch = read_batch(fresh, layouts, annotate_dir=_media(out_rel), progress=progress)
-        pupils = [p for p in batch.sheets["person_id"].to_list() if p]
+        pupils = [p for p in batch.sheets["person_id"].to_list() if p and p in sitting]
         # pupils who answered in the browser (before this upload's earlier sheets go: their answers are paper)
         online = set(browser_answers(session.site.cycle, session.subject, pupils)["person_id"]) if pupils else set()
         with transaction.atomic():
@@ -160,6 +174,11 @@ def read_upload(upload: Upload, progress=None) -> dict:
             files = dict(fresh)
             formats = {it.item_id: it.format for lay in layouts for it in lay.items}
             for row in batch.sheets.iter_rows(named=True):
+                if row["status"] == Sheet.Status.READ and row["person_id"] and row["person_id"] not in sitting:
+                    issue = _not_sitting(row)
+                    issues.append(issue.as_dict())
+                    row = {**row, "status": Sheet.Status.FAILED}
+                    batch.issues.append(issue)
                 _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
@@ -169,6 +188,15 @@ def read_upload(upload: Upload, progress=None) -> dict:
             "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
             "failed": sheets.filter(status=Sheet.Status.FAILED).count(),
             "reviews": Review.objects.filter(sheet__upload=upload).count(), "two_channels": held}
+
+
+def _not_sitting(row: dict) -> Issue:
+    """The issue of a read sheet (``file:page``, its QR code) whose 学籍号 is not one of the session's pupils."""
+    zh, en = NOT_SITTING
+    qr = row["qr"] or f"题本 {row['booklet'] or '?'}"
+    return Issue(f"答题卡 {qr} 上的学籍号{zh}，未写入作答：请核对学籍号或扫描所属的场次",
+                 f"the 学籍号 on sheet {qr} is {en}; nothing written: check the id or the session of the scan",
+                 file=row["sheet"], value=row["person_id"])
 
 
 def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
@@ -422,6 +450,10 @@ def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
             raise ParameterError("找不到该答题卡（已删除或重新读取？）/ the sheet is gone (deleted or read again?)")
         attempts = Attempt.objects.filter(session__site__cycle=cycle, session__subject=subject, student_id=pid)
         if choice == "paper":
+            if pid not in sitting_ids(sheet.session):  # a sheet held before this rule: never written
+                zh, en = NOT_SITTING
+                raise ParameterError(f"答题卡 {sheet.name} 上的学籍号 {pid} {zh}，不能以答题卡为准 / "
+                                     f"the 学籍号 {pid} on sheet {sheet.name} is {en}: the sheet cannot count")
             booklet = Booklet.objects.filter(cycle=cycle, subject=subject, code=sheet.booklet).first()
             if booklet is None:
                 raise ParameterError(f"没有题本 {sheet.booklet} / no booklet {sheet.booklet}")

@@ -256,3 +256,28 @@ def test_a_held_pupil_is_held_in_that_subject_only_when_every_subject_is_exporte
     frame = responses_frame(world.cycle, held=held_pupils(world.cycle))
     mine = frame.filter(pl.col("person_id") == pid)
     assert dict(zip(mine["item_id"], mine["raw"], strict=True)) == {"M1": "A"}
+
+
+def test_a_held_sheet_of_a_pupil_who_does_not_sit_its_session_cannot_count(world, b1):
+    """A sheet stored before the session's pupils were checked (read, naming county B's pupil B0 in
+    county A's session) with B0's browser answers is a two-channel flag: choosing the paper would
+    write B0's answers from another county's upload — refused, nothing written."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.omr.models import Sheet, Upload
+    from junheng_web.omr.services import check_channels, choose_channel
+    from junheng_web.supervision.models import Flag
+
+    other = world.pupils["B"][0].student_id
+    att = Attempt.objects.create(session=world.sessions["B"], student_id=other, booklet=b1["booklet"])
+    Answer.objects.create(id=uuid.uuid4(), attempt=att, item=b1["items"]["I1"], raw="C", seq=1, lease=1)
+    upload = Upload.objects.create(session=world.sessions["A"], name="room1.pdf", sha256="0" * 64, path="x")
+    Sheet.objects.create(upload=upload, session=world.sessions["A"], name="room1.pdf:1", sha256="e" * 64,
+                         status="read", booklet="B1", person_id=other, answers={"I1": "A"})
+    assert check_channels(world.cycle, "语文") == 1
+    flag = Flag.objects.get(kind="two_channels")
+    with pytest.raises(ParameterError, match="not a pupil of this session"):
+        choose_channel(flag, "paper", world.users["rita"], "答题卡为准")
+    assert list(Answer.objects.filter(attempt__student_id=other).values_list("raw", flat=True)) == ["C"]
+    flag.refresh_from_db()
+    assert flag.status == "open"
