@@ -300,6 +300,27 @@ def test_a_run_of_empty_seats_does_not_bridge_a_hole_in_the_recording():
     assert flags.select("kind", "start_s", "end_s", "severity").rows() == [("empty_seats", 52.0, 200.0, "warning")]
 
 
+def test_extra_person_and_no_proctor_runs_do_not_bridge_a_hole_either():
+    """The other people rules end a run at a hole too (window 4 s: a run begins and ends 2 samples
+    inside the stretch). 23 faces for 20 pupils (more than the proctor) in the last 100 s before a
+    600 s hole and the first 30 s after: [102, 200) is 98 s ≥ extra_min_s, the 28 s after it nothing;
+    one run would have been [102, 828). Likewise the proctor's face (1.8 × a pupil's) missing over
+    the same samples: no_proctor [102, 200) only."""
+    t = np.r_[np.arange(200.0), 800 + np.arange(200.0)]
+    faces = np.full(400, 20)
+    faces[100:230] = 23
+    counts = pl.DataFrame({"t_s": t, "faces": faces.astype(np.int32)})
+    flags = people_flags(counts, 20, PeopleParameters(window_s=4, extra_min_s=60))
+    assert flags.select("kind", "start_s", "end_s").rows() == [("extra_person", 102.0, 200.0)]
+
+    pupils = np.array([[0.1 + 0.15 * k, 0.5, 0.12 + 0.15 * k, 0.52, 0.9] for k in range(6)])
+    proctor = np.array([[0.5, 0.1, 0.536, 0.136, 0.9]])
+    boxes = [pupils if 100 <= k < 230 else np.vstack([pupils, proctor]) for k in range(400)]
+    counts = pl.DataFrame({"t_s": t, "faces": np.array([len(b) for b in boxes], np.int32)})
+    flags = box_flags(counts, boxes, PeopleParameters(window_s=4, no_proctor_min_s=60))
+    assert flags.select("kind", "start_s", "end_s").rows() == [("no_proctor", 102.0, 200.0)]
+
+
 def test_bad_parameters():
     with pytest.raises(ParameterError):
         PeopleParameters(empty_ratio=1.5)
