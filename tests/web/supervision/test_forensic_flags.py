@@ -161,3 +161,17 @@ def test_erasures_on_the_sessions_answer_sheets_are_answer_changes(world):
     changes = forensic_inputs(session)["changes"]
     assert changes is not None
     assert changes.rows() == [(a0, "I1", "A", "B")]
+
+    # a multiple mark ("*") or no answer next to a faint bubble is no answer changed to; a sheet held out
+    # of every attempt (attempt None, e.g. two channels) changed nothing the forensics score: the same
+    a1, a2 = (p.student_id for p in world.pupils["A"][1:3])
+    att1 = Attempt.objects.create(session=session, student_id=a1, booklet=built["booklet"])
+    marks = {"part": ["item"] * 8, "key": ["I2"] * 4 + ["I3"] * 4, "value": list("ABCD") * 2,
+             "darkness": [0.3, 0.9, 0.9, 0.0, 0.3, 0.0, 0.0, 0.0], "cover": [0.0, 1.0, 1.0, 0, 0.0, 0, 0, 0],
+             "confidence": [0.4, 1, 1, 1, 0.4, 1, 1, 1],
+             "state": ["faint", "mark", "mark", "blank", "faint", "blank", "blank", "blank"]}
+    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:2", sha256="2" * 64, status="read",
+                         booklet="B1", person_id=a1, attempt=att1, bubbles=marks, answers={"I2": "*", "I3": ""})
+    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:3", sha256="3" * 64, status="read",
+                         booklet="B1", person_id=a2, attempt=None, bubbles=bubbles, answers={"I1": "B", "I4": "A"})
+    assert forensic_inputs(session)["changes"].rows() == [(a0, "I1", "A", "B")]
