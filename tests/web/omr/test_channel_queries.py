@@ -70,3 +70,15 @@ def test_an_uploads_pupils_sheets_alone_are_read(crowd):
         assert check_channels(world.cycle, "语文", [pid]) == 1
     assert read["rows"] <= 2 * read["queries"] and read["queries"] <= 3  # the pupil's sheet, per query
     assert Flag.objects.get(kind="two_channels").person_id == pid
+
+
+def test_a_sheet_holding_the_pupils_attempt_under_another_id_still_wrote_paper_answers(crowd):
+    """The sheet's 学籍号 not the pupil's (unread, "", or misread) while its answers went into the
+    pupil's attempt (a reviewer chose it): the answers it wrote are still paper's, not the browser's."""
+    from junheng_web.omr.models import Sheet
+    from junheng_web.omr.services import browser_answers
+
+    world, pid, browser = crowd
+    Sheet.objects.filter(name="mine").update(person_id="")
+    got = browser_answers(world.cycle, "语文", [pid])
+    assert set(got["item_id"]) == {"I1", "I2"} and got.height == len(browser)

@@ -1,0 +1,75 @@
+"""The field rules of a result package's records and of a site package's contents, at their
+boundaries, worked by hand from the database's columns: student_id CharField(max_length=32), a
+PositiveIntegerField's largest value 2^31 − 1, a PositiveSmallIntegerField's 2^15 − 1; every key
+node.json must carry; a field a model does not have."""
+
+from __future__ import annotations
+
+import json
+import types
+import uuid
+
+import pytest
+
+from junheng.exceptions import InputError
+
+AT = "2026-05-10T09:00:00+08:00"
+
+
+def _results(**change) -> dict:
+    att = str(uuid.uuid4())
+    attempt = {"id": att, "session": 1, "student_id": "S" * 32, "booklet": 1, "started_at": AT, "submitted_at": None,
+               "lease": 2**31 - 1}
+    event = {"id": str(uuid.uuid4()), "session": 1, "student_id": "", "action": "pause", "minutes": 2**15 - 1,
+             "note": "", "by": "p" * 150, "at": AT}
+    data = {"attempts": [attempt], "leases": [{"attempt": att, "number": 0, "started_at": AT}], "answers": [],
+            "events": [event], "questionnaires_done": [[att, 1]]}
+    for where, value in change.items():
+        key, field = where.split("__")
+        (data[key][0] if isinstance(data[key][0], dict) else data[key])[field if field else 0] = value
+    return data
+
+
+def _bad(data) -> set:
+    from junheng_web.delivery.result_records import check_results
+
+    return {(i.column, i.value) for i in check_results(data, "A.jhresult")}
+
+
+def test_every_field_at_its_largest_allowed_value_passes():
+    assert _bad(_results()) == set()
+
+
+@pytest.mark.parametrize(("change", "column", "value"), [
+    ({"attempts__student_id": "S" * 33}, "attempts[1].student_id", "S" * 33),  # 33 characters > 32
+    ({"attempts__lease": 2**31}, "attempts[1].lease", str(2**31)),
+    ({"leases__number": -1}, "leases[1].number", "-1"),
+    ({"events__minutes": 2**15}, "events[1].minutes", str(2**15)),
+    ({"events__by": "p" * 151}, "events[1].by", "p" * 80),  # the value shown is cut at 80 characters
+    ({"attempts__started_at": "2026-05-10T09:00:00"}, "attempts[1].started_at", "2026-05-10T09:00:00"),
+])
+def test_one_past_each_boundary_is_named(change, column, value):
+    assert _bad(_results(**change)) == {(column, value)}
+
+
+def test_a_questionnaire_done_pair_must_name_an_attempt_uuid_and_an_id():
+    data = _results()
+    data["questionnaires_done"] = [["not-a-uuid", 1], [data["attempts"][0]["id"], 0]]
+    assert _bad(data) == {("questionnaires_done[1]", str(["not-a-uuid", 1])),
+                          ("questionnaires_done[2]", str([data["attempts"][0]["id"], 0]))}
+
+
+NODE_KEYS = ("site", "site_name", "cycle", "package_id", "site_key", "result_key", "tls_key", "tls_cert")
+
+
+@pytest.mark.parametrize("missing", NODE_KEYS)
+def test_a_site_package_without_a_node_key_or_with_an_unknown_field_is_refused_whole(missing):
+    from junheng_web.delivery.sitenode import NODE_FILE, RECORDS, _site_contents
+
+    node = {k: "x" for k in NODE_KEYS if k != missing}
+    records = [{"model": "registry.school", "pk": 1, "fields": {"name": "一中", "no_such_field": 1}}]
+    pkg = types.SimpleNamespace(files={NODE_FILE: json.dumps(node).encode(), RECORDS: json.dumps(records).encode()})
+    with pytest.raises(InputError) as got:
+        _site_contents(pkg, "A.jhsite")
+    assert {(i.file, i.column) for i in got.value.errors} == {("A.jhsite › node.json", missing),
+                                                              ("A.jhsite › records.json", "[1].no_such_field")}
