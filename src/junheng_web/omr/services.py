@@ -32,9 +32,8 @@ from junheng_web.assessment.models import Booklet
 from junheng_web.delivery.models import Answer, Attempt
 from junheng_web.delivery.services import booklet_items, open_lease
 from junheng_web.omr.models import Review, Sheet, Upload
-from junheng_web.sampling.services import sitting_pupils
 from junheng_web.supervision.models import CHANNEL_KIND, Flag
-from junheng_web.supervision.services import review_flag, store_channel_flag
+from junheng_web.supervision.services import review_flag, session_pupils, store_channel_flag
 from junheng_web.testsites.models import TestSession
 
 MAX_BYTES = 40 * 1024 * 1024  # one uploaded file
@@ -132,10 +131,9 @@ NOT_SITTING = ("不是本场次的学生", "not a pupil of this session")
 
 
 def sitting_ids(session: TestSession) -> set[str]:
-    """学籍号 of the pupils who sit ``session`` (``sampling.services.sitting_q``, the rule of the
-    seating plans and the proctor's view): the only pupils a sheet of the session may write for."""
-    return set(sitting_pupils(session.site.cycle, session.site_id, session.subject)
-               .values_list("pupil__student_id", flat=True))
+    """学籍号 of the pupils who sit ``session`` (``supervision.services.session_pupils``, the rule of
+    the seating plans and the proctor's view): the only pupils a sheet of the session may write for."""
+    return set(session_pupils(session).values_list("pupil__student_id", flat=True))
 
 
 def read_upload(upload: Upload, progress=None) -> dict:
