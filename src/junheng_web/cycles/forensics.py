@@ -78,22 +78,25 @@ def paper_changes(session: TestSession) -> pl.DataFrame | None:
     (``omr`` sits on this app's layer, so its sheets are reached through the session's relation.)"""
     from junheng.supervision import changes_from_omr
 
-    bubbles, responses = [], []
+    cols = ("part", "key", "value", "state")
+    bubbles = {c: [] for c in (*cols, "sheet")}
+    responses = {c: [] for c in ("item_id", "raw", "sheet", "person_id")}
     for pk, pid, bub, answers in (session.omr_sheets.filter(status="read", attempt__isnull=False)
                                   .exclude(person_id="").values_list("pk", "person_id", "bubbles", "answers")):
         if not bub or not answers:
             continue
-        bubbles.append(pl.DataFrame({c: bub[c] for c in ("part", "key", "value", "state")},
-                                    schema={c: pl.String for c in ("part", "key", "value", "state")})
-                       .with_columns(pl.lit(str(pk)).alias("sheet")))
-        responses.append(pl.DataFrame({"item_id": list(answers), "raw": [str(v) for v in answers.values()]},
-                                      schema={"item_id": pl.String, "raw": pl.String})
-                         .filter(~pl.col("raw").is_in(["", "*"]))
-                         .with_columns(pl.lit(str(pk)).alias("sheet"), pl.lit(pid).alias("person_id"),
-                                       pl.lit("erased").alias("status")))
-    if not bubbles:
+        for c in cols:
+            bubbles[c] += bub[c]
+        bubbles["sheet"] += [str(pk)] * len(bub["key"])
+        responses["item_id"] += list(answers)
+        responses["raw"] += [str(v) for v in answers.values()]
+        responses["sheet"] += [str(pk)] * len(answers)
+        responses["person_id"] += [pid] * len(answers)
+    if not bubbles["sheet"]:
         return None
-    return changes_from_omr(pl.concat(bubbles), pl.concat(responses))
+    return changes_from_omr(pl.DataFrame(bubbles, schema={c: pl.String for c in bubbles}),
+                            pl.DataFrame(responses, schema={c: pl.String for c in responses})
+                            .filter(~pl.col("raw").is_in(["", "*"])).with_columns(pl.lit("erased").alias("status")))
 
 
 def session_forensics(session: TestSession, params=None) -> dict:
