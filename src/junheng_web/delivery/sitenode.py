@@ -275,17 +275,7 @@ def _site_contents(pkg, name: str) -> tuple[dict, list]:
     """``node.json`` and ``records.json`` of a verified site package, every record checked
     (``result_records.check_site_records``); else one :class:`InputError` naming every bad field,
     raised before anything is loaded."""
-    parsed = {}
-    for member in (NODE_FILE, RECORDS):
-        where = f"{name} › {member}"
-        try:
-            parsed[member] = json.loads(pkg.files[member])
-        except KeyError:
-            raise InputError(Issue("测试点数据包中缺少此文件", "the site package lacks this file", file=where)) from None
-        except ValueError as exc:
-            raise InputError(Issue("不是有效的 UTF-8 JSON", "not valid UTF-8 JSON", file=where,
-                                   value=str(exc)[:120])) from None
-    node, records = parsed[NODE_FILE], parsed[RECORDS]
+    node, records = _member_json(pkg, NODE_FILE, name), _member_json(pkg, RECORDS, name)
     issues = check_site_records(records, name, RECORDS)
     missing = [key for key in ("site", "site_name", "cycle", "package_id", "site_key", "result_key", "tls_key",
                                "tls_cert") if not isinstance(node, dict) or not isinstance(node.get(key), str)]
@@ -446,17 +436,23 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     return {"site": site_code, "again": not first, **{k: after[k] - before[k] for k in after}}
 
 
+def _member_json(pkg, member: str, name: str):
+    """The file ``member`` of the opened package ``name`` as parsed JSON; a missing member or one that
+    is not UTF-8 JSON is an :class:`InputError` naming the package and the member."""
+    where = f"{name} › {member}"
+    try:
+        return json.loads(pkg.files[member])
+    except KeyError:
+        raise InputError(Issue("数据包中缺少此文件", "the package lacks this file", file=where)) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise InputError(Issue("不是有效的 UTF-8 JSON", "not valid UTF-8 JSON", file=where,
+                               value=str(exc)[:120])) from None
+
+
 def _checked_records(pkg, name: str) -> dict:
     """``results.json`` of a verified result package, every field checked (``result_records``);
     else one :class:`InputError` naming every bad field — raised before anything is written."""
-    where = f"{name} › {MEMBER}"
-    try:
-        data = json.loads(pkg.files[MEMBER])
-    except KeyError:
-        raise InputError(Issue("结果数据包中缺少记录文件", "the result package holds no records file", file=where)) from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise InputError(Issue("记录文件不是有效的 UTF-8 JSON", "the records file is not valid UTF-8 JSON", file=where,
-                               value=str(exc)[:120])) from None
+    data = _member_json(pkg, MEMBER, name)
     _refuse(check_results(data, name), name)
     return data
 

@@ -73,3 +73,23 @@ def test_a_site_package_without_a_node_key_or_with_an_unknown_field_is_refused_w
         _site_contents(pkg, "A.jhsite")
     assert {(i.file, i.column) for i in got.value.errors} == {("A.jhsite › node.json", missing),
                                                               ("A.jhsite › records.json", "[1].no_such_field")}
+
+
+@pytest.mark.parametrize("files", [{}, {"results.json": b"{not json"}, {"results.json": "\u5b66".encode("utf-16")}])
+def test_a_result_package_without_its_records_or_with_no_json_names_the_package_and_member(files):
+    from junheng_web.delivery.sitenode import _checked_records
+
+    with pytest.raises(InputError) as got:
+        _checked_records(types.SimpleNamespace(files=files), "A.jhresult")
+    assert [i.file for i in got.value.errors] == ["A.jhresult › results.json"]
+
+
+@pytest.mark.parametrize("member", ["node.json", "records.json"])
+def test_a_site_package_missing_a_member_names_the_package_and_that_member(member):
+    from junheng_web.delivery.sitenode import NODE_FILE, RECORDS, _site_contents
+
+    files = {NODE_FILE: json.dumps({k: "x" for k in NODE_KEYS}).encode(), RECORDS: b"[]"}
+    del files[member]
+    with pytest.raises(InputError) as got:
+        _site_contents(types.SimpleNamespace(files=files), "A.jhsite")
+    assert [i.file for i in got.value.errors] == [f"A.jhsite › {member}"]
