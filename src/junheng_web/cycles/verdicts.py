@@ -17,7 +17,6 @@ from pathlib import Path
 
 import polars as pl
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from junheng_web.accounts.scoping import restrict
 from junheng_web.assessment.models import PupilScore
 from junheng_web.assessment.scores import scores_frame
 from junheng_web.cycles.dashboards import trend
+from junheng_web.registry.freshness import once
 from junheng_web.registry.importers import fetch_frame
 from junheng_web.registry.models import Cycle, Region, School
 from junheng_web.sampling.models import WeightSet
@@ -77,8 +77,8 @@ def _stamp(cycle: Cycle) -> str:
 
 def province_tables(cycle: Cycle) -> dict:
     """:func:`compute_tables`, cached until the schools, the cycle's scores or weights, or the
-    checklist change."""
-    return cache.get_or_set(_stamp(cycle), lambda: compute_tables(cycle), 3600)
+    checklist change; computed by one request while the others wait (registry.freshness.once)."""
+    return once(_stamp(cycle), lambda: compute_tables(cycle), 3600)
 
 
 def compute_tables(cycle: Cycle) -> dict:

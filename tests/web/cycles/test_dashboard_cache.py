@@ -464,3 +464,15 @@ def test_a_waiter_computes_when_the_computing_request_fails_or_never_finishes(sh
     t = time.monotonic()
     assert once("stuck", lambda: "computed anyway", 60, wait=0.3) == "computed anyway"
     assert 0.3 <= time.monotonic() - t < 5
+
+
+def test_requests_that_miss_the_province_tables_at_once_compute_them_once(shared_cache, monkeypatch):
+    """The verdict tables (cycles.verdicts.province_tables) go through the same single flight as the
+    dashboards' figures: four requests finding them missing cost one computation, not four."""
+    from junheng_web.cycles import verdicts
+
+    calls = []
+    monkeypatch.setattr(verdicts, "_stamp", lambda cycle: "junheng:verdicts:test")
+    monkeypatch.setattr(verdicts, "compute_tables", lambda cycle: _slow(calls, {"units": 3})())
+    assert _at_once(4, lambda: verdicts.province_tables(None)) == [{"units": 3}] * 4
+    assert calls == [1]
