@@ -106,15 +106,10 @@ def ensure_regions() -> int:
 
 
 def _school_ids(codes: list[str]) -> dict[str, int]:
-    """学校标识码 → id of those of ``codes`` that are registered, in chunks of 5,000 (SQLite takes
-    at most 32,766 parameters): a roster names a county's schools, the province has ~29,000, and
-    a roster import asks once per file."""
-    out: dict[str, int] = {}
-    for k in range(0, len(codes), 5000):
-        chunk = codes[k:k + 5000]
-        out.update(importers.fetch_pairs(f"SELECT code, id FROM {School._meta.db_table} "
-                                         f"WHERE code IN ({', '.join(['%s'] * len(chunk))})", chunk))
-    return out
+    """学校标识码 → id of those of ``codes`` that are registered (``importers.fetch_rows_in``): a
+    roster names a county's schools, the province has ~29,000, and a roster import asks once per file."""
+    return dict(importers.fetch_rows_in(f"SELECT code, id FROM {School._meta.db_table} WHERE code IN ({{values}})",
+                                        codes))
 
 
 def _county_ids() -> dict[str, int]:
@@ -298,16 +293,10 @@ def _outside_issues(raw, frame: pl.DataFrame, outside: set[int]) -> list[Issue]:
 def _registered_elsewhere(frame: pl.DataFrame) -> pl.DataFrame:
     """The 学籍号 of ``frame`` (with ``school_id``) registered at another school: student_id, school, code, name."""
     want = dict(zip(frame["student_id"].to_list(), frame["school_id"].to_list()))
-    ids, out = sorted(want), []
     p, s = Pupil._meta.db_table, School._meta.db_table
-    # plain SQL in chunks (SQLite takes at most 32,766 parameters): the ORM's ``__in`` prepares
-    # every one of a roster's ten thousand values in Python, the largest cost of a roster import
-    for k in range(0, len(ids), 5000):
-        chunk = ids[k:k + 5000]
-        rows = importers.fetch_rows(
-            f"SELECT p.student_id, p.school_id, o.code, o.name FROM {p} p JOIN {s} o ON o.id = p.school_id "
-            f"WHERE p.student_id IN ({', '.join(['%s'] * len(chunk))})", chunk)
-        out += [(sid, pk, code, name) for sid, pk, code, name in rows if want[sid] != pk]
+    rows = importers.fetch_rows_in(f"SELECT p.student_id, p.school_id, o.code, o.name FROM {p} p JOIN {s} o "
+                                   "ON o.id = p.school_id WHERE p.student_id IN ({values})", sorted(want))
+    out = [(sid, pk, code, name) for sid, pk, code, name in rows if want[sid] != pk]
     return pl.DataFrame(out, schema={"student_id": pl.String, "school": pl.Int64, "code": pl.String, "name": pl.String},
                         orient="row")
 

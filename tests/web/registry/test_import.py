@@ -195,3 +195,15 @@ def test_a_change_from_blank_to_a_value_and_back_counts_as_updated(tmp_path, mak
     r = services.import_schools(make.write_csv(tmp_path / "c.csv", headers, rows))
     assert (r.created, r.updated, r.unchanged) == (0, 1, 1)
     assert School.objects.get(code=make.SCHOOL_A).teaching_area_m2 is None
+
+
+def test_a_lookup_in_chunks_returns_the_rows_of_every_chunk(registered):
+    """``importers.fetch_rows_in`` (the roster's school and 学籍号 lookups): two schools asked one
+    a statement, with a code that is not registered between them, come back both."""
+    from junheng_web.registry.importers import fetch_rows_in
+
+    sql = f"SELECT code, name FROM {School._meta.db_table} WHERE code IN ({{values}})"
+    codes = sorted(School.objects.values_list("code", flat=True))
+    got = fetch_rows_in(sql, [codes[0], "9999999999", codes[1]], chunk=1)
+    assert sorted(got) == sorted(School.objects.values_list("code", "name"))
+    assert fetch_rows_in(sql, []) == []
