@@ -20,7 +20,7 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _runs, check_thresholds
-from junheng.supervision.frames import media_arg
+from junheng.supervision.frames import media_arg, read_up_to
 
 AUDIO_KINDS = ("sound",)
 RATE = 8000
@@ -87,8 +87,8 @@ def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None
         try:
             while limit is None or n < limit:
                 want = 256 if limit is None else min(256, limit - n)
-                buf = _read_full(proc.stdout, want * size * 2)
-                pcm = np.frombuffer(buf[: len(buf) // (2 * size) * 2 * size], dtype="<i2").astype(np.int64)
+                buf = read_up_to(proc.stdout, want * size * 2)
+                pcm = np.frombuffer(buf, dtype="<i2", count=len(buf) // (2 * size) * size).astype(np.int64)  # whole windows, no copy
                 if len(pcm):
                     sums.append((pcm.reshape(-1, size) ** 2).sum(axis=1))
                     n += len(pcm) // size
@@ -111,18 +111,6 @@ def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None
     rms = np.sqrt(np.concatenate(sums) / size) / 32768.0
     level = np.where(rms > 0, 20 * np.log10(np.maximum(rms, 1e-12)), SILENCE_DB)
     return pl.DataFrame({"t_s": np.arange(n) * size / RATE, "level_db": np.maximum(level, SILENCE_DB)})
-
-
-def _read_full(stream, size: int) -> bytes:
-    """Up to ``size`` bytes of ``stream``: fewer only at its end."""
-    parts, got = [], 0
-    while got < size:
-        chunk = stream.read(size - got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
 
 
 def audio_flags(levels: pl.DataFrame, params: AudioParameters | None = None) -> pl.DataFrame:

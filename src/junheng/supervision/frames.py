@@ -332,8 +332,8 @@ class _FFmpegSampler:
             echo_reader.start()
         try:
             while True:
-                buf = _read_exactly(proc.stdout, size)
-                if buf is None:
+                buf = read_up_to(proc.stdout, size)
+                if len(buf) < size:  # the end (a part frame is dropped)
                     break
                 stamp = stamps.get(timeout=60)
                 try:
@@ -411,15 +411,18 @@ def _widen_pipe(stream, size: int) -> None:
         pass
 
 
-def _read_exactly(stream, size: int) -> bytearray | None:
-    """``size`` bytes read straight into one new buffer (no joining of pieces); None at the end."""
+def read_up_to(stream, size: int) -> bytearray:
+    """Up to ``size`` bytes of ``stream`` read straight into one new buffer (no joining of pieces):
+    fewer only at its end."""
     buf = bytearray(size)
-    view, got = memoryview(buf), 0
-    while got < size:
-        n = stream.readinto(view[got:])
-        if not n:
-            return None
-        got += n
+    got = 0
+    with memoryview(buf) as view:
+        while got < size:
+            n = stream.readinto(view[got:])
+            if not n:
+                break
+            got += n
+    del buf[got:]
     return buf
 
 
