@@ -374,7 +374,7 @@ class _FFmpegSampler:
         size = ECHO[0] * ECHO[1]
         m = min(len(self._echo_times), len(self._echo_data) // size)
         times = np.asarray(self._echo_times[:m], dtype=np.float64) - self.start
-        data = np.frombuffer(bytes(self._echo_data[:m * size]), dtype=np.uint8).reshape(m, size)
+        data = np.frombuffer(self._echo_data, dtype=np.uint8, count=m * size).reshape(m, size)  # a view: data[order] copies
         keep = np.flatnonzero(np.isfinite(times))  # frames without a time stamp cannot be placed
         order = keep[np.argsort(times[keep], kind="stable")]  # _echoes searches the times: sorted
         return times[order], data[order]
