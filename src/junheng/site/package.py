@@ -57,7 +57,13 @@ KINDS = ("site", "result")
 UNLOCK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters without 0/O, 1/I
 UNLOCK_GROUPS, UNLOCK_GROUP = 4, 5  # 20 characters: 100 bits
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
-MAX_PACKAGE = 512 * 1024 * 1024  # bytes of a package or its unpacked payload
+# The largest real package, with a 4x margin (docs/guide/delivery.md, "How large a package may
+# be"): a province's biggest test site has 300 pupils (the average is 168,000 / 5,800 = 29; a node
+# is load-tested with 300); its result package holds ~76 kB of JSON a pupil (36 choice changes of
+# <= 277 B, 40 text saves of ~300 B + 100 characters, 90 questionnaire changes of <= 329 B), so
+# 300 x 76 kB = 23 MB, and 4 x 23 MB = 92 MB <= 96 MiB.  A site package is smaller (~2 kB a pupil
+# and the booklets' items).  One limit for the file and for the members unpacked, each and all.
+MAX_PACKAGE = 96 * 2**20
 
 
 class PackageError(ParameterError):
@@ -163,14 +169,32 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.3g} MB"
+
+
 def _unzip(blob: bytes, what: str) -> dict[str, bytes]:
+    """The members of the payload ``blob``, refused by their declared sizes before any is
+    unpacked (``zipfile`` stops a member at its declared size, and a member longer than declared
+    fails its CRC: a damaged package)."""
+    damaged = PackageError(f"{what} 已损坏，不是完整的数据包 / {what} is damaged: not a complete package")
     try:
-        with zipfile.ZipFile(io.BytesIO(blob)) as z:
-            if sum(i.file_size for i in z.infolist()) > MAX_PACKAGE:
-                raise PackageError(f"{what} 解压后过大 / {what} unpacks to more than {MAX_PACKAGE} bytes")
-            return {i.filename: z.read(i) for i in z.infolist()}
+        z = zipfile.ZipFile(io.BytesIO(blob))
     except (zipfile.BadZipFile, EOFError, ValueError):
-        raise PackageError(f"{what} 已损坏，不是完整的数据包 / {what} is damaged: not a complete package") from None
+        raise damaged from None
+    with z:
+        total = sum(i.file_size for i in z.infolist())
+        if total > MAX_PACKAGE:  # (outside the try: a PackageError is a ValueError too)
+            big = max(z.infolist(), key=lambda i: i.file_size)
+            raise PackageError(
+                f"{what} 解压后有 {_mb(total)}（最大的文件 {big.filename}：{_mb(big.file_size)}），超过数据包的上限 "
+                f"{_mb(MAX_PACKAGE)}，未解压，拒绝使用 / {what} unpacks to {_mb(total)} (its largest file "
+                f"{big.filename}: {_mb(big.file_size)}), more than a package may hold ({_mb(MAX_PACKAGE)}): "
+                "refused before unpacking")
+        try:
+            return {i.filename: z.read(i) for i in z.infolist()}
+        except (zipfile.BadZipFile, EOFError, ValueError):
+            raise damaged from None
 
 
 def _aad(manifest: dict) -> bytes:
@@ -203,16 +227,18 @@ def seal(files: dict[str, bytes], *, kind: str, site: str, cycle: str, signer: E
     return MAGIC + len(head).to_bytes(4, "big") + head + signer.sign(head) + payload
 
 
-def _parts(blob: bytes, what: str) -> tuple[bytes, dict, bytes, bytes]:
+def _parts(blob: bytes, what: str) -> tuple[bytes, dict, bytes, memoryview]:
     """``(manifest bytes, manifest, signature, payload)`` of a package, *not yet verified*."""
     if len(blob) > MAX_PACKAGE:
-        raise PackageError(f"{what} 过大 / {what} is larger than {MAX_PACKAGE} bytes")
+        raise PackageError(f"{what} 有 {_mb(len(blob))}，超过数据包的上限 {_mb(MAX_PACKAGE)}，拒绝使用 / {what} is "
+                           f"{_mb(len(blob))}, more than a package may be ({_mb(MAX_PACKAGE)}): refused")
+    view = memoryview(blob)  # the payload is a view, not a copy of the package's bytes
     try:
         if not blob.startswith(MAGIC):
             raise ValueError
         n = int.from_bytes(blob[len(MAGIC):len(MAGIC) + 4], "big")
         start = len(MAGIC) + 4
-        head, signature, payload = blob[start:start + n], blob[start + n:start + n + 64], blob[start + n + 64:]
+        head, signature, payload = blob[start:start + n], blob[start + n:start + n + 64], view[start + n + 64:]
         manifest = json.loads(head)
         if (len(signature) != 64 or not isinstance(manifest, dict) or manifest.get("format") != FORMAT
                 or manifest.get("kind") not in KINDS):
@@ -299,8 +325,9 @@ def read_package(path: Path) -> bytes:
         if not path.is_file():
             raise PackageError(f"找不到数据包文件 {path.name} / package file not found: {path.name}") from None
         size = path.stat().st_size
-        raise PackageError(f"{path.name} 过大（{size} 字节，上限 {MAX_PACKAGE}），不是数据包 / {path.name} is "
-                           f"{size} bytes, more than a package may be ({MAX_PACKAGE}): refused") from None
+        raise PackageError(f"{path.name} 有 {_mb(size)}（{size} 字节），超过数据包的上限 {_mb(MAX_PACKAGE)}，未读取，"
+                           f"拒绝使用 / {path.name} is {_mb(size)} ({size} bytes), more than a package may be "
+                           f"({_mb(MAX_PACKAGE)}): refused before reading") from None
 
 
 def write_package(blob: bytes, path: Path) -> Path:

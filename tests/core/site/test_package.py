@@ -149,7 +149,7 @@ def test_a_file_larger_than_a_package_is_refused_by_its_size_before_it_is_read(t
     big.write_bytes(b"x" * 65)
     assert read_package(small) == b"x" * 64
     monkeypatch.setattr(type(big), "read_bytes", lambda self: pytest.fail("read before the size was checked"))
-    with pytest.raises(PackageError, match="过大"):
+    with pytest.raises(PackageError, match="超过数据包的上限"):
         read_package(big)
 
 
@@ -165,6 +165,77 @@ def test_a_package_is_read_through_junheng_io(tmp_path, monkeypatch):
     real = junheng.io.read_bytes
     monkeypatch.setattr("junheng.site.package.read_bytes", lambda p, **kw: seen.append(kw["limits"]) or real(p, **kw))
     assert read_package(path) == b"x" * 10
-    assert seen[0].max_file_bytes == 512 * 1024 * 1024
+    assert seen[0].max_file_bytes == 96 * 2**20
     with pytest.raises(PackageError, match="找不到数据包文件 b.jhresult"):
         read_package(tmp_path / "b.jhresult")
+
+
+def test_an_oversized_package_file_is_refused_naming_it_and_the_limit_without_reading_it(tmp_path):
+    """A package file one byte over the limit (a sparse file: nothing is written to disk) is refused
+    by its size; the refusal names the file and the limit, and the read allocates almost nothing."""
+    import tracemalloc
+
+    from junheng.site import read_package
+    from junheng.site.package import MAX_PACKAGE
+
+    assert MAX_PACKAGE == 96 * 2**20  # the arithmetic in docs/guide/delivery.md
+    big = tmp_path / "T41.jhresult"
+    with big.open("wb") as f:
+        f.truncate(MAX_PACKAGE + 1)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageError) as err:
+            read_package(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
+    assert "T41.jhresult" in str(err.value) and "96 MB" in str(err.value) and "超过数据包的上限" in str(err.value)
+
+
+def _zip_of_zeros(name: str, size: int, declared: int | None = None) -> bytes:
+    """A one-member zip of ``size`` zero bytes written in 64 kB pieces (never held whole); its
+    headers say ``declared`` bytes when given (a zip that lies about its size)."""
+    import io
+    import struct
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z, z.open(name, "w", force_zip64=False) as f:
+        for _ in range(size // 65536):
+            f.write(bytes(65536))
+    blob = bytearray(buf.getvalue())
+    if declared is not None:
+        struct.pack_into("<I", blob, 22, declared)  # the local header's uncompressed size
+        cd = blob.rindex(b"PK\x01\x02")
+        struct.pack_into("<I", blob, cd + 24, declared)  # the central directory's
+    return bytes(blob)
+
+
+def test_a_member_over_the_limit_is_refused_by_its_declared_size_before_it_is_unpacked(centre, monkeypatch):
+    import tracemalloc
+
+    import junheng.site.package as package
+
+    monkeypatch.setattr(package, "MAX_PACKAGE", 2**20)
+    monkeypatch.setattr(package, "_zip", lambda files: _zip_of_zeros("results.json", 8 * 2**20))
+    blob = seal({}, kind="result", site="T41", cycle="c", signer=centre, key=bytes(32), issued_at=NOW)
+    assert len(blob) < 2**16  # 8 MB of zeros deflate to a few kB
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageError) as err:
+            open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32), now=NOW)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
+    assert "results.json" in str(err.value) and "8 MB" in str(err.value) and "1 MB" in str(err.value)
+
+
+def test_a_member_longer_than_it_declares_is_damaged_and_never_unpacked_past_its_declared_size(centre, monkeypatch):
+    import junheng.site.package as package
+
+    monkeypatch.setattr(package, "_zip", lambda files: _zip_of_zeros("results.json", 4 * 2**20, declared=100))
+    blob = seal({}, kind="result", site="T41", cycle="c", signer=centre, key=bytes(32), issued_at=NOW)
+    with pytest.raises(PackageError, match="已损坏"):
+        open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32), now=NOW)
