@@ -14,6 +14,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template, render_to_string
+from django.template.loader_tags import ExtendsNode, IncludeNode
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -70,18 +71,37 @@ def _progress_key(cycle: Cycle, region: Region | None, top: Region | None, versi
     return version and f"{cycle.pk}:{region.pk if region else 'all'}:{top.pk if top else 'province'}:{version}"
 
 
-# the templates the cached bodies are rendered from, with what they include
-BODY_TEMPLATES = ("cycles/_progress_body.html", "cycles/_dashboard_body.html", "cycles/_academic_body.html",
-                  "cycles/_progress_table.html", "cycles/_academic_row.html", "tables/_crumbs.html")
+# the templates the cached bodies are rendered from; what they include or extend is found in them
+BODY_ROOTS = ("cycles/_progress_body.html", "cycles/_dashboard_body.html", "cycles/_academic_body.html")
+
+
+def body_templates(roots=BODY_ROOTS) -> list[str]:
+    """``roots`` and every template they include or extend, at any depth (from the parsed templates:
+    an include added to a body is digested without a list to keep).  An include whose name is not
+    written in the template (a variable) is refused: the digest could not follow it."""
+    found, todo = [], list(roots)
+    while todo:
+        name = todo.pop(0)
+        if name in found:
+            continue
+        found.append(name)
+        nodelist = get_template(name).template.nodelist
+        for node in [*nodelist.get_nodes_by_type(IncludeNode), *nodelist.get_nodes_by_type(ExtendsNode)]:
+            target = (node.template if isinstance(node, IncludeNode) else node.parent_name).var
+            if not isinstance(target, str):
+                raise TypeError(f"{name}: a cached body includes a template named by a variable ({target}); "
+                                "name it in the template so that the cache key can follow it")
+            todo.append(target)
+    return found
 
 
 @functools.cache
 def _templates_digest() -> str:
-    """A digest of :data:`BODY_TEMPLATES`' sources, part of every body's key: the cache outlives a
+    """A digest of :func:`body_templates`' sources, part of every body's key: the cache outlives a
     process (on PostgreSQL it is a database table), and an upgrade that changes a template must not
     be served the previous release's HTML under the same figures' version."""
     h = hashlib.sha256()
-    for name in BODY_TEMPLATES:
+    for name in body_templates():
         h.update(get_template(name).template.source.encode())
     return h.hexdigest()[:16]
 

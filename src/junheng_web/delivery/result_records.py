@@ -19,14 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
+
 from junheng.exceptions import Issue
-from junheng_web.delivery.models import Answer, Attempt, ProctorEvent, QuestionnaireAnswer
+from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer
 
 MEMBER = "results.json"
-INT32 = 2**31 - 1  # PositiveIntegerField
-INT16 = 2**15 - 1  # PositiveSmallIntegerField
 BIGINT = 2**63 - 1
-ACTIONS = tuple(a for a, _ in ProctorEvent.ACTIONS)
 
 
 def _is_uuid(v) -> bool:
@@ -71,8 +71,6 @@ def _time(null: bool = False):
 
 UUID = (_is_uuid, "应为 UUID", "must be a UUID")
 ID = (_whole(1, BIGINT), "应为正整数编号", "must be a positive whole-number id")
-COUNT = (_whole(0, INT32), f"应为 0–{INT32} 的整数", f"must be a whole number 0–{INT32}")
-MINUTES = (_whole(0, INT16, null=True), f"应为空或 0–{INT16} 的整数", f"must be empty or a whole number 0–{INT16}")
 TIME = (_time(), "应为带时区的 ISO 8601 时间", "must be an ISO 8601 time with a UTC offset")
 TIME_OR_NULL = (_time(null=True), "应为空或带时区的 ISO 8601 时间", "must be empty or an ISO 8601 time with a UTC offset")
 TEXT = (_text(), "应为文本（不含 NUL 字符）", "must be text (without NUL)")
@@ -83,22 +81,61 @@ def _short(model, field: str):
     return (_text(n), f"应为至多 {n} 个字符的文本（不含 NUL 字符）", f"must be text of at most {n} characters (without NUL)")
 
 
-ACTION = (lambda v: v in ACTIONS, "应为监考操作之一：" + "、".join(ACTIONS), "must be a proctor action: " + ", ".join(ACTIONS))
+def _rule(field) -> tuple:
+    """The check of one model field's value in ``results.json``, from the field itself: its type,
+    its portable integer range (Django's ``integer_field_ranges``, which every supported database
+    holds), its length, whether it may be empty, its choices; a foreign key by its target's key."""
+    if field.is_relation:
+        return UUID if isinstance(field.target_field, models.UUIDField) else ID
+    if isinstance(field, models.UUIDField):
+        return UUID
+    if isinstance(field, models.DateTimeField):
+        return TIME_OR_NULL if field.null else TIME
+    if field.choices:
+        codes = tuple(code for code, _ in field.choices)
+        return (lambda v: v in codes, "应为以下之一：" + "、".join(codes), "must be one of: " + ", ".join(codes))
+    if isinstance(field, models.IntegerField):
+        lo, hi = BaseDatabaseOperations.integer_field_ranges[field.get_internal_type()]
+        if field.null:
+            return (_whole(lo, hi, null=True), f"应为空或 {lo}–{hi} 的整数", f"must be empty or a whole number {lo}–{hi}")
+        return (_whole(lo, hi), f"应为 {lo}–{hi} 的整数", f"must be a whole number {lo}–{hi}")
+    if isinstance(field, models.CharField):
+        return _short(field.model, field.name)
+    if isinstance(field, models.TextField):
+        return TEXT
+    raise TypeError(f"no rule for {field.model.__name__}.{field.name} ({type(field).__name__}): add one to _rule")
 
-# the record lists of results.json, each field with its rule; required lists first
-ITEM = Answer.item.field.related_model  # the bank's Item: an answer names its item_id
+
+# The record lists of results.json, required lists first: each list's model, whose fields are the
+# records' keys (all but an automatic id) — the one definition ``sitenode.export_results`` writes by
+# (:func:`export_row`) and :func:`check_results` checks by.  An answer names its item by the bank's
+# ``item_id``, not the row's key.
+ITEM = Answer.item.field.related_model
+MODELS = {"attempts": Attempt, "leases": Lease, "answers": Answer, "events": ProctorEvent,
+          "questionnaire_answers": QuestionnaireAnswer}
+BY_REFERENCE = {(Answer, "item"): ("item_id", _short(ITEM, "item_id"))}  # key → (the target's field, rule)
+
+
+def record_fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+
+
 FIELDS: dict[str, dict[str, tuple]] = {
-    "attempts": {"id": UUID, "session": ID, "student_id": _short(Attempt, "student_id"), "booklet": ID,
-                 "started_at": TIME, "submitted_at": TIME_OR_NULL, "lease": COUNT},
-    "leases": {"attempt": UUID, "number": COUNT, "started_at": TIME},
-    "answers": {"id": UUID, "attempt": UUID, "item": _short(ITEM, "item_id"), "raw": TEXT, "seq": COUNT,
-                "lease": COUNT, "client_at": TIME_OR_NULL, "received_at": TIME},
-    "events": {"id": UUID, "session": ID, "student_id": _short(ProctorEvent, "student_id"), "action": ACTION,
-               "minutes": MINUTES, "note": TEXT, "by": _short(ProctorEvent, "by"), "at": TIME},
-    "questionnaire_answers": {"id": UUID, "attempt": UUID, "questionnaire": ID,
-                              "item": _short(QuestionnaireAnswer, "item"), "raw": _short(QuestionnaireAnswer, "raw"),
-                              "seq": COUNT, "lease": COUNT, "client_at": TIME_OR_NULL, "received_at": TIME},
-}
+    key: {f.name: BY_REFERENCE.get((model, f.name), (None, None))[1] or _rule(f) for f in record_fields(model)}
+    for key, model in MODELS.items()}
+
+
+def export_row(obj) -> dict:
+    """The record of ``obj`` in ``results.json``: its fields (:data:`MODELS`) as JSON values — a
+    key or UUID as text, a time in ISO 8601, a foreign key as its target's key."""
+    out = {}
+    for f in record_fields(type(obj)):
+        ref = BY_REFERENCE.get((type(obj), f.name))
+        v = getattr(getattr(obj, f.name), ref[0]) if ref else getattr(obj, f.attname)
+        out[f.name] = (v.isoformat() if isinstance(v, dt.datetime) else str(v) if isinstance(v, uuid.UUID) else v)
+    return out
+
+
 REQUIRED = ("attempts", "leases", "answers", "events")
 
 

@@ -57,7 +57,13 @@ from junheng.site import (
 from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
 from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer, SiteResult
 from junheng_web.delivery.questionnaire import finish
-from junheng_web.delivery.result_records import MEMBER, check_results, check_site_records, unknown_references
+from junheng_web.delivery.result_records import (
+    MEMBER,
+    check_results,
+    check_site_records,
+    export_row,
+    unknown_references,
+)
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry.admin import mask_name
 from junheng_web.registry.models import Cycle, Pupil, Region, School
@@ -321,23 +327,13 @@ def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dic
     attempts = Attempt.objects.filter(session__in=sessions)
     answers = Answer.objects.filter(attempt__in=attempts).select_related("item")
     records = {
-        "attempts": [{"id": str(a.pk), "session": a.session_id, "student_id": a.student_id, "booklet": a.booklet_id,
-                      "started_at": _iso(a.started_at), "submitted_at": _iso(a.submitted_at), "lease": a.lease}
-                     for a in attempts],
-        "leases": [{"attempt": str(lease.attempt_id), "number": lease.number, "started_at": _iso(lease.started_at)}
-                   for lease in Lease.objects.filter(attempt__in=attempts)],
-        "answers": [{"id": str(a.pk), "attempt": str(a.attempt_id), "item": a.item.item_id, "raw": a.raw, "seq": a.seq,
-                     "lease": a.lease, "client_at": _iso(a.client_at), "received_at": _iso(a.received_at)}
-                    for a in answers],
-        "questionnaire_answers": [
-            {"id": str(q.pk), "attempt": str(q.attempt_id), "questionnaire": q.questionnaire_id, "item": q.item,
-             "raw": q.raw, "seq": q.seq, "lease": q.lease, "client_at": _iso(q.client_at),
-             "received_at": _iso(q.received_at)} for q in QuestionnaireAnswer.objects.filter(attempt__in=attempts)],
+        "attempts": [export_row(a) for a in attempts],
+        "leases": [export_row(lease) for lease in Lease.objects.filter(attempt__in=attempts)],
+        "answers": [export_row(a) for a in answers],
+        "questionnaire_answers": [export_row(q) for q in QuestionnaireAnswer.objects.filter(attempt__in=attempts)],
         # the pupils who pressed 完成: the centre compiles their responses the same way
         "questionnaires_done": [[str(a), q] for a, q in _finished(attempts)],
-        "events": [{"id": str(e.pk), "session": e.session_id, "student_id": e.student_id, "action": e.action,
-                    "minutes": e.minutes, "note": e.note, "by": e.by, "at": _iso(e.at)}
-                   for e in ProctorEvent.objects.filter(session__in=sessions)],
+        "events": [export_row(e) for e in ProctorEvent.objects.filter(session__in=sessions)],
         "audit": [{"at": _iso(a.at), "username": a.username, "action": a.action, "what": a.what, "ip": a.ip}
                   for a in AuditLog.objects.all().order_by("at")],
     }

@@ -476,3 +476,28 @@ def test_requests_that_miss_the_province_tables_at_once_compute_them_once(shared
     monkeypatch.setattr(verdicts, "compute_tables", lambda cycle: _slow(calls, {"units": 3})())
     assert _at_once(4, lambda: verdicts.province_tables(None)) == [{"units": 3}] * 4
     assert calls == [1]
+
+
+def test_the_cached_bodies_templates_are_found_by_following_their_includes(settings, tmp_path):
+    """The digest in the bodies' cache key covers every template a body includes or extends, at any
+    depth and inside a condition, found in the templates themselves; the real bodies' list holds
+    the six a hand-kept list used to name; an include named by a variable is refused."""
+    import copy
+
+    from junheng_web.cycles.dashboard_views import body_templates
+
+    assert set(body_templates()) >= {"cycles/_progress_body.html", "cycles/_dashboard_body.html",
+                                     "cycles/_academic_body.html", "cycles/_progress_table.html",
+                                     "cycles/_academic_row.html", "tables/_crumbs.html"}
+    (tmp_path / "t").mkdir()
+    for name, text in {"root.html": '{% if x %}{% for y in x %}{% include "t/a.html" with z=y %}{% endfor %}{% endif %}',
+                       "a.html": '{% extends "t/base.html" %}{% block b %}{% include "t/c.html" %}{% endblock %}',
+                       "base.html": "{% block b %}{% endblock %}", "c.html": "c",
+                       "dynamic.html": "{% include name %}"}.items():
+        (tmp_path / "t" / name).write_text(text, encoding="utf-8")
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [tmp_path, *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates
+    assert body_templates(("t/root.html",)) == ["t/root.html", "t/a.html", "t/c.html", "t/base.html"]
+    with pytest.raises(TypeError, match="named by a variable"):
+        body_templates(("t/dynamic.html",))

@@ -93,3 +93,39 @@ def test_a_site_package_missing_a_member_names_the_package_and_that_member(membe
     with pytest.raises(InputError) as got:
         _site_contents(types.SimpleNamespace(files=files), "A.jhsite")
     assert [i.file for i in got.value.errors] == [f"A.jhsite › {member}"]
+
+
+def test_the_records_written_are_the_records_checked_one_definition():
+    """``export_row`` (what a site node writes) and ``check_results`` (what the centre accepts) both
+    follow ``result_records.MODELS``: a record of every list, written from model instances, passes;
+    its keys are its model's fields."""
+    import datetime as dt
+
+    from junheng_web.assessment.models import Item
+    from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer
+    from junheng_web.delivery.result_records import FIELDS, MODELS, check_results, export_row
+
+    at = dt.datetime(2026, 5, 10, 1, tzinfo=dt.UTC)
+    att = Attempt(id=uuid.uuid4(), session_id=1, student_id="S1", booklet_id=2, started_at=at, lease=1)
+    ans = Answer(id=uuid.uuid4(), attempt=att, item=Item(item_id="MA-1"), raw="B", seq=1, lease=1, received_at=at)
+    data = {"attempts": [export_row(att)],
+            "leases": [export_row(Lease(attempt=att, number=1, started_at=at))],
+            "answers": [export_row(ans)],
+            "events": [export_row(ProctorEvent(id=uuid.uuid4(), session_id=1, action="pause", minutes=None, at=at))],
+            "questionnaire_answers": [export_row(QuestionnaireAnswer(id=uuid.uuid4(), attempt=att, questionnaire_id=3,
+                                                                     item="Q1", raw="2", seq=1, received_at=at))]}
+    assert check_results(data, "A.jhresult") == []
+    assert data["answers"][0]["item"] == "MA-1" and data["attempts"][0]["id"] == str(att.id)
+    assert {k: set(v[0]) for k, v in data.items()} == {k: set(FIELDS[k]) for k in MODELS}
+
+
+def test_a_field_of_a_type_without_a_rule_stops_the_import_instead_of_going_unchecked():
+    from django.db import models
+
+    from junheng_web.delivery.result_records import _rule
+
+    field = models.JSONField()
+    field.set_attributes_from_name("extra")
+    field.model = types.SimpleNamespace(__name__="Attempt")
+    with pytest.raises(TypeError, match="no rule for Attempt.extra"):
+        _rule(field)
