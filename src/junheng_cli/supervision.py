@@ -64,7 +64,7 @@ def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Pat
                 stats_out: Path | None) -> None:
     """分析一段录像，列出需要巡查员查看的时段 / flag the stretches of a recording a reviewer should see."""
     from junheng.io import write_table
-    from junheng.supervision import detect_flags, frame_statistics
+    from junheng.supervision import detect_flags, frame_statistics, public_statistics
 
     params = _parameters(settings)
     with fraction_bar(f"分析 {video.name}") as progress:
@@ -79,7 +79,7 @@ def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Pat
     if stats_out is not None:
         # the 8×8 fingerprint as 64 grey levels separated by spaces (CSV has no arrays)
         thumb = pl.col("thumb").arr.to_list().list.eval(pl.element().cast(pl.String)).list.join(" ")
-        write_table(stats.drop("fine", "reg").with_columns(thumb), stats_out)  # (the 768-block fingerprints: replay only)
+        write_table(public_statistics(stats).with_columns(thumb), stats_out)  # the core says which columns are public
         click.echo(f"→ {stats_out}")
 
 

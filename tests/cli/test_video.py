@@ -24,6 +24,8 @@ def test_it_writes_the_flags_and_the_statistics(video, tmp_path):
     assert abs(flags["start_s"][1] - 12) <= 0.5 and abs(flags["end_s"][1] - 16) <= 0.5  # moved until the end
     assert flags["severity"].to_list() == ["warning", "warning"]  # 7 s covered < covered_serious_s = 30 s
     s = pl.read_csv(stats)
+    assert s.columns == ["t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
+                         "echo_ratio"]  # no fingerprint of the rules' own
     assert s.height == 32 and len(s["thumb"][0].split(" ")) == 64
     assert "covered" in r.output and "2 处标记 / flags" in r.output
 
@@ -40,3 +42,22 @@ def test_bad_input_exits_2(tmp_path, video):
     assert r.exit_code == 2 and "must be a number" in r.output
     r = _run("analyse", clip, "--fps", 0)
     assert r.exit_code == 2 and "fps must be > 0" in r.output
+
+
+def test_the_statistics_file_takes_the_columns_the_core_declares_public(video, tmp_path, monkeypatch):
+    """An internal column the core adds or renames cannot leak into ``--stats``, and the CLI names no
+    internal column itself: it writes what ``public_statistics`` gives."""
+    import junheng.supervision.frames as frames
+
+    real = frames.frame_statistics
+
+    def renamed(*a, **kw):
+        stats, info = real(*a, **kw)
+        return stats.rename({"fine": "fine_v2"}).with_columns(pl.lit(1).alias("scratch")), info
+
+    monkeypatch.setattr("junheng.supervision.frame_statistics", renamed)
+    clip = video.make_clip(tmp_path / "room.avi", 4)
+    out = tmp_path / "stats.csv"
+    r = _run("analyse", clip, "--fps", 1, "--stats", out)
+    assert r.exit_code == 0, r.output
+    assert pl.read_csv(out).columns == list(frames.PUBLIC_COLUMNS)

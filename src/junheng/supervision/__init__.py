@@ -51,7 +51,13 @@ from junheng.supervision.forensics import (
     timing_anomalies,
     timing_pairs,
 )
-from junheng.supervision.frames import Progress, VideoInfo, frame_statistics, sampled_frames
+from junheng.supervision.frames import (
+    Progress,
+    VideoInfo,
+    frame_statistics,
+    public_statistics,
+    sampled_frames,
+)
 from junheng.supervision.people import (
     PEOPLE_KINDS,
     FaceCounter,
@@ -112,5 +118,6 @@ __all__ = [
     "analyse_video",
     "detect_flags",
     "frame_statistics",
+    "public_statistics",
     "schedule_flags",
 ]

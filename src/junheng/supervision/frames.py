@@ -35,6 +35,12 @@ FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means o
 ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded frame (ffmpeg), not only the samples
 REG = (32, 24)  # the registered fingerprint (re-filmed replays): 32×24 block means of the view warped to the reference
 REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width) from the reference
+# The statistics frame's columns (:func:`frame_statistics`): those a user may be given (the CLI's
+# ``--stats``; docs/guide/video.md) and those only the rules read (the fine and registered
+# fingerprints, 768 values a sample).  Every column is one or the other (tests/core/supervision).
+PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
+                  "echo_ratio")
+INTERNAL_COLUMNS = ("fine", "reg")
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
@@ -693,4 +699,9 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
     return lag, ratio
 
 
-__all__ = ["VideoInfo", "frame_statistics", "sampled_frames"]
+def public_statistics(stats: pl.DataFrame) -> pl.DataFrame:
+    """The columns of a statistics frame that are meant for people (:data:`PUBLIC_COLUMNS`)."""
+    return stats.select(PUBLIC_COLUMNS)
+
+
+__all__ = ["INTERNAL_COLUMNS", "PUBLIC_COLUMNS", "VideoInfo", "frame_statistics", "public_statistics", "sampled_frames"]

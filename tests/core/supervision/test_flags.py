@@ -89,7 +89,12 @@ def test_default_thresholds_are_longer(events_clip):
 
 
 def test_sampling_rate_sets_the_period(events_clip):
+    from junheng.supervision.frames import INTERNAL_COLUMNS, PUBLIC_COLUMNS
+
     stats, _ = frame_statistics(events_clip, 1.0)
+    # every column is declared public (for people) or internal (for the rules), never both
+    assert sorted(stats.columns) == sorted(PUBLIC_COLUMNS + INTERNAL_COLUMNS)
+    assert not set(PUBLIC_COLUMNS) & set(INTERNAL_COLUMNS)
     assert stats["t_s"].to_list() == [float(k) for k in range(30)]
     assert stats["thumb"].dtype == pl.Array(pl.UInt8, 64)
     assert stats["diff"][0] is None
