@@ -39,8 +39,8 @@ def records(n: int, seed: int = 2022) -> pl.DataFrame:
     return pl.concat([base] * -(-n // base_n)).head(n)
 
 
-def python_scorer():
-    """``score(record) -> (total_tenths | None, bonus)`` from a dict of quantised integers (None = missing)."""
+def _python_tables():
+    """The standard's tables as plain dicts: (thresholds, bonus thresholds, weights, BMI bands, higher-is-better)."""
     std = load_standard()
     tables = {}
     for item in ITEMS:
@@ -54,8 +54,13 @@ def python_scorer():
         for s in (1, 2):
             row = std.weights[(g - 1) * 2 + (s - 1)]
             weights[(g, s)] = {f: int(w) for f, w in zip(std.weight_fields, row) if w}
-    bmi_bands = std.bmi.bands
     higher = {i.field: i.direction == "higher_better" for i in ITEMS}
+    return tables, bonus, weights, std.bmi.bands, higher
+
+
+def python_scorer():
+    """``score(record) -> (total_tenths | None, bonus)`` from a dict of quantised integers (None = missing)."""
+    tables, bonus, weights, bmi_bands, higher = _python_tables()
 
     def score(rec: dict) -> tuple[int | None, int]:
         g, s = rec["grade"], rec["sex"]
@@ -87,6 +92,84 @@ def python_scorer():
         return (total + 5) // 10 + min(extra, 20) * 10, min(extra, 20)
 
     return score
+
+
+def python_detail_scorer():
+    """``detail(record) -> {output header: value}``: every score and grade column of ``junheng fitness
+    score`` for one record, worked out per record from the standard's tables (the benchmark's
+    agreement check; not timed). ``record``: grade, sex, exempt (bool), the measures and
+    ``vision_left``/``vision_right`` as quantised integers (None = missing)."""
+    tables, bonus, weights, bmi_bands, higher = _python_tables()
+    items = {i.field: i for i in ITEMS}
+    bonus_items = ("rope_skipping", "pull_ups", "sit_ups", "run_1000m", "run_800m")
+
+    def grade_of_vision(q):
+        return None if q is None or q <= 0 else "正常" if q >= 50 else "轻度" if q == 49 else "中度" if q >= 46 else "重度"
+
+    def detail(rec: dict) -> dict:
+        g, s = rec["grade"], rec["sex"]
+        out = {items[f].score_header: None for f in items}
+        out.update({items[f].bonus_header: None for f in bonus_items})
+        left, right = grade_of_vision(rec["vision_left"]), grade_of_vision(rec["vision_right"])
+        worse = [v for v in (left, right) if v is not None]
+        order = ("正常", "轻度", "中度", "重度")
+        out.update({"左眼视力等级": left, "右眼视力等级": right,
+                    "视力等级": max(worse, key=order.index) if worse else None, "是否免测": rec["exempt"]})
+        h, w = rec["height_cm"], rec["weight_kg"]
+        bmi = None if h is None or w is None else (2 * w * 1_000_000 + h * h) // (2 * h * h)
+        if rec["exempt"]:
+            return {**out, "体重指数": None, "体重指数得分": None, "体重指数等级": None, "标准分": None, "附加分": None,
+                    "总分": None, "等级": None, "是否完整": False}
+        b = bmi_bands[(g, s)]
+        cls = None if bmi is None else ("低体重" if bmi <= b["underweight_max"] else "正常" if bmi <= b["normal_max"]
+                                        else "超重" if bmi <= b["overweight_max"] else "肥胖")
+        out.update({"体重指数": None if bmi is None else bmi / 10, "体重指数等级": cls,
+                    "体重指数得分": None if cls is None else {"低体重": 80, "正常": 100, "超重": 80, "肥胖": 60}[cls]})
+        complete = bmi is not None
+        total = 0 if bmi is None else weights[(g, s)]["bmi"] * out["体重指数得分"]
+        extra = 0
+        for field, wt in weights[(g, s)].items():
+            if field == "bmi":
+                continue
+            v = rec[field]
+            if v is None:
+                complete = False
+                continue
+            pts = next((level for level, t in tables[(field, g, s)]
+                        if ((v >= t) if higher[field] else (v <= t))), 0)
+            out[items[field].score_header] = pts
+            total += wt * pts
+            if (field, g, s) in bonus:
+                p = next((p for p, t in bonus[(field, g, s)] if ((v >= t) if higher[field] else (v <= t))), 0)
+                out[items[field].bonus_header] = p
+                extra += p
+        tenths = (total + 5) // 10 + min(extra, 20) * 10
+        out["是否完整"] = complete
+        out.update({"标准分": (total + 5) // 10 / 10, "附加分": min(extra, 20), "总分": tenths / 10,
+                    "等级": "优秀" if tenths >= 900 else "良好" if tenths >= 800 else "及格" if tenths >= 600 else "不及格"}
+                   if complete else {"标准分": None, "附加分": None, "总分": None, "等级": None})
+        return out
+
+    return detail
+
+
+def template_records(src: str, limit: int) -> list[dict]:
+    """The first ``limit`` rows of a template CSV as the records :func:`python_scorer` and
+    :func:`python_detail_scorer` take (rows are taken to be valid: the benchmarks' files have no bad row)."""
+    measures = [(i.field, i.header, i.scale, i.time_format) for i in (HEIGHT, WEIGHT, *ITEMS)]
+    measures += [("vision_left", "左眼裸眼视力", 10, False), ("vision_right", "右眼裸眼视力", 10, False)]
+    out = []
+    with open(src, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        at = {h: k for k, h in enumerate(next(reader))}
+        for row, _ in zip(reader, range(limit)):
+            rec = {"grade": _GRADE[int(row[at["年级编号"]])], "sex": int(row[at["性别"]]),
+                   "exempt": row[at["免测"]].strip() in ("免测", "缓测", "免予执行", "暂缓执行", "免考", "是", "1")}
+            for field, header, scale, time in measures:
+                text = row[at[header]].strip()
+                rec[field] = _units(text, scale, time) if text else None
+            out.append(rec)
+    return out
 
 
 def _units(text: str, scale: int, time: bool) -> int | None:

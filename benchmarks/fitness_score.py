@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from _fitness_baseline import per_record_command
+from _fitness_baseline import per_record_command, python_detail_scorer, python_scorer, template_records
 
 from junheng.fitness import national_upload, write_table
 from junheng.synth.fitness import fitness_results
@@ -136,10 +136,47 @@ def main() -> None:
               f"per-record command → ceiling {budget / floor:4.1f}× per CPU-second (100× needs ≤ {budget / 100:.2f} "
               f"CPU-s in all)")
 
+        _stages(csv, pq, budget, base_cps)
+
         ours = pl.read_parquet(tmp / "out2.parquet", columns=["总分"]).head(done)["总分"]
         theirs = pl.read_csv(tmp / "base.csv", columns=["总分"], schema_overrides={"总分": pl.Float64})["总分"]
         agree = int((ours.fill_null(-1.0) == theirs.fill_null(-1.0)).sum())
-        print(f"agreement on 总分 (first {done:,} records): {agree:,}/{done:,}")
+        print(f"agreement on 总分 with the per-record command (first {done:,} records): {agree:,}/{done:,}")
+        # every score and grade column, worked out per record from the standard's tables (not timed)
+        detail = python_detail_scorer()
+        oracle = pl.DataFrame([detail(r) for r in template_records(str(csv), SUB)],
+                              infer_schema_length=None).cast(pl.String)
+        for label, out in (("CSV → CSV", tmp / "out.csv"), ("CSV → Parquet", tmp / "out1.parquet"),
+                           ("Parquet → Parquet", tmp / "out2.parquet")):
+            got = (pl.read_csv(out, infer_schema=False, n_rows=SUB) if out.suffix == ".csv"
+                   else pl.read_parquet(out, n_rows=SUB)).select(oracle.columns).cast(pl.String)
+            wrong = {c: int((~got[c].eq_missing(oracle[c])).sum()) for c in oracle.columns}
+            bad = {c: k for c, k in wrong.items() if k}
+            print(f"agreement on all {len(wrong)} score and grade columns, {label:<17}: "
+                  f"{'every value' if not bad else f'DISAGREES {bad}'} (first {SUB:,} records)")
+
+
+def _stages(csv: Path, pq: Path, budget: float, base_cps: float) -> None:
+    """The command's stages in this process (no start-up): reading and checking, scoring — each as the
+    ratio of the per-record command's CPU per record (all its stages) and of its scorer alone."""
+    from junheng.fitness import census_limits, read_fitness_file, score_fitness
+
+    scorer = python_scorer()
+    recs = template_records(str(csv), SUB)
+    c = time.process_time()
+    for r in recs:
+        scorer(r)
+    per_rec = (time.process_time() - c) / len(recs)  # the per-record scorer alone, CPU-s a record
+    for label, src in (("CSV", csv), ("Parquet", pq)):
+        c = time.process_time()
+        up = read_fitness_file(src, limits=census_limits())
+        read = time.process_time() - c
+        c = time.process_time()
+        score_fitness(up.records, units=up.units)
+        sc = time.process_time() - c
+        print(f"in process, {label:<7}: reading + checking {read:5.2f} CPU-s ({budget / read:5.1f}× the per-record "
+              f"command's CPU), scoring {sc:5.2f} CPU-s ({N / sc / 1e6:5.2f} M/CPU-s: {N * per_rec / sc:5.0f}× "
+              f"the per-record scorer's {1 / per_rec / 1e6:.3f} M/CPU-s)")
 
 
 if __name__ == "__main__":

@@ -53,9 +53,13 @@ def neutralise_text(value: object) -> object:
 
 
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` ready for a CSV a person opens: Enum/Categorical as text, formula-like text
-    neutralised (cells and headers); numeric columns unchanged."""
-    flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
+    """``frame`` ready for a CSV a person opens: formula-like text neutralised (cells and headers);
+    numeric columns unchanged. Categorical columns and Enums with a formula-like label become
+    text; an Enum whose labels are all safe stays an Enum (Polars writes its labels) and is not
+    scanned cell by cell (the scored fitness file's five grade columns)."""
+    safe = [c for c, t in frame.schema.items() if isinstance(t, pl.Enum)
+            and not any(is_formula_like(v) for v in t.categories.to_list())]
+    flat = frame.with_columns(pl.col(pl.Enum, pl.Categorical).exclude(safe).cast(pl.String))
     cols = [c for c, t in flat.schema.items() if t == pl.String]
     if cols and flat.height:  # one parallel scan; only columns holding a risky first character are rewritten
         risky = flat.select(pl.col(c).str.contains(_DANGER).any().alias(c) for c in cols).row(0)

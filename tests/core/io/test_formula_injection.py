@@ -51,6 +51,17 @@ def test_csv_cells_get_an_apostrophe_and_numbers_stay_numbers(frame, tmp_path):
     assert {r[1] for r in rows[1:]} == {"-1.5"} and rows[1][3] == str(-len(names))
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+def test_enum_cells_are_written_as_labels_and_a_formula_like_label_is_neutralised(tmp_path, encoding):
+    # a safe Enum (the fitness grades) is written by Polars straight from its labels, unscanned;
+    # an Enum holding a formula-like label must still be neutralised cell by cell
+    df = pl.DataFrame({"等级": pl.Series(["优秀", None, "不及格"], dtype=pl.Enum(["优秀", "良好", "不及格"])),
+                       "evil": pl.Series(["=1+1", "ok", "=1+1"], dtype=pl.Enum(["ok", "=1+1"]))})
+    path = write_table(df, tmp_path / "enum.csv", encoding=encoding)
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding))))
+    assert rows == [["等级", "evil"], ["优秀", "'=1+1"], ["", "ok"], ["不及格", "'=1+1"]]
+
+
 def test_workbook_cells_are_text_never_formulas(frame, tmp_path):
     path = write_table(frame, tmp_path / "out.xlsx")
     sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()

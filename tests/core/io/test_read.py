@@ -209,3 +209,23 @@ def test_read_frame_projects_columns_in_the_requested_order(tmp_path):
     assert read_frame(tmp_path / "w.csv", ["student_id"])["student_id"].to_list() == ["001", "002"]  # text
     with pytest.raises(InputError, match="not found"):
         read_frame(tmp_path / "missing.parquet", ["weight"])
+
+
+def test_the_separator_is_judged_on_the_first_line_with_text_and_blank_files_are_empty(tmp_path):
+    # lines of spaces before the header do not decide the separator: a tab-separated file stays one
+    path = tmp_path / "t.csv"
+    path.write_text(" \n\t\n\n学籍号\t姓名\n1\t张三\n", encoding="utf-8")
+    raw = read_table(path)
+    assert raw.columns[:2] == ["学籍号", "姓名"] and raw["姓名"].to_list() == ["张三"]
+    assert raw["__row__"].to_list() == [5]  # the file's own line number
+    # a comma on the header line makes it a comma file even with tabs in it; a quote inside a
+    # field (the tolerant reader) keeps every column too
+    for body, name in (("1,张三\n", "张三"), ('1,3\'45"\n', '3\'45"')):
+        path.write_text("\n学籍号,姓名\t备注\n" + body, encoding="utf-8")
+        raw = read_table(path)
+        assert raw.columns[:2] == ["学籍号", "姓名 备注"] and raw["姓名 备注"].to_list() == [name]
+        assert raw["__row__"].to_list() == [3]
+    for text in (" \n\t\r\n", ""):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="empty"):
+            read_table(path)
