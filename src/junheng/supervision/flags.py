@@ -122,6 +122,37 @@ def _holes(t: np.ndarray, gap_s: float, period: float) -> np.ndarray:
     return np.r_[False, np.diff(t) > max(gap_s, 2 * period)]
 
 
+def _on_grid(t: np.ndarray, holes: np.ndarray, period: float, max_lag_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The samples on a grid without holes, for the rules that count lags and windows in samples
+    (replay, re-filmed replay, echo, coarse loop): each hole in the time stamps (``holes``, as
+    :func:`_holes`) is filled with round(length ÷ period) − 1 placeholder samples — at most one more
+    than the longest lag, beyond which nothing across the hole is compared anyway — so that a lag
+    of k samples is k periods on both sides of a hole, and no run or window bridges it.  Returns
+    the index of the real sample each grid position repeats (a placeholder: the one before the
+    hole) and whether it is a placeholder."""
+    n = len(t)
+    extra = np.zeros(n, np.int64)
+    if holes.any():
+        k = np.flatnonzero(holes)
+        cap = int(np.floor(max_lag_s / period + 1e-9)) + 2
+        extra[k] = np.clip(np.round((t[k] - t[k - 1]) / period).astype(np.int64) - 1, 1, cap)
+    at = np.repeat(np.arange(n), extra + 1)
+    fill = np.ones(len(at), bool)
+    fill[np.cumsum(extra + 1) - 1] = False  # the real sample comes after its hole's placeholders
+    at = np.where(fill, np.maximum(at - 1, 0), at)
+    return at, fill
+
+
+def _grid_times(t: np.ndarray, at: np.ndarray, fill: np.ndarray, period: float) -> np.ndarray:
+    """The time of each grid position of :func:`_on_grid`: a placeholder k periods after the real
+    sample before its hole (always before the sample after the hole)."""
+    if not fill.any():
+        return t
+    pos = np.arange(len(at))
+    last_real = np.maximum.accumulate(np.where(fill, -1, pos))
+    return t[at] + np.where(fill, (pos - last_real) * period, 0.0)
+
+
 def _period(t: np.ndarray) -> float:
     return float(np.median(np.diff(t))) if len(t) > 1 else 1.0
 
@@ -728,22 +759,26 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     flags += _interval_flags(t, still, kind="still", min_s=p.still_min_s, serious_s=np.inf,
                              score=still_score, period=period, from_previous=True, breaks=holes)
 
+    # the replay rules count lags and windows in samples: on a grid without holes (:func:`_on_grid`)
+    at, fill = _on_grid(t, holes, period, p.loop_max_lag_s)
+    hidden = covered[at] | fill  # nothing recorded: no sample's motion, nobody's copy, and a run ends there
     if "fine" in stats.columns:  # the fine fingerprints: low-motion rooms too
-        fine = stats["fine"].to_numpy().reshape(stats.height, -1)
+        tg = _grid_times(t, at, fill, period)
+        fine = stats["fine"].to_numpy().reshape(stats.height, -1)[at]
         loops = []
         if "echo_lag" in stats.columns:  # every decoded frame's fingerprint: a replay at any phase
-            loops = _echo_flags(t, fine, covered, stats["echo_lag"].fill_null(np.nan).to_numpy(),
-                                stats["echo_ratio"].fill_null(np.nan).to_numpy(), p, period)
-        loops += [f for f in _replay_flags(t, fine, covered, p, period)
+            loops = _echo_flags(tg, fine, hidden, np.where(fill, np.nan, stats["echo_lag"].fill_null(np.nan).to_numpy()[at]),
+                                np.where(fill, np.nan, stats["echo_ratio"].fill_null(np.nan).to_numpy()[at]), p, period)
+        loops += [f for f in _replay_flags(tg, fine, hidden, p, period)
                   if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
         if "reg" in stats.columns:  # the registered fingerprints: a replay filmed off a screen, re-encoded
-            reg = stats["reg"].to_numpy().reshape(stats.height, -1)
-            zoom = stats["zoom"].fill_null(np.nan).to_numpy() if "zoom" in stats.columns else np.full(len(t), np.nan)
-            loops += [f for f in _refilm_flags(t, reg, covered, zoom, p, period)
+            reg = stats["reg"].to_numpy().reshape(stats.height, -1)[at]
+            zoom = stats["zoom"].fill_null(np.nan).to_numpy()[at] if "zoom" in stats.columns else np.full(len(at), np.nan)
+            loops += [f for f in _refilm_flags(tg, reg, hidden, np.where(fill, np.nan, zoom), p, period)
                       if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
         flags += loops
     else:
-        flags += _loop_flags(t, thumb, changed, p, period)
+        flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
 
     lag = max(1, int(round(p.moved_persist_s / period)))
     n = stats.height

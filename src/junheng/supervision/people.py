@@ -445,12 +445,16 @@ class PeopleParameters:
         return asdict(self)
 
 
-def _window(values: np.ndarray, half: int, how) -> np.ndarray:
-    if half == 0:
-        return values.astype(np.float64)
-    pad_value = -np.inf if how is np.max else np.inf
-    padded = np.concatenate([np.full(half, pad_value), values.astype(np.float64), np.full(half, pad_value)])
-    return how(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+def _window(t: np.ndarray, values: np.ndarray, half_s: float, how) -> np.ndarray:
+    """``how`` (np.max or np.min) of ``values`` over the samples within ``half_s`` seconds either
+    side of each sample (``t`` sorted): a window in seconds, however often the samples come (a
+    camera dropping frames, another sampling rate). One ``reduceat`` over the (first, after-last)
+    index pairs of the windows (each holds its own sample, so never empty)."""
+    v = values.astype(np.float64)
+    lo = np.searchsorted(t, t - half_s - 1e-9, side="left")
+    hi = np.searchsorted(t, t + half_s + 1e-9, side="right")
+    ufunc = np.maximum if how is np.max else np.minimum
+    return ufunc.reduceat(np.r_[v, 0.0], np.c_[lo, hi].ravel())[::2]
 
 
 def _largest_cluster(box: np.ndarray, distance: float) -> int:
@@ -491,12 +495,11 @@ def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParam
         return pl.DataFrame(schema=FLAG_SCHEMA)
     t = counts["t_s"].to_numpy().astype(np.float64)
     period = _period(t)
-    half = int(round(p.window_s / period / 2))
     crowd = np.asarray([_largest_cluster(b, p.crowd_distance) for b in boxes], dtype=np.float64)
     adults = np.asarray([_adults(b, p.adult_ratio) for b in boxes], dtype=np.float64)
-    crowd_all = _window(crowd, half, np.min)
-    adults_all = _window(adults, half, np.min)
-    adults_any = _window(adults, half, np.max)
+    crowd_all = _window(t, crowd, p.window_s / 2, np.min)
+    adults_all = _window(t, adults, p.window_s / 2, np.min)
+    adults_any = _window(t, adults, p.window_s / 2, np.max)
     holes = _holes(t, p.window_s, period)  # runs end at holes longer than the window: flags span recorded time
     out = _interval_flags(t, crowd_all >= p.crowd_faces, kind="crowding", min_s=p.crowd_min_s, serious_s=np.inf,
                           score=np.clip((crowd_all - p.crowd_faces + 1) / max(p.crowd_faces, 1), 0, 1), period=period,
@@ -523,9 +526,8 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     t = counts["t_s"].to_numpy().astype(np.float64)
     faces = counts["faces"].to_numpy().astype(np.float64)
     period = _period(t)
-    half = int(round(p.window_s / period / 2))
-    seen = _window(faces, half, np.max)  # the most faces seen around each sample
-    always = _window(faces, half, np.min)  # the faces seen in every sample around it
+    seen = _window(t, faces, p.window_s / 2, np.max)  # the most faces seen within window_s / 2 of each sample
+    always = _window(t, faces, p.window_s / 2, np.min)  # the faces seen in every sample that close
     holes = _holes(t, p.window_s, period)  # runs end at holes longer than the window: flags span recorded time
     out = _interval_flags(t, seen < p.empty_ratio * expected, kind="empty_seats", min_s=p.empty_min_s,
                           serious_s=p.empty_serious_s, score=1 - seen / expected, period=period, breaks=holes)

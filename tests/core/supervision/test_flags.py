@@ -614,3 +614,64 @@ def test_the_issues_keyframe_only_footage_at_the_default_thresholds(tmp_path):
     found = _found(detect_flags(stats))
     assert [f[0] for f in found] == ["frozen"] and found[0][3] == "serious"
     assert 280 <= found[0][1] <= 300 and 480 <= found[0][2] <= 500, found
+
+
+def _fine_stats(t: np.ndarray, fine: np.ndarray) -> pl.DataFrame:
+    """:func:`_stats` (a lit room) with the fine 32×24 fingerprints ``fine`` of each sample."""
+    return _stats(t, np.full(len(t), 120.0)).with_columns(
+        pl.Series("fine", fine.astype(np.uint8), dtype=pl.Array(pl.UInt8, fine.shape[1])))
+
+
+def test_a_replay_run_does_not_bridge_a_hole_and_its_lag_is_in_seconds():
+    """A low-noise room sampled every second, a 100 s hole in its time stamps after sample 99 (t 99 →
+    200). Samples 85–114 are samples 15–44 played again: before the hole (t 85–99) 70 s back, after it
+    (t 201–214 = samples 101–114) 170 s back — the recorder's lag, not 70 samples. The replay rule
+    counted samples: one loop over [85, 215), 115 s of which 100 unrecorded. Each side of the hole is
+    its own run: [85, 100) and [201, 215) (the first sample after the hole has no step to judge), and
+    the gap flag between them."""
+    rng = np.random.default_rng(6)
+    fine = _low_noise_room(200, 768, rng, moving=40)
+    fine[85:115] = fine[15:45]
+    t = np.r_[np.arange(100.0), 200 + np.arange(100.0)]
+    found = [(k, s, e) for k, s, e, _ in _found(detect_flags(_fine_stats(t, fine)))]
+    assert found == [("loop", 85.0, 100.0), ("gap", 100.0, 200.0), ("loop", 201.0, 215.0)], found
+    # a 3 s hole between a copy and its source: 10 samples back is 13 s back. Longer than loop_max_lag_s
+    # (9 s; the rule looks up to two samples further, for a copy out of phase) — no replay (counted in
+    # samples it was one); with 13 s allowed, the copy after the hole (its first sample has no step to
+    # judge): [104, 113), within a sample
+    t = np.r_[np.arange(100.0), 103 + np.arange(100.0)]
+    fine = _low_noise_room(200, 768, np.random.default_rng(6), moving=40)
+    fine[100:110] = fine[90:100]
+    params = FlagParameters(ts_gap_s=2, loop_min_s=8, loop_min_lag_s=5, loop_max_lag_s=9)
+    assert [f for f in _found(detect_flags(_fine_stats(t, fine), params)) if f[0] == "loop"] == []
+    params = dataclasses.replace(params, loop_max_lag_s=13)
+    found = [f[:3] for f in _found(detect_flags(_fine_stats(t, fine), params)) if f[0] == "loop"]
+    assert len(found) == 1 and found[0][1] == 104.0 and 112.0 <= found[0][2] <= 113.0, found
+
+
+def test_the_same_frames_tier_measures_the_noise_on_the_blocks_that_changed():
+    """The replay rule's first tier (the same frames, in phase) compares a sample's distance to its
+    copy with a quarter of the noise: the median step of the blocks that *changed* since the sample
+    before. A low-noise room (the background the same whole number in every frame, 40 of 768 blocks
+    moving) whose seconds 0–19 are played again at 30–49 s after a re-encoding that moved each
+    moving block by up to one grey level: the copy is within 1 of the original, the changed blocks'
+    step is tens of grey levels — the same frames. The second tier cannot take it: there is no
+    stretch a lag back before the copy to show that it *starts*. Measured over all blocks the noise
+    would be the background's 0, and a copy that is not bit-exact never the same frames: missed."""
+    from junheng.supervision.flags import _replay_flags
+
+    rng = np.random.default_rng(8)
+    n = 80
+    fine = _low_noise_room(n, 768, rng, moving=40).astype(np.int16)
+    fine[30:50] = fine[0:20]
+    fine[30:50, :40] += rng.integers(-1, 2, (20, 40))  # the re-encoding: ± 1 grey level on the moving blocks
+    t = np.arange(n, dtype=np.float64)
+    found = _replay_flags(t, np.clip(fine, 0, 255).astype(np.uint8), np.zeros(n, bool), FlagParameters(), 1.0)
+    assert len(found) == 1 and 30 <= found[0]["start_s"] <= 32 and found[0]["end_s"] == 50, found
+    # the oracle of the threshold: on the changed blocks the noise is the moving blocks' step (tens of
+    # grey levels); over all blocks it is 0 in every sample
+    from junheng.supervision.frames import changed_median
+
+    f = fine.astype(np.float32)
+    assert np.median(changed_median(f[1:], f[:-1], f[:-1])) > 20
+    assert np.median(np.abs(f[1:] - f[:-1]), axis=1).max() == 0

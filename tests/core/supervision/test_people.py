@@ -348,3 +348,24 @@ def test_crowding_an_extra_adult_and_no_proctor(tmp_path, detector):
     assert box_flags(counter.frame(), counter.boxes, p).is_empty()
     with pytest.raises(ParameterError):
         box_flags(counter.frame(), counter.boxes[:-1], p)
+
+
+def test_the_people_windows_are_seconds_not_samples():
+    """``window_s`` (10 s: a face seen within 5 s either side counts) in seconds whatever the
+    sampling: 1 sample/s for 300 s, then a camera dropping frames (one sample every 4 s, below the
+    gap rule's 5 s) for 300 s, then 1 sample/s again. The room is full except 300–600 s, when it is
+    empty. Counted in samples (± 5 samples = ± 20 s at 4 s), the full samples at 300 s and 600 s
+    reached 20 s into the empty stretch: empty_seats [324, 577). In seconds: the first empty sample
+    more than 5 s from a full one is 308 s, the last 592 s: [308, 593)."""
+    t = np.r_[np.arange(300.0), np.arange(300.0, 600.0, 4.0), np.arange(600.0, 900.0)]
+    faces = np.where((t > 300) & (t < 600), 0, 20)
+    flags = people_flags(pl.DataFrame({"t_s": t, "faces": faces}), 20)
+    assert [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)] == \
+        [("empty_seats", 308.0, 593.0)], flags
+    # twice the sampling rate for a stretch: ± 5 samples were ± 2.5 s there. Empty 750–950 s while
+    # sampled every 0.5 s: in seconds [755.5, 945.5) (a period of 1 s ends it), in samples [753, 948)
+    t = np.r_[np.arange(700.0), np.arange(700.0, 1000.0, 0.5), np.arange(1000.0, 1700.0)]
+    faces = np.where((t > 750) & (t < 950), 0, 20)
+    flags = people_flags(pl.DataFrame({"t_s": t, "faces": faces}), 20)
+    assert [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)] == \
+        [("empty_seats", 755.5, 945.5)], flags
