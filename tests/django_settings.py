@@ -18,9 +18,11 @@ if _WORKER and Path(os.environ["JUNHENG_HOME"]).name != _WORKER:
     os.environ["JUNHENG_HOME"] = str(Path(os.environ["JUNHENG_HOME"]) / _WORKER)
     Path(os.environ["JUNHENG_HOME"]).mkdir(parents=True, exist_ok=True)
 if _WORKER:
-    # The cores shared out between the workers: BLAS, OpenMP, Numba and Polars threads of two workers
-    # each as many as the machine has cores spin against each other (irt, fitness tests: 1.4× slower on 2
-    # cores).  Set here, before any of them is imported (pytest-django reads this module first).
+    # The cores shared out between the workers, so that two workers' BLAS, OpenMP, Numba and Polars
+    # threads, each as many as the machine has cores, do not spin against each other.  (The "1.4×
+    # slower" once given here came with no command, 05b4989; a re-run on 2026-12-07 at d79d615 under
+    # load 11–17 did not show it — docs/dev/testing.md.)  Set here, before any of them is imported
+    # (pytest-django reads this module first).
     _THREADS = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
     for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                   "POLARS_MAX_THREADS"):

@@ -1,6 +1,6 @@
 """The WSGI entry point gunicorn loads (issue 14, the dashboards under load): a worker imports the
 views while it starts, not in its first request — after a restart with a hundred operators online,
-every worker's first requests waited for its 1.5 CPU-seconds of imports."""
+every worker's first requests waited for its 1.5–1.8 CPU-seconds of imports (docs/deploy.md § 4)."""
 
 from __future__ import annotations
 
