@@ -21,6 +21,7 @@ import polars as pl
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _runs, check_thresholds
 from junheng.supervision.frames import media_arg, read_up_to
+from junheng.supervision.procs import PROBE_S, Deadline, decode_limit, timed_out
 
 AUDIO_KINDS = ("sound",)
 RATE = 8000
@@ -54,6 +55,7 @@ def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None
     audio.  The sound is read from ffmpeg a block of windows at a time (a jump in its time stamps
     becomes silence, however long: memory stays small) and, with ``max_s``, no further than that
     many seconds (the picture's length).  A file ffmpeg cannot read raises :class:`InputError`."""
+    import json
     import shutil
     import subprocess
     import tempfile
@@ -68,14 +70,27 @@ def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise ParameterError("未安装 ffmpeg，无法分析声音 / ffmpeg is not installed: no sound analysis")
-    probe = subprocess.run([shutil.which("ffprobe") or "ffprobe", "-v", "error", "-select_streams", "a:0",
-                            "-show_entries", "stream=index", "-of", "csv=p=0", media_arg(path)], capture_output=True, text=True)
+    try:  # the first audio stream's index and the file's duration (for the decoding's time limit)
+        probe = subprocess.run([shutil.which("ffprobe") or "ffprobe", "-v", "error", "-select_streams", "a:0",
+                                "-show_entries", "stream=index:format=duration", "-of", "json", media_arg(path)],
+                               capture_output=True, text=True, timeout=PROBE_S)
+        info = json.loads(probe.stdout or "{}") if probe.returncode == 0 else None
+    except subprocess.TimeoutExpired:
+        raise timed_out(path, "ffprobe", PROBE_S) from None
+    except ValueError:
+        info = None
     empty = pl.DataFrame(schema={"t_s": pl.Float64, "level_db": pl.Float64})
-    if probe.returncode != 0:
+    if not isinstance(info, dict):
         raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                 "cannot read the video (unsupported format or damaged file)", file=path.name)])
-    if not probe.stdout.strip():
+    if not info.get("streams"):
         return empty
+    try:
+        duration = float(info.get("format", {}).get("duration"))
+    except (TypeError, ValueError):
+        duration = None
+    if max_s is not None:
+        duration = max_s if duration is None else min(duration, max_s)
     size = max(1, int(round(window_s * RATE)))
     limit = None if max_s is None else int(max_s * RATE // size)  # whole windows wanted at most
     sums: list[np.ndarray] = []
@@ -84,23 +99,24 @@ def audio_levels(path: str | Path, window_s: float = 1.0, *, max_s: float | None
         proc = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-i", media_arg(path), "-map", "0:a:0", "-vn",
                                  "-ac", "1", "-af", f"aresample={RATE}:async=1:first_pts=0", "-ar", str(RATE), "-f",
                                  "s16le", "pipe:1"], stdout=subprocess.PIPE, stderr=err)
-        try:
-            while limit is None or n < limit:
-                want = 256 if limit is None else min(256, limit - n)
-                buf = read_up_to(proc.stdout, want * size * 2)
-                pcm = np.frombuffer(buf, dtype="<i2", count=len(buf) // (2 * size) * size).astype(np.int64)  # whole windows, no copy
-                if len(pcm):
-                    sums.append((pcm.reshape(-1, size) ** 2).sum(axis=1))
-                    n += len(pcm) // size
-                if len(buf) < want * size * 2:
-                    break
-            else:
-                stopped = True
-        finally:
-            proc.stdout.close()
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+        with Deadline(proc, decode_limit(duration), path, "ffmpeg"):  # a hung ffmpeg is killed: InputError
+            try:
+                while limit is None or n < limit:
+                    want = 256 if limit is None else min(256, limit - n)
+                    buf = read_up_to(proc.stdout, want * size * 2)
+                    pcm = np.frombuffer(buf, dtype="<i2", count=len(buf) // (2 * size) * size).astype(np.int64)  # whole windows, no copy
+                    if len(pcm):
+                        sums.append((pcm.reshape(-1, size) ** 2).sum(axis=1))
+                        n += len(pcm) // size
+                    if len(buf) < want * size * 2:
+                        break
+                else:
+                    stopped = True
+            finally:
+                proc.stdout.close()
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
         err.seek(0)
         message = err.read()[-400:].decode("utf-8", "replace").strip()
     if proc.returncode != 0 and not stopped:

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
+from junheng.supervision.procs import PROBE_S, Deadline, decode_limit
 
 WORK_WIDTH = 160
 ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference frame
@@ -336,31 +337,33 @@ class _FFmpegSampler:
         echo_reader = threading.Thread(target=read_echo, daemon=True) if self.echo else None
         if echo_reader is not None:
             echo_reader.start()
-        try:
-            while True:
-                buf = read_up_to(proc.stdout, size)
-                if len(buf) < size:  # the end (a part frame is dropped)
-                    break
-                stamp = stamps.get(timeout=60)
-                try:
-                    t = float(stamp) - self.start
-                except (TypeError, ValueError):
-                    t = float("nan")
-                if not (np.isfinite(t) and t > self.last_t) or (self.frames > 0 and t == 0.0):
-                    t = self.last_t + 1.0 / self.native if self.frames else 0.0
-                self.last_t = t
-                self.frames += 1
-                shape = (self.out_h, self.out_w, 3) if self.colour else (self.out_h, self.out_w)
-                frame = np.frombuffer(buf, dtype=np.uint8).reshape(shape)
-                frame.flags.writeable = False  # one buffer a frame, never reused; read-only as before
-                yield t, frame
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            reader.join(timeout=5)
-            if echo_reader is not None:
-                echo_reader.join(timeout=5)
+        limit = decode_limit(float(self.packet_times[-1]) if self.total else None)
+        with Deadline(proc, limit, self.path, "ffmpeg"):  # a hung ffmpeg is killed: InputError, not a silent end
+            try:
+                while True:
+                    buf = read_up_to(proc.stdout, size)
+                    if len(buf) < size:  # the end (a part frame is dropped)
+                        break
+                    stamp = stamps.get(timeout=60)
+                    try:
+                        t = float(stamp) - self.start
+                    except (TypeError, ValueError):
+                        t = float("nan")
+                    if not (np.isfinite(t) and t > self.last_t) or (self.frames > 0 and t == 0.0):
+                        t = self.last_t + 1.0 / self.native if self.frames else 0.0
+                    self.last_t = t
+                    self.frames += 1
+                    shape = (self.out_h, self.out_w, 3) if self.colour else (self.out_h, self.out_w)
+                    frame = np.frombuffer(buf, dtype=np.uint8).reshape(shape)
+                    frame.flags.writeable = False  # one buffer a frame, never reused; read-only as before
+                    yield t, frame
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                reader.join(timeout=5)
+                if echo_reader is not None:
+                    echo_reader.join(timeout=5)
         if self.frames == 0 and proc.returncode not in (0, None):
             raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                     "cannot read the video (unsupported format or damaged file)", file=self.path.name,
@@ -439,6 +442,22 @@ def media_arg(path: str | Path) -> str:
     return str(Path(path).absolute())
 
 
+class _closing:
+    """Closes a process's output and ends it (killed if still running) when the block is left."""
+
+    def __init__(self, proc) -> None:
+        self.proc = proc
+
+    def __enter__(self):
+        return self.proc
+
+    def __exit__(self, *exc) -> None:
+        self.proc.stdout.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
 def _probe(path: Path) -> dict:
     """Width, height, frame rate and the packets' presentation times (s, sorted, from 0) and key
     frames of the first video stream, by one ffprobe run (demuxing only, nothing decoded; ffprobe
@@ -457,7 +476,7 @@ def _probe(path: Path) -> dict:
                              "stream=width,height,avg_frame_rate,r_frame_rate:packet=pts_time,flags",
                              "-of", "compact", media_arg(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
-    try:
+    with Deadline(proc, PROBE_S, path, "ffprobe"), _closing(proc):  # a hung ffprobe is killed: InputError
         for line in proc.stdout:
             kind, _, rest = line.rstrip("\n").partition("|")
             if kind != "packet":
@@ -476,11 +495,6 @@ def _probe(path: Path) -> dict:
                 raise InputError([Issue(f"视频的帧数过多（最多 {MAX_PACKETS} 帧）",
                                         f"the video has too many frames (at most {MAX_PACKETS})", file=path.name,
                                         value=f"> {MAX_PACKETS}")])
-    finally:
-        proc.stdout.close()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
     try:
         width, height = int(st.get("width", "")), int(st.get("height") or 0)
     except ValueError:
