@@ -29,7 +29,8 @@ MEMBER = "results.json"
 BIGINT = 2**63 - 1
 
 
-def _is_uuid(v) -> bool:
+def is_uuid(v) -> bool:
+    """``v`` is text that reads as a UUID (anything else, not text included: no)."""
     if not isinstance(v, str):
         return False
     try:
@@ -69,7 +70,7 @@ def _time(null: bool = False):
     return ok
 
 
-UUID = (_is_uuid, "应为 UUID", "must be a UUID")
+UUID = (is_uuid, "应为 UUID", "must be a UUID")
 ID = (_whole(1, BIGINT), "应为正整数编号", "must be a positive whole-number id")
 TIME = (_time(), "应为带时区的 ISO 8601 时间", "must be an ISO 8601 time with a UTC offset")
 TIME_OR_NULL = (_time(null=True), "应为空或带时区的 ISO 8601 时间", "must be empty or an ISO 8601 time with a UTC offset")
@@ -175,7 +176,7 @@ def check_results(data, name: str) -> list[Issue]:
                             value=type(done).__name__))
         done = []
     for k, pair in enumerate(done, start=1):
-        if not (isinstance(pair, list) and len(pair) == 2 and _is_uuid(pair[0]) and ID[0](pair[1])):
+        if not (isinstance(pair, list) and len(pair) == 2 and is_uuid(pair[0]) and ID[0](pair[1])):
             issues.append(Issue("应为 [作答 UUID, 问卷编号]", "must be [attempt UUID, questionnaire id]", file=where,
                                 column=f"questionnaires_done[{k}]", value=_shown(pair)))
     return issues

@@ -62,6 +62,7 @@ from junheng_web.delivery.result_records import (
     check_results,
     check_site_records,
     export_row,
+    is_uuid,
     unknown_references,
 )
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
@@ -367,10 +368,8 @@ def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result pa
     centre = load_private(Path(key_path))
     manifest = read_manifest(blob, name)
     site_code, pid = manifest["site"], str(manifest.get("site_package") or "")
-    try:
-        uuid.UUID(pid)
-    except ValueError:
-        raise PackageError(f"{name} 没有注明测试点数据包 / names no site package") from None
+    if not is_uuid(pid):
+        raise PackageError(f"{name} 没有注明测试点数据包 / names no site package")
     cycle = str(manifest.get("cycle", ""))  # the cycle's id, bound into the site's keys
     pkg = open_package(blob, kind="result", site=site_code, trusted=site_signing_key(centre, site_code, pid, cycle).public_key(),
                        key=result_key(centre, site_code, pid, cycle), what=name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -31,6 +30,7 @@ from junheng_web.accounts.audit import audit, client_ip
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.delivery import proctor, questionnaire, services, throttle
 from junheng_web.delivery.models import Attempt, ProctorEvent
+from junheng_web.delivery.result_records import is_uuid
 from junheng_web.testsites.models import TestSession
 from junheng_web.testsites.services import session_pupils
 
@@ -64,20 +64,12 @@ def _attempt(request: HttpRequest) -> Attempt | None:
     value = request.get_signed_cookie(COOKIE, default=None, salt=SALT)
     if not value:
         return None
-    if not _is_uuid(value):
+    if not is_uuid(value):
         return None
     try:  # get, not first(): no ORDER BY to compile on every answer request
         return Attempt.objects.select_related("session__site__cycle", "booklet").get(pk=value)
     except Attempt.DoesNotExist:
         return None
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _forget(response: HttpResponse) -> HttpResponse:

@@ -213,6 +213,12 @@ def test_the_cookie_reaches_only_its_own_attempt(dw):
     forged.cookies["junheng_attempt"] = str(uuid.uuid4())
     assert forged.get("/test/take/").status_code == 302
     assert forged.post("/test/answers/", "{}", content_type="application/json").status_code == 403
+    from django.core.signing import get_cookie_signer  # signed by this server, yet not an attempt's UUID
+
+    odd = Client()
+    odd.cookies["junheng_attempt"] = get_cookie_signer(salt="junheng_attempt" "junheng.delivery.attempt").sign("1 OR 1")
+    assert odd.get("/test/take/").status_code == 302
+    assert odd.post("/test/answers/", "{}", content_type="application/json").status_code == 403
 
 
 def test_the_proctor_sees_who_signed_in_and_submitted_masked_and_audited(dw, client):

@@ -204,6 +204,9 @@ def test_ingest_refuses_a_clash_another_sites_session_and_unknown_items(dw, keys
     forged = _result(keys, dw.sites["B"], pid, data)  # signed with B's key, claiming A's sessions
     with pytest.raises(PackageError, match="不属于测试点"):
         ingest(forged, keys)
+    for bad in ("", "not-a-uuid"):  # the site package it came under is named by its UUID
+        with pytest.raises(PackageError, match="没有注明测试点数据包"):
+            ingest(_result(keys, site, bad, data), keys)
 
 
 def test_ingest_refuses_a_package_that_reaches_another_sites_attempts(dw, keys):
