@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from junheng.supervision.audio import AUDIO_KINDS, AudioParameters, audio_flags, audio_levels
-from junheng.supervision.container import declared_start
+from junheng.supervision.container import clock_start, declared_start, declared_times
 from junheng.supervision.flags import (
     FLAG_SCHEMA,
     KINDS,
@@ -106,7 +106,9 @@ __all__ = [
     "change_anomalies",
     "changes_from_events",
     "changes_from_omr",
+    "clock_start",
     "declared_start",
+    "declared_times",
     "copying_indices",
     "forensic_flags",
     "timing_anomalies",

@@ -35,7 +35,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.supervision import FlagParameters, Thumbnails, analyse_video, declared_start, schedule_flags
+from junheng.supervision import (
+    FlagParameters,
+    Thumbnails,
+    analyse_video,
+    clock_start,
+    declared_times,
+    schedule_flags,
+)
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
@@ -74,8 +81,9 @@ def staging_path(name: str) -> Path:
 def store_recording(session: TestSession, source: str | Path, *, name: str | None = None,
                     started_at: datetime | None = None, user=None, move: bool = False) -> tuple[Recording, bool]:
     """Keep the file ``source`` as a recording of ``session`` (started at ``started_at``; default
-    the start the container declares, :func:`declared_start`, when it lies between an hour before
-    the scheduled start and the scheduled end — else the scheduled start); returns the row and
+    the start the container declares, read as a start or as a stop time — whichever is plausible
+    and overlaps the schedule more, :func:`junheng.supervision.clock_start` — else the scheduled
+    start); returns the row and
     whether it is new.  A file already stored for the
     session (same SHA-256) is not stored again.  ``move``: ``source`` is a staging file of the
     platform, moved into place (and removed when it is not needed)."""
@@ -102,9 +110,9 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
     else:
         shutil.copyfile(source, dest)
     if started_at is None:
-        declared = declared_start(dest)
-        plausible = declared is not None and session.starts_at - DECLARED_EARLY <= declared <= session.ends_at
-        started_at = declared if plausible else session.starts_at
+        declared, duration = declared_times(dest)
+        start, _reading = clock_start(declared, duration, session.starts_at, session.ends_at, early=DECLARED_EARLY)
+        started_at = start or session.starts_at
     with transaction.atomic():
         rec, created = Recording.objects.get_or_create(
             session=session, checksum=digest,

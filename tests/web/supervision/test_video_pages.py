@@ -386,3 +386,27 @@ def test_the_start_the_container_declares_is_the_default_clock_start(world, clip
     assert given.started_at == start + dt.timedelta(seconds=5)  # a start the uploader gives wins
     wrong, _ = services.store_recording(session, tagged("wrong.mkv", start + dt.timedelta(hours=8)))
     assert wrong.started_at == start
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_a_creation_time_written_at_the_stop_is_read_as_one(world, clip, tmp_path):
+    """Some devices write when recording *stopped*. A clip of d seconds tagged at the session's
+    scheduled end: read as a start it began as the session ended (which the old check took as
+    plausible: the end itself passed) and overlaps nothing; read as a stop it covers [end − d, end]
+    — that reading is taken, so its start is d before the end."""
+    import subprocess
+
+    from junheng.supervision import declared_times
+
+    session = world.sessions["A"]
+    start = dt.datetime(2026, 5, 12, 1, 0, 0, tzinfo=dt.UTC)
+    session.starts_at, session.ends_at = start, start + dt.timedelta(hours=1)
+    session.save()
+    out = tmp_path / "stopped.mkv"
+    stop = session.ends_at
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c", "copy", "-metadata",
+                    f"creation_time={stop:%Y-%m-%dT%H:%M:%S}Z", str(out)], check=True)
+    _, length = declared_times(out)
+    assert length and length > 1
+    rec, _ = services.store_recording(session, out)
+    assert abs((rec.started_at - (stop - dt.timedelta(seconds=length))).total_seconds()) < 1e-3
