@@ -39,7 +39,7 @@ from junheng.io import ROW, annotate_workbook, header_key
 from junheng_web.accounts.scoping import restrict
 from junheng_web.questionnaires.models import Questionnaire, QuestionnaireResponse
 from junheng_web.registry import importers
-from junheng_web.registry.freshness import touch
+from junheng_web.registry.freshness import once, touch
 from junheng_web.registry.models import Cycle, Pupil, Region, School
 from junheng_web.registry.regions import part_key, region_sql
 from junheng_web.sampling.models import SampledPupil
@@ -336,8 +336,8 @@ def responses_by_county(responses, counties, questionnaires: list[Questionnaire]
 
 def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | None) -> dict:
     """:func:`compute_region_summary`, cached until the questionnaire's responses or the cycle's
-    weights change (the stamp is two aggregate queries; the computation reads every response)."""
-    from django.core.cache import cache
+    weights change (the stamp is two aggregate queries; the computation reads every response) —
+    computed by one request while the others wait (registry.freshness.once), as the dashboards."""
     from django.db.models import Count, Max
 
     responses = QuestionnaireResponse.objects.filter(questionnaire=questionnaire)
@@ -345,7 +345,7 @@ def region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | 
     key = (f"junheng:questionnaire-summary:{questionnaire.pk}:{questionnaire.updated_at.timestamp()}:"
            f"{region.pk if region else 'all'}:{f['n']}:{f['last'].timestamp() if f['last'] else 0}:"
            f"{weights_stamp(cycle)}")
-    return cache.get_or_set(key, lambda: compute_region_summary(cycle, questionnaire, region), 3600)
+    return once(key, lambda: compute_region_summary(cycle, questionnaire, region), 3600)
 
 
 def compute_region_summary(cycle: Cycle, questionnaire: Questionnaire, region: Region | None) -> dict:

@@ -13,13 +13,19 @@ not a hundred."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
+import threading
 import time
+import uuid
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
+
+from junheng_web.registry import leases
+from junheng_web.registry.leases import lease_seconds
 
 
 def _key(cycle_id: int) -> str:
@@ -79,57 +85,84 @@ def _fresh(key: str, hit, compute, ttl: float):
     if hit is None:  # nothing to serve meanwhile (a new epoch): one request computes, the others wait
         return once(key, lambda: (compute(), time.time()), STORED)[0]
     value, at = hit
-    if time.time() - at < ttl or not cache.add(f"{key}:renewing", 1, 300):
+    token = uuid.uuid4().hex
+    if time.time() - at < ttl or not leases.store().claim(f"{key}:renewing", token, lease_seconds()):
         return value  # fresh, or another request is renewing it
     later = _after_response.get()
     if later is not None:
-        later.append(lambda: _renew(key, compute))
+        later.append(lambda: _renew(key, compute, token))
         return value
-    return _renew(key, compute)
+    return _renew(key, compute, token)
 
 
 STORED = 7 * 24 * 3600  # how long a renewed value is kept (its freshness is checked on every read)
 
 
-def _renew(key: str, compute):
+def _renew(key: str, compute, token: str):
+    locks, name, lease = leases.store(), f"{key}:renewing", lease_seconds()
     try:
-        value = compute()
-        cache.set(key, (value, time.time()), STORED)
+        with _heartbeat(locks, name, token, lease):
+            value = compute()
+            cache.set(key, (value, time.time()), STORED)
     finally:
-        cache.delete(f"{key}:renewing")
+        locks.release(name, token)
     return value
 
 
-def once(key: str, compute, timeout: float | None, wait: float = 60.0):
+def once(key: str, compute, timeout: float | None, lease: float | None = None):
     """``cache.get(key)``, or else ``compute()`` stored under ``key`` for ``timeout`` seconds —
-    computed by one caller at a time (single flight): the caller that takes the key's lock
-    (``cache.add``, atomic in every backend) computes; the others poll the cache for its value
-    instead of computing the same figures alongside it.  A waiter takes the lock over when the
-    computing caller failed (its lock is gone, the value still missing), and computes anyway after
-    ``wait`` seconds (a computing process that was killed leaves its lock for ``wait`` seconds)."""
+    computed by one caller at a time (single flight): the caller that claims the key's lock
+    (registry.leases: atomic for every cache backend the platform offers, with an owner token)
+    computes, and renews its lease every third of ``lease`` seconds (default
+    ``JUNHENG_SINGLE_FLIGHT_LEASE``) while it does, however long that takes; the others poll the
+    cache for its value instead of computing the same figures alongside it.  A waiter takes the lock
+    over when the computing caller failed (it released the lock, the value still missing) or died
+    (its lease lapsed without a renewal) — never while it is alive and computing."""
     value = cache.get(key)
     if value is not None:
         return value
-    lock = f"{key}:computing"
-    deadline = time.monotonic() + wait
+    lease = lease_seconds() if lease is None else lease
+    locks, name, token = leases.store(), f"{key}:computing", uuid.uuid4().hex
     pause = 0.01
     while True:
-        if cache.add(lock, 1, wait):
+        if locks.claim(name, token, lease):
             try:
-                value = cache.get(key)  # stored between our first look and the lock
-                if value is None:
-                    value = compute()
-                    cache.set(key, value, timeout)
+                with _heartbeat(locks, name, token, lease):
+                    value = cache.get(key)  # stored between our first look and the lock
+                    if value is None:
+                        value = compute()
+                        cache.set(key, value, timeout)
             finally:
-                cache.delete(lock)
+                locks.release(name, token)
             return value
-        if time.monotonic() > deadline:
-            return compute()
         time.sleep(pause)
-        pause = min(2 * pause, 0.2)
+        pause = min(2 * pause, 0.2, lease / 4)
         value = cache.get(key)
         if value is not None:
             return value
+
+
+@contextlib.contextmanager
+def _heartbeat(locks, name: str, token: str, lease: float):
+    """While the block runs, a thread renews the lock's lease every third of ``lease`` seconds (it
+    stops if the lock was lost: its lease lapsed in a stall longer than ``lease``, and another caller
+    took it over — whose lock the final release then leaves alone)."""
+    done = threading.Event()
+
+    def beat():
+        try:
+            while not done.wait(lease / 3) and locks.renew(name, token, lease):
+                pass
+        finally:
+            connections.close_all()  # this thread's own database connection (the database cache's locks)
+
+    thread = threading.Thread(target=beat, name=f"lease {name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class RenewAfterResponse:

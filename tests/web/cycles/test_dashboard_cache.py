@@ -120,16 +120,17 @@ def test_an_expired_value_is_renewed_by_one_request_while_the_others_get_the_old
 
     from django.core.cache import cache
 
+    from junheng_web.registry import leases
     from junheng_web.registry.freshness import fresh
 
     monkeypatch.setenv("JUNHENG_DASHBOARD_FRESHNESS", "10")
-    calls = []
+    calls, locks = [], leases.store()
     assert fresh("k", lambda: calls.append(1) or "v1") == "v1"
     assert fresh("k", lambda: calls.append(1) or "v2") == "v1" and len(calls) == 1  # fresh: not computed
     cache.set("k", ("v1", time.time() - 60), None)  # expired …
-    cache.add("k:renewing", 1, 300)  # … and another request is renewing it
+    assert locks.claim("k:renewing", "other", 300)  # … and another request is renewing it
     assert fresh("k", lambda: calls.append(1) or "v2") == "v1" and len(calls) == 1
-    cache.delete("k:renewing")  # this request renews it
+    locks.release("k:renewing", "other")  # this request renews it
     assert fresh("k", lambda: calls.append(1) or "v2") == "v2" and len(calls) == 2
     assert fresh("k", lambda: calls.append(1) or "v3") == "v2" and len(calls) == 2
 
@@ -448,23 +449,24 @@ def test_a_missing_stamp_is_computed_by_one_request(shared_cache, monkeypatch):
     assert calls == [1]
 
 
-def test_a_waiter_computes_when_the_computing_request_fails_or_never_finishes(shared_cache):
+def test_a_waiter_computes_when_the_computing_request_fails_or_dies(shared_cache):
     import threading
     import time
 
     from django.core.cache import cache
 
+    from junheng_web.registry import leases
     from junheng_web.registry.freshness import once
 
-    calls = []
-    cache.add("figures:computing", 1, 60)  # another request is computing …
-    threading.Timer(0.2, lambda: cache.delete("figures:computing")).start()  # … and fails: no value stored
+    calls, locks = [], leases.store()
+    locks.claim("figures:computing", "other", 60)  # another request is computing …
+    threading.Timer(0.2, lambda: locks.release("figures:computing", "other")).start()  # … and fails: no value stored
     assert once("figures", lambda: calls.append(1) or "mine", 60) == "mine" and calls == [1]
     assert cache.get("figures") == "mine"
-    cache.add("stuck:computing", 1, 60)  # a computing process killed: its lock stays
+    locks.claim("stuck:computing", "killed", 0.3)  # a computing process killed: its lease is not renewed
     t = time.monotonic()
-    assert once("stuck", lambda: "computed anyway", 60, wait=0.3) == "computed anyway"
-    assert 0.3 <= time.monotonic() - t < 5
+    assert once("stuck", lambda: "computed anyway", 60, 0.3) == "computed anyway"
+    assert 0.2 <= time.monotonic() - t < 5
 
 
 def test_requests_that_miss_the_province_tables_at_once_compute_them_once(shared_cache, monkeypatch):

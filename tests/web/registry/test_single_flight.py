@@ -1,0 +1,212 @@
+"""Issue 14 (dashboards under load): the single flight of registry.freshness.once under real
+concurrency, on every cache backend the platform offers (settings.JUNHENG_CACHE: db, file, locmem).
+
+* N callers missing the same value at once: one computation, everybody gets its value;
+* a computation that runs far longer than the lock's lease (the old lock simply expired after 60 s,
+  and a second worker started the same work): the heartbeat keeps the lock, still one computation;
+* an owner killed mid-way (a process, kill -9): a waiter takes over once its lease lapses;
+* a release never deletes a lock another caller took over (the owner token);
+* the database cache's lock on the test database — the SQLite file, or PostgreSQL with
+  JUNHENG_TEST_DATABASE_URL — with threads that each have their own connection.
+
+Leases are a fraction of a second here (the lease is a parameter), not real minutes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+from tests.web.cycles.test_dashboard_cache import _at_once, _slow
+
+
+def _use(settings, backend: str, tmp_path=None) -> None:
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {
+        "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "single-flight"},
+        "file": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)},
+        "db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "junheng_cache"},
+    }[backend]}
+    if backend == "db":  # (the migration creates it only where the platform's cache is the database's)
+        from django.core.management import call_command
+        call_command("createcachetable", "junheng_cache", verbosity=0)
+    cache.clear()
+
+
+@pytest.fixture(params=["locmem", "file", "db"])
+def backend(request, transactional_db, settings, tmp_path):
+    """Each backend in turn; the database cache's threads need committed rows and their own
+    connections (transactional_db), closed when they end."""
+    _use(settings, request.param, tmp_path)
+    return request.param
+
+
+def _threads(n: int, call) -> list:
+    """:func:`_at_once`, each thread closing its own database connection when it is done."""
+    from django.db import connections
+
+    def run():
+        try:
+            return call()
+        finally:
+            connections.close_all()
+    return _at_once(n, run)
+
+
+def test_callers_missing_the_same_value_at_once_compute_it_once(backend):
+    from junheng_web.registry.freshness import once
+
+    calls = []
+    assert _threads(6, lambda: once("figures", _slow(calls, {"pass_rate": 0.5}), 60)) == [{"pass_rate": 0.5}] * 6
+    assert calls == [1]
+
+
+def test_work_longer_than_the_lease_is_still_computed_once(backend):
+    """The computation takes eight leases: its heartbeat renews the lock, so the waiters keep
+    waiting instead of starting the same work (the old lock expired under them)."""
+    from junheng_web.registry.freshness import once
+
+    calls = []
+    assert _threads(4, lambda: once("province", _slow(calls, "tables", seconds=1.6), 60, 0.2)) == ["tables"] * 4
+    assert calls == [1]
+
+
+def test_waiters_taking_over_a_lapsed_lock_get_one_owner(backend):
+    """A dead owner's lock has lapsed and six waiters find it at the same moment: exactly one of
+    them takes it over and computes (Django's ``cache.add`` lets every one of them replace an
+    expired database row, and on the file cache two adds at once both succeed)."""
+    from junheng_web.registry import leases
+    from junheng_web.registry.freshness import once
+
+    assert leases.store().claim("figures:computing", "dead owner", 0.05)
+    time.sleep(0.1)
+    calls = []
+    assert _threads(6, lambda: once("figures", _slow(calls, 7, seconds=0.5), 60, 0.3)) == [7] * 6
+    assert calls == [1]
+
+
+def test_a_release_never_deletes_a_lock_another_caller_took_over(backend):
+    from junheng_web.registry import leases
+
+    locks = leases.store()
+    assert locks.claim("k", "first", 0.1)
+    assert not locks.claim("k", "second", 0.1)  # held
+    time.sleep(0.2)  # the first stalled past its lease …
+    assert locks.claim("k", "second", 5)  # … and the second took over
+    assert not locks.renew("k", "first", 5)
+    locks.release("k", "first")  # the first finishes: its release leaves the second's lock alone
+    assert not locks.claim("k", "third", 5)
+    assert locks.renew("k", "second", 5)
+    locks.release("k", "second")
+    assert locks.claim("k", "third", 5)
+
+
+def test_a_waiter_takes_over_from_an_owner_that_died_and_never_from_a_live_one(backend):
+    from junheng_web.registry import leases
+    from junheng_web.registry.freshness import once
+
+    locks = leases.store()
+    assert locks.claim("stuck:computing", "killed", 0.5)  # its process was killed: no heartbeat renews it
+    t = time.monotonic()
+    assert once("stuck", lambda: "taken over", 60, 0.5) == "taken over"
+    assert 0.3 <= time.monotonic() - t < 5
+
+
+def _owner_then_killed(started) -> None:
+    """A worker process (forked: the test's file cache) computing a value: it claims the lock, says
+    so, and hangs."""
+    from junheng_web.registry.freshness import once
+
+    once("figures", lambda: started.set() or time.sleep(60), 60, 0.4)
+
+
+def test_processes_on_the_file_cache_one_killed_mid_way(settings, tmp_path):
+    """Real processes on one machine's file cache: the owner is killed (SIGKILL: no release, no
+    more heartbeats) while it computes; the waiting process takes over after the lease lapses."""
+    from junheng_web.registry.freshness import once
+
+    _use(settings, "file", tmp_path)
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    owner = context.Process(target=_owner_then_killed, args=(started,))
+    owner.start()
+    try:
+        assert started.wait(30)
+        time.sleep(0.8)  # two leases: the heartbeat kept the lock all along
+        from junheng_web.registry import leases
+        assert not leases.store().claim("figures:computing", "intruder", 0.4)
+        os.kill(owner.pid, signal.SIGKILL)
+        t = time.monotonic()
+        assert once("figures", lambda: "mine", 60, 0.4) == "mine"
+        assert time.monotonic() - t < 5
+    finally:
+        owner.kill()
+        owner.join()
+
+
+def _caller(tally: str, barrier) -> None:
+    """A worker process (forked: the test's file cache) missing the value at the barrier."""
+    from junheng_web.registry.freshness import once
+
+    def compute():
+        with open(tally, "a") as f:
+            f.write("1")
+        time.sleep(0.5)
+        return "figures"
+    barrier.wait()
+    assert once("page", compute, 60, 0.3) == "figures"
+
+
+def test_processes_on_the_file_cache_compute_once(settings, tmp_path):
+    """Four processes (gunicorn workers of one machine) miss the same value on the file cache at once."""
+    _use(settings, "file", tmp_path / "cache")
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(4)
+    tally = tmp_path / "tally"
+    workers = [context.Process(target=_caller, args=(str(tally), barrier)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert [w.exitcode for w in workers] == [0] * 4
+    assert tally.read_text() == "1"
+
+
+def test_an_unsupported_cache_backend_is_refused(settings):
+    from junheng_web.registry import leases
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with pytest.raises(NotImplementedError, match="JUNHENG_CACHE"):
+        leases.store()
+
+
+def test_the_lock_of_the_database_cache_is_readable_as_its_owner(transactional_db, settings):
+    """(The database store writes rows of the cache's own table, in the cache's own encoding.)"""
+    from django.core.cache import cache
+
+    from junheng_web.registry import leases
+
+    _use(settings, "db")
+    assert leases.store().claim("figures:computing", "token-1", 5)
+    assert cache.get("figures:computing") == "token-1"
+    leases.store().release("figures:computing", "token-1")
+    assert cache.get("figures:computing") is None
+
+
+def test_requests_that_miss_a_questionnaire_summary_at_once_compute_it_once(backend, monkeypatch):
+    """questionnaires.region_summary (it reads every response) used ``cache.get_or_set``: four
+    requests missing it computed it four times.  It goes through the same single flight now."""
+    from junheng.synth.questionnaire import student_questionnaire
+    from junheng_web.questionnaires import services
+    from junheng_web.registry.models import Cycle
+
+    cycle = Cycle.objects.create(year=2022, grade=6, subjects=[])
+    q, _ = services.define(cycle, student_questionnaire().to_json())
+    calls = []
+    monkeypatch.setattr(services, "compute_region_summary", lambda c, qq, r: _slow(calls, {"n": 0})())
+    assert _threads(4, lambda: services.region_summary(cycle, q, None)) == [{"n": 0}] * 4
+    assert calls == [1]
