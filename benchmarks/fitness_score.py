@@ -13,7 +13,12 @@
   no checking or scoring can go below;
 * start-up: ``python -m junheng_cli.main --help`` (the interpreter, Polars, NumPy and the CLI
   imported), which every run of the command pays once;
-* check: the baseline's 总分 equals the command's on every record both scored.
+* in process (no start-up): reading + checking, and the scoring stage alone (``score_fitness``),
+  each against the per-record command's CPU per record; the scoring stage also against the
+  per-record scorer's own loop on records already parsed;
+* check: the baseline's 总分 equals the command's on every record both scored, and every score
+  and grade column of each path's output (27) equals a per-record oracle's
+  (``_fitness_baseline.python_detail_scorer``, not timed) on the first 50,000 records.
 
 Ratios are records per second of wall time, junheng over the baseline, and per CPU-second (the
 steadier figure on a shared machine: the command's threads are all counted). The last lines put
@@ -136,7 +141,7 @@ def main() -> None:
               f"per-record command → ceiling {budget / floor:4.1f}× per CPU-second (100× needs ≤ {budget / 100:.2f} "
               f"CPU-s in all)")
 
-        _stages(csv, pq, budget, base_cps)
+        _stages(csv, pq, budget)
 
         ours = pl.read_parquet(tmp / "out2.parquet", columns=["总分"]).head(done)["总分"]
         theirs = pl.read_csv(tmp / "base.csv", columns=["总分"], schema_overrides={"总分": pl.Float64})["总分"]
@@ -156,9 +161,10 @@ def main() -> None:
                   f"{'every value' if not bad else f'DISAGREES {bad}'} (first {SUB:,} records)")
 
 
-def _stages(csv: Path, pq: Path, budget: float, base_cps: float) -> None:
-    """The command's stages in this process (no start-up): reading and checking, scoring — each as the
-    ratio of the per-record command's CPU per record (all its stages) and of its scorer alone."""
+def _stages(csv: Path, pq: Path, budget: float) -> None:
+    """The command's stages in this process (no start-up): reading and checking, and scoring, each
+    against ``budget`` (the per-record command's CPU-s for N records, all its stages); scoring also
+    against the per-record scorer's own loop on records already parsed."""
     from junheng.fitness import census_limits, read_fitness_file, score_fitness
 
     scorer = python_scorer()
@@ -175,8 +181,8 @@ def _stages(csv: Path, pq: Path, budget: float, base_cps: float) -> None:
         score_fitness(up.records, units=up.units)
         sc = time.process_time() - c
         print(f"in process, {label:<7}: reading + checking {read:5.2f} CPU-s ({budget / read:5.1f}× the per-record "
-              f"command's CPU), scoring {sc:5.2f} CPU-s ({N / sc / 1e6:5.2f} M/CPU-s: {N * per_rec / sc:5.0f}× "
-              f"the per-record scorer's {1 / per_rec / 1e6:.3f} M/CPU-s)")
+              f"command's CPU), scoring {sc:5.2f} CPU-s ({budget / sc:4.0f}× the per-record command's CPU; "
+              f"{N * per_rec / sc:3.0f}× the per-record scorer's own loop, {1 / per_rec / 1e6:.3f} M/CPU-s)")
 
 
 if __name__ == "__main__":
