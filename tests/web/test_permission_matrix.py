@@ -146,6 +146,10 @@ MATRIX = [
           school_bound=True),
     Entry("omr_image", lambda w: {"review": w.omr["review"].pk}, action="omr.review", owner="rita",
           school_bound=True),
+    Entry("omr_pupil", lambda w: {"sheet": w.omr["review"].sheet_id}, action="omr.review", owner="rita",
+          school_bound=True),
+    Entry("omr_id_image", lambda w: {"sheet": w.omr["review"].sheet_id}, action="omr.review", owner="rita",
+          school_bound=True),
     Entry("omr_channel", lambda w: {"flag": w.omr["channel"].pk}, action="video.review", method="post",
           data=lambda w: {"choice": "browser", "note": "TA01"}, owner="rita", owner_status=(302,), school_bound=True),
 ]

@@ -54,6 +54,8 @@ SCOPES: dict[str, Scope | str] = {
     "omr.upload": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "omr.sheet": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
     "omr.review": Scope(county="session__site__county", school="session__site__schools__school", distinct=True),
+    "omr.pupilcorrection": Scope(county="sheet__session__site__county", school="sheet__session__site__schools__school",
+                                 distinct=True),
     "accounts.auditlog": PROVINCE_ONLY,
 }
 

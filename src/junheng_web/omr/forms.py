@@ -28,3 +28,12 @@ class ChannelForm(forms.Form):
 
     choice = forms.ChoiceField(choices=[("browser", _("以在线作答为准")), ("paper", _("以答题卡为准"))])
     note = forms.CharField(label=_("审核意见"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PupilForm(forms.Form):
+    """The reviewer's pupil for a sheet (a roster entry, never a typed id), confirmed in a second step."""
+
+    pupil = forms.CharField(required=False, widget=forms.HiddenInput)
+    note = forms.CharField(label=_("说明"), required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    confirm = forms.CharField(required=False, widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("correct", "correct"), ("undo", "undo")], required=False)

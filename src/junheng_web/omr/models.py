@@ -48,6 +48,9 @@ class Sheet(models.Model):
         READ = "read", _("已读")
         DUPLICATE = "duplicate", _("重复扫描")
         FAILED = "failed", _("未能读取")
+        # read, but its pupil id is in doubt (unreadable, ambiguous, not on the session's roster, or
+        # another sheet's): answers and crops kept, nothing written until a reviewer names the pupil
+        HELD = "held", _("学籍号待核对")
 
     upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="sheets")
     session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="omr_sheets")
@@ -83,6 +86,7 @@ class Review(models.Model):
     class Kind(models.TextChoices):
         ITEM = "item", _("低置信度题目")
         SHEET = "sheet", _("定位点或二维码无法识别")
+        PUPIL = "pupil", _("学籍号待核对")
 
     class Status(models.TextChoices):
         OPEN = "open", _("待核对")
@@ -113,3 +117,25 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet.name} {self.item_id}"
+
+
+class PupilCorrection(models.Model):
+    """One change of a sheet's pupil by a reviewer (``omr.pupil_ids``): who, when, the 学籍号 and
+    status before and after.  An undo is a change too (``undo`` set), back to the state before the
+    change it reverts; the rows are never edited."""
+
+    sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="corrections")
+    old_id = models.CharField(_("原学籍号"), max_length=32, blank=True)
+    new_id = models.CharField(_("新学籍号"), max_length=32, blank=True)
+    old_status = models.CharField(max_length=10, choices=Sheet.Status.choices)
+    new_status = models.CharField(max_length=10, choices=Sheet.Status.choices)
+    undo = models.BooleanField(default=False)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sheet", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.sheet.name}: {self.old_id or '?'} → {self.new_id or '?'}"

@@ -28,6 +28,7 @@ from junheng.materials import (
     read_batch,
     scan_pages,
 )
+from junheng.registry import student_id_problem
 from junheng_web.assessment.models import Booklet
 from junheng_web.delivery.models import Answer, Attempt
 from junheng_web.delivery.services import booklet_items, open_lease
@@ -128,6 +129,14 @@ def _save_failed(path: Path, rel: Path) -> str:
 
 
 NOT_SITTING = ("不是本场次的学生", "not a pupil of this session")
+KEPT = (Sheet.Status.READ, Sheet.Status.HELD)  # sheets whose page was read (a rescan of one is a duplicate)
+
+
+def counted_sheets(cycle, subject: str, pid: str):
+    """The read (counted) sheets naming ``pid`` in ``cycle``'s ``subject`` — any session, any batch:
+    one pupil sits a subject once, so two of them are a rescan or a wrong id, never two sittings."""
+    return Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject, status=Sheet.Status.READ,
+                                person_id=pid)
 
 
 def sitting_ids(session: TestSession) -> set[str]:
@@ -139,9 +148,10 @@ def sitting_ids(session: TestSession) -> set[str]:
 def read_upload(upload: Upload, progress=None) -> dict:
     """Read an upload's pages (the ``omr`` job): pages whose content the session already has are
     duplicates (not read again); the rest go through ``read_batch`` with every booklet's layout.
-    A sheet naming a pupil who does not sit the session is neither written nor held: it is a failed
-    sheet in the review queue (:data:`NOT_SITTING`).  Running it again replaces what the previous
-    run stored for this upload."""
+    A sheet whose pupil id is in doubt (:func:`_id_doubt`: unreadable, ambiguous, not a pupil of the
+    session — :data:`NOT_SITTING` —, or the id of a sheet already counted in the cycle's subject) is
+    ``held``: nothing written, a ``pupil`` entry in the review queue (``omr.pupil_ids``).  Running
+    it again replaces what the previous run stored for this upload."""
     session = upload.session
     sitting = sitting_ids(session)
     layouts = session_layouts(session)
@@ -150,9 +160,12 @@ def read_upload(upload: Upload, progress=None) -> dict:
     _media(out_rel).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         pages = scan_pages([(upload.name, _media(upload.path))], Path(tmp), DPI, max_pages=MAX_PAGES)
-        known = dict(Sheet.objects.filter(session=session, status=Sheet.Status.READ).exclude(upload=upload)
-                     .values_list("sha256", "pk"))
         hashes = [(name, p, _file_hash(p)) for name, p in pages]
+        # a page whose content was read anywhere in the cycle — another session, another batch — is a
+        # duplicate (a sheet rescanned into the wrong session's upload is the same paper)
+        known = dict(Sheet.objects.filter(session__site__cycle=session.site.cycle, status__in=KEPT,
+                                          sha256__in=[h for _, _, h in hashes]).exclude(upload=upload)
+                     .values_list("sha256", "pk"))
         fresh = [(name, p) for name, p, h in hashes if h not in known]
         batch = read_batch(fresh, layouts, annotate_dir=_media(out_rel), progress=progress)
         pupils = [p for p in batch.sheets["person_id"].to_list() if p and p in sitting]
@@ -166,8 +179,8 @@ def read_upload(upload: Upload, progress=None) -> dict:
                 if h in known:
                     Sheet.objects.create(upload=upload, session=session, name=name, sha256=h,
                                          status=Sheet.Status.DUPLICATE, same_as_id=known[h])
-                    issues.append(Issue("重复扫描：本场次已读过相同内容的答题卡，未重复读取",
-                                        "duplicate scan: the session already has a sheet with the same content; not read twice",
+                    issues.append(Issue("重复扫描：本轮测试已读过相同内容的答题卡，未重复读取",
+                                        "duplicate scan: the cycle already has a sheet with the same content; not read twice",
                                         file=name, value=h[:16], severity="warning").as_dict())
             files = dict(fresh)
             formats = {it.item_id: it.format for lay in layouts for it in lay.items}
@@ -175,9 +188,8 @@ def read_upload(upload: Upload, progress=None) -> dict:
                 if row["status"] == Sheet.Status.READ and row["person_id"] and row["person_id"] not in sitting:
                     issue = _not_sitting(row)
                     issues.append(issue.as_dict())
-                    row = {**row, "status": Sheet.Status.FAILED}
                     batch.issues.append(issue)
-                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online)
+                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online, sitting)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
             held = check_channels(session.site.cycle, session.subject, pupils)
@@ -198,7 +210,7 @@ def _not_sitting(row: dict) -> Issue:
 
 
 def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
-                 formats: dict[str, str], carried: dict[str, list], online: set[str]):
+                 formats: dict[str, str], carried: dict[str, list], online: set[str], sitting: set[str]):
     session = upload.session
     status = row["status"]
     mine = [i for i in batch.issues if i.file == row["sheet"]]
@@ -222,39 +234,23 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
     resp = batch.responses.filter(pl.col("sheet_hash") == row["sheet_hash"])
     sheet.answers = dict(zip(resp["item_id"].to_list(), resp["raw"].to_list(), strict=True))
     sheet.written = list(carried.get(sheet.sha256, []))
-    if not row["person_id"] or booklet is None:
+    if booklet is None:
         sheet.save(update_fields=["image", "answers", "written"])
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
-                              problem="; ".join(problems)[:300] or "学籍号无法识别 / the id cannot be read")
+                              problem="; ".join(problems)[:300] or f"没有题本 {row['booklet']} / no booklet {row['booklet']}")
         return
-    # earlier: of an upload before this one, or before this sheet in this upload — not a later upload's
-    # (this upload read again after a later one brought a rescan: that one is the rescan, not this)
-    earlier = (Sheet.objects.filter(session=session, status=Sheet.Status.READ, person_id=row["person_id"])
-               .filter(Q(upload_id__lt=upload.pk) | Q(upload=upload, pk__lt=sheet.pk)).order_by("pk").first())
-    if earlier is not None:
-        # the pupil's sheet is already read in this session (a rescan: other bytes, so no duplicate by
-        # content; or a second sheet under the same id): kept, not written next to the first one's
-        # answers (two answers per item would tie), and queued for a person to decide which counts
-        sheet.save(update_fields=["image", "answers", "written"])
-        Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET, problem=(
-            f"同一学生（{row['person_id']}）的答题卡已读过：{earlier.name}（上传 {earlier.upload.name}），本页未计入，请核对 / "
-            f"the same pupil's sheet ({row['person_id']}) was already read: {earlier.name} (upload "
-            f"{earlier.upload.name}); this page not counted, check which counts")[:300])
-        return
-    if row["person_id"] not in online:
+    bub = batch.bubbles.filter(pl.col("sheet_hash") == row["sheet_hash"])
+    doubt = _id_doubt(sheet, bub, sitting, problems)
+    if doubt:
+        # kept with its answers and item reviews, written for nobody until a reviewer names the pupil
+        sheet.status = Sheet.Status.HELD
+        Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.PUPIL, problem=doubt[:300])
+    elif row["person_id"] not in online:
         # no answer of this pupil from the browser: the sheet's answers go in; else it is held
         # (check_channels flags it) — never merged into the browser's attempt
-        attempt, _ = Attempt.objects.get_or_create(session=session, student_id=row["person_id"],
-                                                   defaults={"booklet": booklet, "submitted_at": timezone.now()})
-        sheet.attempt = attempt
-        keys = dict(booklet_item_pks(booklet))
-        answers = [Answer(id=uuid.uuid5(ANSWER_NS, f"{row['sheet_hash']}:{r['item_id']}"), attempt=attempt,
-                          item_id=keys[r["item_id"]], raw=r["raw"], seq=0, lease=0)
-                   for r in resp.iter_rows(named=True) if r["item_id"] in keys]
-        Answer.objects.bulk_create(answers, ignore_conflicts=True)
-        sheet.written = sorted(set(sheet.written) | {str(a.id) for a in answers})
-    sheet.save(update_fields=["image", "attempt", "answers", "written"])
-    bub = batch.bubbles.filter((pl.col("sheet_hash") == row["sheet_hash"]) & (pl.col("part") == "item"))
+        write_sheet(sheet, booklet)
+    sheet.save(update_fields=["status", "image", "attempt", "answers", "written"])
+    bub = bub.filter(pl.col("part") == "item")
     for r in resp.filter(pl.col("review")).iter_rows(named=True):
         b = bub.filter(pl.col("key") == r["item_id"])
         Review.objects.create(
@@ -264,6 +260,50 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
             marks=[{"value": v, "darkness": round(float(d), 3), "cover": round(float(c), 3),
                     "confidence": round(float(q), 3), "state": s}
                    for v, d, c, q, s in b.select("value", "darkness", "cover", "confidence", "state").iter_rows()])
+
+
+def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list[str]) -> str:
+    """Why the pupil id of a read sheet cannot be trusted ("" when it can): unreadable or ambiguous
+    (a column with no or several marks, a doubtful bubble, a wrong check character), not a pupil of
+    the session, or the id of a sheet already counted in the cycle's subject (a rescan into any
+    session or batch, or a second sheet under the same id)."""
+    pid = sheet.person_id
+    if not pid:
+        return "学籍号无法识别 / the id cannot be read: " + "; ".join(problems) if problems else \
+            "学籍号无法识别 / the id cannot be read"
+    if pid not in sitting:
+        zh, en = NOT_SITTING
+        return f"学籍号 {pid} {zh} / the id {pid} is {en}"
+    if bub.filter((pl.col("part") == "id") & (pl.col("review"))).height or student_id_problem(pid):
+        return f"学籍号 {pid} 涂卡存疑，请核对 / the marks of the id {pid} are in doubt: check them"
+    session = sheet.session
+    earlier = (counted_sheets(session.site.cycle, session.subject, pid)
+               .filter(Q(upload_id__lt=sheet.upload_id) | Q(upload_id=sheet.upload_id, pk__lt=sheet.pk))
+               .select_related("upload", "session__site").order_by("pk").first())
+    if earlier is None:
+        return ""
+    # earlier: of an upload before this one, or before this sheet in this upload — not a later upload's
+    # (this upload read again after a later one brought a rescan: that one is the rescan, not this);
+    # in any session of the cycle's subject (the paper rescanned into another room's batch)
+    where = "" if earlier.session_id == session.pk else f"，场次 {_session_text(earlier.session)}"
+    where_en = "" if earlier.session_id == session.pk else f", session {_session_text(earlier.session)}"
+    return (f"同一学生（{pid}）的答题卡已读过：{earlier.name}（上传 {earlier.upload.name}{where}），本页未计入，请核对 / "
+            f"the same pupil's sheet ({pid}) was already read: {earlier.name} (upload {earlier.upload.name}{where_en}); "
+            "this page not counted, check which counts")
+
+
+def write_sheet(sheet: Sheet, booklet: Booklet) -> None:
+    """The sheet's answers (with the reviewers' corrections) into its pupil's attempt in the sheet's
+    session (created if none), one change per item keyed by the page's hash — writing again adds
+    nothing.  The caller saves ``sheet``."""
+    attempt, _ = Attempt.objects.get_or_create(session=sheet.session, student_id=sheet.person_id,
+                                               defaults={"booklet": booklet, "submitted_at": timezone.now()})
+    sheet.attempt = attempt
+    keys = dict(booklet_item_pks(booklet))
+    answers = [Answer(id=uuid.uuid5(ANSWER_NS, f"{sheet.sha256}:{item}"), attempt=attempt, item_id=keys[item],
+                      raw=raw, seq=0, lease=0) for item, raw in sheet.answers.items() if item in keys]
+    Answer.objects.bulk_create(answers, ignore_conflicts=True)
+    sheet.written = sorted(set(sheet.written) | {str(a.id) for a in answers})
 
 
 def _bubble_columns(bubbles: pl.DataFrame, digest: str) -> dict[str, list]:
@@ -314,8 +354,8 @@ def _write_answer(review: Review, answer: str) -> None:
     sheet = review.sheet
     sheet.answers[review.item_id] = answer
     attempt = sheet.attempt
-    if attempt is None:
-        if not sheet.person_id or sheet.status != Sheet.Status.READ:
+    if attempt is None:  # held (two channels, or its pupil id in doubt): the answer waits on the sheet
+        if sheet.status not in KEPT:
             raise ParameterError("此答题卡没有对应的学生作答 / the sheet has no pupil's attempt")
         sheet.save(update_fields=["answers"])
         return
@@ -500,15 +540,21 @@ def mark_final(upload: Upload, user) -> None:
 
 def crop(review: Review) -> bytes | None:
     """The JPEG of the sheet around the entry (the whole kept page for a sheet failure)."""
+    return crop_image(review.sheet.image, review.box)
+
+
+def crop_image(image: str, box: list[int]) -> bytes | None:
+    """The JPEG of the kept page ``image`` (MEDIA_ROOT-relative) cut to ``box`` and enlarged twice
+    (the whole page without a box); None when there is no picture."""
     import cv2
 
-    if not review.sheet.image:
+    if not image:
         return None
-    img = cv2.imread(str(_media(review.sheet.image)))
+    img = cv2.imread(str(_media(image)))
     if img is None:
         return None
-    if review.box:
-        x0, y0, x1, y1 = review.box
+    if box:
+        x0, y0, x1, y1 = box
         img = img[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
         img = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, 85])

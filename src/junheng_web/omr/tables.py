@@ -39,9 +39,13 @@ class ReviewTable(ListTable):
     item_id = tables.Column(_("题目编号"), default="")
     read = tables.Column(_("读出"), default="")
     confidence = tables.Column(_("置信度"), attrs={"td": {"class": "num"}})
-    crop = tables.TemplateColumn('<img class="omr-crop" src="{% url \'omr_image\' record.pk %}" alt="" loading="lazy">',
+    crop = tables.TemplateColumn('{% if record.kind == "pupil" %}<img class="omr-crop" src="{% url \'omr_id_image\' '
+                                 'record.sheet_id %}" alt="" loading="lazy">{% else %}<img class="omr-crop" '
+                                 'src="{% url \'omr_image\' record.pk %}" alt="" loading="lazy">{% endif %}',
                                  verbose_name=_("扫描"), orderable=False, exclude_from_export=True)
-    open = tables.TemplateColumn('{% load i18n %}<a href="{% url \'omr_review\' record.pk %}">{% trans "核对" %}</a>',
+    open = tables.TemplateColumn('{% load i18n %}{% if record.kind == "pupil" %}<a href="{% url \'omr_pupil\' '
+                                 'record.sheet_id %}">{% trans "核对" %}</a>{% else %}<a href="{% url \'omr_review\' '
+                                 'record.pk %}">{% trans "核对" %}</a>{% endif %}',
                                  verbose_name="", orderable=False, exclude_from_export=True)
 
     class Meta(ListTable.Meta):

@@ -18,12 +18,13 @@ from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.runner import enqueue
-from junheng_web.omr import services
-from junheng_web.omr.forms import ChannelForm, DecisionForm, ScanForm
-from junheng_web.omr.models import Review, Upload
+from junheng_web.omr import pupil_ids, services
+from junheng_web.omr.forms import ChannelForm, DecisionForm, PupilForm, ScanForm
+from junheng_web.omr.models import Review, Sheet, Upload
 from junheng_web.omr.tables import ReviewFilter, ReviewTable
 from junheng_web.registry.pages import error_messages, form_errors
 from junheng_web.supervision.models import CHANNEL_KIND, Flag
+from junheng_web.supervision.templatetags.supervision import masked_id
 from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSession
 
@@ -111,6 +112,8 @@ def review_detail(request: HttpRequest, review: int) -> HttpResponse:
     """One entry: the crop with the read marks, each bubble's darkness and confidence, the decision
     form (POST: confirm or correct; audited with the answer before and after)."""
     obj = _review(request, review)
+    if obj.kind == Review.Kind.PUPIL:
+        return redirect("omr_pupil", sheet=obj.sheet_id)
     form = DecisionForm(request.POST or None, initial={"answer": obj.read})
     if request.method == "POST" and form.is_valid():
         try:
@@ -131,6 +134,63 @@ def review_detail(request: HttpRequest, review: int) -> HttpResponse:
 def review_image(request: HttpRequest, review: int) -> HttpResponse:
     obj = _review(request, review)
     data = services.crop(obj)
+    if data is None:
+        raise Http404
+    return HttpResponse(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+
+
+def _sheet(request: HttpRequest, pk: int) -> Sheet:
+    require(request.user, "omr.review")
+    return get_object_or_404(restrict(Sheet.objects.select_related("upload", "attempt", "session__site__county",
+                                                                   "session__site__cycle"),
+                                      request.user, "omr.review"), pk=pk)
+
+
+@login_required
+def sheet_pupil(request: HttpRequest, sheet: int) -> HttpResponse:
+    """A sheet's pupil: the crop of its id field, why it is in doubt, the session's roster in the
+    reviewer's scope (masked; every showing audited), the choice with a confirmation step, the
+    sheet's corrections with an undo.  POST ``action=correct`` without ``confirm`` shows the
+    confirmation; with ``confirm=1`` applies it; ``action=undo`` (confirmed) reverts the last change."""
+    obj = _sheet(request, sheet)
+    form = PupilForm(request.POST or None)
+    region = obj.session.site.county.code
+    confirm = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == "undo":
+                row = pupil_ids.undo(obj, request.user, data["note"])
+                audit(request, "omr.pupil_undo", f"omr {obj.name}: {row.old_id or '∅'} → {row.new_id or '∅'} (undo)",
+                      region_code=region)
+                messages.success(request, _("已撤销：%(old)s → %(new)s") % {
+                    "old": row.old_id or "—", "new": row.new_id or "—"})
+                return redirect("omr_pupil", sheet=obj.pk)
+            pid = pupil_ids.pupil_of(obj, request.user, data["pupil"])
+            if data["confirm"] == "1":
+                row = pupil_ids.correct(obj, pid, request.user, data["note"])
+                audit(request, "omr.pupil", f"omr {obj.name}: {row.old_id or '∅'} → {row.new_id}", region_code=region)
+                messages.success(request, _("已更正学籍号"))
+                nxt = (restrict(Review.objects.filter(status=Review.Status.OPEN, kind=Review.Kind.PUPIL), request.user,
+                                "omr.review").order_by("id").first())
+                return redirect("omr_pupil", sheet=nxt.sheet_id) if nxt else redirect("omr_queue")
+            confirm = {"pupil": data["pupil"], "note": data["note"], "new": masked_id(pid),
+                       "old": masked_id(obj.person_id) if obj.person_id else "—"}
+        except JunhengError as exc:
+            error_messages(request, exc)
+            return redirect("omr_pupil", sheet=obj.pk)
+    rows = pupil_ids.roster(obj, request.user) if obj.status in services.KEPT else []
+    audit(request, "omr.roster", f"omr {obj.session.site.code} {obj.name}: roster", rows=len(rows), region_code=region)
+    return render(request, "omr/pupil.html", {
+        "sheet": obj, "session": obj.session, "roster": rows, "confirm": confirm, "pattern": pupil_ids.id_pattern(obj),
+        "reviews": obj.reviews.filter(kind=Review.Kind.PUPIL).order_by("pk"),
+        "corrections": obj.corrections.select_related("reviewer").order_by("pk")})
+
+
+@login_required
+def sheet_id_image(request: HttpRequest, sheet: int) -> HttpResponse:
+    obj = _sheet(request, sheet)
+    data = services.crop_image(obj.image, pupil_ids.id_box(obj) if obj.status in services.KEPT else [])
     if data is None:
         raise Http404
     return HttpResponse(data, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})

@@ -25,9 +25,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration,
 DPI = 150
 
 
-def _scan(session, tmp_path: Path, seed: int = 3, pid: str | None = None) -> tuple[Path, str, dict, str]:
-    """A degraded scan of B1 filled by ``pid`` (default: the first pupil who sits ``session``); returns
-    (file, 学籍号, answers, the faint bubble)."""
+def _scan(session, tmp_path: Path, seed: int = 3, pid: str | None = None,
+          extra: tuple[tuple[str, str], ...] = ()) -> tuple[Path, str, dict, str]:
+    """A degraded scan of B1 filled by ``pid`` (default: the first pupil who sits ``session``), plus a
+    pencil mark on each ``extra`` id bubble ``(column, character)``; returns (file, 学籍号, answers, the
+    faint bubble)."""
     from junheng.materials import omr_corpus as oc
     from junheng_web.omr.services import session_layouts
     from junheng_web.sampling.services import sitting_pupils
@@ -42,6 +44,9 @@ def _scan(session, tmp_path: Path, seed: int = 3, pid: str | None = None) -> tup
     r = b.filter((b["key"] == "I4") & (b["value"] == faint)).row(0, named=True)
     mm = DPI / 25.4
     cv2.circle(img, (round(r["x"] * mm), round(r["y"] * mm)), round(1.0 * mm), 150, -1)
+    for column, ch in extra:
+        r = b.filter((b["part"] == "id") & (b["key"] == column) & (b["value"] == ch)).row(0, named=True)
+        cv2.circle(img, (round(r["x"] * mm), round(r["y"] * mm)), round(1.7 * mm), 40, -1)
     img = oc.degrade(img, "gradient", rng)
     path = tmp_path / "room1.png"
     cv2.imwrite(str(path), img)
@@ -293,7 +298,7 @@ def test_a_sheet_naming_a_pupil_who_does_not_sit_the_session_is_queued_not_writt
     """Session A (site A, 语文) sits county A's 语文 pupils.  A sheet uploaded for it that names
     county B's pupil B0 (session B's) or county A's pupil A1 (sampled for 数学) must not write that
     pupil's answers, nor hold their browser answers as a second channel: the sheet is queued for a
-    person with the id read and the rule, as an unreadable sheet is."""
+    person with the id read and the rule (a ``pupil`` entry: the reviewer may name the right pupil)."""
     from junheng_web.assessment.models import Booklet, Item
     from junheng_web.delivery.models import Answer, Attempt
     from junheng_web.omr.models import Review, Sheet, Upload
@@ -316,8 +321,9 @@ def test_a_sheet_naming_a_pupil_who_does_not_sit_the_session_is_queued_not_writt
         _upload(client, session, path)
         sheet = Sheet.objects.get(upload__session=session, person_id=pid)
         assert sheet.attempt is None and sheet.status != "read"
-        (review,) = Review.objects.filter(sheet=sheet)
-        assert review.kind == "sheet" and review.status == "open"
+        assert sheet.status == "held"  # read, kept with its answers, counted for nobody until corrected
+        (review,) = Review.objects.filter(sheet=sheet, kind="pupil")
+        assert review.status == "open"
         assert pid in review.problem and "not a pupil of this session" in review.problem
         upload = Upload.objects.get(pk=sheet.upload_id)
         (issue,) = [i for i in upload.issues if i.get("value") == pid]

@@ -1,0 +1,211 @@
+"""The pupil of a scanned sheet: a sheet whose 学籍号 is unreadable, not on the session's roster or
+another counted sheet's is held (nothing written) with a ``pupil`` entry in the review queue; the
+reviewer picks the pupil from the roster (scoped, masked, every showing audited), confirms, and the
+sheet's answers then count for that pupil; re-correction and undo; a pupil never gets two counted
+sheets.  And the rescan check's scope: the same paper read into another session of the cycle's
+subject (another room's batch) is caught, by content and by pupil."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from tests.web.omr.test_omr_review import _raw, _scan, _upload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
+
+@pytest.fixture
+def unreadable(world, tmp_path, b1, client):
+    """Session A's sheet of pupil A0 with two marks in its first id column, uploaded by bob: ``(world, pid, answers)``."""
+    session = world.sessions["A"]
+    pid = world.pupils["A"][0].student_id
+    second = next(ch for ch in "GJL" if ch != pid[0])  # the first column's letters
+    path, pid, answers, _ = _scan(session, tmp_path, pid=pid, extra=(("1", second),))
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    return world, pid, answers
+
+
+def _sampled_pk(world, pid: str) -> int:
+    from junheng_web.sampling.models import SampledPupil
+
+    return SampledPupil.objects.get(cycle=world.cycle, pupil__student_id=pid).pk
+
+
+def test_an_unreadable_id_is_held_and_the_reviewer_names_the_pupil_with_a_confirmation(client, unreadable):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import PupilCorrection, Review, Sheet
+
+    world, pid, answers = unreadable
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id, sheet.attempt) == ("held", "", None)
+    assert sheet.answers and not Answer.objects.exists()  # read and kept, written for nobody
+    (entry,) = Review.objects.filter(sheet=sheet, kind="pupil", status="open")
+    assert "cannot be read" in entry.problem
+
+    client.force_login(world.users["rita"])
+    queue = client.get(reverse("omr_queue")).content.decode()
+    assert reverse("omr_pupil", args=[sheet.pk]) in queue and reverse("omr_id_image", args=[sheet.pk]) in queue
+    assert client.get(reverse("omr_review", args=[entry.pk]))["Location"] == reverse("omr_pupil", args=[sheet.pk])
+    crop = client.get(reverse("omr_id_image", args=[sheet.pk]))
+    img = cv2.imdecode(np.frombuffer(crop.content, np.uint8), cv2.IMREAD_COLOR)
+    page_w = cv2.imread(str(Path(client_media()) / sheet.image)).shape[1]
+    assert img is not None and img.shape[1] < 2 * page_w  # the id field, enlarged twice: narrower than the page
+
+    n_logged = AuditLog.objects.filter(action="omr.roster").count()
+    page = client.get(reverse("omr_pupil", args=[sheet.pk])).content.decode()
+    assert AuditLog.objects.filter(action="omr.roster", username="rita").count() == n_logged + 1
+    a0, a4 = pid, world.pupils["A"][4].student_id  # the session's 语文 pupils
+    assert a0 not in page.split('id="pupil-roster"')[1] and "A学生0" not in page  # masked: id and name
+    assert "A*" in page and a0[-2:] in page
+    rows = page.split('id="pupil-roster"')[1].split("data-pupil=")[1:]
+    assert rows[0].startswith(f'"{_sampled_pk(world, a0)}"')  # the marks agree with A0 in 18 of 19 columns
+    assert "18/19" in rows[0]
+    assert len(rows) == 2 and f'"{_sampled_pk(world, a4)}"' in page
+
+    # the first post only asks for the confirmation: nothing changed yet
+    resp = client.post(reverse("omr_pupil", args=[sheet.pk]),
+                       {"action": "correct", "pupil": _sampled_pk(world, a0), "note": "第1列漏涂"})
+    assert resp.status_code == 200 and 'id="pupil-confirm"' in resp.content.decode()
+    sheet.refresh_from_db()
+    assert sheet.status == "held" and not PupilCorrection.objects.exists()
+    resp = client.post(reverse("omr_pupil", args=[sheet.pk]), {"action": "correct", "pupil": _sampled_pk(world, a0),
+                                                              "note": "第1列漏涂", "confirm": "1"})
+    assert resp.status_code == 302
+    sheet.refresh_from_db()
+    assert (sheet.status, sheet.person_id) == ("read", a0) and sheet.attempt.student_id == a0
+    for item, ans in answers.items():
+        if item != "I3":
+            assert _raw(world, a0, item) == ans  # the sheet's answers count for the pupil named
+    entry.refresh_from_db()
+    assert (entry.status, entry.reviewer) == ("corrected", world.users["rita"])
+    (row,) = PupilCorrection.objects.all()
+    assert (row.old_id, row.new_id, row.old_status, row.reviewer) == ("", a0, "held", world.users["rita"])
+    log = AuditLog.objects.get(action="omr.pupil")
+    assert log.username == "rita" and f"∅ → {a0}" in log.what and log.region_code == "410102"
+
+
+def client_media() -> str:
+    from django.conf import settings
+
+    return settings.MEDIA_ROOT
+
+
+def test_re_correction_undo_and_no_second_sheet_for_a_pupil(client, unreadable):
+    from junheng_web.delivery.models import Answer, Attempt
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import PupilCorrection, Review, Sheet
+    from junheng_web.omr.services import counted_sheets
+
+    world, a0, answers = unreadable
+    a4 = world.pupils["A"][4].student_id
+    rita = world.users["rita"]
+    sheet = Sheet.objects.get()
+    pupil_ids.correct(sheet, a4, rita, "先改为 A4")
+    n = Answer.objects.filter(attempt__student_id=a4).count()
+    assert n > 0 and _raw(world, a4, "I1") == answers["I1"]
+    # re-correction: A4's rows written from the sheet go (and the attempt it made), A0 gets them
+    pupil_ids.correct(Sheet.objects.get(), a0, rita, "应为 A0")
+    assert not Attempt.objects.filter(student_id=a4).exists()
+    assert Answer.objects.filter(attempt__student_id=a0).count() == n
+    assert [(c.old_id, c.new_id) for c in PupilCorrection.objects.order_by("pk")] == [("", a4), (a4, a0)]
+    # undo: back to the pupil before the last change
+    pupil_ids.undo(Sheet.objects.get(), rita, "撤销")
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id) == ("read", a4)
+    assert not Attempt.objects.filter(student_id=a0).exists() and _raw(world, a4, "I1") == answers["I1"]
+    # a second sheet naming A4 (the same pupil's, rescanned into another room's batch) cannot take A4 too
+    other = Sheet.objects.create(upload=sheet.upload, session=sheet.session, name="x.png:1", sha256="e" * 64,
+                                 status="held", booklet="B1", answers=dict(sheet.answers))
+    with pytest.raises(Exception, match="already has a counted sheet"):
+        pupil_ids.correct(other, a4, rita)
+    assert counted_sheets(world.cycle, "语文", a4).count() == 1
+    # undo twice more: the first correction reverted, the sheet held again with a fresh queue entry
+    pupil_ids.undo(Sheet.objects.get(pk=sheet.pk), rita)  # (undo of the undo: A0 again)
+    pupil_ids.undo(Sheet.objects.get(pk=sheet.pk), rita)  # back to A4
+    assert Sheet.objects.get(pk=sheet.pk).person_id == a4
+    assert Review.objects.filter(sheet=sheet, kind="pupil").count() == 1
+
+
+def test_undo_of_the_first_correction_holds_the_sheet_again(client, unreadable):
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import Review, Sheet
+
+    world, a0, _ = unreadable
+    sheet = Sheet.objects.get()
+    pupil_ids.correct(sheet, a0, world.users["rita"])
+    pupil_ids.undo(Sheet.objects.get(), world.users["rita"])
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id, sheet.attempt) == ("held", "", None)
+    assert not Answer.objects.exists()
+    assert Review.objects.filter(sheet=sheet, kind="pupil", status="open", problem__contains="undone").count() == 1
+
+
+def test_the_roster_is_the_sessions_and_the_reviewers_region_and_another_county_gets_404(client, unreadable):
+    from junheng_web.omr.models import PupilCorrection, Sheet
+
+    world, a0, _ = unreadable
+    sheet = Sheet.objects.get()
+    client.force_login(world.users["rita"])
+    # a pupil who does not sit the session (county B's, or A1 sampled for 数学) cannot be posted
+    for outsider in (world.pupils["B"][0].student_id, world.pupils["A"][1].student_id):
+        client.post(reverse("omr_pupil", args=[sheet.pk]), {"action": "correct", "confirm": "1",
+                                                            "pupil": _sampled_pk(world, outsider)})
+    assert not PupilCorrection.objects.exists() and Sheet.objects.get().status == "held"
+    client.force_login(world.users["charlie"])  # county B
+    assert client.get(reverse("omr_pupil", args=[sheet.pk])).status_code == 404
+    assert client.get(reverse("omr_id_image", args=[sheet.pk])).status_code == 404
+    assert client.post(reverse("omr_pupil", args=[sheet.pk]), {"action": "correct", "confirm": "1",
+                                                               "pupil": _sampled_pk(world, a0)}).status_code == 404
+    assert not PupilCorrection.objects.exists()
+
+
+@pytest.fixture
+def second_room(world):
+    """A second session of site A's 语文 (room 2, a day later): the same pupils sit it."""
+    from junheng_web.testsites.models import TestSession
+
+    a = world.sessions["A"]
+    return TestSession.objects.create(site=a.site, subject=a.subject, room="2", starts_at=a.starts_at + dt.timedelta(days=1),
+                                      ends_at=a.ends_at + dt.timedelta(days=1))
+
+
+def test_a_rescan_into_another_session_of_the_cycle_is_caught_by_pupil_and_by_content(client, world, tmp_path, b1,
+                                                                                       second_room):
+    """The rescan check's scope is the cycle's subject (pupil) and the cycle (content), not the
+    session: one pupil sits a subject once, so a second sheet of theirs read in room 2 is the same
+    paper or a wrong id — held, its answers not added; and the very same file's page is a duplicate."""
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr.models import Review, Sheet
+
+    session = world.sessions["A"]
+    path, pid, _, _ = _scan(session, tmp_path, pid=world.pupils["A"][0].student_id)
+    client.force_login(world.users["bob"])
+    _upload(client, session, path)
+    n = Answer.objects.filter(attempt__student_id=pid).count()
+    assert n > 0
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    rescan = np.clip(img.astype(float) + np.random.default_rng(9).normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(path.with_name("room2-rescan.png")), rescan)
+    _upload(client, second_room, path.with_name("room2-rescan.png"))
+    second = Sheet.objects.get(session=second_room)
+    assert (second.status, second.person_id, second.attempt) == ("held", pid, None)
+    assert Answer.objects.filter(attempt__student_id=pid).count() == n
+    (entry,) = Review.objects.filter(sheet=second, kind="pupil")
+    assert "room1.png" in entry.problem and "考场 1" in entry.problem
+
+    copy = tmp_path / "room2-copy.png"
+    copy.write_bytes(path.read_bytes())  # the first file itself, uploaded for room 2
+    _upload(client, second_room, copy)
+    dup = Sheet.objects.get(upload__name="room2-copy.png")
+    assert dup.status == "duplicate" and dup.same_as == Sheet.objects.get(session=session)
+    assert Answer.objects.filter(attempt__student_id=pid).count() == n
