@@ -14,9 +14,10 @@ columns of the contract (docs/dev/contracts.md): ``bmi``, ``bmi_score``, ``bmi_c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, HEIGHT, ITEMS, RATINGS, VISION_CLASSES, WEIGHT
@@ -24,6 +25,9 @@ from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING, Rounding, units_expr
 from junheng.fitness.standard import load_standard
 from junheng.fitness.vision import vision_class
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCORE_COLUMNS: tuple[str, ...] = (
     "bmi", "bmi_score", "bmi_class",
@@ -124,6 +128,8 @@ def score_fitness(df: pl.DataFrame, *, rounding: Rounding = "half_up", battery=N
 
 def score_batch(batch: pa.RecordBatch, *, rounding: Rounding = "half_up") -> pa.RecordBatch:
     """:func:`score_fitness` on one Arrow record batch (for Spark ``mapInArrow`` and streaming)."""
+    import pyarrow as pa  # here, not at the top: scoring a file never needs it
+
     scored = score_fitness(pl.from_arrow(batch), rounding=rounding)  # type: ignore[arg-type]
     return scored.to_arrow().to_batches()[0] if scored.height else pa.RecordBatch.from_pylist([])
 
