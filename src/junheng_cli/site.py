@@ -115,9 +115,9 @@ def serve_cmd(package: Path | None, site_code: str, centre_key: Path, home: Path
 
     state = node_state(home)
     if package is not None:
-        from junheng.site import read_manifest, read_package
+        from junheng.site import read_manifest
 
-        blob = read_package(package)
+        blob = package  # the file: read in pieces, refused by its size before it is read (junheng.site.package)
         fresh = not state or state.get("package_id") != read_manifest(blob).get("package_id")
         if fresh and not unlock_code:
             unlock_code = click.prompt("解锁码 / unlock code", hide_input=True)
@@ -246,12 +246,11 @@ def ingest_cmd(packages: tuple[Path, ...], key: Path | None) -> None:
     from junheng_web.bootstrap import setup
 
     setup()
-    from junheng.site import read_package
     from junheng_web.delivery.sitenode import ingest
 
     key = _centre_key_path(key)
     for path in packages:
-        got = ingest(read_package(path), key, name=path.name)
+        got = ingest(path, key, name=path.name)  # the file, read in pieces (junheng.site.open_package)
         again = " (此前已汇入，无变化 / ingested before: nothing changed)" if got["again"] else ""
         click.echo(f"{path.name}: 测试点 / site {got['site']}: +{got['attempts']} 份作答 / attempts, +{got['answers']} 条作答 / "
                    f"answers, +{got['events']} 条监考记录 / events{again}")

@@ -16,7 +16,6 @@ from junheng.site.package import (
     private_pem,
     public_pem,
     read_manifest,
-    read_package,
     result_key,
     seal,
     site_signing_key,
@@ -27,4 +26,4 @@ from junheng.site.tls import SITE_DOMAIN, certificate_names, issue_site_certific
 __all__ = ["ACTIONS", "ROOM_ACTIONS", "SITE_DOMAIN", "Package", "PackageError", "Stop", "Window", "certificate_names",
            "fingerprint", "issue_site_certificate", "new_test_ca", "site_host", "load_private", "load_public",
            "new_signing_key", "new_unlock_code", "open_package", "private_pem", "public_pem", "pupil_window",
-           "read_manifest", "read_package", "result_key", "seal", "site_signing_key", "write_package"]
+           "read_manifest", "result_key", "seal", "site_signing_key", "write_package"]

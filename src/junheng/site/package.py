@@ -36,20 +36,23 @@ import hashlib
 import io
 import json
 import secrets
+import tempfile
 import uuid
 import zipfile
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from junheng.exceptions import InputError, ParameterError
-from junheng.io import ReadLimits, read_bytes
+from junheng.exceptions import ParameterError
 
 FORMAT = 1
 MAGIC = b"JUNHENG-PACKAGE 1\n"
@@ -64,6 +67,9 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 # 300 x 76 kB = 23 MB, and 4 x 23 MB = 92 MB <= 96 MiB.  A site package is smaller (~2 kB a pupil
 # and the booklets' items).  One limit for the file and for the members unpacked, each and all.
 MAX_PACKAGE = 96 * 2**20
+MAX_MANIFEST = 2**16  # bytes of a manifest (a real one has ~700)
+CHUNK = 2**20  # a package file is read, hashed and decrypted in pieces of this size
+SPOOL = 4 * 2**20  # the decrypted zip is kept in memory up to this size, beyond it in a temporary file
 
 
 class PackageError(ParameterError):
@@ -73,7 +79,7 @@ class PackageError(ParameterError):
 @dataclass(frozen=True)
 class Package:
     manifest: dict
-    files: dict[str, bytes]
+    files: dict[str, bytes | bytearray]
 
     @property
     def package_id(self) -> str:
@@ -173,13 +179,13 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:.3g} MB"
 
 
-def _unzip(blob: bytes, what: str) -> dict[str, bytes]:
-    """The members of the payload ``blob``, refused by their declared sizes before any is
+def _unzip(plain, what: str) -> dict[str, bytes]:
+    """The members of the decrypted payload ``plain`` (a file object), refused by their declared sizes before any is
     unpacked (``zipfile`` stops a member at its declared size, and a member longer than declared
     fails its CRC: a damaged package)."""
     damaged = PackageError(f"{what} 已损坏，不是完整的数据包 / {what} is damaged: not a complete package")
     try:
-        z = zipfile.ZipFile(io.BytesIO(blob))
+        z = zipfile.ZipFile(plain)
     except (zipfile.BadZipFile, EOFError, ValueError):
         raise damaged from None
     with z:
@@ -192,9 +198,24 @@ def _unzip(blob: bytes, what: str) -> dict[str, bytes]:
                 f"{big.filename}: {_mb(big.file_size)}), more than a package may hold ({_mb(MAX_PACKAGE)}): "
                 "refused before unpacking")
         try:
-            return {i.filename: z.read(i) for i in z.infolist()}
+            return {i.filename: _member(z, i) for i in z.infolist()}
         except (zipfile.BadZipFile, EOFError, ValueError):
             raise damaged from None
+
+
+def _member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytearray:
+    """One member unpacked in pieces into a buffer of its declared size (``ZipFile.read`` holds
+    about 3.5 times a member while it inflates it); shorter than declared: damaged."""
+    out = bytearray(info.file_size)
+    view, at = memoryview(out), 0
+    with z.open(info) as f:
+        while at < info.file_size:
+            piece = f.read(min(CHUNK, info.file_size - at))
+            if not piece:
+                raise EOFError
+            view[at:at + len(piece)] = piece
+            at += len(piece)
+    return out
 
 
 def _aad(manifest: dict) -> bytes:
@@ -227,18 +248,42 @@ def seal(files: dict[str, bytes], *, kind: str, site: str, cycle: str, signer: E
     return MAGIC + len(head).to_bytes(4, "big") + head + signer.sign(head) + payload
 
 
-def _parts(blob: bytes, what: str) -> tuple[bytes, dict, bytes, memoryview]:
-    """``(manifest bytes, manifest, signature, payload)`` of a package, *not yet verified*."""
-    if len(blob) > MAX_PACKAGE:
-        raise PackageError(f"{what} 有 {_mb(len(blob))}，超过数据包的上限 {_mb(MAX_PACKAGE)}，拒绝使用 / {what} is "
-                           f"{_mb(len(blob))}, more than a package may be ({_mb(MAX_PACKAGE)}): refused")
-    view = memoryview(blob)  # the payload is a view, not a copy of the package's bytes
+def _too_large(what: str, size: int) -> PackageError:
+    return PackageError(f"{what} 有 {_mb(size)}（{size} 字节），超过数据包的上限 {_mb(MAX_PACKAGE)}，未读取，拒绝使用 / "
+                        f"{what} is {_mb(size)} ({size} bytes), more than a package may be ({_mb(MAX_PACKAGE)}): "
+                        "refused before reading")
+
+
+@contextmanager
+def _opened(source: bytes | Path, what: str) -> Iterator[tuple]:
+    """``(file object, size)`` of a package given as its bytes or as its file's path; a file that
+    is missing or larger than :data:`MAX_PACKAGE` is refused by its size before it is read."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > MAX_PACKAGE:
+            raise _too_large(what, len(source))
+        yield io.BytesIO(source), len(source)
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise PackageError(f"找不到数据包文件 {path.name} / package file not found: {path.name}")
+    size = path.stat().st_size
+    if size > MAX_PACKAGE:
+        raise _too_large(path.name, size)
+    with path.open("rb") as f:
+        yield f, size
+
+
+def _header(f, what: str) -> tuple[bytes, dict, bytes]:
+    """``(manifest bytes, manifest, signature)`` read from the start of the package file ``f``,
+    *not yet verified*; ``f`` is left at the payload's first byte."""
     try:
-        if not blob.startswith(MAGIC):
+        start = f.read(len(MAGIC) + 4)
+        if not start.startswith(MAGIC) or len(start) != len(MAGIC) + 4:
             raise ValueError
-        n = int.from_bytes(blob[len(MAGIC):len(MAGIC) + 4], "big")
-        start = len(MAGIC) + 4
-        head, signature, payload = blob[start:start + n], blob[start + n:start + n + 64], view[start + n + 64:]
+        n = int.from_bytes(start[len(MAGIC):], "big")
+        if n > MAX_MANIFEST:
+            raise ValueError
+        head, signature = f.read(n), f.read(64)
         manifest = json.loads(head)
         if (len(signature) != 64 or not isinstance(manifest, dict) or manifest.get("format") != FORMAT
                 or manifest.get("kind") not in KINDS):
@@ -252,24 +297,62 @@ def _parts(blob: bytes, what: str) -> tuple[bytes, dict, bytes, memoryview]:
     except (ValueError, UnicodeDecodeError, TypeError):
         raise PackageError(f"{what} 不是本平台的数据包，或已损坏（无法读取清单） / {what} is not a junheng "
                            "package, or is damaged (its manifest cannot be read)") from None
-    return head, manifest, signature, payload
+    return head, manifest, signature
 
 
-def read_manifest(blob: bytes, what: str = "数据包 / package") -> dict:
-    """The manifest as written, *not yet verified* (to find which site and key a package claims)."""
-    return _parts(blob, what)[1]
+def _pieces(f, n: int) -> Iterator[bytes]:
+    """The next ``n`` bytes of ``f`` in pieces of :data:`CHUNK` (fewer if the file ends early)."""
+    while n > 0:
+        piece = f.read(min(CHUNK, n))
+        if not piece:
+            return
+        n -= len(piece)
+        yield piece
 
 
-def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey, unlock_code: str | None = None,
-                 key: bytes | None = None, now: dt.datetime | None = None, newer_than: dt.datetime | None = None,
-                 what: str = "数据包 / package") -> Package:
-    """Verify and decrypt a package; every refusal is a :class:`PackageError` saying why.
+def _altered(what: str) -> PackageError:
+    return PackageError(f"{what} 内容与签名不符（数据被篡改或损坏），拒绝使用 / {what}: the payload does not "
+                        "match its signed digest (altered or damaged): refused")
 
-    Checked in this order: it is a package; ``kind``; signed by ``trusted`` (fingerprint, then
-    the Ed25519 signature over the manifest); the payload's digest; meant for ``site``; not
-    expired at ``now``; issued after ``newer_than`` (an older package is a replay); decrypts and
-    authenticates under ``unlock_code`` / ``key``."""
-    head, manifest, signature, payload = _parts(blob, what)
+
+def read_manifest(source: bytes | Path, what: str = "数据包 / package") -> dict:
+    """The manifest as written, *not yet verified* (to find which site and key a package claims);
+    ``source``: the package's bytes or its file (of which only the header is read)."""
+    with _opened(source, what) as (f, _size):
+        return _header(f, what)[1]
+
+
+def open_package(source: bytes | Path, *, kind: str, site: str, trusted: Ed25519PublicKey,
+                 unlock_code: str | None = None, key: bytes | None = None, now: dt.datetime | None = None,
+                 newer_than: dt.datetime | None = None, what: str = "数据包 / package") -> Package:
+    """Verify and decrypt a package (its bytes, or its file: read in pieces of :data:`CHUNK`, the
+    decrypted zip kept in a temporary file beyond :data:`SPOOL`, so that only the unpacked members
+    are held whole); every refusal is a :class:`PackageError` saying why.
+
+    Checked in this order: it is a package of at most :data:`MAX_PACKAGE`; ``kind``; signed by
+    ``trusted`` (fingerprint, then the Ed25519 signature over the manifest); the payload's digest;
+    meant for ``site``; not expired at ``now``; issued after ``newer_than`` (an older package is a
+    replay); decrypts and authenticates under ``unlock_code`` / ``key`` (AES-GCM: nothing decrypted
+    is used before the tag at the end is checked, and the digest is checked again on the bytes
+    decrypted); its members unpack within :data:`MAX_PACKAGE`."""
+    with _opened(source, what) as (f, size):
+        head, manifest, signature = _header(f, what)
+        start = f.tell()
+        n = size - start
+        _verify(head, manifest, signature, kind=kind, trusted=trusted, what=what)
+        digest = hashlib.sha256()
+        for piece in _pieces(f, n):
+            digest.update(piece)
+        if digest.hexdigest() != manifest.get("payload_sha256"):
+            raise _altered(what)
+        _addressed(manifest, site=site, now=now, newer_than=newer_than, what=what)
+        secret = _secret(manifest, unlock_code, key, what)
+        return Package(manifest, _unzip(_decrypt(f, start, n, secret, manifest, what), what))
+
+
+def _verify(head: bytes, manifest: dict, signature: bytes, *, kind: str, trusted: Ed25519PublicKey,
+            what: str) -> None:
+    """The kind, the signer and the signature of a package's manifest."""
     if manifest["kind"] != kind:
         want = {"site": "测试点数据包 / a site package", "result": "结果数据包 / a result package"}[kind]
         raise PackageError(f"{what} 类型不对，需要{want} / wrong kind {manifest['kind']!r}")
@@ -282,9 +365,11 @@ def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey
     except InvalidSignature:
         raise PackageError(f"{what} 签名无效：清单被篡改或数据包被伪造，拒绝使用 / {what}: invalid signature "
                            "(manifest altered or forged): refused") from None
-    if hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
-        raise PackageError(f"{what} 内容与签名不符（数据被篡改或损坏），拒绝使用 / {what}: the payload does not "
-                           "match its signed digest (altered or damaged): refused")
+
+
+def _addressed(manifest: dict, *, site: str, now: dt.datetime | None, newer_than: dt.datetime | None,
+               what: str) -> None:
+    """Meant for ``site``, not expired at ``now``, issued after ``newer_than``."""
     if manifest["site"] != site:
         raise PackageError(f"{what} 属于测试点 {manifest['site']}，不是本测试点 {site}，拒绝使用 / {what} is for "
                            f"site {manifest['site']}, not {site}: refused")
@@ -298,36 +383,46 @@ def open_package(blob: bytes, *, kind: str, site: str, trusted: Ed25519PublicKey
         raise PackageError(f"{what} 早于已载入的数据包（{newer_than.isoformat()}），是旧包或重放，拒绝使用 / {what} "
                            f"was issued at {issued.isoformat()}, not after the package already loaded: "
                            "an old or replayed package is refused")
+
+
+def _secret(manifest: dict, unlock_code: str | None, key: bytes | None, what: str) -> bytes:
     if manifest["kdf"] == "scrypt":
         if unlock_code is None:
             raise PackageError(f"{what} 需要解锁码 / {what} needs the unlock code")
-        secret = unlock_key(unlock_code, bytes.fromhex(manifest["salt"]))
-    else:
-        if key is None:
-            raise PackageError(f"{what} 需要结果密钥 / {what} needs its result key")
-        secret = key
+        return unlock_key(unlock_code, bytes.fromhex(manifest["salt"]))
+    if key is None:
+        raise PackageError(f"{what} 需要结果密钥 / {what} needs its result key")
+    return key
+
+
+def _decrypt(f, start: int, n: int, secret: bytes, manifest: dict, what: str):
+    """The payload (``n`` bytes of ``f`` from ``start``: AES-GCM ciphertext, then its 16-byte tag)
+    decrypted in pieces into a spooled temporary file, returned once the tag and the digest of the
+    bytes just read both hold."""
+    wrong = PackageError(f"{what} 无法解密：解锁码不正确（或数据被篡改） / {what} cannot be decrypted: wrong "
+                         "unlock code (or altered data)")
+    if n < 16:
+        raise wrong
+    f.seek(start + n - 16)
+    tag = f.read(16)
+    f.seek(start)
+    decryptor = Cipher(algorithms.AES(secret), modes.GCM(bytes.fromhex(manifest["nonce"]), tag)).decryptor()
+    decryptor.authenticate_additional_data(_aad(manifest))
+    digest, plain = hashlib.sha256(), tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (returned)
+    for piece in _pieces(f, n - 16):
+        digest.update(piece)
+        plain.write(decryptor.update(piece))
+    digest.update(tag)
     try:
-        plain = AESGCM(secret).decrypt(bytes.fromhex(manifest["nonce"]), payload, _aad(manifest))
+        decryptor.finalize()
     except InvalidTag:
-        raise PackageError(f"{what} 无法解密：解锁码不正确（或数据被篡改） / {what} cannot be decrypted: wrong "
-                           "unlock code (or altered data)") from None
-    return Package(manifest, _unzip(plain, what))
-
-
-def read_package(path: Path) -> bytes:
-    """The bytes of the package file ``path``, read through :func:`junheng.io.read_bytes` with the
-    file limit raised to ``MAX_PACKAGE``: a larger file is refused by its size before anything is
-    read (a stray disk image on a USB stick is not loaded into memory)."""
-    path = Path(path)
-    try:
-        return read_bytes(path, limits=replace(ReadLimits.from_env(), max_file_bytes=MAX_PACKAGE))
-    except InputError:
-        if not path.is_file():
-            raise PackageError(f"找不到数据包文件 {path.name} / package file not found: {path.name}") from None
-        size = path.stat().st_size
-        raise PackageError(f"{path.name} 有 {_mb(size)}（{size} 字节），超过数据包的上限 {_mb(MAX_PACKAGE)}，未读取，"
-                           f"拒绝使用 / {path.name} is {_mb(size)} ({size} bytes), more than a package may be "
-                           f"({_mb(MAX_PACKAGE)}): refused before reading") from None
+        plain.close()
+        raise wrong from None
+    if digest.hexdigest() != manifest.get("payload_sha256"):  # changed between the two reads
+        plain.close()
+        raise _altered(what)
+    plain.seek(0)
+    return plain
 
 
 def write_package(blob: bytes, path: Path) -> Path:

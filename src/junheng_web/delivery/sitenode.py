@@ -244,7 +244,7 @@ def _save_node(home: Path, state: dict) -> None:
     tmp.replace(path)
 
 
-def unlock(blob: bytes, *, home: Path, site: str, unlock_code: str, centre_public: Path,
+def unlock(blob: bytes | Path, *, home: Path, site: str, unlock_code: str, centre_public: Path,
            now: dt.datetime | None = None, name: str = "测试点数据包 / site package") -> dict:
     """Verify and decrypt a site package and load it into this node's database (``home``).
 
@@ -362,7 +362,7 @@ def _time(value: str | None) -> dt.datetime | None:
 
 # ---- ingest (centre) -------------------------------------------------------------------------------
 
-def ingest(blob: bytes, key_path: Path, name: str = "结果数据包 / result package") -> dict:
+def ingest(blob: bytes | Path, key_path: Path, name: str = "结果数据包 / result package") -> dict:
     """Verify a site's result package and merge it (all or nothing).  Returns the numbers of
     records added; a package ingested before adds nothing (``"again": True``)."""
     centre = load_private(Path(key_path))
