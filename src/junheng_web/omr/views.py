@@ -182,7 +182,7 @@ def sheet_pupil(request: HttpRequest, sheet: int) -> HttpResponse:
     rows = pupil_ids.roster(obj, request.user) if obj.status in services.KEPT else []
     audit(request, "omr.roster", f"omr {obj.session.site.code} {obj.name}: roster", rows=len(rows), region_code=region)
     return render(request, "omr/pupil.html", {
-        "sheet": obj, "session": obj.session, "roster": rows, "confirm": confirm, "pattern": pupil_ids.id_pattern(obj),
+        "sheet": obj, "session": obj.session, "roster": rows, "form": PupilForm(), "confirm": confirm, "pattern": pupil_ids.id_pattern(obj),
         "reviews": obj.reviews.filter(kind=Review.Kind.PUPIL).order_by("pk"),
         "corrections": obj.corrections.select_related("reviewer").order_by("pk")})
 
