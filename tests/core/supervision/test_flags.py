@@ -613,7 +613,9 @@ def test_the_issues_keyframe_only_footage_at_the_default_thresholds(tmp_path):
     stats, _ = frame_statistics(clip("kf-stop.mp4", r"not(mod(n\,200))*not(between(t\,300\,480))"), 1.0)
     found = _found(detect_flags(stats))
     assert [f[0] for f in found] == ["frozen"] and found[0][3] == "serious"
-    assert 280 <= found[0][1] <= 300 and 480 <= found[0][2] <= 500, found
+    # it ends a period after its last still sample; B-frames are not decoded (key frames 20 s apart), so a
+    # sample may be the P-frame 0.2 s into its second (x264's P-frames here are 0.4 s apart): ≤ 1 s late
+    assert 280 <= found[0][1] <= 300 and 480 <= found[0][2] <= 501, found
 
 
 def _fine_stats(t: np.ndarray, fine: np.ndarray) -> pl.DataFrame:
@@ -675,3 +677,41 @@ def test_the_same_frames_tier_measures_the_noise_on_the_blocks_that_changed():
     f = fine.astype(np.float32)
     assert np.median(changed_median(f[1:], f[:-1], f[:-1])) > 20
     assert np.median(np.abs(f[1:] - f[:-1]), axis=1).max() == 0
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_with_sparse_key_frames_b_frames_are_not_decoded_and_the_samples_stay_true(tmp_path):
+    """Key frames 2 s apart and B-frames (x264's pyramid: some B-frames are references), sampled at
+    1/s: no key frame in every period, so the decoder skips frames — every B-frame (``-skip_frame
+    bidir``; no I- or P-frame refers to one), not only the frames nothing refers to. Oracle: ffprobe's
+    picture types and ffmpeg's full decoding of the same file. The fingerprints of every decoded frame
+    are exactly the I- and P-frames', and each sample is the very picture of the fully
+    decoded frame at its time stamp (decoded, as the sampler does, without the de-blocking filter:
+    skipping the B-frames changes no other frame)."""
+    import subprocess
+
+    from junheng.supervision.frames import _FFmpegSampler
+
+    clip = tmp_path / "gop2s.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=s=320x240:r=25:d=8,noise=alls=8:allf=t", "-c:v", "libx264", "-preset", "veryfast",
+                    "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
+                    str(clip)], check=True)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "frame=pts_time,pict_type", "-of", "csv=p=0", str(clip)],
+                           capture_output=True, text=True, check=True).stdout.split()
+    types = {round(float(t), 3): kind for t, kind in (row.split(",")[:2] for row in probe)}
+    assert sorted(set(types.values())) == ["B", "I", "P"]
+    full = subprocess.run(["ffmpeg", "-v", "error", "-skip_loop_filter", "all", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                          capture_output=True, check=True).stdout
+    full = np.frombuffer(full, np.uint8).reshape(-1, 240, 320)
+    sampler = _FFmpegSampler(clip, 1.0, 320, colour=False, echo=True)
+    assert not sampler.keys_only
+    samples = [(t, frame.copy()) for t, frame in sampler]
+    assert len(samples) == 8
+    echo_times, _ = sampler.echoes()
+    assert sorted(round(t, 3) for t in echo_times) == sorted(t for t, kind in types.items() if kind != "B")
+    order = sorted(types)
+    for t, frame in samples:
+        assert types[round(t, 3)] != "B"
+        assert np.array_equal(frame, full[order.index(round(t, 3))]), t
