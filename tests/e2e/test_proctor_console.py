@@ -10,6 +10,7 @@ pupil-paused.png."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.e2e.test_pupil_test import _fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]  # answers, leases, pauses: re-run on PostgreSQL too
 CODE = "ACDEFGHJ"
+SLOW_SCRIPT_S = 2.5
 
 
 @pytest.fixture
@@ -52,6 +54,24 @@ def _minutes_left(page) -> int:
     return int(page.inner_text("#countdown").split(":")[0])
 
 
+def _parked(pupil, session) -> None:
+    """Wait until the page counts the answer given during the pause as unsynced; if it never does, say
+    what happened to it: on the server (stamped before the pause by the page's clock) or not."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from junheng_web.delivery.models import Answer, ProctorEvent
+
+    try:
+        pupil.wait_for_selector("#sync[data-unsynced='1']")
+    except PlaywrightTimeout:
+        pause = ProctorEvent.objects.get(session=session, action="pause").at
+        stored = [(a.raw, f"given {(a.client_at - pause).total_seconds():+.3f} s from the pause",
+                   f"stamp lag {(a.received_at - a.client_at).total_seconds():.3f} s")
+                  for a in Answer.objects.filter(attempt__session=session).order_by("seq")]
+        raise AssertionError(f"data-unsynced={pupil.get_attribute('#sync', 'data-unsynced')}, "
+                             f"message={pupil.inner_text('#message')!r}, answers stored: {stored}") from None
+
+
 def test_the_proctor_runs_the_session_from_the_console(console_world, live_server, browser, settings):
     from junheng_web.delivery.models import Answer, ProctorEvent
 
@@ -59,6 +79,10 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base, session = live_server.url, console_world["session"]
     pupil = browser.new_context(locale="zh-CN").new_page()
+    # a slow computer: the page's script starts 2.5 s after its response arrived.  The page's clock must
+    # not lag the server's by that: every answer would be stamped 2.5 s early, and the one given just
+    # after the pause below would count as given before it (taken, not parked — a CI flake under load)
+    pupil.route("**/static/junheng/delivery.js", lambda route: (time.sleep(SLOW_SCRIPT_S), route.continue_()))
     pupil.goto(f"{base}/test/")
     pupil.fill("input[name=code]", CODE)
     pupil.click("button[type=submit]")
@@ -66,6 +90,9 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     pupil.wait_for_selector("#item[data-item=I1]")
     pupil.check("#item input[value=B]")
     pupil.wait_for_selector("#sync[data-unsynced='0']")
+    first = Answer.objects.get(attempt__session=session)  # I1's B, the only answer so far
+    assert (first.received_at - first.client_at).total_seconds() < SLOW_SCRIPT_S - 0.5, "the page's clock lags"
+    pupil.unroute("**/static/junheng/delivery.js")
 
     proctor = browser.new_context(locale="zh-CN").new_page()
     login(proctor, base, "proctor-a")
@@ -94,7 +121,7 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     pupil.click("#next")
     pupil.check("#item input[value=A]")
     pupil.wait_for_selector("#hold:not([hidden])")
-    pupil.wait_for_selector("#sync[data-unsynced='1']")  # parked in the page, not on the server
+    _parked(pupil, session)  # parked in the page, not on the server
     assert "暂停中" in pupil.inner_text("#hold") and pupil.get_attribute("#delivery", "data-hold") == "paused"
     assert pupil.locator("#item input").first.is_disabled() and pupil.is_disabled("#submit")
     assert Answer.objects.count() == before

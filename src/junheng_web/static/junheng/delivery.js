@@ -115,6 +115,14 @@
     return la > lb || (la === lb && a.seq > b.seq);
   }
   function serverNow() { return Date.now() + skew; }
+  // when this page's response arrived, by this computer's clock: the server's `now` in it was taken just
+  // before.  Not when this script runs: parsing, the scripts' loading and opening the store come in
+  // between (seconds on a slow or busy computer), and a skew measured then would stamp every answer
+  // that much early — an answer given just after the proctor's pause or time-up would count as before it.
+  function arrived() {
+    var nav = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    return nav && nav.responseStart > 0 && performance.timeOrigin ? performance.timeOrigin + nav.responseStart : Date.now();
+  }
 
   function change(itemId, raw, at) {  // at: when it was typed (a text box's last keystroke), else now
     var cur = state.answers[itemId], when = at || serverNow();
@@ -430,7 +438,7 @@
     });
     state.seq = Math.max(state.seq, data.max_seq);
     if (state.pageNow === data.now && typeof state.skew === "number") skew = state.skew;  // the kept copy of a page
-    else { skew = Date.parse(data.now) - Date.now(); state.pageNow = data.now; state.skew = skew; }
+    else { skew = Date.parse(data.now) - arrived(); state.pageNow = data.now; state.skew = skew; }
     state.current = Math.max(0, Math.min(items.length - 1, state.current || 0));
     persist();
     $("prev").addEventListener("click", function () { go(state.current - 1); });
