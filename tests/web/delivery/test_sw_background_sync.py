@@ -30,7 +30,7 @@ const data = {a1: {attempt: "a1", queue: [{id: "c1", item: "I1", raw: "A", seq: 
 // the record's session ended `ended_days_ago` (by the computer's clock); `skew`: the server's clock ahead by days
 if ("ended_days_ago" in extra) data.a1.sender.ends = new Date(Date.now() - extra.ended_days_ago * DAY).toISOString();
 if ("skew_days" in extra) data.a1.skew = extra.skew_days * DAY;
-if (extra.refused) data.a1.refused = {status: extra.refused, at: 0};
+if (extra.refused) data.a1.refused = {status: extra.refused};
 const clone = (v) => v === undefined ? undefined : JSON.parse(JSON.stringify(v));
 function req(result) { const r = {}; setTimeout(() => { r.result = result; if (r.onsuccess) r.onsuccess(); }, 0); return r; }
 const db = {

@@ -96,7 +96,7 @@ function refuse(db, key, status, server) {  // the whole queue refused: kept, ma
     g.onsuccess = function () {
       var rec = g.result;
       if (!rec) return;
-      rec.refused = { status: status, at: Date.now() + (rec.skew || 0) };
+      rec.refused = { status: status };  // its time: `server`, by the server's clock (see Expiry above)
       if (!isNaN(server)) rec.refused.server = server;
       os.put(rec);
     };

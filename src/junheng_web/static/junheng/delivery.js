@@ -172,7 +172,7 @@
         $("message").textContent = res.body.error || "";
         if (res.status >= 500) requestSync();
         else {  // kept (delivery-sw.js, Expiry)
-          state.refused = { status: res.status, at: serverNow() };
+          state.refused = { status: res.status };
           if (!isNaN(res.server)) state.refused.server = res.server;
           persist();
         }
