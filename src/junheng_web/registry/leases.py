@@ -12,9 +12,9 @@ shares the cache:
   another caller took over).
 
 Django's ``cache.add`` is none of these: on the file cache it is a look followed by a write (two
-processes both get True), on the database cache it replaces an expired row with a plain ``UPDATE``
-(two waiters taking over the same lapsed lock both get True), and no backend's ``delete`` checks
-the owner.  The database store therefore writes the cache table itself with single conditional
+threads or processes both get True), on the database cache a ``SELECT`` then an ``INSERT`` or an
+``UPDATE`` of an expired row, with any database error taken as "not added" (docs/deploy.md § 2
+has the counts), and no backend's ``delete`` checks the owner.  The database store therefore writes the cache table itself with single conditional
 statements (a unique key for the claim, ``WHERE expires < now`` for a take-over, ``WHERE value =
 token`` for renew and release); the file store does each operation under an exclusive ``flock``
 of one guard file in the cache folder; the in-memory store under a thread lock (one process)."""

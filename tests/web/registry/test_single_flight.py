@@ -5,6 +5,7 @@ concurrency, on every cache backend the platform offers (settings.JUNHENG_CACHE:
 * a computation that runs far longer than the lock's lease (the old lock simply expired after 60 s,
   and a second worker started the same work): the heartbeat keeps the lock, still one computation;
 * an owner killed mid-way (a process, kill -9): a waiter takes over once its lease lapses;
+* processes (forked gunicorn workers) on the file cache and on the database's;
 * a release never deletes a lock another caller took over (the owner token);
 * the database cache's lock on the test database — the SQLite file, or PostgreSQL with
   JUNHENG_TEST_DATABASE_URL — with threads that each have their own connection.
@@ -77,8 +78,8 @@ def test_work_longer_than_the_lease_is_still_computed_once(backend):
 
 def test_waiters_taking_over_a_lapsed_lock_get_one_owner(backend):
     """A dead owner's lock has lapsed and six waiters find it at the same moment: exactly one of
-    them takes it over and computes (Django's ``cache.add`` lets every one of them replace an
-    expired database row, and on the file cache two adds at once both succeed)."""
+    them takes it over and computes (on the file cache two of Django's ``cache.add`` at once often
+    both succeed)."""
     from junheng_web.registry import leases
     from junheng_web.registry.freshness import once
 
@@ -87,6 +88,17 @@ def test_waiters_taking_over_a_lapsed_lock_get_one_owner(backend):
     calls = []
     assert _threads(6, lambda: once("figures", _slow(calls, 7, seconds=0.5), 60, 0.3)) == [7] * 6
     assert calls == [1]
+
+
+def test_claims_at_the_same_moment_give_one_owner(backend):
+    """Eight claims of a free lock, then eight of a lapsed one, each released together: one wins."""
+    from junheng_web.registry import leases
+
+    tokens = iter(range(100))
+    assert sum(_threads(8, lambda: leases.store().claim("free", f"t{next(tokens)}", 5))) == 1
+    assert leases.store().claim("lapsed", "dead owner", 0.05)
+    time.sleep(0.1)
+    assert sum(_threads(8, lambda: leases.store().claim("lapsed", f"t{next(tokens)}", 5))) == 1
 
 
 def test_a_release_never_deletes_a_lock_another_caller_took_over(backend):
@@ -116,20 +128,38 @@ def test_a_waiter_takes_over_from_an_owner_that_died_and_never_from_a_live_one(b
     assert 0.3 <= time.monotonic() - t < 5
 
 
+def _forked() -> None:
+    """In a forked worker process: its own database connections (the parent's are not shared)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.connection = None  # (closing it would close the parent's session too)
+
+
 def _owner_then_killed(started) -> None:
-    """A worker process (forked: the test's file cache) computing a value: it claims the lock, says
-    so, and hangs."""
+    """A worker process (forked: the test's cache) computing a value: it claims the lock, says so,
+    and hangs."""
     from junheng_web.registry.freshness import once
 
+    _forked()
     once("figures", lambda: started.set() or time.sleep(60), 60, 0.4)
 
 
-def test_processes_on_the_file_cache_one_killed_mid_way(settings, tmp_path):
-    """Real processes on one machine's file cache: the owner is killed (SIGKILL: no release, no
-    more heartbeats) while it computes; the waiting process takes over after the lease lapses."""
+@pytest.fixture(params=["file", "db"])
+def shared_backend(request, transactional_db, settings, tmp_path):
+    """The backends shared by several processes: the file cache (one machine) and the database's
+    (the SQLite file or PostgreSQL test database)."""
+    _use(settings, request.param, tmp_path / "cache")
+    return request.param
+
+
+def test_an_owner_process_killed_mid_way_is_taken_over(shared_backend):
+    """Real processes: the owner is killed (SIGKILL: no release, no more heartbeats) while it
+    computes — after two of its leases, which its heartbeat kept; the waiting process takes over
+    once the lease lapses."""
+    from junheng_web.registry import leases
     from junheng_web.registry.freshness import once
 
-    _use(settings, "file", tmp_path)
     context = multiprocessing.get_context("fork")
     started = context.Event()
     owner = context.Process(target=_owner_then_killed, args=(started,))
@@ -137,7 +167,6 @@ def test_processes_on_the_file_cache_one_killed_mid_way(settings, tmp_path):
     try:
         assert started.wait(30)
         time.sleep(0.8)  # two leases: the heartbeat kept the lock all along
-        from junheng_web.registry import leases
         assert not leases.store().claim("figures:computing", "intruder", 0.4)
         os.kill(owner.pid, signal.SIGKILL)
         t = time.monotonic()
@@ -149,8 +178,12 @@ def test_processes_on_the_file_cache_one_killed_mid_way(settings, tmp_path):
 
 
 def _caller(tally: str, barrier) -> None:
-    """A worker process (forked: the test's file cache) missing the value at the barrier."""
+    """A worker process (forked: the test's cache) missing the value at the barrier."""
+    from django.db import connections
+
     from junheng_web.registry.freshness import once
+
+    _forked()
 
     def compute():
         with open(tally, "a") as f:
@@ -158,12 +191,14 @@ def _caller(tally: str, barrier) -> None:
         time.sleep(0.5)
         return "figures"
     barrier.wait()
-    assert once("page", compute, 60, 0.3) == "figures"
+    try:
+        assert once("page", compute, 60, 0.3) == "figures"
+    finally:
+        connections.close_all()
 
 
-def test_processes_on_the_file_cache_compute_once(settings, tmp_path):
-    """Four processes (gunicorn workers of one machine) miss the same value on the file cache at once."""
-    _use(settings, "file", tmp_path / "cache")
+def test_processes_missing_the_same_value_at_once_compute_it_once(shared_backend, tmp_path):
+    """Four processes (gunicorn workers) miss the same value at once."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(4)
     tally = tmp_path / "tally"
