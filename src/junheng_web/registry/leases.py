@@ -150,7 +150,7 @@ class _DatabaseStore:
             return cursor.rowcount
 
     def _at(self, seconds: float):
-        db = router.db_for_write(self.cache.cache_model_class)  # (naive local time without USE_TZ, as the cache's own rows)
+        db = router.db_for_write(self.cache.cache_model_class)
         return connections[db].ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=seconds))
 
     def _row(self, name: str, token: str) -> tuple[str, str]:
