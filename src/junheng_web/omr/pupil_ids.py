@@ -33,6 +33,7 @@ from junheng_web.omr.services import (
     write_sheet,
 )
 from junheng_web.registry.admin import mask_name
+from junheng_web.sampling.models import SampledPupil
 from junheng_web.supervision.models import CHANNEL_KIND, Flag
 from junheng_web.supervision.services import session_pupils
 from junheng_web.supervision.templatetags.supervision import masked_id
@@ -105,7 +106,11 @@ def _unwrite(sheet: Sheet) -> None:
 
 
 def _check_free(sheet: Sheet, pid: str) -> Booklet:
+    """The sheet's booklet, once sure ``pid`` may take the sheet: no other counted sheet of theirs
+    in the cycle's subject (their sampled row locked first, so two reviewers giving two sheets to
+    one pupil at once are serialised), no open two-channel flag on the sheet."""
     session = sheet.session
+    list(SampledPupil.objects.select_for_update(of=("self",)).filter(cycle=session.site.cycle, pupil__student_id=pid))
     other = counted_sheets(session.site.cycle, session.subject, pid).exclude(pk=sheet.pk).select_related(
         "upload").first()
     if other is not None:
