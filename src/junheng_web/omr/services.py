@@ -195,6 +195,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
             held = check_channels(session.site.cycle, session.subject, pupils)
     sheets = upload.sheets.all()
     return {"pages": len(pages), "read": sheets.filter(status=Sheet.Status.READ).count(),
+            "held": sheets.filter(status=Sheet.Status.HELD).count(),
             "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
             "failed": sheets.filter(status=Sheet.Status.FAILED).count(),
             "reviews": Review.objects.filter(sheet__upload=upload).count(), "two_channels": held}

@@ -47,7 +47,7 @@ def session_sheets(request: HttpRequest, session: int) -> HttpResponse:
     obj = _session(request, session)
     uploads = list(obj.omr_uploads.select_related("job", "final_by"))
     for u in uploads:
-        u.counts = {s: u.sheets.filter(status=s).count() for s in ("read", "duplicate", "failed")}
+        u.counts = {s: u.sheets.filter(status=s).count() for s in ("read", "held", "duplicate", "failed")}
         u.open_reviews = Review.objects.filter(sheet__upload=u, status=Review.Status.OPEN).count()
     return render(request, "omr/session.html", {
         "session": obj, "cycle": obj.site.cycle, "uploads": uploads,

@@ -50,6 +50,8 @@ def test_an_unreadable_id_is_held_and_the_reviewer_names_the_pupil_with_a_confir
     assert sheet.answers and not Answer.objects.exists()  # read and kept, written for nobody
     (entry,) = Review.objects.filter(sheet=sheet, kind="pupil", status="open")
     assert "cannot be read" in entry.problem
+    session_page = client.get(reverse("omr_session", args=[sheet.session_id])).content.decode()
+    assert '<td class="num">0</td><td class="num">1</td>' in session_page  # read 0, 学籍号待核对 1
 
     client.force_login(world.users["rita"])
     queue = client.get(reverse("omr_queue")).content.decode()
