@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,7 @@ _DENSE_TABLE = 1 << 22  # packed key ranges up to this size are looked up in a d
 
 
 def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dict[tuple, int],
-                        cache: dict) -> tuple[np.ndarray, np.ndarray]:
+                        cache: dict, scratch=None) -> tuple[np.ndarray, np.ndarray]:
     """Group ids for the compiled path: (local id per record, global id per local id — from
     ``key_index``, extended with new keys).
 
@@ -118,11 +119,13 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
     other columns by Arrow's hashing; the packed codes get local ids through a direct table
     (:func:`junheng.fitness._fused.dense_ids`). When every key column is such an integer column,
     ``cache`` (one per task) keeps packed code → global id for the batch's code layout, so the
-    keys of the groups already seen are never rebuilt as Python tuples."""
+    keys of the groups already seen are never rebuilt as Python tuples. ``scratch`` (a
+    :meth:`junheng.fitness._fused.Sums.scratch`) supplies reused working arrays."""
     from junheng.fitness import _fused
 
     n = batch.num_rows
-    codes = np.empty((len(by), n), np.int64)
+    buffer = scratch or (lambda _name, shape, dtype: np.empty(shape, dtype))
+    codes = buffer("codes", (len(by), n), np.int64)
     decoders = []
     mult = np.ones(len(by), np.int64)
     total = 1
@@ -148,7 +151,7 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
             gid, keys = _grouped_ids(batch, by)
             return gid, np.array([key_index.setdefault(k, len(key_index)) for k in keys], np.int64)
     if total <= _DENSE_TABLE:
-        gid = np.empty(n, np.int64)
+        gid = buffer("gid", (n,), np.int64)
         first = np.empty(min(n, total), np.int64)
         first = first[: _fused.dense_ids(codes, mult, np.full(total, -1, np.int32), gid, first)]
     else:
@@ -216,25 +219,35 @@ def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
     return grade, sex, n_bad
 
 
-def _stacked_units(batch: pa.RecordBatch, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_MEASURES = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)
+_FIELDS = (HEIGHT.field, WEIGHT.field, *(i.field for i in ITEMS), "vision_left", "vision_right")
+
+
+def _stacked_units(batch: pa.RecordBatch, n: int,
+                   out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Height, weight, the items and both eyes' acuity as one (16 + 2, n) Int32 array of
-    resolution units (compiled conversion for float and integer columns, the exact text parser
-    for text), the items present, and the two acuity rows."""
+    resolution units (compiled conversion for float and integer columns, read from their Arrow
+    buffers; the exact text parser for text), the items present, and the two acuity rows.
+    ``out``: a (16 + 2, ≥ n) Int32 array to fill (reused from batch to batch)."""
     from junheng.fitness import _fused
 
     names = set(batch.schema.names)
-    measures = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)
-    fields = (HEIGHT.field, WEIGHT.field, *(i.field for i in ITEMS), "vision_left", "vision_right")
-    out = np.empty((len(fields), n), np.int32)
+    measures, fields = _MEASURES, _FIELDS
+    out = np.empty((len(fields), n), np.int32) if out is None else out
     for k, (f, item) in enumerate(zip(fields, measures)):
         if f not in names:
             out[k] = MISSING
             continue
         col = batch.column(f)
         t = col.type
-        if pa.types.is_floating(t):
+        if pa.types.is_floating(t) and t != pa.float16():
             tol = 1e-3 if t == pa.float32() else 1e-7
-            _fused.float_units(col.to_numpy(zero_copy_only=False), item.scale, 0.5 + tol, out[k])
+            bitmap, data = col.buffers()[0], col.buffers()[1]
+            x = np.frombuffer(data, dtype=t.to_pandas_dtype())[col.offset:col.offset + n]
+            if col.null_count and bitmap is not None:
+                _fused.float_units_valid(x, np.frombuffer(bitmap, np.uint8), col.offset, item.scale, 0.5 + tol, out[k])
+            else:
+                _fused.float_units(x, item.scale, 0.5 + tol, out[k])
         elif pa.types.is_integer(t):
             bitmap, data = col.buffers()[0], col.buffers()[1]
             x = np.frombuffer(data, dtype=t.to_pandas_dtype())[col.offset:col.offset + n]
@@ -273,14 +286,17 @@ def _add_fused(sums, batch: pa.RecordBatch, by: Sequence[str], weight: str | Non
                grade: np.ndarray, sex: np.ndarray) -> None:
     """Add one checked batch into ``sums`` (:class:`junheng.fitness._fused.Sums`), its groups
     numbered by ``key_index`` (extended with new keys)."""
+    from junheng.fitness import _fused
+
     n = batch.num_rows
     if by:
-        gid, gmap = _compiled_group_ids(batch, by, key_index, sums.key_cache)
+        gid, gmap = _compiled_group_ids(batch, by, key_index, sums.key_cache, sums.scratch)
     else:
         gid, gmap = np.zeros(n, np.int64), np.array([key_index.setdefault((), len(key_index))], np.int64)
     sums.grow_to(len(key_index))
-    stacked, has_value, v_left, v_right = _stacked_units(batch, n)
-    rows = (grade.astype(np.int64) - 1) * 2 + (sex - 1)
+    stacked, has_value, v_left, v_right = _stacked_units(batch, n, sums.scratch("units", (len(_FIELDS), n), np.int32))
+    rows = sums.scratch("rows", (n,), np.int64)
+    _fused.grade_sex_rows(grade, sex, rows)
     sums.add(rows, gid, gmap, _weights(batch, weight), _exempt(batch, n), stacked, has_value, v_left, v_right)
 
 
@@ -413,7 +429,7 @@ def summarize_parquet(
         except InputError as exc:
             return exc
 
-    with ThreadPoolExecutor(threads) as pool:
+    with _steady_memory_pool(), ThreadPoolExecutor(threads) as pool:
         done = list(pool.map(work, tasks))
     failed = [r for r in done if isinstance(r, InputError)]
     if failed:
@@ -431,6 +447,40 @@ def summarize_parquet(
     total = _scatter_sum(len(key_index), ((np.array([key_index[k] for k in keys], dtype=np.intp), part)
                                           for keys, part in results))
     return table_from_partials(list(key_index), total, by)
+
+
+_POOL_LOCK = threading.Lock()
+_POOL_USERS: list = []  # (the default pool to restore) while summarize_parquet runs in this process
+
+
+@contextmanager
+def _steady_memory_pool():
+    """Arrow's jemalloc pool as the default while a census file streams, where the build has it.
+
+    Every batch's decoded columns are freed and allocated again a few ms later. Arrow's default
+    mimalloc returns freed memory to the system within ~10 ms and then faults it back in as fresh
+    huge pages, which the kernel zeroes: 10–14 % of the census path's CPU in ``clear_page_erms``
+    (perf, #14); under jemalloc (memory kept for reuse ~1 s) 1.4 %. Buffers remember their pool,
+    so restoring the previous default afterwards is safe; nested or concurrent runs share one swap."""
+    with _POOL_LOCK:
+        if not _POOL_USERS:
+            previous = pa.default_memory_pool()
+            try:
+                pool = pa.jemalloc_memory_pool()
+            except NotImplementedError:  # a pyarrow built without jemalloc: keep the default
+                pool = None
+            if pool is not None and previous.backend_name != "jemalloc":
+                pa.set_memory_pool(pool)
+            _POOL_USERS.append(previous)
+        else:
+            _POOL_USERS.append(None)
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            previous = _POOL_USERS.pop()
+            if not _POOL_USERS and previous is not None:
+                pa.set_memory_pool(previous)
 
 
 class _ThreadSums:

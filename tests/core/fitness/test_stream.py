@@ -165,6 +165,33 @@ def test_the_compiled_unit_conversion_equals_the_numpy_reference():
     assert float_to_units(np.array([8.15]), 10)[0] == 82  # half away from zero, exact at the tenth
 
 
+@pytest.mark.skipif(not AVAILABLE, reason="numba not installed")
+def test_a_float_null_is_missing_whatever_its_data_slot_holds():
+    """Float columns are converted from their Arrow buffers: a null whose data slot holds a plausible
+    height (170.0, as a slice or another writer may leave it) is still no value, in a sliced array too."""
+    import pyarrow as pa
+
+    from junheng.fitness import stream
+    from junheng.fitness.quantize import MISSING
+
+    data = pa.py_buffer(np.array([99.0, 170.0, 170.0, 150.25, np.nan], np.float64).tobytes())
+    validity = pa.py_buffer(np.packbits([1, 0, 1, 1, 1], bitorder="little").tobytes())
+    height = pa.Array.from_buffers(pa.float64(), 5, [validity, data], null_count=1).slice(1)
+    batch = pa.RecordBatch.from_pydict({"height_cm": height, "grade": [1, 1, 1, 1], "sex": [1, 1, 1, 1]})
+    units, *_ = stream._stacked_units(batch, 4)
+    assert units[0].tolist() == [MISSING, 1700, 1503, MISSING]  # null, 170.0 cm, 150.25 → 150.3, NaN
+
+
+def test_the_census_run_restores_the_default_memory_pool(tmp_path):
+    import pyarrow as pa
+
+    before = pa.default_memory_pool().backend_name
+    frame = fitness_results(pl.DataFrame({"student_id": ["1", "2"], "grade": [1, 2], "sex": [1, 2]}), 1)
+    frame.drop("student_id").write_parquet(tmp_path / "f.parquet")
+    summarize_parquet(tmp_path / "f.parquet", ["grade"])
+    assert pa.default_memory_pool().backend_name == before
+
+
 @pytest.mark.parametrize("engine", ["numpy", *(["fused"] if AVAILABLE else [])])
 def test_integers_beyond_int32_saturate_instead_of_wrapping(engine):
     """2³² + 5 as a grade is not grade 5, and 2³² + 1700 as a height (×10 units) is not 170 cm:
