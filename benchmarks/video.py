@@ -8,7 +8,8 @@ motionless rooms the still rule keeps its 600 s).  Replays in rooms where little
 sound track (``audio_flags``) and live low-motion and motionless rooms, replays of a motionless room at each phase to the sampling, re-filmed replays (fresh
 noise on the copy), replays re-filmed off a screen (``refilm``), a fan and a swinging lamp are part of
 the set (``JUNHENG_BENCH_ONLY=text``: only the planted rows whose name contains it, while iterating;
-``JUNHENG_BENCH_NO_REFILM=1``: the re-filmed replay rule switched off, for the table's "before").  Prints the
+``JUNHENG_BENCH_NO_REFILM=1``: the re-filmed replay rule switched off, for the table's "before";
+``JUNHENG_BENCH_NO_SCREEN=1``: the screen rule (a view at another scale in a screen's tones) off).  Prints the
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
     .venv/bin/python benchmarks/run.py video
@@ -43,6 +44,10 @@ def main() -> None:
         from junheng.supervision import flags as flag_rules
 
         flag_rules._refilm_flags = lambda *args, **kwargs: []
+    if os.environ.get("JUNHENG_BENCH_NO_SCREEN"):  # before the screen rule (tones of a re-filmed screen)
+        from junheng.supervision import flags as flag_rules
+
+        flag_rules._screen_flags = lambda *args, **kwargs: []
     params = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=3,
                             moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
     # rooms where (almost) nothing moves are `still` by design: there the still rule keeps its default
@@ -80,6 +85,8 @@ def main() -> None:
         "loop", lambda a: [("refilm", a, a + 12, off_grid())])
     plans["replay re-filmed off a screen, low-motion room, lag off the sample grid"] = (
         "loop", lambda a: [("refilm", a, a + 12, off_grid())], "low")
+    plans["replay re-filmed off a screen, motionless room, lag off the sample grid"] = (
+        "loop", lambda a: [("refilm", a, a + 12, off_grid())], "none")
     plans["replay, room with a swinging lamp, lag off the sample grid"] = (
         "loop", lambda a: [("loop", a, a + 12, off_grid())], "pendulum")
     only = os.environ.get("JUNHENG_BENCH_ONLY")  # while iterating: the rows whose name contains this

@@ -70,6 +70,9 @@ class FlagParameters:
     refilm_alone: float = 0.9  # … else at least this
     refilm_window_s: float = 6.0  # … (windows of at least this, or loop_min_s)
     refilm_motion: float = 2.0  # … over windows of loop_min_s whose motion is at least this × the sensor noise's
+    screen_lift: float = 15.0  # loop (a screen filmed): the room at another scale, its dark end lifted by this
+    screen_contrast: float = 0.9  # … (grey levels) and its contrast at most this × the reference's, for loop_min_s,
+    screen_match: float = 0.8  # … the registered view correlating with the reference at least this well
     sparse_updates: float = 0.5  # footage whose picture repeats in at least this share of samples (a camera
     sparse_factor: float = 3.0  # … that stores a new picture every R s): frozen needs ≥ this × R …
     sparse_serious_factor: float = 6.0  # … and is serious from this × R
@@ -87,7 +90,8 @@ class FlagParameters:
     def __post_init__(self) -> None:
         check_thresholds(self)
         for share in ("still_changed", "moved_changed", "sparse_updates", "light_ratio", "occluded_ratio",
-                      "occluded_share", "loop_ratio", "refilm_corr", "refilm_peak", "refilm_alone"):
+                      "occluded_share", "loop_ratio", "refilm_corr", "refilm_peak", "refilm_alone", "screen_contrast",
+                      "screen_match"):
             if getattr(self, share) > 1:
                 raise ParameterError(f"阈值 {share} 须在 0 与 1 之间 / threshold {share} must be between 0 and 1; "
                                      f"got {getattr(self, share)!r}")
@@ -580,6 +584,53 @@ def _refilm_flags(t: np.ndarray, reg: np.ndarray, covered: np.ndarray, zoom: np.
     return out
 
 
+def _tone_fit(reg: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each registered picture's tones against the reference picture's: (match, contrast, lift) —
+    the correlation of their blocks (how well the registration put the room where it was), the
+    ratio of their SDs (the contrast, whatever the registration), and the grey levels added at the
+    reference's dark end (its 10th percentile block) by the tone map with that contrast that keeps
+    the mean: mean(reg) + contrast × (dark − mean(ref)) − dark."""
+    g = reg.astype(np.float64)
+    x = ref - ref.mean()
+    gc = g - g.mean(axis=1, keepdims=True)
+    sd_ref = max(float(np.sqrt((x * x).mean())), 1e-9)
+    sd = np.sqrt((gc * gc).mean(axis=1))
+    match = (gc @ x) / len(x) / np.maximum(sd * sd_ref, 1e-9)
+    contrast = sd / sd_ref
+    dark = float(np.percentile(ref, 10))
+    return match, contrast, g.mean(axis=1) + contrast * (dark - ref.mean()) - dark
+
+
+def _screen_flags(t: np.ndarray, reg: np.ndarray, covered: np.ndarray, zoom: np.ndarray, p: FlagParameters,
+                  period: float, breaks: np.ndarray | None = None) -> list[dict]:
+    """A camera filming a *screen* that shows the room, whatever the room does (a motionless room
+    too, where no motion is left to match): for at least ``loop_min_s`` the room is seen at another
+    scale (``zoom`` off 1 by ≥ ``SCREEN_ZOOM``, as :func:`_onto_screen`) *and* in the tones of a
+    picture shown and filmed again — on the registered fingerprints (the view warped back to the
+    reference) against the reference picture (the median of the uncovered samples of the first
+    ``baseline_s``, :func:`_tone_fit`): the registration good (blocks correlating at least
+    ``screen_match``: a failed fit of a moved camera gives a low correlation, and a picture that
+    does not match cannot be judged by its tones), the contrast at most ``screen_contrast`` × the
+    reference's and the dark end lifted by at least ``screen_lift`` grey levels.  A screen's black is never
+    the sensor's black (its backlight leaks, the room reflects on it) and its picture passes a second
+    tone curve (the display's, then the camera's): contrast falls and the shadows rise together.  A
+    camera moved, turned, zoomed or drifting keeps the room's tones (contrast ≈ 1, lift ≈ 0); dimmed
+    lights scale them (contrast < 1) but lift nothing and keep the scale."""
+    if reg.shape[1] != REG_SHAPE[0] * REG_SHAPE[1] or not np.isfinite(zoom).any():
+        return []
+    base = ~covered & (t <= t[0] + p.baseline_s) & np.isfinite(zoom) & (np.abs(zoom - 1) < SCREEN_ZOOM)
+    if base.sum() < 3:
+        return []
+    match, contrast, lift = _tone_fit(reg, np.median(reg[base].astype(np.float64), axis=0))
+    screen = ~covered & np.isfinite(zoom) & (np.abs(zoom - 1) >= SCREEN_ZOOM) & (match >= p.screen_match) \
+        & (lift >= p.screen_lift) & (contrast <= p.screen_contrast)
+    out = _interval_flags(t, screen, kind="loop", min_s=p.loop_min_s, serious_s=p.loop_serious_s,
+                          score=np.clip(lift / (2 * max(p.screen_lift, 1e-9)), 0, 1), period=period, breaks=breaks)
+    for f in out:
+        f["screen"] = True  # a camera_moved within it is that screen (:func:`_screen_moves`)
+    return out
+
+
 def _onto_screen(zoom: np.ndarray, a: int, b: int, w: int) -> bool:
     """Whether the view shows the room at another scale (``zoom``, the registering homography's:
     off 1 by at least ``SCREEN_ZOOM``) for most of samples a..b (of those registered at all) but
@@ -775,6 +826,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
             reg = stats["reg"].to_numpy().reshape(stats.height, -1)[at]
             zoom = stats["zoom"].fill_null(np.nan).to_numpy()[at] if "zoom" in stats.columns else np.full(len(at), np.nan)
             loops += [f for f in _refilm_flags(tg, reg, hidden, np.where(fill, np.nan, zoom), p, period)
+                      if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
+            loops += [f for f in _screen_flags(t, stats["reg"].to_numpy().reshape(stats.height, -1), covered,
+                                               stats["zoom"].fill_null(np.nan).to_numpy()
+                                               if "zoom" in stats.columns else np.full(len(t), np.nan),
+                                               p, period, holes)
                       if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
         flags += loops
     else:

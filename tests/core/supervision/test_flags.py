@@ -546,8 +546,9 @@ def test_refilmed_replay_hand_made_prints():
 def test_a_replay_refilmed_off_a_screen_is_found(video, tmp_path, lag, monkeypatch):
     """24–36 s is the footage of ``lag`` s earlier played on a screen and filmed off it (smaller
     and shifted, gamma, blur, moiré, fresh noise, JPEG: ``refilm`` of the fixture): one serious
-    loop over 24–36 s, the moved view (the screen) folded into it.  Without the re-filmed rule the
-    replay is missed — only the moved view is seen."""
+    loop over 24–36 s, the moved view (the screen) folded into it.  Without the re-filmed (motion)
+    rule the screen rule still finds it by the screen's tones; without both the replay is missed —
+    only the moved view is seen."""
     from junheng.supervision import flags as flag_rules
 
     clip = video.make_clip(tmp_path / "refilm.avi", 60, [("refilm", 24, 36, lag)], seed=101)
@@ -555,6 +556,8 @@ def test_a_replay_refilmed_off_a_screen_is_found(video, tmp_path, lag, monkeypat
     params = dataclasses.replace(SHORT, baseline_s=10)
     _match(detect_flags(stats, params), [("loop", 24, 36, "serious")], tol=1.0)
     monkeypatch.setattr(flag_rules, "_refilm_flags", lambda *a, **k: [])
+    _match(detect_flags(stats, params), [("loop", 24, 36, "serious")], tol=1.0)
+    monkeypatch.setattr(flag_rules, "_screen_flags", lambda *a, **k: [])
     assert detect_flags(stats, params)["kind"].to_list() == ["camera_moved"]
 
 
@@ -715,3 +718,50 @@ def test_with_sparse_key_frames_b_frames_are_not_decoded_and_the_samples_stay_tr
     for t, frame in samples:
         assert types[round(t, 3)] != "B"
         assert np.array_equal(frame, full[order.index(round(t, 3))]), t
+
+
+def test_a_screen_filmed_in_place_of_the_room_is_found_even_when_nothing_moves():
+    """A motionless room (noise only) whose samples 70–93 (35–47 s) show it on a screen filmed
+    again: 6 % smaller (zoom 0.94), another gamma, contrast and brightness (:func:`_refilmed`:
+    contrast ≈ 0.78, the dark end (74 grey) lifted by ≈ 19) — nothing moves, so no motion can match,
+    but the tones are those of a screen: one loop, 35–47 s. The oracle of the tones: the fit
+    recovers the drawn change (gain and lift computed by hand from ``_refilmed``). A camera zoomed
+    or moved closer (scale alone), dimmed lights (gain 0.35, nothing lifted, with or without a
+    change of scale) and the screen's tones at the room's own scale (footage re-toned in place:
+    the motion rule's) are none."""
+    from junheng.supervision.flags import _screen_flags, _tone_fit
+
+    rng = np.random.default_rng(9)
+    still = np.repeat(np.random.default_rng(4).uniform(60, 200, (1, 24, 32)), 120, axis=0)
+    zoom = np.ones(120)
+    zoom[70:94] = 0.94
+    p = dataclasses.replace(SHORT, baseline_s=10)
+
+    def found(frames, zoom):
+        t, reg, covered, z = _prints_stats(frames, rng, zoom)
+        return [(f["start_s"], f["end_s"]) for f in _screen_flags(t, reg, covered, z, p, 0.5)]
+
+    screen = still.copy()
+    screen[70:94] = _refilmed(still[70:94])
+    assert found(screen, zoom) == [(35.0, 47.0)]
+    # the tones against the hand-computed change: _refilmed maps grey v to 255 (v/255)^0.8 × 0.85 + 12
+    ref = still[0].reshape(-1)
+    v = _refilmed(ref)
+    match, contrast, lift = _tone_fit(v.reshape(1, -1), ref)
+    dark = np.percentile(ref, 10)
+    assert match[0] == pytest.approx(np.corrcoef(v, ref)[0, 1]) and contrast[0] == pytest.approx(v.std() / ref.std())
+    assert lift[0] == pytest.approx(v.mean() + contrast[0] * (dark - ref.mean()) - dark)
+    assert lift[0] > p.screen_lift and contrast[0] < p.screen_contrast and match[0] > 0.99
+    assert found(still, zoom) == []  # zoomed: the room's own tones
+    dim = still.copy()
+    dim[70:94] *= 0.35
+    assert found(dim, zoom) == [] and found(dim, np.ones(120)) == []
+    assert found(screen, np.ones(120)) == []  # the screen's tones at the room's own scale
+    # through detect_flags: the motionless screen is one loop, the moved view folded into it
+    t, reg, _, z = _prints_stats(screen, rng, zoom)
+    n = len(t)
+    stats = _stats(t, np.full(n, 120.0)).with_columns(
+        pl.Series("fine", np.zeros((n, 768), np.uint8), dtype=pl.Array(pl.UInt8, 768)),
+        pl.Series("reg", reg, dtype=pl.Array(pl.UInt8, 768)), pl.Series("zoom", z))
+    loops = detect_flags(stats, p).filter(pl.col("kind") == "loop")
+    assert loops.select("start_s", "end_s").rows() == [(35.0, 47.0)]
