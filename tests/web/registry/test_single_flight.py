@@ -38,10 +38,14 @@ def _use(settings, backend: str, tmp_path=None) -> None:
     cache.clear()
 
 
-@pytest.fixture(params=["locmem", "file", "db"])
-def backend(request, transactional_db, settings, tmp_path):
+_DB = pytest.param("db", marks=pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(params=["locmem", "file", _DB])
+def backend(request, settings, tmp_path):
     """Each backend in turn; the database cache's threads need committed rows and their own
-    connections (transactional_db), closed when they end."""
+    connections (transactional_db), closed when they end — only the database's: the other two
+    never touch the database, and transactional_db's flush after each test is most of their time."""
     _use(settings, request.param, tmp_path)
     return request.param
 
@@ -146,8 +150,8 @@ def _owner_then_killed(started) -> None:
     once("figures", lambda: started.set() or time.sleep(60), 60, 1.0)
 
 
-@pytest.fixture(params=["file", "db"])
-def shared_backend(request, transactional_db, settings, tmp_path):
+@pytest.fixture(params=["file", _DB])
+def shared_backend(request, settings, tmp_path):
     """The backends shared by several processes: the file cache (one machine) and the database's
     (the SQLite file or PostgreSQL test database)."""
     _use(settings, request.param, tmp_path / "cache")
@@ -233,7 +237,7 @@ def test_the_lock_of_the_database_cache_is_readable_as_its_owner(transactional_d
     assert cache.get("figures:computing") is None
 
 
-def test_requests_that_miss_a_questionnaire_summary_at_once_compute_it_once(backend, monkeypatch):
+def test_requests_that_miss_a_questionnaire_summary_at_once_compute_it_once(transactional_db, backend, monkeypatch):
     """questionnaires.region_summary (it reads every response) used ``cache.get_or_set``: four
     requests missing it computed it four times.  It goes through the same single flight now."""
     from junheng.synth.questionnaire import student_questionnaire
