@@ -306,8 +306,8 @@ class Sums:
 
     def scratch(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """A working array of ``shape`` reused from batch to batch (uninitialised): a batch's units, codes
-        and ids are not a fresh multi-MB allocation each (freshly mapped pages, which the kernel clears,
-        cost ~15 % of the pass's CPU — measured with perf, #14)."""
+        and ids are not a fresh multi-MB allocation each (the units array is 9.4 MB a batch of 2^17: a fresh
+        mapping of huge pages that the kernel zeroes, docs/guide/census.md)."""
         buf = self._scratch.get(name)
         size = int(np.prod(shape))
         if buf is None or buf.size < size or buf.dtype != np.dtype(dtype):

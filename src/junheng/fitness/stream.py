@@ -458,10 +458,12 @@ def _steady_memory_pool():
     """Arrow's jemalloc pool as the default while a census file streams, where the build has it.
 
     Every batch's decoded columns are freed and allocated again a few ms later. Arrow's default
-    mimalloc returns freed memory to the system within ~10 ms and then faults it back in as fresh
-    huge pages, which the kernel zeroes: 10–14 % of the census path's CPU in ``clear_page_erms``
-    (perf, #14); under jemalloc (memory kept for reuse ~1 s) 1.4 %. Buffers remember their pool,
-    so restoring the previous default afterwards is safe; nested or concurrent runs share one swap."""
+    mimalloc returns freed memory to the system after ~10 ms and then faults it back in as fresh
+    huge pages, which the kernel zeroes: on a busy machine (load ≈ 17 on 2 cores) 15.6 % of the
+    census path's CPU was in ``clear_page_erms``, 4.3 % with jemalloc, which keeps freed memory ~1 s
+    (perf, docs/guide/census.md); on a quiet machine batches are mostly reused in time and the two
+    cost the same. Buffers remember their pool, so restoring the previous default afterwards is
+    safe; nested or concurrent runs share one swap."""
     with _POOL_LOCK:
         if not _POOL_USERS:
             previous = pa.default_memory_pool()
