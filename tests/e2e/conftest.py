@@ -22,6 +22,18 @@ def browser(monkeypatch):
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+        _close_connections()
+
+
+def _close_connections() -> None:
+    """Close the database connections the test opened while Playwright ran.  Within `sync_playwright()`
+    the test runs in another context than its fixtures, and Django keeps a connection per context: the
+    test's own ORM calls open a second connection that nothing else closes.  On PostgreSQL it outlived
+    the run, and the test database could not be dropped ("database test_junheng_gw0 is being accessed
+    by other users" after the last browser test of a worker)."""
+    from django.db import connections
+
+    connections.close_all()
 
 
 @pytest.fixture
