@@ -35,7 +35,7 @@ from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import IntegrityError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 
@@ -133,8 +133,8 @@ class _FileStore:
 
 class _DatabaseStore:
     """The database cache's locks: rows of its own table (``cache.get`` of a lock's key gives the
-    holder's token), each operation one statement: a claim is an ``INSERT`` (the key is unique:
-    one of two claims fails) or else an ``UPDATE … WHERE expires < now`` of a lapsed row (after a
+    holder's token), each operation one statement: a claim is an ``INSERT … ON CONFLICT DO
+    NOTHING`` (the key is unique: one of two claims inserts) or else an ``UPDATE … WHERE expires < now`` of a lapsed row (after a
     concurrent take-over commits, PostgreSQL re-checks the condition and updates nothing; SQLite
     runs one writer at a time)."""
 
@@ -158,12 +158,13 @@ class _DatabaseStore:
 
     def claim(self, name: str, token: str, lease: float) -> bool:
         key, value = self._row(name, token)
-        try:
-            return self._run("INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s)",
-                             [key, value, self._at(lease)]) == 1
-        except IntegrityError:
-            return self._run("UPDATE {table} SET value = %s, expires = %s WHERE cache_key = %s AND expires < %s",
-                             [value, self._at(lease), key, self._at(0)]) == 1
+        # ON CONFLICT DO NOTHING (PostgreSQL; SQLite >= 3.24): a held lock's claim — every waiter's
+        # retry — is no failed INSERT (an error in PostgreSQL's log and a dead row each time)
+        if self._run("INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
+                     "ON CONFLICT (cache_key) DO NOTHING", [key, value, self._at(lease)]) == 1:
+            return True
+        return self._run("UPDATE {table} SET value = %s, expires = %s WHERE cache_key = %s AND expires < %s",
+                         [value, self._at(lease), key, self._at(0)]) == 1
 
     def renew(self, name: str, token: str, lease: float) -> bool:
         key, value = self._row(name, token)

@@ -250,3 +250,32 @@ def test_requests_that_miss_a_questionnaire_summary_at_once_compute_it_once(tran
     monkeypatch.setattr(services, "compute_region_summary", lambda c, qq, r: _slow(calls, {"n": 0})())
     assert _threads(4, lambda: services.region_summary(cycle, q, None)) == [{"n": 0}] * 4
     assert calls == [1]
+
+
+def test_a_claim_of_a_held_database_lock_runs_no_failing_statement(transactional_db, settings):
+    """Waiters retry their claim every 0.2 s at most: each retry of a held lock must not be a failed
+    ``INSERT`` (on PostgreSQL an error line in the server's log and a dead row each time)."""
+    from django.db import connection
+
+    from junheng_web.registry import leases
+
+    _use(settings, "db")
+    failed = []
+
+    def watch(execute, sql, params, many, context):
+        try:
+            return execute(sql, params, many, context)
+        except Exception as exc:
+            failed.append(type(exc).__name__)
+            raise
+
+    locks = leases.store()
+    assert locks.claim("held", "owner", 5)
+    with connection.execute_wrapper(watch):
+        assert not locks.claim("held", "waiter", 5)
+        assert locks.claim("held", "owner", 5) is False  # (the owner too: a claim is not a renewal)
+    assert failed == []
+    locks.release("held", "owner")
+    with connection.execute_wrapper(watch):
+        assert locks.claim("held", "waiter", 5)
+    assert failed == []
