@@ -347,7 +347,8 @@ def open_package(source: bytes | Path, *, kind: str, site: str, trusted: Ed25519
             raise _altered(what)
         _addressed(manifest, site=site, now=now, newer_than=newer_than, what=what)
         secret = _secret(manifest, unlock_code, key, what)
-        return Package(manifest, _unzip(_decrypt(f, start, n, secret, manifest, what), what))
+        with _decrypt(f, start, n, secret, manifest, what) as plain:  # closed once unpacked
+            return Package(manifest, _unzip(plain, what))
 
 
 def _verify(head: bytes, manifest: dict, signature: bytes, *, kind: str, trusted: Ed25519PublicKey,
