@@ -171,6 +171,20 @@ def test_the_roster_is_the_sessions_and_the_reviewers_region_and_another_county_
     assert not PupilCorrection.objects.exists()
 
 
+def test_another_countys_reviewer_cannot_undo_a_correction(client, unreadable):
+    """The undo is a write too: county B's reviewer posting it for county A's corrected sheet
+    gets 404, and the sheet keeps its pupil and its single correction."""
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import PupilCorrection, Sheet
+
+    world, a0, _ = unreadable
+    pupil_ids.correct(Sheet.objects.get(), a0, world.users["rita"], "A0")
+    client.force_login(world.users["charlie"])  # county B
+    assert client.post(reverse("omr_pupil", args=[Sheet.objects.get().pk]), {"action": "undo"}).status_code == 404
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id, PupilCorrection.objects.count()) == ("read", a0, 1)
+
+
 @pytest.fixture
 def second_room(world):
     """A second session of site A's 语文 (room 2, a day later): the same pupils sit it."""
