@@ -405,7 +405,7 @@ def summarize_parquet(
     if n_groups == 0 or pf.metadata.num_rows == 0:
         raise no_records(file)
     first = np.concatenate([[0], np.cumsum([pf.metadata.row_group(i).num_rows for i in range(n_groups)])])
-    # tasks of whole row groups, each read by its own file handle: decoding runs on every core too
+    # tasks of whole row groups, each worker thread reading through its own file handle: decoding runs on every core too
     per_task = max(1, -(-n_groups // (4 * threads)))
     tasks = [list(range(i, min(i + per_task, n_groups))) for i in range(0, n_groups, per_task)]
 
@@ -415,7 +415,9 @@ def summarize_parquet(
     local = threading.local()
 
     def work(row_groups: list[int]):
-        f = open_parquet(path)
+        f = getattr(local, "file", None)
+        if f is None:  # one handle a worker thread (its footer parsed once), not one a task
+            f = local.file = open_parquet(path)
         into = None
         if per_thread is not None:
             into = getattr(local, "sums", None)
