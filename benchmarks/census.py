@@ -134,8 +134,9 @@ def _two_thread_probes(path: Path, cols: list[str]) -> None:
     do not slow each other) — register-only
     arithmetic (no memory: shared execution units, e.g. hyperthreads of one host core), random
     updates of group-sum rows the census's size (2826 groups × 89 Int64 = 2 MB a thread: cache and
-    memory shared); and on one thread the compiled pass with every record in one group against
-    the file's 2826 (what the group rows' cache misses cost)."""
+    memory shared), the whole batch path (reading included) as one task a thread; and on one thread
+    the compiled pass with every record in one group against the file's 2826 (what the group
+    rows' cache misses cost)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from numba import njit
@@ -187,9 +188,20 @@ def _two_thread_probes(path: Path, cols: list[str]) -> None:
             sums.add(r, gid, np.zeros_like(gmap) if one_group else gmap, None, ex, *stacked)
 
     real, single = (min(_timed(lambda o=o: pass_(o))[2] for _ in range(5)) for o in (False, True))
+
+    def whole(_=None):  # read → check → ids → units → pass over the first 16 row groups, one task, own handle
+        g = pq.ParquetFile(path)
+        sums, own = _fused.Sums(), {}
+        for b in g.iter_batches(batch_size=1 << 17, row_groups=range(min(16, g.num_row_groups)), columns=cols,
+                                use_threads=False):
+            grade, sex, _ = st._grade_sex(b, 0, None, [])
+            st._add_fused(sums, b, BY, None, own, grade, sex)
+
+    r_whole = both(whole, lambda: (None,))
     print(f"two threads, the same work twice at once, CPU per unit of work: register-only arithmetic {r_alu:.2f}× "
           f"that of one thread alone, random updates of 2 MB of group rows {r_rows:.2f}× (1.00× = the cores do not "
-          "slow each other); one thread, "
+          f"slow each other), the whole batch path (read, checks, ids, units, pass; one task a thread) {r_whole:.2f}×; "
+          "one thread, "
           f"the compiled pass {real / n * 1e9:.0f} ns a record over {len(keys)} groups, {single / n * 1e9:.0f} ns "
           "with every record in one group (the group rows' cache misses: the difference)")
 
