@@ -23,6 +23,8 @@ import uuid
 
 from django.core.cache import cache
 from django.db import connections, transaction
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 from junheng_web.registry import leases
 from junheng_web.registry.leases import lease_seconds
@@ -109,7 +111,24 @@ def _renew(key: str, compute, token: str):
     return value
 
 
-def once(key: str, compute, timeout: float | None, lease: float | None = None):
+class StillComputing(Exception):
+    """A waiter of :func:`once` gave up after :func:`single_flight_wait` seconds: another caller is
+    still computing the value (alive: its lease is renewed).  Pages answer 503 with Retry-After
+    (:class:`StillComputingPage`)."""
+
+    def __init__(self, key: str, waited: float):
+        super().__init__(f"{key}: still being computed by another request after {waited:.0f} s")
+        self.key, self.waited = key, waited
+
+
+def single_flight_wait() -> float:
+    """Seconds a waiter of :func:`once` waits for another caller's value before it gives up
+    (:class:`StillComputing`): ``JUNHENG_SINGLE_FLIGHT_WAIT`` (default 170, under nginx's
+    ``proxy_read_timeout 180s`` of docs/deploy.md: the user gets the platform's answer, not nginx's 504)."""
+    return float(os.environ.get("JUNHENG_SINGLE_FLIGHT_WAIT", "170"))
+
+
+def once(key: str, compute, timeout: float | None, lease: float | None = None, wait: float | None = None):
     """``cache.get(key)``, or else ``compute()`` stored under ``key`` for ``timeout`` seconds —
     computed by one caller at a time (single flight): the caller that claims the key's lock
     (registry.leases: atomic for every cache backend the platform offers, with an owner token)
@@ -117,13 +136,17 @@ def once(key: str, compute, timeout: float | None, lease: float | None = None):
     ``JUNHENG_SINGLE_FLIGHT_LEASE``) while it does, however long that takes; the others poll the
     cache for its value instead of computing the same figures alongside it.  A waiter takes the lock
     over when the computing caller failed (it released the lock, the value still missing) or died
-    (its lease lapsed without a renewal) — never while it is alive and computing."""
+    (its lease lapsed without a renewal) — never while it is alive and computing.  A waiter waits at
+    most ``wait`` seconds (default :func:`single_flight_wait`), then raises :class:`StillComputing`
+    (a hung computation does not hold every worker thread that wants the same page); the computing
+    caller itself is not bounded, and still stores its value."""
     value = cache.get(key)
     if value is not None:
         return value
     lease = lease_seconds() if lease is None else lease
+    wait = single_flight_wait() if wait is None else wait
     locks, name, token = leases.store(), f"{key}:computing", uuid.uuid4().hex
-    pause = 0.01
+    pause, started = 0.01, time.monotonic()
     while True:
         if locks.claim(name, token, lease):
             try:
@@ -140,6 +163,8 @@ def once(key: str, compute, timeout: float | None, lease: float | None = None):
         value = cache.get(key)
         if value is not None:
             return value
+        if time.monotonic() - started >= wait:  # (after a failed claim: the holder is alive)
+            raise StillComputing(key, time.monotonic() - started)
 
 
 @contextlib.contextmanager
@@ -182,6 +207,28 @@ class RenewAfterResponse:
         if tasks:
             # HttpResponse.close() runs these (the WSGI server calls it once the body is sent)
             response._resource_closers.append(lambda: _run(tasks))
+        return response
+
+
+RETRY_AFTER = 30  # seconds a page that is still being computed asks the browser to wait
+
+
+class StillComputingPage:
+    """Middleware: a page whose figures another request is still computing (:class:`StillComputing`)
+    answers 503 with ``Retry-After`` and a short message — not a traceback, not nginx's 504."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, StillComputing):
+            return None
+        log.warning("%s", exception)
+        response = HttpResponse(render_to_string("503.html", request=request), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
         return response
 
 

@@ -504,3 +504,27 @@ def test_the_cached_bodies_templates_are_found_by_following_their_includes(setti
     assert body_templates(("t/root.html",)) == ["t/root.html", "t/a.html", "t/c.html", "t/base.html"]
     with pytest.raises(TypeError, match="named by a variable"):
         body_templates(("t/dynamic.html",))
+
+
+def test_a_page_whose_figures_another_request_is_still_computing_answers_503(client, scored, shared_cache,
+                                                                              monkeypatch):
+    """Another request holds the figures' lock (alive: its lease does not lapse) longer than
+    JUNHENG_SINGLE_FLIGHT_WAIT: the page answers 503 with Retry-After and a short message in both
+    languages, no traceback — and computes nothing alongside the owner."""
+    from junheng_web.registry import leases
+    from junheng_web.registry.models import Region
+
+    def boom(*a):
+        raise AssertionError("a second computation while the owner lives")
+
+    monkeypatch.setattr(dashboards, "compute_fitness_dashboard", boom)
+    monkeypatch.setenv("JUNHENG_SINGLE_FLIGHT_WAIT", "0.3")
+    key = dashboards.version("fitness", scored.cycle, Region.objects.get(code="410102"))
+    assert leases.store().claim(f"{key}:computing", "the owner", 600)
+    client.force_login(scored.users["alice"])
+    for name in ("dashboard_region_json", "dashboard_region"):
+        response = client.get(reverse(name, kwargs={"pk": scored.cycle.pk, "code": "410102"}))
+        assert response.status_code == 503, name
+        assert int(response["Retry-After"]) > 0
+        text = response.content.decode()
+        assert "正在计算，请稍后刷新" in text and "still being computed" in text and "Traceback" not in text

@@ -279,3 +279,51 @@ def test_a_claim_of_a_held_database_lock_runs_no_failing_statement(transactional
     with connection.execute_wrapper(watch):
         assert locks.claim("held", "waiter", 5)
     assert failed == []
+
+
+def test_a_waiter_gives_up_after_its_wait_while_the_owner_lives_and_the_owner_still_stores_once(backend):
+    """A hung computation (a database lock wait) held every waiter for as long as it lasted — in the
+    end every gunicorn thread.  A waiter now gives up after its wait (StillComputing), never taking the
+    live owner's lock over; the owner finishes and stores its value, computed once."""
+    import threading
+
+    from django.core.cache import cache
+    from django.db import connections
+
+    from junheng_web.registry.freshness import StillComputing, once
+
+    calls, started = [], threading.Event()
+
+    def owner():
+        try:
+            once("slow", lambda: started.set() or _slow(calls, "figures", seconds=2.0)(), 60, 0.6)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=owner)
+    thread.start()
+    try:
+        assert started.wait(10)
+        t = time.monotonic()
+        with pytest.raises(StillComputing):
+            once("slow", lambda: calls.append("second") or "second", 60, 0.6, wait=0.5)
+        assert 0.5 <= time.monotonic() - t < 1.9  # (before the owner's 2 s are over)
+    finally:
+        thread.join(30)
+    assert calls == [1] and cache.get("slow") == "figures"
+    assert once("slow", lambda: "again", 60, 0.6, wait=0.5) == "figures"
+
+
+def test_the_wait_defaults_to_just_under_nginx_read_timeout(monkeypatch):
+    """docs/deploy.md's nginx site: proxy_read_timeout 180s for the pages."""
+    import re
+    from pathlib import Path
+
+    from junheng_web.registry.freshness import single_flight_wait
+
+    monkeypatch.delenv("JUNHENG_SINGLE_FLIGHT_WAIT", raising=False)
+    deploy = (Path(__file__).parents[3] / "docs" / "deploy.md").read_text()
+    nginx = int(re.search(r"location / \{[^}]*proxy_read_timeout (\d+)s", deploy).group(1))
+    assert nginx - 30 <= single_flight_wait() < nginx
+    monkeypatch.setenv("JUNHENG_SINGLE_FLIGHT_WAIT", "5")
+    assert single_flight_wait() == 5
