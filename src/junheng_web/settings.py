@@ -155,9 +155,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "junheng_web.guard.RejectNulMiddleware",
+    "junheng_web.guard.RejectNulMiddleware",  # %00 in the address or query: 400, not a database error
     # a page another request is still computing after JUNHENG_SINGLE_FLIGHT_WAIT: 503 + Retry-After
-    "junheng_web.registry.freshness.StillComputingPage",  # %00 in the address or query: 400, not a database error
+    "junheng_web.registry.freshness.StillComputingPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

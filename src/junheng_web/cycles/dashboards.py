@@ -36,7 +36,7 @@ from junheng_web.assessment.scores import LEVEL_PV, PV, scores_frame
 from junheng_web.cycles.progress import progress_version
 from junheng_web.fitness.models import FitnessRecord
 from junheng_web.fitness.services import fitness_frame
-from junheng_web.registry.freshness import epochs, fresh_many, once
+from junheng_web.registry.freshness import StillComputing, epochs, fresh_many, once
 from junheng_web.registry.models import Cycle, Region
 from junheng_web.registry.regions import part_key
 from junheng_web.sampling.models import SampledPupil
@@ -219,19 +219,27 @@ def warm(cycle: Cycle, regions: list[Region | None] | None = None, progress=None
     """Compute (into the shared cache) the fitness and academic pages of ``regions`` (default: the
     province, every city and every county) so operators find them ready — with the figures of the
     grade's earlier cycles their trend charts show — and the cycle's progress counts; returns the
-    pages done."""
+    pages done.  A page another request is still computing after the single flight's wait
+    (:class:`~junheng_web.registry.freshness.StillComputing`) is left to it (that request stores it)
+    and not counted: the job goes on with the next page instead of failing."""
     if regions is None:
         regions = [None, *Region.objects.filter(level__in=[Region.Level.CITY, Region.Level.COUNTY]).order_by("level",
                                                                                                              "code")]
     report = progress or (lambda _f, _m: None)
     cycles = _trend_cycles(cycle)  # the trend charts show the grade's earlier cycles too
+    done = 0
     for k, region in enumerate(regions):
-        for c in cycles:
-            fitness_dashboard(c, region)
-            academic_dashboard(c, region)
+        for page in (fitness_dashboard, academic_dashboard):
+            ready = True
+            for c in cycles:
+                try:
+                    page(c, region)
+                except StillComputing:
+                    ready = False
+            done += ready
         report((k + 1) / len(regions), f"{region.name if region else '全省'} / {region.code if region else 'province'}")
     progress_version(cycle)  # and the progress counts of every county and school
-    return 2 * len(regions)
+    return done
 
 
 def _trend_cycles(cycle: Cycle) -> list[Cycle]:

@@ -23,9 +23,10 @@ import uuid
 
 from django.core.cache import cache
 from django.db import connections, transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from junheng.exceptions import JunhengError
 from junheng_web.registry import leases
 from junheng_web.registry.leases import lease_seconds
 
@@ -111,13 +112,17 @@ def _renew(key: str, compute, token: str):
     return value
 
 
-class StillComputing(Exception):
+STILL_COMPUTING = "正在计算，请稍后刷新 / still being computed, please reload shortly"
+
+
+class StillComputing(JunhengError):
     """A waiter of :func:`once` gave up after :func:`single_flight_wait` seconds: another caller is
     still computing the value (alive: its lease is renewed).  Pages answer 503 with Retry-After
-    (:class:`StillComputingPage`)."""
+    (:class:`StillComputingPage`); a job or command shows the message in both languages (a
+    :class:`~junheng.exceptions.JunhengError`: no traceback)."""
 
     def __init__(self, key: str, waited: float):
-        super().__init__(f"{key}: still being computed by another request after {waited:.0f} s")
+        super().__init__(f"{STILL_COMPUTING} ({key}: {waited:.0f} s)")
         self.key, self.waited = key, waited
 
 
@@ -227,7 +232,11 @@ class StillComputingPage:
         if not isinstance(exception, StillComputing):
             return None
         log.warning("%s", exception)
-        response = HttpResponse(render_to_string("503.html", request=request), status=503)
+        if request.path.endswith(".json"):  # the charts' data: a JSON body their script can read
+            response = JsonResponse({"error": STILL_COMPUTING, "retry_after": RETRY_AFTER}, status=503,
+                                    json_dumps_params={"ensure_ascii": False})
+        else:
+            response = HttpResponse(render_to_string("503.html", request=request), status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response
 

@@ -528,3 +528,26 @@ def test_a_page_whose_figures_another_request_is_still_computing_answers_503(cli
         assert int(response["Retry-After"]) > 0
         text = response.content.decode()
         assert "正在计算，请稍后刷新" in text and "still being computed" in text and "Traceback" not in text
+    # the charts' data is read by a script as JSON (charts.js: r.json()), so its 503 is JSON too
+    response = client.get(reverse("dashboard_region_json", kwargs={"pk": scored.cycle.pk, "code": "410102"}))
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "正在计算，请稍后刷新 / still being computed, please reload shortly",
+                               "retry_after": int(response["Retry-After"])}
+    response = client.get(reverse("dashboard_region", kwargs={"pk": scored.cycle.pk, "code": "410102"}))
+    assert response["Content-Type"].startswith("text/html") and 'data-status="503"' in response.content.decode()
+
+
+def test_warm_leaves_a_page_another_request_is_still_computing_to_it(scored, shared_cache, monkeypatch):
+    """The dashboards job (and manage.py warm_dashboards) meets a page whose figures a live request is
+    computing past the wait: it goes on with the other pages instead of failing, and does not count it."""
+    from django.core.cache import cache
+
+    from junheng_web.registry import leases
+    from junheng_web.registry.models import Region
+
+    monkeypatch.setenv("JUNHENG_SINGLE_FLIGHT_WAIT", "0.2")
+    key = dashboards.version("fitness", scored.cycle, Region.objects.get(code="410102"))
+    assert leases.store().claim(f"{key}:computing", "the owner", 600)
+    assert dashboards.warm(scored.cycle) == 2 * (1 + 1 + 2) - 1  # all but county 410102's fitness page
+    county = Region.objects.get(code="410102")
+    assert cache.get(key) is None and cache.get(dashboards.version("academic", scored.cycle, county)) is not None

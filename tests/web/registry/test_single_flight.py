@@ -314,6 +314,16 @@ def test_a_waiter_gives_up_after_its_wait_while_the_owner_lives_and_the_owner_st
     assert once("slow", lambda: "again", 60, 0.6, wait=0.5) == "figures"
 
 
+def test_still_computing_reads_in_both_languages_for_a_job_or_a_command():
+    """A job records a JunhengError's message (no traceback, no retry) and the CLI prints it."""
+    from junheng.exceptions import JunhengError
+    from junheng_web.registry.freshness import StillComputing
+
+    exc = StillComputing("junheng:page:7", 170.4)
+    assert isinstance(exc, JunhengError)
+    assert str(exc) == "正在计算，请稍后刷新 / still being computed, please reload shortly (junheng:page:7: 170 s)"
+
+
 def test_the_wait_defaults_to_just_under_nginx_read_timeout(monkeypatch):
     """docs/deploy.md's nginx site: proxy_read_timeout 180s for the pages."""
     import re
