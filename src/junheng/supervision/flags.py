@@ -131,15 +131,22 @@ def _on_grid(t: np.ndarray, holes: np.ndarray, period: float, max_lag_s: float) 
     (replay, re-filmed replay, echo, coarse loop): each hole in the time stamps (``holes``, as
     :func:`_holes`) is filled with round(length ÷ period) − 1 placeholder samples — at most one more
     than the longest lag, beyond which nothing across the hole is compared anyway — so that a lag
-    of k samples is k periods on both sides of a hole, and no run or window bridges it.  Returns
-    the index of the real sample each grid position repeats (a placeholder: the one before the
-    hole) and whether it is a placeholder."""
+    of k samples is k periods on both sides of a hole, and no run or window bridges it.  The
+    placeholders in all are bounded by the larger of the samples' count and two such longest holes
+    (a crafted file of sample pairs an hour apart asked for 3,600 a pair: gigabytes of fingerprints
+    from a few kilobytes): past that budget each later hole gets one placeholder — it still ends
+    every run, but a lag across it is counted short (such a recording carries a ``gap`` flag per
+    hole anyway).  Returns the index of the real sample each grid position repeats (a placeholder:
+    the one before the hole) and whether it is a placeholder."""
     n = len(t)
     extra = np.zeros(n, np.int64)
     if holes.any():
         k = np.flatnonzero(holes)
         cap = int(np.floor(max_lag_s / period + 1e-9)) + 2
-        extra[k] = np.clip(np.round((t[k] - t[k - 1]) / period).astype(np.int64) - 1, 1, cap)
+        # capped as floats first: a bogus stamp (1e30 s) must not overflow the integer count
+        need = np.clip(np.round(np.minimum((t[k] - t[k - 1]) / period, cap + 1.0)) - 1, 1, cap).astype(np.int64)
+        spare = max(n, 2 * cap) - len(k)  # beyond one placeholder a hole
+        extra[k] = np.where(np.cumsum(need - 1) <= spare, need, 1)
     at = np.repeat(np.arange(n), extra + 1)
     fill = np.ones(len(at), bool)
     fill[np.cumsum(extra + 1) - 1] = False  # the real sample comes after its hole's placeholders

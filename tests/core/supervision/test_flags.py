@@ -765,3 +765,36 @@ def test_a_screen_filmed_in_place_of_the_room_is_found_even_when_nothing_moves()
         pl.Series("reg", reg, dtype=pl.Array(pl.UInt8, 768)), pl.Series("zoom", z))
     loops = detect_flags(stats, p).filter(pl.col("kind") == "loop")
     assert loops.select("start_s", "end_s").rows() == [(35.0, 47.0)]
+
+
+def test_holes_fill_a_bounded_grid_whatever_the_time_stamps():
+    """A crafted recording: pairs of samples 1 s apart, each pair an hour after the one before (the
+    median step 1 s, so every hour is a hole of 3,599 s). Each hole filled up to loop_max_lag_s
+    (3,600 samples) gave 1,000 pairs 3.6 million grid positions — 11 GB of fine fingerprints as
+    float32: a few kilobytes of file exhausting a worker. The placeholders in all are bounded by
+    the larger of the samples' count and two holes' worth (2 × (3,600 + 2)), the first holes keep
+    their full length (a lag across them is still in periods), and every hole still has a
+    placeholder (no run or window bridges it). A bogus stamp (1e30 s after the one before) fills one
+    hole like any other, without an integer overflow."""
+    from junheng.supervision.flags import _holes, _on_grid
+
+    pairs = 1000
+    t = (np.arange(pairs)[:, None] * 3600.0 + np.array([0.0, 1.0])[None, :]).ravel()
+    holes = _holes(t, 5.0, 1.0)
+    assert holes.sum() == pairs - 1
+    at, fill = _on_grid(t, holes, 1.0, 3600.0)
+    cap = 3600 + 2
+    assert len(at) - len(t) <= max(len(t), 2 * cap), len(at)
+    assert fill.sum() == len(at) - len(t) and (~fill).sum() == len(t)
+    real = np.flatnonzero(~fill)
+    assert (at[real] == np.arange(len(t))).all()  # the real samples in order, each once
+    gaps = np.diff(real) - 1  # placeholders before each real sample
+    assert gaps[1] == 3598 and (gaps[1::2] >= 1).all() and (gaps[::2] == 0).all()  # the first hole whole; none bridged
+    # one absurd stamp: one capped hole, no overflow to a negative count
+    t = np.r_[np.arange(10.0), 1e30]
+    at, fill = _on_grid(t, _holes(t, 5.0, 1.0), 1.0, 3600.0)
+    assert fill.sum() == cap and len(at) == 11 + cap
+    # a short recording with a few ordinary holes is filled exactly as before
+    t = np.r_[np.arange(10.0), 20 + np.arange(10.0), 100 + np.arange(10.0)]
+    at, fill = _on_grid(t, _holes(t, 5.0, 1.0), 1.0, 3600.0)
+    assert fill.sum() == 10 + 70
