@@ -11,12 +11,16 @@ its job and its slot.  Every process that reads a recording therefore runs under
   (docs/methods/video-flags.md), so 4 s of wall clock per second of recording — 30–90× slower than
   that, a machine starved far beyond the deployment's sizing — is a hang, not a slow machine.
 
-Past its deadline the process is killed and the reader raises :class:`InputError` naming the file
+Past its deadline the process is killed, with any process it started (a wrapper script's child
+would hold the pipe open), and the reader raises :class:`InputError` naming the file
 and the limit, in Chinese and English (the job fails cleanly; nothing half-read is kept).
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -41,6 +45,26 @@ def timed_out(path: str | Path, what: str, limit_s: float) -> InputError:
                              "(the file may be damaged)", file=Path(path).name, value=f"> {limit_s:.0f} s")])
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, their children and so on (Linux: ``/proc/PID/task/*/children``;
+    elsewhere none).  FFmpeg's tools do not fork, but a wrapper script in their place may run one as its
+    child: killed alone, the wrapper leaves the child holding the output pipe, and the reader waits for
+    the child's own end however late the limit fired."""
+    out: list[int] = []
+    todo = [pid]
+    while todo and len(out) < 1000:
+        parent = todo.pop()
+        for task in glob.glob(f"/proc/{parent}/task/*/children"):
+            try:
+                with open(task) as listing:
+                    found = [int(c) for c in listing.read().split()]
+            except (OSError, ValueError):
+                continue
+            out += found
+            todo += found
+    return out
+
+
 class Deadline:
     """``with Deadline(proc, limit_s, path, what):`` kills ``proc`` (a ``subprocess.Popen``) when it
     runs longer than ``limit_s`` seconds of wall clock from entering the block, and on leaving the
@@ -55,6 +79,11 @@ class Deadline:
     def _kill(self) -> None:
         if self.proc.poll() is None:
             self.fired.set()
+            for pid in _descendants(self.proc.pid):  # a wrapper's children would hold the pipes open
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:  # gone meanwhile
+                    pass
             self.proc.kill()
 
     def __enter__(self) -> Deadline:

@@ -94,3 +94,37 @@ def test_a_reading_within_its_limit_is_untouched(tmp_path):
     stats, _ = frames.frame_statistics(clip, 5.0, decoder="ffmpeg")
     assert stats.height == 15
     assert audio.audio_levels(clip).height == 3
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="the kernel lists no children in /proc (Linux's CONFIG_PROC_CHILDREN)")
+def test_a_hanging_tool_that_forks_is_killed_with_its_children(tmp_path, monkeypatch):
+    """A wrapper script in place of ffprobe that runs the hanging program as its child (no ``exec``):
+    killing the wrapper alone left the child holding the output pipe, so the reader waited for the
+    child's own end (30 s here; forever for a real hang) although the limit was 1 s, and the child
+    lived on. The whole tree is killed at the limit: the reader returns within seconds and the child
+    is gone."""
+    clip = _clip(tmp_path)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    marker = tmp_path / "child.pid"
+    (fake / "ffprobe").write_text(f"#!/bin/sh\nsleep 30 &\necho $! > '{marker}'\nwait\n")
+    (fake / "ffprobe").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(frames, "PROBE_S", 1.0)
+    began = time.monotonic()
+    with pytest.raises(InputError) as excinfo:
+        frames.frame_statistics(clip, 1.0, decoder="ffmpeg")
+    _refused(excinfo, "ffprobe", 1.0)
+    assert time.monotonic() - began < 10
+    child = int(marker.read_text())
+    for _ in range(50):  # the child, killed: gone, or a zombie until whoever adopted it reaps it
+        try:
+            with open(f"/proc/{child}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the wrapper's child {child} still runs")
