@@ -20,7 +20,6 @@ from django.utils import timezone
 from junheng.exceptions import ParameterError
 from junheng_web.accounts.scoping import restrict
 from junheng_web.assessment.models import Booklet
-from junheng_web.delivery.models import Answer, Attempt
 from junheng_web.omr.models import PupilCorrection, Review, Sheet
 from junheng_web.omr.services import (
     KEPT,
@@ -30,6 +29,7 @@ from junheng_web.omr.services import (
     check_channels,
     counted_sheets,
     session_layouts,
+    unwrite_sheet,
     write_sheet,
 )
 from junheng_web.registry.admin import mask_name
@@ -95,16 +95,6 @@ def id_box(sheet: Sheet) -> list[int]:
     return _item_box(b.filter(pl.col("part") == "id"))
 
 
-def _unwrite(sheet: Sheet) -> None:
-    """Remove what the sheet wrote into its pupil's attempt (the attempt too when nothing else is
-    left in it): the sheet no longer speaks for that pupil."""
-    if sheet.attempt_id is not None:
-        Answer.objects.filter(attempt_id=sheet.attempt_id, id__in=sheet.written).delete()
-        if not Answer.objects.filter(attempt_id=sheet.attempt_id).exists():
-            Attempt.objects.filter(pk=sheet.attempt_id).delete()
-    sheet.attempt, sheet.written = None, []
-
-
 def _check_free(sheet: Sheet, pid: str) -> Booklet:
     """The sheet's booklet, once sure ``pid`` may take the sheet: no other counted sheet of theirs
     in the cycle's subject (their sampled row locked first, so two reviewers giving two sheets to
@@ -149,7 +139,7 @@ def correct(sheet: Sheet, pid: str, user, note: str = "") -> PupilCorrection:
             raise ParameterError("学籍号未改变 / the pupil is unchanged")
         booklet = _check_free(sheet, pid)
         old_id, old_status = sheet.person_id, sheet.status
-        _unwrite(sheet)
+        unwrite_sheet(sheet)
         _assign(sheet, pid, booklet)
         now = timezone.now()
         Review.objects.filter(sheet=sheet, kind=Review.Kind.PUPIL, status=Review.Status.OPEN).update(
@@ -173,11 +163,11 @@ def undo(sheet: Sheet, user, note: str = "") -> PupilCorrection:
         old_id, old_status = sheet.person_id, sheet.status
         if last.old_status == Sheet.Status.READ:
             booklet = _check_free(sheet, last.old_id)
-            _unwrite(sheet)
+            unwrite_sheet(sheet)
             _assign(sheet, last.old_id, booklet)
         else:
             _check_free(sheet, sheet.person_id)  # an open two-channel flag on it blocks
-            _unwrite(sheet)
+            unwrite_sheet(sheet)
             sheet.person_id, sheet.status = last.old_id, Sheet.Status.HELD
             sheet.save(update_fields=["person_id", "status", "attempt", "written"])
             first = sheet.reviews.filter(kind=Review.Kind.PUPIL).order_by("pk").first()

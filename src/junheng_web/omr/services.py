@@ -172,10 +172,11 @@ def read_upload(upload: Upload, progress=None) -> dict:
         # pupils who answered in the browser (before this upload's earlier sheets go: their answers are paper)
         online = set(browser_answers(session.site.cycle, session.subject, pupils)["person_id"]) if pupils else set()
         with transaction.atomic():
-            carried = {sha: ids for sha, ids in upload.sheets.values_list("sha256", "written")}  # a re-run keeps them
-            upload.sheets.all().delete()
+            kept = _clear_earlier_run(upload, {h for _, _, h in hashes})
             issues = [i.as_dict() for i in batch.issues]
             for name, _p, h in hashes:
+                if h in kept:
+                    continue
                 if h in known:
                     Sheet.objects.create(upload=upload, session=session, name=name, sha256=h,
                                          status=Sheet.Status.DUPLICATE, same_as_id=known[h])
@@ -185,20 +186,58 @@ def read_upload(upload: Upload, progress=None) -> dict:
             files = dict(fresh)
             formats = {it.item_id: it.format for lay in layouts for it in lay.items}
             for row in batch.sheets.iter_rows(named=True):
+                if row["sheet_hash"] in kept and row["status"] != Sheet.Status.DUPLICATE:
+                    continue  # the page as its reviewers left it (read the same: same content)
                 if row["status"] == Sheet.Status.READ and row["person_id"] and row["person_id"] not in sitting:
                     issue = _not_sitting(row)
                     issues.append(issue.as_dict())
                     batch.issues.append(issue)
-                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, carried, online, sitting)
+                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, online, sitting)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
             held = check_channels(session.site.cycle, session.subject, pupils)
     sheets = upload.sheets.all()
-    return {"pages": len(pages), "read": sheets.filter(status=Sheet.Status.READ).count(),
+    return {"pages": len(pages), "kept": len(kept), "read": sheets.filter(status=Sheet.Status.READ).count(),
             "held": sheets.filter(status=Sheet.Status.HELD).count(),
             "duplicates": sheets.filter(status=Sheet.Status.DUPLICATE).count(),
             "failed": sheets.filter(status=Sheet.Status.FAILED).count(),
             "reviews": Review.objects.filter(sheet__upload=upload).count(), "two_channels": held}
+
+
+def _decided(sheet: Sheet) -> bool:
+    """Whether a person has decided anything on ``sheet``: an entry of the queue decided, its pupil
+    corrected (or a correction undone), or a two-channel flag on it chosen."""
+    return (sheet.corrections.exists() or sheet.reviews.exclude(status=Review.Status.OPEN).exists()
+            or Flag.objects.filter(kind=CHANNEL_KIND, session__site__cycle=sheet.session.site.cycle,
+                                   evidence__sheet=sheet.sha256).exclude(status=Flag.Status.OPEN).exists())
+
+
+def _clear_earlier_run(upload: Upload, pages: set[str]) -> set[str]:
+    """Before an upload's re-read pages (content hashes ``pages``) are stored (a job retry or
+    re-run): an earlier run's sheet that a person has decided something on (:func:`_decided`) and
+    whose page is read again stays as it is — status, pupil, answers written, entries and
+    corrections: the same content is the same page —, and its hash is returned; every other sheet
+    first removes what it wrote (:func:`unwrite_sheet`) and goes, to be stored afresh (a decided
+    sheet whose page is not in the re-read: its decisions go with it, the new page is queued anew)."""
+    kept: set[str] = set()
+    for sheet in upload.sheets.select_for_update().select_related("session__site__cycle").order_by("pk"):
+        if (sheet.sha256 in pages and sheet.status != Sheet.Status.DUPLICATE and sheet.sha256 not in kept
+                and _decided(sheet)):
+            kept.add(sheet.sha256)
+            continue
+        unwrite_sheet(sheet)
+        sheet.delete()
+    return kept
+
+
+def unwrite_sheet(sheet: Sheet) -> None:
+    """Remove what the sheet wrote into its pupil's attempt (the attempt too when nothing else is
+    left in it): the sheet no longer speaks for that pupil.  The caller saves (or deletes) ``sheet``."""
+    if sheet.attempt_id is not None:
+        Answer.objects.filter(attempt_id=sheet.attempt_id, id__in=sheet.written).delete()
+        if not Answer.objects.filter(attempt_id=sheet.attempt_id).exists():
+            Attempt.objects.filter(pk=sheet.attempt_id).delete()
+    sheet.attempt, sheet.written = None, []
 
 
 def _not_sitting(row: dict) -> Issue:
@@ -211,7 +250,7 @@ def _not_sitting(row: dict) -> Issue:
 
 
 def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
-                 formats: dict[str, str], carried: dict[str, list], online: set[str], sitting: set[str]):
+                 formats: dict[str, str], online: set[str], sitting: set[str]):
     session = upload.session
     status = row["status"]
     mine = [i for i in batch.issues if i.file == row["sheet"]]
@@ -234,7 +273,6 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
     booklet = booklets.get(row["booklet"])
     resp = batch.responses.filter(pl.col("sheet_hash") == row["sheet_hash"])
     sheet.answers = dict(zip(resp["item_id"].to_list(), resp["raw"].to_list(), strict=True))
-    sheet.written = list(carried.get(sheet.sha256, []))
     if booklet is None:
         sheet.save(update_fields=["image", "answers", "written"])
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.SHEET,
