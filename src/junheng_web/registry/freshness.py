@@ -133,6 +133,11 @@ def single_flight_wait() -> float:
     return float(os.environ.get("JUNHENG_SINGLE_FLIGHT_WAIT", "170"))
 
 
+# the monotonic time by which a request's waits for other requests' values end (StillComputingPage)
+_request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("junheng_single_flight_deadline",
+                                                                                 default=None)
+
+
 def once(key: str, compute, timeout: float | None, lease: float | None = None, wait: float | None = None):
     """``cache.get(key)``, or else ``compute()`` stored under ``key`` for ``timeout`` seconds —
     computed by one caller at a time (single flight): the caller that claims the key's lock
@@ -144,12 +149,17 @@ def once(key: str, compute, timeout: float | None, lease: float | None = None, w
     (its lease lapsed without a renewal) — never while it is alive and computing.  A waiter waits at
     most ``wait`` seconds (default :func:`single_flight_wait`), then raises :class:`StillComputing`
     (a hung computation does not hold every worker thread that wants the same page); the computing
-    caller itself is not bounded, and still stores its value."""
+    caller itself is not bounded, and still stores its value.  Within a page request the default wait
+    is what is left of the request's own :func:`single_flight_wait` (:class:`StillComputingPage`): a
+    page that waits for its data stamp, then its body, then its figures waits that long in all, not
+    that long for each, so it still answers before nginx's timeout."""
     value = cache.get(key)
     if value is not None:
         return value
     lease = lease_seconds() if lease is None else lease
-    wait = single_flight_wait() if wait is None else wait
+    if wait is None:
+        deadline = _request_deadline.get()
+        wait = single_flight_wait() if deadline is None else deadline - time.monotonic()
     locks, name, token = leases.store(), f"{key}:computing", uuid.uuid4().hex
     pause, started = 0.01, time.monotonic()
     while True:
@@ -220,13 +230,18 @@ RETRY_AFTER = 30  # seconds a page that is still being computed asks the browser
 
 class StillComputingPage:
     """Middleware: a page whose figures another request is still computing (:class:`StillComputing`)
-    answers 503 with ``Retry-After`` and a short message — not a traceback, not nginx's 504."""
+    answers 503 with ``Retry-After`` and a short message — not a traceback, not nginx's 504.  The
+    request's waits in :func:`once` share one :func:`single_flight_wait`, counted from here."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        token = _request_deadline.set(time.monotonic() + single_flight_wait())
+        try:
+            return self.get_response(request)
+        finally:
+            _request_deadline.reset(token)
 
     def process_exception(self, request, exception):
         if not isinstance(exception, StillComputing):
