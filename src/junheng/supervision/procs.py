@@ -32,9 +32,11 @@ DECODE_FACTOR = 4.0
 
 
 def decode_limit(duration_s: float | None) -> float:
-    """Seconds of wall clock allowed to decode a recording of ``duration_s`` seconds (unknown or not
-    finite: as for a 24-hour recording)."""
-    d = duration_s if duration_s is not None and 0 <= duration_s < float("inf") else 24 * 3600.0
+    """Seconds of wall clock allowed to decode a recording of ``duration_s`` seconds (unknown, not
+    finite or longer than a day: as for a 24-hour recording — the duration is the file's own claim,
+    and a bogus 1e9 s would lift the limit altogether)."""
+    day = 24 * 3600.0
+    d = min(duration_s, day) if duration_s is not None and 0 <= duration_s < float("inf") else day
     return DECODE_BASE_S + DECODE_FACTOR * d
 
 

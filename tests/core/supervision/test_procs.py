@@ -86,6 +86,10 @@ def test_the_decoding_limit_grows_with_the_duration():
     assert procs.decode_limit(0) == procs.DECODE_BASE_S
     assert procs.decode_limit(3600) == procs.DECODE_BASE_S + procs.DECODE_FACTOR * 3600
     assert procs.decode_limit(None) == procs.decode_limit(24 * 3600) == procs.decode_limit(float("inf"))
+    # a duration the file claims (its last packet's time stamp, the container's header): a bogus
+    # 1e9 s gave 127 years of wall clock — no limit at all; beyond a day, as for a day
+    assert procs.decode_limit(1e9) == procs.decode_limit(24 * 3600) == procs.DECODE_BASE_S + procs.DECODE_FACTOR * 86400
+    assert procs.decode_limit(-5) == procs.decode_limit(None)
 
 
 def test_a_reading_within_its_limit_is_untouched(tmp_path):
