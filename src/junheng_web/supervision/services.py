@@ -53,9 +53,6 @@ Progress = Callable[[float, str], None]
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".flv")
 VALID, UNDER_REVIEW, INVALID = "valid", "under_review", "invalid"
 VALIDITY_LABELS = {VALID: "有效", UNDER_REVIEW: "审核中", INVALID: "无效"}
-# a camera may be started a while before the test; a declared start earlier than this before the
-# scheduled start (or after its end) is a wrong clock or another time zone, and is not used
-DECLARED_EARLY = timedelta(hours=1)
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -111,7 +108,7 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
         shutil.copyfile(source, dest)
     if started_at is None:
         declared, duration = declared_times(dest)
-        start, _reading = clock_start(declared, duration, session.starts_at, session.ends_at, early=DECLARED_EARLY)
+        start, _reading = clock_start(declared, duration, session.starts_at, session.ends_at)  # ≤ 1 h early
         started_at = start or session.starts_at
     with transaction.atomic():
         rec, created = Recording.objects.get_or_create(
