@@ -38,6 +38,8 @@ from junheng_web.supervision.models import CHANNEL_KIND, Flag
 from junheng_web.supervision.services import session_pupils
 from junheng_web.supervision.templatetags.supervision import masked_id
 
+ELSEWHERE = "其他地区的答题卡 / a sheet outside your region"  # a counted sheet the reviewer may not see, unnamed
+
 
 def id_pattern(sheet: Sheet) -> str:
     """The id as the marks show it, one character per column: the marked bubble's character, ``?``
@@ -60,9 +62,11 @@ def roster(sheet: Sheet, user) -> list[dict]:
     pattern = id_pattern(sheet)
     pupils = (restrict(session_pupils(session), user, "omr.review")
               .values_list("pk", "pupil__student_id", "pupil__name"))
-    taken = dict(Sheet.objects.filter(session__site__cycle=session.site.cycle, session__subject=session.subject,
-                                      status=Sheet.Status.READ, person_id__in=[p[1] for p in pupils])
-                 .exclude(pk=sheet.pk).values_list("person_id", "name"))
+    others = (Sheet.objects.filter(session__site__cycle=session.site.cycle, session__subject=session.subject,
+                                   status=Sheet.Status.READ, person_id__in=[p[1] for p in pupils])
+              .exclude(pk=sheet.pk))
+    seen = set(restrict(others, user, "omr.review").values_list("pk", flat=True))
+    taken = {pid: name if pk in seen else ELSEWHERE for pk, pid, name in others.values_list("pk", "person_id", "name")}
     rows = [{"pk": pk, "student_id": masked_id(sid), "name": mask_name(name or ""),
              "agree": sum(a == b for a, b in zip(pattern, sid, strict=False)), "of": len(pattern),
              "current": sid == sheet.person_id, "taken": taken.get(sid, "")}
@@ -95,18 +99,23 @@ def id_box(sheet: Sheet) -> list[int]:
     return _item_box(b.filter(pl.col("part") == "id"))
 
 
-def _check_free(sheet: Sheet, pid: str) -> Booklet:
+def _check_free(sheet: Sheet, pid: str, user) -> Booklet:
     """The sheet's booklet, once sure ``pid`` may take the sheet: no other counted sheet of theirs
     in the cycle's subject (their sampled row locked first, so two reviewers giving two sheets to
-    one pupil at once are serialised), no open two-channel flag on the sheet."""
+    one pupil at once are serialised; named only when ``user`` may see it), no open two-channel
+    flag on the sheet."""
     session = sheet.session
     list(SampledPupil.objects.select_for_update(of=("self",)).filter(cycle=session.site.cycle, pupil__student_id=pid))
     other = counted_sheets(session.site.cycle, session.subject, pid).exclude(pk=sheet.pk).select_related(
         "upload").first()
     if other is not None:
-        raise ParameterError(f"该生在本学科已有计分的答题卡：{other.name}（上传 {other.upload.name}），一名学生不能有两张；"
-                             f"请先更正或撤销那一张 / the pupil already has a counted sheet in this subject: {other.name} "
-                             f"(upload {other.upload.name}); a pupil cannot have two — correct or undo that one first")
+        if restrict(Sheet, user, "omr.review").filter(pk=other.pk).exists():
+            raise ParameterError(f"该生在本学科已有计分的答题卡：{other.name}（上传 {other.upload.name}），一名学生不能有两张；"
+                                 f"请先更正或撤销那一张 / the pupil already has a counted sheet in this subject: "
+                                 f"{other.name} (upload {other.upload.name}); a pupil cannot have two — correct or "
+                                 "undo that one first")
+        raise ParameterError("该生在本学科已有计分的答题卡（在您的管辖范围之外），一名学生不能有两张 / the pupil already "
+                             "has a counted sheet in this subject elsewhere (outside your region); a pupil cannot have two")
     if Flag.objects.filter(kind=CHANNEL_KIND, status=Flag.Status.OPEN, person_id=sheet.person_id,
                            session__site__cycle=session.site.cycle, evidence__sheet=sheet.sha256).exists():
         raise ParameterError("此答题卡有待处理的“两种作答来源”标记，请先处理 / the sheet has an open two-channel flag: "
@@ -137,7 +146,7 @@ def correct(sheet: Sheet, pid: str, user, note: str = "") -> PupilCorrection:
             raise ParameterError("此答题卡未读取，不能更正学籍号 / the sheet was not read: its pupil cannot be corrected")
         if sheet.status == Sheet.Status.READ and pid == sheet.person_id:
             raise ParameterError("学籍号未改变 / the pupil is unchanged")
-        booklet = _check_free(sheet, pid)
+        booklet = _check_free(sheet, pid, user)
         old_id, old_status = sheet.person_id, sheet.status
         unwrite_sheet(sheet)
         _assign(sheet, pid, booklet)
@@ -162,11 +171,11 @@ def undo(sheet: Sheet, user, note: str = "") -> PupilCorrection:
             raise ParameterError("此答题卡没有可撤销的更正 / the sheet has no correction to undo")
         old_id, old_status = sheet.person_id, sheet.status
         if last.old_status == Sheet.Status.READ:
-            booklet = _check_free(sheet, last.old_id)
+            booklet = _check_free(sheet, last.old_id, user)
             unwrite_sheet(sheet)
             _assign(sheet, last.old_id, booklet)
         else:
-            _check_free(sheet, sheet.person_id)  # an open two-channel flag on it blocks
+            _check_free(sheet, sheet.person_id, user)  # an open two-channel flag on it blocks
             unwrite_sheet(sheet)
             sheet.person_id, sheet.status = last.old_id, Sheet.Status.HELD
             sheet.save(update_fields=["person_id", "status", "attempt", "written"])

@@ -323,7 +323,12 @@ def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list
         return ""
     # earlier: of an upload before this one, or before this sheet in this upload — not a later upload's
     # (this upload read again after a later one brought a rescan: that one is the rescan, not this);
-    # in any session of the cycle's subject (the paper rescanned into another room's batch)
+    # in any session of the cycle's subject (the paper rescanned into another room's batch).  Named
+    # only when at the same site: whoever sees this sheet sees that one (the scope is the site's)
+    if earlier.session.site_id != session.site_id:
+        return (f"同一学生（{pid}）在本学科已有计分的答题卡（其他考点），本页未计入，请核对 / the same pupil ({pid}) "
+                "already has a counted sheet in this subject elsewhere (another site); this page not counted, check "
+                "which counts")
     where = "" if earlier.session_id == session.pk else f"，场次 {_session_text(earlier.session)}"
     where_en = "" if earlier.session_id == session.pk else f", session {_session_text(earlier.session)}"
     return (f"同一学生（{pid}）的答题卡已读过：{earlier.name}（上传 {earlier.upload.name}{where}），本页未计入，请核对 / "

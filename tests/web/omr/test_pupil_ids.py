@@ -225,3 +225,45 @@ def test_a_rescan_into_another_session_of_the_cycle_is_caught_by_pupil_and_by_co
     dup = Sheet.objects.get(upload__name="room2-copy.png")
     assert dup.status == "duplicate" and dup.same_as == Sheet.objects.get(session=session)
     assert Answer.objects.filter(attempt__student_id=pid).count() == n
+
+
+def test_another_countys_counted_sheet_is_refused_without_naming_it(client, world, b1):
+    """County A's session has a sheet counted for county B's pupil B0 (upload ``secret-A.png``).
+    County B's reviewer giving a B sheet to B0 is refused — but told only that B0 has a counted
+    sheet elsewhere: neither the sheet nor its upload's file name, on the roster, in the refusal or
+    in a held sheet's entry.  The province admin, who may see both, is told which sheet."""
+    import polars as pl
+
+    from junheng.exceptions import ParameterError
+    from junheng_web.omr import pupil_ids, services
+    from junheng_web.omr.models import PupilCorrection, Sheet, Upload
+
+    a, b = world.sessions["A"], world.sessions["B"]
+    b0 = world.pupils["B"][0].student_id
+    up_a = Upload.objects.create(session=a, name="secret-A.png", sha256="a" * 64, path="omr/a.png")
+    Sheet.objects.create(upload=up_a, session=a, name="secret-A.png:1", sha256="1" * 64, status="read",
+                         booklet="B1", person_id=b0)
+    up_b = Upload.objects.create(session=b, name="roomB.png", sha256="b" * 64, path="omr/b.png")
+    held = Sheet.objects.create(upload=up_b, session=b, name="roomB.png:1", sha256="2" * 64, status="held",
+                                booklet="B1")
+    charlie = world.users["charlie"]  # county B
+    (row,) = [r for r in pupil_ids.roster(held, charlie) if r["taken"]]
+    assert row["taken"] == pupil_ids.ELSEWHERE
+    client.force_login(charlie)
+    assert "secret" not in client.get(reverse("omr_pupil", args=[held.pk])).content.decode()
+    with pytest.raises(ParameterError, match="already has a counted sheet") as refused:
+        pupil_ids.correct(held, b0, charlie)
+    assert "secret" not in str(refused.value) and "outside your region" in str(refused.value)
+    page = client.post(reverse("omr_pupil", args=[held.pk]), {"action": "correct", "confirm": "1",
+                                                             "pupil": _sampled_pk(world, b0)}, follow=True)
+    text = page.content.decode()
+    assert "already has a counted sheet" in text and "secret" not in text
+    assert not PupilCorrection.objects.exists()
+    with pytest.raises(ParameterError, match="secret-A.png"):
+        pupil_ids.correct(held, b0, world.users["alice"])
+    # the reading of a B upload naming B0: held, its entry naming no sheet of another site
+    fresh = Sheet.objects.create(upload=up_b, session=b, name="roomB.png:2", sha256="3" * 64, status="read",
+                                 booklet="B1", person_id=b0)
+    no_review = pl.DataFrame({"part": [], "review": []}, schema={"part": pl.String, "review": pl.Boolean})
+    doubt = services._id_doubt(fresh, no_review, services.sitting_ids(b), [])
+    assert "already has a counted sheet" in doubt and "secret" not in doubt
