@@ -798,3 +798,33 @@ def test_holes_fill_a_bounded_grid_whatever_the_time_stamps():
     t = np.r_[np.arange(10.0), 20 + np.arange(10.0), 100 + np.arange(10.0)]
     at, fill = _on_grid(t, _holes(t, 5.0, 1.0), 1.0, 3600.0)
     assert fill.sum() == 10 + 70
+
+
+def test_the_screen_rule_on_honest_tone_changes_with_a_change_of_scale():
+    """The screen rule's honest neighbours, each with the view 6 % off scale for 12 s (a zoom, a
+    camera pushed closer) in a motionless room: the camera's exposure raised by 1.3 and by 1.6 with
+    the bright blocks clipped at 255 (contrast ≥ 1: the tones of a brighter room), a veil of
+    0.9 v + 15 (contrast 0.9, lift 7.5) and a shadow gamma of 0.8 (contrast 0.92) — no loop. The
+    documented false alarm, gamma 0.7 (the shadows lifted by wide dynamic range: contrast 0.87, lift
+    35 — a screen's tones) is one: the rule cannot tell them apart, so docs/methods/video-flags.md
+    says so and a reviewer must look. Oracle of the tones: _tone_fit's formula by hand (the test
+    above); here only which side of the thresholds each change lies."""
+    from junheng.supervision.flags import _screen_flags
+
+    rng = np.random.default_rng(12)
+    still = np.repeat(np.random.default_rng(4).uniform(60, 200, (1, 24, 32)), 120, axis=0)
+    zoom = np.ones(120)
+    zoom[70:94] = 0.94
+    p = dataclasses.replace(SHORT, baseline_s=10)
+
+    def found(change):
+        frames = still.copy()
+        frames[70:94] = change(still[70:94])
+        t, reg, covered, z = _prints_stats(frames, rng, zoom)
+        return [(f["start_s"], f["end_s"]) for f in _screen_flags(t, reg, covered, z, p, 0.5)]
+
+    assert found(lambda v: np.minimum(v * 1.3, 255)) == []
+    assert found(lambda v: np.minimum(v * 1.6, 255)) == []
+    assert found(lambda v: 0.9 * v + 15) == []
+    assert found(lambda v: 255 * (v / 255) ** 0.8) == []
+    assert found(lambda v: 255 * (v / 255) ** 0.7) == [(35.0, 47.0)]
