@@ -270,6 +270,61 @@ def _int8_graph() -> bytes:
     return data
 
 
+def _quantise(x: np.ndarray, scale: np.float32, zero: int) -> np.ndarray:
+    """onnxruntime's QuantizeLinear to uint8: ``x / scale`` in float32, rounded half to even, plus
+    ``zero``, saturated to 0–255."""
+    return np.clip(np.rint(np.asarray(x, dtype=np.float32) / scale) + zero, 0, 255).astype(np.uint8)
+
+
+def _frame_graph(quantised: bytes) -> tuple[bytes, np.float32, int]:
+    """The int8 graph (:func:`_int8_graph`) taking the frame as it comes from the decoder, and the
+    scale and zero point that quantise its pixels (:func:`_quantise`).
+
+    The quantised graph's input is float NCHW RGB, which its first node quantises to uint8
+    (``round(x / scale) + zero point``, saturated).  Here that node is replaced by the 256-entry
+    table (the same float32 division and rounding half to even, so the same uint8 values) applied
+    with ``cv2.LUT`` to the frame's BGR bytes, and the graph takes them as uint8 NHWC (a
+    Transpose, cancelled by onnxruntime against its own to NHWC); the first convolution's weights
+    take the channels in BGR order (its input channels reversed: the same products).  No float copy
+    of the 768 px frame, no colour conversion, no transpose in NumPy: the same outputs, bit for bit
+    (``tests/core/supervision/test_people.py``).  The five landmarks' head, never read, is dropped."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load_from_string(quantised)
+    graph = model.graph
+    init = {i.name: i for i in graph.initializer}
+    name = graph.input[0].name
+    quantise = next(n for n in graph.node if name in n.input)
+    dequantise = next(n for n in graph.node if quantise.output[0] in n.input)
+    conv = next(n for n in graph.node if dequantise.output[0] in n.input)
+    weight_dq = next(n for n in graph.node if conv.input[1] in n.output)
+    if (quantise.op_type, dequantise.op_type, conv.op_type, weight_dq.op_type) != (
+            "QuantizeLinear", "DequantizeLinear", "Conv", "DequantizeLinear"):
+        raise RuntimeError("unexpected int8 graph: its input is not quantised for a convolution")
+    scale = np.float32(numpy_helper.to_array(init[quantise.input[1]]))
+    zero = int(numpy_helper.to_array(init[quantise.input[2]]))
+    w = init[weight_dq.input[0]]
+    w.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(numpy_helper.to_array(w)[:, ::-1]), w.name))
+    graph.node.remove(quantise)
+    graph.node.insert(0, helper.make_node("Transpose", ["frame"], [quantise.output[0]], perm=[0, 3, 1, 2]))
+    del graph.input[:]
+    graph.input.append(helper.make_tensor_value_info("frame", TensorProto.UINT8, ["B", "H", "W", 3]))
+    del graph.output[3:]  # heat map, box size, offset; not the landmarks
+    needed = {o.name for o in graph.output}
+    kept = []
+    for node in reversed(list(graph.node)):
+        if needed.intersection(node.output):
+            kept.append(node)
+            needed.update(node.input)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    live = [i for i in graph.initializer if i.name in needed]
+    del graph.initializer[:]
+    graph.initializer.extend(live)
+    return model.SerializeToString(), scale, zero
+
+
 class FaceDetector:
     """CenterFace through onnxruntime on the CPU (``threads`` intra-op threads; one per process
     keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
@@ -303,6 +358,8 @@ class FaceDetector:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # with threads > 1, workers waiting for work sleep instead of spinning (CPU is what is counted)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.input_width, self.threshold, self.nms_iou = input_width, threshold, nms_iou
         reason = "requested"
         if precision == "auto":
@@ -311,7 +368,12 @@ class FaceDetector:
         self.graph = {"model": "centerface", "precision": self.precision if fold_weights else "float (as shipped)",
                       "input_width": input_width, "threshold": threshold,
                       "why": reason if fold_weights else "as shipped"}
-        graph = _int8_graph() if self.precision == "int8" else _graph(fold_weights)
+        self._lut = None  # int8: the input's quantisation table (frames fed as uint8 BGR, _frame_graph)
+        if self.precision == "int8":
+            graph, *self._quant = _frame_graph(_int8_graph())
+            self._lut = _quantise(np.arange(256), *self._quant)
+        else:
+            graph = _graph(fold_weights)
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()][:3]
@@ -329,9 +391,30 @@ class FaceDetector:
         rgb = cv2.cvtColor(cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
         return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32), w_in, h_in
 
+    def _frame(self, frame: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """The int8 graph's input for ``frame`` (:func:`_frame_graph`): BGR resized as by :meth:`_blob`,
+        quantised by the table, uint8 NHWC."""
+        import cv2
+
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        height, width = frame.shape[:2]
+        w_in = max(32, int(np.ceil(min(self.input_width, width) / 32)) * 32)
+        h_in = max(32, int(np.ceil(height * w_in / width / 32)) * 32)
+        if (w_in, h_in) != (width, height):
+            frame = cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA)
+        if frame.dtype == np.uint8:
+            q = cv2.LUT(np.ascontiguousarray(frame), self._lut)
+        else:  # as onnxruntime's QuantizeLinear would on the float blob
+            q = _quantise(frame, *self._quant)
+        return q[None], w_in, h_in
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
-        blob, w_in, h_in = self._blob(frame)
+        if self._lut is not None:
+            blob, w_in, h_in = self._frame(frame)
+        else:
+            blob, w_in, h_in = self._blob(frame)
         heat, size, offset = self._session.run(self._outputs, {self._input: blob})
         rows, cols = np.nonzero(heat[0, 0] > self.threshold)
         if rows.size == 0:

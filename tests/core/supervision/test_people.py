@@ -93,6 +93,34 @@ def test_int8_graph_finds_what_the_float_graph_finds():
                 assert len(set(nearest.tolist())) == n and gap.min(axis=1).max() <= 4
 
 
+@pytest.mark.parametrize("shape", [(360, 640), (720, 1280), (432, 768), (240, 320)])
+def test_the_uint8_frame_input_gives_the_quantised_graphs_outputs_bit_for_bit(shape):
+    """The detector feeds the int8 graph the frame's BGR bytes through a quantisation table
+    (``people._frame_graph``); the oracle is the quantised graph as built, run on the float RGB NCHW
+    blob its own QuantizeLinear reads (``FaceDetector._blob``): the same heat map, sizes and offsets,
+    exactly, on frames to shrink, to stretch to a multiple of 32 and to take as they are; grey and float too."""
+    import cv2
+    import onnxruntime as ort
+
+    from junheng.supervision import people
+
+    int8 = FaceDetector(precision="int8")
+    oracle = ort.InferenceSession(people._int8_graph(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(sum(shape))
+    frame = cv2.resize(room_frame(9, rng), shape[::-1], interpolation=cv2.INTER_AREA)
+    frame[:20] = 255  # saturated and black pixels: the table's ends
+    frame[-20:] = 0
+    for picture in (frame, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), frame.astype(np.float32) + 0.3):
+        blob, w_in, h_in = int8._blob(picture)
+        theirs = oracle.run(None, {oracle.get_inputs()[0].name: blob})[:3]
+        ours_in, w, h = int8._frame(picture)
+        assert (w, h) == (w_in, h_in) and ours_in.dtype == np.uint8 and ours_in.shape == (1, h_in, w_in, 3)
+        ours = int8._session.run(int8._outputs, {int8._input: ours_in})
+        assert len(ours) == 3 and [o.shape for o in ours] == [t.shape for t in theirs]
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b)
+
+
 def _back_row(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """24 copies of the photographed face ``size`` pixels wide pasted on a noisy 1280×720 frame
     (a back row), and where each one is (x1, y1, x2, y2): the oracle of the small-face tests."""
