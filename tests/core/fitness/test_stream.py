@@ -112,8 +112,22 @@ def test_values_of_untested_items_and_the_census_layout_give_the_in_memory_table
     _assert_same(streamed, summarize(score_fitness(back), by))
 
 
+def test_tasks_are_runs_of_row_groups_of_at_least_a_batch():
+    """Every row group once, in order; a task is one row group when the groups hold a batch or more,
+    else consecutive groups until they do (the last task may hold fewer)."""
+    from junheng.fitness.stream import _tasks
+
+    assert _tasks(np.array([0, 100, 200, 250]), 100) == [[0], [1], [2]]
+    assert _tasks(np.array([0, 10, 20, 30, 40, 45]), 25) == [[0, 1, 2], [3, 4]]
+    assert _tasks(np.array([0, 0, 5, 5]), 100) == [[0, 1, 2]]  # empty row groups too
+    assert _tasks(np.array([0, 7]), 100) == [[0]]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine):
+@pytest.mark.parametrize("row_group", [1300, 90])
+def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine, row_group):
+    """Row groups larger than a batch (a task each) and smaller (a task of several: its first record's
+    number is its first group's)."""
     from junheng.exceptions import InputError
 
     n = 5000
@@ -123,7 +137,7 @@ def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine):
     grade[0], grade[2604], sex[2604], sex[4999] = 0, None, 3, None
     recs = recs.with_columns(pl.Series("grade", grade, dtype=pl.Int32), pl.Series("sex", sex, dtype=pl.Int32))
     path = tmp_path / "bad.parquet"
-    recs.write_parquet(path, row_group_size=1300)  # the bad records fall in different row groups and tasks
+    recs.write_parquet(path, row_group_size=row_group)  # the bad records fall in different row groups and tasks
     with pytest.raises(InputError) as info:
         summarize_parquet(path, ["grade", "sex"], batch_rows=500, threads=2, engine=engine)
     found = sorted((i.row, i.column, i.value) for i in info.value.errors)
@@ -312,7 +326,7 @@ def test_many_tasks_on_two_threads_give_the_in_memory_table(tmp_path, engine, we
     recs = _recs(9_000, seed=4).with_columns(pl.Series("county", rng.choice(["a", "b", "c", "d"], 9_000)),
                                              pl.Series("weight", rng.uniform(0.5, 3.0, 9_000)))
     path = tmp_path / "r.parquet"
-    recs.write_parquet(path, row_group_size=400)  # 23 row groups: 8 tasks of 3
+    recs.write_parquet(path, row_group_size=400)  # 23 row groups: tasks of one (compiled) or 8 tasks of 3 (NumPy)
     w = "weight" if weighted else None
     streamed = summarize_parquet(path, ["county", "grade", "sex"], weight=w, batch_rows=150, threads=2, engine=engine)
     _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), ["county", "grade", "sex"], weight=w))
