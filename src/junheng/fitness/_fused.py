@@ -336,6 +336,14 @@ class Sums:
                    t.lo1, t.hi, t.width, t.start, t.lut, t.bmi_packed, t.bmi_cat, t.bmi_width,
                    vision_left, vision_right, t.vis_class, t.row_items, t.row_n, self.acc_i, self.acc_f)
 
+    def merge(self, other: Sums, ids: np.ndarray) -> None:
+        """Add ``other``'s group sums into rows ``ids`` (one distinct id per group of ``other``)."""
+        n = ids.shape[0]
+        self.acc_i[ids] += other.acc_i[:n]
+        if other.weighted:
+            self.weighted = True
+            self.acc_f[ids] += other.acc_f[:n]
+
     def partials(self) -> dict[str, np.ndarray]:
         n = self.size
         counts = self.acc_i[:n]

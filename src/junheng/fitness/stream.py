@@ -436,17 +436,38 @@ def summarize_parquet(
         n_bad = sum(getattr(e, "n_bad", len(e.errors)) for e in failed)
         raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], _bad_summary(file, n_bad))
     if per_thread is not None:
-        done = [(list(t.keys), t.sums.partials()) for t in per_thread]
+        return _merged_table(per_thread, by, file)
     results = [r for r in done if r[0]]
     if not results:
         raise no_records(file)
-    key_index: dict[tuple, int] = {}
-    for keys, _ in results:
-        for k in keys:
-            key_index.setdefault(k, len(key_index))
+    key_index = _key_index(keys for keys, _ in results)
     total = _scatter_sum(len(key_index), ((np.array([key_index[k] for k in keys], dtype=np.intp), part)
                                           for keys, part in results))
     return table_from_partials(list(key_index), total, by)
+
+
+def _key_index(key_lists) -> dict[tuple, int]:
+    key_index: dict[tuple, int] = {}
+    for keys in key_lists:
+        for k in keys:
+            key_index.setdefault(k, len(key_index))
+    return key_index
+
+
+def _merged_table(per_thread: list[_ThreadSums], by: Sequence[str], file: str) -> pl.DataFrame:
+    """The worker threads' compiled sums added row by row into one set (two arrays, not one
+    array per statistic a thread), then the table."""
+    from junheng.fitness import _fused
+
+    used = [t for t in per_thread if t.keys]
+    if not used:
+        raise no_records(file)
+    key_index = _key_index(t.keys for t in used)
+    merged = _fused.Sums(capacity=len(key_index))
+    merged.grow_to(len(key_index))
+    for t in used:
+        merged.merge(t.sums, np.fromiter((key_index[k] for k in t.keys), np.intp, len(t.keys)))
+    return table_from_partials(list(key_index), merged.partials(), by)
 
 
 def _tasks(first: np.ndarray, batch_rows: int) -> list[list[int]]:
