@@ -251,13 +251,15 @@ class _FFmpegSampler:
 
     * ``-skip_frame nokey`` when every key frame lies within one sample period of the next (and of
       the end): the key frames alone give a frame in every period;
-    * otherwise ``-skip_frame bidir`` (every B-frame, and any frame nothing refers to: a B-frame
+    * otherwise, for H.264, ``-skip_frame bidir`` (every B-frame, and any frame nothing refers to: a B-frame
       may be a reference, but x264's pyramid refers to it only from other B-frames, so the kept I-
       and P-frames decode to the very same pictures — tested against full decoding; a kept sample
       may be two frames later than the first frame of its period; 540 instead of 1,020 of 1,500
       frames decoded on a stream with two B-frames, ≈ 0.5 CPU-s less a minute of 720p) and
       ``-skip_loop_filter all`` (the de-blocking filter smooths block edges; the statistics average
-      over blocks of ≥ 8 pixels).
+      over blocks of ≥ 8 pixels); for any other codec ``-skip_frame noref`` (only the frames nothing
+      refers to: x265's P-frames refer to its reference B-frames, which ``bidir`` would drop — every
+      sample that is not a key frame was garbage) and the same de-blocking skip.
 
     With ``echo``, a second branch of the same filter graph shrinks *every* decoded frame (not only
     the kept ones) to its 16×12 block means (``ECHO``, grey) and writes them to a second pipe with
@@ -273,6 +275,7 @@ class _FFmpegSampler:
         probe = _probe(path)
         self.native, self.src_w, self.src_h = probe["fps"], probe["width"], probe["height"]
         self.start, self.packet_times, self.keys = probe["start"], probe["times"], probe["keys"]
+        self.codec = probe["codec"]
         self.total = len(self.packet_times)
         w = min(int(width), self.src_w)
         self.out_w = max(2, w - w % 2)
@@ -284,7 +287,10 @@ class _FFmpegSampler:
     def command(self, echo_fd: int | None = None) -> list[str]:
         import shutil
 
-        skip = ["-skip_frame", "nokey"] if self.keys_only else ["-skip_frame", "bidir", "-skip_loop_filter", "all"]
+        # B-frames are skipped only in H.264 (x264's reference B-frames serve only other B-frames);
+        # elsewhere (H.265: P-frames refer to reference B-frames) only the frames nothing refers to
+        between = "bidir" if self.codec == "h264" else "noref"
+        skip = ["-skip_frame", "nokey"] if self.keys_only else ["-skip_frame", between, "-skip_loop_filter", "all"]
         p, s = self.period, self.start
         bucket = f"floor((%s-{s:.6f})/{p:.9f}+1e-6)"
         select = (f"select='isnan(prev_selected_t)+gte({bucket % 't'}\\,{bucket % 'prev_selected_t'}+1)'")
@@ -480,7 +486,7 @@ def _probe(path: Path) -> dict:
     st: dict[str, str] = {}
     times, keys = array("d"), array("d")  # read line by line, 8 bytes a packet: never the whole listing at once
     proc = subprocess.Popen([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                             "stream=width,height,avg_frame_rate,r_frame_rate:packet=pts_time,flags",
+                             "stream=codec_name,width,height,avg_frame_rate,r_frame_rate:packet=pts_time,flags",
                              "-of", "compact", media_arg(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
     with Deadline(proc, PROBE_S, path, "ffprobe"), _closing(proc):  # a hung ffprobe is killed: InputError
@@ -520,7 +526,7 @@ def _probe(path: Path) -> dict:
     fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
     times_a = np.sort(np.asarray(times, dtype=np.float64))
     start = float(times_a[0]) if len(times_a) else 0.0
-    return {"width": width, "height": height,
+    return {"width": width, "height": height, "codec": st.get("codec_name", ""),
             "fps": fps if 0 < fps < 1000 else 25.0, "start": start, "times": times_a - start,
             "keys": np.sort(np.asarray(keys, dtype=np.float64)) - start}
 

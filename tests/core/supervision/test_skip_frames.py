@@ -1,10 +1,11 @@
 """What the sampler's frame skipping may drop: with key frames further apart than a sample period
-``_FFmpegSampler`` decodes with ``-skip_frame bidir`` (every B-frame skipped). That keeps the I- and
-P-frames exact only when no P-frame refers to a B-frame — true of x264's pyramid
+``_FFmpegSampler`` decodes H.264 with ``-skip_frame bidir`` (every B-frame skipped). That keeps the I-
+and P-frames exact only when no P-frame refers to a B-frame — true of x264's pyramid
 (``test_with_sparse_key_frames_b_frames_are_not_decoded_and_the_samples_stay_true`` in
 test_flags.py), not of x265's, whose P-frames refer to its reference B-frames: skipped, they decode
 to garbage (FFmpeg: "Could not find ref with POC …"; review of 7 December 2026, 09:45 UTC: the
-40 kept frames of a 6 s clip were 38 grey levels off the full decoding at the median, 55 at worst)."""
+40 kept frames of a 6 s clip were 38 grey levels off the full decoding at the median, 55 at worst).
+Since 09:58 UTC other codecs are decoded with ``-skip_frame noref`` (only what nothing refers to)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,6 @@ def _has_x265() -> bool:
 
 
 @pytest.mark.skipif(not _has_x265(), reason="ffmpeg without libx265")
-@pytest.mark.xfail(strict=True, reason="frames._FFmpegSampler skips B-frames (-skip_frame bidir) whatever the "
-                   "codec; x265's P-frames refer to B-frames. Fix there (bidir for H.264 only, noref otherwise) "
-                   "and drop this mark")
 def test_hevc_samples_with_sparse_key_frames_are_the_fully_decoded_pictures(tmp_path):
     """H.265 (x265, a key frame every 2 s, 3 B-frames in a pyramid) sampled at 1/s: each sample is
     the very picture of the full decoding (without the de-blocking filter, as the sampler decodes)
