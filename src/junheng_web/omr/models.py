@@ -54,6 +54,10 @@ class Sheet(models.Model):
 
     upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="sheets")
     session = models.ForeignKey("testsites.TestSession", on_delete=models.CASCADE, related_name="omr_sheets")
+    # the session's cycle and subject (filled from ``session`` on the first save): what the database's
+    # "one counted sheet per pupil in a cycle's subject" constraint needs in the row itself
+    cycle = models.ForeignKey("registry.Cycle", on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=16)
     name = models.CharField(_("页"), max_length=240)
     sha256 = models.CharField(max_length=64)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
@@ -77,9 +81,22 @@ class Sheet(models.Model):
     class Meta:
         ordering = ["upload", "id"]
         indexes = [models.Index(fields=["session", "sha256"])]
+        # a pupil sits a subject once: never two counted (read) sheets of one pupil in a cycle's
+        # subject, whatever the order of a reading and a reviewer's correction (omr.pupil_ids)
+        constraints = [models.UniqueConstraint(fields=["cycle", "subject", "person_id"],
+                                               condition=models.Q(status="read") & ~models.Q(person_id=""),
+                                               name="omr_one_counted_sheet")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.cycle_id is None or not self.subject:
+            from junheng_web.testsites.models import TestSession
+
+            self.cycle_id, self.subject = (TestSession.objects.filter(pk=self.session_id)
+                                           .values_list("site__cycle_id", "subject").get())
+        super().save(*args, **kwargs)
 
 
 class Review(models.Model):

@@ -13,8 +13,10 @@ earlier pupil)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import polars as pl
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
@@ -22,6 +24,7 @@ from junheng_web.accounts.scoping import restrict
 from junheng_web.assessment.models import Booklet
 from junheng_web.omr.models import PupilCorrection, Review, Sheet
 from junheng_web.omr.services import (
+    ALREADY_COUNTED,
     KEPT,
     NOT_SITTING,
     _item_box,
@@ -136,11 +139,25 @@ def _assign(sheet: Sheet, pid: str, booklet: Booklet) -> None:
     sheet.save(update_fields=["person_id", "status", "attempt", "written"])
 
 
+@contextmanager
+def _one_counted():
+    """The transaction of a correction or an undo: the database's refusal of a second counted sheet
+    for the pupil — one counted since :func:`_check_free` looked, by a reading or another reviewer —
+    rolls it back as the same refusal as :func:`_check_free`'s, unnamed."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        zh, en = ALREADY_COUNTED
+        raise ParameterError(f"{zh}（刚刚计入），一名学生不能有两张 / {en} (counted just now); a pupil cannot "
+                             "have two") from None
+
+
 def correct(sheet: Sheet, pid: str, user, note: str = "") -> PupilCorrection:
     """Give ``sheet`` to the pupil ``pid`` (a 学籍号 of the session's roster, from :func:`pupil_of`):
     refused for a sheet that was not read, an unchanged counted sheet, or a pupil who already has a
     counted sheet in the cycle's subject.  Closes the sheet's open ``pupil`` entries."""
-    with transaction.atomic():
+    with _one_counted():
         sheet = Sheet.objects.select_for_update().select_related("session__site__cycle").get(pk=sheet.pk)
         if sheet.status not in KEPT:
             raise ParameterError("此答题卡未读取，不能更正学籍号 / the sheet was not read: its pupil cannot be corrected")
@@ -164,7 +181,7 @@ def undo(sheet: Sheet, user, note: str = "") -> PupilCorrection:
     """Revert the sheet's last change: a sheet that was held is held again (its id as read, a new
     open ``pupil`` entry); a sheet that counted for another pupil counts for them again — refused,
     like :func:`correct`, when that pupil has another counted sheet by now."""
-    with transaction.atomic():
+    with _one_counted():
         sheet = Sheet.objects.select_for_update().select_related("session__site__cycle").get(pk=sheet.pk)
         last = sheet.corrections.order_by("-pk").first()
         if last is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -135,8 +135,7 @@ KEPT = (Sheet.Status.READ, Sheet.Status.HELD)  # sheets whose page was read (a r
 def counted_sheets(cycle, subject: str, pid: str):
     """The read (counted) sheets naming ``pid`` in ``cycle``'s ``subject`` — any session, any batch:
     one pupil sits a subject once, so two of them are a rescan or a wrong id, never two sittings."""
-    return Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject, status=Sheet.Status.READ,
-                                person_id=pid)
+    return Sheet.objects.filter(cycle=cycle, subject=subject, status=Sheet.Status.READ, person_id=pid)
 
 
 def sitting_ids(session: TestSession) -> set[str]:
@@ -254,8 +253,9 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
     session = upload.session
     status = row["status"]
     mine = [i for i in batch.issues if i.file == row["sheet"]]
+    # a read sheet is stored held until it counts (_count): the database allows one counted sheet a pupil
     sheet = Sheet.objects.create(upload=upload, session=session, name=row["sheet"], sha256=row["sheet_hash"] or "",
-                                 status=status, booklet=row["booklet"] or "", person_id=row["person_id"] or "",
+                                 status=Sheet.Status.HELD if status == Sheet.Status.READ else status, booklet=row["booklet"] or "", person_id=row["person_id"] or "",
                                  rotation=row["rotation"] or 0, issues=[i.as_dict() for i in mine],
                                  bubbles=_bubble_columns(batch.bubbles, row["sheet_hash"]) if status == "read" else {})
     if status == Sheet.Status.DUPLICATE:
@@ -279,15 +279,10 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
                               problem="; ".join(problems)[:300] or f"没有题本 {row['booklet']} / no booklet {row['booklet']}")
         return
     bub = batch.bubbles.filter(pl.col("sheet_hash") == row["sheet_hash"])
-    doubt = _id_doubt(sheet, bub, sitting, problems)
+    doubt = _id_doubt(sheet, bub, sitting, problems) or _count(sheet, booklet, write=row["person_id"] not in online)
     if doubt:
         # kept with its answers and item reviews, written for nobody until a reviewer names the pupil
-        sheet.status = Sheet.Status.HELD
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.PUPIL, problem=doubt[:300])
-    elif row["person_id"] not in online:
-        # no answer of this pupil from the browser: the sheet's answers go in; else it is held
-        # (check_channels flags it) — never merged into the browser's attempt
-        write_sheet(sheet, booklet)
     sheet.save(update_fields=["status", "image", "attempt", "answers", "written"])
     bub = bub.filter(pl.col("part") == "item")
     for r in resp.filter(pl.col("review")).iter_rows(named=True):
@@ -299,6 +294,28 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
             marks=[{"value": v, "darkness": round(float(d), 3), "cover": round(float(c), 3),
                     "confidence": round(float(q), 3), "state": s}
                    for v, d, c, q, s in b.select("value", "darkness", "cover", "confidence", "state").iter_rows()])
+
+
+ALREADY_COUNTED = ("该生在本学科已有计分的答题卡", "the pupil already has a counted sheet in this subject")
+
+
+def _count(sheet: Sheet, booklet: Booklet, *, write: bool) -> str:
+    """Make the (held) sheet count for its pupil and, when ``write`` (no answer of the pupil from
+    the browser: else ``check_channels`` holds it as a second channel — never merged into the
+    browser's attempt), write its answers; "" — or, when the database refuses a second counted
+    sheet for the pupil (one counted since :func:`_id_doubt` looked: a reviewer's correction, another
+    reading), the sheet stays held with nothing written and the reason is returned."""
+    try:
+        with transaction.atomic():
+            sheet.status = Sheet.Status.READ
+            sheet.save(update_fields=["status"])
+            if write:
+                write_sheet(sheet, booklet)
+    except IntegrityError:
+        sheet.status, sheet.attempt, sheet.written = Sheet.Status.HELD, None, []
+        zh, en = ALREADY_COUNTED
+        return f"{zh}（刚刚计入），本页未计入，请核对 / {en} (counted just now); this page not counted, check which counts"
+    return ""
 
 
 def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list[str]) -> str:

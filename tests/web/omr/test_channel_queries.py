@@ -49,7 +49,8 @@ def crowd(world, b1):
     paper = Answer.objects.create(id=uuid.uuid4(), attempt=att, item=b1["items"]["I4"], raw="C", seq=0, lease=0)
     upload = Upload.objects.create(session=session, name="room1.pdf", sha256="0" * 64, path="x")
     bubbles = {"part": ["item"] * 40, "key": ["I1"] * 40, "darkness": [0.5] * 40}  # a few kB, as a read sheet's
-    Sheet.objects.bulk_create([Sheet(upload=upload, session=session, name=f"p{k}", sha256=f"{k:064d}", status="read",
+    Sheet.objects.bulk_create([Sheet(upload=upload, session=session, cycle=world.cycle, subject="语文", name=f"p{k}",
+                                     sha256=f"{k:064d}", status="read",
                                      booklet="B1", person_id=f"G{k:018d}", bubbles=bubbles, answers={"I1": "B"},
                                      written=[str(uuid.uuid4()) for _ in range(3)]) for k in range(OTHERS)])
     Sheet.objects.create(upload=upload, session=session, name="mine", sha256="f" * 64, status="read", booklet="B1",

@@ -262,7 +262,7 @@ def test_another_countys_counted_sheet_is_refused_without_naming_it(client, worl
     with pytest.raises(ParameterError, match="secret-A.png"):
         pupil_ids.correct(held, b0, world.users["alice"])
     # the reading of a B upload naming B0: held, its entry naming no sheet of another site
-    fresh = Sheet.objects.create(upload=up_b, session=b, name="roomB.png:2", sha256="3" * 64, status="read",
+    fresh = Sheet.objects.create(upload=up_b, session=b, name="roomB.png:2", sha256="3" * 64, status="held",
                                  booklet="B1", person_id=b0)
     no_review = pl.DataFrame({"part": [], "review": []}, schema={"part": pl.String, "review": pl.Boolean})
     doubt = services._id_doubt(fresh, no_review, services.sitting_ids(b), [])
