@@ -53,6 +53,8 @@ ACTION_LABELS = {
     "login": _("登录"), "login.failed": _("登录失败"), "login.locked": _("登录被锁定"),
     "omr.confirm": _("答题卡核对：确认"), "omr.correct": _("答题卡核对：更正"), "omr.settle": _("答题卡核对：结案"),
     "omr.final": _("答题卡批次定稿"), "omr.channel": _("选定作答来源（在线作答或答题卡）"),
+    "omr.pupil": _("答题卡核对：更正学籍号"), "omr.pupil_undo": _("答题卡核对：撤销学籍号更正"),
+    "omr.roster": _("答题卡核对：查看场次名单"),
     "admin.view": _("后台查看"), "admin.change": _("后台修改"), "admin.delete": _("后台删除"),
 }
 
