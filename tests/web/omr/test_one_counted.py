@@ -167,3 +167,41 @@ def test_on_postgres_a_correction_counting_the_pupil_while_a_reading_stores_hold
     assert not errors and "counted just now" in doubt
     assert Sheet.objects.get(pk=first.pk).status == "held"
     assert list(services.counted_sheets(world.cycle, "语文", a0).values_list("pk", flat=True)) == [held.pk]
+
+
+def _migrate(target: str):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("omr", target)])
+    return MigrationExecutor(connection).loader.project_state([("omr", target)]).apps
+
+
+def test_the_migration_fills_cycle_and_subject_and_stops_on_a_pupil_with_two_counted_sheets(transactional_db, world):
+    """0006 fills each sheet's cycle and subject from its session; on a database already holding two
+    counted sheets of one pupil in one subject it stops, naming both, and changes nothing."""
+    last = "0007_sheet_one_counted_constraint"
+    apps = _migrate("0005_pupil_correction")
+    try:
+        upload_model, sheet_model = apps.get_model("omr", "Upload"), apps.get_model("omr", "Sheet")
+        a, b = world.sessions["A"], world.sessions["B"]
+        a0 = world.pupils["A"][0].student_id
+        ua = upload_model.objects.create(session_id=a.pk, name="a.pdf", sha256="a" * 64, path="x")
+        ub = upload_model.objects.create(session_id=b.pk, name="b.pdf", sha256="b" * 64, path="y")
+        sheet_model.objects.create(upload=ua, session_id=a.pk, name="a.pdf:1", sha256="1" * 64, status="read",
+                                   person_id=a0)
+        sheet_model.objects.create(upload=ub, session_id=b.pk, name="b.pdf:1", sha256="2" * 64, status="read",
+                                   person_id=a0)  # the same pupil counted in another session of the subject
+        sheet_model.objects.create(upload=ub, session_id=b.pk, name="b.pdf:2", sha256="3" * 64, status="held",
+                                   person_id=a0)
+        with pytest.raises(RuntimeError, match=r"a\.pdf:1 / b\.pdf:1"):
+            _migrate(last)
+        sheet_model.objects.filter(name="b.pdf:1").update(status="held")
+        _migrate(last)
+    finally:
+        _migrate(last)
+    from junheng_web.omr.models import Sheet
+
+    got = sorted(Sheet.objects.values_list("name", "cycle_id", "subject"))
+    assert got == [("a.pdf:1", world.cycle.pk, "语文"), ("b.pdf:1", world.cycle.pk, "语文"),
+                   ("b.pdf:2", world.cycle.pk, "语文")]
