@@ -7,7 +7,8 @@ installed package's directory and never downloaded at run time.  The pre- and po
 below is this project's own:
 
 * input: the frame in RGB order, values 0–255 as float32, NCHW, resized so its width is
-  ``input_width`` and both sides are multiples of 32 (the network's stride);
+  ``input_width`` and both sides are multiples of 32 (the network's stride); the int8 graph takes
+  the resized frame's BGR bytes instead, quantised by a table (:func:`_frame_graph`: same outputs);
 * outputs at a quarter of the input's size: a face-centre heat map (0–1), the log of the box's
   height and width ÷ 4, the centre's sub-cell offset (y, x), and five landmarks (unused);
 * a face is a heat-map cell above ``threshold``; overlapping boxes (IoU ≥ ``nms_iou``) keep the
