@@ -26,6 +26,8 @@ KIND_LABELS = {
     "late_start": _("录像晚于开考"),
     "early_end": _("录像早于结束"),
     "missing": _("录像缺失"),
+    # the upload (services.store_recording): a declared creation_time the session cannot have
+    "clock": _("录像时间与场次不符"),
     # people in the room (junheng.supervision.people): faces against the pupils expected
     "empty_seats": _("座位空缺（人脸少于应到人数）"),
     "extra_person": _("多出人员"),
@@ -44,6 +46,7 @@ KIND_LABELS = {
     # one pupil, two channels (junheng_web.omr): answers in the browser and on a paper sheet
     "two_channels": _("同一学生既有在线作答又有答题卡"),
 }
+UPLOAD_KINDS = ("clock",)  # facts of the upload, not of an analysis: re-analysis keeps them
 FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
 CHANNEL_KIND = "two_channels"
 CHANNELS = {"browser": _("在线作答"), "paper": _("答题卡")}

@@ -46,7 +46,14 @@ from junheng.supervision import (
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
-from junheng_web.supervision.models import CHANNEL_KIND, CHANNELS, FORENSIC_KINDS, Flag, Recording
+from junheng_web.supervision.models import (
+    CHANNEL_KIND,
+    CHANNELS,
+    FORENSIC_KINDS,
+    UPLOAD_KINDS,
+    Flag,
+    Recording,
+)
 from junheng_web.testsites.models import TestSession
 
 Progress = Callable[[float, str], None]
@@ -106,16 +113,33 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
         shutil.move(source, dest)
     else:
         shutil.copyfile(source, dest)
+    implausible = None
     if started_at is None:
         declared, duration = declared_times(dest)
         start, _reading = clock_start(declared, duration, session.starts_at, session.ends_at)  # ≤ 1 h early
         started_at = start or session.starts_at
+        implausible = declared if start is None else None  # no tag at all: nothing to contradict
     with transaction.atomic():
         rec, created = Recording.objects.get_or_create(
             session=session, checksum=digest,
             defaults={"name": name, "file": str(rel), "size": dest.stat().st_size,
                       "started_at": started_at, "uploaded_by": user})
+        if created and implausible is not None:
+            Flag.objects.create(session=session, recording=rec, start_s=0.0, end_s=0.0, kind="clock",
+                                severity=Flag.Severity.WARNING, score=1.0,
+                                detail=_clock_detail(implausible, session))
     return rec, created
+
+
+def _clock_detail(declared: datetime, session: TestSession) -> str:
+    """A ``clock`` flag's words: the time the file declares and the session's window (local time),
+    and what the platform assumed instead."""
+    def at(t: datetime) -> str:
+        return f"{timezone.localtime(t):%Y-%m-%d %H:%M}"
+    window = f"{at(session.starts_at)}–{timezone.localtime(session.ends_at):%H:%M}"
+    return (f"文件声明的录像时间 {at(declared)} 不在场次时间 {window} 内（无论读作开始或结束时刻），按开考时间计 / "
+            f"the file declares {at(declared)}, outside the session's {window} (as a start or a stop), "
+            f"the scheduled start is assumed ({settings.TIME_ZONE})")
 
 
 def recording_path(rec: Recording) -> Path:
@@ -124,8 +148,9 @@ def recording_path(rec: Recording) -> Path:
 
 def _replace_open(session: TestSession, recording: Recording | None, rows: list[dict]) -> int:
     """Replace the open flags of (session, recording) by ``rows``; a row matching a reviewed flag
-    (same kind and interval) is left out — the reviewer already decided on it."""
-    scope = Flag.objects.filter(session=session, recording=recording)
+    (same kind and interval) is left out — the reviewer already decided on it.  The upload's own
+    flags (:data:`UPLOAD_KINDS`: a ``clock`` flag) are not the analysis's and stay."""
+    scope = Flag.objects.filter(session=session, recording=recording).exclude(kind__in=UPLOAD_KINDS)
     reviewed = {(f.kind, round(f.start_s, 3), round(f.end_s, 3)) for f in scope.exclude(status=Flag.Status.OPEN)}
     scope.filter(status=Flag.Status.OPEN).delete()
     new = [Flag(session=session, recording=recording, **r) for r in rows

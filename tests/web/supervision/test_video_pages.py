@@ -410,3 +410,41 @@ def test_a_creation_time_written_at_the_stop_is_read_as_one(world, clip, tmp_pat
     assert length and length > 1
     rec, _ = services.store_recording(session, out)
     assert abs((rec.started_at - (stop - dt.timedelta(seconds=length))).total_seconds()) < 1e-3
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_a_declared_time_the_session_cannot_have_is_flagged_for_review(world, client, clip, tmp_path):
+    """Issue 16: a recording tagged the day before (a staged recording) or 8 h off (local time
+    written as UTC) is placed at the scheduled start, as before — but no longer silently: a ``clock``
+    warning names the declared time and the session's window, and survives re-analysis. A plausible
+    tag, and a file without any tag (many cameras write none), get no such flag."""
+    import subprocess
+
+    session = world.sessions["A"]
+    start = dt.datetime(2026, 5, 12, 1, 0, 0, tzinfo=dt.UTC)
+    session.starts_at, session.ends_at = start, start + dt.timedelta(hours=1)
+    session.save()
+
+    def tagged(name: str, at: dt.datetime | None) -> Path:
+        out = tmp_path / name
+        meta = ["-metadata", f"creation_time={at:%Y-%m-%dT%H:%M:%S}Z"] if at else ["-map_metadata", "-1"]
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c", "copy", *meta, str(out)], check=True)
+        return out
+
+    staged, _ = services.store_recording(session, tagged("staged.mkv", start - dt.timedelta(days=1)))
+    assert staged.started_at == start
+    flag = Flag.objects.get(recording=staged, kind="clock")
+    assert flag.severity == Flag.Severity.WARNING and flag.status == Flag.Status.OPEN
+    assert "2026-05-11 09:00" in flag.detail  # the declared time (Beijing time) …
+    assert "2026-05-12 09:00" in flag.detail and "10:00" in flag.detail  # … and the session's window
+    assert not services.voids_data(flag)
+    client.force_login(world.users["alice"])
+    page = client.get(reverse("flag_detail", args=[flag.pk])).content.decode()
+    assert "录像时间与场次不符" in page and "2026-05-11 09:00" in page and "the file declares" not in page
+    services.analyse_recording(staged)
+    services.analyse_recording(staged)  # re-analysis keeps the upload's flag, once
+    assert Flag.objects.filter(recording=staged, kind="clock").count() == 1
+    fine, _ = services.store_recording(session, tagged("fine.mkv", start + dt.timedelta(seconds=30)))
+    bare, _ = services.store_recording(session, tagged("bare.mkv", None))
+    assert bare.started_at == start
+    assert not Flag.objects.filter(recording__in=[fine, bare], kind="clock").exists()
