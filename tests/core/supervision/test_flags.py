@@ -406,26 +406,25 @@ def test_a_run_does_not_bridge_a_gap_in_the_time_stamps():
                                                       ("gap", 20.0, 140.0, "serious")]
 
 
-def test_frozen_and_still_runs_do_not_bridge_a_hole_either():
+@pytest.mark.parametrize(("before", "after", "hole", "column", "moving", "quiet", "quiet_samples", "expected"), [
+    (40, 40, 120, "diff", 5.0, 0.0, (28, 46), [("frozen", 27.0, 40.0, "warning"), ("gap", 40.0, 160.0, "serious")]),
+    (700, 300, 300, "changed", 0.05, 0.001, (50, 750),
+     [("still", 49.0, 700.0, "warning"), ("gap", 700.0, 1000.0, "serious")]),
+], ids=["frozen", "still"])
+def test_frozen_and_still_runs_do_not_bridge_a_hole_either(before, after, hole, column, moving, quiet, quiet_samples,
+                                                           expected):
     """The same rule for the change statistics (a run starts one period before its first sample).
     Frozen: the picture repeats for 12 samples before a 120 s hole (39 s was the last) and 6 after it:
     [27, 40) is a 13 s warning, the 6 s after the hole ([159, 166), the first step reaches back over
     the hole to 159) below frozen_min_s; one run would have been [27, 166), 139 s, serious. Still:
     no motion for 650 samples before a 300 s hole and 50 after: [49, 700) a warning, the 51 s after
     nothing; one run would have been [49, 1050)."""
-    t = np.r_[np.arange(40.0), 160 + np.arange(40.0)]
-    stats = _stats(t, np.full(80, 120.0))
-    diff = np.r_[np.nan, np.full(79, 5.0)]
-    diff[28:46] = 0.0
-    stats = stats.with_columns(pl.Series("diff", diff).fill_nan(None))
-    assert _found(detect_flags(stats)) == [("frozen", 27.0, 40.0, "warning"), ("gap", 40.0, 160.0, "serious")]
-
-    t = np.r_[np.arange(700.0), 1000 + np.arange(300.0)]
-    stats = _stats(t, np.full(1000, 120.0))
-    changed = np.r_[np.nan, np.full(999, 0.05)]
-    changed[50:750] = 0.001
-    stats = stats.with_columns(pl.Series("changed", changed).fill_nan(None))
-    assert _found(detect_flags(stats)) == [("still", 49.0, 700.0, "warning"), ("gap", 700.0, 1000.0, "serious")]
+    n = before + after
+    t = np.r_[np.arange(float(before)), before + hole + np.arange(float(after))]
+    values = np.r_[np.nan, np.full(n - 1, moving)]
+    values[slice(*quiet_samples)] = quiet
+    stats = _stats(t, np.full(n, 120.0)).with_columns(pl.Series(column, values).fill_nan(None))
+    assert _found(detect_flags(stats)) == expected
 
 
 @pytest.mark.parametrize("decoder", ["ffmpeg", "opencv"])
