@@ -25,6 +25,26 @@ def _flags(a: str, b: str) -> pl.DataFrame:
     ], schema=FORENSIC_FLAG_SCHEMA)
 
 
+# a bubble's read by its state: darkness, cover, confidence (a faint one is the reader's doubt)
+_READ = {"faint": (0.3, 0.0, 0.4), "mark": (0.9, 1.0, 1.0), "blank": (0.0, 0.0, 1.0)}
+
+
+def _bubbles(**items: str) -> dict:
+    """A sheet's bubbles table, options A–D of each item, from its states ("faint mark blank blank")."""
+    states = [state for item in items.values() for state in item.split()]
+    return {"part": ["item"] * len(states), "key": [key for key in items for _ in range(4)],
+            "value": list("ABCD") * len(items), "darkness": [_READ[s][0] for s in states],
+            "cover": [_READ[s][1] for s in states], "confidence": [_READ[s][2] for s in states], "state": states}
+
+
+def _sheet(upload, page: int, pupil: str, attempt, bubbles: dict, answers: dict):
+    from junheng_web.omr.models import Sheet
+
+    return Sheet.objects.create(upload=upload, session=upload.session, name=f"box1.pdf:{page}", sha256=str(page) * 64,
+                                status="read", booklet="B1", person_id=pupil, attempt=attempt, bubbles=bubbles,
+                                answers=answers)
+
+
 def test_forensic_flags_join_the_queue_and_concern_pupils_only(client, world):
     session = world.sessions["A"]
     a, b = "G410102201003150019", "G410102201003150027"
@@ -140,7 +160,7 @@ def test_erasures_on_the_sessions_answer_sheets_are_answer_changes(world):
 
     from junheng_web.cycles.forensics import forensic_inputs
     from junheng_web.delivery.models import Answer, Attempt
-    from junheng_web.omr.models import Sheet, Upload
+    from junheng_web.omr.models import Upload
 
     spec = importlib.util.spec_from_file_location("delivery_fixture", Path(__file__).parents[2] / "fixtures" / "delivery.py")
     fixture = importlib.util.module_from_spec(spec)
@@ -152,12 +172,8 @@ def test_erasures_on_the_sessions_answer_sheets_are_answer_changes(world):
     for item, raw in (("I1", "B"), ("I4", "A")):
         Answer.objects.create(id=uuid.uuid4(), attempt=att, item=built["items"][item], raw=raw, seq=0, lease=0)
     upload = Upload.objects.create(session=session, name="box1.pdf", sha256="0" * 64, path="omr/box1.pdf")
-    bubbles = {"part": ["item"] * 8, "key": ["I1"] * 4 + ["I4"] * 4, "value": list("ABCD") * 2,
-               "darkness": [0.3, 0.9, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0], "cover": [0.0, 1.0, 0, 0, 1.0, 0, 0, 0],
-               "confidence": [0.4, 1, 1, 1, 1, 1, 1, 1],
-               "state": ["faint", "mark", "blank", "blank", "mark", "blank", "blank", "blank"]}
-    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:1", sha256="1" * 64, status="read",
-                         booklet="B1", person_id=a0, attempt=att, bubbles=bubbles, answers={"I1": "B", "I4": "A"})
+    bubbles = _bubbles(I1="faint mark blank blank", I4="mark blank blank blank")
+    _sheet(upload, 1, a0, att, bubbles, {"I1": "B", "I4": "A"})
     changes = forensic_inputs(session)["changes"]
     assert changes is not None
     assert changes.rows() == [(a0, "I1", "A", "B")]
@@ -166,12 +182,6 @@ def test_erasures_on_the_sessions_answer_sheets_are_answer_changes(world):
     # of every attempt (attempt None, e.g. two channels) changed nothing the forensics score: the same
     a1, a2 = (p.student_id for p in world.pupils["A"][1:3])
     att1 = Attempt.objects.create(session=session, student_id=a1, booklet=built["booklet"])
-    marks = {"part": ["item"] * 8, "key": ["I2"] * 4 + ["I3"] * 4, "value": list("ABCD") * 2,
-             "darkness": [0.3, 0.9, 0.9, 0.0, 0.3, 0.0, 0.0, 0.0], "cover": [0.0, 1.0, 1.0, 0, 0.0, 0, 0, 0],
-             "confidence": [0.4, 1, 1, 1, 0.4, 1, 1, 1],
-             "state": ["faint", "mark", "mark", "blank", "faint", "blank", "blank", "blank"]}
-    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:2", sha256="2" * 64, status="read",
-                         booklet="B1", person_id=a1, attempt=att1, bubbles=marks, answers={"I2": "*", "I3": ""})
-    Sheet.objects.create(upload=upload, session=session, name="box1.pdf:3", sha256="3" * 64, status="read",
-                         booklet="B1", person_id=a2, attempt=None, bubbles=bubbles, answers={"I1": "B", "I4": "A"})
+    _sheet(upload, 2, a1, att1, _bubbles(I2="faint mark mark blank", I3="faint blank blank blank"), {"I2": "*", "I3": ""})
+    _sheet(upload, 3, a2, None, bubbles, {"I1": "B", "I4": "A"})
     assert forensic_inputs(session)["changes"].rows() == [(a0, "I1", "A", "B")]
