@@ -395,27 +395,29 @@ def summarize_parquet(
     whose grade or sex is not a valid code (every one listed with its record number, 1 = the
     file's first record), are an :class:`InputError`; nothing is summarised then.
     """
-    pf = open_parquet(path)
     file = Path(path).name
-    names = pf.schema_arrow.names
-    require_census_columns(names, by, weight, file)
-    cols = census_columns(list(names), by, weight)
+    with open_parquet(path) as pf:  # the footer only: the worker threads read through their own handles
+        names = pf.schema_arrow.names
+        require_census_columns(names, by, weight, file)
+        cols = census_columns(list(names), by, weight)
+        n_groups = pf.metadata.num_row_groups
+        if n_groups == 0 or pf.metadata.num_rows == 0:
+            raise no_records(file)
+        first = np.concatenate([[0], np.cumsum([pf.metadata.row_group(i).num_rows for i in range(n_groups)])])
     threads = threads or min(4, os.cpu_count() or 1)
-    n_groups = pf.metadata.num_row_groups
-    if n_groups == 0 or pf.metadata.num_rows == 0:
-        raise no_records(file)
-    first = np.concatenate([[0], np.cumsum([pf.metadata.row_group(i).num_rows for i in range(n_groups)])])
     # compiled engine: one set of group sums per worker thread, kept across its tasks (allocated, paged
     # in and merged once a thread, not once a task; the sums and key tables stay warm in its cache)
     per_thread: list[_ThreadSums] | None = [] if _use_fused(engine) else None
     # tasks of whole row groups, each worker thread reading through its own file handle: decoding runs on every core too
     tasks = _tasks(first, batch_rows) if per_thread is not None else _even_tasks(n_groups, threads)
     local = threading.local()
+    handles: list = []  # the worker threads' file handles, closed once the pool is done
 
     def work(row_groups: list[int]):
         f = getattr(local, "file", None)
         if f is None:  # one handle a worker thread (its footer parsed once), not one a task
             f = local.file = open_parquet(path)
+            handles.append(f)
         into = None
         if per_thread is not None:
             into = getattr(local, "sums", None)
@@ -429,8 +431,12 @@ def summarize_parquet(
         except InputError as exc:
             return exc
 
-    with _steady_memory_pool(), ThreadPoolExecutor(threads) as pool:
-        done = list(pool.map(work, tasks))
+    try:
+        with _steady_memory_pool(), ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(work, tasks))
+    finally:
+        for f in handles:
+            f.close()
     failed = [r for r in done if isinstance(r, InputError)]
     if failed:
         n_bad = sum(getattr(e, "n_bad", len(e.errors)) for e in failed)

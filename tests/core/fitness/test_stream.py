@@ -330,3 +330,31 @@ def test_many_tasks_on_two_threads_give_the_in_memory_table(tmp_path, engine, we
     w = "weight" if weighted else None
     streamed = summarize_parquet(path, ["county", "grade", "sex"], weight=w, batch_rows=150, threads=2, engine=engine)
     _assert_same(streamed, summarize(score_fitness(pl.read_parquet(path)), ["county", "grade", "sex"], weight=w))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("bad", [False, True])
+def test_every_file_handle_opened_is_closed(tmp_path, monkeypatch, engine, bad):
+    """The footer's handle and each worker thread's one are closed when the run ends, whether the
+    table is made or the file is refused (not left to the garbage collector)."""
+    from junheng.exceptions import InputError
+    from junheng.fitness import stream
+
+    opened, original = [], stream.open_parquet
+
+    def recorded(path):
+        opened.append(original(path))
+        return opened[-1]
+
+    monkeypatch.setattr(stream, "open_parquet", recorded)
+    recs = _recs(2_000)
+    if bad:
+        recs = recs.with_columns(pl.Series("grade", [0] + recs["grade"].to_list()[1:], dtype=pl.Int32))
+    path = tmp_path / "r.parquet"
+    recs.write_parquet(path, row_group_size=300)
+    if bad:
+        with pytest.raises(InputError):
+            summarize_parquet(path, ["grade", "sex"], batch_rows=300, threads=2, engine=engine)
+    else:
+        summarize_parquet(path, ["grade", "sex"], batch_rows=300, threads=2, engine=engine)
+    assert len(opened) >= 2 and all(f.closed for f in opened)
