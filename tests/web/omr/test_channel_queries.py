@@ -83,3 +83,31 @@ def test_a_sheet_holding_the_pupils_attempt_under_another_id_still_wrote_paper_a
     Sheet.objects.filter(name="mine").update(person_id="")
     got = browser_answers(world.cycle, "语文", [pid])
     assert set(got["item_id"]) == {"I1", "I2"} and got.height == len(browser)
+
+
+def test_a_reread_asks_which_sheets_were_decided_once_for_the_upload(crowd):
+    """``_clear_earlier_run`` keeps the sheets a person decided on (an entry decided, a pupil
+    corrected, a two-channel flag chosen) and drops the rest, asking the decision tables once for
+    the upload — not three queries for each of its 301 sheets."""
+    from junheng_web.omr.models import PupilCorrection, Review, Sheet, Upload
+    from junheng_web.omr.services import _clear_earlier_run
+    from junheng_web.supervision.models import Flag
+
+    world, pid, _ = crowd
+    upload, session = Upload.objects.get(), world.sessions["A"]
+    p1, p2, p3 = (Sheet.objects.get(name=n) for n in ("p1", "p2", "p3"))
+    Review.objects.create(sheet=p1, session=session, kind="item", item_id="I1", problem="x", status="confirmed")
+    Review.objects.create(sheet=p2, session=session, kind="item", item_id="I1", problem="x")  # open: undecided
+    PupilCorrection.objects.create(sheet=p2, old_id="", new_id=p2.person_id, old_status="held", new_status="read")
+    Flag.objects.create(session=session, kind="two_channels", person_id=p3.person_id, start_s=0, end_s=0,
+                        evidence={"sheet": p3.sha256}, status="dismissed")
+    Flag.objects.create(session=session, kind="two_channels", person_id=pid, start_s=0, end_s=0,
+                        evidence={"sheet": "f" * 64})  # open: undecided
+    pages = set(Sheet.objects.values_list("sha256", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        kept = _clear_earlier_run(upload, pages - {"0" * 64})
+    assert kept == {p1.sha256, p2.sha256, p3.sha256}
+    assert set(Sheet.objects.values_list("name", flat=True)) == {"p1", "p2", "p3"}
+    asked = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+             and any(f'FROM "{t}"' in q["sql"] for t in ("omr_review", "omr_pupilcorrection", "supervision_flag"))]
+    assert len(asked) <= 3  # was 3 a sheet
