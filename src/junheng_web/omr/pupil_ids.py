@@ -65,9 +65,7 @@ def roster(sheet: Sheet, user) -> list[dict]:
     pattern = id_pattern(sheet)
     pupils = (restrict(session_pupils(session), user, "omr.review")
               .values_list("pk", "pupil__student_id", "pupil__name"))
-    others = (Sheet.objects.filter(session__site__cycle=session.site.cycle, session__subject=session.subject,
-                                   status=Sheet.Status.READ, person_id__in=[p[1] for p in pupils])
-              .exclude(pk=sheet.pk))
+    others = counted_sheets(session.site.cycle, session.subject, [p[1] for p in pupils]).exclude(pk=sheet.pk)
     seen = set(restrict(others, user, "omr.review").values_list("pk", flat=True))
     taken = {pid: name if pk in seen else ELSEWHERE for pk, pid, name in others.values_list("pk", "person_id", "name")}
     rows = [{"pk": pk, "student_id": masked_id(sid), "name": mask_name(name or ""),

@@ -132,10 +132,13 @@ NOT_SITTING = ("不是本场次的学生", "not a pupil of this session")
 KEPT = (Sheet.Status.READ, Sheet.Status.HELD)  # sheets whose page was read (a rescan of one is a duplicate)
 
 
-def counted_sheets(cycle, subject: str, pid: str):
-    """The read (counted) sheets naming ``pid`` in ``cycle``'s ``subject`` — any session, any batch:
-    one pupil sits a subject once, so two of them are a rescan or a wrong id, never two sittings."""
-    return Sheet.objects.filter(cycle=cycle, subject=subject, status=Sheet.Status.READ, person_id=pid)
+def counted_sheets(cycle, subject: str, pid: str | list[str]):
+    """The read (counted) sheets naming ``pid`` (or any of a list of 学籍号) in ``cycle``'s
+    ``subject`` — any session, any batch: one pupil sits a subject once, so two of them are a rescan
+    or a wrong id, never two sittings (the sheet's own cycle and subject columns: the index of
+    ``omr_one_counted_sheet``, no join through the session)."""
+    who = {"person_id__in": pid} if isinstance(pid, list) else {"person_id": pid}
+    return Sheet.objects.filter(cycle=cycle, subject=subject, status=Sheet.Status.READ, **who)
 
 
 def sitting_ids(session: TestSession) -> set[str]:
