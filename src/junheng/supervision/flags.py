@@ -638,6 +638,12 @@ def _screen_flags(t: np.ndarray, reg: np.ndarray, covered: np.ndarray, zoom: np.
     return out
 
 
+def _not_within(found: list[dict], flags: list[dict]) -> list[dict]:
+    """The flags of ``found`` that overlap none of ``flags`` (a later replay rule adds only what the
+    earlier ones missed)."""
+    return [f for f in found if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in flags)]
+
+
 def _onto_screen(zoom: np.ndarray, a: int, b: int, w: int) -> bool:
     """Whether the view shows the room at another scale (``zoom``, the registering homography's:
     off 1 by at least ``SCREEN_ZOOM``) for most of samples a..b (of those registered at all) but
@@ -827,18 +833,12 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         if "echo_lag" in stats.columns:  # every decoded frame's fingerprint: a replay at any phase
             loops = _echo_flags(tg, fine, hidden, np.where(fill, np.nan, stats["echo_lag"].fill_null(np.nan).to_numpy()[at]),
                                 np.where(fill, np.nan, stats["echo_ratio"].fill_null(np.nan).to_numpy()[at]), p, period)
-        loops += [f for f in _replay_flags(tg, fine, hidden, p, period)
-                  if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
+        loops += _not_within(_replay_flags(tg, fine, hidden, p, period), loops)
         if "reg" in stats.columns:  # the registered fingerprints: a replay filmed off a screen, re-encoded
-            reg = stats["reg"].to_numpy().reshape(stats.height, -1)[at]
-            zoom = stats["zoom"].fill_null(np.nan).to_numpy()[at] if "zoom" in stats.columns else np.full(len(at), np.nan)
-            loops += [f for f in _refilm_flags(tg, reg, hidden, np.where(fill, np.nan, zoom), p, period)
-                      if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
-            loops += [f for f in _screen_flags(t, stats["reg"].to_numpy().reshape(stats.height, -1), covered,
-                                               stats["zoom"].fill_null(np.nan).to_numpy()
-                                               if "zoom" in stats.columns else np.full(len(t), np.nan),
-                                               p, period, holes)
-                      if not any(f["start_s"] < o["end_s"] and o["start_s"] < f["end_s"] for o in loops)]
+            reg = stats["reg"].to_numpy().reshape(stats.height, -1)
+            zoom = stats["zoom"].fill_null(np.nan).to_numpy() if "zoom" in stats.columns else np.full(len(t), np.nan)
+            loops += _not_within(_refilm_flags(tg, reg[at], hidden, np.where(fill, np.nan, zoom[at]), p, period), loops)
+            loops += _not_within(_screen_flags(t, reg, covered, zoom, p, period, holes), loops)
         flags += loops
     else:
         flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
