@@ -165,7 +165,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
         hashes = [(name, p, _file_hash(p)) for name, p in pages]
         # a page whose content was read anywhere in the cycle — another session, another batch — is a
         # duplicate (a sheet rescanned into the wrong session's upload is the same paper)
-        known = dict(Sheet.objects.filter(session__site__cycle=session.site.cycle, status__in=KEPT,
+        known = dict(Sheet.objects.filter(cycle=session.site.cycle, status__in=KEPT,
                                           sha256__in=[h for _, _, h in hashes]).exclude(upload=upload)
                      .values_list("sha256", "pk"))
         fresh = [(name, p) for name, p, h in hashes if h not in known]
@@ -449,7 +449,7 @@ def _paper_ids(cycle, subject: str, pupils: list[str]) -> set[str]:
     ``_write_answer``, ``choose_channel``), so only the sheets naming these pupils, or holding one
     of their attempts, are read — not the cycle's (an upload of one room asks about its pupils)."""
     ids: set[str] = set()
-    for written in (Sheet.objects.filter(session__site__cycle=cycle, session__subject=subject)
+    for written in (Sheet.objects.filter(cycle=cycle, subject=subject)
                     .filter(Q(person_id__in=pupils) | Q(attempt__student_id__in=pupils))
                     .values_list("written", flat=True)):
         ids.update(written)
@@ -488,13 +488,13 @@ def check_channels(cycle, subject: str | None = None, pupils: list[str] | None =
     sources in its detail.  While it is open the pupil's answers in the subject are held out of
     scoring (``supervision.services.held_pupils``).  ``pupils`` (学籍号): only theirs — an upload
     asks about the pupils on its sheets, not the cycle's.  Returns the number of open such flags."""
-    sheets_all = (Sheet.objects.filter(session__site__cycle=cycle, status=Sheet.Status.READ).exclude(person_id="")
+    sheets_all = (Sheet.objects.filter(cycle=cycle, status=Sheet.Status.READ).exclude(person_id="")
                   .defer("bubbles", "issues"))
     if pupils is not None:
         sheets_all = sheets_all.filter(person_id__in=list(pupils))
-    subjects = [subject] if subject else sorted(set(sheets_all.values_list("session__subject", flat=True)))
+    subjects = [subject] if subject else sorted(set(sheets_all.values_list("subject", flat=True)))
     for subj in subjects:
-        sheets = list(sheets_all.filter(session__subject=subj).select_related("upload", "session__site"))
+        sheets = list(sheets_all.filter(subject=subj).select_related("upload", "session__site"))
         if not sheets:
             continue
         browser = browser_answers(cycle, subj, {s.person_id for s in sheets})
@@ -552,7 +552,7 @@ def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
         # review_flag then refuses — a choice is made once, not overwritten)
         flag.status = Flag.objects.select_for_update().values_list("status", flat=True).get(pk=flag.pk)
         review_flag(flag, "confirm", user, note, choice=choice)
-        sheet = (Sheet.objects.filter(session__site__cycle=cycle, sha256=flag.evidence.get("sheet", ""),
+        sheet = (Sheet.objects.filter(cycle=cycle, sha256=flag.evidence.get("sheet", ""),
                                       status=Sheet.Status.READ, person_id=pid).select_related("session").first())
         if sheet is None:
             raise ParameterError("找不到该答题卡（已删除或重新读取？）/ the sheet is gone (deleted or read again?)")
