@@ -379,9 +379,9 @@ class FaceDetector:
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()][:3]
 
-    def _blob(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
-        """The network's input for ``frame`` (NCHW float32 RGB at ``input_width``, default the
-        detector's, never enlarged beyond rounding its sides up to multiples of 32) and its width and height."""
+    def _resized(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
+        """``frame`` in BGR at the network's input size — ``input_width`` (default the detector's),
+        never enlarged beyond rounding its sides up to multiples of 32 — and that width and height."""
         import cv2
 
         if frame.ndim == 2:
@@ -389,21 +389,25 @@ class FaceDetector:
         height, width = frame.shape[:2]
         w_in = max(32, int(np.ceil(min(input_width or self.input_width, width) / 32)) * 32)
         h_in = max(32, int(np.ceil(height * w_in / width / 32)) * 32)
-        rgb = cv2.cvtColor(cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        if (w_in, h_in) != (width, height):  # (at its own size OpenCV's resize is a copy)
+            frame = cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA)
+        return frame, w_in, h_in
+
+    def _blob(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
+        """The network's input for ``frame`` (NCHW float32 RGB, sized by :meth:`_resized`) and its
+        width and height."""
+        import cv2
+
+        bgr, w_in, h_in = self._resized(frame, input_width)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32), w_in, h_in
 
     def _frame(self, frame: np.ndarray) -> tuple[np.ndarray, int, int]:
-        """The int8 graph's input for ``frame`` (:func:`_frame_graph`): BGR resized as by :meth:`_blob`,
+        """The int8 graph's input for ``frame`` (:func:`_frame_graph`): BGR sized by :meth:`_resized`,
         quantised by the table, uint8 NHWC."""
         import cv2
 
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        height, width = frame.shape[:2]
-        w_in = max(32, int(np.ceil(min(self.input_width, width) / 32)) * 32)
-        h_in = max(32, int(np.ceil(height * w_in / width / 32)) * 32)
-        if (w_in, h_in) != (width, height):
-            frame = cv2.resize(frame, (w_in, h_in), interpolation=cv2.INTER_AREA)
+        frame, w_in, h_in = self._resized(frame)
         if frame.dtype == np.uint8:
             q = cv2.LUT(np.ascontiguousarray(frame), self._lut)
         else:  # as onnxruntime's QuantizeLinear would on the float blob
