@@ -410,18 +410,20 @@ def _decrypt(f, start: int, n: int, secret: bytes, manifest: dict, what: str):
     decryptor = Cipher(algorithms.AES(secret), modes.GCM(bytes.fromhex(manifest["nonce"]), tag)).decryptor()
     decryptor.authenticate_additional_data(_aad(manifest))
     digest, plain = hashlib.sha256(), tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (returned)
-    for piece in _pieces(f, n - 16):
-        digest.update(piece)
-        plain.write(decryptor.update(piece))
-    digest.update(tag)
     try:
-        decryptor.finalize()
-    except InvalidTag:
+        for piece in _pieces(f, n - 16):
+            digest.update(piece)
+            plain.write(decryptor.update(piece))
+        digest.update(tag)
+        try:
+            decryptor.finalize()
+        except InvalidTag:
+            raise wrong from None
+        if digest.hexdigest() != manifest.get("payload_sha256"):  # changed between the two reads
+            raise _altered(what)
+    except BaseException:  # whatever stops it (a bad tag, a read error part way): the file is closed here
         plain.close()
-        raise wrong from None
-    if digest.hexdigest() != manifest.get("payload_sha256"):  # changed between the two reads
-        plain.close()
-        raise _altered(what)
+        raise
     plain.seek(0)
     return plain
 

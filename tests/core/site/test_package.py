@@ -272,3 +272,33 @@ def test_a_member_longer_than_it_declares_is_damaged_and_never_unpacked_past_its
     blob = seal({}, kind="result", site="T41", cycle="c", signer=centre, key=bytes(32), issued_at=NOW)
     with pytest.raises(PackageError, match="已损坏"):
         open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32), now=NOW)
+
+
+def test_a_read_error_part_way_through_the_payload_closes_the_decrypted_file(monkeypatch):
+    """Whatever stops the decryption — here the package file failing to read after its first piece —
+    the spooled temporary file it was writing is closed there, not left to the garbage collector."""
+    import io
+    import tempfile
+
+    from junheng.site import package
+
+    made = []
+
+    class Spool(tempfile.SpooledTemporaryFile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    class Failing(io.BytesIO):  # the tag (the last 16 bytes) reads; the payload fails after one piece
+        def read(self, size=-1):
+            if size != 16 and self.tell() >= package.CHUNK:
+                raise OSError("disk went away")
+            return super().read(size)
+
+    monkeypatch.setattr(package.tempfile, "SpooledTemporaryFile", Spool)
+    payload = Failing(bytes(3 * package.CHUNK))
+    manifest = {"nonce": "00" * 12, "payload_sha256": "0" * 64, "format": 1, "kind": "test", "site": "T41",
+                "package_id": "p"}
+    with pytest.raises(OSError, match="disk went away"):
+        package._decrypt(payload, 0, 3 * package.CHUNK, bytes(32), manifest, "p.zip")
+    assert len(made) == 1 and made[0].closed
