@@ -28,7 +28,6 @@ from django.template.loader import render_to_string
 
 from junheng.exceptions import JunhengError
 from junheng_web.registry import leases
-from junheng_web.registry.leases import lease_seconds
 
 
 def _key(cycle_id: int) -> str:
@@ -89,7 +88,7 @@ def _fresh(key: str, hit, compute, ttl: float):
         return once(key, lambda: (compute(), time.time()), STORED)[0]
     value, at = hit
     token = uuid.uuid4().hex
-    if time.time() - at < ttl or not leases.store().claim(f"{key}:renewing", token, lease_seconds()):
+    if time.time() - at < ttl or not leases.store().claim(f"{key}:renewing", token, leases.lease_seconds()):
         return value  # fresh, or another request is renewing it
     later = _after_response.get()
     if later is not None:
@@ -102,7 +101,7 @@ STORED = 7 * 24 * 3600  # how long a renewed value is kept (its freshness is che
 
 
 def _renew(key: str, compute, token: str):
-    locks, name, lease = leases.store(), f"{key}:renewing", lease_seconds()
+    locks, name, lease = leases.store(), f"{key}:renewing", leases.lease_seconds()
     try:
         with _heartbeat(locks, name, token, lease):
             value = compute()
@@ -156,7 +155,7 @@ def once(key: str, compute, timeout: float | None, lease: float | None = None, w
     value = cache.get(key)
     if value is not None:
         return value
-    lease = lease_seconds() if lease is None else lease
+    lease = leases.lease_seconds() if lease is None else lease
     if wait is None:
         deadline = _request_deadline.get()
         wait = single_flight_wait() if deadline is None else deadline - time.monotonic()
