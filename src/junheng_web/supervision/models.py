@@ -46,7 +46,8 @@ KIND_LABELS = {
     # one pupil, two channels (junheng_web.omr): answers in the browser and on a paper sheet
     "two_channels": _("同一学生既有在线作答又有答题卡"),
 }
-UPLOAD_KINDS = ("clock",)  # facts of the upload, not of an analysis: re-analysis keeps them
+CLOCK_KIND = "clock"  # services.store_recording: the file declares a time the session cannot have
+UPLOAD_KINDS = (CLOCK_KIND,)  # facts of the upload, not of an analysis: re-analysis keeps them
 FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
 CHANNEL_KIND = "two_channels"
 CHANNELS = {"browser": _("在线作答"), "paper": _("答题卡")}

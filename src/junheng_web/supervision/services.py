@@ -49,6 +49,7 @@ from junheng_web.sampling.services import sitting_pupils, sitting_q
 from junheng_web.supervision.models import (
     CHANNEL_KIND,
     CHANNELS,
+    CLOCK_KIND,
     FORENSIC_KINDS,
     UPLOAD_KINDS,
     Flag,
@@ -125,7 +126,7 @@ def store_recording(session: TestSession, source: str | Path, *, name: str | Non
             defaults={"name": name, "file": str(rel), "size": dest.stat().st_size,
                       "started_at": started_at, "uploaded_by": user})
         if created and implausible is not None:
-            Flag.objects.create(session=session, recording=rec, start_s=0.0, end_s=0.0, kind="clock",
+            Flag.objects.create(session=session, recording=rec, start_s=0.0, end_s=0.0, kind=CLOCK_KIND,
                                 severity=Flag.Severity.WARNING, score=1.0,
                                 detail=_clock_detail(implausible, session))
     return rec, created
