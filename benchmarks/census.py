@@ -177,8 +177,9 @@ def _two_thread_probes(path: Path, cols: list[str]) -> None:
     for b in batches:
         grade, sex, _ = st._grade_sex(b, 0, None, [])
         gid, gmap = st._compiled_group_ids(b, BY, keys, cache)
-        prepped.append(((grade.astype(np.int64) - 1) * 2 + (sex - 1), gid, gmap, st._exempt(b, b.num_rows),
-                        st._stacked_units(b, b.num_rows)))
+        table_rows = np.empty(b.num_rows, np.int64)
+        _fused.grade_sex_rows(grade, sex, table_rows)  # the score tables' row of each record, as the census does
+        prepped.append((table_rows, gid, gmap, st._exempt(b, b.num_rows), st._stacked_units(b, b.num_rows)))
     n = sum(b.num_rows for b in batches)
 
     def pass_(one_group):
