@@ -111,6 +111,9 @@ def _renew(key: str, compute, token: str):
     return value
 
 
+# the words of StillComputing — a job's or a command's message, the JSON 503's "error" and the 503
+# page's (templates/503.html gets both from StillComputingPage: one source, both languages at once)
+STILL_COMPUTING_TITLE = "正在计算 / Still being computed"
 STILL_COMPUTING = "正在计算，请稍后刷新 / still being computed, please reload shortly"
 
 
@@ -250,7 +253,9 @@ class StillComputingPage:
             response = JsonResponse({"error": STILL_COMPUTING, "retry_after": RETRY_AFTER}, status=503,
                                     json_dumps_params={"ensure_ascii": False})
         else:
-            response = HttpResponse(render_to_string("503.html", request=request), status=503)
+            response = HttpResponse(render_to_string("503.html", {"still_title": STILL_COMPUTING_TITLE,
+                                                                  "still_message": STILL_COMPUTING},
+                                                       request=request), status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response
 

@@ -324,6 +324,26 @@ def test_still_computing_reads_in_both_languages_for_a_job_or_a_command():
     assert str(exc) == "正在计算，请稍后刷新 / still being computed, please reload shortly (junheng:page:7: 170 s)"
 
 
+def test_the_503_page_says_what_the_message_constant_says(rf, monkeypatch):
+    """The 503 page's heading and text are registry.freshness's words (the template held its own
+    copy: a change of the message reached jobs, commands and the JSON answer, not the page)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from junheng_web.registry import freshness
+
+    monkeypatch.setattr(freshness, "STILL_COMPUTING", "仍在汇总 / still adding up")
+    monkeypatch.setattr(freshness, "STILL_COMPUTING_TITLE", "汇总中 / Adding up")
+    request = rf.get("/cycles/1/dashboard/410102/")
+    request.user = AnonymousUser()
+    response = freshness.StillComputingPage(lambda r: None).process_exception(
+        request, freshness.StillComputing("junheng:page:7", 170))
+    page = response.content.decode()
+    assert response.status_code == 503 and 'data-status="503"' in page
+    assert "<h1>汇总中 / Adding up</h1>" in page and "<p>仍在汇总 / still adding up</p>" in page
+    assert "<title>汇总中 / Adding up" in page
+    assert "请稍后刷新" not in page and "Still being computed" not in page
+
+
 def test_the_wait_defaults_to_just_under_nginx_read_timeout(monkeypatch):
     """docs/deploy.md's nginx site: proxy_read_timeout 180s for the pages."""
     import re
