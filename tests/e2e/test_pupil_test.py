@@ -199,3 +199,42 @@ def test_after_submitting_the_pupil_answers_the_questionnaire_offline_and_it_is_
     row = QuestionnaireResponse.objects.get(questionnaire=q, respondent_id=p_world["pupil"].student_id)
     assert row.answers["Q01"] == 2 and row.answers["Q08"] == 40
     context.close()
+
+
+# what the browser's Navigation Timing says about the test page's response (delivery.js arrived()):
+# no entry, a responseStart of 0, one an hour in the future (some browsers), and a clock origin an hour
+# old (a page restored from the back/forward cache).  Only the test page's own entry is faked.
+NAV = "const real = performance.getEntriesByType.bind(performance); performance.getEntriesByType = t => t === 'navigation' ? "
+ODD_TIMING = {
+    "missing": NAV + "[] : real(t);",
+    "zero": NAV + "[{responseStart: 0}] : real(t);",
+    "future": NAV + "[{responseStart: performance.now() + 3600000}] : real(t);",
+    "stale": "const origin = performance.timeOrigin - 3600000; Object.defineProperty(performance, 'timeOrigin', {get: () => origin});",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_TIMING))
+def test_an_odd_navigation_timing_does_not_skew_the_pupils_clock(p_world, live_server, browser, case):
+    """The page's clock offset is taken from when its response arrived (Navigation Timing); a value
+    that is missing, 0, later than now or an hour old must leave the page on the server's clock: the
+    answer is stored (not refused as given before the session opened, the page not closed as after
+    time-up) and stamped within 2 s of its arrival.  Unclamped, "future" stamped it an hour early
+    (refused) and "stale" an hour late (the page closed at once)."""
+    from junheng_web.delivery.models import Answer
+
+    context = browser.new_context(locale="zh-CN")
+    context.add_init_script("(() => { if (location.pathname.startsWith('/test/take')) { " + ODD_TIMING[case] + " } })()")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/test/")
+    page.fill("input[name=code]", CODE)
+    page.click("button[type=submit]")
+    page.click("#start")
+    page.wait_for_selector("#item[data-item=I1]")
+    skew = page.evaluate(STORED, page.evaluate("JSON.parse(document.getElementById('delivery-data').textContent).attempt"))
+    assert abs(skew["skew"]) < 5000, f"{case}: the page's clock is {skew['skew']} ms off the server's"
+    page.check("#item input[value=B]")
+    page.wait_for_selector("#sync[data-unsynced='0']")
+    answer = Answer.objects.get(attempt__session=p_world["session"])
+    lag = (answer.received_at - answer.client_at).total_seconds()
+    assert 0 <= lag < 2 and page.get_attribute("#item", "data-ended") != "true", f"{case}: stamp lag {lag:.3f} s"
+    context.close()

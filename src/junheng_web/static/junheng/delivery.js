@@ -119,9 +119,16 @@
   // before.  Not when this script runs: parsing, the scripts' loading and opening the store come in
   // between (seconds on a slow or busy computer), and a skew measured then would stamp every answer
   // that much early — an answer given just after the proctor's pause or time-up would count as before it.
+  // Clamped: a value that is 0 or missing, later than now, or more than MAX_LOAD_MS before now (a page
+  // restored from the back/forward cache, a browser's odd entry) is not this load's: then now is taken
+  // (the page's clock lags by its load time at most) — never an hours-wide skew that would stamp every
+  // answer before the session opened or after time-up.
+  var MAX_LOAD_MS = 30000;
   function arrived() {
-    var nav = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
-    return nav && nav.responseStart > 0 && performance.timeOrigin ? performance.timeOrigin + nav.responseStart : Date.now();
+    var now = Date.now(), nav = null;
+    try { nav = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0]; } catch (e) { nav = null; }
+    var at = nav && nav.responseStart > 0 && performance.timeOrigin > 0 ? performance.timeOrigin + nav.responseStart : NaN;
+    return isFinite(at) && at <= now && at >= now - MAX_LOAD_MS ? at : now;
   }
 
   function change(itemId, raw, at) {  // at: when it was typed (a text box's last keystroke), else now
