@@ -14,6 +14,8 @@ statistics and flags (time intervals for a reviewer) out.  Pure: no Django, no d
   :func:`audio_flags`: talking in a silent test);
 - thumbs: small pictures of the sampled frames for the reviewer's timeline (:class:`Thumbnails`,
   taken in the same decoding pass);
+- arrivals: backdated answers — answers that reached the server long after their stamps while the
+  page was online, or after a pause or time-up by more than an outage allows (:func:`late_answers`);
 - forensics: answer copying between seat neighbours (Wollack's ω, identical incorrect answers),
   response-time anomalies and wrong-to-right answer changes as flags (:func:`forensic_flags`,
   ``docs/methods/response-forensics.md``).
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from junheng.supervision.arrivals import late_answers, late_flags
 from junheng.supervision.audio import AUDIO_KINDS, AudioParameters, audio_flags, audio_levels
 from junheng.supervision.container import clock_start, declared_start, declared_times
 from junheng.supervision.flags import (
@@ -111,6 +114,8 @@ __all__ = [
     "declared_times",
     "copying_indices",
     "forensic_flags",
+    "late_answers",
+    "late_flags",
     "timing_anomalies",
     "timing_pairs",
     "KINDS",

@@ -21,6 +21,8 @@ Statistics (one-sided, upper tail, exact where the null is a Poisson-binomial):
 * :func:`timing_anomalies` — rapid answers, the lognormal person-fit of response times, and the
   correlation of neighbours' timing residuals (:func:`timing_pairs`);
 * :func:`change_anomalies` — wrong-to-right changes against their IRT expectation;
+* backdated answers (:mod:`junheng.supervision.arrivals`) — answers that arrived long after their
+  stamps while the page was online, or after a pause or time-up by more than an outage allows;
 * :func:`forensic_flags` — all of them at level ``alpha`` as flags (``FORENSIC_FLAG_SCHEMA``).
 
 One module on purpose (over 400 lines): the three families of statistics share the item model,
@@ -35,8 +37,10 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
+from junheng.supervision.arrivals import late_answers, late_flags
 
-FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
+FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes",
+                  "backdated")
 FORENSIC_FLAG_SCHEMA = {"kind": pl.String, "person_id": pl.String, "other_id": pl.String, "room": pl.String,
                         "severity": pl.String, "score": pl.Float64, "statistic": pl.Float64,
                         "p_value": pl.Float64, "detail": pl.String}
@@ -53,6 +57,8 @@ class ForensicsParameters:
     rapid_fraction: float = 0.1  # an answer is rapid when faster than this share of the item's typical time
     rapid_share: float = 0.25  # a pupil is flagged when at least this share of answers is rapid
     min_changes: int = 3  # wrong-to-right: at least this many before a pupil is flagged
+    arrival_slack_s: float = 15.0  # backdated answers: the in-contact rule's margin (junheng.supervision.arrivals)
+    stop_bound_s: float = 600.0  # … and the longest outage taken after a pause or time-up
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -414,12 +420,17 @@ def _flags(frame: pl.DataFrame, kind: str, p: str, stat: str, detail, params: Fo
 def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame | None = None,
                    items: pl.DataFrame | None = None, seating: pl.DataFrame | None = None,
                    events: pl.DataFrame | None = None, starts: pl.DataFrame | None = None,
-                   changes: pl.DataFrame | None = None, params: ForensicsParameters | None = None) -> pl.DataFrame:
+                   changes: pl.DataFrame | None = None, arrivals: pl.DataFrame | None = None,
+                   contacts: pl.DataFrame | None = None, stops: pl.DataFrame | None = None,
+                   params: ForensicsParameters | None = None) -> pl.DataFrame:
     """Every statistic the given inputs allow, as flags (``FORENSIC_FLAG_SCHEMA``): ``copying``
     (ω of an ordered pair), ``identical_incorrect`` (unordered pair), ``rapid`` (share of rapid
     answers ≥ ``rapid_share``), ``timing_misfit`` (lognormal person-fit), ``same_timing``
     (neighbours' residual correlation), ``answer_changes`` (wrong-to-right changes, at least
-    ``min_changes``).  A flag is a question for a reviewer, never a verdict."""
+    ``min_changes``), ``backdated`` (answers that arrived long after their stamps while the page was
+    online, or after a pause or time-up by more than ``stop_bound_s``: ``arrivals``, ``contacts``,
+    ``stops`` of :func:`junheng.supervision.arrivals.late_answers`).  A flag is a question for a
+    reviewer, never a verdict."""
     params = params or ForensicsParameters()
     out = [pl.DataFrame(schema=FORENSIC_FLAG_SCHEMA)]
     irt_ready = responses is not None and key is not None and items is not None
@@ -457,6 +468,10 @@ def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame |
             f"由错改对 {r['wtr']} 次（共改动 {r['changes']} 次，期望 {r['wtr_expected']:.1f}） / "
             f"{r['wtr']} wrong-to-right changes ({r['changes']} changes in all), {r['wtr_expected']:.1f} expected"),
             params))
+    if arrivals is not None:
+        late = late_answers(arrivals, contacts, stops, arrival_slack_s=params.arrival_slack_s,
+                            stop_bound_s=params.stop_bound_s)
+        out.append(pl.DataFrame(late_flags(late, stop_bound_s=params.stop_bound_s), schema=FORENSIC_FLAG_SCHEMA))
     return pl.concat(out).sort("kind", "p_value", "person_id", nulls_last=True)
 
 

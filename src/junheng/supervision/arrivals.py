@@ -1,0 +1,158 @@
+"""Backdated answers (迟到作答甄别): answers that reached the server long after the time they are
+stamped with, when the page cannot have been offline all that while, or after a pause or time-up
+they are stamped before by more than an outage allows (docs/methods/response-forensics.md,
+§ backdated answers).  Pure: DataFrames in, a frame of flags out.
+
+The pupil's page stamps each answer with the time it was given (the server's clock) and queues it;
+the server takes an answer stamped before time-up whenever it arrives, because test sites lose
+their network and the page keeps answering offline.  A crafted request can abuse that by stamping
+an answer early.  Two rules tell such answers from a real outage:
+
+* **in contact** (serious) — an answer that arrived more than ``arrival_slack_s`` after its stamp
+  while the *same page* (attempt and lease) was evidently online in between: an answer of that
+  page stamped more than ``arrival_slack_s`` later reached the server more than ``arrival_slack_s``
+  before it, or the page's idle heartbeat did.  The page's queue is first in, first out, and it
+  sends a heartbeat only with an empty queue, so an honest page cannot do either;
+* **after a stop** (warning) — an answer stamped before a pause, a termination or time-up that
+  arrived more than ``stop_bound_s`` after it: an honest page does so only after an outage that
+  long.  Its false-positive rate is the share of honest pupils with such an outage (simulated in
+  :mod:`junheng.synth.delivery`).
+
+Inputs (times: timezone-aware datetimes; the flags' clock times are written in their zone):
+
+* ``arrivals`` — ``person_id, lease, item_id, at, received_at``: every stored answer, its stamp and
+  its arrival;
+* ``contacts`` — ``person_id, lease, first_at, last_at, gap_s``: spans of a page's heartbeats, no two
+  heartbeats of a span more than ``gap_s`` apart (a single heartbeat: ``first_at == last_at``);
+* ``stops`` — ``person_id, at, what``: the pupil's pauses, termination and time-up (``what``: pause,
+  terminate, time_up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from junheng.exceptions import ParameterError
+
+ARRIVALS = {"person_id": pl.String, "lease": pl.Int64, "item_id": pl.String, "at": pl.Datetime("us", "UTC"),
+            "received_at": pl.Datetime("us", "UTC")}
+CONTACTS = {"person_id": pl.String, "lease": pl.Int64, "first_at": pl.Datetime("us", "UTC"),
+            "last_at": pl.Datetime("us", "UTC"), "gap_s": pl.Float64}
+STOPS = {"person_id": pl.String, "at": pl.Datetime("us", "UTC"), "what": pl.String}
+STOP_NAMES = {"pause": ("暂停", "pause"), "terminate": ("终止", "termination"), "time_up": ("时间到", "time-up")}
+LATE_SCHEMA = {"person_id": pl.String, "item_id": pl.String, "at": pl.Datetime("us", "UTC"),
+               "received_at": pl.Datetime("us", "UTC"), "late_s": pl.Float64, "rule": pl.String,
+               "evidence_at": pl.Datetime("us", "UTC"), "evidence": pl.String}
+
+
+def _check(frame: pl.DataFrame, name: str, schema: dict) -> pl.DataFrame:
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"{name} 缺少列 / {name} lacks columns: {', '.join(missing)}")
+    return frame.select(list(schema)).cast(schema)  # any time zone in: compared as instants
+
+
+def _in_contact(a: pl.DataFrame, contacts: pl.DataFrame | None, slack: dt.timedelta) -> pl.DataFrame:
+    """Rows of ``a`` (one answer each, ``row``) with the earliest proof the page was online between
+    its stamp + ``slack`` and its arrival − ``slack``: a later-stamped answer's arrival or a heartbeat."""
+    lo, hi = pl.col("at") + slack, pl.col("received_at") - slack
+    # the earliest arrival among the page's answers stamped after at + slack: a suffix minimum over stamps
+    later = (a.sort("person_id", "lease", "at")
+             .with_columns(pl.col("received_at").reverse().cum_min().reverse().over("person_id", "lease").alias("first_rx"))
+             .select("person_id", "lease", pl.col("at").alias("key"), "first_rx"))
+    q = a.with_columns((lo + dt.timedelta(microseconds=1)).alias("key")).sort("key")
+    by_answer = (q.join_asof(later.sort("key"), on="key", by=["person_id", "lease"], strategy="forward",
+                             check_sortedness=False)  # both sorted by key above
+                 .filter(pl.col("first_rx") < hi)
+                 .select("row", pl.col("first_rx").alias("evidence_at"), pl.lit("answer").alias("evidence")))
+    found = [by_answer]
+    if contacts is not None and contacts.height:
+        j = a.join(contacts, on=["person_id", "lease"])
+        inside = lambda c: (pl.col(c) > lo) & (pl.col(c) < hi)  # noqa: E731
+        straddle = (pl.col("first_at") <= lo) & (pl.col("last_at") >= hi) & (
+            (pl.col("received_at") - pl.col("at") - 2 * slack).dt.total_microseconds() > pl.col("gap_s") * 1e6)
+        beat = (j.filter(inside("first_at") | inside("last_at") | straddle)
+                .select("row", pl.when(inside("first_at")).then("first_at").otherwise(pl.max_horizontal("first_at", lo))
+                        .alias("evidence_at"), pl.lit("heartbeat").alias("evidence")))
+        found.append(beat)
+    return pl.concat(found).sort("evidence_at").group_by("row", maintain_order=True).first()
+
+
+def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, stops: pl.DataFrame | None = None,
+                 *, arrival_slack_s: float = 15.0, stop_bound_s: float = 600.0) -> pl.DataFrame:
+    """The answers each rule catches (``LATE_SCHEMA``: the answer, ``late_s`` its arrival minus its
+    stamp, ``rule`` "contact" or "stop", ``evidence_at`` the heartbeat / later answer's arrival or
+    the stop, ``evidence`` what it was).  An answer caught by both rules has a row for each."""
+    if arrival_slack_s <= 0 or stop_bound_s <= 0:
+        raise ParameterError("arrival_slack_s 与 stop_bound_s 须为正数 / arrival_slack_s and stop_bound_s must be positive")
+    tz = arrivals.schema["at"].time_zone if "at" in arrivals.columns and isinstance(arrivals.schema["at"], pl.Datetime) else None
+    a = _check(arrivals, "arrivals", ARRIVALS).drop_nulls(["at", "received_at"]).with_row_index("row")
+    out = [pl.DataFrame(schema=LATE_SCHEMA)]
+    slack = dt.timedelta(seconds=arrival_slack_s)
+    late = pl.col("received_at") - pl.col("at")
+    base = a.select("row", "person_id", "item_id", "at", "received_at",
+                    (late.dt.total_microseconds() / 1e6).alias("late_s"))
+    if a.height:
+        c = _check(contacts, "contacts", CONTACTS) if contacts is not None else None
+        hit = _in_contact(a, c, slack)
+        out.append(base.join(hit, on="row").with_columns(pl.lit("contact").alias("rule")).select(list(LATE_SCHEMA)))
+        if stops is not None and stops.height:
+            s = _check(stops, "stops", STOPS).rename({"at": "stop_at"})
+            bound = dt.timedelta(seconds=stop_bound_s)
+            out.append(base.join(s, on="person_id")
+                       .filter((pl.col("at") < pl.col("stop_at")) & (pl.col("received_at") > pl.col("stop_at") + bound))
+                       .sort("stop_at").group_by("row", maintain_order=True).first()
+                       .select("person_id", "item_id", "at", "received_at", "late_s", pl.lit("stop").alias("rule"),
+                               pl.col("stop_at").alias("evidence_at"), pl.col("what").alias("evidence")))
+    frame = pl.concat([f.cast(LATE_SCHEMA) for f in out]).sort("person_id", "rule", "at")
+    if tz:
+        frame = frame.with_columns(pl.col("at", "received_at", "evidence_at").dt.convert_time_zone(tz))
+    return frame
+
+
+def _clock(t: dt.datetime) -> str:
+    return t.strftime("%H:%M:%S")
+
+
+def _span(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} 分 {s} 秒 / {m} min {s} s" if m else f"{s} 秒 / {s} s"
+
+
+def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int = 3) -> list[dict]:
+    """One flag per pupil from :func:`late_answers`' rows (``FORENSIC_FLAG_SCHEMA`` fields, kind
+    ``backdated``): serious when the in-contact rule caught an answer, else a warning; ``statistic``
+    the longest lateness in seconds; ``detail`` the count and the first ``examples`` answers of each
+    rule with clock times."""
+    out = []
+    for (pid,), rows in late.sort("person_id", "at").group_by("person_id", maintain_order=True):
+        parts = []
+        contact = rows.filter(pl.col("rule") == "contact")
+        if contact.height:
+            ex = "；".join(
+                f"{r['item_id']} 标记于 {_clock(r['at'])}、{_clock(r['received_at'])} 到达（其间 {_clock(r['evidence_at'])} "
+                f"已收到该页面{'较晚的作答' if r['evidence'] == 'answer' else '的心跳'}） / {r['item_id']} stamped "
+                f"{_clock(r['at'])}, arrived {_clock(r['received_at'])}, though the page's "
+                f"{'later answer' if r['evidence'] == 'answer' else 'heartbeat'} reached the server at {_clock(r['evidence_at'])}"
+                for r in contact.head(examples).iter_rows(named=True))
+            parts.append(f"{contact.height} 个作答在页面联网期间迟到 / {contact.height} answers arrived late while the "
+                         f"page was online: {ex}")
+        stop = rows.filter(pl.col("rule") == "stop")
+        if stop.height:
+            ex = "；".join(
+                f"{r['item_id']} 标记于{STOP_NAMES[r['evidence']][0]} {_clock(r['evidence_at'])} 之前，"
+                f"{_clock(r['received_at'])} 到达（晚 {_span((r['received_at'] - r['evidence_at']).total_seconds())}）"
+                f" / {r['item_id']} stamped before the {STOP_NAMES[r['evidence']][1]} at {_clock(r['evidence_at'])}, "
+                f"arrived {_clock(r['received_at'])}"
+                for r in stop.head(examples).iter_rows(named=True))
+            parts.append(f"{stop.height} 个作答在暂停或时间到之后超过 {_span(stop_bound_s)} 才到达 / {stop.height} answers "
+                         f"arrived more than {round(stop_bound_s)} s after the pause or time-up they are stamped before: {ex}")
+        out.append({"kind": "backdated", "person_id": pid, "other_id": None, "room": None,
+                    "severity": "serious" if contact.height else "warning", "score": 1.0 if contact.height else 0.5,
+                    "statistic": float(rows["late_s"].max()), "p_value": None, "detail": "\n".join(parts)})
+    return out
+
+
+__all__ = ["ARRIVALS", "CONTACTS", "LATE_SCHEMA", "STOPS", "late_answers", "late_flags"]

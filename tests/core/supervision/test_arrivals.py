@@ -1,0 +1,131 @@
+"""Backdated answers (junheng.supervision.arrivals): hand-worked pages for each rule and its edges,
+then the simulated null — honest pages that lose the network (junheng.synth.delivery) are never
+caught by the in-contact rule — and crafted answers, which are."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from junheng.exceptions import ParameterError
+from junheng.supervision.arrivals import late_answers, late_flags
+from junheng.supervision.forensics import ForensicsParameters, forensic_flags
+from junheng.synth.delivery import backdate, honest_delivery
+
+T = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
+UTC = pl.Datetime("us", "UTC")
+
+
+def at(minutes: float) -> dt.datetime:
+    return T + dt.timedelta(minutes=minutes)
+
+
+def answers(*rows) -> pl.DataFrame:
+    """(person, lease, item, stamp minute, arrival minute)."""
+    return pl.DataFrame([(p, lease, i, at(s), at(r)) for p, lease, i, s, r in rows],
+                        schema={"person_id": pl.String, "lease": pl.Int64, "item_id": pl.String, "at": UTC,
+                                "received_at": UTC}, orient="row")
+
+
+def contacts(*rows, gap_s: float = 25.0) -> pl.DataFrame:
+    return pl.DataFrame([(p, lease, at(a), at(b), gap_s) for p, lease, a, b in rows],
+                        schema={"person_id": pl.String, "lease": pl.Int64, "first_at": UTC, "last_at": UTC,
+                                "gap_s": pl.Float64}, orient="row")
+
+
+def stops(*rows) -> pl.DataFrame:
+    return pl.DataFrame([(p, at(m), w) for p, m, w in rows], schema={"person_id": pl.String, "at": UTC, "what": pl.String},
+                        orient="row")
+
+
+def test_a_later_stamped_answer_of_the_same_page_arriving_first_proves_contact():
+    late = late_answers(answers(("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 5.02)))
+    assert late.select("item_id", "rule", "evidence").rows() == [("I1", "contact", "answer")]
+    assert late["evidence_at"][0] == at(5.02) and late["late_s"][0] == pytest.approx(600)
+
+
+@pytest.mark.parametrize("case, rows", [
+    # the later answer came from another page (the pupil moved to another computer): no proof
+    ("another page", [("p", 1, "I1", 0, 10), ("p", 2, "I2", 5, 5.02)]),
+    # stamped within the slack (15 s) of the late one: a text box's debounce can invert them
+    ("stamps within the slack", [("p", 1, "I1", 0, 10), ("p", 1, "I2", 0.2, 0.21)]),
+    # arrived within the slack before it: the same drain after an outage
+    ("arrivals within the slack", [("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 9.9)]),
+    # an outage: everything queued in it arrives together, in order
+    ("an honest outage", [("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 10.001), ("p", 1, "I3", 11, 11.001)]),
+    # another pupil's answer is no evidence about this page
+    ("another pupil", [("p", 1, "I1", 0, 10), ("q", 1, "I2", 5, 5.02)]),
+])
+def test_no_proof_of_contact(case, rows):
+    assert late_answers(answers(*rows)).height == 0, case
+
+
+def test_heartbeats_between_stamp_and_arrival_prove_contact():
+    a = answers(("p", 1, "I1", 0, 10))
+    hit = late_answers(a, contacts(("p", 1, 2, 3)))
+    assert hit.select("rule", "evidence").rows() == [("contact", "heartbeat")] and hit["evidence_at"][0] == at(2)
+    # a span ending within the slack after the stamp, or starting within the slack before the arrival: none
+    assert late_answers(a, contacts(("p", 1, -5, 0.2), ("p", 1, 9.8, 12))).height == 0
+    # a span covering the whole wait (heartbeats at most 25 s apart): contact at the stamp + the slack
+    cover = late_answers(a, contacts(("p", 1, -1, 11)))
+    assert cover["evidence_at"][0] == at(0.25)
+    # … but not when the wait is within the span's own gap: the heartbeats may fall outside it
+    short = answers(("p", 1, "I1", 0, 1))  # 60 s: 30 s between stamp + slack and arrival − slack
+    assert late_answers(short, contacts(("p", 1, -1, 11), gap_s=60)).height == 0
+    assert late_answers(short, contacts(("p", 1, -1, 11), gap_s=25)).height == 1
+    # heartbeats of another page of the attempt: no proof
+    assert late_answers(a, contacts(("p", 2, 2, 3))).height == 0
+
+
+def test_an_answer_stamped_before_a_stop_arriving_after_it_by_more_than_the_bound():
+    s = stops(("p", 5, "pause"), ("p", 60, "time_up"))
+    assert late_answers(answers(("p", 1, "I1", 4, 9.99)), stops=s, stop_bound_s=300).height == 0
+    hit = late_answers(answers(("p", 1, "I1", 4, 10.01)), stops=s, stop_bound_s=300)
+    assert hit.select("rule", "evidence").rows() == [("stop", "pause")] and hit["evidence_at"][0] == at(5)
+    # stamped after the pause (its resume let it in): no stop before it
+    assert late_answers(answers(("p", 1, "I1", 6, 30)), stops=s, stop_bound_s=300).height == 0
+    # time-up: the first stop after the stamp is named
+    hit = late_answers(answers(("p", 1, "I1", 59, 80)), stops=s, stop_bound_s=600)
+    assert hit.select("evidence").rows() == [("time_up",)]
+    # another pupil's stop does not apply
+    assert late_answers(answers(("q", 1, "I1", 4, 30)), stops=s, stop_bound_s=300).height == 0
+
+
+def test_the_flag_gives_clock_times_in_the_frames_zone_and_is_serious_only_in_contact():
+    a = answers(("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 5.02), ("q", 1, "I1", 59, 80))
+    a = a.with_columns(pl.col("at", "received_at").dt.convert_time_zone("Asia/Shanghai"))
+    late = late_answers(a, stops=stops(("q", 60, "time_up")), stop_bound_s=600)
+    flags = {f["person_id"]: f for f in late_flags(late, stop_bound_s=600)}
+    assert flags["p"]["severity"] == "serious" and flags["q"]["severity"] == "warning"
+    assert "I1 标记于 10:00:00、10:10:00 到达（其间 10:05:01 已收到该页面较晚的作答）" in flags["p"]["detail"]
+    assert "stamped before the time-up at 11:00:00, arrived 11:20:00" in flags["q"]["detail"]
+    assert flags["q"]["statistic"] == pytest.approx(21 * 60)
+
+
+def test_forensic_flags_take_the_arrivals_and_their_parameters():
+    a = answers(("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 5.02))
+    flags = forensic_flags(arrivals=a)
+    assert flags.select("kind", "person_id", "severity").rows() == [("backdated", "p", "serious")]
+    # a slack wider than the wait: no proof
+    assert forensic_flags(arrivals=a, params=ForensicsParameters(arrival_slack_s=400)).height == 0
+    with pytest.raises(ParameterError):
+        late_answers(a.drop("lease"))
+    with pytest.raises(ParameterError):
+        ForensicsParameters(stop_bound_s=0)
+
+
+def test_honest_pages_losing_the_network_are_never_caught_in_contact_and_crafted_ones_are():
+    frames = honest_delivery(sessions=12, pupils=40, random_state=11)
+    late = late_answers(**frames, stop_bound_s=600)
+    assert late.filter(pl.col("rule") == "contact").height == 0
+    # the null is not empty: honest outages make answers late, and across a stop some by more than the bound
+    lateness = (frames["arrivals"]["received_at"] - frames["arrivals"]["at"]).dt.total_seconds()
+    assert (lateness > 120).sum() > 20
+    crafted, who = backdate(frames, back_s=300, random_state=3)
+    caught = late_answers(**crafted, stop_bound_s=600).filter((pl.col("item_id") == "X") & (pl.col("rule") == "contact"))
+    assert caught["person_id"].n_unique() >= 0.8 * len(who)
+    after, who = backdate(frames, back_s=10, after_end_s=900, random_state=3)
+    caught = late_answers(**after, stop_bound_s=600).filter((pl.col("item_id") == "X") & (pl.col("rule") == "stop"))
+    assert caught["person_id"].n_unique() == len(who)
