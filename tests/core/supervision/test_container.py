@@ -56,6 +56,11 @@ def _at(minutes: float) -> dt.datetime:
     (61, 200, None, "none"),
     # far from the session either way (a camera on another time zone): neither
     (480, 55, None, "none"),
+    # the edges of the plausible starts (container.EARLY, an hour before the scheduled start, up to
+    # the scheduled end): a start exactly an hour early is still one (it overlaps nothing, and its
+    # stop reading, 01:55 before, is not plausible); a minute earlier is none
+    (-60, 55, -60, "start"),
+    (-61, 55, None, "none"),
 ])
 def test_the_creation_time_is_read_as_a_start_or_a_stop_by_the_schedule(declared, minutes, start, reading):
     got = container.clock_start(_at(declared), minutes * 60.0, S, E)
