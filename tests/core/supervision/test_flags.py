@@ -799,6 +799,18 @@ def test_holes_fill_a_bounded_grid_whatever_the_time_stamps():
     assert fill.sum() == 10 + 70
 
 
+def test_a_hole_is_longer_than_the_gap_rule_and_two_periods():
+    """Hand-worked: at 1 sample/s with gap_s 5, a step of 6 s is a hole and one of 5 s is not; at
+    one sample every 10 s (0.1/s) the ordinary 10 s step is no hole although it exceeds gap_s —
+    only a step over two periods (20 s) is: a sparse sampling must not cut every run at every sample."""
+    from junheng.supervision.flags import _holes
+
+    t = np.array([0.0, 1, 2, 7, 13, 14])
+    assert _holes(t, 5.0, 1.0).tolist() == [False, False, False, False, True, False]
+    t = np.array([0.0, 10, 20, 30, 51, 61])
+    assert _holes(t, 5.0, 10.0).tolist() == [False, False, False, False, True, False]
+
+
 def test_the_screen_rule_on_honest_tone_changes_with_a_change_of_scale():
     """The screen rule's honest neighbours, each with the view 6 % off scale for 12 s (a zoom, a
     camera pushed closer) in a motionless room: the camera's exposure raised by 1.3 and by 1.6 with
@@ -827,3 +839,30 @@ def test_the_screen_rule_on_honest_tone_changes_with_a_change_of_scale():
     assert found(lambda v: 0.9 * v + 15) == []
     assert found(lambda v: 255 * (v / 255) ** 0.8) == []
     assert found(lambda v: 255 * (v / 255) ** 0.7) == [(35.0, 47.0)]
+    # the camera turned to a bright plain wall (its registration fails: blocks unrelated to the room).
+    # By tones alone a screen: SD ≈ 8.7 against the room's ≈ 40 (contrast ≈ 0.2), the room's dark end
+    # (≈ 75) raised to ≈ 168; but its blocks correlate with the room's ≈ 0 (768 independent blocks:
+    # |r| < 0.15), far below screen_match: no loop
+    wall = np.random.default_rng(13).uniform(165, 195, (24, 24 * 32)).reshape(24, 24, 32)
+    assert found(lambda v: wall) == []
+
+
+def test_the_screen_rules_reference_is_the_room_at_its_own_scale():
+    """The reference tones are the median of the baseline's samples *at the room's own scale*: a
+    recording that opens on the screen (samples 0–13, 0–7 s, zoom 0.94, its tones :func:`_refilmed`)
+    for most of its 10 s baseline (21 samples) and shows the room for the 7 samples after. Judged
+    against the room those 7 give, both stretches on the screen are loops, [0, 7) and [35, 47); had
+    the screen's samples been the reference (their 14 of 21 the median), the screen would be the
+    room's tones and neither found."""
+    from junheng.supervision.flags import _screen_flags
+
+    rng = np.random.default_rng(14)
+    still = np.repeat(np.random.default_rng(4).uniform(60, 200, (1, 24, 32)), 120, axis=0)
+    zoom = np.ones(120)
+    frames = still.copy()
+    for a, b in ((0, 14), (70, 94)):
+        zoom[a:b] = 0.94
+        frames[a:b] = _refilmed(still[a:b])
+    t, reg, covered, z = _prints_stats(frames, rng, zoom)
+    found = _screen_flags(t, reg, covered, z, dataclasses.replace(SHORT, baseline_s=10), 0.5)
+    assert [(f["start_s"], f["end_s"]) for f in found] == [(0.0, 7.0), (35.0, 47.0)]
