@@ -42,6 +42,7 @@ from junheng.io._read import (
     read_table,
 )
 from junheng.io._write import (
+    CENSUS_MEASURES,
     FORMULA_PREFIXES,
     annotate_workbook,
     csv_safe,
@@ -56,6 +57,7 @@ from junheng.io._write import (
 )
 
 __all__ = [
+    "CENSUS_MEASURES",
     "FORMULA_PREFIXES",
     "ROW",
     "ColumnMap",

@@ -88,8 +88,9 @@ def test_edge_case_columns_give_the_in_memory_table(tmp_path, engine):
 def test_values_of_untested_items_and_the_census_layout_give_the_in_memory_table(tmp_path, engine):
     """Every item measured for every pupil (the compiled pass skips the items a grade and sex are not
     tested on: those values must add nothing), exempt pupils with values, and the file written in the
-    census layout (write_census_parquet: dictionary pages, snappy) — read back with the frame's values
-    and types, and summarised as score_fitness + summarize do."""
+    census layout (write_census_parquet: dictionary pages, required fields; whole-number measures
+    stored as Float64) — read back with the frame's values, and summarised as score_fitness +
+    summarize do."""
     from junheng.fitness.items import ITEMS
     from junheng.io import write_census_parquet
 
@@ -106,10 +107,46 @@ def test_values_of_untested_items_and_the_census_layout_give_the_in_memory_table
     assert all(recs[i.field].null_count() == 0 for i in ITEMS)
     path = write_census_parquet(recs, tmp_path / "census.parquet", row_group_size=1500)
     back = pl.read_parquet(path)
-    assert back.schema == recs.schema and back.equals(recs)
+    ints = [i.field for i in ITEMS if recs[i.field].dtype.is_integer()]
+    assert ints and all(back[c].dtype == pl.Float64 for c in ints)
+    measures = ["height_cm", "weight_kg", *(i.field for i in ITEMS), "vision_left", "vision_right"]
+    assert back.equals(recs.with_columns(pl.col(ints).cast(pl.Float64)).with_columns(pl.col(measures).fill_null(np.nan)))
     by = ["county", "grade", "sex"]
     streamed = summarize_parquet(path, by, batch_rows=700, threads=2, engine=engine)
-    _assert_same(streamed, summarize(score_fitness(back), by))
+    _assert_same(streamed, summarize(score_fitness(recs), by))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_census_layout_gives_the_table_of_the_frame_it_was_written_from(tmp_path, engine):
+    """Missing measures (nulls in the frame, NaN in the census layout), float32 and whole-number
+    measures, a missing item column and exempt pupils: the census file's table equals the in-memory
+    path's on the frame itself and the local engine's on the same frame written by Polars (nulls
+    kept), to the last digit."""
+    from junheng.io import write_census_parquet
+
+    n = 7000
+    rng = np.random.default_rng(21)
+    recs = _recs(n, seed=6).with_columns(
+        pl.col("run_50m").cast(pl.Float32), pl.Series("exempt", rng.random(n) < 0.03),
+        pl.Series("county", (410100 + rng.integers(0, 5, n)).astype(np.int32))).drop("pull_ups")
+    assert recs["run_50m"].null_count() and recs["vital_capacity"].null_count() and recs["height_cm"].null_count()
+    census, plain = tmp_path / "census.parquet", tmp_path / "plain.parquet"
+    write_census_parquet(recs, census, row_group_size=1100)
+    recs.write_parquet(plain, row_group_size=1100)
+    back = pl.read_parquet(census)
+    assert back["run_50m"].dtype == pl.Float32 and back["run_50m"].null_count() == 0
+    assert back["run_50m"].is_nan().sum() == recs["run_50m"].null_count()
+    by = ["county", "grade", "sex"]
+    streamed = summarize_parquet(census, by, batch_rows=500, threads=2, engine=engine)
+    _assert_same(streamed, summarize(score_fitness(recs), by))
+    assert streamed.equals(summarize_parquet(plain, by, batch_rows=500, threads=2, engine=engine))
+
+
+def test_the_census_writer_knows_the_measures_the_census_reads():
+    from junheng.fitness.stream import _FIELDS
+    from junheng.io import CENSUS_MEASURES
+
+    assert sorted(CENSUS_MEASURES) == sorted(_FIELDS)
 
 
 def test_tasks_are_runs_of_row_groups_of_at_least_a_batch():

@@ -1,6 +1,7 @@
 """write_census_parquet's layout as the Parquet file itself records it (pyarrow's reading of the
 file's footer, the format's own names): what docs/guide/census.md promises — dictionary-encoded
-columns, snappy pages, row groups of 2^17 records — and the frame's values back unchanged."""
+columns, uncompressed pages, required fields where a column has no null, a missing measure stored
+as NaN, row groups of 2^17 records — and the frame's values back."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from junheng.io import write_census_parquet
 def _frame(n: int) -> pl.DataFrame:
     rng = np.random.default_rng(1)
     return pl.DataFrame({"county": (410100 + rng.integers(0, 4, n)).astype(np.int32),
-                         "height": rng.integers(1200, 1800, n) / 10,  # measured to 0.1 cm: values repeat
+                         "height_cm": rng.integers(1200, 1800, n) / 10,  # measured to 0.1 cm: values repeat
                          "sex": rng.choice(["男", "女"], n)})
 
 
-def test_the_census_layout_is_dictionary_pages_snappy_and_row_groups_of_the_size_asked(tmp_path):
+def test_the_census_layout_is_dictionary_pages_uncompressed_and_row_groups_of_the_size_asked(tmp_path):
     import pyarrow.parquet as pq
 
     frame = _frame(1000)
@@ -27,10 +28,35 @@ def test_the_census_layout_is_dictionary_pages_snappy_and_row_groups_of_the_size
     for k in range(meta.num_row_groups):
         for c in range(meta.num_columns):
             col = meta.row_group(k).column(c)
-            assert col.compression == "SNAPPY", (k, col.path_in_schema)
+            assert col.compression == "UNCOMPRESSED", (k, col.path_in_schema)
             assert col.has_dictionary_page and {"RLE_DICTIONARY", "PLAIN_DICTIONARY"} & set(col.encodings), \
                 (k, col.path_in_schema, col.encodings)
     assert pl.read_parquet(path).equals(frame)
+
+
+def test_columns_without_nulls_are_required_and_missing_measures_are_nan(tmp_path):
+    """A required Parquet field has no definition levels (max level 0). Measures (height, a
+    whole-number item, a float32 item) lose their nulls to NaN — whole numbers as Float64, float32
+    kept; a key column with a null and a text column keep theirs."""
+    import pyarrow.parquet as pq
+
+    frame = pl.DataFrame({"county": [410101, None, 410103, 410101], "grade": [1, 2, 3, 4],
+                          "height_cm": [120.5, None, 131.0, 140.2],
+                          "vital_capacity": pl.Series([900, None, 1500, 2**60 + 1], dtype=pl.Int64),
+                          "run_50m": pl.Series([9.1, None, 10.2, 8.8], dtype=pl.Float32),
+                          "note": ["a", None, "c", "d"]})
+    path = write_census_parquet(frame, tmp_path / "c.parquet")
+    schema = pq.ParquetFile(path).schema
+    levels = {schema.column(k).name: schema.column(k).max_definition_level for k in range(len(schema))}
+    assert levels == {"county": 1, "grade": 0, "height_cm": 0, "vital_capacity": 0, "run_50m": 0, "note": 1}
+    back = pl.read_parquet(path)
+    assert back.schema == {"county": pl.Int64, "grade": pl.Int64, "height_cm": pl.Float64,
+                           "vital_capacity": pl.Float64, "run_50m": pl.Float32, "note": pl.String}
+    nan = float("nan")
+    assert back["county"].to_list() == [410101, None, 410103, 410101] and back["note"].to_list() == ["a", None, "c", "d"]
+    np.testing.assert_array_equal(back["height_cm"].to_numpy(), [120.5, nan, 131.0, 140.2])
+    np.testing.assert_array_equal(back["vital_capacity"].to_numpy(), [900.0, nan, 1500.0, 2.0**60])
+    np.testing.assert_array_equal(back["run_50m"].to_numpy(), np.array([9.1, nan, 10.2, 8.8], np.float32))
 
 
 def test_a_census_file_holds_2_17_records_a_row_group_by_default(tmp_path):
