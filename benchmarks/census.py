@@ -6,8 +6,9 @@
 The same records (in random county, grade and sex order: every record's group and score tables
 are a cache miss away from the last one's) are written twice:
 
-* the census layout, :func:`junheng.io.write_census_parquet` (dictionary-encoded columns, snappy,
-  row groups of 2^17) — the file the figures are judged on;
+* the census layout, :func:`junheng.io.write_census_parquet` (dictionary-encoded columns, pages
+  not compressed, required fields — a missing measure is NaN —, row groups of 2^17) — the file the
+  figures are judged on;
 * Polars' default writer (zstd, floats stored plain), row groups of 2^17 — what ``write_table``
   and most tools write; the local engine is timed on it too.
 
