@@ -116,42 +116,48 @@ def _clock(t: dt.datetime) -> str:
     return t.strftime("%H:%M:%S")
 
 
-def _span(seconds: float) -> str:
+def _span(seconds: float) -> tuple[str, str]:
     m, s = divmod(round(seconds), 60)
-    return f"{m} 分 {s} 秒 / {m} min {s} s" if m else f"{s} 秒 / {s} s"
+    return (f"{m} 分 {s} 秒", f"{m} min {s} s") if m else (f"{s} 秒", f"{s} s")
 
 
 def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int = 3) -> list[dict]:
     """One flag per pupil from :func:`late_answers`' rows (``FORENSIC_FLAG_SCHEMA`` fields, kind
     ``backdated``): serious when the in-contact rule caught an answer, else a warning; ``statistic``
-    the longest lateness in seconds; ``detail`` the count and the first ``examples`` answers of each
-    rule with clock times."""
+    the longest lateness in seconds; ``detail`` ("中文 / English") the count and the first
+    ``examples`` answers of each rule with clock times."""
     out = []
+    bound_zh, bound_en = _span(stop_bound_s)
     for (pid,), rows in late.sort("person_id", "at").group_by("person_id", maintain_order=True):
-        parts = []
-        contact = rows.filter(pl.col("rule") == "contact")
-        if contact.height:
-            ex = "；".join(
-                f"{r['item_id']} 标记于 {_clock(r['at'])}、{_clock(r['received_at'])} 到达（其间 {_clock(r['evidence_at'])} "
-                f"已收到该页面{'较晚的作答' if r['evidence'] == 'answer' else '的心跳'}） / {r['item_id']} stamped "
-                f"{_clock(r['at'])}, arrived {_clock(r['received_at'])}, though the page's "
-                f"{'later answer' if r['evidence'] == 'answer' else 'heartbeat'} reached the server at {_clock(r['evidence_at'])}"
-                for r in contact.head(examples).iter_rows(named=True))
-            parts.append(f"{contact.height} 个作答在页面联网期间迟到 / {contact.height} answers arrived late while the "
-                         f"page was online: {ex}")
+        zh, en = [], []
+        contact = rows.filter(pl.col("rule") == "contact").head(examples)
+        n_contact = rows.filter(pl.col("rule") == "contact").height
+        if n_contact:
+            ex = contact.iter_rows(named=True)
+            pairs = [(f"{r['item_id']} 标记于 {_clock(r['at'])}、{_clock(r['received_at'])} 到达（其间 "
+                      f"{_clock(r['evidence_at'])} 已收到该页面{'较晚的作答' if r['evidence'] == 'answer' else '的心跳'}）",
+                      f"{r['item_id']} stamped {_clock(r['at'])}, arrived {_clock(r['received_at'])}, though the page's "
+                      f"{'later answer' if r['evidence'] == 'answer' else 'heartbeat'} reached the server at "
+                      f"{_clock(r['evidence_at'])}") for r in ex]
+            zh.append(f"{n_contact} 个作答在页面联网期间迟到：" + "；".join(p[0] for p in pairs))
+            en.append(f"{n_contact} answer(s) arrived late while the page was online: " + "; ".join(p[1] for p in pairs))
         stop = rows.filter(pl.col("rule") == "stop")
         if stop.height:
-            ex = "；".join(
-                f"{r['item_id']} 标记于{STOP_NAMES[r['evidence']][0]} {_clock(r['evidence_at'])} 之前，"
-                f"{_clock(r['received_at'])} 到达（晚 {_span((r['received_at'] - r['evidence_at']).total_seconds())}）"
-                f" / {r['item_id']} stamped before the {STOP_NAMES[r['evidence']][1]} at {_clock(r['evidence_at'])}, "
-                f"arrived {_clock(r['received_at'])}"
-                for r in stop.head(examples).iter_rows(named=True))
-            parts.append(f"{stop.height} 个作答在暂停或时间到之后超过 {_span(stop_bound_s)} 才到达 / {stop.height} answers "
-                         f"arrived more than {round(stop_bound_s)} s after the pause or time-up they are stamped before: {ex}")
+            pairs = []
+            for r in stop.head(examples).iter_rows(named=True):
+                after_zh, after_en = _span((r["received_at"] - r["evidence_at"]).total_seconds())
+                name_zh, name_en = STOP_NAMES[r["evidence"]]
+                pairs.append((f"{r['item_id']} 标记于{name_zh} {_clock(r['evidence_at'])} 之前，{_clock(r['received_at'])} "
+                              f"到达（晚 {after_zh}）",
+                              f"{r['item_id']} stamped before the {name_en} at {_clock(r['evidence_at'])}, arrived "
+                              f"{_clock(r['received_at'])} ({after_en} after it)"))
+            zh.append(f"{stop.height} 个作答在暂停、终止或时间到之后超过 {bound_zh} 才到达：" + "；".join(p[0] for p in pairs))
+            en.append(f"{stop.height} answer(s) arrived more than {bound_en} after the pause, termination or time-up "
+                      "they are stamped before: " + "; ".join(p[1] for p in pairs))
         out.append({"kind": "backdated", "person_id": pid, "other_id": None, "room": None,
-                    "severity": "serious" if contact.height else "warning", "score": 1.0 if contact.height else 0.5,
-                    "statistic": float(rows["late_s"].max()), "p_value": None, "detail": "\n".join(parts)})
+                    "severity": "serious" if n_contact else "warning", "score": 1.0 if n_contact else 0.5,
+                    "statistic": float(rows["late_s"].max()), "p_value": None,
+                    "detail": "。".join(zh) + " / " + ". ".join(en)})
     return out
 
 

@@ -20,7 +20,8 @@ def forensic_inputs(session: TestSession) -> dict:
     pupils: then no IRT statistic), ``seating`` (the session's printed seating plan,
     ``testsites.services.session_seating``), ``events`` (every answer the browser sent: ``at`` its
     time given, else received) and ``starts`` (each attempt's start); ``changes`` from the events and
-    from the erasures on the session's answer sheets (:func:`paper_changes`)."""
+    from the erasures on the session's answer sheets (:func:`paper_changes`); ``arrivals``,
+    ``contacts`` and ``stops`` (:func:`arrival_inputs`)."""
     from junheng.irt import calibrate
     from junheng.supervision import changes_from_events
     from junheng_web.assessment.models import Item
@@ -67,7 +68,41 @@ def forensic_inputs(session: TestSession) -> dict:
                if c is not None and c.height]
     return {"responses": responses, "key": key, "items": items, "seating": seating,
             "events": events if events.height else None, "starts": starts,
-            "changes": pl.concat(changes) if changes else None}
+            "changes": pl.concat(changes) if changes else None, **arrival_inputs(session)}
+
+
+def arrival_inputs(session: TestSession) -> dict:
+    """The backdated-answers rule's inputs of ``session`` (``junheng.supervision.arrivals``), times in
+    the platform's zone (the flags name clock times): ``arrivals`` — every browser answer's stamp
+    (``client_at``) and arrival (``received_at``; a paper sheet's answers have no stamp and are left
+    out), by page (``lease``); ``contacts`` — the pages' heartbeat spans (``delivery.models.PageContact``);
+    ``stops`` — each attempt's pauses, termination and time-up (its end or its submission)."""
+    from django.conf import settings
+
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.models import Answer, Attempt, PageContact
+    from junheng_web.delivery.services import time_up
+
+    tz = settings.TIME_ZONE
+    local = pl.Datetime("us", tz)
+    attempts = list(Attempt.objects.filter(session=session).select_related("session"))
+    rows = list(Answer.objects.filter(attempt__session=session, client_at__isnull=False)
+                .values_list("attempt__student_id", "lease", "item__item_id", "client_at", "received_at"))
+    arrivals = pl.DataFrame(rows, schema={"person_id": pl.String, "lease": pl.Int64, "item_id": pl.String,
+                                          "at": pl.Datetime("us", "UTC"), "received_at": pl.Datetime("us", "UTC")},
+                            orient="row").with_columns(pl.col("at", "received_at").cast(local))
+    contacts = pl.DataFrame(list(PageContact.objects.filter(attempt__session=session)
+                                 .values_list("attempt__student_id", "lease", "first_at", "last_at", "gap_s")),
+                            schema={"person_id": pl.String, "lease": pl.Int64, "first_at": pl.Datetime("us", "UTC"),
+                                    "last_at": pl.Datetime("us", "UTC"), "gap_s": pl.Float64}, orient="row")
+    stops = []
+    for a in attempts:
+        win = proctor.window(session, a.student_id)
+        stops += [(a.student_id, s.start, "terminate" if s.reason == "terminated" else "pause") for s in win.stops]
+        stops.append((a.student_id, time_up(a, win=win), "time_up"))
+    stops = pl.DataFrame(stops, schema={"person_id": pl.String, "at": pl.Datetime("us", "UTC"), "what": pl.String},
+                         orient="row")
+    return {"arrivals": arrivals if arrivals.height else None, "contacts": contacts, "stops": stops}
 
 
 def paper_changes(session: TestSession) -> pl.DataFrame | None:

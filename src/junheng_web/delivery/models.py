@@ -8,7 +8,11 @@ change with the highest ``(lease, seq)``: every load of the test page opens a ne
 computer swap, a reload), so a change from an earlier page never overrides one from a later page,
 whatever its sequence number or arrival time; within one page the browser's ``seq`` orders the
 changes.  Each change carries the time it was made (``client_at``, the browser's clock corrected
-to the server's), which decides whether it was given before time-up (``delivery.services``).
+to the server's), which decides whether it was given before time-up (``delivery.services``), and
+the time it reached the server (``received_at``: a test site's change keeps its node's).  An
+answer may arrive long after it was given (the page queues answers offline); ``PageContact``
+records when each page was evidently online, so the response forensics can tell an outage from
+a backdated answer (``junheng.supervision.arrivals``).
 """
 
 from __future__ import annotations
@@ -87,6 +91,24 @@ class Lease(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["attempt", "number"], name="delivery_lease_unique")]
+
+
+class PageContact(models.Model):
+    """A span of one page's idle heartbeats (``/test/status/``): the page (attempt and lease) asked
+    at ``first_at``, …, ``last_at`` by the server's clock, never more than ``gap_s`` apart, each
+    within ``delivery.services.PROMPT_S`` of the time the page stamped on it (a request held up by a
+    failing link is not counted).  The page asks only with an empty queue, so every answer it gave
+    before a heartbeat had reached the server by then: the evidence of the backdated-answers rule."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="contacts")
+    lease = models.PositiveIntegerField("设备租约")
+    first_at = models.DateTimeField("首次联系")
+    last_at = models.DateTimeField("最近联系")
+    beats = models.PositiveIntegerField("次数", default=1)
+    gap_s = models.FloatField("最大间隔（秒）")
+
+    class Meta:
+        indexes = [models.Index(fields=["attempt", "lease", "last_at"], name="delivery_contact_page")]
 
 
 class CodeFailure(models.Model):

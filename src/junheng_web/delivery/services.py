@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 import polars as pl
+from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, F, Max
 from django.db.models.functions import Cast
@@ -48,7 +49,7 @@ from junheng_web.assessment.models import (
     Item,
 )
 from junheng_web.delivery import proctor
-from junheng_web.delivery.models import Answer, Attempt, Lease
+from junheng_web.delivery.models import Answer, Attempt, Lease, PageContact
 from junheng_web.testsites.models import LoginCode, TestSession
 from junheng_web.testsites.services import code_lookup, code_salt, normalise_code
 
@@ -362,8 +363,11 @@ def store_changes(attempt: Attempt, changes: list[Change], *, now: dt.datetime, 
     """The queue's rule for any answers (the test's, the questionnaire's): each change is taken
     when given (bounded by ``now``) between ``opened`` and ``end``, on the newest page or before a
     newer page opened, and not while ``stopped(at)`` names a hold; ``make(change, at)`` builds its
-    row of ``model``.  UUIDs already stored are skipped (a replay is a no-op); a UUID of another
-    attempt refuses the batch."""
+    row of ``model``, stored with ``received_at = now`` (its arrival).  UUIDs already stored are
+    skipped (a replay is a no-op, its first arrival kept); a UUID of another attempt refuses the
+    batch.  Late arrival is taken, not refused (the page queues answers offline); the response
+    forensics flag answers that arrived long after their stamps while the page was online
+    (``junheng.supervision.arrivals``, with :func:`record_contact`'s heartbeats)."""
     # the times newer pages opened matter only for changes of an older page (the usual batch has none)
     older = any(c.lease < attempt.lease for c in changes)
     leases = dict(Lease.objects.filter(attempt=attempt).values_list("number", "started_at")) if older else {}
@@ -376,7 +380,9 @@ def store_changes(attempt: Attempt, changes: list[Change], *, now: dt.datetime, 
         if reason:
             refused[str(c.id)] = reason
         else:
-            keep.append(make(c, at))
+            row = make(c, at)
+            row.received_at = now  # its arrival, beside its stamp: the backdated-answers rule compares them
+            keep.append(row)
     ids = [c.id for c in changes]
     with transaction.atomic():
         model.objects.bulk_create(keep, ignore_conflicts=True)
@@ -388,6 +394,38 @@ def store_changes(attempt: Attempt, changes: list[Change], *, now: dt.datetime, 
     return Recorded([str(i) for i in ids if i in stored_ids], {k: v for k, v in refused.items()
                                                                 if uuid.UUID(k) not in stored_ids}, now > end,
                     end, state)
+
+
+PROMPT_S = 5.0  # a heartbeat counts when it arrives within this of the time the page stamped on it
+
+
+def contact_gap_s() -> float:
+    """Heartbeats at most this far apart are one span: 2.5 poll periods (the page skips a poll while
+    it sends answers)."""
+    return 2.5 * float(getattr(settings, "JUNHENG_PUPIL_POLL_SECONDS", 10))
+
+
+def record_contact(attempt: Attempt, lease: int, stamp_ms, now: dt.datetime | None = None) -> bool:
+    """Record an idle page's heartbeat (``/test/status/?lease=n&at=ms``; ``at`` the page's stamp by
+    the server's clock) when it arrived within ``PROMPT_S`` of its stamp: the newest span of the
+    page (attempt, ``lease``) ending within :func:`contact_gap_s` is extended, else a span starts.
+    Returns whether it counted (a missing or stale stamp does not: a request held up by a failing
+    link proves nothing about when the page was online)."""
+    now = now or timezone.now()
+    try:
+        stamp = int(stamp_ms)
+    except (TypeError, ValueError):
+        return False
+    if not (EARLIEST <= stamp <= LATEST) or abs(now.timestamp() * 1000 - stamp) > PROMPT_S * 1000 or lease < 1:
+        return False
+    gap = contact_gap_s()
+    page = PageContact.objects.filter(attempt=attempt, lease=lease)
+    newest = page.filter(last_at__gte=now - dt.timedelta(seconds=gap), last_at__lte=now).order_by("-last_at").first()
+    if newest is not None and newest.gap_s == gap:
+        page.filter(pk=newest.pk).update(last_at=now, beats=F("beats") + 1)
+    else:
+        PageContact.objects.create(attempt=attempt, lease=lease, first_at=now, last_at=now, gap_s=gap)
+    return True
 
 
 def submit(attempt: Attempt, now: dt.datetime | None = None) -> Attempt:

@@ -300,11 +300,12 @@ def questionnaire_submit(request: HttpRequest) -> JsonResponse:
 @pupil_page
 @require_http_methods(["GET"])
 def status(request: HttpRequest) -> JsonResponse:
-    """/test/status/?lease=n: the light question an idle test page asks every few seconds — is the
+    """/test/status/?lease=n&at=ms: the light question an idle test page asks every few seconds — is the
     proctor holding me (``hold``: "" running, "paused", "terminated"), when is my time up now
     (``ends_at``, moved by pauses and extra time), is time up (``closed``), has a newer page of my
-    attempt opened (``moved``).  Only the pupil's own signed attempt cookie reaches it; nothing is
-    written (no lease is opened)."""
+    attempt opened (``moved``).  Only the pupil's own signed attempt cookie reaches it; no lease is
+    opened — the only write is the page's heartbeat before time-up (``at``: the page's stamp,
+    ``services.record_contact``), the evidence of the backdated-answers rule."""
     attempt = _attempt(request)
     if attempt is None:
         return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
@@ -315,6 +316,8 @@ def status(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     win = proctor.window(attempt.session, attempt.student_id, now)
     end = services.time_up(attempt, now, win)
+    if now <= end:  # the page's heartbeat, while it may still answer (evidence of contact, not of answers)
+        services.record_contact(attempt, page, request.GET.get("at"), now)
     return JsonResponse({"hold": win.state, "ends_at": end.isoformat(), "closed": now > end,
                          "moved": page < attempt.lease, "now": now.isoformat()})
 

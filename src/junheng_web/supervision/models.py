@@ -43,12 +43,15 @@ KIND_LABELS = {
     "timing_misfit": _("作答时间异常"),
     "same_timing": _("相邻考生作答节奏一致"),
     "answer_changes": _("改错为对过多"),
+    # backdated answers (junheng.supervision.arrivals): arrived long after their stamps while the page was online
+    "backdated": _("作答迟于标记时间到达"),
     # one pupil, two channels (junheng_web.omr): answers in the browser and on a paper sheet
     "two_channels": _("同一学生既有在线作答又有答题卡"),
 }
 CLOCK_KIND = "clock"  # services.store_recording: the file declares a time the session cannot have
 UPLOAD_KINDS = (CLOCK_KIND,)  # facts of the upload, not of an analysis: re-analysis keeps them
-FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes")
+FORENSIC_KINDS = ("copying", "identical_incorrect", "rapid", "timing_misfit", "same_timing", "answer_changes",
+                  "backdated")
 CHANNEL_KIND = "two_channels"
 CHANNELS = {"browser": _("在线作答"), "paper": _("答题卡")}
 

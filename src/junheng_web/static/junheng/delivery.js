@@ -14,7 +14,9 @@
  *
  * The page follows the proctor: every answers reply, and a light GET of /test/status/ while the
  * queue is idle (every `poll_ms`), carries the proctor's hold on this pupil ("" running, "paused",
- * "terminated") and the end as it is now (pauses and extra time move it).  While held the inputs
+ * "terminated") and the end as it is now (pauses and extra time move it).  The poll is also the
+ * page's heartbeat (stamped `at`): sent only with an empty queue, it tells the server the page was
+ * online with nothing unsent — the response forensics' evidence against backdated answers.  While held the inputs
  * and 交卷 are disabled, a banner says why and the countdown stands still; the end the server names
  * replaces the page's own (extra time moves the timer).  An answer the server refused because it
  * was given during a hold (in the moment before the page heard of it) is parked in the stored
@@ -210,7 +212,8 @@
   function poll() {  // the idle page asks whether the proctor has paused, resumed or given extra time
     if (!data.status_url || polling || inflight || closed || state.queue.length) return;
     polling = true;
-    fetch(data.status_url + "?lease=" + data.lease, { credentials: "same-origin", cache: "no-store" })
+    // at: the heartbeat's stamp — the server counts it as this page's contact only when it arrives promptly
+    fetch(data.status_url + "?lease=" + data.lease + "&at=" + Math.round(serverNow()), { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { polling = false; if (body) follow(body); })
       .catch(function () { polling = false; });

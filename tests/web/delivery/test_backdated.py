@@ -1,0 +1,152 @@
+"""Backdated answers on the platform: every stored answer keeps its arrival beside its stamp (the
+test's and the questionnaire's, one rule), the idle page's heartbeats are recorded as contact spans
+only when prompt, and the response forensics turn a crafted late answer — sent while the page was
+online, or long after time-up — into a ``backdated`` flag in the reviewers' queue, with clock
+times, for the reviewers of the session's county only; an honest outage's late answers are not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.web.delivery.conftest import CODE_A0, CODE_A4
+
+pytestmark = pytest.mark.django_db
+
+
+def _ch(item, raw, seq, at=None, lease=0):
+    from junheng_web.delivery.services import Change
+
+    return Change(uuid.uuid4(), item, raw, seq, at, lease)
+
+
+def test_every_stored_answer_keeps_its_arrival_beside_its_stamp(dw):
+    from junheng.synth import student_questionnaire
+    from junheng_web.delivery.models import Answer, QuestionnaireAnswer
+    from junheng_web.delivery.services import record_answers, sign_in, store_changes
+    from junheng_web.questionnaires.services import define
+
+    a = sign_in(CODE_A0)
+    given, arrived = timezone.now() - dt.timedelta(minutes=3), timezone.now() + dt.timedelta(seconds=7)
+    late = _ch("I1", "B", 1, at=given)
+    record_answers(a, [late], now=arrived)
+    row = Answer.objects.get(id=late.id)
+    assert (row.client_at, row.received_at) == (given, arrived)
+    record_answers(a, [late], now=arrived + dt.timedelta(minutes=5))  # a replay keeps the first arrival
+    assert Answer.objects.get(id=late.id).received_at == arrived
+    # the questionnaire's answers go through the same rule
+    q, _ = define(dw.cycle, student_questionnaire().to_json())
+    qa = _ch("Q01", "1", 1, at=given)
+    store_changes(a, [qa], now=arrived, end=arrived + dt.timedelta(hours=1), opened=given - dt.timedelta(hours=1),
+                  model=QuestionnaireAnswer,
+                  make=lambda c, at: QuestionnaireAnswer(id=c.id, attempt=a, questionnaire=q, item=c.item_id, raw=c.raw,
+                                                         seq=c.seq, lease=c.lease, client_at=at))
+    row = QuestionnaireAnswer.objects.get(id=qa.id)
+    assert (row.client_at, row.received_at) == (given, arrived)
+
+
+def _signed_in(code: str) -> tuple[Client, dict]:
+    c = Client()
+    assert c.post("/test/", {"code": code}).status_code == 302
+    page = c.get("/test/take/").content.decode()
+    return c, json.loads(re.search(r'<script id="delivery-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+
+
+def test_a_prompt_heartbeat_is_a_contact_and_heartbeats_merge_into_spans(dw, settings):
+    from junheng_web.delivery.models import Attempt, PageContact
+    from junheng_web.delivery.services import record_contact
+
+    settings.JUNHENG_PUPIL_POLL_SECONDS = 10
+    c, data = _signed_in(CODE_A0)
+    now_ms = int(timezone.now().timestamp() * 1000)
+    assert c.get(f"/test/status/?lease={data['lease']}&at={now_ms}").status_code == 200
+    span = PageContact.objects.get()
+    assert (span.lease, span.beats, span.gap_s) == (data["lease"], 1, 25.0)
+    # no stamp, a stale one (a request held by a failing link) or nonsense: answered, not counted
+    for at in ("", str(now_ms - 60_000), "soon"):
+        assert c.get(f"/test/status/?lease={data['lease']}&at={at}").status_code == 200
+    assert PageContact.objects.get().beats == 1
+    a = Attempt.objects.get(pk=data["attempt"])
+    t0 = span.first_at
+    ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
+    assert record_contact(a, data["lease"], ms(t0 + dt.timedelta(seconds=20)), now=t0 + dt.timedelta(seconds=20))
+    assert record_contact(a, data["lease"], ms(t0 + dt.timedelta(seconds=44)), now=t0 + dt.timedelta(seconds=44))
+    assert PageContact.objects.count() == 1 and PageContact.objects.get().last_at == t0 + dt.timedelta(seconds=44)
+    # more than 25 s of silence (an outage): a new span; another page of the attempt: its own span
+    assert record_contact(a, data["lease"], ms(t0 + dt.timedelta(seconds=80)), now=t0 + dt.timedelta(seconds=80))
+    assert record_contact(a, data["lease"] + 1, ms(t0 + dt.timedelta(seconds=81)), now=t0 + dt.timedelta(seconds=81))
+    spans = list(PageContact.objects.order_by("lease", "first_at").values_list("lease", "beats"))
+    assert spans == [(data["lease"], 3), (data["lease"], 1), (data["lease"] + 1, 1)]
+
+
+def test_a_crafted_late_answer_is_flagged_with_clock_times_for_the_countys_reviewers_only(client, dw, settings):
+    """A0's page is online (heartbeats at 10:05–10:20) and at 10:30 a request stamps I2 at 10:00:
+    the in-contact rule.  A4 loses the network from 10:00 to 10:30 (no heartbeat, the queue drains
+    in order at 10:30): late, but no flag.  Times are Beijing's."""
+    from junheng_web.cycles.forensics import arrival_inputs, session_forensics
+    from junheng_web.delivery.models import Answer, Attempt, PageContact
+    from junheng_web.delivery.services import sign_in
+    from junheng_web.supervision.models import Flag
+    from junheng_web.testsites.models import TestSession
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    session = dw.sessions["A"]
+    ten = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
+    TestSession.objects.filter(pk=session.pk).update(starts_at=ten - dt.timedelta(minutes=10),
+                                                     ends_at=ten + dt.timedelta(minutes=50))
+    items = dw.delivery["items"]
+    for code, heartbeats, rows in (
+            (CODE_A0, True, [("I1", 0, 1), ("I2", 0, 30), ("I4", 15, 15.01)]),  # (item, given, arrived) in minutes
+            (CODE_A4, False, [("I1", 0, 30), ("I2", 5, 30.001), ("I4", 31, 31.01)])):
+        a = sign_in(code, now=ten - dt.timedelta(minutes=5))
+        Attempt.objects.filter(pk=a.pk).update(lease=1)
+        for k, (item, given, arrived) in enumerate(rows, 1):
+            Answer.objects.create(id=uuid.uuid4(), attempt=a, item=items[item], raw="B", seq=k, lease=1,
+                                  client_at=ten + dt.timedelta(minutes=given),
+                                  received_at=ten + dt.timedelta(minutes=arrived))
+        if heartbeats:
+            PageContact.objects.create(attempt=a, lease=1, first_at=ten + dt.timedelta(minutes=5),
+                                       last_at=ten + dt.timedelta(minutes=20), beats=90, gap_s=25)
+    a0, a4 = dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    inputs = arrival_inputs(session)
+    assert inputs["arrivals"].height == 6 and inputs["contacts"].height == 1
+    assert sorted(inputs["stops"].filter(inputs["stops"]["what"] == "time_up")["person_id"]) == sorted([a0, a4])
+    session_forensics(session)
+    flag = Flag.objects.get(kind="backdated")
+    assert (flag.person_id, flag.severity, flag.status) == (a0, "serious", "open")
+    assert "I2 标记于 10:00:00、10:30:00 到达（其间 10:05:00 已收到该页面的心跳）" in flag.detail
+    assert not Flag.objects.filter(kind="backdated", person_id=a4).exists()
+
+    client.force_login(dw.users["rita"])  # county A's reviewer: in the queue, with the clock times
+    assert f'data-flag="{flag.pk}"' in client.get(reverse("review_queue")).content.decode()
+    page = client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).content.decode()
+    assert "10:00:00、10:30:00" in page and "作答迟于标记时间到达" in page and 'id="backdated-rule"' in page
+    client.force_login(dw.users["charlie"])  # county B: neither in the queue nor on the page
+    assert f'data-flag="{flag.pk}"' not in client.get(reverse("review_queue")).content.decode()
+    assert client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).status_code in (403, 404)
+
+
+def test_an_answer_arriving_long_after_time_up_is_a_warning_and_a_short_outage_is_none(dw):
+    from junheng_web.cycles.forensics import session_forensics
+    from junheng_web.delivery.models import Answer
+    from junheng_web.delivery.services import sign_in
+    from junheng_web.supervision.models import Flag
+
+    session = dw.sessions["A"]
+    end = session.ends_at
+    items = dw.delivery["items"]
+    for code, after in ((CODE_A0, dt.timedelta(minutes=25)), (CODE_A4, dt.timedelta(minutes=4))):
+        a = sign_in(code)
+        Answer.objects.create(id=uuid.uuid4(), attempt=a, item=items["I1"], raw="B", seq=1, lease=1,
+                              client_at=end - dt.timedelta(seconds=20), received_at=end + after)
+    session_forensics(session)
+    flags = list(Flag.objects.filter(kind="backdated").values_list("person_id", "severity"))
+    assert flags == [(dw.pupils["A"][0].student_id, "warning")]
+    assert "时间到" in Flag.objects.get(kind="backdated").detail
