@@ -26,7 +26,7 @@ def _share(late, rule: str, n: int, item: str | None = None) -> str:
 
 def main() -> None:
     from junheng.supervision.arrivals import late_answers
-    from junheng.synth.delivery import PageModel, backdate, honest_delivery
+    from junheng.synth import PageModel, backdate, honest_delivery
 
     models = {"default": PageModel(),
               "harsh": PageModel(outage_rate_h=3.0, room_outage_rate_h=1.0, outage_median_s=120.0, outage_log_sd=1.5)}

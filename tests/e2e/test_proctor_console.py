@@ -153,3 +153,8 @@ def test_the_proctor_runs_the_session_from_the_console(console_world, live_serve
     proctor.screenshot(path=str(ARTIFACTS / "proctor-console.png"), full_page=True)
     assert list(ProctorEvent.objects.filter(session=session).order_by("at").values_list("action", flat=True)) == [
         "checkin", "extend", "pause", "resume", "incident", "terminate", "reactivate", "start"]
+    # the idle page's polls are its heartbeats: stamped by the page, prompt, recorded as its contact
+    from junheng_web.delivery.models import PageContact
+
+    beats = list(PageContact.objects.filter(attempt__session=session).values_list("lease", "beats", "first_at", "last_at"))
+    assert beats and all(lease >= 1 for lease, *_ in beats) and sum(b for _, b, *_ in beats) >= 3, beats

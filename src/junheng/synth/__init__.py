@@ -13,12 +13,15 @@ Public API (the modules behind it are private to the package)::
     student_questionnaire, principal_questionnaire,
     synth_responses, synth_principal_responses               questionnaires and answers (questionnaire.py)
     checklist                                                the counties' 督导评估 checklist (checklist.py)
+    honest_delivery, backdate, PageModel                     browser-test sessions as the server sees them:
+                                                             outages, heartbeats, crafted answers (delivery.py)
     area_effects, pupil_means, true_county_means,
     on_reporting_scale, fitness_effect, absent, true_between_shares,
     exemplary_counties, refusing_schools, MEAN_SHIFT                            the synthetic truth (truth.py; MEAN_SHIFT: responses.py)
 """
 
 from junheng.synth.checklist import checklist
+from junheng.synth.delivery import PageModel, backdate, honest_delivery
 from junheng.synth.fitness import fitness_results
 from junheng.synth.province import Province, province
 from junheng.synth.questionnaire import (
@@ -43,16 +46,19 @@ from junheng.synth.write import roster_encodings, write_province
 
 __all__ = [
     "MEAN_SHIFT",
+    "PageModel",
     "Province",
     "SynthTest",
     "absent",
     "area_effects",
+    "backdate",
     "base_year",
     "checklist",
     "current_year",
     "exemplary_counties",
     "fitness_effect",
     "fitness_results",
+    "honest_delivery",
     "principal_questionnaire",
     "on_reporting_scale",
     "province",

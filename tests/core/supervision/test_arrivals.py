@@ -12,7 +12,7 @@ import pytest
 from junheng.exceptions import ParameterError
 from junheng.supervision.arrivals import late_answers, late_flags
 from junheng.supervision.forensics import ForensicsParameters, forensic_flags
-from junheng.synth.delivery import backdate, honest_delivery
+from junheng.synth import backdate, honest_delivery
 
 T = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 UTC = pl.Datetime("us", "UTC")
