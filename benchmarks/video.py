@@ -12,7 +12,16 @@ the set (``JUNHENG_BENCH_ONLY=text``: only the planted rows whose name contains 
 ``JUNHENG_BENCH_NO_SCREEN=1``: the screen rule (a view at another scale in a screen's tones) off).  Prints the
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
+``JUNHENG_BENCH_H264=1``: instead, the replay rows (every planted ``loop``) and the clips without an
+event, each re-encoded as H.264 (libx264 veryfast, CRF 23) with sparse key frames — every 2 s with
+2 B-frames (analysed at 1 and 2 samples/s) and every 1 s without B-frames (2 samples/s) — and
+analysed twice: every group of pictures decoded as far as the sampler's frame skipping allows
+(``frames.TRUNCATE_GROUPS`` off) and only up to its last sample (on).  Prints recall per planted
+row and ``loop`` precision for each, and whether the samples' fingerprints were the same both ways
+(the echo fingerprints of the frames between samples are what truncation drops).
+
     .venv/bin/python benchmarks/run.py video
+    JUNHENG_BENCH_H264=1 .venv/bin/python benchmarks/run.py video
 """
 
 from __future__ import annotations
@@ -92,6 +101,9 @@ def main() -> None:
     only = os.environ.get("JUNHENG_BENCH_ONLY")  # while iterating: the rows whose name contains this
     if only:
         plans = {k: v for k, v in plans.items() if only in k}
+    if os.environ.get("JUNHENG_BENCH_H264"):
+        _h264_table(video, {k: v for k, v in plans.items() if v[0] == "loop"}, params, quiet_params, rng, bool(only))
+        return
     if shutil.which("ffmpeg") and not only:
         plans["gap 60 s"] = ("gap", None)
         plans["talking 15 s (sound track)"] = ("sound", "talk")
@@ -165,6 +177,94 @@ def main() -> None:
         n = sum(len(f) for c, f in found_all if c == name)
         print(f"| (clips with {name}) | {n} flags in {CLIPS} clips | | |")
     print(f"video speed: {seconds:.0f} s of clips analysed in {analysed:.1f} s ({seconds / analysed:.0f}× real time at 96×72)")
+
+
+STREAMS = (("key frame every 2 s, 2 B-frames", 20, 2, 1.0), ("key frame every 2 s, 2 B-frames", 20, 2, 2.0),
+           ("key frame every 1 s, no B-frames", 10, 0, 2.0))  # (name, key interval in frames at 10 fps, B, samples/s)
+
+
+def _h264(clip: Path, out: Path, gop: int, bframes: int) -> Path:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                    "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
+                    "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
+def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> None:
+    """The replay rows and the honest clips as H.264 with sparse key frames, analysed with every
+    group of pictures decoded (as far as the frame skipping allows) and truncated after its last
+    sample (``JUNHENG_BENCH_H264``, module docstring)."""
+    from junheng.supervision import detect_flags, frame_statistics
+    from junheng.supervision import frames as frame_module
+
+    clips = []  # (row, span or None, motion, clip path)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (_, make, *room) in plans.items():
+            for k in range(CLIPS):
+                a = float(rng.integers(18, 30))
+                events = make(a)
+                motion = room[0] if room else "square"
+                path = video.make_clip(Path(tmp) / f"r{len(clips)}.avi", 60, events, seed=100 + k, motion=motion)
+                clips.append((name, (a, events[0][2]), motion, path))
+        for name, events, motion in NEGATIVES if not only else ():
+            for k in range(CLIPS):
+                path = video.make_clip(Path(tmp) / f"n{len(clips)}.avi", 60, events, seed=200 + k, motion=motion)
+                clips.append((name, None, motion, path))
+        found: dict[tuple, list] = {}
+        same: dict[tuple, int] = {}
+        cpu: dict[tuple, float] = {}
+        for label, gop, bframes, fps in STREAMS:
+            for i, (_name, _span, motion, path) in enumerate(clips):
+                mp4 = Path(tmp) / f"{path.stem}-g{gop}b{bframes}.mp4"
+                if not mp4.exists():
+                    _h264(path, mp4, gop, bframes)
+                stats = {}
+                for truncate in (False, True):
+                    frame_module.TRUNCATE_GROUPS = truncate
+                    c0 = time.process_time()
+                    stats[truncate], _ = frame_statistics(mp4, fps)
+                    cpu[(label, fps, truncate)] = cpu.get((label, fps, truncate), 0.0) + time.process_time() - c0
+                    flags = detect_flags(stats[truncate], params if motion == "square" else quiet_params)
+                    found[(label, fps, truncate, i)] = [(r["kind"], r["start_s"], r["end_s"])
+                                                        for r in flags.iter_rows(named=True)]
+                frame_module.TRUNCATE_GROUPS = False
+                a, b = stats[False], stats[True]
+                same[(label, fps)] = same.get((label, fps), 0) + int(
+                    a["t_s"].to_list() == b["t_s"].to_list() and a["fine"].to_list() == b["fine"].to_list())
+    print(f"replay rows on H.264 with sparse key frames: {CLIPS} clips a row of 60 s (96×72, 10 fps), libx264 veryfast "
+          "CRF 23; all decoded / truncated after each group's last sample")
+    print("| planted event | stream | samples/s | clips | recall, all decoded | recall, truncated |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label, _, _, fps in STREAMS:
+        for name in plans:
+            rows = [i for i, c in enumerate(clips) if c[0] == name]
+            hits = [sum(any(f[0] == "loop" and f[1] < clips[i][1][1] and clips[i][1][0] < f[2]
+                            for f in found[(label, fps, tr, i)]) for i in rows) for tr in (False, True)]
+            print(f"| {name} | {label} | {fps:g} | {len(rows)} | {hits[0]}/{len(rows)} | {hits[1]}/{len(rows)} |")
+    print("| stream | samples/s | decoding | `loop` flags | on a planted replay | precision | other flags on "
+          "event-free clips | samples identical | CPU s of this process |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for label, _, _, fps in STREAMS:
+        for tr in (False, True):
+            raised = right = other = 0
+            for i, (_name, span, *_r) in enumerate(clips):
+                for f in found[(label, fps, tr, i)]:
+                    if f[0] == "loop":
+                        raised += 1
+                        right += span is not None and f[1] < span[1] and span[0] < f[2]
+                    elif span is None:
+                        other += 1
+            print(f"| {label} | {fps:g} | {'truncated' if tr else 'all'} | {raised} | {right} | "
+                  f"{right / raised if raised else float('nan'):.2f} | {other} | {same[(label, fps)]}/{len(clips)} | "
+                  f"{cpu[(label, fps, tr)]:.1f} |")
+        for tr in (False, True):
+            for i, (name, span, *_r) in enumerate(clips):
+                for f in found[(label, fps, tr, i)]:
+                    if f[0] == "loop" and not (span is not None and f[1] < span[1] and span[0] < f[2]):
+                        print(f"false `loop` ({label}, {fps:g}/s, {'truncated' if tr else 'all'}): "
+                              f"{f[1]:.1f}–{f[2]:.1f} s in a clip of \"{name}\"")
 
 
 if __name__ == "__main__":

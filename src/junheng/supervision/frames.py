@@ -44,6 +44,9 @@ REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width
 PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
                   "echo_ratio")
 INTERNAL_COLUMNS = ("fine", "reg")
+# H.264 with key frames further apart than the sample period, regularly: each group of pictures is
+# decoded only up to its last sample (and the B-frames' reordering margin), :meth:`_FFmpegSampler.truncation`
+TRUNCATE_GROUPS = False
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
@@ -278,14 +281,49 @@ class _FFmpegSampler:
         probe = _probe(path)
         self.native, self.src_w, self.src_h = probe["fps"], probe["width"], probe["height"]
         self.start, self.packet_times, self.keys = probe["start"], probe["times"], probe["keys"]
-        self.codec = probe["codec"]
+        self.codec, self.reorder = probe["codec"], probe["reorder"]
+        self.decode_times, self.key_at = probe["decode"], probe["key_at"]
         self.total = len(self.packet_times)
         w = min(int(width), self.src_w)
         self.out_w = max(2, w - w % 2)
         self.out_h = max(2, int(round(self.src_h * self.out_w / self.src_w / 2)) * 2)
         ends = np.r_[self.keys, self.packet_times[-1] if self.total else 0.0]
         self.keys_only = len(self.keys) >= 2 and float(np.max(np.diff(ends))) <= period + 1e-6 and self.keys[0] <= 1e-6
+        self.drop = self.truncation() if TRUNCATE_GROUPS else None
         self.frames, self.last_t = 0, -1.0
+
+    def truncation(self) -> str | None:
+        """The packets no sample needs, as the drop expression of FFmpeg's ``noise`` bit-stream filter
+        (run on a stream copy before decoding, :meth:`copy_command`), or None to decode as today.
+
+        Only for H.264 (B-frames skipped, ``-skip_frame bidir``) whose key frames are further apart
+        than the sample period, the first at the start.  In each group of pictures the last sample
+        is the first decoded frame at or after the last multiple of the period before the next key
+        frame (or the file's end): the first packet, in decoding order, at or after that time whose
+        time stamp is the group's latest so far (an I- or P-frame: a B-frame comes after a later
+        P-frame).  The group's packets are kept up to that one plus the stream's reordering depth
+        (``has_b_frames``), counted in decoding order; keeping the same count in every group (the
+        most any group needs) is what the expression can say: a counter in its register 0 (``st``
+        and ``ld`` persist from packet to packet), reset at each key frame.  Not by time stamp:
+        FFmpeg 5.1 hands the filter time stamps in the output container's time base but reports the
+        input's as ``tb`` (NUT: 4× too late on an MP4 of 1/12800)."""
+        keys, p = self.keys, self.period
+        if self.codec != "h264" or self.keys_only or len(self.key_at) < 2 or keys[0] > 1e-6 or self.key_at[0] != 0:
+            return None
+        if float(np.min(np.diff(np.r_[keys, self.packet_times[-1]]))) <= p + 1e-6:
+            return None  # a key frame in some period: little to gain
+        t = self.decode_times
+        bounds = np.r_[self.key_at, len(t)]
+        need = 0
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            group = t[a:b]
+            decoded = group >= np.maximum.accumulate(group)  # I- and P-frames: a B-frame comes after a later P
+            bucket = np.floor(group / p + 1e-6)  # the sample period each frame falls in (as ``select``)
+            last = np.flatnonzero(decoded & (bucket == bucket[decoded].max()))[0]
+            need = max(need, int(last) + self.reorder)
+        if need >= int(np.max(np.diff(bounds[:-1]), initial=0)) - 1:
+            return None  # nothing to drop in any whole group: decode as today
+        return f"st(0,if(key,0,ld(0)+1));gt(ld(0),{need})"
 
     def command(self, echo_fd: int | None = None) -> list[str]:
         import shutil
@@ -299,8 +337,10 @@ class _FFmpegSampler:
         select = (f"select='isnan(prev_selected_t)+gte({bucket % 't'}\\,{bucket % 'prev_selected_t'}+1)'")
         vf = (f"{select},scale={self.out_w}:{self.out_h}:flags=area,format={'bgr24' if self.colour else 'gray'},"
               "showinfo@sample")
-        head = [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-threads", "1",
-                *skip, "-i", media_arg(self.path)]
+        # truncated (``self.drop``): the stream copy without the dropped packets comes in on the pipe
+        source = ["-copyts", *(["-f", "nut", "-i", "pipe:0"] if self.drop else ["-nostdin", "-i", media_arg(self.path)])]
+        head = [shutil.which("ffmpeg") or "ffmpeg", "-hide_banner", "-loglevel", "info", "-threads", "1", *skip,
+                *source]
         raw = ["-fps_mode", "passthrough", "-f", "rawvideo"]
         if echo_fd is None:
             return [*head, "-map", "0:v:0", "-an", "-sn", "-dn", "-filter_threads", "1", "-vf", vf, *raw, "pipe:1"]
@@ -309,9 +349,20 @@ class _FFmpegSampler:
         return [*head, "-filter_complex_threads", "1", "-filter_complex", graph,
                 "-map", "[out]", *raw, "pipe:1", "-map", "[echo]", *raw, f"pipe:{echo_fd}"]
 
+    def copy_command(self) -> list[str]:
+        """The stream copy that drops the packets no sample needs (:meth:`truncation`), to NUT on its
+        standard output: the container's time stamps kept as they are (``-copyts``, ``-avoid_negative_ts
+        disabled``: else the copy would start at 0, not at the file's first time stamp)."""
+        import shutil
+
+        return [shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts",
+                "-i", media_arg(self.path), "-map", "0:v:0", "-c", "copy", "-bsf:v", f"noise=drop='{self.drop}'",
+                "-avoid_negative_ts", "disabled", "-f", "nut", "pipe:1"]
+
     def __iter__(self):
         import queue
         import subprocess
+        import tempfile
         import threading
 
         channels = 3 if self.colour else 1
@@ -319,12 +370,26 @@ class _FFmpegSampler:
         echo_r = echo_w = None
         if self.echo:
             echo_r, echo_w = os.pipe()
+        copy = copy_log = None
         try:
-            proc = subprocess.Popen(self.command(echo_w), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                    pass_fds=(echo_w,) if self.echo else ())
+            if self.drop:
+                copy_log = tempfile.TemporaryFile()  # its errors: a file, so a stream of them never blocks it
+                copy = subprocess.Popen(self.copy_command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=copy_log)
+            proc = subprocess.Popen(self.command(echo_w), stdin=copy.stdout if copy else None, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, bufsize=0, pass_fds=(echo_w,) if self.echo else ())
+        except BaseException:
+            if copy is not None:
+                copy.kill()
+                copy.wait()
+            if copy_log is not None:
+                copy_log.close()
+            raise
         finally:
             if echo_w is not None:
                 os.close(echo_w)
+            if copy is not None:
+                copy.stdout.close()  # the decoder holds it now
         _widen_pipe(proc.stdout, size)
         stamps: queue.Queue = queue.Queue()
         errors: list[str] = []
@@ -377,10 +442,19 @@ class _FFmpegSampler:
                 if proc.poll() is None:
                     proc.kill()
                 proc.wait()
+                if copy is not None:  # it ends when the decoder does (a closed pipe), or is ended
+                    try:
+                        copy.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        copy.kill()
+                        copy.wait()
+                    copy_log.seek(0)
+                    errors[:] = [*errors, *copy_log.read(1 << 16).decode("utf-8", "replace").strip().splitlines()[-2:]]
+                    copy_log.close()
                 reader.join(timeout=5)
                 if echo_reader is not None:
                     echo_reader.join(timeout=5)
-        if self.frames == 0 and proc.returncode not in (0, None):
+        if self.frames == 0 and (proc.returncode not in (0, None) or (copy is not None and copy.returncode != 0)):
             raise InputError([Issue("无法读取视频（格式不受支持或文件已损坏）",
                                     "cannot read the video (unsupported format or damaged file)", file=self.path.name,
                                     value=" / ".join(errors[-2:])[:200])])
@@ -487,9 +561,9 @@ def _probe(path: Path) -> dict:
                             "cannot read the video (unsupported format or damaged file)", file=path.name)])
     exe = shutil.which("ffprobe") or "ffprobe"
     st: dict[str, str] = {}
-    times, keys = array("d"), array("d")  # read line by line, 8 bytes a packet: never the whole listing at once
+    times, keys, key_at = array("d"), array("d"), array("q")  # read line by line, 8 bytes a packet: never the whole listing at once
     proc = subprocess.Popen([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
-                             "stream=codec_name,width,height,avg_frame_rate,r_frame_rate:packet=pts_time,flags",
+                             "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,has_b_frames:packet=pts_time,flags",
                              "-of", "compact", media_arg(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
     with Deadline(proc, PROBE_S, path, "ffprobe"), _closing(proc):  # a hung ffprobe is killed: InputError
@@ -507,6 +581,7 @@ def _probe(path: Path) -> dict:
             times.append(t)
             if "K" in flags:
                 keys.append(t)
+                key_at.append(len(times) - 1)
             if len(times) > MAX_PACKETS:
                 raise InputError([Issue(f"视频的帧数过多（最多 {MAX_PACKETS} 帧）",
                                         f"the video has too many frames (at most {MAX_PACKETS})", file=path.name,
@@ -527,10 +602,16 @@ def _probe(path: Path) -> dict:
             return 0.0
 
     fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
-    times_a = np.sort(np.asarray(times, dtype=np.float64))
+    decode = np.asarray(times, dtype=np.float64)  # in decoding order, as listed
+    times_a = np.sort(decode)
     start = float(times_a[0]) if len(times_a) else 0.0
-    return {"width": width, "height": height, "codec": st.get("codec_name", ""),
+    try:
+        reorder = min(max(int(st.get("has_b_frames") or 0), 0), 16)
+    except ValueError:
+        reorder = 16
+    return {"width": width, "height": height, "codec": st.get("codec_name", ""), "reorder": reorder,
             "fps": fps if 0 < fps < 1000 else 25.0, "start": start, "times": times_a - start,
+            "decode": decode - start, "key_at": np.asarray(key_at, dtype=np.int64),
             "keys": np.sort(np.asarray(keys, dtype=np.float64)) - start}
 
 

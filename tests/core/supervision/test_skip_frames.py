@@ -50,3 +50,59 @@ def test_hevc_samples_with_sparse_key_frames_are_the_fully_decoded_pictures(tmp_
     order = sorted(types)
     off = [float(np.abs(frame.astype(int) - full[order.index(round(t, 3))]).mean()) for t, frame in samples]
     assert max(off) == 0.0, off
+
+
+def _types_and_full(clip, w: int, h: int) -> tuple[dict, list, np.ndarray]:
+    """ffprobe's picture type of every frame by its time (s from the first frame) and ffmpeg's full
+    decoding (every frame, without the de-blocking filter, as the sampler decodes) in time order."""
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "frame=pts_time,pict_type", "-of", "csv=p=0", str(clip)],
+                           capture_output=True, text=True, check=True).stdout.split()
+    rows = [(float(t), kind) for t, kind in (row.split(",")[:2] for row in probe)]
+    start = min(t for t, _ in rows)
+    types = {round(t - start, 3): kind for t, kind in rows}
+    full = subprocess.run(["ffmpeg", "-v", "error", "-skip_loop_filter", "all", "-i", str(clip), "-f", "rawvideo",
+                           "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    return types, sorted(types), np.frombuffer(full, np.uint8).reshape(-1, h, w)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+@pytest.mark.parametrize(("fmt", "rate", "gop", "bframes", "fps"), [
+    ("mpegts", "30000/1001", 60, 3, 1.0),  # key frames 2 s apart, B-frames; MPEG-TS starts at 1.4 s, not 0
+    ("mp4", "25", 25, 0, 2.0),  # key frames 1 s apart, no B-frames, 2 samples/s
+])
+def test_truncated_groups_decode_to_the_very_samples_of_the_full_decoding(tmp_path, monkeypatch, fmt, rate, gop,
+                                                                          bframes, fps):
+    """H.264 with key frames further apart than the sample period, each group of pictures decoded only
+    up to its last sample (``frames.TRUNCATE_GROUPS``: the packets after it dropped from a stream copy
+    before decoding). Oracle: ffprobe's picture types and ffmpeg's full decoding of the same file —
+    the samples are the first I- or P-frame of each sample period (B-frames are not decoded), each
+    the very picture of the full decoding at its time stamp; fewer frames are decoded than without
+    truncation (the echo fingerprints), none of them a B-frame. The MPEG-TS file starts at 1.4 s: the
+    decoder keeps the container's time stamps (``-copyts``; until 7 December 2026 it
+    shifted them to 0 while the sampler subtracted the start again, and the first samples of such a
+    file came 1/fps apart at 0, 0.033, 0.067 s)."""
+    from junheng.supervision import frames
+
+    clip = tmp_path / f"clip.{'ts' if fmt == 'mpegts' else fmt}"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=s=320x240:r={rate}:d=8,noise=alls=8:allf=t", "-c:v", "libx264", "-preset", "veryfast",
+                    "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
+                    "-pix_fmt", "yuv420p", "-f", fmt, str(clip)], check=True)
+    types, order, full = _types_and_full(clip, 320, 240)
+    monkeypatch.setattr(frames, "TRUNCATE_GROUPS", False)
+    whole = frames._FFmpegSampler(clip, 1.0 / fps, 320, colour=False, echo=True)
+    assert whole.drop is None
+    untruncated = [round(t, 3) for t, _ in whole]  # MPEG-TS: true only since the decoder keeps the time stamps
+    monkeypatch.setattr(frames, "TRUNCATE_GROUPS", True)
+    sampler = frames._FFmpegSampler(clip, 1.0 / fps, 320, colour=False, echo=True)
+    assert sampler.drop is not None
+    samples = [(t, frame.copy()) for t, frame in sampler]
+    decoded = [t for t in order if types[t] != "B"]
+    want = [next(t for t in decoded if t >= k / fps - 1e-6) for k in range(int(8 * fps))]
+    assert [round(t, 3) for t, _ in samples] == want == untruncated
+    for t, frame in samples:
+        assert np.array_equal(frame, full[order.index(round(t, 3))]), t
+    echo_times, _ = sampler.echoes()
+    assert all(types[round(t, 3)] != "B" for t in echo_times)
+    assert len(echo_times) < 0.75 * len(whole.echoes()[0])
