@@ -143,7 +143,7 @@ def write_census_parquet(frame: pl.DataFrame, path: str | Path, *, row_group_siz
 
     The other columns' values and types are those of ``frame``. Reading the 18 columns the census
     needs costs about half the CPU of the previous census layout (nullable columns, snappy) and a
-    quarter of Polars' default file, for 15 bytes a record (docs/guide/census.md)."""
+    third of Polars' default file, for 15 bytes a record (docs/guide/census.md)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
