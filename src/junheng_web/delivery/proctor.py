@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from junheng.exceptions import ParameterError
@@ -23,6 +23,7 @@ from junheng_web.testsites.services import session_pupils
 STATES = ("absent", "checked_in", "started", "paused", "terminated", "time_up", "submitted")
 MAX_EXTRA = 240  # minutes of extra time in one grant
 MAX_NOTE = 2000
+LATE_ARRIVAL = dt.timedelta(seconds=60)  # an answer arriving this long after its stamp is shown as late
 
 
 def _events(session, student_id: str | None = None):
@@ -91,13 +92,17 @@ def _room_state(session, now) -> str:
 
 def board(session, now: dt.datetime | None = None) -> dict:
     """The console's live status: the room's state and every pupil of the session (masked) with
-    check-in, state, end, extra time, answers the server has and the last one's arrival."""
+    check-in, state, end, extra time, answers the server has and the last one's arrival, and the
+    answers that arrived more than ``LATE_ARRIVAL`` after their stamps (``late``; the last such
+    arrival ``late_last``): an outage, or answers stamped early — the forensics tell which."""
     now = now or timezone.now()
     events = _events(session)
     pupils = session_pupils(session.site.cycle, session)
+    late = Q(answers__received_at__gt=F("answers__client_at") + LATE_ARRIVAL)
     attempts = {a["student_id"]: a for a in Attempt.objects.filter(session=session)
-                .annotate(n=Count("answers"), last=Max("answers__received_at"))
-                .values("student_id", "started_at", "submitted_at", "n", "last")}
+                .annotate(n=Count("answers"), last=Max("answers__received_at"), late=Count("answers", filter=late),
+                          late_last=Max("answers__received_at", filter=late))
+                .values("student_id", "started_at", "submitted_at", "n", "last", "late", "late_last")}
     rows = []
     for sid, name, booklet in pupils.select("student_id", "name", "booklet").iter_rows():
         w = window(session, sid, now, [e for e in events if e[2] in ("", sid)])
@@ -109,7 +114,8 @@ def board(session, now: dt.datetime | None = None) -> dict:
         rows.append({"key": sid, "student_id": mask_student_id(sid), "name": mask_name(name or ""),
                      "booklet": booklet or "", "state": state, "hold": hold, "checked_in": w.checked_in,
                      "ends_at": w.end, "extra": w.extra_minutes, "started_at": a and a["started_at"],
-                     "submitted_at": a and a["submitted_at"], "changes": a["n"] if a else 0, "last": a and a["last"]})
+                     "submitted_at": a and a["submitted_at"], "changes": a["n"] if a else 0, "last": a and a["last"],
+                     "late": a["late"] if a else 0, "late_last": a and a["late_last"]})
     room = pupil_window(events, student_id="", starts_at=session.starts_at, ends_at=session.ends_at, now=now)
     started = any(e[1] == "start" and e[2] == "" for e in events)
     log = list(ProctorEvent.objects.filter(session=session).order_by("-at")[:200])

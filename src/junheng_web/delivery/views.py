@@ -423,7 +423,9 @@ def session_json(request: HttpRequest, session: int) -> JsonResponse:
     return JsonResponse({"room": status["room"], "counts": {k: sum(r["state"] == k for r in status["rows"])
                                                             for k in proctor.STATES},
                          "rows": [{"key": r["token"], "state": r["state"], "changes": r["changes"],
-                                   "ends_at": r["ends_at"].isoformat()} for r in status["rows"]]})
+                                   "ends_at": r["ends_at"].isoformat(), "late": r["late"],
+                                   "late_last": r["late_last"].isoformat() if r["late_last"] else None}
+                                  for r in status["rows"]]})
 
 
 @login_required

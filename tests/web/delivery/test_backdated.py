@@ -150,3 +150,28 @@ def test_an_answer_arriving_long_after_time_up_is_a_warning_and_a_short_outage_i
     flags = list(Flag.objects.filter(kind="backdated").values_list("person_id", "severity"))
     assert flags == [(dw.pupils["A"][0].student_id, "warning")]
     assert "时间到" in Flag.objects.get(kind="backdated").detail
+
+
+def test_the_proctors_console_shows_answers_that_arrived_late_with_the_clock_time(dw, client, settings):
+    """A0's first answer arrived 5 minutes after its stamp (an outage, or stamped early), the second
+    at once: the console's row says 1 · the late arrival's clock time (Beijing), the JSON too."""
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.models import Answer
+    from junheng_web.delivery.services import sign_in
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    s, items = dw.sessions["A"], dw.delivery["items"]
+    a = sign_in(CODE_A0)
+    ten = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)
+    for k, (item, arrived) in enumerate((("I1", ten + dt.timedelta(minutes=5)), ("I2", ten + dt.timedelta(seconds=2))), 1):
+        Answer.objects.create(id=uuid.uuid4(), attempt=a, item=items[item], raw="B", seq=k, lease=1, client_at=ten,
+                              received_at=arrived)
+    rows = {r["key"]: r for r in proctor.board(s)["rows"]}
+    mine = rows[dw.pupils["A"][0].student_id]
+    assert (mine["changes"], mine["late"], mine["late_last"]) == (2, 1, ten + dt.timedelta(minutes=5))
+    assert rows[dw.pupils["A"][4].student_id]["late"] == 0
+    client.force_login(dw.users["paul"])
+    page = client.get(f"/test/sessions/{s.pk}/").content.decode()
+    assert '<td class="late">1 · 10:05:00</td>' in page and "迟到达的作答" in page
+    live = client.get(f"/test/sessions/{s.pk}/status.json").json()
+    assert sorted((r["late"], r["late_last"]) for r in live["rows"])[-1] == (1, (ten + dt.timedelta(minutes=5)).isoformat())

@@ -27,6 +27,7 @@
         }
         tr.querySelector(".changes").textContent = row.changes;
         tr.querySelector(".ends").textContent = time(row.ends_at);
+        tr.querySelector(".late").textContent = row.late ? row.late + " · " + time(row.late_last) : "";
       }
     } catch (e) {
       // offline for a moment: the next poll tries again
