@@ -21,7 +21,8 @@ an answer early.  Two rules tell such answers from a real outage:
 Inputs (times: timezone-aware datetimes; the flags' clock times are written in their zone):
 
 * ``arrivals`` — ``person_id, lease, item_id, at, received_at``: every stored answer, its stamp and
-  its arrival;
+  its arrival (lease 0 — a change of no known page, from before pages had leases — is left to the
+  after-a-stop rule: answers of two pages could share it);
 * ``contacts`` — ``person_id, lease, first_at, last_at, gap_s``: spans of a page's heartbeats, no two
   heartbeats of a span more than ``gap_s`` apart (a single heartbeat: ``first_at == last_at``);
 * ``stops`` — ``person_id, at, what``: the pupil's pauses, termination and time-up (``what``: pause,
@@ -96,7 +97,7 @@ def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, s
                     (late.dt.total_microseconds() / 1e6).alias("late_s"))
     if a.height:
         c = _check(contacts, "contacts", CONTACTS) if contacts is not None else None
-        hit = _in_contact(a, c, slack)
+        hit = _in_contact(a.filter(pl.col("lease") >= 1), c, slack)  # lease 0: no page known (before leases)
         out.append(base.join(hit, on="row").with_columns(pl.lit("contact").alias("rule")).select(list(LATE_SCHEMA)))
         if stops is not None and stops.height:
             s = _check(stops, "stops", STOPS).rename({"at": "stop_at"})

@@ -57,6 +57,8 @@ def test_a_later_stamped_answer_of_the_same_page_arriving_first_proves_contact()
     ("an honest outage", [("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 10.001), ("p", 1, "I3", 11, 11.001)]),
     # another pupil's answer is no evidence about this page
     ("another pupil", [("p", 1, "I1", 0, 10), ("q", 1, "I2", 5, 5.02)]),
+    # no page known (lease 0, before leases): two pages may share it
+    ("no page", [("p", 0, "I1", 0, 10), ("p", 0, "I2", 5, 5.02)]),
 ])
 def test_no_proof_of_contact(case, rows):
     assert late_answers(answers(*rows)).height == 0, case
