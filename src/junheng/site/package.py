@@ -62,9 +62,9 @@ UNLOCK_GROUPS, UNLOCK_GROUP = 4, 5  # 20 characters: 100 bits
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 # The largest real package, with a 4x margin (docs/guide/delivery.md, "How large a package may
 # be"): a province's biggest test site has 300 pupils (the average is 168,000 / 5,800 = 29; a node
-# is load-tested with 300); its result package holds ~76 kB of JSON a pupil (36 choice changes of
-# <= 277 B, 40 text saves of ~300 B + 100 characters, 90 questionnaire changes of <= 329 B), so
-# 300 x 76 kB = 23 MB, and 4 x 23 MB = 92 MB <= 96 MiB.  A site package is smaller (~2 kB a pupil
+# is load-tested with 300); its result package holds ~78 kB of JSON a pupil (36 choice changes of
+# <= 277 B, 40 text saves of ~300 B + 100 characters, 90 questionnaire changes of <= 329 B, ~10
+# heartbeat spans of <= 203 B), so 300 x 78 kB = 23.4 MB, and 4 x 23.4 MB = 94 MB <= 96 MiB.  A site package is smaller (~2 kB a pupil
 # and the booklets' items).  One limit for the file and for the members unpacked, each and all.
 MAX_PACKAGE = 96 * 2**20
 MAX_MANIFEST = 2**16  # bytes of a manifest (a real one has ~700)

@@ -17,13 +17,14 @@ PostgreSQL refuses), times as ISO 8601 with a UTC offset, a proctor action among
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
 from junheng.exceptions import Issue
-from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer
+from junheng_web.delivery.models import Answer, Attempt, Lease, PageContact, ProctorEvent, QuestionnaireAnswer
 
 MEMBER = "results.json"
 BIGINT = 2**63 - 1
@@ -75,6 +76,8 @@ ID = (_whole(1, BIGINT), "应为正整数编号", "must be a positive whole-numb
 TIME = (_time(), "应为带时区的 ISO 8601 时间", "must be an ISO 8601 time with a UTC offset")
 TIME_OR_NULL = (_time(null=True), "应为空或带时区的 ISO 8601 时间", "must be empty or an ISO 8601 time with a UTC offset")
 TEXT = (_text(), "应为文本（不含 NUL 字符）", "must be text (without NUL)")
+NUMBER = (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1e9,
+          "应为 0–10⁹ 的数", "must be a number 0–10⁹")
 
 
 def _short(model, field: str):
@@ -104,6 +107,8 @@ def _rule(field) -> tuple:
         return _short(field.model, field.name)
     if isinstance(field, models.TextField):
         return TEXT
+    if isinstance(field, models.FloatField):
+        return NUMBER
     raise TypeError(f"no rule for {field.model.__name__}.{field.name} ({type(field).__name__}): add one to _rule")
 
 
@@ -113,7 +118,7 @@ def _rule(field) -> tuple:
 # ``item_id``, not the row's key.
 ITEM = Answer.item.field.related_model
 MODELS = {"attempts": Attempt, "leases": Lease, "answers": Answer, "events": ProctorEvent,
-          "questionnaire_answers": QuestionnaireAnswer}
+          "questionnaire_answers": QuestionnaireAnswer, "contacts": PageContact}
 BY_REFERENCE = {(Answer, "item"): ("item_id", _short(ITEM, "item_id"))}  # key → (the target's field, rule)
 
 

@@ -16,7 +16,8 @@ server certificate and key, issued by the province test CA (``junheng.site.tls``
 at the centre beside the signing key).
 
 A result package holds the site's attempts, page leases, every answer change (UUID, seq, lease,
-client time, arrival), the proctor's events (the log, incidents) and the audit of the node.  The
+client time, arrival), the pages' heartbeat spans (``PageContact``: the evidence of the
+backdated-answers rule), the proctor's events (the log, incidents) and the audit of the node.  The
 centre merges it by UUID: ingesting a package twice, or an older export after a newer one, adds
 nothing; the current answer to an item stays the change with the highest ``(lease, seq)``.
 """
@@ -55,7 +56,15 @@ from junheng.site import (
     write_package,
 )
 from junheng_web.assessment.models import Block, BlockItem, Booklet, BookletAssignment, BookletBlock, Item
-from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer, SiteResult
+from junheng_web.delivery.models import (
+    Answer,
+    Attempt,
+    Lease,
+    PageContact,
+    ProctorEvent,
+    QuestionnaireAnswer,
+    SiteResult,
+)
 from junheng_web.delivery.questionnaire import finish
 from junheng_web.delivery.result_records import (
     MEMBER,
@@ -332,6 +341,8 @@ def export_results(home: Path, out: Path, now: dt.datetime | None = None) -> dic
         "leases": [export_row(lease) for lease in Lease.objects.filter(attempt__in=attempts)],
         "answers": [export_row(a) for a in answers],
         "questionnaire_answers": [export_row(q) for q in QuestionnaireAnswer.objects.filter(attempt__in=attempts)],
+        # the pages' heartbeat spans: the centre's forensics tell an outage from backdated answers by them
+        "contacts": [export_row(c) for c in PageContact.objects.filter(attempt__in=attempts)],
         # the pupils who pressed 完成: the centre compiles their responses the same way
         "questionnaires_done": [[str(a), q] for a, q in _finished(attempts)],
         "events": [export_row(e) for e in ProctorEvent.objects.filter(session__in=sessions)],
@@ -415,6 +426,7 @@ def ingest(blob: bytes | Path, key_path: Path, name: str = "结果数据包 / re
         _merge(Answer, data["answers"], lambda x: {"item_id": items[x["item"]]})
         _merge(QuestionnaireAnswer, data.get("questionnaire_answers", []),
                lambda x: {"questionnaire_id": x["questionnaire"], "item": x["item"]})
+        _merge_contacts(data.get("contacts", []))
         ProctorEvent.objects.bulk_create([ProctorEvent(id=uuid.UUID(e["id"]), session_id=e["session"],
                                                        student_id=e["student_id"], action=e["action"],
                                                        minutes=e["minutes"], note=e["note"], by=e["by"],
@@ -490,7 +502,8 @@ def _own_attempts_only(data: dict, sessions: set[int], site_code: str, name: str
     already has must be of this site's sessions — else another site's (or the centre's) attempts
     could be written to through this package."""
     ids = {uuid.UUID(str(a["id"])) for a in data["attempts"]}
-    refs = ({str(x["attempt"]) for key in ("answers", "leases", "questionnaire_answers") for x in data.get(key, [])}
+    refs = ({str(x["attempt"]) for key in ("answers", "leases", "questionnaire_answers", "contacts")
+             for x in data.get(key, [])}
             | {str(a) for a, _ in data.get("questionnaires_done", [])})
     stray = sorted(r for r in refs if uuid.UUID(r) not in ids)
     if stray:
@@ -512,6 +525,29 @@ def _merge(model, rows: list[dict], fields) -> None:
                                      lease=x["lease"], client_at=_time(x["client_at"]),
                                      received_at=_time(x["received_at"]), **fields(x))
                                for i, x in zip(ids, rows) if i not in known], ignore_conflicts=True, batch_size=2000)
+
+
+def _merge_contacts(rows: list[dict]) -> None:
+    """The node's heartbeat spans, keyed by (attempt, lease, first heartbeat): a new span is added, a
+    known one keeps the later end and the larger count (a later package of the same node has grown
+    it), so ingesting a package again changes nothing."""
+    if not rows:
+        return
+    known = {(str(c.attempt_id), c.lease, c.first_at): c
+             for c in PageContact.objects.filter(attempt_id__in={uuid.UUID(x["attempt"]) for x in rows})}
+    new, grown = [], []
+    for x in rows:
+        key = (str(uuid.UUID(x["attempt"])), x["lease"], _time(x["first_at"]))
+        old = known.get(key)
+        if old is None:
+            new.append(PageContact(attempt_id=uuid.UUID(x["attempt"]), lease=x["lease"], first_at=key[2],
+                                   last_at=_time(x["last_at"]), beats=x["beats"], gap_s=x["gap_s"]))
+            known[key] = new[-1]
+        elif _time(x["last_at"]) > old.last_at or x["beats"] > old.beats:
+            old.last_at, old.beats = max(old.last_at, _time(x["last_at"])), max(old.beats, x["beats"])
+            grown.append(old)
+    PageContact.objects.bulk_create(new, batch_size=2000)
+    PageContact.objects.bulk_update([c for c in grown if c.pk], ["last_at", "beats"], batch_size=2000)
 
 
 def _counts(sessions) -> dict[str, int]:

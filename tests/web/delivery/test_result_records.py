@@ -102,7 +102,14 @@ def test_the_records_written_are_the_records_checked_one_definition():
     import datetime as dt
 
     from junheng_web.assessment.models import Item
-    from junheng_web.delivery.models import Answer, Attempt, Lease, ProctorEvent, QuestionnaireAnswer
+    from junheng_web.delivery.models import (
+        Answer,
+        Attempt,
+        Lease,
+        PageContact,
+        ProctorEvent,
+        QuestionnaireAnswer,
+    )
     from junheng_web.delivery.result_records import FIELDS, MODELS, check_results, export_row
 
     at = dt.datetime(2026, 5, 10, 1, tzinfo=dt.UTC)
@@ -113,7 +120,8 @@ def test_the_records_written_are_the_records_checked_one_definition():
             "answers": [export_row(ans)],
             "events": [export_row(ProctorEvent(id=uuid.uuid4(), session_id=1, action="pause", minutes=None, at=at))],
             "questionnaire_answers": [export_row(QuestionnaireAnswer(id=uuid.uuid4(), attempt=att, questionnaire_id=3,
-                                                                     item="Q1", raw="2", seq=1, received_at=at))]}
+                                                                     item="Q1", raw="2", seq=1, received_at=at))],
+            "contacts": [export_row(PageContact(attempt=att, lease=1, first_at=at, last_at=at, beats=3, gap_s=25.0))]}
     assert check_results(data, "A.jhresult") == []
     assert data["answers"][0]["item"] == "MA-1" and data["attempts"][0]["id"] == str(att.id)
     assert {k: set(v[0]) for k, v in data.items()} == {k: set(FIELDS[k]) for k in MODELS}

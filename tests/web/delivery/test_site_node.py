@@ -124,6 +124,9 @@ def test_prepare_serve_answer_export_ingest(dw, tmp_path, prepared):
         status, body = pupil.post("/test/answers/", {"lease": data["lease"], "answers": [change]}, _token(take),
                                   as_json=True)
         assert status == 200 and json.loads(body)["ack"] == [answer_id]
+        # the idle page's heartbeat (stamped): recorded on the node, carried to the centre in the package
+        status, _ = pupil.get(f"/test/status/?lease={data['lease']}&at={int(time.time() * 1000)}")
+        assert status == 200
         # the proctor on the node: sign in, open the session's console, report an incident
         proctor = Browser(base, trust)
         _, login = proctor.get("/accounts/login/")
@@ -153,6 +156,9 @@ def test_prepare_serve_answer_export_ingest(dw, tmp_path, prepared):
     again = ingest(result.read_bytes(), key)
     assert again == {"site": dw.sites["A"].code, "again": True, "attempts": 0, "answers": 0, "events": 0}
     assert SiteResult.objects.count() == 1 and Attempt.objects.count() == 1
+    from junheng_web.delivery.models import PageContact
+
+    assert list(PageContact.objects.values_list("attempt_id", "lease", "beats")) == [(answer.attempt_id, data["lease"], 1)]
     # refused: a changed byte, another centre's key
     blob = result.read_bytes()
     for at in (30, len(blob) // 2, len(blob) - 1):

@@ -461,3 +461,44 @@ def test_ingest_refuses_an_attempt_of_a_pupil_the_site_does_not_hold(dw, keys):
         ingest(_result(keys, dw.sites["A"], str(uuid.uuid4()), data), keys, name="A.jhresult")
     assert [(i.column, i.value) for i in got.value.errors] == [("attempts[1].student_id", dw.pupils["B"][0].student_id)]
     assert not Attempt.objects.exists()
+
+
+def test_ingest_merges_the_pages_heartbeat_spans_once_and_grows_them(dw, keys):
+    """The node's heartbeat spans (the backdated-answers rule's evidence) reach the centre: a span is
+    keyed by (attempt, lease, first heartbeat); a later export of the node with the span grown
+    extends it, the same package again or an older one changes nothing; a span of an attempt not in
+    the package refuses it, and a malformed span is named."""
+    from junheng.exceptions import InputError
+    from junheng_web.delivery.models import PageContact
+    from junheng_web.delivery.sitenode import centre_key, ingest
+
+    centre_key(keys)
+    site, pid, att = dw.sites["A"], str(uuid.uuid4()), str(uuid.uuid4())
+    t = dw.sessions["A"].starts_at
+
+    def with_spans(*spans):
+        data = _data(dw, att, [])
+        data["contacts"] = [{"attempt": att, "lease": lease, "first_at": (t + dt.timedelta(seconds=a)).isoformat(),
+                             "last_at": (t + dt.timedelta(seconds=b)).isoformat(), "beats": n, "gap_s": 25.0}
+                            for lease, a, b, n in spans]
+        return data
+
+    early = with_spans((1, 0, 60, 7))
+    late = with_spans((1, 0, 300, 31), (2, 400, 410, 2))
+    ingest(_result(keys, site, pid, early), keys)
+    ingest(_result(keys, site, pid, late), keys)
+    ingest(_result(keys, site, pid, late), keys)
+    ingest(_result(keys, site, pid, early), keys)
+    spans = sorted(PageContact.objects.values_list("lease", "first_at", "last_at", "beats"))
+    assert spans == [(1, t, t + dt.timedelta(seconds=300), 31),
+                     (2, t + dt.timedelta(seconds=400), t + dt.timedelta(seconds=410), 2)]
+    stray = with_spans((1, 0, 60, 7))
+    stray["contacts"][0]["attempt"] = str(uuid.uuid4())
+    with pytest.raises(PackageError, match="不属于本数据包作答"):
+        ingest(_result(keys, site, pid, stray), keys)
+    bad = with_spans((1, 0, 60, 7))
+    bad["contacts"][0]["gap_s"] = "soon"
+    with pytest.raises(InputError) as got:
+        ingest(_result(keys, site, pid, bad), keys, name="A.jhresult")
+    assert [(i.column, i.value) for i in got.value.errors] == [("contacts[1].gap_s", "soon")]
+    assert PageContact.objects.count() == 2
