@@ -19,13 +19,20 @@ run:
   (``people._graph``) at 640 px;
 * the default: the same with the graph quantised to int8 (``people._int8_graph``: static, calibrated
   on drawn faces — never on the photograph judged here) at 768 px, where it finds at least as many
-  small faces as the float graph at 640 px (face table below); int8 at 640 px for comparison;
+  small faces as the float graph at 640 px (face table below), on onnxruntime; the same graph on
+  OpenVINO (``FaceDetector(runtime="openvino")``, not the default) where the ``openvino`` package
+  is installed; int8 at 640 px for comparison;
 * the default at 2 picture samples per second: the detector once per second (``FaceCounter``'s
   default ``period_s=1``), and on every sample (``period_s=0``);
 * no detector at all (a callback that only takes the 768 px frame): what decoding and the picture
   statistics alone cost, the floor under every detector.
 
-The int8 graph is built (or read from the cache) before the clock starts.
+The int8 graph is built (or read from the cache) before the clock starts, and every detector is
+run once on a blank 1280×720 picture before it (OpenVINO compiles its graph for a shape at its first
+picture, ≈ 0.6 CPU s once per recording, as onnxruntime's session is made when the detector is: the
+rows are the cost a minute of a long recording).  The run ends with the detectors alone: CPU
+milliseconds a picture of onnxruntime and OpenVINO on the same 768×448 pictures, alternating picture
+by picture (the machine is shared), and the faces each finds of 24 pasted, by face width.
 
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
 its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it much; the
@@ -41,6 +48,7 @@ import resource
 import subprocess
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 from _tests_module import load  # benchmarks/ is on the path
@@ -86,19 +94,26 @@ def main() -> None:
         print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
         print("|---|---|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
-            for name, decoder, width, fps, every, fold, precision in (
-                    ("old path (OpenCV, every frame, graph as shipped)", "opencv", 640, 1.0, 0.0, False, "float"),
-                    (OLD, "ffmpeg", 640, 1.0, 0.0, True, "float"),
-                    (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8"),
-                    ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8"),
-                    (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8"),
-                    ("int8, 768 px, faces on every sample", "ffmpeg", 768, 2.0, 0.0, True, "int8"),
-                    (NONE, "ffmpeg", 768, 1.0, 0.0, True, None)):
+            for name, decoder, width, fps, every, fold, precision, runtime in (
+                    ("old path (OpenCV, every frame, graph as shipped)", "opencv", 640, 1.0, 0.0, False, "float", "auto"),
+                    (OLD, "ffmpeg", 640, 1.0, 0.0, True, "float", "auto"),
+                    (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
+                    (OV, "ffmpeg", 768, 1.0, 0.0, True, "int8", "openvino"),
+                    ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8", "onnxruntime"),
+                    (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "onnxruntime"),
+                    (OV + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "openvino"),
+                    ("int8, 768 px, faces on every sample", "ffmpeg", 768, 2.0, 0.0, True, "int8", "onnxruntime"),
+                    (NONE, "ffmpeg", 768, 1.0, 0.0, True, None, None)):
+                if runtime == "openvino" and not OPENVINO:
+                    continue
                 if precision is None:
                     counter = _Frames(width)
                 else:
-                    counter = FaceCounter(FaceDetector(input_width=width, threshold=0.4, fold_weights=fold,
-                                                       precision=precision), period_s=every)
+                    detector = FaceDetector(input_width=width, threshold=0.4, fold_weights=fold, precision=precision,
+                                            runtime=runtime)
+                    detector(np.zeros((720, 1280, 3), np.uint8))  # OpenVINO compiles for the shape: not timed
+                    counter = FaceCounter(detector, period_s=every)
+                    name = name.replace("RUNTIME", detector.graph["runtime"])
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
@@ -109,15 +124,56 @@ def main() -> None:
                       f"{seen} |")
         for label in files:
             rate = {(r[1], r[2]): r for r in runs if r[0] == label}
-            new, old, floor = rate[(NEW, 1.0)], rate[(OLD, 1.0)], rate[(NONE, 1.0)]
+            floor = rate[(NONE, 1.0)]
+            new, old = rate[(NEW, 1.0)], rate[(OLD, 1.0)]
+            on_ov = next((r for (n, f), r in rate.items() if n.startswith(OV.split("RUNTIME")[0]) and f == 1.0), None)
             print(f"{label}, 1 sample/s: the default is {new[3] / old[3]:.2f}× the old default's speed (same run); "
                   f"detector {new[4] - floor[4]:.2f} against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
-                  f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)")
+                  f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)"
+                  + (f"; on OpenVINO {on_ov[3] / new[3]:.2f}× the default's speed, detector "
+                     f"{on_ov[4] - floor[4]:.2f} CPU s" if on_ov else ""))
+    _runtimes(frames)
     _smallest_faces(people.face_photo())
 
 
 OLD = "old default (ffmpeg, float, 640 px)"
 NEW = "**default** (ffmpeg, int8, 768 px)"
+OV = "int8, 768 px on RUNTIME"
+OPENVINO = find_spec("openvino") is not None
+
+
+def _runtimes(frames, rounds: int = int(os.environ.get("JUNHENG_BENCH_PICTURES", "100"))) -> None:
+    """The int8 detector alone on each runtime: CPU ms a picture (this process), the benchmark's
+    25 room pictures in turn, shrunk to 768×432 first as ffmpeg hands them over (the rows above),
+    onnxruntime and OpenVINO alternating picture by picture (which goes first alternating too), after
+    3 pictures each of warming up."""
+    import cv2
+    import numpy as np
+
+    from junheng.supervision import FaceDetector
+
+    if not OPENVINO:
+        print("\nOpenVINO is not installed: no runtime comparison")
+        return
+    frames = [cv2.resize(frame, (768, 432), interpolation=cv2.INTER_AREA) for frame in frames]
+    detectors = {name: FaceDetector(precision="int8", runtime=name) for name in ("onnxruntime", "openvino")}
+    spent = {name: [] for name in detectors}
+    for detector in detectors.values():
+        for frame in frames[:3]:
+            detector(frame)
+    for k in range(rounds):
+        for name in (("onnxruntime", "openvino") if k % 2 == 0 else ("openvino", "onnxruntime")):
+            c0 = time.process_time()
+            detectors[name](frames[k % len(frames)])
+            spent[name].append(time.process_time() - c0)
+    ms = {name: 1000 * float(np.mean(t)) for name, t in spent.items()}
+    print(f"\nthe int8 detector alone, {rounds} pictures of 768×432 each, alternating (CPU ms a picture, "
+          f"load average {os.getloadavg()[0]:.1f}):")
+    print("| runtime | CPU ms a picture (mean) | median | speed against onnxruntime |")
+    print("|---|---:|---:|---:|")
+    for name, detector in detectors.items():
+        print(f"| {detector.graph['runtime']} | {ms[name]:.2f} | {1000 * float(np.median(spent[name])):.2f} | "
+              f"{ms['onnxruntime'] / ms[name]:.2f}× |")
 NONE = "no detector (decoding + picture statistics)"
 
 
@@ -167,9 +223,11 @@ def _smallest_faces(face) -> None:
             img[y:y + f.shape[0], x:x + f.shape[1]] = f
         frames.append(img)
     for width in (640, 768):
-        for precision in ("float", "int8"):
-            detector = FaceDetector(input_width=width, threshold=0.4, precision=precision)
-            print(f"| {width} | {precision} | " + " | ".join(str(len(detector(img))) for img in frames) + " |")
+        for precision, runtime in (("float", "onnxruntime"), ("int8", "onnxruntime"), ("int8", "openvino")):
+            if runtime == "openvino" and not OPENVINO:
+                continue
+            detector = FaceDetector(input_width=width, threshold=0.4, precision=precision, runtime=runtime)
+            print(f"| {width} | {precision}, {runtime} | " + " | ".join(str(len(detector(img))) for img in frames) + " |")
 
 if __name__ == "__main__":
     main()

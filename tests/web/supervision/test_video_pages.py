@@ -276,11 +276,14 @@ def test_people_flags_against_the_sessions_pupils(world, tmp_path):
     services.analyse_recording(rec, people_params=PeopleParameters(window_s=0, empty_min_s=5, extra_min_s=5))
     rec.refresh_from_db()
     assert rec.analysis["expected"] == 2 and rec.analysis["people"] == "counted" and rec.analysis["faces_max"] == 5
-    from junheng.supervision import auto_precision  # the graph that ran is on the record
+    from junheng.supervision import auto_precision  # the graph and the runtime that ran are on the record
+    from junheng.supervision.people import auto_runtime
 
     precision, why = auto_precision()
+    runtime = rec.analysis["detector"].pop("runtime")
     assert rec.analysis["detector"] == {"model": "centerface", "precision": precision, "input_width": 768,
                                         "threshold": 0.4, "why": why}
+    assert runtime.split()[0] == auto_runtime(precision) and len(runtime.split()) == 2
     got = [f for f in _flags(world.sessions["A"]) if f[0] in ("empty_seats", "extra_person")]
     assert got == [("extra_person", 0, 8, "warning"), ("empty_seats", 8, 16, "warning")]
 
