@@ -48,6 +48,28 @@ def test_the_database_refuses_a_second_counted_sheet_and_held_ones_are_free(worl
 
 
 @pytest.mark.django_db
+def test_one_counted_sheet_a_subject_and_a_cycle_not_one_in_all(world, b1):
+    """The rule is per (cycle, subject, pupil): the same pupil's 数学 sheet counts beside their 语文 one,
+    and a read sheet with no pupil named (``person_id`` blank) is not bound by it."""
+    from junheng_web.omr.models import Sheet, Upload
+    from junheng_web.testsites.models import TestSession
+
+    a0 = world.pupils["A"][0].student_id
+    first, _held = _sheets(world, a0)
+    a = world.sessions["A"]
+    maths = TestSession.objects.create(site=a.site, subject="数学", room="2", starts_at=a.starts_at,
+                                       ends_at=a.ends_at)
+    up = Upload.objects.create(session=maths, name="maths.pdf", sha256="9" * 64, path="omr/maths.pdf")
+    other = Sheet.objects.create(upload=up, session=maths, name="maths.pdf:1", sha256="3" * 64, status="read",
+                                 booklet="B1", person_id=a0)
+    assert (other.cycle, other.subject) == (first.cycle, "数学")
+    for k in (4, 5):
+        Sheet.objects.create(upload=up, session=maths, name=f"maths.pdf:{k}", sha256=str(k) * 64, status="read",
+                             booklet="B1", person_id="")
+    assert Sheet.objects.filter(person_id=a0, status="read").count() == 2
+
+
+@pytest.mark.django_db
 def test_a_correction_that_loses_the_race_is_refused_not_a_second_counted_sheet(world, b1):
     """``_check_free`` did not see the other sheet (counted after it looked): the database refuses."""
     from junheng.exceptions import ParameterError
