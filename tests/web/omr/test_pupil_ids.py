@@ -102,6 +102,7 @@ def client_media() -> str:
 
 
 def test_re_correction_undo_and_no_second_sheet_for_a_pupil(client, unreadable):
+    from junheng.exceptions import ParameterError
     from junheng_web.delivery.models import Answer, Attempt
     from junheng_web.omr import pupil_ids
     from junheng_web.omr.models import PupilCorrection, Review, Sheet
@@ -127,7 +128,7 @@ def test_re_correction_undo_and_no_second_sheet_for_a_pupil(client, unreadable):
     # a second sheet naming A4 (the same pupil's, rescanned into another room's batch) cannot take A4 too
     other = Sheet.objects.create(upload=sheet.upload, session=sheet.session, name="x.png:1", sha256="e" * 64,
                                  status="held", booklet="B1", answers=dict(sheet.answers))
-    with pytest.raises(Exception, match="already has a counted sheet"):
+    with pytest.raises(ParameterError, match="already has a counted sheet"):
         pupil_ids.correct(other, a4, rita)
     assert counted_sheets(world.cycle, "语文", a4).count() == 1
     # undo twice more: the first correction reverted, the sheet held again with a fresh queue entry
@@ -135,6 +136,37 @@ def test_re_correction_undo_and_no_second_sheet_for_a_pupil(client, unreadable):
     pupil_ids.undo(Sheet.objects.get(pk=sheet.pk), rita)  # back to A4
     assert Sheet.objects.get(pk=sheet.pk).person_id == a4
     assert Review.objects.filter(sheet=sheet, kind="pupil").count() == 1
+
+
+def test_a_held_sheet_given_the_id_it_was_read_with_closes_its_entry_as_confirmed(client, unreadable):
+    """A held sheet whose marks were read as A0 (held for doubt) and given to A0: its 学籍号待核对
+    entry closes as *confirmed* (the reading was right), not *corrected*; given to another pupil it
+    would be corrected (the test above)."""
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import Review, Sheet
+
+    world, a0, _ = unreadable
+    Sheet.objects.update(person_id=a0)  # the id as read, still in doubt
+    pupil_ids.correct(Sheet.objects.get(), a0, world.users["rita"], "核对无误")
+    (entry,) = Review.objects.filter(kind="pupil")
+    assert (entry.status, entry.note, entry.reviewer) == ("confirmed", "核对无误", world.users["rita"])
+    assert (Sheet.objects.get().status, Sheet.objects.get().person_id) == ("read", a0)
+
+
+def test_the_roster_puts_the_pupil_whose_id_agrees_most_with_the_marks_first(unreadable, monkeypatch):
+    """Marks read as A0's id put A0 first (19 of 19 columns agree), as A4's put A4 first — whatever
+    order their masked ids or entries have."""
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import Sheet
+
+    world, a0, _ = unreadable
+    a4 = world.pupils["A"][4].student_id
+    sheet = Sheet.objects.get()
+    for read in (a0, a4):
+        monkeypatch.setattr(pupil_ids, "id_pattern", lambda _sheet, read=read: read)
+        rows = pupil_ids.roster(sheet, world.users["rita"])
+        assert rows[0]["pk"] == _sampled_pk(world, read), rows
+        assert rows[0]["agree"] == rows[0]["of"] == len(read) and rows[1]["agree"] < len(read)
 
 
 def test_undo_of_the_first_correction_holds_the_sheet_again(client, unreadable):
@@ -169,6 +201,33 @@ def test_the_roster_is_the_sessions_and_the_reviewers_region_and_another_county_
     assert client.post(reverse("omr_pupil", args=[sheet.pk]), {"action": "correct", "confirm": "1",
                                                                "pupil": _sampled_pk(world, a0)}).status_code == 404
     assert not PupilCorrection.objects.exists()
+
+
+def test_a_pupil_sitting_the_session_outside_the_reviewers_region_is_neither_shown_nor_taken(client, unreadable):
+    """The roster is the session's pupils *and* the reviewer's region: a site may host a school of
+    another county (here county B's sampled school joins site A, so B0 sits session A's 语文).
+    County A's reviewer sees the sheet but not B0 — not on the roster, and B0's entry posted anyway
+    is refused (the sheet stays held); the province admin, who may see B0, can give the sheet to B0
+    with the same post."""
+    from junheng_web.omr.models import PupilCorrection, Sheet
+    from junheng_web.supervision.services import session_pupils
+
+    world, _a0, _ = unreadable
+    sheet = Sheet.objects.get()
+    world.sessions["A"].site.schools.add(world.sampled["B"])
+    b0 = world.pupils["B"][0].student_id
+    assert session_pupils(world.sessions["A"]).filter(pupil__student_id=b0).exists()  # B0 sits session A
+    post = {"action": "correct", "confirm": "1", "pupil": _sampled_pk(world, b0)}
+    client.force_login(world.users["rita"])  # county A's reviewer
+    roster = client.get(reverse("omr_pupil", args=[sheet.pk])).content.decode().split('id="pupil-roster"')[1]
+    assert f'data-pupil="{_sampled_pk(world, b0)}"' not in roster
+    client.post(reverse("omr_pupil", args=[sheet.pk]), post)
+    assert not PupilCorrection.objects.exists() and Sheet.objects.get().status == "held"
+    client.force_login(world.users["alice"])  # province admin
+    roster = client.get(reverse("omr_pupil", args=[sheet.pk])).content.decode().split('id="pupil-roster"')[1]
+    assert f'data-pupil="{_sampled_pk(world, b0)}"' in roster
+    client.post(reverse("omr_pupil", args=[sheet.pk]), post)
+    assert (Sheet.objects.get().status, Sheet.objects.get().person_id) == ("read", b0)
 
 
 def test_another_countys_reviewer_cannot_undo_a_correction(client, unreadable):
