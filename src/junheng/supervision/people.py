@@ -359,9 +359,10 @@ def auto_runtime(precision: str) -> str:
 class _OpenVino:
     """The int8 frame graph (:func:`_frame_graph` with ``quantise_inside``) compiled by OpenVINO for
     its CPU, ``threads`` threads, one stream, no pinning to cores (a shared job worker), and float32
-    for its non-int8 parts: by default OpenVINO would run them in bfloat16 on a CPU with AVX-512
-    BF16 or AMX, which moved confidences enough to lose a 96 px face of 24 (measured), so not the
-    same model.  Compiled once per input shape, at its first picture (≈ 0.6 CPU s; a recording's
+    for any part not in int8: by default OpenVINO runs such parts in bfloat16 on a CPU with AVX-512
+    BF16 or AMX (with onnxruntime's graph, whose first convolution then ran in float, that lost a
+    96 px face of 24; with this graph every layer runs in int8 and the outputs were the same either
+    way — the setting is a guard).  Compiled once per input shape, at its first picture (≈ 0.6 CPU s; a recording's
     frames all have one shape): a graph of fixed shape ran ≈ 10 % faster than one compiled for any."""
 
     def __init__(self, graph: bytes, threads: int) -> None:
