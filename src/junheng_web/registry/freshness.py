@@ -75,7 +75,9 @@ def fresh(key: str, compute):
 
 def fresh_many(computes: dict):
     """:func:`fresh` of each ``key: compute`` of ``computes``, the values read from the cache in one
-    go (a page of a trend over several cycles needs each cycle's stamp); ``{key: value}``."""
+    go (a page of a trend over several cycles needs each cycle's stamp); ``{key: value}``.  Not inside
+    a caller's ``transaction.atomic`` (refused, as :func:`once`)."""
+    leases.refuse_inside_transaction("registry.freshness.fresh")
     ttl = freshness()
     if ttl <= 0:
         return {key: compute() for key, compute in computes.items()}
@@ -154,7 +156,12 @@ def once(key: str, compute, timeout: float | None, lease: float | None = None, w
     caller itself is not bounded, and still stores its value.  Within a page request the default wait
     is what is left of the request's own :func:`single_flight_wait` (:class:`StillComputingPage`): a
     page that waits for its data stamp, then its body, then its figures waits that long in all, not
-    that long for each, so it still answers before nginx's timeout."""
+    that long for each, so it still answers before nginx's timeout.
+
+    Never inside a caller's ``transaction.atomic``: refused, every time, with
+    :class:`~junheng_web.registry.leases.InsideTransaction` (why, and why not a separate connection:
+    :func:`~junheng_web.registry.leases.refuse_inside_transaction`)."""
+    leases.refuse_inside_transaction("registry.freshness.once")
     value = cache.get(key)
     if value is not None:
         return value

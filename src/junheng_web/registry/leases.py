@@ -17,7 +17,10 @@ threads or processes both get True), on the database cache a ``SELECT`` then an 
 has the counts), and no backend's ``delete`` checks the owner.  The database store therefore writes the cache table itself with single conditional
 statements (a unique key for the claim, ``WHERE expires < now`` for a take-over, ``WHERE value =
 token`` for renew and release); the file store does each operation under an exclusive ``flock``
-of one guard file in the cache folder; the in-memory store under a thread lock (one process)."""
+of one guard file in the cache folder; the in-memory store under a thread lock (one process).
+
+None of it runs inside a caller's ``transaction.atomic`` (:func:`refuse_inside_transaction`: a
+clear error, on every backend)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,35 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections, router, transaction
 from django.utils import timezone
+
+
+class InsideTransaction(RuntimeError):
+    """A single flight (or a lease) asked for inside a caller's ``transaction.atomic`` — a bug of
+    the caller, refused (:func:`refuse_inside_transaction`)."""
+
+
+def refuse_inside_transaction(what: str) -> None:
+    """Refuse ``what`` (a single flight, a lock operation) while any database connection is inside a
+    caller's ``transaction.atomic``.  Inside one, the database store's lock row — and the database
+    cache's value, which ``cache.set`` writes on the same connection — stay invisible to every other
+    process until the caller commits (and go with a rollback): the others would claim the same lock
+    and compute the same value alongside.  Refused rather than claimed on a separate autocommit
+    connection: that would make the lock visible but not the value (waiters would wait for a value
+    they cannot see, then compute it again), and a second connection's write waits on the caller's
+    own transaction — on SQLite, one writer at a time, until "database is locked"; on PostgreSQL, for
+    ever, behind a lock row the caller's transaction deleted (``cache.clear``).  Refused on every
+    backend, so the mistake shows where it is made (a test on SQLite's in-memory cache), not only
+    in production on the database cache.  No caller needs it: compute outside the transaction, or
+    after it (``transaction.on_commit``).  A test case's own transaction (pytest-django, Django's
+    ``TestCase``) is not a caller's — the rule of Django's ``atomic(durable=True)``: only the
+    innermost block counts, and a test's blocks are marked ``_from_testcase``."""
+    for connection in connections.all(initialized_only=True):
+        if connection.atomic_blocks and not connection.atomic_blocks[-1]._from_testcase:
+            raise InsideTransaction(
+                f"{what}：不能在数据库事务（transaction.atomic，数据库 {connection.alias}）中调用 / {what} cannot run "
+                f"inside transaction.atomic (database {connection.alias!r}): its lock and its value would stay "
+                "invisible to other processes until the transaction commits, and each would compute the same "
+                "value; call it outside the transaction or in transaction.on_commit")
 
 
 def lease_seconds() -> float:
@@ -145,7 +177,7 @@ class _DatabaseStore:
         db = router.db_for_write(self.cache.cache_model_class)
         connection = connections[db]
         table = connection.ops.quote_name(self.cache._table)
-        with transaction.atomic(using=db), connection.cursor() as cursor:  # a savepoint inside a caller's transaction
+        with transaction.atomic(using=db), connection.cursor() as cursor:  # (a savepoint in a test case's transaction)
             cursor.execute(sql.format(table=table), params)
             return cursor.rowcount
 
@@ -178,7 +210,9 @@ class _DatabaseStore:
 
 def store(cache=None):
     """The lock store of ``cache`` (default: the page cache).  Only the backends settings.py
-    offers have one; any other backend is refused rather than locked unsafely."""
+    offers have one; any other backend is refused rather than locked unsafely, and so is a caller
+    inside ``transaction.atomic`` (:func:`refuse_inside_transaction`)."""
+    refuse_inside_transaction("single flight lock")
     backend = cache or caches["default"]
     if isinstance(backend, DatabaseCache):
         return _DatabaseStore(backend)

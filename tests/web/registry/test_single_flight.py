@@ -324,6 +324,33 @@ def test_still_computing_reads_in_both_languages_for_a_job_or_a_command():
     assert str(exc) == "正在计算，请稍后刷新 / still being computed, please reload shortly (junheng:page:7: 170 s)"
 
 
+def test_a_single_flight_inside_a_callers_transaction_is_refused(transactional_db, backend):
+    """Inside a caller's ``transaction.atomic`` the database cache's lock row would stay invisible to
+    every other connection until the commit (two owners, two computations): ``once``, ``fresh`` and
+    the lock store refuse at once, naming the database and the way out, whatever the backend — and
+    claim nothing.  Outside, a claim is seen by another connection the moment it returns."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from junheng_web.registry import leases
+    from junheng_web.registry.freshness import fresh, once
+
+    calls = []
+    with transaction.atomic():
+        with pytest.raises(RuntimeError, match=r"once cannot run inside transaction\.atomic "
+                                                            r"\(database 'default'\).*transaction\.on_commit"):
+            once("figures", lambda: calls.append(1) or 7, 60)
+        with pytest.raises(RuntimeError, match="不能在数据库事务"):
+            fresh("stamp", lambda: calls.append(1) or 8)
+        with transaction.atomic(), pytest.raises(RuntimeError):  # a savepoint is no way round
+            leases.store().claim("figures:computing", "inside", 30)
+    assert calls == [] and cache.get("figures") is None
+    assert leases.store().claim("figures:computing", "outside", 30)  # nothing was left claimed
+    assert _threads(1, lambda: leases.store().claim("figures:computing", "another connection", 30)) == [False]
+    leases.store().release("figures:computing", "outside")
+    assert once("figures", lambda: 7, 60) == 7  # outside a transaction: as ever
+
+
 def test_the_503_page_says_what_the_message_constant_says(rf, monkeypatch):
     """The 503 page's heading and text are registry.freshness's words (the template held its own
     copy: a change of the message reached jobs, commands and the JSON answer, not the page)."""
