@@ -175,6 +175,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
         online = set(browser_answers(session.site.cycle, session.subject, pupils)["person_id"]) if pupils else set()
         with transaction.atomic():
             kept = _clear_earlier_run(upload, {h for _, _, h in hashes})
+            counted = _counted_before(upload, pupils)
             issues = [i.as_dict() for i in batch.issues]
             for name, _p, h in hashes:
                 if h in kept:
@@ -194,7 +195,7 @@ def read_upload(upload: Upload, progress=None) -> dict:
                     issue = _not_sitting(row)
                     issues.append(issue.as_dict())
                     batch.issues.append(issue)
-                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, online, sitting)
+                _store_sheet(upload, row, batch, booklets, files, out_rel, formats, online, sitting, counted)
             upload.pages, upload.issues = len(pages), issues
             upload.save(update_fields=["pages", "issues"])
             held = check_channels(session.site.cycle, session.subject, pupils)
@@ -258,7 +259,7 @@ def _not_sitting(row: dict) -> Issue:
 
 
 def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, files: dict, out_rel: Path,
-                 formats: dict[str, str], online: set[str], sitting: set[str]):
+                 formats: dict[str, str], online: set[str], sitting: set[str], counted: dict[str, Sheet]):
     session = upload.session
     status = row["status"]
     mine = [i for i in batch.issues if i.file == row["sheet"]]
@@ -288,8 +289,11 @@ def _store_sheet(upload: Upload, row: dict, batch: OmrBatch, booklets: dict, fil
                               problem="; ".join(problems)[:300] or f"没有题本 {row['booklet']} / no booklet {row['booklet']}")
         return
     bub = batch.bubbles.filter(pl.col("sheet_hash") == row["sheet_hash"])
-    doubt = _id_doubt(sheet, bub, sitting, problems) or _count(sheet, booklet, write=row["person_id"] not in online)
-    if doubt:
+    doubt = _id_doubt(sheet, bub, sitting, problems, counted) or _count(sheet, booklet,
+                                                                         write=row["person_id"] not in online)
+    if not doubt:
+        counted.setdefault(sheet.person_id, sheet)  # before the upload's later sheets
+    else:
         # kept with its answers and item reviews, written for nobody until a reviewer names the pupil
         Review.objects.create(sheet=sheet, session=session, kind=Review.Kind.PUPIL, problem=doubt[:300])
     sheet.save(update_fields=["status", "image", "attempt", "answers", "written"])
@@ -327,11 +331,30 @@ def _count(sheet: Sheet, booklet: Booklet, *, write: bool) -> str:
     return ""
 
 
-def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list[str]) -> str:
+def _counted_before(upload: Upload, pids: list[str]) -> dict[str, Sheet]:
+    """The first counted sheet (lowest pk) of each of ``pids`` in the upload's cycle and subject that
+    an upload up to this one holds — one query for the upload (:func:`_id_doubt` asked one a sheet).
+    Called when only the upload's kept sheets are left of its earlier run: those come before every
+    sheet the run stores (theirs are the lower pks), and the sheets the run counts are added as it
+    goes (``_store_sheet``), so the map is what the per-sheet query saw: sheets of earlier uploads,
+    or of this one before the sheet — not a later upload's (this upload read again after a later one
+    brought a rescan: that one is the rescan, not this)."""
+    session = upload.session
+    first: dict[str, Sheet] = {}
+    if pids:
+        for sheet in (counted_sheets(session.site.cycle, session.subject, sorted(set(pids)))
+                      .filter(upload_id__lte=upload.pk).select_related("upload", "session__site").order_by("pk")):
+            first.setdefault(sheet.person_id, sheet)
+    return first
+
+
+def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list[str],
+              counted: dict[str, Sheet]) -> str:
     """Why the pupil id of a read sheet cannot be trusted ("" when it can): unreadable or ambiguous
     (a column with no or several marks, a doubtful bubble, a wrong check character), not a pupil of
     the session, or the id of a sheet already counted in the cycle's subject (a rescan into any
-    session or batch, or a second sheet under the same id)."""
+    session or batch, or a second sheet under the same id): ``counted`` (:func:`_counted_before`),
+    the first counted sheet of each pupil before this one."""
     pid = sheet.person_id
     if not pid:
         return "学籍号无法识别 / the id cannot be read: " + "; ".join(problems) if problems else \
@@ -342,14 +365,10 @@ def _id_doubt(sheet: Sheet, bub: pl.DataFrame, sitting: set[str], problems: list
     if bub.filter((pl.col("part") == "id") & (pl.col("review"))).height or student_id_problem(pid):
         return f"学籍号 {pid} 涂卡存疑，请核对 / the marks of the id {pid} are in doubt: check them"
     session = sheet.session
-    earlier = (counted_sheets(session.site.cycle, session.subject, pid)
-               .filter(Q(upload_id__lt=sheet.upload_id) | Q(upload_id=sheet.upload_id, pk__lt=sheet.pk))
-               .select_related("upload", "session__site").order_by("pk").first())
+    earlier = counted.get(pid)
     if earlier is None:
         return ""
-    # earlier: of an upload before this one, or before this sheet in this upload — not a later upload's
-    # (this upload read again after a later one brought a rescan: that one is the rescan, not this);
-    # in any session of the cycle's subject (the paper rescanned into another room's batch).  Named
+    # earlier: in any session of the cycle's subject (the paper rescanned into another room's batch).  Named
     # only when at the same site: whoever sees this sheet sees that one (the scope is the site's)
     if earlier.session.site_id != session.site_id:
         return (f"同一学生（{pid}）在本学科已有计分的答题卡（其他考点），本页未计入，请核对 / the same pupil ({pid}) "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -46,9 +47,18 @@ def session_sheets(request: HttpRequest, session: int) -> HttpResponse:
     """A session's uploads of scanned sheets with what the reading gave, and the upload form."""
     obj = _session(request, session)
     uploads = list(obj.omr_uploads.select_related("job", "final_by"))
+    # the sheets by status and the open entries of every upload: two grouped queries for the session,
+    # not five an upload
+    counts: dict[int, dict[str, int]] = {}
+    for upload_id, status, n in (Sheet.objects.filter(upload__session=obj).values_list("upload_id", "status")
+                                 .annotate(n=Count("pk")).order_by()):
+        counts.setdefault(upload_id, {})[status] = n
+    open_reviews = dict(Review.objects.filter(sheet__upload__session=obj, status=Review.Status.OPEN)
+                        .values_list("sheet__upload_id").annotate(n=Count("pk")).order_by())
     for u in uploads:
-        u.counts = {s: u.sheets.filter(status=s).count() for s in ("read", "held", "duplicate", "failed")}
-        u.open_reviews = Review.objects.filter(sheet__upload=u, status=Review.Status.OPEN).count()
+        got = counts.get(u.pk, {})
+        u.counts = {s: got.get(s, 0) for s in ("read", "held", "duplicate", "failed")}
+        u.open_reviews = open_reviews.get(u.pk, 0)
     return render(request, "omr/session.html", {
         "session": obj, "cycle": obj.site.cycle, "uploads": uploads,
         "form": ScanForm() if can(request.user, "omr.upload") else None,

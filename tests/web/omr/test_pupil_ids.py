@@ -324,5 +324,5 @@ def test_another_countys_counted_sheet_is_refused_without_naming_it(client, worl
     fresh = Sheet.objects.create(upload=up_b, session=b, name="roomB.png:2", sha256="3" * 64, status="held",
                                  booklet="B1", person_id=b0)
     no_review = pl.DataFrame({"part": [], "review": []}, schema={"part": pl.String, "review": pl.Boolean})
-    doubt = services._id_doubt(fresh, no_review, services.sitting_ids(b), [])
+    doubt = services._id_doubt(fresh, no_review, services.sitting_ids(b), [], services._counted_before(up_b, [b0]))
     assert "already has a counted sheet" in doubt and "secret" not in doubt

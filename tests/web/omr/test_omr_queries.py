@@ -1,0 +1,110 @@
+"""OMR work whose queries do not grow with the uploads or the sheets: a session's page of uploads
+(``omr.views.session_sheets``) counts each upload's sheets by status and its open queue entries in a
+fixed number of queries (it asked five counts an upload), showing the counts the test stored; a
+reading looks up the pupils' earlier counted sheets once for the upload (it asked once a sheet)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+STATUSES = ("read", "held", "duplicate", "failed")
+
+
+def _uploads(world, n: int) -> dict[int, tuple[int, ...]]:
+    """``n`` uploads of session A, upload k with k+1 read, k+2 held, k duplicate and 1 failed
+    sheets, and k+1 open entries (plus one decided, not counted); {pk: the five counts}."""
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    session = world.sessions["A"]
+    want = {}
+    for k in range(n):
+        up = Upload.objects.create(session=session, name=f"room{k}.pdf", sha256=f"{k:064x}", path="x")
+        numbers = (k + 1, k + 2, k, 1)
+        sheets = Sheet.objects.bulk_create([
+            Sheet(upload=up, session=session, cycle=world.cycle, subject=session.subject, name=f"{k}-{s}-{j}",
+                  sha256=f"{k:032x}{i:016x}{j:016x}", status=s, person_id=f"G{k:09d}{i:03d}{j:06d}")
+            for i, (s, m) in enumerate(zip(STATUSES, numbers, strict=True)) for j in range(m)])
+        Review.objects.bulk_create([Review(sheet=sheets[j % len(sheets)], session=session, kind="sheet", problem="x")
+                                    for j in range(k + 1)])
+        Review.objects.create(sheet=sheets[0], session=session, kind="sheet", problem="x", status="confirmed")
+        want[up.pk] = (*numbers, k + 1)
+    return want
+
+
+def _shown(page: str) -> dict[int, tuple[int, ...]]:
+    rows = re.findall(r'<tr data-upload="(\d+)">(.*?)</tr>', page, re.S)
+    return {int(pk): tuple(int(x) for x in re.findall(r'<td class="num">(\d+)</td>', row)[1:6]) for pk, row in rows}
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_the_upload_counts_take_the_same_queries_for_one_upload_or_many(client, world, n):
+    client.force_login(world.users["bob"])
+    url = reverse("omr_session", args=[world.sessions["A"].pk])
+    with CaptureQueriesContext(connection) as empty:
+        assert client.get(url).status_code == 200
+    want = _uploads(world, n)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(url).content.decode()
+    assert _shown(page) == want
+    # the uploads, their sheets by status and their open entries are three queries with or without
+    # uploads (before: five more an upload)
+    assert len(ctx.captured_queries) == len(empty.captured_queries)
+
+
+def _pdf(session, tmp_path, pids: list[str], name: str):
+    """A PDF of B1 sheets filled by ``pids``, one page each (150 dpi)."""
+    from PIL import Image
+
+    from junheng.materials import omr_corpus as oc
+    from junheng_web.omr.services import session_layouts
+    from tests.web.omr.conftest import filled
+
+    (lay,) = session_layouts(session)
+    rng = np.random.default_rng(5)
+    pages = [Image.fromarray(filled(oc, lay, rng, pid, half_share=0, erase_share=0, blank_share=0)[0]) for pid in pids]
+    path = tmp_path / name
+    pages[0].save(path, "PDF", resolution=150, save_all=True, append_images=pages[1:])
+    return path
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
+def test_a_reading_asks_for_earlier_counted_sheets_once_for_the_upload(world, b1, tmp_path):
+    """``read_upload`` looks up the pupils' sheets already counted in the cycle's subject in one query
+    for the upload (``_counted_before``), not one a sheet (``_id_doubt``'s): the same number of
+    SELECTs on ``omr_sheet`` for an upload of one page and of three.  The look-up still finds a
+    pupil's sheet of an earlier upload and one counted earlier in the same upload (both held, the
+    first sheet named), and lets the others count."""
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Review, Sheet
+    from junheng_web.sampling.services import sitting_pupils
+
+    session = world.sessions["A"]
+    p0, p1 = sorted(sitting_pupils(session.site.cycle, session.site_id, session.subject)
+                    .values_list("pupil__student_id", flat=True))[:2]
+
+    def read(name, who):
+        up, _ = services.store_upload(session, name, [_pdf(session, tmp_path, who, name).read_bytes()])
+        with CaptureQueriesContext(connection) as ctx:
+            services.read_upload(up)
+        return up, sum(1 for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+                       and ' FROM "omr_sheet"' in q["sql"])
+
+    _, one = read("one.pdf", [p0])
+    # p1's paper, p0's again (a rescan of one.pdf's), p1's again (a second sheet in the same upload)
+    up, three = read("three.pdf", [p1, p0, p1])
+    assert three == one  # was one more a read sheet
+    got = {s.name: s for s in Sheet.objects.filter(upload=up)}
+    assert [(got[f"three.pdf:{k}"].status, got[f"three.pdf:{k}"].person_id) for k in (1, 2, 3)] == [
+        ("read", p1), ("held", p0), ("held", p1)]
+    for page, first in ((2, "one.pdf:1（上传 one.pdf）"), (3, "three.pdf:1（上传 three.pdf）")):
+        (entry,) = Review.objects.filter(sheet=got[f"three.pdf:{page}"], kind="pupil")
+        assert f"的答题卡已读过：{first}" in entry.problem, entry.problem
