@@ -31,7 +31,6 @@ import os
 import pickle
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from django.core.cache import caches
@@ -39,7 +38,6 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections, router, transaction
-from django.utils import timezone
 
 
 class InsideTransaction(RuntimeError):
@@ -163,15 +161,33 @@ class _FileStore:
         self._guarded(name, change)
 
 
+# the database's own clock ``seconds`` from now, in SQL, and the parameter that says how far — in the
+# form the cache table's ``expires`` column holds (SQLite: text, as Django writes it; 'now' and
+# statement_timestamp() are one instant for the whole statement)
+_DB_CLOCK = {
+    "postgresql": ("statement_timestamp() + make_interval(secs => %s)", float),
+    "sqlite": ("(strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s) || '000')", lambda seconds: f"{seconds:+.3f} seconds"),
+}
+
+
 class _DatabaseStore:
     """The database cache's locks: rows of its own table (``cache.get`` of a lock's key gives the
     holder's token), each operation one statement: a claim is an ``INSERT … ON CONFLICT DO
     NOTHING`` (the key is unique: one of two claims inserts) or else an ``UPDATE … WHERE expires < now`` of a lapsed row (after a
     concurrent take-over commits, PostgreSQL re-checks the condition and updates nothing; SQLite
-    runs one writer at a time)."""
+    runs one writer at a time).
+
+    A lease's end and the "now" it is checked against are the database's clock, in the statement
+    itself (``statement_timestamp()``; SQLite's ``'now'``), never an application server's: several
+    gunicorn machines whose clocks disagree still agree on whether a lease has lapsed, as there is
+    one clock.  (The file and in-memory stores are one machine's, so one clock already.)"""
 
     def __init__(self, cache: DatabaseCache):
         self.cache = cache
+        vendor = connections[router.db_for_write(cache.cache_model_class)].vendor
+        if vendor not in _DB_CLOCK:
+            raise NotImplementedError(f"single flight has no database clock for {vendor}; use PostgreSQL or SQLite")
+        self._clock, self._seconds = _DB_CLOCK[vendor]
 
     def _run(self, sql: str, params: list) -> int:
         db = router.db_for_write(self.cache.cache_model_class)
@@ -181,10 +197,6 @@ class _DatabaseStore:
             cursor.execute(sql.format(table=table), params)
             return cursor.rowcount
 
-    def _at(self, seconds: float):
-        db = router.db_for_write(self.cache.cache_model_class)
-        return connections[db].ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=seconds))
-
     def _row(self, name: str, token: str) -> tuple[str, str]:
         return self.cache.make_and_validate_key(name), base64.b64encode(pickle.dumps(token, pickle.HIGHEST_PROTOCOL)).decode()
 
@@ -192,16 +204,16 @@ class _DatabaseStore:
         key, value = self._row(name, token)
         # ON CONFLICT DO NOTHING (PostgreSQL; SQLite >= 3.24): a held lock's claim — every waiter's
         # retry — is no failed INSERT (an error in PostgreSQL's log and a dead row each time)
-        if self._run("INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
-                     "ON CONFLICT (cache_key) DO NOTHING", [key, value, self._at(lease)]) == 1:
+        if self._run(f"INSERT INTO {{table}} (cache_key, value, expires) VALUES (%s, %s, {self._clock}) "
+                     "ON CONFLICT (cache_key) DO NOTHING", [key, value, self._seconds(lease)]) == 1:
             return True
-        return self._run("UPDATE {table} SET value = %s, expires = %s WHERE cache_key = %s AND expires < %s",
-                         [value, self._at(lease), key, self._at(0)]) == 1
+        return self._run(f"UPDATE {{table}} SET value = %s, expires = {self._clock} WHERE cache_key = %s "
+                         f"AND expires < {self._clock}", [value, self._seconds(lease), key, self._seconds(0)]) == 1
 
     def renew(self, name: str, token: str, lease: float) -> bool:
         key, value = self._row(name, token)
-        return self._run("UPDATE {table} SET expires = %s WHERE cache_key = %s AND value = %s",
-                         [self._at(lease), key, value]) == 1
+        return self._run(f"UPDATE {{table}} SET expires = {self._clock} WHERE cache_key = %s AND value = %s",
+                         [self._seconds(lease), key, value]) == 1
 
     def release(self, name: str, token: str) -> None:
         key, value = self._row(name, token)

@@ -351,6 +351,44 @@ def test_a_single_flight_inside_a_callers_transaction_is_refused(transactional_d
     assert once("figures", lambda: 7, 60) == 7  # outside a transaction: as ever
 
 
+@pytest.mark.django_db(transaction=True)
+def test_database_leases_keep_the_databases_time_whatever_the_app_servers_clock(settings, monkeypatch):
+    """Gunicorn machines whose clocks disagree with each other by an hour still agree on the database
+    cache's locks: a lease runs from the database's now, in the statement (it ran from the claiming
+    server's clock — a server an hour slow claimed locks that had lapsed for everyone else, a server
+    an hour fast held a dead worker's lock for an hour)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from junheng_web.registry import leases
+
+    _use(settings, "db")
+    real = timezone.now
+
+    def clock(skew: timedelta | None) -> None:  # this "server"'s clock from now on
+        monkeypatch.setattr(timezone, "now", real if skew is None else lambda: real() + skew)
+
+    locks = leases.store()
+    clock(-timedelta(hours=1))  # server A, an hour slow
+    assert locks.claim("slow", "A", 30)
+    clock(None)  # server B
+    assert not locks.claim("slow", "B", 30)  # A's lease is alive
+    clock(-timedelta(hours=1))
+    assert locks.renew("slow", "A", 30)
+    clock(None)
+    assert not locks.claim("slow", "B", 30)
+
+    clock(timedelta(hours=1))  # server C, an hour fast, dies holding a lease of 0.3 s
+    assert locks.claim("fast", "C", 0.3)
+    clock(None)
+    assert not locks.claim("fast", "B", 30)
+    time.sleep(0.6)
+    assert locks.claim("fast", "B", 30)  # lapsed on the database's clock (not an hour later)
+    clock(timedelta(hours=1))
+    assert not locks.claim("fast", "C", 30)  # and C, fast, does not take B's live lease
+
+
 def test_the_503_page_says_what_the_message_constant_says(rf, monkeypatch):
     """The 503 page's heading and text are registry.freshness's words (the template held its own
     copy: a change of the message reached jobs, commands and the JSON answer, not the page)."""
