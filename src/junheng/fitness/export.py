@@ -20,7 +20,8 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.fitness.items import BONUS_ITEMS, HEIGHT, ITEM_BY_FIELD, ITEMS, WEIGHT, tested_items
-from junheng.fitness.template_io import CODE_OF_GRADE, HEADER_OF, PERSON_COLUMNS, VISION_COLUMNS
+from junheng.fitness.quantize import units_expr
+from junheng.fitness.template_io import CODE_OF_GRADE, HEADER_OF, PERSON_COLUMNS, VISION_COLUMNS, nan_as_null
 from junheng.io import save_workbook, write_table
 
 SCORE_HEADERS: dict[str, str] = {
@@ -81,7 +82,10 @@ def format_time(seconds: pl.Expr) -> pl.Expr:
 
 
 def national_upload(records: pl.DataFrame, *, mask: bool = True) -> pl.DataFrame:
-    """Canonical records (as read or synthesised) → the national upload template's columns."""
+    """Canonical records (as read or synthesised) → the national upload template's columns. A NaN
+    measure (the census layout's missing value) is an empty cell, as a null is; a whole-number
+    item stored as a float (the census layout's Float64) is written as the whole number."""
+    records = nan_as_null(records)
     out: list[pl.Expr] = []
     for f, h, _ in PERSON_COLUMNS:
         if f == "grade_code" and f not in records.columns:
@@ -95,6 +99,8 @@ def national_upload(records: pl.DataFrame, *, mask: bool = True) -> pl.DataFrame
             out.append(pl.lit(None, pl.String).alias(item.header))
         elif item.time_format:
             out.append(format_time(pl.col(item.field)).alias(item.header))
+        elif item.scale == 1 and records.schema[item.field].is_float():  # a whole-number item stored as a float
+            out.append(units_expr(item.field, records.schema[item.field], 1).alias(item.header))
         else:
             out.append(pl.col(item.field).alias(item.header))
     for f, h, _ in VISION_COLUMNS:

@@ -130,12 +130,20 @@ def _parquet_frame(path: Path) -> pl.DataFrame:
 
     Measure columns may be text (parsed exactly, as in a CSV) or numbers (quantised exactly at
     the standard's resolution; a float32 8.1 is the 8.1 it was meant to be); other columns are
-    read as text."""
-    df = read_frame(path)  # a damaged file: InputError naming it
+    read as text. A NaN in a float column is a blank cell, as a null is: the census layout
+    (:func:`junheng.io.write_census_parquet`) stores a missing measure as NaN, and the census
+    reads NaN as no value."""
+    df = nan_as_null(read_frame(path))  # a damaged file: InputError naming it
     numeric = (pl.Boolean, pl.String)
     df = df.with_columns(pl.col(c).cast(pl.String) for c, t in df.schema.items()
                          if not (t.is_numeric() or t in numeric))
     return _tidy(df, 1)
+
+
+def nan_as_null(df: pl.DataFrame) -> pl.DataFrame:
+    """Every NaN of a float column as null: a missing value, however the file's writer stored it."""
+    floats = [c for c, t in df.schema.items() if t.is_float()]
+    return df.with_columns(pl.col(floats).fill_nan(None)) if floats else df
 
 
 @dataclass

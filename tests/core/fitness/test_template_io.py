@@ -159,3 +159,54 @@ def test_normalising_only_the_odd_cells_equals_normalising_all():
     s = pl.Series("x", ["147.5", "１４５．０", " 1 ", "", None, "1,500", "3′45″", "\u3000", "8.1"] * 3)
     whole = s.to_frame().select(normalize_text(pl.col("x"))).to_series()
     assert normalize_series(s).to_list() == whole.to_list()
+
+
+def test_a_census_layout_file_reads_back_as_the_records_it_was_written_from(tmp_path):
+    """docs/guide/fitness.md writes ``upload.records`` with write_census_parquet, where a missing
+    measure is NaN: read again as an upload (``junheng fitness score/summary/export``, the web
+    import), NaN is a blank cell as the null was — not "must be a number, got nan"."""
+    from junheng.io import write_census_parquet
+
+    rows = [_grade6_girl_frame(学籍号=sid(1)), _grade6_girl_frame(学籍号=sid(2), 身高=None, 肺活量=None, 一分钟跳绳=None,
+                                                                  **{"50米×8往返跑": None, "左眼裸眼视力": None})]
+    df = pl.concat(rows, how="vertical_relaxed")
+    df.write_parquet(tmp_path / "a.parquet")
+    records = read_fitness_file(tmp_path / "a.parquet").records
+    assert records["height_cm"].null_count() == 1 and records["shuttle_50x8"].null_count() == 1
+    census = write_census_parquet(records, tmp_path / "census.parquet")
+    assert pl.read_parquet(census)["height_cm"].is_nan().sum() == 1  # the layout as written: NaN
+    back = read_fitness_file(census).records
+    assert back.equals(records)
+    assert score_fitness(back).equals(score_fitness(records))
+
+
+@pytest.mark.parametrize("float_dtype", [pl.Float64, pl.Float32])
+def test_a_nan_in_a_typed_parquet_measure_is_a_blank_cell_like_a_null(tmp_path, float_dtype):
+    """A device's NaN and a null read the same: no value (as the census stream reads both)."""
+    nan = float("nan")
+    with_nan = _grade6_girl_frame(身高=nan, 体重=nan, **{"50米跑": nan, "左眼裸眼视力": nan})
+    with_null = with_nan.with_columns(pl.col(pl.Float64).fill_nan(None))
+    for name, df in (("nan", with_nan), ("null", with_null)):
+        df.with_columns(pl.col(pl.Float64).cast(float_dtype)).write_parquet(tmp_path / f"{name}.parquet")
+    a, b = read_fitness_file(tmp_path / "nan.parquet"), read_fitness_file(tmp_path / "null.parquet")
+    assert a.records.equals(b.records) and a.records["height_cm"].to_list() == [None]
+    assert a.raw.drop("__row__").equals(b.raw.drop("__row__"))  # the scored output's input columns: empty, not NaN
+
+
+def test_the_national_upload_writes_a_nan_measure_as_an_empty_cell(tmp_path):
+    """A scored file in the census layout (NaN for every missing measure, whole-number items as
+    Float64) exported to the national template: empty cells and whole numbers, as from the records
+    themselves — not a crash on the endurance times, not the text NaN, not 2010.0."""
+    from junheng.fitness import national_upload
+    from junheng.io import write_census_parquet
+
+    records = read_fitness_file_frame(tmp_path, pl.concat(
+        [_grade6_girl_frame(学籍号=sid(1)), _grade6_girl_frame(学籍号=sid(2), 身高=None, 肺活量=None,
+                                                                **{"50米×8往返跑": None})],
+        how="vertical_relaxed")).records
+    scored = score_fitness(records)
+    back = pl.read_parquet(write_census_parquet(scored, tmp_path / "scored.parquet"))
+    assert back["shuttle_50x8"].is_nan().sum() == 1 and back["vital_capacity"].dtype == pl.Float64
+    expected = national_upload(scored)
+    assert expected["肺活量"].to_list() == [2010, None] and expected["50米×8往返跑"].to_list() == ["1′40″", None]
+    assert national_upload(back).equals(expected)
