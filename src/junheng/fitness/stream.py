@@ -70,6 +70,33 @@ def _saturate(data: np.ndarray) -> np.ndarray:
 
 
 _PACKED_MAX = 1 << 62  # per-column codes packed into one Int64 only while the product of their ranges stays below
+_NAN = float("nan")  # the one NaN of every group key: a key is a dict key, and NaN != NaN unless it is the same object
+
+
+def _float_keys(batch: pa.RecordBatch, by: Sequence[str]) -> list[int]:
+    return [j for j, c in enumerate(by) if pa.types.is_floating(batch.schema.field(c).type)]
+
+
+def _key_batch(batch: pa.RecordBatch, by: Sequence[str]) -> pa.RecordBatch:
+    """``batch`` with its float key columns made canonical, as Polars' group-by (the eager path)
+    groups them: −0.0 is 0.0 (Arrow's hashing tells the two apart, and one group's records would
+    be summed twice into one key or lost) and every NaN the same NaN. Other batches as they are."""
+    floats = _float_keys(batch, by)
+    if not floats:
+        return batch
+    columns = list(batch.columns)
+    for j in floats:
+        k = batch.schema.get_field_index(by[j])
+        col = pc.add(columns[k], pa.scalar(0.0, columns[k].type))  # −0.0 + 0.0 = 0.0; NaN stays NaN
+        columns[k] = pc.if_else(pc.is_nan(col), pa.scalar(_NAN, col.type), col)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def _key_tuples(keys, float_keys: list[int]) -> list[tuple]:
+    """Group keys as tuples, a float NaN as :data:`_NAN` (the same key in every batch and thread)."""
+    if not float_keys:
+        return list(keys)
+    return [tuple(_NAN if j in float_keys and v is not None and v != v else v for j, v in enumerate(k)) for k in keys]
 
 
 def _grouped_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
@@ -81,7 +108,7 @@ def _grouped_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, 
     rows = groups["\0i"]
     gid = np.empty(batch.num_rows, np.int64)
     gid[rows.explode().to_numpy()] = np.repeat(np.arange(groups.height), rows.list.len().to_numpy())
-    return gid, groups.select(list(by)).rows()
+    return gid, _key_tuples(groups.select(list(by)).rows(), _float_keys(batch, by))
 
 
 def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
@@ -103,7 +130,7 @@ def _group_ids(batch: pa.RecordBatch, by: Sequence[str]) -> tuple[np.ndarray, li
     # each group's key decoded from its packed code column by column (Arrow take), not code by code
     combo = enc.dictionary.to_numpy(zero_copy_only=False)
     parts = [d.take(pa.array((combo // r) % max(m, 1))).to_pylist() for d, r, m in dicts]
-    return gid, list(zip(*parts))
+    return gid, _key_tuples(zip(*parts), _float_keys(batch, by))
 
 
 _DENSE_RADIX = 1 << 16  # an integer key column of at most this range is coded by subtraction, not hashing
@@ -172,7 +199,7 @@ def _compiled_group_ids(batch: pa.RecordBatch, by: Sequence[str], key_index: dic
             code = (first[new] // m) % radix
             parts.append([c + lo for c in code.tolist()] if dictionary is None  # (Python ints: UInt64 keys ≥ 2⁶³)
                          else dictionary.take(pa.array(code)).to_pylist())
-        gmap[new] = [key_index.setdefault(k, len(key_index)) for k in zip(*parts)]
+        gmap[new] = [key_index.setdefault(k, len(key_index)) for k in _key_tuples(zip(*parts), _float_keys(batch, by))]
         if known is not None:
             known[first[new]] = gmap[new]
     return gid, gmap
@@ -290,7 +317,7 @@ def _add_fused(sums, batch: pa.RecordBatch, by: Sequence[str], weight: str | Non
 
     n = batch.num_rows
     if by:
-        gid, gmap = _compiled_group_ids(batch, by, key_index, sums.key_cache, sums.scratch)
+        gid, gmap = _compiled_group_ids(_key_batch(batch, by), by, key_index, sums.key_cache, sums.scratch)
     else:
         gid, gmap = np.zeros(n, np.int64), np.array([key_index.setdefault((), len(key_index))], np.int64)
     sums.grow_to(len(key_index))
@@ -329,7 +356,7 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
     missing = np.full(n, MISSING, np.int32)
     v_left = _units(batch.column("vision_left"), _VISION) if "vision_left" in names else missing
     v_right = _units(batch.column("vision_right"), _VISION) if "vision_right" in names else missing
-    gid, local_keys = _group_ids(batch, by) if by else (np.zeros(n, np.intp), [()])
+    gid, local_keys = _group_ids(_key_batch(batch, by), by) if by else (np.zeros(n, np.intp), [()])
     ids = np.array([key_index.setdefault(k, len(key_index)) for k in local_keys], dtype=np.intp)
     r = score_arrays(grade, sex, values, threads=1)
     vision = pupil_vision_class(v_left, v_right)
