@@ -177,6 +177,22 @@ def test_a_file_larger_than_a_package_is_refused_by_its_size_before_it_is_read(t
             read(tmp_path / "c.jhresult")
 
 
+def test_package_bytes_larger_than_a_package_are_refused_by_their_length(monkeypatch, centre):
+    """The same limit for a package handed over as bytes: at the limit it opens, one byte over is
+    refused by its length, naming the limit, before anything is parsed."""
+    import junheng.site.package as package
+
+    blob = seal(FILES, kind="result", site="T41", cycle="c", signer=centre, key=bytes(32), issued_at=NOW)
+    monkeypatch.setattr(package, "MAX_PACKAGE", len(blob))
+    assert open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32),
+                        now=NOW).files == FILES
+    monkeypatch.setattr(package, "MAX_PACKAGE", len(blob) - 1)
+    monkeypatch.setattr(package.zipfile, "ZipFile", lambda *a, **kw: pytest.fail("parsed before the size was checked"))
+    for read in (read_manifest, lambda b: open_package(b, kind="result", site="T41", trusted=centre.public_key())):
+        with pytest.raises(PackageError, match=f"{len(blob)} 字节.*超过数据包的上限"):
+            read(blob)
+
+
 def test_a_package_file_is_verified_and_decrypted_in_pieces_holding_only_its_members(tmp_path, centre):
     """Opened by its file, a package of an 8 MB member (random: it does not deflate) costs about
     the member and a few pieces — ZipFile.read alone held 3.5 times the member, and the package
@@ -263,6 +279,33 @@ def test_a_member_over_the_limit_is_refused_by_its_declared_size_before_it_is_un
         tracemalloc.stop()
     assert peak < 2**20, peak
     assert "results.json" in str(err.value) and "8 MB" in str(err.value) and "1 MB" in str(err.value)
+
+
+def test_members_each_within_the_limit_but_together_over_it_are_refused_before_unpacking(centre, monkeypatch):
+    """The limit is on what the package unpacks to, all members together: two members of 600,000
+    and 590,000 bytes open under a limit of their total, and are refused by their declared sizes,
+    naming the total and the largest, one byte under it (where each alone would pass)."""
+    import io
+    import zipfile
+
+    import junheng.site.package as package
+
+    def two_members(files):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("results.json", bytes(600_000))
+            z.writestr("audit.json", bytes(590_000))
+        return buf.getvalue()
+
+    monkeypatch.setattr(package, "MAX_PACKAGE", 1_190_000)
+    monkeypatch.setattr(package, "_zip", two_members)
+    blob = seal({}, kind="result", site="T41", cycle="c", signer=centre, key=bytes(32), issued_at=NOW)
+    files = open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32), now=NOW).files
+    assert {k: len(v) for k, v in files.items()} == {"results.json": 600_000, "audit.json": 590_000}
+    monkeypatch.setattr(package, "MAX_PACKAGE", 1_189_999)
+    with pytest.raises(PackageError, match="解压后有.*results.json") as err:
+        open_package(blob, kind="result", site="T41", trusted=centre.public_key(), key=bytes(32), now=NOW)
+    assert "refused before unpacking" in str(err.value)
 
 
 def test_a_member_longer_than_it_declares_is_damaged_and_never_unpacked_past_its_declared_size(centre, monkeypatch):

@@ -169,6 +169,34 @@ def test_the_roster_puts_the_pupil_whose_id_agrees_most_with_the_marks_first(unr
         assert rows[0]["agree"] == rows[0]["of"] == len(read) and rows[1]["agree"] < len(read)
 
 
+def test_a_sheet_given_to_a_pupil_who_answered_in_the_browser_is_a_second_channel(client, unreadable, b1):
+    """Corrected to A4, who answered the subject in the browser, the sheet counts for A4 but writes
+    nothing into A4's attempt: it is held as a second channel (an open ``two_channels`` flag), as a
+    reading would hold it. While that flag is open the sheet can be neither given to another pupil
+    nor undone — the flag must be settled first."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.delivery.models import Answer
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import PupilCorrection, Sheet
+    from junheng_web.supervision.models import Flag
+    from tests.web.omr.test_two_channels import _browser
+
+    world, a0, _ = unreadable
+    a4, rita = world.pupils["A"][4].student_id, world.users["rita"]
+    att = _browser(b1, world.sessions["A"], a4, {"I1": "A", "I2": "B"})
+    before = set(Answer.objects.filter(attempt=att).values_list("id", "raw"))
+    pupil_ids.correct(Sheet.objects.get(), a4, rita)
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id, sheet.attempt, sheet.written) == ("read", a4, None, [])
+    assert set(Answer.objects.filter(attempt=att).values_list("id", "raw")) == before  # nothing merged
+    flag = Flag.objects.get(kind="two_channels")
+    assert (flag.person_id, flag.status) == (a4, "open")
+    for change in (lambda: pupil_ids.correct(sheet, a0, rita), lambda: pupil_ids.undo(sheet, rita)):
+        with pytest.raises(ParameterError, match="two-channel flag"):
+            change()
+    assert (Sheet.objects.get().person_id, PupilCorrection.objects.count()) == (a4, 1)
+
+
 def test_undo_of_the_first_correction_holds_the_sheet_again(client, unreadable):
     from junheng_web.delivery.models import Answer
     from junheng_web.omr import pupil_ids
