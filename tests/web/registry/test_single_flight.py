@@ -106,6 +106,24 @@ def test_claims_at_the_same_moment_give_one_owner(backend):
     assert sum(_threads(8, lambda: leases.store().claim("lapsed", f"t{next(tokens)}", 5))) == 1
 
 
+def test_the_file_stores_claim_is_atomic_even_when_its_write_is_slow(settings, tmp_path, monkeypatch):
+    """The file store reads a lock file and writes it under one ``flock``: with every write taking
+    50 ms (a slow or network disk), eight claims at once still give one owner. Unguarded, every
+    claimer would read "free" before the first had written, and all eight would own the lock."""
+    from junheng_web.registry import leases
+
+    _use(settings, "file", tmp_path)
+    write = leases._FileStore._write
+
+    def slow(path, token, lease):
+        time.sleep(0.05)
+        write(path, token, lease)
+
+    monkeypatch.setattr(leases._FileStore, "_write", staticmethod(slow))
+    tokens = iter(range(100))
+    assert sum(_threads(8, lambda: leases.store().claim("free", f"t{next(tokens)}", 5))) == 1
+
+
 def test_a_release_never_deletes_a_lock_another_caller_took_over(backend):
     from junheng_web.registry import leases
 
