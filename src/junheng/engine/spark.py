@@ -78,6 +78,30 @@ def session(app: str = "junheng-fitness-census"):
             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
 
 
+def _read(spark, paths: list[str]):
+    """The Parquet files as one frame, a whole-number measure column read as a double.
+
+    Spark takes the schema from one of the files and reads the others' columns as that type: an
+    INT32 measure widens to a DOUBLE, but a DOUBLE one cannot be read as an INT32. Files of the
+    census layout (:func:`junheng.io.write_census_parquet`: whole-number measures as Float64, NaN
+    for a missing one) and files by other writers (the same measures as integers with nulls) in
+    one folder failed when the integer file was the one Spark looked at. Reading every such column
+    as a double gives the same units (whole numbers are exact in a double below 2^53) whichever
+    file comes first; float measures keep their type (Float32 and Float64 round with different
+    tolerances)."""
+    from pyspark.sql.types import DoubleType, IntegralType, StructField, StructType
+
+    from junheng.io import CENSUS_MEASURES
+
+    df = spark.read.parquet(*paths)
+    fields = df.schema.fields
+    if not any(f.name in CENSUS_MEASURES and isinstance(f.dataType, IntegralType) for f in fields):
+        return df
+    schema = StructType([StructField(f.name, DoubleType(), True)
+                         if f.name in CENSUS_MEASURES and isinstance(f.dataType, IntegralType) else f for f in fields])
+    return spark.read.schema(schema).parquet(*paths)
+
+
 def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "sex"), *, weight: str | None = None,
                     spark=None) -> pl.DataFrame:
     """:func:`~junheng.fitness.stream.summarize_parquet` on Spark: the same table (rows sorted
@@ -86,7 +110,7 @@ def summarize_spark(path: str | Sequence[str], by: Sequence[str] = ("grade", "se
 
     spark = spark or session()
     paths = [str(path)] if isinstance(path, str | os.PathLike) else [str(p) for p in path]
-    df = spark.read.parquet(*paths)
+    df = _read(spark, paths)
     names = df.columns
     require_census_columns(names, by, weight, paths[0])
     df = df.select(*census_columns(names, by, weight))

@@ -100,3 +100,27 @@ def test_spark_equals_the_local_engine(tmp_path, spark, weighted):
                 np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-12, equal_nan=True)
             else:
                 assert a.to_list() == b.to_list(), c
+
+
+@pytest.mark.spark
+@pytest.mark.integration
+@pytest.mark.parametrize("census_first", [False, True])
+def test_a_folder_of_census_layout_and_other_files_gives_the_local_table(tmp_path, spark, census_first):
+    """One file in the census layout (whole-number measures as Float64, missing ones NaN) beside a
+    file of the same records by Polars' writer (Int32 measures with nulls): Spark reads the folder
+    whichever file it takes its schema from (it failed with PARQUET_COLUMN_DATA_TYPE_MISMATCH when
+    that was the integer file), and the table equals the local engine's on all the records."""
+    from junheng.engine.spark import summarize_spark
+    from junheng.io import write_census_parquet
+
+    recs = _records()
+    assert recs["vital_capacity"].dtype.is_integer() and recs["vital_capacity"].null_count()
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    census, plain = ("a", "b") if census_first else ("b", "a")
+    write_census_parquet(recs.gather_every(2, offset=0), folder / f"{census}-census.parquet")
+    recs.gather_every(2, offset=1).write_parquet(folder / f"{plain}-plain.parquet")
+    one = tmp_path / "all.parquet"
+    recs.write_parquet(one)
+    by = ["county", "grade", "sex"]
+    assert summarize_spark(str(folder), by, spark=spark).equals(summarize_parquet(one, by, batch_rows=1000))
