@@ -208,6 +208,31 @@ def test_invalid_grade_or_sex_lists_every_record_by_number(tmp_path, engine, row
     assert "第1行" in text and "年级应为 1–9 的整数" in text and "sex must be 1 (male) or 2 (female)" in text
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_weight_that_is_nan_infinite_or_negative_is_listed_by_record_number(tmp_path, engine):
+    """One NaN, infinite or negative weight made every weighted rate and mean of its group NaN (the
+    table's cells blank, no message); a null weight is 0 and stays allowed."""
+    from junheng.exceptions import InputError
+
+    n = 5000
+    w = np.full(n, 1.5)
+    w[[0, 2604, 4999]] = [np.nan, np.inf, -0.5]
+    recs = _recs(n).with_columns(pl.Series("w", w).set(pl.Series(np.arange(n) == 10), None))
+    path = tmp_path / "w.parquet"
+    recs.write_parquet(path, row_group_size=1300)
+    with pytest.raises(InputError) as info:
+        summarize_parquet(path, ["grade", "sex"], weight="w", batch_rows=500, threads=2, engine=engine)
+    found = sorted((i.row, i.column, i.value) for i in info.value.errors)
+    assert [(r, c) for r, c, _ in found] == [(1, "w"), (2605, "w"), (5000, "w")]
+    assert np.isnan(found[0][2]) and found[1][2] == np.inf and found[2][2] == -0.5
+    text = str(info.value)
+    assert "3 条记录的年级、性别或权重无效" in text and "权重应为非负的有限数" in text and "finite number ≥ 0" in text
+    ok = recs.with_columns(pl.col("w").fill_nan(1.0).clip(0.0, 2.0))
+    ok.write_parquet(path, row_group_size=1300)
+    table = summarize_parquet(path, ["grade", "sex"], weight="w", batch_rows=500, threads=2, engine=engine)
+    assert table["pass_rate"].null_count() == 0
+
+
 def test_missing_columns_are_named_in_chinese_and_english(tmp_path):
     from junheng.exceptions import InputError
 
