@@ -157,7 +157,7 @@ def reanalyse_cmd(year: int, grade: int, site_code: str, session: str, room: str
 
 
 _TABLE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_TEXT = ("person_id", "student_id", "other_id", "item_id", "raw", "key", "model", "room", "from_raw", "to_raw")
+_TEXT = ("person_id", "student_id", "other_id", "item_id", "raw", "key", "model", "room", "from_raw", "to_raw", "what")
 # each input of `video forensics`: its required columns (person_id may be headed student_id), its
 # numbers and its moments (seconds or date-times); read through junheng.io, every bad cell reported
 _FORENSIC_TABLES = {
@@ -165,16 +165,20 @@ _FORENSIC_TABLES = {
     "key": (("item_id", "key"), (), ()),
     "items": (("item_id", "model", "a", "b"), ("a", "b", "c"), ()),
     "seating": (("person_id", "room", "row", "col"), ("row", "col"), ()),
-    "events": (("person_id", "item_id", "at"), ("seq",), ("at",)),
+    "events": (("person_id", "item_id", "at"), ("seq", "lease"), ("at", "received_at")),
     "starts": (("person_id", "started_at"), (), ("started_at",)),
     "changes": (("person_id", "item_id", "from_raw", "to_raw"), (), ()),
+    "arrivals": (("person_id", "item_id", "at", "received_at"), ("lease",), ("at", "received_at")),
+    "heartbeats": (("person_id", "lease"), ("lease", "gap_s"), ("at", "first_at", "last_at")),
+    "stops": (("person_id", "at", "what"), (), ("at",)),
 }
 
 
-def _forensic_table(path: Path | None, what: str):
+def _forensic_table(path: Path | None, what: str, *, keep_rows: bool = False):
     """One input of ``video forensics`` through :func:`junheng.io.read_input`: text columns as
     text, numbers and times parsed (a bad cell is an ``InputError`` naming file, row, column and
-    value), ``student_id`` taken for ``person_id``, required columns checked."""
+    value), ``student_id`` taken for ``person_id``, required columns checked (``keep_rows``: each
+    record's spreadsheet row kept in ``junheng.io.ROW``)."""
     from junheng.exceptions import InputError, Issue
     from junheng.io import read_input
 
@@ -182,13 +186,137 @@ def _forensic_table(path: Path | None, what: str):
         return None
     required, numbers, times = _FORENSIC_TABLES[what]
     frame = read_input(path, required=[c for c in required if c != "person_id"], string_columns=_TEXT,
-                       number_columns=numbers, time_columns=times)
+                       number_columns=numbers, time_columns=times, keep_rows=keep_rows)
     if "student_id" in frame.columns and "person_id" not in frame.columns:
         frame = frame.rename({"student_id": "person_id"})
     if "person_id" in required and "person_id" not in frame.columns:
         raise InputError(Issue("缺少列（person_id 或 student_id）", "missing column (person_id or student_id)",
                                file=path.name, column="person_id"))
     return frame
+
+
+# --stops: what each row is, in either language (the core's names: junheng.supervision.arrivals.STOP_NAMES)
+_STOP_WHAT = {"pause": "pause", "暂停": "pause", "terminate": "terminate", "终止": "terminate",
+              "time_up": "time_up", "时间到": "time_up"}
+
+
+def _rule_breaks(frame: pl.DataFrame, bad: pl.Expr, file: str, column: str, zh: str, en: str) -> list:
+    """One issue per row of ``frame`` where ``bad`` holds (its ``__row__``, ``column``'s value as
+    written: ``-1`` not ``-1.0``, a time without zero microseconds)."""
+    from junheng.exceptions import Issue
+    from junheng.io import ROW
+
+    hit = frame.filter(bad.fill_null(False))
+    shown = lambda v: f"{v:g}" if isinstance(v, float) else (None if v is None else str(v))  # noqa: E731
+    return [Issue(zh, en, file=file, row=r, column=column, value=shown(v))
+            for r, v in zip(hit[ROW].to_list(), hit[column].to_list(), strict=True)]
+
+
+def _as_instants(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Times as the core's instants (Datetime µs UTC): seconds from the epoch (so second 125 reads
+    00:02:05 in the flags' clock times), a naive date-time as written, a zoned one as its instant."""
+    out = []
+    for c in columns:
+        dtype = frame.schema[c]
+        if dtype.is_numeric():
+            out.append(pl.from_epoch((pl.col(c) * 1e6).round().cast(pl.Int64), time_unit="us")
+                       .dt.replace_time_zone("UTC").alias(c))
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+            out.append(pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        else:  # a zoned Parquet column stays in its zone; an all-blank column is null
+            out.append(pl.col(c).cast(pl.Datetime("us", getattr(dtype, "time_zone", None) or "UTC")))
+    return frame.with_columns(out)
+
+
+def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path | None, heartbeats: Path | None,
+                    stops: Path | None) -> dict:
+    """The backdated-answers rule's inputs (``junheng.supervision.arrivals``) from the command's
+    files: ``arrivals`` from ``--arrivals`` or the events' ``received_at`` column, ``contacts`` from
+    ``--heartbeats`` (one heartbeat a row, ``at``, or spans ``first_at, last_at, gap_s``), ``stops``
+    from ``--stops`` (``ev``: the events as read, with their rows); every bad row reported in one
+    ``InputError``, nothing computed.  An event without a stamp or an arrival is left out (its
+    arrival is unknown); in the other files every time is required."""
+    from junheng.exceptions import InputError, Issue
+
+    read_issues: list[Issue] = []
+
+    def read(path: Path | None, what: str) -> pl.DataFrame | None:  # every file's bad cells, then stop
+        try:
+            return _forensic_table(path, what, keep_rows=True)
+        except InputError as exc:
+            read_issues.extend(exc.issues)
+            return None
+
+    if arrivals is None and ev is not None:
+        src, a_file = (ev.drop_nulls(["at", "received_at"]), events) if "received_at" in ev.columns else (None, None)
+    else:
+        src, a_file = read(arrivals, "arrivals"), arrivals
+    hb, st = read(heartbeats, "heartbeats"), read(stops, "stops")
+    if read_issues:
+        raise InputError(read_issues)
+    if src is None:
+        if hb is not None or st is not None:
+            raise ParameterError("--heartbeats 与 --stops 需要作答的到达时间：--arrivals，或 --events 的 received_at 列 / "
+                                 "--heartbeats and --stops need the answers' arrival times: --arrivals, or a "
+                                 "received_at column in --events")
+        return {}
+    issues: list[Issue] = []
+    blank = ("不能为空", "must not be blank")
+    whole = ("应为不小于 0 的整数（页面编号）", "must be a whole number ≥ 0 (the page's lease)")
+    clocks: list[tuple[str, str, bool]] = []  # (file, column, in seconds) of every time column used
+    tables = [(src, a_file, ["at", "received_at"])]
+    if hb is not None:
+        spans = "first_at" in hb.columns
+        cols = ["first_at", "last_at"] if spans else ["at"]
+        missing = [c for c in ((*cols, "gap_s") if spans else cols) if c not in hb.columns]
+        if missing:
+            raise InputError([Issue("缺少列（at，或 first_at、last_at、gap_s）", "missing column (at, or first_at, "
+                                    "last_at, gap_s)", file=heartbeats.name, column=c) for c in missing])
+        tables.append((hb, heartbeats, cols))
+        if spans:
+            issues += _rule_breaks(hb, pl.col("gap_s").is_null() | (pl.col("gap_s") < 0), heartbeats.name, "gap_s",
+                                   "应为不小于 0 的秒数", "must be a number of seconds ≥ 0")
+    if st is not None:
+        tables.append((st, stops, ["at"]))
+        issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_STOP_WHAT)), stops.name, "what",
+                               "应为 pause/暂停、terminate/终止 或 time_up/时间到",
+                               "must be pause/暂停, terminate/终止 or time_up/时间到")
+    for frame, path, cols in tables:
+        for c in cols:
+            if path is not a_file or arrivals is not None:
+                issues += _rule_breaks(frame, pl.col(c).is_null(), path.name, c, *blank)
+            if frame.schema[c] != pl.Null:
+                clocks.append((path.name, c, frame.schema[c].is_numeric()))
+    for frame, path in ((src, a_file), (hb, heartbeats)):
+        if frame is not None and "lease" in frame.columns:
+            issues += _rule_breaks(frame, pl.col("lease").is_null() | (pl.col("lease") < 0)
+                                   | (pl.col("lease") != pl.col("lease").round()), path.name, "lease", *whole)
+    if hb is not None and "lease" not in src.columns:
+        issues.append(Issue("缺少列：心跳须与作答按页面（lease）对应", "missing column: heartbeats are matched to "
+                            "answers by page (lease)", file=a_file.name, column="lease"))
+    if hb is not None and "first_at" in hb.columns:
+        issues += _rule_breaks(hb, pl.col("first_at") > pl.col("last_at"), heartbeats.name, "last_at",
+                               "不能早于 first_at", "must not be before first_at")
+    f0, c0, sec0 = clocks[0] if clocks else (None, None, None)
+    issues += [Issue(f"与 {f0} 的 {c0} 不是同一种时间（一为秒数，一为日期时间）",
+                     f"not on the same clock as {c0} of {f0} (one in seconds, the other date-times)", file=f, column=c)
+               for f, c, sec in clocks if sec != sec0]
+    if issues:
+        raise InputError(issues)
+    lease = pl.col("lease").cast(pl.Int64) if "lease" in src.columns else pl.lit(0, pl.Int64)  # 0: no page known
+    out = {"arrivals": _as_instants(src, ["at", "received_at"])
+           .select("person_id", lease.alias("lease"), "item_id", "at", "received_at")}
+    if hb is not None:
+        one = "first_at" not in hb.columns  # one heartbeat a row: a span of one
+        hb = _as_instants(hb, ["at"] if one else ["first_at", "last_at"])
+        out["contacts"] = hb.select("person_id", pl.col("lease").cast(pl.Int64),
+                                    pl.col("at" if one else "first_at").alias("first_at"),
+                                    pl.col("at" if one else "last_at").alias("last_at"),
+                                    (pl.lit(0.0) if one else pl.col("gap_s")).alias("gap_s"))
+    if st is not None:
+        out["stops"] = _as_instants(st, ["at"]).select(
+            "person_id", "at", pl.col("what").str.strip_chars().replace_strict(_STOP_WHAT).alias("what"))
+    return out
 
 
 @video.command("forensics")
@@ -199,25 +327,39 @@ def _forensic_table(path: Path | None, what: str):
 @click.option("--events", type=_TABLE, help="browser answer events: person_id, item_id, raw, at (seconds or time)[, seq]")
 @click.option("--starts", type=_TABLE, help="person_id, started_at (the start of each attempt, for the first item's time)")
 @click.option("--changes", type=_TABLE, help="answer changes: person_id, item_id, from_raw, to_raw (default: from --events)")
+@click.option("--arrivals", type=_TABLE, help="answers' stamps and arrivals: person_id, item_id, at, received_at[, lease] "
+              "(default: --events' received_at column)")
+@click.option("--heartbeats", type=_TABLE, help="the pages' heartbeats: person_id, lease, at (one a row) or "
+              "first_at, last_at, gap_s (spans)")
+@click.option("--stops", type=_TABLE, help="pauses, terminations, time-up: person_id, at, what (pause/terminate/time_up)")
+@click.option("--stop-bound", type=click.FloatRange(0, min_open=True),
+              help="seconds after a stop beyond which an answer stamped before it is flagged (the longest outage "
+              "taken; default 600)")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.001, show_default=True,
               help="level of each test")
 @click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="the flags (.csv / .xlsx / .parquet)")
-def forensics_cmd(responses, key_file, items_file, seating, events, starts, changes, alpha, outfile) -> None:
-    """作答数据甄别：相邻座位抄袭（ω）、作答时间异常、改错为对 / response forensics: copying between seat
-    neighbours, response-time anomalies, wrong-to-right changes (docs/methods/response-forensics.md)."""
-    from junheng.io import write_table
+def forensics_cmd(responses, key_file, items_file, seating, events, starts, changes, arrivals, heartbeats, stops,
+                  stop_bound, alpha, outfile) -> None:
+    """作答数据甄别：相邻座位抄袭（ω）、作答时间异常、改错为对、迟到作答 / response forensics: copying
+    between seat neighbours, response-time anomalies, wrong-to-right changes, backdated answers
+    (docs/methods/response-forensics.md)."""
+    from junheng.io import ROW, write_table
     from junheng.supervision import ForensicsParameters, changes_from_events, forensic_flags
 
     load = _forensic_table
-    ev = load(events, "events")
+    ev = load(events, "events", keep_rows=True)
+    late = _arrival_inputs(ev, events, arrivals, heartbeats, stops)
+    ev = ev.drop(ROW) if ev is not None else None
     ch = load(changes, "changes")
     if ch is None and ev is not None and "raw" in ev.columns:
         ch = changes_from_events(ev)
+    bound = {} if stop_bound is None else {"stop_bound_s": stop_bound}
     flags = forensic_flags(responses=load(responses, "responses"), key=load(key_file, "key"),
                            items=load(items_file, "items"), seating=load(seating, "seating"), events=ev,
-                           starts=load(starts, "starts"), changes=ch,
-                           params=ForensicsParameters(alpha=alpha, serious_p=min(ForensicsParameters.serious_p, alpha)))
+                           starts=load(starts, "starts"), changes=ch, **late,
+                           params=ForensicsParameters(alpha=alpha, serious_p=min(ForensicsParameters.serious_p, alpha),
+                                                      **bound))
     write_table(flags, outfile)
     for r in flags.iter_rows(named=True):
         who = r["person_id"] + (f" ~ {r['other_id']}" if r["other_id"] else "")

@@ -496,13 +496,15 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
 
 
 def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns: Iterable[str] = (),
-               number_columns: Iterable[str] = (), time_columns: Iterable[str] = ()) -> pl.DataFrame:
+               number_columns: Iterable[str] = (), time_columns: Iterable[str] = (), keep_rows: bool = False) -> pl.DataFrame:
     """A table for a command that takes Parquet, CSV or Excel alike: Parquet with its types
     (:func:`read_frame`), a CSV/Excel file through :func:`read_table` (every value text, blanks
     null, no ``__row__``); missing ``required`` columns are reported together, ``string_columns``
     are cast to text, ``number_columns`` parsed as decimals (Float64) and ``time_columns`` as
     seconds or date-times (:func:`junheng.io.parse_times`) where present — every cell that does not
-    parse is reported (file, row, column, value) in one :class:`InputError`, nothing returned."""
+    parse is reported (file, row, column, value) in one :class:`InputError`, nothing returned.
+    ``keep_rows``: the spreadsheet row of each record stays in ``__row__`` (``junheng.io.ROW``), for
+    a caller that checks more rules and names the rows."""
     from junheng.io._parse import parse_decimals, parse_times
 
     path = Path(path)
@@ -537,7 +539,7 @@ def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns
             df = df.with_columns(values.alias(c))
     if issues:
         raise InputError(issues)
-    return df.drop(ROW)
+    return df if keep_rows else df.drop(ROW)
 
 
 def open_parquet(path: str | Path):
