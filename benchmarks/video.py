@@ -13,10 +13,10 @@ the set (``JUNHENG_BENCH_ONLY=text``: only the planted rows whose name contains 
 precision/recall table of docs/methods/video-flags.md and the analysis speed.
 
 ``JUNHENG_BENCH_H264=1``: instead, the replay rows (every planted ``loop``) and the clips without an
-event, each re-encoded as H.264 (libx264 veryfast, CRF 23) with sparse key frames — every 2 s with
+event, each re-encoded as H.264 (libx264 veryfast, CRF ``JUNHENG_BENCH_CRF``, default 23) with sparse key frames — every 2 s with
 2 B-frames (analysed at 1 and 2 samples/s) and every 1 s without B-frames (2 samples/s) — and
 analysed twice: every group of pictures decoded as far as the sampler's frame skipping allows
-(``frames.TRUNCATE_GROUPS`` off) and only up to its last sample (on).  Prints recall per planted
+(``frames.TRUNCATE_GROUPS`` off) and only up to its last sample (on, with B-frames too).  Prints recall per planted
 row and ``loop`` precision for each, and whether the samples' fingerprints were the same both ways
 (the echo fingerprints of the frames between samples are what truncation drops).
 
@@ -183,10 +183,13 @@ STREAMS = (("key frame every 2 s, 2 B-frames", 20, 2, 1.0), ("key frame every 2 
            ("key frame every 1 s, no B-frames", 10, 0, 2.0))  # (name, key interval in frames at 10 fps, B, samples/s)
 
 
+CRF = os.environ.get("JUNHENG_BENCH_CRF", "23")  # the H.264 rows' quality (23: x264's default; 0: lossless)
+
+
 def _h264(clip: Path, out: Path, gop: int, bframes: int) -> Path:
     import subprocess
 
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "veryfast", "-crf", CRF,
                     "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
                     "-pix_fmt", "yuv420p", str(out)], check=True)
     return out
@@ -221,6 +224,7 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                 if not mp4.exists():
                     _h264(path, mp4, gop, bframes)
                 stats = {}
+                frame_module.TRUNCATE_WITH_B_FRAMES = True  # measured with B-frames too
                 for truncate in (False, True):
                     frame_module.TRUNCATE_GROUPS = truncate
                     c0 = time.process_time()
@@ -229,12 +233,12 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                     flags = detect_flags(stats[truncate], params if motion == "square" else quiet_params)
                     found[(label, fps, truncate, i)] = [(r["kind"], r["start_s"], r["end_s"])
                                                         for r in flags.iter_rows(named=True)]
-                frame_module.TRUNCATE_GROUPS = False
+                frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES = True, False  # the defaults
                 a, b = stats[False], stats[True]
                 same[(label, fps)] = same.get((label, fps), 0) + int(
                     a["t_s"].to_list() == b["t_s"].to_list() and a["fine"].to_list() == b["fine"].to_list())
     print(f"replay rows on H.264 with sparse key frames: {CLIPS} clips a row of 60 s (96×72, 10 fps), libx264 veryfast "
-          "CRF 23; all decoded / truncated after each group's last sample")
+          f"CRF {CRF}; all decoded / truncated after each group's last sample")
     print("| planted event | stream | samples/s | clips | recall, all decoded | recall, truncated |")
     print("|---|---|---:|---:|---:|---:|")
     for label, _, _, fps in STREAMS:

@@ -34,6 +34,11 @@ rows are the cost a minute of a long recording).  The run ends with the detector
 milliseconds a picture of onnxruntime and OpenVINO on the same 768×448 pictures, alternating picture
 by picture (the machine is shared), and the faces each finds of 24 pasted, by face width.
 
+``JUNHENG_BENCH_DECODING=1``: only the A/B of decoding each group of pictures whole or up to its
+last sample (``frames.TRUNCATE_GROUPS``) — the default and no-detector rows at 1 and 2 samples/s on
+both streams, each pair run back to back ``JUNHENG_BENCH_ROUNDS`` times (default 3), the medians
+printed (the machine is shared: A and B in the same minute).
+
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
 its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it much; the
 wall-clock factor is printed too.  Faces found per sample are printed against the 12 drawn.
@@ -84,6 +89,7 @@ def main() -> None:
     room = np.kron(rng.integers(60, 200, size=(9, 16)), np.ones((40, 40))).astype(np.float32)  # walls, desks, boards
     frames = [cv2.resize(_room_frame(people, room, rng, face), (1280, 720)) for _ in range(25)]
     runs = []
+    decoding = bool(os.environ.get("JUNHENG_BENCH_DECODING"))
     with tempfile.TemporaryDirectory() as tmp:
         files = {"key frame every 1 s, no B-frames": Path(tmp) / "cam1s.mp4",
                  "key frame every 2 s, B-frames": Path(tmp) / "cam2s.mp4"}
@@ -91,6 +97,9 @@ def main() -> None:
         _encode(files["key frame every 2 s, B-frames"], frames, 50, 2)
         print(f"{SECONDS} s of 1280×720 H.264 at 25 fps, 12 faces drawn; CPU = this process + ffmpeg children; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        if decoding:
+            _decoding_ab(files)
+            return
         print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
         print("|---|---|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
@@ -134,6 +143,42 @@ def main() -> None:
                      f"{on_ov[4] - floor[4]:.2f} CPU s" if on_ov else ""))
     _runtimes(frames)
     _smallest_faces(people.face_photo())
+
+
+def _decoding_ab(files: dict) -> None:
+    """Each group of pictures decoded whole or only up to its last sample, back to back (module
+    docstring, ``JUNHENG_BENCH_DECODING``): median CPU s of each path and their ratio."""
+    import numpy as np
+
+    from junheng.supervision import FaceCounter, FaceDetector, analyse_video
+    from junheng.supervision import frames as frame_module
+
+    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
+    print("| stream | path | picture samples/s | groups decoded | CPU s (median) | × real time per core | runs |")
+    print("|---|---|---:|---|---:|---:|---|")
+    default = frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES
+    frame_module.TRUNCATE_WITH_B_FRAMES = True  # measured with B-frames too (off by default)
+    try:
+        for label, path in files.items():
+            for name, fps, every, detector in ((NEW, 1.0, 0.0, True), (NEW + ", faces 1/s", 2.0, 1.0, True),
+                                               (NONE, 1.0, 0.0, False), (NONE + ", 2/s", 2.0, 0.0, False)):
+                cpu: dict[bool, list[float]] = {False: [], True: []}
+                for k in range(rounds):
+                    for truncate in ((False, True) if k % 2 == 0 else (True, False)):
+                        frame_module.TRUNCATE_GROUPS = truncate
+                        counter = FaceCounter(FaceDetector(input_width=768, threshold=0.4, precision="int8"),
+                                              period_s=every) if detector else _Frames(768)
+                        c0 = _cpu()
+                        analyse_video(path, fps, on_frame=counter, decoder="ffmpeg")
+                        cpu[truncate].append(_cpu() - c0)
+                for truncate in (False, True):
+                    med = float(np.median(cpu[truncate]))
+                    print(f"| {label} | {name} | {fps:g} | {'up to the last sample' if truncate else 'whole'} | "
+                          f"{med:.2f} | {SECONDS / med:.1f} | {', '.join(f'{c:.2f}' for c in cpu[truncate])} |")
+                print(f"| {label} | {name} | {fps:g} | truncated ÷ whole | "
+                      f"{np.median(cpu[True]) / np.median(cpu[False]):.2f} | | |")
+    finally:
+        frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES = default
 
 
 OLD = "old default (ffmpeg, float, 640 px)"

@@ -340,22 +340,32 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     (``loop_min_lag_s`` ≤ lag ≤ ``loop_max_lag_s``) differs from it by at most a quarter of the
     sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1); a run of
     such samples at least ``loop_min_s`` long (its lag may change: a copy of a stretch that itself
-    held a copy echoes the latest of the equal frames)."""
+    held a copy echoes the latest of the equal frames).  A live sample between two samples that
+    echo at the same lag (within 10 ms) counts with them: its twin may simply not have been decoded
+    — with key frames further apart than the sample period each group of pictures is decoded only
+    up to its last sample (``frames.TRUNCATE_GROUPS``), and B-frames are not decoded at all, so a
+    sample whose twin lies after the last sample of its group, or is a B-frame, has none to find.
+    Of the samples of one group of pictures, whatever the lag, at least one has its twin among the
+    decoded frames when the group holds at least two samples (their twins lie a sample period
+    apart, and the decoded part of a group is at least its length less a period), so a replay
+    echoes at least every other sample (docs/methods/video-flags.md, "Decoding less")."""
     f = fine.astype(np.float32)
     step = np.r_[np.inf, _rms(f[1:] - f[:-1])]
     live = ~covered & np.r_[False, ~covered[:-1]] & np.isfinite(step) & (step >= p.loop_min_step)
     lag = np.where(np.isfinite(lag), lag, -1.0)
     echo = live & np.isfinite(ratio) & (np.nan_to_num(ratio, nan=np.inf) <= 0.25) \
         & (lag >= p.loop_min_lag_s - 1e-6) & (lag <= p.loop_max_lag_s + 1e-6)
+    bridged = echo.copy()  # a live sample between two echoes at one lag: its twin was not decoded
+    bridged[1:-1] |= live[1:-1] & echo[:-2] & echo[2:] & (np.abs(lag[:-2] - lag[2:]) <= 0.01)
     min_run = max(2, int(np.ceil(p.loop_min_s / period - 1e-9)))
     out: list[dict] = []
-    for i, j in _runs(echo):  # the lag may change within a run: a copy of a stretch that held a copy
+    for i, j in _runs(bridged):  # the lag may change within a run: a copy of a stretch that held a copy
         if j - i + 1 < min_run:
             continue
         start, end = float(t[i]), float(t[j] + period)
         out.append({"start_s": start, "end_s": end, "kind": "loop",
                     "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
-                    "score": float(np.clip(1 - np.mean(ratio[i:j + 1]) / 0.25, 0, 1))})
+                    "score": float(np.clip(1 - np.mean(ratio[i:j + 1][echo[i:j + 1]]) / 0.25, 0, 1))})
     return out
 
 

@@ -44,9 +44,11 @@ REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width
 PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
                   "echo_ratio")
 INTERNAL_COLUMNS = ("fine", "reg")
-# H.264 with key frames further apart than the sample period, regularly: each group of pictures is
-# decoded only up to its last sample (and the B-frames' reordering margin), :meth:`_FFmpegSampler.truncation`
-TRUNCATE_GROUPS = False
+# H.264 with key frames further apart than the sample period: each group of pictures decoded only up to
+# its last sample (:meth:`_FFmpegSampler.truncation`); with B-frames only if TRUNCATE_WITH_B_FRAMES — there
+# the replay rules' echo fingerprints lose evidence that full decoding keeps (docs/methods/video-flags.md)
+TRUNCATE_GROUPS = True
+TRUNCATE_WITH_B_FRAMES = False
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
@@ -265,7 +267,10 @@ class _FFmpegSampler:
       ``-skip_loop_filter all`` (the de-blocking filter smooths block edges; the statistics average
       over blocks of ≥ 8 pixels); for any other codec ``-skip_frame noref`` (only the frames nothing
       refers to: x265's P-frames refer to its reference B-frames, which ``bidir`` would drop — every
-      sample that is not a key frame was garbage) and the same de-blocking skip.
+      sample that is not a key frame was garbage) and the same de-blocking skip;
+    * and for H.264 without B-frames (by default; :data:`TRUNCATE_GROUPS`, :data:`TRUNCATE_WITH_B_FRAMES`),
+      each group of pictures only up to its last sample (:meth:`truncation`): ffmpeg then reads
+      a stream copy without the packets after it, on a pipe from a second ffmpeg.
 
     With ``echo``, a second branch of the same filter graph shrinks *every* decoded frame (not only
     the kept ones) to its 16×12 block means (``ECHO``, grey) and writes them to a second pipe with
@@ -296,8 +301,11 @@ class _FFmpegSampler:
         """The packets no sample needs, as the drop expression of FFmpeg's ``noise`` bit-stream filter
         (run on a stream copy before decoding, :meth:`copy_command`), or None to decode as today.
 
-        Only for H.264 (B-frames skipped, ``-skip_frame bidir``) whose key frames are further apart
-        than the sample period, the first at the start.  In each group of pictures the last sample
+        Only for H.264 whose key frames are further apart than the sample period, the first at the
+        start, and without B-frames (``has_b_frames`` 0) unless ``TRUNCATE_WITH_B_FRAMES``: B-frames
+        are not decoded (``-skip_frame bidir``), so of the frames a truncated group keeps only the
+        I- and P-frames are there for the replay rules' echo fingerprints, and a replay's twins can
+        miss them at every phase (docs/methods/video-flags.md, "Decoding less").  In each group of pictures the last sample
         is the first decoded frame at or after the last multiple of the period before the next key
         frame (or the file's end): the first packet, in decoding order, at or after that time whose
         time stamp is the group's latest so far (an I- or P-frame: a B-frame comes after a later
@@ -308,6 +316,8 @@ class _FFmpegSampler:
         FFmpeg 5.1 hands the filter time stamps in the output container's time base but reports the
         input's as ``tb`` (NUT: 4× too late on an MP4 of 1/12800)."""
         keys, p = self.keys, self.period
+        if self.reorder and not TRUNCATE_WITH_B_FRAMES:
+            return None
         if self.codec != "h264" or self.keys_only or len(self.key_at) < 2 or keys[0] > 1e-6 or self.key_at[0] != 0:
             return None
         if float(np.min(np.diff(np.r_[keys, self.packet_times[-1]]))) <= p + 1e-6:

@@ -75,7 +75,7 @@ def test_truncated_groups_decode_to_the_very_samples_of_the_full_decoding(tmp_pa
                                                                           bframes, fps):
     """H.264 with key frames further apart than the sample period, each group of pictures decoded only
     up to its last sample (``frames.TRUNCATE_GROUPS``: the packets after it dropped from a stream copy
-    before decoding). Oracle: ffprobe's picture types and ffmpeg's full decoding of the same file —
+    before decoding; by default only without B-frames, here with them too). Oracle: ffprobe's picture types and ffmpeg's full decoding of the same file —
     the samples are the first I- or P-frame of each sample period (B-frames are not decoded), each
     the very picture of the full decoding at its time stamp; fewer frames are decoded than without
     truncation (the echo fingerprints), none of them a B-frame. The MPEG-TS file starts at 1.4 s: the
@@ -95,6 +95,8 @@ def test_truncated_groups_decode_to_the_very_samples_of_the_full_decoding(tmp_pa
     assert whole.drop is None
     untruncated = [round(t, 3) for t, _ in whole]  # MPEG-TS: true only since the decoder keeps the time stamps
     monkeypatch.setattr(frames, "TRUNCATE_GROUPS", True)
+    assert (frames._FFmpegSampler(clip, 1.0 / fps, 320, colour=False).drop is None) == (bframes > 0)  # the default
+    monkeypatch.setattr(frames, "TRUNCATE_WITH_B_FRAMES", True)
     sampler = frames._FFmpegSampler(clip, 1.0 / fps, 320, colour=False, echo=True)
     assert sampler.drop is not None
     samples = [(t, frame.copy()) for t, frame in sampler]
@@ -106,3 +108,61 @@ def test_truncated_groups_decode_to_the_very_samples_of_the_full_decoding(tmp_pa
     echo_times, _ = sampler.echoes()
     assert all(types[round(t, 3)] != "B" for t in echo_times)
     assert len(echo_times) < 0.75 * len(whole.echoes()[0])
+
+
+def _echo_case(pattern: str, lags: tuple[float, float]) -> list[tuple[float, float]]:
+    """``_echo_flags`` on 120 live samples (0.5 s apart, a new random fingerprint each) whose samples
+    50–73 (25–37 s) follow ``pattern`` repeated: ``e`` echoes (ratio 0: the very frame again) at
+    ``lags[0]`` or ``lags[1]`` in turn, ``-`` has no twin among the decoded frames (its closest
+    earlier frame is another picture: ratio 1, a lag of 7.1 s)."""
+    from junheng.supervision import FlagParameters
+    from junheng.supervision.flags import _echo_flags
+
+    rng = np.random.default_rng(3)
+    n = 120
+    t = np.arange(n) * 0.5
+    fine = rng.integers(40, 200, (n, 768)).astype(np.uint8)
+    lag, ratio = np.full(n, 7.1), np.ones(n)
+    echoes = 0
+    for k in range(50, 74):
+        if pattern[(k - 50) % len(pattern)] == "e":
+            lag[k], ratio[k] = lags[echoes % 2], 0.0
+            echoes += 1
+    p = FlagParameters(loop_min_s=3, loop_min_lag_s=2)
+    return [(f["start_s"], f["end_s"]) for f in _echo_flags(t, fine, np.zeros(n, bool), lag, ratio, p, 0.5)]
+
+
+def test_a_replay_echoing_at_every_other_sample_is_still_found():
+    """Each group of pictures decoded only up to its last sample (no B-frames: two samples a group,
+    key frames 1 s apart at 2 samples/s), a replay's twins are decoded for one sample of each group
+    at most lags and never for the other: the replay echoes at every other sample.  The echo rule
+    takes a sample between two echoes at the same lag as part of the run (oracle: the pattern drawn
+    by hand); echoes at two different lags in turn, or one sample in three, are no replay."""
+    assert _echo_case("e", (13.3, 13.3)) == [(25.0, 37.0)]  # every sample: as before
+    assert _echo_case("e-", (13.3, 13.3)) == [(25.0, 36.5)]  # every other sample: found (the last one is a gap)
+    assert _echo_case("e-", (13.3, 9.8)) == []  # every other sample, lags that disagree: no copy of one stretch
+    assert _echo_case("e--", (13.3, 13.3)) == []  # one in three: two in a row without a twin
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_a_replay_in_a_motionless_room_is_found_in_truncated_h264(tmp_path, video):
+    """A motionless room (sensor noise only) replayed 20–30 s at a lag of 12.7 s (off the 0.5 s sample
+    grid), encoded as lossless H.264 (the noise survives: a replayed frame is the very picture again)
+    with a key frame every second and no B-frames, analysed at 2 samples/s: each group of pictures is
+    decoded only up to its last sample (the default), so only every other sample finds its twin —
+    one loop flag over the replay, none elsewhere (oracle: the event drawn by the fixture)."""
+    from junheng.supervision import FlagParameters, analyse_video
+    from junheng.supervision.frames import _FFmpegSampler
+
+    avi = video.make_clip(tmp_path / "still.avi", 40, [("loop", 20, 30, 12.7)], seed=101, motion="none")
+    clip = tmp_path / "still.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(avi), "-c:v", "libx264", "-preset", "veryfast", "-crf", "0",
+                    "-g", "10", "-keyint_min", "10", "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p", str(clip)],
+                   check=True)
+    assert _FFmpegSampler(clip, 0.5, 320, colour=False).drop is not None
+    p = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=600,
+                       moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
+    flags, _ = analyse_video(clip, 2.0, p)
+    loops = [(f["start_s"], f["end_s"]) for f in flags.iter_rows(named=True) if f["kind"] == "loop"]
+    assert len(loops) == 1 and loops[0][0] <= 21 and loops[0][1] >= 29, loops
+    assert set(flags["kind"].to_list()) == {"loop"}
