@@ -182,3 +182,27 @@ def test_clocks_leases_and_arrivals_must_fit_together(tmp_path):
     # stops without any arrival times: said so, not ignored
     r = run("video", "forensics", "--stops", stops, "-o", out)
     assert r.exit_code == 2 and "--arrivals" in r.output and "received_at" in r.output
+
+
+def test_parquet_times_with_zones_are_instants_and_the_clock_is_the_answers_zone(tmp_path):
+    """Parquet keeps its types: the answers in Beijing time, the stops in UTC (09:40 in Beijing is
+    01:40 UTC) — the same instants, so the same flags, and the clock times are Beijing's."""
+    bj = pl.Datetime("us", "Asia/Shanghai")
+    start = dt.datetime(2026, 6, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    at = lambda s: start + dt.timedelta(seconds=s)  # noqa: E731
+    arrivals = pl.DataFrame([(p, lease, i, at(a), at(r)) for p, lease, i, a, r in ANSWERS], orient="row",
+                            schema={"person_id": pl.String, "lease": pl.Int64, "item_id": pl.String, "at": bj,
+                                    "received_at": bj})
+    beats = pl.DataFrame([(p, lease, at(t)) for p, lease, t in BEATS], orient="row",
+                         schema={"person_id": pl.String, "lease": pl.Int64, "at": bj})
+    stops = pl.DataFrame([(p, at(t), w) for p, t, w in STOPS], orient="row",
+                         schema={"person_id": pl.String, "at": bj, "what": pl.String}
+                         ).with_columns(pl.col("at").dt.convert_time_zone("UTC"))
+    for frame, name in ((arrivals, "a.parquet"), (beats, "h.parquet"), (stops, "s.parquet")):
+        frame.write_parquet(tmp_path / name)
+    r = run("video", "forensics", "--arrivals", tmp_path / "a.parquet", "--heartbeats", tmp_path / "h.parquet",
+            "--stops", tmp_path / "s.parquet", "-o", tmp_path / "flags.csv")
+    assert r.exit_code == 0, r.output
+    got = backdated(tmp_path / "flags.csv")
+    assert {p: v[:2] for p, v in got.items()} == EXPECTED
+    assert "I1 stamped before the time-up at 09:40:00, arrived 09:55:00" in got["P4"][2]
