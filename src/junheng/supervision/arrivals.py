@@ -26,7 +26,14 @@ Inputs (times: timezone-aware datetimes; the flags' clock times are written in t
 * ``contacts`` — ``person_id, lease, first_at, last_at, gap_s``: spans of a page's heartbeats, no two
   heartbeats of a span more than ``gap_s`` apart (a single heartbeat: ``first_at == last_at``);
 * ``stops`` — ``person_id, at, what``: the pupil's pauses, termination and time-up (``what``: pause,
-  terminate, time_up).
+  terminate, time_up);
+* ``opens`` — ``person_id, lease, at``: when each page opened (the server's record of its load).  A
+  page's opening is contact too — no answer of that page can be given before it, so one stamped
+  more than ``arrival_slack_s`` before its page opened and arriving more than that after is caught
+  in contact — and a stop for the pupil's earlier answers (``what`` "open"): from then on the older
+  page is closed, and a same-browser reload or a second tab sends its queue at once (a crafted
+  answer sent under an older page's lease, or lease 0, stamped just before a newer page opened,
+  had no other rule against it).
 """
 
 from __future__ import annotations
@@ -42,7 +49,9 @@ ARRIVALS = {"person_id": pl.String, "lease": pl.Int64, "item_id": pl.String, "at
 CONTACTS = {"person_id": pl.String, "lease": pl.Int64, "first_at": pl.Datetime("us", "UTC"),
             "last_at": pl.Datetime("us", "UTC"), "gap_s": pl.Float64}
 STOPS = {"person_id": pl.String, "at": pl.Datetime("us", "UTC"), "what": pl.String}
-STOP_NAMES = {"pause": ("暂停", "pause"), "terminate": ("终止", "termination"), "time_up": ("时间到", "time-up")}
+OPENS = {"person_id": pl.String, "lease": pl.Int64, "at": pl.Datetime("us", "UTC")}
+STOP_NAMES = {"pause": ("暂停", "pause"), "terminate": ("终止", "termination"), "time_up": ("时间到", "time-up"),
+              "open": ("新页面打开", "opening of a newer page")}
 LATE_SCHEMA = {"person_id": pl.String, "item_id": pl.String, "at": pl.Datetime("us", "UTC"),
                "received_at": pl.Datetime("us", "UTC"), "late_s": pl.Float64, "rule": pl.String,
                "evidence_at": pl.Datetime("us", "UTC"), "evidence": pl.String}
@@ -55,7 +64,8 @@ def _check(frame: pl.DataFrame, name: str, schema: dict) -> pl.DataFrame:
     return frame.select(list(schema)).cast(schema)  # any time zone in: compared as instants
 
 
-def _in_contact(a: pl.DataFrame, contacts: pl.DataFrame | None, slack: dt.timedelta) -> pl.DataFrame:
+def _in_contact(a: pl.DataFrame, contacts: pl.DataFrame | None, slack: dt.timedelta,
+                opens: pl.DataFrame | None = None) -> pl.DataFrame:
     """Rows of ``a`` (one answer each, ``row``) with the earliest proof the page was online between
     its stamp + ``slack`` and its arrival − ``slack``: a later-stamped answer's arrival or a heartbeat."""
     lo, hi = pl.col("at") + slack, pl.col("received_at") - slack
@@ -78,11 +88,16 @@ def _in_contact(a: pl.DataFrame, contacts: pl.DataFrame | None, slack: dt.timede
                 .select("row", pl.when(inside("first_at")).then("first_at").otherwise(pl.max_horizontal("first_at", lo))
                         .alias("evidence_at"), pl.lit("heartbeat").alias("evidence")))
         found.append(beat)
+    if opens is not None and opens.height:  # the page's own opening between stamp and arrival
+        found.append(a.join(opens.rename({"at": "opened_at"}), on=["person_id", "lease"])
+                     .filter((pl.col("opened_at") > lo) & (pl.col("opened_at") < hi))
+                     .select("row", pl.col("opened_at").alias("evidence_at"), pl.lit("opened").alias("evidence")))
     return pl.concat(found).sort("evidence_at").group_by("row", maintain_order=True).first()
 
 
 def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, stops: pl.DataFrame | None = None,
-                 *, arrival_slack_s: float = 15.0, stop_bound_s: float = 600.0) -> pl.DataFrame:
+                 *, opens: pl.DataFrame | None = None, arrival_slack_s: float = 15.0,
+                 stop_bound_s: float = 600.0) -> pl.DataFrame:
     """The answers each rule catches (``LATE_SCHEMA``: the answer, ``late_s`` its arrival minus its
     stamp, ``rule`` "contact" or "stop", ``evidence_at`` the heartbeat / later answer's arrival or
     the stop, ``evidence`` what it was).  An answer caught by both rules has a row for each."""
@@ -93,17 +108,24 @@ def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, s
     out = [pl.DataFrame(schema=LATE_SCHEMA)]
     slack = dt.timedelta(seconds=arrival_slack_s)
     late = pl.col("received_at") - pl.col("at")
-    base = a.select("row", "person_id", "item_id", "at", "received_at",
+    base = a.select("row", "person_id", "lease", "item_id", "at", "received_at",
                     (late.dt.total_microseconds() / 1e6).alias("late_s"))
     if a.height:
         c = _check(contacts, "contacts", CONTACTS) if contacts is not None else None
-        hit = _in_contact(a.filter(pl.col("lease") >= 1), c, slack)  # lease 0: no page known (before leases)
+        o = _check(opens, "opens", OPENS) if opens is not None else None
+        hit = _in_contact(a.filter(pl.col("lease") >= 1), c, slack, o)  # lease 0: no page known (before leases)
         out.append(base.join(hit, on="row").with_columns(pl.lit("contact").alias("rule")).select(list(LATE_SCHEMA)))
-        if stops is not None and stops.height:
-            s = _check(stops, "stops", STOPS).rename({"at": "stop_at"})
+        # every stop holds for all the pupil's pages (``closes`` above any lease) but a page's opening,
+        # which closes the earlier pages only (the page's own answers before it are rule 1's, with its slack)
+        every = [] if stops is None else [_check(stops, "stops", STOPS).with_columns(closes=pl.lit(None, pl.Int64))]
+        if o is not None:
+            every.append(o.select("person_id", "at", pl.lit("open").alias("what"), pl.col("lease").alias("closes")))
+        if sum(f.height for f in every):
+            s = pl.concat(every).rename({"at": "stop_at"})
             bound = dt.timedelta(seconds=stop_bound_s)
             out.append(base.join(s, on="person_id")
-                       .filter((pl.col("at") < pl.col("stop_at")) & (pl.col("received_at") > pl.col("stop_at") + bound))
+                       .filter((pl.col("at") < pl.col("stop_at")) & (pl.col("received_at") > pl.col("stop_at") + bound)
+                               & (pl.col("closes").is_null() | (pl.col("lease") < pl.col("closes"))))
                        .sort("stop_at").group_by("row", maintain_order=True).first()
                        .select("person_id", "item_id", "at", "received_at", "late_s", pl.lit("stop").alias("rule"),
                                pl.col("stop_at").alias("evidence_at"), pl.col("what").alias("evidence")))
@@ -111,6 +133,12 @@ def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, s
     if tz:
         frame = frame.with_columns(pl.col("at", "received_at", "evidence_at").dt.convert_time_zone(tz))
     return frame
+
+
+# what showed the page online, in the flag's words (rule 1's ``evidence``)
+WITNESS = {"answer": ("已收到该页面较晚的作答", "the page's later answer reached the server at"),
+           "heartbeat": ("已收到该页面的心跳", "the page's heartbeat reached the server at"),
+           "opened": ("该页面已打开", "the page was opened at")}
 
 
 def _clock(t: dt.datetime) -> str:
@@ -136,10 +164,9 @@ def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int
         if n_contact:
             ex = contact.iter_rows(named=True)
             pairs = [(f"{r['item_id']} 标记于 {_clock(r['at'])}、{_clock(r['received_at'])} 到达（其间 "
-                      f"{_clock(r['evidence_at'])} 已收到该页面{'较晚的作答' if r['evidence'] == 'answer' else '的心跳'}）",
-                      f"{r['item_id']} stamped {_clock(r['at'])}, arrived {_clock(r['received_at'])}, though the page's "
-                      f"{'later answer' if r['evidence'] == 'answer' else 'heartbeat'} reached the server at "
-                      f"{_clock(r['evidence_at'])}") for r in ex]
+                      f"{_clock(r['evidence_at'])} {WITNESS[r['evidence']][0]}）",
+                      f"{r['item_id']} stamped {_clock(r['at'])}, arrived {_clock(r['received_at'])}, though "
+                      f"{WITNESS[r['evidence']][1]} {_clock(r['evidence_at'])}") for r in ex]
             zh.append(f"{n_contact} 个作答在页面联网期间迟到：" + "；".join(p[0] for p in pairs))
             en.append(f"{n_contact} answer(s) arrived late while the page was online: " + "; ".join(p[1] for p in pairs))
         stop = rows.filter(pl.col("rule") == "stop")
@@ -152,9 +179,10 @@ def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int
                               f"到达（晚 {after_zh}）",
                               f"{r['item_id']} stamped before the {name_en} at {_clock(r['evidence_at'])}, arrived "
                               f"{_clock(r['received_at'])} ({after_en} after it)"))
-            zh.append(f"{stop.height} 个作答在暂停、终止或时间到之后超过 {bound_zh} 才到达：" + "；".join(p[0] for p in pairs))
-            en.append(f"{stop.height} answer(s) arrived more than {bound_en} after the pause, termination or time-up "
-                      "they are stamped before: " + "; ".join(p[1] for p in pairs))
+            zh.append(f"{stop.height} 个作答在暂停、终止、时间到或新页面打开之后超过 {bound_zh} 才到达："
+                      + "；".join(p[0] for p in pairs))
+            en.append(f"{stop.height} answer(s) arrived more than {bound_en} after the pause, termination, time-up or "
+                      "newer page's opening they are stamped before: " + "; ".join(p[1] for p in pairs))
         out.append({"kind": "backdated", "person_id": pid, "other_id": None, "room": None,
                     "severity": "serious" if n_contact else "warning", "score": 1.0 if n_contact else 0.5,
                     "statistic": float(rows["late_s"].max()), "p_value": None,
@@ -162,4 +190,4 @@ def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int
     return out
 
 
-__all__ = ["ARRIVALS", "CONTACTS", "LATE_SCHEMA", "STOPS", "late_answers", "late_flags"]
+__all__ = ["ARRIVALS", "CONTACTS", "LATE_SCHEMA", "OPENS", "STOPS", "late_answers", "late_flags"]

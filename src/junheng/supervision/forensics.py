@@ -422,14 +422,14 @@ def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame |
                    events: pl.DataFrame | None = None, starts: pl.DataFrame | None = None,
                    changes: pl.DataFrame | None = None, arrivals: pl.DataFrame | None = None,
                    contacts: pl.DataFrame | None = None, stops: pl.DataFrame | None = None,
-                   params: ForensicsParameters | None = None) -> pl.DataFrame:
+                   opens: pl.DataFrame | None = None, params: ForensicsParameters | None = None) -> pl.DataFrame:
     """Every statistic the given inputs allow, as flags (``FORENSIC_FLAG_SCHEMA``): ``copying``
     (ω of an ordered pair), ``identical_incorrect`` (unordered pair), ``rapid`` (share of rapid
     answers ≥ ``rapid_share``), ``timing_misfit`` (lognormal person-fit), ``same_timing``
     (neighbours' residual correlation), ``answer_changes`` (wrong-to-right changes, at least
     ``min_changes``), ``backdated`` (answers that arrived long after their stamps while the page was
-    online, or after a pause or time-up by more than ``stop_bound_s``: ``arrivals``, ``contacts``,
-    ``stops`` of :func:`junheng.supervision.arrivals.late_answers`).  A flag is a question for a
+    online, or after a pause, time-up or a newer page's opening by more than ``stop_bound_s``:
+    ``arrivals``, ``contacts``, ``stops``, ``opens`` of :func:`junheng.supervision.arrivals.late_answers`).  A flag is a question for a
     reviewer, never a verdict."""
     params = params or ForensicsParameters()
     out = [pl.DataFrame(schema=FORENSIC_FLAG_SCHEMA)]
@@ -469,7 +469,7 @@ def forensic_flags(*, responses: pl.DataFrame | None = None, key: pl.DataFrame |
             f"{r['wtr']} wrong-to-right changes ({r['changes']} changes in all), {r['wtr_expected']:.1f} expected"),
             params))
     if arrivals is not None:
-        late = late_answers(arrivals, contacts, stops, arrival_slack_s=params.arrival_slack_s,
+        late = late_answers(arrivals, contacts, stops, opens=opens, arrival_slack_s=params.arrival_slack_s,
                             stop_bound_s=params.stop_bound_s)
         out.append(pl.DataFrame(late_flags(late, stop_bound_s=params.stop_bound_s), schema=FORENSIC_FLAG_SCHEMA))
     return pl.concat(out).sort("kind", "p_value", "person_id", nulls_last=True)

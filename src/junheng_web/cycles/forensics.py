@@ -76,11 +76,12 @@ def arrival_inputs(session: TestSession) -> dict:
     the platform's zone (the flags name clock times): ``arrivals`` — every browser answer's stamp
     (``client_at``) and arrival (``received_at``; a paper sheet's answers have no stamp and are left
     out), by page (``lease``); ``contacts`` — the pages' heartbeat spans (``delivery.models.PageContact``);
-    ``stops`` — each attempt's pauses, termination and time-up (its end or its submission)."""
+    ``stops`` — each attempt's pauses, termination and time-up (its end or its submission);
+    ``opens`` — when each page opened (``delivery.models.Lease``)."""
     from django.conf import settings
 
     from junheng_web.delivery import proctor
-    from junheng_web.delivery.models import Answer, Attempt, PageContact
+    from junheng_web.delivery.models import Answer, Attempt, Lease, PageContact
     from junheng_web.delivery.services import time_up
 
     tz = settings.TIME_ZONE
@@ -102,7 +103,10 @@ def arrival_inputs(session: TestSession) -> dict:
         stops.append((a.student_id, time_up(a, win=win), "time_up"))
     stops = pl.DataFrame(stops, schema={"person_id": pl.String, "at": pl.Datetime("us", "UTC"), "what": pl.String},
                          orient="row")
-    return {"arrivals": arrivals if arrivals.height else None, "contacts": contacts, "stops": stops}
+    opens = pl.DataFrame(list(Lease.objects.filter(attempt__session=session)
+                              .values_list("attempt__student_id", "number", "started_at")),
+                         schema={"person_id": pl.String, "lease": pl.Int64, "at": pl.Datetime("us", "UTC")}, orient="row")
+    return {"arrivals": arrivals if arrivals.height else None, "contacts": contacts, "stops": stops, "opens": opens}
 
 
 def paper_changes(session: TestSession) -> pl.DataFrame | None:

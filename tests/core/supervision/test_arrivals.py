@@ -134,3 +134,56 @@ def test_honest_pages_losing_the_network_are_never_caught_in_contact_and_crafted
     after, who = backdate(frames, back_s=10, after_end_s=900, random_state=3)
     caught = late_answers(**after, stop_bound_s=600).filter((pl.col("item_id") == "X") & (pl.col("rule") == "stop"))
     assert caught["person_id"].n_unique() == len(who)
+
+
+def opens(*rows) -> pl.DataFrame:
+    """(person, lease, minute the page opened)."""
+    return pl.DataFrame([(p, lease, at(m)) for p, lease, m in rows],
+                        schema={"person_id": pl.String, "lease": pl.Int64, "at": UTC}, orient="row")
+
+
+def test_an_answer_stamped_before_its_own_page_opened_is_caught_in_contact():
+    """(Clock times in UTC here.) Page 2 opened at 10:20 and never sent a heartbeat or another answer (a crafted client); at
+    10:40 it sends I3 stamped 10:05.  No page gives an answer before it is loaded: the opening is
+    the proof of contact.  An honest late answer of the page — stamped after it opened, delayed by
+    an outage — is not caught, nor one within the slack of the opening (the clock correction)."""
+    o = opens(("p", 1, 0), ("p", 2, 20))
+    crafted = answers(("p", 2, "I3", 5, 40))
+    assert late_answers(crafted).height == 0  # without the openings nothing catches it
+    hit = late_answers(crafted, opens=o)  # (a page's opening is a stop for the earlier pages only: next test)
+    assert hit.select("rule", "evidence").rows() == [("contact", "opened")] and hit["evidence_at"][0] == at(20)
+    flag = late_flags(hit)[0]
+    assert flag["severity"] == "serious" and "the page was opened at 02:20:00" in flag["detail"]
+    assert "（其间 02:20:00 该页面已打开）" in flag["detail"]
+    # late by an outage; stamped 10 s before the opening (within the slack of the page's clock correction)
+    honest = answers(("p", 2, "I3", 21, 40), ("p", 2, "I4", 20 - 10 / 60, 40))
+    assert late_answers(honest, opens=o).height == 0
+    # another page's opening is no proof of contact for this page (a computer swap)
+    assert late_answers(answers(("p", 1, "I3", 5, 40)), opens=o).filter(pl.col("rule") == "contact").height == 0
+
+
+@pytest.mark.parametrize("lease", [1, 0])
+def test_a_newer_pages_opening_is_a_stop_for_answers_stamped_before_it(lease):
+    """The pupil reloaded at 10:20 (page 2) and answers on page 2; at 10:45 a request sends I3
+    under page 1 (or lease 0, no page), stamped 10:19:50 — before page 2 closed page 1, so the
+    server takes it.  No heartbeat or answer of page 1 lies between: only the opening of page 2,
+    25 minutes before the arrival, catches it (a warning, as an outage that long could).  A
+    reload's queue sent at once, or a swapped computer back online within the bound, is not."""
+    o = opens(("p", 1, 0), ("p", 2, 20))
+    crafted = answers(("p", lease, "I3", 20 - 10 / 60, 45), ("p", 2, "I4", 21, 21.01))
+    assert late_answers(crafted, stops=stops(("p", 60, "time_up"))).height == 0  # before: no rule
+    hit = late_answers(crafted, stops=stops(("p", 60, "time_up")), opens=o)
+    assert hit.select("item_id", "rule", "evidence").rows() == [("I3", "stop", "open")]
+    assert hit["evidence_at"][0] == at(20)
+    flag = late_flags(hit)[0]
+    assert flag["severity"] == "warning" and "新页面打开 02:20:00 之前" in flag["detail"]
+    assert "stamped before the opening of a newer page at 02:20:00" in flag["detail"]
+    assert late_answers(answers(("p", 1, "I3", 19, 20.05)), opens=o).height == 0  # a reload's queue, at once
+    assert late_answers(answers(("p", 1, "I5", 15, 29)), opens=o).height == 0  # a swapped computer, back in 9 min
+
+
+def test_forensic_flags_pass_the_page_openings_on():
+    flags = forensic_flags(arrivals=answers(("p", 2, "I3", 5, 40)), opens=opens(("p", 2, 20)))
+    assert flags.select("kind", "person_id", "severity").rows() == [("backdated", "p", "serious")]
+    with pytest.raises(ParameterError):
+        late_answers(answers(("p", 2, "I3", 5, 40)), opens=opens(("p", 2, 20)).drop("lease"))

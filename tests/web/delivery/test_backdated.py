@@ -175,3 +175,40 @@ def test_the_proctors_console_shows_answers_that_arrived_late_with_the_clock_tim
     assert '<td class="late">1 · 10:05:00</td>' in page and "迟到达的作答" in page
     live = client.get(f"/test/sessions/{s.pk}/status.json").json()
     assert sorted((r["late"], r["late_last"]) for r in live["rows"])[-1] == (1, (ten + dt.timedelta(minutes=5)).isoformat())
+
+
+def test_answers_sent_under_an_older_page_or_stamped_before_their_page_opened_are_flagged(dw, settings):
+    """Crafted requests the server takes, with no heartbeat of the page they name: A0 reloads at
+    10:20 and at 10:45 sends I3 under the first page's lease, stamped 10:19:50 (before the reload
+    closed it); A4 opens a page at 10:20 and at 10:21 sends I3 under it stamped 10:05.  The pages'
+    openings (``Lease``) catch both; A0's honest queue of the first page (I4 stamped 10:19, sent as
+    the new page opened) is not."""
+    from junheng_web.cycles.forensics import session_forensics
+    from junheng_web.delivery.models import Answer
+    from junheng_web.delivery.services import open_lease, record_answers, sign_in
+    from junheng_web.supervision.models import Flag
+    from junheng_web.testsites.models import TestSession
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    session = dw.sessions["A"]
+    ten = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
+    TestSession.objects.filter(pk=session.pk).update(starts_at=ten - dt.timedelta(minutes=10),
+                                                     ends_at=ten + dt.timedelta(minutes=50))
+    m = lambda minutes: ten + dt.timedelta(minutes=minutes)  # noqa: E731
+    sent = {}
+    for code, rows in ((CODE_A0, [("I4", 1, 19, 20.02), ("I3", 1, 20 - 10 / 60, 45)]), (CODE_A4, [("I3", 2, 5, 21)])):
+        a = sign_in(code, now=m(-5))
+        open_lease(a, m(0))
+        open_lease(a, m(20))
+        for k, (item, lease, given, arrived) in enumerate(rows, 1):
+            ch = _ch(item, "B", k, at=m(given), lease=lease)
+            assert record_answers(a, [ch], now=m(arrived)).ack == [str(ch.id)]  # the server takes each
+            sent[ch.id] = item
+    assert Answer.objects.filter(id__in=list(sent)).count() == 3
+    session_forensics(session)
+    flags = {f.person_id: f for f in Flag.objects.filter(kind="backdated")}
+    a0, a4 = dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    assert set(flags) == {a0, a4}
+    assert flags[a0].severity == "warning" and "1 个作答在暂停、终止、时间到或新页面打开之后" in flags[a0].detail
+    assert "I3 标记于新页面打开 10:20:00 之前，10:45:00 到达" in flags[a0].detail and "I4" not in flags[a0].detail
+    assert flags[a4].severity == "serious" and "I3 标记于 10:05:00、10:21:00 到达（其间 10:20:00 该页面已打开）" in flags[a4].detail
