@@ -356,6 +356,32 @@ def auto_runtime(precision: str) -> str:
     return "openvino" if chosen == "openvino" and precision == "int8" else "onnxruntime"
 
 
+def import_openvino():
+    """The ``openvino`` module, imported without its usage report.
+
+    ``import openvino`` imports its model converter, which sends a usage event to Google Analytics
+    from a forked process and writes a client id under ``~/intel`` unless the user has opted out
+    (``opt_in_out --opt_out`` of the ``openvino-telemetry`` package it depends on; measured with
+    openvino 2026.4.1: a DNS look-up of www.google-analytics.com at every import). A supervision
+    worker sends nothing anywhere at run time, so the report is declined for this process the way
+    the package itself declines it on a CI machine (``CI=true`` while it is imported); the
+    variable is put back at once. Raises ImportError when the package is not installed."""
+    import sys
+
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    saved = os.environ.get("CI")
+    os.environ["CI"] = "true"
+    try:
+        import openvino
+    finally:
+        if saved is None:
+            os.environ.pop("CI", None)
+        else:
+            os.environ["CI"] = saved
+    return openvino
+
+
 class _OpenVino:
     """The int8 frame graph (:func:`_frame_graph` with ``quantise_inside``) compiled by OpenVINO for
     its CPU, ``threads`` threads, one stream, no pinning to cores (a shared job worker), and float32
@@ -366,8 +392,7 @@ class _OpenVino:
     frames all have one shape): a graph of fixed shape ran ≈ 10 % faster than one compiled for any."""
 
     def __init__(self, graph: bytes, threads: int) -> None:
-        import openvino as ov
-
+        ov = import_openvino()
         self.version = ov.__version__.split("-")[0]
         self._core = ov.Core()
         self._model = self._core.read_model(graph)
@@ -713,4 +738,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "people_flags"]

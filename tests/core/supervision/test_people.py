@@ -153,7 +153,7 @@ def test_openvino_finds_the_faces_onnxruntime_finds():
     run of it, the oracle: on drawn rooms of 0–14 pupils and a back row of 52 px faces the same
     faces, each box within 4 pixels of onnxruntime's and its confidence within 0.1 (OpenVINO's int8
     kernels round their intermediate sums differently: measured ≤ 4 px in a 1280 px frame, ≤ 0.10)."""
-    pytest.importorskip("openvino")
+    _need_openvino()
     ours_d = FaceDetector(precision="int8", runtime="openvino")
     theirs_d = FaceDetector(precision="int8", runtime="onnxruntime")
     assert (ours_d.runtime, theirs_d.runtime) == ("openvino", "onnxruntime")
@@ -237,7 +237,7 @@ def test_the_default_finds_the_small_faces_of_a_back_row(old_default, precision,
     detection on a pasted face, and at least as many as the float graph at 640 px did — the default
     until 7 December 2026 (15, 24, 23 of 24).  int8 on either runtime (OpenVINO measured 22, 24, 24)."""
     if runtime == "openvino":
-        pytest.importorskip("openvino")
+        _need_openvino()
     detector = FaceDetector(precision=precision, runtime=runtime)
     assert detector.input_width == 768
     img, where = _back_row(size, np.random.default_rng(size))
@@ -475,3 +475,41 @@ def test_the_people_windows_are_seconds_not_samples():
     flags = people_flags(pl.DataFrame({"t_s": t, "faces": faces}), 20)
     assert [(r["kind"], r["start_s"], r["end_s"]) for r in flags.iter_rows(named=True)] == \
         [("empty_seats", 755.5, 945.5)], flags
+
+
+def _need_openvino() -> None:
+    """Skip without the ``openvino`` package — found, not imported (a plain import reports usage)."""
+    from importlib.util import find_spec
+
+    if find_spec("openvino") is None:
+        pytest.skip("openvino not installed (pip install 'junheng[openvino]')")
+
+
+def test_the_openvino_runtime_sends_no_usage_report(tmp_path):
+    """``import openvino`` (2026.4) sends a usage event to www.google-analytics.com and writes a
+    client id under ~/intel unless the user opted out. A detector built on OpenVINO, in a fresh
+    process with a home of its own and no CI variable: no name is looked up, no ~/intel written,
+    and the CI variable is as it was."""
+    import os
+    import subprocess
+    import sys
+
+    _need_openvino()
+    code = """
+import os, socket, threading, time
+asked = []
+real = socket.getaddrinfo
+socket.getaddrinfo = lambda *a, **k: (asked.append(a[0]), real(*a, **k))[1]
+import numpy as np
+from junheng.supervision.people import FaceDetector
+d = FaceDetector(precision="int8", runtime="openvino")
+d(np.zeros((96, 128, 3), np.uint8))
+time.sleep(1.5)  # the report is sent from a thread
+print(d.graph["runtime"], asked, os.environ.get("CI"))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    env["HOME"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "openvino" and out.stdout.strip().endswith("[] None"), out.stdout
+    assert not (tmp_path / "intel").exists(), sorted(str(p) for p in (tmp_path / "intel").rglob("*"))
