@@ -1,7 +1,8 @@
 """Video supervision pages: a session's recordings and flags (with the upload), the reviewers'
 queue of open flags, a flag with its stretch of video and the decision, and the video file
 itself.  Every object is fetched through ``restrict`` (out of scope → 404), every role check is
-``require`` (a role that may never do it → 403); watching video and deciding are audited."""
+``require`` (a role that may never do it → 403); watching video, opening a flag that names
+pupils and deciding are audited."""
 
 from __future__ import annotations
 
@@ -119,6 +120,9 @@ def flag_detail(request: HttpRequest, flag: int) -> HttpResponse:
     if obj.recording_id:
         tl = services.timeline(obj.recording, list(obj.recording.flags.all()), highlight=obj)
     near = [th for th in (tl["thumbs"] if tl else []) if obj.start_s - 10 <= th["t"] <= obj.end_s + 10]
+    if obj.person_id:  # a forensic flag names pupils (学籍号, their answers and times): a view of pupil records
+        audit(request, "view", f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
+              rows=2 if obj.other_id else 1, region_code=obj.session.site.county.code)
     return render(request, "supervision/flag.html", {
         "flag": obj, "session": obj.session, "cycle": obj.session.site.cycle, "timeline": tl, "near": near,
         "form": ReviewForm(initial={"note": obj.note}),

@@ -128,6 +128,11 @@ def test_a_crafted_late_answer_is_flagged_with_clock_times_for_the_countys_revie
     assert f'data-flag="{flag.pk}"' in client.get(reverse("review_queue")).content.decode()
     page = client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).content.decode()
     assert "10:00:00、10:30:00" in page and "作答迟于标记时间到达" in page and 'id="backdated-rule"' in page
+    # the page names a pupil, their answers and times: the view is audited, in the county's region
+    from junheng_web.accounts.models import AuditLog
+    seen = AuditLog.objects.filter(action="view", what__startswith=f"video flag {flag.pk} backdated")
+    assert list(seen.values_list("username", "rows", "region_code")) == [
+        (dw.users["rita"].username, 1, session.site.county.code)]
     client.force_login(dw.users["charlie"])  # county B: neither in the queue nor on the page
     assert f'data-flag="{flag.pk}"' not in client.get(reverse("review_queue")).content.decode()
     assert client.get(reverse("flag_detail", kwargs={"flag": flag.pk})).status_code in (403, 404)
