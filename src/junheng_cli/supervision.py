@@ -248,7 +248,8 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
             return None
 
     if arrivals is None and ev is not None:
-        src, a_file = (ev.drop_nulls(["at", "received_at"]), events) if "received_at" in ev.columns else (None, None)
+        src, a_file = ((ev.drop_nulls(["person_id", "item_id", "at", "received_at"]), events) if "received_at" in ev.columns
+                       else (None, None))
     else:
         src, a_file = read(arrivals, "arrivals"), arrivals
     hb, st = read(heartbeats, "heartbeats"), read(stops, "stops")
@@ -264,7 +265,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
     blank = ("不能为空", "must not be blank")
     whole = ("应为不小于 0 的整数（页面编号）", "must be a whole number ≥ 0 (the page's lease)")
     clocks: list[tuple[str, str, bool]] = []  # (file, column, in seconds) of every time column used
-    tables = [(src, a_file, ["at", "received_at"])]
+    tables = [(src, a_file, ["person_id", "item_id", "at", "received_at"])]
     if hb is not None:
         spans = "first_at" in hb.columns
         cols = ["first_at", "last_at"] if spans else ["at"]
@@ -272,12 +273,12 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
         if missing:
             raise InputError([Issue("缺少列（at，或 first_at、last_at、gap_s）", "missing column (at, or first_at, "
                                     "last_at, gap_s)", file=heartbeats.name, column=c) for c in missing])
-        tables.append((hb, heartbeats, cols))
+        tables.append((hb, heartbeats, ["person_id", *cols]))
         if spans:
             issues += _rule_breaks(hb, pl.col("gap_s").is_null() | (pl.col("gap_s") < 0), heartbeats.name, "gap_s",
                                    "应为不小于 0 的秒数", "must be a number of seconds ≥ 0")
     if st is not None:
-        tables.append((st, stops, ["at"]))
+        tables.append((st, stops, ["person_id", "at"]))
         issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_STOP_WHAT)), stops.name, "what",
                                "应为 pause/暂停、terminate/终止 或 time_up/时间到",
                                "must be pause/暂停, terminate/终止 or time_up/时间到")
@@ -285,8 +286,14 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
         for c in cols:
             if path is not a_file or arrivals is not None:
                 issues += _rule_breaks(frame, pl.col(c).is_null(), path.name, c, *blank)
-            if frame.schema[c] != pl.Null:
-                clocks.append((path.name, c, frame.schema[c].is_numeric()))
+            dtype = frame.schema[c]
+            if c in _TEXT or dtype == pl.Null:
+                continue
+            if dtype.is_temporal() and not isinstance(dtype, pl.Datetime | pl.Date):  # a Parquet duration or time of day
+                issues.append(Issue("应为秒数或日期时间", "must be seconds or a date and time", file=path.name, column=c,
+                                    value=str(dtype)))
+            else:
+                clocks.append((path.name, c, dtype.is_numeric()))
     for frame, path in ((src, a_file), (hb, heartbeats)):
         if frame is not None and "lease" in frame.columns:
             issues += _rule_breaks(frame, pl.col("lease").is_null() | (pl.col("lease") < 0)
@@ -294,13 +301,15 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
     if hb is not None and "lease" not in src.columns:
         issues.append(Issue("缺少列：心跳须与作答按页面（lease）对应", "missing column: heartbeats are matched to "
                             "answers by page (lease)", file=a_file.name, column="lease"))
+    f0, c0, sec0 = clocks[0] if clocks else (None, None, None)
+    other = [Issue(f"与 {f0} 的 {c0} 不是同一种时间（一为秒数，一为日期时间）",
+                   f"not on the same clock as {c0} of {f0} (one in seconds, the other date-times)", file=f, column=c)
+             for f, c, sec in clocks if sec != sec0]
+    if other:  # the order of a span's ends is asked only of times on one clock
+        raise InputError(issues + other)
     if hb is not None and "first_at" in hb.columns:
         issues += _rule_breaks(hb, pl.col("first_at") > pl.col("last_at"), heartbeats.name, "last_at",
                                "不能早于 first_at", "must not be before first_at")
-    f0, c0, sec0 = clocks[0] if clocks else (None, None, None)
-    issues += [Issue(f"与 {f0} 的 {c0} 不是同一种时间（一为秒数，一为日期时间）",
-                     f"not on the same clock as {c0} of {f0} (one in seconds, the other date-times)", file=f, column=c)
-               for f, c, sec in clocks if sec != sec0]
     if issues:
         raise InputError(issues)
     lease = pl.col("lease").cast(pl.Int64) if "lease" in src.columns else pl.lit(0, pl.Int64)  # 0: no page known

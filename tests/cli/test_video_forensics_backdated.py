@@ -171,6 +171,7 @@ def test_clocks_leases_and_arrivals_must_fit_together(tmp_path):
     r = run("video", "forensics", "--arrivals", arrivals, "--heartbeats", tmp_path / "hb.xlsx", "-o", out)
     assert r.exit_code == 2 and not out.exists()
     assert "hb.xlsx" in r.output and "not on the same clock as at of 到达.csv" in r.output
+    (tmp_path / "a2.csv").write_bytes(arrivals.read_bytes())
     # heartbeats are matched to answers by page: arrivals without a lease column cannot use them
     write_table(pl.read_csv(arrivals, encoding="gb18030", infer_schema=False).drop("lease"), arrivals, encoding="gb18030")
     r = run("video", "forensics", "--arrivals", arrivals, "--heartbeats", beats, "-o", out)
@@ -179,6 +180,12 @@ def test_clocks_leases_and_arrivals_must_fit_together(tmp_path):
     r = run("video", "forensics", "--arrivals", arrivals, "--stops", stops, "-o", out)
     assert r.exit_code == 0, r.output
     assert {p: v[:2] for p, v in backdated(out).items()} == {"P4": EXPECTED["P4"]}
+    # a span with one end in seconds and the other a date-time, a blank pupil: named, no traceback
+    write_table(pl.DataFrame({"person_id": ["P2", None], "lease": ["1", "1"], "first_at": ["100", "200"],
+                              "last_at": [clock(600), clock(700)], "gap_s": ["30", "30"]}), beats, encoding="gb18030")
+    r = run("video", "forensics", "--arrivals", tmp_path / "a2.csv", "--heartbeats", beats, "-o", out)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "心跳.csv first_at" in r.output and "心跳.csv 第3行 person_id" in r.output and "must not be blank" in r.output
     # stops without any arrival times: said so, not ignored
     r = run("video", "forensics", "--stops", stops, "-o", out)
     assert r.exit_code == 2 and "--arrivals" in r.output and "received_at" in r.output
