@@ -67,6 +67,11 @@ def test_one_counted_sheet_a_subject_and_a_cycle_not_one_in_all(world, b1):
         Sheet.objects.create(upload=up, session=maths, name=f"maths.pdf:{k}", sha256=str(k) * 64, status="read",
                              booklet="B1", person_id="")
     assert Sheet.objects.filter(person_id=a0, status="read").count() == 2
+    # and the checks before a write ask the same question: the pupil's counted sheet *in the subject*
+    from junheng_web.omr.services import counted_sheets
+
+    assert list(counted_sheets(world.cycle, "语文", a0)) == [first]
+    assert list(counted_sheets(world.cycle, "数学", [a0, "nobody"])) == [other]
 
 
 @pytest.mark.django_db

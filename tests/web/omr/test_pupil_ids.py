@@ -312,6 +312,14 @@ def test_a_rescan_into_another_session_of_the_cycle_is_caught_by_pupil_and_by_co
     dup = Sheet.objects.get(upload__name="room2-copy.png")
     assert dup.status == "duplicate" and dup.same_as == Sheet.objects.get(session=session)
     assert Answer.objects.filter(attempt__student_id=pid).count() == n
+    # the held rescan's own page uploaded again (room 1's batch): a duplicate of the held sheet, not a
+    # second held sheet with a second 学籍号待核对 entry (a held sheet's page was read: it is known)
+    again = tmp_path / "room1-again.png"
+    again.write_bytes(path.with_name("room2-rescan.png").read_bytes())
+    _upload(client, session, again)
+    dup = Sheet.objects.get(upload__name="room1-again.png")
+    assert dup.status == "duplicate" and dup.same_as == second
+    assert Review.objects.filter(kind="pupil").count() == 1
 
 
 def test_another_countys_counted_sheet_is_refused_without_naming_it(client, world, b1):

@@ -13,6 +13,7 @@ import pytest
 
 from tests.web.omr.test_omr_review import _raw, _upload
 from tests.web.omr.test_pupil_ids import unreadable  # noqa: F401 (fixture)
+from tests.web.omr.test_two_channels import paper  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration,
               pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")]
@@ -90,3 +91,68 @@ def test_an_undecided_sheet_held_on_the_reread_leaves_no_answer_behind(client, w
     sheet = Sheet.objects.get()
     assert (sheet.status, sheet.attempt, sheet.written) == ("held", None, [])
     assert _owned(pid) == (0, 0) and not Attempt.objects.filter(student_id=pid).exists()
+
+
+def test_a_reread_keeps_a_correction_of_a_sheet_that_had_no_entry(client, world, tmp_path, b1):
+    """A sheet read for A0 without doubt (no 学籍号待核对 entry to close) that a reviewer gave to A4
+    — the misread id was a valid pupil's: the correction alone marks it decided, so a re-read keeps
+    it A4's (not read afresh as A0's, the correction lost)."""
+    from junheng_web.omr import pupil_ids, services
+    from junheng_web.omr.models import Review, Sheet, Upload
+    from tests.web.omr.test_omr_review import _scan
+
+    a0, a4 = world.pupils["A"][0].student_id, world.pupils["A"][4].student_id
+    path, _, _, _ = _scan(world.sessions["A"], tmp_path, pid=a0)
+    client.force_login(world.users["bob"])
+    _upload(client, world.sessions["A"], path)
+    pupil_ids.correct(Sheet.objects.get(), a4, world.users["rita"], "学籍号读错")
+    assert not Review.objects.exclude(status="open").exists()  # no entry decided: only the correction
+    n = _owned(a4)[0]
+    assert n > 0 and _owned(a0) == (0, 0)
+    summary = services.read_upload(Upload.objects.get())
+    sheet = Sheet.objects.get()
+    assert summary["kept"] == 1 and (sheet.status, sheet.person_id) == ("read", a4)
+    assert _owned(a4) == (n, 0) and _owned(a0) == (0, 0)
+
+
+def test_a_reread_keeps_a_decided_item_entry_alone(client, unreadable):  # noqa: F811
+    """Only an item entry decided (the sheet still held, its pupil not yet named): that decision is
+    enough — the re-read keeps the sheet, its entry stays corrected with the reviewer's answer, and
+    no second entry for the item is queued."""
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    world, _a0, answers = unreadable
+    item = Review.objects.get(kind="item", item_id="I4")
+    new = next(v for v in "AB" if v != answers["I4"])
+    services.decide(item, world.users["rita"], new, "淡痕是擦除")
+    assert not Sheet.objects.get().corrections.exists()
+    summary = services.read_upload(Upload.objects.get())
+    assert summary["kept"] == 1 and Sheet.objects.get().status == "held"
+    (entry,) = Review.objects.filter(kind="item", item_id="I4")
+    assert (entry.pk, entry.status) == (item.pk, "corrected")
+
+
+def test_a_reread_keeps_a_sheet_whose_two_channel_flag_was_chosen(client, paper):  # noqa: F811
+    """A0 answered in the browser and on paper; a reviewer chose the paper. Re-read, the sheet is
+    that decision: kept, still written into A0's attempt, the scoring unchanged — not stored afresh
+    as a held second channel whose answers the decided flag would never bring back."""
+    from django.urls import reverse
+
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Sheet, Upload
+    from junheng_web.supervision.models import Flag
+    from tests.web.omr.test_two_channels import _browser, _scoring
+    from tests.web.omr.test_two_channels import _upload as upload_paper
+
+    world, built, path, pid, _answers = paper
+    att = _browser(built, world.sessions["A"], pid, {"I1": "A", "I2": "B"})
+    upload_paper(client, world, path)
+    flag = Flag.objects.get(kind="two_channels")
+    client.force_login(world.users["rita"])
+    client.post(reverse("omr_channel", kwargs={"flag": flag.pk}), {"choice": "paper", "note": "机器故障后改用答题卡"})
+    assert Flag.objects.get(pk=flag.pk).choice == "paper" and Sheet.objects.get().attempt_id == att.pk
+    chosen = _scoring(world, pid)
+    summary = services.read_upload(Upload.objects.get())
+    assert summary["kept"] == 1 and Sheet.objects.get().attempt_id == att.pk
+    assert _scoring(world, pid) == chosen
