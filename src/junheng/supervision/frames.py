@@ -287,7 +287,7 @@ class _FFmpegSampler:
         self.native, self.src_w, self.src_h = probe["fps"], probe["width"], probe["height"]
         self.start, self.packet_times, self.keys = probe["start"], probe["times"], probe["keys"]
         self.codec, self.reorder = probe["codec"], probe["reorder"]
-        self.decode_times, self.key_at = probe["decode"], probe["key_at"]
+        self.decode_times, self.key_at, self.unplaced = probe["decode"], probe["key_at"], probe["unplaced"]
         self.total = len(self.packet_times)
         w = min(int(width), self.src_w)
         self.out_w = max(2, w - w % 2)
@@ -317,6 +317,8 @@ class _FFmpegSampler:
         input's as ``tb`` (NUT: 4× too late on an MP4 of 1/12800)."""
         keys, p = self.keys, self.period
         if self.reorder and not TRUNCATE_WITH_B_FRAMES:
+            return None
+        if self.unplaced:  # a packet without a time stamp: the filter's count would not be the listing's
             return None
         if self.codec != "h264" or self.keys_only or len(self.key_at) < 2 or keys[0] > 1e-6 or self.key_at[0] != 0:
             return None
@@ -571,6 +573,7 @@ def _probe(path: Path) -> dict:
                             "cannot read the video (unsupported format or damaged file)", file=path.name)])
     exe = shutil.which("ffprobe") or "ffprobe"
     st: dict[str, str] = {}
+    unplaced = 0  # packets without a time stamp (not in the lists)
     times, keys, key_at = array("d"), array("d"), array("q")  # read line by line, 8 bytes a packet: never the whole listing at once
     proc = subprocess.Popen([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
                              "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,has_b_frames:packet=pts_time,flags",
@@ -587,6 +590,7 @@ def _probe(path: Path) -> dict:
             try:
                 t = float(stamp.partition("=")[2])
             except ValueError:
+                unplaced += 1
                 continue
             times.append(t)
             if "K" in flags:
@@ -621,7 +625,7 @@ def _probe(path: Path) -> dict:
         reorder = 16
     return {"width": width, "height": height, "codec": st.get("codec_name", ""), "reorder": reorder,
             "fps": fps if 0 < fps < 1000 else 25.0, "start": start, "times": times_a - start,
-            "decode": decode - start, "key_at": np.asarray(key_at, dtype=np.int64),
+            "decode": decode - start, "key_at": np.asarray(key_at, dtype=np.int64), "unplaced": unplaced,
             "keys": np.sort(np.asarray(keys, dtype=np.float64)) - start}
 
 

@@ -166,3 +166,21 @@ def test_a_replay_in_a_motionless_room_is_found_in_truncated_h264(tmp_path, vide
     loops = [(f["start_s"], f["end_s"]) for f in flags.iter_rows(named=True) if f["kind"] == "loop"]
     assert len(loops) == 1 and loops[0][0] <= 21 and loops[0][1] >= 29, loops
     assert set(flags["kind"].to_list()) == {"loop"}
+
+
+def test_no_truncation_when_a_packet_has_no_time_stamp(monkeypatch):
+    """The bit-stream filter counts every packet from each key frame; the listing the count was worked
+    out on leaves out packets without a time stamp, so then the counts would disagree and a sample's
+    own packet could be dropped: such a stream is decoded whole. Oracle: a hand-made listing of two
+    groups of 25 packets at 25 fps, samples at 2/s (the first 13 packets of a group are needed)."""
+    from junheng.supervision import frames
+
+    monkeypatch.setattr(frames, "TRUNCATE_GROUPS", True)
+    sampler = frames._FFmpegSampler.__new__(frames._FFmpegSampler)
+    sampler.period, sampler.native, sampler.codec, sampler.reorder, sampler.keys_only = 0.5, 25.0, "h264", 0, False
+    sampler.decode_times = sampler.packet_times = np.arange(50) / 25.0
+    sampler.keys, sampler.key_at = np.array([0.0, 1.0]), np.array([0, 25])
+    sampler.unplaced = 0
+    assert sampler.truncation() == "st(0,if(key,0,ld(0)+1));gt(ld(0),13)"  # packet 13 of a group: 0.52 s, the 2nd sample
+    sampler.unplaced = 1
+    assert sampler.truncation() is None
