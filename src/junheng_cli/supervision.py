@@ -171,6 +171,7 @@ _FORENSIC_TABLES = {
     "arrivals": (("person_id", "item_id", "at", "received_at"), ("lease",), ("at", "received_at")),
     "heartbeats": (("person_id", "lease"), ("lease", "gap_s"), ("at", "first_at", "last_at")),
     "stops": (("person_id", "at", "what"), (), ("at",)),
+    "opens": (("person_id", "lease", "at"), ("lease",), ("at",)),
 }
 
 
@@ -229,12 +230,12 @@ def _as_instants(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path | None, heartbeats: Path | None,
-                    stops: Path | None) -> dict:
+                    stops: Path | None, opens: Path | None = None) -> dict:
     """The backdated-answers rule's inputs (``junheng.supervision.arrivals``) from the command's
     files: ``arrivals`` from ``--arrivals`` or the events' ``received_at`` column, ``contacts`` from
     ``--heartbeats`` (one heartbeat a row, ``at``, or spans ``first_at, last_at, gap_s``), ``stops``
-    from ``--stops`` (``ev``: the events as read, with their rows); every bad row reported in one
-    ``InputError``, nothing computed.  An event without a stamp or an arrival is left out (its
+    from ``--stops``, ``opens`` from ``--opens`` (``ev``: the events as read, with their rows); every
+    bad row reported in one ``InputError``, nothing computed.  An event without a stamp or an arrival is left out (its
     arrival is unknown); in the other files every time is required."""
     from junheng.exceptions import InputError, Issue
 
@@ -252,14 +253,14 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
                        else (None, None))
     else:
         src, a_file = read(arrivals, "arrivals"), arrivals
-    hb, st = read(heartbeats, "heartbeats"), read(stops, "stops")
+    hb, st, op = read(heartbeats, "heartbeats"), read(stops, "stops"), read(opens, "opens")
     if read_issues:
         raise InputError(read_issues)
     if src is None:
-        if hb is not None or st is not None:
-            raise ParameterError("--heartbeats 与 --stops 需要作答的到达时间：--arrivals，或 --events 的 received_at 列 / "
-                                 "--heartbeats and --stops need the answers' arrival times: --arrivals, or a "
-                                 "received_at column in --events")
+        if hb is not None or st is not None or op is not None:
+            raise ParameterError("--heartbeats、--stops 与 --opens 需要作答的到达时间：--arrivals，或 --events 的 "
+                                 "received_at 列 / --heartbeats, --stops and --opens need the answers' arrival times: "
+                                 "--arrivals, or a received_at column in --events")
         return {}
     issues: list[Issue] = []
     blank = ("不能为空", "must not be blank")
@@ -282,6 +283,8 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
         issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_STOP_WHAT)), stops.name, "what",
                                "应为 pause/暂停、terminate/终止 或 time_up/时间到",
                                "must be pause/暂停, terminate/终止 or time_up/时间到")
+    if op is not None:
+        tables.append((op, opens, ["person_id", "at"]))
     for frame, path, cols in tables:
         for c in cols:
             if path is not a_file or arrivals is not None:
@@ -294,13 +297,13 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
                                     value=str(dtype)))
             else:
                 clocks.append((path.name, c, dtype.is_numeric()))
-    for frame, path in ((src, a_file), (hb, heartbeats)):
+    for frame, path in ((src, a_file), (hb, heartbeats), (op, opens)):
         if frame is not None and "lease" in frame.columns:
             issues += _rule_breaks(frame, pl.col("lease").is_null() | (pl.col("lease") < 0)
                                    | (pl.col("lease") != pl.col("lease").round()), path.name, "lease", *whole)
-    if hb is not None and "lease" not in src.columns:
-        issues.append(Issue("缺少列：心跳须与作答按页面（lease）对应", "missing column: heartbeats are matched to "
-                            "answers by page (lease)", file=a_file.name, column="lease"))
+    if (hb is not None or op is not None) and "lease" not in src.columns:
+        issues.append(Issue("缺少列：心跳与页面打开须与作答按页面（lease）对应", "missing column: heartbeats and page "
+                            "openings are matched to answers by page (lease)", file=a_file.name, column="lease"))
     f0, c0, sec0 = clocks[0] if clocks else (None, None, None)
     other = [Issue(f"与 {f0} 的 {c0} 不是同一种时间（一为秒数，一为日期时间）",
                    f"not on the same clock as {c0} of {f0} (one in seconds, the other date-times)", file=f, column=c)
@@ -325,6 +328,8 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
     if st is not None:
         out["stops"] = _as_instants(st, ["at"]).select(
             "person_id", "at", pl.col("what").str.strip_chars().replace_strict(_STOP_WHAT).alias("what"))
+    if op is not None:
+        out["opens"] = _as_instants(op, ["at"]).select("person_id", pl.col("lease").cast(pl.Int64), "at")
     return out
 
 
@@ -341,6 +346,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
 @click.option("--heartbeats", type=_TABLE, help="the pages' heartbeats: person_id, lease, at (one a row) or "
               "first_at, last_at, gap_s (spans)")
 @click.option("--stops", type=_TABLE, help="pauses, terminations, time-up: person_id, at, what (pause/terminate/time_up)")
+@click.option("--opens", type=_TABLE, help="when each page opened: person_id, lease, at")
 @click.option("--stop-bound", type=click.FloatRange(0, min_open=True),
               help="seconds after a stop beyond which an answer stamped before it is flagged (the longest outage "
               "taken; default 600)")
@@ -349,7 +355,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
 @click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="the flags (.csv / .xlsx / .parquet)")
 def forensics_cmd(responses, key_file, items_file, seating, events, starts, changes, arrivals, heartbeats, stops,
-                  stop_bound, alpha, outfile) -> None:
+                  opens, stop_bound, alpha, outfile) -> None:
     """作答数据甄别：相邻座位抄袭（ω）、作答时间异常、改错为对、迟到作答 / response forensics: copying
     between seat neighbours, response-time anomalies, wrong-to-right changes, backdated answers
     (docs/methods/response-forensics.md)."""
@@ -358,7 +364,7 @@ def forensics_cmd(responses, key_file, items_file, seating, events, starts, chan
 
     load = _forensic_table
     ev = load(events, "events", keep_rows=True)
-    late = _arrival_inputs(ev, events, arrivals, heartbeats, stops)
+    late = _arrival_inputs(ev, events, arrivals, heartbeats, stops, opens)
     ev = ev.drop(ROW) if ev is not None else None
     ch = load(changes, "changes")
     if ch is None and ev is not None and "raw" in ev.columns:

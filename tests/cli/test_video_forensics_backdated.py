@@ -213,3 +213,36 @@ def test_parquet_times_with_zones_are_instants_and_the_clock_is_the_answers_zone
     got = backdated(tmp_path / "flags.csv")
     assert {p: v[:2] for p, v in got.items()} == EXPECTED
     assert "I1 stamped before the time-up at 09:40:00, arrived 09:55:00" in got["P4"][2]
+
+
+def test_page_openings_from_a_file(tmp_path):
+    """``--opens``: a page's opening is contact for its own answers and a stop for the older pages'.
+
+    * P7: page 1 opened 09:00:00, page 2 at 09:20:00.  Page 1's I1 stamped 09:19:00 arrived 09:35:00,
+      15 min after page 2 opened (beyond 600 s) — **warning**, 960 s late; page 2's I2 09:21:00 →
+      09:21:01 is on time.
+    * P8: page 2 opened 09:20:00, its I1 is stamped 09:10:00 and arrived 09:30:00: the opening lies in
+      (09:10:15, 09:29:45), the answer was stamped before its own page existed — **serious**, 1200 s.
+    * P9: page 1's I1 stamped 09:19:00 arrived 09:22:00 — a reload sends the queue at once, 2 min
+      after page 2 opened at 09:20:00 is within the bound — no flag.
+    """
+    answers = [("P7", 1, "I1", 1140, 2100), ("P7", 2, "I2", 1260, 1261), ("P8", 2, "I1", 600, 1800),
+               ("P9", 1, "I1", 1140, 1320)]
+    opens = [("P7", 1, 0), ("P7", 2, 1200), ("P8", 1, 0), ("P8", 2, 1200), ("P9", 1, 0), ("P9", 2, 1200)]
+    a = pl.DataFrame([(p, lease, i, clock(s), clock(r)) for p, lease, i, s, r in answers], orient="row",
+                     schema=["student_id", "lease", "item_id", "at", "received_at"])
+    o = pl.DataFrame([(p, lease, clock(t)) for p, lease, t in opens], orient="row", schema=["student_id", "lease", "at"])
+    write_table(a, tmp_path / "到达.csv", encoding="gb18030")
+    write_table(o, tmp_path / "页面.csv", encoding="gb18030")
+    r = run("video", "forensics", "--arrivals", tmp_path / "到达.csv", "--opens", tmp_path / "页面.csv",
+            "-o", tmp_path / "flags.csv")
+    assert r.exit_code == 0, r.output
+    got = backdated(tmp_path / "flags.csv")
+    assert {p: v[:2] for p, v in got.items()} == {"P7": ("warning", 960.0), "P8": ("serious", 1200.0)}
+    assert "I1 stamped before the opening of a newer page at 09:20:00, arrived 09:35:00 (15 min 0 s after it)" in got["P7"][2]
+    assert "I1 stamped 09:10:00, arrived 09:30:00, though the page was opened at 09:20:00" in got["P8"][2]
+    # openings are pages: arrivals without a lease column cannot use them
+    write_table(a.drop("lease"), tmp_path / "到达.csv", encoding="gb18030")
+    r = run("video", "forensics", "--arrivals", tmp_path / "到达.csv", "--opens", tmp_path / "页面.csv",
+            "-o", tmp_path / "f2.csv")
+    assert r.exit_code == 2 and "到达.csv lease" in r.output and not (tmp_path / "f2.csv").exists()
