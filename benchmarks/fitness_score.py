@@ -147,6 +147,7 @@ def main() -> None:
         theirs = pl.read_csv(tmp / "base.csv", columns=["总分"], schema_overrides={"总分": pl.Float64})["总分"]
         agree = int((ours.fill_null(-1.0) == theirs.fill_null(-1.0)).sum())
         print(f"agreement on 总分 with the per-record command (first {done:,} records): {agree:,}/{done:,}")
+        failed = [] if agree == done else [f"总分: {done - agree:,} of {done:,} records differ from the per-record command"]
         # every score and grade column, worked out per record from the standard's tables (not timed)
         detail = python_detail_scorer()
         oracle = pl.DataFrame([detail(r) for r in template_records(str(csv), SUB)],
@@ -159,6 +160,9 @@ def main() -> None:
             bad = {c: k for c, k in wrong.items() if k}
             print(f"agreement on all {len(wrong)} score and grade columns, {label:<17}: "
                   f"{'every value' if not bad else f'DISAGREES {bad}'} (first {SUB:,} records)")
+            failed += [f"{label}: {bad}"] if bad else []
+        if failed:  # a speed figure of a command that scores wrong is no figure: the run fails
+            raise SystemExit("the scored output disagrees with the per-record oracle: " + "; ".join(failed))
 
 
 def _stages(csv: Path, pq: Path, budget: float) -> None:
