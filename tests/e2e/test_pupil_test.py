@@ -238,3 +238,34 @@ def test_an_odd_navigation_timing_does_not_skew_the_pupils_clock(p_world, live_s
     lag = (answer.received_at - answer.client_at).total_seconds()
     assert 0 <= lag < 2 and page.get_attribute("#item", "data-ended") != "true", f"{case}: stamp lag {lag:.3f} s"
     context.close()
+
+
+def test_the_computers_clock_set_back_during_the_test_does_not_stamp_answers_early(p_world, live_server, browser):
+    """A time sync steps the pupil's computer clock back 90 s after the first answer (Date.now()
+    only: the monotonic clock is not moved).  The next answer must still be stamped within 2 s of
+    its arrival.  Stamped by the stepped clock it was 90 s early, and — a later answer of the same
+    page having reached the server in between — the response forensics called it backdated
+    (serious) though nothing was wrong."""
+    from junheng_web.delivery.models import Answer
+
+    context = browser.new_context(locale="zh-CN")
+    context.add_init_script("(() => { const real = Date.now; window.__stepBack = 0; "
+                            "Date.now = () => real() - window.__stepBack; })()")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/test/")
+    page.fill("input[name=code]", CODE)
+    page.click("button[type=submit]")
+    page.click("#start")
+    page.wait_for_selector("#item[data-item=I1]")
+    page.check("#item input[value=B]")
+    page.wait_for_selector("#sync[data-unsynced='0']")
+    page.evaluate("window.__stepBack = 90000")
+    page.click("#next")
+    page.wait_for_selector("#item[data-item=I2]")
+    page.check("#item input[value=B]")
+    page.wait_for_selector("#sync[data-unsynced='0']")
+    answers = {a.item.item_id: a for a in Answer.objects.filter(attempt__session=p_world["session"]).select_related("item")}
+    for item in ("I1", "I2"):
+        lag = (answers[item].received_at - answers[item].client_at).total_seconds()
+        assert 0 <= lag < 2, f"{item}: stamped {lag:.1f} s before it arrived"
+    context.close()

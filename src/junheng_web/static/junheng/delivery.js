@@ -111,12 +111,22 @@
     }).catch(function () {});
   }
 
-  var state, skew, ends = Date.parse(data.ends_at), ended = false, held = "", heldLeft = 0;
+  var state, skew, monoSkew = NaN, ends = Date.parse(data.ends_at), ended = false, held = "", heldLeft = 0;
   function newer(a, b) { // (lease, seq) of a above b's
     var la = a.lease || 0, lb = b.lease || 0;
     return la > lb || (la === lb && a.seq > b.seq);
   }
-  function serverNow() { return Date.now() + skew; }
+  // The server's time now: this computer's clock plus the offset measured at load — unless the clock has
+  // been set back since (a time sync stepping a fast clock back, someone fixing the clock by hand): then
+  // the monotonic clock (performance.now, which no setting of the clock moves) is ahead and is taken.
+  // Stamped by the stepped-back clock, every answer would look given that much earlier, and one arriving
+  // after an answer given just before the step would look backdated while the page was online (the
+  // response forensics' serious flag).  The larger of the two: the monotonic clock stands still while the
+  // computer sleeps (some systems), the wall clock does not, so after a sleep the wall clock is taken.
+  function serverNow() {
+    var wall = Date.now() + skew, mono = performance.now() + monoSkew;
+    return mono > wall ? mono : wall;  // (NaN before the offset is known: the wall clock)
+  }
   // when this page's response arrived, by this computer's clock: the server's `now` in it was taken just
   // before.  Not when this script runs: parsing, the scripts' loading and opening the store come in
   // between (seconds on a slow or busy computer), and a skew measured then would stamp every answer
@@ -449,6 +459,7 @@
     state.seq = Math.max(state.seq, data.max_seq);
     if (state.pageNow === data.now && typeof state.skew === "number") skew = state.skew;  // the kept copy of a page
     else { skew = Date.parse(data.now) - arrived(); state.pageNow = data.now; state.skew = skew; }
+    monoSkew = skew + Date.now() - performance.now();  // the same offset on the monotonic clock, from now on
     state.current = Math.max(0, Math.min(items.length - 1, state.current || 0));
     persist();
     $("prev").addEventListener("click", function () { go(state.current - 1); });
