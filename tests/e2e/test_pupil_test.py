@@ -201,6 +201,17 @@ def test_after_submitting_the_pupil_answers_the_questionnaire_offline_and_it_is_
     context.close()
 
 
+def _on_first_item(context, live_server):
+    """A new page of ``context`` signed in with CODE, the test started, on its first item."""
+    page = context.new_page()
+    page.goto(f"{live_server.url}/test/")
+    page.fill("input[name=code]", CODE)
+    page.click("button[type=submit]")
+    page.click("#start")
+    page.wait_for_selector("#item[data-item=I1]")
+    return page
+
+
 # what the browser's Navigation Timing says about the test page's response (delivery.js arrived()):
 # no entry, a responseStart of 0, one an hour in the future (some browsers), and a clock origin an hour
 # old (a page restored from the back/forward cache).  Only the test page's own entry is faked.
@@ -224,12 +235,7 @@ def test_an_odd_navigation_timing_does_not_skew_the_pupils_clock(p_world, live_s
 
     context = browser.new_context(locale="zh-CN")
     context.add_init_script("(() => { if (location.pathname.startsWith('/test/take')) { " + ODD_TIMING[case] + " } })()")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/test/")
-    page.fill("input[name=code]", CODE)
-    page.click("button[type=submit]")
-    page.click("#start")
-    page.wait_for_selector("#item[data-item=I1]")
+    page = _on_first_item(context, live_server)
     skew = page.evaluate(STORED, page.evaluate("JSON.parse(document.getElementById('delivery-data').textContent).attempt"))
     assert abs(skew["skew"]) < 5000, f"{case}: the page's clock is {skew['skew']} ms off the server's"
     page.check("#item input[value=B]")
@@ -251,12 +257,7 @@ def test_the_computers_clock_set_back_during_the_test_does_not_stamp_answers_ear
     context = browser.new_context(locale="zh-CN")
     context.add_init_script("(() => { const real = Date.now; window.__stepBack = 0; "
                             "Date.now = () => real() - window.__stepBack; })()")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/test/")
-    page.fill("input[name=code]", CODE)
-    page.click("button[type=submit]")
-    page.click("#start")
-    page.wait_for_selector("#item[data-item=I1]")
+    page = _on_first_item(context, live_server)
     page.check("#item input[value=B]")
     page.wait_for_selector("#sync[data-unsynced='0']")
     page.evaluate("window.__stepBack = 90000")
