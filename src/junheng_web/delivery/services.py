@@ -416,7 +416,9 @@ def record_contact(attempt: Attempt, lease: int, stamp_ms, now: dt.datetime | No
         stamp = int(stamp_ms)
     except (TypeError, ValueError):
         return False
-    if not (EARLIEST <= stamp <= LATEST) or abs(now.timestamp() * 1000 - stamp) > PROMPT_S * 1000 or lease < 1:
+    # a lease the attempt never opened names no page: not recorded (each would start a span of its own)
+    if (not (EARLIEST <= stamp <= LATEST) or abs(now.timestamp() * 1000 - stamp) > PROMPT_S * 1000 or lease < 1
+            or lease > attempt.lease):
         return False
     gap = contact_gap_s()
     page = PageContact.objects.filter(attempt=attempt, lease=lease)

@@ -73,6 +73,10 @@ def test_a_prompt_heartbeat_is_a_contact_and_heartbeats_merge_into_spans(dw, set
     for at in ("", str(now_ms - 60_000), "soon"):
         assert c.get(f"/test/status/?lease={data['lease']}&at={at}").status_code == 200
     assert PageContact.objects.get().beats == 1
+    # a lease the attempt never opened (a crafted poll): answered, no span of a page that never was
+    for lease in (data["lease"] + 1, 10**6):
+        assert c.get(f"/test/status/?lease={lease}&at={now_ms}").status_code == 200
+    assert PageContact.objects.count() == 1
     a = Attempt.objects.get(pk=data["attempt"])
     t0 = span.first_at
     ms = lambda t: int(t.timestamp() * 1000)  # noqa: E731
@@ -81,6 +85,8 @@ def test_a_prompt_heartbeat_is_a_contact_and_heartbeats_merge_into_spans(dw, set
     assert PageContact.objects.count() == 1 and PageContact.objects.get().last_at == t0 + dt.timedelta(seconds=44)
     # more than 25 s of silence (an outage): a new span; another page of the attempt: its own span
     assert record_contact(a, data["lease"], ms(t0 + dt.timedelta(seconds=80)), now=t0 + dt.timedelta(seconds=80))
+    Attempt.objects.filter(pk=a.pk).update(lease=data["lease"] + 1)  # a reload opened the next page
+    a.refresh_from_db()
     assert record_contact(a, data["lease"] + 1, ms(t0 + dt.timedelta(seconds=81)), now=t0 + dt.timedelta(seconds=81))
     spans = list(PageContact.objects.order_by("lease", "first_at").values_list("lease", "beats"))
     assert spans == [(data["lease"], 3), (data["lease"], 1), (data["lease"] + 1, 1)]
