@@ -15,13 +15,23 @@ requests/s and requests per CPU-second of the server's processes (gunicorn worke
 — requests/s per core — for sign-in and answers, the figures docs/guide/delivery.md sizes the
 province's test day with.
 
+**The idle poll** (both modes, a phase of its own after the others): pupils who have signed in and
+opened the test page, each asking ``GET /test/status/?lease=n&at=ms`` every ``BENCH_TESTDAY_POLL``
+seconds as an idle page does (default 10, the page's ``JUNHENG_PUPIL_POLL_SECONDS``, which the
+server gets too, so its heartbeat spans are those of that period).  The server's CPU is taken only
+after every poller has signed in and polled once, so it is the polls' alone: prints polls per
+server CPU-second (gunicorn, + PostgreSQL in central mode).  A shorter period with fewer pupils is
+the same load per poll as the page's 10 s with more (each poll's heartbeat write depends only on
+the period, which the server is told).
+
 The baseline in the same run is the sign-in page (a template, no database work): each endpoint's
 p99 is printed as a ratio to it.  The load generator runs on the same machine and takes CPU from
 the server: the figures are an upper bound of the server's latency for that reason.
 
 ``python benchmarks/run.py testday`` (env BENCH_TESTDAY_PUPILS, BENCH_TESTDAY_SECONDS — seconds per
 rate after the last pupil has signed in, default 240 —, BENCH_TESTDAY_SPAWN — sign-ins per second,
-default 2 —, BENCH_TESTDAY_WORKERS, BENCH_TESTDAY_CENTRAL).  Needs locust (the bench extra).
+default 2 —, BENCH_TESTDAY_WORKERS, BENCH_TESTDAY_CENTRAL, BENCH_TESTDAY_POLL, BENCH_TESTDAY_ONLY_POLL=1 — the poll
+phase alone).  Needs locust (the bench extra).
 """
 
 from __future__ import annotations
@@ -49,6 +59,8 @@ CENTRAL = os.environ.get("BENCH_TESTDAY_CENTRAL", "") not in ("", "0")
 ROOM = 30
 REAL_INTERVAL = 100.0  # seconds between one pupil's answer changes at the real rate
 SPAWN = float(os.environ.get("BENCH_TESTDAY_SPAWN", "2"))  # pupils signing in per second (300 in 2.5 minutes)
+POLL = float(os.environ.get("BENCH_TESTDAY_POLL", "10"))  # seconds between an idle page's status polls
+ONLY_POLL = os.environ.get("BENCH_TESTDAY_ONLY_POLL", "") not in ("", "0")  # the poll phase alone (an A/B of it)
 
 
 def _web():
@@ -75,7 +87,7 @@ def seed(out: Path) -> None:
     from junheng_web.testsites.models import TestSession, TestSite
     from junheng_web.testsites.services import store_login_codes
 
-    n = 2 * PUPILS  # the two rates each sign in their own pupils (a pupil signs in once)
+    n = 3 * PUPILS  # the two rates and the poll phase each sign in their own pupils (a pupil signs in once)
     prov = Region.objects.create(code="410000", level="province", name="河南省")
     city = Region.objects.create(code="410100", level="city", name="郑州市", parent=prov)
     county = Region.objects.create(code="410102", level="county", name="中原区", parent=city)
@@ -118,14 +130,17 @@ def _serve(env: dict, port: int, web) -> subprocess.Popen:
     return server
 
 
-def _pupil_class(codes: list[str], interval: float | None):
-    """A locust user that behaves like the test page (see the module docstring)."""
+def _pupil_class(codes: list[str], interval: float | None, *, poll: bool = False):
+    """A locust user that behaves like the test page (see the module docstring): it answers every
+    ``interval`` seconds (``None``: as fast as served), or with ``poll`` it only asks the idle
+    page's status every ``interval`` seconds."""
     from locust import HttpUser, constant, constant_pacing, task
     from locust.exception import StopUser
 
     pool = iter(codes)
 
     class Pupil(HttpUser):
+        abstract = True
         wait_time = constant_pacing(interval) if interval else constant(0)
 
         def on_start(self) -> None:
@@ -145,6 +160,15 @@ def _pupil_class(codes: list[str], interval: float | None):
             self.token, data = token.group(1), json.loads(found.group(1))
             self.lease, self.items, self.seq = data["lease"], [i for i in data["items"]], data["max_seq"]
 
+    class Poller(Pupil):
+        @task
+        def status(self) -> None:
+            with self.client.get(f"/test/status/?lease={self.lease}&at={int(time.time() * 1000)}",
+                                 name="GET /test/status/ (poll)", catch_response=True) as r:
+                if r.status_code != 200 or r.json().get("moved") is not False:
+                    r.failure(f"poll: {r.status_code} {r.text[:120]}")
+
+    class Answerer(Pupil):
         @task
         def answer(self) -> None:
             item = self.items[self.seq % len(self.items)]
@@ -158,7 +182,7 @@ def _pupil_class(codes: list[str], interval: float | None):
                 if r.status_code != 200 or r.json().get("ack") != [change["id"]]:
                     r.failure(f"not acknowledged: {r.status_code} {r.text[:120]}")
 
-    return Pupil
+    return Poller if poll else Answerer
 
 
 class SignInOnly:
@@ -199,6 +223,28 @@ def _drive(base: str, user_class, n: int, seconds: float, spawn_rate: float):
     return env.stats, time.perf_counter() - t0
 
 
+def _polls(base: str, codes: list[str], pids: list[int], where: str) -> None:
+    """The idle poll's phase: ``len(codes)`` pages polling every ``POLL`` seconds; the server's CPU
+    over ``SECONDS`` / 2 once all have signed in and polled (the sign-ins are not counted)."""
+    import gevent
+    from locust.env import Environment
+
+    env = Environment(user_classes=[_pupil_class(codes, POLL, poll=True)], host=base)
+    runner = env.create_local_runner()
+    runner.start(len(codes), spawn_rate=max(SPAWN, 10))
+    gevent.sleep(len(codes) / max(SPAWN, 10) + POLL + 1)
+    env.stats.reset_all()
+    cpu0, load0, t0 = cpu_of(*pids), os.getloadavg()[0], time.perf_counter()
+    gevent.sleep(max(SECONDS / 2, 3 * POLL))
+    cpu, wall = cpu_of(*pids) - cpu0, time.perf_counter() - t0
+    rows = _print("poll", env.stats, wall)  # before stopping the users (their cut requests are no failures)
+    runner.quit()
+    count = rows.get("GET /test/status/ (poll)", (0,))[0]
+    print(f"  -- {where} poll: {len(codes)} pages polling every {POLL:g} s, {count} polls in {wall:.0f} s; server CPU "
+          f"{cpu:.1f} s = {1000 * cpu / max(count, 1):.2f} ms per poll, {count / max(cpu, 1e-9):.0f} polls per server "
+          f"CPU-second; machine load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
+
+
 def _print(label: str, stats, wall: float) -> dict:
     out = {}
     for (name, _method), e in sorted(stats.entries.items()):
@@ -226,21 +272,25 @@ def main() -> None:
     try:
         env = {**os.environ, "JUNHENG_HOME": str(home), "JUNHENG_DEBUG": "0", "JUNHENG_SECURE": "0",
                "JUNHENG_ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "junheng_web.settings",
-               "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+               "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               "JUNHENG_PUPIL_POLL_SECONDS": f"{POLL:g}"}
         env.pop("JUNHENG_DATABASE_URL", None)
         if url:
             env["JUNHENG_DATABASE_URL"] = url
         t = time.perf_counter()
         subprocess.run([sys.executable, __file__, "seed", str(codes_file)], env=env, check=True, cwd=ROOT)
         codes = json.loads(codes_file.read_text(encoding="utf-8"))
-        print(f"  seeded {len(codes)} pupils ({PUPILS} per rate) in {len(codes) // ROOM} rooms, 24-item 数学 booklets "
+        print(f"  seeded {len(codes)} pupils ({PUPILS} per phase) in {len(codes) // ROOM} rooms, 24-item 数学 booklets "
               f"({time.perf_counter() - t:.1f} s); {'PostgreSQL' if url else 'SQLite'}; gunicorn {WORKERS} workers × 4 "
               f"threads; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         port = web._free_port()
         server = _serve(env, port, web)
         base = f"http://127.0.0.1:{port}"
         try:
-            if CENTRAL:
+            if ONLY_POLL:
+                _polls(base, codes[2 * PUPILS:3 * PUPILS], [server.pid] + (_pg_pids(pg) if pg else []),
+                       "central" if CENTRAL else "site node")
+            elif CENTRAL:
                 _central(base, codes, [server.pid] + (_pg_pids(pg) if pg else []))
             else:
                 _site(base, codes, [server.pid])
@@ -283,6 +333,7 @@ def _site(base: str, codes: list[str], pids: list[int]) -> None:
     real = results["real rate (1/100 s)"]
     worst = max(v[3] for v in real.values())
     print(f"  goal p99 < 100 ms at the real rate: worst endpoint p99 {worst:.0f} ms — {'met' if worst < 100 else 'NOT met'}")
+    _polls(base, codes[2 * PUPILS:3 * PUPILS], pids, "site node")
 
 
 def _central(base: str, codes: list[str], pids: list[int]) -> None:
@@ -299,6 +350,7 @@ def _central(base: str, codes: list[str], pids: list[int]) -> None:
         count, rps = rows[main_name][0], rows[main_name][1]
         print(f"  -- central {label}: {rps:.1f} {main_name} per s with {n} clients; {count / max(cpu, 1e-9):.1f} per "
               f"server CPU-second (gunicorn + PostgreSQL used {cpu:.0f} CPU-s in {wall:.0f} s)")
+    _polls(base, codes[2 * PUPILS:3 * PUPILS], pids, "central")
 
 
 if __name__ == "__main__":

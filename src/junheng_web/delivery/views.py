@@ -152,7 +152,7 @@ def take(request: HttpRequest) -> HttpResponse:
             "ends_at": end.isoformat(), "now": now.isoformat(),
             "items": services.browser_items(attempt), "answers": services.current_answers(attempt),
             "max_seq": services.max_seq(attempt), "status_url": reverse("delivery_status"),
-            "poll_ms": int(getattr(settings, "JUNHENG_PUPIL_POLL_SECONDS", 10) * 1000)}
+            "poll_ms": int(services.poll_seconds() * 1000)}
     return render(request, "delivery/take.html", {"attempt": attempt, "data": data, "text": _page_text()})
 
 

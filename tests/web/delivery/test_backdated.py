@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 
+import polars as pl
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -90,6 +91,60 @@ def test_a_prompt_heartbeat_is_a_contact_and_heartbeats_merge_into_spans(dw, set
     assert record_contact(a, data["lease"] + 1, ms(t0 + dt.timedelta(seconds=81)), now=t0 + dt.timedelta(seconds=81))
     spans = list(PageContact.objects.order_by("lease", "first_at").values_list("lease", "beats"))
     assert spans == [(data["lease"], 3), (data["lease"], 1), (data["lease"] + 1, 1)]
+
+
+def _contact_writes(queries) -> int:
+    return sum(1 for q in queries if "delivery_pagecontact" in q["sql"]
+               and q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE")))
+
+
+def test_a_burst_of_polls_writes_one_span_and_a_steady_poll_every_other_heartbeat(dw, settings):
+    """The heartbeat is coarse: a span's end moves only when older than half its gap (12.5 s at the
+    10 s poll).  A burst of 20 polls (a hammering or reloading client) writes the span once — the old
+    code wrote every poll (20) — and 13 polls 10 s apart (two minutes) write 7 times, still one span
+    from the first to the last recorded heartbeat, which the in-contact rule reads as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from junheng.supervision.arrivals import late_answers
+    from junheng_web.delivery.models import Attempt, PageContact
+    from junheng_web.delivery.services import record_contact
+
+    settings.JUNHENG_PUPIL_POLL_SECONDS = 10
+    c, data = _signed_in(CODE_A0)
+    with CaptureQueriesContext(connection) as burst:
+        for _ in range(20):
+            assert c.get(f"/test/status/?lease={data['lease']}&at={int(timezone.now().timestamp() * 1000)}"
+                         ).status_code == 200
+    assert _contact_writes(burst.captured_queries) == 1
+    assert PageContact.objects.count() == 1
+    a = Attempt.objects.get(pk=data["attempt"])
+    PageContact.objects.all().delete()
+    t0 = timezone.now() + dt.timedelta(minutes=1)
+    beats = [t0 + dt.timedelta(seconds=10 * k) for k in range(13)]
+    with CaptureQueriesContext(connection) as steady:
+        for t in beats:
+            assert record_contact(a, data["lease"], int(t.timestamp() * 1000), now=t)
+    assert _contact_writes(steady.captured_queries) == 7  # t0 (a span), then t0 + 20, 40, …, 120 s
+    span = PageContact.objects.get()
+    assert (span.first_at, span.last_at, span.beats, span.gap_s) == (t0, beats[-1], 7, 25.0)
+    # a crafted answer stamped at t0 + 5 s arriving at t0 + 120 s while the page polled: caught in contact
+    utc = lambda t: t.astimezone(dt.UTC)  # noqa: E731
+    flags = late_answers(
+        pl.DataFrame({"person_id": ["p"], "lease": [data["lease"]], "item_id": ["I1"],
+                      "at": [utc(t0 + dt.timedelta(seconds=5))], "received_at": [utc(beats[-1])]}),
+        pl.DataFrame({"person_id": ["p"], "lease": [data["lease"]], "first_at": [utc(span.first_at)],
+                      "last_at": [utc(span.last_at)], "gap_s": [span.gap_s]}))
+    assert flags["rule"].to_list() == ["contact"] and flags["evidence"].to_list() == ["heartbeat"]
+    # a heartbeat 8 s after a recorded end (under the 12.5 s step) is covered, not written; 26 s after
+    # the last recorded end (over the 25 s gap): an outage, a new span
+    with CaptureQueriesContext(connection) as late:
+        t = beats[-1] + dt.timedelta(seconds=8)
+        assert record_contact(a, data["lease"], int(t.timestamp() * 1000), now=t)
+    assert _contact_writes(late.captured_queries) == 0
+    t = beats[-1] + dt.timedelta(seconds=26)
+    assert record_contact(a, data["lease"], int(t.timestamp() * 1000), now=t)
+    assert PageContact.objects.count() == 2
 
 
 def test_a_crafted_late_answer_is_flagged_with_clock_times_for_the_countys_reviewers_only(client, dw, settings):
