@@ -189,3 +189,105 @@ def census(source: str, outfile: Path | None, by: str, weight: str | None, engin
     table = census_summary(source, keys, weight=weight, engine=engine)
     n = int(table["n_records"].sum())
     _emit_rates(table, keys, outfile, f"{n} 条记录，{table.height} 组 / {n} records, {table.height} groups")
+
+
+def _census_sources(source: Path) -> list[Path]:
+    """The Parquet file, or the folder's ``*.parquet`` files in name order, that ``census-layout`` rewrites."""
+    from junheng.exceptions import InputError, Issue
+
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() == ".parquet"
+                       and not p.name.startswith("."))
+        if not files:
+            raise InputError(Issue("文件夹中没有 .parquet 文件", "the folder holds no .parquet file", file=source.name))
+        return files
+    if source.suffix.lower() in {".csv", ".xlsx", ".xls"}:
+        raise InputError(Issue("普查读取 Parquet 规范记录；上报模板文件请先 junheng fitness score … -o scored.parquet",
+                               "the census reads Parquet of canonical records; for an upload-template file run "
+                               "junheng fitness score … -o scored.parquet first", file=source.name))
+    return [source]
+
+
+def _nullable_columns(pf, names: list[str]) -> set[str]:
+    """The columns of an open Parquet file holding a null: from the footer's statistics, or (a column
+    whose statistics lack a null count) by reading that column alone."""
+    meta = pf.metadata
+    found: set[str] = set()
+    unknown: set[str] = set()
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            name = col.path_in_schema
+            stats = col.statistics
+            if stats is None or not stats.has_null_count:
+                unknown.add(name)
+            elif stats.null_count:
+                found.add(name)
+    for name in sorted((unknown - found) & set(names)):
+        if any(b.column(0).null_count for b in pf.iter_batches(columns=[name], batch_size=1 << 20)):
+            found.add(name)
+    return found
+
+
+@fitness.command("census-layout")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the census-layout Parquet file to write (never the input)")
+def census_layout(source: Path, outfile: Path) -> None:
+    """Rewrite census input into the census layout (NaN for a missing measure, required fields,
+    dictionary pages uncompressed, row groups of 2^17), streamed row group by row group.
+
+    SOURCE is a Parquet file of canonical records, or a folder of them (one schema; written in
+    name order into one file). `fitness census` then reads the file with less CPU; its table is the same."""
+    import pyarrow as pa
+
+    from junheng.exceptions import InputError, Issue, ParameterError
+    from junheng.fitness import no_records, require_census_columns
+    from junheng.io import open_parquet, write_census_parquet
+
+    files = _census_sources(source)
+    out = outfile.resolve()
+    if any(out == f.resolve() for f in files) or (source.is_dir() and out.is_relative_to(source.resolve())):
+        raise ParameterError(f"输出不能是输入或写入输入文件夹 / the output {outfile} must not be the input or lie inside "
+                             f"the input folder {source}")
+    names: list[str] | None = None
+    nullable: set[str] = set()
+    total = 0
+    for f in files:  # footers only: columns checked and nulls found before a record is written
+        with open_parquet(f) as pf:
+            have = pf.schema_arrow.names
+            require_census_columns(have, (), None, f.name)
+            if names is None:
+                names = have
+            elif set(have) != set(names):
+                issues = [Issue("文件夹中的文件列不一致：其他文件没有此列", "the folder's files differ: the other files lack "
+                                "this column", file=f.name, column=c) for c in have if c not in names]
+                issues += [Issue(f"文件夹中的文件列不一致：此文件缺少列（{files[0].name} 有）", f"the folder's files differ: "
+                                 f"this file lacks the column ({files[0].name} has it)", file=f.name, column=c)
+                           for c in names if c not in have]
+                raise InputError(issues, f"{source.name}: 文件夹中的 Parquet 文件须为同一组列 / the folder's Parquet "
+                                         "files must hold the same columns")
+            nullable |= _nullable_columns(pf, names)
+            total += pf.metadata.num_rows
+    if total == 0:
+        raise no_records(source.name)
+    assert names is not None
+    current = {"file": files[0].name}
+
+    def batches():
+        for f in files:
+            current["file"] = f.name
+            with open_parquet(f) as pf:
+                for rb in pf.iter_batches(batch_size=1 << 17, columns=names):
+                    yield pl.from_arrow(rb)
+
+    with bar(total, "普查布局 / census layout", unit="rec") as b:
+        try:
+            write_census_parquet(batches(), outfile, nullable=nullable, progress=b.update)
+        except (pa.ArrowException, pl.exceptions.PolarsError) as exc:
+            raise InputError(Issue("无法转换为普查布局（列类型与文件夹中第一个文件不一致？）", "cannot rewrite into the census "
+                                   f"layout (a column's type differs from {files[0].name}'s?)", file=current["file"],
+                                   value=str(exc)[:160])) from None
+    click.echo(f"{total} 条记录，{len(files)} 个文件 → {outfile}（普查布局）")
+    click.echo(f"{total} records, {len(files)} file(s) → {outfile} (census layout)")

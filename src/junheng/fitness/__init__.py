@@ -62,6 +62,8 @@ __all__ = [
     "summarize",
     "summarize_levels",
     "summarize_parquet",
+    "require_census_columns",
+    "no_records",
     "write_entry_workbooks",
     "write_table",
     "ITEMS",
@@ -77,10 +79,11 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``summarize_parquet`` (the census path) imported on first use: it brings pyarrow's compute
-    module, which scoring a file never needs (≈ 0.05 CPU-s of every ``junheng fitness`` command)."""
-    if name == "summarize_parquet":
-        from junheng.fitness.stream import summarize_parquet
+    """``summarize_parquet`` (the census path) and its input checks ``require_census_columns`` and
+    ``no_records`` imported on first use: they bring pyarrow's compute module, which scoring a file
+    never needs (≈ 0.05 CPU-s of every ``junheng fitness`` command)."""
+    if name in ("summarize_parquet", "require_census_columns", "no_records"):
+        from junheng.fitness import stream
 
-        return summarize_parquet
+        return getattr(stream, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

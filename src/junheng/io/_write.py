@@ -19,6 +19,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -125,8 +126,15 @@ CENSUS_MEASURES = ("height_cm", "weight_kg", "vital_capacity", "run_50m", "sit_a
                    "vision_right")
 
 
-def write_census_parquet(frame: pl.DataFrame, path: str | Path, *, row_group_size: int = CENSUS_ROW_GROUP) -> Path:
+def write_census_parquet(frame, path: str | Path, *, row_group_size: int = CENSUS_ROW_GROUP,
+                         nullable: Iterable[str] | None = None, progress=None) -> Path:
     """Write ``frame`` as a census-scale Parquet file, laid out to be read a few columns at a time.
+
+    ``frame`` is a DataFrame, or an iterable of DataFrames of one schema (a file read batch by
+    batch): then the file is streamed, never more than about two row groups in memory, and
+    ``nullable`` must name the columns holding a null anywhere (a measure named or not: it never
+    holds one), since the schema is written before the first batch (a null in another column is a
+    :class:`ParameterError`); ``progress(n)`` is called with each batch's record count.
 
     * Numeric measure columns (:data:`CENSUS_MEASURES`) hold no nulls: a missing measure is NaN,
       which every junheng reader takes as no value, as it takes a null; whole-number measure
@@ -143,19 +151,60 @@ def write_census_parquet(frame: pl.DataFrame, path: str | Path, *, row_group_siz
 
     The other columns' values and types are those of ``frame``. Reading the 18 columns the census
     needs costs about half the CPU of the previous census layout (nullable columns, snappy) and a
-    third of Polars' default file, for 15 bytes a record (docs/guide/census.md)."""
+    third of Polars' default file, for 15 bytes a record (docs/guide/census.md). Written under a
+    temporary name and renamed: nothing partial is left on an error."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    measures = [c for c in CENSUS_MEASURES if c in frame.columns and (frame[c].dtype.is_integer() or frame[c].dtype.is_float())]
-    frame = frame.with_columns(pl.col(c).cast(pl.Float64) if frame[c].dtype.is_integer() else pl.col(c)
-                               for c in measures).with_columns(pl.col(measures).fill_null(float("nan")))
-    table = frame.to_arrow()
-    table = table.cast(pa.schema([f.with_nullable(table.column(f.name).null_count > 0) for f in table.schema]))
+    if isinstance(frame, pl.DataFrame):
+        batches: Iterable[pl.DataFrame] = [frame]
+        nullable = [c for c in frame.columns if c not in _census_measures(frame.schema) and frame[c].null_count()]
+    elif nullable is None:
+        raise ParameterError("write_census_parquet: 分批写入时须给出 nullable / batches need nullable= (the columns "
+                             "holding a null)")
+    else:
+        batches = frame
+    nullable = set(nullable)
+    schema = writer = None
+    pending: list[pl.DataFrame] = []
+    held = 0
     with _atomic(path) as tmp:
-        pq.write_table(table, tmp, row_group_size=row_group_size, compression="none", use_dictionary=True)
+        try:
+            for batch in batches:
+                measures = _census_measures(batch.schema)
+                batch = batch.with_columns(pl.col(c).cast(pl.Float64) if batch.schema[c].is_integer() else pl.col(c)
+                                           for c in measures).with_columns(pl.col(measures).fill_null(float("nan")))
+                if schema is None:
+                    arrow = batch.head(0).to_arrow()
+                    schema = pa.schema([f.with_nullable(f.name in nullable and f.name not in measures) for f in arrow.schema])
+                    writer = pq.ParquetWriter(tmp, schema, compression="none", use_dictionary=True)
+                stray = [c for c in batch.columns if not schema.field(c).nullable and batch[c].null_count()]
+                if stray:
+                    raise ParameterError(f"write_census_parquet: 列 {stray} 有空值，但不在 nullable 中 / column(s) "
+                                         f"{stray} hold a null but are not in nullable")
+                pending.append(batch)
+                held += batch.height
+                while held >= row_group_size:
+                    block = pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
+                    writer.write_table(block.head(row_group_size).to_arrow().cast(schema), row_group_size=row_group_size)
+                    rest = block.slice(row_group_size)
+                    pending, held = ([rest] if rest.height else []), rest.height
+                if progress is not None:
+                    progress(batch.height)
+            if schema is None:
+                raise ParameterError("write_census_parquet: 没有数据 / no frame to write")
+            if held:
+                block = pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
+                writer.write_table(block.to_arrow().cast(schema), row_group_size=row_group_size)
+        finally:
+            if writer is not None:
+                writer.close()
     return path
+
+
+def _census_measures(schema) -> list[str]:
+    return [c for c in CENSUS_MEASURES if c in schema and (schema[c].is_integer() or schema[c].is_float())]
 
 
 def _safe_cell(ws, value):

@@ -65,3 +65,35 @@ def test_a_census_file_holds_2_17_records_a_row_group_by_default(tmp_path):
     path = write_census_parquet(_frame(2**17 + 5), tmp_path / "c.parquet")
     meta = pq.ParquetFile(path).metadata
     assert [meta.row_group(k).num_rows for k in range(meta.num_row_groups)] == [131072, 5]
+
+
+def test_batches_of_any_size_are_streamed_into_the_same_file_as_the_whole_frame(tmp_path):
+    """A file read batch by batch (uneven batches, a measure null in a later batch only, a key column's null
+    named in ``nullable``) gives full row groups and the very file the whole frame gives."""
+    import pyarrow.parquet as pq
+
+    from junheng.exceptions import ParameterError
+
+    n = 1000
+    k = np.arange(n)
+    frame = pl.DataFrame({"county": 410100 + k % 4, "grade": k % 9 + 1, "vital_capacity": (900 + k).astype(np.int32)})
+    frame = frame.with_columns(pl.when(pl.col("grade") == 1).then(None).otherwise(pl.col("county")).alias("county"),
+                               pl.when(pl.int_range(pl.len()) > 700).then(None).otherwise(pl.col("vital_capacity"))
+                               .alias("vital_capacity"))
+    whole = write_census_parquet(frame, tmp_path / "whole.parquet", row_group_size=300)
+    cuts = [0, 7, 250, 251, 640, 999, 1000]
+    seen = []
+    streamed = write_census_parquet((frame[a:b] for a, b in zip(cuts, cuts[1:])), tmp_path / "streamed.parquet",
+                                    row_group_size=300, nullable=["county"], progress=seen.append)
+    assert seen == [7, 243, 1, 389, 359, 1]
+    meta = pq.ParquetFile(streamed).metadata
+    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [300, 300, 300, 100]
+    assert pq.ParquetFile(streamed).schema == pq.ParquetFile(whole).schema
+    assert pl.read_parquet(streamed).equals(pl.read_parquet(whole))
+    try:  # a null in a column not named nullable: refused, nothing left behind
+        write_census_parquet(iter([frame]), tmp_path / "bad.parquet", nullable=[])
+    except ParameterError as exc:
+        assert "county" in str(exc)
+    else:
+        raise AssertionError("a null outside nullable was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.parquet", "whole.parquet"]
