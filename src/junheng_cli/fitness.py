@@ -230,6 +230,20 @@ def _nullable_columns(pf, names: list[str]) -> set[str]:
     return found
 
 
+def _type_kind(t) -> str:
+    """What a column's Arrow type must agree on across a folder's files: integers (any width) and
+    floats are one kind (a measure is Int32 in an older file, Float64 in a census-layout one)."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_dictionary(t):
+        return _type_kind(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "text"
+    return str(t)
+
+
 @fitness.command("census-layout")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -242,7 +256,7 @@ def census_layout(source: Path, outfile: Path) -> None:
     name order into one file). `fitness census` then reads the file with less CPU; its table is the same."""
     import pyarrow as pa
 
-    from junheng.exceptions import InputError, Issue, ParameterError
+    from junheng.exceptions import InputError, Issue, ParameterError, raise_for
     from junheng.fitness import no_records, require_census_columns
     from junheng.io import open_parquet, write_census_parquet
 
@@ -259,7 +273,7 @@ def census_layout(source: Path, outfile: Path) -> None:
             have = pf.schema_arrow.names
             require_census_columns(have, (), None, f.name)
             if names is None:
-                names = have
+                names, first_schema = have, pf.schema_arrow
             elif set(have) != set(names):
                 issues = [Issue("文件夹中的文件列不一致：其他文件没有此列", "the folder's files differ: the other files lack "
                                 "this column", file=f.name, column=c) for c in have if c not in names]
@@ -268,6 +282,13 @@ def census_layout(source: Path, outfile: Path) -> None:
                            for c in names if c not in have]
                 raise InputError(issues, f"{source.name}: 文件夹中的 Parquet 文件须为同一组列 / the folder's Parquet "
                                          "files must hold the same columns")
+            else:
+                first_types, types = dict(zip(names, first_schema.types)), dict(zip(have, pf.schema_arrow.types))
+                clash = [c for c in names if _type_kind(types[c]) != _type_kind(first_types[c])]
+                raise_for([Issue(f"列类型与 {files[0].name} 不一致", f"the column's type differs from {files[0].name}'s",
+                                 file=f.name, column=c, value=f"{types[c]} ≠ {first_types[c]}") for c in clash],
+                          f"{source.name}: 文件夹中的 Parquet 文件列类型须一致 / the folder's Parquet files must hold "
+                          "columns of the same types")
             nullable |= _nullable_columns(pf, names)
             total += pf.metadata.num_rows
     if total == 0:

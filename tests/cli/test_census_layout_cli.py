@@ -99,3 +99,11 @@ def test_bad_input_is_a_bilingual_error_and_nothing_is_written(tmp_path):
     for text in ("b.parquet", "county_code", "this file lacks the column (a.parquet has it)"):
         assert text in r.output, (text, r.output)
     assert not out.exists()
+
+    (folder / "b.parquet").unlink()  # a column of another kind (text where the first file has numbers): named with both types
+    recs.slice(100).with_columns(pl.col("county_code").cast(pl.String)).write_parquet(folder / "b.parquet")
+    r = CliRunner().invoke(cli, ["fitness", "census-layout", str(folder), "-o", str(out)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    for text in ("b.parquet, column county_code", "列类型与 a.parquet 不一致", "string ≠ int64"):
+        assert text in r.output, (text, r.output)
+    assert not out.exists()
