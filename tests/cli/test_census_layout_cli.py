@@ -107,3 +107,25 @@ def test_bad_input_is_a_bilingual_error_and_nothing_is_written(tmp_path):
     for text in ("b.parquet, column county_code", "列类型与 a.parquet 不一致", "string ≠ int64"):
         assert text in r.output, (text, r.output)
     assert not out.exists()
+
+
+def test_a_file_without_statistics_has_its_nulls_found_by_reading(tmp_path):
+    """A writer that records no statistics: which columns hold a null is read from the data (a key
+    column with nulls stays optional, one without becomes required), and the census table is the same."""
+    recs = _records()
+    src = tmp_path / "nostats.parquet"
+    pq.write_table(recs.to_arrow(), src, write_statistics=False, row_group_size=128)
+    assert pq.ParquetFile(src).metadata.row_group(0).column(0).statistics is None
+    out = tmp_path / "census.parquet"
+    r = CliRunner().invoke(cli, ["fitness", "census-layout", str(src), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    schema = pq.ParquetFile(out).schema
+    levels = {schema.column(k).name: schema.column(k).max_definition_level for k in range(len(schema))}
+    assert levels["county_code"] == 1 and levels["grade"] == 0 and levels["vital_capacity"] == 0
+    tables = []
+    for path in (src, out):
+        r = CliRunner().invoke(cli, ["fitness", "census", str(path), "--by", ",".join(BY), "-o",
+                                     str(tmp_path / f"{path.stem}-rates.parquet")])
+        assert r.exit_code == 0, r.output
+        tables.append(pl.read_parquet(tmp_path / f"{path.stem}-rates.parquet"))
+    assert tables[0].equals(tables[1])
