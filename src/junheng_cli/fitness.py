@@ -1,4 +1,4 @@
-"""``junheng fitness``: score, template, export, summary, census — thin over :mod:`junheng.fitness` and :mod:`junheng.engine`."""
+"""``junheng fitness``: score, template, export, summary, census, census-layout — thin over :mod:`junheng.fitness` and :mod:`junheng.engine`."""
 
 from __future__ import annotations
 
