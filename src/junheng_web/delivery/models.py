@@ -98,7 +98,10 @@ class PageContact(models.Model):
     at ``first_at``, …, ``last_at`` by the server's clock, never more than ``gap_s`` apart, each
     within ``delivery.services.PROMPT_S`` of the time the page stamped on it (a request held up by a
     failing link is not counted).  The page asks only with an empty queue, so every answer it gave
-    before a heartbeat had reached the server by then: the evidence of the backdated-answers rule."""
+    before a heartbeat had reached the server by then: the evidence of the backdated-answers rule.
+    Coarse (``services.record_contact``): ``last_at`` moves only when older than half ``gap_s``, so
+    the page's last heartbeat lies in [``last_at``, ``last_at`` + gap_s / 2] and ``beats`` counts
+    the recorded heartbeats, not every poll."""
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="contacts")
     lease = models.PositiveIntegerField("设备租约")
