@@ -166,7 +166,7 @@ def _pupil_class(codes: list[str], interval: float | None, *, poll: bool = False
             with self.client.get(f"/test/status/?lease={self.lease}&at={int(time.time() * 1000)}",
                                  name="GET /test/status/ (poll)", catch_response=True) as r:
                 if r.status_code != 200 or r.json().get("moved") is not False:
-                    r.failure(f"poll: {r.status_code} {r.text[:120]}")
+                    r.failure(f"poll: {r.status_code} {r.error or r.text[:120]!r}")
 
     class Answerer(Pupil):
         @task
