@@ -239,8 +239,9 @@ def _polls(base: str, codes: list[str], pids: list[int], where: str) -> None:
     cpu, wall = cpu_of(*pids) - cpu0, time.perf_counter() - t0
     rows = _print("poll", env.stats, wall)  # before stopping the users (their cut requests are no failures)
     runner.quit()
-    count = rows.get("GET /test/status/ (poll)", (0,))[0]
-    print(f"  -- {where} poll: {len(codes)} pages polling every {POLL:g} s, {count} polls in {wall:.0f} s; server CPU "
+    sent, _rps, _p50, _p99, failed = rows.get("GET /test/status/ (poll)", (0, 0, 0, 0, 0))
+    count = sent - failed  # a failed poll is a connection the server had closed: never served
+    print(f"  -- {where} poll: {len(codes)} pages polling every {POLL:g} s, {count} polls served in {wall:.0f} s; server CPU "
           f"{cpu:.1f} s = {1000 * cpu / max(count, 1):.2f} ms per poll, {count / max(cpu, 1e-9):.0f} polls per server "
           f"CPU-second; machine load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
 
