@@ -279,7 +279,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
             issues += _rule_breaks(hb, pl.col("gap_s").is_null() | (pl.col("gap_s") < 0), heartbeats.name, "gap_s",
                                    "应为不小于 0 的秒数", "must be a number of seconds ≥ 0")
     if st is not None:
-        tables.append((st, stops, ["person_id", "at"]))
+        tables.append((st, stops, ["person_id", "at", "what"]))
         issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_STOP_WHAT)), stops.name, "what",
                                "应为 pause/暂停、terminate/终止 或 time_up/时间到",
                                "must be pause/暂停, terminate/终止 or time_up/时间到")

@@ -246,3 +246,15 @@ def test_page_openings_from_a_file(tmp_path):
     r = run("video", "forensics", "--arrivals", tmp_path / "到达.csv", "--opens", tmp_path / "页面.csv",
             "-o", tmp_path / "f2.csv")
     assert r.exit_code == 2 and "到达.csv lease" in r.output and not (tmp_path / "f2.csv").exists()
+
+
+def test_a_stop_without_what_is_a_named_bad_row(tmp_path):
+    # a blank ``what`` passed the what-rule (a null is not "not in the list") and reached the flag's
+    # text as a stop of no name: a KeyError traceback when it was the answer's stop
+    arrivals, _, stops = write_date_times(tmp_path)
+    write_table(pl.DataFrame({"student_id": ["P4", "P4"], "at": [clock(1800), clock(2400)], "what": ["暂停", None]}),
+                stops, encoding="gb18030")
+    out = tmp_path / "flags.csv"
+    r = CliRunner().invoke(cli, ["video", "forensics", "--arrivals", str(arrivals), "--stops", str(stops), "-o", str(out)])
+    assert r.exit_code == 2 and not out.exists() and "Traceback" not in r.output, (r.output, r.exception)
+    assert "暂停.csv 第3行 what" in r.output and "must not be blank" in r.output, r.output
