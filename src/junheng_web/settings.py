@@ -44,6 +44,20 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no; got {raw!r}")
 
 
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment (a typo fails at start-up, not on a request)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds; got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
 
@@ -112,6 +126,8 @@ JUNHENG_HOME = Path(env_str("JUNHENG_HOME", str(Path.cwd() / "var"))).resolve()
 DEBUG = env_bool("JUNHENG_DEBUG", False)
 SECRET_KEY = os.environ.get("JUNHENG_SECRET_KEY") or installation_secret(JUNHENG_HOME)
 ALLOWED_HOSTS = env_list("JUNHENG_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# the idle test page's status poll (delivery.services.poll_seconds; docs/deploy.md)
+JUNHENG_PUPIL_POLL_SECONDS = env_seconds("JUNHENG_PUPIL_POLL_SECONDS", 10.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -401,12 +401,9 @@ STEP_SHARE = 0.5  # a span's recorded end moves only when it is older than this 
 
 
 def poll_seconds() -> float:
-    """The idle page's status poll period: the ``JUNHENG_PUPIL_POLL_SECONDS`` setting, else the
-    environment variable of that name, else 10."""
-    import os
-
-    return float(getattr(settings, "JUNHENG_PUPIL_POLL_SECONDS", None)
-                 or os.environ.get("JUNHENG_PUPIL_POLL_SECONDS") or 10)
+    """The idle page's status poll period: the ``JUNHENG_PUPIL_POLL_SECONDS`` setting (from the
+    environment variable of that name, checked when the settings load; default 10)."""
+    return float(getattr(settings, "JUNHENG_PUPIL_POLL_SECONDS", 10))
 
 
 def contact_gap_s() -> float:

@@ -278,3 +278,21 @@ def test_answers_sent_under_an_older_page_or_stamped_before_their_page_opened_ar
     assert flags[a0].severity == "warning" and "1 个作答在暂停、终止、时间到或新页面打开之后" in flags[a0].detail
     assert "I3 标记于新页面打开 10:20:00 之前，10:45:00 到达" in flags[a0].detail and "I4" not in flags[a0].detail
     assert flags[a4].severity == "serious" and "I3 标记于 10:05:00、10:21:00 到达（其间 10:20:00 该页面已打开）" in flags[a4].detail
+
+
+@pytest.mark.parametrize("value", ["10s", "0", "-5", "nan"])
+def test_a_bad_poll_period_in_the_environment_stops_the_start_not_every_pupil_page(tmp_path, value):
+    """JUNHENG_PUPIL_POLL_SECONDS was read on each poll: "10s" made every test page and poll a 500 on
+    the test day (and "0" a page polling without pause); now the settings refuse it at start-up."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"JUNHENG_PUPIL_POLL_SECONDS": value, "JUNHENG_HOME": str(tmp_path), "JUNHENG_SECRET_KEY": "x" * 60}
+    run = subprocess.run([sys.executable, "-c", "import junheng_web.settings"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr, run.stderr
+    assert "JUNHENG_PUPIL_POLL_SECONDS must be a positive number of seconds" in run.stderr
+    env["JUNHENG_PUPIL_POLL_SECONDS"] = "20"
+    run = subprocess.run([sys.executable, "-c", "import junheng_web.settings as s; print(s.JUNHENG_PUPIL_POLL_SECONDS)"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "20.0", run.stderr
