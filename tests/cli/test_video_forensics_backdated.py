@@ -60,6 +60,13 @@ def backdated(path: Path) -> dict:
     return {r["person_id"]: (r["severity"], float(r["statistic"]), r["detail"]) for r in flags.iter_rows(named=True)}
 
 
+def flagged(out: Path, *args) -> dict:
+    """``junheng video forensics`` on these files, writing ``out``: it must succeed; its backdated flags."""
+    r = run("video", "forensics", *args, "-o", out)
+    assert r.exit_code == 0, r.output
+    return backdated(out)
+
+
 def write_date_times(tmp_path: Path) -> tuple[Path, Path, Path]:
     """The session as GB18030 CSV files with date-times, the way a spreadsheet in China saves them."""
     arrivals = pl.DataFrame([(p, lease, i, clock(a), clock(r)) for p, lease, i, a, r in ANSWERS], orient="row",
@@ -89,14 +96,10 @@ def test_hand_worked_session_from_gb18030_date_times(tmp_path):
     assert "  backdated            serious  P1: 1 个作答在页面联网期间迟到" in r.output
     assert "3 处标记 / flags" in r.output
     # a longer bound: P4's answer 15 min after time-up is within it
-    r = run("video", "forensics", "--arrivals", arrivals, "--heartbeats", beats, "--stops", stops,
-            "--stop-bound", 1200, "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    assert set(backdated(tmp_path / "flags.csv")) == {"P1", "P2"}
+    assert set(flagged(tmp_path / "flags.csv", "--arrivals", arrivals, "--heartbeats", beats, "--stops", stops,
+                       "--stop-bound", 1200)) == {"P1", "P2"}
     # without the heartbeats P2 has no evidence; without the stops P4 has none
-    r = run("video", "forensics", "--arrivals", arrivals, "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    assert {p: v[:2] for p, v in backdated(tmp_path / "flags.csv").items()} == {"P1": EXPECTED["P1"]}
+    assert {p: v[:2] for p, v in flagged(tmp_path / "flags.csv", "--arrivals", arrivals).items()} == {"P1": EXPECTED["P1"]}
 
 
 def test_hand_worked_session_from_excel_seconds_and_the_events_arrival_column(tmp_path):
@@ -113,20 +116,16 @@ def test_hand_worked_session_from_excel_seconds_and_the_events_arrival_column(tm
                          schema=["person_id", "at", "what"])
     for frame, name in ((events, "events.xlsx"), (spans, "spans.xlsx"), (stops, "stops.xlsx")):
         write_table(frame, tmp_path / name)
-    r = run("video", "forensics", "--events", tmp_path / "events.xlsx", "--heartbeats", tmp_path / "spans.xlsx",
-            "--stops", tmp_path / "stops.xlsx", "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    got = backdated(tmp_path / "flags.csv")
+    got = flagged(tmp_path / "flags.csv", "--events", tmp_path / "events.xlsx", "--heartbeats", tmp_path / "spans.xlsx",
+                  "--stops", tmp_path / "stops.xlsx")
     assert {p: v[:2] for p, v in got.items()} == EXPECTED
     assert "I2 stamped 00:01:00, arrived 00:20:00, though the page's later answer reached the server at 00:05:02" in got["P1"][2]
     assert "I1 stamped 00:02:00, arrived 00:30:00, though the page's heartbeat reached the server at 00:02:15" in got["P2"][2]
     assert "stamped before the time-up at 00:40:00, arrived 00:55:00" in got["P4"][2]
     # a span whose beats may be 30 min apart says nothing about the 28 min between: P2 is not caught
     write_table(spans.with_columns(pl.lit(1800.0).alias("gap_s")), tmp_path / "spans.xlsx")
-    r = run("video", "forensics", "--events", tmp_path / "events.xlsx", "--heartbeats", tmp_path / "spans.xlsx",
-            "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    assert set(backdated(tmp_path / "flags.csv")) == {"P1"}
+    assert set(flagged(tmp_path / "flags.csv", "--events", tmp_path / "events.xlsx",
+                       "--heartbeats", tmp_path / "spans.xlsx")) == {"P1"}
 
 
 def test_every_bad_row_is_named_and_nothing_is_written(tmp_path):
@@ -177,9 +176,7 @@ def test_clocks_leases_and_arrivals_must_fit_together(tmp_path):
     r = run("video", "forensics", "--arrivals", arrivals, "--heartbeats", beats, "-o", out)
     assert r.exit_code == 2 and "到达.csv" in r.output and "lease" in r.output and not out.exists()
     # … but the stops rule needs no page: P4's warning alone (P1's answers are page 0 now)
-    r = run("video", "forensics", "--arrivals", arrivals, "--stops", stops, "-o", out)
-    assert r.exit_code == 0, r.output
-    assert {p: v[:2] for p, v in backdated(out).items()} == {"P4": EXPECTED["P4"]}
+    assert {p: v[:2] for p, v in flagged(out, "--arrivals", arrivals, "--stops", stops).items()} == {"P4": EXPECTED["P4"]}
     # a span with one end in seconds and the other a date-time, a blank pupil: named, no traceback
     write_table(pl.DataFrame({"person_id": ["P2", None], "lease": ["1", "1"], "first_at": ["100", "200"],
                               "last_at": [clock(600), clock(700)], "gap_s": ["30", "30"]}), beats, encoding="gb18030")
@@ -207,10 +204,8 @@ def test_parquet_times_with_zones_are_instants_and_the_clock_is_the_answers_zone
                          ).with_columns(pl.col("at").dt.convert_time_zone("UTC"))
     for frame, name in ((arrivals, "a.parquet"), (beats, "h.parquet"), (stops, "s.parquet")):
         frame.write_parquet(tmp_path / name)
-    r = run("video", "forensics", "--arrivals", tmp_path / "a.parquet", "--heartbeats", tmp_path / "h.parquet",
-            "--stops", tmp_path / "s.parquet", "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    got = backdated(tmp_path / "flags.csv")
+    got = flagged(tmp_path / "flags.csv", "--arrivals", tmp_path / "a.parquet", "--heartbeats", tmp_path / "h.parquet",
+                  "--stops", tmp_path / "s.parquet")
     assert {p: v[:2] for p, v in got.items()} == EXPECTED
     assert "I1 stamped before the time-up at 09:40:00, arrived 09:55:00" in got["P4"][2]
 
@@ -234,10 +229,7 @@ def test_page_openings_from_a_file(tmp_path):
     o = pl.DataFrame([(p, lease, clock(t)) for p, lease, t in opens], orient="row", schema=["student_id", "lease", "at"])
     write_table(a, tmp_path / "到达.csv", encoding="gb18030")
     write_table(o, tmp_path / "页面.csv", encoding="gb18030")
-    r = run("video", "forensics", "--arrivals", tmp_path / "到达.csv", "--opens", tmp_path / "页面.csv",
-            "-o", tmp_path / "flags.csv")
-    assert r.exit_code == 0, r.output
-    got = backdated(tmp_path / "flags.csv")
+    got = flagged(tmp_path / "flags.csv", "--arrivals", tmp_path / "到达.csv", "--opens", tmp_path / "页面.csv")
     assert {p: v[:2] for p, v in got.items()} == {"P7": ("warning", 960.0), "P8": ("serious", 1200.0)}
     assert "I1 stamped before the opening of a newer page at 09:20:00, arrived 09:35:00 (15 min 0 s after it)" in got["P7"][2]
     assert "I1 stamped 09:10:00, arrived 09:30:00, though the page was opened at 09:20:00" in got["P8"][2]
