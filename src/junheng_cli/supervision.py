@@ -196,9 +196,12 @@ def _forensic_table(path: Path | None, what: str, *, keep_rows: bool = False):
     return frame
 
 
-# --stops: what each row is, in either language (the core's names: junheng.supervision.arrivals.STOP_NAMES)
-_STOP_WHAT = {"pause": "pause", "暂停": "pause", "terminate": "terminate", "终止": "terminate",
-              "time_up": "time_up", "时间到": "time_up"}
+def _stop_what() -> dict[str, str]:
+    """--stops: what each row may say, in either language (the core's key or its Chinese name, from
+    ``STOP_NAMES``) → the core's key; ``open`` is not a stop of this file (--opens gives those)."""
+    from junheng.supervision import STOP_NAMES
+
+    return {name: key for key, (zh, _) in STOP_NAMES.items() if key != "open" for name in (key, zh)}
 
 
 def _rule_breaks(frame: pl.DataFrame, bad: pl.Expr, file: str, column: str, zh: str, en: str) -> list:
@@ -280,7 +283,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
                                    "应为不小于 0 的秒数", "must be a number of seconds ≥ 0")
     if st is not None:
         tables.append((st, stops, ["person_id", "at", "what"]))
-        issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_STOP_WHAT)), stops.name, "what",
+        issues += _rule_breaks(st, ~pl.col("what").str.strip_chars().is_in(list(_stop_what())), stops.name, "what",
                                "应为 pause/暂停、terminate/终止 或 time_up/时间到",
                                "must be pause/暂停, terminate/终止 or time_up/时间到")
     if op is not None:
@@ -327,7 +330,7 @@ def _arrival_inputs(ev: pl.DataFrame | None, events: Path | None, arrivals: Path
                                     (pl.lit(0.0) if one else pl.col("gap_s")).alias("gap_s"))
     if st is not None:
         out["stops"] = _as_instants(st, ["at"]).select(
-            "person_id", "at", pl.col("what").str.strip_chars().replace_strict(_STOP_WHAT).alias("what"))
+            "person_id", "at", pl.col("what").str.strip_chars().replace_strict(_stop_what()).alias("what"))
     if op is not None:
         out["opens"] = _as_instants(op, ["at"]).select("person_id", pl.col("lease").cast(pl.Int64), "at")
     return out

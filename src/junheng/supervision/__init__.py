@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from junheng.supervision.arrivals import late_answers, late_flags
+from junheng.supervision.arrivals import STOP_NAMES, late_answers, late_flags
 from junheng.supervision.audio import AUDIO_KINDS, AudioParameters, audio_flags, audio_levels
 from junheng.supervision.container import clock_start, declared_start, declared_times
 from junheng.supervision.flags import (
@@ -88,6 +88,7 @@ def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | N
 
 __all__ = [
     "AUDIO_KINDS",
+    "STOP_NAMES",
     "AudioParameters",
     "Thumbnails",
     "audio_flags",
