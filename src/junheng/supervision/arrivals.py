@@ -159,10 +159,10 @@ def late_flags(late: pl.DataFrame, *, stop_bound_s: float = 600.0, examples: int
     bound_zh, bound_en = _span(stop_bound_s)
     for (pid,), rows in late.sort("person_id", "at").group_by("person_id", maintain_order=True):
         zh, en = [], []
-        contact = rows.filter(pl.col("rule") == "contact").head(examples)
-        n_contact = rows.filter(pl.col("rule") == "contact").height
+        contact = rows.filter(pl.col("rule") == "contact")
+        n_contact = contact.height
         if n_contact:
-            ex = contact.iter_rows(named=True)
+            ex = contact.head(examples).iter_rows(named=True)
             pairs = [(f"{r['item_id']} 标记于 {_clock(r['at'])}、{_clock(r['received_at'])} 到达（其间 "
                       f"{_clock(r['evidence_at'])} {WITNESS[r['evidence']][0]}）",
                       f"{r['item_id']} stamped {_clock(r['at'])}, arrived {_clock(r['received_at'])}, though "
