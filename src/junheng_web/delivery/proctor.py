@@ -39,6 +39,12 @@ def window(session, student_id: str, now: dt.datetime | None = None, events=None
                         starts_at=session.starts_at, ends_at=session.ends_at, now=now or timezone.now())
 
 
+def windows(session, student_ids, now: dt.datetime | None = None) -> dict[str, Window]:
+    """:func:`window` of each of ``student_ids``, the session's events read once."""
+    events = _events(session)
+    return {sid: window(session, sid, now, [e for e in events if e[2] in ("", sid)]) for sid in student_ids}
+
+
 def act(session, action: str, *, student_id: str = "", minutes: int | None = None, note: str = "", by: str = "",
         now: dt.datetime | None = None) -> ProctorEvent:
     """Record one console action; ``ParameterError`` (bilingual) for one that makes no sense now."""

@@ -218,6 +218,29 @@ def test_an_answer_arriving_long_after_time_up_is_a_warning_and_a_short_outage_i
     assert "时间到" in Flag.objects.get(kind="backdated").detail
 
 
+def test_the_backdated_rules_inputs_read_the_proctors_events_once_for_the_session(dw):
+    """arrival_inputs reads attempts, answers, contacts, the proctor's events and leases: five queries
+    however many pupils started (the events were read once a pupil); each pupil's stops still its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from junheng_web.cycles.forensics import arrival_inputs
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.services import sign_in
+
+    session = dw.sessions["A"]
+    a0, a4 = dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    for code in (CODE_A0, CODE_A4):
+        sign_in(code)
+    proctor.act(session, "pause", student_id=a4, now=session.starts_at + dt.timedelta(minutes=5))
+    with CaptureQueriesContext(connection) as read:
+        inputs = arrival_inputs(session)
+    assert len(read.captured_queries) == 5
+    stops = inputs["stops"]
+    assert sorted(stops.filter(stops["what"] == "pause")["person_id"]) == [a4]
+    assert sorted(stops.filter(stops["what"] == "time_up")["person_id"]) == sorted([a0, a4])
+
+
 def test_the_proctors_console_shows_answers_that_arrived_late_with_the_clock_time(dw, client, settings):
     """A0's first answer arrived 5 minutes after its stamp (an outage, or stamped early), the second
     at once: the console's row says 1 · the late arrival's clock time (Beijing), the JSON too."""
