@@ -95,6 +95,19 @@ def _in_contact(a: pl.DataFrame, contacts: pl.DataFrame | None, slack: dt.timede
     return pl.concat(found).sort("evidence_at").group_by("row", maintain_order=True).first()
 
 
+def _stops(stops: pl.DataFrame) -> pl.DataFrame:
+    """``stops`` checked: every ``what`` a pupil's stop of :data:`STOP_NAMES` (a page's opening comes
+    from ``opens``), else every bad row is named (row numbers from 1, as the frame holds them)."""
+    s = _check(stops, "stops", STOPS)
+    known = [k for k in STOP_NAMES if k != "open"]
+    bad = s.with_row_index("row", offset=1).filter(pl.col("what").is_null() | ~pl.col("what").is_in(known))
+    if bad.height:
+        rows = "; ".join(f"第{r}行 / row {r}: {w!r}" for r, w in bad.select("row", "what").head(20).iter_rows())
+        raise ParameterError(f"stops 的 what 须为 {'、'.join(known)} 之一 / stops' what must be one of "
+                             f"{', '.join(known)} ({bad.height} bad): {rows}")
+    return s
+
+
 def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, stops: pl.DataFrame | None = None,
                  *, opens: pl.DataFrame | None = None, arrival_slack_s: float = 15.0,
                  stop_bound_s: float = 600.0) -> pl.DataFrame:
@@ -117,7 +130,7 @@ def late_answers(arrivals: pl.DataFrame, contacts: pl.DataFrame | None = None, s
         out.append(base.join(hit, on="row").with_columns(pl.lit("contact").alias("rule")).select(list(LATE_SCHEMA)))
         # every stop holds for all the pupil's pages (``closes`` above any lease) but a page's opening,
         # which closes the earlier pages only (the page's own answers before it are rule 1's, with its slack)
-        every = [] if stops is None else [_check(stops, "stops", STOPS).with_columns(closes=pl.lit(None, pl.Int64))]
+        every = [] if stops is None else [_stops(stops).with_columns(closes=pl.lit(None, pl.Int64))]
         if o is not None:
             every.append(o.select("person_id", "at", pl.lit("open").alias("what"), pl.col("lease").alias("closes")))
         if sum(f.height for f in every):

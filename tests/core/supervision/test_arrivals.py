@@ -40,6 +40,15 @@ def stops(*rows) -> pl.DataFrame:
                         orient="row")
 
 
+def test_a_stop_of_no_known_kind_is_refused_naming_every_bad_row():
+    """The core checks a stop's ``what`` (it was a KeyError in late_flags for any caller but the CLI)."""
+    s = stops(("p", 5, "pause"), ("p", 6, "Pause"), ("p", 7, None), ("p", 8, "open"))
+    with pytest.raises(ParameterError) as e:
+        late_answers(answers(("p", 1, "I1", 4, 30)), stops=s)
+    assert "row 2: 'Pause'" in str(e.value) and "row 3: None" in str(e.value) and "row 4: 'open'" in str(e.value)
+    assert "row 1" not in str(e.value) and "(3 bad)" in str(e.value)
+
+
 def test_a_later_stamped_answer_of_the_same_page_arriving_first_proves_contact():
     late = late_answers(answers(("p", 1, "I1", 0, 10), ("p", 1, "I2", 5, 5.02)))
     assert late.select("item_id", "rule", "evidence").rows() == [("I1", "contact", "answer")]
