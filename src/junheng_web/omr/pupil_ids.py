@@ -110,13 +110,13 @@ def _check_free(sheet: Sheet, pid: str, user) -> Booklet:
     other = counted_sheets(session.site.cycle, session.subject, pid).exclude(pk=sheet.pk).select_related(
         "upload").first()
     if other is not None:
+        zh, en = ALREADY_COUNTED
         if restrict(Sheet, user, "omr.review").filter(pk=other.pk).exists():
-            raise ParameterError(f"该生在本学科已有计分的答题卡：{other.name}（上传 {other.upload.name}），一名学生不能有两张；"
-                                 f"请先更正或撤销那一张 / the pupil already has a counted sheet in this subject: "
-                                 f"{other.name} (upload {other.upload.name}); a pupil cannot have two — correct or "
-                                 "undo that one first")
-        raise ParameterError("该生在本学科已有计分的答题卡（在您的管辖范围之外），一名学生不能有两张 / the pupil already "
-                             "has a counted sheet in this subject elsewhere (outside your region); a pupil cannot have two")
+            raise ParameterError(f"{zh}：{other.name}（上传 {other.upload.name}），一名学生不能有两张；请先更正或撤销那一张 / "
+                                 f"{en}: {other.name} (upload {other.upload.name}); a pupil cannot have two — correct "
+                                 "or undo that one first")
+        raise ParameterError(f"{zh}（在您的管辖范围之外），一名学生不能有两张 / {en} elsewhere (outside your region); "
+                             "a pupil cannot have two")
     if Flag.objects.filter(kind=CHANNEL_KIND, status=Flag.Status.OPEN, person_id=sheet.person_id,
                            session__site__cycle=session.site.cycle, evidence__sheet=sheet.sha256).exists():
         raise ParameterError("此答题卡有待处理的“两种作答来源”标记，请先处理 / the sheet has an open two-channel flag: "
