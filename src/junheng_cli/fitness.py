@@ -208,43 +208,6 @@ def _census_sources(source: Path) -> list[Path]:
     return [source]
 
 
-def _nullable_columns(pf, names: list[str]) -> set[str]:
-    """The columns of an open Parquet file holding a null: from the footer's statistics, or (a column
-    chunk whose statistics lack a null count) by reading that chunk alone, one row group a call."""
-    meta = pf.metadata
-    found: set[str] = set()
-    unknown: dict[int, list[str]] = {}
-    for g in range(meta.num_row_groups):
-        rg = meta.row_group(g)
-        for j in range(rg.num_columns):
-            col = rg.column(j)
-            stats = col.statistics
-            if stats is None or not stats.has_null_count:
-                unknown.setdefault(g, []).append(col.path_in_schema)
-            elif stats.null_count:
-                found.add(col.path_in_schema)
-    for g, cols in unknown.items():
-        cols = [c for c in cols if c in names and c not in found]
-        if cols:
-            for rb in pf.iter_batches(batch_size=1 << 17, row_groups=[g], columns=cols):
-                found.update(c for c, a in zip(rb.schema.names, rb.columns) if a.null_count)
-    return found
-
-
-def _type_kind(t) -> str:
-    """What a column's Arrow type must agree on across a folder's files: integers (any width) and
-    floats are one kind (a measure is Int32 in an older file, Float64 in a census-layout one)."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return "number"
-    if pa.types.is_dictionary(t):
-        return _type_kind(t.value_type)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "text"
-    return str(t)
-
-
 @fitness.command("census-layout")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "outfile", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -255,64 +218,19 @@ def census_layout(source: Path, outfile: Path) -> None:
 
     SOURCE is a Parquet file of canonical records, or a folder of them (one schema; written in
     name order into one file). `fitness census` then reads the file with less CPU; its table is the same."""
-    import pyarrow as pa
-
-    from junheng.exceptions import InputError, Issue, ParameterError, raise_for
-    from junheng.fitness import no_records, require_census_columns
-    from junheng.io import open_parquet, write_census_parquet
+    from junheng.exceptions import ParameterError
+    from junheng.fitness import rewrite_census_parquet
 
     files = _census_sources(source)
     out = outfile.resolve()
     if any(out == f.resolve() for f in files) or (source.is_dir() and out.is_relative_to(source.resolve())):
         raise ParameterError(f"输出不能是输入或写入输入文件夹 / the output {outfile} must not be the input or lie inside "
                              f"the input folder {source}")
-    names: list[str] | None = None
-    nullable: set[str] = set()
-    total = 0
-    for f in files:  # footers only: columns checked and nulls found before a record is written
-        with open_parquet(f) as pf:
-            have = pf.schema_arrow.names
-            require_census_columns(have, (), None, f.name)
-            if names is None:
-                names, first_schema = have, pf.schema_arrow
-            elif set(have) != set(names):
-                issues = [Issue("文件夹中的文件列不一致：其他文件没有此列", "the folder's files differ: the other files lack "
-                                "this column", file=f.name, column=c) for c in have if c not in names]
-                issues += [Issue(f"文件夹中的文件列不一致：此文件缺少列（{files[0].name} 有）", f"the folder's files differ: "
-                                 f"this file lacks the column ({files[0].name} has it)", file=f.name, column=c)
-                           for c in names if c not in have]
-                raise InputError(issues, f"{source.name}: 文件夹中的 Parquet 文件须为同一组列 / the folder's Parquet "
-                                         "files must hold the same columns")
-            else:
-                first_types, types = dict(zip(names, first_schema.types)), dict(zip(have, pf.schema_arrow.types))
-                clash = [c for c in names if _type_kind(types[c]) != _type_kind(first_types[c])]
-                raise_for([Issue(f"列类型与 {files[0].name} 不一致", f"the column's type differs from {files[0].name}'s",
-                                 file=f.name, column=c, value=f"{types[c]} ≠ {first_types[c]}") for c in clash],
-                          f"{source.name}: 文件夹中的 Parquet 文件列类型须一致 / the folder's Parquet files must hold "
-                          "columns of the same types")
-            nullable |= _nullable_columns(pf, names)
-            total += pf.metadata.num_rows
-    if total == 0:
-        raise no_records(source.name)
-    assert names is not None
-    current = {"file": files[0].name}
+    with bar(0, "普查布局 / census layout", unit="rec") as b:
+        def counted(n: int) -> None:  # the footers read: the bar's length
+            b.total = n
+            b.refresh()
 
-    def batches():
-        for f in files:
-            current["file"] = f.name
-            with open_parquet(f) as pf:
-                # one row group a call: a single iter_batches over the whole file kept what it had read
-                # (pyarrow 26: +2 MB of Arrow memory a batch, 0.4 GB at 2.4×10^7 records; this way 25 MB flat)
-                for g in range(pf.metadata.num_row_groups):
-                    for rb in pf.iter_batches(batch_size=1 << 17, row_groups=[g], columns=names):
-                        yield pl.from_arrow(rb)
-
-    with bar(total, "普查布局 / census layout", unit="rec") as b:
-        try:
-            write_census_parquet(batches(), outfile, nullable=nullable, progress=b.update)
-        except (pa.ArrowException, pl.exceptions.PolarsError) as exc:
-            raise InputError(Issue("无法转换为普查布局（列类型与文件夹中第一个文件不一致？）", "cannot rewrite into the census "
-                                   f"layout (a column's type differs from {files[0].name}'s?)", file=current["file"],
-                                   value=str(exc)[:160])) from None
+        total = rewrite_census_parquet(files, outfile, label=source.name, progress=b.update, on_total=counted)
     click.echo(f"{total} 条记录，{len(files)} 个文件 → {outfile}（普查布局）")
     click.echo(f"{total} records, {len(files)} file(s) → {outfile} (census layout)")

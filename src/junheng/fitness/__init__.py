@@ -62,8 +62,7 @@ __all__ = [
     "summarize",
     "summarize_levels",
     "summarize_parquet",
-    "require_census_columns",
-    "no_records",
+    "rewrite_census_parquet",
     "write_entry_workbooks",
     "write_table",
     "ITEMS",
@@ -79,11 +78,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """``summarize_parquet`` (the census path) and its input checks ``require_census_columns`` and
-    ``no_records`` imported on first use: they bring pyarrow's compute module, which scoring a file
-    never needs (≈ 0.05 CPU-s of every ``junheng fitness`` command)."""
-    if name in ("summarize_parquet", "require_census_columns", "no_records"):
+    """``summarize_parquet`` (the census path) and ``rewrite_census_parquet`` (the census layout)
+    imported on first use: they bring pyarrow's compute module, which scoring a file never needs
+    (≈ 0.05 CPU-s of every ``junheng fitness`` command)."""
+    if name == "summarize_parquet":
         from junheng.fitness import stream
 
-        return getattr(stream, name)
+        return stream.summarize_parquet
+    if name == "rewrite_census_parquet":  # junheng fitness census-layout
+        from junheng.fitness.census_layout import rewrite_census_parquet
+
+        return rewrite_census_parquet
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
