@@ -128,6 +128,11 @@ SECRET_KEY = os.environ.get("JUNHENG_SECRET_KEY") or installation_secret(JUNHENG
 ALLOWED_HOSTS = env_list("JUNHENG_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # the idle test page's status poll (delivery.services.poll_seconds; docs/deploy.md)
 JUNHENG_PUPIL_POLL_SECONDS = env_seconds("JUNHENG_PUPIL_POLL_SECONDS", 10.0)
+# the single flight's wait and lease (registry.freshness.single_flight_wait, registry.leases.lease_seconds)
+# are read where they are used, on each call (tests set them per test); checked here as well, so that a
+# typo such as "170s" stops the start instead of making every page that waits a 500
+env_seconds("JUNHENG_SINGLE_FLIGHT_WAIT", 170.0)
+env_seconds("JUNHENG_SINGLE_FLIGHT_LEASE", 30.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

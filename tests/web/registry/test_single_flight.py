@@ -470,3 +470,19 @@ def test_a_page_requests_waits_share_one_wait(settings, monkeypatch):
     with pytest.raises(StillComputing):
         once("held", lambda: "never", 60, 600, wait=0.3)
     assert time.monotonic() - t >= 0.3
+
+
+@pytest.mark.parametrize("name", ["JUNHENG_SINGLE_FLIGHT_WAIT", "JUNHENG_SINGLE_FLIGHT_LEASE"])
+@pytest.mark.parametrize("value", ["170s", "0", "-5", "nan"])
+def test_a_bad_wait_or_lease_in_the_environment_stops_the_start_not_every_page(tmp_path, name, value):
+    """Both are read on each call (single_flight_wait on every request through StillComputingPage):
+    "170s" made every page a 500; the settings refuse it at start-up, as JUNHENG_PUPIL_POLL_SECONDS."""
+    import subprocess
+    import sys
+
+    env = os.environ | {name: value, "JUNHENG_HOME": str(tmp_path), "JUNHENG_SECRET_KEY": "x" * 60}
+    run = subprocess.run([sys.executable, "-c", "import junheng_web.settings"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and f"{name} must be a positive number of seconds" in run.stderr, run.stderr
+    env[name] = "45"
+    run = subprocess.run([sys.executable, "-c", "import junheng_web.settings"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
