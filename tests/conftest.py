@@ -79,3 +79,24 @@ def video():
 def hostile():
     """The hostile-input corpus builder ``tests/fixtures/hostile.py`` (``hostile.build(folder, headers, rows)``)."""
     return _fixture_module("hostile_fixture", "hostile.py")
+
+
+def _cli_refused(result, code: int = 2, *said: str) -> str:
+    """Assert a ``CliRunner`` result is a deliberate refusal: the command left through ``sys.exit(code)``
+    (click's ``exit_code`` is 1 for any other exception, and the exception is kept in ``result.exception``,
+    never written to ``result.output`` — so ``"Traceback" not in result.output`` alone is always true),
+    no traceback was printed by the command itself, and each of ``said`` is in the output.  Returns the output."""
+    exc = result.exception
+    assert isinstance(exc, SystemExit) and exc.code == code, (
+        f"expected a refusal with exit code {code}, got exit code {result.exit_code} and {exc!r}", result.output[-800:])
+    assert "Traceback" not in result.output, result.output[-800:]
+    for text in said:
+        assert text in result.output, (text, result.output[-800:])
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def cli_refused():
+    """``cli_refused(result, code=2, *texts)``: the command refused with that exit code (a ``SystemExit``, not a
+    crash) and said each text (see ``_cli_refused``)."""
+    return _cli_refused

@@ -19,7 +19,9 @@ from junheng_cli.main import cli
 
 
 def _check_refusal(case, result):
-    assert result.exit_code == 2, (case.name, result.exit_code, result.output[-500:])
+    # a crash is exit code 1 with the exception in result.exception, never in result.output
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2, (
+        case.name, result.exit_code, repr(result.exception), result.output[-500:])
     assert "Traceback" not in result.output and case.rule in result.output, (case.name, result.output[-500:])
     assert " / " in result.output
 
