@@ -152,7 +152,7 @@ def summary(infile: Path, outfile: Path | None, by: str, unweighted: bool) -> No
     if missing:
         raise ParameterError(f"--by: {infile.name} 中没有列 {missing} / no column {missing} in {infile.name}; "
                              f"columns: {', '.join(df.columns[:40])}")
-    table = summarize(df, keys, weight=None if unweighted else "auto")
+    table = summarize(df, keys, weight=None if unweighted else "auto", file=infile.name)
     _emit_rates(table, keys, outfile, f"{table.height} 组 / groups")
 
 

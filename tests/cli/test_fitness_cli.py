@@ -59,6 +59,24 @@ def test_it_exports_and_summarises(tmp_path):
     assert pl.read_csv(tmp_path / "s.csv").height == 6
 
 
+def test_summary_refuses_a_negative_weight_by_record_number(tmp_path):
+    """It printed the group's rates blank (NaN), with no message."""
+    src = tmp_path / "in.csv"
+    write_table(national_upload(fitness_results(_roster(), 7), mask=False), src)
+    scored = tmp_path / "scored.parquet"
+    assert CliRunner().invoke(cli, ["fitness", "score", str(src), "-o", str(scored)]).exit_code == 0
+    frame = pl.read_parquet(scored)
+    pl.read_parquet(scored).with_columns(pl.Series("weight", [-1.0 if i == 4 else 2.0 for i in range(frame.height)])
+                                         ).write_parquet(scored)
+    r = CliRunner().invoke(cli, ["fitness", "summary", str(scored), "--by", "sex", "-o", str(tmp_path / "s.csv")])
+    assert r.exit_code == 2, r.output
+    assert "scored.parquet 第5行 weight: 权重应为非负的有限数" in r.output and "1 record(s) with an invalid weight" in r.output
+    assert not (tmp_path / "s.csv").exists()
+    r = CliRunner().invoke(cli, ["fitness", "summary", str(scored), "--by", "sex", "--unweighted", "-o",
+                                 str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
+
+
 def test_it_writes_class_templates_that_read_back(tmp_path):
     roster = tmp_path / "roster.parquet"
     _roster().write_parquet(roster)

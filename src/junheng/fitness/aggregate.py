@@ -31,8 +31,11 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from junheng.exceptions import ParameterError
+from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.fitness.items import ITEMS
+
+WEIGHT_RULE = ("权重应为非负的有限数（空值计为 0）", "a weight must be a finite number ≥ 0 (a null counts as 0)")
+MAX_ISSUES = 1000  # bad records listed (per census task); the summary line counts them all
 
 RATE_LABELS_ZH = {
     "n_tested": "测试人数", "pass_rate": "达标率", "good_rate": "优良率", "excellent_rate": "优秀率",
@@ -172,6 +175,31 @@ def _units(scored: pl.DataFrame, item) -> np.ndarray:
     return q.to_series().fill_null(0).to_numpy()
 
 
+def invalid_weights(w: np.ndarray) -> np.ndarray:
+    """Where the weights (Float64, a null read as 0) are NaN, ±inf or negative. Any of them would
+    make every weighted rate and mean of its group NaN — the table's cells silently blank — so both
+    :func:`summarize` and the census path (:mod:`junheng.fitness.stream`) refuse them with this check."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.isfinite(w) & (w >= 0))
+
+
+def bad_records_message(file: str | None, n_bad: int, weight: str | None, *, codes: bool = True) -> str:
+    """The summary line of an :class:`InputError` listing records that cannot be summarised: bad grade
+    or sex codes (``codes``, the census path checks them) and/or bad weights (``weight`` given)."""
+    where = f"{file}: " if file else ""
+    zh, en = {(True, True): ("年级、性别或权重", "grade, sex or weight"), (True, False): ("年级或性别", "grade or sex"),
+              (False, True): ("权重", "weight")}[codes, bool(weight)]
+    return (f"{where}{n_bad} 条记录的{zh}无效，未汇总 / {where}{n_bad} record(s) with an invalid {en}; "
+            "nothing was summarised")
+
+
+def _refuse_bad_weights(values: pl.Series, w: np.ndarray, file: str | None) -> None:
+    bad = np.flatnonzero(invalid_weights(w))
+    if bad.size:
+        raise InputError([Issue(*WEIGHT_RULE, file=file, column=values.name, value=values[int(i)], row=int(i) + 1)
+                          for i in bad[:MAX_ISSUES]], bad_records_message(file, int(bad.size), values.name, codes=False))
+
+
 def group_ids(keys: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     """Dense group ids (0 … G−1, in sorted key order) and the key frame of each group."""
     uniq = keys.unique().sort(keys.columns).with_row_index("__gid__")
@@ -184,11 +212,15 @@ def summarize(
     by: Sequence[str] = ("grade", "sex"),
     *,
     weight: str | None = "auto",
+    file: str | None = None,
 ) -> pl.DataFrame:
     """One row per group of ``by`` with the counts, rates and means listed in the module docstring.
 
     ``weight="auto"`` uses a ``weight`` column when present (sampling weights), else counts
-    every record once; ``None`` forces unweighted; any other string names the weight column.
+    every record once; ``None`` forces unweighted; any other string names the weight column. A
+    null weight counts as 0; a NaN, infinite or negative one is an :class:`InputError` listing
+    every such record by its number (1 = the frame's first row; ``file`` names it in the message),
+    as :func:`junheng.fitness.stream.summarize_parquet` does.
     """
     missing = [c for c in (*by, "rating", "complete", "exempt") if c not in scored.columns]
     if missing:
@@ -212,6 +244,8 @@ def summarize(
         gid, keys = np.zeros(scored.height, dtype=np.intp), pl.DataFrame()
     n_groups = max(keys.height, 1)
     w = scored[weight].cast(pl.Float64).fill_null(0.0).to_numpy() if weight else None
+    if w is not None:
+        _refuse_bad_weights(scored[weight], w, file)
 
     def tenths(name: str) -> np.ndarray:
         if name not in scored.columns:
@@ -242,6 +276,7 @@ def summarize_levels(
     breakdown: Sequence[str] = ("grade", "sex"),
     *,
     weight: str | None = "auto",
+    file: str | None = None,
 ) -> pl.DataFrame:
     """:func:`summarize` at several levels (``None`` = the whole file, e.g. the province), stacked.
 
@@ -253,7 +288,7 @@ def summarize_levels(
         if level is not None and level not in scored.columns:
             continue
         keys = [level, *breakdown] if level else list(breakdown)
-        s = summarize(scored, keys, weight=weight)
+        s = summarize(scored, keys, weight=weight, file=file)
         unit = pl.col(level).cast(pl.String) if level else pl.lit("all")
         parts.append(s.with_columns(pl.lit(level or "all").alias("level"), unit.alias("unit"))
                      .drop([level] if level else []))
@@ -264,4 +299,4 @@ def summarize_levels(
     return out.select(front + [c for c in out.columns if c not in front])
 
 
-__all__ = ["RATE_LABELS_ZH", "finish", "group_ids", "merge_partials", "partial_sums", "summarize", "summarize_levels"]
+__all__ = ["MAX_ISSUES", "RATE_LABELS_ZH", "WEIGHT_RULE", "bad_records_message", "finish", "group_ids", "invalid_weights", "merge_partials", "partial_sums", "summarize", "summarize_levels"]

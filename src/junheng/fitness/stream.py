@@ -23,7 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from junheng.exceptions import InputError, Issue, ParameterError, raise_for
-from junheng.fitness.aggregate import finish, partial_sums
+from junheng.fitness.aggregate import (
+    MAX_ISSUES,
+    WEIGHT_RULE,
+    bad_records_message,
+    finish,
+    invalid_weights,
+    partial_sums,
+)
 from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING, UNITS_MAX, float_to_units, units_expr
@@ -223,18 +230,6 @@ def _codes(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 _RULES = {"grade": ("年级应为 1–9 的整数", "grade must be a whole number 1–9"),
           "sex": ("性别应为 1（男）或 2（女）", "sex must be 1 (male) or 2 (female)")}
-_WEIGHT_RULE = ("权重应为非负的有限数（空值计为 0）", "a weight must be a finite number ≥ 0 (a null counts as 0)")
-MAX_ISSUES = 1000  # rows listed per task; the summary counts them all
-
-
-def _bad_weights(batch: pa.RecordBatch, weight: str | None) -> np.ndarray | bool:
-    """Where the weight column holds NaN, ±inf or a negative number (a null is no weight: 0). Any of
-    them would make every weighted rate and mean of its group NaN — the table silently blank."""
-    if not weight:
-        return False
-    w = pc.fill_null(batch.column(weight).cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
-    with np.errstate(invalid="ignore"):
-        return ~(np.isfinite(w) & (w >= 0))
 
 
 def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
@@ -246,11 +241,11 @@ def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
     sex, s_odd = _codes(batch, "sex")
     bad_g = g_odd | (grade < 1) | (grade > 9)
     bad_s = s_odd | ((sex != 1) & (sex != 2))
-    bad_w = _bad_weights(batch, weight)
+    bad_w = invalid_weights(_weights(batch, weight)) if weight else False
     bad = bad_g | bad_s | bad_w
     n_bad = int(bad.sum())
     if n_bad:
-        rules = {**_RULES, weight: _WEIGHT_RULE} if weight else _RULES
+        rules = {**_RULES, weight: WEIGHT_RULE} if weight else _RULES
         for i in np.flatnonzero(bad)[: max(0, MAX_ISSUES - len(issues))]:
             for name, flag in (("grade", bad_g), ("sex", bad_s), *(((weight, bad_w),) if weight else ())):
                 if flag is not False and flag[i]:
@@ -356,7 +351,7 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
 
     issues: list[Issue] = []
     grade, sex, n_bad = _grade_sex(batch, first_row, file, issues, weight)
-    raise_for(issues, _bad_summary(file, n_bad, weight))
+    raise_for(issues, bad_records_message(file, n_bad, weight))
     if _use_fused(engine):
         local: dict[tuple, int] = {}
         sums = _fused.Sums()
@@ -384,13 +379,6 @@ def batch_partials(batch: pa.RecordBatch, by: Sequence[str], weight: str | None,
         item_scores=scores, item_units=units,
     )
     return p, ids
-
-
-def _bad_summary(file: str | None, n_bad: int, weight: str | None = None) -> str:
-    where = f"{file}: " if file else ""
-    zh, en = ("年级、性别或权重", "grade, sex or weight") if weight else ("年级或性别", "grade or sex")
-    return (f"{where}{n_bad} 条记录的{zh}无效，未汇总 / {where}{n_bad} record(s) with an invalid {en}; "
-            "nothing was summarised")
 
 
 def census_issues(names: Sequence[str], by: Sequence[str], weight: str | None, file: str | None) -> list[Issue]:
@@ -482,7 +470,7 @@ def summarize_parquet(
     failed = [r for r in done if isinstance(r, InputError)]
     if failed:
         n_bad = sum(getattr(e, "n_bad", len(e.errors)) for e in failed)
-        raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], _bad_summary(file, n_bad, weight))
+        raise InputError([i for e in failed for i in e.issues][:MAX_ISSUES], bad_records_message(file, n_bad, weight))
     if per_thread is not None:
         return _merged_table(per_thread, by, file)
     results = [r for r in done if r[0]]
@@ -621,7 +609,7 @@ def sum_batches(batches, by: Sequence[str], weight: str | None, *, engine: str =
         else:
             chunks.append(batch_partials(batch, by, weight, key_index, engine=engine))
     if n_bad:
-        exc = InputError(issues, _bad_summary(file, n_bad, weight))
+        exc = InputError(issues, bad_records_message(file, n_bad, weight))
         exc.n_bad = n_bad  # type: ignore[attr-defined]
         raise exc
     if fused:

@@ -62,6 +62,29 @@ def test_weighted_rates_are_hajek_ratios():
     assert a["total_score_mean"] == pytest.approx((85.3 + 3 * 90.0 + 2 * 19.5) / 6)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -2.0])
+def test_a_nan_infinite_or_negative_weight_is_refused_by_record_number(bad):
+    """It made the weighted rates of its group NaN — county A's cells blank, no message (the census path
+    refused it already); a null weight is no weight (0) and stays allowed."""
+    from junheng.exceptions import InputError
+
+    frame = _frame().with_columns(pl.Series("weight", [1.0, 3.0, bad, 5.0, None]))
+    with pytest.raises(InputError) as info:
+        summarize(frame, ["county"], file="scored.parquet")
+    [issue] = info.value.errors
+    assert (issue.row, issue.column, issue.file) == (3, "weight", "scored.parquet")
+    assert issue.value == bad or (bad != bad and issue.value != issue.value)
+    text = str(info.value)
+    assert "scored.parquet: 1 条记录的权重无效，未汇总" in text and "1 record(s) with an invalid weight" in text
+    assert "第3行" in text and "a weight must be a finite number ≥ 0" in text
+    with pytest.raises(InputError):
+        summarize_levels(frame, ("county", None), ("grade",))
+    assert summarize(frame, ["county"], weight=None)["pass_rate"][0] == pytest.approx(2 / 3)  # unweighted: no weight read
+    a = summarize(frame.with_columns(pl.col("weight").fill_nan(None).clip(0.0, None).replace(float("inf"), None)),
+                  ["county"]).filter(pl.col("county") == "A").row(0, named=True)
+    assert a["pass_rate"] == pytest.approx(1.0)  # a null weight: record 3 (a fail) counts 0 → (1 + 3) / (1 + 3)
+
+
 def test_levels_stack_with_the_whole_file():
     t = summarize_levels(_frame(), ("county", None), ("grade",), weight=None)
     assert t.filter(pl.col("level") == "all")["n_records"].to_list() == [5]

@@ -227,10 +227,22 @@ def test_a_weight_that_is_nan_infinite_or_negative_is_listed_by_record_number(tm
     assert np.isnan(found[0][2]) and found[1][2] == np.inf and found[2][2] == -0.5
     text = str(info.value)
     assert "3 条记录的年级、性别或权重无效" in text and "权重应为非负的有限数" in text and "finite number ≥ 0" in text
+    eager = _raised(lambda: summarize(score_fitness(pl.read_parquet(path)), ["grade", "sex"], weight="w", file="w.parquet"))
+    assert [(i.row, i.column, i.file, i.rule_en) for i in eager.errors] == \
+        [(i.row, i.column, i.file, i.rule_en) for i in sorted(info.value.errors, key=lambda i: i.row)]  # one check, one style
+    assert "w.parquet: 3 条记录的权重无效，未汇总" in str(eager)
     ok = recs.with_columns(pl.col("w").fill_nan(1.0).clip(0.0, 2.0))
     ok.write_parquet(path, row_group_size=1300)
     table = summarize_parquet(path, ["grade", "sex"], weight="w", batch_rows=500, threads=2, engine=engine)
     assert table["pass_rate"].null_count() == 0
+
+
+def _raised(call):
+    from junheng.exceptions import InputError
+
+    with pytest.raises(InputError) as info:
+        call()
+    return info.value
 
 
 def test_missing_columns_are_named_in_chinese_and_english(tmp_path):
