@@ -22,6 +22,7 @@ sustained stretch.  Methods and thresholds: ``docs/methods/video-flags.md``.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from dataclasses import asdict, dataclass
@@ -344,16 +345,27 @@ RUNTIMES = ("openvino", "onnxruntime")
 RUNTIME_VARIABLE = "JUNHENG_FACE_RUNTIME"
 
 
+@functools.cache
+def configured_runtime() -> str:
+    """The runtime asked for by the environment variable ``JUNHENG_FACE_RUNTIME`` (``openvino`` or
+    ``onnxruntime``, any case and spaces; unset or blank: ``onnxruntime``), read and checked **once**
+    per process, at its first use (the first detector built); a bad value raises :class:`ParameterError` naming the
+    variable, the accepted values and the value.  Tests that change the variable call
+    ``configured_runtime.cache_clear()``."""
+    raw = os.environ.get(RUNTIME_VARIABLE, "")
+    chosen = raw.strip().lower() or "onnxruntime"
+    if chosen not in RUNTIMES:
+        raise ParameterError(f"环境变量 {RUNTIME_VARIABLE} 须为 {' 或 '.join(RUNTIMES)}（或不设）/ the environment "
+                             f"variable {RUNTIME_VARIABLE} must be {' or '.join(RUNTIMES)} (or unset); got {raw!r}")
+    return chosen
+
+
 def auto_runtime(precision: str) -> str:
-    """The runtime for a graph of ``precision``: ``"onnxruntime"``, unless the environment variable
-    ``JUNHENG_FACE_RUNTIME`` is ``openvino`` and the graph is the int8 one (OpenVINO was measured on
+    """The runtime for a graph of ``precision``: ``"onnxruntime"``, unless :func:`configured_runtime`
+    (``JUNHENG_FACE_RUNTIME``) is ``openvino`` and the graph is the int8 one (OpenVINO was measured on
     that graph only: ≈ 1.2–1.3× less CPU a picture, one borderline face fewer of 24 at 48 px, so not
     the default — ``docs/methods/video-flags.md``, **Speed**; it needs ``pip install openvino``)."""
-    chosen = os.environ.get(RUNTIME_VARIABLE, "").strip().lower() or "onnxruntime"
-    if chosen not in RUNTIMES:
-        raise ParameterError(f"{RUNTIME_VARIABLE} 须为 {' 或 '.join(RUNTIMES)} / {RUNTIME_VARIABLE} must be "
-                             f"{' or '.join(RUNTIMES)}; got {os.environ[RUNTIME_VARIABLE]!r}")
-    return "openvino" if chosen == "openvino" and precision == "int8" else "onnxruntime"
+    return "openvino" if configured_runtime() == "openvino" and precision == "int8" else "onnxruntime"
 
 
 def import_openvino():
@@ -738,4 +750,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "configured_runtime", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "people_flags"]

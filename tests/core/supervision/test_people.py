@@ -170,20 +170,35 @@ def test_openvino_finds_the_faces_onnxruntime_finds():
             assert np.abs(ours[:, 4] - theirs[nearest, 4]).max() <= 0.1
 
 
-def test_the_runtime_is_onnxruntime_unless_openvino_is_asked_for_the_int8_graph(monkeypatch):
+def test_the_runtime_is_onnxruntime_unless_openvino_is_asked_for_the_int8_graph(monkeypatch, request):
     from junheng.supervision import people
 
     monkeypatch.delenv("JUNHENG_FACE_RUNTIME", raising=False)
+    people.configured_runtime.cache_clear()
+    request.addfinalizer(people.configured_runtime.cache_clear)  # no value of this test outlives it
     assert auto_runtime("int8") == auto_runtime("float") == "onnxruntime"
     plain = FaceDetector(precision="int8")
     assert plain.runtime == "onnxruntime" and plain.graph["runtime"].startswith("onnxruntime ")
     monkeypatch.setenv("JUNHENG_FACE_RUNTIME", " OpenVINO ")
+    assert auto_runtime("int8") == "onnxruntime"  # read once per process: a later change is not seen
+    people.configured_runtime.cache_clear()
     assert (auto_runtime("int8"), auto_runtime("float")) == ("openvino", "onnxruntime")
     assert FaceDetector(precision="float").runtime == "onnxruntime"  # OpenVINO runs the int8 graph only
     monkeypatch.setenv("JUNHENG_FACE_RUNTIME", "tensorrt")
-    with pytest.raises(ParameterError, match="JUNHENG_FACE_RUNTIME"):
+    people.configured_runtime.cache_clear()
+    with pytest.raises(ParameterError, match="JUNHENG_FACE_RUNTIME.*openvino or onnxruntime.*'tensorrt'"):
         FaceDetector(precision="int8")
-    monkeypatch.delenv("JUNHENG_FACE_RUNTIME")
+    monkeypatch.setenv("JUNHENG_FACE_RUNTIME", "onnxruntime")
+    calls, get = [], people.os.environ.get
+    monkeypatch.setattr(people.os.environ, "get", lambda key, *default: calls.append(key) or get(key, *default),
+                        raising=False)
+    people.configured_runtime.cache_clear()
+    for _ in range(3):
+        auto_runtime("int8")
+    assert calls == ["JUNHENG_FACE_RUNTIME"]  # read once, not on every call
+    monkeypatch.undo()
+    monkeypatch.delenv("JUNHENG_FACE_RUNTIME", raising=False)
+    people.configured_runtime.cache_clear()
     with pytest.raises(ParameterError, match="int8"):
         FaceDetector(precision="float", runtime="openvino")
     with pytest.raises(ParameterError, match="runtime"):
