@@ -27,6 +27,10 @@ from junheng.exceptions import (
 
 __version__ = "0.1.0"
 
+# The deployment's time zone (the platform's Django TIME_ZONE is this): a date-time written without an
+# offset in an input file is its wall-clock time, and clock times in flag texts are shown in it.
+TIME_ZONE = "Asia/Shanghai"
+
 __all__ = [
     "ConvergenceError",
     "EstimationError",
@@ -35,5 +39,6 @@ __all__ = [
     "JunhengError",
     "ParameterError",
     "ReferenceDataError",
+    "TIME_ZONE",
     "__version__",
 ]

@@ -180,6 +180,7 @@ def _forensic_table(path: Path | None, what: str, *, keep_rows: bool = False):
     text, numbers and times parsed (a bad cell is an ``InputError`` naming file, row, column and
     value), ``student_id`` taken for ``person_id``, required columns checked (``keep_rows``: each
     record's spreadsheet row kept in ``junheng.io.ROW``)."""
+    from junheng import TIME_ZONE
     from junheng.exceptions import InputError, Issue
     from junheng.io import read_input
 
@@ -187,7 +188,7 @@ def _forensic_table(path: Path | None, what: str, *, keep_rows: bool = False):
         return None
     required, numbers, times = _FORENSIC_TABLES[what]
     frame = read_input(path, required=[c for c in required if c != "person_id"], string_columns=_TEXT,
-                       number_columns=numbers, time_columns=times, keep_rows=keep_rows)
+                       number_columns=numbers, time_columns=times, time_zone=TIME_ZONE, keep_rows=keep_rows)
     if "student_id" in frame.columns and "person_id" not in frame.columns:
         frame = frame.rename({"student_id": "person_id"})
     if "person_id" in required and "person_id" not in frame.columns:
@@ -217,8 +218,13 @@ def _rule_breaks(frame: pl.DataFrame, bad: pl.Expr, file: str, column: str, zh: 
 
 
 def _as_instants(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Times as the core's instants (Datetime µs UTC): seconds from the epoch (so second 125 reads
-    00:02:05 in the flags' clock times), a naive date-time as written, a zoned one as its instant."""
+    """Times as the core's instants (zoned Datetime µs): seconds from the epoch in UTC (so second 125
+    reads 00:02:05 in the flags' clock times); a naive date-time as the deployment's wall clock
+    (``junheng.TIME_ZONE``, as ``video upload --started-at`` reads local times), which is also how a
+    text time with an offset was read (:func:`_forensic_table`) — so both show in the flags as the
+    deployment's clock, as the platform's flags do; a zoned (Parquet) column as its instant, in its zone."""
+    from junheng import TIME_ZONE
+
     out = []
     for c in columns:
         dtype = frame.schema[c]
@@ -226,7 +232,7 @@ def _as_instants(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
             out.append(pl.from_epoch((pl.col(c) * 1e6).round().cast(pl.Int64), time_unit="us")
                        .dt.replace_time_zone("UTC").alias(c))
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-            out.append(pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+            out.append(pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone(TIME_ZONE))
         else:  # a zoned Parquet column stays in its zone; an all-blank column is null
             out.append(pl.col(c).cast(pl.Datetime("us", getattr(dtype, "time_zone", None) or "UTC")))
     return frame.with_columns(out)

@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+import junheng
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -249,7 +251,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "Asia/Shanghai"
+TIME_ZONE = junheng.TIME_ZONE  # one source with the core, which reads input files' local times in it
 USE_I18N = True
 USE_TZ = True
 

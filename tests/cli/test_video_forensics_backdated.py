@@ -212,6 +212,31 @@ def test_parquet_times_with_zones_are_instants_and_the_clock_is_the_answers_zone
     assert "I1 stamped before the time-up at 09:40:00, arrived 09:55:00" in got["P4"][2]
 
 
+def test_text_times_with_an_offset_are_shown_on_the_deployments_clock(tmp_path):
+    """Text times with an offset were read as UTC and labelled so: the flags said 01:01:00 for an answer
+    stamped 09:01:00+08:00, and answers written with +08:00 against stops written without an offset (the
+    deployment's wall clock, Beijing) were 8 h apart — P4's time-up fell before its answers. Now an offset
+    time is read on the deployment's clock (junheng.TIME_ZONE), as the platform's flags show it:
+    answers with +08:00, heartbeats in UTC (Z), stops as written — the same instants, the same flags."""
+    from junheng import TIME_ZONE
+
+    assert TIME_ZONE == "Asia/Shanghai"
+    z = lambda s: (T0 + dt.timedelta(seconds=s) - dt.timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    arrivals = pl.DataFrame([(p, lease, i, clock(a) + "+08:00", clock(r).replace(" ", "T") + "+08:00")
+                             for p, lease, i, a, r in ANSWERS], orient="row",
+                            schema=["person_id", "lease", "item_id", "at", "received_at"])
+    beats = pl.DataFrame([(p, lease, z(t)) for p, lease, t in BEATS], orient="row", schema=["person_id", "lease", "at"])
+    stops = pl.DataFrame([(p, clock(t), w) for p, t, w in STOPS], orient="row", schema=["person_id", "at", "what"])
+    for frame, name in ((arrivals, "a.csv"), (beats, "h.csv"), (stops, "s.csv")):
+        write_table(frame, tmp_path / name)
+    got = flagged(tmp_path / "flags.csv", "--arrivals", tmp_path / "a.csv", "--heartbeats", tmp_path / "h.csv",
+                  "--stops", tmp_path / "s.csv")
+    assert {p: v[:2] for p, v in got.items()} == EXPECTED
+    assert "I2 stamped 09:01:00, arrived 09:20:00, though the page's later answer reached the server at 09:05:02" in got["P1"][2]
+    assert "I1 stamped 09:02:00, arrived 09:30:00, though the page's heartbeat reached the server at 09:10:00" in got["P2"][2]
+    assert "I1 stamped before the time-up at 09:40:00, arrived 09:55:00" in got["P4"][2]
+
+
 def test_page_openings_from_a_file(tmp_path):
     """``--opens``: a page's opening is contact for its own answers and a stop for the older pages'.
 

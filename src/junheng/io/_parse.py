@@ -74,18 +74,19 @@ _NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"
 _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.fZ")
 
 
-def parse_times(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+def parse_times(s: pl.Series, zone: str = "UTC") -> tuple[pl.Series, pl.Series]:
     """Moments: a number of seconds (``12.5``; the whole column then stays Float64 seconds) or a
     date and time (``2026-06-01 09:00:05``, ``2026-06-01T09:00:05.250``, with ``+08:00``/``Z``
-    converted to UTC; without, taken as written).  Returns (Float64 seconds or naive Datetime
+    converted to ``zone``'s wall clock — so ``09:00:05+08:00`` and ``01:00:05Z`` both read 09:00:05 in
+    ``"Asia/Shanghai"``; without, taken as written).  Returns (Float64 seconds or naive Datetime
     (µs), bad mask); a column mixing numbers and times has its numbers bad."""
     seconds, bad = parse_decimals(s)
     if not bad.any():
         return seconds, bad
     f = _frame(s)
     naive = [pl.col("s").str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _NAIVE]
-    aware = [pl.col("s").str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None)
-             for fmt in _AWARE]
+    aware = [pl.col("s").str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.convert_time_zone(zone)
+             .dt.replace_time_zone(None) for fmt in _AWARE]
     out = f.select(pl.coalesce(*aware, *naive).alias(s.name)).to_series()
     bad = s.is_not_null() & out.is_null()
     return out, bad.alias(s.name)

@@ -496,12 +496,14 @@ def read_frame(path: str | Path, columns: Iterable[str] | None = None, *, infer:
 
 
 def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns: Iterable[str] = (),
-               number_columns: Iterable[str] = (), time_columns: Iterable[str] = (), keep_rows: bool = False) -> pl.DataFrame:
+               number_columns: Iterable[str] = (), time_columns: Iterable[str] = (), time_zone: str = "UTC",
+               keep_rows: bool = False) -> pl.DataFrame:
     """A table for a command that takes Parquet, CSV or Excel alike: Parquet with its types
     (:func:`read_frame`), a CSV/Excel file through :func:`read_table` (every value text, blanks
     null, no ``__row__``); missing ``required`` columns are reported together, ``string_columns``
     are cast to text, ``number_columns`` parsed as decimals (Float64) and ``time_columns`` as
-    seconds or date-times (:func:`junheng.io.parse_times`) where present — every cell that does not
+    seconds or date-times (:func:`junheng.io.parse_times`; a text time with an offset as ``time_zone``'s
+    wall clock) where present — every cell that does not
     parse is reported (file, row, column, value) in one :class:`InputError`, nothing returned.
     ``keep_rows``: the spreadsheet row of each record stays in ``__row__`` (``junheng.io.ROW``), for
     a caller that checks more rules and names the rows."""
@@ -532,10 +534,11 @@ def read_input(path: str | Path, *, required: Iterable[str] = (), string_columns
                 continue
             if s.dtype.is_temporal() or s.dtype == pl.Null:
                 continue
-            values, bad = (parse_decimals if kind == "number" else parse_times)(s.cast(pl.String))
+            text = s.cast(pl.String)
+            values, bad = parse_decimals(text) if kind == "number" else parse_times(text, time_zone)
             rows = df[ROW].filter(bad).to_list()
             issues += [Issue(*rules[kind], file=path.name, row=r, column=c, value=v)
-                       for r, v in zip(rows, s.cast(pl.String).filter(bad).to_list(), strict=True)]
+                       for r, v in zip(rows, text.filter(bad).to_list(), strict=True)]
             df = df.with_columns(values.alias(c))
     if issues:
         raise InputError(issues)
