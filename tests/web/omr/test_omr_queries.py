@@ -59,6 +59,23 @@ def test_the_upload_counts_take_the_same_queries_for_one_upload_or_many(client, 
     assert len(ctx.captured_queries) == len(empty.captured_queries)
 
 
+def test_an_upload_is_counted_by_status_with_its_review_entries_in_one_query(world, django_assert_num_queries):
+    """``upload_counts`` (what ``read_upload`` returns for the job's page) asks one query for an upload,
+    however many sheets and entries (it asked five counts); a sheet with several entries is counted once,
+    every entry (open or decided) once, and another upload's sheets not at all."""
+    from junheng_web.omr.models import Upload
+    from junheng_web.omr.services import upload_counts
+
+    want = _uploads(world, 4)
+    for pk, (read, held, duplicate, failed, open_entries) in want.items():
+        upload = Upload.objects.get(pk=pk)
+        with django_assert_num_queries(1):
+            got = upload_counts(upload)
+        # _uploads gives the first sheet two entries or more: the decided one and at least one open
+        assert got == {"read": read, "held": held, "duplicates": duplicate, "failed": failed,
+                       "reviews": open_entries + 1}, (pk, got)
+
+
 def _pdf(session, tmp_path, pids: list[str], name: str):
     """A PDF of B1 sheets filled by ``pids``, one page each (150 dpi)."""
     from PIL import Image
@@ -94,14 +111,21 @@ def test_a_reading_asks_for_earlier_counted_sheets_once_for_the_upload(world, b1
     def read(name, who):
         up, _ = services.store_upload(session, name, [_pdf(session, tmp_path, who, name).read_bytes()])
         with CaptureQueriesContext(connection) as ctx:
-            services.read_upload(up)
-        return up, sum(1 for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
-                       and ' FROM "omr_sheet"' in q["sql"])
+            got = services.read_upload(up)
+        counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()
+                  and (' FROM "omr_sheet"' in q["sql"] or ' FROM "omr_review"' in q["sql"])]
+        assert len(counts) == 1, counts  # the job's summary: one aggregate (it was five counts)
+        return up, got, sum(1 for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+                            and ' FROM "omr_sheet"' in q["sql"])
 
-    _, one = read("one.pdf", [p0])
+    _, got, one = read("one.pdf", [p0])
+    assert got == {"pages": 1, "kept": 0, "read": 1, "held": 0, "duplicates": 0, "failed": 0, "reviews": 0,
+                   "two_channels": 0}, got
     # p1's paper, p0's again (a rescan of one.pdf's), p1's again (a second sheet in the same upload)
-    up, three = read("three.pdf", [p1, p0, p1])
+    up, got, three = read("three.pdf", [p1, p0, p1])
     assert three == one  # was one more a read sheet
+    assert got == {"pages": 3, "kept": 0, "read": 1, "held": 2, "duplicates": 0, "failed": 0, "reviews": 2,
+                   "two_channels": 0}, got
     got = {s.name: s for s in Sheet.objects.filter(upload=up)}
     assert [(got[f"three.pdf:{k}"].status, got[f"three.pdf:{k}"].person_id) for k in (1, 2, 3)] == [
         ("read", p1), ("held", p0), ("held", p1)]
