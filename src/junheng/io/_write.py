@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,10 +72,23 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
 
 @contextmanager
 def _atomic(path: Path):
-    """A temporary path beside ``path``, renamed onto it when the block succeeds."""
+    """A temporary path beside ``path``, renamed onto it when the block succeeds.
+
+    The temporary file is created as a plain ``open`` creates a file (mode 0666 less the process
+    umask, and a folder's default ACL), not as ``mkstemp`` does (0600 whatever the umask): a
+    deployment that shares output folders between users sets its umask (e.g. 002) and gets
+    group-readable files; the service's default (022) gives 0644, a umask of 077 gives 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):  # a random name, created exclusively: no other writer's file is ever taken
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name beside {path}")
     try:
         yield Path(tmp)
         os.replace(tmp, path)
