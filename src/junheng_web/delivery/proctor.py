@@ -39,10 +39,23 @@ def window(session, student_id: str, now: dt.datetime | None = None, events=None
                         starts_at=session.starts_at, ends_at=session.ends_at, now=now or timezone.now())
 
 
+def _by_pupil(events) -> tuple[list, dict[str, list]]:
+    """The session's events split once: the room's (no pupil) and each pupil's own, each in the
+    events' order.  ``room + own[sid]`` is what :func:`window` needs of the pupil (``pupil_window``
+    keeps the room's and the pupil's apart, so their interleaving does not matter)."""
+    room, own = [], {}
+    for e in events:
+        if e[2]:
+            own.setdefault(e[2], []).append(e)
+        else:
+            room.append(e)
+    return room, own
+
+
 def windows(session, student_ids, now: dt.datetime | None = None) -> dict[str, Window]:
-    """:func:`window` of each of ``student_ids``, the session's events read once."""
-    events = _events(session)
-    return {sid: window(session, sid, now, [e for e in events if e[2] in ("", sid)]) for sid in student_ids}
+    """:func:`window` of each of ``student_ids``, the session's events read once and split once."""
+    room, own = _by_pupil(_events(session))
+    return {sid: window(session, sid, now, room + own.get(sid, [])) for sid in student_ids}
 
 
 def act(session, action: str, *, student_id: str = "", minutes: int | None = None, note: str = "", by: str = "",
@@ -102,7 +115,7 @@ def board(session, now: dt.datetime | None = None) -> dict:
     answers that arrived more than ``LATE_ARRIVAL`` after their stamps (``late``; the last such
     arrival ``late_last``): an outage, or answers stamped early — the forensics tell which."""
     now = now or timezone.now()
-    events = _events(session)
+    room_events, own = _by_pupil(_events(session))
     pupils = session_pupils(session.site.cycle, session)
     late = Q(answers__received_at__gt=F("answers__client_at") + LATE_ARRIVAL)
     attempts = {a["student_id"]: a for a in Attempt.objects.filter(session=session)
@@ -111,8 +124,9 @@ def board(session, now: dt.datetime | None = None) -> dict:
                 .values("student_id", "started_at", "submitted_at", "n", "last", "late", "late_last")}
     rows = []
     for sid, name, booklet in pupils.select("student_id", "name", "booklet").iter_rows():
-        w = window(session, sid, now, [e for e in events if e[2] in ("", sid)])
-        hold = window(session, sid, now, [e for e in events if e[2] == sid]).state  # the pupil's own pause or end
+        mine = own.get(sid, [])
+        w = window(session, sid, now, room_events + mine)
+        hold = window(session, sid, now, mine).state  # the pupil's own pause or end
         a = attempts.get(sid)
         state = ("terminated" if w.state == "terminated" else "submitted" if a and a["submitted_at"]
                  else "paused" if w.state == "paused" else "time_up" if now > w.end
@@ -122,8 +136,8 @@ def board(session, now: dt.datetime | None = None) -> dict:
                      "ends_at": w.end, "extra": w.extra_minutes, "started_at": a and a["started_at"],
                      "submitted_at": a and a["submitted_at"], "changes": a["n"] if a else 0, "last": a and a["last"],
                      "late": a["late"] if a else 0, "late_last": a and a["late_last"]})
-    room = pupil_window(events, student_id="", starts_at=session.starts_at, ends_at=session.ends_at, now=now)
-    started = any(e[1] == "start" and e[2] == "" for e in events)
+    room = pupil_window(room_events, student_id="", starts_at=session.starts_at, ends_at=session.ends_at, now=now)
+    started = any(e[1] == "start" for e in room_events)
     log = list(ProctorEvent.objects.filter(session=session).order_by("-at")[:200])
     return {"rows": rows, "room": room.state or ("started" if started else "scheduled"), "room_ends": room.end,
             "log": [{"at": e.at, "action": e.action, "label": dict(ProctorEvent.ACTIONS)[e.action],

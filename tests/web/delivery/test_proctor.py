@@ -179,6 +179,82 @@ def test_the_board_tells_each_pupils_state_and_end(dw):
     assert {r["key"]: r for r in proctor.board(s)["rows"]}[a4]["state"] == "terminated"
 
 
+class _Walked(list):
+    """The session's events, counting how often the board walks them."""
+    walks = 0
+
+    def __iter__(self):
+        type(self).walks += 1
+        return super().__iter__()
+
+
+def test_the_board_of_a_room_of_many_pupils_splits_the_events_once_with_the_same_rows(dw, monkeypatch):
+    """A room of 42 pupils with the room's and pupils' own events: each row's state, end, extra time and
+    hold equal what :func:`proctor.window` gives the pupil alone (its events read from the database
+    per pupil) and the hand-worked pattern; the board asks as many queries as for the two pupils of
+    the plain room, and walks the session's events a fixed number of times (it filtered them twice a
+    pupil: 86 walks here)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from junheng_web.delivery import proctor
+    from junheng_web.registry.models import Pupil
+    from junheng_web.sampling.models import SampledPupil
+    from tests.web.conftest import student_id
+
+    s = dw.sessions["A"]
+    proctor.board(s)  # the session's site and cycle, kept on the instance from here on
+    with CaptureQueriesContext(connection) as two:
+        assert len(proctor.board(s)["rows"]) == 2
+    sampled = SampledPupil.objects.filter(pupil=dw.pupils["A"][0]).get()
+    for k in range(100, 140):  # 40 more pupils of 语文 in session A's school
+        pupil = Pupil.objects.create(student_id=student_id("410102", k), name=f"多{k}", sex=1, grade=6,
+                                     birth_date=dt.date(2011, 3, 1), school=dw.schools["A"])
+        SampledPupil.objects.create(run=sampled.run, cycle=dw.cycle, pupil=pupil, sampled_school=sampled.sampled_school,
+                                    subject="语文", pupil_order=k, school_weight=2.0, pupil_weight=1.0, base_weight=2.0)
+    t = s.starts_at
+    proctor.act(s, "start", now=t + dt.timedelta(minutes=2))  # a late start: every end 2 minutes later
+    proctor.act(s, "pause", now=t + dt.timedelta(minutes=10))
+    proctor.act(s, "resume", now=t + dt.timedelta(minutes=13))  # the room's pause: 3 more
+    sids = [student_id("410102", k) for k in range(100, 140)]
+    for i, sid in enumerate(sids):
+        at = t + dt.timedelta(minutes=20, seconds=i)
+        if i % 5 == 1:
+            proctor.act(s, "checkin", student_id=sid, now=at)
+        elif i % 5 == 2:
+            proctor.act(s, "pause", student_id=sid, now=at)  # still paused
+        elif i % 5 == 3:
+            proctor.act(s, "terminate", student_id=sid, now=at)
+        elif i % 5 == 4:
+            proctor.act(s, "extend", student_id=sid, minutes=15, now=at)
+    now = t + dt.timedelta(minutes=30)
+    _Walked.walks = 0
+    events = proctor._events
+    monkeypatch.setattr(proctor, "_events", lambda session, student_id=None: _Walked(events(session, student_id)))
+    with CaptureQueriesContext(connection) as many:
+        board = proctor.board(s, now=now)
+    walks = _Walked.walks
+    monkeypatch.undo()
+    rows = {r["key"]: r for r in board["rows"]}
+    assert len(rows) == 42 and board["room"] == "started"
+    assert len(many.captured_queries) == len(two.captured_queries)
+    assert walks <= 2, walks
+    expected = {0: ("absent", "", 0), 1: ("checked_in", "", 0), 2: ("paused", "paused", 0),
+                3: ("terminated", "terminated", 0), 4: ("absent", "", 15)}
+    for i, sid in enumerate(sids):
+        alone = proctor.window(s, sid, now)
+        state, hold, extra = expected[i % 5]
+        assert (rows[sid]["state"], rows[sid]["hold"], rows[sid]["extra"]) == (state, hold, extra), (i, rows[sid])
+        assert rows[sid]["ends_at"] == alone.end, i
+        if i % 5 in (0, 1):
+            assert alone.end == s.ends_at + dt.timedelta(minutes=5)
+        if i % 5 == 4:
+            assert alone.end == s.ends_at + dt.timedelta(minutes=20)
+        assert (rows[sid]["checked_in"], rows[sid]["extra"]) == (alone.checked_in, alone.extra_minutes)
+    # proctor.windows (the forensics' reading) splits them the same way
+    assert {sid: w.end for sid, w in proctor.windows(s, sids, now).items()} == {sid: rows[sid]["ends_at"] for sid in sids}
+
+
 def test_the_status_endpoint_tells_an_idle_page_the_hold_the_end_and_a_newer_page(dw):
     """/test/status/ (polled by an idle test page): the proctor's hold, the end moved by extra time,
     and ``moved`` for a page whose lease a newer page closed; only the pupil's own cookie reaches it."""
