@@ -270,3 +270,65 @@ def test_the_computers_clock_set_back_during_the_test_does_not_stamp_answers_ear
         lag = (answers[item].received_at - answers[item].client_at).total_seconds()
         assert 0 <= lag < 2, f"{item}: stamped {lag:.1f} s before it arrived"
     context.close()
+
+
+CONTROLLED = "navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+# the test page's data (delivery-data) as the service worker's kept copy has it, or null without a copy
+KEPT = """() => caches.open('junheng-test-v1').then(c => c.match('/test/take/')).then(r => r ? r.text() : null)
+  .then(t => t && JSON.parse(new DOMParser().parseFromString(t, 'text/html').getElementById('delivery-data').textContent))"""
+PAGE = "JSON.parse(document.getElementById('delivery-data').textContent)"
+
+
+def _kept(page, done, seconds: float):
+    """The kept copy's data once ``done(data)`` holds, or as it is after ``seconds`` (the writes are
+    the worker's and the page's own, both asynchronous)."""
+    import time
+
+    until = time.monotonic() + seconds
+    while not done(data := page.evaluate(KEPT)) and time.monotonic() < until:
+        time.sleep(0.1)
+    return data
+
+
+def test_every_online_load_refreshes_the_kept_page_and_an_offline_reload_keeps_its_clock(p_world, live_server, browser):
+    """The service worker's kept copy of the test page (delivery-sw.js) is the last page loaded
+    online: the proctor gives the pupil 30 minutes more (the server's response changes: the end, and
+    every load's lease and clock), the page is reloaded online under the worker's control, and the
+    kept copy is that response — its lease, ``now`` and the new end — not the first load's.  Reloaded
+    in an outage, the page is the kept copy and keeps the clock offset measured for it (``pageNow``);
+    a stale copy would give an offset wrong by the time since it was loaded."""
+    from django.utils import timezone
+
+    from junheng_web.delivery.models import ProctorEvent
+
+    context = browser.new_context(locale="zh-CN")
+    page = _on_first_item(context, live_server)
+    page.wait_for_function(CONTROLLED, timeout=30000)
+    _kept(page, lambda d: d is not None, 10)
+    first = page.evaluate(PAGE)
+    assert page.evaluate(KEPT)["lease"] == first["lease"]
+    session, sid = p_world["session"], p_world["pupil"].student_id
+    # (this world has no sample, which proctor.act checks the pupil against: the console's event itself)
+    ProctorEvent.objects.create(session=session, student_id=sid, action="extend", minutes=30, by="test",
+                                at=timezone.now())
+    page.reload()  # online, through the worker
+    page.wait_for_selector("#delivery[data-ready=true]")
+    assert page.evaluate(CONTROLLED)
+    second = page.evaluate(PAGE)
+    assert second["lease"] > first["lease"] and second["now"] != first["now"]
+    assert dt.datetime.fromisoformat(second["ends_at"]) == session.ends_at + dt.timedelta(minutes=30)
+    # the worker's copy and the page's own (keepShell) are written as the page loads: give them 5 s
+    kept = _kept(page, lambda d: d and d["lease"] == second["lease"], 5)
+    assert (kept["lease"], kept["now"], kept["ends_at"]) == (second["lease"], second["now"], second["ends_at"])
+    stored = page.evaluate(STORED, second["attempt"])
+    assert stored["pageNow"] == second["now"]
+
+    context.set_offline(True)
+    page.reload()  # during an outage: the kept copy
+    page.wait_for_selector("#delivery[data-ready=true]")
+    offline = page.evaluate(PAGE)
+    assert (offline["lease"], offline["now"], offline["ends_at"]) == (second["lease"], second["now"], second["ends_at"])
+    again = page.evaluate(STORED, second["attempt"])
+    assert again["pageNow"] == second["now"] and again["skew"] == stored["skew"]  # the offset measured online
+    context.set_offline(False)
+    context.close()

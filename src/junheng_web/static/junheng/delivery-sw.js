@@ -2,8 +2,11 @@
  *
  * It keeps the test usable across a reload during an outage: the test page (/test/take/) is
  * fetched from the network when there is one — every load opens a new lease on the server — and
- * its last copy is kept; without a network the kept copy is served, and the answers given since
- * come from the page's own store (IndexedDB), not from this copy.  The page's scripts and style
+ * its last copy is kept: every online load replaces it (here, and the page itself writes its copy:
+ * delivery.js keepShell), so the kept page is the last the server gave — its lease, and the `now`
+ * the page's clock offset was measured from (a stale copy would take the offset from an older
+ * response; tests/e2e/test_pupil_test.py checks it).  Without a network the kept copy is served,
+ * and the answers given since come from the page's own store (IndexedDB), not from this copy.  The page's scripts and style
  * sheet are kept the same way (served locally, never from a CDN).  Answers are never sent or
  * cached here: POSTs go to the network untouched, the page's queue sends them (each with its UUID,
  * so a repeat is a no-op on the server).  The page keeps its own first copy and its assets in the
@@ -42,10 +45,11 @@ var KEEP_DAYS = 7, DAY_MS = 86400000;
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
-function kept(request, response) {  // keep a good copy, hand the response on
+function kept(event, request, response) {  // keep a good copy, hand the response on
   if (response && response.ok && response.type === "basic") {
     var copy = response.clone();
-    caches.open(CACHE).then(function (c) { c.put(request, copy); });
+    // the write within the event's lifetime: the browser may stop an idle worker once its events settle
+    event.waitUntil(caches.open(CACHE).then(function (c) { return c.put(request, copy); }).catch(function () {}));
   }
   return response;
 }
@@ -172,8 +176,11 @@ self.addEventListener("fetch", function (event) {
   var key = page ? "/test/take/" : req;
   event.respondWith(fetch(req).then(function (r) {
     // a redirect (signed out) or a finished test: the kept page is no longer the pupil's
-    if (page && (r.redirected || !r.ok)) { caches.open(CACHE).then(function (c) { c.delete(key); }); return r; }
-    return kept(key, r);
+    if (page && (r.redirected || !r.ok)) {
+      event.waitUntil(caches.open(CACHE).then(function (c) { return c.delete(key); }).catch(function () {}));
+      return r;
+    }
+    return kept(event, key, r);  // every online load: the kept page is the last one the server gave
   }).catch(function () {
     return caches.match(key).then(function (hit) { return hit || Response.error(); });
   }));
