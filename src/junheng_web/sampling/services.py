@@ -249,9 +249,13 @@ def replace_sampled(cycle: Cycle, codes, status: str = SampledSchool.Status.REFU
 
 def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.REFUSED) -> SampledSchool:
     """A sampled school does not take part: mark it, activate its first pending replacement
-    (which carries the original's school weight) and draw that school's pupils."""
+    (which carries the original's school weight) and draw that school's pupils.  A school already
+    replaced (refused, closed) is refused: a second request — a double click, a form sent again
+    from the browser's history, two staff at once — would activate its next replacement too and
+    count the stratum's school twice.  The status is read again under a row lock in the write."""
     if sampled.role != SampledSchool.Role.SAMPLED:
         raise ParameterError("只能替补抽中学校 / only a sampled school can be replaced")
+    _not_replaced(sampled)
     rep = sampled.replacements.filter(status=SampledSchool.Status.PENDING).order_by("role").first()
     if rep is None:
         raise ParameterError(f"学校 {sampled.school.code} 没有可用的替补学校 / no replacement school left")
@@ -261,6 +265,10 @@ def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.RE
     pupils = select_pupils(roster, pl.DataFrame({"school_code": [rep.school.code],
                                                  "school_weight": [sampled.school_weight]}), sp)
     with transaction.atomic():
+        _not_replaced(SampledSchool.objects.select_for_update().get(pk=sampled.pk))
+        if SampledSchool.objects.select_for_update().get(pk=rep.pk).status != SampledSchool.Status.PENDING:
+            raise ParameterError(f"替补学校 {rep.school.code} 已被启用，请刷新页面 / the replacement school "
+                                 f"{rep.school.code} was activated meanwhile; reload the page")
         sampled.pupils.all().delete()
         sampled.status = status
         sampled.save(update_fields=["status"])
@@ -270,6 +278,19 @@ def replace_school(sampled: SampledSchool, status: str = SampledSchool.Status.RE
         rep.save(update_fields=["status", "school_weight", "pi"])
         _save_pupils(run, cycle, pupils, {rep.school.code: rep})
     return rep
+
+
+def _not_replaced(sampled: SampledSchool) -> None:
+    """``ParameterError`` (bilingual, naming the replacement) when ``sampled`` no longer takes part."""
+    gone = (SampledSchool.Status.REFUSED, SampledSchool.Status.CLOSED, SampledSchool.Status.REPLACED)
+    if sampled.status in gone:
+        active = (sampled.replacements.filter(status=SampledSchool.Status.PARTICIPATING)
+                  .select_related("school").first())
+        by = f"（已由 {active.school.code} {active.school.name} 替补）" if active else ""
+        by_en = f" (replaced by {active.school.code})" if active else ""
+        raise ParameterError(f"学校 {sampled.school.code} 已标为“{sampled.get_status_display()}”{by}，不能再次替补 / "
+                             f"school {sampled.school.code} is already {sampled.status}{by_en}; it cannot be replaced "
+                             "again")
 
 
 def has_sample(cycle: Cycle) -> bool:

@@ -106,6 +106,39 @@ def test_a_refusing_school_is_replaced_with_its_weight(world):
     assert rep.pupils.count() == min(10, rep.school.enrol_g6)
 
 
+def test_a_school_already_replaced_is_not_replaced_again(world):
+    """The replace button sent twice (a double click, the form again from the history): the second
+    request is refused with a message naming the replacement, and the school's second replacement
+    stays pending — it activated it too, two schools in the place of one."""
+    from junheng_web.registry.models import Pupil, School
+    from junheng_web.sampling.models import SampledSchool
+    from junheng_web.sampling.services import replace_school, run_sample
+
+    run = run_sample(world, PARAMS)
+    original = next(s for s in SampledSchool.objects.filter(run=run, role="sampled")
+                    if list(s.replacements.values_list("role", flat=True)) == ["replacement_1"])
+    spare = School.objects.create(code="2141000099", name="备用小学", county=original.school.county, stage="小学",
+                                  location="城区", enrol_g6=12)  # a second replacement, not in the sample
+    Pupil.objects.bulk_create([Pupil(student_id=f"G419999{i:012d}", name=f"李小{i}", sex=1 + i % 2, grade=6,
+                                     birth_date=dt.date(2013, 1, 1), school=spare) for i in range(12)])
+    SampledSchool.objects.create(run=run, cycle=world, school=spare, role="replacement_2", replaces=original,
+                                 stratum=original.stratum, sort_order=99, mos=spare.enrol_g6)
+    first = replace_school(original)
+    original.refresh_from_db()
+    with pytest.raises(ParameterError, match=f"已由 {first.school.code}.*不能再次替补.*replaced by {first.school.code}"):
+        replace_school(original, SampledSchool.Status.CLOSED)
+    original.refresh_from_db()
+    assert original.status == "refused"
+    assert {r.role: r.status for r in original.replacements.all()} == {"replacement_1": "participating",
+                                                                       "replacement_2": "pending"}
+    # a stale copy of the row (read before the first replacement) is refused in the write
+    stale = SampledSchool.objects.get(pk=original.pk)
+    stale.status = "pending"
+    with pytest.raises(ParameterError, match="不能再次替补"):
+        replace_school(stale)
+    assert SampledSchool.objects.filter(replaces=original, status="participating").count() == 1
+
+
 def test_weights_are_computed_and_saved(world):
     from junheng_web.sampling.models import SampledPupil
     from junheng_web.sampling.services import compute_weights, pupil_sample, run_sample
