@@ -10,8 +10,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from junheng.fitness import score_fitness, summarize
-from junheng.io import CENSUS_MEASURES
+from junheng.fitness import CENSUS_MEASURES, score_fitness, summarize
 from junheng.synth.fitness import fitness_results
 from junheng_cli.main import cli
 

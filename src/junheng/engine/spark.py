@@ -91,7 +91,7 @@ def _read(spark, paths: list[str]):
     tolerances)."""
     from pyspark.sql.types import DoubleType, IntegralType, StructField, StructType
 
-    from junheng.io import CENSUS_MEASURES
+    from junheng.fitness import CENSUS_MEASURES
 
     df = spark.read.parquet(*paths)
     fields = df.schema.fields

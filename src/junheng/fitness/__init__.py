@@ -26,7 +26,16 @@ from junheng.fitness.export import (
     write_table,
 )
 from junheng.fitness.graduation import graduation_scores
-from junheng.fitness.items import BMI_CLASSES, BONUS_ITEMS, ITEMS, RATINGS, VISION_CLASSES, Item, tested_items
+from junheng.fitness.items import (
+    BMI_CLASSES,
+    BONUS_ITEMS,
+    CENSUS_MEASURES,
+    ITEMS,
+    RATINGS,
+    VISION_CLASSES,
+    Item,
+    tested_items,
+)
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
 from junheng.fitness.template_io import (
@@ -54,6 +63,7 @@ __all__ = [
     "mask_personal",
     "BMI_CLASSES",
     "BONUS_ITEMS",
+    "CENSUS_MEASURES",
     "FitnessUpload",
     "graduation_scores",
     "national_upload",

@@ -71,6 +71,10 @@ ITEM_BY_REF: dict[str, Item] = {i.ref_name: i for i in ITEMS}
 HEIGHT = Item("height_cm", "身高", "height", "cm", 10, "higher_better", 80, 250)
 WEIGHT = Item("weight_kg", "体重", "weight", "kg", 10, "higher_better", 14, 200)
 VISION_FIELDS = ("vision_left", "vision_right")
+# The measure fields of a census file, in the order the census reader stacks them
+# (junheng.fitness.stream) — the one list: the census writer (junheng.io.write_census_parquet) writes
+# these with NaN for a missing value, and the Spark engine reads their integer columns as doubles.
+CENSUS_MEASURES = (HEIGHT.field, WEIGHT.field, *(i.field for i in ITEMS), *VISION_FIELDS)
 
 # Items that earn 附加分 (bonus), by stage: rope skipping in primary; pull-ups / girls' sit-ups
 # and 1000 m / 800 m in junior (标准 附加指标评分表).
@@ -99,6 +103,7 @@ def tested_items(grade: int, sex: int) -> tuple[str, ...]:
 __all__ = [
     "BMI_CLASSES",
     "BONUS_ITEMS",
+    "CENSUS_MEASURES",
     "HEIGHT",
     "ITEMS",
     "ITEM_BY_FIELD",

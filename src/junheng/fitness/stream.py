@@ -31,7 +31,7 @@ from junheng.fitness.aggregate import (
     invalid_weights,
     partial_sums,
 )
-from junheng.fitness.items import HEIGHT, ITEMS, WEIGHT, Item
+from junheng.fitness.items import CENSUS_MEASURES, HEIGHT, ITEMS, WEIGHT, Item
 from junheng.fitness.kernel import score_arrays
 from junheng.fitness.quantize import MISSING, UNITS_MAX, float_to_units, units_expr
 from junheng.fitness.vision import pupil_vision_class
@@ -256,7 +256,7 @@ def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
 
 
 _MEASURES = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)
-_FIELDS = (HEIGHT.field, WEIGHT.field, *(i.field for i in ITEMS), "vision_left", "vision_right")
+_FIELDS = CENSUS_MEASURES  # the same order: height, weight, the items, both eyes
 
 
 def _stacked_units(batch: pa.RecordBatch, n: int,

@@ -42,7 +42,6 @@ from junheng.io._read import (
     read_table,
 )
 from junheng.io._write import (
-    CENSUS_MEASURES,
     FORMULA_PREFIXES,
     annotate_workbook,
     csv_safe,
@@ -57,7 +56,6 @@ from junheng.io._write import (
 )
 
 __all__ = [
-    "CENSUS_MEASURES",
     "FORMULA_PREFIXES",
     "ROW",
     "ColumnMap",

@@ -132,11 +132,6 @@ def write_table(frame: pl.DataFrame, path: str | Path, *, sheet: str = "data", e
 
 
 CENSUS_ROW_GROUP = 1 << 17  # records per row group of a census file: the unit a census task reads
-# the measure fields of a census file (docs/guide/census.md "The file"; tests/core/fitness/test_stream.py holds this
-# list equal to the census reader's own): in the census layout a missing measure is NaN, not null
-CENSUS_MEASURES = ("height_cm", "weight_kg", "vital_capacity", "run_50m", "sit_and_reach", "rope_skipping", "sit_ups",
-                   "shuttle_50x8", "standing_long_jump", "pull_ups", "run_800m", "run_1000m", "vision_left",
-                   "vision_right")
 
 
 def write_census_parquet(frame, path: str | Path, *, row_group_size: int = CENSUS_ROW_GROUP,
@@ -149,7 +144,7 @@ def write_census_parquet(frame, path: str | Path, *, row_group_size: int = CENSU
     holds one), since the schema is written before the first batch (a null in another column is a
     :class:`ParameterError`); ``progress(n)`` is called with each batch's record count.
 
-    * Numeric measure columns (:data:`CENSUS_MEASURES`) hold no nulls: a missing measure is NaN,
+    * Numeric measure columns (:data:`junheng.fitness.CENSUS_MEASURES`, the census reader's list) hold no nulls: a missing measure is NaN,
       which every junheng reader takes as no value, as it takes a null; whole-number measure
       columns become Float64 (exact for every integer below 2^53; beyond 2^31 a measure saturates
       either way), float ones keep their own type (Float32 and Float64 values are quantised with
@@ -217,6 +212,10 @@ def write_census_parquet(frame, path: str | Path, *, row_group_size: int = CENSU
 
 
 def _census_measures(schema) -> list[str]:
+    """The numeric measure columns of ``schema``: those of the census reader's list (imported here,
+    when a file is written: junheng.fitness imports this package)."""
+    from junheng.fitness.items import CENSUS_MEASURES
+
     return [c for c in CENSUS_MEASURES if c in schema and (schema[c].is_integer() or schema[c].is_float())]
 
 

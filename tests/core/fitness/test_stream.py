@@ -165,11 +165,18 @@ def test_float_key_columns_group_nan_and_signed_zeros_as_the_in_memory_path(tmp_
         _assert_same(streamed, direct)
 
 
-def test_the_census_writer_knows_the_measures_the_census_reads():
+def test_the_census_writer_writes_the_measures_the_census_reads(tmp_path):
+    """One list (junheng.fitness.CENSUS_MEASURES, built from the standard's items), not a copy in
+    junheng.io kept equal by a test: every measure the reader stacks is NaN-filled by the writer."""
+    from junheng.fitness import CENSUS_MEASURES, ITEMS
     from junheng.fitness.stream import _FIELDS
-    from junheng.io import CENSUS_MEASURES
+    from junheng.io import write_census_parquet
 
-    assert sorted(CENSUS_MEASURES) == sorted(_FIELDS)
+    assert _FIELDS is CENSUS_MEASURES and {i.field for i in ITEMS} < set(CENSUS_MEASURES)
+    frame = pl.DataFrame({f: pl.Series([1, None], dtype=pl.Int32) for f in CENSUS_MEASURES})
+    path = write_census_parquet(frame.with_columns(grade=pl.lit(1), sex=pl.lit(1)), tmp_path / "c.parquet")
+    back = pl.read_parquet(path)
+    assert all(back[f].dtype == pl.Float64 and back[f].null_count() == 0 and back[f].is_nan()[1] for f in CENSUS_MEASURES)
 
 
 def test_tasks_are_runs_of_row_groups_of_at_least_a_batch():
