@@ -25,6 +25,16 @@ Methods and thresholds: ``docs/methods/video-flags.md``.
 
 from __future__ import annotations
 
+import os
+
+# onnxruntime (1.32, Linux wheels) has Microsoft's 1DS usage telemetry on by default: importing it writes
+# a device id and a queue of events (a "ProcessInfo" event: OS, Python, network type) under
+# ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ and looks up mobile.events.data.microsoft.com to send
+# them. ORT_DISABLE_TELEMETRY=1, set before the import, turns all of it off (no files, no look-up);
+# onnxruntime is imported only under this package, so setting it here covers every detector. An
+# operator's own value (0: on) is kept. docs/deploy.md, ORT_DISABLE_TELEMETRY.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 from collections.abc import Callable
 from pathlib import Path
 
