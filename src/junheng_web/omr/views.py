@@ -120,7 +120,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def review_detail(request: HttpRequest, review: int) -> HttpResponse:
     """One entry: the crop with the read marks, each bubble's darkness and confidence, the decision
-    form (POST: confirm or correct; audited with the answer before and after)."""
+    form (POST: confirm or correct; audited with the answer before and after).  Showing an entry
+    whose sheet names a pupil (the 学籍号 whole) is audited too."""
     obj = _review(request, review)
     if obj.kind == Review.Kind.PUPIL:
         return redirect("omr_pupil", sheet=obj.sheet_id)
@@ -137,6 +138,8 @@ def review_detail(request: HttpRequest, review: int) -> HttpResponse:
         nxt = (restrict(Review.objects.filter(status=Review.Status.OPEN), request.user, "omr.review")
                .order_by("confidence", "id").first())
         return redirect("omr_review", review=nxt.pk) if nxt else redirect("omr_queue")
+    if obj.sheet.person_id:  # the page shows the sheet's 学籍号 whole and the pupil's marks: a view of a pupil record
+        audit(request, "view", f"omr review {obj.pk} {obj.sheet.name}", rows=1, region_code=obj.session.site.county.code)
     return render(request, "omr/review.html", {"review": obj, "session": obj.session, "form": form})
 
 

@@ -132,3 +132,25 @@ def test_a_reading_asks_for_earlier_counted_sheets_once_for_the_upload(world, b1
     for page, first in ((2, "one.pdf:1（上传 one.pdf）"), (3, "three.pdf:1（上传 three.pdf）")):
         (entry,) = Review.objects.filter(sheet=got[f"three.pdf:{page}"], kind="pupil")
         assert f"的答题卡已读过：{first}" in entry.problem, entry.problem
+
+
+def test_opening_a_review_entry_that_names_a_pupil_is_audited(client, world):
+    """A reviewer's page of one entry shows the sheet's 学籍号 whole (the queue masks it) and the
+    pupil's marks: each showing is in the audit log with the reviewer, the entry and the county, as a
+    flag naming pupils is (it was not logged).  An entry whose sheet names nobody (an unread id) is not."""
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    session = world.sessions["A"]
+    up = Upload.objects.create(session=session, name="room.pdf", sha256="a" * 64, path="x")
+    named, nobody = (Sheet.objects.create(upload=up, session=session, cycle=world.cycle, subject=session.subject,
+                                          name=f"room.pdf:{k}", sha256=f"{k:064x}", status="failed", person_id=pid)
+                     for k, pid in ((1, world.pupils["A"][0].student_id), (2, "")))
+    entries = [Review.objects.create(sheet=s, session=session, kind="sheet", problem="定位点无法识别") for s in (named, nobody)]
+    client.force_login(world.users["rita"])
+    page = client.get(reverse("omr_review", args=[entries[0].pk]))
+    assert page.status_code == 200 and world.pupils["A"][0].student_id in page.content.decode()
+    assert client.get(reverse("omr_review", args=[entries[1].pk])).status_code == 200
+    (row,) = AuditLog.objects.filter(action="view", what__startswith="omr review")
+    assert (row.username, row.what, row.rows, row.region_code) == (
+        "rita", f"omr review {entries[0].pk} room.pdf:1", 1, "410102")
