@@ -26,6 +26,8 @@ run:
   default ``period_s=1``), and on every sample (``period_s=0``);
 * no detector at all (a callback that only takes the 768 px frame): what decoding and the picture
   statistics alone cost, the floor under every detector.
+* the default detector with the opt-in region of interest (``FaceCounter(full_every=10)``: only the
+  part round the faces seen so far is searched between whole searches).
 
 The int8 graph is built (or read from the cache) before the clock starts, and every detector is
 run once on a blank 1280×720 picture before it (OpenVINO compiles its graph for a shape at its first
@@ -38,6 +40,13 @@ by picture (the machine is shared), and the faces each finds of 24 pasted, by fa
 last sample (``frames.TRUNCATE_GROUPS``) — the default and no-detector rows at 1 and 2 samples/s on
 both streams, each pair run back to back ``JUNHENG_BENCH_ROUNDS`` times (default 3), the medians
 printed (the machine is shared: A and B in the same minute).
+
+``JUNHENG_BENCH_REGION=1``: only the region of interest against the whole picture at every sample,
+alternating ``JUNHENG_BENCH_ROUNDS`` times, on the benchmark's room (whose 25 cycled pictures make
+every 1 s sample the same picture) and on a room filmed from near the ceiling (faces in a band, a new
+picture at every sample); each room's share of samples a difference detector could skip; and the
+faces found of 24 in a band, whole picture against the region, at three margins (does the region
+change what the network finds?).
 
 The real-time factor per core is the video's seconds ÷ the CPU seconds spent (this process and
 its ffmpeg/ffprobe children: user + system), so a loaded machine does not flatter or hurt it much; the
@@ -100,6 +109,9 @@ def main() -> None:
         if decoding:
             _decoding_ab(files)
             return
+        if os.environ.get("JUNHENG_BENCH_REGION"):
+            _region_ab(files["key frame every 1 s, no B-frames"], people, face, tmp)
+            return
         print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
         print("|---|---|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
@@ -107,6 +119,7 @@ def main() -> None:
                     ("old path (OpenCV, every frame, graph as shipped)", "opencv", 640, 1.0, 0.0, False, "float", "auto"),
                     (OLD, "ffmpeg", 640, 1.0, 0.0, True, "float", "auto"),
                     (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
+                    (REGION, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
                     (OV, "ffmpeg", 768, 1.0, 0.0, True, "int8", "openvino"),
                     ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8", "onnxruntime"),
                     (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "onnxruntime"),
@@ -121,7 +134,7 @@ def main() -> None:
                     detector = FaceDetector(input_width=width, threshold=0.4, fold_weights=fold, precision=precision,
                                             runtime=runtime)
                     detector(np.zeros((720, 1280, 3), np.uint8))  # OpenVINO compiles for the shape: not timed
-                    counter = FaceCounter(detector, period_s=every)
+                    counter = FaceCounter(detector, period_s=every, full_every=10 if name == REGION else 1)
                     name = name.replace("RUNTIME", detector.graph["runtime"])
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
@@ -134,10 +147,11 @@ def main() -> None:
         for label in files:
             rate = {(r[1], r[2]): r for r in runs if r[0] == label}
             floor = rate[(NONE, 1.0)]
-            new, old = rate[(NEW, 1.0)], rate[(OLD, 1.0)]
+            new, old, region = rate[(NEW, 1.0)], rate[(OLD, 1.0)], rate[(REGION, 1.0)]
             on_ov = next((r for (n, f), r in rate.items() if n.startswith(OV.split("RUNTIME")[0]) and f == 1.0), None)
             print(f"{label}, 1 sample/s: the default is {new[3] / old[3]:.2f}× the old default's speed (same run); "
-                  f"detector {new[4] - floor[4]:.2f} against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
+                  f"detector {new[4] - floor[4]:.2f} (with the opt-in region of interest {region[4] - floor[4]:.2f}) "
+                  f"against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
                   f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)"
                   + (f"; on OpenVINO {on_ov[3] / new[3]:.2f}× the default's speed, detector "
                      f"{on_ov[4] - floor[4]:.2f} CPU s" if on_ov else ""))
@@ -181,8 +195,144 @@ def _decoding_ab(files: dict) -> None:
         frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES = default
 
 
+def _ceiling_frame(people, room, rng, faces):
+    """A 640×360 BGR frame of a room filmed from near the ceiling at the front: the back wall and
+    the board above the back row (the top 100 rows), three rows of four pupils whose faces grow
+    towards the camera (40, 48 and 58 px wide at 640 px: 80, 96 and 116 px at 720p), desks and the
+    floor near the camera below them (the bottom 90 rows), no face outside that band; the still room
+    of ``room``, each face jittered by up to 4 px, sensor noise."""
+    import numpy as np
+
+    frame = np.repeat(room[:, :, None], 3, axis=2) + rng.normal(0, 4, (*room.shape, 3))
+    frame = frame.clip(0, 255).astype(np.uint8)
+    for row, (y, face) in enumerate(zip((105, 150, 205), faces)):
+        fh, fw = face.shape[:2]
+        for k in range(4):
+            x = 60 + 150 * k + 20 * row
+            dy, dx = rng.integers(0, 5, size=2)
+            frame[y + dy:y + dy + fh, x + dx:x + dx + fw] = face
+    return frame
+
+
+def _region_ab(path: Path, people, face, tmp: str) -> None:
+    """The region of interest against the whole picture at every sample (``FaceCounter(full_every=10)``
+    against ``full_every=1``), alternating, ``JUNHENG_BENCH_ROUNDS`` rounds (default 3), on the
+    benchmark's room and on a room filmed from near the ceiling (:func:`_ceiling_frame`), each 60 s,
+    a key frame every second, 1 sample/s: median CPU s of the whole analysis, the share of the picture
+    searched and whether the two gave the same count at every sample."""
+    import cv2
+    import numpy as np
+
+    from junheng.supervision import FaceCounter, FaceDetector, analyse_video
+    from junheng.supervision.people import CHANGE_GREY
+
+    rng = np.random.default_rng(7)
+    room = np.kron(rng.integers(60, 200, size=(9, 16)), np.ones((40, 40))).astype(np.float32)
+    faces = [cv2.resize(face, (w, round(face.shape[0] * w / face.shape[1])), interpolation=cv2.INTER_AREA)
+             for w in (40, 48, 58)]
+    ceiling = Path(tmp) / "ceiling.mp4"
+    # 24 pictures, not 25: at one sample a second the samples are different pictures (fresh noise and
+    # jitter), where the benchmark's room, 25 pictures cycled, shows the same picture at every sample
+    _encode(ceiling, [cv2.resize(_ceiling_frame(people, room, rng, faces), (1280, 720)) for _ in range(24)], 25, 0)
+    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
+    detector = FaceDetector(input_width=768, threshold=0.4, precision="int8", runtime="onnxruntime")
+    print("| room | faces searched | CPU s (median) | × real time per core | runs | share searched (mean) | "
+          "largest change outside the part (grey levels) | faces min/median | samples counted alike |")
+    print("|---|---|---:|---:|---|---:|---:|---|---|")
+    for room_name, clip in (("the benchmark's room (faces from the top rows; the same picture at every sample)", path),
+                            ("room filmed from near the ceiling (a new picture at every sample)", ceiling)):
+        cpu: dict[int, list[float]] = {1: [], 10: []}
+        counts: dict[int, list[int]] = {}
+        searched: dict[int, float] = {}
+        changed: dict[int, str] = {}
+        still = _Still()
+        for k in range(rounds):
+            for every in ((1, 10) if k % 2 == 0 else (10, 1)):
+                counter = FaceCounter(detector, full_every=every)
+                c0 = _cpu()
+                analyse_video(clip, 1.0, on_frame=counter, decoder="ffmpeg")
+                cpu[every].append(_cpu() - c0)
+                if k == 0 and every == 1:
+                    analyse_video(clip, 1.0, on_frame=still, decoder="ffmpeg")  # not timed
+                counts[every], searched[every] = counter.counts, float(np.mean(counter.searched))
+                changed[every] = f"{max(counter.changed):.2f}" if counter.changed else "–"
+        same = sum(a == b for a, b in zip(counts[1], counts[10]))
+        for every in (1, 10):
+            med = float(np.median(cpu[every]))
+            name = "whole picture at every sample" if every == 1 else "**region**, whole every 10th sample"
+            print(f"| {room_name} | {name} | {med:.2f} | {SECONDS / med:.1f} | "
+                  f"{', '.join(f'{c:.2f}' for c in cpu[every])} | {searched[every]:.2f} | {changed[every]} | "
+                  f"{min(counts[every])}/{np.median(counts[every]):g} | {same}/{len(counts[1])} |")
+        print(f"| {room_name} | region ÷ whole | {np.median(cpu[10]) / np.median(cpu[1]):.2f} | | | | | | |")
+        print(f"| {room_name} | difference detector: samples whose every 32 px tile changed ≤ "
+              f"{CHANGE_GREY:g} grey levels since the last sample (the network could be skipped) | "
+              f"{sum(m <= CHANGE_GREY for m in still.largest)} of {len(still.largest)} | | | | "
+              f"largest tile change: median {np.median(still.largest):.1f} | | |")
+    _region_faces(detector, face)
+
+
+class _Still:
+    """A frame callback measuring a difference detector (NoScope's idea): for each sample, the
+    largest mean absolute change of a 32 × 32 tile since the previous sample (the quarter-size grey
+    picture, as ``FaceCounter``'s change trigger)."""
+
+    width = 768
+
+    def __init__(self) -> None:
+        self.largest: list[float] = []
+        self._last = None
+
+    def __call__(self, t: float, frame) -> None:
+        import cv2
+        import numpy as np
+
+        from junheng.supervision.people import FaceCounter
+
+        quarter = FaceCounter._quarter(frame)
+        if self._last is not None:
+            h, w = quarter.shape
+            tiles = cv2.resize(np.abs(quarter - self._last), (-(-w // 8), -(-h // 8)), interpolation=cv2.INTER_AREA)
+            self.largest.append(float(tiles.max()))
+        self._last = quarter
+
+
+def _region_faces(detector, face, draws: int = 10) -> None:
+    """Does the region change what the network finds?  24 faces of one width in two rows of twelve
+    (y 260 and 390 of a 1280×720 frame: a band, so the region is a part of the picture), ``draws``
+    noise draws; faces found by the whole search and by ``FaceCounter(full_every=10)`` (the first
+    draw searched whole, the rest in the part) on the same pictures, for three margins."""
+    import cv2
+    import numpy as np
+
+    from junheng.supervision import FaceCounter
+
+    print(f"\nfaces found of 24 × {draws - 1} pictures, whole picture against the region (the first picture of "
+          "each run, searched whole, left out)")
+    print("| margin (input px) | face width (720p px) | whole | region | pictures counted differently | "
+          "share searched |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    rng = np.random.default_rng(5)
+    for margin in (32, 64, 128):
+        for width in (44, 48, 56, 64):
+            f = cv2.resize(face, (width, round(face.shape[0] * width / face.shape[1])), interpolation=cv2.INTER_AREA)
+            counter = FaceCounter(detector, period_s=0, full_every=10, margin=margin)
+            whole = []
+            for k in range(draws):
+                img = np.clip(rng.normal(150, 6, (720, 1280, 3)), 0, 255).astype(np.uint8)
+                for j in range(24):
+                    x, y = 40 + 100 * (j % 12), 260 + 130 * (j // 12)
+                    img[y:y + f.shape[0], x:x + f.shape[1]] = f
+                img = cv2.resize(img, (768, 432), interpolation=cv2.INTER_AREA)
+                whole.append(len(detector(img)))
+                counter(float(k), img)
+            differ = sum(a != b for a, b in zip(whole[1:], counter.counts[1:]))
+            print(f"| {margin} | {width} | {sum(whole[1:])} | {sum(counter.counts[1:])} | {differ} | "
+                  f"{np.mean(counter.searched[1:]):.2f} |")
+
+
 OLD = "old default (ffmpeg, float, 640 px)"
 NEW = "**default** (ffmpeg, int8, 768 px)"
+REGION = "int8, 768 px, region of interest (opt-in: FaceCounter(full_every=10))"
 OV = "int8, 768 px on RUNTIME"
 OPENVINO = find_spec("openvino") is not None
 

@@ -380,6 +380,55 @@ def test_the_counter_runs_the_detector_once_a_second_by_default(tmp_path, detect
     assert every.frame()["t_s"].to_list() == stats["t_s"].to_list()
 
 
+def test_a_region_finds_the_faces_inside_it_where_the_whole_search_finds_them(detector):
+    """``detector(frame, region)`` searches only that part of the network's input: the whole input
+    as a region is the whole search bit for bit; the first row's part finds the first row's faces,
+    each box within 4 px of the whole search's and on a drawn face; a region off the stride or
+    outside the input is refused."""
+    rng = np.random.default_rng(11)
+    frame = room_frame(12, rng)  # 640×360: two rows of six, the first at y 30, the second at y 140
+    w_in, h_in = detector.input_size(640, 360)
+    assert (w_in, h_in) == (640, 384)
+    whole = detector(frame)
+    assert len(whole) == 12
+    np.testing.assert_array_equal(detector(frame, (0, 0, w_in, h_in)), whole)
+    first_row = detector(frame, (0, 0, w_in, 128))
+    assert len(first_row) == 6
+    assert (first_row[:, 3] < 140).all()
+    mine = whole[whole[:, 1] < 100]
+    for box in first_row:
+        assert np.abs(mine[:, :4] - box[:4]).max(axis=1).min() <= 4
+    for bad in ((0, 0, w_in, 100), (0, 0, w_in + 32, h_in), (32, 0, 32, h_in), (-32, 0, 64, 64)):
+        with pytest.raises(ParameterError, match="region"):
+            detector(frame, bad)
+
+
+def test_the_region_of_interest_counts_a_face_where_none_was_as_soon_as_it_changes_the_picture(tmp_path, detector):
+    """``FaceCounter(full_every=10)``: on 6, then 2, then 9 faces (the last three in the second row,
+    where no face has been seen) the counts are those of the whole search at every sample — the
+    part searched shrinks to the first row, and the change where the new faces appear makes it search
+    the whole picture at once; without that trigger (``change`` too high to fire) they would wait for
+    the next whole search (the 20th sample)."""
+    clip = people_clip(tmp_path / "room.avi", [(0, 8, 6), (8, 16, 2), (16, 24, 9)])
+    region = FaceCounter(detector, full_every=10)
+    late = FaceCounter(detector, full_every=10, change=1e9)
+    whole = FaceCounter(detector)
+
+    def all_three(t, frame):
+        for counter in (region, late, whole):
+            counter(t, frame)
+
+    all_three.width = detector.input_width
+    frame_statistics(clip, fps=1.0, on_frame=all_three)
+    assert whole.counts == [6] * 8 + [2] * 8 + [9] * 8 and whole.searched == [1.0] * 24
+    assert region.counts == whole.counts
+    assert min(region.searched) < 0.5 and region.searched[0] == region.searched[16] == 1.0
+    assert max(region.changed) > region.change  # the new faces' tiles
+    assert late.counts[16:20] == [6] * 4 and late.counts[20:] == [9] * 4  # seen at the next whole search
+    with pytest.raises(ParameterError, match="full_every"):
+        FaceCounter(detector, full_every=0)
+
+
 def _counts(faces):
     return pl.DataFrame({"t_s": np.arange(len(faces), dtype=float), "faces": np.asarray(faces, dtype=np.int32)})
 
