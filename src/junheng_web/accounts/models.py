@@ -43,7 +43,7 @@ class User(AbstractUser):
 ACTION_LABELS = {
     "view": _("查看"), "download": _("下载"), "download-unmasked": _("下载（含完整姓名）"), "upload": _("上传"),
     "export": _("导出"), "export-unmasked": _("导出（含完整姓名和学籍号）"),
-    "view-unmasked": _("查看（含完整姓名和学籍号）"), "search": _("搜索"), "replace": _("替换学校"), "sample.redraw": _("重新抽样"), "define": _("定义问卷"),
+    "view-unmasked": _("查看（含完整姓名和学籍号）"), "search": _("搜索"), "replace": _("替换学校"), "school.confirm": _("确认学校参加"), "sample.redraw": _("重新抽样"), "define": _("定义问卷"),
     "confirm": _("确认标记"), "dismiss": _("排除标记"), "test.signin": _("学生登录测试"),
     "test.submit": _("学生交卷"), "test.status": _("查看场次作答状态"), "test.unlock": _("解锁考试机"),
     "test.checkin": _("监考：签到"), "test.start": _("监考：开始考场"), "test.pause": _("监考：暂停"),

@@ -192,8 +192,19 @@ def school_replace(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
 @login_required
 @require_POST
 def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
+    """A pending sampled school takes part.  Only a pending one (the button's condition, checked
+    again here and in the write): a school already refused or closed and replaced, confirmed by a
+    resent form, would count beside its replacement.  Audited."""
     cycle, sampled = _sampled_school(request, pk, ss)
-    SampledSchool.objects.filter(pk=sampled.pk).update(status=SampledSchool.Status.PARTICIPATING)
+    done = SampledSchool.objects.filter(pk=sampled.pk, role=SampledSchool.Role.SAMPLED,
+                                        status=SampledSchool.Status.PENDING).update(
+                                            status=SampledSchool.Status.PARTICIPATING)
+    if done:
+        audit(request, "school.confirm", f"school {sampled.school.code}", region_code=sampled.school.county.code)
+    else:
+        sampled.refresh_from_db()
+        messages.error(request, _("%(s)s 的状态为“%(status)s”，只能确认待确认的抽中学校") % {
+            "s": sampled.school.name, "status": sampled.get_status_display()})
     return redirect("sampled_schools", pk=cycle.pk)
 
 

@@ -58,6 +58,27 @@ def test_it_replaces_a_refusing_school(client, world):
     assert [str(m) for m in resp.context["messages"]] == ["已由替补学校 甲二小学 替代"]
     assert SampledSchool.objects.get(pk=world.sampled["A"].pk).status == "refused"
     assert SampledSchool.objects.get(pk=world.sampled["A2"].pk).status == "participating"
+    # the confirm button sent again from the history after the replacement (or for the replacement
+    # itself): refused with a message, nothing changes — it made the refused school take part again
+    for key in ("A", "A2"):
+        resp = client.post(reverse("school_confirm", kwargs={"pk": world.cycle.pk, "ss": world.sampled[key].pk}),
+                           follow=True)
+        assert [m.level_tag for m in resp.context["messages"]] == ["error"], key
+    assert "只能确认待确认的抽中学校" in str(list(resp.context["messages"])[0])
+    assert SampledSchool.objects.get(pk=world.sampled["A"].pk).status == "refused"
+    assert SampledSchool.objects.get(pk=world.sampled["A2"].pk).status == "participating"
+
+
+def test_confirming_a_pending_school_is_audited(client, world):
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.sampling.models import SampledSchool
+
+    client.force_login(world.users["charlie"])
+    resp = client.post(reverse("school_confirm", kwargs={"pk": world.cycle.pk, "ss": world.sampled["B"].pk}), follow=True)
+    assert not [m for m in resp.context["messages"] if m.level_tag == "error"]
+    assert SampledSchool.objects.get(pk=world.sampled["B"].pk).status == "participating"
+    (row,) = AuditLog.objects.filter(action="school.confirm")
+    assert (row.username, row.what, row.region_code) == ("charlie", "school 4101030001", "410103")
 
 
 def test_it_sets_up_a_site_only_with_the_countys_schools(client, world):
