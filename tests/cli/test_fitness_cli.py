@@ -75,6 +75,12 @@ def test_summary_refuses_a_negative_weight_by_record_number(tmp_path):
     r = CliRunner().invoke(cli, ["fitness", "summary", str(scored), "--by", "sex", "--unweighted", "-o",
                                  str(tmp_path / "s.csv")])
     assert r.exit_code == 0, r.output
+    # a CSV: the row a person sees in it (the header is row 1), not the record's number
+    frame.with_columns(pl.Series("weight", [-1.0 if i == 4 else 2.0 for i in range(frame.height)])).drop(
+        [c for c in frame.columns if frame[c].dtype.is_nested()]).write_csv(tmp_path / "scored.csv")
+    r = CliRunner().invoke(cli, ["fitness", "summary", str(tmp_path / "scored.csv"), "--by", "sex"])
+    assert r.exit_code == 2, r.output
+    assert "scored.csv 第6行 weight: 权重应为非负的有限数" in r.output and "row 6, column weight" in r.output, r.output
 
 
 def test_it_writes_class_templates_that_read_back(tmp_path):

@@ -33,6 +33,7 @@ import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
 from junheng.fitness.items import ITEMS
+from junheng.io import ROW
 
 WEIGHT_RULE = ("权重应为非负的有限数（空值计为 0）", "a weight must be a finite number ≥ 0 (a null counts as 0)")
 MAX_ISSUES = 1000  # bad records listed (per census task); the summary line counts them all
@@ -193,10 +194,13 @@ def bad_records_message(file: str | None, n_bad: int, weight: str | None, *, cod
             "nothing was summarised")
 
 
-def _refuse_bad_weights(values: pl.Series, w: np.ndarray, file: str | None) -> None:
+def _refuse_bad_weights(values: pl.Series, w: np.ndarray, file: str | None, rows: pl.Series | None) -> None:
+    """``rows``: the frame's ``__row__`` (the spreadsheet row a person sees, a CSV or Excel file read
+    by the template reader); without it a record's number (1 = the frame's first row)."""
     bad = np.flatnonzero(invalid_weights(w))
     if bad.size:
-        raise InputError([Issue(*WEIGHT_RULE, file=file, column=values.name, value=values[int(i)], row=int(i) + 1)
+        where = (lambda i: int(rows[i])) if rows is not None else (lambda i: i + 1)
+        raise InputError([Issue(*WEIGHT_RULE, file=file, column=values.name, value=values[int(i)], row=where(int(i)))
                           for i in bad[:MAX_ISSUES]], bad_records_message(file, int(bad.size), values.name, codes=False))
 
 
@@ -219,8 +223,9 @@ def summarize(
     ``weight="auto"`` uses a ``weight`` column when present (sampling weights), else counts
     every record once; ``None`` forces unweighted; any other string names the weight column. A
     null weight counts as 0; a NaN, infinite or negative one is an :class:`InputError` listing
-    every such record by its number (1 = the frame's first row; ``file`` names it in the message),
-    as :func:`junheng.fitness.stream.summarize_parquet` does.
+    every such record by its ``__row__`` (the spreadsheet row of a CSV or Excel file) or else its
+    number (1 = the frame's first row; ``file`` names it in the message), as
+    :func:`junheng.fitness.stream.summarize_parquet` does.
     """
     missing = [c for c in (*by, "rating", "complete", "exempt") if c not in scored.columns]
     if missing:
@@ -245,7 +250,7 @@ def summarize(
     n_groups = max(keys.height, 1)
     w = scored[weight].cast(pl.Float64).fill_null(0.0).to_numpy() if weight else None
     if w is not None:
-        _refuse_bad_weights(scored[weight], w, file)
+        _refuse_bad_weights(scored[weight], w, file, scored[ROW] if ROW in scored.columns else None)
 
     def tenths(name: str) -> np.ndarray:
         if name not in scored.columns:
