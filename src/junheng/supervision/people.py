@@ -611,7 +611,8 @@ class FaceCounter:
     :attr:`searched` is the share of the picture searched at each sample, :attr:`changed` the largest
     tile change outside the part.  **Not the default**: the network sees the whole picture's context,
     so a cut picture moves the faces' confidences (by up to 0.19; 0.06 with 96 px of margin) and finds
-    about 10 % fewer 48 px faces at the margins that save CPU (``docs/methods/video-flags.md``,
+    about 10 % fewer 48 px faces at the margins that save CPU, and moves the count of 64 px faces
+    either way (up to ± 10 %; ``docs/methods/video-flags.md``,
     **Speed**): measured ≈ 0.6 CPU s a minute less at 720p, 1 sample/s."""
 
     def __init__(self, detector: FaceDetector | None = None, period_s: float = 1.0, *, full_every: int = 1,
