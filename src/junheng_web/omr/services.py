@@ -623,15 +623,24 @@ def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
 
 
 def mark_final(upload: Upload, user) -> None:
-    """Mark a batch final — refused while any of its entries is still open in the review queue."""
+    """Mark a batch final — refused while any of its entries is still open in the review queue, and
+    for a batch already final (the form sent again would overwrite who marked it and when)."""
+    if upload.final_at is not None:
+        by = upload.final_by.get_username() if upload.final_by else "—"
+        at = timezone.localtime(upload.final_at).strftime("%Y-%m-%d %H:%M")
+        raise ParameterError(f"该批次已于 {at} 由 {by} 定稿 / the batch was marked final at {at} by {by}")
     open_ = Review.objects.filter(sheet__upload=upload, status=Review.Status.OPEN).count()
     if open_:
         raise ParameterError(f"还有 {open_} 条待人工核对，不能定稿 / {open_} entries still await review: "
                              "the batch cannot be marked final")
     if upload.job_id and upload.job.status != "done":
         raise ParameterError("读卡尚未完成 / the reading has not finished")
-    upload.final_at, upload.final_by = timezone.now(), user
-    upload.save(update_fields=["final_at", "final_by"])
+    now = timezone.now()
+    # in the write too: two requests at once, both past the check above, mark it once
+    if not Upload.objects.filter(pk=upload.pk, final_at__isnull=True).update(final_at=now, final_by=user):
+        upload.refresh_from_db()
+        return mark_final(upload, user)
+    upload.final_at, upload.final_by = now, user
 
 
 def crop(review: Review) -> bytes | None:

@@ -1,7 +1,9 @@
 """OMR work whose queries do not grow with the uploads or the sheets: a session's page of uploads
 (``omr.views.session_sheets``) counts each upload's sheets by status and its open queue entries in a
 fixed number of queries (it asked five counts an upload), showing the counts the test stored; a
-reading looks up the pupils' earlier counted sheets once for the upload (it asked once a sheet)."""
+reading looks up the pupils' earlier counted sheets once for the upload (it asked once a sheet), and
+its summary is one aggregate.  Plus two checks on the same tables: opening an entry that names a
+pupil is audited, and a batch already final is not marked final again."""
 
 from __future__ import annotations
 
@@ -154,3 +156,23 @@ def test_opening_a_review_entry_that_names_a_pupil_is_audited(client, world):
     (row,) = AuditLog.objects.filter(action="view", what__startswith="omr review")
     assert (row.username, row.what, row.rows, row.region_code) == (
         "rita", f"omr review {entries[0].pk} room.pdf:1", 1, "410102")
+
+
+def test_a_batch_already_final_is_not_marked_final_again(world):
+    """定稿 sent again (the form from the history, another user): refused naming who marked it and when,
+    the first marking kept (it was overwritten)."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.omr.models import Upload
+    from junheng_web.omr.services import mark_final
+
+    up = Upload.objects.create(session=world.sessions["A"], name="room.pdf", sha256="b" * 64, path="x")
+    mark_final(up, world.users["bob"])
+    first = Upload.objects.get(pk=up.pk).final_at
+    with pytest.raises(ParameterError, match="已于 .* 由 bob 定稿.*marked final at .* by bob"):
+        mark_final(Upload.objects.get(pk=up.pk), world.users["alice"])
+    stale = Upload.objects.get(pk=up.pk)
+    stale.final_at = None  # read before the first marking: refused in the write
+    with pytest.raises(ParameterError, match="by bob"):
+        mark_final(stale, world.users["alice"])
+    got = Upload.objects.get(pk=up.pk)
+    assert (got.final_at, got.final_by.username) == (first, "bob")
