@@ -163,6 +163,11 @@ def _pupil_class(codes: list[str], interval: float | None, *, poll: bool = False
     class Poller(Pupil):
         @task
         def status(self) -> None:
+            if BASELINE["on"]:  # the in-run baseline: the same pages asking a file-backed view (all middleware)
+                with self.client.get("/test/sw.js", name="GET /test/sw.js (baseline)", catch_response=True) as r:
+                    if r.status_code != 200:
+                        r.failure(f"baseline: {r.status_code} {r.error or ''}")
+                return
             with self.client.get(f"/test/status/?lease={self.lease}&at={int(time.time() * 1000)}",
                                  name="GET /test/status/ (poll)", catch_response=True) as r:
                 if r.status_code != 200 or r.json().get("moved") is not False:
@@ -223,27 +228,42 @@ def _drive(base: str, user_class, n: int, seconds: float, spawn_rate: float):
     return env.stats, time.perf_counter() - t0
 
 
+BASELINE = {"on": False}  # the poll phase's pages ask the baseline request instead of the status
+
+
 def _polls(base: str, codes: list[str], pids: list[int], where: str) -> None:
     """The idle poll's phase: ``len(codes)`` pages polling every ``POLL`` seconds; the server's CPU
-    over ``SECONDS`` / 2 once all have signed in and polled (the sign-ins are not counted)."""
+    over ``SECONDS`` / 2 once every page has opened and polled (the sign-ins are not counted), and
+    before it, over as long, the same pages asking ``/test/sw.js`` at the same pace instead — the
+    in-run baseline: a request that passes all the middleware and reads no database (a file kept
+    in memory), so the ratio poll / baseline is the poll's cost in units of the cheapest page."""
     import gevent
     from locust.env import Environment
 
     env = Environment(user_classes=[_pupil_class(codes, POLL, poll=True)], host=base)
     runner = env.create_local_runner()
     runner.start(len(codes), spawn_rate=max(SPAWN, 10))
-    gevent.sleep(len(codes) / max(SPAWN, 10) + POLL + 1)
-    env.stats.reset_all()
-    cpu0, load0, t0 = cpu_of(*pids), os.getloadavg()[0], time.perf_counter()
-    gevent.sleep(max(SECONDS / 2, 3 * POLL))
-    cpu, wall = cpu_of(*pids) - cpu0, time.perf_counter() - t0
-    rows = _print("poll", env.stats, wall)  # before stopping the users (their cut requests are no failures)
+    while env.stats.get("GET /test/take/", "GET").num_requests < len(codes):  # every page open (a loaded
+        gevent.sleep(1)  # machine signs in slower than the spawn rate)
+    gevent.sleep(POLL + 1)
+    measured = {}
+    for phase in ("baseline", "poll"):
+        BASELINE["on"] = phase == "baseline"
+        gevent.sleep(POLL)  # every page has switched
+        env.stats.reset_all()
+        cpu0, load0, t0 = cpu_of(*pids), os.getloadavg()[0], time.perf_counter()
+        gevent.sleep(max(SECONDS / 2, 3 * POLL))
+        cpu, wall = cpu_of(*pids) - cpu0, time.perf_counter() - t0
+        rows = _print(phase, env.stats, wall)  # before stopping the users (their cut requests are no failures)
+        name = "GET /test/sw.js (baseline)" if phase == "baseline" else "GET /test/status/ (poll)"
+        sent, _rps, _p50, _p99, failed = rows.get(name, (0, 0, 0, 0, 0))
+        count = sent - failed  # a failed request is a connection the server had closed: never served
+        measured[phase] = 1000 * cpu / max(count, 1)
+        print(f"  -- {where} {phase}: {len(codes)} pages every {POLL:g} s, {count} served in {wall:.0f} s; server CPU "
+              f"{cpu:.1f} s = {measured[phase]:.2f} ms a request, {count / max(cpu, 1e-9):.0f} per server "
+              f"CPU-second; machine load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
     runner.quit()
-    sent, _rps, _p50, _p99, failed = rows.get("GET /test/status/ (poll)", (0, 0, 0, 0, 0))
-    count = sent - failed  # a failed poll is a connection the server had closed: never served
-    print(f"  -- {where} poll: {len(codes)} pages polling every {POLL:g} s, {count} polls served in {wall:.0f} s; server CPU "
-          f"{cpu:.1f} s = {1000 * cpu / max(count, 1):.2f} ms per poll, {count / max(cpu, 1e-9):.0f} polls per server "
-          f"CPU-second; machine load average {load0:.1f} → {os.getloadavg()[0]:.1f}")
+    print(f"  -- {where} poll / baseline CPU per request: {measured['poll'] / max(measured['baseline'], 1e-9):.2f}×")
 
 
 def _print(label: str, stats, wall: float) -> dict:

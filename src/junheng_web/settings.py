@@ -170,6 +170,9 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "list"}
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # the pupils' idle status poll (GET /test/status/, the busiest request of a test day) answered
+    # here, past the middleware below it has no use for: delivery/poll.py
+    "junheng_web.delivery.poll.StatusPollMiddleware",
     # expired dashboard stamps and progress counts are renewed after the response is sent
     "junheng_web.registry.freshness.RenewAfterResponse",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -33,10 +33,11 @@ from fractions import Fraction
 
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, F, Max
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from junheng.exceptions import ParameterError
 from junheng.materials import hash_code
@@ -260,8 +261,12 @@ def time_up(attempt: Attempt, now: dt.datetime | None = None, win=None) -> dt.da
     """The end of the attempt: the session's end moved by the proctor's late start, pauses and the
     pupil's extra time (``proctor.window``), or the submission when earlier.  Answers given after
     it are refused, whenever they arrive; answers given before it are taken."""
-    end = (win or proctor.window(attempt.session, attempt.student_id, now)).end
-    return min(end, attempt.submitted_at) if attempt.submitted_at else end
+    return ending((win or proctor.window(attempt.session, attempt.student_id, now)).end, attempt.submitted_at)
+
+
+def ending(end: dt.datetime, submitted_at: dt.datetime | None) -> dt.datetime:
+    """The attempt's end: the window's ``end``, or its submission when earlier."""
+    return min(end, submitted_at) if submitted_at else end
 
 
 def open_lease(attempt: Attempt, now: dt.datetime | None = None) -> int:
@@ -417,39 +422,75 @@ def record_contact(attempt: Attempt, lease: int, stamp_ms, now: dt.datetime | No
     the server's clock) when it arrived within ``PROMPT_S`` of its stamp: the span of the page
     (attempt, ``lease``) ending within :func:`contact_gap_s` is extended, else a span starts.
     Returns whether it counted (a missing or stale stamp does not: a request held up by a failing
-    link proves nothing about when the page was online).
+    link proves nothing about when the page was online).  :func:`heartbeat` with the attempt's id
+    and newest lease (the status poll calls it so, without an ``Attempt``)."""
+    return heartbeat(attempt.pk, attempt.lease, lease, stamp_ms, now or timezone.now())
+
+
+def db_time(value):
+    """A datetime as a raw SQL parameter (SQLite keeps naive UTC text; PostgreSQL takes it as is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def aware(value) -> dt.datetime | None:
+    """A datetime read by raw SQL as the ORM would return it (SQLite: naive in the connection's
+    zone, or text where the column's type is lost; PostgreSQL: aware already)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value is None or timezone.is_aware(value) else timezone.make_aware(value, connection.timezone)
+
+
+def heartbeat(attempt_id, opened: int, lease: int, stamp_ms, now: dt.datetime, newest=()) -> bool:
+    """:func:`record_contact` of the attempt ``attempt_id`` whose newest lease is ``opened``;
+    ``newest``: the page's newest span ending within the gap, ``(id, last_at)`` or ``None``, when
+    the caller has read it (``delivery.poll.read``), else it is read here.
 
     Coarse by design, to spare the database a write a poll (168,000 idle pages at the centre): a
     span's recorded end moves only when it is older than ``STEP_SHARE`` × gap (12.5 s at the 10 s
     poll: one write in two polls, one in a burst of any length).  A heartbeat is one indexed
     ``SELECT`` of the page's newest span ending within the gap, then: none — a span starts
     (``INSERT``); one ending within the step — the heartbeat is covered, nothing is written; else
-    its end moves (``UPDATE``).  What that loses: a heartbeat at most a step after the recorded end
-    is not stored, so a span's true end lies in [``last_at``, ``last_at`` + step] — a heartbeat is
-    known to within 12.5 s at the 10 s poll — and ``beats`` counts the recorded heartbeats, not polls.
-    The span's promise stands — the page's heartbeats between ``first_at`` and ``last_at`` were
-    never more than ``gap_s`` apart (each continued a span whose recorded end was within gap_s, and
-    the page's true last heartbeat is no earlier) — so the in-contact rule reads it unchanged and
-    only catches less: a crafted answer whose only witness is a heartbeat in the unrecorded last
-    step of a span is not flagged (never the other way round)."""
-    now = now or timezone.now()
+    its end moves (``UPDATE``, never backwards).  What that loses: a heartbeat at most a step after
+    the recorded end is not stored, so a span's true end lies in [``last_at``, ``last_at`` + step] —
+    a heartbeat is known to within 12.5 s at the 10 s poll — and ``beats`` counts the recorded
+    heartbeats, not polls.  The span's promise stands — the page's heartbeats between ``first_at``
+    and ``last_at`` were never more than ``gap_s`` apart (each continued a span whose recorded end
+    was within gap_s, and the page's true last heartbeat is no earlier) — so the in-contact rule
+    reads it unchanged and only catches less: a crafted answer whose only witness is a heartbeat in
+    the unrecorded last step of a span is not flagged (never the other way round).
+
+    Two first polls of one page at once (a double-clicked reload, two server processes) start one
+    span, not two: the start locks the attempt's row (PostgreSQL; SQLite runs one writer at a time)
+    and inserts only when no span of the page ends within the gap.  Raw SQL, three statements at
+    most: the poll is the busiest request of a test day and the ORM's query building cost more than
+    the database's work (docs/deploy.md, the status poll)."""
     try:
         stamp = int(stamp_ms)
     except (TypeError, ValueError):
         return False
     # a lease the attempt never opened names no page: not recorded (each would start a span of its own)
     if (not (EARLIEST <= stamp <= LATEST) or abs(now.timestamp() * 1000 - stamp) > PROMPT_S * 1000 or lease < 1
-            or lease > attempt.lease):
+            or lease > opened):
         return False
     gap = contact_gap_s()
-    step = dt.timedelta(seconds=STEP_SHARE * gap)
-    newest = (PageContact.objects.filter(attempt=attempt, lease=lease, gap_s=gap, last_at__lte=now,
-                                         last_at__gte=now - dt.timedelta(seconds=gap))
-              .order_by("-last_at").values_list("pk", "last_at").first())
-    if newest is None:
-        PageContact.objects.create(attempt=attempt, lease=lease, first_at=now, last_at=now, gap_s=gap)
-    elif newest[1] < now - step:
-        PageContact.objects.filter(pk=newest[0]).update(last_at=now, beats=F("beats") + 1)
+    table, page = PageContact._meta.db_table, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection), lease, gap]
+    since = db_time(now - dt.timedelta(seconds=gap))
+    with connection.cursor() as cur:
+        if newest == ():
+            cur.execute(f"SELECT id, last_at FROM {table} WHERE attempt_id = %s AND lease = %s AND gap_s = %s "
+                        "AND last_at <= %s AND last_at >= %s ORDER BY last_at DESC LIMIT 1", [*page, db_time(now), since])
+            newest = cur.fetchone()
+        if newest is None:
+            with transaction.atomic():
+                if connection.features.has_select_for_update:  # a concurrent first poll waits here, then sees our span
+                    cur.execute(f"SELECT id FROM {Attempt._meta.db_table} WHERE id = %s FOR UPDATE", page[:1])
+                cur.execute(f"INSERT INTO {table} (attempt_id, lease, first_at, last_at, beats, gap_s) "
+                            f"SELECT %s, %s, %s, %s, 1, %s WHERE NOT EXISTS (SELECT 1 FROM {table} "
+                            "WHERE attempt_id = %s AND lease = %s AND gap_s = %s AND last_at >= %s)",
+                            [page[0], lease, db_time(now), db_time(now), gap, *page, since])
+        elif aware(newest[1]) < now - dt.timedelta(seconds=STEP_SHARE * gap):
+            cur.execute(f"UPDATE {table} SET last_at = %s, beats = beats + 1 WHERE id = %s AND last_at < %s",
+                        [db_time(now), newest[0], db_time(now)])
     return True
 
 

@@ -26,9 +26,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from junheng.exceptions import InputError, ParameterError
+from junheng.site import pupil_window
 from junheng_web.accounts.audit import audit, client_ip
 from junheng_web.accounts.scoping import can, require, restrict
-from junheng_web.delivery import proctor, questionnaire, services, throttle
+from junheng_web.delivery import poll, proctor, questionnaire, services, throttle
 from junheng_web.delivery.models import Attempt, ProctorEvent
 from junheng_web.delivery.result_records import is_uuid
 from junheng_web.testsites.models import TestSession
@@ -60,16 +61,16 @@ def chinese(message: str) -> str:
     return message.split(" / ")[0]
 
 
-def _attempt(request: HttpRequest, related=("session__site__cycle", "booklet")) -> Attempt | None:
-    """The pupil's attempt named by the signed cookie, with the ``related`` rows joined (the idle
-    poll, the busiest request of a test day, needs only the session)."""
+def _attempt(request: HttpRequest) -> Attempt | None:
+    """The pupil's attempt named by the signed cookie, its session, site, cycle and booklet joined
+    (the idle poll reads its own: ``delivery.poll``)."""
     value = request.get_signed_cookie(COOKIE, default=None, salt=SALT)
     if not value:
         return None
     if not is_uuid(value):
         return None
     try:  # get, not first(): no ORDER BY to compile on every answer request
-        return Attempt.objects.select_related(*related).get(pk=value)
+        return Attempt.objects.select_related("session__site__cycle", "booklet").get(pk=value)
     except Attempt.DoesNotExist:
         return None
 
@@ -307,21 +308,27 @@ def status(request: HttpRequest) -> JsonResponse:
     (``ends_at``, moved by pauses and extra time), is time up (``closed``), has a newer page of my
     attempt opened (``moved``).  Only the pupil's own signed attempt cookie reaches it; no lease is
     opened — the only write is the page's heartbeat before time-up (``at``: the page's stamp,
-    ``services.record_contact``), the evidence of the backdated-answers rule."""
-    attempt = _attempt(request, related=("session",))
-    if attempt is None:
-        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    ``services.record_contact``), the evidence of the backdated-answers rule.  The busiest request of a
+    test day: its state is one raw read (``delivery.poll``) and it skips most middleware
+    (``poll.StatusPollMiddleware``)."""
     try:
         page = int(request.GET.get("lease") or 0)
     except ValueError:
-        return JsonResponse({"error": "请求格式错误 / malformed request (lease)"}, status=400)
+        page = None
+    value = request.get_signed_cookie(COOKIE, default=None, salt=SALT)
     now = timezone.now()
-    win = proctor.window(attempt.session, attempt.student_id, now)
-    end = services.time_up(attempt, now, win)
+    state = poll.read(value, page or 0, now) if value and is_uuid(value) else None
+    if state is None:
+        return JsonResponse({"error": "请重新登录。 / Please sign in again."}, status=403)
+    if page is None:
+        return JsonResponse({"error": "请求格式错误 / malformed request (lease)"}, status=400)
+    win = pupil_window(state.events, student_id=state.student_id, starts_at=state.starts_at, ends_at=state.ends_at,
+                       now=now)
+    end = services.ending(win.end, state.submitted_at)
     if now <= end:  # the page's heartbeat, while it may still answer (evidence of contact, not of answers)
-        services.record_contact(attempt, page, request.GET.get("at"), now)
+        services.heartbeat(value, state.lease, page, request.GET.get("at"), now, state.span)
     return JsonResponse({"hold": win.state, "ends_at": end.isoformat(), "closed": now > end,
-                         "moved": page < attempt.lease, "now": now.isoformat()})
+                         "moved": page < state.lease, "now": now.isoformat()})
 
 
 @pupil_page
