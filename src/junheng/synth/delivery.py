@@ -16,7 +16,12 @@ An honest page (``delivery.js``), as modelled:
   ``outage_log_sd``);
 * heartbeats every ``poll_s`` while online with an empty queue; the server counts one only when it
   arrives within ``prompt_s`` of its stamp (a request held by a failing link is not evidence), and
-  merges heartbeats no more than ``gap_s`` apart into spans;
+  records spans as the platform does (``junheng_web.delivery.services.record_contact``), coarsely:
+  a heartbeat within ``gap_s`` (2.5 polls) of the newest span's *recorded* end continues that span,
+  whose end moves only when older than ``step_share`` × ``gap_s`` (12.5 s at the 10 s poll: a write
+  in two polls); else it starts a span.  So a recorded span ends up to a step before the page's last
+  heartbeat, and a silence is measured from the recorded end (until 2026-12-07 the simulation kept
+  exact span ends, and its catch rates were an upper bound for the platform's coarser record);
 * stops: half the sessions have a room pause of 1–5 minutes at a uniform time in the middle half;
   time-up at the end (moved by the pause).
 """
@@ -43,8 +48,13 @@ class PageModel:
     outage_median_s: float = 60.0
     outage_log_sd: float = 1.2
     poll_s: float = 10.0
-    prompt_s: float = 5.0
-    gap_s: float = 25.0
+    prompt_s: float = 5.0  # the platform's PROMPT_S
+    gap_polls: float = 2.5  # a span's gap in poll periods (the platform's contact_gap_s)
+    step_share: float = 0.5  # the platform's STEP_SHARE: a recorded end moves when older than this × gap
+
+    @property
+    def gap_s(self) -> float:
+        return self.gap_polls * self.poll_s
 
 
 def _latency(rng, n, m: PageModel) -> np.ndarray:
@@ -94,11 +104,19 @@ def _page(rng, m: PageModel, end: float, pause: tuple[float, float] | None, room
     return stamp, arrival, beats
 
 
-def _spans(beats: np.ndarray, gap: float) -> list[tuple[float, float]]:
-    if len(beats) == 0:
-        return []
-    cut = np.flatnonzero(np.diff(beats) > gap) + 1
-    return [(b[0], b[-1]) for b in np.split(beats, cut)]
+def _spans(beats: np.ndarray, gap: float, step: float) -> list[tuple[float, float]]:
+    """The spans the platform records from counted heartbeats arriving at ``beats`` (seconds), as
+    ``record_contact`` does: each heartbeat, in order of arrival, continues the newest span if that
+    span's recorded end is within ``gap`` before it — moving the end to it only when the end is older
+    than ``step`` — and otherwise starts a span."""
+    spans: list[list[float]] = []
+    for b in np.sort(beats):
+        if spans and b - gap <= spans[-1][1] <= b:
+            if spans[-1][1] < b - step:
+                spans[-1][1] = b
+        else:
+            spans.append([b, b])
+    return [(a, e) for a, e in spans]
 
 
 def honest_delivery(sessions: int = 100, pupils: int = 40, random_state: int = 0,
@@ -125,7 +143,7 @@ def honest_delivery(sessions: int = 100, pupils: int = 40, random_state: int = 0
             stamp, arrival, beats = _page(rng, m, end, pause, room)
             arrivals.append(pl.DataFrame({"person_id": pid, "lease": 1, "item_id": [f"I{j + 1}" for j in range(len(stamp))],
                                           "at": at(stamp), "received_at": at(arrival)}))
-            sp = _spans(beats, m.gap_s)
+            sp = _spans(beats, m.gap_s, m.step_share * m.gap_s)
             if sp:
                 contacts.append(pl.DataFrame({"person_id": pid, "lease": 1, "first_at": at([a for a, _ in sp]),
                                               "last_at": at([b for _, b in sp]), "gap_s": m.gap_s}))

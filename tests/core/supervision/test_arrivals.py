@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -196,3 +197,22 @@ def test_forensic_flags_pass_the_page_openings_on():
     assert flags.select("kind", "person_id", "severity").rows() == [("backdated", "p", "serious")]
     with pytest.raises(ParameterError):
         late_answers(answers(("p", 2, "I3", 5, 40)), opens=opens(("p", 2, 20)).drop("lease"))
+
+
+def test_the_simulated_heartbeat_is_recorded_as_coarsely_as_the_platform_records_it():
+    """Hand-worked, 10 s poll (gap 25 s, step 12.5 s): heartbeats at 0, 10, 20, 30, 40 s are one span
+    whose recorded end moves at 20 (older than 12.5 s) and at 40, not at 10 or 30. With the page
+    silent from 30 s to 48 s (18 s, under the gap) the recorded end is still 20 s: 28 s before 48,
+    over the gap — a new span, where exact ends (the old simulation) kept one span 0–48 s."""
+    from junheng.synth.delivery import PageModel, _spans
+
+    m = PageModel()
+    assert (m.gap_s, m.step_share * m.gap_s) == (25.0, 12.5)
+    assert _spans(np.array([0.0, 10, 20, 30, 40]), 25.0, 12.5) == [(0.0, 40.0)]
+    assert _spans(np.array([0.0, 10, 20, 30, 48]), 25.0, 12.5) == [(0.0, 20.0), (48.0, 48.0)]
+    assert _spans(np.array([0.0, 10, 20, 30, 45]), 25.0, 12.5) == [(0.0, 45.0)]  # exactly the gap: continued
+    assert _spans(np.array([]), 25.0, 12.5) == []
+    # honest_delivery's contact spans are these: no span ends more than a step before a heartbeat
+    frames = honest_delivery(sessions=2, pupils=5, random_state=4)
+    c = frames["contacts"]
+    assert (c["gap_s"] == 25.0).all() and (c["last_at"] >= c["first_at"]).all()
