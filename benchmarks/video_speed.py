@@ -36,6 +36,14 @@ rows are the cost a minute of a long recording).  The run ends with the detector
 milliseconds a picture of onnxruntime and OpenVINO on the same 768×448 pictures, alternating picture
 by picture (the machine is shared), and the faces each finds of 24 pasted, by face width.
 
+Per minute of video (a test session's recording is an hour; the clip is a minute): the old default,
+the default at 1 and 2 samples/s and the no-detector row are also run on a ``JUNHENG_BENCH_LONG`` s
+clip (default 180; 0: not) of the same stream, alternating with the short one ``JUNHENG_BENCH_ROUNDS``
+times (default 3; the table's run is the short clip's first); the medians give the CPU a further minute
+costs ((long − short) ÷ the minutes between them: the steady state an hour-long recording sees) and what
+is paid once a file (the short clip's CPU less its minutes at that rate).  Then the once-a-file parts
+measured alone: ffprobe's packet list, ffmpeg's start-up, a fresh Python's imports, the detector's session.
+
 ``JUNHENG_BENCH_DECODING=1``: only the A/B of decoding each group of pictures whole or up to its
 last sample (``frames.TRUNCATE_GROUPS``) — the default and no-detector rows at 1 and 2 samples/s on
 both streams, each pair run back to back ``JUNHENG_BENCH_ROUNDS`` times (default 3), the medians
@@ -68,6 +76,7 @@ from pathlib import Path
 from _tests_module import load  # benchmarks/ is on the path
 
 SECONDS = int(os.environ.get("JUNHENG_BENCH_SECONDS", "60"))
+LONG = int(os.environ.get("JUNHENG_BENCH_LONG", "180"))  # the longer clip of the per-minute rows; 0: none
 
 
 def _cpu() -> float:
@@ -75,12 +84,12 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _encode(path: Path, frames, gop: int, bframes: int) -> None:
+def _encode(path: Path, frames, gop: int, bframes: int, seconds: int = SECONDS) -> None:
     proc = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "1280x720",
                              "-r", "25", "-i", "pipe:0", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
                              "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
                              "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
-    for k in range(SECONDS * 25):
+    for k in range(seconds * 25):
         proc.stdin.write(frames[(k * 7) % len(frames)].tobytes())
     proc.stdin.close()
     assert proc.wait() == 0
@@ -98,6 +107,7 @@ def main() -> None:
     room = np.kron(rng.integers(60, 200, size=(9, 16)), np.ones((40, 40))).astype(np.float32)  # walls, desks, boards
     frames = [cv2.resize(_room_frame(people, room, rng, face), (1280, 720)) for _ in range(25)]
     runs = []
+    margins: dict[tuple, tuple] = {}
     decoding = bool(os.environ.get("JUNHENG_BENCH_DECODING"))
     with tempfile.TemporaryDirectory() as tmp:
         files = {"key frame every 1 s, no B-frames": Path(tmp) / "cam1s.mp4",
@@ -112,6 +122,11 @@ def main() -> None:
         if os.environ.get("JUNHENG_BENCH_REGION"):
             _region_ab(files["key frame every 1 s, no B-frames"], people, face, tmp)
             return
+        long_files = {}
+        if LONG > SECONDS:
+            long_files = {label: path.with_name(f"{path.stem}_{LONG}s.mp4") for label, path in files.items()}
+            _encode(long_files["key frame every 1 s, no B-frames"], frames, 25, 0, LONG)
+            _encode(long_files["key frame every 2 s, B-frames"], frames, 50, 2, LONG)
         print("| stream | path | picture samples/s | detector input | CPU s | × real time per core | wall × | faces min/median |")
         print("|---|---|---:|---:|---:|---:|---:|---|")
         for label, path in files.items():
@@ -140,6 +155,8 @@ def main() -> None:
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
                 faces = counter.frame()["faces"].to_numpy() if precision else None
+                if label in long_files and fps in MARGINAL.get(name, ()):
+                    margins[(label, name, fps)] = _per_minute(long_files[label], path, fps, counter, decoder, cpu)
                 runs.append((label, name, fps, SECONDS / cpu, cpu))
                 seen = f"{faces.min()}/{np.median(faces):g}" if faces is not None else "–"
                 print(f"| {label} | {name} | {fps:g} | {width} | {cpu:.2f} | {SECONDS / cpu:.1f} | {SECONDS / wall:.1f} | "
@@ -155,6 +172,8 @@ def main() -> None:
                   f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)"
                   + (f"; on OpenVINO {on_ov[3] / new[3]:.2f}× the default's speed, detector "
                      f"{on_ov[4] - floor[4]:.2f} CPU s" if on_ov else ""))
+        if margins:
+            _print_margins(margins, files, long_files)
     _runtimes(frames)
     _smallest_faces(people.face_photo())
 
@@ -330,6 +349,93 @@ def _region_faces(detector, face, draws: int = 10) -> None:
                   f"{np.mean(counter.searched[1:]):.2f} |")
 
 
+def _per_minute(long_path: Path, short_path: Path, fps: float, counter, decoder: str, first: float) -> tuple:
+    """The same row on the ``LONG`` s clip and again on the ``SECONDS`` s one, alternating
+    ``JUNHENG_BENCH_ROUNDS`` times (default 3; the table's run is the short clip's first): the median
+    CPU s of each length.  The difference ÷ the minutes between them is the CPU a further minute of
+    video costs (what an hour-long recording pays a minute); the short clip's CPU less its minutes at
+    that rate is what is paid once per file."""
+    import numpy as np
+
+    from junheng.supervision import FaceCounter, analyse_video
+
+    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
+    cpu = {"short": [first], "long": []}
+    for k in range(rounds):
+        for which in (("long", "short") if k % 2 == 0 else ("short", "long")):
+            if which == "short" and len(cpu["short"]) > k:
+                continue
+            fresh = FaceCounter(counter.detector, period_s=counter.period_s) if isinstance(counter, FaceCounter) \
+                else counter
+            c0 = _cpu()
+            analyse_video(long_path if which == "long" else short_path, fps, on_frame=fresh, decoder=decoder)
+            cpu[which].append(_cpu() - c0)
+    short, long = float(np.median(cpu["short"])), float(np.median(cpu["long"]))
+    minute = (long - short) / ((LONG - SECONDS) / 60)
+    return short, long, minute, short - minute * SECONDS / 60, cpu
+
+
+def _fixed_parts(files: dict, long_files: dict) -> None:
+    """What a file pays once, measured alone (CPU s of the child process): ffprobe's packet listing
+    of each length, ffmpeg's start-up (libraries, opening the file, one frame decoded), Python's
+    set-up (a fresh interpreter importing the analysis, OpenCV, Polars and onnxruntime), the
+    detector's session."""
+    import sys
+
+    from junheng.supervision import FaceDetector
+    from junheng.supervision.frames import _probe
+
+    def child(cmd: list[str]) -> float:
+        c0 = _cpu()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return _cpu() - c0
+
+    label = "key frame every 2 s, B-frames"
+    probe = []
+    for path in (files[label], long_files[label]):
+        c0 = _cpu()
+        _probe(path)
+        probe.append(_cpu() - c0)
+    start = child(["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-i", str(files[label]), "-frames:v", "1",
+                   "-f", "null", "-"])
+    python = child([sys.executable, "-c", "import cv2, polars, onnxruntime, junheng.supervision"])
+    c0 = time.process_time()
+    detector = FaceDetector(input_width=768, threshold=0.4, precision="int8")
+    made = time.process_time() - c0
+    import numpy as np
+
+    c0 = time.process_time()
+    detector(np.zeros((432, 768, 3), np.uint8))
+    first = time.process_time() - c0
+    c0 = time.process_time()
+    detector(np.zeros((432, 768, 3), np.uint8))
+    second = time.process_time() - c0
+    print(f"paid once a file, measured alone (CPU s): ffprobe's packet list {probe[0]:.3f} ({SECONDS} s) and "
+          f"{probe[1]:.3f} ({LONG} s); ffmpeg start-up with one frame decoded {start:.3f}; Python set-up (a fresh "
+          f"interpreter importing the analysis) {python:.2f}; the int8 detector's session {made:.3f} (graph cached), "
+          f"its first picture {first:.3f} against {second:.3f} for the next")
+
+
+def _print_margins(margins: dict, files: dict, long_files: dict) -> None:
+    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
+    print(f"\nper minute of video: the same rows on {SECONDS} s and {LONG} s clips of the same stream, alternating, "
+          f"{rounds} runs of each (medians); a further minute costs (CPU {LONG} s − CPU {SECONDS} s) ÷ "
+          f"{(LONG - SECONDS) / 60:g} min, paid once a file = CPU {SECONDS} s − {SECONDS / 60:g} min × that")
+    print(f"| stream | path | picture samples/s | CPU s, {SECONDS} s (× real time) | CPU s, {LONG} s | CPU s a further "
+          "minute | × real time per core at the margin | paid once a file, CPU s | runs |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for (label, name, fps), (short, long, minute, once, cpu) in margins.items():
+        runs = "; ".join(f"{k}: " + ", ".join(f"{c:.2f}" for c in v) for k, v in cpu.items())
+        print(f"| {label} | {name} | {fps:g} | {short:.2f} ({SECONDS / short:.1f}×) | {long:.2f} | {minute:.2f} | "
+              f"**{60 / minute:.1f}** | {once:.2f} | {runs} |")
+    for label in files:
+        new, old = margins.get((label, NEW, 1.0)), margins.get((label, OLD, 1.0))
+        if new and old:
+            print(f"{label}, 1 sample/s, at the margin: the default is {old[2] / new[2]:.2f}× the old default's speed "
+                  f"(same run; {new[2]:.2f} against {old[2]:.2f} CPU s a minute)")
+    _fixed_parts(files, long_files)
+
+
 OLD = "old default (ffmpeg, float, 640 px)"
 NEW = "**default** (ffmpeg, int8, 768 px)"
 REGION = "int8, 768 px, region of interest (opt-in: FaceCounter(full_every=10))"
@@ -370,6 +476,7 @@ def _runtimes(frames, rounds: int = int(os.environ.get("JUNHENG_BENCH_PICTURES",
         print(f"| {detector.graph['runtime']} | {ms[name]:.2f} | {1000 * float(np.median(spent[name])):.2f} | "
               f"{ms['onnxruntime'] / ms[name]:.2f}× |")
 NONE = "no detector (decoding + picture statistics)"
+MARGINAL = {OLD: (1.0,), NEW: (1.0,), NEW + ", faces 1/s": (2.0,), NONE: (1.0,)}  # rows also run on the long clip
 
 
 def _room_frame(people, room, rng, face):
