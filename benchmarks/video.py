@@ -20,6 +20,12 @@ analysed twice: every group of pictures decoded as far as the sampler's frame sk
 row and ``loop`` precision for each, and whether the samples' fingerprints were the same both ways
 (the echo fingerprints of the frames between samples are what truncation drops).
 
+``JUNHENG_BENCH_OSD=1`` (with ``JUNHENG_BENCH_H264=1``): every clip of that selection carries the camera's
+burned-in clock (tests/fixtures/video.py ``osd``; a replay copies the earlier frames with their old clock),
+and the event-free clips are drawn twice, with and without it; each clip is analysed once, decoded the
+default way (``junheng.supervision.osd``: the clock's evidence).  Prints the same tables and, per row, in
+how many clips the clock's region was found.
+
     .venv/bin/python benchmarks/run.py video
     JUNHENG_BENCH_H264=1 .venv/bin/python benchmarks/run.py video
 """
@@ -202,6 +208,7 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
     from junheng.supervision import detect_flags, frame_statistics
     from junheng.supervision import frames as frame_module
 
+    osd = bool(os.environ.get("JUNHENG_BENCH_OSD"))
     clips = []  # (row, span or None, motion, clip path)
     with tempfile.TemporaryDirectory() as tmp:
         for name, (_, make, *room) in plans.items():
@@ -209,12 +216,17 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                 a = float(rng.integers(18, 30))
                 events = make(a)
                 motion = room[0] if room else "square"
-                path = video.make_clip(Path(tmp) / f"r{len(clips)}.avi", 60, events, seed=100 + k, motion=motion)
-                clips.append((name, (a, events[0][2]), motion, path))
+                path = video.make_clip(Path(tmp) / f"r{len(clips)}.avi", 60, events, seed=100 + k, motion=motion,
+                                       osd=osd)
+                clips.append((name + (", with the camera's clock" if osd else ""), (a, events[0][2]), motion, path))
         for name, events, motion in NEGATIVES if not only else ():
-            for k in range(CLIPS):
-                path = video.make_clip(Path(tmp) / f"n{len(clips)}.avi", 60, events, seed=200 + k, motion=motion)
-                clips.append((name, None, motion, path))
+            for clock in ((True, False) if osd else (False,)):
+                for k in range(CLIPS):
+                    path = video.make_clip(Path(tmp) / f"n{len(clips)}.avi", 60, events, seed=200 + k, motion=motion,
+                                           osd=clock)
+                    clips.append((name + (", with the camera's clock" if clock else ""), None, motion, path))
+        plans = {c[0]: None for c in clips if c[1] is not None}
+        found_clock: dict[str, int] = {}
         found: dict[tuple, list] = {}
         same: dict[tuple, int] = {}
         cpu: dict[tuple, float] = {}
@@ -224,8 +236,8 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                 if not mp4.exists():
                     _h264(path, mp4, gop, bframes)
                 stats = {}
-                frame_module.TRUNCATE_WITH_B_FRAMES = True  # measured with B-frames too
-                for truncate in (False, True):
+                frame_module.TRUNCATE_WITH_B_FRAMES = not osd  # measured with B-frames too (the clock: the default)
+                for truncate in ((True,) if osd else (False, True)):
                     frame_module.TRUNCATE_GROUPS = truncate
                     c0 = time.process_time()
                     stats[truncate], _ = frame_statistics(mp4, fps)
@@ -233,7 +245,17 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                     flags = detect_flags(stats[truncate], params if motion == "square" else quiet_params)
                     found[(label, fps, truncate, i)] = [(r["kind"], r["start_s"], r["end_s"])
                                                         for r in flags.iter_rows(named=True)]
+                    if osd:
+                        for r in flags.iter_rows(named=True):
+                            if r["detail"]:
+                                print(f"  {label}, {fps:g}/s, {_name}: {r['kind']} {r['start_s']:.1f}–{r['end_s']:.1f} s "
+                                      f"(planted {_span}): {r['detail'].split(' / ')[-1]}")
                 frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES = True, False  # the defaults
+                found_clock[_name] = found_clock.get(_name, 0) + int(stats[True]["osd"].null_count() == 0)
+                if osd:  # one decoding: the rows "all decoded" repeat the default's
+                    stats[False] = stats[True]
+                    found[(label, fps, False, i)] = found[(label, fps, True, i)]
+                    cpu[(label, fps, False)] = cpu.get((label, fps, False), 0.0)
                 a, b = stats[False], stats[True]
                 same[(label, fps)] = same.get((label, fps), 0) + int(
                     a["t_s"].to_list() == b["t_s"].to_list() and a["fine"].to_list() == b["fine"].to_list())
@@ -247,6 +269,8 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
             hits = [sum(any(f[0] == "loop" and f[1] < clips[i][1][1] and clips[i][1][0] < f[2]
                             for f in found[(label, fps, tr, i)]) for i in rows) for tr in (False, True)]
             print(f"| {name} | {label} | {fps:g} | {len(rows)} | {hits[0]}/{len(rows)} | {hits[1]}/{len(rows)} |")
+    for name, n in found_clock.items():
+        print(f"clock region found: {name}: {n} of {sum(c[0] == name for c in clips) * len(STREAMS)} analyses")
     print("| stream | samples/s | decoding | `loop` flags | on a planted replay | precision | other flags on "
           "event-free clips | samples identical | CPU s of this process |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")

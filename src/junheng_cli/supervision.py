@@ -44,7 +44,21 @@ def _parameters(settings: tuple[str, ...]):
 def _echo_flags(flags) -> None:
     for r in flags.iter_rows(named=True):
         click.echo(f"  {r['start_s']:8.1f}–{r['end_s']:8.1f} s  {r['kind']:<13} {r['severity']:<8} "
-                   f"score {r['score']:.2f}")
+                   f"score {r['score']:.2f}" + (f"  {r['detail']}" if r.get("detail") else ""))
+
+
+def _osd_region(ctx, param, value: str | None):
+    """``--osd-region X,Y,W,H``: the camera's clock as shares 0–1 of the frame."""
+    if value is None:
+        return None
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or not all(0 <= v <= 1 for v in parts) or parts[2] <= 0 or parts[3] <= 0:
+        raise click.BadParameter(f"须为 4 个 0–1 之间的数 X,Y,W,H（画面宽高的比例） / must be four numbers 0–1, "
+                                 f"X,Y,W,H as shares of the frame's width and height; got {value!r}")
+    return parts
 
 
 @click.group("video")
@@ -60,18 +74,24 @@ def video() -> None:
               help="write the flags (.csv / .xlsx / .parquet)")
 @click.option("--stats", "stats_out", type=click.Path(dir_okay=False, path_type=Path),
               help="also write the per-frame statistics (.csv / .parquet)")
+@click.option("--osd-region", callback=_osd_region, metavar="X,Y,W,H",
+              help="where the camera burns in its clock, as shares 0–1 of the frame (default: found in the picture)")
 def analyse_cmd(video: Path, fps: float, settings: tuple[str, ...], outfile: Path | None,
-                stats_out: Path | None) -> None:
+                stats_out: Path | None, osd_region: tuple[float, float, float, float] | None) -> None:
     """分析一段录像，列出需要巡查员查看的时段 / flag the stretches of a recording a reviewer should see."""
     from junheng.io import write_table
     from junheng.supervision import detect_flags, frame_statistics, public_statistics
 
     params = _parameters(settings)
     with fraction_bar(f"分析 {video.name}") as progress:
-        stats, info = frame_statistics(video, fps, progress=progress)
+        stats, info = frame_statistics(video, fps, progress=progress, osd_region=osd_region)
     flags = detect_flags(stats, params)
     click.echo(f"{video.name}: {info.duration_s:.1f} s, {info.width}×{info.height}, {info.native_fps:g} fps; "
                f"{stats.height} 帧分析 / frames analysed; {flags.height} 处标记 / flags")
+    click.echo("屏显时钟 / on-screen clock: " + ("未找到（仅用画面规则） / none found (the picture rules only)"
+                                             if info.osd_region is None else
+                                             "x={} y={} w={} h={} px（分析画面中） / px of the analysed frame".format(
+                                                 *info.osd_region)))
     _echo_flags(flags)
     if outfile is not None:
         write_table(flags, outfile)

@@ -88,11 +88,13 @@ from junheng.supervision.thumbs import Thumbnails
 def analyse_video(path: str | Path, fps: float = 1.0, params: FlagParameters | None = None, *,
                   progress: Progress | None = None,
                   on_frame: Callable[[float, np.ndarray], None] | None = None,
-                  frame_width: int | None = None, decoder: str = "auto") -> tuple[pl.DataFrame, VideoInfo]:
+                  frame_width: int | None = None, decoder: str = "auto",
+                  osd_region: tuple[float, float, float, float] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The picture flags of the recording at ``path`` (``FLAG_SCHEMA``) and its :class:`VideoInfo`;
-    ``on_frame``, ``frame_width`` and ``decoder`` as in :func:`frame_statistics` (e.g. a :class:`FaceCounter`)."""
+    ``on_frame``, ``frame_width``, ``decoder`` and ``osd_region`` (the camera's clock given by hand) as in
+    :func:`frame_statistics` (e.g. a :class:`FaceCounter`)."""
     stats, info = frame_statistics(path, fps, progress=progress, on_frame=on_frame, frame_width=frame_width,
-                                   decoder=decoder)
+                                   decoder=decoder, osd_region=osd_region)
     return detect_flags(stats, params), info
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
-from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _runs, check_thresholds
+from junheng.supervision.flags import FLAG_SCHEMA, _interval_flags, _runs, check_thresholds, flag_frame
 from junheng.supervision.frames import media_arg, read_up_to
 from junheng.supervision.procs import PROBE_S, Deadline, decode_limit, timed_out
 
@@ -147,7 +147,7 @@ def audio_flags(levels: pl.DataFrame, params: AudioParameters | None = None) -> 
             bridged[a:b + 1] = True
     excess = np.clip((level - baseline - p.margin_db) / max(p.margin_db, 1e-9), 0, 1)
     out = _interval_flags(t, bridged, kind="sound", min_s=p.min_s, serious_s=np.inf, score=excess, period=period)
-    return pl.DataFrame(out, schema=FLAG_SCHEMA) if out else pl.DataFrame(schema=FLAG_SCHEMA)
+    return flag_frame(out)
 
 
 __all__ = ["AUDIO_KINDS", "AudioParameters", "audio_flags", "audio_levels"]

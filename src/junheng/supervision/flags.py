@@ -9,6 +9,8 @@ minimum time; the thresholds are the fields of :class:`FlagParameters` and are e
                      | early_end | missing
     severity         serious | warning
     score            0–1, how far past its threshold the evidence is (1 = as strong as it gets)
+    detail           what the evidence says, in Chinese and English, where a rule has more to say than
+                     its kind (the camera's clock: the earlier time a replay shows), else empty
 
 A flag is a question for a reviewer, never a verdict: only a reviewer's confirmation of a
 *serious* flag makes a session invalid (the platform's business, not the core's).
@@ -16,19 +18,28 @@ A flag is a question for a reviewer, never a verdict: only a reviewer's confirma
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.supervision.frames import changed_median
+from junheng.supervision.osd import clock_flags, merge_clock_flags
 
 KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "lighting", "occluded", "late_start", "early_end",
          "missing")
 SEVERITIES = ("serious", "warning")
 FLAG_SCHEMA = {"start_s": pl.Float64, "end_s": pl.Float64, "kind": pl.String, "severity": pl.String,
-               "score": pl.Float64}
+               "score": pl.Float64, "detail": pl.String}
+
+
+def flag_frame(rows: list[dict]) -> pl.DataFrame:
+    """The flags ``rows`` (dicts; keys beyond :data:`FLAG_SCHEMA` dropped) as a frame, ``detail``
+    empty where a rule gave none."""
+    if not rows:
+        return _empty()
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA).with_columns(pl.col("detail").fill_null(""))
 
 
 def check_thresholds(params) -> None:
@@ -852,6 +863,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         flags += loops
     else:
         flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
+    if "osd" in stats.columns and stats["osd"].null_count() < stats.height:  # the camera's clock (supervision.osd)
+        osd = np.asarray(stats["osd"].to_list(), dtype=np.uint8)  # every sample's, or none (frames.frame_statistics)
+        # a camera storing a picture every R s shows its clock standing for R s: frozen's sparse thresholds
+        stand = replace(p, frozen_min_s=frozen_min, frozen_serious_s=frozen_serious)
+        flags = merge_clock_flags(flags, clock_flags(t, osd, covered, stand, period, holes))
 
     lag = max(1, int(round(p.moved_persist_s / period)))
     n = stats.height
@@ -887,9 +903,7 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
                                            for a in aligned))]
         flags += aligned
     flags = _screen_moves(flags, max(p.loop_min_s, p.refilm_window_s), p)
-    if not flags:
-        return _empty()
-    return pl.DataFrame(flags, schema=FLAG_SCHEMA).sort("start_s", "kind")
+    return flag_frame(flags).sort("start_s", "kind")
 
 
 def _screen_moves(flags: list[dict], slack: float, p: FlagParameters) -> list[dict]:
@@ -941,7 +955,7 @@ def schedule_flags(recorded: list[tuple[float, float]], scheduled_s: float,
     rows = [{"start_s": a, "end_s": b, "kind": k, "severity": "serious" if b - a >= p.gap_serious_s else "warning",
              "score": float(min(1.0, (b - a) / p.gap_serious_s)) if p.gap_serious_s > 0 else 1.0}
             for a, b, k in holes if b - a > p.gap_tolerance_s]
-    return pl.DataFrame(rows, schema=FLAG_SCHEMA) if rows else _empty()
+    return flag_frame(rows)
 
 
 __all__ = ["FLAG_SCHEMA", "KINDS", "SEVERITIES", "FlagParameters", "detect_flags", "schedule_flags"]

@@ -21,13 +21,14 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from junheng.exceptions import InputError, Issue, ParameterError
+from junheng.supervision.osd import ClockReader
 from junheng.supervision.procs import PROBE_S, Deadline, decode_limit
 
 WORK_WIDTH = 160
@@ -43,7 +44,7 @@ REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width
 # fingerprints, 768 values a sample).  Every column is one or the other (tests/core/supervision).
 PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
                   "echo_ratio")
-INTERNAL_COLUMNS = ("fine", "reg")
+INTERNAL_COLUMNS = ("fine", "reg", "osd")  # osd: the camera's clock region of each sample (supervision.osd)
 # H.264 with key frames further apart than the sample period: each group of pictures decoded only up to
 # its last sample (:meth:`_FFmpegSampler.truncation`); with B-frames only if TRUNCATE_WITH_B_FRAMES — there
 # the replay rules' echo fingerprints lose evidence that full decoding keeps (docs/methods/video-flags.md)
@@ -68,6 +69,7 @@ class VideoInfo:
     width: int
     height: int
     duration_s: float
+    osd_region: tuple[int, int, int, int] | None = None  # the burned-in clock (x, y, w, h px of the sampled frame)
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -669,7 +671,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                      progress: Progress | None = None,
                      on_frame: Callable[[float, np.ndarray], None] | None = None,
                      frame_width: int | None = None, decoder: str = "auto",
-                     echo: bool = True) -> tuple[pl.DataFrame, VideoInfo]:
+                     echo: bool = True,
+                     osd_region: tuple[float, float, float, float] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine,
     echo_lag, echo_ratio``; one row per sampled frame, ``t_s`` seconds from the start of the file)
     and the video's :class:`VideoInfo`.
@@ -684,7 +687,10 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     pass.  ``decoder``: see :func:`sampled_frames`.  With ``echo`` (and the ffmpeg decoder), every
     decoded frame's 16×12 fingerprint is kept for the sample's *echo* (:func:`_echoes`: the closest
     earlier decoded frame, ``echo_lag`` seconds back, and how close, ``echo_ratio``); else both are
-    null.  A file that cannot be opened raises :class:`InputError`."""
+    null.  ``osd``: the pixels of the camera's burned-in clock in each sample
+    (:class:`junheng.supervision.osd.ClockReader`: found in the samples, or ``osd_region`` as shares
+    of the frame), null throughout when no clock was found; ``VideoInfo.osd_region`` says where.
+    A file that cannot be opened raises :class:`InputError`."""
     import cv2
 
     path = Path(path)
@@ -710,12 +716,14 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         registered: list[np.ndarray] = []
         zooms: list[float] = []
         aligner = _Aligner()
+        clock = ClockReader(osd_region)
         frames: list[np.ndarray] = []
         prev = None
         for t, frame in sampler:
             if on_frame is not None:
                 on_frame(t, frame)
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+            clock(t, grey)
             aligned.append(aligner(grey))
             registered.append(aligner.registered(aligned[-1]))
             zooms.append(aligner.zoom)
@@ -736,7 +744,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     finally:
         cv2.setNumThreads(threads)
         close()
-    info = sampler.info(path, width, height)
+    crops, region = clock.crops()
+    info = replace(sampler.info(path, width, height), osd_region=region)
     report(1.0, f"{sampler.last_t:.0f} s")
     cols = {k: np.concatenate([p[k] for p in parts]) for k in ("brightness", "contrast", "diff", "changed")}
     thumbs = np.concatenate([p["thumb"] for p in parts])
@@ -751,7 +760,9 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     every = sampler.echoes() if isinstance(sampler, _FFmpegSampler) else None
     lag, ratio = _echoes(stats["t_s"].to_numpy(), *every) if every is not None else (np.full(stats.height, np.nan),) * 2
     return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),
-                              pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None)), info
+                              pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None),
+                              pl.Series("osd", list(crops) if crops is not None else [None] * stats.height,
+                                        dtype=pl.List(pl.UInt8))), info
 
 
 def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.ndarray:

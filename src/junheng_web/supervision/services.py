@@ -313,7 +313,9 @@ def analyse_recording(rec: Recording, *, fps: float = 1.0, params=None, people_p
         rec.duration_s, rec.status = info.duration_s, Recording.Status.ANALYSED
         rows = flags.to_dicts() + people + sound
         rec.analysis = {"fps": fps, "parameters": params.as_dict(), "native_fps": info.native_fps,
-                        "frames": info.frames, "width": info.width, "height": info.height, **people_info,
+                        "frames": info.frames, "width": info.width, "height": info.height,
+                        # the camera's burned-in clock (x, y, w, h px of the sampled frame), None when none was seen
+                        "osd_region": list(info.osd_region) if info.osd_region else None, **people_info,
                         **sound_info, "thumbs": _store_thumbs(rec, keeper, rows)}
         rec.save(update_fields=["duration_s", "status", "analysis"])
         picture = _replace_open(session, rec, rows)

@@ -451,3 +451,19 @@ def test_a_declared_time_the_session_cannot_have_is_flagged_for_review(world, cl
     bare, _ = services.store_recording(session, tagged("bare.mkv", None))
     assert bare.started_at == start
     assert not Flag.objects.filter(recording__in=[fine, bare], kind="clock").exists()
+
+
+def test_a_replay_found_by_the_cameras_clock_shows_the_earlier_time(client, world, video, tmp_path, eager_jobs):
+    """A motionless room with the camera's clock burned in, its 22–36 s replaying the frames of 12 s
+    earlier with their old clock (the fixture): the analysis records where the clock is, the `loop`
+    flag keeps the clock's detail, and the flag page shows it."""
+    clip = video.make_clip(tmp_path / "TA01-osd.avi", 44, [("loop", 22, 36, 12.0)], seed=6, motion="none", osd=True)
+    _upload(client, world, clip)
+    rec = Recording.objects.get()
+    assert rec.analysis["osd_region"] is not None and len(rec.analysis["osd_region"]) == 4
+    loop = Flag.objects.get(kind="loop")
+    assert abs(loop.start_s - 22) <= 1 and abs(loop.end_s - 36) <= 1 and loop.severity == "warning"
+    assert "屏显时钟重复" in loop.detail and "12.0 s earlier" in loop.detail
+    client.force_login(world.users["rita"])
+    page = client.get(reverse("flag_detail", kwargs={"flag": loop.pk})).content.decode()
+    assert 'id="flag-detail"' in page and "屏显时钟重复" in page and "早 12.0 秒" in page

@@ -1,0 +1,370 @@
+"""The camera's burned-in clock (OSD, on-screen display) as replay evidence.
+
+Exam-room cameras burn the date and time (``2022-06-18 09:31:07``, often with the room's name)
+into every frame.  Footage played again shows the clock of when it was filmed: its clock image
+repeats one seen earlier in the recording while the container's time stamps run on; a picture
+fed from a still (or a stuck feed) shows a clock that stands.  High-contrast text survives
+re-encoding where a room's sensor noise does not (a re-encoded copy of a motionless room is new
+noise, so the fingerprints of :mod:`junheng.supervision.flags` have nothing to match), so the
+clock still shows the repeat.  No OCR: images of the clock region are compared with each other.
+
+* :func:`find_clock` — the clock's region, found from the sampled frames alone: the compact area
+  whose pixels change at (nearly) every second of container time while the picture a whole
+  10 s later matches again (the seconds' units digit: a fan or a swaying pupil changes as often,
+  but does not come back after exactly ten seconds), widened to the left over ``HH:MM:``;
+* :class:`ClockReader` — the per-sample hook of ``frames.frame_statistics``: keeps the first
+  samples until the region is found (or given), then only the region's pixels of each sample;
+* :func:`clock_flags` — the evidence: a stretch whose clock images match those of samples more
+  than ``MIN_LAG_S`` earlier (``loop``), a stretch whose clock stands while the time stamps
+  run (``frozen``); the margin is calibrated on the recording itself (its own second-to-second
+  changes).
+
+The method, its thresholds and its evaluation: docs/methods/video-flags.md, "The camera's clock".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STAND_S = 2.0  # a clock stands when its image is that of STAND_S seconds before
+MIN_LAG_S = 2.5  # a clock image seen again at least this much later repeats (two samples of one second lie < 1 s apart)
+PROBE_SAMPLES = 120  # the region is searched in the first this many samples (60–120 s at 2–1 samples/s)
+PROBE_MIN_S = 24.0  # … which must span at least this (two turns of the seconds' units digit and more)
+STRONG = 40.0  # a pixel "changed" between two samples: its grey level moved by more than this (text is high-contrast)
+CHANGE_RATE = 0.15  # … in at least this share of the 1-s steps: a candidate pixel of the seconds' digit
+BACK_RATIO = 0.9  # … and 10 s apart in at most this × as many (the digit is back; a fan next to it is not)
+TICK_SHARE = 0.65  # the candidate area changed in at least this share of the 1-s steps (the clock ticks; pairs 0.7 s
+#   apart where B-frames are skipped can show one second twice) …
+OTHER_SHARE = 0.7  # … and 2–9 s apart in at least this share (another digit) …
+TEN_SHARE = 0.7  # … but matched 10 s apart in at least this share (the same units digit again)
+MAX_AREAS = 24  # … of at most this many candidate areas (the most changing)
+WINDOW_S = 10.0  # … in some stretch of this many seconds (of first samples of its pairs)
+CHARS = 8.5  # the region: this many character pitches left of the seconds' right edge (HH:MM:SS)
+MARGIN = 0.35  # a clock image repeats when it differs from an earlier one by at most this × a tick's difference
+TICK_QUANTILE = 10  # … a tick's difference: this percentile of the recording's 1-s differences (its smallest ticks)
+MIN_TICK = 60.0  # a clock whose smallest ticks differ by less (grey levels, the peak difference) is not resolved
+PEAK = 3  # the difference of two clock images: the mean of their this many largest absolute pixel differences
+MAX_REPEAT = 0.5  # a "clock" whose images repeat in more than this share of the samples is none (a periodic motion)
+CANDIDATES = 4  # the earlier samples closest in a random projection, compared in full
+PROJECT = 48  # dimensions of that projection
+
+
+def _pairs(t: np.ndarray, lag: float, tol: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), j after i, whose time stamps lie ``lag`` ± ``tol`` seconds apart (the
+    sample nearest t_i + lag).  The tolerance is wide: with B-frames skipped, samples 1 s apart on
+    the grid lie 0.8 and 1.2 s apart in turn (a kept sample may be two frames late)."""
+    if len(t) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    j = np.clip(np.searchsorted(t, t + lag), 1, len(t) - 1)
+    j = np.where(np.abs(t[j - 1] - t - lag) < np.abs(t[j] - t - lag), j - 1, j)
+    ok = (np.abs(t[j] - t - lag) <= tol) & (j > np.arange(len(t)))
+    return np.flatnonzero(ok), j[ok]
+
+
+def _ticks_like_a_clock(pixels: np.ndarray, t: np.ndarray) -> bool:
+    """Whether the area ``pixels`` (K samples × its pixels) behaves like the seconds' units digit in
+    some stretch of ``WINDOW_S`` seconds: for the samples of the stretch, the area changed (a pixel
+    past ``STRONG``) against the sample 1 s later in ≥ ``TICK_SHARE`` of them and against the samples
+    2, 3, … 9 s later in ≥ ``OTHER_SHARE`` each, and is back 10 s later in ≥ ``TEN_SHARE``.  In a
+    stretch, not over the whole probe: footage played again inside the probe makes the clock jump,
+    and the pairs across a jump do not keep the digit's ten-second rhythm."""
+    k = len(t)
+    need = np.zeros((10, k), np.float32)  # per lag 1–10 s: 1 where the pair behaves as a clock's, 0 where not
+    have = np.zeros((10, k), np.float32)  # … 1 where there is a pair
+    for lag in range(1, 11):
+        i, j = _pairs(t, float(lag))
+        changed = (np.abs(pixels[j] - pixels[i]) > STRONG).any(axis=1)
+        need[lag - 1, i] = ~changed if lag == 10 else changed
+        have[lag - 1, i] = 1
+    shares = np.array([TICK_SHARE] + [OTHER_SHARE] * 8 + [TEN_SHARE], np.float32)[:, None]
+    cn = np.concatenate([np.zeros((10, 1), np.float32), np.cumsum(need, axis=1)], axis=1)
+    ch = np.concatenate([np.zeros((10, 1), np.float32), np.cumsum(have, axis=1)], axis=1)
+    a = np.arange(k)
+    b = np.searchsorted(t, t + WINDOW_S)  # the samples of the stretch from each sample on
+    ok = b - a >= 4
+    got, had = cn[:, b] - cn[:, a], ch[:, b] - ch[:, a]
+    good = (had >= 2) & (got >= shares * np.maximum(had, 1))
+    return bool((ok & good.all(axis=0)).any())
+
+
+def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The clock's region ``(x, y, w, h)`` in the pixels of ``frames`` (K × H × W grey, sampled at
+    times ``t`` s), or None when no clock is seen.
+
+    1. pixels whose grey level moves by more than ``STRONG`` in at least ``CHANGE_RATE`` of the
+       pairs of samples 1 s apart (a seconds' digit's strokes; a still room's noise and a passing
+       pupil do not) and, in pairs 10 s apart, in at most ``BACK_RATIO`` times as many (the
+       digit is back; a fan next to the clock is not), grown by a pixel and cut into connected areas;
+    2. an area is the seconds' units digit when, over its pixels, the picture changes in at
+       least ``TICK_SHARE`` of the 1-s pairs, in ``OTHER_SHARE`` of the pairs 2–9 s apart each, and
+       is back (no pixel past ``STRONG``) in ``TEN_SHARE`` of the pairs 10 s apart, for the pairs
+       starting in some stretch of ``WINDOW_S`` (:func:`_ticks_like_a_clock`) — the units digit
+       comes back every ten seconds; a fan, a swinging lamp or a swaying pupil changes as often but
+       does not;
+    3. the region: that digit's rows (± 1 px) and ``CHARS`` character pitches to the left of its
+       right edge (the pitch from the digit's width and height), so it holds ``HH:MM:SS``; of
+       several such areas the one changing most."""
+    k, h, w = frames.shape
+    if k < 8 or t[-1] - t[0] < PROBE_MIN_S:
+        return None
+    import cv2
+
+    f = frames.astype(np.int16)
+
+    def rate(lag: float) -> tuple[np.ndarray, int]:  # per pixel: the share of pairs lag s apart it changed in
+        i, j = _pairs(t, lag)
+        count = np.zeros((h, w), np.float32)
+        for a in range(0, len(i), 32):  # in parts: K × H × W booleans of a long probe at once are needless
+            count += (np.abs(f[j[a:a + 32]] - f[i[a:a + 32]]) > STRONG).sum(axis=0)
+        return count / max(len(i), 1), len(i)
+
+    tick, n1 = rate(1.0)
+    back, n10 = rate(10.0)
+    if n1 < 8 or n10 < 6:
+        return None
+    # a digit's pixel changes from second to second and is back ten seconds later; a fan's is not back
+    cand = ((tick >= CHANGE_RATE) & (back <= BACK_RATIO * tick)).astype(np.uint8)
+    if not cand.any():
+        return None
+    n, labels, boxes, _ = cv2.connectedComponentsWithStats(cv2.dilate(cand, np.ones((3, 3), np.uint8)), connectivity=8)
+    found = []
+    weight = np.bincount(labels.ravel(), weights=tick.ravel(), minlength=n)
+    for c in (np.argsort(weight[1:])[::-1][:MAX_AREAS] + 1).tolist():  # a busy room: its most changing areas
+        x, y, bw, bh, _area = (int(v) for v in boxes[c])
+        if bh < 3 or bh > h / 4 or bw > w / 4 or bw > 2 * bh:
+            continue
+        pixels = f[:, labels == c]  # K × the area's pixels (the digit's strokes and their neighbours)
+        if _ticks_like_a_clock(pixels, t):
+            found.append((float(weight[c]), x, y, bw, bh))
+    if not found:
+        return None
+    _, x, y, bw, bh = max(found)
+    pitch = max(bw - 1.0, 0.55 * (bh - 2))  # the area was grown by a pixel on every side
+    right = min(w, x + bw)
+    left = max(0, int(round(right - CHARS * pitch)))
+    return left, y, right - left, bh
+
+
+class ClockReader:
+    """The per-sample hook of ``frames.frame_statistics``: ``reader(t, grey)`` for every sampled
+    frame (grey, the same size throughout a recording).  The first ``PROBE_SAMPLES`` frames are
+    kept until :func:`find_clock` has looked at them (or ``region`` is given: ``(x, y, w, h)`` as
+    shares 0–1 of the frame's width and height, for a camera whose clock the search misses); after
+    that only the region's pixels of each sample.  :meth:`crops` returns the region's pixels of
+    every sample (N × P, uint8) and the region in pixels, or ``(None, None)`` when no clock was
+    found."""
+
+    def __init__(self, region: tuple[float, float, float, float] | None = None) -> None:
+        self.given = region
+        self.region: tuple[int, int, int, int] | None = None
+        self.searched = False
+        self.times: list[float] = []
+        self.frames: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+
+    def _cut(self, grey: np.ndarray) -> np.ndarray:
+        x, y, w, h = self.region
+        return np.ascontiguousarray(grey[y:y + h, x:x + w]).reshape(-1)
+
+    def _search(self) -> None:
+        self.searched = True
+        if self.given is not None:
+            hh, ww = self.frames[0].shape
+            fx, fy, fw, fh = self.given
+            x, y = int(round(fx * ww)), int(round(fy * hh))
+            w, h = max(1, int(round(fw * ww))), max(1, int(round(fh * hh)))
+            self.region = (min(x, ww - 1), min(y, hh - 1), min(w, ww - x), min(h, hh - y))
+        else:
+            self.region = find_clock(np.stack(self.frames), np.asarray(self.times))
+        if self.region is not None:
+            self.rows = [self._cut(g) for g in self.frames]
+        self.frames = []
+
+    def __call__(self, t: float, grey: np.ndarray) -> None:
+        if self.searched:
+            if self.region is not None:
+                self.rows.append(self._cut(grey))
+            return
+        self.times.append(t)
+        self.frames.append(grey.copy())
+        if len(self.frames) >= PROBE_SAMPLES:
+            self._search()
+
+    def crops(self) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
+        if not self.searched and self.frames:
+            self._search()
+        if self.region is None or not self.rows:
+            return None, None
+        return np.stack(self.rows), self.region
+
+
+def _peak(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row by row, the mean of the ``PEAK`` largest absolute differences of ``a`` and ``b``
+    (a changed digit moves a few pixels a lot; re-encoding moves many a little)."""
+    d = np.abs(a.astype(np.float32) - b.astype(np.float32))
+    k = min(PEAK, d.shape[1])
+    return np.partition(d, d.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+
+
+def _closest_earlier(x: np.ndarray, t: np.ndarray, min_lag: float, max_lag: float) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of ``x``, the earlier row (``min_lag`` ≤ Δt ≤ ``max_lag``) whose image differs
+    least (:func:`_peak`), and that difference (inf when there is none): the ``CANDIDATES`` closest
+    in a fixed random projection (``PROJECT`` dimensions; one matrix product per 512 rows) compared
+    in full."""
+    n, p = x.shape
+    best = np.full(n, -1, np.int64)
+    diff = np.full(n, np.inf, np.float32)
+    if n < 2:
+        return best, diff
+    proj = np.random.default_rng(16).normal(size=(p, PROJECT)).astype(np.float32) / np.sqrt(PROJECT)
+    xf = x.astype(np.float32)
+    y = (xf - xf.mean(axis=0)) @ proj
+    sq = (y * y).sum(axis=1)
+    for a in range(0, n, 512):
+        rows = np.arange(a, min(n, a + 512))
+        d2 = sq[rows, None] + sq[None, :] - 2 * (y[rows] @ y.T)
+        lag = t[rows, None] - t[None, :]
+        d2[(lag < min_lag - 1e-6) | (lag > max_lag + 1e-6)] = np.inf
+        k = min(CANDIDATES, n)
+        near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        ok = np.isfinite(np.take_along_axis(d2, near, axis=1))
+        for c in range(k):
+            r, j = rows[ok[:, c]], near[ok[:, c], c]
+            if not len(r):
+                continue
+            d = _peak(x[r], x[j])
+            better = d < diff[r]
+            diff[r[better]], best[r[better]] = d[better], j[better]
+    return best, diff
+
+
+def clock_ticks(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each sample's difference (:func:`_peak`) from the sample 1 s before it (nan without one) and
+    the recording's *tick*: the ``TICK_QUANTILE`` th percentile of those differences larger than a
+    quarter of their median — how far apart the images of two consecutive seconds lie at the least
+    (the smallest digit changes); a clock that stands or slips for less than half the recording does
+    not move it."""
+    step = np.full(len(t), np.nan, np.float32)
+    i, j = _pairs(t, 1.0)
+    if len(i):
+        step[j] = _peak(x[j], x[i])
+    ok = step[np.isfinite(step)]
+    if len(ok) < 8:
+        return step, float("nan")
+    ticks = ok[ok > 0.25 * np.median(ok)]  # a clock standing (or two samples of one second) is no tick
+    return step, float(np.percentile(ticks, TICK_QUANTILE))
+
+
+def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: float,
+                breaks: np.ndarray | None = None) -> list[dict]:
+    """The clock's evidence from its images ``x`` (N × P, :class:`ClockReader`) at times ``t``:
+
+    * a sample *repeats* when its clock image differs from that of a sample ``MIN_LAG_S`` to
+      ``loop_max_lag_s`` earlier by at most ``MARGIN`` × the recording's tick (:func:`clock_ticks`)
+      — far closer than two different seconds ever are; its clock image itself still moves (it
+      differs from the sample ``STAND_S`` before it by more than that: a clock that stands is the next
+      rule's).  A run of repeating samples (a single sample missed between two at one lag, ± 1.5 s,
+      is bridged; the lag may change within a run — a copy of a stretch that itself held a copy
+      shows the older clock) of at least ``loop_min_s`` is a ``loop`` — footage played again, or the
+      camera's clock set back — serious from ``loop_serious_s``;
+    * a sample's clock *stands* when it differs from the sample ``STAND_S`` (2 s) before by at most
+      that margin (1 s apart an honest clock can show one second twice when a sample is delayed by a
+      skipped frame or two);
+      a run of at least ``frozen_min_s`` is a ``frozen`` flag (the time stamps run, the clock does
+      not: a still picture fed in, or a stuck feed), serious from ``frozen_serious_s``.
+
+    A recording whose tick is below ``MIN_TICK`` (the clock's seconds cannot be told apart), or whose
+    samples repeat in more than ``MAX_REPEAT`` of the recording (no clock does: the search took a
+    periodic motion for one), gives none.  Covered samples take no part; no run bridges a hole in the time stamps (``breaks``, True
+    at the sample after one, as ``flags._holes``).  Each flag's ``detail`` names the times; a loop's names the
+    earlier time whose clock it shows."""
+    n = len(t)
+    if n < 8:
+        return []
+    step, tick = clock_ticks(x, t)
+    if not np.isfinite(tick) or tick < MIN_TICK:
+        return []
+    limit = MARGIN * tick
+    # the clock stands: its image 2 s before within the margin (1 s apart, a sample delayed by a skipped
+    # frame or two and its neighbour not can show one second twice on an honest clock)
+    i2, j2 = _pairs(t, STAND_S)
+    held = np.full(n, np.nan, np.float32)
+    held[j2] = _peak(x[j2], x[i2])
+    stands = ~covered & np.isfinite(held) & (held <= limit)
+    stands[j2] &= ~covered[i2]
+    best, diff = _closest_earlier(x, t, MIN_LAG_S, p.loop_max_lag_s)
+    repeat = ~covered & ~stands & (best >= 0) & (diff <= limit)
+    repeat &= ~covered[np.maximum(best, 0)]
+    if repeat.mean() > MAX_REPEAT:  # no clock repeats most of the time: what was taken for one is not
+        return []
+    lag = np.where(best >= 0, t - t[np.maximum(best, 0)], np.nan)
+    out: list[dict] = []
+    keep = repeat.copy()  # a single sample missed between two that repeat at one lag counts with them
+    keep[1:-1] |= ~covered[1:-1] & repeat[:-2] & repeat[2:] & (np.abs(lag[:-2] - lag[2:]) <= 1.5 + period)
+    for a, b in _runs_of(keep, breaks):
+        # the lag may change within a run: a copy of a stretch that itself held a copy shows the older clock
+        _add_loop(out, t, lag, repeat, diff, limit, a, b, p, period)
+    for a, b in _runs_of(stands, breaks):
+        s0, s1 = float(t[a] - STAND_S), float(t[b] + period)  # standing since the sample STAND_S before
+        if s1 - s0 + 1e-9 < p.frozen_min_s:
+            continue
+        out.append({"start_s": max(0.0, s0), "end_s": s1, "kind": "frozen",
+                    "severity": "serious" if s1 - s0 + 1e-9 >= p.frozen_serious_s else "warning",
+                    "score": float(np.clip(1 - np.nanmean(held[a:b + 1]) / max(limit, 1e-9), 0, 1)),
+                    "detail": f"屏显时钟停走：录像 {_hms(s0)}–{_hms(s1)} 画面上的时钟不走而录像时间在走（静止画面或卡住的信号）"
+                              f" / the on-screen clock stands from {_hms(s0)} to {_hms(s1)} (recording time) while "
+                              f"the recording's time stamps run (a still picture fed in, or a stuck feed)"})
+    return out
+
+
+def _runs_of(mask: np.ndarray, breaks: np.ndarray | None) -> list[tuple[int, int]]:
+    """(first, last) of each run of True in ``mask``, cut before every True of ``breaks``."""
+    cut = np.zeros(len(mask), bool) if breaks is None else np.asarray(breaks, bool)
+    starts = np.flatnonzero(mask & (~np.r_[False, mask[:-1]] | cut))
+    ends = np.flatnonzero(mask & (~np.r_[mask[1:], False] | np.r_[cut[1:], False]))
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def merge_clock_flags(flags: list[dict], clock: list[dict]) -> list[dict]:
+    """``flags`` (the picture rules') with the clock's (:func:`clock_flags`): a clock ``loop`` names
+    the earlier time it shows, so it replaces the other replay rules' ``loop`` flags it overlaps; a
+    clock ``frozen`` flag is added where the picture rule found no ``frozen`` (a still picture fed
+    with fresh noise, a stuck overlay) and dropped where it did."""
+    def overlaps(f: dict, g: dict) -> bool:
+        return f["start_s"] < g["end_s"] and g["start_s"] < f["end_s"]
+
+    loops = [c for c in clock if c["kind"] == "loop"]
+    kept = [f for f in flags if f["kind"] != "loop" or not any(overlaps(f, c) for c in loops)]
+    stands = [c for c in clock if c["kind"] == "frozen"
+              and not any(f["kind"] == "frozen" and overlaps(f, c) for f in flags)]
+    return kept + loops + stands
+
+
+def _hms(s: float) -> str:
+    s = max(0.0, s)
+    return f"{int(s // 3600):d}:{int(s % 3600 // 60):02d}:{s % 60:04.1f}"
+
+
+def _add_loop(out: list[dict], t, lag, repeat, diff, limit, a: int, b: int, p, period: float) -> None:
+    r = np.flatnonzero(repeat[a:b + 1]) + a
+    if not len(r):
+        return
+    a, b = int(r[0]), int(r[-1])  # the ends: samples that repeat by themselves
+    start, end = float(t[a]), float(t[b] + period)
+    if end - start + 1e-9 < p.loop_min_s:
+        return
+    lags = lag[r]
+    med = float(np.median(lags))
+    lo, hi = float(lags.min()), float(lags.max())
+    parts_zh, parts_en = ("", "") if hi - lo <= 1.5 else (f"，各段早 {lo:.1f}–{hi:.1f} 秒不等", f"; {lo:.1f}–{hi:.1f} s in parts")
+    out.append({"start_s": start, "end_s": end, "kind": "loop",
+                "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
+                "score": float(np.clip(1 - np.mean(diff[r]) / max(limit, 1e-9), 0, 1)),
+                "detail": f"屏显时钟重复：录像 {_hms(start)}–{_hms(end)} 画面上的时钟与录像 {_hms(start - med)}–"
+                          f"{_hms(end - med)} 的相同（早 {med:.1f} 秒{parts_zh}）：重放的画面，或摄像机时钟被调回"
+                          f" / the on-screen clock repeats: {_hms(start)}–{_hms(end)} (recording time) shows the clock "
+                          f"of {_hms(start - med)}–{_hms(end - med)} ({med:.1f} s earlier{parts_en}): footage played again, or "
+                          f"the camera's clock set back"})
+
+
+__all__ = ["ClockReader", "clock_flags", "clock_ticks", "find_clock", "merge_clock_flags"]

@@ -1,0 +1,138 @@
+"""The camera's burned-in clock as replay evidence (``junheng.supervision.osd``).
+
+Oracles: the clock is drawn by the fixture (tests/fixtures/video.py ``draw_clock``: where it is and
+which second it shows is known), the replays are the fixture's copies of earlier frames *with*
+their old clock; H.264 at CRF 23 is the case the picture rules miss (docs/methods/video-flags.md:
+0 of 20 motionless-room replays off the sample grid)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from junheng.supervision import FlagParameters, detect_flags, frame_statistics
+from junheng.supervision.osd import ClockReader, clock_flags, find_clock
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+SHORT = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=600,
+                       moved_persist_s=1, loop_min_s=3, loop_min_lag_s=2, loop_serious_s=10, baseline_s=10)
+HH_LEFT, SS_RIGHT = 2 + 4 * 11, 2 + 4 * 18 + 3  # the fixture's clock: "2022-06-18 HH:MM:SS" from x = 2, pitch 4
+
+
+def _h264(src, out, gop: int = 20, bframes: int = 2):
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c:v", "libx264", "-preset", "veryfast", "-crf",
+                    "23", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
+                    "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
+def _clock_images(video, seconds: list[int], noise: float = 8.0, seed: int = 1) -> np.ndarray:
+    """The fixture's clock (a band of 9 × 80 px) showing each of ``seconds``, with a re-encoding's
+    error (uniform ± ``noise`` grey levels) on every pixel."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in seconds:
+        img = np.full((9, 80), 120, np.uint8)
+        video.draw_clock(img, s)
+        out.append(np.clip(img + rng.uniform(-noise, noise, img.shape), 0, 255).astype(np.uint8).reshape(-1))
+    return np.stack(out)
+
+
+def test_a_repeated_and_a_standing_clock_are_flagged_with_the_earlier_time(video):
+    """Hand-made clock images at 1 sample/s: 09:59:50 on, the hour rolling over at 10 s; at 30–41 s
+    the clock of 15 s earlier (a replay), at 45–56 s the same second throughout (a clock standing
+    while the time stamps run).  One ``loop`` [30, 42) naming 15 s earlier, one ``frozen`` [45, 57) (from the last
+    sample whose clock was right)."""
+    start = 9 * 3600 + 59 * 60 + 50
+    shown = [start + k for k in range(70)]
+    shown[30:42] = [start + k - 15 for k in range(30, 42)]
+    shown[45:57] = [start + 45] * 12
+    x = _clock_images(video, shown)
+    t = np.arange(70, dtype=float)
+    got = sorted(clock_flags(t, x, np.zeros(70, bool), SHORT, 1.0), key=lambda f: f["start_s"])
+    assert [(f["kind"], f["start_s"], f["end_s"]) for f in got] == [("loop", 30.0, 42.0), ("frozen", 45.0, 57.0)]
+    assert "15.0 s earlier" in got[0]["detail"] and "0:00:15.0–0:00:27.0" in got[0]["detail"]
+    assert got[0]["severity"] == "serious" and got[1]["severity"] == "serious"  # 12 s ≥ 10 s
+    # the honest clock alone (the hour and the minutes rolling over, the seconds' digits coming back
+    # every 10 and 60 s): nothing
+    honest = _clock_images(video, [start + k for k in range(130)])
+    assert clock_flags(np.arange(130, dtype=float), honest, np.zeros(130, bool), SHORT, 1.0) == []
+
+
+def test_a_clock_whose_seconds_cannot_be_told_apart_gives_no_evidence(video):
+    """A region with no legible clock (the digits blurred into the band): its ticks are below
+    ``MIN_TICK``, and a repeat of its images says nothing."""
+    x = _clock_images(video, [0] * 40, noise=20)
+    assert clock_flags(np.arange(40, dtype=float), x, np.zeros(40, bool), SHORT, 1.0) == []
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("motion", ["square", "fan"])
+def test_the_clock_region_is_found_and_holds_hh_mm_ss(video, tmp_path, motion):
+    """With the clock burned in, the region found covers ``HH:MM:SS`` (and no more rows than the
+    band); a fan turning next to it (top right, crossing the band's end) does not take its place;
+    without the clock nothing is found and the ``osd`` column is null."""
+    clip = video.make_clip(tmp_path / "osd.avi", 40, [], seed=11, motion=motion, osd=True)
+    stats, info = frame_statistics(clip, 2.0)
+    x, y, w, h = info.osd_region
+    assert x <= HH_LEFT and x + w >= SS_RIGHT and x + w <= 80 and 0 <= y <= 2 and 7 <= y + h <= 9
+    assert stats["osd"].null_count() == 0 and len(stats["osd"][0]) == w * h
+    plain = video.make_clip(tmp_path / "plain.avi", 40, [], seed=11, motion=motion)
+    stats, info = frame_statistics(plain, 2.0)
+    assert info.osd_region is None and stats["osd"].null_count() == stats.height
+
+
+@needs_ffmpeg
+def test_a_motionless_room_replayed_in_h264_is_found_by_its_clock(video, tmp_path, monkeypatch):
+    """The evaluation's lost case: a motionless room replayed at a lag off the sample grid (12.7 s),
+    H.264 CRF 23 with a key frame every 2 s and 2 B-frames, 2 samples/s.  The clock finds it —
+    one serious ``loop`` over the replay (± one sample), naming 12.7 s earlier (± a sample) — and
+    without the clock's rule the picture rules find nothing (the finding of the methods page)."""
+    from junheng.supervision import flags as flag_rules
+
+    clip = _h264(video.make_clip(tmp_path / "r.avi", 44, [("loop", 22, 34, 12.7)], seed=5, motion="none", osd=True),
+                 tmp_path / "r.mp4")
+    stats, _ = frame_statistics(clip, 2.0)
+    flags = detect_flags(stats, SHORT)
+    loops = flags.filter(flags["kind"] == "loop").to_dicts()
+    assert len(loops) == 1 and flags.height == 1, flags
+    assert abs(loops[0]["start_s"] - 22) <= 0.5 and abs(loops[0]["end_s"] - 34) <= 0.5
+    assert loops[0]["severity"] == "serious"
+    lag = float(loops[0]["detail"].split("(")[-1].split(" s earlier")[0])
+    assert abs(lag - 12.7) <= 0.5
+    monkeypatch.setattr(flag_rules, "clock_flags", lambda *a, **k: [])
+    assert detect_flags(stats, SHORT).height == 0
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("motion", ["none", "low", "square", "pendulum"])
+def test_honest_h264_rooms_with_a_clock_raise_nothing(video, tmp_path, motion):
+    """A live room with the clock burned in, H.264 CRF 23: the clock is found and raises nothing
+    (its images 2.5 s – 40 s apart never match)."""
+    clip = _h264(video.make_clip(tmp_path / "h.avi", 44, [], seed=8, motion=motion, osd=True), tmp_path / "h.mp4")
+    stats, info = frame_statistics(clip, 2.0)
+    assert info.osd_region is not None
+    params = dataclasses.replace(SHORT, still_min_s=3) if motion == "square" else SHORT
+    assert detect_flags(stats, params).height == 0
+
+
+def test_a_given_region_is_cut_without_a_search():
+    """``ClockReader(region)`` (shares of the frame) keeps exactly those pixels of every sample,
+    whatever the picture shows; without a region and without a clock it keeps nothing."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (40, 100), dtype=np.uint8) for _ in range(12)]
+    reader = ClockReader((0.5, 0.25, 0.3, 0.5))
+    for k, f in enumerate(frames):
+        reader(float(k), f)
+    crops, region = reader.crops()
+    assert region == (50, 10, 30, 20)
+    assert np.array_equal(crops, np.stack([f[10:30, 50:80].reshape(-1) for f in frames]))
+    assert find_clock(np.stack(frames), np.arange(12.0)) is None  # too short to see a clock tick 10 s apart
+    plain = ClockReader()
+    for k, f in enumerate(frames):
+        plain(float(k), f)
+    assert plain.crops() == (None, None)
