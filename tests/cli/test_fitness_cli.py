@@ -59,6 +59,20 @@ def test_it_exports_and_summarises(tmp_path):
     assert pl.read_csv(tmp_path / "s.csv").height == 6
 
 
+def test_summary_of_the_scored_file_equals_the_summary_of_its_source(tmp_path):
+    """`fitness score`'s output of a template file holds 年级编号, not the grade: `fitness summary
+    scored.parquet` (the guide's example) stopped with "no column ['grade']"."""
+    src = tmp_path / "in.csv"
+    write_table(national_upload(fitness_results(_roster(), 7), mask=False), src)
+    scored = tmp_path / "scored.parquet"
+    assert CliRunner().invoke(cli, ["fitness", "score", str(src), "-o", str(scored)]).exit_code == 0
+    for f, out in ((scored, "a.csv"), (src, "b.csv")):
+        r = CliRunner().invoke(cli, ["fitness", "summary", str(f), "-o", str(tmp_path / out)])
+        assert r.exit_code == 0, r.output
+    a, b = pl.read_csv(tmp_path / "a.csv"), pl.read_csv(tmp_path / "b.csv")
+    assert a.height == 6 and a.equals(b)
+
+
 def test_summary_refuses_a_negative_weight_by_record_number(tmp_path):
     """It printed the group's rates blank (NaN), with no message."""
     src = tmp_path / "in.csv"

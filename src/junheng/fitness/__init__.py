@@ -39,6 +39,7 @@ from junheng.fitness.items import (
 from junheng.fitness.scoring import SCORE_COLUMNS, score_batch, score_fitness
 from junheng.fitness.standard import load_standard
 from junheng.fitness.template_io import (
+    GRADE_OF_CODE,
     HEADER_OF,
     FitnessUpload,
     census_limits,
@@ -49,6 +50,7 @@ from junheng.fitness.template_io import (
 )
 
 __all__ = [
+    "GRADE_OF_CODE",
     "HEADER_OF",
     "check_upload",
     "read_raw",
