@@ -96,7 +96,8 @@ MATRIX = [
     Entry("map_upload", lambda w: {}, action="map.upload", bound=False, owner="alice"),
     Entry("job_detail", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
     Entry("job_status", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
-    Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="job.view", school_bound=True),
+    # the uploaded file itself, every pupil unmasked: only roles that may unmask (all of them have job.view)
+    Entry("job_annotated", lambda w: {"pk": w.jobs["A"].pk}, action="sitelist.unmask", school_bound=True),
     Entry("search", lambda w: {}, bound=False, data=lambda w: {"q": "甲"}),
     Entry("audit_log", lambda w: {}, action="audit.view", bound=False, owner="alice"),
     Entry("report_county", lambda w: {"code": "410102", "fmt": "pdf"}),

@@ -10,9 +10,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, render
 
 from junheng_web.accounts.audit import audit
-from junheng_web.accounts.scoping import require, restrict
+from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import reap, settle
+from junheng_web.tables import UNMASK_ACTION
 
 
 def _job(request: HttpRequest, pk: int) -> Job:
@@ -35,7 +36,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         audit(request, "view", f"upload errors, job {job.pk}", rows=len(job.issues),
               region_code=job.county.code if job.county else "")
     children = job.children.order_by("id") if not job.parent_id else None
-    return render(request, "jobs/detail.html", {"job": job, "children": children})
+    return render(request, "jobs/detail.html", {"job": job, "children": children,
+                                                "can_unmask": can(request.user, UNMASK_ACTION)})
 
 
 @login_required
@@ -49,13 +51,18 @@ def job_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 def job_annotated(request: HttpRequest, pk: int) -> FileResponse:
-    """The uploaded file with an 错误 column: every issue next to its row (personal data: audited)."""
+    """The uploaded file with an 错误 column: every issue next to its row — every pupil's name and
+    学籍号 as uploaded, unmasked: only to roles that may see pupils unmasked (``UNMASK_ACTION``, the
+    roles that upload and check pupils in; a city user or a province analyst reaches the job's page,
+    not the file).  Audited as an unmasked download."""
+    require(request.user, UNMASK_ACTION)  # the role first (403), then the job in scope (404), as everywhere
     job = _job(request, pk)
     path = Path(job.annotated) if job.annotated else None
     roots = {Path(settings.MEDIA_ROOT).resolve(), Path(settings.JUNHENG_HOME).resolve()}
     if path is None or not path.is_file() or not roots & set(path.resolve().parents):
         raise Http404
-    audit(request, "download", f"annotated upload, job {job.pk}", region_code=job.county.code if job.county else "")
+    audit(request, "download-unmasked", f"annotated upload, job {job.pk}",
+          region_code=job.county.code if job.county else "")
     stored = Path(job.params.get("path", "")).name
     name = path.name.replace(Path(stored).stem, Path(job.params.get("name", stored)).stem) if stored else path.name
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)

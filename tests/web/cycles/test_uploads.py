@@ -64,7 +64,21 @@ def test_it_shows_every_row_error_then_accepts_the_fixed_file(client, world, tmp
     assert job.status == "done" and job.result["created"] == 6
     assert FitnessRecord.objects.filter(cycle=world.cycle).count() == 6
     actions = list(AuditLog.objects.filter(username="dave").values_list("action", flat=True))
-    assert actions.count("upload") == 2 and "download" in actions
+    assert actions.count("upload") == 2 and "download-unmasked" in actions
+
+
+def test_the_annotated_file_goes_only_to_roles_that_may_see_pupils_unmasked(client, world, tmp_path, eager_jobs):
+    """The annotated workbook is the uploaded file — every pupil's name and 学籍号 — with an 错误 column.
+    The city user and the province analyst reach the job's page (job.view) but may not unmask pupils
+    anywhere: 403 for the file (they downloaded it); the school that uploaded it and its county get it."""
+    client.force_login(world.users["dave"])
+    resp = _upload(client, world, fitness_file(tmp_path, world.pupils["A"], bad_rows={1: ("性别", "男性")}))
+    url = reverse("job_annotated", kwargs={"pk": int(resp["Location"].rstrip("/").split("/")[-1])})
+    page = url.replace("annotated/", "")
+    for who, status in (("frank", 403), ("anna", 403), ("dave", 200), ("bob", 200), ("alice", 200)):
+        client.force_login(world.users[who])
+        assert client.get(url).status_code == status, who
+        assert (url in client.get(page).content.decode()) == (status == 200), who  # the link only where it works
 
 
 def test_it_moves_the_county_progress(client, world, tmp_path, eager_jobs):
