@@ -417,30 +417,37 @@ def decide(review: Review, user, answer: str | None, note: str = "") -> tuple[st
     """Record a reviewer's decision; returns ``(before, after)``.  An item: ``answer`` is the
     bubbles the reviewer sees marked ("" blank); when it differs from what the reader read, a
     later answer change is added to the pupil's attempt (the scoring reads the latest).  A sheet
-    failure: settled with a note (rescan or enter by hand), nothing read."""
+    failure: settled with a note (rescan or enter by hand), nothing read.  An entry already decided
+    is refused, checked again in the write under a row lock: two reviewers, or a form sent twice,
+    deciding one entry at once would both write (two answer changes, the first decision overwritten)."""
     if review.status != Review.Status.OPEN:
         raise ParameterError("此条已核对 / this entry has already been decided")
     note = (note or "").strip()
-    if review.kind == Review.Kind.SHEET:
-        if not note:
-            raise ParameterError("请填写处理说明 / a note is required")
-        review.status, review.note = Review.Status.SETTLED, note[:300]
-        before, after = "", ""
-    else:
-        answer = "".join(sorted(set((answer or "").strip().upper()), key=lambda ch: review.choices.find(ch)))
-        bad = [ch for ch in answer if ch not in review.choices]
-        if bad:
-            raise ParameterError(f"选项不在本题的选项格中：{''.join(bad)} / not a bubble of this item: {''.join(bad)}")
-        if len(answer) > 1 and not review.multiple:
-            answer = "*"  # a double mark on a single-choice item stays a double mark (as the reader codes it)
-        before, after = review.read, answer
-        review.answer = answer
-        review.status = Review.Status.CONFIRMED if answer == review.read else Review.Status.CORRECTED
-        review.note = note[:300]
-        if answer != review.read:
-            _write_answer(review, answer)
-    review.reviewer, review.reviewed_at = user, timezone.now()
-    review.save()
+    with transaction.atomic():
+        if list(Review.objects.select_for_update().filter(pk=review.pk).values_list("status", flat=True)) != [
+                Review.Status.OPEN]:
+            raise ParameterError("此条已由他人核对，请刷新页面 / this entry has just been decided by someone else; "
+                                 "reload the page")
+        if review.kind == Review.Kind.SHEET:
+            if not note:
+                raise ParameterError("请填写处理说明 / a note is required")
+            review.status, review.note = Review.Status.SETTLED, note[:300]
+            before, after = "", ""
+        else:
+            answer = "".join(sorted(set((answer or "").strip().upper()), key=lambda ch: review.choices.find(ch)))
+            bad = [ch for ch in answer if ch not in review.choices]
+            if bad:
+                raise ParameterError(f"选项不在本题的选项格中：{''.join(bad)} / not a bubble of this item: {''.join(bad)}")
+            if len(answer) > 1 and not review.multiple:
+                answer = "*"  # a double mark on a single-choice item stays a double mark (as the reader codes it)
+            before, after = review.read, answer
+            review.answer = answer
+            review.status = Review.Status.CONFIRMED if answer == review.read else Review.Status.CORRECTED
+            review.note = note[:300]
+            if answer != review.read:
+                _write_answer(review, answer)
+        review.reviewer, review.reviewed_at = user, timezone.now()
+        review.save()
     return before, after
 
 

@@ -176,3 +176,24 @@ def test_a_batch_already_final_is_not_marked_final_again(world):
         mark_final(stale, world.users["alice"])
     got = Upload.objects.get(pk=up.pk)
     assert (got.final_at, got.final_by.username) == (first, "bob")
+
+
+def test_an_entry_decided_meanwhile_is_not_decided_again(world):
+    """Two reviewers on one entry (or the form sent twice at once): both read it open, the first
+    decides; the second, holding the entry as it read it, is refused in the write and the first
+    decision stands (it was overwritten: its note, its reviewer)."""
+    from junheng.exceptions import ParameterError
+    from junheng_web.omr.models import Review, Sheet, Upload
+    from junheng_web.omr.services import decide
+
+    session = world.sessions["A"]
+    up = Upload.objects.create(session=session, name="room.pdf", sha256="c" * 64, path="x")
+    sheet = Sheet.objects.create(upload=up, session=session, cycle=world.cycle, subject=session.subject,
+                                 name="room.pdf:1", sha256=f"{7:064x}", status="failed", person_id="")
+    entry = Review.objects.create(sheet=sheet, session=session, kind="sheet", problem="定位点无法识别")
+    first, second = Review.objects.get(pk=entry.pk), Review.objects.get(pk=entry.pk)  # both read it open
+    decide(first, world.users["rita"], None, "重新扫描")
+    with pytest.raises(ParameterError, match="已由他人核对.*just been decided by someone else"):
+        decide(second, world.users["bob"], None, "手工录入")
+    got = Review.objects.get(pk=entry.pk)
+    assert (got.status, got.note, got.reviewer.username) == ("settled", "重新扫描", "rita")
