@@ -44,7 +44,9 @@ MARGIN = 0.35  # a clock image repeats when it differs from an earlier one by at
 TICK_QUANTILE = 10  # … a tick's difference: this percentile of the recording's 1-s differences (its smallest ticks)
 MIN_TICK = 60.0  # a clock whose smallest ticks differ by less (grey levels, the peak difference) is not resolved
 PEAK = 3  # the difference of two clock images: the mean of their this many largest absolute pixel differences
-MAX_REPEAT = 0.5  # a "clock" whose images repeat in more than this share of the samples is none (a periodic motion)
+MAX_REPEAT = 0.5  # a "clock" whose images repeat in more than this share of the samples is none (a periodic motion) …
+FROM_START_S = 10.0  # … when its first repeat shows the clock of the recording's first this many seconds (a short
+#   clip looped over most of the recording repeats as much, but its first repeat shows a later time)
 CANDIDATES = 4  # the earlier samples closest in a random projection, compared in full
 PROJECT = 48  # dimensions of that projection
 
@@ -274,8 +276,10 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
       not: a still picture fed in, or a stuck feed), serious from ``frozen_serious_s``.
 
     A recording whose tick is below ``MIN_TICK`` (the clock's seconds cannot be told apart), or whose
-    samples repeat in more than ``MAX_REPEAT`` of the recording (no clock does: the search took a
-    periodic motion for one), gives none.  Covered samples take no part; no run bridges a hole in the time stamps (``breaks``, True
+    samples repeat in more than ``MAX_REPEAT`` of the recording from its start on (a repeat shows the
+    clock of its first ``FROM_START_S`` seconds, as a periodic motion taken for a clock, or a region
+    short of the minutes, repeats from one period in), gives none — a clip looped over most of the
+    recording after an honest start is flagged.  Covered samples take no part; no run bridges a hole in the time stamps (``breaks``, True
     at the sample after one, as ``flags._holes``).  Each flag's ``detail`` names the times; a loop's names the
     earlier time whose clock it shows."""
     n = len(t)
@@ -295,9 +299,12 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
     best, diff = _closest_earlier(x, t, MIN_LAG_S, p.loop_max_lag_s)
     repeat = ~covered & ~stands & (best >= 0) & (diff <= limit)
     repeat &= ~covered[np.maximum(best, 0)]
-    if repeat.mean() > MAX_REPEAT:  # no clock repeats most of the time: what was taken for one is not
-        return []
     lag = np.where(best >= 0, t - t[np.maximum(best, 0)], np.nan)
+    if repeat.mean() > MAX_REPEAT:  # no clock repeats most of the time from its start on: what was taken for one is not
+        live = t[~covered]  # the earliest time any repeat shows: the start for a periodic motion, whose every
+        #   period repeats the one before; the looped clip's own start for footage played again
+        if len(live) and float(np.min((t - lag)[repeat])) <= live[0] + FROM_START_S:
+            return []
     out: list[dict] = []
     keep = repeat.copy()  # a single sample missed between two that repeat at one lag counts with them
     keep[1:-1] |= ~covered[1:-1] & repeat[:-2] & repeat[2:] & (np.abs(lag[:-2] - lag[2:]) <= 1.5 + period)

@@ -136,3 +136,21 @@ def test_a_given_region_is_cut_without_a_search():
     for k, f in enumerate(frames):
         plain(float(k), f)
     assert plain.crops() == (None, None)
+
+
+def test_a_clip_looped_over_most_of_the_recording_is_flagged_but_a_region_short_of_the_minutes_is_not(video):
+    """Hand-made clock images at 1 sample/s, default parameters.  An honest clock for 4 minutes, then
+    its last minute played again and again for 6: the samples repeat in 60 % of the recording, more
+    than ``MAX_REPEAT`` — yet the repeats start 3 minutes in, which no periodic motion does, so one
+    serious ``loop`` [240, 600) naming an earlier time (the old rule gave nothing: the most blatant replay
+    silenced the clock).  A region holding only ``SS`` of an honest clock repeats as much, from its
+    first minute on: nothing."""
+    start = 9 * 3600 + 31 * 60
+    shown = [start + k for k in range(240)] + [start + 180 + k % 60 for k in range(360)]
+    got = clock_flags(np.arange(600, dtype=float), _clock_images(video, shown), np.zeros(600, bool),
+                      FlagParameters(), 1.0)
+    assert [(f["kind"], f["start_s"], f["end_s"], f["severity"]) for f in got] == [("loop", 240.0, 600.0, "serious")]
+    assert "s earlier" in got[0]["detail"]
+    seconds_only = _clock_images(video, [start + k for k in range(600)]).reshape(600, 9, 80)[:, :, SS_RIGHT - 8:]
+    assert clock_flags(np.arange(600, dtype=float), np.ascontiguousarray(seconds_only).reshape(600, -1),
+                       np.zeros(600, bool), FlagParameters(), 1.0) == []
