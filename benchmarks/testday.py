@@ -120,7 +120,11 @@ def seed(out: Path) -> None:
 
 def _serve(env: dict, port: int, web) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "junheng_web.wsgi", "-b", f"127.0.0.1:{port}",
-                               "-w", str(WORKERS), "--threads", "4", "--timeout", "120", "--log-level", "warning"],
+                               "-w", str(WORKERS), "--threads", "4", "--timeout", "120", "--log-level", "warning",
+                               # connections kept open past a poll period, as nginx keeps the browsers' (75 s):
+                               # at gunicorn's default 2 s a client asking every 2 s reused a connection the
+                               # server was closing (2–6 % of requests reset; docs/guide/delivery.md)
+                               "--keep-alive", f"{max(5, POLL + 5):g}"],
                               env=env, cwd=ROOT)
     try:
         web.wait_until_up(f"http://127.0.0.1:{port}")
