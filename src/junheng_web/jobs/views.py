@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
+from junheng.fitness import mask_personal
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.jobs.models import Job
@@ -29,15 +31,38 @@ def _job(request: HttpRequest, pk: int) -> Job:
     return job
 
 
+# the pupil-id columns of uploads other than the fitness and roster files, masked as a 学籍号
+ID_COLUMNS = {"person_id": "学籍号", "respondent_id": "学籍号"}
+
+
+def _shown_issues(issues: list[dict], unmasked: bool) -> list[dict]:
+    """The job's issues as the page shows them: a personal value (学籍号, name, birth date, address:
+    the core's ``mask_personal`` rule, by the issue's column) masked unless ``unmasked``."""
+    if unmasked:
+        return issues
+    out = []
+    for i in issues:
+        column = str(i.get("column") or "").strip()
+        if column and i.get("value") not in (None, ""):
+            column = ID_COLUMNS.get(column, column)
+            i = {**i, "value": mask_personal(pl.DataFrame({column: [str(i["value"])]})).item()}
+        out.append(i)
+    return out
+
+
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A job's page; a rejected upload's issues name pupils (a 学籍号, a name in the value column):
+    shown whole to roles that may unmask pupils, masked to the others (a city user, a province
+    analyst).  Audited either way."""
     job = _job(request, pk)
     if job.issues:  # the rejected rows show 学籍号 and values of pupils
         audit(request, "view", f"upload errors, job {job.pk}", rows=len(job.issues),
               region_code=job.county.code if job.county else "")
     children = job.children.order_by("id") if not job.parent_id else None
-    return render(request, "jobs/detail.html", {"job": job, "children": children,
-                                                "can_unmask": can(request.user, UNMASK_ACTION)})
+    unmasked = can(request.user, UNMASK_ACTION)
+    return render(request, "jobs/detail.html", {"job": job, "children": children, "can_unmask": unmasked,
+                                                "issues": _shown_issues(job.issues, unmasked)})
 
 
 @login_required

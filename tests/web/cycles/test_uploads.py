@@ -151,3 +151,20 @@ def test_it_keeps_same_named_uploads_of_two_schools_apart(client, world, tmp_pat
         resp = client.get(reverse("job_annotated", kwargs={"pk": job.pk}))
         assert "体测-errors.xlsx" in resp["Content-Disposition"] or "%E4%BD%93%E6%B5%8B-errors.xlsx" in resp[
             "Content-Disposition"]
+
+
+def test_a_rejected_uploads_pupil_ids_are_masked_for_roles_that_may_not_unmask(client, world, tmp_path, eager_jobs):
+    """The job page lists every bad row with its value: a wrong 学籍号 is a pupil's id.  The school that
+    uploaded it and its county see it whole (to fix it); the city user and the province analyst, who
+    may not unmask pupils anywhere, see it masked (they saw it whole)."""
+    wrong = world.pupils["A"][1].student_id[:-1] + "Q"  # a real pupil's id with a bad check character
+    client.force_login(world.users["dave"])
+    resp = _upload(client, world, fitness_file(tmp_path, world.pupils["A"], bad_rows={1: ("学籍号", wrong)}))
+    page = resp["Location"]
+    for who, whole in (("frank", False), ("anna", False), ("dave", True), ("bob", True)):
+        client.force_login(world.users[who])
+        got = client.get(page)
+        body = got.content.decode()
+        assert any(i["column"] == "学籍号" for i in got.context["job"].issues), who
+        masked = wrong[:7] + "**********" + wrong[-2:]  # the masking rule (docs: type, region and the last 2 kept)
+        assert (wrong in body) == whole and (masked in body) == (not whole), who
