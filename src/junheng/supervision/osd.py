@@ -111,13 +111,11 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
         return None
     import cv2
 
-    f = frames.astype(np.int16)
-
     def rate(lag: float) -> tuple[np.ndarray, int]:  # per pixel: the share of pairs lag s apart it changed in
         i, j = _pairs(t, lag)
         count = np.zeros((h, w), np.float32)
-        for a in range(0, len(i), 32):  # in parts: K × H × W booleans of a long probe at once are needless
-            count += (np.abs(f[j[a:a + 32]] - f[i[a:a + 32]]) > STRONG).sum(axis=0)
+        for a in range(0, len(i), 16):  # in parts: the probe as int16 at once would double its memory
+            count += (np.abs(frames[j[a:a + 16]].astype(np.int16) - frames[i[a:a + 16]]) > STRONG).sum(axis=0)
         return count / max(len(i), 1), len(i)
 
     tick, n1 = rate(1.0)
@@ -135,7 +133,7 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
         x, y, bw, bh, _area = (int(v) for v in boxes[c])
         if bh < 3 or bh > h / 4 or bw > w / 4 or bw > 2 * bh:
             continue
-        pixels = f[:, labels == c]  # K × the area's pixels (the digit's strokes and their neighbours)
+        pixels = frames[:, labels == c].astype(np.int16)  # K × the area's pixels (the digit's strokes, neighbours)
         if _ticks_like_a_clock(pixels, t):
             found.append((float(weight[c]), x, y, bw, bh))
     if not found:
@@ -161,7 +159,7 @@ class ClockReader:
         self.region: tuple[int, int, int, int] | None = None
         self.searched = False
         self.times: list[float] = []
-        self.frames: list[np.ndarray] = []
+        self.frames: np.ndarray | None = None  # the probe: PROBE_SAMPLES frames, filled in order
         self.rows: list[np.ndarray] = []
 
     def _cut(self, grey: np.ndarray) -> np.ndarray:
@@ -170,30 +168,33 @@ class ClockReader:
 
     def _search(self) -> None:
         self.searched = True
+        probe = self.frames[:len(self.times)]
         if self.given is not None:
-            hh, ww = self.frames[0].shape
+            hh, ww = probe.shape[1:]
             fx, fy, fw, fh = self.given
             x, y = int(round(fx * ww)), int(round(fy * hh))
             w, h = max(1, int(round(fw * ww))), max(1, int(round(fh * hh)))
             self.region = (min(x, ww - 1), min(y, hh - 1), min(w, ww - x), min(h, hh - y))
         else:
-            self.region = find_clock(np.stack(self.frames), np.asarray(self.times))
+            self.region = find_clock(probe, np.asarray(self.times))
         if self.region is not None:
-            self.rows = [self._cut(g) for g in self.frames]
-        self.frames = []
+            self.rows = [self._cut(g) for g in probe]
+        self.frames = None
 
     def __call__(self, t: float, grey: np.ndarray) -> None:
         if self.searched:
             if self.region is not None:
                 self.rows.append(self._cut(grey))
             return
+        if self.frames is None:
+            self.frames = np.empty((PROBE_SAMPLES, *grey.shape), np.uint8)
+        self.frames[len(self.times)] = grey
         self.times.append(t)
-        self.frames.append(grey.copy())
-        if len(self.frames) >= PROBE_SAMPLES:
+        if len(self.times) >= PROBE_SAMPLES:
             self._search()
 
     def crops(self) -> tuple[np.ndarray | None, tuple[int, int, int, int] | None]:
-        if not self.searched and self.frames:
+        if not self.searched and self.times:
             self._search()
         if self.region is None or not self.rows:
             return None, None
