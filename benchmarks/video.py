@@ -24,7 +24,8 @@ row and ``loop`` precision for each, and whether the samples' fingerprints were 
 burned-in clock (tests/fixtures/video.py ``osd``; a replay copies the earlier frames with their old clock),
 and the event-free clips are drawn twice, with and without it; each clip is analysed once, decoded the
 default way (``junheng.supervision.osd``: the clock's evidence).  Prints the same tables and, per row, in
-how many clips the clock's region was found.
+how many clips the clock's region was found.  ``JUNHENG_BENCH_NEGATIVES=1``: the event-free clips also
+when ``JUNHENG_BENCH_ONLY`` selects rows (e.g. ``JUNHENG_BENCH_ONLY=none-at-all`` for those alone).
 
     .venv/bin/python benchmarks/run.py video
     JUNHENG_BENCH_H264=1 .venv/bin/python benchmarks/run.py video
@@ -219,7 +220,7 @@ def _h264_table(video, plans: dict, params, quiet_params, rng, only: bool) -> No
                 path = video.make_clip(Path(tmp) / f"r{len(clips)}.avi", 60, events, seed=100 + k, motion=motion,
                                        osd=osd)
                 clips.append((name + (", with the camera's clock" if osd else ""), (a, events[0][2]), motion, path))
-        for name, events, motion in NEGATIVES if not only else ():
+        for name, events, motion in NEGATIVES if not only or os.environ.get("JUNHENG_BENCH_NEGATIVES") else ():
             for clock in ((True, False) if osd else (False,)):
                 for k in range(CLIPS):
                     path = video.make_clip(Path(tmp) / f"n{len(clips)}.avi", 60, events, seed=200 + k, motion=motion,

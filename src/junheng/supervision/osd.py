@@ -37,6 +37,7 @@ TICK_SHARE = 0.65  # the candidate area changed in at least this share of the 1-
 #   apart where B-frames are skipped can show one second twice) …
 OTHER_SHARE = 0.7  # … and 2–9 s apart in at least this share (another digit) …
 TEN_SHARE = 0.7  # … but matched 10 s apart in at least this share (the same units digit again)
+MIN_HEIGHT = 5  # … of at least this many rows grown by a pixel each side (a digit 3 px tall; a few pixels of one are not it)
 MAX_AREAS = 24  # … of at most this many candidate areas (the most changing)
 WINDOW_S = 10.0  # … in some stretch of this many seconds (of first samples of its pairs)
 CHARS = 8.5  # the region: this many character pitches left of the seconds' right edge (HH:MM:SS)
@@ -131,7 +132,7 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
     weight = np.bincount(labels.ravel(), weights=tick.ravel(), minlength=n)
     for c in (np.argsort(weight[1:])[::-1][:MAX_AREAS] + 1).tolist():  # a busy room: its most changing areas
         x, y, bw, bh, _area = (int(v) for v in boxes[c])
-        if bh < 3 or bh > h / 4 or bw > w / 4 or bw > 2 * bh:
+        if bh < MIN_HEIGHT or bh > h / 4 or bw < 3 or bw > w / 4 or bw > 2 * bh:  # (grown by a pixel each side)
             continue
         pixels = frames[:, labels == c].astype(np.int16)  # K × the area's pixels (the digit's strokes, neighbours)
         if _ticks_like_a_clock(pixels, t):
