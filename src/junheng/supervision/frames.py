@@ -34,6 +34,9 @@ from junheng.supervision.procs import PROBE_S, Deadline, decode_limit
 WORK_WIDTH = 160
 ALIGN_WIDTH = 320  # the copy in which ORB features are matched to the reference frame
 RANSAC_ITERS = 500  # the homography's RANSAC draws at most (OpenCV's default: 2,000)
+# ORB alignment at most once per this many seconds of video while the view is at home (within REG_MIN_PCT of
+# the reference); the samples in between keep the last alignment. 0: every sample (:class:`_Aligner`)
+ALIGN_EVERY_S = 1.0
 THUMB = 8
 FINE = (32, 24)  # the fine fingerprint (replay detection): 32×24 block means of the work frame
 ECHO = (16, 12)  # the echo fingerprint: 16×12 block means of *every* decoded frame (ffmpeg), not only the samples
@@ -167,7 +170,13 @@ class _Aligner:
     matched to those of the first usable frame (bright, textured, ≥ 40 features), a homography
     fitted with RANSAC, and the mean displacement of the frame's four corners and centre under it,
     in % of the frame's width.  People moving in the room are outliers to RANSAC; a covered lens
-    or too few inliers (< 15) gives NaN."""
+    or too few inliers (< 15) gives NaN.
+
+    Given the sample's time ``t``, the features are matched at most once per ``ALIGN_EVERY_S`` seconds
+    (the first sample at or after each multiple) while the view is at home (the last alignment finite and
+    under ``REG_MIN_PCT``): a sample in between keeps that alignment (and its homography); a dark or flat
+    sample is NaN as always, and once the view is away (or unknown) every sample is aligned.  At one
+    sample a second every sample is aligned; at two, half of the at-home ones (ORB is ≈ 4 ms a sample)."""
 
     def __init__(self) -> None:
         import cv2
@@ -180,17 +189,32 @@ class _Aligner:
         self.ref_small: np.ndarray | None = None
         self.warp: np.ndarray | None = None  # the last ECC homography (half size), while the view is away
         self.zoom = float("nan")  # … and its scale (1: the room as large as in the reference)
+        self.last = float("nan")  # the last alignment by features, and the time from which the next is due
+        self.due = 0.0
 
-    def __call__(self, grey: np.ndarray) -> float:
+    def __call__(self, grey: np.ndarray, t: float | None = None) -> float:
         import cv2
 
         h, w = grey.shape
         scale = ALIGN_WIDTH / w
         img = cv2.resize(grey, (ALIGN_WIDTH, max(8, round(h * scale))),
                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        self.view, self.hmat = img, None
+        self.view = img
         if img.mean() < 30 or img.std() < 8:
+            self.hmat, self.last = None, float("nan")
             return float("nan")
+        if t is not None and t + 1e-9 < self.due and np.isfinite(self.last) and self.last < REG_MIN_PCT:
+            return self.last  # at home half a period ago: the same alignment (and homography)
+        if t is not None and ALIGN_EVERY_S > 0:
+            self.due = (int(t / ALIGN_EVERY_S + 1e-6) + 1) * ALIGN_EVERY_S
+        self.last = self._features(img)
+        return self.last
+
+    def _features(self, img: np.ndarray) -> float:
+        """The alignment of ``img`` (at ``ALIGN_WIDTH``) by ORB features; sets ``hmat``."""
+        import cv2
+
+        self.hmat = None
         kp, des = self.orb.detectAndCompute(img, None)
         if des is None or len(kp) < 40:
             return float("nan")
@@ -724,7 +748,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                 on_frame(t, frame)
             grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
             clock(t, grey)
-            aligned.append(aligner(grey))
+            aligned.append(aligner(grey, t))
             registered.append(aligner.registered(aligned[-1]))
             zooms.append(aligner.zoom)
             if grey.shape[1] != size[0] or grey.shape[0] != size[1]:

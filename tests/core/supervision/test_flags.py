@@ -184,6 +184,34 @@ def test_a_turned_or_drifting_camera_is_found_by_alignment(video, tmp_path):
     assert 10 <= flags["start_s"][0] <= 16 and flags["end_s"][0] == pytest.approx(40)
 
 
+def test_at_two_samples_a_second_a_view_at_home_is_aligned_once_a_second(video, tmp_path, monkeypatch):
+    """The ORB alignment (≈ 4 ms a sample) runs on the first sample of each second while the view is
+    at home (``frames.ALIGN_EVERY_S``); the sample between keeps that second's alignment.  Once the
+    view is away every sample is aligned, so a turn is found at its time as before."""
+    from junheng.supervision import frames
+
+    aligned_at: list[float] = []
+    features = frames._Aligner._features
+    monkeypatch.setattr(frames._Aligner, "_features", lambda self, img: aligned_at.append(len(aligned_at)) or
+                        features(self, img))
+    clip = video.make_clip(tmp_path / "turn.avi", 30, [("rotate", 12, 3.0)])
+    stats, _ = frame_statistics(clip, FPS)
+    flags = detect_flags(stats, SHORT)
+    _match(flags, [("camera_moved", 12, 30, "warning")])
+    assert stats.height == 60
+    # 12 of the 24 samples before the turn, all 36 after it (± the sample the turn lands on)
+    assert 47 <= len(aligned_at) <= 49, len(aligned_at)
+    home = stats.filter(pl.col("t_s") < 12)["align"].to_numpy()
+    assert (home[1::2] == home[0::2]).all() and home.max() < 0.5
+    assert stats.filter(pl.col("t_s") >= 13)["align"].min() >= 1.5
+    # every sample aligned with ALIGN_EVERY_S = 0 (as before): the same flag
+    aligned_at.clear()
+    monkeypatch.setattr(frames, "ALIGN_EVERY_S", 0.0)
+    stats, _ = frame_statistics(clip, FPS)
+    assert len(aligned_at) == 60
+    _match(detect_flags(stats, SHORT), [("camera_moved", 12, 30, "warning")])
+
+
 def test_dimmed_lights_and_a_hand_over_part_of_the_lens(video, tmp_path):
     clip = video.make_clip(tmp_path / "light.avi", 60, [("dim", 15, 25, 0.35), ("hand", 35, 45)])
     flags, _ = analyse_video(clip, FPS, dataclasses.replace(SHORT, baseline_s=10))
