@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import polars as pl
 import pytest
 
 from junheng.supervision import FlagParameters, detect_flags, frame_statistics
@@ -154,3 +155,20 @@ def test_a_clip_looped_over_most_of_the_recording_is_flagged_but_a_region_short_
     seconds_only = _clock_images(video, [start + k for k in range(600)]).reshape(600, 9, 80)[:, :, SS_RIGHT - 8:]
     assert clock_flags(np.arange(600, dtype=float), np.ascontiguousarray(seconds_only).reshape(600, -1),
                        np.zeros(600, bool), FlagParameters(), 1.0) == []
+
+
+@needs_ffmpeg
+def test_at_one_sample_a_second_a_swaying_pupil_is_not_taken_for_the_clock(video, tmp_path):
+    """The platform's rate, 1 sample/s, a low-motion room (pupils swaying at 3–7 s rhythms) with the
+    clock burned in and 30 s replayed 41.3 s late, H.264 CRF 23 (key frame every 2 s, 2 B-frames):
+    a pupil's area passes the ten-second test in some stretch and changes more than the digit, and was
+    taken for the clock (region at y 12, no flag); the clock is the area back 10 s later over the
+    whole probe — its region is the band at the top, and the replay is one ``loop`` naming 41.3 s."""
+    clip = _h264(video.make_clip(tmp_path / "r.avi", 120, [("loop", 70, 100, 41.3)], seed=8, motion="low", osd=True),
+                 tmp_path / "r.mp4")
+    stats, info = frame_statistics(clip, 1.0)
+    x, y, w, h = info.osd_region
+    assert x <= HH_LEFT and x + w >= SS_RIGHT and 0 <= y <= 2 and 7 <= y + h <= 9
+    loops = detect_flags(stats, FlagParameters()).filter(pl.col("kind") == "loop").to_dicts()
+    assert len(loops) == 1 and abs(loops[0]["start_s"] - 70) <= 1 and abs(loops[0]["end_s"] - 100) <= 1
+    assert abs(float(loops[0]["detail"].split("(")[-1].split(" s earlier")[0]) - 41.3) <= 1
