@@ -212,9 +212,12 @@ def _cache_dir() -> Path:
     return Path(root)
 
 
+@functools.cache
 def _int8_name() -> str:
     """The int8 graph's file name in the cache: the model file's hash and the calibration pictures'
-    (so a change to :func:`calibration_frames` builds a new graph) and onnxruntime's version."""
+    (so a change to :func:`calibration_frames` builds a new graph) and onnxruntime's version.  Kept
+    for the process: drawing the 107 pictures to hash them cost ≈ 1.7 CPU s, paid by every new
+    detector (the web builds one per recording) though none of the three can change in a process."""
     import hashlib
 
     import onnxruntime as ort
