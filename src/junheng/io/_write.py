@@ -70,20 +70,24 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     return flat.rename(renames) if renames else flat
 
 
+FILE_MODE = 0o660  # less the umask: group as the deployment chooses, never others (personal data)
+
+
 @contextmanager
 def _atomic(path: Path):
     """A temporary path beside ``path``, renamed onto it when the block succeeds.
 
-    The temporary file is created as a plain ``open`` creates a file (mode 0666 less the process
-    umask, and a folder's default ACL), not as ``mkstemp`` does (0600 whatever the umask): a
-    deployment that shares output folders between users sets its umask (e.g. 002) and gets
-    group-readable files; the service's default (022) gives 0644, a umask of 077 gives 0600."""
+    The temporary file is created with mode 0660 less the process umask (and a folder's default
+    ACL), not as ``mkstemp`` does (0600 whatever the umask): a deployment that shares output
+    folders within a group sets its umask (e.g. 002) and gets group-readable files, but the files
+    (exports may name pupils) are never readable by every user of the machine, whatever the umask —
+    a shell's usual 022 gives 0640, not a plain ``open``'s 0644; a umask of 077 gives 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):  # a random name, created exclusively: no other writer's file is ever taken
         tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
         try:
-            os.close(os.open(tmp, flags, 0o666))
+            os.close(os.open(tmp, flags, FILE_MODE))
             break
         except FileExistsError:
             continue

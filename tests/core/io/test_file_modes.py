@@ -1,6 +1,6 @@
-"""Files the core writes get the mode a plain ``open`` would give them (0666 less the process umask),
-not ``mkstemp``'s 0600: a deployment that shares output folders between users sets its umask and
-gets files its group can read. The rename stays atomic: nothing is left under a temporary name."""
+"""Files the core writes get 0660 less the process umask, not ``mkstemp``'s 0600: a deployment
+that shares output folders within a group sets its umask and gets files its group can read, but no
+umask makes them readable by every user of the machine (exports may name pupils). The rename stays atomic: nothing is left under a temporary name."""
 
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def test_written_files_honour_the_umask(tmp_path, umask):
         for name, write in _writers(tmp_path).items():
             path = tmp_path / name
             write(path)
-            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o660 & ~umask, name
             path.chmod(0o600)
             write(path)  # over an existing file: a new one, the umask's mode again (the rename replaces it)
-            assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
+            assert stat.S_IMODE(path.stat().st_mode) == 0o660 & ~umask, name
     finally:
         os.umask(old)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(_writers(tmp_path))  # no .part left behind
