@@ -39,6 +39,7 @@ from junheng_web.jobs.runner import enqueue
 from junheng_web.questionnaires.models import Questionnaire
 from junheng_web.registry.models import Cycle
 from junheng_web.registry.pages import scoped_cycle
+from junheng_web.registry.templatetags.junheng import in_language
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL, replace_school
 from junheng_web.supervision.models import Flag
@@ -203,8 +204,10 @@ def school_confirm(request: HttpRequest, pk: int, ss: int) -> HttpResponse:
         audit(request, "school.confirm", f"school {sampled.school.code}", region_code=sampled.school.county.code)
     else:
         sampled.refresh_from_db()
+        # the status's label in the page's language (the model's labels are Chinese; its value is the English name)
+        status = in_language(f"{sampled.get_status_display()} / {sampled.status}")
         messages.error(request, _("%(s)s 的状态为“%(status)s”，只能确认待确认的抽中学校") % {
-            "s": sampled.school.name, "status": sampled.get_status_display()})
+            "s": sampled.school.name, "status": status})
     return redirect("sampled_schools", pk=cycle.pk)
 
 

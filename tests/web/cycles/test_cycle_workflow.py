@@ -65,6 +65,15 @@ def test_it_replaces_a_refusing_school(client, world):
                            follow=True)
         assert [m.level_tag for m in resp.context["messages"]] == ["error"], key
     assert "只能确认待确认的抽中学校" in str(list(resp.context["messages"])[0])
+    # in English the message names the status in English, not the model's Chinese label
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    resp = client.post(reverse("school_confirm", kwargs={"pk": world.cycle.pk, "ss": world.sampled["A"].pk}),
+                       follow=True)
+    (msg,) = [str(m) for m in resp.context["messages"]]
+    assert "is “refused”: only a pending sampled school can be confirmed" in msg and "拒绝" not in msg
+    del client.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert SampledSchool.objects.get(pk=world.sampled["A"].pk).status == "refused"
     assert SampledSchool.objects.get(pk=world.sampled["A2"].pk).status == "participating"
 
