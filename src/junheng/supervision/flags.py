@@ -864,7 +864,8 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     else:
         flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
     if "osd" in stats.columns and stats["osd"].null_count() < stats.height:  # the camera's clock (supervision.osd)
-        osd = np.asarray(stats["osd"].to_list(), dtype=np.uint8)  # every sample's, or none (frames.frame_statistics)
+        # every sample's, or none (frames.frame_statistics); one flat read, no Python list of every pixel
+        osd = stats["osd"].explode().to_numpy().astype(np.uint8, copy=False).reshape(stats.height, -1)
         # a camera storing a picture every R s shows its clock standing for R s: frozen's sparse thresholds
         stand = replace(p, frozen_min_s=frozen_min, frozen_serious_s=frozen_serious)
         flags = merge_clock_flags(flags, clock_flags(t, osd, covered, stand, period, holes))
