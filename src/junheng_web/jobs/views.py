@@ -37,16 +37,20 @@ ID_COLUMNS = {"person_id": "学籍号", "respondent_id": "学籍号"}
 
 def _shown_issues(issues: list[dict], unmasked: bool) -> list[dict]:
     """The job's issues as the page shows them: a personal value (学籍号, name, birth date, address:
-    the core's ``mask_personal`` rule, by the issue's column) masked unless ``unmasked``."""
+    the core's ``mask_personal`` rule, by the issue's column) masked unless ``unmasked``.  One
+    ``mask_personal`` call a column, not one an issue: a rejected file lists every bad row."""
     if unmasked:
         return issues
-    out = []
-    for i in issues:
+    rows: dict[str, list[int]] = {}
+    for n, i in enumerate(issues):
         column = str(i.get("column") or "").strip()
         if column and i.get("value") not in (None, ""):
-            column = ID_COLUMNS.get(column, column)
-            i = {**i, "value": mask_personal(pl.DataFrame({column: [str(i["value"])]})).item()}
-        out.append(i)
+            rows.setdefault(ID_COLUMNS.get(column, column), []).append(n)
+    out = list(issues)
+    for column, at in rows.items():
+        masked = mask_personal(pl.DataFrame({column: [str(issues[n]["value"]) for n in at]})).to_series()
+        for n, value in zip(at, masked, strict=True):
+            out[n] = {**issues[n], "value": value}
     return out
 
 
