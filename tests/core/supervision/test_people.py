@@ -496,6 +496,23 @@ def test_extra_person_and_no_proctor_runs_do_not_bridge_a_hole_either():
     assert flags.select("kind", "start_s", "end_s").rows() == [("no_proctor", 102.0, 200.0)]
 
 
+def test_people_flags_carry_an_empty_detail_as_every_rule_family_does():
+    """``detail`` is "" where a rule has nothing more to say (flags.flag_frame), as the picture's
+    and the sound's flags give — not null, which a store of the flags would have to special-case."""
+    faces = np.full(200, 20)
+    faces[100:180] = 22
+    flags = people_flags(_counts(faces), 20, PeopleParameters(window_s=4, extra_min_s=60))
+    assert flags["kind"].to_list() == ["extra_person"] and flags["detail"].to_list() == [""]
+    t = np.arange(200.0)
+    pupils = np.array([[0.1 + 0.15 * k, 0.5, 0.12 + 0.15 * k, 0.52, 0.9] for k in range(6)])
+    proctor = np.array([[0.5, 0.1, 0.536, 0.136, 0.9]])
+    boxes = [pupils if 50 <= k < 150 else np.vstack([pupils, proctor]) for k in range(200)]
+    counts = pl.DataFrame({"t_s": t, "faces": np.array([len(b) for b in boxes], np.int32)})
+    flags = box_flags(counts, boxes, PeopleParameters(window_s=4, no_proctor_min_s=60))
+    assert flags["kind"].to_list() == ["no_proctor"] and flags["detail"].to_list() == [""]
+    assert people_flags(_counts(np.full(50, 20)), 20).schema == flags.schema  # an empty frame: the same columns
+
+
 def test_bad_parameters():
     with pytest.raises(ParameterError):
         PeopleParameters(empty_ratio=1.5)
