@@ -302,16 +302,11 @@ class _Still:
         self._last = None
 
     def __call__(self, t: float, frame) -> None:
-        import cv2
-        import numpy as np
-
         from junheng.supervision.people import FaceCounter
 
         quarter = FaceCounter._quarter(frame)
         if self._last is not None:
-            h, w = quarter.shape
-            tiles = cv2.resize(np.abs(quarter - self._last), (-(-w // 8), -(-h // 8)), interpolation=cv2.INTER_AREA)
-            self.largest.append(float(tiles.max()))
+            self.largest.append(float(FaceCounter.tile_changes(quarter, self._last).max()))
         self._last = quarter
 
 

@@ -670,17 +670,24 @@ class FaceCounter:
         return cv2.resize(grey, (max(1, frame.shape[1] // 4), max(1, frame.shape[0] // 4)),
                           interpolation=cv2.INTER_AREA).astype(np.float32)
 
-    def _moved(self, quarter: np.ndarray, region: tuple[int, int, int, int], sx: float, sy: float) -> float:
-        """The largest mean absolute difference (grey levels) between ``quarter`` and the picture of
-        the last whole search over a tile of 32 × 32 frame pixels that is not wholly inside ``region``
-        (the network's input pixels; ``sx``, ``sy``: frame pixels an input pixel)."""
+    @staticmethod
+    def tile_changes(quarter: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """The mean absolute difference (grey levels) of two :meth:`_quarter` pictures over each tile
+        of 32 × 32 frame pixels (8 × 8 of the quarter picture), rows × columns of tiles."""
         import cv2
 
+        h, w = quarter.shape
+        return cv2.resize(np.abs(quarter - before), (-(-w // 8), -(-h // 8)), interpolation=cv2.INTER_AREA)
+
+    def _moved(self, quarter: np.ndarray, region: tuple[int, int, int, int], sx: float, sy: float) -> float:
+        """The largest change since the picture of the last whole search (:meth:`tile_changes`) of a
+        tile not wholly inside ``region`` (the network's input pixels; ``sx``, ``sy``: frame pixels an
+        input pixel)."""
         if self._still is None or self._still.shape != quarter.shape:
             return float("inf")
         h, w = quarter.shape
-        rows, cols = -(-h // 8), -(-w // 8)
-        tiles = cv2.resize(np.abs(quarter - self._still), (cols, rows), interpolation=cv2.INTER_AREA)
+        tiles = self.tile_changes(quarter, self._still)
+        rows, cols = tiles.shape
         x = (np.arange(cols + 1) * w / cols) * 4 / sx  # tile sides in the network's input
         y = (np.arange(rows + 1) * h / rows) * 4 / sy
         inside = ((y[:-1] >= region[1] - 1e-6) & (y[1:] <= region[3] + 1e-6))[:, None] & (
