@@ -105,7 +105,7 @@ def template(roster: Path, outdir: Path) -> None:
 
 def _canonical(path: Path) -> pl.DataFrame:
     """A scored file (ours, any format) or an upload-template file → canonical scored frame."""
-    from junheng.fitness import GRADE_OF_CODE, HEADER_OF, SCORE_HEADERS
+    from junheng.fitness import HEADER_OF, SCORE_HEADERS, grade_of_code
 
     if path.suffix.lower() == ".parquet":
         df = read_frame(path)
@@ -117,8 +117,7 @@ def _canonical(path: Path) -> pl.DataFrame:
         inverse = {h: f for f, h in {**HEADER_OF, **SCORE_HEADERS}.items()}
         df = df.rename({c: inverse[c] for c in df.columns if c in inverse and inverse[c] not in df.columns})
         if "grade" not in df.columns and "grade_code" in df.columns:  # `fitness score`'s output of a template file
-            df = df.with_columns(pl.col("grade_code").cast(pl.Int32, strict=False)
-                                 .replace_strict(GRADE_OF_CODE, default=None, return_dtype=pl.Int8).alias("grade"))
+            df = df.with_columns(grade_of_code(pl.col("grade_code")).alias("grade"))
         return df
     _, scored = _score_file(path)
     return scored

@@ -44,6 +44,7 @@ from junheng.fitness.template_io import (
     FitnessUpload,
     census_limits,
     check_upload,
+    grade_of_code,
     read_fitness_file,
     read_raw,
     student_id_rows,
@@ -51,6 +52,7 @@ from junheng.fitness.template_io import (
 
 __all__ = [
     "GRADE_OF_CODE",
+    "grade_of_code",
     "HEADER_OF",
     "check_upload",
     "read_raw",

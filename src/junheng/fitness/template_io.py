@@ -63,6 +63,12 @@ ALL_COLUMNS = (*PERSON_COLUMNS, *((i.field, i.header, i.aliases) for i in MEASUR
 HEADER_OF = {f: h for f, h, _ in ALL_COLUMNS}
 GRADE_OF_CODE = {11: 1, 12: 2, 13: 3, 14: 4, 15: 5, 16: 6, 21: 7, 22: 8, 23: 9}
 CODE_OF_GRADE = {g: c for c, g in GRADE_OF_CODE.items()}
+
+
+def grade_of_code(codes: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """The grade 1–9 (Int8) of each 年级编号 in ``codes`` (a column or expression, text or numbers;
+    null where not a code of :data:`GRADE_OF_CODE`)."""
+    return codes.cast(pl.Int32, strict=False).replace_strict(GRADE_OF_CODE, default=None, return_dtype=pl.Int8)
 EXEMPT_WORDS = {"免测": True, "缓测": True, "免予执行": True, "暂缓执行": True, "免考": True, "是": True, "1": True,
                 "": False, "否": False, "0": False}
 # Junior (年级编号 > 20): the national system rejects these items for the other sex.
@@ -217,7 +223,7 @@ def check_upload(raw: pl.DataFrame, file: str = "", sheet: str | None = None) ->
 
     # 年级编号
     gcode = text("grade_code").cast(pl.Int32, strict=False)
-    grade = gcode.replace_strict(GRADE_OF_CODE, default=None, return_dtype=pl.Int8)
+    grade = grade_of_code(gcode)
     c.flag(grade.is_null(), "年级编号", raw_of("grade_code"),
            "年级编号应为 11–16（小学一至六年级）或 21–23（初一至初三）",
            "年级编号 must be 11–16 (primary grades 1–6) or 21–23 (junior grades 7–9)")
@@ -458,6 +464,6 @@ def read_fitness_file(path: str | Path, *, sheet: str | None = None, limits: Rea
     return upload
 
 
-__all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "HEADER_OF", "FitnessUpload", "census_limits", "check_upload",
+__all__ = ["CODE_OF_GRADE", "GRADE_OF_CODE", "grade_of_code", "HEADER_OF", "FitnessUpload", "census_limits", "check_upload",
            "plausibility_bounds",
            "read_fitness_file", "read_raw", "student_id_rows"]
