@@ -49,16 +49,16 @@ def _echo_flags(flags) -> None:
 
 def _osd_region(ctx, param, value: str | None):
     """``--osd-region X,Y,W,H``: the camera's clock as shares 0–1 of the frame."""
+    from junheng.exceptions import ParameterError
+    from junheng.supervision.osd import check_region
+
     if value is None:
         return None
     try:
-        parts = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4 or not all(0 <= v <= 1 for v in parts) or parts[2] <= 0 or parts[3] <= 0:
+        return check_region(value.split(","))
+    except ParameterError:
         raise click.BadParameter(f"须为 4 个 0–1 之间的数 X,Y,W,H（画面宽高的比例） / must be four numbers 0–1, "
-                                 f"X,Y,W,H as shares of the frame's width and height; got {value!r}")
-    return parts
+                                 f"X,Y,W,H as shares of the frame's width and height; got {value!r}") from None
 
 
 @click.group("video")

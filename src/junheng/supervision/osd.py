@@ -24,7 +24,11 @@ The method, its thresholds and its evaluation: docs/methods/video-flags.md, "The
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from junheng.exceptions import ParameterError
 
 STAND_S = 2.0  # a clock stands when its image is that of STAND_S seconds before
 MIN_LAG_S = 2.5  # a clock image seen again at least this much later repeats (two samples of one second lie < 1 s apart)
@@ -152,17 +156,32 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
     return left, y, right - left, bh
 
 
+def check_region(region) -> tuple[float, float, float, float]:
+    """``region`` (x, y, w, h as shares 0–1 of the frame's width and height, w and h above 0) as
+    floats, or :class:`ParameterError` naming the value."""
+    try:
+        parts = tuple(float(v) for v in region)
+    except (TypeError, ValueError):
+        parts = ()
+    if len(parts) != 4 or not all(math.isfinite(v) and 0 <= v <= 1 for v in parts) or parts[2] <= 0 or parts[3] <= 0:
+        raise ParameterError(f"屏显时钟区域须为 4 个 0–1 之间的数 X,Y,W,H（画面宽高的比例，W、H 大于 0） / the clock's "
+                             f"region must be four numbers 0–1, X,Y,W,H as shares of the frame (W, H above 0); "
+                             f"got {region!r}")
+    return parts  # type: ignore[return-value]
+
+
 class ClockReader:
     """The per-sample hook of ``frames.frame_statistics``: ``reader(t, grey)`` for every sampled
     frame (grey, the same size throughout a recording).  The first ``PROBE_SAMPLES`` frames are
     kept until :func:`find_clock` has looked at them (or ``region`` is given: ``(x, y, w, h)`` as
-    shares 0–1 of the frame's width and height, for a camera whose clock the search misses); after
+    shares 0–1 of the frame's width and height, for a camera whose clock the search misses; else
+    :class:`ParameterError`, :func:`check_region`); after
     that only the region's pixels of each sample.  :meth:`crops` returns the region's pixels of
     every sample (N × P, uint8) and the region in pixels, or ``(None, None)`` when no clock was
     found."""
 
     def __init__(self, region: tuple[float, float, float, float] | None = None) -> None:
-        self.given = region
+        self.given = None if region is None else check_region(region)
         self.region: tuple[int, int, int, int] | None = None
         self.searched = False
         self.times: list[float] = []
@@ -382,4 +401,4 @@ def _add_loop(out: list[dict], t, lag, repeat, diff, limit, a: int, b: int, p, p
                           f"the camera's clock set back"})
 
 
-__all__ = ["ClockReader", "clock_flags", "clock_ticks", "find_clock", "merge_clock_flags"]
+__all__ = ["ClockReader", "check_region", "clock_flags", "clock_ticks", "find_clock", "merge_clock_flags"]

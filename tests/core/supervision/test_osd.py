@@ -15,8 +15,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from junheng.exceptions import ParameterError
 from junheng.supervision import FlagParameters, detect_flags, frame_statistics
-from junheng.supervision.osd import ClockReader, clock_flags, find_clock
+from junheng.supervision.osd import ClockReader, check_region, clock_flags, find_clock
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 SHORT = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=600,
@@ -137,6 +138,15 @@ def test_a_given_region_is_cut_without_a_search():
     for k, f in enumerate(frames):
         plain(float(k), f)
     assert plain.crops() == (None, None)
+
+
+@pytest.mark.parametrize("bad", [(0.1, 0.2, 0.3), (-0.1, 0, 0.2, 0.1), (0, 0, 1.5, 0.1), (0, 0, 0, 0.1),
+                                 (0, 0, float("nan"), 0.1), ("a", 0, 0.1, 0.1)])
+def test_a_bad_given_region_is_refused_by_the_core(bad):
+    """The Python API refuses what the CLI refuses (a negative share cut a wrapped or empty picture)."""
+    with pytest.raises(ParameterError, match="X,Y,W,H"):
+        ClockReader(bad)
+    assert check_region(["0.45", "0", "0.4", "0.12"]) == (0.45, 0.0, 0.4, 0.12)
 
 
 def test_a_clip_looped_over_most_of_the_recording_is_flagged_but_a_region_short_of_the_minutes_is_not(video):
