@@ -9,7 +9,9 @@ terminated pupil cannot sign in.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
@@ -59,8 +61,17 @@ def windows(session, student_ids, now: dt.datetime | None = None) -> dict[str, W
 
 
 def act(session, action: str, *, student_id: str = "", minutes: int | None = None, note: str = "", by: str = "",
-        now: dt.datetime | None = None) -> ProctorEvent:
-    """Record one console action; ``ParameterError`` (bilingual) for one that makes no sense now."""
+        now: dt.datetime | None = None, seen: int | None = None, key: uuid.UUID | None = None) -> ProctorEvent:
+    """Record one console action; ``ParameterError`` (bilingual) for one that makes no sense now.
+
+    A console form carries what it was rendered against, so that a double click or a form sent
+    again is not applied twice (two 延长 15 would give 30 minutes): ``key``, a fresh id drawn for
+    the form and recorded as the event's id (the same form twice: the second refused), and
+    ``seen``, how many actions on its target (the pupil, or the room) other than incident reports
+    there were (another proctor acted meanwhile: refused, the page shows what is now).  Both are
+    checked with the session's row locked, in the transaction that records the event, so two
+    requests at once cannot both pass.  Without them (``None``, as in the services' own calls)
+    nothing is checked but the state."""
     now = now or timezone.now()
     labels = dict(ProctorEvent.ACTIONS)
     if action not in labels:
@@ -78,6 +89,34 @@ def act(session, action: str, *, student_id: str = "", minutes: int | None = Non
         raise ParameterError("请填写异常情况说明 / describe the incident")
     if len(note) > MAX_NOTE:
         raise ParameterError(f"说明最多 {MAX_NOTE} 字 / at most {MAX_NOTE} characters")
+    with transaction.atomic():
+        # the session's row locked: one action of the session at a time
+        list(type(session).objects.select_for_update().filter(pk=session.pk).values_list("pk", flat=True))
+        _not_done_yet(session, action, student_id, seen, key)
+        return _record(session, action, student_id=student_id, minutes=minutes, note=note, by=by, now=now, key=key)
+
+
+def _not_done_yet(session, action: str, student_id: str, seen: int | None, key: uuid.UUID | None) -> None:
+    """Refuse a form already applied (its ``key`` recorded) or rendered before another action on its
+    target (``seen`` no longer the count), naming what was done, by whom and when."""
+    done = ProctorEvent.objects.filter(pk=key).first() if key is not None else None
+    if done is None and seen is not None and action != "incident":
+        mine = ProctorEvent.objects.filter(session=session, student_id=student_id).exclude(action="incident")
+        if mine.count() != seen:
+            done = mine.order_by("-at").first()
+            if done is None:
+                raise ParameterError("页面已过时，请刷新后再操作 / the page is out of date: reload it and act again")
+    if done is not None:
+        what = dict(ProctorEvent.ACTIONS)[done.action] + (f" +{done.minutes}′" if done.minutes else "")
+        who = done.by or "—"
+        raise ParameterError(f"已由他人或重复提交处理 / already done: {what}（{who}，"
+                             f"{timezone.localtime(done.at):%H:%M:%S}），请看当前状态后再操作 / see the current state "
+                             f"before acting again")
+
+
+def _record(session, action: str, *, student_id: str, minutes: int | None, note: str, by: str, now: dt.datetime,
+            key: uuid.UUID | None) -> ProctorEvent:
+    """The state checks and the event, in ``act``'s transaction."""
     state = window(session, student_id, now).state if student_id else _room_state(session, now)
     own = _own_state(session, student_id, now) if student_id else state
     refusals = {
@@ -88,12 +127,12 @@ def act(session, action: str, *, student_id: str = "", minutes: int | None = Non
         ("reactivate", ""): "没有被终止 / not terminated",
         ("reactivate", "paused"): "没有被终止 / not terminated",
     }
-    key = (action, own if action in ("pause", "resume") else state)
-    if key in refusals:
-        raise ParameterError(refusals[key])
+    rule = (action, own if action in ("pause", "resume") else state)
+    if rule in refusals:
+        raise ParameterError(refusals[rule])
     if action == "start" and ProctorEvent.objects.filter(session=session, student_id="", action="start").exists():
         raise ParameterError("考场已经开始 / the room has already been started")
-    return ProctorEvent.objects.create(session=session, student_id=student_id, action=action,
+    return ProctorEvent.objects.create(id=key or uuid.uuid4(), session=session, student_id=student_id, action=action,
                                        minutes=minutes if action == "extend" else None, note=note.strip(), by=by, at=now)
 
 
@@ -107,6 +146,11 @@ def _own_state(session, student_id: str, now) -> str:
 def _room_state(session, now) -> str:
     return pupil_window(_events(session, ""), student_id="", starts_at=session.starts_at, ends_at=session.ends_at,
                         now=now).state
+
+
+def _actions(events) -> int:
+    """How many of ``events`` are actions rather than incident reports: the ``seen`` of ``act``."""
+    return sum(e[1] != "incident" for e in events)
 
 
 def board(session, now: dt.datetime | None = None) -> dict:
@@ -135,11 +179,12 @@ def board(session, now: dt.datetime | None = None) -> dict:
                      "booklet": booklet or "", "state": state, "hold": hold, "checked_in": w.checked_in,
                      "ends_at": w.end, "extra": w.extra_minutes, "started_at": a and a["started_at"],
                      "submitted_at": a and a["submitted_at"], "changes": a["n"] if a else 0, "last": a and a["last"],
-                     "late": a["late"] if a else 0, "late_last": a and a["late_last"]})
+                     "late": a["late"] if a else 0, "late_last": a and a["late_last"], "seen": _actions(mine)})
     room = pupil_window(room_events, student_id="", starts_at=session.starts_at, ends_at=session.ends_at, now=now)
     started = any(e[1] == "start" for e in room_events)
     log = list(ProctorEvent.objects.filter(session=session).order_by("-at")[:200])
     return {"rows": rows, "room": room.state or ("started" if started else "scheduled"), "room_ends": room.end,
+            "room_seen": _actions(room_events),
             "log": [{"at": e.at, "action": e.action, "label": dict(ProctorEvent.ACTIONS)[e.action],
                      "pupil": mask_student_id(e.student_id) if e.student_id else "", "minutes": e.minutes,
                      "note": e.note, "by": e.by} for e in log]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -419,8 +420,11 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
     rows = status["rows"]
     audit(request, "test.status", f"session {obj.pk}", rows=len(rows), region_code=obj.site.county.code)
     counts = {k: sum(r["state"] == k for r in rows) for k in proctor.STATES}
+    for r in rows:  # each form's own id: the same form sent twice is applied once (``proctor.act``)
+        r["form_key"] = uuid.uuid4()
     return render(request, "delivery/session.html", {
         "session": obj, "cycle": obj.site.cycle, "rows": rows, "counts": counts, "status": status,
+        "room_key": uuid.uuid4(), "incident_key": uuid.uuid4(),
         "can_run": _may_run(request.user, obj), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
 
 
@@ -440,14 +444,16 @@ def session_json(request: HttpRequest, session: int) -> JsonResponse:
 @login_required
 @require_POST
 def session_act(request: HttpRequest, session: int) -> HttpResponse:
-    """One console action (``action``, optional ``pupil``, ``minutes``, ``note``), by a role that runs
+    """One console action (``action``, optional ``pupil``, ``minutes``, ``note``; the form's ``key`` and
+    ``seen``, what it was rendered against: a form sent twice is applied once), by a role that runs
     sessions.  Recorded as a ``ProctorEvent`` and audited."""
     obj = _run_session(request, session)
     action = request.POST.get("action", "")
     try:
+        key, seen = _rendered_against(request.POST)
         minutes = int(request.POST["minutes"]) if request.POST.get("minutes") else None
         event = proctor.act(obj, action, student_id=_pupil(obj, request.POST.get("pupil", "")), minutes=minutes,
-                            note=request.POST.get("note", ""), by=request.user.get_username())
+                            note=request.POST.get("note", ""), by=request.user.get_username(), seen=seen, key=key)
     except (ParameterError, ValueError) as e:
         messages.error(request, str(e) if isinstance(e, ParameterError) else _("分钟数应为整数。"))
     else:
@@ -455,6 +461,15 @@ def session_act(request: HttpRequest, session: int) -> HttpResponse:
               rows=1 if event.student_id else None, region_code=obj.site.county.code)
         messages.success(request, _("已记录：%(what)s") % {"what": dict(ProctorEvent.ACTIONS)[action]})
     return redirect("delivery_session", session=obj.pk)
+
+
+def _rendered_against(post) -> tuple[uuid.UUID | None, int | None]:
+    """The console form's ``key`` and ``seen`` (absent: not checked, as for a hand-made request)."""
+    try:
+        return (uuid.UUID(post["key"]) if post.get("key") else None,
+                int(post["seen"]) if post.get("seen") else None)
+    except ValueError:
+        raise ParameterError("表单已损坏，请刷新页面 / a damaged form: reload the page") from None
 
 
 @login_required

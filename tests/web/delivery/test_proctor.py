@@ -310,3 +310,62 @@ def test_a_proctor_runs_only_a_session_not_assigned_to_another_proctor(dw, clien
     assert client.post(url + "act/", {"action": "start"}).status_code == 302
     assert client.post(url + "unlock/", {"number": "ABCDEF12"}).status_code == 302
     assert list(ProctorEvent.objects.values_list("by", flat=True)) == ["pat"] and CodeUnlock.objects.count() == 1
+
+
+def _form(page: str, where: str) -> dict:
+    """The hidden fields of the console form after ``where`` (a pupil's row or the room's form)."""
+    part = page[page.index(where):]
+    part = part[:part.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', part))
+
+
+def test_a_form_sent_twice_extends_once_and_two_deliberate_extends_both_apply(dw, client):
+    """A double click on 延长 15, or the form sent again, is one extension (it was two: 30 minutes);
+    an extension asked for on the page shown after the first is a second one."""
+    from junheng_web.delivery import proctor
+    from junheng_web.delivery.models import ProctorEvent
+
+    s, a0 = dw.sessions["A"], dw.pupils["A"][0].student_id
+    client.force_login(dw.users["paul"])
+    url = f"/test/sessions/{s.pk}/"
+    page = client.get(url).content.decode()
+    token = re.search(r'<tr data-state="absent" data-pupil="([^"]+)"', page).group(1)
+    form = {**_form(page, f'data-pupil="{token}"'), "action": "extend", "minutes": "15"}
+    assert client.post(url + "act/", form).status_code == 302
+    again = client.post(url + "act/", form, follow=True).content.decode()
+    assert "已由他人或重复提交处理" in again and "already done: 延长时间 +15′（paul，" in again
+    assert proctor.window(s, a0).extra_minutes == 15
+    assert "(+15′)" in again  # the page after the refusal shows what is now
+    form = {**_form(again, f'data-pupil="{token}"'), "action": "extend", "minutes": "15"}  # a deliberate second
+    assert client.post(url + "act/", form).status_code == 302
+    assert proctor.window(s, a0).extra_minutes == 30
+    assert list(ProctorEvent.objects.filter(session=s).values_list("action", "minutes")) == [("extend", 15)] * 2
+
+    # the same for the room's pause and an incident report: the form sent again is refused
+    page = client.get(url).content.decode()
+    room = {**_form(page, 'id="room-controls"'), "action": "pause"}
+    incident = {**_form(page, 'id="incident"'), "note": "停电"}
+    for form in (room, room, incident, incident):
+        client.post(url + "act/", form)
+    assert sorted(ProctorEvent.objects.filter(session=s, student_id="").values_list("action", flat=True)) == [
+        "incident", "pause"]
+    assert "表单已损坏" in client.post(url + "act/", {**room, "seen": "x"}, follow=True).content.decode()
+
+
+def test_a_form_rendered_before_another_proctors_action_on_the_pupil_is_refused(dw):
+    """Two proctors answer one pupil's call for time: the second's page was rendered before the
+    first's extension, so its own is refused, naming it; an action on another pupil, an incident
+    report or the room's actions do not make a pupil's form stale."""
+    from junheng_web.delivery import proctor
+
+    s, a0, a1 = dw.sessions["A"], dw.pupils["A"][0].student_id, dw.pupils["A"][4].student_id
+    before = {r["key"]: r["seen"] for r in proctor.board(s)["rows"]}
+    proctor.act(s, "extend", student_id=a0, minutes=15, by="paul", seen=before[a0])
+    proctor.act(s, "incident", student_id=a0, note="举手要求延时", by="paul")
+    proctor.act(s, "pause", by="paul", seen=proctor.board(s)["room_seen"])  # the room's
+    with pytest.raises(ParameterError, match=r"already done: 延长时间 \+15′（paul，"):
+        proctor.act(s, "extend", student_id=a0, minutes=15, by="pat", seen=before[a0])
+    proctor.act(s, "extend", student_id=a1, minutes=5, by="pat", seen=before[a1])
+    assert proctor.window(s, a0).extra_minutes == 15 and proctor.window(s, a1).extra_minutes == 5
+    with pytest.raises(ParameterError, match=r"already done: 暂停（paul，"):
+        proctor.act(s, "pause", by="pat", seen=0)

@@ -1,8 +1,20 @@
 // The proctor's console: refresh the pupils' states, counts and end times every 10 s
-// (GET status.json); the actions themselves are plain forms.
+// (GET status.json); the actions themselves are plain forms.  A form is sent once: a second
+// click while the first is on its way does nothing (a courtesy; the server refuses a form sent
+// twice by its key and the state it was rendered against).
 (function () {
   "use strict";
   const me = document.currentScript;
+  for (const form of document.querySelectorAll("form.act")) {
+    form.addEventListener("submit", (e) => {
+      if (form.dataset.sent) e.preventDefault();
+      else form.dataset.sent = "1";
+    });
+  }
+  // a page shown again from the browser's history may act again (the server still checks)
+  window.addEventListener("pageshow", () => {
+    for (const form of document.querySelectorAll("form.act")) delete form.dataset.sent;
+  });
   const url = me.dataset.url;
   const words = JSON.parse(me.dataset.words);
   function time(iso) {
