@@ -77,6 +77,7 @@ from _tests_module import load  # benchmarks/ is on the path
 
 SECONDS = int(os.environ.get("JUNHENG_BENCH_SECONDS", "60"))
 LONG = int(os.environ.get("JUNHENG_BENCH_LONG", "180"))  # the longer clip of the per-minute rows; 0: none
+ROUNDS = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))  # the alternating runs of each A/B
 
 
 def _cpu() -> float:
@@ -186,7 +187,6 @@ def _decoding_ab(files: dict) -> None:
     from junheng.supervision import FaceCounter, FaceDetector, analyse_video
     from junheng.supervision import frames as frame_module
 
-    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
     print("| stream | path | picture samples/s | groups decoded | CPU s (median) | × real time per core | runs |")
     print("|---|---|---:|---|---:|---:|---|")
     default = frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES
@@ -196,7 +196,7 @@ def _decoding_ab(files: dict) -> None:
             for name, fps, every, detector in ((NEW, 1.0, 0.0, True), (NEW + ", faces 1/s", 2.0, 1.0, True),
                                                (NONE, 1.0, 0.0, False), (NONE + ", 2/s", 2.0, 0.0, False)):
                 cpu: dict[bool, list[float]] = {False: [], True: []}
-                for k in range(rounds):
+                for k in range(ROUNDS):
                     for truncate in ((False, True) if k % 2 == 0 else (True, False)):
                         frame_module.TRUNCATE_GROUPS = truncate
                         counter = FaceCounter(FaceDetector(input_width=768, threshold=0.4, precision="int8"),
@@ -253,7 +253,6 @@ def _region_ab(path: Path, people, face, tmp: str) -> None:
     # 24 pictures, not 25: at one sample a second the samples are different pictures (fresh noise and
     # jitter), where the benchmark's room, 25 pictures cycled, shows the same picture at every sample
     _encode(ceiling, [cv2.resize(_ceiling_frame(people, room, rng, faces), (1280, 720)) for _ in range(24)], 25, 0)
-    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
     detector = FaceDetector(input_width=768, threshold=0.4, precision="int8", runtime="onnxruntime")
     print("| room | faces searched | CPU s (median) | × real time per core | runs | share searched (mean) | "
           "largest change outside the part (grey levels) | faces min/median | samples counted alike |")
@@ -265,7 +264,7 @@ def _region_ab(path: Path, people, face, tmp: str) -> None:
         searched: dict[int, float] = {}
         changed: dict[int, str] = {}
         still = _Still()
-        for k in range(rounds):
+        for k in range(ROUNDS):
             for every in ((1, 10) if k % 2 == 0 else (10, 1)):
                 counter = FaceCounter(detector, full_every=every)
                 c0 = _cpu()
@@ -354,9 +353,8 @@ def _per_minute(long_path: Path, short_path: Path, fps: float, counter, decoder:
 
     from junheng.supervision import FaceCounter, analyse_video
 
-    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
     cpu = {"short": [first], "long": []}
-    for k in range(rounds):
+    for k in range(ROUNDS):
         for which in (("long", "short") if k % 2 == 0 else ("short", "long")):
             if which == "short" and len(cpu["short"]) > k:
                 continue
@@ -412,9 +410,8 @@ def _fixed_parts(files: dict, long_files: dict) -> None:
 
 
 def _print_margins(margins: dict, files: dict, long_files: dict) -> None:
-    rounds = int(os.environ.get("JUNHENG_BENCH_ROUNDS", "3"))
     print(f"\nper minute of video: the same rows on {SECONDS} s and {LONG} s clips of the same stream, alternating, "
-          f"{rounds} runs of each (medians); a further minute costs (CPU {LONG} s − CPU {SECONDS} s) ÷ "
+          f"{ROUNDS} runs of each (medians); a further minute costs (CPU {LONG} s − CPU {SECONDS} s) ÷ "
           f"{(LONG - SECONDS) / 60:g} min, paid once a file = CPU {SECONDS} s − {SECONDS / 60:g} min × that")
     print(f"| stream | path | picture samples/s | CPU s, {SECONDS} s (× real time) | CPU s, {LONG} s | CPU s a further "
           "minute | × real time per core at the margin | paid once a file, CPU s | runs |")
