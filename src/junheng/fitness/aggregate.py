@@ -36,7 +36,7 @@ from junheng.fitness.items import ITEMS
 from junheng.io import ROW
 
 WEIGHT_RULE = ("权重应为非负的有限数（空值计为 0）", "a weight must be a finite number ≥ 0 (a null counts as 0)")
-MAX_ISSUES = 1000  # bad records listed (per census task); the summary line counts them all
+MAX_ISSUES = 1000  # bad records listed in one InputError (summarize; each census task and the whole file); the summary line counts them all
 
 RATE_LABELS_ZH = {
     "n_tested": "测试人数", "pass_rate": "达标率", "good_rate": "优良率", "excellent_rate": "优秀率",
