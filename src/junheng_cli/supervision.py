@@ -50,7 +50,7 @@ def _echo_flags(flags) -> None:
 def _osd_region(ctx, param, value: str | None):
     """``--osd-region X,Y,W,H``: the camera's clock as shares 0–1 of the frame."""
     from junheng.exceptions import ParameterError
-    from junheng.supervision.osd import check_region
+    from junheng.supervision import check_region
 
     if value is None:
         return None

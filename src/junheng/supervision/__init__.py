@@ -71,6 +71,7 @@ from junheng.supervision.frames import (
     public_statistics,
     sampled_frames,
 )
+from junheng.supervision.osd import check_region
 from junheng.supervision.people import (
     PEOPLE_KINDS,
     FaceCounter,
@@ -122,6 +123,7 @@ __all__ = [
     "change_anomalies",
     "changes_from_events",
     "changes_from_omr",
+    "check_region",
     "clock_start",
     "declared_start",
     "declared_times",
