@@ -128,9 +128,9 @@ def test_a_release_never_deletes_a_lock_another_caller_took_over(backend):
     from junheng_web.registry import leases
 
     locks = leases.store()
-    assert locks.claim("k", "first", 0.1)
-    assert not locks.claim("k", "second", 0.1)  # held
-    time.sleep(0.2)  # the first stalled past its lease …
+    assert locks.claim("k", "first", 1.0)  # long enough that the next line finds it held on a loaded machine
+    assert not locks.claim("k", "second", 1.0)  # held (a 0.1 s lease ran out before this line once, in CI)
+    time.sleep(1.2)  # the first stalled past its lease …
     assert locks.claim("k", "second", 5)  # … and the second took over
     assert not locks.renew("k", "first", 5)
     locks.release("k", "first")  # the first finishes: its release leaves the second's lock alone
