@@ -263,7 +263,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     this ratio over five samples centred on it), that step being
     at least ``loop_min_step`` (the picture changes: a frozen picture is ``frozen``'s), for at least
     ``loop_min_s``.  Two tiers: the same frames (in phase: the median block differs from its copy by
-    at most a quarter of the noise, i.e. of the median block's step), or any phase, where the lag
+    at most a quarter of the noise, i.e. of the median block's step, and the share of blocks that do
+    reaches half-way from its share against unrelated samples, :func:`_chance_match`, to all), or any phase, where the lag
     must also *not* match in the ``loop_min_s`` just before the run (median ratio > 1.5 ×
     ``loop_ratio``: a replay starts, a periodic motion of the room goes on) and match at least 1.5 ×
     better than at any other lag (:func:`_unique_lag`).  A live room never comes back that close: its sensor noise is new in every frame
@@ -302,6 +303,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     candidates = [int(v) for v in np.argsort(-support, kind="stable")[:10] if support[v] >= max(2, min_run // 2)]
     # the noise: the median step of the blocks that changed (whole grey levels, so ≥ 1 where any did)
     noise = np.r_[np.inf, changed_median(f[1:], f[:-1], f[:-1])]
+    chance = _chance_match(f, noise, min_lag)
+    beyond = chance + 0.5 * (1 - chance)  # a copy in phase: half-way from chance to every block
     out: list[dict] = []
     for lag in candidates:
         i = np.arange(lag + 1, n)
@@ -309,8 +312,10 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
         nxt = np.minimum(src + 1, n - 1)
         back = [src, src - 1] + ([nxt] if lag - 1 >= min_lag else [])
         # tier 1, the same frames (in phase): most blocks equal their copy far more closely than noise allows
+        # … and clearly more of them than match an unrelated sample of this recording (:func:`_chance_match`)
         same = np.full(n, False)
-        same[i] = np.min([changed_median(f[i], f[j], f[i - 1]) for j in back], axis=0) <= 0.25 * noise[i]
+        same[i] = (np.min([changed_median(f[i], f[j], f[i - 1]) for j in back], axis=0) <= 0.25 * noise[i]) \
+            & (np.max([_matched(f[i], f[j], f[i - 1], noise[i]) for j in back], axis=0) >= beyond[i])
         # tier 2, any phase: close to the segment between two samples of the copy, relative to the step
         raw, ratio = _lag_ratio(f, step, lag, min_lag)
         source_live = np.r_[np.zeros(lag, bool), live[:-lag] | ~covered[:-lag]]
@@ -340,6 +345,37 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
                         "severity": "serious" if end - start + 1e-9 >= p.loop_serious_s else "warning",
                         "score": score})
     return out
+
+
+def _matched(x: np.ndarray, copy: np.ndarray, before: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Row by row, the share of the blocks that changed since ``before`` (as
+    :func:`~junheng.supervision.frames.changed_median`: all where none did) in which ``x`` lies
+    within a quarter of ``noise`` of ``copy``."""
+    moved = np.abs(x - before) >= 0.5
+    moved[~moved.any(axis=1)] = True
+    near = moved & (np.abs(x - copy) <= 0.25 * np.asarray(noise, np.float64)[:, None])
+    return near.sum(axis=1) / moved.sum(axis=1)
+
+
+CHANCE_PAIRS = 24  # the unrelated samples each sample is matched against (:func:`_chance_match`)
+
+
+def _chance_match(f: np.ndarray, noise: np.ndarray, min_lag: int) -> np.ndarray:
+    """Each sample's share of matching blocks (:func:`_matched`) against samples of the same
+    recording that are no copy of it: the median over :data:`CHANCE_PAIRS` samples at least
+    ``min_lag`` away (offsets spread evenly over the recording, taken cyclically, so a replay's one
+    source among them does not move the median).  A live room's fresh noise keeps it near 0.2; a
+    motionless room filmed at a resolution whose block means round the noise away to whole grey
+    levels flips the same few blocks back and forth, so about half of them match *any* other
+    sample (issue #16: 0.5 on a 720p room with sensor noise σ 3, H.264) — the in-phase tier's
+    "same frames" must be measured against that."""
+    n = len(f)
+    if n < 2 * min_lag + 2:
+        return np.zeros(n)
+    offsets = np.unique(np.linspace(min_lag, n - min_lag, CHANCE_PAIRS).round().astype(np.int64))
+    i = np.arange(1, n)
+    shares = [_matched(f[i], f[(i + o) % n], f[i - 1], noise[i]) for o in offsets]
+    return np.r_[0.0, np.median(shares, axis=0)]
 
 
 def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.ndarray, ratio: np.ndarray,

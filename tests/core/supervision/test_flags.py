@@ -894,3 +894,45 @@ def test_the_screen_rules_reference_is_the_room_at_its_own_scale():
     t, reg, covered, z = _prints_stats(frames, rng, zoom)
     found = _screen_flags(t, reg, covered, z, dataclasses.replace(SHORT, baseline_s=10), 0.5)
     assert [(f["start_s"], f["end_s"]) for f in found] == [(0.0, 7.0), (35.0, 47.0)]
+
+
+def test_a_still_room_whose_noise_rounds_to_whole_levels_is_no_replay_in_phase():
+    """Issue #16: a motionless room whose block means round its noise away flips the same few blocks
+    between two whole grey levels, so about half of the blocks that changed match *any* other sample
+    and the first tier's median block "equals its copy" at every lag by chance — the old rule found 3
+    to 5 replays in 90 such samples.  Against the share matching unrelated samples, only the real copy
+    is found (oracle: the stretch copied, 60–75 s = 20–35 s), and without it nothing."""
+    from junheng.supervision.flags import _replay_flags
+
+    t, p = np.arange(90, dtype=np.float64), FlagParameters()
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        fine = np.round(rng.uniform(60, 200, 768) + rng.normal(0, 0.25, (90, 768))).astype(np.uint8)
+        assert _replay_flags(t, fine, np.zeros(90, bool), p, 1.0) == [], seed
+        fine[60:75] = fine[20:35]
+        found = _replay_flags(t, fine, np.zeros(90, bool), p, 1.0)
+        assert [(f["start_s"], f["end_s"]) for f in found] == [(60.0, 75.0)], (seed, found)
+
+
+def test_a_still_720p_room_in_h264_is_no_replay(tmp_path):
+    """Issue #16 (two reviewers): a 720p room with nothing but sensor noise (σ 3), H.264 CRF 23 with a
+    key frame every second, analysed at 1 sample/s with the default rules — no flag at all (the old
+    rule raised `loop` on 13–28, 39–49 and 50–60 s of this very clip: nothing was replayed)."""
+    import subprocess
+
+    import cv2
+
+    rng = np.random.default_rng(5)
+    room = cv2.resize(rng.integers(60, 200, size=(18, 32)).astype(np.uint8), (1280, 720),
+                      interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    clip = tmp_path / "still720.mp4"
+    proc = subprocess.Popen(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "1280x720",
+                             "-r", "10", "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "10",
+                             "-keyint_min", "10", "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p", str(clip)],
+                            stdin=subprocess.PIPE)
+    for _ in range(600):
+        proc.stdin.write(np.clip(room + rng.normal(0, 3, size=room.shape), 0, 255).astype(np.uint8).tobytes())
+    proc.stdin.close()
+    assert proc.wait() == 0
+    flags, _ = analyse_video(clip, 1.0)
+    assert flags.is_empty(), flags
