@@ -67,6 +67,16 @@ def flagged(out: Path, *args) -> dict:
     return backdated(out)
 
 
+def flagged_tables(tmp_path: Path, **tables: tuple[pl.DataFrame, str]) -> dict:
+    """Each ``option=(frame, file name)`` written (``write_table``, by the name's suffix) and passed as
+    ``--option``: :func:`flagged` on them."""
+    args = []
+    for option, (frame, name) in tables.items():
+        write_table(frame, tmp_path / name)
+        args += [f"--{option}", tmp_path / name]
+    return flagged(tmp_path / "flags.csv", *args)
+
+
 def write_date_times(tmp_path: Path) -> tuple[Path, Path, Path]:
     """The session as GB18030 CSV files with date-times, the way a spreadsheet in China saves them."""
     arrivals = pl.DataFrame([(p, lease, i, clock(a), clock(r)) for p, lease, i, a, r in ANSWERS], orient="row",
@@ -114,10 +124,8 @@ def test_hand_worked_session_from_excel_seconds_and_the_events_arrival_column(tm
                          orient="row", schema=["person_id", "lease", "first_at", "last_at", "gap_s"])
     stops = pl.DataFrame([(p, float(t), {"暂停": "pause", "时间到": "time_up"}[w]) for p, t, w in STOPS], orient="row",
                          schema=["person_id", "at", "what"])
-    for frame, name in ((events, "events.xlsx"), (spans, "spans.xlsx"), (stops, "stops.xlsx")):
-        write_table(frame, tmp_path / name)
-    got = flagged(tmp_path / "flags.csv", "--events", tmp_path / "events.xlsx", "--heartbeats", tmp_path / "spans.xlsx",
-                  "--stops", tmp_path / "stops.xlsx")
+    got = flagged_tables(tmp_path, events=(events, "events.xlsx"), heartbeats=(spans, "spans.xlsx"),
+                         stops=(stops, "stops.xlsx"))
     assert {p: v[:2] for p, v in got.items()} == EXPECTED
     assert "I2 stamped 00:01:00, arrived 00:20:00, though the page's later answer reached the server at 00:05:02" in got["P1"][2]
     assert "I1 stamped 00:02:00, arrived 00:30:00, though the page's heartbeat reached the server at 00:02:15" in got["P2"][2]
@@ -227,10 +235,7 @@ def test_text_times_with_an_offset_are_shown_on_the_deployments_clock(tmp_path):
                             schema=["person_id", "lease", "item_id", "at", "received_at"])
     beats = pl.DataFrame([(p, lease, z(t)) for p, lease, t in BEATS], orient="row", schema=["person_id", "lease", "at"])
     stops = pl.DataFrame([(p, clock(t), w) for p, t, w in STOPS], orient="row", schema=["person_id", "at", "what"])
-    for frame, name in ((arrivals, "a.csv"), (beats, "h.csv"), (stops, "s.csv")):
-        write_table(frame, tmp_path / name)
-    got = flagged(tmp_path / "flags.csv", "--arrivals", tmp_path / "a.csv", "--heartbeats", tmp_path / "h.csv",
-                  "--stops", tmp_path / "s.csv")
+    got = flagged_tables(tmp_path, arrivals=(arrivals, "a.csv"), heartbeats=(beats, "h.csv"), stops=(stops, "s.csv"))
     assert {p: v[:2] for p, v in got.items()} == EXPECTED
     assert "I2 stamped 09:01:00, arrived 09:20:00, though the page's later answer reached the server at 09:05:02" in got["P1"][2]
     assert "I1 stamped 09:02:00, arrived 09:30:00, though the page's heartbeat reached the server at 09:10:00" in got["P2"][2]
