@@ -254,9 +254,7 @@ def _grade_sex(batch: pa.RecordBatch, first_row: int | None, file: str | None,
     return grade, sex, n_bad
 
 
-
-_MEASURES = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)
-_FIELDS = CENSUS_MEASURES  # the same order: height, weight, the items, both eyes
+_MEASURES = (HEIGHT, WEIGHT, *ITEMS, _VISION, _VISION)  # in CENSUS_MEASURES' order: height, weight, the items, both eyes
 
 
 def _stacked_units(batch: pa.RecordBatch, n: int,
@@ -268,7 +266,7 @@ def _stacked_units(batch: pa.RecordBatch, n: int,
     from junheng.fitness import _fused
 
     names = set(batch.schema.names)
-    measures, fields = _MEASURES, _FIELDS
+    measures, fields = _MEASURES, CENSUS_MEASURES
     out = np.empty((len(fields), n), np.int32) if out is None else out
     for k, (f, item) in enumerate(zip(fields, measures)):
         if f not in names:
@@ -330,7 +328,7 @@ def _add_fused(sums, batch: pa.RecordBatch, by: Sequence[str], weight: str | Non
     else:
         gid, gmap = np.zeros(n, np.int64), np.array([key_index.setdefault((), len(key_index))], np.int64)
     sums.grow_to(len(key_index))
-    stacked, has_value, v_left, v_right = _stacked_units(batch, n, sums.scratch("units", (len(_FIELDS), n), np.int32))
+    stacked, has_value, v_left, v_right = _stacked_units(batch, n, sums.scratch("units", (len(CENSUS_MEASURES), n), np.int32))
     rows = sums.scratch("rows", (n,), np.int64)
     _fused.grade_sex_rows(grade, sex, rows)
     sums.add(rows, gid, gmap, _weights(batch, weight), _exempt(batch, n), stacked, has_value, v_left, v_right)

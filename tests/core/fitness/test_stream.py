@@ -169,10 +169,12 @@ def test_the_census_writer_writes_the_measures_the_census_reads(tmp_path):
     """One list (junheng.fitness.CENSUS_MEASURES, built from the standard's items), not a copy in
     junheng.io kept equal by a test: every measure the reader stacks is NaN-filled by the writer."""
     from junheng.fitness import CENSUS_MEASURES, ITEMS
-    from junheng.fitness.stream import _FIELDS
+    from junheng.fitness.stream import _MEASURES
     from junheng.io import write_census_parquet
 
-    assert _FIELDS is CENSUS_MEASURES and {i.field for i in ITEMS} < set(CENSUS_MEASURES)
+    # the reader converts column k of CENSUS_MEASURES by _MEASURES[k]: the same measure, both eyes by the acuity's
+    assert [m.field for m in _MEASURES] == [*CENSUS_MEASURES[:-2], "vision", "vision"]
+    assert {i.field for i in ITEMS} < set(CENSUS_MEASURES)
     frame = pl.DataFrame({f: pl.Series([1, None], dtype=pl.Int32) for f in CENSUS_MEASURES})
     path = write_census_parquet(frame.with_columns(grade=pl.lit(1), sex=pl.lit(1)), tmp_path / "c.parquet")
     back = pl.read_parquet(path)
