@@ -142,3 +142,28 @@ def test_on_postgres_two_first_polls_of_one_page_at_once_start_one_span(transact
         t.join()
     assert not errors
     assert list(PageContact.objects.values_list("first_at", "beats")) == [(now, 1)]
+
+
+def test_the_poll_looks_up_the_pages_newest_span_once(dw, settings):
+    """The newest heartbeat span was two correlated subqueries (its id, its time), each run again on
+    every row the proctor's events give: SQLite's own query plan of the poll's statement now reads
+    the page's spans in one place, not correlated with the rows."""
+    from junheng_web.delivery import proctor
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's EXPLAIN QUERY PLAN (the site node's engine)")
+    settings.JUNHENG_PUPIL_POLL_SECONDS = 10
+    session, sid = dw.sessions["A"], dw.pupils["A"][0].student_id
+    c, data = _signed_in(CODE_A0)
+    for step in ("start", "pause", "resume"):
+        proctor.act(session, step)
+    proctor.act(session, "extend", student_id=sid, minutes=5)
+    _poll(c, data["lease"])  # the span starts
+    with CaptureQueriesContext(connection) as q:
+        r = _poll(c, data["lease"])
+    assert r.status_code == 200 and len(q.captured_queries) == 1
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN QUERY PLAN " + q.captured_queries[0]["sql"])
+        plan = [row[-1] for row in cur.fetchall()]
+    spans = [line for line in plan if re.match(r"(SEARCH|SCAN) c\b", line)]  # c: the page contacts' alias
+    assert len(spans) == 1 and not any("CORRELATED" in line for line in plan), plan
