@@ -629,13 +629,19 @@ def choose_channel(flag: Flag, choice: str, user, note: str) -> None:
             sheet.save(update_fields=["attempt", "written"])
 
 
+def _refuse_final_again(upload: Upload) -> None:
+    by = upload.final_by.get_username() if upload.final_by else "—"
+    at = timezone.localtime(upload.final_at).strftime("%Y-%m-%d %H:%M")
+    raise ParameterError(f"该批次已于 {at} 由 {by} 定稿 / the batch was marked final at {at} by {by}")
+
+
 def mark_final(upload: Upload, user) -> None:
     """Mark a batch final — refused while any of its entries is still open in the review queue, and
-    for a batch already final (the form sent again would overwrite who marked it and when)."""
+    for a batch already final (the form sent again would overwrite who marked it and when).  The
+    write itself checks again: a batch marked final meanwhile is refused as above, a batch deleted
+    meanwhile with a message saying so (it was a 500)."""
     if upload.final_at is not None:
-        by = upload.final_by.get_username() if upload.final_by else "—"
-        at = timezone.localtime(upload.final_at).strftime("%Y-%m-%d %H:%M")
-        raise ParameterError(f"该批次已于 {at} 由 {by} 定稿 / the batch was marked final at {at} by {by}")
+        _refuse_final_again(upload)
     open_ = Review.objects.filter(sheet__upload=upload, status=Review.Status.OPEN).count()
     if open_:
         raise ParameterError(f"还有 {open_} 条待人工核对，不能定稿 / {open_} entries still await review: "
@@ -645,8 +651,11 @@ def mark_final(upload: Upload, user) -> None:
     now = timezone.now()
     # in the write too: two requests at once, both past the check above, mark it once
     if not Upload.objects.filter(pk=upload.pk, final_at__isnull=True).update(final_at=now, final_by=user):
-        upload.refresh_from_db()
-        return mark_final(upload, user)
+        fresh = Upload.objects.select_related("final_by").filter(pk=upload.pk).first()
+        if fresh is None or fresh.final_at is None:
+            raise ParameterError(f"批次 {upload.name} 已被删除，未定稿 / the batch {upload.name} was deleted "
+                                 "meanwhile: nothing was marked final")
+        _refuse_final_again(fresh)
     upload.final_at, upload.final_by = now, user
 
 

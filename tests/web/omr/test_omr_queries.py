@@ -197,3 +197,27 @@ def test_an_entry_decided_meanwhile_is_not_decided_again(world):
         decide(second, world.users["bob"], None, "手工录入")
     got = Review.objects.get(pk=entry.pk)
     assert (got.status, got.note, got.reviewer.username) == ("settled", "重新扫描", "rita")
+
+
+def test_a_batch_deleted_meanwhile_is_refused_with_a_message_not_a_500(world, client, monkeypatch):
+    """定稿 on a batch deleted between the page's read and the write (another user deleted it): a
+    message in Chinese and English on the session's page, nothing marked, no traceback — the write's
+    re-check re-read the deleted row and raised (a 500)."""
+    from junheng_web.accounts.models import AuditLog
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Upload
+
+    up = Upload.objects.create(session=world.sessions["A"], name="room.pdf", sha256="c" * 64, path="x")
+    real = services.mark_final
+
+    def deleted_meanwhile(upload, user):
+        Upload.objects.filter(pk=upload.pk).delete()  # after the view read it, before the write
+        return real(upload, user)
+
+    monkeypatch.setattr(services, "mark_final", deleted_meanwhile)  # the view calls services.mark_final
+    client.force_login(world.users["bob"])
+    r = client.post(reverse("omr_final", args=[up.pk]), follow=True)
+    page = r.content.decode()
+    assert r.status_code == 200 and "已被删除" in page and "was deleted meanwhile" in page and "Traceback" not in page
+    assert not Upload.objects.filter(pk=up.pk).exists()
+    assert not AuditLog.objects.filter(action="omr.final").exists()
