@@ -36,7 +36,12 @@ def _session(request: HttpRequest, pk: int, action: str = "view") -> TestSession
 
 @login_required
 def session_video(request: HttpRequest, session: int) -> HttpResponse:
-    """A session's recordings, flags and validity; the upload form for those who may upload."""
+    """A session's recordings, flags and validity; the upload form for those who may upload.  The
+    reviewers' notes (审核意见, which may name pupils) only to those who review the session's flags —
+    the reviewers of its region and the province's supervision office (``video.review``; the session
+    is in their scope, as it was fetched through ``restrict``, whose scope is the session's whatever
+    the action) — and showing them is audited as a view of pupil records; the county, school,
+    proctor and analyst who may see the session see each flag's decision, not its note."""
     obj = _session(request, session)
     validity = services.session_validity(obj)
     flags = list(obj.video_flags.select_related("recording", "reviewer"))
@@ -44,6 +49,9 @@ def session_video(request: HttpRequest, session: int) -> HttpResponse:
     can_review = can(request.user, "video.review")
     timelines = [tl for r in recordings
                  if (tl := services.timeline(r, [f for f in flags if f.recording_id == r.pk]))] if can_review else []
+    if noted := can_review and sum(1 for f in flags if f.note):
+        audit(request, "view", f"video session {obj.pk} notes {obj.site.code}", rows=noted,
+              region_code=obj.site.county.code)
     return render(request, "supervision/session.html", {
         "session": obj, "cycle": obj.site.cycle, "recordings": recordings, "timelines": timelines,
         "flags": flags,

@@ -467,3 +467,31 @@ def test_a_replay_found_by_the_cameras_clock_shows_the_earlier_time(client, worl
     client.force_login(world.users["rita"])
     page = client.get(reverse("flag_detail", kwargs={"flag": loop.pk})).content.decode()
     assert 'id="flag-detail"' in page and "屏显时钟重复" in page and "早 12.0 秒" in page
+
+
+def test_reviewers_notes_only_to_reviewers_and_the_supervision_office(client, world):
+    """A note may name a pupil: the session's page shows it to the region's reviewer and the
+    province's office (video.review), audited as a view of pupil records; the county bureau, the
+    school, the proctor, the city and the province's analyst — who may all see the session — see
+    the flag and its decision, not the note (it was shown to all of them)."""
+    session = world.sessions["A"]
+    pupil = world.pupils["A"][0]
+    note = f"学籍号 {pupil.student_id} 的学生离座两次"
+    Flag.objects.create(session=session, kind="covered", severity="warning", start_s=2, end_s=12,
+                        status="dismissed", reviewer=world.users["rita"], note=note, reviewed_at=timezone.now())
+    Flag.objects.create(session=session, kind="still", severity="warning", start_s=20, end_s=40)
+    url = reverse("session_video", kwargs={"session": session.pk})
+    for who in ("rita", "alice"):
+        client.force_login(world.users[who])
+        page = client.get(url).content.decode()
+        assert note in page and 'id="notes-hidden"' not in page, who
+        (row,) = AuditLog.objects.filter(action="view", what__startswith="video session", username=who)
+        assert (row.rows, row.region_code) == (1, session.site.county.code)
+    for who in ("bob", "dave", "paul", "frank", "anna"):
+        client.force_login(world.users[who])
+        r = client.get(url)
+        page = r.content.decode()
+        assert r.status_code == 200 and 'data-kind="covered"' in page, who  # the session and its flags: yes
+        assert pupil.student_id not in page and "离座" not in page and 'id="notes-hidden"' in page, who
+    assert not AuditLog.objects.filter(action="view", what__startswith="video session",
+                                       username__in=("bob", "dave", "paul", "frank", "anna")).exists()
