@@ -1,0 +1,76 @@
+"""The per-sample picture statistics (``frames.frame_statistics``) after each cut of their cost: the
+same numbers as their definition computes them, on real decoded pictures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from junheng.supervision import frames
+from junheng.supervision.frames import _usable, frame_statistics
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+class _Wide:
+    """A frame callback that only takes the 768 px colour frame (as the face counter gets it)."""
+
+    width = 768
+
+    def __call__(self, t: float, frame: np.ndarray) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def camera_clip(video, tmp_path_factory):
+    """20 s of the fixture's room at 1280×720 H.264 (a key frame every second): lights dimmed to a fifth 4–8 s (dark but textured
+    samples), the camera shifted from 13 s (a view away from the reference: the registered print warped)."""
+    tmp = tmp_path_factory.mktemp("stats")
+    avi = video.make_clip(tmp / "room.avi", 20, [("dim", 4, 8, 0.2), ("shift", 13)], seed=11)
+    clip = tmp / "room.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(avi), "-vf", "scale=1280:720", "-c:v", "libx264",
+                    "-preset", "veryfast", "-crf", "23", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", str(clip)],
+                   check=True)
+    return clip
+
+
+def _by_definition(img: np.ndarray) -> bool:
+    return bool(img.mean() >= 30 and img.std() >= 8)
+
+
+def test_a_picture_is_usable_exactly_as_its_mean_and_deviation_say():
+    """Mean ≥ 30 and population standard deviation ≥ 8, at and either side of both bounds."""
+    half = np.zeros((10, 20), np.uint8)
+    for low, high, expected in ((22, 38, True),  # mean 30, deviation exactly 8
+                                (23, 38, False),  # deviation 7.5
+                                (21, 37, False),  # deviation 8, mean 29
+                                (22, 39, True),  # mean 30.5, deviation 8.5
+                                (0, 255, True)):
+        half[:, :10], half[:, 10:] = low, high
+        assert _usable(half) is expected, (low, high)
+        assert _by_definition(half) is expected, (low, high)
+    assert not _usable(np.full((180, 320), 200, np.uint8))
+    assert not _usable(np.zeros((180, 320), np.uint8))
+
+
+def test_usable_agrees_with_the_mean_and_deviation_on_every_sample(camera_clip):
+    sampler, _, _ = frames.sampled_frames(camera_clip, 2.0, width=320, colour=False)
+    seen = [(_usable(grey), _by_definition(grey)) for _, grey in sampler]
+    assert len(seen) == 40 and all(a == b for a, b in seen)
+    assert sum(not a for a, _ in seen) >= 6  # the dark samples are among them
+
+
+@pytest.mark.parametrize("fps", [1.0, 2.0])
+def test_the_statistics_equal_those_computed_by_the_definitions(camera_clip, monkeypatch, fps):
+    """The whole statistics frame of the 768 px path equals the one computed with the plain
+    definitions (NumPy's mean and standard deviation for the dark or flat test)."""
+    fast, _ = frame_statistics(camera_clip, fps, on_frame=_Wide())
+    monkeypatch.setattr(frames, "_usable", _by_definition)
+    plain, _ = frame_statistics(camera_clip, fps, on_frame=_Wide())
+    assert fast.height == 20 * fps
+    assert fast["align"].null_count() >= 4 * fps  # the dark stretch is not aligned
+    assert fast.filter(fast["t_s"] >= 14)["align"].min() >= 0.5  # the shifted view is away: ECC warps it
+    assert fast.equals(plain, null_equal=True)
