@@ -10,6 +10,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
+from django.utils.translation import get_language
+
+
+def in_language(text, language: str | None = None) -> str:
+    """The half of a bilingual "中文 / English" text (the core's messages, a job's progress, a refusal)
+    for ``language`` (default: the page's): English for an English page, else Chinese; a text with
+    no " / " is returned whole.  The one place that splits such texts (the template filter
+    ``in_language``, ``Job.localized_message`` and the pupil's pages use it)."""
+    zh, sep, en = str(text or "").partition(" / ")
+    return en if sep and (language or get_language() or "").startswith("en") else zh
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):

@@ -33,3 +33,28 @@ def test_it_ships_the_compiled_catalogue(tmp_path):
     out = tmp_path / "django.mo"
     subprocess.run(["msgfmt", "-o", str(out), str(PO)], check=True)
     assert out.read_bytes() == PO.with_suffix(".mo").read_bytes(), "run msgfmt on django.po"
+
+
+@pytest.mark.parametrize("text, zh, en", [
+    ("读取第 3 页 / reading page 3", "读取第 3 页", "reading page 3"),
+    ("文件 a / b.xlsx 第 2 行 / file a / b.xlsx, row 2", "文件 a", "b.xlsx 第 2 行 / file a / b.xlsx, row 2"),
+    ("只有中文", "只有中文", "只有中文"),
+    (None, "", ""),
+])
+def test_a_bilingual_text_is_split_in_one_place_for_every_page(text, zh, en):
+    """The job page's progress message, the template filter and the pupil's refusals take the same
+    half of a "中文 / English" text (the split at the first " / "): one function, not three copies."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from junheng_web.delivery.views import chinese
+    from junheng_web.jobs.models import Job
+    from junheng_web.locale import in_language
+
+    page = Template("{% load junheng %}{{ text|in_language }}")
+    for language, want in (("zh-hans", zh), ("en", en)):
+        with translation.override(language):
+            assert in_language(text) == want
+            assert page.render(Context({"text": text})) == want
+            assert Job(message=text or "").localized_message() == want
+            assert chinese(text or "") == zh  # the pupil's page is Chinese whatever the language

@@ -36,10 +36,10 @@ from junheng_web.cycles.tables import (
 from junheng_web.cycles.uploads import template_file
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
+from junheng_web.locale import in_language
 from junheng_web.questionnaires.models import Questionnaire
 from junheng_web.registry.models import Cycle
 from junheng_web.registry.pages import scoped_cycle
-from junheng_web.registry.templatetags.junheng import in_language
 from junheng_web.sampling.models import SampledSchool
 from junheng_web.sampling.services import ACTIVE_SCHOOL, replace_school
 from junheng_web.supervision.models import Flag

@@ -33,6 +33,7 @@ from junheng_web.accounts.scoping import can, require, restrict
 from junheng_web.delivery import poll, proctor, questionnaire, services, throttle
 from junheng_web.delivery.models import Attempt, ProctorEvent
 from junheng_web.delivery.result_records import is_uuid
+from junheng_web.locale import in_language
 from junheng_web.testsites.models import TestSession
 from junheng_web.testsites.services import session_pupils
 
@@ -59,7 +60,7 @@ def pupil_page(view):
 
 def chinese(message: str) -> str:
     """The Chinese half of a bilingual ``中文 / English`` message, for the pupil."""
-    return message.split(" / ")[0]
+    return in_language(message, "zh-hans")
 
 
 def _attempt(request: HttpRequest) -> Attempt | None:

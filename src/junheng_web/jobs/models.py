@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from junheng_web.locale import in_language
 
 # the words shown for a job's kind and for the keys of its result (the stored values stay short codes;
 # a kind or key not listed is shown as it is)
@@ -68,8 +69,7 @@ class Job(models.Model):
 
     def localized_message(self) -> str:
         """The progress message in the page's language: messages are written "中文 / English"."""
-        zh, sep, en = self.message.partition(" / ")
-        return en if sep and (get_language() or "").startswith("en") else zh
+        return in_language(self.message)
 
     def result_items(self) -> list[tuple[str, object]]:
         """The result as (label, value) pairs for the page, without the warnings (listed apart)."""

@@ -2,6 +2,8 @@
 
 from django import template
 
+from junheng_web.locale import in_language
+
 register = template.Library()
 
 
@@ -45,13 +47,7 @@ def num(value, digits: int = 2) -> str:
     return f"{float(value):.{int(digits)}f}"
 
 
-@register.filter
-def in_language(value) -> str:
-    """The part of a "中文 / English" text (the core's messages) for the page's language."""
-    from django.utils.translation import get_language
-
-    zh, sep, en = str(value or "").partition(" / ")
-    return en if sep and (get_language() or "").startswith("en") else zh
+register.filter("in_language", in_language)  # the part of a "中文 / English" text for the page's language
 
 
 @register.filter
