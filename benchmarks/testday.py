@@ -31,7 +31,8 @@ the server: the figures are an upper bound of the server's latency for that reas
 ``python benchmarks/run.py testday`` (env BENCH_TESTDAY_PUPILS, BENCH_TESTDAY_SECONDS — seconds per
 rate after the last pupil has signed in, default 240 —, BENCH_TESTDAY_SPAWN — sign-ins per second,
 default 2 —, BENCH_TESTDAY_WORKERS, BENCH_TESTDAY_CENTRAL, BENCH_TESTDAY_POLL, BENCH_TESTDAY_ONLY_POLL=1 — the poll
-phase alone).  Needs locust (the bench extra).
+phase alone —, BENCH_TESTDAY_KEEP_ALIVE — gunicorn's ``--keep-alive``, default the site node's —,
+BENCH_TESTDAY_CONN_MAX_AGE — the database connections' ``CONN_MAX_AGE``, default the platform's).  Needs locust (the bench extra).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from pathlib import Path
 
 from _cpu import cpu_of  # benchmarks/ is on the path
 
+from junheng_cli.site import keep_alive_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 PUPILS = int(os.environ.get("BENCH_TESTDAY_PUPILS", "300"))
@@ -61,6 +64,8 @@ REAL_INTERVAL = 100.0  # seconds between one pupil's answer changes at the real 
 SPAWN = float(os.environ.get("BENCH_TESTDAY_SPAWN", "2"))  # pupils signing in per second (300 in 2.5 minutes)
 POLL = float(os.environ.get("BENCH_TESTDAY_POLL", "10"))  # seconds between an idle page's status polls
 ONLY_POLL = os.environ.get("BENCH_TESTDAY_ONLY_POLL", "") not in ("", "0")  # the poll phase alone (an A/B of it)
+KEEP_ALIVE = os.environ.get("BENCH_TESTDAY_KEEP_ALIVE", "")  # gunicorn's --keep-alive (default: the site node's)
+CONN_MAX_AGE = os.environ.get("BENCH_TESTDAY_CONN_MAX_AGE", "")  # the database's CONN_MAX_AGE (default: the platform's)
 
 
 def _web():
@@ -121,10 +126,11 @@ def seed(out: Path) -> None:
 def _serve(env: dict, port: int, web) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "junheng_web.wsgi", "-b", f"127.0.0.1:{port}",
                                "-w", str(WORKERS), "--threads", "4", "--timeout", "120", "--log-level", "warning",
-                               # connections kept open past a poll period, as nginx keeps the browsers' (75 s):
-                               # at gunicorn's default 2 s a client asking every 2 s reused a connection the
+                               # connections kept open past a poll period, as the site node keeps them
+                               # (junheng_cli.site.keep_alive_seconds) and nginx the browsers' (75 s): at
+                               # gunicorn's default 2 s a client asking every 2 s reused a connection the
                                # server was closing (2–6 % of requests reset; docs/guide/delivery.md)
-                               "--keep-alive", f"{max(5, POLL + 5):g}"],
+                               "--keep-alive", KEEP_ALIVE or str(keep_alive_seconds(POLL))],
                               env=env, cwd=ROOT)
     try:
         web.wait_until_up(f"http://127.0.0.1:{port}")
@@ -302,12 +308,19 @@ def main() -> None:
         env.pop("JUNHENG_DATABASE_URL", None)
         if url:
             env["JUNHENG_DATABASE_URL"] = url
+        if CONN_MAX_AGE:  # an A/B of persistent connections: the platform's settings with this one changed
+            (home / "bench_settings.py").write_text(
+                "from junheng_web.settings import *  # noqa: F403\n"
+                f"DATABASES['default']['CONN_MAX_AGE'] = {float(CONN_MAX_AGE)!r}  # noqa: F405\n", encoding="utf-8")
+            env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+            env["PYTHONPATH"] = str(home) + os.pathsep + env["PYTHONPATH"]
         t = time.perf_counter()
         subprocess.run([sys.executable, __file__, "seed", str(codes_file)], env=env, check=True, cwd=ROOT)
         codes = json.loads(codes_file.read_text(encoding="utf-8"))
         print(f"  seeded {len(codes)} pupils ({PUPILS} per phase) in {len(codes) // ROOM} rooms, 24-item 数学 booklets "
               f"({time.perf_counter() - t:.1f} s); {'PostgreSQL' if url else 'SQLite'}; gunicorn {WORKERS} workers × 4 "
-              f"threads; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+              f"threads, keep-alive {KEEP_ALIVE or keep_alive_seconds(POLL)} s, CONN_MAX_AGE "
+              f"{CONN_MAX_AGE or 'the platform’s'}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         port = web._free_port()
         server = _serve(env, port, web)
         base = f"http://127.0.0.1:{port}"

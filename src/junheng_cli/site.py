@@ -203,15 +203,33 @@ def _lan_urls(host: str, port: int, scheme: str = "http", state: dict | None = N
     return [f"http://{a}:{port}" for a in sorted(found)] or [f"http://127.0.0.1:{port}"]
 
 
+def keep_alive_seconds(poll_seconds: float) -> int:
+    """How long the node keeps a pupil's idle connection open: two status-poll periods and 5 s
+    (25 s at the page's 10 s).  Below one period (it was 5 s) every poll opened a new connection —
+    on the node's HTTPS a new TLS handshake each time; one period is not enough either, as the page
+    skips a poll while it sends answers (``delivery.js``), which may go over another connection.
+    An idle kept-alive connection costs gunicorn's gthread worker no thread (it waits in the worker's
+    poller; a client slow to send its request is put back there after 5 s too), only a socket, up to
+    ``--worker-connections`` less the threads (1000 − 8) per worker, against the ≈ 30–300 pupils of
+    a site.  Browsers keep an idle connection longer than this (Chrome 300 s, Firefox 115 s), so the
+    node is the side that closes (docs/deploy.md, "The test-site node's connections")."""
+    import math
+
+    return 2 * math.ceil(poll_seconds) + 5
+
+
 def _gunicorn(host: str, port: int, workers: int, threads: int, home: Path, tls_files=None) -> None:
     """Replace this process by gunicorn (the production WSGI server; POSIX only) with threaded
     workers on the node's settings.  A fresh process, not a fork of this one: nothing started
     here (a thread pool of Polars, a database connection) is inherited by the workers."""
     import sys
 
+    from junheng_web.delivery.services import poll_seconds
+
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "10",
-            "--keep-alive", "5", "--access-logfile", str(home.resolve() / "access.log"), "--error-logfile", "-",
+            "--keep-alive", str(keep_alive_seconds(poll_seconds())),
+            "--access-logfile", str(home.resolve() / "access.log"), "--error-logfile", "-",
             *(("--certfile", str(tls_files[0]), "--keyfile", str(tls_files[1])) if tls_files else ()),
             "junheng_web.wsgi:application"]
     sys.stdout.flush()
