@@ -108,15 +108,53 @@ def _spans(beats: np.ndarray, gap: float, step: float) -> list[tuple[float, floa
     """The spans the platform records from counted heartbeats arriving at ``beats`` (seconds), as
     ``record_contact`` does: each heartbeat, in order of arrival, continues the newest span if that
     span's recorded end is within ``gap`` before it — moving the end to it only when the end is older
-    than ``step`` — and otherwise starts a span."""
-    spans: list[list[float]] = []
-    for b in np.sort(beats):
-        if spans and b - gap <= spans[-1][1] <= b:
-            if spans[-1][1] < b - step:
-                spans[-1][1] = b
-        else:
-            spans.append([b, b])
-    return [(a, e) for a, e in spans]
+    than ``step`` — and otherwise starts a span.  One page of :func:`_spans_of_pages`."""
+    _page_of, first, last = _spans_of_pages([beats], gap, step)
+    return list(zip(first, last, strict=True))
+
+
+def _spans_of_pages(pages: list[np.ndarray], gap: float, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_spans` of every page at once, in array operations over all their heartbeats: the
+    page of each span, its first and its recorded last heartbeat, pages in order, spans in time.
+
+    A heartbeat changes the record (moves the end, or starts a span) exactly when the recorded end
+    ``e`` is older than it by more than ``step`` or ``gap`` — ``e < max(b - step, b - gap)`` — and the
+    end then becomes that heartbeat.  So the record's points are a chain: the page's first heartbeat,
+    then each time the first later one past that bound (``nxt``); the chain is followed for all pages
+    at once by pointer doubling (``log2`` of the longest page steps), and cut into spans where a point
+    is not within ``gap`` of the one before (``b - gap <= e`` fails).  The comparisons are the
+    recording loop's own expressions, so the floating-point results are the loop's."""
+    sizes = np.array([np.size(b) for b in pages], dtype=np.int64)
+    n = int(sizes.sum())
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    b = np.concatenate([np.sort(np.asarray(x, dtype=float)) for x in pages])
+    page = np.repeat(np.arange(len(pages)), sizes)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])[page]  # each heartbeat's page's first index
+    end = start + sizes[page]
+    bound = np.maximum(b - step, b - gap)  # b[j] changes a record ending at b[i] when bound[j] > b[i]
+    nxt = np.full(n + 1, n, dtype=np.int64)  # n: none (the page's chain ends)
+    todo, d = np.arange(n), 1
+    while todo.size:  # the nearest such j: a few heartbeats ahead, looked for at every distance at once
+        j = todo + d
+        inside = j < end[todo]
+        found = np.zeros(todo.size, dtype=bool)
+        found[inside] = bound[j[inside]] > b[todo[inside]]
+        nxt[todo[found]] = j[found]
+        todo, d = todo[inside & ~found], d + 1
+    t = np.arange(n) - start  # the chain's t-th point of each page, for every t below its size
+    at = start.copy()
+    jump, k = nxt, 0
+    while (1 << k) < int(sizes.max()):
+        at = np.where(t & (1 << k), jump[at], at)
+        jump, k = jump[jump], k + 1
+    keep = at < n
+    points, of = b[at[keep]], page[keep]
+    new = np.ones(points.size, dtype=bool)
+    new[1:] = (of[1:] != of[:-1]) | ~(points[1:] - gap <= points[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, points.size - 1)
+    return of[first], points[first], points[last]
 
 
 def honest_delivery(sessions: int = 100, pupils: int = 40, random_state: int = 0,
@@ -126,7 +164,7 @@ def honest_delivery(sessions: int = 100, pupils: int = 40, random_state: int = 0
     ``s{session}-p{pupil}``, one lease each)."""
     m = model or PageModel()
     rng = np.random.default_rng(random_state)
-    arrivals, contacts, stops = [], [], []
+    arrivals, stops, beats_of, people = [], [], [], []
 
     def at(sec):
         return [T0 + dt.timedelta(seconds=float(x)) for x in np.atleast_1d(sec)]
@@ -143,16 +181,17 @@ def honest_delivery(sessions: int = 100, pupils: int = 40, random_state: int = 0
             stamp, arrival, beats = _page(rng, m, end, pause, room)
             arrivals.append(pl.DataFrame({"person_id": pid, "lease": 1, "item_id": [f"I{j + 1}" for j in range(len(stamp))],
                                           "at": at(stamp), "received_at": at(arrival)}))
-            sp = _spans(beats, m.gap_s, m.step_share * m.gap_s)
-            if sp:
-                contacts.append(pl.DataFrame({"person_id": pid, "lease": 1, "first_at": at([a for a, _ in sp]),
-                                              "last_at": at([b for _, b in sp]), "gap_s": m.gap_s}))
+            beats_of.append(beats)
+            people.append(pid)
             stops.append(pl.DataFrame({"person_id": pid, "at": at([end] + ([pause[0]] if pause else [])),
                                        "what": ["time_up"] + (["pause"] if pause else [])}))
+    of, first, last = _spans_of_pages(beats_of, m.gap_s, m.step_share * m.gap_s)
+    contacts = pl.DataFrame({"person_id": [people[k] for k in of], "lease": 1, "first_at": at(first),
+                             "last_at": at(last), "gap_s": m.gap_s}) if of.size else None
     schema_t = pl.Datetime("us", "UTC")
     return {"arrivals": pl.concat(arrivals).with_columns(pl.col("lease").cast(pl.Int64), pl.col("at", "received_at").cast(schema_t)),
-            "contacts": pl.concat(contacts).with_columns(pl.col("lease").cast(pl.Int64), pl.col("first_at", "last_at").cast(schema_t))
-            if contacts else None,
+            "contacts": contacts.with_columns(pl.col("lease").cast(pl.Int64), pl.col("first_at", "last_at").cast(schema_t))
+            if contacts is not None else None,
             "stops": pl.concat(stops).with_columns(pl.col("at").cast(schema_t))}
 
 

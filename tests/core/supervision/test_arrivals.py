@@ -216,3 +216,21 @@ def test_the_simulated_heartbeat_is_recorded_as_coarsely_as_the_platform_records
     frames = honest_delivery(sessions=2, pupils=5, random_state=4)
     c = frames["contacts"]
     assert (c["gap_s"] == 25.0).all() and (c["last_at"] >= c["first_at"]).all()
+
+
+def test_the_spans_of_many_pages_at_once_are_each_pages_own():
+    """The simulation records every page's spans in one array pass (``_spans_of_pages``): the hand-worked
+    pages above, an empty one, unsorted heartbeats and a page of dense heartbeats (every 2.5 s: the
+    record moves only at the first past 12.5 s, so at 15 and 30, not at each) give, page by page and
+    in order, the spans worked out for each alone."""
+    from junheng.synth.delivery import _spans_of_pages
+
+    pages = [np.array([0.0, 10, 20, 30, 40]), np.array([]), np.array([48.0, 0, 20, 10, 30]),
+             np.arange(0, 33, 2.5), np.array([0.0, 10, 20, 30, 45])]
+    of, first, last = _spans_of_pages(pages, 25.0, 12.5)
+    assert list(zip(of.tolist(), first.tolist(), last.tolist(), strict=True)) == [
+        (0, 0.0, 40.0), (2, 0.0, 20.0), (2, 48.0, 48.0), (3, 0.0, 30.0), (4, 0.0, 45.0)]
+    # a step longer than the gap: the end never moves (20 is within the step of 0), and 40, more than
+    # the gap after the recorded end 0, starts a span, as 70 does after 40
+    of, first, last = _spans_of_pages([np.array([0.0, 20, 40, 70])], 25.0, 30.0)
+    assert list(zip(first.tolist(), last.tolist(), strict=True)) == [(0.0, 0.0), (40.0, 40.0), (70.0, 70.0)]
