@@ -128,7 +128,9 @@ def flag_detail(request: HttpRequest, flag: int) -> HttpResponse:
     if obj.recording_id:
         tl = services.timeline(obj.recording, list(obj.recording.flags.all()), highlight=obj)
     near = [th for th in (tl["thumbs"] if tl else []) if obj.start_s - 10 <= th["t"] <= obj.end_s + 10]
-    if obj.person_id:  # a forensic flag names pupils (学籍号, their answers and times): a view of pupil records
+    # a forensic flag names pupils (学籍号, their answers and times), a reviewer's note may (as on the
+    # session page): a view of pupil records
+    if obj.person_id or obj.note:
         audit(request, "view", f"video flag {obj.pk} {obj.kind} {obj.session.site.code}",
               rows=2 if obj.other_id else 1, region_code=obj.session.site.county.code)
     return render(request, "supervision/flag.html", {

@@ -495,3 +495,20 @@ def test_reviewers_notes_only_to_reviewers_and_the_supervision_office(client, wo
         assert pupil.student_id not in page and "离座" not in page and 'id="notes-hidden"' in page, who
     assert not AuditLog.objects.filter(action="view", what__startswith="video session",
                                        username__in=("bob", "dave", "paul", "frank", "anna")).exists()
+
+
+def test_a_flags_page_showing_a_reviewers_note_is_audited(client, world):
+    """The flag's page shows its note (which may name a pupil) as the session page does for
+    reviewers: a view of pupil records, audited — not only for the forensic kinds (the page of a
+    note on a video flag was not logged while the session page showing the same note was)."""
+    session = world.sessions["A"]
+    note = f"学籍号 {world.pupils['A'][0].student_id} 的学生离座两次"
+    noted = Flag.objects.create(session=session, kind="covered", severity="warning", start_s=2, end_s=12,
+                                status="dismissed", reviewer=world.users["rita"], note=note,
+                                reviewed_at=timezone.now())
+    bare = Flag.objects.create(session=session, kind="still", severity="warning", start_s=20, end_s=40)
+    client.force_login(world.users["rita"])
+    assert note in client.get(reverse("flag_detail", kwargs={"flag": noted.pk})).content.decode()
+    client.get(reverse("flag_detail", kwargs={"flag": bare.pk}))
+    (row,) = AuditLog.objects.filter(action="view", what__startswith="video flag", username="rita")
+    assert row.what.startswith(f"video flag {noted.pk} covered") and row.region_code == session.site.county.code
