@@ -149,9 +149,12 @@ def recording_path(rec: Recording) -> Path:
 
 def _replace_open(session: TestSession, recording: Recording | None, rows: list[dict]) -> int:
     """Replace the open flags of (session, recording) by ``rows``; a row matching a reviewed flag
-    (same kind and interval) is left out — the reviewer already decided on it.  The upload's own
-    flags (:data:`UPLOAD_KINDS`: a ``clock`` flag) are not the analysis's and stay."""
-    scope = Flag.objects.filter(session=session, recording=recording).exclude(kind__in=UPLOAD_KINDS)
+    (same kind and interval) is left out — the reviewer already decided on it.  The flags that are
+    not the analysis's stay: the upload's own (:data:`UPLOAD_KINDS`: a ``clock`` flag) and, beside the
+    schedule's flags (no recording), the response forensics' and the two answer channels' (they
+    have no recording either: a re-analysis of the video deleted the open ones from the queue)."""
+    scope = Flag.objects.filter(session=session, recording=recording).exclude(
+        kind__in=(*UPLOAD_KINDS, *FORENSIC_KINDS, CHANNEL_KIND))
     reviewed = {(f.kind, round(f.start_s, 3), round(f.end_s, 3)) for f in scope.exclude(status=Flag.Status.OPEN)}
     scope.filter(status=Flag.Status.OPEN).delete()
     # ``detail``: the core's flag frames give "" where a rule has none (flags.flag_frame); a row built by hand may lack it

@@ -512,3 +512,23 @@ def test_a_flags_page_showing_a_reviewers_note_is_audited(client, world):
     client.get(reverse("flag_detail", kwargs={"flag": bare.pk}))
     (row,) = AuditLog.objects.filter(action="view", what__startswith="video flag", username="rita")
     assert row.what.startswith(f"video flag {noted.pk} covered") and row.region_code == session.site.county.code
+
+
+def test_reanalysis_keeps_the_sessions_open_forensic_and_channel_flags(world, clip):
+    """The schedule's flags and the forensics' share "no recording": analysing the video (again)
+    replaced the session's open flags without a recording, so the open forensic flags (copying,
+    backdated answers) and the two-channel choice waiting for a reviewer left the queue."""
+    session = world.sessions["A"]
+    pid, other = world.pupils["A"][0].student_id, world.pupils["A"][1].student_id
+    kept = [Flag.objects.create(session=session, kind="copying", severity="serious", score=6.1, start_s=0, end_s=0,
+                                person_id=pid, other_id=other, detail="ω = 6.1"),
+            Flag.objects.create(session=session, kind="backdated", severity="warning", start_s=0, end_s=0,
+                                person_id=other),
+            Flag.objects.create(session=session, kind="two_channels", severity="warning", start_s=0, end_s=0,
+                                person_id=pid)]
+    rec, _ = services.store_recording(session, clip, user=world.users["bob"])
+    services.analyse_recording(rec)
+    services.analyse_recording(rec)  # and again
+    assert set(Flag.objects.filter(pk__in=[f.pk for f in kept], status="open").values_list("kind", flat=True)) == {
+        "copying", "backdated", "two_channels"}
+    assert Flag.objects.filter(session=session, kind="early_end").count() == 1  # the schedule's own: replaced
