@@ -74,3 +74,51 @@ def test_the_statistics_equal_those_computed_by_the_definitions(camera_clip, mon
     assert fast["align"].null_count() >= 4 * fps  # the dark stretch is not aligned
     assert fast.filter(fast["t_s"] >= 14)["align"].min() >= 0.5  # the shifted view is away: ECC warps it
     assert fast.equals(plain, null_equal=True)
+
+
+def _area(n: int, m: int) -> np.ndarray:
+    """The m × n matrix of area averaging n pixels into m: row i the share of each source pixel
+    inside [i·n/m, (i + 1)·n/m), divided by the width n/m."""
+    edges = np.arange(m + 1) * n / m
+    lo, hi = np.arange(n), np.arange(n) + 1
+    overlap = np.clip(np.minimum(hi[None], edges[1:, None]) - np.maximum(lo[None], edges[:-1, None]), 0, None)
+    return overlap / (n / m)
+
+
+def test_the_work_frame_is_the_area_mean_of_the_source_pixels(camera_clip):
+    """From a 768 px frame the work frame is taken from the 320 px alignment copy (a 2 × 2 mean):
+    every pixel within one grey level of the exact mean of the source pixels it covers (computed in
+    float64: 4.8 × 4.8 pixels of the 768 px grey frame), and the sampled frame's own direct shrinking
+    within half of one; a 320 px sample (no face counter) gives the very frame shrunk directly."""
+    import cv2
+
+    sampler, _, _ = frames.sampled_frames(camera_clip, 2.0, width=768, colour=True)
+    worst = []
+    for _, frame in sampler:
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        assert grey.shape == (432, 768)
+        view = cv2.resize(grey, (320, 180), interpolation=cv2.INTER_AREA)
+        work = frames._work_frame(grey, view, (160, 90))
+        exact = _area(432, 90) @ grey @ _area(768, 160).T
+        pairs = view.reshape(90, 2, 160, 2).astype(np.int64).sum(axis=(1, 3))
+        assert (work == (pairs + 2) // 4).all()  # the 2 × 2 mean of the copy, rounded half up
+        worst.append(np.abs(work - exact).max())
+        assert np.abs(cv2.resize(grey, (160, 90), interpolation=cv2.INTER_AREA) - exact).max() <= 0.5 + 1e-4
+        assert np.array_equal(frames._work_frame(view, view, (160, 90)),
+                              cv2.resize(view, (160, 90), interpolation=cv2.INTER_AREA))
+    assert len(worst) == 40 and max(worst) <= 1.0 + 1e-4  # (OpenCV's weights are float32)
+    # a size the copy is not twice of: the frame itself, directly
+    odd = np.arange(300 * 500, dtype=np.uint32).reshape(300, 500).astype(np.uint8)
+    copy = cv2.resize(odd, (320, 192), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(frames._work_frame(odd, copy, (160, 97)),
+                          cv2.resize(odd, (160, 97), interpolation=cv2.INTER_AREA))
+
+
+def test_a_320_px_sample_gives_the_statistics_of_the_direct_shrinking(camera_clip, monkeypatch):
+    """Without a face counter ffmpeg gives 320 px grey samples: the work frame through the copy is the
+    one shrunk directly, so the whole statistics frame is the same."""
+    import cv2
+
+    fast, _ = frame_statistics(camera_clip, 2.0)
+    monkeypatch.setattr(frames, "_work_frame", lambda grey, view, size: cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
+    assert fast.equals(frame_statistics(camera_clip, 2.0)[0], null_equal=True)
