@@ -356,15 +356,18 @@ def store_forensic_flags(session: TestSession, flags) -> int:
     and not added again.  Returns the number of flags added."""
     rows = flags.to_dicts() if hasattr(flags, "to_dicts") else list(flags)
     scope = Flag.objects.filter(session=session, kind__in=FORENSIC_KINDS)
-    reviewed = {(f.kind, f.person_id, f.other_id) for f in scope.exclude(status=Flag.Status.OPEN)}
-    new = [Flag(session=session, recording=None, start_s=0.0, end_s=0.0, kind=r["kind"], severity=r["severity"],
-                score=float(r.get("score") or 0.0), person_id=str(r["person_id"]), other_id=str(r.get("other_id") or ""),
-                detail=str(r.get("detail") or "")[:2000])
-           for r in rows if (r["kind"], str(r["person_id"]), str(r.get("other_id") or "")) not in reviewed]
-    unknown = sorted({f.kind for f in new} - set(FORENSIC_KINDS))
-    if unknown:
-        raise ParameterError(f"未知的甄别标记类型 / unknown forensic flag kinds: {', '.join(unknown)}")
     with transaction.atomic():
+        # two runs at once (two workers) take turns on the session's row, as the video's flag writes do:
+        # each replaces what the other wrote instead of both deleting the old flags and adding theirs
+        TestSession.objects.select_for_update().filter(pk=session.pk).first()
+        reviewed = {(f.kind, f.person_id, f.other_id) for f in scope.exclude(status=Flag.Status.OPEN)}
+        new = [Flag(session=session, recording=None, start_s=0.0, end_s=0.0, kind=r["kind"], severity=r["severity"],
+                    score=float(r.get("score") or 0.0), person_id=str(r["person_id"]),
+                    other_id=str(r.get("other_id") or ""), detail=str(r.get("detail") or "")[:2000])
+               for r in rows if (r["kind"], str(r["person_id"]), str(r.get("other_id") or "")) not in reviewed]
+        unknown = sorted({f.kind for f in new} - set(FORENSIC_KINDS))
+        if unknown:
+            raise ParameterError(f"未知的甄别标记类型 / unknown forensic flag kinds: {', '.join(unknown)}")
         scope.filter(status=Flag.Status.OPEN).delete()
         Flag.objects.bulk_create(new)
     return len(new)

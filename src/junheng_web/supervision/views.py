@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from junheng.exceptions import InputError, JunhengError
 from junheng_web.accounts.audit import audit
 from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue
 from junheng_web.registry.pages import error_messages, form_errors
 from junheng_web.supervision import services
@@ -264,6 +265,12 @@ def session_forensics(request: HttpRequest, session: int) -> HttpResponse:
     the platform) as a job; its flags join the reviewers' queue."""
     require(request.user, "video.review")
     obj = _session(request, session, "video.review")
+    # the button pressed twice (or by two reviewers): the job queued or running is the one to wait for
+    pending = Job.objects.filter(kind="forensics", params__session=obj.pk,
+                                 status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).order_by("pk").first()
+    if pending is not None:
+        messages.info(request, _("本场次的作答数据甄别已在进行（后台任务 %(id)s），完成后可再次提交。") % {"id": pending.pk})
+        return redirect("session_video", session=obj.pk)
     job = enqueue("forensics", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
                   school=request.user.school, params={"session": obj.pk})
     audit(request, "forensics.run", f"forensics {obj.site.code} {obj.subject}", region_code=obj.site.county.code)

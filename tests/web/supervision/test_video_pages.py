@@ -532,3 +532,24 @@ def test_reanalysis_keeps_the_sessions_open_forensic_and_channel_flags(world, cl
     assert set(Flag.objects.filter(pk__in=[f.pk for f in kept], status="open").values_list("kind", flat=True)) == {
         "copying", "backdated", "two_channels"}
     assert Flag.objects.filter(session=session, kind="early_end").count() == 1  # the schedule's own: replaced
+
+
+def test_response_forensics_pressed_twice_queue_one_job(client, world, settings):
+    """作答数据甄别 sent twice (a double click, or two reviewers) queued two jobs over the same
+    session; the second press now names the job already under way, and a new run is taken once it
+    has finished."""
+    from junheng_web.jobs.models import Job
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    session = world.sessions["A"]
+    url = reverse("session_forensics", kwargs={"session": session.pk})
+    client.force_login(world.users["rita"])
+    assert client.post(url).status_code == 302
+    (job,) = Job.objects.filter(kind="forensics")
+    again = client.post(url, follow=True).content.decode()
+    assert Job.objects.filter(kind="forensics").count() == 1
+    assert f"已在进行（后台任务 {job.pk}）" in again
+    assert AuditLog.objects.filter(action="forensics.run").count() == 1
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE)
+    client.post(url)
+    assert Job.objects.filter(kind="forensics").count() == 2
