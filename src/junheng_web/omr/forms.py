@@ -37,3 +37,5 @@ class PupilForm(forms.Form):
     note = forms.CharField(label=_("说明"), required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     confirm = forms.CharField(required=False, widget=forms.HiddenInput)
     action = forms.ChoiceField(choices=[("correct", "correct"), ("undo", "undo")], required=False)
+    # the undo's form names the correction it undoes: the same form sent twice undoes once
+    last = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)

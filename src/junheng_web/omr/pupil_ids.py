@@ -175,15 +175,22 @@ def correct(sheet: Sheet, pid: str, user, note: str = "") -> PupilCorrection:
     return row
 
 
-def undo(sheet: Sheet, user, note: str = "") -> PupilCorrection:
+def undo(sheet: Sheet, user, note: str = "", last_id: int | None = None) -> PupilCorrection:
     """Revert the sheet's last change: a sheet that was held is held again (its id as read, a new
     open ``pupil`` entry); a sheet that counted for another pupil counts for them again — refused,
-    like :func:`correct`, when that pupil has another counted sheet by now."""
+    like :func:`correct`, when that pupil has another counted sheet by now.  ``last_id``: the id of the
+    correction the reviewer saw as the last (the page's form sends it) — refused when it no longer
+    is: an undo is itself a change, so the same form sent twice (a double click, the browser's
+    resend) would undo the undo and bring the correction back."""
     with _one_counted():
         sheet = Sheet.objects.select_for_update().select_related("session__site__cycle").get(pk=sheet.pk)
         last = sheet.corrections.order_by("-pk").first()
         if last is None:
             raise ParameterError("此答题卡没有可撤销的更正 / the sheet has no correction to undo")
+        if last_id is not None and last_id != last.pk:
+            raise ParameterError("此答题卡的更正已变化（刚刚撤销或更正），未撤销，请刷新页面 / the sheet's corrections "
+                                 "changed meanwhile (undone or corrected just now): nothing was undone; reload "
+                                 "the page")
         old_id, old_status = sheet.person_id, sheet.status
         if last.old_status == Sheet.Status.READ:
             booklet = _check_free(sheet, last.old_id, user)

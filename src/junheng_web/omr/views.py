@@ -173,7 +173,8 @@ def sheet_pupil(request: HttpRequest, sheet: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["action"] == "undo":
-                row = pupil_ids.undo(obj, request.user, data["note"])
+                # the form names the correction it undoes (0 when it does not: refused, as a stale one)
+                row = pupil_ids.undo(obj, request.user, data["note"], last_id=data["last"] or 0)
                 audit(request, "omr.pupil_undo", f"omr {obj.name}: {row.old_id or '∅'} → {row.new_id or '∅'} (undo)",
                       region_code=region)
                 messages.success(request, _("已撤销：%(old)s → %(new)s") % {

@@ -362,3 +362,29 @@ def test_another_countys_counted_sheet_is_refused_without_naming_it(client, worl
     no_review = pl.DataFrame({"part": [], "review": []}, schema={"part": pl.String, "review": pl.Boolean})
     doubt = services._id_doubt(fresh, no_review, services.sitting_ids(b), [], services._counted_before(up_b, [b0]))
     assert "already has a counted sheet" in doubt and "secret" not in doubt
+
+
+def test_an_undo_sent_twice_undoes_once(client, unreadable):
+    """撤销最近一次更正 names the change it undoes: the form sent twice (a double click, the browser's
+    resend) undid twice — an undo of the undo, so the correction came back while the reviewer saw
+    "已撤销" —; the second is refused now, saying why, and the sheet stays held.  The button asks
+    for a confirmation first."""
+    from junheng_web.omr import pupil_ids
+    from junheng_web.omr.models import PupilCorrection, Sheet
+
+    world, a0, _ = unreadable
+    pupil_ids.correct(Sheet.objects.get(), a0, world.users["rita"], "A0")
+    client.force_login(world.users["rita"])
+    url = reverse("omr_pupil", args=[Sheet.objects.get().pk])
+    page = client.get(url).content.decode()
+    form = page.split('id="pupil-undo"')[1].split("</form>")[0]
+    assert "confirm(" in form
+    last = PupilCorrection.objects.get().pk
+    assert f'name="last" value="{last}"' in form
+    client.post(url, {"action": "undo", "last": last})
+    second = client.post(url, {"action": "undo", "last": last}, follow=True).content.decode()
+    sheet = Sheet.objects.get()
+    assert (sheet.status, sheet.person_id, PupilCorrection.objects.count()) == ("held", "", 2)
+    assert "reload the page" in second or "请刷新页面" in second
+    client.post(url, {"action": "undo"})  # a form without the change it undoes changes nothing either
+    assert PupilCorrection.objects.count() == 2
