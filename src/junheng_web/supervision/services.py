@@ -43,6 +43,7 @@ from junheng.supervision import (
     declared_times,
     schedule_flags,
 )
+from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
 from junheng_web.sampling.services import sitting_pupils, sitting_q
@@ -341,6 +342,15 @@ def queue_session_analysis(session: TestSession, *, user=None, fps: float = 1.0,
     if not recs:
         raise InputError([Issue("该场次尚未上传录像", "the session has no recording yet", value=str(session))],
                          "没有可分析的录像 / nothing to analyse")
+    # the button pressed twice (or the command run again) would analyse every recording twice at once:
+    # minutes of CPU each, for the same flags
+    running = Job.objects.filter(kind="video.session", params__session=session.pk,
+                                 status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).order_by("pk").first()
+    if running is not None:
+        raise InputError([Issue(f"本场次的录像正在重新分析（后台任务 {running.pk}），完成后可再次提交",
+                                f"the session's recordings are being analysed again (job {running.pk}); "
+                                "run it again once that has finished", value=str(session))],
+                         "重新分析已在进行 / a re-analysis is under way")
     extra = {"parameters": params.as_dict()} if params is not None else {}
     parts = [{"recording": r.pk, "session": session.pk, "name": r.name, "fps": fps, **extra} for r in recs]
     return enqueue_group("video.session", "video", parts, user=user, cycle=session.site.cycle,

@@ -553,3 +553,24 @@ def test_response_forensics_pressed_twice_queue_one_job(client, world, settings)
     Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE)
     client.post(url)
     assert Job.objects.filter(kind="forensics").count() == 2
+
+
+def test_reanalysis_pressed_twice_queues_the_recordings_once(client, world, clip):
+    """重新分析全部录像 sent twice queued every recording's analysis twice (minutes of CPU each, the
+    same flags); the second press is refused naming the run under way, in Chinese and English, and
+    a new run is taken once it has finished."""
+    from junheng_web.jobs.models import Job
+
+    session = world.sessions["A"]
+    services.store_recording(session, clip, user=world.users["bob"])
+    url = reverse("session_analyse", kwargs={"session": session.pk})
+    client.force_login(world.users["bob"])
+    assert client.post(url).status_code == 302
+    (parent,) = Job.objects.filter(kind="video.session")
+    assert Job.objects.filter(kind="video", parent=parent).count() == 1
+    again = client.post(url, follow=True).content.decode()
+    assert Job.objects.filter(kind="video.session").count() == 1 and Job.objects.filter(kind="video").count() == 1
+    assert f"正在重新分析（后台任务 {parent.pk}）" in again and f"being analysed again (job {parent.pk})" in again
+    Job.objects.filter(kind__in=("video", "video.session")).update(status=Job.Status.DONE)
+    client.post(url)
+    assert Job.objects.filter(kind="video.session").count() == 2
