@@ -812,7 +812,15 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         pl.Series("fine", np.stack(fine).reshape(len(fine), -1), dtype=pl.Array(pl.UInt8, FINE[0] * FINE[1])),
         pl.Series("reg", np.stack(registered).reshape(len(registered), -1), dtype=pl.Array(pl.UInt8, REG[0] * REG[1])))
     every = sampler.echoes() if isinstance(sampler, _FFmpegSampler) else None
-    lag, ratio = _echoes(stats["t_s"].to_numpy(), *every) if every is not None else (np.full(stats.height, np.nan),) * 2
+    if every is not None:
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: the search's (64 × window) products are too small for OpenBLAS's workers, whose
+        # spinning cost ≈ 7× the products' CPU (180 s, 1 s keys at 2 samples/s: 0.108 → 0.015 CPU s; the same result)
+        with threadpool_limits(1, user_api="blas"):
+            lag, ratio = _echoes(stats["t_s"].to_numpy(), *every)
+    else:
+        lag, ratio = (np.full(stats.height, np.nan),) * 2
     return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),
                               pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None),
                               pl.Series("osd", list(crops) if crops is not None else [None] * stats.height,
