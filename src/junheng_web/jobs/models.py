@@ -67,6 +67,13 @@ class Job(models.Model):
     def kind_label(self) -> str:
         return str(KIND_LABELS.get(self.kind, self.kind))
 
+    @classmethod
+    def under_way(cls, kind: str, **params) -> Job | None:
+        """The oldest job of ``kind`` queued or running with these ``params`` values (``None``: none) —
+        the one a button pressed twice should name instead of queueing another."""
+        return (cls.objects.filter(kind=kind, status__in=(cls.Status.QUEUED, cls.Status.RUNNING),
+                                   **{f"params__{k}": v for k, v in params.items()}).order_by("pk").first())
+
     def localized_message(self) -> str:
         """The progress message in the page's language: messages are written "中文 / English"."""
         return in_language(self.message)

@@ -344,9 +344,7 @@ def queue_session_analysis(session: TestSession, *, user=None, fps: float = 1.0,
                          "没有可分析的录像 / nothing to analyse")
     # the button pressed twice (or the command run again) would analyse every recording twice at once:
     # minutes of CPU each, for the same flags
-    running = Job.objects.filter(kind="video.session", params__session=session.pk,
-                                 status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).order_by("pk").first()
-    if running is not None:
+    if (running := Job.under_way("video.session", session=session.pk)) is not None:
         raise InputError([Issue(f"本场次的录像正在重新分析（后台任务 {running.pk}），完成后可再次提交",
                                 f"the session's recordings are being analysed again (job {running.pk}); "
                                 "run it again once that has finished", value=str(session))],

@@ -266,9 +266,7 @@ def session_forensics(request: HttpRequest, session: int) -> HttpResponse:
     require(request.user, "video.review")
     obj = _session(request, session, "video.review")
     # the button pressed twice (or by two reviewers): the job queued or running is the one to wait for
-    pending = Job.objects.filter(kind="forensics", params__session=obj.pk,
-                                 status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).order_by("pk").first()
-    if pending is not None:
+    if (pending := Job.under_way("forensics", session=obj.pk)) is not None:
         messages.info(request, _("本场次的作答数据甄别已在进行（后台任务 %(id)s），完成后可再次提交。") % {"id": pending.pk})
         return redirect("session_video", session=obj.pk)
     job = enqueue("forensics", user=request.user, cycle=obj.site.cycle, county=obj.site.county,
