@@ -7,6 +7,8 @@ queue) is made here, where both channels' answers can be reached."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -28,6 +30,28 @@ from junheng_web.supervision.models import CHANNEL_KIND, Flag
 from junheng_web.supervision.templatetags.supervision import masked_id
 from junheng_web.tables import list_page
 from junheng_web.testsites.models import TestSession
+
+# a 学籍号 (as read: well formed or not) in a batch's issue, its value or the text of its rule
+_PUPIL_ID = re.compile(r"[GJL][0-9]{17}[0-9X]")
+
+
+def _masked_issues(issues: list[dict]) -> list[dict]:
+    """A batch's issues as its session's page lists them, to everyone who may see the session: every
+    学籍号 masked as in every list (``masked_id``) — the value of an issue of the sheet's id field,
+    any id-shaped value (a pupil not sitting the session, who may be another school's) and an id
+    inside the rule's text (the same pupil twice).  The whole id is on the sheet's pupil page
+    (reviewers, scoped and audited)."""
+    def text(value) -> str:
+        return _PUPIL_ID.sub(lambda m: masked_id(m.group()), str(value or ""))
+
+    out = []
+    for i in issues:
+        value = i.get("value")
+        if value not in (None, ""):
+            value = masked_id(value) if str(i.get("column") or "") == "id" else text(value)
+        out.append({**i, "value": value, "rule_zh": text(i.get("rule_zh")), "rule_en": text(i.get("rule_en")),
+                    "message": text(i.get("message"))})
+    return out
 
 
 def _session(request: HttpRequest, pk: int, action: str = "view") -> TestSession:
@@ -59,6 +83,7 @@ def session_sheets(request: HttpRequest, session: int) -> HttpResponse:
         got = counts.get(u.pk, {})
         u.counts = {s: got.get(s, 0) for s in ("read", "held", "duplicate", "failed")}
         u.open_reviews = open_reviews.get(u.pk, 0)
+        u.shown_issues = _masked_issues(u.issues or [])
     return render(request, "omr/session.html", {
         "session": obj, "cycle": obj.site.cycle, "uploads": uploads,
         "form": ScanForm() if can(request.user, "omr.upload") else None,

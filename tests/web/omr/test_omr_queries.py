@@ -221,3 +221,29 @@ def test_a_batch_deleted_meanwhile_is_refused_with_a_message_not_a_500(world, cl
     assert r.status_code == 200 and "已被删除" in page and "was deleted meanwhile" in page and "Traceback" not in page
     assert not Upload.objects.filter(pk=up.pk).exists()
     assert not AuditLog.objects.filter(action="omr.final").exists()
+
+
+def test_a_batchs_issues_show_the_pupils_ids_masked(world, client):
+    """The session's sheet page lists a batch's issues to everyone who may see the session (the city,
+    the province's analyst, the school…): a 学籍号 in them — a sheet of a pupil not sitting the session
+    (who may be another school's or county's), an id read with a wrong check digit, the same pupil
+    twice, even inside the rule's text — is masked as in every list (it was shown whole, unaudited);
+    a duplicate scan's content hash is no pupil's and stays."""
+    from junheng_web.omr.models import Upload
+
+    a0, b0 = world.pupils["A"][0].student_id, world.pupils["B"][0].student_id
+    wrong = a0[:-1] + ("0" if a0[-1] != "0" else "1")
+    Upload.objects.create(session=world.sessions["A"], name="room.pdf", sha256="d" * 64, path="x", issues=[
+        {"file": "room.pdf:1", "column": None, "value": b0, "rule_zh": "答题卡 Q1 上的学籍号不是本场次的学生，未写入作答",
+         "rule_en": "the 学籍号 on sheet Q1 is not a pupil of this session"},
+        {"file": "room.pdf:2", "column": "id", "value": wrong, "rule_zh": "学籍号校验位错误，请核对涂卡",
+         "rule_en": "student id wrong check digit: check the marks"},
+        {"file": "room.pdf:3", "column": "id", "value": a0, "rule_zh": f"同一学生（{a0}）的答题卡出现两次：room.pdf:1 与 room.pdf:3，请核对",
+         "rule_en": f"the same pupil's sheet ({a0}) appears twice"},
+        {"file": "room.pdf:4", "column": None, "value": "0123456789abcdef", "rule_zh": "重复扫描", "rule_en": "duplicate scan"}])
+    for who in ("frank", "anna", "bob"):
+        client.force_login(world.users[who])
+        page = client.get(reverse("omr_session", args=[world.sessions["A"].pk])).content.decode()
+        assert "room.pdf:3" in page and "0123456789abcdef" in page, who
+        for pid in (a0, b0, wrong):
+            assert pid not in page and pid[-2:] in page, (who, pid)
