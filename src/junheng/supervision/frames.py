@@ -13,8 +13,9 @@ period, and compute per sampled frame (vectorised over chunks of frames):
 Frames are converted to grey and shrunk to at most ``WORK_WIDTH`` pixels wide (area averaging;
 through the alignment's 320 px copy when that is exactly twice the size, :func:`_work_frame`)
 before anything is computed, so sensor noise averages out and a 1080p stream costs little more
-than a small one.  Decoding is OpenCV's (FFmpeg inside the wheel); a skipped frame is only
-``grab()``-ed, never converted.
+than a small one.  Decoding is ffmpeg's where it is installed (:class:`_FFmpegSampler`: one process a
+file, the samples chosen, scaled and converted inside it), else OpenCV's (FFmpeg inside the wheel; a
+skipped frame is only ``grab()``-ed, never converted).
 """
 
 from __future__ import annotations
