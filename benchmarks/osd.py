@@ -89,7 +89,7 @@ def main() -> None:
             print(f"720p, {fps:g} samples/s: CPU s per minute without the clock {off:.2f}, with {on:.2f} "
                   f"(rounds {[round(v, 2) for v in cpu[False]]} / {[round(v, 2) for v in cpu[True]]}); "
                   f"clock region {info.osd_region}, flags {flags['kind'].to_list()}")
-            x = stats["osd"].explode().to_numpy().astype(np.uint8, copy=False).reshape(stats.height, -1)
+            x = stats["osd"].to_numpy().reshape(stats.height, -1)
             t = stats["t_s"].to_numpy()
             for minutes in (1, 10, 60):
                 xx = np.tile(x, (minutes, 1))  # the minute again and again: the search's cost, not its verdict

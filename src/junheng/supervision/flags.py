@@ -900,11 +900,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
     else:
         flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
     if "osd" in stats.columns and stats["osd"].null_count() < stats.height:  # the camera's clock (supervision.osd)
-        # every sample's, or none (frames.frame_statistics); one flat read, no Python list of every pixel
-        osd = stats["osd"].explode().to_numpy().astype(np.uint8, copy=False).reshape(stats.height, -1)
+        osd = stats["osd"].to_numpy().reshape(stats.height, -1)  # every sample's, or none (frames.frame_statistics)
         # a camera storing a picture every R s shows its clock standing for R s: frozen's sparse thresholds
         stand = replace(p, frozen_min_s=frozen_min, frozen_serious_s=frozen_serious)
-        flags = merge_clock_flags(flags, clock_flags(t, osd, covered, stand, period, holes))
+        moving = np.isfinite(changed) & (changed > p.still_changed)  # a clock standing over a live picture: the overlay
+        flags = merge_clock_flags(flags, clock_flags(t, osd, covered, stand, period, holes, moving))
 
     lag = max(1, int(round(p.moved_persist_s / period)))
     n = stats.height

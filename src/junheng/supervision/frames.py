@@ -824,8 +824,9 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         lag, ratio = (np.full(stats.height, np.nan),) * 2
     return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),
                               pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None),
-                              pl.Series("osd", list(crops) if crops is not None else [None] * stats.height,
-                                        dtype=pl.List(pl.UInt8))), info
+                              # one fixed-width array a sample (as fine, reg), zero-width nulls without a clock
+                              pl.Series("osd", crops, dtype=pl.Array(pl.UInt8, crops.shape[1])) if crops is not None
+                              else pl.Series("osd", [None] * stats.height, dtype=pl.Array(pl.UInt8, 0))), info
 
 
 def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -44,6 +44,9 @@ TEN_SHARE = 0.7  # … but matched 10 s apart in at least this share (the same u
 MIN_HEIGHT = 5  # … of at least this many rows grown by a pixel each side (a digit 3 px tall; a few pixels of one are not it)
 MAX_AREAS = 24  # … of at most this many candidate areas (the most changing)
 WINDOW_S = 10.0  # … in some stretch of this many seconds (of first samples of its pairs)
+EXACT = 0.1  # two samples this close to a whole number of seconds apart are that apart (a frame's jitter)
+EDGE = 1 / 6  # … lying in the top or bottom this share of the rows (cameras draw their clock at an edge; a clock
+#   in the scene — a projector's countdown, a wall clock — lies in the picture, and its stops are no evidence)
 CHARS = 8.5  # the region: this many character pitches left of the seconds' right edge (HH:MM:SS)
 MARGIN = 0.35  # a clock image repeats when it differs from an earlier one by at most this × a tick's difference
 TICK_QUANTILE = 10  # … a tick's difference: this percentile of the recording's 1-s differences (its smallest ticks)
@@ -52,6 +55,7 @@ PEAK = 3  # the difference of two clock images: the mean of their this many larg
 MAX_REPEAT = 0.5  # a "clock" whose images repeat in more than this share of the samples is none (a periodic motion) …
 FROM_START_S = 10.0  # … when its first repeat shows the clock of the recording's first this many seconds (a short
 #   clip looped over most of the recording repeats as much, but its first repeat shows a later time)
+MOVING_SHARE = 0.5  # a clock standing while the picture moves in at least this share of its samples: the overlay hung
 CANDIDATES = 4  # the earlier samples closest in a random projection, compared in full
 PROJECT = 48  # dimensions of that projection
 
@@ -68,6 +72,24 @@ def _pairs(t: np.ndarray, lag: float, tol: float = 0.3) -> tuple[np.ndarray, np.
     return np.flatnonzero(ok), j[ok]
 
 
+def _another_digit(span: np.ndarray) -> np.ndarray:
+    """Where two samples ``span`` seconds apart must show another seconds' units digit whatever the
+    clock's phase: the ticks between them — ``round(span)`` within ``EXACT`` of a whole second, else
+    ``floor`` or ``ceil`` by the phase — are never a multiple of ten (nor none).  With B-frames
+    skipped, samples on a 1-s grid lie 0.8 and 1.2 s apart in turn: when the clock ticks in the
+    0.2 s between, every 0.8-s pair shows one second twice (half the 1-s pairs), and every 9.2-s pair
+    ten ticks."""
+    whole = np.round(span)
+    near = np.abs(span - whole) <= EXACT
+    lo, hi = np.where(near, whole, np.floor(span)), np.where(near, whole, np.ceil(span))
+    return (lo % 10 != 0) & (hi % 10 != 0)
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where two uint8 images differ by more than ``STRONG`` grey levels (no int16 copies)."""
+    return np.maximum(a, b) - np.minimum(a, b) > STRONG
+
+
 def _ticks_like_a_clock(pixels: np.ndarray, t: np.ndarray) -> bool:
     """Whether the area ``pixels`` (K samples × its pixels) behaves like the seconds' units digit in
     some stretch of ``WINDOW_S`` seconds: for the samples of the stretch, the area changed (a pixel
@@ -76,22 +98,26 @@ def _ticks_like_a_clock(pixels: np.ndarray, t: np.ndarray) -> bool:
     stretch, not over the whole probe: footage played again inside the probe makes the clock jump,
     and the pairs across a jump do not keep the digit's ten-second rhythm."""
     k = len(t)
-    need = np.zeros((10, k), np.float32)  # per lag 1–10 s: 1 where the pair behaves as a clock's, 0 where not
-    have = np.zeros((10, k), np.float32)  # … 1 where there is a pair
-    for lag in range(1, 11):
+    start = np.arange(k)
+    end = np.searchsorted(t, t + WINDOW_S)  # the samples of the stretch from each sample on
+    alive = end - start >= 4  # the stretches still passing every lag tried
+    for lag in (10, *range(1, 10)):  # 10 s first: a face or a fan fails it, and the other lags are not needed
         i, j = _pairs(t, float(lag))
-        changed = (np.abs(pixels[j] - pixels[i]) > STRONG).any(axis=1)
-        need[lag - 1, i] = ~changed if lag == 10 else changed
-        have[lag - 1, i] = 1
-    shares = np.array([TICK_SHARE] + [OTHER_SHARE] * 8 + [TEN_SHARE], np.float32)[:, None]
-    cn = np.concatenate([np.zeros((10, 1), np.float32), np.cumsum(need, axis=1)], axis=1)
-    ch = np.concatenate([np.zeros((10, 1), np.float32), np.cumsum(have, axis=1)], axis=1)
-    a = np.arange(k)
-    b = np.searchsorted(t, t + WINDOW_S)  # the samples of the stretch from each sample on
-    ok = b - a >= 4
-    got, had = cn[:, b] - cn[:, a], ch[:, b] - ch[:, a]
-    good = (had >= 2) & (got >= shares * np.maximum(had, 1))
-    return bool((ok & good.all(axis=0)).any())
+        if lag < 10:  # only pairs whose span cannot hold a whole ten ticks (nor none) must show another digit
+            clear = _another_digit(t[j] - t[i])
+            i, j = i[clear], j[clear]
+        changed = _changed(pixels[i], pixels[j]).any(axis=1)
+        need = np.zeros(k + 1, np.float32)  # 1 where the pair behaves as a clock's, 0 where not, as running sums
+        have = np.zeros(k + 1, np.float32)  # … 1 where there is a pair
+        need[i + 1] = ~changed if lag == 10 else changed
+        have[i + 1] = 1
+        need, have = np.cumsum(need), np.cumsum(have)
+        got, had = need[end] - need[start], have[end] - have[start]
+        share = TEN_SHARE if lag == 10 else TICK_SHARE if lag == 1 else OTHER_SHARE
+        alive &= (had >= 2) & (got >= np.float32(share) * np.maximum(had, 1))
+        if not alive.any():
+            return False
+    return True
 
 
 def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -105,9 +131,11 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
     2. an area is the seconds' units digit when, over its pixels, the picture changes in at
        least ``TICK_SHARE`` of the 1-s pairs, in ``OTHER_SHARE`` of the pairs 2–9 s apart each, and
        is back (no pixel past ``STRONG``) in ``TEN_SHARE`` of the pairs 10 s apart, for the pairs
-       starting in some stretch of ``WINDOW_S`` (:func:`_ticks_like_a_clock`) — the units digit
-       comes back every ten seconds; a fan, a swinging lamp or a swaying pupil changes as often but
-       does not;
+       starting in some stretch of ``WINDOW_S`` (:func:`_ticks_like_a_clock`; of the pairs 1–9 s
+       apart only those that show another digit whatever the clock's phase, :func:`_another_digit`) —
+       the units digit comes back every ten seconds; a fan, a swinging lamp or a swaying pupil changes
+       as often but does not; and it lies in the top or bottom ``EDGE`` of the rows, where cameras draw
+       their clock (a projector's countdown or a wall clock inside the scene ticks as well);
     3. the region: that digit's rows (± 1 px) and ``CHARS`` character pitches to the left of its
        right edge (the pitch from the digit's width and height), so it holds ``HH:MM:SS``; of
        several such areas the one back 10 s later in most of the probe's 10-s pairs (a swaying
@@ -119,10 +147,13 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
 
     def rate(lag: float) -> tuple[np.ndarray, int]:  # per pixel: the share of pairs lag s apart it changed in
         i, j = _pairs(t, lag)
-        count = np.zeros((h, w), np.float32)
-        for a in range(0, len(i), 16):  # in parts: the probe as int16 at once would double its memory
-            count += (np.abs(frames[j[a:a + 16]].astype(np.int16) - frames[i[a:a + 16]]) > STRONG).sum(axis=0)
-        return count / max(len(i), 1), len(i)
+        count = np.zeros((h, w), np.uint8)  # at most PROBE_SAMPLES − 1 pairs
+        step = np.empty((h, w), np.uint8)
+        for a, b in zip(i.tolist(), j.tolist()):  # uint8 in place, pair by pair (int16 copies cost 15× as much)
+            cv2.absdiff(frames[a], frames[b], dst=step)
+            cv2.threshold(step, STRONG, 1, cv2.THRESH_BINARY, dst=step)
+            cv2.add(count, step, dst=count)
+        return count.astype(np.float32) / max(len(i), 1), len(i)
 
     tick, n1 = rate(1.0)
     back, n10 = rate(10.0)
@@ -140,12 +171,15 @@ def find_clock(frames: np.ndarray, t: np.ndarray) -> tuple[int, int, int, int] |
         x, y, bw, bh, _area = (int(v) for v in boxes[c])
         if bh < MIN_HEIGHT or bh > h / 4 or bw < 3 or bw > w / 4 or bw > 2 * bh:  # (grown by a pixel each side)
             continue
-        pixels = frames[:, labels == c].astype(np.int16)  # K × the area's pixels (the digit's strokes, neighbours)
+        if y + bh > EDGE * h and y < (1 - EDGE) * h:  # inside the picture, not at its top or bottom edge
+            continue
+        # K × the area's pixels (the digit's strokes, neighbours), gathered from its box only
+        pixels = np.ascontiguousarray(frames[:, y:y + bh, x:x + bw][:, labels[y:y + bh, x:x + bw] == c])
         if _ticks_like_a_clock(pixels, t):
             # back 10 s later over the whole probe, not only in a stretch: a clock's units digit is (but
             # across a replay's jumps), a swaying pupil that passed in a stretch is not (1 sample/s, low-motion
             # room: pupils 0.52–0.73 of the 10-s pairs, the clock 0.82 — and the pupil was taken, changing more)
-            back_share = 1.0 - float((np.abs(pixels[j10] - pixels[i10]) > STRONG).any(axis=1).mean())
+            back_share = 1.0 - float(_changed(pixels[i10], pixels[j10]).any(axis=1).mean())
             found.append((back_share, float(weight[c]), x, y, bw, bh))
     if not found:
         return None
@@ -285,7 +319,7 @@ def clock_ticks(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: float,
-                breaks: np.ndarray | None = None) -> list[dict]:
+                breaks: np.ndarray | None = None, moving: np.ndarray | None = None) -> list[dict]:
     """The clock's evidence from its images ``x`` (N × P, :class:`ClockReader`) at times ``t``:
 
     * a sample *repeats* when its clock image differs from that of a sample ``MIN_LAG_S`` to
@@ -300,7 +334,10 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
       that margin (1 s apart an honest clock can show one second twice when a sample is delayed by a
       skipped frame or two);
       a run of at least ``frozen_min_s`` is a ``frozen`` flag (the time stamps run, the clock does
-      not: a still picture fed in, or a stuck feed), serious from ``frozen_serious_s``.
+      not: a still picture fed in, or a stuck feed), serious from ``frozen_serious_s`` — unless the
+      picture moves (``moving``, True where the picture changed since the sample before) in at least
+      ``MOVING_SHARE`` of the run's samples: then the footage is live and only the camera's overlay
+      hung, a warning whatever its length, whose detail says so.
 
     A recording whose tick is below ``MIN_TICK`` (the clock's seconds cannot be told apart), or whose
     samples repeat in more than ``MAX_REPEAT`` of the recording from its start on (a repeat shows the
@@ -342,9 +379,18 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
         s0, s1 = float(t[a] - STAND_S), float(t[b] + period)  # standing since the sample STAND_S before
         if s1 - s0 + 1e-9 < p.frozen_min_s:
             continue
+        score = float(np.clip(1 - np.nanmean(held[a:b + 1]) / max(limit, 1e-9), 0, 1))
+        if moving is not None and float(np.mean(moving[a:b + 1])) >= MOVING_SHARE:
+            # the room moves under a clock that stands: live footage, the camera's overlay hung
+            out.append({"start_s": max(0.0, s0), "end_s": s1, "kind": "frozen", "severity": "warning", "score": score,
+                        "detail": f"屏显时钟停走而画面在动：录像 {_hms(s0)}–{_hms(s1)} 画面上的时钟不走，画面仍有动静"
+                                  f"（摄像机的屏显叠加卡住，画面本身是实时的；请核对摄像机时钟）"
+                                  f" / the on-screen clock stands from {_hms(s0)} to {_hms(s1)} (recording time) while "
+                                  f"the picture moves: the camera's overlay hung, the footage itself is live (check "
+                                  f"the camera's clock)"})
+            continue
         out.append({"start_s": max(0.0, s0), "end_s": s1, "kind": "frozen",
-                    "severity": "serious" if s1 - s0 + 1e-9 >= p.frozen_serious_s else "warning",
-                    "score": float(np.clip(1 - np.nanmean(held[a:b + 1]) / max(limit, 1e-9), 0, 1)),
+                    "severity": "serious" if s1 - s0 + 1e-9 >= p.frozen_serious_s else "warning", "score": score,
                     "detail": f"屏显时钟停走：录像 {_hms(s0)}–{_hms(s1)} 画面上的时钟不走而录像时间在走（静止画面或卡住的信号）"
                               f" / the on-screen clock stands from {_hms(s0)} to {_hms(s1)} (recording time) while "
                               f"the recording's time stamps run (a still picture fed in, or a stuck feed)"})

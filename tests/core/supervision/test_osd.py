@@ -77,15 +77,18 @@ def test_a_clock_whose_seconds_cannot_be_told_apart_gives_no_evidence(video):
 def test_the_clock_region_is_found_and_holds_hh_mm_ss(video, tmp_path, motion):
     """With the clock burned in, the region found covers ``HH:MM:SS`` (and no more rows than the
     band); a fan turning next to it (top right, crossing the band's end) does not take its place;
-    without the clock nothing is found and the ``osd`` column is null."""
+    without the clock nothing is found and the ``osd`` column is null.  The column is one fixed-width
+    array a sample (the region's pixels; zero-width without a clock), not a list column."""
     clip = video.make_clip(tmp_path / "osd.avi", 40, [], seed=11, motion=motion, osd=True)
     stats, info = frame_statistics(clip, 2.0)
     x, y, w, h = info.osd_region
     assert x <= HH_LEFT and x + w >= SS_RIGHT and x + w <= 80 and 0 <= y <= 2 and 7 <= y + h <= 9
     assert stats["osd"].null_count() == 0 and len(stats["osd"][0]) == w * h
+    assert stats.schema["osd"] == pl.Array(pl.UInt8, w * h)
     plain = video.make_clip(tmp_path / "plain.avi", 40, [], seed=11, motion=motion)
     stats, info = frame_statistics(plain, 2.0)
     assert info.osd_region is None and stats["osd"].null_count() == stats.height
+    assert stats.schema["osd"] == pl.Array(pl.UInt8, 0)
 
 
 @needs_ffmpeg
@@ -182,3 +185,85 @@ def test_at_one_sample_a_second_a_swaying_pupil_is_not_taken_for_the_clock(video
     loops = detect_flags(stats, FlagParameters()).filter(pl.col("kind") == "loop").to_dicts()
     assert len(loops) == 1 and abs(loops[0]["start_s"] - 70) <= 1 and abs(loops[0]["end_s"] - 100) <= 1
     assert abs(float(loops[0]["detail"].split("(")[-1].split(" s earlier")[0]) - 41.3) <= 1
+
+
+def test_a_clock_standing_over_a_moving_picture_is_a_hung_overlay_not_frozen_footage(video):
+    """Hand-made clock images at 1 sample/s, the clock standing at 45–56 s.  Over a still picture
+    (nothing moves: a still picture fed in with fresh noise) it is a serious ``frozen``, as before;
+    over a picture that moves (pupils writing) the footage is live and only the camera's overlay hung:
+    a ``frozen`` *warning* whose detail says so, however long (the old rule: serious)."""
+    start = 9 * 3600 + 59 * 60 + 50
+    shown = [start + k for k in range(70)]
+    shown[45:57] = [start + 45] * 12
+    x, t, covered = _clock_images(video, shown), np.arange(70, dtype=float), np.zeros(70, bool)
+    still = clock_flags(t, x, covered, SHORT, 1.0, moving=np.zeros(70, bool))
+    assert [(f["kind"], f["severity"]) for f in still] == [("frozen", "serious")]
+    assert "still picture fed in" in still[0]["detail"]
+    live = clock_flags(t, x, covered, SHORT, 1.0, moving=np.ones(70, bool))
+    assert [(f["kind"], f["severity"], f["start_s"], f["end_s"]) for f in live] == [("frozen", "warning", 45.0, 57.0)]
+    assert "overlay hung" in live[0]["detail"] and "画面仍有动静" in live[0]["detail"]
+    half = np.ones(70, bool)
+    half[:53] = False  # moving in 4 of the 10 samples standing (47–56: the clock of 2 s before): a still picture
+    assert clock_flags(t, x, covered, SHORT, 1.0, moving=half)[0]["severity"] == "serious"
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("motion, severity", [("square", "warning"), ("none", "serious")])
+def test_a_stuck_overlay_in_a_live_room_is_a_warning_and_in_a_still_room_serious(video, tmp_path, motion, severity):
+    """The fixture's camera with its clock standing at 30–45 s (``osd_stuck``), H.264 CRF 23, 2 samples/s:
+    in a room where the pupil moves, one ``frozen`` warning naming the hung overlay; in a motionless
+    room (nothing tells it from a still picture fed in), one serious ``frozen``.  Nothing else."""
+    clip = _h264(video.make_clip(tmp_path / "s.avi", 60, [("osd_stuck", 30, 45)], seed=8, motion=motion, osd=True),
+                 tmp_path / "s.mp4")
+    stats, info = frame_statistics(clip, 2.0)
+    assert info.osd_region is not None
+    params = dataclasses.replace(SHORT, still_min_s=600)
+    flags = detect_flags(stats, params).to_dicts()
+    assert [(f["kind"], f["severity"]) for f in flags] == [("frozen", severity)], flags
+    assert abs(flags[0]["start_s"] - 30) <= 1.5 and abs(flags[0]["end_s"] - 45) <= 1.5
+    assert ("overlay hung" in flags[0]["detail"]) == (severity == "warning")
+
+
+@needs_ffmpeg
+def test_at_one_sample_a_second_with_b_frames_the_clock_ticking_between_samples_is_found(video, tmp_path):
+    """1 sample/s on H.264 with B-frames skipped: the samples lie 0.8 and 1.2 s apart in turn, and this
+    clip's clock (seed 10) ticks in the 0.2 s between, so every 0.8-s pair shows one second twice —
+    half the 1-s pairs, below ``TICK_SHARE`` — and every 9.2-s pair ten ticks: the clock was not found
+    and the replay of the motionless room was missed.  Pairs whose span may hold no tick, or ten,
+    prove nothing and are left out: the region is the band, the replay one ``loop`` naming 17.3 s."""
+    clip = _h264(video.make_clip(tmp_path / "r.avi", 60, [("loop", 40, 52, 17.3)], seed=10, motion="none", osd=True),
+                 tmp_path / "r.mp4")
+    stats, info = frame_statistics(clip, 1.0)
+    assert info.osd_region is not None
+    x, y, w, h = info.osd_region
+    assert x <= HH_LEFT and x + w >= SS_RIGHT and 0 <= y <= 2 and 7 <= y + h <= 9
+    flags = detect_flags(stats, dataclasses.replace(SHORT, still_min_s=600)).to_dicts()
+    assert [f["kind"] for f in flags] == ["loop"], flags
+    assert abs(flags[0]["start_s"] - 40) <= 1.5 and abs(flags[0]["end_s"] - 52) <= 1.5
+    assert abs(float(flags[0]["detail"].split("(")[-1].split(" s earlier")[0]) - 17.3) <= 1
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("fps", [1.0, 2.0])
+def test_a_countdown_in_the_scene_is_not_taken_for_the_camera_s_clock(video, tmp_path, fps):
+    """A projector's countdown on the front wall (filmed: in the picture, under the sensor noise, twice
+    the OSD's size), 35 s left at the start, standing at 00:00 from 35 s, in a room with the moving
+    pupil and the camera's clock: its units digit ticks and comes back every 10 s as the OSD's does,
+    changes more, and was taken for the clock even where the OSD was found too (``frozen`` from 35 s
+    on; with the replay a ``loop`` from 41 s to 54 s and more ``frozen``).  The clock is the area at the
+    frame's top or bottom edge (``EDGE``): no flag on the honest clip, and the replay planted at 40–52 s
+    is one ``loop`` naming 17.3 s."""
+    params = dataclasses.replace(SHORT, still_min_s=600)
+    for events in ([("countdown", 0, 60, 35)], [("countdown", 0, 60, 35), ("loop", 40, 52, 17.3)]):
+        clip = _h264(video.make_clip(tmp_path / "c.avi", 60, events, seed=10, motion="square", osd=True),
+                     tmp_path / "c.mp4")
+        stats, info = frame_statistics(clip, fps)
+        x, y, w, h = info.osd_region
+        assert 0 <= y <= 2 and 7 <= y + h <= 9, info.osd_region
+        flags = detect_flags(stats, params).to_dicts()
+        if len(events) == 1:
+            assert flags == []
+        else:
+            assert [f["kind"] for f in flags] == ["loop"], flags
+            assert abs(flags[0]["start_s"] - 40) <= 1.5 and abs(flags[0]["end_s"] - 52) <= 1.5
+            assert abs(float(flags[0]["detail"].split("(")[-1].split(" s earlier")[0]) - 17.3) <= 1
