@@ -247,3 +247,15 @@ def test_a_batchs_issues_show_the_pupils_ids_masked(world, client):
         assert "room.pdf:3" in page and "0123456789abcdef" in page, who
         for pid in (a0, b0, wrong):
             assert pid not in page and pid[-2:] in page, (who, pid)
+
+
+def test_marking_a_batch_final_asks_first(world, client):
+    """定稿 cannot be taken back (no page un-marks a batch): its button asks for a confirmation, as the
+    platform's other irreversible buttons do."""
+    from junheng_web.omr.models import Upload
+
+    up = Upload.objects.create(session=world.sessions["A"], name="room.pdf", sha256="e" * 64, path="x")
+    client.force_login(world.users["bob"])
+    page = client.get(reverse("omr_session", args=[world.sessions["A"].pk])).content.decode()
+    form = page.split(f'action="{reverse("omr_final", args=[up.pk])}"')[1].split("</form>")[0]
+    assert "confirm(" in form and "room.pdf" in form
