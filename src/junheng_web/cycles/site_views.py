@@ -98,10 +98,20 @@ def site_detail(request: HttpRequest, pk: int, site: int) -> HttpResponse:
     if can(request.user, "site.manage") and request.user.role in ("county", "province_admin"):
         form = TestSessionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            s = form.save(commit=False)
-            s.site = obj
-            s.save()
-            return redirect("site_detail", pk=cycle.pk, site=obj.pk)
+            with transaction.atomic():
+                # the form sent twice (a double click, a resend) would add the same session twice — two
+                # sets of login codes for one room's pupils: the site's row taken in turn, the same
+                # subject, room and start refused
+                TestSite.objects.select_for_update().filter(pk=obj.pk).first()
+                data = form.cleaned_data
+                if obj.sessions.filter(subject=data["subject"], room=data["room"],
+                                       starts_at=data["starts_at"]).exists():
+                    form.add_error(None, _("该场次已存在（同一科目、考场和开始时间）"))
+                else:
+                    s = form.save(commit=False)
+                    s.site = obj
+                    s.save()
+                    return redirect("site_detail", pk=cycle.pk, site=obj.pk)
     elif request.method == "POST":
         require(request.user, "site.manage")
     return render(request, "cycles/site_detail.html", {"cycle": cycle, "site": obj, "form": form,

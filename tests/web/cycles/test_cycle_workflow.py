@@ -181,3 +181,20 @@ def test_the_sites_list_comes_fifty_at_a_time(client, world):
     client.force_login(world.users["charlie"])  # county B: none of them
     # (a 3-character text is in a random CSRF token ~1 page in 3,800: tests/web/pages.py)
     assert "TX0" not in without_csrf_tokens(client.get(f"/cycles/{world.cycle.pk}/sites/?county=410102").content.decode())
+
+
+def test_a_session_form_sent_twice_adds_one_session(client, world):
+    """新增场次 sent twice (a double click, the browser's resend) added the same session twice — one
+    room and subject at one time, so two sets of login codes for the same pupils; the second is
+    refused now with a message, and the same room at another time is still a new session."""
+    site = world.sessions["A"].site
+    client.force_login(world.users["bob"])
+    url = reverse("site_detail", kwargs={"pk": world.cycle.pk, "site": site.pk})
+    post = {"subject": "数学", "room": "9", "starts_at": "2022-05-10T09:00", "ends_at": "2022-05-10T10:00"}
+    before = site.sessions.count()
+    client.post(url, post)
+    again = client.post(url, post)
+    assert site.sessions.count() == before + 1
+    assert again.status_code == 200 and "已存在" in again.content.decode()
+    client.post(url, {**post, "starts_at": "2022-05-10T14:00", "ends_at": "2022-05-10T15:00"})
+    assert site.sessions.count() == before + 2
