@@ -161,8 +161,9 @@ def _grid_size(request: HttpRequest, name: str, default: int) -> int:
 @login_required
 def session_material(request: HttpRequest, pk: int, site: int, session: int, kind: str) -> HttpResponse:
     """A session's seating plan or login cards (PDF); names and 学籍号 masked unless ``?unmask=1`` by
-    a role that may see them (as the site list); login codes only for roles that run the session
-    (``session.run``). Room size from ``?rows=&cols=`` (default 6 × 8). Audited either way."""
+    a role that may see them (as the site list); login codes only for those who may run the session
+    (``testsites.services.may_run``: not a proctor of a session assigned to another proctor).  Room
+    size from ``?rows=&cols=`` (default 6 × 8). Audited either way."""
     if kind not in services.MATERIALS:
         raise Http404
     cycle, obj, unmask = _download_site(request, pk, site)
@@ -170,7 +171,7 @@ def session_material(request: HttpRequest, pk: int, site: int, session: int, kin
     rows, cols = _grid_size(request, "rows", 6), _grid_size(request, "cols", 8)
     try:
         data, n = services.session_material(cycle, sess, kind, rows=rows, cols=cols, unmask=unmask,
-                                            with_codes=can(request.user, "session.run"))
+                                            with_codes=services.may_run(request.user, sess))
     except JunhengError as exc:
         messages.error(request, str(exc))
         return redirect("site_detail", pk=cycle.pk, site=obj.pk)

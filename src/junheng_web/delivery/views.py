@@ -29,13 +29,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from junheng.exceptions import InputError, ParameterError
 from junheng.site import pupil_window
 from junheng_web.accounts.audit import audit, client_ip
-from junheng_web.accounts.scoping import can, require, restrict
+from junheng_web.accounts.scoping import require, restrict
 from junheng_web.delivery import poll, proctor, questionnaire, services, throttle
 from junheng_web.delivery.models import Attempt, ProctorEvent
 from junheng_web.delivery.result_records import is_uuid
 from junheng_web.locale import in_language
 from junheng_web.testsites.models import TestSession
-from junheng_web.testsites.services import session_pupils
+from junheng_web.testsites.services import may_run, session_pupils
 
 COOKIE = "junheng_attempt"
 SALT = "junheng.delivery.attempt"
@@ -361,17 +361,13 @@ def _staff_session(request: HttpRequest, session: int) -> TestSession:
                                       request.user), pk=session)
 
 
-def _may_run(user, session: TestSession) -> bool:
-    return can(user, "session.run") and not (user.role == "proctor" and session.proctor_id not in (None, user.pk))
-
-
 def _run_session(request: HttpRequest, session: int) -> TestSession:
     """The session ``request.user`` may run (act in, unlock a pupil's browser): a role that runs
     sessions, within its scope; a proctor only a session not assigned to another proctor (on a
     site node no session is assigned: the node's one proctor account runs them all)."""
     require(request.user, "session.run")
     obj = _staff_session(request, session)
-    if not _may_run(request.user, obj):
+    if not may_run(request.user, obj):
         raise PermissionDenied("session.run")
     return obj
 
@@ -426,7 +422,7 @@ def session_status(request: HttpRequest, session: int) -> HttpResponse:
     return render(request, "delivery/session.html", {
         "session": obj, "cycle": obj.site.cycle, "rows": rows, "counts": counts, "status": status,
         "room_key": uuid.uuid4(), "incident_key": uuid.uuid4(),
-        "can_run": _may_run(request.user, obj), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
+        "can_run": may_run(request.user, obj), "site_node": getattr(settings, "JUNHENG_SITE_NODE", False)})
 
 
 @login_required

@@ -28,6 +28,7 @@ from django.utils import timezone
 from junheng.exceptions import ParameterError
 from junheng.io import table_bytes
 from junheng.materials import Room, cards_html, hash_code, login_codes, seating_html, seating_plan, write_pdf
+from junheng_web.accounts.scoping import can
 from junheng_web.assessment.models import BookletAssignment
 from junheng_web.registry.models import Cycle
 from junheng_web.sampling.models import SampledPupil, SampledSchool
@@ -171,6 +172,14 @@ def session_material(cycle: Cycle, session: TestSession, kind: str, *, rows: int
         path = Path(tmp) / "out.pdf"
         write_pdf(html, path)
         return path.read_bytes(), plan.height
+
+
+def may_run(user, session: TestSession) -> bool:
+    """Whether ``user`` may run ``session`` — act in its console, unlock a pupil's browser, print its
+    login codes: a role that runs sessions (``session.run``; where: the caller's ``restrict``), and a
+    proctor only a session not assigned to another proctor (on a site node no session is assigned:
+    the node's one proctor account runs them all)."""
+    return can(user, "session.run") and not (user.role == "proctor" and session.proctor_id not in (None, user.pk))
 
 
 def code_salt(session: TestSession) -> str:

@@ -92,3 +92,22 @@ def test_bad_room_size_and_kind(world, client_for):
     assert c.get(_url(world, "other")).status_code == 404
     r = c.get(_url(world, "seating", rows=1, cols=1))  # 2 pupils, 1 seat → message, back to the page
     assert r.status_code == 302
+
+
+def test_a_proctor_gets_login_codes_only_for_a_session_they_may_run(world, client_for, tmp_path):
+    """A login code signs a pupil in: the cards print codes for roles that run the session — and a
+    proctor runs only a session not assigned to another proctor (the console's rule).  Another
+    proctor's room's cards came with its codes; now the proctor gets them without, the assigned
+    proctor and the county with."""
+    from junheng.materials.cards import ALPHABET
+
+    def codes(who) -> list[str]:
+        text = _text(client_for(who).get(_url(world, "cards")).content, tmp_path)
+        return [ln.strip() for ln in text.splitlines() if len(ln.strip()) == 8 and set(ln.strip()) <= set(ALPHABET)]
+
+    other = User.objects.create(username="pia", role="proctor", school=world.users["paul"].school)
+    session = world.sessions["A"]
+    session.proctor = other
+    session.save(update_fields=["proctor"])
+    assert codes("paul") == []
+    assert len(codes("pia")) == 2 and len(codes("bob")) == 2
