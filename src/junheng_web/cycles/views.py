@@ -133,6 +133,11 @@ def cycle_sample(request: HttpRequest, pk: int) -> HttpResponse:
     reason; the decision goes to the audit log and to the new sample (issue 12.9)."""
     require(request.user, "sample.run")
     cycle = scoped_cycle(request, pk)
+    # pressed twice (or by two staff): the second draw, run after the first, would replace the sample
+    # just drawn without the confirmation a re-draw needs (nothing was lost yet when it was pressed)
+    if (pending := Job.under_way("sample", cycle=cycle)) is not None:
+        messages.info(request, _("本周期的抽样已在进行（后台任务 %(id)s），完成后可再次提交。") % {"id": pending.pk})
+        return redirect("job_detail", pk=pending.pk)
     params = {}
     if cycle.sample_runs.exists():
         counts, lines = consequences(cycle)

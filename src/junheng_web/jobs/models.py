@@ -68,10 +68,11 @@ class Job(models.Model):
         return str(KIND_LABELS.get(self.kind, self.kind))
 
     @classmethod
-    def under_way(cls, kind: str, **params) -> Job | None:
-        """The oldest job of ``kind`` queued or running with these ``params`` values (``None``: none) —
-        the one a button pressed twice should name instead of queueing another."""
-        return (cls.objects.filter(kind=kind, status__in=(cls.Status.QUEUED, cls.Status.RUNNING),
+    def under_way(cls, kind: str, *, cycle=None, **params) -> Job | None:
+        """The oldest job of ``kind`` queued or running with these ``params`` values, of ``cycle`` when
+        given (``None``: none) — the one a button pressed twice should name instead of queueing another."""
+        scope = {"cycle": cycle} if cycle is not None else {}
+        return (cls.objects.filter(kind=kind, status__in=(cls.Status.QUEUED, cls.Status.RUNNING), **scope,
                                    **{f"params__{k}": v for k, v in params.items()}).order_by("pk").first())
 
     def localized_message(self) -> str:

@@ -198,3 +198,20 @@ def test_a_session_form_sent_twice_adds_one_session(client, world):
     assert again.status_code == 200 and "已存在" in again.content.decode()
     client.post(url, {**post, "starts_at": "2022-05-10T14:00", "ends_at": "2022-05-10T15:00"})
     assert site.sessions.count() == before + 2
+
+
+def test_a_draw_pressed_again_while_one_is_queued_names_it(client, world):
+    """抽取样本 pressed twice (or by two staff) queued two draws: the second, run after the first, replaced
+    the sample the first had just drawn — without the confirmation a re-draw needs, as nothing was lost
+    yet when it was pressed.  While a draw of the cycle is queued or running, a press leads to that job,
+    with a message, and queues nothing (a draw of another cycle does not count)."""
+    from junheng_web.jobs.models import Job
+    from junheng_web.registry.models import Cycle
+
+    other = Cycle.objects.create(year=2031, grade=4, subjects=["语文"], name="其他周期")
+    Job.objects.create(kind="sample", cycle=other, status=Job.Status.QUEUED)
+    pending = Job.objects.create(kind="sample", cycle=world.cycle, status=Job.Status.QUEUED)
+    client.force_login(world.users["alice"])
+    resp = client.post(reverse("cycle_sample", kwargs={"pk": world.cycle.pk}), {"confirm": "1", "reason": "设计变更"})
+    assert resp.status_code == 302 and resp["Location"] == reverse("job_detail", kwargs={"pk": pending.pk})
+    assert Job.objects.filter(kind="sample", cycle=world.cycle).count() == 1
