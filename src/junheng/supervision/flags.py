@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from junheng.exceptions import ParameterError
-from junheng.supervision.frames import changed_median
+from junheng.supervision.frames import chance_share, changed_median, matched_share
 from junheng.supervision.osd import clock_flags, merge_clock_flags
 
 KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "lighting", "occluded", "late_start", "early_end",
@@ -264,7 +264,8 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     at least ``loop_min_step`` (the picture changes: a frozen picture is ``frozen``'s), for at least
     ``loop_min_s``.  Two tiers: the same frames (in phase: the median block differs from its copy by
     at most a quarter of the noise, i.e. of the median block's step, and the share of blocks that do
-    reaches half-way from its share against unrelated samples, :func:`_chance_match`, to all), or any phase, where the lag
+    reaches half-way from its share against unrelated samples,
+    :func:`~junheng.supervision.frames.chance_share`, to all), or any phase, where the lag
     must also *not* match in the ``loop_min_s`` just before the run (median ratio > 1.5 ×
     ``loop_ratio``: a replay starts, a periodic motion of the room goes on) and match at least 1.5 ×
     better than at any other lag (:func:`_unique_lag`).  A live room never comes back that close: its sensor noise is new in every frame
@@ -303,7 +304,7 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     candidates = [int(v) for v in np.argsort(-support, kind="stable")[:10] if support[v] >= max(2, min_run // 2)]
     # the noise: the median step of the blocks that changed (whole grey levels, so ≥ 1 where any did)
     noise = np.r_[np.inf, changed_median(f[1:], f[:-1], f[:-1])]
-    chance = _chance_match(f, noise, min_lag)
+    chance = chance_share(f, noise, min_lag)
     beyond = chance + 0.5 * (1 - chance)  # a copy in phase: half-way from chance to every block
     out: list[dict] = []
     for lag in candidates:
@@ -312,10 +313,10 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
         nxt = np.minimum(src + 1, n - 1)
         back = [src, src - 1] + ([nxt] if lag - 1 >= min_lag else [])
         # tier 1, the same frames (in phase): most blocks equal their copy far more closely than noise allows
-        # … and clearly more of them than match an unrelated sample of this recording (:func:`_chance_match`)
+        # … and clearly more of them than match an unrelated sample of this recording (frames.chance_share)
         same = np.full(n, False)
         same[i] = (np.min([changed_median(f[i], f[j], f[i - 1]) for j in back], axis=0) <= 0.25 * noise[i]) \
-            & (np.max([_matched(f[i], f[j], f[i - 1], noise[i]) for j in back], axis=0) >= beyond[i])
+            & (np.max([matched_share(f[i], f[j], f[i - 1], noise[i]) for j in back], axis=0) >= beyond[i])
         # tier 2, any phase: close to the segment between two samples of the copy, relative to the step
         raw, ratio = _lag_ratio(f, step, lag, min_lag)
         source_live = np.r_[np.zeros(lag, bool), live[:-lag] | ~covered[:-lag]]
@@ -347,45 +348,16 @@ def _replay_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, p: FlagP
     return out
 
 
-def _matched(x: np.ndarray, copy: np.ndarray, before: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Row by row, the share of the blocks that changed since ``before`` (as
-    :func:`~junheng.supervision.frames.changed_median`: all where none did) in which ``x`` lies
-    within a quarter of ``noise`` of ``copy``."""
-    moved = np.abs(x - before) >= 0.5
-    moved[~moved.any(axis=1)] = True
-    near = moved & (np.abs(x - copy) <= 0.25 * np.asarray(noise, np.float64)[:, None])
-    return near.sum(axis=1) / moved.sum(axis=1)
-
-
-CHANCE_PAIRS = 24  # the unrelated samples each sample is matched against (:func:`_chance_match`)
-
-
-def _chance_match(f: np.ndarray, noise: np.ndarray, min_lag: int) -> np.ndarray:
-    """Each sample's share of matching blocks (:func:`_matched`) against samples of the same
-    recording that are no copy of it: the median over :data:`CHANCE_PAIRS` samples at least
-    ``min_lag`` away (offsets spread evenly over the recording, taken cyclically, so a replay's one
-    source among them does not move the median).  A live room's fresh noise keeps it near 0.2; a
-    motionless room filmed at a resolution whose block means round the noise away to whole grey
-    levels flips the same few blocks back and forth, so about half of them match *any* other
-    sample (issue #16: 0.5 on a 720p room with sensor noise σ 3, H.264) — the in-phase tier's
-    "same frames" must be measured against that."""
-    n = len(f)
-    if n < 2 * min_lag + 2:
-        return np.zeros(n)
-    offsets = np.unique(np.linspace(min_lag, n - min_lag, CHANCE_PAIRS).round().astype(np.int64))
-    i = np.arange(1, n)
-    shares = [_matched(f[i], f[(i + o) % n], f[i - 1], noise[i]) for o in offsets]
-    return np.r_[0.0, np.median(shares, axis=0)]
-
-
 def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.ndarray, ratio: np.ndarray,
-                p: FlagParameters, period: float) -> list[dict]:
+                match: np.ndarray | None, p: FlagParameters, period: float) -> list[dict]:
     """Stretches whose every sample is an *echo* of one earlier frame at one lag: the frame itself
     played again, found among all decoded frames (``echo_lag``, ``echo_ratio`` of
     :func:`junheng.supervision.frames.frame_statistics`), so at any phase to the sampling.  A sample
     echoes when it changes (step ≥ ``loop_min_step``, not covered) and its closest earlier frame
     (``loop_min_lag_s`` ≤ lag ≤ ``loop_max_lag_s``) differs from it by at most a quarter of the
-    sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1); a run of
+    sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1) and the share
+    of its changed blocks that match lies at least half-way from this recording's chance share to
+    all (``echo_match`` ≥ 0.5; None: not measured, as before the column); a run of
     such samples at least ``loop_min_s`` long (its lag may change: a copy of a stretch that itself
     held a copy echoes the latest of the equal frames).  A live sample between two samples that
     echo at the same lag (within 10 ms) counts with them: its twin may simply not have been decoded
@@ -402,6 +374,8 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     lag = np.where(np.isfinite(lag), lag, -1.0)
     echo = live & np.isfinite(ratio) & (np.nan_to_num(ratio, nan=np.inf) <= 0.25) \
         & (lag >= p.loop_min_lag_s - 1e-6) & (lag <= p.loop_max_lag_s + 1e-6)
+    if match is not None:  # … and beyond chance: a still room's rounded blocks match any frame half the time
+        echo &= np.nan_to_num(match, nan=-np.inf) >= 0.5
     bridged = echo.copy()  # a live sample between two echoes at one lag: its twin was not decoded
     bridged[1:-1] |= live[1:-1] & echo[:-2] & echo[2:] & (np.abs(lag[:-2] - lag[2:]) <= 0.01)
     min_run = max(2, int(np.ceil(p.loop_min_s / period - 1e-9)))
@@ -888,8 +862,11 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         fine = stats["fine"].to_numpy().reshape(stats.height, -1)[at]
         loops = []
         if "echo_lag" in stats.columns:  # every decoded frame's fingerprint: a replay at any phase
-            loops = _echo_flags(tg, fine, hidden, np.where(fill, np.nan, stats["echo_lag"].fill_null(np.nan).to_numpy()[at]),
-                                np.where(fill, np.nan, stats["echo_ratio"].fill_null(np.nan).to_numpy()[at]), p, period)
+            def echo_column(name: str) -> np.ndarray:
+                return np.where(fill, np.nan, stats[name].fill_null(np.nan).to_numpy()[at])
+
+            loops = _echo_flags(tg, fine, hidden, echo_column("echo_lag"), echo_column("echo_ratio"),
+                                echo_column("echo_match") if "echo_match" in stats.columns else None, p, period)
         loops += _not_within(_replay_flags(tg, fine, hidden, p, period), loops)
         if "reg" in stats.columns:  # the registered fingerprints: a replay filmed off a screen, re-encoded
             reg = stats["reg"].to_numpy().reshape(stats.height, -1)

@@ -49,13 +49,14 @@ REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width
 # fingerprints, 768 values a sample).  Every column is one or the other (tests/core/supervision).
 PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
                   "echo_ratio")
-INTERNAL_COLUMNS = ("fine", "reg", "osd")  # osd: the camera's clock region of each sample (supervision.osd)
+INTERNAL_COLUMNS = ("fine", "reg", "osd", "echo_match")  # osd: the camera's clock region of each sample (supervision.osd)
 # H.264 with key frames further apart than the sample period: each group of pictures decoded only up to
 # its last sample (:meth:`_FFmpegSampler.truncation`); with B-frames only if TRUNCATE_WITH_B_FRAMES — there
 # the replay rules' echo fingerprints lose evidence that full decoding keeps (docs/methods/video-flags.md)
 TRUNCATE_GROUPS = True
 TRUNCATE_WITH_B_FRAMES = False
 ECHO_MIN_S, ECHO_MAX_S = 1.0, 3600.0  # the earlier frames a sample's echo is looked for among (seconds back)
+ECHO_CHANCE_S = 10.0  # an echo's chance share: against samples at least this far (``loop_min_lag_s``'s default)
 _CHUNK = 256
 MAX_PIXELS = 8192 * 8192  # a larger picture is refused by its header (an 8K camera has 35 megapixels)
 MAX_PACKETS = 24 * 3600 * 120  # more video packets (24 h at 120 frames/s) are refused while ffprobe lists them
@@ -730,7 +731,7 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                      echo: bool = True,
                      osd_region: tuple[float, float, float, float] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine,
-    echo_lag, echo_ratio``; one row per sampled frame, ``t_s`` seconds from the start of the file)
+    echo_lag, echo_ratio, echo_match``; one row per sampled frame, ``t_s`` seconds from the start of the file)
     and the video's :class:`VideoInfo`.
 
     Times are the frames' presentation time stamps from the container, not frame count ÷ average
@@ -742,8 +743,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
     :class:`junheng.supervision.people.FaceCounter`'s detector input width), so other per-frame work shares this one decoding
     pass.  ``decoder``: see :func:`sampled_frames`.  With ``echo`` (and the ffmpeg decoder), every
     decoded frame's 16×12 fingerprint is kept for the sample's *echo* (:func:`_echoes`: the closest
-    earlier decoded frame, ``echo_lag`` seconds back, and how close, ``echo_ratio``); else both are
-    null.  ``osd``: the pixels of the camera's burned-in clock in each sample
+    earlier decoded frame, ``echo_lag`` seconds back, how close, ``echo_ratio``, and how far beyond
+    chance, ``echo_match``); else all three are null.  ``osd``: the pixels of the camera's burned-in clock in each sample
     (:class:`junheng.supervision.osd.ClockReader`: found in the samples, or ``osd_region`` as shares
     of the frame), null throughout when no clock was found; ``VideoInfo.osd_region`` says where.
     A file that cannot be opened raises :class:`InputError`."""
@@ -819,11 +820,12 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
         # one BLAS thread: the search's (64 × window) products are too small for OpenBLAS's workers, whose
         # spinning cost ≈ 7× the products' CPU (180 s, 1 s keys at 2 samples/s: 0.108 → 0.015 CPU s; the same result)
         with threadpool_limits(1, user_api="blas"):
-            lag, ratio = _echoes(stats["t_s"].to_numpy(), *every)
+            lag, ratio, match = _echoes(stats["t_s"].to_numpy(), *every)
     else:
-        lag, ratio = (np.full(stats.height, np.nan),) * 2
+        lag, ratio, match = (np.full(stats.height, np.nan),) * 3
     return stats.with_columns(pl.Series("echo_lag", lag, dtype=pl.Float64).fill_nan(None),
                               pl.Series("echo_ratio", ratio, dtype=pl.Float64).fill_nan(None),
+                              pl.Series("echo_match", match, dtype=pl.Float64).fill_nan(None),
                               # one fixed-width array a sample (as fine, reg), zero-width nulls without a clock
                               pl.Series("osd", crops, dtype=pl.Array(pl.UInt8, crops.shape[1])) if crops is not None
                               else pl.Series("osd", [None] * stats.height, dtype=pl.Array(pl.UInt8, 0))), info
@@ -844,7 +846,38 @@ def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.nd
     return (d[rows, (count - 1) // 2] + d[rows, count // 2]) / 2
 
 
-def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def matched_share(x: np.ndarray, copy: np.ndarray, before: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Row by row, the share of the blocks that changed since ``before`` (as :func:`changed_median`:
+    all where none did) in which ``x`` lies within a quarter of ``noise`` of ``copy``."""
+    moved = np.abs(x - before) >= 0.5
+    moved[~moved.any(axis=1)] = True
+    near = moved & (np.abs(x - copy) <= 0.25 * np.asarray(noise, np.float64)[:, None])
+    return near.sum(axis=1) / moved.sum(axis=1)
+
+
+CHANCE_PAIRS = 24  # the unrelated samples each sample is matched against (:func:`chance_share`)
+
+
+def chance_share(f: np.ndarray, noise: np.ndarray, min_lag: int) -> np.ndarray:
+    """Each sample's share of matching blocks (:func:`matched_share`) against samples of the same
+    recording that are no copy of it: the median over :data:`CHANCE_PAIRS` samples at least
+    ``min_lag`` away (offsets spread evenly over the recording, taken cyclically, so a replay's one
+    source among them does not move the median).  A live room's fresh noise keeps it near 0.2; a
+    motionless room filmed at a resolution whose block means round the noise away to whole grey
+    levels flips the same few blocks back and forth, so about half of them match *any* other
+    sample (issue #16: 0.5 on a 720p room with sensor noise σ 3, H.264) — a copy, in phase (the
+    replay rule's first tier) or at any phase (the echo), must be measured against that."""
+    n = len(f)
+    if n < 2 * min_lag + 2:
+        return np.zeros(n)
+    offsets = np.unique(np.linspace(min_lag, n - min_lag, CHANCE_PAIRS).round().astype(np.int64))
+    i = np.arange(1, n)
+    shares = [matched_share(f[i], f[(i + o) % n], f[i - 1], noise[i]) for o in offsets]
+    return np.r_[0.0, np.median(shares, axis=0)]
+
+
+def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray,
+            block: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each sample's *echo*: the earlier decoded frame (``ECHO_MIN_S`` to ``ECHO_MAX_S`` seconds
     back, any frame, not only samples; of equal ones the latest) whose 16×12 fingerprint is closest to the sample's own
     (searched in a 32-dimensional random projection, a matrix product per block of samples), as
@@ -853,18 +886,26 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
     to the decoded frame just before the sample (the sensor's noise; at least 0.25 grey levels).  A
     frame played again is the same picture with the same noise (ratio ≈ 0); any other frame of a live
     room differs at least by the noise (ratio ≈ 1) or, where the noise rounds away, in the blocks
-    that move.
+    that move.  And ``match``: where the share of those blocks within a quarter of the noise of the
+    echo (:func:`matched_share`) lies from this recording's *chance* share (:func:`chance_share`,
+    against samples at least :data:`ECHO_CHANCE_S` away; 0) to every block (1) — a motionless room
+    whose noise rounds away flips the same few blocks, so about half of them match any frame, and
+    the closest of thousands of earlier frames then has ratio 0 by chance (issue #16).
     NaN where a sample's frame is not among the decoded frames or has no frame that far back."""
     n, m = len(t), len(times)
-    lag, ratio = np.full(n, np.nan), np.full(n, np.nan)
+    lag, ratio, match = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     if m < 2 or n == 0:
-        return lag, ratio
+        return lag, ratio, match
     def f(idx: np.ndarray) -> np.ndarray:  # only the rows compared are cast (not every frame at once)
         return prints[idx].astype(np.float32)
 
     own = np.clip(np.searchsorted(times, t - 1e-4), 0, m - 1)
     has = (np.abs(times[own] - t) <= 1e-3) & (own >= 1)
     before = np.where(np.r_[False, has[:-1]], np.r_[0, own[:-1]], own - 1)  # the previous sample's frame
+    x = f(own)  # the samples' own fingerprints, and their noise
+    noise = np.maximum(np.median(np.abs(x - f(np.maximum(own - 1, 0))), axis=1), 0.25)
+    period = float(np.median(np.diff(t))) if n > 1 else 1.0
+    chance = chance_share(x, noise, max(1, int(np.ceil(ECHO_CHANCE_S / max(period, 1e-6) - 1e-9))))
     basis = np.random.default_rng(0).standard_normal((prints.shape[1], 32)).astype(np.float32) / np.sqrt(32)
     proj = np.empty((m, 32), np.float32)
     for a in range(0, m, 4096):
@@ -891,12 +932,12 @@ def _echoes(t: np.ndarray, times: np.ndarray, prints: np.ndarray, block: int = 6
         best = d2.shape[1] - 1 - np.argmin(d2, axis=1)
         d2 = d2[:, ::-1]
         fine = np.isfinite(d2[np.arange(len(r)), best])
-        r, k, j = r[fine], k[fine], lo + best[fine]
-        fk = f(k)
-        noise = np.maximum(np.median(np.abs(fk - f(k - 1)), axis=1), 0.25)
+        r, j = r[fine], lo + best[fine]
+        echo, previous = f(j), f(before[r])
         lag[r] = t[r] - times[j]
-        ratio[r] = changed_median(fk, f(j), f(before[r])) / noise
-    return lag, ratio
+        ratio[r] = changed_median(x[r], echo, previous) / noise[r]
+        match[r] = (matched_share(x[r], echo, previous, noise[r]) - chance[r]) / np.maximum(1 - chance[r], 1e-9)
+    return lag, ratio, match
 
 
 def public_statistics(stats: pl.DataFrame) -> pl.DataFrame:

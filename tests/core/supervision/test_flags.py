@@ -277,10 +277,11 @@ def test_echoes_of_hand_made_fingerprints():
     prints = np.clip(120 + rng.normal(0, 3, (400, 192)), 0, 255).astype(np.uint8)
     prints[200:300] = prints[77:177]
     t = times[::5]
-    lag, ratio = _echoes(t, times, prints)
+    lag, ratio, match = _echoes(t, times, prints)
     copy = (t >= 20) & (t < 30)
     np.testing.assert_allclose(lag[copy], 12.3, atol=1e-9)
     assert (ratio[copy] == 0).all() and (ratio[~copy & (t >= 1)] > 0.5).all()
+    assert (match[copy] == 1).all() and (match[~copy & (t >= 1)] < 0.5).all()  # every changed block, far beyond chance
     assert np.isnan(lag[t < 1]).all()  # nothing a second back yet
 
 
@@ -371,7 +372,7 @@ def test_an_echo_in_a_low_noise_room_is_judged_on_the_blocks_that_changed():
     prints = _low_noise_room(600, 192, rng)
     prints[400:500] = prints[177:277]  # 40–50 s replays 17.7–27.7 s
     t = times[::10]
-    lag, ratio = _echoes(t, times, prints)
+    lag, ratio, _ = _echoes(t, times, prints)
     copy = (t >= 41) & (t < 50)
     live = ~copy & (t >= 2) & ~((t >= 40) & (t < 41))
     assert (ratio[copy] == 0).all() and np.allclose(lag[copy], 22.3)
@@ -612,7 +613,7 @@ def test_echoes_do_not_copy_every_fingerprint_to_floats():
     t = times[::25]
     tracemalloc.start()
     try:
-        lag, ratio = _echoes(t, times, prints)
+        lag, ratio, _ = _echoes(t, times, prints)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -912,6 +913,43 @@ def test_a_still_room_whose_noise_rounds_to_whole_levels_is_no_replay_in_phase()
         fine[60:75] = fine[20:35]
         found = _replay_flags(t, fine, np.zeros(90, bool), p, 1.0)
         assert [(f["start_s"], f["end_s"]) for f in found] == [(60.0, 75.0)], (seed, found)
+
+
+def _rounded_still_room(seed: int, seconds: int = 90, fps: int = 25, replay: tuple[int, int, int] | None = None):
+    """A motionless room at a camera's resolution, every decoded frame: each 32×24 block's mean carries
+    noise of 0.3 grey levels, rounded to whole levels (the fine print), and the 16×12 echo print is the
+    2×2 blocks' mean, rounded; ``replay`` (a, b, lag): the frames of a to b seconds are those ``lag``
+    frames earlier.  Returns the frames' times, fine and echo prints."""
+    rng = np.random.default_rng(seed)
+    n = seconds * fps
+    v = rng.uniform(60, 200, (1, 24, 32)) + rng.normal(0, 0.3, (n, 24, 32))
+    if replay is not None:
+        a, b, lag = replay
+        v[a * fps:b * fps] = v[a * fps - lag:b * fps - lag]
+    fine = np.round(v).reshape(n, -1).astype(np.uint8)
+    echo = np.round(v.reshape(n, 12, 2, 16, 2).mean(axis=(2, 4))).reshape(n, -1).astype(np.uint8)
+    return np.arange(n) / fps, fine, echo
+
+
+def test_a_still_room_whose_noise_rounds_to_whole_levels_echoes_no_replay():
+    """Issue #16: the echo rule (every decoded frame's 16×12 print, at any phase) in a motionless room
+    whose block means round the noise away: the closest of a thousand earlier frames equals about half
+    of the samples on most blocks that changed (ratio 0) by chance, and the old rule strung twelve of
+    them into a false `loop` (seed 1: 68–80 s) and stretched a real replay's ends by chance echoes
+    (57–75, 59–79 s). Measured against the share of those blocks matching unrelated samples, no sample
+    of the live room is an echo; with 60–75 s replaying the frames 40.28 s earlier (off the sample
+    grid), exactly that stretch is found (oracle: the frames copied)."""
+    from junheng.supervision.flags import _echo_flags
+    from junheng.supervision.frames import _echoes
+
+    p = FlagParameters()
+    for seed in range(5):
+        for replay in (None, (60, 75, 40 * 25 + 7)):
+            times, fine, prints = _rounded_still_room(seed, replay=replay)
+            t = times[::25]
+            lag, ratio, match = _echoes(t, times, prints)
+            found = _echo_flags(t, fine[::25], np.zeros(len(t), bool), lag, ratio, match, p, 1.0)
+            assert [(f["start_s"], f["end_s"]) for f in found] == ([(60.0, 75.0)] if replay else []), (seed, found)
 
 
 def test_a_still_720p_room_in_h264_is_no_replay(tmp_path):

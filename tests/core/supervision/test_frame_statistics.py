@@ -126,13 +126,14 @@ def test_a_320_px_sample_gives_the_statistics_of_the_direct_shrinking(camera_cli
 
 def test_the_echo_search_on_one_blas_thread_finds_the_same_echoes(camera_clip):
     """``frame_statistics`` searches the echoes with one BLAS thread (``threadpoolctl``): the lags and
-    ratios are those of the search run with the library's own threads."""
+    ratios (and how far beyond chance) are those of the search run with the library's own threads."""
     from junheng.supervision.frames import _echoes, _FFmpegSampler
 
     stats, _ = frame_statistics(camera_clip, 2.0)
     sampler = _FFmpegSampler(camera_clip, 0.5, 320, colour=False, echo=True)
     t = np.array([s for s, _ in sampler])
-    lag, ratio = _echoes(t, *sampler.echoes())
+    lag, ratio, match = _echoes(t, *sampler.echoes())
     assert np.isfinite(lag).sum() >= 30
     assert np.array_equal(stats["echo_lag"].fill_null(np.nan).to_numpy(), lag, equal_nan=True)
     assert np.array_equal(stats["echo_ratio"].fill_null(np.nan).to_numpy(), ratio, equal_nan=True)
+    assert np.array_equal(stats["echo_match"].fill_null(np.nan).to_numpy(), match, equal_nan=True)

@@ -112,9 +112,10 @@ def test_truncated_groups_decode_to_the_very_samples_of_the_full_decoding(tmp_pa
 
 def _echo_case(pattern: str, lags: tuple[float, float]) -> list[tuple[float, float]]:
     """``_echo_flags`` on 120 live samples (0.5 s apart, a new random fingerprint each) whose samples
-    50–73 (25–37 s) follow ``pattern`` repeated: ``e`` echoes (ratio 0: the very frame again) at
-    ``lags[0]`` or ``lags[1]`` in turn, ``-`` has no twin among the decoded frames (its closest
-    earlier frame is another picture: ratio 1, a lag of 7.1 s)."""
+    50–73 (25–37 s) follow ``pattern`` repeated: ``e`` echoes (ratio 0 and every changed block
+    equal, ``echo_match`` 1: the very frame again) at ``lags[0]`` or ``lags[1]`` in turn, ``-`` has no
+    twin among the decoded frames (its closest earlier frame is another picture: ratio 1, a lag of
+    7.1 s)."""
     from junheng.supervision import FlagParameters
     from junheng.supervision.flags import _echo_flags
 
@@ -129,7 +130,8 @@ def _echo_case(pattern: str, lags: tuple[float, float]) -> list[tuple[float, flo
             lag[k], ratio[k] = lags[echoes % 2], 0.0
             echoes += 1
     p = FlagParameters(loop_min_s=3, loop_min_lag_s=2)
-    return [(f["start_s"], f["end_s"]) for f in _echo_flags(t, fine, np.zeros(n, bool), lag, ratio, p, 0.5)]
+    return [(f["start_s"], f["end_s"]) for f in _echo_flags(t, fine, np.zeros(n, bool), lag, ratio,
+                                                                    np.where(ratio == 0, 1.0, 0.0), p, 0.5)]
 
 
 def test_a_replay_echoing_at_every_other_sample_is_still_found():
