@@ -49,7 +49,8 @@ REG_MIN_PCT = 0.5  # … warped only when the view lies this far (% of the width
 # fingerprints, 768 values a sample).  Every column is one or the other (tests/core/supervision).
 PUBLIC_COLUMNS = ("t_s", "brightness", "contrast", "diff", "changed", "align", "zoom", "thumb", "echo_lag",
                   "echo_ratio")
-INTERNAL_COLUMNS = ("fine", "reg", "osd", "echo_match")  # osd: the camera's clock region of each sample (supervision.osd)
+# osd: the camera's clock region of each sample (supervision.osd); echo_match: the echo against chance (_echoes)
+INTERNAL_COLUMNS = ("fine", "reg", "osd", "echo_match")
 # H.264 with key frames further apart than the sample period: each group of pictures decoded only up to
 # its last sample (:meth:`_FFmpegSampler.truncation`); with B-frames only if TRUNCATE_WITH_B_FRAMES — there
 # the replay rules' echo fingerprints lose evidence that full decoding keeps (docs/methods/video-flags.md)
@@ -731,8 +732,8 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                      echo: bool = True,
                      osd_region: tuple[float, float, float, float] | None = None) -> tuple[pl.DataFrame, VideoInfo]:
     """The statistics frame (``t_s, brightness, contrast, diff, changed, thumb, align, fine,
-    echo_lag, echo_ratio, echo_match``; one row per sampled frame, ``t_s`` seconds from the start of the file)
-    and the video's :class:`VideoInfo`.
+    echo_lag, echo_ratio, echo_match``; one row per sampled frame, ``t_s`` seconds from the start of
+    the file) and the video's :class:`VideoInfo`.
 
     Times are the frames' presentation time stamps from the container, not frame count ÷ average
     rate, so a stretch the camera did not record (a gap in the time stamps) keeps its length and
@@ -846,13 +847,16 @@ def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.nd
     return (d[rows, (count - 1) // 2] + d[rows, count // 2]) / 2
 
 
-def matched_share(x: np.ndarray, copy: np.ndarray, before: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def matched_share(x: np.ndarray, copy: np.ndarray, before: np.ndarray | None, noise: np.ndarray,
+                  moved: np.ndarray | None = None) -> np.ndarray:
     """Row by row, the share of the blocks that changed since ``before`` (as :func:`changed_median`:
-    all where none did) in which ``x`` lies within a quarter of ``noise`` of ``copy``."""
-    moved = np.abs(x - before) >= 0.5
-    moved[~moved.any(axis=1)] = True
-    near = moved & (np.abs(x - copy) <= 0.25 * np.asarray(noise, np.float64)[:, None])
-    return near.sum(axis=1) / moved.sum(axis=1)
+    all where none did; or ``moved``, those blocks found already) in which ``x`` lies within a
+    quarter of ``noise`` of ``copy``."""
+    if moved is None:
+        moved = np.abs(x - before) >= 0.5
+        moved[~moved.any(axis=1)] = True
+    near = moved & (np.abs(x - copy) <= (0.25 * np.asarray(noise)).astype(x.dtype)[:, None])
+    return np.count_nonzero(near, axis=1) / np.count_nonzero(moved, axis=1)
 
 
 CHANCE_PAIRS = 24  # the unrelated samples each sample is matched against (:func:`chance_share`)
@@ -872,7 +876,10 @@ def chance_share(f: np.ndarray, noise: np.ndarray, min_lag: int) -> np.ndarray:
         return np.zeros(n)
     offsets = np.unique(np.linspace(min_lag, n - min_lag, CHANCE_PAIRS).round().astype(np.int64))
     i = np.arange(1, n)
-    shares = [matched_share(f[i], f[(i + o) % n], f[i - 1], noise[i]) for o in offsets]
+    x = f[i]
+    moved = np.abs(x - f[:-1]) >= 0.5  # the blocks that changed, found once for every pair
+    moved[~moved.any(axis=1)] = True
+    shares = [matched_share(x, f[(i + o) % n], None, noise[i], moved) for o in offsets]
     return np.r_[0.0, np.median(shares, axis=0)]
 
 
