@@ -355,9 +355,10 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     :func:`junheng.supervision.frames.frame_statistics`), so at any phase to the sampling.  A sample
     echoes when it changes (step ≥ ``loop_min_step``, not covered) and its closest earlier frame
     (``loop_min_lag_s`` ≤ lag ≤ ``loop_max_lag_s``) differs from it by at most a quarter of the
-    sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1) and the share
-    of its changed blocks that match lies at least half-way from this recording's chance share to
-    all (``echo_match`` ≥ 0.5; None: not measured, as before the column); a run of
+    sensor's noise (ratio ≤ 0.25: a live room's noise is new in every frame, ratio ≈ 1) and either
+    the share of its changed blocks that match lies at least half-way from this recording's chance
+    share to all (``echo_match`` ≥ 0.5) or a sample one or two away echoes at the same lag (within
+    10 ms; ``match`` None: neither asked, as before the column); a run of
     such samples at least ``loop_min_s`` long (its lag may change: a copy of a stretch that itself
     held a copy echoes the latest of the equal frames).  A live sample between two samples that
     echo at the same lag (within 10 ms) counts with them: its twin may simply not have been decoded
@@ -374,8 +375,15 @@ def _echo_flags(t: np.ndarray, fine: np.ndarray, covered: np.ndarray, lag: np.nd
     lag = np.where(np.isfinite(lag), lag, -1.0)
     echo = live & np.isfinite(ratio) & (np.nan_to_num(ratio, nan=np.inf) <= 0.25) \
         & (lag >= p.loop_min_lag_s - 1e-6) & (lag <= p.loop_max_lag_s + 1e-6)
-    if match is not None:  # … and beyond chance: a still room's rounded blocks match any frame half the time
-        echo &= np.nan_to_num(match, nan=-np.inf) >= 0.5
+    if match is not None:  # … and beyond chance: a still room's rounded blocks match any frame half the time,
+        # or at the lag of an echo one or two samples away (a copy re-encoded at high quality matches only
+        # ≈ 0.4–0.7 of the way; the closest of thousands of unrelated frames lies at a lag of its own)
+        agree = np.zeros_like(echo)
+        for d in (1, 2):
+            same = echo[d:] & echo[:-d] & (np.abs(lag[d:] - lag[:-d]) <= 0.01)
+            agree[d:] |= same
+            agree[:-d] |= same
+        echo &= (np.nan_to_num(match, nan=-np.inf) >= 0.5) | agree
     bridged = echo.copy()  # a live sample between two echoes at one lag: its twin was not decoded
     bridged[1:-1] |= live[1:-1] & echo[:-2] & echo[2:] & (np.abs(lag[:-2] - lag[2:]) <= 0.01)
     min_run = max(2, int(np.ceil(p.loop_min_s / period - 1e-9)))

@@ -952,6 +952,34 @@ def test_a_still_room_whose_noise_rounds_to_whole_levels_echoes_no_replay():
             assert [(f["start_s"], f["end_s"]) for f in found] == ([(60.0, 75.0)] if replay else []), (seed, found)
 
 
+def test_a_re_encoded_copy_below_the_chance_bar_echoes_at_one_lag():
+    """A copy re-encoded at high quality is not the very frame: at CRF 12 about 0.4–0.7 of the way
+    from chance to every block matches (measured on the evaluation's motionless rooms), so
+    ``echo_match`` ≥ 0.5 alone would cut a real replay short.  Oracle: the rounded room's 60–75 s
+    copied from 40.28 s earlier with one in ten of the blocks that change off by a grey level —
+    ``echo_match`` below 0.5 for most samples, nearly every one at the copy's lag — is found (to
+    within its last sample, whose closest frame lies in the copy itself); the same samples at lags
+    that disagree (as the closest of unrelated frames do) are none."""
+    from junheng.supervision.flags import _echo_flags
+    from junheng.supervision.frames import _echoes
+
+    times, fine, prints = _rounded_still_room(2, replay=(60, 75, 40 * 25 + 7))
+    rng = np.random.default_rng(0)
+    flips = prints.std(axis=0) > 0  # the blocks whose mean lies near a half level: the ones that change
+    off = (rng.random((15 * 25, 192)) < 0.1) & flips
+    prints[60 * 25:75 * 25] = (prints[60 * 25:75 * 25] + off).astype(np.uint8)  # the copy re-encoded
+    t = times[::25]
+    lag, ratio, match = _echoes(t, times, prints)
+    inside = (t >= 60) & (t < 75)
+    twin = inside & (np.abs(lag - 40.28) < 1e-6) & (ratio <= 0.25)
+    assert twin.sum() >= 12 and np.mean(match[twin] < 0.5) > 0.5, match[inside]
+    p = FlagParameters()
+    found = _echo_flags(t, fine[::25], np.zeros(len(t), bool), lag, ratio, match, p, 1.0)
+    assert len(found) == 1 and found[0]["start_s"] == 60.0 and 74.0 <= found[0]["end_s"] <= 75.0, found
+    scattered = np.where(inside, 20.0 + np.arange(len(t)) * 0.37, lag)  # the same samples, lags of their own
+    assert _echo_flags(t, fine[::25], np.zeros(len(t), bool), scattered, ratio, match, p, 1.0) == []
+
+
 def test_a_still_720p_room_in_h264_is_no_replay(tmp_path):
     """Issue #16 (two reviewers): a 720p room with nothing but sensor noise (σ 3), H.264 CRF 23 with a
     key frame every second, analysed at 1 sample/s with the default rules — no flag at all (the old
