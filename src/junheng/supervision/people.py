@@ -387,7 +387,8 @@ def auto_runtime(precision: str, flags: frozenset[str] | set[str] | None = None)
 
     * the float graph: ``"onnxruntime"`` (OpenVINO was measured on the int8 graph only);
     * the int8 graph: ``"openvino"`` — the default since 7 December 2026: the same graph, the same
-      faces and flags, ≈ 1.25× less detector CPU (``docs/methods/video-flags.md``, **Speed**) — where
+      flags (faces at the detector's limit fall either side of the threshold: the runtimes round
+      the int8 sums differently), ≈ 1.25× less detector CPU (``docs/methods/video-flags.md``, **Speed**) — where
       the CPU has the exact int8 path (:func:`auto_precision`: VNNI or AMX) and the package is
       installed; else ``"onnxruntime"`` (the fallback);
     * :func:`configured_runtime` (``JUNHENG_FACE_RUNTIME``) overrides the choice for the int8 graph:
