@@ -149,7 +149,7 @@ def main() -> None:
                     (OV + ", faces 1/s", "ffmpeg", 768, 2.0, 1.0, True, "int8", "onnxruntime"),
                     ("int8, 768 px, faces on every sample", "ffmpeg", 768, 2.0, 0.0, True, "int8", "auto"),
                     (NONE, "ffmpeg", 768, 1.0, 0.0, True, None, None)):
-                if name.startswith(OV.split("RUNTIME")[0]) and not OPENVINO:
+                if name.startswith(OV.split("{runtime}")[0]) and not OPENVINO:
                     continue  # without openvino the default rows are onnxruntime's already
                 if precision is None:
                     counter = _Frames(width)
@@ -158,7 +158,7 @@ def main() -> None:
                                             runtime=runtime)
                     detector(np.zeros((720, 1280, 3), np.uint8))  # OpenVINO compiles for the shape: not timed
                     counter = FaceCounter(detector, period_s=every, full_every=10 if name == REGION else 1)
-                    name = name.replace("RUNTIME", detector.graph["runtime"])
+                    name = name.replace("{runtime}", detector.graph["runtime"])
                 c0, t0 = _cpu(), time.perf_counter()
                 _, info = analyse_video(path, fps, on_frame=counter, decoder=decoder)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
@@ -173,7 +173,7 @@ def main() -> None:
             rate = {(r[1], r[2]): r for r in runs if r[0] == label}
             floor = rate[(NONE, 1.0)]
             new, old, region = rate[(NEW, 1.0)], rate[(OLD, 1.0)], rate[(REGION, 1.0)]
-            on_ov = next((r for (n, f), r in rate.items() if n.startswith(OV.split("RUNTIME")[0]) and f == 1.0), None)
+            on_ov = next((r for (n, f), r in rate.items() if n.startswith(OV.split("{runtime}")[0]) and f == 1.0), None)
             print(f"{label}, 1 sample/s: the default is {new[3] / old[3]:.2f}× the old default's speed (same run); "
                   f"detector {new[4] - floor[4]:.2f} (with the opt-in region of interest {region[4] - floor[4]:.2f}) "
                   f"against {old[4] - floor[4]:.2f} CPU s, decoding and picture "
@@ -475,7 +475,7 @@ def _print_margins(margins: dict, files: dict, long_files: dict) -> None:
 OLD = "old default (ffmpeg, float, 640 px)"
 NEW = "**default** (ffmpeg, int8, 768 px)"
 REGION = "int8, 768 px, region of interest (opt-in: FaceCounter(full_every=10))"
-OV = "int8, 768 px on RUNTIME (the fallback, JUNHENG_FACE_RUNTIME=onnxruntime)"
+OV = "int8, 768 px on {runtime} (the fallback, JUNHENG_FACE_RUNTIME=onnxruntime)"
 OPENVINO = find_spec("openvino") is not None
 
 
