@@ -43,6 +43,7 @@ from junheng.supervision import (
     declared_times,
     schedule_flags,
 )
+from junheng_web.accounts.scoping import can
 from junheng_web.jobs.models import Job
 from junheng_web.jobs.runner import enqueue_group
 from junheng_web.sampling.models import SampledPupil
@@ -57,6 +58,7 @@ from junheng_web.supervision.models import (
     Recording,
 )
 from junheng_web.testsites.models import TestSession
+from junheng_web.testsites.services import may_run
 
 Progress = Callable[[float, str], None]
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".flv")
@@ -142,6 +144,27 @@ def _clock_detail(declared: datetime, session: TestSession) -> str:
     return (f"文件声明的录像时间 {at(declared)} 不在场次时间 {window} 内（无论读作开始或结束时刻），按开考时间计 / "
             f"the file declares {at(declared)}, outside the session's {window} (as a start or a stop), "
             f"the scheduled start is assumed ({settings.TIME_ZONE})")
+
+
+def may_record(user, session: TestSession) -> bool:
+    """Whether ``user`` may write ``session``'s recordings — upload one, analyse them again: a role
+    with ``video.upload`` (where: the caller's ``restrict``) — the province's supervision office,
+    the county of the session's region, a proctor —, and a proctor only for a session they may run
+    (``testsites.services.may_run``: not a session assigned to another proctor, the console's and
+    the login cards' rule)."""
+    return can(user, "video.upload") and (user.role != "proctor" or may_run(user, session))
+
+
+def check_may_record(user, session: TestSession) -> None:
+    """Refuse (``InputError``, Chinese and English) a write on the recordings of a session ``user``
+    may see but not record (:func:`may_record`) — checked on the POST itself, not only by hiding
+    the form."""
+    if not may_record(user, session):
+        raise InputError([Issue("本场次由另一位监考员负责：只有该监考员、区县和督导办可以上传或重新分析它的录像",
+                                "the session is assigned to another proctor: only that proctor, the county and "
+                                "the supervision office may upload or re-analyse its recordings",
+                                value=str(session))],
+                         "不能处理本场次的录像 / not allowed on this session's recordings")
 
 
 def recording_path(rec: Recording) -> Path:

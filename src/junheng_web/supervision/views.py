@@ -57,16 +57,22 @@ def session_video(request: HttpRequest, session: int) -> HttpResponse:
         "session": obj, "cycle": obj.site.cycle, "recordings": recordings, "timelines": timelines,
         "flags": flags,
         "validity": validity, "validity_label": services.VALIDITY_LABELS[validity],
-        "form": RecordingForm() if can(request.user, "video.upload") else None,
+        "form": RecordingForm() if services.may_record(request.user, obj) else None,
         "can_review": can_review})
 
 
 @login_required
 @require_POST
 def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
-    """Store an uploaded recording (the same file again changes nothing) and queue its analysis."""
+    """Store an uploaded recording (the same file again changes nothing) and queue its analysis —
+    for those who may write the session's recordings (``services.may_record``)."""
     require(request.user, "video.upload")
     obj = _session(request, session, "video.upload")
+    try:
+        services.check_may_record(request.user, obj)  # another proctor's session: refused before the file is kept
+    except InputError as exc:
+        error_messages(request, exc)
+        return redirect("session_video", session=obj.pk)
     form = RecordingForm(request.POST, request.FILES)
     if not form.is_valid():
         form_errors(request, form)
@@ -96,10 +102,12 @@ def recording_upload(request: HttpRequest, session: int) -> HttpResponse:
 @require_POST
 def session_analyse(request: HttpRequest, session: int) -> HttpResponse:
     """Analyse every recording of the session again: one background job per recording, any free
-    worker takes each; the parent job's page shows them all."""
+    worker takes each; the parent job's page shows them all.  For those who may write the session's
+    recordings (``services.may_record``)."""
     require(request.user, "video.upload")
     obj = _session(request, session, "video.upload")
     try:
+        services.check_may_record(request.user, obj)
         job = services.queue_session_analysis(obj, user=request.user, school=request.user.school)
     except InputError as exc:
         error_messages(request, exc)

@@ -574,3 +574,36 @@ def test_reanalysis_pressed_twice_queues_the_recordings_once(client, world, clip
     Job.objects.filter(kind__in=("video", "video.session")).update(status=Job.Status.DONE)
     client.post(url)
     assert Job.objects.filter(kind="video.session").count() == 2
+
+
+def test_a_proctor_writes_only_the_recordings_of_a_session_they_may_run(client, world, clip, settings):
+    """Another proctor's session: its page showed the upload form and the re-analysis button to any
+    proctor of the school, and the POSTs checked only ``video.upload`` — a recording stored and
+    analyses queued on a room the proctor does not run.  Now both POSTs are refused (Chinese and
+    English, nothing stored, nothing queued) and the page offers neither; the assigned proctor and
+    the county (the region's site staff) still may."""
+    from junheng_web.accounts.models import User
+    from junheng_web.jobs.models import Job
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    session = world.sessions["A"]
+    pia = User.objects.create(username="pia", role="proctor", school=world.users["paul"].school)
+    session.proctor = pia
+    session.save(update_fields=["proctor"])
+    services.store_recording(session, clip, user=world.users["bob"])
+    page_url = reverse("session_video", kwargs={"session": session.pk})
+    analyse = reverse("session_analyse", kwargs={"session": session.pk})
+    client.force_login(world.users["paul"])
+    page = client.get(page_url).content.decode()
+    assert 'id="video-reanalyse"' not in page and 'id="video-submit"' not in page
+    for r in (client.post(analyse, follow=True), _upload(client, world, clip, who="paul")):
+        text = r.content.decode() if r.status_code == 200 else client.get(page_url).content.decode()
+        assert "另一位监考员负责" in text and "assigned to another proctor" in text
+    assert not Job.objects.filter(kind__startswith="video").exists() and Recording.objects.count() == 1
+    assert not AuditLog.objects.filter(action="upload", what__startswith="video").exists()
+    for who in (pia, world.users["bob"]):
+        client.force_login(who)
+        assert 'id="video-reanalyse"' in client.get(page_url).content.decode(), who
+        assert client.post(analyse).status_code == 302, who
+        Job.objects.filter(kind__startswith="video").update(status=Job.Status.DONE)
+    assert Job.objects.filter(kind="video.session").count() == 2
