@@ -174,6 +174,8 @@ def read_upload(upload: Upload, progress=None) -> dict:
         # pupils who answered in the browser (before this upload's earlier sheets go: their answers are paper)
         online = set(browser_answers(session.site.cycle, session.subject, pupils)["person_id"]) if pupils else set()
         with transaction.atomic():
+            # the batch's row lock: marking it final (mark_final) waits until these entries are stored
+            list(Upload.objects.select_for_update().filter(pk=upload.pk).values_list("pk", flat=True))
             kept = _clear_earlier_run(upload, {h for _, _, h in hashes})
             counted = _counted_before(upload, pupils)
             issues = [i.as_dict() for i in batch.issues]
@@ -635,28 +637,35 @@ def _refuse_final_again(upload: Upload) -> None:
     raise ParameterError(f"该批次已于 {at} 由 {by} 定稿 / the batch was marked final at {at} by {by}")
 
 
-def mark_final(upload: Upload, user) -> None:
-    """Mark a batch final — refused while any of its entries is still open in the review queue, and
-    for a batch already final (the form sent again would overwrite who marked it and when).  The
-    write itself checks again: a batch marked final meanwhile is refused as above, a batch deleted
-    meanwhile with a message saying so (it was a 500)."""
+def _check_final(upload: Upload) -> None:
+    """Refuse marking ``upload`` final when it is final already, while any of its entries is open
+    in the review queue, or while its reading has not finished."""
     if upload.final_at is not None:
         _refuse_final_again(upload)
-    open_ = Review.objects.filter(sheet__upload=upload, status=Review.Status.OPEN).count()
-    if open_:
+    if open_ := Review.objects.filter(sheet__upload=upload, status=Review.Status.OPEN).count():
         raise ParameterError(f"还有 {open_} 条待人工核对，不能定稿 / {open_} entries still await review: "
                              "the batch cannot be marked final")
     if upload.job_id and upload.job.status != "done":
         raise ParameterError("读卡尚未完成 / the reading has not finished")
-    now = timezone.now()
-    # in the write too: two requests at once, both past the check above, mark it once
-    if not Upload.objects.filter(pk=upload.pk, final_at__isnull=True).update(final_at=now, final_by=user):
-        fresh = Upload.objects.select_related("final_by").filter(pk=upload.pk).first()
-        if fresh is None or fresh.final_at is None:
+
+
+def mark_final(upload: Upload, user) -> None:
+    """Mark a batch final — refused while any of its entries is still open in the review queue or
+    its reading is not finished, and for a batch already final (the form sent again would overwrite
+    who marked it and when).  The write checks all of it again under the batch's row lock, which a
+    reading holds while it stores its sheets and entries (:func:`read_upload`): entries a re-read
+    opened meanwhile refuse it, a batch marked final meanwhile is refused as above, a batch deleted
+    meanwhile with a message saying so (it was a 500)."""
+    _check_final(upload)
+    with transaction.atomic():
+        fresh = Upload.objects.select_for_update().filter(pk=upload.pk).first()
+        if fresh is None:
             raise ParameterError(f"批次 {upload.name} 已被删除，未定稿 / the batch {upload.name} was deleted "
                                  "meanwhile: nothing was marked final")
-        _refuse_final_again(fresh)
-    upload.final_at, upload.final_by = now, user
+        _check_final(fresh)
+        fresh.final_at, fresh.final_by = timezone.now(), user
+        fresh.save(update_fields=["final_at", "final_by"])
+    upload.final_at, upload.final_by = fresh.final_at, user
 
 
 def crop(review: Review) -> bytes | None:

@@ -259,3 +259,32 @@ def test_marking_a_batch_final_asks_first(world, client):
     page = client.get(reverse("omr_session", args=[world.sessions["A"].pk])).content.decode()
     form = page.split(f'action="{reverse("omr_final", args=[up.pk])}"')[1].split("</form>")[0]
     assert "confirm(" in form and "room.pdf" in form
+
+
+def test_an_entry_opened_meanwhile_keeps_the_batch_from_being_marked_final(world, client):
+    """定稿 while a re-read of the batch stores its entries: the view's check found none open, the
+    reading opened one, the write marked the batch final anyway (the check was not repeated in the
+    write).  The write now checks again under the batch's row lock and refuses, in Chinese and English."""
+    from django.db import connection
+
+    from junheng_web.omr.models import Review, Sheet, Upload
+
+    session = world.sessions["A"]
+    up = Upload.objects.create(session=session, name="room.pdf", sha256="f" * 64, path="x")
+    sheet = Sheet.objects.create(upload=up, session=session, cycle=world.cycle, subject=session.subject,
+                                 name="room.pdf:1", sha256=f"{9:064x}", status="failed", person_id="")
+    opened = []
+
+    def reread_meanwhile(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not opened and "COUNT(" in sql.upper() and "omr_review" in sql:  # right after the first count
+            opened.append(Review.objects.create(sheet=sheet, session=session, kind="sheet", problem="定位点无法识别"))
+        return result
+
+    client.force_login(world.users["bob"])
+    with connection.execute_wrapper(reread_meanwhile):
+        r = client.post(reverse("omr_final", args=[up.pk]), follow=True)
+    page = r.content.decode()
+    assert opened and r.status_code == 200
+    assert "1 条待人工核对" in page and "1 entries still await review" in page
+    assert Upload.objects.get(pk=up.pk).final_at is None
