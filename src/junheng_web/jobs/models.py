@@ -70,10 +70,20 @@ class Job(models.Model):
     @classmethod
     def under_way(cls, kind: str, *, cycle=None, **params) -> Job | None:
         """The oldest job of ``kind`` queued or running with these ``params`` values, of ``cycle`` when
-        given (``None``: none) — the one a button pressed twice should name instead of queueing another."""
+        given (``None``: none) — the one a button pressed twice should name instead of queueing another.
+        A job whose worker died is not under way: the matching jobs and their parts whose lease has
+        expired are settled first by the queue's own cleanup (``jobs.runner.reap``, as the job's page
+        does) — failed, or queued again if their kind may run again (then that run is the one under
+        way) — instead of refusing the button until a worker's cleanup comes round."""
+        from junheng_web.jobs.runner import reap  # the runner imports this module
+
         scope = {"cycle": cycle} if cycle is not None else {}
-        return (cls.objects.filter(kind=kind, status__in=(cls.Status.QUEUED, cls.Status.RUNNING), **scope,
-                                   **{f"params__{k}": v for k, v in params.items()}).order_by("pk").first())
+        found = cls.objects.filter(kind=kind, status__in=(cls.Status.QUEUED, cls.Status.RUNNING), **scope,
+                                   **{f"params__{k}": v for k, v in params.items()})
+        pks = list(found.values_list("pk", flat=True))
+        if pks:
+            reap(cls.objects.filter(models.Q(pk__in=pks) | models.Q(parent_id__in=pks)))
+        return found.order_by("pk").first()
 
     def localized_message(self) -> str:
         """The progress message in the page's language: messages are written "中文 / English"."""
