@@ -25,7 +25,7 @@ import polars as pl
 
 from junheng.exceptions import ParameterError
 from junheng.supervision.frames import chance_share, changed_median, matched_share
-from junheng.supervision.osd import clock_flags, merge_clock_flags
+from junheng.supervision.osd import STAND_S, clock_flags, clock_running, merge_clock_flags
 
 KINDS = ("covered", "frozen", "loop", "still", "camera_moved", "gap", "lighting", "occluded", "late_start", "early_end",
          "missing")
@@ -803,6 +803,24 @@ def _light_flags(t, bright, thumb, covered, stats, p: FlagParameters, period: fl
     return out
 
 
+def _clock_ticks_over(frozen: np.ndarray, running: np.ndarray | None, t: np.ndarray,
+                      holes: np.ndarray) -> np.ndarray:
+    """``frozen`` without the runs over which the camera's clock runs (``running``,
+    :func:`osd.clock_running`) in at least half the samples that lie ``STAND_S`` or more into the
+    run (earlier ones compare with a sample from before the run): a picture that repeats while
+    the camera's clock ticks is live — a still room whose sensor noise the encoder turned into
+    repeated frames (H.264 at CRF 28), not a frozen feed, which stops its clock too.  Those samples
+    are the still rule's; a still room played again is the clock's ``loop``."""
+    if running is None:
+        return frozen
+    out = frozen.copy()
+    for a, b in _runs(frozen, holes):
+        inside = (t[a:b + 1] >= (t[a - 1] if a else t[a]) + STAND_S - 0.3)  # the run's picture began a sample before a
+        if inside.any() and float(np.mean(running[a:b + 1][inside])) >= 0.5:
+            out[a:b + 1] = False
+    return out
+
+
 def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> pl.DataFrame:
     """The picture flags of one recording from its statistics frame (``frame_statistics``).
 
@@ -844,12 +862,16 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         frozen_min = max(frozen_min, p.sparse_factor * refresh)
         frozen_serious = max(frozen_serious, p.sparse_serious_factor * refresh)
     frozen_score = 1 - diff / max(p.frozen_diff, 1e-9) if p.frozen_diff > 0 else np.ones_like(diff)
+    holes = _holes(t, p.ts_gap_s, period)
+    osd = None
+    if "osd" in stats.columns and stats["osd"].null_count() < stats.height:  # the camera's clock (supervision.osd)
+        osd = stats["osd"].to_numpy().reshape(stats.height, -1)  # every sample's, or none (frames.frame_statistics)
+        frozen = _clock_ticks_over(frozen, clock_running(t, osd), t, holes)
     # a frozen run needs its first frame (the sample before) uncovered too: a picture that stops
     # changing at the moment the lens is uncovered is the lens, not the feed
     still = ~covered & ~frozen & (changed <= p.still_changed)
     still_score = 1 - changed / p.still_changed if p.still_changed > 0 else np.ones_like(changed)
 
-    holes = _holes(t, p.ts_gap_s, period)
     flags = _interval_flags(t, covered, kind="covered", min_s=p.covered_min_s, serious_s=p.covered_serious_s,
                             score=cover_score, period=period, breaks=holes)
     flags += _interval_flags(t, frozen, kind="frozen", min_s=frozen_min, serious_s=frozen_serious,
@@ -884,8 +906,7 @@ def detect_flags(stats: pl.DataFrame, params: FlagParameters | None = None) -> p
         flags += loops
     else:
         flags += _loop_flags(_grid_times(t, at, fill, period), thumb[at], np.where(fill, 0.0, changed[at]), p, period)
-    if "osd" in stats.columns and stats["osd"].null_count() < stats.height:  # the camera's clock (supervision.osd)
-        osd = stats["osd"].to_numpy().reshape(stats.height, -1)  # every sample's, or none (frames.frame_statistics)
+    if osd is not None:
         # a camera storing a picture every R s shows its clock standing for R s: frozen's sparse thresholds
         stand = replace(p, frozen_min_s=frozen_min, frozen_serious_s=frozen_serious)
         moving = np.isfinite(changed) & (changed > p.still_changed)  # a clock standing over a live picture: the overlay

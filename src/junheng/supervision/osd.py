@@ -315,7 +315,33 @@ def clock_ticks(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
     if len(ok) < 8:
         return step, float("nan")
     ticks = ok[ok > 0.25 * np.median(ok)]  # a clock standing (or two samples of one second) is no tick
+    if not len(ticks):  # a region that never changes (a clock standing throughout, a blank band): no tick
+        return step, float("nan")
     return step, float(np.percentile(ticks, TICK_QUANTILE))
+
+
+def _held(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sample's clock difference (:func:`_peak`) from the sample ``STAND_S`` before it (nan
+    without one), and those pairs' indices (earlier, later)."""
+    i2, j2 = _pairs(t, STAND_S)
+    held = np.full(len(t), np.nan, np.float32)
+    held[j2] = _peak(x[j2], x[i2])
+    return held, i2, j2
+
+
+def clock_running(t: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """Per sample, True where the camera's clock shows another time than ``STAND_S`` before it (it
+    differs by more than ``MARGIN`` × the recording's tick, :func:`clock_ticks`): the camera was
+    live then, whatever the picture did.  None when the clock gives no evidence (fewer than 8
+    samples, a tick below ``MIN_TICK``).  A clock played again runs too (its repeat is
+    :func:`clock_flags`' ``loop``)."""
+    if len(t) < 8:
+        return None
+    _, tick = clock_ticks(x, t)
+    if not np.isfinite(tick) or tick < MIN_TICK:
+        return None
+    held, _, _ = _held(x, t)
+    return np.isfinite(held) & (held > MARGIN * tick)
 
 
 def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: float,
@@ -355,9 +381,7 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
     limit = MARGIN * tick
     # the clock stands: its image 2 s before within the margin (1 s apart, a sample delayed by a skipped
     # frame or two and its neighbour not can show one second twice on an honest clock)
-    i2, j2 = _pairs(t, STAND_S)
-    held = np.full(n, np.nan, np.float32)
-    held[j2] = _peak(x[j2], x[i2])
+    held, i2, j2 = _held(x, t)
     stands = ~covered & np.isfinite(held) & (held <= limit)
     stands[j2] &= ~covered[i2]
     best, diff = _closest_earlier(x, t, MIN_LAG_S, p.loop_max_lag_s)
@@ -447,4 +471,5 @@ def _add_loop(out: list[dict], t, lag, repeat, diff, limit, a: int, b: int, p, p
                           f"the camera's clock set back"})
 
 
-__all__ = ["ClockReader", "check_region", "clock_flags", "clock_ticks", "find_clock", "merge_clock_flags"]
+__all__ = ["ClockReader", "check_region", "clock_flags", "clock_running", "clock_ticks", "find_clock",
+           "merge_clock_flags"]

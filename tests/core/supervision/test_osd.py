@@ -17,7 +17,8 @@ import pytest
 
 from junheng.exceptions import ParameterError
 from junheng.supervision import FlagParameters, detect_flags, frame_statistics
-from junheng.supervision.osd import ClockReader, check_region, clock_flags, find_clock
+from junheng.supervision.flags import _clock_ticks_over
+from junheng.supervision.osd import ClockReader, check_region, clock_flags, clock_running, find_clock
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 SHORT = FlagParameters(covered_min_s=2, covered_serious_s=10, frozen_min_s=2, frozen_serious_s=10, still_min_s=600,
@@ -267,3 +268,72 @@ def test_a_countdown_in_the_scene_is_not_taken_for_the_camera_s_clock(video, tmp
             assert [f["kind"] for f in flags] == ["loop"], flags
             assert abs(flags[0]["start_s"] - 40) <= 1.5 and abs(flags[0]["end_s"] - 52) <= 1.5
             assert abs(float(flags[0]["detail"].split("(")[-1].split(" s earlier")[0]) - 17.3) <= 1
+
+
+def test_a_repeating_picture_under_a_ticking_clock_is_a_still_room_not_frozen(video):
+    """Issue #16: the picture rule's ``frozen`` mask over 10–50 s at 1 sample/s (the encoder repeating a
+    still room's frames).  Under hand-made clock images that tick every second the run is dropped (the
+    camera was live: its samples are the still rule's); under a clock standing over the same stretch (a
+    frozen feed stops its clock too) and with no legible clock (no evidence) the run is kept; a run
+    shorter than ``STAND_S`` (no sample of it compares with another of it) is kept."""
+    start = 9 * 3600 + 59 * 60 + 50
+    t = np.arange(70, dtype=float)
+    frozen = np.zeros(70, bool)
+    frozen[10:50] = True
+    frozen[60] = True
+    ticking = _clock_images(video, [start + k for k in range(70)])
+    standing = [start + k for k in range(70)]
+    standing[9:50] = [start + 9] * 41
+    running = clock_running(t, ticking)
+    assert running is not None and running[2:].all() and not running[:2].any()
+    kept = _clock_ticks_over(frozen, running, t, np.zeros(70, bool))
+    assert not kept[10:50].any() and kept[60]
+    stands = _clock_ticks_over(frozen, clock_running(t, _clock_images(video, standing)), t, np.zeros(70, bool))
+    assert (stands == frozen).all()
+    blurred = np.full((70, 9 * 80), 120, np.uint8)  # no legible clock: no evidence either way
+    assert clock_running(t, blurred) is None
+    assert (_clock_ticks_over(frozen, None, t, np.zeros(70, bool)) == frozen).all()
+
+
+def _still_720p(video, path, seconds: int, clock: bool, seed: int = 1):
+    """A 720p room with nothing but sensor noise (σ 3), 25 fps, H.264 CRF 28 with a key frame every 2 s
+    and 2 B-frames (the encoder turns the noise into repeated frames), with the camera's clock
+    (the fixture's, at 4× its font) or without."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    room = cv2.resize(rng.integers(60, 200, size=(18, 32)).astype(np.uint8), (1280, 720),
+                      interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    proc = subprocess.Popen(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "1280x720",
+                             "-r", "25", "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-g", "50",
+                             "-keyint_min", "50", "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p", str(path)],
+                            stdin=subprocess.PIPE)
+    small = np.zeros((9, 80), np.uint8)
+    for k in range(seconds * 25):
+        frame = np.clip(room + 3 * rng.standard_normal(size=room.shape, dtype=np.float32), 0, 255).astype(np.uint8)
+        if clock:
+            small[:] = 0
+            video.draw_clock(small, 34260 + int(k / 25 + 0.4))
+            band = np.kron(small, np.ones((4, 4), np.uint8))
+            ink = band > 0
+            frame[16:16 + band.shape[0], 16:16 + band.shape[1]][ink] = band[ink]
+        proc.stdin.write(frame.tobytes())
+    proc.stdin.close()
+    assert proc.wait() == 0
+    return path
+
+
+@needs_ffmpeg
+def test_a_still_720p_room_at_crf_28_with_the_camera_s_clock_is_not_frozen(video, tmp_path):
+    """Issue #16 (echofp): a still room (noise only, as at night) in 720p H.264 CRF 28 — the encoder
+    repeats its frames, so the picture rule sees a frozen picture (here 2–18 and 18–32 s before the fix).
+    The camera's clock ticks throughout: no ``frozen`` at 1 sample/s with the default rules.  The same
+    room without a clock is ``frozen`` (a motionless room cannot be told from a frozen picture by its
+    pixels alone: docs/methods/video-flags.md)."""
+    from junheng.supervision import analyse_video
+
+    flags, info = analyse_video(_still_720p(video, tmp_path / "clock.mp4", 45, True), 1.0)
+    assert info.osd_region is not None
+    assert flags.is_empty(), flags
+    bare, _ = analyse_video(_still_720p(video, tmp_path / "bare.mp4", 45, False), 1.0)
+    assert "frozen" in bare["kind"].to_list()
