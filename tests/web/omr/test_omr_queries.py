@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -288,3 +290,46 @@ def test_an_entry_opened_meanwhile_keeps_the_batch_from_being_marked_final(world
     assert opened and r.status_code == 200
     assert "1 条待人工核对" in page and "1 entries still await review" in page
     assert Upload.objects.get(pk=up.pk).final_at is None
+
+
+def test_on_postgres_a_reading_storing_entries_keeps_the_batch_from_being_marked_final(transactional_db, world,
+                                                                                       monkeypatch):
+    """Two connections: a re-read of the batch (``read_upload``) has stored an open entry and not
+    committed when 定稿 is sent; the write waits for the batch's row lock the reading holds, then
+    sees the entry and refuses — it marked the batch final with the entry open."""
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from junheng.exceptions import ParameterError
+    from junheng_web.omr import services
+    from junheng_web.omr.models import Review, Sheet, Upload
+    from tests.web.omr.test_one_counted import _in_thread
+
+    if connection.vendor != "postgresql":
+        pytest.skip("two writers at once: PostgreSQL (SQLite serialises writers)")
+    session = world.sessions["A"]
+    up = Upload.objects.create(session=session, name="room.pdf", sha256="9" * 64, path="x")
+    monkeypatch.setattr(services, "session_layouts", lambda _session: [])  # no pages to read: no layouts asked
+    monkeypatch.setattr(services, "scan_pages", lambda *a, **k: [])
+    monkeypatch.setattr(services, "read_batch", lambda *a, **k: SimpleNamespace(
+        sheets=pl.DataFrame(schema={"person_id": pl.Utf8}), issues=[]))
+
+    def storing(upload, pages):  # what the reading stores: a page whose anchors failed, its entry open
+        sheet = Sheet.objects.create(upload=upload, session=session, cycle=world.cycle, subject=session.subject,
+                                     name="room.pdf:1", sha256=f"{5:064x}", status="failed", person_id="")
+        Review.objects.create(sheet=sheet, session=session, kind="sheet", problem="定位点无法识别")
+        ready.set()
+        time.sleep(1.5)
+        return set()
+
+    monkeypatch.setattr(services, "_clear_earlier_run", storing)
+    ready = threading.Event()
+    t, _ready, errors = _in_thread(lambda _r: services.read_upload(Upload.objects.get(pk=up.pk)))
+    assert ready.wait(10), errors
+    try:
+        with pytest.raises(ParameterError, match="1 entries still await review"):
+            services.mark_final(Upload.objects.get(pk=up.pk), world.users["bob"])
+    finally:
+        t.join()
+    assert not errors and Upload.objects.get(pk=up.pk).final_at is None
