@@ -128,7 +128,10 @@ def test_a_reviewer_names_the_pupil_of_a_sheet_whose_id_cannot_be_read(site_worl
     assert AuditLog.objects.filter(action="omr.pupil", username="county-410102").count() == 1
     page.goto(f"{base}/omr/sheets/{sheet.pk}/pupil/")
     assert page.locator("#pupil-history tbody tr").count() == 1
+    asked = []  # the undo asks first (a double click undid twice): the browser's confirmation, accepted
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("#pupil-undo-submit")
     page.wait_for_selector("#pupil-history tbody tr:nth-child(2)")
+    assert asked and "撤销最近一次更正" in asked[0]
     sheet.refresh_from_db()
     assert (sheet.status, sheet.person_id) == ("held", "") and not Answer.objects.exists()
