@@ -832,6 +832,14 @@ def frame_statistics(path: str | Path, fps: float = 1.0, *, pixel_threshold: flo
                               else pl.Series("osd", [None] * stats.height, dtype=pl.Array(pl.UInt8, 0))), info
 
 
+def changed_blocks(x: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Row by row, the blocks in which ``x`` differs from ``before`` by at least one grey level (the
+    fingerprints are whole numbers), or every block of a row where none does."""
+    moved = np.abs(x - before) >= 0.5
+    moved[~moved.any(axis=1)] = True
+    return moved
+
+
 def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.ndarray:
     """Row by row, the median of |``x`` − ``copy``| over the blocks in which ``x`` differs from
     ``before`` by at least one grey level (the fingerprints are whole numbers): the blocks that moved
@@ -839,8 +847,7 @@ def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.nd
     hundreds of pixels into each block, so its noise rounds away and the still background is the same
     number in any two frames: over all blocks, that background would be the median and make any two
     frames of a live room look like copies."""
-    moved = np.abs(x - before) >= 0.5
-    moved[~moved.any(axis=1)] = True
+    moved = changed_blocks(x, before)
     d = np.where(moved, np.abs(x - copy), np.inf)
     d.sort(axis=1)
     count, rows = moved.sum(axis=1), np.arange(len(d))
@@ -849,12 +856,11 @@ def changed_median(x: np.ndarray, copy: np.ndarray, before: np.ndarray) -> np.nd
 
 def matched_share(x: np.ndarray, copy: np.ndarray, before: np.ndarray | None, noise: np.ndarray,
                   moved: np.ndarray | None = None) -> np.ndarray:
-    """Row by row, the share of the blocks that changed since ``before`` (as :func:`changed_median`:
-    all where none did; or ``moved``, those blocks found already) in which ``x`` lies within a
+    """Row by row, the share of the blocks that changed since ``before`` (:func:`changed_blocks`; or
+    ``moved``, those blocks found already) in which ``x`` lies within a
     quarter of ``noise`` of ``copy``."""
     if moved is None:
-        moved = np.abs(x - before) >= 0.5
-        moved[~moved.any(axis=1)] = True
+        moved = changed_blocks(x, before)
     near = moved & (np.abs(x - copy) <= (0.25 * np.asarray(noise)).astype(x.dtype)[:, None])
     return np.count_nonzero(near, axis=1) / np.count_nonzero(moved, axis=1)
 
@@ -877,8 +883,7 @@ def chance_share(f: np.ndarray, noise: np.ndarray, min_lag: int) -> np.ndarray:
     offsets = np.unique(np.linspace(min_lag, n - min_lag, CHANCE_PAIRS).round().astype(np.int64))
     i = np.arange(1, n)
     x = f[i]
-    moved = np.abs(x - f[:-1]) >= 0.5  # the blocks that changed, found once for every pair
-    moved[~moved.any(axis=1)] = True
+    moved = changed_blocks(x, f[:-1])  # found once for every pair
     shares = [matched_share(x, f[(i + o) % n], None, noise[i], moved) for o in offsets]
     return np.r_[0.0, np.median(shares, axis=0)]
 

@@ -320,6 +320,15 @@ def clock_ticks(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
     return step, float(np.percentile(ticks, TICK_QUANTILE))
 
 
+def _legible_ticks(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """:func:`clock_ticks` of a clock that gives evidence: at least 8 samples and a tick of at least
+    ``MIN_TICK`` (the seconds can be told apart); else None."""
+    if len(t) < 8:
+        return None
+    step, tick = clock_ticks(x, t)
+    return (step, tick) if np.isfinite(tick) and tick >= MIN_TICK else None
+
+
 def _held(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each sample's clock difference (:func:`_peak`) from the sample ``STAND_S`` before it (nan
     without one), and those pairs' indices (earlier, later)."""
@@ -335,11 +344,10 @@ def clock_running(t: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     live then, whatever the picture did.  None when the clock gives no evidence (fewer than 8
     samples, a tick below ``MIN_TICK``).  A clock played again runs too (its repeat is
     :func:`clock_flags`' ``loop``)."""
-    if len(t) < 8:
+    ticks = _legible_ticks(x, t)
+    if ticks is None:
         return None
-    _, tick = clock_ticks(x, t)
-    if not np.isfinite(tick) or tick < MIN_TICK:
-        return None
+    _, tick = ticks
     held, _, _ = _held(x, t)
     return np.isfinite(held) & (held > MARGIN * tick)
 
@@ -372,12 +380,10 @@ def clock_flags(t: np.ndarray, x: np.ndarray, covered: np.ndarray, p, period: fl
     recording after an honest start is flagged.  Covered samples take no part; no run bridges a hole in the time stamps (``breaks``, True
     at the sample after one, as ``flags._holes``).  Each flag's ``detail`` names the times; a loop's names the
     earlier time whose clock it shows."""
-    n = len(t)
-    if n < 8:
+    ticks = _legible_ticks(x, t)
+    if ticks is None:
         return []
-    step, tick = clock_ticks(x, t)
-    if not np.isfinite(tick) or tick < MIN_TICK:
-        return []
+    step, tick = ticks
     limit = MARGIN * tick
     # the clock stands: its image 2 s before within the margin (1 s apart, a sample delayed by a skipped
     # frame or two and its neighbour not can show one second twice on an honest clock)
